@@ -1,0 +1,245 @@
+"""The `wildebeest-trio` command line (tootctl's vocabulary where it has a word)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import trio
+
+from . import __version__
+from .config import ConfigError, load_config, settings_table
+from .runtime import open_runtime
+
+log = logging.getLogger("wildebeest_trio")
+
+
+class CommandError(Exception):
+    """A command cannot do what was asked; the message is shown as one line."""
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+# Commands -------------------------------------------------------------------------------------
+
+
+async def cmd_serve(args: argparse.Namespace) -> None:
+    from .server import serve
+
+    await serve(args.config, migrate=not args.no_migrate)
+
+
+async def cmd_worker(args: argparse.Namespace) -> None:
+    from .server import work
+
+    await work(args.config)
+
+
+async def cmd_migrate(args: argparse.Namespace) -> None:
+    from .store import open_store
+    from .store.migrate import migrate
+
+    store = await open_store(args.config.database_url, pg_pool_size=2)
+    try:
+        applied = await migrate(store)
+    finally:
+        await store.aclose()
+    if not applied:
+        _say("database is up to date")
+    for m in applied:
+        _say(f"applied {m.version:04d}_{m.name}")
+
+
+async def cmd_accounts_create(args: argparse.Namespace) -> None:
+    from .services.accounts import AccountError, create_local_account
+
+    async with open_runtime(args.config) as rt:
+        try:
+            created = await create_local_account(
+                rt,
+                args.username,
+                args.email,
+                password=args.password,
+                role="admin" if args.admin else args.role,
+                allow_reserved=True,
+            )
+        except AccountError as exc:
+            raise CommandError(str(exc)) from None
+    _say(f"created account {created.username} (id {created.account_id})")
+    if created.password is not None:
+        print(created.password)
+
+
+async def cmd_token_create(args: argparse.Namespace) -> None:
+    from .services.tokens import TokenError, issue_cli_token
+
+    async with open_runtime(args.config) as rt:
+        try:
+            issued = await issue_cli_token(rt, args.username, args.scopes)
+        except TokenError as exc:
+            raise CommandError(str(exc)) from None
+    _say(f"token for {args.username} with scopes: {' '.join(issued.scopes)}")
+    print(issued.token)
+
+
+async def cmd_rules_add(args: argparse.Namespace) -> None:
+    from .services.instance import add_rule
+
+    async with open_runtime(args.config) as rt:
+        try:
+            rule_id = await add_rule(rt, args.text, args.hint)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+    print(rule_id)
+
+
+async def cmd_rules_list(args: argparse.Namespace) -> None:
+    from .services.instance import instance_facts
+
+    async with open_runtime(args.config) as rt:
+        facts = await instance_facts(rt)
+    for rule in facts.rules:
+        print(f"{rule['id']}\t{rule['text']}")
+
+
+async def cmd_rules_remove(args: argparse.Namespace) -> None:
+    from .services.instance import remove_rule
+
+    async with open_runtime(args.config) as rt:
+        if not await remove_rule(rt, args.id):
+            raise CommandError(f"no rule with id {args.id}")
+    _say(f"removed rule {args.id}")
+
+
+async def cmd_description_set(args: argparse.Namespace) -> None:
+    from .services.instance import set_extended_description
+
+    text = sys.stdin.read() if args.file == "-" else _read_file(args.file)
+    async with open_runtime(args.config) as rt:
+        await set_extended_description(rt, text)
+    _say("extended description updated")
+
+
+def _read_file(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror}") from None
+
+
+async def cmd_config_show(args: argparse.Namespace) -> None:
+    print(settings_table())
+
+
+# Parser ---------------------------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wildebeest-trio",
+        description="A Mastodon-compatible ActivityPub server. Settings come from WB_* "
+        "environment variables or the TOML file named by WB_CONFIG.",
+    )
+    parser.add_argument("--version", action="version", version=f"wildebeest-trio {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = commands.add_parser("serve", help="run the HTTP server, job workers and scheduler")
+    p.add_argument("--no-migrate", action="store_true", help="do not apply migrations on start")
+    p.set_defaults(run=cmd_serve, log_to_stderr=True)
+
+    p = commands.add_parser("worker", help="run job workers and scheduler without HTTP")
+    p.set_defaults(run=cmd_worker, log_to_stderr=True)
+
+    p = commands.add_parser("migrate", help="apply pending database migrations")
+    p.set_defaults(run=cmd_migrate)
+
+    p = commands.add_parser("config", help="show every setting (as a Markdown table)")
+    p.set_defaults(run=cmd_config_show)
+
+    accounts = commands.add_parser("accounts", help="manage local accounts")
+    acc = accounts.add_subparsers(dest="accounts_command", metavar="ACTION", required=True)
+    p = acc.add_parser("create", help="create a confirmed, approved local account")
+    p.add_argument("username")
+    p.add_argument("--email", required=True)
+    p.add_argument("--password", help="the password (default: generate one, printed on stdout)")
+    p.add_argument("--role", choices=("user", "moderator", "admin"), default="user")
+    p.add_argument("--admin", action="store_true", help="same as --role admin")
+    p.set_defaults(run=cmd_accounts_create)
+
+    token = commands.add_parser("token", help="manage access tokens")
+    tok = token.add_subparsers(dest="token_command", metavar="ACTION", required=True)
+    p = tok.add_parser("create", help="create an access token; prints the bare token")
+    p.add_argument("username")
+    p.add_argument("--scopes", default="read write follow push")
+    p.set_defaults(run=cmd_token_create)
+
+    instance = commands.add_parser("instance", help="instance rules and description")
+    ins = instance.add_subparsers(dest="instance_command", metavar="ACTION", required=True)
+    rules = ins.add_parser("rules", help="server rules shown to users and apps")
+    rul = rules.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
+    p = rul.add_parser("add", help="add a rule; prints its id")
+    p.add_argument("text")
+    p.add_argument("--hint", default="")
+    p.set_defaults(run=cmd_rules_add)
+    p = rul.add_parser("list", help="list rules")
+    p.set_defaults(run=cmd_rules_list)
+    p = rul.add_parser("remove", help="remove a rule")
+    p.add_argument("id", type=_positive_int)
+    p.set_defaults(run=cmd_rules_remove)
+    p = ins.add_parser("description", help="set the extended description (HTML) from a file")
+    p.add_argument("file", help="a file, or - for standard input")
+    p.set_defaults(run=cmd_description_set)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.config = load_config()
+    except ConfigError as exc:
+        _say(f"wildebeest-trio: configuration error: {exc}")
+        return 2
+    _setup_logging(args.config.log_level if getattr(args, "log_to_stderr", False) else "warning")
+    run: Callable[[argparse.Namespace], Awaitable[Any]] = args.run
+    try:
+        trio.run(run, args)
+    except CommandError as exc:
+        _say(f"wildebeest-trio: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        # A database that is down or a port that is taken: one line, the traceback in debug.
+        log.debug("command failed", exc_info=exc)
+        _say(f"wildebeest-trio: {type(exc).__name__}: {exc}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

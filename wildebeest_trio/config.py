@@ -1,0 +1,289 @@
+"""Settings: environment variables `WB_<NAME>` over an optional TOML file (`WB_CONFIG`).
+
+Every setting is declared once in `SETTINGS`; the README's table is that list.
+An invalid value stops start-up with a one-line `ConfigError` naming it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message names it."""
+
+
+def _parse_bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected a boolean (true/false), got {raw!r}")
+
+
+def _parse_int(raw: Any) -> int:
+    if isinstance(raw, bool):
+        raise ValueError(f"expected an integer, got {raw!r}")
+    return int(str(raw).strip())
+
+
+def _parse_float(raw: Any) -> float:
+    return float(str(raw).strip())
+
+
+def _parse_str(raw: Any) -> str:
+    return str(raw)
+
+
+def _parse_listen(raw: Any) -> str:
+    text = str(raw).strip()
+    host, sep, port = text.rpartition(":")
+    if not sep or not host:
+        raise ValueError(f"expected HOST:PORT, got {text!r}")
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"invalid port in {text!r}")
+    return text
+
+
+def _parse_domain(raw: Any) -> str:
+    text = str(raw).strip().lower()
+    if not text:
+        return ""
+    if "/" in text or "@" in text or " " in text:
+        raise ValueError(f"expected a host name with an optional port, got {text!r}")
+    return text
+
+
+def _choice(*options: str) -> Callable[[Any], str]:
+    def parse(raw: Any) -> str:
+        text = str(raw).strip().lower()
+        if text not in options:
+            raise ValueError(f"expected one of {', '.join(options)}, got {raw!r}")
+        return text
+
+    return parse
+
+
+def _parse_db_url(raw: Any) -> str:
+    text = str(raw).strip()
+    if not (
+        text.startswith("sqlite://")
+        or text.startswith("postgresql://")
+        or text.startswith("postgres://")
+    ):
+        raise ValueError("expected sqlite:///PATH or postgresql://...")
+    return text
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration key: its name, parser, default and meaning."""
+
+    name: str
+    parse: Callable[[Any], Any]
+    default: Any
+    help: str
+
+    @property
+    def env(self) -> str:
+        return f"WB_{self.name.upper()}"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("listen", _parse_listen, "127.0.0.1:8080", "Address and port the HTTP server binds"),
+    Setting(
+        "domain",
+        _parse_domain,
+        "",
+        "Public host[:port]; unset means local mode (domain = listen address, http)",
+    ),
+    Setting("scheme", _choice("http", "https"), None, "`https` when a domain is set, else `http`"),
+    Setting("data_dir", _parse_str, "./data", "Folder for the database, secret key and media"),
+    Setting("media_dir", _parse_str, None, "Media folder (default `<data dir>/media`)"),
+    Setting(
+        "database_url",
+        _parse_db_url,
+        None,
+        "`sqlite:///PATH` (default `<data dir>/wildebeest.db`) or `postgresql://...`",
+    ),
+    Setting(
+        "allow_private_addresses",
+        _parse_bool,
+        False,
+        "Allow fetching and delivering to private/loopback addresses (tests only)",
+    ),
+    Setting("instance_title", _parse_str, "wildebeest-trio", "Instance name shown to clients"),
+    Setting("instance_description", _parse_str, "", "Short instance description"),
+    Setting("contact_email", _parse_str, "", "Admin contact e-mail address"),
+    Setting(
+        "registrations",
+        _choice("open", "approval", "closed"),
+        "open",
+        "Sign-up mode: `open`, `approval` or `closed`",
+    ),
+    Setting("workers", _parse_int, 4, "Concurrent job tasks per process"),
+    Setting("job_lease", _parse_float, 300.0, "Seconds a claimed job stays leased to its worker"),
+    Setting("job_poll_interval", _parse_float, 1.0, "Seconds between job-queue polls when idle"),
+    Setting("job_max_attempts", _parse_int, 16, "Attempts before a job is parked"),
+    Setting("pg_pool_size", _parse_int, 20, "PostgreSQL connections per process"),
+    Setting("shutdown_grace", _parse_float, 5.0, "Seconds running work gets to finish on SIGTERM"),
+    Setting("argon2_time_cost", _parse_int, 3, "argon2id iterations for password hashes"),
+    Setting("argon2_memory_kib", _parse_int, 65536, "argon2id memory (KiB) for password hashes"),
+    Setting("argon2_parallelism", _parse_int, 4, "argon2id lanes for password hashes"),
+    Setting("log_level", _choice("debug", "info", "warning", "error"), "info", "Logging level"),
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The resolved settings of one process."""
+
+    listen: str
+    domain: str
+    scheme: str
+    data_dir: Path
+    media_dir: Path
+    database_url: str
+    allow_private_addresses: bool
+    instance_title: str
+    instance_description: str
+    contact_email: str
+    registrations: str
+    workers: int
+    job_lease: float
+    job_poll_interval: float
+    job_max_attempts: int
+    pg_pool_size: int
+    shutdown_grace: float
+    argon2_time_cost: int
+    argon2_memory_kib: int
+    argon2_parallelism: int
+    log_level: str
+    local_mode: bool = False
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        """The public origin, `scheme://host[:port]`, without a trailing slash."""
+        return f"{self.scheme}://{self.domain}"
+
+    @property
+    def listen_host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def listen_port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+    def secret_key(self) -> bytes:
+        """The instance secret, generated into the data folder on first use."""
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return bytes.fromhex(path.read_text().strip())
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_bytes(32)
+        # Written exclusively so two processes starting together agree on one key.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return bytes.fromhex(path.read_text().strip())
+        with os.fdopen(fd, "w") as out:
+            out.write(key.hex())
+        return key
+
+
+def load_config(
+    env: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> Config:
+    """Resolve settings from overrides, then `WB_*` variables, then the TOML file."""
+    env = os.environ if env is None else env
+    file_values: dict[str, Any] = {}
+    config_path = env.get("WB_CONFIG")
+    if config_path:
+        try:
+            with open(config_path, "rb") as f:
+                file_values = tomllib.load(f)
+        except OSError as exc:
+            raise ConfigError(f"WB_CONFIG: cannot read {config_path}: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"WB_CONFIG: {config_path} is not valid TOML: {exc}") from None
+        known = {s.name for s in SETTINGS}
+        unknown = sorted(set(file_values) - known)
+        if unknown:
+            raise ConfigError(f"WB_CONFIG: unknown setting {unknown[0]!r} in {config_path}")
+
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        if overrides and setting.name in overrides:
+            raw, where = overrides[setting.name], setting.name
+        elif setting.env in env:
+            raw, where = env[setting.env], setting.env
+        elif setting.name in file_values:
+            raw, where = file_values[setting.name], f"{setting.name} in {config_path}"
+        else:
+            values[setting.name] = setting.default
+            continue
+        try:
+            values[setting.name] = setting.parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+
+    local_mode = not values["domain"]
+    if local_mode:
+        host, _, port = values["listen"].rpartition(":")
+        if host in {"0.0.0.0", "::", "[::]"}:
+            host = "127.0.0.1"
+        values["domain"] = f"{host}:{port}"
+    if values["scheme"] is None:
+        values["scheme"] = "http" if local_mode else "https"
+    data_dir = Path(values["data_dir"]).expanduser().resolve()
+    values["data_dir"] = data_dir
+    values["media_dir"] = Path(values["media_dir"] or data_dir / "media").expanduser().resolve()
+    if values["database_url"] is None:
+        values["database_url"] = f"sqlite:///{(data_dir / 'wildebeest.db').as_posix()}"
+    for name in (
+        "workers",
+        "pg_pool_size",
+        "job_max_attempts",
+        "argon2_time_cost",
+        "argon2_parallelism",
+    ):
+        if values[name] < 1:
+            raise ConfigError(f"WB_{name.upper()}: must be at least 1")
+    if values["argon2_memory_kib"] < 8 * values["argon2_parallelism"]:
+        raise ConfigError("WB_ARGON2_MEMORY_KIB: must be at least 8 KiB per lane")
+    for name in ("job_lease", "job_poll_interval", "shutdown_grace"):
+        if values[name] <= 0:
+            raise ConfigError(f"WB_{name.upper()}: must be positive")
+    return Config(**values, local_mode=local_mode)
+
+
+def is_ip_literal(host: str) -> bool:
+    """Whether a host (without port) is an IP address literal."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def settings_table() -> str:
+    """The README's configuration table, generated from `SETTINGS`."""
+    rows = ["| Variable | TOML key | Default | Meaning |", "|---|---|---|---|"]
+    for s in SETTINGS:
+        default = "" if s.default is None else f"`{s.default}`"
+        rows.append(f"| `{s.env}` | `{s.name}` | {default} | {s.help} |")
+    return "\n".join(rows)
+
+
+__all__ = ["SETTINGS", "Config", "ConfigError", "load_config", "settings_table"]

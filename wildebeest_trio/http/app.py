@@ -1,0 +1,157 @@
+"""The QuartTrio application: blueprints, CORS, errors, request ids, trailing slashes."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from pathlib import Path
+from typing import Any
+
+from quart import Response, g, jsonify, request, send_from_directory
+from quart_trio import QuartTrio
+from werkzeug.exceptions import HTTPException
+
+from ..runtime import Runtime
+from .errors import ApiError, error_response
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+CORS_PREFIXES = ("/api/", "/oauth/token", "/oauth/revoke", "/.well-known/", "/nodeinfo/")
+CORS_EXPOSE = "Link, X-RateLimit-Reset, X-RateLimit-Limit, X-RateLimit-Remaining, X-Request-Id"
+JSON_PREFIXES = ("/api/", "/oauth/", "/.well-known/", "/nodeinfo/", "/inbox", "/users/")
+HTTP_MESSAGES = {
+    400: "Bad request",
+    401: "This method requires an authenticated user",
+    403: "This action is not allowed",
+    404: "Record not found",
+    405: "This method is not allowed",
+    413: "Request entity too large",
+    415: "Unsupported media type",
+    422: "Unprocessable entity",
+    429: "Too many requests",
+}
+
+
+def _is_cors(path: str) -> bool:
+    return path.startswith(CORS_PREFIXES)
+
+
+def _wants_json(path: str) -> bool:
+    return path.startswith(JSON_PREFIXES)
+
+
+class StripTrailingSlash:
+    """ASGI middleware: `/api/v1/instance/` is served as `/api/v1/instance`."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            path: str = scope["path"]
+            if len(path) > 1 and path.endswith("/"):
+                stripped = path.rstrip("/") or "/"
+                scope = dict(scope, path=stripped, raw_path=stripped.encode())
+        await self.app(scope, receive, send)
+
+
+def create_app(rt: Runtime) -> QuartTrio:
+    """The application for one runtime (store, settings, jobs)."""
+    app = QuartTrio("wildebeest_trio", static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["wildebeest"] = rt
+
+    from . import health, instance, wellknown
+
+    features: set[str] = set()
+    for module in (health, instance, wellknown):
+        app.register_blueprint(module.blueprint)
+        features |= getattr(module, "FEATURES", frozenset())
+    # What `api_versions.mastodon` may claim: only features whose endpoints are mounted.
+    app.extensions["wildebeest.features"] = frozenset(features)
+
+    @app.before_request
+    async def _start() -> Response | None:
+        g.request_id = uuid.uuid4().hex
+        if request.method == "OPTIONS" and _is_cors(request.path):
+            return _preflight()
+        return None
+
+    @app.after_request
+    async def _finish(response: Response) -> Response:
+        response.headers["X-Request-Id"] = getattr(g, "request_id", "")
+        if _is_cors(request.path):
+            response.headers["Access-Control-Allow-Origin"] = "*"
+            response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSE
+        return response
+
+    @app.route("/static/<path:name>")
+    async def _static(name: str) -> Response:
+        response = await send_from_directory(STATIC_DIR, name)
+        response.cache_control.public = True
+        response.cache_control.max_age = 7 * 24 * 3600
+        return response
+
+    @app.errorhandler(ApiError)
+    async def _api_error(exc: ApiError) -> Response:
+        return error_response(exc.status, exc.message, **exc.extra)
+
+    @app.errorhandler(HTTPException)
+    async def _http_error(exc: HTTPException) -> Any:
+        status = exc.code or 500
+        if not _wants_json(request.path):
+            return exc
+        response = error_response(status, HTTP_MESSAGES.get(status, exc.name))
+        if status == 405 and exc.get_response().headers.get("Allow"):
+            response.headers["Allow"] = exc.get_response().headers["Allow"]
+        return response
+
+    @app.errorhandler(Exception)
+    async def _unhandled(exc: Exception) -> Response:
+        if isinstance(exc, HTTPException):  # pragma: no cover - handled above
+            return await _http_error(exc)
+        request_id = getattr(g, "request_id", "-")
+        log.error(
+            "request %s failed: %s %s", request_id, request.method, request.path, exc_info=exc
+        )
+        return error_response(500, "Internal server error", request_id=request_id)
+
+    app.asgi_app = StripTrailingSlash(app.asgi_app)  # type: ignore[method-assign]
+    return app
+
+
+def _preflight() -> Response:
+    response = Response("", status=204)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+    requested = request.headers.get("Access-Control-Request-Headers")
+    response.headers["Access-Control-Allow-Headers"] = (
+        requested or "Authorization, Content-Type, Idempotency-Key"
+    )
+    response.headers["Access-Control-Max-Age"] = "7200"
+    response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSE
+    return response
+
+
+def runtime() -> Runtime:
+    """The runtime of the application serving the current request."""
+    from quart import current_app
+
+    return current_app.extensions["wildebeest"]  # type: ignore[no-any-return]
+
+
+def features() -> frozenset[str]:
+    """The API features the mounted blueprints provide."""
+    from quart import current_app
+
+    return current_app.extensions["wildebeest.features"]  # type: ignore[no-any-return]
+
+
+def json_response(data: Any, status: int = 200, **headers: str) -> Response:
+    response = jsonify(data)
+    response.status_code = status
+    for name, value in headers.items():
+        response.headers[name.replace("_", "-")] = value
+    return response

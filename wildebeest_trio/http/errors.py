@@ -1,0 +1,27 @@
+"""Mastodon-style errors: `{"error": "..."}` with a 4xx status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Response, jsonify
+
+
+class ApiError(Exception):
+    """An error answered as `{"error": message}` (plus optional fields) with `status`."""
+
+    def __init__(self, status: int, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.extra = extra
+
+
+def error_response(status: int, message: str, **extra: Any) -> Response:
+    response = jsonify({"error": message, **extra})
+    response.status_code = status
+    return response
+
+
+def not_found() -> ApiError:
+    return ApiError(404, "Record not found")

@@ -1,0 +1,59 @@
+"""The scheduler: periodic upkeep that no request triggers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import trio
+
+from ..ids import now_ms
+from ..store import jobs as job_rows
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A task run every `interval` seconds."""
+
+    name: str
+    interval: float
+    run: Callable[[Runtime], Awaitable[None]]
+
+
+async def _renew_node(rt: Runtime) -> None:
+    await rt.renew_node()
+
+
+async def _park_exhausted(rt: Runtime) -> None:
+    parked = await rt.store.write(job_rows.park_exhausted, now_ms())
+    if parked:
+        log.warning("parked %d jobs whose workers died on their last attempt", parked)
+
+
+BUILTIN: tuple[Periodic, ...] = (
+    Periodic("renew id node lease", 60.0, _renew_node),
+    Periodic("park exhausted jobs", 30.0, _park_exhausted),
+)
+
+
+async def run_scheduler(rt: Runtime, tasks: tuple[Periodic, ...] = BUILTIN) -> None:
+    """Run each periodic task on its interval; one task's failure does not stop the others."""
+    async with trio.open_nursery() as nursery:
+        for task in tasks:
+            nursery.start_soon(_every, rt, task)
+
+
+async def _every(rt: Runtime, task: Periodic) -> None:
+    while True:
+        await trio.sleep(task.interval)
+        try:
+            await task.run(rt)
+        except Exception:
+            log.exception("periodic task %r failed", task.name)

@@ -1,0 +1,201 @@
+"""The instance entities: `/api/v1/instance`, `/api/v2/instance`, NodeInfo, host-meta."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..config import Config
+from ..services.instance import SOURCE_URL, VERSION, InstanceFacts, api_level
+from .accounts import account_entity
+from .time import iso_ms
+
+SUPPORTED_MIME_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp"]
+
+ACCOUNT_LIMITS = {
+    "max_display_name_length": 30,
+    "max_note_length": 500,
+    "max_featured_tags": 10,
+    "max_pinned_statuses": 5,
+    "max_profile_fields": 4,
+    "profile_field_name_limit": 255,
+    "profile_field_value_limit": 255,
+}
+STATUS_LIMITS = {
+    "max_characters": 500,
+    "max_media_attachments": 4,
+    "characters_reserved_per_url": 23,
+}
+MEDIA_LIMITS = {
+    "supported_mime_types": SUPPORTED_MIME_TYPES,
+    "description_limit": 1500,
+    "image_size_limit": 16 * 1024 * 1024,
+    "image_matrix_limit": 33_177_600,
+    "video_size_limit": 99 * 1024 * 1024,
+    "video_frame_rate_limit": 120,
+    "video_matrix_limit": 8_294_400,
+}
+POLL_LIMITS = {
+    "max_options": 4,
+    "max_characters_per_option": 50,
+    "min_expiration": 300,
+    "max_expiration": 2_629_746,
+}
+
+
+def streaming_url(config: Config) -> str:
+    return ("wss://" if config.scheme == "https" else "ws://") + config.domain
+
+
+def _rules(facts: InstanceFacts) -> list[dict[str, Any]]:
+    return [
+        {"id": str(r["id"]), "text": r["text"], "hint": r["hint"] or "", "translations": {}}
+        for r in facts.rules
+    ]
+
+
+def _registrations_open(config: Config) -> bool:
+    return config.registrations != "closed"
+
+
+def instance_v2(config: Config, facts: InstanceFacts, features: frozenset[str]) -> dict[str, Any]:
+    """`GET /api/v2/instance`."""
+    return {
+        "domain": config.domain,
+        "title": config.instance_title,
+        "version": VERSION,
+        "source_url": SOURCE_URL,
+        "description": config.instance_description,
+        "usage": {"users": {"active_month": facts.stats["active_month"]}},
+        "thumbnail": {"url": f"{config.base_url}/static/thumbnail.png"},
+        "icon": [],
+        "languages": ["en"],
+        "configuration": {
+            "urls": {
+                "streaming": streaming_url(config),
+                "status": None,
+                "about": f"{config.base_url}/about",
+                "privacy_policy": None,
+                "terms_of_service": None,
+            },
+            "vapid": {"public_key": facts.vapid_public_key or ""},
+            "accounts": ACCOUNT_LIMITS,
+            "statuses": STATUS_LIMITS,
+            "media_attachments": MEDIA_LIMITS,
+            "polls": POLL_LIMITS,
+            "translation": {"enabled": False},
+            "limited_federation": False,
+        },
+        "registrations": {
+            "enabled": _registrations_open(config),
+            "approval_required": config.registrations == "approval",
+            "reason_required": config.registrations == "approval",
+            "message": None,
+            "min_age": None,
+            "url": None,
+        },
+        "api_versions": {"mastodon": api_level(features)},
+        "contact": {
+            "email": config.contact_email,
+            "account": account_entity(config, facts.contact) if facts.contact else None,
+        },
+        "rules": _rules(facts),
+    }
+
+
+def instance_v1(config: Config, facts: InstanceFacts, features: frozenset[str]) -> dict[str, Any]:
+    """`GET /api/v1/instance` (deprecated, still what toot, iOS and Mastodon.py read)."""
+    return {
+        "uri": config.domain,
+        "title": config.instance_title,
+        "short_description": config.instance_description,
+        "description": config.instance_description,
+        "email": config.contact_email,
+        "version": VERSION,
+        "urls": {"streaming_api": streaming_url(config)},
+        "stats": {
+            "user_count": facts.stats["user_count"],
+            "status_count": facts.stats["status_count"],
+            "domain_count": facts.stats["domain_count"],
+        },
+        "thumbnail": f"{config.base_url}/static/thumbnail.png",
+        "languages": ["en"],
+        "registrations": _registrations_open(config),
+        "approval_required": config.registrations == "approval",
+        "invites_enabled": False,
+        "configuration": {
+            "accounts": ACCOUNT_LIMITS,
+            "statuses": STATUS_LIMITS,
+            "media_attachments": MEDIA_LIMITS,
+            "polls": POLL_LIMITS,
+        },
+        "api_versions": {"mastodon": api_level(features)},
+        "contact_account": account_entity(config, facts.contact) if facts.contact else None,
+        "rules": _rules(facts),
+    }
+
+
+def extended_description(facts: InstanceFacts) -> dict[str, Any]:
+    return {
+        "updated_at": iso_ms(facts.extended_description_updated_at) or "1970-01-01T00:00:00.000Z",
+        "content": facts.extended_description,
+    }
+
+
+def nodeinfo(config: Config, facts: InstanceFacts, version: str) -> dict[str, Any]:
+    """NodeInfo 2.0 or 2.1 (2.1 adds `software.repository`)."""
+    from .. import __version__
+
+    software: dict[str, Any] = {"name": "wildebeest-trio", "version": __version__}
+    if version == "2.1":
+        software["repository"] = SOURCE_URL
+        software["homepage"] = SOURCE_URL
+    return {
+        "version": version,
+        "software": software,
+        "protocols": ["activitypub"],
+        "services": {"outbound": [], "inbound": []},
+        "usage": {
+            "users": {
+                "total": facts.stats["user_count"],
+                "activeMonth": facts.stats["active_month"],
+                "activeHalfyear": facts.stats["active_halfyear"],
+            },
+            "localPosts": facts.stats["status_count"],
+        },
+        "openRegistrations": _registrations_open(config),
+        "metadata": {
+            "nodeName": config.instance_title,
+            "nodeDescription": config.instance_description,
+        },
+    }
+
+
+def nodeinfo_links(config: Config) -> dict[str, Any]:
+    base = config.base_url
+    return {
+        "links": [
+            {
+                "rel": "http://nodeinfo.diaspora.software/ns/schema/2.0",
+                "href": f"{base}/nodeinfo/2.0",
+            },
+            {
+                "rel": "http://nodeinfo.diaspora.software/ns/schema/2.1",
+                "href": f"{base}/nodeinfo/2.1",
+            },
+        ]
+    }
+
+
+def host_meta_xml(config: Config) -> str:
+    template = f"{config.base_url}/.well-known/webfinger?resource={{uri}}"
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<XRD xmlns="http://docs.oasis-open.org/ns/xri/xrd-1.0">\n'
+        f'  <Link rel="lrdd" template="{template}"/>\n'
+        "</XRD>\n"
+    )
+
+
+def host_meta_json(config: Config) -> dict[str, Any]:
+    template = f"{config.base_url}/.well-known/webfinger?resource={{uri}}"
+    return {"links": [{"rel": "lrdd", "template": template}]}

@@ -1,0 +1,24 @@
+"""WebFinger (RFC 7033) documents for local accounts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..config import Config
+
+
+def jrd(config: Config, account: dict[str, Any]) -> dict[str, Any]:
+    """The JRD for a local account, as Mastodon serves it."""
+    username = account["username"]
+    return {
+        "subject": f"acct:{username}@{config.domain}",
+        "aliases": [account["url"], account["uri"]],
+        "links": [
+            {
+                "rel": "http://webfinger.net/rel/profile-page",
+                "type": "text/html",
+                "href": account["url"],
+            },
+            {"rel": "self", "type": "application/activity+json", "href": account["uri"]},
+        ],
+    }

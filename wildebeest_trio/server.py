@@ -1,0 +1,91 @@
+"""The process tree: one Trio root nursery for the HTTP server, job workers and scheduler."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from typing import Any
+
+import trio
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.trio import serve as hypercorn_serve
+
+from .config import Config
+from .http import create_app
+from .jobs.scheduler import run_scheduler
+from .jobs.worker import run_workers
+from .runtime import Runtime, open_runtime
+from .services.instance import ensure_instance_keys
+from .supervise import supervise
+
+log = logging.getLogger(__name__)
+
+
+def hypercorn_config(config: Config) -> HypercornConfig:
+    hc = HypercornConfig()
+    hc.bind = [config.listen]
+    hc.accesslog = None
+    hc.errorlog = logging.getLogger("hypercorn.error")
+    hc.graceful_timeout = config.shutdown_grace
+    hc.keep_alive_timeout = 75
+    return hc
+
+
+async def _watch_signals(
+    signals: Any, shutdown: trio.Event, root: trio.CancelScope, grace: float
+) -> None:
+    async for signum in signals:
+        log.info("received %s; shutting down", signal.Signals(signum).name)
+        shutdown.set()
+        # In-flight requests get the grace period; then everything is cancelled.
+        root.deadline = trio.current_time() + grace
+        return
+
+
+async def run_process(rt: Runtime, *, http: bool) -> None:
+    """Run job workers and scheduler (and the HTTP server) until SIGINT or SIGTERM."""
+    shutdown = trio.Event()
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as root:
+            root.start_soon(
+                _watch_signals, signals, shutdown, root.cancel_scope, rt.config.shutdown_grace
+            )
+            async with trio.open_nursery() as tasks:
+                tasks.start_soon(supervise, "job workers", run_workers, rt)
+                tasks.start_soon(supervise, "scheduler", run_scheduler, rt)
+                if http:
+                    http_done = trio.Event()
+
+                    async def run_http(task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+                        try:
+                            await hypercorn_serve(  # type: ignore[call-arg]
+                                create_app(rt),
+                                hypercorn_config(rt.config),
+                                shutdown_trigger=shutdown.wait,
+                                task_status=task_status,
+                            )
+                        finally:
+                            http_done.set()
+
+                    await tasks.start(run_http)
+                    log.info("serving %s on http://%s", rt.config.base_url, rt.config.listen)
+                    # Workers keep going while requests drain, then stop with the server.
+                    await http_done.wait()
+                else:
+                    log.info("worker started with %d job tasks", rt.config.workers)
+                    await shutdown.wait()
+                tasks.cancel_scope.cancel()
+            root.cancel_scope.cancel()
+
+
+async def serve(config: Config, *, migrate: bool = True) -> None:
+    """`wildebeest-trio serve`: HTTP server, job workers and scheduler, as siblings."""
+    async with open_runtime(config, migrate=migrate) as rt:
+        await ensure_instance_keys(rt)
+        await run_process(rt, http=True)
+
+
+async def work(config: Config) -> None:
+    """`wildebeest-trio worker`: job workers and scheduler without the HTTP server."""
+    async with open_runtime(config, migrate=False) as rt:
+        await run_process(rt, http=False)

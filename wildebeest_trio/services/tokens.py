@@ -1,0 +1,137 @@
+"""Issuing and resolving OAuth access tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from ..ids import now_ms
+from ..runtime import Runtime
+from ..store import Connection
+from ..store import accounts as account_rows
+from ..store import oauth as oauth_rows
+
+CLI_APP_NAME = "wildebeest-trio command line"
+DEFAULT_SCOPES = "read write follow push"
+# Mastodon's scopes: top-level ones and their granular children.
+TOP_SCOPES = ("read", "write", "follow", "push", "profile", "admin:read", "admin:write")
+GRANULAR_READ = (
+    "accounts",
+    "blocks",
+    "bookmarks",
+    "favourites",
+    "filters",
+    "follows",
+    "lists",
+    "mutes",
+    "notifications",
+    "search",
+    "statuses",
+)
+GRANULAR_WRITE = (
+    "accounts",
+    "blocks",
+    "bookmarks",
+    "conversations",
+    "favourites",
+    "filters",
+    "follows",
+    "lists",
+    "media",
+    "mutes",
+    "notifications",
+    "reports",
+    "statuses",
+)
+GRANULAR_ADMIN = (
+    "accounts",
+    "reports",
+    "domain_allows",
+    "domain_blocks",
+    "ip_blocks",
+    "email_domain_blocks",
+    "canonical_email_blocks",
+)
+KNOWN_SCOPES = frozenset(
+    TOP_SCOPES
+    + tuple(f"read:{s}" for s in GRANULAR_READ)
+    + tuple(f"write:{s}" for s in GRANULAR_WRITE)
+    + tuple(f"admin:read:{s}" for s in GRANULAR_ADMIN)
+    + tuple(f"admin:write:{s}" for s in GRANULAR_ADMIN)
+)
+
+
+class TokenError(ValueError):
+    """A token cannot be issued as asked."""
+
+
+def hash_token(token: str) -> str:
+    """How a bearer token is stored: its SHA-256, hex."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def parse_scopes(text: str) -> list[str]:
+    """Scopes from a space-separated string, validated and de-duplicated in order."""
+    scopes: list[str] = []
+    for scope in text.split():
+        if scope not in KNOWN_SCOPES:
+            raise TokenError(f"unknown scope {scope!r}")
+        if scope not in scopes:
+            scopes.append(scope)
+    if not scopes:
+        raise TokenError("at least one scope is required")
+    return scopes
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    scopes: list[str]
+    account_id: int
+
+
+async def _issue_cli_token(
+    conn: Connection, rt: Runtime, username: str, scopes: str, token_hash: str
+) -> int:
+    account = await account_rows.local_account_by_username(conn, username)
+    if account is None:
+        raise TokenError(f"no local account named {username!r}")
+    now = now_ms()
+    app = await oauth_rows.application_by_name_for_owner(conn, CLI_APP_NAME, account["id"])
+    if app is None:
+        app_id = rt.ids.next_id()
+        await oauth_rows.insert_application(
+            conn,
+            app_id=app_id,
+            name=CLI_APP_NAME,
+            website=None,
+            redirect_uris="urn:ietf:wg:oauth:2.0:oob",
+            scopes=" ".join(sorted(KNOWN_SCOPES)),
+            client_id=secrets.token_urlsafe(32),
+            client_secret=secrets.token_urlsafe(32),
+            owner_account_id=account["id"],
+            now=now,
+        )
+    else:
+        app_id = app["id"]
+    await oauth_rows.insert_token(
+        conn,
+        token_id=rt.ids.next_id(),
+        application_id=app_id,
+        account_id=account["id"],
+        token_hash=token_hash,
+        scopes=scopes,
+        now=now,
+    )
+    return account["id"]
+
+
+async def issue_cli_token(rt: Runtime, username: str, scopes: str = DEFAULT_SCOPES) -> IssuedToken:
+    """A token for a local account through the command-line application (bots, scripts)."""
+    scope_list = parse_scopes(scopes)
+    token = secrets.token_urlsafe(32)
+    account_id = await rt.store.write(
+        _issue_cli_token, rt, username, " ".join(scope_list), hash_token(token)
+    )
+    return IssuedToken(token, scope_list, account_id)

@@ -1,0 +1,36 @@
+"""The public URLs of local things, derived from the configured origin."""
+
+from __future__ import annotations
+
+from ..config import Config
+
+
+def actor_uri(config: Config, username: str) -> str:
+    return f"{config.base_url}/users/{username}"
+
+
+def profile_url(config: Config, username: str) -> str:
+    return f"{config.base_url}/@{username}"
+
+
+def key_id(config: Config, username: str) -> str:
+    return f"{actor_uri(config, username)}#main-key"
+
+
+def shared_inbox(config: Config) -> str:
+    return f"{config.base_url}/inbox"
+
+
+def local_actor_urls(config: Config, username: str) -> dict[str, str]:
+    """The account-row URL columns of a local actor."""
+    uri = actor_uri(config, username)
+    return {
+        "uri": uri,
+        "url": profile_url(config, username),
+        "inbox_url": f"{uri}/inbox",
+        "shared_inbox_url": shared_inbox(config),
+        "outbox_url": f"{uri}/outbox",
+        "followers_url": f"{uri}/followers",
+        "following_url": f"{uri}/following",
+        "featured_url": f"{uri}/collections/featured",
+    }

@@ -1,0 +1,54 @@
+"""Resolving WebFinger resources to local accounts."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+from ..config import Config
+from ..runtime import Runtime
+from ..store import Row
+from ..store import accounts as account_rows
+
+
+class BadResource(ValueError):
+    """The resource is missing or not something WebFinger can name."""
+
+
+def local_username(config: Config, resource: str) -> str | None:
+    """The local username a resource names; None if it names another server.
+
+    Accepts `acct:user@domain`, `user@domain`, `@user@domain`, and this server's
+    profile (`/@user`) and actor (`/users/user`) URLs.
+    """
+    resource = unquote(resource.strip())
+    if not resource:
+        raise BadResource("resource is missing")
+    if resource.startswith(("https://", "http://")):
+        parts = urlsplit(resource)
+        if parts.netloc.lower() != config.domain:
+            return None
+        path = parts.path.rstrip("/")
+        for prefix in ("/@", "/users/"):
+            if path.startswith(prefix):
+                name = path[len(prefix) :]
+                if name and "/" not in name:
+                    return name
+        raise BadResource("resource URL does not name an account")
+    text = resource.removeprefix("acct:").lstrip("@")
+    user, sep, domain = text.rpartition("@")
+    if not sep or not user or not domain or " " in text:
+        raise BadResource("resource must be acct:user@domain or an account URL")
+    if domain.lower() != config.domain:
+        return None
+    return user
+
+
+async def find(rt: Runtime, resource: str) -> Row | None:
+    """The local, unsuspended account a resource names, or None."""
+    username = local_username(rt.config, resource)
+    if username is None:
+        return None
+    row = await rt.store.read(account_rows.local_account_by_username, username)
+    if row is None or row["suspended_at"] is not None:
+        return None
+    return row

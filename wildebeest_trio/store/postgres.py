@@ -1,0 +1,115 @@
+"""The PostgreSQL backend: asyncpg on its own asyncio thread, one crossing per unit."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import asyncpg
+
+from .aiobridge import AsyncioThread
+from .base import Dialect, IntegrityError, Row, Store, T, Unit
+
+
+class _NoResetConnection(asyncpg.Connection):  # type: ignore[misc]
+    """Skips the pool's reset query: units never leave session state behind.
+
+    (They use no SET, LISTEN, advisory locks or cursors outside a transaction;
+    an open transaction is still rolled back by the pool on release.)
+    """
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
+class PgConnection:
+    """A connection as a unit sees it."""
+
+    dialect: Dialect = "postgres"
+
+    def __init__(self, raw: asyncpg.Connection) -> None:
+        self._raw = raw
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        try:
+            return [dict(r) for r in await self._raw.fetch(sql, *args)]
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityError(str(exc), exc.constraint_name) from exc
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        try:
+            row = await self._raw.fetchrow(sql, *args)
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityError(str(exc), exc.constraint_name) from exc
+        return None if row is None else dict(row)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        try:
+            return await self._raw.fetchval(sql, *args)
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityError(str(exc), exc.constraint_name) from exc
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        try:
+            status = await self._raw.execute(sql, *args)
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityError(str(exc), exc.constraint_name) from exc
+        tail = status.rsplit(" ", 1)[-1]
+        return int(tail) if tail.isdigit() else 0
+
+    async def executemany(self, sql: str, args: Iterable[Sequence[Any]]) -> None:
+        try:
+            await self._raw.executemany(sql, list(args))
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityError(str(exc), exc.constraint_name) from exc
+
+    async def run_script(self, script: str) -> None:
+        # Without arguments asyncpg uses the simple protocol, which runs many statements.
+        await self._raw.execute(script)
+
+
+class PostgresStore(Store):
+    """PostgreSQL through an asyncpg pool owned by a dedicated asyncio thread."""
+
+    dialect: Dialect = "postgres"
+
+    def __init__(self, url: str, bridge: AsyncioThread, pool: asyncpg.Pool) -> None:
+        self.url = url
+        self._bridge = bridge
+        self._pool = pool
+
+    @classmethod
+    async def open(cls, url: str, pool_size: int = 20) -> PostgresStore:
+        """Start the asyncio thread and connect the pool."""
+        bridge = AsyncioThread()
+        try:
+            pool = await bridge.call(
+                functools.partial(
+                    asyncpg.create_pool,
+                    url,
+                    min_size=min(2, pool_size),
+                    max_size=pool_size,
+                    connection_class=_NoResetConnection,
+                )
+            )
+        except BaseException:
+            bridge.stop()
+            raise
+        return cls(url, bridge, pool)
+
+    async def _in_transaction(self, readonly: bool, unit: Unit[..., T], args: Any, kw: Any) -> T:
+        async with self._pool.acquire() as raw, raw.transaction(readonly=readonly):
+            return await unit(PgConnection(raw), *args, **kw)
+
+    async def write(self, unit: Unit[..., T], *args: Any, **kwargs: Any) -> T:
+        return await self._bridge.call(self._in_transaction, False, unit, args, kwargs)
+
+    async def read(self, unit: Unit[..., T], *args: Any, **kwargs: Any) -> T:
+        return await self._bridge.call(self._in_transaction, True, unit, args, kwargs)
+
+    async def aclose(self) -> None:
+        try:
+            await self._bridge.call(self._pool.close)
+        finally:
+            self._bridge.stop()

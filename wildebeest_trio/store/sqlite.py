@@ -1,0 +1,185 @@
+"""The embedded backend: SQLite in WAL mode, each unit run whole in a worker thread.
+
+One writer connection (writes are serialized, as SQLite requires) and a few
+reader connections, which WAL lets run beside the writer on a snapshot.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Coroutine, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from .base import Dialect, IntegrityError, Row, Store, StoreMisuse, T, Unit
+
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+_BUSY_TIMEOUT_MS = 10_000
+
+
+def translate(sql: str) -> str:
+    """PostgreSQL-flavoured SQL to SQLite's: `$1` becomes `?1` (numbered, reusable)."""
+    return _PLACEHOLDER.sub(r"?\1", sql)
+
+
+class SqliteConnection:
+    """A connection as a unit sees it; its coroutines never suspend."""
+
+    dialect: Dialect = "sqlite"
+
+    def __init__(self, raw: sqlite3.Connection) -> None:
+        self._raw = raw
+
+    def _run(self, sql: str, args: Sequence[Any]) -> sqlite3.Cursor:
+        try:
+            return self._raw.execute(translate(sql), args)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(str(exc), _constraint_name(str(exc))) from exc
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        cur = self._run(sql, args)
+        names = [d[0] for d in cur.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        cur = self._run(sql, args)
+        row = cur.fetchone()
+        if row is None:
+            return None
+        return dict(zip([d[0] for d in cur.description], row, strict=True))
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        row = self._run(sql, args).fetchone()
+        return None if row is None else row[0]
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        return self._run(sql, args).rowcount
+
+    async def executemany(self, sql: str, args: Iterable[Sequence[Any]]) -> None:
+        try:
+            self._raw.executemany(translate(sql), args)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(str(exc), _constraint_name(str(exc))) from exc
+
+    async def run_script(self, script: str) -> None:
+        # executescript() would commit on its own; run statement by statement instead.
+        for statement in split_statements(script):
+            self._raw.execute(statement)
+
+
+def _constraint_name(message: str) -> str | None:
+    # SQLite names the columns, not the constraint: "UNIQUE constraint failed: t.a, t.b".
+    _, sep, rest = message.partition("failed: ")
+    return rest.strip() if sep else None
+
+
+def drive(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a unit's coroutine to the end, synchronously; refuse it if it suspends."""
+    try:
+        coro.send(None)
+    except StopIteration as stop:
+        return stop.value
+    coro.close()
+    raise StoreMisuse("a store unit awaited something other than its connection")
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    raw.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+    raw.execute("PRAGMA foreign_keys = ON")
+    raw.execute("PRAGMA synchronous = NORMAL")
+    return raw
+
+
+class SqliteStore(Store):
+    """SQLite, the embedded default."""
+
+    dialect: Dialect = "sqlite"
+
+    def __init__(self, url: str, readers: int = 4) -> None:
+        self.url = url
+        self.path = sqlite_path(url)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._writer = _connect(self.path)
+        mode = self._writer.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if self.path != ":memory:" and str(mode).lower() != "wal":
+            raise RuntimeError(f"SQLite refused WAL mode for {self.path}")
+        self._write_lock = trio.Lock()
+        self._idle_readers = [_connect(self.path) for _ in range(readers)]
+        self._reader_slots = trio.Semaphore(readers)
+        self._closed = False
+
+    async def write(self, unit: Unit[..., T], *args: Any, **kwargs: Any) -> T:
+        async with self._write_lock:
+            return await trio.to_thread.run_sync(
+                self._run_in_transaction, self._writer, "BEGIN IMMEDIATE", unit, args, kwargs
+            )
+
+    async def read(self, unit: Unit[..., T], *args: Any, **kwargs: Any) -> T:
+        async with self._reader_slots:
+            raw = self._idle_readers.pop()
+            try:
+                return await trio.to_thread.run_sync(
+                    self._run_in_transaction, raw, "BEGIN", unit, args, kwargs
+                )
+            finally:
+                self._idle_readers.append(raw)
+
+    def _run_in_transaction(
+        self,
+        raw: sqlite3.Connection,
+        begin: str,
+        unit: Unit[..., T],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> T:
+        if self._closed:
+            raise RuntimeError("store is closed")
+        raw.execute(begin)
+        try:
+            result = drive(unit(SqliteConnection(raw), *args, **kwargs))
+        except BaseException:
+            raw.execute("ROLLBACK")
+            raise
+        raw.execute("COMMIT")
+        return result
+
+    async def aclose(self) -> None:
+        async with self._write_lock:
+            self._closed = True
+            self._writer.close()
+            for raw in self._idle_readers:
+                raw.close()
+
+
+def sqlite_path(url: str) -> str:
+    """The file path of a URL: `sqlite:///relative.db` or `sqlite:////absolute.db`."""
+    rest = url.removeprefix("sqlite://")
+    if rest in {":memory:", "/:memory:"}:
+        return ":memory:"
+    return rest[1:] if rest.startswith("/") else rest
+
+
+def split_statements(script: str) -> list[str]:
+    """A script's statements, split where `sqlite3.complete_statement` says one ends."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip() and not buffer.strip().startswith("--"):
+        statements.append(buffer.strip())
+    return [s for s in statements if _has_code(s)]
+
+
+def _has_code(statement: str) -> bool:
+    return any(
+        line.strip() and not line.strip().startswith("--") for line in statement.splitlines()
+    )
