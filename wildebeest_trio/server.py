@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import trio
@@ -29,6 +30,21 @@ def hypercorn_config(config: Config) -> HypercornConfig:
     hc.graceful_timeout = config.shutdown_grace
     hc.keep_alive_timeout = 75
     return hc
+
+
+async def run_http_server(
+    rt: Runtime,
+    shutdown_trigger: Callable[[], Awaitable[None]] | None = None,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve the application with Hypercorn's Trio worker until the trigger fires."""
+    await hypercorn_serve(  # type: ignore[call-arg]
+        create_app(rt),
+        hypercorn_config(rt.config),
+        shutdown_trigger=shutdown_trigger,
+        task_status=task_status,
+    )
 
 
 async def _watch_signals(
@@ -58,12 +74,7 @@ async def run_process(rt: Runtime, *, http: bool) -> None:
 
                     async def run_http(task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
                         try:
-                            await hypercorn_serve(  # type: ignore[call-arg]
-                                create_app(rt),
-                                hypercorn_config(rt.config),
-                                shutdown_trigger=shutdown.wait,
-                                task_status=task_status,
-                            )
+                            await run_http_server(rt, shutdown.wait, task_status=task_status)
                         finally:
                             http_done.set()
 

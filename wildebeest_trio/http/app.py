@@ -38,7 +38,7 @@ def _is_cors(path: str) -> bool:
 
 
 def _wants_json(path: str) -> bool:
-    return path.startswith(JSON_PREFIXES)
+    return path == "/api" or path.startswith(JSON_PREFIXES)
 
 
 class StripTrailingSlash:

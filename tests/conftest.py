@@ -1,0 +1,141 @@
+"""Shared fixtures: every storage test runs on SQLite and on PostgreSQL.
+
+PostgreSQL tests need `WB_TEST_DATABASE_URL` (a server where we may create
+databases; `scripts/test` starts a throwaway cluster and sets it). Without it
+they skip with that reason. Each test gets a fresh database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import trio
+
+from wildebeest_trio.config import Config, load_config
+from wildebeest_trio.runtime import Runtime, open_runtime
+
+PG_ENV = "WB_TEST_DATABASE_URL"
+
+# Cheap password hashing: tests only, never production.
+TEST_SETTINGS: dict[str, Any] = {
+    "argon2_time_cost": 1,
+    "argon2_memory_kib": 64,
+    "argon2_parallelism": 1,
+    "job_poll_interval": 0.05,
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+async def _pg_admin(url: str, *statements: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str | None]:
+    """A migrated template database on the test server, made once per run."""
+    base = os.environ.get(PG_ENV)
+    if not base:
+        yield None
+        return
+    name = f"wbt_template_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_pg_admin(base, f"CREATE DATABASE {name}"))
+
+    async def migrate_template() -> None:
+        from wildebeest_trio.store import open_store
+        from wildebeest_trio.store.migrate import migrate
+
+        store = await open_store(_with_database(base, name), pg_pool_size=2)
+        try:
+            await migrate(store)
+        finally:
+            await store.aclose()
+
+    trio.run(migrate_template)
+    yield name
+    asyncio.run(_pg_admin(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database of each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'wildebeest.db'}"
+        return
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"PostgreSQL tests need {PG_ENV} (scripts/test starts a throwaway server)")
+    template = request.getfixturevalue("pg_template")
+    name = f"wbt_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_pg_admin(base, f"CREATE DATABASE {name} TEMPLATE {template}"))
+    yield _with_database(base, name)
+    asyncio.run(_pg_admin(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+def make_config(tmp_path: Path, database_url: str, **overrides: Any) -> Config:
+    """Settings for a test server: its own data folder and port, cheap hashing."""
+    values: dict[str, Any] = {
+        **TEST_SETTINGS,
+        "data_dir": str(tmp_path / "data"),
+        "database_url": database_url,
+        "listen": f"127.0.0.1:{free_port()}",
+    }
+    values.update(overrides)
+    return load_config(env={}, overrides=values)
+
+
+@pytest.fixture
+def config(tmp_path: Path, database_url: str) -> Config:
+    return make_config(tmp_path, database_url)
+
+
+@pytest.fixture
+async def rt(config: Config) -> AsyncIterator[Runtime]:
+    """An open runtime (store migrated, id node leased) on each backend."""
+    async with open_runtime(config) as runtime:
+        yield runtime
+
+
+@pytest.fixture
+async def client(rt: Runtime) -> AsyncIterator[Any]:
+    """A Quart test client for the application on `rt`."""
+    from wildebeest_trio.http import create_app
+    from wildebeest_trio.services.instance import ensure_instance_keys
+
+    await ensure_instance_keys(rt)
+    app = create_app(rt)
+    async with app.test_app() as test_app:
+        yield test_app.test_client()
+
+
+@pytest.fixture
+async def live_server(rt: Runtime, nursery: trio.Nursery) -> AsyncIterator[str]:
+    """The real HTTP server (Hypercorn on Trio) for `rt`; its base URL."""
+    from wildebeest_trio.server import run_http_server
+
+    await nursery.start(run_http_server, rt)
+    yield rt.config.base_url

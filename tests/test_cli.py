@@ -1,0 +1,229 @@
+"""The command line, run as a user runs it: a subprocess with WB_* settings."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import free_port
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _env(tmp_path: Path, database_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WB_")}
+    env.update(
+        WB_DATA_DIR=str(tmp_path / "data"),
+        WB_DATABASE_URL=database_url,
+        WB_ARGON2_TIME_COST="1",
+        WB_ARGON2_MEMORY_KIB="64",
+        WB_ARGON2_PARALLELISM="1",
+        WB_LISTEN=f"127.0.0.1:{free_port()}",
+    )
+    env.update(extra)
+    return env
+
+
+def wb(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "wildebeest_trio", *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["serve"],
+        ["worker"],
+        ["migrate"],
+        ["accounts", "create"],
+        ["token", "create"],
+        ["instance", "rules", "add"],
+        ["config"],
+    ],
+)
+def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:
+    result = wb(_env(tmp_path, "sqlite:///x"), *command, "--help")
+    assert result.returncode == 0
+    assert "usage: wildebeest-trio" in result.stdout
+
+
+def test_bad_configuration_is_one_line(tmp_path: Path) -> None:
+    result = wb(_env(tmp_path, "sqlite:///x", WB_REGISTRATIONS="maybe"), "migrate")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "WB_REGISTRATIONS" in result.stderr
+
+
+def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    url = f"postgresql://nobody@127.0.0.1:{free_port()}/none"
+    result = wb(_env(tmp_path, url), "migrate")
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0
+    assert "Traceback" not in result.stderr
+
+
+def test_migrate_accounts_and_token(tmp_path: Path, database_url: str) -> None:
+    env = _env(tmp_path, database_url)
+    migrated = wb(env, "migrate")
+    assert migrated.returncode == 0, migrated.stderr
+    again = wb(env, "migrate")
+    assert "up to date" in again.stderr
+
+    created = wb(env, "accounts", "create", "alice", "--email", "alice@example.org", "--admin")
+    assert created.returncode == 0, created.stderr
+    password = created.stdout.strip()
+    assert len(password) >= 16 and "\n" not in password
+    assert "created account alice" in created.stderr
+
+    given = wb(
+        env,
+        "accounts",
+        "create",
+        "bob",
+        "--email",
+        "bob@example.org",
+        "--password",
+        "hunter2hunter2",
+    )
+    assert given.returncode == 0 and given.stdout == ""
+
+    for args, message in [
+        (["alice", "--email", "other@example.org"], "username is already taken"),
+        (["ALICE", "--email", "other@example.org"], "username is already taken"),
+        (["carol", "--email", "alice@example.org"], "email is already taken"),
+        (["bad name", "--email", "x@example.org"], "letters, numbers"),
+        (["dave", "--email", "not-an-email"], "email is invalid"),
+        (["erin", "--email", "e@example.org", "--password", "short"], "too short"),
+    ]:
+        bad = wb(env, "accounts", "create", *args)
+        assert bad.returncode == 1, args
+        assert message in bad.stderr
+        assert bad.stderr.strip().count("\n") == 0
+
+    token = wb(env, "token", "create", "alice", "--scopes", "read write")
+    assert token.returncode == 0, token.stderr
+    bare = token.stdout.strip()
+    assert token.stdout == bare + "\n" and len(bare) >= 32
+    assert wb(env, "token", "create", "nobody").returncode == 1
+    bad_scope = wb(env, "token", "create", "alice", "--scopes", "read sudo")
+    assert bad_scope.returncode == 1 and "sudo" in bad_scope.stderr
+
+    rule = wb(env, "instance", "rules", "add", "Be excellent")
+    assert rule.returncode == 0
+    listed = wb(env, "instance", "rules", "list")
+    assert listed.stdout.strip() == f"{rule.stdout.strip()}\tBe excellent"
+
+    # The server started on the same database sees all of it, and the token is stored hashed.
+    with _server(env) as base:
+        instance = httpx.get(f"{base}/api/v1/instance").json()
+        assert instance["stats"]["user_count"] == 2
+        assert instance["contact_account"]["username"] == "alice"
+        assert [r["text"] for r in instance["rules"]] == ["Be excellent"]
+    digest = hashlib.sha256(bare.encode()).hexdigest()
+    assert bare not in _dump(database_url)
+    assert digest in _dump(database_url)
+
+
+def _dump(database_url: str) -> str:
+    if database_url.startswith("sqlite"):
+        import sqlite3
+
+        path = database_url.removeprefix("sqlite:///")
+        with sqlite3.connect(path) as db:
+            return "\n".join(db.iterdump())
+    import asyncio
+
+    import asyncpg
+
+    async def dump() -> str:
+        conn = await asyncpg.connect(database_url)
+        try:
+            rows = await conn.fetch("SELECT token_hash FROM oauth_access_tokens")
+            return "\n".join(r[0] for r in rows)
+        finally:
+            await conn.close()
+
+    return asyncio.run(dump())
+
+
+class _server:
+    """`wildebeest-trio serve` in a subprocess, stopped with SIGTERM on exit."""
+
+    def __init__(self, env: dict[str, str], *args: str) -> None:
+        self.env = env
+        self.args = args
+        self.base = f"http://{env['WB_LISTEN']}"
+
+    def __enter__(self) -> str:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "wildebeest_trio", "serve", *self.args],
+            env=self.env,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(self.proc.stderr.read() if self.proc.stderr else "exited")
+            try:
+                if httpx.get(f"{self.base}/health", timeout=1).text == "OK":
+                    return self.base
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("server did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=15)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_serve_shuts_down_cleanly_on_signal(tmp_path: Path, signum: int) -> None:
+    env = _env(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}")
+    server = _server(env)
+    with server as base:
+        assert httpx.get(f"{base}/api/v2/instance").status_code == 200
+        started = time.monotonic()
+        server.proc.send_signal(signum)
+        returncode = server.proc.wait(timeout=15)
+        assert time.monotonic() - started < 8
+    assert returncode == 0
+    stderr = server.proc.stderr.read() if server.proc.stderr else ""
+    assert "Traceback" not in stderr
+
+
+def test_serve_no_migrate_and_worker(tmp_path: Path) -> None:
+    env = _env(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}")
+    assert wb(env, "migrate").returncode == 0
+    with _server(env, "--no-migrate") as base:
+        assert httpx.get(f"{base}/health").text == "OK"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "wildebeest_trio", "worker"],
+        env=env,
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1.5)
+    assert worker.poll() is None
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=15) == 0

@@ -1,0 +1,94 @@
+"""Settings: environment over TOML file over defaults; bad values name the setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from wildebeest_trio.config import ConfigError, load_config, settings_table
+
+
+def test_local_mode_defaults(tmp_path: Path) -> None:
+    config = load_config(env={"WB_DATA_DIR": str(tmp_path)})
+    assert config.local_mode
+    assert config.domain == "127.0.0.1:8080"
+    assert config.scheme == "http"
+    assert config.base_url == "http://127.0.0.1:8080"
+    assert config.database_url == f"sqlite:///{tmp_path / 'wildebeest.db'}"
+    assert config.media_dir == tmp_path / "media"
+    assert config.registrations == "open"
+
+
+def test_domain_means_https(tmp_path: Path) -> None:
+    config = load_config(env={"WB_DOMAIN": "Social.Example", "WB_DATA_DIR": str(tmp_path)})
+    assert not config.local_mode
+    assert config.domain == "social.example"
+    assert config.base_url == "https://social.example"
+
+
+def test_toml_file_under_environment(tmp_path: Path) -> None:
+    toml = tmp_path / "wb.toml"
+    toml.write_text('instance_title = "From file"\nregistrations = "closed"\n')
+    env = {"WB_CONFIG": str(toml), "WB_REGISTRATIONS": "approval", "WB_DATA_DIR": str(tmp_path)}
+    config = load_config(env=env)
+    assert config.instance_title == "From file"
+    assert config.registrations == "approval"
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({"WB_LISTEN": "nope"}, "WB_LISTEN"),
+        ({"WB_LISTEN": "127.0.0.1:99999"}, "WB_LISTEN"),
+        ({"WB_REGISTRATIONS": "sometimes"}, "WB_REGISTRATIONS"),
+        ({"WB_DATABASE_URL": "mysql://x"}, "WB_DATABASE_URL"),
+        ({"WB_ALLOW_PRIVATE_ADDRESSES": "maybe"}, "WB_ALLOW_PRIVATE_ADDRESSES"),
+        ({"WB_WORKERS": "0"}, "WB_WORKERS"),
+        ({"WB_WORKERS": "many"}, "WB_WORKERS"),
+        ({"WB_DOMAIN": "https://x.example/"}, "WB_DOMAIN"),
+        ({"WB_CONFIG": "/nonexistent/wb.toml"}, "WB_CONFIG"),
+    ],
+)
+def test_invalid_settings_name_themselves(env: dict[str, str], names: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(env=env)
+    message = str(info.value)
+    assert names in message
+    assert "\n" not in message
+
+
+def test_unknown_or_broken_toml(tmp_path: Path) -> None:
+    toml = tmp_path / "wb.toml"
+    toml.write_text("no_such_setting = 1\n")
+    with pytest.raises(ConfigError, match="no_such_setting"):
+        load_config(env={"WB_CONFIG": str(toml)})
+    toml.write_text("this is = not toml [")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(env={"WB_CONFIG": str(toml)})
+
+
+def test_secret_key_is_generated_once(tmp_path: Path) -> None:
+    config = load_config(env={"WB_DATA_DIR": str(tmp_path / "d")})
+    first = config.secret_key()
+    assert len(first) == 32
+    assert config.secret_key() == first
+    assert (tmp_path / "d" / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_settings_table_lists_every_variable() -> None:
+    table = settings_table()
+    for name in (
+        "WB_LISTEN",
+        "WB_DOMAIN",
+        "WB_SCHEME",
+        "WB_DATA_DIR",
+        "WB_MEDIA_DIR",
+        "WB_DATABASE_URL",
+        "WB_ALLOW_PRIVATE_ADDRESSES",
+        "WB_INSTANCE_TITLE",
+        "WB_INSTANCE_DESCRIPTION",
+        "WB_CONTACT_EMAIL",
+        "WB_REGISTRATIONS",
+    ):
+        assert f"`{name}`" in table
