@@ -13,9 +13,11 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import trio
 
+from .cache import CachedValue
 from .config import Config
 from .ids import IdGenerator, now_ms
 from .jobs import JobRegistry
@@ -54,6 +56,8 @@ class Runtime:
     owner: str
     registry: JobRegistry
     job_signal: JobSignal = field(default_factory=JobSignal)
+    # Instance-wide facts (counts, rules, contact) for the discovery endpoints.
+    instance_facts: CachedValue[Any] = field(default_factory=lambda: CachedValue(ttl=30.0))
 
     def wake_jobs(self) -> None:
         """Call after committing jobs, so local workers start at once rather than on poll."""

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..runtime import Runtime
 from .errors import ApiError, error_response
+from .jsonio import OrjsonProvider
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +57,16 @@ class StripTrailingSlash:
         await self.app(scope, receive, send)
 
 
+class WildebeestApp(QuartTrio):
+    """QuartTrio with orjson for JSON."""
+
+    json_provider_class = OrjsonProvider
+
+
 def create_app(rt: Runtime) -> QuartTrio:
     """The application for one runtime (store, settings, jobs)."""
-    app = QuartTrio("wildebeest_trio", static_folder=None)
+    app = WildebeestApp("wildebeest_trio", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
-    app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["wildebeest"] = rt
 
     from . import health, instance, wellknown

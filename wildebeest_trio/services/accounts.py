@@ -148,4 +148,5 @@ async def create_local_account(
         # Lost a race with a concurrent sign-up between the check and the insert.
         field = "email" if "email" in str(exc).lower() else "username"
         raise AccountError(field, f"{field} is already taken") from None
+    rt.instance_facts.invalidate()
     return CreatedAccount(account_id, user_id, username, generated)

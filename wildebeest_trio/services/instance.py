@@ -58,6 +58,7 @@ async def ensure_instance_keys(rt: Runtime) -> None:
     await rt.store.write(
         instance_rows.setting_if_absent, "vapid_keys", generate_vapid_keys(), now_ms()
     )
+    rt.instance_facts.invalidate()
 
 
 @dataclass
@@ -94,8 +95,12 @@ async def _read_facts(conn: Connection, now: int) -> InstanceFacts:
 
 
 async def instance_facts(rt: Runtime) -> InstanceFacts:
-    """Read the facts the instance endpoints show."""
-    return await rt.store.read(_read_facts, now_ms())
+    """The facts the instance endpoints show (cached briefly; local writes invalidate)."""
+
+    async def load() -> InstanceFacts:
+        return await rt.store.read(_read_facts, now_ms())
+
+    return await rt.instance_facts.get(load)
 
 
 async def peers(rt: Runtime) -> list[str]:
@@ -112,14 +117,18 @@ async def add_rule(rt: Runtime, text: str, hint: str = "") -> int:
         raise ValueError("a rule is at most 300 characters")
     rule_id = rt.ids.next_id()
     await rt.store.write(instance_rows.insert_rule, rule_id, text, hint.strip(), now_ms())
+    rt.instance_facts.invalidate()
     return rule_id
 
 
 async def remove_rule(rt: Runtime, rule_id: int) -> bool:
     """Remove a server rule."""
-    return await rt.store.write(instance_rows.delete_rule, rule_id, now_ms())
+    removed = await rt.store.write(instance_rows.delete_rule, rule_id, now_ms())
+    rt.instance_facts.invalidate()
+    return removed
 
 
 async def set_extended_description(rt: Runtime, html: str) -> None:
     """Set the instance's long description (HTML)."""
     await rt.store.write(instance_rows.put_setting, "extended_description", html, now_ms())
+    rt.instance_facts.invalidate()

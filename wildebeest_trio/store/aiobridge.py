@@ -38,6 +38,12 @@ class AsyncioThread:
 
     def __init__(self, name: str = "wildebeest-asyncio") -> None:
         self.loop = _new_loop()
+        # Crossings are batched: under load, one wake-up of the other side carries many
+        # starts (or completions) instead of one each.
+        self._lock = threading.Lock()
+        self._starts: list[Callable[[], None]] = []
+        self._starts_scheduled = False
+        self._done: dict[Any, list[tuple[Any, outcome.Outcome[Any]]]] = {}
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
         self._thread.start()
@@ -65,19 +71,19 @@ class AsyncioThread:
                 result = outcome.Error(exc)
             else:
                 result = outcome.Value(fut.result())
-            token.run_sync_soon(trio.lowlevel.reschedule, task, result)
+            self._finish(token, task, result)
 
         def start() -> None:
             try:
                 atask = asyncio.ensure_future(afn(*args), loop=self.loop)
             except BaseException as exc:  # calling afn itself failed
                 holder["task"] = None
-                token.run_sync_soon(trio.lowlevel.reschedule, task, outcome.Error(exc))
+                self._finish(token, task, outcome.Error(exc))
                 return
             holder["task"] = atask
             atask.add_done_callback(done)
 
-        self.loop.call_soon_threadsafe(start)
+        self._submit(start)
 
         def abort(raise_cancel: Any) -> trio.lowlevel.Abort:
             holder["raise_cancel"] = raise_cancel
@@ -93,6 +99,38 @@ class AsyncioThread:
                 raise_cancel()
             raise RuntimeError("asyncio task was cancelled outside Trio")
         return value
+
+    def _submit(self, start: Callable[[], None]) -> None:
+        """Queue a start for the asyncio thread; wake it only if no drain is pending."""
+        with self._lock:
+            self._starts.append(start)
+            if self._starts_scheduled:
+                return
+            self._starts_scheduled = True
+        self.loop.call_soon_threadsafe(self._drain_starts)
+
+    def _drain_starts(self) -> None:
+        with self._lock:
+            starts, self._starts = self._starts, []
+            self._starts_scheduled = False
+        for start in starts:
+            start()
+
+    def _finish(self, token: Any, task: Any, result: outcome.Outcome[Any]) -> None:
+        """Hand a result back to Trio; wake it only if no drain is pending."""
+        with self._lock:
+            pending = self._done.get(token)
+            if pending is not None:
+                pending.append((task, result))
+                return
+            self._done[token] = [(task, result)]
+        token.run_sync_soon(self._drain_done, token)
+
+    def _drain_done(self, token: Any) -> None:
+        with self._lock:
+            finished = self._done.pop(token, [])
+        for task, result in finished:
+            trio.lowlevel.reschedule(task, result)
 
     def run_sync(self, afn: Callable[..., Awaitable[T]], *args: Any) -> T:
         """Run a coroutine function on the loop from a plain (non-loop) thread and wait."""

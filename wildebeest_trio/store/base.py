@@ -78,7 +78,7 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def read(self, unit: Unit[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run a read-only unit on a consistent snapshot."""
+        """Run a read-only unit (on PostgreSQL each statement sees the latest commit)."""
 
     @abc.abstractmethod
     async def write(self, unit: Unit[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

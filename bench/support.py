@@ -1,0 +1,147 @@
+"""What the benchmarks share: a PostgreSQL server, server subprocesses, wrk, RSS."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def postgres() -> Iterator[str]:
+    """A PostgreSQL URL: `WB_TEST_DATABASE_URL`, or a throwaway cluster as the tests use."""
+    url = os.environ.get("WB_TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    folder = tempfile.mkdtemp(prefix="wildebeest-bench-pg.")
+    env = {**os.environ, "WB_PG_PORT": str(free_port())}
+    script = REPO / "scripts" / "pg-throwaway"
+    url = subprocess.run(
+        [str(script), "start", folder], env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    try:
+        yield url
+    finally:
+        subprocess.run([str(script), "stop", folder], env=env, capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+@contextlib.contextmanager
+def wildebeest_server(
+    data_dir: Path, **settings: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`wildebeest-trio serve` on a free port (SQLite in `data_dir` unless told otherwise)."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WB_")}
+    env.update(WB_DATA_DIR=str(data_dir), WB_LISTEN=f"127.0.0.1:{port}", WB_LOG_LEVEL="warning")
+    env.update(settings)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wildebeest_trio", "serve"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{base}/health", proc)
+        yield base, proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def hello_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The baseline: a bare QuartTrio hello route, served by Hypercorn's Trio worker."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "bench" / "hello_app.py"), str(port)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{base}/", proc)
+        yield base, proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+@dataclass
+class WrkResult:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+
+
+def _ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(url: str, *, connections: int = 20, seconds: int = 8, threads: int = 1) -> WrkResult:
+    """Load a URL with wrk (Debian's package) and parse its latency distribution."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return WrkResult(rps, p50, p99, int(bad.group(1)) if bad else 0)
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process, MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def ratio(name: str, value: float) -> None:
+    print(f"ratio {name} {value:.3f}")
