@@ -22,8 +22,8 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.support import postgres, ratio  # noqa: E402
-from wildebeest_trio.store import Connection, open_store  # noqa: E402
+from bench.support import postgres, ratio
+from wildebeest_trio.store import Connection, open_store
 
 
 class _NoReset(asyncpg.Connection):  # type: ignore[misc]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.support import hello_server, ratio, wildebeest_server, wrk  # noqa: E402
+from bench.support import hello_server, ratio, wildebeest_server, wrk
 
 
 def main() -> None:

@@ -7,7 +7,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from quart import Response, g, jsonify, request, send_from_directory
+import orjson
+from quart import Response, g, request, send_from_directory
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
@@ -156,8 +157,12 @@ def features() -> frozenset[str]:
 
 
 def json_response(data: Any, status: int = 200, **headers: str) -> Response:
-    response = jsonify(data)
-    response.status_code = status
+    """A JSON response, encoded with orjson (cheaper than `jsonify`'s provider machinery)."""
+    response = Response(
+        orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS),
+        status=status,
+        content_type="application/json; charset=utf-8",
+    )
     for name, value in headers.items():
         response.headers[name.replace("_", "-")] = value
     return response

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Response, jsonify
+import orjson
+from quart import Response
 
 
 class ApiError(Exception):
@@ -18,9 +19,11 @@ class ApiError(Exception):
 
 
 def error_response(status: int, message: str, **extra: Any) -> Response:
-    response = jsonify({"error": message, **extra})
-    response.status_code = status
-    return response
+    return Response(
+        orjson.dumps({"error": message, **extra}),
+        status=status,
+        content_type="application/json; charset=utf-8",
+    )
 
 
 def not_found() -> ApiError:
