@@ -15,7 +15,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.support import hello_server, ratio, rss_mib, wildebeest_server  # noqa: E402
+from bench.support import hello_server, ratio, rss_mib, wildebeest_server
 
 PATHS = [
     "/api/v2/instance",
