@@ -137,6 +137,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("job_max_attempts", _parse_int, 16, "Attempts before a job is parked"),
     Setting("pg_pool_size", _parse_int, 20, "PostgreSQL connections per process"),
     Setting("shutdown_grace", _parse_float, 5.0, "Seconds running work gets to finish on SIGTERM"),
+    Setting(
+        "oauth_password_grant",
+        _parse_bool,
+        True,
+        "Allow OAuth `grant_type=password` (toot's command-line login)",
+    ),
+    Setting("rate_limits", _parse_bool, True, "Enforce API, login and sign-up rate limits"),
+    Setting(
+        "rate_limit_exempt_loopback",
+        _parse_bool,
+        False,
+        "Exempt 127.0.0.1/::1 from rate limits (for tests and benchmarks only)",
+    ),
     Setting("argon2_time_cost", _parse_int, 3, "argon2id iterations for password hashes"),
     Setting("argon2_memory_kib", _parse_int, 65536, "argon2id memory (KiB) for password hashes"),
     Setting("argon2_parallelism", _parse_int, 4, "argon2id lanes for password hashes"),
@@ -165,6 +178,9 @@ class Config:
     job_max_attempts: int
     pg_pool_size: int
     shutdown_grace: float
+    oauth_password_grant: bool
+    rate_limits: bool
+    rate_limit_exempt_loopback: bool
     argon2_time_cost: int
     argon2_memory_kib: int
     argon2_parallelism: int
