@@ -154,7 +154,8 @@ async def test_update_credentials_renders_and_persists(
         headers=bearer(alice_token),
         form={
             "display_name": "Alice <Wonder>",
-            "note": "Hi @bob and @nobody!\nSee https://example.com/a/very/long/path/that/goes/on #Trio",
+            "note": "Hi @bob and @nobody!\n"
+            "See https://example.com/a/very/long/path/that/goes/on #Trio",
             "locked": "true",
             "bot": "1",
             "fields_attributes[0][name]": "Site",
