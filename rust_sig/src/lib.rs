@@ -6,6 +6,8 @@
 
 use pyo3::prelude::*;
 
+mod jsonld;
+
 /// The crate's version, for diagnostics.
 #[pyfunction]
 fn version() -> &'static str {
@@ -15,5 +17,6 @@ fn version() -> &'static str {
 #[pymodule]
 fn _rust(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(version, m)?)?;
+    jsonld::register(m)?;
     Ok(())
 }

@@ -1,0 +1,89 @@
+"""JSON-LD toRdf, RDF canonicalization (RDFC-1.0) and RsaSignature2017.
+
+The typed Python face of the Rust implementation in `rust_sig/src/jsonld/`.
+Contexts are never fetched: ActivityStreams, security v1/v2, identity v1 and
+the other contexts the Fediverse uses are bundled, extra documents can be
+passed in `contexts`, and any other remote context raises `UnknownContext`.
+Heavy calls release the GIL, so they may run in `trio.to_thread`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from wildebeest_trio import _rust
+
+__all__ = [
+    "InvalidDocument",
+    "JsonLdError",
+    "LimitExceeded",
+    "UnknownContext",
+    "canonicalize",
+    "canonicalize_nquads",
+    "issued_identifiers",
+    "sign_ld_signature",
+    "to_rdf",
+    "verify_ld_signature",
+]
+
+#: Default bound on the work of Hash N-Degree Quads (calls plus permutations).
+DEFAULT_MAX_WORK: int = 20_000
+
+Document = dict[str, Any] | list[Any] | str
+Contexts = Mapping[str, dict[str, Any] | list[Any] | str] | None
+
+
+class JsonLdError(ValueError):
+    """A JSON-LD, N-Quads or LD-signature failure, with its spec error code."""
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        #: The JSON-LD error code when the specification names one, else "".
+        self.code = code
+
+
+class UnknownContext(JsonLdError):
+    """A remote context that is neither bundled nor supplied (never fetched)."""
+
+
+class InvalidDocument(JsonLdError):
+    """Input that is not valid JSON, JSON-LD or N-Quads."""
+
+
+class LimitExceeded(JsonLdError):
+    """A size, nesting depth or canonicalization work bound was exceeded."""
+
+
+_KINDS: dict[str, type[JsonLdError]] = {
+    "unknown_context": UnknownContext,
+    "invalid": InvalidDocument,
+    "limit": LimitExceeded,
+    "crypto": JsonLdError,
+}
+
+T = TypeVar("T")
+
+
+def _call(fn: Callable[..., T], *args: Any) -> T:
+    """Calls into Rust, turning its failures into the typed exceptions."""
+    try:
+        return fn(*args)
+    except _rust.JsonLdFailure as exc:
+        kind, code, message = exc.args
+        text = f"{code}: {message}" if code else message
+        raise _KINDS[kind](text, code) from None
+
+
+def canonicalize_nquads(
+    nquads: str, *, hash_algorithm: str = "sha256", max_work: int = DEFAULT_MAX_WORK
+) -> str:
+    """Canonical N-Quads (RDFC-1.0) of a dataset given as N-Quads."""
+    return _call(_rust.jsonld_canonicalize_nquads, nquads, hash_algorithm, max_work)
+
+
+def issued_identifiers(
+    nquads: str, *, hash_algorithm: str = "sha256", max_work: int = DEFAULT_MAX_WORK
+) -> dict[str, str]:
+    """The canonical blank node map (input label -> `c14nN`) of a dataset."""
+    return _call(_rust.jsonld_issued_identifiers, nquads, hash_algorithm, max_work)
