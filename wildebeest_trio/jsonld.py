@@ -87,3 +87,37 @@ def issued_identifiers(
 ) -> dict[str, str]:
     """The canonical blank node map (input label -> `c14nN`) of a dataset."""
     return _call(_rust.jsonld_issued_identifiers, nquads, hash_algorithm, max_work)
+
+
+def _contexts_arg(contexts: Contexts) -> dict[str, Any] | None:
+    """The `contexts` mapping as a dict for the extension (None when empty)."""
+    return dict(contexts) if contexts else None
+
+
+def to_rdf(document: Document, *, base: str | None = None, contexts: Contexts = None) -> str:
+    """The document's RDF dataset as N-Quads (JSON-LD 1.1 toRdf).
+
+    `document` is a parsed JSON object or array, or JSON text; `base` is the
+    document's IRI for relative references; `contexts` supplies context
+    documents (URL -> document) besides the bundled ones.
+    """
+    return _call(_rust.jsonld_to_rdf, document, base, _contexts_arg(contexts))
+
+
+def canonicalize(
+    document: Document,
+    *,
+    base: str | None = None,
+    contexts: Contexts = None,
+    hash_algorithm: str = "sha256",
+    max_work: int = DEFAULT_MAX_WORK,
+) -> str:
+    """Canonical N-Quads (RDFC-1.0) of a JSON-LD document's dataset."""
+    return _call(
+        _rust.jsonld_canonicalize,
+        document,
+        base,
+        _contexts_arg(contexts),
+        hash_algorithm,
+        max_work,
+    )

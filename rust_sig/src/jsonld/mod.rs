@@ -7,9 +7,21 @@
 //! `JsonLdFailure(kind, code, message)`, which the Python face turns into its
 //! typed exception hierarchy.
 
+mod bundled;
 pub mod canon;
+pub mod context;
+pub mod contexts;
 pub mod error;
+pub mod expand;
+pub mod iri;
 pub mod nquads;
+pub mod pyconv;
+pub mod tordf;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::Value;
 
 use pyo3::create_exception;
 use pyo3::exceptions::PyValueError;
@@ -77,10 +89,102 @@ fn jsonld_issued_identifiers<'py>(
     Ok(d)
 }
 
+/// Upper bound on the quads one document may produce.
+pub const MAX_QUADS: usize = 100_000;
+
+/// A JSON-LD document to its RDF dataset (deduplicated, in emission order).
+pub fn document_to_quads(
+    doc: &Value,
+    base: Option<&str>,
+    extra: &HashMap<String, Arc<Value>>,
+) -> error::Result<Vec<nquads::Quad>> {
+    let processor = context::Processor {
+        loader: context::Loader { extra },
+    };
+    let expanded = processor.expand_document(doc, base, extra.is_empty())?;
+    let mut t = tordf::ToRdf::new(MAX_QUADS);
+    t.document(&expanded)?;
+    let mut quads = t.quads;
+    nquads::dedup_quads(&mut quads);
+    Ok(quads)
+}
+
+/// Reads the `contexts` argument: URL -> document (dict, list or JSON text).
+fn extra_contexts(contexts: Option<&Bound<'_, PyAny>>) -> PyResult<HashMap<String, Arc<Value>>> {
+    let mut out = HashMap::new();
+    if let Some(c) = contexts {
+        if c.is_none() {
+            return Ok(out);
+        }
+        let items = c.call_method0("items")?;
+        for pair in items.try_iter()? {
+            let (k, v): (String, Bound<'_, PyAny>) = pair?.extract()?;
+            let v = pyconv::to_value(&v, pyconv::DEFAULT_LIMITS).map_err(to_py)?;
+            out.insert(k, Arc::new(v));
+        }
+    }
+    Ok(out)
+}
+
+/// The N-Quads of a JSON-LD document (JSON-LD 1.1 toRdf).
+#[pyfunction]
+#[pyo3(signature = (document, base = None, contexts = None))]
+fn jsonld_to_rdf(
+    py: Python<'_>,
+    document: &Bound<'_, PyAny>,
+    base: Option<String>,
+    contexts: Option<&Bound<'_, PyAny>>,
+) -> PyResult<String> {
+    let doc = pyconv::to_value(document, pyconv::DEFAULT_LIMITS).map_err(to_py)?;
+    let extra = extra_contexts(contexts)?;
+    py.allow_threads(|| {
+        let quads = document_to_quads(&doc, base.as_deref(), &extra)?;
+        Ok(nquads::to_nquads(&quads))
+    })
+    .map_err(to_py)
+}
+
+/// The canonical N-Quads (RDFC-1.0) of a JSON-LD document.
+#[pyfunction]
+#[pyo3(signature = (document, base = None, contexts = None, hash_algorithm = "sha256", max_work = canon::DEFAULT_MAX_WORK))]
+fn jsonld_canonicalize(
+    py: Python<'_>,
+    document: &Bound<'_, PyAny>,
+    base: Option<String>,
+    contexts: Option<&Bound<'_, PyAny>>,
+    hash_algorithm: &str,
+    max_work: u64,
+) -> PyResult<String> {
+    let alg = HashAlgorithm::from_name(hash_algorithm).map_err(to_py)?;
+    let doc = pyconv::to_value(document, pyconv::DEFAULT_LIMITS).map_err(to_py)?;
+    let extra = extra_contexts(contexts)?;
+    py.allow_threads(|| {
+        let quads = document_to_quads(&doc, base.as_deref(), &extra)?;
+        Ok(canon::canonicalize(&quads, alg, max_work)?.nquads)
+    })
+    .map_err(to_py)
+}
+
+/// A bundled context document as JSON text, or None (for tests).
+#[pyfunction]
+fn jsonld_bundled_context(url: &str) -> Option<String> {
+    contexts::bundled(url).map(|v| v.to_string())
+}
+
+/// The URLs of the bundled contexts.
+#[pyfunction]
+fn jsonld_bundled_urls() -> Vec<&'static str> {
+    contexts::bundled_urls()
+}
+
 /// Adds the JSON-LD functions to the extension module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("JsonLdFailure", m.py().get_type::<JsonLdFailure>())?;
     m.add_function(wrap_pyfunction!(jsonld_canonicalize_nquads, m)?)?;
     m.add_function(wrap_pyfunction!(jsonld_issued_identifiers, m)?)?;
+    m.add_function(wrap_pyfunction!(jsonld_to_rdf, m)?)?;
+    m.add_function(wrap_pyfunction!(jsonld_canonicalize, m)?)?;
+    m.add_function(wrap_pyfunction!(jsonld_bundled_context, m)?)?;
+    m.add_function(wrap_pyfunction!(jsonld_bundled_urls, m)?)?;
     Ok(())
 }

@@ -1,0 +1,300 @@
+//! Deserialize JSON-LD to RDF (API §8.1) straight from the expanded form.
+//!
+//! The spec first builds a node map; here each node object emits its own
+//! triples while walking the expanded tree, which yields the same dataset
+//! (quads are a set, so a node met twice adds nothing new) without building
+//! and merging maps. Blank node labels are reissued as `b0`, `b1`... so that
+//! labels from the document cannot collide with generated ones.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use super::error::{err, Result};
+use super::iri;
+use super::nquads::{Quad, Term, RDF_LANGSTRING, XSD_STRING};
+
+const RDF_TYPE: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type";
+const RDF_FIRST: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#first";
+const RDF_REST: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#rest";
+const RDF_NIL: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#nil";
+const XSD_BOOLEAN: &str = "http://www.w3.org/2001/XMLSchema#boolean";
+const XSD_INTEGER: &str = "http://www.w3.org/2001/XMLSchema#integer";
+const XSD_DOUBLE: &str = "http://www.w3.org/2001/XMLSchema#double";
+
+/// The state of one toRdf run.
+pub struct ToRdf {
+    pub quads: Vec<Quad>,
+    blanks: HashMap<String, String>,
+    counter: usize,
+    /// The @index of each node seen with one, per graph, to detect conflicts.
+    indexes: HashMap<(Option<Term>, String), String>,
+    pub max_quads: usize,
+}
+
+impl ToRdf {
+    pub fn new(max_quads: usize) -> Self {
+        ToRdf {
+            quads: Vec::new(),
+            blanks: HashMap::new(),
+            counter: 0,
+            indexes: HashMap::new(),
+            max_quads,
+        }
+    }
+
+    fn fresh(&mut self) -> String {
+        let b = format!("b{}", self.counter);
+        self.counter += 1;
+        b
+    }
+
+    fn relabel(&mut self, label: &str) -> String {
+        if let Some(b) = self.blanks.get(label) {
+            return b.clone();
+        }
+        let b = self.fresh();
+        self.blanks.insert(label.to_string(), b.clone());
+        b
+    }
+
+    /// A term for a node identifier; `None` when it is not a usable IRI.
+    fn id_term(&mut self, id: &str) -> Option<Term> {
+        if let Some(l) = id.strip_prefix("_:") {
+            Some(Term::Blank(self.relabel(l)))
+        } else if iri::is_well_formed(id) {
+            Some(Term::Iri(id.to_string()))
+        } else {
+            None
+        }
+    }
+
+    fn emit(&mut self, s: &Term, p: &str, o: Term, g: &Option<Term>) -> Result<()> {
+        if self.quads.len() >= self.max_quads {
+            return Err(super::error::JsonLdError::limit(
+                "too many quads",
+                format!("the document yields more than {} quads", self.max_quads),
+            ));
+        }
+        self.quads.push(Quad {
+            subject: s.clone(),
+            predicate: Term::Iri(p.to_string()),
+            object: o,
+            graph: g.clone(),
+        });
+        Ok(())
+    }
+
+    /// Emits the triples of every top-level element of an expanded document.
+    pub fn document(&mut self, expanded: &[Value]) -> Result<()> {
+        for item in expanded {
+            if let Value::Object(m) = item {
+                self.node(m, &None)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Emits a node object's triples in graph `g`; returns its subject term.
+    fn node(&mut self, m: &Map<String, Value>, g: &Option<Term>) -> Result<Option<Term>> {
+        let subject = match m.get("@id") {
+            Some(Value::String(id)) => self.id_term(id),
+            Some(_) => None,
+            None => Some(Term::Blank(self.fresh())),
+        };
+        if let Some(Value::String(ix)) = m.get("@index") {
+            if let Some(Value::String(id)) = m.get("@id") {
+                let key = (g.clone(), id.clone());
+                match self.indexes.get(&key) {
+                    Some(prev) if prev != ix => return err("conflicting indexes", id.clone()),
+                    Some(_) => {}
+                    None => {
+                        self.indexes.insert(key, ix.clone());
+                    }
+                }
+            }
+        }
+        for (key, value) in m {
+            match key.as_str() {
+                "@id" | "@index" => {}
+                "@type" => {
+                    for t in value.as_array().into_iter().flatten() {
+                        let Some(t) = t.as_str() else { continue };
+                        if let (Some(s), Some(o)) = (&subject, self.id_term(t)) {
+                            self.emit(s, RDF_TYPE, o, g)?;
+                        }
+                    }
+                }
+                "@reverse" => {
+                    for (p, items) in value.as_object().into_iter().flatten() {
+                        let pred = self.predicate(p);
+                        for item in items.as_array().into_iter().flatten() {
+                            let Value::Object(im) = item else { continue };
+                            let child = self.node(im, g)?;
+                            if let (Some(s), Some(c), Some(p)) = (&subject, child, &pred) {
+                                self.emit(&c, p, s.clone(), g)?;
+                            }
+                        }
+                    }
+                }
+                "@graph" => {
+                    let name = subject.clone();
+                    for item in value.as_array().into_iter().flatten() {
+                        if let Value::Object(im) = item {
+                            if im.contains_key("@value") || im.contains_key("@list") {
+                                continue;
+                            }
+                            match &name {
+                                Some(_) => {
+                                    self.node(im, &name)?;
+                                }
+                                // A graph whose name is not a usable IRI is dropped whole.
+                                None => {}
+                            }
+                        }
+                    }
+                }
+                "@included" => {
+                    for item in value.as_array().into_iter().flatten() {
+                        if let Value::Object(im) = item {
+                            self.node(im, g)?;
+                        }
+                    }
+                }
+                k if k.starts_with('@') => {}
+                p => {
+                    let pred = self.predicate(p);
+                    for item in value.as_array().into_iter().flatten() {
+                        let o = self.object(item, g)?;
+                        if let (Some(s), Some(p), Some(o)) = (&subject, &pred, o) {
+                            self.emit(s, p, o, g)?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(subject)
+    }
+
+    /// A property IRI usable as a predicate (blank nodes would be generalized RDF).
+    fn predicate(&self, p: &str) -> Option<String> {
+        if p.starts_with("_:") || !iri::is_well_formed(p) {
+            None
+        } else {
+            Some(p.to_string())
+        }
+    }
+
+    /// Object to RDF (API §8.1.3) plus the triples of nested nodes.
+    fn object(&mut self, item: &Value, g: &Option<Term>) -> Result<Option<Term>> {
+        let Value::Object(m) = item else {
+            return Ok(None);
+        };
+        if let Some(v) = m.get("@value") {
+            return Ok(literal(v, m));
+        }
+        if let Some(Value::Array(list)) = m.get("@list") {
+            return self.list(list, g).map(Some);
+        }
+        self.node(m, g)
+    }
+
+    /// List to RDF (API §8.1.4).
+    fn list(&mut self, items: &[Value], g: &Option<Term>) -> Result<Term> {
+        if items.is_empty() {
+            return Ok(Term::Iri(RDF_NIL.to_string()));
+        }
+        let nodes: Vec<Term> = (0..items.len())
+            .map(|_| Term::Blank(self.fresh()))
+            .collect();
+        for (i, item) in items.iter().enumerate() {
+            if let Some(o) = self.object(item, g)? {
+                self.emit(&nodes[i], RDF_FIRST, o, g)?;
+            }
+            let rest = nodes
+                .get(i + 1)
+                .cloned()
+                .unwrap_or_else(|| Term::Iri(RDF_NIL.to_string()));
+            self.emit(&nodes[i], RDF_REST, rest, g)?;
+        }
+        Ok(nodes[0].clone())
+    }
+}
+
+/// The canonical lexical form of an xsd:double, as JSON-LD defines it
+/// (`1.1E0`, `-5.0E-1`): one leading digit, no exponent sign or zeros.
+pub fn double_form(v: f64) -> String {
+    let s = format!("{v:.15E}");
+    let (mantissa, exp) = s.split_once('E').expect("exponent");
+    let mantissa = mantissa.trim_end_matches('0');
+    let mantissa = if mantissa.ends_with('.') {
+        format!("{mantissa}0")
+    } else {
+        mantissa.to_string()
+    };
+    format!("{mantissa}E{exp}")
+}
+
+/// The literal for a value object; `None` when it cannot be one.
+fn literal(v: &Value, m: &Map<String, Value>) -> Option<Term> {
+    let dt = m.get("@type").and_then(|t| t.as_str());
+    if let Some(d) = dt {
+        if !iri::is_well_formed(d) {
+            return None;
+        }
+    }
+    let (value, datatype) = match v {
+        Value::Bool(b) => (b.to_string(), dt.unwrap_or(XSD_BOOLEAN).to_string()),
+        Value::Number(n) => {
+            let f = n.as_f64().unwrap_or(0.0);
+            let integral = n.is_i64() || n.is_u64() || (f.fract() == 0.0 && f.abs() < 1e21);
+            if !integral || dt == Some(XSD_DOUBLE) {
+                (double_form(f), dt.unwrap_or(XSD_DOUBLE).to_string())
+            } else {
+                let s = if f == 0.0 {
+                    // -0 is the integer 0.
+                    "0".to_string()
+                } else if let Some(i) = n.as_i64() {
+                    i.to_string()
+                } else if let Some(u) = n.as_u64() {
+                    u.to_string()
+                } else {
+                    format!("{f:.0}")
+                };
+                (s, dt.unwrap_or(XSD_INTEGER).to_string())
+            }
+        }
+        Value::String(s) => {
+            if let Some(Value::String(l)) = m.get("@language") {
+                if !iri::is_language_tag(l) {
+                    return None;
+                }
+                return Some(Term::Literal {
+                    value: s.clone(),
+                    datatype: RDF_LANGSTRING.to_string(),
+                    language: Some(l.clone()),
+                });
+            }
+            (s.clone(), dt.unwrap_or(XSD_STRING).to_string())
+        }
+        _ => return None,
+    };
+    Some(Term::Literal {
+        value,
+        datatype,
+        language: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::double_form;
+
+    #[test]
+    fn doubles() {
+        assert_eq!(double_form(1.1), "1.1E0");
+        assert_eq!(double_form(10.0), "1.0E1");
+        assert_eq!(double_form(-0.5), "-5.0E-1");
+        assert_eq!(double_form(1.23e21), "1.23E21");
+    }
+}
