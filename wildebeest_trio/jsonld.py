@@ -9,7 +9,9 @@ Heavy calls release the GIL, so they may run in `trio.to_thread`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from wildebeest_trio import _rust
@@ -31,6 +33,8 @@ __all__ = [
 DEFAULT_MAX_WORK: int = 20_000
 
 Document = dict[str, Any] | list[Any] | str
+#: A key: a `_rust.PublicKey`/`_rust.PrivateKey` handle or a PEM string.
+Key = Any
 Contexts = Mapping[str, dict[str, Any] | list[Any] | str] | None
 
 
@@ -121,3 +125,32 @@ def canonicalize(
         hash_algorithm,
         max_work,
     )
+
+
+def verify_ld_signature(document: dict[str, Any] | str, public_key: Key) -> bool:
+    """Checks a document's `RsaSignature2017` Linked Data signature, as Mastodon.
+
+    False when the signature is missing, not `RsaSignature2017`, malformed or
+    wrong, or when the document uses `@graph`, `@included` or `@reverse`
+    (which Mastodon refuses in signed documents). Raises a `JsonLdError` when
+    the document is not usable JSON-LD (an unknown context, for instance) and
+    the signer's `InvalidKey` for an unusable key.
+    """
+    return _call(_rust.jsonld_verify_ld_signature, document, public_key)
+
+
+def sign_ld_signature(
+    document: dict[str, Any], private_key: Key, creator: str, created: str | None = None
+) -> dict[str, Any]:
+    """The document signed with `RsaSignature2017`, exactly as Mastodon signs.
+
+    `https://w3id.org/security/v1` is appended to `@context` when missing (as
+    Mastodon's serializer does), an existing `signature` is replaced, and the
+    new one names `creator` (the key id) and `created` (now, ISO 8601 UTC,
+    when not given).
+    """
+    if created is None:
+        created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    signed = _call(_rust.jsonld_sign_ld_signature, document, private_key, creator, created)
+    result: dict[str, Any] = json.loads(signed)
+    return result

@@ -7,6 +7,7 @@
 use pyo3::prelude::*;
 
 mod jsonld;
+mod keys;
 
 /// The crate's version, for diagnostics.
 #[pyfunction]
@@ -17,6 +18,7 @@ fn version() -> &'static str {
 #[pymodule]
 fn _rust(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(version, m)?)?;
+    keys::register(m)?;
     jsonld::register(m)?;
     Ok(())
 }

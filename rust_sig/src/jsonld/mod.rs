@@ -14,6 +14,7 @@ pub mod contexts;
 pub mod error;
 pub mod expand;
 pub mod iri;
+pub mod ldsig;
 pub mod nquads;
 pub mod pyconv;
 pub mod tordf;
@@ -165,6 +166,33 @@ fn jsonld_canonicalize(
     .map_err(to_py)
 }
 
+/// Verifies a document's RsaSignature2017 signature with a public key.
+#[pyfunction]
+fn jsonld_verify_ld_signature(
+    py: Python<'_>,
+    document: &Bound<'_, PyAny>,
+    public_key: &Bound<'_, PyAny>,
+) -> PyResult<bool> {
+    let key = crate::keys::extract_public_key(public_key)?;
+    let doc = pyconv::to_value(document, pyconv::DEFAULT_LIMITS).map_err(to_py)?;
+    py.allow_threads(|| ldsig::verify(&doc, &key)).map_err(to_py)
+}
+
+/// Signs a document with RsaSignature2017; returns the signed document as JSON.
+#[pyfunction]
+fn jsonld_sign_ld_signature(
+    py: Python<'_>,
+    document: &Bound<'_, PyAny>,
+    private_key: &Bound<'_, PyAny>,
+    creator: &str,
+    created: &str,
+) -> PyResult<String> {
+    let key = crate::keys::extract_private_key(private_key)?;
+    let doc = pyconv::to_value(document, pyconv::DEFAULT_LIMITS).map_err(to_py)?;
+    py.allow_threads(|| ldsig::sign(&doc, &key, creator, created).map(|v| v.to_string()))
+        .map_err(to_py)
+}
+
 /// A bundled context document as JSON text, or None (for tests).
 #[pyfunction]
 fn jsonld_bundled_context(url: &str) -> Option<String> {
@@ -184,6 +212,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(jsonld_issued_identifiers, m)?)?;
     m.add_function(wrap_pyfunction!(jsonld_to_rdf, m)?)?;
     m.add_function(wrap_pyfunction!(jsonld_canonicalize, m)?)?;
+    m.add_function(wrap_pyfunction!(jsonld_verify_ld_signature, m)?)?;
+    m.add_function(wrap_pyfunction!(jsonld_sign_ld_signature, m)?)?;
     m.add_function(wrap_pyfunction!(jsonld_bundled_context, m)?)?;
     m.add_function(wrap_pyfunction!(jsonld_bundled_urls, m)?)?;
     Ok(())

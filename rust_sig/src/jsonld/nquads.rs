@@ -18,12 +18,6 @@ pub enum Term {
     },
 }
 
-impl Term {
-    pub fn is_blank(&self) -> bool {
-        matches!(self, Term::Blank(_))
-    }
-}
-
 /// One quad; `graph` is `None` for the default graph.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Quad {
