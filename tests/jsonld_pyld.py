@@ -63,7 +63,7 @@ def _hash(document: dict[str, Any], contexts_dir: Path) -> str:
     return hashlib.sha256(pyld_canonicalize(document, contexts_dir).encode()).hexdigest()
 
 
-def _to_be_signed(options: dict[str, Any], document: dict[str, Any], contexts_dir: Path) -> bytes:
+def to_be_signed(options: dict[str, Any], document: dict[str, Any], contexts_dir: Path) -> bytes:
     """Mastodon's string to sign: options hash then document hash."""
     opts = {k: v for k, v in options.items() if k not in ("type", "id", "signatureValue")}
     opts["@context"] = IDENTITY_V1
@@ -81,7 +81,7 @@ def reference_verify(document: dict[str, Any], public_pem: str, contexts_dir: Pa
     try:
         key.verify(
             base64.b64decode(sig["signatureValue"]),
-            _to_be_signed(sig, document, contexts_dir),
+            to_be_signed(sig, document, contexts_dir),
             padding.PKCS1v15(),
             hashes.SHA256(),
         )
@@ -98,7 +98,7 @@ def reference_sign(
     assert isinstance(key, rsa.RSAPrivateKey)
     options = {"type": "RsaSignature2017", "creator": creator, "created": created}
     signature = key.sign(
-        _to_be_signed(options, document, contexts_dir), padding.PKCS1v15(), hashes.SHA256()
+        to_be_signed(options, document, contexts_dir), padding.PKCS1v15(), hashes.SHA256()
     )
     signed = dict(document)
     signed["signature"] = {**options, "signatureValue": base64.b64encode(signature).decode()}

@@ -1,16 +1,20 @@
 //! RDF Dataset Canonicalization (RDFC-1.0, W3C Recommendation 2024), the
 //! successor of URDNA2015 with identical output for SHA-256.
 //!
-//! The only departure from the algorithm text is a work budget: Hash N-Degree
-//! Quads is exponential on crafted graphs ("poison" cliques), so every call and
-//! every permutation tried costs one unit and running out is an error.
+//! Every non-blank term is serialized once into a shared buffer and blank
+//! nodes become small integers, so the hashing steps only concatenate byte
+//! ranges. The only departure from the algorithm text is a work budget: Hash
+//! N-Degree Quads is exponential on crafted graphs ("poison" cliques), so
+//! every call and every permutation tried costs one unit, and running out is
+//! an error.
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 
-use sha2::{Digest, Sha256, Sha384};
+use aws_lc_rs::digest;
 
 use super::error::{JsonLdError, Result};
-use super::nquads::{write_quad, Quad, Term};
+use super::nquads::{write_term, Quad, Term};
 
 /// The hash function the algorithm runs with.
 #[derive(Clone, Copy, Debug)]
@@ -31,11 +35,17 @@ impl HashAlgorithm {
         }
     }
 
-    fn hex(self, data: &[u8]) -> String {
+    fn algorithm(self) -> &'static digest::Algorithm {
+        // aws-lc's assembly SHA is several times faster than the portable
+        // Rust one on CPUs without SHA extensions.
         match self {
-            HashAlgorithm::Sha256 => to_hex(&Sha256::digest(data)),
-            HashAlgorithm::Sha384 => to_hex(&Sha384::digest(data)),
+            HashAlgorithm::Sha256 => &digest::SHA256,
+            HashAlgorithm::Sha384 => &digest::SHA384,
         }
+    }
+
+    fn hex(self, data: &[u8]) -> String {
+        to_hex(digest::digest(self.algorithm(), data).as_ref())
     }
 }
 
@@ -51,62 +61,122 @@ pub fn to_hex(bytes: &[u8]) -> String {
 }
 
 /// The default work budget: far above what real documents and every test of
-/// the W3C suite need, low enough that a poison graph fails in milliseconds.
+/// the W3C suite need (at most 3,348 units), low enough that a poison graph
+/// fails in milliseconds.
 pub const DEFAULT_MAX_WORK: u64 = 20_000;
 
-/// An identifier issuer: hands out `prefix0`, `prefix1`... in order.
-#[derive(Clone, Debug)]
-struct Issuer {
-    prefix: &'static str,
-    map: HashMap<String, String>,
-    order: Vec<String>,
+/// One position of a prepared quad.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Piece {
+    /// A serialized IRI or literal: a byte range of the shared buffer.
+    Const(u32, u32),
+    /// A blank node, by index.
+    Blank(u32),
+    /// No graph name (the default graph).
+    Absent,
 }
 
+/// An identifier issuer over blank node indexes: `prefix0`, `prefix1`...
+#[derive(Clone, Debug)]
+struct Issuer {
+    issued: Vec<u32>,
+    order: Vec<u32>,
+}
+
+const NOT_ISSUED: u32 = u32::MAX;
+
 impl Issuer {
-    fn new(prefix: &'static str) -> Self {
+    fn new(blanks: usize) -> Self {
         Issuer {
-            prefix,
-            map: HashMap::new(),
+            issued: vec![NOT_ISSUED; blanks],
             order: Vec::new(),
         }
     }
 
-    fn get(&self, id: &str) -> Option<&str> {
-        self.map.get(id).map(|s| s.as_str())
+    fn get(&self, b: u32) -> Option<u32> {
+        let v = self.issued[b as usize];
+        (v != NOT_ISSUED).then_some(v)
     }
 
-    fn issue(&mut self, id: &str) -> String {
-        if let Some(v) = self.map.get(id) {
-            return v.clone();
+    fn issue(&mut self, b: u32) -> u32 {
+        if let Some(v) = self.get(b) {
+            return v;
         }
-        let v = format!("{}{}", self.prefix, self.order.len());
-        self.map.insert(id.to_string(), v.clone());
-        self.order.push(id.to_string());
+        let v = self.order.len() as u32;
+        self.issued[b as usize] = v;
+        self.order.push(b);
         v
     }
 }
 
 /// The state of one canonicalization run.
 struct State<'a> {
-    quads: &'a [Quad],
-    alg: HashAlgorithm,
-    blank_quads: HashMap<&'a str, Vec<usize>>,
-    first_degree: HashMap<&'a str, String>,
+    text: String,
+    quads: Vec<[Piece; 4]>,
+    labels: Vec<&'a str>,
+    blank_quads: Vec<Vec<u32>>,
+    first_degree: Vec<Option<String>>,
     canonical: Issuer,
+    alg: HashAlgorithm,
     work_left: u64,
 }
 
-fn blanks_of(q: &Quad) -> impl Iterator<Item = &str> {
-    [Some(&q.subject), Some(&q.object), q.graph.as_ref()]
-        .into_iter()
-        .flatten()
-        .filter_map(|t| match t {
-            Term::Blank(b) => Some(b.as_str()),
-            _ => None,
-        })
+fn push_id(out: &mut String, prefix: &str, n: u32) {
+    use std::fmt::Write;
+    out.push_str("_:");
+    out.push_str(prefix);
+    let _ = write!(out, "{n}");
 }
 
 impl<'a> State<'a> {
+    fn slice(&self, p: Piece) -> &[u8] {
+        match p {
+            Piece::Const(a, b) => &self.text.as_bytes()[a as usize..b as usize],
+            _ => b"",
+        }
+    }
+
+    fn cmp_piece(&self, a: Piece, b: Piece) -> Ordering {
+        match (a, b) {
+            (Piece::Const(..), Piece::Const(..)) => self.slice(a).cmp(self.slice(b)),
+            (Piece::Blank(x), Piece::Blank(y)) => x.cmp(&y),
+            (Piece::Absent, Piece::Absent) => Ordering::Equal,
+            _ => piece_rank(a).cmp(&piece_rank(b)),
+        }
+    }
+
+    /// Writes a quad as an N-Quads line, blank nodes written by `blank`.
+    fn write_line(&self, out: &mut Vec<u8>, q: &[Piece; 4], blank: &dyn Fn(u32, &mut Vec<u8>)) {
+        for (i, &p) in q.iter().enumerate() {
+            match p {
+                Piece::Const(..) => {
+                    if i > 0 {
+                        out.push(b' ');
+                    }
+                    out.extend_from_slice(self.slice(p));
+                }
+                Piece::Blank(b) => {
+                    if i > 0 {
+                        out.push(b' ');
+                    }
+                    blank(b, out);
+                }
+                Piece::Absent => {}
+            }
+        }
+        out.extend_from_slice(b" .\n");
+    }
+
+    /// Sorted lines of byte ranges in `buf`, hashed in order.
+    fn hash_sorted_lines(&self, buf: &[u8], ranges: &mut [(usize, usize)]) -> String {
+        ranges.sort_unstable_by(|a, b| buf[a.0..a.1].cmp(&buf[b.0..b.1]));
+        let mut ctx = digest::Context::new(self.alg.algorithm());
+        for &(a, b) in ranges.iter() {
+            ctx.update(&buf[a..b]);
+        }
+        to_hex(ctx.finish().as_ref())
+    }
+
     fn spend(&mut self) -> Result<()> {
         if self.work_left == 0 {
             return Err(JsonLdError::limit(
@@ -119,49 +189,35 @@ impl<'a> State<'a> {
     }
 
     /// Hash First Degree Quads (RDFC-1.0 §4.6).
-    fn hash_first_degree(&mut self, id: &'a str) -> String {
-        if let Some(h) = self.first_degree.get(id) {
+    fn hash_first_degree(&mut self, id: u32) -> String {
+        if let Some(h) = &self.first_degree[id as usize] {
             return h.clone();
         }
-        let mut lines: Vec<String> = self.blank_quads[id]
-            .iter()
-            .map(|&i| {
-                let mut s = String::new();
-                write_quad(&mut s, &self.quads[i], &|b, o| {
-                    o.push(if b == id { 'a' } else { 'z' })
-                });
-                s
-            })
-            .collect();
-        lines.sort_unstable();
-        let h = self.alg.hex(lines.concat().as_bytes());
-        self.first_degree.insert(id, h.clone());
+        let mut buf = Vec::with_capacity(256);
+        let mut ranges = Vec::with_capacity(self.blank_quads[id as usize].len());
+        for &qi in &self.blank_quads[id as usize] {
+            let start = buf.len();
+            self.write_line(&mut buf, &self.quads[qi as usize], &|b, o| {
+                o.extend_from_slice(if b == id { b"_:a" } else { b"_:z" })
+            });
+            ranges.push((start, buf.len()));
+        }
+        let h = self.hash_sorted_lines(&buf, &mut ranges);
+        self.first_degree[id as usize] = Some(h.clone());
         h
     }
 
     /// Hash Related Blank Node (RDFC-1.0 §4.7).
-    fn hash_related(
-        &mut self,
-        related: &'a str,
-        q: &Quad,
-        issuer: &Issuer,
-        position: char,
-    ) -> String {
-        let mut input = String::new();
-        input.push(position);
-        if position != 'g' {
-            if let Term::Iri(p) = &q.predicate {
-                input.push('<');
-                input.push_str(p);
-                input.push('>');
-            }
+    fn hash_related(&mut self, related: u32, pred: Piece, issuer: &Issuer, position: u8) -> String {
+        let mut input = String::with_capacity(128);
+        input.push(position as char);
+        if position != b'g' {
+            input.push_str(std::str::from_utf8(self.slice(pred)).unwrap_or(""));
         }
         if let Some(c) = self.canonical.get(related) {
-            input.push_str("_:");
-            input.push_str(c);
+            push_id(&mut input, "c14n", c);
         } else if let Some(c) = issuer.get(related) {
-            input.push_str("_:");
-            input.push_str(c);
+            push_id(&mut input, "b", c);
         } else {
             let h = self.hash_first_degree(related);
             input.push_str(&h);
@@ -170,18 +226,17 @@ impl<'a> State<'a> {
     }
 
     /// Hash N-Degree Quads (RDFC-1.0 §4.8), with the work budget.
-    fn hash_n_degree(&mut self, id: &'a str, mut issuer: Issuer) -> Result<(String, Issuer)> {
+    fn hash_n_degree(&mut self, id: u32, mut issuer: Issuer) -> Result<(String, Issuer)> {
         self.spend()?;
-        let mut related_by_hash: BTreeMap<String, Vec<&'a str>> = BTreeMap::new();
-        let quads = self.quads;
-        for &qi in &self.blank_quads[id].clone() {
-            let q = &quads[qi];
-            let parts = [(&q.subject, 's'), (&q.object, 'o')];
-            for (t, pos) in parts.into_iter().chain(q.graph.as_ref().map(|g| (g, 'g'))) {
-                if let Term::Blank(b) = t {
+        let mut related_by_hash: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+        let quad_ids = self.blank_quads[id as usize].clone();
+        for qi in quad_ids {
+            let q = self.quads[qi as usize];
+            for (pos, ch) in [(0, b's'), (2, b'o'), (3, b'g')] {
+                if let Piece::Blank(b) = q[pos] {
                     if b != id {
-                        let h = self.hash_related(b, q, &issuer, pos);
-                        related_by_hash.entry(h).or_default().push(b.as_str());
+                        let h = self.hash_related(b, q[1], &issuer, ch);
+                        related_by_hash.entry(h).or_default().push(b);
                     }
                 }
             }
@@ -191,8 +246,7 @@ impl<'a> State<'a> {
             data.push_str(&related_hash);
             let mut chosen_path = String::new();
             let mut chosen_issuer: Option<Issuer> = None;
-            list.sort_unstable();
-            // Every permutation of the list, in lexicographic order.
+            list.sort_unstable_by(|a, b| self.labels[*a as usize].cmp(self.labels[*b as usize]));
             let mut perm: Vec<usize> = (0..list.len()).collect();
             loop {
                 self.spend()?;
@@ -203,14 +257,13 @@ impl<'a> State<'a> {
                 for &pi in &perm {
                     let related = list[pi];
                     if let Some(c) = self.canonical.get(related) {
-                        path.push_str("_:");
-                        path.push_str(c);
+                        push_id(&mut path, "c14n", c);
                     } else {
                         if issuer_copy.get(related).is_none() {
                             recursion.push(related);
                         }
-                        path.push_str("_:");
-                        path.push_str(&issuer_copy.issue(related));
+                        let n = issuer_copy.issue(related);
+                        push_id(&mut path, "b", n);
                     }
                     if !chosen_path.is_empty()
                         && path.len() >= chosen_path.len()
@@ -224,8 +277,8 @@ impl<'a> State<'a> {
                     for related in recursion {
                         let (h, new_issuer) = self.hash_n_degree(related, issuer_copy.clone())?;
                         issuer_copy = new_issuer;
-                        path.push_str("_:");
-                        path.push_str(&issuer_copy.issue(related));
+                        let n = issuer_copy.issue(related);
+                        push_id(&mut path, "b", n);
                         path.push('<');
                         path.push_str(&h);
                         path.push('>');
@@ -255,6 +308,14 @@ impl<'a> State<'a> {
     }
 }
 
+fn piece_rank(p: Piece) -> u8 {
+    match p {
+        Piece::Absent => 0,
+        Piece::Blank(_) => 1,
+        Piece::Const(..) => 2,
+    }
+}
+
 /// Advances to the next lexicographic permutation; false after the last.
 fn next_permutation(v: &mut [usize]) -> bool {
     if v.len() < 2 {
@@ -277,38 +338,86 @@ fn next_permutation(v: &mut [usize]) -> bool {
 }
 
 /// The result of canonicalization: the canonical N-Quads and the map from
-/// input blank node labels to canonical ones.
+/// input blank node labels to canonical ones, in issue order.
 pub struct Canonical {
     pub nquads: String,
     pub issued: Vec<(String, String)>,
 }
 
-/// Canonicalizes a dataset (the quads must be distinct).
-pub fn canonicalize(quads: &[Quad], alg: HashAlgorithm, max_work: u64) -> Result<Canonical> {
+/// A term as a piece: serialized into `text`, or a blank node index.
+fn piece<'a>(
+    t: Option<&'a Term>,
+    text: &mut String,
+    ids: &mut HashMap<&'a str, u32>,
+    labels: &mut Vec<&'a str>,
+) -> Piece {
+    match t {
+        None => Piece::Absent,
+        Some(Term::Blank(b)) => {
+            let n = *ids.entry(b.as_ref()).or_insert_with(|| {
+                labels.push(b.as_ref());
+                (labels.len() - 1) as u32
+            });
+            Piece::Blank(n)
+        }
+        Some(t) => {
+            let start = text.len() as u32;
+            write_term(text, t, &|_, _| {});
+            Piece::Const(start, text.len() as u32)
+        }
+    }
+}
+
+/// Canonicalizes a dataset; duplicate quads count once.
+pub fn canonicalize(input: &[Quad], alg: HashAlgorithm, max_work: u64) -> Result<Canonical> {
+    let mut text = String::with_capacity(input.len() * 80);
+    let mut blank_ids: HashMap<&str, u32> = HashMap::new();
+    let mut labels: Vec<&str> = Vec::new();
+    let mut quads: Vec<[Piece; 4]> = Vec::with_capacity(input.len());
+    for q in input {
+        let s = piece(Some(&q.subject), &mut text, &mut blank_ids, &mut labels);
+        let p = piece(Some(&q.predicate), &mut text, &mut blank_ids, &mut labels);
+        let o = piece(Some(&q.object), &mut text, &mut blank_ids, &mut labels);
+        let g = piece(q.graph.as_ref(), &mut text, &mut blank_ids, &mut labels);
+        quads.push([s, p, o, g]);
+    }
+    let n_blanks = labels.len();
     let mut st = State {
-        quads,
+        text,
+        quads: Vec::new(),
+        labels,
+        blank_quads: vec![Vec::new(); n_blanks],
+        first_degree: vec![None; n_blanks],
+        canonical: Issuer::new(n_blanks),
         alg,
-        blank_quads: HashMap::new(),
-        first_degree: HashMap::new(),
-        canonical: Issuer::new("c14n"),
         work_left: max_work,
     };
+    // A dataset is a set: sort, then drop adjacent duplicates.
+    quads.sort_unstable_by(|a, b| {
+        (0..4)
+            .map(|i| st.cmp_piece(a[i], b[i]))
+            .find(|o| *o != Ordering::Equal)
+            .unwrap_or(Ordering::Equal)
+    });
+    // Equal terms may sit at different places of the buffer: compare text.
+    quads.dedup_by(|a, b| (0..4).all(|i| st.cmp_piece(a[i], b[i]) == Ordering::Equal));
+    st.quads = quads;
     // Step 2: blank node to quads map.
-    for (i, q) in quads.iter().enumerate() {
-        for b in blanks_of(q) {
-            let v = st.blank_quads.entry(b).or_default();
-            if v.last() != Some(&i) {
-                v.push(i);
+    for (i, q) in st.quads.iter().enumerate() {
+        for p in [q[0], q[2], q[3]] {
+            if let Piece::Blank(b) = p {
+                let v = &mut st.blank_quads[b as usize];
+                if v.last() != Some(&(i as u32)) {
+                    v.push(i as u32);
+                }
             }
         }
     }
     // Step 3: first degree hashes, grouped by hash in code point order.
-    let mut ids: Vec<&str> = st.blank_quads.keys().copied().collect();
-    ids.sort_unstable();
-    let mut by_hash: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-    for id in ids {
-        let h = st.hash_first_degree(id);
-        by_hash.entry(h).or_default().push(id);
+    let mut by_hash: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    for b in 0..n_blanks as u32 {
+        let h = st.hash_first_degree(b);
+        by_hash.entry(h).or_default().push(b);
     }
     // Step 4: unique hashes get canonical identifiers first.
     let mut shared = Vec::new();
@@ -320,42 +429,51 @@ pub fn canonicalize(quads: &[Quad], alg: HashAlgorithm, max_work: u64) -> Result
         }
     }
     // Step 5: the rest, through Hash N-Degree Quads.
-    for list in shared {
+    for mut list in shared {
+        list.sort_unstable_by(|a, b| st.labels[*a as usize].cmp(st.labels[*b as usize]));
         let mut paths = Vec::new();
         for id in list {
             if st.canonical.get(id).is_some() {
                 continue;
             }
-            let mut temp = Issuer::new("b");
+            let mut temp = Issuer::new(n_blanks);
             temp.issue(id);
             paths.push(st.hash_n_degree(id, temp)?);
         }
         paths.sort_by(|a, b| a.0.cmp(&b.0));
         for (_h, issuer) in paths {
-            for existing in &issuer.order {
+            for &existing in &issuer.order {
                 st.canonical.issue(existing);
             }
         }
     }
     // Step 6: relabel, serialize, sort.
+    let mut buf: Vec<u8> = Vec::with_capacity(st.text.len() + st.quads.len() * 40);
+    let mut ranges = Vec::with_capacity(st.quads.len());
     let canonical = &st.canonical;
-    let mut lines: Vec<String> = quads
-        .iter()
-        .map(|q| {
-            let mut s = String::with_capacity(128);
-            write_quad(&mut s, q, &|b, o| o.push_str(canonical.get(b).unwrap_or(b)));
-            s
-        })
-        .collect();
-    lines.sort_unstable();
-    lines.dedup();
+    for q in &st.quads {
+        let start = buf.len();
+        st.write_line(&mut buf, q, &|b, o| {
+            use std::io::Write;
+            let _ = write!(o, "_:c14n{}", canonical.get(b).unwrap_or(0));
+        });
+        ranges.push((start, buf.len()));
+    }
+    ranges.sort_unstable_by(|a, b| buf[a.0..a.1].cmp(&buf[b.0..b.1]));
+    let mut out = Vec::with_capacity(buf.len());
+    for &(a, b) in &ranges {
+        out.extend_from_slice(&buf[a..b]);
+    }
+    let nquads = String::from_utf8(out).expect("built from UTF-8 pieces");
     let issued = canonical
         .order
         .iter()
-        .map(|k| (k.clone(), canonical.map[k].clone()))
+        .map(|&b| {
+            (
+                st.labels[b as usize].to_string(),
+                format!("c14n{}", canonical.get(b).unwrap_or(0)),
+            )
+        })
         .collect();
-    Ok(Canonical {
-        nquads: lines.concat(),
-        issued,
-    })
+    Ok(Canonical { nquads, issued })
 }

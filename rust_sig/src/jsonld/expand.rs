@@ -71,20 +71,14 @@ impl Processor<'_> {
     ) -> Result<Vec<Value>> {
         let mut active = ActiveContext::new(base);
         // Processing the top-level context here lets it be cached; the
-        // expansion below then finds no @context to process again.
-        let owned;
-        let doc = match doc {
+        // expansion below is told to skip the @context entry it already saw.
+        let r = match doc {
             Value::Object(m) if m.contains_key("@context") => {
-                let ctx = &m["@context"];
-                active = self.top_context(&active, ctx, base, cache)?;
-                let mut m = m.clone();
-                m.remove("@context");
-                owned = Value::Object(m);
-                &owned
+                active = self.top_context(&active, &m["@context"], base, cache)?;
+                self.expand_map(&active, None, None, m, base, false, true)?
             }
-            other => other,
+            other => self.expand_element(&active, None, other, base, false)?,
         };
-        let r = self.expand_element(&active, None, doc, base, false)?;
         let r = match r {
             None => Value::Array(Vec::new()),
             Some(Value::Object(mut m)) if m.len() == 1 && m.contains_key("@graph") => {
@@ -158,7 +152,7 @@ impl Processor<'_> {
                 Ok(Some(Value::Array(out)))
             }
             Value::Object(m) => {
-                self.expand_map(active, ap, ap_def.as_deref(), m, base_url, from_map)
+                self.expand_map(active, ap, ap_def.as_deref(), m, base_url, from_map, false)
             }
             scalar => {
                 if ap.is_none() || ap == Some("@graph") {
@@ -182,6 +176,7 @@ impl Processor<'_> {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn expand_map(
         &self,
         original: &ActiveContext,
@@ -190,6 +185,7 @@ impl Processor<'_> {
         m: &Map<String, Value>,
         base_url: Option<&str>,
         from_map: bool,
+        context_done: bool,
     ) -> Result<Option<Value>> {
         let mut active_owned: Option<ActiveContext> = None;
         // Step 7: a non-propagated context reverts for nested node objects.
@@ -223,7 +219,7 @@ impl Processor<'_> {
                 Some(self.scoped(a, &ctx, ap_def.and_then(|d| d.base_url.as_deref()), opts)?);
         }
         // Step 9: an embedded context.
-        if let Some(ctx) = m.get("@context") {
+        if let Some(ctx) = m.get("@context").filter(|_| !context_done) {
             let a = active_owned.as_ref().unwrap_or(original);
             active_owned = Some(self.scoped(a, ctx, base_url, CtxOpts::default())?);
         }

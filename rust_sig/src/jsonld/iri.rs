@@ -32,11 +32,17 @@ pub fn has_keyword_form(s: &str) -> bool {
 /// True for an absolute IRI usable in RDF: no spaces, controls or the
 /// characters that an IRIREF excludes.
 pub fn is_well_formed(s: &str) -> bool {
-    is_absolute(s)
-        && s.matches('#').count() <= 1
-        && !s
-            .chars()
-            .any(|c| c <= ' ' || matches!(c, '<' | '>' | '"' | '{' | '}' | '|' | '\\' | '^' | '`'))
+    let mut hashes = 0;
+    for &c in s.as_bytes() {
+        match c {
+            0..=b' ' | b'<' | b'>' | b'"' | b'{' | b'}' | b'|' | b'\\' | b'^' | b'`' => {
+                return false
+            }
+            b'#' => hashes += 1,
+            _ => {}
+        }
+    }
+    hashes <= 1 && is_absolute(s)
 }
 
 /// True for a well-formed BCP 47 language tag (the simple syntactic check).

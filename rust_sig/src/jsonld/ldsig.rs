@@ -10,9 +10,9 @@
 
 use std::collections::HashMap;
 
+use aws_lc_rs::digest;
 use base64::Engine as _;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use super::canon::{self, to_hex, HashAlgorithm};
 use super::error::{JsonLdError, Result};
@@ -26,7 +26,9 @@ const SECURITY_V1: &str = "https://w3id.org/security/v1";
 fn graph_hash(doc: &Value) -> Result<String> {
     let quads = super::document_to_quads(doc, None, &HashMap::new())?;
     let c = canon::canonicalize(&quads, HashAlgorithm::Sha256, canon::DEFAULT_MAX_WORK)?;
-    Ok(to_hex(&Sha256::digest(c.nquads.as_bytes())))
+    Ok(to_hex(
+        digest::digest(&digest::SHA256, c.nquads.as_bytes()).as_ref(),
+    ))
 }
 
 /// The string that is signed, from the signature options and the document.
@@ -36,7 +38,10 @@ fn to_be_signed(options: &Map<String, Value>, doc: &Map<String, Value>) -> Resul
         .filter(|(k, _)| !matches!(k.as_str(), "type" | "id" | "signatureValue"))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    opts.insert("@context".to_string(), Value::String(IDENTITY_V1.to_string()));
+    opts.insert(
+        "@context".to_string(),
+        Value::String(IDENTITY_V1.to_string()),
+    );
     let body: Map<String, Value> = doc
         .iter()
         .filter(|(k, _)| k.as_str() != "signature")

@@ -93,7 +93,8 @@ fn jsonld_issued_identifiers<'py>(
 /// Upper bound on the quads one document may produce.
 pub const MAX_QUADS: usize = 100_000;
 
-/// A JSON-LD document to its RDF dataset (deduplicated, in emission order).
+/// A JSON-LD document to its RDF dataset, in emission order; a node met
+/// twice may repeat quads (canonicalization drops duplicates itself).
 pub fn document_to_quads(
     doc: &Value,
     base: Option<&str>,
@@ -105,9 +106,7 @@ pub fn document_to_quads(
     let expanded = processor.expand_document(doc, base, extra.is_empty())?;
     let mut t = tordf::ToRdf::new(MAX_QUADS);
     t.document(&expanded)?;
-    let mut quads = t.quads;
-    nquads::dedup_quads(&mut quads);
-    Ok(quads)
+    Ok(t.quads)
 }
 
 /// Reads the `contexts` argument: URL -> document (dict, list or JSON text).
@@ -139,7 +138,8 @@ fn jsonld_to_rdf(
     let doc = pyconv::to_value(document, pyconv::DEFAULT_LIMITS).map_err(to_py)?;
     let extra = extra_contexts(contexts)?;
     py.allow_threads(|| {
-        let quads = document_to_quads(&doc, base.as_deref(), &extra)?;
+        let mut quads = document_to_quads(&doc, base.as_deref(), &extra)?;
+        nquads::dedup_quads(&mut quads);
         Ok(nquads::to_nquads(&quads))
     })
     .map_err(to_py)
@@ -175,7 +175,8 @@ fn jsonld_verify_ld_signature(
 ) -> PyResult<bool> {
     let key = crate::keys::extract_public_key(public_key)?;
     let doc = pyconv::to_value(document, pyconv::DEFAULT_LIMITS).map_err(to_py)?;
-    py.allow_threads(|| ldsig::verify(&doc, &key)).map_err(to_py)
+    py.allow_threads(|| ldsig::verify(&doc, &key))
+        .map_err(to_py)
 }
 
 /// Signs a document with RsaSignature2017; returns the signed document as JSON.

@@ -1,20 +1,23 @@
 //! The RDF data model used by toRdf and canonicalization, with an N-Quads
 //! reader and the canonical N-Quads writer of RDFC-1.0.
 
+use std::sync::Arc;
+
 use super::error::JsonLdError;
 
 pub const XSD_STRING: &str = "http://www.w3.org/2001/XMLSchema#string";
 pub const RDF_LANGSTRING: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString";
 
 /// One RDF term. Blank node labels are stored without the `_:` prefix.
+/// Strings are shared: a subject or predicate repeats in many quads.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Term {
-    Iri(String),
-    Blank(String),
+    Iri(Arc<str>),
+    Blank(Arc<str>),
     Literal {
-        value: String,
-        datatype: String,
-        language: Option<String>,
+        value: Arc<str>,
+        datatype: Arc<str>,
+        language: Option<Arc<str>>,
     },
 }
 
@@ -70,7 +73,7 @@ pub fn write_term(out: &mut String, t: &Term, blank: &dyn Fn(&str, &mut String))
             if let Some(l) = language {
                 out.push('@');
                 out.push_str(l);
-            } else if datatype != XSD_STRING {
+            } else if &**datatype != XSD_STRING {
                 out.push_str("^^<");
                 out.push_str(datatype);
                 out.push('>');
@@ -258,9 +261,9 @@ impl<'a> Reader<'a> {
                     return Err(bad(self.line, "empty language tag"));
                 }
                 Ok(Term::Literal {
-                    value,
-                    datatype: RDF_LANGSTRING.to_string(),
-                    language: Some(self.text[start..self.pos].to_string()),
+                    value: value.into(),
+                    datatype: RDF_LANGSTRING.into(),
+                    language: Some(self.text[start..self.pos].into()),
                 })
             }
             Some(b'^') => {
@@ -272,14 +275,14 @@ impl<'a> Reader<'a> {
                 self.pos += 2;
                 let datatype = self.read_iri()?;
                 Ok(Term::Literal {
-                    value,
-                    datatype,
+                    value: value.into(),
+                    datatype: datatype.into(),
                     language: None,
                 })
             }
             _ => Ok(Term::Literal {
-                value,
-                datatype: XSD_STRING.to_string(),
+                value: value.into(),
+                datatype: XSD_STRING.into(),
                 language: None,
             }),
         }
@@ -288,8 +291,8 @@ impl<'a> Reader<'a> {
     fn read_term(&mut self) -> Result<Term, JsonLdError> {
         self.skip_ws();
         match self.peek() {
-            Some(b'<') => Ok(Term::Iri(self.read_iri()?)),
-            Some(b'_') => Ok(Term::Blank(self.read_blank()?)),
+            Some(b'<') => Ok(Term::Iri(self.read_iri()?.into())),
+            Some(b'_') => Ok(Term::Blank(self.read_blank()?.into())),
             Some(b'"') => self.read_literal(),
             _ => Err(bad(self.line, "expected a term")),
         }
@@ -317,7 +320,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Parses N-Quads text; duplicate quads are kept once (a dataset is a set).
+/// Parses N-Quads text.
 pub fn parse_nquads(text: &str) -> Result<Vec<Quad>, JsonLdError> {
     let mut r = Reader {
         s: text.as_bytes(),
@@ -363,12 +366,22 @@ pub fn parse_nquads(text: &str) -> Result<Vec<Quad>, JsonLdError> {
             graph,
         });
     }
-    dedup_quads(&mut quads);
+    // Duplicates are kept: canonicalization treats the quads as a set.
     Ok(quads)
 }
 
 /// Removes duplicate quads, keeping the first of each.
 pub fn dedup_quads(quads: &mut Vec<Quad>) {
-    let mut seen = std::collections::HashSet::with_capacity(quads.len());
-    quads.retain(|q| seen.insert(q.clone()));
+    let keep: Vec<bool> = {
+        let mut seen = std::collections::HashSet::with_capacity(quads.len());
+        quads.iter().map(|q| seen.insert(q)).collect()
+    };
+    if keep.iter().all(|k| *k) {
+        return;
+    }
+    let mut i = 0;
+    quads.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
 }

@@ -7,6 +7,7 @@
 //! labels from the document cannot collide with generated ones.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -25,11 +26,15 @@ const XSD_DOUBLE: &str = "http://www.w3.org/2001/XMLSchema#double";
 /// The state of one toRdf run.
 pub struct ToRdf {
     pub quads: Vec<Quad>,
-    blanks: HashMap<String, String>,
+    blanks: HashMap<String, Arc<str>>,
     counter: usize,
     /// The @index of each node seen with one, per graph, to detect conflicts.
     indexes: HashMap<(Option<Term>, String), String>,
     pub max_quads: usize,
+    rdf_type: Arc<str>,
+    rdf_first: Arc<str>,
+    rdf_rest: Arc<str>,
+    rdf_nil: Arc<str>,
 }
 
 impl ToRdf {
@@ -40,16 +45,20 @@ impl ToRdf {
             counter: 0,
             indexes: HashMap::new(),
             max_quads,
+            rdf_type: RDF_TYPE.into(),
+            rdf_first: RDF_FIRST.into(),
+            rdf_rest: RDF_REST.into(),
+            rdf_nil: RDF_NIL.into(),
         }
     }
 
-    fn fresh(&mut self) -> String {
+    fn fresh(&mut self) -> Arc<str> {
         let b = format!("b{}", self.counter);
         self.counter += 1;
-        b
+        b.into()
     }
 
-    fn relabel(&mut self, label: &str) -> String {
+    fn relabel(&mut self, label: &str) -> Arc<str> {
         if let Some(b) = self.blanks.get(label) {
             return b.clone();
         }
@@ -63,13 +72,13 @@ impl ToRdf {
         if let Some(l) = id.strip_prefix("_:") {
             Some(Term::Blank(self.relabel(l)))
         } else if iri::is_well_formed(id) {
-            Some(Term::Iri(id.to_string()))
+            Some(Term::Iri(id.into()))
         } else {
             None
         }
     }
 
-    fn emit(&mut self, s: &Term, p: &str, o: Term, g: &Option<Term>) -> Result<()> {
+    fn emit(&mut self, s: &Term, p: &Arc<str>, o: Term, g: &Option<Term>) -> Result<()> {
         if self.quads.len() >= self.max_quads {
             return Err(super::error::JsonLdError::limit(
                 "too many quads",
@@ -78,7 +87,7 @@ impl ToRdf {
         }
         self.quads.push(Quad {
             subject: s.clone(),
-            predicate: Term::Iri(p.to_string()),
+            predicate: Term::Iri(p.clone()),
             object: o,
             graph: g.clone(),
         });
@@ -121,7 +130,8 @@ impl ToRdf {
                     for t in value.as_array().into_iter().flatten() {
                         let Some(t) = t.as_str() else { continue };
                         if let (Some(s), Some(o)) = (&subject, self.id_term(t)) {
-                            self.emit(s, RDF_TYPE, o, g)?;
+                            let p = self.rdf_type.clone();
+                            self.emit(s, &p, o, g)?;
                         }
                     }
                 }
@@ -177,11 +187,11 @@ impl ToRdf {
     }
 
     /// A property IRI usable as a predicate (blank nodes would be generalized RDF).
-    fn predicate(&self, p: &str) -> Option<String> {
+    fn predicate(&self, p: &str) -> Option<Arc<str>> {
         if p.starts_with("_:") || !iri::is_well_formed(p) {
             None
         } else {
-            Some(p.to_string())
+            Some(p.into())
         }
     }
 
@@ -202,20 +212,21 @@ impl ToRdf {
     /// List to RDF (API §8.1.4).
     fn list(&mut self, items: &[Value], g: &Option<Term>) -> Result<Term> {
         if items.is_empty() {
-            return Ok(Term::Iri(RDF_NIL.to_string()));
+            return Ok(Term::Iri(self.rdf_nil.clone()));
         }
         let nodes: Vec<Term> = (0..items.len())
             .map(|_| Term::Blank(self.fresh()))
             .collect();
+        let (first, rest_p) = (self.rdf_first.clone(), self.rdf_rest.clone());
         for (i, item) in items.iter().enumerate() {
             if let Some(o) = self.object(item, g)? {
-                self.emit(&nodes[i], RDF_FIRST, o, g)?;
+                self.emit(&nodes[i], &first, o, g)?;
             }
             let rest = nodes
                 .get(i + 1)
                 .cloned()
-                .unwrap_or_else(|| Term::Iri(RDF_NIL.to_string()));
-            self.emit(&nodes[i], RDF_REST, rest, g)?;
+                .unwrap_or_else(|| Term::Iri(self.rdf_nil.clone()));
+            self.emit(&nodes[i], &rest_p, rest, g)?;
         }
         Ok(nodes[0].clone())
     }
@@ -244,12 +255,12 @@ fn literal(v: &Value, m: &Map<String, Value>) -> Option<Term> {
         }
     }
     let (value, datatype) = match v {
-        Value::Bool(b) => (b.to_string(), dt.unwrap_or(XSD_BOOLEAN).to_string()),
+        Value::Bool(b) => (b.to_string(), dt.unwrap_or(XSD_BOOLEAN)),
         Value::Number(n) => {
             let f = n.as_f64().unwrap_or(0.0);
             let integral = n.is_i64() || n.is_u64() || (f.fract() == 0.0 && f.abs() < 1e21);
             if !integral || dt == Some(XSD_DOUBLE) {
-                (double_form(f), dt.unwrap_or(XSD_DOUBLE).to_string())
+                (double_form(f), dt.unwrap_or(XSD_DOUBLE))
             } else {
                 let s = if f == 0.0 {
                     // -0 is the integer 0.
@@ -261,7 +272,7 @@ fn literal(v: &Value, m: &Map<String, Value>) -> Option<Term> {
                 } else {
                     format!("{f:.0}")
                 };
-                (s, dt.unwrap_or(XSD_INTEGER).to_string())
+                (s, dt.unwrap_or(XSD_INTEGER))
             }
         }
         Value::String(s) => {
@@ -270,18 +281,18 @@ fn literal(v: &Value, m: &Map<String, Value>) -> Option<Term> {
                     return None;
                 }
                 return Some(Term::Literal {
-                    value: s.clone(),
-                    datatype: RDF_LANGSTRING.to_string(),
-                    language: Some(l.clone()),
+                    value: s.as_str().into(),
+                    datatype: RDF_LANGSTRING.into(),
+                    language: Some(l.as_str().into()),
                 });
             }
-            (s.clone(), dt.unwrap_or(XSD_STRING).to_string())
+            (s.clone(), dt.unwrap_or(XSD_STRING))
         }
         _ => return None,
     };
     Some(Term::Literal {
-        value,
-        datatype,
+        value: value.into(),
+        datatype: datatype.into(),
         language: None,
     })
 }
