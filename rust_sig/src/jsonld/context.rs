@@ -2,6 +2,7 @@
 //! always in `json-ld-1.1` processing mode. Remote contexts come only from the
 //! bundled set or from documents the caller supplies.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -723,8 +724,19 @@ pub fn expand_iri_in(
     document_relative: bool,
     vocab: bool,
 ) -> Option<String> {
+    expand_iri_cow(active, value, document_relative, vocab).map(Cow::into_owned)
+}
+
+/// IRI Expansion (API §5.2.2) against a finished active context, borrowing
+/// the result where it is the input or a term's IRI (the common cases).
+pub fn expand_iri_cow<'a>(
+    active: &'a ActiveContext,
+    value: &'a str,
+    document_relative: bool,
+    vocab: bool,
+) -> Option<Cow<'a, str>> {
     if is_keyword(value) {
-        return Some(value.to_string());
+        return Some(Cow::Borrowed(value));
     }
     if iri::has_keyword_form(value) {
         return None;
@@ -732,39 +744,39 @@ pub fn expand_iri_in(
     if let Some(def) = active.term(value) {
         if let Some(i) = &def.iri {
             if is_keyword(i) {
-                return Some(i.clone());
+                return Some(Cow::Borrowed(i.as_str()));
             }
         }
         if vocab {
-            return def.iri.clone();
+            return def.iri.as_deref().map(Cow::Borrowed);
         }
     }
     if let Some(c) = value[1.min(value.len())..].find(':').map(|i| i + 1) {
         let prefix = &value[..c];
         let suffix = &value[c + 1..];
         if prefix == "_" || suffix.starts_with("//") {
-            return Some(value.to_string());
+            return Some(Cow::Borrowed(value));
         }
         if let Some(pd) = active.term(prefix) {
             if let (Some(p), true) = (&pd.iri, pd.prefix) {
-                return Some(format!("{p}{suffix}"));
+                return Some(Cow::Owned(format!("{p}{suffix}")));
             }
         }
         if iri::is_absolute(value) {
-            return Some(value.to_string());
+            return Some(Cow::Borrowed(value));
         }
     }
     if vocab {
         if let Some(v) = &active.vocab {
-            return Some(format!("{v}{value}"));
+            return Some(Cow::Owned(format!("{v}{value}")));
         }
     }
     if document_relative {
         if let Some(b) = &active.base {
-            return Some(iri::resolve(b, value));
+            return Some(Cow::Owned(iri::resolve(b, value)));
         }
     }
-    Some(value.to_string())
+    Some(Cow::Borrowed(value))
 }
 
 /// Parses and validates an `@container` value into flags.

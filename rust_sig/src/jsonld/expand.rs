@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use serde_json::{Map, Value};
 
 use super::context::{
-    expand_iri_in, keyword, ActiveContext, CtxOpts, Processor, C_GRAPH, C_ID, C_INDEX, C_LANGUAGE,
+    expand_iri_cow, expand_iri_in, keyword, ActiveContext, CtxOpts, Processor, C_GRAPH, C_ID, C_INDEX, C_LANGUAGE,
     C_LIST, C_TYPE,
 };
 use super::error::{err, Result};
@@ -31,9 +31,11 @@ fn as_array(v: Value) -> Vec<Value> {
 }
 
 fn push_value(map: &mut Map<String, Value>, key: &str, v: Value) {
-    let entry = map
-        .entry(key.to_string())
-        .or_insert_with(|| Value::Array(Vec::new()));
+    // Look up first: the key is allocated only for a new entry.
+    if !map.contains_key(key) {
+        map.insert(key.to_string(), Value::Array(Vec::new()));
+    }
+    let entry = map.get_mut(key).expect("just inserted");
     if !entry.is_array() {
         let old = entry.take();
         *entry = Value::Array(vec![old]);
@@ -193,13 +195,13 @@ impl Processor<'_> {
             if !from_map {
                 let mut keep = false;
                 for k in m.keys() {
-                    if expand_iri_in(original, k, false, true).as_deref() == Some("@value") {
+                    if expand_iri_cow(original, k, false, true).as_deref() == Some("@value") {
                         keep = true;
                     }
                 }
                 if m.len() == 1 {
                     let k = m.keys().next().expect("one key");
-                    if expand_iri_in(original, k, false, true).as_deref() == Some("@id") {
+                    if expand_iri_cow(original, k, false, true).as_deref() == Some("@id") {
                         keep = true;
                     }
                 }
@@ -227,7 +229,7 @@ impl Processor<'_> {
         // Step 11: type-scoped contexts, from the types in code point order.
         for (k, v) in m {
             let a = active_owned.as_ref().unwrap_or(original);
-            if expand_iri_in(a, k, false, true).as_deref() != Some("@type") {
+            if expand_iri_cow(a, k, false, true).as_deref() != Some("@type") {
                 continue;
             }
             let mut terms: Vec<&str> = match v {
@@ -324,7 +326,7 @@ impl Processor<'_> {
             if key == "@context" {
                 continue;
             }
-            let ep = match expand_iri_in(active, key, false, true) {
+            let ep = match expand_iri_cow(active, key, false, true) {
                 Some(e) if e.contains(':') || keyword(&e) => e,
                 _ => continue,
             };
@@ -332,10 +334,10 @@ impl Processor<'_> {
                 if ap == Some("@reverse") {
                     return err("invalid reverse property map", key.clone());
                 }
-                if result.contains_key(&ep) && ep != "@included" && ep != "@type" {
-                    return err("colliding keywords", ep);
+                if result.contains_key(ep.as_ref()) && ep != "@included" && ep != "@type" {
+                    return err("colliding keywords", ep.into_owned());
                 }
-                let expanded: Value = match ep.as_str() {
+                let expanded: Value = match ep.as_ref() {
                     "@id" => match value {
                         Value::String(s) => match expand_iri_in(active, s, true, false) {
                             Some(e) => Value::String(e),
@@ -461,7 +463,7 @@ impl Processor<'_> {
                     // Framing keywords and the like have no meaning here.
                     _ => continue,
                 };
-                result.insert(ep, expanded);
+                result.insert(ep.into_owned(), expanded);
                 continue;
             }
             let def = active.term(key);
