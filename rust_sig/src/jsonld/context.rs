@@ -28,11 +28,11 @@ const MAX_REMOTE_CONTEXTS: usize = 32;
 #[derive(Clone, Debug, PartialEq)]
 pub struct TermDef {
     /// The IRI mapping; `None` when the term is explicitly mapped to null.
-    pub iri: Option<String>,
+    pub iri: Option<Arc<str>>,
     pub prefix: bool,
     pub protected: bool,
     pub reverse: bool,
-    pub type_mapping: Option<String>,
+    pub type_mapping: Option<Arc<str>>,
     /// `Some(None)` is an explicit null language mapping.
     pub language: Option<Option<String>>,
     pub direction: Option<Option<String>>,
@@ -457,7 +457,7 @@ impl Processor<'_> {
                         || e == "@none"
                         || (iri::is_absolute(&e) && !e.starts_with("_:")) =>
                 {
-                    def.type_mapping = Some(e)
+                    def.type_mapping = Some(e.into())
                 }
                 _ => return err("invalid type mapping", s.clone()),
             }
@@ -474,7 +474,7 @@ impl Processor<'_> {
                 return Ok(());
             }
             match self.expand_iri(active, s, false, true, Some(local), Some(defined))? {
-                Some(e) if e.contains(':') && !is_keyword(&e) => def.iri = Some(e),
+                Some(e) if e.contains(':') && !is_keyword(&e) => def.iri = Some(e.into()),
                 _ => return err("invalid IRI mapping", s.clone()),
             }
             if let Some(c) = value.get("@container") {
@@ -518,7 +518,7 @@ impl Processor<'_> {
                         let last = e.chars().last().unwrap_or(' ');
                         def.prefix = ":/?#[]@".contains(last) || e.starts_with("_:");
                     }
-                    def.iri = Some(e);
+                    def.iri = Some(e.into());
                 }
                 _ => return err("invalid IRI mapping", term.to_string()),
             },
@@ -541,22 +541,22 @@ impl Processor<'_> {
                     }
                     if let Some(pd) = active.term(prefix).filter(|_| !suffix.starts_with("//")) {
                         match &pd.iri {
-                            Some(p) => def.iri = Some(format!("{p}{suffix}")),
-                            None => def.iri = Some(term.to_string()),
+                            Some(p) => def.iri = Some(format!("{p}{suffix}").into()),
+                            None => def.iri = Some(term.into()),
                         }
                     } else {
-                        def.iri = Some(term.to_string());
+                        def.iri = Some(term.into());
                     }
                 } else if term.contains('/') {
                     match self.expand_iri(active, term, false, true, None, None)? {
-                        Some(e) if iri::is_absolute(&e) => def.iri = Some(e),
+                        Some(e) if iri::is_absolute(&e) => def.iri = Some(e.into()),
                         _ => return err("invalid IRI mapping", term.to_string()),
                     }
                 } else if term == "@type" {
-                    def.iri = Some("@type".to_string());
+                    def.iri = Some("@type".into());
                 } else {
                     match &active.vocab {
-                        Some(v) => def.iri = Some(format!("{v}{term}")),
+                        Some(v) => def.iri = Some(format!("{v}{term}").into()),
                         None => return err("invalid IRI mapping", term.to_string()),
                     }
                 }
@@ -566,7 +566,7 @@ impl Processor<'_> {
             def.container = parse_container(c)?;
             if def.container & C_TYPE != 0 {
                 match def.type_mapping.as_deref() {
-                    None => def.type_mapping = Some("@id".to_string()),
+                    None => def.type_mapping = Some("@id".into()),
                     Some("@id") | Some("@vocab") => {}
                     _ => return err("invalid type mapping", term.to_string()),
                 }
@@ -744,7 +744,7 @@ pub fn expand_iri_cow<'a>(
     if let Some(def) = active.term(value) {
         if let Some(i) = &def.iri {
             if is_keyword(i) {
-                return Some(Cow::Borrowed(i.as_str()));
+                return Some(Cow::Borrowed(i.as_ref()));
             }
         }
         if vocab {

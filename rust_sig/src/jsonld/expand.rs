@@ -1,6 +1,7 @@
-//! The JSON-LD 1.1 Expansion Algorithm (API §5.1) and Value Expansion (§5.3).
-//! Keys are visited in code point order (serde_json maps are sorted), as the
-//! spec's `ordered` flag asks; this only affects blank node labels.
+//! The JSON-LD 1.1 Expansion Algorithm (API §5.1) and Value Expansion (§5.3),
+//! producing the typed expanded form of `expanded.rs`. Keys are visited in
+//! code point order (serde_json maps are sorted), as the spec's `ordered`
+//! flag asks; this only affects blank node labels.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -8,10 +9,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 use serde_json::{Map, Value};
 
 use super::context::{
-    expand_iri_cow, expand_iri_in, keyword, ActiveContext, CtxOpts, Processor, C_GRAPH, C_ID, C_INDEX, C_LANGUAGE,
+    keyword, ActiveContext, CtxOpts, Processor, TermDef, C_GRAPH, C_ID, C_INDEX, C_LANGUAGE,
     C_LIST, C_TYPE,
 };
 use super::error::{err, Result};
+use super::expanded::{push_prop, Ex, NodeId, NodeObj, Props, Scalar, Str, ValueObj};
+use super::iri;
 
 /// Processed top-level contexts, keyed by the context's JSON and the base:
 /// Fediverse documents repeat the same few contexts, and processing
@@ -19,58 +22,163 @@ use super::error::{err, Result};
 static CONTEXT_CACHE: OnceLock<Mutex<HashMap<String, Arc<ActiveContext>>>> = OnceLock::new();
 const CONTEXT_CACHE_MAX: usize = 256;
 
-fn obj(pairs: Vec<(&str, Value)>) -> Value {
-    Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+/// The result of expanding one element: an item or an array of items.
+pub enum Exp<'a> {
+    One(Ex<'a>),
+    Many(Vec<Ex<'a>>),
 }
 
-fn as_array(v: Value) -> Vec<Value> {
+impl<'a> Exp<'a> {
+    fn into_vec(self) -> Vec<Ex<'a>> {
+        match self {
+            Exp::One(e) => vec![e],
+            Exp::Many(v) => v,
+        }
+    }
+}
+
+fn vec_of(e: Option<Exp<'_>>) -> Vec<Ex<'_>> {
+    e.map(Exp::into_vec).unwrap_or_default()
+}
+
+/// A language tag, lowercased (borrowed when it already is).
+fn lower(s: &str) -> Str<'_> {
+    if s.bytes().any(|c| c.is_ascii_uppercase()) || !s.is_ascii() {
+        Str::Owned(s.to_lowercase())
+    } else {
+        Str::Borrowed(s)
+    }
+}
+
+fn scalar(v: &Value) -> Option<Scalar<'_>> {
     match v {
-        Value::Array(a) => a,
-        other => vec![other],
+        Value::String(s) => Some(Scalar::Str(s)),
+        Value::Number(n) => Some(Scalar::Num(n)),
+        Value::Bool(b) => Some(Scalar::Bool(*b)),
+        _ => None,
     }
 }
 
-fn push_value(map: &mut Map<String, Value>, key: &str, v: Value) {
-    // Look up first: the key is allocated only for a new entry.
-    if !map.contains_key(key) {
-        map.insert(key.to_string(), Value::Array(Vec::new()));
+/// IRI Expansion (API §5.2.2) against a finished active context: borrows the
+/// input or shares the term's IRI, allocating only for built IRIs.
+pub fn expand_iri<'a>(
+    active: &ActiveContext,
+    value: &'a str,
+    document_relative: bool,
+    vocab: bool,
+) -> Option<Str<'a>> {
+    if keyword(value) {
+        return Some(Str::Borrowed(value));
     }
-    let entry = map.get_mut(key).expect("just inserted");
-    if !entry.is_array() {
-        let old = entry.take();
-        *entry = Value::Array(vec![old]);
+    if iri::has_keyword_form(value) {
+        return None;
     }
-    let arr = entry.as_array_mut().expect("array");
-    match v {
-        Value::Array(items) => arr.extend(items),
-        other => arr.push(other),
+    if let Some(def) = active.term(value) {
+        if let Some(i) = &def.iri {
+            if keyword(i) {
+                return Some(Str::Shared(i.clone()));
+            }
+        }
+        if vocab {
+            return def.iri.clone().map(Str::Shared);
+        }
     }
+    if let Some(c) = value[1.min(value.len())..].find(':').map(|i| i + 1) {
+        let prefix = &value[..c];
+        let suffix = &value[c + 1..];
+        if prefix == "_" || suffix.starts_with("//") {
+            return Some(Str::Borrowed(value));
+        }
+        if let Some(pd) = active.term(prefix) {
+            if let (Some(p), true) = (&pd.iri, pd.prefix) {
+                return Some(Str::Owned(format!("{p}{suffix}")));
+            }
+        }
+        if iri::is_absolute(value) {
+            return Some(Str::Borrowed(value));
+        }
+    }
+    if vocab {
+        if let Some(v) = &active.vocab {
+            return Some(Str::Owned(format!("{v}{value}")));
+        }
+    }
+    if document_relative {
+        if let Some(b) = &active.base {
+            return Some(Str::Owned(iri::resolve(b, value)));
+        }
+    }
+    Some(Str::Borrowed(value))
 }
 
-fn is_list_object(v: &Value) -> bool {
-    v.as_object().is_some_and(|m| m.contains_key("@list"))
+fn expands_to(active: &ActiveContext, key: &str, kw: &str) -> bool {
+    expand_iri(active, key, false, true).is_some_and(|e| *e == *kw)
 }
 
-fn is_value_object(v: &Value) -> bool {
-    v.as_object().is_some_and(|m| m.contains_key("@value"))
+/// The entries of the result map of Expansion step 13, by keyword.
+#[derive(Default)]
+struct Res<'a> {
+    id: Option<NodeId<'a>>,
+    types: Option<Vec<Option<Str<'a>>>>,
+    /// `@type` was one string (a value object's datatype must be).
+    types_from_string: bool,
+    graph: Option<Vec<Ex<'a>>>,
+    included: Option<Vec<Ex<'a>>>,
+    value: Option<&'a Value>,
+    language: Option<Str<'a>>,
+    direction: Option<&'a str>,
+    index: Option<&'a str>,
+    list: Option<Vec<Ex<'a>>>,
+    set: Option<Option<Exp<'a>>>,
+    reverse: Option<Props<'a>>,
+    props: Props<'a>,
 }
 
-fn is_graph_object(v: &Value) -> bool {
-    v.as_object().is_some_and(|m| {
-        m.contains_key("@graph")
-            && m.keys()
-                .all(|k| k == "@graph" || k == "@id" || k == "@index" || k == "@context")
-    })
+impl<'a> Res<'a> {
+    fn count(&self) -> usize {
+        [
+            self.id.is_some(),
+            self.types.is_some(),
+            self.graph.is_some(),
+            self.included.is_some(),
+            self.value.is_some(),
+            self.language.is_some(),
+            self.direction.is_some(),
+            self.index.is_some(),
+            self.list.is_some(),
+            self.set.is_some(),
+            self.reverse.is_some(),
+        ]
+        .iter()
+        .filter(|x| **x)
+        .count()
+            + self.props.len()
+    }
+
+    fn has(&self, kw: &str) -> bool {
+        match kw {
+            "@id" => self.id.is_some(),
+            "@graph" => self.graph.is_some(),
+            "@value" => self.value.is_some(),
+            "@language" => self.language.is_some(),
+            "@direction" => self.direction.is_some(),
+            "@index" => self.index.is_some(),
+            "@list" => self.list.is_some(),
+            "@set" => self.set.is_some(),
+            "@reverse" => self.reverse.is_some(),
+            _ => false,
+        }
+    }
 }
 
 impl Processor<'_> {
     /// Expands a whole document (the top-level call of API §5.1).
-    pub fn expand_document(
+    pub fn expand_document<'a>(
         &self,
-        doc: &Value,
+        doc: &'a Value,
         base: Option<&str>,
         cache: bool,
-    ) -> Result<Vec<Value>> {
+    ) -> Result<Vec<Ex<'a>>> {
         let mut active = ActiveContext::new(base);
         // Processing the top-level context here lets it be cached; the
         // expansion below is told to skip the @context entry it already saw.
@@ -81,14 +189,15 @@ impl Processor<'_> {
             }
             other => self.expand_element(&active, None, other, base, false)?,
         };
-        let r = match r {
-            None => Value::Array(Vec::new()),
-            Some(Value::Object(mut m)) if m.len() == 1 && m.contains_key("@graph") => {
-                m.remove("@graph").expect("present")
+        Ok(match r {
+            None => Vec::new(),
+            Some(Exp::One(Ex::Node(n)))
+                if n.is_graph_object() && matches!(n.id, NodeId::Absent) && n.index.is_none() =>
+            {
+                n.graph.unwrap_or_default()
             }
-            Some(v) => v,
-        };
-        Ok(as_array(r))
+            Some(e) => e.into_vec(),
+        })
     }
 
     fn top_context(
@@ -126,14 +235,14 @@ impl Processor<'_> {
     }
 
     /// The Expansion Algorithm (API §5.1.2). `None` is a null result.
-    pub fn expand_element(
+    pub fn expand_element<'a>(
         &self,
         active: &ActiveContext,
         ap: Option<&str>,
-        element: &Value,
+        element: &'a Value,
         base_url: Option<&str>,
         from_map: bool,
-    ) -> Result<Option<Value>> {
+    ) -> Result<Option<Exp<'a>>> {
         let ap_def = ap.and_then(|p| active.term(p)).cloned();
         match element {
             Value::Null => Ok(None),
@@ -141,70 +250,55 @@ impl Processor<'_> {
                 let list = ap_def.as_ref().is_some_and(|d| d.container & C_LIST != 0);
                 let mut out = Vec::with_capacity(items.len());
                 for item in items {
-                    let e = self.expand_element(active, ap, item, base_url, from_map)?;
-                    match e {
-                        Some(Value::Array(a)) if list => {
-                            out.push(obj(vec![("@list", Value::Array(a))]))
-                        }
-                        Some(Value::Array(a)) => out.extend(a),
-                        Some(v) => out.push(v),
+                    match self.expand_element(active, ap, item, base_url, from_map)? {
+                        Some(Exp::Many(a)) if list => out.push(Ex::List(a, None)),
+                        Some(Exp::Many(a)) => out.extend(a),
+                        Some(Exp::One(e)) => out.push(e),
                         None => {}
                     }
                 }
-                Ok(Some(Value::Array(out)))
+                Ok(Some(Exp::Many(out)))
             }
             Value::Object(m) => {
                 self.expand_map(active, ap, ap_def.as_deref(), m, base_url, from_map, false)
             }
-            scalar => {
+            other => {
                 if ap.is_none() || ap == Some("@graph") {
                     return Ok(None);
                 }
+                let s = scalar(other).expect("scalar");
                 if let Some(ctx) = ap_def.as_ref().and_then(|d| d.context.clone()) {
                     let opts = CtxOpts {
                         override_protected: true,
                         ..CtxOpts::default()
                     };
-                    let a = self.scoped(
-                        active,
-                        &ctx,
-                        ap_def.as_ref().and_then(|d| d.base_url.as_deref()),
-                        opts,
-                    )?;
-                    return Ok(Some(value_expansion(&a, ap, scalar)));
+                    let base = ap_def.as_ref().and_then(|d| d.base_url.as_deref());
+                    let a = self.scoped(active, &ctx, base, opts)?;
+                    let def = ap.and_then(|p| a.term(p)).cloned();
+                    return Ok(Some(Exp::One(value_expansion(&a, def.as_deref(), s))));
                 }
-                Ok(Some(value_expansion(active, ap, scalar)))
+                Ok(Some(Exp::One(value_expansion(active, ap_def.as_deref(), s))))
             }
         }
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn expand_map(
+    fn expand_map<'a>(
         &self,
         original: &ActiveContext,
         ap: Option<&str>,
-        ap_def: Option<&super::context::TermDef>,
-        m: &Map<String, Value>,
+        ap_def: Option<&TermDef>,
+        m: &'a Map<String, Value>,
         base_url: Option<&str>,
         from_map: bool,
         context_done: bool,
-    ) -> Result<Option<Value>> {
+    ) -> Result<Option<Exp<'a>>> {
         let mut active_owned: Option<ActiveContext> = None;
         // Step 7: a non-propagated context reverts for nested node objects.
         if let Some(prev) = &original.previous {
             if !from_map {
-                let mut keep = false;
-                for k in m.keys() {
-                    if expand_iri_cow(original, k, false, true).as_deref() == Some("@value") {
-                        keep = true;
-                    }
-                }
-                if m.len() == 1 {
-                    let k = m.keys().next().expect("one key");
-                    if expand_iri_cow(original, k, false, true).as_deref() == Some("@id") {
-                        keep = true;
-                    }
-                }
+                let keep = m.keys().any(|k| expands_to(original, k, "@value"))
+                    || (m.len() == 1 && m.keys().all(|k| expands_to(original, k, "@id")));
                 if !keep {
                     active_owned = Some((**prev).clone());
                 }
@@ -217,8 +311,8 @@ impl Processor<'_> {
                 override_protected: true,
                 ..CtxOpts::default()
             };
-            active_owned =
-                Some(self.scoped(a, &ctx, ap_def.and_then(|d| d.base_url.as_deref()), opts)?);
+            let base = ap_def.and_then(|d| d.base_url.as_deref());
+            active_owned = Some(self.scoped(a, &ctx, base, opts)?);
         }
         // Step 9: an embedded context.
         if let Some(ctx) = m.get("@context").filter(|_| !context_done) {
@@ -228,8 +322,7 @@ impl Processor<'_> {
         let type_scoped = active_owned.clone().unwrap_or_else(|| original.clone());
         // Step 11: type-scoped contexts, from the types in code point order.
         for (k, v) in m {
-            let a = active_owned.as_ref().unwrap_or(original);
-            if expand_iri_cow(a, k, false, true).as_deref() != Some("@type") {
+            if !expands_to(active_owned.as_ref().unwrap_or(original), k, "@type") {
                 continue;
             }
             let mut terms: Vec<&str> = match v {
@@ -252,81 +345,110 @@ impl Processor<'_> {
             }
         }
         let active = active_owned.as_ref().unwrap_or(original);
-        let mut result = Map::new();
-        self.expand_entries(active, &type_scoped, ap, m, base_url, &mut result)?;
-        // Step 15 onwards: validate and simplify the result.
-        if let Some(v) = result.get("@value") {
-            if result.keys().any(|k| {
-                !matches!(
-                    k.as_str(),
-                    "@direction" | "@index" | "@language" | "@type" | "@value"
-                )
-            }) {
+        let mut r = Res::default();
+        self.expand_entries(active, &type_scoped, ap, m, base_url, &mut r)?;
+        let top = ap.is_none() || ap == Some("@graph");
+        // Step 15: value objects.
+        if let Some(v) = r.value {
+            if r.id.is_some()
+                || r.graph.is_some()
+                || r.included.is_some()
+                || r.list.is_some()
+                || r.set.is_some()
+                || r.reverse.is_some()
+                || !r.props.is_empty()
+            {
                 return err("invalid value object", "unexpected entry in a value object");
             }
-            if result.contains_key("@type")
-                && (result.contains_key("@language") || result.contains_key("@direction"))
-            {
+            if r.types.is_some() && (r.language.is_some() || r.direction.is_some()) {
                 return err("invalid value object", "@type with @language or @direction");
             }
-            if result.get("@type").and_then(|t| t.as_str()) == Some("@json") {
-                return Ok(Some(Value::Object(result)));
-            }
-            if v.is_null() {
-                return Ok(None);
-            }
-            if !v.is_string() && result.contains_key("@language") {
-                return err("invalid language-tagged value", format!("{v}"));
-            }
-            if let Some(t) = result.get("@type") {
-                match t.as_str() {
-                    Some(s) if super::iri::is_well_formed(s) && !s.starts_with("_:") => {}
-                    _ => return err("invalid typed value", format!("{t}")),
+            let datatype = match r.types {
+                None => None,
+                Some(mut t) if r.types_from_string && t.len() == 1 => match t.pop().flatten() {
+                    Some(d) => Some(d),
+                    None => return err("invalid typed value", "null @type"),
+                },
+                Some(_) => return err("invalid typed value", "@type must be one IRI"),
+            };
+            let json = datatype.as_ref().is_some_and(|d| *d == *"@json");
+            let item = if json {
+                ValueObj {
+                    value: Scalar::Json(v),
+                    datatype,
+                    language: None,
+                    index: r.index,
                 }
-            }
-        } else if let Some(t) = result.get_mut("@type") {
-            if !t.is_array() {
-                let old = t.take();
-                *t = Value::Array(vec![old]);
-            }
-        } else if result.contains_key("@set") || result.contains_key("@list") {
-            if result.len() > 2 || (result.len() == 2 && !result.contains_key("@index")) {
+            } else {
+                if v.is_null() {
+                    return Ok(None);
+                }
+                if !v.is_string() && r.language.is_some() {
+                    return err("invalid language-tagged value", format!("{v}"));
+                }
+                if let Some(d) = &datatype {
+                    if !iri::is_well_formed(d) || d.starts_with("_:") {
+                        return err("invalid typed value", d.to_string());
+                    }
+                }
+                ValueObj {
+                    value: scalar(v).expect("checked in step 13"),
+                    datatype,
+                    language: r.language,
+                    index: r.index,
+                }
+            };
+            return Ok(if top { None } else { Some(Exp::One(Ex::Value(item))) });
+        }
+        // Step 17: list and set objects.
+        if r.types.is_none() && (r.list.is_some() || r.set.is_some()) {
+            let n = r.count();
+            if n > 2 || (n == 2 && r.index.is_none()) {
                 return err("invalid set or list object", "extra entries");
             }
-            if let Some(s) = result.remove("@set") {
-                return Ok(if s.is_null() { None } else { Some(s) });
+            if let Some(s) = r.set {
+                return Ok(s);
             }
+            if top {
+                return Ok(None);
+            }
+            return Ok(Some(Exp::One(Ex::List(r.list.unwrap_or_default(), r.index))));
         }
-        if result.len() == 1 && result.contains_key("@language") {
+        // Steps 18 and 19: entries that make nothing.
+        let n = r.count();
+        if n == 1 && r.language.is_some() {
             return Ok(None);
         }
-        if ap.is_none() || ap == Some("@graph") {
-            if result.is_empty() || result.contains_key("@value") || result.contains_key("@list") {
-                return Ok(None);
-            }
-            if result.len() == 1 && result.contains_key("@id") {
-                return Ok(None);
-            }
+        if top && (n == 0 || (n == 1 && r.id.is_some())) {
+            return Ok(None);
         }
-        Ok(Some(Value::Object(result)))
+        Ok(Some(Exp::One(Ex::Node(Box::new(NodeObj {
+            id: r.id.unwrap_or(NodeId::Absent),
+            types: r.types.unwrap_or_default(),
+            props: r.props,
+            reverse: r.reverse,
+            graph: r.graph,
+            included: r.included,
+            index: r.index,
+        })))))
     }
 
     /// Step 13 (and 14, nests) of the Expansion Algorithm.
-    fn expand_entries(
+    fn expand_entries<'a>(
         &self,
         active: &ActiveContext,
         type_scoped: &ActiveContext,
         ap: Option<&str>,
-        m: &Map<String, Value>,
+        m: &'a Map<String, Value>,
         base_url: Option<&str>,
-        result: &mut Map<String, Value>,
+        r: &mut Res<'a>,
     ) -> Result<()> {
         let mut nests: Vec<&str> = Vec::new();
         for (key, value) in m {
             if key == "@context" {
                 continue;
             }
-            let ep = match expand_iri_cow(active, key, false, true) {
+            let ep = match expand_iri(active, key, false, true) {
                 Some(e) if e.contains(':') || keyword(&e) => e,
                 _ => continue,
             };
@@ -334,25 +456,23 @@ impl Processor<'_> {
                 if ap == Some("@reverse") {
                     return err("invalid reverse property map", key.clone());
                 }
-                if result.contains_key(ep.as_ref()) && ep != "@included" && ep != "@type" {
-                    return err("colliding keywords", ep.into_owned());
+                if r.has(&ep) {
+                    return err("colliding keywords", ep.to_string());
                 }
-                let expanded: Value = match ep.as_ref() {
+                match &*ep {
                     "@id" => match value {
-                        Value::String(s) => match expand_iri_in(active, s, true, false) {
-                            Some(e) => Value::String(e),
-                            None => Value::Null,
-                        },
+                        Value::String(s) => {
+                            r.id = Some(match expand_iri(active, s, true, false) {
+                                Some(e) => NodeId::Iri(e),
+                                None => NodeId::Null,
+                            })
+                        }
                         _ => return err("invalid @id value", format!("{value}")),
                     },
                     "@type" => {
-                        let ex = |s: &str| {
-                            expand_iri_in(type_scoped, s, true, true)
-                                .map(Value::String)
-                                .unwrap_or(Value::Null)
-                        };
-                        let e = match value {
-                            Value::String(s) => ex(s),
+                        let ex = |s: &'a str| expand_iri(type_scoped, s, true, true);
+                        let (items, single): (Vec<Option<Str<'a>>>, bool) = match value {
+                            Value::String(s) => (vec![ex(s)], true),
                             Value::Array(a) => {
                                 let mut out = Vec::with_capacity(a.len());
                                 for x in a {
@@ -363,57 +483,49 @@ impl Processor<'_> {
                                         }
                                     }
                                 }
-                                Value::Array(out)
+                                (out, false)
                             }
                             _ => return err("invalid type value", format!("{value}")),
                         };
-                        if let Some(prev) = result.remove("@type") {
-                            let mut a = as_array(prev);
-                            a.extend(as_array(e));
-                            Value::Array(a)
-                        } else {
-                            e
+                        match &mut r.types {
+                            Some(t) => {
+                                t.extend(items);
+                                r.types_from_string = false;
+                            }
+                            None => {
+                                r.types = Some(items);
+                                r.types_from_string = single;
+                            }
                         }
                     }
                     "@graph" => {
-                        let e =
-                            self.expand_element(active, Some("@graph"), value, base_url, false)?;
-                        Value::Array(e.map(as_array).unwrap_or_default())
+                        let e = self.expand_element(active, Some("@graph"), value, base_url, false)?;
+                        r.graph = Some(vec_of(e));
                     }
                     "@included" => {
                         let e = self.expand_element(active, None, value, base_url, false)?;
-                        let items = e.map(as_array).unwrap_or_default();
-                        if items
-                            .iter()
-                            .any(|i| !i.is_object() || is_value_object(i) || is_list_object(i))
-                        {
+                        let items = vec_of(e);
+                        if items.iter().any(|i| !matches!(i, Ex::Node(_))) {
                             return err("invalid @included value", "must be node objects");
                         }
-                        if let Some(prev) = result.remove("@included") {
-                            let mut a = as_array(prev);
-                            a.extend(items);
-                            Value::Array(a)
-                        } else {
-                            Value::Array(items)
-                        }
+                        r.included.get_or_insert_with(Vec::new).extend(items);
                     }
                     "@value" => {
                         if value.is_object() || value.is_array() {
                             return err("invalid value object value", format!("{value}"));
                         }
-                        result.insert("@value".to_string(), value.clone());
-                        continue;
+                        r.value = Some(value);
                     }
                     "@language" => match value {
-                        Value::String(s) => Value::String(s.to_lowercase()),
+                        Value::String(s) => r.language = Some(lower(s)),
                         _ => return err("invalid language-tagged string", format!("{value}")),
                     },
                     "@direction" => match value.as_str() {
-                        Some("ltr") | Some("rtl") => value.clone(),
+                        Some(d @ ("ltr" | "rtl")) => r.direction = Some(d),
                         _ => return err("invalid base direction", format!("{value}")),
                     },
                     "@index" => match value {
-                        Value::String(_) => value.clone(),
+                        Value::String(s) => r.index = Some(s),
                         _ => return err("invalid @index value", format!("{value}")),
                     },
                     "@list" => {
@@ -421,260 +533,259 @@ impl Processor<'_> {
                             continue;
                         }
                         let e = self.expand_element(active, ap, value, base_url, false)?;
-                        Value::Array(e.map(as_array).unwrap_or_default())
+                        r.list = Some(vec_of(e));
                     }
-                    "@set" => self
-                        .expand_element(active, ap, value, base_url, false)?
-                        .unwrap_or(Value::Null),
+                    "@set" => {
+                        r.set = Some(self.expand_element(active, ap, value, base_url, false)?);
+                    }
                     "@reverse" => {
                         if !value.is_object() {
                             return err("invalid @reverse value", "must be an object");
                         }
-                        let e =
-                            self.expand_element(active, Some("@reverse"), value, base_url, false)?;
-                        let Some(Value::Object(mut e)) = e else {
+                        let e = self.expand_element(active, Some("@reverse"), value, base_url, false)?;
+                        let Some(Exp::One(Ex::Node(node))) = e else {
                             continue;
                         };
-                        if let Some(Value::Object(inner)) = e.remove("@reverse") {
-                            for (p, items) in inner {
-                                push_value(result, &p, items);
-                            }
+                        let node = *node;
+                        for (p, items) in node.reverse.unwrap_or_default() {
+                            push_prop(&mut r.props, p, items);
                         }
-                        if !e.is_empty() {
-                            let rm = result
-                                .entry("@reverse".to_string())
-                                .or_insert_with(|| Value::Object(Map::new()));
-                            let rm = rm.as_object_mut().expect("object");
-                            for (p, items) in e {
-                                for item in as_array(items) {
-                                    if is_value_object(&item) || is_list_object(&item) {
-                                        return err("invalid reverse property value", p);
-                                    }
-                                    push_value(rm, &p, item);
+                        if !node.props.is_empty() {
+                            let rm = r.reverse.get_or_insert_with(Vec::new);
+                            for (p, items) in node.props {
+                                if items.iter().any(|i| i.is_value() || i.is_list()) {
+                                    return err("invalid reverse property value", p.to_string());
                                 }
+                                push_prop(rm, p, items);
                             }
                         }
-                        continue;
                     }
-                    "@nest" => {
-                        nests.push(key.as_str());
-                        continue;
-                    }
+                    "@nest" => nests.push(key.as_str()),
                     // Framing keywords and the like have no meaning here.
-                    _ => continue,
-                };
-                result.insert(ep.into_owned(), expanded);
+                    _ => {}
+                }
                 continue;
             }
             let def = active.term(key);
             let container = def.map(|d| d.container).unwrap_or(0);
-            let expanded: Option<Value> = if def.and_then(|d| d.type_mapping.as_deref())
-                == Some("@json")
-            {
-                Some(obj(vec![
-                    ("@value", value.clone()),
-                    ("@type", Value::String("@json".into())),
-                ]))
-            } else if container & C_LANGUAGE != 0 && value.is_object() {
-                let mut out = Vec::new();
-                for (lang, lv) in value.as_object().expect("object") {
-                    let none = expand_iri_in(active, lang, false, true).as_deref() == Some("@none");
-                    let items: &[Value] = match lv {
-                        Value::Array(a) => a,
-                        other => std::slice::from_ref(other),
-                    };
-                    for item in items {
-                        match item {
-                            Value::Null => continue,
-                            Value::String(_) => {
-                                let mut v = vec![("@value", item.clone())];
-                                if !none {
-                                    v.push(("@language", Value::String(lang.to_lowercase())));
-                                }
-                                out.push(obj(v));
-                            }
-                            _ => return err("invalid language map value", format!("{item}")),
-                        }
-                    }
-                }
-                Some(Value::Array(out))
-            } else if container & (C_INDEX | C_TYPE | C_ID) != 0 && value.is_object() {
-                let def = def.expect("container implies a definition");
-                let index_key = def.index.as_deref().unwrap_or("@index");
-                let mut out = Vec::new();
-                for (index, iv) in value.as_object().expect("object") {
-                    let mut map_ctx: ActiveContext = if container & (C_ID | C_TYPE) != 0 {
-                        active
-                            .previous
-                            .as_deref()
-                            .cloned()
-                            .unwrap_or_else(|| active.clone())
-                    } else {
-                        active.clone()
-                    };
-                    if container & C_TYPE != 0 {
-                        if let Some(idef) = map_ctx.term(index).cloned() {
-                            if let Some(ctx) = &idef.context {
-                                map_ctx = self.scoped(
-                                    &map_ctx,
-                                    ctx,
-                                    idef.base_url.as_deref(),
-                                    CtxOpts::default(),
-                                )?;
+            let expanded: Option<Exp<'a>> =
+                if def.and_then(|d| d.type_mapping.as_deref()) == Some("@json") {
+                    Some(Exp::One(Ex::Value(ValueObj {
+                        value: Scalar::Json(value),
+                        datatype: Some(Str::Borrowed("@json")),
+                        language: None,
+                        index: None,
+                    })))
+                } else if container & C_LANGUAGE != 0 && value.is_object() {
+                    let mut out = Vec::new();
+                    for (lang, lv) in value.as_object().expect("object") {
+                        let none = expands_to(active, lang, "@none");
+                        let items: &[Value] = match lv {
+                            Value::Array(a) => a,
+                            other => std::slice::from_ref(other),
+                        };
+                        for item in items {
+                            match item {
+                                Value::Null => continue,
+                                Value::String(s) => out.push(Ex::Value(ValueObj {
+                                    value: Scalar::Str(s),
+                                    datatype: None,
+                                    language: if none { None } else { Some(lower(lang)) },
+                                    index: None,
+                                })),
+                                _ => return err("invalid language map value", format!("{item}")),
                             }
                         }
                     }
-                    let expanded_index = expand_iri_in(active, index, false, true);
-                    let is_none = expanded_index.as_deref() == Some("@none");
-                    let items = self
-                        .expand_element(&map_ctx, Some(key), iv, base_url, true)?
-                        .map(as_array)
-                        .unwrap_or_default();
-                    for mut item in items {
-                        if container & C_GRAPH != 0 && !is_graph_object(&item) {
-                            item = obj(vec![("@graph", Value::Array(as_array(item)))]);
-                        }
-                        if container & C_INDEX != 0 && index_key != "@index" && !is_none {
-                            let re = value_expansion(
-                                active,
-                                Some(index_key),
-                                &Value::String(index.clone()),
-                            );
-                            let eik = match expand_iri_in(active, index_key, false, true) {
-                                Some(e) => e,
-                                None => continue,
-                            };
-                            let Some(im) = item.as_object_mut() else {
-                                return err("invalid value object", "index on a non-node");
-                            };
-                            if im.contains_key("@value") {
-                                return err(
-                                    "invalid value object",
-                                    "property-valued index on a value",
-                                );
-                            }
-                            let mut vals = vec![re];
-                            if let Some(existing) = im.remove(&eik) {
-                                vals.extend(as_array(existing));
-                            }
-                            im.insert(eik, Value::Array(vals));
-                        } else if container & C_INDEX != 0 && !is_none {
-                            if let Some(im) = item.as_object_mut() {
-                                im.entry("@index".to_string())
-                                    .or_insert_with(|| Value::String(index.clone()));
-                            }
-                        } else if container & C_ID != 0 && !is_none {
-                            if let Some(im) = item.as_object_mut() {
-                                if !im.contains_key("@id") {
-                                    let id = expand_iri_in(active, index, true, false)
-                                        .map(Value::String)
-                                        .unwrap_or(Value::Null);
-                                    im.insert("@id".to_string(), id);
-                                }
-                            }
-                        } else if container & C_TYPE != 0 && !is_none {
-                            if let Some(im) = item.as_object_mut() {
-                                let mut types =
-                                    vec![Value::String(expanded_index.clone().unwrap_or_default())];
-                                if let Some(existing) = im.remove("@type") {
-                                    types.extend(as_array(existing));
-                                }
-                                im.insert("@type".to_string(), Value::Array(types));
-                            }
-                        }
-                        out.push(item);
-                    }
-                }
-                Some(Value::Array(out))
-            } else {
-                self.expand_element(active, Some(key), value, base_url, false)?
+                    Some(Exp::Many(out))
+                } else if container & (C_INDEX | C_TYPE | C_ID) != 0 && value.is_object() {
+                    let def = def.expect("container implies a definition");
+                    let out = self.expand_index_map(
+                        active,
+                        key,
+                        def,
+                        container,
+                        value.as_object().expect("object"),
+                        base_url,
+                    )?;
+                    Some(Exp::Many(out))
+                } else {
+                    self.expand_element(active, Some(key), value, base_url, false)?
+                };
+            let Some(expanded) = expanded else { continue };
+            let mut items = match expanded {
+                Exp::One(e @ Ex::List(..)) if container & C_LIST != 0 => vec![e],
+                other if container & C_LIST != 0 => vec![Ex::List(other.into_vec(), None)],
+                other => other.into_vec(),
             };
-            let Some(mut expanded) = expanded else {
-                continue;
-            };
-            if container & C_LIST != 0 && !is_list_object(&expanded) {
-                expanded = obj(vec![("@list", Value::Array(as_array(expanded)))]);
-            }
             if container & C_GRAPH != 0 && container & (C_ID | C_INDEX) == 0 {
-                expanded = Value::Array(
-                    as_array(expanded)
-                        .into_iter()
-                        .map(|ev| obj(vec![("@graph", Value::Array(as_array(ev)))]))
-                        .collect(),
-                );
+                items = items
+                    .into_iter()
+                    .map(|ev| {
+                        let mut n = NodeObj::new();
+                        n.graph = Some(vec![ev]);
+                        Ex::Node(Box::new(n))
+                    })
+                    .collect();
             }
             if def.is_some_and(|d| d.reverse) {
-                let rm = result
-                    .entry("@reverse".to_string())
-                    .or_insert_with(|| Value::Object(Map::new()));
-                let rm = rm.as_object_mut().expect("object");
-                for item in as_array(expanded) {
-                    if is_value_object(&item) || is_list_object(&item) {
-                        return err("invalid reverse property value", ep);
-                    }
-                    push_value(rm, &ep, item);
+                if items.iter().any(|i| i.is_value() || i.is_list()) {
+                    return err("invalid reverse property value", ep.to_string());
                 }
+                push_prop(r.reverse.get_or_insert_with(Vec::new), ep, items);
             } else {
-                push_value(result, &ep, expanded);
+                push_prop(&mut r.props, ep, items);
             }
         }
         // Step 14: nested properties, expanded into the same result.
         for nk in nests {
-            for nv in as_array(m[nk].clone()) {
-                let Value::Object(nm) = nv else {
+            let nv = &m[nk];
+            let list: &[Value] = match nv {
+                Value::Array(a) => a,
+                other => std::slice::from_ref(other),
+            };
+            for item in list {
+                let Value::Object(nm) = item else {
                     return err("invalid @nest value", "must be an object");
                 };
-                if nm
-                    .keys()
-                    .any(|k| expand_iri_in(active, k, false, true).as_deref() == Some("@value"))
-                {
+                if nm.keys().any(|k| expands_to(active, k, "@value")) {
                     return err("invalid @nest value", "cannot contain @value");
                 }
-                self.expand_entries(active, type_scoped, ap, &nm, base_url, result)?;
+                self.expand_entries(active, type_scoped, ap, nm, base_url, r)?;
             }
         }
         Ok(())
     }
+
+    /// Step 13.8: index, id and type maps.
+    fn expand_index_map<'a>(
+        &self,
+        active: &ActiveContext,
+        key: &str,
+        def: &TermDef,
+        container: u8,
+        map: &'a Map<String, Value>,
+        base_url: Option<&str>,
+    ) -> Result<Vec<Ex<'a>>> {
+        let index_key = def.index.as_deref().unwrap_or("@index");
+        let mut out = Vec::new();
+        for (index, iv) in map {
+            let mut map_ctx: ActiveContext = if container & (C_ID | C_TYPE) != 0 {
+                active
+                    .previous
+                    .as_deref()
+                    .cloned()
+                    .unwrap_or_else(|| active.clone())
+            } else {
+                active.clone()
+            };
+            if container & C_TYPE != 0 {
+                if let Some(idef) = map_ctx.term(index).cloned() {
+                    if let Some(ctx) = &idef.context {
+                        map_ctx = self.scoped(
+                            &map_ctx,
+                            ctx,
+                            idef.base_url.as_deref(),
+                            CtxOpts::default(),
+                        )?;
+                    }
+                }
+            }
+            let expanded_index = expand_iri(active, index, false, true);
+            let is_none = expanded_index.as_ref().is_some_and(|e| *e == *"@none");
+            let items = vec_of(self.expand_element(&map_ctx, Some(key), iv, base_url, true)?);
+            for mut item in items {
+                if container & C_GRAPH != 0
+                    && !matches!(&item, Ex::Node(n) if n.is_graph_object())
+                {
+                    let mut n = NodeObj::new();
+                    n.graph = Some(vec![item]);
+                    item = Ex::Node(Box::new(n));
+                }
+                if container & C_INDEX != 0 && index_key != "@index" && !is_none {
+                    let idef = active.term(index_key);
+                    let re = value_expansion(active, idef.map(|d| &**d), Scalar::Str(index));
+                    let Some(eik) = expand_iri(active, index_key, false, true) else {
+                        continue;
+                    };
+                    // Owned: the index key belongs to the term definition.
+                    let eik: Str<'a> = Str::Owned(eik.to_string());
+                    let Ex::Node(n) = &mut item else {
+                        return err("invalid value object", "property-valued index on a value");
+                    };
+                    match n.props.iter_mut().find(|(k, _)| **k == *eik) {
+                        Some((_, v)) => v.insert(0, re),
+                        None => n.props.push((eik, vec![re])),
+                    }
+                } else if container & C_INDEX != 0 && !is_none {
+                    match &mut item {
+                        Ex::Node(n) if n.index.is_none() => n.index = Some(index),
+                        Ex::Value(v) if v.index.is_none() => v.index = Some(index),
+                        Ex::List(_, ix) if ix.is_none() => *ix = Some(index),
+                        _ => {}
+                    }
+                } else if container & C_ID != 0 && !is_none {
+                    if let Ex::Node(n) = &mut item {
+                        if matches!(n.id, NodeId::Absent) {
+                            n.id = match expand_iri(active, index, true, false) {
+                                Some(e) => NodeId::Iri(e),
+                                None => NodeId::Null,
+                            };
+                        }
+                    }
+                } else if container & C_TYPE != 0 && !is_none {
+                    if let Ex::Node(n) = &mut item {
+                        n.types.insert(0, expanded_index.clone());
+                    }
+                }
+                out.push(item);
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// Value Expansion (API §5.3.2).
-pub fn value_expansion(active: &ActiveContext, ap: Option<&str>, value: &Value) -> Value {
-    let def = ap.and_then(|p| active.term(p));
-    let tm = def.and_then(|d| d.type_mapping.as_deref());
-    if let Value::String(s) = value {
-        match tm {
-            Some("@id") => {
-                let id = expand_iri_in(active, s, true, false)
-                    .map(Value::String)
-                    .unwrap_or(Value::Null);
-                return obj(vec![("@id", id)]);
-            }
-            Some("@vocab") => {
-                let id = expand_iri_in(active, s, true, true)
-                    .map(Value::String)
-                    .unwrap_or(Value::Null);
-                return obj(vec![("@id", id)]);
-            }
-            _ => {}
+pub fn value_expansion<'a>(
+    active: &ActiveContext,
+    def: Option<&TermDef>,
+    value: Scalar<'a>,
+) -> Ex<'a> {
+    let tm = def.and_then(|d| d.type_mapping.as_ref());
+    if let Scalar::Str(s) = value {
+        let vocab = match tm.map(|t| &**t) {
+            Some("@id") => Some(false),
+            Some("@vocab") => Some(true),
+            _ => None,
+        };
+        if let Some(vocab) = vocab {
+            let mut n = NodeObj::new();
+            n.id = match expand_iri(active, s, true, vocab) {
+                Some(e) => NodeId::Iri(e),
+                None => NodeId::Null,
+            };
+            return Ex::Node(Box::new(n));
         }
     }
-    let mut r = Map::new();
-    r.insert("@value".to_string(), value.clone());
+    let mut v = ValueObj {
+        value,
+        datatype: None,
+        language: None,
+        index: None,
+    };
     match tm {
-        Some(t) if t != "@id" && t != "@vocab" && t != "@none" => {
-            r.insert("@type".to_string(), Value::String(t.to_string()));
+        Some(t) if !matches!(&**t, "@id" | "@vocab" | "@none") => {
+            v.datatype = Some(Str::Shared(t.clone()));
         }
         _ => {
-            if value.is_string() {
+            if matches!(value, Scalar::Str(_)) {
                 let lang = match def.and_then(|d| d.language.as_ref()) {
                     Some(l) => l.clone(),
                     None => active.default_language.clone(),
                 };
-                if let Some(l) = lang {
-                    r.insert("@language".to_string(), Value::String(l));
-                }
+                v.language = lang.map(Str::Owned);
             }
         }
     }
-    Value::Object(r)
+    Ex::Value(v)
 }

@@ -13,6 +13,7 @@ pub mod context;
 pub mod contexts;
 pub mod error;
 pub mod expand;
+pub mod expanded;
 pub mod iri;
 pub mod ldsig;
 pub mod nquads;

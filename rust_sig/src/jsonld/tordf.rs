@@ -9,9 +9,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
 
 use super::error::{err, Result};
+use super::expanded::{Ex, NodeId, NodeObj, Scalar, Str, ValueObj};
 use super::iri;
 use super::nquads::{Quad, Term, RDF_LANGSTRING, XSD_STRING};
 
@@ -95,91 +95,67 @@ impl ToRdf {
     }
 
     /// Emits the triples of every top-level element of an expanded document.
-    pub fn document(&mut self, expanded: &[Value]) -> Result<()> {
+    pub fn document(&mut self, expanded: &[Ex<'_>]) -> Result<()> {
         for item in expanded {
-            if let Value::Object(m) = item {
-                self.node(m, &None)?;
+            if let Ex::Node(n) = item {
+                self.node(n, &None)?;
             }
         }
         Ok(())
     }
 
     /// Emits a node object's triples in graph `g`; returns its subject term.
-    fn node(&mut self, m: &Map<String, Value>, g: &Option<Term>) -> Result<Option<Term>> {
-        let subject = match m.get("@id") {
-            Some(Value::String(id)) => self.id_term(id),
-            Some(_) => None,
-            None => Some(Term::Blank(self.fresh())),
+    fn node(&mut self, n: &NodeObj<'_>, g: &Option<Term>) -> Result<Option<Term>> {
+        let subject = match &n.id {
+            NodeId::Iri(id) => self.id_term(id),
+            NodeId::Null => None,
+            NodeId::Absent => Some(Term::Blank(self.fresh())),
         };
-        if let Some(Value::String(ix)) = m.get("@index") {
-            if let Some(Value::String(id)) = m.get("@id") {
-                let key = (g.clone(), id.clone());
-                match self.indexes.get(&key) {
-                    Some(prev) if prev != ix => return err("conflicting indexes", id.clone()),
-                    Some(_) => {}
-                    None => {
-                        self.indexes.insert(key, ix.clone());
-                    }
+        if let (Some(ix), NodeId::Iri(id)) = (n.index, &n.id) {
+            let key = (g.clone(), id.to_string());
+            match self.indexes.get(&key) {
+                Some(prev) if prev != ix => return err("conflicting indexes", id.to_string()),
+                Some(_) => {}
+                None => {
+                    self.indexes.insert(key, ix.to_string());
                 }
             }
         }
-        for (key, value) in m {
-            match key.as_str() {
-                "@id" | "@index" => {}
-                "@type" => {
-                    for t in value.as_array().into_iter().flatten() {
-                        let Some(t) = t.as_str() else { continue };
-                        if let (Some(s), Some(o)) = (&subject, self.id_term(t)) {
-                            let p = self.rdf_type.clone();
-                            self.emit(s, &p, o, g)?;
-                        }
-                    }
+        for t in n.types.iter().flatten() {
+            if let (Some(s), Some(o)) = (&subject, self.id_term(t)) {
+                let p = self.rdf_type.clone();
+                self.emit(s, &p, o, g)?;
+            }
+        }
+        for (p, items) in n.reverse.iter().flatten() {
+            let pred = self.predicate(p);
+            for item in items {
+                let Ex::Node(child) = item else { continue };
+                let child = self.node(child, g)?;
+                if let (Some(s), Some(c), Some(p)) = (&subject, child, &pred) {
+                    self.emit(&c, p, s.clone(), g)?;
                 }
-                "@reverse" => {
-                    for (p, items) in value.as_object().into_iter().flatten() {
-                        let pred = self.predicate(p);
-                        for item in items.as_array().into_iter().flatten() {
-                            let Value::Object(im) = item else { continue };
-                            let child = self.node(im, g)?;
-                            if let (Some(s), Some(c), Some(p)) = (&subject, child, &pred) {
-                                self.emit(&c, p, s.clone(), g)?;
-                            }
-                        }
-                    }
+            }
+        }
+        // A graph whose name is not a usable IRI is dropped whole.
+        if let (Some(items), Some(_)) = (&n.graph, &subject) {
+            for item in items {
+                if let Ex::Node(child) = item {
+                    self.node(child, &subject)?;
                 }
-                "@graph" => {
-                    let name = subject.clone();
-                    for item in value.as_array().into_iter().flatten() {
-                        if let Value::Object(im) = item {
-                            if im.contains_key("@value") || im.contains_key("@list") {
-                                continue;
-                            }
-                            match &name {
-                                Some(_) => {
-                                    self.node(im, &name)?;
-                                }
-                                // A graph whose name is not a usable IRI is dropped whole.
-                                None => {}
-                            }
-                        }
-                    }
-                }
-                "@included" => {
-                    for item in value.as_array().into_iter().flatten() {
-                        if let Value::Object(im) = item {
-                            self.node(im, g)?;
-                        }
-                    }
-                }
-                k if k.starts_with('@') => {}
-                p => {
-                    let pred = self.predicate(p);
-                    for item in value.as_array().into_iter().flatten() {
-                        let o = self.object(item, g)?;
-                        if let (Some(s), Some(p), Some(o)) = (&subject, &pred, o) {
-                            self.emit(s, p, o, g)?;
-                        }
-                    }
+            }
+        }
+        for item in n.included.iter().flatten() {
+            if let Ex::Node(child) = item {
+                self.node(child, g)?;
+            }
+        }
+        for (p, items) in &n.props {
+            let pred = self.predicate(p);
+            for item in items {
+                let o = self.object(item, g)?;
+                if let (Some(s), Some(p), Some(o)) = (&subject, &pred, o) {
+                    self.emit(s, p, o, g)?;
                 }
             }
         }
@@ -187,36 +163,29 @@ impl ToRdf {
     }
 
     /// A property IRI usable as a predicate (blank nodes would be generalized RDF).
-    fn predicate(&self, p: &str) -> Option<Arc<str>> {
+    fn predicate(&self, p: &Str<'_>) -> Option<Arc<str>> {
         if p.starts_with("_:") || !iri::is_well_formed(p) {
             None
         } else {
-            Some(p.into())
+            Some(p.to_arc())
         }
     }
 
     /// Object to RDF (API §8.1.3) plus the triples of nested nodes.
-    fn object(&mut self, item: &Value, g: &Option<Term>) -> Result<Option<Term>> {
-        let Value::Object(m) = item else {
-            return Ok(None);
-        };
-        if let Some(v) = m.get("@value") {
-            return Ok(literal(v, m));
+    fn object(&mut self, item: &Ex<'_>, g: &Option<Term>) -> Result<Option<Term>> {
+        match item {
+            Ex::Value(v) => Ok(literal(v)),
+            Ex::List(items, _) => self.list(items, g).map(Some),
+            Ex::Node(n) => self.node(n, g),
         }
-        if let Some(Value::Array(list)) = m.get("@list") {
-            return self.list(list, g).map(Some);
-        }
-        self.node(m, g)
     }
 
     /// List to RDF (API §8.1.4).
-    fn list(&mut self, items: &[Value], g: &Option<Term>) -> Result<Term> {
+    fn list(&mut self, items: &[Ex<'_>], g: &Option<Term>) -> Result<Term> {
         if items.is_empty() {
             return Ok(Term::Iri(self.rdf_nil.clone()));
         }
-        let nodes: Vec<Term> = (0..items.len())
-            .map(|_| Term::Blank(self.fresh()))
-            .collect();
+        let nodes: Vec<Term> = (0..items.len()).map(|_| Term::Blank(self.fresh())).collect();
         let (first, rest_p) = (self.rdf_first.clone(), self.rdf_rest.clone());
         for (i, item) in items.iter().enumerate() {
             if let Some(o) = self.object(item, g)? {
@@ -247,20 +216,20 @@ pub fn double_form(v: f64) -> String {
 }
 
 /// The literal for a value object; `None` when it cannot be one.
-fn literal(v: &Value, m: &Map<String, Value>) -> Option<Term> {
-    let dt = m.get("@type").and_then(|t| t.as_str());
+fn literal(v: &ValueObj<'_>) -> Option<Term> {
+    let dt = v.datatype.as_deref();
     if let Some(d) = dt {
         if !iri::is_well_formed(d) {
             return None;
         }
     }
-    let (value, datatype) = match v {
-        Value::Bool(b) => (b.to_string(), dt.unwrap_or(XSD_BOOLEAN)),
-        Value::Number(n) => {
+    let (value, datatype): (Arc<str>, &str) = match v.value {
+        Scalar::Bool(b) => (if b { "true" } else { "false" }.into(), dt.unwrap_or(XSD_BOOLEAN)),
+        Scalar::Num(n) => {
             let f = n.as_f64().unwrap_or(0.0);
             let integral = n.is_i64() || n.is_u64() || (f.fract() == 0.0 && f.abs() < 1e21);
             if !integral || dt == Some(XSD_DOUBLE) {
-                (double_form(f), dt.unwrap_or(XSD_DOUBLE))
+                (double_form(f).into(), dt.unwrap_or(XSD_DOUBLE))
             } else {
                 let s = if f == 0.0 {
                     // -0 is the integer 0.
@@ -272,27 +241,32 @@ fn literal(v: &Value, m: &Map<String, Value>) -> Option<Term> {
                 } else {
                     format!("{f:.0}")
                 };
-                (s, dt.unwrap_or(XSD_INTEGER))
+                (s.into(), dt.unwrap_or(XSD_INTEGER))
             }
         }
-        Value::String(s) => {
-            if let Some(Value::String(l)) = m.get("@language") {
+        Scalar::Str(s) => {
+            if let Some(l) = &v.language {
                 if !iri::is_language_tag(l) {
                     return None;
                 }
                 return Some(Term::Literal {
-                    value: s.as_str().into(),
+                    value: s.into(),
                     datatype: RDF_LANGSTRING.into(),
-                    language: Some(l.as_str().into()),
+                    language: Some(l.to_arc()),
                 });
             }
-            (s.clone(), dt.unwrap_or(XSD_STRING))
+            (s.into(), dt.unwrap_or(XSD_STRING))
         }
-        _ => return None,
+        // JSON literals (rdf:JSON) are outside what this module supports.
+        Scalar::Json(_) => return None,
+    };
+    let datatype: Arc<str> = match &v.datatype {
+        Some(d) => d.to_arc(),
+        None => datatype.into(),
     };
     Some(Term::Literal {
-        value: value.into(),
-        datatype: datatype.into(),
+        value,
+        datatype,
         language: None,
     })
 }
