@@ -368,6 +368,27 @@ fn piece<'a>(
     }
 }
 
+/// True if two quads are equal (same text and blank nodes).
+fn has_duplicates(st: &State<'_>, quads: &[[Piece; 4]]) -> bool {
+    use std::hash::{Hash, Hasher};
+    let mut seen = std::collections::HashSet::with_capacity(quads.len());
+    for q in quads {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for &p in q {
+            match p {
+                Piece::Const(..) => st.slice(p).hash(&mut h),
+                Piece::Blank(b) => (b, 1u8).hash(&mut h),
+                Piece::Absent => 2u8.hash(&mut h),
+            }
+        }
+        // Equal hashes only make a duplicate possible; the sort settles it.
+        if !seen.insert(h.finish()) {
+            return true;
+        }
+    }
+    false
+}
+
 /// Canonicalizes a dataset; duplicate quads count once.
 pub fn canonicalize(input: &[Quad], alg: HashAlgorithm, max_work: u64) -> Result<Canonical> {
     let mut text = String::with_capacity(input.len() * 80);
@@ -392,15 +413,18 @@ pub fn canonicalize(input: &[Quad], alg: HashAlgorithm, max_work: u64) -> Result
         alg,
         work_left: max_work,
     };
-    // A dataset is a set: sort, then drop adjacent duplicates.
-    quads.sort_unstable_by(|a, b| {
-        (0..4)
-            .map(|i| st.cmp_piece(a[i], b[i]))
-            .find(|o| *o != Ordering::Equal)
-            .unwrap_or(Ordering::Equal)
-    });
-    // Equal terms may sit at different places of the buffer: compare text.
-    quads.dedup_by(|a, b| (0..4).all(|i| st.cmp_piece(a[i], b[i]) == Ordering::Equal));
+    // A dataset is a set. Duplicates are rare (a node written twice), so
+    // they are looked for cheaply first and only then removed by sorting.
+    if has_duplicates(&st, &quads) {
+        quads.sort_unstable_by(|a, b| {
+            (0..4)
+                .map(|i| st.cmp_piece(a[i], b[i]))
+                .find(|o| *o != Ordering::Equal)
+                .unwrap_or(Ordering::Equal)
+        });
+        // Equal terms may sit at different places of the buffer: compare text.
+        quads.dedup_by(|a, b| (0..4).all(|i| st.cmp_piece(a[i], b[i]) == Ordering::Equal));
+    }
     st.quads = quads;
     // Step 2: blank node to quads map.
     for (i, q) in st.quads.iter().enumerate() {

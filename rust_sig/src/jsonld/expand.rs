@@ -244,13 +244,26 @@ impl Processor<'_> {
         from_map: bool,
     ) -> Result<Option<Exp<'a>>> {
         let ap_def = ap.and_then(|p| active.term(p)).cloned();
+        self.expand_with_def(active, ap, ap_def, element, base_url, from_map)
+    }
+
+    /// The Expansion Algorithm, given the active property's definition.
+    fn expand_with_def<'a>(
+        &self,
+        active: &ActiveContext,
+        ap: Option<&str>,
+        ap_def: Option<Arc<TermDef>>,
+        element: &'a Value,
+        base_url: Option<&str>,
+        from_map: bool,
+    ) -> Result<Option<Exp<'a>>> {
         match element {
             Value::Null => Ok(None),
             Value::Array(items) => {
                 let list = ap_def.as_ref().is_some_and(|d| d.container & C_LIST != 0);
                 let mut out = Vec::with_capacity(items.len());
                 for item in items {
-                    match self.expand_element(active, ap, item, base_url, from_map)? {
+                    match self.expand_with_def(active, ap, ap_def.clone(), item, base_url, from_map)? {
                         Some(Exp::Many(a)) if list => out.push(Ex::List(a, None)),
                         Some(Exp::Many(a)) => out.extend(a),
                         Some(Exp::One(e)) => out.push(e),
@@ -448,7 +461,13 @@ impl Processor<'_> {
             if key == "@context" {
                 continue;
             }
-            let ep = match expand_iri(active, key, false, true) {
+            // One term lookup serves both the IRI and the definition.
+            let def = active.term(key);
+            let ep = match def {
+                Some(d) if !keyword(key) => d.iri.clone().map(Str::Shared),
+                _ => expand_iri(active, key, false, true),
+            };
+            let ep = match ep {
                 Some(e) if e.contains(':') || keyword(&e) => e,
                 _ => continue,
             };
@@ -566,7 +585,6 @@ impl Processor<'_> {
                 }
                 continue;
             }
-            let def = active.term(key);
             let container = def.map(|d| d.container).unwrap_or(0);
             let expanded: Option<Exp<'a>> =
                 if def.and_then(|d| d.type_mapping.as_deref()) == Some("@json") {
@@ -610,7 +628,7 @@ impl Processor<'_> {
                     )?;
                     Some(Exp::Many(out))
                 } else {
-                    self.expand_element(active, Some(key), value, base_url, false)?
+                    self.expand_with_def(active, Some(key), def.cloned(), value, base_url, false)?
                 };
             let Some(expanded) = expanded else { continue };
             let mut items = match expanded {

@@ -33,21 +33,31 @@ pub struct Quad {
 /// Writes a literal's lexical form in canonical N-Quads escaping: ECHAR for
 /// the characters that have one, uppercase UCHAR for the other controls.
 fn write_escaped(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\u{0}'..='\u{1f}' | '\u{7f}' => {
-                out.push_str(&format!("\\u{:04X}", c as u32));
-            }
-            _ => out.push(c),
+    // Copy runs of plain bytes at once; only controls, '"' and '\\' (all
+    // ASCII) need escaping, so splitting at their byte offsets is safe.
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc: &str = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f | 0x7f => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if esc.is_empty() {
+            out.push_str(&format!("\\u{:04X}", b));
+        } else {
+            out.push_str(esc);
         }
+        start = i + 1;
     }
+    out.push_str(&s[start..]);
 }
 
 /// Writes one term; `blank` writes the label for a blank node label.
