@@ -69,6 +69,13 @@ impl From<KeyError> for PyErr {
     }
 }
 
+/// Runs a key parser so that a panic on hostile input is an `InvalidKey`
+/// error rather than PyO3's `PanicException` (a `BaseException`).
+fn parse_guarded<T>(f: impl FnOnce() -> Result<T, KeyError>) -> Result<T, KeyError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(KeyError::Der("the key could not be parsed".into())))
+}
+
 /// The kind of a key, which decides the algorithms it can be used with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyKind {
@@ -557,7 +564,9 @@ impl PrivateKey {
                 pk.pss_only = self.pss_only;
                 Ok(pk)
             }
-            PrivateInner::Ed25519(pair) => PublicKey::from_raw(KeyKind::Ed25519, pair.public_key().as_ref()),
+            PrivateInner::Ed25519(pair) => {
+                PublicKey::from_raw(KeyKind::Ed25519, pair.public_key().as_ref())
+            }
             PrivateInner::Ecdsa(pair) => PublicKey::from_raw(self.kind, pair.public_key().as_ref()),
         }
     }
@@ -652,9 +661,11 @@ impl PublicKey {
                 "RSA keys of {bits} bits (1024 to 8192 are accepted)"
             )));
         }
-        let parsed =
-            ParsedPublicKey::new(&signature::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY, der)
-                .map_err(|e| rejected("RSA public key", e))?;
+        let parsed = ParsedPublicKey::new(
+            &signature::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
+            der,
+        )
+        .map_err(|e| rejected("RSA public key", e))?;
         Ok(PublicKey {
             parsed,
             raw: der.to_vec(),
@@ -675,8 +686,7 @@ impl PublicKey {
         if kind == KeyKind::Ed25519 && raw.len() != 32 {
             return Err(KeyError::Der("an Ed25519 public key is 32 bytes".into()));
         }
-        let parsed =
-            ParsedPublicKey::new(alg, raw).map_err(|e| rejected("public key", e))?;
+        let parsed = ParsedPublicKey::new(alg, raw).map_err(|e| rejected("public key", e))?;
         Ok(PublicKey {
             parsed,
             raw: raw.to_vec(),
@@ -763,7 +773,7 @@ impl PyPrivateKey {
     #[staticmethod]
     fn from_pem(py: Python<'_>, pem: &str) -> PyResult<Self> {
         let pem = pem.to_owned();
-        let key = py.allow_threads(move || PrivateKey::from_pem(&pem))?;
+        let key = py.allow_threads(move || parse_guarded(|| PrivateKey::from_pem(&pem)))?;
         Ok(PyPrivateKey { key: Arc::new(key) })
     }
 
@@ -826,7 +836,11 @@ impl PyPrivateKey {
     }
 
     fn __repr__(&self) -> String {
-        format!("<PrivateKey {} {} bits>", self.key.kind().name(), self.key.bits())
+        format!(
+            "<PrivateKey {} {} bits>",
+            self.key.kind().name(),
+            self.key.bits()
+        )
     }
 }
 
@@ -842,7 +856,7 @@ impl PyPublicKey {
     #[staticmethod]
     fn from_pem(py: Python<'_>, pem: &str) -> PyResult<Self> {
         let pem = pem.to_owned();
-        let key = py.allow_threads(move || PublicKey::from_pem(&pem))?;
+        let key = py.allow_threads(move || parse_guarded(|| PublicKey::from_pem(&pem)))?;
         Ok(PyPublicKey { key: Arc::new(key) })
     }
 
@@ -897,7 +911,11 @@ impl PyPublicKey {
     }
 
     fn __repr__(&self) -> String {
-        format!("<PublicKey {} {} bits>", self.key.kind().name(), self.key.bits())
+        format!(
+            "<PublicKey {} {} bits>",
+            self.key.kind().name(),
+            self.key.bits()
+        )
     }
 }
 
@@ -909,7 +927,9 @@ pub fn sig_alg_from_name(name: &str) -> PyResult<SigAlg> {
         "ecdsa-p256-sha256" => Ok(SigAlg::EcdsaP256Sha256),
         "ecdsa-p384-sha384" => Ok(SigAlg::EcdsaP384Sha384),
         "ed25519" => Ok(SigAlg::Ed25519),
-        _ => Err(InvalidKey::new_err(format!("unknown signature algorithm '{name}'"))),
+        _ => Err(InvalidKey::new_err(format!(
+            "unknown signature algorithm '{name}'"
+        ))),
     }
 }
 
@@ -919,7 +939,8 @@ pub fn extract_private_key(obj: &Bound<'_, PyAny>) -> PyResult<Arc<PrivateKey>> 
         return Ok(handle.get().key.clone());
     }
     if let Ok(s) = obj.downcast::<PyString>() {
-        return Ok(Arc::new(PrivateKey::from_pem(s.to_str()?)?));
+        let pem = s.to_str()?;
+        return Ok(Arc::new(parse_guarded(|| PrivateKey::from_pem(pem))?));
     }
     Err(pyo3::exceptions::PyTypeError::new_err(
         "expected a PrivateKey or a PEM string",
@@ -933,7 +954,8 @@ pub fn extract_public_key(obj: &Bound<'_, PyAny>) -> PyResult<Arc<PublicKey>> {
         return Ok(handle.get().key.clone());
     }
     if let Ok(s) = obj.downcast::<PyString>() {
-        return Ok(Arc::new(PublicKey::from_pem(s.to_str()?)?));
+        let pem = s.to_str()?;
+        return Ok(Arc::new(parse_guarded(|| PublicKey::from_pem(pem))?));
     }
     if let Ok(handle) = obj.downcast::<PyPrivateKey>() {
         return Ok(Arc::new(handle.get().key.public_key()?));
@@ -992,7 +1014,13 @@ mod tests {
     #[test]
     fn garbage_is_an_error() {
         assert!(PublicKey::from_pem("").is_err());
-        assert!(PublicKey::from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----").is_err());
-        assert!(PrivateKey::from_pem("-----BEGIN PRIVATE KEY-----\n!!\n-----END PRIVATE KEY-----").is_err());
+        assert!(
+            PublicKey::from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----")
+                .is_err()
+        );
+        assert!(
+            PrivateKey::from_pem("-----BEGIN PRIVATE KEY-----\n!!\n-----END PRIVATE KEY-----")
+                .is_err()
+        );
     }
 }

@@ -368,21 +368,31 @@ fn piece<'a>(
     }
 }
 
-/// True if two quads are equal (same text and blank nodes).
+/// True if two quads may be equal. A fast, weak hash is enough: a collision
+/// only sends the input through the sort that settles it exactly.
 fn has_duplicates(st: &State<'_>, quads: &[[Piece; 4]]) -> bool {
-    use std::hash::{Hash, Hasher};
     let mut seen = std::collections::HashSet::with_capacity(quads.len());
     for q in quads {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
+        let mut h: u64 = 0;
+        let mut mix = |x: u64| h = (h.rotate_left(5) ^ x).wrapping_mul(0x517c_c1b7_2722_0a95);
         for &p in q {
             match p {
-                Piece::Const(..) => st.slice(p).hash(&mut h),
-                Piece::Blank(b) => (b, 1u8).hash(&mut h),
-                Piece::Absent => 2u8.hash(&mut h),
+                Piece::Const(..) => {
+                    let b = st.slice(p);
+                    let mut chunks = b.chunks_exact(8);
+                    for c in &mut chunks {
+                        mix(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+                    }
+                    for &c in chunks.remainder() {
+                        mix(c as u64);
+                    }
+                    mix(b.len() as u64);
+                }
+                Piece::Blank(b) => mix(0x1_0000_0000 | b as u64),
+                Piece::Absent => mix(0x2_0000_0000),
             }
         }
-        // Equal hashes only make a duplicate possible; the sort settles it.
-        if !seen.insert(h.finish()) {
+        if !seen.insert(h) {
             return true;
         }
     }
@@ -395,12 +405,34 @@ pub fn canonicalize(input: &[Quad], alg: HashAlgorithm, max_work: u64) -> Result
     let mut blank_ids: HashMap<&str, u32> = HashMap::new();
     let mut labels: Vec<&str> = Vec::new();
     let mut quads: Vec<[Piece; 4]> = Vec::with_capacity(input.len());
+    // Quads of one node share their subject (and often predicate) string:
+    // serialize a term once when it is the very same shared string.
+    let mut last: [Option<(*const u8, usize, Piece)>; 4] = [None; 4];
     for q in input {
-        let s = piece(Some(&q.subject), &mut text, &mut blank_ids, &mut labels);
-        let p = piece(Some(&q.predicate), &mut text, &mut blank_ids, &mut labels);
-        let o = piece(Some(&q.object), &mut text, &mut blank_ids, &mut labels);
-        let g = piece(q.graph.as_ref(), &mut text, &mut blank_ids, &mut labels);
-        quads.push([s, p, o, g]);
+        let terms = [
+            Some(&q.subject),
+            Some(&q.predicate),
+            Some(&q.object),
+            q.graph.as_ref(),
+        ];
+        let mut out = [Piece::Absent; 4];
+        for (i, t) in terms.into_iter().enumerate() {
+            let key = match t {
+                Some(Term::Iri(a)) => Some((a.as_ptr(), a.len())),
+                _ => None,
+            };
+            if let (Some(k), Some((p, l, piece))) = (key, last[i]) {
+                if k == (p, l) {
+                    out[i] = piece;
+                    continue;
+                }
+            }
+            out[i] = piece(t, &mut text, &mut blank_ids, &mut labels);
+            if let Some((p, l)) = key {
+                last[i] = Some((p, l, out[i]));
+            }
+        }
+        quads.push(out);
     }
     let n_blanks = labels.len();
     let mut st = State {

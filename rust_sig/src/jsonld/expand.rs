@@ -19,8 +19,38 @@ use super::iri;
 /// Processed top-level contexts, keyed by the context's JSON and the base:
 /// Fediverse documents repeat the same few contexts, and processing
 /// ActivityStreams afresh costs more than expanding a whole Note.
-static CONTEXT_CACHE: OnceLock<Mutex<HashMap<String, Arc<ActiveContext>>>> = OnceLock::new();
+type CacheEntry = (Option<String>, Value, Arc<ActiveContext>);
+static CONTEXT_CACHE: OnceLock<Mutex<HashMap<u64, CacheEntry>>> = OnceLock::new();
 const CONTEXT_CACHE_MAX: usize = 256;
+
+fn mix(h: u64, x: u64) -> u64 {
+    (h.rotate_left(5) ^ x).wrapping_mul(0x517c_c1b7_2722_0a95)
+}
+
+fn fingerprint_str(s: &str, mut h: u64) -> u64 {
+    let mut chunks = s.as_bytes().chunks_exact(8);
+    for c in &mut chunks {
+        h = mix(h, u64::from_le_bytes(c.try_into().expect("8 bytes")));
+    }
+    for &c in chunks.remainder() {
+        h = mix(h, c as u64);
+    }
+    mix(h, s.len() as u64)
+}
+
+/// A cheap structural hash of a JSON value (not collision resistant).
+fn fingerprint(v: &Value, h: u64) -> u64 {
+    match v {
+        Value::Null => mix(h, 1),
+        Value::Bool(b) => mix(h, 2 + *b as u64),
+        Value::Number(n) => fingerprint_str(&n.to_string(), mix(h, 4)),
+        Value::String(s) => fingerprint_str(s, mix(h, 5)),
+        Value::Array(a) => a.iter().fold(mix(h, 6), |h, x| fingerprint(x, h)),
+        Value::Object(m) => m
+            .iter()
+            .fold(mix(h, 7), |h, (k, x)| fingerprint(x, fingerprint_str(k, h))),
+    }
+}
 
 /// The result of expanding one element: an item or an array of items.
 pub enum Exp<'a> {
@@ -210,17 +240,24 @@ impl Processor<'_> {
         if !cache {
             return self.process_context(active, ctx, base, &mut Vec::new(), CtxOpts::default());
         }
-        let key = format!("{}\u{0}{}", base.unwrap_or(""), ctx);
+        // Keyed by a structural fingerprint; a hit is confirmed by comparing
+        // the stored context, so a fingerprint collision cannot mislead.
+        let key = fingerprint(ctx, fingerprint_str(base.unwrap_or(""), 0x9e37_79b9));
         let c = CONTEXT_CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-        if let Some(hit) = c.lock().expect("cache lock").get(&key) {
-            return Ok((**hit).clone());
+        if let Some((b, v, hit)) = c.lock().expect("cache lock").get(&key) {
+            if b.as_deref() == base && v == ctx {
+                return Ok((**hit).clone());
+            }
         }
         let r = self.process_context(active, ctx, base, &mut Vec::new(), CtxOpts::default())?;
         let mut guard = c.lock().expect("cache lock");
         if guard.len() >= CONTEXT_CACHE_MAX {
             guard.clear();
         }
-        guard.insert(key, Arc::new(r.clone()));
+        guard.insert(
+            key,
+            (base.map(str::to_string), ctx.clone(), Arc::new(r.clone())),
+        );
         Ok(r)
     }
 
@@ -263,7 +300,14 @@ impl Processor<'_> {
                 let list = ap_def.as_ref().is_some_and(|d| d.container & C_LIST != 0);
                 let mut out = Vec::with_capacity(items.len());
                 for item in items {
-                    match self.expand_with_def(active, ap, ap_def.clone(), item, base_url, from_map)? {
+                    match self.expand_with_def(
+                        active,
+                        ap,
+                        ap_def.clone(),
+                        item,
+                        base_url,
+                        from_map,
+                    )? {
                         Some(Exp::Many(a)) if list => out.push(Ex::List(a, None)),
                         Some(Exp::Many(a)) => out.extend(a),
                         Some(Exp::One(e)) => out.push(e),
@@ -290,7 +334,11 @@ impl Processor<'_> {
                     let def = ap.and_then(|p| a.term(p)).cloned();
                     return Ok(Some(Exp::One(value_expansion(&a, def.as_deref(), s))));
                 }
-                Ok(Some(Exp::One(value_expansion(active, ap_def.as_deref(), s))))
+                Ok(Some(Exp::One(value_expansion(
+                    active,
+                    ap_def.as_deref(),
+                    s,
+                ))))
             }
         }
     }
@@ -411,7 +459,11 @@ impl Processor<'_> {
                     index: r.index,
                 }
             };
-            return Ok(if top { None } else { Some(Exp::One(Ex::Value(item))) });
+            return Ok(if top {
+                None
+            } else {
+                Some(Exp::One(Ex::Value(item)))
+            });
         }
         // Step 17: list and set objects.
         if r.types.is_none() && (r.list.is_some() || r.set.is_some()) {
@@ -425,7 +477,10 @@ impl Processor<'_> {
             if top {
                 return Ok(None);
             }
-            return Ok(Some(Exp::One(Ex::List(r.list.unwrap_or_default(), r.index))));
+            return Ok(Some(Exp::One(Ex::List(
+                r.list.unwrap_or_default(),
+                r.index,
+            ))));
         }
         // Steps 18 and 19: entries that make nothing.
         let n = r.count();
@@ -518,7 +573,8 @@ impl Processor<'_> {
                         }
                     }
                     "@graph" => {
-                        let e = self.expand_element(active, Some("@graph"), value, base_url, false)?;
+                        let e =
+                            self.expand_element(active, Some("@graph"), value, base_url, false)?;
                         r.graph = Some(vec_of(e));
                     }
                     "@included" => {
@@ -561,7 +617,8 @@ impl Processor<'_> {
                         if !value.is_object() {
                             return err("invalid @reverse value", "must be an object");
                         }
-                        let e = self.expand_element(active, Some("@reverse"), value, base_url, false)?;
+                        let e =
+                            self.expand_element(active, Some("@reverse"), value, base_url, false)?;
                         let Some(Exp::One(Ex::Node(node))) = e else {
                             continue;
                         };
@@ -713,8 +770,7 @@ impl Processor<'_> {
             let is_none = expanded_index.as_ref().is_some_and(|e| *e == *"@none");
             let items = vec_of(self.expand_element(&map_ctx, Some(key), iv, base_url, true)?);
             for mut item in items {
-                if container & C_GRAPH != 0
-                    && !matches!(&item, Ex::Node(n) if n.is_graph_object())
+                if container & C_GRAPH != 0 && !matches!(&item, Ex::Node(n) if n.is_graph_object())
                 {
                     let mut n = NodeObj::new();
                     n.graph = Some(vec![item]);

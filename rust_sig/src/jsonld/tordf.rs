@@ -9,7 +9,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-
 use super::error::{err, Result};
 use super::expanded::{Ex, NodeId, NodeObj, Scalar, Str, ValueObj};
 use super::iri;
@@ -185,7 +184,9 @@ impl ToRdf {
         if items.is_empty() {
             return Ok(Term::Iri(self.rdf_nil.clone()));
         }
-        let nodes: Vec<Term> = (0..items.len()).map(|_| Term::Blank(self.fresh())).collect();
+        let nodes: Vec<Term> = (0..items.len())
+            .map(|_| Term::Blank(self.fresh()))
+            .collect();
         let (first, rest_p) = (self.rdf_first.clone(), self.rdf_rest.clone());
         for (i, item) in items.iter().enumerate() {
             if let Some(o) = self.object(item, g)? {
@@ -224,7 +225,10 @@ fn literal(v: &ValueObj<'_>) -> Option<Term> {
         }
     }
     let (value, datatype): (Arc<str>, &str) = match v.value {
-        Scalar::Bool(b) => (if b { "true" } else { "false" }.into(), dt.unwrap_or(XSD_BOOLEAN)),
+        Scalar::Bool(b) => (
+            if b { "true" } else { "false" }.into(),
+            dt.unwrap_or(XSD_BOOLEAN),
+        ),
         Scalar::Num(n) => {
             let f = n.as_f64().unwrap_or(0.0);
             let integral = n.is_i64() || n.is_u64() || (f.fract() == 0.0 && f.abs() < 1e21);
