@@ -9,12 +9,12 @@
 //! an error.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use aws_lc_rs::digest;
 
+use super::dataset::{Dataset, Piece};
 use super::error::{JsonLdError, Result};
-use super::nquads::{write_term, Quad, Term};
 
 /// The hash function the algorithm runs with.
 #[derive(Clone, Copy, Debug)]
@@ -65,17 +65,6 @@ pub fn to_hex(bytes: &[u8]) -> String {
 /// fails in milliseconds.
 pub const DEFAULT_MAX_WORK: u64 = 20_000;
 
-/// One position of a prepared quad.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Piece {
-    /// A serialized IRI or literal: a byte range of the shared buffer.
-    Const(u32, u32),
-    /// A blank node, by index.
-    Blank(u32),
-    /// No graph name (the default graph).
-    Absent,
-}
-
 /// An identifier issuer over blank node indexes: `prefix0`, `prefix1`...
 #[derive(Clone, Debug)]
 struct Issuer {
@@ -111,9 +100,8 @@ impl Issuer {
 
 /// The state of one canonicalization run.
 struct State<'a> {
-    text: String,
+    ds: &'a Dataset,
     quads: Vec<[Piece; 4]>,
-    labels: Vec<&'a str>,
     blank_quads: Vec<Vec<u32>>,
     first_degree: Vec<Option<String>>,
     canonical: Issuer,
@@ -129,11 +117,8 @@ fn push_id(out: &mut String, prefix: &str, n: u32) {
 }
 
 impl<'a> State<'a> {
-    fn slice(&self, p: Piece) -> &[u8] {
-        match p {
-            Piece::Const(a, b) => &self.text.as_bytes()[a as usize..b as usize],
-            _ => b"",
-        }
+    fn slice(&self, p: Piece) -> &'a [u8] {
+        self.ds.slice(p)
     }
 
     fn cmp_piece(&self, a: Piece, b: Piece) -> Ordering {
@@ -145,26 +130,8 @@ impl<'a> State<'a> {
         }
     }
 
-    /// Writes a quad as an N-Quads line, blank nodes written by `blank`.
     fn write_line(&self, out: &mut Vec<u8>, q: &[Piece; 4], blank: &dyn Fn(u32, &mut Vec<u8>)) {
-        for (i, &p) in q.iter().enumerate() {
-            match p {
-                Piece::Const(..) => {
-                    if i > 0 {
-                        out.push(b' ');
-                    }
-                    out.extend_from_slice(self.slice(p));
-                }
-                Piece::Blank(b) => {
-                    if i > 0 {
-                        out.push(b' ');
-                    }
-                    blank(b, out);
-                }
-                Piece::Absent => {}
-            }
-        }
-        out.extend_from_slice(b" .\n");
+        self.ds.write_line(out, q, blank)
     }
 
     /// Sorted lines of byte ranges in `buf`, hashed in order.
@@ -246,7 +213,9 @@ impl<'a> State<'a> {
             data.push_str(&related_hash);
             let mut chosen_path = String::new();
             let mut chosen_issuer: Option<Issuer> = None;
-            list.sort_unstable_by(|a, b| self.labels[*a as usize].cmp(self.labels[*b as usize]));
+            list.sort_unstable_by(|a, b| {
+                self.ds.labels[*a as usize].cmp(&self.ds.labels[*b as usize])
+            });
             let mut perm: Vec<usize> = (0..list.len()).collect();
             loop {
                 self.spend()?;
@@ -344,30 +313,6 @@ pub struct Canonical {
     pub issued: Vec<(String, String)>,
 }
 
-/// A term as a piece: serialized into `text`, or a blank node index.
-fn piece<'a>(
-    t: Option<&'a Term>,
-    text: &mut String,
-    ids: &mut HashMap<&'a str, u32>,
-    labels: &mut Vec<&'a str>,
-) -> Piece {
-    match t {
-        None => Piece::Absent,
-        Some(Term::Blank(b)) => {
-            let n = *ids.entry(b.as_ref()).or_insert_with(|| {
-                labels.push(b.as_ref());
-                (labels.len() - 1) as u32
-            });
-            Piece::Blank(n)
-        }
-        Some(t) => {
-            let start = text.len() as u32;
-            write_term(text, t, &|_, _| {});
-            Piece::Const(start, text.len() as u32)
-        }
-    }
-}
-
 /// True if two quads may be equal. A fast, weak hash is enough: a collision
 /// only sends the input through the sort that settles it exactly.
 fn has_duplicates(st: &State<'_>, quads: &[[Piece; 4]]) -> bool {
@@ -400,45 +345,12 @@ fn has_duplicates(st: &State<'_>, quads: &[[Piece; 4]]) -> bool {
 }
 
 /// Canonicalizes a dataset; duplicate quads count once.
-pub fn canonicalize(input: &[Quad], alg: HashAlgorithm, max_work: u64) -> Result<Canonical> {
-    let mut text = String::with_capacity(input.len() * 80);
-    let mut blank_ids: HashMap<&str, u32> = HashMap::new();
-    let mut labels: Vec<&str> = Vec::new();
-    let mut quads: Vec<[Piece; 4]> = Vec::with_capacity(input.len());
-    // Quads of one node share their subject (and often predicate) string:
-    // serialize a term once when it is the very same shared string.
-    let mut last: [Option<(*const u8, usize, Piece)>; 4] = [None; 4];
-    for q in input {
-        let terms = [
-            Some(&q.subject),
-            Some(&q.predicate),
-            Some(&q.object),
-            q.graph.as_ref(),
-        ];
-        let mut out = [Piece::Absent; 4];
-        for (i, t) in terms.into_iter().enumerate() {
-            let key = match t {
-                Some(Term::Iri(a)) => Some((a.as_ptr(), a.len())),
-                _ => None,
-            };
-            if let (Some(k), Some((p, l, piece))) = (key, last[i]) {
-                if k == (p, l) {
-                    out[i] = piece;
-                    continue;
-                }
-            }
-            out[i] = piece(t, &mut text, &mut blank_ids, &mut labels);
-            if let Some((p, l)) = key {
-                last[i] = Some((p, l, out[i]));
-            }
-        }
-        quads.push(out);
-    }
-    let n_blanks = labels.len();
+pub fn canonicalize(ds: &Dataset, alg: HashAlgorithm, max_work: u64) -> Result<Canonical> {
+    let n_blanks = ds.labels.len();
+    let mut quads = ds.quads.clone();
     let mut st = State {
-        text,
+        ds,
         quads: Vec::new(),
-        labels,
         blank_quads: vec![Vec::new(); n_blanks],
         first_degree: vec![None; n_blanks],
         canonical: Issuer::new(n_blanks),
@@ -486,7 +398,7 @@ pub fn canonicalize(input: &[Quad], alg: HashAlgorithm, max_work: u64) -> Result
     }
     // Step 5: the rest, through Hash N-Degree Quads.
     for mut list in shared {
-        list.sort_unstable_by(|a, b| st.labels[*a as usize].cmp(st.labels[*b as usize]));
+        list.sort_unstable_by(|a, b| st.ds.labels[*a as usize].cmp(&st.ds.labels[*b as usize]));
         let mut paths = Vec::new();
         for id in list {
             if st.canonical.get(id).is_some() {
@@ -504,7 +416,7 @@ pub fn canonicalize(input: &[Quad], alg: HashAlgorithm, max_work: u64) -> Result
         }
     }
     // Step 6: relabel, serialize, sort.
-    let mut buf: Vec<u8> = Vec::with_capacity(st.text.len() + st.quads.len() * 40);
+    let mut buf: Vec<u8> = Vec::with_capacity(ds.text.len() + st.quads.len() * 40);
     let mut ranges = Vec::with_capacity(st.quads.len());
     let canonical = &st.canonical;
     for q in &st.quads {
@@ -526,7 +438,7 @@ pub fn canonicalize(input: &[Quad], alg: HashAlgorithm, max_work: u64) -> Result
         .iter()
         .map(|&b| {
             (
-                st.labels[b as usize].to_string(),
+                st.ds.labels[b as usize].clone(),
                 format!("c14n{}", canonical.get(b).unwrap_or(0)),
             )
         })

@@ -34,16 +34,6 @@ impl PartialEq<str> for Str<'_> {
     }
 }
 
-impl Str<'_> {
-    /// A shared copy, for terms that outlive the expansion.
-    pub fn to_arc(&self) -> Arc<str> {
-        match self {
-            Str::Shared(a) => a.clone(),
-            other => Arc::from(&**other),
-        }
-    }
-}
-
 /// The `@value` of a value object.
 #[derive(Clone, Copy, Debug)]
 pub enum Scalar<'a> {

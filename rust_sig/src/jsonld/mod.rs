@@ -11,6 +11,7 @@ mod bundled;
 pub mod canon;
 pub mod context;
 pub mod contexts;
+pub mod dataset;
 pub mod error;
 pub mod expand;
 pub mod expanded;
@@ -63,7 +64,8 @@ fn jsonld_canonicalize_nquads(
     let alg = HashAlgorithm::from_name(hash_algorithm).map_err(to_py)?;
     py.allow_threads(|| {
         let quads = nquads::parse_nquads(nquads)?;
-        Ok(canon::canonicalize(&quads, alg, max_work)?.nquads)
+        let ds = dataset::Dataset::from_quads(&quads);
+        Ok(canon::canonicalize(&ds, alg, max_work)?.nquads)
     })
     .map_err(to_py)
 }
@@ -81,7 +83,8 @@ fn jsonld_issued_identifiers<'py>(
     let issued = py
         .allow_threads(|| {
             let quads = nquads::parse_nquads(nquads)?;
-            Ok(canon::canonicalize(&quads, alg, max_work)?.issued)
+            let ds = dataset::Dataset::from_quads(&quads);
+            Ok(canon::canonicalize(&ds, alg, max_work)?.issued)
         })
         .map_err(to_py)?;
     let d = PyDict::new(py);
@@ -100,14 +103,14 @@ pub fn document_to_quads(
     doc: &Value,
     base: Option<&str>,
     extra: &HashMap<String, Arc<Value>>,
-) -> error::Result<Vec<nquads::Quad>> {
+) -> error::Result<dataset::Dataset> {
     let processor = context::Processor {
         loader: context::Loader { extra },
     };
     let expanded = processor.expand_document(doc, base, extra.is_empty())?;
     let mut t = tordf::ToRdf::new(MAX_QUADS);
     t.document(&expanded)?;
-    Ok(t.quads)
+    Ok(t.ds)
 }
 
 /// Reads the `contexts` argument: URL -> document (dict, list or JSON text).
@@ -138,12 +141,8 @@ fn jsonld_to_rdf(
 ) -> PyResult<String> {
     let doc = pyconv::to_value(document, pyconv::DEFAULT_LIMITS).map_err(to_py)?;
     let extra = extra_contexts(contexts)?;
-    py.allow_threads(|| {
-        let mut quads = document_to_quads(&doc, base.as_deref(), &extra)?;
-        nquads::dedup_quads(&mut quads);
-        Ok(nquads::to_nquads(&quads))
-    })
-    .map_err(to_py)
+    py.allow_threads(|| Ok(document_to_quads(&doc, base.as_deref(), &extra)?.to_nquads()))
+        .map_err(to_py)
 }
 
 /// The canonical N-Quads (RDFC-1.0) of a JSON-LD document.

@@ -76,43 +76,23 @@ pub fn write_term(out: &mut String, t: &Term, blank: &dyn Fn(&str, &mut String))
             value,
             datatype,
             language,
-        } => {
-            out.push('"');
-            write_escaped(out, value);
-            out.push('"');
-            if let Some(l) = language {
-                out.push('@');
-                out.push_str(l);
-            } else if &**datatype != XSD_STRING {
-                out.push_str("^^<");
-                out.push_str(datatype);
-                out.push('>');
-            }
-        }
+        } => write_literal(out, value, datatype, language.as_deref()),
     }
 }
 
-/// Writes one quad as a canonical N-Quads line, newline included.
-pub fn write_quad(out: &mut String, q: &Quad, blank: &dyn Fn(&str, &mut String)) {
-    write_term(out, &q.subject, blank);
-    out.push(' ');
-    write_term(out, &q.predicate, blank);
-    out.push(' ');
-    write_term(out, &q.object, blank);
-    if let Some(g) = &q.graph {
-        out.push(' ');
-        write_term(out, g, blank);
+/// Writes a literal: quoted and escaped, then its language or datatype.
+pub fn write_literal(out: &mut String, value: &str, datatype: &str, language: Option<&str>) {
+    out.push('"');
+    write_escaped(out, value);
+    out.push('"');
+    if let Some(l) = language {
+        out.push('@');
+        out.push_str(l);
+    } else if datatype != XSD_STRING {
+        out.push_str("^^<");
+        out.push_str(datatype);
+        out.push('>');
     }
-    out.push_str(" .\n");
-}
-
-/// Serializes a dataset as N-Quads, one line per quad, in the given order.
-pub fn to_nquads(quads: &[Quad]) -> String {
-    let mut out = String::with_capacity(quads.len() * 96);
-    for q in quads {
-        write_quad(&mut out, q, &|b, o| o.push_str(b));
-    }
-    out
 }
 
 /// A small recursive-descent N-Quads reader (RDF 1.1 N-Quads grammar).
@@ -378,20 +358,4 @@ pub fn parse_nquads(text: &str) -> Result<Vec<Quad>, JsonLdError> {
     }
     // Duplicates are kept: canonicalization treats the quads as a set.
     Ok(quads)
-}
-
-/// Removes duplicate quads, keeping the first of each.
-pub fn dedup_quads(quads: &mut Vec<Quad>) {
-    let keep: Vec<bool> = {
-        let mut seen = std::collections::HashSet::with_capacity(quads.len());
-        quads.iter().map(|q| seen.insert(q)).collect()
-    };
-    if keep.iter().all(|k| *k) {
-        return;
-    }
-    let mut i = 0;
-    quads.retain(|_| {
-        i += 1;
-        keep[i - 1]
-    });
 }
