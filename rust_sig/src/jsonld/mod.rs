@@ -139,10 +139,13 @@ fn jsonld_to_rdf(
     base: Option<String>,
     contexts: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<String> {
-    let doc = pyconv::to_value(document, pyconv::DEFAULT_LIMITS).map_err(to_py)?;
+    let doc = pyconv::input(document, pyconv::DEFAULT_LIMITS).map_err(to_py)?;
     let extra = extra_contexts(contexts)?;
-    py.allow_threads(|| Ok(document_to_quads(&doc, base.as_deref(), &extra)?.to_nquads()))
-        .map_err(to_py)
+    py.allow_threads(|| {
+        let doc = doc.into_value(pyconv::DEFAULT_LIMITS)?;
+        Ok(document_to_quads(&doc, base.as_deref(), &extra)?.to_nquads())
+    })
+    .map_err(to_py)
 }
 
 /// The canonical N-Quads (RDFC-1.0) of a JSON-LD document.
@@ -157,9 +160,10 @@ fn jsonld_canonicalize(
     max_work: u64,
 ) -> PyResult<String> {
     let alg = HashAlgorithm::from_name(hash_algorithm).map_err(to_py)?;
-    let doc = pyconv::to_value(document, pyconv::DEFAULT_LIMITS).map_err(to_py)?;
+    let doc = pyconv::input(document, pyconv::DEFAULT_LIMITS).map_err(to_py)?;
     let extra = extra_contexts(contexts)?;
     py.allow_threads(|| {
+        let doc = doc.into_value(pyconv::DEFAULT_LIMITS)?;
         let quads = document_to_quads(&doc, base.as_deref(), &extra)?;
         Ok(canon::canonicalize(&quads, alg, max_work)?.nquads)
     })
@@ -174,8 +178,8 @@ fn jsonld_verify_ld_signature(
     public_key: &Bound<'_, PyAny>,
 ) -> PyResult<bool> {
     let key = crate::keys::extract_public_key(public_key)?;
-    let doc = pyconv::to_value(document, pyconv::DEFAULT_LIMITS).map_err(to_py)?;
-    py.allow_threads(|| ldsig::verify(&doc, &key))
+    let doc = pyconv::input(document, pyconv::DEFAULT_LIMITS).map_err(to_py)?;
+    py.allow_threads(|| ldsig::verify(&doc.into_value(pyconv::DEFAULT_LIMITS)?, &key))
         .map_err(to_py)
 }
 

@@ -146,6 +146,32 @@ fn bad_py(e: PyErr) -> JsonLdError {
     JsonLdError::invalid("loading document failed", e.to_string())
 }
 
+/// A document from Python: already converted, or JSON text still to parse.
+/// Text is parsed after the GIL is released (str objects are immutable and
+/// the caller keeps a reference, so the borrowed UTF-8 stays valid).
+pub enum Input<'py> {
+    Value(Value),
+    Text(&'py str),
+}
+
+impl Input<'_> {
+    /// The JSON value, parsing text within the limits.
+    pub fn into_value(self, limits: Limits) -> Result<Value> {
+        match self {
+            Input::Value(v) => Ok(v),
+            Input::Text(t) => parse_json(t, limits),
+        }
+    }
+}
+
+/// Takes a Python document (dict, list or JSON text) for later conversion.
+pub fn input<'py>(o: &'py Bound<'py, PyAny>, limits: Limits) -> Result<Input<'py>> {
+    if let Ok(s) = o.downcast::<PyString>() {
+        return Ok(Input::Text(s.to_str().map_err(bad_py)?));
+    }
+    Ok(Input::Value(Conv { limits, count: 0 }.go(o, 0)?))
+}
+
 /// Converts a Python document (dict, list or JSON text) to a JSON value.
 pub fn to_value(o: &Bound<'_, PyAny>, limits: Limits) -> Result<Value> {
     if let Ok(s) = o.downcast::<PyString>() {
