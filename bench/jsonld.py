@@ -26,13 +26,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import padding, rsa  # noqa: E402
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from tests.jsonld_corpus import create_note, person  # noqa: E402
-from tests.jsonld_pyld import pyld_canonicalize, to_be_signed  # noqa: E402
-from tests.vectors import vectors_root  # noqa: E402
-from wildebeest_trio import _rust, jsonld  # noqa: E402
+from tests.jsonld_corpus import create_note, person
+from tests.jsonld_pyld import pyld_canonicalize, to_be_signed
+from tests.vectors import vectors_root
+from wildebeest_trio import _rust, jsonld
 
 CREATOR = "https://mastodon.example/users/alice#main-key"
 CREATED = "2024-11-27T18:42:08Z"
@@ -97,7 +97,7 @@ def main() -> None:
     docs = {"create_note": create_note(), "person": person()}
     canon_ratios: list[float] = []
     verify_ratios: list[float] = []
-    print(f"# pyld vs wildebeest_trio.jsonld (Rust): CPU time per call, best of 11 rounds")
+    print("# pyld vs wildebeest_trio.jsonld (Rust): CPU time per call, best of 11 rounds")
     for name, doc in docs.items():
         size = len(json.dumps(doc, separators=(",", ":")).encode())
         ours_c = jsonld.canonicalize(doc)
