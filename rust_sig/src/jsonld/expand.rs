@@ -38,19 +38,29 @@ fn fingerprint_str(s: &str, mut h: u64) -> u64 {
     mix(h, s.len() as u64)
 }
 
-/// A cheap structural hash of a JSON value (not collision resistant).
-fn fingerprint(v: &Value, h: u64) -> u64 {
+/// A cheap structural hash of a JSON value (not collision resistant); adds
+/// the bytes of its strings to `size`.
+fn fingerprint(v: &Value, h: u64, size: &mut usize) -> u64 {
     match v {
         Value::Null => mix(h, 1),
         Value::Bool(b) => mix(h, 2 + *b as u64),
         Value::Number(n) => fingerprint_str(&n.to_string(), mix(h, 4)),
-        Value::String(s) => fingerprint_str(s, mix(h, 5)),
-        Value::Array(a) => a.iter().fold(mix(h, 6), |h, x| fingerprint(x, h)),
-        Value::Object(m) => m
-            .iter()
-            .fold(mix(h, 7), |h, (k, x)| fingerprint(x, fingerprint_str(k, h))),
+        Value::String(s) => {
+            *size += s.len();
+            fingerprint_str(s, mix(h, 5))
+        }
+        Value::Array(a) => a.iter().fold(mix(h, 6), |h, x| fingerprint(x, h, size)),
+        Value::Object(m) => m.iter().fold(mix(h, 7), |h, (k, x)| {
+            *size += k.len();
+            fingerprint(x, fingerprint_str(k, h), size)
+        }),
     }
 }
+
+/// Contexts larger than this (inline text) are not cached: real documents
+/// carry a few hundred bytes, and a hostile stream of big ones must not
+/// pin memory.
+const CONTEXT_CACHE_MAX_BYTES: usize = 16 * 1024;
 
 /// The result of expanding one element: an item or an array of items.
 pub enum Exp<'a> {
@@ -242,7 +252,15 @@ impl Processor<'_> {
         }
         // Keyed by a structural fingerprint; a hit is confirmed by comparing
         // the stored context, so a fingerprint collision cannot mislead.
-        let key = fingerprint(ctx, fingerprint_str(base.unwrap_or(""), 0x9e37_79b9));
+        let mut size = 0;
+        let key = fingerprint(
+            ctx,
+            fingerprint_str(base.unwrap_or(""), 0x9e37_79b9),
+            &mut size,
+        );
+        if size > CONTEXT_CACHE_MAX_BYTES {
+            return self.process_context(active, ctx, base, &mut Vec::new(), CtxOpts::default());
+        }
         let c = CONTEXT_CACHE.get_or_init(|| Mutex::new(HashMap::new()));
         if let Some((b, v, hit)) = c.lock().expect("cache lock").get(&key) {
             if b.as_deref() == base && v == ctx {
