@@ -27,6 +27,22 @@ def test_poison_clique_fails_fast() -> None:
     assert info.value.code == "canonicalization work limit exceeded"
 
 
+@pytest.mark.parametrize("n", [1000, 20000])
+def test_long_ring_of_blank_nodes_fails_fast(n: int) -> None:
+    """A long ring of look-alike blank nodes hits a bound, not the stack."""
+    ring = "".join(f"_:n{i} <urn:ex:p> _:n{(i + 1) % n} .\n" for i in range(n))
+    start = time.perf_counter()
+    with pytest.raises(jsonld.LimitExceeded):
+        jsonld.canonicalize_nquads(ring)
+    assert time.perf_counter() - start < 5.0
+
+
+def test_list_of_identical_items_canonicalizes() -> None:
+    """An rdf:List of 50 equal values (a chain of look-alike nodes) is fine."""
+    doc = {"@id": "urn:ex:s", "urn:ex:p": {"@list": ["same"] * 50}}
+    assert jsonld.canonicalize(doc).count("\n") == 101
+
+
 def test_small_clique_still_canonicalizes() -> None:
     """Symmetric but small blank node graphs are fine."""
     out = jsonld.canonicalize_nquads(_clique(4))

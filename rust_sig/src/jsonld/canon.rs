@@ -65,6 +65,9 @@ pub fn to_hex(bytes: &[u8]) -> String {
 /// fails in milliseconds.
 pub const DEFAULT_MAX_WORK: u64 = 20_000;
 
+/// How deep Hash N-Degree Quads may recurse (the W3C suite needs a handful).
+const MAX_DEPTH: usize = 256;
+
 /// An identifier issuer over blank node indexes: `prefix0`, `prefix1`...
 #[derive(Clone, Debug)]
 struct Issuer {
@@ -193,8 +196,21 @@ impl<'a> State<'a> {
     }
 
     /// Hash N-Degree Quads (RDFC-1.0 §4.8), with the work budget.
-    fn hash_n_degree(&mut self, id: u32, mut issuer: Issuer) -> Result<(String, Issuer)> {
+    fn hash_n_degree(
+        &mut self,
+        id: u32,
+        mut issuer: Issuer,
+        depth: usize,
+    ) -> Result<(String, Issuer)> {
         self.spend()?;
+        // Each level is a native stack frame: a long chain of look-alike
+        // blank nodes must not exhaust the thread's stack.
+        if depth > MAX_DEPTH {
+            return Err(JsonLdError::limit(
+                "canonicalization work limit exceeded",
+                format!("blank node paths deeper than {MAX_DEPTH}"),
+            ));
+        }
         let mut related_by_hash: BTreeMap<String, Vec<u32>> = BTreeMap::new();
         let quad_ids = self.blank_quads[id as usize].clone();
         for qi in quad_ids {
@@ -244,7 +260,8 @@ impl<'a> State<'a> {
                 }
                 if !skip {
                     for related in recursion {
-                        let (h, new_issuer) = self.hash_n_degree(related, issuer_copy.clone())?;
+                        let (h, new_issuer) =
+                            self.hash_n_degree(related, issuer_copy.clone(), depth + 1)?;
                         issuer_copy = new_issuer;
                         let n = issuer_copy.issue(related);
                         push_id(&mut path, "b", n);
@@ -406,7 +423,7 @@ pub fn canonicalize(ds: &Dataset, alg: HashAlgorithm, max_work: u64) -> Result<C
             }
             let mut temp = Issuer::new(n_blanks);
             temp.issue(id);
-            paths.push(st.hash_n_degree(id, temp)?);
+            paths.push(st.hash_n_degree(id, temp, 0)?);
         }
         paths.sort_by(|a, b| a.0.cmp(&b.0));
         for (_h, issuer) in paths {
