@@ -112,6 +112,7 @@ struct State<'a> {
     work_left: u64,
 }
 
+/// Appends `_:` + prefix + number (an issued identifier) to a path.
 fn push_id(out: &mut String, prefix: &str, n: u32) {
     use std::fmt::Write;
     out.push_str("_:");
@@ -294,6 +295,7 @@ impl<'a> State<'a> {
     }
 }
 
+/// Orders pieces of different kinds (only consistency matters).
 fn piece_rank(p: Piece) -> u8 {
     match p {
         Piece::Absent => 0,

@@ -123,6 +123,7 @@ pub struct Processor<'a> {
     pub loader: Loader<'a>,
 }
 
+/// True for a JSON-LD 1.1 keyword.
 fn is_keyword(s: &str) -> bool {
     matches!(
         s,
@@ -157,6 +158,7 @@ fn is_keyword(s: &str) -> bool {
     )
 }
 
+/// True for a JSON-LD 1.1 keyword (for the other modules).
 pub fn keyword(s: &str) -> bool {
     is_keyword(s)
 }

@@ -48,6 +48,7 @@ const ALIASES: &[(&str, &str)] = &[
     ("https://joinmastodon.org/ns", "http://joinmastodon.org/ns"),
 ];
 
+/// URL -> parsed document, built on first use.
 fn table() -> &'static HashMap<&'static str, Arc<Value>> {
     static TABLE: OnceLock<HashMap<&'static str, Arc<Value>>> = OnceLock::new();
     TABLE.get_or_init(|| {

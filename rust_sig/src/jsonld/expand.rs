@@ -23,10 +23,12 @@ type CacheEntry = (Option<String>, Value, Arc<ActiveContext>);
 static CONTEXT_CACHE: OnceLock<Mutex<HashMap<u64, CacheEntry>>> = OnceLock::new();
 const CONTEXT_CACHE_MAX: usize = 256;
 
+/// One step of the fingerprint hash (multiply-rotate, as FxHash).
 fn mix(h: u64, x: u64) -> u64 {
     (h.rotate_left(5) ^ x).wrapping_mul(0x517c_c1b7_2722_0a95)
 }
 
+/// Mixes a string into a fingerprint, eight bytes at a time.
 fn fingerprint_str(s: &str, mut h: u64) -> u64 {
     let mut chunks = s.as_bytes().chunks_exact(8);
     for c in &mut chunks {
@@ -77,6 +79,7 @@ impl<'a> Exp<'a> {
     }
 }
 
+/// The items of an optional expansion result.
 fn vec_of(e: Option<Exp<'_>>) -> Vec<Ex<'_>> {
     e.map(Exp::into_vec).unwrap_or_default()
 }
@@ -90,6 +93,7 @@ fn lower(s: &str) -> Str<'_> {
     }
 }
 
+/// A JSON scalar as a `@value`; `None` for null, arrays and objects.
 fn scalar(v: &Value) -> Option<Scalar<'_>> {
     match v {
         Value::String(s) => Some(Scalar::Str(s)),
@@ -151,6 +155,7 @@ pub fn expand_iri<'a>(
     Some(Str::Borrowed(value))
 }
 
+/// True if `key` IRI-expands (vocabulary-relative) to the keyword `kw`.
 fn expands_to(active: &ActiveContext, key: &str, kw: &str) -> bool {
     expand_iri(active, key, false, true).is_some_and(|e| *e == *kw)
 }

@@ -55,6 +55,7 @@ pub fn is_well_formed(s: &str) -> bool {
     is_absolute(s) && memchr_count(b, b'#') <= 1
 }
 
+/// How many times a byte occurs.
 fn memchr_count(b: &[u8], c: u8) -> usize {
     b.iter().filter(|&&x| x == c).count()
 }
@@ -77,6 +78,7 @@ struct Parts<'a> {
     fragment: Option<&'a str>,
 }
 
+/// Splits a reference into its RFC 3986 components.
 fn split(s: &str) -> Parts<'_> {
     let (rest, fragment) = match s.find('#') {
         Some(i) => (&s[..i], Some(&s[i + 1..])),

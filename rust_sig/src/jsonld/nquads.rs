@@ -103,6 +103,7 @@ struct Reader<'a> {
     line: usize,
 }
 
+/// An N-Quads syntax error at a line.
 fn bad(line: usize, msg: &str) -> JsonLdError {
     JsonLdError::invalid("invalid N-Quads", format!("line {line}: {msg}"))
 }

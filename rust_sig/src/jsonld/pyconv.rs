@@ -21,6 +21,7 @@ pub const DEFAULT_LIMITS: Limits = Limits {
     max_depth: 64,
 };
 
+/// The error for nesting beyond the bound.
 fn too_deep(max: usize) -> JsonLdError {
     JsonLdError::limit(
         "document too deep",
@@ -142,6 +143,7 @@ impl Conv {
     }
 }
 
+/// A Python-side conversion failure as an invalid document.
 fn bad_py(e: PyErr) -> JsonLdError {
     JsonLdError::invalid("loading document failed", e.to_string())
 }
