@@ -335,7 +335,7 @@ pub struct Canonical {
 /// True if two quads may be equal. A fast, weak hash is enough: a collision
 /// only sends the input through the sort that settles it exactly.
 fn has_duplicates(st: &State<'_>, quads: &[[Piece; 4]]) -> bool {
-    let mut seen = std::collections::HashSet::with_capacity(quads.len());
+    let mut hashes = Vec::with_capacity(quads.len());
     for q in quads {
         let mut h: u64 = 0;
         let mut mix = |x: u64| h = (h.rotate_left(5) ^ x).wrapping_mul(0x517c_c1b7_2722_0a95);
@@ -356,11 +356,10 @@ fn has_duplicates(st: &State<'_>, quads: &[[Piece; 4]]) -> bool {
                 Piece::Absent => mix(0x2_0000_0000),
             }
         }
-        if !seen.insert(h) {
-            return true;
-        }
+        hashes.push(h);
     }
-    false
+    hashes.sort_unstable();
+    hashes.windows(2).any(|w| w[0] == w[1])
 }
 
 /// Canonicalizes a dataset; duplicate quads count once.
@@ -438,11 +437,14 @@ pub fn canonicalize(ds: &Dataset, alg: HashAlgorithm, max_work: u64) -> Result<C
     let mut buf: Vec<u8> = Vec::with_capacity(ds.text.len() + st.quads.len() * 40);
     let mut ranges = Vec::with_capacity(st.quads.len());
     let canonical = &st.canonical;
+    // Each label is formatted once, not at every occurrence.
+    let labels: Vec<String> = (0..n_blanks as u32)
+        .map(|b| format!("_:c14n{}", canonical.get(b).unwrap_or(0)))
+        .collect();
     for q in &st.quads {
         let start = buf.len();
         st.write_line(&mut buf, q, &|b, o| {
-            use std::io::Write;
-            let _ = write!(o, "_:c14n{}", canonical.get(b).unwrap_or(0));
+            o.extend_from_slice(labels[b as usize].as_bytes())
         });
         ranges.push((start, buf.len()));
     }
