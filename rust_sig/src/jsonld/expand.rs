@@ -160,6 +160,15 @@ fn expands_to(active: &ActiveContext, key: &str, kw: &str) -> bool {
     expand_iri(active, key, false, true).is_some_and(|e| *e == *kw)
 }
 
+/// What the top-level call of the expansion has already done or leaves out.
+#[derive(Clone, Copy, Default)]
+struct Top<'s> {
+    /// The @context entry was processed (and cached) by the caller.
+    context_done: bool,
+    /// A top-level entry to ignore.
+    skip: Option<&'s str>,
+}
+
 /// The entries of the result map of Expansion step 13, by keyword.
 #[derive(Default)]
 struct Res<'a> {
@@ -217,20 +226,30 @@ impl<'a> Res<'a> {
 }
 
 impl Processor<'_> {
-    /// Expands a whole document (the top-level call of API §5.1).
+    /// Expands a whole document (the top-level call of API §5.1). `skip`
+    /// names a top-level entry to leave out, as if absent (the signature of
+    /// a signed document, without copying the rest).
     pub fn expand_document<'a>(
         &self,
         doc: &'a Value,
         base: Option<&str>,
         cache: bool,
+        skip: Option<&str>,
     ) -> Result<Vec<Ex<'a>>> {
         let mut active = ActiveContext::new(base);
         // Processing the top-level context here lets it be cached; the
         // expansion below is told to skip the @context entry it already saw.
         let r = match doc {
-            Value::Object(m) if m.contains_key("@context") => {
-                active = self.top_context(&active, &m["@context"], base, cache)?;
-                self.expand_map(&active, None, None, m, base, false, true)?
+            Value::Object(m) => {
+                let has_context = m.contains_key("@context");
+                if has_context {
+                    active = self.top_context(&active, &m["@context"], base, cache)?;
+                }
+                let top = Top {
+                    context_done: has_context,
+                    skip,
+                };
+                self.expand_map(&active, None, None, m, base, false, top)?
             }
             other => self.expand_element(&active, None, other, base, false)?,
         };
@@ -339,9 +358,15 @@ impl Processor<'_> {
                 }
                 Ok(Some(Exp::Many(out)))
             }
-            Value::Object(m) => {
-                self.expand_map(active, ap, ap_def.as_deref(), m, base_url, from_map, false)
-            }
+            Value::Object(m) => self.expand_map(
+                active,
+                ap,
+                ap_def.as_deref(),
+                m,
+                base_url,
+                from_map,
+                Top::default(),
+            ),
             other => {
                 if ap.is_none() || ap == Some("@graph") {
                     return Ok(None);
@@ -375,7 +400,7 @@ impl Processor<'_> {
         m: &'a Map<String, Value>,
         base_url: Option<&str>,
         from_map: bool,
-        context_done: bool,
+        top: Top<'_>,
     ) -> Result<Option<Exp<'a>>> {
         let mut active_owned: Option<ActiveContext> = None;
         // Step 7: a non-propagated context reverts for nested node objects.
@@ -399,7 +424,7 @@ impl Processor<'_> {
             active_owned = Some(self.scoped(a, &ctx, base, opts)?);
         }
         // Step 9: an embedded context.
-        if let Some(ctx) = m.get("@context").filter(|_| !context_done) {
+        if let Some(ctx) = m.get("@context").filter(|_| !top.context_done) {
             let a = active_owned.as_ref().unwrap_or(original);
             active_owned = Some(self.scoped(a, ctx, base_url, CtxOpts::default())?);
         }
@@ -430,7 +455,7 @@ impl Processor<'_> {
         }
         let active = active_owned.as_ref().unwrap_or(original);
         let mut r = Res::default();
-        self.expand_entries(active, &type_scoped, ap, m, base_url, &mut r)?;
+        self.expand_entries(active, &type_scoped, ap, m, base_url, &mut r, top.skip)?;
         let top = ap.is_none() || ap == Some("@graph");
         // Step 15: value objects.
         if let Some(v) = r.value {
@@ -525,6 +550,7 @@ impl Processor<'_> {
     }
 
     /// Step 13 (and 14, nests) of the Expansion Algorithm.
+    #[allow(clippy::too_many_arguments)]
     fn expand_entries<'a>(
         &self,
         active: &ActiveContext,
@@ -533,10 +559,11 @@ impl Processor<'_> {
         m: &'a Map<String, Value>,
         base_url: Option<&str>,
         r: &mut Res<'a>,
+        skip: Option<&str>,
     ) -> Result<()> {
         let mut nests: Vec<&str> = Vec::new();
         for (key, value) in m {
-            if key == "@context" {
+            if key == "@context" || Some(key.as_str()) == skip {
                 continue;
             }
             // One term lookup serves both the IRI and the definition.
@@ -749,7 +776,7 @@ impl Processor<'_> {
                 if nm.keys().any(|k| expands_to(active, k, "@value")) {
                     return err("invalid @nest value", "cannot contain @value");
                 }
-                self.expand_entries(active, type_scoped, ap, nm, base_url, r)?;
+                self.expand_entries(active, type_scoped, ap, nm, base_url, r, None)?;
             }
         }
         Ok(())

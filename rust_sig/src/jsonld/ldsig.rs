@@ -22,9 +22,10 @@ pub const SIGNATURE_TYPE: &str = "RsaSignature2017";
 const IDENTITY_V1: &str = "https://w3id.org/identity/v1";
 const SECURITY_V1: &str = "https://w3id.org/security/v1";
 
-/// sha256hex of the canonical N-Quads of a JSON-LD document.
-fn graph_hash(doc: &Value) -> Result<String> {
-    let quads = super::document_to_quads(doc, None, &HashMap::new())?;
+/// sha256hex of the canonical N-Quads of a JSON-LD document, leaving out
+/// its top-level entry `skip`.
+fn graph_hash(doc: &Value, skip: Option<&str>) -> Result<String> {
+    let quads = super::document_to_quads_skipping(doc, None, &HashMap::new(), skip)?;
     let c = canon::canonicalize(&quads, HashAlgorithm::Sha256, canon::DEFAULT_MAX_WORK)?;
     Ok(to_hex(
         digest::digest(&digest::SHA256, c.nquads.as_bytes()).as_ref(),
@@ -32,7 +33,7 @@ fn graph_hash(doc: &Value) -> Result<String> {
 }
 
 /// The string that is signed, from the signature options and the document.
-fn to_be_signed(options: &Map<String, Value>, doc: &Map<String, Value>) -> Result<String> {
+fn to_be_signed(options: &Map<String, Value>, doc: &Value) -> Result<String> {
     let mut opts: Map<String, Value> = options
         .iter()
         .filter(|(k, _)| !matches!(k.as_str(), "type" | "id" | "signatureValue"))
@@ -42,13 +43,9 @@ fn to_be_signed(options: &Map<String, Value>, doc: &Map<String, Value>) -> Resul
         "@context".to_string(),
         Value::String(IDENTITY_V1.to_string()),
     );
-    let body: Map<String, Value> = doc
-        .iter()
-        .filter(|(k, _)| k.as_str() != "signature")
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let mut s = graph_hash(&Value::Object(opts))?;
-    s.push_str(&graph_hash(&Value::Object(body))?);
+    let mut s = graph_hash(&Value::Object(opts), None)?;
+    // The document without its signature: skipped in place, not copied.
+    s.push_str(&graph_hash(doc, Some("signature"))?);
     Ok(s)
 }
 
@@ -87,7 +84,7 @@ pub fn verify(doc: &Value, key: &PublicKey) -> Result<bool> {
     let Ok(signature) = base64::engine::general_purpose::STANDARD.decode(compact) else {
         return Ok(false);
     };
-    let message = to_be_signed(sig, m)?;
+    let message = to_be_signed(sig, doc)?;
     Ok(key.verify_rsa_sha256(message.as_bytes(), &signature))
 }
 
@@ -119,6 +116,7 @@ pub fn sign(doc: &Value, key: &PrivateKey, creator: &str, created: &str) -> Resu
     options.insert("type".into(), Value::String(SIGNATURE_TYPE.into()));
     options.insert("creator".into(), Value::String(creator.into()));
     options.insert("created".into(), Value::String(created.into()));
+    let m = Value::Object(m);
     let message = to_be_signed(&options, &m)?;
     let signature = key
         .sign_rsa_sha256(message.as_bytes())
@@ -127,6 +125,9 @@ pub fn sign(doc: &Value, key: &PrivateKey, creator: &str, created: &str) -> Resu
         "signatureValue".into(),
         Value::String(base64::engine::general_purpose::STANDARD.encode(signature)),
     );
+    let Value::Object(mut m) = m else {
+        unreachable!("built as an object above")
+    };
     m.insert("signature".into(), Value::Object(options));
     Ok(Value::Object(m))
 }

@@ -104,10 +104,20 @@ pub fn document_to_quads(
     base: Option<&str>,
     extra: &HashMap<String, Arc<Value>>,
 ) -> error::Result<dataset::Dataset> {
+    document_to_quads_skipping(doc, base, extra, None)
+}
+
+/// As `document_to_quads`, leaving out one top-level entry (`skip`).
+pub fn document_to_quads_skipping(
+    doc: &Value,
+    base: Option<&str>,
+    extra: &HashMap<String, Arc<Value>>,
+    skip: Option<&str>,
+) -> error::Result<dataset::Dataset> {
     let processor = context::Processor {
         loader: context::Loader { extra },
     };
-    let expanded = processor.expand_document(doc, base, extra.is_empty())?;
+    let expanded = processor.expand_document(doc, base, extra.is_empty(), skip)?;
     let mut t = tordf::ToRdf::new(MAX_QUADS);
     t.document(&expanded)?;
     Ok(t.ds)
