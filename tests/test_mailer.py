@@ -17,6 +17,7 @@ from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
 from tests.certs import client_context, self_signed, server_context
 from tests.conftest import free_port, make_config
+from wildebeest_trio.config import ConfigError
 from wildebeest_trio.jobs.worker import run_workers
 from wildebeest_trio.runtime import open_runtime
 from wildebeest_trio.services.mailer import (
@@ -300,6 +301,21 @@ def test_from_config(tmp_path: Path) -> None:
     assert (mailer.host, mailer.port, mailer.security) == ("smtp.example", 465, "tls")
     assert mailer.sender == "notifications@social.example"
     assert not Mailer.from_config(make_config(tmp_path, "sqlite:///:memory:")).enabled
+
+
+def test_smtp_settings(tmp_path: Path) -> None:
+    db = "sqlite:///:memory:"
+    # Local mode: the port is not part of the sender's domain.
+    assert make_config(tmp_path, db).smtp_from == "notifications@127.0.0.1"
+    assert make_config(tmp_path, db, domain="a.example:8443").smtp_from == "notifications@a.example"
+    assert make_config(tmp_path, db, smtp_from="Social <x@a.example>").smtp_from == (
+        "Social <x@a.example>"
+    )
+    config = make_config(tmp_path, db)
+    assert (config.smtp_host, config.smtp_port, config.smtp_security) == ("", 587, "starttls")
+    for bad in ({"smtp_security": "ssl"}, {"smtp_port": 0}, {"smtp_timeout": 0}):
+        with pytest.raises(ConfigError, match=f"(?i){next(iter(bad))}"):
+            make_config(tmp_path, db, **bad)
 
 
 # Messages

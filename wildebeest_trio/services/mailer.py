@@ -19,8 +19,11 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from ..jobs import JobKind, JobRegistry, PermanentFailure
+
+# Re-exported: the one-time token helpers belong with the links these mails carry.
 from .onetime import (
     CONFIRM_EMAIL,
+    CONFIRMATION_TTL,
     PASSWORD_RESET_TTL,
     RESET_PASSWORD,
     TokenExpired,
@@ -328,6 +331,7 @@ def register(registry: JobRegistry) -> None:
 
 
 __all__ = [
+    "CONFIRMATION_TTL",
     "CONFIRM_EMAIL",
     "MAIL_SEND",
     "PASSWORD_RESET_TTL",
