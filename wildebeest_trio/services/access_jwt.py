@@ -259,7 +259,9 @@ class AccessVerifier:
             await self._refresh(self._generation)
             key = self._find(kid, alg)
         if key is None:
-            raise AccessDenied(f"no {alg} key with id {kid!r} in the key set")
+            # The key id comes from the visitor: shortened before it reaches the logs.
+            shown = kid if kid is None or len(kid) <= 64 else kid[:64] + "…"
+            raise AccessDenied(f"no {alg} key with id {shown!r} in the key set")
         return key
 
     async def _refresh(self, seen: int) -> None:
