@@ -6,6 +6,7 @@
 
 use pyo3::prelude::*;
 
+mod httpsig;
 mod keys;
 
 /// The crate's version, for diagnostics.
@@ -18,5 +19,6 @@ fn version() -> &'static str {
 fn _rust(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(version, m)?)?;
     keys::register(m)?;
+    httpsig::register(m)?;
     Ok(())
 }
