@@ -90,9 +90,13 @@ pub fn parse_header(value: &str) -> SigResult<Params> {
                 return Err(malformed(format!("unterminated quoted value for {name}")));
             }
         } else {
+            // A bare value is an RFC 9110 token (as in Mastodon's parser).
             let vstart = i;
-            while i < b.len() && b[i] != b',' && b[i] != b' ' && b[i] != b'\t' {
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b"!#$%&'*+.^_`|~-".contains(&b[i])) {
                 i += 1;
+            }
+            if i == vstart {
+                return Err(malformed(format!("parameter {name} has an empty or invalid value")));
             }
             val.push_str(&s[vstart..i]);
         }
