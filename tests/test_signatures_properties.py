@@ -70,7 +70,8 @@ def test_changing_any_covered_part_fails(scheme: str, method: str, data: st.Data
         headers = headers | {name: value}
     elif what == "method":
         new_method = data.draw(st.sampled_from(["GET", "POST", "PUT", "DELETE", "get", "HEAD"]))
-        assume(new_method != method)
+        # cavage lowercases the method in (request-target); RFC 9421 keeps its case.
+        assume(new_method.upper() != method if scheme == "cavage" else new_method != method)
     elif what == "path":
         segment = data.draw(st.from_regex(r"[a-z0-9%._~-]{1,10}", fullmatch=True))
         url = URL.replace("/inbox", f"/{segment}")
