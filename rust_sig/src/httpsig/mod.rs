@@ -828,3 +828,37 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(rfc9421_verify_py, m)?)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+
+    #[test]
+    #[ignore]
+    fn sign_costs() {
+        let key = Arc::new(PrivateKey::generate_rsa(2048).unwrap());
+        let job = SignJob {
+            method: "POST".into(),
+            url: "https://remote.example/inbox".into(),
+            headers: vec![("Content-Type".into(), "application/activity+json".into())],
+            body: Some(vec![b'x'; 1900]),
+            key_id: "k".into(),
+            key: key.clone(),
+            scheme: Scheme::Cavage,
+            now: None,
+        };
+        for _ in 0..3 {
+            let t = std::time::Instant::now();
+            for _ in 0..200 {
+                key.sign(crate::keys::SigAlg::RsaPkcs1Sha256, &[b'x'; 250]).unwrap();
+            }
+            let bare = t.elapsed() / 200;
+            let t = std::time::Instant::now();
+            for _ in 0..200 {
+                sign_request(&job).unwrap();
+            }
+            let full = t.elapsed() / 200;
+            eprintln!("bare {bare:?} full {full:?}");
+        }
+    }
+}
