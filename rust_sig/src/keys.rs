@@ -69,6 +69,13 @@ impl From<KeyError> for PyErr {
     }
 }
 
+/// Runs a key parser so that a panic on hostile input is an `InvalidKey`
+/// error rather than PyO3's `PanicException` (a `BaseException`).
+fn parse_guarded<T>(f: impl FnOnce() -> Result<T, KeyError>) -> Result<T, KeyError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(KeyError::Der("the key could not be parsed".into())))
+}
+
 /// The kind of a key, which decides the algorithms it can be used with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyKind {
@@ -763,7 +770,7 @@ impl PyPrivateKey {
     #[staticmethod]
     fn from_pem(py: Python<'_>, pem: &str) -> PyResult<Self> {
         let pem = pem.to_owned();
-        let key = py.allow_threads(move || PrivateKey::from_pem(&pem))?;
+        let key = py.allow_threads(move || parse_guarded(|| PrivateKey::from_pem(&pem)))?;
         Ok(PyPrivateKey { key: Arc::new(key) })
     }
 
@@ -842,7 +849,7 @@ impl PyPublicKey {
     #[staticmethod]
     fn from_pem(py: Python<'_>, pem: &str) -> PyResult<Self> {
         let pem = pem.to_owned();
-        let key = py.allow_threads(move || PublicKey::from_pem(&pem))?;
+        let key = py.allow_threads(move || parse_guarded(|| PublicKey::from_pem(&pem)))?;
         Ok(PyPublicKey { key: Arc::new(key) })
     }
 
@@ -919,7 +926,8 @@ pub fn extract_private_key(obj: &Bound<'_, PyAny>) -> PyResult<Arc<PrivateKey>> 
         return Ok(handle.get().key.clone());
     }
     if let Ok(s) = obj.downcast::<PyString>() {
-        return Ok(Arc::new(PrivateKey::from_pem(s.to_str()?)?));
+        let pem = s.to_str()?;
+        return Ok(Arc::new(parse_guarded(|| PrivateKey::from_pem(pem))?));
     }
     Err(pyo3::exceptions::PyTypeError::new_err(
         "expected a PrivateKey or a PEM string",
@@ -933,7 +941,8 @@ pub fn extract_public_key(obj: &Bound<'_, PyAny>) -> PyResult<Arc<PublicKey>> {
         return Ok(handle.get().key.clone());
     }
     if let Ok(s) = obj.downcast::<PyString>() {
-        return Ok(Arc::new(PublicKey::from_pem(s.to_str()?)?));
+        let pem = s.to_str()?;
+        return Ok(Arc::new(parse_guarded(|| PublicKey::from_pem(pem))?));
     }
     if let Ok(handle) = obj.downcast::<PyPrivateKey>() {
         return Ok(Arc::new(handle.get().key.public_key()?));

@@ -167,3 +167,19 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("SignatureInvalid", py.get_type::<SignatureInvalid>())?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_an_error() {
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let r: SigResult<()> = guard(|| panic!("boom"));
+        std::panic::set_hook(hook);
+        let e = r.unwrap_err();
+        assert_eq!(e.kind, Kind::Internal);
+        assert!(e.msg.contains("boom"));
+    }
+}
