@@ -593,3 +593,14 @@ def test_digest_helpers() -> None:
     with pytest.raises(sig.UnsupportedAlgorithm):
         sig.content_digest_header(b"x", ["md5"])
     assert issubclass(sig.MalformedDigest, sig.MalformedSignature)
+
+
+def test_authorization_header_form_under_the_spec_policy(rsa_keys: tuple[Any, Any]) -> None:
+    """draft-cavage also allows `Authorization: Signature ...`; Mastodon reads only `Signature`."""
+    priv, pub = rsa_keys
+    headers = signed_get(priv)
+    headers["Authorization"] = "Signature " + headers.pop("Signature")
+    info = sig.verify_request("GET", INBOX, headers, None, public_key=pub, now=NOW, policy="spec")
+    assert info.key_id == KEY_ID
+    with pytest.raises(sig.MissingSignature):
+        sig.verify_request("GET", INBOX, headers, None, public_key=pub, now=NOW)
