@@ -6,6 +6,7 @@
 
 use pyo3::prelude::*;
 
+mod httpsig;
 mod jsonld;
 mod keys;
 
@@ -19,6 +20,7 @@ fn version() -> &'static str {
 fn _rust(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(version, m)?)?;
     keys::register(m)?;
+    httpsig::register(m)?;
     jsonld::register(m)?;
     Ok(())
 }
