@@ -70,10 +70,10 @@ def create_app(rt: Runtime) -> QuartTrio:
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
     app.extensions["wildebeest"] = rt
 
-    from . import health, instance, wellknown
+    from . import health, instance, media_files, wellknown
 
     features: set[str] = set()
-    for module in (health, instance, wellknown):
+    for module in (health, instance, wellknown, media_files):
         app.register_blueprint(module.blueprint)
         features |= getattr(module, "FEATURES", frozenset())
     # What `api_versions.mastodon` may claim: only features whose endpoints are mounted.
