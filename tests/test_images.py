@@ -380,3 +380,23 @@ def test_bomb_just_over_our_limit_but_under_pillows() -> None:
 
 def test_image_error_is_a_value_error() -> None:
     assert issubclass(ImageError, ValueError)
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP"])
+def test_animated_image_becomes_its_first_frame(fmt: str) -> None:
+    frames = [Image.new("RGB", (500, 500), colour) for colour in (RED, BLUE, (0, 255, 0))]
+    buf = io.BytesIO()
+    frames[0].save(buf, format=fmt, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    out = process_avatar(buf.getvalue())
+    assert out.content_type == "image/jpeg"
+    back = reopen(out)
+    assert back.size == (400, 400)
+    assert close_to(back.getpixel((200, 200)), RED)
+    assert getattr(back, "n_frames", 1) == 1
+
+
+def test_malformed_exif_does_not_refuse_the_image() -> None:
+    broken = b"Exif\x00\x00II*\x00\xff\xff\xff\xff"  # IFD offset far past the end
+    data = encoded(Image.new("RGB", (500, 500)), "JPEG", exif=broken)
+    out = process_avatar(data)
+    assert out.width == 400 and b"Exif" not in out.data

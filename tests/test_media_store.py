@@ -353,3 +353,18 @@ async def test_traversal_over_real_http(rt: Runtime, live_server: str) -> None:
         status, raw = await raw_get(live_server, target)
         assert status in (400, 404, 308), (target, status)
         assert b"root:" not in raw
+
+
+async def test_served_avatar_has_no_metadata(rt: Runtime, client: Any) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[0x010F] = "LeakyCamMaker"
+    exif[0x8825] = {1: "N", 2: (48.0, 51.0, 29.0)}
+    buf = io.BytesIO()
+    Image.new("RGB", (900, 500), (200, 10, 10)).save(buf, format="JPEG", exif=exif)
+    key = await store_avatar(rt, buf.getvalue())
+    response = await client.get(f"/system/{key}")
+    body = await response.get_data()
+    assert b"LeakyCam" not in body and b"Exif" not in body
+    with Image.open(io.BytesIO(body)) as img:
+        assert img.size == (400, 400) and len(img.getexif()) == 0
