@@ -30,6 +30,8 @@ TEST_SETTINGS: dict[str, Any] = {
     "argon2_memory_kib": 64,
     "argon2_parallelism": 1,
     "job_poll_interval": 0.05,
+    # Rate limits are tested on their own (test_oauth.py turns them on).
+    "rate_limits": False,
 }
 
 
@@ -136,6 +138,8 @@ async def client(rt: Runtime) -> AsyncIterator[Any]:
 async def live_server(rt: Runtime, nursery: trio.Nursery) -> AsyncIterator[str]:
     """The real HTTP server (Hypercorn on Trio) for `rt`; its base URL."""
     from wildebeest_trio.server import run_http_server
+    from wildebeest_trio.services.instance import ensure_instance_keys
 
+    await ensure_instance_keys(rt)
     await nursery.start(run_http_server, rt)
     yield rt.config.base_url

@@ -74,6 +74,18 @@ def _choice(*options: str) -> Callable[[Any], str]:
     return parse
 
 
+def _parse_origin(raw: Any) -> str:
+    """An origin such as an identity provider's issuer: `https://` added, no trailing slash."""
+    text = str(raw).strip().rstrip("/")
+    if not text:
+        return ""
+    if "://" not in text:
+        text = f"https://{text}"
+    if any(c.isspace() for c in text) or not text.startswith(("https://", "http://")):
+        raise ValueError(f"expected a host name or an https:// origin, got {raw!r}")
+    return text
+
+
 def _parse_db_url(raw: Any) -> str:
     text = str(raw).strip()
     if not (
@@ -146,10 +158,54 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("job_max_attempts", _parse_int, 16, "Attempts before a job is parked"),
     Setting("pg_pool_size", _parse_int, 20, "PostgreSQL connections per process"),
     Setting("shutdown_grace", _parse_float, 5.0, "Seconds running work gets to finish on SIGTERM"),
+    Setting(
+        "oauth_password_grant",
+        _parse_bool,
+        True,
+        "Allow OAuth `grant_type=password` (toot's command-line login)",
+    ),
+    Setting("rate_limits", _parse_bool, True, "Enforce API, login and sign-up rate limits"),
+    Setting(
+        "rate_limit_exempt_loopback",
+        _parse_bool,
+        False,
+        "Exempt 127.0.0.1/::1 from rate limits (for tests and benchmarks only)",
+    ),
     Setting("argon2_time_cost", _parse_int, 3, "argon2id iterations for password hashes"),
     Setting("argon2_memory_kib", _parse_int, 65536, "argon2id memory (KiB) for password hashes"),
     Setting("argon2_parallelism", _parse_int, 4, "argon2id lanes for password hashes"),
     Setting("log_level", _choice("debug", "info", "warning", "error"), "info", "Logging level"),
+    Setting("smtp_host", _parse_str, "", "SMTP server for outgoing e-mail; empty means no e-mail"),
+    Setting("smtp_port", _parse_int, 587, "SMTP server port"),
+    Setting("smtp_username", _parse_str, "", "SMTP login (empty: no authentication)"),
+    Setting("smtp_password", _parse_str, "", "SMTP password"),
+    Setting("smtp_from", _parse_str, None, "Sender address (default `notifications@<domain>`)"),
+    Setting(
+        "smtp_security",
+        _choice("starttls", "tls", "none"),
+        "starttls",
+        "SMTP transport security: `starttls`, `tls` (implicit, port 465) or `none`",
+    ),
+    Setting("smtp_timeout", _parse_float, 30.0, "Seconds an SMTP operation may take"),
+    Setting(
+        "access_team_domain",
+        _parse_origin,
+        "",
+        "Trusted identity JWT issuer, e.g. `https://team.cloudflareaccess.com`; empty: off",
+    ),
+    Setting("access_audience", _parse_str, "", "Required `aud` of the identity JWT"),
+    Setting(
+        "access_jwks",
+        _parse_str,
+        None,
+        "Identity JWT keys: https URL or file (default `<team domain>/cdn-cgi/access/certs`)",
+    ),
+    Setting(
+        "access_header",
+        _parse_str,
+        "Cf-Access-Jwt-Assertion",
+        "Request header carrying the identity JWT",
+    ),
 )
 
 
@@ -176,10 +232,24 @@ class Config:
     job_max_attempts: int
     pg_pool_size: int
     shutdown_grace: float
+    oauth_password_grant: bool
+    rate_limits: bool
+    rate_limit_exempt_loopback: bool
     argon2_time_cost: int
     argon2_memory_kib: int
     argon2_parallelism: int
     log_level: str
+    smtp_host: str
+    smtp_port: int
+    smtp_username: str
+    smtp_password: str
+    smtp_from: str
+    smtp_security: str
+    smtp_timeout: float
+    access_team_domain: str
+    access_audience: str
+    access_jwks: str
+    access_header: str
     local_mode: bool = False
     extras: Mapping[str, Any] = field(default_factory=dict)
 
@@ -275,9 +345,22 @@ def load_config(
             raise ConfigError(f"WB_{name.upper()}: must be at least 1")
     if values["argon2_memory_kib"] < 8 * values["argon2_parallelism"]:
         raise ConfigError("WB_ARGON2_MEMORY_KIB: must be at least 8 KiB per lane")
-    for name in ("job_lease", "job_poll_interval", "shutdown_grace"):
+    for name in ("job_lease", "job_poll_interval", "shutdown_grace", "smtp_timeout"):
         if values[name] <= 0:
             raise ConfigError(f"WB_{name.upper()}: must be positive")
+    if not 1 <= values["smtp_port"] <= 65535:
+        raise ConfigError("WB_SMTP_PORT: must be between 1 and 65535")
+    if values["smtp_from"] is None:
+        host, sep, port = values["domain"].rpartition(":")
+        if not sep or not port.isdigit():
+            host = values["domain"]
+        values["smtp_from"] = f"notifications@{host}"
+    if values["access_team_domain"] and not values["access_audience"].strip():
+        # Without an audience any application of the same team could log in here.
+        raise ConfigError("WB_ACCESS_AUDIENCE: required when WB_ACCESS_TEAM_DOMAIN is set")
+    if values["access_jwks"] is None:
+        team = values["access_team_domain"]
+        values["access_jwks"] = f"{team}/cdn-cgi/access/certs" if team else ""
     return Config(**values, local_mode=local_mode)
 
 

@@ -6,6 +6,9 @@
 
 use pyo3::prelude::*;
 
+mod jsonld;
+mod keys;
+
 /// The crate's version, for diagnostics.
 #[pyfunction]
 fn version() -> &'static str {
@@ -15,5 +18,7 @@ fn version() -> &'static str {
 #[pymodule]
 fn _rust(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(version, m)?)?;
+    keys::register(m)?;
+    jsonld::register(m)?;
     Ok(())
 }

@@ -7,12 +7,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import orjson
 from quart import Response, g, request, send_from_directory
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
 from ..runtime import Runtime
+from .auth import RateLimiter, api_rate_limit, rate_limit_headers
 from .errors import ApiError, error_response
 from .jsonio import OrjsonProvider
 
@@ -70,25 +70,29 @@ def create_app(rt: Runtime) -> QuartTrio:
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
     app.extensions["wildebeest"] = rt
 
-    from . import health, instance, media_files, wellknown
+    from . import accounts, health, instance, media_files, oauth, pages, wellknown
 
     features: set[str] = set()
-    for module in (health, instance, wellknown, media_files):
+    for module in (health, instance, wellknown, oauth, accounts, pages, media_files):
         app.register_blueprint(module.blueprint)
         features |= getattr(module, "FEATURES", frozenset())
     # What `api_versions.mastodon` may claim: only features whose endpoints are mounted.
     app.extensions["wildebeest.features"] = frozenset(features)
+    app.extensions["wildebeest.limiter"] = RateLimiter()
 
     @app.before_request
     async def _start() -> Response | None:
         g.request_id = uuid.uuid4().hex
         if request.method == "OPTIONS" and _is_cors(request.path):
             return _preflight()
+        if request.path.startswith("/api/"):
+            await api_rate_limit()
         return None
 
     @app.after_request
     async def _finish(response: Response) -> Response:
         response.headers["X-Request-Id"] = getattr(g, "request_id", "")
+        rate_limit_headers(response)
         if _is_cors(request.path):
             response.headers["Access-Control-Allow-Origin"] = "*"
             response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSE
@@ -103,7 +107,9 @@ def create_app(rt: Runtime) -> QuartTrio:
 
     @app.errorhandler(ApiError)
     async def _api_error(exc: ApiError) -> Response:
-        return error_response(exc.status, exc.message, **exc.extra)
+        response = error_response(exc.status, exc.message, **exc.extra)
+        response.headers.update(exc.headers)
+        return response
 
     @app.errorhandler(HTTPException)
     async def _http_error(exc: HTTPException) -> Any:
@@ -139,30 +145,4 @@ def _preflight() -> Response:
     )
     response.headers["Access-Control-Max-Age"] = "7200"
     response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSE
-    return response
-
-
-def runtime() -> Runtime:
-    """The runtime of the application serving the current request."""
-    from quart import current_app
-
-    return current_app.extensions["wildebeest"]  # type: ignore[no-any-return]
-
-
-def features() -> frozenset[str]:
-    """The API features the mounted blueprints provide."""
-    from quart import current_app
-
-    return current_app.extensions["wildebeest.features"]  # type: ignore[no-any-return]
-
-
-def json_response(data: Any, status: int = 200, **headers: str) -> Response:
-    """A JSON response, encoded with orjson (cheaper than `jsonify`'s provider machinery)."""
-    response = Response(
-        orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS),
-        status=status,
-        content_type="application/json; charset=utf-8",
-    )
-    for name, value in headers.items():
-        response.headers[name.replace("_", "-")] = value
     return response

@@ -11,10 +11,13 @@ from quart import Response
 class ApiError(Exception):
     """An error answered as `{"error": message}` (plus optional fields) with `status`."""
 
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
+    def __init__(
+        self, status: int, message: str, *, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers or {}
         self.extra = extra
 
 

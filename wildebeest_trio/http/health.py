@@ -5,7 +5,7 @@ from __future__ import annotations
 import trio
 from quart import Blueprint, Response
 
-from .app import runtime
+from .context import runtime
 
 blueprint = Blueprint("health", __name__)
 

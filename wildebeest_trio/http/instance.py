@@ -6,7 +6,7 @@ from quart import Blueprint, Response
 
 from ..serializers import instance as entities
 from ..services import instance as instance_service
-from .app import features, json_response, runtime
+from .context import features, json_response, runtime
 
 blueprint = Blueprint("instance", __name__)
 

@@ -8,7 +8,7 @@ from ..serializers import instance as entities
 from ..serializers.webfinger import jrd
 from ..services import instance as instance_service
 from ..services import webfinger
-from .app import json_response, runtime
+from .context import json_response, runtime
 from .errors import ApiError
 
 blueprint = Blueprint("wellknown", __name__)

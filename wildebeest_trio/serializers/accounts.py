@@ -17,6 +17,11 @@ def default_header(config: Config) -> str:
     return f"{config.base_url}/static/header.png"
 
 
+def media_url(config: Config, key: str) -> str:
+    """The public URL of a stored media file (the local media store's layout)."""
+    return f"{config.base_url}/system/{key}"
+
+
 def acct(config: Config, row: dict[str, Any]) -> str:
     """`username` for local accounts, `username@domain` for remote ones."""
     return row["username"] if row["domain"] is None else f"{row['username']}@{row['domain']}"
@@ -24,8 +29,14 @@ def acct(config: Config, row: dict[str, Any]) -> str:
 
 def account_entity(config: Config, row: dict[str, Any]) -> dict[str, Any]:
     """An `accounts` row as Mastodon's Account (never null where clients expect a value)."""
-    avatar = row.get("avatar_remote_url") or default_avatar(config)
-    header = row.get("header_remote_url") or default_header(config)
+    if row.get("avatar_key"):
+        avatar = media_url(config, row["avatar_key"])
+    else:
+        avatar = row.get("avatar_remote_url") or default_avatar(config)
+    if row.get("header_key"):
+        header = media_url(config, row["header_key"])
+    else:
+        header = row.get("header_remote_url") or default_header(config)
     fields = json.loads(row.get("fields") or "[]")
     return {
         "id": str(row["id"]),
@@ -58,3 +69,45 @@ def account_entity(config: Config, row: dict[str, Any]) -> dict[str, Any]:
             for f in fields
         ],
     }
+
+
+ROLE_PERMISSIONS = {"admin": "1", "moderator": "1308", "user": "0"}
+ROLE_IDS = {"user": "-99", "moderator": "2", "admin": "3"}
+
+
+def role_entity(role: str) -> dict[str, Any]:
+    """Mastodon's Role entity for the built-in roles."""
+    return {
+        "id": ROLE_IDS.get(role, "-99"),
+        "name": "" if role == "user" else role.capitalize(),
+        "permissions": ROLE_PERMISSIONS.get(role, "0"),
+        "color": "",
+        "highlighted": role != "user",
+    }
+
+
+def credential_account_entity(
+    config: Config,
+    row: dict[str, Any],
+    user: dict[str, Any],
+    preferences: dict[str, Any],
+    follow_requests_count: int = 0,
+) -> dict[str, Any]:
+    """`verify_credentials`: the account plus its `source` and `role`."""
+    entity = account_entity(config, row)
+    fields_source = json.loads(row.get("fields_source") or "[]")
+    entity["source"] = {
+        "privacy": preferences.get("privacy", "public"),
+        "sensitive": bool(preferences.get("sensitive", False)),
+        "language": preferences.get("language"),
+        "note": row.get("note_source") or "",
+        "fields": [
+            {"name": f["name"], "value": f["value"], "verified_at": None} for f in fields_source
+        ],
+        "follow_requests_count": follow_requests_count,
+        "hide_collections": bool(row.get("hide_collections", False)),
+        "discoverable": bool(row["discoverable"]),
+        "indexable": bool(row.get("indexable", False)),
+    }
+    entity["role"] = role_entity(user["role"])
+    return entity

@@ -91,6 +91,8 @@ async def create_local_account(
     confirmed: bool = True,
     approved: bool = True,
     allow_reserved: bool = False,
+    sign_up_reason: str = "",
+    locale: str = "en",
 ) -> CreatedAccount:
     """Create a local account with its user and RSA-2048 key pair, all in one transaction."""
     validate_username(username, allow_reserved=allow_reserved)
@@ -132,6 +134,8 @@ async def create_local_account(
         "role": role,
         "confirmed_at": now if confirmed else None,
         "approved": approved,
+        "sign_up_reason": sign_up_reason,
+        "locale": (locale or "en")[:10],
         "created_at": now,
     }
     keys = {

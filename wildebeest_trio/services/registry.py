@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from ..jobs import JobRegistry
+from . import mailer
 
 
 def default_registry() -> JobRegistry:
     """A registry with every service's job kinds bound to their handlers."""
     registry = JobRegistry()
+    mailer.register(registry)
     return registry

@@ -50,7 +50,8 @@ async def insert_user(conn: Connection, user: dict[str, Any]) -> None:
     """Insert the local credentials of an account."""
     await conn.execute(
         "INSERT INTO users (id, account_id, email, password_hash, role, confirmed_at, approved, "
-        "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        "sign_up_reason, locale, created_at, updated_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
         user["id"],
         user["account_id"],
         user["email"],
@@ -58,6 +59,8 @@ async def insert_user(conn: Connection, user: dict[str, Any]) -> None:
         user["role"],
         user["confirmed_at"],
         user["approved"],
+        user.get("sign_up_reason", ""),
+        user.get("locale", "en"),
         user["created_at"],
     )
 
@@ -97,4 +100,67 @@ async def first_admin(conn: Connection) -> Row | None:
         "SELECT a.* FROM accounts a JOIN users u ON u.account_id = a.id "
         "WHERE u.role = 'admin' AND NOT u.disabled AND a.suspended_at IS NULL "
         "ORDER BY a.id LIMIT 1"
+    )
+
+
+async def account_by_acct(conn: Connection, username: str, domain: str | None) -> Row | None:
+    """An account by `username` (local) or `username@domain` (remote), case-insensitively."""
+    if domain is None:
+        return await conn.fetchrow(
+            "SELECT * FROM accounts WHERE domain IS NULL AND lower(username) = lower($1)",
+            username,
+        )
+    return await conn.fetchrow(
+        "SELECT * FROM accounts WHERE lower(username) = lower($1) AND lower(domain) = lower($2)",
+        username,
+        domain,
+    )
+
+
+async def accounts_by_acct(conn: Connection, pairs: list[tuple[str, str | None]]) -> list[Row]:
+    """Several accounts at once (mentions in a text); missing ones are skipped."""
+    rows = []
+    for username, domain in pairs:
+        row = await account_by_acct(conn, username, domain)
+        if row is not None:
+            rows.append(row)
+    return rows
+
+
+_PROFILE_COLUMNS = frozenset(
+    {
+        "display_name",
+        "note",
+        "note_source",
+        "fields",
+        "fields_source",
+        "locked",
+        "bot",
+        "discoverable",
+        "indexable",
+        "hide_collections",
+        "avatar_key",
+        "header_key",
+        "actor_type",
+    }
+)
+
+
+async def update_profile(
+    conn: Connection, account_id: int, changes: dict[str, Any], now: int
+) -> None:
+    """Change profile columns of an account (only the known ones)."""
+    unknown = set(changes) - _PROFILE_COLUMNS
+    if unknown:
+        raise ValueError(f"not profile columns: {sorted(unknown)}")
+    if not changes:
+        return
+    names = sorted(changes)
+    assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(names, start=1))
+    await conn.execute(
+        f"UPDATE accounts SET {assignments}, updated_at = ${len(names) + 1} "
+        f"WHERE id = ${len(names) + 2}",
+        *(changes[n] for n in names),
+        now,
+        account_id,
     )

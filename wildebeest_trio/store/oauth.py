@@ -74,3 +74,120 @@ async def token_by_hash(conn: Connection, token_hash: str) -> Row | None:
         "WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
         token_hash,
     )
+
+
+async def token_with_user(conn: Connection, token_hash: str) -> Row | None:
+    """A live token with its user's standing (for authentication)."""
+    return await conn.fetchrow(
+        "SELECT t.id, t.application_id, t.account_id, t.scopes, t.created_at, t.last_used_at, "
+        "u.id AS user_id, u.role, u.approved, u.disabled, u.confirmed_at, a.suspended_at "
+        "FROM oauth_access_tokens t "
+        "LEFT JOIN accounts a ON a.id = t.account_id "
+        "LEFT JOIN users u ON u.account_id = t.account_id "
+        "WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
+        token_hash,
+    )
+
+
+async def touch_token(conn: Connection, token_id: int, now: int) -> None:
+    """Record that a token was used."""
+    await conn.execute(
+        "UPDATE oauth_access_tokens SET last_used_at = $1 WHERE id = $2", now, token_id
+    )
+
+
+async def application_by_client_id(conn: Connection, client_id: str) -> Row | None:
+    """An application by its public client id."""
+    return await conn.fetchrow("SELECT * FROM oauth_applications WHERE client_id = $1", client_id)
+
+
+async def application_by_id(conn: Connection, app_id: int) -> Row | None:
+    return await conn.fetchrow("SELECT * FROM oauth_applications WHERE id = $1", app_id)
+
+
+async def insert_grant(
+    conn: Connection,
+    *,
+    grant_id: int,
+    application_id: int,
+    account_id: int,
+    code_hash: str,
+    redirect_uri: str,
+    scopes: str,
+    code_challenge: str | None,
+    now: int,
+    expires_at: int,
+) -> None:
+    """Store a one-time authorization code (by hash)."""
+    await conn.execute(
+        "INSERT INTO oauth_access_grants (id, application_id, account_id, code_hash, "
+        "redirect_uri, scopes, code_challenge, created_at, expires_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        grant_id,
+        application_id,
+        account_id,
+        code_hash,
+        redirect_uri,
+        scopes,
+        code_challenge,
+        now,
+        expires_at,
+    )
+
+
+async def take_grant(conn: Connection, code_hash: str, now: int) -> Row | None:
+    """Mark a code used and return it; None if unknown or already used (one use only)."""
+    row = await conn.fetchrow("SELECT * FROM oauth_access_grants WHERE code_hash = $1", code_hash)
+    if row is None:
+        return None
+    changed = await conn.execute(
+        "UPDATE oauth_access_grants SET used_at = $1 WHERE id = $2 AND used_at IS NULL",
+        now,
+        row["id"],
+    )
+    return row if changed == 1 else {**row, "reused": True}
+
+
+async def revoke_tokens_of_grant_account(
+    conn: Connection, application_id: int, account_id: int, now: int
+) -> int:
+    """Revoke every token an account gave an application."""
+    return await conn.execute(
+        "UPDATE oauth_access_tokens SET revoked_at = $1 WHERE application_id = $2 "
+        "AND account_id = $3 AND revoked_at IS NULL",
+        now,
+        application_id,
+        account_id,
+    )
+
+
+async def token_by_hash_any(conn: Connection, token_hash: str) -> Row | None:
+    """A token by hash, revoked or not."""
+    return await conn.fetchrow(
+        "SELECT * FROM oauth_access_tokens WHERE token_hash = $1", token_hash
+    )
+
+
+async def revoke_token(conn: Connection, token_id: int, now: int) -> None:
+    await conn.execute(
+        "UPDATE oauth_access_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        now,
+        token_id,
+    )
+
+
+async def authorized_applications(conn: Connection, account_id: int) -> list[Row]:
+    """Applications holding live tokens of an account, with their scopes and first use."""
+    return await conn.fetch(
+        "SELECT a.id, a.name, a.website, MIN(t.created_at) AS authorized_at, "
+        "MAX(t.last_used_at) AS last_used_at, "
+        "COUNT(*) AS tokens FROM oauth_access_tokens t "
+        "JOIN oauth_applications a ON a.id = t.application_id "
+        "WHERE t.account_id = $1 AND t.revoked_at IS NULL "
+        "GROUP BY a.id, a.name, a.website ORDER BY MIN(t.created_at)",
+        account_id,
+    )
+
+
+async def grant_by_code_hash(conn: Connection, code_hash: str) -> Row | None:
+    return await conn.fetchrow("SELECT * FROM oauth_access_grants WHERE code_hash = $1", code_hash)

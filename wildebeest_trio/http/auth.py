@@ -1,0 +1,198 @@
+"""Who is calling: bearer tokens, OAuth scopes, and API rate limits.
+
+Every authenticated endpoint declares the scope it needs with `@require_scope`;
+a missing or revoked token is 401, a token without the scope 403, an app-only
+token where a user is needed 422 (as Mastodon answers).
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, ParamSpec, TypeVar
+
+from quart import Response, g, request
+
+from ..services.tokens import TokenInfo, resolve_token, scope_allows
+from .context import runtime
+from .errors import ApiError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+INVALID_TOKEN = "The access token is invalid"
+OUTSIDE_SCOPES = "This action is outside the authorized scopes"
+NEEDS_USER = "This method requires an authenticated user"
+
+
+def bearer_token() -> str | None:
+    """The token from `Authorization: Bearer`, else the `access_token` query parameter."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.args.get("access_token") or None
+
+
+async def current_auth() -> TokenInfo | None:
+    """The caller's token, resolved once per request; None when none was sent.
+
+    A token that was sent but is invalid or revoked is a 401, even on endpoints that
+    also answer anonymous callers (as Mastodon does).
+    """
+    if "auth" in g:
+        return g.auth  # type: ignore[no-any-return]
+    token = bearer_token()
+    info = None
+    if token is not None:
+        info = await resolve_token(runtime(), token)
+        if info is None:
+            raise ApiError(401, INVALID_TOKEN)
+    g.auth = info
+    return info
+
+
+def require_scope(
+    scope: str | tuple[str, ...] | None, *, user: bool = True
+) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+    """Decorate an endpoint: a valid token with `scope` (any one of a tuple), and a user
+    unless `user=False`."""
+    accepted = (scope,) if isinstance(scope, str) else scope
+
+    def decorate(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+        @functools.wraps(fn)
+        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            info = await current_auth()
+            if info is None:
+                raise ApiError(401, INVALID_TOKEN)
+            if accepted and not any(scope_allows(info.scopes, s) for s in accepted):
+                raise ApiError(403, OUTSIDE_SCOPES)
+            if user and info.account_id is None:
+                raise ApiError(422, NEEDS_USER)
+            return await fn(*args, **kwargs)
+
+        wrapper.required_scope = scope  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def auth() -> TokenInfo:
+    """The resolved token of a `@require_scope` endpoint."""
+    info: TokenInfo | None = g.get("auth")
+    assert info is not None, "auth() outside @require_scope"
+    return info
+
+
+# Rate limits -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most `count` requests per `period` seconds for one key."""
+
+    count: int
+    period: float
+
+
+class RateLimiter:
+    """Fixed-window counters per key, bounded in memory (oldest keys forgotten first).
+
+    Per process: several web processes each allow the limit, as a deliberate trade of
+    precision for not writing to the database on every request.
+    """
+
+    def __init__(self, max_keys: int = 100_000) -> None:
+        self._windows: OrderedDict[str, tuple[float, int]] = OrderedDict()
+        self._max_keys = max_keys
+
+    def hit(self, key: str, limit: Limit, now: float | None = None) -> tuple[bool, int, float]:
+        """Count a request; (allowed, remaining, reset time as epoch seconds)."""
+        now = time.time() if now is None else now
+        start = math.floor(now / limit.period) * limit.period
+        window_start, count = self._windows.get(key, (start, 0))
+        if window_start != start:
+            window_start, count = start, 0
+        count += 1
+        self._windows[key] = (window_start, count)
+        self._windows.move_to_end(key)
+        while len(self._windows) > self._max_keys:
+            self._windows.popitem(last=False)
+        reset = window_start + limit.period
+        return count <= limit.count, max(0, limit.count - count), reset
+
+
+# Mastodon's API limits: 300 per 5 minutes per token, and per IP for anonymous calls.
+API_LIMIT = Limit(300, 300)
+LOGIN_LIMIT_IP = Limit(25, 300)
+LOGIN_LIMIT_ACCOUNT = Limit(10, 300)
+SIGN_UP_LIMIT_IP = Limit(5, 1800)
+APP_REGISTRATION_LIMIT = Limit(5, 600)
+
+
+def client_ip() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _exempt(ip: str) -> bool:
+    config = runtime().config
+    if not config.rate_limits:
+        return True
+    if config.rate_limit_exempt_loopback:
+        try:
+            return ipaddress.ip_address(ip).is_loopback
+        except ValueError:
+            return False
+    return False
+
+
+def limiter() -> RateLimiter:
+    from quart import current_app
+
+    return current_app.extensions["wildebeest.limiter"]  # type: ignore[no-any-return]
+
+
+def too_many(reset: float) -> ApiError:
+    retry_after = max(1, math.ceil(reset - time.time()))
+    return ApiError(429, "Too many requests", headers={"Retry-After": str(retry_after)})
+
+
+def check_limit(key: str, limit: Limit) -> None:
+    """Count one attempt of something rate-limited (login, sign-up); 429 past the limit."""
+    if _exempt(client_ip()):
+        return
+    allowed, _, reset = limiter().hit(key, limit)
+    if not allowed:
+        raise too_many(reset)
+
+
+async def api_rate_limit() -> Response | None:
+    """Before an API request: count it against its token (or IP) and remember the headers."""
+    ip = client_ip()
+    if _exempt(ip):
+        return None
+    token = bearer_token()
+    key = f"api:token:{token}" if token else f"api:ip:{ip}"
+    allowed, remaining, reset = limiter().hit(key, API_LIMIT)
+    g.rate_limit = (API_LIMIT.count, remaining, reset)
+    if not allowed:
+        raise too_many(reset)
+    return None
+
+
+def rate_limit_headers(response: Response) -> None:
+    """After an API request: `X-RateLimit-*` as Mastodon.py's ratelimit_method reads them."""
+    state: Any = g.get("rate_limit")
+    if state is None:
+        return
+    limit, remaining, reset = state
+    response.headers["X-RateLimit-Limit"] = str(limit)
+    response.headers["X-RateLimit-Remaining"] = str(remaining)
+    response.headers["X-RateLimit-Reset"] = time.strftime(
+        "%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(reset)
+    )

@@ -1,0 +1,32 @@
+"""Per-request access to the application's configured objects, and response helpers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from quart import Response, current_app
+
+from ..runtime import Runtime
+
+
+def runtime() -> Runtime:
+    """The runtime of the application serving the current request."""
+    return current_app.extensions["wildebeest"]  # type: ignore[no-any-return]
+
+
+def features() -> frozenset[str]:
+    """The API features the mounted blueprints provide."""
+    return current_app.extensions["wildebeest.features"]  # type: ignore[no-any-return]
+
+
+def json_response(data: Any, status: int = 200, **headers: str) -> Response:
+    """A JSON response, encoded with orjson (cheaper than `jsonify`'s provider machinery)."""
+    response = Response(
+        orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS),
+        status=status,
+        content_type="application/json; charset=utf-8",
+    )
+    for name, value in headers.items():
+        response.headers[name.replace("_", "-")] = value
+    return response

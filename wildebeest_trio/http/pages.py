@@ -1,0 +1,87 @@
+"""The sign-up page and the instance's front page."""
+
+from __future__ import annotations
+
+from quart import Blueprint, Response, request
+
+from ..services import instance as instance_service
+from ..services.accounts import AccountError
+from ..services.registrations import RegistrationClosed, sign_up
+from .auth import SIGN_UP_LIMIT_IP, check_limit, client_ip
+from .context import runtime
+from .web import check_csrf, page, signed_in
+
+blueprint = Blueprint("pages", __name__)
+
+
+@blueprint.route("/")
+async def home() -> Response:
+    rt = runtime()
+    facts = await instance_service.instance_facts(rt)
+    return await page(
+        "home.html",
+        description=rt.config.instance_description,
+        rules=facts.rules,
+        account=await signed_in(),
+        registrations_open=rt.config.registrations != "closed",
+        users=facts.stats["user_count"],
+    )
+
+
+async def _sign_up_page(
+    status: int = 200, errors: list[str] | None = None, form: dict[str, str] | None = None
+) -> Response:
+    rt = runtime()
+    facts = await instance_service.instance_facts(rt)
+    return await page(
+        "sign_up.html",
+        status,
+        errors=errors or [],
+        form=form or {"username": "", "email": "", "reason": ""},
+        rules=facts.rules,
+        approval=rt.config.registrations == "approval",
+    )
+
+
+@blueprint.route("/auth/sign_up", methods=["GET"])
+async def sign_up_page() -> Response:
+    if runtime().config.registrations == "closed":
+        return await page(
+            "message.html",
+            403,
+            heading="Registrations are closed",
+            message="This server is not accepting new accounts.",
+        )
+    return await _sign_up_page()
+
+
+@blueprint.route("/auth/sign_up", methods=["POST"])
+async def sign_up_submit() -> Response:
+    rt = runtime()
+    form = await request.form
+    check_csrf(form)
+    check_limit(f"sign_up:{client_ip()}", SIGN_UP_LIMIT_IP)
+    values = {k: str(form.get(k, ""))[:1000] for k in ("username", "email", "reason")}
+    try:
+        await sign_up(
+            rt,
+            username=values["username"].strip(),
+            email=values["email"].strip(),
+            password=str(form.get("password", ""))[:1000],
+            agreement=form.get("agreement") in ("1", "on", "true"),
+            reason=values["reason"],
+            locale="en",
+            application_id=None,
+            scopes=[],
+        )
+    except RegistrationClosed as exc:
+        return await page("message.html", 403, heading="Registrations are closed", message=str(exc))
+    except AccountError as exc:
+        return await _sign_up_page(
+            422, [f"{exc.field.replace('_', ' ').capitalize()}: {exc}"], values
+        )
+    if rt.config.registrations == "approval":
+        message = "Your account is waiting for a moderator's approval; you can log in after."
+    else:
+        message = "Your account is ready: you can log in now."
+    return await page("message.html", heading="Welcome!", message=message)

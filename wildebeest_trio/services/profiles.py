@@ -1,0 +1,183 @@
+"""Reading and editing profiles: the account, its source text, preferences."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ..ids import now_ms
+from ..runtime import Runtime
+from ..store import Connection, Row
+from ..store import accounts as account_rows
+from ..store import users as user_rows
+from .formatting import MentionTarget, plain_mentions, render_field_value, render_text
+
+MAX_DISPLAY_NAME = 30
+MAX_NOTE = 500
+MAX_FIELDS = 4
+MAX_FIELD_NAME = 255
+MAX_FIELD_VALUE = 255
+PRIVACY = ("public", "unlisted", "private", "direct")
+DEFAULT_PREFERENCES = {"privacy": "public", "sensitive": False, "language": None}
+
+
+class ProfileError(ValueError):
+    """A profile change that cannot be made; `field` names the input at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+async def account(rt: Runtime, account_id: int) -> Row | None:
+    """An account that may be shown (suspended accounts are hidden)."""
+    row = await rt.store.read(account_rows.account_by_id, account_id)
+    return row
+
+
+async def lookup(rt: Runtime, acct: str) -> Row | None:
+    """An account by `user`, `@user`, `user@domain` (this domain means local)."""
+    text = acct.strip().lstrip("@")
+    username, _, domain = text.partition("@")
+    if not username:
+        return None
+    if domain.lower() in ("", rt.config.domain):
+        domain_or_none = None
+    else:
+        domain_or_none = domain
+    return await rt.store.read(account_rows.account_by_acct, username, domain_or_none)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What verify_credentials adds to the account: the user's source data and role."""
+
+    account: Row
+    user: Row
+    preferences: dict[str, Any]
+
+
+async def credentials(rt: Runtime, account_id: int) -> Credentials | None:
+    async def unit(conn: Connection) -> Credentials | None:
+        row = await account_rows.account_by_id(conn, account_id)
+        user = await user_rows.user_by_account(conn, account_id)
+        if row is None or user is None:
+            return None
+        settings = json.loads(user["settings"] or "{}")
+        prefs = {**DEFAULT_PREFERENCES, **settings.get("preferences", {})}
+        return Credentials(row, user, prefs)
+
+    return await rt.store.read(unit)
+
+
+async def _resolve_mentions(conn: Connection, rt: Runtime, text: str) -> dict[tuple, MentionTarget]:
+    pairs = [(u, None if d in (None, rt.config.domain) else d) for u, d in plain_mentions(text)]
+    targets = {}
+    for row in await account_rows.accounts_by_acct(conn, pairs):
+        key = (row["username"].lower(), row["domain"].lower() if row["domain"] else None)
+        targets[key] = MentionTarget(
+            row["username"], row["domain"], row["url"] or row["uri"], row["id"]
+        )
+    return targets
+
+
+def render_note(rt: Runtime, text: str, targets: dict[tuple, MentionTarget]) -> str:
+    def resolve(username: str, domain: str | None) -> MentionTarget | None:
+        if domain is not None and domain.lower() == rt.config.domain:
+            domain = None
+        return targets.get((username.lower(), domain.lower() if domain else None))
+
+    return render_text(
+        text, resolve_mention=resolve, tag_url=lambda t: f"{rt.config.base_url}/tags/{t.lower()}"
+    ).html
+
+
+@dataclass
+class ProfileChanges:
+    """Validated `update_credentials` input; None means unchanged."""
+
+    display_name: str | None = None
+    note: str | None = None
+    locked: bool | None = None
+    bot: bool | None = None
+    discoverable: bool | None = None
+    indexable: bool | None = None
+    hide_collections: bool | None = None
+    fields: list[tuple[str, str]] | None = None
+    avatar_key: str | None = None
+    header_key: str | None = None
+    privacy: str | None = None
+    sensitive: bool | None = None
+    language: str | None = None
+
+
+def validate(changes: ProfileChanges) -> None:
+    if changes.display_name is not None and len(changes.display_name) > MAX_DISPLAY_NAME:
+        raise ProfileError(
+            "display_name", f"is too long (maximum is {MAX_DISPLAY_NAME} characters)"
+        )
+    if changes.note is not None and len(changes.note) > MAX_NOTE:
+        raise ProfileError("note", f"is too long (maximum is {MAX_NOTE} characters)")
+    if changes.fields is not None:
+        if len(changes.fields) > MAX_FIELDS:
+            raise ProfileError("fields", f"at most {MAX_FIELDS} fields")
+        for name, value in changes.fields:
+            if len(name) > MAX_FIELD_NAME or len(value) > MAX_FIELD_VALUE:
+                raise ProfileError("fields", "a field name or value is too long")
+    if changes.privacy is not None and changes.privacy not in PRIVACY:
+        raise ProfileError("source[privacy]", f"must be one of {', '.join(PRIVACY)}")
+    if changes.language is not None and not (
+        changes.language == "" or (2 <= len(changes.language) <= 3 and changes.language.isalpha())
+    ):
+        raise ProfileError("source[language]", "must be an ISO 639 language code")
+
+
+async def update(rt: Runtime, account_id: int, changes: ProfileChanges) -> None:
+    """Apply profile changes in one transaction (notes and fields rendered to HTML)."""
+    validate(changes)
+    now = now_ms()
+
+    async def unit(conn: Connection) -> None:
+        columns: dict[str, Any] = {}
+        if changes.display_name is not None:
+            columns["display_name"] = changes.display_name.strip()
+        if changes.note is not None:
+            targets = await _resolve_mentions(conn, rt, changes.note)
+            columns["note_source"] = changes.note
+            columns["note"] = render_note(rt, changes.note, targets)
+        for flag in ("locked", "bot", "discoverable", "indexable", "hide_collections"):
+            value = getattr(changes, flag)
+            if value is not None:
+                columns[flag] = value
+        if changes.bot is not None:
+            columns["actor_type"] = "Service" if changes.bot else "Person"
+        if changes.fields is not None:
+            kept = [(n.strip(), v.strip()) for n, v in changes.fields if n.strip() or v.strip()]
+            columns["fields_source"] = json.dumps([{"name": n, "value": v} for n, v in kept])
+            columns["fields"] = json.dumps(
+                [{"name": n, "value": render_field_value(v), "verified_at": None} for n, v in kept]
+            )
+        if changes.avatar_key is not None:
+            columns["avatar_key"] = changes.avatar_key or None
+        if changes.header_key is not None:
+            columns["header_key"] = changes.header_key or None
+        await account_rows.update_profile(conn, account_id, columns, now)
+        if (
+            changes.privacy is not None
+            or changes.sensitive is not None
+            or (changes.language is not None)
+        ):
+            user = await user_rows.user_by_account(conn, account_id)
+            settings = json.loads(user["settings"] or "{}") if user else {}
+            prefs = settings.setdefault("preferences", {})
+            if changes.privacy is not None:
+                prefs["privacy"] = changes.privacy
+            if changes.sensitive is not None:
+                prefs["sensitive"] = changes.sensitive
+            if changes.language is not None:
+                prefs["language"] = changes.language or None
+            await user_rows.update_settings(conn, account_id, json.dumps(settings), now)
+
+    await rt.store.write(unit)
+    rt.instance_facts.invalidate()  # the contact account may be this one

@@ -1,0 +1,68 @@
+"""Signing up: the registrations mode, agreement to the rules, and the first token."""
+
+from __future__ import annotations
+
+import secrets
+
+from ..ids import now_ms
+from ..runtime import Runtime
+from ..store import oauth as oauth_rows
+from .accounts import AccountError, create_local_account
+from .oauth import IssuedAccessToken
+from .tokens import hash_token
+
+
+class RegistrationClosed(Exception):
+    """This server does not accept sign-ups."""
+
+
+async def sign_up(
+    rt: Runtime,
+    *,
+    username: str,
+    email: str,
+    password: str,
+    agreement: bool,
+    reason: str,
+    locale: str,
+    application_id: int | None,
+    scopes: list[str],
+) -> IssuedAccessToken | None:
+    """Create an account per the registrations mode; a token for it when an app asked."""
+    mode = rt.config.registrations
+    if mode == "closed":
+        raise RegistrationClosed("Registrations are closed on this server")
+    if not agreement:
+        raise AccountError("agreement", "must be accepted")
+    if mode == "approval" and not reason.strip():
+        raise AccountError("reason", "can't be blank")
+    if len(reason) > 1000:
+        raise AccountError("reason", "is too long (maximum is 1000 characters)")
+    if len(password) < 8:
+        raise AccountError("password", "is too short (minimum is 8 characters)")
+    created = await create_local_account(
+        rt,
+        username,
+        email,
+        password=password,
+        # Without a mail server there is no way to confirm an address: sign-ups are
+        # confirmed at once, and approval (when required) is the admin's check.
+        confirmed=True,
+        approved=mode == "open",
+        sign_up_reason=reason.strip(),
+        locale=locale,
+    )
+    if application_id is None:
+        return None
+    token = secrets.token_urlsafe(32)
+    now = now_ms()
+    await rt.store.write(
+        oauth_rows.insert_token,
+        token_id=rt.ids.next_id(),
+        application_id=application_id,
+        account_id=created.account_id,
+        token_hash=hash_token(token),
+        scopes=" ".join(scopes),
+        now=now,
+    )
+    return IssuedAccessToken(token, scopes, now)

@@ -1,0 +1,84 @@
+"""Local users: credentials, standing, preferences, sessions."""
+
+from __future__ import annotations
+
+from .base import Connection, Row
+
+__all__ = ["Connection"]
+
+_USER_WITH_ACCOUNT = (
+    "SELECT u.id AS user_id, u.account_id, u.email, u.password_hash, u.role, u.confirmed_at, "
+    "u.approved, u.disabled, u.locale, u.settings, u.created_at AS user_created_at, "
+    "a.username, a.suspended_at FROM users u JOIN accounts a ON a.id = u.account_id "
+)
+
+
+async def user_by_login(conn: Connection, login: str) -> Row | None:
+    """A user by e-mail address, or by username when no e-mail address matches."""
+    row = await conn.fetchrow(_USER_WITH_ACCOUNT + "WHERE lower(u.email) = lower($1)", login)
+    if row is None:
+        row = await conn.fetchrow(
+            _USER_WITH_ACCOUNT + "WHERE lower(a.username) = lower($1) AND a.domain IS NULL",
+            login,
+        )
+    return row
+
+
+async def user_by_account(conn: Connection, account_id: int) -> Row | None:
+    return await conn.fetchrow(_USER_WITH_ACCOUNT + "WHERE u.account_id = $1", account_id)
+
+
+async def update_settings(conn: Connection, account_id: int, settings: str, now: int) -> None:
+    await conn.execute(
+        "UPDATE users SET settings = $1, updated_at = $2 WHERE account_id = $3",
+        settings,
+        now,
+        account_id,
+    )
+
+
+async def record_sign_in(conn: Connection, account_id: int, now: int) -> None:
+    await conn.execute(
+        "UPDATE users SET last_sign_in_at = $1 WHERE account_id = $2", now, account_id
+    )
+
+
+async def insert_session(
+    conn: Connection,
+    *,
+    session_id: int,
+    account_id: int,
+    token_hash: str,
+    user_agent: str,
+    ip: str,
+    now: int,
+) -> None:
+    await conn.execute(
+        "INSERT INTO web_sessions (id, account_id, token_hash, user_agent, ip, created_at, "
+        "last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        session_id,
+        account_id,
+        token_hash,
+        user_agent[:500],
+        ip[:64],
+        now,
+    )
+
+
+async def session_account(conn: Connection, token_hash: str) -> Row | None:
+    """The signed-in account of a live session, with the user's standing."""
+    return await conn.fetchrow(
+        "SELECT s.id AS session_id, s.account_id, u.role, u.approved, u.disabled, "
+        "u.confirmed_at, a.username, a.suspended_at FROM web_sessions s "
+        "JOIN users u ON u.account_id = s.account_id JOIN accounts a ON a.id = s.account_id "
+        "WHERE s.token_hash = $1 AND s.revoked_at IS NULL",
+        token_hash,
+    )
+
+
+async def revoke_session(conn: Connection, token_hash: str, now: int) -> None:
+    await conn.execute(
+        "UPDATE web_sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
+        now,
+        token_hash,
+    )
