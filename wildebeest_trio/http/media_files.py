@@ -11,7 +11,7 @@ from __future__ import annotations
 from quart import Blueprint, Response, request, send_file
 
 from ..media.store import LocalMediaStore, content_type_for_key
-from .app import runtime
+from .context import runtime
 from .errors import not_found
 
 blueprint = Blueprint("media_files", __name__)
