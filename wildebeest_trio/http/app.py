@@ -70,15 +70,18 @@ def create_app(rt: Runtime) -> QuartTrio:
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
     app.extensions["wildebeest"] = rt
 
-    from . import accounts, health, instance, media_files, oauth, pages, wellknown
+    from ..services.access_jwt import AccessVerifier
+    from . import account_pages, accounts, health, instance, media_files, oauth, pages, wellknown
 
     features: set[str] = set()
-    for module in (health, instance, wellknown, oauth, accounts, pages, media_files):
+    for module in (health, instance, wellknown, oauth, accounts, pages, account_pages, media_files):
         app.register_blueprint(module.blueprint)
         features |= getattr(module, "FEATURES", frozenset())
     # What `api_versions.mastodon` may claim: only features whose endpoints are mounted.
     app.extensions["wildebeest.features"] = frozenset(features)
     app.extensions["wildebeest.limiter"] = RateLimiter()
+    # One verifier per process: it caches the identity provider's keys.
+    app.extensions["wildebeest.access"] = AccessVerifier.from_config(rt.config)
 
     @app.before_request
     async def _start() -> Response | None:

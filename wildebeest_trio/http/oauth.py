@@ -11,8 +11,10 @@ from quart import Blueprint, Response, request
 from ..serializers.apps import application_entity
 from ..services import oauth
 from ..services import sessions as session_service
+from ..services.account_mail import mail_enabled
 from ..services.instance import instance_facts
 from ..services.tokens import KNOWN_SCOPES
+from .account_pages import sign_in_with_header
 from .auth import (
     APP_REGISTRATION_LIMIT,
     LOGIN_LIMIT_ACCOUNT,
@@ -295,14 +297,25 @@ async def metadata() -> Response:
 
 @blueprint.route("/auth/sign_in", methods=["GET"])
 async def sign_in_page() -> Response:
+    target = safe_next(request.args.get("next"))
     if await signed_in() is not None and request.args.get("next"):
-        return redirect(safe_next(request.args.get("next")))
+        return redirect(target)
+    via_header = await sign_in_with_header(target)
+    if via_header is not None:
+        return via_header
+    return await _sign_in_form(200, target, "", None)
+
+
+async def _sign_in_form(status: int, target: str, email: str, error: str | None) -> Response:
+    rt = runtime()
     return await page(
         "sign_in.html",
-        next=safe_next(request.args.get("next")),
-        email="",
-        error=None,
-        registrations_open=runtime().config.registrations != "closed",
+        status,
+        next=target,
+        email=email,
+        error=error,
+        registrations_open=rt.config.registrations != "closed",
+        mail_enabled=mail_enabled(rt),
     )
 
 
@@ -318,14 +331,7 @@ async def sign_in() -> Response:
     try:
         user = await oauth.check_login(rt, email, str(form.get("password", ""))[:1000])
     except oauth.LoginError as exc:
-        return await page(
-            "sign_in.html",
-            401,
-            next=target,
-            email=email,
-            error=str(exc),
-            registrations_open=rt.config.registrations != "closed",
-        )
+        return await _sign_in_form(401, target, email, str(exc))
     token = await session_service.start_session(
         rt, user["account_id"], request.headers.get("User-Agent", ""), client_ip()
     )

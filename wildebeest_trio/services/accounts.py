@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import trio
@@ -71,7 +72,12 @@ def validate_email(email: str) -> None:
         raise AccountError("email", "email is invalid")
 
 
-async def _insert_local(conn: Connection, row: dict, user: dict, keys: dict) -> None:
+AfterInsert = Callable[[Connection, int, int], Awaitable[None]]
+
+
+async def _insert_local(
+    conn: Connection, row: dict, user: dict, keys: dict, after: AfterInsert | None
+) -> None:
     if await account_rows.local_username_taken(conn, row["username"]):
         raise AccountError("username", "username is already taken")
     if await account_rows.email_taken(conn, user["email"]):
@@ -79,6 +85,8 @@ async def _insert_local(conn: Connection, row: dict, user: dict, keys: dict) -> 
     await account_rows.insert_account(conn, row)
     await account_rows.insert_keypair(conn, **keys)
     await account_rows.insert_user(conn, user)
+    if after is not None:
+        await after(conn, row["id"], user["id"])
 
 
 async def create_local_account(
@@ -93,22 +101,36 @@ async def create_local_account(
     allow_reserved: bool = False,
     sign_up_reason: str = "",
     locale: str = "en",
+    display_name: str = "",
+    generate_password: bool = True,
+    after_insert: AfterInsert | None = None,
 ) -> CreatedAccount:
-    """Create a local account with its user and RSA-2048 key pair, all in one transaction."""
+    """Create a local account with its user and RSA-2048 key pair, all in one transaction.
+
+    Without a password one is generated (and returned once), unless `generate_password`
+    is off: then the account signs in only through a trusted identity header.
+    `after_insert(conn, account_id, user_id)` runs inside the same transaction (to queue
+    a confirmation e-mail with the account, say).
+    """
     validate_username(username, allow_reserved=allow_reserved)
     validate_email(email)
     if role not in ROLES:
         raise AccountError("role", f"role must be one of {', '.join(ROLES)}")
     generated = None
     if password is None:
-        generated = password = secrets.token_urlsafe(18)
+        if generate_password:
+            generated = password = secrets.token_urlsafe(18)
     elif len(password) < 8:
         raise AccountError("password", "password is too short (minimum is 8 characters)")
     elif len(password) > 72 * 4:
         raise AccountError("password", "password is too long")
     # Key generation and hashing are CPU work: keep them off the Trio thread.
     private_pem, public_pem = await trio.to_thread.run_sync(generate_rsa_keypair)
-    password_hash = await trio.to_thread.run_sync(hash_password, rt.config, password)
+    password_hash = (
+        None
+        if password is None
+        else await trio.to_thread.run_sync(hash_password, rt.config, password)
+    )
     now = now_ms()
     account_id = rt.ids.next_id()
     user_id = rt.ids.next_id()
@@ -118,7 +140,7 @@ async def create_local_account(
         "domain": None,
         **urls.local_actor_urls(rt.config, username),
         "actor_type": "Person",
-        "display_name": "",
+        "display_name": display_name.strip()[:30],
         "note": "",
         "locked": False,
         "bot": False,
@@ -147,7 +169,7 @@ async def create_local_account(
         "now": now,
     }
     try:
-        await rt.store.write(_insert_local, row, user, keys)
+        await rt.store.write(_insert_local, row, user, keys, after_insert)
     except IntegrityError as exc:
         # Lost a race with a concurrent sign-up between the check and the insert.
         field = "email" if "email" in str(exc).lower() else "username"

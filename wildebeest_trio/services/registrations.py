@@ -6,7 +6,9 @@ import secrets
 
 from ..ids import now_ms
 from ..runtime import Runtime
+from ..store import Connection
 from ..store import oauth as oauth_rows
+from .account_mail import mail_enabled, queue_confirmation
 from .accounts import AccountError, create_local_account
 from .oauth import IssuedAccessToken
 from .tokens import hash_token
@@ -40,6 +42,11 @@ async def sign_up(
         raise AccountError("reason", "is too long (maximum is 1000 characters)")
     if len(password) < 8:
         raise AccountError("password", "is too short (minimum is 8 characters)")
+    confirm_by_mail = mail_enabled(rt)
+
+    async def queue_mail(conn: Connection, account_id: int, user_id: int) -> None:
+        await queue_confirmation(conn, rt, user_id, username, email)
+
     created = await create_local_account(
         rt,
         username,
@@ -47,11 +54,14 @@ async def sign_up(
         password=password,
         # Without a mail server there is no way to confirm an address: sign-ups are
         # confirmed at once, and approval (when required) is the admin's check.
-        confirmed=True,
+        confirmed=not confirm_by_mail,
         approved=mode == "open",
         sign_up_reason=reason.strip(),
         locale=locale,
+        after_insert=queue_mail if confirm_by_mail else None,
     )
+    if confirm_by_mail:
+        rt.wake_jobs()
     if application_id is None:
         return None
     token = secrets.token_urlsafe(32)

@@ -82,3 +82,35 @@ async def revoke_session(conn: Connection, token_hash: str, now: int) -> None:
         now,
         token_hash,
     )
+
+
+async def confirm_email(conn: Connection, user_id: int, now: int) -> bool:
+    """Mark a user's e-mail address confirmed; False if it already was."""
+    changed = await conn.execute(
+        "UPDATE users SET confirmed_at = $1, updated_at = $1 WHERE id = $2 "
+        "AND confirmed_at IS NULL",
+        now,
+        user_id,
+    )
+    return changed == 1
+
+
+async def user_by_id(conn: Connection, user_id: int) -> Row | None:
+    return await conn.fetchrow(_USER_WITH_ACCOUNT + "WHERE u.id = $1", user_id)
+
+
+async def set_password_hash(conn: Connection, user_id: int, password_hash: str, now: int) -> None:
+    await conn.execute(
+        "UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3",
+        password_hash,
+        now,
+        user_id,
+    )
+
+
+async def revoke_sessions_of_account(conn: Connection, account_id: int, now: int) -> int:
+    return await conn.execute(
+        "UPDATE web_sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL",
+        now,
+        account_id,
+    )
