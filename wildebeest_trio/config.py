@@ -123,6 +123,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("data_dir", _parse_str, "./data", "Folder for the database, secret key and media"),
     Setting("media_dir", _parse_str, None, "Media folder (default `<data dir>/media`)"),
     Setting(
+        "media_max_image_bytes", _parse_int, 16 * 1024 * 1024, "Largest image upload, in bytes"
+    ),
+    Setting(
+        "media_max_image_pixels",
+        _parse_int,
+        33_177_600,
+        "Largest image upload, in pixels (width x height, checked before decoding)",
+    ),
+    Setting(
         "database_url",
         _parse_db_url,
         None,
@@ -209,6 +218,8 @@ class Config:
     scheme: str
     data_dir: Path
     media_dir: Path
+    media_max_image_bytes: int
+    media_max_image_pixels: int
     database_url: str
     allow_private_addresses: bool
     instance_title: str
@@ -327,6 +338,8 @@ def load_config(
         "job_max_attempts",
         "argon2_time_cost",
         "argon2_parallelism",
+        "media_max_image_bytes",
+        "media_max_image_pixels",
     ):
         if values[name] < 1:
             raise ConfigError(f"WB_{name.upper()}: must be at least 1")

@@ -21,6 +21,7 @@ from .cache import CachedValue
 from .config import Config
 from .ids import IdGenerator, now_ms
 from .jobs import JobRegistry
+from .media import LocalMediaStore, MediaStore
 from .store import Store, open_store
 from .store.migrate import migrate as apply_migrations
 from .store.nodes import claim_node, release_node, renew_node
@@ -55,6 +56,7 @@ class Runtime:
     ids: IdGenerator
     owner: str
     registry: JobRegistry
+    media: MediaStore
     job_signal: JobSignal = field(default_factory=JobSignal)
     # Instance-wide facts (counts, rules, contact) for the discovery endpoints.
     instance_facts: CachedValue[Any] = field(default_factory=lambda: CachedValue(ttl=30.0))
@@ -94,7 +96,12 @@ async def open_runtime(
         owner = process_owner()
         node = await store.write(claim_node, owner, now_ms(), NODE_LEASE_MS)
         runtime = Runtime(
-            config=config, store=store, ids=IdGenerator(node), owner=owner, registry=registry
+            config=config,
+            store=store,
+            ids=IdGenerator(node),
+            owner=owner,
+            registry=registry,
+            media=LocalMediaStore(config.media_dir, config.base_url),
         )
         try:
             yield runtime
