@@ -268,3 +268,69 @@ async def test_userinfo_needs_profile_scope(client: Any, rt: Runtime) -> None:
     assert info["sub"] == f"{rt.config.base_url}/users/carol"
     me = await client.get("/api/v1/accounts/verify_credentials", headers=bearer(token))
     assert me.status_code == 200
+
+
+def _png(width: int, height: int, color: tuple[int, int, int] = (200, 30, 30)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(out, "PNG")
+    return out.getvalue()
+
+
+async def test_avatar_and_header_upload(rt: Runtime, client: Any, alice_token: str) -> None:
+    from quart.datastructures import FileStorage
+
+    files = {
+        "avatar": FileStorage(
+            io_bytes(_png(800, 600)), filename="me.png", content_type="image/png"
+        ),
+        "header": FileStorage(
+            io_bytes(_png(3000, 1000)), filename="h.png", content_type="image/png"
+        ),
+    }
+    response = await client.patch(
+        "/api/v1/accounts/update_credentials",
+        headers=bearer(alice_token),
+        files=files,
+        form={"display_name": "Pictured"},
+    )
+    assert response.status_code == 200, await response.get_data(as_text=True)
+    me = await response.get_json()
+    assert me["avatar"].startswith(f"{rt.config.base_url}/system/avatars/")
+    assert me["header"].startswith(f"{rt.config.base_url}/system/headers/")
+    assert me["avatar_static"] == me["avatar"]
+    served = await client.get(me["avatar"].removeprefix(rt.config.base_url))
+    assert served.status_code == 200
+    from PIL import Image
+
+    image = Image.open(io_bytes(await served.get_data()))
+    assert image.size == (400, 400)
+    header = Image.open(
+        io_bytes(await (await client.get(me["header"].removeprefix(rt.config.base_url))).get_data())
+    )
+    assert header.size == (1500, 500)
+    bad = await client.patch(
+        "/api/v1/accounts/update_credentials",
+        headers=bearer(alice_token),
+        files={
+            "avatar": FileStorage(
+                io_bytes(b"not an image at all"), filename="x.png", content_type="image/png"
+            )
+        },
+    )
+    assert bad.status_code == 422
+    assert "not an image" in (await bad.get_json())["error"]
+    # The failed upload changed nothing.
+    still = await (
+        await client.get("/api/v1/accounts/verify_credentials", headers=bearer(alice_token))
+    ).get_json()
+    assert still["avatar"] == me["avatar"]
+
+
+def io_bytes(data: bytes) -> Any:
+    import io
+
+    return io.BytesIO(data)

@@ -100,14 +100,21 @@ def _mastodon_py_session(base: str, email: str, avatar: bytes | None) -> dict[st
 
 async def test_mastodon_py_logs_in_and_edits_profile(rt: Runtime, live_server: str) -> None:
     await create_local_account(rt, "pyuser", "py@example.org", password=PASSWORD)
+    import io
+
+    from PIL import Image
+
+    png = io.BytesIO()
+    Image.new("RGB", (640, 480), (10, 120, 200)).save(png, "PNG")
     result = await trio.to_thread.run_sync(
-        _mastodon_py_session, live_server, "py@example.org", None
+        _mastodon_py_session, live_server, "py@example.org", png.getvalue()
     )
     assert result["me"]["username"] == "pyuser"
     assert result["updated"]["display_name"] == "Py Thon"
     assert result["updated"]["source"]["note"] == "Written by Mastodon.py"
     assert result["updated"]["fields"][0]["name"] == "Lang"
     assert result["again"]["display_name"] == "Py Thon"
+    assert "/system/avatars/" in result["updated"]["avatar"]
     assert result["instance"].get("domain", result["instance"].get("uri")) == rt.config.domain
     assert result["version"] == "4.3.0"
 

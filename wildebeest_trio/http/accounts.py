@@ -6,9 +6,11 @@ from typing import Any
 
 from quart import Blueprint, Response, request
 
+from ..media.images import ImageError
 from ..serializers.accounts import account_entity, credential_account_entity
 from ..services import profiles
 from ..services.accounts import AccountError
+from ..services.profile_images import store_avatar, store_header
 from ..services.registrations import RegistrationClosed, sign_up
 from .auth import SIGN_UP_LIMIT_IP, auth, check_limit, client_ip, current_auth, require_scope
 from .context import json_response, runtime
@@ -142,7 +144,23 @@ async def update_credentials() -> Response:
 
 async def _store_image(kind: str, upload: Any) -> str:
     """Process and store an uploaded avatar or header; 422 on a bad image."""
-    raise ApiError(422, f"{kind} uploads are not available yet")
+    rt = runtime()
+    data = upload.read(rt.config.media_max_image_bytes + 1)
+    if len(data) > rt.config.media_max_image_bytes:
+        raise ApiError(
+            422,
+            f"Validation failed: {kind.capitalize()} file size must be less "
+            f"than {rt.config.media_max_image_bytes // (1024 * 1024)} MB",
+        )
+    store = store_avatar if kind == "avatar" else store_header
+    try:
+        return await store(rt, data)
+    except ImageError as exc:
+        raise ApiError(
+            422,
+            f"Validation failed: {kind.capitalize()} {exc}",
+            details={kind: [{"error": "ERR_INVALID", "description": str(exc)}]},
+        ) from None
 
 
 @blueprint.route("/api/v1/accounts/lookup")

@@ -67,7 +67,8 @@ class WildebeestApp(QuartTrio):
 def create_app(rt: Runtime) -> QuartTrio:
     """The application for one runtime (store, settings, jobs)."""
     app = WildebeestApp("wildebeest_trio", static_folder=None)
-    app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
+    # Room for the largest image plus the other fields of a multipart form.
+    app.config["MAX_CONTENT_LENGTH"] = rt.config.media_max_image_bytes + 1024 * 1024
     app.extensions["wildebeest"] = rt
 
     from ..services.access_jwt import AccessVerifier

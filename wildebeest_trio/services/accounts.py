@@ -11,10 +11,10 @@ import trio
 
 from ..ids import now_ms
 from ..runtime import Runtime
+from ..signatures import generate_rsa_keypair
 from ..store import Connection, IntegrityError
 from ..store import accounts as account_rows
 from . import urls
-from .keys import generate_rsa_keypair
 from .passwords import hash_password
 
 USERNAME_RE = re.compile(r"^[a-z0-9_]+$", re.IGNORECASE)
