@@ -564,7 +564,9 @@ impl PrivateKey {
                 pk.pss_only = self.pss_only;
                 Ok(pk)
             }
-            PrivateInner::Ed25519(pair) => PublicKey::from_raw(KeyKind::Ed25519, pair.public_key().as_ref()),
+            PrivateInner::Ed25519(pair) => {
+                PublicKey::from_raw(KeyKind::Ed25519, pair.public_key().as_ref())
+            }
             PrivateInner::Ecdsa(pair) => PublicKey::from_raw(self.kind, pair.public_key().as_ref()),
         }
     }
@@ -659,9 +661,11 @@ impl PublicKey {
                 "RSA keys of {bits} bits (1024 to 8192 are accepted)"
             )));
         }
-        let parsed =
-            ParsedPublicKey::new(&signature::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY, der)
-                .map_err(|e| rejected("RSA public key", e))?;
+        let parsed = ParsedPublicKey::new(
+            &signature::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
+            der,
+        )
+        .map_err(|e| rejected("RSA public key", e))?;
         Ok(PublicKey {
             parsed,
             raw: der.to_vec(),
@@ -682,8 +686,7 @@ impl PublicKey {
         if kind == KeyKind::Ed25519 && raw.len() != 32 {
             return Err(KeyError::Der("an Ed25519 public key is 32 bytes".into()));
         }
-        let parsed =
-            ParsedPublicKey::new(alg, raw).map_err(|e| rejected("public key", e))?;
+        let parsed = ParsedPublicKey::new(alg, raw).map_err(|e| rejected("public key", e))?;
         Ok(PublicKey {
             parsed,
             raw: raw.to_vec(),
@@ -833,7 +836,11 @@ impl PyPrivateKey {
     }
 
     fn __repr__(&self) -> String {
-        format!("<PrivateKey {} {} bits>", self.key.kind().name(), self.key.bits())
+        format!(
+            "<PrivateKey {} {} bits>",
+            self.key.kind().name(),
+            self.key.bits()
+        )
     }
 }
 
@@ -904,7 +911,11 @@ impl PyPublicKey {
     }
 
     fn __repr__(&self) -> String {
-        format!("<PublicKey {} {} bits>", self.key.kind().name(), self.key.bits())
+        format!(
+            "<PublicKey {} {} bits>",
+            self.key.kind().name(),
+            self.key.bits()
+        )
     }
 }
 
@@ -916,7 +927,9 @@ pub fn sig_alg_from_name(name: &str) -> PyResult<SigAlg> {
         "ecdsa-p256-sha256" => Ok(SigAlg::EcdsaP256Sha256),
         "ecdsa-p384-sha384" => Ok(SigAlg::EcdsaP384Sha384),
         "ed25519" => Ok(SigAlg::Ed25519),
-        _ => Err(InvalidKey::new_err(format!("unknown signature algorithm '{name}'"))),
+        _ => Err(InvalidKey::new_err(format!(
+            "unknown signature algorithm '{name}'"
+        ))),
     }
 }
 
@@ -1001,7 +1014,13 @@ mod tests {
     #[test]
     fn garbage_is_an_error() {
         assert!(PublicKey::from_pem("").is_err());
-        assert!(PublicKey::from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----").is_err());
-        assert!(PrivateKey::from_pem("-----BEGIN PRIVATE KEY-----\n!!\n-----END PRIVATE KEY-----").is_err());
+        assert!(
+            PublicKey::from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----")
+                .is_err()
+        );
+        assert!(
+            PrivateKey::from_pem("-----BEGIN PRIVATE KEY-----\n!!\n-----END PRIVATE KEY-----")
+                .is_err()
+        );
     }
 }

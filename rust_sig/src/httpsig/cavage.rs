@@ -1,6 +1,6 @@
 //! draft-cavage-http-signatures-12, as the Fediverse uses it.
 
-use super::errors::{invalid, malformed, unsupported, SigError, SigResult, Kind};
+use super::errors::{invalid, malformed, unsupported, Kind, SigError, SigResult};
 use super::message::{Headers, Target};
 use crate::keys::{KeyKind, PublicKey, SigAlg};
 
@@ -92,36 +92,48 @@ pub fn parse_header(value: &str) -> SigResult<Params> {
         } else {
             // A bare value is an RFC 9110 token (as in Mastodon's parser).
             let vstart = i;
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b"!#$%&'*+.^_`|~-".contains(&b[i])) {
+            while i < b.len()
+                && (b[i].is_ascii_alphanumeric() || b"!#$%&'*+.^_`|~-".contains(&b[i]))
+            {
                 i += 1;
             }
             if i == vstart {
-                return Err(malformed(format!("parameter {name} has an empty or invalid value")));
+                return Err(malformed(format!(
+                    "parameter {name} has an empty or invalid value"
+                )));
             }
             val.push_str(&s[vstart..i]);
         }
         if pairs.iter().any(|(n, _)| n == name) {
-            return Err(malformed(format!("duplicate parameter {name} in the Signature header")));
+            return Err(malformed(format!(
+                "duplicate parameter {name} in the Signature header"
+            )));
         }
         pairs.push((name.to_string(), val));
         while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
             i += 1;
         }
         if i < b.len() && b[i] != b',' {
-            return Err(malformed("parameters of the Signature header must be separated by commas"));
+            return Err(malformed(
+                "parameters of the Signature header must be separated by commas",
+            ));
         }
     }
     let get = |n: &str| pairs.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
     let key_id = get("keyId")
         .ok_or_else(|| malformed("the Signature header has no keyId"))?
         .to_string();
-    let sig_b64 = get("signature").ok_or_else(|| malformed("the Signature header has no signature"))?;
+    let sig_b64 =
+        get("signature").ok_or_else(|| malformed("the Signature header has no signature"))?;
     let signature = super::message::unb64(sig_b64)
         .ok_or_else(|| malformed("the signature parameter is not valid base64"))?;
     let algorithm = get("algorithm").unwrap_or("hs2019").to_ascii_lowercase();
     let headers: Vec<String> = match get("headers") {
         Some(h) => {
-            let list: Vec<String> = h.split_ascii_whitespace().map(|x| x.to_ascii_lowercase()).collect();
+            let list: Vec<String> = h
+                .split_ascii_whitespace()
+                .map(|x| x.to_ascii_lowercase())
+                .collect();
             if list.is_empty() {
                 return Err(malformed("the headers parameter is empty"));
             }
@@ -150,7 +162,14 @@ pub fn parse_header(value: &str) -> SigResult<Params> {
         }
         None => None,
     };
-    Ok(Params { key_id, algorithm, headers, signature, created, expires })
+    Ok(Params {
+        key_id,
+        algorithm,
+        headers,
+        signature,
+        created,
+        expires,
+    })
 }
 
 /// The signature algorithm `algorithm` means with this key. Mastodon
@@ -172,7 +191,10 @@ pub fn resolve_alg(algorithm: &str, kind: KeyKind) -> SigResult<SigAlg> {
 
 /// Checks that `(created)` / `(expires)` are only used where allowed.
 pub fn check_pseudo_headers(p: &Params) -> SigResult<()> {
-    for (pseudo, present) in [("(created)", p.created.is_some()), ("(expires)", p.expires.is_some())] {
+    for (pseudo, present) in [
+        ("(created)", p.created.is_some()),
+        ("(expires)", p.expires.is_some()),
+    ] {
         if p.headers.iter().any(|h| h == pseudo) {
             if p.algorithm != "hs2019" {
                 return Err(malformed(format!(
@@ -222,11 +244,13 @@ pub fn signing_string(
                 }
             }
             "(created)" => {
-                let c = created.ok_or_else(|| malformed("(created) without a created parameter"))?;
+                let c =
+                    created.ok_or_else(|| malformed("(created) without a created parameter"))?;
                 out.push_str(&c.to_string());
             }
             "(expires)" => {
-                let e = expires.ok_or_else(|| malformed("(expires) without an expires parameter"))?;
+                let e =
+                    expires.ok_or_else(|| malformed("(expires) without an expires parameter"))?;
                 out.push_str(&format_expires(e));
             }
             _ => {
@@ -243,7 +267,9 @@ pub fn signing_string(
                     }
                 };
                 if value.bytes().any(|b| b == b'\n' || b == b'\r') {
-                    return Err(malformed(format!("the value of {name} contains a line break")));
+                    return Err(malformed(format!(
+                        "the value of {name} contains a line break"
+                    )));
                 }
                 out.push_str(&value);
             }

@@ -1,10 +1,10 @@
 //! Body digests: the legacy `Digest` header (RFC 3230, what draft-cavage
 //! signatures cover) and `Content-Digest` (RFC 9530, what RFC 9421 covers).
 
-use sfv::{BareItem, Dictionary, ListEntry, Parser};
 use aws_lc_rs::digest;
+use sfv::{BareItem, Dictionary, ListEntry, Parser};
 
-use super::errors::{digest_mismatch, SigError, SigResult, Kind};
+use super::errors::{digest_mismatch, Kind, SigError, SigResult};
 use super::message::{b64, unb64, Headers};
 use super::Policy;
 
@@ -41,7 +41,10 @@ pub fn content_digest_header(body: &[u8], algorithms: &[String]) -> SigResult<St
         parts.push(format!("{name}=:{}:", b64(&value)));
     }
     if parts.is_empty() {
-        return Err(SigError::new(Kind::Unsupported, "no digest algorithm given"));
+        return Err(SigError::new(
+            Kind::Unsupported,
+            "no digest algorithm given",
+        ));
     }
     Ok(parts.join(", "))
 }
@@ -100,7 +103,9 @@ fn parse_content_digest(value: &str) -> SigResult<Dictionary> {
     Parser::new(value).parse::<Dictionary>().map_err(|e| {
         SigError::new(
             Kind::MalformedDigest,
-            format!("Content-Digest could not be parsed: it is not a valid RFC 8941 dictionary ({e})"),
+            format!(
+                "Content-Digest could not be parsed: it is not a valid RFC 8941 dictionary ({e})"
+            ),
         )
     })
 }
@@ -127,7 +132,10 @@ pub fn verify_content_digest_value(value: &str, body: &[u8], policy: Policy) -> 
                 _ => {
                     return Err(SigError::new(
                         Kind::MalformedDigest,
-                        format!("Content-Digest member {} is not a byte sequence", key.as_str()),
+                        format!(
+                            "Content-Digest member {} is not a byte sequence",
+                            key.as_str()
+                        ),
                     ))
                 }
             },

@@ -82,7 +82,10 @@ pub type SigResult<T> = Result<T, SigError>;
 
 impl SigError {
     pub fn new(kind: Kind, msg: impl Into<String>) -> Self {
-        SigError { kind, msg: msg.into() }
+        SigError {
+            kind,
+            msg: msg.into(),
+        }
     }
 }
 
@@ -150,7 +153,10 @@ pub fn guard<T>(f: impl FnOnce() -> SigResult<T> + std::panic::UnwindSafe) -> Si
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            Err(SigError::new(Kind::Internal, format!("internal error: {what}")))
+            Err(SigError::new(
+                Kind::Internal,
+                format!("internal error: {what}"),
+            ))
         }
     }
 }
@@ -160,9 +166,15 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MissingSignature", py.get_type::<MissingSignature>())?;
     m.add("MalformedSignature", py.get_type::<MalformedSignature>())?;
     m.add("MalformedDigest", py.get_type::<MalformedDigest>())?;
-    m.add("UnsupportedAlgorithm", py.get_type::<UnsupportedAlgorithm>())?;
+    m.add(
+        "UnsupportedAlgorithm",
+        py.get_type::<UnsupportedAlgorithm>(),
+    )?;
     m.add("DigestMismatch", py.get_type::<DigestMismatch>())?;
-    m.add("RequiredComponentMissing", py.get_type::<RequiredComponentMissing>())?;
+    m.add(
+        "RequiredComponentMissing",
+        py.get_type::<RequiredComponentMissing>(),
+    )?;
     m.add("SignatureExpired", py.get_type::<SignatureExpired>())?;
     m.add("SignatureInvalid", py.get_type::<SignatureInvalid>())?;
     Ok(())

@@ -25,7 +25,8 @@ impl Headers {
 
     /// Appends a field (the name is lowercased).
     pub fn push(&mut self, name: &str, value: &str) {
-        self.entries.push((name.to_ascii_lowercase(), value.to_string()));
+        self.entries
+            .push((name.to_ascii_lowercase(), value.to_string()));
     }
 
     pub fn contains(&self, name: &str) -> bool {
@@ -76,10 +77,17 @@ impl Target {
     /// target (`/path?q`, scheme assumed https, authority from `Host`).
     pub fn parse(url: &str) -> SigResult<Self> {
         if url.bytes().any(|b| b <= b' ' || b == 0x7f) {
-            return Err(malformed("the URL contains whitespace or control characters"));
+            return Err(malformed(
+                "the URL contains whitespace or control characters",
+            ));
         }
         let (scheme, rest) = match url.find("://") {
-            Some(i) if i > 0 && url[..i].bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) => {
+            Some(i)
+                if i > 0
+                    && url[..i]
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) =>
+            {
                 (url[..i].to_ascii_lowercase(), &url[i + 3..])
             }
             _ if url.starts_with('/') => ("https".to_string(), url),
@@ -102,8 +110,17 @@ impl Target {
             Some(i) => (&rest[..i], Some(rest[i + 1..].to_string())),
             None => (rest, None),
         };
-        let path = if path.is_empty() { "/".to_string() } else { path.to_string() };
-        Ok(Target { scheme, authority, path, query })
+        let path = if path.is_empty() {
+            "/".to_string()
+        } else {
+            path.to_string()
+        };
+        Ok(Target {
+            scheme,
+            authority,
+            path,
+            query,
+        })
     }
 
     /// `path?query` as in the request line.
@@ -147,7 +164,11 @@ pub fn unb64(text: &str) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD
         .decode(t)
         .ok()
-        .or_else(|| base64::engine::general_purpose::STANDARD_NO_PAD.decode(t.trim_end_matches('=')).ok())
+        .or_else(|| {
+            base64::engine::general_purpose::STANDARD_NO_PAD
+                .decode(t.trim_end_matches('='))
+                .ok()
+        })
 }
 
 // ---------------------------------------------------------------------------
@@ -201,7 +222,10 @@ pub fn format_http_date(unix: i64) -> String {
 }
 
 fn month_index(name: &str) -> Option<i64> {
-    MONTHS.iter().position(|m| m.eq_ignore_ascii_case(name)).map(|i| i as i64 + 1)
+    MONTHS
+        .iter()
+        .position(|m| m.eq_ignore_ascii_case(name))
+        .map(|i| i as i64 + 1)
 }
 
 fn parse_hms(t: &str) -> Option<(i64, i64, i64)> {
@@ -233,7 +257,12 @@ pub fn parse_http_date(text: &str) -> Option<i64> {
             if d.len() != 2 || y.len() != 4 {
                 return None;
             }
-            to_unix(y.parse().ok()?, month_index(mon)?, d.parse().ok()?, parse_hms(hms)?)
+            to_unix(
+                y.parse().ok()?,
+                month_index(mon)?,
+                d.parse().ok()?,
+                parse_hms(hms)?,
+            )
         }
         // Sunday, 06-Nov-94 08:49:37 GMT
         [wd, dmy, hms, "GMT"] if wd.ends_with(',') => {
@@ -254,7 +283,12 @@ pub fn parse_http_date(text: &str) -> Option<i64> {
             if y.len() != 4 {
                 return None;
             }
-            to_unix(y.parse().ok()?, month_index(mon)?, d.parse().ok()?, parse_hms(hms)?)
+            to_unix(
+                y.parse().ok()?,
+                month_index(mon)?,
+                d.parse().ok()?,
+                parse_hms(hms)?,
+            )
         }
         _ => None,
     }
@@ -267,11 +301,20 @@ mod tests {
     #[test]
     fn dates_round_trip() {
         assert_eq!(format_http_date(784111777), "Sun, 06 Nov 1994 08:49:37 GMT");
-        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784111777));
-        assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), Some(784111777));
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784111777)
+        );
+        assert_eq!(
+            parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"),
+            Some(784111777)
+        );
         assert_eq!(parse_http_date("Sun Nov  6 08:49:37 1994"), Some(784111777));
         assert_eq!(parse_http_date("wrong date"), None);
-        assert_eq!(parse_http_date("Wed, 20 Dec 2023 10:00:00 GMT"), Some(1703066400));
+        assert_eq!(
+            parse_http_date("Wed, 20 Dec 2023 10:00:00 GMT"),
+            Some(1703066400)
+        );
     }
 
     #[test]
@@ -279,7 +322,10 @@ mod tests {
         let t = Target::parse("https://Example.com:443/a/b?x=1#frag").unwrap();
         assert_eq!(t.authority.as_deref(), Some("Example.com:443"));
         assert_eq!(t.path_and_query(), "/a/b?x=1");
-        assert_eq!(normalize_authority("Example.com:443", "https"), "example.com");
+        assert_eq!(
+            normalize_authority("Example.com:443", "https"),
+            "example.com"
+        );
         let t = Target::parse("/inbox").unwrap();
         assert!(t.authority.is_none());
         assert!(Target::parse("inbox").is_err());

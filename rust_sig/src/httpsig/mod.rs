@@ -18,8 +18,11 @@ use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyString};
 use rayon::prelude::*;
 
-use crate::keys::{extract_private_key, extract_public_key, PrivateKey, PublicKey, KeyKind};
-use errors::{guard, malformed, invalid, required, expired, digest_mismatch, unsupported, SigError, SigResult, Kind};
+use crate::keys::{extract_private_key, extract_public_key, KeyKind, PrivateKey, PublicKey};
+use errors::{
+    digest_mismatch, expired, guard, invalid, malformed, required, unsupported, Kind, SigError,
+    SigResult,
+};
 use message::{format_http_date, parse_http_date, Headers, Target};
 use rfc9421::{Alg, Ctx, Msg, SigMeta, SignKey, VerifyKey};
 
@@ -37,7 +40,10 @@ impl Policy {
         match name {
             "mastodon" => Ok(Policy::Mastodon),
             "spec" => Ok(Policy::Spec),
-            other => Err(SigError::new(Kind::Internal, format!("unknown policy {other:?} (use \"mastodon\" or \"spec\")"))),
+            other => Err(SigError::new(
+                Kind::Internal,
+                format!("unknown policy {other:?} (use \"mastodon\" or \"spec\")"),
+            )),
         }
     }
 }
@@ -54,7 +60,10 @@ impl Scheme {
         match name {
             "cavage" => Ok(Scheme::Cavage),
             "rfc9421" => Ok(Scheme::Rfc9421),
-            other => Err(SigError::new(Kind::Internal, format!("unknown scheme {other:?} (use \"cavage\" or \"rfc9421\")"))),
+            other => Err(SigError::new(
+                Kind::Internal,
+                format!("unknown scheme {other:?} (use \"cavage\" or \"rfc9421\")"),
+            )),
         }
     }
     fn name(self) -> &'static str {
@@ -120,11 +129,19 @@ pub struct Window {
 /// Mastodon caps a sender's `expires` at 12 hours after creation.
 const MAX_EXPIRY: f64 = 12.0 * 3600.0;
 
-fn check_window(created: Option<f64>, expires: Option<f64>, w: Window, policy: Policy) -> SigResult<()> {
+fn check_window(
+    created: Option<f64>,
+    expires: Option<f64>,
+    w: Window,
+    policy: Policy,
+) -> SigResult<()> {
     let outside = "Signed request date outside acceptable time window";
     if let Some(c) = created {
         if c > w.now + w.max_skew {
-            return Err(expired(format!("{outside}: created {:.0} s in the future", c - w.now)));
+            return Err(expired(format!(
+                "{outside}: created {:.0} s in the future",
+                c - w.now
+            )));
         }
     }
     if let Some(e) = expires {
@@ -133,11 +150,17 @@ fn check_window(created: Option<f64>, expires: Option<f64>, w: Window, policy: P
             _ => e,
         };
         if w.now > deadline + w.max_skew {
-            return Err(expired(format!("{outside}: expired {:.0} s ago", w.now - deadline)));
+            return Err(expired(format!(
+                "{outside}: expired {:.0} s ago",
+                w.now - deadline
+            )));
         }
     } else if let (Some(c), Some(age)) = (created, w.max_age) {
         if w.now - c > age {
-            return Err(expired(format!("{outside}: created {:.0} s ago", w.now - c)));
+            return Err(expired(format!(
+                "{outside}: created {:.0} s ago",
+                w.now - c
+            )));
         }
     }
     Ok(())
@@ -205,7 +228,8 @@ pub fn sign_request(job: &SignJob) -> SigResult<Vec<(String, String)>> {
                     None => add(&mut headers, "Digest", digest::digest_header(body)),
                 }
             }
-            let mut signed: Vec<String> = vec!["(request-target)".into(), "host".into(), "date".into()];
+            let mut signed: Vec<String> =
+                vec!["(request-target)".into(), "host".into(), "date".into()];
             if with_body {
                 signed.push("digest".into());
                 if headers.contains("content-type") {
@@ -217,9 +241,15 @@ pub fn sign_request(job: &SignJob) -> SigResult<Vec<(String, String)>> {
             let (alg_name, alg) = match key.kind() {
                 KeyKind::Rsa => ("rsa-sha256", crate::keys::SigAlg::RsaPkcs1Sha256),
                 KeyKind::Ed25519 => ("hs2019", crate::keys::SigAlg::Ed25519),
-                k => return Err(unsupported(format!("draft-cavage signing with a {} key", k.name()))),
+                k => {
+                    return Err(unsupported(format!(
+                        "draft-cavage signing with a {} key",
+                        k.name()
+                    )))
+                }
             };
-            let text = cavage::signing_string(&signed, &job.method, &target, &headers, None, None, true)?;
+            let text =
+                cavage::signing_string(&signed, &job.method, &target, &headers, None, None, true)?;
             let sig = key.sign(alg, text.as_bytes())?;
             let value = format!(
                 "keyId={},algorithm=\"{alg_name}\",headers=\"{}\",signature=\"{}\"",
@@ -236,7 +266,9 @@ pub fn sign_request(job: &SignJob) -> SigResult<Vec<(String, String)>> {
             ];
             if with_body {
                 match headers.combined("content-digest") {
-                    Some(existing) => digest::verify_content_digest_value(&existing, body, Policy::Spec)?,
+                    Some(existing) => {
+                        digest::verify_content_digest_value(&existing, body, Policy::Spec)?
+                    }
                     None => add(
                         &mut headers,
                         "Content-Digest",
@@ -260,8 +292,12 @@ pub fn sign_request(job: &SignJob) -> SigResult<Vec<(String, String)>> {
                 status: None,
                 headers,
             };
-            let ctx = Ctx { msg: &msg, req: None };
-            let (params, sig, _base) = rfc9421::sign(ctx, &meta, &SignKey::Private(key.clone()), None)?;
+            let ctx = Ctx {
+                msg: &msg,
+                req: None,
+            };
+            let (params, sig, _base) =
+                rfc9421::sign(ctx, &meta, &SignKey::Private(key.clone()), None)?;
             added.push(("Signature-Input".into(), format!("sig1={params}")));
             added.push(("Signature".into(), format!("sig1=:{}:", message::b64(&sig))));
         }
@@ -308,7 +344,9 @@ fn pick_rfc9421<'a>(
             .ok_or_else(|| SigError::new(Kind::Missing, format!("no signature labelled {l:?}"))),
         None => {
             if policy == Policy::Mastodon && sigs.entries.len() != 1 {
-                return Err(malformed("Mastodon accepts exactly one signature per request"));
+                return Err(malformed(
+                    "Mastodon accepts exactly one signature per request",
+                ));
             }
             Ok(&sigs.entries[0])
         }
@@ -340,23 +378,35 @@ fn cavage_created(p: &cavage::Params, headers: &Headers, policy: Policy) -> SigR
         return Ok(p.created.map(|c| c as f64));
     }
     match headers.combined("date") {
-        Some(d) => parse_http_date(&d)
-            .map(|t| Some(t as f64))
-            .ok_or_else(|| malformed(format!("Invalid Date header: not RFC 2616 compliant date: {d:?}"))),
-        None if policy == Policy::Mastodon => Err(malformed("Invalid Date header: the request has no Date")),
+        Some(d) => parse_http_date(&d).map(|t| Some(t as f64)).ok_or_else(|| {
+            malformed(format!(
+                "Invalid Date header: not RFC 2616 compliant date: {d:?}"
+            ))
+        }),
+        None if policy == Policy::Mastodon => {
+            Err(malformed("Invalid Date header: the request has no Date"))
+        }
         None => Ok(None),
     }
 }
 
 /// Parses the request's signature without verifying it.
-pub fn parse_signature(method: &str, url: &str, headers: &Headers, label: Option<&str>) -> SigResult<Info> {
+pub fn parse_signature(
+    method: &str,
+    url: &str,
+    headers: &Headers,
+    label: Option<&str>,
+) -> SigResult<Info> {
     let _ = (method, url);
     match find_signature(headers, Policy::Spec)? {
         Found::Cavage(value) => {
             let p = cavage::parse_header(&value)?;
             let created = match p.created {
                 Some(c) => Some(c as f64),
-                None => headers.combined("date").and_then(|d| parse_http_date(&d)).map(|t| t as f64),
+                None => headers
+                    .combined("date")
+                    .and_then(|d| parse_http_date(&d))
+                    .map(|t| t as f64),
             };
             Ok(Info {
                 key_id: p.key_id,
@@ -406,13 +456,17 @@ pub fn verify_request(
             let signs = |h: &str| p.headers.iter().any(|x| x == h);
             if policy == Policy::Mastodon {
                 if !signs("date") && !signs("(created)") {
-                    return Err(required("Mastodon requires the Date header or (created) pseudo-header to be signed"));
+                    return Err(required(
+                        "Mastodon requires the Date header or (created) pseudo-header to be signed",
+                    ));
                 }
                 if !signs("(request-target)") && !signs("digest") {
                     return Err(required("Mastodon requires the (request-target) pseudo-header or the Digest header to be signed"));
                 }
                 if is_get(method) && !signs("host") {
-                    return Err(required("Mastodon requires the Host header to be signed when doing a GET request"));
+                    return Err(required(
+                        "Mastodon requires the Host header to be signed when doing a GET request",
+                    ));
                 }
                 if is_post(method) && !signs("digest") {
                     return Err(required("Mastodon requires the Digest header to be signed when doing a POST request"));
@@ -425,22 +479,33 @@ pub fn verify_request(
                 digest::verify_digest_value(&d, body, policy)?;
             }
             if signs("content-digest") {
-                let d = headers
-                    .combined("content-digest")
-                    .ok_or_else(|| digest_mismatch("the Content-Digest header is signed but absent"))?;
+                let d = headers.combined("content-digest").ok_or_else(|| {
+                    digest_mismatch("the Content-Digest header is signed but absent")
+                })?;
                 digest::verify_content_digest_value(&d, body, policy)?;
             }
             let created = cavage_created(&p, headers, policy)?;
             check_window(created, p.expires, opts.window, policy)?;
-            let text = cavage::signing_string(&p.headers, method, &target, headers, p.created, p.expires, true)?;
+            let text = cavage::signing_string(
+                &p.headers, method, &target, headers, p.created, p.expires, true,
+            )?;
             let mut ok = cavage::check(key, alg, &text, &p.signature);
-            if !ok && policy == Policy::Mastodon && target.query.is_some() && signs("(request-target)") {
+            if !ok
+                && policy == Policy::Mastodon
+                && target.query.is_some()
+                && signs("(request-target)")
+            {
                 // Older Mastodon versions signed the path without its query.
-                let text = cavage::signing_string(&p.headers, method, &target, headers, p.created, p.expires, false)?;
+                let text = cavage::signing_string(
+                    &p.headers, method, &target, headers, p.created, p.expires, false,
+                )?;
                 ok = cavage::check(key, alg, &text, &p.signature);
             }
             if !ok {
-                return Err(invalid(format!("Verification failed for {} using {}", p.key_id, p.algorithm)));
+                return Err(invalid(format!(
+                    "Verification failed for {} using {}",
+                    p.key_id, p.algorithm
+                )));
             }
             Ok(Info {
                 key_id: p.key_id,
@@ -457,9 +522,11 @@ pub fn verify_request(
         Found::Rfc9421(h) => {
             let sigs = rfc9421::parse_signatures(h)?;
             let (label, meta, sig) = pick_rfc9421(&sigs, opts.label.as_deref(), policy)?;
-            let sig = sig
-                .as_ref()
-                .ok_or_else(|| malformed(format!("the Signature header has no byte sequence for {label:?}")))?;
+            let sig = sig.as_ref().ok_or_else(|| {
+                malformed(format!(
+                    "the Signature header has no byte sequence for {label:?}"
+                ))
+            })?;
             if policy == Policy::Mastodon {
                 if meta.keyid.is_none() {
                     return Err(required("the keyid signature parameter is required"));
@@ -469,7 +536,9 @@ pub fn verify_request(
                 }
                 for needed in ["@method", "@target-uri"] {
                     if !meta.covers(needed) {
-                        return Err(required(format!("Mastodon requires {needed} to be covered")));
+                        return Err(required(format!(
+                            "Mastodon requires {needed} to be covered"
+                        )));
                     }
                 }
                 if is_post(method) && !meta.covers("content-digest") {
@@ -479,19 +548,30 @@ pub fn verify_request(
             let vkey = VerifyKey::Public(key.clone());
             let alg = rfc9421::choose_alg(meta.alg.as_deref(), None, &vkey)?;
             if meta.covers("content-digest") {
-                let d = headers
-                    .combined("content-digest")
-                    .ok_or_else(|| digest_mismatch("the Content-Digest header is covered but absent"))?;
+                let d = headers.combined("content-digest").ok_or_else(|| {
+                    digest_mismatch("the Content-Digest header is covered but absent")
+                })?;
                 digest::verify_content_digest_value(&d, body, policy)?;
             }
-            check_window(meta.created.map(|c| c as f64), meta.expires.map(|e| e as f64), opts.window, policy)?;
+            check_window(
+                meta.created.map(|c| c as f64),
+                meta.expires.map(|e| e as f64),
+                opts.window,
+                policy,
+            )?;
             let msg = Msg {
                 method: Some(method.to_string()),
                 target: Some(Target::parse(url)?),
                 status: None,
                 headers: headers.clone(),
             };
-            let base = rfc9421::signature_base(Ctx { msg: &msg, req: None }, meta)?;
+            let base = rfc9421::signature_base(
+                Ctx {
+                    msg: &msg,
+                    req: None,
+                },
+                meta,
+            )?;
             if !vkey.verify(alg, base.as_bytes(), sig) {
                 return Err(invalid(format!(
                     "Verification failed for {} using {}",
@@ -548,7 +628,9 @@ fn pools() -> &'static Mutex<HashMap<usize, Arc<rayon::ThreadPool>>> {
 }
 
 fn pool(threads: usize) -> SigResult<Arc<rayon::ThreadPool>> {
-    let mut map = pools().lock().map_err(|_| SigError::new(Kind::Internal, "thread pool lock poisoned"))?;
+    let mut map = pools()
+        .lock()
+        .map_err(|_| SigError::new(Kind::Internal, "thread pool lock poisoned"))?;
     if let Some(p) = map.get(&threads) {
         return Ok(p.clone());
     }
@@ -564,13 +646,26 @@ fn pool(threads: usize) -> SigResult<Arc<rayon::ThreadPool>> {
 
 // Bodies arrive as PyBackedBytes: extracting `bytes` into a Vec<u8> would
 // go through the sequence protocol one int at a time (30 us for 2 KB).
-type JobTuple<'py> = (String, String, Pairs, Option<PyBackedBytes>, String, Bound<'py, PyAny>, String, Option<f64>);
+type JobTuple<'py> = (
+    String,
+    String,
+    Pairs,
+    Option<PyBackedBytes>,
+    String,
+    Bound<'py, PyAny>,
+    String,
+    Option<f64>,
+);
 
 /// Signs many requests on all cores (or `threads` of them) with the GIL released.
 #[pyfunction]
 #[pyo3(signature = (jobs, threads = None))]
 #[pyo3(name = "sign_many")]
-fn sign_many_py(py: Python<'_>, jobs: Vec<JobTuple<'_>>, threads: Option<usize>) -> PyResult<Vec<Pairs>> {
+fn sign_many_py(
+    py: Python<'_>,
+    jobs: Vec<JobTuple<'_>>,
+    threads: Option<usize>,
+) -> PyResult<Vec<Pairs>> {
     // Batches usually reuse one PEM string: parse each distinct one once.
     let mut parsed: HashMap<String, Arc<PrivateKey>> = HashMap::new();
     let mut work = Vec::with_capacity(jobs.len());
@@ -589,7 +684,16 @@ fn sign_many_py(py: Python<'_>, jobs: Vec<JobTuple<'_>>, threads: Option<usize>)
             extract_private_key(&key_obj)?
         };
         let body = body.map(|b| b.to_vec());
-        work.push(SignJob { method, url, headers, body, key_id, key, scheme: Scheme::parse(&scheme)?, now });
+        work.push(SignJob {
+            method,
+            url,
+            headers,
+            body,
+            key_id,
+            key,
+            scheme: Scheme::parse(&scheme)?,
+            now,
+        });
     }
     run(py, move || {
         let results: Vec<SigResult<Pairs>> = match threads {
@@ -604,7 +708,13 @@ fn sign_many_py(py: Python<'_>, jobs: Vec<JobTuple<'_>>, threads: Option<usize>)
 #[pyfunction]
 #[pyo3(signature = (method, url, headers, label = None))]
 #[pyo3(name = "parse_signature")]
-fn parse_signature_py(py: Python<'_>, method: String, url: String, headers: Pairs, label: Option<String>) -> PyResult<InfoTuple> {
+fn parse_signature_py(
+    py: Python<'_>,
+    method: String,
+    url: String,
+    headers: Pairs,
+    label: Option<String>,
+) -> PyResult<InfoTuple> {
     run(py, move || {
         let h = Headers::new(headers);
         parse_signature(&method, &url, &h, label.as_deref()).map(Info::into_tuple)
@@ -630,7 +740,11 @@ fn verify_request_py(
 ) -> PyResult<InfoTuple> {
     let key = extract_public_key(public_key)?;
     let opts = VerifyOpts {
-        window: Window { now: now.unwrap_or_else(unix_now), max_age, max_skew },
+        window: Window {
+            now: now.unwrap_or_else(unix_now),
+            max_age,
+            max_skew,
+        },
         policy: Policy::parse(policy)?,
         label,
     };
@@ -658,16 +772,28 @@ fn content_digest_header_py(body: &[u8], algorithms: Vec<String>) -> PyResult<St
 #[pyo3(name = "verify_digest")]
 fn verify_digest_py(headers: Pairs, body: &[u8], policy: &str) -> PyResult<()> {
     let h = Headers::new(headers);
-    Ok(guard(AssertUnwindSafe(|| digest::verify_digest_headers(&h, body, Policy::parse(policy)?)))?)
+    Ok(guard(AssertUnwindSafe(|| {
+        digest::verify_digest_headers(&h, body, Policy::parse(policy)?)
+    }))?)
 }
 
 // --- the low-level RFC 9421 face --------------------------------------------
 
 type ReqTuple = (Option<String>, Option<String>, Pairs);
 
-fn build_msg(method: Option<String>, url: Option<String>, status: Option<u16>, headers: Pairs) -> SigResult<Msg> {
+fn build_msg(
+    method: Option<String>,
+    url: Option<String>,
+    status: Option<u16>,
+    headers: Pairs,
+) -> SigResult<Msg> {
     let target = url.as_deref().map(Target::parse).transpose()?;
-    Ok(Msg { method, target, status, headers: Headers::new(headers) })
+    Ok(Msg {
+        method,
+        target,
+        status,
+        headers: Headers::new(headers),
+    })
 }
 
 fn sign_key(obj: &Bound<'_, PyAny>) -> PyResult<SignKey> {
@@ -712,15 +838,25 @@ fn rfc9421_sign_py(
     let key = sign_key(key)?;
     run(py, move || {
         let msg = build_msg(method, url, status, headers)?;
-        let req = request.map(|(m, u, h)| build_msg(m, u, None, h)).transpose()?;
-        let items = components.iter().map(|c| rfc9421::parse_component(c)).collect::<SigResult<Vec<_>>>()?;
+        let req = request
+            .map(|(m, u, h)| build_msg(m, u, None, h))
+            .transpose()?;
+        let items = components
+            .iter()
+            .map(|c| rfc9421::parse_component(c))
+            .collect::<SigResult<Vec<_>>>()?;
         let chosen = match (&alg, &algorithm) {
-            (Some(a), Some(b)) if a != b => return Err(unsupported(format!("alg={a} but algorithm={b}"))),
+            (Some(a), Some(b)) if a != b => {
+                return Err(unsupported(format!("alg={a} but algorithm={b}")))
+            }
             (Some(a), _) | (None, Some(a)) => Some(Alg::from_name(a)?),
             (None, None) => None,
         };
         let meta = SigMeta::for_signing(items, created, keyid, alg, expires, nonce, tag)?;
-        let ctx = Ctx { msg: &msg, req: req.as_ref() };
+        let ctx = Ctx {
+            msg: &msg,
+            req: req.as_ref(),
+        };
         let (params, sig, base) = rfc9421::sign(ctx, &meta, &key, chosen)?;
         Ok((
             rfc9421::dict_member_input(&label, &params)?,
@@ -753,10 +889,21 @@ fn rfc9421_base_py(
 ) -> PyResult<String> {
     Ok(guard(AssertUnwindSafe(|| {
         let msg = build_msg(method, url, status, headers)?;
-        let req = request.map(|(m, u, h)| build_msg(m, u, None, h)).transpose()?;
-        let items = components.iter().map(|c| rfc9421::parse_component(c)).collect::<SigResult<Vec<_>>>()?;
+        let req = request
+            .map(|(m, u, h)| build_msg(m, u, None, h))
+            .transpose()?;
+        let items = components
+            .iter()
+            .map(|c| rfc9421::parse_component(c))
+            .collect::<SigResult<Vec<_>>>()?;
         let meta = SigMeta::for_signing(items, created, keyid, alg, expires, nonce, tag)?;
-        rfc9421::signature_base(Ctx { msg: &msg, req: req.as_ref() }, &meta)
+        rfc9421::signature_base(
+            Ctx {
+                msg: &msg,
+                req: req.as_ref(),
+            },
+            &meta,
+        )
     }))?)
 }
 
@@ -786,33 +933,56 @@ fn rfc9421_verify_py(
     let key = verify_key(key)?;
     run(py, move || {
         let msg = build_msg(method, url, status, headers)?;
-        let req = request.map(|(m, u, h)| build_msg(m, u, None, h)).transpose()?;
+        let req = request
+            .map(|(m, u, h)| build_msg(m, u, None, h))
+            .transpose()?;
         let sigs = rfc9421::parse_signatures(&msg.headers)?;
         let (label, meta, sig) = pick_rfc9421(&sigs, label.as_deref(), Policy::Spec)?;
-        let sig = sig
-            .as_ref()
-            .ok_or_else(|| malformed(format!("the Signature header has no byte sequence for {label:?}")))?;
+        let sig = sig.as_ref().ok_or_else(|| {
+            malformed(format!(
+                "the Signature header has no byte sequence for {label:?}"
+            ))
+        })?;
         for needed in &required {
             let item = rfc9421::parse_component(needed)?;
             if !meta.components.iter().any(|c| c == &item) {
-                return Err(errors::required(format!("the signature does not cover {needed}")));
+                return Err(errors::required(format!(
+                    "the signature does not cover {needed}"
+                )));
             }
         }
         let alg = rfc9421::choose_alg(meta.alg.as_deref(), algorithm.as_deref(), &key)?;
         if let Some(body) = &body {
             if meta.covers("content-digest") {
-                let d = msg
-                    .headers
-                    .combined("content-digest")
-                    .ok_or_else(|| digest_mismatch("the Content-Digest header is covered but absent"))?;
+                let d = msg.headers.combined("content-digest").ok_or_else(|| {
+                    digest_mismatch("the Content-Digest header is covered but absent")
+                })?;
                 digest::verify_content_digest_value(&d, body, Policy::Spec)?;
             }
         }
-        let window = Window { now: now.unwrap_or_else(unix_now), max_age, max_skew };
-        check_window(meta.created.map(|c| c as f64), meta.expires.map(|e| e as f64), window, Policy::Spec)?;
-        let base = rfc9421::signature_base(Ctx { msg: &msg, req: req.as_ref() }, meta)?;
+        let window = Window {
+            now: now.unwrap_or_else(unix_now),
+            max_age,
+            max_skew,
+        };
+        check_window(
+            meta.created.map(|c| c as f64),
+            meta.expires.map(|e| e as f64),
+            window,
+            Policy::Spec,
+        )?;
+        let base = rfc9421::signature_base(
+            Ctx {
+                msg: &msg,
+                req: req.as_ref(),
+            },
+            meta,
+        )?;
         if !key.verify(alg, base.as_bytes(), sig) {
-            return Err(invalid(format!("signature {label:?} does not verify ({})", alg.name())));
+            return Err(invalid(format!(
+                "signature {label:?} does not verify ({})",
+                alg.name()
+            )));
         }
         Ok(rfc9421_info(label, meta, Some(alg.name().to_string())).into_tuple())
     })
@@ -854,7 +1024,8 @@ mod timing {
         for _ in 0..3 {
             let t = std::time::Instant::now();
             for _ in 0..200 {
-                key.sign(crate::keys::SigAlg::RsaPkcs1Sha256, &[b'x'; 250]).unwrap();
+                key.sign(crate::keys::SigAlg::RsaPkcs1Sha256, &[b'x'; 250])
+                    .unwrap();
             }
             let bare = t.elapsed() / 200;
             let t = std::time::Instant::now();

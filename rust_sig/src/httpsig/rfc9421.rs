@@ -8,7 +8,7 @@ use sfv::{
     Parser, StringRef,
 };
 
-use super::errors::{invalid, malformed, unsupported, SigError, SigResult, Kind};
+use super::errors::{invalid, malformed, unsupported, Kind, SigError, SigResult};
 use super::message::{b64, normalize_authority, Headers, Target};
 use crate::keys::{PrivateKey, PublicKey, SigAlg};
 
@@ -46,7 +46,11 @@ impl Alg {
             "ecdsa-p384-sha384" => Alg::Asym(SigAlg::EcdsaP384Sha384),
             "ed25519" => Alg::Asym(SigAlg::Ed25519),
             "hmac-sha256" => Alg::HmacSha256,
-            other => return Err(unsupported(format!("unsupported signature algorithm '{other}'"))),
+            other => {
+                return Err(unsupported(format!(
+                    "unsupported signature algorithm '{other}'"
+                )))
+            }
         })
     }
 
@@ -147,7 +151,9 @@ pub fn parse_component(text: &str) -> SigResult<Item> {
         .parse()
         .map_err(|e| malformed(format!("bad component identifier {text:?}: {e}")))?;
     if !matches!(item.bare_item, BareItem::String(_)) {
-        return Err(malformed(format!("component identifier {text:?} is not a string")));
+        return Err(malformed(format!(
+            "component identifier {text:?} is not a string"
+        )));
     }
     Ok(item)
 }
@@ -168,10 +174,14 @@ enum SfType {
 
 fn sf_type(name: &str) -> SfType {
     match name {
-        "signature" | "signature-input" | "content-digest" | "repr-digest"
-        | "want-content-digest" | "want-repr-digest" | "accept-signature" | "priority" => {
-            SfType::Dictionary
-        }
+        "signature"
+        | "signature-input"
+        | "content-digest"
+        | "repr-digest"
+        | "want-content-digest"
+        | "want-repr-digest"
+        | "accept-signature"
+        | "priority" => SfType::Dictionary,
         "cache-status" | "proxy-status" | "accept-ch" => SfType::List,
         _ => SfType::Unknown,
     }
@@ -283,8 +293,11 @@ pub fn component_value(ctx: Ctx<'_>, item: &Item) -> SigResult<String> {
     }
     let has = |p: &str| item.params.contains_key(key(p));
     let msg = if has("req") {
-        ctx.req
-            .ok_or_else(|| invalid(format!("component {name:?};req needs the request, which was not given")))?
+        ctx.req.ok_or_else(|| {
+            invalid(format!(
+                "component {name:?};req needs the request, which was not given"
+            ))
+        })?
     } else {
         ctx.msg
     };
@@ -293,7 +306,9 @@ pub fn component_value(ctx: Ctx<'_>, item: &Item) -> SigResult<String> {
     }
     if let Some(derived) = name.strip_prefix('@') {
         if has("sf") || has("key") || has("bs") {
-            return Err(malformed(format!("parameters sf/key/bs do not apply to {name:?}")));
+            return Err(malformed(format!(
+                "parameters sf/key/bs do not apply to {name:?}"
+            )));
         }
         let need_target = || {
             msg.target
@@ -307,9 +322,9 @@ pub fn component_value(ctx: Ctx<'_>, item: &Item) -> SigResult<String> {
                 .ok_or_else(|| invalid("@method needs a request")),
             "target-uri" => {
                 let t = need_target()?;
-                let auth = t
-                    .authority_or_host(&msg.headers)
-                    .ok_or_else(|| invalid("@target-uri needs an authority (a URL host or Host)"))?;
+                let auth = t.authority_or_host(&msg.headers).ok_or_else(|| {
+                    invalid("@target-uri needs an authority (a URL host or Host)")
+                })?;
                 Ok(format!("{}://{}{}", t.scheme, auth, t.path_and_query()))
             }
             "authority" => {
@@ -322,7 +337,10 @@ pub fn component_value(ctx: Ctx<'_>, item: &Item) -> SigResult<String> {
             "scheme" => Ok(need_target()?.scheme.clone()),
             "request-target" => Ok(need_target()?.path_and_query()),
             "path" => Ok(need_target()?.path.clone()),
-            "query" => Ok(format!("?{}", need_target()?.query.as_deref().unwrap_or(""))),
+            "query" => Ok(format!(
+                "?{}",
+                need_target()?.query.as_deref().unwrap_or("")
+            )),
             "query-param" => {
                 let pname = match item.params.get(key("name")) {
                     Some(BareItem::String(s)) => s.as_str().to_string(),
@@ -339,11 +357,15 @@ pub fn component_value(ctx: Ctx<'_>, item: &Item) -> SigResult<String> {
         };
     }
     if name.is_empty() || name.bytes().any(|b| b.is_ascii_uppercase() || b <= b' ') {
-        return Err(malformed(format!("component name {name:?} must be a lowercase field name")));
+        return Err(malformed(format!(
+            "component name {name:?} must be a lowercase field name"
+        )));
     }
     let values: Vec<&str> = msg.headers.all(name).collect();
     if values.is_empty() {
-        return Err(invalid(format!("the covered field {name:?} is absent from the message")));
+        return Err(invalid(format!(
+            "the covered field {name:?} is absent from the message"
+        )));
     }
     if has("bs") {
         if has("sf") || has("key") {
@@ -351,7 +373,12 @@ pub fn component_value(ctx: Ctx<'_>, item: &Item) -> SigResult<String> {
         }
         let parts: Vec<String> = values
             .iter()
-            .map(|v| format!(":{}:", b64(v.trim_matches(|c| c == ' ' || c == '\t').as_bytes())))
+            .map(|v| {
+                format!(
+                    ":{}:",
+                    b64(v.trim_matches(|c| c == ' ' || c == '\t').as_bytes())
+                )
+            })
             .collect();
         return Ok(parts.join(", "));
     }
@@ -412,9 +439,9 @@ impl SigMeta {
     }
 
     pub fn covers(&self, name: &str) -> bool {
-        self.components.iter().any(|c| {
-            component_name(c).map(|n| n == name).unwrap_or(false) && c.params.is_empty()
-        })
+        self.components
+            .iter()
+            .any(|c| component_name(c).map(|n| n == name).unwrap_or(false) && c.params.is_empty())
     }
 
     /// Builds the metadata for signing, parameters in a fixed order that
@@ -459,7 +486,16 @@ impl SigMeta {
         if let Some(t) = &tag {
             params.insert(key("tag").to_owned(), string(t)?);
         }
-        Ok(SigMeta { components, created, expires, keyid, alg, nonce, tag, params })
+        Ok(SigMeta {
+            components,
+            created,
+            expires,
+            keyid,
+            alg,
+            nonce,
+            tag,
+            params,
+        })
     }
 
     /// The serialized inner list with its parameters.
@@ -472,7 +508,9 @@ impl SigMeta {
     fn from_entry(entry: &ListEntry) -> SigResult<Self> {
         let inner = match entry {
             ListEntry::InnerList(l) => l,
-            ListEntry::Item(_) => return Err(malformed("a Signature-Input member is not an inner list")),
+            ListEntry::Item(_) => {
+                return Err(malformed("a Signature-Input member is not an inner list"))
+            }
         };
         for item in &inner.items {
             component_name(item)?;
@@ -486,13 +524,19 @@ impl SigMeta {
             let want_int = |v: &BareItem| -> SigResult<i64> {
                 match v {
                     BareItem::Integer(i) => Ok(i64::from(*i)),
-                    _ => Err(malformed(format!("signature parameter {} must be an integer", k.as_str()))),
+                    _ => Err(malformed(format!(
+                        "signature parameter {} must be an integer",
+                        k.as_str()
+                    ))),
                 }
             };
             let want_str = |v: &BareItem| -> SigResult<String> {
                 match v {
                     BareItem::String(s) => Ok(s.as_str().to_string()),
-                    _ => Err(malformed(format!("signature parameter {} must be a string", k.as_str()))),
+                    _ => Err(malformed(format!(
+                        "signature parameter {} must be a string",
+                        k.as_str()
+                    ))),
                 }
             };
             match k.as_str() {
@@ -521,7 +565,9 @@ pub fn signature_base(ctx: Ctx<'_>, meta: &SigMeta) -> SigResult<String> {
         }
         let value = component_value(ctx, item)?;
         if value.bytes().any(|b| b == b'\n' || b == b'\r') {
-            return Err(malformed(format!("the value of {id} contains a line break")));
+            return Err(malformed(format!(
+                "the value of {id} contains a line break"
+            )));
         }
         base.push_str(&id);
         base.push_str(": ");
@@ -545,20 +591,27 @@ pub fn parse_signatures(headers: &Headers) -> SigResult<Signatures> {
     let input = headers
         .combined("signature-input")
         .ok_or_else(|| SigError::new(Kind::Missing, "no Signature-Input header"))?;
-    let sigs = headers
-        .combined("signature")
-        .ok_or_else(|| SigError::new(Kind::Missing, "Signature-Input without a Signature header"))?;
-    let input: Dictionary = Parser::new(&input)
-        .parse()
-        .map_err(|e| malformed(format!("Signature-Input is not a structured-field dictionary: {e}")))?;
-    let sigs: Dictionary = Parser::new(&sigs)
-        .parse()
-        .map_err(|e| malformed(format!("Signature is not a structured-field dictionary: {e}")))?;
+    let sigs = headers.combined("signature").ok_or_else(|| {
+        SigError::new(Kind::Missing, "Signature-Input without a Signature header")
+    })?;
+    let input: Dictionary = Parser::new(&input).parse().map_err(|e| {
+        malformed(format!(
+            "Signature-Input is not a structured-field dictionary: {e}"
+        ))
+    })?;
+    let sigs: Dictionary = Parser::new(&sigs).parse().map_err(|e| {
+        malformed(format!(
+            "Signature is not a structured-field dictionary: {e}"
+        ))
+    })?;
     let mut entries = Vec::with_capacity(input.len());
     for (label, entry) in input.iter() {
         let meta = SigMeta::from_entry(entry)?;
         let bytes = match sigs.get(label) {
-            Some(ListEntry::Item(Item { bare_item: BareItem::ByteSequence(b), .. })) => Some(b.clone()),
+            Some(ListEntry::Item(Item {
+                bare_item: BareItem::ByteSequence(b),
+                ..
+            })) => Some(b.clone()),
             _ => None,
         };
         entries.push((label.as_str().to_string(), meta, bytes));
@@ -587,7 +640,10 @@ pub fn choose_alg(meta_alg: Option<&str>, hint: Option<&str>, key: &VerifyKey) -
         (None, None) => key.default_alg(),
     };
     if !key.fits(alg) {
-        return Err(unsupported(format!("algorithm {} does not fit the key", alg.name())));
+        return Err(unsupported(format!(
+            "algorithm {} does not fit the key",
+            alg.name()
+        )));
     }
     Ok(alg)
 }
@@ -623,9 +679,15 @@ mod tests {
     #[test]
     fn query_params_encode_like_the_rfc() {
         let t = Target::parse("/parameters?var=this%20is%20a%20big%0Amultiline%20value&bar=with+plus+whitespace&fa%C3%A7ade%22%3A%20=something").unwrap();
-        assert_eq!(query_param(&t, "var").unwrap(), "this%20is%20a%20big%0Amultiline%20value");
+        assert_eq!(
+            query_param(&t, "var").unwrap(),
+            "this%20is%20a%20big%0Amultiline%20value"
+        );
         assert_eq!(query_param(&t, "bar").unwrap(), "with%20plus%20whitespace");
-        assert_eq!(query_param(&t, "fa%C3%A7ade%22%3A%20").unwrap(), "something");
+        assert_eq!(
+            query_param(&t, "fa%C3%A7ade%22%3A%20").unwrap(),
+            "something"
+        );
         let t = Target::parse("/path?param=value&foo=bar&baz=batman&qux=").unwrap();
         assert_eq!(query_param(&t, "qux").unwrap(), "");
         assert!(query_param(&t, "nope").is_err());
@@ -642,7 +704,10 @@ mod tests {
                 " a=1,    b=2;x=1;y=2,   c=(a   b   c), d".into(),
             )]),
         };
-        let ctx = Ctx { msg: &msg, req: None };
+        let ctx = Ctx {
+            msg: &msg,
+            req: None,
+        };
         let v = |s: &str| component_value(ctx, &parse_component(s).unwrap()).unwrap();
         assert_eq!(v("\"example-dict\";key=\"a\""), "1");
         assert_eq!(v("\"example-dict\";key=\"d\""), "?1");
