@@ -10,7 +10,7 @@ from tests.conftest import make_config
 from tests.oauth_flow import csrf_from, register_app, token_for
 from wildebeest_trio.http import create_app
 from wildebeest_trio.runtime import Runtime, open_runtime
-from wildebeest_trio.services.accounts import create_local_account
+from wildebeest_trio.services.accounts import create_local_account, modify_local_account
 
 PASSWORD = "correct horse battery"
 
@@ -122,6 +122,9 @@ async def test_sign_up_modes(tmp_path: Any, database_url: str, mode: str) -> Non
             # Not usable until an admin approves.
             me = await client.get("/api/v1/accounts/verify_credentials", headers=bearer(token))
             assert me.status_code == 401
+            await modify_local_account(rt, "waiting", approve=True)
+            me = await client.get("/api/v1/accounts/verify_credentials", headers=bearer(token))
+            assert me.status_code == 200
             instance = await (await client.get("/api/v2/instance")).get_json()
             assert instance["registrations"]["approval_required"] is True
 

@@ -115,6 +115,12 @@ def test_migrate_accounts_and_token(tmp_path: Path, database_url: str) -> None:
         assert message in bad.stderr
         assert bad.stderr.strip().count("\n") == 0
 
+    assert wb(env, "accounts", "modify", "bob", "--disable").returncode == 0
+    assert wb(env, "accounts", "modify", "bob", "--enable", "--role", "moderator").returncode == 0
+    missing = wb(env, "accounts", "approve", "nobody")
+    assert missing.returncode == 1 and "no local account" in missing.stderr
+    assert wb(env, "accounts", "modify", "bob", "--disable", "--enable").returncode == 1
+
     token = wb(env, "token", "create", "alice", "--scopes", "read write")
     assert token.returncode == 0, token.stderr
     bare = token.stdout.strip()

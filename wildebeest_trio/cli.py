@@ -83,6 +83,36 @@ async def cmd_accounts_create(args: argparse.Namespace) -> None:
         print(created.password)
 
 
+async def cmd_accounts_modify(args: argparse.Namespace) -> None:
+    from .services.accounts import AccountError, modify_local_account
+
+    if args.disable and args.enable:
+        raise CommandError("--disable and --enable contradict each other")
+    disabled = True if args.disable else False if args.enable else None
+    async with open_runtime(args.config) as rt:
+        try:
+            await modify_local_account(
+                rt,
+                args.username,
+                role=args.role,
+                approve=args.approve,
+                disabled=disabled,
+                confirm=args.confirm,
+                password=args.password,
+            )
+        except AccountError as exc:
+            raise CommandError(str(exc)) from None
+    _say(f"modified account {args.username}")
+
+
+async def cmd_accounts_approve(args: argparse.Namespace) -> None:
+    args.role = None
+    args.disable = args.enable = args.confirm = False
+    args.password = None
+    args.approve = True
+    await cmd_accounts_modify(args)
+
+
 async def cmd_token_create(args: argparse.Namespace) -> None:
     from .services.tokens import TokenError, issue_cli_token
 
@@ -189,6 +219,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", choices=("user", "moderator", "admin"), default="user")
     p.add_argument("--admin", action="store_true", help="same as --role admin")
     p.set_defaults(run=cmd_accounts_create)
+
+    p = acc.add_parser("modify", help="change a local account's role or standing")
+    p.add_argument("username")
+    p.add_argument("--role", choices=("user", "moderator", "admin"))
+    p.add_argument("--approve", action="store_true", help="approve a pending sign-up")
+    p.add_argument("--disable", action="store_true", help="block the account from logging in")
+    p.add_argument("--enable", action="store_true", help="undo --disable")
+    p.add_argument("--confirm", action="store_true", help="mark the e-mail address confirmed")
+    p.add_argument("--password", help="set a new password (signs out every session)")
+    p.set_defaults(run=cmd_accounts_modify)
+    p = acc.add_parser("approve", help="approve a pending sign-up")
+    p.add_argument("username")
+    p.set_defaults(run=cmd_accounts_approve)
 
     token = commands.add_parser("token", help="manage access tokens")
     tok = token.add_subparsers(dest="token_command", metavar="ACTION", required=True)

@@ -176,3 +176,60 @@ async def create_local_account(
         raise AccountError(field, f"{field} is already taken") from None
     rt.instance_facts.invalidate()
     return CreatedAccount(account_id, user_id, username, generated)
+
+
+async def modify_local_account(
+    rt: Runtime,
+    username: str,
+    *,
+    role: str | None = None,
+    approve: bool = False,
+    disabled: bool | None = None,
+    confirm: bool = False,
+    password: str | None = None,
+) -> None:
+    """Change a local user's standing (tootctl accounts modify / approve)."""
+    from ..store import users as user_rows
+    from .account_mail import mail_enabled
+    from .mailer import approval_message, enqueue_mail
+
+    if role is not None and role not in ROLES:
+        raise AccountError("role", f"role must be one of {', '.join(ROLES)}")
+    if password is not None and len(password) < 8:
+        raise AccountError("password", "password is too short (minimum is 8 characters)")
+    password_hash = (
+        None
+        if password is None
+        else await trio.to_thread.run_sync(hash_password, rt.config, password)
+    )
+    now = now_ms()
+    notify = approve and mail_enabled(rt)
+
+    async def unit(conn: Connection) -> None:
+        user = await user_rows.user_by_login(conn, username)
+        if user is None or user["username"].lower() != username.lower():
+            raise AccountError("username", f"no local account named {username!r}")
+        newly_approved = approve and not user["approved"]
+        await user_rows.set_standing(
+            conn,
+            user["user_id"],
+            now=now,
+            role=role,
+            approved=True if approve else None,
+            disabled=disabled,
+            confirm=confirm,
+        )
+        if password_hash is not None:
+            await user_rows.set_password_hash(conn, user["user_id"], password_hash, now)
+            await user_rows.revoke_sessions_of_account(conn, user["account_id"], now)
+        if notify and newly_approved:
+            message = approval_message(
+                instance=rt.config.instance_title,
+                username=user["username"],
+                link=f"{rt.config.base_url}/auth/sign_in",
+            )
+            await enqueue_mail(conn, rt.ids, user["email"], message)
+
+    await rt.store.write(unit)
+    rt.wake_jobs()
+    rt.instance_facts.invalidate()

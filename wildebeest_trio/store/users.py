@@ -114,3 +114,35 @@ async def revoke_sessions_of_account(conn: Connection, account_id: int, now: int
         now,
         account_id,
     )
+
+
+async def set_standing(
+    conn: Connection,
+    user_id: int,
+    *,
+    now: int,
+    role: str | None = None,
+    approved: bool | None = None,
+    disabled: bool | None = None,
+    confirm: bool = False,
+) -> None:
+    """Change a user's role, approval, disabled flag or confirmation (None: unchanged)."""
+    if role is not None:
+        await conn.execute(
+            "UPDATE users SET role = $1, updated_at = $2 WHERE id = $3", role, now, user_id
+        )
+    if approved is not None:
+        await conn.execute(
+            "UPDATE users SET approved = $1, updated_at = $2 WHERE id = $3", approved, now, user_id
+        )
+    if disabled is not None:
+        await conn.execute(
+            "UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3", disabled, now, user_id
+        )
+    if confirm:
+        await conn.execute(
+            "UPDATE users SET confirmed_at = COALESCE(confirmed_at, $1), updated_at = $1 "
+            "WHERE id = $2",
+            now,
+            user_id,
+        )
