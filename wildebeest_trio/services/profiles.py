@@ -31,7 +31,7 @@ class ProfileError(ValueError):
 
 
 async def account(rt: Runtime, account_id: int) -> Row | None:
-    """An account that may be shown (suspended accounts are hidden)."""
+    """An account by id, whatever its standing (callers hide suspended ones)."""
     row = await rt.store.read(account_rows.account_by_id, account_id)
     return row
 
