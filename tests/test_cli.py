@@ -222,6 +222,7 @@ def test_serve_no_migrate_and_worker(tmp_path: Path) -> None:
     assert wb(env, "migrate").returncode == 0
     with _server(env, "--no-migrate") as base:
         assert httpx.get(f"{base}/health").text == "OK"
+    assert (tmp_path / "data" / "secret_key").exists()
     worker = subprocess.Popen(
         [sys.executable, "-m", "wildebeest_trio", "worker"],
         env=env,

@@ -91,6 +91,7 @@ async def run_process(rt: Runtime, *, http: bool) -> None:
 
 async def serve(config: Config, *, migrate: bool = True) -> None:
     """`wildebeest-trio serve`: HTTP server, job workers and scheduler, as siblings."""
+    config.secret_key()  # generated into the data folder on first run
     async with open_runtime(config, migrate=migrate) as rt:
         await ensure_instance_keys(rt)
         await run_process(rt, http=True)
