@@ -16,7 +16,6 @@ people logged in through a short outage of the provider.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import ssl
@@ -24,14 +23,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-import httpx
 import jwt
 import trio
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ..config import Config, ConfigError
+from ..net import FetchError, safe_get
 
 log = logging.getLogger(__name__)
 
@@ -98,24 +97,6 @@ def parse_jwks(raw: bytes) -> dict[str | None, list[jwt.PyJWK]]:
     if not keys:
         raise AccessDenied("key set has no usable RS256 or ES256 key")
     return keys
-
-
-def _ip_is_public(text: str) -> bool:
-    ip = ipaddress.ip_address(text.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
-def _describe(exc: BaseException) -> str:
-    """A one-line reason, from the exception or what caused it (httpx's are often empty)."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        text = " ".join(str(seen).split())
-        if text:
-            return text
-        seen = seen.__cause__ or seen.__context__
-    return type(exc).__name__
 
 
 class AccessVerifier:
@@ -298,61 +279,27 @@ class AccessVerifier:
 
     async def _fetch(self) -> bytes:
         """GET the JWKS URL: public addresses only (unless allowed), no redirects, capped."""
-        parts = urlsplit(self.jwks)
-        host = parts.hostname
-        if not host:
-            raise AccessDenied("key set URL has no host")
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        with trio.move_on_after(self.fetch_timeout):
-            failures: list[str] = []
-            for address in await self._resolve(host, port):
-                try:
-                    return await self._get(parts, host, port, address)
-                except httpx.ConnectError as exc:
-                    # Try the next address, as a browser would; report each failure.
-                    failures.append(f"{address}: {_describe(exc)}")
-                except httpx.HTTPError as exc:
-                    failures.append(_describe(exc))
-                    break
-            raise AccessDenied(f"cannot fetch key set: {'; '.join(failures)}")
-        raise AccessDenied(f"key set URL did not answer within {self.fetch_timeout:g}s")
-
-    async def _get(self, parts: SplitResult, host: str, port: int, address: str) -> bytes:
-        # Connect to an address just checked, not to a second lookup's answer (DNS
-        # rebinding), still sending the real name for the Host header and TLS.
-        literal = f"[{address}]" if ":" in address else address
-        pinned = urlunsplit(parts._replace(netloc=f"{literal}:{port}"))
-        headers = {"Host": parts.netloc.rpartition("@")[2], "Accept": "application/json"}
-        async with (
-            httpx.AsyncClient(
-                timeout=self.fetch_timeout,
-                trust_env=False,
-                verify=self.ssl_context or True,
-            ) as client,
-            client.stream(
-                "GET", pinned, headers=headers, extensions={"sni_hostname": host}
-            ) as response,
-        ):
-            if response.status_code != 200:
-                raise AccessDenied(f"key set URL answered {response.status_code}")
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > MAX_JWKS_BYTES:
-                    raise AccessDenied("key set too large")
-            return bytes(body)
-
-    async def _resolve(self, host: str, port: int) -> list[str]:
         try:
-            infos = await trio.socket.getaddrinfo(host, port, type=trio.socket.SOCK_STREAM)
-        except OSError as exc:
-            raise AccessDenied(f"cannot resolve {host}: {exc}") from None
-        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
-        if not addresses:
-            raise AccessDenied(f"cannot resolve {host}")
-        if not self.allow_private_addresses and not all(map(_ip_is_public, addresses)):
-            raise AccessDenied(f"key set host {host} has a private or loopback address")
-        return addresses
+            fetched = await safe_get(
+                self.jwks,
+                headers={"Accept": "application/json"},
+                allow_private=self.allow_private_addresses,
+                max_bytes=MAX_JWKS_BYTES,
+                max_redirects=0,
+                time_limit=self.fetch_timeout,
+                ssl_context=self.ssl_context,
+            )
+        except FetchError as exc:
+            if "larger than" in str(exc):
+                raise AccessDenied("key set too large") from None
+            if "no answer within" in str(exc):
+                raise AccessDenied(
+                    f"key set URL did not answer within {self.fetch_timeout:g}s"
+                ) from None
+            raise AccessDenied(f"cannot fetch key set: {exc}") from None
+        if fetched.status != 200:
+            raise AccessDenied(f"key set URL answered {fetched.status}")
+        return fetched.body
 
 
 __all__ = ["ALGORITHMS", "AccessDenied", "AccessIdentity", "AccessVerifier", "parse_jwks"]
