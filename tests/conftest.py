@@ -137,9 +137,11 @@ async def client(rt: Runtime) -> AsyncIterator[Any]:
 @pytest.fixture
 async def live_server(rt: Runtime, nursery: trio.Nursery) -> AsyncIterator[str]:
     """The real HTTP server (Hypercorn on Trio) for `rt`; its base URL."""
+    from wildebeest_trio.federation.instance_actor import ensure_instance_actor
     from wildebeest_trio.server import run_http_server
     from wildebeest_trio.services.instance import ensure_instance_keys
 
     await ensure_instance_keys(rt)
+    await ensure_instance_actor(rt)
     await nursery.start(run_http_server, rt)
     yield rt.config.base_url

@@ -12,6 +12,7 @@ from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as hypercorn_serve
 
 from .config import Config
+from .federation.instance_actor import ensure_instance_actor
 from .http import create_app
 from .jobs.scheduler import run_scheduler
 from .jobs.worker import run_workers
@@ -94,6 +95,7 @@ async def serve(config: Config, *, migrate: bool = True) -> None:
     config.secret_key()  # generated into the data folder on first run
     async with open_runtime(config, migrate=migrate) as rt:
         await ensure_instance_keys(rt)
+        await ensure_instance_actor(rt)
         await run_process(rt, http=True)
 
 

@@ -72,10 +72,31 @@ def create_app(rt: Runtime) -> QuartTrio:
     app.extensions["wildebeest"] = rt
 
     from ..services.access_jwt import AccessVerifier
-    from . import account_pages, accounts, health, instance, media_files, oauth, pages, wellknown
+    from . import (
+        account_pages,
+        accounts,
+        activitypub,
+        health,
+        instance,
+        media_files,
+        oauth,
+        pages,
+        wellknown,
+    )
 
     features: set[str] = set()
-    for module in (health, instance, wellknown, oauth, accounts, pages, account_pages, media_files):
+    modules = (
+        health,
+        instance,
+        wellknown,
+        oauth,
+        accounts,
+        pages,
+        account_pages,
+        media_files,
+        activitypub,
+    )
+    for module in modules:
         app.register_blueprint(module.blueprint)
         features |= getattr(module, "FEATURES", frozenset())
     # What `api_versions.mastodon` may claim: only features whose endpoints are mounted.

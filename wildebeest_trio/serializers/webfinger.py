@@ -10,6 +10,20 @@ from ..config import Config
 def jrd(config: Config, account: dict[str, Any]) -> dict[str, Any]:
     """The JRD for a local account, as Mastodon serves it."""
     username = account["username"]
+    if account["actor_type"] == "Application":
+        # The instance actor: found by the bare domain, as Mastodon's is.
+        return {
+            "subject": f"acct:{config.domain}@{config.domain}",
+            "aliases": [account["uri"]],
+            "links": [
+                {
+                    "rel": "http://webfinger.net/rel/profile-page",
+                    "type": "text/html",
+                    "href": f"{config.base_url}/about",
+                },
+                {"rel": "self", "type": "application/activity+json", "href": account["uri"]},
+            ],
+        }
     return {
         "subject": f"acct:{username}@{config.domain}",
         "aliases": [account["url"], account["uri"]],

@@ -43,8 +43,21 @@ def local_username(config: Config, resource: str) -> str | None:
     return user
 
 
+def names_instance(config: Config, resource: str) -> bool:
+    """Whether a resource names the server itself (the bare domain or its actor)."""
+    text = unquote(resource.strip()).removeprefix("acct:")
+    return text in (
+        config.domain,
+        f"{config.domain}@{config.domain}",
+        config.base_url,
+        f"{config.base_url}/actor",
+    )
+
+
 async def find(rt: Runtime, resource: str) -> Row | None:
-    """The local, unsuspended account a resource names, or None."""
+    """The local, unsuspended account a resource names (or the instance actor), or None."""
+    if names_instance(rt.config, resource):
+        return await rt.store.read(account_rows.actor_by_uri, f"{rt.config.base_url}/actor")
     username = local_username(rt.config, resource)
     if username is None:
         return None

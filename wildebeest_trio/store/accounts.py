@@ -164,3 +164,47 @@ async def update_profile(
         now,
         account_id,
     )
+
+
+async def local_actor(conn: Connection, username: str) -> Row | None:
+    """A local account with its current public key, by username (case-insensitively)."""
+    return await conn.fetchrow(
+        "SELECT a.*, k.public_key_pem FROM accounts a "
+        "JOIN keypairs k ON k.account_id = a.id "
+        "WHERE a.domain IS NULL AND lower(a.username) = lower($1) "
+        "ORDER BY k.id DESC LIMIT 1",
+        username,
+    )
+
+
+async def actor_by_uri(conn: Connection, uri: str) -> Row | None:
+    """An account with its newest public key, by actor URI."""
+    return await conn.fetchrow(
+        "SELECT a.*, k.public_key_pem FROM accounts a "
+        "JOIN keypairs k ON k.account_id = a.id WHERE a.uri = $1 ORDER BY k.id DESC LIMIT 1",
+        uri,
+    )
+
+
+async def follower_uris(conn: Connection, account_id: int, offset: int, limit: int) -> list[str]:
+    """Actor URIs of an account's followers, newest follow first."""
+    rows = await conn.fetch(
+        "SELECT a.uri FROM follows f JOIN accounts a ON a.id = f.account_id "
+        "WHERE f.target_account_id = $1 ORDER BY f.id DESC LIMIT $2 OFFSET $3",
+        account_id,
+        limit,
+        offset,
+    )
+    return [r["uri"] for r in rows]
+
+
+async def following_uris(conn: Connection, account_id: int, offset: int, limit: int) -> list[str]:
+    """Actor URIs an account follows, newest follow first."""
+    rows = await conn.fetch(
+        "SELECT a.uri FROM follows f JOIN accounts a ON a.id = f.target_account_id "
+        "WHERE f.account_id = $1 ORDER BY f.id DESC LIMIT $2 OFFSET $3",
+        account_id,
+        limit,
+        offset,
+    )
+    return [r["uri"] for r in rows]

@@ -1,0 +1,1 @@
+"""The federation layer: ActivityPub documents, fetching, signing, inbox and delivery."""

@@ -1,0 +1,139 @@
+"""ActivityStreams documents for local actors and their collections, as Mastodon writes them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..config import Config
+from .accounts import media_url
+from .time import iso_midnight
+
+AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
+SECURITY_CONTEXT = "https://w3id.org/security/v1"
+AS_PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+ACTIVITY_JSON = "application/activity+json"
+
+# The extension terms Mastodon declares inline for actors.
+ACTOR_CONTEXT: list[Any] = [
+    AS_CONTEXT,
+    SECURITY_CONTEXT,
+    {
+        "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+        "toot": "http://joinmastodon.org/ns#",
+        "featured": {"@id": "toot:featured", "@type": "@id"},
+        "featuredTags": {"@id": "toot:featuredTags", "@type": "@id"},
+        "alsoKnownAs": {"@id": "as:alsoKnownAs", "@type": "@id"},
+        "movedTo": {"@id": "as:movedTo", "@type": "@id"},
+        "schema": "http://schema.org#",
+        "PropertyValue": "schema:PropertyValue",
+        "value": "schema:value",
+        "discoverable": "toot:discoverable",
+        "indexable": "toot:indexable",
+        "suspended": "toot:suspended",
+        "memorial": "toot:memorial",
+    },
+]
+
+FOLLOWS_PER_PAGE = 12  # Mastodon's FOLLOW_PER_PAGE
+
+
+def _image(config: Config, key: str | None, fallback: str | None) -> dict[str, Any] | None:
+    url = media_url(config, key) if key else fallback
+    if not url:
+        return None
+    media_type = "image/png" if url.endswith(".png") else "image/jpeg"
+    return {"type": "Image", "mediaType": media_type, "url": url}
+
+
+def actor_document(config: Config, account: dict[str, Any], public_key_pem: str) -> dict[str, Any]:
+    """A local account as an ActivityPub actor (Person, or Service for bots)."""
+    uri = account["uri"]
+    document: dict[str, Any] = {
+        "@context": ACTOR_CONTEXT,
+        "id": uri,
+        "type": account["actor_type"] if account["actor_type"] != "Application" else "Person",
+        "following": account["following_url"],
+        "followers": account["followers_url"],
+        "inbox": account["inbox_url"],
+        "outbox": account["outbox_url"],
+        "featured": account["featured_url"],
+        "featuredTags": f"{uri}/collections/tags",
+        "preferredUsername": account["username"],
+        "name": account["display_name"] or "",
+        "summary": account["note"] or "",
+        "url": account["url"],
+        "manuallyApprovesFollowers": bool(account["locked"]),
+        "discoverable": bool(account["discoverable"]),
+        "indexable": bool(account.get("indexable", False)),
+        "published": iso_midnight(account["created_at"]).replace(".000Z", "Z"),
+        "memorial": False,
+        "publicKey": {"id": f"{uri}#main-key", "owner": uri, "publicKeyPem": public_key_pem},
+        "tag": [],
+        "attachment": [
+            {"type": "PropertyValue", "name": f["name"], "value": f["value"]}
+            for f in json.loads(account.get("fields") or "[]")
+        ],
+        "endpoints": {"sharedInbox": account["shared_inbox_url"]},
+    }
+    also_known_as = json.loads(account.get("also_known_as") or "[]")
+    if also_known_as:
+        document["alsoKnownAs"] = also_known_as
+    for field, key in (("icon", "avatar_key"), ("image", "header_key")):
+        image = _image(config, account.get(key), None)
+        if image is not None:
+            document[field] = image
+    return document
+
+
+def instance_actor_document(
+    config: Config, account: dict[str, Any], public_key_pem: str
+) -> dict[str, Any]:
+    """The instance actor (`/actor`), which signs our fetches; always served unsigned."""
+    uri = account["uri"]
+    return {
+        "@context": [
+            AS_CONTEXT,
+            SECURITY_CONTEXT,
+            {"manuallyApprovesFollowers": "as:manuallyApprovesFollowers"},
+        ],
+        "id": uri,
+        "type": "Application",
+        "inbox": account["inbox_url"],
+        "outbox": account["outbox_url"],
+        "preferredUsername": account["username"],
+        "url": f"{config.base_url}/about",
+        "manuallyApprovesFollowers": True,
+        "publicKey": {"id": f"{uri}#main-key", "owner": uri, "publicKeyPem": public_key_pem},
+        "endpoints": {"sharedInbox": account["shared_inbox_url"]},
+    }
+
+
+def follows_collection(collection_id: str, total: int, hidden: bool) -> dict[str, Any]:
+    """The `followers`/`following` OrderedCollection (only the count when hidden)."""
+    document: dict[str, Any] = {
+        "@context": AS_CONTEXT,
+        "id": collection_id,
+        "type": "OrderedCollection",
+        "totalItems": total,
+    }
+    if not hidden:
+        document["first"] = f"{collection_id}?page=1"
+    return document
+
+
+def follows_page(collection_id: str, page: int, items: list[str], total: int) -> dict[str, Any]:
+    """One `OrderedCollectionPage` of actor URIs."""
+    document: dict[str, Any] = {
+        "@context": AS_CONTEXT,
+        "id": f"{collection_id}?page={page}",
+        "type": "OrderedCollectionPage",
+        "totalItems": total,
+        "partOf": collection_id,
+        "orderedItems": items,
+    }
+    if page * FOLLOWS_PER_PAGE < total:
+        document["next"] = f"{collection_id}?page={page + 1}"
+    if page > 1:
+        document["prev"] = f"{collection_id}?page={page - 1}"
+    return document
