@@ -266,6 +266,13 @@ class Config:
     def listen_port(self) -> int:
         return int(self.listen.rpartition(":")[2])
 
+    @property
+    def user_agent(self) -> str:
+        """What this server calls itself in outgoing requests (Mastodon's form)."""
+        from . import __version__
+
+        return f"wildebeest-trio/{__version__} (+{self.base_url}/)"
+
     def secret_key(self) -> bytes:
         """The instance secret, generated into the data folder on first use."""
         path = self.data_dir / "secret_key"

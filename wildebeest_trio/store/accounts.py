@@ -208,3 +208,88 @@ async def following_uris(conn: Connection, account_id: int, offset: int, limit: 
         offset,
     )
     return [r["uri"] for r in rows]
+
+
+async def private_key_of(conn: Connection, key_id: str) -> str | None:
+    """The private PEM of a local key, by key id."""
+    return await conn.fetchval("SELECT private_key_pem FROM keypairs WHERE key_id = $1", key_id)
+
+
+async def public_key_by_key_id(conn: Connection, key_id: str) -> Row | None:
+    """A known public key with its owner's URI, domain and standing."""
+    return await conn.fetchrow(
+        "SELECT k.id AS keypair_id, k.key_id, k.public_key_pem, a.id AS account_id, a.uri, "
+        "a.domain, a.suspended_at, a.last_fetched_at FROM keypairs k "
+        "JOIN accounts a ON a.id = k.account_id WHERE k.key_id = $1",
+        key_id,
+    )
+
+
+async def upsert_remote_actor(
+    conn: Connection,
+    account: dict[str, Any],
+    key_id: str | None,
+    public_key_pem: str | None,
+    keypair_id: int,
+    now: int,
+) -> int:
+    """Insert or refresh a remote actor (by URI) and its key; the account id."""
+    existing = await conn.fetchrow(
+        "SELECT id FROM accounts WHERE uri = $1 AND domain IS NOT NULL", account["uri"]
+    )
+    columns = (
+        "username",
+        "domain",
+        "url",
+        "actor_type",
+        "display_name",
+        "note",
+        "fields",
+        "locked",
+        "bot",
+        "discoverable",
+        "indexable",
+        "inbox_url",
+        "shared_inbox_url",
+        "outbox_url",
+        "followers_url",
+        "following_url",
+        "featured_url",
+        "avatar_remote_url",
+        "header_remote_url",
+        "also_known_as",
+    )
+    if existing is None:
+        account_id = account["id"]
+        names = ("id", "uri", *columns, "last_fetched_at", "created_at", "updated_at")
+        values = [account_id, account["uri"], *(account[c] for c in columns), now, now, now]
+        placeholders = ", ".join(f"${i}" for i in range(1, len(names) + 1))
+        await conn.execute(
+            f"INSERT INTO accounts ({', '.join(names)}) VALUES ({placeholders})", *values
+        )
+    else:
+        account_id = existing["id"]
+        assignments = ", ".join(f"{c} = ${i}" for i, c in enumerate(columns, start=1))
+        await conn.execute(
+            f"UPDATE accounts SET {assignments}, last_fetched_at = ${len(columns) + 1}, "
+            f"updated_at = ${len(columns) + 1} WHERE id = ${len(columns) + 2}",
+            *(account[c] for c in columns),
+            now,
+            account_id,
+        )
+    if key_id and public_key_pem:
+        # Keys rotate: the key id now published replaces whatever this account had.
+        await conn.execute(
+            "DELETE FROM keypairs WHERE account_id = $1 AND key_id <> $2", account_id, key_id
+        )
+        await conn.execute(
+            "INSERT INTO keypairs (id, account_id, key_id, public_key_pem, created_at) "
+            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key_id) DO UPDATE SET "
+            "public_key_pem = excluded.public_key_pem, account_id = excluded.account_id",
+            keypair_id,
+            account_id,
+            key_id,
+            public_key_pem,
+            now,
+        )
+    return account_id

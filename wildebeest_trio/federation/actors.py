@@ -1,0 +1,174 @@
+"""Remote actors: fetched, checked, sanitized and cached as accounts with their keys."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..ids import now_ms
+from ..runtime import Runtime
+from ..store import Connection
+from ..store import accounts as account_rows
+from .fetch import DocumentRefused, fetch_document, same_origin
+from .sanitize import sanitize_html, strip_text
+
+ACTOR_TYPES = frozenset({"Application", "Group", "Organization", "Person", "Service"})
+STALE_MS = 24 * 3600 * 1000  # Mastodon refreshes remote actors older than a day
+MAX_NAME = 2048
+MAX_SUMMARY = 20 * 1024
+MAX_FIELDS = 50
+
+
+def first(value: Any) -> Any:
+    """The first of a value that may be a single item or a list (any JSON-LD compaction)."""
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value
+
+
+def as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def link(value: Any) -> str | None:
+    """An id from a bare IRI or an embedded object with `id`/`href`."""
+    value = first(value)
+    if isinstance(value, dict):
+        value = value.get("id") or value.get("href") or value.get("url")
+        value = first(value)
+    return value if isinstance(value, str) and value.startswith(("https://", "http://")) else None
+
+
+@dataclass(frozen=True)
+class RemoteKey:
+    """A remote public key and the actor that owns it."""
+
+    key_id: str
+    public_key_pem: str
+    account_id: int
+    actor_uri: str
+
+
+def _public_key(document: dict[str, Any], actor_id: str) -> tuple[str, str] | None:
+    for key in as_list(document.get("publicKey")):
+        if not isinstance(key, dict):
+            continue
+        key_id, owner, pem = key.get("id"), link(key.get("owner")), key.get("publicKeyPem")
+        if not (isinstance(key_id, str) and isinstance(pem, str)):
+            continue
+        # The key must be the actor's own: owned by it and published from its origin.
+        if owner == actor_id and same_origin(key_id, actor_id):
+            return key_id, pem
+    return None
+
+
+def parse_actor(document: dict[str, Any], fetched_from: str) -> dict[str, Any]:
+    """The account columns of an actor document; DocumentRefused if it is not one."""
+    actor_id = document.get("id")
+    if actor_id != fetched_from:
+        raise DocumentRefused("the actor's id is not the URL it came from")
+    actor_type = first(document.get("type"))
+    if actor_type not in ACTOR_TYPES:
+        raise DocumentRefused(f"{actor_id} is not an actor")
+    inbox = link(document.get("inbox"))
+    if inbox is None:
+        raise DocumentRefused(f"{actor_id} has no inbox")
+    username = first(document.get("preferredUsername"))
+    if not isinstance(username, str) or not username.strip() or len(username) > 2048:
+        raise DocumentRefused(f"{actor_id} has no preferredUsername")
+    host = urlsplit(actor_id).netloc.lower()
+    endpoints = first(document.get("endpoints"))
+    shared = link(endpoints.get("sharedInbox")) if isinstance(endpoints, dict) else None
+    shared = shared or link(document.get("sharedInbox"))
+    url = link(document.get("url"))
+    if url is not None and not same_origin(url, actor_id):
+        url = None  # Mastodon ignores a profile URL on another host
+    fields = []
+    for item in as_list(document.get("attachment"))[:MAX_FIELDS]:
+        if isinstance(item, dict) and first(item.get("type")) == "PropertyValue":
+            fields.append(
+                {
+                    "name": strip_text(str(item.get("name") or ""))[:255],
+                    "value": sanitize_html(str(item.get("value") or ""))[:2048],
+                    "verified_at": None,
+                }
+            )
+    icon, image = link(document.get("icon")), link(document.get("image"))
+    return {
+        "uri": actor_id,
+        "username": username.strip(),
+        "domain": host,
+        "url": url or actor_id,
+        "actor_type": actor_type,
+        "display_name": strip_text(str(first(document.get("name")) or ""))[:MAX_NAME],
+        "note": sanitize_html(str(first(document.get("summary")) or ""))[:MAX_SUMMARY],
+        "fields": json.dumps(fields),
+        "locked": bool(document.get("manuallyApprovesFollowers", False)),
+        "bot": actor_type in ("Service", "Application"),
+        "discoverable": bool(document.get("discoverable", False)),
+        "indexable": bool(document.get("indexable", False)),
+        "inbox_url": inbox,
+        "shared_inbox_url": shared,
+        "outbox_url": link(document.get("outbox")),
+        "followers_url": link(document.get("followers")),
+        "following_url": link(document.get("following")),
+        "featured_url": link(document.get("featured")),
+        "avatar_remote_url": icon,
+        "header_remote_url": image,
+        "also_known_as": json.dumps(
+            [u for u in map(link, as_list(document.get("alsoKnownAs"))) if u][:256]
+        ),
+    }
+
+
+async def refresh_actor(rt: Runtime, uri: str) -> RemoteKey | None:
+    """Fetch an actor and store (or refresh) it with its key; its key, if it publishes one."""
+    document = await fetch_document(rt, uri)
+    account = parse_actor(document, uri)
+    key = _public_key(document, uri)
+    now = now_ms()
+    account["id"] = rt.ids.next_id()
+
+    async def unit(conn: Connection) -> int:
+        return await account_rows.upsert_remote_actor(
+            conn,
+            account,
+            key[0] if key else None,
+            key[1] if key else None,
+            rt.ids.next_id(),
+            now,
+        )
+
+    account_id = await rt.store.write(unit)
+    rt.instance_facts.invalidate()  # a new peer domain may have appeared
+    if key is None:
+        return None
+    return RemoteKey(key[0], key[1], account_id, uri)
+
+
+def actor_uri_of_key(key_id: str) -> str:
+    """The actor a key id most likely belongs to (`https://host/users/x#main-key`)."""
+    return key_id.split("#", 1)[0]
+
+
+async def key_for(rt: Runtime, key_id: str, *, refresh: bool = False) -> RemoteKey | None:
+    """A remote public key by id: from the cache, or fetched with its actor.
+
+    `refresh` fetches the actor again even when the key is cached (a failed check may
+    mean the key rotated). Local keys are never answered here.
+    """
+    if not refresh:
+        row = await rt.store.read(account_rows.public_key_by_key_id, key_id)
+        if row is not None and row["domain"] is not None:
+            return RemoteKey(row["key_id"], row["public_key_pem"], row["account_id"], row["uri"])
+    uri = actor_uri_of_key(key_id)
+    if same_origin(uri, rt.config.base_url):
+        return None
+    key = await refresh_actor(rt, uri)
+    if key is None or key.key_id != key_id:
+        return None
+    return key

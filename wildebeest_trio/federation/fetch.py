@@ -1,0 +1,81 @@
+"""Fetching ActivityPub documents: signed by the instance actor, checked as Mastodon checks.
+
+A document is accepted only with status 200, an ActivityStreams content type
+(`application/activity+json`, or `application/ld+json` with the ActivityStreams
+profile), a JSON object body of at most 1 MiB, and an `id` equal to the URL it was
+finally fetched from (so a server cannot speak for another's objects).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..net import FetchError, safe_get
+from ..runtime import Runtime
+from ..signatures import PrivateKey, sign_request
+from ..store import accounts as account_rows
+from .instance_actor import instance_actor_uri
+
+ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
+MAX_DOCUMENT_BYTES = 1024 * 1024
+
+
+class DocumentRefused(Exception):
+    """A fetched document that cannot be trusted or used; the message is one line."""
+
+
+def is_activitypub_type(content_type: str) -> bool:
+    """Whether a Content-Type is one Mastodon accepts for ActivityStreams documents."""
+    media, _, params = content_type.partition(";")
+    media = media.strip().lower()
+    if media == "application/activity+json":
+        return True
+    return media == "application/ld+json" and "https://www.w3.org/ns/activitystreams" in params
+
+
+def same_origin(a: str, b: str) -> bool:
+    """Whether two URLs share scheme, host and port."""
+    pa, pb = urlsplit(a), urlsplit(b)
+    return (pa.scheme, pa.hostname, pa.port) == (pb.scheme, pb.hostname, pb.port)
+
+
+async def _instance_key(rt: Runtime) -> tuple[str, PrivateKey]:
+    key_id = f"{instance_actor_uri(rt)}#main-key"
+    pem = await rt.store.read(account_rows.private_key_of, key_id)
+    if pem is None:
+        raise DocumentRefused("the instance actor has no key yet")
+    return key_id, PrivateKey.from_pem(pem)
+
+
+async def fetch_document(rt: Runtime, url: str) -> dict[str, Any]:
+    """GET an ActivityPub document with a signed request; the checked JSON object."""
+    key_id, key = await _instance_key(rt)
+
+    def sign(method: str, target: str, headers: dict[str, str]) -> dict[str, str]:
+        return sign_request(method, target, headers, None, key_id=key_id, private_key=key)
+
+    try:
+        fetched = await safe_get(
+            url,
+            headers={"Accept": ACCEPT, "User-Agent": rt.config.user_agent},
+            allow_private=rt.config.allow_private_addresses,
+            max_bytes=MAX_DOCUMENT_BYTES,
+            sign=sign,
+        )
+    except FetchError as exc:
+        raise DocumentRefused(f"cannot fetch {url}: {exc}") from None
+    if fetched.status != 200:
+        raise DocumentRefused(f"{url} answered {fetched.status}")
+    if not is_activitypub_type(fetched.headers.get("content-type", "")):
+        raise DocumentRefused(f"{url} is not an ActivityStreams document")
+    try:
+        document = json.loads(fetched.body)
+    except ValueError:
+        raise DocumentRefused(f"{url} is not valid JSON") from None
+    if not isinstance(document, dict):
+        raise DocumentRefused(f"{url} is not a JSON object")
+    if document.get("id") != fetched.url:
+        raise DocumentRefused(f"{url}: the document's id is not the URL it came from")
+    return document

@@ -1,0 +1,115 @@
+"""Checking a delivery to an inbox before anything is stored: size, JSON, signature, origin."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import trio
+
+from ..runtime import Runtime
+from ..signatures import (
+    DigestMismatch,
+    MalformedDigest,
+    SignatureError,
+    SignatureInvalid,
+    parse_signature,
+    verify_request,
+)
+from .actors import RemoteKey, key_for, link
+from .fetch import DocumentRefused
+
+MAX_BODY = 1024 * 1024
+ORIGIN_CHECKED = frozenset({"Create", "Update", "Delete"})
+
+
+class DeliveryRefused(Exception):
+    """A delivery the inbox must refuse: `status` is the HTTP answer, the message why."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class VerifiedDelivery:
+    """An activity whose HTTP signature checks out and whose actor signed it."""
+
+    activity: dict[str, Any]
+    actor_uri: str
+    key: RemoteKey
+
+
+def _host(url: str | None) -> str | None:
+    return urlsplit(url).netloc.lower() if url else None
+
+
+def _check(method: str, url: str, headers: Mapping[str, str], body: bytes, key: RemoteKey) -> None:
+    verify_request(method, url, headers, body, public_key=key.public_key_pem, policy="mastodon")
+
+
+async def verify_delivery(
+    rt: Runtime, method: str, url: str, headers: Mapping[str, str], body: bytes
+) -> VerifiedDelivery:
+    """Verify an inbox POST as Mastodon does; DeliveryRefused says how to answer if not.
+
+    The key is taken from the cache or fetched with its actor; when the signature does
+    not verify, the actor is fetched once more (the key may have rotated).
+    """
+    if len(body) > MAX_BODY:
+        raise DeliveryRefused(413, "Request entity too large")
+    try:
+        activity = json.loads(body)
+    except ValueError:
+        raise DeliveryRefused(400, "The body is not valid JSON") from None
+    if not isinstance(activity, dict):
+        raise DeliveryRefused(400, "The body is not a JSON object")
+    actor = link(activity.get("actor"))
+    if actor is None:
+        raise DeliveryRefused(400, "The activity has no actor")
+    try:
+        info = parse_signature(method, url, headers)
+    except SignatureError as exc:
+        raise DeliveryRefused(401, f"Request not signed: {exc}") from None
+    try:
+        key = await key_for(rt, info.key_id)
+    except DocumentRefused as exc:
+        raise DeliveryRefused(401, f"Could not fetch the signing key: {exc}") from None
+    if key is None:
+        raise DeliveryRefused(401, f"Unknown signing key {info.key_id}")
+    try:
+        await trio.to_thread.run_sync(_check, method, url, headers, body, key)
+    except MalformedDigest as exc:
+        raise DeliveryRefused(400, str(exc)) from None
+    except DigestMismatch as exc:
+        raise DeliveryRefused(401, str(exc)) from None
+    except SignatureInvalid:
+        try:
+            fresh = await key_for(rt, info.key_id, refresh=True)
+        except DocumentRefused:
+            fresh = None
+        if fresh is None or fresh.public_key_pem == key.public_key_pem:
+            raise DeliveryRefused(401, "Verification failed for the signing key") from None
+        try:
+            await trio.to_thread.run_sync(_check, method, url, headers, body, fresh)
+        except SignatureError as exc:
+            raise DeliveryRefused(401, f"Verification failed: {exc}") from None
+        key = fresh
+    except SignatureError as exc:
+        raise DeliveryRefused(401, f"Verification failed: {exc}") from None
+    if key.actor_uri != actor:
+        # Forwarded activities need an LD signature; not accepted on the HTTP signature alone.
+        raise DeliveryRefused(401, "The signing key does not belong to the activity's actor")
+    activity_type = activity.get("type")
+    if activity_type in ORIGIN_CHECKED:
+        obj = activity.get("object")
+        object_id = link(obj) if not isinstance(obj, str) else obj
+        if _host(object_id) is not None and _host(object_id) != _host(actor):
+            raise DeliveryRefused(403, "The object is not on the actor's server")
+    activity_id = activity.get("id")
+    if isinstance(activity_id, str) and _host(activity_id) != _host(actor):
+        raise DeliveryRefused(403, "The activity id is not on the actor's server")
+    return VerifiedDelivery(activity, actor, key)
