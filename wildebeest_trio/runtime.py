@@ -19,6 +19,7 @@ import trio
 
 from .cache import CachedValue
 from .config import Config
+from .federation.pool import DeliveryPool
 from .ids import IdGenerator, now_ms
 from .jobs import JobRegistry
 from .media import LocalMediaStore, MediaStore
@@ -58,6 +59,8 @@ class Runtime:
     registry: JobRegistry
     media: MediaStore
     job_signal: JobSignal = field(default_factory=JobSignal)
+    # Per-destination HTTP clients, limits and breakers for outgoing deliveries.
+    delivery: DeliveryPool = field(default_factory=DeliveryPool)
     # Instance-wide facts (counts, rules, contact) for the discovery endpoints.
     instance_facts: CachedValue[Any] = field(default_factory=lambda: CachedValue(ttl=30.0))
 
@@ -107,6 +110,7 @@ async def open_runtime(
             yield runtime
         finally:
             with trio.CancelScope(shield=True):
+                await runtime.delivery.aclose()
                 await store.write(release_node, runtime.ids.node, owner)
     finally:
         with trio.CancelScope(shield=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..federation import delivery
 from ..jobs import JobRegistry
 from . import mailer
 
@@ -10,4 +11,5 @@ def default_registry() -> JobRegistry:
     """A registry with every service's job kinds bound to their handlers."""
     registry = JobRegistry()
     mailer.register(registry)
+    delivery.register(registry)
     return registry

@@ -1,0 +1,239 @@
+"""Outgoing deliveries to fake inboxes that verify every signature, and Mastodon's retry rules."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import trio
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.trio import serve
+from quart import Response, request
+from quart_trio import QuartTrio
+
+from tests.conftest import free_port
+from wildebeest_trio.federation.delivery import DELIVER, enqueue_deliveries, mark_domain_available
+from wildebeest_trio.ids import now_ms
+from wildebeest_trio.jobs.worker import run_workers
+from wildebeest_trio.runtime import Runtime
+from wildebeest_trio.services.accounts import create_local_account
+from wildebeest_trio.signatures import SignatureError, verify_request
+from wildebeest_trio.store import Connection
+from wildebeest_trio.store import accounts as account_rows
+from wildebeest_trio.store import delivery as delivery_rows
+
+
+@dataclass
+class Receiver:
+    """A fake remote inbox: verifies signatures with the sender's key, answers as told."""
+
+    public_key_pem: str = ""
+    answers: list[int] = field(default_factory=list)  # statuses to give, in order; then 202
+    rfc9421_only: bool = False
+    received: list[dict[str, Any]] = field(default_factory=list)
+    schemes: list[str] = field(default_factory=list)
+    base: str = ""
+
+
+@pytest.fixture
+async def receiver(nursery: trio.Nursery) -> AsyncIterator[Receiver]:
+    state = Receiver()
+    app = QuartTrio("receiver")
+
+    @app.route("/inbox", methods=["POST"])
+    async def inbox() -> Response:
+        body = await request.get_data()
+        headers = dict(request.headers)
+        scheme = "rfc9421" if "Signature-Input" in headers else "cavage"
+        state.schemes.append(scheme)
+        if state.rfc9421_only and scheme == "cavage":
+            return Response("", status=401)
+        try:
+            verify_request(
+                "POST",
+                f"{state.base}/inbox",
+                headers,
+                body,
+                public_key=state.public_key_pem,
+                policy="mastodon",
+            )
+        except SignatureError as exc:
+            return Response(str(exc), status=401)
+        if state.answers:
+            status = state.answers.pop(0)
+            return Response("", status=status, headers={"Retry-After": "120"})
+        state.received.append(json.loads(body))
+        return Response("", status=202)
+
+    config = HypercornConfig()
+    port = free_port()
+    config.bind = [f"127.0.0.1:{port}"]
+    await nursery.start(serve, app, config)
+    state.base = f"http://127.0.0.1:{port}"
+    yield state
+
+
+@pytest.fixture
+async def sender(tmp_path: Any, database_url: str) -> AsyncIterator[Runtime]:
+    from tests.conftest import make_config
+    from wildebeest_trio.runtime import open_runtime
+
+    config = make_config(tmp_path, database_url, allow_private_addresses=True)
+    async with open_runtime(config) as rt:
+        await create_local_account(rt, "alice", "alice@example.org", password="password123")
+        yield rt
+
+
+def _activity(rt: Runtime, n: int = 1) -> dict[str, Any]:
+    actor = f"{rt.config.base_url}/users/alice"
+    return {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{actor}#notes/{n}",
+        "type": "Create",
+        "actor": actor,
+        "object": f"{actor}/statuses/{n}",
+    }
+
+
+async def _queue(rt: Runtime, receiver: Receiver, inboxes: list[str], n: int = 1) -> int:
+    key_id = f"{rt.config.base_url}/users/alice#main-key"
+    receiver.public_key_pem = (
+        await rt.store.read(account_rows.actor_by_uri, f"{rt.config.base_url}/users/alice")
+    )["public_key_pem"]
+
+    async def unit(conn: Connection) -> int:
+        return await enqueue_deliveries(
+            conn, rt.ids, key_id=key_id, activity=_activity(rt, n), inboxes=inboxes
+        )
+
+    count = await rt.store.write(unit)
+    rt.wake_jobs()
+    return count
+
+
+async def _jobs(rt: Runtime) -> list[dict[str, Any]]:
+    async def unit(conn: Connection) -> list[dict[str, Any]]:
+        return await conn.fetch("SELECT * FROM jobs WHERE kind = $1 ORDER BY id", DELIVER.name)
+
+    return await rt.store.read(unit)
+
+
+async def _settle(rt: Runtime, predicate: Any) -> None:
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(run_workers, rt, 2)
+        with trio.fail_after(15):
+            while not await predicate():
+                await trio.sleep(0.05)
+        nursery.cancel_scope.cancel()
+
+
+async def test_signed_delivery_once_per_inbox(sender: Runtime, receiver: Receiver) -> None:
+    inbox = f"{receiver.base}/inbox"
+    assert await _queue(sender, receiver, [inbox, inbox, inbox]) == 1
+    assert await _queue(sender, receiver, [inbox]) == 0  # the same activity is queued once
+
+    async def done() -> bool:
+        return len(receiver.received) == 1 and not await _jobs(sender)
+
+    await _settle(sender, done)
+    assert receiver.received[0]["type"] == "Create"
+    assert receiver.schemes == ["cavage"]
+
+
+async def test_double_knock_with_rfc9421(sender: Runtime, receiver: Receiver) -> None:
+    receiver.rfc9421_only = True
+    await _queue(sender, receiver, [f"{receiver.base}/inbox"])
+
+    async def done() -> bool:
+        return len(receiver.received) == 1
+
+    await _settle(sender, done)
+    assert receiver.schemes == ["cavage", "rfc9421"]
+
+
+@pytest.mark.parametrize(
+    ("status", "state"),
+    [
+        (500, "pending"),
+        (503, "pending"),
+        (429, "pending"),
+        (404, "parked"),
+        (410, "parked"),
+        (403, "parked"),
+        (501, "parked"),
+    ],
+)
+async def test_answers_are_judged_as_mastodon_does(
+    sender: Runtime, receiver: Receiver, status: int, state: str
+) -> None:
+    receiver.answers = [status]
+    await _queue(sender, receiver, [f"{receiver.base}/inbox"])
+
+    async def attempted() -> bool:
+        jobs = await _jobs(sender)
+        return bool(jobs) and jobs[0]["attempts"] == 1 and jobs[0]["state"] != "running"
+
+    await _settle(sender, attempted)
+    [job] = await _jobs(sender)
+    assert job["state"] == state
+    assert str(status) in job["last_error"]
+    if status == 429:
+        assert job["run_at"] >= now_ms() + 100_000  # Retry-After: 120 honoured
+    elif state == "pending":
+        assert job["run_at"] >= now_ms() + 15_000  # Mastodon's first backoff step
+
+
+async def test_dead_domain_becomes_unavailable_and_recovers(
+    sender: Runtime, receiver: Receiver
+) -> None:
+    domain = receiver.base.removeprefix("http://")
+    for day in ("20261101", "20261102", "20261103", "20261104", "20261105", "20261106"):
+        await sender.store.write(delivery_rows.record_failure, domain, day, now_ms())
+    receiver.answers = [503]
+    await _queue(sender, receiver, [f"{receiver.base}/inbox"], n=1)
+
+    async def attempted() -> bool:
+        jobs = await _jobs(sender)
+        return bool(jobs) and jobs[0]["attempts"] == 1 and jobs[0]["state"] != "running"
+
+    await _settle(sender, attempted)
+    assert await sender.store.read(delivery_rows.is_unavailable, domain)
+    # Later deliveries to it are dropped without a request.
+    before = len(receiver.schemes)
+    await _queue(sender, receiver, [f"{receiver.base}/inbox"], n=2)
+
+    async def skipped() -> bool:
+        return (
+            all(j["attempts"] <= 1 and j["state"] != "running" for j in await _jobs(sender))
+            and len(await _jobs(sender)) == 1
+        )
+
+    await _settle(sender, skipped)
+    assert len(receiver.schemes) == before
+    # Hearing from the domain makes it available again.
+    await mark_domain_available(sender, domain)
+    assert not await sender.store.read(delivery_rows.is_unavailable, domain)
+
+
+async def test_private_addresses_refused_without_the_setting(
+    tmp_path: Any, database_url: str, receiver: Receiver
+) -> None:
+    from tests.conftest import make_config
+    from wildebeest_trio.runtime import open_runtime
+
+    config = make_config(tmp_path / "strict", database_url)
+    async with open_runtime(config) as rt:
+        await create_local_account(rt, "alice", "alice@example.org", password="password123")
+        await _queue(rt, receiver, [f"{receiver.base}/inbox"])
+
+        async def attempted() -> bool:
+            jobs = await _jobs(rt)
+            return bool(jobs) and jobs[0]["attempts"] == 1 and jobs[0]["state"] != "running"
+
+        await _settle(rt, attempted)
+        [job] = await _jobs(rt)
+        assert "private or loopback" in job["last_error"]
+        assert receiver.schemes == []

@@ -1,0 +1,41 @@
+"""Per-domain delivery health: failure days and unavailable domains (Mastodon's tracker)."""
+
+from __future__ import annotations
+
+from .base import Connection
+
+FAILURE_DAYS_THRESHOLD = 7
+
+
+async def is_unavailable(conn: Connection, domain: str) -> bool:
+    found = await conn.fetchval("SELECT 1 FROM unavailable_domains WHERE domain = $1", domain)
+    return found is not None
+
+
+async def record_failure(conn: Connection, domain: str, day: str, now: int) -> bool:
+    """Note a failed attempt today; True when the domain just became unavailable."""
+    await conn.execute(
+        "INSERT INTO delivery_failures (domain, day) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        domain,
+        day,
+    )
+    days = await conn.fetchval("SELECT COUNT(*) FROM delivery_failures WHERE domain = $1", domain)
+    if int(days) < FAILURE_DAYS_THRESHOLD:
+        return False
+    changed = await conn.execute(
+        "INSERT INTO unavailable_domains (domain, since) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        domain,
+        now,
+    )
+    return changed == 1
+
+
+async def mark_available(conn: Connection, domain: str) -> None:
+    """A success or a signed request from the domain: forget its failures."""
+    await conn.execute("DELETE FROM delivery_failures WHERE domain = $1", domain)
+    await conn.execute("DELETE FROM unavailable_domains WHERE domain = $1", domain)
+
+
+async def unavailable_domains(conn: Connection) -> list[str]:
+    rows = await conn.fetch("SELECT domain FROM unavailable_domains ORDER BY domain")
+    return [r["domain"] for r in rows]
