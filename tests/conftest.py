@@ -140,8 +140,10 @@ async def live_server(rt: Runtime, nursery: trio.Nursery) -> AsyncIterator[str]:
     from wildebeest_trio.federation.instance_actor import ensure_instance_actor
     from wildebeest_trio.server import run_http_server
     from wildebeest_trio.services.instance import ensure_instance_keys
+    from wildebeest_trio.streaming.relay import run_relay
 
     await ensure_instance_keys(rt)
     await ensure_instance_actor(rt)
+    await nursery.start(run_relay, rt)
     await nursery.start(run_http_server, rt)
     yield rt.config.base_url

@@ -26,6 +26,7 @@ from .media import LocalMediaStore, MediaStore
 from .store import Store, open_store
 from .store.migrate import migrate as apply_migrations
 from .store.nodes import claim_node, release_node, renew_node
+from .streaming.hub import StreamHub
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,8 @@ class Runtime:
     job_signal: JobSignal = field(default_factory=JobSignal)
     # Per-destination HTTP clients, limits and breakers for outgoing deliveries.
     delivery: DeliveryPool = field(default_factory=DeliveryPool)
+    # Streaming connections of this process and the channels they follow.
+    streams: StreamHub = field(default_factory=StreamHub)
     # Instance-wide facts (counts, rules, contact) for the discovery endpoints.
     instance_facts: CachedValue[Any] = field(default_factory=lambda: CachedValue(ttl=30.0))
 

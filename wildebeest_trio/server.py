@@ -18,6 +18,7 @@ from .jobs.scheduler import run_scheduler
 from .jobs.worker import run_workers
 from .runtime import Runtime, open_runtime
 from .services.instance import ensure_instance_keys
+from .streaming.relay import run_relay
 from .supervise import supervise
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ def hypercorn_config(config: Config) -> HypercornConfig:
     hc.errorlog = logging.getLogger("hypercorn.error")
     hc.graceful_timeout = config.shutdown_grace
     hc.keep_alive_timeout = 75
+    hc.websocket_ping_interval = 30  # Mastodon pings streaming clients every 30 s
     return hc
 
 
@@ -70,6 +72,9 @@ async def run_process(rt: Runtime, *, http: bool) -> None:
             async with trio.open_nursery() as tasks:
                 tasks.start_soon(supervise, "job workers", run_workers, rt)
                 tasks.start_soon(supervise, "scheduler", run_scheduler, rt)
+                if http:
+                    # Only processes with streaming connections need the relay.
+                    tasks.start_soon(supervise, "stream relay", run_relay, rt)
                 if http:
                     http_done = trio.Event()
 

@@ -37,9 +37,16 @@ async def _park_exhausted(rt: Runtime) -> None:
         log.warning("parked %d jobs whose workers died on their last attempt", parked)
 
 
+async def _purge_stream_payloads(rt: Runtime) -> None:
+    from ..streaming.relay import purge_parked
+
+    await purge_parked(rt)
+
+
 BUILTIN: tuple[Periodic, ...] = (
     Periodic("renew id node lease", 60.0, _renew_node),
     Periodic("park exhausted jobs", 30.0, _park_exhausted),
+    Periodic("purge parked stream payloads", 300.0, _purge_stream_payloads),
 )
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import asyncpg
+import trio
 
 from .aiobridge import AsyncioThread
 from .base import Dialect, IntegrityError, Row, Store, T, Unit
@@ -113,6 +114,31 @@ class PostgresStore(Store):
         # No BEGIN/COMMIT: two round trips saved per read. Each statement sees the latest
         # committed data (READ COMMITTED), as Mastodon's reads do.
         return await self._bridge.call(self._autocommit, unit, args, kwargs)
+
+    async def listen(
+        self,
+        channel: str,
+        on_message: Callable[[str], None],
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Call `on_message(payload)` in the Trio thread for each NOTIFY, until cancelled.
+
+        Uses a dedicated connection (a LISTEN must outlive any one unit of work).
+        """
+        token = trio.lowlevel.current_trio_token()
+
+        def callback(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
+            token.run_sync_soon(on_message, payload)
+
+        raw = await self._bridge.call(functools.partial(asyncpg.connect, self.url))
+        try:
+            await self._bridge.call(raw.add_listener, channel, callback)
+            task_status.started()
+            await trio.sleep_forever()
+        finally:
+            with trio.CancelScope(shield=True):
+                await self._bridge.call(raw.close)
 
     async def aclose(self) -> None:
         try:

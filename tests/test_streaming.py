@@ -1,0 +1,132 @@
+"""Streaming: SSE and the multiplexed WebSocket against a live server; events across processes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+import trio
+from trio_websocket import ConnectionRejected, open_websocket_url
+
+from tests.oauth_flow import register_app, token_for
+from wildebeest_trio.runtime import Runtime
+from wildebeest_trio.services.accounts import create_local_account
+from wildebeest_trio.streaming.hub import StreamHub, Subscription
+from wildebeest_trio.streaming.relay import publish
+
+PASSWORD = "correct horse battery"
+
+
+async def _token(rt: Runtime, scope: str = "read") -> str:
+    from wildebeest_trio.http import create_app
+
+    await create_local_account(rt, "streamer", "s@example.org", password=PASSWORD)
+    app = create_app(rt)
+    async with app.test_app() as test_app:
+        client = test_app.test_client()
+        registered = await register_app(client, scopes="read write")
+        return await token_for(client, registered, "s@example.org", PASSWORD, scope=scope)
+
+
+def test_hub_fans_out_and_cuts_off_slow_readers() -> None:
+    hub = StreamHub()
+    fast, slow = Subscription(), Subscription()
+    hub.subscribe(fast, "timeline:public", ["public"])
+    hub.subscribe(slow, "timeline:public", ["public"])
+    for i in range(300):
+        hub.publish_local("timeline:public", "update", str(i))
+        if i < 250:
+            fast.receive.receive_nowait()
+    assert slow.overflowed and not fast.overflowed
+    hub.drop(fast)
+    hub.drop(slow)
+    assert hub.connections() == 0
+
+
+async def test_sse_stream_gets_events(rt: Runtime, live_server: str) -> None:
+    token = await _token(rt)
+    async with httpx.AsyncClient(base_url=live_server, timeout=10) as client:
+        health = await client.get("/api/v1/streaming/health")
+        assert health.text == "OK"
+        assert (await client.get("/api/v1/streaming/public")).status_code == 401
+        async with client.stream(
+            "GET", "/api/v1/streaming/public/local", params={"access_token": token}
+        ) as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            assert response.headers["cache-control"] == "private, no-store"
+            lines = response.aiter_lines()
+            assert await lines.__anext__() == ":)"
+            await publish(rt, "timeline:public:local", "update", json.dumps({"id": "1"}))
+            await publish(rt, "timeline:public", "update", json.dumps({"id": "other"}))
+            await publish(rt, "timeline:public:local", "delete", "1")
+            seen = []
+            with trio.fail_after(5):
+                async for line in lines:
+                    if line:
+                        seen.append(line)
+                    if len(seen) == 4:
+                        break
+            assert seen == ["event: update", 'data: {"id": "1"}', "event: delete", "data: 1"]
+
+
+async def test_websocket_multiplexing(rt: Runtime, live_server: str) -> None:
+    token = await _token(rt)
+    url = live_server.replace("http://", "ws://") + "/api/v1/streaming"
+    # masto.js sends the token as the subprotocol and needs it echoed.
+    async with open_websocket_url(url, subprotocols=[token]) as ws:
+        assert ws.subprotocol == token
+        await ws.send_message(json.dumps({"type": "subscribe", "stream": "hashtag", "tag": "Trio"}))
+        await ws.send_message(json.dumps({"type": "subscribe", "stream": "nonsense"}))
+        error = json.loads(await ws.get_message())
+        assert error == {"error": "Unknown stream type", "status": 400}
+        await trio.sleep(0.1)
+        await publish(rt, "timeline:hashtag:trio", "update", json.dumps({"id": "9"}))
+        with trio.fail_after(5):
+            message = json.loads(await ws.get_message())
+        assert message["stream"] == ["hashtag", "Trio"]
+        assert message["event"] == "update"
+        assert json.loads(message["payload"]) == {"id": "9"}
+    async with open_websocket_url(f"{url}?access_token={token}&stream=user") as ws:
+        await trio.sleep(0.1)
+        account = rt.streams  # the user stream of the token's account
+        assert account.connections() == 1
+    with pytest.raises(ConnectionRejected) as rejected:
+        async with open_websocket_url(f"{url}?access_token=wrong"):
+            pass
+    assert rejected.value.status_code == 401
+
+
+async def test_scopes_decide_the_streams(rt: Runtime, live_server: str) -> None:
+    token = await _token(rt, scope="write")
+    async with httpx.AsyncClient(base_url=live_server, timeout=10) as client:
+        response = await client.get(
+            "/api/v1/streaming/user", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 401
+        assert "scopes" in response.json()["error"]
+
+
+async def test_events_cross_processes(rt: Runtime, tmp_path: Any, nursery: trio.Nursery) -> None:
+    """A second process's publish reaches this process's streams (PostgreSQL LISTEN/NOTIFY)."""
+    if rt.store.dialect != "postgres":
+        pytest.skip("on SQLite one process serves every stream")
+    from tests.conftest import make_config
+    from wildebeest_trio.runtime import open_runtime
+    from wildebeest_trio.streaming.relay import run_relay
+
+    await nursery.start(run_relay, rt)
+    subscription = Subscription()
+    rt.streams.subscribe(subscription, "timeline:public", ["public"])
+    other_config = make_config(tmp_path / "other", rt.config.database_url)
+    async with open_runtime(other_config, migrate=False) as other:
+        await publish(other, "timeline:public", "update", "small")
+        await publish(other, "timeline:public", "update", "x" * 20_000)  # parked by reference
+    with trio.fail_after(10):
+        first = await subscription.receive.receive()
+        second = await subscription.receive.receive()
+    assert (first.event, first.payload) == ("update", "small")
+    assert second.payload == "x" * 20_000
+    assert other.streams.connections() == 0

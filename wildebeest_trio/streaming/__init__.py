@@ -1,0 +1,1 @@
+"""Live events for connected clients: the hub, and the cross-process relay."""

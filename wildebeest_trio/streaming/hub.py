@@ -1,0 +1,101 @@
+"""The streaming hub: in-process fan-out of events to connected clients over Trio channels.
+
+Events are published to *channels* named as Mastodon names its Redis channels
+(`timeline:<account id>`, `timeline:public:local`, `timeline:hashtag:<tag>`...).
+A connection subscribes to channels and labels each with the stream name the
+client asked for (`["user"]`, `["hashtag", "trio"]`). Each connection has a
+bounded queue: a client that stops reading is disconnected rather than allowed
+to grow memory without bound.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import trio
+
+log = logging.getLogger(__name__)
+
+QUEUE_SIZE = 256
+
+
+@dataclass(frozen=True)
+class StreamMessage:
+    """One event as a connection receives it."""
+
+    stream: list[str]
+    event: str
+    payload: str
+
+    def websocket_frame(self) -> str:
+        """Mastodon's WebSocket message: the payload is a JSON-encoded string."""
+        return json.dumps({"stream": self.stream, "event": self.event, "payload": self.payload})
+
+    def sse_chunk(self) -> bytes:
+        return f"event: {self.event}\ndata: {self.payload}\n\n".encode()
+
+
+Filter = Callable[[str, str, str], bool]
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One connection's interest: channels, their stream labels, and its queue."""
+
+    accept: Filter = field(default=lambda channel, event, payload: True)
+    labels: dict[str, list[str]] = field(default_factory=dict)
+    overflowed: bool = False
+
+    def __post_init__(self) -> None:
+        self.send, self.receive = trio.open_memory_channel[StreamMessage](QUEUE_SIZE)
+
+    def offer(self, channel: str, event: str, payload: str) -> None:
+        label = self.labels.get(channel)
+        if label is None or self.overflowed or not self.accept(channel, event, payload):
+            return
+        try:
+            self.send.send_nowait(StreamMessage(label, event, payload))
+        except trio.WouldBlock:
+            # A client that does not read is cut off, not buffered forever.
+            self.overflowed = True
+            self.send.close()
+        except trio.ClosedResourceError:
+            pass
+
+
+class StreamHub:
+    """Channel subscriptions of one process; `publish_local` fans an event out."""
+
+    def __init__(self) -> None:
+        self._subscribers: dict[str, set[Subscription]] = {}
+
+    def subscribe(self, subscription: Subscription, channel: str, label: list[str]) -> None:
+        subscription.labels[channel] = label
+        self._subscribers.setdefault(channel, set()).add(subscription)
+
+    def unsubscribe(self, subscription: Subscription, channel: str) -> None:
+        subscription.labels.pop(channel, None)
+        subscribers = self._subscribers.get(channel)
+        if subscribers is not None:
+            subscribers.discard(subscription)
+            if not subscribers:
+                del self._subscribers[channel]
+
+    def drop(self, subscription: Subscription) -> None:
+        """Forget a closed connection everywhere."""
+        for channel in list(subscription.labels):
+            self.unsubscribe(subscription, channel)
+        subscription.send.close()
+
+    def publish_local(self, channel: str, event: str, payload: str) -> int:
+        """Deliver to this process's subscribers; how many connections were offered it."""
+        subscribers = self._subscribers.get(channel, ())
+        for subscription in list(subscribers):
+            subscription.offer(channel, event, payload)
+        return len(subscribers)
+
+    def connections(self) -> int:
+        return len({s for subs in self._subscribers.values() for s in subs})

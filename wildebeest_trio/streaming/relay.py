@@ -1,0 +1,82 @@
+"""Publishing stream events so that every process's connections see them.
+
+On PostgreSQL an event goes out as a NOTIFY (after the publishing transaction
+commits) and each process's relay, LISTENing on a dedicated connection, hands it
+to its own hub; payloads too large for NOTIFY's 8,000 bytes are parked in a table
+and fetched by reference. On SQLite, one process serves every stream, so events
+go straight to the local hub.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING
+
+import trio
+
+from ..ids import now_ms
+from ..store import Connection
+from ..store import streams as stream_rows
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+NOTIFY_LIMIT = 7000  # bytes of a NOTIFY payload, leaving room under PostgreSQL's 8000
+PAYLOAD_TTL_MS = 10 * 60 * 1000
+
+
+async def publish(rt: Runtime, channel: str, event: str, payload: str) -> None:
+    """Send an event to every connection subscribed to `channel`, in any process."""
+    if rt.store.dialect != "postgres":
+        rt.streams.publish_local(channel, event, payload)
+        return
+    message = json.dumps({"c": channel, "e": event, "p": payload}, separators=(",", ":"))
+    if len(message.encode()) <= NOTIFY_LIMIT:
+        await rt.store.write(stream_rows.notify, message)
+        return
+    payload_id = rt.ids.next_id()
+
+    async def unit(conn: Connection) -> None:
+        await stream_rows.park_payload(conn, payload_id, channel, event, payload, now_ms())
+        await stream_rows.notify(conn, json.dumps({"ref": payload_id}))
+
+    await rt.store.write(unit)
+
+
+async def run_relay(
+    rt: Runtime, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+) -> None:
+    """Relay NOTIFYs to this process's hub until cancelled (PostgreSQL only)."""
+    if rt.store.dialect != "postgres":
+        task_status.started()
+        await trio.sleep_forever()
+    send, receive = trio.open_memory_channel[str](1000)
+
+    def on_message(message: str) -> None:
+        try:
+            send.send_nowait(message)
+        except trio.WouldBlock:
+            log.warning("stream relay is behind; an event was dropped")
+
+    async with trio.open_nursery() as nursery:
+        await nursery.start(rt.store.listen, stream_rows.NOTIFY_CHANNEL, on_message)  # type: ignore[attr-defined]
+        task_status.started()
+        async for message in receive:
+            try:
+                data = json.loads(message)
+                if "ref" in data:
+                    row = await rt.store.read(stream_rows.parked_payload, int(data["ref"]))
+                    if row is not None:
+                        rt.streams.publish_local(row["channel"], row["event"], row["payload"])
+                else:
+                    rt.streams.publish_local(data["c"], data["e"], data["p"])
+            except (ValueError, KeyError, TypeError):
+                log.warning("malformed stream message ignored")
+
+
+async def purge_parked(rt: Runtime) -> None:
+    """Scheduler task: parked payloads older than ten minutes are no longer needed."""
+    await rt.store.write(stream_rows.purge_payloads, now_ms() - PAYLOAD_TTL_MS)
