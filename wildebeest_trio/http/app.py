@@ -70,10 +70,20 @@ def create_app(rt: Runtime) -> QuartTrio:
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
     app.extensions["wildebeest"] = rt
 
-    from . import accounts, health, instance, oauth, pages, wellknown
+    from . import accounts, follows, health, instance, oauth, pages, statuses, timelines, wellknown
 
     features: set[str] = set()
-    for module in (health, instance, wellknown, oauth, accounts, pages):
+    for module in (
+        health,
+        instance,
+        wellknown,
+        oauth,
+        accounts,
+        pages,
+        statuses,
+        timelines,
+        follows,
+    ):
         app.register_blueprint(module.blueprint)
         features |= getattr(module, "FEATURES", frozenset())
     # What `api_versions.mastodon` may claim: only features whose endpoints are mounted.

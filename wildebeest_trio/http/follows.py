@@ -1,0 +1,121 @@
+"""The social graph in the Mastodon API: follow, unfollow, relationships, followers,
+following, and follow requests."""
+
+from __future__ import annotations
+
+from quart import Blueprint, Response
+
+from ..serializers.accounts import account_entity
+from ..serializers.statuses import relationship_entity
+from ..services import follows
+from ..services.follows import FollowOptions, Relationship
+from ..store import Row
+from ..store.paging import Page
+from .auth import auth, require_scope
+from .context import json_response, runtime
+from .errors import ApiError
+from .paging import ACCOUNT_LIMIT, page_from, parse_id, service_errors, set_link_header, viewer
+from .params import read_params
+
+blueprint = Blueprint("follows", __name__)
+FEATURES = frozenset({"follows"})
+MAX_RELATIONSHIPS = 80
+
+
+def _relationship(rel: Relationship) -> dict:
+    return relationship_entity(
+        rel.account_id,
+        following=rel.following,
+        followed_by=rel.followed_by,
+        requested=rel.requested,
+        requested_by=rel.requested_by,
+    )
+
+
+def _accounts(rows: list[Row], page: Page) -> Response:
+    config = runtime().config
+    response = json_response([account_entity(config, r) for r in rows])
+    return set_link_header(
+        response, [r["page_id"] for r in rows], page, more=len(rows) == page.limit
+    )
+
+
+@blueprint.route("/api/v1/accounts/<account_id>/follow", methods=["POST"])
+@require_scope("write:follows")
+async def follow(account_id: str) -> Response:
+    params = await read_params()
+    languages = params.get_list("languages")
+    options = FollowOptions(
+        reblogs=params.flag("reblogs"),
+        notify=params.flag("notify"),
+        languages=[str(x)[:10] for x in languages][:50] if "languages" in params else None,
+    )
+    with service_errors():
+        rel = await follows.follow(runtime(), auth().account_id or 0, parse_id(account_id), options)
+    return json_response(_relationship(rel))
+
+
+@blueprint.route("/api/v1/accounts/<account_id>/unfollow", methods=["POST"])
+@require_scope("write:follows")
+async def unfollow(account_id: str) -> Response:
+    with service_errors():
+        rel = await follows.unfollow(runtime(), auth().account_id or 0, parse_id(account_id))
+    return json_response(_relationship(rel))
+
+
+@blueprint.route("/api/v1/accounts/relationships")
+@require_scope("read:follows")
+async def relationships() -> Response:
+    params = await read_params()
+    raw = params.get_list("id")
+    if len(raw) > MAX_RELATIONSHIPS:
+        raise ApiError(422, f"At most {MAX_RELATIONSHIPS} ids")
+    ids = [int(str(i)) for i in raw if str(i).isdigit() and len(str(i)) <= 19]
+    rels = await follows.relationships(runtime(), auth().account_id or 0, ids)
+    return json_response([_relationship(r) for r in rels])
+
+
+async def _network(account_id: str, direction: str) -> Response:
+    viewer_id = await viewer("read:accounts")
+    page = page_from(await read_params(), ACCOUNT_LIMIT)
+    with service_errors():
+        rows = await follows.network(runtime(), parse_id(account_id), viewer_id, direction, page)
+    return _accounts(rows, page)
+
+
+@blueprint.route("/api/v1/accounts/<account_id>/followers")
+async def followers(account_id: str) -> Response:
+    return await _network(account_id, "followers")
+
+
+@blueprint.route("/api/v1/accounts/<account_id>/following")
+async def following(account_id: str) -> Response:
+    return await _network(account_id, "following")
+
+
+@blueprint.route("/api/v1/follow_requests")
+@require_scope("read:follows")
+async def follow_requests() -> Response:
+    page = page_from(await read_params(), ACCOUNT_LIMIT)
+    rows = await follows.follow_requests(runtime(), auth().account_id or 0, page)
+    return _accounts(rows, page)
+
+
+@blueprint.route("/api/v1/follow_requests/<account_id>/authorize", methods=["POST"])
+@require_scope("write:follows")
+async def authorize(account_id: str) -> Response:
+    with service_errors():
+        rel = await follows.answer_request(
+            runtime(), auth().account_id or 0, parse_id(account_id), True
+        )
+    return json_response(_relationship(rel))
+
+
+@blueprint.route("/api/v1/follow_requests/<account_id>/reject", methods=["POST"])
+@require_scope("write:follows")
+async def reject(account_id: str) -> Response:
+    with service_errors():
+        rel = await follows.answer_request(
+            runtime(), auth().account_id or 0, parse_id(account_id), False
+        )
+    return json_response(_relationship(rel))

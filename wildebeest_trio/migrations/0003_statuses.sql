@@ -1,0 +1,115 @@
+-- Statuses and the social graph: mentions, hashtags, favourites, bookmarks, pins, edit
+-- history, idempotency keys, follow requests, and the outbox of domain events that the
+-- federation layer consumes (written in the same transaction as the action it records).
+
+CREATE TABLE mentions (
+    id BIGINT PRIMARY KEY,
+    status_id BIGINT NOT NULL REFERENCES statuses (id) ON DELETE CASCADE,
+    account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    created_at BIGINT NOT NULL,
+    UNIQUE (status_id, account_id)
+);
+-- "statuses that mention me": direct and private visibility checks, notifications.
+CREATE INDEX mentions_account ON mentions (account_id, status_id);
+
+CREATE TABLE tags (
+    id BIGINT PRIMARY KEY,
+    name TEXT NOT NULL,                   -- lower-cased, the key
+    display_name TEXT NOT NULL,           -- as first written
+    created_at BIGINT NOT NULL,
+    last_status_at BIGINT
+);
+CREATE UNIQUE INDEX tags_name ON tags (name);
+
+CREATE TABLE statuses_tags (
+    status_id BIGINT NOT NULL REFERENCES statuses (id) ON DELETE CASCADE,
+    tag_id BIGINT NOT NULL REFERENCES tags (id) ON DELETE CASCADE,
+    PRIMARY KEY (status_id, tag_id)
+);
+CREATE INDEX statuses_tags_tag ON statuses_tags (tag_id, status_id);
+
+CREATE TABLE favourites (
+    id BIGINT PRIMARY KEY,                -- the pagination cursor of /api/v1/favourites
+    account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    status_id BIGINT NOT NULL REFERENCES statuses (id) ON DELETE CASCADE,
+    uri TEXT,                             -- the Like activity's id (remote likes)
+    created_at BIGINT NOT NULL,
+    UNIQUE (account_id, status_id)
+);
+CREATE INDEX favourites_status ON favourites (status_id, id);
+CREATE INDEX favourites_account ON favourites (account_id, id);
+
+CREATE TABLE bookmarks (
+    id BIGINT PRIMARY KEY,
+    account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    status_id BIGINT NOT NULL REFERENCES statuses (id) ON DELETE CASCADE,
+    created_at BIGINT NOT NULL,
+    UNIQUE (account_id, status_id)
+);
+CREATE INDEX bookmarks_account ON bookmarks (account_id, id);
+
+CREATE TABLE status_pins (
+    id BIGINT PRIMARY KEY,
+    account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    status_id BIGINT NOT NULL REFERENCES statuses (id) ON DELETE CASCADE,
+    created_at BIGINT NOT NULL,
+    UNIQUE (account_id, status_id)
+);
+
+-- One row per version of an edited status, oldest first (the original is written on
+-- the first edit), as Mastodon's status_edits.
+CREATE TABLE status_edits (
+    id BIGINT PRIMARY KEY,
+    status_id BIGINT NOT NULL REFERENCES statuses (id) ON DELETE CASCADE,
+    account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    text TEXT NOT NULL,
+    content TEXT NOT NULL,
+    spoiler_text TEXT NOT NULL DEFAULT '',
+    sensitive BOOLEAN NOT NULL DEFAULT FALSE,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX status_edits_status ON status_edits (status_id, id);
+
+-- `Idempotency-Key` of POST /api/v1/statuses: per account, honoured for an hour.
+CREATE TABLE idempotency_keys (
+    account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    status_id BIGINT NOT NULL REFERENCES statuses (id) ON DELETE CASCADE,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (account_id, key)
+);
+CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+
+CREATE TABLE follow_requests (
+    id BIGINT PRIMARY KEY,
+    account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    target_account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    uri TEXT,
+    show_reblogs BOOLEAN NOT NULL DEFAULT TRUE,
+    notify BOOLEAN NOT NULL DEFAULT FALSE,
+    languages TEXT,
+    created_at BIGINT NOT NULL,
+    UNIQUE (account_id, target_account_id)
+);
+CREATE INDEX follow_requests_target ON follow_requests (target_account_id, id);
+
+-- Domain events, in commit order per writer; the federation layer turns them into
+-- activities and marks them dispatched. Nothing an action does is lost to federation if
+-- the process dies right after the commit.
+CREATE TABLE outbox (
+    id BIGINT PRIMARY KEY,
+    event TEXT NOT NULL,                  -- e.g. status.created, favourite.deleted
+    account_id BIGINT NOT NULL,           -- the actor (no foreign key: survives deletion)
+    object_id BIGINT,                     -- the status, follow... the event is about
+    payload TEXT NOT NULL DEFAULT '{}',   -- JSON: what a consumer needs once the row is gone
+    created_at BIGINT NOT NULL,
+    dispatched_at BIGINT
+);
+CREATE INDEX outbox_pending ON outbox (id) WHERE dispatched_at IS NULL;
+
+-- Timelines: a follower's home reads followed accounts' statuses by id; the public
+-- timelines read local or all public statuses newest first; threads read replies.
+CREATE INDEX follows_account ON follows (account_id, target_account_id);
+CREATE INDEX statuses_local_public ON statuses (id)
+    WHERE visibility = 'public' AND deleted_at IS NULL AND local;
+CREATE INDEX statuses_reblog_account ON statuses (reblog_of_id, account_id);

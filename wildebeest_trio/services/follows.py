@@ -1,0 +1,205 @@
+"""Following accounts: follows, follow requests for locked accounts, relationships."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from ..ids import now_ms
+from ..runtime import Runtime
+from ..store import Connection, Row, outbox
+from ..store import accounts as account_rows
+from ..store import follows as follow_rows
+from ..store.paging import Page
+
+
+class AccountNotFound(LookupError):
+    """No such account (or a suspended one)."""
+
+
+class CannotFollow(PermissionError):
+    """Following this account is not possible (oneself)."""
+
+
+@dataclass(frozen=True)
+class FollowOptions:
+    """`reblogs`, `notify` and `languages` of a follow; None leaves a setting as it is."""
+
+    reblogs: bool | None = None
+    notify: bool | None = None
+    languages: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class Relationship:
+    """What lies between the viewer and one account."""
+
+    account_id: int
+    following: Row | None
+    followed_by: bool
+    requested: Row | None
+    requested_by: bool
+
+
+async def _target(conn: Connection, account_id: int) -> Row:
+    row = await account_rows.account_by_id(conn, account_id)
+    if row is None or row["suspended_at"] is not None:
+        raise AccountNotFound()
+    return row
+
+
+async def _relationship(conn: Connection, viewer_id: int, target_id: int) -> Relationship:
+    facts = await follow_rows.relationship_facts(conn, viewer_id, [target_id])
+    return _from_facts(facts, target_id)
+
+
+def _from_facts(facts: dict[str, dict[int, Row]], target_id: int) -> Relationship:
+    return Relationship(
+        account_id=target_id,
+        following=facts["following"].get(target_id),
+        followed_by=target_id in facts["followed_by"],
+        requested=facts["requested"].get(target_id),
+        requested_by=target_id in facts["requested_by"],
+    )
+
+
+async def follow(
+    rt: Runtime, account_id: int, target_id: int, options: FollowOptions
+) -> Relationship:
+    """Follow an account: at once, or as a request when it is locked. Following again
+    changes the options."""
+
+    async def unit(conn: Connection) -> Relationship:
+        target = await _target(conn, target_id)
+        if target_id == account_id:
+            raise CannotFollow("This action is not allowed")
+        languages = json.dumps(options.languages) if options.languages else None
+        existing = await follow_rows.follow_row(conn, account_id, target_id)
+        if existing is not None:
+            await follow_rows.update_follow_options(
+                conn,
+                existing["id"],
+                bool(existing["show_reblogs"]) if options.reblogs is None else options.reblogs,
+                bool(existing["notify"]) if options.notify is None else options.notify,
+                languages if options.languages is not None else existing["languages"],
+            )
+            return await _relationship(conn, account_id, target_id)
+        if await follow_rows.request_row(conn, account_id, target_id) is not None:
+            return await _relationship(conn, account_id, target_id)
+        row = {
+            "id": rt.ids.next_id(),
+            "account_id": account_id,
+            "target_account_id": target_id,
+            "show_reblogs": True if options.reblogs is None else options.reblogs,
+            "notify": bool(options.notify),
+            "languages": languages,
+            "created_at": now_ms(),
+        }
+        if target["locked"]:
+            await follow_rows.insert_request(conn, row)
+            await outbox.record(
+                conn,
+                rt.ids,
+                "follow.requested",
+                account_id,
+                row["id"],
+                {"target_account_id": target_id},
+            )
+        else:
+            await follow_rows.insert_follow(conn, row)
+            await outbox.record(
+                conn,
+                rt.ids,
+                "follow.created",
+                account_id,
+                row["id"],
+                {"target_account_id": target_id},
+            )
+        return await _relationship(conn, account_id, target_id)
+
+    return await rt.store.write(unit)
+
+
+async def unfollow(rt: Runtime, account_id: int, target_id: int) -> Relationship:
+    """Stop following (or withdraw a follow request)."""
+
+    async def unit(conn: Connection) -> Relationship:
+        await _target(conn, target_id)
+        removed = await follow_rows.delete_follow(conn, account_id, target_id)
+        if removed is None:
+            removed = await follow_rows.delete_request(conn, account_id, target_id)
+        if removed is not None:
+            await outbox.record(
+                conn,
+                rt.ids,
+                "follow.deleted",
+                account_id,
+                removed["id"],
+                {"target_account_id": target_id, "uri": removed["uri"]},
+            )
+        return await _relationship(conn, account_id, target_id)
+
+    return await rt.store.write(unit)
+
+
+async def answer_request(
+    rt: Runtime, account_id: int, requester_id: int, accept: bool
+) -> Relationship:
+    """Authorize or reject a request to follow the caller; the relationship to the
+    requester."""
+
+    async def unit(conn: Connection) -> Relationship:
+        await _target(conn, requester_id)
+        request = await follow_rows.delete_request(conn, requester_id, account_id)
+        if request is None:
+            raise AccountNotFound()
+        if accept:
+            await follow_rows.insert_follow(
+                conn,
+                {**request, "id": rt.ids.next_id(), "created_at": now_ms()},
+            )
+        await outbox.record(
+            conn,
+            rt.ids,
+            "follow_request.authorized" if accept else "follow_request.rejected",
+            account_id,
+            request["id"],
+            {"requester_id": requester_id, "uri": request["uri"]},
+        )
+        return await _relationship(conn, account_id, requester_id)
+
+    return await rt.store.write(unit)
+
+
+async def relationships(rt: Runtime, viewer_id: int, target_ids: list[int]) -> list[Relationship]:
+    """The viewer's relationships to existing accounts among `target_ids`, in order."""
+
+    async def unit(conn: Connection) -> list[Relationship]:
+        existing = {r["id"] for r in await follow_rows.accounts_by_ids(conn, target_ids)}
+        wanted = [i for i in dict.fromkeys(target_ids) if i in existing]
+        facts = await follow_rows.relationship_facts(conn, viewer_id, wanted)
+        return [_from_facts(facts, i) for i in wanted]
+
+    return await rt.store.read(unit)
+
+
+async def network(
+    rt: Runtime, account_id: int, viewer_id: int | None, direction: str, page: Page
+) -> list[Row]:
+    """Followers (`direction="followers"`) or followed accounts of an account; empty when
+    the account hides its network from others."""
+
+    async def unit(conn: Connection) -> list[Row]:
+        target = await _target(conn, account_id)
+        if target["hide_collections"] and viewer_id != account_id:
+            return []
+        if direction == "followers":
+            return await follow_rows.followers_page(conn, account_id, page)
+        return await follow_rows.following_page(conn, account_id, page)
+
+    return await rt.store.read(unit)
+
+
+async def follow_requests(rt: Runtime, account_id: int, page: Page) -> list[Row]:
+    """Accounts asking to follow the caller."""
+    return await rt.store.read(follow_rows.requests_page, account_id, page)

@@ -1,0 +1,179 @@
+"""The social graph: follows, follow requests, and relationship facts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import Connection, Row
+from .paging import Page, fetch_page, placeholders
+
+
+async def follow_row(conn: Connection, account_id: int, target_id: int) -> Row | None:
+    return await conn.fetchrow(
+        "SELECT * FROM follows WHERE account_id = $1 AND target_account_id = $2",
+        account_id,
+        target_id,
+    )
+
+
+async def request_row(conn: Connection, account_id: int, target_id: int) -> Row | None:
+    return await conn.fetchrow(
+        "SELECT * FROM follow_requests WHERE account_id = $1 AND target_account_id = $2",
+        account_id,
+        target_id,
+    )
+
+
+async def insert_follow(conn: Connection, follow: dict[str, Any]) -> None:
+    """Add a follow and count it on both accounts."""
+    await conn.execute(
+        "INSERT INTO follows (id, account_id, target_account_id, uri, show_reblogs, notify, "
+        "languages, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        follow["id"],
+        follow["account_id"],
+        follow["target_account_id"],
+        follow.get("uri"),
+        follow["show_reblogs"],
+        follow["notify"],
+        follow.get("languages"),
+        follow["created_at"],
+    )
+    await _recount(conn, follow["account_id"], follow["target_account_id"])
+
+
+async def update_follow_options(
+    conn: Connection, follow_id: int, show_reblogs: bool, notify: bool, languages: str | None
+) -> None:
+    await conn.execute(
+        "UPDATE follows SET show_reblogs = $1, notify = $2, languages = $3 WHERE id = $4",
+        show_reblogs,
+        notify,
+        languages,
+        follow_id,
+    )
+
+
+async def delete_follow(conn: Connection, account_id: int, target_id: int) -> Row | None:
+    """Remove a follow (recounting both accounts); the removed row, or None."""
+    row = await follow_row(conn, account_id, target_id)
+    if row is None:
+        return None
+    await conn.execute("DELETE FROM follows WHERE id = $1", row["id"])
+    await _recount(conn, account_id, target_id)
+    return row
+
+
+async def _recount(conn: Connection, account_id: int, target_id: int) -> None:
+    # Recounted rather than incremented, so the counts stay exact whatever races or
+    # repairs happened before (the rows are the truth; two indexed counts are cheap).
+    await conn.execute(
+        "UPDATE accounts SET following_count = "
+        "(SELECT COUNT(*) FROM follows WHERE account_id = $1) WHERE id = $1",
+        account_id,
+    )
+    await conn.execute(
+        "UPDATE accounts SET followers_count = "
+        "(SELECT COUNT(*) FROM follows WHERE target_account_id = $1) WHERE id = $1",
+        target_id,
+    )
+
+
+async def insert_request(conn: Connection, request: dict[str, Any]) -> None:
+    await conn.execute(
+        "INSERT INTO follow_requests (id, account_id, target_account_id, uri, show_reblogs, "
+        "notify, languages, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        request["id"],
+        request["account_id"],
+        request["target_account_id"],
+        request.get("uri"),
+        request["show_reblogs"],
+        request["notify"],
+        request.get("languages"),
+        request["created_at"],
+    )
+
+
+async def delete_request(conn: Connection, account_id: int, target_id: int) -> Row | None:
+    row = await request_row(conn, account_id, target_id)
+    if row is not None:
+        await conn.execute("DELETE FROM follow_requests WHERE id = $1", row["id"])
+    return row
+
+
+async def relationship_facts(
+    conn: Connection, viewer_id: int, target_ids: list[int]
+) -> dict[str, dict[int, Row]]:
+    """Follows and requests between the viewer and each target, both ways."""
+    if not target_ids:
+        return {"following": {}, "followed_by": {}, "requested": {}, "requested_by": {}}
+    ids = placeholders(2, len(target_ids))
+    following = await conn.fetch(
+        f"SELECT * FROM follows WHERE account_id = $1 AND target_account_id IN ({ids})",
+        viewer_id,
+        *target_ids,
+    )
+    followed_by = await conn.fetch(
+        f"SELECT * FROM follows WHERE target_account_id = $1 AND account_id IN ({ids})",
+        viewer_id,
+        *target_ids,
+    )
+    requested = await conn.fetch(
+        f"SELECT * FROM follow_requests WHERE account_id = $1 AND target_account_id IN ({ids})",
+        viewer_id,
+        *target_ids,
+    )
+    requested_by = await conn.fetch(
+        f"SELECT * FROM follow_requests WHERE target_account_id = $1 AND account_id IN ({ids})",
+        viewer_id,
+        *target_ids,
+    )
+    return {
+        "following": {r["target_account_id"]: r for r in following},
+        "followed_by": {r["account_id"]: r for r in followed_by},
+        "requested": {r["target_account_id"]: r for r in requested},
+        "requested_by": {r["account_id"]: r for r in requested_by},
+    }
+
+
+async def accounts_by_ids(conn: Connection, account_ids: list[int]) -> list[Row]:
+    if not account_ids:
+        return []
+    return await conn.fetch(
+        f"SELECT * FROM accounts WHERE id IN ({placeholders(1, len(account_ids))})",
+        *account_ids,
+    )
+
+
+async def followers_page(conn: Connection, account_id: int, page: Page) -> list[Row]:
+    """Accounts following `account_id`, newest follow first (cursor: `page_id`)."""
+    sql = (
+        "SELECT a.*, f.id AS page_id FROM follows f JOIN accounts a ON a.id = f.account_id "
+        "WHERE f.target_account_id = $1 AND a.suspended_at IS NULL"
+    )
+    return await fetch_page(conn, sql, [account_id], "f.id", page)
+
+
+async def following_page(conn: Connection, account_id: int, page: Page) -> list[Row]:
+    """Accounts `account_id` follows, newest follow first (cursor: `page_id`)."""
+    sql = (
+        "SELECT a.*, f.id AS page_id FROM follows f JOIN accounts a ON a.id = f.target_account_id "
+        "WHERE f.account_id = $1 AND a.suspended_at IS NULL"
+    )
+    return await fetch_page(conn, sql, [account_id], "f.id", page)
+
+
+async def requests_page(conn: Connection, target_id: int, page: Page) -> list[Row]:
+    """Accounts asking to follow `target_id` (cursor: `page_id`)."""
+    sql = (
+        "SELECT a.*, r.id AS page_id FROM follow_requests r JOIN accounts a "
+        "ON a.id = r.account_id WHERE r.target_account_id = $1 AND a.suspended_at IS NULL"
+    )
+    return await fetch_page(conn, sql, [target_id], "r.id", page)
+
+
+async def pending_request_count(conn: Connection, target_id: int) -> int:
+    return int(
+        await conn.fetchval(
+            "SELECT COUNT(*) FROM follow_requests WHERE target_account_id = $1", target_id
+        )
+    )

@@ -1,0 +1,572 @@
+"""Statuses: rows, their mentions and tags, interactions, edits, and timeline queries.
+
+Visibility is decided here in SQL (`visible_sql`) so that every list (timelines,
+threads, account pages, favourites) applies the same rule as a single lookup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .base import Connection, Row
+from .paging import Page, fetch_page, placeholders
+
+LIVE = "s.deleted_at IS NULL"
+
+
+def visible_sql(alias: str, viewer_param: str | None) -> str:
+    """The SQL condition under which the viewer (a `$n` parameter, or None for anonymous)
+    may see a status: public and unlisted to everyone; private to the author, followers and
+    mentioned accounts; direct to the author and mentioned accounts."""
+    if viewer_param is None:
+        return f"{alias}.visibility IN ('public', 'unlisted')"
+    v = viewer_param
+    return (
+        f"({alias}.visibility IN ('public', 'unlisted') OR {alias}.account_id = {v} "
+        f"OR ({alias}.visibility = 'private' AND EXISTS (SELECT 1 FROM follows vf "
+        f"WHERE vf.account_id = {v} AND vf.target_account_id = {alias}.account_id)) "
+        f"OR EXISTS (SELECT 1 FROM mentions vm WHERE vm.status_id = {alias}.id "
+        f"AND vm.account_id = {v}))"
+    )
+
+
+# Rows -----------------------------------------------------------------------------------------
+
+_STATUS_COLUMNS = (
+    "id",
+    "uri",
+    "url",
+    "account_id",
+    "local",
+    "in_reply_to_id",
+    "in_reply_to_account_id",
+    "reblog_of_id",
+    "text",
+    "content",
+    "spoiler_text",
+    "sensitive",
+    "visibility",
+    "language",
+    "application_id",
+    "created_at",
+    "updated_at",
+)
+
+
+async def insert_status(conn: Connection, row: dict[str, Any]) -> None:
+    """Insert a status row (`row` holds the columns above)."""
+    await conn.execute(
+        f"INSERT INTO statuses ({', '.join(_STATUS_COLUMNS)}) "
+        f"VALUES ({placeholders(1, len(_STATUS_COLUMNS))})",
+        *(row[c] for c in _STATUS_COLUMNS),
+    )
+
+
+async def status_by_id(conn: Connection, status_id: int) -> Row | None:
+    """A live (not deleted) status, visible or not."""
+    return await conn.fetchrow(f"SELECT s.* FROM statuses s WHERE s.id = $1 AND {LIVE}", status_id)
+
+
+async def visible_status(conn: Connection, status_id: int, viewer_id: int | None) -> Row | None:
+    """A live status if the viewer may see it."""
+    if viewer_id is None:
+        return await conn.fetchrow(
+            f"SELECT s.* FROM statuses s WHERE s.id = $1 AND {LIVE} AND {visible_sql('s', None)}",
+            status_id,
+        )
+    return await conn.fetchrow(
+        f"SELECT s.* FROM statuses s WHERE s.id = $1 AND {LIVE} AND {visible_sql('s', '$2')}",
+        status_id,
+        viewer_id,
+    )
+
+
+async def visible_statuses(
+    conn: Connection, status_ids: list[int], viewer_id: int | None
+) -> list[Row]:
+    """The live statuses among `status_ids` the viewer may see (any order)."""
+    if not status_ids:
+        return []
+    args: list[Any] = list(status_ids)
+    viewer = None
+    if viewer_id is not None:
+        args.append(viewer_id)
+        viewer = f"${len(args)}"
+    return await conn.fetch(
+        f"SELECT s.* FROM statuses s WHERE s.id IN ({placeholders(1, len(status_ids))}) "
+        f"AND {LIVE} AND {visible_sql('s', viewer)}",
+        *args,
+    )
+
+
+async def live_reblog(conn: Connection, account_id: int, status_id: int) -> Row | None:
+    """The account's live boost of a status, if any."""
+    return await conn.fetchrow(
+        f"SELECT s.* FROM statuses s WHERE s.reblog_of_id = $1 AND s.account_id = $2 AND {LIVE}",
+        status_id,
+        account_id,
+    )
+
+
+async def live_reblogs_of(conn: Connection, status_id: int) -> list[Row]:
+    """Every live boost of a status."""
+    return await conn.fetch(
+        f"SELECT s.* FROM statuses s WHERE s.reblog_of_id = $1 AND {LIVE}", status_id
+    )
+
+
+async def mark_deleted(conn: Connection, status_id: int, now: int) -> None:
+    """Soft-delete a status (the row stays for federation's Delete and for replies)."""
+    await conn.execute(
+        "UPDATE statuses SET deleted_at = $1, updated_at = $1 WHERE id = $2", now, status_id
+    )
+
+
+async def update_content(
+    conn: Connection,
+    status_id: int,
+    *,
+    text: str,
+    content: str,
+    spoiler_text: str,
+    sensitive: bool,
+    language: str | None,
+    now: int,
+) -> None:
+    """Replace a status's text after an edit."""
+    await conn.execute(
+        "UPDATE statuses SET text = $1, content = $2, spoiler_text = $3, sensitive = $4, "
+        "language = $5, edited_at = $6, updated_at = $6 WHERE id = $7",
+        text,
+        content,
+        spoiler_text,
+        sensitive,
+        language,
+        now,
+        status_id,
+    )
+
+
+_COUNTERS = frozenset({"replies_count", "reblogs_count", "favourites_count"})
+
+
+async def add_to_count(conn: Connection, status_id: int, counter: str, delta: int) -> None:
+    """Change one of a status's counters (never below zero)."""
+    if counter not in _COUNTERS:
+        raise ValueError(f"not a status counter: {counter}")
+    await conn.execute(
+        f"UPDATE statuses SET {counter} = CASE WHEN {counter} + $1 < 0 THEN 0 "
+        f"ELSE {counter} + $1 END WHERE id = $2",
+        delta,
+        status_id,
+    )
+
+
+async def add_to_statuses_count(
+    conn: Connection, account_id: int, delta: int, now: int | None
+) -> None:
+    """Change an account's statuses_count; `now` also sets last_status_at."""
+    await conn.execute(
+        "UPDATE accounts SET statuses_count = CASE WHEN statuses_count + $1 < 0 THEN 0 "
+        "ELSE statuses_count + $1 END, last_status_at = COALESCE($2, last_status_at) "
+        "WHERE id = $3",
+        delta,
+        now,
+        account_id,
+    )
+
+
+# Mentions and tags ------------------------------------------------------------------------------
+
+
+async def replace_mentions(
+    conn: Connection, status_id: int, rows: list[tuple[int, int]], now: int
+) -> None:
+    """Set the accounts a status mentions: `(mention_id, account_id)` pairs."""
+    await conn.execute("DELETE FROM mentions WHERE status_id = $1", status_id)
+    await conn.executemany(
+        "INSERT INTO mentions (id, status_id, account_id, created_at) VALUES ($1, $2, $3, $4)",
+        [(mention_id, status_id, account_id, now) for mention_id, account_id in rows],
+    )
+
+
+async def mentioned_account_ids(conn: Connection, status_id: int) -> list[int]:
+    rows = await conn.fetch("SELECT account_id FROM mentions WHERE status_id = $1", status_id)
+    return [r["account_id"] for r in rows]
+
+
+async def replace_tags(
+    conn: Connection, status_id: int, names: list[tuple[int, str]], now: int
+) -> None:
+    """Set a status's hashtags: `(new_tag_id, display_name)` pairs; tags are made on first use."""
+    await conn.execute("DELETE FROM statuses_tags WHERE status_id = $1", status_id)
+    for new_id, display in names:
+        await conn.execute(
+            "INSERT INTO tags (id, name, display_name, created_at, last_status_at) "
+            "VALUES ($1, $2, $3, $4, $4) ON CONFLICT (name) DO UPDATE SET last_status_at = $4",
+            new_id,
+            display.lower(),
+            display,
+            now,
+        )
+        tag_id = await conn.fetchval("SELECT id FROM tags WHERE name = $1", display.lower())
+        await conn.execute(
+            "INSERT INTO statuses_tags (status_id, tag_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            status_id,
+            tag_id,
+        )
+
+
+# Interactions -----------------------------------------------------------------------------------
+
+
+async def insert_favourite(
+    conn: Connection, favourite_id: int, account_id: int, status_id: int, now: int
+) -> bool:
+    """Favourite a status; False if it already was."""
+    changed = await conn.execute(
+        "INSERT INTO favourites (id, account_id, status_id, created_at) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (account_id, status_id) DO NOTHING",
+        favourite_id,
+        account_id,
+        status_id,
+        now,
+    )
+    return changed == 1
+
+
+async def delete_favourite(conn: Connection, account_id: int, status_id: int) -> bool:
+    """Unfavourite; False if it was not favourited."""
+    changed = await conn.execute(
+        "DELETE FROM favourites WHERE account_id = $1 AND status_id = $2", account_id, status_id
+    )
+    return changed > 0
+
+
+async def insert_bookmark(
+    conn: Connection, bookmark_id: int, account_id: int, status_id: int, now: int
+) -> bool:
+    changed = await conn.execute(
+        "INSERT INTO bookmarks (id, account_id, status_id, created_at) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (account_id, status_id) DO NOTHING",
+        bookmark_id,
+        account_id,
+        status_id,
+        now,
+    )
+    return changed == 1
+
+
+async def delete_bookmark(conn: Connection, account_id: int, status_id: int) -> bool:
+    changed = await conn.execute(
+        "DELETE FROM bookmarks WHERE account_id = $1 AND status_id = $2", account_id, status_id
+    )
+    return changed > 0
+
+
+async def insert_pin(
+    conn: Connection, pin_id: int, account_id: int, status_id: int, now: int
+) -> bool:
+    changed = await conn.execute(
+        "INSERT INTO status_pins (id, account_id, status_id, created_at) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (account_id, status_id) DO NOTHING",
+        pin_id,
+        account_id,
+        status_id,
+        now,
+    )
+    return changed == 1
+
+
+async def delete_pin(conn: Connection, account_id: int, status_id: int) -> bool:
+    changed = await conn.execute(
+        "DELETE FROM status_pins WHERE account_id = $1 AND status_id = $2", account_id, status_id
+    )
+    return changed > 0
+
+
+async def pin_count(conn: Connection, account_id: int) -> int:
+    return int(
+        await conn.fetchval(
+            "SELECT COUNT(*) FROM status_pins p JOIN statuses s ON s.id = p.status_id "
+            f"WHERE p.account_id = $1 AND {LIVE}",
+            account_id,
+        )
+    )
+
+
+# Idempotency and edits ----------------------------------------------------------------------------
+
+
+async def idempotent_status_id(
+    conn: Connection, account_id: int, key: str, not_before: int
+) -> int | None:
+    """The status an Idempotency-Key created since `not_before`, if any."""
+    return await conn.fetchval(
+        "SELECT status_id FROM idempotency_keys WHERE account_id = $1 AND key = $2 "
+        "AND created_at >= $3",
+        account_id,
+        key,
+        not_before,
+    )
+
+
+async def remember_idempotency_key(
+    conn: Connection, account_id: int, key: str, status_id: int, now: int
+) -> None:
+    """Record which status a key created (replacing an expired use of the same key)."""
+    await conn.execute(
+        "INSERT INTO idempotency_keys (account_id, key, status_id, created_at) "
+        "VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, key) DO UPDATE SET "
+        "status_id = excluded.status_id, created_at = excluded.created_at",
+        account_id,
+        key,
+        status_id,
+        now,
+    )
+
+
+async def forget_idempotency_keys(conn: Connection, before: int) -> int:
+    """Drop keys older than `before` (the scheduler's cleanup)."""
+    return await conn.execute("DELETE FROM idempotency_keys WHERE created_at < $1", before)
+
+
+async def insert_edit(conn: Connection, edit: dict[str, Any]) -> None:
+    await conn.execute(
+        "INSERT INTO status_edits (id, status_id, account_id, text, content, spoiler_text, "
+        "sensitive, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        edit["id"],
+        edit["status_id"],
+        edit["account_id"],
+        edit["text"],
+        edit["content"],
+        edit["spoiler_text"],
+        edit["sensitive"],
+        edit["created_at"],
+    )
+
+
+async def edits_of(conn: Connection, status_id: int) -> list[Row]:
+    """A status's versions, oldest first."""
+    return await conn.fetch(
+        "SELECT * FROM status_edits WHERE status_id = $1 ORDER BY id", status_id
+    )
+
+
+# Hydration: everything the Status entity needs, for a batch, in one unit ------------------------
+
+
+@dataclass
+class StatusBundle:
+    """Statuses in display order plus what their entities refer to, seen by one viewer."""
+
+    order: list[int]
+    statuses: dict[int, Row] = field(default_factory=dict)
+    accounts: dict[int, Row] = field(default_factory=dict)
+    mentions: dict[int, list[Row]] = field(default_factory=dict)
+    tags: dict[int, list[Row]] = field(default_factory=dict)
+    applications: dict[int, Row] = field(default_factory=dict)
+    favourited: set[int] = field(default_factory=set)
+    reblogged: set[int] = field(default_factory=set)
+    bookmarked: set[int] = field(default_factory=set)
+    pinned: set[int] = field(default_factory=set)
+    viewer_id: int | None = None
+    cursors: dict[int, int] = field(default_factory=dict)  # pagination id per status
+
+
+async def _by_ids(conn: Connection, sql: str, ids: list[int], *extra: Any) -> list[Row]:
+    if not ids:
+        return []
+    n = len(extra)
+    return await conn.fetch(sql.format(ids=placeholders(n + 1, len(ids))), *extra, *ids)
+
+
+async def hydrate(conn: Connection, rows: list[Row], viewer_id: int | None) -> StatusBundle:
+    """Load the accounts, boosted statuses, mentions, tags and viewer flags of `rows`."""
+    bundle = StatusBundle(order=[r["id"] for r in rows], viewer_id=viewer_id)
+    for r in rows:
+        bundle.statuses[r["id"]] = r
+        if "page_id" in r:
+            bundle.cursors[r["id"]] = r["page_id"]
+    inner_ids = [r["reblog_of_id"] for r in rows if r["reblog_of_id"] is not None]
+    missing = [i for i in inner_ids if i not in bundle.statuses]
+    for r in await _by_ids(conn, "SELECT * FROM statuses WHERE id IN ({ids})", missing):
+        bundle.statuses[r["id"]] = r
+    all_ids = list(bundle.statuses)
+    account_ids = list({r["account_id"] for r in bundle.statuses.values()})
+    for r in await _by_ids(conn, "SELECT * FROM accounts WHERE id IN ({ids})", account_ids):
+        bundle.accounts[r["id"]] = r
+    for r in await _by_ids(
+        conn,
+        "SELECT m.status_id, a.id, a.username, a.domain, a.url, a.uri FROM mentions m "
+        "JOIN accounts a ON a.id = m.account_id WHERE m.status_id IN ({ids}) ORDER BY m.id",
+        all_ids,
+    ):
+        bundle.mentions.setdefault(r["status_id"], []).append(r)
+    for r in await _by_ids(
+        conn,
+        "SELECT st.status_id, t.name, t.display_name FROM statuses_tags st "
+        "JOIN tags t ON t.id = st.tag_id WHERE st.status_id IN ({ids}) ORDER BY t.name",
+        all_ids,
+    ):
+        bundle.tags.setdefault(r["status_id"], []).append(r)
+    app_ids = list({r["application_id"] for r in bundle.statuses.values() if r["application_id"]})
+    for r in await _by_ids(
+        conn, "SELECT id, name, website FROM oauth_applications WHERE id IN ({ids})", app_ids
+    ):
+        bundle.applications[r["id"]] = r
+    if viewer_id is not None and all_ids:
+        for name, sql in (
+            (
+                "favourited",
+                "SELECT status_id AS id FROM favourites WHERE account_id = $1 "
+                "AND status_id IN ({ids})",
+            ),
+            (
+                "bookmarked",
+                "SELECT status_id AS id FROM bookmarks WHERE account_id = $1 "
+                "AND status_id IN ({ids})",
+            ),
+            (
+                "pinned",
+                "SELECT status_id AS id FROM status_pins WHERE account_id = $1 "
+                "AND status_id IN ({ids})",
+            ),
+            (
+                "reblogged",
+                "SELECT reblog_of_id AS id FROM statuses WHERE account_id = $1 "
+                "AND deleted_at IS NULL AND reblog_of_id IN ({ids})",
+            ),
+        ):
+            found = await _by_ids(conn, sql, all_ids, viewer_id)
+            getattr(bundle, name).update(r["id"] for r in found)
+    return bundle
+
+
+# Lists ------------------------------------------------------------------------------------------
+
+
+async def home_page(conn: Connection, viewer_id: int, page: Page) -> list[Row]:
+    """The home timeline: the viewer's own statuses and boosts, and those of followed
+    accounts (boosts only where the follow shows them; replies only to people the viewer
+    follows, to the viewer, or to the author's own thread; direct ones only if mentioned)."""
+    sql = (
+        f"SELECT s.* FROM statuses s WHERE {LIVE} AND (s.account_id = $1 OR ("
+        "EXISTS (SELECT 1 FROM follows f WHERE f.account_id = $1 "
+        "AND f.target_account_id = s.account_id AND (s.reblog_of_id IS NULL OR f.show_reblogs)) "
+        "AND (s.visibility <> 'direct' OR EXISTS (SELECT 1 FROM mentions m "
+        "WHERE m.status_id = s.id AND m.account_id = $1)) "
+        "AND (s.in_reply_to_account_id IS NULL OR s.in_reply_to_account_id = s.account_id "
+        "OR s.in_reply_to_account_id = $1 OR EXISTS (SELECT 1 FROM follows f2 "
+        "WHERE f2.account_id = $1 AND f2.target_account_id = s.in_reply_to_account_id))))"
+    )
+    return await fetch_page(conn, sql, [viewer_id], "s.id", page)
+
+
+async def public_page(conn: Connection, page: Page, *, local: bool, remote: bool) -> list[Row]:
+    """The public timeline: public statuses that are not boosts nor replies to others."""
+    sql = (
+        f"SELECT s.* FROM statuses s WHERE {LIVE} AND s.visibility = 'public' "
+        "AND s.reblog_of_id IS NULL "
+        "AND (s.in_reply_to_id IS NULL OR s.in_reply_to_account_id = s.account_id)"
+    )
+    if local:
+        sql += " AND s.local"
+    elif remote:
+        sql += " AND NOT s.local"
+    return await fetch_page(conn, sql, [], "s.id", page)
+
+
+async def account_page(
+    conn: Connection,
+    account_id: int,
+    viewer_id: int | None,
+    page: Page,
+    *,
+    exclude_replies: bool,
+    exclude_reblogs: bool,
+    pinned: bool,
+) -> list[Row]:
+    """An account's statuses as the viewer may see them."""
+    args: list[Any] = [account_id]
+    viewer = None
+    if viewer_id is not None:
+        args.append(viewer_id)
+        viewer = "$2"
+    sql = f"SELECT s.* FROM statuses s WHERE s.account_id = $1 AND {LIVE} AND " + visible_sql(
+        "s", viewer
+    )
+    if exclude_replies:
+        sql += " AND (s.in_reply_to_id IS NULL OR s.in_reply_to_account_id = s.account_id)"
+    if exclude_reblogs:
+        sql += " AND s.reblog_of_id IS NULL"
+    if pinned:
+        sql += (
+            " AND EXISTS (SELECT 1 FROM status_pins p WHERE p.status_id = s.id "
+            "AND p.account_id = s.account_id)"
+        )
+    return await fetch_page(conn, sql, args, "s.id", page)
+
+
+async def favourites_page(conn: Connection, account_id: int, page: Page) -> list[Row]:
+    """The statuses an account favourited, newest favourite first (cursor: `page_id`)."""
+    sql = (
+        "SELECT s.*, x.id AS page_id FROM favourites x JOIN statuses s ON s.id = x.status_id "
+        f"WHERE x.account_id = $1 AND {LIVE} AND {visible_sql('s', '$1')}"
+    )
+    return await fetch_page(conn, sql, [account_id], "x.id", page)
+
+
+async def bookmarks_page(conn: Connection, account_id: int, page: Page) -> list[Row]:
+    """The statuses an account bookmarked, newest bookmark first (cursor: `page_id`)."""
+    sql = (
+        "SELECT s.*, x.id AS page_id FROM bookmarks x JOIN statuses s ON s.id = x.status_id "
+        f"WHERE x.account_id = $1 AND {LIVE} AND {visible_sql('s', '$1')}"
+    )
+    return await fetch_page(conn, sql, [account_id], "x.id", page)
+
+
+async def favourited_by_page(conn: Connection, status_id: int, page: Page) -> list[Row]:
+    """Accounts that favourited a status (cursor: `page_id`, the favourite's id)."""
+    sql = (
+        "SELECT a.*, x.id AS page_id FROM favourites x JOIN accounts a ON a.id = x.account_id "
+        "WHERE x.status_id = $1 AND a.suspended_at IS NULL"
+    )
+    return await fetch_page(conn, sql, [status_id], "x.id", page)
+
+
+async def reblogged_by_page(conn: Connection, status_id: int, page: Page) -> list[Row]:
+    """Accounts that boosted a status (cursor: `page_id`, the boost's id)."""
+    sql = (
+        "SELECT a.*, s.id AS page_id FROM statuses s JOIN accounts a ON a.id = s.account_id "
+        f"WHERE s.reblog_of_id = $1 AND {LIVE} AND a.suspended_at IS NULL"
+    )
+    return await fetch_page(conn, sql, [status_id], "s.id", page)
+
+
+async def ancestors(conn: Connection, status_id: int, limit: int = 40) -> list[Row]:
+    """The statuses a status replies to, up the thread, nearest first (deleted included
+    so the walk can see where the chain breaks)."""
+    return await conn.fetch(
+        "WITH RECURSIVE up(id, depth) AS ("
+        " SELECT in_reply_to_id, 1 FROM statuses WHERE id = $1 AND in_reply_to_id IS NOT NULL"
+        " UNION ALL SELECT s.in_reply_to_id, up.depth + 1 FROM statuses s JOIN up ON s.id = up.id"
+        " WHERE s.in_reply_to_id IS NOT NULL AND up.depth < $2) "
+        "SELECT s.*, up.depth FROM up JOIN statuses s ON s.id = up.id ORDER BY up.depth",
+        status_id,
+        limit,
+    )
+
+
+async def descendants(conn: Connection, status_id: int, limit: int = 4096) -> list[Row]:
+    """Every reply below a status, at any depth (deleted included), in id order."""
+    return await conn.fetch(
+        "WITH RECURSIVE down(id, depth) AS ("
+        " SELECT id, 1 FROM statuses WHERE in_reply_to_id = $1"
+        " UNION ALL SELECT s.id, down.depth + 1 FROM statuses s JOIN down"
+        " ON s.in_reply_to_id = down.id WHERE down.depth < 256) "
+        "SELECT s.* FROM down JOIN statuses s ON s.id = down.id ORDER BY s.id LIMIT $2",
+        status_id,
+        limit,
+    )
