@@ -135,6 +135,9 @@ async def test_account_statuses_filters(client: Any, alice: User, bob: User) -> 
         plain["id"],
     ]
     assert (await page(client, bob, base + "?only_media=true"))[0] == []
+    direct = await post(client, alice, "@bob direct", visibility="direct")
+    assert (await page(client, bob, base + "?limit=1"))[0] == [direct["id"]]
+    assert (await page(client, bob, base + "?limit=1&exclude_direct=true"))[0] == [boost["id"]]
     assert (await get(client, bob, "/api/v1/accounts/123/statuses"))[0] == 404
     assert (await get(client, bob, "/api/v1/accounts/xyz/statuses"))[0] == 404
 
@@ -210,3 +213,24 @@ async def test_favourites_and_bookmarks_lists(client: Any, alice: User, bob: Use
     assert order[0] not in (await page(client, alice, "/api/v1/bookmarks"))[0]
     read_only = await client.get("/api/v1/favourites")
     assert read_only.status_code == 401
+
+
+async def test_hashtag_timeline(client: Any, alice: User, bob: User) -> None:
+    trio = await post(client, alice, "about #Trio")
+    both = await post(client, bob, "#trio and #python")
+    python = await post(client, bob, "only #python")
+    await post(client, alice, "#trio but unlisted", visibility="unlisted")
+    await post(client, alice, "#trio for followers", visibility="private")
+    assert (await page(client, None, "/api/v1/timelines/tag/trio"))[0] == [both["id"], trio["id"]]
+    assert (await page(client, bob, "/api/v1/timelines/tag/TRIO?local=1"))[0] == [
+        both["id"],
+        trio["id"],
+    ]
+    ids, _ = await page(client, None, "/api/v1/timelines/tag/trio?any[]=python")
+    assert ids == [python["id"], both["id"], trio["id"]]
+    ids, _ = await page(client, None, "/api/v1/timelines/tag/trio?all[]=python")
+    assert ids == [both["id"]]
+    ids, _ = await page(client, None, "/api/v1/timelines/tag/trio?none[]=python")
+    assert ids == [trio["id"]]
+    ids, rel = await page(client, None, "/api/v1/timelines/tag/nothing")
+    assert ids == [] and rel == {}

@@ -50,6 +50,26 @@ async def public() -> Response:
     return _page_response(bundle, page)
 
 
+@blueprint.route("/api/v1/timelines/tag/<hashtag>")
+async def tag(hashtag: str) -> Response:
+    account_id = await viewer("read:statuses")
+    params = await read_params()
+    page = page_from(params)
+    bundle = await timelines.tag(
+        runtime(),
+        account_id,
+        page,
+        hashtag,
+        any_of=[str(v) for v in params.get_list("any")],
+        all_of=[str(v) for v in params.get_list("all")],
+        none_of=[str(v) for v in params.get_list("none")],
+        local=bool(params.flag("local", False)),
+        remote=bool(params.flag("remote", False)),
+        only_media=bool(params.flag("only_media", False)),
+    )
+    return _page_response(bundle, page)
+
+
 @blueprint.route("/api/v1/accounts/<account_id>/statuses")
 async def account_statuses(account_id: str) -> Response:
     viewer_id = await viewer("read:statuses")
@@ -60,6 +80,7 @@ async def account_statuses(account_id: str) -> Response:
         exclude_reblogs=bool(params.flag("exclude_reblogs", False)),
         pinned=bool(params.flag("pinned", False)),
         only_media=bool(params.flag("only_media", False)),
+        exclude_direct=bool(params.flag("exclude_direct", False)),
     )
     with service_errors():
         bundle = await timelines.account(runtime(), parse_id(account_id), viewer_id, page, filters)

@@ -110,15 +110,13 @@ def status_source_entity(row: dict[str, Any]) -> dict[str, Any]:
 def status_edit_entity(
     config: Config, version: dict[str, Any], account: dict[str, Any]
 ) -> dict[str, Any]:
-    """One version of a status (`/history`); `version` is an edit row or the status."""
-    created = version.get("edited_at") or version["created_at"]
-    if "status_id" in version:  # a status_edits row
-        created = version["created_at"]
+    """One version of a status (`/history`): a `status_edits` row, or the status itself
+    when it was never edited (each carries the time that version was written)."""
     return {
         "content": version["content"] or "",
         "spoiler_text": version["spoiler_text"] or "",
         "sensitive": bool(version["sensitive"]),
-        "created_at": iso_ms(created),
+        "created_at": iso_ms(version["created_at"]),
         "account": account_entity(config, account),
         "media_attachments": [],
         "emojis": [],

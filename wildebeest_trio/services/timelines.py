@@ -7,6 +7,7 @@ request, from any process, with nothing to invalidate.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..runtime import Runtime
@@ -56,6 +57,7 @@ class AccountFilter:
     exclude_reblogs: bool = False
     pinned: bool = False
     only_media: bool = False
+    exclude_direct: bool = False
 
 
 async def account(
@@ -77,6 +79,7 @@ async def account(
             exclude_replies=filters.exclude_replies,
             exclude_reblogs=filters.exclude_reblogs,
             pinned=filters.pinned,
+            exclude_direct=filters.exclude_direct,
         )
         return await status_rows.hydrate(conn, rows, viewer_id)
 
@@ -98,6 +101,47 @@ async def bookmarks(rt: Runtime, viewer_id: int, page: Page) -> StatusBundle:
 
     async def unit(conn: Connection) -> StatusBundle:
         rows = await status_rows.bookmarks_page(conn, viewer_id, page)
+        return await status_rows.hydrate(conn, rows, viewer_id)
+
+    return await rt.store.read(unit)
+
+
+MAX_TAGS = 4
+
+
+async def tag(
+    rt: Runtime,
+    viewer_id: int | None,
+    page: Page,
+    name: str,
+    *,
+    any_of: Sequence[str] = (),
+    all_of: Sequence[str] = (),
+    none_of: Sequence[str] = (),
+    local: bool = False,
+    remote: bool = False,
+    only_media: bool = False,
+) -> StatusBundle:
+    """Public statuses tagged `name` (or any of `any_of`), with all of `all_of` and none of
+    `none_of`; tag names are matched case-insensitively."""
+    if only_media:
+        return StatusBundle(order=[])
+
+    def clean(values: Sequence[str]) -> list[str]:
+        return [v.strip().lstrip("#").lower() for v in values if v.strip().lstrip("#")][:MAX_TAGS]
+
+    wanted = clean([name, *any_of])
+
+    async def unit(conn: Connection) -> StatusBundle:
+        rows = await status_rows.tag_page(
+            conn,
+            page,
+            any_of=wanted,
+            all_of=clean(all_of),
+            none_of=clean(none_of),
+            local=local,
+            remote=remote,
+        )
         return await status_rows.hydrate(conn, rows, viewer_id)
 
     return await rt.store.read(unit)

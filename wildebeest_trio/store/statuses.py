@@ -487,6 +487,7 @@ async def account_page(
     exclude_replies: bool,
     exclude_reblogs: bool,
     pinned: bool,
+    exclude_direct: bool = False,
 ) -> list[Row]:
     """An account's statuses as the viewer may see them."""
     args: list[Any] = [account_id]
@@ -501,6 +502,8 @@ async def account_page(
         sql += " AND (s.in_reply_to_id IS NULL OR s.in_reply_to_account_id = s.account_id)"
     if exclude_reblogs:
         sql += " AND s.reblog_of_id IS NULL"
+    if exclude_direct:
+        sql += " AND s.visibility <> 'direct'"
     if pinned:
         sql += (
             " AND EXISTS (SELECT 1 FROM status_pins p WHERE p.status_id = s.id "
@@ -570,3 +573,41 @@ async def descendants(conn: Connection, status_id: int, limit: int = 4096) -> li
         status_id,
         limit,
     )
+
+
+async def tag_page(
+    conn: Connection,
+    page: Page,
+    *,
+    any_of: list[str],
+    all_of: list[str],
+    none_of: list[str],
+    local: bool,
+    remote: bool,
+) -> list[Row]:
+    """Public statuses with any of `any_of`, all of `all_of` and none of `none_of` (tag
+    names, lower-cased), as Mastodon's hashtag timeline."""
+    args: list[Any] = []
+
+    def names(values: list[str]) -> str:
+        start = len(args) + 1
+        args.extend(values)
+        return placeholders(start, len(values))
+
+    tagged = (
+        "SELECT 1 FROM statuses_tags st JOIN tags t ON t.id = st.tag_id "
+        "WHERE st.status_id = s.id AND t.name IN ({})"
+    )
+    sql = (
+        f"SELECT s.* FROM statuses s WHERE {LIVE} AND s.visibility = 'public' "
+        f"AND s.reblog_of_id IS NULL AND EXISTS ({tagged.format(names(any_of))})"
+    )
+    for name in all_of:
+        sql += f" AND EXISTS ({tagged.format(names([name]))})"
+    if none_of:
+        sql += f" AND NOT EXISTS ({tagged.format(names(none_of))})"
+    if local:
+        sql += " AND s.local"
+    elif remote:
+        sql += " AND NOT s.local"
+    return await fetch_page(conn, sql, args, "s.id", page)
