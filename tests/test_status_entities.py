@@ -69,6 +69,7 @@ def _status(status_id: int, account_id: int, **overrides: Any) -> dict[str, Any]
         "visibility": "public",
         "language": None,
         "application_id": 7,
+        "conversation_id": status_id,
         "replies_count": 2,
         "reblogs_count": 1,
         "favourites_count": 3,

@@ -367,6 +367,20 @@ async def test_pins(client: Any, alice: User, bob: User) -> None:
     assert unpinned["pinned"] is False
 
 
+async def test_muting_a_conversation(client: Any, alice: User, bob: User) -> None:
+    root = await post(client, alice, "thread start")
+    reply = await post(client, bob, "@alice a reply", in_reply_to_id=root["id"])
+    other = await post(client, alice, "another thread")
+    code, muted = await act(client, alice, f"/api/v1/statuses/{reply['id']}/mute")
+    assert code == 200 and muted["muted"] is True
+    assert (await get(client, alice, f"/api/v1/statuses/{root['id']}"))[1]["muted"] is True
+    assert (await get(client, alice, f"/api/v1/statuses/{other['id']}"))[1]["muted"] is False
+    assert (await get(client, bob, f"/api/v1/statuses/{root['id']}"))[1]["muted"] is False
+    code, unmuted = await act(client, alice, f"/api/v1/statuses/{root['id']}/unmute")
+    assert code == 200 and unmuted["muted"] is False
+    assert (await act(client, alice, "/api/v1/statuses/77/mute"))[0] == 404
+
+
 async def test_scopes_tokens_and_bad_ids(client: Any, alice: User) -> None:
     status = await post(client, alice, "scoped")
     read_only = {"Authorization": f"Bearer {await token_with(client, alice, 'read')}"}

@@ -149,6 +149,8 @@ def _interaction(path: str, scope: str, name: str) -> None:
                 bundle = await statuses.bookmark(rt, me, sid, path == "bookmark")
             elif path in ("pin", "unpin"):
                 bundle = await statuses.pin(rt, me, sid, path == "pin")
+            elif path in ("mute", "unmute"):
+                bundle = await statuses.mute(rt, me, sid, path == "mute")
             elif path == "reblog":
                 params = await read_params()
                 visibility = params.text("visibility", max_length=20) or None
@@ -170,6 +172,8 @@ for _path, _scope in (
     ("unreblog", "write:statuses"),
     ("pin", "write:accounts"),
     ("unpin", "write:accounts"),
+    ("mute", "write:mutes"),
+    ("unmute", "write:mutes"),
 ):
     _interaction(_path, _scope, _path)
 

@@ -2,6 +2,19 @@
 -- history, idempotency keys, follow requests, and the outbox of domain events that the
 -- federation layer consumes (written in the same transaction as the action it records).
 
+-- A thread: the id of the status that started it (replies inherit their parent's), so a
+-- conversation can be muted and, later, listed.
+ALTER TABLE statuses ADD COLUMN conversation_id BIGINT;
+CREATE INDEX statuses_conversation ON statuses (conversation_id);
+
+CREATE TABLE conversation_mutes (
+    id BIGINT PRIMARY KEY,
+    account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    conversation_id BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    UNIQUE (account_id, conversation_id)
+);
+
 CREATE TABLE mentions (
     id BIGINT PRIMARY KEY,
     status_id BIGINT NOT NULL REFERENCES statuses (id) ON DELETE CASCADE,

@@ -31,10 +31,11 @@ def _viewer_flags(bundle: StatusBundle, row: dict[str, Any]) -> dict[str, Any]:
     # Flags describe the boosted status when `row` is a boost, as Mastodon's
     # `favourited?`/`reblogged?` look at `status.proper`.
     proper = row["reblog_of_id"] or row["id"]
+    conversation = bundle.statuses.get(proper, row).get("conversation_id")
     flags: dict[str, Any] = {
         "favourited": proper in bundle.favourited,
         "reblogged": proper in bundle.reblogged,
-        "muted": False,
+        "muted": conversation is not None and conversation in bundle.muted_conversations,
         "bookmarked": proper in bundle.bookmarked,
     }
     if (

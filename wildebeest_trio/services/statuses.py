@@ -214,6 +214,9 @@ async def post(
                 "visibility": visibility,
                 "language": draft.language or prefs.get("language") or None,
                 "application_id": application_id,
+                "conversation_id": (parent["conversation_id"] or parent["id"])
+                if parent
+                else status_id,
                 "created_at": now,
                 "updated_at": now,
             },
@@ -567,6 +570,7 @@ async def reblog(
                 "visibility": chosen,
                 "language": None,
                 "application_id": None,
+                "conversation_id": None,
                 "created_at": now,
                 "updated_at": now,
             },
@@ -617,6 +621,23 @@ async def pin(rt: Runtime, account_id: int, status_id: int, on: bool) -> StatusB
                 await outbox.record(conn, rt.ids, "pin.created", account_id, row["id"])
         elif await status_rows.delete_pin(conn, account_id, row["id"]):
             await outbox.record(conn, rt.ids, "pin.deleted", account_id, row["id"])
+        return await _one(conn, row["id"], account_id)
+
+    return await rt.store.write(unit)
+
+
+async def mute(rt: Runtime, account_id: int, status_id: int, on: bool) -> StatusBundle:
+    """Mute or unmute the conversation a visible status belongs to."""
+
+    async def unit(conn: Connection) -> StatusBundle:
+        row = await _proper(conn, status_id, account_id)
+        conversation = row["conversation_id"] or row["id"]
+        if on:
+            await status_rows.mute_conversation(
+                conn, rt.ids.next_id(), account_id, conversation, now_ms()
+            )
+        else:
+            await status_rows.unmute_conversation(conn, account_id, conversation)
         return await _one(conn, row["id"], account_id)
 
     return await rt.store.write(unit)

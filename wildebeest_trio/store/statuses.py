@@ -49,6 +49,7 @@ _STATUS_COLUMNS = (
     "visibility",
     "language",
     "application_id",
+    "conversation_id",
     "created_at",
     "updated_at",
 )
@@ -286,6 +287,27 @@ async def delete_pin(conn: Connection, account_id: int, status_id: int) -> bool:
     return changed > 0
 
 
+async def mute_conversation(
+    conn: Connection, mute_id: int, account_id: int, conversation_id: int, now: int
+) -> None:
+    await conn.execute(
+        "INSERT INTO conversation_mutes (id, account_id, conversation_id, created_at) "
+        "VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, conversation_id) DO NOTHING",
+        mute_id,
+        account_id,
+        conversation_id,
+        now,
+    )
+
+
+async def unmute_conversation(conn: Connection, account_id: int, conversation_id: int) -> None:
+    await conn.execute(
+        "DELETE FROM conversation_mutes WHERE account_id = $1 AND conversation_id = $2",
+        account_id,
+        conversation_id,
+    )
+
+
 async def pin_count(conn: Connection, account_id: int) -> int:
     return int(
         await conn.fetchval(
@@ -371,6 +393,7 @@ class StatusBundle:
     reblogged: set[int] = field(default_factory=set)
     bookmarked: set[int] = field(default_factory=set)
     pinned: set[int] = field(default_factory=set)
+    muted_conversations: set[int] = field(default_factory=set)
     viewer_id: int | None = None
     cursors: dict[int, int] = field(default_factory=dict)  # pagination id per status
 
@@ -441,6 +464,17 @@ async def hydrate(conn: Connection, rows: list[Row], viewer_id: int | None) -> S
         ):
             found = await _by_ids(conn, sql, all_ids, viewer_id)
             getattr(bundle, name).update(r["id"] for r in found)
+        conversations = list(
+            {r["conversation_id"] for r in bundle.statuses.values() if r["conversation_id"]}
+        )
+        found = await _by_ids(
+            conn,
+            "SELECT conversation_id FROM conversation_mutes WHERE account_id = $1 "
+            "AND conversation_id IN ({ids})",
+            conversations,
+            viewer_id,
+        )
+        bundle.muted_conversations.update(r["conversation_id"] for r in found)
     return bundle
 
 
