@@ -178,7 +178,7 @@ async def test_visibility_is_enforced(client: Any, alice: User, bob: User, carol
         code, _ = await act(client, carol, path + "/favourite")
         assert code == (200 if carol_sees else 404)
 
-    ids = [public["id"], private["id"], direct["id"], "12345"]
+    ids = [public["id"], private["id"], direct["id"], "12345", "abc", "9" * 25]
     query = "&".join(f"id[]={i}" for i in ids)
     code, many = await get(client, carol, f"/api/v1/statuses?{query}")
     assert code == 200 and [s["id"] for s in many] == [public["id"], direct["id"]]

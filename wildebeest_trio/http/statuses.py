@@ -17,7 +17,15 @@ from ..store.statuses import StatusBundle
 from .auth import auth, require_scope
 from .context import json_response, runtime
 from .errors import ApiError
-from .paging import ACCOUNT_LIMIT, page_from, parse_id, service_errors, set_link_header, viewer
+from .paging import (
+    ACCOUNT_LIMIT,
+    MAX_ID,
+    page_from,
+    parse_id,
+    service_errors,
+    set_link_header,
+    viewer,
+)
 from .params import Params, read_params
 
 blueprint = Blueprint("statuses", __name__)
@@ -28,6 +36,10 @@ MAX_MANY = 40
 
 def _one(bundle: StatusBundle, *, source: bool = False) -> Response:
     return json_response(status_entity(runtime().config, bundle, bundle.order[0], source=source))
+
+
+def _is_id(text: str) -> bool:
+    return text.isdigit() and len(text) <= 19 and int(text) <= MAX_ID
 
 
 def _draft(params: Params, *, editing: bool = False) -> Draft:
@@ -71,7 +83,8 @@ async def create() -> Response:
 async def show_many() -> Response:
     account_id = await viewer(*READ)
     params = await read_params()
-    ids = [parse_id(str(i)) for i in params.get_list("id")[:MAX_MANY] if str(i).isdigit()]
+    # Ids that cannot exist are skipped like missing ones, not refused.
+    ids = [int(t) for t in map(str, params.get_list("id")[:MAX_MANY]) if _is_id(t)]
     bundle = await statuses.show_many(runtime(), ids, account_id)
     return json_response(status_entities(runtime().config, bundle))
 

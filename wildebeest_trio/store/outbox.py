@@ -1,4 +1,22 @@
-"""The outbox: domain events recorded in the transaction of the action they describe."""
+"""The outbox: domain events recorded in the transaction of the action they describe.
+
+The federation layer reads pending rows in id order, turns each into activities and
+marks it dispatched. Events so far (`object_id` and payload):
+
+- `status.created` (status id; visibility), `status.updated` (status id),
+  `status.deleted` (status id; uri, visibility): Create / Update / Delete of a Note;
+- `reblog.created` (boost id; reblog_of_id, status_uri, visibility),
+  `reblog.deleted` (boost id; uri, reblog_of_id): Announce / Undo Announce;
+- `favourite.created`, `favourite.deleted` (status id; status_uri): Like / Undo Like;
+- `pin.created`, `pin.deleted` (status id): the featured collection changed;
+- `follow.created`, `follow.requested` (follow or request id; target_account_id),
+  `follow.deleted` (id; target_account_id, uri): Follow / Undo Follow;
+- `follow_request.authorized`, `follow_request.rejected` (request id; requester_id,
+  uri): Accept / Reject.
+
+`account_id` is always the local actor. Bookmarks and conversation mutes are private
+and record nothing.
+"""
 
 from __future__ import annotations
 
