@@ -440,30 +440,22 @@ async def hydrate(conn: Connection, rows: list[Row], viewer_id: int | None) -> S
     ):
         bundle.applications[r["id"]] = r
     if viewer_id is not None and all_ids:
-        for name, sql in (
-            (
-                "favourited",
-                "SELECT status_id AS id FROM favourites WHERE account_id = $1 "
-                "AND status_id IN ({ids})",
-            ),
-            (
-                "bookmarked",
-                "SELECT status_id AS id FROM bookmarks WHERE account_id = $1 "
-                "AND status_id IN ({ids})",
-            ),
-            (
-                "pinned",
-                "SELECT status_id AS id FROM status_pins WHERE account_id = $1 "
-                "AND status_id IN ({ids})",
-            ),
-            (
-                "reblogged",
-                "SELECT reblog_of_id AS id FROM statuses WHERE account_id = $1 "
-                "AND deleted_at IS NULL AND reblog_of_id IN ({ids})",
-            ),
-        ):
-            found = await _by_ids(conn, sql, all_ids, viewer_id)
-            getattr(bundle, name).update(r["id"] for r in found)
+        # The viewer's four flags in one round trip.
+        flags = await _by_ids(
+            conn,
+            "SELECT 'favourited' AS kind, status_id AS id FROM favourites "
+            "WHERE account_id = $1 AND status_id IN ({ids}) "
+            "UNION ALL SELECT 'bookmarked', status_id FROM bookmarks "
+            "WHERE account_id = $1 AND status_id IN ({ids}) "
+            "UNION ALL SELECT 'pinned', status_id FROM status_pins "
+            "WHERE account_id = $1 AND status_id IN ({ids}) "
+            "UNION ALL SELECT 'reblogged', reblog_of_id FROM statuses WHERE account_id = $1 "
+            "AND deleted_at IS NULL AND reblog_of_id IN ({ids})",
+            all_ids,
+            viewer_id,
+        )
+        for r in flags:
+            getattr(bundle, r["kind"]).add(r["id"])
         conversations = list(
             {r["conversation_id"] for r in bundle.statuses.values() if r["conversation_id"]}
         )
@@ -485,15 +477,18 @@ async def home_page(conn: Connection, viewer_id: int, page: Page) -> list[Row]:
     """The home timeline: the viewer's own statuses and boosts, and those of followed
     accounts (boosts only where the follow shows them; replies only to people the viewer
     follows, to the viewer, or to the author's own thread; direct ones only if mentioned)."""
+    # Uncorrelated IN subqueries: the planner hashes the followed ids once and walks the
+    # primary key backwards, instead of probing follows for every candidate row.
     sql = (
         f"SELECT s.* FROM statuses s WHERE {LIVE} AND (s.account_id = $1 OR ("
-        "EXISTS (SELECT 1 FROM follows f WHERE f.account_id = $1 "
-        "AND f.target_account_id = s.account_id AND (s.reblog_of_id IS NULL OR f.show_reblogs)) "
+        "s.account_id IN (SELECT f.target_account_id FROM follows f WHERE f.account_id = $1) "
+        "AND (s.reblog_of_id IS NULL OR s.account_id NOT IN (SELECT nr.target_account_id "
+        "FROM follows nr WHERE nr.account_id = $1 AND NOT nr.show_reblogs)) "
         "AND (s.visibility <> 'direct' OR EXISTS (SELECT 1 FROM mentions m "
         "WHERE m.status_id = s.id AND m.account_id = $1)) "
         "AND (s.in_reply_to_account_id IS NULL OR s.in_reply_to_account_id = s.account_id "
-        "OR s.in_reply_to_account_id = $1 OR EXISTS (SELECT 1 FROM follows f2 "
-        "WHERE f2.account_id = $1 AND f2.target_account_id = s.in_reply_to_account_id))))"
+        "OR s.in_reply_to_account_id = $1 OR s.in_reply_to_account_id IN "
+        "(SELECT f2.target_account_id FROM follows f2 WHERE f2.account_id = $1))))"
     )
     return await fetch_page(conn, sql, [viewer_id], "s.id", page)
 
