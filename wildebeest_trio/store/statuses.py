@@ -477,11 +477,15 @@ async def home_page(conn: Connection, viewer_id: int, page: Page) -> list[Row]:
     """The home timeline: the viewer's own statuses and boosts, and those of followed
     accounts (boosts only where the follow shows them; replies only to people the viewer
     follows, to the viewer, or to the author's own thread; direct ones only if mentioned)."""
-    # Uncorrelated IN subqueries: the planner hashes the followed ids once and walks the
-    # primary key backwards, instead of probing follows for every candidate row.
+    # Walk the primary key backwards and test each status against the followed ids, which
+    # the uncorrelated IN subqueries let the database hash (PostgreSQL) or list (SQLite)
+    # once. The unary `+` keeps SQLite from instead collecting every status of every
+    # followed account through statuses_account and sorting them (70 ms against 0.5 ms at
+    # 100,000 statuses, 300 of 1,000 accounts followed). Following only a few quiet
+    # accounts is the slow case of this plan; precomputed feeds would cure both.
     sql = (
-        f"SELECT s.* FROM statuses s WHERE {LIVE} AND (s.account_id = $1 OR ("
-        "s.account_id IN (SELECT f.target_account_id FROM follows f WHERE f.account_id = $1) "
+        f"SELECT s.* FROM statuses s WHERE {LIVE} AND (+s.account_id = $1 OR ("
+        "+s.account_id IN (SELECT f.target_account_id FROM follows f WHERE f.account_id = $1) "
         "AND (s.reblog_of_id IS NULL OR s.account_id NOT IN (SELECT nr.target_account_id "
         "FROM follows nr WHERE nr.account_id = $1 AND NOT nr.show_reblogs)) "
         "AND (s.visibility <> 'direct' OR EXISTS (SELECT 1 FROM mentions m "
