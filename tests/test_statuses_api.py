@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import trio
 
 from tests.social import User, act, follow, get, make_user, post, token_with
 from wildebeest_trio.runtime import Runtime
@@ -153,6 +154,26 @@ async def test_idempotency_key(client: Any, alice: User, bob: User) -> None:
     assert other_user["id"] != first["id"]
     _, me = await get(client, alice, f"/api/v1/accounts/{alice.id}")
     assert me["statuses_count"] == 2
+
+
+async def test_concurrent_retries_create_one_status(client: Any, alice: User) -> None:
+    results: list[dict[str, Any]] = []
+
+    async def send() -> None:
+        response = await client.post(
+            "/api/v1/statuses",
+            headers={**alice.headers, "Idempotency-Key": "same"},
+            json={"status": "sent twice at once"},
+        )
+        assert response.status_code == 200
+        results.append(await response.get_json())
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(4):
+            nursery.start_soon(send)
+    assert len({r["id"] for r in results}) == 1
+    _, me = await get(client, alice, f"/api/v1/accounts/{alice.id}")
+    assert me["statuses_count"] == 1
 
 
 async def test_visibility_is_enforced(client: Any, alice: User, bob: User, carol: User) -> None:

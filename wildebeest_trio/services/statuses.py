@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from ..config import Config
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..store import Connection, IntegrityError, Row, outbox
+from ..store import Connection, Row, outbox
 from ..store import accounts as account_rows
 from ..store import statuses as status_rows
 from ..store import users as user_rows
@@ -51,6 +51,10 @@ class NotAllowed(PermissionError):
 
 class InvalidStatus(ValueError):
     """Input Mastodon answers with 422 `Validation failed: ...`."""
+
+
+class _KeyTaken(Exception):
+    """Another request committed a status under the same Idempotency-Key meanwhile."""
 
 
 def status_uri(config: Config, username: str, status_id: int) -> str:
@@ -228,10 +232,10 @@ async def post(
             await status_rows.add_to_statuses_count(conn, account_id, 1, now)
             if parent is not None and visibility in DISTRIBUTABLE:
                 await status_rows.add_to_count(conn, parent["id"], "replies_count", 1)
-        if idempotency_key:
-            await status_rows.remember_idempotency_key(
-                conn, account_id, idempotency_key, status_id, now
-            )
+        if idempotency_key and not await status_rows.remember_idempotency_key(
+            conn, account_id, idempotency_key, status_id, now, now - IDEMPOTENCY_MS
+        ):
+            raise _KeyTaken()  # roll this status back; the winner's is the answer
         await outbox.record(
             conn, rt.ids, "status.created", account_id, status_id, {"visibility": visibility}
         )
@@ -239,10 +243,8 @@ async def post(
 
     try:
         return await rt.store.write(unit)
-    except IntegrityError:
-        if not idempotency_key:
-            raise
-        # A concurrent request with the same key won the race: answer with its status.
+    except _KeyTaken:
+        # A concurrent request with the same key committed first: answer with its status.
         return await rt.store.write(unit)
 
 

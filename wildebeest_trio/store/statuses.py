@@ -335,18 +335,23 @@ async def idempotent_status_id(
 
 
 async def remember_idempotency_key(
-    conn: Connection, account_id: int, key: str, status_id: int, now: int
-) -> None:
-    """Record which status a key created (replacing an expired use of the same key)."""
-    await conn.execute(
+    conn: Connection, account_id: int, key: str, status_id: int, now: int, not_before: int
+) -> bool:
+    """Record which status a key created; False if another transaction holds the key
+    (a live use since `not_before`), in which case the caller must roll back. An expired
+    use of the key is replaced."""
+    changed = await conn.execute(
         "INSERT INTO idempotency_keys (account_id, key, status_id, created_at) "
         "VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, key) DO UPDATE SET "
-        "status_id = excluded.status_id, created_at = excluded.created_at",
+        "status_id = excluded.status_id, created_at = excluded.created_at "
+        "WHERE idempotency_keys.created_at < $5",
         account_id,
         key,
         status_id,
         now,
+        not_before,
     )
+    return changed == 1
 
 
 async def forget_idempotency_keys(conn: Connection, before: int) -> int:
