@@ -176,6 +176,26 @@ async def test_concurrent_retries_create_one_status(client: Any, alice: User) ->
     assert me["statuses_count"] == 1
 
 
+async def test_concurrent_boosts_and_follows(client: Any, alice: User, bob: User) -> None:
+    status = await post(client, alice, "boost me once")
+    answers: list[tuple[int, Any]] = []
+
+    async def call(path: str) -> None:
+        answers.append(await act(client, bob, path))
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(3):
+            nursery.start_soon(call, f"/api/v1/statuses/{status['id']}/reblog")
+            nursery.start_soon(call, f"/api/v1/accounts/{alice.id}/follow")
+    assert all(code == 200 for code, _ in answers), answers
+    boosts = {body["id"] for _, body in answers if "reblog" in body}
+    assert len(boosts) == 1
+    _, seen = await get(client, alice, f"/api/v1/statuses/{status['id']}")
+    assert seen["reblogs_count"] == 1
+    _, me = await get(client, alice, f"/api/v1/accounts/{alice.id}")
+    assert me["followers_count"] == 1
+
+
 async def test_visibility_is_enforced(client: Any, alice: User, bob: User, carol: User) -> None:
     await follow(client, bob, alice)  # bob follows alice; carol does not
     public = await post(client, alice, "public")

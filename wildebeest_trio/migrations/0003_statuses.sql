@@ -125,4 +125,6 @@ CREATE INDEX outbox_pending ON outbox (id) WHERE dispatched_at IS NULL;
 CREATE INDEX follows_account ON follows (account_id, target_account_id);
 CREATE INDEX statuses_local_public ON statuses (id)
     WHERE visibility = 'public' AND deleted_at IS NULL AND local;
-CREATE INDEX statuses_reblog_account ON statuses (reblog_of_id, account_id);
+-- One live boost per account and status, even when two requests race.
+CREATE UNIQUE INDEX statuses_one_live_reblog ON statuses (reblog_of_id, account_id)
+    WHERE reblog_of_id IS NOT NULL AND deleted_at IS NULL;

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..store import Connection, Row, outbox
+from ..store import Connection, IntegrityError, Row, outbox
 from ..store import accounts as account_rows
 from ..store import follows as follow_rows
 from ..store.paging import Page
@@ -117,7 +117,11 @@ async def follow(
             )
         return await _relationship(conn, account_id, target_id)
 
-    return await rt.store.write(unit)
+    try:
+        return await rt.store.write(unit)
+    except IntegrityError:
+        # A concurrent request followed first: this one now finds the follow and updates it.
+        return await rt.store.write(unit)
 
 
 async def unfollow(rt: Runtime, account_id: int, target_id: int) -> Relationship:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from ..config import Config
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..store import Connection, Row, outbox
+from ..store import Connection, IntegrityError, Row, outbox
 from ..store import accounts as account_rows
 from ..store import statuses as status_rows
 from ..store import users as user_rows
@@ -589,7 +589,11 @@ async def reblog(
         )
         return await _one(conn, boost_id, account_id)
 
-    return await rt.store.write(unit)
+    try:
+        return await rt.store.write(unit)
+    except IntegrityError:
+        # A concurrent request boosted first (one live boost per account): return it.
+        return await rt.store.write(unit)
 
 
 async def unreblog(rt: Runtime, account_id: int, status_id: int) -> StatusBundle:
