@@ -138,6 +138,10 @@ async def test_account_statuses_filters(client: Any, alice: User, bob: User) -> 
     direct = await post(client, alice, "@bob direct", visibility="direct")
     assert (await page(client, bob, base + "?limit=1"))[0] == [direct["id"]]
     assert (await page(client, bob, base + "?limit=1&exclude_direct=true"))[0] == [boost["id"]]
+    tagged = await post(client, alice, "about #Wildebeest")
+    assert (await page(client, bob, base + "?tagged=wildebeest"))[0] == [tagged["id"]]
+    assert (await page(client, bob, base + "?tagged=%23WILDEBEEST"))[0] == [tagged["id"]]
+    assert (await page(client, bob, base + "?tagged=nothing"))[0] == []
     assert (await get(client, bob, "/api/v1/accounts/123/statuses"))[0] == 404
     assert (await get(client, bob, "/api/v1/accounts/xyz/statuses"))[0] == 404
 

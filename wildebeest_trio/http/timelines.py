@@ -81,6 +81,7 @@ async def account_statuses(account_id: str) -> Response:
         pinned=bool(params.flag("pinned", False)),
         only_media=bool(params.flag("only_media", False)),
         exclude_direct=bool(params.flag("exclude_direct", False)),
+        tagged=params.text("tagged", max_length=200) or None,
     )
     with service_errors():
         bundle = await timelines.account(runtime(), parse_id(account_id), viewer_id, page, filters)

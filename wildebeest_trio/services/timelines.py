@@ -58,6 +58,7 @@ class AccountFilter:
     pinned: bool = False
     only_media: bool = False
     exclude_direct: bool = False
+    tagged: str | None = None
 
 
 async def account(
@@ -80,6 +81,7 @@ async def account(
             exclude_reblogs=filters.exclude_reblogs,
             pinned=filters.pinned,
             exclude_direct=filters.exclude_direct,
+            tagged=filters.tagged.lstrip("#") if filters.tagged else None,
         )
         return await status_rows.hydrate(conn, rows, viewer_id)
 

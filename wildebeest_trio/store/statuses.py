@@ -526,6 +526,7 @@ async def account_page(
     exclude_reblogs: bool,
     pinned: bool,
     exclude_direct: bool = False,
+    tagged: str | None = None,
 ) -> list[Row]:
     """An account's statuses as the viewer may see them."""
     args: list[Any] = [account_id]
@@ -542,6 +543,12 @@ async def account_page(
         sql += " AND s.reblog_of_id IS NULL"
     if exclude_direct:
         sql += " AND s.visibility <> 'direct'"
+    if tagged:
+        args.append(tagged.lower())
+        sql += (
+            " AND EXISTS (SELECT 1 FROM statuses_tags st JOIN tags t ON t.id = st.tag_id "
+            f"WHERE st.status_id = s.id AND t.name = ${len(args)})"
+        )
     if pinned:
         sql += (
             " AND EXISTS (SELECT 1 FROM status_pins p WHERE p.status_id = s.id "
