@@ -20,6 +20,7 @@ RELATIONSHIP_KEYS = {
     "blocked_by",
     "muting",
     "muting_notifications",
+    "muting_expires_at",
     "requested",
     "requested_by",
     "domain_blocking",
@@ -154,3 +155,68 @@ async def test_locked_accounts_get_requests(client: Any, alice: User, bob: User)
     code, rel = await act(client, alice, f"/api/v1/accounts/{bob.id}/unfollow")
     assert rel["requested"] is False
     assert (await get(client, bob, "/api/v1/follow_requests"))[1] == []
+
+
+async def test_blocks(client: Any, alice: User, bob: User) -> None:
+    await follow(client, alice, bob)
+    await follow(client, bob, alice)
+    alices = await post(client, alice, "alice in public")
+    bobs = await post(client, bob, "bob in public")
+    code, rel = await act(client, alice, f"/api/v1/accounts/{bob.id}/block")
+    assert code == 200 and rel["blocking"] is True
+    assert rel["following"] is False and rel["followed_by"] is False
+    assert await counts(client, alice) == (0, 0) and await counts(client, bob) == (0, 0)
+    _, rels = await get(client, bob, f"/api/v1/accounts/relationships?id[]={alice.id}")
+    assert rels[0]["blocked_by"] is True and rels[0]["blocking"] is False
+    # Bob sees nothing of Alice's; Alice's timelines leave Bob out.
+    assert (await get(client, bob, f"/api/v1/statuses/{alices['id']}"))[0] == 404
+    assert (await get(client, bob, f"/api/v1/accounts/{alice.id}/statuses"))[1] == []
+    assert (await act(client, bob, f"/api/v1/statuses/{alices['id']}/favourite"))[0] == 404
+    _, public = await get(client, bob, "/api/v1/timelines/public")
+    assert [s["id"] for s in public] == [bobs["id"]]
+    _, public = await get(client, alice, "/api/v1/timelines/public")
+    assert [s["id"] for s in public] == [alices["id"]]
+    _, home = await get(client, alice, "/api/v1/timelines/home")
+    assert [s["id"] for s in home] == [alices["id"]]
+    assert (await act(client, bob, f"/api/v1/accounts/{alice.id}/follow"))[0] == 403
+    assert (await act(client, alice, f"/api/v1/accounts/{bob.id}/follow"))[0] == 403
+    _, blocked = await get(client, alice, "/api/v1/blocks")
+    assert [a["id"] for a in blocked] == [bob.id]
+    code, rel = await act(client, alice, f"/api/v1/accounts/{bob.id}/unblock")
+    assert code == 200 and rel["blocking"] is False
+    assert (await get(client, bob, f"/api/v1/statuses/{alices['id']}"))[0] == 200
+    assert (await get(client, alice, "/api/v1/blocks"))[1] == []
+    assert (await act(client, alice, f"/api/v1/accounts/{alice.id}/block"))[0] == 403
+    assert (await act(client, alice, "/api/v1/accounts/999/block"))[0] == 404
+    read_only = {"Authorization": f"Bearer {await token_with(client, alice, 'read')}"}
+    response = await client.post(f"/api/v1/accounts/{bob.id}/block", headers=read_only)
+    assert response.status_code == 403
+
+
+async def test_mutes(client: Any, alice: User, bob: User, carol: User) -> None:
+    await follow(client, alice, carol)
+    root = await post(client, alice, "a thread")
+    reply = await post(client, carol, "@alice muted reply", in_reply_to_id=root["id"])
+    others = await post(client, bob, "@alice another reply", in_reply_to_id=root["id"])
+    boost = (await act(client, bob, f"/api/v1/statuses/{reply['id']}/reblog"))[1]
+    await follow(client, alice, bob)
+    code, rel = await act(
+        client, alice, f"/api/v1/accounts/{carol.id}/mute", notifications=False, duration=3600
+    )
+    assert code == 200 and rel["muting"] is True and rel["muting_notifications"] is False
+    assert rel["muting_expires_at"] is not None and rel["following"] is True
+    _, home = await get(client, alice, "/api/v1/timelines/home")
+    ids = [s["id"] for s in home]
+    assert reply["id"] not in ids and boost["id"] not in ids and others["id"] in ids
+    _, ctx = await get(client, alice, f"/api/v1/statuses/{root['id']}/context")
+    assert [s["id"] for s in ctx["descendants"]] == [others["id"]]
+    # A muted account's status is still there when asked for by id.
+    assert (await get(client, alice, f"/api/v1/statuses/{reply['id']}"))[0] == 200
+    _, muted = await get(client, alice, "/api/v1/mutes")
+    assert [a["id"] for a in muted] == [carol.id] and muted[0]["mute_expires_at"]
+    code, _ = await act(client, alice, f"/api/v1/accounts/{carol.id}/mute", duration=-1)
+    assert code == 422
+    code, rel = await act(client, alice, f"/api/v1/accounts/{carol.id}/unmute")
+    assert rel["muting"] is False
+    _, ctx = await get(client, alice, f"/api/v1/statuses/{root['id']}/context")
+    assert len(ctx["descendants"]) == 2

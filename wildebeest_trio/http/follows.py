@@ -7,6 +7,7 @@ from quart import Blueprint, Response
 
 from ..serializers.accounts import account_entity
 from ..serializers.statuses import relationship_entity
+from ..serializers.time import iso_ms
 from ..services import follows
 from ..services.follows import FollowOptions, Relationship
 from ..store import Row
@@ -29,12 +30,21 @@ def _relationship(rel: Relationship) -> dict:
         followed_by=rel.followed_by,
         requested=rel.requested,
         requested_by=rel.requested_by,
+        blocking=rel.blocking,
+        blocked_by=rel.blocked_by,
+        muting=rel.muting,
     )
 
 
 def _accounts(rows: list[Row], page: Page) -> Response:
     config = runtime().config
-    response = json_response([account_entity(config, r) for r in rows])
+    entities = []
+    for row in rows:
+        entity = account_entity(config, row)
+        if "mute_expires_at" in row:  # GET /api/v1/mutes says when each mute ends
+            entity["mute_expires_at"] = iso_ms(row["mute_expires_at"])
+        entities.append(entity)
+    response = json_response(entities)
     return set_link_header(
         response, [r["page_id"] for r in rows], page, more=len(rows) == page.limit
     )
@@ -119,3 +129,59 @@ async def reject(account_id: str) -> Response:
             runtime(), auth().account_id or 0, parse_id(account_id), False
         )
     return json_response(_relationship(rel))
+
+
+@blueprint.route("/api/v1/accounts/<account_id>/block", methods=["POST"])
+@require_scope("write:blocks")
+async def block(account_id: str) -> Response:
+    with service_errors():
+        rel = await follows.block(runtime(), auth().account_id or 0, parse_id(account_id))
+    return json_response(_relationship(rel))
+
+
+@blueprint.route("/api/v1/accounts/<account_id>/unblock", methods=["POST"])
+@require_scope("write:blocks")
+async def unblock(account_id: str) -> Response:
+    with service_errors():
+        rel = await follows.unblock(runtime(), auth().account_id or 0, parse_id(account_id))
+    return json_response(_relationship(rel))
+
+
+@blueprint.route("/api/v1/accounts/<account_id>/mute", methods=["POST"])
+@require_scope("write:mutes")
+async def mute(account_id: str) -> Response:
+    params = await read_params()
+    duration = params.integer("duration", 0)
+    if duration < 0:
+        raise ApiError(422, "duration must not be negative")
+    with service_errors():
+        rel = await follows.mute(
+            runtime(),
+            auth().account_id or 0,
+            parse_id(account_id),
+            bool(params.flag("notifications", True)),
+            duration,
+        )
+    return json_response(_relationship(rel))
+
+
+@blueprint.route("/api/v1/accounts/<account_id>/unmute", methods=["POST"])
+@require_scope("write:mutes")
+async def unmute(account_id: str) -> Response:
+    with service_errors():
+        rel = await follows.unmute(runtime(), auth().account_id or 0, parse_id(account_id))
+    return json_response(_relationship(rel))
+
+
+@blueprint.route("/api/v1/blocks")
+@require_scope("read:blocks")
+async def blocks() -> Response:
+    page = page_from(await read_params(), ACCOUNT_LIMIT)
+    return _accounts(await follows.blocked_accounts(runtime(), auth().account_id or 0, page), page)
+
+
+@blueprint.route("/api/v1/mutes")
+@require_scope("read:mutes")
+async def mutes() -> Response:
+    page = page_from(await read_params(), ACCOUNT_LIMIT)
+    return _accounts(await follows.muted_accounts(runtime(), auth().account_id or 0, page), page)

@@ -106,6 +106,26 @@ CREATE TABLE follow_requests (
 );
 CREATE INDEX follow_requests_target ON follow_requests (target_account_id, id);
 
+CREATE TABLE blocks (
+    id BIGINT PRIMARY KEY,
+    account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    target_account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    uri TEXT,
+    created_at BIGINT NOT NULL,
+    UNIQUE (account_id, target_account_id)
+);
+CREATE INDEX blocks_target ON blocks (target_account_id);
+
+CREATE TABLE mutes (
+    id BIGINT PRIMARY KEY,
+    account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    target_account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    hide_notifications BOOLEAN NOT NULL DEFAULT TRUE,
+    expires_at BIGINT,                    -- NULL: until unmuted
+    created_at BIGINT NOT NULL,
+    UNIQUE (account_id, target_account_id)
+);
+
 -- Domain events, in commit order per writer; the federation layer turns them into
 -- activities and marks them dispatched. Nothing an action does is lost to federation if
 -- the process dies right after the commit.

@@ -131,9 +131,12 @@ def relationship_entity(
     followed_by: bool,
     requested: dict[str, Any] | None,
     requested_by: bool,
+    blocking: bool = False,
+    blocked_by: bool = False,
+    muting: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Mastodon's Relationship; blocks, mutes, notes and endorsements are not built yet
-    and read false/empty."""
+    """Mastodon's Relationship (domain blocks, notes and endorsements are not built yet and
+    read false/empty)."""
     follow = following or requested
     languages = None
     if follow is not None and follow.get("languages"):
@@ -145,10 +148,11 @@ def relationship_entity(
         "notifying": bool(follow["notify"]) if follow else False,
         "languages": languages,
         "followed_by": followed_by,
-        "blocking": False,
-        "blocked_by": False,
-        "muting": False,
-        "muting_notifications": False,
+        "blocking": blocking,
+        "blocked_by": blocked_by,
+        "muting": muting is not None,
+        "muting_notifications": bool(muting["hide_notifications"]) if muting else False,
+        "muting_expires_at": iso_ms(muting["expires_at"]) if muting else None,
         "requested": requested is not None,
         "requested_by": requested_by,
         "domain_blocking": False,

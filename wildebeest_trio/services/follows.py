@@ -39,6 +39,9 @@ class Relationship:
     followed_by: bool
     requested: Row | None
     requested_by: bool
+    blocking: bool = False
+    blocked_by: bool = False
+    muting: Row | None = None
 
 
 async def _target(conn: Connection, account_id: int) -> Row:
@@ -48,9 +51,14 @@ async def _target(conn: Connection, account_id: int) -> Row:
     return row
 
 
+async def _facts(conn: Connection, viewer_id: int, target_ids: list[int]) -> dict:
+    facts = await follow_rows.relationship_facts(conn, viewer_id, target_ids)
+    facts.update(await follow_rows.block_and_mute_facts(conn, viewer_id, target_ids, now_ms()))
+    return facts
+
+
 async def _relationship(conn: Connection, viewer_id: int, target_id: int) -> Relationship:
-    facts = await follow_rows.relationship_facts(conn, viewer_id, [target_id])
-    return _from_facts(facts, target_id)
+    return _from_facts(await _facts(conn, viewer_id, [target_id]), target_id)
 
 
 def _from_facts(facts: dict[str, dict[int, Row]], target_id: int) -> Relationship:
@@ -60,6 +68,9 @@ def _from_facts(facts: dict[str, dict[int, Row]], target_id: int) -> Relationshi
         followed_by=target_id in facts["followed_by"],
         requested=facts["requested"].get(target_id),
         requested_by=target_id in facts["requested_by"],
+        blocking=target_id in facts["blocking"],
+        blocked_by=target_id in facts["blocked_by"],
+        muting=facts["muting"].get(target_id),
     )
 
 
@@ -71,7 +82,9 @@ async def follow(
 
     async def unit(conn: Connection) -> Relationship:
         target = await _target(conn, target_id)
-        if target_id == account_id:
+        if target_id == account_id or await follow_rows.blocked_either_way(
+            conn, account_id, target_id
+        ):
             raise CannotFollow("This action is not allowed")
         languages = json.dumps(options.languages) if options.languages else None
         existing = await follow_rows.follow_row(conn, account_id, target_id)
@@ -181,7 +194,7 @@ async def relationships(rt: Runtime, viewer_id: int, target_ids: list[int]) -> l
     async def unit(conn: Connection) -> list[Relationship]:
         existing = {r["id"] for r in await follow_rows.accounts_by_ids(conn, target_ids)}
         wanted = [i for i in dict.fromkeys(target_ids) if i in existing]
-        facts = await follow_rows.relationship_facts(conn, viewer_id, wanted)
+        facts = await _facts(conn, viewer_id, wanted)
         return [_from_facts(facts, i) for i in wanted]
 
     return await rt.store.read(unit)
@@ -207,3 +220,98 @@ async def network(
 async def follow_requests(rt: Runtime, account_id: int, page: Page) -> list[Row]:
     """Accounts asking to follow the caller."""
     return await rt.store.read(follow_rows.requests_page, account_id, page)
+
+
+async def block(rt: Runtime, account_id: int, target_id: int) -> Relationship:
+    """Block an account: follows and follow requests both ways end, and neither sees the
+    other's statuses any more."""
+
+    async def unit(conn: Connection) -> Relationship:
+        await _target(conn, target_id)
+        if target_id == account_id:
+            raise CannotFollow("This action is not allowed")
+        for source, target in ((account_id, target_id), (target_id, account_id)):
+            removed = await follow_rows.delete_follow(conn, source, target)
+            await follow_rows.delete_request(conn, source, target)
+            if removed is not None and source == account_id:
+                await outbox.record(
+                    conn,
+                    rt.ids,
+                    "follow.deleted",
+                    account_id,
+                    removed["id"],
+                    {"target_account_id": target_id, "uri": removed["uri"]},
+                )
+        block_id = rt.ids.next_id()
+        if await follow_rows.insert_block(conn, block_id, account_id, target_id, now_ms()):
+            await outbox.record(
+                conn,
+                rt.ids,
+                "block.created",
+                account_id,
+                block_id,
+                {"target_account_id": target_id},
+            )
+        return await _relationship(conn, account_id, target_id)
+
+    try:
+        return await rt.store.write(unit)
+    except IntegrityError:
+        return await rt.store.write(unit)
+
+
+async def unblock(rt: Runtime, account_id: int, target_id: int) -> Relationship:
+    async def unit(conn: Connection) -> Relationship:
+        await _target(conn, target_id)
+        removed = await follow_rows.delete_block(conn, account_id, target_id)
+        if removed is not None:
+            await outbox.record(
+                conn,
+                rt.ids,
+                "block.deleted",
+                account_id,
+                removed["id"],
+                {"target_account_id": target_id},
+            )
+        return await _relationship(conn, account_id, target_id)
+
+    return await rt.store.write(unit)
+
+
+async def mute(
+    rt: Runtime, account_id: int, target_id: int, notifications: bool, duration: int
+) -> Relationship:
+    """Mute an account (hiding its notifications too unless told not to), for `duration`
+    seconds, or until unmuted when 0. Private: nothing is federated."""
+    if duration < 0:
+        raise ValueError("duration must not be negative")
+
+    async def unit(conn: Connection) -> Relationship:
+        await _target(conn, target_id)
+        if target_id == account_id:
+            raise CannotFollow("This action is not allowed")
+        now = now_ms()
+        expires = now + duration * 1000 if duration else None
+        await follow_rows.upsert_mute(
+            conn, rt.ids.next_id(), account_id, target_id, notifications, expires, now
+        )
+        return await _relationship(conn, account_id, target_id)
+
+    return await rt.store.write(unit)
+
+
+async def unmute(rt: Runtime, account_id: int, target_id: int) -> Relationship:
+    async def unit(conn: Connection) -> Relationship:
+        await _target(conn, target_id)
+        await follow_rows.delete_mute(conn, account_id, target_id)
+        return await _relationship(conn, account_id, target_id)
+
+    return await rt.store.write(unit)
+
+
+async def blocked_accounts(rt: Runtime, account_id: int, page: Page) -> list[Row]:
+    return await rt.store.read(follow_rows.blocks_page, account_id, page)
+
+
+async def muted_accounts(rt: Runtime, account_id: int, page: Page) -> list[Row]:
+    return await rt.store.read(follow_rows.mutes_page, account_id, page, now_ms())

@@ -311,7 +311,12 @@ async def context(rt: Runtime, status_id: int, viewer_id: int | None) -> Context
                 break  # the thread is broken here, as after Mastodon's hard delete
             up.append(ancestor)
         down = depth_first(status_id, await status_rows.descendants(conn, status_id))
-        candidates = [r["id"] for r in up + down if r["deleted_at"] is None]
+        hidden: set[int] = set()
+        if viewer_id is not None:
+            hidden = await status_rows.hidden_account_ids(conn, viewer_id, now_ms())
+        candidates = [
+            r["id"] for r in up + down if r["deleted_at"] is None and r["account_id"] not in hidden
+        ]
         visible = {r["id"] for r in await status_rows.visible_statuses(conn, candidates, viewer_id)}
         ancestors = [r for r in reversed(up) if r["id"] in visible]
         descendants = [r for r in down if r["id"] in visible]

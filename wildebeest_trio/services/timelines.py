@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..ids import now_ms
 from ..runtime import Runtime
 from ..store import Connection
 from ..store import accounts as account_rows
@@ -23,7 +24,7 @@ async def home(rt: Runtime, viewer_id: int, page: Page) -> StatusBundle:
     """The viewer's home timeline."""
 
     async def unit(conn: Connection) -> StatusBundle:
-        rows = await status_rows.home_page(conn, viewer_id, page)
+        rows = await status_rows.home_page(conn, viewer_id, page, now_ms())
         return await status_rows.hydrate(conn, rows, viewer_id)
 
     return await rt.store.read(unit)
@@ -43,7 +44,9 @@ async def public(
         return StatusBundle(order=[])  # no status has media until media attachments exist
 
     async def unit(conn: Connection) -> StatusBundle:
-        rows = await status_rows.public_page(conn, page, local=local, remote=remote)
+        rows = await status_rows.public_page(
+            conn, page, local=local, remote=remote, viewer_id=viewer_id, now=now_ms()
+        )
         return await status_rows.hydrate(conn, rows, viewer_id)
 
     return await rt.store.read(unit)
@@ -143,6 +146,8 @@ async def tag(
             none_of=clean(none_of),
             local=local,
             remote=remote,
+            viewer_id=viewer_id,
+            now=now_ms(),
         )
         return await status_rows.hydrate(conn, rows, viewer_id)
 

@@ -177,3 +177,125 @@ async def pending_request_count(conn: Connection, target_id: int) -> int:
             "SELECT COUNT(*) FROM follow_requests WHERE target_account_id = $1", target_id
         )
     )
+
+
+# Blocks and mutes --------------------------------------------------------------------------------
+
+
+async def insert_block(
+    conn: Connection, block_id: int, account_id: int, target_id: int, now: int
+) -> bool:
+    """Block an account; False if it already was."""
+    changed = await conn.execute(
+        "INSERT INTO blocks (id, account_id, target_account_id, created_at) "
+        "VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, target_account_id) DO NOTHING",
+        block_id,
+        account_id,
+        target_id,
+        now,
+    )
+    return changed == 1
+
+
+async def delete_block(conn: Connection, account_id: int, target_id: int) -> Row | None:
+    row = await conn.fetchrow(
+        "SELECT * FROM blocks WHERE account_id = $1 AND target_account_id = $2",
+        account_id,
+        target_id,
+    )
+    if row is not None:
+        await conn.execute("DELETE FROM blocks WHERE id = $1", row["id"])
+    return row
+
+
+async def blocked_either_way(conn: Connection, a: int, b: int) -> bool:
+    found = await conn.fetchval(
+        "SELECT 1 FROM blocks WHERE (account_id = $1 AND target_account_id = $2) "
+        "OR (account_id = $2 AND target_account_id = $1)",
+        a,
+        b,
+    )
+    return found is not None
+
+
+async def upsert_mute(
+    conn: Connection,
+    mute_id: int,
+    account_id: int,
+    target_id: int,
+    hide_notifications: bool,
+    expires_at: int | None,
+    now: int,
+) -> None:
+    """Mute an account, or change an existing mute's settings."""
+    await conn.execute(
+        "INSERT INTO mutes (id, account_id, target_account_id, hide_notifications, expires_at, "
+        "created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id, target_account_id) "
+        "DO UPDATE SET hide_notifications = excluded.hide_notifications, "
+        "expires_at = excluded.expires_at",
+        mute_id,
+        account_id,
+        target_id,
+        hide_notifications,
+        expires_at,
+        now,
+    )
+
+
+async def delete_mute(conn: Connection, account_id: int, target_id: int) -> None:
+    await conn.execute(
+        "DELETE FROM mutes WHERE account_id = $1 AND target_account_id = $2",
+        account_id,
+        target_id,
+    )
+
+
+async def block_and_mute_facts(
+    conn: Connection, viewer_id: int, target_ids: list[int], now: int
+) -> dict[str, dict[int, Row]]:
+    """Blocks both ways and the viewer's live mutes, per target."""
+    if not target_ids:
+        return {"blocking": {}, "blocked_by": {}, "muting": {}}
+    ids = placeholders(2, len(target_ids))
+    blocking = await conn.fetch(
+        f"SELECT * FROM blocks WHERE account_id = $1 AND target_account_id IN ({ids})",
+        viewer_id,
+        *target_ids,
+    )
+    blocked_by = await conn.fetch(
+        f"SELECT * FROM blocks WHERE target_account_id = $1 AND account_id IN ({ids})",
+        viewer_id,
+        *target_ids,
+    )
+    muting = await conn.fetch(
+        f"SELECT * FROM mutes WHERE account_id = $1 AND target_account_id IN ({ids}) "
+        f"AND (expires_at IS NULL OR expires_at > ${len(target_ids) + 2})",
+        viewer_id,
+        *target_ids,
+        now,
+    )
+    return {
+        "blocking": {r["target_account_id"]: r for r in blocking},
+        "blocked_by": {r["account_id"]: r for r in blocked_by},
+        "muting": {r["target_account_id"]: r for r in muting},
+    }
+
+
+async def blocks_page(conn: Connection, account_id: int, page: Page) -> list[Row]:
+    """Accounts the account blocks, newest block first (cursor: `page_id`)."""
+    sql = (
+        "SELECT a.*, b.id AS page_id FROM blocks b JOIN accounts a ON a.id = b.target_account_id "
+        "WHERE b.account_id = $1"
+    )
+    return await fetch_page(conn, sql, [account_id], "b.id", page)
+
+
+async def mutes_page(conn: Connection, account_id: int, page: Page, now: int) -> list[Row]:
+    """Accounts the account mutes (live mutes), newest first (cursor: `page_id`), with the
+    mute's `mute_expires_at`."""
+    sql = (
+        "SELECT a.*, m.id AS page_id, m.expires_at AS mute_expires_at FROM mutes m "
+        "JOIN accounts a ON a.id = m.target_account_id WHERE m.account_id = $1 "
+        "AND (m.expires_at IS NULL OR m.expires_at > $2)"
+    )
+    return await fetch_page(conn, sql, [account_id, now], "m.id", page)

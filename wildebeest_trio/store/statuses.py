@@ -18,17 +18,53 @@ LIVE = "s.deleted_at IS NULL"
 def visible_sql(alias: str, viewer_param: str | None) -> str:
     """The SQL condition under which the viewer (a `$n` parameter, or None for anonymous)
     may see a status: public and unlisted to everyone; private to the author, followers and
-    mentioned accounts; direct to the author and mentioned accounts."""
+    mentioned accounts; direct to the author and mentioned accounts; nothing to an account
+    the author blocks."""
     if viewer_param is None:
         return f"{alias}.visibility IN ('public', 'unlisted')"
     v = viewer_param
     return (
-        f"({alias}.visibility IN ('public', 'unlisted') OR {alias}.account_id = {v} "
+        f"(({alias}.visibility IN ('public', 'unlisted') OR {alias}.account_id = {v} "
         f"OR ({alias}.visibility = 'private' AND EXISTS (SELECT 1 FROM follows vf "
         f"WHERE vf.account_id = {v} AND vf.target_account_id = {alias}.account_id)) "
         f"OR EXISTS (SELECT 1 FROM mentions vm WHERE vm.status_id = {alias}.id "
-        f"AND vm.account_id = {v}))"
+        f"AND vm.account_id = {v})) "
+        f"AND NOT EXISTS (SELECT 1 FROM blocks vb WHERE vb.account_id = {alias}.account_id "
+        f"AND vb.target_account_id = {v}))"
     )
+
+
+def hidden_accounts_sql(viewer_param: str, now_param: str) -> str:
+    """A subquery of the accounts whose statuses stay out of the viewer's timelines: those
+    the viewer blocks or mutes (until the mute expires), and those blocking the viewer."""
+    v, now = viewer_param, now_param
+    return (
+        f"SELECT hb.target_account_id FROM blocks hb WHERE hb.account_id = {v} "
+        f"UNION ALL SELECT hb2.account_id FROM blocks hb2 WHERE hb2.target_account_id = {v} "
+        f"UNION ALL SELECT hm.target_account_id FROM mutes hm WHERE hm.account_id = {v} "
+        f"AND (hm.expires_at IS NULL OR hm.expires_at > {now})"
+    )
+
+
+def unhidden_sql(alias: str, viewer_param: str, now_param: str) -> str:
+    """The condition that neither a status's author nor the author of what it boosts is
+    hidden from the viewer."""
+    hidden = hidden_accounts_sql(viewer_param, now_param)
+    return (
+        f"{alias}.account_id NOT IN ({hidden}) AND ({alias}.reblog_of_id IS NULL OR NOT EXISTS "
+        f"(SELECT 1 FROM statuses hr WHERE hr.id = {alias}.reblog_of_id "
+        f"AND hr.account_id IN ({hidden})))"
+    )
+
+
+async def hidden_account_ids(conn: Connection, viewer_id: int, now: int) -> set[int]:
+    """The ids `hidden_accounts_sql` names, for filtering in Python (threads)."""
+    rows = await conn.fetch(
+        f"SELECT target_account_id AS id FROM ({hidden_accounts_sql('$1', '$2')}) h",
+        viewer_id,
+        now,
+    )
+    return {r["id"] for r in rows}
 
 
 # Rows -----------------------------------------------------------------------------------------
@@ -478,7 +514,7 @@ async def hydrate(conn: Connection, rows: list[Row], viewer_id: int | None) -> S
 # Lists ------------------------------------------------------------------------------------------
 
 
-async def home_page(conn: Connection, viewer_id: int, page: Page) -> list[Row]:
+async def home_page(conn: Connection, viewer_id: int, page: Page, now: int) -> list[Row]:
     """The home timeline: the viewer's own statuses and boosts, and those of followed
     accounts (boosts only where the follow shows them; replies only to people the viewer
     follows, to the viewer, or to the author's own thread; direct ones only if mentioned)."""
@@ -497,13 +533,24 @@ async def home_page(conn: Connection, viewer_id: int, page: Page) -> list[Row]:
         "WHERE m.status_id = s.id AND m.account_id = $1)) "
         "AND (s.in_reply_to_account_id IS NULL OR s.in_reply_to_account_id = s.account_id "
         "OR s.in_reply_to_account_id = $1 OR s.in_reply_to_account_id IN "
-        "(SELECT f2.target_account_id FROM follows f2 WHERE f2.account_id = $1))))"
+        "(SELECT f2.target_account_id FROM follows f2 WHERE f2.account_id = $1)))) "
+        f"AND {unhidden_sql('s', '$1', '$2')}"
     )
-    return await fetch_page(conn, sql, [viewer_id], "s.id", page)
+    return await fetch_page(conn, sql, [viewer_id, now], "s.id", page)
 
 
-async def public_page(conn: Connection, page: Page, *, local: bool, remote: bool) -> list[Row]:
-    """The public timeline: public statuses that are not boosts nor replies to others."""
+async def public_page(
+    conn: Connection,
+    page: Page,
+    *,
+    local: bool,
+    remote: bool,
+    viewer_id: int | None = None,
+    now: int = 0,
+) -> list[Row]:
+    """The public timeline: public statuses that are not boosts nor replies to others
+    (minus the accounts hidden from the viewer)."""
+    args: list[Any] = []
     sql = (
         f"SELECT s.* FROM statuses s WHERE {LIVE} AND s.visibility = 'public' "
         "AND s.reblog_of_id IS NULL "
@@ -513,7 +560,10 @@ async def public_page(conn: Connection, page: Page, *, local: bool, remote: bool
         sql += " AND s.local"
     elif remote:
         sql += " AND NOT s.local"
-    return await fetch_page(conn, sql, [], "s.id", page)
+    if viewer_id is not None:
+        args += [viewer_id, now]
+        sql += f" AND {unhidden_sql('s', '$1', '$2')}"
+    return await fetch_page(conn, sql, args, "s.id", page)
 
 
 async def account_page(
@@ -629,10 +679,12 @@ async def tag_page(
     none_of: list[str],
     local: bool,
     remote: bool,
+    viewer_id: int | None = None,
+    now: int = 0,
 ) -> list[Row]:
     """Public statuses with any of `any_of`, all of `all_of` and none of `none_of` (tag
     names, lower-cased), as Mastodon's hashtag timeline."""
-    args: list[Any] = []
+    args: list[Any] = [] if viewer_id is None else [viewer_id, now]
 
     def names(values: list[str]) -> str:
         start = len(args) + 1
@@ -655,4 +707,6 @@ async def tag_page(
         sql += " AND s.local"
     elif remote:
         sql += " AND NOT s.local"
+    if viewer_id is not None:
+        sql += f" AND {unhidden_sql('s', '$1', '$2')}"
     return await fetch_page(conn, sql, args, "s.id", page)
