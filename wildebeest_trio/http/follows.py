@@ -53,6 +53,7 @@ def _accounts(rows: list[Row], page: Page) -> Response:
 @blueprint.route("/api/v1/accounts/<account_id>/follow", methods=["POST"])
 @require_scope("write:follows")
 async def follow(account_id: str) -> Response:
+    """`POST /api/v1/accounts/:id/follow` (`reblogs`, `notify`, `languages[]`)."""
     params = await read_params()
     languages = params.get_list("languages")
     options = FollowOptions(
@@ -68,6 +69,7 @@ async def follow(account_id: str) -> Response:
 @blueprint.route("/api/v1/accounts/<account_id>/unfollow", methods=["POST"])
 @require_scope("write:follows")
 async def unfollow(account_id: str) -> Response:
+    """`POST /api/v1/accounts/:id/unfollow` (also withdraws a request)."""
     with service_errors():
         rel = await follows.unfollow(runtime(), auth().account_id or 0, parse_id(account_id))
     return json_response(_relationship(rel))
@@ -76,6 +78,7 @@ async def unfollow(account_id: str) -> Response:
 @blueprint.route("/api/v1/accounts/relationships")
 @require_scope("read:follows")
 async def relationships() -> Response:
+    """`GET /api/v1/accounts/relationships?id[]=`."""
     params = await read_params()
     raw = params.get_list("id")
     if len(raw) > MAX_RELATIONSHIPS:
@@ -95,17 +98,20 @@ async def _network(account_id: str, direction: str) -> Response:
 
 @blueprint.route("/api/v1/accounts/<account_id>/followers")
 async def followers(account_id: str) -> Response:
+    """`GET /api/v1/accounts/:id/followers`."""
     return await _network(account_id, "followers")
 
 
 @blueprint.route("/api/v1/accounts/<account_id>/following")
 async def following(account_id: str) -> Response:
+    """`GET /api/v1/accounts/:id/following`."""
     return await _network(account_id, "following")
 
 
 @blueprint.route("/api/v1/follow_requests")
 @require_scope("read:follows")
 async def follow_requests() -> Response:
+    """`GET /api/v1/follow_requests`."""
     page = page_from(await read_params(), ACCOUNT_LIMIT)
     rows = await follows.follow_requests(runtime(), auth().account_id or 0, page)
     return _accounts(rows, page)
@@ -114,6 +120,7 @@ async def follow_requests() -> Response:
 @blueprint.route("/api/v1/follow_requests/<account_id>/authorize", methods=["POST"])
 @require_scope("write:follows")
 async def authorize(account_id: str) -> Response:
+    """`POST /api/v1/follow_requests/:id/authorize`."""
     with service_errors():
         rel = await follows.answer_request(
             runtime(), auth().account_id or 0, parse_id(account_id), True
@@ -124,6 +131,7 @@ async def authorize(account_id: str) -> Response:
 @blueprint.route("/api/v1/follow_requests/<account_id>/reject", methods=["POST"])
 @require_scope("write:follows")
 async def reject(account_id: str) -> Response:
+    """`POST /api/v1/follow_requests/:id/reject`."""
     with service_errors():
         rel = await follows.answer_request(
             runtime(), auth().account_id or 0, parse_id(account_id), False
@@ -134,6 +142,7 @@ async def reject(account_id: str) -> Response:
 @blueprint.route("/api/v1/accounts/<account_id>/block", methods=["POST"])
 @require_scope("write:blocks")
 async def block(account_id: str) -> Response:
+    """`POST /api/v1/accounts/:id/block`."""
     with service_errors():
         rel = await follows.block(runtime(), auth().account_id or 0, parse_id(account_id))
     return json_response(_relationship(rel))
@@ -142,6 +151,7 @@ async def block(account_id: str) -> Response:
 @blueprint.route("/api/v1/accounts/<account_id>/unblock", methods=["POST"])
 @require_scope("write:blocks")
 async def unblock(account_id: str) -> Response:
+    """`POST /api/v1/accounts/:id/unblock`."""
     with service_errors():
         rel = await follows.unblock(runtime(), auth().account_id or 0, parse_id(account_id))
     return json_response(_relationship(rel))
@@ -150,6 +160,7 @@ async def unblock(account_id: str) -> Response:
 @blueprint.route("/api/v1/accounts/<account_id>/mute", methods=["POST"])
 @require_scope("write:mutes")
 async def mute(account_id: str) -> Response:
+    """`POST /api/v1/accounts/:id/mute` (`notifications`, `duration` in seconds)."""
     params = await read_params()
     duration = params.integer("duration", 0)
     if duration < 0:
@@ -168,6 +179,7 @@ async def mute(account_id: str) -> Response:
 @blueprint.route("/api/v1/accounts/<account_id>/unmute", methods=["POST"])
 @require_scope("write:mutes")
 async def unmute(account_id: str) -> Response:
+    """`POST /api/v1/accounts/:id/unmute`."""
     with service_errors():
         rel = await follows.unmute(runtime(), auth().account_id or 0, parse_id(account_id))
     return json_response(_relationship(rel))
@@ -176,6 +188,7 @@ async def unmute(account_id: str) -> Response:
 @blueprint.route("/api/v1/blocks")
 @require_scope("read:blocks")
 async def blocks() -> Response:
+    """`GET /api/v1/blocks`."""
     page = page_from(await read_params(), ACCOUNT_LIMIT)
     return _accounts(await follows.blocked_accounts(runtime(), auth().account_id or 0, page), page)
 
@@ -183,5 +196,6 @@ async def blocks() -> Response:
 @blueprint.route("/api/v1/mutes")
 @require_scope("read:mutes")
 async def mutes() -> Response:
+    """`GET /api/v1/mutes` (each account with its `mute_expires_at`)."""
     page = page_from(await read_params(), ACCOUNT_LIMIT)
     return _accounts(await follows.muted_accounts(runtime(), auth().account_id or 0, page), page)

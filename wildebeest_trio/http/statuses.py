@@ -65,6 +65,7 @@ def _draft(params: Params, *, editing: bool = False) -> Draft:
 @blueprint.route("/api/v1/statuses", methods=["POST"])
 @require_scope("write:statuses")
 async def create() -> Response:
+    """`POST /api/v1/statuses`: post (an `Idempotency-Key` retry gets the same status)."""
     params = await read_params()
     key = request.headers.get("Idempotency-Key", "").strip()[:200] or None
     info = auth()
@@ -81,6 +82,7 @@ async def create() -> Response:
 
 @blueprint.route("/api/v1/statuses")
 async def show_many() -> Response:
+    """`GET /api/v1/statuses?id[]=`: the visible ones, in the order asked."""
     account_id = await viewer(*READ)
     params = await read_params()
     # Ids that cannot exist are skipped like missing ones, not refused.
@@ -91,6 +93,7 @@ async def show_many() -> Response:
 
 @blueprint.route("/api/v1/statuses/<status_id>")
 async def show(status_id: str) -> Response:
+    """`GET /api/v1/statuses/:id`."""
     account_id = await viewer(*READ)
     with service_errors():
         bundle = await statuses.show(runtime(), parse_id(status_id), account_id)
@@ -100,6 +103,7 @@ async def show(status_id: str) -> Response:
 @blueprint.route("/api/v1/statuses/<status_id>", methods=["PUT"])
 @require_scope("write:statuses")
 async def update(status_id: str) -> Response:
+    """`PUT /api/v1/statuses/:id`: edit, keeping the history."""
     params = await read_params()
     with service_errors():
         bundle = await statuses.edit(
@@ -111,6 +115,7 @@ async def update(status_id: str) -> Response:
 @blueprint.route("/api/v1/statuses/<status_id>", methods=["DELETE"])
 @require_scope("write:statuses")
 async def delete(status_id: str) -> Response:
+    """`DELETE /api/v1/statuses/:id`: the deleted status with its `text`, for redrafting."""
     with service_errors():
         bundle = await statuses.delete(runtime(), auth().account_id or 0, parse_id(status_id))
     return _one(bundle, source=True)
@@ -118,6 +123,7 @@ async def delete(status_id: str) -> Response:
 
 @blueprint.route("/api/v1/statuses/<status_id>/context")
 async def context(status_id: str) -> Response:
+    """`GET /api/v1/statuses/:id/context`: ancestors and descendants."""
     account_id = await viewer(*READ)
     with service_errors():
         found = await statuses.context(runtime(), parse_id(status_id), account_id)
@@ -133,6 +139,7 @@ async def context(status_id: str) -> Response:
 @blueprint.route("/api/v1/statuses/<status_id>/source")
 @require_scope(READ)
 async def source(status_id: str) -> Response:
+    """`GET /api/v1/statuses/:id/source`: the text as written (author only)."""
     with service_errors():
         row = await statuses.source(runtime(), parse_id(status_id), auth().account_id or 0)
     return json_response(status_source_entity(row))
@@ -140,6 +147,7 @@ async def source(status_id: str) -> Response:
 
 @blueprint.route("/api/v1/statuses/<status_id>/history")
 async def history(status_id: str) -> Response:
+    """`GET /api/v1/statuses/:id/history`: every version, oldest first."""
     account_id = await viewer(*READ)
     with service_errors():
         versions, author = await statuses.history(runtime(), parse_id(status_id), account_id)
@@ -208,9 +216,11 @@ async def _interacting(status_id: str, kind: str) -> Response:
 
 @blueprint.route("/api/v1/statuses/<status_id>/favourited_by")
 async def favourited_by(status_id: str) -> Response:
+    """`GET /api/v1/statuses/:id/favourited_by`."""
     return await _interacting(status_id, "favourites")
 
 
 @blueprint.route("/api/v1/statuses/<status_id>/reblogged_by")
 async def reblogged_by(status_id: str) -> Response:
+    """`GET /api/v1/statuses/:id/reblogged_by`."""
     return await _interacting(status_id, "reblogs")

@@ -29,6 +29,7 @@ def _page_response(bundle: StatusBundle, page: Page, *, by_cursor: bool = False)
 @blueprint.route("/api/v1/timelines/home")
 @require_scope("read:statuses")
 async def home() -> Response:
+    """`GET /api/v1/timelines/home`."""
     page = page_from(await read_params())
     bundle = await timelines.home(runtime(), auth().account_id or 0, page)
     return _page_response(bundle, page)
@@ -36,6 +37,7 @@ async def home() -> Response:
 
 @blueprint.route("/api/v1/timelines/public")
 async def public() -> Response:
+    """`GET /api/v1/timelines/public` (`local`, `remote`, `only_media`)."""
     account_id = await viewer("read:statuses")
     params = await read_params()
     page = page_from(params)
@@ -52,6 +54,7 @@ async def public() -> Response:
 
 @blueprint.route("/api/v1/timelines/tag/<hashtag>")
 async def tag(hashtag: str) -> Response:
+    """`GET /api/v1/timelines/tag/:hashtag` (`any[]`, `all[]`, `none[]`, `local`, `remote`)."""
     account_id = await viewer("read:statuses")
     params = await read_params()
     page = page_from(params)
@@ -72,6 +75,7 @@ async def tag(hashtag: str) -> Response:
 
 @blueprint.route("/api/v1/accounts/<account_id>/statuses")
 async def account_statuses(account_id: str) -> Response:
+    """`GET /api/v1/accounts/:id/statuses` with Mastodon's filters."""
     viewer_id = await viewer("read:statuses")
     params = await read_params()
     page = page_from(params)
@@ -91,6 +95,7 @@ async def account_statuses(account_id: str) -> Response:
 @blueprint.route("/api/v1/favourites")
 @require_scope("read:favourites")
 async def favourites() -> Response:
+    """`GET /api/v1/favourites`, paginated by when each was favourited."""
     page = page_from(await read_params())
     bundle = await timelines.favourites(runtime(), auth().account_id or 0, page)
     return _page_response(bundle, page, by_cursor=True)
@@ -99,6 +104,7 @@ async def favourites() -> Response:
 @blueprint.route("/api/v1/bookmarks")
 @require_scope("read:bookmarks")
 async def bookmarks() -> Response:
+    """`GET /api/v1/bookmarks`, paginated by when each was bookmarked."""
     page = page_from(await read_params())
     bundle = await timelines.bookmarks(runtime(), auth().account_id or 0, page)
     return _page_response(bundle, page, by_cursor=True)

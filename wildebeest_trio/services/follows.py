@@ -261,6 +261,8 @@ async def block(rt: Runtime, account_id: int, target_id: int) -> Relationship:
 
 
 async def unblock(rt: Runtime, account_id: int, target_id: int) -> Relationship:
+    """Lift a block; the relationship after it."""
+
     async def unit(conn: Connection) -> Relationship:
         await _target(conn, target_id)
         removed = await follow_rows.delete_block(conn, account_id, target_id)
@@ -301,6 +303,8 @@ async def mute(
 
 
 async def unmute(rt: Runtime, account_id: int, target_id: int) -> Relationship:
+    """Unmute an account; the relationship after it."""
+
     async def unit(conn: Connection) -> Relationship:
         await _target(conn, target_id)
         await follow_rows.delete_mute(conn, account_id, target_id)
@@ -310,8 +314,10 @@ async def unmute(rt: Runtime, account_id: int, target_id: int) -> Relationship:
 
 
 async def blocked_accounts(rt: Runtime, account_id: int, page: Page) -> list[Row]:
+    """The accounts the caller blocks, newest first."""
     return await rt.store.read(follow_rows.blocks_page, account_id, page)
 
 
 async def muted_accounts(rt: Runtime, account_id: int, page: Page) -> list[Row]:
+    """The accounts the caller mutes (live mutes), newest first."""
     return await rt.store.read(follow_rows.mutes_page, account_id, page, now_ms())

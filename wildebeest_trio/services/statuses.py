@@ -279,6 +279,8 @@ async def show_many(rt: Runtime, status_ids: list[int], viewer_id: int | None) -
 
 @dataclass
 class Context:
+    """A status's thread as the viewer may see it."""
+
     ancestors: StatusBundle
     descendants: StatusBundle
 

@@ -9,6 +9,7 @@ from .paging import Page, fetch_page, placeholders
 
 
 async def follow_row(conn: Connection, account_id: int, target_id: int) -> Row | None:
+    """The follow from `account_id` to `target_id`, if any."""
     return await conn.fetchrow(
         "SELECT * FROM follows WHERE account_id = $1 AND target_account_id = $2",
         account_id,
@@ -17,6 +18,7 @@ async def follow_row(conn: Connection, account_id: int, target_id: int) -> Row |
 
 
 async def request_row(conn: Connection, account_id: int, target_id: int) -> Row | None:
+    """The pending follow request from `account_id` to `target_id`, if any."""
     return await conn.fetchrow(
         "SELECT * FROM follow_requests WHERE account_id = $1 AND target_account_id = $2",
         account_id,
@@ -44,6 +46,7 @@ async def insert_follow(conn: Connection, follow: dict[str, Any]) -> None:
 async def update_follow_options(
     conn: Connection, follow_id: int, show_reblogs: bool, notify: bool, languages: str | None
 ) -> None:
+    """Change what an existing follow shows (boosts, notifications, languages)."""
     await conn.execute(
         "UPDATE follows SET show_reblogs = $1, notify = $2, languages = $3 WHERE id = $4",
         show_reblogs,
@@ -79,6 +82,7 @@ async def _recount(conn: Connection, account_id: int, target_id: int) -> None:
 
 
 async def insert_request(conn: Connection, request: dict[str, Any]) -> None:
+    """Ask to follow a locked account (`request` holds the follow columns)."""
     await conn.execute(
         "INSERT INTO follow_requests (id, account_id, target_account_id, uri, show_reblogs, "
         "notify, languages, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -94,6 +98,7 @@ async def insert_request(conn: Connection, request: dict[str, Any]) -> None:
 
 
 async def delete_request(conn: Connection, account_id: int, target_id: int) -> Row | None:
+    """Withdraw, accept or reject a follow request; the removed row, or None."""
     row = await request_row(conn, account_id, target_id)
     if row is not None:
         await conn.execute("DELETE FROM follow_requests WHERE id = $1", row["id"])
@@ -136,6 +141,7 @@ async def relationship_facts(
 
 
 async def accounts_by_ids(conn: Connection, account_ids: list[int]) -> list[Row]:
+    """The accounts among `account_ids` that exist (any order)."""
     if not account_ids:
         return []
     return await conn.fetch(
@@ -172,6 +178,7 @@ async def requests_page(conn: Connection, target_id: int, page: Page) -> list[Ro
 
 
 async def pending_request_count(conn: Connection, target_id: int) -> int:
+    """How many accounts ask to follow `target_id` (verify_credentials' count)."""
     return int(
         await conn.fetchval(
             "SELECT COUNT(*) FROM follow_requests WHERE target_account_id = $1", target_id
@@ -198,6 +205,7 @@ async def insert_block(
 
 
 async def delete_block(conn: Connection, account_id: int, target_id: int) -> Row | None:
+    """Lift a block; the removed row, or None."""
     row = await conn.fetchrow(
         "SELECT * FROM blocks WHERE account_id = $1 AND target_account_id = $2",
         account_id,
@@ -209,6 +217,7 @@ async def delete_block(conn: Connection, account_id: int, target_id: int) -> Row
 
 
 async def blocked_either_way(conn: Connection, a: int, b: int) -> bool:
+    """Whether either account blocks the other."""
     found = await conn.fetchval(
         "SELECT 1 FROM blocks WHERE (account_id = $1 AND target_account_id = $2) "
         "OR (account_id = $2 AND target_account_id = $1)",
@@ -243,6 +252,7 @@ async def upsert_mute(
 
 
 async def delete_mute(conn: Connection, account_id: int, target_id: int) -> None:
+    """Unmute an account."""
     await conn.execute(
         "DELETE FROM mutes WHERE account_id = $1 AND target_account_id = $2",
         account_id,

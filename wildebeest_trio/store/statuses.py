@@ -228,11 +228,6 @@ async def replace_mentions(
     )
 
 
-async def mentioned_account_ids(conn: Connection, status_id: int) -> list[int]:
-    rows = await conn.fetch("SELECT account_id FROM mentions WHERE status_id = $1", status_id)
-    return [r["account_id"] for r in rows]
-
-
 async def replace_tags(
     conn: Connection, status_id: int, names: list[tuple[int, str]], now: int
 ) -> None:
@@ -284,6 +279,7 @@ async def delete_favourite(conn: Connection, account_id: int, status_id: int) ->
 async def insert_bookmark(
     conn: Connection, bookmark_id: int, account_id: int, status_id: int, now: int
 ) -> bool:
+    """Bookmark a status; False if it already was."""
     changed = await conn.execute(
         "INSERT INTO bookmarks (id, account_id, status_id, created_at) VALUES ($1, $2, $3, $4) "
         "ON CONFLICT (account_id, status_id) DO NOTHING",
@@ -296,6 +292,7 @@ async def insert_bookmark(
 
 
 async def delete_bookmark(conn: Connection, account_id: int, status_id: int) -> bool:
+    """Remove a bookmark; False if there was none."""
     changed = await conn.execute(
         "DELETE FROM bookmarks WHERE account_id = $1 AND status_id = $2", account_id, status_id
     )
@@ -305,6 +302,7 @@ async def delete_bookmark(conn: Connection, account_id: int, status_id: int) -> 
 async def insert_pin(
     conn: Connection, pin_id: int, account_id: int, status_id: int, now: int
 ) -> bool:
+    """Pin a status on its author's profile; False if it already was."""
     changed = await conn.execute(
         "INSERT INTO status_pins (id, account_id, status_id, created_at) VALUES ($1, $2, $3, $4) "
         "ON CONFLICT (account_id, status_id) DO NOTHING",
@@ -317,6 +315,7 @@ async def insert_pin(
 
 
 async def delete_pin(conn: Connection, account_id: int, status_id: int) -> bool:
+    """Unpin a status; False if it was not pinned."""
     changed = await conn.execute(
         "DELETE FROM status_pins WHERE account_id = $1 AND status_id = $2", account_id, status_id
     )
@@ -326,6 +325,7 @@ async def delete_pin(conn: Connection, account_id: int, status_id: int) -> bool:
 async def mute_conversation(
     conn: Connection, mute_id: int, account_id: int, conversation_id: int, now: int
 ) -> None:
+    """Mute a conversation for an account (again is harmless)."""
     await conn.execute(
         "INSERT INTO conversation_mutes (id, account_id, conversation_id, created_at) "
         "VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, conversation_id) DO NOTHING",
@@ -337,6 +337,7 @@ async def mute_conversation(
 
 
 async def unmute_conversation(conn: Connection, account_id: int, conversation_id: int) -> None:
+    """Unmute a conversation."""
     await conn.execute(
         "DELETE FROM conversation_mutes WHERE account_id = $1 AND conversation_id = $2",
         account_id,
@@ -345,6 +346,7 @@ async def unmute_conversation(conn: Connection, account_id: int, conversation_id
 
 
 async def pin_count(conn: Connection, account_id: int) -> int:
+    """How many live statuses an account has pinned."""
     return int(
         await conn.fetchval(
             "SELECT COUNT(*) FROM status_pins p JOIN statuses s ON s.id = p.status_id "
@@ -396,6 +398,7 @@ async def forget_idempotency_keys(conn: Connection, before: int) -> int:
 
 
 async def insert_edit(conn: Connection, edit: dict[str, Any]) -> None:
+    """Record one version of a status (`edit` holds the status_edits columns)."""
     await conn.execute(
         "INSERT INTO status_edits (id, status_id, account_id, text, content, spoiler_text, "
         "sensitive, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
