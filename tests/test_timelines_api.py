@@ -238,3 +238,30 @@ async def test_hashtag_timeline(client: Any, alice: User, bob: User) -> None:
     assert ids == [trio["id"]]
     ids, rel = await page(client, None, "/api/v1/timelines/tag/nothing")
     assert ids == [] and rel == {}
+
+
+async def test_tags_and_followed_tags(client: Any, alice: User, bob: User, carol: User) -> None:
+    tagged = await post(client, bob, "about #Wildebeest")
+    await post(client, carol, "also #wildebeest", visibility="unlisted")
+    code, tag = await get(client, None, "/api/v1/tags/WILDEBEEST")
+    assert code == 200 and tag["name"] == "Wildebeest" and "following" not in tag
+    assert tag["url"].endswith("/tags/wildebeest") and len(tag["history"]) == 7
+    assert tag["history"][0]["uses"] == "1" and tag["history"][0]["accounts"] == "1"
+    assert tag["history"][0]["day"].isdigit()
+    assert (await get(client, None, "/api/v1/tags/unknowntag"))[0] == 404
+    assert (await get(client, None, "/api/v1/tags/123"))[0] == 404
+
+    # Alice follows the tag: Bob's public post joins her home timeline, nothing else does.
+    code, followed = await act(client, alice, "/api/v1/tags/wildebeest/follow")
+    assert code == 200 and followed["following"] is True
+    _, home = await get(client, alice, "/api/v1/timelines/home")
+    assert [s["id"] for s in home] == [tagged["id"]]
+    code, new = await act(client, alice, "/api/v1/tags/brandnew/follow")
+    assert code == 200 and new["history"][0]["uses"] == "0"
+    _, listed = await get(client, alice, "/api/v1/followed_tags")
+    assert [t["name"] for t in listed] == ["brandnew", "Wildebeest"]
+    code, unfollowed = await act(client, alice, "/api/v1/tags/wildebeest/unfollow")
+    assert unfollowed["following"] is False
+    assert (await get(client, alice, "/api/v1/timelines/home"))[1] == []
+    assert (await act(client, alice, "/api/v1/tags/nothere/unfollow"))[0] == 404
+    assert (await act(client, alice, "/api/v1/tags/not-valid!/follow"))[0] == 404

@@ -70,7 +70,18 @@ def create_app(rt: Runtime) -> QuartTrio:
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
     app.extensions["wildebeest"] = rt
 
-    from . import accounts, follows, health, instance, oauth, pages, statuses, timelines, wellknown
+    from . import (
+        accounts,
+        follows,
+        health,
+        instance,
+        oauth,
+        pages,
+        statuses,
+        tags,
+        timelines,
+        wellknown,
+    )
 
     features: set[str] = set()
     for module in (
@@ -83,6 +94,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         statuses,
         timelines,
         follows,
+        tags,
     ):
         app.register_blueprint(module.blueprint)
         features |= getattr(module, "FEATURES", frozenset())

@@ -41,6 +41,15 @@ CREATE TABLE statuses_tags (
 );
 CREATE INDEX statuses_tags_tag ON statuses_tags (tag_id, status_id);
 
+-- Followed hashtags: their public statuses join the follower's home timeline.
+CREATE TABLE tag_follows (
+    id BIGINT PRIMARY KEY,
+    account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    tag_id BIGINT NOT NULL REFERENCES tags (id) ON DELETE CASCADE,
+    created_at BIGINT NOT NULL,
+    UNIQUE (account_id, tag_id)
+);
+
 CREATE TABLE favourites (
     id BIGINT PRIMARY KEY,                -- the pagination cursor of /api/v1/favourites
     account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,

@@ -518,9 +518,10 @@ async def hydrate(conn: Connection, rows: list[Row], viewer_id: int | None) -> S
 
 
 async def home_page(conn: Connection, viewer_id: int, page: Page, now: int) -> list[Row]:
-    """The home timeline: the viewer's own statuses and boosts, and those of followed
-    accounts (boosts only where the follow shows them; replies only to people the viewer
-    follows, to the viewer, or to the author's own thread; direct ones only if mentioned)."""
+    """The home timeline: the viewer's own statuses and boosts, those of followed accounts
+    (boosts only where the follow shows them; replies only to people the viewer follows,
+    to the viewer, or to the author's own thread; direct ones only if mentioned), and
+    public statuses with a followed hashtag; never from hidden (blocked, muted) accounts."""
     # Walk the primary key backwards and test each status against the followed ids, which
     # the uncorrelated IN subqueries let the database hash (PostgreSQL) or list (SQLite)
     # once. The unary `+` keeps SQLite from instead collecting every status of every
@@ -536,7 +537,11 @@ async def home_page(conn: Connection, viewer_id: int, page: Page, now: int) -> l
         "WHERE m.status_id = s.id AND m.account_id = $1)) "
         "AND (s.in_reply_to_account_id IS NULL OR s.in_reply_to_account_id = s.account_id "
         "OR s.in_reply_to_account_id = $1 OR s.in_reply_to_account_id IN "
-        "(SELECT f2.target_account_id FROM follows f2 WHERE f2.account_id = $1)))) "
+        "(SELECT f2.target_account_id FROM follows f2 WHERE f2.account_id = $1))) "
+        # Public statuses carrying a hashtag the viewer follows.
+        "OR (s.visibility = 'public' AND s.reblog_of_id IS NULL AND EXISTS (SELECT 1 "
+        "FROM statuses_tags ht JOIN tag_follows tf ON tf.tag_id = ht.tag_id "
+        "WHERE ht.status_id = s.id AND tf.account_id = $1))) "
         f"AND {unhidden_sql('s', '$1', '$2')}"
     )
     return await fetch_page(conn, sql, [viewer_id, now], "s.id", page)
