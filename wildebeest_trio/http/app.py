@@ -70,32 +70,16 @@ def create_app(rt: Runtime) -> QuartTrio:
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
     app.extensions["wildebeest"] = rt
 
-    from . import (
-        accounts,
-        follows,
-        health,
-        instance,
-        oauth,
-        pages,
-        statuses,
-        tags,
-        timelines,
-        wellknown,
-    )
+    from . import accounts, health, instance, oauth, pages, wellknown
 
     features: set[str] = set()
-    for module in (
-        health,
-        instance,
-        wellknown,
-        oauth,
-        accounts,
-        pages,
-        statuses,
-        timelines,
-        follows,
-        tags,
-    ):
+    for module in (health, instance, wellknown, oauth, accounts, pages):
+        app.register_blueprint(module.blueprint)
+        features |= getattr(module, "FEATURES", frozenset())
+    # Statuses, timelines, the social graph and hashtags (issue 6).
+    from . import follows, statuses, tags, timelines
+
+    for module in (statuses, timelines, follows, tags):
         app.register_blueprint(module.blueprint)
         features |= getattr(module, "FEATURES", frozenset())
     # What `api_versions.mastodon` may claim: only features whose endpoints are mounted.
