@@ -3,6 +3,9 @@ sees what Mastodon would show them."""
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
 from typing import Any
 
 import trio
@@ -128,6 +131,21 @@ def _scenario(base: str) -> None:
     else:  # pragma: no cover
         raise AssertionError("a deleted status is still there")
 
+    # A blocked account sees nothing of Ann's.
+    sam_id = str(stranger.me()["id"])
+    assert ann.account_block(sam_id)["blocking"]
+    try:
+        stranger.status(public["id"])
+    except MastodonNotFoundError:
+        pass
+    else:  # pragma: no cover
+        raise AssertionError("a blocked account saw a status")
+    assert stranger.account_statuses(ann_id) == []
+    assert str(public["id"]) not in _ids(stranger.timeline_public())
+    assert _ids(ann.blocks()) == [sam_id]
+    assert not ann.account_unblock(sam_id)["blocking"]
+    assert str(stranger.status(public["id"])["id"]) == str(public["id"])
+
     # Pagination through Mastodon.py's own Link handling.
     for i in range(5):
         ann.status_post(f"page filler {i}")
@@ -147,3 +165,36 @@ async def test_mastodon_py_statuses_story(rt: Runtime, live_server: str) -> None
     for name in ("ann", "ben", "sam"):
         await create_local_account(rt, name, f"{name}@example.org", password=PASSWORD)
     await trio.to_thread.run_sync(_scenario, live_server)
+
+
+async def test_toot_posts_reads_and_pages(rt: Runtime, live_server: str, tmp_path: Path) -> None:
+    await create_local_account(rt, "tooter", "tooter@example.org", password=PASSWORD)
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path)}
+    toot = [sys.executable, "-m", "toot"]
+
+    async def run(*args: str) -> str:
+        done = await trio.run_process(
+            [*toot, *args], env=env, capture_stdout=True, capture_stderr=True, check=False
+        )
+        assert done.returncode == 0, done.stderr.decode() + done.stdout.decode()
+        return done.stdout.decode()
+
+    await run(
+        "login_cli",
+        "--instance",
+        live_server,
+        "--email",
+        "tooter@example.org",
+        "--password",
+        PASSWORD,
+    )
+    for i in range(5):
+        out = await run("post", f"toot number {i} #tooted")
+        assert "Toot posted" in out, out
+    # toot reads the next page from the Link header (`<...>; rel="next"` first).
+    shown = await run("timeline", "--count", "2", "--once")
+    assert "toot number 4" in shown and "toot number 3" in shown
+    assert "toot number 2" not in shown
+    tagged = await run("timeline", "--tag", "tooted", "--once", "--count", "5")
+    assert all(f"toot number {i}" in tagged for i in range(5))
+    assert "Statuses: 5" in await run("whoami")
