@@ -265,3 +265,45 @@ async def test_tags_and_followed_tags(client: Any, alice: User, bob: User, carol
     assert (await get(client, alice, "/api/v1/timelines/home"))[1] == []
     assert (await act(client, alice, "/api/v1/tags/nothere/unfollow"))[0] == 404
     assert (await act(client, alice, "/api/v1/tags/not-valid!/follow"))[0] == 404
+
+
+async def test_conversations(client: Any, alice: User, bob: User, carol: User) -> None:
+    first = await post(client, alice, "@bob psst", visibility="direct")
+    _, mine = await get(client, alice, "/api/v1/conversations")
+    _, theirs = await get(client, bob, "/api/v1/conversations")
+    assert len(mine) == 1 and len(theirs) == 1
+    assert mine[0]["unread"] is False and theirs[0]["unread"] is True
+    assert [a["id"] for a in mine[0]["accounts"]] == [bob.id]
+    assert [a["id"] for a in theirs[0]["accounts"]] == [alice.id]
+    assert theirs[0]["last_status"]["id"] == first["id"]
+    assert (await get(client, carol, "/api/v1/conversations"))[1] == []
+
+    reply = await post(client, bob, "@alice hush", visibility="direct", in_reply_to_id=first["id"])
+    _, mine = await get(client, alice, "/api/v1/conversations")
+    assert len(mine) == 1 and mine[0]["last_status"]["id"] == reply["id"]
+    assert mine[0]["unread"] is True
+    code, read = await act(client, alice, f"/api/v1/conversations/{mine[0]['id']}/read")
+    assert code == 200 and read["unread"] is False
+
+    # A second thread, then pagination by the latest status.
+    group = await post(client, alice, "@bob @carol all of us", visibility="direct")
+    _, mine = await get(client, alice, "/api/v1/conversations")
+    assert [c["last_status"]["id"] for c in mine] == [group["id"], reply["id"]]
+    assert {a["id"] for a in mine[0]["accounts"]} == {bob.id, carol.id}
+    response = await client.get("/api/v1/conversations?limit=1", headers=alice.headers)
+    assert f"max_id={group['id']}" in response.headers["Link"]
+
+    # Deleting the latest status points the thread at the one before; removing it
+    # takes it off one list only.
+    assert (
+        await client.delete(f"/api/v1/statuses/{reply['id']}", headers=bob.headers)
+    ).status_code == 200
+    _, mine = await get(client, alice, "/api/v1/conversations")
+    assert [c["last_status"]["id"] for c in mine] == [group["id"], first["id"]]
+    response = await client.delete(f"/api/v1/conversations/{mine[1]['id']}", headers=alice.headers)
+    assert response.status_code == 200
+    assert len((await get(client, alice, "/api/v1/conversations"))[1]) == 1
+    assert len((await get(client, bob, "/api/v1/conversations"))[1]) == 2
+    response = await client.delete(f"/api/v1/conversations/{mine[0]['id']}", headers=carol.headers)
+    assert response.status_code == 404
+    assert (await act(client, carol, "/api/v1/conversations/123/read"))[0] == 404

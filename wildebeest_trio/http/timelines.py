@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from quart import Blueprint, Response
 
-from ..serializers.statuses import status_entities
-from ..services import timelines
+from ..serializers.statuses import conversation_entity, status_entities
+from ..services import conversations, timelines
 from ..store.paging import Page
 from ..store.statuses import StatusBundle
 from .auth import auth, require_scope
 from .context import json_response, runtime
+from .errors import not_found
 from .paging import page_from, parse_id, service_errors, set_link_header, viewer
 from .params import read_params
 
@@ -108,3 +109,42 @@ async def bookmarks() -> Response:
     page = page_from(await read_params())
     bundle = await timelines.bookmarks(runtime(), auth().account_id or 0, page)
     return _page_response(bundle, page, by_cursor=True)
+
+
+def _conversations(found: conversations.Conversations) -> list[dict]:
+    config = runtime().config
+    return [conversation_entity(config, row, found.accounts, found.statuses) for row in found.rows]
+
+
+@blueprint.route("/api/v1/conversations")
+@require_scope("read:statuses")
+async def conversation_list() -> Response:
+    """`GET /api/v1/conversations`: direct-message threads, most recently active first."""
+    page = page_from(await read_params())
+    found = await conversations.page(runtime(), auth().account_id or 0, page)
+    response = json_response(_conversations(found))
+    return set_link_header(response, [r["last_status_id"] for r in found.rows], page)
+
+
+@blueprint.route("/api/v1/conversations/<conversation_id>/read", methods=["POST"])
+@require_scope("write:conversations")
+async def conversation_read(conversation_id: str) -> Response:
+    """`POST /api/v1/conversations/:id/read`."""
+    try:
+        found = await conversations.read(
+            runtime(), auth().account_id or 0, parse_id(conversation_id)
+        )
+    except conversations.ConversationNotFound:
+        raise not_found() from None
+    return json_response(_conversations(found)[0])
+
+
+@blueprint.route("/api/v1/conversations/<conversation_id>", methods=["DELETE"])
+@require_scope("write:conversations")
+async def conversation_remove(conversation_id: str) -> Response:
+    """`DELETE /api/v1/conversations/:id`: off the list; the statuses stay."""
+    try:
+        await conversations.remove(runtime(), auth().account_id or 0, parse_id(conversation_id))
+    except conversations.ConversationNotFound:
+        raise not_found() from None
+    return json_response({})

@@ -15,6 +15,19 @@ CREATE TABLE conversation_mutes (
     UNIQUE (account_id, conversation_id)
 );
 
+-- Direct-message threads as each local participant sees them (/api/v1/conversations):
+-- one row per account, conversation and set of other participants.
+CREATE TABLE account_conversations (
+    id BIGINT PRIMARY KEY,
+    account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    conversation_id BIGINT NOT NULL,
+    participant_ids TEXT NOT NULL,        -- JSON: the other accounts' ids, sorted
+    last_status_id BIGINT NOT NULL,       -- the pagination cursor
+    unread BOOLEAN NOT NULL DEFAULT FALSE,
+    UNIQUE (account_id, conversation_id, participant_ids)
+);
+CREATE INDEX account_conversations_recent ON account_conversations (account_id, last_status_id);
+
 CREATE TABLE mentions (
     id BIGINT PRIMARY KEY,
     status_id BIGINT NOT NULL REFERENCES statuses (id) ON DELETE CASCADE,

@@ -159,3 +159,23 @@ def relationship_entity(
         "endorsed": False,
         "note": "",
     }
+
+
+def conversation_entity(
+    config: Config,
+    row: dict[str, Any],
+    accounts: dict[int, dict[str, Any]],
+    bundle: StatusBundle,
+) -> dict[str, Any]:
+    """Mastodon's Conversation: the other participants (oneself when alone), whether it is
+    unread, and its last status (null if the viewer may no longer see it)."""
+    others = [accounts[i] for i in json.loads(row["participant_ids"]) if i in accounts]
+    if not others and row["account_id"] in accounts:
+        others = [accounts[row["account_id"]]]
+    last = row["last_status_id"]
+    return {
+        "id": str(row["id"]),
+        "unread": bool(row["unread"]),
+        "accounts": [account_entity(config, a) for a in others],
+        "last_status": status_entity(config, bundle, last) if last in bundle.statuses else None,
+    }

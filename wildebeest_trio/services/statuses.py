@@ -20,6 +20,7 @@ from ..store import statuses as status_rows
 from ..store import users as user_rows
 from ..store.paging import Page
 from ..store.statuses import StatusBundle
+from . import conversations
 from .formatting import URL_RE, MentionTarget, plain_mentions, render_text
 
 MAX_CHARACTERS = 500
@@ -226,6 +227,18 @@ async def post(
             },
         )
         await _write_refs(conn, rt, status_id, mentions, tags)
+        if visibility == "direct":
+            await conversations.record_direct(
+                conn,
+                rt,
+                status_id=status_id,
+                conversation_id=(parent["conversation_id"] or parent["id"])
+                if parent
+                else status_id,
+                author_id=account_id,
+                participants=[(account_id, True)]
+                + [(m.account_id, m.domain is None) for m in mentions],
+            )
         # Mastodon's counter caches: direct statuses count nowhere; only public and
         # unlisted replies count as replies.
         if visibility != "direct":
@@ -452,6 +465,8 @@ async def _remove(conn: Connection, rt: Runtime, row: Row, now: int) -> None:
         return
     if row["in_reply_to_id"] is not None and row["visibility"] in DISTRIBUTABLE:
         await status_rows.add_to_count(conn, row["in_reply_to_id"], "replies_count", -1)
+    if row["visibility"] == "direct":
+        await conversations.forget_status(conn, row)
     await outbox.record(
         conn,
         rt.ids,
