@@ -307,3 +307,24 @@ async def test_conversations(client: Any, alice: User, bob: User, carol: User) -
     response = await client.delete(f"/api/v1/conversations/{mine[0]['id']}", headers=carol.headers)
     assert response.status_code == 404
     assert (await act(client, carol, "/api/v1/conversations/123/read"))[0] == 404
+
+
+async def test_markers(client: Any, alice: User, bob: User) -> None:
+    assert (await get(client, alice, "/api/v1/markers"))[1] == {}
+    code, saved = await act(client, alice, "/api/v1/markers", home={"last_read_id": "123"})
+    assert code == 200 and saved["home"]["last_read_id"] == "123"
+    assert saved["home"]["version"] == 0 and saved["home"]["updated_at"].endswith("Z")
+    response = await client.post(
+        "/api/v1/markers",
+        headers=alice.headers,
+        form={"home[last_read_id]": "456", "notifications[last_read_id]": "7"},
+    )
+    both = await response.get_json()
+    assert both["home"] == {**both["home"], "last_read_id": "456", "version": 1}
+    assert both["notifications"]["last_read_id"] == "7"
+    _, only_home = await get(client, alice, "/api/v1/markers?timeline[]=home")
+    assert list(only_home) == ["home"]
+    assert (await get(client, bob, "/api/v1/markers"))[1] == {}
+    assert (await act(client, alice, "/api/v1/markers", home={"last_read_id": "x"}))[0] == 422
+    assert (await act(client, alice, "/api/v1/markers"))[0] == 400
+    assert (await client.get("/api/v1/markers")).status_code == 401

@@ -148,6 +148,16 @@ CREATE TABLE mutes (
     UNIQUE (account_id, target_account_id)
 );
 
+-- Where a user stopped reading a timeline (/api/v1/markers), shared between their apps.
+CREATE TABLE markers (
+    account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    timeline TEXT NOT NULL CHECK (timeline IN ('home', 'notifications')),
+    last_read_id BIGINT NOT NULL,
+    version INTEGER NOT NULL DEFAULT 0,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (account_id, timeline)
+);
+
 -- Domain events, in commit order per writer; the federation layer turns them into
 -- activities and marks them dispatched. Nothing an action does is lost to federation if
 -- the process dies right after the commit.
