@@ -328,3 +328,56 @@ async def test_markers(client: Any, alice: User, bob: User) -> None:
     assert (await act(client, alice, "/api/v1/markers", home={"last_read_id": "x"}))[0] == 422
     assert (await act(client, alice, "/api/v1/markers"))[0] == 400
     assert (await client.get("/api/v1/markers")).status_code == 401
+
+
+async def test_lists(client: Any, alice: User, bob: User, carol: User) -> None:
+    await follow(client, alice, bob)
+    await follow(client, alice, carol)
+    code, created = await act(client, alice, "/api/v1/lists", title="Friends")
+    assert code == 200
+    assert created == {
+        "id": created["id"],
+        "title": "Friends",
+        "replies_policy": "list",
+        "exclusive": False,
+    }
+    base = f"/api/v1/lists/{created['id']}"
+    assert (await act(client, alice, "/api/v1/lists", title=" "))[0] == 422
+    assert (await act(client, alice, "/api/v1/lists", title="x", replies_policy="all"))[0] == 422
+    assert (await act(client, alice, base + "/accounts", account_ids=[bob.id]))[0] == 200
+    code, body = await act(client, bob, base + "/accounts", account_ids=[alice.id])
+    assert code == 404  # not bob's list
+    _, body = await act(client, alice, "/api/v1/lists", title="Strangers")
+    code, body = await act(
+        client, alice, f"/api/v1/lists/{body['id']}/accounts", account_ids=[alice.id]
+    )
+    assert code == 422  # only followed accounts
+    _, listed = await get(client, alice, base + "/accounts")
+    assert [a["id"] for a in listed] == [bob.id]
+    _, holding = await get(client, alice, f"/api/v1/accounts/{bob.id}/lists")
+    assert [x["id"] for x in holding] == [created["id"]]
+
+    bobs = await post(client, bob, "bob on the list")
+    carols = await post(client, carol, "carol is not")
+    reply_to_carol = await post(client, bob, "@carol hi", in_reply_to_id=carols["id"])
+    ids, _ = await page(client, alice, f"/api/v1/timelines/list/{created['id']}")
+    assert ids == [bobs["id"]]  # replies only to list members by default
+    response = await client.put(
+        base, headers=alice.headers, json={"replies_policy": "followed", "exclusive": True}
+    )
+    assert response.status_code == 200
+    assert (await response.get_json())["exclusive"] is True
+    ids, _ = await page(client, alice, f"/api/v1/timelines/list/{created['id']}")
+    assert ids == [reply_to_carol["id"], bobs["id"]]
+    # An exclusive list's members leave the home timeline.
+    ids, _ = await page(client, alice, "/api/v1/timelines/home")
+    assert bobs["id"] not in ids and carols["id"] in ids
+
+    # Unfollowing takes an account off one's lists; deleting the list ends it.
+    await act(client, alice, f"/api/v1/accounts/{bob.id}/unfollow")
+    assert (await get(client, alice, base + "/accounts"))[1] == []
+    response = await client.delete(base, headers=alice.headers)
+    assert response.status_code == 200
+    assert (await get(client, alice, base))[0] == 404
+    assert [x["title"] for x in (await get(client, alice, "/api/v1/lists"))[1]] == ["Strangers"]
+    assert (await get(client, bob, "/api/v1/timelines/list/123"))[0] == 404

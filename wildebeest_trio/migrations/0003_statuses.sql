@@ -148,6 +148,26 @@ CREATE TABLE mutes (
     UNIQUE (account_id, target_account_id)
 );
 
+-- Lists of followed accounts, each a timeline of its own; an exclusive list's members
+-- leave the home timeline.
+CREATE TABLE lists (
+    id BIGINT PRIMARY KEY,
+    account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    title TEXT NOT NULL,
+    replies_policy TEXT NOT NULL DEFAULT 'list' CHECK (replies_policy IN ('followed', 'list', 'none')),
+    exclusive BOOLEAN NOT NULL DEFAULT FALSE,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX lists_account ON lists (account_id, id);
+
+CREATE TABLE list_accounts (
+    id BIGINT PRIMARY KEY,                -- the pagination cursor of a list's members
+    list_id BIGINT NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
+    account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    UNIQUE (list_id, account_id)
+);
+CREATE INDEX list_accounts_account ON list_accounts (account_id);
+
 -- Where a user stopped reading a timeline (/api/v1/markers), shared between their apps.
 CREATE TABLE markers (
     account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,

@@ -10,6 +10,7 @@ from ..runtime import Runtime
 from ..store import Connection, IntegrityError, Row, outbox
 from ..store import accounts as account_rows
 from ..store import follows as follow_rows
+from ..store import lists as list_rows
 from ..store.paging import Page
 
 
@@ -143,6 +144,7 @@ async def unfollow(rt: Runtime, account_id: int, target_id: int) -> Relationship
     async def unit(conn: Connection) -> Relationship:
         await _target(conn, target_id)
         removed = await follow_rows.delete_follow(conn, account_id, target_id)
+        await list_rows.leave_lists_of(conn, account_id, target_id)  # lists hold follows only
         if removed is None:
             removed = await follow_rows.delete_request(conn, account_id, target_id)
         if removed is not None:
@@ -233,6 +235,7 @@ async def block(rt: Runtime, account_id: int, target_id: int) -> Relationship:
         for source, target in ((account_id, target_id), (target_id, account_id)):
             removed = await follow_rows.delete_follow(conn, source, target)
             await follow_rows.delete_request(conn, source, target)
+            await list_rows.leave_lists_of(conn, source, target)
             if removed is not None and source == account_id:
                 await outbox.record(
                     conn,

@@ -531,6 +531,9 @@ async def home_page(conn: Connection, viewer_id: int, page: Page, now: int) -> l
     sql = (
         f"SELECT s.* FROM statuses s WHERE {LIVE} AND (+s.account_id = $1 OR ("
         "+s.account_id IN (SELECT f.target_account_id FROM follows f WHERE f.account_id = $1) "
+        # Members of the viewer's exclusive lists are read in those lists only.
+        "AND s.account_id NOT IN (SELECT xa.account_id FROM list_accounts xa JOIN lists xl "
+        "ON xl.id = xa.list_id WHERE xl.account_id = $1 AND xl.exclusive) "
         "AND (s.reblog_of_id IS NULL OR s.account_id NOT IN (SELECT nr.target_account_id "
         "FROM follows nr WHERE nr.account_id = $1 AND NOT nr.show_reblogs)) "
         "AND (s.visibility <> 'direct' OR EXISTS (SELECT 1 FROM mentions m "
@@ -718,3 +721,31 @@ async def tag_page(
     if viewer_id is not None:
         sql += f" AND {unhidden_sql('s', '$1', '$2')}"
     return await fetch_page(conn, sql, args, "s.id", page)
+
+
+async def list_page(
+    conn: Connection, list_row: Row, viewer_id: int, page: Page, now: int
+) -> list[Row]:
+    """A list's timeline: its members' statuses and boosts the viewer may see (never
+    direct ones), with replies as the list's `replies_policy` says."""
+    sql = (
+        f"SELECT s.* FROM statuses s WHERE {LIVE} AND +s.account_id IN "
+        "(SELECT la.account_id FROM list_accounts la WHERE la.list_id = $1) "
+        f"AND s.visibility <> 'direct' AND {visible_sql('s', '$2')} "
+        f"AND {unhidden_sql('s', '$2', '$3')}"
+    )
+    own_thread = "s.in_reply_to_id IS NULL OR s.in_reply_to_account_id = s.account_id"
+    policy = list_row["replies_policy"]
+    if policy == "none":
+        sql += f" AND ({own_thread})"
+    elif policy == "list":
+        sql += (
+            f" AND ({own_thread} OR s.in_reply_to_account_id IN "
+            "(SELECT lr.account_id FROM list_accounts lr WHERE lr.list_id = $1))"
+        )
+    else:  # followed
+        sql += (
+            f" AND ({own_thread} OR s.in_reply_to_account_id = $2 OR s.in_reply_to_account_id IN "
+            "(SELECT fr.target_account_id FROM follows fr WHERE fr.account_id = $2))"
+        )
+    return await fetch_page(conn, sql, [list_row["id"], viewer_id, now], "s.id", page)
