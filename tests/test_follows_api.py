@@ -220,3 +220,28 @@ async def test_mutes(client: Any, alice: User, bob: User, carol: User) -> None:
     assert rel["muting"] is False
     _, ctx = await get(client, alice, f"/api/v1/statuses/{root['id']}/context")
     assert len(ctx["descendants"]) == 2
+
+
+async def test_notes_and_familiar_followers(
+    client: Any, alice: User, bob: User, carol: User
+) -> None:
+    code, rel = await act(client, alice, f"/api/v1/accounts/{bob.id}/note", comment="met at FOSDEM")
+    assert code == 200 and rel["note"] == "met at FOSDEM"
+    _, rels = await get(client, alice, f"/api/v1/accounts/relationships?id[]={bob.id}")
+    assert rels[0]["note"] == "met at FOSDEM"
+    _, rels = await get(client, carol, f"/api/v1/accounts/relationships?id[]={bob.id}")
+    assert rels[0]["note"] == ""  # notes are private
+    code, rel = await act(client, alice, f"/api/v1/accounts/{bob.id}/note", comment="")
+    assert rel["note"] == ""
+    assert (await act(client, alice, "/api/v1/accounts/999/note", comment="x"))[0] == 404
+
+    # Alice follows Bob; Bob follows Carol: Bob is a familiar follower of Carol for Alice.
+    await follow(client, alice, bob)
+    await follow(client, bob, carol)
+    code, familiar = await get(
+        client, alice, f"/api/v1/accounts/familiar_followers?id[]={carol.id}&id[]={bob.id}"
+    )
+    assert code == 200
+    assert familiar[0]["id"] == carol.id
+    assert [a["id"] for a in familiar[0]["accounts"]] == [bob.id]
+    assert familiar[1] == {"id": bob.id, "accounts": []}

@@ -33,6 +33,7 @@ def _relationship(rel: Relationship) -> dict:
         blocking=rel.blocking,
         blocked_by=rel.blocked_by,
         muting=rel.muting,
+        note=rel.note,
     )
 
 
@@ -199,3 +200,34 @@ async def mutes() -> Response:
     """`GET /api/v1/mutes` (each account with its `mute_expires_at`)."""
     page = page_from(await read_params(), ACCOUNT_LIMIT)
     return _accounts(await follows.muted_accounts(runtime(), auth().account_id or 0, page), page)
+
+
+@blueprint.route("/api/v1/accounts/<account_id>/note", methods=["POST"])
+@require_scope("write:accounts")
+async def note(account_id: str) -> Response:
+    """`POST /api/v1/accounts/:id/note` (`comment`; empty erases)."""
+    params = await read_params()
+    comment = params.text("comment", "", max_length=follows.MAX_NOTE) or ""
+    with service_errors():
+        rel = await follows.set_note(
+            runtime(), auth().account_id or 0, parse_id(account_id), comment
+        )
+    return json_response(_relationship(rel))
+
+
+@blueprint.route("/api/v1/accounts/familiar_followers")
+@require_scope("read:follows")
+async def familiar_followers() -> Response:
+    """`GET /api/v1/accounts/familiar_followers?id[]=`: who the caller follows among each
+    account's followers."""
+    params = await read_params()
+    raw = [str(i) for i in params.get_list("id")][:MAX_RELATIONSHIPS]
+    ids = [int(i) for i in raw if i.isdigit() and len(i) <= 19]
+    found = await follows.familiar_followers(runtime(), auth().account_id or 0, ids)
+    config = runtime().config
+    return json_response(
+        [
+            {"id": str(target), "accounts": [account_entity(config, a) for a in accounts]}
+            for target, accounts in found
+        ]
+    )

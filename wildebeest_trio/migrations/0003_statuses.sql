@@ -148,6 +148,15 @@ CREATE TABLE mutes (
     UNIQUE (account_id, target_account_id)
 );
 
+-- Private notes on other accounts (the relationship's `note`).
+CREATE TABLE account_notes (
+    account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    target_account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    comment TEXT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (account_id, target_account_id)
+);
+
 -- Lists of followed accounts, each a timeline of its own; an exclusive list's members
 -- leave the home timeline.
 CREATE TABLE lists (

@@ -134,9 +134,10 @@ def relationship_entity(
     blocking: bool = False,
     blocked_by: bool = False,
     muting: dict[str, Any] | None = None,
+    note: str = "",
 ) -> dict[str, Any]:
-    """Mastodon's Relationship (domain blocks, notes and endorsements are not built yet and
-    read false/empty)."""
+    """Mastodon's Relationship (domain blocks and endorsements are not built yet and read
+    false)."""
     follow = following or requested
     languages = None
     if follow is not None and follow.get("languages"):
@@ -157,7 +158,7 @@ def relationship_entity(
         "requested_by": requested_by,
         "domain_blocking": False,
         "endorsed": False,
-        "note": "",
+        "note": note,
     }
 
 

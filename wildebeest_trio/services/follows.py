@@ -43,6 +43,7 @@ class Relationship:
     blocking: bool = False
     blocked_by: bool = False
     muting: Row | None = None
+    note: str = ""
 
 
 async def _target(conn: Connection, account_id: int) -> Row:
@@ -55,6 +56,7 @@ async def _target(conn: Connection, account_id: int) -> Row:
 async def _facts(conn: Connection, viewer_id: int, target_ids: list[int]) -> dict:
     facts = await follow_rows.relationship_facts(conn, viewer_id, target_ids)
     facts.update(await follow_rows.block_and_mute_facts(conn, viewer_id, target_ids, now_ms()))
+    facts["notes"] = await follow_rows.notes_on(conn, viewer_id, target_ids)
     return facts
 
 
@@ -72,6 +74,7 @@ def _from_facts(facts: dict[str, dict[int, Row]], target_id: int) -> Relationshi
         blocking=target_id in facts["blocking"],
         blocked_by=target_id in facts["blocked_by"],
         muting=facts["muting"].get(target_id),
+        note=facts["notes"].get(target_id, ""),
     )
 
 
@@ -324,3 +327,35 @@ async def blocked_accounts(rt: Runtime, account_id: int, page: Page) -> list[Row
 async def muted_accounts(rt: Runtime, account_id: int, page: Page) -> list[Row]:
     """The accounts the caller mutes (live mutes), newest first."""
     return await rt.store.read(follow_rows.mutes_page, account_id, page, now_ms())
+
+
+MAX_NOTE = 2000
+
+
+async def set_note(rt: Runtime, account_id: int, target_id: int, comment: str) -> Relationship:
+    """Write the caller's private note on an account (empty erases it)."""
+    if len(comment) > MAX_NOTE:
+        raise ValueError(f"comment is too long (maximum is {MAX_NOTE} characters)")
+
+    async def unit(conn: Connection) -> Relationship:
+        await _target(conn, target_id)
+        await follow_rows.set_note(conn, account_id, target_id, comment.strip(), now_ms())
+        return await _relationship(conn, account_id, target_id)
+
+    return await rt.store.write(unit)
+
+
+async def familiar_followers(
+    rt: Runtime, viewer_id: int, target_ids: list[int]
+) -> list[tuple[int, list[Row]]]:
+    """For each existing target: the accounts the viewer follows that follow it."""
+
+    async def unit(conn: Connection) -> list[tuple[int, list[Row]]]:
+        existing = {r["id"] for r in await follow_rows.accounts_by_ids(conn, target_ids)}
+        return [
+            (target, await follow_rows.familiar_followers(conn, viewer_id, target))
+            for target in dict.fromkeys(target_ids)
+            if target in existing
+        ]
+
+    return await rt.store.read(unit)

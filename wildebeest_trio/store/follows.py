@@ -309,3 +309,53 @@ async def mutes_page(conn: Connection, account_id: int, page: Page, now: int) ->
         "AND (m.expires_at IS NULL OR m.expires_at > $2)"
     )
     return await fetch_page(conn, sql, [account_id, now], "m.id", page)
+
+
+# Notes and familiar followers ---------------------------------------------------------------------
+
+
+async def set_note(
+    conn: Connection, account_id: int, target_id: int, comment: str, now: int
+) -> None:
+    """Write (or, with an empty comment, erase) the account's private note on a target."""
+    if not comment:
+        await conn.execute(
+            "DELETE FROM account_notes WHERE account_id = $1 AND target_account_id = $2",
+            account_id,
+            target_id,
+        )
+        return
+    await conn.execute(
+        "INSERT INTO account_notes (account_id, target_account_id, comment, updated_at) "
+        "VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, target_account_id) DO UPDATE SET "
+        "comment = excluded.comment, updated_at = excluded.updated_at",
+        account_id,
+        target_id,
+        comment,
+        now,
+    )
+
+
+async def notes_on(conn: Connection, account_id: int, target_ids: list[int]) -> dict[int, str]:
+    """The account's notes on each target that has one."""
+    if not target_ids:
+        return {}
+    rows = await conn.fetch(
+        "SELECT target_account_id, comment FROM account_notes WHERE account_id = $1 "
+        f"AND target_account_id IN ({placeholders(2, len(target_ids))})",
+        account_id,
+        *target_ids,
+    )
+    return {r["target_account_id"]: r["comment"] for r in rows}
+
+
+async def familiar_followers(conn: Connection, viewer_id: int, target_id: int) -> list[Row]:
+    """Accounts the viewer follows that follow the target (at most 80)."""
+    return await conn.fetch(
+        "SELECT a.* FROM follows f JOIN accounts a ON a.id = f.account_id "
+        "WHERE f.target_account_id = $1 AND a.suspended_at IS NULL AND f.account_id IN "
+        "(SELECT mine.target_account_id FROM follows mine WHERE mine.account_id = $2) "
+        "ORDER BY f.id DESC LIMIT 80",
+        target_id,
+        viewer_id,
+    )
