@@ -245,3 +245,18 @@ async def test_notes_and_familiar_followers(
     assert familiar[0]["id"] == carol.id
     assert [a["id"] for a in familiar[0]["accounts"]] == [bob.id]
     assert familiar[1] == {"id": bob.id, "accounts": []}
+
+
+async def test_endorsements(client: Any, alice: User, bob: User, carol: User) -> None:
+    assert (await act(client, alice, f"/api/v1/accounts/{bob.id}/endorse"))[0] == 403
+    await follow(client, alice, bob)
+    code, rel = await act(client, alice, f"/api/v1/accounts/{bob.id}/endorse")
+    assert code == 200 and rel["endorsed"] is True
+    _, featured = await get(client, alice, "/api/v1/endorsements")
+    assert [a["id"] for a in featured] == [bob.id]
+    _, featured = await get(client, None, f"/api/v1/accounts/{alice.id}/endorsements")
+    assert [a["id"] for a in featured] == [bob.id]
+    code, rel = await act(client, alice, f"/api/v1/accounts/{bob.id}/unpin")
+    assert rel["endorsed"] is False
+    assert (await get(client, alice, "/api/v1/endorsements"))[1] == []
+    assert (await get(client, carol, "/api/v1/accounts/4242/endorsements"))[0] == 404

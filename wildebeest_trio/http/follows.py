@@ -34,6 +34,7 @@ def _relationship(rel: Relationship) -> dict:
         blocked_by=rel.blocked_by,
         muting=rel.muting,
         note=rel.note,
+        endorsed=rel.endorsed,
     )
 
 
@@ -231,3 +232,43 @@ async def familiar_followers() -> Response:
             for target, accounts in found
         ]
     )
+
+
+async def _endorse(account_id: str, on: bool) -> Response:
+    with service_errors():
+        rel = await follows.endorse(runtime(), auth().account_id or 0, parse_id(account_id), on)
+    return json_response(_relationship(rel))
+
+
+@blueprint.route("/api/v1/accounts/<account_id>/pin", methods=["POST"])
+@blueprint.route("/api/v1/accounts/<account_id>/endorse", methods=["POST"])
+@require_scope("write:accounts")
+async def endorse(account_id: str) -> Response:
+    """`POST /api/v1/accounts/:id/endorse` (and the older `/pin`)."""
+    return await _endorse(account_id, True)
+
+
+@blueprint.route("/api/v1/accounts/<account_id>/unpin", methods=["POST"])
+@blueprint.route("/api/v1/accounts/<account_id>/unendorse", methods=["POST"])
+@require_scope("write:accounts")
+async def unendorse(account_id: str) -> Response:
+    """`POST /api/v1/accounts/:id/unendorse` (and the older `/unpin`)."""
+    return await _endorse(account_id, False)
+
+
+@blueprint.route("/api/v1/endorsements")
+@require_scope("read:accounts")
+async def endorsements() -> Response:
+    """`GET /api/v1/endorsements`: the accounts the caller features."""
+    page = page_from(await read_params(), ACCOUNT_LIMIT)
+    return _accounts(await follows.endorsements(runtime(), auth().account_id or 0, page), page)
+
+
+@blueprint.route("/api/v1/accounts/<account_id>/endorsements")
+async def account_endorsements(account_id: str) -> Response:
+    """`GET /api/v1/accounts/:id/endorsements`: the accounts an account features."""
+    await viewer("read:accounts")
+    page = page_from(await read_params(), ACCOUNT_LIMIT)
+    with service_errors():
+        rows = await follows.endorsements(runtime(), parse_id(account_id), page)
+    return _accounts(rows, page)

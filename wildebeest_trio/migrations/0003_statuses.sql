@@ -157,6 +157,15 @@ CREATE TABLE account_notes (
     PRIMARY KEY (account_id, target_account_id)
 );
 
+-- Accounts featured on a profile (endorsements; the relationship's `endorsed`).
+CREATE TABLE account_pins (
+    id BIGINT PRIMARY KEY,
+    account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    target_account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    created_at BIGINT NOT NULL,
+    UNIQUE (account_id, target_account_id)
+);
+
 -- Lists of followed accounts, each a timeline of its own; an exclusive list's members
 -- leave the home timeline.
 CREATE TABLE lists (

@@ -135,9 +135,9 @@ def relationship_entity(
     blocked_by: bool = False,
     muting: dict[str, Any] | None = None,
     note: str = "",
+    endorsed: bool = False,
 ) -> dict[str, Any]:
-    """Mastodon's Relationship (domain blocks and endorsements are not built yet and read
-    false)."""
+    """Mastodon's Relationship (user-level domain blocks are not built yet: always false)."""
     follow = following or requested
     languages = None
     if follow is not None and follow.get("languages"):
@@ -157,7 +157,7 @@ def relationship_entity(
         "requested": requested is not None,
         "requested_by": requested_by,
         "domain_blocking": False,
-        "endorsed": False,
+        "endorsed": endorsed,
         "note": note,
     }
 

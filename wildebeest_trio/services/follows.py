@@ -44,6 +44,7 @@ class Relationship:
     blocked_by: bool = False
     muting: Row | None = None
     note: str = ""
+    endorsed: bool = False
 
 
 async def _target(conn: Connection, account_id: int) -> Row:
@@ -57,6 +58,7 @@ async def _facts(conn: Connection, viewer_id: int, target_ids: list[int]) -> dic
     facts = await follow_rows.relationship_facts(conn, viewer_id, target_ids)
     facts.update(await follow_rows.block_and_mute_facts(conn, viewer_id, target_ids, now_ms()))
     facts["notes"] = await follow_rows.notes_on(conn, viewer_id, target_ids)
+    facts["endorsed"] = {i: {} for i in await follow_rows.endorsed_ids(conn, viewer_id, target_ids)}
     return facts
 
 
@@ -75,6 +77,7 @@ def _from_facts(facts: dict[str, dict[int, Row]], target_id: int) -> Relationshi
         blocked_by=target_id in facts["blocked_by"],
         muting=facts["muting"].get(target_id),
         note=facts["notes"].get(target_id, ""),
+        endorsed=target_id in facts["endorsed"],
     )
 
 
@@ -357,5 +360,31 @@ async def familiar_followers(
             for target in dict.fromkeys(target_ids)
             if target in existing
         ]
+
+    return await rt.store.read(unit)
+
+
+async def endorse(rt: Runtime, account_id: int, target_id: int, on: bool) -> Relationship:
+    """Feature (or stop featuring) a followed account on the caller's profile."""
+
+    async def unit(conn: Connection) -> Relationship:
+        await _target(conn, target_id)
+        if on:
+            if await follow_rows.follow_row(conn, account_id, target_id) is None:
+                raise CannotFollow("This action is not allowed")  # only followed accounts
+            await follow_rows.endorse(conn, rt.ids.next_id(), account_id, target_id, now_ms())
+        else:
+            await follow_rows.unendorse(conn, account_id, target_id)
+        return await _relationship(conn, account_id, target_id)
+
+    return await rt.store.write(unit)
+
+
+async def endorsements(rt: Runtime, account_id: int, page: Page) -> list[Row]:
+    """The accounts an account features, newest first."""
+
+    async def unit(conn: Connection) -> list[Row]:
+        await _target(conn, account_id)
+        return await follow_rows.endorsements_page(conn, account_id, page)
 
     return await rt.store.read(unit)

@@ -359,3 +359,49 @@ async def familiar_followers(conn: Connection, viewer_id: int, target_id: int) -
         target_id,
         viewer_id,
     )
+
+
+# Endorsements ------------------------------------------------------------------------------------
+
+
+async def endorse(conn: Connection, pin_id: int, account_id: int, target_id: int, now: int) -> None:
+    """Feature an account on one's profile (again is harmless)."""
+    await conn.execute(
+        "INSERT INTO account_pins (id, account_id, target_account_id, created_at) "
+        "VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, target_account_id) DO NOTHING",
+        pin_id,
+        account_id,
+        target_id,
+        now,
+    )
+
+
+async def unendorse(conn: Connection, account_id: int, target_id: int) -> None:
+    """Stop featuring an account."""
+    await conn.execute(
+        "DELETE FROM account_pins WHERE account_id = $1 AND target_account_id = $2",
+        account_id,
+        target_id,
+    )
+
+
+async def endorsed_ids(conn: Connection, account_id: int, target_ids: list[int]) -> set[int]:
+    """Which targets the account features."""
+    if not target_ids:
+        return set()
+    rows = await conn.fetch(
+        "SELECT target_account_id FROM account_pins WHERE account_id = $1 "
+        f"AND target_account_id IN ({placeholders(2, len(target_ids))})",
+        account_id,
+        *target_ids,
+    )
+    return {r["target_account_id"] for r in rows}
+
+
+async def endorsements_page(conn: Connection, account_id: int, page: Page) -> list[Row]:
+    """The accounts an account features, newest first (cursor: `page_id`)."""
+    sql = (
+        "SELECT a.*, p.id AS page_id FROM account_pins p JOIN accounts a "
+        "ON a.id = p.target_account_id WHERE p.account_id = $1 AND a.suspended_at IS NULL"
+    )
+    return await fetch_page(conn, sql, [account_id], "p.id", page)
