@@ -101,6 +101,12 @@ def create_app(rt: Runtime) -> QuartTrio:
     for module in modules:
         app.register_blueprint(module.blueprint)
         features |= getattr(module, "FEATURES", frozenset())
+    # Statuses, timelines, the social graph, hashtags, lists and markers (issue 6).
+    from . import follows, lists, markers, statuses, tags, timelines
+
+    for module in (statuses, timelines, follows, tags, lists, markers):
+        app.register_blueprint(module.blueprint)
+        features |= getattr(module, "FEATURES", frozenset())
     # What `api_versions.mastodon` may claim: only features whose endpoints are mounted.
     app.extensions["wildebeest.features"] = frozenset(features)
     app.extensions["wildebeest.limiter"] = RateLimiter()

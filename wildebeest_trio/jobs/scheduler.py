@@ -11,6 +11,7 @@ import trio
 
 from ..ids import now_ms
 from ..store import jobs as job_rows
+from ..store import statuses as status_rows
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -43,10 +44,16 @@ async def _purge_stream_payloads(rt: Runtime) -> None:
     await purge_parked(rt)
 
 
+async def _forget_idempotency_keys(rt: Runtime) -> None:
+    # Keys are honoured for an hour (the lookup checks their age); this only frees space.
+    await rt.store.write(status_rows.forget_idempotency_keys, now_ms() - 3600 * 1000)
+
+
 BUILTIN: tuple[Periodic, ...] = (
     Periodic("renew id node lease", 60.0, _renew_node),
     Periodic("park exhausted jobs", 30.0, _park_exhausted),
     Periodic("purge parked stream payloads", 300.0, _purge_stream_payloads),
+    Periodic("forget old idempotency keys", 600.0, _forget_idempotency_keys),
 )
 
 

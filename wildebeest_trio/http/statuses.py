@@ -1,0 +1,226 @@
+"""Statuses in the Mastodon API: post, read, edit, delete, and interact."""
+
+from __future__ import annotations
+
+from quart import Blueprint, Response, request
+
+from ..serializers.accounts import account_entity
+from ..serializers.statuses import (
+    status_edit_entity,
+    status_entities,
+    status_entity,
+    status_source_entity,
+)
+from ..services import statuses
+from ..services.statuses import Draft
+from ..store.statuses import StatusBundle
+from .auth import auth, require_scope
+from .context import json_response, runtime
+from .errors import ApiError
+from .paging import (
+    ACCOUNT_LIMIT,
+    MAX_ID,
+    page_from,
+    parse_id,
+    service_errors,
+    set_link_header,
+    viewer,
+)
+from .params import Params, read_params
+
+blueprint = Blueprint("statuses", __name__)
+FEATURES = frozenset({"statuses"})
+READ = ("read:statuses",)
+MAX_MANY = 40
+
+
+def _one(bundle: StatusBundle, *, source: bool = False) -> Response:
+    return json_response(status_entity(runtime().config, bundle, bundle.order[0], source=source))
+
+
+def _is_id(text: str) -> bool:
+    return text.isdigit() and len(text) <= 19 and int(text) <= MAX_ID
+
+
+def _draft(params: Params, *, editing: bool = False) -> Draft:
+    reply_to = params.text("in_reply_to_id", max_length=40)
+    in_reply_to_id = None
+    if reply_to:
+        if not reply_to.isdigit() or len(reply_to) > 19:
+            raise ApiError(404, "The post you are trying to reply to does not appear to exist.")
+        in_reply_to_id = int(reply_to)
+    return Draft(
+        text=params.text("status", "", max_length=100_000) or "",
+        spoiler_text=params.text("spoiler_text", "", max_length=10_000) or "",
+        sensitive=params.flag("sensitive"),
+        visibility=None if editing else params.text("visibility", max_length=20) or None,
+        language=params.text("language", max_length=20),
+        in_reply_to_id=None if editing else in_reply_to_id,
+        media_ids=[str(m) for m in params.get_list("media_ids")],
+        poll=any(name.startswith("poll[") for name in params.names()),
+        scheduled_at=None if editing else params.text("scheduled_at", max_length=100) or None,
+    )
+
+
+@blueprint.route("/api/v1/statuses", methods=["POST"])
+@require_scope("write:statuses")
+async def create() -> Response:
+    """`POST /api/v1/statuses`: post (an `Idempotency-Key` retry gets the same status)."""
+    params = await read_params()
+    key = request.headers.get("Idempotency-Key", "").strip()[:200] or None
+    info = auth()
+    with service_errors():
+        bundle = await statuses.post(
+            runtime(),
+            info.account_id or 0,
+            _draft(params),
+            application_id=info.application_id,
+            idempotency_key=key,
+        )
+    return _one(bundle)
+
+
+@blueprint.route("/api/v1/statuses")
+async def show_many() -> Response:
+    """`GET /api/v1/statuses?id[]=`: the visible ones, in the order asked."""
+    account_id = await viewer(*READ)
+    params = await read_params()
+    # Ids that cannot exist are skipped like missing ones, not refused.
+    ids = [int(t) for t in map(str, params.get_list("id")[:MAX_MANY]) if _is_id(t)]
+    bundle = await statuses.show_many(runtime(), ids, account_id)
+    return json_response(status_entities(runtime().config, bundle))
+
+
+@blueprint.route("/api/v1/statuses/<status_id>")
+async def show(status_id: str) -> Response:
+    """`GET /api/v1/statuses/:id`."""
+    account_id = await viewer(*READ)
+    with service_errors():
+        bundle = await statuses.show(runtime(), parse_id(status_id), account_id)
+    return _one(bundle)
+
+
+@blueprint.route("/api/v1/statuses/<status_id>", methods=["PUT"])
+@require_scope("write:statuses")
+async def update(status_id: str) -> Response:
+    """`PUT /api/v1/statuses/:id`: edit, keeping the history."""
+    params = await read_params()
+    with service_errors():
+        bundle = await statuses.edit(
+            runtime(), auth().account_id or 0, parse_id(status_id), _draft(params, editing=True)
+        )
+    return _one(bundle)
+
+
+@blueprint.route("/api/v1/statuses/<status_id>", methods=["DELETE"])
+@require_scope("write:statuses")
+async def delete(status_id: str) -> Response:
+    """`DELETE /api/v1/statuses/:id`: the deleted status with its `text`, for redrafting."""
+    with service_errors():
+        bundle = await statuses.delete(runtime(), auth().account_id or 0, parse_id(status_id))
+    return _one(bundle, source=True)
+
+
+@blueprint.route("/api/v1/statuses/<status_id>/context")
+async def context(status_id: str) -> Response:
+    """`GET /api/v1/statuses/:id/context`: ancestors and descendants."""
+    account_id = await viewer(*READ)
+    with service_errors():
+        found = await statuses.context(runtime(), parse_id(status_id), account_id)
+    config = runtime().config
+    return json_response(
+        {
+            "ancestors": status_entities(config, found.ancestors),
+            "descendants": status_entities(config, found.descendants),
+        }
+    )
+
+
+@blueprint.route("/api/v1/statuses/<status_id>/source")
+@require_scope(READ)
+async def source(status_id: str) -> Response:
+    """`GET /api/v1/statuses/:id/source`: the text as written (author only)."""
+    with service_errors():
+        row = await statuses.source(runtime(), parse_id(status_id), auth().account_id or 0)
+    return json_response(status_source_entity(row))
+
+
+@blueprint.route("/api/v1/statuses/<status_id>/history")
+async def history(status_id: str) -> Response:
+    """`GET /api/v1/statuses/:id/history`: every version, oldest first."""
+    account_id = await viewer(*READ)
+    with service_errors():
+        versions, author = await statuses.history(runtime(), parse_id(status_id), account_id)
+    config = runtime().config
+    return json_response([status_edit_entity(config, v, author) for v in versions])
+
+
+def _interaction(path: str, scope: str, name: str) -> None:
+    """Mount `POST /api/v1/statuses/:id/<path>` calling `action`."""
+
+    @require_scope(scope)
+    async def endpoint(status_id: str) -> Response:
+        rt = runtime()
+        me = auth().account_id or 0
+        sid = parse_id(status_id)
+        with service_errors():
+            if path in ("favourite", "unfavourite"):
+                bundle = await statuses.favourite(rt, me, sid, path == "favourite")
+            elif path in ("bookmark", "unbookmark"):
+                bundle = await statuses.bookmark(rt, me, sid, path == "bookmark")
+            elif path in ("pin", "unpin"):
+                bundle = await statuses.pin(rt, me, sid, path == "pin")
+            elif path in ("mute", "unmute"):
+                bundle = await statuses.mute(rt, me, sid, path == "mute")
+            elif path == "reblog":
+                params = await read_params()
+                visibility = params.text("visibility", max_length=20) or None
+                bundle = await statuses.reblog(rt, me, sid, visibility)
+            else:
+                bundle = await statuses.unreblog(rt, me, sid)
+        return _one(bundle)
+
+    endpoint.__name__ = name
+    blueprint.add_url_rule(f"/api/v1/statuses/<status_id>/{path}", name, endpoint, methods=["POST"])
+
+
+for _path, _scope in (
+    ("favourite", "write:favourites"),
+    ("unfavourite", "write:favourites"),
+    ("bookmark", "write:bookmarks"),
+    ("unbookmark", "write:bookmarks"),
+    ("reblog", "write:statuses"),
+    ("unreblog", "write:statuses"),
+    ("pin", "write:accounts"),
+    ("unpin", "write:accounts"),
+    ("mute", "write:mutes"),
+    ("unmute", "write:mutes"),
+):
+    _interaction(_path, _scope, _path)
+
+
+async def _interacting(status_id: str, kind: str) -> Response:
+    account_id = await viewer("read:accounts", *READ)
+    params = await read_params()
+    page = page_from(params, ACCOUNT_LIMIT)
+    with service_errors():
+        rows = await statuses.interacting_accounts(
+            runtime(), parse_id(status_id), account_id, kind, page
+        )
+    config = runtime().config
+    response = json_response([account_entity(config, r) for r in rows])
+    return set_link_header(
+        response, [r["page_id"] for r in rows], page, more=len(rows) == page.limit
+    )
+
+
+@blueprint.route("/api/v1/statuses/<status_id>/favourited_by")
+async def favourited_by(status_id: str) -> Response:
+    """`GET /api/v1/statuses/:id/favourited_by`."""
+    return await _interacting(status_id, "favourites")
+
+
+@blueprint.route("/api/v1/statuses/<status_id>/reblogged_by")
+async def reblogged_by(status_id: str) -> Response:
+    """`GET /api/v1/statuses/:id/reblogged_by`."""
+    return await _interacting(status_id, "reblogs")

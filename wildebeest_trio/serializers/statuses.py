@@ -1,0 +1,182 @@
+"""The Mastodon Status, StatusEdit, StatusSource and Relationship entities (pure)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..config import Config
+from ..store.statuses import StatusBundle
+from .accounts import account_entity, acct
+from .time import iso_ms
+
+# The visibilities a status may be pinned at (Mastodon's `pinnable?`).
+PINNABLE = ("public", "unlisted", "private")
+
+
+def _mention(config: Config, row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": str(row["id"]),
+        "username": row["username"],
+        "url": row["url"] or row["uri"],
+        "acct": acct(config, row),
+    }
+
+
+def _tag(config: Config, row: dict[str, Any]) -> dict[str, Any]:
+    return {"name": row["display_name"], "url": f"{config.base_url}/tags/{row['name']}"}
+
+
+def _viewer_flags(bundle: StatusBundle, row: dict[str, Any]) -> dict[str, Any]:
+    # Flags describe the boosted status when `row` is a boost, as Mastodon's
+    # `favourited?`/`reblogged?` look at `status.proper`.
+    proper = row["reblog_of_id"] or row["id"]
+    conversation = bundle.statuses.get(proper, row).get("conversation_id")
+    flags: dict[str, Any] = {
+        "favourited": proper in bundle.favourited,
+        "reblogged": proper in bundle.reblogged,
+        "muted": conversation is not None and conversation in bundle.muted_conversations,
+        "bookmarked": proper in bundle.bookmarked,
+    }
+    if (
+        row["account_id"] == bundle.viewer_id
+        and row["reblog_of_id"] is None
+        and row["visibility"] in PINNABLE
+    ):
+        flags["pinned"] = row["id"] in bundle.pinned
+    flags["filtered"] = []
+    return flags
+
+
+def status_entity(
+    config: Config, bundle: StatusBundle, status_id: int, *, source: bool = False
+) -> dict[str, Any]:
+    """One status of a bundle as Mastodon's Status (never null where a list or string is
+    expected); `source=True` adds `text`, as DELETE returns it for redrafting."""
+    row = bundle.statuses[status_id]
+    account = bundle.accounts[row["account_id"]]
+    reblog = None
+    if row["reblog_of_id"] is not None and row["reblog_of_id"] in bundle.statuses:
+        reblog = status_entity(config, bundle, row["reblog_of_id"])
+    entity: dict[str, Any] = {
+        "id": str(row["id"]),
+        "created_at": iso_ms(row["created_at"]),
+        "in_reply_to_id": _str_or_none(row["in_reply_to_id"]),
+        "in_reply_to_account_id": _str_or_none(row["in_reply_to_account_id"]),
+        "sensitive": bool(row["sensitive"]),
+        "spoiler_text": row["spoiler_text"] or "",
+        "visibility": row["visibility"],
+        "language": row["language"],
+        "uri": row["uri"],
+        "url": row["url"] or row["uri"],
+        "replies_count": int(row["replies_count"]),
+        "reblogs_count": int(row["reblogs_count"]),
+        "favourites_count": int(row["favourites_count"]),
+        "edited_at": iso_ms(row["edited_at"]),
+        "content": row["content"] or "",
+        "reblog": reblog,
+        "account": account_entity(config, account),
+        "media_attachments": [],
+        "mentions": [_mention(config, m) for m in bundle.mentions.get(status_id, [])],
+        "tags": [_tag(config, t) for t in bundle.tags.get(status_id, [])],
+        "emojis": [],
+        "card": None,
+        "poll": None,
+    }
+    # Mastodon names the posting application only to the author (or if shared).
+    app = bundle.applications.get(row["application_id"]) if row["application_id"] else None
+    if app is not None and bundle.viewer_id == row["account_id"]:
+        entity["application"] = {"name": app["name"], "website": app["website"]}
+    if bundle.viewer_id is not None:
+        entity.update(_viewer_flags(bundle, row))
+    if source:
+        entity["text"] = row["text"] or ""
+    return entity
+
+
+def status_entities(config: Config, bundle: StatusBundle) -> list[dict[str, Any]]:
+    """The bundle's statuses, in its order."""
+    return [status_entity(config, bundle, i) for i in bundle.order]
+
+
+def _str_or_none(value: int | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def status_source_entity(row: dict[str, Any]) -> dict[str, Any]:
+    """`GET /api/v1/statuses/:id/source`."""
+    return {"id": str(row["id"]), "text": row["text"] or "", "spoiler_text": row["spoiler_text"]}
+
+
+def status_edit_entity(
+    config: Config, version: dict[str, Any], account: dict[str, Any]
+) -> dict[str, Any]:
+    """One version of a status (`/history`): a `status_edits` row, or the status itself
+    when it was never edited (each carries the time that version was written)."""
+    return {
+        "content": version["content"] or "",
+        "spoiler_text": version["spoiler_text"] or "",
+        "sensitive": bool(version["sensitive"]),
+        "created_at": iso_ms(version["created_at"]),
+        "account": account_entity(config, account),
+        "media_attachments": [],
+        "emojis": [],
+    }
+
+
+def relationship_entity(
+    account_id: int,
+    *,
+    following: dict[str, Any] | None,
+    followed_by: bool,
+    requested: dict[str, Any] | None,
+    requested_by: bool,
+    blocking: bool = False,
+    blocked_by: bool = False,
+    muting: dict[str, Any] | None = None,
+    note: str = "",
+    endorsed: bool = False,
+) -> dict[str, Any]:
+    """Mastodon's Relationship (user-level domain blocks are not built yet: always false)."""
+    follow = following or requested
+    languages = None
+    if follow is not None and follow.get("languages"):
+        languages = json.loads(follow["languages"])
+    return {
+        "id": str(account_id),
+        "following": following is not None,
+        "showing_reblogs": bool(follow["show_reblogs"]) if follow else False,
+        "notifying": bool(follow["notify"]) if follow else False,
+        "languages": languages,
+        "followed_by": followed_by,
+        "blocking": blocking,
+        "blocked_by": blocked_by,
+        "muting": muting is not None,
+        "muting_notifications": bool(muting["hide_notifications"]) if muting else False,
+        "muting_expires_at": iso_ms(muting["expires_at"]) if muting else None,
+        "requested": requested is not None,
+        "requested_by": requested_by,
+        "domain_blocking": False,
+        "endorsed": endorsed,
+        "note": note,
+    }
+
+
+def conversation_entity(
+    config: Config,
+    row: dict[str, Any],
+    accounts: dict[int, dict[str, Any]],
+    bundle: StatusBundle,
+) -> dict[str, Any]:
+    """Mastodon's Conversation: the other participants (oneself when alone), whether it is
+    unread, and its last status (null if the viewer may no longer see it)."""
+    others = [accounts[i] for i in json.loads(row["participant_ids"]) if i in accounts]
+    if not others and row["account_id"] in accounts:
+        others = [accounts[row["account_id"]]]
+    last = row["last_status_id"]
+    return {
+        "id": str(row["id"]),
+        "unread": bool(row["unread"]),
+        "accounts": [account_entity(config, a) for a in others],
+        "last_status": status_entity(config, bundle, last) if last in bundle.statuses else None,
+    }

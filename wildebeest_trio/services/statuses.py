@@ -1,0 +1,687 @@
+"""Posting, editing, deleting and interacting with statuses, with visibility enforced.
+
+Every action runs as one unit of work: the change, its counters, and its outbox event
+commit together. Each returns a `StatusBundle` loaded in the same unit, so what a client
+just wrote is what it reads back.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+from ..config import Config
+from ..ids import now_ms
+from ..runtime import Runtime
+from ..store import Connection, IntegrityError, Row, outbox
+from ..store import accounts as account_rows
+from ..store import statuses as status_rows
+from ..store import users as user_rows
+from ..store.paging import Page
+from ..store.statuses import StatusBundle
+from . import conversations
+from .formatting import URL_RE, MentionTarget, plain_mentions, render_text
+
+MAX_CHARACTERS = 500
+CHARACTERS_PER_URL = 23
+MAX_PINNED = 5
+VISIBILITIES = ("public", "unlisted", "private", "direct")
+# Visibilities that reach public places (Mastodon's `distributable?`).
+DISTRIBUTABLE = ("public", "unlisted")
+IDEMPOTENCY_MS = 3600 * 1000
+LANGUAGE_RE = re.compile(r"^[a-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")
+REMOTE_MENTION_RE = re.compile(
+    r"(?<![\w/@.])(@[a-z0-9_]+(?:[a-z0-9_.-]*[a-z0-9_])?)@[a-z0-9.-]+", re.I
+)
+
+
+class StatusNotFound(LookupError):
+    """No such status, or not one the caller may see (the two are not told apart)."""
+
+    def __init__(self, message: str = "Record not found") -> None:
+        super().__init__(message)
+
+
+class NotAllowed(PermissionError):
+    """The caller sees the status but may not do this to it."""
+
+    def __init__(self, message: str = "This action is not allowed") -> None:
+        super().__init__(message)
+
+
+class InvalidStatus(ValueError):
+    """Input Mastodon answers with 422 `Validation failed: ...`."""
+
+
+class _KeyTaken(Exception):
+    """Another request committed a status under the same Idempotency-Key meanwhile."""
+
+
+def status_uri(config: Config, username: str, status_id: int) -> str:
+    """The ActivityPub id of a local status."""
+    return f"{config.base_url}/users/{username}/statuses/{status_id}"
+
+
+def status_url(config: Config, username: str, status_id: int) -> str:
+    """The web page of a local status, in the form clients parse (`/@user/ID`)."""
+    return f"{config.base_url}/@{username}/{status_id}"
+
+
+def count_characters(text: str) -> int:
+    """Length as Mastodon counts it: each URL 23 characters, remote mentions without the
+    domain."""
+    counted = URL_RE.sub("x" * CHARACTERS_PER_URL, text)
+    counted = REMOTE_MENTION_RE.sub(lambda m: m.group(1), counted)
+    return len(counted)
+
+
+@dataclass
+class Draft:
+    """What a client asks to post or to change a status into."""
+
+    text: str
+    spoiler_text: str = ""
+    sensitive: bool | None = None
+    visibility: str | None = None
+    language: str | None = None
+    in_reply_to_id: int | None = None
+    media_ids: list[str] = field(default_factory=list)
+    poll: bool = False
+    scheduled_at: str | None = None
+
+
+def validate(draft: Draft, *, editing: bool = False) -> None:
+    """Refuse what Mastodon refuses, with its messages."""
+    if draft.media_ids:
+        raise InvalidStatus("Validation failed: Media attachments are not available yet")
+    if draft.poll:
+        raise InvalidStatus("Validation failed: Polls are not available yet")
+    if draft.scheduled_at:
+        raise InvalidStatus("Validation failed: Scheduled posts are not available yet")
+    if not draft.text.strip():
+        raise InvalidStatus("Validation failed: Text can't be blank")
+    if count_characters(draft.text) + len(draft.spoiler_text) > MAX_CHARACTERS:
+        raise InvalidStatus(f"Validation failed: Text character limit of {MAX_CHARACTERS} exceeded")
+    if not editing and draft.visibility is not None and draft.visibility not in VISIBILITIES:
+        raise InvalidStatus("Validation failed: Visibility is not included in the list")
+    if (
+        draft.language is not None
+        and draft.language != ""
+        and not LANGUAGE_RE.match(draft.language)
+    ):
+        raise InvalidStatus("Validation failed: Language is not a valid language code")
+
+
+async def _preferences(conn: Connection, account_id: int) -> dict:
+    user = await user_rows.user_by_account(conn, account_id)
+    settings = json.loads(user["settings"] or "{}") if user else {}
+    prefs: dict = settings.get("preferences", {})
+    return prefs
+
+
+async def _render(
+    conn: Connection, rt: Runtime, text: str
+) -> tuple[str, list[MentionTarget], list[str]]:
+    """HTML, mentioned accounts (known ones only) and hashtags of a text."""
+    domain = rt.config.domain
+    pairs = [(u, None if d is None or d.lower() == domain else d) for u, d in plain_mentions(text)]
+    targets: dict[tuple[str, str | None], MentionTarget] = {}
+    for row in await account_rows.accounts_by_acct(conn, pairs):
+        key = (row["username"].lower(), row["domain"].lower() if row["domain"] else None)
+        targets[key] = MentionTarget(
+            row["username"], row["domain"], row["url"] or row["uri"], row["id"]
+        )
+
+    def resolve(username: str, found_domain: str | None) -> MentionTarget | None:
+        if found_domain is not None and found_domain.lower() == domain:
+            found_domain = None
+        return targets.get((username.lower(), found_domain.lower() if found_domain else None))
+
+    rendered = render_text(
+        text,
+        resolve_mention=resolve,
+        tag_url=lambda t: f"{rt.config.base_url}/tags/{t.lower()}",
+    )
+    return rendered.html, rendered.mentions, rendered.tags
+
+
+async def _write_refs(
+    conn: Connection, rt: Runtime, status_id: int, mentions: list[MentionTarget], tags: list[str]
+) -> None:
+    now = now_ms()
+    await status_rows.replace_mentions(
+        conn, status_id, [(rt.ids.next_id(), m.account_id) for m in mentions], now
+    )
+    await status_rows.replace_tags(conn, status_id, [(rt.ids.next_id(), t) for t in tags], now)
+
+
+async def _one(conn: Connection, status_id: int, viewer_id: int | None) -> StatusBundle:
+    row = await status_rows.status_by_id(conn, status_id)
+    assert row is not None
+    return await status_rows.hydrate(conn, [row], viewer_id)
+
+
+# Posting -------------------------------------------------------------------------------------
+
+
+async def post(
+    rt: Runtime,
+    account_id: int,
+    draft: Draft,
+    *,
+    application_id: int | None = None,
+    idempotency_key: str | None = None,
+) -> StatusBundle:
+    """Create a status (or return the one an Idempotency-Key already created)."""
+    validate(draft)
+
+    async def unit(conn: Connection) -> StatusBundle:
+        now = now_ms()
+        if idempotency_key:
+            done = await status_rows.idempotent_status_id(
+                conn, account_id, idempotency_key, now - IDEMPOTENCY_MS
+            )
+            if done is not None and await status_rows.status_by_id(conn, done) is not None:
+                return await _one(conn, done, account_id)
+        author = await account_rows.account_by_id(conn, account_id)
+        assert author is not None
+        parent: Row | None = None
+        if draft.in_reply_to_id is not None:
+            parent = await status_rows.visible_status(conn, draft.in_reply_to_id, account_id)
+            if parent is None or parent["reblog_of_id"] is not None:
+                raise StatusNotFound(
+                    "The post you are trying to reply to does not appear to exist."
+                )
+        prefs = await _preferences(conn, account_id)
+        visibility = draft.visibility or prefs.get("privacy") or "public"
+        sensitive = draft.sensitive
+        if sensitive is None:
+            sensitive = bool(prefs.get("sensitive", False))
+        sensitive = sensitive or bool(draft.spoiler_text)
+        content, mentions, tags = await _render(conn, rt, draft.text)
+        status_id = rt.ids.next_id()
+        await status_rows.insert_status(
+            conn,
+            {
+                "id": status_id,
+                "uri": status_uri(rt.config, author["username"], status_id),
+                "url": status_url(rt.config, author["username"], status_id),
+                "account_id": account_id,
+                "local": True,
+                "in_reply_to_id": parent["id"] if parent else None,
+                "in_reply_to_account_id": parent["account_id"] if parent else None,
+                "reblog_of_id": None,
+                "text": draft.text,
+                "content": content,
+                "spoiler_text": draft.spoiler_text,
+                "sensitive": sensitive,
+                "visibility": visibility,
+                "language": draft.language or prefs.get("language") or None,
+                "application_id": application_id,
+                "conversation_id": (parent["conversation_id"] or parent["id"])
+                if parent
+                else status_id,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+        await _write_refs(conn, rt, status_id, mentions, tags)
+        if visibility == "direct":
+            await conversations.record_direct(
+                conn,
+                rt,
+                status_id=status_id,
+                conversation_id=(parent["conversation_id"] or parent["id"])
+                if parent
+                else status_id,
+                author_id=account_id,
+                participants=[(account_id, True)]
+                + [(m.account_id, m.domain is None) for m in mentions],
+            )
+        # Mastodon's counter caches: direct statuses count nowhere; only public and
+        # unlisted replies count as replies.
+        if visibility != "direct":
+            await status_rows.add_to_statuses_count(conn, account_id, 1, now)
+            if parent is not None and visibility in DISTRIBUTABLE:
+                await status_rows.add_to_count(conn, parent["id"], "replies_count", 1)
+        if idempotency_key and not await status_rows.remember_idempotency_key(
+            conn, account_id, idempotency_key, status_id, now, now - IDEMPOTENCY_MS
+        ):
+            raise _KeyTaken()  # roll this status back; the winner's is the answer
+        await outbox.record(
+            conn, rt.ids, "status.created", account_id, status_id, {"visibility": visibility}
+        )
+        return await _one(conn, status_id, account_id)
+
+    try:
+        return await rt.store.write(unit)
+    except _KeyTaken:
+        # A concurrent request with the same key committed first: answer with its status.
+        return await rt.store.write(unit)
+
+
+# Reading ---------------------------------------------------------------------------------------
+
+
+async def show(rt: Runtime, status_id: int, viewer_id: int | None) -> StatusBundle:
+    """One status the viewer may see."""
+
+    async def unit(conn: Connection) -> StatusBundle:
+        row = await status_rows.visible_status(conn, status_id, viewer_id)
+        if row is None:
+            raise StatusNotFound()
+        return await status_rows.hydrate(conn, [row], viewer_id)
+
+    return await rt.store.read(unit)
+
+
+async def show_many(rt: Runtime, status_ids: list[int], viewer_id: int | None) -> StatusBundle:
+    """Several statuses in the order asked, the missing and hidden ones left out."""
+
+    async def unit(conn: Connection) -> StatusBundle:
+        found = {
+            r["id"]: r for r in await status_rows.visible_statuses(conn, status_ids, viewer_id)
+        }
+        return await status_rows.hydrate(
+            conn, [found[i] for i in dict.fromkeys(status_ids) if i in found], viewer_id
+        )
+
+    return await rt.store.read(unit)
+
+
+@dataclass
+class Context:
+    """A status's thread as the viewer may see it."""
+
+    ancestors: StatusBundle
+    descendants: StatusBundle
+
+
+def depth_first(root_id: int, rows: list[Row]) -> list[Row]:
+    """Replies in thread order: each reply followed by its own replies, oldest first."""
+    children: dict[int, list[Row]] = {}
+    for row in sorted(rows, key=lambda r: r["id"]):
+        children.setdefault(row["in_reply_to_id"], []).append(row)
+    ordered: list[Row] = []
+    stack = list(reversed(children.get(root_id, [])))
+    while stack:
+        row = stack.pop()
+        ordered.append(row)
+        stack.extend(reversed(children.get(row["id"], [])))
+    return ordered
+
+
+async def context(rt: Runtime, status_id: int, viewer_id: int | None) -> Context:
+    """The thread around a status: ancestors oldest first, descendants in thread order,
+    both limited to what the viewer may see."""
+
+    async def unit(conn: Connection) -> Context:
+        row = await status_rows.visible_status(conn, status_id, viewer_id)
+        if row is None:
+            raise StatusNotFound()
+        up = []
+        for ancestor in await status_rows.ancestors(conn, status_id):
+            if ancestor["deleted_at"] is not None:
+                break  # the thread is broken here, as after Mastodon's hard delete
+            up.append(ancestor)
+        down = depth_first(status_id, await status_rows.descendants(conn, status_id))
+        hidden: set[int] = set()
+        if viewer_id is not None:
+            hidden = await status_rows.hidden_account_ids(conn, viewer_id, now_ms())
+        candidates = [
+            r["id"] for r in up + down if r["deleted_at"] is None and r["account_id"] not in hidden
+        ]
+        visible = {r["id"] for r in await status_rows.visible_statuses(conn, candidates, viewer_id)}
+        ancestors = [r for r in reversed(up) if r["id"] in visible]
+        descendants = [r for r in down if r["id"] in visible]
+        return Context(
+            await status_rows.hydrate(conn, ancestors, viewer_id),
+            await status_rows.hydrate(conn, descendants, viewer_id),
+        )
+
+    return await rt.store.read(unit)
+
+
+async def _own(conn: Connection, status_id: int, account_id: int) -> Row:
+    """A status the caller wrote: 404 if unseen, 403 if someone else's."""
+    row = await status_rows.visible_status(conn, status_id, account_id)
+    if row is None:
+        raise StatusNotFound()
+    if row["account_id"] != account_id:
+        raise NotAllowed()
+    return row
+
+
+async def source(rt: Runtime, status_id: int, account_id: int) -> Row:
+    """The text a status was written from (its author only)."""
+
+    async def unit(conn: Connection) -> Row:
+        return await _own(conn, status_id, account_id)
+
+    return await rt.store.read(unit)
+
+
+async def history(rt: Runtime, status_id: int, viewer_id: int | None) -> tuple[list[Row], Row]:
+    """A status's versions oldest first (just the current one if never edited), and its
+    author."""
+
+    async def unit(conn: Connection) -> tuple[list[Row], Row]:
+        row = await status_rows.visible_status(conn, status_id, viewer_id)
+        if row is None:
+            raise StatusNotFound()
+        author = await account_rows.account_by_id(conn, row["account_id"])
+        assert author is not None
+        edits = await status_rows.edits_of(conn, status_id)
+        return (edits or [row]), author
+
+    return await rt.store.read(unit)
+
+
+# Changing and deleting ---------------------------------------------------------------------------
+
+
+async def edit(rt: Runtime, account_id: int, status_id: int, draft: Draft) -> StatusBundle:
+    """Change a status's text, warning, sensitivity or language, keeping its history."""
+    validate(draft, editing=True)
+
+    async def unit(conn: Connection) -> StatusBundle:
+        row = await _own(conn, status_id, account_id)
+        if row["reblog_of_id"] is not None:
+            raise NotAllowed()
+        sensitive = row["sensitive"] if draft.sensitive is None else draft.sensitive
+        sensitive = bool(sensitive) or bool(draft.spoiler_text)
+        language = row["language"] if draft.language is None else (draft.language or None)
+        unchanged = (
+            draft.text == row["text"]
+            and draft.spoiler_text == row["spoiler_text"]
+            and sensitive == bool(row["sensitive"])
+            and language == row["language"]
+        )
+        if unchanged:
+            return await _one(conn, status_id, account_id)
+        now = now_ms()
+        if not await status_rows.edits_of(conn, status_id):
+            # The first edit keeps the original as version one.
+            await status_rows.insert_edit(
+                conn,
+                {
+                    "id": rt.ids.next_id(),
+                    "status_id": status_id,
+                    "account_id": account_id,
+                    "text": row["text"],
+                    "content": row["content"],
+                    "spoiler_text": row["spoiler_text"],
+                    "sensitive": bool(row["sensitive"]),
+                    "created_at": row["created_at"],
+                },
+            )
+        content, mentions, tags = await _render(conn, rt, draft.text)
+        await status_rows.update_content(
+            conn,
+            status_id,
+            text=draft.text,
+            content=content,
+            spoiler_text=draft.spoiler_text,
+            sensitive=sensitive,
+            language=language,
+            now=now,
+        )
+        await _write_refs(conn, rt, status_id, mentions, tags)
+        await status_rows.insert_edit(
+            conn,
+            {
+                "id": rt.ids.next_id(),
+                "status_id": status_id,
+                "account_id": account_id,
+                "text": draft.text,
+                "content": content,
+                "spoiler_text": draft.spoiler_text,
+                "sensitive": sensitive,
+                "created_at": now,
+            },
+        )
+        await outbox.record(conn, rt.ids, "status.updated", account_id, status_id)
+        return await _one(conn, status_id, account_id)
+
+    return await rt.store.write(unit)
+
+
+async def _remove(conn: Connection, rt: Runtime, row: Row, now: int) -> None:
+    """Delete one status and undo what it counted."""
+    await status_rows.mark_deleted(conn, row["id"], now)
+    if row["visibility"] != "direct":
+        await status_rows.add_to_statuses_count(conn, row["account_id"], -1, None)
+    if row["reblog_of_id"] is not None:
+        await status_rows.add_to_count(conn, row["reblog_of_id"], "reblogs_count", -1)
+        await outbox.record(
+            conn,
+            rt.ids,
+            "reblog.deleted",
+            row["account_id"],
+            row["id"],
+            {"uri": row["uri"], "reblog_of_id": row["reblog_of_id"]},
+        )
+        return
+    if row["in_reply_to_id"] is not None and row["visibility"] in DISTRIBUTABLE:
+        await status_rows.add_to_count(conn, row["in_reply_to_id"], "replies_count", -1)
+    if row["visibility"] == "direct":
+        await conversations.forget_status(conn, row)
+    await outbox.record(
+        conn,
+        rt.ids,
+        "status.deleted",
+        row["account_id"],
+        row["id"],
+        {"uri": row["uri"], "visibility": row["visibility"]},
+    )
+
+
+async def delete(rt: Runtime, account_id: int, status_id: int) -> StatusBundle:
+    """Delete a status (and the boosts of it); the status as it was, for redrafting."""
+
+    async def unit(conn: Connection) -> StatusBundle:
+        row = await _own(conn, status_id, account_id)
+        bundle = await status_rows.hydrate(conn, [row], account_id)
+        now = now_ms()
+        for boost in await status_rows.live_reblogs_of(conn, status_id):
+            await _remove(conn, rt, boost, now)
+        await _remove(conn, rt, row, now)
+        return bundle
+
+    return await rt.store.write(unit)
+
+
+# Interactions -----------------------------------------------------------------------------------
+
+
+async def _proper(conn: Connection, status_id: int, viewer_id: int) -> Row:
+    """The status an interaction applies to: a boost stands for the boosted status."""
+    row = await status_rows.visible_status(conn, status_id, viewer_id)
+    if row is None:
+        raise StatusNotFound()
+    if row["reblog_of_id"] is not None:
+        inner = await status_rows.visible_status(conn, row["reblog_of_id"], viewer_id)
+        if inner is None:
+            raise StatusNotFound()
+        return inner
+    return row
+
+
+async def favourite(rt: Runtime, account_id: int, status_id: int, on: bool) -> StatusBundle:
+    """Favourite or unfavourite a status the caller can see."""
+
+    async def unit(conn: Connection) -> StatusBundle:
+        row = await _proper(conn, status_id, account_id)
+        if on:
+            changed = await status_rows.insert_favourite(
+                conn, rt.ids.next_id(), account_id, row["id"], now_ms()
+            )
+        else:
+            changed = await status_rows.delete_favourite(conn, account_id, row["id"])
+        if changed:
+            await status_rows.add_to_count(conn, row["id"], "favourites_count", 1 if on else -1)
+            await outbox.record(
+                conn,
+                rt.ids,
+                "favourite.created" if on else "favourite.deleted",
+                account_id,
+                row["id"],
+                {"status_uri": row["uri"]},
+            )
+        return await _one(conn, row["id"], account_id)
+
+    return await rt.store.write(unit)
+
+
+async def bookmark(rt: Runtime, account_id: int, status_id: int, on: bool) -> StatusBundle:
+    """Bookmark or unbookmark (private to the caller: nothing to federate)."""
+
+    async def unit(conn: Connection) -> StatusBundle:
+        row = await _proper(conn, status_id, account_id)
+        if on:
+            await status_rows.insert_bookmark(
+                conn, rt.ids.next_id(), account_id, row["id"], now_ms()
+            )
+        else:
+            await status_rows.delete_bookmark(conn, account_id, row["id"])
+        return await _one(conn, row["id"], account_id)
+
+    return await rt.store.write(unit)
+
+
+async def reblog(
+    rt: Runtime, account_id: int, status_id: int, visibility: str | None
+) -> StatusBundle:
+    """Boost a status; the boost (an existing one is returned again)."""
+    if visibility is not None and visibility not in ("public", "unlisted", "private"):
+        raise InvalidStatus("Validation failed: Visibility is not included in the list")
+
+    async def unit(conn: Connection) -> StatusBundle:
+        row = await _proper(conn, status_id, account_id)
+        if row["visibility"] == "direct" or (
+            row["visibility"] == "private" and row["account_id"] != account_id
+        ):
+            raise NotAllowed()
+        existing = await status_rows.live_reblog(conn, account_id, row["id"])
+        if existing is not None:
+            return await _one(conn, existing["id"], account_id)
+        author = await account_rows.account_by_id(conn, account_id)
+        assert author is not None
+        prefs = await _preferences(conn, account_id)
+        chosen = visibility or prefs.get("privacy") or "public"
+        if chosen == "direct":
+            chosen = "public"
+        if row["visibility"] == "private":
+            chosen = "private"  # a boost never widens who sees a followers-only post
+        now = now_ms()
+        boost_id = rt.ids.next_id()
+        await status_rows.insert_status(
+            conn,
+            {
+                "id": boost_id,
+                "uri": status_uri(rt.config, author["username"], boost_id) + "/activity",
+                "url": status_url(rt.config, author["username"], boost_id),
+                "account_id": account_id,
+                "local": True,
+                "in_reply_to_id": None,
+                "in_reply_to_account_id": None,
+                "reblog_of_id": row["id"],
+                "text": "",
+                "content": "",
+                "spoiler_text": "",
+                "sensitive": False,
+                "visibility": chosen,
+                "language": None,
+                "application_id": None,
+                "conversation_id": None,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+        await status_rows.add_to_count(conn, row["id"], "reblogs_count", 1)
+        await status_rows.add_to_statuses_count(conn, account_id, 1, now)
+        await outbox.record(
+            conn,
+            rt.ids,
+            "reblog.created",
+            account_id,
+            boost_id,
+            {"reblog_of_id": row["id"], "status_uri": row["uri"], "visibility": chosen},
+        )
+        return await _one(conn, boost_id, account_id)
+
+    try:
+        return await rt.store.write(unit)
+    except IntegrityError:
+        # A concurrent request boosted first (one live boost per account): return it.
+        return await rt.store.write(unit)
+
+
+async def unreblog(rt: Runtime, account_id: int, status_id: int) -> StatusBundle:
+    """Undo the caller's boost; the boosted status."""
+
+    async def unit(conn: Connection) -> StatusBundle:
+        row = await _proper(conn, status_id, account_id)
+        existing = await status_rows.live_reblog(conn, account_id, row["id"])
+        if existing is not None:
+            await _remove(conn, rt, existing, now_ms())
+        return await _one(conn, row["id"], account_id)
+
+    return await rt.store.write(unit)
+
+
+async def pin(rt: Runtime, account_id: int, status_id: int, on: bool) -> StatusBundle:
+    """Pin or unpin one of the caller's own statuses on their profile."""
+
+    async def unit(conn: Connection) -> StatusBundle:
+        row = await _own(conn, status_id, account_id)
+        if on:
+            if row["reblog_of_id"] is not None or row["visibility"] == "direct":
+                raise InvalidStatus("Validation failed: This post cannot be pinned")
+            if await status_rows.pin_count(conn, account_id) >= MAX_PINNED:
+                raise InvalidStatus(
+                    f"Validation failed: You cannot pin more than {MAX_PINNED} posts"
+                )
+            if await status_rows.insert_pin(
+                conn, rt.ids.next_id(), account_id, row["id"], now_ms()
+            ):
+                await outbox.record(conn, rt.ids, "pin.created", account_id, row["id"])
+        elif await status_rows.delete_pin(conn, account_id, row["id"]):
+            await outbox.record(conn, rt.ids, "pin.deleted", account_id, row["id"])
+        return await _one(conn, row["id"], account_id)
+
+    return await rt.store.write(unit)
+
+
+async def mute(rt: Runtime, account_id: int, status_id: int, on: bool) -> StatusBundle:
+    """Mute or unmute the conversation a visible status belongs to."""
+
+    async def unit(conn: Connection) -> StatusBundle:
+        row = await _proper(conn, status_id, account_id)
+        conversation = row["conversation_id"] or row["id"]
+        if on:
+            await status_rows.mute_conversation(
+                conn, rt.ids.next_id(), account_id, conversation, now_ms()
+            )
+        else:
+            await status_rows.unmute_conversation(conn, account_id, conversation)
+        return await _one(conn, row["id"], account_id)
+
+    return await rt.store.write(unit)
+
+
+async def interacting_accounts(
+    rt: Runtime, status_id: int, viewer_id: int | None, kind: str, page: Page
+) -> list[Row]:
+    """Accounts that favourited (`kind="favourites"`) or boosted a status the viewer sees."""
+
+    async def unit(conn: Connection) -> list[Row]:
+        row = await status_rows.visible_status(conn, status_id, viewer_id)
+        if row is None:
+            raise StatusNotFound()
+        if kind == "favourites":
+            return await status_rows.favourited_by_page(conn, status_id, page)
+        return await status_rows.reblogged_by_page(conn, status_id, page)
+
+    return await rt.store.read(unit)

@@ -1,0 +1,154 @@
+"""Timelines: home, public, an account's statuses, favourites and bookmarks.
+
+Each is computed from the rows at read time, in one unit with the hydration of its
+statuses, so a status is in its author's and followers' timelines on the very next
+request, from any process, with nothing to invalidate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..ids import now_ms
+from ..runtime import Runtime
+from ..store import Connection
+from ..store import accounts as account_rows
+from ..store import statuses as status_rows
+from ..store.paging import Page
+from ..store.statuses import StatusBundle
+from .follows import AccountNotFound
+
+
+async def home(rt: Runtime, viewer_id: int, page: Page) -> StatusBundle:
+    """The viewer's home timeline."""
+
+    async def unit(conn: Connection) -> StatusBundle:
+        rows = await status_rows.home_page(conn, viewer_id, page, now_ms())
+        return await status_rows.hydrate(conn, rows, viewer_id)
+
+    return await rt.store.read(unit)
+
+
+async def public(
+    rt: Runtime,
+    viewer_id: int | None,
+    page: Page,
+    *,
+    local: bool = False,
+    remote: bool = False,
+    only_media: bool = False,
+) -> StatusBundle:
+    """The public timeline, all of it or only local or remote statuses."""
+    if only_media:
+        return StatusBundle(order=[])  # no status has media until media attachments exist
+
+    async def unit(conn: Connection) -> StatusBundle:
+        rows = await status_rows.public_page(
+            conn, page, local=local, remote=remote, viewer_id=viewer_id, now=now_ms()
+        )
+        return await status_rows.hydrate(conn, rows, viewer_id)
+
+    return await rt.store.read(unit)
+
+
+@dataclass(frozen=True)
+class AccountFilter:
+    """The filters of `GET /api/v1/accounts/:id/statuses`."""
+
+    exclude_replies: bool = False
+    exclude_reblogs: bool = False
+    pinned: bool = False
+    only_media: bool = False
+    exclude_direct: bool = False
+    tagged: str | None = None
+
+
+async def account(
+    rt: Runtime, account_id: int, viewer_id: int | None, page: Page, filters: AccountFilter
+) -> StatusBundle:
+    """An account's statuses as the viewer may see them."""
+
+    async def unit(conn: Connection) -> StatusBundle:
+        row = await account_rows.account_by_id(conn, account_id)
+        if row is None or row["suspended_at"] is not None:
+            raise AccountNotFound()
+        if filters.only_media:
+            return StatusBundle(order=[])
+        rows = await status_rows.account_page(
+            conn,
+            account_id,
+            viewer_id,
+            page,
+            exclude_replies=filters.exclude_replies,
+            exclude_reblogs=filters.exclude_reblogs,
+            pinned=filters.pinned,
+            exclude_direct=filters.exclude_direct,
+            tagged=filters.tagged.lstrip("#") if filters.tagged else None,
+        )
+        return await status_rows.hydrate(conn, rows, viewer_id)
+
+    return await rt.store.read(unit)
+
+
+async def favourites(rt: Runtime, viewer_id: int, page: Page) -> StatusBundle:
+    """What the viewer favourited, newest first (paginated by the favourite)."""
+
+    async def unit(conn: Connection) -> StatusBundle:
+        rows = await status_rows.favourites_page(conn, viewer_id, page)
+        return await status_rows.hydrate(conn, rows, viewer_id)
+
+    return await rt.store.read(unit)
+
+
+async def bookmarks(rt: Runtime, viewer_id: int, page: Page) -> StatusBundle:
+    """What the viewer bookmarked, newest first (paginated by the bookmark)."""
+
+    async def unit(conn: Connection) -> StatusBundle:
+        rows = await status_rows.bookmarks_page(conn, viewer_id, page)
+        return await status_rows.hydrate(conn, rows, viewer_id)
+
+    return await rt.store.read(unit)
+
+
+MAX_TAGS = 4
+
+
+async def tag(
+    rt: Runtime,
+    viewer_id: int | None,
+    page: Page,
+    name: str,
+    *,
+    any_of: Sequence[str] = (),
+    all_of: Sequence[str] = (),
+    none_of: Sequence[str] = (),
+    local: bool = False,
+    remote: bool = False,
+    only_media: bool = False,
+) -> StatusBundle:
+    """Public statuses tagged `name` (or any of `any_of`), with all of `all_of` and none of
+    `none_of`; tag names are matched case-insensitively."""
+    if only_media:
+        return StatusBundle(order=[])
+
+    def clean(values: Sequence[str]) -> list[str]:
+        return [v.strip().lstrip("#").lower() for v in values if v.strip().lstrip("#")][:MAX_TAGS]
+
+    wanted = clean([name, *any_of])
+
+    async def unit(conn: Connection) -> StatusBundle:
+        rows = await status_rows.tag_page(
+            conn,
+            page,
+            any_of=wanted,
+            all_of=clean(all_of),
+            none_of=clean(none_of),
+            local=local,
+            remote=remote,
+            viewer_id=viewer_id,
+            now=now_ms(),
+        )
+        return await status_rows.hydrate(conn, rows, viewer_id)
+
+    return await rt.store.read(unit)

@@ -1,0 +1,64 @@
+"""The outbox: domain events recorded in the transaction of the action they describe.
+
+The federation layer reads pending rows in id order, turns each into activities and
+marks it dispatched. Events so far (`object_id` and payload):
+
+- `status.created` (status id; visibility), `status.updated` (status id),
+  `status.deleted` (status id; uri, visibility): Create / Update / Delete of a Note;
+- `reblog.created` (boost id; reblog_of_id, status_uri, visibility),
+  `reblog.deleted` (boost id; uri, reblog_of_id): Announce / Undo Announce;
+- `favourite.created`, `favourite.deleted` (status id; status_uri): Like / Undo Like;
+- `pin.created`, `pin.deleted` (status id): the featured collection changed;
+- `follow.created`, `follow.requested` (follow or request id; target_account_id),
+  `follow.deleted` (id; target_account_id, uri): Follow / Undo Follow;
+- `follow_request.authorized`, `follow_request.rejected` (request id; requester_id,
+  uri): Accept / Reject.
+
+`account_id` is always the local actor. Bookmarks and conversation mutes are private
+and record nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..ids import IdGenerator, now_ms
+from .base import Connection, Row
+
+
+async def record(
+    conn: Connection,
+    ids: IdGenerator,
+    event: str,
+    account_id: int,
+    object_id: int | None,
+    payload: dict[str, Any] | None = None,
+) -> int:
+    """Append an event inside the caller's unit (so it commits with the change); its id."""
+    event_id = ids.next_id()
+    await conn.execute(
+        "INSERT INTO outbox (id, event, account_id, object_id, payload, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6)",
+        event_id,
+        event,
+        account_id,
+        object_id,
+        json.dumps(payload or {}, separators=(",", ":")),
+        now_ms(),
+    )
+    return event_id
+
+
+async def pending(conn: Connection, limit: int = 100) -> list[Row]:
+    """Events not yet dispatched, oldest first."""
+    return await conn.fetch(
+        "SELECT * FROM outbox WHERE dispatched_at IS NULL ORDER BY id LIMIT $1", limit
+    )
+
+
+async def mark_dispatched(conn: Connection, event_ids: list[int], now: int) -> None:
+    """Mark events as handed to federation."""
+    await conn.executemany(
+        "UPDATE outbox SET dispatched_at = $1 WHERE id = $2", [(now, i) for i in event_ids]
+    )

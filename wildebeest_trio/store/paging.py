@@ -1,0 +1,57 @@
+"""Mastodon's id-cursor pagination (`max_id`, `since_id`, `min_id`, `limit`) as SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .base import Connection, Row
+
+
+@dataclass(frozen=True)
+class Page:
+    """Which slice of a newest-first list to read.
+
+    `max_id`: ids below it, newest first. `since_id`: ids above it, still newest first
+    (so a gap is possible). `min_id`: the ids immediately above it, read oldest first and
+    returned newest first (no gap).
+    """
+
+    limit: int
+    max_id: int | None = None
+    since_id: int | None = None
+    min_id: int | None = None
+
+
+def placeholders(start: int, count: int) -> str:
+    """`$start, $start+1, ...`: an IN list of `count` parameters."""
+    return ", ".join(f"${i}" for i in range(start, start + count))
+
+
+async def fetch_page(
+    conn: Connection, sql: str, args: Sequence[Any], column: str, page: Page
+) -> list[Row]:
+    """Run `sql` (a SELECT whose WHERE clause is open for `AND ...`) over one page by
+    `column`, newest first."""
+    values = list(args)
+
+    def param(value: int) -> str:
+        values.append(value)
+        return f"${len(values)}"
+
+    conditions = []
+    if page.max_id is not None:
+        conditions.append(f"{column} < {param(page.max_id)}")
+    if page.since_id is not None:
+        conditions.append(f"{column} > {param(page.since_id)}")
+    if page.min_id is not None:
+        conditions.append(f"{column} > {param(page.min_id)}")
+    order = "ASC" if page.min_id is not None else "DESC"
+    where = "".join(f" AND {c}" for c in conditions)
+    rows = await conn.fetch(
+        f"{sql}{where} ORDER BY {column} {order} LIMIT {param(page.limit)}", *values
+    )
+    if page.min_id is not None:
+        rows.reverse()
+    return rows

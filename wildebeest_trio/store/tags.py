@@ -1,0 +1,80 @@
+"""Hashtags: lookup, use over time, and the tags accounts follow."""
+
+from __future__ import annotations
+
+from .base import Connection, Row
+from .paging import Page, fetch_page
+
+
+async def tag_by_name(conn: Connection, name: str) -> Row | None:
+    """A tag by its name, case-insensitively."""
+    return await conn.fetchrow("SELECT * FROM tags WHERE name = $1", name.lower())
+
+
+async def ensure_tag(conn: Connection, new_id: int, display_name: str, now: int) -> Row:
+    """The tag with this name, made if it does not exist yet."""
+    await conn.execute(
+        "INSERT INTO tags (id, name, display_name, created_at) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (name) DO NOTHING",
+        new_id,
+        display_name.lower(),
+        display_name,
+        now,
+    )
+    row = await tag_by_name(conn, display_name)
+    assert row is not None
+    return row
+
+
+async def follow_tag(
+    conn: Connection, follow_id: int, account_id: int, tag_id: int, now: int
+) -> None:
+    """Follow a tag (again is harmless)."""
+    await conn.execute(
+        "INSERT INTO tag_follows (id, account_id, tag_id, created_at) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (account_id, tag_id) DO NOTHING",
+        follow_id,
+        account_id,
+        tag_id,
+        now,
+    )
+
+
+async def unfollow_tag(conn: Connection, account_id: int, tag_id: int) -> None:
+    """Stop following a tag."""
+    await conn.execute(
+        "DELETE FROM tag_follows WHERE account_id = $1 AND tag_id = $2", account_id, tag_id
+    )
+
+
+async def followed_tag_ids(conn: Connection, account_id: int, tag_ids: list[int]) -> set[int]:
+    """Which of `tag_ids` the account follows."""
+    if not tag_ids:
+        return set()
+    marks = ", ".join(f"${i}" for i in range(2, len(tag_ids) + 2))
+    rows = await conn.fetch(
+        f"SELECT tag_id FROM tag_follows WHERE account_id = $1 AND tag_id IN ({marks})",
+        account_id,
+        *tag_ids,
+    )
+    return {r["tag_id"] for r in rows}
+
+
+async def tag_uses(conn: Connection, tag_id: int, since: int) -> list[Row]:
+    """`created_at` and `account_id` of the live public statuses using a tag since `since`."""
+    return await conn.fetch(
+        "SELECT s.created_at, s.account_id FROM statuses_tags st JOIN statuses s "
+        "ON s.id = st.status_id WHERE st.tag_id = $1 AND s.created_at >= $2 "
+        "AND s.deleted_at IS NULL AND s.visibility = 'public'",
+        tag_id,
+        since,
+    )
+
+
+async def followed_tags_page(conn: Connection, account_id: int, page: Page) -> list[Row]:
+    """The tags an account follows, newest follow first (cursor: `page_id`)."""
+    sql = (
+        "SELECT t.*, tf.id AS page_id FROM tag_follows tf JOIN tags t ON t.id = tf.tag_id "
+        "WHERE tf.account_id = $1"
+    )
+    return await fetch_page(conn, sql, [account_id], "tf.id", page)
