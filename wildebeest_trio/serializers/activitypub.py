@@ -137,3 +137,123 @@ def follows_page(collection_id: str, page: int, items: list[str], total: int) ->
     if page > 1:
         document["prev"] = f"{collection_id}?page={page - 1}"
     return document
+
+
+# Statuses --------------------------------------------------------------------------------------
+
+NOTE_CONTEXT: list[Any] = [
+    AS_CONTEXT,
+    {
+        "ostatus": "http://ostatus.org#",
+        "atomUri": "ostatus:atomUri",
+        "inReplyToAtomUri": "ostatus:inReplyToAtomUri",
+        "conversation": "ostatus:conversation",
+        "sensitive": "as:sensitive",
+        "toot": "http://joinmastodon.org/ns#",
+        "votersCount": "toot:votersCount",
+        "Hashtag": "as:Hashtag",
+    },
+]
+
+
+def addressing(
+    visibility: str, followers_url: str | None, mention_uris: list[str]
+) -> tuple[list[str], list[str]]:
+    """`to` and `cc` as Mastodon addresses each visibility."""
+    followers = [followers_url] if followers_url else []
+    if visibility == "public":
+        return [AS_PUBLIC], [*followers, *mention_uris]
+    if visibility == "unlisted":
+        return followers, [AS_PUBLIC, *mention_uris]
+    if visibility == "private":
+        return followers, mention_uris
+    return mention_uris, []  # direct
+
+
+def note_document(
+    config: Config,
+    status: dict[str, Any],
+    author: dict[str, Any],
+    *,
+    mentions: list[dict[str, Any]],
+    tags: list[dict[str, Any]],
+    in_reply_to_uri: str | None = None,
+    with_context: bool = True,
+) -> dict[str, Any]:
+    """A local status as an ActivityStreams `Note`."""
+    from .time import iso_ms
+
+    mention_uris = [m["uri"] for m in mentions]
+    to, cc = addressing(status["visibility"], author["followers_url"], mention_uris)
+    language = status.get("language")
+    published = iso_ms(status["created_at"]) or ""
+    document: dict[str, Any] = {
+        "id": status["uri"],
+        "type": "Note",
+        "summary": status["spoiler_text"] or None,
+        "inReplyTo": in_reply_to_uri,
+        "published": published.replace(".000Z", "Z"),
+        "url": status["url"] or status["uri"],
+        "attributedTo": author["uri"],
+        "to": to,
+        "cc": cc,
+        "sensitive": bool(status["sensitive"]),
+        "atomUri": status["uri"],
+        "inReplyToAtomUri": in_reply_to_uri,
+        "content": status["content"],
+        "attachment": [],
+        "tag": [
+            *(
+                {
+                    "type": "Mention",
+                    "href": m["uri"],
+                    "name": f"@{m['username']}"
+                    if m["domain"] is None
+                    else f"@{m['username']}@{m['domain']}",
+                }
+                for m in mentions
+            ),
+            *(
+                {
+                    "type": "Hashtag",
+                    "href": f"{config.base_url}/tags/{t['name']}",
+                    "name": f"#{t['name']}",
+                }
+                for t in tags
+            ),
+        ],
+    }
+    if language:
+        document["contentMap"] = {language: status["content"]}
+    if status.get("edited_at"):
+        document["updated"] = (iso_ms(status["edited_at"]) or "").replace(".000Z", "Z")
+    if with_context:
+        document = {"@context": NOTE_CONTEXT, **document}
+    return document
+
+
+def create_activity(note: dict[str, Any]) -> dict[str, Any]:
+    """`Create` of a Note, addressed like the Note (Mastodon's `…/activity` id)."""
+    body = {k: v for k, v in note.items() if k != "@context"}
+    return {
+        "@context": note.get("@context", NOTE_CONTEXT),
+        "id": f"{note['id']}/activity",
+        "type": "Create",
+        "actor": note["attributedTo"],
+        "published": note["published"],
+        "to": note["to"],
+        "cc": note["cc"],
+        "object": body,
+    }
+
+
+def delete_activity(actor_uri: str, object_uri: str) -> dict[str, Any]:
+    """`Delete` of a status, with a Tombstone (Mastodon's form, addressed to Public)."""
+    return {
+        "@context": [AS_CONTEXT],
+        "id": f"{object_uri}#delete",
+        "type": "Delete",
+        "actor": actor_uri,
+        "to": [AS_PUBLIC],
+        "object": {"id": object_uri, "type": "Tombstone", "atomUri": object_uri},
+    }
