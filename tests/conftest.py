@@ -30,6 +30,7 @@ TEST_SETTINGS: dict[str, Any] = {
     "argon2_memory_kib": 64,
     "argon2_parallelism": 1,
     "job_poll_interval": 0.05,
+    "streaming_heartbeat": 0.5,
     # Rate limits are tested on their own (test_oauth.py turns them on).
     "rate_limits": False,
 }

@@ -157,6 +157,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("job_poll_interval", _parse_float, 1.0, "Seconds between job-queue polls when idle"),
     Setting("job_max_attempts", _parse_int, 16, "Attempts before a job is parked"),
     Setting("pg_pool_size", _parse_int, 20, "PostgreSQL connections per process"),
+    Setting("streaming_heartbeat", _parse_float, 15.0, "Seconds between SSE heartbeats (`:thump`)"),
     Setting("shutdown_grace", _parse_float, 5.0, "Seconds running work gets to finish on SIGTERM"),
     Setting(
         "oauth_password_grant",
@@ -231,6 +232,7 @@ class Config:
     job_poll_interval: float
     job_max_attempts: int
     pg_pool_size: int
+    streaming_heartbeat: float
     shutdown_grace: float
     oauth_password_grant: bool
     rate_limits: bool
@@ -352,7 +354,13 @@ def load_config(
             raise ConfigError(f"WB_{name.upper()}: must be at least 1")
     if values["argon2_memory_kib"] < 8 * values["argon2_parallelism"]:
         raise ConfigError("WB_ARGON2_MEMORY_KIB: must be at least 8 KiB per lane")
-    for name in ("job_lease", "job_poll_interval", "shutdown_grace", "smtp_timeout"):
+    for name in (
+        "job_lease",
+        "job_poll_interval",
+        "shutdown_grace",
+        "smtp_timeout",
+        "streaming_heartbeat",
+    ):
         if values[name] <= 0:
             raise ConfigError(f"WB_{name.upper()}: must be positive")
     if not 1 <= values["smtp_port"] <= 65535:

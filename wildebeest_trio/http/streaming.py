@@ -9,14 +9,15 @@ from dataclasses import dataclass
 import trio
 from quart import Blueprint, Response, request, websocket
 
+from ..ids import now_ms
 from ..services.tokens import TokenInfo, resolve_token, scope_allows
+from ..store.statuses import hidden_account_ids
 from ..streaming.hub import Subscription
 from .context import runtime
 from .errors import ApiError
 
 blueprint = Blueprint("streaming", __name__)
 
-HEARTBEAT = 15.0  # seconds between SSE `:thump` comments, as Mastodon
 BASE_STREAMS = (
     "user",
     "user:notification",
@@ -84,6 +85,14 @@ async def _auth_from(token: str | None) -> TokenInfo:
     return info
 
 
+async def _subscription_for(info: TokenInfo) -> Subscription:
+    """A connection's subscription, hiding the accounts its user blocks or mutes."""
+    if info.account_id is None:
+        return Subscription()
+    hidden = await runtime().store.read(hidden_account_ids, info.account_id, now_ms())
+    return Subscription(hidden=set(hidden))
+
+
 @blueprint.route("/api/v1/streaming/health")
 async def health() -> Response:
     return Response("OK", content_type="text/plain")
@@ -107,7 +116,8 @@ async def _sse(name: str) -> Response:
     except StreamError as exc:
         raise ApiError(exc.status, str(exc)) from None
     hub = runtime().streams
-    subscription = Subscription()
+    heartbeat = runtime().config.streaming_heartbeat  # 15 s by default, as Mastodon
+    subscription = await _subscription_for(info)
     for channel in resolved.channels:
         hub.subscribe(subscription, channel, resolved.label)
 
@@ -115,7 +125,7 @@ async def _sse(name: str) -> Response:
         try:
             yield b":)\n"
             while True:
-                with trio.move_on_after(HEARTBEAT):
+                with trio.move_on_after(heartbeat):
                     try:
                         message = await subscription.receive.receive()
                     except trio.EndOfChannel:
@@ -178,7 +188,7 @@ async def multiplexed() -> Response | None:
         subprotocol=protocols[0] if protocols and protocols[0] == token else None
     )
     hub = runtime().streams
-    subscription = Subscription()
+    subscription = await _subscription_for(info)
 
     def subscribe(name: str, tag: str | None) -> None:
         resolved = resolve_stream(info, name, tag)

@@ -20,7 +20,7 @@ from ..store import statuses as status_rows
 from ..store import users as user_rows
 from ..store.paging import Page
 from ..store.statuses import StatusBundle
-from . import conversations
+from . import conversations, fanout
 from .formatting import URL_RE, MentionTarget, plain_mentions, render_text
 
 MAX_CHARACTERS = 500
@@ -255,10 +255,12 @@ async def post(
         return await _one(conn, status_id, account_id)
 
     try:
-        return await rt.store.write(unit)
+        bundle = await rt.store.write(unit)
     except _KeyTaken:
         # A concurrent request with the same key committed first: answer with its status.
         return await rt.store.write(unit)
+    await fanout.status_published(rt, bundle, bundle.order[0])
+    return bundle
 
 
 # Reading ---------------------------------------------------------------------------------------
@@ -444,7 +446,9 @@ async def edit(rt: Runtime, account_id: int, status_id: int, draft: Draft) -> St
         await outbox.record(conn, rt.ids, "status.updated", account_id, status_id)
         return await _one(conn, status_id, account_id)
 
-    return await rt.store.write(unit)
+    bundle = await rt.store.write(unit)
+    await fanout.status_published(rt, bundle, status_id, "status.update")
+    return bundle
 
 
 async def _remove(conn: Connection, rt: Runtime, row: Row, now: int) -> None:
@@ -480,6 +484,8 @@ async def _remove(conn: Connection, rt: Runtime, row: Row, now: int) -> None:
 async def delete(rt: Runtime, account_id: int, status_id: int) -> StatusBundle:
     """Delete a status (and the boosts of it); the status as it was, for redrafting."""
 
+    reached = await fanout.channels_of(rt, status_id)
+
     async def unit(conn: Connection) -> StatusBundle:
         row = await _own(conn, status_id, account_id)
         bundle = await status_rows.hydrate(conn, [row], account_id)
@@ -489,7 +495,10 @@ async def delete(rt: Runtime, account_id: int, status_id: int) -> StatusBundle:
         await _remove(conn, rt, row, now)
         return bundle
 
-    return await rt.store.write(unit)
+    bundle = await rt.store.write(unit)
+    if reached is not None:
+        await fanout.status_removed(rt, status_id, *reached)
+    return bundle
 
 
 # Interactions -----------------------------------------------------------------------------------
@@ -612,10 +621,12 @@ async def reblog(
         return await _one(conn, boost_id, account_id)
 
     try:
-        return await rt.store.write(unit)
+        bundle = await rt.store.write(unit)
     except IntegrityError:
         # A concurrent request boosted first (one live boost per account): return it.
         return await rt.store.write(unit)
+    await fanout.status_published(rt, bundle, bundle.order[0])
+    return bundle
 
 
 async def unreblog(rt: Runtime, account_id: int, status_id: int) -> StatusBundle:

@@ -34,3 +34,36 @@ async def parked_payload(conn: Connection, payload_id: int) -> Row | None:
 
 async def purge_payloads(conn: Connection, before: int) -> int:
     return await conn.execute("DELETE FROM stream_payloads WHERE created_at < $1", before)
+
+
+async def status_audience(conn: Connection, status_id: int) -> dict[str, object] | None:
+    """Who a status reaches live: its author's local followers, mentioned local accounts,
+    its hashtags, its visibility, and whether it is local."""
+    status = await conn.fetchrow(
+        "SELECT id, account_id, visibility, local, reblog_of_id FROM statuses WHERE id = $1",
+        status_id,
+    )
+    if status is None:
+        return None
+    followers = await conn.fetch(
+        "SELECT f.account_id FROM follows f JOIN accounts a ON a.id = f.account_id "
+        "WHERE f.target_account_id = $1 AND a.domain IS NULL",
+        status["account_id"],
+    )
+    proper = status["reblog_of_id"] or status["id"]
+    mentioned = await conn.fetch(
+        "SELECT m.account_id FROM mentions m JOIN accounts a ON a.id = m.account_id "
+        "WHERE m.status_id = $1 AND a.domain IS NULL",
+        proper,
+    )
+    tags = await conn.fetch(
+        "SELECT t.name FROM statuses_tags st JOIN tags t ON t.id = st.tag_id "
+        "WHERE st.status_id = $1",
+        proper,
+    )
+    return {
+        "status": status,
+        "followers": [r["account_id"] for r in followers],
+        "mentioned": [r["account_id"] for r in mentioned],
+        "tags": [r["name"] for r in tags],
+    }

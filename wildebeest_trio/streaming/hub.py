@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import trio
@@ -38,23 +37,24 @@ class StreamMessage:
         return f"event: {self.event}\ndata: {self.payload}\n\n".encode()
 
 
-Filter = Callable[[str, str, str], bool]
-
-
 @dataclass(eq=False)
 class Subscription:
-    """One connection's interest: channels, their stream labels, and its queue."""
+    """One connection's interest: channels, their stream labels, and its queue.
 
-    accept: Filter = field(default=lambda channel, event, payload: True)
+    `hidden` holds the accounts this connection's user blocks or mutes: their events
+    are not delivered to it.
+    """
+
+    hidden: set[int] = field(default_factory=set)
     labels: dict[str, list[str]] = field(default_factory=dict)
     overflowed: bool = False
 
     def __post_init__(self) -> None:
         self.send, self.receive = trio.open_memory_channel[StreamMessage](QUEUE_SIZE)
 
-    def offer(self, channel: str, event: str, payload: str) -> None:
+    def offer(self, channel: str, event: str, payload: str, author_id: int | None = None) -> None:
         label = self.labels.get(channel)
-        if label is None or self.overflowed or not self.accept(channel, event, payload):
+        if label is None or self.overflowed or (author_id is not None and author_id in self.hidden):
             return
         try:
             self.send.send_nowait(StreamMessage(label, event, payload))
@@ -90,11 +90,13 @@ class StreamHub:
             self.unsubscribe(subscription, channel)
         subscription.send.close()
 
-    def publish_local(self, channel: str, event: str, payload: str) -> int:
+    def publish_local(
+        self, channel: str, event: str, payload: str, author_id: int | None = None
+    ) -> int:
         """Deliver to this process's subscribers; how many connections were offered it."""
         subscribers = self._subscribers.get(channel, ())
         for subscription in list(subscribers):
-            subscription.offer(channel, event, payload)
+            subscription.offer(channel, event, payload, author_id)
         return len(subscribers)
 
     def connections(self) -> int:

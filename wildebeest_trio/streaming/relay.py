@@ -28,12 +28,19 @@ NOTIFY_LIMIT = 7000  # bytes of a NOTIFY payload, leaving room under PostgreSQL'
 PAYLOAD_TTL_MS = 10 * 60 * 1000
 
 
-async def publish(rt: Runtime, channel: str, event: str, payload: str) -> None:
-    """Send an event to every connection subscribed to `channel`, in any process."""
+async def publish(
+    rt: Runtime, channel: str, event: str, payload: str, *, author_id: int | None = None
+) -> None:
+    """Send an event to every connection subscribed to `channel`, in any process.
+
+    `author_id` lets each connection drop events of accounts its user blocks or mutes.
+    """
     if rt.store.dialect != "postgres":
-        rt.streams.publish_local(channel, event, payload)
+        rt.streams.publish_local(channel, event, payload, author_id)
         return
-    message = json.dumps({"c": channel, "e": event, "p": payload}, separators=(",", ":"))
+    message = json.dumps(
+        {"c": channel, "e": event, "p": payload, "a": author_id}, separators=(",", ":")
+    )
     if len(message.encode()) <= NOTIFY_LIMIT:
         await rt.store.write(stream_rows.notify, message)
         return
@@ -41,7 +48,7 @@ async def publish(rt: Runtime, channel: str, event: str, payload: str) -> None:
 
     async def unit(conn: Connection) -> None:
         await stream_rows.park_payload(conn, payload_id, channel, event, payload, now_ms())
-        await stream_rows.notify(conn, json.dumps({"ref": payload_id}))
+        await stream_rows.notify(conn, json.dumps({"ref": payload_id, "a": author_id}))
 
     await rt.store.write(unit)
 
@@ -70,9 +77,11 @@ async def run_relay(
                 if "ref" in data:
                     row = await rt.store.read(stream_rows.parked_payload, int(data["ref"]))
                     if row is not None:
-                        rt.streams.publish_local(row["channel"], row["event"], row["payload"])
+                        rt.streams.publish_local(
+                            row["channel"], row["event"], row["payload"], data.get("a")
+                        )
                 else:
-                    rt.streams.publish_local(data["c"], data["e"], data["p"])
+                    rt.streams.publish_local(data["c"], data["e"], data["p"], data.get("a"))
             except (ValueError, KeyError, TypeError):
                 log.warning("malformed stream message ignored")
 
