@@ -156,6 +156,27 @@ def _scenario(base: str) -> None:
     newer = ann.fetch_previous(second)
     assert _ids(newer) == _ids(first)
 
+    # Lists, direct conversations, hashtags, markers, mutes and endorsements.
+    friends = ann.list_create("Friends", replies_policy="followed")
+    ann.list_accounts_add(friends["id"], [ben_id])
+    assert [str(x["id"]) for x in ann.account_lists(ben_id)] == [str(friends["id"])]
+    ben_post = ben.status_post("on a list")
+    assert str(ann.timeline_list(friends["id"])[0]["id"]) == str(ben_post["id"])
+    conversation = ben.conversations()[0]
+    assert conversation["unread"] and str(conversation["last_status"]["id"]) == str(direct["id"])
+    assert not ben.conversations_read(conversation["id"])["unread"]
+    assert ann.tag_follow("wildebeest")["following"] is True
+    assert "wildebeest" in [t["name"].lower() for t in ann.followed_tags()]
+    assert [t["name"].lower() for t in stranger.trending_tags()] == ["wildebeest"]
+    marked = ann.markers_set("home", ben_post["id"])
+    assert str(marked["home"]["last_read_id"]) == str(ben_post["id"])
+    assert str(ann.markers_get("home")["home"]["last_read_id"]) == str(ben_post["id"])
+    assert ann.account_mute(sam_id, duration=60)["muting"]
+    assert [str(a["id"]) for a in ann.mutes()] == [sam_id]
+    assert ann.status_mute(public["id"])["muted"]
+    assert ann.account_endorse(ben_id)["endorsed"]
+    assert [str(a["id"]) for a in ann.endorsements()] == [ben_id]
+
     ann.account_unfollow(ben_id)
     assert ann.account(ben_id)["followers_count"] == 0
     assert ben_id not in {str(s["account"]["id"]) for s in ann.timeline_home()}

@@ -381,3 +381,34 @@ async def test_lists(client: Any, alice: User, bob: User, carol: User) -> None:
     assert (await get(client, alice, base))[0] == 404
     assert [x["title"] for x in (await get(client, alice, "/api/v1/lists"))[1]] == ["Strangers"]
     assert (await get(client, bob, "/api/v1/timelines/list/123"))[0] == 404
+
+
+async def test_trends(client: Any, alice: User, bob: User, carol: User) -> None:
+    popular = await post(client, alice, "#busy by alice")
+    await post(client, bob, "#busy by bob")
+    quiet = await post(client, carol, "#quiet and #busy by carol")
+    await post(client, carol, "#hidden but private", visibility="private")
+    for user in (bob, carol):
+        await act(client, user, f"/api/v1/statuses/{popular['id']}/favourite")
+    await act(client, bob, f"/api/v1/statuses/{quiet['id']}/favourite")
+    await act(client, bob, f"/api/v1/statuses/{popular['id']}/reblog")
+
+    code, tags = await get(client, None, "/api/v1/trends/tags")
+    assert code == 200 and [t["name"] for t in tags] == ["busy", "quiet"]
+    assert tags[0]["history"][0]["accounts"] == "3"
+    assert (await get(client, None, "/api/v1/trends"))[1] == tags
+    response = await client.get("/api/v1/trends/tags?limit=1")
+    assert [t["name"] for t in await response.get_json()] == ["busy"]
+    assert (
+        response.headers["Link"].startswith("<")
+        and 'offset=1>; rel="next"' in response.headers["Link"]
+    )
+    _, second = await get(client, None, "/api/v1/trends/tags?limit=1&offset=1")
+    assert [t["name"] for t in second] == ["quiet"]
+
+    code, statuses = await get(client, alice, "/api/v1/trends/statuses")
+    assert code == 200 and [s["id"] for s in statuses] == [popular["id"], quiet["id"]]
+    assert statuses[0]["favourited"] is False
+    code, body = await get(client, None, "/api/v1/trends/statuses?offset=-1")
+    assert code == 400
+    assert body["error"] == "Pagination values for offset and limit must be positive"

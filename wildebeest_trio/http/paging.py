@@ -21,7 +21,7 @@ from .params import Params
 MAX_ID = (1 << 63) - 1
 STATUS_LIMIT = 20
 ACCOUNT_LIMIT = 40
-_CURSORS = ("max_id", "since_id", "min_id")
+_CURSORS = ("max_id", "since_id", "min_id", "offset")
 
 
 def parse_id(text: str) -> int:
@@ -74,6 +74,28 @@ def set_link_header(
         links.append(f'<{_url_with("max_id", cursors[-1])}>; rel="next"')
     links.append(f'<{_url_with("min_id", cursors[0])}>; rel="prev"')
     response.headers["Link"] = ", ".join(links)
+    return response
+
+
+def offset_page(params: Params, default: int) -> tuple[int, int]:
+    """`(limit, offset)` for lists paged by offset (search, trends): limit defaults to
+    `default`, at most twice it; negative values are a 400, as Mastodon answers."""
+    limit = params.integer("limit", default)
+    offset = params.integer("offset", 0)
+    if limit < 0 or offset < 0:
+        raise ApiError(400, "Pagination values for offset and limit must be positive")
+    return min(limit or default, default * 2), offset
+
+
+def set_offset_links(response: Response, count: int, limit: int, offset: int) -> Response:
+    """`Link` for offset paging: `next` when the page was full, `prev` past the start."""
+    links = []
+    if count == limit:
+        links.append(f'<{_url_with("offset", offset + limit)}>; rel="next"')
+    if offset > 0 and count:
+        links.append(f'<{_url_with("offset", max(0, offset - limit))}>; rel="prev"')
+    if links:
+        response.headers["Link"] = ", ".join(links)
     return response
 
 

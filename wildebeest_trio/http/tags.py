@@ -8,12 +8,12 @@ from contextlib import contextmanager
 from quart import Blueprint, Response
 
 from ..serializers.tags import tag_entity
-from ..services import tags
+from ..services import tags, trends
 from ..services.tags import TagNotFound, TagView
 from .auth import auth, require_scope
 from .context import json_response, runtime
 from .errors import ApiError
-from .paging import page_from, set_link_header, viewer
+from .paging import offset_page, page_from, set_link_header, set_offset_links, viewer
 from .params import read_params
 
 blueprint = Blueprint("tags", __name__)
@@ -75,3 +75,17 @@ async def followed_tags() -> Response:
     return set_link_header(
         response, [v.tag["page_id"] for v in views], page, more=len(views) == page.limit
     )
+
+
+@blueprint.route("/api/v1/trends")
+@blueprint.route("/api/v1/trends/tags")
+async def trending_tags() -> Response:
+    """`GET /api/v1/trends/tags` (offset paging; 10 by default, at most 20)."""
+    account_id = await viewer("read", "read:statuses")
+    limit, offset = offset_page(await read_params(), 10)
+    views = await trends.tags(runtime(), account_id, limit, offset)
+    config = runtime().config
+    response = json_response(
+        [tag_entity(config, v.tag, v.history, following=v.following) for v in views]
+    )
+    return set_offset_links(response, len(views), limit, offset)

@@ -5,13 +5,21 @@ from __future__ import annotations
 from quart import Blueprint, Response
 
 from ..serializers.statuses import conversation_entity, status_entities
-from ..services import conversations, timelines
+from ..services import conversations, timelines, trends
 from ..store.paging import Page
 from ..store.statuses import StatusBundle
 from .auth import auth, require_scope
 from .context import json_response, runtime
 from .errors import not_found
-from .paging import page_from, parse_id, service_errors, set_link_header, viewer
+from .paging import (
+    offset_page,
+    page_from,
+    parse_id,
+    service_errors,
+    set_link_header,
+    set_offset_links,
+    viewer,
+)
 from .params import read_params
 
 blueprint = Blueprint("timelines", __name__)
@@ -148,3 +156,13 @@ async def conversation_remove(conversation_id: str) -> Response:
     except conversations.ConversationNotFound:
         raise not_found() from None
     return json_response({})
+
+
+@blueprint.route("/api/v1/trends/statuses")
+async def trending_statuses() -> Response:
+    """`GET /api/v1/trends/statuses` (offset paging; 20 by default, at most 40)."""
+    account_id = await viewer("read:statuses")
+    limit, offset = offset_page(await read_params(), 20)
+    bundle = await trends.statuses(runtime(), account_id, limit, offset)
+    response = json_response(status_entities(runtime().config, bundle))
+    return set_offset_links(response, len(bundle.order), limit, offset)

@@ -61,7 +61,8 @@ def history(uses: list[Row], now: int) -> list[DayUse]:
     return [DayUse(d, len(per_day[d]), len(set(per_day[d]))) for d in days]
 
 
-async def _view(conn: Connection, tag: Row, viewer_id: int | None, now: int) -> TagView:
+async def view(conn: Connection, tag: Row, viewer_id: int | None, now: int) -> TagView:
+    """A tag's history up to `now` and whether the viewer follows it (inside a unit)."""
     uses = await tag_rows.tag_uses(conn, tag["id"], now - HISTORY_DAYS * DAY_MS)
     following = None
     if viewer_id is not None:
@@ -77,7 +78,7 @@ async def show(rt: Runtime, name: str, viewer_id: int | None) -> TagView:
         tag = await tag_rows.tag_by_name(conn, clean)
         if tag is None:
             raise TagNotFound()
-        return await _view(conn, tag, viewer_id, now_ms())
+        return await view(conn, tag, viewer_id, now_ms())
 
     return await rt.store.read(unit)
 
@@ -97,7 +98,7 @@ async def follow(rt: Runtime, account_id: int, name: str, on: bool) -> TagView:
                 raise TagNotFound()
             tag = found
             await tag_rows.unfollow_tag(conn, account_id, tag["id"])
-        return await _view(conn, tag, account_id, now)
+        return await view(conn, tag, account_id, now)
 
     return await rt.store.write(unit)
 
@@ -108,7 +109,7 @@ async def followed(rt: Runtime, account_id: int, page: Page) -> list[TagView]:
     async def unit(conn: Connection) -> list[TagView]:
         now = now_ms()
         return [
-            await _view(conn, row, account_id, now)
+            await view(conn, row, account_id, now)
             for row in await tag_rows.followed_tags_page(conn, account_id, page)
         ]
 

@@ -749,3 +749,24 @@ async def list_page(
             "(SELECT fr.target_account_id FROM follows fr WHERE fr.account_id = $2))"
         )
     return await fetch_page(conn, sql, [list_row["id"], viewer_id, now], "s.id", page)
+
+
+async def trending_page(
+    conn: Connection, since: int, limit: int, offset: int, viewer_id: int | None, now: int
+) -> list[Row]:
+    """Public statuses since `since` that people interacted with, most engaging first
+    (boosts weigh double; replies count too), minus accounts hidden from the viewer."""
+    args: list[Any] = [since, limit, offset]
+    sql = (
+        f"SELECT s.* FROM statuses s WHERE {LIVE} AND s.visibility = 'public' "
+        "AND s.reblog_of_id IS NULL AND s.created_at >= $1 "
+        "AND s.favourites_count + s.reblogs_count + s.replies_count > 0"
+    )
+    if viewer_id is not None:
+        args += [viewer_id, now]
+        sql += f" AND {unhidden_sql('s', '$4', '$5')}"
+    sql += (
+        " ORDER BY s.favourites_count + 2 * s.reblogs_count + s.replies_count DESC, s.id DESC "
+        "LIMIT $2 OFFSET $3"
+    )
+    return await conn.fetch(sql, *args)

@@ -78,3 +78,17 @@ async def followed_tags_page(conn: Connection, account_id: int, page: Page) -> l
         "WHERE tf.account_id = $1"
     )
     return await fetch_page(conn, sql, [account_id], "tf.id", page)
+
+
+async def trending_tags(conn: Connection, since: int, limit: int, offset: int) -> list[Row]:
+    """Tags by how many accounts used them in public statuses since `since`, then by uses."""
+    return await conn.fetch(
+        "SELECT t.*, COUNT(DISTINCT s.account_id) AS accounts, COUNT(*) AS uses "
+        "FROM statuses_tags st JOIN statuses s ON s.id = st.status_id "
+        "JOIN tags t ON t.id = st.tag_id WHERE s.created_at >= $1 AND s.deleted_at IS NULL "
+        "AND s.visibility = 'public' GROUP BY t.id "
+        "ORDER BY COUNT(DISTINCT s.account_id) DESC, COUNT(*) DESC, t.name LIMIT $2 OFFSET $3",
+        since,
+        limit,
+        offset,
+    )
