@@ -98,24 +98,8 @@ def decode(
     decoded at 1/2, 1/4 or 1/8 scale, which is much faster for large photos.
     The image keeps its metadata (for `orient_and_strip`).
     """
-    if max_bytes is not None and len(data) > max_bytes:
-        raise ImageError(f"The file is too large (at most {_human_bytes(max_bytes)})")
-    if not data:
-        raise ImageError(f"The file is empty; upload a {FORMAT_NAMES} image")
+    img = decode_header(data, max_pixels, max_bytes=max_bytes, formats=formats)
     try:
-        img = Image.open(io.BytesIO(data), formats=list(formats))
-    except Image.DecompressionBombError:
-        raise ImageError(_too_many_pixels_message(None, max_pixels)) from None
-    except Image.UnidentifiedImageError:
-        raise ImageError(_unidentified_message(data)) from None
-    except _DECODE_ERRORS:
-        raise ImageError("The image file is truncated or corrupt") from None
-    try:
-        width, height = img.size
-        if width < 1 or height < 1:
-            raise ImageError("The image file is truncated or corrupt")
-        if width * height > max_pixels:
-            raise ImageError(_too_many_pixels_message((width, height), max_pixels))
         if min_size is not None and img.format == "JPEG":
             need_w, need_h = min_size
             if _orientation(img) in (5, 6, 7, 8):
@@ -131,6 +115,57 @@ def decode(
     except (*_DECODE_ERRORS, MemoryError):
         img.close()
         raise ImageError("The image file is truncated or corrupt") from None
+    return img
+
+
+def probe(
+    data: bytes,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    *,
+    max_bytes: int | None = DEFAULT_MAX_BYTES,
+    formats: Mapping[str, str] = IMAGE_FORMATS,
+) -> tuple[str, int, int]:
+    """The MIME type, width and height of an image, read from its header alone.
+
+    Refuses with `ImageError` what `decode` would refuse before decoding pixels
+    (not an image, an unsupported type, too many bytes or pixels), so a request
+    can answer at once and leave the full decode to a job. A truncated or
+    corrupt body is only found by `decode`.
+    """
+    img = decode_header(data, max_pixels, max_bytes=max_bytes, formats=formats)
+    try:
+        return formats[img.format or ""], img.width, img.height
+    finally:
+        img.close()
+
+
+def decode_header(
+    data: bytes,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    *,
+    max_bytes: int | None = DEFAULT_MAX_BYTES,
+    formats: Mapping[str, str] = IMAGE_FORMATS,
+) -> Image.Image:
+    """Open an image without decoding its pixels, with the same checks as `decode`."""
+    if max_bytes is not None and len(data) > max_bytes:
+        raise ImageError(f"The file is too large (at most {_human_bytes(max_bytes)})")
+    if not data:
+        raise ImageError(f"The file is empty; upload a {FORMAT_NAMES} image")
+    try:
+        img = Image.open(io.BytesIO(data), formats=list(formats))
+    except Image.DecompressionBombError:
+        raise ImageError(_too_many_pixels_message(None, max_pixels)) from None
+    except Image.UnidentifiedImageError:
+        raise ImageError(_unidentified_message(data)) from None
+    except _DECODE_ERRORS:
+        raise ImageError("The image file is truncated or corrupt") from None
+    width, height = img.size
+    if width < 1 or height < 1:
+        img.close()
+        raise ImageError("The image file is truncated or corrupt")
+    if width * height > max_pixels:
+        img.close()
+        raise ImageError(_too_many_pixels_message((width, height), max_pixels))
     return img
 
 
@@ -360,6 +395,7 @@ __all__ = [
     "fit_within",
     "has_transparency",
     "orient_and_strip",
+    "probe",
     "process_avatar",
     "process_header",
 ]
