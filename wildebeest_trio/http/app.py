@@ -73,11 +73,13 @@ def create_app(rt: Runtime) -> QuartTrio:
 
     from ..services.access_jwt import AccessVerifier
     from . import account_pages, accounts, health, instance, media_files, oauth, pages, wellknown
+    from . import media as media_api
 
     features: set[str] = set()
     for module in (health, instance, wellknown, oauth, accounts, pages, account_pages, media_files):
         app.register_blueprint(module.blueprint)
         features |= getattr(module, "FEATURES", frozenset())
+    app.register_blueprint(media_api.blueprint)
     # What `api_versions.mastodon` may claim: only features whose endpoints are mounted.
     app.extensions["wildebeest.features"] = frozenset(features)
     app.extensions["wildebeest.limiter"] = RateLimiter()

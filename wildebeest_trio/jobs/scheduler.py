@@ -37,9 +37,19 @@ async def _park_exhausted(rt: Runtime) -> None:
         log.warning("parked %d jobs whose workers died on their last attempt", parked)
 
 
+async def _remove_unattached_media(rt: Runtime) -> None:
+    # Imported here: services build on jobs, so jobs may not import them at load time.
+    from ..services.media import remove_unattached
+
+    removed = await remove_unattached(rt)
+    if removed:
+        log.info("removed %d media uploads never attached to a status", removed)
+
+
 BUILTIN: tuple[Periodic, ...] = (
     Periodic("renew id node lease", 60.0, _renew_node),
     Periodic("park exhausted jobs", 30.0, _park_exhausted),
+    Periodic("remove unattached media", 3600.0, _remove_unattached_media),
 )
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from ..jobs import JobRegistry
-from . import mailer
+from . import mailer, media
 
 
 def default_registry() -> JobRegistry:
     """A registry with every service's job kinds bound to their handlers."""
     registry = JobRegistry()
     mailer.register(registry)
+    media.register(registry)
     return registry
