@@ -73,6 +73,18 @@ def test_orientation_applied_and_exif_with_gps_gone() -> None:
     assert close_to(back.getpixel((150, 580)), BLUE)
 
 
+def test_large_rotated_photo_is_shrunk_and_turned() -> None:
+    # Stored 4000x3000 with orientation 6: shown as a 3000x4000 portrait, left half on top.
+    data = encoded(two_halves(4000, 3000), "JPEG", exif=exif_with_gps(6), quality=90)
+    out = process_image(data)
+    assert (out.original.width, out.original.height) == (2494, 3325)
+    back = _open(out.original.data)
+    assert close_to(back.getpixel((1247, 100)), RED)
+    assert close_to(back.getpixel((1247, 3200)), BLUE)
+    assert len(back.getexif()) == 0 and b"LeakyCam" not in out.original.data
+    assert (out.small.width, out.small.height) == (415, 554)
+
+
 def test_blurhash_decodes_to_the_average_colour() -> None:
     colour = (30, 120, 200)
     out = process_image(encoded(Image.new("RGB", (800, 600), colour), "PNG"))

@@ -38,6 +38,8 @@ BLURHASH_INPUT_SIDE = 100
 # blurhash-python reads pixels with `Image.getdata`, deprecated since Pillow 12 (removal
 # planned for Pillow 14): the call still works, so keep its warning out of the logs.
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="blurhash")
+# Modes Pillow resamples as they are (palette, bilevel and odd modes are normalized first).
+_RESIZE_FIRST_MODES = frozenset({"RGB", "RGBA", "L", "CMYK"})
 # No side limit on the original beyond the pixel count (Mastodon has none either).
 _UNBOUNDED = 1 << 30
 
@@ -77,6 +79,10 @@ def process_image(
     """
     img = decode(data, max_pixels, max_bytes=max_bytes)
     try:
+        if img.mode in _RESIZE_FIRST_MODES:
+            # The limit is a pixel count, the same in either orientation: shrinking
+            # first means turning and colour-converting 8.3 MP rather than, say, 12.
+            img = fit_within(img, _UNBOUNDED, _UNBOUNDED, ORIGINAL_MAX_PIXELS)
         img = orient_and_strip(img)
         img = fit_within(img, _UNBOUNDED, _UNBOUNDED, ORIGINAL_MAX_PIXELS)
         original = encode(img)
@@ -104,7 +110,7 @@ def process_thumbnail(
 
 def make_small(img: Image.Image) -> Image.Image:
     """The preview: at most 640 on a side and 230,400 pixels, never upscaled."""
-    return fit_within(img, SMALL_MAX_SIDE, SMALL_MAX_SIDE, SMALL_MAX_PIXELS)
+    return fit_within(img, SMALL_MAX_SIDE, SMALL_MAX_SIDE, SMALL_MAX_PIXELS, reducing_gap=2.0)
 
 
 def blurhash_of(img: Image.Image) -> str:

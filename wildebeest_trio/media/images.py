@@ -227,11 +227,17 @@ def cover_crop(img: Image.Image, width: int, height: int) -> Image.Image:
 
 
 def fit_within(
-    img: Image.Image, max_w: int, max_h: int, max_pixels: int | None = None
+    img: Image.Image,
+    max_w: int,
+    max_h: int,
+    max_pixels: int | None = None,
+    *,
+    reducing_gap: float = 3.0,
 ) -> Image.Image:
     """Scale down (never up), keeping the aspect ratio, to fit `max_w` x `max_h` and `max_pixels`.
 
-    Returns `img` itself when it already fits.
+    Returns `img` itself when it already fits. `reducing_gap` is Pillow's: 3.0 is
+    indistinguishable from a full LANCZOS; 2.0 is faster, for previews.
     """
     w, h = img.size
     scale = min(1.0, max_w / w, max_h / h)
@@ -247,7 +253,7 @@ def fit_within(
             new_w -= 1
         else:
             new_h -= 1
-    return img.resize((new_w, new_h), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    return img.resize((new_w, new_h), Image.Resampling.LANCZOS, reducing_gap=reducing_gap)
 
 
 def has_transparency(img: Image.Image) -> bool:
