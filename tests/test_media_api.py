@@ -344,3 +344,71 @@ async def test_unattached_uploads_are_removed_after_a_day(
     assert await counts(rt) == (1, 0)
     assert len(stored_files(rt)) == 2  # only the attached upload's files remain
     assert await media.remove_unattached(rt) == 0
+
+
+def animated_gif(frames: int = 6, size: tuple[int, int] = (321, 200)) -> bytes:
+    colours = [(255, 0, 0), (0, 0, 255), (0, 200, 0)]
+    images = [Image.new("RGB", size, colours[i % 3]) for i in range(frames)]
+    buf = io.BytesIO()
+    images[0].save(buf, "GIF", save_all=True, append_images=images[1:], duration=100, loop=0)
+    return buf.getvalue()
+
+
+needs_ffmpeg = pytest.mark.skipif(
+    media.ffmpeg_path() is None, reason="ffmpeg is not installed (apt-get install ffmpeg)"
+)
+
+
+@needs_ffmpeg
+@pytest.mark.parametrize("version", ["v1", "v2"])
+async def test_animated_gif_becomes_gifv(
+    rt: Runtime, client: Any, alice: str, version: str
+) -> None:
+    response = await client.post(
+        f"/api/{version}/media",
+        headers=bearer(alice),
+        files={"file": upload(animated_gif(), "a.gif", "image/gif")},
+    )
+    assert response.status_code == (200 if version == "v1" else 202)
+    entity = await response.get_json()
+    assert entity["type"] == "gifv"
+    if version == "v2":
+        await drain_jobs(rt, entity["id"])
+        shown = await client.get(f"/api/v1/media/{entity['id']}", headers=bearer(alice))
+        assert shown.status_code == 200
+        entity = await shown.get_json()
+    assert entity["url"].endswith(".mp4")
+    assert entity["preview_url"].endswith(".jpg")
+    meta = entity["meta"]
+    assert (meta["width"], meta["height"]) == (320, 200)  # even sides for H.264 4:2:0
+    assert meta["original"]["frame_rate"] == "10/1"
+    assert meta["original"]["duration"] == pytest.approx(0.6, abs=0.05)
+    assert meta["small"]["size"] == "321x200"
+    assert len(entity["blurhash"]) == 36
+    served = await client.get(entity["url"].removeprefix(rt.config.base_url))
+    assert served.status_code == 200
+    assert served.headers["Content-Type"] == "video/mp4"
+    assert (await served.get_data())[4:8] == b"ftyp"
+
+
+async def test_animated_gif_without_ffmpeg_is_refused_and_stills_still_work(
+    rt: Runtime, client: Any, alice: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(media, "ffmpeg_path", lambda: None)
+    for version in ("v1", "v2"):
+        refused = await client.post(
+            f"/api/{version}/media",
+            headers=bearer(alice),
+            files={"file": upload(animated_gif(), "a.gif", "image/gif")},
+        )
+        assert refused.status_code == 422
+        assert "ffmpeg" in (await refused.get_json())["error"]
+    assert await counts(rt) == (0, 0)
+    assert stored_files(rt) == []
+    still = await client.post(
+        "/api/v1/media",
+        headers=bearer(alice),
+        files={"file": upload(animated_gif(frames=1), "s.gif", "image/gif")},
+    )
+    assert still.status_code == 200
+    assert (await still.get_json())["type"] == "image"

@@ -12,6 +12,7 @@ lowest frequencies, so the result is the same and the cost negligible.
 
 from __future__ import annotations
 
+import io
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -108,6 +109,15 @@ def process_thumbnail(
         raise ImageError("The image is too large to process") from None
 
 
+def is_animated_gif(data: bytes) -> bool:
+    """Whether `data` is a GIF of more than one frame (call after `images.probe` accepted it)."""
+    try:
+        with Image.open(io.BytesIO(data), formats=["GIF"]) as img:
+            return bool(getattr(img, "is_animated", False))
+    except Exception:  # anything Pillow raises: then it is not an animated GIF we can use
+        return False
+
+
 def make_small(img: Image.Image) -> Image.Image:
     """The preview: at most 640 on a side and 230,400 pixels, never upscaled."""
     return fit_within(img, SMALL_MAX_SIDE, SMALL_MAX_SIDE, SMALL_MAX_PIXELS, reducing_gap=2.0)
@@ -131,6 +141,7 @@ __all__ = [
     "ProcessedAttachment",
     "blurhash_of",
     "dimensions",
+    "is_animated_gif",
     "make_small",
     "process_image",
     "process_thumbnail",

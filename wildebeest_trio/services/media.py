@@ -21,8 +21,15 @@ import trio
 
 from ..ids import now_ms
 from ..jobs import JobKind, JobRegistry
-from ..media.attachments import ProcessedAttachment, process_image, process_thumbnail
+from ..media.attachments import (
+    ORIGINAL_MAX_PIXELS,
+    dimensions,
+    is_animated_gif,
+    process_image,
+    process_thumbnail,
+)
 from ..media.images import ImageError, ProcessedImage, probe
+from ..media.video import NO_FFMPEG, ffmpeg_path, gif_to_mp4
 from ..store import Connection, Row
 from ..store import media as media_rows
 
@@ -96,21 +103,16 @@ async def upload(
     """
     description = check_description(description)
     focus_xy = parse_focus(focus) if focus else None
-    limits = _limits(rt)
-    if synchronous:
-        processed = await _process(rt, data)
-        mime = None
-    else:
-        try:
-            mime, _, _ = await trio.to_thread.run_sync(partial(probe, data, **limits))
-        except ImageError as exc:
-            raise MediaError(str(exc)) from None
+    try:
+        kind = await _kind(rt, data)
+    except ImageError as exc:
+        raise MediaError(str(exc)) from None
     thumb = await _store_thumbnail(rt, thumbnail) if thumbnail is not None else None
     now = now_ms()
     att: dict[str, Any] = {
         "id": rt.ids.next_id(),
         "account_id": account_id,
-        "type": "image",
+        "type": kind,
         "description": description,
         "focus_x": focus_xy[0] if focus_xy else None,
         "focus_y": focus_xy[1] if focus_xy else None,
@@ -121,14 +123,18 @@ async def upload(
     stored_keys: list[str] = [thumb.key] if thumb else []
     try:
         if synchronous:
-            files = await _store_files(rt, processed)
-            stored_keys += files.values()
+            try:
+                done = await _process_and_store(rt, data)
+            except ImageError as exc:
+                raise MediaError(str(exc)) from None
+            stored_keys += done.files.values()
             att.update(
+                type=done.type,
                 processing="complete",
-                meta=processed.meta(),
-                blurhash=processed.blurhash,
-                file_size=len(processed.original.data),
-                **files,
+                meta=done.meta,
+                blurhash=done.blurhash,
+                file_size=done.file_size,
+                **done.files,
             )
             await rt.store.write(media_rows.insert_attachment, att)
         else:
@@ -139,7 +145,7 @@ async def upload(
         with trio.CancelScope(shield=True):
             await release(rt, stored_keys)
         raise
-    log.debug("media %d uploaded (%s, %s)", att["id"], mime or "processed", att["processing"])
+    log.debug("media %d uploaded (%s, %s)", att["id"], att["type"], att["processing"])
     row = await rt.store.read(media_rows.attachment, att["id"])
     assert row is not None
     return row
@@ -161,23 +167,23 @@ async def process_queued(rt: Runtime, payload: dict[str, Any]) -> None:
     if data is None:
         return  # already processed, or removed before its turn
     try:
-        processed = await trio.to_thread.run_sync(partial(process_image, data, **_limits(rt)))
+        done = await _process_and_store(rt, data)
     except ImageError as exc:
         await rt.store.write(media_rows.fail, attachment_id, str(exc), now_ms())
         return
-    files = await _store_files(rt, processed)
-    done = await rt.store.write(
+    completed = await rt.store.write(
         media_rows.complete,
         attachment_id,
-        meta=processed.meta(),
-        blurhash=processed.blurhash,
-        file_size=len(processed.original.data),
+        type_=done.type,
+        meta=done.meta,
+        blurhash=done.blurhash,
+        file_size=done.file_size,
         now=now_ms(),
-        **files,
+        **done.files,
     )
-    if not done:
+    if not completed:
         # The row went away (cleanup) while we worked: do not leave its files behind.
-        await release(rt, files.values())
+        await release(rt, done.files.values())
 
 
 async def owned(rt: Runtime, account_id: int, attachment_id: int) -> Row | None:
@@ -264,11 +270,47 @@ def _limits(rt: Runtime) -> dict[str, int]:
     }
 
 
-async def _process(rt: Runtime, data: bytes) -> ProcessedAttachment:
-    try:
-        return await trio.to_thread.run_sync(partial(process_image, data, **_limits(rt)))
-    except ImageError as exc:
-        raise MediaError(str(exc)) from None
+@dataclass(frozen=True)
+class _Processed:
+    """A processed upload whose files are in the media store."""
+
+    type: str
+    files: dict[str, str]
+    meta: dict[str, Any]
+    blurhash: str
+    file_size: int
+
+
+async def _kind(rt: Runtime, data: bytes) -> str:
+    """`image` or `gifv`, from the header; `ImageError` for what cannot be accepted."""
+    mime, _, _ = await trio.to_thread.run_sync(partial(probe, data, **_limits(rt)))
+    if mime == "image/gif" and await trio.to_thread.run_sync(is_animated_gif, data):
+        if ffmpeg_path() is None:
+            raise ImageError(NO_FFMPEG)
+        return "gifv"
+    return "image"
+
+
+async def _process_and_store(rt: Runtime, data: bytes) -> _Processed:
+    """Process an upload (a still image, or an animated GIF into MP4) and store its files."""
+    if await _kind(rt, data) == "gifv":
+        return await _process_gifv(rt, data)
+    processed = await trio.to_thread.run_sync(partial(process_image, data, **_limits(rt)))
+    files = await _store_pair(rt, processed.original, processed.small)
+    return _Processed(
+        "image", files, processed.meta(), processed.blurhash, len(processed.original.data)
+    )
+
+
+async def _process_gifv(rt: Runtime, data: bytes) -> _Processed:
+    # The preview and blurhash come from the first frame, like Mastodon's.
+    small, hash_ = await trio.to_thread.run_sync(partial(process_thumbnail, data, **_limits(rt)))
+    _, width, height = await trio.to_thread.run_sync(partial(probe, data, **_limits(rt)))
+    video = await gif_to_mp4(data, width, height, max_pixels=ORIGINAL_MAX_PIXELS)
+    original = ProcessedImage(video.data, "video/mp4", "mp4", video.width, video.height)
+    files = await _store_pair(rt, original, small)
+    meta = {**video.meta(), "small": dimensions(small)}
+    return _Processed("gifv", files, meta, hash_, len(video.data))
 
 
 async def _store_thumbnail(rt: Runtime, data: bytes) -> Thumbnail:
@@ -282,15 +324,17 @@ async def _store_thumbnail(rt: Runtime, data: bytes) -> Thumbnail:
     return Thumbnail(stored, hash_)
 
 
-async def _store_files(rt: Runtime, processed: ProcessedAttachment) -> dict[str, str]:
-    original = await _put(rt, processed.original, ORIGINAL_CATEGORY)
+async def _store_pair(
+    rt: Runtime, original: ProcessedImage, small: ProcessedImage
+) -> dict[str, str]:
+    original_key = await _put(rt, original, ORIGINAL_CATEGORY)
     try:
-        small = await _put(rt, processed.small, SMALL_CATEGORY)
+        small_key = await _put(rt, small, SMALL_CATEGORY)
     except BaseException:
         with trio.CancelScope(shield=True):
-            await release(rt, [original])
+            await release(rt, [original_key])
         raise
-    return {"file_key": original, "preview_key": small}
+    return {"file_key": original_key, "preview_key": small_key}
 
 
 async def _put(rt: Runtime, image: ProcessedImage, category: str) -> str:

@@ -71,6 +71,7 @@ async def complete(
     conn: Connection,
     attachment_id: int,
     *,
+    type_: str,
     file_key: str,
     preview_key: str,
     meta: dict[str, Any],
@@ -81,7 +82,7 @@ async def complete(
     """Record a finished processing job and drop the raw bytes; False if the row is gone."""
     changed = await conn.execute(
         "UPDATE media_attachments SET processing = 'complete', file_key = $2, preview_key = $3, "
-        "meta = $4, blurhash = $5, file_size = $6, error = NULL, updated_at = $7 "
+        "meta = $4, blurhash = $5, file_size = $6, error = NULL, updated_at = $7, type = $8 "
         "WHERE id = $1 AND processing = 'queued'",
         attachment_id,
         file_key,
@@ -90,6 +91,7 @@ async def complete(
         blurhash,
         file_size,
         now,
+        type_,
     )
     await conn.execute("DELETE FROM media_uploads WHERE attachment_id = $1", attachment_id)
     return changed == 1
