@@ -76,7 +76,8 @@ def process_image(
 ) -> ProcessedAttachment:
     """Decode, orient, strip, downscale, make the preview and its blurhash; `ImageError` if bad.
 
-    An animated GIF is kept as its first frame (a still image): `gifv` needs ffmpeg.
+    An animated GIF gives its first frame here; the media service sends animated GIFs
+    to `video.gif_to_mp4` (`gifv`) instead.
     """
     img = decode(data, max_pixels, max_bytes=max_bytes)
     try:
