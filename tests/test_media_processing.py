@@ -126,3 +126,46 @@ def test_bad_files_are_refused() -> None:
         process_image(jpeg, max_bytes=len(jpeg) - 1)
     with pytest.raises(ImageError, match="800x600 pixels"):
         process_image(jpeg, max_pixels=100_000)
+
+
+def test_entity_of_a_queued_and_a_finished_row() -> None:
+    from wildebeest_trio.config import load_config
+    from wildebeest_trio.serializers.media import media_attachment_entity
+
+    config = load_config(env={}, overrides={"domain": "media.example"})
+    row: dict[str, object] = {
+        "id": 42,
+        "type": "image",
+        "processing": "queued",
+        "file_key": None,
+        "preview_key": None,
+        "thumbnail_key": None,
+        "meta": {},
+        "description": "",
+        "focus_x": None,
+        "focus_y": None,
+        "blurhash": None,
+        "thumbnail_blurhash": None,
+        "remote_url": None,
+        "preview_remote_url": None,
+    }
+    queued = media_attachment_entity(config, row)
+    assert queued["id"] == "42" and queued["url"] is None and queued["preview_url"] is None
+    assert queued["description"] is None and queued["meta"] == {} and queued["text_url"] is None
+    done = media_attachment_entity(
+        config,
+        {
+            **row,
+            "processing": "complete",
+            "file_key": "media_attachments/original/ab/cd/x.jpg",
+            "preview_key": "media_attachments/small/ab/cd/y.jpg",
+            "meta": {"original": {"width": 2}},
+            "focus_x": 0.5,
+            "focus_y": -1.0,
+            "blurhash": "hash",
+        },
+    )
+    assert done["url"] == f"{config.base_url}/system/media_attachments/original/ab/cd/x.jpg"
+    assert done["preview_url"].endswith("/system/media_attachments/small/ab/cd/y.jpg")
+    assert done["meta"] == {"original": {"width": 2}, "focus": {"x": 0.5, "y": -1.0}}
+    assert done["blurhash"] == "hash"
