@@ -284,6 +284,12 @@ async def test_configured_limits_apply(tmp_path: Path, database_url: str) -> Non
         app = create_app(rt)
         async with app.test_app() as test_app:
             client = test_app.test_client()
+            for path in ("/api/v1/instance", "/api/v2/instance"):
+                limits = (await (await client.get(path)).get_json())["configuration"][
+                    "media_attachments"
+                ]
+                assert limits["image_size_limit"] == 200_000
+                assert limits["image_matrix_limit"] == 1_000_000
             big = encoded(Image.effect_noise((700, 700), 100).convert("RGB"), "PNG")
             assert len(big) > 200_000
             many = encoded(Image.new("RGB", (1200, 1000)), "PNG")
