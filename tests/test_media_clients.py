@@ -16,6 +16,7 @@ from wildebeest_trio.services.tokens import issue_cli_token
 
 
 def _mastodon_py_media(base: str, token: str, jpeg: bytes) -> dict[str, Any]:
+    """Mastodon.py's media calls, run in a thread (it is synchronous); what each returned."""
     from mastodon import Mastodon
 
     api = Mastodon(access_token=token, api_base_url=base, version_check_mode="none")

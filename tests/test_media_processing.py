@@ -20,6 +20,7 @@ from wildebeest_trio.media.images import ImageError, probe
 
 
 def _open(data: bytes) -> Image.Image:
+    """Decode stored bytes back into an image."""
     img = Image.open(io.BytesIO(data))
     img.load()
     return img

@@ -66,6 +66,7 @@ async def change(attachment_id: str) -> Response:
 
 
 async def _create(*, synchronous: bool) -> Response:
+    """Both upload endpoints: read the form, hand the file to the service, answer the entity."""
     rt = runtime()
     params = await read_params()
     data = _file(params, "file")
@@ -88,6 +89,7 @@ async def _create(*, synchronous: bool) -> Response:
 
 
 def _answer(row: dict[str, Any]) -> Response:
+    """An upload as GET and PUT answer it: 206 while queued, 200 when done, 422 if failed."""
     if row["processing"] == "failed":
         raise ApiError(422, row.get("error") or "The file could not be processed")
     entity = media_attachment_entity(runtime().config, row)
@@ -110,6 +112,7 @@ def _file(params: Params, name: str) -> bytes | None:
 
 
 def _human(n: int) -> str:
+    """A byte count as people read it (16 MB, 200 KB)."""
     if n % (1024 * 1024) == 0:
         return f"{n // (1024 * 1024)} MB"
     if n % 1024 == 0:
@@ -118,6 +121,7 @@ def _human(n: int) -> str:
 
 
 def _id(text: str) -> int:
+    """An attachment id from the path; 404 for anything that cannot be one."""
     try:
         value = int(text)
     except ValueError:

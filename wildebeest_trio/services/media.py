@@ -154,6 +154,7 @@ async def upload(
 async def _insert_queued(
     conn: Connection, rt: Runtime, att: dict[str, Any], data: bytes, now: int
 ) -> None:
+    """Unit of work: a queued upload's row, its raw bytes and its processing job."""
     # Row, raw bytes and job commit together: a crash leaves all or nothing.
     await media_rows.insert_attachment(conn, att)
     await media_rows.insert_upload(conn, att["id"], data, now)
@@ -264,6 +265,7 @@ def register(registry: JobRegistry) -> None:
 
 
 def _limits(rt: Runtime) -> dict[str, int]:
+    """The configured image limits, as keyword arguments of the image functions."""
     return {
         "max_bytes": rt.config.media_max_image_bytes,
         "max_pixels": rt.config.media_max_image_pixels,
@@ -303,6 +305,7 @@ async def _process_and_store(rt: Runtime, data: bytes) -> _Processed:
 
 
 async def _process_gifv(rt: Runtime, data: bytes) -> _Processed:
+    """An animated GIF as `gifv`: an MP4, a preview of its first frame, and their meta."""
     # The preview and blurhash come from the first frame, like Mastodon's.
     small, hash_ = await trio.to_thread.run_sync(partial(process_thumbnail, data, **_limits(rt)))
     _, width, height = await trio.to_thread.run_sync(partial(probe, data, **_limits(rt)))
@@ -314,6 +317,7 @@ async def _process_gifv(rt: Runtime, data: bytes) -> _Processed:
 
 
 async def _store_thumbnail(rt: Runtime, data: bytes) -> Thumbnail:
+    """Process and store an uploader's thumbnail; `MediaError` for a bad one."""
     try:
         image, hash_ = await trio.to_thread.run_sync(
             partial(process_thumbnail, data, **_limits(rt))
@@ -327,6 +331,7 @@ async def _store_thumbnail(rt: Runtime, data: bytes) -> Thumbnail:
 async def _store_pair(
     rt: Runtime, original: ProcessedImage, small: ProcessedImage
 ) -> dict[str, str]:
+    """Store an original and its preview; their keys, or neither file if either fails."""
     original_key = await _put(rt, original, ORIGINAL_CATEGORY)
     try:
         small_key = await _put(rt, small, SMALL_CATEGORY)
@@ -338,5 +343,6 @@ async def _store_pair(
 
 
 async def _put(rt: Runtime, image: ProcessedImage, category: str) -> str:
+    """Store one encoded file; its key."""
     stored = await rt.media.put(image.data, content_type=image.content_type, category=category)
     return stored.key

@@ -12,6 +12,7 @@ _KEY_COLUMNS = ("file_key", "preview_key", "thumbnail_key")
 
 
 def _decode(row: Row | None) -> Row | None:
+    """The row with its `meta` JSON text turned into a dict."""
     if row is not None and isinstance(row.get("meta"), str):
         row["meta"] = json.loads(row["meta"])
     return row
