@@ -76,14 +76,21 @@ def create_app(rt: Runtime) -> QuartTrio:
         account_pages,
         accounts,
         activitypub,
+        follows,
         health,
         instance,
+        lists,
+        markers,
         media_files,
         oauth,
         pages,
+        statuses,
         streaming,
+        tags,
+        timelines,
         wellknown,
     )
+    from . import media as media_api
 
     features: set[str] = set()
     modules = (
@@ -95,16 +102,17 @@ def create_app(rt: Runtime) -> QuartTrio:
         pages,
         account_pages,
         media_files,
+        media_api,
         activitypub,
         streaming,
+        statuses,
+        timelines,
+        follows,
+        tags,
+        lists,
+        markers,
     )
     for module in modules:
-        app.register_blueprint(module.blueprint)
-        features |= getattr(module, "FEATURES", frozenset())
-    # Statuses, timelines, the social graph, hashtags, lists and markers (issue 6).
-    from . import follows, lists, markers, statuses, tags, timelines
-
-    for module in (statuses, timelines, follows, tags, lists, markers):
         app.register_blueprint(module.blueprint)
         features |= getattr(module, "FEATURES", frozenset())
     # What `api_versions.mastodon` may claim: only features whose endpoints are mounted.

@@ -49,11 +49,21 @@ async def _forget_idempotency_keys(rt: Runtime) -> None:
     await rt.store.write(status_rows.forget_idempotency_keys, now_ms() - 3600 * 1000)
 
 
+async def _remove_unattached_media(rt: Runtime) -> None:
+    # Imported here: services build on jobs, so jobs may not import them at load time.
+    from ..services.media import remove_unattached
+
+    removed = await remove_unattached(rt)
+    if removed:
+        log.info("removed %d media uploads never attached to a status", removed)
+
+
 BUILTIN: tuple[Periodic, ...] = (
     Periodic("renew id node lease", 60.0, _renew_node),
     Periodic("park exhausted jobs", 30.0, _park_exhausted),
     Periodic("purge parked stream payloads", 300.0, _purge_stream_payloads),
     Periodic("forget old idempotency keys", 600.0, _forget_idempotency_keys),
+    Periodic("remove unattached media", 3600.0, _remove_unattached_media),
 )
 
 

@@ -34,6 +34,20 @@ MEDIA_LIMITS = {
     "video_frame_rate_limit": 120,
     "video_matrix_limit": 8_294_400,
 }
+
+
+def media_limits(config: Config) -> dict[str, Any]:
+    """`configuration.media_attachments`, with the image limits this server enforces.
+
+    Clients (Elk, Ivory, the Mastodon apps) shrink photos to fit these before uploading.
+    """
+    return {
+        **MEDIA_LIMITS,
+        "image_size_limit": config.media_max_image_bytes,
+        "image_matrix_limit": config.media_max_image_pixels,
+    }
+
+
 POLL_LIMITS = {
     "max_options": 4,
     "max_characters_per_option": 50,
@@ -80,7 +94,7 @@ def instance_v2(config: Config, facts: InstanceFacts, features: frozenset[str]) 
             "vapid": {"public_key": facts.vapid_public_key or ""},
             "accounts": ACCOUNT_LIMITS,
             "statuses": STATUS_LIMITS,
-            "media_attachments": MEDIA_LIMITS,
+            "media_attachments": media_limits(config),
             "polls": POLL_LIMITS,
             "translation": {"enabled": False},
             "limited_federation": False,
@@ -125,7 +139,7 @@ def instance_v1(config: Config, facts: InstanceFacts, features: frozenset[str]) 
         "configuration": {
             "accounts": ACCOUNT_LIMITS,
             "statuses": STATUS_LIMITS,
-            "media_attachments": MEDIA_LIMITS,
+            "media_attachments": media_limits(config),
             "polls": POLL_LIMITS,
         },
         "api_versions": {"mastodon": api_level(features)},

@@ -1,0 +1,348 @@
+"""Media attachments: upload, process (at once or as a job), describe, and clean up.
+
+`POST /api/v1/media` processes in the request (in a worker thread); `POST
+/api/v2/media` checks the header at once (type, bytes, pixels), then commits
+the row, the raw bytes and a `media.process` job together and answers while
+the job decodes, orients, resizes and hashes. Files are content-addressed in
+the media store and may be shared by several rows, so a file is deleted only
+when no row names it any more.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from ..ids import now_ms
+from ..jobs import JobKind, JobRegistry
+from ..media.attachments import (
+    ORIGINAL_MAX_PIXELS,
+    dimensions,
+    is_animated_gif,
+    process_image,
+    process_thumbnail,
+)
+from ..media.images import ImageError, ProcessedImage, probe
+from ..media.video import NO_FFMPEG, ffmpeg_path, gif_to_mp4
+from ..store import Connection, Row
+from ..store import media as media_rows
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+ORIGINAL_CATEGORY = "media_attachments/original"
+SMALL_CATEGORY = "media_attachments/small"
+THUMBNAIL_CATEGORY = "media_attachments/thumbnail"
+DESCRIPTION_LIMIT = 1500
+# Mastodon's MediaCleanupScheduler: unattached uploads are kept for a day.
+UNATTACHED_TTL_MS = 24 * 3600 * 1000
+_CLEANUP_BATCH = 200
+
+MEDIA_PROCESS = JobKind("media.process", max_attempts=5)
+
+
+class MediaError(ValueError):
+    """An upload or change refused; the message can be shown to the user (a 422)."""
+
+
+@dataclass(frozen=True)
+class Thumbnail:
+    """A processed, stored preview chosen by the uploader."""
+
+    key: str
+    blurhash: str
+
+
+def parse_focus(text: str) -> tuple[float, float]:
+    """`"x,y"` with each coordinate in -1..1 (Mastodon's focal point), else `MediaError`."""
+    parts = text.split(",")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        x, y = (float(p) for p in parts)
+    except ValueError:
+        raise MediaError('Focus must be two numbers "x,y", each from -1.0 to 1.0') from None
+    if not all(math.isfinite(v) and -1.0 <= v <= 1.0 for v in (x, y)):
+        raise MediaError("Focus coordinates must each be from -1.0 to 1.0")
+    return x, y
+
+
+def check_description(text: str | None) -> str | None:
+    """The description to store (None when blank); `MediaError` past 1,500 characters."""
+    if text is None or not text.strip():
+        return None
+    if len(text) > DESCRIPTION_LIMIT:
+        raise MediaError(
+            f"Validation failed: Description is too long (maximum is {DESCRIPTION_LIMIT} "
+            "characters)"
+        )
+    return text
+
+
+async def upload(
+    rt: Runtime,
+    account_id: int,
+    data: bytes,
+    *,
+    synchronous: bool,
+    description: str | None = None,
+    focus: str | None = None,
+    thumbnail: bytes | None = None,
+) -> Row:
+    """Store a new upload for `account_id`; its row (`processing` queued or complete).
+
+    Raises `MediaError` for a bad file or parameter; nothing is stored then.
+    """
+    description = check_description(description)
+    focus_xy = parse_focus(focus) if focus else None
+    try:
+        kind = await _kind(rt, data)
+    except ImageError as exc:
+        raise MediaError(str(exc)) from None
+    thumb = await _store_thumbnail(rt, thumbnail) if thumbnail is not None else None
+    now = now_ms()
+    att: dict[str, Any] = {
+        "id": rt.ids.next_id(),
+        "account_id": account_id,
+        "type": kind,
+        "description": description,
+        "focus_x": focus_xy[0] if focus_xy else None,
+        "focus_y": focus_xy[1] if focus_xy else None,
+        "thumbnail_key": thumb.key if thumb else None,
+        "thumbnail_blurhash": thumb.blurhash if thumb else None,
+        "created_at": now,
+    }
+    stored_keys: list[str] = [thumb.key] if thumb else []
+    try:
+        if synchronous:
+            try:
+                done = await _process_and_store(rt, data)
+            except ImageError as exc:
+                raise MediaError(str(exc)) from None
+            stored_keys += done.files.values()
+            att.update(
+                type=done.type,
+                processing="complete",
+                meta=done.meta,
+                blurhash=done.blurhash,
+                file_size=done.file_size,
+                **done.files,
+            )
+            await rt.store.write(media_rows.insert_attachment, att)
+        else:
+            att.update(processing="queued", file_size=len(data), meta={})
+            await rt.store.write(_insert_queued, rt, att, data, now)
+            rt.wake_jobs()
+    except BaseException:
+        with trio.CancelScope(shield=True):
+            await release(rt, stored_keys)
+        raise
+    log.debug("media %d uploaded (%s, %s)", att["id"], att["type"], att["processing"])
+    row = await rt.store.read(media_rows.attachment, att["id"])
+    assert row is not None
+    return row
+
+
+async def _insert_queued(
+    conn: Connection, rt: Runtime, att: dict[str, Any], data: bytes, now: int
+) -> None:
+    """Unit of work: a queued upload's row, its raw bytes and its processing job."""
+    # Row, raw bytes and job commit together: a crash leaves all or nothing.
+    await media_rows.insert_attachment(conn, att)
+    await media_rows.insert_upload(conn, att["id"], data, now)
+    await MEDIA_PROCESS.enqueue(conn, rt.ids, {"id": att["id"]})
+
+
+async def process_queued(rt: Runtime, payload: dict[str, Any]) -> None:
+    """Job handler: process a queued upload; a bad file marks it failed (no retry)."""
+    attachment_id = int(payload["id"])
+    data = await rt.store.read(media_rows.upload_data, attachment_id)
+    if data is None:
+        return  # already processed, or removed before its turn
+    try:
+        done = await _process_and_store(rt, data)
+    except ImageError as exc:
+        await rt.store.write(media_rows.fail, attachment_id, str(exc), now_ms())
+        return
+    completed = await rt.store.write(
+        media_rows.complete,
+        attachment_id,
+        type_=done.type,
+        meta=done.meta,
+        blurhash=done.blurhash,
+        file_size=done.file_size,
+        now=now_ms(),
+        **done.files,
+    )
+    if not completed:
+        # The row went away (cleanup) while we worked: do not leave its files behind.
+        await release(rt, done.files.values())
+
+
+async def owned(rt: Runtime, account_id: int, attachment_id: int) -> Row | None:
+    """An unattached upload of `account_id`; None for anyone else's or an attached one."""
+    row = await rt.store.read(media_rows.attachment, attachment_id)
+    if row is None or row["account_id"] != account_id or row["status_id"] is not None:
+        return None
+    return row
+
+
+async def update(
+    rt: Runtime,
+    account_id: int,
+    attachment_id: int,
+    *,
+    description: str | None = None,
+    focus: str | None = None,
+    thumbnail: bytes | None = None,
+) -> Row | None:
+    """Change the description, focal point or thumbnail of an unattached upload of `account_id`.
+
+    None when there is no such upload (someone else's, attached, or missing);
+    `MediaError` for a bad value, with nothing changed.
+    """
+    if await owned(rt, account_id, attachment_id) is None:
+        return None
+    changes: dict[str, Any] = {}
+    if description is not None:
+        changes["description"] = check_description(description)
+    if focus is not None:
+        changes["focus_x"], changes["focus_y"] = parse_focus(focus)
+    thumb = await _store_thumbnail(rt, thumbnail) if thumbnail is not None else None
+    if thumb is not None:
+        changes["thumbnail_key"] = thumb.key
+        changes["thumbnail_blurhash"] = thumb.blurhash
+    before = await rt.store.write(media_rows.update_attachment, attachment_id, changes, now_ms())
+    if before is None:
+        if thumb is not None:
+            await release(rt, [thumb.key])
+        return None
+    old_thumb = before.get("thumbnail_key")
+    if thumb is not None and old_thumb and old_thumb != thumb.key:
+        await release(rt, [old_thumb])
+    return await rt.store.read(media_rows.attachment, attachment_id)
+
+
+async def remove_unattached(rt: Runtime, *, now: int | None = None) -> int:
+    """Delete uploads never attached to a status within a day, and their unshared files."""
+    cutoff = (now_ms() if now is None else now) - UNATTACHED_TTL_MS
+    removed = 0
+    while True:
+        rows = await rt.store.read(media_rows.unattached_before, cutoff, _CLEANUP_BATCH)
+        if not rows:
+            return removed
+        keys = await rt.store.write(media_rows.delete_attachments, [r["id"] for r in rows])
+        await release(rt, keys)
+        removed += len(rows)
+        if len(rows) < _CLEANUP_BATCH:
+            return removed
+
+
+async def release(rt: Runtime, keys: Iterable[str]) -> None:
+    """Delete the files among `keys` that no attachment row names any more."""
+    wanted = set(keys)
+    if not wanted:
+        return
+    # A narrow race remains: an upload of the very same bytes between this check and
+    # the unlink loses its file. Content addressing makes that a duplicate upload
+    # within milliseconds of a day-old one's removal; accepted rather than locking.
+    still_used = await rt.store.read(media_rows.referenced_keys, wanted)
+    for key in sorted(wanted - still_used):
+        await rt.media.delete(key)
+
+
+def register(registry: JobRegistry) -> None:
+    """Bind the media job kinds to their handlers."""
+    registry.register(MEDIA_PROCESS, process_queued)
+
+
+def _limits(rt: Runtime) -> dict[str, int]:
+    """The configured image limits, as keyword arguments of the image functions."""
+    return {
+        "max_bytes": rt.config.media_max_image_bytes,
+        "max_pixels": rt.config.media_max_image_pixels,
+    }
+
+
+@dataclass(frozen=True)
+class _Processed:
+    """A processed upload whose files are in the media store."""
+
+    type: str
+    files: dict[str, str]
+    meta: dict[str, Any]
+    blurhash: str
+    file_size: int
+
+
+async def _kind(rt: Runtime, data: bytes) -> str:
+    """`image` or `gifv`, from the header; `ImageError` for what cannot be accepted."""
+    mime, _, _ = await trio.to_thread.run_sync(partial(probe, data, **_limits(rt)))
+    if mime == "image/gif" and await trio.to_thread.run_sync(is_animated_gif, data):
+        if ffmpeg_path() is None:
+            raise ImageError(NO_FFMPEG)
+        return "gifv"
+    return "image"
+
+
+async def _process_and_store(rt: Runtime, data: bytes) -> _Processed:
+    """Process an upload (a still image, or an animated GIF into MP4) and store its files."""
+    if await _kind(rt, data) == "gifv":
+        return await _process_gifv(rt, data)
+    processed = await trio.to_thread.run_sync(partial(process_image, data, **_limits(rt)))
+    files = await _store_pair(rt, processed.original, processed.small)
+    return _Processed(
+        "image", files, processed.meta(), processed.blurhash, len(processed.original.data)
+    )
+
+
+async def _process_gifv(rt: Runtime, data: bytes) -> _Processed:
+    """An animated GIF as `gifv`: an MP4, a preview of its first frame, and their meta."""
+    # The preview and blurhash come from the first frame, like Mastodon's.
+    small, hash_ = await trio.to_thread.run_sync(partial(process_thumbnail, data, **_limits(rt)))
+    _, width, height = await trio.to_thread.run_sync(partial(probe, data, **_limits(rt)))
+    video = await gif_to_mp4(data, width, height, max_pixels=ORIGINAL_MAX_PIXELS)
+    original = ProcessedImage(video.data, "video/mp4", "mp4", video.width, video.height)
+    files = await _store_pair(rt, original, small)
+    meta = {**video.meta(), "small": dimensions(small)}
+    return _Processed("gifv", files, meta, hash_, len(video.data))
+
+
+async def _store_thumbnail(rt: Runtime, data: bytes) -> Thumbnail:
+    """Process and store an uploader's thumbnail; `MediaError` for a bad one."""
+    try:
+        image, hash_ = await trio.to_thread.run_sync(
+            partial(process_thumbnail, data, **_limits(rt))
+        )
+    except ImageError as exc:
+        raise MediaError(f"Thumbnail: {exc}") from None
+    stored = await _put(rt, image, THUMBNAIL_CATEGORY)
+    return Thumbnail(stored, hash_)
+
+
+async def _store_pair(
+    rt: Runtime, original: ProcessedImage, small: ProcessedImage
+) -> dict[str, str]:
+    """Store an original and its preview; their keys, or neither file if either fails."""
+    original_key = await _put(rt, original, ORIGINAL_CATEGORY)
+    try:
+        small_key = await _put(rt, small, SMALL_CATEGORY)
+    except BaseException:
+        with trio.CancelScope(shield=True):
+            await release(rt, [original_key])
+        raise
+    return {"file_key": original_key, "preview_key": small_key}
+
+
+async def _put(rt: Runtime, image: ProcessedImage, category: str) -> str:
+    """Store one encoded file; its key."""
+    stored = await rt.media.put(image.data, content_type=image.content_type, category=category)
+    return stored.key

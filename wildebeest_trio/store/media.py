@@ -1,0 +1,176 @@
+"""Media attachments and the raw uploads waiting for their processing job."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from .base import Connection, Row
+
+_KEY_COLUMNS = ("file_key", "preview_key", "thumbnail_key")
+
+
+def _decode(row: Row | None) -> Row | None:
+    """The row with its `meta` JSON text turned into a dict."""
+    if row is not None and isinstance(row.get("meta"), str):
+        row["meta"] = json.loads(row["meta"])
+    return row
+
+
+async def insert_attachment(conn: Connection, att: dict[str, Any]) -> None:
+    """Insert an attachment row (`meta` as a dict; missing optional columns are NULL)."""
+    await conn.execute(
+        "INSERT INTO media_attachments (id, account_id, type, processing, file_key, preview_key, "
+        "thumbnail_key, description, focus_x, focus_y, meta, blurhash, thumbnail_blurhash, "
+        "file_size, created_at, updated_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)",
+        att["id"],
+        att["account_id"],
+        att["type"],
+        att["processing"],
+        att.get("file_key"),
+        att.get("preview_key"),
+        att.get("thumbnail_key"),
+        att.get("description"),
+        att.get("focus_x"),
+        att.get("focus_y"),
+        json.dumps(att.get("meta") or {}, separators=(",", ":")),
+        att.get("blurhash"),
+        att.get("thumbnail_blurhash"),
+        att.get("file_size"),
+        att["created_at"],
+    )
+
+
+async def insert_upload(conn: Connection, attachment_id: int, data: bytes, now: int) -> None:
+    """Keep the raw bytes of an upload until its processing job has run."""
+    await conn.execute(
+        "INSERT INTO media_uploads (attachment_id, data, created_at) VALUES ($1, $2, $3)",
+        attachment_id,
+        data,
+        now,
+    )
+
+
+async def upload_data(conn: Connection, attachment_id: int) -> bytes | None:
+    """The raw bytes waiting for processing, if any."""
+    value = await conn.fetchval(
+        "SELECT data FROM media_uploads WHERE attachment_id = $1", attachment_id
+    )
+    return bytes(value) if value is not None else None
+
+
+async def attachment(conn: Connection, attachment_id: int) -> Row | None:
+    """An attachment by id, `meta` decoded."""
+    return _decode(
+        await conn.fetchrow("SELECT * FROM media_attachments WHERE id = $1", attachment_id)
+    )
+
+
+async def complete(
+    conn: Connection,
+    attachment_id: int,
+    *,
+    type_: str,
+    file_key: str,
+    preview_key: str,
+    meta: dict[str, Any],
+    blurhash: str,
+    file_size: int,
+    now: int,
+) -> bool:
+    """Record a finished processing job and drop the raw bytes; False if the row is gone."""
+    changed = await conn.execute(
+        "UPDATE media_attachments SET processing = 'complete', file_key = $2, preview_key = $3, "
+        "meta = $4, blurhash = $5, file_size = $6, error = NULL, updated_at = $7, type = $8 "
+        "WHERE id = $1 AND processing = 'queued'",
+        attachment_id,
+        file_key,
+        preview_key,
+        json.dumps(meta, separators=(",", ":")),
+        blurhash,
+        file_size,
+        now,
+        type_,
+    )
+    await conn.execute("DELETE FROM media_uploads WHERE attachment_id = $1", attachment_id)
+    return changed == 1
+
+
+async def fail(conn: Connection, attachment_id: int, error: str, now: int) -> None:
+    """Record that an upload cannot be processed, and drop its raw bytes."""
+    await conn.execute(
+        "UPDATE media_attachments SET processing = 'failed', error = $2, updated_at = $3 "
+        "WHERE id = $1 AND processing = 'queued'",
+        attachment_id,
+        error,
+        now,
+    )
+    await conn.execute("DELETE FROM media_uploads WHERE attachment_id = $1", attachment_id)
+
+
+async def update_attachment(
+    conn: Connection, attachment_id: int, changes: dict[str, Any], now: int
+) -> Row | None:
+    """Set the given columns (description, focus, thumbnail) of an unattached attachment.
+
+    Returns the row before the change (so a replaced thumbnail's file can be released),
+    or None when it no longer exists or has been attached meanwhile.
+    """
+    allowed = {"description", "focus_x", "focus_y", "thumbnail_key", "thumbnail_blurhash"}
+    before = await conn.fetchrow(
+        "SELECT * FROM media_attachments WHERE id = $1 AND status_id IS NULL", attachment_id
+    )
+    if before is None:
+        return None
+    names = [n for n in changes if n in allowed]
+    if names:
+        sets = ", ".join(f"{n} = ${i}" for i, n in enumerate(names, start=3))
+        await conn.execute(
+            f"UPDATE media_attachments SET {sets}, updated_at = $2 WHERE id = $1",
+            attachment_id,
+            now,
+            *(changes[n] for n in names),
+        )
+    return _decode(before)
+
+
+async def unattached_before(conn: Connection, cutoff: int, limit: int) -> list[Row]:
+    """Unattached uploads created before `cutoff` (milliseconds), oldest first."""
+    rows = await conn.fetch(
+        "SELECT * FROM media_attachments WHERE status_id IS NULL AND created_at < $1 "
+        "ORDER BY created_at LIMIT $2",
+        cutoff,
+        limit,
+    )
+    return [r for r in (_decode(r) for r in rows) if r is not None]
+
+
+async def delete_attachments(conn: Connection, ids: list[int]) -> set[str]:
+    """Delete rows (their raw uploads go with them); the file keys they named."""
+    if not ids:
+        return set()
+    marks = ", ".join(f"${i}" for i in range(1, len(ids) + 1))
+    rows = await conn.fetch(
+        f"SELECT file_key, preview_key, thumbnail_key FROM media_attachments WHERE id IN ({marks})",
+        *ids,
+    )
+    await conn.execute(f"DELETE FROM media_attachments WHERE id IN ({marks})", *ids)
+    return {r[c] for r in rows for c in _KEY_COLUMNS if r[c]}
+
+
+async def referenced_keys(conn: Connection, keys: Iterable[str]) -> set[str]:
+    """Which of `keys` some attachment row still names (content-addressed files are shared)."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return set()
+    marks = ", ".join(f"${i}" for i in range(1, len(wanted) + 1))
+    found: set[str] = set()
+    for column in _KEY_COLUMNS:
+        rows = await conn.fetch(
+            f"SELECT DISTINCT {column} AS k FROM media_attachments WHERE {column} IN ({marks})",
+            *wanted,
+        )
+        found.update(r["k"] for r in rows)
+    return found
