@@ -81,6 +81,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         media_files,
         oauth,
         pages,
+        push,
         wellknown,
     )
 
@@ -95,6 +96,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         account_pages,
         media_files,
         activitypub,
+        push,
     )
     for module in modules:
         app.register_blueprint(module.blueprint)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..federation import delivery
 from ..jobs import JobRegistry
-from . import mailer
+from . import mailer, web_push
 
 
 def default_registry() -> JobRegistry:
@@ -12,4 +12,5 @@ def default_registry() -> JobRegistry:
     registry = JobRegistry()
     mailer.register(registry)
     delivery.register(registry)
+    web_push.register(registry)
     return registry
