@@ -122,3 +122,9 @@ def test_vapid_headers(standard: bool) -> None:
     )
     assert claims["sub"] == "mailto:admin@example.org"
     assert time.time() + 11 * 3600 < claims["exp"] <= time.time() + 24 * 3600
+
+
+def test_vapid_audience_is_the_origin() -> None:
+    assert push_crypto.origin("https://Push.Example:443/a?b") == "https://push.example"
+    assert push_crypto.origin("https://push.example:8443/a") == "https://push.example:8443"
+    assert push_crypto.origin("http://[::1]:8080/x") == "http://[::1]:8080"

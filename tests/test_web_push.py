@@ -300,6 +300,8 @@ async def test_invalid_subscriptions(client: Any, accounts: dict[str, int]) -> N
         {"subscription[keys][p256dh]": "!!!"},
         {"subscription[endpoint]": "not a url"},
         {"subscription[endpoint]": "ftp://push.example/x"},
+        {"subscription[endpoint]": "https://user:pw@push.example/x"},
+        {"subscription[endpoint]": "https://push.example:99999/x"},
         {"subscription[endpoint]": ""},
         {"data[policy]": "everyone"},
     ]

@@ -101,10 +101,21 @@ def check_keys(p256dh: str, auth: str) -> None:
     encrypt(b"test", p256dh=p256dh, auth=auth, standard=True)
 
 
+def origin(url: str) -> str:
+    """The RFC 6454 serialization of a URL's origin: lowercase host, no default port."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    suffix = f":{port}" if port is not None and port != default else ""
+    return f"{parts.scheme}://{host}{suffix}"
+
+
 def vapid_token(endpoint: str, *, private_pem: str, subject: str, now: float | None = None) -> str:
     """An ES256 VAPID JWT for the push service that serves `endpoint` (RFC 8292)."""
-    parts = urlsplit(endpoint)
-    audience = f"{parts.scheme}://{parts.netloc}"
+    audience = origin(endpoint)
     issued = int(time.time() if now is None else now)
     claims = {"aud": audience, "exp": issued + VAPID_LIFETIME, "sub": subject}
     return jwt.encode(claims, private_pem, algorithm="ES256", headers={"typ": "JWT"})

@@ -103,6 +103,9 @@ def check_endpoint(endpoint: str, *, allow_private: bool) -> str:
         raise InvalidSubscription("endpoint is not a valid URL") from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise InvalidSubscription("endpoint is not a valid URL")
+    if parts.username is not None or parts.password is not None:
+        # Credentials in the URL would travel in the Host header and the VAPID audience.
+        raise InvalidSubscription("endpoint must not contain credentials")
     # Hosts by name are checked at each delivery (DNS may change); a literal is refused now.
     try:
         ipaddress.ip_address(parts.hostname)
