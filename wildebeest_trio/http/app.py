@@ -84,6 +84,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         media_files,
         oauth,
         pages,
+        push,
         statuses,
         streaming,
         tags,
@@ -111,6 +112,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         tags,
         lists,
         markers,
+        push,
     )
     for module in modules:
         app.register_blueprint(module.blueprint)

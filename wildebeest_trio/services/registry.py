@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..federation import delivery
 from ..jobs import JobRegistry
-from . import mailer, media
+from . import mailer, media, web_push
 
 
 def default_registry() -> JobRegistry:
@@ -13,4 +13,5 @@ def default_registry() -> JobRegistry:
     mailer.register(registry)
     delivery.register(registry)
     media.register(registry)
+    web_push.register(registry)
     return registry
