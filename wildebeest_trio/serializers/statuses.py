@@ -8,6 +8,7 @@ from typing import Any
 from ..config import Config
 from ..store.statuses import StatusBundle
 from .accounts import account_entity, acct
+from .media import media_attachment_entity
 from .time import iso_ms
 
 # The visibilities a status may be pinned at (Mastodon's `pinnable?`).
@@ -76,7 +77,9 @@ def status_entity(
         "content": row["content"] or "",
         "reblog": reblog,
         "account": account_entity(config, account),
-        "media_attachments": [],
+        "media_attachments": [
+            media_attachment_entity(config, m) for m in bundle.media.get(status_id, [])
+        ],
         "mentions": [_mention(config, m) for m in bundle.mentions.get(status_id, [])],
         "tags": [_tag(config, t) for t in bundle.tags.get(status_id, [])],
         "emojis": [],

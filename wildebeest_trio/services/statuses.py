@@ -16,6 +16,7 @@ from ..ids import now_ms
 from ..runtime import Runtime
 from ..store import Connection, IntegrityError, Row, outbox
 from ..store import accounts as account_rows
+from ..store import media as media_rows
 from ..store import statuses as status_rows
 from ..store import users as user_rows
 from ..store.paging import Page
@@ -91,15 +92,38 @@ class Draft:
     scheduled_at: str | None = None
 
 
+MAX_MEDIA = 4
+
+
+async def _attach_media(
+    conn: Connection, account_id: int, status_id: int, media_ids: list[str]
+) -> None:
+    """Give the author's finished, unattached uploads to a new status (Mastodon's checks)."""
+    ids: list[int] = []
+    for text in media_ids:
+        if not str(text).isdigit() or len(str(text)) > 19:
+            raise InvalidStatus("Validation failed: Media attachment not found")
+        ids.append(int(text))
+    for attachment_id in dict.fromkeys(ids):
+        row = await media_rows.attachment(conn, attachment_id)
+        if row is None or row["account_id"] != account_id or row["status_id"] is not None:
+            raise InvalidStatus("Validation failed: Media attachment not found")
+        if row["processing"] != "complete":
+            raise InvalidStatus(
+                "Cannot attach files that have not finished processing. Try again in a moment!"
+            )
+    await media_rows.attach(conn, list(dict.fromkeys(ids)), status_id)
+
+
 def validate(draft: Draft, *, editing: bool = False) -> None:
     """Refuse what Mastodon refuses, with its messages."""
-    if draft.media_ids:
-        raise InvalidStatus("Validation failed: Media attachments are not available yet")
+    if len(draft.media_ids) > MAX_MEDIA:
+        raise InvalidStatus(f"Validation failed: Cannot attach more than {MAX_MEDIA} files")
     if draft.poll:
         raise InvalidStatus("Validation failed: Polls are not available yet")
     if draft.scheduled_at:
         raise InvalidStatus("Validation failed: Scheduled posts are not available yet")
-    if not draft.text.strip():
+    if not draft.text.strip() and not draft.media_ids:
         raise InvalidStatus("Validation failed: Text can't be blank")
     if count_characters(draft.text) + len(draft.spoiler_text) > MAX_CHARACTERS:
         raise InvalidStatus(f"Validation failed: Text character limit of {MAX_CHARACTERS} exceeded")
@@ -227,6 +251,8 @@ async def post(
             },
         )
         await _write_refs(conn, rt, status_id, mentions, tags)
+        if draft.media_ids:
+            await _attach_media(conn, account_id, status_id, draft.media_ids)
         if visibility == "direct":
             await conversations.record_direct(
                 conn,

@@ -174,3 +174,26 @@ async def referenced_keys(conn: Connection, keys: Iterable[str]) -> set[str]:
         )
         found.update(r["k"] for r in rows)
     return found
+
+
+async def attach(conn: Connection, attachment_ids: list[int], status_id: int) -> int:
+    """Give unattached uploads to a status; how many were attached."""
+    attached = 0
+    for attachment_id in attachment_ids:
+        attached += await conn.execute(
+            "UPDATE media_attachments SET status_id = $1 WHERE id = $2 AND status_id IS NULL",
+            status_id,
+            attachment_id,
+        )
+    return attached
+
+
+async def of_statuses(conn: Connection, status_ids: list[int]) -> list[Row]:
+    """The attachments of several statuses, in upload order, `meta` decoded."""
+    if not status_ids:
+        return []
+    marks = ", ".join(f"${i}" for i in range(1, len(status_ids) + 1))
+    rows = await conn.fetch(
+        f"SELECT * FROM media_attachments WHERE status_id IN ({marks}) ORDER BY id", *status_ids
+    )
+    return [_decode(r) for r in rows]  # type: ignore[misc]

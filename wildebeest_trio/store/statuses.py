@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import media as media_rows
 from .base import Connection, Row
 from .paging import Page, fetch_page, placeholders
 
@@ -432,6 +433,7 @@ class StatusBundle:
     accounts: dict[int, Row] = field(default_factory=dict)
     mentions: dict[int, list[Row]] = field(default_factory=dict)
     tags: dict[int, list[Row]] = field(default_factory=dict)
+    media: dict[int, list[Row]] = field(default_factory=dict)
     applications: dict[int, Row] = field(default_factory=dict)
     favourited: set[int] = field(default_factory=set)
     reblogged: set[int] = field(default_factory=set)
@@ -478,6 +480,8 @@ async def hydrate(conn: Connection, rows: list[Row], viewer_id: int | None) -> S
         all_ids,
     ):
         bundle.tags.setdefault(r["status_id"], []).append(r)
+    for r in await media_rows.of_statuses(conn, all_ids):
+        bundle.media.setdefault(r["status_id"], []).append(r)
     app_ids = list({r["application_id"] for r in bundle.statuses.values() if r["application_id"]})
     for r in await _by_ids(
         conn, "SELECT id, name, website FROM oauth_applications WHERE id IN ({ids})", app_ids
