@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import ipaddress
 import ssl
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 import httpx
@@ -183,3 +185,14 @@ async def safe_get(
             return fetched
         raise FetchError(f"more than {max_redirects} redirects")
     raise FetchError(f"no answer within {time_limit:g}s")
+
+
+def retry_after(response: httpx.Response) -> float:
+    """Seconds a `Retry-After` header asks for (seconds or an HTTP date; capped at a day)."""
+    value = response.headers.get("retry-after", "")
+    if value.strip().isdigit():
+        return min(float(value), 24 * 3600.0)
+    try:
+        return max(1.0, min(parsedate_to_datetime(value).timestamp() - time.time(), 86400.0))
+    except (TypeError, ValueError):
+        return 300.0

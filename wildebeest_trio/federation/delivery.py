@@ -25,7 +25,7 @@ import httpx
 
 from ..ids import IdGenerator, now_ms
 from ..jobs import JobKind, JobRegistry, PermanentFailure, RetryLater
-from ..net import FetchError, describe
+from ..net import FetchError, describe, retry_after
 from ..signatures import sign_request
 from ..store import Connection
 from ..store import accounts as account_rows
@@ -66,18 +66,6 @@ async def enqueue_deliveries(
     return queued
 
 
-def _retry_after(response: httpx.Response) -> float:
-    value = response.headers.get("retry-after", "")
-    if value.strip().isdigit():
-        return min(float(value), 24 * 3600.0)
-    try:
-        from email.utils import parsedate_to_datetime
-
-        return max(1.0, min(parsedate_to_datetime(value).timestamp() - time.time(), 86400.0))
-    except (TypeError, ValueError):
-        return 300.0
-
-
 async def _post(
     rt: Runtime, inbox: str, body: bytes, key_id: str, pem: str, scheme: str
 ) -> httpx.Response:
@@ -106,13 +94,19 @@ async def deliver(rt: Runtime, payload: dict[str, Any]) -> None:
     """The job: POST one activity to one inbox, and judge the answer."""
     inbox: str = payload["inbox"]
     domain = urlsplit(inbox).netloc.lower()
-    if await rt.store.read(delivery_rows.is_unavailable, domain):
-        log.info("skipping delivery to %s: the domain is marked unavailable", inbox)
-        return
     wait = rt.delivery.breaker_open(inbox)
     if wait:
         raise RetryLater(wait, f"circuit breaker open for {inbox}")
-    pem = await rt.store.read(account_rows.private_key_of, payload["key_id"])
+
+    async def lookup(conn: Connection) -> tuple[bool, str | None]:
+        # One crossing for both facts: this runs for every delivery.
+        unavailable = await delivery_rows.is_unavailable(conn, domain)
+        return unavailable, await account_rows.private_key_of(conn, payload["key_id"])
+
+    unavailable, pem = await rt.store.read(lookup)
+    if unavailable:
+        log.info("skipping delivery to %s: the domain is marked unavailable", inbox)
+        return
     if pem is None:
         raise PermanentFailure(f"no local key {payload['key_id']} (account deleted?)")
     body = payload["body"].encode()
@@ -136,7 +130,7 @@ async def deliver(rt: Runtime, payload: dict[str, Any]) -> None:
         raise PermanentFailure(f"{inbox} answered {status}")
     await _failed(rt, inbox, domain)
     if status == 429:
-        raise RetryLater(_retry_after(response), f"{inbox} answered 429")
+        raise RetryLater(retry_after(response), f"{inbox} answered 429")
     raise RuntimeError(f"{inbox} answered {status}")
 
 

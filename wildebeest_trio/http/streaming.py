@@ -13,6 +13,7 @@ from ..ids import now_ms
 from ..services.tokens import TokenInfo, resolve_token, scope_allows
 from ..store.statuses import hidden_account_ids
 from ..streaming.hub import Subscription
+from .auth import bearer_token
 from .context import runtime
 from .errors import ApiError
 
@@ -98,16 +99,9 @@ async def health() -> Response:
     return Response("OK", content_type="text/plain")
 
 
-def _sse_token() -> str | None:
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip()
-    return request.args.get("access_token")
-
-
 async def _sse(name: str) -> Response:
     try:
-        info = await _auth_from(_sse_token())
+        info = await _auth_from(bearer_token())
         if name in ("public", "public:local", "public:remote") and request.args.get(
             "only_media", ""
         ).lower() in ("1", "true"):

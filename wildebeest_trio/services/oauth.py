@@ -303,9 +303,16 @@ async def exchange_code(
 async def client_credentials(rt: Runtime, app_row: Row, scope: str | None) -> IssuedAccessToken:
     """`grant_type=client_credentials`: an app token with no user (for sign-up, public reads)."""
     scopes = requested_scopes(app_row["scopes"].split(), scope)
+    return await issue_token(rt, app_row["id"], None, scopes)
+
+
+async def issue_token(
+    rt: Runtime, app_id: int, account_id: int | None, scopes: list[str]
+) -> IssuedAccessToken:
+    """A new access token of an application (for a user, or for the app alone)."""
     token = secrets.token_urlsafe(32)
     now = now_ms()
-    await rt.store.write(_insert_token, rt, app_row["id"], None, scopes, token, now)
+    await rt.store.write(_insert_token, rt, app_id, account_id, scopes, token, now)
     return IssuedAccessToken(token, scopes, now)
 
 
@@ -343,10 +350,7 @@ async def password_grant(
         user = await check_login(rt, username, password)
     except LoginError as exc:
         raise OAuthError("invalid_grant", str(exc)) from None
-    token = secrets.token_urlsafe(32)
-    now = now_ms()
-    await rt.store.write(_insert_token, rt, app_row["id"], user["account_id"], scopes, token, now)
-    return IssuedAccessToken(token, scopes, now)
+    return await issue_token(rt, app_row["id"], user["account_id"], scopes)
 
 
 async def revoke(rt: Runtime, app_row: Row, token: str) -> None:

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import secrets
-
-from ..ids import now_ms
 from ..runtime import Runtime
 from ..store import Connection
-from ..store import oauth as oauth_rows
 from .account_mail import mail_enabled, queue_confirmation
 from .accounts import AccountError, create_local_account
-from .oauth import IssuedAccessToken
-from .tokens import hash_token
+from .oauth import IssuedAccessToken, issue_token
 
 
 class RegistrationClosed(Exception):
@@ -64,15 +59,4 @@ async def sign_up(
         rt.wake_jobs()
     if application_id is None:
         return None
-    token = secrets.token_urlsafe(32)
-    now = now_ms()
-    await rt.store.write(
-        oauth_rows.insert_token,
-        token_id=rt.ids.next_id(),
-        application_id=application_id,
-        account_id=created.account_id,
-        token_hash=hash_token(token),
-        scopes=" ".join(scopes),
-        now=now,
-    )
-    return IssuedAccessToken(token, scopes, now)
+    return await issue_token(rt, application_id, created.account_id, scopes)

@@ -25,10 +25,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..federation.delivery import _retry_after as retry_after
 from ..ids import IdGenerator, now_ms
 from ..jobs import JobKind, JobRegistry, RetryLater
-from ..net import FetchError, describe, is_public_address
+from ..net import FetchError, describe, is_public_address, retry_after
 from ..store import Connection, Row
 from ..store import instance as instance_rows
 from ..store import web_push as push_rows
