@@ -67,3 +67,32 @@ CREATE TABLE custom_emojis (
 );
 CREATE UNIQUE INDEX custom_emojis_local ON custom_emojis (shortcode) WHERE domain IS NULL;
 CREATE UNIQUE INDEX custom_emojis_remote ON custom_emojis (shortcode, domain) WHERE domain IS NOT NULL;
+
+-- Announcements from the admins (the API, the CLI and the admin pages).
+CREATE TABLE announcements (
+    id BIGINT PRIMARY KEY,
+    text TEXT NOT NULL,                   -- as the admin wrote it
+    content TEXT NOT NULL,                -- HTML rendered from text
+    starts_at BIGINT,
+    ends_at BIGINT,
+    all_day BOOLEAN NOT NULL DEFAULT FALSE,
+    published_at BIGINT,                  -- NULL: a draft
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+
+CREATE TABLE announcement_dismissals (
+    announcement_id BIGINT NOT NULL REFERENCES announcements (id) ON DELETE CASCADE,
+    account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    PRIMARY KEY (announcement_id, account_id)
+);
+
+CREATE TABLE announcement_reactions (
+    id BIGINT PRIMARY KEY,
+    announcement_id BIGINT NOT NULL REFERENCES announcements (id) ON DELETE CASCADE,
+    account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,                   -- a Unicode emoji or a custom emoji's shortcode
+    custom_emoji_id BIGINT REFERENCES custom_emojis (id) ON DELETE CASCADE,
+    created_at BIGINT NOT NULL,
+    UNIQUE (announcement_id, account_id, name)
+);
