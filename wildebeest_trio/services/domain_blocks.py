@@ -1,0 +1,82 @@
+"""Moderating whole domains: block, unblock, and ask what applies to a host.
+
+Severities as Mastodon's: `suspend` refuses everything from the domain and delivers
+nothing to it; `silence` keeps its accounts out of public timelines and notifications
+from non-followed accounts; `noop` only carries `reject_media` / `reject_reports`.
+A block covers subdomains (a block of `example.com` covers `social.example.com`).
+"""
+
+from __future__ import annotations
+
+from ..ids import IdGenerator, now_ms
+from ..store import Connection, Row
+from ..store import domain_blocks as block_rows
+
+SEVERITIES = ("silence", "suspend", "noop")
+
+
+class InvalidDomainBlock(ValueError):
+    """A domain or severity that cannot be stored (answered 422)."""
+
+
+def normalize_domain(domain: str) -> str:
+    """A host name as blocks store it: lower-case, IDNA-encoded, no port or trailing dot."""
+    host = domain.strip().lower().rstrip(".")
+    if "://" in host:
+        raise InvalidDomainBlock("Domain must be a host name, not a URL")
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise InvalidDomainBlock("Domain is not a valid host name") from exc
+    if not host or len(host) > 253 or any(not label for label in host.split(".")):
+        raise InvalidDomainBlock("Domain is not a valid host name")
+    return host
+
+
+async def block_domain(
+    conn: Connection,
+    ids: IdGenerator,
+    domain: str,
+    *,
+    severity: str = "silence",
+    reject_media: bool = False,
+    reject_reports: bool = False,
+    private_comment: str = "",
+    public_comment: str = "",
+    obfuscate: bool = False,
+) -> Row:
+    """Create or change the block of a domain (inside the caller's unit); the stored row."""
+    if severity not in SEVERITIES:
+        raise InvalidDomainBlock(f"Severity must be one of {', '.join(SEVERITIES)}")
+    return await block_rows.upsert(
+        conn,
+        {
+            "id": ids.next_id(),
+            "domain": normalize_domain(domain),
+            "severity": severity,
+            "reject_media": reject_media,
+            "reject_reports": reject_reports,
+            "private_comment": private_comment,
+            "public_comment": public_comment,
+            "obfuscate": obfuscate,
+            "now": now_ms(),
+        },
+    )
+
+
+async def unblock_domain(conn: Connection, domain: str) -> bool:
+    """Lift the block of a domain; whether there was one."""
+    return await block_rows.delete(conn, normalize_domain(domain))
+
+
+async def block_for(conn: Connection, host: str | None) -> Row | None:
+    """The block that applies to a host (None for local content or no block)."""
+    if not host:
+        return None
+    return await block_rows.covering(conn, host.split(":", 1)[0])
+
+
+async def is_suspended(conn: Connection, host: str | None) -> bool:
+    """Whether everything from and to this host is refused."""
+    block = await block_for(conn, host)
+    return block is not None and block["severity"] == "suspend"

@@ -1,0 +1,61 @@
+"""Instance-level domain blocks: rows, and the block that applies to a host."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import Connection, Row
+
+
+async def upsert(conn: Connection, block: dict[str, Any]) -> Row:
+    """Create or replace the block of `block["domain"]`; the stored row."""
+    await conn.execute(
+        "INSERT INTO domain_blocks (id, domain, severity, reject_media, reject_reports, "
+        "private_comment, public_comment, obfuscate, created_at, updated_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) "
+        "ON CONFLICT (domain) DO UPDATE SET severity = excluded.severity, "
+        "reject_media = excluded.reject_media, reject_reports = excluded.reject_reports, "
+        "private_comment = excluded.private_comment, public_comment = excluded.public_comment, "
+        "obfuscate = excluded.obfuscate, updated_at = excluded.updated_at",
+        block["id"],
+        block["domain"],
+        block["severity"],
+        block["reject_media"],
+        block["reject_reports"],
+        block["private_comment"],
+        block["public_comment"],
+        block["obfuscate"],
+        block["now"],
+    )
+    row = await by_domain(conn, block["domain"])
+    assert row is not None
+    return row
+
+
+async def by_domain(conn: Connection, domain: str) -> Row | None:
+    """The block stored for exactly this domain."""
+    return await conn.fetchrow("SELECT * FROM domain_blocks WHERE domain = $1", domain)
+
+
+async def covering(conn: Connection, host: str) -> Row | None:
+    """The block that applies to `host`: its own, else its nearest blocked parent domain."""
+    labels = host.lower().split(".")
+    candidates = [".".join(labels[i:]) for i in range(len(labels) - 1)] or [host.lower()]
+    rows = await conn.fetch(
+        "SELECT * FROM domain_blocks WHERE domain IN ("
+        + ", ".join(f"${i + 1}" for i in range(len(candidates)))
+        + ")",
+        *candidates,
+    )
+    return max(rows, key=lambda r: len(r["domain"]), default=None)
+
+
+async def delete(conn: Connection, domain: str) -> bool:
+    """Remove the block of `domain`; whether there was one."""
+    removed = await conn.fetch("DELETE FROM domain_blocks WHERE domain = $1 RETURNING id", domain)
+    return bool(removed)
+
+
+async def all_blocks(conn: Connection) -> list[Row]:
+    """Every block, by domain."""
+    return await conn.fetch("SELECT * FROM domain_blocks ORDER BY domain")

@@ -1,0 +1,83 @@
+"""Reports: a local or remote account's complaint about an account and its statuses."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .base import Connection, Row
+
+
+async def insert(conn: Connection, report: dict[str, Any]) -> Row:
+    """Store a report; the stored row."""
+    await conn.execute(
+        "INSERT INTO reports (id, account_id, target_account_id, status_ids, rule_ids, category, "
+        "comment, forwarded, uri, created_at, updated_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+        report["id"],
+        report["account_id"],
+        report["target_account_id"],
+        json.dumps([int(i) for i in report.get("status_ids", [])]),
+        json.dumps([int(i) for i in report.get("rule_ids", [])]),
+        report.get("category", "other"),
+        report.get("comment", ""),
+        report.get("forwarded", False),
+        report.get("uri"),
+        report["now"],
+    )
+    row = await by_id(conn, report["id"])
+    assert row is not None
+    return row
+
+
+async def by_id(conn: Connection, report_id: int) -> Row | None:
+    """One report, with its JSON lists decoded."""
+    row = await conn.fetchrow("SELECT * FROM reports WHERE id = $1", report_id)
+    return _decoded(row) if row is not None else None
+
+
+async def by_uri(conn: Connection, uri: str) -> Row | None:
+    """The report a Flag activity created, if any."""
+    row = await conn.fetchrow("SELECT * FROM reports WHERE uri = $1", uri)
+    return _decoded(row) if row is not None else None
+
+
+async def resolve(conn: Connection, report_id: int, by_account_id: int, now: int) -> bool:
+    """Mark an open report resolved; whether it was open."""
+    done = await conn.fetch(
+        "UPDATE reports SET action_taken_at = $1, action_taken_by_account_id = $2, "
+        "updated_at = $1 WHERE id = $3 AND action_taken_at IS NULL RETURNING id",
+        now,
+        by_account_id,
+        report_id,
+    )
+    return bool(done)
+
+
+async def reopen(conn: Connection, report_id: int, now: int) -> bool:
+    """Mark a resolved report open again; whether it was resolved."""
+    done = await conn.fetch(
+        "UPDATE reports SET action_taken_at = NULL, action_taken_by_account_id = NULL, "
+        "updated_at = $1 WHERE id = $2 AND action_taken_at IS NOT NULL RETURNING id",
+        now,
+        report_id,
+    )
+    return bool(done)
+
+
+async def listing(conn: Connection, *, resolved: bool, limit: int = 100) -> list[Row]:
+    """Open (or resolved) reports, newest first."""
+    condition = "IS NOT NULL" if resolved else "IS NULL"
+    rows = await conn.fetch(
+        f"SELECT * FROM reports WHERE action_taken_at {condition} ORDER BY id DESC LIMIT $1",
+        limit,
+    )
+    return [_decoded(r) for r in rows]
+
+
+def _decoded(row: Row) -> Row:
+    return {
+        **row,
+        "status_ids": json.loads(row["status_ids"]),
+        "rule_ids": json.loads(row["rule_ids"]),
+    }
