@@ -84,6 +84,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         media_files,
         oauth,
         pages,
+        polls,
         push,
         statuses,
         streaming,
@@ -113,6 +114,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         lists,
         markers,
         push,
+        polls,
     )
     for module in modules:
         app.register_blueprint(module.blueprint)

@@ -12,6 +12,7 @@ from ..serializers.statuses import (
     status_source_entity,
 )
 from ..services import statuses
+from ..services.polls import PollDraft
 from ..services.statuses import Draft
 from ..store.statuses import StatusBundle
 from .auth import auth, require_scope
@@ -42,6 +43,27 @@ def _is_id(text: str) -> bool:
     return text.isdigit() and len(text) <= 19 and int(text) <= MAX_ID
 
 
+MAX_POLL_INPUT = 20
+
+
+def _poll(params: Params) -> PollDraft | None:
+    """`poll[options][]`, `poll[expires_in]`, `poll[multiple]`, `poll[hide_totals]` (form
+    or nested JSON); None when the request has no poll."""
+    if not any(name.startswith("poll[") for name in params.names()):
+        return None
+    options = params.raw_list("poll[options][]")
+    if len(options) > MAX_POLL_INPUT:
+        raise ApiError(422, "Validation failed: Poll options can't contain that many items")
+    if any(not isinstance(o, str) or len(o) > 1000 for o in options):
+        raise ApiError(422, "Validation failed: Poll options must be short strings")
+    return PollDraft(
+        options=list(options),
+        expires_in=params.integer("poll[expires_in]"),
+        multiple=bool(params.flag("poll[multiple]", False)),
+        hide_totals=bool(params.flag("poll[hide_totals]", False)),
+    )
+
+
 def _draft(params: Params, *, editing: bool = False) -> Draft:
     reply_to = params.text("in_reply_to_id", max_length=40)
     in_reply_to_id = None
@@ -57,7 +79,7 @@ def _draft(params: Params, *, editing: bool = False) -> Draft:
         language=params.text("language", max_length=20),
         in_reply_to_id=None if editing else in_reply_to_id,
         media_ids=[str(m) for m in params.get_list("media_ids")],
-        poll=any(name.startswith("poll[") for name in params.names()),
+        poll=_poll(params),
         scheduled_at=None if editing else params.text("scheduled_at", max_length=100) or None,
     )
 
