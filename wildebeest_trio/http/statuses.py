@@ -11,7 +11,7 @@ from ..serializers.statuses import (
     status_entity,
     status_source_entity,
 )
-from ..services import statuses
+from ..services import filters, statuses
 from ..services.polls import PollDraft
 from ..services.statuses import Draft
 from ..store.statuses import StatusBundle
@@ -152,8 +152,14 @@ async def context(status_id: str) -> Response:
     config = runtime().config
     return json_response(
         {
-            "ancestors": status_entities(config, found.ancestors),
-            "descendants": status_entities(config, found.descendants),
+            "ancestors": [
+                status_entity(config, found.ancestors, i)
+                for i in filters.visible_order(found.ancestors, "thread")
+            ],
+            "descendants": [
+                status_entity(config, found.descendants, i)
+                for i in filters.visible_order(found.descendants, "thread")
+            ],
         }
     )
 
