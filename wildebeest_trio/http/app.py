@@ -87,6 +87,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         pages,
         polls,
         push,
+        scheduled_statuses,
         statuses,
         streaming,
         tags,
@@ -117,6 +118,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         push,
         polls,
         filters,
+        scheduled_statuses,
     )
     for module in modules:
         app.register_blueprint(module.blueprint)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, request
 
+from ..ids import now_ms
 from ..serializers.accounts import account_entity
+from ..serializers.scheduled import scheduled_status_entity
 from ..serializers.statuses import (
     status_edit_entity,
     status_entities,
     status_entity,
     status_source_entity,
 )
-from ..services import filters, statuses
+from ..services import filters, scheduled, statuses
 from ..services.polls import PollDraft
 from ..services.statuses import Draft
 from ..store.statuses import StatusBundle
@@ -91,11 +93,23 @@ async def create() -> Response:
     params = await read_params()
     key = request.headers.get("Idempotency-Key", "").strip()[:200] or None
     info = auth()
+    draft = _draft(params)
     with service_errors():
+        if draft.scheduled_at:
+            at = scheduled.parse_time(draft.scheduled_at)
+            # A time already past posts at once, as Mastodon does.
+            if at > now_ms():
+                view = await scheduled.schedule(
+                    runtime(), info.account_id or 0, draft, at, application_id=info.application_id
+                )
+                return json_response(
+                    scheduled_status_entity(runtime().config, view.row, view.media)
+                )
+            draft.scheduled_at = None
         bundle = await statuses.post(
             runtime(),
             info.account_id or 0,
-            _draft(params),
+            draft,
             application_id=info.application_id,
             idempotency_key=key,
         )

@@ -73,3 +73,13 @@ CREATE TABLE scheduled_statuses (
     created_at BIGINT NOT NULL
 );
 CREATE INDEX scheduled_statuses_account ON scheduled_statuses (account_id, scheduled_at);
+
+-- The uploads a scheduled status will attach when it is published (kept from the
+-- cleanup of unattached media meanwhile).
+CREATE TABLE scheduled_status_media (
+    scheduled_status_id BIGINT NOT NULL REFERENCES scheduled_statuses (id) ON DELETE CASCADE,
+    media_attachment_id BIGINT NOT NULL REFERENCES media_attachments (id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (scheduled_status_id, media_attachment_id)
+);
+CREATE INDEX scheduled_status_media_attachment ON scheduled_status_media (media_attachment_id);

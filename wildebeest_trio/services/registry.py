@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..federation import delivery
 from ..jobs import JobRegistry
-from . import mailer, media, polls, web_push
+from . import mailer, media, polls, scheduled, web_push
 
 
 def default_registry() -> JobRegistry:
@@ -15,4 +15,5 @@ def default_registry() -> JobRegistry:
     media.register(registry)
     web_push.register(registry)
     polls.register(registry)
+    scheduled.register(registry)
     return registry

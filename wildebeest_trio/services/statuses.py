@@ -18,6 +18,7 @@ from ..runtime import Runtime
 from ..store import Connection, IntegrityError, Row, outbox
 from ..store import accounts as account_rows
 from ..store import media as media_rows
+from ..store import scheduled as scheduled_rows
 from ..store import statuses as status_rows
 from ..store import users as user_rows
 from ..store.paging import Page
@@ -202,12 +203,18 @@ async def post(
     *,
     application_id: int | None = None,
     idempotency_key: str | None = None,
+    scheduled_status_id: int | None = None,
 ) -> StatusBundle:
-    """Create a status (or return the one an Idempotency-Key already created)."""
+    """Create a status (or return the one an Idempotency-Key already created); when
+    publishing a scheduled status, its row goes in the same unit (StatusNotFound if it
+    already went)."""
     validate(draft)
 
     async def unit(conn: Connection) -> StatusBundle:
         now = now_ms()
+        if scheduled_status_id is not None:
+            if not await scheduled_rows.delete(conn, scheduled_status_id):
+                raise StatusNotFound("The scheduled post was already published or deleted")
         if idempotency_key:
             done = await status_rows.idempotent_status_id(
                 conn, account_id, idempotency_key, now - IDEMPOTENCY_MS
