@@ -329,3 +329,20 @@ async def test_a_job_woken_early_waits(rt: Runtime, client: Any, alice: User) ->
     with pytest.raises(RetryLater):
         await polls.end_poll(rt, {"poll_id": int(status["poll"]["id"])})
     assert await _rows(rt, "SELECT id FROM notifications") == []
+
+
+async def test_overdue_polls_are_ended_by_the_scheduler_net(
+    rt: Runtime, client: Any, alice: User, bob: User
+) -> None:
+    status = await post(client, alice, "Lost job", poll=POLL)
+    await act(client, bob, f"/api/v1/polls/{status['poll']['id']}/votes", choices=["0"])
+
+    async def lose_job(conn: Connection) -> None:
+        await conn.execute("DELETE FROM jobs WHERE kind = 'poll.end'")
+        await conn.execute("UPDATE polls SET expires_at = $1", now_ms() - 3600_000)
+
+    await rt.store.write(lose_job)
+    assert await polls.end_overdue(rt) == 1
+    assert await polls.end_overdue(rt) == 0
+    rows = await _rows(rt, "SELECT account_id FROM notifications WHERE type = 'poll'")
+    assert sorted(r["account_id"] for r in rows) == sorted([int(alice.id), int(bob.id)])

@@ -22,6 +22,8 @@ CREATE TABLE polls (
     updated_at BIGINT NOT NULL
 );
 CREATE UNIQUE INDEX polls_status ON polls (status_id);
+-- The scheduler's safety net: polls past their end not yet handled.
+CREATE INDEX polls_unended ON polls (expires_at) WHERE ended_at IS NULL;
 
 CREATE TABLE poll_votes (
     id BIGINT PRIMARY KEY,

@@ -289,6 +289,19 @@ async def end_poll(rt: Runtime, payload: dict[str, Any]) -> None:
         raise RetryLater(wait + 0.05, "poll not over yet")
 
 
+OVERDUE_GRACE_MS = 10 * 60 * 1000
+
+
+async def end_overdue(rt: Runtime, *, now: int | None = None) -> int:
+    """End the polls past their end by more than a grace period whose end was never
+    handled (their job parked or lost); how many."""
+    cutoff = (now_ms() if now is None else now) - OVERDUE_GRACE_MS
+    poll_ids = await rt.store.read(poll_rows.ended_unhandled, cutoff, 100)
+    for poll_id in poll_ids:
+        await end_poll(rt, {"poll_id": poll_id})
+    return len(poll_ids)
+
+
 def register(registry: JobRegistry) -> None:
     """Bind the poll job kinds to their handlers."""
     registry.register(POLL_END, end_poll)
