@@ -281,3 +281,20 @@ async def test_scopes(rt: Runtime, client: Any, alice: User) -> None:
     assert response.status_code == 403
     response = await client.get("/api/v1/scheduled_statuses")
     assert response.status_code == 401
+
+
+async def test_idempotency_key_returns_the_same_scheduled_status(
+    rt: Runtime, client: Any, alice: User
+) -> None:
+    when = at(30 * MINUTE)
+    answers = []
+    for _ in range(2):
+        response = await client.post(
+            "/api/v1/statuses",
+            headers={**alice.headers, "Idempotency-Key": "sched-1"},
+            json={"status": "Once", "scheduled_at": when},
+        )
+        assert response.status_code == 200
+        answers.append(await response.get_json())
+    assert answers[0]["id"] == answers[1]["id"]
+    assert len(await _rows(rt, "SELECT id FROM scheduled_statuses")) == 1

@@ -100,7 +100,12 @@ async def create() -> Response:
             # A time already past posts at once, as Mastodon does.
             if at > now_ms():
                 view = await scheduled.schedule(
-                    runtime(), info.account_id or 0, draft, at, application_id=info.application_id
+                    runtime(),
+                    info.account_id or 0,
+                    draft,
+                    at,
+                    application_id=info.application_id,
+                    idempotency_key=key,
                 )
                 return json_response(
                     scheduled_status_entity(runtime().config, view.row, view.media)

@@ -72,9 +72,11 @@ CREATE TABLE scheduled_statuses (
     scheduled_at BIGINT NOT NULL,
     params TEXT NOT NULL,                 -- JSON: what POST /api/v1/statuses was given
     application_id BIGINT,
+    idempotency_key TEXT,                 -- a repeated POST with it returns this one (1 h)
     created_at BIGINT NOT NULL
 );
 CREATE INDEX scheduled_statuses_account ON scheduled_statuses (account_id, scheduled_at);
+CREATE UNIQUE INDEX scheduled_statuses_idempotency ON scheduled_statuses (account_id, idempotency_key);
 
 -- The uploads a scheduled status will attach when it is published (kept from the
 -- cleanup of unattached media meanwhile).

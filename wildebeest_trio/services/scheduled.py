@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..ids import now_ms
 from ..jobs import JobKind, JobRegistry, RetryLater
-from ..store import Connection, Row
+from ..store import Connection, IntegrityError, Row
 from ..store import media as media_rows
 from ..store import scheduled as scheduled_rows
 from ..store import statuses as status_rows
@@ -142,9 +142,16 @@ async def _view(conn: Connection, row: Row) -> ScheduledView:
 
 
 async def schedule(
-    rt: Runtime, account_id: int, draft: Draft, at: int, *, application_id: int | None
+    rt: Runtime,
+    account_id: int,
+    draft: Draft,
+    at: int,
+    *,
+    application_id: int | None,
+    idempotency_key: str | None = None,
 ) -> ScheduledView:
-    """Keep a post for later (`POST /api/v1/statuses` with a future `scheduled_at`)."""
+    """Keep a post for later (`POST /api/v1/statuses` with a future `scheduled_at`); a
+    repeat with the same Idempotency-Key within an hour returns the first."""
     statuses.validate(draft)
     _check_time(at, now_ms())
     media_ids: list[int] = []
@@ -155,6 +162,12 @@ async def schedule(
     media_ids = list(dict.fromkeys(media_ids))
 
     async def unit(conn: Connection) -> ScheduledView:
+        if idempotency_key:
+            done = await scheduled_rows.by_idempotency_key(conn, account_id, idempotency_key)
+            if done is not None and done["created_at"] >= now_ms() - statuses.IDEMPOTENCY_MS:
+                return await _view(conn, done)
+            if done is not None:
+                await scheduled_rows.forget_idempotency_key(conn, done["id"])
         await _check_limits(conn, account_id, at)
         if draft.in_reply_to_id is not None:
             parent = await status_rows.visible_status(conn, draft.in_reply_to_id, account_id)
@@ -177,6 +190,7 @@ async def schedule(
                 "scheduled_at": at,
                 "params": _params(draft),
                 "application_id": application_id,
+                "idempotency_key": idempotency_key,
                 "created_at": now_ms(),
             },
             media_ids,
@@ -186,7 +200,11 @@ async def schedule(
         assert row is not None
         return await _view(conn, row)
 
-    return await rt.store.write(unit)
+    try:
+        return await rt.store.write(unit)
+    except IntegrityError:
+        # A concurrent request with the same key committed first: answer with its row.
+        return await rt.store.write(unit)
 
 
 async def _own(conn: Connection, account_id: int, scheduled_id: int) -> Row:

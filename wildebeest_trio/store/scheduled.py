@@ -17,15 +17,16 @@ def _decode(row: Row | None) -> Row | None:
 
 async def insert(conn: Connection, row: dict[str, Any], media_ids: list[int]) -> None:
     """Record a scheduled status (`row`: id, account_id, scheduled_at, params,
-    application_id, created_at) and reserve its uploads."""
+    application_id, idempotency_key, created_at) and reserve its uploads."""
     await conn.execute(
         "INSERT INTO scheduled_statuses (id, account_id, scheduled_at, params, application_id, "
-        "created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        "idempotency_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         row["id"],
         row["account_id"],
         row["scheduled_at"],
         json.dumps(row["params"], separators=(",", ":"), ensure_ascii=False),
         row["application_id"],
+        row.get("idempotency_key"),
         row["created_at"],
     )
     await conn.executemany(
@@ -39,6 +40,24 @@ async def by_id(conn: Connection, scheduled_id: int) -> Row | None:
     """One scheduled status."""
     return _decode(
         await conn.fetchrow("SELECT * FROM scheduled_statuses WHERE id = $1", scheduled_id)
+    )
+
+
+async def by_idempotency_key(conn: Connection, account_id: int, key: str) -> Row | None:
+    """The scheduled status an account created with an Idempotency-Key, if still pending."""
+    return _decode(
+        await conn.fetchrow(
+            "SELECT * FROM scheduled_statuses WHERE account_id = $1 AND idempotency_key = $2",
+            account_id,
+            key,
+        )
+    )
+
+
+async def forget_idempotency_key(conn: Connection, scheduled_id: int) -> None:
+    """Free a key whose hour is over, so the client may use it again."""
+    await conn.execute(
+        "UPDATE scheduled_statuses SET idempotency_key = NULL WHERE id = $1", scheduled_id
     )
 
 
