@@ -6,12 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import trio
 
 from tests.social import User, act, follow, get, make_user, post, token_with
 from wildebeest_trio.ids import now_ms
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.store import Connection
 from wildebeest_trio.store.filters import FilterSet, keyword_pattern, plain_text
+from wildebeest_trio.streaming.hub import Subscription
+from wildebeest_trio.streaming.relay import run_relay
 
 FILTER_KEYS = {"id", "title", "context", "expires_at", "filter_action", "keywords", "statuses"}
 
@@ -422,3 +425,16 @@ async def test_poll_options_are_matched(rt: Runtime, client: Any, alice: User, b
     await create_filter(client, alice, keywords_attributes=[{"keyword": "pasta"}])
     code, shown = await get(client, alice, f"/api/v1/statuses/{status['id']}")
     assert code == 200 and shown["filtered"][0]["keyword_matches"] == ["pasta"]
+
+
+async def test_changes_reach_the_users_streams(
+    rt: Runtime, client: Any, alice: User, nursery: trio.Nursery
+) -> None:
+    await nursery.start(run_relay, rt)
+    subscription = Subscription()
+    rt.streams.subscribe(subscription, f"timeline:{alice.id}", ["user"])
+    created = await create_filter(client, alice)
+    await delete(client, alice, f"/api/v2/filters/{created['id']}")
+    with trio.fail_after(10):
+        events = [await subscription.receive.receive() for _ in range(2)]
+    assert [(m.event, m.stream) for m in events] == [("filters_changed", ["user"])] * 2

@@ -10,7 +10,7 @@ covers in the context being read. A viewer's own statuses are never filtered.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from ..ids import now_ms
 from ..store import Connection, Row
@@ -18,9 +18,12 @@ from ..store import filters as filter_rows
 from ..store import statuses as status_rows
 from ..store.filters import ACTIONS, CONTEXTS
 from ..store.statuses import StatusBundle
+from ..streaming.relay import publish
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
+
+T = TypeVar("T")
 
 MAX_TITLE = 256
 MAX_KEYWORD = 256
@@ -70,6 +73,13 @@ class FilterView:
     row: Row
     keywords: list[Row]
     statuses: list[Row]
+
+
+async def _changed(rt: Runtime, account_id: int, result: T) -> T:
+    """Tell the account's open streams that its filters changed (Mastodon's
+    `filters_changed`, so clients reload them); the write's result, passed through."""
+    await publish(rt, f"timeline:{account_id}", "filters_changed", "")
+    return result
 
 
 def _check_title(title: str) -> str:
@@ -188,7 +198,7 @@ async def create(rt: Runtime, account_id: int, draft: FilterDraft) -> FilterView
             )
         return await _view(conn, await _own(conn, account_id, filter_id))
 
-    return await rt.store.write(unit)
+    return await _changed(rt, account_id, await rt.store.write(unit))
 
 
 async def update(rt: Runtime, account_id: int, filter_id: int, draft: FilterDraft) -> FilterView:
@@ -238,7 +248,7 @@ async def update(rt: Runtime, account_id: int, filter_id: int, draft: FilterDraf
             raise InvalidFilter(f"Validation failed: A filter has at most {MAX_KEYWORDS} keywords")
         return await _view(conn, await _own(conn, account_id, filter_id))
 
-    return await rt.store.write(unit)
+    return await _changed(rt, account_id, await rt.store.write(unit))
 
 
 async def delete(rt: Runtime, account_id: int, filter_id: int) -> None:
@@ -248,7 +258,7 @@ async def delete(rt: Runtime, account_id: int, filter_id: int) -> None:
         await _own(conn, account_id, filter_id)
         await filter_rows.delete_filter(conn, filter_id)
 
-    await rt.store.write(unit)
+    await _changed(rt, account_id, await rt.store.write(unit))
 
 
 # Keywords ----------------------------------------------------------------------------------------
@@ -287,7 +297,7 @@ async def add_keyword(
         )
         return await _own_keyword(conn, account_id, keyword_id)
 
-    return await rt.store.write(unit)
+    return await _changed(rt, account_id, await rt.store.write(unit))
 
 
 async def show_keyword(rt: Runtime, account_id: int, keyword_id: int) -> Row:
@@ -312,7 +322,7 @@ async def update_keyword(
         )
         return await _own_keyword(conn, account_id, keyword_id)
 
-    return await rt.store.write(unit)
+    return await _changed(rt, account_id, await rt.store.write(unit))
 
 
 async def delete_keyword(rt: Runtime, account_id: int, keyword_id: int) -> None:
@@ -322,7 +332,7 @@ async def delete_keyword(rt: Runtime, account_id: int, keyword_id: int) -> None:
         await _own_keyword(conn, account_id, keyword_id)
         await filter_rows.delete_keyword(conn, keyword_id)
 
-    await rt.store.write(unit)
+    await _changed(rt, account_id, await rt.store.write(unit))
 
 
 # Filtered statuses -------------------------------------------------------------------------------
@@ -362,7 +372,7 @@ async def add_status(rt: Runtime, account_id: int, filter_id: int, status_id: in
                 return row
         raise FilterNotFound()  # pragma: no cover - inserted just above
 
-    return await rt.store.write(unit)
+    return await _changed(rt, account_id, await rt.store.write(unit))
 
 
 async def show_status(rt: Runtime, account_id: int, filter_status_id: int) -> Row:
@@ -377,7 +387,7 @@ async def delete_status(rt: Runtime, account_id: int, filter_status_id: int) -> 
         await _own_status(conn, account_id, filter_status_id)
         await filter_rows.delete_filter_status(conn, filter_status_id)
 
-    await rt.store.write(unit)
+    await _changed(rt, account_id, await rt.store.write(unit))
 
 
 # The v1 view: one keyword is one v1 filter -------------------------------------------------------
@@ -466,7 +476,7 @@ async def v1_delete(rt: Runtime, account_id: int, keyword_id: int) -> None:
         if not left and not await filter_rows.statuses_of(conn, [row["filter_id"]]):
             await filter_rows.delete_filter(conn, row["filter_id"])
 
-    await rt.store.write(unit)
+    await _changed(rt, account_id, await rt.store.write(unit))
 
 
 # Applying ----------------------------------------------------------------------------------------
