@@ -346,3 +346,15 @@ async def test_overdue_polls_are_ended_by_the_scheduler_net(
     assert await polls.end_overdue(rt) == 0
     rows = await _rows(rt, "SELECT account_id FROM notifications WHERE type = 'poll'")
     assert sorted(r["account_id"] for r in rows) == sorted([int(alice.id), int(bob.id)])
+
+
+async def test_voting_on_a_blocked_authors_poll_is_forbidden(
+    rt: Runtime, client: Any, alice: User, bob: User
+) -> None:
+    status = await post(client, alice, "Blocked?", poll=POLL)
+    code, _ = await act(client, bob, f"/api/v1/accounts/{alice.id}/block")
+    assert code == 200
+    path = f"/api/v1/polls/{status['poll']['id']}/votes"
+    code, body = await act(client, bob, path, choices=["0"])
+    assert code == 403 and "error" in body
+    assert await _rows(rt, "SELECT id FROM poll_votes") == []

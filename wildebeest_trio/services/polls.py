@@ -18,10 +18,11 @@ from ..jobs import JobKind, JobRegistry, RetryLater
 from ..serializers.instance import POLL_LIMITS
 from ..store import Connection, Row, outbox
 from ..store import accounts as account_rows
+from ..store import follows as follow_rows
 from ..store import polls as poll_rows
 from ..store import statuses as status_rows
 from . import notifications
-from .statuses import InvalidStatus, StatusNotFound
+from .statuses import InvalidStatus, NotAllowed, StatusNotFound
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -226,6 +227,8 @@ async def vote(rt: Runtime, account_id: int, poll_id: int, choices: list[int]) -
             raise InvalidStatus("Validation failed: The chosen vote option does not exist")
         if poll["account_id"] == account_id:
             raise InvalidStatus("Validation failed: You cannot vote in your own polls")
+        if await follow_rows.blocked_either_way(conn, account_id, poll["account_id"]):
+            raise NotAllowed()  # Mastodon's PollPolicy#vote?
         earlier = (await poll_rows.own_votes(conn, account_id, [poll_id])).get(poll_id, [])
         if earlier or len(set(choices)) != len(choices):
             raise InvalidStatus("Validation failed: You have already voted on this poll")
