@@ -438,3 +438,22 @@ async def test_changes_reach_the_users_streams(
     with trio.fail_after(10):
         events = [await subscription.receive.receive() for _ in range(2)]
     assert [(m.event, m.stream) for m in events] == [("filters_changed", ["user"])] * 2
+
+
+async def test_media_descriptions_are_matched(
+    rt: Runtime, client: Any, alice: User, bob: User
+) -> None:
+    from tests.test_media_api import photo, upload
+
+    response = await client.post(
+        "/api/v1/media",
+        headers=bob.headers,
+        files={"file": upload(photo())},
+        form={"description": "A grumpy walrus"},
+    )
+    media = await response.get_json()
+    assert response.status_code == 200, media
+    status = await post(client, bob, "Look at this", media_ids=[media["id"]])
+    await create_filter(client, alice, keywords_attributes=[{"keyword": "walrus"}])
+    code, shown = await get(client, alice, f"/api/v1/statuses/{status['id']}")
+    assert code == 200 and shown["filtered"][0]["keyword_matches"] == ["walrus"]
