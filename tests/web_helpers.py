@@ -39,8 +39,7 @@ async def local_user(rt: Runtime, name: str, role: str = "user") -> int:
     if role != "user":
         from wildebeest_trio.ids import now_ms
 
-        user = await rt.store.read(user_rows.user_by_account, created.account_id)
-        await rt.store.write(user_rows.set_standing, user["id"], now=now_ms(), role=role)
+        await rt.store.write(user_rows.set_standing, created.user_id, now=now_ms(), role=role)
     return created.account_id
 
 

@@ -76,6 +76,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         account_pages,
         accounts,
         activitypub,
+        admin_pages,
         follows,
         health,
         instance,
@@ -115,6 +116,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         markers,
         push,
         site,
+        admin_pages,
     )
     for module in modules:
         app.register_blueprint(module.blueprint)
