@@ -86,6 +86,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         oauth,
         pages,
         push,
+        settings_pages,
         site,
         statuses,
         streaming,
@@ -117,6 +118,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         push,
         site,
         admin_pages,
+        settings_pages,
     )
     for module in modules:
         app.register_blueprint(module.blueprint)
