@@ -187,3 +187,66 @@ async def test_remote_profile_and_follow_button(rt: Runtime, client: Any) -> Non
     # Without the CSRF token, refused.
     response = await client.post("/@rita@remote.example/follow", form={"action": "unfollow"})
     assert response.status_code == 403
+
+
+async def test_media_alt_text_media_tab_and_og_image(rt: Runtime, client: Any) -> None:
+    import io
+
+    from PIL import Image
+    from quart.datastructures import FileStorage
+
+    alice = await make_user(rt, client, "alice")
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), (30, 120, 60)).save(out, "JPEG")
+    response = await client.post(
+        "/api/v1/media",
+        headers=alice.headers,
+        files={"file": FileStorage(io.BytesIO(out.getvalue()), "p.jpg", content_type="image/jpeg")},
+        form={"description": "A green field under a grey sky"},
+    )
+    media = await response.get_json()
+    status = await post(client, alice, "look at this", media_ids=[media["id"]])
+    await post(client, alice, "words only")
+    html = await html_of(client, f"/@alice/{status['id']}")
+    assert 'alt="A green field under a grey sky"' in html
+    assert 'property="og:image:alt" content="A green field under a grey sky"' in html
+    assert 'name="twitter:card" content="summary_large_image"' in html
+    tab = await html_of(client, "/@alice/media")
+    assert "look at this" in tab and "words only" not in tab
+    rss = await (await client.get("/@alice.rss")).get_data(as_text=True)
+    assert "<media:description" in rss and "A green field" in rss
+
+
+async def test_remote_status_page_and_suspended_domains(rt: Runtime, client: Any) -> None:
+    from wildebeest_trio.services.domain_blocks import block_domain
+
+    remote_id = rt.ids.next_id()
+    await rt.store.write(_remote_account, remote_id)
+    status_id = rt.ids.next_id()
+
+    async def remote_status(conn: Connection) -> None:
+        now = now_ms()
+        await conn.execute(
+            "INSERT INTO statuses (id, uri, url, account_id, local, content, visibility, "
+            "created_at, updated_at) VALUES ($1, 'https://remote.example/users/rita/statuses/1', "
+            "'https://remote.example/@rita/1', $2, FALSE, '<p>greetings from afar</p>', "
+            "'public', $3, $3)",
+            status_id,
+            remote_id,
+            now,
+        )
+
+    await rt.store.write(remote_status)
+    html = await html_of(client, f"/@rita@remote.example/{status_id}")
+    assert "greetings from afar" in html
+    assert 'property="og:url" content="https://remote.example/@rita/1"' in html
+    response = await client.get(f"/@rita@remote.example/{status_id}", headers={"Accept": AP})
+    assert response.status_code == 404
+    assert "greetings from afar" in await html_of(client, "/public")
+    assert "greetings from afar" not in await html_of(client, "/public/local")
+    # A suspended domain's accounts and posts are not shown.
+    await rt.store.write(
+        lambda conn: block_domain(conn, rt.ids, "remote.example", severity="suspend")
+    )
+    await html_of(client, "/@rita@remote.example", 404)
+    await html_of(client, f"/@rita@remote.example/{status_id}", 404)

@@ -19,8 +19,8 @@ from quart import Blueprint, Response, request
 
 from ..serializers.accounts import account_entity, acct
 from ..serializers.statuses import status_entities
+from ..services import domain_blocks, profiles, timelines
 from ..services import follows as follow_service
-from ..services import profiles, timelines
 from ..services import statuses as status_service
 from ..services.follows import AccountNotFound
 from ..store import Row
@@ -175,8 +175,11 @@ async def tag_page(name: str) -> Response:
 
 async def _account(handle: str) -> Row | None:
     """The account of `/@handle`, hidden when suspended (or its domain is)."""
-    row = await profiles.lookup(runtime(), handle)
+    rt = runtime()
+    row = await profiles.lookup(rt, handle)
     if row is None or row["suspended_at"] is not None:
+        return None
+    if row["domain"] is not None and await rt.store.read(domain_blocks.is_suspended, row["domain"]):
         return None
     return row
 
