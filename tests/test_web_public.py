@@ -250,3 +250,21 @@ async def test_remote_status_page_and_suspended_domains(rt: Runtime, client: Any
     )
     await html_of(client, "/@rita@remote.example", 404)
     await html_of(client, f"/@rita@remote.example/{status_id}", 404)
+
+
+async def test_sign_in_and_account_pages_parse_strictly(rt: Runtime, client: Any) -> None:
+    await make_user(rt, client, "alice")
+    for path in ("/auth/sign_in", "/auth/sign_up"):
+        html = await html_of(client, path)
+        assert 'name="csrf_token"' in html
+    await html_of(client, "/auth/password/new", 404)  # no mail server configured
+    await html_of(client, "/auth/confirmation?confirmation_token=junk", 400)
+    await log_in(client, "alice")
+    html = await html_of(client, "/settings/applications")
+    assert 'action="/auth/sign_out"' in html
+    # Signed in, the header links to the settings, and a local profile has a follow form.
+    await make_user(rt, client, "bob")
+    await log_in(client, "alice")
+    html = await html_of(client, "/@bob")
+    assert 'href="/settings/profile"' in html and 'action="/@bob/follow"' in html
+    assert 'action="/@alice/follow"' not in await html_of(client, "/@alice")
