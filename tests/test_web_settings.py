@@ -294,3 +294,19 @@ async def test_delete_account(rt: Runtime, client: Any) -> None:
     assert me.status_code == 401
     client.cookie_jar.clear()
     assert (await sign_in(client, "alice@example.org", PASSWORD)).status_code == 401
+
+
+async def test_totp_secret_is_stored_sealed(rt: Runtime, client: Any) -> None:
+    from wildebeest_trio.services import totp
+
+    account_id = await local_user(rt, "alice")
+    user_id = await _value(rt, "SELECT id FROM users WHERE account_id = $1", account_id)
+    setup = await totp.begin_setup(rt, user_id, "alice@test")
+    stored = await _value(rt, "SELECT otp_secret FROM users WHERE id = $1", user_id)
+    assert stored and setup.secret not in stored
+    codes = await totp.confirm_setup(rt, user_id, pyotp.TOTP(setup.secret).now())
+    assert len(codes) == 10
+    later = pyotp.TOTP(setup.secret).at(time.time() + 30)
+    assert await totp.verify(rt, user_id, later)
+    assert not await totp.verify(rt, user_id, later)  # never twice
+    assert await totp.verify(rt, user_id, codes[3].upper())

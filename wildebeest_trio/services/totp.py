@@ -4,17 +4,21 @@ single-use recovery codes.
 Set-up stores a fresh secret; it takes effect only once a code from the app confirms
 it. A code is accepted one step either side of now (clock drift), and never twice: the
 last used step is remembered. Recovery codes are random and stored as SHA-256 hashes
-(they carry 80 bits, so a slow hash adds nothing).
+(they carry 80 bits, so a slow hash adds nothing). The secret itself is stored
+encrypted with a key derived from the server's secret key, so a copy of the database
+alone does not yield working codes.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 import time
 from dataclasses import dataclass
 
 import pyotp
+from cryptography.fernet import Fernet, InvalidToken
 
 from ..ids import now_ms
 from ..runtime import Runtime
@@ -36,6 +40,25 @@ class Setup:
 
     secret: str
     uri: str
+
+
+def _box(rt: Runtime) -> Fernet:
+    key = hashlib.sha256(b"wildebeest-trio totp secret v1" + rt.config.secret_key()).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def _seal(rt: Runtime, secret: str) -> str:
+    return _box(rt).encrypt(secret.encode()).decode()
+
+
+def _open(rt: Runtime, sealed: str | None) -> str | None:
+    """The stored secret in clear, or None (none stored, or the server key changed)."""
+    if not sealed:
+        return None
+    try:
+        return _box(rt).decrypt(sealed.encode()).decode()
+    except InvalidToken:
+        return None
 
 
 def _hash(code: str) -> str:
@@ -72,7 +95,7 @@ async def begin_setup(rt: Runtime, user_id: int, account_label: str) -> Setup:
     if state is not None and state["otp_enabled_at"] is not None:
         raise TotpError("Two-factor authentication is already enabled")
     secret = pyotp.random_base32()
-    await rt.store.write(setting_rows.set_otp_secret, user_id, secret, now_ms())
+    await rt.store.write(setting_rows.set_otp_secret, user_id, _seal(rt, secret), now_ms())
     return Setup(secret, _uri(rt, secret, account_label))
 
 
@@ -85,9 +108,12 @@ def _uri(rt: Runtime, secret: str, account_label: str) -> str:
 async def pending_setup(rt: Runtime, user_id: int, account_label: str) -> Setup | None:
     """The secret being set up (not yet confirmed), if any."""
     state = await rt.store.read(setting_rows.otp_state, user_id)
-    if state is None or not state["otp_secret"] or state["otp_enabled_at"] is not None:
+    if state is None or state["otp_enabled_at"] is not None:
         return None
-    return Setup(state["otp_secret"], _uri(rt, state["otp_secret"], account_label))
+    secret = _open(rt, state["otp_secret"])
+    if secret is None:
+        return None
+    return Setup(secret, _uri(rt, secret, account_label))
 
 
 async def confirm_setup(
@@ -99,9 +125,10 @@ async def confirm_setup(
 
     async def unit(conn: Connection) -> None:
         state = await setting_rows.otp_state(conn, user_id)
-        if state is None or not state["otp_secret"] or state["otp_enabled_at"] is not None:
+        secret = _open(rt, state["otp_secret"]) if state is not None else None
+        if state is None or secret is None or state["otp_enabled_at"] is not None:
             raise TotpError("Start the set-up again")
-        step = _matching_step(state["otp_secret"], code, moment)
+        step = _matching_step(secret, code, moment)
         if step is None:
             raise TotpError("That code is not right; check the time on your device")
         now = now_ms()
@@ -129,7 +156,8 @@ async def verify(rt: Runtime, user_id: int, code: str, *, at: float | None = Non
         state = await setting_rows.otp_state(conn, user_id)
         if state is None or state["otp_enabled_at"] is None:
             return False
-        step = _matching_step(state["otp_secret"], code, moment)
+        secret = _open(rt, state["otp_secret"])
+        step = _matching_step(secret, code, moment) if secret is not None else None
         if step is not None:
             return await setting_rows.use_otp_step(conn, user_id, step)
         if len(code.replace("-", "")) == 20:
