@@ -28,8 +28,20 @@ from ..media.attachments import (
     process_image,
     process_thumbnail,
 )
-from ..media.images import ImageError, ProcessedImage, probe
-from ..media.video import NO_FFMPEG, ffmpeg_path, gif_to_mp4
+from ..media.images import IMAGE_FORMATS, ImageError, ProcessedImage, identify, probe
+from ..media.video import (
+    NO_FFMPEG,
+    NO_FFMPEG_AV,
+    AvLimits,
+    Tools,
+    check_video,
+    classify,
+    find_tools,
+    gif_to_mp4,
+    probe_bytes,
+    transcode_audio,
+    transcode_video,
+)
 from ..store import Connection, Row
 from ..store import media as media_rows
 
@@ -47,6 +59,8 @@ UNATTACHED_TTL_MS = 24 * 3600 * 1000
 _CLEANUP_BATCH = 200
 
 MEDIA_PROCESS = JobKind("media.process", max_attempts=5)
+# Deletes files once nothing names them; queued in the unit that drops the last reference.
+MEDIA_RELEASE = JobKind("media.release", max_attempts=10)
 
 
 class MediaError(ValueError):
@@ -104,7 +118,7 @@ async def upload(
     description = check_description(description)
     focus_xy = parse_focus(focus) if focus else None
     try:
-        kind = await _kind(rt, data)
+        kind = _ROW_TYPES[await _kind(rt, data)]
     except ImageError as exc:
         raise MediaError(str(exc)) from None
     thumb = await _store_thumbnail(rt, thumbnail) if thumbnail is not None else None
@@ -127,7 +141,7 @@ async def upload(
                 done = await _process_and_store(rt, data)
             except ImageError as exc:
                 raise MediaError(str(exc)) from None
-            stored_keys += done.files.values()
+            stored_keys += [k for k in done.files.values() if k]
             att.update(
                 type=done.type,
                 processing="complete",
@@ -184,7 +198,7 @@ async def process_queued(rt: Runtime, payload: dict[str, Any]) -> None:
     )
     if not completed:
         # The row went away (cleanup) while we worked: do not leave its files behind.
-        await release(rt, done.files.values())
+        await release(rt, [k for k in done.files.values() if k])
 
 
 async def owned(rt: Runtime, account_id: int, attachment_id: int) -> Row | None:
@@ -277,26 +291,85 @@ class _Processed:
     """A processed upload whose files are in the media store."""
 
     type: str
-    files: dict[str, str]
+    files: dict[str, str | None]
     meta: dict[str, Any]
-    blurhash: str
+    blurhash: str | None
     file_size: int
 
 
+def tools(rt: Runtime) -> Tools | None:
+    """ffmpeg and ffprobe as configured, or None when they are not installed."""
+    return find_tools(rt.config.media_ffmpeg_path, rt.config.media_ffprobe_path)
+
+
+def _av_limits(rt: Runtime) -> AvLimits:
+    """The configured video and audio limits."""
+    config = rt.config
+    return AvLimits(
+        max_bytes=config.media_max_video_bytes,
+        max_pixels=config.media_max_video_pixels,
+        max_frame_rate=config.media_max_video_frame_rate,
+        time_limit=config.media_ffmpeg_timeout,
+    )
+
+
+# What an upload is, from its content: the row's `type` follows (an animated GIF is a
+# `gifv`; so is a video without sound, as in Mastodon).
+_ROW_TYPES = {
+    "image": "image",
+    "animated_gif": "gifv",
+    "video": "video",
+    "gifv": "gifv",
+    "audio": "audio",
+}
+
+
 async def _kind(rt: Runtime, data: bytes) -> str:
-    """`image` or `gifv`, from the header; `ImageError` for what cannot be accepted."""
-    mime, _, _ = await trio.to_thread.run_sync(partial(probe, data, **_limits(rt)))
-    if mime == "image/gif" and await trio.to_thread.run_sync(is_animated_gif, data):
-        if ffmpeg_path() is None:
-            raise ImageError(NO_FFMPEG)
-        return "gifv"
-    return "image"
+    """`image`, `animated_gif`, `video`, `gifv` or `audio`; `ImageError` if not acceptable.
+
+    Reads headers only (Pillow's, else ffprobe's), so a request can answer at once.
+    """
+    fmt = await trio.to_thread.run_sync(identify, data)
+    if fmt is not None:
+        # Pillow knows it: one of our image types, or refused with Pillow's reason.
+        if len(data) > rt.config.media_max_image_bytes:
+            raise ImageError(
+                "Validation failed: File file size must be less than "
+                f"{_human_bytes(rt.config.media_max_image_bytes)}"
+            )
+        mime, _, _ = await trio.to_thread.run_sync(partial(probe, data, **_limits(rt)))
+        if mime == "image/gif" and await trio.to_thread.run_sync(is_animated_gif, data):
+            if tools(rt) is None:
+                raise ImageError(NO_FFMPEG)
+            return "animated_gif"
+        return "image"
+    if not data:
+        raise ImageError(
+            f"The file is empty; upload an image ({', '.join(IMAGE_FORMATS)}), "
+            "a video or an audio file"
+        )
+    limits = _av_limits(rt)
+    if len(data) > limits.max_bytes:
+        raise ImageError(f"The file is too large (at most {limits.max_bytes:,} bytes)")
+    found = tools(rt)
+    if found is None:
+        raise ImageError(NO_FFMPEG_AV)
+    probed = await probe_bytes(found, data, min(15.0, limits.time_limit))
+    kind = classify(probed)
+    if kind != "audio":
+        check_video(probed, limits)
+    return kind
 
 
 async def _process_and_store(rt: Runtime, data: bytes) -> _Processed:
-    """Process an upload (a still image, or an animated GIF into MP4) and store its files."""
-    if await _kind(rt, data) == "gifv":
+    """Process an upload (image, animated GIF, video or audio) and store its files."""
+    kind = await _kind(rt, data)
+    if kind == "animated_gif":
         return await _process_gifv(rt, data)
+    if kind in ("video", "gifv"):
+        return await _process_video(rt, data)
+    if kind == "audio":
+        return await _process_audio(rt, data)
     processed = await trio.to_thread.run_sync(partial(process_image, data, **_limits(rt)))
     files = await _store_pair(rt, processed.original, processed.small)
     return _Processed(
@@ -309,11 +382,58 @@ async def _process_gifv(rt: Runtime, data: bytes) -> _Processed:
     # The preview and blurhash come from the first frame, like Mastodon's.
     small, hash_ = await trio.to_thread.run_sync(partial(process_thumbnail, data, **_limits(rt)))
     _, width, height = await trio.to_thread.run_sync(partial(probe, data, **_limits(rt)))
-    video = await gif_to_mp4(data, width, height, max_pixels=ORIGINAL_MAX_PIXELS)
+    video = await gif_to_mp4(
+        data,
+        width,
+        height,
+        max_pixels=ORIGINAL_MAX_PIXELS,
+        time_limit=rt.config.media_ffmpeg_timeout,
+        tools=tools(rt) or _no_tools(NO_FFMPEG),
+    )
     original = ProcessedImage(video.data, "video/mp4", "mp4", video.width, video.height)
     files = await _store_pair(rt, original, small)
     meta = {**video.meta(), "small": dimensions(small)}
     return _Processed("gifv", files, meta, hash_, len(video.data))
+
+
+async def _process_video(rt: Runtime, data: bytes) -> _Processed:
+    """A video as an H.264/AAC MP4 (`gifv` when silent), with its first frame as preview."""
+    done = await transcode_video(tools(rt) or _no_tools(NO_FFMPEG_AV), data, _av_limits(rt))
+    small, hash_ = await trio.to_thread.run_sync(
+        partial(
+            process_thumbnail,
+            done.frame,
+            max_bytes=rt.config.media_max_video_bytes,
+            max_pixels=rt.config.media_max_video_pixels,
+        )
+    )
+    video = done.video
+    original = ProcessedImage(video.data, "video/mp4", "mp4", video.width, video.height)
+    files = await _store_pair(rt, original, small)
+    meta = {**video.meta(), "small": dimensions(small)}
+    return _Processed("video" if done.has_audio else "gifv", files, meta, hash_, len(video.data))
+
+
+async def _process_audio(rt: Runtime, data: bytes) -> _Processed:
+    """Audio as an MP3 with its length and bit rate; no preview (only a chosen thumbnail)."""
+    audio = await transcode_audio(tools(rt) or _no_tools(NO_FFMPEG_AV), data, _av_limits(rt))
+    stored = await rt.media.put(audio.data, content_type="audio/mpeg", category=ORIGINAL_CATEGORY)
+    files: dict[str, str | None] = {"file_key": stored.key, "preview_key": None}
+    return _Processed("audio", files, audio.meta(), None, len(audio.data))
+
+
+def _human_bytes(n: int) -> str:
+    """A byte count as people read it (16 MB, 200 KB)."""
+    if n % (1024 * 1024) == 0:
+        return f"{n // (1024 * 1024)} MB"
+    if n % 1024 == 0:
+        return f"{n // 1024} KB"
+    return f"{n} bytes"
+
+
+def _no_tools(message: str) -> Tools:
+    """Raise the user-facing error for a missing ffmpeg (typed to fit an `or` expression)."""
+    raise ImageError(message)
 
 
 async def _store_thumbnail(rt: Runtime, data: bytes) -> Thumbnail:
@@ -330,7 +450,7 @@ async def _store_thumbnail(rt: Runtime, data: bytes) -> Thumbnail:
 
 async def _store_pair(
     rt: Runtime, original: ProcessedImage, small: ProcessedImage
-) -> dict[str, str]:
+) -> dict[str, str | None]:
     """Store an original and its preview; their keys, or neither file if either fails."""
     original_key = await _put(rt, original, ORIGINAL_CATEGORY)
     try:

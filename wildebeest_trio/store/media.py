@@ -74,9 +74,9 @@ async def complete(
     *,
     type_: str,
     file_key: str,
-    preview_key: str,
+    preview_key: str | None,
     meta: dict[str, Any],
-    blurhash: str,
+    blurhash: str | None,
     file_size: int,
     now: int,
 ) -> bool:
