@@ -253,15 +253,75 @@ async def remove_unattached(rt: Runtime, *, now: int | None = None) -> int:
         rows = await rt.store.read(media_rows.unattached_before, cutoff, _CLEANUP_BATCH)
         if not rows:
             return removed
-        keys = await rt.store.write(media_rows.delete_attachments, [r["id"] for r in rows])
+        keys = await rt.store.write(_delete_rows, rt, [r["id"] for r in rows])
+        # The queued job would do this too; doing it now frees the space at once.
         await release(rt, keys)
         removed += len(rows)
         if len(rows) < _CLEANUP_BATCH:
             return removed
 
 
+async def _delete_rows(conn: Connection, rt: Runtime, ids: list[int]) -> set[str]:
+    """Unit of work: delete attachment rows and queue the release of their files."""
+    keys: set[str] = set()
+    for start in range(0, len(ids), _CLEANUP_BATCH):
+        keys |= await media_rows.delete_attachments(conn, ids[start : start + _CLEANUP_BATCH])
+    await queue_release(conn, rt, keys)
+    return keys
+
+
+async def queue_release(conn: Connection, rt: Runtime, keys: Iterable[str]) -> None:
+    """Inside a unit that drops references to files: queue their deletion after the commit.
+
+    The job runs only if the unit commits, and checks again that no row names a file
+    before deleting it, so a crash at any point neither deletes a file in use nor
+    leaves a row without its file (at worst an unreferenced file waits for a retry).
+    """
+    wanted = sorted(set(keys))
+    for start in range(0, len(wanted), _CLEANUP_BATCH):
+        await MEDIA_RELEASE.enqueue(conn, rt.ids, {"keys": wanted[start : start + _CLEANUP_BATCH]})
+
+
+async def statuses_deleted(
+    conn: Connection, rt: Runtime, status_ids: list[int], *, delete_media: bool = False
+) -> None:
+    """Inside the unit deleting statuses: what becomes of their attachments (Mastodon's way).
+
+    Remote statuses' attachments are deleted. Local uploads go back to their uploader for
+    a day so a redraft can post them again (the cleanup removes them after that), unless
+    `delete_media` (the API's `delete_media=true`) asks for them to go at once. Files no
+    row names any more are deleted by a job after the commit. Call `rt.wake_jobs()` after.
+    """
+    if not status_ids:
+        return
+    doomed = await media_rows.of_status_ids(conn, status_ids, remote_only=not delete_media)
+    if doomed:
+        await _delete_rows(conn, rt, doomed)
+    if not delete_media:
+        await media_rows.detach_local(conn, status_ids, now_ms())
+
+
+async def account_removed(conn: Connection, rt: Runtime, account_id: int) -> None:
+    """Inside the unit removing an account: drop its attachments, avatar and header files.
+
+    Call it before deleting the account row (the rows of its attachments cascade away
+    with it, and their keys would be lost); it also works when the row is kept (a
+    suspension), clearing the avatar and header. Files go after the commit, by a job.
+    """
+    keys = await media_rows.clear_profile_images(conn, account_id)
+    ids = await media_rows.of_account(conn, account_id)
+    if ids:
+        await _delete_rows(conn, rt, ids)
+    await queue_release(conn, rt, keys)
+
+
+async def _release_job(rt: Runtime, payload: dict[str, Any]) -> None:
+    """Job handler: delete the files among `payload["keys"]` that no row names."""
+    await release(rt, [str(k) for k in payload.get("keys", [])])
+
+
 async def release(rt: Runtime, keys: Iterable[str]) -> None:
-    """Delete the files among `keys` that no attachment row names any more."""
+    """Delete the files among `keys` that no row names any more."""
     wanted = set(keys)
     if not wanted:
         return
@@ -276,6 +336,7 @@ async def release(rt: Runtime, keys: Iterable[str]) -> None:
 def register(registry: JobRegistry) -> None:
     """Bind the media job kinds to their handlers."""
     registry.register(MEDIA_PROCESS, process_queued)
+    registry.register(MEDIA_RELEASE, _release_job)
 
 
 def _limits(rt: Runtime) -> dict[str, int]:

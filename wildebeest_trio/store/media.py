@@ -160,20 +160,83 @@ async def delete_attachments(conn: Connection, ids: list[int]) -> set[str]:
     return {r[c] for r in rows for c in _KEY_COLUMNS if r[c]}
 
 
+# Every column that names a media store key; a file is deleted only when none of them does.
+KEY_REFERENCES: tuple[tuple[str, str], ...] = (
+    ("media_attachments", "file_key"),
+    ("media_attachments", "preview_key"),
+    ("media_attachments", "thumbnail_key"),
+    ("accounts", "avatar_key"),
+    ("accounts", "header_key"),
+    ("custom_emojis", "image_key"),
+)
+
+
 async def referenced_keys(conn: Connection, keys: Iterable[str]) -> set[str]:
-    """Which of `keys` some attachment row still names (content-addressed files are shared)."""
+    """Which of `keys` some row still names (content-addressed files are shared)."""
     wanted = sorted(set(keys))
     if not wanted:
         return set()
     marks = ", ".join(f"${i}" for i in range(1, len(wanted) + 1))
     found: set[str] = set()
-    for column in _KEY_COLUMNS:
+    for table, column in KEY_REFERENCES:
         rows = await conn.fetch(
-            f"SELECT DISTINCT {column} AS k FROM media_attachments WHERE {column} IN ({marks})",
-            *wanted,
+            f"SELECT DISTINCT {column} AS k FROM {table} WHERE {column} IN ({marks})", *wanted
         )
         found.update(r["k"] for r in rows)
     return found
+
+
+def _marks(values: list[Any], start: int = 1) -> str:
+    return ", ".join(f"${i}" for i in range(start, start + len(values)))
+
+
+async def detach_local(conn: Connection, status_ids: list[int], now: int) -> int:
+    """Give local uploads of deleted statuses back to their uploader, for a redraft.
+
+    They count as uploaded now, so the day unattached uploads are kept starts again
+    (Mastodon keeps them "approximately 24 hours so they can be re-used").
+    """
+    if not status_ids:
+        return 0
+    return await conn.execute(
+        "UPDATE media_attachments SET status_id = NULL, created_at = $1, updated_at = $1 "
+        f"WHERE remote_url IS NULL AND status_id IN ({_marks(status_ids, 2)})",
+        now,
+        *status_ids,
+    )
+
+
+async def of_status_ids(conn: Connection, status_ids: list[int], *, remote_only: bool) -> list[int]:
+    """Ids of the attachments of some statuses (only remote ones, if asked)."""
+    if not status_ids:
+        return []
+    remote = " AND remote_url IS NOT NULL" if remote_only else ""
+    rows = await conn.fetch(
+        f"SELECT id FROM media_attachments WHERE status_id IN ({_marks(status_ids)}){remote}",
+        *status_ids,
+    )
+    return [int(r["id"]) for r in rows]
+
+
+async def of_account(conn: Connection, account_id: int) -> list[int]:
+    """Ids of every attachment of an account."""
+    rows = await conn.fetch("SELECT id FROM media_attachments WHERE account_id = $1", account_id)
+    return [int(r["id"]) for r in rows]
+
+
+async def clear_profile_images(conn: Connection, account_id: int) -> set[str]:
+    """Forget an account's avatar and header files; the keys they had."""
+    row = await conn.fetchrow(
+        "SELECT avatar_key, header_key FROM accounts WHERE id = $1", account_id
+    )
+    if row is None:
+        return set()
+    await conn.execute(
+        "UPDATE accounts SET avatar_key = NULL, header_key = NULL, avatar_cached_at = NULL, "
+        "header_cached_at = NULL WHERE id = $1",
+        account_id,
+    )
+    return {k for k in (row["avatar_key"], row["header_key"]) if k}
 
 
 async def attach(conn: Connection, attachment_ids: list[int], status_id: int) -> int:
