@@ -6,10 +6,14 @@ ALTER TABLE media_attachments ADD COLUMN cached_at BIGINT;
 ALTER TABLE media_attachments ADD COLUMN cached_bytes BIGINT;
 CREATE INDEX media_attachments_cached ON media_attachments (cached_at) WHERE cached_at IS NOT NULL;
 
--- Remote avatars, headers and emoji cached the same way (their key columns hold the copy).
+-- Remote avatars, headers and emoji cached the same way: their key columns hold the copy,
+-- with when it was made and from which remote URL (a copy of an older URL is stale).
 ALTER TABLE accounts ADD COLUMN avatar_cached_at BIGINT;
+ALTER TABLE accounts ADD COLUMN avatar_cached_url TEXT;
 ALTER TABLE accounts ADD COLUMN header_cached_at BIGINT;
+ALTER TABLE accounts ADD COLUMN header_cached_url TEXT;
 ALTER TABLE custom_emojis ADD COLUMN image_cached_at BIGINT;
+ALTER TABLE custom_emojis ADD COLUMN image_cached_url TEXT;
 CREATE INDEX accounts_avatar_cached ON accounts (avatar_cached_at) WHERE avatar_cached_at IS NOT NULL;
 CREATE INDEX accounts_header_cached ON accounts (header_cached_at) WHERE header_cached_at IS NOT NULL;
 CREATE INDEX custom_emojis_image_cached ON custom_emojis (image_cached_at) WHERE image_cached_at IS NOT NULL;

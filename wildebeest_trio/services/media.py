@@ -138,7 +138,7 @@ async def upload(
     try:
         if synchronous:
             try:
-                done = await _process_and_store(rt, data)
+                done = await process_and_store(rt, data)
             except ImageError as exc:
                 raise MediaError(str(exc)) from None
             stored_keys += [k for k in done.files.values() if k]
@@ -182,7 +182,7 @@ async def process_queued(rt: Runtime, payload: dict[str, Any]) -> None:
     if data is None:
         return  # already processed, or removed before its turn
     try:
-        done = await _process_and_store(rt, data)
+        done = await process_and_store(rt, data)
     except ImageError as exc:
         await rt.store.write(media_rows.fail, attachment_id, str(exc), now_ms())
         return
@@ -348,14 +348,15 @@ def _limits(rt: Runtime) -> dict[str, int]:
 
 
 @dataclass(frozen=True)
-class _Processed:
-    """A processed upload whose files are in the media store."""
+class Processed:
+    """A processed file whose files are in the media store."""
 
     type: str
     files: dict[str, str | None]
     meta: dict[str, Any]
     blurhash: str | None
     file_size: int
+    stored_bytes: int
 
 
 def tools(rt: Runtime) -> Tools | None:
@@ -422,23 +423,34 @@ async def _kind(rt: Runtime, data: bytes) -> str:
     return kind
 
 
-async def _process_and_store(rt: Runtime, data: bytes) -> _Processed:
-    """Process an upload (image, animated GIF, video or audio) and store its files."""
+async def process_and_store(
+    rt: Runtime, data: bytes, categories: tuple[str, str] = (ORIGINAL_CATEGORY, SMALL_CATEGORY)
+) -> Processed:
+    """Process a file (image, animated GIF, video or audio) and store its files.
+
+    `categories` name where the original and the preview go (uploads, or the remote
+    cache). Raises `ImageError` with a user-facing message for a file refused.
+    """
     kind = await _kind(rt, data)
     if kind == "animated_gif":
-        return await _process_gifv(rt, data)
+        return await _process_gifv(rt, data, categories)
     if kind in ("video", "gifv"):
-        return await _process_video(rt, data)
+        return await _process_video(rt, data, categories)
     if kind == "audio":
-        return await _process_audio(rt, data)
+        return await _process_audio(rt, data, categories)
     processed = await trio.to_thread.run_sync(partial(process_image, data, **_limits(rt)))
-    files = await _store_pair(rt, processed.original, processed.small)
-    return _Processed(
-        "image", files, processed.meta(), processed.blurhash, len(processed.original.data)
+    files = await _store_pair(rt, processed.original, processed.small, categories)
+    return Processed(
+        "image",
+        files,
+        processed.meta(),
+        processed.blurhash,
+        len(processed.original.data),
+        len(processed.original.data) + len(processed.small.data),
     )
 
 
-async def _process_gifv(rt: Runtime, data: bytes) -> _Processed:
+async def _process_gifv(rt: Runtime, data: bytes, categories: tuple[str, str]) -> Processed:
     """An animated GIF as `gifv`: an MP4, a preview of its first frame, and their meta."""
     # The preview and blurhash come from the first frame, like Mastodon's.
     small, hash_ = await trio.to_thread.run_sync(partial(process_thumbnail, data, **_limits(rt)))
@@ -452,12 +464,12 @@ async def _process_gifv(rt: Runtime, data: bytes) -> _Processed:
         tools=tools(rt) or _no_tools(NO_FFMPEG),
     )
     original = ProcessedImage(video.data, "video/mp4", "mp4", video.width, video.height)
-    files = await _store_pair(rt, original, small)
+    files = await _store_pair(rt, original, small, categories)
     meta = {**video.meta(), "small": dimensions(small)}
-    return _Processed("gifv", files, meta, hash_, len(video.data))
+    return Processed("gifv", files, meta, hash_, len(video.data), len(video.data) + len(small.data))
 
 
-async def _process_video(rt: Runtime, data: bytes) -> _Processed:
+async def _process_video(rt: Runtime, data: bytes, categories: tuple[str, str]) -> Processed:
     """A video as an H.264/AAC MP4 (`gifv` when silent), with its first frame as preview."""
     done = await transcode_video(tools(rt) or _no_tools(NO_FFMPEG_AV), data, _av_limits(rt))
     small, hash_ = await trio.to_thread.run_sync(
@@ -470,17 +482,18 @@ async def _process_video(rt: Runtime, data: bytes) -> _Processed:
     )
     video = done.video
     original = ProcessedImage(video.data, "video/mp4", "mp4", video.width, video.height)
-    files = await _store_pair(rt, original, small)
+    files = await _store_pair(rt, original, small, categories)
     meta = {**video.meta(), "small": dimensions(small)}
-    return _Processed("video" if done.has_audio else "gifv", files, meta, hash_, len(video.data))
+    kind = "video" if done.has_audio else "gifv"
+    return Processed(kind, files, meta, hash_, len(video.data), len(video.data) + len(small.data))
 
 
-async def _process_audio(rt: Runtime, data: bytes) -> _Processed:
+async def _process_audio(rt: Runtime, data: bytes, categories: tuple[str, str]) -> Processed:
     """Audio as an MP3 with its length and bit rate; no preview (only a chosen thumbnail)."""
     audio = await transcode_audio(tools(rt) or _no_tools(NO_FFMPEG_AV), data, _av_limits(rt))
-    stored = await rt.media.put(audio.data, content_type="audio/mpeg", category=ORIGINAL_CATEGORY)
+    stored = await rt.media.put(audio.data, content_type="audio/mpeg", category=categories[0])
     files: dict[str, str | None] = {"file_key": stored.key, "preview_key": None}
-    return _Processed("audio", files, audio.meta(), None, len(audio.data))
+    return Processed("audio", files, audio.meta(), None, len(audio.data), len(audio.data))
 
 
 def _human_bytes(n: int) -> str:
@@ -510,12 +523,12 @@ async def _store_thumbnail(rt: Runtime, data: bytes) -> Thumbnail:
 
 
 async def _store_pair(
-    rt: Runtime, original: ProcessedImage, small: ProcessedImage
+    rt: Runtime, original: ProcessedImage, small: ProcessedImage, categories: tuple[str, str]
 ) -> dict[str, str | None]:
     """Store an original and its preview; their keys, or neither file if either fails."""
-    original_key = await _put(rt, original, ORIGINAL_CATEGORY)
+    original_key = await _put(rt, original, categories[0])
     try:
-        small_key = await _put(rt, small, SMALL_CATEGORY)
+        small_key = await _put(rt, small, categories[1])
     except BaseException:
         with trio.CancelScope(shield=True):
             await release(rt, [original_key])
