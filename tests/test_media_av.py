@@ -330,3 +330,25 @@ async def test_without_ffmpeg_video_is_refused_and_images_still_work(
         )
         assert image.status_code == 200
         assert (await image.get_json())["type"] == "image"
+
+
+async def test_ffmpeg_is_killed_past_its_time_limit(tmp_path: Path, database_url: str) -> None:
+    from tests.conftest import make_config
+    from wildebeest_trio.http import create_app
+    from wildebeest_trio.runtime import open_runtime
+    from wildebeest_trio.services.instance import ensure_instance_keys
+
+    data = clip(tmp_path)
+    config = make_config(tmp_path, database_url, media_ffmpeg_timeout=0.01)
+    async with open_runtime(config) as rt:
+        await ensure_instance_keys(rt)
+        alice = await token(rt, "alice")
+        async with create_app(rt).test_app() as app:
+            client = app.test_client()
+            refused = await client.post(
+                "/api/v1/media", headers=bearer(alice), files={"file": upload(data)}
+            )
+            assert refused.status_code == 422
+            assert "takes too long" in (await refused.get_json())["error"]
+            assert await counts(rt) == (0, 0)
+            assert stored_files(rt) == []
