@@ -366,3 +366,36 @@ async def test_cache_size_bound_drops_the_oldest(
         assert "/media_proxy/" in (await entity(rt, first))["url"]
         assert "/system/cache/" in (await entity(rt, second))["url"]
         assert len(stored_files(rt)) == 2
+
+
+async def test_remote_emoji_is_cached_on_first_view(
+    tmp_path: Path, database_url: str, origin: tuple[str, dict[str, int]]
+) -> None:
+    from wildebeest_trio.serializers.media_urls import emoji_image_url
+
+    base, hits = origin
+    async with server(tmp_path, database_url) as (rt, client):
+        emoji_id = rt.ids.next_id()
+
+        async def unit(conn: Connection) -> None:
+            await conn.execute(
+                "INSERT INTO custom_emojis (id, shortcode, domain, image_remote_url, created_at, "
+                "updated_at) VALUES ($1, 'blob', 'remote.example', $2, 1, 1)",
+                emoji_id,
+                f"{base}/avatar2.jpg",
+            )
+
+        async def row(conn: Connection) -> dict[str, Any]:
+            found = await conn.fetchrow("SELECT * FROM custom_emojis WHERE id = $1", emoji_id)
+            return dict(found)
+
+        await rt.store.write(unit)
+        url = emoji_image_url(rt.config, await rt.store.read(row))
+        assert url == f"{rt.config.base_url}/media_proxy/emojis/{emoji_id}"
+        location, body = await follow(client, rt, url)
+        assert "/system/cache/emojis/" in location
+        with Image.open(io.BytesIO(body)) as img:
+            assert max(img.size) <= 256 and len(img.getexif()) == 0
+        assert emoji_image_url(rt.config, await rt.store.read(row)) == location
+        await follow(client, rt, url)
+        assert hits == {"avatar2.jpg": 1}

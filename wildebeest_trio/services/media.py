@@ -1,11 +1,17 @@
 """Media attachments: upload, process (at once or as a job), describe, and clean up.
 
 `POST /api/v1/media` processes in the request (in a worker thread); `POST
-/api/v2/media` checks the header at once (type, bytes, pixels), then commits
-the row, the raw bytes and a `media.process` job together and answers while
-the job decodes, orients, resizes and hashes. Files are content-addressed in
-the media store and may be shared by several rows, so a file is deleted only
-when no row names it any more.
+/api/v2/media` checks the header at once (type, bytes, pixels; ffprobe for
+video and audio), then commits the row, the raw bytes and a `media.process` job
+together and answers while the job decodes, orients, resizes and hashes (or has
+ffmpeg transcode). What a file is comes from its content alone: images through
+Pillow, video and audio through ffprobe (`media.video`).
+
+Files are content-addressed in the media store and may be shared by several
+rows, so a file is deleted only when no row names it any more: units that drop
+references queue a `media.release` job (`queue_release`) that checks again after
+the commit. Deleting a status (`statuses_deleted`) or removing an account
+(`account_removed`) goes through it.
 """
 
 from __future__ import annotations
@@ -461,7 +467,7 @@ async def _process_gifv(rt: Runtime, data: bytes, categories: tuple[str, str]) -
         height,
         max_pixels=ORIGINAL_MAX_PIXELS,
         time_limit=rt.config.media_ffmpeg_timeout,
-        tools=tools(rt) or _no_tools(NO_FFMPEG),
+        tools=_require_tools(rt, NO_FFMPEG),
     )
     original = ProcessedImage(video.data, "video/mp4", "mp4", video.width, video.height)
     files = await _store_pair(rt, original, small, categories)
@@ -471,7 +477,7 @@ async def _process_gifv(rt: Runtime, data: bytes, categories: tuple[str, str]) -
 
 async def _process_video(rt: Runtime, data: bytes, categories: tuple[str, str]) -> Processed:
     """A video as an H.264/AAC MP4 (`gifv` when silent), with its first frame as preview."""
-    done = await transcode_video(tools(rt) or _no_tools(NO_FFMPEG_AV), data, _av_limits(rt))
+    done = await transcode_video(_require_tools(rt, NO_FFMPEG_AV), data, _av_limits(rt))
     small, hash_ = await trio.to_thread.run_sync(
         partial(
             process_thumbnail,
@@ -490,7 +496,7 @@ async def _process_video(rt: Runtime, data: bytes, categories: tuple[str, str]) 
 
 async def _process_audio(rt: Runtime, data: bytes, categories: tuple[str, str]) -> Processed:
     """Audio as an MP3 with its length and bit rate; no preview (only a chosen thumbnail)."""
-    audio = await transcode_audio(tools(rt) or _no_tools(NO_FFMPEG_AV), data, _av_limits(rt))
+    audio = await transcode_audio(_require_tools(rt, NO_FFMPEG_AV), data, _av_limits(rt))
     stored = await rt.media.put(audio.data, content_type="audio/mpeg", category=categories[0])
     files: dict[str, str | None] = {"file_key": stored.key, "preview_key": None}
     return Processed("audio", files, audio.meta(), None, len(audio.data), len(audio.data))
@@ -505,9 +511,12 @@ def _human_bytes(n: int) -> str:
     return f"{n} bytes"
 
 
-def _no_tools(message: str) -> Tools:
-    """Raise the user-facing error for a missing ffmpeg (typed to fit an `or` expression)."""
-    raise ImageError(message)
+def _require_tools(rt: Runtime, message: str) -> Tools:
+    """ffmpeg and ffprobe, or `ImageError(message)` when they are gone (say, since the upload)."""
+    found = tools(rt)
+    if found is None:
+        raise ImageError(message)
+    return found
 
 
 async def _store_thumbnail(rt: Runtime, data: bytes) -> Thumbnail:
