@@ -57,6 +57,9 @@ async def origin(nursery: trio.Nursery) -> AsyncIterator[tuple[str, dict[str, in
     @app.route("/files/<name>")
     async def file(name: str) -> Response:
         hits[name] = hits.get(name, 0) + 1
+        if name == "slow.jpg":
+            await trio.sleep(0.5)
+            name = "photo.jpg"
         if name not in files:
             return Response("gone", status=404)
         body, ctype = files[name]
@@ -399,3 +402,26 @@ async def test_remote_emoji_is_cached_on_first_view(
         assert emoji_image_url(rt.config, await rt.store.read(row)) == location
         await follow(client, rt, url)
         assert hits == {"avatar2.jpg": 1}
+
+
+async def test_simultaneous_first_views_fetch_once(
+    tmp_path: Path, database_url: str, origin: tuple[str, dict[str, int]]
+) -> None:
+    base, hits = origin
+    async with server(tmp_path, database_url) as (rt, client):
+        bob = await remote_account(rt, "remote.example")
+        attachment_id = await remote_attachment(rt, bob, f"{base}/slow.jpg")
+        url = (await entity(rt, attachment_id))["url"].removeprefix(rt.config.base_url)
+        locations: list[str] = []
+
+        async def view() -> None:
+            response = await client.get(url)
+            assert response.status_code == 302
+            locations.append(response.headers["Location"])
+
+        async with trio.open_nursery() as nursery:
+            for _ in range(3):
+                nursery.start_soon(view)
+        assert len(set(locations)) == 1 and len(locations) == 3
+        assert "/system/cache/" in locations[0]
+        assert hits == {"slow.jpg": 1}

@@ -54,11 +54,11 @@ async def emoji(emoji_id: str) -> Response:
 
 @contextmanager
 def _remote_errors() -> Iterator[None]:
-    """A remote file that could not be fetched now is a 502 (the next view tries again)."""
+    """A remote file that cannot be had now is a 502 or 503 (the next view tries again)."""
     try:
         yield
     except media_cache.RemoteMediaError as exc:
-        raise ApiError(502, str(exc)) from None
+        raise ApiError(exc.status, str(exc)) from None
 
 
 def _redirect(target: media_cache.Target) -> Response:

@@ -8,8 +8,9 @@ from ..config import Config
 from .accounts import media_url
 from .media_urls import attachment_proxy_url
 
-# A remote attachment not cached yet, and one never fetched (see services.media_cache).
-REMOTE = "remote"
+# A remote attachment not cached yet (or being fetched), and one never fetched (see
+# services.media_cache).
+REMOTE = ("remote", "fetching")
 REJECTED = "rejected"
 
 
@@ -28,7 +29,7 @@ def media_attachment_entity(config: Config, row: dict[str, Any]) -> dict[str, An
     preview_key = row.get("thumbnail_key") or (row.get("preview_key") if done else None)
     url = media_url(config, file_key) if file_key else None
     preview_url = media_url(config, preview_key) if preview_key else None
-    if processing == REMOTE and row.get("remote_url"):
+    if processing in REMOTE and row.get("remote_url"):
         url = attachment_proxy_url(config, row, "original")
         if row["type"] in ("image", "gifv", "video") or row.get("preview_remote_url"):
             preview_url = attachment_proxy_url(config, row, "small")

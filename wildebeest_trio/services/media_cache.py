@@ -60,10 +60,19 @@ CACHE_CATEGORIES = {
 EMOJI_MAX_BYTES = 256 * 1024
 EMOJI_SIDE = 256
 _BATCH = 200
+# How long a viewer waits for a fetch another request started before being told to retry.
+WAIT_FOR_FETCH = 20.0
 
 
 class RemoteMediaError(Exception):
-    """A remote file that could not be fetched now (answered 502; tried again next view)."""
+    """A remote file that cannot be had now (502, or 503 while another request fetches it).
+
+    The row is left as it was: the next view tries again.
+    """
+
+    def __init__(self, message: str, status: int = 502) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -141,7 +150,7 @@ async def attachment_target(rt: Runtime, attachment_id: int, token: str, style: 
         return Target(None)
     if not hmac.compare_digest(token.encode(), proxy_token(row["remote_url"]).encode()):
         return Target(None)
-    if row["processing"] == media_rows.REMOTE:
+    if row["processing"] in (media_rows.REMOTE, media_rows.FETCHING):
         domain = await rt.store.read(media_rows.account_domain, row["account_id"])
         if await rt.store.read(_rejects_media, domain):
             await rt.store.write(
@@ -161,14 +170,23 @@ async def attachment_target(rt: Runtime, attachment_id: int, token: str, style: 
 
 
 async def _cache_attachment(rt: Runtime, row: dict[str, Any]) -> dict[str, Any]:
-    """Fetch, process and store a remote attachment; its row afterwards."""
-    data = await _fetch(rt, row["remote_url"], rt.config.media_max_video_bytes)
+    """Fetch, process and store a remote attachment (or wait for whoever is); its row after."""
+    now = now_ms()
+    # A claim outlives any honest fetch (the download, then several ffmpeg runs).
+    stale = now - int(1000 * (rt.config.media_fetch_timeout + 4 * rt.config.media_ffmpeg_timeout))
+    if not await rt.store.write(media_rows.claim_fetch, row["id"], now, stale):
+        return await _wait_for_fetch(rt, row["id"])
     try:
+        data = await _fetch(rt, row["remote_url"], rt.config.media_max_video_bytes)
         done = await media.process_and_store(rt, data, (CACHE_ORIGINAL, CACHE_SMALL))
     except ImageError as exc:
         log.info("remote media %d refused: %s", row["id"], exc)
         await rt.store.write(media_rows.reject_remote, row["id"], str(exc), now_ms())
         return await rt.store.read(media_rows.attachment, row["id"]) or row
+    except BaseException:
+        with trio.CancelScope(shield=True):
+            await rt.store.write(media_rows.unclaim_fetch, row["id"], now_ms())
+        raise
     recorded = await rt.store.write(
         media_rows.cache_remote,
         row["id"],
@@ -182,11 +200,25 @@ async def _cache_attachment(rt: Runtime, row: dict[str, Any]) -> dict[str, Any]:
         preview_key=done.files["preview_key"],
     )
     if not recorded:
-        # Another request cached it first (or the row went): keep only what rows name.
+        # The row went (its status was deleted) while we worked: keep only what rows name.
         await media.release(rt, [k for k in done.files.values() if k])
     else:
         await enforce_cache_bound(rt, keep=row["id"])
     return await rt.store.read(media_rows.attachment, row["id"]) or row
+
+
+async def _wait_for_fetch(rt: Runtime, attachment_id: int) -> dict[str, Any]:
+    """Another request is fetching the file: wait a while for it to be cached."""
+    row: dict[str, Any] | None = None
+    with trio.move_on_after(WAIT_FOR_FETCH):
+        while True:
+            await trio.sleep(0.2)
+            row = await rt.store.read(media_rows.attachment, attachment_id)
+            if row is None or row["processing"] != media_rows.FETCHING:
+                break
+    if row is None or row["processing"] in (media_rows.REMOTE, media_rows.FETCHING):
+        raise RemoteMediaError("The remote file is still being fetched; try again shortly", 503)
+    return row
 
 
 async def image_target(rt: Runtime, table: str, row_id: int, which: str) -> Target:

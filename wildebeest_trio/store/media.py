@@ -271,7 +271,34 @@ async def of_statuses(conn: Connection, status_ids: list[int]) -> list[Row]:
 # Processing states of remote attachments besides `complete` (cached): not fetched yet, or
 # never to be fetched (a reject-media domain, or a file that could not be processed).
 REMOTE = "remote"
+FETCHING = "fetching"  # claimed by one request, which fetches and processes it
 REJECTED = "rejected"
+
+
+async def claim_fetch(conn: Connection, attachment_id: int, now: int, stale_before: int) -> bool:
+    """Claim a remote attachment for fetching; False if another request holds a fresh claim.
+
+    One fetch per file however many viewers arrive at once (each would run ffmpeg);
+    a claim older than `stale_before` (its holder died) may be taken over.
+    """
+    changed = await conn.execute(
+        "UPDATE media_attachments SET processing = 'fetching', updated_at = $2 WHERE id = $1 "
+        "AND (processing = 'remote' OR (processing = 'fetching' AND updated_at < $3))",
+        attachment_id,
+        now,
+        stale_before,
+    )
+    return changed == 1
+
+
+async def unclaim_fetch(conn: Connection, attachment_id: int, now: int) -> None:
+    """Give up a claim (the origin failed): the next view tries again."""
+    await conn.execute(
+        "UPDATE media_attachments SET processing = 'remote', updated_at = $2 "
+        "WHERE id = $1 AND processing = 'fetching'",
+        attachment_id,
+        now,
+    )
 
 
 async def cache_remote(
@@ -291,7 +318,8 @@ async def cache_remote(
     changed = await conn.execute(
         "UPDATE media_attachments SET processing = 'complete', type = $2, file_key = $3, "
         "preview_key = $4, meta = $5, blurhash = $6, file_size = $7, cached_bytes = $8, "
-        "cached_at = $9, updated_at = $9, error = NULL WHERE id = $1 AND processing = 'remote'",
+        "cached_at = $9, updated_at = $9, error = NULL WHERE id = $1 "
+        "AND processing IN ('remote', 'fetching')",
         attachment_id,
         type_,
         file_key,
@@ -309,7 +337,7 @@ async def reject_remote(conn: Connection, attachment_id: int, error: str, now: i
     """Never fetch a remote attachment again: it is shown as a link to its origin."""
     await conn.execute(
         "UPDATE media_attachments SET processing = 'rejected', type = 'unknown', error = $2, "
-        "updated_at = $3 WHERE id = $1 AND processing = 'remote'",
+        "updated_at = $3 WHERE id = $1 AND processing IN ('remote', 'fetching')",
         attachment_id,
         error,
         now,
@@ -380,7 +408,7 @@ async def reject_domain(conn: Connection, domain: str, now: int) -> set[str]:
         return set()
     rows = await conn.fetch(
         f"SELECT id FROM media_attachments WHERE account_id IN ({_marks(account_ids)}) "
-        "AND remote_url IS NOT NULL AND processing IN ('remote', 'complete')",
+        "AND remote_url IS NOT NULL AND processing IN ('remote', 'fetching', 'complete')",
         *account_ids,
     )
     ids = [int(r["id"]) for r in rows]
