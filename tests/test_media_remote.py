@@ -21,9 +21,11 @@ from quart_trio import QuartTrio
 
 from tests.conftest import free_port, make_config
 from tests.test_images import encoded, exif_with_gps, two_halves
-from tests.test_media_api import stored_files
+from tests.test_media_api import needs_ffmpeg, stored_files
+from tests.test_media_av import clip, ffprobe
 from wildebeest_trio.http import create_app
 from wildebeest_trio.ids import now_ms
+from wildebeest_trio.media.video import find_tools
 from wildebeest_trio.runtime import Runtime, open_runtime
 from wildebeest_trio.serializers.accounts import account_entity
 from wildebeest_trio.serializers.media import media_attachment_entity
@@ -42,8 +44,10 @@ def gps_photo(width: int = 1000, height: int = 700) -> bytes:
 
 
 @pytest.fixture
-async def origin(nursery: trio.Nursery) -> AsyncIterator[tuple[str, dict[str, int]]]:
-    """A fake remote server on 127.0.0.1 serving a photo, an avatar and some text."""
+async def origin(
+    nursery: trio.Nursery, tmp_path: Path
+) -> AsyncIterator[tuple[str, dict[str, int]]]:
+    """A fake remote server on 127.0.0.1 serving photos, a video, and some text."""
     app = QuartTrio("origin")
     hits: dict[str, int] = {}
     files = {
@@ -57,6 +61,9 @@ async def origin(nursery: trio.Nursery) -> AsyncIterator[tuple[str, dict[str, in
     @app.route("/files/<name>")
     async def file(name: str) -> Response:
         hits[name] = hits.get(name, 0) + 1
+        if name == "clip.webm" and name not in files and find_tools() is not None:
+            # Made on first request: only the video test pays for ffmpeg.
+            files[name] = (await trio.to_thread.run_sync(clip, tmp_path), "video/webm")
         if name == "slow.jpg":
             await trio.sleep(0.5)
             name = "photo.jpg"
@@ -425,3 +432,26 @@ async def test_simultaneous_first_views_fetch_once(
         assert len(set(locations)) == 1 and len(locations) == 3
         assert "/system/cache/" in locations[0]
         assert hits == {"slow.jpg": 1}
+
+
+@needs_ffmpeg
+async def test_remote_video_is_transcoded_like_an_upload(
+    tmp_path: Path, database_url: str, origin: tuple[str, dict[str, int]]
+) -> None:
+    base, _ = origin
+    async with server(tmp_path, database_url) as (rt, client):
+        bob = await remote_account(rt, "remote.example")
+        attachment_id = await remote_attachment(
+            rt, bob, f"{base}/clip.webm", media_type="video/webm"
+        )
+        before = await entity(rt, attachment_id)
+        assert before["type"] == "video" and "/media_proxy/" in before["url"]
+        location, body = await follow(client, rt, before["url"])
+        assert location.endswith(".mp4")
+        probed = ffprobe(body, tmp_path)
+        assert {s["codec_name"] for s in probed["streams"]} == {"h264", "aac"}
+        assert "title" not in probed["format"].get("tags", {})
+        after = await entity(rt, attachment_id)
+        assert after["type"] == "video"
+        assert after["preview_url"].endswith(".jpg") and len(after["blurhash"]) == 36
+        assert after["meta"]["original"]["frame_rate"] == "25/1"
