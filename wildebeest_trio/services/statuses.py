@@ -23,7 +23,7 @@ from ..store import statuses as status_rows
 from ..store import users as user_rows
 from ..store.paging import Page
 from ..store.statuses import StatusBundle
-from . import conversations, fanout
+from . import conversations, fanout, media
 from .formatting import URL_RE, MentionTarget, plain_mentions, render_text
 
 if TYPE_CHECKING:
@@ -530,8 +530,13 @@ async def _remove(conn: Connection, rt: Runtime, row: Row, now: int) -> None:
     )
 
 
-async def delete(rt: Runtime, account_id: int, status_id: int) -> StatusBundle:
-    """Delete a status (and the boosts of it); the status as it was, for redrafting."""
+async def delete(
+    rt: Runtime, account_id: int, status_id: int, *, delete_media: bool = False
+) -> StatusBundle:
+    """Delete a status (and the boosts of it); the status as it was, for redrafting.
+
+    Its uploads are kept a day for a redraft unless `delete_media` (see `media.statuses_deleted`).
+    """
 
     reached = await fanout.channels_of(rt, status_id)
 
@@ -542,9 +547,11 @@ async def delete(rt: Runtime, account_id: int, status_id: int) -> StatusBundle:
         for boost in await status_rows.live_reblogs_of(conn, status_id):
             await _remove(conn, rt, boost, now)
         await _remove(conn, rt, row, now)
+        await media.statuses_deleted(conn, rt, [status_id], delete_media=delete_media)
         return bundle
 
     bundle = await rt.store.write(unit)
+    rt.wake_jobs()
     if reached is not None:
         await fanout.status_removed(rt, status_id, *reached)
     return bundle
