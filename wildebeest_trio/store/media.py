@@ -141,9 +141,14 @@ async def update_attachment(
 
 
 async def unattached_before(conn: Connection, cutoff: int, limit: int) -> list[Row]:
-    """Unattached uploads created before `cutoff` (milliseconds), oldest first."""
+    """Unattached uploads created before `cutoff` (milliseconds), oldest first.
+
+    Uploads a scheduled status will attach when it is published are not unattached.
+    """
     rows = await conn.fetch(
         "SELECT * FROM media_attachments WHERE status_id IS NULL AND created_at < $1 "
+        "AND NOT EXISTS (SELECT 1 FROM scheduled_status_media ssm "
+        "WHERE ssm.media_attachment_id = media_attachments.id) "
         "ORDER BY created_at LIMIT $2",
         cutoff,
         limit,
