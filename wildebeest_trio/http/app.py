@@ -82,6 +82,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         lists,
         markers,
         media_files,
+        notifications,
         oauth,
         pages,
         push,
@@ -112,6 +113,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         tags,
         lists,
         markers,
+        notifications,
         push,
     )
     for module in modules:
