@@ -477,3 +477,31 @@ async def test_scopes_and_api_level(rt: Runtime, client: Any) -> None:
     assert (await client.get("/api/v1/notifications")).status_code == 401
     instance = await (await client.get("/api/v2/instance")).get_json()
     assert instance["api_versions"]["mastodon"] >= 2
+
+
+async def test_limited_and_new_accounts_by_policy(rt: Runtime, client: Any) -> None:
+    alice = await make_user(rt, client, "alice")
+    limited = await make_user(rt, client, "limited")
+    newcomer = await make_user(rt, client, "newcomer")
+    friend = await make_user(rt, client, "friend")
+    await follow(client, alice, friend)
+
+    async def silence(conn: Connection) -> None:
+        await conn.execute("UPDATE accounts SET silenced_at = 1 WHERE id = $1", int(limited.id))
+
+    await rt.store.write(silence)
+    mine = await post(client, alice, "hello")
+    await act(client, limited, f"/api/v1/statuses/{mine['id']}/favourite")
+    # A limited account is filtered by default; its favourite waits out of the list.
+    assert await _notes(client, alice) == []
+    hidden = await _notes(client, alice, "?include_filtered=true")
+    assert [(n["type"], n["filtered"]) for n in hidden] == [("favourite", True)]
+
+    # Every account here is days old: filtering new accounts spares only followed ones.
+    await client.patch(
+        "/api/v2/notifications/policy", headers=alice.headers, json={"for_new_accounts": "filter"}
+    )
+    await follow(client, newcomer, alice)
+    await act(client, friend, f"/api/v1/statuses/{mine['id']}/favourite")
+    assert _types(await _notes(client, alice)) == [("favourite", "friend")]
+    assert len(await _notes(client, alice, "?include_filtered=true")) == 3
