@@ -505,3 +505,59 @@ async def test_limited_and_new_accounts_by_policy(rt: Runtime, client: Any) -> N
     await act(client, friend, f"/api/v1/statuses/{mine['id']}/favourite")
     assert _types(await _notes(client, alice)) == [("favourite", "friend")]
     assert len(await _notes(client, alice, "?include_filtered=true")) == 3
+
+
+async def test_poll_notifications_through_a_batch(rt: Runtime, client: Any) -> None:
+    from wildebeest_trio.services import notifications
+
+    alice = await make_user(rt, client, "alice")
+    bob = await make_user(rt, client, "bob")
+    asked = await post(client, alice, "which one?")
+    await act(client, bob, f"/api/v1/statuses/{asked['id']}/favourite")
+    batch = notifications.Batch(rt)
+
+    async def unit(conn: Connection) -> None:
+        # As the polls helper does when a poll ends: voters and the author are told.
+        for account in (alice, bob):
+            await batch.notify(
+                conn,
+                account_id=int(account.id),
+                type="poll",
+                from_account_id=int(alice.id),
+                status_id=int(asked["id"]),
+            )
+
+    await rt.store.write(unit)
+    await batch.announce()
+    for account in (alice, bob):
+        notes = await _notes(client, account, "?types[]=poll")
+        assert [(n["type"], n["status"]["id"]) for n in notes] == [("poll", asked["id"])]
+
+
+async def test_v2_walk_pages_groups_as_mastodon(rt: Runtime, client: Any) -> None:
+    alice = await make_user(rt, client, "alice")
+    fans = [await make_user(rt, client, f"fan{i}") for i in range(3)]
+    statuses = [await post(client, alice, f"post {i}") for i in range(4)]
+    # Interleaved: each fan favourites all four statuses, so the groups overlap in time.
+    for fan in fans:
+        for s in statuses:
+            await act(client, fan, f"/api/v1/statuses/{s['id']}/favourite")
+    seen: list[tuple[str, int, str]] = []
+    url = "/api/v2/notifications?limit=1"
+    for _ in range(20):
+        response = await client.get(url, headers=alice.headers)
+        body = await response.get_json()
+        if not body["notification_groups"]:
+            assert "Link" not in response.headers
+            break
+        for g in body["notification_groups"]:
+            assert g["page_min_id"] == g["page_max_id"] == g["most_recent_notification_id"]
+            seen.append((g["status_id"], g["notifications_count"], g["sample_account_ids"][0]))
+        link = response.headers["Link"].split(";")[0].strip("<>")
+        url = link[link.index("/api/") :]
+    # Below each page's cursor a group shows again with its older notifications, counted
+    # up to the page (Mastodon's paginate_groups): the client merges them by group key.
+    newest_first = [s["id"] for s in reversed(statuses)]
+    assert seen == [
+        (status_id, count, fans[count - 1].id) for count in (3, 2, 1) for status_id in newest_first
+    ]
