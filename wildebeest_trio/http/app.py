@@ -76,6 +76,8 @@ def create_app(rt: Runtime) -> QuartTrio:
         account_pages,
         accounts,
         activitypub,
+        admin_pages,
+        filters,
         follows,
         health,
         instance,
@@ -85,7 +87,11 @@ def create_app(rt: Runtime) -> QuartTrio:
         notifications,
         oauth,
         pages,
+        polls,
         push,
+        scheduled_statuses,
+        settings_pages,
+        site,
         statuses,
         streaming,
         tags,
@@ -115,6 +121,12 @@ def create_app(rt: Runtime) -> QuartTrio:
         markers,
         notifications,
         push,
+        site,
+        admin_pages,
+        settings_pages,
+        polls,
+        filters,
+        scheduled_statuses,
     )
     for module in modules:
         app.register_blueprint(module.blueprint)
