@@ -363,6 +363,32 @@ async def test_warn_and_hide_in_timelines(rt: Runtime, client: Any, alice: User,
     assert boost["id"] not in [s["id"] for s in home]
 
 
+async def test_hide_in_notifications_removes_them_from_v1_and_v2(
+    rt: Runtime, client: Any, alice: User, bob: User
+) -> None:
+    await create_filter(
+        client,
+        alice,
+        title="Spoilers",
+        context=["notifications"],
+        filter_action="hide",
+        keywords_attributes=[{"keyword": "finale"}],
+    )
+    await post(client, bob, "@alice the finale was great")
+    kept = await post(client, bob, "@alice lunch?")
+    code, listed = await get(client, alice, "/api/v1/notifications")
+    assert code == 200 and [n["status"]["id"] for n in listed] == [kept["id"]]
+    code, grouped = await get(client, alice, "/api/v2/notifications")
+    assert code == 200
+    assert [g["status_id"] for g in grouped["notification_groups"]] == [kept["id"]]
+    assert [s["id"] for s in grouped["statuses"]] == [kept["id"]]
+    hidden = await rt.store.read(
+        lambda conn: conn.fetchval("SELECT min(id) FROM notifications WHERE type = 'mention'")
+    )
+    code, _ = await get(client, alice, f"/api/v1/notifications/{hidden}")
+    assert code == 404
+
+
 async def test_hidden_page_still_links_to_the_next(
     rt: Runtime, client: Any, alice: User, bob: User
 ) -> None:

@@ -118,7 +118,10 @@ async def show(notification_id: str) -> Response:
         listing = await notifications.show(runtime(), _me(), parse_id(notification_id))
     except NotificationNotFound:
         raise _not_found() from None
-    return json_response(listing.entities(runtime().config)[0])
+    shown = listing.entities(runtime().config)
+    if not shown:
+        raise _not_found()  # about a status the viewer's filters hide
+    return json_response(shown[0])
 
 
 async def _dismiss(text: str) -> Response:
@@ -178,6 +181,8 @@ def _grouped_response(found: Grouped, expand: str) -> dict[str, Any]:
     partial: list[int] = []
     for group in found.groups:
         row = group.row
+        if not listing.shown(row):
+            continue
         if row["status_id"] is not None and row["status_id"] in bundle.statuses:
             status_ids.append(row["status_id"])
         first, *rest = group.sample_ids
@@ -211,6 +216,7 @@ def _grouped_response(found: Grouped, expand: str) -> dict[str, Any]:
             accounts=listing.accounts,
         )
         for g in found.groups
+        if listing.shown(g.row)
     ]
     return body
 

@@ -35,7 +35,7 @@ from ..store import statuses as status_rows
 from ..store.notifications import POLICY_FIELDS, Browse
 from ..store.paging import Page, placeholders
 from ..store.statuses import StatusBundle
-from . import domain_blocks, web_push
+from . import domain_blocks, filters, web_push
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -297,7 +297,10 @@ class Batch:
         row = await notification_rows.by_id(conn, notification_id)
         assert row is not None
         listing = await _load(conn, account_id, [row])
-        entity = listing.entities(self.rt.config)[0]
+        shown = listing.entities(self.rt.config)
+        if not shown:
+            return notification_id  # about a status the recipient's filters hide
+        entity = shown[0]
         self.pushes += await web_push.queue_push(
             conn, self.rt.ids, account_id=account_id, notification=entity
         )
@@ -456,11 +459,18 @@ class Listing:
     accounts: dict[int, Row]
     bundle: StatusBundle
     reports: dict[int, Row]
+    # Statuses the recipient's `hide` filters remove from notifications.
+    hidden: set[int] = field(default_factory=set)
+
+    def shown(self, row: Row) -> bool:
+        """Whether a notification is listed (not about a status a filter hides)."""
+        return row["status_id"] not in self.hidden or row["type"] not in STATUS_TYPES
 
     def entities(self, config: Config) -> list[dict[str, Any]]:
         return [
             notification_entity(config, r, self.accounts, self.bundle, self.reports)
             for r in self.rows
+            if self.shown(r)
         ]
 
 
@@ -491,7 +501,8 @@ async def _load(conn: Connection, account_id: int, rows: list[Row]) -> Listing:
         reports = {r["id"]: r for r in found}
     wanted = {r["from_account_id"] for r in rows}
     wanted |= {r["target_account_id"] for r in reports.values()}
-    return Listing(rows, await _accounts(conn, wanted), bundle, reports)
+    hidden = filters.hidden_ids(bundle, "notifications")
+    return Listing(rows, await _accounts(conn, wanted), bundle, reports, hidden)
 
 
 async def page(rt: Runtime, account_id: int, browse: Browse, page: Page) -> Listing:
