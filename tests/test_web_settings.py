@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from werkzeug.datastructures import FileStorage
 
-from tests.oauth_flow import csrf_from, sign_in
+from tests.oauth_flow import csrf_from, register_app, sign_in
 from tests.social import PASSWORD, follow, make_user, post
 from tests.web_helpers import html_of, local_user, log_in, submit
 from wildebeest_trio.runtime import Runtime
@@ -204,6 +204,20 @@ async def test_two_factor_sign_in(rt: Runtime, client: Any) -> None:
     # Without the password step, the second step is out of reach.
     client.cookie_jar.clear()
     assert (await client.get("/auth/two_factor")).status_code == 302
+    # Nor does the password grant skip it.
+    app = await register_app(client)
+    grant = await client.post(
+        "/oauth/token",
+        form={
+            "grant_type": "password",
+            "username": "alice@example.org",
+            "password": PASSWORD,
+            "client_id": app["client_id"],
+            "client_secret": app["client_secret"],
+        },
+    )
+    assert grant.status_code == 400
+    assert (await grant.get_json())["error"] == "invalid_grant"
 
 
 async def test_export_and_import(rt: Runtime, client: Any) -> None:

@@ -17,6 +17,7 @@ from ..runtime import Runtime
 from ..store import Connection, Row
 from ..store import oauth as oauth_rows
 from ..store import users as user_rows
+from . import totp
 from .passwords import hash_password, verify_password
 from .tokens import KNOWN_SCOPES, TokenError, hash_token, parse_scopes
 
@@ -350,6 +351,11 @@ async def password_grant(
         user = await check_login(rt, username, password)
     except LoginError as exc:
         raise OAuthError("invalid_grant", str(exc)) from None
+    # A password alone is not enough once a second factor is on (as Mastodon refuses).
+    if await totp.is_enabled(rt, user["user_id"]):
+        raise OAuthError(
+            "invalid_grant", "Two-factor authentication is on: sign in through the browser"
+        )
     return await issue_token(rt, app_row["id"], user["account_id"], scopes)
 
 
