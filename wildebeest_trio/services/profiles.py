@@ -12,6 +12,7 @@ from ..store import Connection, Row
 from ..store import accounts as account_rows
 from ..store import follows as follow_rows
 from ..store import users as user_rows
+from . import media
 from .formatting import MentionTarget, plain_mentions, render_field_value, render_text
 
 MAX_DISPLAY_NAME = 30
@@ -161,11 +162,21 @@ async def update(rt: Runtime, account_id: int, changes: ProfileChanges) -> None:
             columns["fields"] = json.dumps(
                 [{"name": n, "value": render_field_value(v), "verified_at": None} for n, v in kept]
             )
-        if changes.avatar_key is not None:
-            columns["avatar_key"] = changes.avatar_key or None
-        if changes.header_key is not None:
-            columns["header_key"] = changes.header_key or None
+        replaced: list[str] = []
+        if changes.avatar_key is not None or changes.header_key is not None:
+            before = await account_rows.account_by_id(conn, account_id) or {}
+            for column, new in (
+                ("avatar_key", changes.avatar_key),
+                ("header_key", changes.header_key),
+            ):
+                if new is None:
+                    continue
+                columns[column] = new or None
+                if before.get(column) and before[column] != columns[column]:
+                    replaced.append(before[column])
         await account_rows.update_profile(conn, account_id, columns, now)
+        # The old pictures go once nothing else names them (the same bytes may be shared).
+        await media.queue_release(conn, rt, replaced)
         if (
             changes.privacy is not None
             or changes.sensitive is not None
@@ -183,4 +194,5 @@ async def update(rt: Runtime, account_id: int, changes: ProfileChanges) -> None:
             await user_rows.update_settings(conn, account_id, json.dumps(settings), now)
 
     await rt.store.write(unit)
+    rt.wake_jobs()
     rt.instance_facts.invalidate()  # the contact account may be this one
