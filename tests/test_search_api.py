@@ -185,6 +185,18 @@ async def test_offset_paging_and_limits(rt: Runtime, client: Any) -> None:
     # Without a type, the offset is ignored, as Mastodon does.
     status, body = await search(client, alice, q="gnu", limit=2, offset=4)
     assert status == 200 and "gnu 6" in body["statuses"][0]["content"]
+    # min_id / max_id narrow statuses by id, as Mastodon.
+    status, body = await search(client, alice, q="gnu", type="statuses")
+    ids = [int(s["id"]) for s in body["statuses"]]
+    status, body = await search(client, alice, q="gnu", type="statuses", max_id=ids[2])
+    assert [int(s["id"]) for s in body["statuses"]] == ids[3:]
+    status, body = await search(
+        client, alice, q="gnu", type="statuses", min_id=ids[3], max_id=ids[0]
+    )
+    assert [int(s["id"]) for s in body["statuses"]] == ids[1:3]
+    # Absurd offsets are empty pages, not errors.
+    status, body = await search(client, alice, q="gnu", type="statuses", offset=10**30)
+    assert status == 200 and body["statuses"] == []
     # At most 40.
     status, body = await search(client, alice, q="gnu", type="statuses", limit=500)
     assert status == 200 and len(body["statuses"]) == 7

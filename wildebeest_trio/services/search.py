@@ -40,6 +40,7 @@ from .tags import DAY_MS, TagView, view
 TYPES = ("accounts", "statuses", "hashtags")
 MIN_QUERY_LENGTH = 3  # anonymous callers: shorter queries find exact matches only
 MAX_TERMS = 16
+MAX_OFFSET = 10_000  # deeper pages are empty (Elasticsearch's window in Mastodon, too)
 HAS_VALUES = frozenset({"media", "image", "video", "audio", "poll", "link", "embed"})
 IS_VALUES = frozenset({"reply", "sensitive"})
 IN_VALUES = frozenset({"library", "public", "all"})
@@ -69,6 +70,8 @@ class SearchRequest:
     exclude_unreviewed: bool = False
     limit: int = 20
     offset: int = 0
+    min_id: int | None = None  # statuses only, as Mastodon
+    max_id: int | None = None
 
 
 @dataclass
@@ -213,8 +216,11 @@ async def search_statuses(
     limit: int,
     offset: int,
     account_id: int | None = None,
+    min_id: int | None = None,
+    max_id: int | None = None,
 ) -> StatusBundle:
-    """Full-text status search for a signed-in viewer (see the module docstring)."""
+    """Full-text status search for a signed-in viewer (see the module docstring);
+    `min_id`/`max_id` keep ids above/below them."""
     clauses = parse_query(q)
 
     async def unit(conn: Connection) -> StatusBundle:
@@ -222,6 +228,7 @@ async def search_statuses(
         if criteria is None:
             return StatusBundle(order=[])
         criteria.account_id = account_id
+        criteria.min_id, criteria.max_id = min_id, max_id
         if not _criteria_search_anything(criteria):
             return StatusBundle(order=[])
         rows = await search_rows.search_statuses(conn, criteria, viewer_id, now_ms(), limit, offset)
@@ -246,7 +253,7 @@ async def search_accounts(
     """Accounts for a query (see the module docstring); `resolve` looks an exact remote
     `user@domain` up through WebFinger when it is not known yet."""
     query = q.strip().removeprefix("@")
-    if not query or limit < 1:
+    if not query or limit < 1 or offset > MAX_OFFSET:
         return []
     username, _, domain = query.partition("@")
     domain = domain.strip()
@@ -332,9 +339,9 @@ async def search(rt: Runtime, viewer_id: int | None, request: SearchRequest) -> 
     query's shape (no offset without a type, as Mastodon ignores it then)."""
     results = SearchResults()
     q = request.q.strip()
-    if not q or request.limit == 0:
-        return results
     offset = request.offset if request.type is not None else 0
+    if not q or request.limit == 0 or offset > MAX_OFFSET:
+        return results
     if request.resolve and re.match(r"^https?://", q):
         if offset > 0:
             return results
@@ -369,6 +376,8 @@ async def search(rt: Runtime, viewer_id: int | None, request: SearchRequest) -> 
             limit=request.limit,
             offset=offset,
             account_id=request.account_id,
+            min_id=request.min_id,
+            max_id=request.max_id,
         )
     if _wants(request, "hashtags") and "@" not in q:
         results.hashtags = await search_hashtags(

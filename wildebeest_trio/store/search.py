@@ -56,6 +56,8 @@ class StatusCriteria:
     in_library: bool = False
     in_public: bool = False
     account_id: int | None = None
+    min_id: int | None = None  # ids above it
+    max_id: int | None = None  # ids below it
 
     def has_text(self) -> bool:
         return bool(self.words or self.phrases)
@@ -188,6 +190,10 @@ async def search_statuses(
             )
     if criteria.account_id is not None:
         where.append(f"s.account_id = {arg(criteria.account_id)}")
+    if criteria.min_id is not None:
+        where.append(f"s.id > {arg(criteria.min_id)}")
+    if criteria.max_id is not None:
+        where.append(f"s.id < {arg(criteria.max_id)}")
     for account_id in criteria.from_ids:
         where.append(f"s.account_id = {arg(account_id)}")
     for account_id in criteria.not_from_ids:
