@@ -1,8 +1,9 @@
 """Search: full-text status matches, accounts by name, hashtags by prefix.
 
-The status index is kept by triggers (migration 0014): an FTS5 table `status_search`
-keyed by status id on SQLite, a `status_search` table of tsvectors with a GIN index on
-PostgreSQL. Both index the same text, `search_text(spoiler, content)`, and neither stems.
+The status index is kept by triggers (migration 0014): a contentless FTS5 table
+`status_search` keyed by status id on SQLite, a `status_search` table of tsvectors with a
+GIN index on PostgreSQL. Both index the same text, `search_text(spoiler, content)`, and
+neither stems.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .base import Connection, Row
-from .statuses import LIVE, unhidden_sql, visible_sql
+from .statuses import LIVE, hidden_accounts_sql, visible_sql
 
 _TAG = re.compile(r"<[^>]*>")
 _SPACES = re.compile(r"\s+")
@@ -156,7 +157,8 @@ async def search_statuses(
         LIVE,
         "s.reblog_of_id IS NULL",
         visible_sql("s", v),
-        unhidden_sql("s", v, t),
+        # Boosts are not searched, so only the author can be hidden from the viewer.
+        f"s.account_id NOT IN ({hidden_accounts_sql(v, t)})",
         "a.suspended_at IS NULL",
         f"(s.local OR {interacted_sql(v)} OR (s.visibility = 'public' AND a.indexable))",
     ]
