@@ -216,6 +216,12 @@ async def test_bad_input(rt: Runtime, client: Any) -> None:
         code, body = await search(client, alice, q=q, type="statuses")
         assert code == 422, (q, body)
         assert body["error"]
+    # Quotes, backslashes, FTS syntax and NUL are only text.
+    await post(client, alice, "it's a backslash \\ test")
+    for q in ("it's", "backslash \\", 'a "b', "NEAR(x y)", "x OR y", "*", "\x00nul", "'; --"):
+        code, body = await search(client, alice, q=q, type="statuses")
+        assert code == 200, (q, body)
+    assert len(await found(client, alice, "it's backslash")) == 1
     # Anonymous callers may neither page nor resolve.
     code, body = await search(client, None, q="x", offset=0)
     assert code == 401 and "pagination" in body["error"]

@@ -100,6 +100,7 @@ def parse_query(q: str) -> list[Clause]:
     """Split a query into clauses: `word`, `"a phrase"`, `-word`, `prefix:value`,
     `prefix:"a value"`; a prefix that is not an operator stays part of the word."""
     clauses = []
+    q = q.replace("\x00", " ")  # no database takes NUL in text
     for match in _TOKEN.finditer(q):
         sign, prefix = match["sign"], match["prefix"]
         phrase = match["phrase"] is not None

@@ -75,6 +75,19 @@ class _Args:
         return f"${len(self.values)}"
 
 
+def pg_literal(text: str) -> str:
+    """`text` as a PostgreSQL string constant (an E'' string: quotes and backslashes
+    escaped, so it holds whatever `standard_conforming_strings` says).
+
+    Search words go into the statement itself rather than as parameters: asyncpg prepares
+    every statement, and after five runs PostgreSQL may switch a prepared statement to a
+    generic plan that cannot know how common `$1` is; for a rare word that plan walks the
+    whole index backwards (measured: 1.2 s at 200,000 statuses, against 0.7 ms planned
+    with the word). Limit and offset are inlined for the same reason.
+    """
+    return "E'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def _fts5_string(text: str) -> str:
     """An FTS5 string token: a phrase of whatever words `text` holds, never syntax."""
     return '"' + text.replace('"', '""') + '"'
@@ -165,8 +178,8 @@ async def search_statuses(
     postgres = conn.dialect == "postgres"
     if criteria.has_text():
         if postgres:
-            queries = [f"plainto_tsquery('simple', {arg(w)})" for w in criteria.words]
-            queries += [f"phraseto_tsquery('simple', {arg(p)})" for p in criteria.phrases]
+            queries = [f"plainto_tsquery('simple', {pg_literal(w)})" for w in criteria.words]
+            queries += [f"phraseto_tsquery('simple', {pg_literal(p)})" for p in criteria.phrases]
             source = "status_search x JOIN statuses s ON s.id = x.status_id"
             where.append(f"x.document @@ ({' && '.join(queries)})")
             order = "x.status_id"
@@ -183,7 +196,7 @@ async def search_statuses(
         if postgres:
             where.append(
                 "s.id NOT IN (SELECT nx.status_id FROM status_search nx "
-                f"WHERE nx.document @@ phraseto_tsquery('simple', {arg(text)}))"
+                f"WHERE nx.document @@ phraseto_tsquery('simple', {pg_literal(text)}))"
             )
         else:
             where.append(
@@ -222,7 +235,7 @@ async def search_statuses(
         where.append("s.visibility = 'public' AND a.indexable")
     sql = (
         f"SELECT s.* FROM {source} WHERE {' AND '.join(where)} "
-        f"ORDER BY {order} DESC LIMIT {arg(limit)} OFFSET {arg(offset)}"
+        f"ORDER BY {order} DESC LIMIT {int(limit)} OFFSET {int(offset)}"
     )
     return await conn.fetch(sql, *arg.values)
 
