@@ -149,6 +149,7 @@ def seed_sqlite(path: str, statuses: list[tuple[Any, ...]]) -> None:
     raw = sqlite3.connect(path, isolation_level=None)
     raw.create_function("wb_search_text", 2, search_text, deterministic=True)
     raw.execute("PRAGMA synchronous = OFF")
+    raw.execute("PRAGMA cache_size = -262144")  # 256 MiB: the FTS5 merges re-read segments
     raw.execute("BEGIN")
     raw.executemany(ACCOUNT_SQL.replace("$", "?"), _accounts())
     raw.executemany(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from tests.social import User, act, follow, make_user, post
+from tests.social import User, act, follow, make_user, post, token_with
 from wildebeest_trio.ids import now_ms
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.store import Connection
@@ -227,11 +227,19 @@ async def test_bad_input(rt: Runtime, client: Any) -> None:
     assert code == 401 and "pagination" in body["error"]
     code, body = await search(client, None, q="x", resolve="true")
     assert code == 401 and "resolve" in body["error"]
-    # A token without a search scope is refused.
+    # An invalid token is a 401; a token without a search scope is refused.
     response = await client.get(
         "/api/v2/search?q=x", headers={"Authorization": "Bearer not-a-token"}
     )
     assert response.status_code == 401
+    narrow = await token_with(client, alice, "read:statuses")
+    response = await client.get("/api/v2/search?q=x", headers={"Authorization": f"Bearer {narrow}"})
+    assert response.status_code == 403
+    searcher = await token_with(client, alice, "read:search")
+    response = await client.get(
+        "/api/v2/search?q=x", headers={"Authorization": f"Bearer {searcher}"}
+    )
+    assert response.status_code == 200
 
 
 async def test_accounts_by_name_ranked_and_filtered(rt: Runtime, client: Any) -> None:

@@ -309,6 +309,11 @@ async def resolve_url(rt: Runtime, url: str, viewer_id: int | None) -> Any:
         return None
     try:
         document = await fetch_object(rt, url)
+        if document["id"] != url:
+            # A page URL of something already known under its ActivityPub id.
+            known = await _known(rt, document["id"])
+            if known is not None:
+                return known
         kind = first(document.get("type"))
         if kind in ACTOR_TYPES:
             await refresh_actor(rt, document["id"])
