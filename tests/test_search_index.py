@@ -103,3 +103,45 @@ async def test_index_follows_inserts_edits_and_deletes(rt: Runtime) -> None:
         return int(found)
 
     assert await rt.store.write(indexed) == 0
+
+
+async def test_postgres_searches_newest_slices_first_without_changing_results(
+    rt: Runtime, monkeypatch: Any
+) -> None:
+    """Slices of the index (tiny here) give the same pages as one search would."""
+    monkeypatch.setattr(search_rows, "WINDOWS", (3, 6))
+    author = (await create_local_account(rt, "author", "author@example.org")).account_id
+    viewer = (await create_local_account(rt, "viewer", "viewer@example.org")).account_id
+
+    async def seed(conn: Connection) -> list[int]:
+        ids = []
+        for i in range(14):
+            # Every third one is private: the viewer does not follow the author.
+            visibility = "private" if i % 3 == 0 else "public"
+            word = "kudu" if i % 2 == 0 else "eland"
+            ids.append(await _insert(rt, conn, author, f"{word} {i}", visibility=visibility))
+        if conn.dialect == "postgres":
+            await conn.execute("ANALYZE status_search")
+        return ids
+
+    ids = await rt.store.write(seed)
+    expected = [ids[i] for i in reversed(range(14)) if i % 2 == 0 and i % 3 != 0]
+    assert len(expected) == 4
+
+    async def page(limit: int, offset: int) -> list[int]:
+        async def unit(conn: Connection) -> list[int]:
+            rows = await search_rows.search_statuses(
+                conn, StatusCriteria(words=["kudu"]), viewer, now_ms(), limit, offset
+            )
+            return [r["id"] for r in rows]
+
+        return await rt.store.read(unit)
+
+    if rt.store.dialect == "postgres":
+        windows = await rt.store.read(search_rows._pg_windows)
+        assert len(windows) == 3 and windows[-1] is None
+    assert await page(20, 0) == expected
+    assert await page(1, 0) == expected[:1]
+    assert await page(2, 1) == expected[1:3]
+    assert await page(3, 3) == expected[3:]
+    assert await page(5, 10) == []
