@@ -164,6 +164,10 @@ async def test_media_statuses_match_has_media(rt: Runtime, client: Any) -> None:
     assert len(await found(client, alice, "herd has:image")) == 1
     assert await found(client, alice, "herd has:video") == []
     assert len(await found(client, alice, "herd -has:media")) == 1
+    await post(client, alice, "herd vote", poll={"options": ["yes", "no"], "expires_in": 3600})
+    polled = await found(client, alice, "herd has:poll")
+    assert len(polled) == 1 and "vote" in polled[0]
+    assert len(await found(client, alice, "herd -has:poll")) == 2
 
 
 def _day(ms: int) -> str:

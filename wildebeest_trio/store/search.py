@@ -93,18 +93,9 @@ def _fts5_string(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-async def _polls_table(conn: Connection) -> bool:
-    """Whether this database has a `polls` table (it arrives with the polls feature)."""
-    if conn.dialect == "sqlite":
-        sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'polls'"
-    else:
-        sql = "SELECT 1 WHERE to_regclass('polls') IS NOT NULL"
-    return await conn.fetchval(sql) is not None
-
-
 def interacted_sql(viewer: str) -> str:
-    """The viewer wrote, was mentioned in, favourited, boosted or bookmarked the status `s`
-    (Mastodon's "searchable by": the statuses in one's library)."""
+    """The viewer wrote, was mentioned in, favourited, boosted, bookmarked or voted in the
+    poll of the status `s` (Mastodon's "searchable by": the statuses in one's library)."""
     return (
         f"(s.account_id = {viewer} "
         f"OR EXISTS (SELECT 1 FROM mentions im WHERE im.account_id = {viewer} "
@@ -114,7 +105,9 @@ def interacted_sql(viewer: str) -> str:
         f"OR EXISTS (SELECT 1 FROM bookmarks ibk WHERE ibk.account_id = {viewer} "
         "AND ibk.status_id = s.id) "
         f"OR EXISTS (SELECT 1 FROM statuses irb WHERE irb.reblog_of_id = s.id "
-        f"AND irb.account_id = {viewer} AND irb.deleted_at IS NULL))"
+        f"AND irb.account_id = {viewer} AND irb.deleted_at IS NULL) "
+        "OR EXISTS (SELECT 1 FROM polls ipl JOIN poll_votes ipv ON ipv.poll_id = ipl.id "
+        f"WHERE ipl.status_id = s.id AND ipv.account_id = {viewer}))"
     )
 
 
@@ -127,7 +120,7 @@ _HAS_LINK = (
 )
 
 
-async def _has_sql(conn: Connection, kind: str) -> str:
+def _has_sql(kind: str) -> str:
     if kind in MEDIA_KINDS:
         types = MEDIA_KINDS[kind]
         cond = "ma.status_id = s.id"
@@ -135,9 +128,7 @@ async def _has_sql(conn: Connection, kind: str) -> str:
             cond += " AND ma.type IN (" + ", ".join(f"'{t}'" for t in types) + ")"
         return f"EXISTS (SELECT 1 FROM media_attachments ma WHERE {cond})"
     if kind == "poll":
-        if await _polls_table(conn):
-            return "EXISTS (SELECT 1 FROM polls pl WHERE pl.status_id = s.id)"
-        return "1 = 0"  # no polls table yet: no status has a poll
+        return "EXISTS (SELECT 1 FROM polls pl WHERE pl.status_id = s.id)"
     if kind == "link":
         return f"({_HAS_LINK})"
     # `embed`: a video preview card; this server makes no preview cards.
@@ -214,9 +205,9 @@ async def search_statuses(
     for account_id in criteria.not_from_ids:
         where.append(f"s.account_id <> {arg(account_id)}")
     for kind in criteria.has:
-        where.append(await _has_sql(conn, kind))
+        where.append(_has_sql(kind))
     for kind in criteria.has_not:
-        where.append(f"NOT {await _has_sql(conn, kind)}")
+        where.append(f"NOT {_has_sql(kind)}")
     for kind in criteria.is_:
         where.append(_is_sql(kind))
     for kind in criteria.is_not:
