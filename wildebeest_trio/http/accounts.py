@@ -12,6 +12,7 @@ from ..services import profiles
 from ..services.accounts import AccountError
 from ..services.profile_images import store_avatar, store_header
 from ..services.registrations import RegistrationClosed, sign_up
+from ..services.search import resolve_remote_acct
 from .auth import SIGN_UP_LIMIT_IP, auth, check_limit, client_ip, current_auth, require_scope
 from .context import json_response, runtime
 from .errors import ApiError, not_found
@@ -174,6 +175,9 @@ async def lookup() -> Response:
     if not acct.strip():
         raise ApiError(400, "acct is required")
     row = await profiles.lookup(runtime(), acct)
+    if row is None:
+        # An unknown `user@domain` is looked up through WebFinger, for signed-in callers.
+        row = await resolve_remote_acct(runtime(), acct, await current_auth())
     if row is None or row["suspended_at"] is not None:
         raise not_found()
     return json_response(account_entity(runtime().config, row))

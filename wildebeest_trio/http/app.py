@@ -91,6 +91,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         polls,
         push,
         scheduled_statuses,
+        search,
         settings_pages,
         site,
         statuses,
@@ -129,6 +130,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         polls,
         filters,
         scheduled_statuses,
+        search,
     )
     for module in modules:
         app.register_blueprint(module.blueprint)

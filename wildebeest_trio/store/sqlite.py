@@ -15,6 +15,7 @@ from typing import Any
 import trio
 
 from .base import Dialect, IntegrityError, Row, Store, StoreMisuse, T, Unit
+from .search import search_text
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 _BUSY_TIMEOUT_MS = 10_000
@@ -91,6 +92,8 @@ def _connect(path: str) -> sqlite3.Connection:
     raw.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
     raw.execute("PRAGMA foreign_keys = ON")
     raw.execute("PRAGMA synchronous = NORMAL")
+    # The status search triggers (migration 0014) index what this function returns.
+    raw.create_function("wb_search_text", 2, search_text, deterministic=True)
     return raw
 
 

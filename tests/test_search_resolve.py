@@ -1,0 +1,265 @@
+"""Remote lookups from search: WebFinger (and host-meta) against a fake remote server on
+127.0.0.1, actors fetched with signed GETs and stored, URLs resolved, private addresses
+refused unless the configuration allows them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import pytest
+import trio
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.trio import serve
+from quart import Response, request
+from quart_trio import QuartTrio
+
+from tests.conftest import free_port, make_config
+from tests.social import User, make_user
+from wildebeest_trio.config import Config
+from wildebeest_trio.federation import lookup
+from wildebeest_trio.federation.instance_actor import ensure_instance_actor
+from wildebeest_trio.runtime import Runtime, open_runtime
+from wildebeest_trio.services import search as search_service
+from wildebeest_trio.signatures import generate_rsa_keypair
+
+AP = "application/activity+json"
+
+
+@pytest.fixture
+def config(tmp_path: Path, database_url: str) -> Config:
+    """This module's server may fetch from 127.0.0.1 (the fake remote)."""
+    return make_config(tmp_path, database_url, allow_private_addresses=True)
+
+
+@dataclass
+class Remote:
+    """A fake remote server: WebFinger, host-meta, actors, a profile page and a note."""
+
+    base: str = ""
+    host: str = ""
+    webfinger_404: bool = False
+    public_pem: str = field(default_factory=lambda: generate_rsa_keypair(2048)[1])
+    requests: list[tuple[str, bool]] = field(default_factory=list)  # (path, signed)
+
+    def actor(self, name: str) -> dict[str, Any]:
+        actor = f"{self.base}/users/{name}"
+        return {
+            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "id": actor,
+            "type": "Person",
+            "preferredUsername": name,
+            "name": f"{name.capitalize()} of the Remote",
+            "summary": "<p>remote bio</p>",
+            "inbox": f"{actor}/inbox",
+            "outbox": f"{actor}/outbox",
+            "url": f"{self.base}/@{name}",
+            "publicKey": {
+                "id": f"{actor}#main-key",
+                "owner": actor,
+                "publicKeyPem": self.public_pem,
+            },
+        }
+
+
+def _jrd(remote: Remote, resource: str) -> Response:
+    name, _, host = resource.removeprefix("acct:").partition("@")
+    if host != remote.host or name not in ("zoe", "yan"):
+        return Response("", status=404)
+    body = {
+        "subject": f"acct:{name}@{host}",
+        "links": [
+            {"rel": "http://webfinger.net/rel/profile-page", "href": f"{remote.base}/@{name}"},
+            {"rel": "self", "type": AP, "href": f"{remote.base}/users/{name}"},
+        ],
+    }
+    return Response(json.dumps(body), content_type="application/jrd+json")
+
+
+@pytest.fixture
+async def remote(nursery: trio.Nursery) -> AsyncIterator[Remote]:
+    state = Remote()
+    app = QuartTrio("remote")
+
+    @app.before_request
+    async def record() -> None:
+        state.requests.append((request.path, "Signature" in request.headers))
+
+    @app.route("/.well-known/webfinger")
+    async def webfinger() -> Response:
+        if state.webfinger_404:
+            return Response("", status=404)
+        return _jrd(state, request.args.get("resource", ""))
+
+    @app.route("/.well-known/host-meta")
+    async def host_meta() -> Response:
+        xrd = (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<XRD xmlns="http://docs.oasis-open.org/ns/xri/xrd-1.0">'
+            f'<Link rel="lrdd" template="{state.base}/finger?resource={{uri}}"/></XRD>'
+        )
+        return Response(xrd, content_type="application/xrd+xml")
+
+    @app.route("/finger")
+    async def finger() -> Response:
+        return _jrd(state, request.args.get("resource", ""))
+
+    @app.route("/users/<name>")
+    async def actor(name: str) -> Response:
+        if name not in ("zoe", "yan"):
+            return Response("", status=404)
+        return Response(json.dumps(state.actor(name)), content_type=AP)
+
+    @app.route("/@<name>")
+    async def profile(name: str) -> Response:
+        page = (
+            f'<html><head><link rel="alternate" type="{AP}" href="{state.base}/users/{name}">'
+            "</head><body>profile</body></html>"
+        )
+        return Response(page, content_type="text/html; charset=utf-8")
+
+    @app.route("/notes/1")
+    async def note() -> Response:
+        body = {
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": f"{state.base}/notes/1",
+            "type": "Note",
+            "attributedTo": f"{state.base}/users/zoe",
+            "content": "<p>a remote note</p>",
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        }
+        return Response(json.dumps(body), content_type=AP)
+
+    config = HypercornConfig()
+    port = free_port()
+    config.bind = [f"127.0.0.1:{port}"]
+    await nursery.start(serve, app, config)
+    state.host = f"127.0.0.1:{port}"
+    state.base = f"http://{state.host}"
+    yield state
+
+
+async def _search(client: Any, user: User | None, **params: Any) -> tuple[int, Any]:
+    response = await client.get(
+        f"/api/v2/search?{urlencode(params)}", headers=user.headers if user else {}
+    )
+    return response.status_code, await response.get_json()
+
+
+async def test_resolve_stores_the_remote_account_and_lookup_finds_it(
+    rt: Runtime, client: Any, remote: Remote
+) -> None:
+    await ensure_instance_actor(rt)
+    bob = await make_user(rt, client, "bob")
+    acct = f"zoe@{remote.host}"
+
+    # Without resolve, an unknown remote account is not looked for.
+    code, body = await _search(client, bob, q=f"@{acct}", type="accounts")
+    assert code == 200 and body["accounts"] == []
+    assert remote.requests == []
+
+    code, body = await _search(client, bob, q=f"@{acct}", resolve="true", type="accounts")
+    assert code == 200, body
+    [account] = body["accounts"]
+    assert account["acct"] == acct
+    assert account["display_name"] == "Zoe of the Remote"
+    assert account["url"] == f"{remote.base}/@zoe"
+    paths = [p for p, _ in remote.requests]
+    assert paths[0] == "/.well-known/webfinger" and "/users/zoe" in paths
+    assert all(signed for p, signed in remote.requests if p == "/users/zoe")
+
+    # Known now: lookup answers it, even anonymously, without asking the remote again.
+    before = len(remote.requests)
+    response = await client.get(f"/api/v1/accounts/lookup?acct={quote(acct)}")
+    assert response.status_code == 200
+    assert (await response.get_json())["id"] == account["id"]
+    code, body = await _search(client, bob, q=acct)
+    assert [a["id"] for a in body["accounts"]] == [account["id"]]
+    assert len(remote.requests) == before
+
+
+async def test_lookup_resolves_unknown_accounts_for_signed_in_callers(
+    rt: Runtime, client: Any, remote: Remote
+) -> None:
+    await ensure_instance_actor(rt)
+    bob = await make_user(rt, client, "bob")
+    acct = f"yan@{remote.host}"
+    response = await client.get(f"/api/v1/accounts/lookup?acct={quote(acct)}")
+    assert response.status_code == 404
+    assert remote.requests == []
+    response = await client.get(f"/api/v1/accounts/lookup?acct={quote(acct)}", headers=bob.headers)
+    assert response.status_code == 200
+    assert (await response.get_json())["acct"] == acct
+    # Someone nobody knows stays a 404.
+    response = await client.get(
+        f"/api/v1/accounts/lookup?acct={quote('nobody@' + remote.host)}", headers=bob.headers
+    )
+    assert response.status_code == 404
+
+
+async def test_host_meta_is_the_fallback_when_webfinger_404s(
+    rt: Runtime, client: Any, remote: Remote
+) -> None:
+    await ensure_instance_actor(rt)
+    bob = await make_user(rt, client, "bob")
+    remote.webfinger_404 = True
+    code, body = await _search(client, bob, q=f"zoe@{remote.host}", resolve="true")
+    assert code == 200
+    assert [a["acct"] for a in body["accounts"]] == [f"zoe@{remote.host}"]
+    paths = [p for p, _ in remote.requests]
+    assert paths[:3] == ["/.well-known/webfinger", "/.well-known/host-meta", "/finger"]
+
+
+async def test_profile_and_actor_urls_resolve_to_accounts(
+    rt: Runtime, client: Any, remote: Remote
+) -> None:
+    await ensure_instance_actor(rt)
+    bob = await make_user(rt, client, "bob")
+    # A profile page names its actor with <link rel="alternate">.
+    code, body = await _search(client, bob, q=f"{remote.base}/@zoe", resolve="true")
+    assert code == 200, body
+    assert [a["acct"] for a in body["accounts"]] == [f"zoe@{remote.host}"]
+    code, body = await _search(
+        client, bob, q=f"{remote.base}/users/yan", resolve="true", type="accounts"
+    )
+    assert [a["acct"] for a in body["accounts"]] == [f"yan@{remote.host}"]
+    # Without resolve a URL is only text.
+    code, body = await _search(client, bob, q=f"{remote.base}/users/nobody", type="accounts")
+    assert body["accounts"] == []
+
+
+async def test_a_remote_note_url_is_handed_to_the_note_store(
+    rt: Runtime, client: Any, remote: Remote, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await ensure_instance_actor(rt)
+    bob = await make_user(rt, client, "bob")
+    handed: list[dict[str, Any]] = []
+
+    async def store_remote_note(_rt: Runtime, document: dict[str, Any]) -> None:
+        handed.append(document)
+        return None  # not stored: nothing to show
+
+    monkeypatch.setattr(lookup, "_note_store", lambda: store_remote_note)
+    code, body = await _search(client, bob, q=f"{remote.base}/notes/1", resolve="true")
+    assert code == 200 and body["statuses"] == []
+    assert [d["id"] for d in handed] == [f"{remote.base}/notes/1"]
+    assert ("/notes/1", True) in remote.requests  # fetched with a signature
+
+
+async def test_private_addresses_are_refused_unless_allowed(tmp_path: Path, remote: Remote) -> None:
+    config = make_config(tmp_path / "strict", f"sqlite:///{tmp_path / 'strict.db'}")
+    assert not config.allow_private_addresses
+    async with open_runtime(config) as strict:
+        await ensure_instance_actor(strict)
+        with pytest.raises(lookup.LookupFailed):
+            await lookup.resolve_account(strict, "zoe", remote.host)
+        found = await search_service.search_accounts(
+            strict, None, f"zoe@{remote.host}", limit=5, resolve=True
+        )
+        assert found == []
+        assert await lookup.resolve_url(strict, f"{remote.base}/users/zoe", 1) is None
+    assert remote.requests == []
