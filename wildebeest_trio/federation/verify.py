@@ -41,6 +41,9 @@ class VerifiedDelivery:
     activity: dict[str, Any]
     actor_uri: str
     key: RemoteKey
+    #: The HTTP signer is not the actor (a forwarded activity): only an LD signature
+    #: by the actor may vouch for it (see federation/inbox.py).
+    forwarded: bool = False
 
 
 def _host(url: str | None) -> str | None:
@@ -52,7 +55,13 @@ def _check(method: str, url: str, headers: Mapping[str, str], body: bytes, key: 
 
 
 async def verify_delivery(
-    rt: Runtime, method: str, url: str, headers: Mapping[str, str], body: bytes
+    rt: Runtime,
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    allow_forwarded: bool = False,
 ) -> VerifiedDelivery:
     """Verify an inbox POST as Mastodon does; DeliveryRefused says how to answer if not.
 
@@ -100,7 +109,8 @@ async def verify_delivery(
         key = fresh
     except SignatureError as exc:
         raise DeliveryRefused(401, f"Verification failed: {exc}") from None
-    if key.actor_uri != actor:
+    forwarded = key.actor_uri != actor
+    if forwarded and not allow_forwarded:
         # Forwarded activities need an LD signature; not accepted on the HTTP signature alone.
         raise DeliveryRefused(401, "The signing key does not belong to the activity's actor")
     activity_type = activity.get("type")
@@ -112,4 +122,4 @@ async def verify_delivery(
     activity_id = activity.get("id")
     if isinstance(activity_id, str) and _host(activity_id) != _host(actor):
         raise DeliveryRefused(403, "The activity id is not on the actor's server")
-    return VerifiedDelivery(activity, actor, key)
+    return VerifiedDelivery(activity, actor, key, forwarded)

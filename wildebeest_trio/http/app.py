@@ -78,6 +78,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         activitypub,
         follows,
         health,
+        inbox,
         instance,
         lists,
         markers,
@@ -113,6 +114,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         lists,
         markers,
         push,
+        inbox,
     )
     for module in modules:
         app.register_blueprint(module.blueprint)
