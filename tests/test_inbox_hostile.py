@@ -11,11 +11,8 @@ from typing import Any
 from tests.inbox_support import (
     PUBLIC,
     RemoteServer,
-    api,  # noqa: F401 - fixtures
     deliver,
     drain,
-    local,  # noqa: F401
-    remote,  # noqa: F401
     rows,
     signed_headers,
 )
@@ -26,6 +23,8 @@ from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services import domain_blocks
 from wildebeest_trio.signatures import generate_rsa_keypair
 from wildebeest_trio.store import Connection
+
+pytest_plugins = ("tests.inbox_support",)
 
 
 async def _jobs(rt: Runtime) -> list[dict[str, Any]]:
