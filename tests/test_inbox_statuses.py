@@ -290,3 +290,45 @@ async def test_announce_fetches_objects_from_their_origin(
     assert await deliver(api, local, bob, remote.activity(bob, "Undo", boost)) == 202
     await drain(local)
     assert [s["reblog"] for s in await _home(api, alice)] == []
+
+
+async def test_replies_to_unknown_posts_fetch_the_parent(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    alice = await make_user(local, api, "alice")
+    bob = remote.actor("bob")
+    await _follow_remote(api, local, alice, bob)
+    dave = remote.actor("dave", host="localhost")
+    parent = remote.note(dave, content="<p>the question</p>")
+    reply = remote.note(bob, content="<p>the answer</p>", inReplyTo=parent["id"])
+    assert await deliver(api, local, bob, remote.activity(bob, "Create", reply)) == 202
+    await drain(local)
+    reply_id = await _status_of(local, reply["id"])
+    status_code, context = await get(api, alice, f"/api/v1/statuses/{reply_id}/context")
+    assert status_code == 200
+    assert [s["content"] for s in context["ancestors"]] == ["<p>the question</p>"]
+    assert context["ancestors"][0]["replies_count"] == 1
+    status_code, shown = await get(api, alice, f"/api/v1/statuses/{reply_id}")
+    assert shown["in_reply_to_id"] == context["ancestors"][0]["id"]
+
+
+async def test_media_of_domains_with_reject_media_are_dropped(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    from wildebeest_trio.services.domain_blocks import block_domain
+    from wildebeest_trio.store import Connection
+
+    alice = await make_user(local, api, "alice")
+    bob = remote.actor("bob")
+    await _follow_remote(api, local, alice, bob)
+
+    async def block(conn: Connection) -> None:
+        await block_domain(conn, local.ids, "127.0.0.1", severity="noop", reject_media=True)
+
+    await local.store.write(block)
+    image = {"type": "Document", "mediaType": "image/png", "url": f"{remote.origin()}/m.png"}
+    note = remote.note(bob, content="<p>with media</p>", attachment=[image])
+    assert await deliver(api, local, bob, remote.activity(bob, "Create", note)) == 202
+    await drain(local)
+    [status] = await _home(api, alice)
+    assert status["content"] == "<p>with media</p>" and status["media_attachments"] == []

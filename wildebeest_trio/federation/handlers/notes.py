@@ -7,7 +7,7 @@ from typing import Any
 
 from ...ids import now_ms
 from ...runtime import Runtime
-from ...services import fanout
+from ...services import domain_blocks, fanout
 from ...services.notifications import notify
 from ...store import Connection, Row
 from ...store import inbox as inbox_rows
@@ -18,6 +18,7 @@ from ..fetch import DocumentRefused, fetch_document, same_origin
 from ..notes import (
     NOTE_TYPES,
     Audience,
+    NoteRefused,
     ParsedNote,
     apply_edit,
     audience,
@@ -26,7 +27,7 @@ from ..notes import (
     remove_status,
     visibility_of,
 )
-from . import Context
+from . import Context, ensure_account
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,9 @@ async def store_note(
             parent,
         ):
             return None
+        block = await domain_blocks.block_for(conn, author["domain"])
+        if block is not None and block["reject_media"]:
+            note.media = []  # the domain's media are refused
         row = await create_status(conn, rt, note, author, people)
         for account_id in await _local_recipients(people):
             await notify(
@@ -123,6 +127,40 @@ async def on_create(ctx: Context) -> None:
     if created is not None:
         row, bundle = created
         await fanout.status_published(ctx.rt, bundle, row["id"])
+        if note.in_reply_to and row["in_reply_to_id"] is None:
+            await _resolve_parent(ctx.rt, row, note.in_reply_to)
+
+
+async def _resolve_parent(rt: Runtime, reply: Row, parent_uri: str) -> None:
+    """Fetch the unknown post a stored reply answers (one level, as a thread resolver
+    would), store it, and thread the reply under it."""
+    if parent_uri.startswith(rt.config.base_url + "/"):
+        return  # a local post we do not have: deleted
+    if await rt.store.read(inbox_rows.is_tombstoned, parent_uri):
+        return
+    try:
+        parent_note = parse_note(await fetch_document(rt, parent_uri))
+    except (DocumentRefused, NoteRefused) as exc:
+        log.info("cannot resolve the parent %s: %s", parent_uri, exc)
+        return
+    if parent_note.uri != parent_uri:
+        return
+    author = await ensure_account(rt, parent_note.attributed_to)
+    if author is None or author["domain"] is None or author["suspended_at"] is not None:
+        return
+    created = await store_note(rt, parent_note, author, None, check=False)
+    if created is not None:
+        await fanout.status_published(rt, created[1], created[0]["id"])
+
+    async def unit(conn: Connection) -> None:
+        parent = await inbox_rows.status_by_uri(conn, parent_uri)
+        if parent is None or parent["reblog_of_id"] is not None:
+            return
+        await inbox_rows.link_reply(conn, reply, parent)
+        if reply["visibility"] in ("public", "unlisted"):
+            await status_rows.add_to_count(conn, parent["id"], "replies_count", 1)
+
+    await rt.store.write(unit)
 
 
 async def on_update(ctx: Context) -> None:
