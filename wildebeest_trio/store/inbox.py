@@ -60,12 +60,8 @@ async def accounts_by_uris(conn: Connection, uris: list[str]) -> list[Row]:
 
 
 async def status_by_uri(conn: Connection, uri: str) -> Row | None:
-    """A live status by its ActivityPub id (or, for local ones, its URL)."""
-    return await conn.fetchrow(
-        "SELECT * FROM statuses WHERE (uri = $1 OR url = $1) AND deleted_at IS NULL "
-        "ORDER BY local DESC LIMIT 1",
-        uri,
-    )
+    """A live status by its ActivityPub id."""
+    return await conn.fetchrow("SELECT * FROM statuses WHERE uri = $1 AND deleted_at IS NULL", uri)
 
 
 async def any_status_by_uri(conn: Connection, uri: str) -> Row | None:
