@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -61,12 +62,25 @@ def _dedupe_key(activity: dict[str, Any], body: bytes) -> str:
     return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
+@dataclass(frozen=True)
+class _Facts:
+    """What the inbox reads before verifying, in one crossing."""
+
+    suspended: bool
+    owner_id: int | None
+    actor_known: bool
+    key: RemoteKey | None
+
+
 async def _precheck(
-    conn: Connection, hosts: list[str], username: str | None, actor_uri: str | None
-) -> tuple[bool, int | None, bool]:
-    """(a host is suspended, the inbox owner's id, whether the actor is known)."""
+    conn: Connection,
+    hosts: list[str],
+    username: str | None,
+    actor_uri: str | None,
+    key_id: str | None,
+) -> _Facts:
     suspended = False
-    for host in hosts:
+    for host in dict.fromkeys(hosts):
         if host and await domain_blocks.is_suspended(conn, host):
             suspended = True
     owner_id: int | None = None
@@ -75,8 +89,15 @@ async def _precheck(
         if owner is None or owner["suspended_at"] is not None:
             raise UnknownInbox(username)
         owner_id = owner["id"]
-    known = bool(actor_uri) and await inbox_rows.account_by_uri(conn, actor_uri or "") is not None
-    return suspended, owner_id, known
+    key: RemoteKey | None = None
+    if key_id is not None:
+        row = await account_rows.public_key_by_key_id(conn, key_id)
+        if row is not None and row["domain"] is not None:
+            key = RemoteKey(row["key_id"], row["public_key_pem"], row["account_id"], row["uri"])
+    known = key is not None and key.actor_uri == actor_uri
+    if not known and actor_uri:
+        known = await inbox_rows.account_by_uri(conn, actor_uri) is not None
+    return _Facts(suspended, owner_id, known, key)
 
 
 async def _ld_signed_by_actor(rt: Runtime, activity: dict[str, Any], actor_uri: str) -> bool:
@@ -123,23 +144,25 @@ async def receive(
         raise DeliveryRefused(400, "The body is not a JSON object")
     actor_uri = link(activity.get("actor"))
     try:
-        key_host = _host(parse_signature("POST", url, headers).key_id)
+        key_id: str | None = parse_signature("POST", url, headers).key_id
     except SignatureError:
-        key_host = ""
-    suspended, owner_id, known = await rt.store.read(
-        _precheck, [_host(actor_uri), key_host], username, actor_uri
+        key_id = None
+    facts = await rt.store.read(
+        _precheck, [_host(actor_uri), _host(key_id)], username, actor_uri, key_id
     )
-    if suspended:
+    if facts.suspended:
         raise DeliveryRefused(403, "The domain is blocked")
     if (
         activity.get("type") == "Delete"
         and actor_uri is not None
         and link(activity.get("object")) == actor_uri
-        and not known
+        and not facts.actor_known
     ):
         # Mastodon: the deletion of an actor we never knew needs no key fetch (it is gone).
         return 202
-    verified = await verify_delivery(rt, "POST", url, headers, body, allow_forwarded=True)
+    verified = await verify_delivery(
+        rt, "POST", url, headers, body, allow_forwarded=True, cached_key=facts.key
+    )
     if verified.forwarded and not await _ld_signed_by_actor(
         rt, verified.activity, verified.actor_uri
     ):
@@ -155,7 +178,7 @@ async def receive(
         "activity": verified.activity,
         "actor": verified.actor_uri,
         "signer": verified.key.actor_uri,
-        "delivered_to": owner_id,
+        "delivered_to": facts.owner_id,
     }
     dedupe = _dedupe_key(verified.activity, body)
     mark_available = signer_domain not in rt.delivery.healthy
