@@ -54,6 +54,7 @@ class RemoteServer:
 
     port: int
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    unavailable: set[str] = field(default_factory=set)  # ids answered with 503
     counter: int = 0
 
     def origin(self, host: str = "127.0.0.1") -> str:
@@ -142,6 +143,8 @@ async def remote(nursery: trio.Nursery) -> AsyncIterator[RemoteServer]:
         from quart import request
 
         url = f"http://{request.headers.get('Host')}/{path}"
+        if url in state.unavailable:
+            return Response("", status=503)
         found = state.documents.get(url)
         if found is None:
             return Response("", status=404)

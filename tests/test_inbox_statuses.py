@@ -332,3 +332,31 @@ async def test_media_of_domains_with_reject_media_are_dropped(
     await drain(local)
     [status] = await _home(api, alice)
     assert status["content"] == "<p>with media</p>" and status["media_attachments"] == []
+
+
+async def test_an_unreachable_origin_is_retried_later(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    alice = await make_user(local, api, "alice")
+    bob = remote.actor("bob")
+    await _follow_remote(api, local, alice, bob)
+    dave = remote.actor("dave", host="localhost")
+    original = remote.note(dave, content="<p>later</p>")
+    remote.unavailable.add(original["id"])
+    boost = remote.activity(bob, "Announce", original["id"], to=[PUBLIC])
+    assert await deliver(api, local, bob, boost) == 202
+    await drain(local)
+    [job] = await rows(local, "SELECT state, attempts, last_error FROM jobs")
+    assert job["state"] == "pending" and job["attempts"] == 1
+    assert "503" in job["last_error"]
+    assert await _home(api, alice) == []
+    # The origin is back: the retry (made due now) brings the boost in.
+    remote.unavailable.clear()
+
+    async def due(conn: Any) -> None:
+        await conn.execute("UPDATE jobs SET run_at = 0")
+
+    await local.store.write(due)
+    await drain(local)
+    home = await _home(api, alice)
+    assert [s["reblog"]["content"] for s in home] == ["<p>later</p>"]

@@ -213,7 +213,8 @@ def parse_note(obj: dict[str, Any]) -> ParsedNote:
         uri=uri,
         attributed_to=author,
         url=url,
-        content=sanitize_html(content)[:MAX_CONTENT],
+        # Bounded before sanitizing, so the stored HTML is always well-formed.
+        content=sanitize_html(content[:MAX_CONTENT]),
         spoiler_text=spoiler,
         sensitive=bool(obj.get("sensitive") is True),
         language=language,

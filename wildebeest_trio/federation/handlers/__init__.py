@@ -18,7 +18,7 @@ from ...services import domain_blocks
 from ...store import Row
 from ...store import inbox as inbox_rows
 from ..actors import refresh_actor
-from ..fetch import DocumentRefused
+from ..fetch import DocumentRefused, DocumentUnavailable
 from ..notes import NoteRefused
 
 if TYPE_CHECKING:
@@ -76,6 +76,8 @@ async def ensure_account(rt: Runtime, uri: str | None) -> Row | None:
         return row
     try:
         await refresh_actor(rt, uri)
+    except DocumentUnavailable:
+        raise  # retried with the job
     except DocumentRefused as exc:
         log.info("cannot fetch actor %s: %s", uri, exc)
         return None
@@ -101,5 +103,8 @@ async def dispatch(rt: Runtime, payload: dict[str, Any]) -> None:
         return
     try:
         await handler(Context(rt, activity, actor, payload.get("delivered_to")))
+    except DocumentUnavailable as exc:
+        # The origin is down or busy: the job is tried again later, with backoff.
+        raise RuntimeError(f"{kind} {activity.get('id')}: {exc}") from None
     except (DocumentRefused, NoteRefused) as exc:
         log.info("dropping %s %s: %s", kind, activity.get("id"), exc)
