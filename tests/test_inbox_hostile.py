@@ -158,3 +158,19 @@ async def test_unknown_types_are_accepted_and_ignored(
     assert await drain(local) == 1
     jobs = await _jobs(local)
     assert jobs == []  # done, not parked or retried
+
+
+async def test_unsigned_deletion_of_an_unknown_actor_is_accepted_and_ignored(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    gone = f"{remote.origin()}/users/gone"
+    delete = {"id": f"{gone}#delete", "type": "Delete", "actor": gone, "object": gone}
+    response = await api.post(
+        "/inbox",
+        data=json.dumps(delete).encode(),
+        headers={"Content-Type": "application/activity+json"},
+    )
+    # As Mastodon: no key is fetched for an actor that is gone and was never known.
+    assert response.status_code == 202
+    assert await _state(local) == (0, 0, 0)
+    assert await rows(local, "SELECT id FROM accounts WHERE uri = $1", gone) == []

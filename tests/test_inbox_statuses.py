@@ -360,3 +360,21 @@ async def test_an_unreachable_origin_is_retried_later(
     await drain(local)
     home = await _home(api, alice)
     assert [s["reblog"]["content"] for s in home] == ["<p>later</p>"]
+
+
+async def test_personal_inbox_delivery_addresses_its_owner(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    alice = await make_user(local, api, "alice")
+    carol = await make_user(local, api, "carol")
+    bob = remote.actor("bob")
+    # Followers-only, delivered to alice's own inbox, naming nobody: alice was meant.
+    note = remote.note(bob, content="<p>just for you</p>", to=[bob.followers], cc=[])
+    create = remote.activity(bob, "Create", note, to=[bob.followers])
+    assert await deliver(api, local, bob, create, path="/users/alice/inbox") == 202
+    await drain(local)
+    status_id = await _status_of(local, note["id"])
+    status_code, shown = await get(api, alice, f"/api/v1/statuses/{status_id}")
+    assert status_code == 200 and shown["visibility"] == "private"
+    status_code, _ = await get(api, carol, f"/api/v1/statuses/{status_id}")
+    assert status_code == 404
