@@ -378,3 +378,21 @@ async def test_personal_inbox_delivery_addresses_its_owner(
     assert status_code == 200 and shown["visibility"] == "private"
     status_code, _ = await get(api, carol, f"/api/v1/statuses/{status_id}")
     assert status_code == 404
+
+
+async def test_create_by_reference_and_the_bell(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    alice = await make_user(local, api, "alice")
+    carol = await make_user(local, api, "carol")
+    bob = remote.actor("bob")
+    bob_id = await _follow_remote(api, local, alice, bob)
+    status_code, body = await act(api, carol, f"/api/v1/accounts/{bob_id}/follow", notify=True)
+    assert status_code == 200 and body["notifying"] is True
+    note = remote.note(bob, content="<p>by reference</p>")
+    # The object given by id only: fetched from bob's server.
+    assert await deliver(api, local, bob, remote.activity(bob, "Create", note["id"])) == 202
+    await drain(local)
+    assert [s["content"] for s in await _home(api, alice)] == ["<p>by reference</p>"]
+    assert await _notifications(local, carol) == ["status"]
+    assert await _notifications(local, alice) == []

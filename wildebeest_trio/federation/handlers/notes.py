@@ -100,7 +100,8 @@ async def store_note(
         if block is not None and block["reject_media"]:
             note.media = []  # the domain's media are refused
         row = await create_status(conn, rt, note, author, people)
-        for account_id in await _local_recipients(people):
+        recipients = await _local_recipients(people)
+        for account_id in recipients:
             await notify(
                 conn,
                 rt.ids,
@@ -109,6 +110,20 @@ async def store_note(
                 from_account_id=author["id"],
                 status_id=row["id"],
             )
+        if row["visibility"] != "direct" and (
+            row["in_reply_to_account_id"] in (None, author["id"])
+        ):
+            # Followers who asked to be told of this account's posts (the bell).
+            for follower in await inbox_rows.local_followers(conn, author["id"]):
+                if follower["notify"] and follower["account_id"] not in recipients:
+                    await notify(
+                        conn,
+                        rt.ids,
+                        account_id=follower["account_id"],
+                        type="status",
+                        from_account_id=author["id"],
+                        status_id=row["id"],
+                    )
         return row, await status_rows.hydrate(conn, [row], None)
 
     return await rt.store.write(unit)
