@@ -396,3 +396,20 @@ async def test_create_by_reference_and_the_bell(
     assert [s["content"] for s in await _home(api, alice)] == ["<p>by reference</p>"]
     assert await _notifications(local, carol) == ["status"]
     assert await _notifications(local, alice) == []
+
+
+async def test_public_posts_to_a_personal_inbox_mention_nobody_silently(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    alice = await make_user(local, api, "alice")
+    bob = remote.actor("bob")
+    note = remote.note(bob, content="<p>public, addressed to alice</p>")
+    note["cc"] = [bob.followers, f"{local.config.base_url}/users/alice"]
+    remote.put(note)
+    create = remote.activity(bob, "Create", note)
+    assert await deliver(api, local, bob, create, path="/users/alice/inbox") == 202
+    await drain(local)
+    status_id = await _status_of(local, note["id"])
+    status_code, shown = await get(api, alice, f"/api/v1/statuses/{status_id}")
+    assert status_code == 200 and shown["mentions"] == []
+    assert await _notifications(local, alice) == []

@@ -18,6 +18,7 @@ from ..ids import IdGenerator, now_ms
 from ..runtime import Runtime
 from ..services import conversations
 from ..store import Connection, Row
+from ..store import accounts as account_rows
 from ..store import inbox as inbox_rows
 from ..store import statuses as status_rows
 from .actors import as_list, first, link
@@ -267,8 +268,6 @@ async def audience(conn: Connection, note: ParsedNote, delivered_to: int | None)
     local = [a for a in addressed if a["domain"] is None]
     if delivered_to is not None and all(a["id"] != delivered_to for a in local):
         # A delivery to a personal inbox addresses its owner (Mastodon's silent mention).
-        from ..store import accounts as account_rows
-
         owner = await account_rows.account_by_id(conn, delivered_to)
         if owner is not None:
             local.append(owner)
@@ -301,10 +300,13 @@ async def _refs(
     await status_rows.replace_tags(conn, status_id, [(ids.next_id(), t) for t in note.tags], now)
 
 
-def mentioned_ids(note_audience: Audience) -> list[int]:
-    """Everyone a status mentions: tagged accounts and addressed local accounts."""
+def mentioned_ids(note_audience: Audience, visibility: str) -> list[int]:
+    """The accounts a status mentions: those tagged, plus, for followers-only and direct
+    posts, the local accounts it is addressed to (Mastodon's silent mentions, which give
+    access but no notification)."""
     people = [a["id"] for a in note_audience.mentioned]
-    people += [a["id"] for a in note_audience.local_addressed]
+    if visibility in ("private", "direct"):
+        people += [a["id"] for a in note_audience.local_addressed]
     return list(dict.fromkeys(people))
 
 
@@ -345,7 +347,7 @@ async def create_status(
             "updated_at": now,
         },
     )
-    people = mentioned_ids(note_audience)
+    people = mentioned_ids(note_audience, visibility)
     await _refs(conn, rt.ids, status_id, note, people)
     await _emojis(conn, rt.ids, note, author["domain"])
     for media in note.media:
@@ -421,7 +423,7 @@ async def apply_edit(
         language=note.language,
         now=edited_at,
     )
-    await _refs(conn, rt.ids, row["id"], note, mentioned_ids(note_audience))
+    await _refs(conn, rt.ids, row["id"], note, mentioned_ids(note_audience, row["visibility"]))
     await status_rows.insert_edit(
         conn,
         {

@@ -67,9 +67,8 @@ def _related(
 
 
 async def _local_recipients(people: Audience) -> list[int]:
-    ids = [a["id"] for a in people.mentioned if a["domain"] is None]
-    ids += [a["id"] for a in people.local_addressed]
-    return list(dict.fromkeys(ids))
+    """Local accounts told of a mention: tagged ones (silent mentions do not notify)."""
+    return list(dict.fromkeys(a["id"] for a in people.mentioned if a["domain"] is None))
 
 
 async def store_note(
