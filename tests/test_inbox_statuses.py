@@ -413,3 +413,26 @@ async def test_public_posts_to_a_personal_inbox_mention_nobody_silently(
     status_code, shown = await get(api, alice, f"/api/v1/statuses/{status_id}")
     assert status_code == 200 and shown["mentions"] == []
     assert await _notifications(local, alice) == []
+
+
+async def test_boosts_of_suspended_domains_are_not_fetched(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    from wildebeest_trio.services.domain_blocks import block_domain
+    from wildebeest_trio.store import Connection
+
+    alice = await make_user(local, api, "alice")
+    bob = remote.actor("bob")
+    await _follow_remote(api, local, alice, bob)
+    dave = remote.actor("dave", host="localhost")
+    original = remote.note(dave, content="<p>from a suspended server</p>")
+
+    async def block(conn: Connection) -> None:
+        await block_domain(conn, local.ids, "localhost", severity="suspend")
+
+    await local.store.write(block)
+    boost = remote.activity(bob, "Announce", original["id"], to=[PUBLIC])
+    assert await deliver(api, local, bob, boost) == 202
+    await drain(local)
+    assert await _home(api, alice) == []
+    assert await rows(local, "SELECT id FROM accounts WHERE uri = $1", dave.uri) == []

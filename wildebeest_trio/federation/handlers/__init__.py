@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from ...services import domain_blocks
 from ...store import Row
@@ -48,6 +49,11 @@ class Context:
 Handler = Callable[[Context], Awaitable[None]]
 
 
+async def fetchable(rt: Runtime, uri: str) -> bool:
+    """Whether an object may be fetched: not from a suspended domain."""
+    return not await rt.store.read(domain_blocks.is_suspended, urlsplit(uri).netloc)
+
+
 def _table() -> dict[str, Handler]:
     from . import flags, follows, interactions, moves, notes, undo
 
@@ -68,12 +74,15 @@ def _table() -> dict[str, Handler]:
 
 
 async def ensure_account(rt: Runtime, uri: str | None) -> Row | None:
-    """A known account by actor URI, fetching a remote one not seen before."""
+    """A known account by actor URI, fetching a remote one not seen before (never from
+    a suspended domain)."""
     if not uri:
         return None
     row = await rt.store.read(inbox_rows.account_by_uri, uri)
     if row is not None:
         return row
+    if not await fetchable(rt, uri):
+        return None
     try:
         await refresh_actor(rt, uri)
     except DocumentUnavailable:

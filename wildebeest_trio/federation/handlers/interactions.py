@@ -14,7 +14,7 @@ from ...store.statuses import StatusBundle
 from ..actors import as_list, first, link
 from ..fetch import DocumentRefused, fetch_document, same_origin
 from ..notes import address_of, parse_note, visibility_of
-from . import Context, ensure_account
+from . import Context, ensure_account, fetchable
 from .notes import store_note
 
 
@@ -71,6 +71,8 @@ async def _original(ctx: Context, object_id: str) -> Row | None:
     ):
         document = obj
     if document is None:
+        if not await fetchable(rt, object_id):
+            return None
         document = await fetch_document(rt, object_id)
     note = parse_note(document)
     if note.uri != object_id:

@@ -27,7 +27,7 @@ from ..notes import (
     remove_status,
     visibility_of,
 )
-from . import Context, ensure_account
+from . import Context, ensure_account, fetchable
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +151,8 @@ async def _resolve_parent(rt: Runtime, reply: Row, parent_uri: str) -> None:
     if parent_uri.startswith(rt.config.base_url + "/"):
         return  # a local post we do not have: deleted
     if await rt.store.read(inbox_rows.is_tombstoned, parent_uri):
+        return
+    if not await fetchable(rt, parent_uri):
         return
     try:
         parent_note = parse_note(await fetch_document(rt, parent_uri))
