@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..federation import delivery
 from ..federation import inbox as federation_inbox
 from ..jobs import JobRegistry
-from . import mailer, media, web_push
+from . import mailer, media, polls, scheduled, web_push
 
 
 def default_registry() -> JobRegistry:
@@ -16,4 +16,6 @@ def default_registry() -> JobRegistry:
     federation_inbox.register(registry)
     media.register(registry)
     web_push.register(registry)
+    polls.register(registry)
+    scheduled.register(registry)
     return registry

@@ -13,6 +13,10 @@ marks it dispatched. Events so far (`object_id` and payload):
   `follow.deleted` (id; target_account_id, uri): Follow / Undo Follow;
 - `follow_request.authorized`, `follow_request.rejected` (request id; requester_id,
   uri): Accept / Reject.
+- `poll.voted` (the poll's status id; poll_id, choices (option indices), status_uri): a
+  local account voted; for a remote poll, one Create of a Note named after each chosen
+  option to its author, for a local one an Update of the Question with new tallies;
+- `poll.ended` (status id; poll_id): a local poll closed: an Update of the Question.
 
 `account_id` is always the local actor. Bookmarks and conversation mutes are private
 and record nothing.
