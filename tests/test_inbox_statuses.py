@@ -436,3 +436,42 @@ async def test_boosts_of_suspended_domains_are_not_fetched(
     await drain(local)
     assert await _home(api, alice) == []
     assert await rows(local, "SELECT id FROM accounts WHERE uri = $1", dave.uri) == []
+
+
+async def test_remote_questions_become_polls_with_fresh_tallies(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    alice = await make_user(local, api, "alice")
+    bob = remote.actor("bob")
+    await _follow_remote(api, local, alice, bob)
+
+    def options(yes: int, no: int) -> list[dict[str, Any]]:
+        return [
+            {"type": "Note", "name": "yes", "replies": {"type": "Collection", "totalItems": yes}},
+            {"type": "Note", "name": "no", "replies": {"type": "Collection", "totalItems": no}},
+        ]
+
+    question = remote.note(
+        bob,
+        type="Question",
+        content="<p>Well?</p>",
+        oneOf=options(2, 1),
+        endTime="2099-01-01T00:00:00Z",
+        votersCount=3,
+    )
+    assert await deliver(api, local, bob, remote.activity(bob, "Create", question)) == 202
+    await drain(local)
+    status_id = await _status_of(local, question["id"])
+    status_code, shown = await get(api, alice, f"/api/v1/statuses/{status_id}")
+    poll = shown["poll"]
+    assert [(o["title"], o["votes_count"]) for o in poll["options"]] == [("yes", 2), ("no", 1)]
+    assert poll["votes_count"] == 3 and poll["voters_count"] == 3 and poll["multiple"] is False
+    assert poll["expires_at"].startswith("2099-01-01")
+    # An Update without `updated` carries new tallies only.
+    tallied = {**question, "oneOf": options(5, 1), "votersCount": 6}
+    assert await deliver(api, local, bob, remote.activity(bob, "Update", tallied)) == 202
+    await drain(local)
+    status_code, shown = await get(api, alice, f"/api/v1/statuses/{status_id}")
+    assert status_code == 200
+    assert [o["votes_count"] for o in shown["poll"]["options"]] == [5, 1]
+    assert shown["poll"]["voters_count"] == 6 and shown["edited_at"] is None

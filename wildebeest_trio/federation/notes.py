@@ -20,6 +20,7 @@ from ..services import conversations
 from ..store import Connection, Row
 from ..store import accounts as account_rows
 from ..store import inbox as inbox_rows
+from ..store import polls as poll_rows
 from ..store import statuses as status_rows
 from .actors import as_list, first, link
 from .fetch import same_origin
@@ -33,6 +34,8 @@ MAX_MEDIA = 4  # Mastodon keeps the first four attachments
 MAX_TAGS = 64
 MAX_MENTIONS = 128
 MAX_ALT = 1500
+MAX_POLL_OPTIONS = 20
+MAX_OPTION = 200
 SHORTCODE_RE = re.compile(r"^:?([a-zA-Z0-9_]{1,64}):?$")
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")
 
@@ -58,6 +61,7 @@ class ParsedNote:
     published: int | None
     updated: int | None
     object_type: str
+    poll: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -164,6 +168,37 @@ def _media(obj: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+def _poll(obj: dict[str, Any]) -> dict[str, Any] | None:
+    """A Question's options and tallies (`oneOf`, or `anyOf` for multiple choice)."""
+    if first(obj.get("type")) != "Question":
+        return None
+    multiple = obj.get("anyOf") is not None
+    options: list[str] = []
+    tallies: list[int] = []
+    for item in as_list(obj.get("anyOf") if multiple else obj.get("oneOf")):
+        if len(options) >= MAX_POLL_OPTIONS:
+            break
+        if not isinstance(item, dict):
+            continue
+        name = strip_text(_text(item.get("name")))[:MAX_OPTION]
+        if not name:
+            continue
+        replies = item.get("replies")
+        total = replies.get("totalItems") if isinstance(replies, dict) else 0
+        options.append(name)
+        tallies.append(total if isinstance(total, int) and total >= 0 else 0)
+    if not options:
+        return None
+    voters = obj.get("votersCount")
+    return {
+        "options": options,
+        "tallies": tallies,
+        "multiple": multiple,
+        "expires_at": parse_time(obj.get("endTime")) or parse_time(obj.get("closed")),
+        "voters_count": voters if isinstance(voters, int) and voters >= 0 else None,
+    }
+
+
 def parse_note(obj: dict[str, Any]) -> ParsedNote:
     """The status fields of a Note-like object; NoteRefused if it cannot be one."""
     object_type = first(obj.get("type"))
@@ -229,6 +264,7 @@ def parse_note(obj: dict[str, Any]) -> ParsedNote:
         published=parse_time(obj.get("published")),
         updated=parse_time(obj.get("updated")),
         object_type=str(object_type),
+        poll=_poll(obj),
     )
 
 
@@ -362,6 +398,23 @@ async def create_status(
                 "now": now,
             },
         )
+    if note.poll is not None:
+        await poll_rows.insert_poll(
+            conn,
+            {
+                "id": rt.ids.next_id(),
+                "account_id": author["id"],
+                "status_id": status_id,
+                "options": note.poll["options"],
+                "cached_tallies": note.poll["tallies"],
+                "multiple": note.poll["multiple"],
+                "hide_totals": False,
+                "votes_count": sum(note.poll["tallies"]),
+                "voters_count": note.poll["voters_count"],
+                "expires_at": note.poll["expires_at"],
+                "created_at": now,
+            },
+        )
     if visibility == "direct":
         participants = [(author["id"], False)]
         participants += [(a["id"], a["domain"] is None) for a in note_audience.mentioned]
@@ -436,6 +489,36 @@ async def apply_edit(
             "sensitive": sensitive,
             "created_at": edited_at,
         },
+    )
+    return True
+
+
+async def refresh_poll(conn: Connection, row: Row, note: ParsedNote, now: int) -> bool:
+    """Take a remote Question's current tallies (and options, if they changed); whether
+    the poll changed."""
+    if note.poll is None or not row.get("poll_id"):
+        return False
+    poll = await poll_rows.poll_by_id(conn, row["poll_id"])
+    if poll is None:
+        return False
+    fresh = note.poll
+    if fresh["options"] != poll["options"] or fresh["multiple"] != bool(poll["multiple"]):
+        await poll_rows.update_poll(
+            conn,
+            poll["id"],
+            options=fresh["options"],
+            multiple=fresh["multiple"],
+            hide_totals=False,
+            expires_at=fresh["expires_at"],
+            reset_votes=True,
+            now=now,
+        )
+    elif fresh["tallies"] == poll["cached_tallies"] and (
+        fresh["voters_count"] == poll["voters_count"]
+    ):
+        return False
+    await poll_rows.set_tallies(
+        conn, poll["id"], fresh["tallies"], sum(fresh["tallies"]), fresh["voters_count"], now
     )
     return True
 

@@ -24,6 +24,7 @@ from ..notes import (
     audience,
     create_status,
     parse_note,
+    refresh_poll,
     remove_status,
     visibility_of,
 )
@@ -212,8 +213,14 @@ async def on_update(ctx: Context) -> None:
         if row is None:
             return None
         people = await audience(conn, note, ctx.delivered_to)
+        # An Update without a newer `updated` may still bring a Question's new tallies.
+        polled = await refresh_poll(conn, row, note, now_ms())
         if not await apply_edit(conn, rt, row, note, people):
-            return None
+            if not polled:
+                return None
+            fresh = await status_rows.status_by_id(conn, row["id"])
+            assert fresh is not None
+            return await status_rows.hydrate(conn, [fresh], None)
         # As Mastodon, those who boosted the post hear that it changed.
         for boost in await status_rows.live_reblogs_of(conn, row["id"]):
             await notify(
