@@ -475,3 +475,33 @@ async def test_remote_questions_become_polls_with_fresh_tallies(
     assert status_code == 200
     assert [o["votes_count"] for o in shown["poll"]["options"]] == [5, 1]
     assert shown["poll"]["voters_count"] == 6 and shown["edited_at"] is None
+
+
+async def test_remote_votes_in_local_polls(api: Any, local: Runtime, remote: RemoteServer) -> None:
+    alice = await make_user(local, api, "alice")
+    status_code, posted = await act(
+        api,
+        alice,
+        "/api/v1/statuses",
+        status="tea or coffee?",
+        poll={"options": ["tea", "coffee"], "expires_in": 3600},
+    )
+    assert status_code == 200, posted
+    bob = remote.actor("bob")
+    vote = remote.note(
+        bob,
+        name="coffee",
+        content=None,
+        inReplyTo=posted["uri"],
+        to=[f"{local.config.base_url}/users/alice"],
+        cc=[],
+    )
+    assert await deliver(api, local, bob, remote.activity(bob, "Create", vote)) == 202
+    # The same vote again (another activity) is not counted twice.
+    assert await deliver(api, local, bob, remote.activity(bob, "Create", vote)) == 202
+    await drain(local)
+    status_code, shown = await get(api, alice, f"/api/v1/statuses/{posted['id']}")
+    assert [o["votes_count"] for o in shown["poll"]["options"]] == [0, 1]
+    assert shown["poll"]["voters_count"] == 1
+    # A vote is not a post.
+    assert await rows(local, "SELECT id FROM statuses WHERE uri = $1", vote["id"]) == []

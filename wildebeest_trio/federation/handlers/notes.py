@@ -7,10 +7,11 @@ from typing import Any
 
 from ...ids import now_ms
 from ...runtime import Runtime
-from ...services import domain_blocks, fanout
+from ...services import domain_blocks, fanout, polls
 from ...services.notifications import notify
 from ...store import Connection, Row
 from ...store import inbox as inbox_rows
+from ...store import polls as poll_rows
 from ...store import statuses as status_rows
 from ...store.statuses import StatusBundle
 from ..actors import ACTOR_TYPES, first, link, refresh_actor
@@ -138,12 +139,43 @@ async def on_create(ctx: Context) -> None:
     note = parse_note(document)
     if note.attributed_to != ctx.actor["uri"]:
         return  # Mastodon refuses a Create for someone else's note
+    name = document.get("name")
+    if note.in_reply_to and isinstance(name, str) and name:
+        if await _vote(ctx, note.in_reply_to, name):
+            return
     created = await store_note(ctx.rt, note, ctx.actor, ctx.delivered_to, check=True)
     if created is not None:
         row, bundle = created
         await fanout.status_published(ctx.rt, bundle, row["id"])
         if note.in_reply_to and row["in_reply_to_id"] is None:
             await _resolve_parent(ctx.rt, row, note.in_reply_to)
+
+
+async def _vote(ctx: Context, status_uri: str, choice_name: str) -> bool:
+    """A Note named after an option of a local poll, in reply to it, is a vote (as
+    Mastodon reads it); whether it was one (counted or refused)."""
+    rt, voter = ctx.rt, ctx.actor
+
+    async def unit(conn: Connection) -> bool:
+        status = await inbox_rows.status_by_uri(conn, status_uri)
+        if status is None or not status["local"] or not status.get("poll_id"):
+            return False
+        poll = await poll_rows.poll_by_id(conn, status["poll_id"], for_update=True)
+        if poll is None:
+            return False
+        now = now_ms()
+        if poll["expires_at"] is not None and poll["expires_at"] <= now:
+            return True  # too late: not a post either
+        if choice_name not in poll["options"]:
+            return False
+        choice = poll["options"].index(choice_name)
+        earlier = (await poll_rows.own_votes(conn, voter["id"], [poll["id"]])).get(poll["id"], [])
+        if choice in earlier or (earlier and not poll["multiple"]):
+            return True
+        await polls.add_votes(conn, rt, poll, voter["id"], [choice], now)
+        return True
+
+    return await rt.store.write(unit)
 
 
 async def _resolve_parent(rt: Runtime, reply: Row, parent_uri: str) -> None:
