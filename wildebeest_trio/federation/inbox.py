@@ -51,10 +51,12 @@ class UnknownInbox(LookupError):
 
 
 def _host(url: str | None) -> str:
+    """The host (and port) of a URL, lower-cased; empty for none."""
     return urlsplit(url).netloc.lower() if url else ""
 
 
 def _dedupe_key(activity: dict[str, Any], body: bytes) -> str:
+    """What identifies an activity for replay detection."""
     activity_id = activity.get("id")
     if isinstance(activity_id, str) and activity_id:
         return activity_id[:2048]
@@ -79,6 +81,7 @@ async def _precheck(
     actor_uri: str | None,
     key_id: str | None,
 ) -> _Facts:
+    """Domain blocks, the inbox owner and the cached key, in one crossing."""
     suspended = False
     for host in dict.fromkeys(hosts):
         if host and await domain_blocks.is_suspended(conn, host):
@@ -213,4 +216,5 @@ async def forget_old_activities(rt: Runtime) -> None:
 
 
 def register(registry: JobRegistry) -> None:
+    """Bind the inbox job kind to its handler."""
     registry.register(INBOX, process)

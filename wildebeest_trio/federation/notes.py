@@ -84,11 +84,13 @@ def parse_time(value: Any) -> int | None:
 
 
 def _text(value: Any) -> str:
+    """A plain string value (the first of a list), or empty."""
     value = first(value)
     return value if isinstance(value, str) else ""
 
 
 def _content(obj: dict[str, Any]) -> tuple[str, str | None]:
+    """The HTML to keep and its language; other object types summarized as Mastodon does."""
     content = _text(obj.get("content"))
     language = None
     content_map = obj.get("contentMap")
@@ -113,12 +115,14 @@ def _content(obj: dict[str, Any]) -> tuple[str, str | None]:
 
 
 def _escape(text: str) -> str:
+    """Text made safe inside HTML and attribute values."""
     return (
         text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
     )
 
 
 def _media(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    """Up to four attachments as remote media rows (URL, type, alt text, focus, size)."""
     found: list[dict[str, Any]] = []
     for item in as_list(obj.get("attachment")):
         if len(found) >= MAX_MEDIA:
@@ -269,6 +273,7 @@ def parse_note(obj: dict[str, Any]) -> ParsedNote:
 
 
 def address_of(value: Any) -> str | None:
+    """An addressee's id: a bare IRI or an embedded object's `id`."""
     if isinstance(value, str):
         return value
     if isinstance(value, dict):
@@ -313,6 +318,7 @@ async def audience(conn: Connection, note: ParsedNote, delivered_to: int | None)
 
 
 async def _emojis(conn: Connection, ids: IdGenerator, note: ParsedNote, domain: str) -> None:
+    """Record the note's custom emoji for its domain."""
     now = now_ms()
     for emoji in note.emojis:
         await inbox_rows.upsert_remote_emoji(
@@ -331,6 +337,7 @@ async def _emojis(conn: Connection, ids: IdGenerator, note: ParsedNote, domain: 
 async def _refs(
     conn: Connection, ids: IdGenerator, status_id: int, note: ParsedNote, people: list[int]
 ) -> None:
+    """Replace a status's mentions and hashtags."""
     now = now_ms()
     await status_rows.replace_mentions(conn, status_id, [(ids.next_id(), p) for p in people], now)
     await status_rows.replace_tags(conn, status_id, [(ids.next_id(), t) for t in note.tags], now)

@@ -13,6 +13,7 @@ blueprint = Blueprint("inbox", __name__)
 
 
 async def _deliver(username: str | None) -> Response:
+    """Read a bounded body, hand it to the inbox, and answer as it says."""
     rt = runtime()
     length = request.content_length
     if length is not None and length > MAX_BODY:
@@ -36,9 +37,11 @@ async def _deliver(username: str | None) -> Response:
 
 @blueprint.route("/inbox", methods=["POST"])
 async def shared_inbox() -> Response:
+    """The shared inbox."""
     return await _deliver(None)
 
 
 @blueprint.route("/users/<username>/inbox", methods=["POST"])
 async def personal_inbox(username: str) -> Response:
+    """A local account's own inbox (404 for no such account)."""
     return await _deliver(username)

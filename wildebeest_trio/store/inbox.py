@@ -42,6 +42,7 @@ async def add_tombstone(conn: Connection, uri: str, account_id: int | None, now:
 
 
 async def is_tombstoned(conn: Connection, uri: str) -> bool:
+    """Whether a remote object was deleted here."""
     return await conn.fetchval("SELECT 1 FROM status_tombstones WHERE uri = $1", uri) is not None
 
 
@@ -97,6 +98,7 @@ async def follow_by_uri(conn: Connection, table: str, uri: str) -> Row | None:
 
 
 async def set_follow_uri(conn: Connection, table: str, row_id: int, uri: str) -> None:
+    """Record the activity id of a follow (request), e.g. a repeated Follow's new id."""
     if table not in ("follows", "follow_requests"):
         raise ValueError(table)
     await conn.execute(f"UPDATE {table} SET uri = $1 WHERE id = $2", uri, row_id)
@@ -119,12 +121,14 @@ async def insert_remote_favourite(
 
 
 async def favourite_by_uri(conn: Connection, account_id: int, uri: str) -> Row | None:
+    """An account's favourite by its Like activity's id."""
     return await conn.fetchrow(
         "SELECT * FROM favourites WHERE uri = $1 AND account_id = $2", uri, account_id
     )
 
 
 async def delete_favourite_row(conn: Connection, favourite_id: int) -> None:
+    """Remove one favourite (the caller fixes the count)."""
     await conn.execute("DELETE FROM favourites WHERE id = $1", favourite_id)
 
 
@@ -139,6 +143,7 @@ async def live_statuses_of(conn: Connection, account_id: int, limit: int) -> lis
 
 
 async def favourites_of(conn: Connection, account_id: int) -> list[Row]:
+    """Every favourite an account made."""
     return await conn.fetch("SELECT * FROM favourites WHERE account_id = $1", account_id)
 
 
@@ -174,12 +179,14 @@ async def recount_follows(conn: Connection, account_ids: set[int]) -> None:
 
 
 async def suspend_account(conn: Connection, account_id: int, now: int) -> None:
+    """Mark an account suspended (a deleted remote actor)."""
     await conn.execute(
         "UPDATE accounts SET suspended_at = $1, updated_at = $1 WHERE id = $2", now, account_id
     )
 
 
 async def set_moved_to(conn: Connection, account_id: int, target_id: int, now: int) -> None:
+    """Record where an account moved."""
     await conn.execute(
         "UPDATE accounts SET moved_to_account_id = $1, updated_at = $2 WHERE id = $3",
         target_id,
@@ -235,6 +242,7 @@ async def insert_remote_media(conn: Connection, media: dict[str, Any]) -> None:
 
 
 async def delete_block(conn: Connection, account_id: int, target_id: int) -> bool:
+    """Lift a block; whether there was one."""
     changed = await conn.execute(
         "DELETE FROM blocks WHERE account_id = $1 AND target_account_id = $2",
         account_id,

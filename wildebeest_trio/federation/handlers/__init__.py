@@ -55,6 +55,7 @@ async def fetchable(rt: Runtime, uri: str) -> bool:
 
 
 def _table() -> dict[str, Handler]:
+    """Which handler applies each activity type."""
     from . import flags, follows, interactions, moves, notes, undo
 
     return {

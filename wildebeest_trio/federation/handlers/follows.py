@@ -15,6 +15,7 @@ from . import Context
 
 
 async def _local_target(conn: Connection, uri: str | None) -> Row | None:
+    """A local, unsuspended account by actor URI."""
     if uri is None:
         return None
     target = await inbox_rows.account_by_uri(conn, uri)

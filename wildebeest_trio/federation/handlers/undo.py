@@ -15,6 +15,7 @@ from .notes import delete_status
 async def _unfollow(
     conn: Connection, ctx: Context, target_uri: str | None, uri: str | None
 ) -> bool:
+    """End the actor's follow (or request) by target or by Follow id; whether it did."""
     actor = ctx.actor
     row: Row | None = None
     if target_uri is not None:
@@ -45,6 +46,7 @@ async def _unfollow(
 
 
 async def _unlike(conn: Connection, ctx: Context, status_uri: str | None, uri: str | None) -> bool:
+    """Remove the actor's favourite by status or by Like id; whether it did."""
     actor = ctx.actor
     favourite: Row | None = None
     if status_uri is not None:
