@@ -182,6 +182,62 @@ def _read_file(path: str) -> str:
         raise CommandError(f"cannot read {path}: {exc.strerror}") from None
 
 
+async def cmd_domains_block(args: argparse.Namespace) -> None:
+    from .services.domain_blocks import InvalidDomainBlock, block_domain
+    from .store import Connection
+
+    async def unit(conn: Connection) -> Any:
+        return await block_domain(
+            conn,
+            rt.ids,
+            args.domain,
+            severity=args.severity,
+            reject_media=args.reject_media,
+            reject_reports=args.reject_reports,
+            private_comment=args.private_comment,
+            public_comment=args.public_comment,
+            obfuscate=args.obfuscate,
+        )
+
+    async with open_runtime(args.config) as rt:
+        try:
+            row = await rt.store.write(unit)
+        except InvalidDomainBlock as exc:
+            raise CommandError(str(exc)) from None
+    _say(f"blocked {row['domain']} ({row['severity']})")
+
+
+async def cmd_domains_unblock(args: argparse.Namespace) -> None:
+    from .services.domain_blocks import InvalidDomainBlock, unblock_domain
+
+    async with open_runtime(args.config) as rt:
+        try:
+            removed = await rt.store.write(unblock_domain, args.domain)
+        except InvalidDomainBlock as exc:
+            raise CommandError(str(exc)) from None
+    if not removed:
+        raise CommandError(f"{args.domain} is not blocked")
+    _say(f"unblocked {args.domain}")
+
+
+async def cmd_domains_list(args: argparse.Namespace) -> None:
+    from .store import domain_blocks as block_rows
+
+    async with open_runtime(args.config) as rt:
+        blocks = await rt.store.read(block_rows.all_blocks)
+    for row in blocks:
+        flags = [
+            name
+            for name, on in (
+                ("reject-media", row["reject_media"]),
+                ("reject-reports", row["reject_reports"]),
+                ("obfuscate", row["obfuscate"]),
+            )
+            if on
+        ]
+        print(f"{row['domain']}\t{row['severity']}\t{','.join(flags)}\t{row['public_comment']}")
+
+
 async def cmd_config_show(args: argparse.Namespace) -> None:
     print(settings_table())
 
@@ -286,6 +342,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--days", type=_non_negative_int, required=True, help="age in days")
     p.set_defaults(run=cmd_media_purge_remote)
+
+    domains = commands.add_parser("domains", help="moderate whole remote domains")
+    dom = domains.add_subparsers(dest="domains_command", metavar="ACTION", required=True)
+    p = dom.add_parser("block", help="block a domain (and its subdomains), or change its block")
+    p.add_argument("domain")
+    p.add_argument("--severity", choices=("suspend", "silence", "noop"), default="silence")
+    p.add_argument("--reject-media", action="store_true")
+    p.add_argument("--reject-reports", action="store_true")
+    p.add_argument("--public-comment", default="", help="shown in the public list")
+    p.add_argument("--private-comment", default="", help="for the admins only")
+    p.add_argument("--obfuscate", action="store_true", help="mask the domain in public")
+    p.set_defaults(run=cmd_domains_block)
+    p = dom.add_parser("unblock", help="lift the block of a domain")
+    p.add_argument("domain")
+    p.set_defaults(run=cmd_domains_unblock)
+    p = dom.add_parser("list", help="list blocked domains (domain, severity, flags, comment)")
+    p.set_defaults(run=cmd_domains_list)
     return parser
 
 

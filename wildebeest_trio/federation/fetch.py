@@ -26,6 +26,10 @@ class DocumentRefused(Exception):
     """A fetched document that cannot be trusted or used; the message is one line."""
 
 
+class DocumentUnavailable(DocumentRefused):
+    """The document could not be fetched now (network failure, 5xx, 429): worth a retry."""
+
+
 def is_activitypub_type(content_type: str) -> bool:
     """Whether a Content-Type is one Mastodon accepts for ActivityStreams documents."""
     media, _, params = content_type.partition(";")
@@ -65,7 +69,9 @@ async def fetch_document(rt: Runtime, url: str) -> dict[str, Any]:
             sign=sign,
         )
     except FetchError as exc:
-        raise DocumentRefused(f"cannot fetch {url}: {exc}") from None
+        raise DocumentUnavailable(f"cannot fetch {url}: {exc}") from None
+    if fetched.status >= 500 or fetched.status in (408, 429):
+        raise DocumentUnavailable(f"{url} answered {fetched.status}")
     if fetched.status != 200:
         raise DocumentRefused(f"{url} answered {fetched.status}")
     if not is_activitypub_type(fetched.headers.get("content-type", "")):

@@ -80,6 +80,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         filters,
         follows,
         health,
+        inbox,
         instance,
         lists,
         markers,
@@ -131,6 +132,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         filters,
         scheduled_statuses,
         search,
+        inbox,
     )
     for module in modules:
         app.register_blueprint(module.blueprint)

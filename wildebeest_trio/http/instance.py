@@ -5,6 +5,7 @@ from __future__ import annotations
 from quart import Blueprint, Response
 
 from ..serializers import instance as entities
+from ..services import domain_blocks
 from ..services import instance as instance_service
 from .context import features, json_response, runtime
 
@@ -47,3 +48,9 @@ async def translation_languages() -> Response:
 async def extended_description() -> Response:
     facts = await instance_service.instance_facts(runtime())
     return json_response(entities.extended_description(facts))
+
+
+@blueprint.route("/api/v1/instance/domain_blocks")
+async def domain_blocks_list() -> Response:
+    """The domains this server limits, with public comments (obfuscated ones masked)."""
+    return json_response(await runtime().store.read(domain_blocks.public_blocks))

@@ -67,6 +67,12 @@ async def _end_overdue_polls(rt: Runtime) -> None:
         log.info("ended %d overdue polls", ended)
 
 
+async def _forget_inbox_activities(rt: Runtime) -> None:
+    from ..federation.inbox import forget_old_activities
+
+    await forget_old_activities(rt)
+
+
 BUILTIN: tuple[Periodic, ...] = (
     Periodic("renew id node lease", 60.0, _renew_node),
     Periodic("park exhausted jobs", 30.0, _park_exhausted),
@@ -74,6 +80,7 @@ BUILTIN: tuple[Periodic, ...] = (
     Periodic("forget old idempotency keys", 600.0, _forget_idempotency_keys),
     Periodic("remove unattached media", 3600.0, _remove_unattached_media),
     Periodic("end overdue polls", 600.0, _end_overdue_polls),
+    Periodic("forget old inbox activity ids", 3600.0, _forget_inbox_activities),
 )
 
 

@@ -8,6 +8,7 @@ A block covers subdomains (a block of `example.com` covers `social.example.com`)
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from ..ids import IdGenerator, now_ms
@@ -84,3 +85,33 @@ async def is_suspended(conn: Connection, host: str | None) -> bool:
     """Whether everything from and to this host is refused."""
     block = await block_for(conn, host)
     return block is not None and block["severity"] == "suspend"
+
+
+def public_domain(domain: str, obfuscate: bool) -> str:
+    """The domain as the public list shows it: Mastodon masks the middle of an
+    obfuscated domain with `*`, keeping a quarter at each end and every dot."""
+    if not obfuscate:
+        return domain
+    length = len(domain)
+    visible = length // 4
+    return "".join(
+        "*" if visible < i < length - visible and c != "." else c for i, c in enumerate(domain)
+    )
+
+
+async def public_blocks(conn: Connection) -> list[dict[str, str]]:
+    """Blocks with user-facing effects (silence, suspend), as `/api/v1/instance/domain_blocks`
+    lists them: the (maybe masked) domain, its SHA-256 digest, severity and public comment."""
+    listed = []
+    for row in await block_rows.all_blocks(conn):
+        if row["severity"] not in ("silence", "suspend"):
+            continue
+        listed.append(
+            {
+                "domain": public_domain(row["domain"], bool(row["obfuscate"])),
+                "digest": hashlib.sha256(row["domain"].encode()).hexdigest(),
+                "severity": row["severity"],
+                "comment": row["public_comment"] or None,
+            }
+        )
+    return listed

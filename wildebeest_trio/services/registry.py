@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..federation import delivery
+from ..federation import inbox as federation_inbox
 from ..jobs import JobRegistry
 from . import mailer, media, polls, scheduled, web_push
 
@@ -12,6 +13,7 @@ def default_registry() -> JobRegistry:
     registry = JobRegistry()
     mailer.register(registry)
     delivery.register(registry)
+    federation_inbox.register(registry)
     media.register(registry)
     web_push.register(registry)
     polls.register(registry)

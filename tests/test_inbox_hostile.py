@@ -1,0 +1,176 @@
+"""The inbox routes: what is accepted (202, one durable job per activity id) and what is
+refused with which status, changing nothing."""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from typing import Any
+
+from tests.inbox_support import (
+    PUBLIC,
+    RemoteServer,
+    deliver,
+    drain,
+    rows,
+    signed_headers,
+)
+from tests.social import get, make_user
+from wildebeest_trio import jsonld
+from wildebeest_trio.federation.inbox import INBOX
+from wildebeest_trio.runtime import Runtime
+from wildebeest_trio.services import domain_blocks
+from wildebeest_trio.signatures import generate_rsa_keypair
+from wildebeest_trio.store import Connection
+
+pytest_plugins = ("tests.inbox_support",)
+
+
+async def _jobs(rt: Runtime) -> list[dict[str, Any]]:
+    return await rows(rt, "SELECT * FROM jobs WHERE kind = $1", INBOX.name)
+
+
+async def _state(rt: Runtime) -> tuple[int, int, int]:
+    jobs = await _jobs(rt)
+    seen = await rows(rt, "SELECT uri FROM inbox_activities")
+    statuses = await rows(rt, "SELECT id FROM statuses")
+    return len(jobs), len(seen), len(statuses)
+
+
+async def test_a_signed_activity_is_stored_once_and_applied(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    alice = await make_user(local, api, "alice")
+    bob = remote.actor("bob")
+    follow = remote.activity(bob, "Follow", f"{local.config.base_url}/users/alice")
+    assert await deliver(api, local, bob, follow) == 202
+    # A replay (the sender retrying) is answered the same and not queued again.
+    assert await deliver(api, local, bob, follow) == 202
+    jobs = await _jobs(local)
+    assert len(jobs) == 1
+    assert json.loads(jobs[0]["payload"])["activity"]["id"] == follow["id"]
+    assert await drain(local) == 1
+    status, followers = await get(api, alice, f"/api/v1/accounts/{alice.id}/followers")
+    assert status == 200
+    assert [f["acct"] for f in followers] == [f"bob@{bob.host}"]
+    assert await deliver(api, local, bob, follow) == 202
+    assert await drain(local) == 0
+
+
+async def test_hostile_deliveries_change_nothing(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    await make_user(local, api, "alice")
+    bob = remote.actor("bob")
+    mallory = remote.actor("mallory")
+    target = f"{local.config.base_url}/users/alice"
+    note = remote.note(bob, cc=[target])
+    create = remote.activity(bob, "Create", note, to=[PUBLIC], cc=[target])
+    body = json.dumps(create).encode()
+    good = signed_headers(local, "/inbox", body, bob.key_id, bob.private_pem)
+    before = await _state(local)
+
+    async def post(payload: bytes, headers: dict[str, str], path: str = "/inbox") -> int:
+        response = await api.post(path, data=payload, headers=headers)
+        answer = await response.get_json()
+        if response.status_code >= 400:
+            assert "error" in answer
+        return int(response.status_code)
+
+    other_key = generate_rsa_keypair()[0]
+    assert await post(body, {"Content-Type": "application/activity+json"}) == 401  # unsigned
+    assert await post(body.replace(b"Hello", b"Bye!!"), good) == 401  # tampered
+    forged = signed_headers(local, "/inbox", body, bob.key_id, other_key)
+    assert await post(body, forged) == 401  # badly signed
+    stale = signed_headers(
+        local, "/inbox", body, bob.key_id, bob.private_pem, now=time.time() - 7200
+    )
+    assert await post(body, stale) == 401
+    big = b" " * (1024 * 1024 + 1)
+    assert await post(big, signed_headers(local, "/inbox", big, bob.key_id, bob.private_pem)) == 413
+    junk = b"{not json"
+    assert (
+        await post(junk, signed_headers(local, "/inbox", junk, bob.key_id, bob.private_pem)) == 400
+    )
+    # Signed by mallory, claiming to be bob, without an LD signature: dropped quietly.
+    assert await deliver(api, local, bob, create, signer=mallory) == 202
+    # An object from another server in a Create.
+    foreign = remote.activity(
+        bob,
+        "Create",
+        {**note, "id": f"{remote.origin('localhost')}/users/bob/statuses/999"},
+    )
+    assert await deliver(api, local, bob, foreign) == 403
+    # A personal inbox of nobody.
+    assert await deliver(api, local, bob, create, path="/users/nobody/inbox") == 404
+    assert await _state(local) == before
+    assert await drain(local) == 0
+
+
+async def test_suspended_domains_are_refused(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    alice = await make_user(local, api, "alice")
+    bob = remote.actor("bob")
+
+    async def block(conn: Connection) -> None:
+        await domain_blocks.block_domain(conn, local.ids, "127.0.0.1", severity="suspend")
+
+    await local.store.write(block)
+    follow = remote.activity(bob, "Follow", f"{local.config.base_url}/users/alice")
+    assert await deliver(api, local, bob, follow) == 403
+    assert await _state(local) == (0, 0, 0)
+    status, followers = await get(api, alice, f"/api/v1/accounts/{alice.id}/followers")
+    assert status == 200 and followers == []
+
+
+async def test_forwarded_activity_needs_the_actors_ld_signature(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    alice = await make_user(local, api, "alice")
+    bob = remote.actor("bob")
+    carol = remote.actor("carol")  # the forwarding server's actor
+    target = f"{local.config.base_url}/users/alice"
+    note = remote.note(bob, content="<p>forwarded</p>", tag=[{"type": "Mention", "href": target}])
+    create = remote.activity(bob, "Create", note, to=[PUBLIC], cc=[target])
+    create["object"] = copy.deepcopy(note)
+    signed = jsonld.sign_ld_signature(create, bob.private_pem, bob.key_id)
+    tampered = copy.deepcopy(signed)
+    tampered["object"]["content"] = "<p>changed</p>"
+    assert await deliver(api, local, bob, tampered, signer=carol) == 202
+    assert await _state(local) == (0, 0, 0)
+    assert await deliver(api, local, bob, signed, signer=carol) == 202
+    assert await drain(local) == 1
+    stored = await rows(local, "SELECT id FROM statuses WHERE uri = $1", note["id"])
+    status, entity = await get(api, alice, f"/api/v1/statuses/{stored[0]['id']}")
+    assert status == 200
+    assert entity["content"] == "<p>forwarded</p>"
+    assert entity["account"]["acct"] == f"bob@{bob.host}"
+
+
+async def test_unknown_types_are_accepted_and_ignored(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    bob = remote.actor("bob")
+    odd = remote.activity(bob, "EmojiReact", f"{local.config.base_url}/users/alice", content="x")
+    assert await deliver(api, local, bob, odd) == 202
+    assert await drain(local) == 1
+    jobs = await _jobs(local)
+    assert jobs == []  # done, not parked or retried
+
+
+async def test_unsigned_deletion_of_an_unknown_actor_is_accepted_and_ignored(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    gone = f"{remote.origin()}/users/gone"
+    delete = {"id": f"{gone}#delete", "type": "Delete", "actor": gone, "object": gone}
+    response = await api.post(
+        "/inbox",
+        data=json.dumps(delete).encode(),
+        headers={"Content-Type": "application/activity+json"},
+    )
+    # As Mastodon: no key is fetched for an actor that is gone and was never known.
+    assert response.status_code == 202
+    assert await _state(local) == (0, 0, 0)
+    assert await rows(local, "SELECT id FROM accounts WHERE uri = $1", gone) == []

@@ -1,0 +1,215 @@
+"""Inbound Follow, Accept, Reject, Undo, Block, Move and Flag, seen through the API."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.inbox_support import RemoteServer, account_id_of, deliver, drain, rows
+from tests.social import User, act, get, make_user
+from wildebeest_trio.federation.actors import refresh_actor
+from wildebeest_trio.runtime import Runtime
+from wildebeest_trio.store import Connection
+
+pytest_plugins = ("tests.inbox_support",)
+
+
+async def _outbox(rt: Runtime, event: str) -> list[dict[str, Any]]:
+    found = await rows(rt, "SELECT * FROM outbox WHERE event = $1 ORDER BY id", event)
+    for row in found:
+        row["payload"] = json.loads(row["payload"])
+    return found
+
+
+async def _notifications(rt: Runtime, user: User) -> list[tuple[str, int]]:
+    found = await rows(
+        rt,
+        "SELECT type, from_account_id FROM notifications WHERE account_id = $1 ORDER BY id",
+        int(user.id),
+    )
+    return [(r["type"], r["from_account_id"]) for r in found]
+
+
+async def _relationship(api: Any, user: User, account_id: int) -> dict[str, Any]:
+    status, body = await get(api, user, f"/api/v1/accounts/relationships?id[]={account_id}")
+    assert status == 200
+    return body[0]
+
+
+async def test_follow_is_accepted_and_undone(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    alice = await make_user(local, api, "alice")
+    bob = remote.actor("bob")
+    follow = remote.activity(bob, "Follow", f"{local.config.base_url}/users/alice")
+    assert await deliver(api, local, bob, follow) == 202
+    await drain(local)
+    bob_id = await account_id_of(local, bob.uri)
+    assert (await _relationship(api, alice, bob_id))["followed_by"] is True
+    status, me = await get(api, alice, "/api/v1/accounts/verify_credentials")
+    assert status == 200 and me["followers_count"] == 1
+    assert await _notifications(local, alice) == [("follow", bob_id)]
+    # The Accept goes back through the outbox, naming the Follow it answers.
+    accepted = await _outbox(local, "follow_request.authorized")
+    assert [e["payload"] for e in accepted] == [{"requester_id": bob_id, "uri": follow["id"]}]
+    undo = remote.activity(bob, "Undo", follow)
+    assert await deliver(api, local, bob, undo) == 202
+    await drain(local)
+    assert (await _relationship(api, alice, bob_id))["followed_by"] is False
+    status, me = await get(api, alice, "/api/v1/accounts/verify_credentials")
+    assert status == 200 and me["followers_count"] == 0
+
+
+async def test_follow_of_a_locked_account_is_a_request(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    alice = await make_user(local, api, "alice")
+    response = await api.patch(
+        "/api/v1/accounts/update_credentials", headers=alice.headers, json={"locked": True}
+    )
+    assert response.status_code == 200
+    bob = remote.actor("bob")
+    follow = remote.activity(bob, "Follow", f"{local.config.base_url}/users/alice")
+    assert await deliver(api, local, bob, follow, path="/users/alice/inbox") == 202
+    await drain(local)
+    bob_id = await account_id_of(local, bob.uri)
+    status, requests = await get(api, alice, "/api/v1/follow_requests")
+    assert status == 200 and [r["id"] for r in requests] == [str(bob_id)]
+    assert await _notifications(local, alice) == [("follow_request", bob_id)]
+    assert (await _relationship(api, alice, bob_id))["followed_by"] is False
+    # Authorizing it records the Accept with the Follow's id.
+    status, _ = await act(api, alice, f"/api/v1/follow_requests/{bob_id}/authorize")
+    assert status == 200
+    accepted = await _outbox(local, "follow_request.authorized")
+    assert accepted[-1]["payload"]["uri"] == follow["id"]
+
+
+async def _follow_remote(
+    api: Any, local: Runtime, user: User, actor_uri: str
+) -> tuple[int, dict[str, Any]]:
+    await refresh_actor(local, actor_uri)
+    account_id = await account_id_of(local, actor_uri)
+    status, body = await act(api, user, f"/api/v1/accounts/{account_id}/follow")
+    assert status == 200, body
+    return account_id, body
+
+
+async def _set_request_uri(local: Runtime, account_id: int, uri: str) -> None:
+    # What the outbound side records as our Follow's id when it sends it.
+    async def unit(conn: Connection) -> None:
+        await conn.execute(
+            "UPDATE follow_requests SET uri = $1 WHERE target_account_id = $2", uri, account_id
+        )
+
+    await local.store.write(unit)
+
+
+async def test_accept_and_reject_of_our_follow_requests(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    alice = await make_user(local, api, "alice")
+    bob = remote.actor("bob", locked=True)
+    carol = remote.actor("carol", locked=True)
+    bob_id, relation = await _follow_remote(api, local, alice, bob.uri)
+    assert relation["requested"] is True and relation["following"] is False
+    carol_id, _ = await _follow_remote(api, local, alice, carol.uri)
+    our_follow = f"{local.config.base_url}/users/alice#follows/1"
+    await _set_request_uri(local, bob_id, our_follow)
+    # Accept naming our Follow by id.
+    assert await deliver(api, local, bob, remote.activity(bob, "Accept", our_follow)) == 202
+    # Reject with the Follow embedded (no id we know).
+    embedded = {
+        "type": "Follow",
+        "id": "https://unknown.example/x",
+        "actor": f"{local.config.base_url}/users/alice",
+        "object": carol.uri,
+    }
+    assert await deliver(api, local, carol, remote.activity(carol, "Reject", embedded)) == 202
+    await drain(local)
+    assert (await _relationship(api, alice, bob_id))["following"] is True
+    rel = await _relationship(api, alice, carol_id)
+    assert rel["following"] is False and rel["requested"] is False
+    # An Accept from someone else for bob's request changes nothing.
+    dave = remote.actor("dave")
+    assert await deliver(api, local, dave, remote.activity(dave, "Reject", our_follow)) == 202
+    await drain(local)
+    assert (await _relationship(api, alice, bob_id))["following"] is True
+
+
+async def test_block_removes_follows_both_ways(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    alice = await make_user(local, api, "alice")
+    bob = remote.actor("bob")
+    bob_id, _ = await _follow_remote(api, local, alice, bob.uri)
+    follow = remote.activity(bob, "Follow", f"{local.config.base_url}/users/alice")
+    await deliver(api, local, bob, follow)
+    await drain(local)
+    rel = await _relationship(api, alice, bob_id)
+    assert rel["following"] and rel["followed_by"]
+    block = remote.activity(bob, "Block", f"{local.config.base_url}/users/alice")
+    assert await deliver(api, local, bob, block) == 202
+    await drain(local)
+    rel = await _relationship(api, alice, bob_id)
+    assert not rel["following"] and not rel["followed_by"] and rel["blocked_by"]
+    assert await deliver(api, local, bob, remote.activity(bob, "Undo", block)) == 202
+    await drain(local)
+    assert (await _relationship(api, alice, bob_id))["blocked_by"] is False
+
+
+async def test_move_migrates_local_followers(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    alice = await make_user(local, api, "alice")
+    old = remote.actor("old")
+    new = remote.actor("new", also_known_as=[old.uri])
+    impostor = remote.actor("impostor")
+    old_id, _ = await _follow_remote(api, local, alice, old.uri)
+    # A move to an account that does not name the origin as an alias is refused.
+    bad = remote.activity(old, "Move", old.uri, target=impostor.uri)
+    assert await deliver(api, local, old, bad) == 202
+    await drain(local)
+    assert (await _relationship(api, alice, old_id))["following"] is True
+    move = remote.activity(old, "Move", old.uri, target=new.uri)
+    assert await deliver(api, local, old, move) == 202
+    await drain(local)
+    new_id = await account_id_of(local, new.uri)
+    assert (await _relationship(api, alice, old_id))["following"] is False
+    assert (await _relationship(api, alice, new_id))["following"] is True
+    moved = await rows(local, "SELECT moved_to_account_id FROM accounts WHERE id = $1", old_id)
+    assert moved == [{"moved_to_account_id": new_id}]
+    created = await _outbox(local, "follow.created")
+    assert created[-1]["payload"] == {"target_account_id": new_id}
+
+
+async def test_flag_becomes_a_report_for_the_admins(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    alice = await make_user(local, api, "alice")
+    admin = await make_user(local, api, "moderator7")
+
+    async def promote(conn: Connection) -> None:
+        await conn.execute("UPDATE users SET role = 'admin' WHERE account_id = $1", int(admin.id))
+
+    await local.store.write(promote)
+    status, posted = await act(api, alice, "/api/v1/statuses", status="spam spam")
+    assert status == 200
+    bob = remote.actor("bob")
+    flag = remote.activity(
+        bob,
+        "Flag",
+        [f"{local.config.base_url}/users/alice", posted["uri"]],
+        content="This is spam " + "x" * 6000,
+    )
+    assert await deliver(api, local, bob, flag) == 202
+    await drain(local)
+    reports = await rows(local, "SELECT * FROM reports")
+    assert len(reports) == 1
+    report = reports[0]
+    assert report["uri"] == flag["id"]
+    assert report["target_account_id"] == int(alice.id)
+    assert json.loads(report["status_ids"]) == [int(posted["id"])]
+    assert len(report["comment"]) == 5000
+    bob_id = await account_id_of(local, bob.uri)
+    assert await _notifications(local, admin) == [("admin.report", bob_id)]
+    assert await _notifications(local, alice) == []

@@ -1,0 +1,120 @@
+"""Inbound activity handlers, one module per family, dispatched by activity type.
+
+Each handler gets a `Context` (the verified activity, its actor's account row, the
+local account whose personal inbox received it) and applies the activity in one unit of
+work; statuses it creates or removes are published to streams after the commit.
+Unknown types are accepted and ignored; documents that cannot be fetched or trusted
+drop the activity (logged), and transient failures raise so the job retries.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from ...services import domain_blocks
+from ...store import Row
+from ...store import inbox as inbox_rows
+from ..actors import refresh_actor
+from ..fetch import DocumentRefused, DocumentUnavailable
+from ..notes import NoteRefused
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+# Mastodon: a suspended actor may still clean up after itself.
+ALLOWED_WHEN_SUSPENDED = frozenset({"Delete", "Reject", "Undo", "Update"})
+
+
+@dataclass(frozen=True)
+class Context:
+    """One verified inbound activity being applied."""
+
+    rt: Runtime
+    activity: dict[str, Any]
+    actor: Row
+    delivered_to: int | None
+
+    @property
+    def activity_id(self) -> str | None:
+        value = self.activity.get("id")
+        return value if isinstance(value, str) else None
+
+
+Handler = Callable[[Context], Awaitable[None]]
+
+
+async def fetchable(rt: Runtime, uri: str) -> bool:
+    """Whether an object may be fetched: not from a suspended domain."""
+    return not await rt.store.read(domain_blocks.is_suspended, urlsplit(uri).netloc)
+
+
+def _table() -> dict[str, Handler]:
+    """Which handler applies each activity type."""
+    from . import flags, follows, interactions, moves, notes, undo
+
+    return {
+        "Follow": follows.on_follow,
+        "Accept": follows.on_accept,
+        "Reject": follows.on_reject,
+        "Block": follows.on_block,
+        "Undo": undo.on_undo,
+        "Create": notes.on_create,
+        "Update": notes.on_update,
+        "Delete": notes.on_delete,
+        "Like": interactions.on_like,
+        "Announce": interactions.on_announce,
+        "Move": moves.on_move,
+        "Flag": flags.on_flag,
+    }
+
+
+async def ensure_account(rt: Runtime, uri: str | None) -> Row | None:
+    """A known account by actor URI, fetching a remote one not seen before (never from
+    a suspended domain)."""
+    if not uri:
+        return None
+    row = await rt.store.read(inbox_rows.account_by_uri, uri)
+    if row is not None:
+        return row
+    if not await fetchable(rt, uri):
+        return None
+    try:
+        await refresh_actor(rt, uri)
+    except DocumentUnavailable:
+        raise  # retried with the job
+    except DocumentRefused as exc:
+        log.info("cannot fetch actor %s: %s", uri, exc)
+        return None
+    return await rt.store.read(inbox_rows.account_by_uri, uri)
+
+
+async def dispatch(rt: Runtime, payload: dict[str, Any]) -> None:
+    """Apply one stored activity."""
+    activity = payload.get("activity")
+    if not isinstance(activity, dict):
+        return
+    kind = activity.get("type")
+    handler = _table().get(kind) if isinstance(kind, str) else None
+    if handler is None:
+        log.debug("ignoring an activity of type %r", kind)
+        return
+    actor = await ensure_account(rt, payload.get("actor"))
+    if actor is None or actor["domain"] is None:
+        return  # activities "from" local actors are never taken from outside
+    if await rt.store.read(domain_blocks.is_suspended, actor["domain"]):
+        return  # blocked after the delivery was accepted
+    if actor["suspended_at"] is not None and kind not in ALLOWED_WHEN_SUSPENDED:
+        return
+    try:
+        await handler(Context(rt, activity, actor, payload.get("delivered_to")))
+    except DocumentUnavailable as exc:
+        # The origin is down or busy: the job is tried again later, with backoff.
+        raise RuntimeError(f"{kind} {activity.get('id')}: {exc}") from None
+    except (DocumentRefused, NoteRefused) as exc:
+        log.info("dropping %s %s: %s", kind, activity.get("id"), exc)

@@ -1,0 +1,156 @@
+"""Like and Announce of statuses by remote actors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...ids import now_ms
+from ...services import fanout
+from ...services.notifications import notify
+from ...store import Connection, Row
+from ...store import inbox as inbox_rows
+from ...store import statuses as status_rows
+from ...store.statuses import StatusBundle
+from ..actors import as_list, first, link
+from ..fetch import DocumentRefused, fetch_document, same_origin
+from ..notes import address_of, parse_note, visibility_of
+from . import Context, ensure_account, fetchable
+from .notes import store_note
+
+
+async def on_like(ctx: Context) -> None:
+    """A remote favourite of a local status: counted and notified."""
+    rt, actor = ctx.rt, ctx.actor
+    object_id = link(ctx.activity.get("object"))
+    if object_id is None:
+        return
+
+    async def unit(conn: Connection) -> None:
+        status = await inbox_rows.status_by_uri(conn, object_id)
+        if status is None or not status["local"] or status["reblog_of_id"] is not None:
+            return
+        if status["visibility"] == "direct":
+            mentioned = await conn.fetchval(
+                "SELECT 1 FROM mentions WHERE status_id = $1 AND account_id = $2",
+                status["id"],
+                actor["id"],
+            )
+            if mentioned is None:
+                return  # only those a direct post reached may favourite it
+        uri = ctx.activity_id or f"{actor['uri']}#likes/{status['id']}"
+        if not await inbox_rows.insert_remote_favourite(
+            conn, rt.ids.next_id(), actor["id"], status["id"], uri, now_ms()
+        ):
+            return
+        await status_rows.add_to_count(conn, status["id"], "favourites_count", 1)
+        await notify(
+            conn,
+            rt.ids,
+            account_id=status["account_id"],
+            type="favourite",
+            from_account_id=actor["id"],
+            status_id=status["id"],
+        )
+
+    await rt.store.write(unit)
+
+
+async def _original(ctx: Context, object_id: str) -> Row | None:
+    """The boosted status: known, or fetched from its origin (an embedded copy is trusted
+    only when the booster is its author, on its own server)."""
+    rt = ctx.rt
+    known = await rt.store.read(inbox_rows.status_by_uri, object_id)
+    if known is not None:
+        return known
+    obj = first(ctx.activity.get("object"))
+    document: dict[str, Any] | None = None
+    if (
+        isinstance(obj, dict)
+        and link(obj.get("attributedTo")) == ctx.actor["uri"]
+        and same_origin(object_id, ctx.actor["uri"])
+    ):
+        document = obj
+    if document is None:
+        if not await fetchable(rt, object_id):
+            return None
+        document = await fetch_document(rt, object_id)
+    note = parse_note(document)
+    if note.uri != object_id:
+        raise DocumentRefused("the boosted object's id changed")
+    author = await ensure_account(rt, note.attributed_to)
+    if author is None or author["domain"] is None or author["suspended_at"] is not None:
+        return None
+    created = await store_note(rt, note, author, None, check=False)
+    if created is not None:
+        await fanout.status_published(rt, created[1], created[0]["id"])
+    return await rt.store.read(inbox_rows.status_by_uri, object_id)
+
+
+async def on_announce(ctx: Context) -> None:
+    """A remote boost: of a local status (notified), or of anything a local account's
+    followee boosts (fetched when needed)."""
+    rt, actor = ctx.rt, ctx.actor
+    object_id = link(ctx.activity.get("object"))
+    boost_uri = ctx.activity_id
+    if object_id is None or boost_uri is None or not same_origin(boost_uri, actor["uri"]):
+        return
+    local_original = object_id.startswith(rt.config.base_url + "/")
+    if not local_original and not await rt.store.read(inbox_rows.has_local_follower, actor["id"]):
+        return  # Mastodon: a boost must reach a local follower or concern a local post
+    original = await _original(ctx, object_id)
+    if original is None or original["visibility"] not in ("public", "unlisted"):
+        return
+    to = [u for u in (address_of(v) for v in as_list(ctx.activity.get("to"))) if u]
+    cc = [u for u in (address_of(v) for v in as_list(ctx.activity.get("cc"))) if u]
+    visibility = visibility_of(to, cc, actor["followers_url"])
+    if visibility == "direct":
+        visibility = "private"
+
+    async def unit(conn: Connection) -> StatusBundle | None:
+        if await inbox_rows.any_status_by_uri(conn, boost_uri) is not None:
+            return None
+        if await status_rows.live_reblog(conn, actor["id"], original["id"]) is not None:
+            return None
+        now = now_ms()
+        boost_id = rt.ids.next_id()
+        await status_rows.insert_status(
+            conn,
+            {
+                "id": boost_id,
+                "uri": boost_uri,
+                "url": boost_uri,
+                "account_id": actor["id"],
+                "local": False,
+                "in_reply_to_id": None,
+                "in_reply_to_account_id": None,
+                "reblog_of_id": original["id"],
+                "text": "",
+                "content": "",
+                "spoiler_text": "",
+                "sensitive": False,
+                "visibility": visibility,
+                "language": None,
+                "application_id": None,
+                "conversation_id": None,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+        await status_rows.add_to_count(conn, original["id"], "reblogs_count", 1)
+        await status_rows.add_to_statuses_count(conn, actor["id"], 1, now)
+        if original["local"]:
+            await notify(
+                conn,
+                rt.ids,
+                account_id=original["account_id"],
+                type="reblog",
+                from_account_id=actor["id"],
+                status_id=original["id"],
+            )
+        row = await status_rows.status_by_id(conn, boost_id)
+        assert row is not None
+        return await status_rows.hydrate(conn, [row], None)
+
+    bundle = await rt.store.write(unit)
+    if bundle is not None:
+        await fanout.status_published(rt, bundle, bundle.order[0])

@@ -1,0 +1,346 @@
+"""Create, Update and Delete of remote notes (and of actors: Update and Delete Person)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ...ids import now_ms
+from ...runtime import Runtime
+from ...services import domain_blocks, fanout, polls
+from ...services.notifications import notify
+from ...store import Connection, Row
+from ...store import inbox as inbox_rows
+from ...store import polls as poll_rows
+from ...store import statuses as status_rows
+from ...store.statuses import StatusBundle
+from ..actors import ACTOR_TYPES, first, link, refresh_actor
+from ..fetch import DocumentRefused, fetch_document, same_origin
+from ..notes import (
+    NOTE_TYPES,
+    Audience,
+    NoteRefused,
+    ParsedNote,
+    apply_edit,
+    audience,
+    create_status,
+    parse_note,
+    refresh_poll,
+    remove_status,
+    visibility_of,
+)
+from . import Context, ensure_account, fetchable
+
+log = logging.getLogger(__name__)
+
+DAY_MS = 24 * 3600 * 1000
+ACCOUNT_DELETE_BATCH = 200
+
+
+async def object_document(ctx: Context, *, trust_embedded: bool = True) -> dict[str, Any]:
+    """The activity's object as a document: embedded and from the actor's own server
+    (already checked at the inbox), or fetched by id from its origin."""
+    obj = first(ctx.activity.get("object"))
+    if isinstance(obj, dict) and trust_embedded:
+        object_id = obj.get("id")
+        if isinstance(object_id, str) and same_origin(object_id, ctx.actor["uri"]):
+            return obj
+    object_id = link(obj)
+    if object_id is None:
+        raise DocumentRefused("the activity has no object")
+    if not same_origin(object_id, ctx.actor["uri"]):
+        raise DocumentRefused("the object is not on the actor's server")
+    return await fetch_document(ctx.rt, object_id)
+
+
+def _related(
+    note: ParsedNote, visibility: str, people: Audience, has_follower: bool, parent: Row | None
+) -> bool:
+    """Mastodon's "related to local activity": someone here follows, is addressed, or is
+    replied to."""
+    local_people = any(a["domain"] is None for a in people.mentioned) or bool(
+        people.local_addressed
+    )
+    if local_people:
+        return True
+    if visibility == "direct":
+        return False
+    return has_follower or (parent is not None and parent["local"])
+
+
+async def _local_recipients(people: Audience) -> list[int]:
+    """Local accounts told of a mention: tagged ones (silent mentions do not notify)."""
+    return list(dict.fromkeys(a["id"] for a in people.mentioned if a["domain"] is None))
+
+
+async def store_note(
+    rt: Runtime, note: ParsedNote, author: Row, delivered_to: int | None, *, check: bool
+) -> tuple[Row, StatusBundle] | None:
+    """Create a remote status from a parsed note (once); the row and its bundle, or None
+    when it exists, was deleted, or (with `check`) relates to nobody here."""
+
+    async def unit(conn: Connection) -> tuple[Row, StatusBundle] | None:
+        if await inbox_rows.any_status_by_uri(conn, note.uri) is not None:
+            return None
+        if await inbox_rows.is_tombstoned(conn, note.uri):
+            return None
+        people = await audience(conn, note, delivered_to)
+        parent = (
+            await inbox_rows.status_by_uri(conn, note.in_reply_to) if note.in_reply_to else None
+        )
+        visibility = visibility_of(note.to, note.cc, author["followers_url"])
+        if check and not _related(
+            note,
+            visibility,
+            people,
+            await inbox_rows.has_local_follower(conn, author["id"]),
+            parent,
+        ):
+            return None
+        block = await domain_blocks.block_for(conn, author["domain"])
+        if block is not None and block["reject_media"]:
+            note.media = []  # the domain's media are refused
+        row = await create_status(conn, rt, note, author, people)
+        recipients = await _local_recipients(people)
+        for account_id in recipients:
+            await notify(
+                conn,
+                rt.ids,
+                account_id=account_id,
+                type="mention",
+                from_account_id=author["id"],
+                status_id=row["id"],
+            )
+        if row["visibility"] != "direct" and (
+            row["in_reply_to_account_id"] in (None, author["id"])
+        ):
+            # Followers who asked to be told of this account's posts (the bell).
+            for follower in await inbox_rows.local_followers(conn, author["id"]):
+                if follower["notify"] and follower["account_id"] not in recipients:
+                    await notify(
+                        conn,
+                        rt.ids,
+                        account_id=follower["account_id"],
+                        type="status",
+                        from_account_id=author["id"],
+                        status_id=row["id"],
+                    )
+        return row, await status_rows.hydrate(conn, [row], None)
+
+    return await rt.store.write(unit)
+
+
+async def on_create(ctx: Context) -> None:
+    """A remote Note or Question: stored, threaded, mentions notified, streamed."""
+    obj = first(ctx.activity.get("object"))
+    if isinstance(obj, dict) and first(obj.get("type")) not in NOTE_TYPES:
+        return
+    document = await object_document(ctx)
+    note = parse_note(document)
+    if note.attributed_to != ctx.actor["uri"]:
+        return  # Mastodon refuses a Create for someone else's note
+    name = document.get("name")
+    if note.in_reply_to and isinstance(name, str) and name:
+        if await _vote(ctx, note.in_reply_to, name):
+            return
+    created = await store_note(ctx.rt, note, ctx.actor, ctx.delivered_to, check=True)
+    if created is not None:
+        row, bundle = created
+        await fanout.status_published(ctx.rt, bundle, row["id"])
+        if note.in_reply_to and row["in_reply_to_id"] is None:
+            await _resolve_parent(ctx.rt, row, note.in_reply_to)
+
+
+async def _vote(ctx: Context, status_uri: str, choice_name: str) -> bool:
+    """A Note named after an option of a local poll, in reply to it, is a vote (as
+    Mastodon reads it); whether it was one (counted or refused)."""
+    rt, voter = ctx.rt, ctx.actor
+
+    async def unit(conn: Connection) -> bool:
+        status = await inbox_rows.status_by_uri(conn, status_uri)
+        if status is None or not status["local"] or not status.get("poll_id"):
+            return False
+        poll = await poll_rows.poll_by_id(conn, status["poll_id"], for_update=True)
+        if poll is None:
+            return False
+        now = now_ms()
+        if poll["expires_at"] is not None and poll["expires_at"] <= now:
+            return True  # too late: not a post either
+        if choice_name not in poll["options"]:
+            return False
+        choice = poll["options"].index(choice_name)
+        earlier = (await poll_rows.own_votes(conn, voter["id"], [poll["id"]])).get(poll["id"], [])
+        if choice in earlier or (earlier and not poll["multiple"]):
+            return True
+        await polls.add_votes(conn, rt, poll, voter["id"], [choice], now)
+        return True
+
+    return await rt.store.write(unit)
+
+
+async def _resolve_parent(rt: Runtime, reply: Row, parent_uri: str) -> None:
+    """Fetch the unknown post a stored reply answers (one level, as a thread resolver
+    would), store it, and thread the reply under it."""
+    if parent_uri.startswith(rt.config.base_url + "/"):
+        return  # a local post we do not have: deleted
+    if await rt.store.read(inbox_rows.is_tombstoned, parent_uri):
+        return
+    if not await fetchable(rt, parent_uri):
+        return
+    try:
+        parent_note = parse_note(await fetch_document(rt, parent_uri))
+    except (DocumentRefused, NoteRefused) as exc:
+        log.info("cannot resolve the parent %s: %s", parent_uri, exc)
+        return
+    if parent_note.uri != parent_uri:
+        return
+    author = await ensure_account(rt, parent_note.attributed_to)
+    if author is None or author["domain"] is None or author["suspended_at"] is not None:
+        return
+    created = await store_note(rt, parent_note, author, None, check=False)
+    if created is not None:
+        await fanout.status_published(rt, created[1], created[0]["id"])
+
+    async def unit(conn: Connection) -> None:
+        parent = await inbox_rows.status_by_uri(conn, parent_uri)
+        if parent is None or parent["reblog_of_id"] is not None:
+            return
+        await inbox_rows.link_reply(conn, reply, parent)
+        if reply["visibility"] in ("public", "unlisted"):
+            await status_rows.add_to_count(conn, parent["id"], "replies_count", 1)
+
+    await rt.store.write(unit)
+
+
+async def on_update(ctx: Context) -> None:
+    """An edited remote note (kept with its history), or a changed profile."""
+    rt = ctx.rt
+    obj = first(ctx.activity.get("object"))
+    object_type = first(obj.get("type")) if isinstance(obj, dict) else None
+    if object_type in ACTOR_TYPES or link(obj) == ctx.actor["uri"]:
+        if link(obj) != ctx.actor["uri"]:
+            return  # an actor may only update itself
+        # The document we store is the one fetched from its origin, not the embedded one.
+        await refresh_actor(rt, ctx.actor["uri"])
+        return
+    if object_type is not None and object_type not in NOTE_TYPES:
+        return
+    document = await object_document(ctx)
+    note = parse_note(document)
+    if note.attributed_to != ctx.actor["uri"]:
+        return
+    existing = await rt.store.read(inbox_rows.status_by_uri, note.uri)
+    if existing is None:
+        # Mastodon creates an unknown note from a recent Update.
+        if note.published is not None and note.published > now_ms() - DAY_MS:
+            created = await store_note(rt, note, ctx.actor, ctx.delivered_to, check=True)
+            if created is not None:
+                await fanout.status_published(rt, created[1], created[0]["id"])
+        return
+    if existing["account_id"] != ctx.actor["id"] or existing["reblog_of_id"] is not None:
+        return
+
+    async def unit(conn: Connection) -> StatusBundle | None:
+        row = await status_rows.status_by_id(conn, existing["id"])
+        if row is None:
+            return None
+        people = await audience(conn, note, ctx.delivered_to)
+        # An Update without a newer `updated` may still bring a Question's new tallies.
+        polled = await refresh_poll(conn, row, note, now_ms())
+        if not await apply_edit(conn, rt, row, note, people):
+            if not polled:
+                return None
+            fresh = await status_rows.status_by_id(conn, row["id"])
+            assert fresh is not None
+            return await status_rows.hydrate(conn, [fresh], None)
+        # As Mastodon, those who boosted the post hear that it changed.
+        for boost in await status_rows.live_reblogs_of(conn, row["id"]):
+            await notify(
+                conn,
+                rt.ids,
+                account_id=boost["account_id"],
+                type="update",
+                from_account_id=row["account_id"],
+                status_id=row["id"],
+            )
+        fresh = await status_rows.status_by_id(conn, row["id"])
+        assert fresh is not None
+        return await status_rows.hydrate(conn, [fresh], None)
+
+    bundle = await rt.store.write(unit)
+    if bundle is not None:
+        await fanout.status_published(rt, bundle, existing["id"], "status.update")
+
+
+async def delete_status(rt: Runtime, row: Row) -> None:
+    """Remove one remote status and its boosts, then tell the streams that showed them."""
+    reached: list[tuple[int, tuple[list[str], int]]] = []
+    boosts = await rt.store.read(status_rows.live_reblogs_of, row["id"])
+    for status in [*boosts, row]:
+        found = await fanout.channels_of(rt, status["id"])
+        if found is not None:
+            reached.append((status["id"], found))
+
+    async def unit(conn: Connection) -> None:
+        now = now_ms()
+        current = await status_rows.status_by_id(conn, row["id"])
+        if current is None:
+            return
+        for boost in await status_rows.live_reblogs_of(conn, row["id"]):
+            await remove_status(conn, boost, now)
+        await remove_status(conn, current, now)
+        if not current["local"]:
+            await inbox_rows.add_tombstone(conn, current["uri"], current["account_id"], now)
+
+    await rt.store.write(unit)
+    for status_id, (channels, author) in reached:
+        await fanout.status_removed(rt, status_id, channels, author)
+
+
+async def _delete_account(rt: Runtime, account: Row) -> None:
+    """A remote actor deleted itself: its statuses, favourites and follows go; it is
+    marked suspended so nothing more is taken from it."""
+    while True:
+        statuses = await rt.store.read(
+            inbox_rows.live_statuses_of, account["id"], ACCOUNT_DELETE_BATCH
+        )
+        for status in statuses:
+            await delete_status(rt, status)
+        if len(statuses) < ACCOUNT_DELETE_BATCH:
+            break
+
+    async def unit(conn: Connection) -> None:
+        now = now_ms()
+        for favourite in await inbox_rows.favourites_of(conn, account["id"]):
+            await inbox_rows.delete_favourite_row(conn, favourite["id"])
+            await status_rows.add_to_count(conn, favourite["status_id"], "favourites_count", -1)
+        pairs = await inbox_rows.remove_account_graph(conn, account["id"])
+        await inbox_rows.recount_follows(conn, {i for pair in pairs for i in pair})
+        await inbox_rows.suspend_account(conn, account["id"], now)
+
+    await rt.store.write(unit)
+
+
+async def on_delete(ctx: Context) -> None:
+    """A deleted remote note (a tombstone keeps it from coming back), or actor."""
+    rt = ctx.rt
+    object_id = link(ctx.activity.get("object"))
+    if object_id is None:
+        return
+    if object_id == ctx.actor["uri"]:
+        await _delete_account(rt, ctx.actor)
+        return
+    if not same_origin(object_id, ctx.actor["uri"]):
+        return
+    row = await rt.store.read(inbox_rows.status_by_uri, object_id)
+    if row is None or row["local"]:
+
+        async def remember(conn: Connection) -> None:
+            await inbox_rows.add_tombstone(conn, object_id, ctx.actor["id"], now_ms())
+
+        if row is None:
+            await rt.store.write(remember)
+        return
+    if row["account_id"] != ctx.actor["id"]:
+        return
+    await delete_status(rt, row)

@@ -1,0 +1,220 @@
+"""The inbox: verify a delivery, store it durably as a job, and apply it in a worker.
+
+`receive` runs in the request (as Mastodon's InboxesController): size, domain blocks,
+signature, origin, then the activity id is recorded with its job in one transaction and
+the sender gets 202 at once. A replayed activity id is answered 202 and not queued again.
+`process` is the job handler: it dispatches to `federation.handlers` by activity type;
+unknown types are accepted and ignored.
+
+An activity whose HTTP signer is not its actor (a forwarded reply, a relayed Delete) is
+accepted only with a valid `RsaSignature2017` LD signature by the actor; otherwise it
+is dropped with 202 and nothing stored, as Mastodon's ProcessActivityService drops it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import trio
+
+from ..ids import now_ms
+from ..jobs import JobKind, JobRegistry
+from ..jsonld import JsonLdError, verify_ld_signature
+from ..services import domain_blocks
+from ..signatures import SignatureError, parse_signature
+from ..store import Connection
+from ..store import accounts as account_rows
+from ..store import delivery as delivery_rows
+from ..store import inbox as inbox_rows
+from .actors import RemoteKey, key_for, link
+from .fetch import DocumentRefused
+from .verify import MAX_BODY, DeliveryRefused, verify_delivery
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+# Mastodon's ingress queue retries 8 times.
+INBOX = JobKind("federation.inbox", max_attempts=8)
+SEEN_DAYS = 30  # how long accepted activity ids are remembered
+
+
+class UnknownInbox(LookupError):
+    """A personal inbox of no local account."""
+
+
+def _host(url: str | None) -> str:
+    """The host (and port) of a URL, lower-cased; empty for none."""
+    return urlsplit(url).netloc.lower() if url else ""
+
+
+def _dedupe_key(activity: dict[str, Any], body: bytes) -> str:
+    """What identifies an activity for replay detection."""
+    activity_id = activity.get("id")
+    if isinstance(activity_id, str) and activity_id:
+        return activity_id[:2048]
+    # An activity without an id is still processed once per distinct body.
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What the inbox reads before verifying, in one crossing."""
+
+    suspended: bool
+    owner_id: int | None
+    actor_known: bool
+    key: RemoteKey | None
+
+
+async def _precheck(
+    conn: Connection,
+    hosts: list[str],
+    username: str | None,
+    actor_uri: str | None,
+    key_id: str | None,
+) -> _Facts:
+    """Domain blocks, the inbox owner and the cached key, in one crossing."""
+    suspended = False
+    for host in dict.fromkeys(hosts):
+        if host and await domain_blocks.is_suspended(conn, host):
+            suspended = True
+    owner_id: int | None = None
+    if username is not None:
+        owner = await account_rows.local_account_by_username(conn, username)
+        if owner is None or owner["suspended_at"] is not None:
+            raise UnknownInbox(username)
+        owner_id = owner["id"]
+    key: RemoteKey | None = None
+    if key_id is not None:
+        row = await account_rows.public_key_by_key_id(conn, key_id)
+        if row is not None and row["domain"] is not None:
+            key = RemoteKey(row["key_id"], row["public_key_pem"], row["account_id"], row["uri"])
+    known = key is not None and key.actor_uri == actor_uri
+    if not known and actor_uri:
+        known = await inbox_rows.account_by_uri(conn, actor_uri) is not None
+    return _Facts(suspended, owner_id, known, key)
+
+
+async def _ld_signed_by_actor(rt: Runtime, activity: dict[str, Any], actor_uri: str) -> bool:
+    """Whether the activity carries a valid RsaSignature2017 by its actor's key."""
+    signature = activity.get("signature")
+    if not isinstance(signature, dict) or signature.get("type") != "RsaSignature2017":
+        return False
+    creator = signature.get("creator")
+    if not isinstance(creator, str) or not creator.startswith(("https://", "http://")):
+        return False
+    if await rt.store.read(domain_blocks.is_suspended, _host(creator)):
+        return False  # LD signatures from blocked domains are ignored
+    try:
+        key: RemoteKey | None = await key_for(rt, creator)
+    except DocumentRefused:
+        return False
+    if key is None or key.actor_uri != actor_uri:
+        return False
+    try:
+        return await trio.to_thread.run_sync(verify_ld_signature, activity, key.public_key_pem)
+    except (JsonLdError, ValueError):
+        return False
+
+
+async def receive(
+    rt: Runtime,
+    *,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    username: str | None = None,
+) -> int:
+    """Check and store one inbox POST; the status to answer (DeliveryRefused otherwise).
+
+    UnknownInbox when `username` names no local account.
+    """
+    if len(body) > MAX_BODY:
+        raise DeliveryRefused(413, "Request entity too large")
+    try:
+        activity = json.loads(body)
+    except ValueError:
+        raise DeliveryRefused(400, "The body is not valid JSON") from None
+    if not isinstance(activity, dict):
+        raise DeliveryRefused(400, "The body is not a JSON object")
+    actor_uri = link(activity.get("actor"))
+    try:
+        key_id: str | None = parse_signature("POST", url, headers).key_id
+    except SignatureError:
+        key_id = None
+    facts = await rt.store.read(
+        _precheck, [_host(actor_uri), _host(key_id)], username, actor_uri, key_id
+    )
+    if facts.suspended:
+        raise DeliveryRefused(403, "The domain is blocked")
+    if (
+        activity.get("type") == "Delete"
+        and actor_uri is not None
+        and link(activity.get("object")) == actor_uri
+        and not facts.actor_known
+    ):
+        # Mastodon: the deletion of an actor we never knew needs no key fetch (it is gone).
+        return 202
+    verified = await verify_delivery(
+        rt, "POST", url, headers, body, allow_forwarded=True, cached_key=facts.key
+    )
+    if verified.forwarded and not await _ld_signed_by_actor(
+        rt, verified.activity, verified.actor_uri
+    ):
+        log.info(
+            "dropping %s from %s: signed by %s without the actor's LD signature",
+            activity.get("type"),
+            verified.actor_uri,
+            verified.key.actor_uri,
+        )
+        return 202
+    signer_domain = _host(verified.key.actor_uri)
+    payload = {
+        "activity": verified.activity,
+        "actor": verified.actor_uri,
+        "signer": verified.key.actor_uri,
+        "delivered_to": facts.owner_id,
+    }
+    dedupe = _dedupe_key(verified.activity, body)
+    mark_available = signer_domain not in rt.delivery.healthy
+
+    async def unit(conn: Connection) -> bool:
+        if mark_available:
+            # A signed request from the domain: it is alive, deliver to it again.
+            await delivery_rows.mark_available(conn, signer_domain)
+        if not await inbox_rows.remember_activity(conn, dedupe, verified.actor_uri, now_ms()):
+            return False
+        await INBOX.enqueue(conn, rt.ids, payload)
+        return True
+
+    queued = await rt.store.write(unit)
+    if mark_available:
+        rt.delivery.healthy.add(signer_domain)
+    if queued:
+        rt.wake_jobs()
+    return 202
+
+
+async def process(rt: Runtime, payload: dict[str, Any]) -> None:
+    """The job: apply one verified activity (see `federation.handlers`)."""
+    from .handlers import dispatch
+
+    await dispatch(rt, payload)
+
+
+async def forget_old_activities(rt: Runtime) -> None:
+    """Upkeep: drop remembered activity ids older than SEEN_DAYS."""
+    await rt.store.write(inbox_rows.forget_activities, now_ms() - SEEN_DAYS * 24 * 3600 * 1000)
+
+
+def register(registry: JobRegistry) -> None:
+    """Bind the inbox job kind to its handler."""
+    registry.register(INBOX, process)
