@@ -232,22 +232,25 @@ async def test_profile_and_actor_urls_resolve_to_accounts(
     assert body["accounts"] == []
 
 
-async def test_a_remote_note_url_is_handed_to_the_note_store(
-    rt: Runtime, client: Any, remote: Remote, monkeypatch: pytest.MonkeyPatch
+async def test_a_remote_note_url_is_fetched_and_stored_with_its_author(
+    rt: Runtime, client: Any, remote: Remote
 ) -> None:
     await ensure_instance_actor(rt)
     bob = await make_user(rt, client, "bob")
-    handed: list[dict[str, Any]] = []
-
-    async def store_remote_note(_rt: Runtime, document: dict[str, Any]) -> None:
-        handed.append(document)
-        return None  # not stored: nothing to show
-
-    monkeypatch.setattr(lookup, "_note_store", lambda: store_remote_note)
-    code, body = await _search(client, bob, q=f"{remote.base}/notes/1", resolve="true")
-    assert code == 200 and body["statuses"] == []
-    assert [d["id"] for d in handed] == [f"{remote.base}/notes/1"]
+    url = f"{remote.base}/notes/1"
+    code, body = await _search(client, bob, q=url, resolve="true")
+    assert code == 200, body
+    [status] = body["statuses"]
+    assert status["uri"] == url and status["content"] == "<p>a remote note</p>"
+    assert status["account"]["acct"] == f"zoe@{remote.host}"
     assert ("/notes/1", True) in remote.requests  # fetched with a signature
+    # Known now: found again without another fetch, and anonymous callers never fetch.
+    fetched = len(remote.requests)
+    code, again = await _search(client, bob, q=url, resolve="true")
+    assert [s["id"] for s in again["statuses"]] == [status["id"]]
+    assert len(remote.requests) == fetched
+    code, _ = await _search(client, None, q=f"{remote.base}/notes/2", resolve="true")
+    assert code in (200, 401) and len(remote.requests) == fetched
 
 
 async def test_private_addresses_are_refused_unless_allowed(tmp_path: Path, remote: Remote) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
@@ -27,6 +27,7 @@ from ..store import accounts as account_rows
 from .actors import ACTOR_TYPES, STALE_MS, first, refresh_actor
 from .fetch import ACCEPT, DocumentRefused, fetch_document, is_activitypub_type, same_origin
 from .instance_actor import instance_actor_uri
+from .notes import NoteRefused
 
 JRD_ACCEPT = "application/jrd+json, application/json"
 OBJECT_ACCEPT = f"{ACCEPT}, text/html;q=0.1"
@@ -37,8 +38,6 @@ NOTE_TYPES = frozenset({"Note", "Question", "Article", "Page", "Video", "Audio",
 _LRDD = re.compile(r"<Link\b[^>]*>", re.IGNORECASE)
 _ATTR = re.compile(r'([a-zA-Z-]+)\s*=\s*("([^"]*)"|\'([^\']*)\')')
 _ALTERNATE = re.compile(r"<link\b[^>]*>", re.IGNORECASE)
-
-StoreNote = Callable[[Runtime, dict[str, Any]], Awaitable[Any]]
 
 
 class LookupFailed(Exception):
@@ -283,18 +282,6 @@ async def fetch_object(rt: Runtime, url: str) -> dict[str, Any]:
         raise LookupFailed(str(exc)) from None
 
 
-def _note_store() -> StoreNote | None:
-    """The inbound-federation layer's `store_remote_note(rt, document)`, once it exists:
-    it checks, sanitizes and stores a fetched Note (and its author) and returns the
-    status id (or its row)."""
-    try:
-        from . import notes  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    store = getattr(notes, "store_remote_note", None)
-    return store if callable(store) else None
-
-
 async def resolve_url(rt: Runtime, url: str, viewer_id: int | None) -> Any:
     """What a URL names: FoundAccount, FoundStatus or None. Known resources are answered
     from the database; unknown remote ones are fetched only for signed-in viewers."""
@@ -320,13 +307,11 @@ async def resolve_url(rt: Runtime, url: str, viewer_id: int | None) -> Any:
             row = await rt.store.read(account_rows.actor_by_uri, document["id"])
             return None if row is None else FoundAccount(int(row["id"]))
         if kind in NOTE_TYPES:
-            store_note = _note_store()
-            if store_note is None:
-                return None
-            stored = await store_note(rt, document)
-            if isinstance(stored, dict):
-                stored = stored.get("id")
-            return None if stored is None else FoundStatus(int(stored))
-    except (LookupFailed, DocumentRefused):
+            # Imported here: the inbound handlers build on lookups for their accounts.
+            from .handlers.notes import store_fetched_note
+
+            stored = await store_fetched_note(rt, document)
+            return None if stored is None else FoundStatus(int(stored["id"]))
+    except (LookupFailed, DocumentRefused, NoteRefused):
         return None
     return None

@@ -7,7 +7,6 @@ inside the caller's unit of work.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,7 +15,7 @@ from urllib.parse import urlsplit
 
 from ..ids import IdGenerator, now_ms
 from ..runtime import Runtime
-from ..services import conversations
+from ..services import conversations, media_cache
 from ..store import Connection, Row
 from ..store import accounts as account_rows
 from ..store import inbox as inbox_rows
@@ -132,40 +131,29 @@ def _media(obj: dict[str, Any]) -> list[dict[str, Any]]:
         url = link(item.get("url")) or link(item.get("href"))
         if url is None:
             continue
-        media_type = _text(item.get("mediaType")).lower()
-        kind = "unknown"
-        for prefix, name in (("image/", "image"), ("video/", "video"), ("audio/", "audio")):
-            if media_type.startswith(prefix):
-                kind = name
-        if kind == "unknown" and first(item.get("type")) in ("Image", "Video", "Audio"):
-            kind = str(first(item.get("type"))).lower()
-        if kind == "image" and media_type == "image/gif":
-            kind = "image"
+        media_type = _text(item.get("mediaType")).lower()[:255]
+        if not media_type and first(item.get("type")) in ("Image", "Video", "Audio"):
+            media_type = f"{str(first(item.get('type'))).lower()}/*"  # the kind, no subtype
         focus = item.get("focalPoint")
-        fx = fy = None
+        point: tuple[float, float] | None = None
         if isinstance(focus, list) and len(focus) == 2:
             try:
                 fx, fy = (max(-1.0, min(1.0, float(v))) for v in focus)
+                point = (fx, fy)
             except (TypeError, ValueError):
-                fx = fy = None
-        meta: dict[str, Any] = {}
+                point = None
         width, height = item.get("width"), item.get("height")
-        if isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0:
-            meta["original"] = {
-                "width": width,
-                "height": height,
-                "size": f"{width}x{height}",
-                "aspect": width / height,
-            }
+        sized = isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0
         blurhash = _text(item.get("blurhash"))
         found.append(
             {
-                "type": kind,
                 "remote_url": url[:2048],
+                "preview_remote_url": (link(item.get("icon")) or "")[:2048] or None,
+                "media_type": media_type or None,
                 "description": strip_text(_text(item.get("name")))[:MAX_ALT] or None,
-                "focus_x": fx,
-                "focus_y": fy,
-                "meta": meta,
+                "focus": point,
+                "width": width if sized else None,
+                "height": height if sized else None,
                 "blurhash": blurhash[:100] if blurhash else None,
             }
         )
@@ -394,16 +382,8 @@ async def create_status(
     await _refs(conn, rt.ids, status_id, note, people)
     await _emojis(conn, rt.ids, note, author["domain"])
     for media in note.media:
-        await inbox_rows.insert_remote_media(
-            conn,
-            {
-                **media,
-                "id": rt.ids.next_id(),
-                "account_id": author["id"],
-                "status_id": status_id,
-                "meta": json.dumps(media["meta"], separators=(",", ":")),
-                "now": now,
-            },
+        await media_cache.add_remote_attachment(
+            conn, rt, account_id=author["id"], status_id=status_id, **media
         )
     if note.poll is not None:
         await poll_rows.insert_poll(

@@ -221,26 +221,6 @@ async def upsert_remote_emoji(conn: Connection, emoji: dict[str, Any]) -> None:
     )
 
 
-async def insert_remote_media(conn: Connection, media: dict[str, Any]) -> None:
-    """Attach a remote file to a status by URL (fetched lazily, never stored here)."""
-    await conn.execute(
-        "INSERT INTO media_attachments (id, account_id, status_id, type, processing, "
-        "remote_url, description, focus_x, focus_y, meta, blurhash, created_at, updated_at) "
-        "VALUES ($1, $2, $3, $4, 'complete', $5, $6, $7, $8, $9, $10, $11, $11)",
-        media["id"],
-        media["account_id"],
-        media["status_id"],
-        media["type"],
-        media["remote_url"],
-        media["description"],
-        media["focus_x"],
-        media["focus_y"],
-        media["meta"],
-        media["blurhash"],
-        media["now"],
-    )
-
-
 async def delete_block(conn: Connection, account_id: int, target_id: int) -> bool:
     """Lift a block; whether there was one."""
     changed = await conn.execute(

@@ -6,7 +6,7 @@ from typing import Any
 
 from ...ids import now_ms
 from ...services import domain_blocks
-from ...services.notifications import notify
+from ...services.notifications import Batch
 from ...store import Connection
 from ...store import inbox as inbox_rows
 from ...store import reports as report_rows
@@ -28,6 +28,8 @@ async def on_flag(ctx: Context) -> None:
     report_uri = ctx.activity_id
     if report_uri is not None and not same_origin(report_uri, actor["uri"]):
         report_uri = None
+
+    batch = Batch(rt)
 
     async def unit(conn: Connection) -> None:
         block = await domain_blocks.block_for(conn, actor["domain"])
@@ -64,9 +66,8 @@ async def on_flag(ctx: Context) -> None:
             },
         )
         for staff_id in await inbox_rows.staff_account_ids(conn):
-            await notify(
+            await batch.notify(
                 conn,
-                rt.ids,
                 account_id=staff_id,
                 type="admin.report",
                 from_account_id=actor["id"],
@@ -74,3 +75,4 @@ async def on_flag(ctx: Context) -> None:
             )
 
     await rt.store.write(unit)
+    await batch.announce()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...ids import now_ms
-from ...services.notifications import notify
+from ...services.notifications import Batch
 from ...store import Connection, Row, outbox
 from ...store import follows as follow_rows
 from ...store import inbox as inbox_rows
@@ -33,6 +33,8 @@ async def on_follow(ctx: Context) -> None:
     """
     rt, follower = ctx.rt, ctx.actor
     follow_uri = ctx.activity_id
+
+    batch = Batch(rt)
 
     async def unit(conn: Connection) -> None:
         target = await _local_target(conn, link(ctx.activity.get("object")))
@@ -72,9 +74,8 @@ async def on_follow(ctx: Context) -> None:
         }
         if target["locked"]:
             await follow_rows.insert_request(conn, row)
-            await notify(
+            await batch.notify(
                 conn,
-                rt.ids,
                 account_id=target["id"],
                 type="follow_request",
                 from_account_id=follower["id"],
@@ -84,11 +85,12 @@ async def on_follow(ctx: Context) -> None:
         await outbox.record(
             conn, rt.ids, "follow_request.authorized", target["id"], row["id"], answer
         )
-        await notify(
-            conn, rt.ids, account_id=target["id"], type="follow", from_account_id=follower["id"]
+        await batch.notify(
+            conn, account_id=target["id"], type="follow", from_account_id=follower["id"]
         )
 
     await rt.store.write(unit)
+    await batch.announce()
 
 
 async def _our_follow(conn: Connection, ctx: Context, table: str) -> Row | None:

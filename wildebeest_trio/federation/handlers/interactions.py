@@ -6,7 +6,7 @@ from typing import Any
 
 from ...ids import now_ms
 from ...services import fanout
-from ...services.notifications import notify
+from ...services.notifications import Batch
 from ...store import Connection, Row
 from ...store import inbox as inbox_rows
 from ...store import statuses as status_rows
@@ -14,8 +14,8 @@ from ...store.statuses import StatusBundle
 from ..actors import as_list, first, link
 from ..fetch import DocumentRefused, fetch_document, same_origin
 from ..notes import address_of, parse_note, visibility_of
-from . import Context, ensure_account, fetchable
-from .notes import store_note
+from . import Context, fetchable
+from .notes import store_fetched_note
 
 
 async def on_like(ctx: Context) -> None:
@@ -24,6 +24,8 @@ async def on_like(ctx: Context) -> None:
     object_id = link(ctx.activity.get("object"))
     if object_id is None:
         return
+
+    batch = Batch(rt)
 
     async def unit(conn: Connection) -> None:
         status = await inbox_rows.status_by_uri(conn, object_id)
@@ -43,9 +45,8 @@ async def on_like(ctx: Context) -> None:
         ):
             return
         await status_rows.add_to_count(conn, status["id"], "favourites_count", 1)
-        await notify(
+        await batch.notify(
             conn,
-            rt.ids,
             account_id=status["account_id"],
             type="favourite",
             from_account_id=actor["id"],
@@ -53,6 +54,7 @@ async def on_like(ctx: Context) -> None:
         )
 
     await rt.store.write(unit)
+    await batch.announce()
 
 
 async def _original(ctx: Context, object_id: str) -> Row | None:
@@ -74,16 +76,9 @@ async def _original(ctx: Context, object_id: str) -> Row | None:
         if not await fetchable(rt, object_id):
             return None
         document = await fetch_document(rt, object_id)
-    note = parse_note(document)
-    if note.uri != object_id:
+    if parse_note(document).uri != object_id:
         raise DocumentRefused("the boosted object's id changed")
-    author = await ensure_account(rt, note.attributed_to)
-    if author is None or author["domain"] is None or author["suspended_at"] is not None:
-        return None
-    created = await store_note(rt, note, author, None, check=False)
-    if created is not None:
-        await fanout.status_published(rt, created[1], created[0]["id"])
-    return await rt.store.read(inbox_rows.status_by_uri, object_id)
+    return await store_fetched_note(rt, document)
 
 
 async def on_announce(ctx: Context) -> None:
@@ -105,6 +100,8 @@ async def on_announce(ctx: Context) -> None:
     visibility = visibility_of(to, cc, actor["followers_url"])
     if visibility == "direct":
         visibility = "private"
+
+    batch = Batch(rt)
 
     async def unit(conn: Connection) -> StatusBundle | None:
         if await inbox_rows.any_status_by_uri(conn, boost_uri) is not None:
@@ -139,9 +136,8 @@ async def on_announce(ctx: Context) -> None:
         await status_rows.add_to_count(conn, original["id"], "reblogs_count", 1)
         await status_rows.add_to_statuses_count(conn, actor["id"], 1, now)
         if original["local"]:
-            await notify(
+            await batch.notify(
                 conn,
-                rt.ids,
                 account_id=original["account_id"],
                 type="reblog",
                 from_account_id=actor["id"],
@@ -152,5 +148,6 @@ async def on_announce(ctx: Context) -> None:
         return await status_rows.hydrate(conn, [row], None)
 
     bundle = await rt.store.write(unit)
+    await batch.announce()
     if bundle is not None:
         await fanout.status_published(rt, bundle, bundle.order[0])

@@ -7,8 +7,8 @@ from typing import Any
 
 from ...ids import now_ms
 from ...runtime import Runtime
-from ...services import domain_blocks, fanout, polls
-from ...services.notifications import notify
+from ...services import domain_blocks, fanout, media, polls
+from ...services.notifications import Batch
 from ...store import Connection, Row
 from ...store import inbox as inbox_rows
 from ...store import polls as poll_rows
@@ -79,6 +79,8 @@ async def store_note(
     """Create a remote status from a parsed note (once); the row and its bundle, or None
     when it exists, was deleted, or (with `check`) relates to nobody here."""
 
+    batch = Batch(rt)
+
     async def unit(conn: Connection) -> tuple[Row, StatusBundle] | None:
         if await inbox_rows.any_status_by_uri(conn, note.uri) is not None:
             return None
@@ -103,9 +105,8 @@ async def store_note(
         row = await create_status(conn, rt, note, author, people)
         recipients = await _local_recipients(people)
         for account_id in recipients:
-            await notify(
+            await batch.notify(
                 conn,
-                rt.ids,
                 account_id=account_id,
                 type="mention",
                 from_account_id=author["id"],
@@ -117,9 +118,8 @@ async def store_note(
             # Followers who asked to be told of this account's posts (the bell).
             for follower in await inbox_rows.local_followers(conn, author["id"]):
                 if follower["notify"] and follower["account_id"] not in recipients:
-                    await notify(
+                    await batch.notify(
                         conn,
-                        rt.ids,
                         account_id=follower["account_id"],
                         type="status",
                         from_account_id=author["id"],
@@ -127,7 +127,25 @@ async def store_note(
                     )
         return row, await status_rows.hydrate(conn, [row], None)
 
-    return await rt.store.write(unit)
+    result = await rt.store.write(unit)
+    await batch.announce()
+    return result
+
+
+async def store_fetched_note(rt: Runtime, document: dict[str, Any]) -> Row | None:
+    """A Note fetched from its origin (or embedded by its own author), stored once with its
+    author and shown live; its status row, or None when it cannot be taken.
+
+    Raises NoteRefused for a document that is not a usable note.
+    """
+    note = parse_note(document)
+    author = await ensure_account(rt, note.attributed_to)
+    if author is None or author["domain"] is None or author["suspended_at"] is not None:
+        return None
+    created = await store_note(rt, note, author, None, check=False)
+    if created is not None:
+        await fanout.status_published(rt, created[1], created[0]["id"])
+    return await rt.store.read(inbox_rows.status_by_uri, note.uri)
 
 
 async def on_create(ctx: Context) -> None:
@@ -240,6 +258,8 @@ async def on_update(ctx: Context) -> None:
     if existing["account_id"] != ctx.actor["id"] or existing["reblog_of_id"] is not None:
         return
 
+    batch = Batch(rt)
+
     async def unit(conn: Connection) -> StatusBundle | None:
         row = await status_rows.status_by_id(conn, existing["id"])
         if row is None:
@@ -255,9 +275,8 @@ async def on_update(ctx: Context) -> None:
             return await status_rows.hydrate(conn, [fresh], None)
         # As Mastodon, those who boosted the post hear that it changed.
         for boost in await status_rows.live_reblogs_of(conn, row["id"]):
-            await notify(
+            await batch.notify(
                 conn,
-                rt.ids,
                 account_id=boost["account_id"],
                 type="update",
                 from_account_id=row["account_id"],
@@ -268,6 +287,7 @@ async def on_update(ctx: Context) -> None:
         return await status_rows.hydrate(conn, [fresh], None)
 
     bundle = await rt.store.write(unit)
+    await batch.announce()
     if bundle is not None:
         await fanout.status_published(rt, bundle, existing["id"], "status.update")
 
@@ -291,8 +311,10 @@ async def delete_status(rt: Runtime, row: Row) -> None:
         await remove_status(conn, current, now)
         if not current["local"]:
             await inbox_rows.add_tombstone(conn, current["uri"], current["account_id"], now)
+        await media.statuses_deleted(conn, rt, [current["id"]])
 
     await rt.store.write(unit)
+    rt.wake_jobs()  # the files of its attachments go by a job
     for status_id, (channels, author) in reached:
         await fanout.status_removed(rt, status_id, channels, author)
 
@@ -317,8 +339,10 @@ async def _delete_account(rt: Runtime, account: Row) -> None:
         pairs = await inbox_rows.remove_account_graph(conn, account["id"])
         await inbox_rows.recount_follows(conn, {i for pair in pairs for i in pair})
         await inbox_rows.suspend_account(conn, account["id"], now)
+        await media.account_removed(conn, rt, account["id"])
 
     await rt.store.write(unit)
+    rt.wake_jobs()
 
 
 async def on_delete(ctx: Context) -> None:
