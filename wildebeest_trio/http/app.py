@@ -85,6 +85,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         oauth,
         pages,
         push,
+        reports,
         statuses,
         streaming,
         tags,
@@ -113,6 +114,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         lists,
         markers,
         push,
+        reports,
     )
     for module in modules:
         app.register_blueprint(module.blueprint)

@@ -13,6 +13,9 @@ marks it dispatched. Events so far (`object_id` and payload):
   `follow.deleted` (id; target_account_id, uri): Follow / Undo Follow;
 - `follow_request.authorized`, `follow_request.rejected` (request id; requester_id,
   uri): Accept / Reject.
+- `report.created` (report id; report_id, target_account_uri, status_uris, comment): a
+  report the reporter asked to forward to the remote account's server, as a Flag (sent
+  by the instance actor, as Mastodon does, so the reporter stays anonymous).
 
 `account_id` is always the local actor. Bookmarks and conversation mutes are private
 and record nothing.
