@@ -171,6 +171,53 @@ def _read_file(path: str) -> str:
         raise CommandError(f"cannot read {path}: {exc.strerror}") from None
 
 
+async def cmd_emoji_add(args: argparse.Namespace) -> None:
+    from .services.custom_emoji import EmojiError, add_emoji
+
+    path = trio.Path(args.image_file)
+    try:
+        if (await path.stat()).st_size > 1024 * 1024:  # far past the limit: do not read it
+            raise CommandError(f"{args.image_file} is too large (at most 256 KiB)")
+        data = await path.read_bytes()
+    except OSError as exc:
+        raise CommandError(f"cannot read {args.image_file}: {exc.strerror}") from None
+    async with open_runtime(args.config) as rt:
+        try:
+            row = await add_emoji(
+                rt,
+                args.shortcode,
+                data,
+                category=args.category,
+                visible_in_picker=not args.unlisted,
+            )
+        except EmojiError as exc:
+            raise CommandError(str(exc)) from None
+    _say(f"added :{row['shortcode']}:")
+
+
+async def cmd_emoji_remove(args: argparse.Namespace) -> None:
+    from .services.custom_emoji import EmojiError, remove_emoji
+
+    async with open_runtime(args.config) as rt:
+        try:
+            await remove_emoji(rt, args.shortcode)
+        except EmojiError as exc:
+            raise CommandError(str(exc)) from None
+    _say(f"removed :{args.shortcode.strip(':')}:")
+
+
+async def cmd_emoji_list(args: argparse.Namespace) -> None:
+    from .services.custom_emoji import local_emojis
+
+    async with open_runtime(args.config) as rt:
+        rows = await local_emojis(rt, enabled_only=False)
+    for row in rows:
+        flags = [] if row["visible_in_picker"] else ["unlisted"]
+        if row["disabled"]:
+            flags.append("disabled")
+        print(f":{row['shortcode']}:\t{row['category'] or ''}\t{','.join(flags)}")
+
+
 async def cmd_config_show(args: argparse.Namespace) -> None:
     print(settings_table())
 
@@ -256,6 +303,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = ins.add_parser("description", help="set the extended description (HTML) from a file")
     p.add_argument("file", help="a file, or - for standard input")
     p.set_defaults(run=cmd_description_set)
+
+    emoji = commands.add_parser("emoji", help="custom emoji")
+    emo = emoji.add_subparsers(dest="emoji_command", metavar="ACTION", required=True)
+    p = emo.add_parser("add", help="add a local emoji from a PNG, GIF or WebP file")
+    p.add_argument("shortcode")
+    p.add_argument("image_file")
+    p.add_argument("--category")
+    p.add_argument("--unlisted", action="store_true", help="usable, but not in the picker")
+    p.set_defaults(run=cmd_emoji_add)
+    p = emo.add_parser("remove", help="remove a local emoji")
+    p.add_argument("shortcode")
+    p.set_defaults(run=cmd_emoji_remove)
+    p = emo.add_parser("list", help="list local emoji")
+    p.set_defaults(run=cmd_emoji_list)
     return parser
 
 

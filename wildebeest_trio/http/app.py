@@ -76,6 +76,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         account_pages,
         accounts,
         activitypub,
+        custom_emojis,
         follows,
         health,
         instance,
@@ -115,6 +116,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         markers,
         push,
         reports,
+        custom_emojis,
     )
     for module in modules:
         app.register_blueprint(module.blueprint)

@@ -23,3 +23,6 @@ CREATE TABLE featured_tags (
     created_at BIGINT NOT NULL,
     UNIQUE (account_id, tag_id)
 );
+
+-- A custom emoji's still image (Mastodon's `static_url`): the first frame as PNG.
+ALTER TABLE custom_emojis ADD COLUMN static_image_key TEXT;

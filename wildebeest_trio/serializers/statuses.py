@@ -8,6 +8,7 @@ from typing import Any
 from ..config import Config
 from ..store.statuses import StatusBundle
 from .accounts import account_entity, acct
+from .custom_emoji import custom_emoji_entity
 from .media import media_attachment_entity
 from .time import iso_ms
 
@@ -82,7 +83,7 @@ def status_entity(
         ],
         "mentions": [_mention(config, m) for m in bundle.mentions.get(status_id, [])],
         "tags": [_tag(config, t) for t in bundle.tags.get(status_id, [])],
-        "emojis": [],
+        "emojis": [custom_emoji_entity(config, e) for e in bundle.emojis.get(status_id, ())],
         "card": None,
         "poll": None,
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import custom_emojis as emoji_rows
 from . import media as media_rows
 from .base import Connection, Row
 from .paging import Page, fetch_page, placeholders
@@ -440,6 +441,7 @@ class StatusBundle:
     bookmarked: set[int] = field(default_factory=set)
     pinned: set[int] = field(default_factory=set)
     muted_conversations: set[int] = field(default_factory=set)
+    emojis: dict[int, list[Row]] = field(default_factory=dict)  # custom emoji per status
     viewer_id: int | None = None
     cursors: dict[int, int] = field(default_factory=dict)  # pagination id per status
 
@@ -466,6 +468,7 @@ async def hydrate(conn: Connection, rows: list[Row], viewer_id: int | None) -> S
     account_ids = list({r["account_id"] for r in bundle.statuses.values()})
     for r in await _by_ids(conn, "SELECT * FROM accounts WHERE id IN ({ids})", account_ids):
         bundle.accounts[r["id"]] = r
+    bundle.emojis = await emoji_rows.for_statuses(conn, bundle.statuses, bundle.accounts)
     for r in await _by_ids(
         conn,
         "SELECT m.status_id, a.id, a.username, a.domain, a.url, a.uri FROM mentions m "
