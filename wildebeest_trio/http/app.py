@@ -77,6 +77,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         accounts,
         activitypub,
         custom_emojis,
+        domain_blocks,
         follows,
         health,
         instance,
@@ -117,6 +118,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         push,
         reports,
         custom_emojis,
+        domain_blocks,
     )
     for module in modules:
         app.register_blueprint(module.blueprint)

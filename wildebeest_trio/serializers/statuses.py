@@ -140,8 +140,9 @@ def relationship_entity(
     muting: dict[str, Any] | None = None,
     note: str = "",
     endorsed: bool = False,
+    domain_blocking: bool = False,
 ) -> dict[str, Any]:
-    """Mastodon's Relationship (user-level domain blocks are not built yet: always false)."""
+    """Mastodon's Relationship."""
     follow = following or requested
     languages = None
     if follow is not None and follow.get("languages"):
@@ -160,7 +161,7 @@ def relationship_entity(
         "muting_expires_at": iso_ms(muting["expires_at"]) if muting else None,
         "requested": requested is not None,
         "requested_by": requested_by,
-        "domain_blocking": False,
+        "domain_blocking": domain_blocking,
         "endorsed": endorsed,
         "note": note,
     }

@@ -38,13 +38,17 @@ def visible_sql(alias: str, viewer_param: str | None) -> str:
 
 def hidden_accounts_sql(viewer_param: str, now_param: str) -> str:
     """A subquery of the accounts whose statuses stay out of the viewer's timelines: those
-    the viewer blocks or mutes (until the mute expires), and those blocking the viewer."""
+    the viewer blocks or mutes (until the mute expires), those blocking the viewer, and
+    those on a domain the viewer blocks."""
     v, now = viewer_param, now_param
     return (
         f"SELECT hb.target_account_id FROM blocks hb WHERE hb.account_id = {v} "
         f"UNION ALL SELECT hb2.account_id FROM blocks hb2 WHERE hb2.target_account_id = {v} "
         f"UNION ALL SELECT hm.target_account_id FROM mutes hm WHERE hm.account_id = {v} "
-        f"AND (hm.expires_at IS NULL OR hm.expires_at > {now})"
+        f"AND (hm.expires_at IS NULL OR hm.expires_at > {now}) "
+        # Accounts on a domain the viewer blocks (user-level domain blocks).
+        f"UNION ALL SELECT hda.id FROM account_domain_blocks hdb JOIN accounts hda "
+        f"ON hda.domain = hdb.domain WHERE hdb.account_id = {v}"
     )
 
 
