@@ -218,6 +218,56 @@ async def cmd_emoji_list(args: argparse.Namespace) -> None:
         print(f":{row['shortcode']}:\t{row['category'] or ''}\t{','.join(flags)}")
 
 
+def _instant(text: str | None) -> int | None:
+    """An ISO 8601 time (UTC unless it says otherwise) as epoch milliseconds."""
+    if text is None:
+        return None
+    from datetime import UTC, datetime
+
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"not an ISO 8601 time: {text!r}") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return int(when.timestamp() * 1000)
+
+
+async def cmd_announcements_add(args: argparse.Namespace) -> None:
+    from .services.announcements import AnnouncementError, publish
+
+    starts_at, ends_at = _instant(args.starts_at), _instant(args.ends_at)
+    async with open_runtime(args.config) as rt:
+        try:
+            row = await publish(
+                rt, args.text, starts_at=starts_at, ends_at=ends_at, all_day=args.all_day
+            )
+        except AnnouncementError as exc:
+            raise CommandError(str(exc)) from None
+    print(row["id"])
+
+
+async def cmd_announcements_remove(args: argparse.Namespace) -> None:
+    from .services.announcements import remove
+
+    async with open_runtime(args.config) as rt:
+        if not await remove(rt, args.id):
+            raise CommandError(f"no announcement with id {args.id}")
+    _say(f"removed announcement {args.id}")
+
+
+async def cmd_announcements_list(args: argparse.Namespace) -> None:
+    from .serializers.time import iso_ms
+    from .services.announcements import all_announcements
+
+    async with open_runtime(args.config) as rt:
+        rows = await all_announcements(rt)
+    for row in rows:
+        span = f"{iso_ms(row['starts_at']) or ''}..{iso_ms(row['ends_at']) or ''}"
+        first_line = row["text"].splitlines()[0][:80]
+        print(f"{row['id']}\t{span}\t{first_line}")
+
+
 async def cmd_config_show(args: argparse.Namespace) -> None:
     print(settings_table())
 
@@ -317,6 +367,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_emoji_remove)
     p = emo.add_parser("list", help="list local emoji")
     p.set_defaults(run=cmd_emoji_list)
+
+    announcements = commands.add_parser("announcements", help="announcements to every user")
+    ann = announcements.add_subparsers(
+        dest="announcements_command", metavar="ACTION", required=True
+    )
+    p = ann.add_parser("add", help="publish an announcement now; prints its id")
+    p.add_argument("text", help="plain text, rendered as a status is")
+    p.add_argument("--starts-at", help="ISO 8601 start of what is announced")
+    p.add_argument("--ends-at", help="ISO 8601 end; the announcement is shown until then")
+    p.add_argument("--all-day", action="store_true", help="the times are whole days")
+    p.set_defaults(run=cmd_announcements_add)
+    p = ann.add_parser("remove", help="delete an announcement")
+    p.add_argument("id", type=_positive_int)
+    p.set_defaults(run=cmd_announcements_remove)
+    p = ann.add_parser("list", help="list announcements")
+    p.set_defaults(run=cmd_announcements_list)
     return parser
 
 

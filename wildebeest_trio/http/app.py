@@ -76,6 +76,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         account_pages,
         accounts,
         activitypub,
+        announcements,
         custom_emojis,
         domain_blocks,
         follows,
@@ -119,6 +120,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         reports,
         custom_emojis,
         domain_blocks,
+        announcements,
     )
     for module in modules:
         app.register_blueprint(module.blueprint)
