@@ -91,6 +91,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         reports,
         statuses,
         streaming,
+        suggestions,
         tags,
         timelines,
         wellknown,
@@ -121,6 +122,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         custom_emojis,
         domain_blocks,
         announcements,
+        suggestions,
     )
     for module in modules:
         app.register_blueprint(module.blueprint)
