@@ -79,6 +79,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         announcements,
         custom_emojis,
         domain_blocks,
+        featured_tags,
         follows,
         health,
         instance,
@@ -123,6 +124,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         domain_blocks,
         announcements,
         suggestions,
+        featured_tags,
     )
     for module in modules:
         app.register_blueprint(module.blueprint)
