@@ -573,9 +573,12 @@ async def public_page(
     """The public timeline: public statuses that are not boosts nor replies to others
     (minus the accounts hidden from the viewer)."""
     args: list[Any] = []
+    # The unary `+` keeps SQLite from reading every original status through
+    # statuses_reblog and sorting them (1.4 s against 1 ms at 100,000 statuses): walking
+    # the public index backwards finds a page at once.
     sql = (
         f"SELECT s.* FROM statuses s WHERE {LIVE} AND s.visibility = 'public' "
-        "AND s.reblog_of_id IS NULL "
+        "AND +s.reblog_of_id IS NULL "
         "AND (s.in_reply_to_id IS NULL OR s.in_reply_to_account_id = s.account_id)"
     )
     if local:
@@ -719,7 +722,7 @@ async def tag_page(
     )
     sql = (
         f"SELECT s.* FROM statuses s WHERE {LIVE} AND s.visibility = 'public' "
-        f"AND s.reblog_of_id IS NULL AND EXISTS ({tagged.format(names(any_of))})"
+        f"AND +s.reblog_of_id IS NULL AND EXISTS ({tagged.format(names(any_of))})"
     )
     for name in all_of:
         sql += f" AND EXISTS ({tagged.format(names([name]))})"
