@@ -4,7 +4,9 @@ Text is rendered as a status is (paragraphs, links, mentions, hashtags); the men
 hashtags, linked local statuses and custom emoji it refers to are worked out when it is
 read, so they follow renamed or removed accounts and emoji. Changes are pushed to every
 user stream through the broadcast channel (`announcement`, `announcement.reaction`,
-`announcement.delete`, as Mastodon's streaming API names them).
+`announcement.delete`, as Mastodon's streaming API names them). On SQLite the streams
+live in the serving process, so what the CLI publishes reaches clients on their next
+`GET /api/v1/announcements` rather than live; on PostgreSQL it goes out through NOTIFY.
 """
 
 from __future__ import annotations
