@@ -58,12 +58,22 @@ async def _remove_unattached_media(rt: Runtime) -> None:
         log.info("removed %d media uploads never attached to a status", removed)
 
 
+async def _end_overdue_polls(rt: Runtime) -> None:
+    # Each poll's end is a durable job; this catches one whose job was parked.
+    from ..services.polls import end_overdue
+
+    ended = await end_overdue(rt)
+    if ended:
+        log.info("ended %d overdue polls", ended)
+
+
 BUILTIN: tuple[Periodic, ...] = (
     Periodic("renew id node lease", 60.0, _renew_node),
     Periodic("park exhausted jobs", 30.0, _park_exhausted),
     Periodic("purge parked stream payloads", 300.0, _purge_stream_payloads),
     Periodic("forget old idempotency keys", 600.0, _forget_idempotency_keys),
     Periodic("remove unattached media", 3600.0, _remove_unattached_media),
+    Periodic("end overdue polls", 600.0, _end_overdue_polls),
 )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..config import Config
 from ..ids import now_ms
@@ -17,12 +18,16 @@ from ..runtime import Runtime
 from ..store import Connection, IntegrityError, Row, outbox
 from ..store import accounts as account_rows
 from ..store import media as media_rows
+from ..store import scheduled as scheduled_rows
 from ..store import statuses as status_rows
 from ..store import users as user_rows
 from ..store.paging import Page
 from ..store.statuses import StatusBundle
 from . import conversations, fanout
 from .formatting import URL_RE, MentionTarget, plain_mentions, render_text
+
+if TYPE_CHECKING:
+    from .polls import PollDraft
 
 MAX_CHARACTERS = 500
 CHARACTERS_PER_URL = 23
@@ -88,7 +93,7 @@ class Draft:
     language: str | None = None
     in_reply_to_id: int | None = None
     media_ids: list[str] = field(default_factory=list)
-    poll: bool = False
+    poll: PollDraft | None = None
     scheduled_at: str | None = None
 
 
@@ -119,10 +124,12 @@ def validate(draft: Draft, *, editing: bool = False) -> None:
     """Refuse what Mastodon refuses, with its messages."""
     if len(draft.media_ids) > MAX_MEDIA:
         raise InvalidStatus(f"Validation failed: Cannot attach more than {MAX_MEDIA} files")
-    if draft.poll:
-        raise InvalidStatus("Validation failed: Polls are not available yet")
-    if draft.scheduled_at:
-        raise InvalidStatus("Validation failed: Scheduled posts are not available yet")
+    if draft.poll is not None:
+        from . import polls  # imported here: polls builds on this module
+
+        if draft.media_ids:
+            raise InvalidStatus("Validation failed: A post cannot have both media and a poll")
+        polls.validate(draft.poll)
     if not draft.text.strip() and not draft.media_ids:
         raise InvalidStatus("Validation failed: Text can't be blank")
     if count_characters(draft.text) + len(draft.spoiler_text) > MAX_CHARACTERS:
@@ -196,12 +203,18 @@ async def post(
     *,
     application_id: int | None = None,
     idempotency_key: str | None = None,
+    scheduled_status_id: int | None = None,
 ) -> StatusBundle:
-    """Create a status (or return the one an Idempotency-Key already created)."""
+    """Create a status (or return the one an Idempotency-Key already created); when
+    publishing a scheduled status, its row goes in the same unit (StatusNotFound if it
+    already went)."""
     validate(draft)
 
     async def unit(conn: Connection) -> StatusBundle:
         now = now_ms()
+        if scheduled_status_id is not None:
+            if not await scheduled_rows.delete(conn, scheduled_status_id):
+                raise StatusNotFound("The scheduled post was already published or deleted")
         if idempotency_key:
             done = await status_rows.idempotent_status_id(
                 conn, account_id, idempotency_key, now - IDEMPOTENCY_MS
@@ -253,6 +266,12 @@ async def post(
         await _write_refs(conn, rt, status_id, mentions, tags)
         if draft.media_ids:
             await _attach_media(conn, account_id, status_id, draft.media_ids)
+        if draft.poll is not None:
+            from . import polls
+
+            await polls.create(
+                conn, rt, status_id=status_id, account_id=account_id, draft=draft.poll, now=now
+            )
         if visibility == "direct":
             await conversations.record_direct(
                 conn,
@@ -420,15 +439,19 @@ async def edit(rt: Runtime, account_id: int, status_id: int, draft: Draft) -> St
         sensitive = row["sensitive"] if draft.sensitive is None else draft.sensitive
         sensitive = bool(sensitive) or bool(draft.spoiler_text)
         language = row["language"] if draft.language is None else (draft.language or None)
+        now = now_ms()
+        from . import polls
+
+        poll_changed = await polls.apply_edit(conn, rt, row, draft.poll, now)
         unchanged = (
             draft.text == row["text"]
             and draft.spoiler_text == row["spoiler_text"]
             and sensitive == bool(row["sensitive"])
             and language == row["language"]
+            and not poll_changed
         )
         if unchanged:
             return await _one(conn, status_id, account_id)
-        now = now_ms()
         if not await status_rows.edits_of(conn, status_id):
             # The first edit keeps the original as version one.
             await status_rows.insert_edit(

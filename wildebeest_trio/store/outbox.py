@@ -18,6 +18,10 @@ marks it dispatched. Events so far (`object_id` and payload):
 - `report.created` (report id; report_id, target_account_uri, status_uris, comment): a
   report the reporter asked to forward to the remote account's server, as a Flag (sent
   by the instance actor, as Mastodon does, so the reporter stays anonymous).
+- `poll.voted` (the poll's status id; poll_id, choices (option indices), status_uri): a
+  local account voted; for a remote poll, one Create of a Note named after each chosen
+  option to its author, for a local one an Update of the Question with new tallies;
+- `poll.ended` (status id; poll_id): a local poll closed: an Update of the Question.
 
 `account_id` is always the local actor. Bookmarks and conversation mutes are private
 and record nothing.
