@@ -21,9 +21,19 @@ from .domain_blocks import InvalidDomainBlock, normalize_domain
 __all__ = ["InvalidDomainBlock", "block", "blocked_domains", "unblock"]
 
 
+def account_domain(domain: str) -> str:
+    """A domain as accounts store it: a normalized host name, with its port if it has one
+    (servers on a non-default port keep it in their accounts' domain)."""
+    host, colon, port = domain.strip().rpartition(":") if ":" in domain else (domain, "", "")
+    if colon and not (port.isdigit() and 0 < int(port) < 65536):
+        raise InvalidDomainBlock("Domain is not a valid host name")
+    normalized = normalize_domain(host)
+    return f"{normalized}:{int(port)}" if colon else normalized
+
+
 def _domain(rt: Runtime, domain: str) -> str:
-    host = normalize_domain(domain)
-    if host == normalize_domain(rt.config.domain):
+    host = account_domain(domain)
+    if host == rt.config.domain.lower():
         raise InvalidDomainBlock("You cannot block your own server")
     return host
 
@@ -72,8 +82,7 @@ async def block(rt: Runtime, account_id: int, domain: str) -> None:
 
 async def unblock(rt: Runtime, account_id: int, domain: str) -> None:
     """Stop hiding a domain (idempotent; follows are not restored, as in Mastodon)."""
-    host = normalize_domain(domain)
-    await rt.store.write(block_rows.delete, account_id, host)
+    await rt.store.write(block_rows.delete, account_id, account_domain(domain))
 
 
 async def blocked_domains(rt: Runtime, account_id: int, page: Page) -> list[Row]:
