@@ -14,6 +14,7 @@ from tests.test_media_api import photo, upload
 from wildebeest_trio.ids import now_ms
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services import scheduled
+from wildebeest_trio.services.media import remove_unattached
 from wildebeest_trio.store import Connection
 
 ENTITY_KEYS = {"id", "scheduled_at", "params", "media_attachments"}
@@ -221,6 +222,15 @@ async def test_publication_posts_once_with_poll_and_media(
     entity = await schedule(client, alice, "With a photo", media_ids=[media["id"]])
     assert [m["id"] for m in entity["media_attachments"]] == [media["id"]]
     assert entity["params"]["media_ids"] == [media["id"]]
+
+    # Waiting days for publication is not being unattached: the daily cleanup keeps it.
+    async def age(conn: Connection) -> None:
+        await conn.execute(
+            "UPDATE media_attachments SET created_at = 1000 WHERE id = $1", int(media["id"])
+        )
+
+    await rt.store.write(age)
+    assert await remove_unattached(rt) == 0
 
     payload = await make_due(rt, entity["id"])
     await scheduled.publish(rt, payload)

@@ -80,7 +80,9 @@ async def verify_credentials() -> Response:
         raise ApiError(401, "The access token is invalid")
     (account,) = await with_emojis(rt, [creds.account])
     return json_response(
-        credential_account_entity(rt.config, account, creds.user, creds.preferences)
+        credential_account_entity(
+            rt.config, account, creds.user, creds.preferences, creds.follow_requests_count
+        )
     )
 
 
@@ -141,7 +143,9 @@ async def update_credentials() -> Response:
     assert creds is not None
     (account,) = await with_emojis(rt, [creds.account])
     return json_response(
-        credential_account_entity(rt.config, account, creds.user, creds.preferences)
+        credential_account_entity(
+            rt.config, account, creds.user, creds.preferences, creds.follow_requests_count
+        )
     )
 
 

@@ -157,8 +157,14 @@ async def update(status_id: str) -> Response:
 @require_scope("write:statuses")
 async def delete(status_id: str) -> Response:
     """`DELETE /api/v1/statuses/:id`: the deleted status with its `text`, for redrafting."""
+    params = await read_params()
     with service_errors():
-        bundle = await statuses.delete(runtime(), auth().account_id or 0, parse_id(status_id))
+        bundle = await statuses.delete(
+            runtime(),
+            auth().account_id or 0,
+            parse_id(status_id),
+            delete_media=bool(params.flag("delete_media", False)),
+        )
     return _one(bundle, source=True)
 
 

@@ -6,14 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import Config
 from .custom_emoji import custom_emoji_entity
+from .media_urls import stored_url
 from .time import iso_ms
 
 if TYPE_CHECKING:
     from ..services.announcements import AnnouncementView
-
-
-def _file_url(config: Config, key: str) -> str:
-    return f"{config.base_url}/system/{key}"
 
 
 def _reaction(config: Config, row: dict[str, Any], viewer: bool) -> dict[str, Any]:
@@ -21,9 +18,9 @@ def _reaction(config: Config, row: dict[str, Any], viewer: bool) -> dict[str, An
     if viewer:
         entity["me"] = bool(row["mine"])
     if row["image_key"]:
-        entity["url"] = _file_url(config, row["image_key"])
+        entity["url"] = stored_url(config, row["image_key"])
         still = row["static_image_key"] or row["image_key"]
-        entity["static_url"] = _file_url(config, still)
+        entity["static_url"] = stored_url(config, still)
     return entity
 
 

@@ -5,11 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import Config
-
-
-def _file_url(config: Config, key: str) -> str:
-    # The local media store's public layout (as `accounts.media_url`, which imports us).
-    return f"{config.base_url}/system/{key}"
+from .media_urls import stored_url as _file_url
 
 
 def custom_emoji_entity(config: Config, row: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from ..runtime import Runtime
 from ..serializers.statuses import status_entity
 from ..store import streams as stream_rows
 from ..store.statuses import StatusBundle
-from ..streaming.relay import publish
+from ..streaming.relay import publish_to
 
 
 async def _channels(rt: Runtime, status_id: int) -> tuple[list[str], int] | None:
@@ -52,14 +52,12 @@ async def status_published(
         return
     channels, author = found
     payload = json.dumps(status_entity(rt.config, _anonymous(bundle), status_id))
-    for channel in channels:
-        await publish(rt, channel, event, payload, author_id=author)
+    await publish_to(rt, channels, event, payload, author_id=author)
 
 
 async def status_removed(rt: Runtime, status_id: int, channels: list[str], author: int) -> None:
     """Tell connections that saw a status that it is gone (`delete` with its id)."""
-    for channel in channels:
-        await publish(rt, channel, "delete", str(status_id), author_id=author)
+    await publish_to(rt, channels, "delete", str(status_id), author_id=author)
 
 
 async def channels_of(rt: Runtime, status_id: int) -> tuple[list[str], int] | None:

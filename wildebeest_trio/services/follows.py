@@ -12,6 +12,7 @@ from ..store import accounts as account_rows
 from ..store import follows as follow_rows
 from ..store import lists as list_rows
 from ..store.paging import Page
+from . import notifications
 
 
 class AccountNotFound(LookupError):
@@ -91,6 +92,7 @@ async def follow(
 ) -> Relationship:
     """Follow an account: at once, or as a request when it is locked. Following again
     changes the options."""
+    batch = notifications.Batch(rt)
 
     async def unit(conn: Connection) -> Relationship:
         target = await _target(conn, target_id)
@@ -140,13 +142,16 @@ async def follow(
                 row["id"],
                 {"target_account_id": target_id},
             )
+        await notifications.followed(conn, batch, account_id, target_id, requested=target["locked"])
         return await _relationship(conn, account_id, target_id)
 
     try:
-        return await rt.store.write(unit)
+        relationship = await rt.store.write(unit)
     except IntegrityError:
         # A concurrent request followed first: this one now finds the follow and updates it.
         return await rt.store.write(unit)
+    await batch.announce()
+    return relationship
 
 
 async def unfollow(rt: Runtime, account_id: int, target_id: int) -> Relationship:
@@ -167,6 +172,7 @@ async def unfollow(rt: Runtime, account_id: int, target_id: int) -> Relationship
                 removed["id"],
                 {"target_account_id": target_id, "uri": removed["uri"]},
             )
+            await notifications.unfollowed(conn, account_id, target_id)
         return await _relationship(conn, account_id, target_id)
 
     return await rt.store.write(unit)
@@ -196,6 +202,7 @@ async def answer_request(
             request["id"],
             {"requester_id": requester_id, "uri": request["uri"]},
         )
+        await notifications.request_answered(conn, account_id, requester_id)
         return await _relationship(conn, account_id, requester_id)
 
     return await rt.store.write(unit)
@@ -257,6 +264,7 @@ async def block(rt: Runtime, account_id: int, target_id: int) -> Relationship:
                     {"target_account_id": target_id, "uri": removed["uri"]},
                 )
         block_id = rt.ids.next_id()
+        await notifications.blocked(conn, account_id, target_id)
         if await follow_rows.insert_block(conn, block_id, account_id, target_id, now_ms()):
             await outbox.record(
                 conn,

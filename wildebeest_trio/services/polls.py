@@ -256,6 +256,7 @@ async def vote(rt: Runtime, account_id: int, poll_id: int, choices: list[int]) -
 async def end_poll(rt: Runtime, payload: dict[str, Any]) -> None:
     """The `poll.end` job: once a poll is over, notify its author and local voters."""
     poll_id = int(payload["poll_id"])
+    batch = notifications.Batch(rt)
 
     async def unit(conn: Connection) -> float | None:
         poll = await poll_rows.poll_by_id(conn, poll_id)
@@ -277,9 +278,8 @@ async def end_poll(rt: Runtime, payload: dict[str, Any]) -> None:
                 conn, rt.ids, "poll.ended", author["id"], status["id"], {"poll_id": poll_id}
             )
         for recipient in recipients:
-            await notifications.notify(
+            await batch.notify(
                 conn,
-                rt.ids,
                 account_id=recipient,
                 type="poll",
                 from_account_id=author["id"],
@@ -290,6 +290,7 @@ async def end_poll(rt: Runtime, payload: dict[str, Any]) -> None:
     wait = await rt.store.write(unit)
     if wait is not None:
         raise RetryLater(wait + 0.05, "poll not over yet")
+    await batch.announce()
 
 
 OVERDUE_GRACE_MS = 10 * 60 * 1000

@@ -23,7 +23,7 @@ from ..store import statuses as status_rows
 from ..store import users as user_rows
 from ..store.paging import Page
 from ..store.statuses import StatusBundle
-from . import conversations, fanout
+from . import conversations, fanout, media, notifications
 from .formatting import URL_RE, MentionTarget, plain_mentions, render_text
 
 if TYPE_CHECKING:
@@ -209,6 +209,7 @@ async def post(
     publishing a scheduled status, its row goes in the same unit (StatusNotFound if it
     already went)."""
     validate(draft)
+    batch = notifications.Batch(rt)
 
     async def unit(conn: Connection) -> StatusBundle:
         now = now_ms()
@@ -297,6 +298,7 @@ async def post(
         await outbox.record(
             conn, rt.ids, "status.created", account_id, status_id, {"visibility": visibility}
         )
+        await notifications.status_posted(conn, batch, status_id)
         return await _one(conn, status_id, account_id)
 
     try:
@@ -305,6 +307,7 @@ async def post(
         # A concurrent request with the same key committed first: answer with its status.
         return await rt.store.write(unit)
     await fanout.status_published(rt, bundle, bundle.order[0])
+    await batch.announce()
     return bundle
 
 
@@ -431,6 +434,7 @@ async def history(rt: Runtime, status_id: int, viewer_id: int | None) -> tuple[l
 async def edit(rt: Runtime, account_id: int, status_id: int, draft: Draft) -> StatusBundle:
     """Change a status's text, warning, sensitivity or language, keeping its history."""
     validate(draft, editing=True)
+    batch = notifications.Batch(rt)
 
     async def unit(conn: Connection) -> StatusBundle:
         row = await _own(conn, status_id, account_id)
@@ -493,10 +497,12 @@ async def edit(rt: Runtime, account_id: int, status_id: int, draft: Draft) -> St
             },
         )
         await outbox.record(conn, rt.ids, "status.updated", account_id, status_id)
+        await notifications.status_edited(conn, batch, status_id)
         return await _one(conn, status_id, account_id)
 
     bundle = await rt.store.write(unit)
     await fanout.status_published(rt, bundle, status_id, "status.update")
+    await batch.announce()
     return bundle
 
 
@@ -507,6 +513,7 @@ async def _remove(conn: Connection, rt: Runtime, row: Row, now: int) -> None:
         await status_rows.add_to_statuses_count(conn, row["account_id"], -1, None)
     if row["reblog_of_id"] is not None:
         await status_rows.add_to_count(conn, row["reblog_of_id"], "reblogs_count", -1)
+        await notifications.boost_removed(conn, row)
         await outbox.record(
             conn,
             rt.ids,
@@ -530,8 +537,13 @@ async def _remove(conn: Connection, rt: Runtime, row: Row, now: int) -> None:
     )
 
 
-async def delete(rt: Runtime, account_id: int, status_id: int) -> StatusBundle:
-    """Delete a status (and the boosts of it); the status as it was, for redrafting."""
+async def delete(
+    rt: Runtime, account_id: int, status_id: int, *, delete_media: bool = False
+) -> StatusBundle:
+    """Delete a status (and the boosts of it); the status as it was, for redrafting.
+
+    Its uploads are kept a day for a redraft unless `delete_media` (see `media.statuses_deleted`).
+    """
 
     reached = await fanout.channels_of(rt, status_id)
 
@@ -542,9 +554,11 @@ async def delete(rt: Runtime, account_id: int, status_id: int) -> StatusBundle:
         for boost in await status_rows.live_reblogs_of(conn, status_id):
             await _remove(conn, rt, boost, now)
         await _remove(conn, rt, row, now)
+        await media.statuses_deleted(conn, rt, [status_id], delete_media=delete_media)
         return bundle
 
     bundle = await rt.store.write(unit)
+    rt.wake_jobs()
     if reached is not None:
         await fanout.status_removed(rt, status_id, *reached)
     return bundle
@@ -568,6 +582,7 @@ async def _proper(conn: Connection, status_id: int, viewer_id: int) -> Row:
 
 async def favourite(rt: Runtime, account_id: int, status_id: int, on: bool) -> StatusBundle:
     """Favourite or unfavourite a status the caller can see."""
+    batch = notifications.Batch(rt)
 
     async def unit(conn: Connection) -> StatusBundle:
         row = await _proper(conn, status_id, account_id)
@@ -587,9 +602,12 @@ async def favourite(rt: Runtime, account_id: int, status_id: int, on: bool) -> S
                 row["id"],
                 {"status_uri": row["uri"]},
             )
+            await notifications.favourited(conn, batch, account_id, row, on)
         return await _one(conn, row["id"], account_id)
 
-    return await rt.store.write(unit)
+    bundle = await rt.store.write(unit)
+    await batch.announce()
+    return bundle
 
 
 async def bookmark(rt: Runtime, account_id: int, status_id: int, on: bool) -> StatusBundle:
@@ -614,6 +632,7 @@ async def reblog(
     """Boost a status; the boost (an existing one is returned again)."""
     if visibility is not None and visibility not in ("public", "unlisted", "private"):
         raise InvalidStatus("Validation failed: Visibility is not included in the list")
+    batch = notifications.Batch(rt)
 
     async def unit(conn: Connection) -> StatusBundle:
         row = await _proper(conn, status_id, account_id)
@@ -667,6 +686,7 @@ async def reblog(
             boost_id,
             {"reblog_of_id": row["id"], "status_uri": row["uri"], "visibility": chosen},
         )
+        await notifications.reblogged(conn, batch, account_id, row)
         return await _one(conn, boost_id, account_id)
 
     try:
@@ -675,6 +695,7 @@ async def reblog(
         # A concurrent request boosted first (one live boost per account): return it.
         return await rt.store.write(unit)
     await fanout.status_published(rt, bundle, bundle.order[0])
+    await batch.announce()
     return bundle
 
 

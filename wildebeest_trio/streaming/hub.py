@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import trio
 
@@ -29,12 +30,22 @@ class StreamMessage:
     event: str
     payload: str
 
-    def websocket_frame(self) -> str:
-        """Mastodon's WebSocket message: the payload is a JSON-encoded string."""
+    # One message object is shared by every connection with the same stream label, so
+    # each encoding is computed once per event and label, not once per connection.
+    @cached_property
+    def _frame(self) -> str:
         return json.dumps({"stream": self.stream, "event": self.event, "payload": self.payload})
 
-    def sse_chunk(self) -> bytes:
+    @cached_property
+    def _chunk(self) -> bytes:
         return f"event: {self.event}\ndata: {self.payload}\n\n".encode()
+
+    def websocket_frame(self) -> str:
+        """Mastodon's WebSocket message: the payload is a JSON-encoded string."""
+        return self._frame
+
+    def sse_chunk(self) -> bytes:
+        return self._chunk
 
 
 @dataclass(eq=False)
@@ -52,12 +63,12 @@ class Subscription:
     def __post_init__(self) -> None:
         self.send, self.receive = trio.open_memory_channel[StreamMessage](QUEUE_SIZE)
 
-    def offer(self, channel: str, event: str, payload: str, author_id: int | None = None) -> None:
-        label = self.labels.get(channel)
-        if label is None or self.overflowed or (author_id is not None and author_id in self.hidden):
+    def offer(self, message: StreamMessage, author_id: int | None = None) -> None:
+        """Queue a message unless its author is hidden or the connection fell behind."""
+        if self.overflowed or (author_id is not None and author_id in self.hidden):
             return
         try:
-            self.send.send_nowait(StreamMessage(label, event, payload))
+            self.send.send_nowait(message)
         except trio.WouldBlock:
             # A client that does not read is cut off, not buffered forever.
             self.overflowed = True
@@ -94,10 +105,26 @@ class StreamHub:
         self, channel: str, event: str, payload: str, author_id: int | None = None
     ) -> int:
         """Deliver to this process's subscribers; how many connections were offered it."""
-        subscribers = self._subscribers.get(channel, ())
-        for subscription in list(subscribers):
-            subscription.offer(channel, event, payload, author_id)
-        return len(subscribers)
+        return self.publish_many([channel], event, payload, author_id)
+
+    def publish_many(
+        self, channels: list[str], event: str, payload: str, author_id: int | None = None
+    ) -> int:
+        """Deliver one event to the subscribers of several channels; how many offers."""
+        messages: dict[tuple[str, ...], StreamMessage] = {}
+        offered = 0
+        for channel in channels:
+            for subscription in list(self._subscribers.get(channel, ())):
+                label = subscription.labels.get(channel)
+                if label is None:
+                    continue
+                key = tuple(label)
+                message = messages.get(key)
+                if message is None:
+                    message = messages[key] = StreamMessage(label, event, payload)
+                subscription.offer(message, author_id)
+                offered += 1
+        return offered
 
     def connections(self) -> int:
         return len({s for subs in self._subscribers.values() for s in subs})

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 NOTIFY_LIMIT = 7000  # bytes of a NOTIFY payload, leaving room under PostgreSQL's 8000
 PAYLOAD_TTL_MS = 10 * 60 * 1000
+RELAY_BUFFER = 10_000
 
 
 async def publish(
@@ -35,19 +36,39 @@ async def publish(
 
     `author_id` lets each connection drop events of accounts its user blocks or mutes.
     """
+    await publish_to(rt, [channel], event, payload, author_id=author_id)
+
+
+async def publish_to(
+    rt: Runtime,
+    channels: list[str],
+    event: str,
+    payload: str,
+    *,
+    author_id: int | None = None,
+) -> None:
+    """Send one event to the connections of several channels, in any process.
+
+    One NOTIFY carries the whole list, so a status reaching a thousand home timelines
+    costs one message, not a thousand.
+    """
+    if not channels:
+        return
     if rt.store.dialect != "postgres":
-        rt.streams.publish_local(channel, event, payload, author_id)
+        rt.streams.publish_many(channels, event, payload, author_id)
         return
     message = json.dumps(
-        {"c": channel, "e": event, "p": payload, "a": author_id}, separators=(",", ":")
+        {"c": channels, "e": event, "p": payload, "a": author_id}, separators=(",", ":")
     )
     if len(message.encode()) <= NOTIFY_LIMIT:
         await rt.store.write(stream_rows.notify, message)
         return
     payload_id = rt.ids.next_id()
+    # A parked row's `channel` holds the JSON list of channels.
+    listed = json.dumps(channels, separators=(",", ":"))
 
     async def unit(conn: Connection) -> None:
-        await stream_rows.park_payload(conn, payload_id, channel, event, payload, now_ms())
+        await stream_rows.park_payload(conn, payload_id, listed, event, payload, now_ms())
         await stream_rows.notify(conn, json.dumps({"ref": payload_id, "a": author_id}))
 
     await rt.store.write(unit)
@@ -60,7 +81,9 @@ async def run_relay(
     if rt.store.dialect != "postgres":
         task_status.started()
         await trio.sleep_forever()
-    send, receive = trio.open_memory_channel[str](1000)
+    # One message per event (not per channel), so this absorbs bursts of thousands of
+    # posts; a relay further behind than that drops, rather than blocking the listener.
+    send, receive = trio.open_memory_channel[str](RELAY_BUFFER)
 
     def on_message(message: str) -> None:
         try:
@@ -77,11 +100,11 @@ async def run_relay(
                 if "ref" in data:
                     row = await rt.store.read(stream_rows.parked_payload, int(data["ref"]))
                     if row is not None:
-                        rt.streams.publish_local(
-                            row["channel"], row["event"], row["payload"], data.get("a")
+                        rt.streams.publish_many(
+                            json.loads(row["channel"]), row["event"], row["payload"], data.get("a")
                         )
                 else:
-                    rt.streams.publish_local(data["c"], data["e"], data["p"], data.get("a"))
+                    rt.streams.publish_many(data["c"], data["e"], data["p"], data.get("a"))
             except (ValueError, KeyError, TypeError):
                 log.warning("malformed stream message ignored")
 
