@@ -53,6 +53,8 @@ def wb(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.Compl
         ["accounts", "create"],
         ["token", "create"],
         ["instance", "rules", "add"],
+        ["emoji", "add"],
+        ["announcements", "add"],
         ["config"],
     ],
 )

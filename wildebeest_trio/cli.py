@@ -238,6 +238,103 @@ async def cmd_domains_list(args: argparse.Namespace) -> None:
         print(f"{row['domain']}\t{row['severity']}\t{','.join(flags)}\t{row['public_comment']}")
 
 
+async def cmd_emoji_add(args: argparse.Namespace) -> None:
+    from .services.custom_emoji import EmojiError, add_emoji
+
+    path = trio.Path(args.image_file)
+    try:
+        if (await path.stat()).st_size > 1024 * 1024:  # far past the limit: do not read it
+            raise CommandError(f"{args.image_file} is too large (at most 256 KiB)")
+        data = await path.read_bytes()
+    except OSError as exc:
+        raise CommandError(f"cannot read {args.image_file}: {exc.strerror}") from None
+    async with open_runtime(args.config) as rt:
+        try:
+            row = await add_emoji(
+                rt,
+                args.shortcode,
+                data,
+                category=args.category,
+                visible_in_picker=not args.unlisted,
+            )
+        except EmojiError as exc:
+            raise CommandError(str(exc)) from None
+    _say(f"added :{row['shortcode']}:")
+
+
+async def cmd_emoji_remove(args: argparse.Namespace) -> None:
+    from .services.custom_emoji import EmojiError, remove_emoji
+
+    async with open_runtime(args.config) as rt:
+        try:
+            await remove_emoji(rt, args.shortcode)
+        except EmojiError as exc:
+            raise CommandError(str(exc)) from None
+    _say(f"removed :{args.shortcode.strip(':')}:")
+
+
+async def cmd_emoji_list(args: argparse.Namespace) -> None:
+    from .services.custom_emoji import local_emojis
+
+    async with open_runtime(args.config) as rt:
+        rows = await local_emojis(rt, enabled_only=False)
+    for row in rows:
+        flags = [] if row["visible_in_picker"] else ["unlisted"]
+        if row["disabled"]:
+            flags.append("disabled")
+        print(f":{row['shortcode']}:\t{row['category'] or ''}\t{','.join(flags)}")
+
+
+def _instant(text: str | None) -> int | None:
+    """An ISO 8601 time (UTC unless it says otherwise) as epoch milliseconds."""
+    if text is None:
+        return None
+    from datetime import UTC, datetime
+
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"not an ISO 8601 time: {text!r}") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return int(when.timestamp() * 1000)
+
+
+async def cmd_announcements_add(args: argparse.Namespace) -> None:
+    from .services.announcements import AnnouncementError, publish
+
+    starts_at, ends_at = _instant(args.starts_at), _instant(args.ends_at)
+    async with open_runtime(args.config) as rt:
+        try:
+            row = await publish(
+                rt, args.text, starts_at=starts_at, ends_at=ends_at, all_day=args.all_day
+            )
+        except AnnouncementError as exc:
+            raise CommandError(str(exc)) from None
+    print(row["id"])
+
+
+async def cmd_announcements_remove(args: argparse.Namespace) -> None:
+    from .services.announcements import remove
+
+    async with open_runtime(args.config) as rt:
+        if not await remove(rt, args.id):
+            raise CommandError(f"no announcement with id {args.id}")
+    _say(f"removed announcement {args.id}")
+
+
+async def cmd_announcements_list(args: argparse.Namespace) -> None:
+    from .serializers.time import iso_ms
+    from .services.announcements import all_announcements
+
+    async with open_runtime(args.config) as rt:
+        rows = await all_announcements(rt)
+    for row in rows:
+        span = f"{iso_ms(row['starts_at']) or ''}..{iso_ms(row['ends_at']) or ''}"
+        first_line = row["text"].splitlines()[0][:80]
+        print(f"{row['id']}\t{span}\t{first_line}")
+
+
 async def cmd_config_show(args: argparse.Namespace) -> None:
     print(settings_table())
 
@@ -333,6 +430,36 @@ def build_parser() -> argparse.ArgumentParser:
     p = ins.add_parser("description", help="set the extended description (HTML) from a file")
     p.add_argument("file", help="a file, or - for standard input")
     p.set_defaults(run=cmd_description_set)
+
+    emoji = commands.add_parser("emoji", help="custom emoji")
+    emo = emoji.add_subparsers(dest="emoji_command", metavar="ACTION", required=True)
+    p = emo.add_parser("add", help="add a local emoji from a PNG, GIF or WebP file")
+    p.add_argument("shortcode")
+    p.add_argument("image_file")
+    p.add_argument("--category")
+    p.add_argument("--unlisted", action="store_true", help="usable, but not in the picker")
+    p.set_defaults(run=cmd_emoji_add)
+    p = emo.add_parser("remove", help="remove a local emoji")
+    p.add_argument("shortcode")
+    p.set_defaults(run=cmd_emoji_remove)
+    p = emo.add_parser("list", help="list local emoji")
+    p.set_defaults(run=cmd_emoji_list)
+
+    announcements = commands.add_parser("announcements", help="announcements to every user")
+    ann = announcements.add_subparsers(
+        dest="announcements_command", metavar="ACTION", required=True
+    )
+    p = ann.add_parser("add", help="publish an announcement now; prints its id")
+    p.add_argument("text", help="plain text, rendered as a status is")
+    p.add_argument("--starts-at", help="ISO 8601 start of what is announced")
+    p.add_argument("--ends-at", help="ISO 8601 end; the announcement is shown until then")
+    p.add_argument("--all-day", action="store_true", help="the times are whole days")
+    p.set_defaults(run=cmd_announcements_add)
+    p = ann.add_parser("remove", help="delete an announcement")
+    p.add_argument("id", type=_positive_int)
+    p.set_defaults(run=cmd_announcements_remove)
+    p = ann.add_parser("list", help="list announcements")
+    p.set_defaults(run=cmd_announcements_list)
 
     media = commands.add_parser("media", help="media files")
     med = media.add_subparsers(dest="media_command", metavar="ACTION", required=True)

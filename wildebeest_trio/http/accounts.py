@@ -10,6 +10,7 @@ from ..media.images import ImageError
 from ..serializers.accounts import account_entity, credential_account_entity
 from ..services import profiles
 from ..services.accounts import AccountError
+from ..services.custom_emoji import with_emojis
 from ..services.profile_images import store_avatar, store_header
 from ..services.registrations import RegistrationClosed, sign_up
 from ..services.search import resolve_remote_acct
@@ -78,9 +79,10 @@ async def verify_credentials() -> Response:
     creds = await profiles.credentials(rt, auth().account_id or 0)
     if creds is None:
         raise ApiError(401, "The access token is invalid")
+    (account,) = await with_emojis(rt, [creds.account])
     return json_response(
         credential_account_entity(
-            rt.config, creds.account, creds.user, creds.preferences, creds.follow_requests_count
+            rt.config, account, creds.user, creds.preferences, creds.follow_requests_count
         )
     )
 
@@ -140,9 +142,10 @@ async def update_credentials() -> Response:
         raise _validation_error(exc.field, str(exc)) from None
     creds = await profiles.credentials(rt, auth().account_id or 0)
     assert creds is not None
+    (account,) = await with_emojis(rt, [creds.account])
     return json_response(
         credential_account_entity(
-            rt.config, creds.account, creds.user, creds.preferences, creds.follow_requests_count
+            rt.config, account, creds.user, creds.preferences, creds.follow_requests_count
         )
     )
 
@@ -180,6 +183,7 @@ async def lookup() -> Response:
         row = await resolve_remote_acct(runtime(), acct, await current_auth())
     if row is None or row["suspended_at"] is not None:
         raise not_found()
+    (row,) = await with_emojis(runtime(), [row])
     return json_response(account_entity(runtime().config, row))
 
 
@@ -191,6 +195,7 @@ async def show(account_id: str) -> Response:
     row = await profiles.account(runtime(), int(account_id))
     if row is None or row["suspended_at"] is not None:
         raise not_found()
+    (row,) = await with_emojis(runtime(), [row])
     return json_response(account_entity(runtime().config, row))
 
 

@@ -35,6 +35,7 @@ def _relationship(rel: Relationship) -> dict:
         muting=rel.muting,
         note=rel.note,
         endorsed=rel.endorsed,
+        domain_blocking=rel.domain_blocking,
     )
 
 

@@ -61,7 +61,8 @@ def resolve_stream(info: TokenInfo, name: str, tag: str | None) -> Resolved:
     if account is None and name in ("user", "user:notification", "direct"):
         raise StreamError(401, "This stream requires a user token")
     if name == "user":
-        channels = [f"timeline:{account}"]
+        # The broadcast channel carries what every user hears (announcements).
+        channels = [f"timeline:{account}", "timeline:broadcast"]
         if scope_allows(info.scopes, "read:notifications"):
             channels.append(f"timeline:{account}:notifications")
         return Resolved(channels, ["user"])

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from ..config import Config
+from .custom_emoji import custom_emoji_entity
 from .media_urls import account_image_url
 from .time import iso_date, iso_midnight
 
@@ -58,7 +59,8 @@ def account_entity(config: Config, row: dict[str, Any]) -> dict[str, Any]:
         "last_status_at": iso_date(row["last_status_at"]),
         "hide_collections": bool(row.get("hide_collections", False)),
         "noindex": not bool(row.get("indexable", False)),
-        "emojis": [],
+        # Set by the store's emoji lookup (`custom_emojis.attach_to_accounts`) when loaded.
+        "emojis": [custom_emoji_entity(config, e) for e in row.get("emojis") or ()],
         "roles": [],
         "fields": [
             {"name": f["name"], "value": f["value"], "verified_at": f.get("verified_at")}

@@ -8,6 +8,7 @@ from typing import Any
 from ..config import Config
 from ..store.statuses import StatusBundle
 from .accounts import account_entity, acct
+from .custom_emoji import custom_emoji_entity
 from .filters import filter_result_entity
 from .media import media_attachment_entity
 from .polls import poll_entity
@@ -84,7 +85,7 @@ def status_entity(
         ],
         "mentions": [_mention(config, m) for m in bundle.mentions.get(status_id, [])],
         "tags": [_tag(config, t) for t in bundle.tags.get(status_id, [])],
-        "emojis": [],
+        "emojis": [custom_emoji_entity(config, e) for e in bundle.emojis.get(status_id, ())],
         "card": None,
         "poll": _poll(bundle, row),
     }
@@ -148,8 +149,9 @@ def relationship_entity(
     muting: dict[str, Any] | None = None,
     note: str = "",
     endorsed: bool = False,
+    domain_blocking: bool = False,
 ) -> dict[str, Any]:
-    """Mastodon's Relationship (user-level domain blocks are not built yet: always false)."""
+    """Mastodon's Relationship."""
     follow = following or requested
     languages = None
     if follow is not None and follow.get("languages"):
@@ -168,7 +170,7 @@ def relationship_entity(
         "muting_expires_at": iso_ms(muting["expires_at"]) if muting else None,
         "requested": requested is not None,
         "requested_by": requested_by,
-        "domain_blocking": False,
+        "domain_blocking": domain_blocking,
         "endorsed": endorsed,
         "note": note,
     }

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..store import Connection, IntegrityError, Row, outbox
+from ..store import Connection, IntegrityError, Row, account_domain_blocks, outbox
 from ..store import accounts as account_rows
 from ..store import follows as follow_rows
 from ..store import lists as list_rows
@@ -46,6 +46,7 @@ class Relationship:
     muting: Row | None = None
     note: str = ""
     endorsed: bool = False
+    domain_blocking: bool = False
 
 
 async def _target(conn: Connection, account_id: int) -> Row:
@@ -60,6 +61,9 @@ async def _facts(conn: Connection, viewer_id: int, target_ids: list[int]) -> dic
     facts.update(await follow_rows.block_and_mute_facts(conn, viewer_id, target_ids, now_ms()))
     facts["notes"] = await follow_rows.notes_on(conn, viewer_id, target_ids)
     facts["endorsed"] = {i: {} for i in await follow_rows.endorsed_ids(conn, viewer_id, target_ids)}
+    facts["domain_blocking"] = {
+        i: {} for i in await account_domain_blocks.domain_blocked_ids(conn, viewer_id, target_ids)
+    }
     return facts
 
 
@@ -79,6 +83,7 @@ def _from_facts(facts: dict[str, dict[int, Row]], target_id: int) -> Relationshi
         muting=facts["muting"].get(target_id),
         note=facts["notes"].get(target_id, ""),
         endorsed=target_id in facts["endorsed"],
+        domain_blocking=target_id in facts["domain_blocking"],
     )
 
 

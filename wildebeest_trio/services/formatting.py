@@ -19,6 +19,8 @@ MENTION_RE = re.compile(
 )
 HASHTAG_RE = re.compile(r"(?<![\w/&#])#(\w*[^\W\d_]\w*)", re.UNICODE)
 _TRAILING_PUNCT = ".,;:!?)]}'\""
+# Mastodon's CustomEmoji::SCAN_RE: `:name:` not glued to letters, digits or colons.
+SHORTCODE_RE = re.compile(r"(?<![\w:]):([a-zA-Z0-9_]{2,}):(?![\w:])")
 
 
 @dataclass(frozen=True)
@@ -165,3 +167,10 @@ def render_field_value(value: str) -> str:
         position = m.start() + len(url)
     pieces.append(html.escape(value[position:], quote=False))
     return "".join(pieces)
+
+
+def emoji_shortcodes(text: str | None) -> list[str]:
+    """The custom emoji shortcodes (`:name:`) a text or HTML uses, first use first."""
+    if not text or ":" not in text:
+        return []
+    return list(dict.fromkeys(SHORTCODE_RE.findall(text)))

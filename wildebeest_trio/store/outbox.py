@@ -12,7 +12,12 @@ marks it dispatched. Events so far (`object_id` and payload):
 - `follow.created`, `follow.requested` (follow or request id; target_account_id),
   `follow.deleted` (id; target_account_id, uri): Follow / Undo Follow;
 - `follow_request.authorized`, `follow_request.rejected` (request id; requester_id,
-  uri): Accept / Reject.
+  uri): Accept / Reject. A user's domain block also records `follow_request.rejected`
+  for each accepted follow from that domain it removes (`object_id` is the removed
+  follow's id): a Reject of that Follow, as Mastodon sends.
+- `report.created` (report id; report_id, target_account_uri, status_uris, comment): a
+  report the reporter asked to forward to the remote account's server, as a Flag (sent
+  by the instance actor, as Mastodon does, so the reporter stays anonymous).
 - `poll.voted` (the poll's status id; poll_id, choices (option indices), status_uri): a
   local account voted; for a remote poll, one Create of a Note named after each chosen
   option to its author, for a local one an Update of the Question with new tallies;

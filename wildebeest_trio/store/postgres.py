@@ -92,6 +92,10 @@ class PostgresStore(Store):
                     min_size=min(2, pool_size),
                     max_size=pool_size,
                     connection_class=_NoResetConnection,
+                    # JIT compiles any plan whose estimate passes jit_above_cost: a
+                    # timeline page that runs in 1 ms but is estimated expensive (a LIMIT
+                    # over a filtered backward index scan) cost 1.5 s of compilation.
+                    server_settings={"jit": "off"},
                 )
             )
         except BaseException:

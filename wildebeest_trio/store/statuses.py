@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..ids import now_ms
+from . import custom_emojis as emoji_rows
 from . import filters as filter_rows
 from . import media as media_rows
 from . import polls as poll_rows
@@ -41,13 +42,17 @@ def visible_sql(alias: str, viewer_param: str | None) -> str:
 
 def hidden_accounts_sql(viewer_param: str, now_param: str) -> str:
     """A subquery of the accounts whose statuses stay out of the viewer's timelines: those
-    the viewer blocks or mutes (until the mute expires), and those blocking the viewer."""
+    the viewer blocks or mutes (until the mute expires), those blocking the viewer, and
+    those on a domain the viewer blocks."""
     v, now = viewer_param, now_param
     return (
         f"SELECT hb.target_account_id FROM blocks hb WHERE hb.account_id = {v} "
         f"UNION ALL SELECT hb2.account_id FROM blocks hb2 WHERE hb2.target_account_id = {v} "
         f"UNION ALL SELECT hm.target_account_id FROM mutes hm WHERE hm.account_id = {v} "
-        f"AND (hm.expires_at IS NULL OR hm.expires_at > {now})"
+        f"AND (hm.expires_at IS NULL OR hm.expires_at > {now}) "
+        # Accounts on a domain the viewer blocks (user-level domain blocks).
+        f"UNION ALL SELECT hda.id FROM account_domain_blocks hdb JOIN accounts hda "
+        f"ON hda.domain = hdb.domain WHERE hdb.account_id = {v}"
     )
 
 
@@ -444,6 +449,7 @@ class StatusBundle:
     bookmarked: set[int] = field(default_factory=set)
     pinned: set[int] = field(default_factory=set)
     muted_conversations: set[int] = field(default_factory=set)
+    emojis: dict[int, list[Row]] = field(default_factory=dict)  # custom emoji per status
     viewer_id: int | None = None
     cursors: dict[int, int] = field(default_factory=dict)  # pagination id per status
     polls: dict[int, Row] = field(default_factory=dict)  # by poll id (statuses.poll_id)
@@ -473,6 +479,7 @@ async def hydrate(conn: Connection, rows: list[Row], viewer_id: int | None) -> S
     account_ids = list({r["account_id"] for r in bundle.statuses.values()})
     for r in await _by_ids(conn, "SELECT * FROM accounts WHERE id IN ({ids})", account_ids):
         bundle.accounts[r["id"]] = r
+    bundle.emojis = await emoji_rows.for_statuses(conn, bundle.statuses, bundle.accounts)
     for r in await _by_ids(
         conn,
         "SELECT m.status_id, a.id, a.username, a.domain, a.url, a.uri FROM mentions m "
@@ -590,9 +597,12 @@ async def public_page(
     """The public timeline: public statuses that are not boosts nor replies to others
     (minus the accounts hidden from the viewer)."""
     args: list[Any] = []
+    # The unary `+` keeps SQLite from reading every original status through
+    # statuses_reblog and sorting them (1.4 s against 1 ms at 100,000 statuses): walking
+    # the public index backwards finds a page at once.
     sql = (
         f"SELECT s.* FROM statuses s WHERE {LIVE} AND s.visibility = 'public' "
-        "AND s.reblog_of_id IS NULL "
+        "AND +s.reblog_of_id IS NULL "
         "AND (s.in_reply_to_id IS NULL OR s.in_reply_to_account_id = s.account_id)"
     )
     if local:
@@ -736,7 +746,7 @@ async def tag_page(
     )
     sql = (
         f"SELECT s.* FROM statuses s WHERE {LIVE} AND s.visibility = 'public' "
-        f"AND s.reblog_of_id IS NULL AND EXISTS ({tagged.format(names(any_of))})"
+        f"AND +s.reblog_of_id IS NULL AND EXISTS ({tagged.format(names(any_of))})"
     )
     for name in all_of:
         sql += f" AND EXISTS ({tagged.format(names([name]))})"
