@@ -79,6 +79,9 @@ async def test_blocking_a_domain_hides_it_everywhere(rt: Runtime, client: Any) -
     ]
     assert await rt.store.read(block_rows.blocks_account, int(ann.id), zed) is True
     assert await rt.store.read(block_rows.blocks_account, int(ann.id), yan) is False
+    # Nothing new is notified from the blocked domain.
+    await rt.store.write(notify_unit)
+    assert await _rows(rt, "SELECT id FROM notifications WHERE from_account_id = $1", zed) == []
 
     code, domains = await get(client, ann, "/api/v1/domain_blocks")
     assert (code, domains) == (200, ["spam.example"])

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..ids import IdGenerator, now_ms
 from ..serializers.notifications import STATUS_TYPES, notification_entity
-from ..store import Connection, Row
+from ..store import Connection, Row, account_domain_blocks
 from ..store import accounts as account_rows
 from ..store import markers as marker_rows
 from ..store import notifications as notification_rows
@@ -128,6 +128,8 @@ async def _record(
     now = now_ms()
     if await notification_rows.silenced_by(conn, account_id, from_account_id, now):
         return None
+    if await account_domain_blocks.blocks_account(conn, account_id, from_account_id):
+        return None  # the recipient blocks the sender's whole domain
     if status_id is not None and await notification_rows.conversation_muted(
         conn, account_id, status_id
     ):
