@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from quart import Blueprint, Response, request
 
-from ..services import admin
+from ..services import admin, custom_emoji
 from ..services import instance as instance_service
 from ..store import Row
 from .context import runtime
@@ -306,7 +306,7 @@ async def emoji_upload() -> Response:
         return refused
     files = await request.files
     upload = files.get("image")
-    data = upload.read(admin.EMOJI_MAX_BYTES + 1) if upload is not None else b""
+    data = upload.read(custom_emoji.MAX_BYTES + 1) if upload is not None else b""
     try:
         await admin.add_emoji(
             runtime(), str(form.get("shortcode", ""))[:100], data, str(form.get("category", ""))

@@ -7,13 +7,8 @@ and announcements, and retry parked jobs.
 
 from __future__ import annotations
 
-import io
 import json
-import re
 from dataclasses import dataclass
-
-import trio
-from PIL import Image, UnidentifiedImageError
 
 from ..ids import now_ms
 from ..runtime import Runtime
@@ -22,15 +17,11 @@ from ..store import admin as admin_rows
 from ..store import jobs as job_rows
 from ..store import reports as report_rows
 from ..store import users as user_rows
-from . import domain_blocks
-from .formatting import render_text
+from . import announcements as announcements_service
+from . import custom_emoji, domain_blocks
 
 MODERATOR_ROLES = ("moderator", "admin")
 ADMIN_ROLES = ("admin",)
-SHORTCODE_RE = re.compile(r"^[a-zA-Z0-9_]{2,64}$")
-EMOJI_MAX_BYTES = 256 * 1024
-EMOJI_TYPES = {"PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
-MAX_ANNOUNCEMENT = 5000
 
 
 class AdminError(ValueError):
@@ -201,47 +192,18 @@ async def remove_domain_block(rt: Runtime, domain: str) -> bool:
 
 
 async def emojis(rt: Runtime) -> list[Row]:
-    return await rt.store.read(admin_rows.local_emojis)
-
-
-def _emoji_type(data: bytes) -> str:
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.verify()
-            kind = image.format or ""
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise AdminError("The emoji image is not a PNG, GIF or WebP file") from exc
-    if kind not in EMOJI_TYPES:
-        raise AdminError("The emoji image must be PNG, GIF or WebP")
-    return EMOJI_TYPES[kind]
+    return await custom_emoji.local_emojis(rt, enabled_only=False)
 
 
 async def add_emoji(rt: Runtime, shortcode: str, data: bytes, category: str = "") -> int:
     """Add a local custom emoji from an uploaded image; its id."""
-    shortcode = shortcode.strip().strip(":")
-    if not SHORTCODE_RE.match(shortcode):
-        raise AdminError("A shortcode is 2 to 64 letters, digits or underscores")
     if not data:
         raise AdminError("Choose an image")
-    if len(data) > EMOJI_MAX_BYTES:
-        raise AdminError("The emoji image is larger than 256 KB")
-    content_type = await trio.to_thread.run_sync(_emoji_type, data)
-    stored = await rt.media.put(data, content_type=content_type, category="custom_emojis")
-    emoji_id = rt.ids.next_id()
-    added = await rt.store.write(
-        admin_rows.insert_emoji,
-        {
-            "id": emoji_id,
-            "shortcode": shortcode,
-            "image_key": stored.key,
-            "content_type": content_type,
-            "category": category.strip()[:64] or None,
-            "now": now_ms(),
-        },
-    )
-    if not added:
-        raise AdminError(f"The shortcode :{shortcode}: is taken")
-    return emoji_id
+    try:
+        row = await custom_emoji.add_emoji(rt, shortcode, data, category=category.strip() or None)
+    except custom_emoji.EmojiError as exc:
+        raise AdminError(str(exc)) from None
+    return int(row["id"])
 
 
 async def set_emoji_disabled(rt: Runtime, emoji_id: int, disabled: bool) -> None:
@@ -253,48 +215,22 @@ async def set_emoji_disabled(rt: Runtime, emoji_id: int, disabled: bool) -> None
 
 
 async def announcements(rt: Runtime) -> list[Row]:
-    return await rt.store.read(admin_rows.announcements)
-
-
-def render_announcement(rt: Runtime, text: str) -> str:
-    """An announcement's HTML: paragraphs and live links, tags linked here."""
-    base = rt.config.base_url
-    return render_text(
-        text, resolve_mention=lambda username, domain: None, tag_url=lambda t: f"{base}/tags/{t}"
-    ).html
+    return await announcements_service.all_announcements(rt)
 
 
 async def create_announcement(
     rt: Runtime, text: str, *, starts_at: int | None = None, ends_at: int | None = None
 ) -> int:
-    """Publish an announcement now; its id."""
-    text = text.strip()
-    if not text:
-        raise AdminError("An announcement needs text")
-    if len(text) > MAX_ANNOUNCEMENT:
-        raise AdminError(f"An announcement is at most {MAX_ANNOUNCEMENT} characters")
-    if starts_at is not None and ends_at is not None and ends_at < starts_at:
-        raise AdminError("An announcement cannot end before it starts")
-    now = now_ms()
-    announcement_id = rt.ids.next_id()
-    await rt.store.write(
-        admin_rows.insert_announcement,
-        {
-            "id": announcement_id,
-            "text": text,
-            "content": render_announcement(rt, text),
-            "starts_at": starts_at,
-            "ends_at": ends_at,
-            "all_day": False,
-            "published_at": now,
-            "now": now,
-        },
-    )
-    return announcement_id
+    """Publish an announcement now (streamed to every user); its id."""
+    try:
+        row = await announcements_service.publish(rt, text, starts_at=starts_at, ends_at=ends_at)
+    except announcements_service.AnnouncementError as exc:
+        raise AdminError(str(exc)) from None
+    return int(row["id"])
 
 
 async def delete_announcement(rt: Runtime, announcement_id: int) -> None:
-    if not await rt.store.write(admin_rows.delete_announcement, announcement_id):
+    if not await announcements_service.remove(rt, announcement_id):
         raise NotFound()
 
 

@@ -41,7 +41,7 @@ from ..net import FetchError, safe_get
 from ..serializers.media_urls import proxy_token
 from ..store import Connection
 from ..store import media as media_rows
-from . import media
+from . import custom_emoji, media
 from .domain_blocks import block_for
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ CACHE_CATEGORIES = {
     ("custom_emojis", "image"): "cache/emojis",
 }
 # Mastodon's remote emoji limit is 256 KB; a picture of an emoji needs no more pixels.
-EMOJI_MAX_BYTES = 256 * 1024
+EMOJI_MAX_BYTES = custom_emoji.MAX_BYTES
 EMOJI_SIDE = 256
 _BATCH = 200
 # How long a viewer waits for a fetch another request started before being told to retry.

@@ -119,33 +119,6 @@ async def domain_blocks(conn: Connection) -> list[Row]:
 # Custom emoji ---------------------------------------------------------------------------------
 
 
-async def local_emojis(conn: Connection) -> list[Row]:
-    return await conn.fetch(
-        "SELECT * FROM custom_emojis WHERE domain IS NULL ORDER BY lower(shortcode)"
-    )
-
-
-async def insert_emoji(conn: Connection, emoji: dict[str, Any]) -> bool:
-    """Add a local emoji; False when the shortcode is taken."""
-    taken = await conn.fetchval(
-        "SELECT 1 FROM custom_emojis WHERE domain IS NULL AND shortcode = $1", emoji["shortcode"]
-    )
-    if taken:
-        return False
-    await conn.execute(
-        "INSERT INTO custom_emojis (id, shortcode, domain, image_key, content_type, category, "
-        "visible_in_picker, disabled, created_at, updated_at) "
-        "VALUES ($1, $2, NULL, $3, $4, $5, TRUE, FALSE, $6, $6)",
-        emoji["id"],
-        emoji["shortcode"],
-        emoji["image_key"],
-        emoji["content_type"],
-        emoji["category"],
-        emoji["now"],
-    )
-    return True
-
-
 async def set_emoji_disabled(conn: Connection, emoji_id: int, disabled: bool, now: int) -> bool:
     changed = await conn.execute(
         "UPDATE custom_emojis SET disabled = $1, updated_at = $2 WHERE id = $3 AND domain IS NULL",
@@ -154,32 +127,6 @@ async def set_emoji_disabled(conn: Connection, emoji_id: int, disabled: bool, no
         emoji_id,
     )
     return bool(changed)
-
-
-# Announcements --------------------------------------------------------------------------------
-
-
-async def announcements(conn: Connection) -> list[Row]:
-    return await conn.fetch("SELECT * FROM announcements ORDER BY id DESC")
-
-
-async def insert_announcement(conn: Connection, row: dict[str, Any]) -> None:
-    await conn.execute(
-        "INSERT INTO announcements (id, text, content, starts_at, ends_at, all_day, "
-        "published_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
-        row["id"],
-        row["text"],
-        row["content"],
-        row["starts_at"],
-        row["ends_at"],
-        row["all_day"],
-        row["published_at"],
-        row["now"],
-    )
-
-
-async def delete_announcement(conn: Connection, announcement_id: int) -> bool:
-    return bool(await conn.execute("DELETE FROM announcements WHERE id = $1", announcement_id))
 
 
 # Queue health ---------------------------------------------------------------------------------
