@@ -138,10 +138,12 @@ async def follow(
         return await _relationship(conn, account_id, target_id)
 
     try:
-        return await rt.store.write(unit)
+        relationship = await rt.store.write(unit)
     except IntegrityError:
         # A concurrent request followed first: this one now finds the follow and updates it.
-        return await rt.store.write(unit)
+        relationship = await rt.store.write(unit)
+    rt.wake_jobs()  # the outbox event: federation starts at once
+    return relationship
 
 
 async def unfollow(rt: Runtime, account_id: int, target_id: int) -> Relationship:
@@ -164,7 +166,9 @@ async def unfollow(rt: Runtime, account_id: int, target_id: int) -> Relationship
             )
         return await _relationship(conn, account_id, target_id)
 
-    return await rt.store.write(unit)
+    relationship = await rt.store.write(unit)
+    rt.wake_jobs()
+    return relationship
 
 
 async def answer_request(
@@ -193,7 +197,9 @@ async def answer_request(
         )
         return await _relationship(conn, account_id, requester_id)
 
-    return await rt.store.write(unit)
+    relationship = await rt.store.write(unit)
+    rt.wake_jobs()
+    return relationship
 
 
 async def relationships(rt: Runtime, viewer_id: int, target_ids: list[int]) -> list[Relationship]:
@@ -264,9 +270,11 @@ async def block(rt: Runtime, account_id: int, target_id: int) -> Relationship:
         return await _relationship(conn, account_id, target_id)
 
     try:
-        return await rt.store.write(unit)
+        relationship = await rt.store.write(unit)
     except IntegrityError:
-        return await rt.store.write(unit)
+        relationship = await rt.store.write(unit)
+    rt.wake_jobs()  # the outbox event: federation starts at once
+    return relationship
 
 
 async def unblock(rt: Runtime, account_id: int, target_id: int) -> Relationship:
@@ -286,7 +294,9 @@ async def unblock(rt: Runtime, account_id: int, target_id: int) -> Relationship:
             )
         return await _relationship(conn, account_id, target_id)
 
-    return await rt.store.write(unit)
+    relationship = await rt.store.write(unit)
+    rt.wake_jobs()
+    return relationship
 
 
 async def mute(

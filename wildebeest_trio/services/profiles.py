@@ -8,7 +8,7 @@ from typing import Any
 
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..store import Connection, Row
+from ..store import Connection, Row, outbox
 from ..store import accounts as account_rows
 from ..store import users as user_rows
 from .formatting import MentionTarget, plain_mentions, render_field_value, render_text
@@ -163,6 +163,9 @@ async def update(rt: Runtime, account_id: int, changes: ProfileChanges) -> None:
         if changes.header_key is not None:
             columns["header_key"] = changes.header_key or None
         await account_rows.update_profile(conn, account_id, columns, now)
+        if columns:
+            # Followers' servers get the new profile (an Update of the actor).
+            await outbox.record(conn, rt.ids, "account.updated", account_id, account_id)
         if (
             changes.privacy is not None
             or changes.sensitive is not None
@@ -180,4 +183,5 @@ async def update(rt: Runtime, account_id: int, changes: ProfileChanges) -> None:
             await user_rows.update_settings(conn, account_id, json.dumps(settings), now)
 
     await rt.store.write(unit)
+    rt.wake_jobs()
     rt.instance_facts.invalidate()  # the contact account may be this one

@@ -12,7 +12,10 @@ marks it dispatched. Events so far (`object_id` and payload):
 - `follow.created`, `follow.requested` (follow or request id; target_account_id),
   `follow.deleted` (id; target_account_id, uri): Follow / Undo Follow;
 - `follow_request.authorized`, `follow_request.rejected` (request id; requester_id,
-  uri): Accept / Reject.
+  uri): Accept / Reject;
+- `block.created`, `block.deleted` (block id; target_account_id): Block / Undo Block;
+- `account.updated` (account id): Update of the actor (profile changes);
+- `account.moved` (the target account's id): Move of the followers.
 
 `account_id` is always the local actor. Bookmarks and conversation mutes are private
 and record nothing.
@@ -61,4 +64,26 @@ async def mark_dispatched(conn: Connection, event_ids: list[int], now: int) -> N
     """Mark events as handed to federation."""
     await conn.executemany(
         "UPDATE outbox SET dispatched_at = $1 WHERE id = $2", [(now, i) for i in event_ids]
+    )
+
+
+async def claim_pending(conn: Connection, limit: int) -> list[Row]:
+    """Pending events, oldest first, locked for this unit (other consumers skip them)."""
+    sql = "SELECT * FROM outbox WHERE dispatched_at IS NULL ORDER BY id LIMIT $1"
+    if conn.dialect == "postgres":
+        sql += " FOR UPDATE SKIP LOCKED"
+    return await conn.fetch(sql, limit)
+
+
+async def latest_event_id(
+    conn: Connection, event: str, account_id: int, object_id: int, before: int
+) -> int | None:
+    """The newest earlier event of a kind about the same object (the activity an Undo undoes)."""
+    return await conn.fetchval(
+        "SELECT max(id) FROM outbox WHERE event = $1 AND account_id = $2 AND object_id = $3 "
+        "AND id < $4",
+        event,
+        account_id,
+        object_id,
+        before,
     )
