@@ -8,6 +8,7 @@ public key, digest, date) and recorded with the host (port) and path it reached.
 from __future__ import annotations
 
 import json
+import socket
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,6 @@ from hypercorn.trio import serve
 from quart import Response, request
 from quart_trio import QuartTrio
 
-from tests.conftest import free_port
 from wildebeest_trio.ids import now_ms
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.signatures import SignatureError, parse_signature, verify_request
@@ -46,6 +46,8 @@ class FakeHosts:
     refused: list[str] = field(default_factory=list)
     #: Ports answering this status instead of accepting.
     failing: dict[int, int] = field(default_factory=dict)
+    #: POSTs that reached each port, answered or not.
+    attempts: dict[int, int] = field(default_factory=dict)
     #: Seconds each accepted POST waits before answering (to catch a sender mid-fan-out).
     delay: float = 0.0
 
@@ -69,6 +71,7 @@ def make_app(hosts: FakeHosts) -> QuartTrio:
         body = await request.get_data()
         headers = list(request.headers.items())
         port = int(request.host.rsplit(":", 1)[1])
+        hosts.attempts[port] = hosts.attempts.get(port, 0) + 1
         if port in hosts.failing:
             return Response("", status=hosts.failing[port])
         try:
@@ -88,9 +91,23 @@ def make_app(hosts: FakeHosts) -> QuartTrio:
     return app
 
 
+def distinct_ports(count: int) -> list[int]:
+    """`count` free ports, all different (each socket held until all are chosen)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            sockets.append(s)
+        return [int(s.getsockname()[1]) for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
 async def start_hosts(nursery: trio.Nursery, count: int) -> FakeHosts:
     """Serve `count` fake hosts from one app; the state they share."""
-    hosts = FakeHosts(ports=[free_port() for _ in range(count)])
+    hosts = FakeHosts(ports=distinct_ports(count))
     config = HypercornConfig()
     config.bind = [f"127.0.0.1:{p}" for p in hosts.ports]
     config.accesslog = None
