@@ -57,14 +57,15 @@ async def _alice(rt: Runtime, hosts: FakeHosts) -> int:
 
 def _sender(database_url: str, folder: Path) -> subprocess.Popen[bytes]:
     folder.mkdir(parents=True, exist_ok=True)
-    log = open(folder / "stderr.log", "ab")  # noqa: SIM115 - the child owns it
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.outboxproc", database_url, str(folder)],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
+    # The child keeps its own copy of the descriptor; ours closes at once.
+    with open(folder / "stderr.log", "ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "tests.outboxproc", database_url, str(folder)],
+            cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
 
 
 async def test_kill_9_mid_fan_out_loses_no_host(
