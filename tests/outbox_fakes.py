@@ -48,6 +48,8 @@ class FakeHosts:
     failing: dict[int, int] = field(default_factory=dict)
     #: POSTs that reached each port, answered or not.
     attempts: dict[int, int] = field(default_factory=dict)
+    #: Documents served on GET, by port and path (WebFinger answers, actors).
+    documents: dict[tuple[int, str], tuple[str, dict[str, Any]]] = field(default_factory=dict)
     #: Seconds each accepted POST waits before answering (to catch a sender mid-fan-out).
     delay: float = 0.0
 
@@ -87,6 +89,15 @@ def make_app(hosts: FakeHosts) -> QuartTrio:
             await trio.sleep(hosts.delay)
         hosts.received.append(Delivery(port, request.path, json.loads(body), info.key_id))
         return Response("", status=202)
+
+    @app.route("/<path:path>", methods=["GET"])
+    async def document(path: str) -> Response:
+        port = int(request.host.rsplit(":", 1)[1])
+        found = hosts.documents.get((port, f"/{path}"))
+        if found is None:
+            return Response("", status=404)
+        content_type, body = found
+        return Response(json.dumps(body), content_type=content_type)
 
     return app
 

@@ -131,3 +131,33 @@ async def pinned_statuses(conn: Connection, account_id: int) -> list[Row]:
         "AND s.visibility IN ('public', 'unlisted') ORDER BY p.id DESC",
         account_id,
     )
+
+
+async def set_also_known_as(conn: Connection, account_id: int, aliases: str, now: int) -> None:
+    """Replace an account's aliases (a JSON list of actor URIs)."""
+    await conn.execute(
+        "UPDATE accounts SET also_known_as = $1, updated_at = $2 WHERE id = $3",
+        aliases,
+        now,
+        account_id,
+    )
+
+
+async def set_moved_to(conn: Connection, account_id: int, target_id: int, now: int) -> None:
+    """Record that an account moved to another."""
+    await conn.execute(
+        "UPDATE accounts SET moved_to_account_id = $1, updated_at = $2 WHERE id = $3",
+        target_id,
+        now,
+        account_id,
+    )
+
+
+async def local_follower_ids(conn: Connection, account_id: int) -> list[int]:
+    """The local accounts following an account."""
+    rows = await conn.fetch(
+        "SELECT f.account_id FROM follows f JOIN accounts a ON a.id = f.account_id "
+        "WHERE f.target_account_id = $1 AND a.domain IS NULL ORDER BY f.id",
+        account_id,
+    )
+    return [r["account_id"] for r in rows]
