@@ -338,3 +338,41 @@ async def test_local_only_and_suspended_domains_get_nothing(
     handled, queued = await dispatch_pending(rt)
     assert handled >= 1 and queued == 0
     assert await _jobs(rt) == [] and await _pending_events(rt) == 0
+
+
+async def _bodies(rt: Runtime) -> list[dict[str, Any]]:
+    import json
+
+    return [json.loads(job["payload"])["body"] for job in await _jobs(rt)]
+
+
+async def test_authorized_fetch_signs_only_deletes(
+    tmp_path: Path, database_url: str, hosts: FakeHosts
+) -> None:
+    import json
+
+    from wildebeest_trio.federation.outbox import purge_dispatched
+    from wildebeest_trio.runtime import open_runtime
+    from wildebeest_trio.services import statuses
+    from wildebeest_trio.services.accounts import create_local_account
+
+    config = make_config(tmp_path / "af", database_url, authorized_fetch=True)
+    async with open_runtime(config) as rt:
+        created = await create_local_account(rt, "alice", "a@example.org", password="pw-123456")
+        await add_follower(rt, await remote_account(rt, hosts, 0, "bob"), created.account_id)
+        bundle = await statuses.post(rt, created.account_id, statuses.Draft(text="hello"))
+        await dispatch_pending(rt)
+        await statuses.delete(rt, created.account_id, bundle.order[0])
+        await dispatch_pending(rt)
+        activities = {a["type"]: a for a in map(json.loads, await _bodies(rt))}
+        # As Mastodon in secure mode: no LD signature but on a Delete (`always_sign`).
+        assert "signature" not in activities["Create"]
+        assert activities["Delete"]["signature"]["type"] == "RsaSignature2017"
+        # Dispatched events are kept a week, then forgotten.
+        assert await purge_dispatched(rt) == 0
+
+        async def age(conn: Connection) -> None:
+            await conn.execute("UPDATE outbox SET dispatched_at = 1")
+
+        await rt.store.write(age)
+        assert await purge_dispatched(rt) == 2

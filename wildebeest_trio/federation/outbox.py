@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 BATCH = 50
 MAX_POLL = 1.0
+# Dispatched events are kept a while: an Undo names the activity it undoes by the
+# event that sent it (a Like's id), and a week covers nearly every undo.
+KEEP_DISPATCHED_MS = 7 * 24 * 3600 * 1000
 
 
 def _ld_signed(rt: Runtime, out: Outgoing, pem: str) -> dict[str, Any]:
@@ -87,3 +90,8 @@ async def run_outbox(rt: Runtime) -> None:
         handled, _ = await dispatch_pending(rt)
         if handled < BATCH:
             await rt.job_signal.wait_at_most(poll)
+
+
+async def purge_dispatched(rt: Runtime) -> int:
+    """Scheduler task: forget events dispatched more than a week ago; how many."""
+    return int(await rt.store.write(outbox_rows.purge_dispatched, now_ms() - KEEP_DISPATCHED_MS))

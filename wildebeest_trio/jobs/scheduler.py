@@ -58,12 +58,19 @@ async def _remove_unattached_media(rt: Runtime) -> None:
         log.info("removed %d media uploads never attached to a status", removed)
 
 
+async def _purge_outbox(rt: Runtime) -> None:
+    from ..federation.outbox import purge_dispatched
+
+    await purge_dispatched(rt)
+
+
 BUILTIN: tuple[Periodic, ...] = (
     Periodic("renew id node lease", 60.0, _renew_node),
     Periodic("park exhausted jobs", 30.0, _park_exhausted),
     Periodic("purge parked stream payloads", 300.0, _purge_stream_payloads),
     Periodic("forget old idempotency keys", 600.0, _forget_idempotency_keys),
     Periodic("remove unattached media", 3600.0, _remove_unattached_media),
+    Periodic("purge dispatched outbox events", 3600.0, _purge_outbox),
 )
 
 

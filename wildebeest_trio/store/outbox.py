@@ -87,3 +87,10 @@ async def latest_event_id(
         object_id,
         before,
     )
+
+
+async def purge_dispatched(conn: Connection, before: int) -> int:
+    """Forget events dispatched before `before` (their deliveries are queued); how many."""
+    return await conn.execute(
+        "DELETE FROM outbox WHERE dispatched_at IS NOT NULL AND dispatched_at < $1", before
+    )
