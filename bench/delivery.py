@@ -54,10 +54,12 @@ DOMAIN = "bench.local"  # our public name; nothing fetches it
 
 
 def run_receiver(ports_file: str, key_file: str) -> None:
-    """Serve every port named in `ports_file` (the last one is the control port)."""
-    from hypercorn.config import Config as HypercornConfig
-    from hypercorn.trio import serve
+    """Serve every port named in `ports_file` (the last one is the control port).
 
+    A small HTTP/1.1 server on Trio sockets (keep-alive, Content-Length bodies): the
+    receiver must cost far less per request than either sender, or it alone would be
+    measured; Hypercorn's per-request cost is several times a signature check.
+    """
     from wildebeest_trio.signatures import PublicKey, SignatureError, verify_request
 
     ports = [int(p) for p in Path(ports_file).read_text().split()]
@@ -65,40 +67,10 @@ def run_receiver(ports_file: str, key_file: str) -> None:
     key = PublicKey.from_pem(Path(key_file).read_text())
     state: dict[str, Any] = {"counts": {}, "last": 0.0, "refused": 0, "body": None}
 
-    async def reply(send: Any, status: int, body: bytes = b"") -> None:
-        await send(
+    def stats_body() -> bytes:
+        counts = state["counts"]
+        return json.dumps(
             {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [(b"content-length", str(len(body)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        port = scope["server"][1]
-        path = scope["path"]
-        if port == control:
-            if path == "/reset":
-                state.update(counts={}, last=0.0, refused=0, body=None)
-                await reply(send, 204)
-                return
-            counts = state["counts"]
-            stats = {
                 "inboxes": len(counts),
                 "deliveries": sum(counts.values()),
                 "duplicates": sum(1 for c in counts.values() if c > 1),
@@ -106,28 +78,67 @@ def run_receiver(ports_file: str, key_file: str) -> None:
                 "refused": state["refused"],
                 "body": state["body"].decode() if state["body"] else None,
             }
-            await reply(send, 200, json.dumps(stats).encode())
-            return
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        ).encode()
+
+    def handle(
+        port: int, method: str, path: str, headers: list[tuple[str, str]], body: bytes
+    ) -> tuple[int, bytes]:
+        if port == control:
+            if path == "/reset":
+                state.update(counts={}, last=0.0, refused=0, body=None)
+                return 204, b""
+            return 200, stats_body()
         try:
-            verify_request("POST", path, headers, body, public_key=key)
+            verify_request(method, path, headers, body, public_key=key)
         except SignatureError:
             state["refused"] += 1
-            await reply(send, 401)
-            return
+            return 401, b""
         inbox = (port, path)
         state["counts"][inbox] = state["counts"].get(inbox, 0) + 1
         state["last"] = time.time()
         if state["body"] is None:
             state["body"] = body
-        await reply(send, 202)
+        return 202, b""
 
-    config = HypercornConfig()
-    config.bind = [f"127.0.0.1:{p}" for p in ports]
-    config.accesslog = None
-    config.errorlog = None
-    config.keep_alive_timeout = 75
-    trio.run(serve, app, config)
+    async def connection(stream: trio.SocketStream, port: int) -> None:
+        buffer = b""
+        try:
+            while True:
+                while b"\r\n\r\n" not in buffer:
+                    chunk = await stream.receive_some(65536)
+                    if not chunk:
+                        return
+                    buffer += chunk
+                head, _, buffer = buffer.partition(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, path, _ = lines[0].split(" ", 2)
+                headers = [tuple(x.strip() for x in line.split(":", 1)) for line in lines[1:]]
+                length = next((int(v) for k, v in headers if k.lower() == "content-length"), 0)
+                while len(buffer) < length:
+                    chunk = await stream.receive_some(65536)
+                    if not chunk:
+                        return
+                    buffer += chunk
+                body, buffer = buffer[:length], buffer[length:]
+                status, answer = handle(port, method, path, headers, body)  # type: ignore[arg-type]
+                await stream.send_all(
+                    f"HTTP/1.1 {status} X\r\nContent-Length: {len(answer)}\r\n\r\n".encode()
+                    + answer
+                )
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            return
+
+    async def serve_all() -> None:
+        async with trio.open_nursery() as nursery:
+            for port in ports:
+                listeners = await trio.open_tcp_listeners(port, host="127.0.0.1", backlog=1024)
+
+                async def on_connection(stream: trio.SocketStream, port: int = port) -> None:
+                    await connection(stream, port)
+
+                nursery.start_soon(trio.serve_listeners, on_connection, listeners)
+
+    trio.run(serve_all)
 
 
 # Setting up ---------------------------------------------------------------------------------------
@@ -146,19 +157,20 @@ def distinct_ports(count: int) -> list[int]:
             s.close()
 
 
-def follower_inboxes(ports: list[int]) -> tuple[list[dict[str, Any]], list[str]]:
+def follower_inboxes(ports: list[int], followers: int) -> tuple[list[dict[str, Any]], list[str]]:
     """The remote followers (account rows) and the distinct inboxes a post goes to."""
     accounts, inboxes = [], {}
-    for n in range(FOLLOWERS):
-        port = ports[n % HOSTS]
+    hosts = len(ports)
+    for n in range(followers):
+        port = ports[n % hosts]
         base = f"http://127.0.0.1:{port}"
         uri = f"{base}/users/f{n}"
-        # Every host has both kinds: followers n..n+199 share a "round" of hosts.
-        shared = None if (n // HOSTS) % NO_SHARED_EVERY == 0 else f"{base}/inbox"
+        # Every host has both kinds: each "round" of followers over the hosts is one kind.
+        shared = None if (n // hosts) % NO_SHARED_EVERY == 0 else f"{base}/inbox"
         accounts.append(
             {
                 "username": f"f{n}",
-                "domain": f"h{n % HOSTS}.bench",
+                "domain": f"h{n % hosts}.bench",
                 "uri": uri,
                 "inbox_url": f"{uri}/inbox",
                 "shared_inbox_url": shared,
@@ -367,6 +379,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--workers", type=int, default=32, help="concurrency on both sides")
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
+    parser.add_argument("--followers", type=int, default=FOLLOWERS, help="for quick trials")
+    parser.add_argument("--hosts", type=int, default=HOSTS, help="for quick trials")
     parser.add_argument("--receiver", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.receiver:
@@ -381,9 +395,9 @@ def main() -> None:
             if args.postgres
             else f"sqlite:///{data_dir / 'wildebeest.db'}"
         )
-        ports = distinct_ports(HOSTS + 1)
-        accounts, inboxes = follower_inboxes(ports[:HOSTS])
-        print(f"{FOLLOWERS} followers on {HOSTS} hosts: {len(inboxes)} deliveries per post")
+        ports = distinct_ports(args.hosts + 1)
+        accounts, inboxes = follower_inboxes(ports[: args.hosts], args.followers)
+        print(f"{args.followers} followers on {args.hosts} hosts: {len(inboxes)} deliveries/post")
         token = trio.run(seed, database_url, data_dir, accounts)
         control = stack.enter_context(receiver(folder, ports))
         settings = {
