@@ -56,7 +56,11 @@ def browser_redirect(location: str) -> Response:
 
 
 async def signer(*, required: bool) -> RemoteKey | None:
-    """The verified remote actor signing this request; None if unsigned and not required."""
+    """The verified remote actor signing this request.
+
+    None when unsigned (or badly signed) and no signature is required; with `required`,
+    such a request is answered 401 (403 for a suspended domain), as Mastodon does.
+    """
     rt = runtime()
     if "Signature" not in request.headers:
         if required:
@@ -66,7 +70,10 @@ async def signer(*, required: bool) -> RemoteKey | None:
     try:
         return await verify_signed_get(rt, request.path, query, request.headers)
     except DeliveryRefused as exc:
-        raise ApiError(exc.status, str(exc)) from None
+        if required:
+            raise ApiError(exc.status, str(exc)) from None
+        # Where no signature is needed, one that fails only makes the request anonymous.
+        return None
 
 
 async def _actor_row(username: str) -> Row:
