@@ -51,7 +51,8 @@ async def test_instance_v2_shape_and_real_counts(rt: Runtime, client: Any) -> No
     assert conf["polls"]["max_options"] == 4
     assert conf["translation"] == {"enabled": False}
     assert len(conf["vapid"]["public_key"]) == 87  # 65-byte P-256 point, base64url
-    assert body["api_versions"] == {"mastodon": 1}
+    # Grouped notifications (2), PKCE (3) and standard Web Push (4) are all mounted.
+    assert body["api_versions"] == {"mastodon": 4}
     assert body["registrations"]["enabled"] is True
     assert body["contact"]["account"]["username"] == "admin"
     assert body["contact"]["account"]["avatar"].endswith("/static/avatar.png")

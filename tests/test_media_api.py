@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from tests.test_images import encoded, exif_with_gps, png_bomb, two_halves
 from wildebeest_trio.http import create_app
 from wildebeest_trio.jobs.scheduler import BUILTIN
 from wildebeest_trio.jobs.worker import run_workers
+from wildebeest_trio.media.video import find_tools
 from wildebeest_trio.runtime import Runtime, open_runtime
 from wildebeest_trio.services import media
 from wildebeest_trio.services.accounts import create_local_account
@@ -365,7 +368,7 @@ def animated_gif(frames: int = 6, size: tuple[int, int] = (321, 200)) -> bytes:
 
 
 needs_ffmpeg = pytest.mark.skipif(
-    media.ffmpeg_path() is None, reason="ffmpeg is not installed (apt-get install ffmpeg)"
+    find_tools() is None, reason="ffmpeg is not installed (apt-get install ffmpeg)"
 )
 
 
@@ -401,24 +404,37 @@ async def test_animated_gif_becomes_gifv(
     assert (await served.get_data())[4:8] == b"ftyp"
 
 
-async def test_animated_gif_without_ffmpeg_is_refused_and_stills_still_work(
-    rt: Runtime, client: Any, alice: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(media, "ffmpeg_path", lambda: None)
-    for version in ("v1", "v2"):
-        refused = await client.post(
-            f"/api/{version}/media",
-            headers=bearer(alice),
-            files={"file": upload(animated_gif(), "a.gif", "image/gif")},
-        )
-        assert refused.status_code == 422
-        assert "ffmpeg" in (await refused.get_json())["error"]
-    assert await counts(rt) == (0, 0)
-    assert stored_files(rt) == []
-    still = await client.post(
-        "/api/v1/media",
-        headers=bearer(alice),
-        files={"file": upload(animated_gif(frames=1), "s.gif", "image/gif")},
+@asynccontextmanager
+async def no_ffmpeg_client(tmp_path: Path, database_url: str) -> AsyncIterator[tuple[Runtime, Any]]:
+    """A runtime and test client whose ffmpeg setting names a program that is not there."""
+    config = make_config(
+        tmp_path, database_url, media_ffmpeg_path=str(tmp_path / "missing" / "ffmpeg")
     )
-    assert still.status_code == 200
-    assert (await still.get_json())["type"] == "image"
+    async with open_runtime(config) as rt:
+        await ensure_instance_keys(rt)
+        async with create_app(rt).test_app() as test_app:
+            yield rt, test_app.test_client()
+
+
+async def test_animated_gif_without_ffmpeg_is_refused_and_stills_still_work(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with no_ffmpeg_client(tmp_path, database_url) as (rt, client):
+        alice = await token(rt, "alice")
+        for version in ("v1", "v2"):
+            refused = await client.post(
+                f"/api/{version}/media",
+                headers=bearer(alice),
+                files={"file": upload(animated_gif(), "a.gif", "image/gif")},
+            )
+            assert refused.status_code == 422
+            assert "ffmpeg" in (await refused.get_json())["error"]
+        assert await counts(rt) == (0, 0)
+        assert stored_files(rt) == []
+        still = await client.post(
+            "/api/v1/media",
+            headers=bearer(alice),
+            files={"file": upload(animated_gif(frames=1), "s.gif", "image/gif")},
+        )
+        assert still.status_code == 200
+        assert (await still.get_json())["type"] == "image"

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import io
 import time
+from pathlib import Path
 from typing import Any
 
 import trio
 
 from tests.test_images import exif_with_gps, two_halves
+from tests.test_media_api import needs_ffmpeg
+from tests.test_media_av import clip
 from wildebeest_trio.jobs.worker import run_workers
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services.accounts import create_local_account
@@ -66,3 +69,42 @@ async def test_mastodon_py_media_post_and_update(
         assert entity["url"] == processed["url"]
     # Mastodon.py's `synchronous=True` waits through the 206s; same bytes, same file.
     assert result["synchronous"]["url"] == processed["url"]
+
+
+def _mastodon_py_video(base: str, token: str, clip: bytes) -> dict[str, Any]:
+    """Mastodon.py uploads a video (v2, waiting for processing), then posts it."""
+    from mastodon import Mastodon
+
+    api = Mastodon(access_token=token, api_base_url=base, version_check_mode="none")
+    posted = api.media_post(
+        io.BytesIO(clip), mime_type="video/webm", file_name="clip.webm", description="Moving"
+    )
+    deadline = time.monotonic() + 60
+    current = api.media(posted)
+    while current["url"] is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+        current = api.media(posted)
+    status = api.status_post("A short clip", media_ids=[posted])
+    return {"posted": posted, "processed": current, "status": api.status(status["id"])}
+
+
+@needs_ffmpeg
+async def test_mastodon_py_video_post_then_status_post(
+    rt: Runtime, live_server: str, nursery: trio.Nursery, tmp_path: Path
+) -> None:
+    await create_local_account(rt, "pyvideo", "pyvideo@example.org", password="correct horse")
+    token = (await issue_cli_token(rt, "pyvideo", "read write")).token
+    nursery.start_soon(run_workers, rt, 1)
+    data = clip(tmp_path)
+    result = await trio.to_thread.run_sync(_mastodon_py_video, live_server, token, data)
+
+    assert result["posted"]["type"] == "video"
+    processed = result["processed"]
+    assert processed["url"].startswith(f"{live_server}/system/media_attachments/original/")
+    assert processed["url"].endswith(".mp4")
+    assert processed["meta"]["original"]["frame_rate"] == "25/1"
+    attached = result["status"]["media_attachments"]
+    assert [m["id"] for m in attached] == [processed["id"]]
+    assert attached[0]["type"] == "video"
+    assert attached[0]["url"] == processed["url"]
+    assert attached[0]["description"] == "Moving"

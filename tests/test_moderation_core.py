@@ -36,7 +36,12 @@ async def test_a_block_covers_subdomains_and_the_nearest_block_wins(rt: Runtime)
 
 
 async def test_bad_domains_and_severities_are_refused(rt: Runtime) -> None:
-    for domain, severity in (("https://x.org", "silence"), ("a..b", "silence"), ("x.org", "ban")):
+    for domain, severity in (
+        ("https://x.org", "silence"),
+        ("a..b", "silence"),
+        ("not a domain!", "silence"),
+        ("x.org", "ban"),
+    ):
 
         async def unit(conn: Connection, d: str = domain, s: str = severity) -> None:
             await block_domain(conn, rt.ids, d, severity=s)

@@ -186,6 +186,17 @@ async def cmd_description_set(args: argparse.Namespace) -> None:
     _say("extended description updated")
 
 
+async def cmd_media_purge_remote(args: argparse.Namespace) -> None:
+    from .services.media_cache import purge_remote
+
+    async with open_runtime(args.config) as rt:
+        purged = await purge_remote(rt, older_than_ms=args.days * 24 * 3600 * 1000)
+    _say(
+        f"purged cached remote media older than {args.days} days: "
+        f"{purged.attachments} attachments, {purged.images} avatars, headers and emoji"
+    )
+
+
 def _read_file(path: str) -> str:
     try:
         with open(path, encoding="utf-8") as f:
@@ -208,6 +219,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError("must be positive")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
     return value
 
 
@@ -290,6 +311,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = ins.add_parser("description", help="set the extended description (HTML) from a file")
     p.add_argument("file", help="a file, or - for standard input")
     p.set_defaults(run=cmd_description_set)
+
+    media = commands.add_parser("media", help="media files")
+    med = media.add_subparsers(dest="media_command", metavar="ACTION", required=True)
+    p = med.add_parser(
+        "purge-remote",
+        help="drop cached copies of remote media older than N days (fetched again when viewed)",
+    )
+    p.add_argument("--days", type=_non_negative_int, required=True, help="age in days")
+    p.set_defaults(run=cmd_media_purge_remote)
     return parser
 
 

@@ -132,6 +132,36 @@ SETTINGS: tuple[Setting, ...] = (
         "Largest image upload, in pixels (width x height, checked before decoding)",
     ),
     Setting(
+        "media_max_video_bytes",
+        _parse_int,
+        99 * 1024 * 1024,
+        "Largest video or audio upload (and remote media file), in bytes",
+    ),
+    Setting(
+        "media_max_video_pixels",
+        _parse_int,
+        8_294_400,
+        "Largest video, in pixels per frame (width x height); larger ones are refused",
+    ),
+    Setting("media_max_video_frame_rate", _parse_int, 120, "Highest video frame rate, per second"),
+    Setting("media_ffmpeg_path", _parse_str, "ffmpeg", "ffmpeg program (name or path)"),
+    Setting("media_ffprobe_path", _parse_str, "ffprobe", "ffprobe program (name or path)"),
+    Setting(
+        "media_ffmpeg_timeout",
+        _parse_float,
+        300.0,
+        "Seconds one ffmpeg run may take before it is killed and the file refused",
+    ),
+    Setting(
+        "media_fetch_timeout", _parse_float, 60.0, "Seconds a remote media file may take to fetch"
+    ),
+    Setting(
+        "media_cache_max_bytes",
+        _parse_int,
+        0,
+        "Bound on cached remote attachments, in bytes (oldest dropped first); 0: no bound",
+    ),
+    Setting(
         "database_url",
         _parse_db_url,
         None,
@@ -227,6 +257,14 @@ class Config:
     media_dir: Path
     media_max_image_bytes: int
     media_max_image_pixels: int
+    media_max_video_bytes: int
+    media_max_video_pixels: int
+    media_max_video_frame_rate: int
+    media_ffmpeg_path: str
+    media_ffprobe_path: str
+    media_ffmpeg_timeout: float
+    media_fetch_timeout: float
+    media_cache_max_bytes: int
     database_url: str
     allow_private_addresses: bool
     authorized_fetch: bool
@@ -356,6 +394,9 @@ def load_config(
         "argon2_parallelism",
         "media_max_image_bytes",
         "media_max_image_pixels",
+        "media_max_video_bytes",
+        "media_max_video_pixels",
+        "media_max_video_frame_rate",
     ):
         if values[name] < 1:
             raise ConfigError(f"WB_{name.upper()}: must be at least 1")
@@ -367,9 +408,13 @@ def load_config(
         "shutdown_grace",
         "smtp_timeout",
         "streaming_heartbeat",
+        "media_ffmpeg_timeout",
+        "media_fetch_timeout",
     ):
         if values[name] <= 0:
             raise ConfigError(f"WB_{name.upper()}: must be positive")
+    if values["media_cache_max_bytes"] < 0:
+        raise ConfigError("WB_MEDIA_CACHE_MAX_BYTES: must be 0 (no bound) or more")
     if not 1 <= values["smtp_port"] <= 65535:
         raise ConfigError("WB_SMTP_PORT: must be between 1 and 65535")
     if values["smtp_from"] is None:

@@ -6,12 +6,14 @@ from urllib.parse import urlencode
 
 from quart import Blueprint, Response, current_app, request
 
-from ..services import account_mail
+from ..services import account_mail, totp
 from ..services import sessions as session_service
 from ..services.access_jwt import AccessDenied, AccessIdentity, AccessVerifier
 from ..services.accounts import AccountError, create_local_account
+from ..services.onetime import TokenInvalid, check_token, make_token, token_user_id
+from ..store import Row
 from ..store import users as user_rows
-from .auth import LOGIN_LIMIT_IP, check_limit, client_ip
+from .auth import LOGIN_LIMIT_ACCOUNT, LOGIN_LIMIT_IP, check_limit, client_ip
 from .context import runtime
 from .web import check_csrf, page, redirect, safe_next, set_session_cookie
 
@@ -89,6 +91,91 @@ async def password_edit() -> Response:
         heading="Password changed",
         message="Your password was changed. Log in with the new one.",
     )
+
+
+# Two-factor sign-in ----------------------------------------------------------------------------
+
+TWO_FACTOR_COOKIE = "wb_2fa"
+TWO_FACTOR_PURPOSE = "two-factor-login"
+TWO_FACTOR_TTL = 5 * 60
+
+
+async def two_factor_challenge(user: Row, target: str) -> Response:
+    """After a right password, when two-factor is on: ask for the code before a session.
+
+    The short-lived cookie proves the password step; it is bound to the password hash,
+    so it dies with a password change.
+    """
+    token = make_token(
+        runtime().config.secret_key(),
+        TWO_FACTOR_PURPOSE,
+        user["user_id"],
+        TWO_FACTOR_TTL,
+        binding=user["password_hash"] or "",
+    )
+    response = redirect("/auth/two_factor?" + urlencode({"next": target}))
+    response.set_cookie(
+        TWO_FACTOR_COOKIE,
+        token,
+        httponly=True,
+        samesite="Lax",
+        secure=runtime().config.scheme == "https",
+        path="/auth/two_factor",
+        max_age=TWO_FACTOR_TTL,
+    )
+    return response
+
+
+async def _password_step_user() -> Row | None:
+    """The user whose password step this browser passed (from the cookie), or None."""
+    token = request.cookies.get(TWO_FACTOR_COOKIE, "")[:200]
+    if not token:
+        return None
+    rt = runtime()
+    try:
+        user = await rt.store.read(user_rows.user_by_id, token_user_id(token))
+        if user is None:
+            return None
+        check_token(
+            rt.config.secret_key(),
+            TWO_FACTOR_PURPOSE,
+            token,
+            binding=user["password_hash"] or "",
+        )
+    except TokenInvalid:
+        return None
+    return user
+
+
+@blueprint.route("/auth/two_factor", methods=["GET"])
+async def two_factor_page() -> Response:
+    if await _password_step_user() is None:
+        return redirect("/auth/sign_in")
+    return await page("two_factor_login.html", next=safe_next(request.args.get("next")), error=None)
+
+
+@blueprint.route("/auth/two_factor", methods=["POST"])
+async def two_factor_sign_in() -> Response:
+    form = await request.form
+    check_csrf(form)
+    check_limit(f"login:ip:{client_ip()}", LOGIN_LIMIT_IP)
+    target = safe_next(form.get("next"))
+    user = await _password_step_user()
+    if user is None:
+        return redirect("/auth/sign_in?" + urlencode({"next": target}))
+    check_limit(f"login:otp:{user['user_id']}", LOGIN_LIMIT_ACCOUNT)
+    rt = runtime()
+    if not await totp.verify(rt, user["user_id"], str(form.get("code", ""))):
+        return await page(
+            "two_factor_login.html", 401, next=target, error="That code is not right."
+        )
+    session = await session_service.start_session(
+        rt, user["account_id"], request.headers.get("User-Agent", ""), client_ip()
+    )
+    response = redirect(target)
+    set_session_cookie(response, session)
+    response.delete_cookie(TWO_FACTOR_COOKIE, path="/auth/two_factor")
+    return response
 
 
 # Trusted identity header (Cloudflare Access and the like) ---------------------------------------

@@ -78,7 +78,9 @@ async def verify_credentials() -> Response:
     if creds is None:
         raise ApiError(401, "The access token is invalid")
     return json_response(
-        credential_account_entity(rt.config, creds.account, creds.user, creds.preferences)
+        credential_account_entity(
+            rt.config, creds.account, creds.user, creds.preferences, creds.follow_requests_count
+        )
     )
 
 
@@ -138,7 +140,9 @@ async def update_credentials() -> Response:
     creds = await profiles.credentials(rt, auth().account_id or 0)
     assert creds is not None
     return json_response(
-        credential_account_entity(rt.config, creds.account, creds.user, creds.preferences)
+        credential_account_entity(
+            rt.config, creds.account, creds.user, creds.preferences, creds.follow_requests_count
+        )
     )
 
 

@@ -9,8 +9,8 @@ from quart import Blueprint, Response
 
 from ..serializers.accounts import account_entity
 from ..serializers.lists import list_entity
-from ..serializers.statuses import status_entities
-from ..services import lists
+from ..serializers.statuses import status_entity
+from ..services import filters, lists
 from ..services.lists import InvalidList, ListNotFound
 from ..store.paging import Page
 from .auth import auth, require_scope
@@ -154,5 +154,7 @@ async def timeline(list_id: str) -> Response:
     page = page_from(await read_params())
     with _list_errors():
         bundle = await lists.timeline(runtime(), _me(), parse_id(list_id), page)
-    response = json_response(status_entities(runtime().config, bundle))
+    config = runtime().config
+    shown = filters.visible_order(bundle, "home")  # Mastodon filters lists as home
+    response = json_response([status_entity(config, bundle, i) for i in shown])
     return set_link_header(response, bundle.order, page)

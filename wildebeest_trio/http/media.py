@@ -101,7 +101,14 @@ def _file(params: Params, name: str) -> bytes | None:
     upload = params.files.get(name)
     if upload is None:
         return None
-    limit = runtime().config.media_max_image_bytes
+    config = runtime().config
+    # A file may be a video or audio (checked against its own limit once its kind is known);
+    # a thumbnail is always an image.
+    limit = (
+        max(config.media_max_image_bytes, config.media_max_video_bytes)
+        if name == "file"
+        else config.media_max_image_bytes
+    )
     data: bytes = upload.read(limit + 1)
     if len(data) > limit:
         raise ApiError(

@@ -9,12 +9,12 @@ from urllib.parse import urlencode
 from quart import Blueprint, Response, request
 
 from ..serializers.apps import application_entity
-from ..services import oauth
+from ..services import oauth, totp
 from ..services import sessions as session_service
 from ..services.account_mail import mail_enabled
 from ..services.instance import instance_facts
 from ..services.tokens import KNOWN_SCOPES
-from .account_pages import sign_in_with_header
+from .account_pages import sign_in_with_header, two_factor_challenge
 from .auth import (
     APP_REGISTRATION_LIMIT,
     LOGIN_LIMIT_ACCOUNT,
@@ -332,6 +332,8 @@ async def sign_in() -> Response:
         user = await oauth.check_login(rt, email, str(form.get("password", ""))[:1000])
     except oauth.LoginError as exc:
         return await _sign_in_form(401, target, email, str(exc))
+    if await totp.is_enabled(rt, user["user_id"]):
+        return await two_factor_challenge(user, target)
     token = await session_service.start_session(
         rt, user["account_id"], request.headers.get("User-Agent", ""), client_ip()
     )

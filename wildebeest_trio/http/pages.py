@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import nh3
 from quart import Blueprint, Response, request
 
+from ..serializers.accounts import account_entity
 from ..services import instance as instance_service
 from ..services.accounts import AccountError
 from ..services.registrations import RegistrationClosed, sign_up
@@ -15,17 +17,28 @@ blueprint = Blueprint("pages", __name__)
 
 
 @blueprint.route("/")
+@blueprint.route("/about")
 async def home() -> Response:
+    """About the instance: description, rules, who runs it, and how to join."""
     rt = runtime()
     facts = await instance_service.instance_facts(rt)
-    return await page(
+    contact = None
+    if facts.contact is not None:
+        contact = account_entity(rt.config, facts.contact)
+    response = await page(
         "home.html",
         description=rt.config.instance_description,
+        extended=nh3.clean(facts.extended_description) if facts.extended_description else "",
         rules=facts.rules,
         account=await signed_in(),
+        registrations=rt.config.registrations,
         registrations_open=rt.config.registrations != "closed",
         users=facts.stats["user_count"],
+        statuses=facts.stats.get("status_count", 0),
+        contact=contact,
     )
+    response.headers["Vary"] = "Accept, Cookie"
+    return response
 
 
 async def _sign_up_page(

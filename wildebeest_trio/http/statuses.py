@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, request
 
+from ..ids import now_ms
 from ..serializers.accounts import account_entity
+from ..serializers.scheduled import scheduled_status_entity
 from ..serializers.statuses import (
     status_edit_entity,
     status_entities,
     status_entity,
     status_source_entity,
 )
-from ..services import statuses
+from ..services import filters, scheduled, statuses
+from ..services.polls import PollDraft
 from ..services.statuses import Draft
 from ..store.statuses import StatusBundle
 from .auth import auth, require_scope
@@ -42,6 +45,27 @@ def _is_id(text: str) -> bool:
     return text.isdigit() and len(text) <= 19 and int(text) <= MAX_ID
 
 
+MAX_POLL_INPUT = 20
+
+
+def _poll(params: Params) -> PollDraft | None:
+    """`poll[options][]`, `poll[expires_in]`, `poll[multiple]`, `poll[hide_totals]` (form
+    or nested JSON); None when the request has no poll."""
+    if not any(name.startswith("poll[") for name in params.names()):
+        return None
+    options = params.raw_list("poll[options][]")
+    if len(options) > MAX_POLL_INPUT:
+        raise ApiError(422, "Validation failed: Poll options can't contain that many items")
+    if any(not isinstance(o, str) or len(o) > 1000 for o in options):
+        raise ApiError(422, "Validation failed: Poll options must be short strings")
+    return PollDraft(
+        options=list(options),
+        expires_in=params.integer("poll[expires_in]"),
+        multiple=bool(params.flag("poll[multiple]", False)),
+        hide_totals=bool(params.flag("poll[hide_totals]", False)),
+    )
+
+
 def _draft(params: Params, *, editing: bool = False) -> Draft:
     reply_to = params.text("in_reply_to_id", max_length=40)
     in_reply_to_id = None
@@ -57,7 +81,7 @@ def _draft(params: Params, *, editing: bool = False) -> Draft:
         language=params.text("language", max_length=20),
         in_reply_to_id=None if editing else in_reply_to_id,
         media_ids=[str(m) for m in params.get_list("media_ids")],
-        poll=any(name.startswith("poll[") for name in params.names()),
+        poll=_poll(params),
         scheduled_at=None if editing else params.text("scheduled_at", max_length=100) or None,
     )
 
@@ -69,11 +93,28 @@ async def create() -> Response:
     params = await read_params()
     key = request.headers.get("Idempotency-Key", "").strip()[:200] or None
     info = auth()
+    draft = _draft(params)
     with service_errors():
+        if draft.scheduled_at:
+            at = scheduled.parse_time(draft.scheduled_at)
+            # A time already past posts at once, as Mastodon does.
+            if at > now_ms():
+                view = await scheduled.schedule(
+                    runtime(),
+                    info.account_id or 0,
+                    draft,
+                    at,
+                    application_id=info.application_id,
+                    idempotency_key=key,
+                )
+                return json_response(
+                    scheduled_status_entity(runtime().config, view.row, view.media)
+                )
+            draft.scheduled_at = None
         bundle = await statuses.post(
             runtime(),
             info.account_id or 0,
-            _draft(params),
+            draft,
             application_id=info.application_id,
             idempotency_key=key,
         )
@@ -116,8 +157,14 @@ async def update(status_id: str) -> Response:
 @require_scope("write:statuses")
 async def delete(status_id: str) -> Response:
     """`DELETE /api/v1/statuses/:id`: the deleted status with its `text`, for redrafting."""
+    params = await read_params()
     with service_errors():
-        bundle = await statuses.delete(runtime(), auth().account_id or 0, parse_id(status_id))
+        bundle = await statuses.delete(
+            runtime(),
+            auth().account_id or 0,
+            parse_id(status_id),
+            delete_media=bool(params.flag("delete_media", False)),
+        )
     return _one(bundle, source=True)
 
 
@@ -130,8 +177,14 @@ async def context(status_id: str) -> Response:
     config = runtime().config
     return json_response(
         {
-            "ancestors": status_entities(config, found.ancestors),
-            "descendants": status_entities(config, found.descendants),
+            "ancestors": [
+                status_entity(config, found.ancestors, i)
+                for i in filters.visible_order(found.ancestors, "thread")
+            ],
+            "descendants": [
+                status_entity(config, found.descendants, i)
+                for i in filters.visible_order(found.descendants, "thread")
+            ],
         }
     )
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from quart import Blueprint, Response
 
-from ..serializers.statuses import conversation_entity, status_entities
-from ..services import conversations, timelines, trends
+from ..serializers.statuses import conversation_entity, status_entities, status_entity
+from ..services import conversations, filters, timelines, trends
 from ..store.paging import Page
 from ..store.statuses import StatusBundle
 from .auth import auth, require_scope
@@ -26,9 +26,15 @@ blueprint = Blueprint("timelines", __name__)
 FEATURES = frozenset({"timelines"})
 
 
-def _page_response(bundle: StatusBundle, page: Page, *, by_cursor: bool = False) -> Response:
-    """The statuses, with a `Link` header on their ids (or on the favourite/bookmark ids)."""
-    response = json_response(status_entities(runtime().config, bundle))
+def _page_response(
+    bundle: StatusBundle, page: Page, *, by_cursor: bool = False, context: str | None = None
+) -> Response:
+    """The statuses, with a `Link` header on their ids (or on the favourite/bookmark ids);
+    with a filter `context`, minus what the viewer's `hide` filters remove there (the
+    links still step over the whole page)."""
+    shown = filters.visible_order(bundle, context) if context else bundle.order
+    config = runtime().config
+    response = json_response([status_entity(config, bundle, i) for i in shown])
     cursors = [bundle.cursors[i] for i in bundle.order] if by_cursor else bundle.order
     # Like Mastodon, lists keyed by another table only offer `next` on a full page.
     more = len(bundle.order) == page.limit if by_cursor else True
@@ -41,7 +47,7 @@ async def home() -> Response:
     """`GET /api/v1/timelines/home`."""
     page = page_from(await read_params())
     bundle = await timelines.home(runtime(), auth().account_id or 0, page)
-    return _page_response(bundle, page)
+    return _page_response(bundle, page, context="home")
 
 
 @blueprint.route("/api/v1/timelines/public")
@@ -58,7 +64,7 @@ async def public() -> Response:
         remote=bool(params.flag("remote", False)),
         only_media=bool(params.flag("only_media", False)),
     )
-    return _page_response(bundle, page)
+    return _page_response(bundle, page, context="public")
 
 
 @blueprint.route("/api/v1/timelines/tag/<hashtag>")
@@ -79,7 +85,7 @@ async def tag(hashtag: str) -> Response:
         remote=bool(params.flag("remote", False)),
         only_media=bool(params.flag("only_media", False)),
     )
-    return _page_response(bundle, page)
+    return _page_response(bundle, page, context="public")
 
 
 @blueprint.route("/api/v1/accounts/<account_id>/statuses")
@@ -88,7 +94,7 @@ async def account_statuses(account_id: str) -> Response:
     viewer_id = await viewer("read:statuses")
     params = await read_params()
     page = page_from(params)
-    filters = timelines.AccountFilter(
+    account_filter = timelines.AccountFilter(
         exclude_replies=bool(params.flag("exclude_replies", False)),
         exclude_reblogs=bool(params.flag("exclude_reblogs", False)),
         pinned=bool(params.flag("pinned", False)),
@@ -97,8 +103,10 @@ async def account_statuses(account_id: str) -> Response:
         tagged=params.text("tagged", max_length=200) or None,
     )
     with service_errors():
-        bundle = await timelines.account(runtime(), parse_id(account_id), viewer_id, page, filters)
-    return _page_response(bundle, page)
+        bundle = await timelines.account(
+            runtime(), parse_id(account_id), viewer_id, page, account_filter
+        )
+    return _page_response(bundle, page, context="account")
 
 
 @blueprint.route("/api/v1/favourites")

@@ -16,9 +16,10 @@ from .errors import ApiError
 
 SESSION_COOKIE = "wb_session"
 CSRF_COOKIE = "wb_csrf"
+# No script source at all: the pages need no JavaScript. Media may come from remote servers.
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' https: data:; "
-    "frame-ancestors 'none'; base-uri 'none'"
+    "media-src 'self' https:; frame-ancestors 'none'; base-uri 'none'"
 )
 
 
@@ -66,6 +67,8 @@ def finish(response: Response) -> Response:
 
 async def page(template: str, status: int = 200, **context: Any) -> Response:
     config = runtime().config
+    if "viewer" not in context:
+        context["viewer"] = await signed_in()
     html = await render_template(
         template, instance_title=config.instance_title, csrf_token=csrf_token(), **context
     )

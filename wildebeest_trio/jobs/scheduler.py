@@ -64,6 +64,15 @@ async def _purge_outbox(rt: Runtime) -> None:
     await purge_dispatched(rt)
 
 
+async def _end_overdue_polls(rt: Runtime) -> None:
+    # Each poll's end is a durable job; this catches one whose job was parked.
+    from ..services.polls import end_overdue
+
+    ended = await end_overdue(rt)
+    if ended:
+        log.info("ended %d overdue polls", ended)
+
+
 BUILTIN: tuple[Periodic, ...] = (
     Periodic("renew id node lease", 60.0, _renew_node),
     Periodic("park exhausted jobs", 30.0, _park_exhausted),
@@ -71,6 +80,7 @@ BUILTIN: tuple[Periodic, ...] = (
     Periodic("forget old idempotency keys", 600.0, _forget_idempotency_keys),
     Periodic("remove unattached media", 3600.0, _remove_unattached_media),
     Periodic("purge dispatched outbox events", 3600.0, _purge_outbox),
+    Periodic("end overdue polls", 600.0, _end_overdue_polls),
 )
 
 

@@ -139,6 +139,21 @@ def probe(
         img.close()
 
 
+def identify(data: bytes) -> str | None:
+    """The Pillow format name of an image (any Pillow reads), or None when it is not one.
+
+    Opening reads the header only. A file Pillow recognizes but cannot open further
+    (too many pixels, a damaged header) still counts as an image: `probe` says why.
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return str(img.format or "")
+    except Image.UnidentifiedImageError:
+        return None
+    except Exception:  # a bomb or a damaged header: still an image, refused later
+        return "?"
+
+
 def decode_header(
     data: bytes,
     max_pixels: int = DEFAULT_MAX_PIXELS,
@@ -400,6 +415,7 @@ __all__ = [
     "encode",
     "fit_within",
     "has_transparency",
+    "identify",
     "orient_and_strip",
     "probe",
     "process_avatar",

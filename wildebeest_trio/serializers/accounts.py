@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from ..config import Config
+from .media_urls import account_image_url
 from .time import iso_date, iso_midnight
 
 
@@ -29,14 +30,9 @@ def acct(config: Config, row: dict[str, Any]) -> str:
 
 def account_entity(config: Config, row: dict[str, Any]) -> dict[str, Any]:
     """An `accounts` row as Mastodon's Account (never null where clients expect a value)."""
-    if row.get("avatar_key"):
-        avatar = media_url(config, row["avatar_key"])
-    else:
-        avatar = row.get("avatar_remote_url") or default_avatar(config)
-    if row.get("header_key"):
-        header = media_url(config, row["header_key"])
-    else:
-        header = row.get("header_remote_url") or default_header(config)
+    # Remote images are shown through our cache (media_urls), never from their origin.
+    avatar = account_image_url(config, row, "avatar") or default_avatar(config)
+    header = account_image_url(config, row, "header") or default_header(config)
     fields = json.loads(row.get("fields") or "[]")
     return {
         "id": str(row["id"]),

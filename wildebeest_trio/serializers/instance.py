@@ -5,11 +5,36 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import Config
+from ..media.video import find_tools
 from ..services.instance import SOURCE_URL, VERSION, InstanceFacts, api_level
 from .accounts import account_entity
 from .time import iso_ms
 
 SUPPORTED_MIME_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp"]
+# Accepted when ffmpeg is installed (Mastodon's list; the content decides, not the type).
+AV_MIME_TYPES = [
+    "video/webm",
+    "video/mp4",
+    "video/quicktime",
+    "video/ogg",
+    "audio/wave",
+    "audio/wav",
+    "audio/x-wav",
+    "audio/x-pn-wave",
+    "audio/vnd.wave",
+    "audio/ogg",
+    "audio/vorbis",
+    "audio/mpeg",
+    "audio/mp3",
+    "audio/webm",
+    "audio/flac",
+    "audio/aac",
+    "audio/m4a",
+    "audio/x-m4a",
+    "audio/mp4",
+    "audio/3gpp",
+    "video/x-ms-asf",
+]
 
 ACCOUNT_LIMITS = {
     "max_display_name_length": 30,
@@ -41,10 +66,15 @@ def media_limits(config: Config) -> dict[str, Any]:
 
     Clients (Elk, Ivory, the Mastodon apps) shrink photos to fit these before uploading.
     """
+    has_ffmpeg = find_tools(config.media_ffmpeg_path, config.media_ffprobe_path) is not None
     return {
         **MEDIA_LIMITS,
+        "supported_mime_types": SUPPORTED_MIME_TYPES + (AV_MIME_TYPES if has_ffmpeg else []),
         "image_size_limit": config.media_max_image_bytes,
         "image_matrix_limit": config.media_max_image_pixels,
+        "video_size_limit": config.media_max_video_bytes,
+        "video_frame_rate_limit": config.media_max_video_frame_rate,
+        "video_matrix_limit": config.media_max_video_pixels,
     }
 
 

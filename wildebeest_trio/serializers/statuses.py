@@ -8,7 +8,9 @@ from typing import Any
 from ..config import Config
 from ..store.statuses import StatusBundle
 from .accounts import account_entity, acct
+from .filters import filter_result_entity
 from .media import media_attachment_entity
+from .polls import poll_entity
 from .time import iso_ms
 
 # The visibilities a status may be pinned at (Mastodon's `pinnable?`).
@@ -45,7 +47,7 @@ def _viewer_flags(bundle: StatusBundle, row: dict[str, Any]) -> dict[str, Any]:
         and row["visibility"] in PINNABLE
     ):
         flags["pinned"] = row["id"] in bundle.pinned
-    flags["filtered"] = []
+    flags["filtered"] = [filter_result_entity(m) for m in bundle.filtered.get(row["id"], ())]
     return flags
 
 
@@ -84,7 +86,7 @@ def status_entity(
         "tags": [_tag(config, t) for t in bundle.tags.get(status_id, [])],
         "emojis": [],
         "card": None,
-        "poll": None,
+        "poll": _poll(bundle, row),
     }
     # Mastodon names the posting application only to the author (or if shared).
     app = bundle.applications.get(row["application_id"]) if row["application_id"] else None
@@ -100,6 +102,13 @@ def status_entity(
 def status_entities(config: Config, bundle: StatusBundle) -> list[dict[str, Any]]:
     """The bundle's statuses, in its order."""
     return [status_entity(config, bundle, i) for i in bundle.order]
+
+
+def _poll(bundle: StatusBundle, row: dict[str, Any]) -> dict[str, Any] | None:
+    poll = bundle.polls.get(row.get("poll_id") or 0)
+    if poll is None:
+        return None
+    return poll_entity(poll, bundle.viewer_id, bundle.own_votes.get(poll["id"], []))
 
 
 def _str_or_none(value: int | None) -> str | None:

@@ -8,11 +8,15 @@ A block covers subdomains (a block of `example.com` covers `social.example.com`)
 
 from __future__ import annotations
 
+import re
+
 from ..ids import IdGenerator, now_ms
 from ..store import Connection, Row
 from ..store import domain_blocks as block_rows
 
 SEVERITIES = ("silence", "suspend", "noop")
+# One DNS label of an IDNA-encoded host name.
+LABEL_RE = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
 
 
 class InvalidDomainBlock(ValueError):
@@ -28,7 +32,7 @@ def normalize_domain(domain: str) -> str:
         host = host.encode("idna").decode("ascii")
     except UnicodeError as exc:
         raise InvalidDomainBlock("Domain is not a valid host name") from exc
-    if not host or len(host) > 253 or any(not label for label in host.split(".")):
+    if not host or len(host) > 253 or not all(LABEL_RE.match(x) for x in host.split(".")):
         raise InvalidDomainBlock("Domain is not a valid host name")
     return host
 

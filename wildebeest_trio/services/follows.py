@@ -12,6 +12,7 @@ from ..store import accounts as account_rows
 from ..store import follows as follow_rows
 from ..store import lists as list_rows
 from ..store.paging import Page
+from . import notifications
 
 
 class AccountNotFound(LookupError):
@@ -86,6 +87,7 @@ async def follow(
 ) -> Relationship:
     """Follow an account: at once, or as a request when it is locked. Following again
     changes the options."""
+    batch = notifications.Batch(rt)
 
     async def unit(conn: Connection) -> Relationship:
         target = await _target(conn, target_id)
@@ -135,6 +137,7 @@ async def follow(
                 row["id"],
                 {"target_account_id": target_id},
             )
+        await notifications.followed(conn, batch, account_id, target_id, requested=target["locked"])
         return await _relationship(conn, account_id, target_id)
 
     try:
@@ -143,6 +146,7 @@ async def follow(
         # A concurrent request followed first: this one now finds the follow and updates it.
         relationship = await rt.store.write(unit)
     rt.wake_jobs()  # the outbox event: federation starts at once
+    await batch.announce()
     return relationship
 
 
@@ -164,6 +168,7 @@ async def unfollow(rt: Runtime, account_id: int, target_id: int) -> Relationship
                 removed["id"],
                 {"target_account_id": target_id, "uri": removed["uri"]},
             )
+            await notifications.unfollowed(conn, account_id, target_id)
         return await _relationship(conn, account_id, target_id)
 
     relationship = await rt.store.write(unit)
@@ -195,6 +200,7 @@ async def answer_request(
             request["id"],
             {"requester_id": requester_id, "uri": request["uri"]},
         )
+        await notifications.request_answered(conn, account_id, requester_id)
         return await _relationship(conn, account_id, requester_id)
 
     relationship = await rt.store.write(unit)
@@ -258,6 +264,7 @@ async def block(rt: Runtime, account_id: int, target_id: int) -> Relationship:
                     {"target_account_id": target_id, "uri": removed["uri"]},
                 )
         block_id = rt.ids.next_id()
+        await notifications.blocked(conn, account_id, target_id)
         if await follow_rows.insert_block(conn, block_id, account_id, target_id, now_ms()):
             await outbox.record(
                 conn,

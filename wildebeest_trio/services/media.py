@@ -1,11 +1,17 @@
 """Media attachments: upload, process (at once or as a job), describe, and clean up.
 
 `POST /api/v1/media` processes in the request (in a worker thread); `POST
-/api/v2/media` checks the header at once (type, bytes, pixels), then commits
-the row, the raw bytes and a `media.process` job together and answers while
-the job decodes, orients, resizes and hashes. Files are content-addressed in
-the media store and may be shared by several rows, so a file is deleted only
-when no row names it any more.
+/api/v2/media` checks the header at once (type, bytes, pixels; ffprobe for
+video and audio), then commits the row, the raw bytes and a `media.process` job
+together and answers while the job decodes, orients, resizes and hashes (or has
+ffmpeg transcode). What a file is comes from its content alone: images through
+Pillow, video and audio through ffprobe (`media.video`).
+
+Files are content-addressed in the media store and may be shared by several
+rows, so a file is deleted only when no row names it any more: units that drop
+references queue a `media.release` job (`queue_release`) that checks again after
+the commit. Deleting a status (`statuses_deleted`) or removing an account
+(`account_removed`) goes through it.
 """
 
 from __future__ import annotations
@@ -28,8 +34,20 @@ from ..media.attachments import (
     process_image,
     process_thumbnail,
 )
-from ..media.images import ImageError, ProcessedImage, probe
-from ..media.video import NO_FFMPEG, ffmpeg_path, gif_to_mp4
+from ..media.images import IMAGE_FORMATS, ImageError, ProcessedImage, identify, probe
+from ..media.video import (
+    NO_FFMPEG,
+    NO_FFMPEG_AV,
+    AvLimits,
+    Tools,
+    check_video,
+    classify,
+    find_tools,
+    gif_to_mp4,
+    probe_bytes,
+    transcode_audio,
+    transcode_video,
+)
 from ..store import Connection, Row
 from ..store import media as media_rows
 
@@ -47,6 +65,8 @@ UNATTACHED_TTL_MS = 24 * 3600 * 1000
 _CLEANUP_BATCH = 200
 
 MEDIA_PROCESS = JobKind("media.process", max_attempts=5)
+# Deletes files once nothing names them; queued in the unit that drops the last reference.
+MEDIA_RELEASE = JobKind("media.release", max_attempts=10)
 
 
 class MediaError(ValueError):
@@ -104,7 +124,7 @@ async def upload(
     description = check_description(description)
     focus_xy = parse_focus(focus) if focus else None
     try:
-        kind = await _kind(rt, data)
+        kind = _ROW_TYPES[await _kind(rt, data)]
     except ImageError as exc:
         raise MediaError(str(exc)) from None
     thumb = await _store_thumbnail(rt, thumbnail) if thumbnail is not None else None
@@ -124,10 +144,10 @@ async def upload(
     try:
         if synchronous:
             try:
-                done = await _process_and_store(rt, data)
+                done = await process_and_store(rt, data)
             except ImageError as exc:
                 raise MediaError(str(exc)) from None
-            stored_keys += done.files.values()
+            stored_keys += [k for k in done.files.values() if k]
             att.update(
                 type=done.type,
                 processing="complete",
@@ -168,7 +188,7 @@ async def process_queued(rt: Runtime, payload: dict[str, Any]) -> None:
     if data is None:
         return  # already processed, or removed before its turn
     try:
-        done = await _process_and_store(rt, data)
+        done = await process_and_store(rt, data)
     except ImageError as exc:
         await rt.store.write(media_rows.fail, attachment_id, str(exc), now_ms())
         return
@@ -184,7 +204,7 @@ async def process_queued(rt: Runtime, payload: dict[str, Any]) -> None:
     )
     if not completed:
         # The row went away (cleanup) while we worked: do not leave its files behind.
-        await release(rt, done.files.values())
+        await release(rt, [k for k in done.files.values() if k])
 
 
 async def owned(rt: Runtime, account_id: int, attachment_id: int) -> Row | None:
@@ -239,15 +259,75 @@ async def remove_unattached(rt: Runtime, *, now: int | None = None) -> int:
         rows = await rt.store.read(media_rows.unattached_before, cutoff, _CLEANUP_BATCH)
         if not rows:
             return removed
-        keys = await rt.store.write(media_rows.delete_attachments, [r["id"] for r in rows])
+        keys = await rt.store.write(_delete_rows, rt, [r["id"] for r in rows])
+        # The queued job would do this too; doing it now frees the space at once.
         await release(rt, keys)
         removed += len(rows)
         if len(rows) < _CLEANUP_BATCH:
             return removed
 
 
+async def _delete_rows(conn: Connection, rt: Runtime, ids: list[int]) -> set[str]:
+    """Unit of work: delete attachment rows and queue the release of their files."""
+    keys: set[str] = set()
+    for start in range(0, len(ids), _CLEANUP_BATCH):
+        keys |= await media_rows.delete_attachments(conn, ids[start : start + _CLEANUP_BATCH])
+    await queue_release(conn, rt, keys)
+    return keys
+
+
+async def queue_release(conn: Connection, rt: Runtime, keys: Iterable[str]) -> None:
+    """Inside a unit that drops references to files: queue their deletion after the commit.
+
+    The job runs only if the unit commits, and checks again that no row names a file
+    before deleting it, so a crash at any point neither deletes a file in use nor
+    leaves a row without its file (at worst an unreferenced file waits for a retry).
+    """
+    wanted = sorted(set(keys))
+    for start in range(0, len(wanted), _CLEANUP_BATCH):
+        await MEDIA_RELEASE.enqueue(conn, rt.ids, {"keys": wanted[start : start + _CLEANUP_BATCH]})
+
+
+async def statuses_deleted(
+    conn: Connection, rt: Runtime, status_ids: list[int], *, delete_media: bool = False
+) -> None:
+    """Inside the unit deleting statuses: what becomes of their attachments (Mastodon's way).
+
+    Remote statuses' attachments are deleted. Local uploads go back to their uploader for
+    a day so a redraft can post them again (the cleanup removes them after that), unless
+    `delete_media` (the API's `delete_media=true`) asks for them to go at once. Files no
+    row names any more are deleted by a job after the commit. Call `rt.wake_jobs()` after.
+    """
+    if not status_ids:
+        return
+    doomed = await media_rows.of_status_ids(conn, status_ids, remote_only=not delete_media)
+    if doomed:
+        await _delete_rows(conn, rt, doomed)
+    if not delete_media:
+        await media_rows.detach_local(conn, status_ids, now_ms())
+
+
+async def account_removed(conn: Connection, rt: Runtime, account_id: int) -> None:
+    """Inside the unit removing an account: drop its attachments, avatar and header files.
+
+    Call it before deleting the account row (the rows of its attachments cascade away
+    with it, and their keys would be lost); it also works when the row is kept (a
+    suspension), clearing the avatar and header. Files go after the commit, by a job.
+    """
+    keys = await media_rows.clear_profile_images(conn, account_id)
+    ids = await media_rows.of_account(conn, account_id)
+    if ids:
+        await _delete_rows(conn, rt, ids)
+    await queue_release(conn, rt, keys)
+
+
+async def _release_job(rt: Runtime, payload: dict[str, Any]) -> None:
+    """Job handler: delete the files among `payload["keys"]` that no row names."""
+    await release(rt, [str(k) for k in payload.get("keys", [])])
+
+
 async def release(rt: Runtime, keys: Iterable[str]) -> None:
-    """Delete the files among `keys` that no attachment row names any more."""
+    """Delete the files among `keys` that no row names any more."""
     wanted = set(keys)
     if not wanted:
         return
@@ -262,6 +342,7 @@ async def release(rt: Runtime, keys: Iterable[str]) -> None:
 def register(registry: JobRegistry) -> None:
     """Bind the media job kinds to their handlers."""
     registry.register(MEDIA_PROCESS, process_queued)
+    registry.register(MEDIA_RELEASE, _release_job)
 
 
 def _limits(rt: Runtime) -> dict[str, int]:
@@ -273,47 +354,169 @@ def _limits(rt: Runtime) -> dict[str, int]:
 
 
 @dataclass(frozen=True)
-class _Processed:
-    """A processed upload whose files are in the media store."""
+class Processed:
+    """A processed file whose files are in the media store."""
 
     type: str
-    files: dict[str, str]
+    files: dict[str, str | None]
     meta: dict[str, Any]
-    blurhash: str
+    blurhash: str | None
     file_size: int
+    stored_bytes: int
 
 
-async def _kind(rt: Runtime, data: bytes) -> str:
-    """`image` or `gifv`, from the header; `ImageError` for what cannot be accepted."""
-    mime, _, _ = await trio.to_thread.run_sync(partial(probe, data, **_limits(rt)))
-    if mime == "image/gif" and await trio.to_thread.run_sync(is_animated_gif, data):
-        if ffmpeg_path() is None:
-            raise ImageError(NO_FFMPEG)
-        return "gifv"
-    return "image"
+def tools(rt: Runtime) -> Tools | None:
+    """ffmpeg and ffprobe as configured, or None when they are not installed."""
+    return find_tools(rt.config.media_ffmpeg_path, rt.config.media_ffprobe_path)
 
 
-async def _process_and_store(rt: Runtime, data: bytes) -> _Processed:
-    """Process an upload (a still image, or an animated GIF into MP4) and store its files."""
-    if await _kind(rt, data) == "gifv":
-        return await _process_gifv(rt, data)
-    processed = await trio.to_thread.run_sync(partial(process_image, data, **_limits(rt)))
-    files = await _store_pair(rt, processed.original, processed.small)
-    return _Processed(
-        "image", files, processed.meta(), processed.blurhash, len(processed.original.data)
+def _av_limits(rt: Runtime) -> AvLimits:
+    """The configured video and audio limits."""
+    config = rt.config
+    return AvLimits(
+        max_bytes=config.media_max_video_bytes,
+        max_pixels=config.media_max_video_pixels,
+        max_frame_rate=config.media_max_video_frame_rate,
+        time_limit=config.media_ffmpeg_timeout,
     )
 
 
-async def _process_gifv(rt: Runtime, data: bytes) -> _Processed:
+# What an upload is, from its content: the row's `type` follows (an animated GIF is a
+# `gifv`; so is a video without sound, as in Mastodon).
+_ROW_TYPES = {
+    "image": "image",
+    "animated_gif": "gifv",
+    "video": "video",
+    "gifv": "gifv",
+    "audio": "audio",
+}
+
+
+async def _kind(rt: Runtime, data: bytes) -> str:
+    """`image`, `animated_gif`, `video`, `gifv` or `audio`; `ImageError` if not acceptable.
+
+    Reads headers only (Pillow's, else ffprobe's), so a request can answer at once.
+    """
+    fmt = await trio.to_thread.run_sync(identify, data)
+    if fmt is not None:
+        # Pillow knows it: one of our image types, or refused with Pillow's reason.
+        if len(data) > rt.config.media_max_image_bytes:
+            raise ImageError(
+                "Validation failed: File file size must be less than "
+                f"{_human_bytes(rt.config.media_max_image_bytes)}"
+            )
+        mime, _, _ = await trio.to_thread.run_sync(partial(probe, data, **_limits(rt)))
+        if mime == "image/gif" and await trio.to_thread.run_sync(is_animated_gif, data):
+            if tools(rt) is None:
+                raise ImageError(NO_FFMPEG)
+            return "animated_gif"
+        return "image"
+    if not data:
+        raise ImageError(
+            f"The file is empty; upload an image ({', '.join(IMAGE_FORMATS)}), "
+            "a video or an audio file"
+        )
+    limits = _av_limits(rt)
+    if len(data) > limits.max_bytes:
+        raise ImageError(f"The file is too large (at most {limits.max_bytes:,} bytes)")
+    found = tools(rt)
+    if found is None:
+        raise ImageError(NO_FFMPEG_AV)
+    probed = await probe_bytes(found, data, min(15.0, limits.time_limit))
+    kind = classify(probed)
+    if kind != "audio":
+        check_video(probed, limits)
+    return kind
+
+
+async def process_and_store(
+    rt: Runtime, data: bytes, categories: tuple[str, str] = (ORIGINAL_CATEGORY, SMALL_CATEGORY)
+) -> Processed:
+    """Process a file (image, animated GIF, video or audio) and store its files.
+
+    `categories` name where the original and the preview go (uploads, or the remote
+    cache). Raises `ImageError` with a user-facing message for a file refused.
+    """
+    kind = await _kind(rt, data)
+    if kind == "animated_gif":
+        return await _process_gifv(rt, data, categories)
+    if kind in ("video", "gifv"):
+        return await _process_video(rt, data, categories)
+    if kind == "audio":
+        return await _process_audio(rt, data, categories)
+    processed = await trio.to_thread.run_sync(partial(process_image, data, **_limits(rt)))
+    files = await _store_pair(rt, processed.original, processed.small, categories)
+    return Processed(
+        "image",
+        files,
+        processed.meta(),
+        processed.blurhash,
+        len(processed.original.data),
+        len(processed.original.data) + len(processed.small.data),
+    )
+
+
+async def _process_gifv(rt: Runtime, data: bytes, categories: tuple[str, str]) -> Processed:
     """An animated GIF as `gifv`: an MP4, a preview of its first frame, and their meta."""
     # The preview and blurhash come from the first frame, like Mastodon's.
     small, hash_ = await trio.to_thread.run_sync(partial(process_thumbnail, data, **_limits(rt)))
     _, width, height = await trio.to_thread.run_sync(partial(probe, data, **_limits(rt)))
-    video = await gif_to_mp4(data, width, height, max_pixels=ORIGINAL_MAX_PIXELS)
+    video = await gif_to_mp4(
+        data,
+        width,
+        height,
+        max_pixels=ORIGINAL_MAX_PIXELS,
+        time_limit=rt.config.media_ffmpeg_timeout,
+        tools=_require_tools(rt, NO_FFMPEG),
+    )
     original = ProcessedImage(video.data, "video/mp4", "mp4", video.width, video.height)
-    files = await _store_pair(rt, original, small)
+    files = await _store_pair(rt, original, small, categories)
     meta = {**video.meta(), "small": dimensions(small)}
-    return _Processed("gifv", files, meta, hash_, len(video.data))
+    return Processed("gifv", files, meta, hash_, len(video.data), len(video.data) + len(small.data))
+
+
+async def _process_video(rt: Runtime, data: bytes, categories: tuple[str, str]) -> Processed:
+    """A video as an H.264/AAC MP4 (`gifv` when silent), with its first frame as preview."""
+    done = await transcode_video(_require_tools(rt, NO_FFMPEG_AV), data, _av_limits(rt))
+    small, hash_ = await trio.to_thread.run_sync(
+        partial(
+            process_thumbnail,
+            done.frame,
+            max_bytes=rt.config.media_max_video_bytes,
+            max_pixels=rt.config.media_max_video_pixels,
+        )
+    )
+    video = done.video
+    original = ProcessedImage(video.data, "video/mp4", "mp4", video.width, video.height)
+    files = await _store_pair(rt, original, small, categories)
+    meta = {**video.meta(), "small": dimensions(small)}
+    kind = "video" if done.has_audio else "gifv"
+    return Processed(kind, files, meta, hash_, len(video.data), len(video.data) + len(small.data))
+
+
+async def _process_audio(rt: Runtime, data: bytes, categories: tuple[str, str]) -> Processed:
+    """Audio as an MP3 with its length and bit rate; no preview (only a chosen thumbnail)."""
+    audio = await transcode_audio(_require_tools(rt, NO_FFMPEG_AV), data, _av_limits(rt))
+    stored = await rt.media.put(audio.data, content_type="audio/mpeg", category=categories[0])
+    files: dict[str, str | None] = {"file_key": stored.key, "preview_key": None}
+    return Processed("audio", files, audio.meta(), None, len(audio.data), len(audio.data))
+
+
+def _human_bytes(n: int) -> str:
+    """A byte count as people read it (16 MB, 200 KB)."""
+    if n % (1024 * 1024) == 0:
+        return f"{n // (1024 * 1024)} MB"
+    if n % 1024 == 0:
+        return f"{n // 1024} KB"
+    return f"{n} bytes"
+
+
+def _require_tools(rt: Runtime, message: str) -> Tools:
+    """ffmpeg and ffprobe, or `ImageError(message)` when they are gone (say, since the upload)."""
+    found = tools(rt)
+    if found is None:
+        raise ImageError(message)
+    return found
 
 
 async def _store_thumbnail(rt: Runtime, data: bytes) -> Thumbnail:
@@ -329,12 +532,12 @@ async def _store_thumbnail(rt: Runtime, data: bytes) -> Thumbnail:
 
 
 async def _store_pair(
-    rt: Runtime, original: ProcessedImage, small: ProcessedImage
-) -> dict[str, str]:
+    rt: Runtime, original: ProcessedImage, small: ProcessedImage, categories: tuple[str, str]
+) -> dict[str, str | None]:
     """Store an original and its preview; their keys, or neither file if either fails."""
-    original_key = await _put(rt, original, ORIGINAL_CATEGORY)
+    original_key = await _put(rt, original, categories[0])
     try:
-        small_key = await _put(rt, small, SMALL_CATEGORY)
+        small_key = await _put(rt, small, categories[1])
     except BaseException:
         with trio.CancelScope(shield=True):
             await release(rt, [original_key])

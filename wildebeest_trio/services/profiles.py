@@ -10,6 +10,7 @@ from ..ids import now_ms
 from ..runtime import Runtime
 from ..store import Connection, Row, outbox
 from ..store import accounts as account_rows
+from ..store import follows as follow_rows
 from ..store import users as user_rows
 from .formatting import MentionTarget, plain_mentions, render_field_value, render_text
 
@@ -56,6 +57,7 @@ class Credentials:
     account: Row
     user: Row
     preferences: dict[str, Any]
+    follow_requests_count: int = 0
 
 
 async def credentials(rt: Runtime, account_id: int) -> Credentials | None:
@@ -66,7 +68,8 @@ async def credentials(rt: Runtime, account_id: int) -> Credentials | None:
             return None
         settings = json.loads(user["settings"] or "{}")
         prefs = {**DEFAULT_PREFERENCES, **settings.get("preferences", {})}
-        return Credentials(row, user, prefs)
+        requests = await follow_rows.pending_request_count(conn, account_id)
+        return Credentials(row, user, prefs, requests)
 
     return await rt.store.read(unit)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..runtime import Runtime
 from ..store import Connection
+from . import notifications
 from .account_mail import mail_enabled, queue_confirmation
 from .accounts import AccountError, create_local_account
 from .oauth import IssuedAccessToken, issue_token
@@ -38,9 +39,12 @@ async def sign_up(
     if len(password) < 8:
         raise AccountError("password", "is too short (minimum is 8 characters)")
     confirm_by_mail = mail_enabled(rt)
+    batch = notifications.Batch(rt)
 
-    async def queue_mail(conn: Connection, account_id: int, user_id: int) -> None:
-        await queue_confirmation(conn, rt, user_id, username, email)
+    async def after_insert(conn: Connection, account_id: int, user_id: int) -> None:
+        if confirm_by_mail:
+            await queue_confirmation(conn, rt, user_id, username, email)
+        await notifications.signed_up(conn, batch, account_id)
 
     created = await create_local_account(
         rt,
@@ -53,8 +57,9 @@ async def sign_up(
         approved=mode == "open",
         sign_up_reason=reason.strip(),
         locale=locale,
-        after_insert=queue_mail if confirm_by_mail else None,
+        after_insert=after_insert,
     )
+    await batch.announce()
     if confirm_by_mail:
         rt.wake_jobs()
     if application_id is None:

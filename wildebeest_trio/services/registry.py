@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..federation import delivery
 from ..jobs import JobRegistry
-from . import mailer, media, web_push
+from . import mailer, media, polls, scheduled, web_push
 
 
 def default_registry() -> JobRegistry:
@@ -14,4 +14,6 @@ def default_registry() -> JobRegistry:
     delivery.register(registry)
     media.register(registry)
     web_push.register(registry)
+    polls.register(registry)
+    scheduled.register(registry)
     return registry

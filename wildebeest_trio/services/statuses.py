@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..config import Config
 from ..ids import now_ms
@@ -17,12 +18,16 @@ from ..runtime import Runtime
 from ..store import Connection, IntegrityError, Row, outbox
 from ..store import accounts as account_rows
 from ..store import media as media_rows
+from ..store import scheduled as scheduled_rows
 from ..store import statuses as status_rows
 from ..store import users as user_rows
 from ..store.paging import Page
 from ..store.statuses import StatusBundle
-from . import conversations, fanout
+from . import conversations, fanout, media, notifications
 from .formatting import URL_RE, MentionTarget, plain_mentions, render_text
+
+if TYPE_CHECKING:
+    from .polls import PollDraft
 
 MAX_CHARACTERS = 500
 CHARACTERS_PER_URL = 23
@@ -88,7 +93,7 @@ class Draft:
     language: str | None = None
     in_reply_to_id: int | None = None
     media_ids: list[str] = field(default_factory=list)
-    poll: bool = False
+    poll: PollDraft | None = None
     scheduled_at: str | None = None
 
 
@@ -119,10 +124,12 @@ def validate(draft: Draft, *, editing: bool = False) -> None:
     """Refuse what Mastodon refuses, with its messages."""
     if len(draft.media_ids) > MAX_MEDIA:
         raise InvalidStatus(f"Validation failed: Cannot attach more than {MAX_MEDIA} files")
-    if draft.poll:
-        raise InvalidStatus("Validation failed: Polls are not available yet")
-    if draft.scheduled_at:
-        raise InvalidStatus("Validation failed: Scheduled posts are not available yet")
+    if draft.poll is not None:
+        from . import polls  # imported here: polls builds on this module
+
+        if draft.media_ids:
+            raise InvalidStatus("Validation failed: A post cannot have both media and a poll")
+        polls.validate(draft.poll)
     if not draft.text.strip() and not draft.media_ids:
         raise InvalidStatus("Validation failed: Text can't be blank")
     if count_characters(draft.text) + len(draft.spoiler_text) > MAX_CHARACTERS:
@@ -196,12 +203,19 @@ async def post(
     *,
     application_id: int | None = None,
     idempotency_key: str | None = None,
+    scheduled_status_id: int | None = None,
 ) -> StatusBundle:
-    """Create a status (or return the one an Idempotency-Key already created)."""
+    """Create a status (or return the one an Idempotency-Key already created); when
+    publishing a scheduled status, its row goes in the same unit (StatusNotFound if it
+    already went)."""
     validate(draft)
+    batch = notifications.Batch(rt)
 
     async def unit(conn: Connection) -> StatusBundle:
         now = now_ms()
+        if scheduled_status_id is not None:
+            if not await scheduled_rows.delete(conn, scheduled_status_id):
+                raise StatusNotFound("The scheduled post was already published or deleted")
         if idempotency_key:
             done = await status_rows.idempotent_status_id(
                 conn, account_id, idempotency_key, now - IDEMPOTENCY_MS
@@ -253,6 +267,12 @@ async def post(
         await _write_refs(conn, rt, status_id, mentions, tags)
         if draft.media_ids:
             await _attach_media(conn, account_id, status_id, draft.media_ids)
+        if draft.poll is not None:
+            from . import polls
+
+            await polls.create(
+                conn, rt, status_id=status_id, account_id=account_id, draft=draft.poll, now=now
+            )
         if visibility == "direct":
             await conversations.record_direct(
                 conn,
@@ -278,6 +298,7 @@ async def post(
         await outbox.record(
             conn, rt.ids, "status.created", account_id, status_id, {"visibility": visibility}
         )
+        await notifications.status_posted(conn, batch, status_id)
         return await _one(conn, status_id, account_id)
 
     try:
@@ -287,6 +308,7 @@ async def post(
         return await rt.store.write(unit)
     rt.wake_jobs()  # its outbox event: federation starts at once
     await fanout.status_published(rt, bundle, bundle.order[0])
+    await batch.announce()
     return bundle
 
 
@@ -413,6 +435,7 @@ async def history(rt: Runtime, status_id: int, viewer_id: int | None) -> tuple[l
 async def edit(rt: Runtime, account_id: int, status_id: int, draft: Draft) -> StatusBundle:
     """Change a status's text, warning, sensitivity or language, keeping its history."""
     validate(draft, editing=True)
+    batch = notifications.Batch(rt)
 
     async def unit(conn: Connection) -> StatusBundle:
         row = await _own(conn, status_id, account_id)
@@ -421,15 +444,19 @@ async def edit(rt: Runtime, account_id: int, status_id: int, draft: Draft) -> St
         sensitive = row["sensitive"] if draft.sensitive is None else draft.sensitive
         sensitive = bool(sensitive) or bool(draft.spoiler_text)
         language = row["language"] if draft.language is None else (draft.language or None)
+        now = now_ms()
+        from . import polls
+
+        poll_changed = await polls.apply_edit(conn, rt, row, draft.poll, now)
         unchanged = (
             draft.text == row["text"]
             and draft.spoiler_text == row["spoiler_text"]
             and sensitive == bool(row["sensitive"])
             and language == row["language"]
+            and not poll_changed
         )
         if unchanged:
             return await _one(conn, status_id, account_id)
-        now = now_ms()
         if not await status_rows.edits_of(conn, status_id):
             # The first edit keeps the original as version one.
             await status_rows.insert_edit(
@@ -471,11 +498,13 @@ async def edit(rt: Runtime, account_id: int, status_id: int, draft: Draft) -> St
             },
         )
         await outbox.record(conn, rt.ids, "status.updated", account_id, status_id)
+        await notifications.status_edited(conn, batch, status_id)
         return await _one(conn, status_id, account_id)
 
     bundle = await rt.store.write(unit)
     rt.wake_jobs()
     await fanout.status_published(rt, bundle, status_id, "status.update")
+    await batch.announce()
     return bundle
 
 
@@ -486,6 +515,7 @@ async def _remove(conn: Connection, rt: Runtime, row: Row, now: int) -> None:
         await status_rows.add_to_statuses_count(conn, row["account_id"], -1, None)
     if row["reblog_of_id"] is not None:
         await status_rows.add_to_count(conn, row["reblog_of_id"], "reblogs_count", -1)
+        await notifications.boost_removed(conn, row)
         await outbox.record(
             conn,
             rt.ids,
@@ -509,8 +539,13 @@ async def _remove(conn: Connection, rt: Runtime, row: Row, now: int) -> None:
     )
 
 
-async def delete(rt: Runtime, account_id: int, status_id: int) -> StatusBundle:
-    """Delete a status (and the boosts of it); the status as it was, for redrafting."""
+async def delete(
+    rt: Runtime, account_id: int, status_id: int, *, delete_media: bool = False
+) -> StatusBundle:
+    """Delete a status (and the boosts of it); the status as it was, for redrafting.
+
+    Its uploads are kept a day for a redraft unless `delete_media` (see `media.statuses_deleted`).
+    """
 
     reached = await fanout.channels_of(rt, status_id)
 
@@ -521,6 +556,7 @@ async def delete(rt: Runtime, account_id: int, status_id: int) -> StatusBundle:
         for boost in await status_rows.live_reblogs_of(conn, status_id):
             await _remove(conn, rt, boost, now)
         await _remove(conn, rt, row, now)
+        await media.statuses_deleted(conn, rt, [status_id], delete_media=delete_media)
         return bundle
 
     bundle = await rt.store.write(unit)
@@ -548,6 +584,7 @@ async def _proper(conn: Connection, status_id: int, viewer_id: int) -> Row:
 
 async def favourite(rt: Runtime, account_id: int, status_id: int, on: bool) -> StatusBundle:
     """Favourite or unfavourite a status the caller can see."""
+    batch = notifications.Batch(rt)
 
     async def unit(conn: Connection) -> StatusBundle:
         row = await _proper(conn, status_id, account_id)
@@ -567,10 +604,12 @@ async def favourite(rt: Runtime, account_id: int, status_id: int, on: bool) -> S
                 row["id"],
                 {"status_uri": row["uri"]},
             )
+            await notifications.favourited(conn, batch, account_id, row, on)
         return await _one(conn, row["id"], account_id)
 
     bundle = await rt.store.write(unit)
     rt.wake_jobs()
+    await batch.announce()
     return bundle
 
 
@@ -596,6 +635,7 @@ async def reblog(
     """Boost a status; the boost (an existing one is returned again)."""
     if visibility is not None and visibility not in ("public", "unlisted", "private"):
         raise InvalidStatus("Validation failed: Visibility is not included in the list")
+    batch = notifications.Batch(rt)
 
     async def unit(conn: Connection) -> StatusBundle:
         row = await _proper(conn, status_id, account_id)
@@ -649,6 +689,7 @@ async def reblog(
             boost_id,
             {"reblog_of_id": row["id"], "status_uri": row["uri"], "visibility": chosen},
         )
+        await notifications.reblogged(conn, batch, account_id, row)
         return await _one(conn, boost_id, account_id)
 
     try:
@@ -658,6 +699,7 @@ async def reblog(
         return await rt.store.write(unit)
     rt.wake_jobs()
     await fanout.status_published(rt, bundle, bundle.order[0])
+    await batch.announce()
     return bundle
 
 

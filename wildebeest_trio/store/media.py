@@ -23,8 +23,9 @@ async def insert_attachment(conn: Connection, att: dict[str, Any]) -> None:
     await conn.execute(
         "INSERT INTO media_attachments (id, account_id, type, processing, file_key, preview_key, "
         "thumbnail_key, description, focus_x, focus_y, meta, blurhash, thumbnail_blurhash, "
-        "file_size, created_at, updated_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)",
+        "file_size, created_at, updated_at, status_id, remote_url, preview_remote_url) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, "
+        "$16, $17, $18)",
         att["id"],
         att["account_id"],
         att["type"],
@@ -40,6 +41,9 @@ async def insert_attachment(conn: Connection, att: dict[str, Any]) -> None:
         att.get("thumbnail_blurhash"),
         att.get("file_size"),
         att["created_at"],
+        att.get("status_id"),
+        att.get("remote_url"),
+        att.get("preview_remote_url"),
     )
 
 
@@ -74,9 +78,9 @@ async def complete(
     *,
     type_: str,
     file_key: str,
-    preview_key: str,
+    preview_key: str | None,
     meta: dict[str, Any],
-    blurhash: str,
+    blurhash: str | None,
     file_size: int,
     now: int,
 ) -> bool:
@@ -137,9 +141,14 @@ async def update_attachment(
 
 
 async def unattached_before(conn: Connection, cutoff: int, limit: int) -> list[Row]:
-    """Unattached uploads created before `cutoff` (milliseconds), oldest first."""
+    """Unattached uploads created before `cutoff` (milliseconds), oldest first.
+
+    Uploads a scheduled status will attach when it is published are not unattached.
+    """
     rows = await conn.fetch(
         "SELECT * FROM media_attachments WHERE status_id IS NULL AND created_at < $1 "
+        "AND NOT EXISTS (SELECT 1 FROM scheduled_status_media ssm "
+        "WHERE ssm.media_attachment_id = media_attachments.id) "
         "ORDER BY created_at LIMIT $2",
         cutoff,
         limit,
@@ -160,20 +169,83 @@ async def delete_attachments(conn: Connection, ids: list[int]) -> set[str]:
     return {r[c] for r in rows for c in _KEY_COLUMNS if r[c]}
 
 
+# Every column that names a media store key; a file is deleted only when none of them does.
+KEY_REFERENCES: tuple[tuple[str, str], ...] = (
+    ("media_attachments", "file_key"),
+    ("media_attachments", "preview_key"),
+    ("media_attachments", "thumbnail_key"),
+    ("accounts", "avatar_key"),
+    ("accounts", "header_key"),
+    ("custom_emojis", "image_key"),
+)
+
+
 async def referenced_keys(conn: Connection, keys: Iterable[str]) -> set[str]:
-    """Which of `keys` some attachment row still names (content-addressed files are shared)."""
+    """Which of `keys` some row still names (content-addressed files are shared)."""
     wanted = sorted(set(keys))
     if not wanted:
         return set()
     marks = ", ".join(f"${i}" for i in range(1, len(wanted) + 1))
     found: set[str] = set()
-    for column in _KEY_COLUMNS:
+    for table, column in KEY_REFERENCES:
         rows = await conn.fetch(
-            f"SELECT DISTINCT {column} AS k FROM media_attachments WHERE {column} IN ({marks})",
-            *wanted,
+            f"SELECT DISTINCT {column} AS k FROM {table} WHERE {column} IN ({marks})", *wanted
         )
         found.update(r["k"] for r in rows)
     return found
+
+
+def _marks(values: list[Any], start: int = 1) -> str:
+    return ", ".join(f"${i}" for i in range(start, start + len(values)))
+
+
+async def detach_local(conn: Connection, status_ids: list[int], now: int) -> int:
+    """Give local uploads of deleted statuses back to their uploader, for a redraft.
+
+    They count as uploaded now, so the day unattached uploads are kept starts again
+    (Mastodon keeps them "approximately 24 hours so they can be re-used").
+    """
+    if not status_ids:
+        return 0
+    return await conn.execute(
+        "UPDATE media_attachments SET status_id = NULL, created_at = $1, updated_at = $1 "
+        f"WHERE remote_url IS NULL AND status_id IN ({_marks(status_ids, 2)})",
+        now,
+        *status_ids,
+    )
+
+
+async def of_status_ids(conn: Connection, status_ids: list[int], *, remote_only: bool) -> list[int]:
+    """Ids of the attachments of some statuses (only remote ones, if asked)."""
+    if not status_ids:
+        return []
+    remote = " AND remote_url IS NOT NULL" if remote_only else ""
+    rows = await conn.fetch(
+        f"SELECT id FROM media_attachments WHERE status_id IN ({_marks(status_ids)}){remote}",
+        *status_ids,
+    )
+    return [int(r["id"]) for r in rows]
+
+
+async def of_account(conn: Connection, account_id: int) -> list[int]:
+    """Ids of every attachment of an account."""
+    rows = await conn.fetch("SELECT id FROM media_attachments WHERE account_id = $1", account_id)
+    return [int(r["id"]) for r in rows]
+
+
+async def clear_profile_images(conn: Connection, account_id: int) -> set[str]:
+    """Forget an account's avatar and header files; the keys they had."""
+    row = await conn.fetchrow(
+        "SELECT avatar_key, header_key FROM accounts WHERE id = $1", account_id
+    )
+    if row is None:
+        return set()
+    await conn.execute(
+        "UPDATE accounts SET avatar_key = NULL, header_key = NULL, avatar_cached_at = NULL, "
+        "header_cached_at = NULL WHERE id = $1",
+        account_id,
+    )
+    return {k for k in (row["avatar_key"], row["header_key"]) if k}
 
 
 async def attach(conn: Connection, attachment_ids: list[int], status_id: int) -> int:
@@ -197,3 +269,220 @@ async def of_statuses(conn: Connection, status_ids: list[int]) -> list[Row]:
         f"SELECT * FROM media_attachments WHERE status_id IN ({marks}) ORDER BY id", *status_ids
     )
     return [_decode(r) for r in rows]  # type: ignore[misc]
+
+
+# The remote media cache -----------------------------------------------------------------------
+
+# Processing states of remote attachments besides `complete` (cached): not fetched yet, or
+# never to be fetched (a reject-media domain, or a file that could not be processed).
+REMOTE = "remote"
+FETCHING = "fetching"  # claimed by one request, which fetches and processes it
+REJECTED = "rejected"
+
+
+async def claim_fetch(conn: Connection, attachment_id: int, now: int, stale_before: int) -> bool:
+    """Claim a remote attachment for fetching; False if another request holds a fresh claim.
+
+    One fetch per file however many viewers arrive at once (each would run ffmpeg);
+    a claim older than `stale_before` (its holder died) may be taken over.
+    """
+    changed = await conn.execute(
+        "UPDATE media_attachments SET processing = 'fetching', updated_at = $2 WHERE id = $1 "
+        "AND (processing = 'remote' OR (processing = 'fetching' AND updated_at < $3))",
+        attachment_id,
+        now,
+        stale_before,
+    )
+    return changed == 1
+
+
+async def unclaim_fetch(conn: Connection, attachment_id: int, now: int) -> None:
+    """Give up a claim (the origin failed): the next view tries again."""
+    await conn.execute(
+        "UPDATE media_attachments SET processing = 'remote', updated_at = $2 "
+        "WHERE id = $1 AND processing = 'fetching'",
+        attachment_id,
+        now,
+    )
+
+
+async def cache_remote(
+    conn: Connection,
+    attachment_id: int,
+    *,
+    type_: str,
+    file_key: str,
+    preview_key: str | None,
+    meta: dict[str, Any],
+    blurhash: str | None,
+    file_size: int,
+    cached_bytes: int,
+    now: int,
+) -> bool:
+    """Record the cached copy of a remote attachment; False if it was cached (or went) meanwhile."""
+    changed = await conn.execute(
+        "UPDATE media_attachments SET processing = 'complete', type = $2, file_key = $3, "
+        "preview_key = $4, meta = $5, blurhash = $6, file_size = $7, cached_bytes = $8, "
+        "cached_at = $9, updated_at = $9, error = NULL WHERE id = $1 "
+        "AND processing IN ('remote', 'fetching')",
+        attachment_id,
+        type_,
+        file_key,
+        preview_key,
+        json.dumps(meta, separators=(",", ":")),
+        blurhash,
+        file_size,
+        cached_bytes,
+        now,
+    )
+    return changed == 1
+
+
+async def reject_remote(conn: Connection, attachment_id: int, error: str, now: int) -> None:
+    """Never fetch a remote attachment again: it is shown as a link to its origin."""
+    await conn.execute(
+        "UPDATE media_attachments SET processing = 'rejected', type = 'unknown', error = $2, "
+        "updated_at = $3 WHERE id = $1 AND processing IN ('remote', 'fetching')",
+        attachment_id,
+        error,
+        now,
+    )
+
+
+async def cached_before(conn: Connection, cutoff: int, limit: int) -> list[int]:
+    """Ids of remote attachments cached before `cutoff`, oldest first."""
+    rows = await conn.fetch(
+        "SELECT id FROM media_attachments WHERE cached_at IS NOT NULL AND cached_at < $1 "
+        "ORDER BY cached_at LIMIT $2",
+        cutoff,
+        limit,
+    )
+    return [int(r["id"]) for r in rows]
+
+
+async def oldest_cached(conn: Connection, limit: int) -> list[Row]:
+    """The oldest cached remote attachments, with their sizes."""
+    return list(
+        await conn.fetch(
+            "SELECT id, cached_bytes FROM media_attachments WHERE cached_at IS NOT NULL "
+            "ORDER BY cached_at LIMIT $1",
+            limit,
+        )
+    )
+
+
+async def cache_total(conn: Connection) -> int:
+    """Bytes the cached remote attachments take (shared files counted per row)."""
+    value = await conn.fetchval(
+        "SELECT COALESCE(SUM(cached_bytes), 0) FROM media_attachments WHERE cached_at IS NOT NULL"
+    )
+    return int(value or 0)
+
+
+async def uncache(conn: Connection, ids: list[int], now: int) -> set[str]:
+    """Drop the cached copies of remote attachments (they go back to `remote`); their keys."""
+    if not ids:
+        return set()
+    marks = _marks(ids, 2)
+    rows = await conn.fetch(
+        f"SELECT file_key, preview_key FROM media_attachments WHERE id IN ({_marks(ids)}) "
+        "AND cached_at IS NOT NULL",
+        *ids,
+    )
+    await conn.execute(
+        "UPDATE media_attachments SET processing = 'remote', file_key = NULL, preview_key = NULL, "
+        f"cached_at = NULL, cached_bytes = NULL, updated_at = $1 WHERE id IN ({marks}) "
+        "AND cached_at IS NOT NULL",
+        now,
+        *ids,
+    )
+    return {r[c] for r in rows for c in ("file_key", "preview_key") if r[c]}
+
+
+async def account_domain(conn: Connection, account_id: int) -> str | None:
+    """The domain of an account (None for a local one, or no such account)."""
+    value = await conn.fetchval("SELECT domain FROM accounts WHERE id = $1", account_id)
+    return str(value) if value is not None else None
+
+
+async def reject_domain(conn: Connection, domain: str, now: int) -> set[str]:
+    """Stop showing cached media of a domain's statuses (a reject-media block); the keys."""
+    accounts = await conn.fetch("SELECT id FROM accounts WHERE domain = $1", domain)
+    account_ids = [int(r["id"]) for r in accounts]
+    if not account_ids:
+        return set()
+    rows = await conn.fetch(
+        f"SELECT id FROM media_attachments WHERE account_id IN ({_marks(account_ids)}) "
+        "AND remote_url IS NOT NULL AND processing IN ('remote', 'fetching', 'complete')",
+        *account_ids,
+    )
+    ids = [int(r["id"]) for r in rows]
+    keys = await uncache(conn, ids, now)
+    for attachment_id in ids:
+        await reject_remote(conn, attachment_id, "media from this domain is rejected", now)
+    return keys
+
+
+async def remote_images(conn: Connection, table: str, row_id: int) -> Row | None:
+    """A remote account's (`accounts`) or emoji's (`custom_emojis`) image columns."""
+    if table == "accounts":
+        return await conn.fetchrow(
+            "SELECT id, domain, avatar_key, avatar_remote_url, avatar_cached_url, header_key, "
+            "header_remote_url, header_cached_url FROM accounts WHERE id = $1",
+            row_id,
+        )
+    return await conn.fetchrow(
+        "SELECT id, domain, image_key, image_remote_url, image_cached_url FROM custom_emojis "
+        "WHERE id = $1",
+        row_id,
+    )
+
+
+_IMAGE_COLUMNS = {("accounts", "avatar"), ("accounts", "header"), ("custom_emojis", "image")}
+
+
+async def cache_image(
+    conn: Connection, table: str, row_id: int, which: str, key: str, url: str, now: int
+) -> tuple[bool, str | None]:
+    """Record a cached remote image if `url` is still the remote one.
+
+    Returns whether it was recorded (not when the remote URL changed meanwhile) and
+    the key it replaces, if any.
+    """
+    assert (table, which) in _IMAGE_COLUMNS
+    before = await conn.fetchrow(
+        f"SELECT {which}_key AS k FROM {table} WHERE id = $1 AND {which}_remote_url = $2",
+        row_id,
+        url,
+    )
+    if before is None:
+        return False, None
+    await conn.execute(
+        f"UPDATE {table} SET {which}_key = $2, {which}_cached_url = $3, {which}_cached_at = $4 "
+        "WHERE id = $1",
+        row_id,
+        key,
+        url,
+        now,
+    )
+    return True, before["k"] if before["k"] != key else None
+
+
+async def uncache_images_before(
+    conn: Connection, table: str, which: str, cutoff: int, limit: int
+) -> set[str]:
+    """Forget cached remote images made before `cutoff`; their keys."""
+    assert (table, which) in _IMAGE_COLUMNS
+    rows = await conn.fetch(
+        f"SELECT id, {which}_key AS k FROM {table} WHERE {which}_cached_at IS NOT NULL "
+        f"AND {which}_cached_at < $1 ORDER BY {which}_cached_at LIMIT $2",
+        cutoff,
+        limit,
+    )
+    for r in rows:
+        await conn.execute(
+            f"UPDATE {table} SET {which}_key = NULL, {which}_cached_url = NULL, "
+            f"{which}_cached_at = NULL WHERE id = $1",
+            r["id"],
+        )
+    return {r["k"] for r in rows if r["k"]}

@@ -9,8 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..ids import now_ms
+from . import filters as filter_rows
 from . import media as media_rows
+from . import polls as poll_rows
 from .base import Connection, Row
+from .filters import FilterMatch
 from .paging import Page, fetch_page, placeholders
 
 LIVE = "s.deleted_at IS NULL"
@@ -442,6 +446,9 @@ class StatusBundle:
     muted_conversations: set[int] = field(default_factory=set)
     viewer_id: int | None = None
     cursors: dict[int, int] = field(default_factory=dict)  # pagination id per status
+    polls: dict[int, Row] = field(default_factory=dict)  # by poll id (statuses.poll_id)
+    own_votes: dict[int, list[int]] = field(default_factory=dict)  # the viewer's, by poll id
+    filtered: dict[int, list[FilterMatch]] = field(default_factory=dict)  # viewer's filters
 
 
 async def _by_ids(conn: Connection, sql: str, ids: list[int], *extra: Any) -> list[Row]:
@@ -515,7 +522,24 @@ async def hydrate(conn: Connection, rows: list[Row], viewer_id: int | None) -> S
             viewer_id,
         )
         bundle.muted_conversations.update(r["conversation_id"] for r in found)
+    await _polls_and_filters(conn, bundle, viewer_id)
     return bundle
+
+
+async def _polls_and_filters(conn: Connection, bundle: StatusBundle, viewer_id: int | None) -> None:
+    """The polls of the bundle's statuses (with the viewer's votes) and which of the
+    viewer's active filters each status matches (one query when there are none)."""
+    poll_ids = list({r["poll_id"] for r in bundle.statuses.values() if r.get("poll_id")})
+    if poll_ids:
+        bundle.polls = {p["id"]: p for p in await poll_rows.polls_by_ids(conn, poll_ids)}
+        if viewer_id is not None:
+            bundle.own_votes = await poll_rows.own_votes(conn, viewer_id, poll_ids)
+    if viewer_id is not None and bundle.statuses:
+        active = await filter_rows.active_set(conn, viewer_id, now_ms())
+        if active is not None:
+            bundle.filtered = active.match_statuses(
+                bundle.statuses, bundle.media, bundle.polls, viewer_id
+            )
 
 
 # Lists ------------------------------------------------------------------------------------------

@@ -1,0 +1,37 @@
+"""The Mastodon ScheduledStatus entity (pure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..config import Config
+from .media import media_attachment_entity
+from .time import iso_ms
+
+
+def scheduled_status_entity(
+    config: Config, row: dict[str, Any], media: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """ScheduledStatus: when, the parameters it will be posted with (in the shape of
+    Mastodon's `params`), and the uploads it will attach."""
+    params = row["params"]
+    reply_to = params.get("in_reply_to_id")
+    return {
+        "id": str(row["id"]),
+        "scheduled_at": iso_ms(row["scheduled_at"]),
+        "params": {
+            "text": params.get("text") or "",
+            "poll": params.get("poll"),
+            "media_ids": [str(m["id"]) for m in media] or None,
+            "sensitive": params.get("sensitive"),
+            "spoiler_text": params.get("spoiler_text") or None,
+            "visibility": params.get("visibility"),
+            "in_reply_to_id": None if reply_to is None else str(reply_to),
+            "language": params.get("language"),
+            "application_id": None if row["application_id"] is None else str(row["application_id"]),
+            "scheduled_at": None,
+            "idempotency": None,
+            "with_rate_limit": False,
+        },
+        "media_attachments": [media_attachment_entity(config, m) for m in media],
+    }

@@ -1,0 +1,331 @@
+"""Moderation and instance administration: what the admin pages (and tools) do.
+
+Each action is one unit of work. Roles: moderators handle sign-ups, reports and
+account standing; admins also change instance settings, domain blocks, custom emoji
+and announcements, and retry parked jobs.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from dataclasses import dataclass
+
+import trio
+from PIL import Image, UnidentifiedImageError
+
+from ..ids import now_ms
+from ..runtime import Runtime
+from ..store import Connection, Row
+from ..store import admin as admin_rows
+from ..store import jobs as job_rows
+from ..store import reports as report_rows
+from ..store import users as user_rows
+from . import domain_blocks
+from .formatting import render_text
+
+MODERATOR_ROLES = ("moderator", "admin")
+ADMIN_ROLES = ("admin",)
+SHORTCODE_RE = re.compile(r"^[a-zA-Z0-9_]{2,64}$")
+EMOJI_MAX_BYTES = 256 * 1024
+EMOJI_TYPES = {"PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
+MAX_ANNOUNCEMENT = 5000
+
+
+class AdminError(ValueError):
+    """A moderation action refused, with a message for the moderator."""
+
+
+class NotFound(LookupError):
+    """No such sign-up, account, report, emoji, announcement or job."""
+
+
+# Sign-ups ------------------------------------------------------------------------------------
+
+
+async def pending_sign_ups(rt: Runtime) -> list[Row]:
+    return await rt.store.read(admin_rows.pending_sign_ups)
+
+
+async def approve_sign_up(rt: Runtime, user_id: int) -> None:
+    """Let a waiting user in."""
+
+    async def unit(conn: Connection) -> None:
+        if await admin_rows.pending_user(conn, user_id) is None:
+            raise NotFound()
+        await user_rows.set_standing(conn, user_id, now=now_ms(), approved=True)
+
+    await rt.store.write(unit)
+    rt.instance_facts.invalidate()  # the user count changed
+
+
+async def reject_sign_up(rt: Runtime, user_id: int) -> None:
+    """Refuse a waiting user: the account is removed, as Mastodon does."""
+
+    async def unit(conn: Connection) -> None:
+        user = await admin_rows.pending_user(conn, user_id)
+        if user is None:
+            raise NotFound()
+        await admin_rows.delete_account_row(conn, user["account_id"])
+
+    await rt.store.write(unit)
+
+
+# Accounts ------------------------------------------------------------------------------------
+
+
+async def accounts(
+    rt: Runtime, *, query: str = "", origin: str = "", status: str = "", page: int = 0
+) -> list[Row]:
+    return await rt.store.read(
+        admin_rows.accounts_listing,
+        query=query.strip()[:100],
+        origin=origin,
+        status=status,
+        limit=50,
+        offset=max(0, min(page, 10_000)) * 50,
+    )
+
+
+ACCOUNT_ACTIONS = ("suspend", "unsuspend", "silence", "unsilence")
+
+
+async def set_account_standing(
+    rt: Runtime, moderator_id: int, account_id: int, action: str
+) -> bool:
+    """Suspend, silence or lift either; whether anything changed. A suspended local
+    account loses its sessions and tokens at once."""
+    if action not in ACCOUNT_ACTIONS:
+        raise AdminError("Unknown action")
+    if account_id == moderator_id:
+        raise AdminError("You cannot moderate your own account")
+    now = now_ms()
+
+    async def unit(conn: Connection) -> bool:
+        row = await conn.fetchrow("SELECT id, domain FROM accounts WHERE id = $1", account_id)
+        if row is None:
+            raise NotFound()
+        user = await user_rows.user_by_account(conn, account_id)
+        if user is not None and user["role"] == "admin" and action in ("suspend", "silence"):
+            raise AdminError("Admins cannot be suspended or silenced here")
+        column = "suspended_at" if action.endswith("suspend") else "silenced_at"
+        value = now if action in ("suspend", "silence") else None
+        changed = await admin_rows.set_account_flag(conn, account_id, column, value, now)
+        if action == "suspend" and row["domain"] is None:
+            await admin_rows.revoke_access(conn, account_id, now)
+        return changed
+
+    changed = await rt.store.write(unit)
+    rt.instance_facts.invalidate()
+    return changed
+
+
+# Reports -------------------------------------------------------------------------------------
+
+
+async def reports(rt: Runtime, *, resolved: bool = False) -> list[Row]:
+    """Open (or resolved) reports, newest first, with the names of both accounts."""
+    rows = await rt.store.read(admin_rows.reports_with_names, resolved=resolved)
+    return [
+        {**r, "status_ids": json.loads(r["status_ids"]), "rule_ids": json.loads(r["rule_ids"])}
+        for r in rows
+    ]
+
+
+async def resolve_report(
+    rt: Runtime, moderator_id: int, report_id: int, *, reopen: bool = False
+) -> None:
+    """Mark a report resolved (or open again)."""
+
+    async def unit(conn: Connection) -> None:
+        if await report_rows.by_id(conn, report_id) is None:
+            raise NotFound()
+        if reopen:
+            await report_rows.reopen(conn, report_id, now_ms())
+        else:
+            await report_rows.resolve(conn, report_id, moderator_id, now_ms())
+
+    await rt.store.write(unit)
+
+
+# Domain blocks -------------------------------------------------------------------------------
+
+
+async def domain_block_list(rt: Runtime) -> list[Row]:
+    return await rt.store.read(admin_rows.domain_blocks)
+
+
+async def add_domain_block(
+    rt: Runtime,
+    domain: str,
+    *,
+    severity: str,
+    reject_media: bool,
+    reject_reports: bool,
+    public_comment: str,
+    private_comment: str,
+) -> Row:
+    """Block (or change the block of) a domain."""
+    try:
+        host = domain_blocks.normalize_domain(domain)
+    except domain_blocks.InvalidDomainBlock as exc:
+        raise AdminError(str(exc)) from exc
+
+    async def unit(conn: Connection) -> Row:
+        return await domain_blocks.block_domain(
+            conn,
+            rt.ids,
+            host,
+            severity=severity,
+            reject_media=reject_media,
+            reject_reports=reject_reports,
+            public_comment=public_comment[:1000],
+            private_comment=private_comment[:1000],
+        )
+
+    try:
+        return await rt.store.write(unit)
+    except domain_blocks.InvalidDomainBlock as exc:
+        raise AdminError(str(exc)) from exc
+
+
+async def remove_domain_block(rt: Runtime, domain: str) -> bool:
+    try:
+        return await rt.store.write(domain_blocks.unblock_domain, domain)
+    except domain_blocks.InvalidDomainBlock as exc:
+        raise AdminError(str(exc)) from exc
+
+
+# Custom emoji --------------------------------------------------------------------------------
+
+
+async def emojis(rt: Runtime) -> list[Row]:
+    return await rt.store.read(admin_rows.local_emojis)
+
+
+def _emoji_type(data: bytes) -> str:
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+            kind = image.format or ""
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise AdminError("The emoji image is not a PNG, GIF or WebP file") from exc
+    if kind not in EMOJI_TYPES:
+        raise AdminError("The emoji image must be PNG, GIF or WebP")
+    return EMOJI_TYPES[kind]
+
+
+async def add_emoji(rt: Runtime, shortcode: str, data: bytes, category: str = "") -> int:
+    """Add a local custom emoji from an uploaded image; its id."""
+    shortcode = shortcode.strip().strip(":")
+    if not SHORTCODE_RE.match(shortcode):
+        raise AdminError("A shortcode is 2 to 64 letters, digits or underscores")
+    if not data:
+        raise AdminError("Choose an image")
+    if len(data) > EMOJI_MAX_BYTES:
+        raise AdminError("The emoji image is larger than 256 KB")
+    content_type = await trio.to_thread.run_sync(_emoji_type, data)
+    stored = await rt.media.put(data, content_type=content_type, category="custom_emojis")
+    emoji_id = rt.ids.next_id()
+    added = await rt.store.write(
+        admin_rows.insert_emoji,
+        {
+            "id": emoji_id,
+            "shortcode": shortcode,
+            "image_key": stored.key,
+            "content_type": content_type,
+            "category": category.strip()[:64] or None,
+            "now": now_ms(),
+        },
+    )
+    if not added:
+        raise AdminError(f"The shortcode :{shortcode}: is taken")
+    return emoji_id
+
+
+async def set_emoji_disabled(rt: Runtime, emoji_id: int, disabled: bool) -> None:
+    if not await rt.store.write(admin_rows.set_emoji_disabled, emoji_id, disabled, now_ms()):
+        raise NotFound()
+
+
+# Announcements -------------------------------------------------------------------------------
+
+
+async def announcements(rt: Runtime) -> list[Row]:
+    return await rt.store.read(admin_rows.announcements)
+
+
+def render_announcement(rt: Runtime, text: str) -> str:
+    """An announcement's HTML: paragraphs and live links, tags linked here."""
+    base = rt.config.base_url
+    return render_text(
+        text, resolve_mention=lambda username, domain: None, tag_url=lambda t: f"{base}/tags/{t}"
+    ).html
+
+
+async def create_announcement(
+    rt: Runtime, text: str, *, starts_at: int | None = None, ends_at: int | None = None
+) -> int:
+    """Publish an announcement now; its id."""
+    text = text.strip()
+    if not text:
+        raise AdminError("An announcement needs text")
+    if len(text) > MAX_ANNOUNCEMENT:
+        raise AdminError(f"An announcement is at most {MAX_ANNOUNCEMENT} characters")
+    if starts_at is not None and ends_at is not None and ends_at < starts_at:
+        raise AdminError("An announcement cannot end before it starts")
+    now = now_ms()
+    announcement_id = rt.ids.next_id()
+    await rt.store.write(
+        admin_rows.insert_announcement,
+        {
+            "id": announcement_id,
+            "text": text,
+            "content": render_announcement(rt, text),
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            "all_day": False,
+            "published_at": now,
+            "now": now,
+        },
+    )
+    return announcement_id
+
+
+async def delete_announcement(rt: Runtime, announcement_id: int) -> None:
+    if not await rt.store.write(admin_rows.delete_announcement, announcement_id):
+        raise NotFound()
+
+
+# Queue health --------------------------------------------------------------------------------
+
+
+@dataclass
+class QueueHealth:
+    """Jobs per kind and state, parked jobs, and domains deliveries skip."""
+
+    totals: dict[str, int]
+    by_kind: list[Row]
+    parked: list[Row]
+    unavailable: list[Row]
+
+
+async def queue_health(rt: Runtime) -> QueueHealth:
+    async def unit(conn: Connection) -> QueueHealth:
+        now = now_ms()
+        return QueueHealth(
+            totals=await job_rows.counts(conn, now),
+            by_kind=await admin_rows.jobs_by_kind(conn, now),
+            parked=await admin_rows.parked_jobs(conn),
+            unavailable=await admin_rows.unavailable_domains(conn),
+        )
+
+    return await rt.store.read(unit)
+
+
+async def retry_job(rt: Runtime, job_id: int) -> None:
+    """Put a parked job back in the queue and wake the workers."""
+    if not await rt.store.write(job_rows.unpark, job_id, now_ms()):
+        raise NotFound()
+    rt.wake_jobs()
