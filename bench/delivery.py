@@ -350,6 +350,31 @@ def baseline(
 
 
 @contextlib.contextmanager
+def fresh_database(server_url: str) -> Iterator[str]:
+    """A new, empty database on a PostgreSQL server, dropped afterwards."""
+    import asyncio
+    import uuid
+
+    import asyncpg
+
+    name = f"wb_delivery_{uuid.uuid4().hex[:10]}"
+
+    async def admin(statement: str) -> None:
+        conn = await asyncpg.connect(server_url)
+        try:
+            await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f"CREATE DATABASE {name}"))
+    parts = urlsplit(server_url)
+    try:
+        yield parts._replace(path=f"/{name}").geturl()
+    finally:
+        asyncio.run(admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@contextlib.contextmanager
 def receiver(folder: Path, ports: list[int]) -> Iterator[str]:
     (folder / "ports").write_text(" ".join(map(str, ports)))
     proc = subprocess.Popen(
@@ -391,7 +416,7 @@ def main() -> None:
         data_dir = folder / "data"
         data_dir.mkdir()
         database_url = (
-            stack.enter_context(postgres())
+            stack.enter_context(fresh_database(stack.enter_context(postgres())))
             if args.postgres
             else f"sqlite:///{data_dir / 'wildebeest.db'}"
         )
