@@ -376,3 +376,60 @@ async def test_authorized_fetch_signs_only_deletes(
 
         await rt.store.write(age)
         assert await purge_dispatched(rt) == 2
+
+
+async def test_polls_federate_as_questions_and_votes(
+    rt: Runtime, client: Any, hosts: FakeHosts, alice: User, federating: None
+) -> None:
+    from wildebeest_trio.store import polls as poll_rows
+
+    await add_follower(rt, await remote_account(rt, hosts, 0, "bob"), int(alice.id))
+    carol = await make_user(rt, client, "carol")
+    # A local poll: followers' servers get a Question, then its tallies after a vote.
+    status = await post(
+        client, alice, "Tea or coffee?", poll={"options": ["tea", "coffee"], "expires_in": 3600}
+    )
+    await wait_for(lambda: len(hosts.received) == 1)
+    question = hosts.received[0].activity["object"]
+    assert question["type"] == "Question" and question["endTime"]
+    assert [o["name"] for o in question["oneOf"]] == ["tea", "coffee"]
+    poll_id = status["poll"]["id"]
+    code, _ = await act(client, carol, f"/api/v1/polls/{poll_id}/votes", choices=[1])
+    assert code == 200
+    await wait_for(lambda: len(hosts.received) == 2)
+    update = hosts.received[1].activity
+    assert update["type"] == "Update" and update["object"]["type"] == "Question"
+    assert [o["replies"]["totalItems"] for o in update["object"]["oneOf"]] == [0, 1]
+    assert hosts.received[1].key_id == f"{rt.config.base_url}/users/alice#main-key"
+
+    # A remote poll: the vote is a Create of a Note named after the option, to its author.
+    author = await remote_account(rt, hosts, 1, "pollster")
+    uri = f"{hosts.base(1)}/users/pollster/statuses/9"
+    remote_status = await _remote_status(rt, author, uri)
+    remote_poll = rt.ids.next_id()
+
+    async def add_poll(conn: Connection) -> None:
+        await poll_rows.insert_poll(
+            conn,
+            {
+                "id": remote_poll,
+                "account_id": author,
+                "status_id": remote_status,
+                "options": ["yes", "no"],
+                "multiple": False,
+                "hide_totals": False,
+                "expires_at": now_ms() + 3_600_000,
+                "created_at": now_ms(),
+            },
+        )
+
+    await rt.store.write(add_poll)
+    code, body = await act(client, alice, f"/api/v1/polls/{remote_poll}/votes", choices=[0])
+    assert code == 200, body
+    await wait_for(lambda: len(hosts.at(1)) == 1)
+    [vote] = hosts.at(1)
+    assert vote.path == "/users/pollster/inbox"
+    assert vote.activity["type"] == "Create"
+    assert vote.activity["object"]["name"] == "yes"
+    assert vote.activity["object"]["inReplyTo"] == uri
+    assert vote.activity["object"]["to"] == [f"{hosts.base(1)}/users/pollster"]

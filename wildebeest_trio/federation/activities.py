@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..config import Config
+from ..ids import now_ms
 from ..serializers import activitypub as ap
 from ..services.domain_blocks import is_suspended
 from ..store import Connection, Row
@@ -22,6 +23,7 @@ from ..store import accounts as account_rows
 from ..store import activitypub as ap_rows
 from ..store import media as media_rows
 from ..store import outbox as outbox_rows
+from ..store import polls as poll_rows
 
 DISTRIBUTABLE = ("public", "unlisted")
 
@@ -79,7 +81,7 @@ async def note_for(conn: Connection, config: Config, status: Row, author: Row) -
     if status["in_reply_to_id"] is not None:
         parent = await ap_rows.status_row(conn, status["in_reply_to_id"])
         parent_uri = parent["uri"] if parent else None
-    return ap.note_document(
+    note = ap.note_document(
         config,
         status,
         author,
@@ -88,6 +90,10 @@ async def note_for(conn: Connection, config: Config, status: Row, author: Row) -
         in_reply_to_uri=parent_uri,
         media=media,
     )
+    poll = await poll_rows.poll_of_status(conn, status["id"])
+    if poll is not None:
+        return ap.as_question(note, poll, now_ms())
+    return note
 
 
 async def status_recipients(
@@ -132,7 +138,6 @@ async def plan(conn: Connection, config: Config, event: Row) -> list[Outgoing]:
     if actor is None or actor["domain"] is not None:
         return []
     payload: dict[str, Any] = json.loads(event["payload"] or "{}")
-    key_id = f"{actor['uri']}#main-key"
     kind = event["event"]
     builder = _BUILDERS.get(kind)
     if builder is None:
@@ -140,11 +145,16 @@ async def plan(conn: Connection, config: Config, event: Row) -> list[Outgoing]:
     built = await builder(conn, config, actor, event, payload)
     if built is None:
         return []
-    activity, recipients, ld_sign, always = built
-    return [Outgoing(key_id, activity, list(recipients.inboxes), ld_sign, always)]
+    # Each activity is signed by its own actor: the Update of a local poll after someone
+    # else's vote is the poll author's, not the voter's.
+    return [
+        Outgoing(f"{a.get('actor') or actor['uri']}#main-key", a, list(r.inboxes), ld, al)
+        for a, r, ld, al in (built if isinstance(built, list) else [built])
+    ]
 
 
-Built = tuple[dict[str, Any], Recipients, bool, bool] | None
+One = tuple[dict[str, Any], Recipients, bool, bool]
+Built = One | list[One] | None
 
 
 async def _status_created(
@@ -343,6 +353,51 @@ async def _account_moved(
     return activity, await _followers(conn, actor["id"]), True, False
 
 
+async def _poll_voted(
+    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+) -> Built:
+    status = await ap_rows.status_row(conn, event["object_id"])
+    poll = await poll_rows.poll_of_status(conn, event["object_id"]) if status else None
+    if status is None or poll is None or status["deleted_at"] is not None:
+        return None
+    author = await _account(conn, status["account_id"])
+    if author is None:
+        return None
+    if author["domain"] is None:
+        # A vote in a local poll: its followers' servers get the new tallies.
+        return await _question_update(conn, config, status, author)
+    recipients = Recipients()
+    recipients.add_account(author, personal=True)
+    votes: list[One] = []
+    for choice in payload.get("choices", []):
+        if not isinstance(choice, int) or not 0 <= choice < len(poll["options"]):
+            continue
+        vote_id = f"{actor['uri']}#votes/{event['id']}/{choice}"
+        vote = ap.vote_activity(
+            actor["uri"], vote_id, poll["options"][choice], author["uri"], status["uri"]
+        )
+        votes.append((vote, recipients, False, False))
+    return votes
+
+
+async def _question_update(conn: Connection, config: Config, status: Row, author: Row) -> Built:
+    note = await note_for(conn, config, status, author)
+    recipients = await status_recipients(conn, status, author)
+    stamp = now_ms()
+    activity = ap.update_note_activity(note, stamp)
+    activity["id"] = f"{status['uri']}#updates/{stamp}"  # tallies change many times a second
+    return activity, recipients, status["visibility"] in DISTRIBUTABLE, False
+
+
+async def _poll_ended(
+    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+) -> Built:
+    status = await ap_rows.status_row(conn, event["object_id"])
+    if status is None or status["deleted_at"] is not None or status["account_id"] != actor["id"]:
+        return None
+    return await _question_update(conn, config, status, actor)
+
+
 _BUILDERS = {
     "status.created": _status_created,
     "status.updated": _status_updated,
@@ -362,6 +417,8 @@ _BUILDERS = {
     "block.deleted": _block,
     "account.updated": _account_updated,
     "account.moved": _account_moved,
+    "poll.voted": _poll_voted,
+    "poll.ended": _poll_ended,
 }
 
 

@@ -448,3 +448,44 @@ def featured_collection(featured_url: str, notes: list[dict[str, Any]]) -> dict[
         "totalItems": len(notes),
         "orderedItems": notes,
     }
+
+
+def as_question(note: dict[str, Any], poll: dict[str, Any], now_ms: int) -> dict[str, Any]:
+    """A Note carrying a poll, as the `Question` Mastodon sends (options, tallies, end)."""
+    from .time import iso_ms
+
+    options = [
+        {"type": "Note", "name": title, "replies": {"type": "Collection", "totalItems": count}}
+        for title, count in zip(poll["options"], poll["cached_tallies"], strict=False)
+    ]
+    question = {**note, "type": "Question"}
+    question["anyOf" if poll["multiple"] else "oneOf"] = options
+    if poll.get("voters_count") is not None:
+        question["votersCount"] = int(poll["voters_count"])
+    if poll.get("expires_at") is not None:
+        end = (iso_ms(poll["expires_at"]) or "").replace(".000Z", "Z")
+        question["endTime"] = end
+        if poll["expires_at"] <= now_ms:
+            question["closed"] = end
+    return question
+
+
+def vote_activity(
+    actor_uri: str, vote_id: str, option: str, poll_author_uri: str, question_uri: str
+) -> dict[str, Any]:
+    """A vote in a remote poll: a Create of a Note named after the chosen option."""
+    return {
+        "@context": AS_CONTEXT,
+        "id": f"{vote_id}/activity",
+        "type": "Create",
+        "actor": actor_uri,
+        "to": [poll_author_uri],
+        "object": {
+            "id": vote_id,
+            "type": "Note",
+            "name": option,
+            "attributedTo": actor_uri,
+            "to": [poll_author_uri],
+            "inReplyTo": question_uri,
+        },
+    }
