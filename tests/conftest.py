@@ -139,6 +139,7 @@ async def client(rt: Runtime) -> AsyncIterator[Any]:
 async def live_server(rt: Runtime, nursery: trio.Nursery) -> AsyncIterator[str]:
     """The real HTTP server (Hypercorn on Trio) for `rt`; its base URL."""
     from wildebeest_trio.federation.instance_actor import ensure_instance_actor
+    from wildebeest_trio.federation.outbox import run_outbox
     from wildebeest_trio.jobs.worker import run_workers
     from wildebeest_trio.server import run_http_server
     from wildebeest_trio.services.instance import ensure_instance_keys
@@ -149,5 +150,6 @@ async def live_server(rt: Runtime, nursery: trio.Nursery) -> AsyncIterator[str]:
     await nursery.start(run_relay, rt)
     # As `serve` does: job workers beside the HTTP server (media processing, mail...).
     nursery.start_soon(run_workers, rt)
+    nursery.start_soon(run_outbox, rt)
     await nursery.start(run_http_server, rt)
     yield rt.config.base_url

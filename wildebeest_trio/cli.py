@@ -113,6 +113,29 @@ async def cmd_accounts_approve(args: argparse.Namespace) -> None:
     await cmd_accounts_modify(args)
 
 
+async def cmd_accounts_alias(args: argparse.Namespace) -> None:
+    from .services.moves import MoveError, add_alias, remove_alias
+
+    change = add_alias if args.alias_command == "add" else remove_alias
+    async with open_runtime(args.config) as rt:
+        try:
+            aliases = await change(rt, args.username, args.acct)
+        except MoveError as exc:
+            raise CommandError(str(exc)) from None
+    _say(f"aliases of {args.username}: {', '.join(aliases) or '(none)'}")
+
+
+async def cmd_accounts_move(args: argparse.Namespace) -> None:
+    from .services.moves import MoveError, start_move
+
+    async with open_runtime(args.config) as rt:
+        try:
+            target = await start_move(rt, args.username, args.to)
+        except MoveError as exc:
+            raise CommandError(str(exc)) from None
+    _say(f"{args.username} moved to {target['uri']}; followers are being moved")
+
+
 async def cmd_token_create(args: argparse.Namespace) -> None:
     from .services.tokens import TokenError, issue_cli_token
 
@@ -406,6 +429,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = acc.add_parser("approve", help="approve a pending sign-up")
     p.add_argument("username")
     p.set_defaults(run=cmd_accounts_approve)
+    alias = acc.add_parser("alias", help="accounts allowed to move to this one (alsoKnownAs)")
+    ali = alias.add_subparsers(dest="alias_command", metavar="ACTION", required=True)
+    for action, text in (("add", "add an alias"), ("remove", "remove an alias")):
+        p = ali.add_parser(action, help=text)
+        p.add_argument("username")
+        p.add_argument("acct", help="the other account, user@domain")
+        p.set_defaults(run=cmd_accounts_alias)
+    p = acc.add_parser("move", help="move an account (and its followers) to another")
+    p.add_argument("username")
+    p.add_argument("--to", required=True, metavar="ACCT", help="the new account, user@domain")
+    p.set_defaults(run=cmd_accounts_move)
 
     token = commands.add_parser("token", help="manage access tokens")
     tok = token.add_subparsers(dest="token_command", metavar="ACTION", required=True)

@@ -173,6 +173,12 @@ SETTINGS: tuple[Setting, ...] = (
         False,
         "Allow fetching and delivering to private/loopback addresses (tests only)",
     ),
+    Setting(
+        "authorized_fetch",
+        _parse_bool,
+        False,
+        "Require signed requests for every ActivityPub GET (Mastodon's secure mode)",
+    ),
     Setting("instance_title", _parse_str, "wildebeest-trio", "Instance name shown to clients"),
     Setting("instance_description", _parse_str, "", "Short instance description"),
     Setting("contact_email", _parse_str, "", "Admin contact e-mail address"),
@@ -261,6 +267,7 @@ class Config:
     media_cache_max_bytes: int
     database_url: str
     allow_private_addresses: bool
+    authorized_fetch: bool
     instance_title: str
     instance_description: str
     contact_email: str

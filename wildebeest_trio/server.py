@@ -13,6 +13,7 @@ from hypercorn.trio import serve as hypercorn_serve
 
 from .config import Config
 from .federation.instance_actor import ensure_instance_actor
+from .federation.outbox import run_outbox
 from .http import create_app
 from .jobs.scheduler import run_scheduler
 from .jobs.worker import run_workers
@@ -72,6 +73,8 @@ async def run_process(rt: Runtime, *, http: bool) -> None:
             async with trio.open_nursery() as tasks:
                 tasks.start_soon(supervise, "job workers", run_workers, rt)
                 tasks.start_soon(supervise, "scheduler", run_scheduler, rt)
+                # Domain events to deliveries; every process may run it (rows are claimed).
+                tasks.start_soon(supervise, "outbox", run_outbox, rt)
                 if http:
                     # Only processes with streaming connections need the relay.
                     tasks.start_soon(supervise, "stream relay", run_relay, rt)

@@ -1,11 +1,24 @@
-"""ActivityPub documents at the URLs browsers also visit: actors and their collections."""
+"""ActivityPub documents at the URLs browsers also visit: actors, statuses, collections.
+
+Servers asking for `application/activity+json` (or JSON-LD with the ActivityStreams
+profile) get documents; browsers are sent to the web pages (`/@user`, `/@user/ID`), as
+Mastodon does, and every answer says `Vary: Accept`. Non-public statuses are served
+only to signed requests from actors allowed to see them; in authorized-fetch mode
+(`WB_AUTHORIZED_FETCH`) every document needs a signature except the instance actor,
+and the actor document shown to unsigned requests is Mastodon's minimal one.
+"""
 
 from __future__ import annotations
 
 from quart import Blueprint, Response, request
 
+from ..federation import activities
+from ..federation.actors import RemoteKey
 from ..federation.instance_actor import instance_actor
+from ..federation.signed_get import verify_signed_get
+from ..federation.verify import DeliveryRefused
 from ..serializers import activitypub as ap
+from ..store import Connection, Row
 from ..store import accounts as account_rows
 from .context import json_response, runtime
 from .errors import ApiError, not_found
@@ -14,6 +27,7 @@ from .web import redirect
 blueprint = Blueprint("activitypub", __name__)
 
 AP_TYPES = ("application/activity+json", "application/ld+json")
+MAX_ID_TEXT = 19
 
 
 def wants_activitypub() -> bool:
@@ -22,26 +36,69 @@ def wants_activitypub() -> bool:
     return any(t in accept for t in AP_TYPES)
 
 
-def activity_response(document: dict, status: int = 200) -> Response:
+def activity_response(document: dict, status: int = 200, *, public: bool = True) -> Response:
     response = json_response(document, status)
     response.content_type = "application/activity+json; charset=utf-8"
-    response.headers["Vary"] = "Accept"
-    response.headers["Cache-Control"] = "max-age=180, public"
+    if public and not runtime().config.authorized_fetch:
+        response.headers["Vary"] = "Accept"
+        response.headers["Cache-Control"] = "max-age=180, public"
+    else:
+        # Answers that depend on the signer must not be cached for others.
+        response.headers["Vary"] = "Accept, Signature"
+        response.headers["Cache-Control"] = "max-age=0, private"
     return response
+
+
+def browser_redirect(location: str) -> Response:
+    response = redirect(location)
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+async def signer(*, required: bool) -> RemoteKey | None:
+    """The verified remote actor signing this request.
+
+    None when unsigned (or badly signed) and no signature is required; with `required`,
+    such a request is answered 401 (403 for a suspended domain), as Mastodon does.
+    """
+    rt = runtime()
+    if "Signature" not in request.headers:
+        if required:
+            raise ApiError(401, "Request not signed")
+        return None
+    query = request.query_string.decode("latin-1")
+    try:
+        return await verify_signed_get(rt, request.path, query, request.headers)
+    except DeliveryRefused as exc:
+        if required:
+            raise ApiError(exc.status, str(exc)) from None
+        # Where no signature is needed, one that fails only makes the request anonymous.
+        return None
+
+
+async def _actor_row(username: str) -> Row:
+    row = await runtime().store.read(account_rows.local_actor, username)
+    if row is None or row["actor_type"] == "Application" or row["suspended_at"] is not None:
+        raise not_found()
+    return row
 
 
 @blueprint.route("/users/<username>")
 async def actor(username: str) -> Response:
     rt = runtime()
-    row = await rt.store.read(account_rows.local_actor, username)
-    if row is None or row["actor_type"] == "Application" or row["suspended_at"] is not None:
-        raise not_found()
+    row = await _actor_row(username)
     if not wants_activitypub():
         # Browsers get the profile page, as on Mastodon.
-        response = redirect(f"/@{row['username']}")
-        response.headers["Vary"] = "Accept"
-        return response
-    return activity_response(ap.actor_document(rt.config, row, row["public_key_pem"]))
+        return browser_redirect(f"/@{row['username']}")
+    moved = None
+    if row["moved_to_account_id"] is not None:
+        target = await rt.store.read(account_rows.account_by_id, row["moved_to_account_id"])
+        moved = target["uri"] if target else None
+    document = ap.actor_document(rt.config, row, row["public_key_pem"], moved_to_uri=moved)
+    if rt.config.authorized_fetch and await signer(required=False) is None:
+        # Enough to verify our signatures with, nothing more (Mastodon's secure mode).
+        return activity_response(ap.minimal_actor_document(document), public=False)
+    return activity_response(document)
 
 
 @blueprint.route("/actor")
@@ -50,14 +107,17 @@ async def instance_actor_document() -> Response:
     row = await instance_actor(rt)
     if row is None:
         raise not_found()
-    return activity_response(ap.instance_actor_document(rt.config, row, row["public_key_pem"]))
+    response = json_response(ap.instance_actor_document(rt.config, row, row["public_key_pem"]))
+    response.content_type = "application/activity+json; charset=utf-8"
+    response.headers["Vary"] = "Accept"
+    response.headers["Cache-Control"] = "max-age=180, public"
+    return response
 
 
 async def _collection(username: str, which: str) -> Response:
     rt = runtime()
-    row = await rt.store.read(account_rows.local_actor, username)
-    if row is None or row["actor_type"] == "Application" or row["suspended_at"] is not None:
-        raise not_found()
+    row = await _actor_row(username)
+    await signer(required=rt.config.authorized_fetch)
     collection_id = row["followers_url"] if which == "followers" else row["following_url"]
     total = int(row["followers_count"] if which == "followers" else row["following_count"])
     hidden = bool(row["hide_collections"])
@@ -84,3 +144,104 @@ async def followers(username: str) -> Response:
 @blueprint.route("/users/<username>/following")
 async def following(username: str) -> Response:
     return await _collection(username, "following")
+
+
+# Statuses ---------------------------------------------------------------------------------------
+
+
+async def _status(username: str, status_id: str) -> tuple[activities.StatusDocuments, bool]:
+    """A local status's documents for this request; 404, 410 or 401 as Mastodon answers."""
+    rt = runtime()
+    if not status_id.isdigit() or len(status_id) > MAX_ID_TEXT:
+        raise not_found()
+    key = None
+    if wants_activitypub():
+        key = await signer(required=rt.config.authorized_fetch)
+    viewer = key.account_id if key else None
+
+    async def unit(conn: Connection) -> activities.StatusDocuments | None:
+        return await activities.status_documents(conn, rt.config, username, int(status_id), viewer)
+
+    docs = await rt.store.read(unit)
+    if docs is None or (docs.gone and not wants_activitypub()):
+        raise not_found()
+    if not docs.permitted and wants_activitypub():
+        # Unseen and unknown look alike, as on Mastodon.
+        raise not_found()
+    return docs, docs.status["visibility"] in activities.DISTRIBUTABLE
+
+
+def _gone(uri: str) -> Response:
+    return activity_response(ap.tombstone(uri), 410)
+
+
+@blueprint.route("/users/<username>/statuses/<status_id>")
+async def status_object(username: str, status_id: str) -> Response:
+    docs, public = await _status(username, status_id)
+    if not wants_activitypub():
+        return browser_redirect(docs.status["url"] or docs.status["uri"])
+    if docs.gone:
+        return _gone(docs.status["uri"])
+    if docs.note is None:
+        # A boost has no object of its own: its activity is the Announce.
+        return browser_redirect(docs.status["uri"])
+    return activity_response(docs.note, public=public)
+
+
+@blueprint.route("/users/<username>/statuses/<status_id>/activity")
+async def status_activity(username: str, status_id: str) -> Response:
+    docs, public = await _status(username, status_id)
+    if not wants_activitypub():
+        return browser_redirect(docs.status["url"] or docs.status["uri"])
+    if docs.gone:
+        return _gone(f"{docs.status['uri']}/activity" if docs.note is None else docs.status["uri"])
+    if docs.activity is None:
+        raise not_found()
+    return activity_response(docs.activity, public=public)
+
+
+# Outbox and featured ----------------------------------------------------------------------------
+
+
+def _cursor(name: str) -> int | None:
+    text = request.args.get(name)
+    if text is None or text == "":
+        return None
+    if not text.isdigit() or len(text) > MAX_ID_TEXT:
+        raise ApiError(400, f"{name} must be a status id")
+    return int(text)
+
+
+@blueprint.route("/users/<username>/outbox")
+async def outbox(username: str) -> Response:
+    rt = runtime()
+    row = await _actor_row(username)
+    if not wants_activitypub():
+        return browser_redirect(f"/@{row['username']}")
+    await signer(required=rt.config.authorized_fetch)
+    outbox_url = row["outbox_url"]
+    if request.args.get("page") is None:
+        return activity_response(ap.outbox_collection(outbox_url, int(row["statuses_count"])))
+    max_id, min_id = _cursor("max_id"), _cursor("min_id")
+
+    async def unit(conn: Connection) -> tuple[list[dict], tuple[int, int] | None]:
+        return await activities.outbox_items(conn, rt.config, row, max_id, min_id)
+
+    items, cursors = await rt.store.read(unit)
+    page_id = f"{outbox_url}?{request.query_string.decode('latin-1')}"
+    return activity_response(ap.outbox_page(outbox_url, page_id, items, cursors))
+
+
+@blueprint.route("/users/<username>/collections/featured")
+async def featured(username: str) -> Response:
+    rt = runtime()
+    row = await _actor_row(username)
+    if not wants_activitypub():
+        return browser_redirect(f"/@{row['username']}")
+    await signer(required=rt.config.authorized_fetch)
+
+    async def unit(conn: Connection) -> list[dict]:
+        return await activities.featured_notes(conn, rt.config, row)
+
+    notes = await rt.store.read(unit)
+    return activity_response(ap.featured_collection(row["featured_url"], notes))

@@ -58,6 +58,12 @@ async def _remove_unattached_media(rt: Runtime) -> None:
         log.info("removed %d media uploads never attached to a status", removed)
 
 
+async def _purge_outbox(rt: Runtime) -> None:
+    from ..federation.outbox import purge_dispatched
+
+    await purge_dispatched(rt)
+
+
 async def _end_overdue_polls(rt: Runtime) -> None:
     # Each poll's end is a durable job; this catches one whose job was parked.
     from ..services.polls import end_overdue
@@ -79,6 +85,7 @@ BUILTIN: tuple[Periodic, ...] = (
     Periodic("purge parked stream payloads", 300.0, _purge_stream_payloads),
     Periodic("forget old idempotency keys", 600.0, _forget_idempotency_keys),
     Periodic("remove unattached media", 3600.0, _remove_unattached_media),
+    Periodic("purge dispatched outbox events", 3600.0, _purge_outbox),
     Periodic("end overdue polls", 600.0, _end_overdue_polls),
     Periodic("forget old inbox activity ids", 3600.0, _forget_inbox_activities),
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import mimetypes
 from typing import Any
 
 from ..config import Config
@@ -46,7 +47,13 @@ def _image(config: Config, key: str | None, fallback: str | None) -> dict[str, A
     return {"type": "Image", "mediaType": media_type, "url": url}
 
 
-def actor_document(config: Config, account: dict[str, Any], public_key_pem: str) -> dict[str, Any]:
+def actor_document(
+    config: Config,
+    account: dict[str, Any],
+    public_key_pem: str,
+    *,
+    moved_to_uri: str | None = None,
+) -> dict[str, Any]:
     """A local account as an ActivityPub actor (Person, or Service for bots)."""
     uri = account["uri"]
     document: dict[str, Any] = {
@@ -79,6 +86,8 @@ def actor_document(config: Config, account: dict[str, Any], public_key_pem: str)
     also_known_as = json.loads(account.get("also_known_as") or "[]")
     if also_known_as:
         document["alsoKnownAs"] = also_known_as
+    if moved_to_uri:
+        document["movedTo"] = moved_to_uri
     for field, key in (("icon", "avatar_key"), ("image", "header_key")):
         image = _image(config, account.get(key), None)
         if image is not None:
@@ -152,6 +161,8 @@ NOTE_CONTEXT: list[Any] = [
         "toot": "http://joinmastodon.org/ns#",
         "votersCount": "toot:votersCount",
         "Hashtag": "as:Hashtag",
+        "blurhash": "toot:blurhash",
+        "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
     },
 ]
 
@@ -179,6 +190,7 @@ def note_document(
     tags: list[dict[str, Any]],
     in_reply_to_uri: str | None = None,
     with_context: bool = True,
+    media: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """A local status as an ActivityStreams `Note`."""
     from .time import iso_ms
@@ -201,7 +213,7 @@ def note_document(
         "atomUri": status["uri"],
         "inReplyToAtomUri": in_reply_to_uri,
         "content": status["content"],
-        "attachment": [],
+        "attachment": [d for d in (attachment_document(config, m) for m in media or []) if d],
         "tag": [
             *(
                 {
@@ -232,6 +244,29 @@ def note_document(
     return document
 
 
+def attachment_document(config: Config, row: dict[str, Any]) -> dict[str, Any] | None:
+    """A processed media attachment as the `Document` Mastodon puts in a Note."""
+    key = row.get("file_key")
+    if row.get("processing") != "complete" or not key:
+        return None
+    url = media_url(config, key)
+    media_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
+    document: dict[str, Any] = {
+        "type": "Document",
+        "mediaType": media_type,
+        "url": url,
+        "name": row.get("description") or None,
+        "blurhash": row.get("blurhash"),
+    }
+    if row.get("focus_x") is not None and row.get("focus_y") is not None:
+        document["focalPoint"] = [float(row["focus_x"]), float(row["focus_y"])]
+    original = (row.get("meta") or {}).get("original") or {}
+    if original.get("width") and original.get("height"):
+        document["width"] = int(original["width"])
+        document["height"] = int(original["height"])
+    return document
+
+
 def create_activity(note: dict[str, Any]) -> dict[str, Any]:
     """`Create` of a Note, addressed like the Note (Mastodon's `…/activity` id)."""
     body = {k: v for k, v in note.items() if k != "@context"}
@@ -256,4 +291,201 @@ def delete_activity(actor_uri: str, object_uri: str) -> dict[str, Any]:
         "actor": actor_uri,
         "to": [AS_PUBLIC],
         "object": {"id": object_uri, "type": "Tombstone", "atomUri": object_uri},
+    }
+
+
+def update_note_activity(note: dict[str, Any], edited_at_ms: int) -> dict[str, Any]:
+    """`Update` of an edited Note (Mastodon's `<uri>#updates/<epoch seconds>` id)."""
+    body = {k: v for k, v in note.items() if k != "@context"}
+    return {
+        "@context": note.get("@context", NOTE_CONTEXT),
+        "id": f"{note['id']}#updates/{edited_at_ms // 1000}",
+        "type": "Update",
+        "actor": note["attributedTo"],
+        "published": body.get("updated") or body["published"],
+        "to": note["to"],
+        "cc": note["cc"],
+        "object": body,
+    }
+
+
+def announce_addressing(
+    visibility: str, followers_url: str | None, author_uri: str
+) -> tuple[list[str], list[str]]:
+    """`to` and `cc` of a boost: the boosted author is always in `cc`."""
+    followers = [followers_url] if followers_url else []
+    if visibility == "public":
+        return [AS_PUBLIC], [author_uri, *followers]
+    if visibility == "unlisted":
+        return followers, [AS_PUBLIC, author_uri]
+    return followers, [author_uri]
+
+
+def announce_activity(
+    boost: dict[str, Any],
+    actor: dict[str, Any],
+    object_uri: str,
+    object_author_uri: str,
+    *,
+    with_context: bool = True,
+) -> dict[str, Any]:
+    """`Announce` of a status; its id is the boost's URI (`…/statuses/ID/activity`)."""
+    from .time import iso_ms
+
+    to, cc = announce_addressing(boost["visibility"], actor["followers_url"], object_author_uri)
+    document: dict[str, Any] = {
+        "id": boost["uri"],
+        "type": "Announce",
+        "actor": actor["uri"],
+        "published": (iso_ms(boost["created_at"]) or "").replace(".000Z", "Z"),
+        "to": to,
+        "cc": cc,
+        "object": object_uri,
+    }
+    if with_context:
+        document = {"@context": AS_CONTEXT, **document}
+    return document
+
+
+def undo_activity(actor_uri: str, activity_id: str, inner: dict[str, Any]) -> dict[str, Any]:
+    """`Undo` of an earlier activity, embedded without its context (as Mastodon sends)."""
+    body = {k: v for k, v in inner.items() if k != "@context"}
+    document: dict[str, Any] = {
+        "@context": AS_CONTEXT,
+        "id": activity_id,
+        "type": "Undo",
+        "actor": actor_uri,
+        "object": body,
+    }
+    if "to" in body:
+        document["to"] = body["to"]
+    return document
+
+
+def simple_activity(
+    kind: str, activity_id: str, actor_uri: str, object_: Any, **extra: Any
+) -> dict[str, Any]:
+    """A Like, Follow, Block, Accept, Reject, Add, Remove or Move activity."""
+    return {
+        "@context": AS_CONTEXT,
+        "id": activity_id,
+        "type": kind,
+        "actor": actor_uri,
+        "object": object_,
+        **extra,
+    }
+
+
+def update_actor_activity(activity_id: str, actor: dict[str, Any]) -> dict[str, Any]:
+    """`Update` of a local actor, to Public, carrying the whole actor document."""
+    body = {k: v for k, v in actor.items() if k != "@context"}
+    return {
+        "@context": actor.get("@context", ACTOR_CONTEXT),
+        "id": activity_id,
+        "type": "Update",
+        "actor": actor["id"],
+        "to": [AS_PUBLIC],
+        "object": body,
+    }
+
+
+def tombstone(uri: str) -> dict[str, Any]:
+    """What a deleted object's URL answers (with 410 Gone)."""
+    return {"@context": AS_CONTEXT, "id": uri, "type": "Tombstone"}
+
+
+def minimal_actor_document(document: dict[str, Any]) -> dict[str, Any]:
+    """The actor as Mastodon shows it to unsigned requests in authorized-fetch mode."""
+    kept = ("@context", "id", "type", "preferredUsername", "inbox", "outbox", "publicKey")
+    minimal = {k: document[k] for k in kept if k in document}
+    minimal["endpoints"] = document.get("endpoints", {})
+    return minimal
+
+
+OUTBOX_PER_PAGE = 20  # Mastodon's outbox page size
+
+
+def outbox_collection(outbox_url: str, total: int) -> dict[str, Any]:
+    """The outbox `OrderedCollection`: its size and the first and last pages."""
+    return {
+        "@context": AS_CONTEXT,
+        "id": outbox_url,
+        "type": "OrderedCollection",
+        "totalItems": total,
+        "first": f"{outbox_url}?page=true",
+        "last": f"{outbox_url}?page=true&min_id=0",
+    }
+
+
+def outbox_page(
+    outbox_url: str, page_id: str, items: list[dict[str, Any]], cursors: tuple[int, int] | None
+) -> dict[str, Any]:
+    """One `OrderedCollectionPage` of Create and Announce activities, newest first.
+
+    `cursors` is (newest id, oldest id) of the page; `next` appears only on a full page.
+    """
+    document: dict[str, Any] = {
+        "@context": NOTE_CONTEXT,
+        "id": page_id,
+        "type": "OrderedCollectionPage",
+        "partOf": outbox_url,
+        "orderedItems": items,
+    }
+    if cursors is not None:
+        newest, oldest = cursors
+        if len(items) >= OUTBOX_PER_PAGE:
+            document["next"] = f"{outbox_url}?page=true&max_id={oldest}"
+        document["prev"] = f"{outbox_url}?page=true&min_id={newest}"
+    return document
+
+
+def featured_collection(featured_url: str, notes: list[dict[str, Any]]) -> dict[str, Any]:
+    """The featured (pinned) statuses, embedded as Notes."""
+    return {
+        "@context": NOTE_CONTEXT,
+        "id": featured_url,
+        "type": "OrderedCollection",
+        "totalItems": len(notes),
+        "orderedItems": notes,
+    }
+
+
+def as_question(note: dict[str, Any], poll: dict[str, Any], now_ms: int) -> dict[str, Any]:
+    """A Note carrying a poll, as the `Question` Mastodon sends (options, tallies, end)."""
+    from .time import iso_ms
+
+    options = [
+        {"type": "Note", "name": title, "replies": {"type": "Collection", "totalItems": count}}
+        for title, count in zip(poll["options"], poll["cached_tallies"], strict=False)
+    ]
+    question = {**note, "type": "Question"}
+    question["anyOf" if poll["multiple"] else "oneOf"] = options
+    if poll.get("voters_count") is not None:
+        question["votersCount"] = int(poll["voters_count"])
+    if poll.get("expires_at") is not None:
+        end = (iso_ms(poll["expires_at"]) or "").replace(".000Z", "Z")
+        question["endTime"] = end
+        if poll["expires_at"] <= now_ms:
+            question["closed"] = end
+    return question
+
+
+def vote_activity(
+    actor_uri: str, vote_id: str, option: str, poll_author_uri: str, question_uri: str
+) -> dict[str, Any]:
+    """A vote in a remote poll: a Create of a Note named after the chosen option."""
+    return {
+        "@context": AS_CONTEXT,
+        "id": f"{vote_id}/activity",
+        "type": "Create",
+        "actor": actor_uri,
+        "to": [poll_author_uri],
+        "object": {
+            "id": vote_id,
+            "type": "Note",
+            "name": option,
+            "attributedTo": actor_uri,
+            "to": [poll_author_uri],
+            "inReplyTo": question_uri,
+        },
     }

@@ -149,7 +149,8 @@ async def follow(
         relationship = await rt.store.write(unit)
     except IntegrityError:
         # A concurrent request followed first: this one now finds the follow and updates it.
-        return await rt.store.write(unit)
+        relationship = await rt.store.write(unit)
+    rt.wake_jobs()  # the outbox event: federation starts at once
     await batch.announce()
     return relationship
 
@@ -175,7 +176,9 @@ async def unfollow(rt: Runtime, account_id: int, target_id: int) -> Relationship
             await notifications.unfollowed(conn, account_id, target_id)
         return await _relationship(conn, account_id, target_id)
 
-    return await rt.store.write(unit)
+    relationship = await rt.store.write(unit)
+    rt.wake_jobs()
+    return relationship
 
 
 async def answer_request(
@@ -205,7 +208,9 @@ async def answer_request(
         await notifications.request_answered(conn, account_id, requester_id)
         return await _relationship(conn, account_id, requester_id)
 
-    return await rt.store.write(unit)
+    relationship = await rt.store.write(unit)
+    rt.wake_jobs()
+    return relationship
 
 
 async def relationships(rt: Runtime, viewer_id: int, target_ids: list[int]) -> list[Relationship]:
@@ -277,9 +282,11 @@ async def block(rt: Runtime, account_id: int, target_id: int) -> Relationship:
         return await _relationship(conn, account_id, target_id)
 
     try:
-        return await rt.store.write(unit)
+        relationship = await rt.store.write(unit)
     except IntegrityError:
-        return await rt.store.write(unit)
+        relationship = await rt.store.write(unit)
+    rt.wake_jobs()  # the outbox event: federation starts at once
+    return relationship
 
 
 async def unblock(rt: Runtime, account_id: int, target_id: int) -> Relationship:
@@ -299,7 +306,9 @@ async def unblock(rt: Runtime, account_id: int, target_id: int) -> Relationship:
             )
         return await _relationship(conn, account_id, target_id)
 
-    return await rt.store.write(unit)
+    relationship = await rt.store.write(unit)
+    rt.wake_jobs()
+    return relationship
 
 
 async def mute(

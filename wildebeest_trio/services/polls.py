@@ -250,7 +250,9 @@ async def vote(rt: Runtime, account_id: int, poll_id: int, choices: list[int]) -
         assert fresh is not None
         return PollView(fresh, account_id, sorted(choices))
 
-    return await rt.store.write(unit)
+    view = await rt.store.write(unit)
+    rt.wake_jobs()  # the outbox event: the vote or new tallies go out at once
+    return view
 
 
 async def end_poll(rt: Runtime, payload: dict[str, Any]) -> None:
@@ -291,6 +293,7 @@ async def end_poll(rt: Runtime, payload: dict[str, Any]) -> None:
     if wait is not None:
         raise RetryLater(wait + 0.05, "poll not over yet")
     await batch.announce()
+    rt.wake_jobs()  # a `poll.ended` event may be waiting for the outbox consumer
 
 
 OVERDUE_GRACE_MS = 10 * 60 * 1000

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..store import Connection, Row
+from ..store import Connection, Row, outbox
 from ..store import accounts as account_rows
 from ..store import follows as follow_rows
 from ..store import users as user_rows
@@ -177,6 +177,9 @@ async def update(rt: Runtime, account_id: int, changes: ProfileChanges) -> None:
         await account_rows.update_profile(conn, account_id, columns, now)
         # The old pictures go once nothing else names them (the same bytes may be shared).
         await media.queue_release(conn, rt, replaced)
+        if columns:
+            # Followers' servers get the new profile (an Update of the actor).
+            await outbox.record(conn, rt.ids, "account.updated", account_id, account_id)
         if (
             changes.privacy is not None
             or changes.sensitive is not None

@@ -306,6 +306,7 @@ async def post(
     except _KeyTaken:
         # A concurrent request with the same key committed first: answer with its status.
         return await rt.store.write(unit)
+    rt.wake_jobs()  # its outbox event: federation starts at once
     await fanout.status_published(rt, bundle, bundle.order[0])
     await batch.announce()
     return bundle
@@ -501,6 +502,7 @@ async def edit(rt: Runtime, account_id: int, status_id: int, draft: Draft) -> St
         return await _one(conn, status_id, account_id)
 
     bundle = await rt.store.write(unit)
+    rt.wake_jobs()
     await fanout.status_published(rt, bundle, status_id, "status.update")
     await batch.announce()
     return bundle
@@ -606,6 +608,7 @@ async def favourite(rt: Runtime, account_id: int, status_id: int, on: bool) -> S
         return await _one(conn, row["id"], account_id)
 
     bundle = await rt.store.write(unit)
+    rt.wake_jobs()
     await batch.announce()
     return bundle
 
@@ -694,6 +697,7 @@ async def reblog(
     except IntegrityError:
         # A concurrent request boosted first (one live boost per account): return it.
         return await rt.store.write(unit)
+    rt.wake_jobs()
     await fanout.status_published(rt, bundle, bundle.order[0])
     await batch.announce()
     return bundle
@@ -709,7 +713,9 @@ async def unreblog(rt: Runtime, account_id: int, status_id: int) -> StatusBundle
             await _remove(conn, rt, existing, now_ms())
         return await _one(conn, row["id"], account_id)
 
-    return await rt.store.write(unit)
+    bundle = await rt.store.write(unit)
+    rt.wake_jobs()
+    return bundle
 
 
 async def pin(rt: Runtime, account_id: int, status_id: int, on: bool) -> StatusBundle:
@@ -732,7 +738,9 @@ async def pin(rt: Runtime, account_id: int, status_id: int, on: bool) -> StatusB
             await outbox.record(conn, rt.ids, "pin.deleted", account_id, row["id"])
         return await _one(conn, row["id"], account_id)
 
-    return await rt.store.write(unit)
+    bundle = await rt.store.write(unit)
+    rt.wake_jobs()
+    return bundle
 
 
 async def mute(rt: Runtime, account_id: int, status_id: int, on: bool) -> StatusBundle:

@@ -18,6 +18,9 @@ marks it dispatched. Events so far (`object_id` and payload):
 - `report.created` (report id; report_id, target_account_uri, status_uris, comment): a
   report the reporter asked to forward to the remote account's server, as a Flag (sent
   by the instance actor, as Mastodon does, so the reporter stays anonymous).
+- `block.created`, `block.deleted` (block id; target_account_id): Block / Undo Block;
+- `account.updated` (account id): Update of the actor (profile changes);
+- `account.moved` (the target account's id): Move of the followers;
 - `poll.voted` (the poll's status id; poll_id, choices (option indices), status_uri): a
   local account voted; for a remote poll, one Create of a Note named after each chosen
   option to its author, for a local one an Update of the Question with new tallies;
@@ -70,4 +73,33 @@ async def mark_dispatched(conn: Connection, event_ids: list[int], now: int) -> N
     """Mark events as handed to federation."""
     await conn.executemany(
         "UPDATE outbox SET dispatched_at = $1 WHERE id = $2", [(now, i) for i in event_ids]
+    )
+
+
+async def claim_pending(conn: Connection, limit: int) -> list[Row]:
+    """Pending events, oldest first, locked for this unit (other consumers skip them)."""
+    sql = "SELECT * FROM outbox WHERE dispatched_at IS NULL ORDER BY id LIMIT $1"
+    if conn.dialect == "postgres":
+        sql += " FOR UPDATE SKIP LOCKED"
+    return await conn.fetch(sql, limit)
+
+
+async def latest_event_id(
+    conn: Connection, event: str, account_id: int, object_id: int, before: int
+) -> int | None:
+    """The newest earlier event of a kind about the same object (the activity an Undo undoes)."""
+    return await conn.fetchval(
+        "SELECT max(id) FROM outbox WHERE event = $1 AND account_id = $2 AND object_id = $3 "
+        "AND id < $4",
+        event,
+        account_id,
+        object_id,
+        before,
+    )
+
+
+async def purge_dispatched(conn: Connection, before: int) -> int:
+    """Forget events dispatched before `before` (their deliveries are queued); how many."""
+    return await conn.execute(
+        "DELETE FROM outbox WHERE dispatched_at IS NOT NULL AND dispatched_at < $1", before
     )

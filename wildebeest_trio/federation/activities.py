@@ -1,0 +1,522 @@
+"""Turning outbox events into activities, and choosing the inboxes that receive them.
+
+Each event becomes zero or more `Outgoing` activities, addressed as Mastodon addresses
+them: followers' shared inboxes first (a personal inbox where none is published),
+mentioned and replied-to accounts, the target of a Follow, Like or Block. Local
+recipients need no delivery, and domains an admin suspended receive nothing.
+Everything here runs inside the consumer's unit of work and awaits only the connection.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..config import Config
+from ..ids import now_ms
+from ..serializers import activitypub as ap
+from ..services.domain_blocks import is_suspended
+from ..store import Connection, Row
+from ..store import accounts as account_rows
+from ..store import activitypub as ap_rows
+from ..store import media as media_rows
+from ..store import outbox as outbox_rows
+from ..store import polls as poll_rows
+
+DISTRIBUTABLE = ("public", "unlisted")
+
+
+@dataclass
+class Outgoing:
+    """One activity to deliver, signed by `key_id`, to each of `inboxes`."""
+
+    key_id: str
+    activity: dict[str, Any]
+    inboxes: list[str]
+    #: Whether it carries an RsaSignature2017 LD signature (public posts, every Delete).
+    ld_sign: bool = False
+    #: LD-signed even in authorized-fetch mode (Mastodon's `always_sign`).
+    always_sign: bool = False
+
+
+@dataclass
+class Recipients:
+    """Inboxes gathered for one activity, deduplicated, suspended domains left out."""
+
+    inboxes: dict[str, None] = field(default_factory=dict)
+
+    def add(self, inbox: str | None) -> None:
+        if inbox:
+            self.inboxes[inbox] = None
+
+    def add_account(self, row: Row | None, *, personal: bool = False) -> None:
+        """A remote account's inbox: shared unless `personal` (Mastodon's choice per kind)."""
+        if row is None or row["domain"] is None or row.get("suspended_at") is not None:
+            return
+        if personal:
+            self.add(row["inbox_url"])
+        else:
+            self.add(row["shared_inbox_url"] or row["inbox_url"])
+
+
+async def _allowed(conn: Connection, inboxes: list[str], cache: dict[str, bool]) -> list[str]:
+    kept = []
+    for inbox in inboxes:
+        host = urlsplit(inbox).netloc.lower()
+        if host not in cache:
+            cache[host] = not await is_suspended(conn, host)
+        if cache[host]:
+            kept.append(inbox)
+    return kept
+
+
+async def note_for(conn: Connection, config: Config, status: Row, author: Row) -> dict[str, Any]:
+    """A local status as the Note served and sent for it."""
+    mentions = await ap_rows.mentioned_accounts(conn, status["id"])
+    tags = await ap_rows.tags_of(conn, status["id"])
+    media = await media_rows.of_statuses(conn, [status["id"]])
+    parent_uri = None
+    if status["in_reply_to_id"] is not None:
+        parent = await ap_rows.status_row(conn, status["in_reply_to_id"])
+        parent_uri = parent["uri"] if parent else None
+    note = ap.note_document(
+        config,
+        status,
+        author,
+        mentions=mentions,
+        tags=tags,
+        in_reply_to_uri=parent_uri,
+        media=media,
+    )
+    poll = await poll_rows.poll_of_status(conn, status["id"])
+    if poll is not None:
+        return ap.as_question(note, poll, now_ms())
+    return note
+
+
+async def status_recipients(
+    conn: Connection, status: Row, author: Row, *, deleting: bool = False
+) -> Recipients:
+    """Who receives a status's Create, Update or Delete (Mastodon's StatusReachFinder)."""
+    recipients = Recipients()
+    visibility = status["visibility"]
+    if visibility != "direct":
+        for row in await ap_rows.follower_inboxes(conn, author["id"]):
+            recipients.add(row["inbox"])
+    for row in await ap_rows.mentioned_accounts(conn, status["id"]):
+        recipients.add_account(row)
+    extra: list[int] = []
+    if visibility in DISTRIBUTABLE:
+        if status["in_reply_to_account_id"] is not None:
+            extra.append(status["in_reply_to_account_id"])
+        if deleting:
+            # Those holding a copy through a boost, favourite or reply hear of the Delete.
+            extra.extend(await ap_rows.interacting_accounts(conn, status["id"]))
+    for row in await ap_rows.accounts_for_delivery(conn, extra):
+        recipients.add_account(row)
+    return recipients
+
+
+async def _followers(conn: Connection, account_id: int) -> Recipients:
+    recipients = Recipients()
+    for row in await ap_rows.follower_inboxes(conn, account_id):
+        recipients.add(row["inbox"])
+    return recipients
+
+
+async def _account(conn: Connection, account_id: int | None) -> Row | None:
+    if account_id is None:
+        return None
+    return await account_rows.account_by_id(conn, account_id)
+
+
+async def plan(conn: Connection, config: Config, event: Row) -> list[Outgoing]:
+    """The activities one outbox event sends (none when only local accounts are involved)."""
+    actor = await _account(conn, event["account_id"])
+    if actor is None or actor["domain"] is not None:
+        return []
+    payload: dict[str, Any] = json.loads(event["payload"] or "{}")
+    kind = event["event"]
+    builder = _BUILDERS.get(kind)
+    if builder is None:
+        return []
+    built = await builder(conn, config, actor, event, payload)
+    if built is None:
+        return []
+    # Each activity is signed by its own actor: the Update of a local poll after someone
+    # else's vote is the poll author's, not the voter's.
+    return [
+        Outgoing(f"{a.get('actor') or actor['uri']}#main-key", a, list(r.inboxes), ld, al)
+        for a, r, ld, al in (built if isinstance(built, list) else [built])
+    ]
+
+
+One = tuple[dict[str, Any], Recipients, bool, bool]
+Built = One | list[One] | None
+
+
+async def _status_created(
+    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+) -> Built:
+    status = await ap_rows.status_row(conn, event["object_id"])
+    if status is None or status["deleted_at"] is not None or status["reblog_of_id"] is not None:
+        return None  # deleted before it went out: its Delete follows
+    note = await note_for(conn, config, status, actor)
+    recipients = await status_recipients(conn, status, actor)
+    signed = status["visibility"] in DISTRIBUTABLE
+    return ap.create_activity(note), recipients, signed, False
+
+
+async def _status_updated(
+    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+) -> Built:
+    status = await ap_rows.status_row(conn, event["object_id"])
+    if status is None or status["deleted_at"] is not None:
+        return None
+    note = await note_for(conn, config, status, actor)
+    recipients = await status_recipients(conn, status, actor)
+    edited = status["edited_at"] or status["updated_at"]
+    signed = status["visibility"] in DISTRIBUTABLE
+    return ap.update_note_activity(note, edited), recipients, signed, False
+
+
+async def _status_deleted(
+    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+) -> Built:
+    status = await ap_rows.status_row(conn, event["object_id"])
+    uri = payload.get("uri") or (status["uri"] if status else None)
+    if not uri:
+        return None
+    if status is not None:
+        recipients = await status_recipients(conn, status, actor, deleting=True)
+    else:
+        recipients = await _followers(conn, actor["id"])
+    activity = ap.delete_activity(actor["uri"], uri)
+    return activity, recipients, True, True
+
+
+async def _reblog(
+    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+) -> Built:
+    boost = await ap_rows.status_row(conn, event["object_id"])
+    inner_id = payload.get("reblog_of_id") or (boost["reblog_of_id"] if boost else None)
+    inner = await ap_rows.status_row(conn, inner_id) if inner_id is not None else None
+    if boost is None or inner is None:
+        return None
+    inner_author = await _account(conn, inner["account_id"])
+    if inner_author is None:
+        return None
+    announce = ap.announce_activity(boost, actor, inner["uri"], inner_author["uri"])
+    recipients = Recipients()
+    if boost["visibility"] != "direct":
+        recipients = await _followers(conn, actor["id"])
+    recipients.add_account(inner_author)
+    if event["event"] == "reblog.created":
+        if boost["deleted_at"] is not None:
+            return None
+        return announce, recipients, boost["visibility"] in DISTRIBUTABLE, False
+    undo = ap.undo_activity(actor["uri"], f"{actor['uri']}#announces/{boost['id']}/undo", announce)
+    return undo, recipients, True, True
+
+
+async def _favourite(
+    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+) -> Built:
+    status = await ap_rows.status_row(conn, event["object_id"])
+    if status is None:
+        return None
+    author = await _account(conn, status["account_id"])
+    if author is None or author["domain"] is None:
+        return None
+    recipients = Recipients()
+    recipients.add_account(author, personal=True)
+    if event["event"] == "favourite.created":
+        like = ap.simple_activity(
+            "Like", f"{actor['uri']}#likes/{event['id']}", actor["uri"], status["uri"]
+        )
+        return like, recipients, False, False
+    liked = await outbox_rows.latest_event_id(
+        conn, "favourite.created", actor["id"], status["id"], event["id"]
+    )
+    like_id = f"{actor['uri']}#likes/{liked or event['id']}"
+    like = ap.simple_activity("Like", like_id, actor["uri"], status["uri"])
+    return ap.undo_activity(actor["uri"], f"{like_id}/undo", like), recipients, False, False
+
+
+async def _pin(
+    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+) -> Built:
+    status = await ap_rows.status_row(conn, event["object_id"])
+    if status is None or status["visibility"] not in DISTRIBUTABLE:
+        return None
+    kind = "Add" if event["event"] == "pin.created" else "Remove"
+    activity = ap.simple_activity(
+        kind,
+        f"{actor['uri']}#featured/{kind.lower()}/{event['id']}",
+        actor["uri"],
+        status["uri"],
+        target=actor["featured_url"],
+    )
+    return activity, await _followers(conn, actor["id"]), False, False
+
+
+def follow_activity_id(actor: Row, follow_id: int) -> str:
+    """The id of the Follow we send for a local follow or follow request."""
+    return f"{actor['uri']}#follows/{follow_id}"
+
+
+async def _follow(
+    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+) -> Built:
+    target = await _account(conn, payload.get("target_account_id"))
+    if target is None or target["domain"] is None:
+        return None
+    recipients = Recipients()
+    recipients.add_account(target, personal=True)
+    if event["event"] in ("follow.created", "follow.requested"):
+        follow_id = follow_activity_id(actor, event["object_id"])
+        await ap_rows.set_follow_uri(conn, event["object_id"], follow_id)
+        follow = ap.simple_activity("Follow", follow_id, actor["uri"], target["uri"])
+        return follow, recipients, False, False
+    follow_id = payload.get("uri") or follow_activity_id(actor, event["object_id"])
+    follow = ap.simple_activity("Follow", follow_id, actor["uri"], target["uri"])
+    undo_id = f"{follow_activity_id(actor, event['object_id'])}/undo"
+    return ap.undo_activity(actor["uri"], undo_id, follow), recipients, False, False
+
+
+async def _follow_request_answered(
+    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+) -> Built:
+    requester = await _account(conn, payload.get("requester_id"))
+    if requester is None or requester["domain"] is None:
+        return None
+    accepted = event["event"] == "follow_request.authorized"
+    kind = "Accept" if accepted else "Reject"
+    follow = {
+        "id": payload.get("uri") or requester["uri"],
+        "type": "Follow",
+        "actor": requester["uri"],
+        "object": actor["uri"],
+    }
+    activity = ap.simple_activity(
+        kind, f"{actor['uri']}#{kind.lower()}s/follows/{event['object_id']}", actor["uri"], follow
+    )
+    recipients = Recipients()
+    recipients.add_account(requester, personal=True)
+    return activity, recipients, False, False
+
+
+async def _block(
+    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+) -> Built:
+    target = await _account(conn, payload.get("target_account_id"))
+    if target is None or target["domain"] is None:
+        return None
+    recipients = Recipients()
+    recipients.add_account(target, personal=True)
+    block_id = f"{actor['uri']}#blocks/{event['object_id']}"
+    block = ap.simple_activity("Block", block_id, actor["uri"], target["uri"])
+    if event["event"] == "block.created":
+        return block, recipients, False, False
+    return ap.undo_activity(actor["uri"], f"{block_id}/undo", block), recipients, False, False
+
+
+async def _account_updated(
+    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+) -> Built:
+    full = await account_rows.local_actor(conn, actor["username"])
+    if full is None:
+        return None
+    moved = await _account(conn, full["moved_to_account_id"])
+    document = ap.actor_document(
+        config, full, full["public_key_pem"], moved_to_uri=moved["uri"] if moved else None
+    )
+    activity = ap.update_actor_activity(f"{actor['uri']}#updates/{event['id']}", document)
+    return activity, await _followers(conn, actor["id"]), True, False
+
+
+async def _account_moved(
+    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+) -> Built:
+    target = await _account(conn, event["object_id"])
+    if target is None:
+        return None
+    activity = ap.simple_activity(
+        "Move",
+        f"{actor['uri']}#moves/{event['id']}",
+        actor["uri"],
+        actor["uri"],
+        target=target["uri"],
+    )
+    return activity, await _followers(conn, actor["id"]), True, False
+
+
+async def _poll_voted(
+    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+) -> Built:
+    status = await ap_rows.status_row(conn, event["object_id"])
+    poll = await poll_rows.poll_of_status(conn, event["object_id"]) if status else None
+    if status is None or poll is None or status["deleted_at"] is not None:
+        return None
+    author = await _account(conn, status["account_id"])
+    if author is None:
+        return None
+    if author["domain"] is None:
+        # A vote in a local poll: its followers' servers get the new tallies.
+        return await _question_update(conn, config, status, author)
+    recipients = Recipients()
+    recipients.add_account(author, personal=True)
+    votes: list[One] = []
+    for choice in payload.get("choices", []):
+        if not isinstance(choice, int) or not 0 <= choice < len(poll["options"]):
+            continue
+        vote_id = f"{actor['uri']}#votes/{event['id']}/{choice}"
+        vote = ap.vote_activity(
+            actor["uri"], vote_id, poll["options"][choice], author["uri"], status["uri"]
+        )
+        votes.append((vote, recipients, False, False))
+    return votes
+
+
+async def _question_update(conn: Connection, config: Config, status: Row, author: Row) -> Built:
+    note = await note_for(conn, config, status, author)
+    recipients = await status_recipients(conn, status, author)
+    stamp = now_ms()
+    activity = ap.update_note_activity(note, stamp)
+    activity["id"] = f"{status['uri']}#updates/{stamp}"  # tallies change many times a second
+    return activity, recipients, status["visibility"] in DISTRIBUTABLE, False
+
+
+async def _poll_ended(
+    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+) -> Built:
+    status = await ap_rows.status_row(conn, event["object_id"])
+    if status is None or status["deleted_at"] is not None or status["account_id"] != actor["id"]:
+        return None
+    return await _question_update(conn, config, status, actor)
+
+
+_BUILDERS = {
+    "status.created": _status_created,
+    "status.updated": _status_updated,
+    "status.deleted": _status_deleted,
+    "reblog.created": _reblog,
+    "reblog.deleted": _reblog,
+    "favourite.created": _favourite,
+    "favourite.deleted": _favourite,
+    "pin.created": _pin,
+    "pin.deleted": _pin,
+    "follow.created": _follow,
+    "follow.requested": _follow,
+    "follow.deleted": _follow,
+    "follow_request.authorized": _follow_request_answered,
+    "follow_request.rejected": _follow_request_answered,
+    "block.created": _block,
+    "block.deleted": _block,
+    "account.updated": _account_updated,
+    "account.moved": _account_moved,
+    "poll.voted": _poll_voted,
+    "poll.ended": _poll_ended,
+}
+
+
+async def allowed_inboxes(
+    conn: Connection, inboxes: list[str], cache: dict[str, bool] | None = None
+) -> list[str]:
+    """The inboxes whose domain is not suspended."""
+    return await _allowed(conn, inboxes, {} if cache is None else cache)
+
+
+# Documents served at the URLs of local objects ------------------------------------------------
+
+
+@dataclass
+class StatusDocuments:
+    """A local status as served: its Note (None for a boost) and its activity."""
+
+    status: Row
+    author: Row
+    gone: bool
+    #: Whether the requester may see it (public and unlisted: anyone not blocked).
+    permitted: bool
+    note: dict[str, Any] | None = None
+    activity: dict[str, Any] | None = None
+
+
+async def may_see(conn: Connection, status: Row, viewer_id: int | None) -> bool:
+    """Whether a (remote) requester may fetch a status, as Mastodon's StatusPolicy decides."""
+    if viewer_id is not None and await ap_rows.is_blocked_by(conn, viewer_id, status["account_id"]):
+        return False
+    if status["visibility"] in DISTRIBUTABLE:
+        return True
+    if viewer_id is None:
+        return False
+    if await ap_rows.is_mentioned(conn, status["id"], viewer_id):
+        return True
+    return status["visibility"] == "private" and await ap_rows.is_follower(
+        conn, viewer_id, status["account_id"]
+    )
+
+
+async def status_documents(
+    conn: Connection, config: Config, username: str, status_id: int, viewer_id: int | None
+) -> StatusDocuments | None:
+    """The documents of a local status by its author's name and id; None if unknown."""
+    author = await account_rows.local_actor(conn, username)
+    status = await ap_rows.status_row(conn, status_id)
+    if author is None or status is None or status["account_id"] != author["id"]:
+        return None
+    if not status["local"] or author["suspended_at"] is not None:
+        return None
+    if status["deleted_at"] is not None:
+        return StatusDocuments(status, author, gone=True, permitted=True)
+    permitted = await may_see(conn, status, viewer_id)
+    docs = StatusDocuments(status, author, gone=False, permitted=permitted)
+    if not permitted:
+        return docs
+    docs.activity = await status_activity(conn, config, status, author)
+    if status["reblog_of_id"] is None and docs.activity is not None:
+        docs.note = {"@context": docs.activity["@context"], **docs.activity["object"]}
+    return docs
+
+
+async def status_activity(
+    conn: Connection, config: Config, status: Row, author: Row
+) -> dict[str, Any] | None:
+    """The Create of a status, or the Announce of a boost."""
+    if status["reblog_of_id"] is None:
+        return ap.create_activity(await note_for(conn, config, status, author))
+    inner = await ap_rows.status_row(conn, status["reblog_of_id"])
+    inner_author = await _account(conn, inner["account_id"]) if inner else None
+    if inner is None or inner_author is None:
+        return None
+    return ap.announce_activity(status, author, inner["uri"], inner_author["uri"])
+
+
+async def outbox_items(
+    conn: Connection,
+    config: Config,
+    author: Row,
+    max_id: int | None,
+    min_id: int | None,
+) -> tuple[list[dict[str, Any]], tuple[int, int] | None]:
+    """One outbox page of Create and Announce activities, and its (newest, oldest) ids."""
+    rows = await ap_rows.outbox_statuses(conn, author["id"], max_id, min_id, ap.OUTBOX_PER_PAGE)
+    items = []
+    for row in rows:
+        activity = await status_activity(conn, config, row, author)
+        if activity is not None:
+            items.append({k: v for k, v in activity.items() if k != "@context"})
+    cursors = (rows[0]["id"], rows[-1]["id"]) if rows else None
+    return items, cursors
+
+
+async def featured_notes(conn: Connection, config: Config, author: Row) -> list[dict[str, Any]]:
+    """The pinned public statuses of an account, as Notes without their own context."""
+    notes = []
+    for row in await ap_rows.pinned_statuses(conn, author["id"]):
+        note = await note_for(conn, config, row, author)
+        notes.append({k: v for k, v in note.items() if k != "@context"})
+    return notes

@@ -1,0 +1,163 @@
+"""Queries of outbound federation: who receives an activity, and what local actors publish."""
+
+from __future__ import annotations
+
+from .base import Connection, Row
+from .paging import placeholders
+
+_REMOTE = (
+    "a.id, a.uri, a.username, a.domain, a.url, a.inbox_url, a.shared_inbox_url, a.suspended_at"
+)
+
+
+async def follower_inboxes(conn: Connection, account_id: int) -> list[Row]:
+    """Distinct inboxes of an account's remote followers: the shared one where published."""
+    return await conn.fetch(
+        "SELECT DISTINCT COALESCE(NULLIF(a.shared_inbox_url, ''), a.inbox_url) AS inbox, "
+        "a.domain FROM follows f JOIN accounts a ON a.id = f.account_id "
+        "WHERE f.target_account_id = $1 AND a.domain IS NOT NULL AND a.inbox_url IS NOT NULL "
+        "AND a.suspended_at IS NULL",
+        account_id,
+    )
+
+
+async def accounts_for_delivery(conn: Connection, account_ids: list[int]) -> list[Row]:
+    """Accounts by id with their inboxes (local ones included: callers skip them)."""
+    ids = list(dict.fromkeys(account_ids))
+    if not ids:
+        return []
+    return await conn.fetch(
+        f"SELECT {_REMOTE} FROM accounts a WHERE a.id IN ({placeholders(1, len(ids))})", *ids
+    )
+
+
+async def mentioned_accounts(conn: Connection, status_id: int) -> list[Row]:
+    """The accounts a status mentions, in mention order, with their inboxes."""
+    return await conn.fetch(
+        f"SELECT {_REMOTE} FROM mentions m JOIN accounts a ON a.id = m.account_id "
+        "WHERE m.status_id = $1 ORDER BY m.id",
+        status_id,
+    )
+
+
+async def tags_of(conn: Connection, status_id: int) -> list[Row]:
+    """The hashtags of a status."""
+    return await conn.fetch(
+        "SELECT t.name, t.display_name FROM statuses_tags st JOIN tags t ON t.id = st.tag_id "
+        "WHERE st.status_id = $1 ORDER BY t.name",
+        status_id,
+    )
+
+
+async def interacting_accounts(conn: Connection, status_id: int) -> list[int]:
+    """Remote accounts that boosted, favourited or replied to a status (they hold copies)."""
+    rows = await conn.fetch(
+        "SELECT s.account_id AS id FROM statuses s JOIN accounts a ON a.id = s.account_id "
+        "WHERE (s.reblog_of_id = $1 OR s.in_reply_to_id = $1) AND a.domain IS NOT NULL "
+        "UNION SELECT f.account_id FROM favourites f JOIN accounts a ON a.id = f.account_id "
+        "WHERE f.status_id = $1 AND a.domain IS NOT NULL",
+        status_id,
+    )
+    return [r["id"] for r in rows]
+
+
+async def status_row(conn: Connection, status_id: int) -> Row | None:
+    """A status by id, deleted or not (a deleted one still answers its Delete and 410)."""
+    return await conn.fetchrow("SELECT * FROM statuses WHERE id = $1", status_id)
+
+
+async def set_follow_uri(conn: Connection, follow_id: int, uri: str) -> None:
+    """Name a local follow (or follow request) by the id of the Follow activity we sent,
+    so that the remote Accept or Reject can be matched to it."""
+    for table in ("follows", "follow_requests"):
+        await conn.execute(
+            f"UPDATE {table} SET uri = $1 WHERE id = $2 AND uri IS NULL", uri, follow_id
+        )
+
+
+async def is_follower(conn: Connection, follower_id: int, target_id: int) -> bool:
+    found = await conn.fetchval(
+        "SELECT 1 FROM follows WHERE account_id = $1 AND target_account_id = $2",
+        follower_id,
+        target_id,
+    )
+    return found is not None
+
+
+async def is_mentioned(conn: Connection, status_id: int, account_id: int) -> bool:
+    found = await conn.fetchval(
+        "SELECT 1 FROM mentions WHERE status_id = $1 AND account_id = $2", status_id, account_id
+    )
+    return found is not None
+
+
+async def is_blocked_by(conn: Connection, account_id: int, blocker_id: int) -> bool:
+    found = await conn.fetchval(
+        "SELECT 1 FROM blocks WHERE account_id = $1 AND target_account_id = $2",
+        blocker_id,
+        account_id,
+    )
+    return found is not None
+
+
+async def outbox_statuses(
+    conn: Connection, account_id: int, max_id: int | None, min_id: int | None, limit: int
+) -> list[Row]:
+    """An account's public and unlisted statuses and boosts for its outbox, newest first."""
+    sql = (
+        "SELECT * FROM statuses WHERE account_id = $1 AND deleted_at IS NULL "
+        "AND visibility IN ('public', 'unlisted')"
+    )
+    args: list[object] = [account_id]
+    if max_id is not None:
+        args.append(max_id)
+        sql += f" AND id < ${len(args)}"
+    if min_id is not None:
+        args.append(min_id)
+        sql += f" AND id > ${len(args)}"
+        # The page just after min_id: the oldest ones first, then reversed below.
+        args.append(limit)
+        rows = await conn.fetch(sql + f" ORDER BY id ASC LIMIT ${len(args)}", *args)
+        return list(reversed(rows))
+    args.append(limit)
+    return await conn.fetch(sql + f" ORDER BY id DESC LIMIT ${len(args)}", *args)
+
+
+async def pinned_statuses(conn: Connection, account_id: int) -> list[Row]:
+    """The public and unlisted statuses an account pinned, newest pin first."""
+    return await conn.fetch(
+        "SELECT s.* FROM status_pins p JOIN statuses s ON s.id = p.status_id "
+        "WHERE p.account_id = $1 AND s.deleted_at IS NULL "
+        "AND s.visibility IN ('public', 'unlisted') ORDER BY p.id DESC",
+        account_id,
+    )
+
+
+async def set_also_known_as(conn: Connection, account_id: int, aliases: str, now: int) -> None:
+    """Replace an account's aliases (a JSON list of actor URIs)."""
+    await conn.execute(
+        "UPDATE accounts SET also_known_as = $1, updated_at = $2 WHERE id = $3",
+        aliases,
+        now,
+        account_id,
+    )
+
+
+async def set_moved_to(conn: Connection, account_id: int, target_id: int, now: int) -> None:
+    """Record that an account moved to another."""
+    await conn.execute(
+        "UPDATE accounts SET moved_to_account_id = $1, updated_at = $2 WHERE id = $3",
+        target_id,
+        now,
+        account_id,
+    )
+
+
+async def local_follower_ids(conn: Connection, account_id: int) -> list[int]:
+    """The local accounts following an account."""
+    rows = await conn.fetch(
+        "SELECT f.account_id FROM follows f JOIN accounts a ON a.id = f.account_id "
+        "WHERE f.target_account_id = $1 AND a.domain IS NULL ORDER BY f.id",
+        account_id,
+    )
+    return [r["account_id"] for r in rows]
