@@ -433,3 +433,44 @@ async def test_polls_federate_as_questions_and_votes(
     assert vote.activity["object"]["name"] == "yes"
     assert vote.activity["object"]["inReplyTo"] == uri
     assert vote.activity["object"]["to"] == [f"{hosts.base(1)}/users/pollster"]
+
+
+async def test_a_forwarded_report_goes_as_a_flag_from_the_instance_actor(
+    rt: Runtime, client: Any, hosts: FakeHosts, alice: User, federating: None
+) -> None:
+    from wildebeest_trio.federation.instance_actor import ensure_instance_actor, instance_actor
+
+    await ensure_instance_actor(rt)
+    actor = await instance_actor(rt)
+    assert actor is not None
+    hosts.keys[f"{actor['uri']}#main-key"] = actor["public_key_pem"]
+    spammer = await remote_account(rt, hosts, 0, "spammer")
+    code, report = await act(
+        client, alice, "/api/v1/reports", account_id=str(spammer), comment="spam", forward=True
+    )
+    assert code == 200, report
+    await wait_for(lambda: len(hosts.received) >= 1)
+    [flag] = hosts.at(0)
+    assert flag.activity["type"] == "Flag"
+    assert flag.activity["actor"] == actor["uri"]  # not alice: reporters stay anonymous
+    assert flag.activity["object"] == [f"{hosts.base(0)}/users/spammer"]
+    assert flag.activity["content"] == "spam"
+    assert flag.key_id == f"{actor['uri']}#main-key"
+
+
+async def test_a_deleted_account_sends_delete_to_every_known_server(
+    rt: Runtime, client: Any, hosts: FakeHosts, alice: User, federating: None
+) -> None:
+    from tests.social import PASSWORD
+    from wildebeest_trio.services.account_settings import delete_account
+
+    pem = hosts.keys[f"{rt.config.base_url}/users/alice#main-key"]
+    await add_follower(rt, await remote_account(rt, hosts, 0, "bob"), int(alice.id))
+    await remote_account(rt, hosts, 1, "carol")  # known, not a follower
+    await delete_account(rt, int(alice.id), PASSWORD)
+    await wait_for(lambda: len(hosts.received) >= 2)
+    for index in (0, 1):
+        [delete] = hosts.at(index)
+        assert delete.activity["type"] == "Delete"
+        assert delete.activity["object"] == f"{rt.config.base_url}/users/alice"
+        assert verify_ld_signature(delete.activity, pem)

@@ -24,6 +24,7 @@ from ..store import activitypub as ap_rows
 from ..store import media as media_rows
 from ..store import outbox as outbox_rows
 from ..store import polls as poll_rows
+from ..store import reports as report_rows
 
 DISTRIBUTABLE = ("public", "unlisted")
 
@@ -398,6 +399,39 @@ async def _poll_ended(
     return await _question_update(conn, config, status, actor)
 
 
+async def _account_deleted(
+    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+) -> Built:
+    recipients = Recipients()
+    for row in await ap_rows.known_inboxes(conn):
+        recipients.add(row["inbox"])
+    activity = ap.simple_activity(
+        "Delete", f"{actor['uri']}#delete", actor["uri"], actor["uri"], to=[ap.AS_PUBLIC]
+    )
+    return activity, recipients, True, True
+
+
+async def _report_forwarded(
+    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+) -> Built:
+    report = await report_rows.by_id(conn, event["object_id"])
+    target = await _account(conn, report["target_account_id"] if report else None)
+    if target is None or target["domain"] is None:
+        return None
+    recipients = Recipients()
+    recipients.add_account(target)
+    # Sent by the instance actor, so the reporter stays anonymous (as Mastodon does).
+    instance = f"{config.base_url}/actor"
+    flag = ap.simple_activity(
+        "Flag",
+        f"{instance}#flags/{event['object_id']}",
+        instance,
+        [target["uri"], *[u for u in payload.get("status_uris", []) if isinstance(u, str)]],
+        content=str(payload.get("comment") or ""),
+    )
+    return flag, recipients, False, False
+
+
 _BUILDERS = {
     "status.created": _status_created,
     "status.updated": _status_updated,
@@ -419,6 +453,8 @@ _BUILDERS = {
     "account.moved": _account_moved,
     "poll.voted": _poll_voted,
     "poll.ended": _poll_ended,
+    "account.deleted": _account_deleted,
+    "report.created": _report_forwarded,
 }
 
 

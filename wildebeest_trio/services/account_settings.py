@@ -13,6 +13,7 @@ from ..store import Connection, Row, outbox
 from ..store import follows as follow_rows
 from ..store import settings as setting_rows
 from ..store import users as user_rows
+from . import media
 from .account_mail import mail_enabled
 from .accounts import AccountError, validate_email
 from .mailer import confirmation_message, enqueue_mail
@@ -146,10 +147,13 @@ async def delete_account(rt: Runtime, account_id: int, password: str) -> None:
         row = await conn.fetchrow("SELECT uri FROM accounts WHERE id = $1", account_id)
         for pair in await setting_rows.follow_pairs_of(conn, account_id):
             await follow_rows.delete_follow(conn, pair["account_id"], pair["target_account_id"])
+        # Attachments, avatar and header files go by a job once nothing names them.
+        await media.account_removed(conn, rt, account_id)
         await setting_rows.purge_account(conn, account_id, now)
         await outbox.record(
             conn, rt.ids, "account.deleted", account_id, account_id, {"uri": row["uri"]}
         )
 
     await rt.store.write(unit)
+    rt.wake_jobs()  # the Delete goes out, the files go
     rt.instance_facts.invalidate()

@@ -19,7 +19,7 @@ from ..store import instance as instance_rows
 from ..store import moderators as moderator_rows
 from ..store import reports as report_rows
 from .follows import AccountNotFound
-from .notifications import notify
+from .notifications import Batch
 from .statuses import StatusNotFound
 
 CATEGORIES = ("spam", "legal", "violation", "other")
@@ -73,6 +73,8 @@ async def file_report(rt: Runtime, reporter_id: int, request: ReportRequest) -> 
     rule_ids = list(dict.fromkeys(request.rule_ids)) if category == "violation" else []
     status_ids = list(dict.fromkeys(request.status_ids))
 
+    batch = Batch(rt)
+
     async def unit(conn: Connection) -> FiledReport:
         target = await account_rows.account_by_id(conn, request.target_id)
         if target is None or target["suspended_at"] is not None:
@@ -101,9 +103,8 @@ async def file_report(rt: Runtime, reporter_id: int, request: ReportRequest) -> 
             },
         )
         for staff_id in await moderator_rows.staff_account_ids(conn):
-            await notify(
+            await batch.notify(
                 conn,
-                rt.ids,
                 account_id=staff_id,
                 type="admin.report",
                 from_account_id=reporter_id,
@@ -125,4 +126,7 @@ async def file_report(rt: Runtime, reporter_id: int, request: ReportRequest) -> 
             )
         return FiledReport(report, target)
 
-    return await rt.store.write(unit)
+    filed = await rt.store.write(unit)
+    await batch.announce()
+    rt.wake_jobs()  # a forwarded report's Flag goes out at once
+    return filed

@@ -21,6 +21,16 @@ async def follower_inboxes(conn: Connection, account_id: int) -> list[Row]:
     )
 
 
+async def known_inboxes(conn: Connection) -> list[Row]:
+    """Every remote server's inbox this one knows (shared where published): where the
+    Delete of a whole account goes, as Mastodon sends it."""
+    return await conn.fetch(
+        "SELECT DISTINCT COALESCE(NULLIF(shared_inbox_url, ''), inbox_url) AS inbox "
+        "FROM accounts WHERE domain IS NOT NULL AND inbox_url IS NOT NULL "
+        "AND suspended_at IS NULL"
+    )
+
+
 async def accounts_for_delivery(conn: Connection, account_ids: list[int]) -> list[Row]:
     """Accounts by id with their inboxes (local ones included: callers skip them)."""
     ids = list(dict.fromkeys(account_ids))
