@@ -324,3 +324,56 @@ async def test_totp_secret_is_stored_sealed(rt: Runtime, client: Any) -> None:
     assert await totp.verify(rt, user_id, later)
     assert not await totp.verify(rt, user_id, later)  # never twice
     assert await totp.verify(rt, user_id, codes[3].upper())
+
+
+async def test_aliases_and_move_from_the_settings_page(rt: Runtime, client: Any) -> None:
+    old = await local_user(rt, "old")
+    new = await local_user(rt, "new")
+    domain = rt.config.domain
+    await log_in(client, "old")
+    # A move to an account that does not list us as an alias is refused.
+    response = await submit(
+        client,
+        "/settings/aliases",
+        "/settings/aliases",
+        {"action": "move", "acct": f"new@{domain}", "current_password": PASSWORD},
+    )
+    assert response.status_code == 422
+    assert "alias" in (await response.get_data(as_text=True)).lower()
+    # The new account names the old one; then the old one moves.
+    await log_in(client, "new")
+    response = await submit(
+        client, "/settings/aliases", "/settings/aliases", {"action": "add", "acct": f"old@{domain}"}
+    )
+    assert response.status_code in (302, 303)
+    old_uri = f"{rt.config.base_url}/users/old"
+    assert old_uri in await html_of(client, "/settings/aliases")
+    # Removing it (the page names it by its actor id) and adding it back.
+    response = await submit(
+        client, "/settings/aliases", "/settings/aliases", {"action": "remove", "acct": old_uri}
+    )
+    assert response.status_code in (302, 303)
+    assert old_uri not in await html_of(client, "/settings/aliases")
+    response = await submit(
+        client, "/settings/aliases", "/settings/aliases", {"action": "add", "acct": f"old@{domain}"}
+    )
+    assert response.status_code in (302, 303)
+    await log_in(client, "old")
+    wrong = await submit(
+        client,
+        "/settings/aliases",
+        "/settings/aliases",
+        {"action": "move", "acct": f"new@{domain}", "current_password": "wrong password"},
+    )
+    assert wrong.status_code == 422
+    response = await submit(
+        client,
+        "/settings/aliases",
+        "/settings/aliases",
+        {"action": "move", "acct": f"new@{domain}", "current_password": PASSWORD},
+    )
+    assert response.status_code in (302, 303)
+    moved = await rt.store.read(
+        lambda conn: conn.fetchval("SELECT moved_to_account_id FROM accounts WHERE id = $1", old)
+    )
+    assert moved == new

@@ -11,7 +11,7 @@ from quart import Blueprint, Response, request
 
 from ..media.images import ImageError
 from ..serializers.accounts import account_entity
-from ..services import account_settings, exports, profiles, totp
+from ..services import account_settings, exports, moves, profiles, totp
 from ..services.profile_images import store_avatar, store_header
 from ..store import Row
 from .auth import Limit, check_limit, client_ip
@@ -363,21 +363,21 @@ async def aliases_change() -> Response:
     if refused:
         return refused
     check_limit(f"settings:{client_ip()}", SETTINGS_LIMIT)
-    from ..services import moves  # written beside this page (outbound federation)
-
     rt = runtime()
     action = form.get("action")
     target = str(form.get("acct", "")).strip()[:400]
+    me = await profiles.account(rt, viewer["account_id"])
+    assert me is not None
     try:
         if action == "add":
-            await moves.add_alias(rt, viewer["account_id"], target)
+            await moves.add_alias(rt, me["username"], target)
         elif action == "remove":
-            await moves.remove_alias(rt, viewer["account_id"], target)
+            await moves.remove_alias(rt, me["username"], target)
         elif action == "move":
             await account_settings.check_password(
                 rt, viewer["account_id"], str(form.get("current_password", ""))
             )
-            await moves.start_move(rt, viewer["account_id"], target)
+            await moves.start_move(rt, me["username"], target)
             return _done("/settings/aliases", "moved")
         else:
             return await _aliases_page(viewer, 400, "Unknown action")

@@ -10,12 +10,11 @@ Remote accounts are resolved through WebFinger and a fresh fetch of their actor.
 from __future__ import annotations
 
 import json
-from urllib.parse import quote
 
 from ..federation.actors import refresh_actor
 from ..federation.fetch import DocumentRefused
+from ..federation.lookup import LookupFailed, webfinger
 from ..ids import now_ms
-from ..net import FetchError, safe_get
 from ..runtime import Runtime
 from ..store import Connection, Row, outbox
 from ..store import accounts as account_rows
@@ -23,10 +22,6 @@ from ..store import activitypub as ap_rows
 from ..store import follows as follow_rows
 
 MAX_ALIASES = 256  # what Mastodon keeps of a remote alsoKnownAs
-AP_LINK_TYPES = (
-    "application/activity+json",
-    'application/ld+json; profile="https://www.w3.org/ns/activitystreams"',
-)
 
 
 class MoveError(ValueError):
@@ -50,46 +45,17 @@ def _split(rt: Runtime, acct: str) -> tuple[str, str | None]:
     return username, domain.lower()
 
 
-async def webfinger_actor_uri(rt: Runtime, username: str, domain: str) -> str:
-    """The actor URI WebFinger gives for `username@domain`."""
-    scheme = "http" if rt.config.scheme == "http" else "https"  # http: local testing only
-    resource = quote(f"acct:{username}@{domain}", safe=":@")
-    url = f"{scheme}://{domain}/.well-known/webfinger?resource={resource}"
-    try:
-        fetched = await safe_get(
-            url,
-            headers={"Accept": "application/jrd+json, application/json"},
-            allow_private=rt.config.allow_private_addresses,
-            max_bytes=256 * 1024,
-        )
-    except FetchError as exc:
-        raise MoveError(f"cannot look up {username}@{domain}: {exc}") from None
-    if fetched.status != 200:
-        raise MoveError(f"{username}@{domain} is unknown to its server ({fetched.status})")
-    try:
-        document = json.loads(fetched.body)
-    except ValueError:
-        raise MoveError(f"{domain} answered WebFinger with something not JSON") from None
-    links = document.get("links") if isinstance(document, dict) else None
-    for link in links if isinstance(links, list) else []:
-        if (
-            isinstance(link, dict)
-            and link.get("rel") == "self"
-            and link.get("type") in AP_LINK_TYPES
-            and isinstance(link.get("href"), str)
-        ):
-            return str(link["href"])
-    raise MoveError(f"{username}@{domain} has no ActivityPub actor")
-
-
 async def resolve(rt: Runtime, acct: str) -> Row:
     """An account by `user@domain`: a local one as it is, a remote one freshly fetched."""
     username, domain = _split(rt, acct)
     if domain is None:
         return await _local(rt, username)
-    uri = await webfinger_actor_uri(rt, username, domain)
+    # Always fetched afresh: a move is checked against the target's current aliases.
     try:
+        uri = await webfinger(rt, username, domain)
         await refresh_actor(rt, uri)
+    except LookupFailed as exc:
+        raise MoveError(f"cannot look up {username}@{domain}: {exc}") from None
     except DocumentRefused as exc:
         raise MoveError(f"cannot fetch {uri}: {exc}") from None
     row = await rt.store.read(account_rows.actor_by_uri, uri)
@@ -128,9 +94,13 @@ async def add_alias(rt: Runtime, username: str, acct: str) -> list[str]:
 
 
 async def remove_alias(rt: Runtime, username: str, acct: str) -> list[str]:
-    """Forget an alias; the aliases left."""
+    """Forget an alias, named by `user@domain` or by its actor URI; the aliases left."""
     account = await _local(rt, username)
     aliases = _aliases(account)
+    if acct in aliases:
+        aliases.remove(acct)
+        await _set_aliases(rt, account["id"], aliases)
+        return aliases
     name, domain = _split(rt, acct)
     if domain is None:
         target = await rt.store.read(account_rows.account_by_acct, name, None)
