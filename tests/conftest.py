@@ -135,9 +135,11 @@ async def client(rt: Runtime) -> AsyncIterator[Any]:
         yield test_app.test_client()
 
 
-@pytest.fixture
-async def live_server(rt: Runtime, nursery: trio.Nursery) -> AsyncIterator[str]:
-    """The real HTTP server (Hypercorn on Trio) for `rt`; its base URL."""
+async def serve_instance(rt: Runtime, nursery: trio.Nursery) -> str:
+    """Run a whole server for `rt` in `nursery`, as `serve` does; its base URL.
+
+    Hypercorn on Trio, the stream relay, job workers and the outbox consumer.
+    """
     from wildebeest_trio.federation.instance_actor import ensure_instance_actor
     from wildebeest_trio.federation.outbox import run_outbox
     from wildebeest_trio.jobs.worker import run_workers
@@ -148,8 +150,13 @@ async def live_server(rt: Runtime, nursery: trio.Nursery) -> AsyncIterator[str]:
     await ensure_instance_keys(rt)
     await ensure_instance_actor(rt)
     await nursery.start(run_relay, rt)
-    # As `serve` does: job workers beside the HTTP server (media processing, mail...).
     nursery.start_soon(run_workers, rt)
     nursery.start_soon(run_outbox, rt)
     await nursery.start(run_http_server, rt)
-    yield rt.config.base_url
+    return rt.config.base_url
+
+
+@pytest.fixture
+async def live_server(rt: Runtime, nursery: trio.Nursery) -> AsyncIterator[str]:
+    """The real HTTP server (Hypercorn on Trio) for `rt`; its base URL."""
+    yield await serve_instance(rt, nursery)

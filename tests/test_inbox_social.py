@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from tests.inbox_support import RemoteServer, account_id_of, deliver, drain, rows
+from tests.remote_rows import accept_our_request
 from tests.social import User, act, get, make_user
 from wildebeest_trio.federation.actors import refresh_actor
 from wildebeest_trio.runtime import Runtime
@@ -85,12 +86,15 @@ async def test_follow_of_a_locked_account_is_a_request(
 
 
 async def _follow_remote(
-    api: Any, local: Runtime, user: User, actor_uri: str
+    api: Any, local: Runtime, user: User, actor_uri: str, *, accepted: bool = False
 ) -> tuple[int, dict[str, Any]]:
     await refresh_actor(local, actor_uri)
     account_id = await account_id_of(local, actor_uri)
     status, body = await act(api, user, f"/api/v1/accounts/{account_id}/follow")
     assert status == 200, body
+    assert body["requested"] and not body["following"]  # until the other server accepts
+    if accepted:
+        await accept_our_request(local, int(user.id), account_id)
     return account_id, body
 
 
@@ -141,7 +145,7 @@ async def test_block_removes_follows_both_ways(
 ) -> None:
     alice = await make_user(local, api, "alice")
     bob = remote.actor("bob")
-    bob_id, _ = await _follow_remote(api, local, alice, bob.uri)
+    bob_id, _ = await _follow_remote(api, local, alice, bob.uri, accepted=True)
     follow = remote.activity(bob, "Follow", f"{local.config.base_url}/users/alice")
     await deliver(api, local, bob, follow)
     await drain(local)
@@ -164,7 +168,7 @@ async def test_move_migrates_local_followers(
     old = remote.actor("old")
     new = remote.actor("new", also_known_as=[old.uri])
     impostor = remote.actor("impostor")
-    old_id, _ = await _follow_remote(api, local, alice, old.uri)
+    old_id, _ = await _follow_remote(api, local, alice, old.uri, accepted=True)
     # A move to an account that does not name the origin as an alias is refused.
     bad = remote.activity(old, "Move", old.uri, target=impostor.uri)
     assert await deliver(api, local, old, bad) == 202
@@ -175,10 +179,11 @@ async def test_move_migrates_local_followers(
     await drain(local)
     new_id = await account_id_of(local, new.uri)
     assert (await _relationship(api, alice, old_id))["following"] is False
-    assert (await _relationship(api, alice, new_id))["following"] is True
+    # The new account is remote: asked to be followed, until its server accepts.
+    assert (await _relationship(api, alice, new_id))["requested"] is True
     moved = await rows(local, "SELECT moved_to_account_id FROM accounts WHERE id = $1", old_id)
     assert moved == [{"moved_to_account_id": new_id}]
-    created = await _outbox(local, "follow.created")
+    created = await _outbox(local, "follow.requested")
     assert created[-1]["payload"] == {"target_account_id": new_id}
 
 

@@ -237,8 +237,8 @@ async def test_follow_unfollow_block_unblock(
     follow = hosts.received[0]
     assert follow.path == "/users/zed/inbox"
     assert follow.activity["type"] == "Follow" and follow.activity["object"] == target_uri
-    # The follow remembers the Follow's id, so the remote Accept can be matched to it.
-    row = await rt.store.read(follow_rows.follow_row, int(alice.id), target)
+    # The request remembers the Follow's id, so the remote Accept can be matched to it.
+    row = await rt.store.read(follow_rows.request_row, int(alice.id), target)
     assert row is not None and row["uri"] == follow.activity["id"]
 
     assert (await act(client, alice, f"/api/v1/accounts/{target}/unfollow"))[0] == 200

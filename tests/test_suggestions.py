@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.remote_rows import remote_account
+from tests.remote_rows import accept_our_request, remote_account
 from tests.social import act, follow, get, make_user, token_with
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.store import Connection
@@ -31,6 +31,7 @@ async def test_suggestions_come_from_the_graph(rt: Runtime, client: Any) -> None
     await follow(client, cid, dan)
     await follow(client, bob, hidden)
     assert (await act(client, bob, f"/api/v1/accounts/{remote}/follow"))[0] == 200
+    await accept_our_request(rt, int(bob.id), remote)
     await follow(client, dan, eve)  # eve: the most followed local account not yet known
     await follow(client, fay, eve)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from ..ids import now_ms
+from ..ids import IdGenerator, now_ms
 from ..runtime import Runtime
 from ..store import Connection, IntegrityError, Row, account_domain_blocks, outbox
 from ..store import accounts as account_rows
@@ -122,7 +122,8 @@ async def follow(
             "languages": languages,
             "created_at": now_ms(),
         }
-        if target["locked"]:
+        # A remote follow waits for the other server's Accept (as on Mastodon).
+        if target["locked"] or target["domain"] is not None:
             await follow_rows.insert_request(conn, row)
             await outbox.record(
                 conn,
@@ -142,7 +143,10 @@ async def follow(
                 row["id"],
                 {"target_account_id": target_id},
             )
-        await notifications.followed(conn, batch, account_id, target_id, requested=target["locked"])
+        if target["domain"] is None:
+            await notifications.followed(
+                conn, batch, account_id, target_id, requested=target["locked"]
+            )
         return await _relationship(conn, account_id, target_id)
 
     try:
@@ -153,6 +157,15 @@ async def follow(
     rt.wake_jobs()  # the outbox event: federation starts at once
     await batch.announce()
     return relationship
+
+
+async def request_accepted(conn: Connection, ids: IdGenerator, request: Row) -> None:
+    """Inside a unit: the other server accepted our follow request; it becomes a follow
+    (keeping the Follow's id, which a later Undo names)."""
+    await follow_rows.delete_request(conn, request["account_id"], request["target_account_id"])
+    if await follow_rows.follow_row(conn, request["account_id"], request["target_account_id"]):
+        return
+    await follow_rows.insert_follow(conn, {**request, "id": ids.next_id(), "created_at": now_ms()})
 
 
 async def unfollow(rt: Runtime, account_id: int, target_id: int) -> Relationship:

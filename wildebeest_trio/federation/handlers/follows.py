@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...ids import now_ms
+from ...services.follows import request_accepted
 from ...services.notifications import Batch
 from ...store import Connection, Row, outbox
 from ...store import follows as follow_rows
@@ -122,14 +123,7 @@ async def on_accept(ctx: Context) -> None:
         request = await _our_follow(conn, ctx, "follow_requests")
         if request is None:
             return
-        await follow_rows.delete_request(conn, request["account_id"], request["target_account_id"])
-        if (
-            await follow_rows.follow_row(conn, request["account_id"], request["target_account_id"])
-            is None
-        ):
-            await follow_rows.insert_follow(
-                conn, {**request, "id": rt.ids.next_id(), "created_at": now_ms()}
-            )
+        await request_accepted(conn, rt.ids, request)
 
     await rt.store.write(unit)
 

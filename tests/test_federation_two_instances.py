@@ -1,0 +1,282 @@
+"""Two live instances on 127.0.0.1 federating over real HTTP with real signatures.
+
+Instance A runs on each test backend; instance B on SQLite. Every action is made
+through one instance's Mastodon API and checked through the other's, as a person
+using two apps on two servers would see it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+
+from tests.conftest import make_config, serve_instance
+from tests.social import User, act, get, make_user, post
+from wildebeest_trio.http import create_app
+from wildebeest_trio.runtime import Runtime, open_runtime
+
+WAIT = 30.0
+
+
+@dataclass
+class Instance:
+    """A running server and a test client for its API."""
+
+    rt: Runtime
+    client: Any
+
+    @property
+    def host(self) -> str:
+        return self.rt.config.domain
+
+
+@pytest.fixture
+async def a(rt: Runtime, client: Any, nursery: trio.Nursery) -> Instance:
+    await serve_instance(rt, nursery)
+    return Instance(rt, client)
+
+
+@pytest.fixture
+async def b(tmp_path: Path, nursery: trio.Nursery) -> AsyncIterator[Instance]:
+    config = make_config(
+        tmp_path / "b",
+        f"sqlite:///{tmp_path / 'b.db'}",
+        allow_private_addresses=True,
+    )
+    async with open_runtime(config) as other:
+        await serve_instance(other, nursery)
+        app = create_app(other)
+        async with app.test_app() as test_app:
+            yield Instance(other, test_app.test_client())
+
+
+@pytest.fixture
+def config(tmp_path: Path, database_url: str) -> Any:
+    return make_config(tmp_path / "a", database_url, allow_private_addresses=True)
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], what: str) -> Any:
+    """Poll `check` until it returns something truthy (federation is asynchronous)."""
+    with trio.move_on_after(WAIT):
+        while True:
+            found = await check()
+            if found:
+                return found
+            await trio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def resolve(on: Instance, user: User, acct: str) -> dict[str, Any]:
+    """The account `acct` as `on` knows it, resolved through WebFinger when unknown."""
+    code, found = await get(on.client, user, f"/api/v2/search?q={acct}&resolve=true&type=accounts")
+    assert code == 200, found
+    assert [x["acct"] for x in found["accounts"]] == [acct], found
+    return found["accounts"][0]
+
+
+async def follow_across(
+    follower_side: Instance, follower: User, target_side: Instance, target: User
+) -> dict[str, Any]:
+    """`follower` follows `target` on the other instance; the remote account entity."""
+    remote = await resolve(follower_side, follower, f"{target.name}@{target_side.host}")
+    code, rel = await act(follower_side.client, follower, f"/api/v1/accounts/{remote['id']}/follow")
+    assert code == 200, rel
+    return remote
+
+
+async def status_on(side: Instance, user: User, uri: str) -> dict[str, Any] | None:
+    """A status as `user` on `side` sees it, found by its ActivityPub id in home."""
+    code, home = await get(side.client, user, "/api/v1/timelines/home?limit=40")
+    assert code == 200
+    return next((s for s in home if s["uri"] == uri), None)
+
+
+async def test_follow_post_reply_interact_edit_delete(a: Instance, b: Instance) -> None:
+    alice = await make_user(a.rt, a.client, "alice")
+    bob = await make_user(b.rt, b.client, "bob")
+    remote_alice = await follow_across(b, bob, a, alice)
+
+    async def following() -> bool:
+        _code, rels = await get(
+            b.client, bob, f"/api/v1/accounts/relationships?id[]={remote_alice['id']}"
+        )
+        return rels[0]["following"]
+
+    await eventually(following, "the Accept of bob's follow")
+    code, followers = await get(a.client, alice, f"/api/v1/accounts/{alice.id}/followers")
+    assert [f["acct"] for f in followers] == [f"bob@{b.host}"]
+
+    # Public and private posts reach the follower; a direct one only whom it mentions.
+    public = await post(a.client, alice, "Hello from A #federation")
+    private = await post(a.client, alice, "followers only", visibility="private")
+    for sent in (public, private):
+        seen = await eventually(lambda s=sent: status_on(b, bob, s["uri"]), "a post on B")
+        # The same text; links get the receiving server's safe `rel`, as on Mastodon.
+        assert _text(seen["content"]) == _text(sent["content"])
+        assert seen["visibility"] == sent["visibility"]
+        assert seen["account"]["acct"] == f"alice@{a.host}"
+
+    # A reply from B threads under the post on A and notifies its author.
+    remote_public = await status_on(b, bob, public["uri"])
+    assert remote_public is not None
+    reply = await post(
+        b.client,
+        bob,
+        f"@alice@{a.host} welcome!",
+        in_reply_to_id=remote_public["id"],
+    )
+
+    async def replied() -> list[Any]:
+        _code, context = await get(a.client, alice, f"/api/v1/statuses/{public['id']}/context")
+        return [s for s in context["descendants"] if s["uri"] == reply["uri"]]
+
+    await eventually(replied, "the reply on A")
+
+    async def mentioned() -> list[Any]:
+        _code, notes = await get(a.client, alice, "/api/v1/notifications?types[]=mention")
+        return notes
+
+    notes = await eventually(mentioned, "the mention notification on A")
+    assert notes[0]["account"]["acct"] == f"bob@{b.host}"
+
+    # Favourite and boost from B count on A.
+    for action in ("favourite", "reblog"):
+        code, _ = await act(b.client, bob, f"/api/v1/statuses/{remote_public['id']}/{action}")
+        assert code == 200
+
+    async def counted() -> bool:
+        _code, status = await get(a.client, alice, f"/api/v1/statuses/{public['id']}")
+        return status["favourites_count"] == 1 and status["reblogs_count"] == 1
+
+    await eventually(counted, "the favourite and boost on A")
+
+    # An edit shows on B with its history; a delete removes it there.
+    response = await a.client.put(
+        f"/api/v1/statuses/{public['id']}", headers=alice.headers, json={"status": "Edited"}
+    )
+    assert response.status_code == 200
+
+    async def edited() -> bool:
+        code, status = await get(b.client, bob, f"/api/v1/statuses/{remote_public['id']}")
+        return code == 200 and status["edited_at"] is not None and "Edited" in status["content"]
+
+    await eventually(edited, "the edit on B")
+    response = await a.client.delete(f"/api/v1/statuses/{public['id']}", headers=alice.headers)
+    assert response.status_code == 200
+
+    async def deleted() -> bool:
+        code, _ = await get(b.client, bob, f"/api/v1/statuses/{remote_public['id']}")
+        return code == 404
+
+    await eventually(deleted, "the delete on B")
+
+
+async def test_direct_messages_reach_only_the_mentioned(a: Instance, b: Instance) -> None:
+    alice = await make_user(a.rt, a.client, "alice")
+    bob = await make_user(b.rt, b.client, "bob")
+    carol = await make_user(b.rt, b.client, "carol")
+    await follow_across(b, carol, a, alice)
+    await resolve(a, alice, f"bob@{b.host}")
+    direct = await post(a.client, alice, f"psst @bob@{b.host}", visibility="direct")
+
+    async def arrived() -> list[Any]:
+        _code, convs = await get(b.client, bob, "/api/v1/conversations")
+        return [c for c in convs if c["last_status"]["uri"] == direct["uri"]]
+
+    await eventually(arrived, "the direct message on B")
+    # carol follows alice but was not addressed: she never sees it.
+    await trio.sleep(0.5)
+    assert await status_on(b, carol, direct["uri"]) is None
+    _code, found = await get(b.client, carol, f"/api/v2/search?q={direct['uri']}&resolve=true")
+    assert found["statuses"] == []
+
+
+async def test_locked_account_request_block_and_profile_update(a: Instance, b: Instance) -> None:
+    alice = await make_user(a.rt, a.client, "alice")
+    bob = await make_user(b.rt, b.client, "bob")
+    response = await a.client.patch(
+        "/api/v1/accounts/update_credentials", headers=alice.headers, json={"locked": True}
+    )
+    assert response.status_code == 200
+    remote_alice = await follow_across(b, bob, a, alice)
+
+    async def requested() -> list[Any]:
+        _code, found = await get(a.client, alice, "/api/v1/follow_requests")
+        return found
+
+    [request] = await eventually(requested, "the follow request on A")
+    assert request["acct"] == f"bob@{b.host}"
+    code, _ = await act(a.client, alice, f"/api/v1/follow_requests/{request['id']}/authorize")
+    assert code == 200
+
+    async def relationship() -> dict[str, Any]:
+        _code, rels = await get(
+            b.client, bob, f"/api/v1/accounts/relationships?id[]={remote_alice['id']}"
+        )
+        return rels[0]
+
+    await eventually(
+        lambda: _true_when(relationship, "following", True), "the authorized follow on B"
+    )
+
+    # A profile change reaches B.
+    response = await a.client.patch(
+        "/api/v1/accounts/update_credentials",
+        headers=alice.headers,
+        json={"display_name": "Alice of A"},
+    )
+    assert response.status_code == 200
+
+    async def renamed() -> bool:
+        _code, account = await get(b.client, bob, f"/api/v1/accounts/{remote_alice['id']}")
+        return account["display_name"] == "Alice of A"
+
+    await eventually(renamed, "the profile update on B")
+
+    # A block from A ends bob's follow on both sides.
+    code, _ = await act(a.client, alice, f"/api/v1/accounts/{request['id']}/block")
+    assert code == 200
+    await eventually(
+        lambda: _true_when(relationship, "following", False), "the block's unfollow on B"
+    )
+    code, followers = await get(a.client, alice, f"/api/v1/accounts/{alice.id}/followers")
+    assert followers == []
+
+
+async def test_poll_vote_crosses_over(a: Instance, b: Instance) -> None:
+    alice = await make_user(a.rt, a.client, "alice")
+    bob = await make_user(b.rt, b.client, "bob")
+    await follow_across(b, bob, a, alice)
+    await eventually(lambda: _followers(a, alice), "the follow on A")
+    asked = await post(
+        a.client, alice, "Tea or coffee?", poll={"options": ["tea", "coffee"], "expires_in": 3600}
+    )
+    seen = await eventually(lambda: status_on(b, bob, asked["uri"]), "the poll on B")
+    assert [o["title"] for o in seen["poll"]["options"]] == ["tea", "coffee"]
+    code, voted = await act(b.client, bob, f"/api/v1/polls/{seen['poll']['id']}/votes", choices=[1])
+    assert code == 200, voted
+
+    async def tallied() -> bool:
+        _code, poll = await get(a.client, alice, f"/api/v1/polls/{asked['poll']['id']}")
+        return poll["votes_count"] == 1 and poll["options"][1]["votes_count"] == 1
+
+    await eventually(tallied, "the vote on A")
+
+
+def _text(html: str) -> str:
+    return re.sub(r"<[^>]+>", "", html)
+
+
+async def _true_when(read: Callable[[], Awaitable[dict[str, Any]]], key: str, value: Any) -> bool:
+    return (await read())[key] == value
+
+
+async def _followers(side: Instance, user: User) -> list[Any]:
+    _code, found = await get(side.client, user, f"/api/v1/accounts/{user.id}/followers")
+    return found
