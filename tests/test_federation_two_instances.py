@@ -87,6 +87,21 @@ async def follow_across(
     remote = await resolve(follower_side, follower, f"{target.name}@{target_side.host}")
     code, rel = await act(follower_side.client, follower, f"/api/v1/accounts/{remote['id']}/follow")
     assert code == 200, rel
+    assert rel["requested"] and not rel["following"]  # until the other server accepts
+    return remote
+
+
+async def follow_accepted(
+    follower_side: Instance, follower: User, target_side: Instance, target: User
+) -> dict[str, Any]:
+    """`follow_across`, then wait for the target's server to accept it."""
+    remote = await follow_across(follower_side, follower, target_side, target)
+    await eventually(
+        lambda: _true_when(
+            lambda: _relationship(follower_side, follower, remote), "following", True
+        ),
+        "the Accept of the follow",
+    )
     return remote
 
 
@@ -101,14 +116,10 @@ async def test_follow_post_reply_interact_edit_delete(a: Instance, b: Instance) 
     alice = await make_user(a.rt, a.client, "alice")
     bob = await make_user(b.rt, b.client, "bob")
     remote_alice = await follow_across(b, bob, a, alice)
-
-    async def following() -> bool:
-        _code, rels = await get(
-            b.client, bob, f"/api/v1/accounts/relationships?id[]={remote_alice['id']}"
-        )
-        return rels[0]["following"]
-
-    await eventually(following, "the Accept of bob's follow")
+    await eventually(
+        lambda: _true_when(lambda: _relationship(b, bob, remote_alice), "following", True),
+        "the Accept of bob's follow",
+    )
     code, followers = await get(a.client, alice, f"/api/v1/accounts/{alice.id}/followers")
     assert [f["acct"] for f in followers] == [f"bob@{b.host}"]
 
@@ -181,7 +192,7 @@ async def test_direct_messages_reach_only_the_mentioned(a: Instance, b: Instance
     alice = await make_user(a.rt, a.client, "alice")
     bob = await make_user(b.rt, b.client, "bob")
     carol = await make_user(b.rt, b.client, "carol")
-    await follow_across(b, carol, a, alice)
+    await follow_accepted(b, carol, a, alice)
     await resolve(a, alice, f"bob@{b.host}")
     direct = await post(a.client, alice, f"psst @bob@{b.host}", visibility="direct")
 
@@ -252,8 +263,7 @@ async def test_locked_account_request_block_and_profile_update(a: Instance, b: I
 async def test_poll_vote_crosses_over(a: Instance, b: Instance) -> None:
     alice = await make_user(a.rt, a.client, "alice")
     bob = await make_user(b.rt, b.client, "bob")
-    await follow_across(b, bob, a, alice)
-    await eventually(lambda: _followers(a, alice), "the follow on A")
+    await follow_accepted(b, bob, a, alice)
     asked = await post(
         a.client, alice, "Tea or coffee?", poll={"options": ["tea", "coffee"], "expires_in": 3600}
     )
@@ -277,6 +287,6 @@ async def _true_when(read: Callable[[], Awaitable[dict[str, Any]]], key: str, va
     return (await read())[key] == value
 
 
-async def _followers(side: Instance, user: User) -> list[Any]:
-    _code, found = await get(side.client, user, f"/api/v1/accounts/{user.id}/followers")
-    return found
+async def _relationship(side: Instance, user: User, account: dict[str, Any]) -> dict[str, Any]:
+    _, rels = await get(side.client, user, f"/api/v1/accounts/relationships?id[]={account['id']}")
+    return rels[0]

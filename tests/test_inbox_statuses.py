@@ -13,6 +13,7 @@ from tests.inbox_support import (
     drain,
     rows,
 )
+from tests.remote_rows import accept_our_request
 from tests.social import User, act, get, make_user
 from wildebeest_trio.federation.actors import refresh_actor
 from wildebeest_trio.runtime import Runtime
@@ -24,7 +25,8 @@ async def _follow_remote(api: Any, local: Runtime, user: User, actor: RemoteActo
     await refresh_actor(local, actor.uri)
     account_id = await account_id_of(local, actor.uri)
     status, body = await act(api, user, f"/api/v1/accounts/{account_id}/follow")
-    assert status == 200 and body["following"], body
+    assert status == 200 and body["requested"], body
+    await accept_our_request(local, int(user.id), account_id)  # as the remote Accept does
     return account_id
 
 
@@ -389,6 +391,7 @@ async def test_create_by_reference_and_the_bell(
     bob_id = await _follow_remote(api, local, alice, bob)
     status_code, body = await act(api, carol, f"/api/v1/accounts/{bob_id}/follow", notify=True)
     assert status_code == 200 and body["notifying"] is True
+    await accept_our_request(local, int(carol.id), bob_id)  # the bell survives the Accept
     note = remote.note(bob, content="<p>by reference</p>")
     # The object given by id only: fetched from bob's server.
     assert await deliver(api, local, bob, remote.activity(bob, "Create", note["id"])) == 202

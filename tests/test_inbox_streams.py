@@ -13,6 +13,7 @@ import trio
 
 from tests.conftest import make_config
 from tests.inbox_support import RemoteServer, account_id_of, signed_headers
+from tests.remote_rows import accept_our_request
 from tests.social import act, make_user
 from tests.test_streaming_statuses import _open
 from wildebeest_trio.config import Config
@@ -51,6 +52,7 @@ async def test_remote_posts_and_deletes_reach_streams(
     bob_id = await account_id_of(rt, bob.uri)
     status, _ = await act(client, alice, f"/api/v1/accounts/{bob_id}/follow")
     assert status == 200
+    await accept_our_request(rt, int(alice.id), bob_id)
     async with trio.open_nursery() as nursery:
         home = await _open(nursery, live_server, "/api/v1/streaming/user", alice.token)
         remote_public = await _open(
