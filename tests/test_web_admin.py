@@ -8,6 +8,7 @@ from typing import Any
 from PIL import Image
 
 from tests.social import PASSWORD, make_user, post
+from tests.test_accounts_api import _app_token
 from tests.web_helpers import html_of, local_user, log_in, submit
 from wildebeest_trio.ids import now_ms
 from wildebeest_trio.runtime import Runtime
@@ -185,6 +186,45 @@ async def test_domain_blocks_and_instance_settings(rt: Runtime, client: Any) -> 
         {"action": "remove_rule", "rule_id": str(rule_id)},
     )
     assert "No spam" not in await html_of(client, "/about")
+    # Title, description and registrations: what apps read, and what sign-up allows.
+    form = {
+        "action": "site",
+        "title": "Quiet Place",
+        "description": "Small and calm",
+        "registrations": "closed",
+    }
+    response = await submit(client, "/admin/settings", "/admin/settings", form)
+    assert response.status_code == 303
+    instance = await (await client.get("/api/v2/instance")).get_json()
+    assert instance["title"] == "Quiet Place" and instance["description"] == "Small and calm"
+    assert instance["registrations"]["enabled"] is False
+    v1 = await (await client.get("/api/v1/instance")).get_json()
+    assert v1["title"] == "Quiet Place" and v1["registrations"] is False
+    assert "Quiet Place" in await html_of(client, "/about")
+    app_token = await _app_token(client)
+    signup = {
+        "username": "late",
+        "email": "late@example.org",
+        "password": "long enough pw",
+        "agreement": "true",
+    }
+    refused = await client.post(
+        "/api/v1/accounts", headers={"Authorization": f"Bearer {app_token}"}, form=signup
+    )
+    assert refused.status_code == 403
+    assert "closed" in (await refused.get_json())["error"]
+    bad = await submit(client, "/admin/settings", "/admin/settings", {**form, "registrations": "x"})
+    assert bad.status_code == 422
+    bad = await submit(client, "/admin/settings", "/admin/settings", {**form, "title": " "})
+    assert bad.status_code == 422
+    form["registrations"] = "open"
+    await submit(client, "/admin/settings", "/admin/settings", form)
+    instance = await (await client.get("/api/v2/instance")).get_json()
+    assert instance["registrations"]["enabled"] is True
+    allowed = await client.post(
+        "/api/v1/accounts", headers={"Authorization": f"Bearer {app_token}"}, form=signup
+    )
+    assert allowed.status_code == 200, await allowed.get_data(as_text=True)
 
 
 def _png() -> bytes:

@@ -99,6 +99,8 @@ async def settings_page() -> Response:
     return await _render(
         "admin/settings.html",
         config=rt.config,
+        site=facts.site,
+        modes=instance_service.REGISTRATION_MODES,
         rules=facts.rules,
         extended=facts.extended_description,
     )
@@ -114,7 +116,14 @@ async def settings_save() -> Response:
     rt = runtime()
     action = form.get("action", "")
     try:
-        if action == "add_rule":
+        if action == "site":
+            await instance_service.set_site(
+                rt,
+                title=str(form.get("title", ""))[:1000],
+                description=str(form.get("description", ""))[:5000],
+                registrations=str(form.get("registrations", "")),
+            )
+        elif action == "add_rule":
             await instance_service.add_rule(
                 rt, str(form.get("text", ""))[:1000], str(form.get("hint", ""))[:1000]
             )

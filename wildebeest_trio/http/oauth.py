@@ -314,7 +314,7 @@ async def _sign_in_form(status: int, target: str, email: str, error: str | None)
         next=target,
         email=email,
         error=error,
-        registrations_open=rt.config.registrations != "closed",
+        registrations_open=(await instance_facts(rt)).site.registrations != "closed",
         mail_enabled=mail_enabled(rt),
     )
 

@@ -27,12 +27,12 @@ async def home() -> Response:
         contact = account_entity(rt.config, facts.contact)
     response = await page(
         "home.html",
-        description=rt.config.instance_description,
+        description=facts.site.description,
         extended=nh3.clean(facts.extended_description) if facts.extended_description else "",
         rules=facts.rules,
         account=await signed_in(),
-        registrations=rt.config.registrations,
-        registrations_open=rt.config.registrations != "closed",
+        registrations=facts.site.registrations,
+        registrations_open=facts.site.registrations != "closed",
         users=facts.stats["user_count"],
         statuses=facts.stats.get("status_count", 0),
         contact=contact,
@@ -52,13 +52,13 @@ async def _sign_up_page(
         errors=errors or [],
         form=form or {"username": "", "email": "", "reason": ""},
         rules=facts.rules,
-        approval=rt.config.registrations == "approval",
+        approval=facts.site.registrations == "approval",
     )
 
 
 @blueprint.route("/auth/sign_up", methods=["GET"])
 async def sign_up_page() -> Response:
-    if runtime().config.registrations == "closed":
+    if (await instance_service.site(runtime())).registrations == "closed":
         return await page(
             "message.html",
             403,
@@ -93,7 +93,7 @@ async def sign_up_submit() -> Response:
         return await _sign_up_page(
             422, [f"{exc.field.replace('_', ' ').capitalize()}: {exc}"], values
         )
-    if rt.config.registrations == "approval":
+    if (await instance_service.site(rt)).registrations == "approval":
         message = "Your account is waiting for a moderator's approval; you can log in after."
     else:
         message = "Your account is ready: you can log in now."

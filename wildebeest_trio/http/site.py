@@ -21,6 +21,7 @@ from ..serializers.accounts import account_entity, acct
 from ..serializers.statuses import status_entities
 from ..services import domain_blocks, profiles, timelines
 from ..services import follows as follow_service
+from ..services import instance as instance_service
 from ..services import statuses as status_service
 from ..services.follows import AccountNotFound
 from ..store import Row
@@ -154,10 +155,11 @@ async def tag_page(name: str) -> Response:
     bundle = await timelines.tag(runtime(), _viewer_id(viewer), _page(), name)
     if rss:
         config = runtime().config
+        title = (await instance_service.site(runtime())).title
         return await _feed(
             title=f"#{name}",
             link=f"{config.base_url}/tags/{name}",
-            description=f"Public posts tagged #{name} on {config.instance_title}",
+            description=f"Public posts tagged #{name} on {title}",
             bundle=bundle,
         )
     return await _html(

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from quart import Response, g, render_template, request
 
+from ..services import instance as instance_service
 from ..services import sessions
 from ..store import Row
 from .context import runtime
@@ -66,11 +67,11 @@ def finish(response: Response) -> Response:
 
 
 async def page(template: str, status: int = 200, **context: Any) -> Response:
-    config = runtime().config
     if "viewer" not in context:
         context["viewer"] = await signed_in()
+    site = await instance_service.site(runtime())
     html = await render_template(
-        template, instance_title=config.instance_title, csrf_token=csrf_token(), **context
+        template, instance_title=site.title, csrf_token=csrf_token(), **context
     )
     return finish(Response(html, status=status, content_type="text/html; charset=utf-8"))
 

@@ -97,18 +97,18 @@ def _rules(facts: InstanceFacts) -> list[dict[str, Any]]:
     ]
 
 
-def _registrations_open(config: Config) -> bool:
-    return config.registrations != "closed"
+def _registrations_open(facts: InstanceFacts) -> bool:
+    return facts.site.registrations != "closed"
 
 
 def instance_v2(config: Config, facts: InstanceFacts, features: frozenset[str]) -> dict[str, Any]:
     """`GET /api/v2/instance`."""
     return {
         "domain": config.domain,
-        "title": config.instance_title,
+        "title": facts.site.title,
         "version": VERSION,
         "source_url": SOURCE_URL,
-        "description": config.instance_description,
+        "description": facts.site.description,
         "usage": {"users": {"active_month": facts.stats["active_month"]}},
         "thumbnail": {"url": f"{config.base_url}/static/thumbnail.png"},
         "icon": [],
@@ -130,9 +130,9 @@ def instance_v2(config: Config, facts: InstanceFacts, features: frozenset[str]) 
             "limited_federation": False,
         },
         "registrations": {
-            "enabled": _registrations_open(config),
-            "approval_required": config.registrations == "approval",
-            "reason_required": config.registrations == "approval",
+            "enabled": _registrations_open(facts),
+            "approval_required": facts.site.registrations == "approval",
+            "reason_required": facts.site.registrations == "approval",
             "message": None,
             "min_age": None,
             "url": None,
@@ -150,9 +150,9 @@ def instance_v1(config: Config, facts: InstanceFacts, features: frozenset[str]) 
     """`GET /api/v1/instance` (deprecated, still what toot, iOS and Mastodon.py read)."""
     return {
         "uri": config.domain,
-        "title": config.instance_title,
-        "short_description": config.instance_description,
-        "description": config.instance_description,
+        "title": facts.site.title,
+        "short_description": facts.site.description,
+        "description": facts.site.description,
         "email": config.contact_email,
         "version": VERSION,
         "urls": {"streaming_api": streaming_url(config)},
@@ -163,8 +163,8 @@ def instance_v1(config: Config, facts: InstanceFacts, features: frozenset[str]) 
         },
         "thumbnail": f"{config.base_url}/static/thumbnail.png",
         "languages": ["en"],
-        "registrations": _registrations_open(config),
-        "approval_required": config.registrations == "approval",
+        "registrations": _registrations_open(facts),
+        "approval_required": facts.site.registrations == "approval",
         "invites_enabled": False,
         "configuration": {
             "accounts": ACCOUNT_LIMITS,
@@ -206,10 +206,10 @@ def nodeinfo(config: Config, facts: InstanceFacts, version: str) -> dict[str, An
             },
             "localPosts": facts.stats["status_count"],
         },
-        "openRegistrations": _registrations_open(config),
+        "openRegistrations": _registrations_open(facts),
         "metadata": {
-            "nodeName": config.instance_title,
-            "nodeDescription": config.instance_description,
+            "nodeName": facts.site.title,
+            "nodeDescription": facts.site.description,
         },
     }
 

@@ -10,6 +10,7 @@ from ..ids import now_ms
 from ..runtime import Runtime
 from ..store import Connection, Row
 from ..store import users as user_rows
+from .instance import read_site, site
 from .mailer import Mailer, confirmation_message, enqueue_mail, password_reset_message
 from .onetime import (
     CONFIRM_EMAIL,
@@ -45,7 +46,7 @@ async def queue_confirmation(
 ) -> None:
     """Queue the confirmation e-mail inside the caller's transaction."""
     message = confirmation_message(
-        instance=rt.config.instance_title,
+        instance=(await read_site(conn, rt.config)).title,
         username=username,
         link=confirmation_link(rt, user_id, email),
     )
@@ -84,7 +85,7 @@ async def request_password_reset(rt: Runtime, email: str) -> None:
     )
     link = f"{rt.config.base_url}/auth/password/edit?" + urlencode({"reset_password_token": token})
     message = password_reset_message(
-        instance=rt.config.instance_title, username=user["username"], link=link
+        instance=(await site(rt)).title, username=user["username"], link=link
     )
 
     async def unit(conn: Connection) -> None:

@@ -16,6 +16,7 @@ from ..store import users as user_rows
 from . import media
 from .account_mail import mail_enabled
 from .accounts import AccountError, validate_email
+from .instance import read_site
 from .mailer import confirmation_message, enqueue_mail
 from .onetime import CONFIRMATION_TTL, TokenInvalid, check_token, make_token, token_user_id
 from .passwords import hash_password, verify_password
@@ -96,7 +97,7 @@ async def request_email_change(rt: Runtime, account_id: int, password: str, emai
             return
         await setting_rows.set_unconfirmed_email(conn, user["user_id"], email, now)
         message = confirmation_message(
-            instance=rt.config.instance_title,
+            instance=(await read_site(conn, rt.config)).title,
             username=user["username"],
             link=email_change_link(rt, user["user_id"], email),
         )

@@ -191,6 +191,7 @@ async def modify_local_account(
     """Change a local user's standing (tootctl accounts modify / approve)."""
     from ..store import users as user_rows
     from .account_mail import mail_enabled
+    from .instance import read_site
     from .mailer import approval_message, enqueue_mail
 
     if role is not None and role not in ROLES:
@@ -224,7 +225,7 @@ async def modify_local_account(
             await user_rows.revoke_sessions_of_account(conn, user["account_id"], now)
         if notify and newly_approved:
             message = approval_message(
-                instance=rt.config.instance_title,
+                instance=(await read_site(conn, rt.config)).title,
                 username=user["username"],
                 link=f"{rt.config.base_url}/auth/sign_in",
             )

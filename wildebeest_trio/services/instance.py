@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from .. import __version__
+from ..config import Config
 from ..ids import now_ms
 from ..runtime import Runtime
 from ..store import Connection, Row
@@ -61,6 +61,53 @@ async def ensure_instance_keys(rt: Runtime) -> None:
     rt.instance_facts.invalidate()
 
 
+REGISTRATION_MODES = ("open", "approval", "closed")
+MAX_TITLE = 200
+MAX_DESCRIPTION = 1000
+
+
+@dataclass(frozen=True)
+class Site:
+    """The instance's name, short description and sign-up mode as clients see them: what
+    an admin set on the admin pages, else the configured values."""
+
+    title: str
+    description: str
+    registrations: str
+
+
+async def read_site(conn: Connection, config: Config) -> Site:
+    """The current site settings (inside a unit, e.g. to title an e-mail)."""
+    stored = await instance_rows.get_setting(conn, "site") or {}
+    return Site(
+        title=stored.get("title") or config.instance_title,
+        description=stored.get("description", config.instance_description),
+        registrations=stored.get("registrations") or config.registrations,
+    )
+
+
+async def set_site(rt: Runtime, *, title: str, description: str, registrations: str) -> Site:
+    """Change the site settings from the admin pages; ValueError for what cannot be stored."""
+    title, description = title.strip(), description.strip()
+    if not title:
+        raise ValueError("The server needs a title")
+    if len(title) > MAX_TITLE:
+        raise ValueError(f"The title is at most {MAX_TITLE} characters")
+    if len(description) > MAX_DESCRIPTION:
+        raise ValueError(f"The description is at most {MAX_DESCRIPTION} characters")
+    if registrations not in REGISTRATION_MODES:
+        raise ValueError("Registrations are open, approval or closed")
+    site = {"title": title, "description": description, "registrations": registrations}
+    await rt.store.write(instance_rows.put_setting, "site", site, now_ms())
+    rt.instance_facts.invalidate()
+    return Site(**site)
+
+
+async def site(rt: Runtime) -> Site:
+    """The current site settings (cached with the other instance facts)."""
+    return (await instance_facts(rt)).site
+
+
 @dataclass
 class InstanceFacts:
     """Everything the instance endpoints show, read in one unit of work."""
@@ -71,10 +118,10 @@ class InstanceFacts:
     vapid_public_key: str | None
     extended_description: str
     extended_description_updated_at: int | None
-    settings: dict[str, Any] = field(default_factory=dict)
+    site: Site
 
 
-async def _read_facts(conn: Connection, now: int) -> InstanceFacts:
+async def _read_facts(conn: Connection, config: Config, now: int) -> InstanceFacts:
     contact_name = await instance_rows.get_setting(conn, "contact_username")
     contact = None
     if contact_name:
@@ -91,6 +138,7 @@ async def _read_facts(conn: Connection, now: int) -> InstanceFacts:
         extended_description_updated_at=await instance_rows.setting_updated_at(
             conn, "extended_description"
         ),
+        site=await read_site(conn, config),
     )
 
 
@@ -98,7 +146,7 @@ async def instance_facts(rt: Runtime) -> InstanceFacts:
     """The facts the instance endpoints show (cached briefly; local writes invalidate)."""
 
     async def load() -> InstanceFacts:
-        return await rt.store.read(_read_facts, now_ms())
+        return await rt.store.read(_read_facts, rt.config, now_ms())
 
     return await rt.instance_facts.get(load)
 

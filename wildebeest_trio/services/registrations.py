@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..runtime import Runtime
 from ..store import Connection
-from . import notifications
+from . import instance, notifications
 from .account_mail import mail_enabled, queue_confirmation
 from .accounts import AccountError, create_local_account
 from .oauth import IssuedAccessToken, issue_token
@@ -27,7 +27,7 @@ async def sign_up(
     scopes: list[str],
 ) -> IssuedAccessToken | None:
     """Create an account per the registrations mode; a token for it when an app asked."""
-    mode = rt.config.registrations
+    mode = (await instance.site(rt)).registrations
     if mode == "closed":
         raise RegistrationClosed("Registrations are closed on this server")
     if not agreement:

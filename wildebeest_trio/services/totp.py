@@ -24,6 +24,7 @@ from ..ids import now_ms
 from ..runtime import Runtime
 from ..store import Connection
 from ..store import settings as setting_rows
+from .instance import site
 
 RECOVERY_CODES = 10
 STEP = 30
@@ -96,12 +97,12 @@ async def begin_setup(rt: Runtime, user_id: int, account_label: str) -> Setup:
         raise TotpError("Two-factor authentication is already enabled")
     secret = pyotp.random_base32()
     await rt.store.write(setting_rows.set_otp_secret, user_id, _seal(rt, secret), now_ms())
-    return Setup(secret, _uri(rt, secret, account_label))
+    return Setup(secret, _uri((await site(rt)).title or rt.config.domain, secret, account_label))
 
 
-def _uri(rt: Runtime, secret: str, account_label: str) -> str:
+def _uri(issuer: str, secret: str, account_label: str) -> str:
     return pyotp.TOTP(secret, interval=STEP).provisioning_uri(
-        name=account_label, issuer_name=rt.config.instance_title or rt.config.domain
+        name=account_label, issuer_name=issuer
     )
 
 
@@ -113,7 +114,7 @@ async def pending_setup(rt: Runtime, user_id: int, account_label: str) -> Setup 
     secret = _open(rt, state["otp_secret"])
     if secret is None:
         return None
-    return Setup(secret, _uri(rt, secret, account_label))
+    return Setup(secret, _uri((await site(rt)).title or rt.config.domain, secret, account_label))
 
 
 async def confirm_setup(
