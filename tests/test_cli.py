@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -219,6 +220,22 @@ def test_serve_shuts_down_cleanly_on_signal(tmp_path: Path, signum: int) -> None
     assert "Traceback" not in stderr
 
 
+def _wait_for_line(process: subprocess.Popen[str], text: str, timeout: float) -> bool:
+    """Read the process's stderr until a line contains `text`; whether one did in time."""
+    assert process.stderr is not None
+    stream = process.stderr
+    found = threading.Event()
+
+    def read() -> None:
+        for line in stream:
+            if text in line:
+                found.set()
+                return
+
+    threading.Thread(target=read, daemon=True).start()
+    return found.wait(timeout)
+
+
 def test_serve_no_migrate_and_worker(tmp_path: Path) -> None:
     env = _env(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}")
     assert wb(env, "migrate").returncode == 0
@@ -232,7 +249,8 @@ def test_serve_no_migrate_and_worker(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(1.5)
+    # Signal only once it says it is running: under load, start-up takes seconds.
+    assert _wait_for_line(worker, "worker started", timeout=60), "the worker never started"
     assert worker.poll() is None
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=15) == 0
