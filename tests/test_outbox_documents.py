@@ -160,6 +160,19 @@ async def test_outbox_pages_and_featured(rt: Runtime, client: Any) -> None:
     assert featured["orderedItems"][0]["id"] == first["uri"]
     assert featured["orderedItems"][0]["type"] == "Note"
 
+    # Featured hashtags, the collection the actor names as `featuredTags`.
+    actor = await (await _get(client, "/users/alice")).get_json()
+    assert actor["featuredTags"].endswith("/users/alice/collections/tags")
+    empty = await (await _get(client, "/users/alice/collections/tags")).get_json()
+    assert empty["type"] == "Collection" and empty["items"] == []
+    code, made = await act(client, alice, "/api/v1/featured_tags", name="Trio")
+    assert code == 200, made
+    tags = await (await _get(client, "/users/alice/collections/tags")).get_json()
+    assert tags["totalItems"] == 1
+    assert tags["items"] == [
+        {"type": "Hashtag", "href": f"{rt.config.base_url}/tags/trio", "name": "#Trio"}
+    ]
+
 
 async def test_authorized_fetch(
     tmp_path: Path, database_url: str, hosts: FakeHosts, client: Any

@@ -20,6 +20,7 @@ from ..federation.verify import DeliveryRefused
 from ..serializers import activitypub as ap
 from ..store import Connection, Row
 from ..store import accounts as account_rows
+from ..store import featured_tags as featured_tag_rows
 from .context import json_response, runtime
 from .errors import ApiError, not_found
 from .web import redirect
@@ -245,3 +246,16 @@ async def featured(username: str) -> Response:
 
     notes = await rt.store.read(unit)
     return activity_response(ap.featured_collection(row["featured_url"], notes))
+
+
+@blueprint.route("/users/<username>/collections/tags")
+async def featured_tags(username: str) -> Response:
+    rt = runtime()
+    row = await _actor_row(username)
+    if not wants_activitypub():
+        return browser_redirect(f"/@{row['username']}")
+    await signer(required=rt.config.authorized_fetch)
+    tags = await rt.store.read(featured_tag_rows.of_account, row["id"])
+    return activity_response(
+        ap.featured_tags_collection(rt.config, f"{row['uri']}/collections/tags", tags)
+    )

@@ -450,6 +450,26 @@ def featured_collection(featured_url: str, notes: list[dict[str, Any]]) -> dict[
     }
 
 
+def featured_tags_collection(
+    config: Config, collection_id: str, tags: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The hashtags an account features on its profile (Mastodon's `featuredTags`)."""
+    return {
+        "@context": AS_CONTEXT,
+        "id": collection_id,
+        "type": "Collection",
+        "totalItems": len(tags),
+        "items": [
+            {
+                "type": "Hashtag",
+                "href": f"{config.base_url}/tags/{t['name']}",
+                "name": f"#{t['display_name'] or t['name']}",
+            }
+            for t in tags
+        ],
+    }
+
+
 def as_question(note: dict[str, Any], poll: dict[str, Any], now_ms: int) -> dict[str, Any]:
     """A Note carrying a poll, as the `Question` Mastodon sends (options, tallies, end)."""
     from .time import iso_ms
