@@ -508,3 +508,46 @@ async def test_remote_votes_in_local_polls(api: Any, local: Runtime, remote: Rem
     assert shown["poll"]["voters_count"] == 1
     # A vote is not a post.
     assert await rows(local, "SELECT id FROM statuses WHERE uri = $1", vote["id"]) == []
+
+
+async def test_signed_public_replies_to_local_posts_are_forwarded_to_followers(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    import json
+
+    from wildebeest_trio.federation.delivery import DELIVER
+    from wildebeest_trio.jsonld import sign_ld_signature
+
+    alice = await make_user(local, api, "alice")
+    carol = remote.actor("carol", host="localhost")  # a follower of alice elsewhere
+    follow = remote.activity(carol, "Follow", f"{local.config.base_url}/users/alice")
+    assert await deliver(api, local, carol, follow) == 202
+    await drain(local)
+    status_code, posted = await act(api, alice, "/api/v1/statuses", status="Questions?")
+    assert status_code == 200
+
+    async def forwarded() -> list[dict[str, Any]]:
+        jobs = await rows(local, "SELECT payload FROM jobs WHERE kind = $1", DELIVER.name)
+        found = [json.loads(j["payload"]) for j in jobs]
+        return [j for j in found if "Answers" in j["body"] or "unsigned" in j["body"]]
+
+    bob = remote.actor("bob")
+    for content, signed in (("<p>unsigned</p>", False), ("<p>Answers!</p>", True)):
+        reply = remote.note(
+            bob, content=content, inReplyTo=posted["uri"], cc=[bob.followers, alice_uri(local)]
+        )
+        create = remote.activity(bob, "Create", reply, to=[PUBLIC])
+        if signed:
+            create = sign_ld_signature(create, bob.private_pem, bob.key_id)
+        assert await deliver(api, local, bob, create) == 202
+        await drain(local)
+    # Only the LD-signed reply goes on, to carol's server, signed by alice; not back to bob.
+    [job] = await forwarded()
+    assert job["inbox"] == f"{remote.origin('localhost')}/inbox"
+    assert job["key_id"] == f"{alice_uri(local)}#main-key"
+    body = json.loads(job["body"])
+    assert body["object"]["content"] == "<p>Answers!</p>" and "signature" in body
+
+
+def alice_uri(local: Runtime) -> str:
+    return f"{local.config.base_url}/users/alice"

@@ -10,11 +10,15 @@ from ...runtime import Runtime
 from ...services import domain_blocks, fanout, media, polls
 from ...services.notifications import Batch
 from ...store import Connection, Row
+from ...store import accounts as account_rows
+from ...store import activitypub as ap_rows
 from ...store import inbox as inbox_rows
 from ...store import polls as poll_rows
 from ...store import statuses as status_rows
 from ...store.statuses import StatusBundle
+from ..activities import allowed_inboxes
 from ..actors import ACTOR_TYPES, first, link, refresh_actor
+from ..delivery import enqueue_deliveries
 from ..fetch import DocumentRefused, fetch_document, same_origin
 from ..notes import (
     NOTE_TYPES,
@@ -167,6 +171,38 @@ async def on_create(ctx: Context) -> None:
         await fanout.status_published(ctx.rt, bundle, row["id"])
         if note.in_reply_to and row["in_reply_to_id"] is None:
             await _resolve_parent(ctx.rt, row, note.in_reply_to)
+        elif row["in_reply_to_id"] is not None:
+            await _forward_reply(ctx, row)
+
+
+async def _forward_reply(ctx: Context, reply: Row) -> None:
+    """A public reply to a local status reaches the local author's followers, as Mastodon
+    forwards it: the body as received (its LD signature lets their servers trust it),
+    signed over HTTP by the local author. Without an LD signature nobody could check it,
+    so nothing is forwarded."""
+    if reply["visibility"] not in ("public", "unlisted") or "signature" not in ctx.activity:
+        return
+    rt = ctx.rt
+    sender = {ctx.actor["inbox_url"], ctx.actor["shared_inbox_url"]}
+
+    async def unit(conn: Connection) -> int:
+        parent = await status_rows.status_by_id(conn, reply["in_reply_to_id"])
+        if parent is None or not parent["local"] or parent["deleted_at"] is not None:
+            return 0
+        author = await account_rows.account_by_id(conn, parent["account_id"])
+        if author is None:
+            return 0
+        inboxes = [r["inbox"] for r in await ap_rows.follower_inboxes(conn, author["id"])]
+        return await enqueue_deliveries(
+            conn,
+            rt.ids,
+            key_id=f"{author['uri']}#main-key",
+            activity=ctx.activity,
+            inboxes=await allowed_inboxes(conn, [i for i in inboxes if i not in sender]),
+        )
+
+    if await rt.store.write(unit):
+        rt.wake_jobs()
 
 
 async def _vote(ctx: Context, status_uri: str, choice_name: str) -> bool:
