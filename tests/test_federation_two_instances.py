@@ -43,17 +43,20 @@ async def a(rt: Runtime, client: Any, nursery: trio.Nursery) -> Instance:
 
 
 @pytest.fixture
-async def b(tmp_path: Path, nursery: trio.Nursery) -> AsyncIterator[Instance]:
+async def b(tmp_path: Path) -> AsyncIterator[Instance]:
     config = make_config(
         tmp_path / "b",
         f"sqlite:///{tmp_path / 'b.db'}",
         allow_private_addresses=True,
     )
     async with open_runtime(config) as other:
-        await serve_instance(other, nursery)
-        app = create_app(other)
-        async with app.test_app() as test_app:
-            yield Instance(other, test_app.test_client())
+        # Its own nursery, stopped before its store closes.
+        async with trio.open_nursery() as own:
+            await serve_instance(other, own)
+            app = create_app(other)
+            async with app.test_app() as test_app:
+                yield Instance(other, test_app.test_client())
+            own.cancel_scope.cancel()
 
 
 @pytest.fixture
@@ -290,3 +293,38 @@ async def _true_when(read: Callable[[], Awaitable[dict[str, Any]]], key: str, va
 async def _relationship(side: Instance, user: User, account: dict[str, Any]) -> dict[str, Any]:
     _, rels = await get(side.client, user, f"/api/v1/accounts/relationships?id[]={account['id']}")
     return rels[0]
+
+
+async def test_unfollow_and_account_move(a: Instance, b: Instance) -> None:
+    from wildebeest_trio.services import moves
+
+    alice = await make_user(a.rt, a.client, "alice")
+    bob = await make_user(b.rt, b.client, "bob")
+    carol = await make_user(b.rt, b.client, "carol")
+    newalice = await make_user(b.rt, b.client, "newalice")
+    remote_alice = await follow_accepted(b, bob, a, alice)
+    await follow_accepted(b, carol, a, alice)
+
+    # bob unfollows: A forgets him.
+    code, _ = await act(b.client, bob, f"/api/v1/accounts/{remote_alice['id']}/unfollow")
+    assert code == 200
+
+    async def followers_on_a() -> list[str] | None:
+        _, found = await get(a.client, alice, f"/api/v1/accounts/{alice.id}/followers")
+        accts = sorted(f["acct"] for f in found)
+        return accts if accts == [f"carol@{b.host}"] else None
+
+    await eventually(followers_on_a, "the Undo of bob's follow on A")
+
+    # alice moves to newalice on B: the new account names the old one first.
+    await moves.add_alias(b.rt, "newalice", f"alice@{a.host}")
+    await moves.start_move(a.rt, "alice", f"newalice@{b.host}")
+
+    async def moved() -> bool:
+        rel = await _relationship(b, carol, {"id": newalice.id})
+        return rel["following"]
+
+    await eventually(moved, "carol following the new account on B")
+    code, old = await get(b.client, carol, f"/api/v1/accounts/{remote_alice['id']}")
+    assert old["moved"]["acct"] == "newalice"
+    assert (await _relationship(b, carol, remote_alice))["following"] is False

@@ -35,7 +35,7 @@ def account_entity(config: Config, row: dict[str, Any]) -> dict[str, Any]:
     avatar = account_image_url(config, row, "avatar") or default_avatar(config)
     header = account_image_url(config, row, "header") or default_header(config)
     fields = json.loads(row.get("fields") or "[]")
-    return {
+    entity = {
         "id": str(row["id"]),
         "username": row["username"],
         "acct": acct(config, row),
@@ -67,6 +67,11 @@ def account_entity(config: Config, row: dict[str, Any]) -> dict[str, Any]:
             for f in fields
         ],
     }
+    # Where the account moved, when the row was loaded with it (Mastodon's `moved`).
+    moved = row.get("moved_account")
+    if moved is not None:
+        entity["moved"] = account_entity(config, {**moved, "moved_account": None})
+    return entity
 
 
 ROLE_PERMISSIONS = {"admin": "1", "moderator": "1308", "user": "0"}

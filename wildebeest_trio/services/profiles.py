@@ -33,9 +33,21 @@ class ProfileError(ValueError):
 
 
 async def account(rt: Runtime, account_id: int) -> Row | None:
-    """An account by id, whatever its standing (callers hide suspended ones)."""
-    row = await rt.store.read(account_rows.account_by_id, account_id)
-    return row
+    """An account by id, whatever its standing (callers hide suspended ones), with the
+    account it moved to as `moved_account`."""
+
+    async def unit(conn: Connection) -> Row | None:
+        row = await account_rows.account_by_id(conn, account_id)
+        return await _with_moved(conn, row)
+
+    return await rt.store.read(unit)
+
+
+async def _with_moved(conn: Connection, row: Row | None) -> Row | None:
+    if row is None or row.get("moved_to_account_id") is None:
+        return row
+    moved = await account_rows.account_by_id(conn, row["moved_to_account_id"])
+    return {**row, "moved_account": moved}
 
 
 async def lookup(rt: Runtime, acct: str) -> Row | None:
@@ -48,7 +60,12 @@ async def lookup(rt: Runtime, acct: str) -> Row | None:
         domain_or_none = None
     else:
         domain_or_none = domain
-    return await rt.store.read(account_rows.account_by_acct, username, domain_or_none)
+
+    async def unit(conn: Connection) -> Row | None:
+        row = await account_rows.account_by_acct(conn, username, domain_or_none)
+        return await _with_moved(conn, row)
+
+    return await rt.store.read(unit)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from ...ids import now_ms
 from ...services import follows as follow_service
 from ...store import inbox as inbox_rows
 from ..actors import link, refresh_actor
+from ..fetch import same_origin
 from . import Context
 
 log = logging.getLogger(__name__)
@@ -24,8 +25,10 @@ async def on_move(ctx: Context) -> None:
     target_uri = link(ctx.activity.get("target"))
     if target_uri is None or target_uri == origin["uri"]:
         return
-    # Always fetched fresh: the alias must be there now, whatever we cached.
-    await refresh_actor(rt, target_uri)
+    # A remote target is fetched fresh (the alias must be there now, whatever we cached);
+    # a local one is read as it is.
+    if not same_origin(target_uri, rt.config.base_url):
+        await refresh_actor(rt, target_uri)
     target = await rt.store.read(inbox_rows.account_by_uri, target_uri)
     if target is None or target["suspended_at"] is not None:
         return
