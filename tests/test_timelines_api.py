@@ -412,3 +412,27 @@ async def test_trends(client: Any, alice: User, bob: User, carol: User) -> None:
     code, body = await get(client, None, "/api/v1/trends/statuses?offset=-1")
     assert code == 400
     assert body["error"] == "Pagination values for offset and limit must be positive"
+
+
+async def test_only_media_keeps_statuses_with_attachments(
+    client: Any, alice: User, bob: User
+) -> None:
+    from tests.test_media_api import photo, upload
+
+    response = await client.post(
+        "/api/v1/media", headers=alice.headers, files={"file": upload(photo())}
+    )
+    assert response.status_code == 200
+    media = await response.get_json()
+    await post(client, alice, "no picture #cats")
+    pictured = await post(client, alice, "a picture #cats", media_ids=[media["id"]])
+    await act(client, bob, f"/api/v1/statuses/{pictured['id']}/reblog")
+    for path in (
+        "/api/v1/timelines/public?only_media=true",
+        "/api/v1/timelines/public?local=true&only_media=1",
+        "/api/v1/timelines/tag/cats?only_media=true",
+        f"/api/v1/accounts/{alice.id}/statuses?only_media=true",
+    ):
+        assert (await page(client, bob, path))[0] == [pictured["id"]], path
+    # A boost carries no media of its own.
+    assert (await page(client, bob, f"/api/v1/accounts/{bob.id}/statuses?only_media=1"))[0] == []

@@ -219,8 +219,9 @@ async def _profile(handle: str, which: str) -> Response:
         return _ap_redirect(account["uri"])
     viewer = None if rss else await signed_in()
     filters = timelines.AccountFilter(
-        exclude_replies=which != "with_replies",
-        exclude_reblogs=rss,
+        exclude_replies=which not in ("with_replies", "media"),
+        exclude_reblogs=rss or which == "media",
+        only_media=which == "media",
     )
     try:
         bundle = await timelines.account(rt, account["id"], _viewer_id(viewer), _page(), filters)
@@ -235,9 +236,6 @@ async def _profile(handle: str, which: str) -> Response:
             bundle=bundle,
         )
     items = shown(bundle)
-    if which == "media":
-        # Only posts with attachments; the page cursor still follows the account's posts.
-        items = [i for i in items if i.status["media_attachments"]]
     entity = account_entity(rt.config, account)
     return await _html(
         "profile.html",

@@ -40,12 +40,16 @@ async def public(
     only_media: bool = False,
 ) -> StatusBundle:
     """The public timeline, all of it or only local or remote statuses."""
-    if only_media:
-        return StatusBundle(order=[])  # no status has media until media attachments exist
 
     async def unit(conn: Connection) -> StatusBundle:
         rows = await status_rows.public_page(
-            conn, page, local=local, remote=remote, viewer_id=viewer_id, now=now_ms()
+            conn,
+            page,
+            local=local,
+            remote=remote,
+            viewer_id=viewer_id,
+            now=now_ms(),
+            only_media=only_media,
         )
         return await status_rows.hydrate(conn, rows, viewer_id)
 
@@ -73,8 +77,6 @@ async def account(
         row = await account_rows.account_by_id(conn, account_id)
         if row is None or row["suspended_at"] is not None:
             raise AccountNotFound()
-        if filters.only_media:
-            return StatusBundle(order=[])
         rows = await status_rows.account_page(
             conn,
             account_id,
@@ -85,6 +87,7 @@ async def account(
             pinned=filters.pinned,
             exclude_direct=filters.exclude_direct,
             tagged=filters.tagged.lstrip("#") if filters.tagged else None,
+            only_media=filters.only_media,
         )
         return await status_rows.hydrate(conn, rows, viewer_id)
 
@@ -129,8 +132,6 @@ async def tag(
 ) -> StatusBundle:
     """Public statuses tagged `name` (or any of `any_of`), with all of `all_of` and none of
     `none_of`; tag names are matched case-insensitively."""
-    if only_media:
-        return StatusBundle(order=[])
 
     def clean(values: Sequence[str]) -> list[str]:
         return [v.strip().lstrip("#").lower() for v in values if v.strip().lstrip("#")][:MAX_TAGS]
@@ -148,6 +149,7 @@ async def tag(
             remote=remote,
             viewer_id=viewer_id,
             now=now_ms(),
+            only_media=only_media,
         )
         return await status_rows.hydrate(conn, rows, viewer_id)
 

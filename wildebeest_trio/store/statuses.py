@@ -552,6 +552,10 @@ async def _polls_and_filters(conn: Connection, bundle: StatusBundle, viewer_id: 
 # Lists ------------------------------------------------------------------------------------------
 
 
+# `only_media`: statuses with an attachment of their own (a boost has none).
+WITH_MEDIA = "EXISTS (SELECT 1 FROM media_attachments ma WHERE ma.status_id = s.id)"
+
+
 async def home_page(conn: Connection, viewer_id: int, page: Page, now: int) -> list[Row]:
     """The home timeline: the viewer's own statuses and boosts, those of followed accounts
     (boosts only where the follow shows them; replies only to people the viewer follows,
@@ -593,6 +597,7 @@ async def public_page(
     remote: bool,
     viewer_id: int | None = None,
     now: int = 0,
+    only_media: bool = False,
 ) -> list[Row]:
     """The public timeline: public statuses that are not boosts nor replies to others
     (minus the accounts hidden from the viewer)."""
@@ -609,6 +614,8 @@ async def public_page(
         sql += " AND s.local"
     elif remote:
         sql += " AND NOT s.local"
+    if only_media:
+        sql += f" AND {WITH_MEDIA}"
     if viewer_id is not None:
         args += [viewer_id, now]
         sql += f" AND {unhidden_sql('s', '$1', '$2')}"
@@ -626,6 +633,7 @@ async def account_page(
     pinned: bool,
     exclude_direct: bool = False,
     tagged: str | None = None,
+    only_media: bool = False,
 ) -> list[Row]:
     """An account's statuses as the viewer may see them."""
     args: list[Any] = [account_id]
@@ -642,6 +650,8 @@ async def account_page(
         sql += " AND s.reblog_of_id IS NULL"
     if exclude_direct:
         sql += " AND s.visibility <> 'direct'"
+    if only_media:
+        sql += f" AND {WITH_MEDIA}"
     if tagged:
         args.append(tagged.lower())
         sql += (
@@ -730,6 +740,7 @@ async def tag_page(
     remote: bool,
     viewer_id: int | None = None,
     now: int = 0,
+    only_media: bool = False,
 ) -> list[Row]:
     """Public statuses with any of `any_of`, all of `all_of` and none of `none_of` (tag
     names, lower-cased), as Mastodon's hashtag timeline."""
@@ -756,6 +767,8 @@ async def tag_page(
         sql += " AND s.local"
     elif remote:
         sql += " AND NOT s.local"
+    if only_media:
+        sql += f" AND {WITH_MEDIA}"
     if viewer_id is not None:
         sql += f" AND {unhidden_sql('s', '$1', '$2')}"
     return await fetch_page(conn, sql, args, "s.id", page)
