@@ -6,6 +6,7 @@ reader connections, which WAL lets run beside the writer on a snapshot.
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 from collections.abc import Coroutine, Iterable, Sequence
@@ -21,6 +22,9 @@ _PLACEHOLDER = re.compile(r"\$(\d+)")
 _BUSY_TIMEOUT_MS = 10_000
 
 
+# The same statements come back all the time (a page of 40 ids is always the same text),
+# and rewriting them was a tenth of a home timeline's hydration.
+@functools.lru_cache(maxsize=4096)
 def translate(sql: str) -> str:
     """PostgreSQL-flavoured SQL to SQLite's: `$1` becomes `?1` (numbered, reusable)."""
     return _PLACEHOLDER.sub(r"?\1", sql)
