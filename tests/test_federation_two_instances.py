@@ -128,8 +128,9 @@ async def test_follow_post_reply_interact_edit_delete(a: Instance, b: Instance) 
 
     # Public and private posts reach the follower; a direct one only whom it mentions.
     public = await post(a.client, alice, "Hello from A #federation")
+    unlisted = await post(a.client, alice, "quietly public", visibility="unlisted")
     private = await post(a.client, alice, "followers only", visibility="private")
-    for sent in (public, private):
+    for sent in (public, unlisted, private):
         seen = await eventually(lambda s=sent: status_on(b, bob, s["uri"]), "a post on B")
         # The same text; links get the receiving server's safe `rel`, as on Mastodon.
         assert _text(seen["content"]) == _text(sent["content"])

@@ -23,15 +23,13 @@ from .auth import auth, require_scope
 from .context import json_response, runtime
 from .errors import ApiError, not_found
 from .paging import parse_id
-from .params import Params, read_params
+from .params import Params, parse_flag, read_params
 
 blueprint = Blueprint("filters", __name__)
 FEATURES = frozenset({"filters"})
 READ = "read:filters"
 WRITE = "write:filters"
 MAX_ATTRIBUTES = 200
-_TRUE = {"1", "true", "on", "yes", "t"}
-_FALSE = {"0", "false", "off", "no", "f", ""}
 _ATTRIBUTE_KEY = re.compile(r"^keywords_attributes\[(\d*)\]\[(\w+)\]$")
 
 
@@ -50,16 +48,7 @@ def _me() -> int:
 
 
 def _bool(value: Any, name: str) -> bool | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ApiError(422, f"{name} must be a boolean")
+    return None if value is None else parse_flag(value, name)
 
 
 def _text(value: Any, name: str) -> str | None:

@@ -19,6 +19,18 @@ _TRUE = {"1", "true", "on", "yes", "t"}
 _FALSE = {"0", "false", "off", "no", "f", ""}
 
 
+def parse_flag(value: Any, name: str) -> bool:
+    """A boolean as Rails reads one from JSON or a form (`true`, `1`, `on`...); 422 else."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ApiError(422, f"{name} must be a boolean")
+
+
 def _flatten(prefix: str, value: Any, out: MultiDict[str, Any]) -> None:
     if isinstance(value, dict):
         for key, inner in value.items():
@@ -65,14 +77,7 @@ class Params:
         value = self._values.get(name)
         if value is None:
             return default
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-        raise ApiError(422, f"{name} must be a boolean")
+        return parse_flag(value, name)
 
     def integer(self, name: str, default: int | None = None) -> Any:
         value = self._values.get(name)

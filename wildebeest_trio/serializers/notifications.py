@@ -12,6 +12,20 @@ from .accounts import account_entity
 from .statuses import status_entity
 from .time import iso_ms
 
+# Mastodon 4.3's notification types, in its order (also the Web Push alert types).
+NOTIFICATION_TYPES: tuple[str, ...] = (
+    "mention",
+    "status",
+    "reblog",
+    "follow",
+    "follow_request",
+    "favourite",
+    "poll",
+    "update",
+    "admin.sign_up",
+    "admin.report",
+)
+
 # Types whose entity carries the status they are about (Mastodon's `status_type?`).
 STATUS_TYPES = frozenset({"favourite", "reblog", "status", "mention", "poll", "update"})
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..ids import IdGenerator, now_ms
-from ..serializers.notifications import STATUS_TYPES, notification_entity
+from ..serializers.notifications import NOTIFICATION_TYPES, STATUS_TYPES, notification_entity
 from ..store import Connection, Row, account_domain_blocks
 from ..store import accounts as account_rows
 from ..store import markers as marker_rows
@@ -41,18 +41,7 @@ if TYPE_CHECKING:
     from ..config import Config
     from ..runtime import Runtime
 
-TYPES: tuple[str, ...] = (
-    "mention",
-    "status",
-    "reblog",
-    "follow",
-    "follow_request",
-    "favourite",
-    "poll",
-    "update",
-    "admin.sign_up",
-    "admin.report",
-)
+TYPES = NOTIFICATION_TYPES
 GROUPABLE = frozenset({"favourite", "reblog", "follow", "admin.sign_up"})
 GROUP_SPAN_HOURS = 12
 HOUR_MS = 3600 * 1000

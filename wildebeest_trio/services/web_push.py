@@ -28,6 +28,7 @@ import httpx
 from ..ids import IdGenerator, now_ms
 from ..jobs import JobKind, JobRegistry, RetryLater
 from ..net import FetchError, describe, is_public_address, retry_after
+from ..serializers.notifications import NOTIFICATION_TYPES
 from ..store import Connection, Row
 from ..store import instance as instance_rows
 from ..store import web_push as push_rows
@@ -42,18 +43,7 @@ log = logging.getLogger(__name__)
 PUSH = JobKind("webpush.deliver", max_attempts=5)
 
 # The alert types Mastodon 4.3 serializes, in its order; each defaults to false.
-ALERT_TYPES: tuple[str, ...] = (
-    "mention",
-    "status",
-    "reblog",
-    "follow",
-    "follow_request",
-    "favourite",
-    "poll",
-    "update",
-    "admin.sign_up",
-    "admin.report",
-)
+ALERT_TYPES = NOTIFICATION_TYPES  # one alert per notification type, as Mastodon
 POLICIES = ("all", "followed", "follower", "none")
 MAX_ENDPOINT_LENGTH = 2048
 BODY_LIMIT = 140
