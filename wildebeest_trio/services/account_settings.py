@@ -10,6 +10,7 @@ import trio
 from ..ids import now_ms
 from ..runtime import Runtime
 from ..store import Connection, Row, outbox
+from ..store import accounts as account_rows
 from ..store import follows as follow_rows
 from ..store import settings as setting_rows
 from ..store import users as user_rows
@@ -145,7 +146,8 @@ async def delete_account(rt: Runtime, account_id: int, password: str) -> None:
     now = now_ms()
 
     async def unit(conn: Connection) -> None:
-        row = await conn.fetchrow("SELECT uri FROM accounts WHERE id = $1", account_id)
+        row = await account_rows.account_by_id(conn, account_id)
+        assert row is not None
         for pair in await setting_rows.follow_pairs_of(conn, account_id):
             await follow_rows.delete_follow(conn, pair["account_id"], pair["target_account_id"])
         # Attachments, avatar and header files go by a job once nothing names them.

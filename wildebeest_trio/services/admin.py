@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ..ids import now_ms
 from ..runtime import Runtime
 from ..store import Connection, Row
+from ..store import accounts as account_rows
 from ..store import admin as admin_rows
 from ..store import jobs as job_rows
 from ..store import reports as report_rows
@@ -94,7 +95,7 @@ async def set_account_standing(
     now = now_ms()
 
     async def unit(conn: Connection) -> bool:
-        row = await conn.fetchrow("SELECT id, domain FROM accounts WHERE id = $1", account_id)
+        row = await account_rows.account_by_id(conn, account_id)
         if row is None:
             raise NotFound()
         user = await user_rows.user_by_account(conn, account_id)

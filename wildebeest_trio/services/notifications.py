@@ -29,11 +29,14 @@ from ..ids import IdGenerator, now_ms
 from ..serializers.notifications import NOTIFICATION_TYPES, STATUS_TYPES, notification_entity
 from ..store import Connection, Row, account_domain_blocks
 from ..store import accounts as account_rows
+from ..store import follows as follow_rows
 from ..store import markers as marker_rows
+from ..store import moderators as moderator_rows
 from ..store import notifications as notification_rows
+from ..store import reports as report_rows
 from ..store import statuses as status_rows
 from ..store.notifications import POLICY_FIELDS, Browse
-from ..store.paging import Page, placeholders
+from ..store.paging import Page
 from ..store.statuses import StatusBundle
 from . import domain_blocks, filters, web_push
 
@@ -389,9 +392,7 @@ async def reblogged(conn: Connection, batch: Batch, account_id: int, status: Row
 
 async def boost_removed(conn: Connection, boost: Row) -> None:
     """A boost was deleted (unreblog, or a DELETE of the boost): its `reblog` goes."""
-    original = await conn.fetchrow(
-        "SELECT account_id FROM statuses WHERE id = $1", boost["reblog_of_id"]
-    )
+    original = await status_rows.status_by_id(conn, boost["reblog_of_id"])
     if original is not None:
         await withdraw(
             conn,
@@ -433,7 +434,7 @@ async def blocked(conn: Connection, account_id: int, target_id: int) -> None:
 
 async def signed_up(conn: Connection, batch: Batch, account_id: int) -> None:
     """`admin.sign_up` to every admin and moderator."""
-    for staff_id in await notification_rows.staff_account_ids(conn):
+    for staff_id in await moderator_rows.staff_account_ids(conn):
         await batch.notify(
             conn, account_id=staff_id, type="admin.sign_up", from_account_id=account_id
         )
@@ -468,11 +469,7 @@ class Listing:
 async def _accounts(conn: Connection, ids: set[int]) -> dict[int, Row]:
     if not ids:
         return {}
-    wanted = list(ids)
-    rows = await conn.fetch(
-        f"SELECT * FROM accounts WHERE id IN ({placeholders(1, len(wanted))})", *wanted
-    )
-    return {r["id"]: r for r in rows}
+    return {r["id"]: r for r in await follow_rows.accounts_by_ids(conn, list(ids))}
 
 
 async def _load(conn: Connection, account_id: int, rows: list[Row]) -> Listing:
@@ -485,11 +482,7 @@ async def _load(conn: Connection, account_id: int, rows: list[Row]) -> Listing:
     report_ids = list({r["report_id"] for r in rows if r["report_id"] is not None})
     reports: dict[int, Row] = {}
     if report_ids:
-        found = await conn.fetch(
-            f"SELECT * FROM reports WHERE id IN ({placeholders(1, len(report_ids))})",
-            *report_ids,
-        )
-        reports = {r["id"]: r for r in found}
+        reports = {r["id"]: r for r in await report_rows.by_ids(conn, report_ids)}
     wanted = {r["from_account_id"] for r in rows}
     wanted |= {r["target_account_id"] for r in reports.values()}
     hidden = filters.hidden_ids(bundle, "notifications")

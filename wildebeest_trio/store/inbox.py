@@ -195,15 +195,6 @@ async def set_moved_to(conn: Connection, account_id: int, target_id: int, now: i
     )
 
 
-async def staff_account_ids(conn: Connection) -> list[int]:
-    """Local admins and moderators (who are told about reports)."""
-    rows = await conn.fetch(
-        "SELECT u.account_id FROM users u JOIN accounts a ON a.id = u.account_id "
-        "WHERE u.role IN ('admin', 'moderator') AND a.suspended_at IS NULL AND NOT u.disabled"
-    )
-    return [r["account_id"] for r in rows]
-
-
 async def upsert_remote_emoji(conn: Connection, emoji: dict[str, Any]) -> None:
     """Record a remote custom emoji (by shortcode and domain), refreshing its image."""
     await conn.execute(

@@ -583,16 +583,6 @@ async def count_groups_after(
     )
 
 
-async def staff_account_ids(conn: Connection) -> list[int]:
-    """Local accounts of admins and moderators (told of sign-ups)."""
-    rows = await conn.fetch(
-        "SELECT u.account_id FROM users u JOIN accounts a ON a.id = u.account_id "
-        "WHERE u.role IN ('admin', 'moderator') AND a.suspended_at IS NULL "
-        "AND NOT u.disabled"
-    )
-    return [r["account_id"] for r in rows]
-
-
 async def notify_followers(conn: Connection, account_id: int) -> list[int]:
     """Local followers who asked to be told when the account posts."""
     rows = await conn.fetch(

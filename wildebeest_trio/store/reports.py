@@ -36,6 +36,14 @@ async def by_id(conn: Connection, report_id: int) -> Row | None:
     return _decoded(row) if row is not None else None
 
 
+async def by_ids(conn: Connection, report_ids: list[int]) -> list[Row]:
+    """The reports among `report_ids` that exist (raw rows, as notifications show them)."""
+    if not report_ids:
+        return []
+    marks = ", ".join(f"${i + 1}" for i in range(len(report_ids)))
+    return await conn.fetch(f"SELECT * FROM reports WHERE id IN ({marks})", *report_ids)
+
+
 async def by_uri(conn: Connection, uri: str) -> Row | None:
     """The report a Flag activity created, if any."""
     row = await conn.fetchrow("SELECT * FROM reports WHERE uri = $1", uri)

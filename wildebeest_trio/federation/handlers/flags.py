@@ -9,6 +9,7 @@ from ...services import domain_blocks
 from ...services.notifications import Batch
 from ...store import Connection
 from ...store import inbox as inbox_rows
+from ...store import moderators as moderator_rows
 from ...store import reports as report_rows
 from ..actors import as_list, first, link
 from ..fetch import same_origin
@@ -65,7 +66,7 @@ async def on_flag(ctx: Context) -> None:
                 "now": now,
             },
         )
-        for staff_id in await inbox_rows.staff_account_ids(conn):
+        for staff_id in await moderator_rows.staff_account_ids(conn):
             await batch.notify(
                 conn,
                 account_id=staff_id,
