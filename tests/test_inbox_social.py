@@ -59,6 +59,7 @@ async def test_follow_is_accepted_and_undone(
     assert (await _relationship(api, alice, bob_id))["followed_by"] is False
     status, me = await get(api, alice, "/api/v1/accounts/verify_credentials")
     assert status == 200 and me["followers_count"] == 0
+    assert await _notifications(local, alice) == []  # the undone follow's notification goes
 
 
 async def test_follow_of_a_locked_account_is_a_request(

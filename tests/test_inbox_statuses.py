@@ -260,6 +260,7 @@ async def test_like_and_announce_of_local_posts(
     await drain(local)
     status_code, shown = await get(api, alice, f"/api/v1/statuses/{posted['id']}")
     assert shown["favourites_count"] == 0 and shown["reblogs_count"] == 0
+    assert "favourite" not in await _notifications(local, alice)  # withdrawn with the Like
     # A Like of a direct post it never saw is ignored.
     status_code, secret = await act(
         api, alice, "/api/v1/statuses", status="secret", visibility="direct"

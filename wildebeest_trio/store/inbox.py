@@ -120,6 +120,13 @@ async def insert_remote_favourite(
     return changed == 1
 
 
+async def favourite_of(conn: Connection, account_id: int, status_id: int) -> Row | None:
+    """The account's favourite of a status, if any."""
+    return await conn.fetchrow(
+        "SELECT * FROM favourites WHERE account_id = $1 AND status_id = $2", account_id, status_id
+    )
+
+
 async def favourite_by_uri(conn: Connection, account_id: int, uri: str) -> Row | None:
     """An account's favourite by its Like activity's id."""
     return await conn.fetchrow(

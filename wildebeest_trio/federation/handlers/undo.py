@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ...services import notifications
 from ...store import Connection, Row
 from ...store import follows as follow_rows
 from ...store import inbox as inbox_rows
@@ -36,12 +37,7 @@ async def _unfollow(
         return False
     await follow_rows.delete_follow(conn, actor["id"], row["target_account_id"])
     await list_rows.leave_lists_of(conn, actor["id"], row["target_account_id"])
-    await conn.execute(
-        "DELETE FROM notifications WHERE account_id = $1 AND from_account_id = $2 "
-        "AND type IN ('follow', 'follow_request')",
-        row["target_account_id"],
-        actor["id"],
-    )
+    await notifications.unfollowed(conn, actor["id"], row["target_account_id"])
     return True
 
 
@@ -52,23 +48,22 @@ async def _unlike(conn: Connection, ctx: Context, status_uri: str | None, uri: s
     if status_uri is not None:
         status = await inbox_rows.status_by_uri(conn, status_uri)
         if status is not None:
-            favourite = await conn.fetchrow(
-                "SELECT * FROM favourites WHERE account_id = $1 AND status_id = $2",
-                actor["id"],
-                status["id"],
-            )
+            favourite = await inbox_rows.favourite_of(conn, actor["id"], status["id"])
     if favourite is None and uri is not None:
         favourite = await inbox_rows.favourite_by_uri(conn, actor["id"], uri)
     if favourite is None:
         return False
     await inbox_rows.delete_favourite_row(conn, favourite["id"])
     await status_rows.add_to_count(conn, favourite["status_id"], "favourites_count", -1)
-    await conn.execute(
-        "DELETE FROM notifications WHERE from_account_id = $1 AND status_id = $2 "
-        "AND type = 'favourite'",
-        actor["id"],
-        favourite["status_id"],
-    )
+    status = await status_rows.status_by_id(conn, favourite["status_id"])
+    if status is not None:
+        await notifications.withdraw(
+            conn,
+            account_id=status["account_id"],
+            from_account_id=actor["id"],
+            type="favourite",
+            status_id=status["id"],
+        )
     return True
 
 
