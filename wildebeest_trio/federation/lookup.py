@@ -24,6 +24,7 @@ from ..services.domain_blocks import is_suspended
 from ..signatures import PrivateKey, sign_request
 from ..store import Connection, Row
 from ..store import accounts as account_rows
+from ..store import inbox as inbox_rows
 from .actors import ACTOR_TYPES, STALE_MS, first, refresh_actor
 from .fetch import ACCEPT, DocumentRefused, fetch_document, is_activitypub_type, same_origin
 from .instance_actor import instance_actor_uri
@@ -207,11 +208,9 @@ async def _local_resource(rt: Runtime, url: str) -> Any:
 
 async def _known(rt: Runtime, url: str) -> Any:
     async def unit(conn: Connection) -> Any:
-        status_id = await conn.fetchval(
-            "SELECT id FROM statuses WHERE uri = $1 AND deleted_at IS NULL", url
-        )
-        if status_id is not None:
-            return FoundStatus(int(status_id))
+        status = await inbox_rows.status_by_uri(conn, url)
+        if status is not None:
+            return FoundStatus(int(status["id"]))
         account_id = await conn.fetchval(
             "SELECT id FROM accounts WHERE uri = $1 OR url = $1 ORDER BY id LIMIT 1", url
         )

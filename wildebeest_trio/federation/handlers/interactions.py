@@ -8,6 +8,7 @@ from ...ids import now_ms
 from ...services import fanout
 from ...services.notifications import Batch
 from ...store import Connection, Row
+from ...store import activitypub as ap_rows
 from ...store import inbox as inbox_rows
 from ...store import statuses as status_rows
 from ...store.statuses import StatusBundle
@@ -32,12 +33,7 @@ async def on_like(ctx: Context) -> None:
         if status is None or not status["local"] or status["reblog_of_id"] is not None:
             return
         if status["visibility"] == "direct":
-            mentioned = await conn.fetchval(
-                "SELECT 1 FROM mentions WHERE status_id = $1 AND account_id = $2",
-                status["id"],
-                actor["id"],
-            )
-            if mentioned is None:
+            if not await ap_rows.is_mentioned(conn, status["id"], actor["id"]):
                 return  # only those a direct post reached may favourite it
         uri = ctx.activity_id or f"{actor['uri']}#likes/{status['id']}"
         if not await inbox_rows.insert_remote_favourite(
