@@ -3,11 +3,17 @@ authorized fetch (signed GETs, checked with the signer's cached key)."""
 
 from __future__ import annotations
 
+import datetime
+from dataclasses import dataclass
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import trio
+from cryptography.hazmat.primitives import serialization
+from http_message_signatures import HTTPMessageSigner, MappingKeyResolver, algorithms
 
 from tests.conftest import make_config
 from tests.outbox_fakes import FakeHosts, add_follower, remote_account, start_hosts
@@ -27,32 +33,90 @@ async def hosts(nursery: trio.Nursery) -> FakeHosts:
     return await start_hosts(nursery, 2)
 
 
+#: How peers sign their GETs: Mastodon (draft-cavage), Mastodon 4.7's RFC 9421 retry, and
+#: Fedify's RFC 9421 first attempt made by an independent implementation.
+SCHEMES = ["cavage", "rfc9421", "fedify"]
+
+
 class Signer:
     """A remote actor whose key our server already knows, signing GETs."""
 
-    def __init__(self, rt: Runtime, account_id: int, uri: str, private_pem: str) -> None:
+    def __init__(
+        self, rt: Runtime, account_id: int, uri: str, private_pem: str, scheme: str = "cavage"
+    ) -> None:
         self.rt, self.account_id, self.uri, self.private_pem = rt, account_id, uri, private_pem
+        self.scheme = scheme
 
     def headers(self, path: str) -> dict[str, str]:
+        """The headers of a GET of `path` on our public URL, signed as `scheme` signs."""
+        url = f"{self.rt.config.base_url}{path}"
+        key_id = f"{self.uri}#main-key"
         headers = dict(AP)
+        if self.scheme == "fedify":
+            return fedify_signed_get(url, headers, key_id, self.private_pem)
+        scheme = "rfc9421" if self.scheme == "rfc9421" else "cavage"
         headers.update(
             sign_request(
                 "GET",
-                f"{self.rt.config.base_url}{path}",
+                url,
                 headers,
                 None,
-                key_id=f"{self.uri}#main-key",
+                key_id=key_id,
                 private_key=self.private_pem,
+                scheme=scheme,
             )
         )
         return headers
 
 
-async def make_signer(rt: Runtime, hosts: FakeHosts, index: int, name: str) -> Signer:
+@dataclass
+class _Message:
+    """The request interface http-message-signatures reads and writes."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+
+
+def fedify_signed_get(
+    url: str, headers: dict[str, str], key_id: str, private_pem: str
+) -> dict[str, str]:
+    """A GET signed as Fedify signs it by default (RFC 9421 over the target URI and authority)."""
+    message = _Message(
+        "GET",
+        url,
+        {**headers, "Host": urlsplit(url).netloc, "Date": formatdate(usegmt=True)},
+    )
+    key = serialization.load_pem_private_key(private_pem.encode(), None)
+    HTTPMessageSigner(
+        signature_algorithm=algorithms.RSA_V1_5_SHA256,
+        key_resolver=MappingKeyResolver(public_keys={}, private_keys={key_id: key}),
+    ).sign(
+        message,
+        key_id=key_id,
+        created=datetime.datetime.now(datetime.UTC),
+        covered_component_ids=["@method", "@target-uri", "@authority", "host", "date"],
+        include_alg=False,
+        label="sig1",
+    )
+    return message.headers
+
+
+def forge(headers: dict[str, str]) -> dict[str, str]:
+    """The headers with a signature value that cannot verify (either spec)."""
+    value = headers["Signature"]
+    forged = value.replace('signature="', 'signature="AAAA').replace("sig1=:", "sig1=:AAAA")
+    assert forged != value
+    return {**headers, "Signature": forged}
+
+
+async def make_signer(
+    rt: Runtime, hosts: FakeHosts, index: int, name: str, scheme: str = "cavage"
+) -> Signer:
     private_pem, public_pem = generate_rsa_keypair()
     uri = f"{hosts.base(index)}/users/{name}"
     account_id = await remote_account(rt, hosts, index, name, key=(f"{uri}#main-key", public_pem))
-    return Signer(rt, account_id, uri, private_pem)
+    return Signer(rt, account_id, uri, private_pem, scheme)
 
 
 async def _get(client: Any, path: str, headers: dict[str, str] | None = None) -> Any:
@@ -85,13 +149,14 @@ async def test_note_and_create_by_content_type(rt: Runtime, client: Any) -> None
     assert (await _get(client, "/users/alice/statuses/notanid")).status_code == 404
 
 
+@pytest.mark.parametrize("scheme", SCHEMES)
 async def test_private_and_direct_only_to_permitted_signers(
-    rt: Runtime, client: Any, hosts: FakeHosts
+    rt: Runtime, client: Any, hosts: FakeHosts, scheme: str
 ) -> None:
     await ensure_instance_keys(rt)
     alice = await make_user(rt, client, "alice")
-    follower = await make_signer(rt, hosts, 0, "fan")
-    stranger = await make_signer(rt, hosts, 1, "stranger")
+    follower = await make_signer(rt, hosts, 0, "fan", scheme)
+    stranger = await make_signer(rt, hosts, 1, "stranger", scheme)
     await add_follower(rt, follower.account_id, int(alice.id))
     private = await post(client, alice, "followers only", visibility="private")
     path = _path(private["uri"])
@@ -100,10 +165,14 @@ async def test_private_and_direct_only_to_permitted_signers(
     assert response.status_code == 200, await response.get_data(as_text=True)
     assert (await response.get_json())["id"] == private["uri"]
     assert "Signature" in response.headers["Vary"]
+    if scheme == "rfc9421":
+        # Behind a proxy the request comes in under another Host; the signed target URI
+        # is still our public URL.
+        proxied = {**follower.headers(path), "Host": "backend.internal:8080"}
+        assert (await _get(client, path, proxied)).status_code == 200
     assert (await _get(client, path, stranger.headers(path))).status_code == 404
     # A follower's signature that does not verify counts for nothing.
-    forged = follower.headers(path)
-    forged["Signature"] = forged["Signature"].replace('signature="', 'signature="AAAA')
+    forged = forge(follower.headers(path))
     assert (await _get(client, path, forged)).status_code == 404
 
     await remote_account(rt, hosts, 1, "stranger", key=None)  # known as stranger@h1.test
@@ -174,8 +243,9 @@ async def test_outbox_pages_and_featured(rt: Runtime, client: Any) -> None:
     ]
 
 
+@pytest.mark.parametrize("scheme", SCHEMES)
 async def test_authorized_fetch(
-    tmp_path: Path, database_url: str, hosts: FakeHosts, client: Any
+    tmp_path: Path, database_url: str, hosts: FakeHosts, client: Any, scheme: str
 ) -> None:
     config = make_config(tmp_path / "af", database_url, authorized_fetch=True)
     async with open_runtime(config) as rt:
@@ -186,7 +256,7 @@ async def test_authorized_fetch(
             af = test_app.test_client()
             alice = await make_user(rt, af, "alice")
             status = await post(af, alice, "public, but only to signers")
-            signer = await make_signer(rt, hosts, 0, "peer")
+            signer = await make_signer(rt, hosts, 0, "peer", scheme)
             # The actor: Mastodon's minimal document unsigned, the whole one signed.
             minimal = await (await _get(af, "/users/alice")).get_json()
             assert set(minimal) == {
@@ -204,8 +274,7 @@ async def test_authorized_fetch(
             path = _path(status["uri"])
             for unsigned in (path, "/users/alice/outbox", "/users/alice/followers"):
                 assert (await _get(af, unsigned)).status_code == 401, unsigned
-            forged = signer.headers(path)
-            forged["Signature"] = forged["Signature"].replace('signature="', 'signature="AAAA')
+            forged = forge(signer.headers(path))
             assert (await _get(af, path, forged)).status_code == 401
             response = await _get(af, path, signer.headers(path))
             assert response.status_code == 200

@@ -30,15 +30,16 @@ async def _verified(
     return False
 
 
-async def verify_signed_get(
-    rt: Runtime, path: str, query: str, headers: Mapping[str, str]
-) -> RemoteKey:
+async def verify_signed_get(rt: Runtime, url: str, headers: Mapping[str, str]) -> RemoteKey:
     """The verified signer of a GET; DeliveryRefused (401 or 403) when it has none.
 
-    As Mastodon, the request target is tried with its query, then without it (older
-    servers signed the bare path); a failing key is fetched once more (rotation).
+    `url` is the full URL the signer requested, on our public origin: RFC 9421 signs
+    the target URI and authority, not just the path as draft-cavage does. As Mastodon,
+    the URL is tried with its query, then without it (older servers signed the bare
+    path); a failing key is fetched once more (rotation).
     """
-    targets = [f"{path}?{query}", path] if query else [path]
+    bare = url.split("?", 1)[0]
+    targets = [url, bare] if bare != url else [url]
     try:
         info = parse_signature("GET", targets[0], headers)
     except SignatureError as exc:

@@ -21,7 +21,7 @@ from ..serializers import activitypub as ap
 from ..store import Connection, Row
 from ..store import accounts as account_rows
 from ..store import featured_tags as featured_tag_rows
-from .context import json_response, runtime
+from .context import json_response, runtime, signed_url
 from .errors import ApiError, not_found
 from .web import redirect
 
@@ -67,9 +67,8 @@ async def signer(*, required: bool) -> RemoteKey | None:
         if required:
             raise ApiError(401, "Request not signed")
         return None
-    query = request.query_string.decode("latin-1")
     try:
-        return await verify_signed_get(rt, request.path, query, request.headers)
+        return await verify_signed_get(rt, signed_url(), request.headers)
     except DeliveryRefused as exc:
         if required:
             raise ApiError(exc.status, str(exc)) from None

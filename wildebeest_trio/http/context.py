@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from quart import Response, current_app
+from quart import Response, current_app, request
 
 from ..runtime import Runtime
 
@@ -18,6 +18,16 @@ def runtime() -> Runtime:
 def features() -> frozenset[str]:
     """The API features the mounted blueprints provide."""
     return current_app.extensions["wildebeest.features"]  # type: ignore[no-any-return]
+
+
+def signed_url() -> str:
+    """The URL a remote server signed for this request: our public origin, path and query.
+
+    Built from the configured scheme and domain, not from `Host`: behind a proxy the
+    request reaches us under another authority than the one the sender addressed.
+    """
+    query = request.query_string.decode("latin-1")
+    return f"{runtime().config.base_url}{request.path}" + (f"?{query}" if query else "")
 
 
 def json_response(data: Any, status: int = 200, **headers: str) -> Response:

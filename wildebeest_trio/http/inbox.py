@@ -6,7 +6,7 @@ from quart import Blueprint, Response, request
 
 from ..federation.inbox import UnknownInbox, receive
 from ..federation.verify import MAX_BODY, DeliveryRefused
-from .context import runtime
+from .context import runtime, signed_url
 from .errors import ApiError, not_found
 
 blueprint = Blueprint("inbox", __name__)
@@ -21,12 +21,9 @@ async def _deliver(username: str | None) -> Response:
     # Quart stops reading (413) past this, so a chunked body cannot grow unbounded either.
     request.max_content_length = MAX_BODY
     body = await request.get_data(cache=False, as_text=False)
-    query = request.query_string.decode("latin-1")
-    # What the sender signed: the URL it posted to, on our configured origin.
-    url = f"{rt.config.base_url}{request.path}" + (f"?{query}" if query else "")
     try:
         status = await receive(
-            rt, url=url, headers=dict(request.headers), body=body, username=username
+            rt, url=signed_url(), headers=dict(request.headers), body=body, username=username
         )
     except UnknownInbox:
         raise not_found() from None
