@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from wildebeest_trio.federation.instance_actor import ensure_instance_actor, ins
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services.accounts import create_local_account
 from wildebeest_trio.signatures import PublicKey
+from wildebeest_trio.store import accounts as account_rows
 
 AP = {"Accept": "application/activity+json"}
 LD = {"Accept": 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'}
@@ -77,26 +79,101 @@ async def test_unknown_actor_and_collections(rt: Runtime, client: Any) -> None:
     assert (await client.get("/users/carol/following?page=x", headers=AP)).status_code == 400
 
 
+# GoToSocial's username characters (its `usernameGrp`, ASCII part): no `:`, so a domain
+# with a port is no username it accepts, and every fetch signed by such an actor fails.
+GOTOSOCIAL_USERNAME = re.compile(r"[A-Za-z0-9._-]+")
+
+
+async def _finger(client: Any, resource: str) -> dict[str, Any]:
+    response = await client.get("/.well-known/webfinger", query_string={"resource": resource})
+    assert response.status_code == 200, resource
+    return dict(await response.get_json())
+
+
 async def test_instance_actor_and_webfinger(rt: Runtime, client: Any) -> None:
     await ensure_instance_actor(rt)
     await ensure_instance_actor(rt)  # idempotent
     row = await instance_actor(rt)
     assert row is not None
+    assert ":" in rt.config.domain  # the case that broke: a domain with a port
     response = await client.get("/actor", headers=AP)
     actor = await response.get_json()
     assert actor["type"] == "Application"
     assert actor["id"] == f"{rt.config.base_url}/actor"
-    assert actor["preferredUsername"] == rt.config.domain
+    # Mastodon's fixed name, valid on every server whatever our domain looks like.
+    assert actor["preferredUsername"] == "mastodon.internal"
+    assert GOTOSOCIAL_USERNAME.fullmatch(actor["preferredUsername"])
     assert actor["publicKey"]["publicKeyPem"] == row["public_key_pem"]
-    for resource in (rt.config.domain, f"acct:{rt.config.domain}@{rt.config.domain}"):
-        finger = await client.get("/.well-known/webfinger", query_string={"resource": resource})
-        body = await finger.get_json()
+    # Found by its name (what a peer checks after fetching the actor), and by the names
+    # servers knew it by before: the bare domain, the domain as a username.
+    for resource in (
+        f"acct:mastodon.internal@{rt.config.domain}",
+        rt.config.domain,
+        f"acct:{rt.config.domain}@{rt.config.domain}",
+        actor["id"],
+    ):
+        body = await _finger(client, resource)
+        assert body["subject"] == f"acct:mastodon.internal@{rt.config.domain}"
         self_link = next(link for link in body["links"] if link["rel"] == "self")
         assert self_link["href"] == actor["id"]
     # The instance actor is not a person: no actor document under /users, no user count.
     assert (await client.get(f"/users/{rt.config.domain}", headers=AP)).status_code == 404
+    assert (await client.get("/users/mastodon.internal", headers=AP)).status_code == 404
     stats = (await (await client.get("/api/v1/instance")).get_json())["stats"]
     assert stats["user_count"] == 0
+
+
+async def test_instance_actor_serves_the_endpoints_it_advertises(rt: Runtime, client: Any) -> None:
+    await ensure_instance_actor(rt)
+    actor = await (await client.get("/actor", headers=AP)).get_json()
+    path = actor["outbox"].removeprefix(rt.config.base_url)
+    assert path == "/actor/outbox"
+    response = await client.get(path, headers=AP)
+    assert response.status_code == 200
+    assert response.content_type.startswith("application/activity+json")
+    outbox = await response.get_json()
+    assert outbox["id"] == actor["outbox"]
+    assert outbox["type"] == "OrderedCollection" and outbox["totalItems"] == 0
+    page = await (
+        await client.get(outbox["first"].removeprefix(rt.config.base_url), headers=AP)
+    ).get_json()
+    assert page["type"] == "OrderedCollectionPage" and page["orderedItems"] == []
+    assert page["partOf"] == actor["outbox"]
+    # Its inbox is the shared inbox: an unsigned POST is refused for want of a signature.
+    inbox = actor["inbox"].removeprefix(rt.config.base_url)
+    follow = {
+        "id": "https://remote.example/follows/1",
+        "type": "Follow",
+        "actor": "https://remote.example/users/ann",
+        "object": actor["id"],
+    }
+    response = await client.post(inbox, json=follow, headers=AP)
+    assert response.status_code == 401
+
+
+async def test_an_instance_actor_named_after_the_domain_takes_the_new_name(
+    rt: Runtime, client: Any
+) -> None:
+    await ensure_instance_actor(rt)
+    before = await instance_actor(rt)
+    assert before is not None
+    # As an older version created it: named after the domain.
+    await rt.store.write(
+        account_rows.rename_local_account, before["id"], rt.config.domain, before["updated_at"]
+    )
+    await ensure_instance_actor(rt)  # the next start
+    after = await instance_actor(rt)
+    assert after is not None
+    assert after["username"] == "mastodon.internal"
+    assert (after["id"], after["uri"], after["public_key_pem"]) == (
+        before["id"],
+        before["uri"],
+        before["public_key_pem"],
+    )
+    actor = await (await client.get("/actor", headers=AP)).get_json()
+    assert actor["preferredUsername"] == "mastodon.internal"
+    body = await _finger(client, f"acct:{rt.config.domain}@{rt.config.domain}")
+    assert body["subject"] == f"acct:mastodon.internal@{rt.config.domain}"
 
 
 @pytest.mark.parametrize("hidden", [True, False])

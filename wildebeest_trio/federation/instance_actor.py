@@ -10,6 +10,11 @@ from ..signatures import generate_rsa_keypair
 from ..store import Connection, IntegrityError, Row
 from ..store import accounts as account_rows
 
+#: The instance actor's username, Mastodon's: valid everywhere (GoToSocial refuses a `:`,
+#: so the domain, which may carry a port, cannot be the name), and no person can take it
+#: (local usernames have no dots).
+INSTANCE_ACTOR_USERNAME = "mastodon.internal"
+
 
 def instance_actor_uri(rt: Runtime) -> str:
     return f"{rt.config.base_url}/actor"
@@ -21,8 +26,20 @@ async def instance_actor(rt: Runtime) -> Row | None:
 
 
 async def ensure_instance_actor(rt: Runtime) -> None:
-    """Create the instance actor and its key pair on first start (idempotent, race-safe)."""
-    if await instance_actor(rt) is not None:
+    """Create the instance actor and its key pair on first start (idempotent, race-safe).
+
+    One made by an older version, named after the domain, takes the new name; its URL,
+    keys and the old WebFinger names stay as they were.
+    """
+    existing = await instance_actor(rt)
+    if existing is not None:
+        if existing["username"] != INSTANCE_ACTOR_USERNAME:
+            await rt.store.write(
+                account_rows.rename_local_account,
+                existing["id"],
+                INSTANCE_ACTOR_USERNAME,
+                now_ms(),
+            )
         return
     private_pem, public_pem = await trio.to_thread.run_sync(generate_rsa_keypair)
     uri = instance_actor_uri(rt)
@@ -30,8 +47,7 @@ async def ensure_instance_actor(rt: Runtime) -> None:
     now = now_ms()
     account = {
         "id": rt.ids.next_id(),
-        # Mastodon names its instance actor after the domain; no person can take that name.
-        "username": rt.config.domain,
+        "username": INSTANCE_ACTOR_USERNAME,
         "domain": None,
         "uri": uri,
         "url": f"{base}/about",

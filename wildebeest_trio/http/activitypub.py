@@ -214,10 +214,24 @@ def _cursor(name: str) -> int | None:
 
 @blueprint.route("/users/<username>/outbox")
 async def outbox(username: str) -> Response:
-    rt = runtime()
     row = await _actor_row(username)
     if not wants_activitypub():
         return browser_redirect(f"/@{row['username']}")
+    return await _outbox(row)
+
+
+@blueprint.route("/actor/outbox")
+async def instance_actor_outbox() -> Response:
+    """The outbox the instance actor advertises: empty, as it posts nothing (as Mastodon's)."""
+    row = await instance_actor(runtime())
+    if row is None:
+        raise not_found()
+    return await _outbox(row)
+
+
+async def _outbox(row: Row) -> Response:
+    """An actor's outbox collection, or one page of it when `page` is asked for."""
+    rt = runtime()
     await signer(required=rt.config.authorized_fetch)
     outbox_url = row["outbox_url"]
     if request.args.get("page") is None:

@@ -33,8 +33,9 @@ async def _deliver(username: str | None) -> Response:
 
 
 @blueprint.route("/inbox", methods=["POST"])
+@blueprint.route("/actor/inbox", methods=["POST"])
 async def shared_inbox() -> Response:
-    """The shared inbox."""
+    """The shared inbox, also the inbox the instance actor advertises (as on Mastodon)."""
     return await _deliver(None)
 
 

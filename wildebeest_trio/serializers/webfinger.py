@@ -11,9 +11,9 @@ def jrd(config: Config, account: dict[str, Any]) -> dict[str, Any]:
     """The JRD for a local account, as Mastodon serves it."""
     username = account["username"]
     if account["actor_type"] == "Application":
-        # The instance actor: found by the bare domain, as Mastodon's is.
+        # The instance actor (also found by the bare domain, as Mastodon's is).
         return {
-            "subject": f"acct:{config.domain}@{config.domain}",
+            "subject": f"acct:{username}@{config.domain}",
             "aliases": [account["uri"]],
             "links": [
                 {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import unquote, urlsplit
 
 from ..config import Config
+from ..federation.instance_actor import INSTANCE_ACTOR_USERNAME, instance_actor
 from ..runtime import Runtime
 from ..store import Row
 from ..store import accounts as account_rows
@@ -44,9 +45,14 @@ def local_username(config: Config, resource: str) -> str | None:
 
 
 def names_instance(config: Config, resource: str) -> bool:
-    """Whether a resource names the server itself (the bare domain or its actor)."""
+    """Whether a resource names the server itself: its actor's name or URL, or the domain.
+
+    The domain (alone or as a username) is what the actor was called before it took
+    Mastodon's fixed name; servers that knew it so still find it.
+    """
     text = unquote(resource.strip()).removeprefix("acct:")
     return text in (
+        f"{INSTANCE_ACTOR_USERNAME}@{config.domain}",
         config.domain,
         f"{config.domain}@{config.domain}",
         config.base_url,
@@ -57,7 +63,7 @@ def names_instance(config: Config, resource: str) -> bool:
 async def find(rt: Runtime, resource: str) -> Row | None:
     """The local, unsuspended account a resource names (or the instance actor), or None."""
     if names_instance(rt.config, resource):
-        return await rt.store.read(account_rows.actor_by_uri, f"{rt.config.base_url}/actor")
+        return await instance_actor(rt)
     username = local_username(rt.config, resource)
     if username is None:
         return None

@@ -166,6 +166,16 @@ async def update_profile(
     )
 
 
+async def rename_local_account(conn: Connection, account_id: int, username: str, now: int) -> None:
+    """Give a local account another username (the instance actor's upgrade)."""
+    await conn.execute(
+        "UPDATE accounts SET username = $1, updated_at = $2 WHERE id = $3 AND domain IS NULL",
+        username,
+        now,
+        account_id,
+    )
+
+
 async def local_actor(conn: Connection, username: str) -> Row | None:
     """A local account with its current public key, by username (case-insensitively)."""
     return await conn.fetchrow(
