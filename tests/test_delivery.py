@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,8 @@ class Receiver:
     public_key_pem: str = ""
     answers: list[int] = field(default_factory=list)  # statuses to give, in order; then 202
     rfc9421_only: bool = False
+    #: (status, body) to answer every POST with, before looking at the signature.
+    refuse_with: tuple[int, str] | None = None
     received: list[dict[str, Any]] = field(default_factory=list)
     schemes: list[str] = field(default_factory=list)
     base: str = ""
@@ -49,6 +52,8 @@ async def receiver(nursery: trio.Nursery) -> AsyncIterator[Receiver]:
         headers = dict(request.headers)
         scheme = "rfc9421" if "Signature-Input" in headers else "cavage"
         state.schemes.append(scheme)
+        if state.refuse_with is not None:
+            return Response(state.refuse_with[1], status=state.refuse_with[0])
         if state.rfc9421_only and scheme == "cavage":
             return Response("", status=401)
         try:
@@ -152,6 +157,40 @@ async def test_double_knock_with_rfc9421(sender: Runtime, receiver: Receiver) ->
 
     await _settle(sender, done)
     assert receiver.schemes == ["cavage", "rfc9421"]
+
+
+@pytest.mark.parametrize(
+    ("status", "knocks"), [(401, ["cavage", "rfc9421"]), (500, ["cavage"]), (403, ["cavage"])]
+)
+async def test_a_refused_delivery_is_logged_with_the_answer(
+    sender: Runtime,
+    receiver: Receiver,
+    caplog: pytest.LogCaptureFixture,
+    status: int,
+    knocks: list[str],
+) -> None:
+    caplog.set_level(logging.INFO, logger="wildebeest_trio")
+    receiver.refuse_with = (status, f"refused by policy\n(code {status})")
+    inbox = f"{receiver.base}/inbox"
+    await _queue(sender, receiver, [inbox])
+
+    async def attempted() -> bool:
+        jobs = await _jobs(sender)
+        return bool(jobs) and jobs[0]["attempts"] == 1 and jobs[0]["state"] != "running"
+
+    await _settle(sender, attempted)
+    assert receiver.schemes == knocks
+    [record] = [
+        r
+        for r in caplog.records
+        if r.name == "wildebeest_trio.federation.delivery" and inbox in r.getMessage()
+    ]
+    assert record.levelno == logging.WARNING
+    message = record.getMessage()
+    assert f"answered {status}" in message
+    assert f"refused by policy (code {status})" in message  # on one line
+    assert ("401 to draft-cavage" in message) is (len(knocks) == 2)
+    assert f"{sender.config.base_url}/users/alice#main-key" in message
 
 
 @pytest.mark.parametrize(

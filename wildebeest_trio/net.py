@@ -81,6 +81,15 @@ def describe(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+def answer_excerpt(body: bytes, limit: int = 200) -> str:
+    """The start of a remote server's answer, on one printable line, for the log."""
+    text = " ".join(body[:limit].decode("utf-8", "replace").split())
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    if not text:
+        return "(empty body)"
+    return f"{text}..." if len(body) > limit else text
+
+
 async def resolve_checked(host: str, port: int, *, allow_private: bool) -> list[str]:
     """The addresses of a host, all of them checked; FetchError if any is refused."""
     try:

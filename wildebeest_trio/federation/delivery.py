@@ -25,7 +25,7 @@ import httpx
 
 from ..ids import IdGenerator, now_ms
 from ..jobs import JobKind, JobRegistry, PermanentFailure, RetryLater
-from ..net import FetchError, describe, retry_after
+from ..net import FetchError, answer_excerpt, describe, retry_after
 from ..signatures import sign_request
 from ..store import Connection
 from ..store import accounts as account_rows
@@ -110,11 +110,13 @@ async def deliver(rt: Runtime, payload: dict[str, Any]) -> None:
     if pem is None:
         raise PermanentFailure(f"no local key {payload['key_id']} (account deleted?)")
     body = payload["body"].encode()
+    first: int | None = None
     async with rt.delivery.limit(domain):
         try:
             response = await _post(rt, inbox, body, payload["key_id"], pem, "cavage")
             if response.status_code in (400, 401):
                 # The double knock: the receiver may accept only RFC 9421 signatures.
+                first = response.status_code
                 response = await _post(rt, inbox, body, payload["key_id"], pem, "rfc9421")
         except (httpx.HTTPError, FetchError) as exc:
             await _failed(rt, inbox, domain)
@@ -126,6 +128,16 @@ async def deliver(rt: Runtime, payload: dict[str, Any]) -> None:
             await rt.store.write(delivery_rows.mark_available, domain)
             rt.delivery.healthy.add(domain)
         return
+    # What the peer said, with both knocks when there were two: a refusal of our
+    # signatures is then visible on our side, not only on theirs.
+    log.warning(
+        "delivery to %s signed by %s: the server answered %d%s: %s",
+        inbox,
+        payload["key_id"],
+        status,
+        f" (and {first} to draft-cavage before RFC 9421)" if first is not None else "",
+        answer_excerpt(response.content),
+    )
     if is_unsalvageable(status):
         raise PermanentFailure(f"{inbox} answered {status}")
     await _failed(rt, inbox, domain)

@@ -9,10 +9,11 @@ finally fetched from (so a server cannot speak for another's objects).
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..net import FetchError, safe_get
+from ..net import FetchError, answer_excerpt, safe_get
 from ..runtime import Runtime
 from ..signatures import PrivateKey, sign_request
 from ..store import accounts as account_rows
@@ -20,6 +21,8 @@ from .instance_actor import instance_actor_uri
 
 ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 MAX_DOCUMENT_BYTES = 1024 * 1024
+
+log = logging.getLogger(__name__)
 
 
 class DocumentRefused(Exception):
@@ -69,7 +72,19 @@ async def fetch_document(rt: Runtime, url: str) -> dict[str, Any]:
             sign=sign,
         )
     except FetchError as exc:
+        log.info("fetching %s failed: %s", url, exc)
         raise DocumentUnavailable(f"cannot fetch {url}: {exc}") from None
+    if fetched.status != 200:
+        # What the peer said, on our side: a server refusing our signed fetches (a 401, or
+        # a 500 from one that cannot read our instance actor) shows up here, not only as
+        # a search or a follow that quietly finds nothing. Gone accounts are routine.
+        log.log(
+            logging.INFO if fetched.status in (404, 410) else logging.WARNING,
+            "fetching %s: the server answered %d: %s",
+            url,
+            fetched.status,
+            answer_excerpt(fetched.body),
+        )
     if fetched.status >= 500 or fetched.status in (408, 429):
         raise DocumentUnavailable(f"{url} answered {fetched.status}")
     if fetched.status != 200:
