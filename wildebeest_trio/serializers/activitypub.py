@@ -150,11 +150,15 @@ def follows_page(collection_id: str, page: int, items: list[str], total: int) ->
 
 # Statuses --------------------------------------------------------------------------------------
 
+# Every term a signed document uses must be defined: ActivityStreams maps any other to a
+# blank node, and processors in safe mode (jsonld.js, so every Fedify server) then refuse
+# the LD signature.
+ATOM_URI_TERMS: dict[str, str] = {"ostatus": "http://ostatus.org#", "atomUri": "ostatus:atomUri"}
+
 NOTE_CONTEXT: list[Any] = [
     AS_CONTEXT,
     {
-        "ostatus": "http://ostatus.org#",
-        "atomUri": "ostatus:atomUri",
+        **ATOM_URI_TERMS,
         "inReplyToAtomUri": "ostatus:inReplyToAtomUri",
         "conversation": "ostatus:conversation",
         "sensitive": "as:sensitive",
@@ -285,7 +289,7 @@ def create_activity(note: dict[str, Any]) -> dict[str, Any]:
 def delete_activity(actor_uri: str, object_uri: str) -> dict[str, Any]:
     """`Delete` of a status, with a Tombstone (Mastodon's form, addressed to Public)."""
     return {
-        "@context": [AS_CONTEXT],
+        "@context": [AS_CONTEXT, ATOM_URI_TERMS],
         "id": f"{object_uri}#delete",
         "type": "Delete",
         "actor": actor_uri,
