@@ -13,7 +13,7 @@ from ..services.accounts import AccountError, create_local_account
 from ..services.onetime import TokenInvalid, check_token, make_token, token_user_id
 from ..store import Row
 from ..store import users as user_rows
-from .auth import LOGIN_LIMIT_ACCOUNT, LOGIN_LIMIT_IP, check_limit, client_ip
+from .auth import LOGIN_LIMIT_ACCOUNT, LOGIN_LIMIT_IP, check_client_limit, check_limit, client_ip
 from .context import runtime
 from .web import check_csrf, page, redirect, safe_next, set_session_cookie
 
@@ -54,7 +54,7 @@ async def password_new_page() -> Response:
 async def password_new() -> Response:
     form = await request.form
     check_csrf(form)
-    check_limit(f"password_reset:{client_ip()}", LOGIN_LIMIT_IP)
+    check_client_limit("password_reset", LOGIN_LIMIT_IP)
     if account_mail.mail_enabled(runtime()):
         await account_mail.request_password_reset(runtime(), str(form.get("email", ""))[:320])
     # The same answer whether or not the address is known: no account enumeration.
@@ -158,7 +158,7 @@ async def two_factor_page() -> Response:
 async def two_factor_sign_in() -> Response:
     form = await request.form
     check_csrf(form)
-    check_limit(f"login:ip:{client_ip()}", LOGIN_LIMIT_IP)
+    check_client_limit("login", LOGIN_LIMIT_IP)
     target = safe_next(form.get("next"))
     user = await _password_step_user()
     if user is None:

@@ -20,6 +20,7 @@ from .auth import (
     LOGIN_LIMIT_ACCOUNT,
     LOGIN_LIMIT_IP,
     auth,
+    check_client_limit,
     check_limit,
     client_ip,
     require_scope,
@@ -61,7 +62,7 @@ def _oauth_error(exc: oauth.OAuthError) -> Response:
 
 @blueprint.route("/api/v1/apps", methods=["POST"])
 async def create_app() -> Response:
-    check_limit(f"apps:{client_ip()}", APP_REGISTRATION_LIMIT)
+    check_client_limit("apps", APP_REGISTRATION_LIMIT)
     params = await read_params()
     uris = params.get_list("redirect_uris")
     if len(uris) == 1 and "\n" in str(uris[0]):
@@ -231,7 +232,7 @@ async def token() -> Response:
             issued = await oauth.client_credentials(rt, app_row, scope)
         elif grant_type == "password":
             username = params.text("username", "", max_length=320) or ""
-            check_limit(f"login:ip:{client_ip()}", LOGIN_LIMIT_IP)
+            check_client_limit("login", LOGIN_LIMIT_IP)
             check_limit(f"login:account:{username.lower()}", LOGIN_LIMIT_ACCOUNT)
             issued = await oauth.password_grant(
                 rt,
@@ -326,7 +327,7 @@ async def sign_in() -> Response:
     check_csrf(form)
     email = str(form.get("email", ""))[:320]
     target = safe_next(form.get("next"))
-    check_limit(f"login:ip:{client_ip()}", LOGIN_LIMIT_IP)
+    check_client_limit("login", LOGIN_LIMIT_IP)
     check_limit(f"login:account:{email.lower()}", LOGIN_LIMIT_ACCOUNT)
     try:
         user = await oauth.check_login(rt, email, str(form.get("password", ""))[:1000])

@@ -14,7 +14,7 @@ from ..serializers.accounts import account_entity
 from ..services import account_settings, exports, moves, profiles, totp
 from ..services.profile_images import store_avatar, store_header
 from ..store import Row
-from .auth import Limit, check_limit, client_ip
+from .auth import Limit, check_client_limit, client_ip
 from .context import runtime
 from .web import (
     SESSION_COOKIE,
@@ -163,7 +163,7 @@ async def email_change() -> Response:
     viewer, refused = await _viewer()
     if refused:
         return refused
-    check_limit(f"settings:{client_ip()}", SETTINGS_LIMIT)
+    check_client_limit("settings", SETTINGS_LIMIT)
     try:
         at_once = await account_settings.request_email_change(
             runtime(),
@@ -196,7 +196,7 @@ async def password_change() -> Response:
     viewer, refused = await _viewer()
     if refused:
         return refused
-    check_limit(f"settings:{client_ip()}", SETTINGS_LIMIT)
+    check_client_limit("settings", SETTINGS_LIMIT)
     new = str(form.get("password", ""))
     if new != str(form.get("password_confirmation", "")):
         return await _account_page(viewer, 422, password_error="The two new passwords differ")
@@ -242,7 +242,7 @@ async def two_factor_change() -> Response:
     viewer, refused = await _viewer()
     if refused:
         return refused
-    check_limit(f"settings:{client_ip()}", SETTINGS_LIMIT)
+    check_client_limit("settings", SETTINGS_LIMIT)
     rt = runtime()
     user = await rt.store.read(_user_row, viewer["account_id"])
     label = f"{viewer['username']}@{rt.config.domain}"
@@ -362,7 +362,7 @@ async def aliases_change() -> Response:
     viewer, refused = await _viewer()
     if refused:
         return refused
-    check_limit(f"settings:{client_ip()}", SETTINGS_LIMIT)
+    check_client_limit("settings", SETTINGS_LIMIT)
     rt = runtime()
     action = form.get("action")
     target = str(form.get("acct", "")).strip()[:400]
@@ -406,7 +406,7 @@ async def delete_account() -> Response:
     viewer, refused = await _viewer()
     if refused:
         return refused
-    check_limit(f"settings:{client_ip()}", SETTINGS_LIMIT)
+    check_client_limit("settings", SETTINGS_LIMIT)
     rt = runtime()
     if viewer["role"] == "admin":
         return await _render(

@@ -14,6 +14,7 @@ from ..services import sessions
 from ..store import Row
 from .context import runtime
 from .errors import ApiError
+from .proxy import over_https
 
 SESSION_COOKIE = "wb_session"
 CSRF_COOKIE = "wb_csrf"
@@ -49,7 +50,8 @@ def check_csrf(form: Any) -> None:
 
 
 def _secure() -> bool:
-    return runtime().config.scheme == "https"
+    """Whether cookies are marked Secure: the site is https, or this request came over TLS."""
+    return runtime().config.scheme == "https" or over_https()
 
 
 def finish(response: Response) -> Response:
