@@ -241,6 +241,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Reverse proxies whose `X-Forwarded-For`/`Forwarded` and `X-Forwarded-Proto` are "
         "believed (CIDRs, comma-separated; empty: none)",
     ),
+    Setting(
+        "access_log",
+        _parse_bool,
+        True,
+        "Log every request (logger `wildebeest_trio.access`, level info)",
+    ),
     Setting("argon2_time_cost", _parse_int, 3, "argon2id iterations for password hashes"),
     Setting("argon2_memory_kib", _parse_int, 65536, "argon2id memory (KiB) for password hashes"),
     Setting("argon2_parallelism", _parse_int, 4, "argon2id lanes for password hashes"),
@@ -316,6 +322,7 @@ class Config:
     rate_limits: bool
     rate_limit_exempt_loopback: bool
     trusted_proxies: str
+    access_log: bool
     argon2_time_cost: int
     argon2_memory_kib: int
     argon2_parallelism: int

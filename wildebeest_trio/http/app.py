@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..config import parse_networks
 from ..runtime import Runtime
+from .access_log import AccessLog
 from .auth import AUTH_LIMITER, RateLimiter, api_rate_limit, rate_limit_headers
 from .errors import ApiError, error_response
 from .jsonio import OrjsonProvider
@@ -215,6 +216,8 @@ def create_app(rt: Runtime) -> QuartTrio:
         return error_response(500, "Internal server error", request_id=request_id)
 
     asgi: Any = StripTrailingSlash(app.asgi_app)
+    if rt.config.access_log:
+        asgi = AccessLog(asgi)
     # Outermost: everything inside sees the client's address and scheme, not the proxy's.
     asgi = ProxyHeaders(asgi, parse_networks(rt.config.trusted_proxies))
     app.asgi_app = asgi  # type: ignore[method-assign]

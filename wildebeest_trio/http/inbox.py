@@ -6,6 +6,7 @@ from quart import Blueprint, Response, request
 
 from ..federation.inbox import UnknownInbox, receive
 from ..federation.verify import MAX_BODY, DeliveryRefused
+from .auth import client_ip
 from .context import runtime
 from .errors import ApiError, not_found
 
@@ -26,7 +27,12 @@ async def _deliver(username: str | None) -> Response:
     url = f"{rt.config.base_url}{request.path}" + (f"?{query}" if query else "")
     try:
         status = await receive(
-            rt, url=url, headers=dict(request.headers), body=body, username=username
+            rt,
+            url=url,
+            headers=dict(request.headers),
+            body=body,
+            username=username,
+            client=client_ip(),
         )
     except UnknownInbox:
         raise not_found() from None
