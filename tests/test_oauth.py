@@ -91,6 +91,7 @@ async def test_authorization_code_with_pkce(client: Any, alice: str) -> None:
             "code": code,
             "client_id": app["client_id"],
             "client_secret": app["client_secret"],
+            "redirect_uri": "https://client.example/cb",
             "code_verifier": "x" * 50,
         },
     )
@@ -136,6 +137,7 @@ async def test_code_reuse_revokes_the_token(client: Any, alice: str) -> None:
         "code": code,
         "client_id": app["client_id"],
         "client_secret": app["client_secret"],
+        "redirect_uri": app["redirect_uri"],
     }
     first = await (await client.post("/oauth/token", form=form)).get_json()
     assert (
@@ -412,3 +414,31 @@ async def test_rate_limits(tmp_path: Any, database_url: str) -> None:
             assert statuses[:10] == [401] * 10
             assert statuses[10:] == [429, 429]
             assert int(response.headers["Retry-After"]) > 0
+
+
+async def test_code_exchange_needs_the_authorizations_redirect_uri(client: Any, alice: str) -> None:
+    """RFC 6749 4.1.3, as Doorkeeper: missing is invalid_request, another is invalid_grant."""
+    app = await register_app(client, "https://client.example/cb\nhttps://client.example/other")
+    await sign_in(client, alice, PASSWORD)
+    code, _ = code_from_redirect(
+        await authorize(client, app, redirect_uri="https://client.example/cb")
+    )
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "client_id": app["client_id"],
+        "client_secret": app["client_secret"],
+    }
+    missing = await client.post("/oauth/token", form=form)
+    assert missing.status_code == 400
+    assert (await missing.get_json())["error"] == "invalid_request"
+    other = await client.post(
+        "/oauth/token", form={**form, "redirect_uri": "https://client.example/other"}
+    )
+    assert other.status_code == 400
+    assert (await other.get_json())["error"] == "invalid_grant"
+    # Refused exchanges did not use the code up.
+    right = await client.post(
+        "/oauth/token", form={**form, "redirect_uri": "https://client.example/cb"}
+    )
+    assert right.status_code == 200, await right.get_data(as_text=True)
