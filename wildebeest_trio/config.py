@@ -247,6 +247,12 @@ SETTINGS: tuple[Setting, ...] = (
         True,
         "Log every request (logger `wildebeest_trio.access`, level info)",
     ),
+    Setting(
+        "session_idle_days",
+        _parse_int,
+        14,
+        "Days a browser session may go unused before it ends (sign in again)",
+    ),
     Setting("argon2_time_cost", _parse_int, 3, "argon2id iterations for password hashes"),
     Setting("argon2_memory_kib", _parse_int, 65536, "argon2id memory (KiB) for password hashes"),
     Setting("argon2_parallelism", _parse_int, 4, "argon2id lanes for password hashes"),
@@ -323,6 +329,7 @@ class Config:
     rate_limit_exempt_loopback: bool
     trusted_proxies: str
     access_log: bool
+    session_idle_days: int
     argon2_time_cost: int
     argon2_memory_kib: int
     argon2_parallelism: int
@@ -438,6 +445,7 @@ def load_config(
         "media_max_video_bytes",
         "media_max_video_pixels",
         "media_max_video_frame_rate",
+        "session_idle_days",
     ):
         if values[name] < 1:
             raise ConfigError(f"WB_{name.upper()}: must be at least 1")
