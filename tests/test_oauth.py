@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -91,6 +92,7 @@ async def test_authorization_code_with_pkce(client: Any, alice: str) -> None:
             "code": code,
             "client_id": app["client_id"],
             "client_secret": app["client_secret"],
+            "redirect_uri": "https://client.example/cb",
             "code_verifier": "x" * 50,
         },
     )
@@ -136,6 +138,7 @@ async def test_code_reuse_revokes_the_token(client: Any, alice: str) -> None:
         "code": code,
         "client_id": app["client_id"],
         "client_secret": app["client_secret"],
+        "redirect_uri": app["redirect_uri"],
     }
     first = await (await client.post("/oauth/token", form=form)).get_json()
     assert (
@@ -412,3 +415,77 @@ async def test_rate_limits(tmp_path: Any, database_url: str) -> None:
             assert statuses[:10] == [401] * 10
             assert statuses[10:] == [429, 429]
             assert int(response.headers["Retry-After"]) > 0
+
+
+async def test_code_exchange_needs_the_authorizations_redirect_uri(client: Any, alice: str) -> None:
+    """RFC 6749 4.1.3, as Doorkeeper: missing is invalid_request, another is invalid_grant."""
+    app = await register_app(client, "https://client.example/cb\nhttps://client.example/other")
+    await sign_in(client, alice, PASSWORD)
+    code, _ = code_from_redirect(
+        await authorize(client, app, redirect_uri="https://client.example/cb")
+    )
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "client_id": app["client_id"],
+        "client_secret": app["client_secret"],
+    }
+    missing = await client.post("/oauth/token", form=form)
+    assert missing.status_code == 400
+    assert (await missing.get_json())["error"] == "invalid_request"
+    other = await client.post(
+        "/oauth/token", form={**form, "redirect_uri": "https://client.example/other"}
+    )
+    assert other.status_code == 400
+    assert (await other.get_json())["error"] == "invalid_grant"
+    # Refused exchanges did not use the code up.
+    right = await client.post(
+        "/oauth/token", form={**form, "redirect_uri": "https://client.example/cb"}
+    )
+    assert right.status_code == 200, await right.get_data(as_text=True)
+
+
+async def test_force_login_link_signs_nobody_out(rt: Runtime, client: Any, alice: str) -> None:
+    """`force_login=true` shows the sign-in form; only submitting it switches accounts."""
+    await create_local_account(rt, "bob", "bob@example.org", password=PASSWORD)
+    app = await register_app(client)
+    await sign_in(client, alice, PASSWORD)
+    args = {
+        "client_id": app["client_id"],
+        "redirect_uri": app["redirect_uri"],
+        "response_type": "code",
+        "scope": "read",
+    }
+    response = await client.get("/oauth/authorize?" + urlencode({**args, "force_login": "true"}))
+    assert response.status_code == 302
+    # The link changed nothing: alice is still signed in.
+    assert (await client.get("/settings/profile")).status_code == 200
+    live = "SELECT count(*) FROM web_sessions WHERE revoked_at IS NULL"
+    assert await rt.store.read(lambda conn: conn.fetchval(live)) == 1
+    form_page = await client.get(response.headers["Location"])
+    html = await form_page.get_data(as_text=True)
+    assert form_page.status_code == 200
+    assert 'action="/auth/sign_in"' in html and "@alice" in html
+
+    target = re.search(r'name="next" value="([^"]+)"', html).group(1).replace("&amp;", "&")
+    switched = await client.post(
+        "/auth/sign_in",
+        form={
+            "email": "bob@example.org",
+            "password": PASSWORD,
+            "csrf_token": csrf_from(html),
+            "next": target,
+        },
+    )
+    assert switched.status_code == 302
+    assert switched.headers["Location"] == "/oauth/authorize?" + urlencode(args)
+    consent = await client.get(switched.headers["Location"])
+    assert "Signed in as <strong>@bob</strong>" in await consent.get_data(as_text=True)
+    # The browser holds one session: alice's ended when bob's began.
+    owners = await rt.store.read(
+        lambda conn: conn.fetch(
+            "SELECT a.username FROM web_sessions s JOIN accounts a ON a.id = s.account_id "
+            "WHERE s.revoked_at IS NULL"
+        )
+    )
+    assert [row["username"] for row in owners] == ["bob"]

@@ -25,6 +25,7 @@ SETTINGS_PAGES = (
     "/settings/export",
     "/settings/aliases",
     "/settings/delete",
+    "/settings/sessions",
 )
 
 

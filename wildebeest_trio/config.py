@@ -86,6 +86,32 @@ def _parse_origin(raw: Any) -> str:
     return text
 
 
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+# Rails' default trusted proxies (Mastodon's without TRUSTED_PROXY_IP): loopback, private
+# and link-local ranges.
+DEFAULT_TRUSTED_PROXIES = (
+    "127.0.0.0/8, ::1/128, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7, "
+    "169.254.0.0/16, fe80::/10"
+)
+
+
+def parse_networks(text: str) -> tuple[IpNetwork, ...]:
+    """CIDR ranges (or single addresses) separated by commas or spaces."""
+    networks = []
+    for item in text.replace(",", " ").split():
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"expected IP addresses or CIDR ranges, got {item!r}") from None
+    return tuple(networks)
+
+
+def _parse_trusted_proxies(raw: Any) -> str:
+    """Kept as normalized text (the README shows it); `parse_networks` reads it back."""
+    text = " ".join(str(item) for item in raw) if isinstance(raw, list) else str(raw)
+    return ", ".join(str(n) for n in parse_networks(text))
+
+
 def _parse_db_url(raw: Any) -> str:
     text = str(raw).strip()
     if not (
@@ -208,6 +234,25 @@ SETTINGS: tuple[Setting, ...] = (
         False,
         "Exempt 127.0.0.1/::1 from rate limits (for tests and benchmarks only)",
     ),
+    Setting(
+        "trusted_proxies",
+        _parse_trusted_proxies,
+        DEFAULT_TRUSTED_PROXIES,
+        "Reverse proxies whose `X-Forwarded-For`/`Forwarded` and `X-Forwarded-Proto` are "
+        "believed (CIDRs, comma-separated; empty: none)",
+    ),
+    Setting(
+        "access_log",
+        _parse_bool,
+        True,
+        "Log every request (logger `wildebeest_trio.access`, level info)",
+    ),
+    Setting(
+        "session_idle_days",
+        _parse_int,
+        14,
+        "Days a browser session may go unused before it ends (sign in again)",
+    ),
     Setting("argon2_time_cost", _parse_int, 3, "argon2id iterations for password hashes"),
     Setting("argon2_memory_kib", _parse_int, 65536, "argon2id memory (KiB) for password hashes"),
     Setting("argon2_parallelism", _parse_int, 4, "argon2id lanes for password hashes"),
@@ -282,6 +327,9 @@ class Config:
     oauth_password_grant: bool
     rate_limits: bool
     rate_limit_exempt_loopback: bool
+    trusted_proxies: str
+    access_log: bool
+    session_idle_days: int
     argon2_time_cost: int
     argon2_memory_kib: int
     argon2_parallelism: int
@@ -397,6 +445,7 @@ def load_config(
         "media_max_video_bytes",
         "media_max_video_pixels",
         "media_max_video_frame_rate",
+        "session_idle_days",
     ):
         if values[name] < 1:
             raise ConfigError(f"WB_{name.upper()}: must be at least 1")

@@ -132,11 +132,48 @@ async def receive(
     headers: Mapping[str, str],
     body: bytes,
     username: str | None = None,
+    client: str = "-",
 ) -> int:
     """Check and store one inbox POST; the status to answer (DeliveryRefused otherwise).
 
-    UnknownInbox when `username` names no local account.
+    UnknownInbox when `username` names no local account. Every refusal is logged with
+    the sending server (the actor's host, else the signing key's), the client address
+    and the reason, so an admin can tell why a server says its posts are refused.
     """
+    try:
+        key_id: str | None = parse_signature("POST", url, headers).key_id
+    except SignatureError:
+        key_id = None
+    actor_uri: str | None = None
+    try:
+        activity = _parse_body(body)
+        actor_uri = link(activity.get("actor"))
+        return await _accept(rt, url, headers, body, activity, actor_uri, key_id, username)
+    except DeliveryRefused as exc:
+        _log_refusal(actor_uri, key_id, client, exc.status, str(exc))
+        raise
+    except UnknownInbox as exc:
+        _log_refusal(actor_uri, key_id, client, 404, f"no local account {str(exc)[:100]!r}")
+        raise
+
+
+def _log_refusal(
+    actor_uri: str | None, key_id: str | None, client: str, status: int, reason: str
+) -> None:
+    # %r: the sender wrote these strings, so they are quoted and escaped, one line each.
+    log.info(
+        "refused delivery from %r: %d %r (actor %r, key %r, client %s)",
+        _host(actor_uri) or _host(key_id) or "unknown server",
+        status,
+        reason[:300],
+        (actor_uri or "-")[:300],
+        (key_id or "-")[:300],
+        client,
+    )
+
+
+def _parse_body(body: bytes) -> dict[str, Any]:
+    """The delivered JSON object; DeliveryRefused for an oversized or malformed body."""
     if len(body) > MAX_BODY:
         raise DeliveryRefused(413, "Request entity too large")
     try:
@@ -145,11 +182,20 @@ async def receive(
         raise DeliveryRefused(400, "The body is not valid JSON") from None
     if not isinstance(activity, dict):
         raise DeliveryRefused(400, "The body is not a JSON object")
-    actor_uri = link(activity.get("actor"))
-    try:
-        key_id: str | None = parse_signature("POST", url, headers).key_id
-    except SignatureError:
-        key_id = None
+    return activity
+
+
+async def _accept(
+    rt: Runtime,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    activity: dict[str, Any],
+    actor_uri: str | None,
+    key_id: str | None,
+    username: str | None,
+) -> int:
+    """Domain blocks, signature and origin checks, then the activity stored as a job."""
     facts = await rt.store.read(
         _precheck, [_host(actor_uri), _host(key_id)], username, actor_uri, key_id
     )

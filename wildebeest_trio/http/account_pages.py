@@ -7,15 +7,14 @@ from urllib.parse import urlencode
 from quart import Blueprint, Response, current_app, request
 
 from ..services import account_mail, totp
-from ..services import sessions as session_service
 from ..services.access_jwt import AccessDenied, AccessIdentity, AccessVerifier
 from ..services.accounts import AccountError, create_local_account
 from ..services.onetime import TokenInvalid, check_token, make_token, token_user_id
 from ..store import Row
 from ..store import users as user_rows
-from .auth import LOGIN_LIMIT_ACCOUNT, LOGIN_LIMIT_IP, check_limit, client_ip
+from .auth import LOGIN_LIMIT_ACCOUNT, LOGIN_LIMIT_IP, check_client_limit, check_limit
 from .context import runtime
-from .web import check_csrf, page, redirect, safe_next, set_session_cookie
+from .web import check_csrf, page, redirect, safe_next, start_browser_session
 
 blueprint = Blueprint("account_pages", __name__)
 
@@ -54,7 +53,7 @@ async def password_new_page() -> Response:
 async def password_new() -> Response:
     form = await request.form
     check_csrf(form)
-    check_limit(f"password_reset:{client_ip()}", LOGIN_LIMIT_IP)
+    check_client_limit("password_reset", LOGIN_LIMIT_IP)
     if account_mail.mail_enabled(runtime()):
         await account_mail.request_password_reset(runtime(), str(form.get("email", ""))[:320])
     # The same answer whether or not the address is known: no account enumeration.
@@ -158,7 +157,7 @@ async def two_factor_page() -> Response:
 async def two_factor_sign_in() -> Response:
     form = await request.form
     check_csrf(form)
-    check_limit(f"login:ip:{client_ip()}", LOGIN_LIMIT_IP)
+    check_client_limit("login", LOGIN_LIMIT_IP)
     target = safe_next(form.get("next"))
     user = await _password_step_user()
     if user is None:
@@ -169,11 +168,7 @@ async def two_factor_sign_in() -> Response:
         return await page(
             "two_factor_login.html", 401, next=target, error="That code is not right."
         )
-    session = await session_service.start_session(
-        rt, user["account_id"], request.headers.get("User-Agent", ""), client_ip()
-    )
-    response = redirect(target)
-    set_session_cookie(response, session)
+    response = await start_browser_session(redirect(target), user["account_id"])
     response.delete_cookie(TWO_FACTOR_COOKIE, path="/auth/two_factor")
     return response
 
@@ -216,12 +211,7 @@ async def sign_in_with_header(target: str) -> Response | None:
             heading="Account unavailable",
             message="Your account is disabled or waiting for approval.",
         )
-    token = await session_service.start_session(
-        rt, user["account_id"], request.headers.get("User-Agent", ""), client_ip()
-    )
-    response = redirect(target)
-    set_session_cookie(response, token)
-    return response
+    return await start_browser_session(redirect(target), user["account_id"])
 
 
 @blueprint.route("/auth/first_login", methods=["GET"])

@@ -14,7 +14,7 @@ from ..services.custom_emoji import with_emojis
 from ..services.profile_images import store_avatar, store_header
 from ..services.registrations import RegistrationClosed, sign_up
 from ..services.search import resolve_remote_acct
-from .auth import SIGN_UP_LIMIT_IP, auth, check_limit, client_ip, current_auth, require_scope
+from .auth import SIGN_UP_LIMIT_IP, auth, check_client_limit, current_auth, require_scope
 from .context import json_response, runtime
 from .errors import ApiError, not_found
 from .params import Params, read_params
@@ -50,7 +50,7 @@ async def register() -> Response:
     info = auth()
     if info.account_id is not None:
         raise ApiError(403, "This action is not allowed")
-    check_limit(f"sign_up:{client_ip()}", SIGN_UP_LIMIT_IP)
+    check_client_limit("sign_up", SIGN_UP_LIMIT_IP)
     params = await read_params()
     try:
         issued = await sign_up(

@@ -11,10 +11,13 @@ from quart import Response, g, request, send_from_directory
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
+from ..config import parse_networks
 from ..runtime import Runtime
-from .auth import RateLimiter, api_rate_limit, rate_limit_headers
+from .access_log import AccessLog
+from .auth import AUTH_LIMITER, RateLimiter, api_rate_limit, rate_limit_headers
 from .errors import ApiError, error_response
 from .jsonio import OrjsonProvider
+from .proxy import ProxyHeaders, over_https
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +25,8 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 CORS_PREFIXES = ("/api/", "/oauth/token", "/oauth/revoke", "/.well-known/", "/nodeinfo/")
 CORS_EXPOSE = "Link, X-RateLimit-Reset, X-RateLimit-Limit, X-RateLimit-Remaining, X-Request-Id"
 JSON_PREFIXES = ("/api/", "/oauth/", "/.well-known/", "/nodeinfo/", "/inbox", "/users/")
+# What Rails' force_ssl sends (Mastodon in production): two years, subdomains included.
+HSTS = "max-age=63072000; includeSubDomains"
 HTTP_MESSAGES = {
     400: "Bad request",
     401: "This method requires an authenticated user",
@@ -152,6 +157,8 @@ def create_app(rt: Runtime) -> QuartTrio:
     # What `api_versions.mastodon` may claim: only features whose endpoints are mounted.
     app.extensions["wildebeest.features"] = frozenset(features)
     app.extensions["wildebeest.limiter"] = RateLimiter()
+    # Logins and sign-ups count apart, so a flood of API clients cannot evict their counters.
+    app.extensions[AUTH_LIMITER] = RateLimiter()
     # One verifier per process: it caches the identity provider's keys.
     app.extensions["wildebeest.access"] = AccessVerifier.from_config(rt.config)
 
@@ -168,6 +175,8 @@ def create_app(rt: Runtime) -> QuartTrio:
     async def _finish(response: Response) -> Response:
         response.headers["X-Request-Id"] = getattr(g, "request_id", "")
         rate_limit_headers(response)
+        if rt.config.scheme == "https" and over_https():
+            response.headers["Strict-Transport-Security"] = HSTS
         if _is_cors(request.path):
             response.headers["Access-Control-Allow-Origin"] = "*"
             response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSE
@@ -206,7 +215,12 @@ def create_app(rt: Runtime) -> QuartTrio:
         )
         return error_response(500, "Internal server error", request_id=request_id)
 
-    app.asgi_app = StripTrailingSlash(app.asgi_app)  # type: ignore[method-assign]
+    asgi: Any = StripTrailingSlash(app.asgi_app)
+    if rt.config.access_log:
+        asgi = AccessLog(asgi)
+    # Outermost: everything inside sees the client's address and scheme, not the proxy's.
+    asgi = ProxyHeaders(asgi, parse_networks(rt.config.trusted_proxies))
+    app.asgi_app = asgi  # type: ignore[method-assign]
     return app
 
 

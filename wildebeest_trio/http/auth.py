@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
-from quart import Response, g, request
+from quart import Response, current_app, g, request
 
 from ..services.tokens import TokenInfo, resolve_token, scope_allows
 from .context import runtime
@@ -127,16 +127,32 @@ class RateLimiter:
         return count <= limit.count, max(0, limit.count - count), reset
 
 
-# Mastodon's API limits: 300 per 5 minutes per token, and per IP for anonymous calls.
+# Mastodon's limits (its rack-attack rules): 300 API calls per 5 minutes per token and
+# 1,500 per user, 300 per address for calls without a valid token; logins per address
+# and per account, sign-ups and app registrations per address.
 API_LIMIT = Limit(300, 300)
+API_USER_LIMIT = Limit(1500, 300)
 LOGIN_LIMIT_IP = Limit(25, 300)
 LOGIN_LIMIT_ACCOUNT = Limit(10, 300)
 SIGN_UP_LIMIT_IP = Limit(5, 1800)
 APP_REGISTRATION_LIMIT = Limit(5, 600)
+AUTH_LIMITER = "wildebeest.auth_limiter"
 
 
 def client_ip() -> str:
+    """The client's address: the TCP peer, or what trusted proxies say (see `http.proxy`)."""
     return request.remote_addr or "unknown"
+
+
+def throttle_key(ip: str) -> str:
+    """What one client is counted as: its IPv4 address, or its IPv6 /64 (as Mastodon)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 def _exempt(ip: str) -> bool:
@@ -151,10 +167,9 @@ def _exempt(ip: str) -> bool:
     return False
 
 
-def limiter() -> RateLimiter:
-    from quart import current_app
-
-    return current_app.extensions["wildebeest.limiter"]  # type: ignore[no-any-return]
+def limiter(name: str = "wildebeest.limiter") -> RateLimiter:
+    """The API's counters, or (`AUTH_LIMITER`) those of logins, sign-ups and the like."""
+    return current_app.extensions[name]  # type: ignore[no-any-return]
 
 
 def too_many(reset: float) -> ApiError:
@@ -166,19 +181,37 @@ def check_limit(key: str, limit: Limit) -> None:
     """Count one attempt of something rate-limited (login, sign-up); 429 past the limit."""
     if _exempt(client_ip()):
         return
-    allowed, _, reset = limiter().hit(key, limit)
+    allowed, _, reset = limiter(AUTH_LIMITER).hit(key, limit)
     if not allowed:
         raise too_many(reset)
 
 
+def check_client_limit(action: str, limit: Limit) -> None:
+    """`check_limit` for one client address (an IPv6 /64 counts as one)."""
+    check_limit(f"{action}:ip:{throttle_key(client_ip())}", limit)
+
+
 async def api_rate_limit() -> Response | None:
-    """Before an API request: count it against its token (or IP) and remember the headers."""
+    """Before an API request: count it against its token and user, or its client address.
+
+    A bearer string that names no live token counts against the address, so a random
+    string per request gets no fresh allowance.
+    """
     ip = client_ip()
     if _exempt(ip):
         return None
     token = bearer_token()
-    key = f"api:token:{token}" if token else f"api:ip:{ip}"
-    allowed, remaining, reset = limiter().hit(key, API_LIMIT)
+    info = await resolve_token(runtime(), token) if token else None
+    api = limiter()
+    if info is None:
+        allowed, remaining, reset = api.hit(f"api:ip:{throttle_key(ip)}", API_LIMIT)
+    else:
+        g.auth = info  # resolved once: `current_auth` reuses it
+        allowed, remaining, reset = api.hit(f"api:token:{info.token_id}", API_LIMIT)
+        if info.account_id is not None:
+            user_allowed, _, user_reset = api.hit(f"api:user:{info.account_id}", API_USER_LIMIT)
+            if not user_allowed:
+                allowed, remaining, reset = False, 0, max(reset, user_reset)
     g.rate_limit = (API_LIMIT.count, remaining, reset)
     if not allowed:
         raise too_many(reset)

@@ -6,6 +6,7 @@ from quart import Blueprint, Response, request
 
 from ..federation.inbox import UnknownInbox, receive
 from ..federation.verify import MAX_BODY, DeliveryRefused
+from .auth import client_ip
 from .context import runtime, signed_url
 from .errors import ApiError, not_found
 
@@ -23,7 +24,12 @@ async def _deliver(username: str | None) -> Response:
     body = await request.get_data(cache=False, as_text=False)
     try:
         status = await receive(
-            rt, url=signed_url(), headers=dict(request.headers), body=body, username=username
+            rt,
+            url=signed_url(),
+            headers=dict(request.headers),
+            body=body,
+            username=username,
+            client=client_ip(),
         )
     except UnknownInbox:
         raise not_found() from None

@@ -20,8 +20,8 @@ from .auth import (
     LOGIN_LIMIT_ACCOUNT,
     LOGIN_LIMIT_IP,
     auth,
+    check_client_limit,
     check_limit,
-    client_ip,
     require_scope,
 )
 from .context import json_response, runtime
@@ -34,8 +34,8 @@ from .web import (
     page,
     redirect,
     safe_next,
-    set_session_cookie,
     signed_in,
+    start_browser_session,
 )
 
 blueprint = Blueprint("oauth", __name__)
@@ -61,7 +61,7 @@ def _oauth_error(exc: oauth.OAuthError) -> Response:
 
 @blueprint.route("/api/v1/apps", methods=["POST"])
 async def create_app() -> Response:
-    check_limit(f"apps:{client_ip()}", APP_REGISTRATION_LIMIT)
+    check_client_limit("apps", APP_REGISTRATION_LIMIT)
     params = await read_params()
     uris = params.get_list("redirect_uris")
     if len(uris) == 1 and "\n" in str(uris[0]):
@@ -115,6 +115,11 @@ def _authorize_args(source: Any) -> dict[str, str]:
     return {k: str(source.get(k)) for k in keys if source.get(k) not in (None, "")}
 
 
+def _forced_login(source: Any) -> bool:
+    """`force_login=true`: the app asks for the sign-in form even when someone is signed in."""
+    return str(source.get("force_login", "")).lower() in ("1", "true", "on", "yes")
+
+
 def _redirect_with(uri: str, **values: str | None) -> Response:
     query = urlencode({k: v for k, v in values.items() if v is not None})
     separator = "&" if "?" in uri else "?"
@@ -133,16 +138,12 @@ async def authorize_page() -> Response:
             "message.html", 400, heading="Authorization failed", message=exc.description
         )
     account = await signed_in()
-    force = request.args.get("force_login", "").lower() in ("1", "true")
-    if account is None or force:
-        target = "/oauth/authorize?" + urlencode(args)
-        response = redirect("/auth/sign_in?" + urlencode({"next": target}))
-        if force and account is not None:
-            token = request.cookies.get(SESSION_COOKIE)
-            if token:
-                await session_service.end_session(rt, token)
-            clear_session_cookie(response)
-        return response
+    if account is None or _forced_login(request.args):
+        # A link signs nobody out: the sign-in form switches accounts only once submitted.
+        query = {"next": "/oauth/authorize?" + urlencode(args)}
+        if account is not None:
+            query["force_login"] = "true"
+        return redirect("/auth/sign_in?" + urlencode(query))
     scopes = [
         (s, SCOPE_TEXT.get(s.split(":")[0] if s.count(":") == 1 else s, s)) for s in req.scopes
     ]
@@ -231,7 +232,7 @@ async def token() -> Response:
             issued = await oauth.client_credentials(rt, app_row, scope)
         elif grant_type == "password":
             username = params.text("username", "", max_length=320) or ""
-            check_limit(f"login:ip:{client_ip()}", LOGIN_LIMIT_IP)
+            check_client_limit("login", LOGIN_LIMIT_IP)
             check_limit(f"login:account:{username.lower()}", LOGIN_LIMIT_ACCOUNT)
             issued = await oauth.password_grant(
                 rt,
@@ -298,7 +299,8 @@ async def metadata() -> Response:
 @blueprint.route("/auth/sign_in", methods=["GET"])
 async def sign_in_page() -> Response:
     target = safe_next(request.args.get("next"))
-    if await signed_in() is not None and request.args.get("next"):
+    forced = _forced_login(request.args)
+    if await signed_in() is not None and request.args.get("next") and not forced:
         return redirect(target)
     via_header = await sign_in_with_header(target)
     if via_header is not None:
@@ -307,6 +309,7 @@ async def sign_in_page() -> Response:
 
 
 async def _sign_in_form(status: int, target: str, email: str, error: str | None) -> Response:
+    """The form; a signed-in viewer is told that submitting it switches accounts."""
     rt = runtime()
     return await page(
         "sign_in.html",
@@ -326,7 +329,7 @@ async def sign_in() -> Response:
     check_csrf(form)
     email = str(form.get("email", ""))[:320]
     target = safe_next(form.get("next"))
-    check_limit(f"login:ip:{client_ip()}", LOGIN_LIMIT_IP)
+    check_client_limit("login", LOGIN_LIMIT_IP)
     check_limit(f"login:account:{email.lower()}", LOGIN_LIMIT_ACCOUNT)
     try:
         user = await oauth.check_login(rt, email, str(form.get("password", ""))[:1000])
@@ -334,12 +337,7 @@ async def sign_in() -> Response:
         return await _sign_in_form(401, target, email, str(exc))
     if await totp.is_enabled(rt, user["user_id"]):
         return await two_factor_challenge(user, target)
-    token = await session_service.start_session(
-        rt, user["account_id"], request.headers.get("User-Agent", ""), client_ip()
-    )
-    response = redirect(target)
-    set_session_cookie(response, token)
-    return response
+    return await start_browser_session(redirect(target), user["account_id"])
 
 
 @blueprint.route("/auth/sign_out", methods=["POST"])

@@ -9,7 +9,7 @@ from ..serializers.accounts import account_entity
 from ..services import instance as instance_service
 from ..services.accounts import AccountError
 from ..services.registrations import RegistrationClosed, sign_up
-from .auth import SIGN_UP_LIMIT_IP, check_limit, client_ip
+from .auth import SIGN_UP_LIMIT_IP, check_client_limit
 from .context import runtime
 from .web import check_csrf, page, signed_in
 
@@ -73,7 +73,7 @@ async def sign_up_submit() -> Response:
     rt = runtime()
     form = await request.form
     check_csrf(form)
-    check_limit(f"sign_up:{client_ip()}", SIGN_UP_LIMIT_IP)
+    check_client_limit("sign_up", SIGN_UP_LIMIT_IP)
     values = {k: str(form.get(k, ""))[:1000] for k in ("username", "email", "reason")}
     try:
         await sign_up(

@@ -11,10 +11,11 @@ from quart import Blueprint, Response, request
 
 from ..media.images import ImageError
 from ..serializers.accounts import account_entity
-from ..services import account_settings, exports, moves, profiles, totp
+from ..serializers.time import iso_ms
+from ..services import account_settings, exports, moves, profiles, sessions, totp
 from ..services.profile_images import store_avatar, store_header
 from ..store import Row
-from .auth import Limit, check_limit, client_ip
+from .auth import Limit, check_client_limit
 from .context import runtime
 from .web import (
     SESSION_COOKIE,
@@ -23,8 +24,8 @@ from .web import (
     finish,
     page,
     redirect,
-    set_session_cookie,
     signed_in,
+    start_browser_session,
 )
 
 blueprint = Blueprint("settings_pages", __name__)
@@ -37,6 +38,7 @@ NOTICES = {
     "otp_disabled": "Two-factor authentication is off.",
     "alias": "Your aliases were updated.",
     "moved": "Your followers are being moved to the new account.",
+    "session_revoked": "That session was logged out.",
 }
 SETTINGS_LIMIT = Limit(30, 300)  # password-checked actions per IP and 5 minutes
 
@@ -163,7 +165,7 @@ async def email_change() -> Response:
     viewer, refused = await _viewer()
     if refused:
         return refused
-    check_limit(f"settings:{client_ip()}", SETTINGS_LIMIT)
+    check_client_limit("settings", SETTINGS_LIMIT)
     try:
         at_once = await account_settings.request_email_change(
             runtime(),
@@ -196,7 +198,7 @@ async def password_change() -> Response:
     viewer, refused = await _viewer()
     if refused:
         return refused
-    check_limit(f"settings:{client_ip()}", SETTINGS_LIMIT)
+    check_client_limit("settings", SETTINGS_LIMIT)
     new = str(form.get("password", ""))
     if new != str(form.get("password_confirmation", "")):
         return await _account_page(viewer, 422, password_error="The two new passwords differ")
@@ -208,14 +210,7 @@ async def password_change() -> Response:
     except account_settings.SettingsError as exc:
         return await _account_page(viewer, 422, password_error=str(exc))
     # Every session ended with the change; this browser gets a fresh one.
-    from ..services import sessions
-
-    token = await sessions.start_session(
-        rt, viewer["account_id"], request.headers.get("User-Agent", ""), client_ip()
-    )
-    response = _done("/settings/account", "password")
-    set_session_cookie(response, token)
-    return response
+    return await start_browser_session(_done("/settings/account", "password"), viewer["account_id"])
 
 
 @blueprint.route("/settings/two_factor", methods=["GET"])
@@ -242,7 +237,7 @@ async def two_factor_change() -> Response:
     viewer, refused = await _viewer()
     if refused:
         return refused
-    check_limit(f"settings:{client_ip()}", SETTINGS_LIMIT)
+    check_client_limit("settings", SETTINGS_LIMIT)
     rt = runtime()
     user = await rt.store.read(_user_row, viewer["account_id"])
     label = f"{viewer['username']}@{rt.config.domain}"
@@ -277,6 +272,47 @@ async def two_factor_change() -> Response:
             error=str(exc),
         )
     return await page("message.html", 400, heading="Unknown action", message="Nothing changed.")
+
+
+# Sessions --------------------------------------------------------------------------------------
+
+
+@blueprint.route("/settings/sessions")
+async def sessions_page() -> Response:
+    viewer, refused = await _viewer()
+    if refused:
+        return refused
+    rows = await sessions.live_sessions(runtime(), viewer["account_id"])
+    listed = [
+        {
+            "id": row["id"],
+            "user_agent": row["user_agent"] or "Unknown browser",
+            "ip": row["ip"],
+            "created_at": iso_ms(row["created_at"]),
+            "last_seen_at": iso_ms(row["last_seen_at"]),
+            "current": row["id"] == viewer["session_id"],
+        }
+        for row in rows
+    ]
+    return await _render(
+        "settings/sessions.html", sessions=listed, idle_days=runtime().config.session_idle_days
+    )
+
+
+@blueprint.route("/settings/sessions/<int:session_id>/revoke", methods=["POST"])
+async def session_revoke(session_id: int) -> Response:
+    """Log one browser out; this browser's own session ends as a sign-out does."""
+    form = await request.form
+    check_csrf(form)
+    viewer, refused = await _viewer()
+    if refused:
+        return refused
+    await sessions.revoke_session(runtime(), viewer["account_id"], session_id)
+    if session_id == viewer["session_id"]:
+        response = redirect("/auth/sign_in", 303)
+        clear_session_cookie(response)
+        return response
+    return _done("/settings/sessions", "session_revoked")
 
 
 # Import and export -----------------------------------------------------------------------------
@@ -362,7 +398,7 @@ async def aliases_change() -> Response:
     viewer, refused = await _viewer()
     if refused:
         return refused
-    check_limit(f"settings:{client_ip()}", SETTINGS_LIMIT)
+    check_client_limit("settings", SETTINGS_LIMIT)
     rt = runtime()
     action = form.get("action")
     target = str(form.get("acct", "")).strip()[:400]
@@ -406,7 +442,7 @@ async def delete_account() -> Response:
     viewer, refused = await _viewer()
     if refused:
         return refused
-    check_limit(f"settings:{client_ip()}", SETTINGS_LIMIT)
+    check_client_limit("settings", SETTINGS_LIMIT)
     rt = runtime()
     if viewer["role"] == "admin":
         return await _render(

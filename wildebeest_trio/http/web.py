@@ -12,8 +12,10 @@ from quart import Response, g, render_template, request
 from ..services import instance as instance_service
 from ..services import sessions
 from ..store import Row
+from .auth import client_ip
 from .context import runtime
 from .errors import ApiError
+from .proxy import over_https
 
 SESSION_COOKIE = "wb_session"
 CSRF_COOKIE = "wb_csrf"
@@ -28,7 +30,7 @@ async def signed_in() -> Row | None:
     """The account whose browser session made this request, if any."""
     if "web_account" not in g:
         g.web_account = await sessions.session_account(
-            runtime(), request.cookies.get(SESSION_COOKIE)
+            runtime(), request.cookies.get(SESSION_COOKIE), client_ip()
         )
     return g.web_account  # type: ignore[no-any-return]
 
@@ -49,7 +51,8 @@ def check_csrf(form: Any) -> None:
 
 
 def _secure() -> bool:
-    return runtime().config.scheme == "https"
+    """Whether cookies are marked Secure: the site is https, or this request came over TLS."""
+    return runtime().config.scheme == "https" or over_https()
 
 
 def finish(response: Response) -> Response:
@@ -86,6 +89,20 @@ def set_session_cookie(response: Response, token: str) -> None:
         path="/",
         max_age=365 * 24 * 3600,
     )
+
+
+async def start_browser_session(response: Response, account_id: int) -> Response:
+    """Sign this browser in as `account_id`: a new session (ending the one the browser
+    had, if any) and its cookie on `response`."""
+    token = await sessions.start_session(
+        runtime(),
+        account_id,
+        request.headers.get("User-Agent", ""),
+        client_ip(),
+        replacing=request.cookies.get(SESSION_COOKIE),
+    )
+    set_session_cookie(response, token)
+    return response
 
 
 def clear_session_cookie(response: Response) -> None:

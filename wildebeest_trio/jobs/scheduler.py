@@ -79,6 +79,12 @@ async def _forget_inbox_activities(rt: Runtime) -> None:
     await forget_old_activities(rt)
 
 
+async def _forget_ended_sessions(rt: Runtime) -> None:
+    from ..services.sessions import forget_ended_sessions
+
+    await forget_ended_sessions(rt)
+
+
 BUILTIN: tuple[Periodic, ...] = (
     Periodic("renew id node lease", 60.0, _renew_node),
     Periodic("park exhausted jobs", 30.0, _park_exhausted),
@@ -88,6 +94,7 @@ BUILTIN: tuple[Periodic, ...] = (
     Periodic("purge dispatched outbox events", 3600.0, _purge_outbox),
     Periodic("end overdue polls", 600.0, _end_overdue_polls),
     Periodic("forget old inbox activity ids", 3600.0, _forget_inbox_activities),
+    Periodic("forget ended web sessions", 3600.0, _forget_ended_sessions),
 )
 
 

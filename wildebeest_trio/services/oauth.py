@@ -269,7 +269,14 @@ async def exchange_code(
     code_verifier: str | None,
     scope: str | None,
 ) -> IssuedAccessToken:
-    """`grant_type=authorization_code`: one use, unexpired, same redirect URI, PKCE checked."""
+    """`grant_type=authorization_code`: one use, unexpired, same redirect URI, PKCE checked.
+
+    The redirect URI must be sent, and be the one the code was issued for (RFC 6749
+    4.1.3; Doorkeeper answers `invalid_request` when it is missing, `invalid_grant` when
+    it differs). A refused exchange leaves the code usable.
+    """
+    if not redirect_uri:
+        raise OAuthError("invalid_request", "Missing required parameter: redirect_uri.")
     now = now_ms()
     token = secrets.token_urlsafe(32)
 
@@ -285,7 +292,7 @@ async def exchange_code(
             return None
         if grant["expires_at"] < now:
             raise OAuthError("invalid_grant", "The authorization code has expired")
-        if redirect_uri is not None and redirect_uri != grant["redirect_uri"]:
+        if redirect_uri != grant["redirect_uri"]:
             raise OAuthError("invalid_grant", "The redirect URI does not match the authorization")
         if grant["code_challenge"] is not None:
             if not code_verifier or not _pkce_matches(grant["code_challenge"], code_verifier):

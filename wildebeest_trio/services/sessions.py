@@ -1,4 +1,9 @@
-"""Web sessions: the browser's signed-in state (login, consent and settings pages)."""
+"""Web sessions: the browser's signed-in state (login, consent and settings pages).
+
+A session ends when its browser signs out, when its owner revokes it in the settings,
+or after `session_idle_days` without use. Use is recorded at most once a minute per
+session (with the address it came from), so browsing costs no write per page.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +15,28 @@ from ..store import Row
 from ..store import users as user_rows
 from .tokens import hash_token
 
+DAY_MS = 24 * 3600 * 1000
+TOUCH_EVERY_MS = 60 * 1000
 
-async def start_session(rt: Runtime, account_id: int, user_agent: str, ip: str) -> str:
-    """A new session for a signed-in account; the cookie value (stored only as a hash)."""
+
+def _idle_ms(rt: Runtime) -> int:
+    return rt.config.session_idle_days * DAY_MS
+
+
+async def start_session(
+    rt: Runtime, account_id: int, user_agent: str, ip: str, *, replacing: str | None = None
+) -> str:
+    """A new session for a signed-in account; the cookie value (stored only as a hash).
+
+    `replacing`: the browser's current session cookie, ended in the same transaction (a
+    browser holds one session: signing in as someone else ends the previous one).
+    """
     token = secrets.token_urlsafe(32)
     now = now_ms()
 
     async def unit(conn: user_rows.Connection) -> None:
+        if replacing and len(replacing) <= 128:
+            await user_rows.revoke_session(conn, hash_token(replacing), now)
         await user_rows.insert_session(
             conn,
             session_id=rt.ids.next_id(),
@@ -32,19 +52,42 @@ async def start_session(rt: Runtime, account_id: int, user_agent: str, ip: str) 
     return token
 
 
-async def session_account(rt: Runtime, token: str | None) -> Row | None:
-    """The account a session cookie signs in, if the session and the user are in good standing."""
+async def session_account(rt: Runtime, token: str | None, ip: str) -> Row | None:
+    """The account a session cookie signs in, if the session is live and the user in good
+    standing; records the use (from `ip`) at most once a minute."""
     if not token or len(token) > 128:
         return None
     row = await rt.store.read(user_rows.session_account, hash_token(token))
     if row is None:
         return None
+    now = now_ms()
+    if row["last_seen_at"] < now - _idle_ms(rt):
+        return None
     if row["disabled"] or not row["approved"] or row["confirmed_at"] is None:
         return None
     if row["suspended_at"] is not None:
         return None
+    if row["last_seen_at"] < now - TOUCH_EVERY_MS:
+        await rt.store.write(user_rows.touch_session, row["session_id"], ip, now)
     return row
 
 
 async def end_session(rt: Runtime, token: str) -> None:
     await rt.store.write(user_rows.revoke_session, hash_token(token), now_ms())
+
+
+async def live_sessions(rt: Runtime, account_id: int) -> list[Row]:
+    """An account's sessions that still sign a browser in, the latest used first."""
+    return await rt.store.read(user_rows.live_sessions, account_id, now_ms() - _idle_ms(rt))
+
+
+async def revoke_session(rt: Runtime, account_id: int, session_id: int) -> bool:
+    """End one of an account's sessions; False when it has no such live session."""
+    return await rt.store.write(
+        user_rows.revoke_session_of_account, session_id, account_id, now_ms()
+    )
+
+
+async def forget_ended_sessions(rt: Runtime) -> None:
+    """Upkeep: delete sessions that ended (revoked or idle) over `session_idle_days` ago."""
+    await rt.store.write(user_rows.forget_sessions, now_ms() - _idle_ms(rt))

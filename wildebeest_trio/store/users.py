@@ -66,13 +66,23 @@ async def insert_session(
 
 
 async def session_account(conn: Connection, token_hash: str) -> Row | None:
-    """The signed-in account of a live session, with the user's standing."""
+    """The signed-in account of an unrevoked session, with the user's standing."""
     return await conn.fetchrow(
-        "SELECT s.id AS session_id, s.account_id, u.role, u.approved, u.disabled, "
-        "u.confirmed_at, a.username, a.suspended_at FROM web_sessions s "
+        "SELECT s.id AS session_id, s.account_id, s.last_seen_at, u.role, u.approved, "
+        "u.disabled, u.confirmed_at, a.username, a.suspended_at FROM web_sessions s "
         "JOIN users u ON u.account_id = s.account_id JOIN accounts a ON a.id = s.account_id "
         "WHERE s.token_hash = $1 AND s.revoked_at IS NULL",
         token_hash,
+    )
+
+
+async def touch_session(conn: Connection, session_id: int, ip: str, now: int) -> None:
+    """Record a session's latest use and the address it came from."""
+    await conn.execute(
+        "UPDATE web_sessions SET last_seen_at = $1, ip = $2 WHERE id = $3",
+        now,
+        ip[:64],
+        session_id,
     )
 
 
@@ -81,6 +91,38 @@ async def revoke_session(conn: Connection, token_hash: str, now: int) -> None:
         "UPDATE web_sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
         now,
         token_hash,
+    )
+
+
+async def live_sessions(conn: Connection, account_id: int, seen_since: int) -> list[Row]:
+    """An account's unrevoked sessions used since `seen_since`, the latest used first."""
+    return await conn.fetch(
+        "SELECT id, user_agent, ip, created_at, last_seen_at FROM web_sessions "
+        "WHERE account_id = $1 AND revoked_at IS NULL AND last_seen_at >= $2 "
+        "ORDER BY last_seen_at DESC, id DESC",
+        account_id,
+        seen_since,
+    )
+
+
+async def revoke_session_of_account(
+    conn: Connection, session_id: int, account_id: int, now: int
+) -> bool:
+    """End one session of an account; False when it names none of its live sessions."""
+    changed = await conn.execute(
+        "UPDATE web_sessions SET revoked_at = $1 WHERE id = $2 AND account_id = $3 "
+        "AND revoked_at IS NULL",
+        now,
+        session_id,
+        account_id,
+    )
+    return changed == 1
+
+
+async def forget_sessions(conn: Connection, before: int) -> int:
+    """Delete sessions revoked, or last used, before `before`."""
+    return await conn.execute(
+        "DELETE FROM web_sessions WHERE revoked_at < $1 OR last_seen_at < $1", before
     )
 
 
