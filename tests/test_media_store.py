@@ -105,7 +105,7 @@ async def test_put_exists_url_delete(tmp_path: Path) -> None:
     assert stored.sha256 == hashlib.sha256(PNG).hexdigest()
     path = tmp_path / "media" / stored.key
     assert path.read_bytes() == PNG
-    assert path.stat().st_mode & 0o777 == 0o644
+    assert path.stat().st_mode & 0o777 == 0o600  # the app serves it; nobody else reads it
     assert await store.exists(stored.key)
     assert store.url(stored.key) == stored.url
 

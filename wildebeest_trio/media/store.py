@@ -12,12 +12,13 @@ import contextlib
 import hashlib
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import trio
+
+from ..private_files import write_atomically
 
 # The media types the server stores, with the one extension each is stored under.
 # Attachments (video, audio) add theirs here; serving derives Content-Type from it.
@@ -162,20 +163,9 @@ class LocalMediaStore:
         final = self.root / key
         if final.is_file() and final.stat().st_size == len(data):
             return  # Content-addressed: the same name already holds these bytes.
-        final.parent.mkdir(parents=True, exist_ok=True)
-        # A dot-name never matches KEY_RE, so a temporary file is never served.
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=final.parent)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            # mkstemp makes 0600; a front web server serving /system/ needs to read it.
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, final)
-        except BaseException:
-            _unlink_quietly(Path(tmp))
-            raise
+        # Folders 0700, files 0600: the server serves them itself. A temporary file has
+        # a dot name, which never matches KEY_RE, so it is never served.
+        write_atomically(final, data)
 
 
 def _unlink_quietly(path: Path) -> None:
