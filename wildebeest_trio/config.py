@@ -187,8 +187,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "registrations",
         _choice("open", "approval", "closed"),
-        "open",
-        "Sign-up mode: `open`, `approval` or `closed`",
+        "approval",
+        "Sign-up mode: `open`, `approval` (an admin approves each sign-up) or `closed`",
     ),
     Setting("workers", _parse_int, 4, "Concurrent job tasks per process"),
     Setting("job_lease", _parse_float, 300.0, "Seconds a claimed job stays leased to its worker"),
