@@ -79,6 +79,8 @@ class Thumbnail:
 
     key: str
     blurhash: str
+    # Its `width`, `height`, `size` and `aspect`: what `meta.small` then describes.
+    meta: dict[str, Any]
 
 
 def parse_focus(text: str) -> tuple[float, float]:
@@ -138,6 +140,7 @@ async def upload(
         "focus_y": focus_xy[1] if focus_xy else None,
         "thumbnail_key": thumb.key if thumb else None,
         "thumbnail_blurhash": thumb.blurhash if thumb else None,
+        "thumbnail_meta": thumb.meta if thumb else None,
         "created_at": now,
     }
     stored_keys: list[str] = [thumb.key] if thumb else []
@@ -240,6 +243,7 @@ async def update(
     if thumb is not None:
         changes["thumbnail_key"] = thumb.key
         changes["thumbnail_blurhash"] = thumb.blurhash
+        changes["thumbnail_meta"] = thumb.meta
     before = await rt.store.write(media_rows.update_attachment, attachment_id, changes, now_ms())
     if before is None:
         if thumb is not None:
@@ -523,12 +527,12 @@ async def _store_thumbnail(rt: Runtime, data: bytes) -> Thumbnail:
     """Process and store an uploader's thumbnail; `MediaError` for a bad one."""
     try:
         image, hash_ = await trio.to_thread.run_sync(
-            partial(process_thumbnail, data, **_limits(rt))
+            partial(process_thumbnail, data, keep_format=True, **_limits(rt))
         )
     except ImageError as exc:
         raise MediaError(f"Thumbnail: {exc}") from None
     stored = await _put(rt, image, THUMBNAIL_CATEGORY)
-    return Thumbnail(stored, hash_)
+    return Thumbnail(stored, hash_, dimensions(image))
 
 
 async def _store_pair(
