@@ -1,4 +1,5 @@
-"""The media store: content-addressed keys, atomic writes, serving at /system/, profile images."""
+"""The media store: content-addressed or unique keys, atomic writes, serving at /system/,
+profile images."""
 
 from __future__ import annotations
 
@@ -53,6 +54,15 @@ def test_keys_are_content_addressed() -> None:
     assert is_valid_key(key)
     assert make_key(PNG, content_type="image/jpeg", category="headers")[0].endswith(".jpg")
     assert make_key(PNG, content_type="image/png", category="cache/remote_avatars")[0]
+
+
+def test_unique_keys_are_random_names_of_the_same_shape() -> None:
+    digest = hashlib.sha256(PNG).hexdigest()
+    first, got = make_key(PNG, content_type="image/png", category="avatars", unique=True)
+    second, _ = make_key(PNG, content_type="image/png", category="avatars", unique=True)
+    assert got == digest and first != second
+    for key in (first, second):
+        assert is_valid_key(key) and digest not in key and key.endswith(".png")
 
 
 @pytest.mark.parametrize("category", ["", "Avatars", "../x", "/abs", "a//b", "a/../b", "a.b"])
