@@ -33,6 +33,9 @@ TEST_SETTINGS: dict[str, Any] = {
     "streaming_heartbeat": 0.5,
     # Rate limits are tested on their own (test_oauth.py turns them on).
     "rate_limits": False,
+    # Most tests sign people up and use them at once; the default (`approval`) is tested
+    # in test_accounts_api.py by passing `registrations=None`.
+    "registrations": "open",
 }
 
 
@@ -100,7 +103,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 def make_config(tmp_path: Path, database_url: str, **overrides: Any) -> Config:
-    """Settings for a test server: its own data folder and port, cheap hashing."""
+    """Settings for a test server: its own data folder and port, cheap hashing.
+
+    An override of None leaves that setting at the server's default.
+    """
     values: dict[str, Any] = {
         **TEST_SETTINGS,
         "data_dir": str(tmp_path / "data"),
@@ -108,7 +114,7 @@ def make_config(tmp_path: Path, database_url: str, **overrides: Any) -> Config:
         "listen": f"127.0.0.1:{free_port()}",
     }
     values.update(overrides)
-    return load_config(env={}, overrides=values)
+    return load_config(env={}, overrides={k: v for k, v in values.items() if v is not None})
 
 
 @pytest.fixture

@@ -111,6 +111,12 @@ async def test_password_reset_by_mail(mail_site: tuple[Runtime, Any, Inbox]) -> 
     form_page = await client.get(link)
     assert form_page.status_code == 200
     reset_token = link.split("reset_password_token=")[1]
+    too_long = await client.post(
+        "/auth/password/edit",
+        form={"reset_password_token": reset_token, "password": "x" * 73, "csrf_token": token},
+    )
+    assert too_long.status_code == 422
+    assert "maximum is 72 characters" in await too_long.get_data(as_text=True)
     changed = await client.post(
         "/auth/password/edit",
         form={

@@ -10,9 +10,16 @@ from tests.conftest import make_config
 from tests.oauth_flow import csrf_from, register_app, token_for
 from wildebeest_trio.http import create_app
 from wildebeest_trio.runtime import Runtime, open_runtime
-from wildebeest_trio.services.accounts import create_local_account, modify_local_account
+from wildebeest_trio.services.accounts import (
+    AccountError,
+    create_local_account,
+    modify_local_account,
+)
 
 PASSWORD = "correct horse battery"
+# Mastodon's words for its password rule (8 to 72 characters).
+TOO_SHORT = "is too short (minimum is 8 characters)"
+TOO_LONG = "is too long (maximum is 72 characters)"
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -93,8 +100,45 @@ async def test_sign_up_through_the_api(client: Any) -> None:
     assert (await client.post("/api/v1/accounts", form={"username": "x"})).status_code == 401
 
 
-@pytest.mark.parametrize("mode", ["approval", "closed"])
-async def test_sign_up_modes(tmp_path: Any, database_url: str, mode: str) -> None:
+@pytest.mark.parametrize(
+    ("password", "problem"),
+    [
+        ("seven77", {"error": "ERR_TOO_SHORT", "description": TOO_SHORT}),
+        ("x" * 73, {"error": "ERR_TOO_LONG", "description": TOO_LONG}),
+        ("é" * 73, {"error": "ERR_TOO_LONG", "description": TOO_LONG}),
+    ],
+    ids=["short", "long", "long-in-two-byte-characters"],
+)
+async def test_sign_up_password_length_is_mastodons(
+    rt: Runtime, client: Any, password: str, problem: dict[str, str]
+) -> None:
+    app_token = await _app_token(client)
+    payload = {"username": "pw", "email": "pw@example.org", "agreement": True}
+    refused = await client.post(
+        "/api/v1/accounts", headers=bearer(app_token), json={**payload, "password": password}
+    )
+    assert refused.status_code == 422
+    body = await refused.get_json()
+    assert body["details"] == {"password": [problem]}
+    assert body["error"] == f"Validation failed: Password {problem['description']}"
+    # 8 and 72 characters are both fine (72 two-byte characters too: characters count).
+    for i, fine in enumerate(("eight888", "y" * 72, "é" * 72)):
+        ok = await client.post(
+            "/api/v1/accounts",
+            headers=bearer(app_token),
+            json={**payload, "username": f"pw{i}", "email": f"pw{i}@example.org", "password": fine},
+        )
+        assert ok.status_code == 200, await ok.get_data(as_text=True)
+    # The command line, the settings page and reset links follow the same rule.
+    with pytest.raises(AccountError, match="maximum is 72"):
+        await create_local_account(rt, "cli", "cli@example.org", password="z" * 73)
+    with pytest.raises(AccountError, match="maximum is 72"):
+        await modify_local_account(rt, "pw0", password="z" * 73)
+
+
+@pytest.mark.parametrize("mode", [None, "approval", "closed"])
+async def test_sign_up_modes(tmp_path: Any, database_url: str, mode: str | None) -> None:
+    # None: the server's default, which is approval.
     config = make_config(tmp_path, database_url, registrations=mode)
     async with open_runtime(config) as rt:
         app = create_app(rt)

@@ -17,7 +17,8 @@ def test_local_mode_defaults(tmp_path: Path) -> None:
     assert config.base_url == "http://127.0.0.1:8080"
     assert config.database_url == f"sqlite:///{tmp_path / 'wildebeest.db'}"
     assert config.media_dir == tmp_path / "media"
-    assert config.registrations == "open"
+    # A fresh server on the internet does not hand out accounts to any script.
+    assert config.registrations == "approval"
 
 
 def test_domain_means_https(tmp_path: Path) -> None:

@@ -119,7 +119,13 @@ async def test_webfinger(rt: Runtime, client: Any) -> None:
         ("nobody", 400),
         ("acct:@", 400),
         ("http://127.0.0.1:1/not-an-account", 404),
+        # Well-formed, naming this server, but no account: Mastodon's 404, not a 400.
         ("acct:ghost@{domain}", 404),
+        ("ghost@{domain}", 404),
+        ("http://{domain}/@ghost", 404),
+        ("http://{domain}/users/ghost", 404),
+        ("http://{domain}/about", 404),
+        ("http://{domain}/@alice/123", 404),
         ("acct:alice@elsewhere.example", 404),
     ],
 )

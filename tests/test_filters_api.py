@@ -199,19 +199,22 @@ async def test_keyword_and_status_endpoints(
     assert code == 200 and keyword["keyword"] == "owl" and keyword["whole_word"] is False
     code, listed = await get(client, alice, f"/api/v2/filters/{fid}/keywords")
     assert [k["id"] for k in listed] == [keyword["id"]]
-    code, shown = await get(client, alice, f"/api/v2/filter_keywords/{keyword['id']}")
-    assert shown == keyword
+    # Mastodon's paths for one keyword and one filtered status (apps edit them there).
+    code, shown = await get(client, alice, f"/api/v2/filters/keywords/{keyword['id']}")
+    assert code == 200 and shown == keyword
+    code, aliased = await get(client, alice, f"/api/v2/filter_keywords/{keyword['id']}")
+    assert code == 200 and aliased == keyword  # the earlier path still answers
     code, changed = await put(
-        client, alice, f"/api/v2/filter_keywords/{keyword['id']}", keyword="Owls"
+        client, alice, f"/api/v2/filters/keywords/{keyword['id']}", keyword="Owls"
     )
     assert changed["keyword"] == "Owls" and changed["whole_word"] is False
-    code, _ = await get(client, bob, f"/api/v2/filter_keywords/{keyword['id']}")
+    code, _ = await get(client, bob, f"/api/v2/filters/keywords/{keyword['id']}")
     assert code == 404
     code, body = await act(client, alice, f"/api/v2/filters/{fid}/keywords", keyword="")
     assert code == 422
-    code, body = await delete(client, alice, f"/api/v2/filter_keywords/{keyword['id']}")
+    code, body = await delete(client, alice, f"/api/v2/filters/keywords/{keyword['id']}")
     assert code == 200 and body == {}
-    code, _ = await get(client, alice, f"/api/v2/filter_keywords/{keyword['id']}")
+    code, _ = await get(client, alice, f"/api/v2/filters/keywords/{keyword['id']}")
     assert code == 404
 
     status = await post(client, bob, "Some post")
@@ -221,8 +224,10 @@ async def test_keyword_and_status_endpoints(
     assert code == 200 and entry["status_id"] == status["id"]
     code, listed = await get(client, alice, f"/api/v2/filters/{fid}/statuses")
     assert listed == [entry]
-    code, shown = await get(client, alice, f"/api/v2/filter_statuses/{entry['id']}")
-    assert shown == entry
+    code, shown = await get(client, alice, f"/api/v2/filters/statuses/{entry['id']}")
+    assert code == 200 and shown == entry
+    code, aliased = await get(client, alice, f"/api/v2/filter_statuses/{entry['id']}")
+    assert code == 200 and aliased == entry
     code, filtered = await get(client, alice, f"/api/v1/statuses/{status['id']}")
     assert filtered["filtered"] == [
         {
@@ -241,9 +246,9 @@ async def test_keyword_and_status_endpoints(
     assert code == 404
     code, _ = await act(client, alice, f"/api/v2/filters/{fid}/statuses")
     assert code == 422
-    code, _ = await get(client, bob, f"/api/v2/filter_statuses/{entry['id']}")
+    code, _ = await get(client, bob, f"/api/v2/filters/statuses/{entry['id']}")
     assert code == 404
-    code, body = await delete(client, alice, f"/api/v2/filter_statuses/{entry['id']}")
+    code, body = await delete(client, alice, f"/api/v2/filters/statuses/{entry['id']}")
     assert code == 200 and body == {}
     code, unfiltered = await get(client, alice, f"/api/v1/statuses/{status['id']}")
     assert unfiltered["filtered"] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -195,6 +196,35 @@ async def test_put_description_focus_and_thumbnail(rt: Runtime, client: Any, ali
     assert entity["description"] == "Two halves"  # untouched fields stay
 
 
+async def test_identical_uploads_get_unguessable_urls_of_their_own(
+    rt: Runtime, client: Any, alice: str
+) -> None:
+    bob = await token(rt, "bob")
+    same, thumb = photo(), encoded(Image.new("RGB", (200, 200), (0, 200, 0)), "PNG")
+    entities = []
+    for who in (alice, bob):
+        response = await client.post(
+            "/api/v1/media",
+            headers=bearer(who),
+            files={"file": upload(same), "thumbnail": upload(thumb, "t.png", "image/png")},
+        )
+        entities.append(await response.get_json())
+    mine, theirs = entities
+    for field in ("url", "preview_url"):
+        assert mine[field] != theirs[field]
+    for entity in entities:
+        for field in ("url", "preview_url"):
+            served = await client.get(entity[field].removeprefix(rt.config.base_url))
+            assert served.status_code == 200
+            # The name says nothing of the content: it is not the file's SHA-256.
+            name = entity[field].rpartition("/")[2].partition(".")[0]
+            assert len(name) == 64 and name != hashlib.sha256(await served.get_data()).hexdigest()
+    # Files stored under their content address by earlier versions are still served.
+    older = await rt.media.put(same, content_type="image/jpeg", category=media.ORIGINAL_CATEGORY)
+    assert older.key.endswith(f"/{hashlib.sha256(same).hexdigest()}.jpg")
+    assert (await client.get(f"/system/{older.key}")).status_code == 200
+
+
 async def test_only_the_uploader_sees_or_changes_an_unattached_upload(
     rt: Runtime, client: Any, alice: str
 ) -> None:
@@ -326,8 +356,8 @@ async def test_unattached_uploads_are_removed_after_a_day(
             "/api/v1/media", headers=bearer(alice), files={"file": upload(photo(300, 200))}
         )
     ).get_json()
-    assert first["url"] == second["url"]  # content-addressed: one file, two rows
-    assert len(stored_files(rt)) == 4
+    assert first["url"] != second["url"]  # each upload's files are its own
+    assert len(stored_files(rt)) == 6
 
     async def age(conn: Connection, ids: list[int], created_at: int) -> None:
         for i in ids:
@@ -346,9 +376,11 @@ async def test_unattached_uploads_are_removed_after_a_day(
     task = next(t for t in BUILTIN if t.name == "remove unattached media")
     assert task.interval <= 3600
     await task.run(rt)
-    # The first row is gone; its files stay, since the second row still names them.
+    # The first row is gone, and its files; the second's are still served.
     assert await counts(rt) == (2, 0)
     assert len(stored_files(rt)) == 4
+    gone = await client.get(first["url"].removeprefix(rt.config.base_url))
+    assert gone.status_code == 404
     served = await client.get(second["url"].removeprefix(rt.config.base_url))
     assert served.status_code == 200
 

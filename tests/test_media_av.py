@@ -218,6 +218,51 @@ async def test_audio_with_a_thumbnail_has_a_preview(
     assert entity["preview_url"].endswith(".jpg") and len(entity["blurhash"]) == 36
 
 
+def png(width: int, height: int, color: tuple[int, int, int] = (0, 120, 200)) -> bytes:
+    """An opaque PNG."""
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+async def test_a_videos_own_thumbnail_keeps_its_format_and_is_meta_small(
+    rt: Runtime, client: Any, alice: str, version: str, tmp_path: Path
+) -> None:
+    # What toot's suite checks against Mastodon: a 50x50 PNG stays PNG, and `meta.small`
+    # describes it rather than the video's first frame.
+    response = await client.post(
+        f"/api/{version}/media",
+        headers=bearer(alice),
+        files={"file": upload(clip(tmp_path)), "thumbnail": upload(png(50, 50), "t.png")},
+    )
+    entity = await response.get_json()
+    if version == "v2":
+        await drain_jobs(rt, entity["id"])
+        entity = await (
+            await client.get(f"/api/v1/media/{entity['id']}", headers=bearer(alice))
+        ).get_json()
+    assert entity["type"] == "video" and entity["url"].endswith(".mp4")
+    assert entity["preview_url"].endswith(".png")
+    with Image.open(io.BytesIO(await fetch(client, rt, entity["preview_url"]))) as img:
+        assert img.format == "PNG" and img.size == (50, 50)
+    assert (entity["meta"]["original"]["width"], entity["meta"]["original"]["height"]) == (320, 240)
+    assert entity["meta"]["small"] == {"width": 50, "height": 50, "size": "50x50", "aspect": 1.0}
+
+    # A new thumbnail (a JPEG now) replaces both.
+    jpeg = io.BytesIO()
+    Image.new("RGB", (60, 40), (200, 0, 0)).save(jpeg, "JPEG")
+    changed = await client.put(
+        f"/api/v1/media/{entity['id']}",
+        headers=bearer(alice),
+        files={"thumbnail": upload(jpeg.getvalue(), "t.jpg")},
+    )
+    entity = await changed.get_json()
+    assert entity["preview_url"].endswith(".jpg")
+    assert entity["meta"]["small"] == {"width": 60, "height": 40, "size": "60x40", "aspect": 1.5}
+    assert entity["meta"]["original"]["width"] == 320
+
+
 @pytest.mark.parametrize("version", ["v1", "v2"])
 async def test_bad_video_files_are_refused_without_leftovers(
     rt: Runtime, client: Any, alice: str, version: str, tmp_path: Path

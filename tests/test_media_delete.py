@@ -49,17 +49,18 @@ async def rows(rt: Runtime) -> int:
     return await rt.store.read(unit)
 
 
-async def test_delete_media_removes_unshared_files_after_the_commit(
+async def test_delete_media_removes_the_attachments_files_after_the_commit(
     rt: Runtime, client: Any
 ) -> None:
     alice = await make_user(rt, client, "alice")
     same = photo()
     first = await uploaded(client, alice, same)
     second = await uploaded(client, alice, same)
-    assert first["url"] == second["url"]  # one file, two rows
+    # The same bytes twice: two attachments, each with files and URLs of its own.
+    assert first["url"] != second["url"] and first["preview_url"] != second["preview_url"]
     one = await post(client, alice, "one", media_ids=[first["id"]])
     two = await post(client, alice, "two", media_ids=[second["id"]])
-    assert len(stored_files(rt)) == 2
+    assert len(stored_files(rt)) == 4
 
     deleted = await client.delete(
         f"/api/v1/statuses/{one['id']}?delete_media=true", headers=alice.headers
@@ -68,9 +69,12 @@ async def test_delete_media_removes_unshared_files_after_the_commit(
     assert [m["id"] for m in (await deleted.get_json())["media_attachments"]] == [first["id"]]
     assert await rows(rt) == 1
     assert await pending_release_jobs(rt) == 1  # queued with the deletion, run after it
+    assert len(stored_files(rt)) == 4
     await run_jobs(rt)
-    # The other status still shows the shared file.
     assert len(stored_files(rt)) == 2
+    gone = await client.get(first["url"].removeprefix(rt.config.base_url))
+    assert gone.status_code == 404
+    # The other status still shows its files.
     code, shown = await get(client, alice, f"/api/v1/statuses/{two['id']}")
     assert code == 200
     served = await client.get(shown["media_attachments"][0]["url"].removeprefix(rt.config.base_url))
@@ -116,19 +120,24 @@ async def test_account_removal_deletes_its_files_but_not_shared_ones(
 ) -> None:
     alice = await make_user(rt, client, "alice")
     bob = await make_user(rt, client, "bob")
-    shared, own = photo(), photo(500, 400)
-    await post(client, alice, "a", media_ids=[(await uploaded(client, alice, shared))["id"]])
+    same, own = photo(), photo(500, 400)
+    await post(client, alice, "a", media_ids=[(await uploaded(client, alice, same))["id"]])
     await post(client, alice, "b", media_ids=[(await uploaded(client, alice, own))["id"]])
-    await post(client, bob, "c", media_ids=[(await uploaded(client, bob, shared))["id"]])
+    await post(client, bob, "c", media_ids=[(await uploaded(client, bob, same))["id"]])
+    # Avatars are content-addressed: the same picture is one file both accounts name.
     avatar_key = await store_avatar(rt, photo(300, 300))
+    assert await store_avatar(rt, photo(300, 300)) == avatar_key
 
-    async def set_avatar(conn: Connection) -> None:
+    async def set_avatars(conn: Connection) -> None:
         await conn.execute(
-            "UPDATE accounts SET avatar_key = $1 WHERE id = $2", avatar_key, int(alice.id)
+            "UPDATE accounts SET avatar_key = $1 WHERE id IN ($2, $3)",
+            avatar_key,
+            int(alice.id),
+            int(bob.id),
         )
 
-    await rt.store.write(set_avatar)
-    assert len(stored_files(rt)) == 5
+    await rt.store.write(set_avatars)
+    assert len(stored_files(rt)) == 7  # two files per attachment, one avatar
 
     async def remove(conn: Connection) -> None:
         await media.account_removed(conn, rt, int(alice.id))
@@ -137,8 +146,8 @@ async def test_account_removal_deletes_its_files_but_not_shared_ones(
     assert await rows(rt) == 1  # bob's
     await run_jobs(rt)
     names = {p.name for p in stored_files(rt)}
-    assert len(names) == 2  # bob's original and preview, shared with alice's first upload
-    assert not any(avatar_key.endswith(n) for n in names)
+    assert len(names) == 3  # bob's original and preview, and the avatar bob still names
+    assert any(avatar_key.endswith(n) for n in names)
 
 
 async def test_release_job_keeps_files_that_are_named_again(rt: Runtime, client: Any) -> None:

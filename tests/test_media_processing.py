@@ -105,6 +105,20 @@ def test_thumbnail_is_small_with_its_own_blurhash() -> None:
     assert len(hash_) == 36
 
 
+@pytest.mark.parametrize(
+    ("fmt", "kept"),
+    [("PNG", "image/png"), ("JPEG", "image/jpeg"), ("WEBP", "image/webp"), ("GIF", "image/png")],
+)
+def test_an_uploaders_thumbnail_keeps_its_format(fmt: str, kept: str) -> None:
+    opaque = encoded(Image.new("RGB", (50, 50), RED), fmt)
+    image, _ = process_thumbnail(opaque, keep_format=True)
+    assert (image.content_type, image.width, image.height) == (kept, 50, 50)
+    with Image.open(io.BytesIO(image.data)) as img:
+        assert img.get_format_mimetype() == kept
+    # A video's frame (no format to keep) is a JPEG when opaque.
+    assert process_thumbnail(opaque)[0].content_type == "image/jpeg"
+
+
 def test_probe_reads_only_the_header() -> None:
     assert probe(encoded(Image.new("RGB", (300, 200)), "WEBP")) == ("image/webp", 300, 200)
     with pytest.raises(ImageError, match="not an image"):

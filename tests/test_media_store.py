@@ -1,4 +1,5 @@
-"""The media store: content-addressed keys, atomic writes, serving at /system/, profile images."""
+"""The media store: content-addressed or unique keys, atomic writes, serving at /system/,
+profile images."""
 
 from __future__ import annotations
 
@@ -55,6 +56,15 @@ def test_keys_are_content_addressed() -> None:
     assert make_key(PNG, content_type="image/png", category="cache/remote_avatars")[0]
 
 
+def test_unique_keys_are_random_names_of_the_same_shape() -> None:
+    digest = hashlib.sha256(PNG).hexdigest()
+    first, got = make_key(PNG, content_type="image/png", category="avatars", unique=True)
+    second, _ = make_key(PNG, content_type="image/png", category="avatars", unique=True)
+    assert got == digest and first != second
+    for key in (first, second):
+        assert is_valid_key(key) and digest not in key and key.endswith(".png")
+
+
 @pytest.mark.parametrize("category", ["", "Avatars", "../x", "/abs", "a//b", "a/../b", "a.b"])
 def test_bad_categories_are_refused(category: str) -> None:
     with pytest.raises(MediaKeyError):
@@ -105,7 +115,7 @@ async def test_put_exists_url_delete(tmp_path: Path) -> None:
     assert stored.sha256 == hashlib.sha256(PNG).hexdigest()
     path = tmp_path / "media" / stored.key
     assert path.read_bytes() == PNG
-    assert path.stat().st_mode & 0o777 == 0o644
+    assert path.stat().st_mode & 0o777 == 0o600  # the app serves it; nobody else reads it
     assert await store.exists(stored.key)
     assert store.url(stored.key) == stored.url
 

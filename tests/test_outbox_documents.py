@@ -18,6 +18,7 @@ from http_message_signatures import HTTPMessageSigner, MappingKeyResolver, algor
 from tests.conftest import make_config
 from tests.outbox_fakes import FakeHosts, add_follower, remote_account, start_hosts
 from tests.social import User, act, make_user, post
+from tests.web_helpers import log_in
 from wildebeest_trio.federation.instance_actor import ensure_instance_actor
 from wildebeest_trio.http import create_app
 from wildebeest_trio.runtime import Runtime, open_runtime
@@ -180,6 +181,36 @@ async def test_private_and_direct_only_to_permitted_signers(
     path = _path(direct["uri"])
     assert (await _get(client, path, stranger.headers(path))).status_code == 200
     assert (await _get(client, path, follower.headers(path))).status_code == 404
+
+
+async def test_a_status_hidden_from_a_browser_looks_missing(rt: Runtime, client: Any) -> None:
+    # No oracle: a browser gets the same 404 for a status it may not see as for none at all,
+    # where it used to be sent on (302) to the web page of a status that exists.
+    alice = await make_user(rt, client, "alice")
+    bob = await make_user(rt, client, "bob")
+    html = {"Accept": "text/html"}
+    missing = await client.get("/users/alice/statuses/12345", headers=html)
+    assert missing.status_code == 404
+    private = await post(client, alice, "followers only", visibility="private")
+    direct = await post(client, alice, "psst @bob", visibility="direct")
+    for status in (private, direct):
+        for suffix in ("", "/activity"):
+            hidden = await client.get(_path(status["uri"]) + suffix, headers=html)
+            assert hidden.status_code == 404
+            assert await hidden.get_data() == await missing.get_data()
+    # Deleted, a followers-only status stays unknown; only a public one leaves a Tombstone.
+    await client.delete(f"/api/v1/statuses/{private['id']}", headers=alice.headers)
+    assert (await _get(client, _path(private["uri"]))).status_code == 404
+    # Whoever may see it is still sent on to its page: its author, a mentioned account.
+    await log_in(client, "alice")
+    shown = await client.get(_path(direct["uri"]), headers=html)
+    assert shown.status_code == 302 and shown.headers["Location"] == direct["url"]
+    await log_in(client, "bob")
+    assert (await client.get(_path(direct["uri"]), headers=html)).status_code == 302
+    # Public statuses, to anyone.
+    client.cookie_jar.clear()
+    public = await post(client, bob, "hello")
+    assert (await client.get(_path(public["uri"]), headers=html)).status_code == 302
 
 
 async def test_deleted_status_is_gone(rt: Runtime, client: Any) -> None:

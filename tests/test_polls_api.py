@@ -186,9 +186,13 @@ async def test_multiple_choice_and_hidden_totals(
     assert [o["votes_count"] for o in body["options"]] == [None, None, None]
     code, body = await act(client, carol, f"/api/v1/polls/{poll_id}/votes", choices=["0"])
     assert body["votes_count"] == 3 and body["voters_count"] == 2
-    # The author sees the counts while the poll runs; everyone once it has ended.
+    # Hidden from everyone while the poll runs, its author included (as on Mastodon); the
+    # totals of the whole poll stay, as there.
     code, mine = await get(client, alice, f"/api/v1/polls/{poll_id}")
-    assert [o["votes_count"] for o in mine["options"]] == [2, 0, 1]
+    assert [o["votes_count"] for o in mine["options"]] == [None, None, None]
+    assert mine["votes_count"] == 3
+    code, in_status = await get(client, alice, f"/api/v1/statuses/{status['id']}")
+    assert [o["votes_count"] for o in in_status["poll"]["options"]] == [None, None, None]
     await _expire(rt, poll_id)
     code, ended = await get(client, carol, f"/api/v1/polls/{poll_id}")
     assert [o["votes_count"] for o in ended["options"]] == [2, 0, 1]

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from tests.remote_rows import remote_account, remote_status
-from tests.social import act, make_user, post, token_with
+from tests.social import act, follow, make_user, post, token_with
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services.accounts import create_local_account
 from wildebeest_trio.services.instance import add_rule
@@ -95,6 +95,31 @@ async def test_reports_about_remote_accounts_are_forwarded_on_request(
     code, body = await act(client, ann, "/api/v1/reports", account_id=str(remote))
     assert code == 200 and body["forwarded"] is False and body["category"] == "other"
     assert len(await _rows(rt, "SELECT id FROM outbox WHERE event = 'report.created'")) == 1
+
+
+async def test_only_statuses_the_reporter_sees_can_be_attached(rt: Runtime, client: Any) -> None:
+    ann = await make_user(rt, client, "ann")
+    bob = await make_user(rt, client, "bob")
+    cid = await make_user(rt, client, "cid")
+    private = await post(client, bob, "followers only", visibility="private")
+    direct = await post(client, bob, "psst @cid", visibility="direct")
+    for hidden in (private, direct):
+        code, body = await act(
+            client, ann, "/api/v1/reports", account_id=bob.id, status_ids=[hidden["id"]]
+        )
+        # Hidden and missing look alike.
+        assert code == 404 and body == {"error": "Record not found"}
+    assert await _rows(rt, "SELECT id FROM reports") == []
+    # Those who may see them can report them.
+    code, body = await act(
+        client, cid, "/api/v1/reports", account_id=bob.id, status_ids=[direct["id"]]
+    )
+    assert code == 200 and body["status_ids"] == [direct["id"]]
+    await follow(client, ann, bob)
+    code, body = await act(
+        client, ann, "/api/v1/reports", account_id=bob.id, status_ids=[private["id"]]
+    )
+    assert code == 200 and body["status_ids"] == [private["id"]]
 
 
 async def test_bad_reports_are_refused(rt: Runtime, client: Any) -> None:

@@ -145,13 +145,17 @@ async def test_schedule_list_show_reschedule_cancel(
 
 @pytest.mark.parametrize(
     ("when", "message"),
-    [(lambda: at(2 * MINUTE), "5 minutes"), (lambda: "next tuesday", "not a valid time")],
+    [
+        (lambda: at(2 * MINUTE), "Validation failed: Scheduled at must be at least 5 minutes"),
+        # Mastodon's exact words for a time it cannot read (toot's suite checks them).
+        (lambda: "banana", "Record invalid"),
+    ],
 )
 async def test_too_soon_or_unparseable_is_422(
     rt: Runtime, client: Any, alice: User, when: Any, message: str
 ) -> None:
     code, body = await act(client, alice, "/api/v1/statuses", status="x", scheduled_at=when())
-    assert code == 422 and message in body["error"]
+    assert code == 422 and body["error"].startswith(message)
     assert await _rows(rt, "SELECT id FROM scheduled_statuses") == []
 
 

@@ -396,6 +396,28 @@ async def test_favourites_bookmarks_and_boosts(
         assert event in events
 
 
+async def test_reblogged_by_lists_only_boosts_the_viewer_may_see(
+    rt: Runtime, client: Any, alice: User, bob: User, carol: User
+) -> None:
+    dave = await make_user(rt, client, "dave")
+    await follow(client, dave, bob)
+    status = await post(client, alice, "boost me")
+    path = f"/api/v1/statuses/{status['id']}/reblogged_by"
+    code, boost = await act(
+        client, bob, f"/api/v1/statuses/{status['id']}/reblog", visibility="private"
+    )
+    assert code == 200 and boost["visibility"] == "private"
+    code, _ = await act(client, carol, f"/api/v1/statuses/{status['id']}/reblog")
+    assert code == 200
+    # Bob's followers-only boost: seen by bob and his followers, by nobody else.
+    for viewer, expected in ((bob, [carol, bob]), (dave, [carol, bob]), (alice, [carol])):
+        code, accounts = await get(client, viewer, path)
+        assert code == 200
+        assert [a["id"] for a in accounts] == [u.id for u in expected], viewer.name
+    code, accounts = await get(client, None, path)
+    assert [a["id"] for a in accounts] == [carol.id]
+
+
 async def test_pins(client: Any, alice: User, bob: User) -> None:
     status = await post(client, alice, "pin me")
     code, pinned = await act(client, alice, f"/api/v1/statuses/{status['id']}/pin")

@@ -22,7 +22,7 @@ async def test_about_page_shows_rules_contact_and_sign_up(rt: Runtime, client: A
     for path in ("/", "/about"):
         html = await html_of(client, path)
         assert "Be kind to one another" in html
-        assert 'href="/auth/sign_up"' in html  # registrations are open by default
+        assert 'href="/auth/sign_up"' in html  # tests run with open registrations
         assert "<main" in html and "<nav" in html and "<footer" in html
         assert 'property="og:title"' in html
 

@@ -102,6 +102,11 @@ async def test_password_change(rt: Runtime, client: Any) -> None:
     response = await submit(client, "/settings/account", "/settings/account/password", wrong)
     assert response.status_code == 422
     right = {**wrong, "current_password": PASSWORD}
+    # Mastodon's length rule: 8 to 72 characters.
+    long = {**right, "password": "x" * 73, "password_confirmation": "x" * 73}
+    response = await submit(client, "/settings/account", "/settings/account/password", long)
+    assert response.status_code == 422
+    assert "maximum is 72 characters" in await response.get_data(as_text=True)
     response = await submit(client, "/settings/account", "/settings/account/password", right)
     assert response.status_code == 303
     # This browser stays signed in; the old password no longer works.

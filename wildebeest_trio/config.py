@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .private_files import write_once
+
 
 class ConfigError(Exception):
     """A setting is missing or invalid; the message names it."""
@@ -211,8 +213,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "registrations",
         _choice("open", "approval", "closed"),
-        "open",
-        "Sign-up mode: `open`, `approval` or `closed`",
+        "approval",
+        "Sign-up mode: `open`, `approval` (an admin approves each sign-up) or `closed`",
     ),
     Setting("workers", _parse_int, 4, "Concurrent job tasks per process"),
     Setting("job_lease", _parse_float, 300.0, "Seconds a claimed job stays leased to its worker"),
@@ -369,19 +371,20 @@ class Config:
         return f"wildebeest-trio/{__version__} (+{self.base_url}/)"
 
     def secret_key(self) -> bytes:
-        """The instance secret, generated into the data folder on first use."""
+        """The instance secret, generated into the data folder (0600) on first use.
+
+        Two processes starting together on a fresh folder agree on one key: it is
+        created whole or not at all (`private_files.write_once`).
+        """
         path = self.data_dir / "secret_key"
-        if path.exists():
-            return bytes.fromhex(path.read_text().strip())
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_bytes(32)
-        # Written exclusively so two processes starting together agree on one key.
+        text = write_once(path, secrets.token_bytes(32).hex().encode()).decode("ascii", "replace")
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return bytes.fromhex(path.read_text().strip())
-        with os.fdopen(fd, "w") as out:
-            out.write(key.hex())
+            key = bytes.fromhex(text.strip())
+        except ValueError:
+            key = b""
+        if len(key) < 32:
+            # Never sign with a short or empty key; the admin decides what to do with it.
+            raise ConfigError(f"{path}: not a valid secret key (64 hexadecimal digits expected)")
         return key
 
 

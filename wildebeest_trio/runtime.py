@@ -23,6 +23,7 @@ from .federation.pool import DeliveryPool
 from .ids import IdGenerator, now_ms
 from .jobs import JobRegistry
 from .media import LocalMediaStore, MediaStore
+from .private_files import secure_data_dir
 from .store import Store, open_store
 from .store.migrate import migrate as apply_migrations
 from .store.nodes import claim_node, release_node, renew_node
@@ -94,6 +95,7 @@ async def open_runtime(
         from .services.registry import default_registry
 
         registry = default_registry()
+    secure_data_dir(config.data_dir)
     store = await open_store(config.database_url, pg_pool_size=config.pg_pool_size)
     try:
         if migrate:

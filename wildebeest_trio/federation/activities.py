@@ -482,14 +482,17 @@ class StatusDocuments:
 
 
 async def may_see(conn: Connection, status: Row, viewer_id: int | None) -> bool:
-    """Whether a (remote) requester may fetch a status, as Mastodon's StatusPolicy decides."""
+    """Whether a requester (a remote signer, or a signed-in browser) may fetch a status, as
+    Mastodon's StatusPolicy decides."""
     if viewer_id is not None and await ap_rows.is_blocked_by(conn, viewer_id, status["account_id"]):
         return False
     if status["visibility"] in DISTRIBUTABLE:
         return True
     if viewer_id is None:
         return False
-    if await ap_rows.is_mentioned(conn, status["id"], viewer_id):
+    if viewer_id == status["account_id"] or await ap_rows.is_mentioned(
+        conn, status["id"], viewer_id
+    ):
         return True
     return status["visibility"] == "private" and await ap_rows.is_follower(
         conn, viewer_id, status["account_id"]

@@ -23,7 +23,7 @@ from ..store import accounts as account_rows
 from ..store import featured_tags as featured_tag_rows
 from .context import json_response, runtime, signed_url
 from .errors import ApiError, not_found
-from .web import redirect
+from .web import redirect, signed_in
 
 blueprint = Blueprint("activitypub", __name__)
 
@@ -154,21 +154,27 @@ async def _status(username: str, status_id: str) -> tuple[activities.StatusDocum
     rt = runtime()
     if not status_id.isdigit() or len(status_id) > MAX_ID_TEXT:
         raise not_found()
-    key = None
     if wants_activitypub():
         key = await signer(required=rt.config.authorized_fetch)
-    viewer = key.account_id if key else None
+        viewer = key.account_id if key else None
+    else:
+        # A browser sees what its signed-in account may see.
+        session = await signed_in()
+        viewer = session["account_id"] if session else None
 
     async def unit(conn: Connection) -> activities.StatusDocuments | None:
         return await activities.status_documents(conn, rt.config, username, int(status_id), viewer)
 
     docs = await rt.store.read(unit)
-    if docs is None or (docs.gone and not wants_activitypub()):
+    if docs is None or not docs.permitted:
+        # Unseen and unknown look alike, as on Mastodon: the same 404 to a browser too,
+        # never a redirect that would tell an existing hidden status from a missing one.
         raise not_found()
-    if not docs.permitted and wants_activitypub():
-        # Unseen and unknown look alike, as on Mastodon.
+    public = docs.status["visibility"] in activities.DISTRIBUTABLE
+    if docs.gone and not (public and wants_activitypub()):
+        # Only a public status leaves a Tombstone; a deleted hidden one stays unknown.
         raise not_found()
-    return docs, docs.status["visibility"] in activities.DISTRIBUTABLE
+    return docs, public
 
 
 def _gone(uri: str) -> Response:

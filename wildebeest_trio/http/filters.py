@@ -200,6 +200,9 @@ async def delete(filter_id: str) -> Response:
 
 
 # Keywords ----------------------------------------------------------------------------------------
+# One keyword or filtered status lives at Mastodon's `/api/v2/filters/keywords/:id` and
+# `/api/v2/filters/statuses/:id`; the `/api/v2/filter_keywords/:id` and
+# `/api/v2/filter_statuses/:id` paths served before stay as aliases.
 
 
 @blueprint.route("/api/v2/filters/<filter_id>/keywords")
@@ -227,19 +230,21 @@ async def add_keyword(filter_id: str) -> Response:
     return json_response(keyword_entity(row))
 
 
+@blueprint.route("/api/v2/filters/keywords/<keyword_id>")
 @blueprint.route("/api/v2/filter_keywords/<keyword_id>")
 @require_scope(READ)
 async def show_keyword(keyword_id: str) -> Response:
-    """`GET /api/v2/filter_keywords/:id`."""
+    """`GET /api/v2/filters/keywords/:id`."""
     with _errors():
         row = await filters.show_keyword(runtime(), _me(), parse_id(keyword_id))
     return json_response(keyword_entity(row))
 
 
+@blueprint.route("/api/v2/filters/keywords/<keyword_id>", methods=["PUT"])
 @blueprint.route("/api/v2/filter_keywords/<keyword_id>", methods=["PUT"])
 @require_scope(WRITE)
 async def update_keyword(keyword_id: str) -> Response:
-    """`PUT /api/v2/filter_keywords/:id`."""
+    """`PUT /api/v2/filters/keywords/:id`."""
     params = await read_params()
     with _errors():
         row = await filters.update_keyword(
@@ -252,10 +257,11 @@ async def update_keyword(keyword_id: str) -> Response:
     return json_response(keyword_entity(row))
 
 
+@blueprint.route("/api/v2/filters/keywords/<keyword_id>", methods=["DELETE"])
 @blueprint.route("/api/v2/filter_keywords/<keyword_id>", methods=["DELETE"])
 @require_scope(WRITE)
 async def delete_keyword(keyword_id: str) -> Response:
-    """`DELETE /api/v2/filter_keywords/:id`."""
+    """`DELETE /api/v2/filters/keywords/:id`."""
     with _errors():
         await filters.delete_keyword(runtime(), _me(), parse_id(keyword_id))
     return json_response({})
@@ -288,19 +294,21 @@ async def add_status(filter_id: str) -> Response:
     return json_response(filter_status_entity(row))
 
 
+@blueprint.route("/api/v2/filters/statuses/<filter_status_id>")
 @blueprint.route("/api/v2/filter_statuses/<filter_status_id>")
 @require_scope(READ)
 async def show_status(filter_status_id: str) -> Response:
-    """`GET /api/v2/filter_statuses/:id`."""
+    """`GET /api/v2/filters/statuses/:id`."""
     with _errors():
         row = await filters.show_status(runtime(), _me(), parse_id(filter_status_id))
     return json_response(filter_status_entity(row))
 
 
+@blueprint.route("/api/v2/filters/statuses/<filter_status_id>", methods=["DELETE"])
 @blueprint.route("/api/v2/filter_statuses/<filter_status_id>", methods=["DELETE"])
 @require_scope(WRITE)
 async def delete_status(filter_status_id: str) -> Response:
-    """`DELETE /api/v2/filter_statuses/:id`."""
+    """`DELETE /api/v2/filters/statuses/:id`."""
     with _errors():
         await filters.delete_status(runtime(), _me(), parse_id(filter_status_id))
     return json_response({})

@@ -1,7 +1,8 @@
 """`GET /system/<key>`: files of the local media store, cacheable forever.
 
-Keys are content-addressed, so a URL's bytes never change: clients and proxies
-may keep them for a year without revalidating. Only keys of the exact shape the
+A key's file never changes (its name is its content's SHA-256, or for attachments a
+random name given once), so clients and proxies may keep it for a year without
+revalidating. Only keys of the exact shape the
 store writes are looked up, and only files really inside the media folder are
 sent, so no path (`..`, encoded or absolute, or a symlink) reaches elsewhere.
 """
@@ -30,7 +31,7 @@ async def media_file(key: str) -> Response:
         raise not_found()
     response = await send_file(path, mimetype=content_type_for_key(key), add_etags=False)
     response.headers["Cache-Control"] = CACHE_FOREVER
-    # The digest is the content: a strong validator, the same on every server.
+    # The name never holds other bytes: a strong validator.
     response.set_etag(key.rpartition("/")[2].partition(".")[0])
     # After the ETag is set, so If-None-Match can answer 304; Range serves video seeking.
     await response.make_conditional(

@@ -96,7 +96,7 @@ async def create() -> Response:
     draft = _draft(params)
     with service_errors():
         if draft.scheduled_at:
-            at = scheduled.parse_time(draft.scheduled_at)
+            at = scheduled.parse_time(draft.scheduled_at, unparseable=scheduled.UNPARSEABLE_ON_POST)
             # A time already past posts at once, as Mastodon does.
             if at > now_ms():
                 view = await scheduled.schedule(

@@ -100,12 +100,20 @@ def process_thumbnail(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    keep_format: bool = False,
 ) -> tuple[ProcessedImage, str]:
-    """A preview chosen by the uploader (`thumbnail`): sized like `small`, with its blurhash."""
+    """A preview sized like `small`, with its blurhash: of a video's frame, or the one an
+    uploader chose (`thumbnail`).
+
+    With `keep_format` (an uploader's thumbnail) it stays JPEG, PNG or WebP as it came (an
+    opaque PNG stays a PNG), as Mastodon keeps a thumbnail's format; a GIF gives its first
+    frame as a PNG. Otherwise it is a JPEG, or a PNG when it has transparent pixels.
+    """
     img = decode(data, max_pixels, max_bytes=max_bytes, min_size=(SMALL_MAX_SIDE, SMALL_MAX_SIDE))
+    keep = ("PNG" if img.format == "GIF" else img.format) if keep_format else None
     try:
         img = make_small(orient_and_strip(img))
-        return encode(img), blurhash_of(img)
+        return encode(img, keep=keep), blurhash_of(img)
     except MemoryError:
         raise ImageError("The image is too large to process") from None
 

@@ -279,21 +279,34 @@ def has_transparency(img: Image.Image) -> bool:
     return bool(low < 255)
 
 
-def encode(img: Image.Image, *, quality: int = JPEG_QUALITY) -> ProcessedImage:
-    """Encode as PNG when the image has transparent pixels, else as JPEG.
+# Formats `encode(keep=...)` writes back as they came, with their MIME type and extension.
+KEPT_FORMATS: Mapping[str, tuple[str, str]] = {
+    "JPEG": ("image/jpeg", "jpg"),
+    "PNG": ("image/png", "png"),
+    "WEBP": ("image/webp", "webp"),
+}
+
+
+def encode(
+    img: Image.Image, *, quality: int = JPEG_QUALITY, keep: str | None = None
+) -> ProcessedImage:
+    """Encode as PNG when the image has transparent pixels, else as JPEG; or, with `keep`
+    (the Pillow format of the uploaded file), in that format when it is JPEG, PNG or WebP.
 
     `img` should come from `orient_and_strip` (RGB, RGBA or L, no metadata);
     nothing but pixels is written either way.
     """
+    fmt = keep if keep in KEPT_FORMATS else "PNG" if has_transparency(img) else "JPEG"
     buf = io.BytesIO()
-    if has_transparency(img):
+    if fmt == "PNG":
         img.save(buf, format="PNG", compress_level=6)
-        content_type, extension = "image/png", "png"
+    elif fmt == "WEBP":
+        img.save(buf, format="WEBP", quality=quality)
     else:
         if img.mode not in ("RGB", "L"):
             img = img.convert("L" if img.mode == "LA" else "RGB")
         img.save(buf, format="JPEG", quality=quality, optimize=True)
-        content_type, extension = "image/jpeg", "jpg"
+    content_type, extension = KEPT_FORMATS[fmt]
     return ProcessedImage(
         data=buf.getvalue(),
         content_type=content_type,

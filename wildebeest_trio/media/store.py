@@ -1,9 +1,11 @@
 """Where media files live: the `MediaStore` interface and its local-filesystem backend.
 
-Keys are content-addressed (`<category>/<ab>/<cd>/<sha256>.<ext>`), so a file
-never changes once written: it can be cached forever, written twice without
-harm, and compared by name. The same bytes stored twice share one key, so
-deleting a key is the caller's decision, taken only when nothing refers to it.
+Keys have the shape `<category>/<ab>/<cd>/<name>.<ext>`, and a file never changes once
+written, so it can be cached forever. The name is the file's SHA-256 (its content
+address: the same bytes stored twice share one key, as avatars, headers and emoji do)
+or, for files stored `unique` (attachments), 256 random bits: then a URL is the
+attachment's own, unguessable from the content and shared with no other upload.
+Deleting a key is the caller's decision, taken only when nothing refers to it.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import contextlib
 import hashlib
 import os
 import re
-import tempfile
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import trio
+
+from ..private_files import write_atomically
 
 # The media types the server stores, with the one extension each is stored under.
 # Attachments (video, audio) add theirs here; serving derives Content-Type from it.
@@ -41,7 +45,7 @@ CATEGORY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}(?:/[a-z][a-z0-9_-]{0,62}){0,3}
 # `..`, absolute paths, temporary files and stray names are refused by syntax alone.
 KEY_RE = re.compile(
     r"^(?P<category>[a-z][a-z0-9_-]{0,62}(?:/[a-z][a-z0-9_-]{0,62}){0,3})"
-    r"/(?P<a>[0-9a-f]{2})/(?P<b>[0-9a-f]{2})/(?P<digest>[0-9a-f]{64})\.(?P<ext>[a-z0-9]{1,8})$"
+    r"/(?P<a>[0-9a-f]{2})/(?P<b>[0-9a-f]{2})/(?P<name>[0-9a-f]{64})\.(?P<ext>[a-z0-9]{1,8})$"
 )
 
 
@@ -64,8 +68,11 @@ class StoredMedia:
 class MediaStore(Protocol):
     """Content-addressed file storage with public URLs (local disk now, S3-compatible later)."""
 
-    async def put(self, data: bytes, *, content_type: str, category: str) -> StoredMedia:
-        """Store `data` under its content address; storing the same bytes again is a no-op."""
+    async def put(
+        self, data: bytes, *, content_type: str, category: str, unique: bool = False
+    ) -> StoredMedia:
+        """Store `data` under its content address (storing the same bytes again is a no-op),
+        or, with `unique`, under a fresh random name of its own."""
         ...
 
     async def delete(self, key: str) -> None:
@@ -81,21 +88,25 @@ class MediaStore(Protocol):
         ...
 
 
-def make_key(data: bytes, *, content_type: str, category: str) -> tuple[str, str]:
-    """The content-addressed key for `data` and its SHA-256 hex digest."""
+def make_key(
+    data: bytes, *, content_type: str, category: str, unique: bool = False
+) -> tuple[str, str]:
+    """The key for `data` and its SHA-256 hex digest: its content address, or with `unique`
+    a fresh name of 256 random bits (nothing about the content can find it)."""
     ext = EXTENSIONS.get(content_type)
     if ext is None:
         raise MediaKeyError(f"unsupported media type for storage: {content_type!r}")
     if not CATEGORY_RE.match(category):
         raise MediaKeyError(f"invalid media category: {category!r}")
     digest = hashlib.sha256(data).hexdigest()
-    return f"{category}/{digest[:2]}/{digest[2:4]}/{digest}.{ext}", digest
+    name = secrets.token_hex(32) if unique else digest
+    return f"{category}/{name[:2]}/{name[2:4]}/{name}.{ext}", digest
 
 
 def is_valid_key(key: str) -> bool:
-    """Whether `key` has the shape `make_key` produces (its fan-out matching its digest)."""
+    """Whether `key` has the shape `make_key` produces (its fan-out matching its name)."""
     m = KEY_RE.match(key)
-    return bool(m) and m["digest"][:2] == m["a"] and m["digest"][2:4] == m["b"]
+    return bool(m) and m["name"][:2] == m["a"] and m["name"][2:4] == m["b"]
 
 
 def content_type_for_key(key: str) -> str:
@@ -119,8 +130,10 @@ class LocalMediaStore:
     def url(self, key: str) -> str:
         return f"{self.base_url}/system/{key}"
 
-    async def put(self, data: bytes, *, content_type: str, category: str) -> StoredMedia:
-        key, digest = make_key(data, content_type=content_type, category=category)
+    async def put(
+        self, data: bytes, *, content_type: str, category: str, unique: bool = False
+    ) -> StoredMedia:
+        key, digest = make_key(data, content_type=content_type, category=category, unique=unique)
         await trio.to_thread.run_sync(self._write, key, data)
         return StoredMedia(
             key=key, url=self.url(key), content_type=content_type, size=len(data), sha256=digest
@@ -162,20 +175,9 @@ class LocalMediaStore:
         final = self.root / key
         if final.is_file() and final.stat().st_size == len(data):
             return  # Content-addressed: the same name already holds these bytes.
-        final.parent.mkdir(parents=True, exist_ok=True)
-        # A dot-name never matches KEY_RE, so a temporary file is never served.
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=final.parent)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            # mkstemp makes 0600; a front web server serving /system/ needs to read it.
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, final)
-        except BaseException:
-            _unlink_quietly(Path(tmp))
-            raise
+        # Folders 0700, files 0600: the server serves them itself. A temporary file has
+        # a dot name, which never matches KEY_RE, so it is never served.
+        write_atomically(final, data)
 
 
 def _unlink_quietly(path: Path) -> None:

@@ -19,7 +19,8 @@ def media_attachment_entity(config: Config, row: dict[str, Any]) -> dict[str, An
 
     `url` is null until processing is complete (the v2 upload flow); `preview_url`
     is the uploader's thumbnail when there is one, else the small preview.
-    `meta.focus` appears once a focal point is set, as in Mastodon. A remote
+    `meta.focus` appears once a focal point is set, and `meta.small` describes the
+    uploader's thumbnail when there is one, as in Mastodon. A remote
     attachment shows its cached copy, else the proxy route that fetches it on first
     view (Mastodon's `media_proxy_url`), or, when its media is rejected, its origin.
     """
@@ -37,6 +38,8 @@ def media_attachment_entity(config: Config, row: dict[str, Any]) -> dict[str, An
         url = row.get("remote_url")
         preview_url = row.get("preview_remote_url")
     meta: dict[str, Any] = dict(row.get("meta") or {}) if done or row.get("remote_url") else {}
+    if meta and row.get("thumbnail_key") and row.get("thumbnail_meta"):
+        meta["small"] = row["thumbnail_meta"]
     if row.get("focus_x") is not None and row.get("focus_y") is not None:
         meta["focus"] = {"x": float(row["focus_x"]), "y": float(row["focus_y"])}
     return {

@@ -15,12 +15,13 @@ def poll_entity(
     *,
     now: int | None = None,
 ) -> dict[str, Any]:
-    """Mastodon's Poll. Option counts are null while a `hide_totals` poll runs, except to
-    its author; `voted` and `own_votes` only for a signed-in viewer (the author has
-    `voted: true`, as Mastodon's `Poll#voted?` says)."""
+    """Mastodon's Poll. Option counts are null while a `hide_totals` poll runs, for
+    everyone, its author included (Mastodon's `Poll#show_totals_now?`); `voted` and
+    `own_votes` only for a signed-in viewer (the author has `voted: true`, as Mastodon's
+    `Poll#voted?` says)."""
     now = now_ms() if now is None else now
     expired = poll["expires_at"] is not None and poll["expires_at"] <= now
-    show_totals = expired or not poll["hide_totals"] or viewer_id == poll["account_id"]
+    show_totals = expired or not poll["hide_totals"]
     tallies = poll["cached_tallies"]
     entity: dict[str, Any] = {
         "id": str(poll["id"]),

@@ -22,7 +22,7 @@ from .onetime import (
     make_token,
     token_user_id,
 )
-from .passwords import hash_password
+from .passwords import hash_password, length_problem
 
 
 class LinkInvalid(Exception):
@@ -117,10 +117,8 @@ async def check_reset_link(rt: Runtime, token: str) -> None:
 
 async def reset_password(rt: Runtime, token: str, password: str) -> None:
     """Set a new password through a reset link; every browser session is signed out."""
-    if len(password) < 8:
-        raise ValueError("Password is too short (minimum is 8 characters)")
-    if len(password) > 1000:
-        raise ValueError("Password is too long")
+    if problem := length_problem(password):
+        raise ValueError(f"Password {problem}")
     user = await _user_for_reset(rt, token)
     new_hash = await trio.to_thread.run_sync(hash_password, rt.config, password)
     now = now_ms()

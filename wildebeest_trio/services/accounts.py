@@ -15,7 +15,7 @@ from ..signatures import generate_rsa_keypair
 from ..store import Connection, IntegrityError
 from ..store import accounts as account_rows
 from . import urls
-from .passwords import hash_password
+from .passwords import hash_password, length_problem
 
 USERNAME_RE = re.compile(r"^[a-z0-9_]+$", re.IGNORECASE)
 USERNAME_MAX = 30
@@ -120,10 +120,8 @@ async def create_local_account(
     if password is None:
         if generate_password:
             generated = password = secrets.token_urlsafe(18)
-    elif len(password) < 8:
-        raise AccountError("password", "password is too short (minimum is 8 characters)")
-    elif len(password) > 72 * 4:
-        raise AccountError("password", "password is too long")
+    elif problem := length_problem(password):
+        raise AccountError("password", f"password {problem}")
     # Key generation and hashing are CPU work: keep them off the Trio thread.
     private_pem, public_pem = await trio.to_thread.run_sync(generate_rsa_keypair)
     password_hash = (
@@ -196,8 +194,8 @@ async def modify_local_account(
 
     if role is not None and role not in ROLES:
         raise AccountError("role", f"role must be one of {', '.join(ROLES)}")
-    if password is not None and len(password) < 8:
-        raise AccountError("password", "password is too short (minimum is 8 characters)")
+    if password is not None and (problem := length_problem(password)):
+        raise AccountError("password", f"password {problem}")
     password_hash = (
         None
         if password is None

@@ -7,8 +7,11 @@ together and answers while the job decodes, orients, resizes and hashes (or has
 ffmpeg transcode). What a file is comes from its content alone: images through
 Pillow, video and audio through ffprobe (`media.video`).
 
-Files are content-addressed in the media store and may be shared by several
-rows, so a file is deleted only when no row names it any more: units that drop
+Each attachment's files (original, preview, chosen thumbnail) are stored under
+names of their own, 256 random bits, so its URLs cannot be guessed from the content
+and identical uploads of two people share no URL. Other files are content-addressed
+and may be shared by several rows (avatars, emoji), so a file is deleted only when no
+row names it any more: units that drop
 references queue a `media.release` job (`queue_release`) that checks again after
 the commit. Deleting a status (`statuses_deleted`) or removing an account
 (`account_removed`) goes through it.
@@ -79,6 +82,8 @@ class Thumbnail:
 
     key: str
     blurhash: str
+    # Its `width`, `height`, `size` and `aspect`: what `meta.small` then describes.
+    meta: dict[str, Any]
 
 
 def parse_focus(text: str) -> tuple[float, float]:
@@ -138,6 +143,7 @@ async def upload(
         "focus_y": focus_xy[1] if focus_xy else None,
         "thumbnail_key": thumb.key if thumb else None,
         "thumbnail_blurhash": thumb.blurhash if thumb else None,
+        "thumbnail_meta": thumb.meta if thumb else None,
         "created_at": now,
     }
     stored_keys: list[str] = [thumb.key] if thumb else []
@@ -240,6 +246,7 @@ async def update(
     if thumb is not None:
         changes["thumbnail_key"] = thumb.key
         changes["thumbnail_blurhash"] = thumb.blurhash
+        changes["thumbnail_meta"] = thumb.meta
     before = await rt.store.write(media_rows.update_attachment, attachment_id, changes, now_ms())
     if before is None:
         if thumb is not None:
@@ -331,9 +338,9 @@ async def release(rt: Runtime, keys: Iterable[str]) -> None:
     wanted = set(keys)
     if not wanted:
         return
-    # A narrow race remains: an upload of the very same bytes between this check and
-    # the unlink loses its file. Content addressing makes that a duplicate upload
-    # within milliseconds of a day-old one's removal; accepted rather than locking.
+    # A narrow race remains for content-addressed files (avatars, emoji): storing the very
+    # same bytes between this check and the unlink loses the file. That takes a duplicate
+    # within milliseconds of the old one's release; accepted rather than locking.
     still_used = await rt.store.read(media_rows.referenced_keys, wanted)
     for key in sorted(wanted - still_used):
         await rt.media.delete(key)
@@ -497,7 +504,9 @@ async def _process_video(rt: Runtime, data: bytes, categories: tuple[str, str]) 
 async def _process_audio(rt: Runtime, data: bytes, categories: tuple[str, str]) -> Processed:
     """Audio as an MP3 with its length and bit rate; no preview (only a chosen thumbnail)."""
     audio = await transcode_audio(_require_tools(rt, NO_FFMPEG_AV), data, _av_limits(rt))
-    stored = await rt.media.put(audio.data, content_type="audio/mpeg", category=categories[0])
+    stored = await rt.media.put(
+        audio.data, content_type="audio/mpeg", category=categories[0], unique=True
+    )
     files: dict[str, str | None] = {"file_key": stored.key, "preview_key": None}
     return Processed("audio", files, audio.meta(), None, len(audio.data), len(audio.data))
 
@@ -523,12 +532,12 @@ async def _store_thumbnail(rt: Runtime, data: bytes) -> Thumbnail:
     """Process and store an uploader's thumbnail; `MediaError` for a bad one."""
     try:
         image, hash_ = await trio.to_thread.run_sync(
-            partial(process_thumbnail, data, **_limits(rt))
+            partial(process_thumbnail, data, keep_format=True, **_limits(rt))
         )
     except ImageError as exc:
         raise MediaError(f"Thumbnail: {exc}") from None
     stored = await _put(rt, image, THUMBNAIL_CATEGORY)
-    return Thumbnail(stored, hash_)
+    return Thumbnail(stored, hash_, dimensions(image))
 
 
 async def _store_pair(
@@ -546,6 +555,8 @@ async def _store_pair(
 
 
 async def _put(rt: Runtime, image: ProcessedImage, category: str) -> str:
-    """Store one encoded file; its key."""
-    stored = await rt.media.put(image.data, content_type=image.content_type, category=category)
+    """Store one encoded file of an attachment under a name of its own; its key."""
+    stored = await rt.media.put(
+        image.data, content_type=image.content_type, category=category, unique=True
+    )
     return stored.key

@@ -36,8 +36,6 @@ async def sign_up(
         raise AccountError("reason", "can't be blank")
     if len(reason) > 1000:
         raise AccountError("reason", "is too long (maximum is 1000 characters)")
-    if len(password) < 8:
-        raise AccountError("password", "is too short (minimum is 8 characters)")
     confirm_by_mail = mail_enabled(rt)
     batch = notifications.Batch(rt)
 

@@ -1,6 +1,7 @@
 """Reporting an account (and some of its statuses) to the moderators.
 
-As Mastodon's ReportService: the reported statuses must be the account's own, rule ids
+As Mastodon's ReportService: the reported statuses must be the account's own and ones the
+reporter may see, rule ids
 must name current server rules and only go with the `violation` category, and every
 local admin and moderator gets an `admin.report` notification in the same unit. When
 the reporter asks to forward a report about a remote account, an outbox event
@@ -79,7 +80,11 @@ async def file_report(rt: Runtime, reporter_id: int, request: ReportRequest) -> 
         target = await account_rows.account_by_id(conn, request.target_id)
         if target is None or target["suspended_at"] is not None:
             raise AccountNotFound()
-        owned = await moderator_rows.statuses_of_account(conn, target["id"], status_ids)
+        # Only statuses the reporter may see (Mastodon: the target's statuses as the
+        # reporter sees them): a report cannot be used to learn of, or attach, hidden ones.
+        owned = await moderator_rows.statuses_of_account(
+            conn, target["id"], status_ids, reporter_id
+        )
         if len(owned) != len(status_ids):
             raise StatusNotFound()
         if rule_ids:

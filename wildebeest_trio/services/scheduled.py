@@ -52,12 +52,20 @@ class ScheduledView:
     media: list[Row]
 
 
-def parse_time(text: str) -> int:
-    """An ISO 8601 time (a naive one is UTC) in milliseconds."""
+# What Mastodon answers (422) when posting with a `scheduled_at` it cannot parse: its
+# PostStatusService raises a bare `ActiveRecord::RecordInvalid`. Clients check the words.
+UNPARSEABLE_ON_POST = "Record invalid"
+
+
+def parse_time(
+    text: str, *, unparseable: str = "Validation failed: Scheduled at is not a valid time"
+) -> int:
+    """An ISO 8601 time (a naive one is UTC) in milliseconds; `InvalidStatus(unparseable)`
+    for anything else."""
     try:
         when = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise InvalidStatus("Validation failed: Scheduled at is not a valid time") from None
+        raise InvalidStatus(unparseable) from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return int(when.timestamp() * 1000)

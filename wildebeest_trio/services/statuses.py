@@ -763,7 +763,8 @@ async def mute(rt: Runtime, account_id: int, status_id: int, on: bool) -> Status
 async def interacting_accounts(
     rt: Runtime, status_id: int, viewer_id: int | None, kind: str, page: Page
 ) -> list[Row]:
-    """Accounts that favourited (`kind="favourites"`) or boosted a status the viewer sees."""
+    """Accounts that favourited (`kind="favourites"`) or boosted a status the viewer sees
+    (boosts the viewer may see, only)."""
 
     async def unit(conn: Connection) -> list[Row]:
         row = await status_rows.visible_status(conn, status_id, viewer_id)
@@ -771,6 +772,6 @@ async def interacting_accounts(
             raise StatusNotFound()
         if kind == "favourites":
             return await status_rows.favourited_by_page(conn, status_id, page)
-        return await status_rows.reblogged_by_page(conn, status_id, page)
+        return await status_rows.reblogged_by_page(conn, status_id, viewer_id, page)
 
     return await rt.store.read(unit)

@@ -16,7 +16,8 @@ class BadResource(ValueError):
 
 
 def local_username(config: Config, resource: str) -> str | None:
-    """The local username a resource names; None if it names another server.
+    """The local username a resource names; None if it names another server, or a page
+    of this one that is no account's (no such account, as on Mastodon: a 404).
 
     Accepts `acct:user@domain`, `user@domain`, `@user@domain`, and this server's
     profile (`/@user`) and actor (`/users/user`) URLs.
@@ -34,7 +35,7 @@ def local_username(config: Config, resource: str) -> str | None:
                 name = path[len(prefix) :]
                 if name and "/" not in name:
                     return name
-        raise BadResource("resource URL does not name an account")
+        return None
     text = resource.removeprefix("acct:").lstrip("@")
     user, sep, domain = text.rpartition("@")
     if not sep or not user or not domain or " " in text:

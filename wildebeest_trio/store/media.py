@@ -12,20 +12,28 @@ _KEY_COLUMNS = ("file_key", "preview_key", "thumbnail_key")
 
 
 def _decode(row: Row | None) -> Row | None:
-    """The row with its `meta` JSON text turned into a dict."""
-    if row is not None and isinstance(row.get("meta"), str):
-        row["meta"] = json.loads(row["meta"])
+    """The row with its `meta` and `thumbnail_meta` JSON texts turned into dicts."""
+    if row is not None:
+        for column in ("meta", "thumbnail_meta"):
+            if isinstance(row.get(column), str):
+                row[column] = json.loads(row[column])
     return row
 
 
+def _json(value: dict[str, Any] | None) -> str | None:
+    return None if value is None else json.dumps(value, separators=(",", ":"))
+
+
 async def insert_attachment(conn: Connection, att: dict[str, Any]) -> None:
-    """Insert an attachment row (`meta` as a dict; missing optional columns are NULL)."""
+    """Insert an attachment row (`meta` and `thumbnail_meta` as dicts; missing optional
+    columns are NULL)."""
     await conn.execute(
         "INSERT INTO media_attachments (id, account_id, type, processing, file_key, preview_key, "
         "thumbnail_key, description, focus_x, focus_y, meta, blurhash, thumbnail_blurhash, "
-        "file_size, created_at, updated_at, status_id, remote_url, preview_remote_url) "
+        "file_size, created_at, updated_at, status_id, remote_url, preview_remote_url, "
+        "thumbnail_meta) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, "
-        "$16, $17, $18)",
+        "$16, $17, $18, $19)",
         att["id"],
         att["account_id"],
         att["type"],
@@ -36,7 +44,7 @@ async def insert_attachment(conn: Connection, att: dict[str, Any]) -> None:
         att.get("description"),
         att.get("focus_x"),
         att.get("focus_y"),
-        json.dumps(att.get("meta") or {}, separators=(",", ":")),
+        _json(att.get("meta") or {}),
         att.get("blurhash"),
         att.get("thumbnail_blurhash"),
         att.get("file_size"),
@@ -44,6 +52,7 @@ async def insert_attachment(conn: Connection, att: dict[str, Any]) -> None:
         att.get("status_id"),
         att.get("remote_url"),
         att.get("preview_remote_url"),
+        _json(att.get("thumbnail_meta")),
     )
 
 
@@ -92,7 +101,7 @@ async def complete(
         attachment_id,
         file_key,
         preview_key,
-        json.dumps(meta, separators=(",", ":")),
+        _json(meta),
         blurhash,
         file_size,
         now,
@@ -122,7 +131,14 @@ async def update_attachment(
     Returns the row before the change (so a replaced thumbnail's file can be released),
     or None when it no longer exists or has been attached meanwhile.
     """
-    allowed = {"description", "focus_x", "focus_y", "thumbnail_key", "thumbnail_blurhash"}
+    allowed = {
+        "description",
+        "focus_x",
+        "focus_y",
+        "thumbnail_key",
+        "thumbnail_blurhash",
+        "thumbnail_meta",
+    }
     before = await conn.fetchrow(
         "SELECT * FROM media_attachments WHERE id = $1 AND status_id IS NULL", attachment_id
     )
@@ -135,7 +151,7 @@ async def update_attachment(
             f"UPDATE media_attachments SET {sets}, updated_at = $2 WHERE id = $1",
             attachment_id,
             now,
-            *(changes[n] for n in names),
+            *(_json(changes[n]) if n == "thumbnail_meta" else changes[n] for n in names),
         )
     return _decode(before)
 
@@ -329,7 +345,7 @@ async def cache_remote(
         type_,
         file_key,
         preview_key,
-        json.dumps(meta, separators=(",", ":")),
+        _json(meta),
         blurhash,
         file_size,
         cached_bytes,

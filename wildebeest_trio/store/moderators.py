@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .base import Connection
+from .statuses import visible_sql
 
 
 async def staff_account_ids(conn: Connection) -> list[int]:
@@ -15,14 +16,19 @@ async def staff_account_ids(conn: Connection) -> list[int]:
     return [r["account_id"] for r in rows]
 
 
-async def statuses_of_account(conn: Connection, account_id: int, status_ids: list[int]) -> set[int]:
-    """Which of `status_ids` the account wrote (deleted ones included, as reports keep them)."""
+async def statuses_of_account(
+    conn: Connection, account_id: int, status_ids: list[int], viewer_id: int
+) -> set[int]:
+    """Which of `status_ids` the account wrote and the viewer (a reporter) may see, deleted
+    ones included, as reports keep them."""
     if not status_ids:
         return set()
-    marks = ", ".join(f"${i + 2}" for i in range(len(status_ids)))
+    marks = ", ".join(f"${i + 3}" for i in range(len(status_ids)))
     rows = await conn.fetch(
-        f"SELECT id FROM statuses WHERE account_id = $1 AND id IN ({marks})",
+        f"SELECT s.id FROM statuses s WHERE s.account_id = $1 AND {visible_sql('s', '$2')} "
+        f"AND s.id IN ({marks})",
         account_id,
+        viewer_id,
         *status_ids,
     )
     return {r["id"] for r in rows}

@@ -15,6 +15,7 @@ from typing import Any
 
 import trio
 
+from ..private_files import create_private_file, tighten
 from .base import Dialect, IntegrityError, Row, Store, StoreMisuse, T, Unit
 from .search import search_text
 
@@ -110,7 +111,11 @@ class SqliteStore(Store):
         self.url = url
         self.path = sqlite_path(url)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            # The database holds keys and password hashes: 0600 in a 0700 folder. SQLite
+            # gives its -wal and -shm files the database's mode; older installs are tightened.
+            create_private_file(Path(self.path))
+            for suffix in ("-wal", "-shm"):
+                tighten(Path(self.path + suffix))
         self._writer = _connect(self.path)
         mode = self._writer.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if self.path != ":memory:" and str(mode).lower() != "wal":

@@ -693,13 +693,22 @@ async def favourited_by_page(conn: Connection, status_id: int, page: Page) -> li
     return await fetch_page(conn, sql, [status_id], "x.id", page)
 
 
-async def reblogged_by_page(conn: Connection, status_id: int, page: Page) -> list[Row]:
-    """Accounts that boosted a status (cursor: `page_id`, the boost's id)."""
+async def reblogged_by_page(
+    conn: Connection, status_id: int, viewer_id: int | None, page: Page
+) -> list[Row]:
+    """Accounts whose boost of a status the viewer may see (a followers-only boost only
+    to the booster's followers); cursor: `page_id`, the boost's id."""
+    args: list[Any] = [status_id]
+    viewer = None
+    if viewer_id is not None:
+        args.append(viewer_id)
+        viewer = "$2"
     sql = (
         "SELECT a.*, s.id AS page_id FROM statuses s JOIN accounts a ON a.id = s.account_id "
-        f"WHERE s.reblog_of_id = $1 AND {LIVE} AND a.suspended_at IS NULL"
+        f"WHERE s.reblog_of_id = $1 AND {LIVE} AND a.suspended_at IS NULL "
+        f"AND {visible_sql('s', viewer)}"
     )
-    return await fetch_page(conn, sql, [status_id], "s.id", page)
+    return await fetch_page(conn, sql, args, "s.id", page)
 
 
 async def ancestors(conn: Connection, status_id: int, limit: int = 40) -> list[Row]:
