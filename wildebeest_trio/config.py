@@ -86,6 +86,49 @@ def _parse_origin(raw: Any) -> str:
     return text
 
 
+def _items(raw: Any) -> list[str]:
+    """A list from TOML, or from text separated by commas or spaces."""
+    if isinstance(raw, list | tuple):
+        return [str(item).strip() for item in raw if str(item).strip()]
+    return str(raw).replace(",", " ").split()
+
+
+def _parse_networks(raw: Any) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | None:
+    """CIDR networks (`127.0.0.0/8, ::1/128`; a bare address is one host); empty: unset."""
+    items = _items(raw)
+    if not items:
+        return None
+    try:
+        return tuple(ipaddress.ip_network(item, strict=False) for item in items)
+    except ValueError as exc:
+        raise ValueError(f"expected CIDR networks such as 127.0.0.0/8: {exc}") from None
+
+
+def _parse_dns_servers(raw: Any) -> tuple[tuple[str, int], ...] | None:
+    """Name servers as `ADDRESS` or `ADDRESS:PORT` (`[IPv6]:PORT`); empty: unset."""
+    servers = []
+    for item in _items(raw):
+        host, port = item, "53"
+        if item.startswith("["):
+            host, _, rest = item[1:].partition("]")
+            if rest:
+                if not rest.startswith(":"):
+                    raise ValueError(f"expected ADDRESS or ADDRESS:PORT, got {item!r}")
+                port = rest[1:]
+        elif item.count(":") == 1:
+            host, port = item.split(":")
+        try:
+            address = str(ipaddress.ip_address(host))
+        except ValueError:
+            raise ValueError(
+                f"expected an IP address (DNS servers are not looked up), got {item!r}"
+            ) from None
+        if not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError(f"invalid port in {item!r}")
+        servers.append((address, int(port)))
+    return tuple(servers) or None
+
+
 def _parse_db_url(raw: Any) -> str:
     text = str(raw).strip()
     if not (
@@ -173,6 +216,20 @@ SETTINGS: tuple[Setting, ...] = (
         False,
         "Allow fetching and delivering to private/loopback addresses (tests only)",
     ),
+    Setting(
+        "outbound_allow",
+        _parse_networks,
+        None,
+        "CIDRs every outgoing connection must stay inside (e.g. `127.0.0.0/8,::1/128` for "
+        "tests); unset: any address the private-address rule allows",
+    ),
+    Setting(
+        "dns_servers",
+        _parse_dns_servers,
+        None,
+        "DNS servers to ask, `ADDRESS[:PORT]`, comma-separated; unset: those of /etc/resolv.conf",
+    ),
+    Setting("dns_timeout", _parse_float, 5.0, "Seconds one host name look-up may take"),
     Setting(
         "authorized_fetch",
         _parse_bool,
@@ -267,6 +324,9 @@ class Config:
     media_cache_max_bytes: int
     database_url: str
     allow_private_addresses: bool
+    outbound_allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | None
+    dns_servers: tuple[tuple[str, int], ...] | None
+    dns_timeout: float
     authorized_fetch: bool
     instance_title: str
     instance_description: str
@@ -410,6 +470,7 @@ def load_config(
         "streaming_heartbeat",
         "media_ffmpeg_timeout",
         "media_fetch_timeout",
+        "dns_timeout",
     ):
         if values[name] <= 0:
             raise ConfigError(f"WB_{name.upper()}: must be positive")

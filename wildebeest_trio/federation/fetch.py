@@ -64,7 +64,7 @@ async def fetch_document(rt: Runtime, url: str) -> dict[str, Any]:
         fetched = await safe_get(
             url,
             headers={"Accept": ACCEPT, "User-Agent": rt.config.user_agent},
-            allow_private=rt.config.allow_private_addresses,
+            outbound=rt.outbound,
             max_bytes=MAX_DOCUMENT_BYTES,
             sign=sign,
         )

@@ -67,7 +67,7 @@ async def _get(rt: Runtime, url: str, accept: str, max_bytes: int) -> Fetched:
         return await safe_get(
             url,
             headers={"Accept": accept, "User-Agent": rt.config.user_agent},
-            allow_private=rt.config.allow_private_addresses,
+            outbound=rt.outbound,
             max_bytes=max_bytes,
             time_limit=TIME_LIMIT,
         )
@@ -243,7 +243,7 @@ async def fetch_object(rt: Runtime, url: str) -> dict[str, Any]:
         fetched = await safe_get(
             url,
             headers={"Accept": OBJECT_ACCEPT, "User-Agent": rt.config.user_agent},
-            allow_private=rt.config.allow_private_addresses,
+            outbound=rt.outbound,
             max_bytes=MAX_OBJECT_BYTES,
             time_limit=TIME_LIMIT,
             sign=await _instance_signer(rt),

@@ -153,7 +153,7 @@ def create_app(rt: Runtime) -> QuartTrio:
     app.extensions["wildebeest.features"] = frozenset(features)
     app.extensions["wildebeest.limiter"] = RateLimiter()
     # One verifier per process: it caches the identity provider's keys.
-    app.extensions["wildebeest.access"] = AccessVerifier.from_config(rt.config)
+    app.extensions["wildebeest.access"] = AccessVerifier.from_config(rt.config, rt.outbound)
 
     @app.before_request
     async def _start() -> Response | None:
