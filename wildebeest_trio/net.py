@@ -190,6 +190,7 @@ async def _get_once(
     parts: SplitResult,
     headers: Mapping[str, str],
     *,
+    sign: Signer | None,
     outbound: Outbound,
     max_bytes: int,
     ssl_context: ssl.SSLContext | None,
@@ -207,11 +208,15 @@ async def _get_once(
     judged = True
     try:
         async with outbound.fetch_limits.hold(key):
+            addresses = await outbound.addresses(host)
+            # Signed only now: a host that cannot be reached costs no RSA signature.
+            request_headers = {"Host": parts.netloc.rpartition("@")[2], **headers}
+            if sign is not None:
+                request_headers.update(sign("GET", urlunsplit(parts), dict(headers)))
             failures: list[str] = []
-            for address in await outbound.addresses(host):
+            for address in addresses:
                 literal = f"[{address}]" if ":" in address else address
                 pinned = urlunsplit(parts._replace(netloc=f"{literal}:{port}"))
-                request_headers = {"Host": parts.netloc.rpartition("@")[2], **headers}
                 try:
                     async with (
                         httpx.AsyncClient(
@@ -269,12 +274,10 @@ async def safe_get(
     current = url
     with trio.move_on_after(time_limit):
         for _ in range(max_redirects + 1):
-            hop_headers = dict(headers or {})
-            if sign is not None:
-                hop_headers.update(sign("GET", current, hop_headers))
             fetched = await _get_once(
                 urlsplit(current),
-                hop_headers,
+                headers or {},
+                sign=sign,
                 outbound=outbound,
                 max_bytes=max_bytes,
                 ssl_context=ssl_context,

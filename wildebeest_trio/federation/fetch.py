@@ -50,7 +50,7 @@ async def _instance_key(rt: Runtime) -> tuple[str, PrivateKey]:
     pem = await rt.store.read(account_rows.private_key_of, key_id)
     if pem is None:
         raise DocumentRefused("the instance actor has no key yet")
-    return key_id, PrivateKey.from_pem(pem)
+    return key_id, rt.delivery.private_key(pem)  # parsed once per process
 
 
 async def fetch_document(rt: Runtime, url: str) -> dict[str, Any]:
