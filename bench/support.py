@@ -19,6 +19,8 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
+# Benchmark servers reach this machine only: seeded links to example.org are refused.
+LOOPBACK_ONLY = "127.0.0.0/8,::1/128"
 
 
 def free_port() -> int:
@@ -68,7 +70,12 @@ def wildebeest_server(
     """`wildebeest-trio serve` on a free port (SQLite in `data_dir` unless told otherwise)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("WB_")}
-    env.update(WB_DATA_DIR=str(data_dir), WB_LISTEN=f"127.0.0.1:{port}", WB_LOG_LEVEL="warning")
+    env.update(
+        WB_DATA_DIR=str(data_dir),
+        WB_LISTEN=f"127.0.0.1:{port}",
+        WB_LOG_LEVEL="warning",
+        WB_OUTBOUND_ALLOW=LOOPBACK_ONLY,
+    )
     env.update(settings)
     proc = subprocess.Popen(
         [sys.executable, "-m", "wildebeest_trio", "serve"],

@@ -31,7 +31,15 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.support import WrkResult, hello_server, postgres, ratio, wildebeest_server, wrk
+from bench.support import (
+    LOOPBACK_ONLY,
+    WrkResult,
+    hello_server,
+    postgres,
+    ratio,
+    wildebeest_server,
+    wrk,
+)
 from wildebeest_trio.config import load_config
 from wildebeest_trio.runtime import Runtime, open_runtime
 from wildebeest_trio.services.accounts import create_local_account
@@ -61,7 +69,9 @@ def _text(rng: random.Random) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 40)))
 
 
-async def seed(rt: Runtime) -> str:
+async def seed(
+    rt: Runtime, accounts: int = ACCOUNTS, statuses_count: int = STATUSES, follows: int = FOLLOWED
+) -> str:
     """Accounts, follows and statuses in bulk; the viewer's token."""
     viewer = await create_local_account(rt, "viewer", "viewer@example.org", password="x" * 12)
     base = rt.config.base_url
@@ -69,7 +79,7 @@ async def seed(rt: Runtime) -> str:
     rng = random.Random(7)
     account_ids = [viewer.account_id]
     account_batch = []
-    for i in range(1, ACCOUNTS):
+    for i in range(1, accounts):
         account_id = rt.ids.next_id(now - 400 * 86_400_000 + i)
         account_ids.append(account_id)
         name = f"user{i}"
@@ -98,13 +108,13 @@ async def seed(rt: Runtime) -> str:
         )
     account_sql_columns = account_rows._ACCOUNT_COLUMNS.split(", ")
     status_columns = status_rows._STATUS_COLUMNS
-    followed = rng.sample(account_ids[1:], FOLLOWED)
+    followed = rng.sample(account_ids[1:], follows)
 
     statuses = []
     # One status a minute back from now: ids ordered as their times, as the server makes them.
-    for n in range(STATUSES):
-        at = now - (STATUSES - n) * 60_000
-        author = account_ids[rng.randrange(ACCOUNTS)]
+    for n in range(statuses_count):
+        at = now - (statuses_count - n) * 60_000
+        author = account_ids[rng.randrange(accounts)]
         status_id = rt.ids.next_id(at)
         visibility = "public" if rng.random() < 0.85 else rng.choice(("unlisted", "private"))
         text = _text(rng)
@@ -161,13 +171,14 @@ async def seed(rt: Runtime) -> str:
         )
 
     await rt.store.write(insert_accounts)
-    for start in range(0, STATUSES, BATCH):
+    for start in range(0, statuses_count, BATCH):
         await rt.store.write(insert_statuses, statuses[start : start + BATCH])
     await rt.store.write(recount)
     return (await issue_cli_token(rt, "viewer", "read write follow")).token
 
 
-def _seed(settings: dict[str, str]) -> str:
+def seed_database(settings: dict[str, str], **sizes: int) -> str:
+    """Seed the database of `settings` (WB_DATA_DIR, WB_DATABASE_URL); the viewer's token."""
     config = load_config(
         env={},
         overrides={
@@ -176,17 +187,19 @@ def _seed(settings: dict[str, str]) -> str:
             "argon2_time_cost": 1,
             "argon2_memory_kib": 64,
             "argon2_parallelism": 1,
+            # Seeding makes no connections; and if it did, none would leave the machine.
+            "outbound_allow": LOOPBACK_ONLY,
         },
     )
 
     async def run() -> str:
         async with open_runtime(config) as rt:
-            return await seed(rt)
+            return await seed(rt, **sizes)
 
     return trio.run(run)
 
 
-def _fresh_database(url: str) -> str:
+def fresh_database(url: str) -> str:
     """A new empty database on the PostgreSQL server of `url`."""
     import asyncpg
 
@@ -219,7 +232,7 @@ def run_backend(
         settings = {"WB_DATA_DIR": str(Path(tmp) / "data"), **CHEAP_HASHING}
         settings["WB_DATABASE_URL"] = database_url or f"sqlite:///{tmp}/data/bench.db"
         started = time.monotonic()
-        token = _seed(settings)
+        token = seed_database(settings)
         print(f"[{label}] seeded {STATUSES:,} statuses in {time.monotonic() - started:.1f} s")
         results: dict[str, list[WrkResult]] = {"hello": [], "home": [], "public": []}
         with (
@@ -274,7 +287,7 @@ def main() -> None:
     if args.backend in ("both", "postgres"):
         with postgres() as url:
             ratios["home_vs_hello_postgres"], ratios["public_vs_hello_postgres"] = run_backend(
-                "postgres", _fresh_database(url), args
+                "postgres", fresh_database(url), args
             )
     for name in sorted(ratios, key=lambda n: n.startswith("home")):
         ratio(name, ratios[name])

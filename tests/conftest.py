@@ -3,13 +3,19 @@
 PostgreSQL tests need `WB_TEST_DATABASE_URL` (a server where we may create
 databases; `scripts/test` starts a throwaway cluster and sets it). Without it
 they skip with that reason. Each test gets a fresh database.
+
+No test reaches past this machine: servers run with `WB_OUTBOUND_ALLOW` set to
+loopback, and an audit hook refuses (and fails the test for) any socket this
+process opens towards another address, DNS queries included.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import socket
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,9 +26,13 @@ import pytest
 import trio
 
 from wildebeest_trio.config import Config, load_config
+from wildebeest_trio.net import Outbound, OutboundPolicy
+from wildebeest_trio.resolver import Resolver
 from wildebeest_trio.runtime import Runtime, open_runtime
 
 PG_ENV = "WB_TEST_DATABASE_URL"
+LOOPBACK = "127.0.0.0/8,::1/128"
+LOOPBACK_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 
 # Cheap password hashing: tests only, never production.
 TEST_SETTINGS: dict[str, Any] = {
@@ -36,7 +46,64 @@ TEST_SETTINGS: dict[str, Any] = {
     # Most tests sign people up and use them at once; the default (`approval`) is tested
     # in test_accounts_api.py by passing `registrations=None`.
     "registrations": "open",
+    # Nothing leaves the machine: links to example.org in test content are refused, never
+    # fetched, and the system's DNS servers (not on loopback) are never asked.
+    "outbound_allow": LOOPBACK,
 }
+
+# What this process tried to reach beyond loopback (see `_refuse_far_sockets`).
+_far_attempts: list[str] = []
+
+
+def _is_near(address: object) -> bool:
+    if not isinstance(address, tuple) or not address or not isinstance(address[0], str):
+        return True  # Unix sockets, netlink and the like stay on this machine
+    host = address[0].split("%", 1)[0]
+    if host in ("", "localhost"):
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback or ip.is_unspecified
+
+
+def _refuse_far_sockets(event: str, args: tuple[object, ...]) -> None:
+    """Audit hook: a connect or datagram to anything but loopback is refused and recorded."""
+    if event in ("socket.connect", "socket.sendto") and not _is_near(args[-1]):
+        _far_attempts.append(f"{event} {args[-1]!r}")
+        raise PermissionError(f"tests may not reach {args[-1]!r}")
+
+
+sys.addaudithook(_refuse_far_sockets)
+
+
+@pytest.fixture(autouse=True)
+def _stays_on_this_machine() -> Iterator[None]:
+    """Fails a test during which this process tried to reach past loopback."""
+    del _far_attempts[:]
+    yield
+    attempts, _far_attempts[:] = list(_far_attempts), []
+    assert not attempts, f"the test tried to reach past this machine: {attempts}"
+
+
+def loopback_outbound(
+    *,
+    allow_private: bool = True,
+    dns_servers: list[tuple[str, int]] | None = None,
+    dns_timeout: float = 5.0,
+    **options: Any,
+) -> Outbound:
+    """An Outbound as the tests' servers have: loopback only, asking only `dns_servers`."""
+    policy = OutboundPolicy(allow=LOOPBACK_NETWORKS, allow_private=allow_private)
+    resolver = Resolver(
+        servers=dns_servers or [],
+        timeout=dns_timeout,
+        permitted=lambda address: policy.refusal(address, configured=True) is None,
+    )
+    return Outbound(policy, resolver, **options)
 
 
 def free_port() -> int:

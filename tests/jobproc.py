@@ -44,6 +44,7 @@ async def main(database_url: str, folder: Path) -> None:
             "job_lease": 1.0,
             "job_poll_interval": 0.05,
             "workers": 2,
+            "outbound_allow": "127.0.0.0/8,::1/128",  # nothing leaves the machine
         },
     )
     async with open_runtime(config, registry=registry(folder)) as rt:

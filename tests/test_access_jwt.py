@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from tests.certs import client_context, self_signed, server_context
-from tests.conftest import free_port, make_config
+from tests.conftest import free_port, loopback_outbound, make_config
 from wildebeest_trio.config import ConfigError
 from wildebeest_trio.services.access_jwt import (
     AccessDenied,
@@ -172,7 +172,7 @@ def http_verifier(server: JwksServer, clock: FakeClock | None = None, **kw: Any)
         issuer=ISSUER,
         audience=AUDIENCE,
         jwks=server.url,
-        allow_private_addresses=True,
+        outbound=loopback_outbound(),
         clock=clock or FakeClock(),
         **kw,
     )
@@ -448,14 +448,15 @@ async def test_private_addresses_are_refused_unless_allowed(
     server: JwksServer, key1: Signer
 ) -> None:
     server.serve(jwks(key1))
+    strict = loopback_outbound(allow_private=False)
     https_url = server.url.replace("http://", "https://")
     for url in (https_url, "https://localhost:9/certs", "https://[::1]:9/certs"):
-        verifier = AccessVerifier(issuer=ISSUER, audience=AUDIENCE, jwks=url)
+        verifier = AccessVerifier(issuer=ISSUER, audience=AUDIENCE, jwks=url, outbound=strict)
         await denied(verifier, key1.token(), "private or loopback address")
     assert server.requests == 0
     # Clear-text key sets only where private addresses are allowed (tests).
     with pytest.raises(ValueError, match="https"):
-        AccessVerifier(issuer=ISSUER, audience=AUDIENCE, jwks=server.url)
+        AccessVerifier(issuer=ISSUER, audience=AUDIENCE, jwks=server.url, outbound=strict)
     with pytest.raises(ValueError):
         AccessVerifier(issuer=ISSUER, audience=AUDIENCE, jwks="ftp://example.org/certs")
 
@@ -470,7 +471,7 @@ async def test_key_set_over_https_by_name(tmp_path: Path, key1: Signer) -> None:
             issuer=ISSUER,
             audience=AUDIENCE,
             jwks=server.url,
-            allow_private_addresses=True,
+            outbound=loopback_outbound(),
             ssl_context=client_context(certificate),
         )
         assert (await verifier.verify(key1.token())).email == "alice@example.org"
@@ -478,7 +479,7 @@ async def test_key_set_over_https_by_name(tmp_path: Path, key1: Signer) -> None:
         assert server.hosts[0].startswith("localhost:")
         # The system's trust store does not know the test certificate.
         untrusting = AccessVerifier(
-            issuer=ISSUER, audience=AUDIENCE, jwks=server.url, allow_private_addresses=True
+            issuer=ISSUER, audience=AUDIENCE, jwks=server.url, outbound=loopback_outbound()
         )
         await denied(untrusting, key1.token(), "CERTIFICATE_VERIFY_FAILED")
     finally:
@@ -488,7 +489,7 @@ async def test_key_set_over_https_by_name(tmp_path: Path, key1: Signer) -> None:
 async def test_unreachable_key_set_url(key1: Signer) -> None:
     url = f"http://127.0.0.1:{free_port()}/certs"
     verifier = AccessVerifier(
-        issuer=ISSUER, audience=AUDIENCE, jwks=url, allow_private_addresses=True
+        issuer=ISSUER, audience=AUDIENCE, jwks=url, outbound=loopback_outbound()
     )
     with trio.fail_after(15):
         await denied(verifier, key1.token(), "cannot fetch key set")
@@ -499,11 +500,12 @@ async def test_unreachable_key_set_url(key1: Signer) -> None:
 
 def test_from_config(tmp_path: Path) -> None:
     db = "sqlite:///:memory:"
-    assert AccessVerifier.from_config(make_config(tmp_path, db)) is None
+    outbound = loopback_outbound()
+    assert AccessVerifier.from_config(make_config(tmp_path, db), outbound) is None
     config = make_config(
         tmp_path, db, access_team_domain="team.cloudflareaccess.com", access_audience=AUDIENCE
     )
-    verifier = AccessVerifier.from_config(config)
+    verifier = AccessVerifier.from_config(config, outbound)
     assert verifier is not None
     assert verifier.issuer == ISSUER
     assert verifier.audience == AUDIENCE
@@ -519,7 +521,8 @@ def test_from_config(tmp_path: Path) -> None:
                 access_team_domain=ISSUER,
                 access_audience="a",
                 access_jwks="http://keys.example/certs",
-            )
+            ),
+            loopback_outbound(allow_private=False),
         )
     custom = make_config(
         tmp_path,
@@ -529,6 +532,6 @@ def test_from_config(tmp_path: Path) -> None:
         access_jwks=str(tmp_path / "keys.json"),
         access_header="X-Identity",
     )
-    verifier = AccessVerifier.from_config(custom)
+    verifier = AccessVerifier.from_config(custom, outbound)
     assert verifier is not None
     assert (verifier.issuer, verifier.header) == ("https://login.example", "X-Identity")

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import LOOPBACK, free_port
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -28,6 +28,7 @@ def _env(tmp_path: Path, database_url: str, **extra: str) -> dict[str, str]:
         WB_ARGON2_MEMORY_KIB="64",
         WB_ARGON2_PARALLELISM="1",
         WB_LISTEN=f"127.0.0.1:{free_port()}",
+        WB_OUTBOUND_ALLOW=LOOPBACK,
     )
     env.update(extra)
     return env

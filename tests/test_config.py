@@ -49,6 +49,10 @@ def test_toml_file_under_environment(tmp_path: Path) -> None:
         ({"WB_WORKERS": "many"}, "WB_WORKERS"),
         ({"WB_DOMAIN": "https://x.example/"}, "WB_DOMAIN"),
         ({"WB_CONFIG": "/nonexistent/wb.toml"}, "WB_CONFIG"),
+        ({"WB_OUTBOUND_ALLOW": "127.0.0.0/33"}, "WB_OUTBOUND_ALLOW"),
+        ({"WB_DNS_SERVERS": "dns.example"}, "WB_DNS_SERVERS"),
+        ({"WB_DNS_SERVERS": "127.0.0.1:0"}, "WB_DNS_SERVERS"),
+        ({"WB_DNS_TIMEOUT": "0"}, "WB_DNS_TIMEOUT"),
     ],
 )
 def test_invalid_settings_name_themselves(env: dict[str, str], names: str) -> None:
@@ -93,3 +97,19 @@ def test_settings_table_lists_every_variable() -> None:
         "WB_REGISTRATIONS",
     ):
         assert f"`{name}`" in table
+
+
+def test_outbound_settings(tmp_path: Path) -> None:
+    config = load_config(env={"WB_DATA_DIR": str(tmp_path)})
+    assert (config.outbound_allow, config.dns_servers, config.dns_timeout) == (None, None, 5.0)
+    config = load_config(
+        env={
+            "WB_DATA_DIR": str(tmp_path),
+            "WB_OUTBOUND_ALLOW": "127.0.0.0/8, ::1",
+            "WB_DNS_SERVERS": "127.0.0.1:5353 ::1 [::1]:54",
+            "WB_DNS_TIMEOUT": "1.5",
+        }
+    )
+    assert [str(n) for n in config.outbound_allow or ()] == ["127.0.0.0/8", "::1/128"]
+    assert config.dns_servers == (("127.0.0.1", 5353), ("::1", 53), ("::1", 54))
+    assert config.dns_timeout == 1.5

@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import trio
@@ -15,11 +16,12 @@ from hypercorn.trio import serve
 from quart import Response, request
 from quart_trio import QuartTrio
 
-from tests.conftest import free_port
+from tests.conftest import free_port, make_config
 from wildebeest_trio.federation.delivery import DELIVER, enqueue_deliveries, mark_domain_available
 from wildebeest_trio.ids import now_ms
 from wildebeest_trio.jobs.worker import run_workers
-from wildebeest_trio.runtime import Runtime
+from wildebeest_trio.net import FetchError
+from wildebeest_trio.runtime import Runtime, open_runtime
 from wildebeest_trio.services.accounts import create_local_account
 from wildebeest_trio.signatures import SignatureError, verify_request
 from wildebeest_trio.store import Connection
@@ -276,3 +278,17 @@ async def test_private_addresses_refused_without_the_setting(
         [job] = await _jobs(rt)
         assert "private or loopback" in job["last_error"]
         assert receiver.schemes == []
+
+
+async def test_public_addresses_refused_outside_the_allow_list(
+    tmp_path: Any, database_url: str
+) -> None:
+    """Deliveries and pushes connect through one pool: each refused outside WB_OUTBOUND_ALLOW,
+    before any connection (the conftest guard fails the test on one)."""
+    config = make_config(tmp_path / "open", database_url, allow_private_addresses=True)
+    async with open_runtime(config) as rt:
+        for inbox in ("https://93.184.216.34/inbox", "https://[2606:4700::1111]/inbox"):
+            with pytest.raises(FetchError, match="outside WB_OUTBOUND_ALLOW"):
+                await rt.delivery.client(urlsplit(inbox), rt.outbound)
+        with pytest.raises(FetchError, match="no DNS server may be asked"):
+            await rt.delivery.client(urlsplit("https://example.org/inbox"), rt.outbound)

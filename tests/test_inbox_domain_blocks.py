@@ -6,9 +6,9 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import make_config
 from tests.inbox_support import RemoteServer, deliver, rows
 from tests.test_cli import _env, wb
-from wildebeest_trio.config import load_config
 from wildebeest_trio.http import create_app
 from wildebeest_trio.runtime import Runtime, open_runtime
 from wildebeest_trio.services.domain_blocks import public_domain
@@ -53,9 +53,7 @@ def test_domains_cli_and_public_list(tmp_path: Path, database_url: str) -> None:
     import trio
 
     async def public_list() -> list[dict[str, Any]]:
-        config = load_config(
-            env={}, overrides={"data_dir": str(tmp_path / "data"), "database_url": database_url}
-        )
+        config = make_config(tmp_path, database_url)
         async with open_runtime(config) as rt:
             app = create_app(rt)
             async with app.test_app() as test_app:

@@ -16,7 +16,7 @@ from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
 from tests.certs import client_context, self_signed, server_context
-from tests.conftest import free_port, make_config
+from tests.conftest import free_port, loopback_outbound, make_config
 from wildebeest_trio.config import ConfigError
 from wildebeest_trio.jobs.worker import run_workers
 from wildebeest_trio.runtime import open_runtime
@@ -103,6 +103,7 @@ def plain_server(inbox: Inbox) -> Iterator[Controller]:
 
 def plain_mailer(controller: Controller, **options: Any) -> Mailer:
     return Mailer(
+        outbound=loopback_outbound(allow_private=False),
         host="127.0.0.1",
         port=controller.port,
         sender="notifications@social.example",
@@ -167,6 +168,7 @@ async def test_starttls_with_login(certificate: tuple[Path, Path], inbox: Inbox)
     )
     try:
         mailer = Mailer(
+            outbound=loopback_outbound(allow_private=False),
             host="127.0.0.1",
             port=controller.port,
             sender="notifications@social.example",
@@ -181,6 +183,7 @@ async def test_starttls_with_login(certificate: tuple[Path, Path], inbox: Inbox)
         assert [e.rcpt_tos for e in inbox.envelopes] == [["carol@example.org"]]
 
         wrong = Mailer(
+            outbound=loopback_outbound(allow_private=False),
             host="127.0.0.1",
             port=controller.port,
             sender="notifications@social.example",
@@ -203,6 +206,7 @@ async def test_starttls_checks_the_certificate(
     try:
         # The system trust store does not know the test certificate.
         mailer = Mailer(
+            outbound=loopback_outbound(allow_private=False),
             host="127.0.0.1",
             port=controller.port,
             sender="n@social.example",
@@ -220,7 +224,11 @@ async def test_starttls_never_falls_back_to_clear_text(
     plain_server: Controller, inbox: Inbox
 ) -> None:
     mailer = Mailer(
-        host="127.0.0.1", port=plain_server.port, sender="n@social.example", timeout=5.0
+        outbound=loopback_outbound(allow_private=False),
+        host="127.0.0.1",
+        port=plain_server.port,
+        sender="n@social.example",
+        timeout=5.0,
     )
     with pytest.raises(MailError, match="STARTTLS"):
         await mailer.send("dave@example.org", "x", "y")
@@ -231,6 +239,7 @@ async def test_implicit_tls(certificate: tuple[Path, Path], inbox: Inbox) -> Non
     controller = start_server(inbox, ssl_context=server_context(certificate))
     try:
         mailer = Mailer(
+            outbound=loopback_outbound(allow_private=False),
             host="127.0.0.1",
             port=controller.port,
             sender="notifications@social.example",
@@ -246,7 +255,12 @@ async def test_implicit_tls(certificate: tuple[Path, Path], inbox: Inbox) -> Non
 
 async def test_unreachable_server_is_a_one_line_mail_error() -> None:
     mailer = Mailer(
-        host="127.0.0.1", port=free_port(), sender="n@social.example", security="none", timeout=3
+        outbound=loopback_outbound(allow_private=False),
+        host="127.0.0.1",
+        port=free_port(),
+        sender="n@social.example",
+        security="none",
+        timeout=3,
     )
     with trio.fail_after(10):
         with pytest.raises(MailError, match=r"cannot reach 127\.0\.0\.1") as caught:
@@ -262,7 +276,12 @@ async def test_silent_server_times_out() -> None:
     listener.listen(1)
     port = listener.getsockname()[1]
     mailer = Mailer(
-        host="127.0.0.1", port=port, sender="n@social.example", security="none", timeout=0.5
+        outbound=loopback_outbound(allow_private=False),
+        host="127.0.0.1",
+        port=port,
+        sender="n@social.example",
+        security="none",
+        timeout=0.5,
     )
     try:
         with trio.fail_after(10):
@@ -279,7 +298,7 @@ async def test_refused_recipient_is_permanent(plain_server: Controller, inbox: I
 
 
 async def test_disabled_mailer() -> None:
-    mailer = Mailer(host="", sender="n@social.example")
+    mailer = Mailer(outbound=loopback_outbound(), host="", sender="n@social.example")
     assert not mailer.enabled
     with pytest.raises(MailError, match="WB_SMTP_HOST"):
         await mailer.send("h@example.org", "x", "y")
@@ -296,11 +315,13 @@ def test_from_config(tmp_path: Path) -> None:
         smtp_security="tls",
         smtp_port=465,
     )
-    mailer = Mailer.from_config(config)
+    mailer = Mailer.from_config(config, loopback_outbound())
     assert mailer.enabled
     assert (mailer.host, mailer.port, mailer.security) == ("smtp.example", 465, "tls")
     assert mailer.sender == "notifications@social.example"
-    assert not Mailer.from_config(make_config(tmp_path, "sqlite:///:memory:")).enabled
+    assert not Mailer.from_config(
+        make_config(tmp_path, "sqlite:///:memory:"), loopback_outbound()
+    ).enabled
 
 
 def test_smtp_settings(tmp_path: Path) -> None:
@@ -454,3 +475,15 @@ async def test_refused_or_unconfigured_mail_is_parked(
     assert jobs[0]["attempts"] == 1
     assert "PermanentFailure" in jobs[0]["last_error"]
     assert (reason or "WB_SMTP_HOST") in jobs[0]["last_error"]
+
+
+async def test_a_server_outside_the_allow_list_is_not_contacted() -> None:
+    """The administrator's SMTP server may be private, but stays inside WB_OUTBOUND_ALLOW."""
+    for host in ("93.184.216.34", "192.168.1.25"):
+        mailer = Mailer(
+            outbound=loopback_outbound(allow_private=False), host=host, sender="n@social.example"
+        )
+        # The conftest guard fails the test if anything connects to it.
+        with pytest.raises(MailError, match="outside WB_OUTBOUND_ALLOW") as caught:
+            await mailer.send("ivy@example.org", "x", "y")
+        assert not caught.value.permanent

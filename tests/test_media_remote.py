@@ -19,7 +19,7 @@ from PIL import Image
 from quart import Response
 from quart_trio import QuartTrio
 
-from tests.conftest import free_port, make_config
+from tests.conftest import LOOPBACK, free_port, make_config
 from tests.test_images import encoded, exif_with_gps, two_halves
 from tests.test_media_api import needs_ffmpeg, stored_files
 from tests.test_media_av import clip, ffprobe
@@ -326,6 +326,7 @@ async def test_purge_remote_cli_and_cache_bound(
             **os.environ,
             "WB_DATA_DIR": str(rt.config.data_dir),
             "WB_DATABASE_URL": rt.config.database_url,
+            "WB_OUTBOUND_ALLOW": LOOPBACK,
         }
         kept = await trio.to_thread.run_sync(
             lambda: subprocess.run(
@@ -455,3 +456,21 @@ async def test_remote_video_is_transcoded_like_an_upload(
         assert after["type"] == "video"
         assert after["preview_url"].endswith(".jpg") and len(after["blurhash"]) == 36
         assert after["meta"]["original"]["frame_rate"] == "25/1"
+
+
+async def test_media_elsewhere_is_refused_never_fetched(tmp_path: Path, database_url: str) -> None:
+    """Test servers reach loopback only: media linking to the open internet is refused
+    (the conftest guard would fail the test on any connection to it)."""
+    async with server(tmp_path, database_url) as (rt, client):
+        bob = await remote_account(rt, "remote.example", avatar="https://93.184.216.34/a.jpg")
+        for remote_url, reason in (
+            ("https://93.184.216.34/photo.jpg", "outside WB_OUTBOUND_ALLOW"),
+            ("https://example.org/photo.jpg", "no DNS server may be asked"),
+        ):
+            attachment_id = await remote_attachment(rt, bob, remote_url)
+            url = (await entity(rt, attachment_id))["url"]
+            refused = await client.get(url.removeprefix(rt.config.base_url))
+            assert refused.status_code == 502
+            assert reason in (await refused.get_json())["error"]
+        assert (await client.get(f"/media_proxy/accounts/{bob}/avatar")).status_code == 502
+        assert stored_files(rt) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from functools import partial
 
 import pytest
 import trio
@@ -11,8 +12,9 @@ from hypercorn.trio import serve
 from quart import Response, request
 from quart_trio import QuartTrio
 
-from tests.conftest import free_port
-from wildebeest_trio.net import FetchError, is_public_address, safe_get
+from tests.conftest import free_port, loopback_outbound
+from wildebeest_trio.breakers import Breakers
+from wildebeest_trio.net import FetchError, Outbound, is_public_address, safe_get
 
 
 @pytest.mark.parametrize(
@@ -73,45 +75,120 @@ async def origin(nursery: trio.Nursery) -> AsyncIterator[str]:
     yield f"http://127.0.0.1:{port}"
 
 
-async def test_private_addresses_refused_unless_allowed(origin: str) -> None:
+@pytest.fixture
+def outbound() -> Outbound:
+    return loopback_outbound()
+
+
+async def test_private_addresses_refused_unless_allowed(origin: str, outbound: Outbound) -> None:
     with pytest.raises(FetchError, match="private or loopback"):
-        await safe_get(f"{origin}/doc")
-    fetched = await safe_get(f"{origin}/doc", allow_private=True)
+        await safe_get(f"{origin}/doc", outbound=loopback_outbound(allow_private=False))
+    fetched = await safe_get(f"{origin}/doc", outbound=outbound)
     assert fetched.status == 200 and fetched.body == b'{"ok": true}'
     assert fetched.headers["content-type"] == "application/activity+json"
 
 
-async def test_redirects_are_counted_checked_and_signed(origin: str) -> None:
+async def test_redirects_are_counted_checked_and_signed(origin: str, outbound: Outbound) -> None:
     signed: list[str] = []
 
     def sign(method: str, url: str, headers: dict[str, str]) -> dict[str, str]:
         signed.append(url)
         return {"Signature": f"for {url}"}
 
-    fetched = await safe_get(f"{origin}/hop/2", allow_private=True, sign=sign)
+    fetched = await safe_get(f"{origin}/hop/2", outbound=outbound, sign=sign)
     assert fetched.url == f"{origin}/doc"
     assert signed == [f"{origin}/hop/2", f"{origin}/hop/1", f"{origin}/hop/0", f"{origin}/doc"]
     with pytest.raises(FetchError, match="more than 3 redirects"):
-        await safe_get(f"{origin}/hop/3", allow_private=True)
+        await safe_get(f"{origin}/hop/3", outbound=outbound)
     with pytest.raises(FetchError, match="not followed"):
-        await safe_get(f"{origin}/hop/0", allow_private=True, max_redirects=0)
+        await safe_get(f"{origin}/hop/0", outbound=outbound, max_redirects=0)
 
 
-async def test_size_and_time_limits(origin: str) -> None:
+async def test_size_and_time_limits(origin: str, outbound: Outbound) -> None:
     with pytest.raises(FetchError, match="larger than 1000 bytes"):
-        await safe_get(f"{origin}/big", allow_private=True, max_bytes=1000)
+        await safe_get(f"{origin}/big", outbound=outbound, max_bytes=1000)
     with pytest.raises(FetchError, match=r"no answer within 0\.3s"):
-        await safe_get(f"{origin}/slow", allow_private=True, time_limit=0.3)
+        await safe_get(f"{origin}/slow", outbound=outbound, time_limit=0.3)
 
 
 @pytest.mark.parametrize(
     "url", ["file:///etc/passwd", "gopher://x/", "http:///nohost", "ftp://127.0.0.1/"]
 )
-async def test_only_http_urls(url: str) -> None:
+async def test_only_http_urls(url: str, outbound: Outbound) -> None:
     with pytest.raises(FetchError):
-        await safe_get(url, allow_private=True)
+        await safe_get(url, outbound=outbound)
 
 
-async def test_unreachable_is_a_fetch_error() -> None:
+async def test_unreachable_is_a_fetch_error(outbound: Outbound) -> None:
     with pytest.raises(FetchError, match="cannot connect"):
-        await safe_get(f"http://127.0.0.1:{free_port()}/x", allow_private=True, time_limit=5)
+        await safe_get(f"http://127.0.0.1:{free_port()}/x", outbound=outbound, time_limit=5)
+
+
+async def test_public_addresses_refused_outside_the_allow_list(outbound: Outbound) -> None:
+    # WB_OUTBOUND_ALLOW=127.0.0.0/8,::1/128 as in every test: a public address is refused
+    # before any connection (the conftest guard would fail the test on a connect to it).
+    for url in ("http://93.184.216.34/", "https://[2606:4700::1111]/x"):
+        with pytest.raises(FetchError, match="outside WB_OUTBOUND_ALLOW"):
+            await safe_get(url, outbound=outbound)
+    # A name is refused too: the system's DNS servers are not on loopback, so not asked.
+    with pytest.raises(FetchError, match="no DNS server may be asked"):
+        await safe_get("https://example.org/", outbound=outbound)
+
+
+async def test_redirects_out_of_the_allow_list_are_refused(
+    nursery: trio.Nursery, outbound: Outbound
+) -> None:
+    app = QuartTrio("redirector")
+
+    @app.route("/away")
+    async def away() -> Response:
+        return Response("", status=302, headers={"Location": "http://93.184.216.34/x"})
+
+    config = HypercornConfig()
+    port = free_port()
+    config.bind = [f"127.0.0.1:{port}"]
+    await nursery.start(serve, app, config)
+    with pytest.raises(FetchError, match="outside WB_OUTBOUND_ALLOW"):
+        await safe_get(f"http://127.0.0.1:{port}/away", outbound=outbound)
+
+
+async def test_a_failing_host_is_left_alone_for_a_while(origin: str) -> None:
+    outbound = loopback_outbound(fetch_breakers=Breakers(threshold=3, cool_off=60))
+    dead = f"http://127.0.0.1:{free_port()}"
+    for _ in range(3):
+        with pytest.raises(FetchError, match="cannot connect"):
+            await safe_get(f"{dead}/x", outbound=outbound)
+    with pytest.raises(FetchError, match="keeps failing; not contacted for another 60s"):
+        await safe_get(f"{dead}/x", outbound=outbound)
+    # Other hosts are not affected, and an answer closes a host's breaker.
+    assert (await safe_get(f"{origin}/doc", outbound=outbound)).status == 200
+    for _ in range(2):
+        with pytest.raises(FetchError):
+            await safe_get(f"{origin.replace('127.0.0.1', '127.0.0.2')}/x", outbound=outbound)
+    assert outbound.fetch_breakers.open_for(origin.split("//")[1]) == 0
+
+
+async def test_concurrent_fetches_per_host_are_bounded(nursery: trio.Nursery) -> None:
+    app = QuartTrio("slow")
+    state = {"now": 0, "most": 0}
+
+    @app.route("/wait")
+    async def wait() -> Response:
+        state["now"] += 1
+        state["most"] = max(state["most"], state["now"])
+        await trio.sleep(0.2)
+        state["now"] -= 1
+        return Response("ok")
+
+    config = HypercornConfig()
+    port = free_port()
+    config.bind = [f"127.0.0.1:{port}"]
+    await nursery.start(serve, app, config)
+    outbound = loopback_outbound(fetch_per_host=2)
+    async with trio.open_nursery() as fetches:
+        for _ in range(8):
+            fetches.start_soon(
+                partial(safe_get, f"http://127.0.0.1:{port}/wait", outbound=outbound)
+            )
+    assert state["most"] == 2
+    assert len(outbound.fetch_limits) == 0  # nothing kept for a host no longer fetched from

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from functools import partial
 from typing import Any
 
 import pytest
 import trio
 import trio.lowlevel
+import trio.testing
 
 from wildebeest_trio.ids import now_ms
 from wildebeest_trio.runtime import Runtime
@@ -129,3 +132,21 @@ async def test_cancelled_query_leaves_pool_healthy(rt: Runtime) -> None:
         )
 
     assert await rt.store.read(sleeping) == 0
+
+
+async def test_the_store_does_not_wait_for_trios_shared_threads(rt: Runtime) -> None:
+    """Trio's default thread limiter serves file I/O, image work and more that strangers
+    can set off; with all of its threads busy, a unit of work still runs at once."""
+    shared = trio.to_thread.current_default_thread_limiter()
+    release = threading.Event()
+    async with trio.open_nursery() as nursery:
+        for _ in range(int(shared.total_tokens)):
+            nursery.start_soon(partial(trio.to_thread.run_sync, release.wait, 30))
+        await trio.testing.wait_all_tasks_blocked()
+        try:
+            assert shared.available_tokens == 0
+            with trio.fail_after(5):
+                await rt.store.write(_insert_setting, "busy")
+                assert await rt.store.read(_count_settings, "busy") == 1
+        finally:
+            release.set()

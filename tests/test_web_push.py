@@ -315,19 +315,29 @@ async def test_invalid_subscriptions(client: Any, accounts: dict[str, int]) -> N
     assert (await client.get(PATH)).status_code == 401
 
 
-async def test_private_endpoint_refused_unless_allowed(tmp_path: Path, database_url: str) -> None:
+@pytest.mark.parametrize(
+    ("settings", "endpoint", "reason"),
+    [
+        ({}, "http://127.0.0.1:9/push", "private or loopback"),
+        # The tests' servers reach loopback only (WB_OUTBOUND_ALLOW).
+        ({"allow_private_addresses": True}, "https://93.184.216.34/push", "WB_OUTBOUND_ALLOW"),
+    ],
+)
+async def test_refused_endpoints(
+    tmp_path: Path, database_url: str, settings: dict[str, Any], endpoint: str, reason: str
+) -> None:
     from wildebeest_trio.runtime import open_runtime
 
-    config = make_config(tmp_path, database_url)
+    config = make_config(tmp_path, database_url, **settings)
     async with open_runtime(config) as rt:
         account = await create_local_account(rt, "carol", "carol@example.org", password=PASSWORD)
         sub = Subscriber()
-        with pytest.raises(web_push.InvalidSubscription):
+        with pytest.raises(web_push.InvalidSubscription, match=reason):
             await web_push.subscribe(
                 rt,
                 token_id=1,
                 account_id=account.account_id,
-                endpoint="http://127.0.0.1:9/push",
+                endpoint=endpoint,
                 p256dh=sub.p256dh,
                 auth=b64url(sub.auth),
                 standard=True,

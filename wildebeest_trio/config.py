@@ -88,6 +88,13 @@ def _parse_origin(raw: Any) -> str:
     return text
 
 
+def _items(raw: Any) -> list[str]:
+    """A list from TOML, or from text separated by commas or spaces."""
+    if isinstance(raw, list | tuple):
+        return [str(item).strip() for item in raw if str(item).strip()]
+    return str(raw).replace(",", " ").split()
+
+
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 # Rails' default trusted proxies (Mastodon's without TRUSTED_PROXY_IP): loopback, private
 # and link-local ranges.
@@ -97,10 +104,10 @@ DEFAULT_TRUSTED_PROXIES = (
 )
 
 
-def parse_networks(text: str) -> tuple[IpNetwork, ...]:
-    """CIDR ranges (or single addresses) separated by commas or spaces."""
+def parse_networks(raw: Any) -> tuple[IpNetwork, ...]:
+    """CIDR ranges (or single addresses): a TOML list, or text separated by commas or spaces."""
     networks = []
-    for item in text.replace(",", " ").split():
+    for item in _items(raw):
         try:
             networks.append(ipaddress.ip_network(item, strict=False))
         except ValueError:
@@ -110,8 +117,37 @@ def parse_networks(text: str) -> tuple[IpNetwork, ...]:
 
 def _parse_trusted_proxies(raw: Any) -> str:
     """Kept as normalized text (the README shows it); `parse_networks` reads it back."""
-    text = " ".join(str(item) for item in raw) if isinstance(raw, list) else str(raw)
-    return ", ".join(str(n) for n in parse_networks(text))
+    return ", ".join(str(n) for n in parse_networks(raw))
+
+
+def _parse_networks(raw: Any) -> tuple[IpNetwork, ...] | None:
+    """CIDR networks (`127.0.0.0/8, ::1/128`; a bare address is one host); empty: unset."""
+    return parse_networks(raw) or None
+
+
+def _parse_dns_servers(raw: Any) -> tuple[tuple[str, int], ...] | None:
+    """Name servers as `ADDRESS` or `ADDRESS:PORT` (`[IPv6]:PORT`); empty: unset."""
+    servers = []
+    for item in _items(raw):
+        host, port = item, "53"
+        if item.startswith("["):
+            host, _, rest = item[1:].partition("]")
+            if rest:
+                if not rest.startswith(":"):
+                    raise ValueError(f"expected ADDRESS or ADDRESS:PORT, got {item!r}")
+                port = rest[1:]
+        elif item.count(":") == 1:
+            host, port = item.split(":")
+        try:
+            address = str(ipaddress.ip_address(host))
+        except ValueError:
+            raise ValueError(
+                f"expected an IP address (DNS servers are not looked up), got {item!r}"
+            ) from None
+        if not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError(f"invalid port in {item!r}")
+        servers.append((address, int(port)))
+    return tuple(servers) or None
 
 
 def _parse_db_url(raw: Any) -> str:
@@ -201,6 +237,20 @@ SETTINGS: tuple[Setting, ...] = (
         False,
         "Allow fetching and delivering to private/loopback addresses (tests only)",
     ),
+    Setting(
+        "outbound_allow",
+        _parse_networks,
+        None,
+        "CIDRs every outgoing connection must stay inside (e.g. `127.0.0.0/8,::1/128` for "
+        "tests); unset: any address the private-address rule allows",
+    ),
+    Setting(
+        "dns_servers",
+        _parse_dns_servers,
+        None,
+        "DNS servers to ask, `ADDRESS[:PORT]`, comma-separated; unset: those of /etc/resolv.conf",
+    ),
+    Setting("dns_timeout", _parse_float, 5.0, "Seconds one host name look-up may take"),
     Setting(
         "authorized_fetch",
         _parse_bool,
@@ -314,6 +364,9 @@ class Config:
     media_cache_max_bytes: int
     database_url: str
     allow_private_addresses: bool
+    outbound_allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | None
+    dns_servers: tuple[tuple[str, int], ...] | None
+    dns_timeout: float
     authorized_fetch: bool
     instance_title: str
     instance_description: str
@@ -462,6 +515,7 @@ def load_config(
         "streaming_heartbeat",
         "media_ffmpeg_timeout",
         "media_fetch_timeout",
+        "dns_timeout",
     ):
         if values[name] <= 0:
             raise ConfigError(f"WB_{name.upper()}: must be positive")

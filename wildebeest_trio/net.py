@@ -1,12 +1,20 @@
-"""Fetching from other servers without being turned against our own network.
+"""Connecting to other servers without being turned against our own network.
 
-Every outbound GET to an address someone else chose (a key set, an actor, a
-post) goes through `safe_get`: the host is resolved once, every address is
-checked against the private and special-purpose ranges Mastodon refuses (unless
-`allow_private` is on, for tests on 127.0.0.1), and the connection goes to the
-checked address itself, so a second DNS answer cannot sneak in (DNS rebinding);
-the real name is still sent for `Host` and TLS. Redirects are followed by hand,
-each hop checked again; bodies are capped and the whole exchange has a deadline.
+Every outgoing connection (fetches, deliveries, media, push, mail) goes to an
+address the `Outbound` of the runtime has checked: the host is resolved once
+(`resolver.Resolver`: no threads, bounded time), and every address must pass
+the `OutboundPolicy`: inside `WB_OUTBOUND_ALLOW` when it is set, and public
+(not in the private and special-purpose ranges Mastodon refuses) unless
+`allow_private` is on, for tests on 127.0.0.1, or the destination is the
+administrator's own (the SMTP server). The connection goes to the checked
+address itself, so a second DNS answer cannot sneak in (DNS rebinding); the
+real name is still sent for `Host` and TLS.
+
+An outbound GET to an address someone else chose (a key set, an actor, a post)
+goes through `safe_get`: redirects are followed by hand, each hop checked
+again; bodies are capped and the whole exchange has a deadline; each host gets
+a bounded number of concurrent fetches and a failure breaker, so one dead or
+slow host cannot hold more than its share.
 """
 
 from __future__ import annotations
@@ -17,10 +25,17 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 import httpx
 import trio
+
+from .breakers import Breakers, HostLimits
+from .resolver import ResolveError, Resolver
+
+if TYPE_CHECKING:
+    from .config import Config
 
 # Ranges Python's `is_global` lets through but Mastodon refuses (NAT64, 6to4, Teredo...).
 _EXTRA_BLOCKED = tuple(
@@ -38,7 +53,10 @@ _EXTRA_BLOCKED = tuple(
         "198.18.0.0/15",
     )
 )
+# Concurrent fetches from one host (deliveries have their own bound, in federation/pool.py).
+FETCH_PER_HOST = 4
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Signer = Callable[[str, str, dict[str, str]], Mapping[str, str]]
 
 
@@ -48,6 +66,10 @@ class FetchError(Exception):
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+class DestinationRefused(FetchError):
+    """The outbound policy refuses every connection to this destination."""
 
 
 @dataclass(frozen=True)
@@ -60,14 +82,92 @@ class Fetched:
     body: bytes
 
 
-def is_public_address(text: str) -> bool:
-    """Whether an IP address may be fetched from when private addresses are refused."""
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     ip = ipaddress.ip_address(text.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+        return ip.ipv4_mapped
+    return ip
+
+
+def is_public_address(text: str) -> bool:
+    """Whether an IP address may be fetched from when private addresses are refused."""
+    ip = _address(text)
     if not ip.is_global or ip.is_multicast:
         return False
     return not any(ip in net for net in _EXTRA_BLOCKED if net.version == ip.version)
+
+
+@dataclass(frozen=True)
+class OutboundPolicy:
+    """Which addresses this process may connect to.
+
+    `allow` (WB_OUTBOUND_ALLOW) narrows every connection to its networks; it never
+    widens the private-address rule, which refuses non-public addresses unless
+    `allow_private` is on. Destinations the administrator configured (`configured`:
+    the SMTP server, the DNS servers) may be private, but stay inside `allow`.
+    """
+
+    allow: tuple[Network, ...] | None = None
+    allow_private: bool = False
+
+    def refusal(self, address: str, *, configured: bool = False) -> str | None:
+        """Why a connection to `address` is refused, or None when it may be made."""
+        ip = _address(address)
+        if self.allow is not None and not any(
+            ip in net for net in self.allow if net.version == ip.version
+        ):
+            return "an address outside WB_OUTBOUND_ALLOW"
+        if not configured and not self.allow_private and not is_public_address(str(ip)):
+            return "a private or loopback address (or a reserved one)"
+        return None
+
+    @classmethod
+    def from_config(cls, config: Config) -> OutboundPolicy:
+        return cls(config.outbound_allow, config.allow_private_addresses)
+
+
+class Outbound:
+    """How this process reaches other servers: policy, resolver, per-host fetch bounds.
+
+    One per runtime (it caches look-ups and remembers failing hosts).
+    """
+
+    def __init__(
+        self,
+        policy: OutboundPolicy,
+        resolver: Resolver,
+        *,
+        fetch_per_host: int = FETCH_PER_HOST,
+        fetch_breakers: Breakers | None = None,
+    ) -> None:
+        self.policy = policy
+        self.resolver = resolver
+        self.fetch_limits = HostLimits(fetch_per_host)
+        self.fetch_breakers = fetch_breakers if fetch_breakers is not None else Breakers()
+
+    @classmethod
+    def from_config(cls, config: Config) -> Outbound:
+        """The outbound side of the settings: allow-list, private rule, DNS servers and timeout."""
+        policy = OutboundPolicy.from_config(config)
+        resolver = Resolver(
+            servers=config.dns_servers,
+            timeout=config.dns_timeout,
+            # DNS servers are the administrator's (often private), but inside the allow-list.
+            permitted=lambda address: policy.refusal(address, configured=True) is None,
+        )
+        return cls(policy, resolver)
+
+    async def addresses(self, host: str, *, configured: bool = False) -> list[str]:
+        """The addresses of a host, all of them checked; FetchError if any is refused."""
+        try:
+            addresses = await self.resolver.lookup(host)
+        except ResolveError as exc:
+            raise FetchError(str(exc)) from None
+        for address in addresses:
+            reason = self.policy.refusal(address, configured=configured)
+            if reason is not None:
+                raise DestinationRefused(f"{host.strip('[]')} has {reason}")
+        return addresses
 
 
 def describe(exc: BaseException) -> str:
@@ -90,32 +190,17 @@ def answer_excerpt(body: bytes, limit: int = 200) -> str:
     return f"{text}..." if len(body) > limit else text
 
 
-async def resolve_checked(host: str, port: int, *, allow_private: bool) -> list[str]:
-    """The addresses of a host, all of them checked; FetchError if any is refused."""
-    try:
-        ip = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        ip = None
-    if ip is not None:
-        addresses = [str(ip)]
-    else:
-        try:
-            infos = await trio.socket.getaddrinfo(host, port, type=trio.socket.SOCK_STREAM)
-        except OSError as exc:
-            raise FetchError(f"cannot resolve {host}: {describe(exc)}") from None
-        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
-    if not addresses:
-        raise FetchError(f"cannot resolve {host}")
-    if not allow_private and not all(map(is_public_address, addresses)):
-        raise FetchError(f"{host} has a private or loopback address (or a reserved one)")
-    return addresses
+def host_key(parts: SplitResult) -> str:
+    """What per-host bounds are kept by: host and port as written, lower-cased."""
+    return parts.netloc.rpartition("@")[2].lower()
 
 
 async def _get_once(
     parts: SplitResult,
     headers: Mapping[str, str],
     *,
-    allow_private: bool,
+    sign: Signer | None,
+    outbound: Outbound,
     max_bytes: int,
     ssl_context: ssl.SSLContext | None,
     time_limit: float,
@@ -124,41 +209,65 @@ async def _get_once(
     if parts.scheme not in ("http", "https") or not host:
         raise FetchError("only http and https URLs with a host can be fetched")
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    failures: list[str] = []
-    for address in await resolve_checked(host, port, allow_private=allow_private):
-        literal = f"[{address}]" if ":" in address else address
-        pinned = urlunsplit(parts._replace(netloc=f"{literal}:{port}"))
-        request_headers = {"Host": parts.netloc.rpartition("@")[2], **headers}
-        try:
-            async with (
-                httpx.AsyncClient(
-                    timeout=time_limit, trust_env=False, verify=ssl_context or True
-                ) as client,
-                client.stream(
-                    "GET", pinned, headers=request_headers, extensions={"sni_hostname": host}
-                ) as response,
-            ):
-                body = bytearray()
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) > max_bytes:
-                        raise FetchError(f"response larger than {max_bytes} bytes")
-                return Fetched(
-                    urlunsplit(parts), response.status_code, response.headers, bytes(body)
-                )
-        except httpx.ConnectError as exc:
-            # Try the next address, as a browser would; report each failure.
-            failures.append(f"{address}: {describe(exc)}")
-        except httpx.HTTPError as exc:
-            raise FetchError(describe(exc)) from None
-    raise FetchError(f"cannot connect: {'; '.join(failures)}")
+    key = host_key(parts)
+    wait = outbound.fetch_breakers.open_for(key)
+    if wait:
+        raise FetchError(f"{key} keeps failing; not contacted for another {wait:.0f}s")
+    reached = False
+    judged = True
+    try:
+        async with outbound.fetch_limits.hold(key):
+            addresses = await outbound.addresses(host)
+            # Signed only now: a host that cannot be reached costs no RSA signature.
+            request_headers = {"Host": parts.netloc.rpartition("@")[2], **headers}
+            if sign is not None:
+                request_headers.update(sign("GET", urlunsplit(parts), dict(headers)))
+            failures: list[str] = []
+            for address in addresses:
+                literal = f"[{address}]" if ":" in address else address
+                pinned = urlunsplit(parts._replace(netloc=f"{literal}:{port}"))
+                try:
+                    async with (
+                        httpx.AsyncClient(
+                            timeout=time_limit, trust_env=False, verify=ssl_context or True
+                        ) as client,
+                        client.stream(
+                            "GET",
+                            pinned,
+                            headers=request_headers,
+                            extensions={"sni_hostname": host},
+                        ) as response,
+                    ):
+                        reached = True
+                        body = bytearray()
+                        async for chunk in response.aiter_bytes():
+                            body += chunk
+                            if len(body) > max_bytes:
+                                raise FetchError(f"response larger than {max_bytes} bytes")
+                        return Fetched(
+                            urlunsplit(parts), response.status_code, response.headers, bytes(body)
+                        )
+                except httpx.ConnectError as exc:
+                    # Try the next address, as a browser would; report each failure.
+                    failures.append(f"{address}: {describe(exc)}")
+                except httpx.HTTPError as exc:
+                    raise FetchError(describe(exc)) from None
+            raise FetchError(f"cannot connect: {'; '.join(failures)}")
+    except DestinationRefused:
+        judged = False
+        raise
+    finally:
+        # Whatever ended the attempt (an error, the deadline), a host that never answered
+        # counts towards its breaker; one that answered, even badly, closes it.
+        if judged:
+            outbound.fetch_breakers.record(key, reached)
 
 
 async def safe_get(
     url: str,
     *,
+    outbound: Outbound,
     headers: Mapping[str, str] | None = None,
-    allow_private: bool = False,
     max_bytes: int = 1024 * 1024,
     max_redirects: int = 3,
     time_limit: float = 30.0,
@@ -174,13 +283,11 @@ async def safe_get(
     current = url
     with trio.move_on_after(time_limit):
         for _ in range(max_redirects + 1):
-            hop_headers = dict(headers or {})
-            if sign is not None:
-                hop_headers.update(sign("GET", current, hop_headers))
             fetched = await _get_once(
                 urlsplit(current),
-                hop_headers,
-                allow_private=allow_private,
+                headers or {},
+                sign=sign,
+                outbound=outbound,
                 max_bytes=max_bytes,
                 ssl_context=ssl_context,
                 time_limit=time_limit,

@@ -23,6 +23,7 @@ from .federation.pool import DeliveryPool
 from .ids import IdGenerator, now_ms
 from .jobs import JobRegistry
 from .media import LocalMediaStore, MediaStore
+from .net import Outbound
 from .private_files import secure_data_dir
 from .store import Store, open_store
 from .store.migrate import migrate as apply_migrations
@@ -60,6 +61,8 @@ class Runtime:
     owner: str
     registry: JobRegistry
     media: MediaStore
+    # Where outgoing connections may go, how names are looked up, per-host fetch bounds.
+    outbound: Outbound
     job_signal: JobSignal = field(default_factory=JobSignal)
     # Per-destination HTTP clients, limits and breakers for outgoing deliveries.
     delivery: DeliveryPool = field(default_factory=DeliveryPool)
@@ -110,6 +113,7 @@ async def open_runtime(
             owner=owner,
             registry=registry,
             media=LocalMediaStore(config.media_dir, config.base_url),
+            outbound=Outbound.from_config(config),
         )
         try:
             yield runtime

@@ -70,9 +70,7 @@ async def _post(
     rt: Runtime, inbox: str, body: bytes, key_id: str, pem: str, scheme: str
 ) -> httpx.Response:
     parts = urlsplit(inbox)
-    client, pinned = await rt.delivery.client(
-        parts, allow_private=rt.config.allow_private_addresses
-    )
+    client, pinned = await rt.delivery.client(parts, rt.outbound)
     headers = {"Content-Type": CONTENT_TYPE, "User-Agent": rt.config.user_agent}
     headers.update(
         sign_request(
@@ -94,7 +92,7 @@ async def deliver(rt: Runtime, payload: dict[str, Any]) -> None:
     """The job: POST one activity to one inbox, and judge the answer."""
     inbox: str = payload["inbox"]
     domain = urlsplit(inbox).netloc.lower()
-    wait = rt.delivery.breaker_open(inbox)
+    wait = rt.delivery.breakers.open_for(inbox)
     if wait:
         raise RetryLater(wait, f"circuit breaker open for {inbox}")
 
@@ -123,7 +121,7 @@ async def deliver(rt: Runtime, payload: dict[str, Any]) -> None:
             raise RuntimeError(f"delivery to {inbox} failed: {describe(exc)}") from None
     status = response.status_code
     if 200 <= status < 300:
-        rt.delivery.record(inbox, ok=True)
+        rt.delivery.breakers.record(inbox, ok=True)
         if domain not in rt.delivery.healthy:
             await rt.store.write(delivery_rows.mark_available, domain)
             rt.delivery.healthy.add(domain)
@@ -147,7 +145,7 @@ async def deliver(rt: Runtime, payload: dict[str, Any]) -> None:
 
 
 async def _failed(rt: Runtime, inbox: str, domain: str) -> None:
-    rt.delivery.record(inbox, ok=False)
+    rt.delivery.breakers.record(inbox, ok=False)
     rt.delivery.healthy.discard(domain)
     day = time.strftime("%Y%m%d", time.gmtime())
     if await rt.store.write(delivery_rows.record_failure, domain, day, now_ms()):

@@ -53,7 +53,7 @@ async def _instance_key(rt: Runtime) -> tuple[str, PrivateKey]:
     pem = await rt.store.read(account_rows.private_key_of, key_id)
     if pem is None:
         raise DocumentRefused("the instance actor has no key yet")
-    return key_id, PrivateKey.from_pem(pem)
+    return key_id, rt.delivery.private_key(pem)  # parsed once per process
 
 
 async def fetch_document(rt: Runtime, url: str) -> dict[str, Any]:
@@ -67,7 +67,7 @@ async def fetch_document(rt: Runtime, url: str) -> dict[str, Any]:
         fetched = await safe_get(
             url,
             headers={"Accept": ACCEPT, "User-Agent": rt.config.user_agent},
-            allow_private=rt.config.allow_private_addresses,
+            outbound=rt.outbound,
             max_bytes=MAX_DOCUMENT_BYTES,
             sign=sign,
         )

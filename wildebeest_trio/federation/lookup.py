@@ -21,7 +21,7 @@ from ..ids import now_ms
 from ..net import Fetched, FetchError, safe_get
 from ..runtime import Runtime
 from ..services.domain_blocks import is_suspended
-from ..signatures import PrivateKey, sign_request
+from ..signatures import sign_request
 from ..store import Connection, Row
 from ..store import accounts as account_rows
 from ..store import inbox as inbox_rows
@@ -67,7 +67,7 @@ async def _get(rt: Runtime, url: str, accept: str, max_bytes: int) -> Fetched:
         return await safe_get(
             url,
             headers={"Accept": accept, "User-Agent": rt.config.user_agent},
-            allow_private=rt.config.allow_private_addresses,
+            outbound=rt.outbound,
             max_bytes=max_bytes,
             time_limit=TIME_LIMIT,
         )
@@ -226,7 +226,7 @@ async def _instance_signer(
     pem = await rt.store.read(account_rows.private_key_of, key_id)
     if pem is None:
         raise LookupFailed("the instance actor has no key yet")
-    key = PrivateKey.from_pem(pem)
+    key = rt.delivery.private_key(pem)  # parsed once per process
 
     def sign(method: str, target: str, headers: dict[str, str]) -> dict[str, str]:
         return sign_request(method, target, headers, None, key_id=key_id, private_key=key)
@@ -243,7 +243,7 @@ async def fetch_object(rt: Runtime, url: str) -> dict[str, Any]:
         fetched = await safe_get(
             url,
             headers={"Accept": OBJECT_ACCEPT, "User-Agent": rt.config.user_agent},
-            allow_private=rt.config.allow_private_addresses,
+            outbound=rt.outbound,
             max_bytes=MAX_OBJECT_BYTES,
             time_limit=TIME_LIMIT,
             sign=await _instance_signer(rt),

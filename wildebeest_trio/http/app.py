@@ -160,7 +160,7 @@ def create_app(rt: Runtime) -> QuartTrio:
     # Logins and sign-ups count apart, so a flood of API clients cannot evict their counters.
     app.extensions[AUTH_LIMITER] = RateLimiter()
     # One verifier per process: it caches the identity provider's keys.
-    app.extensions["wildebeest.access"] = AccessVerifier.from_config(rt.config)
+    app.extensions["wildebeest.access"] = AccessVerifier.from_config(rt.config, rt.outbound)
 
     @app.before_request
     async def _start() -> Response | None:

@@ -30,7 +30,7 @@ import trio
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ..config import Config, ConfigError
-from ..net import FetchError, safe_get
+from ..net import FetchError, Outbound, safe_get
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ class AccessVerifier:
         audience: str,
         jwks: str,
         header: str = "Cf-Access-Jwt-Assertion",
-        allow_private_addresses: bool = False,
+        outbound: Outbound | None = None,
         leeway: float = 30.0,
         refetch_interval: float = 60.0,
         max_age: float = 3600.0,
@@ -120,7 +120,9 @@ class AccessVerifier:
         if not issuer or not audience or not jwks:
             raise ValueError("issuer, audience and jwks are all required")
         scheme = urlsplit(jwks).scheme.lower()
-        if scheme == "http" and not allow_private_addresses:
+        if scheme in {"http", "https"} and outbound is None:
+            raise ValueError("a JWKS URL needs the runtime's outbound connections")
+        if scheme == "http" and not (outbound and outbound.policy.allow_private):
             # Keys fetched in clear text could be swapped on the way.
             raise ValueError("the JWKS URL must be https")
         if scheme not in {"", "http", "https"}:
@@ -129,7 +131,7 @@ class AccessVerifier:
         self.audience = audience
         self.jwks = jwks
         self.header = header
-        self.allow_private_addresses = allow_private_addresses
+        self.outbound = outbound
         self.leeway = leeway
         self.refetch_interval = refetch_interval
         self.max_age = max_age
@@ -147,7 +149,7 @@ class AccessVerifier:
         self.fetches = 0
 
     @classmethod
-    def from_config(cls, config: Config) -> AccessVerifier | None:
+    def from_config(cls, config: Config, outbound: Outbound) -> AccessVerifier | None:
         """The verifier of the `access_*` settings, or None when the mode is off."""
         if not config.access_team_domain:
             return None
@@ -157,7 +159,7 @@ class AccessVerifier:
                 audience=config.access_audience.strip(),
                 jwks=config.access_jwks,
                 header=config.access_header,
-                allow_private_addresses=config.allow_private_addresses,
+                outbound=outbound,
             )
         except ValueError as exc:
             raise ConfigError(f"WB_ACCESS_JWKS: {exc}") from None
@@ -279,11 +281,12 @@ class AccessVerifier:
 
     async def _fetch(self) -> bytes:
         """GET the JWKS URL: public addresses only (unless allowed), no redirects, capped."""
+        assert self.outbound is not None  # __init__ requires it for a URL
         try:
             fetched = await safe_get(
                 self.jwks,
                 headers={"Accept": "application/json"},
-                allow_private=self.allow_private_addresses,
+                outbound=self.outbound,
                 max_bytes=MAX_JWKS_BYTES,
                 max_redirects=0,
                 time_limit=self.fetch_timeout,

@@ -30,7 +30,7 @@ class LinkInvalid(Exception):
 
 
 def mail_enabled(rt: Runtime) -> bool:
-    return Mailer.from_config(rt.config).enabled
+    return Mailer.from_config(rt.config, rt.outbound).enabled
 
 
 def confirmation_link(rt: Runtime, user_id: int, email: str) -> str:

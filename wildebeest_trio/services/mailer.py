@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from ..jobs import JobKind, JobRegistry, PermanentFailure
+from ..net import FetchError, Outbound
 
 # Re-exported: the one-time token helpers belong with the links these mails carry.
 from .onetime import (
@@ -110,14 +111,63 @@ def _reason(exc: BaseException, host: str, port: int, timeout: float) -> MailErr
     return MailError(f"{type(exc).__name__}: {_one_line(exc)}")
 
 
+def _greet(smtp: smtplib.SMTP, host: str, port: int) -> None:
+    """Connect as smtplib's constructor would, and insist on the 220 greeting."""
+    smtp._host = host  # what STARTTLS and implicit TLS check the certificate against
+    code, message = smtp.connect(host, port)
+    if code != 220:
+        smtp.close()
+        raise smtplib.SMTPConnectError(code, message)
+
+
+class _PinnedSMTP(smtplib.SMTP):
+    """SMTP to an address checked beforehand; the host name still serves TLS checks."""
+
+    def __init__(self, address: str, host: str, port: int, timeout: float, helo: str) -> None:
+        self.address = address
+        # Greeting with our own domain, as Mastodon does, spares a blocking getfqdn().
+        super().__init__(local_hostname=helo, timeout=timeout)
+        _greet(self, host, port)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> Any:
+        # smtplib's one hook for making its socket; `host` stays the name for TLS checks.
+        return super()._get_socket(self.address, port, timeout)
+
+
+class _PinnedSMTPSSL(smtplib.SMTP_SSL):
+    """Implicit-TLS SMTP to an address checked beforehand (see `_PinnedSMTP`)."""
+
+    def __init__(
+        self,
+        address: str,
+        host: str,
+        port: int,
+        timeout: float,
+        helo: str,
+        context: ssl.SSLContext,
+    ) -> None:
+        self.address = address
+        super().__init__(local_hostname=helo, timeout=timeout, context=context)
+        _greet(self, host, port)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> Any:
+        # SMTP_SSL wraps the socket with `server_hostname=self._host`: the name, not the address.
+        return super()._get_socket(self.address, port, timeout)
+
+
 class Mailer:
-    """Sends e-mail through the configured SMTP server (disabled when no host is set)."""
+    """Sends e-mail through the configured SMTP server (disabled when no host is set).
+
+    The server's address is resolved and checked by the runtime's `Outbound` (the
+    administrator's server may be private, but stays inside WB_OUTBOUND_ALLOW).
+    """
 
     def __init__(
         self,
         *,
         host: str,
         sender: str,
+        outbound: Outbound,
         port: int = 587,
         username: str = "",
         password: str = "",
@@ -134,14 +184,18 @@ class Mailer:
         self.password = password
         self.security = security
         self.timeout = timeout
+        self.outbound = outbound
         # Tests pass a context trusting their own certificate; production uses the system's.
         self.ssl_context = ssl_context
 
     @classmethod
-    def from_config(cls, config: Config, *, ssl_context: ssl.SSLContext | None = None) -> Mailer:
+    def from_config(
+        cls, config: Config, outbound: Outbound, *, ssl_context: ssl.SSLContext | None = None
+    ) -> Mailer:
         """A mailer with the `smtp_*` settings."""
         return cls(
             host=config.smtp_host,
+            outbound=outbound,
             port=config.smtp_port,
             sender=config.smtp_from,
             username=config.smtp_username,
@@ -169,7 +223,7 @@ class Mailer:
         addresses = msg["To"].addresses
         if len(addresses) != 1 or "@" not in addresses[0].addr_spec:
             raise MailError(f"invalid recipient address {to!r}", permanent=True)
-        domain = self.sender.rpartition("@")[2].strip(">") or None
+        domain = self._domain or None
         msg["Date"] = formatdate(usegmt=True)
         msg["Message-ID"] = make_msgid(domain=domain)
         # RFC 3834: tells mail servers and vacation responders this was sent by a machine.
@@ -179,11 +233,17 @@ class Mailer:
             msg.add_alternative(html, subtype="html")
         return msg
 
-    def _connect(self) -> smtplib.SMTP:
+    @property
+    def _domain(self) -> str:
+        """The sender's domain: our name in EHLO and in Message-IDs."""
+        return self.sender.rpartition("@")[2].strip(">")
+
+    def _connect(self, address: str) -> smtplib.SMTP:
         context = self.ssl_context or ssl.create_default_context()
+        helo = self._domain or "localhost"
         if self.security == "tls":
-            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
-        smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            return _PinnedSMTPSSL(address, self.host, self.port, self.timeout, helo, context)
+        smtp = _PinnedSMTP(address, self.host, self.port, self.timeout, helo)
         try:
             if self.security == "starttls":
                 # starttls() raises when the server does not offer it: never fall back to clear.
@@ -193,10 +253,10 @@ class Mailer:
             raise
         return smtp
 
-    def _deliver(self, msg: EmailMessage) -> None:
+    def _deliver(self, msg: EmailMessage, address: str) -> None:
         """Blocking: connect, secure, log in, send, quit (runs in a worker thread)."""
         try:
-            smtp = self._connect()
+            smtp = self._connect(address)
             try:
                 if self.username:
                     smtp.login(self.username, self.password)
@@ -217,10 +277,14 @@ class Mailer:
         if not self.enabled:
             raise MailError("no SMTP server is configured (WB_SMTP_HOST)")
         msg = self.build(to, subject, text, html)
+        try:
+            address = (await self.outbound.addresses(self.host, configured=True))[0]
+        except FetchError as exc:
+            raise MailError(f"{self.host}:{self.port}: {exc}") from None
         # Socket timeouts bound each SMTP step; this bounds a server that answers slowly
         # at every step. On cancel the thread is abandoned (it ends at its socket timeout).
         with trio.move_on_after(self.timeout * 2) as deadline:
-            await trio.to_thread.run_sync(self._deliver, msg, abandon_on_cancel=True)
+            await trio.to_thread.run_sync(self._deliver, msg, address, abandon_on_cancel=True)
         if deadline.cancelled_caught:
             raise MailError(
                 f"{self.host}:{self.port}: sending took longer than {self.timeout * 2:g}s"
@@ -314,7 +378,7 @@ async def enqueue_mail(conn: Connection, ids: IdGenerator, to: str, message: Mai
 
 async def send_queued_mail(rt: Runtime, payload: dict[str, Any]) -> None:
     """Job handler for `mail.send`: a `MailError` retries with backoff, a refusal parks it."""
-    mailer = Mailer.from_config(rt.config)
+    mailer = Mailer.from_config(rt.config, rt.outbound)
     if not mailer.enabled:
         raise PermanentFailure("no SMTP server is configured (WB_SMTP_HOST)")
     try:

@@ -291,7 +291,7 @@ async def _fetch(rt: Runtime, url: str, max_bytes: int) -> bytes:
         fetched = await safe_get(
             url,
             headers={"User-Agent": rt.config.user_agent, "Accept": "*/*"},
-            allow_private=rt.config.allow_private_addresses,
+            outbound=rt.outbound,
             max_bytes=max_bytes,
             time_limit=rt.config.media_fetch_timeout,
         )

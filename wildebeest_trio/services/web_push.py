@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import html
-import ipaddress
 import json
 import logging
 import re
@@ -27,7 +26,8 @@ import httpx
 
 from ..ids import IdGenerator, now_ms
 from ..jobs import JobKind, JobRegistry, RetryLater
-from ..net import FetchError, describe, is_public_address, retry_after
+from ..net import FetchError, OutboundPolicy, describe, retry_after
+from ..resolver import ip_literal
 from ..serializers.notifications import NOTIFICATION_TYPES
 from ..store import Connection, Row
 from ..store import instance as instance_rows
@@ -80,8 +80,8 @@ def check_policy(policy: str | None) -> str:
     return policy
 
 
-def check_endpoint(endpoint: str, *, allow_private: bool) -> str:
-    """A push endpoint: an absolute http(s) URL, not a private address literal."""
+def check_endpoint(endpoint: str, policy: OutboundPolicy) -> str:
+    """A push endpoint: an absolute http(s) URL, not an address literal the policy refuses."""
     endpoint = endpoint.strip()
     if not endpoint or len(endpoint) > MAX_ENDPOINT_LENGTH:
         raise InvalidSubscription("endpoint is not a valid URL")
@@ -96,12 +96,10 @@ def check_endpoint(endpoint: str, *, allow_private: bool) -> str:
         # Credentials in the URL would travel in the Host header and the VAPID audience.
         raise InvalidSubscription("endpoint must not contain credentials")
     # Hosts by name are checked at each delivery (DNS may change); a literal is refused now.
-    try:
-        ipaddress.ip_address(parts.hostname)
-    except ValueError:
-        return endpoint
-    if not allow_private and not is_public_address(parts.hostname):
-        raise InvalidSubscription("endpoint is not a public address")
+    address = ip_literal(parts.hostname)
+    reason = None if address is None else policy.refusal(address)
+    if reason is not None:
+        raise InvalidSubscription(f"endpoint is {reason}")
     return endpoint
 
 
@@ -118,7 +116,7 @@ async def subscribe(
     policy: str | None,
 ) -> Row:
     """Store the token's subscription (replacing any), after a trial encryption."""
-    endpoint = check_endpoint(endpoint, allow_private=rt.config.allow_private_addresses)
+    endpoint = check_endpoint(endpoint, rt.outbound.policy)
     policy = check_policy(policy)
     try:
         push_crypto.check_keys(p256dh, auth)
@@ -304,9 +302,7 @@ async def deliver_push(rt: Runtime, payload: dict[str, Any]) -> None:
     host = (parts.hostname or "").lower()
     async with rt.delivery.limit(host):
         try:
-            client, pinned = await rt.delivery.client(
-                parts, allow_private=rt.config.allow_private_addresses
-            )
+            client, pinned = await rt.delivery.client(parts, rt.outbound)
             response = await client.post(
                 pinned,
                 content=encrypted.body,

@@ -1,7 +1,10 @@
 """The embedded backend: SQLite in WAL mode, each unit run whole in a worker thread.
 
 One writer connection (writes are serialized, as SQLite requires) and a few
-reader connections, which WAL lets run beside the writer on a snapshot.
+reader connections, which WAL lets run beside the writer on a snapshot. The
+units' threads are the store's own (a limiter with one token per connection):
+never Trio's default limiter, which file I/O, image work and anything else a
+stranger can set off share, so none of that can make the database wait.
 """
 
 from __future__ import annotations
@@ -123,12 +126,19 @@ class SqliteStore(Store):
         self._write_lock = trio.Lock()
         self._idle_readers = [_connect(self.path) for _ in range(readers)]
         self._reader_slots = trio.Semaphore(readers)
+        self._threads = trio.CapacityLimiter(readers + 1)
         self._closed = False
 
     async def write(self, unit: Unit[..., T], *args: Any, **kwargs: Any) -> T:
         async with self._write_lock:
             return await trio.to_thread.run_sync(
-                self._run_in_transaction, self._writer, "BEGIN IMMEDIATE", unit, args, kwargs
+                self._run_in_transaction,
+                self._writer,
+                "BEGIN IMMEDIATE",
+                unit,
+                args,
+                kwargs,
+                limiter=self._threads,
             )
 
     async def read(self, unit: Unit[..., T], *args: Any, **kwargs: Any) -> T:
@@ -136,7 +146,13 @@ class SqliteStore(Store):
             raw = self._idle_readers.pop()
             try:
                 return await trio.to_thread.run_sync(
-                    self._run_in_transaction, raw, "BEGIN", unit, args, kwargs
+                    self._run_in_transaction,
+                    raw,
+                    "BEGIN",
+                    unit,
+                    args,
+                    kwargs,
+                    limiter=self._threads,
                 )
             finally:
                 self._idle_readers.append(raw)

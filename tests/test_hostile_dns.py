@@ -1,0 +1,106 @@
+"""A stranger naming hosts whose DNS never answers cannot stall the server.
+
+Inbox POSTs whose signatures name a key on a fresh host under a black-hole resolver
+make the server look each host up; those look-ups must not take the threads, time or
+connections that everyone else's requests need.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import trio
+
+from tests.conftest import make_config, serve_instance
+from tests.dns_servers import BlackHole
+from wildebeest_trio.runtime import Runtime, open_runtime
+from wildebeest_trio.services.accounts import create_local_account
+from wildebeest_trio.services.tokens import issue_cli_token
+from wildebeest_trio.signatures import generate_rsa_keypair, sign_request
+
+pytest_plugins = ("tests.dns_servers",)
+
+ATTACK_SECONDS = 6.0
+ATTACK_RATE = 20  # POSTs a second: each holds a look-up for the whole DNS timeout
+DNS_TIMEOUT = 5.0  # Mastodon's
+
+
+@pytest.fixture
+async def live(
+    tmp_path: Path, database_url: str, black_hole: BlackHole
+) -> AsyncIterator[tuple[Runtime, str]]:
+    host, port = black_hole.address
+    config = make_config(
+        tmp_path, database_url, dns_servers=f"{host}:{port}", dns_timeout=DNS_TIMEOUT
+    )
+    async with open_runtime(config) as rt, trio.open_nursery() as nursery:
+        yield rt, await serve_instance(rt, nursery)
+        nursery.cancel_scope.cancel()
+
+
+async def _timeline_latencies(client: httpx.AsyncClient, token: str, until: float) -> list[float]:
+    latencies = []
+    while trio.current_time() < until:
+        started = trio.current_time()
+        response = await client.get(
+            "/api/v1/timelines/home", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 200
+        latencies.append(trio.current_time() - started)
+        await trio.sleep(0.05)
+    return latencies
+
+
+async def test_unanswered_dns_does_not_stall_timelines(
+    live: tuple[Runtime, str], black_hole: BlackHole
+) -> None:
+    rt, base = live
+    await create_local_account(rt, "alice", "alice@example.org", password="x" * 12)
+    token = (await issue_cli_token(rt, "alice", "read write")).token
+    pem = generate_rsa_keypair()[0]
+    statuses: list[int] = []
+
+    async def attack(client: httpx.AsyncClient, n: int) -> None:
+        actor = f"http://h{n}.blackhole.test/actor"
+        body = json.dumps(
+            {"id": f"{actor}#follow", "type": "Follow", "actor": actor, "object": base}
+        ).encode()
+        headers = {"Content-Type": "application/activity+json"}
+        headers.update(
+            sign_request(
+                "POST", f"{base}/inbox", headers, body, key_id=f"{actor}#main-key", private_key=pem
+            )
+        )
+        response = await client.post("/inbox", content=body, headers=headers)
+        statuses.append(response.status_code)
+
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=20)
+    async with (
+        httpx.AsyncClient(base_url=base, timeout=60) as reader,
+        httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as attacker,
+    ):
+        quiet = await _timeline_latencies(reader, token, trio.current_time() + 2.0)
+        until = trio.current_time() + ATTACK_SECONDS
+        async with trio.open_nursery() as nursery:
+            # Twenty POSTs a second, each naming a host never seen before.
+            async def flood() -> None:
+                n = 0
+                while trio.current_time() < until:
+                    nursery.start_soon(attack, attacker, n)
+                    n += 1
+                    await trio.sleep(1 / ATTACK_RATE)
+
+            nursery.start_soon(flood)
+            await trio.sleep(1.0)  # let the look-ups pile up first
+            loud = await _timeline_latencies(reader, token, until)
+    assert black_hole.queries > ATTACK_RATE  # the look-ups did go to the silent server
+    # Each POST is refused once its key cannot be had; never a 5xx.
+    assert statuses and set(statuses) == {401}, statuses
+    # The timeline stays as quick as when nobody attacks (within noise on a busy machine).
+    assert max(loud) < max(1.0, 10 * statistics.median(quiet)), (quiet, loud)
+    assert statistics.median(loud) < max(0.5, 5 * statistics.median(quiet)), (quiet, loud)
