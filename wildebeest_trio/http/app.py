@@ -15,6 +15,7 @@ from ..runtime import Runtime
 from .auth import RateLimiter, api_rate_limit, rate_limit_headers
 from .errors import ApiError, error_response
 from .jsonio import OrjsonProvider
+from .unread_body import FinishUnreadBody
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +208,9 @@ def create_app(rt: Runtime) -> QuartTrio:
         return error_response(500, "Internal server error", request_id=request_id)
 
     app.asgi_app = StripTrailingSlash(app.asgi_app)  # type: ignore[method-assign]
+    app.asgi_app = FinishUnreadBody(  # type: ignore[method-assign]
+        app.asgi_app, max_bytes=app.config["MAX_CONTENT_LENGTH"]
+    )
     return app
 
 
