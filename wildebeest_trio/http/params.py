@@ -13,7 +13,9 @@ from typing import Any
 from quart import request
 from werkzeug.datastructures import FileStorage, MultiDict
 
+from .. import jsonbounds
 from .errors import ApiError
+from .jsonio import MAX_JSON_BYTES
 
 _TRUE = {"1", "true", "on", "yes", "t"}
 _FALSE = {"0", "false", "off", "no", "f", ""}
@@ -103,7 +105,7 @@ class Params:
         return list(self._values.keys())
 
 
-async def read_params(*, max_json_bytes: int = 1_000_000) -> Params:
+async def read_params(*, max_json_bytes: int = MAX_JSON_BYTES) -> Params:
     """Gather query, form, multipart and JSON parameters (body values win over the query)."""
     values: MultiDict[str, Any] = MultiDict()
     for key, value in request.args.items(multi=True):
@@ -117,7 +119,7 @@ async def read_params(*, max_json_bytes: int = 1_000_000) -> Params:
                 if len(raw) > max_json_bytes:
                     raise ApiError(413, "Request entity too large")
                 try:
-                    body = request.json_module.loads(raw)
+                    body = jsonbounds.loads(raw, max_bytes=max_json_bytes)
                 except ValueError:
                     raise ApiError(400, "Invalid JSON body") from None
                 if not isinstance(body, dict):
