@@ -13,8 +13,10 @@ from werkzeug.exceptions import HTTPException
 
 from ..runtime import Runtime
 from .auth import RateLimiter, api_rate_limit, rate_limit_headers
+from .converters import CONVERTERS
 from .errors import ApiError, error_response
 from .jsonio import OrjsonProvider
+from .strict_input import StrictRequest
 from .unread_body import FinishUnreadBody
 
 log = logging.getLogger(__name__)
@@ -60,9 +62,10 @@ class StripTrailingSlash:
 
 
 class WildebeestApp(QuartTrio):
-    """QuartTrio with orjson for JSON."""
+    """QuartTrio with orjson for JSON and strictly UTF-8 forms."""
 
     json_provider_class = OrjsonProvider
+    request_class = StrictRequest
 
 
 def create_app(rt: Runtime) -> QuartTrio:
@@ -71,6 +74,8 @@ def create_app(rt: Runtime) -> QuartTrio:
     # Room for the largest image plus the other fields of a multipart form.
     app.config["MAX_CONTENT_LENGTH"] = rt.config.media_max_image_bytes + 1024 * 1024
     app.extensions["wildebeest"] = rt
+    # Before any blueprint: rules look their converters up when they are added.
+    app.url_map.converters.update(CONVERTERS)
 
     from ..services.access_jwt import AccessVerifier
     from . import (
