@@ -111,3 +111,19 @@ async def token_for(
     )
     assert token.status_code == 200, await token.get_data(as_text=True)
     return (await token.get_json())["access_token"]
+
+
+async def app_only_token(client: Any, scopes: str = "read write") -> str:
+    """An app-only token (`client_credentials`): no user behind it."""
+    app = await register_app(client, scopes=scopes)
+    response = await client.post(
+        "/oauth/token",
+        form={
+            "grant_type": "client_credentials",
+            "client_id": app["client_id"],
+            "client_secret": app["client_secret"],
+            "scope": scopes,
+        },
+    )
+    assert response.status_code == 200, await response.get_data(as_text=True)
+    return str((await response.get_json())["access_token"])

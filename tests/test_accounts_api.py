@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import make_config
-from tests.oauth_flow import csrf_from, register_app, token_for
+from tests.oauth_flow import app_only_token, csrf_from, register_app, token_for
 from wildebeest_trio.http import create_app
 from wildebeest_trio.runtime import Runtime, open_runtime
 from wildebeest_trio.services.accounts import (
@@ -26,20 +26,6 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def _app_token(client: Any, scopes: str = "read write") -> str:
-    app = await register_app(client, scopes=scopes)
-    response = await client.post(
-        "/oauth/token",
-        form={
-            "grant_type": "client_credentials",
-            "client_id": app["client_id"],
-            "client_secret": app["client_secret"],
-            "scope": scopes,
-        },
-    )
-    return (await response.get_json())["access_token"]
-
-
 @pytest.fixture
 async def alice_token(rt: Runtime, client: Any) -> str:
     await create_local_account(rt, "alice", "alice@example.org", password=PASSWORD)
@@ -48,7 +34,7 @@ async def alice_token(rt: Runtime, client: Any) -> str:
 
 
 async def test_sign_up_through_the_api(client: Any) -> None:
-    app_token = await _app_token(client)
+    app_token = await app_only_token(client)
     response = await client.post(
         "/api/v1/accounts",
         headers=bearer(app_token),
@@ -112,7 +98,7 @@ async def test_sign_up_through_the_api(client: Any) -> None:
 async def test_sign_up_password_length_is_mastodons(
     rt: Runtime, client: Any, password: str, problem: dict[str, str]
 ) -> None:
-    app_token = await _app_token(client)
+    app_token = await app_only_token(client)
     payload = {"username": "pw", "email": "pw@example.org", "agreement": True}
     refused = await client.post(
         "/api/v1/accounts", headers=bearer(app_token), json={**payload, "password": password}
@@ -144,7 +130,7 @@ async def test_sign_up_modes(tmp_path: Any, database_url: str, mode: str | None)
         app = create_app(rt)
         async with app.test_app() as test_app:
             client = test_app.test_client()
-            app_token = await _app_token(client)
+            app_token = await app_only_token(client)
             payload = {
                 "username": "waiting",
                 "email": "w@example.org",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.oauth_flow import app_only_token
 from tests.social import User, act, follow, get, make_user, post, token_with
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services.accounts import create_local_account
@@ -88,7 +89,7 @@ async def test_sign_ups_notify_admins_and_moderators(rt: Runtime, client: Any) -
     )
     boss_token = await _password_token(client, "boss")
     plain = await make_user(rt, client, "plain")
-    app = await _app_token(client)
+    app = await app_only_token(client)
     response = await client.post(
         "/api/v1/accounts",
         headers={"Authorization": f"Bearer {app}"},
@@ -114,22 +115,6 @@ async def _password_token(client: Any, name: str) -> str:
     token = await token_for(client, app, f"{name}@example.org", "correct horse battery")
     client.cookie_jar.clear()
     return token
-
-
-async def _app_token(client: Any) -> str:
-    from tests.oauth_flow import register_app
-
-    app = await register_app(client, scopes="read write")
-    response = await client.post(
-        "/oauth/token",
-        form={
-            "grant_type": "client_credentials",
-            "client_id": app["client_id"],
-            "client_secret": app["client_secret"],
-            "scope": "read write",
-        },
-    )
-    return str((await response.get_json())["access_token"])
 
 
 async def test_undoing_withdraws_and_deleting_hides(rt: Runtime, client: Any) -> None:

@@ -7,8 +7,8 @@ from typing import Any
 
 from PIL import Image
 
+from tests.oauth_flow import app_only_token
 from tests.social import PASSWORD, make_user, post
-from tests.test_accounts_api import _app_token
 from tests.web_helpers import html_of, local_user, log_in, submit
 from wildebeest_trio.ids import now_ms
 from wildebeest_trio.runtime import Runtime
@@ -201,7 +201,7 @@ async def test_domain_blocks_and_instance_settings(rt: Runtime, client: Any) -> 
     v1 = await (await client.get("/api/v1/instance")).get_json()
     assert v1["title"] == "Quiet Place" and v1["registrations"] is False
     assert "Quiet Place" in await html_of(client, "/about")
-    app_token = await _app_token(client)
+    app_token = await app_only_token(client)
     signup = {
         "username": "late",
         "email": "late@example.org",

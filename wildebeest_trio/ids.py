@@ -61,3 +61,23 @@ def id_to_ms(value: int) -> int:
 def ms_to_min_id(ms: int) -> int:
     """The smallest id of a millisecond (for time-range queries on ids)."""
     return ms << 16
+
+
+# Ids are signed 64-bit integers in both databases; a larger number names no record.
+MAX_ID = (1 << 63) - 1
+
+
+def parse_id(value: object) -> int | None:
+    """An id as a client sends one (text, or a number in JSON): ASCII digits for a value in
+    0..MAX_ID; None for anything else. Unicode digits (`²`, `٣`) pass `str.isdigit()` but
+    not `int()`, and numbers past MAX_ID overflow the databases: neither gets through."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 <= value <= MAX_ID else None
+    if not isinstance(value, str) or not 0 < len(value) <= 19:
+        return None
+    if not (value.isascii() and value.isdigit()):
+        return None
+    number = int(value)
+    return number if number <= MAX_ID else None

@@ -8,11 +8,11 @@ finally fetched from (so a server cannot speak for another's objects).
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 from urllib.parse import urlsplit
 
+from .. import jsonbounds
 from ..net import FetchError, answer_excerpt, safe_get
 from ..runtime import Runtime
 from ..signatures import PrivateKey, sign_request
@@ -92,7 +92,7 @@ async def fetch_document(rt: Runtime, url: str) -> dict[str, Any]:
     if not is_activitypub_type(fetched.headers.get("content-type", "")):
         raise DocumentRefused(f"{url} is not an ActivityStreams document")
     try:
-        document = json.loads(fetched.body)
+        document = jsonbounds.loads(fetched.body, max_bytes=MAX_DOCUMENT_BYTES)
     except ValueError:
         raise DocumentRefused(f"{url} is not valid JSON") from None
     if not isinstance(document, dict):

@@ -14,7 +14,6 @@ is dropped with 202 and nothing stored, as Mastodon's ProcessActivityService dro
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from urllib.parse import urlsplit
 
 import trio
 
+from .. import jsonbounds
 from ..ids import now_ms
 from ..jobs import JobKind, JobRegistry
 from ..jsonld import JsonLdError, verify_ld_signature
@@ -177,7 +177,7 @@ def _parse_body(body: bytes) -> dict[str, Any]:
     if len(body) > MAX_BODY:
         raise DeliveryRefused(413, "Request entity too large")
     try:
-        activity = json.loads(body)
+        activity = jsonbounds.loads(body, max_bytes=MAX_BODY)
     except ValueError:
         raise DeliveryRefused(400, "The body is not valid JSON") from None
     if not isinstance(activity, dict):

@@ -10,13 +10,13 @@ bounded sizes, redirects and time; suspended domains are not contacted.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
+from .. import jsonbounds
 from ..ids import now_ms
 from ..net import Fetched, FetchError, safe_get
 from ..runtime import Runtime
@@ -122,7 +122,7 @@ async def webfinger(rt: Runtime, username: str, domain: str) -> str:
     if fetched.status != 200:
         raise LookupFailed(f"WebFinger for {username}@{domain} answered {fetched.status}")
     try:
-        document = json.loads(fetched.body)
+        document = jsonbounds.loads(fetched.body, max_bytes=MAX_WEBFINGER_BYTES)
     except ValueError:
         raise LookupFailed(f"WebFinger for {username}@{domain} is not JSON") from None
     href = _self_link(document)
@@ -256,7 +256,7 @@ async def fetch_object(rt: Runtime, url: str) -> dict[str, Any]:
     target: str | None = None
     if is_activitypub_type(content_type):
         try:
-            document = json.loads(fetched.body)
+            document = jsonbounds.loads(fetched.body, max_bytes=MAX_OBJECT_BYTES)
         except ValueError:
             raise LookupFailed(f"{url} is not valid JSON") from None
         if not isinstance(document, dict):

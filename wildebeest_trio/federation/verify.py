@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +9,7 @@ from urllib.parse import urlsplit
 
 import trio
 
+from .. import jsonbounds
 from ..runtime import Runtime
 from ..signatures import (
     DigestMismatch,
@@ -87,7 +87,7 @@ async def verify_delivery(
     if len(body) > MAX_BODY:
         raise DeliveryRefused(413, "Request entity too large")
     try:
-        activity = json.loads(body)
+        activity = jsonbounds.loads(body, max_bytes=MAX_BODY)
     except ValueError:
         raise DeliveryRefused(400, "The body is not valid JSON") from None
     if not isinstance(activity, dict):

@@ -6,6 +6,7 @@ from typing import Any
 
 from quart import Blueprint, Response, request
 
+from ..ids import parse_id
 from ..media.images import ImageError
 from ..serializers.accounts import account_entity, credential_account_entity
 from ..services import profiles
@@ -98,9 +99,10 @@ def _fields(params: Params) -> list[tuple[str, str]] | None:
         part = rest.strip("[]")
         if index_text == "":  # JSON arrays flatten to fields_attributes[][name]
             continue
-        if not index_text.isdigit() or part not in ("name", "value"):
+        index = parse_id(index_text)
+        if index is None or part not in ("name", "value"):
             continue
-        found.setdefault(int(index_text), {})[part] = str(params.get(key) or "")
+        found.setdefault(index, {})[part] = str(params.get(key) or "")
     # A JSON array flattens to fields_attributes[][name], fields_attributes[][value].
     names = params.raw_list("fields_attributes[][name]")
     values = params.raw_list("fields_attributes[][value]")
@@ -187,12 +189,10 @@ async def lookup() -> Response:
     return json_response(account_entity(runtime().config, row))
 
 
-@blueprint.route("/api/v1/accounts/<account_id>")
-async def show(account_id: str) -> Response:
+@blueprint.route("/api/v1/accounts/<id:account_id>")
+async def show(account_id: int) -> Response:
     await current_auth()
-    if not account_id.isdigit() or len(account_id) > 19:
-        raise not_found()
-    row = await profiles.account(runtime(), int(account_id))
+    row = await profiles.account(runtime(), account_id)
     if row is None or row["suspended_at"] is not None:
         raise not_found()
     (row,) = await with_emojis(runtime(), [row])

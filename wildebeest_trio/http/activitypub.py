@@ -17,6 +17,7 @@ from ..federation.actors import RemoteKey
 from ..federation.instance_actor import instance_actor
 from ..federation.signed_get import verify_signed_get
 from ..federation.verify import DeliveryRefused
+from ..ids import parse_id
 from ..serializers import activitypub as ap
 from ..store import Connection, Row
 from ..store import accounts as account_rows
@@ -28,7 +29,6 @@ from .web import redirect, signed_in
 blueprint = Blueprint("activitypub", __name__)
 
 AP_TYPES = ("application/activity+json", "application/ld+json")
-MAX_ID_TEXT = 19
 
 
 def wants_activitypub() -> bool:
@@ -126,9 +126,9 @@ async def _collection(username: str, which: str) -> Response:
         return activity_response(ap.follows_collection(collection_id, total, hidden))
     if hidden:
         raise ApiError(403, "This collection is hidden")
-    if not page_text.isdigit() or not 1 <= int(page_text) <= 100_000:
+    page = parse_id(page_text)
+    if page is None or not 1 <= page <= 100_000:
         raise ApiError(400, "page must be a positive integer")
-    page = int(page_text)
     listing = account_rows.follower_uris if which == "followers" else account_rows.following_uris
     items = await rt.store.read(
         listing, row["id"], (page - 1) * ap.FOLLOWS_PER_PAGE, ap.FOLLOWS_PER_PAGE
@@ -149,11 +149,9 @@ async def following(username: str) -> Response:
 # Statuses ---------------------------------------------------------------------------------------
 
 
-async def _status(username: str, status_id: str) -> tuple[activities.StatusDocuments, bool]:
+async def _status(username: str, status_id: int) -> tuple[activities.StatusDocuments, bool]:
     """A local status's documents for this request; 404, 410 or 401 as Mastodon answers."""
     rt = runtime()
-    if not status_id.isdigit() or len(status_id) > MAX_ID_TEXT:
-        raise not_found()
     if wants_activitypub():
         key = await signer(required=rt.config.authorized_fetch)
         viewer = key.account_id if key else None
@@ -163,7 +161,7 @@ async def _status(username: str, status_id: str) -> tuple[activities.StatusDocum
         viewer = session["account_id"] if session else None
 
     async def unit(conn: Connection) -> activities.StatusDocuments | None:
-        return await activities.status_documents(conn, rt.config, username, int(status_id), viewer)
+        return await activities.status_documents(conn, rt.config, username, status_id, viewer)
 
     docs = await rt.store.read(unit)
     if docs is None or not docs.permitted:
@@ -181,8 +179,8 @@ def _gone(uri: str) -> Response:
     return activity_response(ap.tombstone(uri), 410)
 
 
-@blueprint.route("/users/<username>/statuses/<status_id>")
-async def status_object(username: str, status_id: str) -> Response:
+@blueprint.route("/users/<username>/statuses/<id:status_id>")
+async def status_object(username: str, status_id: int) -> Response:
     docs, public = await _status(username, status_id)
     if not wants_activitypub():
         return browser_redirect(docs.status["url"] or docs.status["uri"])
@@ -194,8 +192,8 @@ async def status_object(username: str, status_id: str) -> Response:
     return activity_response(docs.note, public=public)
 
 
-@blueprint.route("/users/<username>/statuses/<status_id>/activity")
-async def status_activity(username: str, status_id: str) -> Response:
+@blueprint.route("/users/<username>/statuses/<id:status_id>/activity")
+async def status_activity(username: str, status_id: int) -> Response:
     docs, public = await _status(username, status_id)
     if not wants_activitypub():
         return browser_redirect(docs.status["url"] or docs.status["uri"])
@@ -213,9 +211,10 @@ def _cursor(name: str) -> int | None:
     text = request.args.get(name)
     if text is None or text == "":
         return None
-    if not text.isdigit() or len(text) > MAX_ID_TEXT:
+    found = parse_id(text)
+    if found is None:
         raise ApiError(400, f"{name} must be a status id")
-    return int(text)
+    return found
 
 
 @blueprint.route("/users/<username>/outbox")

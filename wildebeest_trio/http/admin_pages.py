@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from quart import Blueprint, Response, request
 
+from ..ids import parse_id
 from ..services import admin, custom_emoji
 from ..services import instance as instance_service
 from ..store import Row
@@ -55,10 +56,6 @@ async def _render(template: str, status: int = 200, **context: Any) -> Response:
 
 def _done(path: str, notice: str) -> Response:
     return redirect(f"{path}?notice={notice}", 303)
-
-
-def _id(text: str) -> int | None:
-    return int(text) if text.isdigit() and len(text) <= 19 else None
 
 
 async def _error(template_path: str, message: str, status: int = 422) -> Response:
@@ -128,7 +125,7 @@ async def settings_save() -> Response:
                 rt, str(form.get("text", ""))[:1000], str(form.get("hint", ""))[:1000]
             )
         elif action == "remove_rule":
-            rule_id = _id(str(form.get("rule_id", "")))
+            rule_id = parse_id(form.get("rule_id", ""))
             if rule_id is None or not await instance_service.remove_rule(rt, rule_id):
                 return await _error("/admin/settings", "No such rule.", 404)
         elif action == "description":
@@ -154,21 +151,20 @@ async def sign_ups_page() -> Response:
     return await _render("admin/sign_ups.html", pending=await admin.pending_sign_ups(runtime()))
 
 
-@blueprint.route("/admin/sign_ups/<user_id>/<action>", methods=["POST"])
-async def sign_up_decision(user_id: str, action: str) -> Response:
+@blueprint.route("/admin/sign_ups/<id:user_id>/<action>", methods=["POST"])
+async def sign_up_decision(user_id: int, action: str) -> Response:
     form = await request.form
     check_csrf(form)
     _, refused = await _staff(admin.MODERATOR_ROLES)
     if refused:
         return refused
-    uid = _id(user_id)
-    if uid is None or action not in ("approve", "reject"):
+    if action not in ("approve", "reject"):
         return await _error("/admin/sign_ups", "No such sign-up.", 404)
     try:
         if action == "approve":
-            await admin.approve_sign_up(runtime(), uid)
+            await admin.approve_sign_up(runtime(), user_id)
         else:
-            await admin.reject_sign_up(runtime(), uid)
+            await admin.reject_sign_up(runtime(), user_id)
     except admin.NotFound:
         return await _error("/admin/sign_ups", "No such sign-up.", 404)
     return _done("/admin/sign_ups", "approved" if action == "approve" else "rejected")
@@ -190,18 +186,19 @@ async def reports_page() -> Response:
     )
 
 
-@blueprint.route("/admin/reports/<report_id>/<action>", methods=["POST"])
-async def report_decision(report_id: str, action: str) -> Response:
+@blueprint.route("/admin/reports/<id:report_id>/<action>", methods=["POST"])
+async def report_decision(report_id: int, action: str) -> Response:
     form = await request.form
     check_csrf(form)
     viewer, refused = await _staff(admin.MODERATOR_ROLES)
     if refused:
         return refused
-    rid = _id(report_id)
-    if rid is None or action not in ("resolve", "reopen"):
+    if action not in ("resolve", "reopen"):
         return await _error("/admin/reports", "No such report.", 404)
     try:
-        await admin.resolve_report(runtime(), viewer["account_id"], rid, reopen=action == "reopen")
+        await admin.resolve_report(
+            runtime(), viewer["account_id"], report_id, reopen=action == "reopen"
+        )
     except admin.NotFound:
         return await _error("/admin/reports", "No such report.", 404)
     return _done("/admin/reports", "resolved" if action == "resolve" else "reopened")
@@ -218,7 +215,7 @@ async def accounts_page() -> Response:
     query = request.args.get("q", "")[:100]
     origin = request.args.get("origin", "")
     status = request.args.get("status", "")
-    page_number = _id(request.args.get("page", "0")) or 0
+    page_number = parse_id(request.args.get("page", "0")) or 0
     rows = await admin.accounts(
         runtime(), query=query, origin=origin, status=status, page=page_number
     )
@@ -233,18 +230,19 @@ async def accounts_page() -> Response:
     )
 
 
-@blueprint.route("/admin/accounts/<account_id>/<action>", methods=["POST"])
-async def account_action(account_id: str, action: str) -> Response:
+@blueprint.route("/admin/accounts/<id:account_id>/<action>", methods=["POST"])
+async def account_action(account_id: int, action: str) -> Response:
     form = await request.form
     check_csrf(form)
     viewer, refused = await _staff(admin.MODERATOR_ROLES)
     if refused:
         return refused
-    aid = _id(account_id)
-    if aid is None or action not in admin.ACCOUNT_ACTIONS:
+    if action not in admin.ACCOUNT_ACTIONS:
         return await _error("/admin/accounts", "No such account or action.", 404)
     try:
-        changed = await admin.set_account_standing(runtime(), viewer["account_id"], aid, action)
+        changed = await admin.set_account_standing(
+            runtime(), viewer["account_id"], account_id, action
+        )
     except admin.NotFound:
         return await _error("/admin/accounts", "No such account.", 404)
     except admin.AdminError as exc:
@@ -325,18 +323,17 @@ async def emoji_upload() -> Response:
     return _done("/admin/custom_emojis", "emoji")
 
 
-@blueprint.route("/admin/custom_emojis/<emoji_id>/<action>", methods=["POST"])
-async def emoji_toggle(emoji_id: str, action: str) -> Response:
+@blueprint.route("/admin/custom_emojis/<id:emoji_id>/<action>", methods=["POST"])
+async def emoji_toggle(emoji_id: int, action: str) -> Response:
     form = await request.form
     check_csrf(form)
     _, refused = await _staff(admin.ADMIN_ROLES)
     if refused:
         return refused
-    eid = _id(emoji_id)
-    if eid is None or action not in ("disable", "enable"):
+    if action not in ("disable", "enable"):
         return await _error("/admin/custom_emojis", "No such emoji.", 404)
     try:
-        await admin.set_emoji_disabled(runtime(), eid, action == "disable")
+        await admin.set_emoji_disabled(runtime(), emoji_id, action == "disable")
     except admin.NotFound:
         return await _error("/admin/custom_emojis", "No such emoji.", 404)
     return _done("/admin/custom_emojis", "emoji")
@@ -369,18 +366,15 @@ async def announcement_create() -> Response:
     return _done("/admin/announcements", "announced")
 
 
-@blueprint.route("/admin/announcements/<announcement_id>/delete", methods=["POST"])
-async def announcement_delete(announcement_id: str) -> Response:
+@blueprint.route("/admin/announcements/<id:announcement_id>/delete", methods=["POST"])
+async def announcement_delete(announcement_id: int) -> Response:
     form = await request.form
     check_csrf(form)
     _, refused = await _staff(admin.ADMIN_ROLES)
     if refused:
         return refused
-    aid = _id(announcement_id)
     try:
-        if aid is None:
-            raise admin.NotFound()
-        await admin.delete_announcement(runtime(), aid)
+        await admin.delete_announcement(runtime(), announcement_id)
     except admin.NotFound:
         return await _error("/admin/announcements", "No such announcement.", 404)
     return _done("/admin/announcements", "deleted")
@@ -397,18 +391,15 @@ async def jobs_page() -> Response:
     return await _render("admin/jobs.html", health=await admin.queue_health(runtime()))
 
 
-@blueprint.route("/admin/jobs/<job_id>/retry", methods=["POST"])
-async def job_retry(job_id: str) -> Response:
+@blueprint.route("/admin/jobs/<id:job_id>/retry", methods=["POST"])
+async def job_retry(job_id: int) -> Response:
     form = await request.form
     check_csrf(form)
     _, refused = await _staff(admin.ADMIN_ROLES)
     if refused:
         return refused
-    jid = _id(job_id)
     try:
-        if jid is None:
-            raise admin.NotFound()
-        await admin.retry_job(runtime(), jid)
+        await admin.retry_job(runtime(), job_id)
     except admin.NotFound:
         return await _error("/admin/jobs", "No parked job with that id.", 404)
     return _done("/admin/jobs", "retried")

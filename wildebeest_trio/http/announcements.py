@@ -11,7 +11,6 @@ from ..services import announcements
 from .auth import auth, require_scope
 from .context import json_response, runtime
 from .errors import ApiError, not_found
-from .paging import parse_id
 from .params import read_params
 
 blueprint = Blueprint("announcements", __name__)
@@ -30,21 +29,21 @@ async def listing() -> Response:
     return json_response([announcement_entity(rt.config, v) for v in views])
 
 
-@blueprint.route("/api/v1/announcements/<announcement_id>/dismiss", methods=["POST"])
+@blueprint.route("/api/v1/announcements/<id:announcement_id>/dismiss", methods=["POST"])
 @require_scope("write:accounts")
-async def dismiss(announcement_id: str) -> Response:
+async def dismiss(announcement_id: int) -> Response:
     """`POST /api/v1/announcements/:id/dismiss`."""
     try:
-        await announcements.dismiss(runtime(), auth().account_id or 0, parse_id(announcement_id))
+        await announcements.dismiss(runtime(), auth().account_id or 0, announcement_id)
     except announcements.AnnouncementNotFound:
         raise not_found() from None
     return json_response({})
 
 
-async def _react(announcement_id: str, name: str, on: bool) -> Response:
+async def _react(announcement_id: int, name: str, on: bool) -> Response:
     try:
         await announcements.react(
-            runtime(), auth().account_id or 0, parse_id(announcement_id), unquote(name), on=on
+            runtime(), auth().account_id or 0, announcement_id, unquote(name), on=on
         )
     except announcements.AnnouncementNotFound:
         raise not_found() from None
@@ -53,15 +52,15 @@ async def _react(announcement_id: str, name: str, on: bool) -> Response:
     return json_response({})
 
 
-@blueprint.route("/api/v1/announcements/<announcement_id>/reactions/<name>", methods=["PUT"])
+@blueprint.route("/api/v1/announcements/<id:announcement_id>/reactions/<name>", methods=["PUT"])
 @require_scope("write:favourites")
-async def add_reaction(announcement_id: str, name: str) -> Response:
+async def add_reaction(announcement_id: int, name: str) -> Response:
     """`PUT /api/v1/announcements/:id/reactions/:name`."""
     return await _react(announcement_id, name, True)
 
 
-@blueprint.route("/api/v1/announcements/<announcement_id>/reactions/<name>", methods=["DELETE"])
+@blueprint.route("/api/v1/announcements/<id:announcement_id>/reactions/<name>", methods=["DELETE"])
 @require_scope("write:favourites")
-async def remove_reaction(announcement_id: str, name: str) -> Response:
+async def remove_reaction(announcement_id: int, name: str) -> Response:
     """`DELETE /api/v1/announcements/:id/reactions/:name`."""
     return await _react(announcement_id, name, False)

@@ -15,9 +15,12 @@ from ..config import parse_networks
 from ..runtime import Runtime
 from .access_log import AccessLog
 from .auth import AUTH_LIMITER, RateLimiter, api_rate_limit, rate_limit_headers
+from .converters import CONVERTERS
 from .errors import ApiError, error_response
 from .jsonio import OrjsonProvider
 from .proxy import ProxyHeaders, over_https
+from .strict_input import StrictRequest
+from .unread_body import FinishUnreadBody
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +67,10 @@ class StripTrailingSlash:
 
 
 class WildebeestApp(QuartTrio):
-    """QuartTrio with orjson for JSON."""
+    """QuartTrio with orjson for JSON and strictly UTF-8 forms."""
 
     json_provider_class = OrjsonProvider
+    request_class = StrictRequest
 
 
 def create_app(rt: Runtime) -> QuartTrio:
@@ -75,6 +79,8 @@ def create_app(rt: Runtime) -> QuartTrio:
     # Room for the largest image plus the other fields of a multipart form.
     app.config["MAX_CONTENT_LENGTH"] = rt.config.media_max_image_bytes + 1024 * 1024
     app.extensions["wildebeest"] = rt
+    # Before any blueprint: rules look their converters up when they are added.
+    app.url_map.converters.update(CONVERTERS)
 
     from ..services.access_jwt import AccessVerifier
     from . import (
@@ -216,6 +222,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         return error_response(500, "Internal server error", request_id=request_id)
 
     asgi: Any = StripTrailingSlash(app.asgi_app)
+    asgi = FinishUnreadBody(asgi, max_bytes=app.config["MAX_CONTENT_LENGTH"])
     if rt.config.access_log:
         asgi = AccessLog(asgi)
     # Outermost: everything inside sees the client's address and scheme, not the proxy's.

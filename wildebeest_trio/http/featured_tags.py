@@ -10,7 +10,7 @@ from ..services import featured_tags
 from .auth import auth, require_scope
 from .context import json_response, runtime
 from .errors import ApiError, not_found
-from .paging import parse_id, service_errors, viewer
+from .paging import service_errors, viewer
 from .params import read_params
 
 blueprint = Blueprint("featured_tags", __name__)
@@ -44,12 +44,12 @@ async def feature() -> Response:
     return json_response(featured_tag_entity(runtime().config, found.row, found.account))
 
 
-@blueprint.route("/api/v1/featured_tags/<featured_id>", methods=["DELETE"])
+@blueprint.route("/api/v1/featured_tags/<id:featured_id>", methods=["DELETE"])
 @require_scope("write:accounts")
-async def unfeature(featured_id: str) -> Response:
+async def unfeature(featured_id: int) -> Response:
     """`DELETE /api/v1/featured_tags/:id`."""
     try:
-        await featured_tags.unfeature(runtime(), auth().account_id or 0, parse_id(featured_id))
+        await featured_tags.unfeature(runtime(), auth().account_id or 0, featured_id)
     except featured_tags.FeaturedTagNotFound:
         raise not_found() from None
     return json_response({})
@@ -66,10 +66,10 @@ async def suggestions() -> Response:
     )
 
 
-@blueprint.route("/api/v1/accounts/<account_id>/featured_tags")
-async def of_account(account_id: str) -> Response:
+@blueprint.route("/api/v1/accounts/<id:account_id>/featured_tags")
+async def of_account(account_id: int) -> Response:
     """`GET /api/v1/accounts/:id/featured_tags`."""
     await viewer("read:accounts")
     with service_errors():
-        found = await featured_tags.featured(runtime(), parse_id(account_id))
+        found = await featured_tags.featured(runtime(), account_id)
     return _entities(found)

@@ -22,15 +22,16 @@ from ..services.filters import FilterDraft, FilterNotFound, InvalidFilter, Keywo
 from .auth import auth, require_scope
 from .context import json_response, runtime
 from .errors import ApiError, not_found
-from .paging import parse_id
+from .paging import id_or_404
 from .params import Params, parse_flag, read_params
+from .strict_input import form_pairs
 
 blueprint = Blueprint("filters", __name__)
 FEATURES = frozenset({"filters"})
 READ = "read:filters"
 WRITE = "write:filters"
 MAX_ATTRIBUTES = 200
-_ATTRIBUTE_KEY = re.compile(r"^keywords_attributes\[(\d*)\]\[(\w+)\]$")
+_ATTRIBUTE_KEY = re.compile(r"^keywords_attributes\[([0-9]*)\]\[(\w+)\]$")
 
 
 @contextmanager
@@ -62,10 +63,7 @@ def _text(value: Any, name: str) -> str | None:
 def _id(value: Any) -> int | None:
     if value is None or value == "":
         return None
-    text = str(value)
-    if not text.isdigit() or len(text) > 19:
-        raise not_found()
-    return int(text)
+    return id_or_404(value)
 
 
 def _expires_in(params: Params) -> tuple[int | None, bool]:
@@ -100,7 +98,7 @@ async def _attribute_items() -> list[dict[str, Any]]:
         return raw[: MAX_ATTRIBUTES + 1]
     pairs = parse_qsl(request.query_string.decode("latin-1"), keep_blank_values=True)
     if request.mimetype == "application/x-www-form-urlencoded":
-        pairs += parse_qsl((await request.get_data(as_text=True)), keep_blank_values=True)
+        pairs += form_pairs(await request.get_data())
     elif request.mimetype == "multipart/form-data":
         pairs += list((await request.form).items(multi=True))
     indexed: dict[str, dict[str, Any]] = {}
@@ -169,33 +167,31 @@ async def create() -> Response:
     return json_response(_view_entity(view))
 
 
-@blueprint.route("/api/v2/filters/<filter_id>")
+@blueprint.route("/api/v2/filters/<id:filter_id>")
 @require_scope(READ)
-async def show(filter_id: str) -> Response:
+async def show(filter_id: int) -> Response:
     """`GET /api/v2/filters/:id`."""
     with _errors():
-        view = await filters.show(runtime(), _me(), parse_id(filter_id))
+        view = await filters.show(runtime(), _me(), filter_id)
     return json_response(_view_entity(view))
 
 
-@blueprint.route("/api/v2/filters/<filter_id>", methods=["PUT"])
+@blueprint.route("/api/v2/filters/<id:filter_id>", methods=["PUT"])
 @require_scope(WRITE)
-async def update(filter_id: str) -> Response:
+async def update(filter_id: int) -> Response:
     """`PUT /api/v2/filters/:id`."""
     params = await read_params()
     with _errors():
-        view = await filters.update(
-            runtime(), _me(), parse_id(filter_id), await _filter_draft(params)
-        )
+        view = await filters.update(runtime(), _me(), filter_id, await _filter_draft(params))
     return json_response(_view_entity(view))
 
 
-@blueprint.route("/api/v2/filters/<filter_id>", methods=["DELETE"])
+@blueprint.route("/api/v2/filters/<id:filter_id>", methods=["DELETE"])
 @require_scope(WRITE)
-async def delete(filter_id: str) -> Response:
+async def delete(filter_id: int) -> Response:
     """`DELETE /api/v2/filters/:id`."""
     with _errors():
-        await filters.delete(runtime(), _me(), parse_id(filter_id))
+        await filters.delete(runtime(), _me(), filter_id)
     return json_response({})
 
 
@@ -205,112 +201,110 @@ async def delete(filter_id: str) -> Response:
 # `/api/v2/filter_statuses/:id` paths served before stay as aliases.
 
 
-@blueprint.route("/api/v2/filters/<filter_id>/keywords")
+@blueprint.route("/api/v2/filters/<id:filter_id>/keywords")
 @require_scope(READ)
-async def keywords(filter_id: str) -> Response:
+async def keywords(filter_id: int) -> Response:
     """`GET /api/v2/filters/:id/keywords`."""
     with _errors():
-        rows = await filters.keywords(runtime(), _me(), parse_id(filter_id))
+        rows = await filters.keywords(runtime(), _me(), filter_id)
     return json_response([keyword_entity(r) for r in rows])
 
 
-@blueprint.route("/api/v2/filters/<filter_id>/keywords", methods=["POST"])
+@blueprint.route("/api/v2/filters/<id:filter_id>/keywords", methods=["POST"])
 @require_scope(WRITE)
-async def add_keyword(filter_id: str) -> Response:
+async def add_keyword(filter_id: int) -> Response:
     """`POST /api/v2/filters/:id/keywords` (`keyword`, `whole_word`)."""
     params = await read_params()
     with _errors():
         row = await filters.add_keyword(
             runtime(),
             _me(),
-            parse_id(filter_id),
+            filter_id,
             params.text("keyword", max_length=1000),
             params.flag("whole_word"),
         )
     return json_response(keyword_entity(row))
 
 
-@blueprint.route("/api/v2/filters/keywords/<keyword_id>")
-@blueprint.route("/api/v2/filter_keywords/<keyword_id>")
+@blueprint.route("/api/v2/filters/keywords/<id:keyword_id>")
+@blueprint.route("/api/v2/filter_keywords/<id:keyword_id>")
 @require_scope(READ)
-async def show_keyword(keyword_id: str) -> Response:
+async def show_keyword(keyword_id: int) -> Response:
     """`GET /api/v2/filters/keywords/:id`."""
     with _errors():
-        row = await filters.show_keyword(runtime(), _me(), parse_id(keyword_id))
+        row = await filters.show_keyword(runtime(), _me(), keyword_id)
     return json_response(keyword_entity(row))
 
 
-@blueprint.route("/api/v2/filters/keywords/<keyword_id>", methods=["PUT"])
-@blueprint.route("/api/v2/filter_keywords/<keyword_id>", methods=["PUT"])
+@blueprint.route("/api/v2/filters/keywords/<id:keyword_id>", methods=["PUT"])
+@blueprint.route("/api/v2/filter_keywords/<id:keyword_id>", methods=["PUT"])
 @require_scope(WRITE)
-async def update_keyword(keyword_id: str) -> Response:
+async def update_keyword(keyword_id: int) -> Response:
     """`PUT /api/v2/filters/keywords/:id`."""
     params = await read_params()
     with _errors():
         row = await filters.update_keyword(
             runtime(),
             _me(),
-            parse_id(keyword_id),
+            keyword_id,
             params.text("keyword", max_length=1000),
             params.flag("whole_word"),
         )
     return json_response(keyword_entity(row))
 
 
-@blueprint.route("/api/v2/filters/keywords/<keyword_id>", methods=["DELETE"])
-@blueprint.route("/api/v2/filter_keywords/<keyword_id>", methods=["DELETE"])
+@blueprint.route("/api/v2/filters/keywords/<id:keyword_id>", methods=["DELETE"])
+@blueprint.route("/api/v2/filter_keywords/<id:keyword_id>", methods=["DELETE"])
 @require_scope(WRITE)
-async def delete_keyword(keyword_id: str) -> Response:
+async def delete_keyword(keyword_id: int) -> Response:
     """`DELETE /api/v2/filters/keywords/:id`."""
     with _errors():
-        await filters.delete_keyword(runtime(), _me(), parse_id(keyword_id))
+        await filters.delete_keyword(runtime(), _me(), keyword_id)
     return json_response({})
 
 
 # Filtered statuses -------------------------------------------------------------------------------
 
 
-@blueprint.route("/api/v2/filters/<filter_id>/statuses")
+@blueprint.route("/api/v2/filters/<id:filter_id>/statuses")
 @require_scope(READ)
-async def statuses(filter_id: str) -> Response:
+async def statuses(filter_id: int) -> Response:
     """`GET /api/v2/filters/:id/statuses`."""
     with _errors():
-        rows = await filters.statuses(runtime(), _me(), parse_id(filter_id))
+        rows = await filters.statuses(runtime(), _me(), filter_id)
     return json_response([filter_status_entity(r) for r in rows])
 
 
-@blueprint.route("/api/v2/filters/<filter_id>/statuses", methods=["POST"])
+@blueprint.route("/api/v2/filters/<id:filter_id>/statuses", methods=["POST"])
 @require_scope(WRITE)
-async def add_status(filter_id: str) -> Response:
+async def add_status(filter_id: int) -> Response:
     """`POST /api/v2/filters/:id/statuses` (`status_id`)."""
     params = await read_params()
     status_id = params.text("status_id", max_length=40)
     if not status_id:
         raise ApiError(422, "Validation failed: Status can't be blank")
     with _errors():
-        row = await filters.add_status(
-            runtime(), _me(), parse_id(filter_id), parse_id(str(status_id))
-        )
+        row = await filters.add_status(runtime(), _me(), filter_id, id_or_404(str(status_id)))
     return json_response(filter_status_entity(row))
 
 
-@blueprint.route("/api/v2/filters/statuses/<filter_status_id>")
-@blueprint.route("/api/v2/filter_statuses/<filter_status_id>")
+@blueprint.route("/api/v2/filters/statuses/<id:filter_status_id>")
+@blueprint.route("/api/v2/filter_statuses/<id:filter_status_id>")
 @require_scope(READ)
-async def show_status(filter_status_id: str) -> Response:
+async def show_status(filter_status_id: int) -> Response:
     """`GET /api/v2/filters/statuses/:id`."""
     with _errors():
-        row = await filters.show_status(runtime(), _me(), parse_id(filter_status_id))
+        row = await filters.show_status(runtime(), _me(), filter_status_id)
     return json_response(filter_status_entity(row))
 
 
-@blueprint.route("/api/v2/filters/statuses/<filter_status_id>", methods=["DELETE"])
-@blueprint.route("/api/v2/filter_statuses/<filter_status_id>", methods=["DELETE"])
+@blueprint.route("/api/v2/filters/statuses/<id:filter_status_id>", methods=["DELETE"])
+@blueprint.route("/api/v2/filter_statuses/<id:filter_status_id>", methods=["DELETE"])
 @require_scope(WRITE)
-async def delete_status(filter_status_id: str) -> Response:
+async def delete_status(filter_status_id: int) -> Response:
     """`DELETE /api/v2/filters/statuses/:id`."""
     with _errors():
-        await filters.delete_status(runtime(), _me(), parse_id(filter_status_id))
+        await filters.delete_status(runtime(), _me(), filter_status_id)
     return json_response({})
 
 
@@ -345,18 +339,18 @@ async def v1_create() -> Response:
     return json_response(v1_filter_entity(row))
 
 
-@blueprint.route("/api/v1/filters/<keyword_id>")
+@blueprint.route("/api/v1/filters/<id:keyword_id>")
 @require_scope(READ)
-async def v1_show(keyword_id: str) -> Response:
+async def v1_show(keyword_id: int) -> Response:
     """`GET /api/v1/filters/:id`."""
     with _errors():
-        row = await filters.show_keyword(runtime(), _me(), parse_id(keyword_id))
+        row = await filters.show_keyword(runtime(), _me(), keyword_id)
     return json_response(v1_filter_entity(row))
 
 
-@blueprint.route("/api/v1/filters/<keyword_id>", methods=["PUT"])
+@blueprint.route("/api/v1/filters/<id:keyword_id>", methods=["PUT"])
 @require_scope(WRITE)
-async def v1_update(keyword_id: str) -> Response:
+async def v1_update(keyword_id: int) -> Response:
     """`PUT /api/v1/filters/:id`."""
     params = await read_params()
     expires_in, given = _expires_in(params)
@@ -364,7 +358,7 @@ async def v1_update(keyword_id: str) -> Response:
         row = await filters.v1_update(
             runtime(),
             _me(),
-            parse_id(keyword_id),
+            keyword_id,
             phrase=params.text("phrase", max_length=1000),
             context=_context(params),
             irreversible=params.flag("irreversible"),
@@ -375,10 +369,10 @@ async def v1_update(keyword_id: str) -> Response:
     return json_response(v1_filter_entity(row))
 
 
-@blueprint.route("/api/v1/filters/<keyword_id>", methods=["DELETE"])
+@blueprint.route("/api/v1/filters/<id:keyword_id>", methods=["DELETE"])
 @require_scope(WRITE)
-async def v1_delete(keyword_id: str) -> Response:
+async def v1_delete(keyword_id: int) -> Response:
     """`DELETE /api/v1/filters/:id`."""
     with _errors():
-        await filters.v1_delete(runtime(), _me(), parse_id(keyword_id))
+        await filters.v1_delete(runtime(), _me(), keyword_id)
     return json_response({})

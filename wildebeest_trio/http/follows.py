@@ -15,7 +15,7 @@ from ..store.paging import Page
 from .auth import auth, require_scope
 from .context import json_response, runtime
 from .errors import ApiError
-from .paging import ACCOUNT_LIMIT, page_from, parse_id, service_errors, set_link_header, viewer
+from .paging import ACCOUNT_LIMIT, page_from, service_errors, set_link_header, viewer
 from .params import read_params
 
 blueprint = Blueprint("follows", __name__)
@@ -53,9 +53,9 @@ def _accounts(rows: list[Row], page: Page) -> Response:
     )
 
 
-@blueprint.route("/api/v1/accounts/<account_id>/follow", methods=["POST"])
+@blueprint.route("/api/v1/accounts/<id:account_id>/follow", methods=["POST"])
 @require_scope("write:follows")
-async def follow(account_id: str) -> Response:
+async def follow(account_id: int) -> Response:
     """`POST /api/v1/accounts/:id/follow` (`reblogs`, `notify`, `languages[]`)."""
     params = await read_params()
     languages = params.get_list("languages")
@@ -65,16 +65,16 @@ async def follow(account_id: str) -> Response:
         languages=[str(x)[:10] for x in languages][:50] if "languages" in params else None,
     )
     with service_errors():
-        rel = await follows.follow(runtime(), auth().account_id or 0, parse_id(account_id), options)
+        rel = await follows.follow(runtime(), auth().account_id or 0, account_id, options)
     return json_response(_relationship(rel))
 
 
-@blueprint.route("/api/v1/accounts/<account_id>/unfollow", methods=["POST"])
+@blueprint.route("/api/v1/accounts/<id:account_id>/unfollow", methods=["POST"])
 @require_scope("write:follows")
-async def unfollow(account_id: str) -> Response:
+async def unfollow(account_id: int) -> Response:
     """`POST /api/v1/accounts/:id/unfollow` (also withdraws a request)."""
     with service_errors():
-        rel = await follows.unfollow(runtime(), auth().account_id or 0, parse_id(account_id))
+        rel = await follows.unfollow(runtime(), auth().account_id or 0, account_id)
     return json_response(_relationship(rel))
 
 
@@ -86,27 +86,27 @@ async def relationships() -> Response:
     raw = params.get_list("id")
     if len(raw) > MAX_RELATIONSHIPS:
         raise ApiError(422, f"At most {MAX_RELATIONSHIPS} ids")
-    ids = [int(str(i)) for i in raw if str(i).isdigit() and len(str(i)) <= 19]
+    ids = params.ids("id")
     rels = await follows.relationships(runtime(), auth().account_id or 0, ids)
     return json_response([_relationship(r) for r in rels])
 
 
-async def _network(account_id: str, direction: str) -> Response:
+async def _network(account_id: int, direction: str) -> Response:
     viewer_id = await viewer("read:accounts")
     page = page_from(await read_params(), ACCOUNT_LIMIT)
     with service_errors():
-        rows = await follows.network(runtime(), parse_id(account_id), viewer_id, direction, page)
+        rows = await follows.network(runtime(), account_id, viewer_id, direction, page)
     return _accounts(rows, page)
 
 
-@blueprint.route("/api/v1/accounts/<account_id>/followers")
-async def followers(account_id: str) -> Response:
+@blueprint.route("/api/v1/accounts/<id:account_id>/followers")
+async def followers(account_id: int) -> Response:
     """`GET /api/v1/accounts/:id/followers`."""
     return await _network(account_id, "followers")
 
 
-@blueprint.route("/api/v1/accounts/<account_id>/following")
-async def following(account_id: str) -> Response:
+@blueprint.route("/api/v1/accounts/<id:account_id>/following")
+async def following(account_id: int) -> Response:
     """`GET /api/v1/accounts/:id/following`."""
     return await _network(account_id, "following")
 
@@ -120,71 +120,67 @@ async def follow_requests() -> Response:
     return _accounts(rows, page)
 
 
-@blueprint.route("/api/v1/follow_requests/<account_id>/authorize", methods=["POST"])
+@blueprint.route("/api/v1/follow_requests/<id:account_id>/authorize", methods=["POST"])
 @require_scope("write:follows")
-async def authorize(account_id: str) -> Response:
+async def authorize(account_id: int) -> Response:
     """`POST /api/v1/follow_requests/:id/authorize`."""
     with service_errors():
-        rel = await follows.answer_request(
-            runtime(), auth().account_id or 0, parse_id(account_id), True
-        )
+        rel = await follows.answer_request(runtime(), auth().account_id or 0, account_id, True)
     return json_response(_relationship(rel))
 
 
-@blueprint.route("/api/v1/follow_requests/<account_id>/reject", methods=["POST"])
+@blueprint.route("/api/v1/follow_requests/<id:account_id>/reject", methods=["POST"])
 @require_scope("write:follows")
-async def reject(account_id: str) -> Response:
+async def reject(account_id: int) -> Response:
     """`POST /api/v1/follow_requests/:id/reject`."""
     with service_errors():
-        rel = await follows.answer_request(
-            runtime(), auth().account_id or 0, parse_id(account_id), False
-        )
+        rel = await follows.answer_request(runtime(), auth().account_id or 0, account_id, False)
     return json_response(_relationship(rel))
 
 
-@blueprint.route("/api/v1/accounts/<account_id>/block", methods=["POST"])
+@blueprint.route("/api/v1/accounts/<id:account_id>/block", methods=["POST"])
 @require_scope("write:blocks")
-async def block(account_id: str) -> Response:
+async def block(account_id: int) -> Response:
     """`POST /api/v1/accounts/:id/block`."""
     with service_errors():
-        rel = await follows.block(runtime(), auth().account_id or 0, parse_id(account_id))
+        rel = await follows.block(runtime(), auth().account_id or 0, account_id)
     return json_response(_relationship(rel))
 
 
-@blueprint.route("/api/v1/accounts/<account_id>/unblock", methods=["POST"])
+@blueprint.route("/api/v1/accounts/<id:account_id>/unblock", methods=["POST"])
 @require_scope("write:blocks")
-async def unblock(account_id: str) -> Response:
+async def unblock(account_id: int) -> Response:
     """`POST /api/v1/accounts/:id/unblock`."""
     with service_errors():
-        rel = await follows.unblock(runtime(), auth().account_id or 0, parse_id(account_id))
+        rel = await follows.unblock(runtime(), auth().account_id or 0, account_id)
     return json_response(_relationship(rel))
 
 
-@blueprint.route("/api/v1/accounts/<account_id>/mute", methods=["POST"])
+@blueprint.route("/api/v1/accounts/<id:account_id>/mute", methods=["POST"])
 @require_scope("write:mutes")
-async def mute(account_id: str) -> Response:
+async def mute(account_id: int) -> Response:
     """`POST /api/v1/accounts/:id/mute` (`notifications`, `duration` in seconds)."""
     params = await read_params()
-    duration = params.integer("duration", 0)
+    duration = params.integer("duration", 0, maximum=follows.MAX_MUTE_SECONDS)
     if duration < 0:
         raise ApiError(422, "duration must not be negative")
     with service_errors():
         rel = await follows.mute(
             runtime(),
             auth().account_id or 0,
-            parse_id(account_id),
+            account_id,
             bool(params.flag("notifications", True)),
             duration,
         )
     return json_response(_relationship(rel))
 
 
-@blueprint.route("/api/v1/accounts/<account_id>/unmute", methods=["POST"])
+@blueprint.route("/api/v1/accounts/<id:account_id>/unmute", methods=["POST"])
 @require_scope("write:mutes")
-async def unmute(account_id: str) -> Response:
+async def unmute(account_id: int) -> Response:
     """`POST /api/v1/accounts/:id/unmute`."""
     with service_errors():
-        rel = await follows.unmute(runtime(), auth().account_id or 0, parse_id(account_id))
+        rel = await follows.unmute(runtime(), auth().account_id or 0, account_id)
     return json_response(_relationship(rel))
 
 
@@ -204,16 +200,14 @@ async def mutes() -> Response:
     return _accounts(await follows.muted_accounts(runtime(), auth().account_id or 0, page), page)
 
 
-@blueprint.route("/api/v1/accounts/<account_id>/note", methods=["POST"])
+@blueprint.route("/api/v1/accounts/<id:account_id>/note", methods=["POST"])
 @require_scope("write:accounts")
-async def note(account_id: str) -> Response:
+async def note(account_id: int) -> Response:
     """`POST /api/v1/accounts/:id/note` (`comment`; empty erases)."""
     params = await read_params()
     comment = params.text("comment", "", max_length=follows.MAX_NOTE) or ""
     with service_errors():
-        rel = await follows.set_note(
-            runtime(), auth().account_id or 0, parse_id(account_id), comment
-        )
+        rel = await follows.set_note(runtime(), auth().account_id or 0, account_id, comment)
     return json_response(_relationship(rel))
 
 
@@ -223,8 +217,7 @@ async def familiar_followers() -> Response:
     """`GET /api/v1/accounts/familiar_followers?id[]=`: who the caller follows among each
     account's followers."""
     params = await read_params()
-    raw = [str(i) for i in params.get_list("id")][:MAX_RELATIONSHIPS]
-    ids = [int(i) for i in raw if i.isdigit() and len(i) <= 19]
+    ids = params.ids("id", MAX_RELATIONSHIPS)
     found = await follows.familiar_followers(runtime(), auth().account_id or 0, ids)
     config = runtime().config
     return json_response(
@@ -235,24 +228,24 @@ async def familiar_followers() -> Response:
     )
 
 
-async def _endorse(account_id: str, on: bool) -> Response:
+async def _endorse(account_id: int, on: bool) -> Response:
     with service_errors():
-        rel = await follows.endorse(runtime(), auth().account_id or 0, parse_id(account_id), on)
+        rel = await follows.endorse(runtime(), auth().account_id or 0, account_id, on)
     return json_response(_relationship(rel))
 
 
-@blueprint.route("/api/v1/accounts/<account_id>/pin", methods=["POST"])
-@blueprint.route("/api/v1/accounts/<account_id>/endorse", methods=["POST"])
+@blueprint.route("/api/v1/accounts/<id:account_id>/pin", methods=["POST"])
+@blueprint.route("/api/v1/accounts/<id:account_id>/endorse", methods=["POST"])
 @require_scope("write:accounts")
-async def endorse(account_id: str) -> Response:
+async def endorse(account_id: int) -> Response:
     """`POST /api/v1/accounts/:id/endorse` (and the older `/pin`)."""
     return await _endorse(account_id, True)
 
 
-@blueprint.route("/api/v1/accounts/<account_id>/unpin", methods=["POST"])
-@blueprint.route("/api/v1/accounts/<account_id>/unendorse", methods=["POST"])
+@blueprint.route("/api/v1/accounts/<id:account_id>/unpin", methods=["POST"])
+@blueprint.route("/api/v1/accounts/<id:account_id>/unendorse", methods=["POST"])
 @require_scope("write:accounts")
-async def unendorse(account_id: str) -> Response:
+async def unendorse(account_id: int) -> Response:
     """`POST /api/v1/accounts/:id/unendorse` (and the older `/unpin`)."""
     return await _endorse(account_id, False)
 
@@ -265,11 +258,11 @@ async def endorsements() -> Response:
     return _accounts(await follows.endorsements(runtime(), auth().account_id or 0, page), page)
 
 
-@blueprint.route("/api/v1/accounts/<account_id>/endorsements")
-async def account_endorsements(account_id: str) -> Response:
+@blueprint.route("/api/v1/accounts/<id:account_id>/endorsements")
+async def account_endorsements(account_id: int) -> Response:
     """`GET /api/v1/accounts/:id/endorsements`: the accounts an account features."""
     await viewer("read:accounts")
     page = page_from(await read_params(), ACCOUNT_LIMIT)
     with service_errors():
-        rows = await follows.endorsements(runtime(), parse_id(account_id), page)
+        rows = await follows.endorsements(runtime(), account_id, page)
     return _accounts(rows, page)

@@ -1,4 +1,5 @@
-"""JSON for responses through orjson (several times faster than the standard library)."""
+"""JSON for requests and responses through orjson (several times faster than the standard
+library); what comes in is bounded in size and depth (`jsonbounds`)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,17 @@ from typing import Any
 import orjson
 from quart.json.provider import DefaultJSONProvider
 
+from .. import jsonbounds
+
+# The largest JSON request body the API reads (Mastodon's requests are a few kilobytes).
+MAX_JSON_BYTES = 1_000_000
+
 
 class OrjsonProvider(DefaultJSONProvider):
-    """Quart's JSON provider, encoding with orjson."""
+    """Quart's JSON provider, with orjson and `jsonbounds` (`request.get_json` uses it)."""
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
         return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS).decode()
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
-        return orjson.loads(s)
+        return jsonbounds.loads(s, max_bytes=MAX_JSON_BYTES)

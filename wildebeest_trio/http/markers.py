@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from quart import Blueprint, Response
 
+from ..ids import parse_id
 from ..serializers.markers import marker_entities
 from ..services import markers
 from .auth import auth, require_scope
@@ -35,10 +36,10 @@ async def save() -> Response:
         value = params.get(f"{timeline}[last_read_id]")
         if value is None:
             continue
-        text = str(value)
-        if not text.isdigit() or len(text) > 19:
+        position = parse_id(value)
+        if position is None:
             raise ApiError(422, f"Validation failed: {timeline} last_read_id is invalid")
-        positions[timeline] = int(text)
+        positions[timeline] = position
     if not positions:
         raise ApiError(400, "home[last_read_id] or notifications[last_read_id] is required")
     found = await markers.save(runtime(), auth().account_id or 0, positions)

@@ -32,20 +32,20 @@ async def create_v2() -> Response:
     return await _create(synchronous=False)
 
 
-@blueprint.route("/api/v1/media/<attachment_id>", methods=["GET"])
+@blueprint.route("/api/v1/media/<id:attachment_id>", methods=["GET"])
 @require_scope("write:media")
-async def show(attachment_id: str) -> Response:
+async def show(attachment_id: int) -> Response:
     """One's own unattached upload: 206 while processing, 200 when done, 422 if it failed."""
     rt = runtime()
-    row = await media.owned(rt, auth().account_id or 0, _id(attachment_id))
+    row = await media.owned(rt, auth().account_id or 0, attachment_id)
     if row is None:
         raise not_found()
     return _answer(row)
 
 
-@blueprint.route("/api/v1/media/<attachment_id>", methods=["PUT"])
+@blueprint.route("/api/v1/media/<id:attachment_id>", methods=["PUT"])
 @require_scope("write:media")
-async def change(attachment_id: str) -> Response:
+async def change(attachment_id: int) -> Response:
     """Set the description, focal point or thumbnail of one's own unattached upload."""
     rt = runtime()
     params = await read_params()
@@ -53,7 +53,7 @@ async def change(attachment_id: str) -> Response:
         row = await media.update(
             rt,
             auth().account_id or 0,
-            _id(attachment_id),
+            attachment_id,
             description=params.text("description", max_length=100_000),
             focus=params.text("focus", max_length=100) or None,
             thumbnail=_file(params, "thumbnail"),
@@ -125,14 +125,3 @@ def _human(n: int) -> str:
     if n % 1024 == 0:
         return f"{n // 1024} KB"
     return f"{n} bytes"
-
-
-def _id(text: str) -> int:
-    """An attachment id from the path; 404 for anything that cannot be one."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise not_found() from None
-    if not 0 < value < 1 << 63:
-        raise not_found()
-    return value

@@ -24,31 +24,31 @@ blueprint = Blueprint("media_proxy", __name__)
 REDIRECT_CACHE = "public, max-age=300"
 
 
-@blueprint.route("/media_proxy/<attachment_id>/<token>/<style>", methods=["GET"])
-async def attachment(attachment_id: str, token: str, style: str) -> Response:
+@blueprint.route("/media_proxy/<id:attachment_id>/<token>/<style>", methods=["GET"])
+async def attachment(attachment_id: int, token: str, style: str) -> Response:
     """A remote attachment's file (`original`) or preview (`small`)."""
     if style not in ATTACHMENT_STYLES or len(token) > 64:
         raise not_found()
     with _remote_errors():
-        target = await media_cache.attachment_target(runtime(), _id(attachment_id), token, style)
+        target = await media_cache.attachment_target(runtime(), attachment_id, token, style)
     return _redirect(target)
 
 
-@blueprint.route("/media_proxy/accounts/<account_id>/<which>", methods=["GET"])
-async def account_image(account_id: str, which: str) -> Response:
+@blueprint.route("/media_proxy/accounts/<id:account_id>/<which>", methods=["GET"])
+async def account_image(account_id: int, which: str) -> Response:
     """A remote account's avatar or header."""
     if which not in PROFILE_IMAGES:
         raise not_found()
     with _remote_errors():
-        target = await media_cache.image_target(runtime(), "accounts", _id(account_id), which)
+        target = await media_cache.image_target(runtime(), "accounts", account_id, which)
     return _redirect(target)
 
 
-@blueprint.route("/media_proxy/emojis/<emoji_id>", methods=["GET"])
-async def emoji(emoji_id: str) -> Response:
+@blueprint.route("/media_proxy/emojis/<id:emoji_id>", methods=["GET"])
+async def emoji(emoji_id: int) -> Response:
     """A remote custom emoji's image."""
     with _remote_errors():
-        target = await media_cache.image_target(runtime(), "custom_emojis", _id(emoji_id), "image")
+        target = await media_cache.image_target(runtime(), "custom_emojis", emoji_id, "image")
     return _redirect(target)
 
 
@@ -68,13 +68,3 @@ def _redirect(target: media_cache.Target) -> Response:
     response = redirect(target.url, 302)
     response.headers["Cache-Control"] = REDIRECT_CACHE
     return response
-
-
-def _id(text: str) -> int:
-    """A row id from the path; 404 for anything that cannot be one."""
-    if not text.isdigit() or len(text) > 19:
-        raise not_found()
-    value = int(text)
-    if not 0 < value < 1 << 63:
-        raise not_found()
-    return value

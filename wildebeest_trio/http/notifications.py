@@ -6,6 +6,7 @@ from typing import Any
 
 from quart import Blueprint, Response
 
+from ..ids import parse_id
 from ..serializers.accounts import account_entity
 from ..serializers.notifications import (
     group_entity,
@@ -21,7 +22,7 @@ from ..store.notifications import POLICY_FIELDS, Browse
 from .auth import auth, require_scope
 from .context import json_response, runtime
 from .errors import ApiError
-from .paging import MAX_ID, page_from, parse_id, set_link_header
+from .paging import id_or_404, page_from, set_link_header
 from .params import Params, read_params
 
 blueprint = Blueprint("notifications", __name__)
@@ -52,10 +53,10 @@ def _account_filter(params: Params) -> int | None:
     value = params.get("account_id")
     if value is None or value == "":
         return None
-    text = str(value)
-    if not text.isdigit() or len(text) > 19 or int(text) > MAX_ID:
+    found = parse_id(value)
+    if found is None:
         raise ApiError(422, "account_id must be an account id")
-    return int(text)
+    return found
 
 
 def _browse(params: Params, *, grouped: bool = False) -> Browse:
@@ -74,10 +75,8 @@ def _browse(params: Params, *, grouped: bool = False) -> Browse:
 
 
 def _count_limit(params: Params) -> int:
-    limit = params.integer("limit", COUNT_LIMIT)
-    if limit <= 0:
-        limit = COUNT_LIMIT
-    return min(limit, COUNT_LIMIT_MAX)
+    limit = params.integer("limit", COUNT_LIMIT, maximum=COUNT_LIMIT_MAX, clamp=True)
+    return limit if limit > 0 else COUNT_LIMIT
 
 
 def _not_found() -> ApiError:
@@ -110,12 +109,12 @@ async def unread_count() -> Response:
     return json_response({"count": count})
 
 
-@blueprint.route("/api/v1/notifications/<notification_id>")
+@blueprint.route("/api/v1/notifications/<id:notification_id>")
 @require_scope(READ)
-async def show(notification_id: str) -> Response:
+async def show(notification_id: int) -> Response:
     """`GET /api/v1/notifications/:id`."""
     try:
-        listing = await notifications.show(runtime(), _me(), parse_id(notification_id))
+        listing = await notifications.show(runtime(), _me(), notification_id)
     except NotificationNotFound:
         raise _not_found() from None
     shown = listing.entities(runtime().config)
@@ -124,17 +123,17 @@ async def show(notification_id: str) -> Response:
     return json_response(shown[0])
 
 
-async def _dismiss(text: str) -> Response:
+async def _dismiss(value: int | str) -> Response:
     try:
-        await notifications.dismiss(runtime(), _me(), parse_id(text))
+        await notifications.dismiss(runtime(), _me(), id_or_404(value))
     except NotificationNotFound:
         raise _not_found() from None
     return json_response({})
 
 
-@blueprint.route("/api/v1/notifications/<notification_id>/dismiss", methods=["POST"])
+@blueprint.route("/api/v1/notifications/<id:notification_id>/dismiss", methods=["POST"])
 @require_scope(WRITE)
-async def dismiss(notification_id: str) -> Response:
+async def dismiss(notification_id: int) -> Response:
     """`POST /api/v1/notifications/:id/dismiss`."""
     return await _dismiss(notification_id)
 
@@ -377,12 +376,12 @@ async def requests_merged() -> Response:
     return json_response({"merged": True})
 
 
-@blueprint.route("/api/v1/notifications/requests/<request_id>")
+@blueprint.route("/api/v1/notifications/requests/<id:request_id>")
 @require_scope(READ)
-async def request_show(request_id: str) -> Response:
+async def request_show(request_id: int) -> Response:
     """`GET /api/v1/notifications/requests/:id`."""
     try:
-        found = await notifications.request(runtime(), _me(), parse_id(request_id))
+        found = await notifications.request(runtime(), _me(), request_id)
     except NotificationNotFound:
         raise _not_found() from None
     entities = _requests_entities(found)
@@ -399,18 +398,18 @@ async def _answer(ids: list[int], *, accept: bool, strict: bool) -> Response:
     return json_response({})
 
 
-@blueprint.route("/api/v1/notifications/requests/<request_id>/accept", methods=["POST"])
+@blueprint.route("/api/v1/notifications/requests/<id:request_id>/accept", methods=["POST"])
 @require_scope(WRITE)
-async def request_accept(request_id: str) -> Response:
+async def request_accept(request_id: int) -> Response:
     """`POST /api/v1/notifications/requests/:id/accept`."""
-    return await _answer([parse_id(request_id)], accept=True, strict=True)
+    return await _answer([request_id], accept=True, strict=True)
 
 
-@blueprint.route("/api/v1/notifications/requests/<request_id>/dismiss", methods=["POST"])
+@blueprint.route("/api/v1/notifications/requests/<id:request_id>/dismiss", methods=["POST"])
 @require_scope(WRITE)
-async def request_dismiss(request_id: str) -> Response:
+async def request_dismiss(request_id: int) -> Response:
     """`POST /api/v1/notifications/requests/:id/dismiss`."""
-    return await _answer([parse_id(request_id)], accept=False, strict=True)
+    return await _answer([request_id], accept=False, strict=True)
 
 
 async def _bulk_ids() -> list[int]:
@@ -420,13 +419,10 @@ async def _bulk_ids() -> list[int]:
         raise ApiError(400, "id is missing")
     if len(values) > 100:
         raise ApiError(422, "at most 100 ids at once")
-    ids = []
-    for value in values:
-        text = str(value)
-        if not text.isdigit() or len(text) > 19 or int(text) > MAX_ID:
-            raise ApiError(422, "id must be a list of ids")
-        ids.append(int(text))
-    return ids
+    ids = [parse_id(value) for value in values]
+    if None in ids:
+        raise ApiError(422, "id must be a list of ids")
+    return [i for i in ids if i is not None]
 
 
 @blueprint.route("/api/v1/notifications/requests/accept", methods=["POST"])

@@ -9,6 +9,8 @@ from urllib.parse import urlencode
 
 from quart import Response, request
 
+from .. import ids
+from ..ids import MAX_ID
 from ..services.follows import AccountNotFound, CannotFollow
 from ..services.statuses import InvalidStatus, NotAllowed, StatusNotFound
 from ..services.tokens import scope_allows
@@ -18,40 +20,48 @@ from .context import runtime
 from .errors import ApiError, not_found
 from .params import Params
 
-MAX_ID = (1 << 63) - 1
 STATUS_LIMIT = 20
 ACCOUNT_LIMIT = 40
+# Offset paging (search, directory, trends) stops here; further is an empty page.
+MAX_OFFSET = (1 << 31) - 1
 _CURSORS = ("max_id", "since_id", "min_id", "offset")
 
 
-def parse_id(text: str) -> int:
-    """An id from a path or parameter; anything that cannot be an id is a 404."""
-    if not text.isdigit() or len(text) > 19 or int(text) > MAX_ID:
+def id_or_404(value: object) -> int:
+    """An id from a path or parameter (`ids.parse_id`); anything else is a 404."""
+    found = ids.parse_id(value)
+    if found is None:
         raise not_found()
-    return int(text)
+    return found
 
 
-def _cursor(params: Params, name: str) -> int | None:
+def cursor(params: Params, name: str) -> int | None:
+    """`max_id` and friends (or another id to search by): ASCII digits, or a 422."""
     value = params.get(name)
     if value is None or value == "":
         return None
     text = str(value)
-    if not text.isdigit() or len(text) > 19:
+    if not (text.isascii() and text.isdigit()):
         raise ApiError(422, f"{name} must be an id")
-    return min(int(text), MAX_ID)
+    # A number past the largest id pages from the newest record on.
+    return MAX_ID if len(text) > 19 else min(int(text), MAX_ID)
+
+
+def _limit(params: Params, default: int) -> int:
+    """`limit`: `default` when absent or not positive, at most twice it (Mastodon's
+    `limit_param`)."""
+    limit: int = params.integer("limit", default, maximum=default * 2, clamp=True)
+    return limit if limit > 0 else default
 
 
 def page_from(params: Params, default: int = STATUS_LIMIT) -> Page:
     """The page a request asks for; `limit` defaults to `default` and is capped at twice it
     (Mastodon's `limit_param`)."""
-    limit = params.integer("limit", default)
-    if limit <= 0:
-        limit = default
     return Page(
-        limit=min(limit, default * 2),
-        max_id=_cursor(params, "max_id"),
-        since_id=_cursor(params, "since_id"),
-        min_id=_cursor(params, "min_id"),
+        limit=_limit(params, default),
+        max_id=cursor(params, "max_id"),
+        since_id=cursor(params, "since_id"),
+        min_id=cursor(params, "min_id"),
     )
 
 
@@ -80,11 +90,12 @@ def set_link_header(
 def offset_page(params: Params, default: int) -> tuple[int, int]:
     """`(limit, offset)` for lists paged by offset (search, trends): limit defaults to
     `default`, at most twice it; negative values are a 400, as Mastodon answers."""
-    limit = params.integer("limit", default)
-    offset = params.integer("offset", 0)
+    limit = params.integer("limit", default, maximum=default * 2, clamp=True)
+    # Past the last result is an empty page, however far.
+    offset = params.integer("offset", 0, maximum=MAX_OFFSET, clamp=True)
     if limit < 0 or offset < 0:
         raise ApiError(400, "Pagination values for offset and limit must be positive")
-    return min(limit or default, default * 2), offset
+    return limit or default, offset
 
 
 def set_offset_links(response: Response, count: int, limit: int, offset: int) -> Response:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from quart import Blueprint, Response
 
+from ..ids import parse_id
 from ..serializers.reports import report_entity
 from ..services.reports import InvalidReport, ReportRequest, file_report
 from .auth import auth, require_scope
 from .context import json_response, runtime
 from .errors import ApiError
-from .paging import MAX_ID, service_errors
+from .paging import id_or_404, service_errors
 from .params import Params, read_params
 
 blueprint = Blueprint("reports", __name__)
@@ -17,13 +18,10 @@ FEATURES = frozenset({"reports"})
 
 
 def _ids(params: Params, name: str) -> list[int]:
-    ids = []
-    for value in params.get_list(name):
-        text = str(value)
-        if not text.isdigit() or len(text) > 19 or int(text) > MAX_ID:
-            raise ApiError(422, f"{name} must be a list of ids")
-        ids.append(int(text))
-    return ids
+    ids = [parse_id(value) for value in params.get_list(name)]
+    if None in ids:
+        raise ApiError(422, f"{name} must be a list of ids")
+    return [i for i in ids if i is not None]
 
 
 @blueprint.route("/api/v1/reports", methods=["POST"])
@@ -35,10 +33,8 @@ async def create() -> Response:
     account_id = params.text("account_id", max_length=20)
     if not account_id:
         raise ApiError(422, "account_id is required")
-    if not account_id.isdigit() or len(account_id) > 19 or int(account_id) > MAX_ID:
-        raise ApiError(404, "Record not found")
     request = ReportRequest(
-        target_id=int(account_id),
+        target_id=id_or_404(account_id),
         status_ids=_ids(params, "status_ids"),
         comment=params.text("comment", "", max_length=100_000) or "",
         category=params.text("category", None, max_length=50),

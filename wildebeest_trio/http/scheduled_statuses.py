@@ -12,7 +12,7 @@ from ..services import scheduled
 from .auth import auth, require_scope
 from .context import json_response, runtime
 from .errors import ApiError, not_found
-from .paging import page_from, parse_id, service_errors, set_link_header
+from .paging import page_from, service_errors, set_link_header
 from .params import read_params
 
 blueprint = Blueprint("scheduled_statuses", __name__)
@@ -45,18 +45,18 @@ async def index() -> Response:
     return set_link_header(response, [v.row["id"] for v in views], page)
 
 
-@blueprint.route("/api/v1/scheduled_statuses/<scheduled_id>")
+@blueprint.route("/api/v1/scheduled_statuses/<id:scheduled_id>")
 @require_scope(READ)
-async def show(scheduled_id: str) -> Response:
+async def show(scheduled_id: int) -> Response:
     """`GET /api/v1/scheduled_statuses/:id`."""
     with _errors():
-        view = await scheduled.show(runtime(), auth().account_id or 0, parse_id(scheduled_id))
+        view = await scheduled.show(runtime(), auth().account_id or 0, scheduled_id)
     return json_response(entity(view))
 
 
-@blueprint.route("/api/v1/scheduled_statuses/<scheduled_id>", methods=["PUT"])
+@blueprint.route("/api/v1/scheduled_statuses/<id:scheduled_id>", methods=["PUT"])
 @require_scope(WRITE)
-async def update(scheduled_id: str) -> Response:
+async def update(scheduled_id: int) -> Response:
     """`PUT /api/v1/scheduled_statuses/:id` (`scheduled_at`)."""
     params = await read_params()
     text = params.text("scheduled_at", max_length=100)
@@ -64,15 +64,15 @@ async def update(scheduled_id: str) -> Response:
         raise ApiError(422, "Validation failed: Scheduled at can't be blank")
     with _errors():
         view = await scheduled.reschedule(
-            runtime(), auth().account_id or 0, parse_id(scheduled_id), scheduled.parse_time(text)
+            runtime(), auth().account_id or 0, scheduled_id, scheduled.parse_time(text)
         )
     return json_response(entity(view))
 
 
-@blueprint.route("/api/v1/scheduled_statuses/<scheduled_id>", methods=["DELETE"])
+@blueprint.route("/api/v1/scheduled_statuses/<id:scheduled_id>", methods=["DELETE"])
 @require_scope(WRITE)
-async def delete(scheduled_id: str) -> Response:
+async def delete(scheduled_id: int) -> Response:
     """`DELETE /api/v1/scheduled_statuses/:id`."""
     with _errors():
-        await scheduled.cancel(runtime(), auth().account_id or 0, parse_id(scheduled_id))
+        await scheduled.cancel(runtime(), auth().account_id or 0, scheduled_id)
     return json_response({})

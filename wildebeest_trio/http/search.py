@@ -12,7 +12,7 @@ from ..services.search import InvalidSearch, SearchRequest
 from .auth import auth, require_scope
 from .context import json_response, runtime
 from .errors import ApiError
-from .paging import ACCOUNT_LIMIT, MAX_ID, offset_page, viewer
+from .paging import ACCOUNT_LIMIT, cursor, offset_page, viewer
 from .params import Params, read_params
 
 blueprint = Blueprint("search", __name__)
@@ -26,16 +26,6 @@ def _query(params: Params) -> str:
     if q is None or not q.strip():
         raise ApiError(400, "Param is missing or the value is empty: q")
     return str(q)
-
-
-def _id_param(params: Params, name: str) -> int | None:
-    """An id parameter (digits, at most the largest id); 422 otherwise."""
-    value = params.text(name, max_length=40)
-    if value is None or value == "":
-        return None
-    if not str(value).isdigit():
-        raise ApiError(422, f"{name} must be an id")
-    return min(int(value), MAX_ID)
 
 
 @blueprint.route("/api/v2/search")
@@ -58,13 +48,13 @@ async def search_v2() -> Response:
     if kind is not None and kind not in search.TYPES:
         raise ApiError(422, f"type must be one of {', '.join(search.TYPES)}")
     limit, offset = offset_page(params, RESULTS_LIMIT)
-    cursors = {name: _id_param(params, name) for name in ("min_id", "max_id")}
+    cursors = {name: cursor(params, name) for name in ("min_id", "max_id")}
     request = SearchRequest(
         q=q,
         type=kind,
         resolve=bool(params.flag("resolve", False)),
         following=bool(params.flag("following", False)),
-        account_id=_id_param(params, "account_id"),
+        account_id=cursor(params, "account_id"),
         exclude_unreviewed=bool(params.flag("exclude_unreviewed", False)),
         limit=limit,
         offset=offset,

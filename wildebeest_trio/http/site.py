@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 from quart import Blueprint, Response, request
 
+from ..ids import parse_id
 from ..serializers.accounts import account_entity, acct
 from ..serializers.statuses import status_entities
 from ..services import domain_blocks, profiles, timelines
@@ -34,7 +35,6 @@ from .web import check_csrf, finish, page, redirect, signed_in
 blueprint = Blueprint("site", __name__)
 
 PAGE_SIZE = 20
-MAX_CURSOR = (1 << 63) - 1
 HREF_RE = re.compile(r'href="(https?://[^"]+)"')
 
 
@@ -61,10 +61,7 @@ async def not_found_page(message: str = "This page does not exist.") -> Response
 
 def _cursor() -> int | None:
     """The `max_id` of a page link; anything else is ignored (the first page)."""
-    value = request.args.get("max_id", "")
-    if value.isdigit() and len(value) <= 19 and int(value) <= MAX_CURSOR:
-        return int(value)
-    return None
+    return parse_id(request.args.get("max_id", ""))
 
 
 def _page() -> Page:
@@ -265,10 +262,12 @@ async def profile_media(handle: str) -> Response:
     return await _profile(handle, "media")
 
 
-@blueprint.route("/@<handle>/<status_id>")
-async def status_page(handle: str, status_id: str) -> Response:
+@blueprint.route("/@<handle>/<segment>")
+async def status_page(handle: str, segment: str) -> Response:
     rt = runtime()
-    if not status_id.isdigit() or len(status_id) > 19 or int(status_id) > MAX_CURSOR:
+    # Not `<id:...>`: anything else after the handle gets this site's own 404 page.
+    status_id = parse_id(segment)
+    if status_id is None:
         return await not_found_page()
     account = await _account(handle)
     if account is None:
@@ -276,17 +275,17 @@ async def status_page(handle: str, status_id: str) -> Response:
     viewer = await signed_in()
     viewer_id = None if wants_activitypub() else _viewer_id(viewer)
     try:
-        bundle = await status_service.show(rt, int(status_id), viewer_id)
+        bundle = await status_service.show(rt, status_id, viewer_id)
     except status_service.StatusNotFound:
         return await not_found_page("This post does not exist or is not public.")
-    row = bundle.statuses[int(status_id)]
+    row = bundle.statuses[status_id]
     if row["account_id"] != account["id"] or row["reblog_of_id"] is not None:
         return await not_found_page("This post does not exist or is not public.")
     if wants_activitypub():
         if not row["local"]:
             return await not_found_page("This post lives on another server.")
         return _ap_redirect(row["uri"])
-    thread = await status_service.context(rt, int(status_id), viewer_id)
+    thread = await status_service.context(rt, status_id, viewer_id)
     main = shown(bundle)[0]
     return await _html(
         "status.html",

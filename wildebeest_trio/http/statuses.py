@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, request
 
-from ..ids import now_ms
+from ..ids import now_ms, parse_id
 from ..serializers.accounts import account_entity
 from ..serializers.scheduled import scheduled_status_entity
 from ..serializers.statuses import (
@@ -20,15 +20,7 @@ from ..store.statuses import StatusBundle
 from .auth import auth, require_scope
 from .context import json_response, runtime
 from .errors import ApiError
-from .paging import (
-    ACCOUNT_LIMIT,
-    MAX_ID,
-    page_from,
-    parse_id,
-    service_errors,
-    set_link_header,
-    viewer,
-)
+from .paging import ACCOUNT_LIMIT, page_from, service_errors, set_link_header, viewer
 from .params import Params, read_params
 
 blueprint = Blueprint("statuses", __name__)
@@ -39,10 +31,6 @@ MAX_MANY = 40
 
 def _one(bundle: StatusBundle, *, source: bool = False) -> Response:
     return json_response(status_entity(runtime().config, bundle, bundle.order[0], source=source))
-
-
-def _is_id(text: str) -> bool:
-    return text.isdigit() and len(text) <= 19 and int(text) <= MAX_ID
 
 
 MAX_POLL_INPUT = 20
@@ -70,9 +58,9 @@ def _draft(params: Params, *, editing: bool = False) -> Draft:
     reply_to = params.text("in_reply_to_id", max_length=40)
     in_reply_to_id = None
     if reply_to:
-        if not reply_to.isdigit() or len(reply_to) > 19:
+        in_reply_to_id = parse_id(reply_to)
+        if in_reply_to_id is None:
             raise ApiError(404, "The post you are trying to reply to does not appear to exist.")
-        in_reply_to_id = int(reply_to)
     return Draft(
         text=params.text("status", "", max_length=100_000) or "",
         spoiler_text=params.text("spoiler_text", "", max_length=10_000) or "",
@@ -127,53 +115,53 @@ async def show_many() -> Response:
     account_id = await viewer(*READ)
     params = await read_params()
     # Ids that cannot exist are skipped like missing ones, not refused.
-    ids = [int(t) for t in map(str, params.get_list("id")[:MAX_MANY]) if _is_id(t)]
+    ids = params.ids("id", MAX_MANY)
     bundle = await statuses.show_many(runtime(), ids, account_id)
     return json_response(status_entities(runtime().config, bundle))
 
 
-@blueprint.route("/api/v1/statuses/<status_id>")
-async def show(status_id: str) -> Response:
+@blueprint.route("/api/v1/statuses/<id:status_id>")
+async def show(status_id: int) -> Response:
     """`GET /api/v1/statuses/:id`."""
     account_id = await viewer(*READ)
     with service_errors():
-        bundle = await statuses.show(runtime(), parse_id(status_id), account_id)
+        bundle = await statuses.show(runtime(), status_id, account_id)
     return _one(bundle)
 
 
-@blueprint.route("/api/v1/statuses/<status_id>", methods=["PUT"])
+@blueprint.route("/api/v1/statuses/<id:status_id>", methods=["PUT"])
 @require_scope("write:statuses")
-async def update(status_id: str) -> Response:
+async def update(status_id: int) -> Response:
     """`PUT /api/v1/statuses/:id`: edit, keeping the history."""
     params = await read_params()
     with service_errors():
         bundle = await statuses.edit(
-            runtime(), auth().account_id or 0, parse_id(status_id), _draft(params, editing=True)
+            runtime(), auth().account_id or 0, status_id, _draft(params, editing=True)
         )
     return _one(bundle)
 
 
-@blueprint.route("/api/v1/statuses/<status_id>", methods=["DELETE"])
+@blueprint.route("/api/v1/statuses/<id:status_id>", methods=["DELETE"])
 @require_scope("write:statuses")
-async def delete(status_id: str) -> Response:
+async def delete(status_id: int) -> Response:
     """`DELETE /api/v1/statuses/:id`: the deleted status with its `text`, for redrafting."""
     params = await read_params()
     with service_errors():
         bundle = await statuses.delete(
             runtime(),
             auth().account_id or 0,
-            parse_id(status_id),
+            status_id,
             delete_media=bool(params.flag("delete_media", False)),
         )
     return _one(bundle, source=True)
 
 
-@blueprint.route("/api/v1/statuses/<status_id>/context")
-async def context(status_id: str) -> Response:
+@blueprint.route("/api/v1/statuses/<id:status_id>/context")
+async def context(status_id: int) -> Response:
     """`GET /api/v1/statuses/:id/context`: ancestors and descendants."""
     account_id = await viewer(*READ)
     with service_errors():
-        found = await statuses.context(runtime(), parse_id(status_id), account_id)
+        found = await statuses.context(runtime(), status_id, account_id)
     config = runtime().config
     return json_response(
         {
@@ -189,21 +177,21 @@ async def context(status_id: str) -> Response:
     )
 
 
-@blueprint.route("/api/v1/statuses/<status_id>/source")
+@blueprint.route("/api/v1/statuses/<id:status_id>/source")
 @require_scope(READ)
-async def source(status_id: str) -> Response:
+async def source(status_id: int) -> Response:
     """`GET /api/v1/statuses/:id/source`: the text as written (author only)."""
     with service_errors():
-        row = await statuses.source(runtime(), parse_id(status_id), auth().account_id or 0)
+        row = await statuses.source(runtime(), status_id, auth().account_id or 0)
     return json_response(status_source_entity(row))
 
 
-@blueprint.route("/api/v1/statuses/<status_id>/history")
-async def history(status_id: str) -> Response:
+@blueprint.route("/api/v1/statuses/<id:status_id>/history")
+async def history(status_id: int) -> Response:
     """`GET /api/v1/statuses/:id/history`: every version, oldest first."""
     account_id = await viewer(*READ)
     with service_errors():
-        versions, author = await statuses.history(runtime(), parse_id(status_id), account_id)
+        versions, author = await statuses.history(runtime(), status_id, account_id)
     config = runtime().config
     return json_response([status_edit_entity(config, v, author) for v in versions])
 
@@ -212,29 +200,30 @@ def _interaction(path: str, scope: str, name: str) -> None:
     """Mount `POST /api/v1/statuses/:id/<path>` calling `action`."""
 
     @require_scope(scope)
-    async def endpoint(status_id: str) -> Response:
+    async def endpoint(status_id: int) -> Response:
         rt = runtime()
         me = auth().account_id or 0
-        sid = parse_id(status_id)
         with service_errors():
             if path in ("favourite", "unfavourite"):
-                bundle = await statuses.favourite(rt, me, sid, path == "favourite")
+                bundle = await statuses.favourite(rt, me, status_id, path == "favourite")
             elif path in ("bookmark", "unbookmark"):
-                bundle = await statuses.bookmark(rt, me, sid, path == "bookmark")
+                bundle = await statuses.bookmark(rt, me, status_id, path == "bookmark")
             elif path in ("pin", "unpin"):
-                bundle = await statuses.pin(rt, me, sid, path == "pin")
+                bundle = await statuses.pin(rt, me, status_id, path == "pin")
             elif path in ("mute", "unmute"):
-                bundle = await statuses.mute(rt, me, sid, path == "mute")
+                bundle = await statuses.mute(rt, me, status_id, path == "mute")
             elif path == "reblog":
                 params = await read_params()
                 visibility = params.text("visibility", max_length=20) or None
-                bundle = await statuses.reblog(rt, me, sid, visibility)
+                bundle = await statuses.reblog(rt, me, status_id, visibility)
             else:
-                bundle = await statuses.unreblog(rt, me, sid)
+                bundle = await statuses.unreblog(rt, me, status_id)
         return _one(bundle)
 
     endpoint.__name__ = name
-    blueprint.add_url_rule(f"/api/v1/statuses/<status_id>/{path}", name, endpoint, methods=["POST"])
+    blueprint.add_url_rule(
+        f"/api/v1/statuses/<id:status_id>/{path}", name, endpoint, methods=["POST"]
+    )
 
 
 for _path, _scope in (
@@ -252,14 +241,12 @@ for _path, _scope in (
     _interaction(_path, _scope, _path)
 
 
-async def _interacting(status_id: str, kind: str) -> Response:
+async def _interacting(status_id: int, kind: str) -> Response:
     account_id = await viewer("read:accounts", *READ)
     params = await read_params()
     page = page_from(params, ACCOUNT_LIMIT)
     with service_errors():
-        rows = await statuses.interacting_accounts(
-            runtime(), parse_id(status_id), account_id, kind, page
-        )
+        rows = await statuses.interacting_accounts(runtime(), status_id, account_id, kind, page)
     config = runtime().config
     response = json_response([account_entity(config, r) for r in rows])
     return set_link_header(
@@ -267,13 +254,13 @@ async def _interacting(status_id: str, kind: str) -> Response:
     )
 
 
-@blueprint.route("/api/v1/statuses/<status_id>/favourited_by")
-async def favourited_by(status_id: str) -> Response:
+@blueprint.route("/api/v1/statuses/<id:status_id>/favourited_by")
+async def favourited_by(status_id: int) -> Response:
     """`GET /api/v1/statuses/:id/favourited_by`."""
     return await _interacting(status_id, "favourites")
 
 
-@blueprint.route("/api/v1/statuses/<status_id>/reblogged_by")
-async def reblogged_by(status_id: str) -> Response:
+@blueprint.route("/api/v1/statuses/<id:status_id>/reblogged_by")
+async def reblogged_by(status_id: int) -> Response:
     """`GET /api/v1/statuses/:id/reblogged_by`."""
     return await _interacting(status_id, "reblogs")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import trio
 from quart import Blueprint, Response, request, websocket
 
+from .. import jsonbounds
 from ..ids import now_ms
 from ..services.tokens import TokenInfo, resolve_token, scope_allows
 from ..store.statuses import hidden_account_ids
@@ -32,6 +33,8 @@ BASE_STREAMS = (
 STREAMS = frozenset(BASE_STREAMS) | {
     f"{s}:media" for s in ("public", "public:local", "public:remote")
 }
+# A command is `{"type": "subscribe", "stream": "hashtag", "tag": "..."}`: a few hundred bytes.
+MAX_COMMAND_BYTES = 16 * 1024
 
 
 class StreamError(Exception):
@@ -207,7 +210,7 @@ async def multiplexed() -> Response | None:
                 cancel.cancel()
                 return
             try:
-                command = json.loads(data)
+                command = jsonbounds.loads(data, max_bytes=MAX_COMMAND_BYTES)
                 kind, name = command.get("type"), command.get("stream")
                 tag = command.get("tag")
                 if kind == "subscribe":

@@ -9,7 +9,7 @@ from ..services import suggestions
 from ..services.custom_emoji import with_emojis
 from .auth import auth, require_scope
 from .context import json_response, runtime
-from .paging import parse_id, service_errors
+from .paging import service_errors
 from .params import read_params
 
 blueprint = Blueprint("suggestions", __name__)
@@ -20,8 +20,8 @@ MAX_LIMIT = 80
 
 async def _found() -> list[suggestions.Suggestion]:
     params = await read_params()
-    limit = params.integer("limit", DEFAULT_LIMIT)
-    limit = DEFAULT_LIMIT if limit <= 0 else min(limit, MAX_LIMIT)
+    limit = params.integer("limit", DEFAULT_LIMIT, maximum=MAX_LIMIT, clamp=True)
+    limit = DEFAULT_LIMIT if limit <= 0 else limit
     rt = runtime()
     found = await suggestions.suggestions(rt, auth().account_id or 0, limit)
     await with_emojis(rt, [s.account for s in found])
@@ -53,10 +53,10 @@ async def v1() -> Response:
     return json_response([account_entity(config, s.account) for s in await _found()])
 
 
-@blueprint.route("/api/v1/suggestions/<account_id>", methods=["DELETE"])
+@blueprint.route("/api/v1/suggestions/<id:account_id>", methods=["DELETE"])
 @require_scope("write:accounts")
-async def dismiss(account_id: str) -> Response:
+async def dismiss(account_id: int) -> Response:
     """`DELETE /api/v1/suggestions/:account_id`: never suggest this account again."""
     with service_errors():
-        await suggestions.dismiss(runtime(), auth().account_id or 0, parse_id(account_id))
+        await suggestions.dismiss(runtime(), auth().account_id or 0, account_id)
     return json_response({})

@@ -14,7 +14,6 @@ from .errors import not_found
 from .paging import (
     offset_page,
     page_from,
-    parse_id,
     service_errors,
     set_link_header,
     set_offset_links,
@@ -88,8 +87,8 @@ async def tag(hashtag: str) -> Response:
     return _page_response(bundle, page, context="public")
 
 
-@blueprint.route("/api/v1/accounts/<account_id>/statuses")
-async def account_statuses(account_id: str) -> Response:
+@blueprint.route("/api/v1/accounts/<id:account_id>/statuses")
+async def account_statuses(account_id: int) -> Response:
     """`GET /api/v1/accounts/:id/statuses` with Mastodon's filters."""
     viewer_id = await viewer("read:statuses")
     params = await read_params()
@@ -103,9 +102,7 @@ async def account_statuses(account_id: str) -> Response:
         tagged=params.text("tagged", max_length=200) or None,
     )
     with service_errors():
-        bundle = await timelines.account(
-            runtime(), parse_id(account_id), viewer_id, page, account_filter
-        )
+        bundle = await timelines.account(runtime(), account_id, viewer_id, page, account_filter)
     return _page_response(bundle, page, context="account")
 
 
@@ -142,25 +139,23 @@ async def conversation_list() -> Response:
     return set_link_header(response, [r["last_status_id"] for r in found.rows], page)
 
 
-@blueprint.route("/api/v1/conversations/<conversation_id>/read", methods=["POST"])
+@blueprint.route("/api/v1/conversations/<id:conversation_id>/read", methods=["POST"])
 @require_scope("write:conversations")
-async def conversation_read(conversation_id: str) -> Response:
+async def conversation_read(conversation_id: int) -> Response:
     """`POST /api/v1/conversations/:id/read`."""
     try:
-        found = await conversations.read(
-            runtime(), auth().account_id or 0, parse_id(conversation_id)
-        )
+        found = await conversations.read(runtime(), auth().account_id or 0, conversation_id)
     except conversations.ConversationNotFound:
         raise not_found() from None
     return json_response(_conversations(found)[0])
 
 
-@blueprint.route("/api/v1/conversations/<conversation_id>", methods=["DELETE"])
+@blueprint.route("/api/v1/conversations/<id:conversation_id>", methods=["DELETE"])
 @require_scope("write:conversations")
-async def conversation_remove(conversation_id: str) -> Response:
+async def conversation_remove(conversation_id: int) -> Response:
     """`DELETE /api/v1/conversations/:id`: off the list; the statuses stay."""
     try:
-        await conversations.remove(runtime(), auth().account_id or 0, parse_id(conversation_id))
+        await conversations.remove(runtime(), auth().account_id or 0, conversation_id)
     except conversations.ConversationNotFound:
         raise not_found() from None
     return json_response({})

@@ -16,7 +16,6 @@ people logged in through a short outage of the provider.
 
 from __future__ import annotations
 
-import json
 import logging
 import ssl
 import time
@@ -29,6 +28,7 @@ import jwt
 import trio
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from .. import jsonbounds
 from ..config import Config, ConfigError
 from ..net import FetchError, Outbound, safe_get
 
@@ -82,8 +82,8 @@ def _usable_key(data: Any) -> jwt.PyJWK | None:
 def parse_jwks(raw: bytes) -> dict[str | None, list[jwt.PyJWK]]:
     """The RS256/ES256 public keys of a JWKS document, by `kid` (None: keys without one)."""
     try:
-        document = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        document = jsonbounds.loads(raw, max_bytes=MAX_JWKS_BYTES)
+    except ValueError:
         raise AccessDenied("key set is not JSON") from None
     entries = document.get("keys") if isinstance(document, dict) else None
     if not isinstance(entries, list):

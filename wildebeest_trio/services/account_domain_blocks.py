@@ -25,7 +25,7 @@ def account_domain(domain: str) -> str:
     """A domain as accounts store it: a normalized host name, with its port if it has one
     (servers on a non-default port keep it in their accounts' domain)."""
     host, colon, port = domain.strip().rpartition(":") if ":" in domain else (domain, "", "")
-    if colon and not (port.isdigit() and 0 < int(port) < 65536):
+    if colon and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
         raise InvalidDomainBlock("Domain is not a valid host name")
     normalized = normalize_domain(host)
     return f"{normalized}:{int(port)}" if colon else normalized

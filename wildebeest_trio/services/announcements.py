@@ -16,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from ..ids import now_ms
+from ..ids import now_ms, parse_id
 from ..runtime import Runtime
 from ..serializers.announcements import announcement_entity
 from ..store import Connection, Row
@@ -146,8 +146,9 @@ async def _linked_statuses(conn: Connection, rt: Runtime, text: str) -> list[Row
     for match in URL_RE.finditer(text):
         url = urlsplit(match.group(0).rstrip(".,;:!?)"))
         last = url.path.rstrip("/").rsplit("/", 1)[-1]
-        if url.netloc == base.netloc and last.isdigit() and len(last) <= 19:
-            ids.append(int(last))
+        status_id = parse_id(last)
+        if url.netloc == base.netloc and status_id is not None:
+            ids.append(status_id)
     if not ids:
         return []
     found = {r["id"]: r for r in await status_rows.visible_statuses(conn, ids, None)}

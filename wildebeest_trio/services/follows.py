@@ -324,13 +324,17 @@ async def unblock(rt: Runtime, account_id: int, target_id: int) -> Relationship:
     return relationship
 
 
+# A timed mute lasts at most ten years (as a filter's `expires_in`); 0 is until unmuted.
+MAX_MUTE_SECONDS = 10 * 365 * 24 * 3600
+
+
 async def mute(
     rt: Runtime, account_id: int, target_id: int, notifications: bool, duration: int
 ) -> Relationship:
     """Mute an account (hiding its notifications too unless told not to), for `duration`
     seconds, or until unmuted when 0. Private: nothing is federated."""
-    if duration < 0:
-        raise ValueError("duration must not be negative")
+    if not 0 <= duration <= MAX_MUTE_SECONDS:
+        raise ValueError(f"duration must be within 0..{MAX_MUTE_SECONDS} seconds")
 
     async def unit(conn: Connection) -> Relationship:
         await _target(conn, target_id)

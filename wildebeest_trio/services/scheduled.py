@@ -162,12 +162,7 @@ async def schedule(
     repeat with the same Idempotency-Key within an hour returns the first."""
     statuses.validate(draft)
     _check_time(at, now_ms())
-    media_ids: list[int] = []
-    for text in draft.media_ids:
-        if not str(text).isdigit() or len(str(text)) > 19:
-            raise InvalidStatus("Validation failed: Media attachment not found")
-        media_ids.append(int(text))
-    media_ids = list(dict.fromkeys(media_ids))
+    media_ids = statuses.parse_media_ids(draft.media_ids)
 
     async def unit(conn: Connection) -> ScheduledView:
         if idempotency_key:

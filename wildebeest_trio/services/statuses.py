@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..config import Config
-from ..ids import now_ms
+from ..ids import now_ms, parse_id
 from ..runtime import Runtime
 from ..store import Connection, IntegrityError, Row, outbox
 from ..store import accounts as account_rows
@@ -100,16 +100,20 @@ class Draft:
 MAX_MEDIA = 4
 
 
+def parse_media_ids(values: list[str]) -> list[int]:
+    """A draft's `media_ids`, each once, in order; InvalidStatus for one that is no id."""
+    ids = [parse_id(value) for value in values]
+    if None in ids:
+        raise InvalidStatus("Validation failed: Media attachment not found")
+    return list(dict.fromkeys(i for i in ids if i is not None))
+
+
 async def _attach_media(
     conn: Connection, account_id: int, status_id: int, media_ids: list[str]
 ) -> None:
     """Give the author's finished, unattached uploads to a new status (Mastodon's checks)."""
-    ids: list[int] = []
-    for text in media_ids:
-        if not str(text).isdigit() or len(str(text)) > 19:
-            raise InvalidStatus("Validation failed: Media attachment not found")
-        ids.append(int(text))
-    for attachment_id in dict.fromkeys(ids):
+    ids = parse_media_ids(media_ids)
+    for attachment_id in ids:
         row = await media_rows.attachment(conn, attachment_id)
         if row is None or row["account_id"] != account_id or row["status_id"] is not None:
             raise InvalidStatus("Validation failed: Media attachment not found")
@@ -117,7 +121,7 @@ async def _attach_media(
             raise InvalidStatus(
                 "Cannot attach files that have not finished processing. Try again in a moment!"
             )
-    await media_rows.attach(conn, list(dict.fromkeys(ids)), status_id)
+    await media_rows.attach(conn, ids, status_id)
 
 
 def validate(draft: Draft, *, editing: bool = False) -> None:

@@ -75,7 +75,7 @@ def _new_code() -> str:
 def _matching_step(secret: str, code: str, at: float) -> int | None:
     """The time step whose code is `code`, within the allowed drift, or None."""
     code = code.strip().replace(" ", "")
-    if not (code.isdigit() and len(code) == 6):
+    if not (code.isascii() and code.isdigit() and len(code) == 6):
         return None
     totp = pyotp.TOTP(secret, interval=STEP)
     now_step = int(at // STEP)

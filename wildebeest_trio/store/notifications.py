@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..ids import parse_id
 from .base import Connection, Row
 from .paging import Page, fetch_page, placeholders
 from .statuses import visible_sql
@@ -512,10 +513,10 @@ async def newest_of_group(
     args: list[Any] = [account_id]
     where = _browse_sql(browse, args)
     if group_key.startswith("ungrouped-"):
-        text = group_key.removeprefix("ungrouped-")
-        if not text.isdigit() or len(text) > 19:
+        single = parse_id(group_key.removeprefix("ungrouped-"))
+        if single is None:
             return None
-        args.append(int(text))
+        args.append(single)
     else:
         args.append(group_key)
     column = "n.id" if group_key.startswith("ungrouped-") else "n.group_key"
@@ -533,8 +534,8 @@ async def group_senders_page(
     args: list[Any] = [account_id]
     where = _browse_sql(browse, args)
     if group_key.startswith("ungrouped-"):
-        text = group_key.removeprefix("ungrouped-")
-        args.append(int(text) if text.isdigit() and len(text) <= 19 else -1)
+        single = parse_id(group_key.removeprefix("ungrouped-"))
+        args.append(-1 if single is None else single)
         where += f" AND n.id = ${len(args)}"
     else:
         args.append(group_key)
@@ -546,14 +547,14 @@ async def group_senders_page(
 async def dismiss_group(conn: Connection, account_id: int, group_key: str) -> list[Row]:
     """Delete a group's notifications; those deleted."""
     if group_key.startswith("ungrouped-"):
-        text = group_key.removeprefix("ungrouped-")
-        if not text.isdigit() or len(text) > 19:
+        single = parse_id(group_key.removeprefix("ungrouped-"))
+        if single is None:
             return []
         return await conn.fetch(
             "DELETE FROM notifications WHERE account_id = $1 AND id = $2 "
             "RETURNING id, from_account_id, filtered",
             account_id,
-            int(text),
+            single,
         )
     return await conn.fetch(
         "DELETE FROM notifications WHERE account_id = $1 AND group_key = $2 "

@@ -753,6 +753,8 @@ async def tag_page(
 ) -> list[Row]:
     """Public statuses with any of `any_of`, all of `all_of` and none of `none_of` (tag
     names, lower-cased), as Mastodon's hashtag timeline."""
+    if not any_of:
+        return []  # no tag at all (a blank name): nothing is tagged with it
     args: list[Any] = [] if viewer_id is None else [viewer_id, now]
 
     def names(values: list[str]) -> str:
