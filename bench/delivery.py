@@ -183,9 +183,9 @@ def follower_inboxes(ports: list[int], followers: int) -> tuple[list[dict[str, A
 async def seed(database_url: str, data_dir: Path, accounts: list[dict[str, Any]]) -> str:
     """Alice, her 10,000 remote followers, and a token for her; the token."""
     from tests.conftest import TEST_SETTINGS
+    from wildebeest_trio.assembly import open_server_runtime
     from wildebeest_trio.config import load_config
     from wildebeest_trio.ids import now_ms
-    from wildebeest_trio.runtime import open_runtime
     from wildebeest_trio.services.accounts import create_local_account
     from wildebeest_trio.services.tokens import issue_cli_token
     from wildebeest_trio.store import Connection
@@ -200,7 +200,7 @@ async def seed(database_url: str, data_dir: Path, accounts: list[dict[str, Any]]
             **{k: v for k, v in TEST_SETTINGS.items() if k.startswith("argon2")},
         },
     )
-    async with open_runtime(config) as rt:
+    async with open_server_runtime(config) as rt:
         alice = await create_local_account(rt, "alice", "alice@bench.test", password="bench-pw-1")
         now = now_ms()
         rows = [(rt.ids.next_id(), a) for a in accounts]

@@ -25,13 +25,13 @@ from bench.support import hello_server, ratio, wildebeest_server, wrk
 
 async def seed(data_dir: Path) -> int:
     """Two accounts, 40 posts and a thread; the id of the thread's root."""
+    from wildebeest_trio.assembly import open_server_runtime
     from wildebeest_trio.config import load_config
-    from wildebeest_trio.runtime import open_runtime
     from wildebeest_trio.services import statuses
     from wildebeest_trio.services.accounts import create_local_account
 
     config = load_config(env={"WB_DATA_DIR": str(data_dir)})
-    async with open_runtime(config) as rt:
+    async with open_server_runtime(config) as rt:
         alice = await create_local_account(rt, "alice", "alice@example.org", password="x" * 12)
         bob = await create_local_account(rt, "bob", "bob@example.org", password="x" * 12)
         root = 0

@@ -44,9 +44,9 @@ import trio
 from trio_websocket import open_websocket_url
 
 from bench.support import free_port, postgres, ratio, wildebeest_server
+from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.config import load_config
 from wildebeest_trio.ids import now_ms
-from wildebeest_trio.runtime import open_runtime
 from wildebeest_trio.services import urls
 from wildebeest_trio.services.tokens import hash_token
 from wildebeest_trio.store import Connection
@@ -70,7 +70,7 @@ async def seed(database_url: str, data_dir: Path, followers: int) -> tuple[str, 
         },
     )
     tokens = [secrets.token_urlsafe(32) for _ in range(followers + 1)]
-    async with open_runtime(config) as rt:
+    async with open_server_runtime(config) as rt:
 
         async def unit(conn: Connection) -> None:
             now = now_ms()

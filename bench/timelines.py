@@ -40,8 +40,9 @@ from bench.support import (
     wildebeest_server,
     wrk,
 )
+from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.config import load_config
-from wildebeest_trio.runtime import Runtime, open_runtime
+from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services.accounts import create_local_account
 from wildebeest_trio.services.tokens import issue_cli_token
 from wildebeest_trio.store import Connection
@@ -193,7 +194,7 @@ def seed_database(settings: dict[str, str], **sizes: int) -> str:
     )
 
     async def run() -> str:
-        async with open_runtime(config) as rt:
+        async with open_server_runtime(config) as rt:
             return await seed(rt, **sizes)
 
     return trio.run(run)

@@ -25,10 +25,11 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import trio
 
+from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.config import Config, load_config
 from wildebeest_trio.net import Outbound, OutboundPolicy
 from wildebeest_trio.resolver import Resolver
-from wildebeest_trio.runtime import Runtime, open_runtime
+from wildebeest_trio.runtime import Runtime
 
 PG_ENV = "WB_TEST_DATABASE_URL"
 LOOPBACK = "127.0.0.0/8,::1/128"
@@ -192,7 +193,7 @@ def config(tmp_path: Path, database_url: str) -> Config:
 @pytest.fixture
 async def rt(config: Config) -> AsyncIterator[Runtime]:
     """An open runtime (store migrated, id node leased) on each backend."""
-    async with open_runtime(config) as runtime:
+    async with open_server_runtime(config) as runtime:
         yield runtime
 
 

@@ -17,10 +17,11 @@ from quart import Response
 from quart_trio import QuartTrio
 
 from tests.conftest import free_port, make_config
+from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.federation.inbox import INBOX
 from wildebeest_trio.ids import now_ms
 from wildebeest_trio.jobs.worker import run_job
-from wildebeest_trio.runtime import Runtime, open_runtime
+from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.signatures import generate_rsa_keypair, sign_request
 from wildebeest_trio.store import Connection
 from wildebeest_trio.store import jobs as job_rows
@@ -167,7 +168,7 @@ async def local(tmp_path: Path, database_url: str) -> AsyncIterator[Runtime]:
     from wildebeest_trio.federation.instance_actor import ensure_instance_actor
 
     config = make_config(tmp_path, database_url, allow_private_addresses=True)
-    async with open_runtime(config) as rt:
+    async with open_server_runtime(config) as rt:
         await ensure_instance_actor(rt)
         yield rt
 

@@ -13,10 +13,11 @@ from typing import Any
 
 import trio
 
+from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.config import load_config
 from wildebeest_trio.jobs import JobKind, JobRegistry
 from wildebeest_trio.jobs.worker import run_workers
-from wildebeest_trio.runtime import Runtime, open_runtime
+from wildebeest_trio.runtime import Runtime
 
 CRASHABLE = JobKind("test.crashable", max_attempts=5)
 
@@ -47,7 +48,7 @@ async def main(database_url: str, folder: Path) -> None:
             "outbound_allow": "127.0.0.0/8,::1/128",  # nothing leaves the machine
         },
     )
-    async with open_runtime(config, registry=registry(folder)) as rt:
+    async with open_server_runtime(config, registry=registry(folder)) as rt:
         await run_workers(rt)
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import trio
 
+from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.config import load_config
 from wildebeest_trio.federation.outbox import run_outbox
 from wildebeest_trio.jobs.worker import run_workers
-from wildebeest_trio.runtime import open_runtime
 
 
 async def main(database_url: str, folder: Path) -> None:
@@ -31,7 +31,7 @@ async def main(database_url: str, folder: Path) -> None:
             "workers": 4,
         },
     )
-    async with open_runtime(config) as rt:
+    async with open_server_runtime(config) as rt:
         (folder / f"ready-{os.getpid()}").touch()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(run_outbox, rt)

@@ -63,12 +63,12 @@ async def test_the_access_log_can_be_turned_off(
     tmp_path: Any, database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     from tests.conftest import make_config
+    from wildebeest_trio.assembly import open_server_runtime
     from wildebeest_trio.http import create_app
-    from wildebeest_trio.runtime import open_runtime
 
     caplog.set_level(logging.INFO, logger="wildebeest_trio.access")
     config = make_config(tmp_path, database_url, access_log=False)
-    async with open_runtime(config) as rt:
+    async with open_server_runtime(config) as rt:
         app = create_app(rt)
         async with app.test_app() as test_app:
             assert (await test_app.test_client().get("/health")).status_code == 200

@@ -17,9 +17,10 @@ from tests.conftest import make_config
 from tests.oauth_flow import csrf_from, sign_in
 from tests.test_access_jwt import AUDIENCE, ISSUER, Signer, jwks
 from tests.test_mailer import Inbox, body, start_server
+from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.http import create_app
 from wildebeest_trio.jobs.worker import run_workers
-from wildebeest_trio.runtime import Runtime, open_runtime
+from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services.accounts import create_local_account
 
 PASSWORD = "correct horse battery"
@@ -45,7 +46,7 @@ async def mail_site(
         smtp_port=str(controller.port),
         smtp_security="none",
     )
-    async with open_runtime(config) as rt:
+    async with open_server_runtime(config) as rt:
         nursery.start_soon(run_workers, rt, 1)
         app = create_app(rt)
         async with app.test_app() as test_app:
@@ -153,7 +154,7 @@ async def access_site(tmp_path: Path, database_url: str) -> AsyncIterator[tuple[
         access_audience=AUDIENCE,
         access_jwks=str(certs),
     )
-    async with open_runtime(config) as rt:
+    async with open_server_runtime(config) as rt:
         app = create_app(rt)
         async with app.test_app() as test_app:
             yield test_app.test_client(), signer

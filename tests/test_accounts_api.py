@@ -8,8 +8,9 @@ import pytest
 
 from tests.conftest import make_config
 from tests.oauth_flow import app_only_token, csrf_from, register_app, token_for
+from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.http import create_app
-from wildebeest_trio.runtime import Runtime, open_runtime
+from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services.accounts import (
     AccountError,
     create_local_account,
@@ -126,7 +127,7 @@ async def test_sign_up_password_length_is_mastodons(
 async def test_sign_up_modes(tmp_path: Any, database_url: str, mode: str | None) -> None:
     # None: the server's default, which is approval.
     config = make_config(tmp_path, database_url, registrations=mode)
-    async with open_runtime(config) as rt:
+    async with open_server_runtime(config) as rt:
         app = create_app(rt)
         async with app.test_app() as test_app:
             client = test_app.test_client()

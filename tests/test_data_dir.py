@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.config import Config, ConfigError, load_config
-from wildebeest_trio.runtime import open_runtime
 from wildebeest_trio.services.accounts import create_local_account
 
 from .conftest import make_config
@@ -53,7 +53,7 @@ async def test_everything_the_server_writes_is_private(
     tmp_path: Path, database_url: str, loose_umask: None
 ) -> None:
     config = server_config(tmp_path, database_url)
-    async with open_runtime(config) as rt:
+    async with open_server_runtime(config) as rt:
         rt.config.secret_key()
         await create_local_account(rt, "alice", "alice@example.org", password="password123")
         await rt.media.put(PNG, content_type="image/png", category="media_attachments/original")
@@ -70,14 +70,14 @@ async def test_an_older_data_folder_is_tightened(
     tmp_path: Path, database_url: str, loose_umask: None
 ) -> None:
     config = server_config(tmp_path, database_url)
-    async with open_runtime(config) as rt:
+    async with open_server_runtime(config) as rt:
         rt.config.secret_key()
     data = tmp_path / "data"
     # As earlier versions left it.
     data.chmod(0o755)
     for path in data.iterdir():
         path.chmod(0o644 if path.is_file() else 0o755)
-    async with open_runtime(config) as rt:
+    async with open_server_runtime(config) as rt:
         assert stat.S_IMODE(data.stat().st_mode) == 0o700
         if database_url.startswith("sqlite"):
             for name in ("wildebeest.db", "wildebeest.db-wal", "wildebeest.db-shm"):

@@ -17,11 +17,12 @@ from quart import Response, request
 from quart_trio import QuartTrio
 
 from tests.conftest import free_port, make_config
+from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.federation.delivery import DELIVER, enqueue_deliveries, mark_domain_available
 from wildebeest_trio.ids import now_ms
 from wildebeest_trio.jobs.worker import run_workers
 from wildebeest_trio.net import FetchError
-from wildebeest_trio.runtime import Runtime, open_runtime
+from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services.accounts import create_local_account
 from wildebeest_trio.signatures import SignatureError, verify_request
 from wildebeest_trio.store import Connection
@@ -86,10 +87,10 @@ async def receiver(nursery: trio.Nursery) -> AsyncIterator[Receiver]:
 @pytest.fixture
 async def sender(tmp_path: Any, database_url: str) -> AsyncIterator[Runtime]:
     from tests.conftest import make_config
-    from wildebeest_trio.runtime import open_runtime
+    from wildebeest_trio.assembly import open_server_runtime
 
     config = make_config(tmp_path, database_url, allow_private_addresses=True)
-    async with open_runtime(config) as rt:
+    async with open_server_runtime(config) as rt:
         await create_local_account(rt, "alice", "alice@example.org", password="password123")
         yield rt
 
@@ -263,10 +264,10 @@ async def test_private_addresses_refused_without_the_setting(
     tmp_path: Any, database_url: str, receiver: Receiver
 ) -> None:
     from tests.conftest import make_config
-    from wildebeest_trio.runtime import open_runtime
+    from wildebeest_trio.assembly import open_server_runtime
 
     config = make_config(tmp_path / "strict", database_url)
-    async with open_runtime(config) as rt:
+    async with open_server_runtime(config) as rt:
         await create_local_account(rt, "alice", "alice@example.org", password="password123")
         await _queue(rt, receiver, [f"{receiver.base}/inbox"])
 
@@ -286,7 +287,7 @@ async def test_public_addresses_refused_outside_the_allow_list(
     """Deliveries and pushes connect through one pool: each refused outside WB_OUTBOUND_ALLOW,
     before any connection (the conftest guard fails the test on one)."""
     config = make_config(tmp_path / "open", database_url, allow_private_addresses=True)
-    async with open_runtime(config) as rt:
+    async with open_server_runtime(config) as rt:
         for inbox in ("https://93.184.216.34/inbox", "https://[2606:4700::1111]/inbox"):
             with pytest.raises(FetchError, match="outside WB_OUTBOUND_ALLOW"):
                 await rt.delivery.client(urlsplit(inbox), rt.outbound)

@@ -18,8 +18,9 @@ import trio
 
 from tests.conftest import make_config, serve_instance
 from tests.social import User, act, get, make_user, post
+from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.http import create_app
-from wildebeest_trio.runtime import Runtime, open_runtime
+from wildebeest_trio.runtime import Runtime
 
 WAIT = 30.0
 
@@ -49,7 +50,7 @@ async def b(tmp_path: Path) -> AsyncIterator[Instance]:
         f"sqlite:///{tmp_path / 'b.db'}",
         allow_private_addresses=True,
     )
-    async with open_runtime(config) as other:
+    async with open_server_runtime(config) as other:
         # Its own nursery, stopped before its store closes.
         async with trio.open_nursery() as own:
             await serve_instance(other, own)

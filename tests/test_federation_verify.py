@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 
 from tests.conftest import make_config
+from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.federation.actors import refresh_actor
 from wildebeest_trio.federation.instance_actor import ensure_instance_actor
 from wildebeest_trio.federation.verify import DeliveryRefused, verify_delivery
-from wildebeest_trio.runtime import Runtime, open_runtime
+from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services.accounts import create_local_account
 from wildebeest_trio.services.instance import peers
 from wildebeest_trio.signatures import generate_rsa_keypair, sign_request
@@ -30,7 +31,7 @@ async def receiver(tmp_path: Path) -> AsyncIterator[Runtime]:
     config = make_config(
         tmp_path / "b", f"sqlite:///{tmp_path / 'b.db'}", allow_private_addresses=True
     )
-    async with open_runtime(config) as other:
+    async with open_server_runtime(config) as other:
         await ensure_instance_actor(other)
         yield other
 
@@ -143,7 +144,7 @@ async def test_private_addresses_are_not_fetched_by_default(
 ) -> None:
     key_id, pem = await _alice(rt)
     config = make_config(tmp_path / "c", f"sqlite:///{tmp_path / 'c.db'}")
-    async with open_runtime(config) as strict:
+    async with open_server_runtime(config) as strict:
         await ensure_instance_actor(strict)
         inbox = f"{strict.config.base_url}/inbox"
         body = json.dumps(_activity(rt)).encode()

@@ -18,7 +18,8 @@ import trio
 
 from tests.conftest import make_config, serve_instance
 from tests.dns_servers import BlackHole
-from wildebeest_trio.runtime import Runtime, open_runtime
+from wildebeest_trio.assembly import open_server_runtime
+from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services.accounts import create_local_account
 from wildebeest_trio.services.tokens import issue_cli_token
 from wildebeest_trio.signatures import generate_rsa_keypair, sign_request
@@ -38,7 +39,7 @@ async def live(
     config = make_config(
         tmp_path, database_url, dns_servers=f"{host}:{port}", dns_timeout=DNS_TIMEOUT
     )
-    async with open_runtime(config) as rt, trio.open_nursery() as nursery:
+    async with open_server_runtime(config) as rt, trio.open_nursery() as nursery:
         yield rt, await serve_instance(rt, nursery)
         nursery.cancel_scope.cancel()
 

@@ -9,8 +9,9 @@ from typing import Any
 from tests.conftest import make_config
 from tests.inbox_support import RemoteServer, deliver, rows
 from tests.test_cli import _env, wb
+from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.http import create_app
-from wildebeest_trio.runtime import Runtime, open_runtime
+from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services.domain_blocks import public_domain
 
 pytest_plugins = ("tests.inbox_support",)
@@ -54,7 +55,7 @@ def test_domains_cli_and_public_list(tmp_path: Path, database_url: str) -> None:
 
     async def public_list() -> list[dict[str, Any]]:
         config = make_config(tmp_path, database_url)
-        async with open_runtime(config) as rt:
+        async with open_server_runtime(config) as rt:
             app = create_app(rt)
             async with app.test_app() as test_app:
                 response = await test_app.test_client().get("/api/v1/instance/domain_blocks")

@@ -17,9 +17,9 @@ from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
 from tests.certs import client_context, self_signed, server_context
 from tests.conftest import free_port, loopback_outbound, make_config
+from wildebeest_trio.assembly import job_registry, open_server_runtime
 from wildebeest_trio.config import ConfigError
 from wildebeest_trio.jobs.worker import run_workers
-from wildebeest_trio.runtime import open_runtime
 from wildebeest_trio.services.mailer import (
     MAIL_SEND,
     Mailer,
@@ -30,7 +30,6 @@ from wildebeest_trio.services.mailer import (
     enqueue_mail,
     password_reset_message,
 )
-from wildebeest_trio.services.registry import default_registry
 from wildebeest_trio.store import Connection
 
 
@@ -393,8 +392,8 @@ async def _jobs(rt: Any) -> list[dict[str, Any]]:
     return await rt.store.read(read)
 
 
-def test_default_registry_sends_mail() -> None:
-    found = default_registry().lookup("mail.send")
+def test_job_registry_sends_mail() -> None:
+    found = job_registry().lookup("mail.send")
     assert found is not None and found[0].max_attempts == 8
 
 
@@ -412,7 +411,7 @@ async def test_queued_mail_is_sent_by_a_worker(
     message = confirmation_message(
         instance="Social", username="alice", link="https://social.example/c?t=1"
     )
-    async with open_runtime(config) as rt, trio.open_nursery() as nursery:
+    async with open_server_runtime(config) as rt, trio.open_nursery() as nursery:
         await _queue(rt, "alice@example.org", message)
         assert len(await _jobs(rt)) == 1
         nursery.start_soon(run_workers, rt, 1)
@@ -432,7 +431,7 @@ async def test_unreachable_server_retries_the_job(tmp_path: Path, database_url: 
     config = make_config(
         tmp_path, database_url, smtp_host="127.0.0.1", smtp_port=free_port(), smtp_security="none"
     )
-    async with open_runtime(config) as rt, trio.open_nursery() as nursery:
+    async with open_server_runtime(config) as rt, trio.open_nursery() as nursery:
         await _queue(rt, "bob@example.org", MailMessage("s", "t"))
         nursery.start_soon(run_workers, rt, 1)
         with trio.fail_after(10):
@@ -465,7 +464,7 @@ async def test_refused_or_unconfigured_mail_is_parked(
         smtp_port=plain_server.port,
         smtp_security="none",
     )
-    async with open_runtime(config) as rt, trio.open_nursery() as nursery:
+    async with open_server_runtime(config) as rt, trio.open_nursery() as nursery:
         await _queue(rt, to, MailMessage("s", "t"))
         nursery.start_soon(run_workers, rt, 1)
         with trio.fail_after(10):

@@ -16,11 +16,11 @@ from quart.datastructures import FileStorage
 
 from tests.conftest import make_config
 from tests.test_images import encoded, exif_with_gps, png_bomb, two_halves
+from wildebeest_trio.assembly import open_server_runtime, periodic_tasks
 from wildebeest_trio.http import create_app
-from wildebeest_trio.jobs.scheduler import BUILTIN
 from wildebeest_trio.jobs.worker import run_workers
 from wildebeest_trio.media.video import find_tools
-from wildebeest_trio.runtime import Runtime, open_runtime
+from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services import media
 from wildebeest_trio.services.accounts import create_local_account
 from wildebeest_trio.services.instance import ensure_instance_keys
@@ -311,7 +311,7 @@ async def test_configured_limits_apply(tmp_path: Path, database_url: str) -> Non
     config = make_config(
         tmp_path, database_url, media_max_image_bytes=200_000, media_max_image_pixels=1_000_000
     )
-    async with open_runtime(config) as rt:
+    async with open_server_runtime(config) as rt:
         await ensure_instance_keys(rt)
         alice = await token(rt, "alice")
         app = create_app(rt)
@@ -373,7 +373,7 @@ async def test_unattached_uploads_are_removed_after_a_day(
     await rt.store.write(age, [int(first["id"]), int(other["id"])], 1000)
     await rt.store.write(attach)
     # The scheduler's hourly task does the removal.
-    task = next(t for t in BUILTIN if t.name == "remove unattached media")
+    task = next(t for t in periodic_tasks() if t.name == "remove unattached media")
     assert task.interval <= 3600
     await task.run(rt)
     # The first row is gone, and its files; the second's are still served.
@@ -442,7 +442,7 @@ async def no_ffmpeg_client(tmp_path: Path, database_url: str) -> AsyncIterator[t
     config = make_config(
         tmp_path, database_url, media_ffmpeg_path=str(tmp_path / "missing" / "ffmpeg")
     )
-    async with open_runtime(config) as rt:
+    async with open_server_runtime(config) as rt:
         await ensure_instance_keys(rt)
         async with create_app(rt).test_app() as test_app:
             yield rt, test_app.test_client()

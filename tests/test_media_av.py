@@ -315,8 +315,8 @@ async def test_truncated_video_is_refused_without_leftovers(
 
 async def test_video_limits_come_from_the_configuration(tmp_path: Path, database_url: str) -> None:
     from tests.conftest import make_config
+    from wildebeest_trio.assembly import open_server_runtime
     from wildebeest_trio.http import create_app
-    from wildebeest_trio.runtime import open_runtime
     from wildebeest_trio.services.instance import ensure_instance_keys
 
     config = make_config(
@@ -326,7 +326,7 @@ async def test_video_limits_come_from_the_configuration(tmp_path: Path, database
         media_max_video_frame_rate=30,
         media_max_video_bytes=2_000_000,
     )
-    async with open_runtime(config) as rt:
+    async with open_server_runtime(config) as rt:
         await ensure_instance_keys(rt)
         alice = await token(rt, "alice")
         async with create_app(rt).test_app() as app:
@@ -379,13 +379,13 @@ async def test_without_ffmpeg_video_is_refused_and_images_still_work(
 
 async def test_ffmpeg_is_killed_past_its_time_limit(tmp_path: Path, database_url: str) -> None:
     from tests.conftest import make_config
+    from wildebeest_trio.assembly import open_server_runtime
     from wildebeest_trio.http import create_app
-    from wildebeest_trio.runtime import open_runtime
     from wildebeest_trio.services.instance import ensure_instance_keys
 
     data = clip(tmp_path)
     config = make_config(tmp_path, database_url, media_ffmpeg_timeout=0.01)
-    async with open_runtime(config) as rt:
+    async with open_server_runtime(config) as rt:
         await ensure_instance_keys(rt)
         alice = await token(rt, "alice")
         async with create_app(rt).test_app() as app:

@@ -23,10 +23,11 @@ from tests.conftest import LOOPBACK, free_port, make_config
 from tests.test_images import encoded, exif_with_gps, two_halves
 from tests.test_media_api import needs_ffmpeg, stored_files
 from tests.test_media_av import clip, ffprobe
+from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.http import create_app
 from wildebeest_trio.ids import now_ms
 from wildebeest_trio.media.video import find_tools
-from wildebeest_trio.runtime import Runtime, open_runtime
+from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.serializers.accounts import account_entity
 from wildebeest_trio.serializers.media import media_attachment_entity
 from wildebeest_trio.services import media_cache
@@ -85,7 +86,7 @@ async def server(
 ) -> AsyncIterator[tuple[Runtime, Any]]:
     settings.setdefault("allow_private_addresses", True)
     config = make_config(tmp_path, database_url, **settings)
-    async with open_runtime(config) as rt:
+    async with open_server_runtime(config) as rt:
         await ensure_instance_keys(rt)
         async with create_app(rt).test_app() as app:
             yield rt, app.test_client()

@@ -13,6 +13,7 @@ import pytest
 import trio
 from PIL import Image
 
+from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.config import ConfigError, load_config
 from wildebeest_trio.media import (
     LocalMediaStore,
@@ -23,7 +24,7 @@ from wildebeest_trio.media import (
     make_key,
 )
 from wildebeest_trio.media.images import ImageError
-from wildebeest_trio.runtime import Runtime, open_runtime
+from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services.profile_images import store_avatar, store_header
 
 from .conftest import make_config
@@ -224,7 +225,7 @@ async def test_configured_limits_apply(tmp_path: Path, database_url: str) -> Non
     config = make_config(
         tmp_path, database_url, media_max_image_bytes=5000, media_max_image_pixels=250_000
     )
-    async with open_runtime(config) as rt:
+    async with open_server_runtime(config) as rt:
         with pytest.raises(ImageError, match="too large"):
             await store_avatar(rt, os.urandom(5001))
         with pytest.raises(ImageError, match="600x600 pixels"):

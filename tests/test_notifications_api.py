@@ -499,12 +499,12 @@ async def test_poll_notifications_through_a_batch(rt: Runtime, client: Any) -> N
     bob = await make_user(rt, client, "bob")
     asked = await post(client, alice, "which one?")
     await act(client, bob, f"/api/v1/statuses/{asked['id']}/favourite")
-    batch = notifications.Batch(rt)
+    notifier = notifications.Notifier(rt)
 
     async def unit(conn: Connection) -> None:
         # As the polls helper does when a poll ends: voters and the author are told.
         for account in (alice, bob):
-            await batch.notify(
+            await notifier.notify(
                 conn,
                 account_id=int(account.id),
                 type="poll",
@@ -513,7 +513,6 @@ async def test_poll_notifications_through_a_batch(rt: Runtime, client: Any) -> N
             )
 
     await rt.store.write(unit)
-    await batch.announce()
     for account in (alice, bob):
         notes = await _notes(client, account, "?types[]=poll")
         assert [(n["type"], n["status"]["id"]) for n in notes] == [("poll", asked["id"])]

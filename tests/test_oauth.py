@@ -315,11 +315,11 @@ async def test_password_grant_client_credentials_and_revoke(client: Any, alice: 
 
 async def test_password_grant_can_be_switched_off(tmp_path: Any, database_url: str) -> None:
     from tests.conftest import make_config
+    from wildebeest_trio.assembly import open_server_runtime
     from wildebeest_trio.http import create_app
-    from wildebeest_trio.runtime import open_runtime
 
     config = make_config(tmp_path, database_url, oauth_password_grant=False)
-    async with open_runtime(config) as rt:
+    async with open_server_runtime(config) as rt:
         app = create_app(rt)
         async with app.test_app() as test_app:
             client = test_app.test_client()
@@ -390,11 +390,11 @@ async def test_authorized_apps_page_revokes(client: Any, alice: str) -> None:
 
 async def test_rate_limits(tmp_path: Any, database_url: str) -> None:
     from tests.conftest import make_config
+    from wildebeest_trio.assembly import open_server_runtime
     from wildebeest_trio.http import create_app
-    from wildebeest_trio.runtime import open_runtime
 
     config = make_config(tmp_path, database_url, rate_limits=True)
-    async with open_runtime(config) as rt:
+    async with open_server_runtime(config) as rt:
         await create_local_account(rt, "bob", "bob@example.org", password=PASSWORD)
         app = create_app(rt)
         async with app.test_app() as test_app:

@@ -351,13 +351,13 @@ async def test_authorized_fetch_signs_only_deletes(
 ) -> None:
     import json
 
+    from wildebeest_trio.assembly import open_server_runtime
     from wildebeest_trio.federation.outbox import purge_dispatched
-    from wildebeest_trio.runtime import open_runtime
     from wildebeest_trio.services import statuses
     from wildebeest_trio.services.accounts import create_local_account
 
     config = make_config(tmp_path / "af", database_url, authorized_fetch=True)
-    async with open_runtime(config) as rt:
+    async with open_server_runtime(config) as rt:
         created = await create_local_account(rt, "alice", "a@example.org", password="pw-123456")
         await add_follower(rt, await remote_account(rt, hosts, 0, "bob"), created.account_id)
         bundle = await statuses.post(rt, created.account_id, statuses.Draft(text="hello"))

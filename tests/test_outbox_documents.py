@@ -19,9 +19,10 @@ from tests.conftest import make_config
 from tests.outbox_fakes import FakeHosts, add_follower, remote_account, start_hosts
 from tests.social import User, act, make_user, post
 from tests.web_helpers import log_in
+from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.federation.instance_actor import ensure_instance_actor
 from wildebeest_trio.http import create_app
-from wildebeest_trio.runtime import Runtime, open_runtime
+from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.serializers.activitypub import AS_PUBLIC
 from wildebeest_trio.services.instance import ensure_instance_keys
 from wildebeest_trio.signatures import generate_rsa_keypair, sign_request
@@ -279,7 +280,7 @@ async def test_authorized_fetch(
     tmp_path: Path, database_url: str, hosts: FakeHosts, client: Any, scheme: str
 ) -> None:
     config = make_config(tmp_path / "af", database_url, authorized_fetch=True)
-    async with open_runtime(config) as rt:
+    async with open_server_runtime(config) as rt:
         await ensure_instance_keys(rt)
         await ensure_instance_actor(rt)
         app = create_app(rt)

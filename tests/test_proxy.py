@@ -15,6 +15,7 @@ import trio
 
 from tests.conftest import make_config
 from tests.oauth_flow import csrf_from
+from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.config import (
     DEFAULT_TRUSTED_PROXIES,
     Config,
@@ -25,7 +26,7 @@ from wildebeest_trio.config import (
 from wildebeest_trio.http import create_app
 from wildebeest_trio.http.auth import RateLimiter
 from wildebeest_trio.http.proxy import client_address, forwarded_scheme
-from wildebeest_trio.runtime import Runtime, open_runtime
+from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services.accounts import create_local_account
 from wildebeest_trio.services.instance import ensure_instance_keys
 from wildebeest_trio.services.tokens import issue_cli_token
@@ -216,7 +217,7 @@ async def _hsts(client: Any, peer: dict[str, Any], **headers: str) -> tuple[str 
 async def test_hsts_over_https_only(tmp_path: Path, database_url: str) -> None:
     config = make_config(tmp_path, database_url, domain="social.example")
     assert config.scheme == "https"
-    async with open_runtime(config) as rt:
+    async with open_server_runtime(config) as rt:
         app = create_app(rt)
         async with app.test_app() as test_app:
             client = test_app.test_client()

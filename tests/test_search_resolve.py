@@ -20,10 +20,11 @@ from quart_trio import QuartTrio
 
 from tests.conftest import free_port, make_config
 from tests.social import User, make_user
+from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.config import Config
 from wildebeest_trio.federation import lookup
 from wildebeest_trio.federation.instance_actor import ensure_instance_actor
-from wildebeest_trio.runtime import Runtime, open_runtime
+from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services import search as search_service
 from wildebeest_trio.signatures import generate_rsa_keypair
 
@@ -256,7 +257,7 @@ async def test_a_remote_note_url_is_fetched_and_stored_with_its_author(
 async def test_private_addresses_are_refused_unless_allowed(tmp_path: Path, remote: Remote) -> None:
     config = make_config(tmp_path / "strict", f"sqlite:///{tmp_path / 'strict.db'}")
     assert not config.allow_private_addresses
-    async with open_runtime(config) as strict:
+    async with open_server_runtime(config) as strict:
         await ensure_instance_actor(strict)
         with pytest.raises(lookup.LookupFailed):
             await lookup.resolve_account(strict, "zoe", remote.host)

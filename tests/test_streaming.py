@@ -114,14 +114,14 @@ async def test_events_cross_processes(rt: Runtime, tmp_path: Any, nursery: trio.
     if rt.store.dialect != "postgres":
         pytest.skip("on SQLite one process serves every stream")
     from tests.conftest import make_config
-    from wildebeest_trio.runtime import open_runtime
+    from wildebeest_trio.assembly import open_server_runtime
     from wildebeest_trio.streaming.relay import run_relay
 
     await nursery.start(run_relay, rt)
     subscription = Subscription()
     rt.streams.subscribe(subscription, "timeline:public", ["public"])
     other_config = make_config(tmp_path / "other", rt.config.database_url)
-    async with open_runtime(other_config, migrate=False) as other:
+    async with open_server_runtime(other_config, migrate=False) as other:
         await publish(other, "timeline:public", "update", "small")
         await publish(other, "timeline:public", "update", "x" * 20_000)  # parked by reference
     with trio.fail_after(10):

@@ -326,10 +326,10 @@ async def test_invalid_subscriptions(client: Any, accounts: dict[str, int]) -> N
 async def test_refused_endpoints(
     tmp_path: Path, database_url: str, settings: dict[str, Any], endpoint: str, reason: str
 ) -> None:
-    from wildebeest_trio.runtime import open_runtime
+    from wildebeest_trio.assembly import open_server_runtime
 
     config = make_config(tmp_path, database_url, **settings)
-    async with open_runtime(config) as rt:
+    async with open_server_runtime(config) as rt:
         account = await create_local_account(rt, "carol", "carol@example.org", password=PASSWORD)
         sub = Subscriber()
         with pytest.raises(web_push.InvalidSubscription, match=reason):

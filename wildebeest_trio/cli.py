@@ -11,8 +11,8 @@ from typing import Any
 import trio
 
 from . import __version__
+from .assembly import open_server_runtime
 from .config import ConfigError, load_config, settings_table
-from .runtime import open_runtime
 
 log = logging.getLogger("wildebeest_trio")
 
@@ -66,7 +66,7 @@ async def cmd_migrate(args: argparse.Namespace) -> None:
 async def cmd_accounts_create(args: argparse.Namespace) -> None:
     from .services.accounts import AccountError, create_local_account
 
-    async with open_runtime(args.config) as rt:
+    async with open_server_runtime(args.config) as rt:
         try:
             created = await create_local_account(
                 rt,
@@ -89,7 +89,7 @@ async def cmd_accounts_modify(args: argparse.Namespace) -> None:
     if args.disable and args.enable:
         raise CommandError("--disable and --enable contradict each other")
     disabled = True if args.disable else False if args.enable else None
-    async with open_runtime(args.config) as rt:
+    async with open_server_runtime(args.config) as rt:
         try:
             await modify_local_account(
                 rt,
@@ -117,7 +117,7 @@ async def cmd_accounts_alias(args: argparse.Namespace) -> None:
     from .services.moves import MoveError, add_alias, remove_alias
 
     change = add_alias if args.alias_command == "add" else remove_alias
-    async with open_runtime(args.config) as rt:
+    async with open_server_runtime(args.config) as rt:
         try:
             aliases = await change(rt, args.username, args.acct)
         except MoveError as exc:
@@ -128,7 +128,7 @@ async def cmd_accounts_alias(args: argparse.Namespace) -> None:
 async def cmd_accounts_move(args: argparse.Namespace) -> None:
     from .services.moves import MoveError, start_move
 
-    async with open_runtime(args.config) as rt:
+    async with open_server_runtime(args.config) as rt:
         try:
             target = await start_move(rt, args.username, args.to)
         except MoveError as exc:
@@ -139,7 +139,7 @@ async def cmd_accounts_move(args: argparse.Namespace) -> None:
 async def cmd_token_create(args: argparse.Namespace) -> None:
     from .services.tokens import TokenError, issue_cli_token
 
-    async with open_runtime(args.config) as rt:
+    async with open_server_runtime(args.config) as rt:
         try:
             issued = await issue_cli_token(rt, args.username, args.scopes)
         except TokenError as exc:
@@ -151,7 +151,7 @@ async def cmd_token_create(args: argparse.Namespace) -> None:
 async def cmd_rules_add(args: argparse.Namespace) -> None:
     from .services.instance import add_rule
 
-    async with open_runtime(args.config) as rt:
+    async with open_server_runtime(args.config) as rt:
         try:
             rule_id = await add_rule(rt, args.text, args.hint)
         except ValueError as exc:
@@ -162,7 +162,7 @@ async def cmd_rules_add(args: argparse.Namespace) -> None:
 async def cmd_rules_list(args: argparse.Namespace) -> None:
     from .services.instance import instance_facts
 
-    async with open_runtime(args.config) as rt:
+    async with open_server_runtime(args.config) as rt:
         facts = await instance_facts(rt)
     for rule in facts.rules:
         print(f"{rule['id']}\t{rule['text']}")
@@ -171,7 +171,7 @@ async def cmd_rules_list(args: argparse.Namespace) -> None:
 async def cmd_rules_remove(args: argparse.Namespace) -> None:
     from .services.instance import remove_rule
 
-    async with open_runtime(args.config) as rt:
+    async with open_server_runtime(args.config) as rt:
         if not await remove_rule(rt, args.id):
             raise CommandError(f"no rule with id {args.id}")
     _say(f"removed rule {args.id}")
@@ -181,7 +181,7 @@ async def cmd_description_set(args: argparse.Namespace) -> None:
     from .services.instance import set_extended_description
 
     text = sys.stdin.read() if args.file == "-" else _read_file(args.file)
-    async with open_runtime(args.config) as rt:
+    async with open_server_runtime(args.config) as rt:
         await set_extended_description(rt, text)
     _say("extended description updated")
 
@@ -189,7 +189,7 @@ async def cmd_description_set(args: argparse.Namespace) -> None:
 async def cmd_media_purge_remote(args: argparse.Namespace) -> None:
     from .services.media_cache import purge_remote
 
-    async with open_runtime(args.config) as rt:
+    async with open_server_runtime(args.config) as rt:
         purged = await purge_remote(rt, older_than_ms=args.days * 24 * 3600 * 1000)
     _say(
         f"purged cached remote media older than {args.days} days: "
@@ -222,7 +222,7 @@ async def cmd_domains_block(args: argparse.Namespace) -> None:
             obfuscate=args.obfuscate,
         )
 
-    async with open_runtime(args.config) as rt:
+    async with open_server_runtime(args.config) as rt:
         try:
             row = await rt.store.write(unit)
         except InvalidDomainBlock as exc:
@@ -233,7 +233,7 @@ async def cmd_domains_block(args: argparse.Namespace) -> None:
 async def cmd_domains_unblock(args: argparse.Namespace) -> None:
     from .services.domain_blocks import InvalidDomainBlock, unblock_domain
 
-    async with open_runtime(args.config) as rt:
+    async with open_server_runtime(args.config) as rt:
         try:
             removed = await rt.store.write(unblock_domain, args.domain)
         except InvalidDomainBlock as exc:
@@ -246,7 +246,7 @@ async def cmd_domains_unblock(args: argparse.Namespace) -> None:
 async def cmd_domains_list(args: argparse.Namespace) -> None:
     from .store import domain_blocks as block_rows
 
-    async with open_runtime(args.config) as rt:
+    async with open_server_runtime(args.config) as rt:
         blocks = await rt.store.read(block_rows.all_blocks)
     for row in blocks:
         flags = [
@@ -271,7 +271,7 @@ async def cmd_emoji_add(args: argparse.Namespace) -> None:
         data = await path.read_bytes()
     except OSError as exc:
         raise CommandError(f"cannot read {args.image_file}: {exc.strerror}") from None
-    async with open_runtime(args.config) as rt:
+    async with open_server_runtime(args.config) as rt:
         try:
             row = await add_emoji(
                 rt,
@@ -288,7 +288,7 @@ async def cmd_emoji_add(args: argparse.Namespace) -> None:
 async def cmd_emoji_remove(args: argparse.Namespace) -> None:
     from .services.custom_emoji import EmojiError, remove_emoji
 
-    async with open_runtime(args.config) as rt:
+    async with open_server_runtime(args.config) as rt:
         try:
             await remove_emoji(rt, args.shortcode)
         except EmojiError as exc:
@@ -299,7 +299,7 @@ async def cmd_emoji_remove(args: argparse.Namespace) -> None:
 async def cmd_emoji_list(args: argparse.Namespace) -> None:
     from .services.custom_emoji import local_emojis
 
-    async with open_runtime(args.config) as rt:
+    async with open_server_runtime(args.config) as rt:
         rows = await local_emojis(rt, enabled_only=False)
     for row in rows:
         flags = [] if row["visible_in_picker"] else ["unlisted"]
@@ -327,7 +327,7 @@ async def cmd_announcements_add(args: argparse.Namespace) -> None:
     from .services.announcements import AnnouncementError, publish
 
     starts_at, ends_at = _instant(args.starts_at), _instant(args.ends_at)
-    async with open_runtime(args.config) as rt:
+    async with open_server_runtime(args.config) as rt:
         try:
             row = await publish(
                 rt, args.text, starts_at=starts_at, ends_at=ends_at, all_day=args.all_day
@@ -340,7 +340,7 @@ async def cmd_announcements_add(args: argparse.Namespace) -> None:
 async def cmd_announcements_remove(args: argparse.Namespace) -> None:
     from .services.announcements import remove
 
-    async with open_runtime(args.config) as rt:
+    async with open_server_runtime(args.config) as rt:
         if not await remove(rt, args.id):
             raise CommandError(f"no announcement with id {args.id}")
     _say(f"removed announcement {args.id}")
@@ -350,7 +350,7 @@ async def cmd_announcements_list(args: argparse.Namespace) -> None:
     from .serializers.time import iso_ms
     from .services.announcements import all_announcements
 
-    async with open_runtime(args.config) as rt:
+    async with open_server_runtime(args.config) as rt:
         rows = await all_announcements(rt)
     for row in rows:
         span = f"{iso_ms(row['starts_at']) or ''}..{iso_ms(row['ends_at']) or ''}"

@@ -1,7 +1,9 @@
 """The configured objects of one process: settings, store, id generator, job wiring.
 
 Everything mutable that the server shares lives here, created by `open_runtime`
-and handed down explicitly; there is no module-level state.
+and handed down explicitly; there is no module-level state. What the runtime runs
+(job handlers, effect handlers) is given to it by the composition root
+(`wildebeest_trio.assembly`); this module imports no service.
 """
 
 from __future__ import annotations
@@ -10,10 +12,10 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import trio
 
@@ -22,10 +24,11 @@ from .config import Config
 from .federation.pool import DeliveryPool
 from .ids import IdGenerator, now_ms
 from .jobs import JobRegistry
+from .jobs.scheduler import Periodic
 from .media import LocalMediaStore, MediaStore
 from .net import Outbound
 from .private_files import secure_data_dir
-from .store import Store, open_store
+from .store import Effect, Effects, Store, open_store
 from .store.migrate import migrate as apply_migrations
 from .store.nodes import claim_node, release_node, renew_node
 from .streaming.hub import StreamHub
@@ -33,6 +36,9 @@ from .streaming.hub import StreamHub
 log = logging.getLogger(__name__)
 
 NODE_LEASE_MS = 10 * 60 * 1000
+
+E = TypeVar("E", bound=Effect)
+EffectHandler = Callable[["Runtime", list[Any]], Awaitable[None]]
 
 
 class JobSignal:
@@ -51,6 +57,43 @@ class JobSignal:
             await self._event.wait()
 
 
+class EffectHandlers:
+    """Which handler runs each kind of effect a committed unit recorded.
+
+    Handlers get every effect of their kind from one unit at once, in the order they
+    were recorded (so a unit that makes fifty notifications publishes them together).
+    A failing handler is logged: the change is committed and the caller must hear so.
+    """
+
+    def __init__(self) -> None:
+        self._handlers: dict[type[Effect], EffectHandler] = {}
+
+    def register(
+        self, kind: type[E], handler: Callable[[Runtime, list[E]], Awaitable[None]]
+    ) -> None:
+        if kind in self._handlers:
+            raise ValueError(f"effect {kind.__name__} already has a handler")
+        self._handlers[kind] = handler
+
+    def kinds(self) -> frozenset[type[Effect]]:
+        return frozenset(self._handlers)
+
+    async def run(self, rt: Runtime, effects: Effects) -> None:
+        """Run the handlers for one committed unit's effects, kind by kind."""
+        groups: dict[type[Effect], list[Effect]] = {}
+        for effect in effects:
+            groups.setdefault(type(effect), []).append(effect)
+        for kind, items in groups.items():
+            handler = self._handlers.get(kind)
+            if handler is None:
+                log.error("no handler for %s effects: %d dropped", kind.__name__, len(items))
+                continue
+            try:
+                await handler(rt, items)
+            except Exception:
+                log.exception("%s effects failed after their commit", kind.__name__)
+
+
 @dataclass
 class Runtime:
     """What every layer of one process shares."""
@@ -60,9 +103,12 @@ class Runtime:
     ids: IdGenerator
     owner: str
     registry: JobRegistry
+    effects: EffectHandlers
     media: MediaStore
     # Where outgoing connections may go, how names are looked up, per-host fetch bounds.
     outbound: Outbound
+    # Upkeep the scheduler runs on its intervals.
+    periodic: tuple[Periodic, ...] = ()
     job_signal: JobSignal = field(default_factory=JobSignal)
     # Per-destination HTTP clients, limits and breakers for outgoing deliveries.
     delivery: DeliveryPool = field(default_factory=DeliveryPool)
@@ -72,8 +118,12 @@ class Runtime:
     instance_facts: CachedValue[Any] = field(default_factory=lambda: CachedValue(ttl=30.0))
 
     def wake_jobs(self) -> None:
-        """Call after committing jobs, so local workers start at once rather than on poll."""
+        """Start this process's idle workers at once (the `WorkQueued` effect's handler)."""
         self.job_signal.notify()
+
+    async def run_effects(self, effects: Effects) -> None:
+        """What the store calls after each commit that recorded effects."""
+        await self.effects.run(self, effects)
 
     async def renew_node(self) -> None:
         """Keep this process's id node leased; claim another if it was lost."""
@@ -91,13 +141,18 @@ def process_owner() -> str:
 
 @asynccontextmanager
 async def open_runtime(
-    config: Config, *, migrate: bool = True, registry: JobRegistry | None = None
+    config: Config,
+    *,
+    registry: JobRegistry,
+    effects: EffectHandlers,
+    periodic: tuple[Periodic, ...] = (),
+    migrate: bool = True,
 ) -> AsyncIterator[Runtime]:
-    """Open the store (migrating unless told not to), lease an id node, and yield."""
-    if registry is None:
-        from .services.registry import default_registry
+    """Open the store (migrating unless told not to), lease an id node, and yield.
 
-        registry = default_registry()
+    The composition root (`assembly.open_server_runtime`) says what the jobs and
+    effects do; tests may hand smaller registries.
+    """
     secure_data_dir(config.data_dir)
     store = await open_store(config.database_url, pg_pool_size=config.pg_pool_size)
     try:
@@ -112,9 +167,12 @@ async def open_runtime(
             ids=IdGenerator(node),
             owner=owner,
             registry=registry,
+            effects=effects,
+            periodic=periodic,
             media=LocalMediaStore(config.media_dir, config.base_url),
             outbound=Outbound.from_config(config),
         )
+        store.after_commit = runtime.run_effects
         try:
             yield runtime
         finally:

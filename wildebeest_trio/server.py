@@ -11,13 +11,14 @@ import trio
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as hypercorn_serve
 
+from .assembly import open_server_runtime
 from .config import Config
 from .federation.instance_actor import ensure_instance_actor
 from .federation.outbox import run_outbox
 from .http import create_app
 from .jobs.scheduler import run_scheduler
 from .jobs.worker import run_workers
-from .runtime import Runtime, open_runtime
+from .runtime import Runtime
 from .services.instance import ensure_instance_keys
 from .streaming.relay import run_relay
 from .supervise import supervise
@@ -101,7 +102,7 @@ async def run_process(rt: Runtime, *, http: bool) -> None:
 async def serve(config: Config, *, migrate: bool = True) -> None:
     """`wildebeest-trio serve`: HTTP server, job workers and scheduler, as siblings."""
     config.secret_key()  # generated into the data folder on first run
-    async with open_runtime(config, migrate=migrate) as rt:
+    async with open_server_runtime(config, migrate=migrate) as rt:
         await ensure_instance_keys(rt)
         await ensure_instance_actor(rt)
         await run_process(rt, http=True)
@@ -109,5 +110,5 @@ async def serve(config: Config, *, migrate: bool = True) -> None:
 
 async def work(config: Config) -> None:
     """`wildebeest-trio worker`: job workers and scheduler without the HTTP server."""
-    async with open_runtime(config, migrate=False) as rt:
+    async with open_server_runtime(config, migrate=False) as rt:
         await run_process(rt, http=False)

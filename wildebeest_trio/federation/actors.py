@@ -144,7 +144,6 @@ async def refresh_actor(rt: Runtime, uri: str) -> RemoteKey | None:
         )
 
     account_id = await rt.store.write(unit)
-    rt.instance_facts.invalidate()  # a new peer domain may have appeared
     if key is None:
         return None
     return RemoteKey(key[0], key[1], account_id, uri)

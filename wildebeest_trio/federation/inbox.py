@@ -241,11 +241,9 @@ async def _accept(
         await INBOX.enqueue(conn, rt.ids, payload)
         return True
 
-    queued = await rt.store.write(unit)
+    await rt.store.write(unit)
     if mark_available:
         rt.delivery.healthy.add(signer_domain)
-    if queued:
-        rt.wake_jobs()
     return 202
 
 

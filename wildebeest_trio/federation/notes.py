@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from ..ids import IdGenerator, now_ms
 from ..runtime import Runtime
-from ..services import conversations, media_cache
+from ..services import conversations, fanout, media_cache
 from ..store import Connection, Row
 from ..store import accounts as account_rows
 from ..store import inbox as inbox_rows
@@ -513,6 +513,7 @@ async def refresh_poll(conn: Connection, row: Row, note: ParsedNote, now: int) -
 async def remove_status(conn: Connection, row: Row, now: int) -> None:
     """Delete a remote status (or boost) and undo what it counted; no outbox event, since
     remote actions are not ours to federate."""
+    await fanout.record_removal(conn, row["id"])
     await status_rows.mark_deleted(conn, row["id"], now)
     if row["visibility"] != "direct":
         await status_rows.add_to_statuses_count(conn, row["account_id"], -1, None)

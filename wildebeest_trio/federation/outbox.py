@@ -5,9 +5,9 @@ processes' consumers skip the locked rows), builds each event's activity, queues
 delivery job per inbox and marks the events dispatched. The unit commits all of that or
 nothing, so a crash at any point neither loses an event nor dispatches it twice.
 
-The loop sleeps on the runtime's job signal: services call `rt.wake_jobs()` after a
-committed action, so delivery starts within milliseconds; a poll catches writes made
-by other processes.
+The loop sleeps on the runtime's job signal, which every committed unit that recorded
+an outbox event wakes (the `WorkQueued` effect), so delivery starts within milliseconds;
+a poll catches writes made by other processes.
 """
 
 from __future__ import annotations
@@ -77,10 +77,7 @@ async def dispatch_pending(rt: Runtime, limit: int = BATCH) -> tuple[int, int]:
         await outbox_rows.mark_dispatched(conn, [e["id"] for e in events], now_ms())
         return len(events), queued
 
-    handled, queued = await rt.store.write(unit)
-    if queued:
-        rt.wake_jobs()
-    return handled, queued
+    return await rt.store.write(unit)
 
 
 async def run_outbox(rt: Runtime) -> None:

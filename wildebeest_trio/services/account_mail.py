@@ -92,7 +92,6 @@ async def request_password_reset(rt: Runtime, email: str) -> None:
         await enqueue_mail(conn, rt.ids, user["email"], message)
 
     await rt.store.write(unit)
-    rt.wake_jobs()
 
 
 async def _user_for_reset(rt: Runtime, token: str) -> Row:

@@ -103,8 +103,6 @@ async def request_email_change(rt: Runtime, account_id: int, password: str, emai
         await enqueue_mail(conn, rt.ids, email, message)
 
     await rt.store.write(unit)
-    if mail:
-        rt.wake_jobs()
     return not mail
 
 
@@ -156,5 +154,3 @@ async def delete_account(rt: Runtime, account_id: int, password: str) -> None:
         )
 
     await rt.store.write(unit)
-    rt.wake_jobs()  # the Delete goes out, the files go
-    rt.instance_facts.invalidate()

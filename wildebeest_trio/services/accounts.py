@@ -172,7 +172,6 @@ async def create_local_account(
         # Lost a race with a concurrent sign-up between the check and the insert.
         field = "email" if "email" in str(exc).lower() else "username"
         raise AccountError(field, f"{field} is already taken") from None
-    rt.instance_facts.invalidate()
     return CreatedAccount(account_id, user_id, username, generated)
 
 
@@ -230,5 +229,3 @@ async def modify_local_account(
             await enqueue_mail(conn, rt.ids, user["email"], message)
 
     await rt.store.write(unit)
-    rt.wake_jobs()
-    rt.instance_facts.invalidate()

@@ -49,7 +49,6 @@ async def approve_sign_up(rt: Runtime, user_id: int) -> None:
         await user_rows.set_standing(conn, user_id, now=now_ms(), approved=True)
 
     await rt.store.write(unit)
-    rt.instance_facts.invalidate()  # the user count changed
 
 
 async def reject_sign_up(rt: Runtime, user_id: int) -> None:
@@ -109,7 +108,6 @@ async def set_account_standing(
         return changed
 
     changed = await rt.store.write(unit)
-    rt.instance_facts.invalidate()
     return changed
 
 
@@ -265,4 +263,3 @@ async def retry_job(rt: Runtime, job_id: int) -> None:
     """Put a parked job back in the queue and wake the workers."""
     if not await rt.store.write(job_rows.unpark, job_id, now_ms()):
         raise NotFound()
-    rt.wake_jobs()

@@ -23,7 +23,7 @@ from ..store import Connection, Row
 from ..store import announcements as announcement_rows
 from ..store import custom_emojis as emoji_rows
 from ..store import statuses as status_rows
-from ..streaming import relay
+from ..streaming.relay import StreamEvent
 from .formatting import URL_RE, MentionTarget, emoji_shortcodes
 from .statuses import _render as render_status_text
 
@@ -105,7 +105,7 @@ async def publish(
     async def unit(conn: Connection) -> Row:
         content, _, _ = await render_status_text(conn, rt, cleaned)
         now = now_ms()
-        return await announcement_rows.insert(
+        row = await announcement_rows.insert(
             conn,
             {
                 "id": rt.ids.next_id(),
@@ -118,20 +118,25 @@ async def publish(
                 "now": now,
             },
         )
+        views = await _views(conn, rt, [row], None)
+        payload = json.dumps(announcement_entity(rt.config, views[0]))
+        conn.effects.add(StreamEvent.to(BROADCAST_CHANNEL, "announcement", payload))
+        return row
 
-    row = await rt.store.write(unit)
-    views = await rt.store.read(_views, rt, [row], None)
-    payload = json.dumps(announcement_entity(rt.config, views[0]))
-    await relay.publish(rt, BROADCAST_CHANNEL, "announcement", payload)
-    return row
+    return await rt.store.write(unit)
 
 
 async def remove(rt: Runtime, announcement_id: int) -> bool:
     """Delete an announcement; whether there was one."""
-    removed = await rt.store.write(announcement_rows.delete, announcement_id)
-    if removed:
-        await relay.publish(rt, BROADCAST_CHANNEL, "announcement.delete", str(announcement_id))
-    return removed
+
+    async def unit(conn: Connection) -> bool:
+        removed = await announcement_rows.delete(conn, announcement_id)
+        if removed:
+            event = StreamEvent.to(BROADCAST_CHANNEL, "announcement.delete", str(announcement_id))
+            conn.effects.add(event)
+        return removed
+
+    return await rt.store.write(unit)
 
 
 async def all_announcements(rt: Runtime) -> list[Row]:
@@ -219,26 +224,26 @@ async def react(rt: Runtime, viewer_id: int, announcement_id: int, name: str, *,
     if not key or len(key) > MAX_REACTION_NAME:
         raise AnnouncementError("Validation failed: Name is not a recognized emoji")
 
-    async def unit(conn: Connection) -> int | None:
+    async def unit(conn: Connection) -> None:
         if await announcement_rows.live_by_id(conn, announcement_id, now_ms()) is None:
             raise AnnouncementNotFound()
         if not on:
             if not await announcement_rows.remove_reaction(conn, announcement_id, viewer_id, key):
-                return None
-            return await announcement_rows.reaction_count(conn, announcement_id, key)
-        custom_id = None
-        if not unicode:
-            emoji = await emoji_rows.local_by_shortcode(conn, key)
-            if emoji is None or emoji["disabled"]:
-                raise AnnouncementError("Validation failed: Name is not a recognized emoji")
-            custom_id = emoji["id"]
-        if not await announcement_rows.add_reaction(
-            conn, rt.ids.next_id(), announcement_id, viewer_id, key, custom_id, now_ms()
-        ):
-            return None
-        return await announcement_rows.reaction_count(conn, announcement_id, key)
-
-    count = await rt.store.write(unit)
-    if count is not None:
+                return
+        else:
+            custom_id = None
+            if not unicode:
+                emoji = await emoji_rows.local_by_shortcode(conn, key)
+                if emoji is None or emoji["disabled"]:
+                    raise AnnouncementError("Validation failed: Name is not a recognized emoji")
+                custom_id = emoji["id"]
+            if not await announcement_rows.add_reaction(
+                conn, rt.ids.next_id(), announcement_id, viewer_id, key, custom_id, now_ms()
+            ):
+                return
+        count = await announcement_rows.reaction_count(conn, announcement_id, key)
         payload = {"name": key, "count": count, "announcement_id": str(announcement_id)}
-        await relay.publish(rt, BROADCAST_CHANNEL, "announcement.reaction", json.dumps(payload))
+        event = StreamEvent.to(BROADCAST_CHANNEL, "announcement.reaction", json.dumps(payload))
+        conn.effects.add(event)
+
+    await rt.store.write(unit)

@@ -1,25 +1,40 @@
-"""Live fan-out of statuses to streaming connections (after the write has committed).
+"""Live fan-out of statuses to streaming connections, once their unit has committed.
 
 Channels follow Mastodon's FanOutOnWriteService: the author's and local followers'
 home timelines get public, unlisted and private statuses; mentioned local accounts get
 private and direct ones; public statuses also go to the public, local and hashtag
 timelines. Boosts reach the booster's followers' homes. Per-connection filters (blocks,
 mutes) are applied by the hub with the author id carried beside each event.
+
+A unit that creates or edits a status records `StatusPublished`; the handler renders
+the status once for every reader and publishes it. A unit that deletes one calls
+`record_removal` before the rows go, while it can still see who received it.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from ..runtime import Runtime
 from ..serializers.statuses import status_entity
+from ..store import Connection, Effect
+from ..store import statuses as status_rows
 from ..store import streams as stream_rows
 from ..store.statuses import StatusBundle
-from ..streaming.relay import publish_to
+from ..streaming.relay import StreamEvent, publish_events
 
 
-async def _channels(rt: Runtime, status_id: int) -> tuple[list[str], int] | None:
-    audience = await rt.store.read(stream_rows.status_audience, status_id)
+@dataclass(frozen=True)
+class StatusPublished(Effect):
+    """A new (`update`) or edited (`status.update`) status for everyone who sees it live."""
+
+    status_id: int
+    event: str = "update"
+
+
+async def _channels(conn: Connection, status_id: int) -> tuple[list[str], int] | None:
+    audience = await stream_rows.status_audience(conn, status_id)
     if audience is None:
         return None
     status = audience["status"]
@@ -43,38 +58,37 @@ async def _channels(rt: Runtime, status_id: int) -> tuple[list[str], int] | None
     return list(dict.fromkeys(channels)), author
 
 
-async def status_published(
-    rt: Runtime, bundle: StatusBundle, status_id: int, event: str = "update"
-) -> None:
-    """Send a new (`update`) or edited (`status.update`) status to everyone who sees it live."""
-    found = await _channels(rt, status_id)
-    if found is None:
-        return
-    channels, author = found
-    payload = json.dumps(status_entity(rt.config, _anonymous(bundle), status_id))
-    await publish_to(rt, channels, event, payload, author_id=author)
+async def publish_statuses(rt: Runtime, published: list[StatusPublished]) -> None:
+    """The `StatusPublished` handler: one read for all of a unit's statuses, then publish."""
+
+    async def unit(conn: Connection) -> list[tuple[list[str], int, StatusBundle, int, str]]:
+        found = []
+        for effect in published:
+            reached = await _channels(conn, effect.status_id)
+            row = await status_rows.status_by_id(conn, effect.status_id)
+            if reached is None or row is None or row["deleted_at"] is not None:
+                continue  # deleted since: its `delete` event follows
+            # A stream payload is the same for every reader: no viewer's flags inside it.
+            bundle = await status_rows.hydrate(conn, [row], None)
+            found.append((*reached, bundle, effect.status_id, effect.event))
+        return found
+
+    events = [
+        StreamEvent(
+            tuple(channels),
+            event,
+            json.dumps(status_entity(rt.config, bundle, status_id)),
+            author,
+        )
+        for channels, author, bundle, status_id, event in await rt.store.read(unit)
+    ]
+    await publish_events(rt, events)
 
 
-async def status_removed(rt: Runtime, status_id: int, channels: list[str], author: int) -> None:
-    """Tell connections that saw a status that it is gone (`delete` with its id)."""
-    await publish_to(rt, channels, "delete", str(status_id), author_id=author)
-
-
-async def channels_of(rt: Runtime, status_id: int) -> tuple[list[str], int] | None:
-    """Where a status went, computed before it is deleted (for `status_removed`)."""
-    return await _channels(rt, status_id)
-
-
-def _anonymous(bundle: StatusBundle) -> StatusBundle:
-    # A stream payload is the same for every reader: no viewer's flags inside it.
-    from dataclasses import replace
-
-    return replace(
-        bundle,
-        favourited=set(),
-        reblogged=set(),
-        bookmarked=set(),
-        pinned=set(),
-        muted_conversations=set(),
-        viewer_id=None,
-    )
+async def record_removal(conn: Connection, status_id: int) -> None:
+    """Inside the unit deleting a status, before it goes: tell the connections that saw
+    it that it is gone (`delete` with its id), once the deletion commits."""
+    reached = await _channels(conn, status_id)
+    if reached is not None:
+        channels, author = reached
+        conn.effects.add(StreamEvent(tuple(channels), "delete", str(status_id), author))

@@ -9,6 +9,7 @@ covers in the context being read. A viewer's own statuses are never filtered.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
@@ -16,9 +17,10 @@ from ..ids import now_ms
 from ..store import Connection, Row
 from ..store import filters as filter_rows
 from ..store import statuses as status_rows
+from ..store.base import Unit
 from ..store.filters import ACTIONS, CONTEXTS
 from ..store.statuses import StatusBundle
-from ..streaming.relay import publish
+from ..streaming.relay import StreamEvent
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -75,11 +77,16 @@ class FilterView:
     statuses: list[Row]
 
 
-async def _changed(rt: Runtime, account_id: int, result: T) -> T:
-    """Tell the account's open streams that its filters changed (Mastodon's
-    `filters_changed`, so clients reload them); the write's result, passed through."""
-    await publish(rt, f"timeline:{account_id}", "filters_changed", "")
-    return result
+def _announced(account_id: int, unit: Callable[[Connection], Awaitable[T]]) -> Unit[[], T]:
+    """`unit`, also telling the account's open streams once it commits that its filters
+    changed (Mastodon's `filters_changed`, so clients reload them)."""
+
+    async def announced(conn: Connection) -> T:
+        result = await unit(conn)
+        conn.effects.add(StreamEvent.to(f"timeline:{account_id}", "filters_changed", ""))
+        return result
+
+    return announced
 
 
 def _check_title(title: str) -> str:
@@ -198,7 +205,7 @@ async def create(rt: Runtime, account_id: int, draft: FilterDraft) -> FilterView
             )
         return await _view(conn, await _own(conn, account_id, filter_id))
 
-    return await _changed(rt, account_id, await rt.store.write(unit))
+    return await rt.store.write(_announced(account_id, unit))
 
 
 async def update(rt: Runtime, account_id: int, filter_id: int, draft: FilterDraft) -> FilterView:
@@ -248,7 +255,7 @@ async def update(rt: Runtime, account_id: int, filter_id: int, draft: FilterDraf
             raise InvalidFilter(f"Validation failed: A filter has at most {MAX_KEYWORDS} keywords")
         return await _view(conn, await _own(conn, account_id, filter_id))
 
-    return await _changed(rt, account_id, await rt.store.write(unit))
+    return await rt.store.write(_announced(account_id, unit))
 
 
 async def delete(rt: Runtime, account_id: int, filter_id: int) -> None:
@@ -258,7 +265,7 @@ async def delete(rt: Runtime, account_id: int, filter_id: int) -> None:
         await _own(conn, account_id, filter_id)
         await filter_rows.delete_filter(conn, filter_id)
 
-    await _changed(rt, account_id, await rt.store.write(unit))
+    await rt.store.write(_announced(account_id, unit))
 
 
 # Keywords ----------------------------------------------------------------------------------------
@@ -297,7 +304,7 @@ async def add_keyword(
         )
         return await _own_keyword(conn, account_id, keyword_id)
 
-    return await _changed(rt, account_id, await rt.store.write(unit))
+    return await rt.store.write(_announced(account_id, unit))
 
 
 async def show_keyword(rt: Runtime, account_id: int, keyword_id: int) -> Row:
@@ -322,7 +329,7 @@ async def update_keyword(
         )
         return await _own_keyword(conn, account_id, keyword_id)
 
-    return await _changed(rt, account_id, await rt.store.write(unit))
+    return await rt.store.write(_announced(account_id, unit))
 
 
 async def delete_keyword(rt: Runtime, account_id: int, keyword_id: int) -> None:
@@ -332,7 +339,7 @@ async def delete_keyword(rt: Runtime, account_id: int, keyword_id: int) -> None:
         await _own_keyword(conn, account_id, keyword_id)
         await filter_rows.delete_keyword(conn, keyword_id)
 
-    await _changed(rt, account_id, await rt.store.write(unit))
+    await rt.store.write(_announced(account_id, unit))
 
 
 # Filtered statuses -------------------------------------------------------------------------------
@@ -372,7 +379,7 @@ async def add_status(rt: Runtime, account_id: int, filter_id: int, status_id: in
                 return row
         raise FilterNotFound()  # pragma: no cover - inserted just above
 
-    return await _changed(rt, account_id, await rt.store.write(unit))
+    return await rt.store.write(_announced(account_id, unit))
 
 
 async def show_status(rt: Runtime, account_id: int, filter_status_id: int) -> Row:
@@ -387,7 +394,7 @@ async def delete_status(rt: Runtime, account_id: int, filter_status_id: int) -> 
         await _own_status(conn, account_id, filter_status_id)
         await filter_rows.delete_filter_status(conn, filter_status_id)
 
-    await _changed(rt, account_id, await rt.store.write(unit))
+    await rt.store.write(_announced(account_id, unit))
 
 
 # The v1 view: one keyword is one v1 filter -------------------------------------------------------
@@ -476,7 +483,7 @@ async def v1_delete(rt: Runtime, account_id: int, keyword_id: int) -> None:
         if not left and not await filter_rows.statuses_of(conn, [row["filter_id"]]):
             await filter_rows.delete_filter(conn, row["filter_id"])
 
-    await _changed(rt, account_id, await rt.store.write(unit))
+    await rt.store.write(_announced(account_id, unit))
 
 
 # Applying ----------------------------------------------------------------------------------------

@@ -92,7 +92,7 @@ async def follow(
 ) -> Relationship:
     """Follow an account: at once, or as a request when it is locked. Following again
     changes the options."""
-    batch = notifications.Batch(rt)
+    notifier = notifications.Notifier(rt)
 
     async def unit(conn: Connection) -> Relationship:
         target = await _target(conn, target_id)
@@ -145,7 +145,7 @@ async def follow(
             )
         if target["domain"] is None:
             await notifications.followed(
-                conn, batch, account_id, target_id, requested=target["locked"]
+                conn, notifier, account_id, target_id, requested=target["locked"]
             )
         return await _relationship(conn, account_id, target_id)
 
@@ -154,8 +154,6 @@ async def follow(
     except IntegrityError:
         # A concurrent request followed first: this one now finds the follow and updates it.
         relationship = await rt.store.write(unit)
-    rt.wake_jobs()  # the outbox event: federation starts at once
-    await batch.announce()
     return relationship
 
 
@@ -190,7 +188,6 @@ async def unfollow(rt: Runtime, account_id: int, target_id: int) -> Relationship
         return await _relationship(conn, account_id, target_id)
 
     relationship = await rt.store.write(unit)
-    rt.wake_jobs()
     return relationship
 
 
@@ -222,7 +219,6 @@ async def answer_request(
         return await _relationship(conn, account_id, requester_id)
 
     relationship = await rt.store.write(unit)
-    rt.wake_jobs()
     return relationship
 
 
@@ -298,7 +294,6 @@ async def block(rt: Runtime, account_id: int, target_id: int) -> Relationship:
         relationship = await rt.store.write(unit)
     except IntegrityError:
         relationship = await rt.store.write(unit)
-    rt.wake_jobs()  # the outbox event: federation starts at once
     return relationship
 
 
@@ -320,7 +315,6 @@ async def unblock(rt: Runtime, account_id: int, target_id: int) -> Relationship:
         return await _relationship(conn, account_id, target_id)
 
     relationship = await rt.store.write(unit)
-    rt.wake_jobs()
     return relationship
 
 

@@ -58,7 +58,6 @@ async def ensure_instance_keys(rt: Runtime) -> None:
     await rt.store.write(
         instance_rows.setting_if_absent, "vapid_keys", generate_vapid_keys(), now_ms()
     )
-    rt.instance_facts.invalidate()
 
 
 REGISTRATION_MODES = ("open", "approval", "closed")
@@ -99,7 +98,6 @@ async def set_site(rt: Runtime, *, title: str, description: str, registrations: 
         raise ValueError("Registrations are open, approval or closed")
     site = {"title": title, "description": description, "registrations": registrations}
     await rt.store.write(instance_rows.put_setting, "site", site, now_ms())
-    rt.instance_facts.invalidate()
     return Site(**site)
 
 
@@ -165,18 +163,15 @@ async def add_rule(rt: Runtime, text: str, hint: str = "") -> int:
         raise ValueError("a rule is at most 300 characters")
     rule_id = rt.ids.next_id()
     await rt.store.write(instance_rows.insert_rule, rule_id, text, hint.strip(), now_ms())
-    rt.instance_facts.invalidate()
     return rule_id
 
 
 async def remove_rule(rt: Runtime, rule_id: int) -> bool:
     """Remove a server rule."""
     removed = await rt.store.write(instance_rows.delete_rule, rule_id, now_ms())
-    rt.instance_facts.invalidate()
     return removed
 
 
 async def set_extended_description(rt: Runtime, html: str) -> None:
     """Set the instance's long description (HTML)."""
     await rt.store.write(instance_rows.put_setting, "extended_description", html, now_ms())
-    rt.instance_facts.invalidate()

@@ -369,7 +369,6 @@ MAIL_SEND = JobKind("mail.send", max_attempts=8)
 async def enqueue_mail(conn: Connection, ids: IdGenerator, to: str, message: MailMessage) -> None:
     """Queue `message` for `to` inside the caller's unit of work.
 
-    Call `rt.wake_jobs()` after the unit commits so a local worker sends it at once.
     The payload (links and their tokens included) stays in the jobs table until sent.
     """
     payload = {"to": to, "subject": message.subject, "text": message.text, "html": message.html}

@@ -166,7 +166,6 @@ async def upload(
         else:
             att.update(processing="queued", file_size=len(data), meta={})
             await rt.store.write(_insert_queued, rt, att, data, now)
-            rt.wake_jobs()
     except BaseException:
         with trio.CancelScope(shield=True):
             await release(rt, stored_keys)
@@ -303,7 +302,7 @@ async def statuses_deleted(
     Remote statuses' attachments are deleted. Local uploads go back to their uploader for
     a day so a redraft can post them again (the cleanup removes them after that), unless
     `delete_media` (the API's `delete_media=true`) asks for them to go at once. Files no
-    row names any more are deleted by a job after the commit. Call `rt.wake_jobs()` after.
+    row names any more are deleted by a job after the commit.
     """
     if not status_ids:
         return

@@ -75,7 +75,6 @@ async def _set_aliases(rt: Runtime, account_id: int, aliases: list[str]) -> None
         await outbox.record(conn, rt.ids, "account.updated", account_id, account_id)
 
     await rt.store.write(unit)
-    rt.wake_jobs()
 
 
 async def add_alias(rt: Runtime, username: str, acct: str) -> list[str]:
@@ -136,7 +135,6 @@ async def start_move(rt: Runtime, username: str, acct: str) -> Row:
         return await ap_rows.local_follower_ids(conn, account["id"])
 
     local_followers = await rt.store.write(unit)
-    rt.wake_jobs()
     await _move_local_followers(rt, local_followers, account["id"], target["id"])
     return target
 

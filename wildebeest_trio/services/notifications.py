@@ -14,9 +14,9 @@ status, follows, and sign-ups share a group while they keep arriving within 12 h
 the group's first hour; every other notification, and every filtered one, is a group of
 its own.
 
-Local actions create notifications through a `Batch`: inside the unit it records each
-one, serializes it and queues its Web Push jobs; after the commit `announce` sends the
-committed ones to the recipients' streams and wakes the job workers.
+Actions create notifications through a `Notifier` inside their unit of work: it records
+each one, serializes it, queues its Web Push jobs and records the stream event, all of
+which happen only if the unit commits.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from ..store import statuses as status_rows
 from ..store.notifications import POLICY_FIELDS, Browse
 from ..store.paging import Page
 from ..store.statuses import StatusBundle
+from ..streaming.relay import StreamEvent
 from . import domain_blocks, filters, web_push
 
 if TYPE_CHECKING:
@@ -250,18 +251,15 @@ async def withdraw(
 
 
 @dataclass
-class Batch:
-    """Notifications made in one unit of work, to announce once it has committed.
+class Notifier:
+    """Makes notifications inside units of work, and has them streamed once committed.
 
-    Inside the unit `notify` records one, and unless it was filtered serializes it for
-    its recipient and queues its Web Push jobs. After the commit `announce` publishes
-    each one that exists (a unit that rolled back, or ran again, left none) to its
-    recipient's notification stream, and wakes the job workers.
+    `notify` records one; unless it was filtered it serializes it for its recipient,
+    queues its Web Push jobs and records a `StreamEvent` for the recipient's
+    notification stream, so a unit that rolls back streams and pushes nothing.
     """
 
     rt: Runtime
-    made: list[tuple[int, int, str]] = field(default_factory=list)
-    pushes: int = 0
 
     async def notify(
         self,
@@ -273,7 +271,7 @@ class Batch:
         status_id: int | None = None,
         report_id: int | None = None,
     ) -> int | None:
-        """`notify` inside the unit, then serialize and queue the pushes."""
+        """`notify` inside the unit, then serialize, queue the pushes and stream it."""
         made = await _record(
             conn,
             self.rt.ids,
@@ -295,34 +293,19 @@ class Batch:
         if not shown:
             return notification_id  # about a status the recipient's filters hide
         entity = shown[0]
-        self.pushes += await web_push.queue_push(
-            conn, self.rt.ids, account_id=account_id, notification=entity
+        await web_push.queue_push(conn, self.rt.ids, account_id=account_id, notification=entity)
+        conn.effects.add(
+            StreamEvent.to(
+                f"timeline:{account_id}:notifications", "notification", json.dumps(entity)
+            )
         )
-        self.made.append((notification_id, account_id, json.dumps(entity)))
         return notification_id
-
-    async def announce(self) -> None:
-        """After the commit: stream what was made, and start the push jobs."""
-        from ..streaming.relay import publish
-
-        made, self.made = self.made, []
-        if self.pushes:
-            self.pushes = 0
-            self.rt.wake_jobs()
-        if not made:
-            return
-        committed = await self.rt.store.read(notification_rows.existing_ids, [m[0] for m in made])
-        for notification_id, account_id, payload in made:
-            if notification_id in committed:
-                await publish(
-                    self.rt, f"timeline:{account_id}:notifications", "notification", payload
-                )
 
 
 # What local actions call (inside their units) ---------------------------------------------
 
 
-async def status_posted(conn: Connection, batch: Batch, status_id: int) -> None:
+async def status_posted(conn: Connection, notifier: Notifier, status_id: int) -> None:
     """A new local status: `mention` to each mentioned local account, `status` to
     followers who asked for it (not for boosts, direct statuses, or replies to others)."""
     status = await status_rows.status_by_id(conn, status_id)
@@ -330,25 +313,25 @@ async def status_posted(conn: Connection, batch: Batch, status_id: int) -> None:
         return
     author = status["account_id"]
     for account_id in await notification_rows.mentioned_local(conn, status_id):
-        await batch.notify(
+        await notifier.notify(
             conn, account_id=account_id, type="mention", from_account_id=author, status_id=status_id
         )
     reply_to_other = status["in_reply_to_account_id"] not in (None, author)
     if status["visibility"] == "direct" or reply_to_other:
         return
     for account_id in await notification_rows.notify_followers(conn, author):
-        await batch.notify(
+        await notifier.notify(
             conn, account_id=account_id, type="status", from_account_id=author, status_id=status_id
         )
 
 
-async def status_edited(conn: Connection, batch: Batch, status_id: int) -> None:
+async def status_edited(conn: Connection, notifier: Notifier, status_id: int) -> None:
     """An edited status: `update` to the local accounts that boosted it."""
     status = await status_rows.status_by_id(conn, status_id)
     if status is None:
         return
     for account_id in await notification_rows.local_boosters(conn, status_id):
-        await batch.notify(
+        await notifier.notify(
             conn,
             account_id=account_id,
             type="update",
@@ -358,11 +341,11 @@ async def status_edited(conn: Connection, batch: Batch, status_id: int) -> None:
 
 
 async def favourited(
-    conn: Connection, batch: Batch, account_id: int, status: Row, on: bool
+    conn: Connection, notifier: Notifier, account_id: int, status: Row, on: bool
 ) -> None:
     """A favourite (or its undoing) of `status` by `account_id`."""
     if on:
-        await batch.notify(
+        await notifier.notify(
             conn,
             account_id=status["account_id"],
             type="favourite",
@@ -379,9 +362,9 @@ async def favourited(
         )
 
 
-async def reblogged(conn: Connection, batch: Batch, account_id: int, status: Row) -> None:
+async def reblogged(conn: Connection, notifier: Notifier, account_id: int, status: Row) -> None:
     """A boost of `status` (the boosted one) by `account_id`."""
-    await batch.notify(
+    await notifier.notify(
         conn,
         account_id=status["account_id"],
         type="reblog",
@@ -404,10 +387,10 @@ async def boost_removed(conn: Connection, boost: Row) -> None:
 
 
 async def followed(
-    conn: Connection, batch: Batch, account_id: int, target_id: int, *, requested: bool
+    conn: Connection, notifier: Notifier, account_id: int, target_id: int, *, requested: bool
 ) -> None:
     """`follow` (or `follow_request` for a locked account) to the target."""
-    await batch.notify(
+    await notifier.notify(
         conn,
         account_id=target_id,
         type="follow_request" if requested else "follow",
@@ -432,10 +415,10 @@ async def blocked(conn: Connection, account_id: int, target_id: int) -> None:
     await notification_rows.delete_request(conn, account_id, target_id)
 
 
-async def signed_up(conn: Connection, batch: Batch, account_id: int) -> None:
+async def signed_up(conn: Connection, notifier: Notifier, account_id: int) -> None:
     """`admin.sign_up` to every admin and moderator."""
     for staff_id in await moderator_rows.staff_account_ids(conn):
-        await batch.notify(
+        await notifier.notify(
             conn, account_id=staff_id, type="admin.sign_up", from_account_id=account_id
         )
 
@@ -779,11 +762,11 @@ async def answer_requests(
             else:
                 await notification_rows.delete_filtered_from(conn, account_id, sender)
             await notification_rows.delete_request(conn, account_id, sender)
+        if accept and rows:
+            # Mastodon 4.3 tells the web client to reload its list once requests are merged.
+            conn.effects.add(
+                StreamEvent.to(f"timeline:{account_id}:notifications", "notifications_merged", "1")
+            )
         return len(rows)
 
-    answered = await rt.store.write(unit)
-    if accept and answered:
-        from ..streaming.relay import publish
-
-        # Mastodon 4.3 tells the web client to reload its list once requests are merged.
-        await publish(rt, f"timeline:{account_id}:notifications", "notifications_merged", "1")
+    await rt.store.write(unit)

@@ -251,14 +251,13 @@ async def vote(rt: Runtime, account_id: int, poll_id: int, choices: list[int]) -
         return PollView(fresh, account_id, sorted(choices))
 
     view = await rt.store.write(unit)
-    rt.wake_jobs()  # the outbox event: the vote or new tallies go out at once
     return view
 
 
 async def end_poll(rt: Runtime, payload: dict[str, Any]) -> None:
     """The `poll.end` job: once a poll is over, notify its author and local voters."""
     poll_id = int(payload["poll_id"])
-    batch = notifications.Batch(rt)
+    notifier = notifications.Notifier(rt)
 
     async def unit(conn: Connection) -> float | None:
         poll = await poll_rows.poll_by_id(conn, poll_id)
@@ -280,7 +279,7 @@ async def end_poll(rt: Runtime, payload: dict[str, Any]) -> None:
                 conn, rt.ids, "poll.ended", author["id"], status["id"], {"poll_id": poll_id}
             )
         for recipient in recipients:
-            await batch.notify(
+            await notifier.notify(
                 conn,
                 account_id=recipient,
                 type="poll",
@@ -292,8 +291,6 @@ async def end_poll(rt: Runtime, payload: dict[str, Any]) -> None:
     wait = await rt.store.write(unit)
     if wait is not None:
         raise RetryLater(wait + 0.05, "poll not over yet")
-    await batch.announce()
-    rt.wake_jobs()  # a `poll.ended` event may be waiting for the outbox consumer
 
 
 OVERDUE_GRACE_MS = 10 * 60 * 1000

@@ -12,6 +12,7 @@ from ..store import Connection, Row, outbox
 from ..store import accounts as account_rows
 from ..store import follows as follow_rows
 from ..store import users as user_rows
+from ..store.effects import INSTANCE_FACTS_CHANGED
 from . import media
 from .formatting import MentionTarget, plain_mentions, render_field_value, render_text
 
@@ -197,6 +198,7 @@ async def update(rt: Runtime, account_id: int, changes: ProfileChanges) -> None:
         if columns:
             # Followers' servers get the new profile (an Update of the actor).
             await outbox.record(conn, rt.ids, "account.updated", account_id, account_id)
+            conn.effects.add(INSTANCE_FACTS_CHANGED)  # the contact account may be this one
         if (
             changes.privacy is not None
             or changes.sensitive is not None
@@ -214,5 +216,3 @@ async def update(rt: Runtime, account_id: int, changes: ProfileChanges) -> None:
             await user_rows.update_settings(conn, account_id, json.dumps(settings), now)
 
     await rt.store.write(unit)
-    rt.wake_jobs()
-    rt.instance_facts.invalidate()  # the contact account may be this one

@@ -37,12 +37,12 @@ async def sign_up(
     if len(reason) > 1000:
         raise AccountError("reason", "is too long (maximum is 1000 characters)")
     confirm_by_mail = mail_enabled(rt)
-    batch = notifications.Batch(rt)
+    notifier = notifications.Notifier(rt)
 
     async def after_insert(conn: Connection, account_id: int, user_id: int) -> None:
         if confirm_by_mail:
             await queue_confirmation(conn, rt, user_id, username, email)
-        await notifications.signed_up(conn, batch, account_id)
+        await notifications.signed_up(conn, notifier, account_id)
 
     created = await create_local_account(
         rt,
@@ -57,9 +57,6 @@ async def sign_up(
         locale=locale,
         after_insert=after_insert,
     )
-    await batch.announce()
-    if confirm_by_mail:
-        rt.wake_jobs()
     if application_id is None:
         return None
     return await issue_token(rt, application_id, created.account_id, scopes)

@@ -20,7 +20,7 @@ from ..store import instance as instance_rows
 from ..store import moderators as moderator_rows
 from ..store import reports as report_rows
 from .follows import AccountNotFound
-from .notifications import Batch
+from .notifications import Notifier
 from .statuses import StatusNotFound
 
 CATEGORIES = ("spam", "legal", "violation", "other")
@@ -74,7 +74,7 @@ async def file_report(rt: Runtime, reporter_id: int, request: ReportRequest) -> 
     rule_ids = list(dict.fromkeys(request.rule_ids)) if category == "violation" else []
     status_ids = list(dict.fromkeys(request.status_ids))
 
-    batch = Batch(rt)
+    notifier = Notifier(rt)
 
     async def unit(conn: Connection) -> FiledReport:
         target = await account_rows.account_by_id(conn, request.target_id)
@@ -108,7 +108,7 @@ async def file_report(rt: Runtime, reporter_id: int, request: ReportRequest) -> 
             },
         )
         for staff_id in await moderator_rows.staff_account_ids(conn):
-            await batch.notify(
+            await notifier.notify(
                 conn,
                 account_id=staff_id,
                 type="admin.report",
@@ -132,6 +132,4 @@ async def file_report(rt: Runtime, reporter_id: int, request: ReportRequest) -> 
         return FiledReport(report, target)
 
     filed = await rt.store.write(unit)
-    await batch.announce()
-    rt.wake_jobs()  # a forwarded report's Flag goes out at once
     return filed

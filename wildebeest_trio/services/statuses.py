@@ -213,7 +213,7 @@ async def post(
     publishing a scheduled status, its row goes in the same unit (StatusNotFound if it
     already went)."""
     validate(draft)
-    batch = notifications.Batch(rt)
+    notifier = notifications.Notifier(rt)
 
     async def unit(conn: Connection) -> StatusBundle:
         now = now_ms()
@@ -302,18 +302,15 @@ async def post(
         await outbox.record(
             conn, rt.ids, "status.created", account_id, status_id, {"visibility": visibility}
         )
-        await notifications.status_posted(conn, batch, status_id)
+        await notifications.status_posted(conn, notifier, status_id)
+        conn.effects.add(fanout.StatusPublished(status_id))
         return await _one(conn, status_id, account_id)
 
     try:
-        bundle = await rt.store.write(unit)
+        return await rt.store.write(unit)
     except _KeyTaken:
         # A concurrent request with the same key committed first: answer with its status.
         return await rt.store.write(unit)
-    rt.wake_jobs()  # its outbox event: federation starts at once
-    await fanout.status_published(rt, bundle, bundle.order[0])
-    await batch.announce()
-    return bundle
 
 
 # Reading ---------------------------------------------------------------------------------------
@@ -439,7 +436,7 @@ async def history(rt: Runtime, status_id: int, viewer_id: int | None) -> tuple[l
 async def edit(rt: Runtime, account_id: int, status_id: int, draft: Draft) -> StatusBundle:
     """Change a status's text, warning, sensitivity or language, keeping its history."""
     validate(draft, editing=True)
-    batch = notifications.Batch(rt)
+    notifier = notifications.Notifier(rt)
 
     async def unit(conn: Connection) -> StatusBundle:
         row = await _own(conn, status_id, account_id)
@@ -502,18 +499,16 @@ async def edit(rt: Runtime, account_id: int, status_id: int, draft: Draft) -> St
             },
         )
         await outbox.record(conn, rt.ids, "status.updated", account_id, status_id)
-        await notifications.status_edited(conn, batch, status_id)
+        await notifications.status_edited(conn, notifier, status_id)
+        conn.effects.add(fanout.StatusPublished(status_id, "status.update"))
         return await _one(conn, status_id, account_id)
 
-    bundle = await rt.store.write(unit)
-    rt.wake_jobs()
-    await fanout.status_published(rt, bundle, status_id, "status.update")
-    await batch.announce()
-    return bundle
+    return await rt.store.write(unit)
 
 
 async def _remove(conn: Connection, rt: Runtime, row: Row, now: int) -> None:
     """Delete one status and undo what it counted."""
+    await fanout.record_removal(conn, row["id"])
     await status_rows.mark_deleted(conn, row["id"], now)
     if row["visibility"] != "direct":
         await status_rows.add_to_statuses_count(conn, row["account_id"], -1, None)
@@ -551,8 +546,6 @@ async def delete(
     Its uploads are kept a day for a redraft unless `delete_media` (see `media.statuses_deleted`).
     """
 
-    reached = await fanout.channels_of(rt, status_id)
-
     async def unit(conn: Connection) -> StatusBundle:
         row = await _own(conn, status_id, account_id)
         bundle = await status_rows.hydrate(conn, [row], account_id)
@@ -563,11 +556,7 @@ async def delete(
         await media.statuses_deleted(conn, rt, [status_id], delete_media=delete_media)
         return bundle
 
-    bundle = await rt.store.write(unit)
-    rt.wake_jobs()
-    if reached is not None:
-        await fanout.status_removed(rt, status_id, *reached)
-    return bundle
+    return await rt.store.write(unit)
 
 
 # Interactions -----------------------------------------------------------------------------------
@@ -588,7 +577,7 @@ async def _proper(conn: Connection, status_id: int, viewer_id: int) -> Row:
 
 async def favourite(rt: Runtime, account_id: int, status_id: int, on: bool) -> StatusBundle:
     """Favourite or unfavourite a status the caller can see."""
-    batch = notifications.Batch(rt)
+    notifier = notifications.Notifier(rt)
 
     async def unit(conn: Connection) -> StatusBundle:
         row = await _proper(conn, status_id, account_id)
@@ -608,12 +597,10 @@ async def favourite(rt: Runtime, account_id: int, status_id: int, on: bool) -> S
                 row["id"],
                 {"status_uri": row["uri"]},
             )
-            await notifications.favourited(conn, batch, account_id, row, on)
+            await notifications.favourited(conn, notifier, account_id, row, on)
         return await _one(conn, row["id"], account_id)
 
     bundle = await rt.store.write(unit)
-    rt.wake_jobs()
-    await batch.announce()
     return bundle
 
 
@@ -639,7 +626,7 @@ async def reblog(
     """Boost a status; the boost (an existing one is returned again)."""
     if visibility is not None and visibility not in ("public", "unlisted", "private"):
         raise InvalidStatus("Validation failed: Visibility is not included in the list")
-    batch = notifications.Batch(rt)
+    notifier = notifications.Notifier(rt)
 
     async def unit(conn: Connection) -> StatusBundle:
         row = await _proper(conn, status_id, account_id)
@@ -693,18 +680,15 @@ async def reblog(
             boost_id,
             {"reblog_of_id": row["id"], "status_uri": row["uri"], "visibility": chosen},
         )
-        await notifications.reblogged(conn, batch, account_id, row)
+        await notifications.reblogged(conn, notifier, account_id, row)
+        conn.effects.add(fanout.StatusPublished(boost_id))
         return await _one(conn, boost_id, account_id)
 
     try:
-        bundle = await rt.store.write(unit)
+        return await rt.store.write(unit)
     except IntegrityError:
         # A concurrent request boosted first (one live boost per account): return it.
         return await rt.store.write(unit)
-    rt.wake_jobs()
-    await fanout.status_published(rt, bundle, bundle.order[0])
-    await batch.announce()
-    return bundle
 
 
 async def unreblog(rt: Runtime, account_id: int, status_id: int) -> StatusBundle:
@@ -718,7 +702,6 @@ async def unreblog(rt: Runtime, account_id: int, status_id: int) -> StatusBundle
         return await _one(conn, row["id"], account_id)
 
     bundle = await rt.store.write(unit)
-    rt.wake_jobs()
     return bundle
 
 
@@ -743,7 +726,6 @@ async def pin(rt: Runtime, account_id: int, status_id: int, on: bool) -> StatusB
         return await _one(conn, row["id"], account_id)
 
     bundle = await rt.store.write(unit)
-    rt.wake_jobs()
     return bundle
 
 

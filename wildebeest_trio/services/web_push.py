@@ -229,7 +229,7 @@ async def queue_push(
 ) -> int:
     """Queue a push of `notification` to each of the account's subscriptions that wants it.
 
-    Call it inside the unit of work that creates the notification, then `rt.wake_jobs()`.
+    Call it inside the unit of work that creates the notification.
     How many jobs were queued.
     """
     kind = str(notification["type"])

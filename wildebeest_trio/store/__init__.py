@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .base import Connection, IntegrityError, Row, Store, StoreError, StoreMisuse
+from .effects import Effect, Effects
 
 
 async def open_store(url: str, *, pg_pool_size: int = 20) -> Store:
@@ -20,6 +21,8 @@ async def open_store(url: str, *, pg_pool_size: int = 20) -> Store:
 
 __all__ = [
     "Connection",
+    "Effect",
+    "Effects",
     "IntegrityError",
     "Row",
     "Store",

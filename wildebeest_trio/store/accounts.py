@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .base import Connection, Row
+from .effects import INSTANCE_FACTS_CHANGED
 
 _ACCOUNT_COLUMNS = (
     "id, username, domain, uri, url, actor_type, display_name, note, locked, bot, discoverable, "
@@ -15,6 +16,7 @@ _ACCOUNT_COLUMNS = (
 
 async def insert_account(conn: Connection, account: dict[str, Any]) -> None:
     """Insert an account row (`account` holds at least the columns named above)."""
+    conn.effects.add(INSTANCE_FACTS_CHANGED)
     names = _ACCOUNT_COLUMNS.split(", ")
     placeholders = ", ".join(f"${i}" for i in range(1, len(names) + 1))
     await conn.execute(
@@ -48,6 +50,7 @@ async def insert_keypair(
 
 async def insert_user(conn: Connection, user: dict[str, Any]) -> None:
     """Insert the local credentials of an account."""
+    conn.effects.add(INSTANCE_FACTS_CHANGED)
     await conn.execute(
         "INSERT INTO users (id, account_id, email, password_hash, role, confirmed_at, approved, "
         "sign_up_reason, locale, created_at, updated_at) "
@@ -244,6 +247,7 @@ async def upsert_remote_actor(
     now: int,
 ) -> int:
     """Insert or refresh a remote actor (by URI) and its key; the account id."""
+    conn.effects.add(INSTANCE_FACTS_CHANGED)
     existing = await conn.fetchrow(
         "SELECT id FROM accounts WHERE uri = $1 AND domain IS NOT NULL", account["uri"]
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .base import Connection, Row
+from .effects import INSTANCE_FACTS_CHANGED
 
 
 async def pending_sign_ups(conn: Connection, limit: int = 200) -> list[Row]:
@@ -63,6 +64,7 @@ async def set_account_flag(
     conn: Connection, account_id: int, column: str, value: int | None, now: int
 ) -> bool:
     """Set `suspended_at` or `silenced_at` (a time, or NULL to lift it); whether it changed."""
+    conn.effects.add(INSTANCE_FACTS_CHANGED)
     if column not in ("suspended_at", "silenced_at"):
         raise ValueError(column)
     if value is None:

@@ -15,6 +15,10 @@ import abc
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Concatenate, Literal, ParamSpec, Protocol, TypeVar
 
+import trio
+
+from .effects import Effects
+
 Row = dict[str, Any]
 Dialect = Literal["sqlite", "postgres"]
 T = TypeVar("T")
@@ -41,6 +45,8 @@ class Connection(Protocol):
     """What a unit of work may call."""
 
     dialect: Dialect
+    #: What must happen once this unit commits (see `store.effects`).
+    effects: Effects
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         """All rows of a query, as dicts."""
@@ -70,19 +76,50 @@ class Connection(Protocol):
 Unit = Callable[Concatenate[Connection, P], Awaitable[T]]
 
 
+AfterCommit = Callable[[Effects], Awaitable[None]]
+# A committed unit's effects get this long to run; the change itself is already safe.
+AFTER_COMMIT_LIMIT = 30.0
+
+
 class Store(abc.ABC):
-    """A database: SQLite (embedded) or PostgreSQL."""
+    """A database: SQLite (embedded) or PostgreSQL.
+
+    `after_commit`, set by whoever assembles the server, runs a committed unit's
+    effects; without it (a bare store, as migrations use) effects are dropped.
+    """
 
     dialect: Dialect
     url: str
+    after_commit: AfterCommit | None = None
 
-    @abc.abstractmethod
     async def read(self, unit: Unit[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a read-only unit (on PostgreSQL each statement sees the latest commit)."""
+        effects = Effects()
+        result = await self._run_read(unit, effects, args, kwargs)
+        if effects:
+            raise StoreMisuse(f"a read unit recorded effects: {list(effects)!r}")
+        return result
+
+    async def write(self, unit: Unit[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a unit in one transaction: all of it commits, or none of it.
+
+        The effects it recorded run after the commit, before this returns, even if the
+        caller is cancelled meanwhile; a rolled-back unit's effects never run.
+        """
+        effects = Effects()
+        result = await self._run_write(unit, effects, args, kwargs)
+        if effects and self.after_commit is not None:
+            with trio.CancelScope(shield=True), trio.move_on_after(AFTER_COMMIT_LIMIT):
+                await self.after_commit(effects)
+        return result
 
     @abc.abstractmethod
-    async def write(self, unit: Unit[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run a unit in one transaction: all of it commits, or none of it."""
+    async def _run_read(self, unit: Unit[..., T], effects: Effects, args: Any, kwargs: Any) -> T:
+        """Run a unit outside a transaction, its connection carrying `effects`."""
+
+    @abc.abstractmethod
+    async def _run_write(self, unit: Unit[..., T], effects: Effects, args: Any, kwargs: Any) -> T:
+        """Run a unit in one transaction, its connection carrying `effects`."""
 
     @abc.abstractmethod
     async def aclose(self) -> None:

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from .base import Connection, Row
+from .effects import INSTANCE_FACTS_CHANGED
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -18,6 +19,7 @@ async def get_setting(conn: Connection, key: str) -> Any:
 
 async def put_setting(conn: Connection, key: str, value: Any, now: int) -> None:
     """Set a setting's value."""
+    conn.effects.add(INSTANCE_FACTS_CHANGED)
     await conn.execute(
         "INSERT INTO instance_settings (key, value, updated_at) VALUES ($1, $2, $3) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
@@ -29,6 +31,7 @@ async def put_setting(conn: Connection, key: str, value: Any, now: int) -> None:
 
 async def setting_if_absent(conn: Connection, key: str, value: Any, now: int) -> Any:
     """Store `value` unless the key exists; the stored value either way."""
+    conn.effects.add(INSTANCE_FACTS_CHANGED)
     await conn.execute(
         "INSERT INTO instance_settings (key, value, updated_at) VALUES ($1, $2, $3) "
         "ON CONFLICT (key) DO NOTHING",
@@ -53,6 +56,7 @@ async def rules(conn: Connection) -> list[Row]:
 
 async def insert_rule(conn: Connection, rule_id: int, text: str, hint: str, now: int) -> None:
     """Add a rule at the end."""
+    conn.effects.add(INSTANCE_FACTS_CHANGED)
     position = await conn.fetchval(
         "SELECT COALESCE(MAX(position), 0) + 1 FROM instance_rules WHERE deleted_at IS NULL"
     )
@@ -69,6 +73,7 @@ async def insert_rule(conn: Connection, rule_id: int, text: str, hint: str, now:
 
 async def delete_rule(conn: Connection, rule_id: int, now: int) -> bool:
     """Remove a rule (kept for history, hidden from the list)."""
+    conn.effects.add(INSTANCE_FACTS_CHANGED)
     changed = await conn.execute(
         "UPDATE instance_rules SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL",
         now,

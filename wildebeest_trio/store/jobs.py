@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from .base import Connection, Row
+from .effects import WORK_QUEUED
 
 _CLAIMABLE = "((state = 'pending' AND run_at <= $1) OR (state = 'running' AND lease_until <= $1))"
 
@@ -38,6 +39,8 @@ async def enqueue(
         dedupe_key,
         now,
     )
+    if changed == 1:
+        conn.effects.add(WORK_QUEUED)
     return changed == 1
 
 
@@ -155,6 +158,8 @@ async def unpark(conn: Connection, job_id: int, now: int) -> bool:
         now,
         job_id,
     )
+    if changed == 1:
+        conn.effects.add(WORK_QUEUED)
     return changed == 1
 
 

@@ -37,6 +37,7 @@ from typing import Any
 
 from ..ids import IdGenerator, now_ms
 from .base import Connection, Row
+from .effects import WORK_QUEUED
 
 
 async def record(
@@ -59,6 +60,7 @@ async def record(
         json.dumps(payload or {}, separators=(",", ":")),
         now_ms(),
     )
+    conn.effects.add(WORK_QUEUED)
     return event_id
 
 

@@ -11,6 +11,7 @@ import trio
 
 from .aiobridge import AsyncioThread
 from .base import Dialect, IntegrityError, Row, Store, T, Unit
+from .effects import Effects
 
 
 class _NoResetConnection(asyncpg.Connection):  # type: ignore[misc]
@@ -29,8 +30,9 @@ class PgConnection:
 
     dialect: Dialect = "postgres"
 
-    def __init__(self, raw: asyncpg.Connection) -> None:
+    def __init__(self, raw: asyncpg.Connection, effects: Effects) -> None:
         self._raw = raw
+        self.effects = effects
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         try:
@@ -103,21 +105,21 @@ class PostgresStore(Store):
             raise
         return cls(url, bridge, pool)
 
-    async def _in_transaction(self, unit: Unit[..., T], args: Any, kw: Any) -> T:
+    async def _in_transaction(self, unit: Unit[..., T], effects: Effects, args: Any, kw: Any) -> T:
         async with self._pool.acquire() as raw, raw.transaction():
-            return await unit(PgConnection(raw), *args, **kw)
+            return await unit(PgConnection(raw, effects), *args, **kw)
 
-    async def _autocommit(self, unit: Unit[..., T], args: Any, kw: Any) -> T:
+    async def _autocommit(self, unit: Unit[..., T], effects: Effects, args: Any, kw: Any) -> T:
         async with self._pool.acquire() as raw:
-            return await unit(PgConnection(raw), *args, **kw)
+            return await unit(PgConnection(raw, effects), *args, **kw)
 
-    async def write(self, unit: Unit[..., T], *args: Any, **kwargs: Any) -> T:
-        return await self._bridge.call(self._in_transaction, unit, args, kwargs)
+    async def _run_write(self, unit: Unit[..., T], effects: Effects, args: Any, kwargs: Any) -> T:
+        return await self._bridge.call(self._in_transaction, unit, effects, args, kwargs)
 
-    async def read(self, unit: Unit[..., T], *args: Any, **kwargs: Any) -> T:
+    async def _run_read(self, unit: Unit[..., T], effects: Effects, args: Any, kwargs: Any) -> T:
         # No BEGIN/COMMIT: two round trips saved per read. Each statement sees the latest
         # committed data (READ COMMITTED), as Mastodon's reads do.
-        return await self._bridge.call(self._autocommit, unit, args, kwargs)
+        return await self._bridge.call(self._autocommit, unit, effects, args, kwargs)
 
     async def listen(
         self,

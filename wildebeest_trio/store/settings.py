@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .base import Connection, Row
+from .effects import INSTANCE_FACTS_CHANGED
 
 
 async def otp_state(conn: Connection, user_id: int) -> Row | None:
@@ -110,6 +111,7 @@ async def follow_pairs_of(conn: Connection, account_id: int) -> list[Row]:
 async def purge_account(conn: Connection, account_id: int, now: int) -> None:
     """Empty a deleted account: its posts gone, its profile blank, its user disabled,
     its sessions and tokens revoked. The row stays so the name is never reused."""
+    conn.effects.add(INSTANCE_FACTS_CHANGED)
     await conn.execute(
         "DELETE FROM follow_requests WHERE account_id = $1 OR target_account_id = $1",
         account_id,

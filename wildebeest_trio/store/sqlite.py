@@ -20,6 +20,7 @@ import trio
 
 from ..private_files import create_private_file, tighten
 from .base import Dialect, IntegrityError, Row, Store, StoreMisuse, T, Unit
+from .effects import Effects
 from .search import search_text
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
@@ -39,8 +40,9 @@ class SqliteConnection:
 
     dialect: Dialect = "sqlite"
 
-    def __init__(self, raw: sqlite3.Connection) -> None:
+    def __init__(self, raw: sqlite3.Connection, effects: Effects) -> None:
         self._raw = raw
+        self.effects = effects
 
     def _run(self, sql: str, args: Sequence[Any]) -> sqlite3.Cursor:
         try:
@@ -129,19 +131,20 @@ class SqliteStore(Store):
         self._threads = trio.CapacityLimiter(readers + 1)
         self._closed = False
 
-    async def write(self, unit: Unit[..., T], *args: Any, **kwargs: Any) -> T:
+    async def _run_write(self, unit: Unit[..., T], effects: Effects, args: Any, kwargs: Any) -> T:
         async with self._write_lock:
             return await trio.to_thread.run_sync(
                 self._run_in_transaction,
                 self._writer,
                 "BEGIN IMMEDIATE",
                 unit,
+                effects,
                 args,
                 kwargs,
                 limiter=self._threads,
             )
 
-    async def read(self, unit: Unit[..., T], *args: Any, **kwargs: Any) -> T:
+    async def _run_read(self, unit: Unit[..., T], effects: Effects, args: Any, kwargs: Any) -> T:
         async with self._reader_slots:
             raw = self._idle_readers.pop()
             try:
@@ -150,6 +153,7 @@ class SqliteStore(Store):
                     raw,
                     "BEGIN",
                     unit,
+                    effects,
                     args,
                     kwargs,
                     limiter=self._threads,
@@ -162,6 +166,7 @@ class SqliteStore(Store):
         raw: sqlite3.Connection,
         begin: str,
         unit: Unit[..., T],
+        effects: Effects,
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
     ) -> T:
@@ -169,7 +174,7 @@ class SqliteStore(Store):
             raise RuntimeError("store is closed")
         raw.execute(begin)
         try:
-            result = drive(unit(SqliteConnection(raw), *args, **kwargs))
+            result = drive(unit(SqliteConnection(raw, effects), *args, **kwargs))
         except BaseException:
             raw.execute("ROLLBACK")
             raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .base import Connection, Row
+from .effects import INSTANCE_FACTS_CHANGED
 
 __all__ = ["Connection"]
 
@@ -169,6 +170,7 @@ async def set_standing(
     confirm: bool = False,
 ) -> None:
     """Change a user's role, approval, disabled flag or confirmation (None: unchanged)."""
+    conn.effects.add(INSTANCE_FACTS_CHANGED)
     if role is not None:
         await conn.execute(
             "UPDATE users SET role = $1, updated_at = $2 WHERE id = $3", role, now, user_id

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import trio
 
 from ..ids import now_ms
-from ..store import Connection
+from ..store import Connection, Effect
 from ..store import streams as stream_rows
 
 if TYPE_CHECKING:
@@ -29,14 +31,35 @@ PAYLOAD_TTL_MS = 10 * 60 * 1000
 RELAY_BUFFER = 10_000
 
 
-async def publish(
-    rt: Runtime, channel: str, event: str, payload: str, *, author_id: int | None = None
-) -> None:
-    """Send an event to every connection subscribed to `channel`, in any process.
+@dataclass(frozen=True)
+class StreamEvent(Effect):
+    """An event for the connections of some channels, sent once its unit has committed.
 
     `author_id` lets each connection drop events of accounts its user blocks or mutes.
     """
-    await publish_to(rt, [channel], event, payload, author_id=author_id)
+
+    channels: tuple[str, ...]
+    event: str
+    payload: str
+    author_id: int | None = None
+
+    @classmethod
+    def to(
+        cls, channel: str, event: str, payload: str, *, author_id: int | None = None
+    ) -> StreamEvent:
+        """An event for one channel."""
+        return cls((channel,), event, payload, author_id)
+
+
+async def publish(
+    rt: Runtime, channel: str, event: str, payload: str, *, author_id: int | None = None
+) -> None:
+    """Send an event to every connection subscribed to `channel`, in any process, now.
+
+    Changes record a `StreamEvent` on their unit instead, so nothing is sent for a
+    change that rolled back.
+    """
+    await publish_events(rt, [StreamEvent.to(channel, event, payload, author_id=author_id)])
 
 
 async def publish_to(
@@ -47,29 +70,43 @@ async def publish_to(
     *,
     author_id: int | None = None,
 ) -> None:
-    """Send one event to the connections of several channels, in any process.
+    """Send one event to the connections of several channels, in any process, now."""
+    await publish_events(rt, [StreamEvent(tuple(channels), event, payload, author_id)])
 
-    One NOTIFY carries the whole list, so a status reaching a thousand home timelines
-    costs one message, not a thousand.
+
+async def publish_events(rt: Runtime, events: Iterable[StreamEvent]) -> None:
+    """Send events to every process's connections (the `StreamEvent` effect's handler).
+
+    On PostgreSQL one unit NOTIFYs them all; one NOTIFY carries an event's whole channel
+    list, so a status reaching a thousand home timelines costs one message, not a thousand.
     """
-    if not channels:
+    events = [e for e in events if e.channels]
+    if not events:
         return
     if rt.store.dialect != "postgres":
-        rt.streams.publish_many(channels, event, payload, author_id)
+        for e in events:
+            rt.streams.publish_many(list(e.channels), e.event, e.payload, e.author_id)
         return
-    message = json.dumps(
-        {"c": channels, "e": event, "p": payload, "a": author_id}, separators=(",", ":")
-    )
-    if len(message.encode()) <= NOTIFY_LIMIT:
-        await rt.store.write(stream_rows.notify, message)
-        return
-    payload_id = rt.ids.next_id()
-    # A parked row's `channel` holds the JSON list of channels.
-    listed = json.dumps(channels, separators=(",", ":"))
+    messages: list[str] = []
+    parked: list[tuple[int, StreamEvent]] = []
+    for e in events:
+        message = json.dumps(
+            {"c": e.channels, "e": e.event, "p": e.payload, "a": e.author_id},
+            separators=(",", ":"),
+        )
+        if len(message.encode()) <= NOTIFY_LIMIT:
+            messages.append(message)
+        else:
+            parked.append((rt.ids.next_id(), e))
 
     async def unit(conn: Connection) -> None:
-        await stream_rows.park_payload(conn, payload_id, listed, event, payload, now_ms())
-        await stream_rows.notify(conn, json.dumps({"ref": payload_id, "a": author_id}))
+        for payload_id, e in parked:
+            # A parked row's `channel` holds the JSON list of channels.
+            listed = json.dumps(e.channels, separators=(",", ":"))
+            await stream_rows.park_payload(conn, payload_id, listed, e.event, e.payload, now_ms())
+        references = [json.dumps({"ref": i, "a": e.author_id}) for i, e in parked]
+        for message in messages + references:
+            await stream_rows.notify(conn, message)
 
     await rt.store.write(unit)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from ...ids import now_ms
 from ...services import domain_blocks
-from ...services.notifications import Batch
+from ...services.notifications import Notifier
 from ...store import Connection
 from ...store import inbox as inbox_rows
 from ...store import moderators as moderator_rows
@@ -30,7 +30,7 @@ async def on_flag(ctx: Context) -> None:
     if report_uri is not None and not same_origin(report_uri, actor["uri"]):
         report_uri = None
 
-    batch = Batch(rt)
+    notifier = Notifier(rt)
 
     async def unit(conn: Connection) -> None:
         block = await domain_blocks.block_for(conn, actor["domain"])
@@ -67,7 +67,7 @@ async def on_flag(ctx: Context) -> None:
             },
         )
         for staff_id in await moderator_rows.staff_account_ids(conn):
-            await batch.notify(
+            await notifier.notify(
                 conn,
                 account_id=staff_id,
                 type="admin.report",
@@ -76,4 +76,3 @@ async def on_flag(ctx: Context) -> None:
             )
 
     await rt.store.write(unit)
-    await batch.announce()

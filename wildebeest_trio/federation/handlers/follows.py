@@ -6,7 +6,7 @@ from typing import Any
 
 from ...ids import now_ms
 from ...services.follows import request_accepted
-from ...services.notifications import Batch
+from ...services.notifications import Notifier
 from ...store import Connection, Row, outbox
 from ...store import follows as follow_rows
 from ...store import inbox as inbox_rows
@@ -35,7 +35,7 @@ async def on_follow(ctx: Context) -> None:
     rt, follower = ctx.rt, ctx.actor
     follow_uri = ctx.activity_id
 
-    batch = Batch(rt)
+    notifier = Notifier(rt)
 
     async def unit(conn: Connection) -> None:
         target = await _local_target(conn, link(ctx.activity.get("object")))
@@ -75,7 +75,7 @@ async def on_follow(ctx: Context) -> None:
         }
         if target["locked"]:
             await follow_rows.insert_request(conn, row)
-            await batch.notify(
+            await notifier.notify(
                 conn,
                 account_id=target["id"],
                 type="follow_request",
@@ -86,12 +86,11 @@ async def on_follow(ctx: Context) -> None:
         await outbox.record(
             conn, rt.ids, "follow_request.authorized", target["id"], row["id"], answer
         )
-        await batch.notify(
+        await notifier.notify(
             conn, account_id=target["id"], type="follow", from_account_id=follower["id"]
         )
 
     await rt.store.write(unit)
-    await batch.announce()
 
 
 async def _our_follow(conn: Connection, ctx: Context, table: str) -> Row | None:

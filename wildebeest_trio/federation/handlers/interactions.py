@@ -6,12 +6,11 @@ from typing import Any
 
 from ...ids import now_ms
 from ...services import fanout
-from ...services.notifications import Batch
+from ...services.notifications import Notifier
 from ...store import Connection, Row
 from ...store import activitypub as ap_rows
 from ...store import inbox as inbox_rows
 from ...store import statuses as status_rows
-from ...store.statuses import StatusBundle
 from ..actors import as_list, first, link
 from ..fetch import DocumentRefused, fetch_document, same_origin
 from ..notes import address_of, parse_note, visibility_of
@@ -26,7 +25,7 @@ async def on_like(ctx: Context) -> None:
     if object_id is None:
         return
 
-    batch = Batch(rt)
+    notifier = Notifier(rt)
 
     async def unit(conn: Connection) -> None:
         status = await inbox_rows.status_by_uri(conn, object_id)
@@ -41,7 +40,7 @@ async def on_like(ctx: Context) -> None:
         ):
             return
         await status_rows.add_to_count(conn, status["id"], "favourites_count", 1)
-        await batch.notify(
+        await notifier.notify(
             conn,
             account_id=status["account_id"],
             type="favourite",
@@ -50,7 +49,6 @@ async def on_like(ctx: Context) -> None:
         )
 
     await rt.store.write(unit)
-    await batch.announce()
 
 
 async def _original(ctx: Context, object_id: str) -> Row | None:
@@ -97,13 +95,13 @@ async def on_announce(ctx: Context) -> None:
     if visibility == "direct":
         visibility = "private"
 
-    batch = Batch(rt)
+    notifier = Notifier(rt)
 
-    async def unit(conn: Connection) -> StatusBundle | None:
+    async def unit(conn: Connection) -> None:
         if await inbox_rows.any_status_by_uri(conn, boost_uri) is not None:
-            return None
+            return
         if await status_rows.live_reblog(conn, actor["id"], original["id"]) is not None:
-            return None
+            return
         now = now_ms()
         boost_id = rt.ids.next_id()
         await status_rows.insert_status(
@@ -132,18 +130,13 @@ async def on_announce(ctx: Context) -> None:
         await status_rows.add_to_count(conn, original["id"], "reblogs_count", 1)
         await status_rows.add_to_statuses_count(conn, actor["id"], 1, now)
         if original["local"]:
-            await batch.notify(
+            await notifier.notify(
                 conn,
                 account_id=original["account_id"],
                 type="reblog",
                 from_account_id=actor["id"],
                 status_id=original["id"],
             )
-        row = await status_rows.status_by_id(conn, boost_id)
-        assert row is not None
-        return await status_rows.hydrate(conn, [row], None)
+        conn.effects.add(fanout.StatusPublished(boost_id))
 
-    bundle = await rt.store.write(unit)
-    await batch.announce()
-    if bundle is not None:
-        await fanout.status_published(rt, bundle, bundle.order[0])
+    await rt.store.write(unit)

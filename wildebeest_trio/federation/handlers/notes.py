@@ -8,7 +8,7 @@ from typing import Any
 from ...ids import now_ms
 from ...runtime import Runtime
 from ...services import domain_blocks, fanout, media, polls
-from ...services.notifications import Batch
+from ...services.notifications import Notifier
 from ...store import Connection, Row
 from ...store import accounts as account_rows
 from ...store import activitypub as ap_rows
@@ -83,7 +83,7 @@ async def store_note(
     """Create a remote status from a parsed note (once); the row and its bundle, or None
     when it exists, was deleted, or (with `check`) relates to nobody here."""
 
-    batch = Batch(rt)
+    notifier = Notifier(rt)
 
     async def unit(conn: Connection) -> tuple[Row, StatusBundle] | None:
         if await inbox_rows.any_status_by_uri(conn, note.uri) is not None:
@@ -109,7 +109,7 @@ async def store_note(
         row = await create_status(conn, rt, note, author, people)
         recipients = await _local_recipients(people)
         for account_id in recipients:
-            await batch.notify(
+            await notifier.notify(
                 conn,
                 account_id=account_id,
                 type="mention",
@@ -122,18 +122,17 @@ async def store_note(
             # Followers who asked to be told of this account's posts (the bell).
             for follower in await inbox_rows.local_followers(conn, author["id"]):
                 if follower["notify"] and follower["account_id"] not in recipients:
-                    await batch.notify(
+                    await notifier.notify(
                         conn,
                         account_id=follower["account_id"],
                         type="status",
                         from_account_id=author["id"],
                         status_id=row["id"],
                     )
+        conn.effects.add(fanout.StatusPublished(row["id"]))
         return row, await status_rows.hydrate(conn, [row], None)
 
-    result = await rt.store.write(unit)
-    await batch.announce()
-    return result
+    return await rt.store.write(unit)
 
 
 async def store_fetched_note(rt: Runtime, document: dict[str, Any]) -> Row | None:
@@ -146,9 +145,7 @@ async def store_fetched_note(rt: Runtime, document: dict[str, Any]) -> Row | Non
     author = await ensure_account(rt, note.attributed_to)
     if author is None or author["domain"] is None or author["suspended_at"] is not None:
         return None
-    created = await store_note(rt, note, author, None, check=False)
-    if created is not None:
-        await fanout.status_published(rt, created[1], created[0]["id"])
+    await store_note(rt, note, author, None, check=False)
     return await rt.store.read(inbox_rows.status_by_uri, note.uri)
 
 
@@ -167,8 +164,7 @@ async def on_create(ctx: Context) -> None:
             return
     created = await store_note(ctx.rt, note, ctx.actor, ctx.delivered_to, check=True)
     if created is not None:
-        row, bundle = created
-        await fanout.status_published(ctx.rt, bundle, row["id"])
+        row, _ = created
         if note.in_reply_to and row["in_reply_to_id"] is None:
             await _resolve_parent(ctx.rt, row, note.in_reply_to)
         elif row["in_reply_to_id"] is not None:
@@ -201,8 +197,7 @@ async def _forward_reply(ctx: Context, reply: Row) -> None:
             inboxes=await allowed_inboxes(conn, [i for i in inboxes if i not in sender]),
         )
 
-    if await rt.store.write(unit):
-        rt.wake_jobs()
+    await rt.store.write(unit)
 
 
 async def _vote(ctx: Context, status_uri: str, choice_name: str) -> bool:
@@ -251,9 +246,7 @@ async def _resolve_parent(rt: Runtime, reply: Row, parent_uri: str) -> None:
     author = await ensure_account(rt, parent_note.attributed_to)
     if author is None or author["domain"] is None or author["suspended_at"] is not None:
         return
-    created = await store_note(rt, parent_note, author, None, check=False)
-    if created is not None:
-        await fanout.status_published(rt, created[1], created[0]["id"])
+    await store_note(rt, parent_note, author, None, check=False)
 
     async def unit(conn: Connection) -> None:
         parent = await inbox_rows.status_by_uri(conn, parent_uri)
@@ -287,55 +280,40 @@ async def on_update(ctx: Context) -> None:
     if existing is None:
         # Mastodon creates an unknown note from a recent Update.
         if note.published is not None and note.published > now_ms() - DAY_MS:
-            created = await store_note(rt, note, ctx.actor, ctx.delivered_to, check=True)
-            if created is not None:
-                await fanout.status_published(rt, created[1], created[0]["id"])
+            await store_note(rt, note, ctx.actor, ctx.delivered_to, check=True)
         return
     if existing["account_id"] != ctx.actor["id"] or existing["reblog_of_id"] is not None:
         return
 
-    batch = Batch(rt)
+    notifier = Notifier(rt)
 
-    async def unit(conn: Connection) -> StatusBundle | None:
+    async def unit(conn: Connection) -> None:
         row = await status_rows.status_by_id(conn, existing["id"])
         if row is None:
-            return None
+            return
         people = await audience(conn, note, ctx.delivered_to)
         # An Update without a newer `updated` may still bring a Question's new tallies.
         polled = await refresh_poll(conn, row, note, now_ms())
         if not await apply_edit(conn, rt, row, note, people):
-            if not polled:
-                return None
-            fresh = await status_rows.status_by_id(conn, row["id"])
-            assert fresh is not None
-            return await status_rows.hydrate(conn, [fresh], None)
+            if polled:
+                conn.effects.add(fanout.StatusPublished(row["id"], "status.update"))
+            return
         # As Mastodon, those who boosted the post hear that it changed.
         for boost in await status_rows.live_reblogs_of(conn, row["id"]):
-            await batch.notify(
+            await notifier.notify(
                 conn,
                 account_id=boost["account_id"],
                 type="update",
                 from_account_id=row["account_id"],
                 status_id=row["id"],
             )
-        fresh = await status_rows.status_by_id(conn, row["id"])
-        assert fresh is not None
-        return await status_rows.hydrate(conn, [fresh], None)
+        conn.effects.add(fanout.StatusPublished(row["id"], "status.update"))
 
-    bundle = await rt.store.write(unit)
-    await batch.announce()
-    if bundle is not None:
-        await fanout.status_published(rt, bundle, existing["id"], "status.update")
+    await rt.store.write(unit)
 
 
 async def delete_status(rt: Runtime, row: Row) -> None:
-    """Remove one remote status and its boosts, then tell the streams that showed them."""
-    reached: list[tuple[int, tuple[list[str], int]]] = []
-    boosts = await rt.store.read(status_rows.live_reblogs_of, row["id"])
-    for status in [*boosts, row]:
-        found = await fanout.channels_of(rt, status["id"])
-        if found is not None:
-            reached.append((status["id"], found))
+    """Remove one remote status and its boosts, and tell the streams that showed them."""
 
     async def unit(conn: Connection) -> None:
         now = now_ms()
@@ -350,9 +328,6 @@ async def delete_status(rt: Runtime, row: Row) -> None:
         await media.statuses_deleted(conn, rt, [current["id"]])
 
     await rt.store.write(unit)
-    rt.wake_jobs()  # the files of its attachments go by a job
-    for status_id, (channels, author) in reached:
-        await fanout.status_removed(rt, status_id, channels, author)
 
 
 async def _delete_account(rt: Runtime, account: Row) -> None:
@@ -378,7 +353,6 @@ async def _delete_account(rt: Runtime, account: Row) -> None:
         await media.account_removed(conn, rt, account["id"])
 
     await rt.store.write(unit)
-    rt.wake_jobs()
 
 
 async def on_delete(ctx: Context) -> None:

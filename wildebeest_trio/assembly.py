@@ -1,0 +1,101 @@
+"""The composition root: what a complete server's runtime runs, assembled in one place.
+
+Lower layers declare their pieces (job kinds and handlers, effect types, upkeep tasks)
+without knowing who uses them; this module binds every piece to the runtime, so
+`runtime.py` and `jobs/` import no service and the layers point one way. The CLI, the
+server processes and the tests all open their runtime here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from .config import Config
+from .federation import delivery, outbox
+from .federation import inbox as federation_inbox
+from .jobs import JobRegistry
+from .jobs.scheduler import CORE, Periodic
+from .runtime import EffectHandlers, Runtime, open_runtime
+from .services import fanout, mailer, media, polls, scheduled, sessions, web_push
+from .store.effects import InstanceFactsChanged, WorkQueued
+from .streaming import relay
+
+log = logging.getLogger(__name__)
+
+
+def job_registry() -> JobRegistry:
+    """Every job kind a server runs, bound to its handler."""
+    registry = JobRegistry()
+    mailer.register(registry)
+    delivery.register(registry)
+    federation_inbox.register(registry)
+    media.register(registry)
+    web_push.register(registry)
+    polls.register(registry)
+    scheduled.register(registry)
+    return registry
+
+
+async def _wake_workers(rt: Runtime, _: list[WorkQueued]) -> None:
+    rt.wake_jobs()
+
+
+async def _forget_instance_facts(rt: Runtime, _: list[InstanceFactsChanged]) -> None:
+    rt.instance_facts.invalidate()
+
+
+def effect_handlers() -> EffectHandlers:
+    """What runs after a commit for each kind of effect a unit may record."""
+    handlers = EffectHandlers()
+    handlers.register(WorkQueued, _wake_workers)
+    handlers.register(InstanceFactsChanged, _forget_instance_facts)
+    handlers.register(relay.StreamEvent, relay.publish_events)
+    handlers.register(fanout.StatusPublished, fanout.publish_statuses)
+    return handlers
+
+
+async def _remove_unattached_media(rt: Runtime) -> None:
+    removed = await media.remove_unattached(rt)
+    if removed:
+        log.info("removed %d media uploads never attached to a status", removed)
+
+
+async def _end_overdue_polls(rt: Runtime) -> None:
+    # Each poll's end is a durable job; this catches one whose job was parked.
+    ended = await polls.end_overdue(rt)
+    if ended:
+        log.info("ended %d overdue polls", ended)
+
+
+async def _purge_outbox(rt: Runtime) -> None:
+    await outbox.purge_dispatched(rt)
+
+
+def periodic_tasks() -> tuple[Periodic, ...]:
+    """The scheduler's upkeep: the queue's own, then the services'."""
+    return (
+        *CORE,
+        Periodic("purge parked stream payloads", 300.0, relay.purge_parked),
+        Periodic("remove unattached media", 3600.0, _remove_unattached_media),
+        Periodic("purge dispatched outbox events", 3600.0, _purge_outbox),
+        Periodic("end overdue polls", 600.0, _end_overdue_polls),
+        Periodic("forget old inbox activity ids", 3600.0, federation_inbox.forget_old_activities),
+        Periodic("forget ended web sessions", 3600.0, sessions.forget_ended_sessions),
+    )
+
+
+@asynccontextmanager
+async def open_server_runtime(
+    config: Config, *, migrate: bool = True, registry: JobRegistry | None = None
+) -> AsyncIterator[Runtime]:
+    """A runtime with everything a server runs (a test may pass its own job registry)."""
+    async with open_runtime(
+        config,
+        registry=registry if registry is not None else job_registry(),
+        effects=effect_handlers(),
+        periodic=periodic_tasks(),
+        migrate=migrate,
+    ) as rt:
+        yield rt
