@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..config import Config
 from ..ids import now_ms, parse_id
 from ..runtime import Runtime
 from ..store import Connection, IntegrityError, Row, outbox
@@ -25,6 +24,8 @@ from ..store.paging import Page
 from ..store.statuses import StatusBundle
 from . import conversations, fanout, media, notifications
 from .formatting import URL_RE, MentionTarget, plain_mentions, render_text
+from .refusals import InvalidStatus, NotAllowed, StatusNotFound
+from .urls import status_uri, status_url
 
 if TYPE_CHECKING:
     from .polls import PollDraft
@@ -42,36 +43,8 @@ REMOTE_MENTION_RE = re.compile(
 )
 
 
-class StatusNotFound(LookupError):
-    """No such status, or not one the caller may see (the two are not told apart)."""
-
-    def __init__(self, message: str = "Record not found") -> None:
-        super().__init__(message)
-
-
-class NotAllowed(PermissionError):
-    """The caller sees the status but may not do this to it."""
-
-    def __init__(self, message: str = "This action is not allowed") -> None:
-        super().__init__(message)
-
-
-class InvalidStatus(ValueError):
-    """Input Mastodon answers with 422 `Validation failed: ...`."""
-
-
 class _KeyTaken(Exception):
     """Another request committed a status under the same Idempotency-Key meanwhile."""
-
-
-def status_uri(config: Config, username: str, status_id: int) -> str:
-    """The ActivityPub id of a local status."""
-    return f"{config.base_url}/users/{username}/statuses/{status_id}"
-
-
-def status_url(config: Config, username: str, status_id: int) -> str:
-    """The web page of a local status, in the form clients parse (`/@user/ID`)."""
-    return f"{config.base_url}/@{username}/{status_id}"
 
 
 def count_characters(text: str) -> int:
