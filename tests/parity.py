@@ -5,7 +5,7 @@ Each parity test makes the same world twice (a local author and a post of theirs
 the action happen once from each side, and compares what the author and their readers
 can observe: counters, notifications, stream events and the rows the action wrote. The
 acting account differs (a local user on one side, a remote actor on the other), so every
-observation names it as `ACTOR`, and ids of things the action created as `NEW`.
+observation names it as `ACTOR`, and the boosts of the post as `BOOST`.
 """
 
 from __future__ import annotations
@@ -15,14 +15,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import trio
-import trio.lowlevel
 
 from tests.inbox_support import rows
 from tests.social import User, get
 from wildebeest_trio.runtime import Runtime
-from wildebeest_trio.streaming.hub import Subscription
+from wildebeest_trio.streaming.hub import StreamMessage, Subscription
+from wildebeest_trio.streaming.relay import publish, run_relay
 
 ACTOR = "ACTOR"
+MARKER = "parity.marker"
+BOOST = "BOOST"
 
 
 @dataclass
@@ -32,28 +34,49 @@ class StreamTap:
     rt: Runtime
     channels: dict[str, list[str]]
     subscription: Subscription = field(default_factory=Subscription)
+    received: list[StreamMessage] = field(default_factory=list)
+    markers: int = 0
 
     def __post_init__(self) -> None:
         for channel, label in self.channels.items():
             self.rt.streams.subscribe(self.subscription, channel, label)
+        self.marker_channel = f"parity:marker:{id(self)}"
+        self.rt.streams.subscribe(self.subscription, self.marker_channel, ["marker"])
 
-    def take(self) -> list[tuple[str, str, Any]]:
-        """Everything received so far: (stream, event, decoded payload)."""
+    async def settle(self) -> None:
+        """Wait until every event published so far has reached the tap. On PostgreSQL
+        events come back through NOTIFY, in commit order: a marker sent now arrives after
+        them all."""
+        self.markers += 1
+        token = str(self.markers)
+        await publish(self.rt, self.marker_channel, MARKER, token)
+        with trio.fail_after(10):
+            while True:
+                message = await self.subscription.receive.receive()
+                if message.event == MARKER and message.payload == token:
+                    return
+                self.received.append(message)
+
+    async def take(self) -> list[tuple[str, str, Any]]:
+        """Everything received since the last take: (stream, event, decoded payload)."""
+        await self.settle()
         found = []
-        while True:
-            try:
-                message = self.subscription.receive.receive_nowait()
-            except (trio.WouldBlock, trio.EndOfChannel):
-                return found
+        for message in self.received:
+            if message.event == MARKER:
+                continue  # an earlier marker that was not waited for
             try:
                 payload = json.loads(message.payload)
             except ValueError:
                 payload = message.payload
             found.append((":".join(message.stream), message.event, payload))
+        self.received.clear()
+        return found
 
 
-def user_tap(rt: Runtime, user: User) -> StreamTap:
-    """The author's user stream and notification stream, as an app follows them."""
+async def user_tap(rt: Runtime, user: User, nursery: trio.Nursery) -> StreamTap:
+    """The author's user stream and notification stream, as an app follows them (the
+    stream relay runs in `nursery`, as in a server, so PostgreSQL's events come back)."""
+    await nursery.start(run_relay, rt)
     return StreamTap(
         rt,
         {
@@ -146,8 +169,9 @@ async def observe(
     api: Any, rt: Runtime, author: User, status_id: str, tap: StreamTap, roles: Roles
 ) -> dict[str, Any]:
     """Everything the author and the database show about the post, normalized."""
-    # Effects run before the write returns; a checkpoint lets the taps see them.
-    await trio.lowlevel.checkpoint()
+    # Boosts, live or undone, are statuses with ids of their own on each side.
+    for boost in await rows(rt, "SELECT id FROM statuses WHERE reblog_of_id = $1", int(status_id)):
+        roles.add(boost["id"], BOOST)
     return roles.normalize(
         {
             "post": await status_counts(api, author, status_id),
@@ -155,7 +179,7 @@ async def observe(
             "notifications": [
                 n for n in await notifications(api, author) if n["status"] in (None, status_id)
             ],
-            "streams": stream_summary(tap.take()),
+            "streams": stream_summary(await tap.take()),
             "rows": await table_counts(rt, int(status_id)),
         }
     )

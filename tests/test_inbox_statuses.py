@@ -295,6 +295,32 @@ async def test_announce_fetches_objects_from_their_origin(
     assert [s["reblog"] for s in await _home(api, alice)] == []
 
 
+async def test_only_its_author_boosts_a_followers_only_post(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    alice = await make_user(local, api, "alice")
+    bob = remote.actor("bob")
+    dave = remote.actor("dave")
+    await _follow_remote(api, local, alice, bob)
+    await _follow_remote(api, local, alice, dave)
+    note = remote.note(bob, content="<p>followers only</p>", to=[bob.followers], cc=[])
+    create = remote.activity(bob, "Create", note, to=[bob.followers])
+    assert await deliver(api, local, bob, create) == 202
+    # As Mastodon: Bob may boost his own followers-only post (to his followers), Dave,
+    # who cannot see it, may not.
+    by_dave = remote.activity(dave, "Announce", note["id"], to=[PUBLIC])
+    assert await deliver(api, local, dave, by_dave) == 202
+    by_bob = remote.activity(bob, "Announce", note["id"], to=[PUBLIC])
+    assert await deliver(api, local, bob, by_bob) == 202
+    await drain(local)
+    boosts = [s for s in await _home(api, alice) if s["reblog"] is not None]
+    assert [(s["account"]["acct"], s["visibility"]) for s in boosts] == [
+        (f"bob@{bob.host}", "private")  # never wider than the post it boosts
+    ]
+    assert boosts[0]["reblog"]["uri"] == note["id"]
+    assert boosts[0]["reblog"]["reblogs_count"] == 1
+
+
 async def test_replies_to_unknown_posts_fetch_the_parent(
     api: Any, local: Runtime, remote: RemoteServer
 ) -> None:

@@ -13,7 +13,7 @@ from ..serializers.statuses import (
     status_entity,
     status_source_entity,
 )
-from ..services import filters, scheduled, statuses
+from ..services import filters, interactions, scheduled, statuses
 from ..services.polls import PollDraft
 from ..services.statuses import Draft
 from ..store.statuses import StatusBundle
@@ -205,19 +205,19 @@ def _interaction(path: str, scope: str, name: str) -> None:
         me = auth().account_id or 0
         with service_errors():
             if path in ("favourite", "unfavourite"):
-                bundle = await statuses.favourite(rt, me, status_id, path == "favourite")
+                bundle = await interactions.set_favourite(rt, me, status_id, path == "favourite")
             elif path in ("bookmark", "unbookmark"):
-                bundle = await statuses.bookmark(rt, me, status_id, path == "bookmark")
+                bundle = await interactions.set_bookmark(rt, me, status_id, path == "bookmark")
             elif path in ("pin", "unpin"):
-                bundle = await statuses.pin(rt, me, status_id, path == "pin")
+                bundle = await interactions.set_pin(rt, me, status_id, path == "pin")
             elif path in ("mute", "unmute"):
-                bundle = await statuses.mute(rt, me, status_id, path == "mute")
+                bundle = await interactions.set_conversation_mute(rt, me, status_id, path == "mute")
             elif path == "reblog":
                 params = await read_params()
                 visibility = params.text("visibility", max_length=20) or None
-                bundle = await statuses.reblog(rt, me, status_id, visibility)
+                bundle = await interactions.reblog(rt, me, status_id, visibility)
             else:
-                bundle = await statuses.unreblog(rt, me, status_id)
+                bundle = await interactions.unreblog(rt, me, status_id)
         return _one(bundle)
 
     endpoint.__name__ = name

@@ -79,14 +79,24 @@ class Credentials:
     follow_requests_count: int = 0
 
 
+def _preferences_of(user: Row) -> dict[str, Any]:
+    settings = json.loads(user["settings"] or "{}")
+    return {**DEFAULT_PREFERENCES, **settings.get("preferences", {})}
+
+
+async def preferences(conn: Connection, account_id: int) -> dict[str, Any]:
+    """A local account's posting defaults (privacy, sensitive, language)."""
+    user = await user_rows.user_by_account(conn, account_id)
+    return _preferences_of(user) if user is not None else dict(DEFAULT_PREFERENCES)
+
+
 async def credentials(rt: Runtime, account_id: int) -> Credentials | None:
     async def unit(conn: Connection) -> Credentials | None:
         row = await account_rows.account_by_id(conn, account_id)
         user = await user_rows.user_by_account(conn, account_id)
         if row is None or user is None:
             return None
-        settings = json.loads(user["settings"] or "{}")
-        prefs = {**DEFAULT_PREFERENCES, **settings.get("preferences", {})}
+        prefs = _preferences_of(user)
         requests = await follow_rows.pending_request_count(conn, account_id)
         return Credentials(row, user, prefs, requests)
 

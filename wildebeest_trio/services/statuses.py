@@ -1,4 +1,6 @@
-"""Posting, editing, deleting and interacting with statuses, with visibility enforced.
+"""Posting, reading, editing and deleting statuses, with visibility enforced.
+
+Favourites, boosts, bookmarks, pins and conversation mutes are in `interactions`.
 
 Every action runs as one unit of work: the change, its counters, and its outbox event
 commit together. Each returns a `StatusBundle` loaded in the same unit, so what a client
@@ -12,10 +14,9 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..config import Config
 from ..ids import now_ms, parse_id
 from ..runtime import Runtime
-from ..store import Connection, IntegrityError, Row, outbox
+from ..store import Connection, Row, outbox
 from ..store import accounts as account_rows
 from ..store import media as media_rows
 from ..store import scheduled as scheduled_rows
@@ -25,13 +26,14 @@ from ..store.paging import Page
 from ..store.statuses import StatusBundle
 from . import conversations, fanout, media, notifications
 from .formatting import URL_RE, MentionTarget, plain_mentions, render_text
+from .refusals import InvalidStatus, NotAllowed, StatusNotFound
+from .urls import status_uri, status_url
 
 if TYPE_CHECKING:
     from .polls import PollDraft
 
 MAX_CHARACTERS = 500
 CHARACTERS_PER_URL = 23
-MAX_PINNED = 5
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 # Visibilities that reach public places (Mastodon's `distributable?`).
 DISTRIBUTABLE = ("public", "unlisted")
@@ -42,36 +44,8 @@ REMOTE_MENTION_RE = re.compile(
 )
 
 
-class StatusNotFound(LookupError):
-    """No such status, or not one the caller may see (the two are not told apart)."""
-
-    def __init__(self, message: str = "Record not found") -> None:
-        super().__init__(message)
-
-
-class NotAllowed(PermissionError):
-    """The caller sees the status but may not do this to it."""
-
-    def __init__(self, message: str = "This action is not allowed") -> None:
-        super().__init__(message)
-
-
-class InvalidStatus(ValueError):
-    """Input Mastodon answers with 422 `Validation failed: ...`."""
-
-
 class _KeyTaken(Exception):
     """Another request committed a status under the same Idempotency-Key meanwhile."""
-
-
-def status_uri(config: Config, username: str, status_id: int) -> str:
-    """The ActivityPub id of a local status."""
-    return f"{config.base_url}/users/{username}/statuses/{status_id}"
-
-
-def status_url(config: Config, username: str, status_id: int) -> str:
-    """The web page of a local status, in the form clients parse (`/@user/ID`)."""
-    return f"{config.base_url}/@{username}/{status_id}"
 
 
 def count_characters(text: str) -> int:
@@ -559,191 +533,7 @@ async def delete(
     return await rt.store.write(unit)
 
 
-# Interactions -----------------------------------------------------------------------------------
-
-
-async def _proper(conn: Connection, status_id: int, viewer_id: int) -> Row:
-    """The status an interaction applies to: a boost stands for the boosted status."""
-    row = await status_rows.visible_status(conn, status_id, viewer_id)
-    if row is None:
-        raise StatusNotFound()
-    if row["reblog_of_id"] is not None:
-        inner = await status_rows.visible_status(conn, row["reblog_of_id"], viewer_id)
-        if inner is None:
-            raise StatusNotFound()
-        return inner
-    return row
-
-
-async def favourite(rt: Runtime, account_id: int, status_id: int, on: bool) -> StatusBundle:
-    """Favourite or unfavourite a status the caller can see."""
-    notifier = notifications.Notifier(rt)
-
-    async def unit(conn: Connection) -> StatusBundle:
-        row = await _proper(conn, status_id, account_id)
-        if on:
-            changed = await status_rows.insert_favourite(
-                conn, rt.ids.next_id(), account_id, row["id"], now_ms()
-            )
-        else:
-            changed = await status_rows.delete_favourite(conn, account_id, row["id"])
-        if changed:
-            await status_rows.add_to_count(conn, row["id"], "favourites_count", 1 if on else -1)
-            await outbox.record(
-                conn,
-                rt.ids,
-                "favourite.created" if on else "favourite.deleted",
-                account_id,
-                row["id"],
-                {"status_uri": row["uri"]},
-            )
-            await notifications.favourited(conn, notifier, account_id, row, on)
-        return await _one(conn, row["id"], account_id)
-
-    bundle = await rt.store.write(unit)
-    return bundle
-
-
-async def bookmark(rt: Runtime, account_id: int, status_id: int, on: bool) -> StatusBundle:
-    """Bookmark or unbookmark (private to the caller: nothing to federate)."""
-
-    async def unit(conn: Connection) -> StatusBundle:
-        row = await _proper(conn, status_id, account_id)
-        if on:
-            await status_rows.insert_bookmark(
-                conn, rt.ids.next_id(), account_id, row["id"], now_ms()
-            )
-        else:
-            await status_rows.delete_bookmark(conn, account_id, row["id"])
-        return await _one(conn, row["id"], account_id)
-
-    return await rt.store.write(unit)
-
-
-async def reblog(
-    rt: Runtime, account_id: int, status_id: int, visibility: str | None
-) -> StatusBundle:
-    """Boost a status; the boost (an existing one is returned again)."""
-    if visibility is not None and visibility not in ("public", "unlisted", "private"):
-        raise InvalidStatus("Validation failed: Visibility is not included in the list")
-    notifier = notifications.Notifier(rt)
-
-    async def unit(conn: Connection) -> StatusBundle:
-        row = await _proper(conn, status_id, account_id)
-        if row["visibility"] == "direct" or (
-            row["visibility"] == "private" and row["account_id"] != account_id
-        ):
-            raise NotAllowed()
-        existing = await status_rows.live_reblog(conn, account_id, row["id"])
-        if existing is not None:
-            return await _one(conn, existing["id"], account_id)
-        author = await account_rows.account_by_id(conn, account_id)
-        assert author is not None
-        prefs = await _preferences(conn, account_id)
-        chosen = visibility or prefs.get("privacy") or "public"
-        if chosen == "direct":
-            chosen = "public"
-        if row["visibility"] == "private":
-            chosen = "private"  # a boost never widens who sees a followers-only post
-        now = now_ms()
-        boost_id = rt.ids.next_id()
-        await status_rows.insert_status(
-            conn,
-            {
-                "id": boost_id,
-                "uri": status_uri(rt.config, author["username"], boost_id) + "/activity",
-                "url": status_url(rt.config, author["username"], boost_id),
-                "account_id": account_id,
-                "local": True,
-                "in_reply_to_id": None,
-                "in_reply_to_account_id": None,
-                "reblog_of_id": row["id"],
-                "text": "",
-                "content": "",
-                "spoiler_text": "",
-                "sensitive": False,
-                "visibility": chosen,
-                "language": None,
-                "application_id": None,
-                "conversation_id": None,
-                "created_at": now,
-                "updated_at": now,
-            },
-        )
-        await status_rows.add_to_count(conn, row["id"], "reblogs_count", 1)
-        await status_rows.add_to_statuses_count(conn, account_id, 1, now)
-        await outbox.record(
-            conn,
-            rt.ids,
-            "reblog.created",
-            account_id,
-            boost_id,
-            {"reblog_of_id": row["id"], "status_uri": row["uri"], "visibility": chosen},
-        )
-        await notifications.reblogged(conn, notifier, account_id, row)
-        conn.effects.add(fanout.StatusPublished(boost_id))
-        return await _one(conn, boost_id, account_id)
-
-    try:
-        return await rt.store.write(unit)
-    except IntegrityError:
-        # A concurrent request boosted first (one live boost per account): return it.
-        return await rt.store.write(unit)
-
-
-async def unreblog(rt: Runtime, account_id: int, status_id: int) -> StatusBundle:
-    """Undo the caller's boost; the boosted status."""
-
-    async def unit(conn: Connection) -> StatusBundle:
-        row = await _proper(conn, status_id, account_id)
-        existing = await status_rows.live_reblog(conn, account_id, row["id"])
-        if existing is not None:
-            await _remove(conn, rt, existing, now_ms())
-        return await _one(conn, row["id"], account_id)
-
-    bundle = await rt.store.write(unit)
-    return bundle
-
-
-async def pin(rt: Runtime, account_id: int, status_id: int, on: bool) -> StatusBundle:
-    """Pin or unpin one of the caller's own statuses on their profile."""
-
-    async def unit(conn: Connection) -> StatusBundle:
-        row = await _own(conn, status_id, account_id)
-        if on:
-            if row["reblog_of_id"] is not None or row["visibility"] == "direct":
-                raise InvalidStatus("Validation failed: This post cannot be pinned")
-            if await status_rows.pin_count(conn, account_id) >= MAX_PINNED:
-                raise InvalidStatus(
-                    f"Validation failed: You cannot pin more than {MAX_PINNED} posts"
-                )
-            if await status_rows.insert_pin(
-                conn, rt.ids.next_id(), account_id, row["id"], now_ms()
-            ):
-                await outbox.record(conn, rt.ids, "pin.created", account_id, row["id"])
-        elif await status_rows.delete_pin(conn, account_id, row["id"]):
-            await outbox.record(conn, rt.ids, "pin.deleted", account_id, row["id"])
-        return await _one(conn, row["id"], account_id)
-
-    bundle = await rt.store.write(unit)
-    return bundle
-
-
-async def mute(rt: Runtime, account_id: int, status_id: int, on: bool) -> StatusBundle:
-    """Mute or unmute the conversation a visible status belongs to."""
-
-    async def unit(conn: Connection) -> StatusBundle:
-        row = await _proper(conn, status_id, account_id)
-        conversation = row["conversation_id"] or row["id"]
-        if on:
-            await status_rows.mute_conversation(
-                conn, rt.ids.next_id(), account_id, conversation, now_ms()
-            )
-        else:
-            await status_rows.unmute_conversation(conn, account_id, conversation)
-        return await _one(conn, row["id"], account_id)
-
-    return await rt.store.write(unit)
+# Who interacted -----------------------------------------------------------------------------------
 
 
 async def interacting_accounts(

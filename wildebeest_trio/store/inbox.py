@@ -104,22 +104,6 @@ async def set_follow_uri(conn: Connection, table: str, row_id: int, uri: str) ->
     await conn.execute(f"UPDATE {table} SET uri = $1 WHERE id = $2", uri, row_id)
 
 
-async def insert_remote_favourite(
-    conn: Connection, favourite_id: int, account_id: int, status_id: int, uri: str, now: int
-) -> bool:
-    """A remote account's Like; False if it had already favourited the status."""
-    changed = await conn.execute(
-        "INSERT INTO favourites (id, account_id, status_id, uri, created_at) "
-        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, status_id) DO NOTHING",
-        favourite_id,
-        account_id,
-        status_id,
-        uri,
-        now,
-    )
-    return changed == 1
-
-
 async def favourite_of(conn: Connection, account_id: int, status_id: int) -> Row | None:
     """The account's favourite of a status, if any."""
     return await conn.fetchrow(

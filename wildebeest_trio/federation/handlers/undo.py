@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ...services import notifications
+from ...ids import now_ms
+from ...services import interactions, notifications
 from ...store import Connection, Row
 from ...store import follows as follow_rows
 from ...store import inbox as inbox_rows
@@ -10,7 +11,6 @@ from ...store import lists as list_rows
 from ...store import statuses as status_rows
 from ..actors import first, link
 from . import Context
-from .notes import delete_status
 
 
 async def _unfollow(
@@ -53,17 +53,17 @@ async def _unlike(conn: Connection, ctx: Context, status_uri: str | None, uri: s
         favourite = await inbox_rows.favourite_by_uri(conn, actor["id"], uri)
     if favourite is None:
         return False
-    await inbox_rows.delete_favourite_row(conn, favourite["id"])
-    await status_rows.add_to_count(conn, favourite["status_id"], "favourites_count", -1)
     status = await status_rows.status_by_id(conn, favourite["status_id"])
-    if status is not None:
-        await notifications.withdraw(
-            conn,
-            account_id=status["account_id"],
-            from_account_id=actor["id"],
-            type="favourite",
-            status_id=status["id"],
-        )
+    return status is not None and await interactions.unfavourite(conn, ctx.rt, actor, status)
+
+
+async def _unannounce(conn: Connection, ctx: Context, boost_uri: str) -> bool:
+    """Remove the actor's boost by its Announce id; whether there was one."""
+    boost = await inbox_rows.status_by_uri(conn, boost_uri)
+    if boost is None or boost["account_id"] != ctx.actor["id"]:
+        return False
+    if boost["reblog_of_id"] is not None:
+        await interactions.unboost(conn, ctx.rt, boost, now_ms())
     return True
 
 
@@ -75,16 +75,11 @@ async def on_undo(ctx: Context) -> None:
     object_type = first(obj.get("type")) if isinstance(obj, dict) else None
     object_id = link(obj)
     inner = link(obj.get("object")) if isinstance(obj, dict) else None
-    if object_id is not None and object_type in (None, "Announce"):
-        boost = await rt.store.read(inbox_rows.status_by_uri, object_id)
-        if boost is not None and boost["account_id"] == actor["id"]:
-            if boost["reblog_of_id"] is not None:
-                await delete_status(rt, boost)
-            return
-        if object_type == "Announce":
-            return
 
     async def unit(conn: Connection) -> None:
+        if object_id is not None and object_type in (None, "Announce"):
+            if await _unannounce(conn, ctx, object_id) or object_type == "Announce":
+                return
         if object_type == "Follow":
             await _unfollow(conn, ctx, inner, object_id)
         elif object_type == "Like":
