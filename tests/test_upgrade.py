@@ -41,9 +41,14 @@ from tests.oauth_flow import csrf_from
 from tests.test_cli import wb
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.federation.instance_actor import ensure_instance_actor
+from wildebeest_trio.ids import now_ms
+from wildebeest_trio.jobs.worker import run_job
+from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.server import run_http_server
 from wildebeest_trio.services.instance import ensure_instance_keys
+from wildebeest_trio.services.media import MEDIA_PROCESS
 from wildebeest_trio.store import Connection, Store, open_store
+from wildebeest_trio.store import jobs as job_rows
 from wildebeest_trio.store.migrate import discover, migrate
 
 FIXTURE = Path(__file__).resolve().parent / "upgrade" / "v0016"
@@ -330,6 +335,33 @@ async def check_counts(store: Store) -> None:
     }
 
 
+async def check_queued_work(rt: Runtime, client: httpx.AsyncClient) -> None:
+    """The work the old release left queued is work this one knows: every pending job's kind
+    has a handler, and the upload it left half-done is processed now (its raw bytes, kept in
+    `media_uploads`, become files) and served."""
+    jobs = TABLES["jobs"]
+    kinds = {row[jobs["columns"].index("kind")] for row in jobs["rows"]}
+    assert kinds <= set(rt.registry.names())
+    claimed = await rt.store.write(
+        job_rows.claim,
+        kinds=[MEDIA_PROCESS.name],
+        worker="test",
+        now=now_ms(),
+        lease_ms=60_000,
+        limit=10,
+    )
+    assert len(claimed) == 1
+    await run_job(rt, "test", claimed[0])
+    erin = MANIFEST["users"]["erin"]["token"]
+    shown = await client.get(
+        f"/api/v1/media/{MANIFEST['media']['queued']}",
+        headers={"Authorization": f"Bearer {erin}"},
+    )
+    assert shown.status_code == 200 and shown.json()["url"].startswith(f"{BASE}/system/")
+    served = await client.get(shown.json()["url"].removeprefix(BASE))
+    assert served.status_code == 200 and served.headers["Content-Type"].startswith("image/")
+
+
 async def check_sign_in(client: httpx.AsyncClient) -> None:
     """The admin's password and two-factor secret (sealed with the secret key) still work."""
     boss = MANIFEST["users"]["boss"]
@@ -403,7 +435,8 @@ async def test_upgrade_keeps_rows_files_and_answers(
             await check_answers(client)
             await check_files(client)
             await check_sign_in(client)
-        await check_counts(rt.store)
+            await check_counts(rt.store)
+            await check_queued_work(rt, client)
         nursery.cancel_scope.cancel()
     assert not _old_remote_reached, "the server reached for the fixture's remote server"
     # The data folder an older release left readable by everyone (0755) is private now.
