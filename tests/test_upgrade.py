@@ -37,18 +37,16 @@ import pytest
 import trio
 
 from tests.conftest import free_port, make_config, pg_database
+from tests.inbox_support import drain
 from tests.oauth_flow import csrf_from
 from tests.test_cli import wb
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.federation.instance_actor import ensure_instance_actor
-from wildebeest_trio.ids import now_ms
-from wildebeest_trio.jobs.worker import run_job
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.server import run_http_server
 from wildebeest_trio.services.instance import ensure_instance_keys
 from wildebeest_trio.services.media import MEDIA_PROCESS
 from wildebeest_trio.store import Connection, Store, open_store
-from wildebeest_trio.store import jobs as job_rows
 from wildebeest_trio.store.migrate import discover, migrate
 
 FIXTURE = Path(__file__).resolve().parent / "upgrade" / "v0016"
@@ -342,16 +340,7 @@ async def check_queued_work(rt: Runtime, client: httpx.AsyncClient) -> None:
     jobs = TABLES["jobs"]
     kinds = {row[jobs["columns"].index("kind")] for row in jobs["rows"]}
     assert kinds <= set(rt.registry.names())
-    claimed = await rt.store.write(
-        job_rows.claim,
-        kinds=[MEDIA_PROCESS.name],
-        worker="test",
-        now=now_ms(),
-        lease_ms=60_000,
-        limit=10,
-    )
-    assert len(claimed) == 1
-    await run_job(rt, "test", claimed[0])
+    assert await drain(rt, [MEDIA_PROCESS.name]) == 1
     erin = MANIFEST["users"]["erin"]["token"]
     shown = await client.get(
         f"/api/v1/media/{MANIFEST['media']['queued']}",
