@@ -4,7 +4,7 @@ signed deliveries to the instance under test."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -214,13 +214,14 @@ async def deliver(
     return int(response.status_code)
 
 
-async def drain(rt: Runtime) -> int:
-    """Run every due inbox job now (as a worker would); how many ran."""
+async def drain(rt: Runtime, kinds: Sequence[str] = (INBOX.name,)) -> int:
+    """Run every due job of `kinds` (inbox jobs by default) now, as a worker would; how many
+    ran."""
     ran = 0
     while True:
         claimed = await rt.store.write(
             job_rows.claim,
-            kinds=[INBOX.name],
+            kinds=list(kinds),
             worker="test",
             now=now_ms(),
             lease_ms=60_000,
