@@ -15,14 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import trio
-import trio.lowlevel
 
 from tests.inbox_support import rows
 from tests.social import User, get
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.streaming.hub import Subscription
+from wildebeest_trio.streaming.relay import publish
 
 ACTOR = "ACTOR"
+MARKER = "parity.marker"
 
 
 @dataclass
@@ -32,24 +33,32 @@ class StreamTap:
     rt: Runtime
     channels: dict[str, list[str]]
     subscription: Subscription = field(default_factory=Subscription)
+    markers: int = 0
 
     def __post_init__(self) -> None:
         for channel, label in self.channels.items():
             self.rt.streams.subscribe(self.subscription, channel, label)
 
-    def take(self) -> list[tuple[str, str, Any]]:
-        """Everything received so far: (stream, event, decoded payload)."""
+    async def take(self) -> list[tuple[str, str, Any]]:
+        """Everything received so far, once all that was published before has arrived:
+        on PostgreSQL events come back through NOTIFY, later than the write returned, so
+        a marker is published to one of the channels and awaited behind them."""
+        self.markers += 1
+        marker = f"parity-marker-{self.markers}"
+        await publish(self.rt, next(iter(self.channels)), MARKER, marker)
         found = []
-        while True:
-            try:
-                message = self.subscription.receive.receive_nowait()
-            except (trio.WouldBlock, trio.EndOfChannel):
-                return found
-            try:
-                payload = json.loads(message.payload)
-            except ValueError:
-                payload = message.payload
-            found.append((":".join(message.stream), message.event, payload))
+        with trio.fail_after(10):
+            while True:
+                message = await self.subscription.receive.receive()
+                if message.event == MARKER:
+                    if message.payload == marker:
+                        return found
+                    continue
+                try:
+                    payload = json.loads(message.payload)
+                except ValueError:
+                    payload = message.payload
+                found.append((":".join(message.stream), message.event, payload))
 
 
 def user_tap(rt: Runtime, user: User) -> StreamTap:
@@ -146,8 +155,6 @@ async def observe(
     api: Any, rt: Runtime, author: User, status_id: str, tap: StreamTap, roles: Roles
 ) -> dict[str, Any]:
     """Everything the author and the database show about the post, normalized."""
-    # Effects run before the write returns; a checkpoint lets the taps see them.
-    await trio.lowlevel.checkpoint()
     return roles.normalize(
         {
             "post": await status_counts(api, author, status_id),
@@ -155,7 +162,7 @@ async def observe(
             "notifications": [
                 n for n in await notifications(api, author) if n["status"] in (None, status_id)
             ],
-            "streams": stream_summary(tap.take()),
+            "streams": stream_summary(await tap.take()),
             "rows": await table_counts(rt, int(status_id)),
         }
     )

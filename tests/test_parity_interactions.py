@@ -36,14 +36,14 @@ class Sides:
 
     async def by_bob(self, action: str) -> dict[str, Any]:
         """Bob acts on his post through the API; what Alice and the database then show."""
-        self.tap.take()
+        await self.tap.take()
         code, body = await act(self.api, self.bob, f"/api/v1/statuses/{self.by_api['id']}/{action}")
         assert code == 200, body
         return await self._seen(self.by_api)
 
     async def by_carol(self, activity: dict[str, Any]) -> dict[str, Any]:
         """Carol's activity arrives at the inbox; what Alice and the database then show."""
-        self.tap.take()
+        await self.tap.take()
         assert await deliver(self.api, self.local, self.carol, activity) == 202
         await drain(self.local)
         self.roles.add(await account_id_of(self.local, self.carol.uri), ACTOR)
