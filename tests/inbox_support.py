@@ -25,6 +25,7 @@ from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.signatures import generate_rsa_keypair, sign_request
 from wildebeest_trio.store import Connection
 from wildebeest_trio.store import jobs as job_rows
+from wildebeest_trio.streaming.relay import run_relay
 
 AS = "https://www.w3.org/ns/activitystreams"
 PUBLIC = f"{AS}#Public"
@@ -164,13 +165,17 @@ async def remote(nursery: trio.Nursery) -> AsyncIterator[RemoteServer]:
 
 @pytest.fixture
 async def local(tmp_path: Path, database_url: str) -> AsyncIterator[Runtime]:
-    """The instance under test, allowed to fetch from 127.0.0.1 (the fake remotes)."""
+    """The instance under test, allowed to fetch from 127.0.0.1 (the fake remotes), with
+    its stream relay running as a server's does (on PostgreSQL, stream events come back
+    to this process's hub through it)."""
     from wildebeest_trio.federation.instance_actor import ensure_instance_actor
 
     config = make_config(tmp_path, database_url, allow_private_addresses=True)
-    async with open_server_runtime(config) as rt:
+    async with open_server_runtime(config) as rt, trio.open_nursery() as nursery:
         await ensure_instance_actor(rt)
+        await nursery.start(run_relay, rt)
         yield rt
+        nursery.cancel_scope.cancel()
 
 
 @pytest.fixture

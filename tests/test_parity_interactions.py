@@ -49,7 +49,7 @@ class Sides:
         self.by_inbox = await post(self.api, self.alice, f"{text} for the remote side", **fields)
         self.roles.add(self.by_api["id"], "POST")
         self.roles.add(self.by_inbox["id"], "POST")
-        self.tap: StreamTap = await user_tap(self.local, self.alice, self.nursery)
+        self.tap: StreamTap = user_tap(self.local, self.alice)
 
     async def _follow_each_other(self) -> None:
         await follow(self.api, self.bob, self.alice)

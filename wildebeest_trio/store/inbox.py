@@ -213,9 +213,10 @@ async def delete_block(conn: Connection, account_id: int, target_id: int) -> boo
     return changed > 0
 
 
-async def link_reply(conn: Connection, reply: Row, parent: Row) -> None:
-    """Thread a stored reply under a parent that arrived after it."""
-    await conn.execute(
+async def link_reply(conn: Connection, reply: Row, parent: Row) -> bool:
+    """Thread a stored reply under a parent that arrived after it; whether it was not
+    threaded yet."""
+    threaded = await conn.execute(
         "UPDATE statuses SET in_reply_to_id = $1, in_reply_to_account_id = $2, "
         "conversation_id = $3 WHERE id = $4 AND in_reply_to_id IS NULL",
         parent["id"],
@@ -223,3 +224,4 @@ async def link_reply(conn: Connection, reply: Row, parent: Row) -> None:
         parent["conversation_id"] or parent["id"],
         reply["id"],
     )
+    return threaded > 0
