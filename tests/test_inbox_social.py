@@ -257,6 +257,26 @@ async def test_blocking_a_remote_follower_rejects_its_follow(
     assert (await _relationship(api, alice, bob_id))["followed_by"] is False
 
 
+async def test_remove_from_followers(api: Any, local: Runtime, remote: RemoteServer) -> None:
+    alice = await make_user(local, api, "alice")
+    carol = await make_user(local, api, "carol")
+    _, bob_id, follow = await _followed_by_remote(api, local, remote, alice, "bob")
+    status, _ = await act(api, carol, f"/api/v1/accounts/{alice.id}/follow")
+    assert status == 200
+    for follower_id in (bob_id, int(carol.id)):
+        status, rel = await act(api, alice, f"/api/v1/accounts/{follower_id}/remove_from_followers")
+        assert status == 200 and rel["followed_by"] is False and rel["blocking"] is False
+    status, me = await get(api, alice, "/api/v1/accounts/verify_credentials")
+    assert me["followers_count"] == 0
+    assert await _notifications(local, alice) == []  # their follow notifications went too
+    # Only the remote follower's server is told: a Reject of its Follow.
+    rejected = await _outbox(local, "follow_request.rejected")
+    assert [e["payload"] for e in rejected] == [{"requester_id": bob_id, "uri": follow["id"]}]
+    # An unknown account is a 404.
+    status, _ = await act(api, alice, "/api/v1/accounts/12345/remove_from_followers")
+    assert status == 404
+
+
 async def test_follow_from_a_domain_the_user_blocks_is_rejected(
     api: Any, local: Runtime, remote: RemoteServer
 ) -> None:

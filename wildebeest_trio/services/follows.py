@@ -344,6 +344,20 @@ async def answer_request(
     return await rt.store.write(unit)
 
 
+async def remove_from_followers(rt: Runtime, account_id: int, follower_id: int) -> Relationship:
+    """Make an account stop following the caller (a remote one's server gets a Reject of
+    its Follow, as Mastodon sends); its pending request, if any, stays."""
+
+    async def unit(conn: Connection) -> Relationship:
+        follower = await _target(conn, follower_id)
+        if await follow_rows.follow_row(conn, follower_id, account_id) is not None:
+            me = await _target(conn, account_id)
+            await unfollow_in(conn, rt, follower, me, by=account_id)
+        return await _relationship(conn, account_id, follower_id)
+
+    return await rt.store.write(unit)
+
+
 async def relationships(rt: Runtime, viewer_id: int, target_ids: list[int]) -> list[Relationship]:
     """The viewer's relationships to existing accounts among `target_ids`, in order."""
 
