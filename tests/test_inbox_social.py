@@ -340,3 +340,40 @@ async def _set_aliases(local: Runtime, account_id: int, aliases: list[str]) -> N
         )
 
     await local.store.write(unit)
+
+
+async def test_move_carries_blocks_mutes_and_notes_over(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    alice, dave, erin, gina, frank = [
+        await make_user(local, api, name) for name in ("alice", "dave", "erin", "gina", "frank")
+    ]
+    old = remote.actor("old")
+    await refresh_actor(local, old.uri)
+    old_id = await account_id_of(local, old.uri)
+    # Gina blocks the old account but follows the new one: her block stays where it was.
+    for user, action, fields in (
+        (alice, "block", {}),
+        (dave, "mute", {"notifications": False}),
+        (erin, "note", {"comment": "met at FOSDEM"}),
+        (gina, "block", {}),
+    ):
+        assert (await act(api, user, f"/api/v1/accounts/{old_id}/{action}", **fields))[0] == 200
+    assert (await act(api, gina, f"/api/v1/accounts/{frank.id}/follow"))[0] == 200
+    await _set_aliases(local, int(frank.id), [old.uri])
+    move = remote.activity(old, "Move", old.uri, target=f"{local.config.base_url}/users/frank")
+    assert await deliver(api, local, old, move) == 202
+    await drain(local)
+    name = f"old@{old.host}"
+    rel = await _relationship(api, alice, int(frank.id))
+    assert rel["blocking"] is True
+    assert rel["note"] == f"This user moved from {name}, which you had blocked."
+    rel = await _relationship(api, dave, int(frank.id))
+    assert (rel["muting"], rel["muting_notifications"]) == (True, False)
+    assert rel["note"] == f"This user moved from {name}, which you had muted."
+    rel = await _relationship(api, erin, int(frank.id))
+    assert rel["note"] == (
+        f"This user moved from {name}, here were your previous notes about them:\nmet at FOSDEM"
+    )
+    rel = await _relationship(api, gina, int(frank.id))
+    assert rel["following"] is True and rel["blocking"] is False and rel["note"] == ""

@@ -464,6 +464,25 @@ async def unblock(rt: Runtime, account_id: int, target_id: int) -> Relationship:
 MAX_MUTE_SECONDS = 10 * 365 * 24 * 3600
 
 
+async def mute_in(
+    conn: Connection,
+    rt: Runtime,
+    account_id: int,
+    target_id: int,
+    hide_notifications: bool,
+    duration: int,
+) -> None:
+    """Inside a unit: mute an account (and its notifications when `hide_notifications`)
+    for `duration` seconds, or until unmuted when 0. Private: nothing is federated."""
+    if target_id == account_id:
+        raise CannotFollow("This action is not allowed")
+    now = now_ms()
+    expires = now + duration * 1000 if duration else None
+    await follow_rows.upsert_mute(
+        conn, rt.ids.next_id(), account_id, target_id, hide_notifications, expires, now
+    )
+
+
 async def mute(
     rt: Runtime, account_id: int, target_id: int, notifications: bool, duration: int
 ) -> Relationship:
@@ -474,13 +493,7 @@ async def mute(
 
     async def unit(conn: Connection) -> Relationship:
         await _target(conn, target_id)
-        if target_id == account_id:
-            raise CannotFollow("This action is not allowed")
-        now = now_ms()
-        expires = now + duration * 1000 if duration else None
-        await follow_rows.upsert_mute(
-            conn, rt.ids.next_id(), account_id, target_id, notifications, expires, now
-        )
+        await mute_in(conn, rt, account_id, target_id, notifications, duration)
         return await _relationship(conn, account_id, target_id)
 
     return await rt.store.write(unit)
@@ -510,6 +523,13 @@ async def muted_accounts(rt: Runtime, account_id: int, page: Page) -> list[Row]:
 MAX_NOTE = 2000
 
 
+async def set_note_in(conn: Connection, account_id: int, target_id: int, comment: str) -> None:
+    """Inside a unit: write an account's private note on another (empty erases it)."""
+    if len(comment) > MAX_NOTE:
+        raise ValueError(f"comment is too long (maximum is {MAX_NOTE} characters)")
+    await follow_rows.set_note(conn, account_id, target_id, comment.strip(), now_ms())
+
+
 async def set_note(rt: Runtime, account_id: int, target_id: int, comment: str) -> Relationship:
     """Write the caller's private note on an account (empty erases it)."""
     if len(comment) > MAX_NOTE:
@@ -517,7 +537,7 @@ async def set_note(rt: Runtime, account_id: int, target_id: int, comment: str) -
 
     async def unit(conn: Connection) -> Relationship:
         await _target(conn, target_id)
-        await follow_rows.set_note(conn, account_id, target_id, comment.strip(), now_ms())
+        await set_note_in(conn, account_id, target_id, comment)
         return await _relationship(conn, account_id, target_id)
 
     return await rt.store.write(unit)

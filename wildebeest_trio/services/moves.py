@@ -19,6 +19,7 @@ from ..federation.fetch import DocumentRefused
 from ..federation.lookup import LookupFailed, webfinger
 from ..ids import now_ms
 from ..runtime import Runtime
+from ..serializers.accounts import acct as acct_of
 from ..store import Connection, IntegrityError, Row, outbox
 from ..store import accounts as account_rows
 from ..store import follows as follow_rows
@@ -141,7 +142,8 @@ async def moved(rt: Runtime, origin: Row, target: Row) -> None:
     The move is recorded; a local origin's goes out as a Move to its followers' servers
     (which move their followers) and an Update of its actor (now naming `movedTo`).
     Each local follower then follows the target instead, as Mastodon's
-    FollowMigrationService does.
+    FollowMigrationService does, and what local accounts held against the old account
+    comes to the new one (`_carry_over`).
     """
 
     async def unit(conn: Connection) -> list[int]:
@@ -157,6 +159,7 @@ async def moved(rt: Runtime, origin: Row, target: Row) -> None:
         except IntegrityError:
             # The follower followed the target meanwhile: now it finds that follow.
             await rt.store.write(_migrate, rt, follower_id, origin["id"], target["id"])
+    await rt.store.write(_carry_over, rt, origin, target)
 
 
 async def _migrate(
@@ -189,3 +192,48 @@ async def _migrate(
         for found in lists:
             await list_rows.add_members(conn, found["id"], [(rt.ids.next_id(), target_id)])
     await follows.unfollow_in(conn, rt, follower, origin, by=follower_id)
+
+
+# Mastodon's texts (its move_handler strings), on the notes it writes about the new account.
+NOTE_COPIED = "This user moved from {acct}, here were your previous notes about them:"
+NOTE_BLOCKED = "This user moved from {acct}, which you had blocked."
+NOTE_MUTED = "This user moved from {acct}, which you had muted."
+
+
+async def _carry_over(conn: Connection, rt: Runtime, origin: Row, target: Row) -> None:
+    """As Mastodon's MoveWorker: local accounts' notes on the old account are copied to the
+    new one, and their blocks and mutes of it carried over (unless they follow the new
+    account, or block or mute it already), each with a note that says why."""
+    name = acct_of(rt.config, origin)
+    for note in await follow_rows.local_notes_about(conn, origin["id"]):
+        held = (await follow_rows.notes_on(conn, note["account_id"], [target["id"]])).get(
+            target["id"]
+        )
+        lines = [NOTE_COPIED.format(acct=name), note["comment"]]
+        comment = "\n".join(lines if held is None else [*lines, "\n", held])
+        if len(comment) > follows.MAX_NOTE:
+            if held is not None:
+                continue  # as Mastodon: too long to merge, the new note stays as it was
+            comment = note["comment"]
+        await follows.set_note_in(conn, note["account_id"], target["id"], comment)
+    now = now_ms()
+    for row in await follow_rows.local_blockers_and_muters(conn, origin["id"], now):
+        account_id = row["account_id"]
+        facts = await follow_rows.block_and_mute_facts(conn, account_id, [target["id"]], now)
+        following = await follow_rows.follow_row(conn, account_id, target["id"])
+        already = facts["blocking" if row["kind"] == "block" else "muting"]
+        if following is not None or target["id"] in already:
+            continue
+        if row["kind"] == "block":
+            account = await account_rows.account_by_id(conn, account_id)
+            if account is None:
+                continue
+            await follows.block_in(conn, rt, account, target, federate=True)
+            text = NOTE_BLOCKED
+        else:
+            await follows.mute_in(
+                conn, rt, account_id, target["id"], bool(row["hide_notifications"]), 0
+            )
+            text = NOTE_MUTED
+        if not (await follow_rows.notes_on(conn, account_id, [target["id"]])):
+            await follows.set_note_in(conn, account_id, target["id"], text.format(acct=name))

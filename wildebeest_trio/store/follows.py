@@ -375,6 +375,22 @@ async def block_and_mute_facts(
     }
 
 
+async def local_blockers_and_muters(conn: Connection, target_id: int, now: int) -> list[Row]:
+    """The local accounts that block or (live) mute an account: `account_id`, `kind`
+    (`block` or `mute`) and, for a mute, `hide_notifications`."""
+    return await conn.fetch(
+        "SELECT b.account_id, 'block' AS kind, FALSE AS hide_notifications FROM blocks b "
+        "JOIN accounts a ON a.id = b.account_id WHERE b.target_account_id = $1 "
+        "AND a.domain IS NULL UNION ALL "
+        "SELECT m.account_id, 'mute', m.hide_notifications FROM mutes m "
+        "JOIN accounts a ON a.id = m.account_id WHERE m.target_account_id = $1 "
+        "AND a.domain IS NULL AND (m.expires_at IS NULL OR m.expires_at > $2) "
+        "ORDER BY kind, account_id",
+        target_id,
+        now,
+    )
+
+
 async def blocks_page(conn: Connection, account_id: int, page: Page) -> list[Row]:
     """Accounts the account blocks, newest block first (cursor: `page_id`)."""
     sql = (
@@ -431,6 +447,16 @@ async def notes_on(conn: Connection, account_id: int, target_ids: list[int]) -> 
         *target_ids,
     )
     return {r["target_account_id"]: r["comment"] for r in rows}
+
+
+async def local_notes_about(conn: Connection, target_id: int) -> list[Row]:
+    """The notes local accounts wrote on an account (`account_id`, `comment`)."""
+    return await conn.fetch(
+        "SELECT n.account_id, n.comment FROM account_notes n JOIN accounts a "
+        "ON a.id = n.account_id WHERE n.target_account_id = $1 AND a.domain IS NULL "
+        "ORDER BY n.account_id",
+        target_id,
+    )
 
 
 async def familiar_followers(conn: Connection, viewer_id: int, target_id: int) -> list[Row]:
