@@ -103,12 +103,12 @@ async def follow_rows_between(rt: Runtime, follower_id: int, target_id: int) -> 
 
 async def accept_our_request(rt: Runtime, follower_id: int, target_id: int) -> None:
     """What a remote Accept does to a local account's pending follow request."""
-    from wildebeest_trio.services.follows import request_accepted
+    from wildebeest_trio.services.follows import accept_request_in
     from wildebeest_trio.store import follows as follow_rows
 
     async def unit(conn: Connection) -> None:
         request = await follow_rows.request_row(conn, follower_id, target_id)
         assert request is not None, "no pending follow request"
-        await request_accepted(conn, rt.ids, request)
+        await accept_request_in(conn, rt, request, federate=False)
 
     await rt.store.write(unit)

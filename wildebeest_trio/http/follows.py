@@ -1,5 +1,5 @@
-"""The social graph in the Mastodon API: follow, unfollow, relationships, followers,
-following, and follow requests."""
+"""The social graph in the Mastodon API: follow, unfollow, remove from followers,
+relationships, followers, following, follow requests, blocks and mutes."""
 
 from __future__ import annotations
 
@@ -75,6 +75,15 @@ async def unfollow(account_id: int) -> Response:
     """`POST /api/v1/accounts/:id/unfollow` (also withdraws a request)."""
     with service_errors():
         rel = await follows.unfollow(runtime(), auth().account_id or 0, account_id)
+    return json_response(_relationship(rel))
+
+
+@blueprint.route("/api/v1/accounts/<id:account_id>/remove_from_followers", methods=["POST"])
+@require_scope("write:follows")
+async def remove_from_followers(account_id: int) -> Response:
+    """`POST /api/v1/accounts/:id/remove_from_followers`."""
+    with service_errors():
+        rel = await follows.remove_from_followers(runtime(), auth().account_id or 0, account_id)
     return json_response(_relationship(rel))
 
 

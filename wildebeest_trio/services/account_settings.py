@@ -144,8 +144,7 @@ async def delete_account(rt: Runtime, account_id: int, password: str) -> None:
     async def unit(conn: Connection) -> None:
         row = await account_rows.account_by_id(conn, account_id)
         assert row is not None
-        for pair in await setting_rows.follow_pairs_of(conn, account_id):
-            await follow_rows.delete_follow(conn, pair["account_id"], pair["target_account_id"])
+        await follow_rows.delete_all_of(conn, account_id)
         # Attachments, avatar and header files go by a job once nothing names them.
         await media.account_removed(conn, rt, account_id)
         await setting_rows.purge_account(conn, account_id, now)
