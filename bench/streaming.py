@@ -53,6 +53,7 @@ from wildebeest_trio.store import Connection
 from wildebeest_trio.store import accounts as account_rows
 from wildebeest_trio.store import follows as follow_rows
 from wildebeest_trio.store import oauth as oauth_rows
+from wildebeest_trio.store import users as user_rows
 
 SCOPES = "read write follow"
 
@@ -109,7 +110,7 @@ async def seed(database_url: str, data_dir: Path, followers: int) -> tuple[str, 
                         "updated_at": now,
                     },
                 )
-                await account_rows.insert_user(
+                await user_rows.insert_user(
                     conn,
                     {
                         "id": rt.ids.next_id(),

@@ -422,6 +422,7 @@ async def test_polls_federate_as_questions_and_votes(
                 "created_at": now_ms(),
             },
         )
+        await status_rows.set_poll(conn, remote_status, remote_poll)
 
     await rt.store.write(add_poll)
     code, body = await act(client, alice, f"/api/v1/polls/{remote_poll}/votes", choices=[0])

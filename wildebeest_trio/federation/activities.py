@@ -495,7 +495,7 @@ async def may_see(conn: Connection, status: Row, viewer_id: int | None) -> bool:
         conn, status["id"], viewer_id
     ):
         return True
-    return status["visibility"] == "private" and await ap_rows.is_follower(
+    return status["visibility"] == "private" and await follow_rows.is_follower(
         conn, viewer_id, status["account_id"]
     )
 

@@ -25,6 +25,7 @@ from ..signatures import sign_request
 from ..store import Connection, Row
 from ..store import accounts as account_rows
 from ..store import inbox as inbox_rows
+from ..store import statuses as status_rows
 from .actors import ACTOR_TYPES, STALE_MS, first, refresh_actor
 from .fetch import ACCEPT, DocumentRefused, fetch_document, is_activitypub_type, same_origin
 from .instance_actor import instance_actor_uri
@@ -196,12 +197,10 @@ async def _local_resource(rt: Runtime, url: str) -> Any:
             return None
         if status_id is None:
             return FoundAccount(int(account["id"]))
-        found = await conn.fetchval(
-            "SELECT id FROM statuses WHERE id = $1 AND account_id = $2 AND deleted_at IS NULL",
-            int(status_id),
-            account["id"],
-        )
-        return None if found is None else FoundStatus(int(found))
+        status = await status_rows.status_by_id(conn, int(status_id))
+        if status is None or status["account_id"] != account["id"]:
+            return None
+        return FoundStatus(status["id"])
 
     return await rt.store.read(unit)
 
@@ -211,10 +210,8 @@ async def _known(rt: Runtime, url: str) -> Any:
         status = await inbox_rows.status_by_uri(conn, url)
         if status is not None:
             return FoundStatus(int(status["id"]))
-        account_id = await conn.fetchval(
-            "SELECT id FROM accounts WHERE uri = $1 OR url = $1 ORDER BY id LIMIT 1", url
-        )
-        return None if account_id is None else FoundAccount(int(account_id))
+        account_id = await account_rows.account_id_by_url(conn, url)
+        return None if account_id is None else FoundAccount(account_id)
 
     return await rt.store.read(unit)
 

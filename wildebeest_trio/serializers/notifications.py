@@ -3,7 +3,6 @@ NotificationRequest entities (pure)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..config import Config
@@ -42,8 +41,8 @@ def report_entity(
         "comment": row["comment"] or "",
         "forwarded": bool(row["forwarded"]),
         "created_at": iso_ms(row["created_at"]),
-        "status_ids": [str(i) for i in json.loads(row["status_ids"] or "[]")],
-        "rule_ids": [str(i) for i in json.loads(row["rule_ids"] or "[]")],
+        "status_ids": [str(i) for i in row["status_ids"]],
+        "rule_ids": [str(i) for i in row["rule_ids"]],
         "target_account": account_entity(config, target) if target else None,
     }
 

@@ -14,6 +14,7 @@ from ..runtime import Runtime
 from ..store import Connection, Row
 from ..store import account_domain_blocks as block_rows
 from ..store import accounts as account_rows
+from ..store import notifications as notification_rows
 from ..store.paging import Page
 from . import follows
 from .domain_blocks import InvalidDomainBlock, normalize_domain
@@ -58,7 +59,7 @@ async def block(rt: Runtime, account_id: int, domain: str) -> None:
     async def unit(conn: Connection) -> None:
         await block_rows.insert(conn, rt.ids.next_id(), account_id, host, now_ms())
         await _sever(rt, conn, account_id, host)
-        await block_rows.delete_notifications_from(conn, account_id, host)
+        await notification_rows.delete_from_domain(conn, account_id, host)
 
     await rt.store.write(unit)
 

@@ -12,7 +12,6 @@ from ..runtime import Runtime
 from ..store import Connection, Row, outbox
 from ..store import accounts as account_rows
 from ..store import follows as follow_rows
-from ..store import settings as setting_rows
 from ..store import users as user_rows
 from . import media
 from .account_mail import mail_enabled
@@ -92,9 +91,9 @@ async def request_email_change(rt: Runtime, account_id: int, password: str, emai
         if taken is not None and taken["email"].lower() == email.lower():
             raise SettingsError("That e-mail address is taken")
         if not mail:
-            await setting_rows.swap_email(conn, user["user_id"], email, now)
+            await user_rows.swap_email(conn, user["user_id"], email, now)
             return
-        await setting_rows.set_unconfirmed_email(conn, user["user_id"], email, now)
+        await user_rows.set_unconfirmed_email(conn, user["user_id"], email, now)
         message = confirmation_message(
             instance=(await read_site(conn, rt.config)).title,
             username=user["username"],
@@ -108,7 +107,7 @@ async def request_email_change(rt: Runtime, account_id: int, password: str, emai
 
 async def pending_email(rt: Runtime, account_id: int) -> str | None:
     user = await _user(rt, account_id)
-    return await rt.store.read(setting_rows.unconfirmed_email, user["user_id"])
+    return await rt.store.read(user_rows.unconfirmed_email, user["user_id"])
 
 
 async def confirm_email_change(rt: Runtime, token: str) -> str:
@@ -119,7 +118,7 @@ async def confirm_email_change(rt: Runtime, token: str) -> str:
         raise SettingsError("This confirmation link is not valid") from None
 
     async def unit(conn: Connection) -> str:
-        pending = await setting_rows.unconfirmed_email(conn, user_id)
+        pending = await user_rows.unconfirmed_email(conn, user_id)
         if not pending:
             raise SettingsError("This confirmation link was already used")
         try:
@@ -129,7 +128,7 @@ async def confirm_email_change(rt: Runtime, token: str) -> str:
         taken = await user_rows.user_by_login(conn, pending)
         if taken is not None and taken["user_id"] != user_id:
             raise SettingsError("That e-mail address was taken meanwhile")
-        await setting_rows.swap_email(conn, user_id, pending, now_ms())
+        await user_rows.swap_email(conn, user_id, pending, now_ms())
         return pending
 
     return await rt.store.write(unit)
@@ -147,7 +146,7 @@ async def delete_account(rt: Runtime, account_id: int, password: str) -> None:
         await follow_rows.delete_all_of(conn, account_id)
         # Attachments, avatar and header files go by a job once nothing names them.
         await media.account_removed(conn, rt, account_id)
-        await setting_rows.purge_account(conn, account_id, now)
+        await account_rows.purge_account(conn, account_id, now)
         await outbox.record(
             conn, rt.ids, "account.deleted", account_id, account_id, {"uri": row["uri"]}
         )

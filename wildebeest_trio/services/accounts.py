@@ -14,6 +14,7 @@ from ..runtime import Runtime
 from ..signatures import generate_rsa_keypair
 from ..store import Connection, IntegrityError
 from ..store import accounts as account_rows
+from ..store import users as user_rows
 from . import urls
 from .passwords import hash_password, length_problem
 
@@ -84,7 +85,7 @@ async def _insert_local(
         raise AccountError("email", "email is already taken")
     await account_rows.insert_account(conn, row)
     await account_rows.insert_keypair(conn, **keys)
-    await account_rows.insert_user(conn, user)
+    await user_rows.insert_user(conn, user)
     if after is not None:
         await after(conn, row["id"], user["id"])
 
@@ -186,7 +187,6 @@ async def modify_local_account(
     password: str | None = None,
 ) -> None:
     """Change a local user's standing (tootctl accounts modify / approve)."""
-    from ..store import users as user_rows
     from .account_mail import mail_enabled
     from .instance import read_site
     from .mailer import approval_message, enqueue_mail

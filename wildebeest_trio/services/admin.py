@@ -7,7 +7,6 @@ and announcements, and retry parked jobs.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from ..ids import now_ms
@@ -15,6 +14,9 @@ from ..runtime import Runtime
 from ..store import Connection, Row
 from ..store import accounts as account_rows
 from ..store import admin as admin_rows
+from ..store import custom_emojis as emoji_rows
+from ..store import delivery as delivery_rows
+from ..store import domain_blocks as domain_block_rows
 from ..store import jobs as job_rows
 from ..store import reports as report_rows
 from ..store import users as user_rows
@@ -58,7 +60,7 @@ async def reject_sign_up(rt: Runtime, user_id: int) -> None:
         user = await admin_rows.pending_user(conn, user_id)
         if user is None:
             raise NotFound()
-        await admin_rows.delete_account_row(conn, user["account_id"])
+        await account_rows.delete_account_row(conn, user["account_id"])
 
     await rt.store.write(unit)
 
@@ -102,9 +104,9 @@ async def set_account_standing(
             raise AdminError("Admins cannot be suspended or silenced here")
         column = "suspended_at" if action.endswith("suspend") else "silenced_at"
         value = now if action in ("suspend", "silence") else None
-        changed = await admin_rows.set_account_flag(conn, account_id, column, value, now)
+        changed = await account_rows.set_account_flag(conn, account_id, column, value, now)
         if action == "suspend" and row["domain"] is None:
-            await admin_rows.revoke_access(conn, account_id, now)
+            await user_rows.revoke_access(conn, account_id, now)
         return changed
 
     changed = await rt.store.write(unit)
@@ -116,11 +118,7 @@ async def set_account_standing(
 
 async def reports(rt: Runtime, *, resolved: bool = False) -> list[Row]:
     """Open (or resolved) reports, newest first, with the names of both accounts."""
-    rows = await rt.store.read(admin_rows.reports_with_names, resolved=resolved)
-    return [
-        {**r, "status_ids": json.loads(r["status_ids"]), "rule_ids": json.loads(r["rule_ids"])}
-        for r in rows
-    ]
+    return await rt.store.read(report_rows.listing, resolved=resolved)
 
 
 async def resolve_report(
@@ -143,7 +141,7 @@ async def resolve_report(
 
 
 async def domain_block_list(rt: Runtime) -> list[Row]:
-    return await rt.store.read(admin_rows.domain_blocks)
+    return await rt.store.read(domain_block_rows.all_blocks)
 
 
 async def add_domain_block(
@@ -206,7 +204,7 @@ async def add_emoji(rt: Runtime, shortcode: str, data: bytes, category: str = ""
 
 
 async def set_emoji_disabled(rt: Runtime, emoji_id: int, disabled: bool) -> None:
-    if not await rt.store.write(admin_rows.set_emoji_disabled, emoji_id, disabled, now_ms()):
+    if not await rt.store.write(emoji_rows.set_emoji_disabled, emoji_id, disabled, now_ms()):
         raise NotFound()
 
 
@@ -253,7 +251,7 @@ async def queue_health(rt: Runtime) -> QueueHealth:
             totals=await job_rows.counts(conn, now),
             by_kind=await admin_rows.jobs_by_kind(conn, now),
             parked=await admin_rows.parked_jobs(conn),
-            unavailable=await admin_rows.unavailable_domains(conn),
+            unavailable=await delivery_rows.unavailable_domains(conn),
         )
 
     return await rt.store.read(unit)

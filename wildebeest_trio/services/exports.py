@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from ..ids import now_ms
 from ..runtime import Runtime
 from ..store import accounts as account_rows
-from ..store import settings as setting_rows
+from ..store import follows as follow_rows
 from . import follows as follow_service
 
 KINDS = ("follows", "blocks", "mutes")
@@ -57,7 +57,7 @@ async def export_csv(rt: Runtime, account_id: int, kind: str) -> str:
     if kind in HEADERS:
         writer.writerow(HEADERS[kind])
     if kind == "follows":
-        for r in await rt.store.read(setting_rows.followed_for_export, account_id, MAX_ROWS):
+        for r in await rt.store.read(follow_rows.followed_for_export, account_id, MAX_ROWS):
             languages = json.loads(r["languages"]) if r["languages"] else []
             writer.writerow(
                 [
@@ -68,10 +68,10 @@ async def export_csv(rt: Runtime, account_id: int, kind: str) -> str:
                 ]
             )
     elif kind == "blocks":
-        for r in await rt.store.read(setting_rows.blocked_for_export, account_id, MAX_ROWS):
+        for r in await rt.store.read(follow_rows.blocked_for_export, account_id, MAX_ROWS):
             writer.writerow([_acct(rt, r["username"], r["domain"])])
     else:
-        rows = await rt.store.read(setting_rows.muted_for_export, account_id, now_ms(), MAX_ROWS)
+        rows = await rt.store.read(follow_rows.muted_for_export, account_id, now_ms(), MAX_ROWS)
         for r in rows:
             writer.writerow([_acct(rt, r["username"], r["domain"]), _bool(r["hide_notifications"])])
     return out.getvalue()

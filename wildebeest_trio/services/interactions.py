@@ -139,7 +139,7 @@ async def boost(
     }
     await status_rows.insert_status(conn, row)
     await status_rows.add_to_count(conn, original["id"], "reblogs_count", 1)
-    await status_rows.add_to_statuses_count(conn, actor["id"], 1, now)
+    await account_rows.add_to_statuses_count(conn, actor["id"], 1, now)
     if _federates(actor):
         await outbox.record(
             conn,
@@ -167,7 +167,7 @@ async def unboost(conn: Connection, rt: Runtime, boost: Row, now: int) -> None:
     await fanout.record_removal(conn, boost["id"])
     await status_rows.mark_deleted(conn, boost["id"], now)
     if boost["visibility"] != "direct":
-        await status_rows.add_to_statuses_count(conn, boost["account_id"], -1, None)
+        await account_rows.add_to_statuses_count(conn, boost["account_id"], -1, None)
     await status_rows.add_to_count(conn, boost["reblog_of_id"], "reblogs_count", -1)
     await notifications.boost_removed(conn, boost)
     if boost["local"]:

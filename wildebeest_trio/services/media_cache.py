@@ -223,12 +223,12 @@ async def _wait_for_fetch(rt: Runtime, attachment_id: int) -> dict[str, Any]:
 
 async def image_target(rt: Runtime, table: str, row_id: int, which: str) -> Target:
     """Where the proxy of a remote avatar, header or emoji leads, caching it on first view."""
-    row = await rt.store.read(media_rows.remote_images, table, row_id)
-    if row is None or row["domain"] is None or not row[f"{which}_remote_url"]:
+    row = await rt.store.read(media_rows.remote_image, table, row_id, which)
+    if row is None or row["domain"] is None or not row["remote_url"]:
         return Target(None)
-    remote = row[f"{which}_remote_url"]
-    key = row[f"{which}_key"]
-    if key and row[f"{which}_cached_url"] == remote:
+    remote = row["remote_url"]
+    key = row["key"]
+    if key and row["cached_url"] == remote:
         return Target(rt.media.url(key))
     if await rt.store.read(_rejects_media, row["domain"]):
         return Target(_default_image(rt, which))

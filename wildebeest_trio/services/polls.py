@@ -154,6 +154,7 @@ async def create(
             "created_at": now,
         },
     )
+    await status_rows.set_poll(conn, status_id, poll_id)
     if local and poll.expires_at is not None:
         await _schedule_end(conn, rt, poll_id, poll.expires_at)
     return poll_id
@@ -170,6 +171,7 @@ async def apply_edit(
         if current is None:
             return False
         await poll_rows.delete_poll(conn, current["id"])
+        await status_rows.set_poll(conn, status["id"], None)
         return True
     wanted = state_of(draft, now)
     if current is None:

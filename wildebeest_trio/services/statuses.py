@@ -315,7 +315,7 @@ async def create(conn: Connection, rt: Runtime, author: Row, new: NewStatus) -> 
     # Mastodon's counter caches: direct statuses count nowhere; only public and
     # unlisted replies count as replies.
     if new.visibility != "direct":
-        await status_rows.add_to_statuses_count(conn, author["id"], 1, now)
+        await account_rows.add_to_statuses_count(conn, author["id"], 1, now)
         if parent is not None and new.visibility in DISTRIBUTABLE:
             await status_rows.add_to_count(conn, parent["id"], "replies_count", 1)
     if local:
@@ -619,7 +619,7 @@ async def remove(
         await fanout.record_removal(conn, row["id"])
         await status_rows.mark_deleted(conn, row["id"], now)
         if row["visibility"] != "direct":
-            await status_rows.add_to_statuses_count(conn, row["account_id"], -1, None)
+            await account_rows.add_to_statuses_count(conn, row["account_id"], -1, None)
         if row["in_reply_to_id"] is not None and row["visibility"] in DISTRIBUTABLE:
             await status_rows.add_to_count(conn, row["in_reply_to_id"], "replies_count", -1)
         if row["visibility"] == "direct":

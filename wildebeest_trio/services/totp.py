@@ -23,7 +23,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from ..ids import now_ms
 from ..runtime import Runtime
 from ..store import Connection
-from ..store import settings as setting_rows
+from ..store import users as user_rows
 from .instance import site
 
 RECOVERY_CODES = 10
@@ -86,17 +86,17 @@ def _matching_step(secret: str, code: str, at: float) -> int | None:
 
 
 async def is_enabled(rt: Runtime, user_id: int) -> bool:
-    state = await rt.store.read(setting_rows.otp_state, user_id)
+    state = await rt.store.read(user_rows.otp_state, user_id)
     return state is not None and state["otp_enabled_at"] is not None
 
 
 async def begin_setup(rt: Runtime, user_id: int, account_label: str) -> Setup:
     """A new secret for the app to scan; two-factor stays off until confirmed."""
-    state = await rt.store.read(setting_rows.otp_state, user_id)
+    state = await rt.store.read(user_rows.otp_state, user_id)
     if state is not None and state["otp_enabled_at"] is not None:
         raise TotpError("Two-factor authentication is already enabled")
     secret = pyotp.random_base32()
-    await rt.store.write(setting_rows.set_otp_secret, user_id, _seal(rt, secret), now_ms())
+    await rt.store.write(user_rows.set_otp_secret, user_id, _seal(rt, secret), now_ms())
     return Setup(secret, _uri((await site(rt)).title or rt.config.domain, secret, account_label))
 
 
@@ -108,7 +108,7 @@ def _uri(issuer: str, secret: str, account_label: str) -> str:
 
 async def pending_setup(rt: Runtime, user_id: int, account_label: str) -> Setup | None:
     """The secret being set up (not yet confirmed), if any."""
-    state = await rt.store.read(setting_rows.otp_state, user_id)
+    state = await rt.store.read(user_rows.otp_state, user_id)
     if state is None or state["otp_enabled_at"] is not None:
         return None
     secret = _open(rt, state["otp_secret"])
@@ -125,7 +125,7 @@ async def confirm_setup(
     codes = [_new_code() for _ in range(RECOVERY_CODES)]
 
     async def unit(conn: Connection) -> None:
-        state = await setting_rows.otp_state(conn, user_id)
+        state = await user_rows.otp_state(conn, user_id)
         secret = _open(rt, state["otp_secret"]) if state is not None else None
         if state is None or secret is None or state["otp_enabled_at"] is not None:
             raise TotpError("Start the set-up again")
@@ -133,8 +133,8 @@ async def confirm_setup(
         if step is None:
             raise TotpError("That code is not right; check the time on your device")
         now = now_ms()
-        await setting_rows.enable_otp(conn, user_id, step, now)
-        await setting_rows.insert_recovery_codes(
+        await user_rows.enable_otp(conn, user_id, step, now)
+        await user_rows.insert_recovery_codes(
             conn, [(rt.ids.next_id(), user_id, _hash(c), now) for c in codes]
         )
 
@@ -144,7 +144,7 @@ async def confirm_setup(
 
 async def disable(rt: Runtime, user_id: int) -> None:
     """Turn two-factor off (the caller checked the password); recovery codes go too."""
-    await rt.store.write(setting_rows.set_otp_secret, user_id, None, now_ms())
+    await rt.store.write(user_rows.set_otp_secret, user_id, None, now_ms())
 
 
 async def verify(rt: Runtime, user_id: int, code: str, *, at: float | None = None) -> bool:
@@ -154,19 +154,19 @@ async def verify(rt: Runtime, user_id: int, code: str, *, at: float | None = Non
     code = code.strip()[:64]
 
     async def unit(conn: Connection) -> bool:
-        state = await setting_rows.otp_state(conn, user_id)
+        state = await user_rows.otp_state(conn, user_id)
         if state is None or state["otp_enabled_at"] is None:
             return False
         secret = _open(rt, state["otp_secret"])
         step = _matching_step(secret, code, moment) if secret is not None else None
         if step is not None:
-            return await setting_rows.use_otp_step(conn, user_id, step)
+            return await user_rows.use_otp_step(conn, user_id, step)
         if len(code.replace("-", "")) == 20:
-            return await setting_rows.use_recovery_code(conn, user_id, _hash(code), now_ms())
+            return await user_rows.use_recovery_code(conn, user_id, _hash(code), now_ms())
         return False
 
     return await rt.store.write(unit)
 
 
 async def recovery_codes_left(rt: Runtime, user_id: int) -> int:
-    return await rt.store.read(setting_rows.unused_recovery_codes, user_id)
+    return await rt.store.read(user_rows.unused_recovery_codes, user_id)

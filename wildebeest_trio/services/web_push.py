@@ -30,6 +30,7 @@ from ..net import FetchError, OutboundPolicy, describe, retry_after
 from ..resolver import ip_literal
 from ..serializers.notifications import NOTIFICATION_TYPES
 from ..store import Connection, Row
+from ..store import follows as follow_rows
 from ..store import instance as instance_rows
 from ..store import web_push as push_rows
 from . import push_crypto
@@ -220,8 +221,8 @@ async def _allowed(conn: Connection, sub: Row, account_id: int, sender: int | No
     if policy == "none" or sender is None:
         return False
     if policy == "followed":
-        return await push_rows.follows(conn, account_id, sender)
-    return await push_rows.follows(conn, sender, account_id)  # "follower"
+        return await follow_rows.is_follower(conn, account_id, sender)
+    return await follow_rows.is_follower(conn, sender, account_id)  # "follower"
 
 
 async def queue_push(

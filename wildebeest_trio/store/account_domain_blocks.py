@@ -6,8 +6,9 @@ timelines apply it through `statuses.hidden_accounts_sql`.
 
 from __future__ import annotations
 
-from .base import Connection, Row
+from .base import Connection, fetch_as
 from .paging import Page, fetch_page, placeholders
+from .rows import DomainPageRow, FollowPairRow
 
 
 async def insert(conn: Connection, block_id: int, account_id: int, domain: str, now: int) -> bool:
@@ -33,10 +34,11 @@ async def delete(conn: Connection, account_id: int, domain: str) -> bool:
     return bool(removed)
 
 
-async def blocks_page(conn: Connection, account_id: int, page: Page) -> list[Row]:
+async def blocks_page(conn: Connection, account_id: int, page: Page) -> list[DomainPageRow]:
     """The account's blocked domains, newest first (cursor: the block's id, `page_id`)."""
     return await fetch_page(
         conn,
+        DomainPageRow,
         "SELECT b.domain, b.id AS page_id FROM account_domain_blocks b WHERE b.account_id = $1",
         [account_id],
         "b.id",
@@ -64,10 +66,14 @@ async def blocks_account(conn: Connection, viewer_id: int, other_id: int) -> boo
     return bool(await domain_blocked_ids(conn, viewer_id, [other_id]))
 
 
-async def follows_with_domain(conn: Connection, account_id: int, domain: str) -> list[Row]:
+async def follows_with_domain(
+    conn: Connection, account_id: int, domain: str
+) -> list[FollowPairRow]:
     """Follows and follow requests between the account and accounts of `domain`, each
     with `kind` (`follow` or `request`) and the two account ids."""
-    return await conn.fetch(
+    return await fetch_as(
+        conn,
+        FollowPairRow,
         "SELECT 'follow' AS kind, f.account_id, f.target_account_id FROM follows f "
         "JOIN accounts a ON a.id = f.target_account_id WHERE f.account_id = $1 AND a.domain = $2 "
         "UNION ALL SELECT 'follow', f.account_id, f.target_account_id FROM follows f "
@@ -76,16 +82,6 @@ async def follows_with_domain(conn: Connection, account_id: int, domain: str) ->
         "JOIN accounts a ON a.id = r.target_account_id WHERE r.account_id = $1 AND a.domain = $2 "
         "UNION ALL SELECT 'request', r.account_id, r.target_account_id FROM follow_requests r "
         "JOIN accounts a ON a.id = r.account_id WHERE r.target_account_id = $1 AND a.domain = $2",
-        account_id,
-        domain,
-    )
-
-
-async def delete_notifications_from(conn: Connection, account_id: int, domain: str) -> None:
-    """Forget the account's notifications sent by accounts of `domain`."""
-    await conn.execute(
-        "DELETE FROM notifications WHERE account_id = $1 AND from_account_id IN "
-        "(SELECT a.id FROM accounts a WHERE a.domain = $2)",
         account_id,
         domain,
     )

@@ -1,11 +1,14 @@
-"""Accounts, their key pairs and their users (local credentials)."""
+"""Accounts and their key pairs: every write to `accounts` and `keypairs` is here."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .base import Connection, Row
+from . import statuses, users
+from .base import Connection, fetchrow_as, fetchval_as
 from .effects import INSTANCE_FACTS_CHANGED
+from .rows import AccountRow, AccountWithUserRow, ActorRow, PublicKeyRow
 
 _ACCOUNT_COLUMNS = (
     "id, username, domain, uri, url, actor_type, display_name, note, locked, bot, discoverable, "
@@ -14,7 +17,7 @@ _ACCOUNT_COLUMNS = (
 )
 
 
-async def insert_account(conn: Connection, account: dict[str, Any]) -> None:
+async def insert_account(conn: Connection, account: Mapping[str, Any]) -> None:
     """Insert an account row (`account` holds at least the columns named above)."""
     conn.effects.add(INSTANCE_FACTS_CHANGED)
     names = _ACCOUNT_COLUMNS.split(", ")
@@ -48,26 +51,6 @@ async def insert_keypair(
     )
 
 
-async def insert_user(conn: Connection, user: dict[str, Any]) -> None:
-    """Insert the local credentials of an account."""
-    conn.effects.add(INSTANCE_FACTS_CHANGED)
-    await conn.execute(
-        "INSERT INTO users (id, account_id, email, password_hash, role, confirmed_at, approved, "
-        "sign_up_reason, locale, created_at, updated_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
-        user["id"],
-        user["account_id"],
-        user["email"],
-        user["password_hash"],
-        user["role"],
-        user["confirmed_at"],
-        user["approved"],
-        user.get("sign_up_reason", ""),
-        user.get("locale", "en"),
-        user["created_at"],
-    )
-
-
 async def local_username_taken(conn: Connection, username: str) -> bool:
     """Whether a local account already has this username (case-insensitively)."""
     found = await conn.fetchval(
@@ -82,9 +65,11 @@ async def email_taken(conn: Connection, email: str) -> bool:
     return found is not None
 
 
-async def local_account_by_username(conn: Connection, username: str) -> Row | None:
+async def local_account_by_username(conn: Connection, username: str) -> AccountWithUserRow | None:
     """A local account and its user's role and state, by username."""
-    return await conn.fetchrow(
+    return await fetchrow_as(
+        conn,
+        AccountWithUserRow,
         "SELECT a.*, u.id AS user_id, u.email, u.role, u.approved, u.disabled, u.confirmed_at "
         "FROM accounts a JOIN users u ON u.account_id = a.id "
         "WHERE a.domain IS NULL AND lower(a.username) = lower($1)",
@@ -92,35 +77,50 @@ async def local_account_by_username(conn: Connection, username: str) -> Row | No
     )
 
 
-async def account_by_id(conn: Connection, account_id: int) -> Row | None:
+async def account_by_id(conn: Connection, account_id: int) -> AccountRow | None:
     """Any account, by id."""
-    return await conn.fetchrow("SELECT * FROM accounts WHERE id = $1", account_id)
+    return await fetchrow_as(conn, AccountRow, "SELECT * FROM accounts WHERE id = $1", account_id)
 
 
-async def first_admin(conn: Connection) -> Row | None:
-    """The oldest active admin account (the instance's default contact)."""
-    return await conn.fetchrow(
-        "SELECT a.* FROM accounts a JOIN users u ON u.account_id = a.id "
-        "WHERE u.role = 'admin' AND NOT u.disabled AND a.suspended_at IS NULL "
-        "ORDER BY a.id LIMIT 1"
+async def account_id_by_url(conn: Connection, url: str) -> int | None:
+    """The account whose actor URI or profile URL is `url`, if known."""
+    return await fetchval_as(
+        conn, int, "SELECT id FROM accounts WHERE uri = $1 OR url = $1 ORDER BY id LIMIT 1", url
     )
 
 
-async def account_by_acct(conn: Connection, username: str, domain: str | None) -> Row | None:
+async def first_admin(conn: Connection) -> AccountRow | None:
+    """The oldest active admin account (the instance's default contact)."""
+    return await fetchrow_as(
+        conn,
+        AccountRow,
+        "SELECT a.* FROM accounts a JOIN users u ON u.account_id = a.id "
+        "WHERE u.role = 'admin' AND NOT u.disabled AND a.suspended_at IS NULL "
+        "ORDER BY a.id LIMIT 1",
+    )
+
+
+async def account_by_acct(conn: Connection, username: str, domain: str | None) -> AccountRow | None:
     """An account by `username` (local) or `username@domain` (remote), case-insensitively."""
     if domain is None:
-        return await conn.fetchrow(
+        return await fetchrow_as(
+            conn,
+            AccountRow,
             "SELECT * FROM accounts WHERE domain IS NULL AND lower(username) = lower($1)",
             username,
         )
-    return await conn.fetchrow(
+    return await fetchrow_as(
+        conn,
+        AccountRow,
         "SELECT * FROM accounts WHERE lower(username) = lower($1) AND lower(domain) = lower($2)",
         username,
         domain,
     )
 
 
-async def accounts_by_acct(conn: Connection, pairs: list[tuple[str, str | None]]) -> list[Row]:
+async def accounts_by_acct(
+    conn: Connection, pairs: list[tuple[str, str | None]]
+) -> list[AccountRow]:
     """Several accounts at once (mentions in a text); missing ones are skipped."""
     rows = []
     for username, domain in pairs:
@@ -150,7 +150,7 @@ _PROFILE_COLUMNS = frozenset(
 
 
 async def update_profile(
-    conn: Connection, account_id: int, changes: dict[str, Any], now: int
+    conn: Connection, account_id: int, changes: Mapping[str, Any], now: int
 ) -> None:
     """Change profile columns of an account (only the known ones)."""
     unknown = set(changes) - _PROFILE_COLUMNS
@@ -199,9 +199,11 @@ async def set_moved_to(conn: Connection, account_id: int, target_id: int, now: i
     )
 
 
-async def local_actor(conn: Connection, username: str) -> Row | None:
+async def local_actor(conn: Connection, username: str) -> ActorRow | None:
     """A local account with its current public key, by username (case-insensitively)."""
-    return await conn.fetchrow(
+    return await fetchrow_as(
+        conn,
+        ActorRow,
         "SELECT a.*, k.public_key_pem FROM accounts a "
         "JOIN keypairs k ON k.account_id = a.id "
         "WHERE a.domain IS NULL AND lower(a.username) = lower($1) "
@@ -210,9 +212,11 @@ async def local_actor(conn: Connection, username: str) -> Row | None:
     )
 
 
-async def actor_by_uri(conn: Connection, uri: str) -> Row | None:
+async def actor_by_uri(conn: Connection, uri: str) -> ActorRow | None:
     """An account with its newest public key, by actor URI."""
-    return await conn.fetchrow(
+    return await fetchrow_as(
+        conn,
+        ActorRow,
         "SELECT a.*, k.public_key_pem FROM accounts a "
         "JOIN keypairs k ON k.account_id = a.id WHERE a.uri = $1 ORDER BY k.id DESC LIMIT 1",
         uri,
@@ -221,21 +225,21 @@ async def actor_by_uri(conn: Connection, uri: str) -> Row | None:
 
 async def follower_uris(conn: Connection, account_id: int, offset: int, limit: int) -> list[str]:
     """Actor URIs of an account's followers, newest follow first."""
-    rows = await conn.fetch(
-        "SELECT a.uri FROM follows f JOIN accounts a ON a.id = f.account_id "
-        "WHERE f.target_account_id = $1 ORDER BY f.id DESC LIMIT $2 OFFSET $3",
-        account_id,
-        limit,
-        offset,
-    )
-    return [r["uri"] for r in rows]
+    return await _follow_uris(conn, "account_id", "target_account_id", account_id, offset, limit)
 
 
 async def following_uris(conn: Connection, account_id: int, offset: int, limit: int) -> list[str]:
     """Actor URIs an account follows, newest follow first."""
+    return await _follow_uris(conn, "target_account_id", "account_id", account_id, offset, limit)
+
+
+async def _follow_uris(
+    conn: Connection, side: str, other: str, account_id: int, offset: int, limit: int
+) -> list[str]:
+    """URIs of the accounts on `side` of the follows whose `other` side is `account_id`."""
     rows = await conn.fetch(
-        "SELECT a.uri FROM follows f JOIN accounts a ON a.id = f.target_account_id "
-        "WHERE f.account_id = $1 ORDER BY f.id DESC LIMIT $2 OFFSET $3",
+        f"SELECT a.uri FROM follows f JOIN accounts a ON a.id = f.{side} "
+        f"WHERE f.{other} = $1 ORDER BY f.id DESC LIMIT $2 OFFSET $3",
         account_id,
         limit,
         offset,
@@ -245,12 +249,16 @@ async def following_uris(conn: Connection, account_id: int, offset: int, limit: 
 
 async def private_key_of(conn: Connection, key_id: str) -> str | None:
     """The private PEM of a local key, by key id."""
-    return await conn.fetchval("SELECT private_key_pem FROM keypairs WHERE key_id = $1", key_id)
+    return await fetchval_as(
+        conn, str, "SELECT private_key_pem FROM keypairs WHERE key_id = $1", key_id
+    )
 
 
-async def public_key_by_key_id(conn: Connection, key_id: str) -> Row | None:
+async def public_key_by_key_id(conn: Connection, key_id: str) -> PublicKeyRow | None:
     """A known public key with its owner's URI, domain and standing."""
-    return await conn.fetchrow(
+    return await fetchrow_as(
+        conn,
+        PublicKeyRow,
         "SELECT k.id AS keypair_id, k.key_id, k.public_key_pem, a.id AS account_id, a.uri, "
         "a.domain, a.suspended_at, a.last_fetched_at FROM keypairs k "
         "JOIN accounts a ON a.id = k.account_id WHERE k.key_id = $1",
@@ -260,7 +268,7 @@ async def public_key_by_key_id(conn: Connection, key_id: str) -> Row | None:
 
 async def upsert_remote_actor(
     conn: Connection,
-    account: dict[str, Any],
+    account: Mapping[str, Any],
     key_id: str | None,
     public_key_pem: str | None,
     keypair_id: int,
@@ -268,8 +276,8 @@ async def upsert_remote_actor(
 ) -> int:
     """Insert or refresh a remote actor (by URI) and its key; the account id."""
     conn.effects.add(INSTANCE_FACTS_CHANGED)
-    existing = await conn.fetchrow(
-        "SELECT id FROM accounts WHERE uri = $1 AND domain IS NOT NULL", account["uri"]
+    existing = await fetchval_as(
+        conn, int, "SELECT id FROM accounts WHERE uri = $1 AND domain IS NOT NULL", account["uri"]
     )
     columns = (
         "username",
@@ -294,7 +302,7 @@ async def upsert_remote_actor(
         "also_known_as",
     )
     if existing is None:
-        account_id = account["id"]
+        account_id = int(account["id"])
         names = ("id", "uri", *columns, "last_fetched_at", "created_at", "updated_at")
         values = [account_id, account["uri"], *(account[c] for c in columns), now, now, now]
         placeholders = ", ".join(f"${i}" for i in range(1, len(names) + 1))
@@ -302,7 +310,7 @@ async def upsert_remote_actor(
             f"INSERT INTO accounts ({', '.join(names)}) VALUES ({placeholders})", *values
         )
     else:
-        account_id = existing["id"]
+        account_id = existing
         assignments = ", ".join(f"{c} = ${i}" for i, c in enumerate(columns, start=1))
         await conn.execute(
             f"UPDATE accounts SET {assignments}, last_fetched_at = ${len(columns) + 1}, "
@@ -327,3 +335,80 @@ async def upsert_remote_actor(
             now,
         )
     return account_id
+
+
+# Standing and counters ----------------------------------------------------------------------
+
+
+async def set_account_flag(
+    conn: Connection, account_id: int, column: str, value: int | None, now: int
+) -> bool:
+    """Set `suspended_at` or `silenced_at` (a time, or NULL to lift it); whether it changed."""
+    conn.effects.add(INSTANCE_FACTS_CHANGED)
+    if column not in ("suspended_at", "silenced_at"):
+        raise ValueError(column)
+    if value is None:
+        changed = await conn.execute(
+            f"UPDATE accounts SET {column} = NULL, updated_at = $1 "
+            f"WHERE id = $2 AND {column} IS NOT NULL",
+            now,
+            account_id,
+        )
+    else:
+        changed = await conn.execute(
+            f"UPDATE accounts SET {column} = $1, updated_at = $2 "
+            f"WHERE id = $3 AND {column} IS NULL",
+            value,
+            now,
+            account_id,
+        )
+    return bool(changed)
+
+
+async def delete_account_row(conn: Connection, account_id: int) -> None:
+    """Remove an account and everything hanging off it (a refused sign-up)."""
+    await conn.execute("DELETE FROM accounts WHERE id = $1", account_id)
+
+
+async def recount_follows(conn: Connection, account_ids: Iterable[int]) -> None:
+    """Recount followers and following of the given accounts from the follows."""
+    # Recounted rather than incremented, so the counts stay exact whatever races or
+    # repairs happened before (the rows are the truth; two indexed counts are cheap).
+    for account_id in account_ids:
+        await conn.execute(
+            "UPDATE accounts SET "
+            "following_count = (SELECT COUNT(*) FROM follows WHERE account_id = $1), "
+            "followers_count = (SELECT COUNT(*) FROM follows WHERE target_account_id = $1) "
+            "WHERE id = $1",
+            account_id,
+        )
+
+
+async def add_to_statuses_count(
+    conn: Connection, account_id: int, delta: int, now: int | None
+) -> None:
+    """Change an account's statuses_count; `now` also sets last_status_at."""
+    await conn.execute(
+        "UPDATE accounts SET statuses_count = CASE WHEN statuses_count + $1 < 0 THEN 0 "
+        "ELSE statuses_count + $1 END, last_status_at = COALESCE($2, last_status_at) "
+        "WHERE id = $3",
+        delta,
+        now,
+        account_id,
+    )
+
+
+async def purge_account(conn: Connection, account_id: int, now: int) -> None:
+    """Empty a deleted account: its posts gone, its profile blank, its user disabled,
+    its sessions and tokens revoked. The row stays so the name is never reused."""
+    conn.effects.add(INSTANCE_FACTS_CHANGED)
+    await statuses.mark_all_deleted(conn, account_id, now)
+    await conn.execute(
+        "UPDATE accounts SET display_name = '', note = '', note_source = '', fields = '[]', "
+        "fields_source = '[]', avatar_key = NULL, header_key = NULL, statuses_count = 0, "
+        "suspended_at = $1, updated_at = $1 WHERE id = $2",
+        now,
+        account_id,
+    )
+    await users.disable_for_deletion(conn, account_id, now)
+    await users.revoke_access(conn, account_id, now)

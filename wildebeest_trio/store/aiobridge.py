@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar, cast
 
 import outcome
 import trio
@@ -98,7 +98,7 @@ class AsyncioThread:
             if raise_cancel is not None:
                 raise_cancel()
             raise RuntimeError("asyncio task was cancelled outside Trio")
-        return value
+        return cast("T", value)
 
     def _submit(self, start: Callable[[], None]) -> None:
         """Queue a start for the asyncio thread; wake it only if no drain is pending."""
@@ -132,9 +132,9 @@ class AsyncioThread:
         for task, result in finished:
             trio.lowlevel.reschedule(task, result)
 
-    def run_sync(self, afn: Callable[..., Awaitable[T]], *args: Any) -> T:
+    def run_sync(self, afn: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
         """Run a coroutine function on the loop from a plain (non-loop) thread and wait."""
-        future = asyncio.run_coroutine_threadsafe(afn(*args), self.loop)  # type: ignore[arg-type]
+        future = asyncio.run_coroutine_threadsafe(afn(*args), self.loop)
         return future.result()
 
     def stop(self) -> None:

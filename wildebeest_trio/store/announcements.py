@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from .base import Connection, Row
+from .base import Connection, fetch_as, fetchrow_as
 from .paging import placeholders
+from .rows import AnnouncementRow, ReactionCountRow
 
 
-async def insert(conn: Connection, row: dict[str, Any]) -> Row:
+async def insert(conn: Connection, row: Mapping[str, Any]) -> AnnouncementRow:
     """Store an announcement; the stored row."""
     await conn.execute(
         "INSERT INTO announcements (id, text, content, starts_at, ends_at, all_day, "
@@ -27,9 +29,11 @@ async def insert(conn: Connection, row: dict[str, Any]) -> Row:
     return stored
 
 
-async def by_id(conn: Connection, announcement_id: int) -> Row | None:
+async def by_id(conn: Connection, announcement_id: int) -> AnnouncementRow | None:
     """One announcement, published or not."""
-    return await conn.fetchrow("SELECT * FROM announcements WHERE id = $1", announcement_id)
+    return await fetchrow_as(
+        conn, AnnouncementRow, "SELECT * FROM announcements WHERE id = $1", announcement_id
+    )
 
 
 async def delete(conn: Connection, announcement_id: int) -> bool:
@@ -40,14 +44,16 @@ async def delete(conn: Connection, announcement_id: int) -> bool:
     return bool(removed)
 
 
-async def all_announcements(conn: Connection) -> list[Row]:
+async def all_announcements(conn: Connection) -> list[AnnouncementRow]:
     """Every announcement, oldest first."""
-    return await conn.fetch("SELECT * FROM announcements ORDER BY id")
+    return await fetch_as(conn, AnnouncementRow, "SELECT * FROM announcements ORDER BY id")
 
 
-async def live(conn: Connection, now: int) -> list[Row]:
+async def live(conn: Connection, now: int) -> list[AnnouncementRow]:
     """Published announcements that have not ended, in Mastodon's chronological order."""
-    return await conn.fetch(
+    return await fetch_as(
+        conn,
+        AnnouncementRow,
         "SELECT * FROM announcements WHERE published_at IS NOT NULL "
         "AND (ends_at IS NULL OR ends_at > $1) "
         "ORDER BY COALESCE(starts_at, published_at), id",
@@ -55,9 +61,11 @@ async def live(conn: Connection, now: int) -> list[Row]:
     )
 
 
-async def live_by_id(conn: Connection, announcement_id: int, now: int) -> Row | None:
+async def live_by_id(conn: Connection, announcement_id: int, now: int) -> AnnouncementRow | None:
     """A published announcement that has not ended."""
-    return await conn.fetchrow(
+    return await fetchrow_as(
+        conn,
+        AnnouncementRow,
         "SELECT * FROM announcements WHERE id = $1 AND published_at IS NOT NULL "
         "AND (ends_at IS NULL OR ends_at > $2)",
         announcement_id,
@@ -128,12 +136,14 @@ async def remove_reaction(
 
 async def reactions(
     conn: Connection, ids: list[int], viewer_id: int | None
-) -> dict[int, list[Row]]:
+) -> dict[int, list[ReactionCountRow]]:
     """Reactions per announcement: name, count, whether the viewer reacted so, and the
     custom emoji's files; first reacted first."""
     if not ids:
         return {}
-    rows = await conn.fetch(
+    rows = await fetch_as(
+        conn,
+        ReactionCountRow,
         "SELECT r.announcement_id, r.name, COUNT(*) AS count, MIN(r.id) AS first_id, "
         "SUM(CASE WHEN r.account_id = $1 THEN 1 ELSE 0 END) AS mine, "
         "MAX(e.image_key) AS image_key, MAX(e.static_image_key) AS static_image_key "
@@ -143,7 +153,7 @@ async def reactions(
         viewer_id if viewer_id is not None else -1,
         *ids,
     )
-    found: dict[int, list[Row]] = {}
+    found: dict[int, list[ReactionCountRow]] = {}
     for r in rows:
         found.setdefault(r["announcement_id"], []).append(r)
     return found

@@ -12,17 +12,21 @@ placeholders; each backend translates what it must.
 from __future__ import annotations
 
 import abc
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any, Concatenate, Literal, ParamSpec, Protocol, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
+from typing import Any, Concatenate, Literal, ParamSpec, Protocol, TypeVar, cast
 
 import trio
 
 from .effects import Effects
 
+#: A row as the connection returns it; the store's functions say which TypedDict of
+#: `store.rows` it is (`fetch_as`, `fetchrow_as`, `rows_as`).
 Row = dict[str, Any]
 Dialect = Literal["sqlite", "postgres"]
 T = TypeVar("T")
 P = ParamSpec("P")
+#: A TypedDict of `store.rows`: the columns a query selects.
+R = TypeVar("R", bound=Mapping[str, object])
 
 
 class StoreError(Exception):
@@ -73,7 +77,37 @@ class Connection(Protocol):
         ...
 
 
-Unit = Callable[Concatenate[Connection, P], Awaitable[T]]
+Unit = Callable[Concatenate[Connection, P], Coroutine[Any, Any, T]]
+
+
+# The one place rows are declared to be of a TypedDict: a cast, so free at run time. The
+# TypedDicts are kept true to the schema by tests/test_store_types.py.
+
+
+def rows_as(row: type[R], rows: list[Row]) -> list[R]:
+    """`rows`, declared to be `row`s (the TypedDict of the columns their query selects)."""
+    return cast("list[R]", rows)
+
+
+def row_as(row: type[R], found: Row) -> R:
+    """`found`, declared to be a `row` (the TypedDict of the columns its query selects)."""
+    return cast("R", found)
+
+
+async def fetch_as(conn: Connection, row: type[R], sql: str, *args: Any) -> list[R]:
+    """All rows of a query, as `row`s."""
+    return rows_as(row, await conn.fetch(sql, *args))
+
+
+async def fetchrow_as(conn: Connection, row: type[R], sql: str, *args: Any) -> R | None:
+    """The first row of a query as a `row`, or None."""
+    found = await conn.fetchrow(sql, *args)
+    return None if found is None else row_as(row, found)
+
+
+async def fetchval_as(conn: Connection, kind: type[T], sql: str, *args: Any) -> T | None:
+    """The first column of the first row, declared to be a `kind` (or NULL), or None."""
+    return cast("T | None", await conn.fetchval(sql, *args))
 
 
 AfterCommit = Callable[[Effects], Awaitable[None]]
@@ -130,5 +164,5 @@ class Store(abc.ABC):
         return await self.read(_select_one) == 1
 
 
-async def _select_one(conn: Connection) -> Any:
-    return await conn.fetchval("SELECT 1")
+async def _select_one(conn: Connection) -> int | None:
+    return await fetchval_as(conn, int, "SELECT 1")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from .base import Connection, Row
+from .base import Connection, fetch_as, fetchrow_as, fetchval_as
 from .paging import Page, fetch_page
+from .rows import AccountConversationRow
 
 
 async def touch(
@@ -30,10 +31,13 @@ async def touch(
     )
 
 
-async def rows_ending_with(conn: Connection, status_id: int) -> list[Row]:
+async def rows_ending_with(conn: Connection, status_id: int) -> list[AccountConversationRow]:
     """The conversations whose latest status is `status_id`."""
-    return await conn.fetch(
-        "SELECT * FROM account_conversations WHERE last_status_id = $1", status_id
+    return await fetch_as(
+        conn,
+        AccountConversationRow,
+        "SELECT * FROM account_conversations WHERE last_status_id = $1",
+        status_id,
     )
 
 
@@ -42,7 +46,9 @@ async def latest_direct_status(
 ) -> int | None:
     """The newest live direct status of a conversation that the account wrote or is
     mentioned in."""
-    return await conn.fetchval(
+    return await fetchval_as(
+        conn,
+        int,
         "SELECT MAX(s.id) FROM statuses s WHERE s.conversation_id = $1 "
         "AND s.visibility = 'direct' AND s.deleted_at IS NULL AND (s.account_id = $2 "
         "OR EXISTS (SELECT 1 FROM mentions m WHERE m.status_id = s.id AND m.account_id = $2))",
@@ -66,21 +72,27 @@ async def remove(conn: Connection, row_id: int, account_id: int) -> bool:
     return changed > 0
 
 
-async def mark_read(conn: Connection, row_id: int, account_id: int) -> Row | None:
+async def mark_read(
+    conn: Connection, row_id: int, account_id: int
+) -> AccountConversationRow | None:
     """Mark a conversation read; the row, or None if it is not the account's."""
     await conn.execute(
         "UPDATE account_conversations SET unread = FALSE WHERE id = $1 AND account_id = $2",
         row_id,
         account_id,
     )
-    return await conn.fetchrow(
+    return await fetchrow_as(
+        conn,
+        AccountConversationRow,
         "SELECT * FROM account_conversations WHERE id = $1 AND account_id = $2",
         row_id,
         account_id,
     )
 
 
-async def page_of(conn: Connection, account_id: int, page: Page) -> list[Row]:
+async def page_of(conn: Connection, account_id: int, page: Page) -> list[AccountConversationRow]:
     """An account's conversations, most recently active first (cursor: `last_status_id`)."""
     sql = "SELECT c.* FROM account_conversations c WHERE c.account_id = $1"
-    return await fetch_page(conn, sql, [account_id], "c.last_status_id", page)
+    return await fetch_page(
+        conn, AccountConversationRow, sql, [account_id], "c.last_status_id", page
+    )

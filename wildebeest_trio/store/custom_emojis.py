@@ -6,14 +6,15 @@ domain, so lookups are keyed by (domain, shortcode).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..services.formatting import emoji_shortcodes
-from .base import Connection, Row
+from .base import Connection, fetch_as, fetchrow_as
+from .rows import AccountRow, CustomEmojiRow, StatusRow
 
 
-async def insert_local(conn: Connection, emoji: dict[str, Any]) -> Row:
+async def insert_local(conn: Connection, emoji: Mapping[str, Any]) -> CustomEmojiRow:
     """Store a local emoji; the stored row."""
     await conn.execute(
         "INSERT INTO custom_emojis (id, shortcode, domain, image_key, static_image_key, "
@@ -33,14 +34,17 @@ async def insert_local(conn: Connection, emoji: dict[str, Any]) -> Row:
     return row
 
 
-async def local_by_shortcode(conn: Connection, shortcode: str) -> Row | None:
+async def local_by_shortcode(conn: Connection, shortcode: str) -> CustomEmojiRow | None:
     """The local emoji with this shortcode (enabled or not)."""
-    return await conn.fetchrow(
-        "SELECT * FROM custom_emojis WHERE domain IS NULL AND shortcode = $1", shortcode
+    return await fetchrow_as(
+        conn,
+        CustomEmojiRow,
+        "SELECT * FROM custom_emojis WHERE domain IS NULL AND shortcode = $1",
+        shortcode,
     )
 
 
-async def delete_local(conn: Connection, shortcode: str) -> Row | None:
+async def delete_local(conn: Connection, shortcode: str) -> CustomEmojiRow | None:
     """Remove a local emoji; the removed row."""
     row = await local_by_shortcode(conn, shortcode)
     if row is not None:
@@ -48,17 +52,30 @@ async def delete_local(conn: Connection, shortcode: str) -> Row | None:
     return row
 
 
-async def local_emojis(conn: Connection, *, enabled_only: bool) -> list[Row]:
+async def local_emojis(conn: Connection, *, enabled_only: bool) -> list[CustomEmojiRow]:
     """Local emoji by category then shortcode."""
     where = "domain IS NULL" + (" AND NOT disabled" if enabled_only else "")
-    return await conn.fetch(
-        f"SELECT * FROM custom_emojis WHERE {where} ORDER BY COALESCE(category, ''), shortcode"
+    return await fetch_as(
+        conn,
+        CustomEmojiRow,
+        f"SELECT * FROM custom_emojis WHERE {where} ORDER BY COALESCE(category, ''), shortcode",
     )
+
+
+async def set_emoji_disabled(conn: Connection, emoji_id: int, disabled: bool, now: int) -> bool:
+    """Disable or enable a local emoji; whether it exists."""
+    changed = await conn.execute(
+        "UPDATE custom_emojis SET disabled = $1, updated_at = $2 WHERE id = $3 AND domain IS NULL",
+        disabled,
+        now,
+        emoji_id,
+    )
+    return bool(changed)
 
 
 async def enabled_for(
     conn: Connection, wanted: dict[str | None, set[str]]
-) -> dict[tuple[str | None, str], Row]:
+) -> dict[tuple[str | None, str], CustomEmojiRow]:
     """Enabled emoji by (domain, shortcode) for the shortcodes wanted per domain."""
     args: list[Any] = []
     clauses = []
@@ -75,18 +92,21 @@ async def enabled_for(
             clauses.append(f"(domain = ${len(args)} AND shortcode IN ({marks}))")
     if not clauses:
         return {}
-    rows = await conn.fetch(
-        f"SELECT * FROM custom_emojis WHERE NOT disabled AND ({' OR '.join(clauses)})", *args
+    rows = await fetch_as(
+        conn,
+        CustomEmojiRow,
+        f"SELECT * FROM custom_emojis WHERE NOT disabled AND ({' OR '.join(clauses)})",
+        *args,
     )
     return {(r["domain"], r["shortcode"]): r for r in rows}
 
 
-def account_texts(account: Row) -> Iterable[str | None]:
+def account_texts(account: AccountRow) -> Iterable[str | None]:
     """The texts of an account that may use custom emoji."""
     return (account.get("display_name"), account.get("note"), account.get("fields"))
 
 
-async def attach_to_accounts(conn: Connection, accounts: Iterable[Row]) -> None:
+async def attach_to_accounts(conn: Connection, accounts: Iterable[AccountRow]) -> None:
     """Set `emojis` on each account row: the enabled emoji of its domain it uses."""
     rows = [a for a in accounts]
     codes = {id(a): [c for t in account_texts(a) for c in emoji_shortcodes(t)] for a in rows}
@@ -100,8 +120,8 @@ async def attach_to_accounts(conn: Connection, accounts: Iterable[Row]) -> None:
 
 
 async def for_statuses(
-    conn: Connection, statuses: dict[int, Row], accounts: dict[int, Row]
-) -> dict[int, list[Row]]:
+    conn: Connection, statuses: dict[int, StatusRow], accounts: dict[int, AccountRow]
+) -> dict[int, list[CustomEmojiRow]]:
     """The enabled emoji each status uses (in its content or content warning), keyed by
     status id, and `emojis` set on every account row (display name, bio, fields)."""
     codes: dict[int, list[str]] = {}
@@ -126,7 +146,7 @@ async def for_statuses(
             for c in dict.fromkeys(account_codes[i])
             if (a["domain"], c) in rows
         ]
-    result: dict[int, list[Row]] = {}
+    result: dict[int, list[CustomEmojiRow]] = {}
     for status_id, found in codes.items():
         author = accounts.get(statuses[status_id]["account_id"])
         domain = author["domain"] if author is not None else None

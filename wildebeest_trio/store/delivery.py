@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .base import Connection
+from .base import Connection, fetch_as
+from .rows import UnavailableDomainRow
 
 FAILURE_DAYS_THRESHOLD = 7
 
@@ -36,6 +37,8 @@ async def mark_available(conn: Connection, domain: str) -> None:
     await conn.execute("DELETE FROM unavailable_domains WHERE domain = $1", domain)
 
 
-async def unavailable_domains(conn: Connection) -> list[str]:
-    rows = await conn.fetch("SELECT domain FROM unavailable_domains ORDER BY domain")
-    return [r["domain"] for r in rows]
+async def unavailable_domains(conn: Connection) -> list[UnavailableDomainRow]:
+    """The domains given up on, by name, with since when."""
+    return await fetch_as(
+        conn, UnavailableDomainRow, "SELECT domain, since FROM unavailable_domains ORDER BY domain"
+    )

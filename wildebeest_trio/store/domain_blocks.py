@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from .base import Connection, Row
+from .base import Connection, fetch_as, fetchrow_as
+from .rows import DomainBlockRow
 
 
-async def upsert(conn: Connection, block: dict[str, Any]) -> Row:
+async def upsert(conn: Connection, block: Mapping[str, Any]) -> DomainBlockRow:
     """Create or replace the block of `block["domain"]`; the stored row."""
     await conn.execute(
         "INSERT INTO domain_blocks (id, domain, severity, reject_media, reject_reports, "
@@ -32,16 +34,20 @@ async def upsert(conn: Connection, block: dict[str, Any]) -> Row:
     return row
 
 
-async def by_domain(conn: Connection, domain: str) -> Row | None:
+async def by_domain(conn: Connection, domain: str) -> DomainBlockRow | None:
     """The block stored for exactly this domain."""
-    return await conn.fetchrow("SELECT * FROM domain_blocks WHERE domain = $1", domain)
+    return await fetchrow_as(
+        conn, DomainBlockRow, "SELECT * FROM domain_blocks WHERE domain = $1", domain
+    )
 
 
-async def covering(conn: Connection, host: str) -> Row | None:
+async def covering(conn: Connection, host: str) -> DomainBlockRow | None:
     """The block that applies to `host`: its own, else its nearest blocked parent domain."""
     labels = host.lower().split(".")
     candidates = [".".join(labels[i:]) for i in range(len(labels) - 1)] or [host.lower()]
-    rows = await conn.fetch(
+    rows = await fetch_as(
+        conn,
+        DomainBlockRow,
         "SELECT * FROM domain_blocks WHERE domain IN ("
         + ", ".join(f"${i + 1}" for i in range(len(candidates)))
         + ")",
@@ -56,6 +62,6 @@ async def delete(conn: Connection, domain: str) -> bool:
     return bool(removed)
 
 
-async def all_blocks(conn: Connection) -> list[Row]:
+async def all_blocks(conn: Connection) -> list[DomainBlockRow]:
     """Every block, by domain."""
-    return await conn.fetch("SELECT * FROM domain_blocks ORDER BY domain")
+    return await fetch_as(conn, DomainBlockRow, "SELECT * FROM domain_blocks ORDER BY domain")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .base import Connection, Row
+from .base import Connection, fetch_as
+from .rows import FeaturedTagViewRow, TagUsesRow
 
 # Statuses counted for a featured tag: the account's own live public and unlisted ones
 # (Mastodon's FeaturedTag#reset_data), boosts excluded.
@@ -45,7 +46,9 @@ async def count_of(conn: Connection, account_id: int) -> int:
     )
 
 
-async def of_account(conn: Connection, account_id: int, tag_id: int | None = None) -> list[Row]:
+async def of_account(
+    conn: Connection, account_id: int, tag_id: int | None = None
+) -> list[FeaturedTagViewRow]:
     """The account's featured tags (or one of them), oldest first, each with the tag's
     names, `statuses_count` and `last_status_at` from the account's statuses."""
     args: list[object] = [account_id]
@@ -53,7 +56,9 @@ async def of_account(conn: Connection, account_id: int, tag_id: int | None = Non
     if tag_id is not None:
         args.append(tag_id)
         only = " AND ft.tag_id = $2"
-    return await conn.fetch(
+    return await fetch_as(
+        conn,
+        FeaturedTagViewRow,
         "SELECT ft.id, ft.account_id, ft.tag_id, t.name, t.display_name, "
         "(SELECT COUNT(*) FROM statuses_tags st JOIN statuses s ON s.id = st.status_id "
         f"WHERE st.tag_id = ft.tag_id AND {_COUNTED}) AS statuses_count, "
@@ -65,9 +70,11 @@ async def of_account(conn: Connection, account_id: int, tag_id: int | None = Non
     )
 
 
-async def most_used(conn: Connection, account_id: int, limit: int) -> list[Row]:
+async def most_used(conn: Connection, account_id: int, limit: int) -> list[TagUsesRow]:
     """The tags the account used most in its statuses and does not feature yet."""
-    return await conn.fetch(
+    return await fetch_as(
+        conn,
+        TagUsesRow,
         "SELECT t.*, COUNT(*) AS uses FROM statuses s "
         "JOIN statuses_tags st ON st.status_id = s.id JOIN tags t ON t.id = st.tag_id "
         "WHERE s.account_id = $1 AND s.deleted_at IS NULL AND s.reblog_of_id IS NULL "

@@ -11,12 +11,22 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .base import Connection, Row
+from .base import Connection, R, Row, fetch_as, fetchrow_as, row_as
 from .paging import placeholders
+from .rows import (
+    CustomFilterKeywordRow,
+    CustomFilterRow,
+    CustomFilterStatusRow,
+    FilterStatusWithOwnerRow,
+    KeywordWithFilterRow,
+    MediaAttachmentRow,
+    PollRow,
+    StatusRow,
+)
 
 CONTEXTS = ("home", "notifications", "public", "thread", "account")
 ACTIONS = ("warn", "hide", "blur")
@@ -27,10 +37,10 @@ _WORD_START = re.compile(r"^\w")
 _WORD_END = re.compile(r"\w$")
 
 
-def _decode(row: Row | None) -> Row | None:
-    if row is not None:
-        row["context"] = json.loads(row["context"])
-    return row
+def _decoded(kind: type[R], row: Row) -> R:
+    """A row with its filter's `context` (JSON) decoded."""
+    row["context"] = json.loads(row["context"])
+    return row_as(kind, row)
 
 
 def keyword_pattern(keyword: str, whole_word: bool) -> str:
@@ -53,8 +63,8 @@ def plain_text(content: str) -> str:
 class ActiveFilter:
     """One unexpired filter: its row, keywords, filtered status ids and keyword regex."""
 
-    row: Row
-    keywords: list[Row] = field(default_factory=list)
+    row: CustomFilterRow
+    keywords: list[CustomFilterKeywordRow] = field(default_factory=list)
     status_ids: set[int] = field(default_factory=set)
     regex: re.Pattern[str] | None = None
 
@@ -63,7 +73,7 @@ class ActiveFilter:
 class FilterMatch:
     """Mastodon's FilterResult before serialization."""
 
-    filter: Row
+    filter: CustomFilterRow
     keyword_matches: list[str] | None
     status_matches: list[str] | None
 
@@ -102,9 +112,9 @@ class FilterSet:
 
     def match_statuses(
         self,
-        statuses: dict[int, Row],
-        media: dict[int, list[Row]],
-        polls: dict[int, Row],
+        statuses: Mapping[int, StatusRow],
+        media: Mapping[int, list[MediaAttachmentRow]],
+        polls: Mapping[int, PollRow],
         viewer_id: int,
     ) -> dict[int, list[FilterMatch]]:
         """Matches of each status (boosts by what they boost), the viewer's own left out."""
@@ -121,7 +131,11 @@ class FilterSet:
         return results
 
 
-def searchable_text(status: Row, media: dict[int, list[Row]], polls: dict[int, Row]) -> str:
+def searchable_text(
+    status: StatusRow,
+    media: Mapping[int, list[MediaAttachmentRow]],
+    polls: Mapping[int, PollRow],
+) -> str:
     """What keywords are looked for in, as Mastodon's `Status#searchable_text`: the
     content warning, the text, the poll's options and the media descriptions."""
     parts = [status["spoiler_text"] or "", plain_text(status["content"] or "")]
@@ -142,7 +156,7 @@ async def active_set(conn: Connection, account_id: int, now: int) -> FilterSet |
     )
     if not rows:
         return None
-    filters = {r["id"]: ActiveFilter(_decode(r) or r) for r in rows}
+    filters = {r["id"]: ActiveFilter(_decoded(CustomFilterRow, r)) for r in rows}
     ids = list(filters)
     for k in await keywords_of(conn, ids):
         filters[k["filter_id"]].keywords.append(k)
@@ -154,7 +168,7 @@ async def active_set(conn: Connection, account_id: int, now: int) -> FilterSet |
 # Filters -----------------------------------------------------------------------------------------
 
 
-async def insert_filter(conn: Connection, row: dict[str, Any]) -> None:
+async def insert_filter(conn: Connection, row: Mapping[str, Any]) -> None:
     """Create a filter (`row`: id, account_id, title, context, action, expires_at, now)."""
     await conn.execute(
         "INSERT INTO custom_filters (id, account_id, title, context, action, expires_at, "
@@ -170,7 +184,7 @@ async def insert_filter(conn: Connection, row: dict[str, Any]) -> None:
 
 
 async def update_filter(
-    conn: Connection, filter_id: int, changes: dict[str, Any], now: int
+    conn: Connection, filter_id: int, changes: Mapping[str, Any], now: int
 ) -> None:
     """Set some of title, context, action and expires_at."""
     allowed = ("title", "context", "action", "expires_at")
@@ -194,17 +208,18 @@ async def delete_filter(conn: Connection, filter_id: int) -> None:
     await conn.execute("DELETE FROM custom_filters WHERE id = $1", filter_id)
 
 
-async def filter_by_id(conn: Connection, filter_id: int) -> Row | None:
+async def filter_by_id(conn: Connection, filter_id: int) -> CustomFilterRow | None:
     """One filter."""
-    return _decode(await conn.fetchrow("SELECT * FROM custom_filters WHERE id = $1", filter_id))
+    row = await conn.fetchrow("SELECT * FROM custom_filters WHERE id = $1", filter_id)
+    return None if row is None else _decoded(CustomFilterRow, row)
 
 
-async def filters_of(conn: Connection, account_id: int) -> list[Row]:
+async def filters_of(conn: Connection, account_id: int) -> list[CustomFilterRow]:
     """All of an account's filters, expired ones too, oldest first."""
     rows = await conn.fetch(
         "SELECT * FROM custom_filters WHERE account_id = $1 ORDER BY id", account_id
     )
-    return [r for r in map(_decode, rows) if r is not None]
+    return [_decoded(CustomFilterRow, r) for r in rows]
 
 
 async def count_filters(conn: Connection, account_id: int) -> int:
@@ -217,38 +232,38 @@ async def count_filters(conn: Connection, account_id: int) -> int:
 # Keywords ----------------------------------------------------------------------------------------
 
 
-async def keywords_of(conn: Connection, filter_ids: Iterable[int]) -> list[Row]:
+async def keywords_of(conn: Connection, filter_ids: Iterable[int]) -> list[CustomFilterKeywordRow]:
     """The keywords of several filters, oldest first."""
     ids = list(filter_ids)
     if not ids:
         return []
-    return await conn.fetch(
+    return await fetch_as(
+        conn,
+        CustomFilterKeywordRow,
         "SELECT * FROM custom_filter_keywords WHERE filter_id IN "
         f"({placeholders(1, len(ids))}) ORDER BY id",
         *ids,
     )
 
 
-async def keywords_of_account(conn: Connection, account_id: int) -> list[Row]:
+_KEYWORD_WITH_FILTER = (
+    "SELECT k.*, f.account_id, f.title, f.context, f.action, f.expires_at "
+    "FROM custom_filter_keywords k JOIN custom_filters f ON f.id = k.filter_id "
+)
+
+
+async def keywords_of_account(conn: Connection, account_id: int) -> list[KeywordWithFilterRow]:
     """Every keyword of an account's filters, with its filter's columns (the v1 view)."""
     rows = await conn.fetch(
-        "SELECT k.*, f.title, f.context, f.action, f.expires_at FROM custom_filter_keywords k "
-        "JOIN custom_filters f ON f.id = k.filter_id WHERE f.account_id = $1 ORDER BY k.id",
-        account_id,
+        _KEYWORD_WITH_FILTER + "WHERE f.account_id = $1 ORDER BY k.id", account_id
     )
-    return [r for r in map(_decode, rows) if r is not None]
+    return [_decoded(KeywordWithFilterRow, r) for r in rows]
 
 
-async def keyword_by_id(conn: Connection, keyword_id: int) -> Row | None:
+async def keyword_by_id(conn: Connection, keyword_id: int) -> KeywordWithFilterRow | None:
     """A keyword with its filter's columns (`account_id` among them)."""
-    return _decode(
-        await conn.fetchrow(
-            "SELECT k.*, f.account_id, f.title, f.context, f.action, f.expires_at "
-            "FROM custom_filter_keywords k JOIN custom_filters f ON f.id = k.filter_id "
-            "WHERE k.id = $1",
-            keyword_id,
-        )
-    )
+    row = await conn.fetchrow(_KEYWORD_WITH_FILTER + "WHERE k.id = $1", keyword_id)
+    return None if row is None else _decoded(KeywordWithFilterRow, row)
 
 
 async def insert_keyword(
@@ -297,21 +312,27 @@ async def count_keywords(conn: Connection, filter_id: int) -> int:
 # Filtered statuses -------------------------------------------------------------------------------
 
 
-async def statuses_of(conn: Connection, filter_ids: Iterable[int]) -> list[Row]:
+async def statuses_of(conn: Connection, filter_ids: Iterable[int]) -> list[CustomFilterStatusRow]:
     """The statuses several filters name, oldest first."""
     ids = list(filter_ids)
     if not ids:
         return []
-    return await conn.fetch(
+    return await fetch_as(
+        conn,
+        CustomFilterStatusRow,
         "SELECT * FROM custom_filter_statuses WHERE filter_id IN "
         f"({placeholders(1, len(ids))}) ORDER BY id",
         *ids,
     )
 
 
-async def filter_status_by_id(conn: Connection, filter_status_id: int) -> Row | None:
+async def filter_status_by_id(
+    conn: Connection, filter_status_id: int
+) -> FilterStatusWithOwnerRow | None:
     """A filtered status with its filter's owner."""
-    return await conn.fetchrow(
+    return await fetchrow_as(
+        conn,
+        FilterStatusWithOwnerRow,
         "SELECT fs.*, f.account_id FROM custom_filter_statuses fs "
         "JOIN custom_filters f ON f.id = fs.filter_id WHERE fs.id = $1",
         filter_status_id,

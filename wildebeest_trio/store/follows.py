@@ -7,32 +7,53 @@ the counters are recounted wherever a follow comes or goes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 from typing import Any
 
-from .base import Connection, Row
+from . import accounts
+from .base import Connection, fetch_as, fetchrow_as
 from .paging import Page, fetch_page, placeholders
+from .rows import (
+    AccountPageRow,
+    AccountRow,
+    AcctRow,
+    BlockAndMuteFacts,
+    BlockerRow,
+    BlockRow,
+    FollowExportRow,
+    FollowFacts,
+    FollowRequestRow,
+    FollowRow,
+    MutedAccountPageRow,
+    MuteExportRow,
+    MuteRow,
+    NoteTextRow,
+)
 
 
-async def follow_row(conn: Connection, account_id: int, target_id: int) -> Row | None:
+async def follow_row(conn: Connection, account_id: int, target_id: int) -> FollowRow | None:
     """The follow from `account_id` to `target_id`, if any."""
-    return await conn.fetchrow(
+    return await fetchrow_as(
+        conn,
+        FollowRow,
         "SELECT * FROM follows WHERE account_id = $1 AND target_account_id = $2",
         account_id,
         target_id,
     )
 
 
-async def request_row(conn: Connection, account_id: int, target_id: int) -> Row | None:
+async def request_row(conn: Connection, account_id: int, target_id: int) -> FollowRequestRow | None:
     """The pending follow request from `account_id` to `target_id`, if any."""
-    return await conn.fetchrow(
+    return await fetchrow_as(
+        conn,
+        FollowRequestRow,
         "SELECT * FROM follow_requests WHERE account_id = $1 AND target_account_id = $2",
         account_id,
         target_id,
     )
 
 
-async def insert_follow(conn: Connection, follow: dict[str, Any]) -> None:
+async def insert_follow(conn: Connection, follow: Mapping[str, Any]) -> None:
     """Add a follow and count it on both accounts."""
     await conn.execute(
         "INSERT INTO follows (id, account_id, target_account_id, uri, show_reblogs, notify, "
@@ -46,7 +67,7 @@ async def insert_follow(conn: Connection, follow: dict[str, Any]) -> None:
         follow.get("languages"),
         follow["created_at"],
     )
-    await _recount(conn, follow["account_id"], follow["target_account_id"])
+    await accounts.recount_follows(conn, (follow["account_id"], follow["target_account_id"]))
 
 
 _TABLES = ("follows", "follow_requests")
@@ -77,9 +98,9 @@ async def update_follow_options(
     )
 
 
-async def follow_by_uri(conn: Connection, table: str, uri: str) -> Row | None:
+async def follow_by_uri(conn: Connection, table: str, uri: str) -> FollowRow | None:
     """A follow (`follows`) or follow request (`follow_requests`) by its activity id."""
-    return await conn.fetchrow(f"SELECT * FROM {_table(table)} WHERE uri = $1", uri)
+    return await fetchrow_as(conn, FollowRow, f"SELECT * FROM {_table(table)} WHERE uri = $1", uri)
 
 
 async def set_follow_uri(conn: Connection, row_id: int, uri: str) -> None:
@@ -90,41 +111,14 @@ async def set_follow_uri(conn: Connection, row_id: int, uri: str) -> None:
         await conn.execute(f"UPDATE {table} SET uri = $1 WHERE id = $2", uri, row_id)
 
 
-async def delete_follow(conn: Connection, account_id: int, target_id: int) -> Row | None:
+async def delete_follow(conn: Connection, account_id: int, target_id: int) -> FollowRow | None:
     """Remove a follow (recounting both accounts); the removed row, or None."""
     row = await follow_row(conn, account_id, target_id)
     if row is None:
         return None
     await conn.execute("DELETE FROM follows WHERE id = $1", row["id"])
-    await _recount(conn, account_id, target_id)
+    await accounts.recount_follows(conn, (account_id, target_id))
     return row
-
-
-async def _recount(conn: Connection, account_id: int, target_id: int) -> None:
-    # Recounted rather than incremented, so the counts stay exact whatever races or
-    # repairs happened before (the rows are the truth; two indexed counts are cheap).
-    await conn.execute(
-        "UPDATE accounts SET following_count = "
-        "(SELECT COUNT(*) FROM follows WHERE account_id = $1) WHERE id = $1",
-        account_id,
-    )
-    await conn.execute(
-        "UPDATE accounts SET followers_count = "
-        "(SELECT COUNT(*) FROM follows WHERE target_account_id = $1) WHERE id = $1",
-        target_id,
-    )
-
-
-async def recount(conn: Connection, account_ids: Iterable[int]) -> None:
-    """Recount followers and following of the given accounts from the rows."""
-    for account_id in account_ids:
-        await conn.execute(
-            "UPDATE accounts SET "
-            "following_count = (SELECT COUNT(*) FROM follows WHERE account_id = $1), "
-            "followers_count = (SELECT COUNT(*) FROM follows WHERE target_account_id = $1) "
-            "WHERE id = $1",
-            account_id,
-        )
 
 
 async def delete_all_of(conn: Connection, account_id: int) -> list[tuple[int, int]]:
@@ -145,20 +139,22 @@ async def delete_all_of(conn: Connection, account_id: int) -> list[tuple[int, in
         "DELETE FROM follow_requests WHERE account_id = $1 OR target_account_id = $1",
         account_id,
     )
-    await recount(conn, sorted({i for pair in pairs for i in pair} | {account_id}))
+    await accounts.recount_follows(conn, sorted({i for pair in pairs for i in pair} | {account_id}))
     return pairs
 
 
-async def local_followers(conn: Connection, account_id: int) -> list[Row]:
+async def local_followers(conn: Connection, account_id: int) -> list[FollowRow]:
     """The follows of the local accounts following this one, oldest first."""
-    return await conn.fetch(
+    return await fetch_as(
+        conn,
+        FollowRow,
         "SELECT f.* FROM follows f JOIN accounts a ON a.id = f.account_id "
         "WHERE f.target_account_id = $1 AND a.domain IS NULL ORDER BY f.id",
         account_id,
     )
 
 
-async def insert_request(conn: Connection, request: dict[str, Any]) -> None:
+async def insert_request(conn: Connection, request: Mapping[str, Any]) -> None:
     """Ask to follow a locked account (`request` holds the follow columns)."""
     await conn.execute(
         "INSERT INTO follow_requests (id, account_id, target_account_id, uri, show_reblogs, "
@@ -174,7 +170,9 @@ async def insert_request(conn: Connection, request: dict[str, Any]) -> None:
     )
 
 
-async def delete_request(conn: Connection, account_id: int, target_id: int) -> Row | None:
+async def delete_request(
+    conn: Connection, account_id: int, target_id: int
+) -> FollowRequestRow | None:
     """Withdraw, accept or reject a follow request; the removed row, or None."""
     row = await request_row(conn, account_id, target_id)
     if row is not None:
@@ -184,27 +182,35 @@ async def delete_request(conn: Connection, account_id: int, target_id: int) -> R
 
 async def relationship_facts(
     conn: Connection, viewer_id: int, target_ids: list[int]
-) -> dict[str, dict[int, Row]]:
+) -> FollowFacts:
     """Follows and requests between the viewer and each target, both ways."""
     if not target_ids:
         return {"following": {}, "followed_by": {}, "requested": {}, "requested_by": {}}
     ids = placeholders(2, len(target_ids))
-    following = await conn.fetch(
+    following = await fetch_as(
+        conn,
+        FollowRow,
         f"SELECT * FROM follows WHERE account_id = $1 AND target_account_id IN ({ids})",
         viewer_id,
         *target_ids,
     )
-    followed_by = await conn.fetch(
+    followed_by = await fetch_as(
+        conn,
+        FollowRow,
         f"SELECT * FROM follows WHERE target_account_id = $1 AND account_id IN ({ids})",
         viewer_id,
         *target_ids,
     )
-    requested = await conn.fetch(
+    requested = await fetch_as(
+        conn,
+        FollowRequestRow,
         f"SELECT * FROM follow_requests WHERE account_id = $1 AND target_account_id IN ({ids})",
         viewer_id,
         *target_ids,
     )
-    requested_by = await conn.fetch(
+    requested_by = await fetch_as(
+        conn,
+        FollowRequestRow,
         f"SELECT * FROM follow_requests WHERE target_account_id = $1 AND account_id IN ({ids})",
         viewer_id,
         *target_ids,
@@ -217,41 +223,43 @@ async def relationship_facts(
     }
 
 
-async def accounts_by_ids(conn: Connection, account_ids: list[int]) -> list[Row]:
+async def accounts_by_ids(conn: Connection, account_ids: list[int]) -> list[AccountRow]:
     """The accounts among `account_ids` that exist (any order)."""
     if not account_ids:
         return []
-    return await conn.fetch(
+    return await fetch_as(
+        conn,
+        AccountRow,
         f"SELECT * FROM accounts WHERE id IN ({placeholders(1, len(account_ids))})",
         *account_ids,
     )
 
 
-async def followers_page(conn: Connection, account_id: int, page: Page) -> list[Row]:
+async def followers_page(conn: Connection, account_id: int, page: Page) -> list[AccountPageRow]:
     """Accounts following `account_id`, newest follow first (cursor: `page_id`)."""
     sql = (
         "SELECT a.*, f.id AS page_id FROM follows f JOIN accounts a ON a.id = f.account_id "
         "WHERE f.target_account_id = $1 AND a.suspended_at IS NULL"
     )
-    return await fetch_page(conn, sql, [account_id], "f.id", page)
+    return await fetch_page(conn, AccountPageRow, sql, [account_id], "f.id", page)
 
 
-async def following_page(conn: Connection, account_id: int, page: Page) -> list[Row]:
+async def following_page(conn: Connection, account_id: int, page: Page) -> list[AccountPageRow]:
     """Accounts `account_id` follows, newest follow first (cursor: `page_id`)."""
     sql = (
         "SELECT a.*, f.id AS page_id FROM follows f JOIN accounts a ON a.id = f.target_account_id "
         "WHERE f.account_id = $1 AND a.suspended_at IS NULL"
     )
-    return await fetch_page(conn, sql, [account_id], "f.id", page)
+    return await fetch_page(conn, AccountPageRow, sql, [account_id], "f.id", page)
 
 
-async def requests_page(conn: Connection, target_id: int, page: Page) -> list[Row]:
+async def requests_page(conn: Connection, target_id: int, page: Page) -> list[AccountPageRow]:
     """Accounts asking to follow `target_id` (cursor: `page_id`)."""
     sql = (
         "SELECT a.*, r.id AS page_id FROM follow_requests r JOIN accounts a "
         "ON a.id = r.account_id WHERE r.target_account_id = $1 AND a.suspended_at IS NULL"
     )
-    return await fetch_page(conn, sql, [target_id], "r.id", page)
+    return await fetch_page(conn, AccountPageRow, sql, [target_id], "r.id", page)
 
 
 async def pending_request_count(conn: Connection, target_id: int) -> int:
@@ -288,9 +296,11 @@ async def insert_block(
     return changed == 1
 
 
-async def delete_block(conn: Connection, account_id: int, target_id: int) -> Row | None:
+async def delete_block(conn: Connection, account_id: int, target_id: int) -> BlockRow | None:
     """Lift a block; the removed row, or None."""
-    row = await conn.fetchrow(
+    row = await fetchrow_as(
+        conn,
+        BlockRow,
         "SELECT * FROM blocks WHERE account_id = $1 AND target_account_id = $2",
         account_id,
         target_id,
@@ -298,6 +308,16 @@ async def delete_block(conn: Connection, account_id: int, target_id: int) -> Row
     if row is not None:
         await conn.execute("DELETE FROM blocks WHERE id = $1", row["id"])
     return row
+
+
+async def is_follower(conn: Connection, follower_id: int, target_id: int) -> bool:
+    """Whether `follower_id` follows `target_id`."""
+    found = await conn.fetchval(
+        "SELECT 1 FROM follows WHERE account_id = $1 AND target_account_id = $2",
+        follower_id,
+        target_id,
+    )
+    return found is not None
 
 
 async def blocked_either_way(conn: Connection, a: int, b: int) -> bool:
@@ -346,22 +366,28 @@ async def delete_mute(conn: Connection, account_id: int, target_id: int) -> None
 
 async def block_and_mute_facts(
     conn: Connection, viewer_id: int, target_ids: list[int], now: int
-) -> dict[str, dict[int, Row]]:
+) -> BlockAndMuteFacts:
     """Blocks both ways and the viewer's live mutes, per target."""
     if not target_ids:
         return {"blocking": {}, "blocked_by": {}, "muting": {}}
     ids = placeholders(2, len(target_ids))
-    blocking = await conn.fetch(
+    blocking = await fetch_as(
+        conn,
+        BlockRow,
         f"SELECT * FROM blocks WHERE account_id = $1 AND target_account_id IN ({ids})",
         viewer_id,
         *target_ids,
     )
-    blocked_by = await conn.fetch(
+    blocked_by = await fetch_as(
+        conn,
+        BlockRow,
         f"SELECT * FROM blocks WHERE target_account_id = $1 AND account_id IN ({ids})",
         viewer_id,
         *target_ids,
     )
-    muting = await conn.fetch(
+    muting = await fetch_as(
+        conn,
+        MuteRow,
         f"SELECT * FROM mutes WHERE account_id = $1 AND target_account_id IN ({ids}) "
         f"AND (expires_at IS NULL OR expires_at > ${len(target_ids) + 2})",
         viewer_id,
@@ -375,10 +401,12 @@ async def block_and_mute_facts(
     }
 
 
-async def local_blockers_and_muters(conn: Connection, target_id: int, now: int) -> list[Row]:
+async def local_blockers_and_muters(conn: Connection, target_id: int, now: int) -> list[BlockerRow]:
     """The local accounts that block or (live) mute an account: `account_id`, `kind`
     (`block` or `mute`) and, for a mute, `hide_notifications`."""
-    return await conn.fetch(
+    return await fetch_as(
+        conn,
+        BlockerRow,
         "SELECT b.account_id, 'block' AS kind, FALSE AS hide_notifications FROM blocks b "
         "JOIN accounts a ON a.id = b.account_id WHERE b.target_account_id = $1 "
         "AND a.domain IS NULL UNION ALL "
@@ -391,16 +419,18 @@ async def local_blockers_and_muters(conn: Connection, target_id: int, now: int) 
     )
 
 
-async def blocks_page(conn: Connection, account_id: int, page: Page) -> list[Row]:
+async def blocks_page(conn: Connection, account_id: int, page: Page) -> list[AccountPageRow]:
     """Accounts the account blocks, newest block first (cursor: `page_id`)."""
     sql = (
         "SELECT a.*, b.id AS page_id FROM blocks b JOIN accounts a ON a.id = b.target_account_id "
         "WHERE b.account_id = $1"
     )
-    return await fetch_page(conn, sql, [account_id], "b.id", page)
+    return await fetch_page(conn, AccountPageRow, sql, [account_id], "b.id", page)
 
 
-async def mutes_page(conn: Connection, account_id: int, page: Page, now: int) -> list[Row]:
+async def mutes_page(
+    conn: Connection, account_id: int, page: Page, now: int
+) -> list[MutedAccountPageRow]:
     """Accounts the account mutes (live mutes), newest first (cursor: `page_id`), with the
     mute's `mute_expires_at`."""
     sql = (
@@ -408,7 +438,7 @@ async def mutes_page(conn: Connection, account_id: int, page: Page, now: int) ->
         "JOIN accounts a ON a.id = m.target_account_id WHERE m.account_id = $1 "
         "AND (m.expires_at IS NULL OR m.expires_at > $2)"
     )
-    return await fetch_page(conn, sql, [account_id, now], "m.id", page)
+    return await fetch_page(conn, MutedAccountPageRow, sql, [account_id, now], "m.id", page)
 
 
 # Notes and familiar followers ---------------------------------------------------------------------
@@ -449,9 +479,11 @@ async def notes_on(conn: Connection, account_id: int, target_ids: list[int]) -> 
     return {r["target_account_id"]: r["comment"] for r in rows}
 
 
-async def local_notes_about(conn: Connection, target_id: int) -> list[Row]:
+async def local_notes_about(conn: Connection, target_id: int) -> list[NoteTextRow]:
     """The notes local accounts wrote on an account (`account_id`, `comment`)."""
-    return await conn.fetch(
+    return await fetch_as(
+        conn,
+        NoteTextRow,
         "SELECT n.account_id, n.comment FROM account_notes n JOIN accounts a "
         "ON a.id = n.account_id WHERE n.target_account_id = $1 AND a.domain IS NULL "
         "ORDER BY n.account_id",
@@ -459,9 +491,11 @@ async def local_notes_about(conn: Connection, target_id: int) -> list[Row]:
     )
 
 
-async def familiar_followers(conn: Connection, viewer_id: int, target_id: int) -> list[Row]:
+async def familiar_followers(conn: Connection, viewer_id: int, target_id: int) -> list[AccountRow]:
     """Accounts the viewer follows that follow the target (at most 80)."""
-    return await conn.fetch(
+    return await fetch_as(
+        conn,
+        AccountRow,
         "SELECT a.* FROM follows f JOIN accounts a ON a.id = f.account_id "
         "WHERE f.target_account_id = $1 AND a.suspended_at IS NULL AND f.account_id IN "
         "(SELECT mine.target_account_id FROM follows mine WHERE mine.account_id = $2) "
@@ -508,10 +542,53 @@ async def endorsed_ids(conn: Connection, account_id: int, target_ids: list[int])
     return {r["target_account_id"] for r in rows}
 
 
-async def endorsements_page(conn: Connection, account_id: int, page: Page) -> list[Row]:
+async def endorsements_page(conn: Connection, account_id: int, page: Page) -> list[AccountPageRow]:
     """The accounts an account features, newest first (cursor: `page_id`)."""
     sql = (
         "SELECT a.*, p.id AS page_id FROM account_pins p JOIN accounts a "
         "ON a.id = p.target_account_id WHERE p.account_id = $1 AND a.suspended_at IS NULL"
     )
-    return await fetch_page(conn, sql, [account_id], "p.id", page)
+    return await fetch_page(conn, AccountPageRow, sql, [account_id], "p.id", page)
+
+
+# Exports -----------------------------------------------------------------------------------------
+
+
+async def followed_for_export(
+    conn: Connection, account_id: int, limit: int
+) -> list[FollowExportRow]:
+    return await fetch_as(
+        conn,
+        FollowExportRow,
+        "SELECT a.username, a.domain, f.show_reblogs, f.notify, f.languages FROM follows f "
+        "JOIN accounts a ON a.id = f.target_account_id WHERE f.account_id = $1 "
+        "ORDER BY f.id LIMIT $2",
+        account_id,
+        limit,
+    )
+
+
+async def blocked_for_export(conn: Connection, account_id: int, limit: int) -> list[AcctRow]:
+    return await fetch_as(
+        conn,
+        AcctRow,
+        "SELECT a.username, a.domain FROM blocks b JOIN accounts a ON a.id = b.target_account_id "
+        "WHERE b.account_id = $1 ORDER BY b.id LIMIT $2",
+        account_id,
+        limit,
+    )
+
+
+async def muted_for_export(
+    conn: Connection, account_id: int, now: int, limit: int
+) -> list[MuteExportRow]:
+    return await fetch_as(
+        conn,
+        MuteExportRow,
+        "SELECT a.username, a.domain, m.hide_notifications FROM mutes m "
+        "JOIN accounts a ON a.id = m.target_account_id WHERE m.account_id = $1 "
+        "AND (m.expires_at IS NULL OR m.expires_at > $2) ORDER BY m.id LIMIT $3",
+        account_id,
+        now,
+        limit,
+    )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from .base import Connection, Row
+from .base import Connection, fetch_as, fetchrow_as
 from .follows import delete_all_of
 from .paging import placeholders
+from .rows import AccountRow, FavouriteRow, StatusRow
 
 
 async def remember_activity(conn: Connection, uri: str, actor_uri: str, now: int) -> bool:
@@ -47,28 +49,33 @@ async def is_tombstoned(conn: Connection, uri: str) -> bool:
     return await conn.fetchval("SELECT 1 FROM status_tombstones WHERE uri = $1", uri) is not None
 
 
-async def account_by_uri(conn: Connection, uri: str) -> Row | None:
+async def account_by_uri(conn: Connection, uri: str) -> AccountRow | None:
     """Any account (local or remote) by actor URI."""
-    return await conn.fetchrow("SELECT * FROM accounts WHERE uri = $1", uri)
+    return await fetchrow_as(conn, AccountRow, "SELECT * FROM accounts WHERE uri = $1", uri)
 
 
-async def accounts_by_uris(conn: Connection, uris: list[str]) -> list[Row]:
+async def accounts_by_uris(conn: Connection, uris: list[str]) -> list[AccountRow]:
     """The known accounts among actor URIs (local ones, and remote ones not suspended)."""
     if not uris:
         return []
-    return await conn.fetch(
-        f"SELECT * FROM accounts WHERE uri IN ({placeholders(1, len(uris))})", *uris
+    return await fetch_as(
+        conn,
+        AccountRow,
+        f"SELECT * FROM accounts WHERE uri IN ({placeholders(1, len(uris))})",
+        *uris,
     )
 
 
-async def status_by_uri(conn: Connection, uri: str) -> Row | None:
+async def status_by_uri(conn: Connection, uri: str) -> StatusRow | None:
     """A live status by its ActivityPub id."""
-    return await conn.fetchrow("SELECT * FROM statuses WHERE uri = $1 AND deleted_at IS NULL", uri)
+    return await fetchrow_as(
+        conn, StatusRow, "SELECT * FROM statuses WHERE uri = $1 AND deleted_at IS NULL", uri
+    )
 
 
-async def any_status_by_uri(conn: Connection, uri: str) -> Row | None:
+async def any_status_by_uri(conn: Connection, uri: str) -> StatusRow | None:
     """A status by its ActivityPub id, deleted or not."""
-    return await conn.fetchrow("SELECT * FROM statuses WHERE uri = $1", uri)
+    return await fetchrow_as(conn, StatusRow, "SELECT * FROM statuses WHERE uri = $1", uri)
 
 
 async def has_local_follower(conn: Connection, account_id: int) -> bool:
@@ -81,23 +88,33 @@ async def has_local_follower(conn: Connection, account_id: int) -> bool:
     return found is not None
 
 
-async def favourite_of(conn: Connection, account_id: int, status_id: int) -> Row | None:
+async def favourite_of(conn: Connection, account_id: int, status_id: int) -> FavouriteRow | None:
     """The account's favourite of a status, if any."""
-    return await conn.fetchrow(
-        "SELECT * FROM favourites WHERE account_id = $1 AND status_id = $2", account_id, status_id
+    return await fetchrow_as(
+        conn,
+        FavouriteRow,
+        "SELECT * FROM favourites WHERE account_id = $1 AND status_id = $2",
+        account_id,
+        status_id,
     )
 
 
-async def favourite_by_uri(conn: Connection, account_id: int, uri: str) -> Row | None:
+async def favourite_by_uri(conn: Connection, account_id: int, uri: str) -> FavouriteRow | None:
     """An account's favourite by its Like activity's id."""
-    return await conn.fetchrow(
-        "SELECT * FROM favourites WHERE uri = $1 AND account_id = $2", uri, account_id
+    return await fetchrow_as(
+        conn,
+        FavouriteRow,
+        "SELECT * FROM favourites WHERE uri = $1 AND account_id = $2",
+        uri,
+        account_id,
     )
 
 
-async def live_statuses_of(conn: Connection, account_id: int, limit: int) -> list[Row]:
+async def live_statuses_of(conn: Connection, account_id: int, limit: int) -> list[StatusRow]:
     """Up to `limit` live statuses of an account, boosts after originals."""
-    return await conn.fetch(
+    return await fetch_as(
+        conn,
+        StatusRow,
         "SELECT * FROM statuses WHERE account_id = $1 AND deleted_at IS NULL "
         "ORDER BY reblog_of_id IS NOT NULL, id LIMIT $2",
         account_id,
@@ -105,9 +122,11 @@ async def live_statuses_of(conn: Connection, account_id: int, limit: int) -> lis
     )
 
 
-async def favourites_of(conn: Connection, account_id: int) -> list[Row]:
+async def favourites_of(conn: Connection, account_id: int) -> list[FavouriteRow]:
     """Every favourite an account made."""
-    return await conn.fetch("SELECT * FROM favourites WHERE account_id = $1", account_id)
+    return await fetch_as(
+        conn, FavouriteRow, "SELECT * FROM favourites WHERE account_id = $1", account_id
+    )
 
 
 async def remove_account_graph(conn: Connection, account_id: int) -> list[tuple[int, int]]:
@@ -125,7 +144,7 @@ async def suspend_account(conn: Connection, account_id: int, now: int) -> None:
     )
 
 
-async def upsert_remote_emoji(conn: Connection, emoji: dict[str, Any]) -> None:
+async def upsert_remote_emoji(conn: Connection, emoji: Mapping[str, Any]) -> None:
     """Record a remote custom emoji (by shortcode and domain), refreshing its image."""
     await conn.execute(
         "INSERT INTO custom_emojis (id, shortcode, domain, uri, image_remote_url, "
@@ -142,7 +161,7 @@ async def upsert_remote_emoji(conn: Connection, emoji: dict[str, Any]) -> None:
     )
 
 
-async def link_reply(conn: Connection, reply: Row, parent: Row) -> bool:
+async def link_reply(conn: Connection, reply: StatusRow, parent: StatusRow) -> bool:
     """Thread a stored reply under a parent that arrived after it; whether it was not
     threaded yet."""
     threaded = await conn.execute(

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from .base import Connection, Row
+from .base import Connection, fetch_as, fetchval_as
 from .effects import INSTANCE_FACTS_CHANGED
+from .rows import Json, RuleRow
 
 DAY_MS = 24 * 3600 * 1000
 
 
-async def get_setting(conn: Connection, key: str) -> Any:
+async def get_setting(conn: Connection, key: str) -> Json:
     """A setting's JSON value, or None."""
     raw = await conn.fetchval("SELECT value FROM instance_settings WHERE key = $1", key)
     return None if raw is None else json.loads(raw)
 
 
-async def put_setting(conn: Connection, key: str, value: Any, now: int) -> None:
+async def put_setting(conn: Connection, key: str, value: Json, now: int) -> None:
     """Set a setting's value."""
     conn.effects.add(INSTANCE_FACTS_CHANGED)
     await conn.execute(
@@ -29,7 +29,7 @@ async def put_setting(conn: Connection, key: str, value: Any, now: int) -> None:
     )
 
 
-async def setting_if_absent(conn: Connection, key: str, value: Any, now: int) -> Any:
+async def setting_if_absent(conn: Connection, key: str, value: Json, now: int) -> Json:
     """Store `value` unless the key exists; the stored value either way."""
     conn.effects.add(INSTANCE_FACTS_CHANGED)
     await conn.execute(
@@ -44,13 +44,17 @@ async def setting_if_absent(conn: Connection, key: str, value: Any, now: int) ->
 
 async def setting_updated_at(conn: Connection, key: str) -> int | None:
     """When a setting last changed."""
-    return await conn.fetchval("SELECT updated_at FROM instance_settings WHERE key = $1", key)
+    return await fetchval_as(
+        conn, int, "SELECT updated_at FROM instance_settings WHERE key = $1", key
+    )
 
 
-async def rules(conn: Connection) -> list[Row]:
+async def rules(conn: Connection) -> list[RuleRow]:
     """The server rules, in order."""
-    return await conn.fetch(
-        "SELECT id, text, hint FROM instance_rules WHERE deleted_at IS NULL ORDER BY position, id"
+    return await fetch_as(
+        conn,
+        RuleRow,
+        "SELECT id, text, hint FROM instance_rules WHERE deleted_at IS NULL ORDER BY position, id",
     )
 
 

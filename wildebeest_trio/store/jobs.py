@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .base import Connection, Row
+from .base import Connection, fetchval_as, row_as, rows_as
 from .effects import WORK_QUEUED
+from .rows import ClaimedJobRow, JobRow
 
 _CLAIMABLE = "((state = 'pending' AND run_at <= $1) OR (state = 'running' AND lease_until <= $1))"
 
@@ -46,7 +47,7 @@ async def enqueue(
 
 async def claim(
     conn: Connection, *, kinds: list[str], worker: str, now: int, lease_ms: int, limit: int
-) -> list[Row]:
+) -> list[ClaimedJobRow]:
     """Lease up to `limit` due jobs of the given kinds (expired leases included)."""
     kind_list = ", ".join(f"${i}" for i in range(6, 6 + len(kinds)))
     pick = (
@@ -80,7 +81,7 @@ async def claim(
     for row in rows:
         row["payload"] = json.loads(row["payload"])
     rows.sort(key=lambda r: r["id"])
-    return rows
+    return rows_as(ClaimedJobRow, rows)
 
 
 async def extend_lease(conn: Connection, job_id: int, worker: str, until: int) -> bool:
@@ -163,12 +164,12 @@ async def unpark(conn: Connection, job_id: int, now: int) -> bool:
     return changed == 1
 
 
-async def get(conn: Connection, job_id: int) -> Row | None:
+async def get(conn: Connection, job_id: int) -> JobRow | None:
     """One job, as stored."""
     row = await conn.fetchrow("SELECT * FROM jobs WHERE id = $1", job_id)
     if row is not None:
         row["payload"] = json.loads(row["payload"])
-    return row
+    return None if row is None else row_as(JobRow, row)
 
 
 async def counts(conn: Connection, now: int) -> dict[str, int]:
@@ -188,4 +189,4 @@ async def counts(conn: Connection, now: int) -> dict[str, int]:
 
 async def next_due(conn: Connection) -> int | None:
     """When the next pending job falls due, or None."""
-    return await conn.fetchval("SELECT MIN(run_at) FROM jobs WHERE state = 'pending'")
+    return await fetchval_as(conn, int, "SELECT MIN(run_at) FROM jobs WHERE state = 'pending'")

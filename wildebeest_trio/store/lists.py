@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from .base import Connection, Row
+from .base import Connection, fetch_as, fetchrow_as
 from .paging import Page, fetch_page, placeholders
+from .rows import AccountPageRow, ListRow
 
 
-async def lists_of(conn: Connection, account_id: int) -> list[Row]:
+async def lists_of(conn: Connection, account_id: int) -> list[ListRow]:
     """An account's lists, oldest first."""
-    return await conn.fetch("SELECT * FROM lists WHERE account_id = $1 ORDER BY id", account_id)
+    return await fetch_as(
+        conn, ListRow, "SELECT * FROM lists WHERE account_id = $1 ORDER BY id", account_id
+    )
 
 
-async def list_of(conn: Connection, list_id: int, account_id: int) -> Row | None:
+async def list_of(conn: Connection, list_id: int, account_id: int) -> ListRow | None:
     """One of an account's lists."""
-    return await conn.fetchrow(
-        "SELECT * FROM lists WHERE id = $1 AND account_id = $2", list_id, account_id
+    return await fetchrow_as(
+        conn, ListRow, "SELECT * FROM lists WHERE id = $1 AND account_id = $2", list_id, account_id
     )
 
 
@@ -91,18 +94,20 @@ async def leave_lists_of(conn: Connection, owner_id: int, account_id: int) -> No
     )
 
 
-async def members_page(conn: Connection, list_id: int, page: Page) -> list[Row]:
+async def members_page(conn: Connection, list_id: int, page: Page) -> list[AccountPageRow]:
     """A list's members (cursor: `page_id`)."""
     sql = (
         "SELECT a.*, la.id AS page_id FROM list_accounts la JOIN accounts a "
         "ON a.id = la.account_id WHERE la.list_id = $1"
     )
-    return await fetch_page(conn, sql, [list_id], "la.id", page)
+    return await fetch_page(conn, AccountPageRow, sql, [list_id], "la.id", page)
 
 
-async def lists_with(conn: Connection, owner_id: int, account_id: int) -> list[Row]:
+async def lists_with(conn: Connection, owner_id: int, account_id: int) -> list[ListRow]:
     """The owner's lists that include an account."""
-    return await conn.fetch(
+    return await fetch_as(
+        conn,
+        ListRow,
         "SELECT l.* FROM lists l JOIN list_accounts la ON la.list_id = l.id "
         "WHERE l.account_id = $1 AND la.account_id = $2 ORDER BY l.id",
         owner_id,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from .base import Connection, Row
+from .base import Connection, fetch_as
+from .rows import MarkerRow
 
 
-async def markers_of(conn: Connection, account_id: int) -> list[Row]:
+async def markers_of(conn: Connection, account_id: int) -> list[MarkerRow]:
     """Every marker an account has set."""
-    return await conn.fetch("SELECT * FROM markers WHERE account_id = $1", account_id)
+    return await fetch_as(
+        conn, MarkerRow, "SELECT * FROM markers WHERE account_id = $1", account_id
+    )
 
 
 async def save(

@@ -3,28 +3,28 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .base import Connection, Row
+from .base import Connection, Row, fetch_as, fetchrow_as, row_as
+from .rows import CachedSizeRow, MediaAttachmentRow, RemoteImageRow
 
 _KEY_COLUMNS = ("file_key", "preview_key", "thumbnail_key")
 
 
-def _decode(row: Row | None) -> Row | None:
+def _decoded(row: Row) -> MediaAttachmentRow:
     """The row with its `meta` and `thumbnail_meta` JSON texts turned into dicts."""
-    if row is not None:
-        for column in ("meta", "thumbnail_meta"):
-            if isinstance(row.get(column), str):
-                row[column] = json.loads(row[column])
-    return row
+    for column in ("meta", "thumbnail_meta"):
+        if isinstance(row.get(column), str):
+            row[column] = json.loads(row[column])
+    return row_as(MediaAttachmentRow, row)
 
 
-def _json(value: dict[str, Any] | None) -> str | None:
+def _json(value: Mapping[str, Any] | None) -> str | None:
     return None if value is None else json.dumps(value, separators=(",", ":"))
 
 
-async def insert_attachment(conn: Connection, att: dict[str, Any]) -> None:
+async def insert_attachment(conn: Connection, att: Mapping[str, Any]) -> None:
     """Insert an attachment row (`meta` and `thumbnail_meta` as dicts; missing optional
     columns are NULL)."""
     await conn.execute(
@@ -74,11 +74,10 @@ async def upload_data(conn: Connection, attachment_id: int) -> bytes | None:
     return bytes(value) if value is not None else None
 
 
-async def attachment(conn: Connection, attachment_id: int) -> Row | None:
+async def attachment(conn: Connection, attachment_id: int) -> MediaAttachmentRow | None:
     """An attachment by id, `meta` decoded."""
-    return _decode(
-        await conn.fetchrow("SELECT * FROM media_attachments WHERE id = $1", attachment_id)
-    )
+    row = await conn.fetchrow("SELECT * FROM media_attachments WHERE id = $1", attachment_id)
+    return None if row is None else _decoded(row)
 
 
 async def complete(
@@ -88,7 +87,7 @@ async def complete(
     type_: str,
     file_key: str,
     preview_key: str | None,
-    meta: dict[str, Any],
+    meta: Mapping[str, Any],
     blurhash: str | None,
     file_size: int,
     now: int,
@@ -124,8 +123,8 @@ async def fail(conn: Connection, attachment_id: int, error: str, now: int) -> No
 
 
 async def update_attachment(
-    conn: Connection, attachment_id: int, changes: dict[str, Any], now: int
-) -> Row | None:
+    conn: Connection, attachment_id: int, changes: Mapping[str, Any], now: int
+) -> MediaAttachmentRow | None:
     """Set the given columns (description, focus, thumbnail) of an unattached attachment.
 
     Returns the row before the change (so a replaced thumbnail's file can be released),
@@ -153,10 +152,10 @@ async def update_attachment(
             now,
             *(_json(changes[n]) if n == "thumbnail_meta" else changes[n] for n in names),
         )
-    return _decode(before)
+    return _decoded(before)
 
 
-async def unattached_before(conn: Connection, cutoff: int, limit: int) -> list[Row]:
+async def unattached_before(conn: Connection, cutoff: int, limit: int) -> list[MediaAttachmentRow]:
     """Unattached uploads created before `cutoff` (milliseconds), oldest first.
 
     Uploads a scheduled status will attach when it is published are not unattached.
@@ -169,7 +168,7 @@ async def unattached_before(conn: Connection, cutoff: int, limit: int) -> list[R
         cutoff,
         limit,
     )
-    return [r for r in (_decode(r) for r in rows) if r is not None]
+    return [_decoded(r) for r in rows]
 
 
 async def delete_attachments(conn: Connection, ids: list[int]) -> set[str]:
@@ -276,7 +275,7 @@ async def attach(conn: Connection, attachment_ids: list[int], status_id: int) ->
     return attached
 
 
-async def of_statuses(conn: Connection, status_ids: list[int]) -> list[Row]:
+async def of_statuses(conn: Connection, status_ids: list[int]) -> list[MediaAttachmentRow]:
     """The attachments of several statuses, in upload order, `meta` decoded."""
     if not status_ids:
         return []
@@ -284,7 +283,7 @@ async def of_statuses(conn: Connection, status_ids: list[int]) -> list[Row]:
     rows = await conn.fetch(
         f"SELECT * FROM media_attachments WHERE status_id IN ({marks}) ORDER BY id", *status_ids
     )
-    return [_decode(r) for r in rows]  # type: ignore[misc]
+    return [_decoded(r) for r in rows]
 
 
 # The remote media cache -----------------------------------------------------------------------
@@ -329,7 +328,7 @@ async def cache_remote(
     type_: str,
     file_key: str,
     preview_key: str | None,
-    meta: dict[str, Any],
+    meta: Mapping[str, Any],
     blurhash: str | None,
     file_size: int,
     cached_bytes: int,
@@ -376,14 +375,14 @@ async def cached_before(conn: Connection, cutoff: int, limit: int) -> list[int]:
     return [int(r["id"]) for r in rows]
 
 
-async def oldest_cached(conn: Connection, limit: int) -> list[Row]:
+async def oldest_cached(conn: Connection, limit: int) -> list[CachedSizeRow]:
     """The oldest cached remote attachments, with their sizes."""
-    return list(
-        await conn.fetch(
-            "SELECT id, cached_bytes FROM media_attachments WHERE cached_at IS NOT NULL "
-            "ORDER BY cached_at LIMIT $1",
-            limit,
-        )
+    return await fetch_as(
+        conn,
+        CachedSizeRow,
+        "SELECT id, cached_bytes FROM media_attachments WHERE cached_at IS NOT NULL "
+        "ORDER BY cached_at LIMIT $1",
+        limit,
     )
 
 
@@ -439,22 +438,24 @@ async def reject_domain(conn: Connection, domain: str, now: int) -> set[str]:
     return keys
 
 
-async def remote_images(conn: Connection, table: str, row_id: int) -> Row | None:
-    """A remote account's (`accounts`) or emoji's (`custom_emojis`) image columns."""
-    if table == "accounts":
-        return await conn.fetchrow(
-            "SELECT id, domain, avatar_key, avatar_remote_url, avatar_cached_url, header_key, "
-            "header_remote_url, header_cached_url FROM accounts WHERE id = $1",
-            row_id,
-        )
-    return await conn.fetchrow(
-        "SELECT id, domain, image_key, image_remote_url, image_cached_url FROM custom_emojis "
-        "WHERE id = $1",
+# The remote images cached here: an account's avatar and header, an emoji's image. The
+# cache keeps their `<which>_key`, `<which>_cached_url` and `<which>_cached_at` columns.
+_IMAGE_COLUMNS = {("accounts", "avatar"), ("accounts", "header"), ("custom_emojis", "image")}
+
+
+async def remote_image(
+    conn: Connection, table: str, row_id: int, which: str
+) -> RemoteImageRow | None:
+    """One image of a remote account (`accounts`: `avatar`, `header`) or emoji
+    (`custom_emojis`: `image`): where it is, and the copy cached here."""
+    assert (table, which) in _IMAGE_COLUMNS
+    return await fetchrow_as(
+        conn,
+        RemoteImageRow,
+        f"SELECT id, domain, {which}_key AS key, {which}_remote_url AS remote_url, "
+        f"{which}_cached_url AS cached_url FROM {table} WHERE id = $1",
         row_id,
     )
-
-
-_IMAGE_COLUMNS = {("accounts", "avatar"), ("accounts", "header"), ("custom_emojis", "image")}
 
 
 async def cache_image(

@@ -7,8 +7,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..ids import parse_id
-from .base import Connection, Row
+from .base import Connection, fetch_as, fetchrow_as, fetchval_as
 from .paging import Page, fetch_page, placeholders
+from .rows import (
+    GroupSampleRow,
+    GroupStatsRow,
+    IdRow,
+    NotificationGoneRow,
+    NotificationLossRow,
+    NotificationPolicyRow,
+    NotificationRequestRow,
+    NotificationRow,
+    SenderFactsRow,
+)
 from .statuses import visible_sql
 
 SAMPLE_ACCOUNTS = 8  # Mastodon's NotificationGroup::SAMPLE_ACCOUNTS_SIZE
@@ -46,7 +57,9 @@ async def insert(
 
 async def latest_group_key(conn: Connection, account_id: int, prefix: str) -> str | None:
     """The newest group key of the account's notifications that starts with `prefix-`."""
-    return await conn.fetchval(
+    return await fetchval_as(
+        conn,
+        str,
         "SELECT group_key FROM notifications WHERE account_id = $1 AND group_key LIKE $2 "
         "ORDER BY id DESC LIMIT 1",
         account_id,
@@ -81,9 +94,11 @@ async def conversation_muted(conn: Connection, account_id: int, status_id: int) 
 
 async def withdraw(
     conn: Connection, account_id: int, from_account_id: int, type: str, status_id: int | None
-) -> list[Row]:
+) -> list[IdRow]:
     """Delete the notifications an undone action caused (an unfavourite, an unfollow)."""
-    return await conn.fetch(
+    return await fetch_as(
+        conn,
+        IdRow,
         "DELETE FROM notifications WHERE account_id = $1 AND from_account_id = $2 "
         "AND type = $3 AND status_id IS NOT DISTINCT FROM $4 RETURNING id",
         account_id,
@@ -93,10 +108,12 @@ async def withdraw(
     )
 
 
-async def delete_about_status(conn: Connection, status_id: int) -> list[Row]:
+async def delete_about_status(conn: Connection, status_id: int) -> list[NotificationLossRow]:
     """Delete every notification about a status (it was deleted): who lost which, and
     whether it was filtered."""
-    return await conn.fetch(
+    return await fetch_as(
+        conn,
+        NotificationLossRow,
         "DELETE FROM notifications WHERE status_id = $1 "
         "RETURNING account_id, from_account_id, filtered",
         status_id,
@@ -112,6 +129,16 @@ async def delete_from(conn: Connection, account_id: int, from_account_id: int) -
     )
 
 
+async def delete_from_domain(conn: Connection, account_id: int, domain: str) -> None:
+    """Delete the account's notifications sent by accounts of `domain` (after it hid it)."""
+    await conn.execute(
+        "DELETE FROM notifications WHERE account_id = $1 AND from_account_id IN "
+        "(SELECT a.id FROM accounts a WHERE a.domain = $2)",
+        account_id,
+        domain,
+    )
+
+
 async def existing_ids(conn: Connection, ids: list[int]) -> set[int]:
     """Which of these notifications exist (committed and not dismissed meanwhile)."""
     if not ids:
@@ -122,18 +149,22 @@ async def existing_ids(conn: Connection, ids: list[int]) -> set[int]:
     return {r["id"] for r in rows}
 
 
-async def by_id(conn: Connection, notification_id: int) -> Row | None:
+async def by_id(conn: Connection, notification_id: int) -> NotificationRow | None:
     """One notification row, whoever it belongs to."""
-    return await conn.fetchrow("SELECT * FROM notifications WHERE id = $1", notification_id)
+    return await fetchrow_as(
+        conn, NotificationRow, "SELECT * FROM notifications WHERE id = $1", notification_id
+    )
 
 
 # Facts for the notification policy ---------------------------------------------------------
 
 
-async def sender_facts(conn: Connection, account_id: int, from_account_id: int) -> Row:
+async def sender_facts(conn: Connection, account_id: int, from_account_id: int) -> SenderFactsRow:
     """What the policy asks about a sender: does the recipient follow them, since when do
     they follow the recipient, how old is the account, is it limited, is it let through."""
-    row = await conn.fetchrow(
+    row = await fetchrow_as(
+        conn,
+        SenderFactsRow,
         "SELECT a.created_at, a.silenced_at, a.domain, "
         "(SELECT 1 FROM follows f WHERE f.account_id = $1 AND f.target_account_id = $2) "
         "AS following, "
@@ -178,10 +209,13 @@ POLICY_FIELDS = (
 )
 
 
-async def policy(conn: Connection, account_id: int) -> Row | None:
+async def policy(conn: Connection, account_id: int) -> NotificationPolicyRow | None:
     """The account's stored notification policy (None: the defaults)."""
-    return await conn.fetchrow(
-        "SELECT * FROM notification_policies WHERE account_id = $1", account_id
+    return await fetchrow_as(
+        conn,
+        NotificationPolicyRow,
+        "SELECT * FROM notification_policies WHERE account_id = $1",
+        account_id,
     )
 
 
@@ -230,29 +264,39 @@ _LIVE_SENDER = (
 )
 
 
-async def requests_page(conn: Connection, account_id: int, page: Page) -> list[Row]:
+async def requests_page(
+    conn: Connection, account_id: int, page: Page
+) -> list[NotificationRequestRow]:
     """The account's notification requests, newest first."""
     sql = (
         "SELECT r.* FROM notification_requests r WHERE r.account_id = $1 AND "
         + _LIVE_SENDER.format(col="r.from_account_id")
     )
-    return await fetch_page(conn, sql, [account_id], "r.id", page)
+    return await fetch_page(conn, NotificationRequestRow, sql, [account_id], "r.id", page)
 
 
-async def request_by_id(conn: Connection, account_id: int, request_id: int) -> Row | None:
+async def request_by_id(
+    conn: Connection, account_id: int, request_id: int
+) -> NotificationRequestRow | None:
     """One of the account's requests."""
-    return await conn.fetchrow(
+    return await fetchrow_as(
+        conn,
+        NotificationRequestRow,
         "SELECT * FROM notification_requests WHERE id = $1 AND account_id = $2",
         request_id,
         account_id,
     )
 
 
-async def requests_by_ids(conn: Connection, account_id: int, ids: list[int]) -> list[Row]:
+async def requests_by_ids(
+    conn: Connection, account_id: int, ids: list[int]
+) -> list[NotificationRequestRow]:
     """The account's requests among `ids`."""
     if not ids:
         return []
-    return await conn.fetch(
+    return await fetch_as(
+        conn,
+        NotificationRequestRow,
         f"SELECT * FROM notification_requests WHERE account_id = $1 "
         f"AND id IN ({placeholders(2, len(ids))})",
         account_id,
@@ -383,20 +427,24 @@ def _browse_sql(browse: Browse, args: list[Any]) -> str:
     return sql
 
 
-async def page(conn: Connection, account_id: int, browse: Browse, page: Page) -> list[Row]:
+async def page(
+    conn: Connection, account_id: int, browse: Browse, page: Page
+) -> list[NotificationRow]:
     """One page of the account's notifications, newest first."""
     args: list[Any] = [account_id]
     where = _browse_sql(browse, args)
     sql = f"SELECT n.* FROM notifications n WHERE {where}"
-    return await fetch_page(conn, sql, args, "n.id", page)
+    return await fetch_page(conn, NotificationRow, sql, args, "n.id", page)
 
 
-async def visible_one(conn: Connection, account_id: int, notification_id: int) -> Row | None:
+async def visible_one(
+    conn: Connection, account_id: int, notification_id: int
+) -> NotificationRow | None:
     """One of the account's notifications, if it may still be shown."""
     args: list[Any] = [account_id, notification_id]
     where = _browse_sql(Browse(include_filtered=True), args)
     sql = f"SELECT n.* FROM notifications n WHERE {where} AND n.id = $2"
-    return await conn.fetchrow(sql, *args)
+    return await fetchrow_as(conn, NotificationRow, sql, *args)
 
 
 async def count_after(
@@ -418,9 +466,13 @@ async def count_after(
     )
 
 
-async def dismiss(conn: Connection, account_id: int, notification_id: int) -> Row | None:
+async def dismiss(
+    conn: Connection, account_id: int, notification_id: int
+) -> NotificationGoneRow | None:
     """Delete one of the account's notifications; the row deleted."""
-    return await conn.fetchrow(
+    return await fetchrow_as(
+        conn,
+        NotificationGoneRow,
         "DELETE FROM notifications WHERE id = $1 AND account_id = $2 "
         "RETURNING id, from_account_id, filtered",
         notification_id,
@@ -451,7 +503,9 @@ def _group_sql(grouped_types: Sequence[str], args: list[Any]) -> str:
     )
 
 
-async def group_page(conn: Connection, account_id: int, browse: Browse, page: Page) -> list[Row]:
+async def group_page(
+    conn: Connection, account_id: int, browse: Browse, page: Page
+) -> list[NotificationRow]:
     """One page of groups, newest first: for each group the newest notification within
     the page's bounds (the oldest, paging up with `min_id`), as Mastodon's
     `paginate_groups` walks them."""
@@ -469,7 +523,9 @@ async def group_page(conn: Connection, account_id: int, browse: Browse, page: Pa
         where += f" AND n.id > ${len(args)}"
     pick, order = ("MIN", "ASC") if page.min_id is not None else ("MAX", "DESC")
     args.append(page.limit)
-    picked = await conn.fetch(
+    picked = await fetch_as(
+        conn,
+        IdRow,
         f"SELECT {pick}(n.id) AS id FROM notifications n WHERE {where} GROUP BY {key} "
         f"ORDER BY {pick}(n.id) {order} LIMIT ${len(args)}",
         *args,
@@ -477,8 +533,11 @@ async def group_page(conn: Connection, account_id: int, browse: Browse, page: Pa
     ids = sorted((r["id"] for r in picked), reverse=True)
     if not ids:
         return []
-    rows = await conn.fetch(
-        f"SELECT * FROM notifications WHERE id IN ({placeholders(1, len(ids))})", *ids
+    rows = await fetch_as(
+        conn,
+        NotificationRow,
+        f"SELECT * FROM notifications WHERE id IN ({placeholders(1, len(ids))})",
+        *ids,
     )
     return sorted(rows, key=lambda r: r["id"], reverse=True)
 
@@ -490,7 +549,7 @@ async def group_data(
     browse: Browse,
     low: int | None,
     high: int | None,
-) -> tuple[Row, list[Row]]:
+) -> tuple[GroupStatsRow, list[GroupSampleRow]]:
     """A group's count, newest id, and oldest id from `low`, among its notifications up
     to `high`; and its newest notifications (the sample accounts)."""
     args: list[Any] = [account_id, group_key]
@@ -498,7 +557,9 @@ async def group_data(
     if high is not None:
         args.append(high)
         where += f" AND n.id <= ${len(args)}"
-    samples = await conn.fetch(
+    samples = await fetch_as(
+        conn,
+        GroupSampleRow,
         f"SELECT n.id, n.from_account_id, n.created_at FROM notifications n WHERE {where} "
         f"ORDER BY n.id DESC LIMIT {SAMPLE_ACCOUNTS}",
         *args,
@@ -507,7 +568,9 @@ async def group_data(
     if low is not None:
         args.append(low)
         low_sql = f"MIN(CASE WHEN n.id >= ${len(args)} THEN n.id END)"
-    stats = await conn.fetchrow(
+    stats = await fetchrow_as(
+        conn,
+        GroupStatsRow,
         f"SELECT COUNT(*) AS count, MAX(n.id) AS max_id, {low_sql} AS min_id "
         f"FROM notifications n WHERE {where}",
         *args,
@@ -518,7 +581,7 @@ async def group_data(
 
 async def newest_of_group(
     conn: Connection, account_id: int, group_key: str, browse: Browse
-) -> Row | None:
+) -> NotificationRow | None:
     """The newest browsable notification of a group (`ungrouped-<id>` names one)."""
     args: list[Any] = [account_id]
     where = _browse_sql(browse, args)
@@ -530,7 +593,9 @@ async def newest_of_group(
     else:
         args.append(group_key)
     column = "n.id" if group_key.startswith("ungrouped-") else "n.group_key"
-    return await conn.fetchrow(
+    return await fetchrow_as(
+        conn,
+        NotificationRow,
         f"SELECT n.* FROM notifications n WHERE {where} AND {column} = ${len(args)} "
         "ORDER BY n.id DESC LIMIT 1",
         *args,
@@ -539,7 +604,7 @@ async def newest_of_group(
 
 async def group_senders_page(
     conn: Connection, account_id: int, group_key: str, browse: Browse, page: Page
-) -> list[Row]:
+) -> list[NotificationRow]:
     """The notifications of a group, newest first (for its accounts)."""
     args: list[Any] = [account_id]
     where = _browse_sql(browse, args)
@@ -551,22 +616,28 @@ async def group_senders_page(
         args.append(group_key)
         where += f" AND n.group_key = ${len(args)}"
     sql = f"SELECT n.* FROM notifications n WHERE {where}"
-    return await fetch_page(conn, sql, args, "n.id", page)
+    return await fetch_page(conn, NotificationRow, sql, args, "n.id", page)
 
 
-async def dismiss_group(conn: Connection, account_id: int, group_key: str) -> list[Row]:
+async def dismiss_group(
+    conn: Connection, account_id: int, group_key: str
+) -> list[NotificationGoneRow]:
     """Delete a group's notifications; those deleted."""
     if group_key.startswith("ungrouped-"):
         single = parse_id(group_key.removeprefix("ungrouped-"))
         if single is None:
             return []
-        return await conn.fetch(
+        return await fetch_as(
+            conn,
+            NotificationGoneRow,
             "DELETE FROM notifications WHERE account_id = $1 AND id = $2 "
             "RETURNING id, from_account_id, filtered",
             account_id,
             single,
         )
-    return await conn.fetch(
+    return await fetch_as(
+        conn,
+        NotificationGoneRow,
         "DELETE FROM notifications WHERE account_id = $1 AND group_key = $2 "
         "RETURNING id, from_account_id, filtered",
         account_id,

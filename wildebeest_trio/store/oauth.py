@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from .base import Connection, Row
+from .base import Connection, fetch_as, fetchrow_as
+from .rows import (
+    AuthorizedApplicationRow,
+    OAuthAccessGrantRow,
+    OAuthAccessTokenRow,
+    OAuthApplicationRow,
+    TakenGrantRow,
+    TokenAuthRow,
+    TokenWithUsernameRow,
+)
 
 
 async def insert_application(
@@ -34,9 +43,13 @@ async def insert_application(
     )
 
 
-async def application_by_name_for_owner(conn: Connection, name: str, owner: int) -> Row | None:
+async def application_by_name_for_owner(
+    conn: Connection, name: str, owner: int
+) -> OAuthApplicationRow | None:
     """An application an account registered for itself under this name."""
-    return await conn.fetchrow(
+    return await fetchrow_as(
+        conn,
+        OAuthApplicationRow,
         "SELECT * FROM oauth_applications WHERE name = $1 AND owner_account_id = $2",
         name,
         owner,
@@ -66,9 +79,11 @@ async def insert_token(
     )
 
 
-async def token_by_hash(conn: Connection, token_hash: str) -> Row | None:
+async def token_by_hash(conn: Connection, token_hash: str) -> TokenWithUsernameRow | None:
     """A live (unrevoked) token and its account, by hash."""
-    return await conn.fetchrow(
+    return await fetchrow_as(
+        conn,
+        TokenWithUsernameRow,
         "SELECT t.*, a.username FROM oauth_access_tokens t "
         "LEFT JOIN accounts a ON a.id = t.account_id "
         "WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
@@ -76,9 +91,11 @@ async def token_by_hash(conn: Connection, token_hash: str) -> Row | None:
     )
 
 
-async def token_with_user(conn: Connection, token_hash: str) -> Row | None:
+async def token_with_user(conn: Connection, token_hash: str) -> TokenAuthRow | None:
     """A live token with its user's standing (for authentication)."""
-    return await conn.fetchrow(
+    return await fetchrow_as(
+        conn,
+        TokenAuthRow,
         "SELECT t.id, t.application_id, t.account_id, t.scopes, t.created_at, t.last_used_at, "
         "u.id AS user_id, u.role, u.approved, u.disabled, u.confirmed_at, a.suspended_at "
         "FROM oauth_access_tokens t "
@@ -96,13 +113,20 @@ async def touch_token(conn: Connection, token_id: int, now: int) -> None:
     )
 
 
-async def application_by_client_id(conn: Connection, client_id: str) -> Row | None:
+async def application_by_client_id(conn: Connection, client_id: str) -> OAuthApplicationRow | None:
     """An application by its public client id."""
-    return await conn.fetchrow("SELECT * FROM oauth_applications WHERE client_id = $1", client_id)
+    return await fetchrow_as(
+        conn,
+        OAuthApplicationRow,
+        "SELECT * FROM oauth_applications WHERE client_id = $1",
+        client_id,
+    )
 
 
-async def application_by_id(conn: Connection, app_id: int) -> Row | None:
-    return await conn.fetchrow("SELECT * FROM oauth_applications WHERE id = $1", app_id)
+async def application_by_id(conn: Connection, app_id: int) -> OAuthApplicationRow | None:
+    return await fetchrow_as(
+        conn, OAuthApplicationRow, "SELECT * FROM oauth_applications WHERE id = $1", app_id
+    )
 
 
 async def insert_grant(
@@ -135,9 +159,10 @@ async def insert_grant(
     )
 
 
-async def take_grant(conn: Connection, code_hash: str, now: int) -> Row | None:
-    """Mark a code used and return it; None if unknown or already used (one use only)."""
-    row = await conn.fetchrow("SELECT * FROM oauth_access_grants WHERE code_hash = $1", code_hash)
+async def take_grant(conn: Connection, code_hash: str, now: int) -> TakenGrantRow | None:
+    """Mark a code used and return it, `reused` when it had been used before (one use
+    only); None if unknown."""
+    row = await grant_by_code_hash(conn, code_hash)
     if row is None:
         return None
     changed = await conn.execute(
@@ -145,7 +170,7 @@ async def take_grant(conn: Connection, code_hash: str, now: int) -> Row | None:
         now,
         row["id"],
     )
-    return row if changed == 1 else {**row, "reused": True}
+    return {**row, "reused": changed != 1}
 
 
 async def revoke_tokens_of_grant_account(
@@ -161,10 +186,13 @@ async def revoke_tokens_of_grant_account(
     )
 
 
-async def token_by_hash_any(conn: Connection, token_hash: str) -> Row | None:
+async def token_by_hash_any(conn: Connection, token_hash: str) -> OAuthAccessTokenRow | None:
     """A token by hash, revoked or not."""
-    return await conn.fetchrow(
-        "SELECT * FROM oauth_access_tokens WHERE token_hash = $1", token_hash
+    return await fetchrow_as(
+        conn,
+        OAuthAccessTokenRow,
+        "SELECT * FROM oauth_access_tokens WHERE token_hash = $1",
+        token_hash,
     )
 
 
@@ -176,9 +204,23 @@ async def revoke_token(conn: Connection, token_id: int, now: int) -> None:
     )
 
 
-async def authorized_applications(conn: Connection, account_id: int) -> list[Row]:
+async def revoke_tokens_of_account(conn: Connection, account_id: int, now: int) -> None:
+    """Revoke every live token of an account (all its applications)."""
+    await conn.execute(
+        "UPDATE oauth_access_tokens SET revoked_at = $1 WHERE account_id = $2 "
+        "AND revoked_at IS NULL",
+        now,
+        account_id,
+    )
+
+
+async def authorized_applications(
+    conn: Connection, account_id: int
+) -> list[AuthorizedApplicationRow]:
     """Applications holding live tokens of an account, with their scopes and first use."""
-    return await conn.fetch(
+    return await fetch_as(
+        conn,
+        AuthorizedApplicationRow,
         "SELECT a.id, a.name, a.website, MIN(t.created_at) AS authorized_at, "
         "MAX(t.last_used_at) AS last_used_at, "
         "COUNT(*) AS tokens FROM oauth_access_tokens t "
@@ -189,5 +231,10 @@ async def authorized_applications(conn: Connection, account_id: int) -> list[Row
     )
 
 
-async def grant_by_code_hash(conn: Connection, code_hash: str) -> Row | None:
-    return await conn.fetchrow("SELECT * FROM oauth_access_grants WHERE code_hash = $1", code_hash)
+async def grant_by_code_hash(conn: Connection, code_hash: str) -> OAuthAccessGrantRow | None:
+    return await fetchrow_as(
+        conn,
+        OAuthAccessGrantRow,
+        "SELECT * FROM oauth_access_grants WHERE code_hash = $1",
+        code_hash,
+    )

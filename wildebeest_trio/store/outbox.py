@@ -37,8 +37,9 @@ import json
 from typing import Any
 
 from ..ids import IdGenerator, now_ms
-from .base import Connection, Row
+from .base import Connection, fetch_as, fetchval_as
 from .effects import WORK_QUEUED
+from .rows import OutboxRow
 
 
 async def record(
@@ -65,13 +66,6 @@ async def record(
     return event_id
 
 
-async def pending(conn: Connection, limit: int = 100) -> list[Row]:
-    """Events not yet dispatched, oldest first."""
-    return await conn.fetch(
-        "SELECT * FROM outbox WHERE dispatched_at IS NULL ORDER BY id LIMIT $1", limit
-    )
-
-
 async def mark_dispatched(conn: Connection, event_ids: list[int], now: int) -> None:
     """Mark events as handed to federation."""
     await conn.executemany(
@@ -79,19 +73,27 @@ async def mark_dispatched(conn: Connection, event_ids: list[int], now: int) -> N
     )
 
 
-async def claim_pending(conn: Connection, limit: int) -> list[Row]:
+_PENDING = "SELECT * FROM outbox WHERE dispatched_at IS NULL ORDER BY id LIMIT $1"
+
+
+async def pending(conn: Connection, limit: int = 100) -> list[OutboxRow]:
+    """Events not yet dispatched, oldest first."""
+    return await fetch_as(conn, OutboxRow, _PENDING, limit)
+
+
+async def claim_pending(conn: Connection, limit: int) -> list[OutboxRow]:
     """Pending events, oldest first, locked for this unit (other consumers skip them)."""
-    sql = "SELECT * FROM outbox WHERE dispatched_at IS NULL ORDER BY id LIMIT $1"
-    if conn.dialect == "postgres":
-        sql += " FOR UPDATE SKIP LOCKED"
-    return await conn.fetch(sql, limit)
+    sql = _PENDING + (" FOR UPDATE SKIP LOCKED" if conn.dialect == "postgres" else "")
+    return await fetch_as(conn, OutboxRow, sql, limit)
 
 
 async def latest_event_id(
     conn: Connection, event: str, account_id: int, object_id: int, before: int
 ) -> int | None:
     """The newest earlier event of a kind about the same object (the activity an Undo undoes)."""
-    return await conn.fetchval(
+    return await fetchval_as(
+        conn,
+        int,
         "SELECT max(id) FROM outbox WHERE event = $1 AND account_id = $2 AND object_id = $3 "
         "AND id < $4",
         event,

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .base import Connection, Row
+from .base import Connection, R, fetch_as
 
 
 @dataclass(frozen=True)
@@ -30,10 +30,10 @@ def placeholders(start: int, count: int) -> str:
 
 
 async def fetch_page(
-    conn: Connection, sql: str, args: Sequence[Any], column: str, page: Page
-) -> list[Row]:
-    """Run `sql` (a SELECT whose WHERE clause is open for `AND ...`) over one page by
-    `column`, newest first."""
+    conn: Connection, row: type[R], sql: str, args: Sequence[Any], column: str, page: Page
+) -> list[R]:
+    """Run `sql` (a SELECT of `row`s whose WHERE clause is open for `AND ...`) over one
+    page by `column`, newest first."""
     values = list(args)
 
     def param(value: int) -> str:
@@ -49,8 +49,8 @@ async def fetch_page(
         conditions.append(f"{column} > {param(page.min_id)}")
     order = "ASC" if page.min_id is not None else "DESC"
     where = "".join(f" AND {c}" for c in conditions)
-    rows = await conn.fetch(
-        f"{sql}{where} ORDER BY {column} {order} LIMIT {param(page.limit)}", *values
+    rows = await fetch_as(
+        conn, row, f"{sql}{where} ORDER BY {column} {order} LIMIT {param(page.limit)}", *values
     )
     if page.min_id is not None:
         rows.reverse()

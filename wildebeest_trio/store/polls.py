@@ -1,33 +1,35 @@
 """Polls and votes: rows, tallies, and what the Status entity needs of them.
 
 Options and tallies are JSON lists in TEXT columns (one representation on both backends);
-rows come back with them decoded. A status names its poll in `statuses.poll_id`.
+rows come back with them decoded. A status names its poll in `statuses.poll_id`
+(`statuses.set_poll`).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
-from .base import Connection, Row
+from .base import Connection, Row, row_as
 from .paging import placeholders
+from .rows import PollRow
 
 
-def _decode(row: Row | None) -> Row | None:
-    if row is not None:
-        row["options"] = json.loads(row["options"])
-        row["cached_tallies"] = json.loads(row["cached_tallies"])
-        row["multiple"] = bool(row["multiple"])
-        row["hide_totals"] = bool(row["hide_totals"])
-    return row
+def _decoded(row: Row) -> PollRow:
+    row["options"] = json.loads(row["options"])
+    row["cached_tallies"] = json.loads(row["cached_tallies"])
+    row["multiple"] = bool(row["multiple"])
+    row["hide_totals"] = bool(row["hide_totals"])
+    return row_as(PollRow, row)
 
 
 def _json(values: list[Any]) -> str:
     return json.dumps(values, separators=(",", ":"), ensure_ascii=False)
 
 
-async def insert_poll(conn: Connection, poll: dict[str, Any]) -> None:
-    """Create a poll (`poll` holds the columns) and name it on its status."""
+async def insert_poll(conn: Connection, poll: Mapping[str, Any]) -> None:
+    """Create a poll (`poll` holds the columns)."""
     await conn.execute(
         "INSERT INTO polls (id, account_id, status_id, options, cached_tallies, multiple, "
         "hide_totals, votes_count, voters_count, expires_at, created_at, updated_at) "
@@ -44,33 +46,32 @@ async def insert_poll(conn: Connection, poll: dict[str, Any]) -> None:
         poll["expires_at"],
         poll["created_at"],
     )
-    await conn.execute(
-        "UPDATE statuses SET poll_id = $1 WHERE id = $2", poll["id"], poll["status_id"]
-    )
 
 
-async def poll_by_id(conn: Connection, poll_id: int, *, for_update: bool = False) -> Row | None:
+async def poll_by_id(conn: Connection, poll_id: int, *, for_update: bool = False) -> PollRow | None:
     """A poll; `for_update` locks its row until the unit ends (PostgreSQL), so concurrent
     votes update the tallies one after the other."""
     sql = "SELECT * FROM polls WHERE id = $1"
     if for_update and conn.dialect == "postgres":
         sql += " FOR UPDATE"
-    return _decode(await conn.fetchrow(sql, poll_id))
+    row = await conn.fetchrow(sql, poll_id)
+    return None if row is None else _decoded(row)
 
 
-async def poll_of_status(conn: Connection, status_id: int) -> Row | None:
+async def poll_of_status(conn: Connection, status_id: int) -> PollRow | None:
     """The poll a status carries, if any."""
-    return _decode(await conn.fetchrow("SELECT * FROM polls WHERE status_id = $1", status_id))
+    row = await conn.fetchrow("SELECT * FROM polls WHERE status_id = $1", status_id)
+    return None if row is None else _decoded(row)
 
 
-async def polls_by_ids(conn: Connection, poll_ids: list[int]) -> list[Row]:
+async def polls_by_ids(conn: Connection, poll_ids: list[int]) -> list[PollRow]:
     """Several polls, decoded (any order)."""
     if not poll_ids:
         return []
     rows = await conn.fetch(
         f"SELECT * FROM polls WHERE id IN ({placeholders(1, len(poll_ids))})", *poll_ids
     )
-    return [r for r in map(_decode, rows) if r is not None]
+    return [_decoded(r) for r in rows]
 
 
 async def own_votes(conn: Connection, account_id: int, poll_ids: list[int]) -> dict[int, list[int]]:
@@ -149,8 +150,7 @@ async def update_poll(
 
 
 async def delete_poll(conn: Connection, poll_id: int) -> None:
-    """Remove a poll (its votes go with it) and unname it on its status."""
-    await conn.execute("UPDATE statuses SET poll_id = NULL WHERE poll_id = $1", poll_id)
+    """Remove a poll (its votes go with it)."""
     await conn.execute("DELETE FROM polls WHERE id = $1", poll_id)
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
-from .base import Connection, Row
+from .base import Connection, R, Row, row_as
+from .rows import ReportRow, ReportWithNamesRow
 
 
-async def insert(conn: Connection, report: dict[str, Any]) -> Row:
+async def insert(conn: Connection, report: Mapping[str, Any]) -> ReportRow:
     """Store a report; the stored row."""
     await conn.execute(
         "INSERT INTO reports (id, account_id, target_account_id, status_ids, rule_ids, category, "
@@ -30,24 +32,25 @@ async def insert(conn: Connection, report: dict[str, Any]) -> Row:
     return row
 
 
-async def by_id(conn: Connection, report_id: int) -> Row | None:
-    """One report, with its JSON lists decoded."""
+async def by_id(conn: Connection, report_id: int) -> ReportRow | None:
+    """One report."""
     row = await conn.fetchrow("SELECT * FROM reports WHERE id = $1", report_id)
-    return _decoded(row) if row is not None else None
+    return _decoded(ReportRow, row) if row is not None else None
 
 
-async def by_ids(conn: Connection, report_ids: list[int]) -> list[Row]:
-    """The reports among `report_ids` that exist (raw rows, as notifications show them)."""
+async def by_ids(conn: Connection, report_ids: list[int]) -> list[ReportRow]:
+    """The reports among `report_ids` that exist."""
     if not report_ids:
         return []
     marks = ", ".join(f"${i + 1}" for i in range(len(report_ids)))
-    return await conn.fetch(f"SELECT * FROM reports WHERE id IN ({marks})", *report_ids)
+    rows = await conn.fetch(f"SELECT * FROM reports WHERE id IN ({marks})", *report_ids)
+    return [_decoded(ReportRow, r) for r in rows]
 
 
-async def by_uri(conn: Connection, uri: str) -> Row | None:
+async def by_uri(conn: Connection, uri: str) -> ReportRow | None:
     """The report a Flag activity created, if any."""
     row = await conn.fetchrow("SELECT * FROM reports WHERE uri = $1", uri)
-    return _decoded(row) if row is not None else None
+    return _decoded(ReportRow, row) if row is not None else None
 
 
 async def resolve(conn: Connection, report_id: int, by_account_id: int, now: int) -> bool:
@@ -73,19 +76,31 @@ async def reopen(conn: Connection, report_id: int, now: int) -> bool:
     return bool(done)
 
 
-async def listing(conn: Connection, *, resolved: bool, limit: int = 100) -> list[Row]:
-    """Open (or resolved) reports, newest first."""
+async def listing(
+    conn: Connection, *, resolved: bool, limit: int = 100
+) -> list[ReportWithNamesRow]:
+    """Open (or resolved) reports, newest first, with the reporter's and the target's acct
+    parts and the target's standing (the admin pages' list)."""
     condition = "IS NOT NULL" if resolved else "IS NULL"
     rows = await conn.fetch(
-        f"SELECT * FROM reports WHERE action_taken_at {condition} ORDER BY id DESC LIMIT $1",
+        "SELECT r.*, ra.username AS reporter_username, ra.domain AS reporter_domain, "
+        "ta.username AS target_username, ta.domain AS target_domain, "
+        "ta.suspended_at AS target_suspended_at, ta.silenced_at AS target_silenced_at "
+        "FROM reports r JOIN accounts ra ON ra.id = r.account_id "
+        "JOIN accounts ta ON ta.id = r.target_account_id "
+        f"WHERE r.action_taken_at {condition} ORDER BY r.id DESC LIMIT $1",
         limit,
     )
-    return [_decoded(r) for r in rows]
+    return [_decoded(ReportWithNamesRow, r) for r in rows]
 
 
-def _decoded(row: Row) -> Row:
-    return {
-        **row,
-        "status_ids": json.loads(row["status_ids"]),
-        "rule_ids": json.loads(row["rule_ids"]),
-    }
+def _decoded(kind: type[R], row: Row) -> R:
+    """A report row with its JSON lists (`status_ids`, `rule_ids`) decoded."""
+    return row_as(
+        kind,
+        {
+            **row,
+            "status_ids": json.loads(row["status_ids"]),
+            "rule_ids": json.loads(row["rule_ids"]),
+        },
+    )

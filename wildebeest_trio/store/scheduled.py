@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
-from .base import Connection, Row
+from .base import Connection, Row, row_as
 from .paging import Page, fetch_page, placeholders
+from .rows import ScheduledStatusRow
 
 
-def _decode(row: Row | None) -> Row | None:
-    if row is not None:
-        row["params"] = json.loads(row["params"])
-    return row
+def _decoded(row: Row) -> ScheduledStatusRow:
+    row["params"] = json.loads(row["params"])
+    return row_as(ScheduledStatusRow, row)
 
 
-async def insert(conn: Connection, row: dict[str, Any], media_ids: list[int]) -> None:
+async def insert(conn: Connection, row: Mapping[str, Any], media_ids: list[int]) -> None:
     """Record a scheduled status (`row`: id, account_id, scheduled_at, params,
     application_id, idempotency_key, created_at) and reserve its uploads."""
     await conn.execute(
@@ -36,22 +37,22 @@ async def insert(conn: Connection, row: dict[str, Any], media_ids: list[int]) ->
     )
 
 
-async def by_id(conn: Connection, scheduled_id: int) -> Row | None:
+async def by_id(conn: Connection, scheduled_id: int) -> ScheduledStatusRow | None:
     """One scheduled status."""
-    return _decode(
-        await conn.fetchrow("SELECT * FROM scheduled_statuses WHERE id = $1", scheduled_id)
-    )
+    row = await conn.fetchrow("SELECT * FROM scheduled_statuses WHERE id = $1", scheduled_id)
+    return None if row is None else _decoded(row)
 
 
-async def by_idempotency_key(conn: Connection, account_id: int, key: str) -> Row | None:
+async def by_idempotency_key(
+    conn: Connection, account_id: int, key: str
+) -> ScheduledStatusRow | None:
     """The scheduled status an account created with an Idempotency-Key, if still pending."""
-    return _decode(
-        await conn.fetchrow(
-            "SELECT * FROM scheduled_statuses WHERE account_id = $1 AND idempotency_key = $2",
-            account_id,
-            key,
-        )
+    row = await conn.fetchrow(
+        "SELECT * FROM scheduled_statuses WHERE account_id = $1 AND idempotency_key = $2",
+        account_id,
+        key,
     )
+    return None if row is None else _decoded(row)
 
 
 async def forget_idempotency_key(conn: Connection, scheduled_id: int) -> None:
@@ -61,16 +62,17 @@ async def forget_idempotency_key(conn: Connection, scheduled_id: int) -> None:
     )
 
 
-async def page_of(conn: Connection, account_id: int, page: Page) -> list[Row]:
+async def page_of(conn: Connection, account_id: int, page: Page) -> list[ScheduledStatusRow]:
     """An account's scheduled statuses, newest first by id."""
     rows = await fetch_page(
         conn,
+        Row,
         "SELECT * FROM scheduled_statuses ss WHERE ss.account_id = $1",
         [account_id],
         "ss.id",
         page,
     )
-    return [r for r in map(_decode, rows) if r is not None]
+    return [_decoded(r) for r in rows]
 
 
 async def media_of(conn: Connection, scheduled_ids: list[int]) -> dict[int, list[int]]:

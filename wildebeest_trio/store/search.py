@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .base import Connection, Row
+from .base import Connection, fetch_as, fetchrow_as
+from .rows import AccountRow, StatusRow, TagRow
 from .statuses import LIVE, hidden_accounts_sql, visible_sql
 
 _TAG = re.compile(r"<[^>]*>")
@@ -146,7 +147,7 @@ async def search_statuses(
     now: int,
     limit: int,
     offset: int,
-) -> list[Row]:
+) -> list[StatusRow]:
     """The statuses matching `criteria` that the viewer may find, newest first.
 
     Findable: live, not a boost, visible to the viewer (`visible_sql`), not from an
@@ -227,7 +228,7 @@ async def search_statuses(
     base = f"SELECT s.* FROM {source} WHERE {' AND '.join(where)}"
     page = f" LIMIT {int(limit)} OFFSET {int(offset)}"
     if not (postgres and criteria.has_text()):
-        return await conn.fetch(f"{base} ORDER BY {order} DESC{page}", *arg.values)
+        return await fetch_as(conn, StatusRow, f"{base} ORDER BY {order} DESC{page}", *arg.values)
     # PostgreSQL has no index that returns text matches newest first (FTS5 does), so it
     # either walks the newest statuses testing each (fast when matches are common) or
     # collects every match and sorts (fast when they are rare); its guess of which is
@@ -238,7 +239,9 @@ async def search_statuses(
     for i, bound in enumerate(await _pg_windows(conn)):
         window = "" if bound is None else f" AND x.status_id > {int(bound)}"
         ordered = order if i == 0 else f"{order} + 0"  # `+ 0`: no walk along the key
-        rows = await conn.fetch(f"{base}{window} ORDER BY {ordered} DESC{page}", *arg.values)
+        rows = await fetch_as(
+            conn, StatusRow, f"{base}{window} ORDER BY {ordered} DESC{page}", *arg.values
+        )
         if len(rows) == limit or bound is None:
             return rows
     return []
@@ -282,7 +285,7 @@ async def search_accounts(
     limit: int,
     offset: int,
     exclude_id: int | None = None,
-) -> list[Row]:
+) -> list[AccountRow]:
     """Accounts every one of whose `words` starts their username or a word of their
     display name (or, for accounts that opted in to discovery, appears in their bio),
     at a domain starting with `domain` if given; the viewer and those they follow first,
@@ -320,13 +323,16 @@ async def search_accounts(
         f"SELECT a.* FROM accounts a WHERE {' AND '.join(where)} "
         f"ORDER BY {', '.join(order)} LIMIT {arg(limit)} OFFSET {arg(offset)}"
     )
-    return await conn.fetch(sql, *arg.values)
+    return await fetch_as(conn, AccountRow, sql, *arg.values)
 
 
-async def searchable_account(conn: Connection, account_id: int) -> Row | None:
+async def searchable_account(conn: Connection, account_id: int) -> AccountRow | None:
     """An account if search may show it (see `_SEARCHABLE_ACCOUNT`)."""
-    return await conn.fetchrow(
-        f"SELECT a.* FROM accounts a WHERE a.id = $1 AND {_SEARCHABLE_ACCOUNT}", account_id
+    return await fetchrow_as(
+        conn,
+        AccountRow,
+        f"SELECT a.* FROM accounts a WHERE a.id = $1 AND {_SEARCHABLE_ACCOUNT}",
+        account_id,
     )
 
 
@@ -345,14 +351,21 @@ async def follows(conn: Connection, viewer_id: int, account_id: int) -> bool:
 
 async def search_tags(
     conn: Connection, name: str, limit: int, offset: int, *, exact_only: bool
-) -> list[Row]:
+) -> list[TagRow]:
     """Tags whose name starts with `name` (lower-cased), shortest first, as Mastodon
     orders them; only the exact name when `exact_only`."""
     if exact_only:
-        return await conn.fetch(
-            "SELECT * FROM tags WHERE name = $1 LIMIT $2 OFFSET $3", name.lower(), limit, offset
+        return await fetch_as(
+            conn,
+            TagRow,
+            "SELECT * FROM tags WHERE name = $1 LIMIT $2 OFFSET $3",
+            name.lower(),
+            limit,
+            offset,
         )
-    return await conn.fetch(
+    return await fetch_as(
+        conn,
+        TagRow,
         "SELECT * FROM tags WHERE name LIKE $1 ESCAPE '\\' ORDER BY length(name), name "
         "LIMIT $2 OFFSET $3",
         like_escape(name.lower()) + "%",

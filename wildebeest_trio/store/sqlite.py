@@ -14,7 +14,7 @@ import re
 import sqlite3
 from collections.abc import Coroutine, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import trio
 
@@ -92,7 +92,7 @@ def drive(coro: Coroutine[Any, Any, T]) -> T:
     try:
         coro.send(None)
     except StopIteration as stop:
-        return stop.value
+        return cast("T", stop.value)
     coro.close()
     raise StoreMisuse("a store unit awaited something other than its connection")
 

@@ -6,17 +6,35 @@ threads, account pages, favourites) applies the same rule as a single lookup.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from ..ids import now_ms
 from . import custom_emojis as emoji_rows
 from . import filters as filter_rows
 from . import media as media_rows
 from . import polls as poll_rows
-from .base import Connection, Row
+from . import tags as tag_rows
+from .base import Connection, R, fetch_as, fetchrow_as, fetchval_as
 from .filters import FilterMatch
 from .paging import Page, fetch_page, placeholders
+from .rows import (
+    AccountPageRow,
+    AccountRow,
+    AncestorRow,
+    ApplicationNameRow,
+    CustomEmojiRow,
+    IdRow,
+    ListRow,
+    MediaAttachmentRow,
+    MentionedAccountRow,
+    PollRow,
+    StatusEditRow,
+    StatusPageRow,
+    StatusRow,
+    StatusTagNameRow,
+)
 
 LIVE = "s.deleted_at IS NULL"
 
@@ -69,7 +87,9 @@ def unhidden_sql(alias: str, viewer_param: str, now_param: str) -> str:
 
 async def hidden_account_ids(conn: Connection, viewer_id: int, now: int) -> set[int]:
     """The ids `hidden_accounts_sql` names, for filtering in Python (threads)."""
-    rows = await conn.fetch(
+    rows = await fetch_as(
+        conn,
+        IdRow,
         f"SELECT target_account_id AS id FROM ({hidden_accounts_sql('$1', '$2')}) h",
         viewer_id,
         now,
@@ -101,7 +121,7 @@ _STATUS_COLUMNS = (
 )
 
 
-async def insert_status(conn: Connection, row: dict[str, Any]) -> None:
+async def insert_status(conn: Connection, row: Mapping[str, Any]) -> None:
     """Insert a status row (`row` holds the columns above)."""
     await conn.execute(
         f"INSERT INTO statuses ({', '.join(_STATUS_COLUMNS)}) "
@@ -110,19 +130,27 @@ async def insert_status(conn: Connection, row: dict[str, Any]) -> None:
     )
 
 
-async def status_by_id(conn: Connection, status_id: int) -> Row | None:
+async def status_by_id(conn: Connection, status_id: int) -> StatusRow | None:
     """A live (not deleted) status, visible or not."""
-    return await conn.fetchrow(f"SELECT s.* FROM statuses s WHERE s.id = $1 AND {LIVE}", status_id)
+    return await fetchrow_as(
+        conn, StatusRow, f"SELECT s.* FROM statuses s WHERE s.id = $1 AND {LIVE}", status_id
+    )
 
 
-async def visible_status(conn: Connection, status_id: int, viewer_id: int | None) -> Row | None:
+async def visible_status(
+    conn: Connection, status_id: int, viewer_id: int | None
+) -> StatusRow | None:
     """A live status if the viewer may see it."""
     if viewer_id is None:
-        return await conn.fetchrow(
+        return await fetchrow_as(
+            conn,
+            StatusRow,
             f"SELECT s.* FROM statuses s WHERE s.id = $1 AND {LIVE} AND {visible_sql('s', None)}",
             status_id,
         )
-    return await conn.fetchrow(
+    return await fetchrow_as(
+        conn,
+        StatusRow,
         f"SELECT s.* FROM statuses s WHERE s.id = $1 AND {LIVE} AND {visible_sql('s', '$2')}",
         status_id,
         viewer_id,
@@ -131,7 +159,7 @@ async def visible_status(conn: Connection, status_id: int, viewer_id: int | None
 
 async def visible_statuses(
     conn: Connection, status_ids: list[int], viewer_id: int | None
-) -> list[Row]:
+) -> list[StatusRow]:
     """The live statuses among `status_ids` the viewer may see (any order)."""
     if not status_ids:
         return []
@@ -140,26 +168,33 @@ async def visible_statuses(
     if viewer_id is not None:
         args.append(viewer_id)
         viewer = f"${len(args)}"
-    return await conn.fetch(
+    return await fetch_as(
+        conn,
+        StatusRow,
         f"SELECT s.* FROM statuses s WHERE s.id IN ({placeholders(1, len(status_ids))}) "
         f"AND {LIVE} AND {visible_sql('s', viewer)}",
         *args,
     )
 
 
-async def live_reblog(conn: Connection, account_id: int, status_id: int) -> Row | None:
+async def live_reblog(conn: Connection, account_id: int, status_id: int) -> StatusRow | None:
     """The account's live boost of a status, if any."""
-    return await conn.fetchrow(
+    return await fetchrow_as(
+        conn,
+        StatusRow,
         f"SELECT s.* FROM statuses s WHERE s.reblog_of_id = $1 AND s.account_id = $2 AND {LIVE}",
         status_id,
         account_id,
     )
 
 
-async def live_reblogs_of(conn: Connection, status_id: int) -> list[Row]:
+async def live_reblogs_of(conn: Connection, status_id: int) -> list[StatusRow]:
     """Every live boost of a status."""
-    return await conn.fetch(
-        f"SELECT s.* FROM statuses s WHERE s.reblog_of_id = $1 AND {LIVE}", status_id
+    return await fetch_as(
+        conn,
+        StatusRow,
+        f"SELECT s.* FROM statuses s WHERE s.reblog_of_id = $1 AND {LIVE}",
+        status_id,
     )
 
 
@@ -168,6 +203,21 @@ async def mark_deleted(conn: Connection, status_id: int, now: int) -> None:
     await conn.execute(
         "UPDATE statuses SET deleted_at = $1, updated_at = $1 WHERE id = $2", now, status_id
     )
+
+
+async def mark_all_deleted(conn: Connection, account_id: int, now: int) -> None:
+    """Soft-delete every live status of an account (its deletion)."""
+    await conn.execute(
+        "UPDATE statuses SET deleted_at = $1, updated_at = $1 "
+        "WHERE account_id = $2 AND deleted_at IS NULL",
+        now,
+        account_id,
+    )
+
+
+async def set_poll(conn: Connection, status_id: int, poll_id: int | None) -> None:
+    """Name the poll a status carries (None: it has none any more)."""
+    await conn.execute("UPDATE statuses SET poll_id = $1 WHERE id = $2", poll_id, status_id)
 
 
 async def update_content(
@@ -210,20 +260,6 @@ async def add_to_count(conn: Connection, status_id: int, counter: str, delta: in
     )
 
 
-async def add_to_statuses_count(
-    conn: Connection, account_id: int, delta: int, now: int | None
-) -> None:
-    """Change an account's statuses_count; `now` also sets last_status_at."""
-    await conn.execute(
-        "UPDATE accounts SET statuses_count = CASE WHEN statuses_count + $1 < 0 THEN 0 "
-        "ELSE statuses_count + $1 END, last_status_at = COALESCE($2, last_status_at) "
-        "WHERE id = $3",
-        delta,
-        now,
-        account_id,
-    )
-
-
 # Mentions and tags ------------------------------------------------------------------------------
 
 
@@ -244,15 +280,7 @@ async def replace_tags(
     """Set a status's hashtags: `(new_tag_id, display_name)` pairs; tags are made on first use."""
     await conn.execute("DELETE FROM statuses_tags WHERE status_id = $1", status_id)
     for new_id, display in names:
-        await conn.execute(
-            "INSERT INTO tags (id, name, display_name, created_at, last_status_at) "
-            "VALUES ($1, $2, $3, $4, $4) ON CONFLICT (name) DO UPDATE SET last_status_at = $4",
-            new_id,
-            display.lower(),
-            display,
-            now,
-        )
-        tag_id = await conn.fetchval("SELECT id FROM tags WHERE name = $1", display.lower())
+        tag_id = (await tag_rows.ensure_tag(conn, new_id, display, now, used=True))["id"]
         await conn.execute(
             "INSERT INTO statuses_tags (status_id, tag_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             status_id,
@@ -379,7 +407,9 @@ async def idempotent_status_id(
     conn: Connection, account_id: int, key: str, not_before: int
 ) -> int | None:
     """The status an Idempotency-Key created since `not_before`, if any."""
-    return await conn.fetchval(
+    return await fetchval_as(
+        conn,
+        int,
         "SELECT status_id FROM idempotency_keys WHERE account_id = $1 AND key = $2 "
         "AND created_at >= $3",
         account_id,
@@ -413,7 +443,7 @@ async def forget_idempotency_keys(conn: Connection, before: int) -> int:
     return await conn.execute("DELETE FROM idempotency_keys WHERE created_at < $1", before)
 
 
-async def insert_edit(conn: Connection, edit: dict[str, Any]) -> None:
+async def insert_edit(conn: Connection, edit: Mapping[str, Any]) -> None:
     """Record one version of a status (`edit` holds the status_edits columns)."""
     await conn.execute(
         "INSERT INTO status_edits (id, status_id, account_id, text, content, spoiler_text, "
@@ -429,14 +459,26 @@ async def insert_edit(conn: Connection, edit: dict[str, Any]) -> None:
     )
 
 
-async def edits_of(conn: Connection, status_id: int) -> list[Row]:
+async def edits_of(conn: Connection, status_id: int) -> list[StatusEditRow]:
     """A status's versions, oldest first."""
-    return await conn.fetch(
-        "SELECT * FROM status_edits WHERE status_id = $1 ORDER BY id", status_id
+    return await fetch_as(
+        conn,
+        StatusEditRow,
+        "SELECT * FROM status_edits WHERE status_id = $1 ORDER BY id",
+        status_id,
     )
 
 
 # Hydration: everything the Status entity needs, for a batch, in one unit ------------------------
+
+
+class _FlagRow(TypedDict):
+    kind: str  # favourited, bookmarked, pinned or reblogged
+    id: int
+
+
+class _ConversationRow(TypedDict):
+    conversation_id: int
 
 
 @dataclass
@@ -444,73 +486,86 @@ class StatusBundle:
     """Statuses in display order plus what their entities refer to, seen by one viewer."""
 
     order: list[int]
-    statuses: dict[int, Row] = field(default_factory=dict)
-    accounts: dict[int, Row] = field(default_factory=dict)
-    mentions: dict[int, list[Row]] = field(default_factory=dict)
-    tags: dict[int, list[Row]] = field(default_factory=dict)
-    media: dict[int, list[Row]] = field(default_factory=dict)
-    applications: dict[int, Row] = field(default_factory=dict)
+    statuses: dict[int, StatusRow] = field(default_factory=dict)
+    accounts: dict[int, AccountRow] = field(default_factory=dict)
+    mentions: dict[int, list[MentionedAccountRow]] = field(default_factory=dict)
+    tags: dict[int, list[StatusTagNameRow]] = field(default_factory=dict)
+    media: dict[int, list[MediaAttachmentRow]] = field(default_factory=dict)
+    applications: dict[int, ApplicationNameRow] = field(default_factory=dict)
     favourited: set[int] = field(default_factory=set)
     reblogged: set[int] = field(default_factory=set)
     bookmarked: set[int] = field(default_factory=set)
     pinned: set[int] = field(default_factory=set)
     muted_conversations: set[int] = field(default_factory=set)
-    emojis: dict[int, list[Row]] = field(default_factory=dict)  # custom emoji per status
+    emojis: dict[int, list[CustomEmojiRow]] = field(default_factory=dict)  # per status
     viewer_id: int | None = None
     cursors: dict[int, int] = field(default_factory=dict)  # pagination id per status
-    polls: dict[int, Row] = field(default_factory=dict)  # by poll id (statuses.poll_id)
+    polls: dict[int, PollRow] = field(default_factory=dict)  # by poll id (statuses.poll_id)
     own_votes: dict[int, list[int]] = field(default_factory=dict)  # the viewer's, by poll id
     filtered: dict[int, list[FilterMatch]] = field(default_factory=dict)  # viewer's filters
 
 
-async def _by_ids(conn: Connection, sql: str, ids: list[int], *extra: Any) -> list[Row]:
+async def _by_ids(conn: Connection, row: type[R], sql: str, ids: list[int], *extra: Any) -> list[R]:
     if not ids:
         return []
     n = len(extra)
-    return await conn.fetch(sql.format(ids=placeholders(n + 1, len(ids))), *extra, *ids)
+    return await fetch_as(conn, row, sql.format(ids=placeholders(n + 1, len(ids))), *extra, *ids)
 
 
-async def hydrate(conn: Connection, rows: list[Row], viewer_id: int | None) -> StatusBundle:
-    """Load the accounts, boosted statuses, mentions, tags and viewer flags of `rows`."""
+async def hydrate(
+    conn: Connection, rows: Sequence[StatusRow], viewer_id: int | None
+) -> StatusBundle:
+    """Load the accounts, boosted statuses, mentions, tags and viewer flags of `rows`
+    (a row with a `page_id`, from a list paged by another table, keeps it as its cursor)."""
     bundle = StatusBundle(order=[r["id"] for r in rows], viewer_id=viewer_id)
     for r in rows:
         bundle.statuses[r["id"]] = r
-        if "page_id" in r:
-            bundle.cursors[r["id"]] = r["page_id"]
+        page_id = r.get("page_id")  # a StatusPageRow's
+        if isinstance(page_id, int):
+            bundle.cursors[r["id"]] = page_id
     inner_ids = [r["reblog_of_id"] for r in rows if r["reblog_of_id"] is not None]
     missing = [i for i in inner_ids if i not in bundle.statuses]
-    for r in await _by_ids(conn, "SELECT * FROM statuses WHERE id IN ({ids})", missing):
+    for r in await _by_ids(conn, StatusRow, "SELECT * FROM statuses WHERE id IN ({ids})", missing):
         bundle.statuses[r["id"]] = r
     all_ids = list(bundle.statuses)
     account_ids = list({r["account_id"] for r in bundle.statuses.values()})
-    for r in await _by_ids(conn, "SELECT * FROM accounts WHERE id IN ({ids})", account_ids):
-        bundle.accounts[r["id"]] = r
+    for a in await _by_ids(
+        conn, AccountRow, "SELECT * FROM accounts WHERE id IN ({ids})", account_ids
+    ):
+        bundle.accounts[a["id"]] = a
     bundle.emojis = await emoji_rows.for_statuses(conn, bundle.statuses, bundle.accounts)
-    for r in await _by_ids(
+    for m in await _by_ids(
         conn,
+        MentionedAccountRow,
         "SELECT m.status_id, a.id, a.username, a.domain, a.url, a.uri FROM mentions m "
         "JOIN accounts a ON a.id = m.account_id WHERE m.status_id IN ({ids}) ORDER BY m.id",
         all_ids,
     ):
-        bundle.mentions.setdefault(r["status_id"], []).append(r)
-    for r in await _by_ids(
+        bundle.mentions.setdefault(m["status_id"], []).append(m)
+    for t in await _by_ids(
         conn,
+        StatusTagNameRow,
         "SELECT st.status_id, t.name, t.display_name FROM statuses_tags st "
         "JOIN tags t ON t.id = st.tag_id WHERE st.status_id IN ({ids}) ORDER BY t.name",
         all_ids,
     ):
-        bundle.tags.setdefault(r["status_id"], []).append(r)
-    for r in await media_rows.of_statuses(conn, all_ids):
-        bundle.media.setdefault(r["status_id"], []).append(r)
+        bundle.tags.setdefault(t["status_id"], []).append(t)
+    for media in await media_rows.of_statuses(conn, all_ids):
+        if media["status_id"] is not None:
+            bundle.media.setdefault(media["status_id"], []).append(media)
     app_ids = list({r["application_id"] for r in bundle.statuses.values() if r["application_id"]})
-    for r in await _by_ids(
-        conn, "SELECT id, name, website FROM oauth_applications WHERE id IN ({ids})", app_ids
+    for app in await _by_ids(
+        conn,
+        ApplicationNameRow,
+        "SELECT id, name, website FROM oauth_applications WHERE id IN ({ids})",
+        app_ids,
     ):
-        bundle.applications[r["id"]] = r
+        bundle.applications[app["id"]] = app
     if viewer_id is not None and all_ids:
         # The viewer's four flags in one round trip.
         flags = await _by_ids(
             conn,
+            _FlagRow,
             "SELECT 'favourited' AS kind, status_id AS id FROM favourites "
             "WHERE account_id = $1 AND status_id IN ({ids}) "
             "UNION ALL SELECT 'bookmarked', status_id FROM bookmarks "
@@ -522,13 +577,14 @@ async def hydrate(conn: Connection, rows: list[Row], viewer_id: int | None) -> S
             all_ids,
             viewer_id,
         )
-        for r in flags:
-            getattr(bundle, r["kind"]).add(r["id"])
+        for flag in flags:
+            getattr(bundle, flag["kind"]).add(flag["id"])
         conversations = list(
             {r["conversation_id"] for r in bundle.statuses.values() if r["conversation_id"]}
         )
         found = await _by_ids(
             conn,
+            _ConversationRow,
             "SELECT conversation_id FROM conversation_mutes WHERE account_id = $1 "
             "AND conversation_id IN ({ids})",
             conversations,
@@ -542,7 +598,7 @@ async def hydrate(conn: Connection, rows: list[Row], viewer_id: int | None) -> S
 async def _polls_and_filters(conn: Connection, bundle: StatusBundle, viewer_id: int | None) -> None:
     """The polls of the bundle's statuses (with the viewer's votes) and which of the
     viewer's active filters each status matches (one query when there are none)."""
-    poll_ids = list({r["poll_id"] for r in bundle.statuses.values() if r.get("poll_id")})
+    poll_ids = list({r["poll_id"] for r in bundle.statuses.values() if r["poll_id"]})
     if poll_ids:
         bundle.polls = {p["id"]: p for p in await poll_rows.polls_by_ids(conn, poll_ids)}
         if viewer_id is not None:
@@ -562,7 +618,7 @@ async def _polls_and_filters(conn: Connection, bundle: StatusBundle, viewer_id: 
 WITH_MEDIA = "EXISTS (SELECT 1 FROM media_attachments ma WHERE ma.status_id = s.id)"
 
 
-async def home_page(conn: Connection, viewer_id: int, page: Page, now: int) -> list[Row]:
+async def home_page(conn: Connection, viewer_id: int, page: Page, now: int) -> list[StatusRow]:
     """The home timeline: the viewer's own statuses and boosts, those of followed accounts
     (boosts only where the follow shows them; replies only to people the viewer follows,
     to the viewer, or to the author's own thread; direct ones only if mentioned), and
@@ -592,7 +648,7 @@ async def home_page(conn: Connection, viewer_id: int, page: Page, now: int) -> l
         "WHERE ht.status_id = s.id AND tf.account_id = $1))) "
         f"AND {unhidden_sql('s', '$1', '$2')}"
     )
-    return await fetch_page(conn, sql, [viewer_id, now], "s.id", page)
+    return await fetch_page(conn, StatusRow, sql, [viewer_id, now], "s.id", page)
 
 
 async def public_page(
@@ -604,7 +660,7 @@ async def public_page(
     viewer_id: int | None = None,
     now: int = 0,
     only_media: bool = False,
-) -> list[Row]:
+) -> list[StatusRow]:
     """The public timeline: public statuses that are not boosts nor replies to others
     (minus the accounts hidden from the viewer)."""
     args: list[Any] = []
@@ -625,7 +681,7 @@ async def public_page(
     if viewer_id is not None:
         args += [viewer_id, now]
         sql += f" AND {unhidden_sql('s', '$1', '$2')}"
-    return await fetch_page(conn, sql, args, "s.id", page)
+    return await fetch_page(conn, StatusRow, sql, args, "s.id", page)
 
 
 async def account_page(
@@ -640,7 +696,7 @@ async def account_page(
     exclude_direct: bool = False,
     tagged: str | None = None,
     only_media: bool = False,
-) -> list[Row]:
+) -> list[StatusRow]:
     """An account's statuses as the viewer may see them."""
     args: list[Any] = [account_id]
     viewer = None
@@ -669,39 +725,39 @@ async def account_page(
             " AND EXISTS (SELECT 1 FROM status_pins p WHERE p.status_id = s.id "
             "AND p.account_id = s.account_id)"
         )
-    return await fetch_page(conn, sql, args, "s.id", page)
+    return await fetch_page(conn, StatusRow, sql, args, "s.id", page)
 
 
-async def favourites_page(conn: Connection, account_id: int, page: Page) -> list[Row]:
+async def favourites_page(conn: Connection, account_id: int, page: Page) -> list[StatusPageRow]:
     """The statuses an account favourited, newest favourite first (cursor: `page_id`)."""
     sql = (
         "SELECT s.*, x.id AS page_id FROM favourites x JOIN statuses s ON s.id = x.status_id "
         f"WHERE x.account_id = $1 AND {LIVE} AND {visible_sql('s', '$1')}"
     )
-    return await fetch_page(conn, sql, [account_id], "x.id", page)
+    return await fetch_page(conn, StatusPageRow, sql, [account_id], "x.id", page)
 
 
-async def bookmarks_page(conn: Connection, account_id: int, page: Page) -> list[Row]:
+async def bookmarks_page(conn: Connection, account_id: int, page: Page) -> list[StatusPageRow]:
     """The statuses an account bookmarked, newest bookmark first (cursor: `page_id`)."""
     sql = (
         "SELECT s.*, x.id AS page_id FROM bookmarks x JOIN statuses s ON s.id = x.status_id "
         f"WHERE x.account_id = $1 AND {LIVE} AND {visible_sql('s', '$1')}"
     )
-    return await fetch_page(conn, sql, [account_id], "x.id", page)
+    return await fetch_page(conn, StatusPageRow, sql, [account_id], "x.id", page)
 
 
-async def favourited_by_page(conn: Connection, status_id: int, page: Page) -> list[Row]:
+async def favourited_by_page(conn: Connection, status_id: int, page: Page) -> list[AccountPageRow]:
     """Accounts that favourited a status (cursor: `page_id`, the favourite's id)."""
     sql = (
         "SELECT a.*, x.id AS page_id FROM favourites x JOIN accounts a ON a.id = x.account_id "
         "WHERE x.status_id = $1 AND a.suspended_at IS NULL"
     )
-    return await fetch_page(conn, sql, [status_id], "x.id", page)
+    return await fetch_page(conn, AccountPageRow, sql, [status_id], "x.id", page)
 
 
 async def reblogged_by_page(
     conn: Connection, status_id: int, viewer_id: int | None, page: Page
-) -> list[Row]:
+) -> list[AccountPageRow]:
     """Accounts whose boost of a status the viewer may see (a followers-only boost only
     to the booster's followers); cursor: `page_id`, the boost's id."""
     args: list[Any] = [status_id]
@@ -714,13 +770,15 @@ async def reblogged_by_page(
         f"WHERE s.reblog_of_id = $1 AND {LIVE} AND a.suspended_at IS NULL "
         f"AND {visible_sql('s', viewer)}"
     )
-    return await fetch_page(conn, sql, args, "s.id", page)
+    return await fetch_page(conn, AccountPageRow, sql, args, "s.id", page)
 
 
-async def ancestors(conn: Connection, status_id: int, limit: int = 40) -> list[Row]:
+async def ancestors(conn: Connection, status_id: int, limit: int = 40) -> list[AncestorRow]:
     """The statuses a status replies to, up the thread, nearest first (deleted included
     so the walk can see where the chain breaks)."""
-    return await conn.fetch(
+    return await fetch_as(
+        conn,
+        AncestorRow,
         "WITH RECURSIVE up(id, depth) AS ("
         " SELECT in_reply_to_id, 1 FROM statuses WHERE id = $1 AND in_reply_to_id IS NOT NULL"
         " UNION ALL SELECT s.in_reply_to_id, up.depth + 1 FROM statuses s JOIN up ON s.id = up.id"
@@ -731,9 +789,11 @@ async def ancestors(conn: Connection, status_id: int, limit: int = 40) -> list[R
     )
 
 
-async def descendants(conn: Connection, status_id: int, limit: int = 4096) -> list[Row]:
+async def descendants(conn: Connection, status_id: int, limit: int = 4096) -> list[StatusRow]:
     """Every reply below a status, at any depth (deleted included), in id order."""
-    return await conn.fetch(
+    return await fetch_as(
+        conn,
+        StatusRow,
         "WITH RECURSIVE down(id, depth) AS ("
         " SELECT id, 1 FROM statuses WHERE in_reply_to_id = $1"
         " UNION ALL SELECT s.id, down.depth + 1 FROM statuses s JOIN down"
@@ -756,7 +816,7 @@ async def tag_page(
     viewer_id: int | None = None,
     now: int = 0,
     only_media: bool = False,
-) -> list[Row]:
+) -> list[StatusRow]:
     """Public statuses with any of `any_of`, all of `all_of` and none of `none_of` (tag
     names, lower-cased), as Mastodon's hashtag timeline."""
     if not any_of:
@@ -788,12 +848,12 @@ async def tag_page(
         sql += f" AND {WITH_MEDIA}"
     if viewer_id is not None:
         sql += f" AND {unhidden_sql('s', '$1', '$2')}"
-    return await fetch_page(conn, sql, args, "s.id", page)
+    return await fetch_page(conn, StatusRow, sql, args, "s.id", page)
 
 
 async def list_page(
-    conn: Connection, list_row: Row, viewer_id: int, page: Page, now: int
-) -> list[Row]:
+    conn: Connection, list_row: ListRow, viewer_id: int, page: Page, now: int
+) -> list[StatusRow]:
     """A list's timeline: its members' statuses and boosts the viewer may see (never
     direct ones), with replies as the list's `replies_policy` says."""
     sql = (
@@ -816,12 +876,12 @@ async def list_page(
             f" AND ({own_thread} OR s.in_reply_to_account_id = $2 OR s.in_reply_to_account_id IN "
             "(SELECT fr.target_account_id FROM follows fr WHERE fr.account_id = $2))"
         )
-    return await fetch_page(conn, sql, [list_row["id"], viewer_id, now], "s.id", page)
+    return await fetch_page(conn, StatusRow, sql, [list_row["id"], viewer_id, now], "s.id", page)
 
 
 async def trending_page(
     conn: Connection, since: int, limit: int, offset: int, viewer_id: int | None, now: int
-) -> list[Row]:
+) -> list[StatusRow]:
     """Public statuses since `since` that people interacted with, most engaging first
     (boosts weigh double; replies count too), minus accounts hidden from the viewer."""
     args: list[Any] = [since, limit, offset]
@@ -837,4 +897,4 @@ async def trending_page(
         " ORDER BY s.favourites_count + 2 * s.reblogs_count + s.replies_count DESC, s.id DESC "
         "LIMIT $2 OFFSET $3"
     )
-    return await conn.fetch(sql, *args)
+    return await fetch_as(conn, StatusRow, sql, *args)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .base import Connection, Row
+from .base import Connection, fetchrow_as
+from .rows import AudienceStatusRow, ParkedPayloadRow, StatusAudience
 
 NOTIFY_CHANNEL = "wildebeest_stream"
 
@@ -26,9 +27,12 @@ async def park_payload(
     )
 
 
-async def parked_payload(conn: Connection, payload_id: int) -> Row | None:
-    return await conn.fetchrow(
-        "SELECT channel, event, payload FROM stream_payloads WHERE id = $1", payload_id
+async def parked_payload(conn: Connection, payload_id: int) -> ParkedPayloadRow | None:
+    return await fetchrow_as(
+        conn,
+        ParkedPayloadRow,
+        "SELECT channel, event, payload FROM stream_payloads WHERE id = $1",
+        payload_id,
     )
 
 
@@ -36,10 +40,12 @@ async def purge_payloads(conn: Connection, before: int) -> int:
     return await conn.execute("DELETE FROM stream_payloads WHERE created_at < $1", before)
 
 
-async def status_audience(conn: Connection, status_id: int) -> dict[str, object] | None:
+async def status_audience(conn: Connection, status_id: int) -> StatusAudience | None:
     """Who a status reaches live: its author's local followers, mentioned local accounts,
     its hashtags, its visibility, and whether it is local."""
-    status = await conn.fetchrow(
+    status = await fetchrow_as(
+        conn,
+        AudienceStatusRow,
         "SELECT id, account_id, visibility, local, reblog_of_id FROM statuses WHERE id = $1",
         status_id,
     )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .base import Connection, Row
+from .base import Connection, fetch_as
+from .rows import AccountRow, SuggestedAccountRow
 
 
 def _excluded(viewer: str, now: str) -> str:
@@ -25,10 +26,14 @@ def _excluded(viewer: str, now: str) -> str:
 _SUGGESTIBLE = "a.discoverable AND a.suspended_at IS NULL AND a.moved_to_account_id IS NULL"
 
 
-async def friends_of_friends(conn: Connection, viewer_id: int, now: int, limit: int) -> list[Row]:
+async def friends_of_friends(
+    conn: Connection, viewer_id: int, now: int, limit: int
+) -> list[SuggestedAccountRow]:
     """Accounts followed by the accounts the viewer follows, those followed by more of
     them first."""
-    return await conn.fetch(
+    return await fetch_as(
+        conn,
+        SuggestedAccountRow,
         "SELECT a.*, COUNT(*) AS mutuals FROM follows ff "
         "JOIN follows f ON f.target_account_id = ff.account_id AND f.account_id = $1 "
         "JOIN accounts a ON a.id = ff.target_account_id "
@@ -40,9 +45,13 @@ async def friends_of_friends(conn: Connection, viewer_id: int, now: int, limit: 
     )
 
 
-async def most_followed_local(conn: Connection, viewer_id: int, now: int, limit: int) -> list[Row]:
+async def most_followed_local(
+    conn: Connection, viewer_id: int, now: int, limit: int
+) -> list[AccountRow]:
     """The most followed discoverable local accounts."""
-    return await conn.fetch(
+    return await fetch_as(
+        conn,
+        AccountRow,
         f"SELECT a.* FROM accounts a WHERE a.domain IS NULL AND {_SUGGESTIBLE} "
         f"AND a.id NOT IN ({_excluded('$1', '$2')}) "
         "AND EXISTS (SELECT 1 FROM users u WHERE u.account_id = a.id AND u.approved "

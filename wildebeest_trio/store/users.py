@@ -1,9 +1,17 @@
-"""Local users: credentials, standing, preferences, sessions."""
+"""Local users: credentials, two-factor sign-in, standing, preferences, web sessions.
+
+Every write to `users`, `user_recovery_codes` and `web_sessions` is here.
+"""
 
 from __future__ import annotations
 
-from .base import Connection, Row
+from collections.abc import Mapping
+from typing import Any
+
+from . import oauth
+from .base import Connection, fetch_as, fetchrow_as, fetchval_as
 from .effects import INSTANCE_FACTS_CHANGED
+from .rows import LiveSessionRow, OtpStateRow, SessionAccountRow, UserAccountRow
 
 __all__ = ["Connection"]
 
@@ -14,19 +22,45 @@ _USER_WITH_ACCOUNT = (
 )
 
 
-async def user_by_login(conn: Connection, login: str) -> Row | None:
+async def insert_user(conn: Connection, user: Mapping[str, Any]) -> None:
+    """Insert the local credentials of an account."""
+    conn.effects.add(INSTANCE_FACTS_CHANGED)
+    await conn.execute(
+        "INSERT INTO users (id, account_id, email, password_hash, role, confirmed_at, approved, "
+        "sign_up_reason, locale, created_at, updated_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+        user["id"],
+        user["account_id"],
+        user["email"],
+        user["password_hash"],
+        user["role"],
+        user["confirmed_at"],
+        user["approved"],
+        user.get("sign_up_reason", ""),
+        user.get("locale", "en"),
+        user["created_at"],
+    )
+
+
+async def user_by_login(conn: Connection, login: str) -> UserAccountRow | None:
     """A user by e-mail address, or by username when no e-mail address matches."""
-    row = await conn.fetchrow(_USER_WITH_ACCOUNT + "WHERE lower(u.email) = lower($1)", login)
+    row = await fetchrow_as(
+        conn, UserAccountRow, _USER_WITH_ACCOUNT + "WHERE lower(u.email) = lower($1)", login
+    )
     if row is None:
-        row = await conn.fetchrow(
+        row = await fetchrow_as(
+            conn,
+            UserAccountRow,
             _USER_WITH_ACCOUNT + "WHERE lower(a.username) = lower($1) AND a.domain IS NULL",
             login,
         )
     return row
 
 
-async def user_by_account(conn: Connection, account_id: int) -> Row | None:
-    return await conn.fetchrow(_USER_WITH_ACCOUNT + "WHERE u.account_id = $1", account_id)
+async def user_by_account(conn: Connection, account_id: int) -> UserAccountRow | None:
+    return await fetchrow_as(
+        conn, UserAccountRow, _USER_WITH_ACCOUNT + "WHERE u.account_id = $1", account_id
+    )
 
 
 async def update_settings(conn: Connection, account_id: int, settings: str, now: int) -> None:
@@ -66,9 +100,11 @@ async def insert_session(
     )
 
 
-async def session_account(conn: Connection, token_hash: str) -> Row | None:
+async def session_account(conn: Connection, token_hash: str) -> SessionAccountRow | None:
     """The signed-in account of an unrevoked session, with the user's standing."""
-    return await conn.fetchrow(
+    return await fetchrow_as(
+        conn,
+        SessionAccountRow,
         "SELECT s.id AS session_id, s.account_id, s.last_seen_at, u.role, u.approved, "
         "u.disabled, u.confirmed_at, a.username, a.suspended_at FROM web_sessions s "
         "JOIN users u ON u.account_id = s.account_id JOIN accounts a ON a.id = s.account_id "
@@ -95,9 +131,11 @@ async def revoke_session(conn: Connection, token_hash: str, now: int) -> None:
     )
 
 
-async def live_sessions(conn: Connection, account_id: int, seen_since: int) -> list[Row]:
+async def live_sessions(conn: Connection, account_id: int, seen_since: int) -> list[LiveSessionRow]:
     """An account's unrevoked sessions used since `seen_since`, the latest used first."""
-    return await conn.fetch(
+    return await fetch_as(
+        conn,
+        LiveSessionRow,
         "SELECT id, user_agent, ip, created_at, last_seen_at FROM web_sessions "
         "WHERE account_id = $1 AND revoked_at IS NULL AND last_seen_at >= $2 "
         "ORDER BY last_seen_at DESC, id DESC",
@@ -138,8 +176,8 @@ async def confirm_email(conn: Connection, user_id: int, now: int) -> bool:
     return changed == 1
 
 
-async def user_by_id(conn: Connection, user_id: int) -> Row | None:
-    return await conn.fetchrow(_USER_WITH_ACCOUNT + "WHERE u.id = $1", user_id)
+async def user_by_id(conn: Connection, user_id: int) -> UserAccountRow | None:
+    return await fetchrow_as(conn, UserAccountRow, _USER_WITH_ACCOUNT + "WHERE u.id = $1", user_id)
 
 
 async def set_password_hash(conn: Connection, user_id: int, password_hash: str, now: int) -> None:
@@ -157,6 +195,12 @@ async def revoke_sessions_of_account(conn: Connection, account_id: int, now: int
         now,
         account_id,
     )
+
+
+async def revoke_access(conn: Connection, account_id: int, now: int) -> None:
+    """End every web session and token of an account."""
+    await revoke_sessions_of_account(conn, account_id, now)
+    await oauth.revoke_tokens_of_account(conn, account_id, now)
 
 
 async def set_standing(
@@ -190,3 +234,117 @@ async def set_standing(
             now,
             user_id,
         )
+
+
+async def disable_for_deletion(conn: Connection, account_id: int, now: int) -> None:
+    """Disable the user of a deleted account, two-factor sign-in cleared."""
+    await conn.execute(
+        "UPDATE users SET disabled = TRUE, otp_secret = NULL, otp_enabled_at = NULL, "
+        "updated_at = $1 WHERE account_id = $2",
+        now,
+        account_id,
+    )
+
+
+# E-mail changes ---------------------------------------------------------------------------------
+
+
+async def set_unconfirmed_email(
+    conn: Connection, user_id: int, email: str | None, now: int
+) -> None:
+    await conn.execute(
+        "UPDATE users SET unconfirmed_email = $1, updated_at = $2 WHERE id = $3",
+        email,
+        now,
+        user_id,
+    )
+
+
+async def unconfirmed_email(conn: Connection, user_id: int) -> str | None:
+    return await fetchval_as(
+        conn, str, "SELECT unconfirmed_email FROM users WHERE id = $1", user_id
+    )
+
+
+async def swap_email(conn: Connection, user_id: int, email: str, now: int) -> None:
+    """Make a confirmed new address the account's address."""
+    await conn.execute(
+        "UPDATE users SET email = $1, unconfirmed_email = NULL, "
+        "confirmed_at = COALESCE(confirmed_at, $2), updated_at = $2 WHERE id = $3",
+        email,
+        now,
+        user_id,
+    )
+
+
+# Two-factor sign-in -----------------------------------------------------------------------------
+
+
+async def otp_state(conn: Connection, user_id: int) -> OtpStateRow | None:
+    return await fetchrow_as(
+        conn,
+        OtpStateRow,
+        "SELECT id, otp_secret, otp_enabled_at, otp_last_step FROM users WHERE id = $1",
+        user_id,
+    )
+
+
+async def set_otp_secret(conn: Connection, user_id: int, secret: str | None, now: int) -> None:
+    """Store a secret being set up (not yet enabled), or clear two-factor altogether."""
+    await conn.execute(
+        "UPDATE users SET otp_secret = $1, otp_enabled_at = NULL, otp_last_step = NULL, "
+        "updated_at = $2 WHERE id = $3",
+        secret,
+        now,
+        user_id,
+    )
+    await conn.execute("DELETE FROM user_recovery_codes WHERE user_id = $1", user_id)
+
+
+async def enable_otp(conn: Connection, user_id: int, step: int, now: int) -> None:
+    await conn.execute(
+        "UPDATE users SET otp_enabled_at = $1, otp_last_step = $2, updated_at = $1 WHERE id = $3",
+        now,
+        step,
+        user_id,
+    )
+
+
+async def use_otp_step(conn: Connection, user_id: int, step: int) -> bool:
+    """Record a used time step; False when it (or a later one) was already used."""
+    changed = await conn.execute(
+        "UPDATE users SET otp_last_step = $1 WHERE id = $2 "
+        "AND (otp_last_step IS NULL OR otp_last_step < $1)",
+        step,
+        user_id,
+    )
+    return bool(changed)
+
+
+async def insert_recovery_codes(conn: Connection, rows: list[tuple[int, int, str, int]]) -> None:
+    await conn.executemany(
+        "INSERT INTO user_recovery_codes (id, user_id, code_hash, created_at) "
+        "VALUES ($1, $2, $3, $4)",
+        rows,
+    )
+
+
+async def use_recovery_code(conn: Connection, user_id: int, code_hash: str, now: int) -> bool:
+    """Spend an unused recovery code; whether there was one."""
+    changed = await conn.execute(
+        "UPDATE user_recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 "
+        "AND used_at IS NULL",
+        now,
+        user_id,
+        code_hash,
+    )
+    return bool(changed)
+
+
+async def unused_recovery_codes(conn: Connection, user_id: int) -> int:
+    return int(
+        await conn.fetchval(
+            "SELECT COUNT(*) FROM user_recovery_codes WHERE user_id = $1 AND used_at IS NULL",
+            user_id,
+        )
+    )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from .base import Connection, Row
+from .base import Connection, Row, fetchval_as, row_as
+from .rows import WebPushSubscriptionRow
 
 _COLUMNS = (
     "s.id, s.access_token_id, s.account_id, s.endpoint, s.key_p256dh, s.key_auth, "
@@ -19,13 +19,10 @@ _LIVE = (
 )
 
 
-def _decode(row: Row | None) -> Row | None:
-    if row is None:
-        return None
-    out = dict(row)
-    out["standard"] = bool(out["standard"])
-    out["alerts"] = json.loads(out["alerts"]) if out["alerts"] else {}
-    return out
+def _decoded(row: Row) -> WebPushSubscriptionRow:
+    row["standard"] = bool(row["standard"])
+    row["alerts"] = json.loads(row["alerts"]) if row["alerts"] else {}
+    return row_as(WebPushSubscriptionRow, row)
 
 
 async def replace_for_token(
@@ -40,12 +37,14 @@ async def replace_for_token(
     alerts: dict[str, bool],
     policy: str,
     now: int,
-) -> Row:
+) -> WebPushSubscriptionRow:
     """Delete the token's subscription, if any, and store a new one; the new row."""
     await conn.execute(
         "DELETE FROM web_push_subscriptions WHERE access_token_id = $1", access_token_id
     )
-    new_id = await conn.fetchval(
+    new_id = await fetchval_as(
+        conn,
+        int,
         "INSERT INTO web_push_subscriptions (access_token_id, account_id, endpoint, key_p256dh, "
         "key_auth, standard, alerts, policy, created_at, updated_at) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
@@ -59,31 +58,32 @@ async def replace_for_token(
         policy,
         now,
     )
-    row = await by_id(conn, int(new_id))
+    assert new_id is not None
+    row = await by_id(conn, new_id)
     assert row is not None
     return row
 
 
-async def for_token(conn: Connection, access_token_id: int) -> Row | None:
+async def for_token(conn: Connection, access_token_id: int) -> WebPushSubscriptionRow | None:
     """The subscription of a live token, or None."""
     row = await conn.fetchrow(
         f"SELECT {_COLUMNS} {_LIVE} AND s.access_token_id = $1", access_token_id
     )
-    return _decode(row)
+    return None if row is None else _decoded(row)
 
 
-async def by_id(conn: Connection, subscription_id: int) -> Row | None:
+async def by_id(conn: Connection, subscription_id: int) -> WebPushSubscriptionRow | None:
     """A subscription whose token is still live, or None."""
     row = await conn.fetchrow(f"SELECT {_COLUMNS} {_LIVE} AND s.id = $1", subscription_id)
-    return _decode(row)
+    return None if row is None else _decoded(row)
 
 
-async def for_account(conn: Connection, account_id: int) -> list[Row]:
+async def for_account(conn: Connection, account_id: int) -> list[WebPushSubscriptionRow]:
     """Every live subscription of an account (one per signed-in app)."""
     rows = await conn.fetch(
         f"SELECT {_COLUMNS} {_LIVE} AND s.account_id = $1 ORDER BY s.id", account_id
     )
-    return [r for r in map(_decode, rows) if r is not None]
+    return [_decoded(r) for r in rows]
 
 
 async def update_data(
@@ -119,20 +119,10 @@ async def delete(conn: Connection, subscription_id: int) -> bool:
 
 async def token_revoked(conn: Connection, subscription_id: int) -> bool:
     """Whether a stored subscription belongs to a revoked token (it should then go)."""
-    found: Any = await conn.fetchval(
+    found = await conn.fetchval(
         "SELECT 1 FROM web_push_subscriptions s JOIN oauth_access_tokens t "
         "ON t.id = s.access_token_id WHERE s.id = $1 AND t.revoked_at IS NOT NULL",
         subscription_id,
-    )
-    return found is not None
-
-
-async def follows(conn: Connection, account_id: int, target_account_id: int) -> bool:
-    """Whether `account_id` follows `target_account_id` (for the `followed`/`follower` policies)."""
-    found = await conn.fetchval(
-        "SELECT 1 FROM follows WHERE account_id = $1 AND target_account_id = $2",
-        account_id,
-        target_account_id,
     )
     return found is not None
 
