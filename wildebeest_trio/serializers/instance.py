@@ -6,7 +6,8 @@ from typing import Any
 
 from ..config import Config
 from ..media.video import find_tools
-from ..services.instance import SOURCE_URL, VERSION, InstanceFacts, api_level
+from ..version import SOURCE_URL, VERSION, api_level
+from ..views import InstanceFacts
 from .accounts import account_entity
 from .time import iso_ms
 

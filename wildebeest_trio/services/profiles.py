@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ..formatting import MentionTarget, plain_mentions, render_field_value, render_text
 from ..ids import now_ms
 from ..runtime import Runtime
 from ..store import Connection, Row, outbox
@@ -14,7 +15,6 @@ from ..store import follows as follow_rows
 from ..store import users as user_rows
 from ..store.effects import INSTANCE_FACTS_CHANGED
 from . import media
-from .formatting import MentionTarget, plain_mentions, render_field_value, render_text
 
 MAX_DISPLAY_NAME = 30
 MAX_NOTE = 500
