@@ -384,8 +384,11 @@ class _NewestFirst:
         found = 0
         while found < offset + limit and self.hi > self.floor + 1:
             step = self._walk if self.walking else self._from_index
-            for row in await step(conn, offset + limit - found):
-                if found >= offset:
+            # Before the offset only the ids come back: those rows are counted, not shown.
+            skipping = found < offset
+            missing = offset - found if skipping else offset + limit - found
+            for row in await step(conn, missing, "f.id" if skipping else "f.*"):
+                if not skipping:
                     page.append({k: v for k, v in row.items() if k not in _BOOKKEEPING})
                 found += 1
         return page
@@ -394,13 +397,13 @@ class _NewestFirst:
         n = len(self.args)
         return [f"${n + i}" for i in range(1, len(values) + 1)], [*self.args, *values]
 
-    def _findable_among(self, matches: str, missing: str) -> str:
-        """The first `missing` findable rows among `matches` (a statement giving up to
-        `want` ids of matches), and the oldest match, findable or not, unless `missing`
-        were found; each row with how many matches there were."""
+    def _findable_among(self, matches: str, missing: str, columns: str) -> str:
+        """The first `missing` findable rows (their `columns`) among `matches` (a
+        statement giving up to `want` ids of matches), and the oldest match, findable or
+        not, unless `missing` were found; each row with how many matches there were."""
         return (
             f"WITH c AS MATERIALIZED ({matches}) "
-            "SELECT c.status_id AS match_id, (SELECT count(*) FROM c) AS matches, f.* "
+            f"SELECT c.status_id AS match_id, (SELECT count(*) FROM c) AS matches, {columns} "
             f"FROM c {self.findable} "
             "WHERE f.id IS NOT NULL OR c.status_id = (SELECT min(status_id) FROM c) "
             f"ORDER BY c.status_id DESC LIMIT {missing}"
@@ -408,17 +411,15 @@ class _NewestFirst:
 
     def _continue(self, rows: list[Row], want: int, missing: int) -> tuple[list[Row], bool]:
         """The findable rows of a batch, and whether the place it searched may hold more
-        matches: it found `missing` findable ones, or `want` matches (then the next batch
-        starts below the oldest of them)."""
+        matches: it found `missing` findable ones, or `want` matches; then the next batch
+        starts below the last match it looked at."""
         found = [r for r in rows if r["id"] is not None]
-        if len(found) == missing:
-            return found, True
-        if rows and rows[0]["matches"] == want:
+        if len(found) == missing or (rows and rows[0]["matches"] == want):
             self.hi = rows[-1]["match_id"]
             return found, True
         return found, False
 
-    async def _walk(self, conn: Connection, missing: int) -> list[Row]:
+    async def _walk(self, conn: Connection, missing: int, columns: str) -> list[Row]:
         """Test the newest WALK entries one by one; every row also tells which entries
         those were and where the index begins (one row with no match if none matched)."""
         want = _batch(missing)
@@ -435,7 +436,7 @@ class _NewestFirst:
             "SELECT e.*, m.* FROM (SELECT min(status_id) AS walk_bottom, max(status_id) AS "
             "walk_top, count(*) AS walk_seen, (SELECT min(status_id) FROM status_search) "
             f"AS index_oldest FROM (SELECT status_id {newest}) w) e LEFT JOIN "
-            f"({self._findable_among(matches, first)}) m ON true "
+            f"({self._findable_among(matches, first, columns)}) m ON true "
             "ORDER BY m.match_id DESC NULLS LAST",
             *args,
         )
@@ -455,7 +456,7 @@ class _NewestFirst:
             self.floor = max(self.floor, walked["index_oldest"] - 1)
         return found
 
-    async def _from_index(self, conn: Connection, missing: int) -> list[Row]:
+    async def _from_index(self, conn: Connection, missing: int, columns: str) -> list[Row]:
         """The newest matches of the current slice, through the index."""
         want = _batch(missing)
         if self.slice is None:
@@ -475,7 +476,7 @@ class _NewestFirst:
             + f" AND status_id + 0 < {hi} AND status_id + 0 >= {lowest} "
             f"ORDER BY status_id + 0 DESC LIMIT {limit}"
         )
-        rows = await conn.fetch(self._findable_among(matches, first), *args)
+        rows = await conn.fetch(self._findable_among(matches, first, columns), *args)
         found, more = self._continue(rows, want, missing)
         if not more:
             self.searched += self.hi - low
