@@ -363,7 +363,7 @@ async def test_subscription_dies_with_its_token(
 
 
 async def test_api_level_needs_the_lower_levels(client: Any) -> None:
-    from wildebeest_trio.services.instance import api_level
+    from wildebeest_trio.version import api_level
 
     assert "standard_web_push" in client.app.extensions["wildebeest.features"]
     # Standard push alone does not lift the level: levels 2 and 3 must hold too.
