@@ -6,12 +6,10 @@ from urllib.parse import urlencode
 
 from quart import Blueprint, Response, current_app, request
 
-from ..services import account_mail, totp
+from ..services import account_mail, sessions, totp
 from ..services.access_jwt import AccessDenied, AccessIdentity, AccessVerifier
 from ..services.accounts import AccountError, create_local_account
-from ..services.onetime import TokenInvalid, check_token, make_token, token_user_id
-from ..store import Row
-from ..store import users as user_rows
+from ..services.types import Row
 from .auth import LOGIN_LIMIT_ACCOUNT, LOGIN_LIMIT_IP, check_client_limit, check_limit
 from .context import runtime
 from .web import check_csrf, page, redirect, safe_next, start_browser_session
@@ -95,55 +93,31 @@ async def password_edit() -> Response:
 # Two-factor sign-in ----------------------------------------------------------------------------
 
 TWO_FACTOR_COOKIE = "wb_2fa"
-TWO_FACTOR_PURPOSE = "two-factor-login"
-TWO_FACTOR_TTL = 5 * 60
 
 
 async def two_factor_challenge(user: Row, target: str) -> Response:
     """After a right password, when two-factor is on: ask for the code before a session.
 
-    The short-lived cookie proves the password step; it is bound to the password hash,
-    so it dies with a password change.
+    The short-lived cookie carries the proof of the password step.
     """
-    token = make_token(
-        runtime().config.secret_key(),
-        TWO_FACTOR_PURPOSE,
-        user["user_id"],
-        TWO_FACTOR_TTL,
-        binding=user["password_hash"] or "",
-    )
     response = redirect("/auth/two_factor?" + urlencode({"next": target}))
     response.set_cookie(
         TWO_FACTOR_COOKIE,
-        token,
+        sessions.two_factor_ticket(runtime(), user),
         httponly=True,
         samesite="Lax",
         secure=runtime().config.scheme == "https",
         path="/auth/two_factor",
-        max_age=TWO_FACTOR_TTL,
+        max_age=sessions.TWO_FACTOR_TTL,
     )
     return response
 
 
 async def _password_step_user() -> Row | None:
     """The user whose password step this browser passed (from the cookie), or None."""
-    token = request.cookies.get(TWO_FACTOR_COOKIE, "")[:200]
-    if not token:
-        return None
-    rt = runtime()
-    try:
-        user = await rt.store.read(user_rows.user_by_id, token_user_id(token))
-        if user is None:
-            return None
-        check_token(
-            rt.config.secret_key(),
-            TWO_FACTOR_PURPOSE,
-            token,
-            binding=user["password_hash"] or "",
-        )
-    except TokenInvalid:
-        return None
-    return user
+    return await sessions.two_factor_user(
+        runtime(), request.cookies.get(TWO_FACTOR_COOKIE, "")[:200]
+    )
 
 
 @blueprint.route("/auth/two_factor", methods=["GET"])
@@ -200,9 +174,8 @@ async def sign_in_with_header(target: str) -> Response | None:
     identity = await access_identity()
     if identity is None:
         return None
-    rt = runtime()
-    user = await rt.store.read(user_rows.user_by_login, identity.email)
-    if user is None or user["email"].lower() != identity.email:
+    user = await sessions.user_with_email(runtime(), identity.email)
+    if user is None:
         return redirect("/auth/first_login?" + urlencode({"next": target}))
     if user["disabled"] or user["suspended_at"] is not None or not user["approved"]:
         return await page(
@@ -253,8 +226,7 @@ async def first_login() -> Response:
     target = safe_next(form.get("next"))
     username = str(form.get("username", "")).strip()[:100]
     display_name = str(form.get("display_name", "")).strip()[:100]
-    existing = await rt.store.read(user_rows.user_by_login, identity.email)
-    if existing is None:
+    if await sessions.user_with_email(rt, identity.email) is None:
         try:
             await create_local_account(
                 rt,

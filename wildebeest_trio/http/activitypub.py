@@ -10,18 +10,19 @@ and the actor document shown to unsigned requests is Mastodon's minimal one.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from quart import Blueprint, Response, request
 
-from ..federation import activities
+from ..federation import activities, documents
 from ..federation.actors import RemoteKey
 from ..federation.instance_actor import instance_actor
 from ..federation.signed_get import verify_signed_get
 from ..federation.verify import DeliveryRefused
 from ..ids import parse_id
 from ..serializers import activitypub as ap
-from ..store import Connection, Row
-from ..store import accounts as account_rows
-from ..store import featured_tags as featured_tag_rows
+from ..services import featured_tags as featured_tag_service
+from ..services.types import Row
 from .context import json_response, runtime, signed_url
 from .errors import ApiError, not_found
 from .web import redirect, signed_in
@@ -77,8 +78,8 @@ async def signer(*, required: bool) -> RemoteKey | None:
 
 
 async def _actor_row(username: str) -> Row:
-    row = await runtime().store.read(account_rows.local_actor, username)
-    if row is None or row["actor_type"] == "Application" or row["suspended_at"] is not None:
+    row = await documents.served_actor(runtime(), username)
+    if row is None:
         raise not_found()
     return row
 
@@ -90,10 +91,7 @@ async def actor(username: str) -> Response:
     if not wants_activitypub():
         # Browsers get the profile page, as on Mastodon.
         return browser_redirect(f"/@{row['username']}")
-    moved = None
-    if row["moved_to_account_id"] is not None:
-        target = await rt.store.read(account_rows.account_by_id, row["moved_to_account_id"])
-        moved = target["uri"] if target else None
+    moved = await documents.moved_to_uri(rt, row)
     document = ap.actor_document(rt.config, row, row["public_key_pem"], moved_to_uri=moved)
     if rt.config.authorized_fetch and await signer(required=False) is None:
         # Enough to verify our signatures with, nothing more (Mastodon's secure mode).
@@ -114,7 +112,7 @@ async def instance_actor_document() -> Response:
     return response
 
 
-async def _collection(username: str, which: str) -> Response:
+async def _collection(username: str, which: Literal["followers", "following"]) -> Response:
     rt = runtime()
     row = await _actor_row(username)
     await signer(required=rt.config.authorized_fetch)
@@ -129,10 +127,7 @@ async def _collection(username: str, which: str) -> Response:
     page = parse_id(page_text)
     if page is None or not 1 <= page <= 100_000:
         raise ApiError(400, "page must be a positive integer")
-    listing = account_rows.follower_uris if which == "followers" else account_rows.following_uris
-    items = await rt.store.read(
-        listing, row["id"], (page - 1) * ap.FOLLOWS_PER_PAGE, ap.FOLLOWS_PER_PAGE
-    )
+    items = await documents.follows_page(rt, row, which, page)
     return activity_response(ap.follows_page(collection_id, page, items, total))
 
 
@@ -159,11 +154,7 @@ async def _status(username: str, status_id: int) -> tuple[activities.StatusDocum
         # A browser sees what its signed-in account may see.
         session = await signed_in()
         viewer = session["account_id"] if session else None
-
-    async def unit(conn: Connection) -> activities.StatusDocuments | None:
-        return await activities.status_documents(conn, rt.config, username, status_id, viewer)
-
-    docs = await rt.store.read(unit)
+    docs = await documents.status_documents(rt, username, status_id, viewer)
     if docs is None or not docs.permitted:
         # Unseen and unknown look alike, as on Mastodon: the same 404 to a browser too,
         # never a redirect that would tell an existing hidden status from a missing one.
@@ -242,11 +233,7 @@ async def _outbox(row: Row) -> Response:
     if request.args.get("page") is None:
         return activity_response(ap.outbox_collection(outbox_url, int(row["statuses_count"])))
     max_id, min_id = _cursor("max_id"), _cursor("min_id")
-
-    async def unit(conn: Connection) -> tuple[list[dict], tuple[int, int] | None]:
-        return await activities.outbox_items(conn, rt.config, row, max_id, min_id)
-
-    items, cursors = await rt.store.read(unit)
+    items, cursors = await documents.outbox_items(rt, row, max_id, min_id)
     page_id = f"{outbox_url}?{request.query_string.decode('latin-1')}"
     return activity_response(ap.outbox_page(outbox_url, page_id, items, cursors))
 
@@ -258,11 +245,7 @@ async def featured(username: str) -> Response:
     if not wants_activitypub():
         return browser_redirect(f"/@{row['username']}")
     await signer(required=rt.config.authorized_fetch)
-
-    async def unit(conn: Connection) -> list[dict]:
-        return await activities.featured_notes(conn, rt.config, row)
-
-    notes = await rt.store.read(unit)
+    notes = await documents.featured_notes(rt, row)
     return activity_response(ap.featured_collection(row["featured_url"], notes))
 
 
@@ -273,7 +256,7 @@ async def featured_tags(username: str) -> Response:
     if not wants_activitypub():
         return browser_redirect(f"/@{row['username']}")
     await signer(required=rt.config.authorized_fetch)
-    tags = await rt.store.read(featured_tag_rows.of_account, row["id"])
+    tags = [f.row for f in await featured_tag_service.featured(rt, row["id"])]
     return activity_response(
         ap.featured_tags_collection(rt.config, f"{row['uri']}/collections/tags", tags)
     )

@@ -11,7 +11,7 @@ from quart import Blueprint, Response, request
 from ..ids import parse_id
 from ..services import admin, custom_emoji
 from ..services import instance as instance_service
-from ..store import Row
+from ..services.types import Row
 from .context import runtime
 from .web import check_csrf, page, redirect, signed_in
 

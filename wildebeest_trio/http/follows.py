@@ -10,8 +10,7 @@ from ..serializers.statuses import relationship_entity
 from ..serializers.time import iso_ms
 from ..services import follows
 from ..services.follows import FollowOptions, Relationship
-from ..store import Row
-from ..store.paging import Page
+from ..services.types import Page, Row
 from .auth import auth, require_scope
 from .context import json_response, runtime
 from .errors import ApiError

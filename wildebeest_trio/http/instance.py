@@ -53,4 +53,4 @@ async def extended_description() -> Response:
 @blueprint.route("/api/v1/instance/domain_blocks")
 async def domain_blocks_list() -> Response:
     """The domains this server limits, with public comments (obfuscated ones masked)."""
-    return json_response(await runtime().store.read(domain_blocks.public_blocks))
+    return json_response(await domain_blocks.public_blocks(runtime()))

@@ -12,7 +12,7 @@ from ..serializers.lists import list_entity
 from ..serializers.statuses import status_entity
 from ..services import filters, lists
 from ..services.lists import InvalidList, ListNotFound
-from ..store.paging import Page
+from ..services.types import Page
 from .auth import auth, require_scope
 from .context import json_response, runtime
 from .errors import ApiError, not_found

@@ -17,8 +17,14 @@ from ..serializers.notifications import (
 )
 from ..serializers.statuses import status_entity
 from ..services import notifications
-from ..services.notifications import GROUPABLE, TYPES, Grouped, NotificationNotFound
-from ..store.notifications import POLICY_FIELDS, Browse
+from ..services.notifications import (
+    GROUPABLE,
+    POLICY_FIELDS,
+    TYPES,
+    Browse,
+    Grouped,
+    NotificationNotFound,
+)
 from .auth import auth, require_scope
 from .context import json_response, runtime
 from .errors import ApiError

@@ -7,7 +7,7 @@ from quart import Blueprint, Response
 from ..serializers.web_push import subscription_entity
 from ..services import web_push
 from ..services.instance import instance_facts
-from ..store import Row
+from ..services.types import Row
 from .auth import auth, require_scope
 from .context import json_response, runtime
 from .errors import ApiError, not_found

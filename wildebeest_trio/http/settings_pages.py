@@ -14,7 +14,7 @@ from ..serializers.accounts import account_entity
 from ..serializers.time import iso_ms
 from ..services import account_settings, exports, moves, profiles, sessions, totp
 from ..services.profile_images import store_avatar, store_header
-from ..store import Row
+from ..services.types import Row
 from .auth import Limit, check_client_limit
 from .context import runtime
 from .web import (
@@ -132,7 +132,7 @@ async def profile_save() -> Response:
 
 async def _account_page(viewer: Row, status: int = 200, **context: Any) -> Response:
     rt = runtime()
-    user = await rt.store.read(_user_row, viewer["account_id"])
+    user = await account_settings.user_of(rt, viewer["account_id"])
     return await _render(
         "settings/account.html",
         status,
@@ -142,12 +142,6 @@ async def _account_page(viewer: Row, status: int = 200, **context: Any) -> Respo
         recovery_left=await totp.recovery_codes_left(rt, user["user_id"]),
         **context,
     )
-
-
-async def _user_row(conn: Any, account_id: int) -> Row:
-    from ..store import users as user_rows
-
-    return await user_rows.user_by_account(conn, account_id)  # type: ignore[return-value]
 
 
 @blueprint.route("/settings/account")
@@ -219,7 +213,7 @@ async def two_factor_page() -> Response:
     if refused:
         return refused
     rt = runtime()
-    user = await rt.store.read(_user_row, viewer["account_id"])
+    user = await account_settings.user_of(rt, viewer["account_id"])
     label = f"{viewer['username']}@{rt.config.domain}"
     return await _render(
         "settings/two_factor.html",
@@ -239,7 +233,7 @@ async def two_factor_change() -> Response:
         return refused
     check_client_limit("settings", SETTINGS_LIMIT)
     rt = runtime()
-    user = await rt.store.read(_user_row, viewer["account_id"])
+    user = await account_settings.user_of(rt, viewer["account_id"])
     label = f"{viewer['username']}@{rt.config.domain}"
     action = form.get("action")
     try:

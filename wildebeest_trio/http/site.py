@@ -15,19 +15,17 @@ from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from quart import Blueprint, Response, request
+from quart import Blueprint, Response, render_template, request
 
 from ..ids import parse_id
 from ..serializers.accounts import account_entity, acct
 from ..serializers.statuses import status_entities
-from ..services import domain_blocks, profiles, timelines
 from ..services import follows as follow_service
 from ..services import instance as instance_service
+from ..services import profiles, timelines
 from ..services import statuses as status_service
 from ..services.follows import AccountNotFound
-from ..store import Row
-from ..store.paging import Page
-from ..store.statuses import StatusBundle
+from ..services.types import Page, Row, StatusBundle
 from .activitypub import wants_activitypub
 from .context import runtime
 from .web import check_csrf, finish, page, redirect, signed_in
@@ -172,17 +170,6 @@ async def tag_page(name: str) -> Response:
 # Profiles and statuses -------------------------------------------------------------------------
 
 
-async def _account(handle: str) -> Row | None:
-    """The account of `/@handle`, hidden when suspended (or its domain is)."""
-    rt = runtime()
-    row = await profiles.lookup(rt, handle)
-    if row is None or row["suspended_at"] is not None:
-        return None
-    if row["domain"] is not None and await rt.store.read(domain_blocks.is_suspended, row["domain"]):
-        return None
-    return row
-
-
 def _rel_me_links(entity: dict[str, Any]) -> list[str]:
     links = []
     for field in entity["fields"]:
@@ -207,7 +194,7 @@ async def _profile(handle: str, which: str) -> Response:
     rss = which == "posts" and handle.endswith(".rss")
     if rss:
         handle = handle[: -len(".rss")]
-    account = await _account(handle)
+    account = await profiles.public_profile(runtime(), handle)
     if account is None:
         return await not_found_page("No such account on this server.")
     if wants_activitypub():
@@ -269,7 +256,7 @@ async def status_page(handle: str, segment: str) -> Response:
     status_id = parse_id(segment)
     if status_id is None:
         return await not_found_page()
-    account = await _account(handle)
+    account = await profiles.public_profile(runtime(), handle)
     if account is None:
         return await not_found_page("No such account on this server.")
     viewer = await signed_in()
@@ -304,7 +291,7 @@ async def follow_from_profile(handle: str) -> Response:
     viewer = await signed_in()
     if viewer is None:
         return redirect("/auth/sign_in?" + urlencode({"next": f"/@{handle}"}))
-    account = await _account(handle)
+    account = await profiles.public_profile(runtime(), handle)
     if account is None:
         return await not_found_page("No such account on this server.")
     rt = runtime()
@@ -332,8 +319,6 @@ def _rfc822(iso: str) -> str:
 
 async def _feed(*, title: str, link: str, description: str, bundle: StatusBundle) -> Response:
     """An RSS 2.0 document of public statuses (the anonymous view)."""
-    from quart import render_template
-
     items = [i for i in shown(bundle) if i.boosted_by is None]
     xml = await render_template(
         "feed.xml",

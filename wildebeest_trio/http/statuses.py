@@ -16,7 +16,7 @@ from ..serializers.statuses import (
 from ..services import filters, interactions, scheduled, statuses
 from ..services.polls import PollDraft
 from ..services.statuses import Draft
-from ..store.statuses import StatusBundle
+from ..services.types import StatusBundle
 from .auth import auth, require_scope
 from .context import json_response, runtime
 from .errors import ApiError

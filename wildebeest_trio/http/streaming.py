@@ -11,8 +11,8 @@ from quart import Blueprint, Response, request, websocket
 
 from .. import jsonbounds
 from ..ids import now_ms
+from ..services.follows import hidden_account_ids
 from ..services.tokens import TokenInfo, resolve_token, scope_allows
-from ..store.statuses import hidden_account_ids
 from ..streaming.hub import Subscription
 from .auth import bearer_token
 from .context import runtime

@@ -6,8 +6,7 @@ from quart import Blueprint, Response
 
 from ..serializers.statuses import conversation_entity, status_entities, status_entity
 from ..services import conversations, filters, timelines, trends
-from ..store.paging import Page
-from ..store.statuses import StatusBundle
+from ..services.types import Page, StatusBundle
 from .auth import auth, require_scope
 from .context import json_response, runtime
 from .errors import not_found

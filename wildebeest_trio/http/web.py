@@ -11,7 +11,7 @@ from quart import Response, g, render_template, request
 
 from ..services import instance as instance_service
 from ..services import sessions
-from ..store import Row
+from ..services.types import Row
 from .auth import client_ip
 from .context import runtime
 from .errors import ApiError
