@@ -20,6 +20,11 @@ def features() -> frozenset[str]:
     return current_app.extensions["wildebeest.features"]  # type: ignore[no-any-return]
 
 
+def takes_av() -> bool:
+    """Whether uploads may be video and audio: ffmpeg was there when the app was made."""
+    return current_app.extensions["wildebeest.av"]  # type: ignore[no-any-return]
+
+
 def signed_url() -> str:
     """The URL a remote server signed for this request: our public origin, path and query.
 

@@ -7,7 +7,7 @@ from quart import Blueprint, Response
 from ..serializers import instance as entities
 from ..services import domain_blocks
 from ..services import instance as instance_service
-from .context import features, json_response, runtime
+from .context import features, json_response, runtime, takes_av
 
 blueprint = Blueprint("instance", __name__)
 
@@ -16,21 +16,21 @@ blueprint = Blueprint("instance", __name__)
 async def instance_v2() -> Response:
     rt = runtime()
     facts = await instance_service.instance_facts(rt)
-    return json_response(entities.instance_v2(rt.config, facts, features()))
+    return json_response(entities.instance_v2(rt.config, facts, features(), av=takes_av()))
 
 
 @blueprint.route("/api/v1/instance")
 async def instance_v1() -> Response:
     rt = runtime()
     facts = await instance_service.instance_facts(rt)
-    return json_response(entities.instance_v1(rt.config, facts, features()))
+    return json_response(entities.instance_v1(rt.config, facts, features(), av=takes_av()))
 
 
 @blueprint.route("/api/v1/instance/rules")
 async def rules() -> Response:
     rt = runtime()
     facts = await instance_service.instance_facts(rt)
-    return json_response(entities.instance_v2(rt.config, facts, features())["rules"])
+    return json_response(entities.instance_v2(rt.config, facts, features(), av=takes_av())["rules"])
 
 
 @blueprint.route("/api/v1/instance/peers")
