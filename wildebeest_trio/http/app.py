@@ -15,50 +15,46 @@ from ..config import parse_networks
 from ..runtime import Runtime
 from ..services import media as media_service
 from ..services.access_jwt import AccessVerifier
-from . import (
-    account_pages,
+from .access_log import AccessLog
+from .activitypub import documents as activitypub
+from .activitypub import inbox, wellknown
+from .api import (
     accounts,
-    activitypub,
-    admin_pages,
     announcements,
     custom_emojis,
     domain_blocks,
     featured_tags,
     filters,
     follows,
-    health,
-    inbox,
     instance,
     lists,
     markers,
-    media_files,
-    media_proxy,
     notifications,
-    oauth,
-    pages,
     polls,
     push,
     reports,
     scheduled_statuses,
     search,
-    settings_pages,
-    site,
     statuses,
     streaming,
     suggestions,
     tags,
     timelines,
-    wellknown,
 )
-from . import media as media_api
-from .access_log import AccessLog
+from .api import media as media_api
 from .auth import AUTH_LIMITER, RateLimiter, api_rate_limit, rate_limit_headers
 from .converters import CONVERTERS
 from .errors import ApiError, error_response
 from .jsonio import OrjsonProvider
+from .oauth import authorization as oauth
 from .proxy import ProxyHeaders, over_https
 from .strict_input import StrictRequest
 from .unread_body import FinishUnreadBody
+from .web import admin as admin_pages
+from .web import auth as account_pages
+from .web import health, media_files, media_proxy, site
+from .web import home as pages
+from .web import settings as settings_pages
 
 log = logging.getLogger(__name__)
 

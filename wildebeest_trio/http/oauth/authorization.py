@@ -1,0 +1,372 @@
+"""OAuth 2 endpoints and the pages around them: apps, authorize, token, revoke, sign-in."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+from urllib.parse import urlencode
+
+from quart import Blueprint, Response, request
+
+from ...serializers.apps import application_entity
+from ...services import oauth, totp
+from ...services import sessions as session_service
+from ...services.account_mail import mail_enabled
+from ...services.instance import instance_facts
+from ...services.tokens import KNOWN_SCOPES
+from ..auth import (
+    APP_REGISTRATION_LIMIT,
+    LOGIN_LIMIT_ACCOUNT,
+    LOGIN_LIMIT_IP,
+    auth,
+    check_client_limit,
+    check_limit,
+    require_scope,
+)
+from ..browser import (
+    SESSION_COOKIE,
+    check_csrf,
+    clear_session_cookie,
+    page,
+    redirect,
+    safe_next,
+    signed_in,
+    start_browser_session,
+)
+from ..context import json_response, runtime
+from ..errors import ApiError
+from ..params import read_params
+from ..web.auth import sign_in_with_header, two_factor_challenge
+
+blueprint = Blueprint("oauth", __name__)
+FEATURES = frozenset({"pkce"})
+
+SCOPE_TEXT = {
+    "read": "read all your account's data",
+    "write": "modify all your account's data",
+    "follow": "modify account relationships",
+    "push": "receive your push notifications",
+    "profile": "read only your account's profile information",
+    "admin:read": "read all data on the server",
+    "admin:write": "modify all data on the server",
+}
+
+
+def _oauth_error(exc: oauth.OAuthError) -> Response:
+    return json_response({"error": exc.error, "error_description": exc.description}, exc.status)
+
+
+# Applications -------------------------------------------------------------------------------
+
+
+@blueprint.route("/api/v1/apps", methods=["POST"])
+async def create_app() -> Response:
+    check_client_limit("apps", APP_REGISTRATION_LIMIT)
+    params = await read_params()
+    uris = params.get_list("redirect_uris")
+    if len(uris) == 1 and "\n" in str(uris[0]):
+        uris = str(uris[0]).split("\n")  # Mastodon's own newline-joined form
+    try:
+        app = await oauth.register_application(
+            runtime(),
+            name=params.text("client_name", "", max_length=200) or "",
+            redirect_uris=[str(u) for u in uris if str(u).strip()],
+            scopes=params.text("scopes", max_length=2000),
+            website=params.text("website", max_length=2000) or None,
+        )
+    except oauth.AppValidationError as exc:
+        raise ApiError(
+            422,
+            f"Validation failed: {exc.field} {exc}",
+            details={exc.field: [{"error": "ERR_INVALID", "description": str(exc)}]},
+        ) from None
+    return json_response(application_entity(app, await _vapid_key(), with_secret=True))
+
+
+@blueprint.route("/api/v1/apps/verify_credentials")
+@require_scope(None, user=False)
+async def verify_app() -> Response:
+    info = auth()
+    app = await oauth.application_by_id(runtime(), info.application_id or 0)
+    if app is None:
+        raise ApiError(401, "The access token is invalid")
+    return json_response(application_entity(app, await _vapid_key(), with_secret=False))
+
+
+async def _vapid_key() -> str | None:
+    facts = await instance_facts(runtime())
+    return facts.vapid_public_key
+
+
+# Authorization ------------------------------------------------------------------------------
+
+
+def _authorize_args(source: Any) -> dict[str, str]:
+    keys = (
+        "client_id",
+        "redirect_uri",
+        "response_type",
+        "scope",
+        "state",
+        "code_challenge",
+        "code_challenge_method",
+        "lang",
+    )
+    return {k: str(source.get(k)) for k in keys if source.get(k) not in (None, "")}
+
+
+def _forced_login(source: Any) -> bool:
+    """`force_login=true`: the app asks for the sign-in form even when someone is signed in."""
+    return str(source.get("force_login", "")).lower() in ("1", "true", "on", "yes")
+
+
+def _redirect_with(uri: str, **values: str | None) -> Response:
+    query = urlencode({k: v for k, v in values.items() if v is not None})
+    separator = "&" if "?" in uri else "?"
+    return redirect(f"{uri}{separator}{query}")
+
+
+@blueprint.route("/oauth/authorize", methods=["GET"])
+async def authorize_page() -> Response:
+    rt = runtime()
+    args = _authorize_args(request.args)
+    try:
+        req = await oauth.check_authorization_request(rt, args)
+    except oauth.OAuthError as exc:
+        # The redirect URI is not trusted yet: show the error instead of redirecting.
+        return await page(
+            "message.html", 400, heading="Authorization failed", message=exc.description
+        )
+    account = await signed_in()
+    if account is None or _forced_login(request.args):
+        # A link signs nobody out: the sign-in form switches accounts only once submitted.
+        query = {"next": "/oauth/authorize?" + urlencode(args)}
+        if account is not None:
+            query["force_login"] = "true"
+        return redirect("/auth/sign_in?" + urlencode(query))
+    scopes = [
+        (s, SCOPE_TEXT.get(s.split(":")[0] if s.count(":") == 1 else s, s)) for s in req.scopes
+    ]
+    return await page(
+        "authorize.html",
+        app_name=req.app.name,
+        username=account["username"],
+        scopes=scopes,
+        params=sorted(args.items()),
+    )
+
+
+@blueprint.route("/oauth/authorize", methods=["POST"])
+async def authorize_decision() -> Response:
+    rt = runtime()
+    form = await request.form
+    check_csrf(form)
+    account = await signed_in()
+    args = _authorize_args(form)
+    if account is None:
+        return redirect(
+            "/auth/sign_in?" + urlencode({"next": "/oauth/authorize?" + urlencode(args)})
+        )
+    try:
+        req = await oauth.check_authorization_request(rt, args)
+    except oauth.OAuthError as exc:
+        return await page(
+            "message.html", 400, heading="Authorization failed", message=exc.description
+        )
+    if form.get("decision") != "approve":
+        if req.redirect_uri == oauth.OOB:
+            return await page(
+                "message.html",
+                heading="Authorization denied",
+                message="You denied the application access.",
+            )
+        return _redirect_with(
+            req.redirect_uri,
+            error="access_denied",
+            error_description="The user denied access",
+            state=req.state,
+        )
+    code = await oauth.create_grant(rt, req, account["account_id"])
+    if req.redirect_uri == oauth.OOB:
+        return await page("oob.html", app_name=req.app.name, code=code)
+    return _redirect_with(req.redirect_uri, code=code, state=req.state)
+
+
+# Tokens -------------------------------------------------------------------------------------
+
+
+def _client_credentials_from(params: Any) -> tuple[str | None, str | None]:
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("basic "):
+        try:
+            decoded = base64.b64decode(header[6:].strip()).decode()
+        except (ValueError, UnicodeDecodeError):
+            return None, None
+        client_id, _, secret = decoded.partition(":")
+        return client_id, secret
+    return params.text("client_id", max_length=200), params.text("client_secret", max_length=200)
+
+
+@blueprint.route("/oauth/token", methods=["POST"])
+async def token() -> Response:
+    rt = runtime()
+    params = await read_params()
+    grant_type = params.text("grant_type", max_length=100)
+    try:
+        client_id, secret = _client_credentials_from(params)
+        app_row = await oauth.authenticate_client(rt, client_id, secret)
+        scope = params.text("scope", max_length=2000)
+        if grant_type == "authorization_code":
+            code = params.text("code", max_length=200)
+            if not code:
+                raise oauth.OAuthError("invalid_request", "code is required")
+            issued = await oauth.exchange_code(
+                rt,
+                app_row,
+                code=code,
+                redirect_uri=params.text("redirect_uri", max_length=2000),
+                code_verifier=params.text("code_verifier", max_length=200),
+                scope=scope,
+            )
+        elif grant_type == "client_credentials":
+            issued = await oauth.client_credentials(rt, app_row, scope)
+        elif grant_type == "password":
+            username = params.text("username", "", max_length=320) or ""
+            check_client_limit("login", LOGIN_LIMIT_IP)
+            check_limit(f"login:account:{username.lower()}", LOGIN_LIMIT_ACCOUNT)
+            issued = await oauth.password_grant(
+                rt,
+                app_row,
+                username=username,
+                password=params.text("password", "", max_length=1000) or "",
+                scope=scope,
+            )
+        else:
+            raise oauth.OAuthError("unsupported_grant_type", "The grant type is not supported")
+    except oauth.OAuthError as exc:
+        return _oauth_error(exc)
+    response = json_response(issued.entity())
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blueprint.route("/oauth/revoke", methods=["POST"])
+async def revoke() -> Response:
+    rt = runtime()
+    params = await read_params()
+    try:
+        client_id, secret = _client_credentials_from(params)
+        app_row = await oauth.authenticate_client(rt, client_id, secret)
+        token_value = params.text("token", max_length=600)
+        if not token_value:
+            raise oauth.OAuthError("invalid_request", "token is required")
+        await oauth.revoke(rt, app_row, token_value)
+    except oauth.OAuthError as exc:
+        return _oauth_error(exc)
+    return json_response({})
+
+
+@blueprint.route("/.well-known/oauth-authorization-server")
+async def metadata() -> Response:
+    base = runtime().config.base_url
+    grants = ["authorization_code", "client_credentials"]
+    if runtime().config.oauth_password_grant:
+        grants.append("password")
+    response = json_response(
+        {
+            "issuer": f"{base}/",
+            "service_documentation": "https://docs.joinmastodon.org/",
+            "authorization_endpoint": f"{base}/oauth/authorize",
+            "token_endpoint": f"{base}/oauth/token",
+            "revocation_endpoint": f"{base}/oauth/revoke",
+            "userinfo_endpoint": f"{base}/oauth/userinfo",
+            "app_registration_endpoint": f"{base}/api/v1/apps",
+            "scopes_supported": sorted(KNOWN_SCOPES),
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": grants,
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "code_challenge_methods_supported": ["S256"],
+        }
+    )
+    response.headers["Cache-Control"] = "max-age=900, public"
+    return response
+
+
+# Sign-in pages ------------------------------------------------------------------------------
+
+
+@blueprint.route("/auth/sign_in", methods=["GET"])
+async def sign_in_page() -> Response:
+    target = safe_next(request.args.get("next"))
+    forced = _forced_login(request.args)
+    if await signed_in() is not None and request.args.get("next") and not forced:
+        return redirect(target)
+    via_header = await sign_in_with_header(target)
+    if via_header is not None:
+        return via_header
+    return await _sign_in_form(200, target, "", None)
+
+
+async def _sign_in_form(status: int, target: str, email: str, error: str | None) -> Response:
+    """The form; a signed-in viewer is told that submitting it switches accounts."""
+    rt = runtime()
+    return await page(
+        "sign_in.html",
+        status,
+        next=target,
+        email=email,
+        error=error,
+        registrations_open=(await instance_facts(rt)).site.registrations != "closed",
+        mail_enabled=mail_enabled(rt),
+    )
+
+
+@blueprint.route("/auth/sign_in", methods=["POST"])
+async def sign_in() -> Response:
+    rt = runtime()
+    form = await request.form
+    check_csrf(form)
+    email = str(form.get("email", ""))[:320]
+    target = safe_next(form.get("next"))
+    check_client_limit("login", LOGIN_LIMIT_IP)
+    check_limit(f"login:account:{email.lower()}", LOGIN_LIMIT_ACCOUNT)
+    try:
+        user = await oauth.check_login(rt, email, str(form.get("password", ""))[:1000])
+    except oauth.LoginError as exc:
+        return await _sign_in_form(401, target, email, str(exc))
+    if await totp.is_enabled(rt, user["user_id"]):
+        return await two_factor_challenge(user, target)
+    return await start_browser_session(redirect(target), user["account_id"])
+
+
+@blueprint.route("/auth/sign_out", methods=["POST"])
+async def sign_out() -> Response:
+    form = await request.form
+    check_csrf(form)
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        await session_service.end_session(runtime(), token)
+    response = redirect("/")
+    clear_session_cookie(response)
+    return response
+
+
+@blueprint.route("/settings/applications", methods=["GET"])
+async def applications_page() -> Response:
+    account = await signed_in()
+    if account is None:
+        return redirect("/auth/sign_in?" + urlencode({"next": "/settings/applications"}))
+    apps = await oauth.authorized_applications(runtime(), account["account_id"])
+    return await page("applications.html", apps=apps)
+
+
+@blueprint.route("/settings/applications/<int:app_id>/revoke", methods=["POST"])
+async def revoke_application(app_id: int) -> Response:
+    form = await request.form
+    check_csrf(form)
+    account = await signed_in()
+    if account is None:
+        return redirect("/auth/sign_in")
+    await oauth.revoke_application_for_account(runtime(), app_id, account["account_id"])
+    return redirect("/settings/applications", 303)
