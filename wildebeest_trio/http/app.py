@@ -46,14 +46,14 @@ from .auth import AUTH_LIMITER, RateLimiter, api_rate_limit, rate_limit_headers
 from .converters import CONVERTERS
 from .errors import ApiError, error_response
 from .jsonio import OrjsonProvider
+from .oauth import apps as oauth_apps
 from .oauth import authorization as oauth
 from .proxy import ProxyHeaders, over_https
 from .strict_input import StrictRequest
 from .unread_body import FinishUnreadBody
 from .web import admin as admin_pages
 from .web import auth as account_pages
-from .web import health, media_files, media_proxy, site
-from .web import home as pages
+from .web import health, home, media_files, media_proxy, site
 from .web import settings as settings_pages
 
 log = logging.getLogger(__name__)
@@ -121,9 +121,10 @@ def create_app(rt: Runtime) -> QuartTrio:
         health,
         instance,
         wellknown,
+        oauth_apps,
         oauth,
         accounts,
-        pages,
+        home,
         account_pages,
         media_files,
         media_api,

@@ -50,6 +50,11 @@ def check_csrf(form: Any) -> None:
         raise ApiError(403, "Invalid or missing CSRF token; reload the page and try again")
 
 
+def forced_login(source: Any) -> bool:
+    """`force_login=true`: the app asks for the sign-in form even when someone is signed in."""
+    return str(source.get("force_login", "")).lower() in ("1", "true", "on", "yes")
+
+
 def _secure() -> bool:
     """Whether cookies are marked Secure: the site is https, or this request came over TLS."""
     return runtime().config.scheme == "https" or over_https()

@@ -35,6 +35,15 @@ def signed_url() -> str:
     return f"{runtime().config.base_url}{request.path}" + (f"?{query}" if query else "")
 
 
+AP_TYPES = ("application/activity+json", "application/ld+json")
+
+
+def wants_activitypub() -> bool:
+    """Whether the client asked for ActivityStreams rather than a web page."""
+    accept = request.headers.get("Accept", "")
+    return any(t in accept for t in AP_TYPES)
+
+
 def json_response(data: Any, status: int = 200, **headers: str) -> Response:
     """A JSON response, encoded with orjson (cheaper than `jsonify`'s provider machinery)."""
     response = Response(

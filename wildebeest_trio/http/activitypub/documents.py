@@ -24,18 +24,10 @@ from ...serializers import activitypub as ap
 from ...services import featured_tags as featured_tag_service
 from ...services.types import Row
 from ..browser import redirect, signed_in
-from ..context import json_response, runtime, signed_url
+from ..context import json_response, runtime, signed_url, wants_activitypub
 from ..errors import ApiError, not_found
 
 blueprint = Blueprint("activitypub", __name__)
-
-AP_TYPES = ("application/activity+json", "application/ld+json")
-
-
-def wants_activitypub() -> bool:
-    """Whether the client asked for ActivityStreams rather than a web page."""
-    accept = request.headers.get("Accept", "")
-    return any(t in accept for t in AP_TYPES)
 
 
 def activity_response(document: dict, status: int = 200, *, public: bool = True) -> Response:

@@ -1,4 +1,4 @@
-"""OAuth 2 endpoints and the pages around them: apps, authorize, token, revoke, sign-in."""
+"""The OAuth 2 authorization server: the consent page, token, revoke, and its metadata."""
 
 from __future__ import annotations
 
@@ -8,35 +8,12 @@ from urllib.parse import urlencode
 
 from quart import Blueprint, Response, request
 
-from ...serializers.apps import application_entity
-from ...services import oauth, totp
-from ...services import sessions as session_service
-from ...services.account_mail import mail_enabled
-from ...services.instance import instance_facts
+from ...services import oauth
 from ...services.tokens import KNOWN_SCOPES
-from ..auth import (
-    APP_REGISTRATION_LIMIT,
-    LOGIN_LIMIT_ACCOUNT,
-    LOGIN_LIMIT_IP,
-    auth,
-    check_client_limit,
-    check_limit,
-    require_scope,
-)
-from ..browser import (
-    SESSION_COOKIE,
-    check_csrf,
-    clear_session_cookie,
-    page,
-    redirect,
-    safe_next,
-    signed_in,
-    start_browser_session,
-)
+from ..auth import LOGIN_LIMIT_ACCOUNT, LOGIN_LIMIT_IP, check_client_limit, check_limit
+from ..browser import check_csrf, forced_login, page, redirect, signed_in
 from ..context import json_response, runtime
-from ..errors import ApiError
 from ..params import read_params
-from ..web.auth import sign_in_with_header, two_factor_challenge
 
 blueprint = Blueprint("oauth", __name__)
 FEATURES = frozenset({"pkce"})
@@ -56,48 +33,6 @@ def _oauth_error(exc: oauth.OAuthError) -> Response:
     return json_response({"error": exc.error, "error_description": exc.description}, exc.status)
 
 
-# Applications -------------------------------------------------------------------------------
-
-
-@blueprint.route("/api/v1/apps", methods=["POST"])
-async def create_app() -> Response:
-    check_client_limit("apps", APP_REGISTRATION_LIMIT)
-    params = await read_params()
-    uris = params.get_list("redirect_uris")
-    if len(uris) == 1 and "\n" in str(uris[0]):
-        uris = str(uris[0]).split("\n")  # Mastodon's own newline-joined form
-    try:
-        app = await oauth.register_application(
-            runtime(),
-            name=params.text("client_name", "", max_length=200) or "",
-            redirect_uris=[str(u) for u in uris if str(u).strip()],
-            scopes=params.text("scopes", max_length=2000),
-            website=params.text("website", max_length=2000) or None,
-        )
-    except oauth.AppValidationError as exc:
-        raise ApiError(
-            422,
-            f"Validation failed: {exc.field} {exc}",
-            details={exc.field: [{"error": "ERR_INVALID", "description": str(exc)}]},
-        ) from None
-    return json_response(application_entity(app, await _vapid_key(), with_secret=True))
-
-
-@blueprint.route("/api/v1/apps/verify_credentials")
-@require_scope(None, user=False)
-async def verify_app() -> Response:
-    info = auth()
-    app = await oauth.application_by_id(runtime(), info.application_id or 0)
-    if app is None:
-        raise ApiError(401, "The access token is invalid")
-    return json_response(application_entity(app, await _vapid_key(), with_secret=False))
-
-
-async def _vapid_key() -> str | None:
-    facts = await instance_facts(runtime())
-    return facts.vapid_public_key
-
-
 # Authorization ------------------------------------------------------------------------------
 
 
@@ -113,11 +48,6 @@ def _authorize_args(source: Any) -> dict[str, str]:
         "lang",
     )
     return {k: str(source.get(k)) for k in keys if source.get(k) not in (None, "")}
-
-
-def _forced_login(source: Any) -> bool:
-    """`force_login=true`: the app asks for the sign-in form even when someone is signed in."""
-    return str(source.get("force_login", "")).lower() in ("1", "true", "on", "yes")
 
 
 def _redirect_with(uri: str, **values: str | None) -> Response:
@@ -138,7 +68,7 @@ async def authorize_page() -> Response:
             "message.html", 400, heading="Authorization failed", message=exc.description
         )
     account = await signed_in()
-    if account is None or _forced_login(request.args):
+    if account is None or forced_login(request.args):
         # A link signs nobody out: the sign-in form switches accounts only once submitted.
         query = {"next": "/oauth/authorize?" + urlencode(args)}
         if account is not None:
@@ -291,82 +221,3 @@ async def metadata() -> Response:
     )
     response.headers["Cache-Control"] = "max-age=900, public"
     return response
-
-
-# Sign-in pages ------------------------------------------------------------------------------
-
-
-@blueprint.route("/auth/sign_in", methods=["GET"])
-async def sign_in_page() -> Response:
-    target = safe_next(request.args.get("next"))
-    forced = _forced_login(request.args)
-    if await signed_in() is not None and request.args.get("next") and not forced:
-        return redirect(target)
-    via_header = await sign_in_with_header(target)
-    if via_header is not None:
-        return via_header
-    return await _sign_in_form(200, target, "", None)
-
-
-async def _sign_in_form(status: int, target: str, email: str, error: str | None) -> Response:
-    """The form; a signed-in viewer is told that submitting it switches accounts."""
-    rt = runtime()
-    return await page(
-        "sign_in.html",
-        status,
-        next=target,
-        email=email,
-        error=error,
-        registrations_open=(await instance_facts(rt)).site.registrations != "closed",
-        mail_enabled=mail_enabled(rt),
-    )
-
-
-@blueprint.route("/auth/sign_in", methods=["POST"])
-async def sign_in() -> Response:
-    rt = runtime()
-    form = await request.form
-    check_csrf(form)
-    email = str(form.get("email", ""))[:320]
-    target = safe_next(form.get("next"))
-    check_client_limit("login", LOGIN_LIMIT_IP)
-    check_limit(f"login:account:{email.lower()}", LOGIN_LIMIT_ACCOUNT)
-    try:
-        user = await oauth.check_login(rt, email, str(form.get("password", ""))[:1000])
-    except oauth.LoginError as exc:
-        return await _sign_in_form(401, target, email, str(exc))
-    if await totp.is_enabled(rt, user["user_id"]):
-        return await two_factor_challenge(user, target)
-    return await start_browser_session(redirect(target), user["account_id"])
-
-
-@blueprint.route("/auth/sign_out", methods=["POST"])
-async def sign_out() -> Response:
-    form = await request.form
-    check_csrf(form)
-    token = request.cookies.get(SESSION_COOKIE)
-    if token:
-        await session_service.end_session(runtime(), token)
-    response = redirect("/")
-    clear_session_cookie(response)
-    return response
-
-
-@blueprint.route("/settings/applications", methods=["GET"])
-async def applications_page() -> Response:
-    account = await signed_in()
-    if account is None:
-        return redirect("/auth/sign_in?" + urlencode({"next": "/settings/applications"}))
-    apps = await oauth.authorized_applications(runtime(), account["account_id"])
-    return await page("applications.html", apps=apps)
-
-
-@blueprint.route("/settings/applications/<int:app_id>/revoke", methods=["POST"])
-async def revoke_application(app_id: int) -> Response:
-    form = await request.form
-    check_csrf(form)
-    account = await signed_in()
-    if account is None:
-        return redirect("/auth/sign_in")
-    await oauth.revoke_application_for_account(runtime(), app_id, account["account_id"])
-    return redirect("/settings/applications", 303)

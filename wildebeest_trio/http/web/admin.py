@@ -15,7 +15,7 @@ from ...services.types import Row
 from ..browser import check_csrf, page, redirect, signed_in
 from ..context import runtime
 
-blueprint = Blueprint("admin_pages", __name__)
+blueprint = Blueprint("admin", __name__)
 
 NOTICES = {
     "approved": "The sign-up was approved.",

@@ -1,4 +1,5 @@
-"""Pages behind e-mailed links, and the first sign-in through a trusted identity header."""
+"""The `/auth/` pages: sign-up, sign-in (password, two-factor, or a trusted identity
+header) and sign-out, and the pages behind e-mailed links."""
 
 from __future__ import annotations
 
@@ -6,15 +7,33 @@ from urllib.parse import urlencode
 
 from quart import Blueprint, Response, current_app, request
 
-from ...services import account_mail, sessions, totp
+from ...services import account_mail, oauth, sessions, totp
+from ...services import instance as instance_service
 from ...services.access_jwt import AccessDenied, AccessIdentity, AccessVerifier
 from ...services.accounts import AccountError, create_local_account
+from ...services.registrations import RegistrationClosed, sign_up
 from ...services.types import Row
-from ..auth import LOGIN_LIMIT_ACCOUNT, LOGIN_LIMIT_IP, check_client_limit, check_limit
-from ..browser import check_csrf, page, redirect, safe_next, start_browser_session
+from ..auth import (
+    LOGIN_LIMIT_ACCOUNT,
+    LOGIN_LIMIT_IP,
+    SIGN_UP_LIMIT_IP,
+    check_client_limit,
+    check_limit,
+)
+from ..browser import (
+    SESSION_COOKIE,
+    check_csrf,
+    clear_session_cookie,
+    forced_login,
+    page,
+    redirect,
+    safe_next,
+    signed_in,
+    start_browser_session,
+)
 from ..context import runtime
 
-blueprint = Blueprint("account_pages", __name__)
+blueprint = Blueprint("auth", __name__)
 
 
 # E-mailed links --------------------------------------------------------------------------------
@@ -88,6 +107,128 @@ async def password_edit() -> Response:
         heading="Password changed",
         message="Your password was changed. Log in with the new one.",
     )
+
+
+# Sign-up --------------------------------------------------------------------------------------
+
+
+async def _sign_up_page(
+    status: int = 200, errors: list[str] | None = None, form: dict[str, str] | None = None
+) -> Response:
+    rt = runtime()
+    facts = await instance_service.instance_facts(rt)
+    return await page(
+        "sign_up.html",
+        status,
+        errors=errors or [],
+        form=form or {"username": "", "email": "", "reason": ""},
+        rules=facts.rules,
+        approval=facts.site.registrations == "approval",
+    )
+
+
+@blueprint.route("/auth/sign_up", methods=["GET"])
+async def sign_up_page() -> Response:
+    if (await instance_service.site(runtime())).registrations == "closed":
+        return await page(
+            "message.html",
+            403,
+            heading="Registrations are closed",
+            message="This server is not accepting new accounts.",
+        )
+    return await _sign_up_page()
+
+
+@blueprint.route("/auth/sign_up", methods=["POST"])
+async def sign_up_submit() -> Response:
+    rt = runtime()
+    form = await request.form
+    check_csrf(form)
+    check_client_limit("sign_up", SIGN_UP_LIMIT_IP)
+    values = {k: str(form.get(k, ""))[:1000] for k in ("username", "email", "reason")}
+    try:
+        await sign_up(
+            rt,
+            username=values["username"].strip(),
+            email=values["email"].strip(),
+            password=str(form.get("password", ""))[:1000],
+            agreement=form.get("agreement") in ("1", "on", "true"),
+            reason=values["reason"],
+            locale="en",
+            application_id=None,
+            scopes=[],
+        )
+    except RegistrationClosed as exc:
+        return await page("message.html", 403, heading="Registrations are closed", message=str(exc))
+    except AccountError as exc:
+        return await _sign_up_page(
+            422, [f"{exc.field.replace('_', ' ').capitalize()}: {exc}"], values
+        )
+    if (await instance_service.site(rt)).registrations == "approval":
+        message = "Your account is waiting for a moderator's approval; you can log in after."
+    else:
+        message = "Your account is ready: you can log in now."
+    return await page("message.html", heading="Welcome!", message=message)
+
+
+# Signing in and out --------------------------------------------------------------------------
+
+
+@blueprint.route("/auth/sign_in", methods=["GET"])
+async def sign_in_page() -> Response:
+    target = safe_next(request.args.get("next"))
+    forced = forced_login(request.args)
+    if await signed_in() is not None and request.args.get("next") and not forced:
+        return redirect(target)
+    via_header = await sign_in_with_header(target)
+    if via_header is not None:
+        return via_header
+    return await _sign_in_form(200, target, "", None)
+
+
+async def _sign_in_form(status: int, target: str, email: str, error: str | None) -> Response:
+    """The form; a signed-in viewer is told that submitting it switches accounts."""
+    rt = runtime()
+    site = await instance_service.site(rt)
+    return await page(
+        "sign_in.html",
+        status,
+        next=target,
+        email=email,
+        error=error,
+        registrations_open=site.registrations != "closed",
+        mail_enabled=account_mail.mail_enabled(rt),
+    )
+
+
+@blueprint.route("/auth/sign_in", methods=["POST"])
+async def sign_in() -> Response:
+    rt = runtime()
+    form = await request.form
+    check_csrf(form)
+    email = str(form.get("email", ""))[:320]
+    target = safe_next(form.get("next"))
+    check_client_limit("login", LOGIN_LIMIT_IP)
+    check_limit(f"login:account:{email.lower()}", LOGIN_LIMIT_ACCOUNT)
+    try:
+        user = await oauth.check_login(rt, email, str(form.get("password", ""))[:1000])
+    except oauth.LoginError as exc:
+        return await _sign_in_form(401, target, email, str(exc))
+    if await totp.is_enabled(rt, user["user_id"]):
+        return await two_factor_challenge(user, target)
+    return await start_browser_session(redirect(target), user["account_id"])
+
+
+@blueprint.route("/auth/sign_out", methods=["POST"])
+async def sign_out() -> Response:
+    form = await request.form
+    check_csrf(form)
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        await sessions.end_session(runtime(), token)
+    response = redirect("/")
+    clear_session_cookie(response)
+    return response
 
 
 # Two-factor sign-in ----------------------------------------------------------------------------

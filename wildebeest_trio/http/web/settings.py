@@ -12,7 +12,7 @@ from quart import Blueprint, Response, request
 from ...media.images import ImageError
 from ...serializers.accounts import account_entity
 from ...serializers.time import iso_ms
-from ...services import account_settings, exports, moves, profiles, sessions, totp
+from ...services import account_settings, exports, moves, oauth, profiles, sessions, totp
 from ...services.profile_images import store_avatar, store_header
 from ...services.types import Row
 from ..auth import Limit, check_client_limit
@@ -28,7 +28,7 @@ from ..browser import (
 )
 from ..context import runtime
 
-blueprint = Blueprint("settings_pages", __name__)
+blueprint = Blueprint("settings", __name__)
 
 NOTICES = {
     "profile": "Your profile was saved.",
@@ -307,6 +307,29 @@ async def session_revoke(session_id: int) -> Response:
         clear_session_cookie(response)
         return response
     return _done("/settings/sessions", "session_revoked")
+
+
+# Authorized applications ---------------------------------------------------------------------
+
+
+@blueprint.route("/settings/applications", methods=["GET"])
+async def applications_page() -> Response:
+    account = await signed_in()
+    if account is None:
+        return redirect("/auth/sign_in?" + urlencode({"next": "/settings/applications"}))
+    apps = await oauth.authorized_applications(runtime(), account["account_id"])
+    return await page("applications.html", apps=apps)
+
+
+@blueprint.route("/settings/applications/<int:app_id>/revoke", methods=["POST"])
+async def revoke_application(app_id: int) -> Response:
+    form = await request.form
+    check_csrf(form)
+    account = await signed_in()
+    if account is None:
+        return redirect("/auth/sign_in")
+    await oauth.revoke_application_for_account(runtime(), app_id, account["account_id"])
+    return redirect("/settings/applications", 303)
 
 
 # Import and export -----------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 The same URLs answer ActivityPub clients: a request that asks for
 `application/activity+json` is sent to the ActivityPub document (the actor or the
-status object, which http/activitypub.py serves), and every answer carries
+status object, which http/activitypub/documents.py serves), and every answer carries
 `Vary: Accept` so caches keep the two apart.
 """
 
@@ -26,9 +26,8 @@ from ...services import profiles, timelines
 from ...services import statuses as status_service
 from ...services.follows import AccountNotFound
 from ...services.types import Page, Row, StatusBundle
-from ..activitypub.documents import wants_activitypub
 from ..browser import check_csrf, finish, page, redirect, signed_in
-from ..context import runtime
+from ..context import runtime, wants_activitypub
 
 blueprint = Blueprint("site", __name__)
 
