@@ -1,18 +1,29 @@
-"""Browser plumbing shared by the HTML pages: session cookie, CSRF, rendering."""
+"""Browser plumbing shared by the HTML pages: session cookie, CSRF, rendering, and the
+shape of every page handler that needs a signed-in visitor or takes a form.
+
+A form's handler is `@form_post(...)`: the CSRF token is checked first, then the visitor
+must pass the page's `Gate` (else they are sent to sign in, or refused), then the client
+address's rate limit is counted; only then does the handler act, and it answers with
+`post.done(notice)`: a redirect back to the form's page, which shows the notice.
+"""
 
 from __future__ import annotations
 
+import functools
 import hmac
 import secrets
-from typing import Any
-from urllib.parse import urlsplit
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Concatenate, ParamSpec
+from urllib.parse import urlencode, urlsplit
 
 from quart import Response, g, render_template, request
+from werkzeug.datastructures import MultiDict
 
 from ..services import instance as instance_service
 from ..services import sessions
 from ..services.types import Row
-from .auth import client_ip
+from .auth import Limit, check_client_limit, client_ip
 from .context import runtime
 from .errors import ApiError
 from .proxy import over_https
@@ -130,3 +141,145 @@ def redirect(location: str, status: int = 302) -> Response:
     response = Response("", status=status)
     response.headers["Location"] = location
     return finish(response)
+
+
+# Who may use a page, and the handler of a page's form ------------------------------------------
+
+P = ParamSpec("P")
+STAFF_ONLY = "This page is for the server's moderators and admins."
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Who may use a page: anyone, or only a signed-in account (with one of `roles`,
+    when there are any)."""
+
+    signed_in: bool
+    roles: tuple[str, ...] = ()
+
+
+ANYONE = Gate(signed_in=False)
+SIGNED_IN = Gate(signed_in=True)
+
+
+def staff(roles: tuple[str, ...]) -> Gate:
+    """Signed in as a moderator or admin with one of `roles`."""
+    return Gate(signed_in=True, roles=roles)
+
+
+async def _admit(gate: Gate, back: str) -> tuple[Row | None, Response | None]:
+    """The visitor `gate` lets in (None for `ANYONE`), or the answer turning them away:
+    the sign-in page (which returns to `back`), or a 403 page for the wrong role."""
+    if not gate.signed_in:
+        return None, None
+    viewer = await signed_in()
+    if viewer is None:
+        return None, redirect("/auth/sign_in?" + urlencode({"next": back}))
+    if gate.roles and viewer["role"] not in gate.roles:
+        return None, await page("message.html", 403, heading="Forbidden", message=STAFF_ONLY)
+    return viewer, None
+
+
+def viewer_page(
+    gate: Gate = SIGNED_IN,
+) -> Callable[
+    [Callable[Concatenate[Row, P], Awaitable[Response]]], Callable[P, Awaitable[Response]]
+]:
+    """A page only the signed-in visitors `gate` admits see; the handler gets the viewer
+    first. Anyone else is sent to sign in (and back here), or refused."""
+    assert gate.signed_in, "a page open to anyone has no viewer to hand over"
+
+    def decorate(
+        handler: Callable[Concatenate[Row, P], Awaitable[Response]],
+    ) -> Callable[P, Awaitable[Response]]:
+        @functools.wraps(handler)
+        async def run(*args: P.args, **kwargs: P.kwargs) -> Response:
+            viewer, refused = await _admit(gate, request.path)
+            if refused is not None:
+                return refused
+            assert viewer is not None
+            return await handler(viewer, *args, **kwargs)
+
+        return run
+
+    return decorate
+
+
+@dataclass(frozen=True)
+class FormPost:
+    """A form as its handler gets it: the fields, who sent it, and the page it is on."""
+
+    form: MultiDict[str, str]
+    #: The signed-in visitor; None where the gate is `ANYONE` (sign-in, sign-up...).
+    viewer: Row | None
+    #: The form's page: where signing in returns to, and where `done` redirects.
+    back: str
+
+    @property
+    def account(self) -> Row:
+        """The signed-in visitor, for forms whose gate demands one."""
+        assert self.viewer is not None, "a form open to anyone has no signed-in account"
+        return self.viewer
+
+    def done(self, notice: str, *, to: str | None = None) -> Response:
+        """Back to the form's page (or to `to`), which shows the `notice` (303: the browser
+        GETs it)."""
+        return redirect(f"{to or self.back}?{urlencode({'notice': notice})}", 303)
+
+    async def failed(self, message: str, status: int = 422) -> Response:
+        """A page saying what went wrong, with a link back to the form's page."""
+        return await page(
+            "message.html", status, heading="That did not work", message=message, back=self.back
+        )
+
+
+Back = str | Callable[[MultiDict[str, str]], str]
+
+
+def form_post(
+    gate: Gate = ANYONE, *, back: Back | None = None, limit: tuple[str, Limit] | None = None
+) -> Callable[
+    [Callable[Concatenate[FormPost, P], Awaitable[Response]]], Callable[P, Awaitable[Response]]
+]:
+    """The handler of a page's form: CSRF token, then `gate`, then `limit` (an action name
+    and its limit per client address), then the handler, given a `FormPost`.
+
+    `back` is the form's page: a path, formatted with the route's values (`"/@{handle}"`),
+    or a function of the form's fields; by default the path posted to.
+    """
+
+    def decorate(
+        handler: Callable[Concatenate[FormPost, P], Awaitable[Response]],
+    ) -> Callable[P, Awaitable[Response]]:
+        @functools.wraps(handler)
+        async def run(*args: P.args, **kwargs: P.kwargs) -> Response:
+            form = await request.form
+            check_csrf(form)
+            if back is None:
+                where = request.path
+            elif isinstance(back, str):
+                where = back.format(**kwargs)
+            else:
+                where = back(form)
+            viewer, refused = await _admit(gate, where)
+            if refused is not None:
+                return refused
+            if limit is not None:
+                check_client_limit(*limit)
+            return await handler(FormPost(form, viewer, where), *args, **kwargs)
+
+        return run
+
+    return decorate
+
+
+@dataclass(frozen=True)
+class Notices:
+    """The short messages a page shows after its form redirected back (`?notice=KEY`)."""
+
+    messages: Mapping[str, str]
+
+    async def page(self, template: str, status: int = 200, **context: Any) -> Response:
+        """`page`, with the notice the query names (None when it names none)."""
+        notice = self.messages.get(request.args.get("notice", ""))
+        return await page(template, status, notice=notice, **context)

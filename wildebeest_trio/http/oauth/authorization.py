@@ -11,7 +11,7 @@ from quart import Blueprint, Response, request
 from ...services import oauth
 from ...services.tokens import KNOWN_SCOPES
 from ..auth import LOGIN_LIMIT_ACCOUNT, LOGIN_LIMIT_IP, check_client_limit, check_limit
-from ..browser import check_csrf, forced_login, page, redirect, signed_in
+from ..browser import SIGNED_IN, FormPost, forced_login, form_post, page, redirect, signed_in
 from ..context import json_response, runtime
 from ..params import read_params
 
@@ -70,7 +70,7 @@ async def authorize_page() -> Response:
     account = await signed_in()
     if account is None or forced_login(request.args):
         # A link signs nobody out: the sign-in form switches accounts only once submitted.
-        query = {"next": "/oauth/authorize?" + urlencode(args)}
+        query = {"next": _authorize_page(args)}
         if account is not None:
             query["force_login"] = "true"
         return redirect("/auth/sign_in?" + urlencode(query))
@@ -86,17 +86,17 @@ async def authorize_page() -> Response:
     )
 
 
+def _authorize_page(source: Any) -> str:
+    """The consent page of an authorization request (its parameters kept)."""
+    return "/oauth/authorize?" + urlencode(_authorize_args(source))
+
+
 @blueprint.route("/oauth/authorize", methods=["POST"])
-async def authorize_decision() -> Response:
+@form_post(SIGNED_IN, back=_authorize_page)
+async def authorize_decision(post: FormPost) -> Response:
     rt = runtime()
-    form = await request.form
-    check_csrf(form)
-    account = await signed_in()
+    form, account = post.form, post.account
     args = _authorize_args(form)
-    if account is None:
-        return redirect(
-            "/auth/sign_in?" + urlencode({"next": "/oauth/authorize?" + urlencode(args)})
-        )
     try:
         req = await oauth.check_authorization_request(rt, args)
     except oauth.OAuthError as exc:

@@ -17,14 +17,14 @@ from ..auth import (
     LOGIN_LIMIT_ACCOUNT,
     LOGIN_LIMIT_IP,
     SIGN_UP_LIMIT_IP,
-    check_client_limit,
     check_limit,
 )
 from ..browser import (
     SESSION_COOKIE,
-    check_csrf,
+    FormPost,
     clear_session_cookie,
     forced_login,
+    form_post,
     page,
     redirect,
     safe_next,
@@ -67,12 +67,11 @@ async def password_new_page() -> Response:
 
 
 @blueprint.route("/auth/password/new", methods=["POST"])
-async def password_new() -> Response:
-    form = await request.form
-    check_csrf(form)
-    check_client_limit("password_reset", LOGIN_LIMIT_IP)
+@form_post(limit=("password_reset", LOGIN_LIMIT_IP))
+async def password_new(post: FormPost) -> Response:
     if account_mail.mail_enabled(runtime()):
-        await account_mail.request_password_reset(runtime(), str(form.get("email", ""))[:320])
+        email = str(post.form.get("email", ""))[:320]
+        await account_mail.request_password_reset(runtime(), email)
     # The same answer whether or not the address is known: no account enumeration.
     return await page(
         "message.html",
@@ -92,9 +91,9 @@ async def password_edit_page() -> Response:
 
 
 @blueprint.route("/auth/password/edit", methods=["POST"])
-async def password_edit() -> Response:
-    form = await request.form
-    check_csrf(form)
+@form_post()
+async def password_edit(post: FormPost) -> Response:
+    form = post.form
     token = str(form.get("reset_password_token", ""))[:500]
     try:
         await account_mail.reset_password(runtime(), token, str(form.get("password", "")))
@@ -140,11 +139,10 @@ async def sign_up_page() -> Response:
 
 
 @blueprint.route("/auth/sign_up", methods=["POST"])
-async def sign_up_submit() -> Response:
+@form_post(limit=("sign_up", SIGN_UP_LIMIT_IP))
+async def sign_up_submit(post: FormPost) -> Response:
     rt = runtime()
-    form = await request.form
-    check_csrf(form)
-    check_client_limit("sign_up", SIGN_UP_LIMIT_IP)
+    form = post.form
     values = {k: str(form.get(k, ""))[:1000] for k in ("username", "email", "reason")}
     try:
         await sign_up(
@@ -202,13 +200,12 @@ async def _sign_in_form(status: int, target: str, email: str, error: str | None)
 
 
 @blueprint.route("/auth/sign_in", methods=["POST"])
-async def sign_in() -> Response:
+@form_post(limit=("login", LOGIN_LIMIT_IP))
+async def sign_in(post: FormPost) -> Response:
     rt = runtime()
-    form = await request.form
-    check_csrf(form)
+    form = post.form
     email = str(form.get("email", ""))[:320]
     target = safe_next(form.get("next"))
-    check_client_limit("login", LOGIN_LIMIT_IP)
     check_limit(f"login:account:{email.lower()}", LOGIN_LIMIT_ACCOUNT)
     try:
         user = await oauth.check_login(rt, email, str(form.get("password", ""))[:1000])
@@ -220,9 +217,8 @@ async def sign_in() -> Response:
 
 
 @blueprint.route("/auth/sign_out", methods=["POST"])
-async def sign_out() -> Response:
-    form = await request.form
-    check_csrf(form)
+@form_post()
+async def sign_out(post: FormPost) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         await sessions.end_session(runtime(), token)
@@ -269,10 +265,9 @@ async def two_factor_page() -> Response:
 
 
 @blueprint.route("/auth/two_factor", methods=["POST"])
-async def two_factor_sign_in() -> Response:
-    form = await request.form
-    check_csrf(form)
-    check_client_limit("login", LOGIN_LIMIT_IP)
+@form_post(limit=("login", LOGIN_LIMIT_IP))
+async def two_factor_sign_in(post: FormPost) -> Response:
+    form = post.form
     target = safe_next(form.get("next"))
     user = await _password_step_user()
     if user is None:
@@ -351,9 +346,9 @@ async def first_login_page() -> Response:
 
 
 @blueprint.route("/auth/first_login", methods=["POST"])
-async def first_login() -> Response:
-    form = await request.form
-    check_csrf(form)
+@form_post()
+async def first_login(post: FormPost) -> Response:
+    form = post.form
     # Re-checked here: the identity of the GET is not trusted for the POST.
     identity = await access_identity()
     if identity is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlencode
 
 from quart import Blueprint, Response, request
 
@@ -15,48 +14,37 @@ from ...serializers.time import iso_ms
 from ...services import account_settings, exports, moves, oauth, profiles, sessions, totp
 from ...services.profile_images import store_avatar, store_header
 from ...services.types import Row
-from ..auth import Limit, check_client_limit
+from ..auth import Limit
 from ..browser import (
     SESSION_COOKIE,
-    check_csrf,
+    SIGNED_IN,
+    FormPost,
+    Notices,
     clear_session_cookie,
     finish,
+    form_post,
     page,
     redirect,
-    signed_in,
     start_browser_session,
+    viewer_page,
 )
 from ..context import runtime
 
 blueprint = Blueprint("settings", __name__)
 
-NOTICES = {
-    "profile": "Your profile was saved.",
-    "password": "Your password was changed; other browsers were signed out.",
-    "email_sent": "Follow the link we sent to the new address to finish the change.",
-    "email_changed": "Your e-mail address was changed.",
-    "otp_disabled": "Two-factor authentication is off.",
-    "alias": "Your aliases were updated.",
-    "moved": "Your followers are being moved to the new account.",
-    "session_revoked": "That session was logged out.",
-}
+NOTICES = Notices(
+    {
+        "profile": "Your profile was saved.",
+        "password": "Your password was changed; other browsers were signed out.",
+        "email_sent": "Follow the link we sent to the new address to finish the change.",
+        "email_changed": "Your e-mail address was changed.",
+        "otp_disabled": "Two-factor authentication is off.",
+        "alias": "Your aliases were updated.",
+        "moved": "Your followers are being moved to the new account.",
+        "session_revoked": "That session was logged out.",
+    }
+)
 SETTINGS_LIMIT = Limit(30, 300)  # password-checked actions per IP and 5 minutes
-
-
-async def _viewer() -> tuple[Row | None, Response | None]:
-    viewer = await signed_in()
-    if viewer is None:
-        return None, redirect("/auth/sign_in?" + urlencode({"next": request.path}))
-    return viewer, None
-
-
-async def _render(template: str, status: int = 200, **context: Any) -> Response:
-    notice = NOTICES.get(request.args.get("notice", ""))
-    return await page(template, status, notice=notice, **context)
-
-
-def _done(path: str, notice: str) -> Response:
-    return redirect(f"{path}?notice={notice}", 303)
 
 
 @blueprint.route("/settings")
@@ -73,7 +61,7 @@ async def _profile_page(viewer: Row, status: int = 200, error: str | None = None
     assert row is not None
     fields = json.loads(row["fields_source"] or "[]")
     fields += [{"name": "", "value": ""}] * (profiles.MAX_FIELDS - len(fields))
-    return await _render(
+    return await NOTICES.page(
         "settings/profile.html",
         status,
         error=error,
@@ -85,20 +73,15 @@ async def _profile_page(viewer: Row, status: int = 200, error: str | None = None
 
 
 @blueprint.route("/settings/profile")
-async def profile_page() -> Response:
-    viewer, refused = await _viewer()
-    if refused:
-        return refused
+@viewer_page()
+async def profile_page(viewer: Row) -> Response:
     return await _profile_page(viewer)
 
 
 @blueprint.route("/settings/profile", methods=["POST"])
-async def profile_save() -> Response:
-    form = await request.form
-    check_csrf(form)
-    viewer, refused = await _viewer()
-    if refused:
-        return refused
+@form_post(SIGNED_IN, back="/settings/profile")
+async def profile_save(post: FormPost) -> Response:
+    form, viewer = post.form, post.account
     rt = runtime()
     files = await request.files
     fields = [
@@ -124,7 +107,7 @@ async def profile_save() -> Response:
         return await _profile_page(viewer, 422, f"Image: {exc}")
     except profiles.ProfileError as exc:
         return await _profile_page(viewer, 422, f"{exc.field.replace('_', ' ')}: {exc}")
-    return _done("/settings/profile", "profile")
+    return post.done("profile")
 
 
 # Account: e-mail, password, two-factor ----------------------------------------------------------
@@ -133,7 +116,7 @@ async def profile_save() -> Response:
 async def _account_page(viewer: Row, status: int = 200, **context: Any) -> Response:
     rt = runtime()
     user = await account_settings.user_of(rt, viewer["account_id"])
-    return await _render(
+    return await NOTICES.page(
         "settings/account.html",
         status,
         email=user["email"],
@@ -145,21 +128,15 @@ async def _account_page(viewer: Row, status: int = 200, **context: Any) -> Respo
 
 
 @blueprint.route("/settings/account")
-async def account_page() -> Response:
-    viewer, refused = await _viewer()
-    if refused:
-        return refused
+@viewer_page()
+async def account_page(viewer: Row) -> Response:
     return await _account_page(viewer)
 
 
 @blueprint.route("/settings/account/email", methods=["POST"])
-async def email_change() -> Response:
-    form = await request.form
-    check_csrf(form)
-    viewer, refused = await _viewer()
-    if refused:
-        return refused
-    check_client_limit("settings", SETTINGS_LIMIT)
+@form_post(SIGNED_IN, back="/settings/account", limit=("settings", SETTINGS_LIMIT))
+async def email_change(post: FormPost) -> Response:
+    form, viewer = post.form, post.account
     try:
         at_once = await account_settings.request_email_change(
             runtime(),
@@ -169,7 +146,7 @@ async def email_change() -> Response:
         )
     except account_settings.SettingsError as exc:
         return await _account_page(viewer, 422, email_error=str(exc))
-    return _done("/settings/account", "email_changed" if at_once else "email_sent")
+    return post.done("email_changed" if at_once else "email_sent")
 
 
 @blueprint.route("/settings/account/confirm_email")
@@ -186,13 +163,9 @@ async def email_confirm() -> Response:
 
 
 @blueprint.route("/settings/account/password", methods=["POST"])
-async def password_change() -> Response:
-    form = await request.form
-    check_csrf(form)
-    viewer, refused = await _viewer()
-    if refused:
-        return refused
-    check_client_limit("settings", SETTINGS_LIMIT)
+@form_post(SIGNED_IN, back="/settings/account", limit=("settings", SETTINGS_LIMIT))
+async def password_change(post: FormPost) -> Response:
+    form, viewer = post.form, post.account
     new = str(form.get("password", ""))
     if new != str(form.get("password_confirmation", "")):
         return await _account_page(viewer, 422, password_error="The two new passwords differ")
@@ -204,18 +177,16 @@ async def password_change() -> Response:
     except account_settings.SettingsError as exc:
         return await _account_page(viewer, 422, password_error=str(exc))
     # Every session ended with the change; this browser gets a fresh one.
-    return await start_browser_session(_done("/settings/account", "password"), viewer["account_id"])
+    return await start_browser_session(post.done("password"), viewer["account_id"])
 
 
 @blueprint.route("/settings/two_factor", methods=["GET"])
-async def two_factor_page() -> Response:
-    viewer, refused = await _viewer()
-    if refused:
-        return refused
+@viewer_page()
+async def two_factor_page(viewer: Row) -> Response:
     rt = runtime()
     user = await account_settings.user_of(rt, viewer["account_id"])
     label = f"{viewer['username']}@{rt.config.domain}"
-    return await _render(
+    return await NOTICES.page(
         "settings/two_factor.html",
         enabled=await totp.is_enabled(rt, user["user_id"]),
         setup=await totp.pending_setup(rt, user["user_id"], label),
@@ -225,13 +196,9 @@ async def two_factor_page() -> Response:
 
 
 @blueprint.route("/settings/two_factor", methods=["POST"])
-async def two_factor_change() -> Response:
-    form = await request.form
-    check_csrf(form)
-    viewer, refused = await _viewer()
-    if refused:
-        return refused
-    check_client_limit("settings", SETTINGS_LIMIT)
+@form_post(SIGNED_IN, back="/settings/two_factor", limit=("settings", SETTINGS_LIMIT))
+async def two_factor_change(post: FormPost) -> Response:
+    form, viewer = post.form, post.account
     rt = runtime()
     user = await account_settings.user_of(rt, viewer["account_id"])
     label = f"{viewer['username']}@{rt.config.domain}"
@@ -242,12 +209,12 @@ async def two_factor_change() -> Response:
                 rt, viewer["account_id"], str(form.get("current_password", ""))
             )
             setup = await totp.begin_setup(rt, user["user_id"], label)
-            return await _render(
+            return await NOTICES.page(
                 "settings/two_factor.html", enabled=False, setup=setup, codes=None, error=None
             )
         if action == "confirm":
             codes = await totp.confirm_setup(rt, user["user_id"], str(form.get("code", "")))
-            return await _render(
+            return await NOTICES.page(
                 "settings/two_factor.html", enabled=True, setup=None, codes=codes, error=None
             )
         if action == "disable":
@@ -255,9 +222,9 @@ async def two_factor_change() -> Response:
                 rt, viewer["account_id"], str(form.get("current_password", ""))
             )
             await totp.disable(rt, user["user_id"])
-            return _done("/settings/account", "otp_disabled")
+            return post.done("otp_disabled", to="/settings/account")
     except (account_settings.SettingsError, totp.TotpError) as exc:
-        return await _render(
+        return await NOTICES.page(
             "settings/two_factor.html",
             422,
             enabled=await totp.is_enabled(rt, user["user_id"]),
@@ -272,10 +239,8 @@ async def two_factor_change() -> Response:
 
 
 @blueprint.route("/settings/sessions")
-async def sessions_page() -> Response:
-    viewer, refused = await _viewer()
-    if refused:
-        return refused
+@viewer_page()
+async def sessions_page(viewer: Row) -> Response:
     rows = await sessions.live_sessions(runtime(), viewer["account_id"])
     listed = [
         {
@@ -288,66 +253,55 @@ async def sessions_page() -> Response:
         }
         for row in rows
     ]
-    return await _render(
+    return await NOTICES.page(
         "settings/sessions.html", sessions=listed, idle_days=runtime().config.session_idle_days
     )
 
 
 @blueprint.route("/settings/sessions/<int:session_id>/revoke", methods=["POST"])
-async def session_revoke(session_id: int) -> Response:
+@form_post(SIGNED_IN, back="/settings/sessions")
+async def session_revoke(post: FormPost, session_id: int) -> Response:
     """Log one browser out; this browser's own session ends as a sign-out does."""
-    form = await request.form
-    check_csrf(form)
-    viewer, refused = await _viewer()
-    if refused:
-        return refused
+    viewer = post.account
     await sessions.revoke_session(runtime(), viewer["account_id"], session_id)
     if session_id == viewer["session_id"]:
         response = redirect("/auth/sign_in", 303)
         clear_session_cookie(response)
         return response
-    return _done("/settings/sessions", "session_revoked")
+    return post.done("session_revoked")
 
 
 # Authorized applications ---------------------------------------------------------------------
 
 
 @blueprint.route("/settings/applications", methods=["GET"])
-async def applications_page() -> Response:
-    account = await signed_in()
-    if account is None:
-        return redirect("/auth/sign_in?" + urlencode({"next": "/settings/applications"}))
-    apps = await oauth.authorized_applications(runtime(), account["account_id"])
+@viewer_page()
+async def applications_page(viewer: Row) -> Response:
+    apps = await oauth.authorized_applications(runtime(), viewer["account_id"])
     return await page("applications.html", apps=apps)
 
 
 @blueprint.route("/settings/applications/<int:app_id>/revoke", methods=["POST"])
-async def revoke_application(app_id: int) -> Response:
-    form = await request.form
-    check_csrf(form)
-    account = await signed_in()
-    if account is None:
-        return redirect("/auth/sign_in")
-    await oauth.revoke_application_for_account(runtime(), app_id, account["account_id"])
-    return redirect("/settings/applications", 303)
+@form_post(SIGNED_IN, back="/settings/applications")
+async def revoke_application(post: FormPost, app_id: int) -> Response:
+    await oauth.revoke_application_for_account(runtime(), app_id, post.account["account_id"])
+    return redirect(post.back, 303)
 
 
 # Import and export -----------------------------------------------------------------------------
 
 
 @blueprint.route("/settings/export")
-async def export_page() -> Response:
-    _, refused = await _viewer()
-    if refused:
-        return refused
-    return await _render("settings/export.html", kinds=exports.FILENAMES, result=None, error=None)
+@viewer_page()
+async def export_page(_viewer: Row) -> Response:
+    return await NOTICES.page(
+        "settings/export.html", kinds=exports.FILENAMES, result=None, error=None
+    )
 
 
 @blueprint.route("/settings/export/<kind>.csv")
-async def export_file(kind: str) -> Response:
-    viewer, refused = await _viewer()
-    if refused:
-        return refused
+@viewer_page()
+async def export_file(viewer: Row, kind: str) -> Response:
     if kind not in exports.KINDS:
         return await page("message.html", 404, heading="Not found", message="No such export.")
     text = await exports.export_csv(runtime(), viewer["account_id"], kind)
@@ -357,12 +311,9 @@ async def export_file(kind: str) -> Response:
 
 
 @blueprint.route("/settings/import", methods=["POST"])
-async def import_file() -> Response:
-    form = await request.form
-    check_csrf(form)
-    viewer, refused = await _viewer()
-    if refused:
-        return refused
+@form_post(SIGNED_IN, back="/settings/export")
+async def import_file(post: FormPost) -> Response:
+    form, viewer = post.form, post.account
     files = await request.files
     upload = files.get("file")
     data = upload.read(exports.MAX_IMPORT_BYTES + 1) if upload is not None else b""
@@ -372,10 +323,12 @@ async def import_file() -> Response:
             raise exports.CsvImportError("Choose a file")
         result = await exports.import_csv(runtime(), viewer["account_id"], kind, data)
     except exports.CsvImportError as exc:
-        return await _render(
+        return await NOTICES.page(
             "settings/export.html", 422, kinds=exports.FILENAMES, result=None, error=str(exc)
         )
-    return await _render("settings/export.html", kinds=exports.FILENAMES, result=result, error=None)
+    return await NOTICES.page(
+        "settings/export.html", kinds=exports.FILENAMES, result=result, error=None
+    )
 
 
 # Aliases and moving ----------------------------------------------------------------------------
@@ -389,7 +342,7 @@ async def _aliases_page(viewer: Row, status: int = 200, error: str | None = None
     if row["moved_to_account_id"] is not None:
         target = await profiles.account(rt, row["moved_to_account_id"])
         moved_to = account_entity(rt.config, target) if target else None
-    return await _render(
+    return await NOTICES.page(
         "settings/aliases.html",
         status,
         aliases=json.loads(row["also_known_as"] or "[]"),
@@ -400,22 +353,16 @@ async def _aliases_page(viewer: Row, status: int = 200, error: str | None = None
 
 
 @blueprint.route("/settings/aliases")
-async def aliases_page() -> Response:
-    viewer, refused = await _viewer()
-    if refused:
-        return refused
+@viewer_page()
+async def aliases_page(viewer: Row) -> Response:
     return await _aliases_page(viewer)
 
 
 @blueprint.route("/settings/aliases", methods=["POST"])
-async def aliases_change() -> Response:
+@form_post(SIGNED_IN, back="/settings/aliases", limit=("settings", SETTINGS_LIMIT))
+async def aliases_change(post: FormPost) -> Response:
     """Add or remove an alias, or move to another account, through services/moves."""
-    form = await request.form
-    check_csrf(form)
-    viewer, refused = await _viewer()
-    if refused:
-        return refused
-    check_client_limit("settings", SETTINGS_LIMIT)
+    form, viewer = post.form, post.account
     rt = runtime()
     action = form.get("action")
     target = str(form.get("acct", "")).strip()[:400]
@@ -431,38 +378,32 @@ async def aliases_change() -> Response:
                 rt, viewer["account_id"], str(form.get("current_password", ""))
             )
             await moves.start_move(rt, me["username"], target)
-            return _done("/settings/aliases", "moved")
+            return post.done("moved")
         else:
             return await _aliases_page(viewer, 400, "Unknown action")
     except account_settings.SettingsError as exc:
         return await _aliases_page(viewer, 422, str(exc))
     except (ValueError, LookupError, PermissionError) as exc:
         return await _aliases_page(viewer, 422, str(exc) or "That account cannot be used")
-    return _done("/settings/aliases", "alias")
+    return post.done("alias")
 
 
 # Deleting the account --------------------------------------------------------------------------
 
 
 @blueprint.route("/settings/delete")
-async def delete_page() -> Response:
-    _, refused = await _viewer()
-    if refused:
-        return refused
-    return await _render("settings/delete.html", error=None)
+@viewer_page()
+async def delete_page(_viewer: Row) -> Response:
+    return await NOTICES.page("settings/delete.html", error=None)
 
 
 @blueprint.route("/settings/delete", methods=["POST"])
-async def delete_account() -> Response:
-    form = await request.form
-    check_csrf(form)
-    viewer, refused = await _viewer()
-    if refused:
-        return refused
-    check_client_limit("settings", SETTINGS_LIMIT)
+@form_post(SIGNED_IN, back="/settings/delete", limit=("settings", SETTINGS_LIMIT))
+async def delete_account(post: FormPost) -> Response:
+    form, viewer = post.form, post.account
     rt = runtime()
     if viewer["role"] == "admin":
-        return await _render(
+        return await NOTICES.page(
             "settings/delete.html", 403, error="An admin account cannot delete itself here."
         )
     try:
@@ -470,7 +411,7 @@ async def delete_account() -> Response:
             rt, viewer["account_id"], str(form.get("current_password", ""))
         )
     except account_settings.SettingsError as exc:
-        return await _render("settings/delete.html", 422, error=str(exc))
+        return await NOTICES.page("settings/delete.html", 422, error=str(exc))
     response = await page(
         "message.html",
         viewer=None,

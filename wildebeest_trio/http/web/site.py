@@ -26,7 +26,7 @@ from ...services import profiles, timelines
 from ...services import statuses as status_service
 from ...services.follows import AccountNotFound
 from ...services.types import Page, Row, StatusBundle
-from ..browser import check_csrf, finish, page, redirect, signed_in
+from ..browser import SIGNED_IN, FormPost, finish, form_post, page, redirect, signed_in
 from ..context import runtime, wants_activitypub
 
 blueprint = Blueprint("site", __name__)
@@ -283,13 +283,10 @@ async def status_page(handle: str, segment: str) -> Response:
 
 
 @blueprint.route("/@<handle>/follow", methods=["POST"])
-async def follow_from_profile(handle: str) -> Response:
+@form_post(SIGNED_IN, back="/@{handle}")
+async def follow_from_profile(post: FormPost, handle: str) -> Response:
     """The follow (or unfollow) button of a profile page, local or remote."""
-    form = await request.form
-    check_csrf(form)
-    viewer = await signed_in()
-    if viewer is None:
-        return redirect("/auth/sign_in?" + urlencode({"next": f"/@{handle}"}))
+    form, viewer = post.form, post.account
     account = await profiles.public_profile(runtime(), handle)
     if account is None:
         return await not_found_page("No such account on this server.")
