@@ -224,7 +224,9 @@ class FormPost:
     def done(self, notice: str, *, to: str | None = None) -> Response:
         """Back to the form's page (or to `to`), which shows the `notice` (303: the browser
         GETs it)."""
-        return redirect(f"{to or self.back}?{urlencode({'notice': notice})}", 303)
+        target = to or self.back
+        separator = "&" if "?" in target else "?"
+        return redirect(f"{target}{separator}{urlencode({'notice': notice})}", 303)
 
     async def failed(self, message: str, status: int = 422) -> Response:
         """A page saying what went wrong, with a link back to the form's page."""
