@@ -17,7 +17,7 @@ from typing import Any
 
 import trio
 
-from tests.inbox_support import rows
+from tests.fakes.rows import rows
 from tests.social import User, get
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.streaming.hub import StreamMessage, Subscription

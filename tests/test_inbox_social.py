@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.inbox_support import RemoteServer, account_id_of, deliver, drain, rows
-from tests.remote_rows import accept_our_request
+from tests.fakes.instance import drain
+from tests.fakes.remote import RemoteServer, deliver
+from tests.fakes.rows import accept_our_request, account_id_of, rows
 from tests.social import User, act, get, make_user
 from wildebeest_trio.federation.actors import refresh_actor
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.store import Connection
 
-pytest_plugins = ("tests.inbox_support",)
+pytest_plugins = ("tests.fakes.fixtures",)
 
 
 async def _outbox(rt: Runtime, event: str) -> list[dict[str, Any]]:

@@ -13,7 +13,9 @@ from typing import Any
 
 import trio
 
-from tests.inbox_support import RemoteServer, account_id_of, deliver, drain
+from tests.fakes.instance import drain
+from tests.fakes.remote import RemoteServer, deliver
+from tests.fakes.rows import account_id_of
 from tests.parity import (
     ACTOR,
     Roles,
@@ -32,7 +34,7 @@ from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services import moves
 from wildebeest_trio.store import Connection
 
-pytest_plugins = ("tests.inbox_support",)
+pytest_plugins = ("tests.fakes.fixtures",)
 
 ALICE = "ALICE"
 

@@ -30,7 +30,8 @@ class SettingsError(ValueError):
     """A refused change, with a message for the user."""
 
 
-async def _user(rt: Runtime, account_id: int) -> Row:
+async def user_of(rt: Runtime, account_id: int) -> Row:
+    """The login (user row, with its account) of a local account."""
     user = await rt.store.read(user_rows.user_by_account, account_id)
     if user is None:
         raise SettingsError("This account has no login")
@@ -39,7 +40,7 @@ async def _user(rt: Runtime, account_id: int) -> Row:
 
 async def check_password(rt: Runtime, account_id: int, password: str) -> Row:
     """The user, once `password` is theirs."""
-    user = await _user(rt, account_id)
+    user = await user_of(rt, account_id)
     ok = bool(user["password_hash"]) and await trio.to_thread.run_sync(
         verify_password, rt.config, user["password_hash"], password[:MAX_PASSWORD]
     )
@@ -106,7 +107,7 @@ async def request_email_change(rt: Runtime, account_id: int, password: str, emai
 
 
 async def pending_email(rt: Runtime, account_id: int) -> str | None:
-    user = await _user(rt, account_id)
+    user = await user_of(rt, account_id)
     return await rt.store.read(user_rows.unconfirmed_email, user["user_id"])
 
 

@@ -21,6 +21,7 @@ from ..store import Connection, IntegrityError, Row, account_domain_blocks, outb
 from ..store import accounts as account_rows
 from ..store import follows as follow_rows
 from ..store import lists as list_rows
+from ..store import statuses as status_rows
 from ..store.paging import Page
 from . import notifications
 
@@ -356,6 +357,12 @@ async def remove_from_followers(rt: Runtime, account_id: int, follower_id: int) 
         return await _relationship(conn, account_id, follower_id)
 
     return await rt.store.write(unit)
+
+
+async def hidden_account_ids(conn: Connection, viewer_id: int, now: int) -> set[int]:
+    """The accounts a viewer does not see: blocked either way, muted (until the mute ends),
+    or on a domain the viewer blocks. A unit, for `store.read`."""
+    return await status_rows.hidden_account_ids(conn, viewer_id, now)
 
 
 async def relationships(rt: Runtime, viewer_id: int, target_ids: list[int]) -> list[Relationship]:
