@@ -52,6 +52,7 @@ from ..media.video import (
     transcode_video,
 )
 from ..store import Connection, Row
+from ..store import accounts as account_rows
 from ..store import media as media_rows
 
 if TYPE_CHECKING:
@@ -320,7 +321,7 @@ async def account_removed(conn: Connection, rt: Runtime, account_id: int) -> Non
     with it, and their keys would be lost); it also works when the row is kept (a
     suspension), clearing the avatar and header. Files go after the commit, by a job.
     """
-    keys = await media_rows.clear_profile_images(conn, account_id)
+    keys = await account_rows.clear_profile_images(conn, account_id)
     ids = await media_rows.of_account(conn, account_id)
     if ids:
         await _delete_rows(conn, rt, ids)

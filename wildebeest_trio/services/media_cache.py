@@ -40,6 +40,8 @@ from ..media.images import (
 from ..net import FetchError, safe_get
 from ..serializers.media_urls import proxy_token
 from ..store import Connection
+from ..store import accounts as account_rows
+from ..store import custom_emojis as emoji_rows
 from ..store import media as media_rows
 from . import custom_emoji, media
 from .domain_blocks import block_for
@@ -55,6 +57,11 @@ CACHE_CATEGORIES = {
     ("accounts", "avatar"): "cache/avatars",
     ("accounts", "header"): "cache/headers",
     ("custom_emojis", "image"): "cache/emojis",
+}
+# Where each table's module records (or forgets) the copy of a remote image cached here.
+_IMAGE_COPIES = {
+    "accounts": account_rows.set_image_copy,
+    "custom_emojis": emoji_rows.set_image_copy,
 }
 # Mastodon's remote emoji limit is 256 KB; a picture of an emoji needs no more pixels.
 EMOJI_MAX_BYTES = custom_emoji.MAX_BYTES
@@ -264,12 +271,14 @@ async def _record_image(
     conn: Connection, rt: Runtime, table: str, row_id: int, which: str, key: str, url: str
 ) -> tuple[bool, str | None]:
     """Unit of work: record a cached image; a copy it replaces is released after the commit."""
-    recorded, replaced = await media_rows.cache_image(
-        conn, table, row_id, which, key, url, now_ms()
-    )
+    recorded, before = await media_rows.image_copy_if_remote(conn, table, row_id, which, url)
+    if not recorded:
+        return False, None
+    await _IMAGE_COPIES[table](conn, row_id, which, key, url, now_ms())
+    replaced = before if before != key else None
     if replaced:
         await media.queue_release(conn, rt, [replaced])
-    return recorded, replaced
+    return True, replaced
 
 
 def _process_emoji(data: bytes, *, max_bytes: int, max_pixels: int) -> Any:
@@ -337,7 +346,10 @@ async def purge_remote(rt: Runtime, *, older_than_ms: int) -> Purged:
 async def _uncache_images(
     conn: Connection, rt: Runtime, table: str, which: str, cutoff: int
 ) -> set[str]:
-    keys = await media_rows.uncache_images_before(conn, table, which, cutoff, _BATCH)
+    copies = await media_rows.image_copies_before(conn, table, which, cutoff, _BATCH)
+    for copy in copies:
+        await _IMAGE_COPIES[table](conn, copy["id"], which, None, None, None)
+    keys = {c["key"] for c in copies if c["key"]}
     await media.queue_release(conn, rt, keys)
     return keys
 

@@ -23,6 +23,7 @@ from ..ids import now_ms, parse_id
 from ..runtime import Runtime
 from ..store import Connection, Row, outbox
 from ..store import accounts as account_rows
+from ..store import custom_emojis as emoji_rows
 from ..store import inbox as inbox_rows
 from ..store import media as media_rows
 from ..store import notifications as notification_rows
@@ -219,7 +220,7 @@ async def _write_refs(
     if author["domain"] is None:
         return  # local custom emoji are the instance's own
     for emoji in version.emojis:
-        await inbox_rows.upsert_remote_emoji(
+        await emoji_rows.upsert_remote(
             conn,
             {
                 "id": rt.ids.next_id(),
@@ -663,7 +664,7 @@ async def thread(conn: Connection, reply: Row, parent: Row) -> None:
     unit), counted as `create` would have."""
     if parent["reblog_of_id"] is not None:
         return
-    if await inbox_rows.link_reply(conn, reply, parent) and reply["visibility"] in DISTRIBUTABLE:
+    if await status_rows.link_reply(conn, reply, parent) and reply["visibility"] in DISTRIBUTABLE:
         await status_rows.add_to_count(conn, parent["id"], "replies_count", 1)
 
 

@@ -370,6 +370,38 @@ async def delete_account_row(conn: Connection, account_id: int) -> None:
     await conn.execute("DELETE FROM accounts WHERE id = $1", account_id)
 
 
+async def clear_profile_images(conn: Connection, account_id: int) -> set[str]:
+    """Forget an account's avatar and header files; the keys they had."""
+    row = await conn.fetchrow(
+        "SELECT avatar_key, header_key FROM accounts WHERE id = $1", account_id
+    )
+    if row is None:
+        return set()
+    await conn.execute(
+        "UPDATE accounts SET avatar_key = NULL, header_key = NULL, avatar_cached_at = NULL, "
+        "header_cached_at = NULL WHERE id = $1",
+        account_id,
+    )
+    return {k for k in (row["avatar_key"], row["header_key"]) if k}
+
+
+async def set_image_copy(
+    conn: Connection, account_id: int, which: str, key: str | None, url: str | None, now: int | None
+) -> None:
+    """Record the copy cached here of a remote account's `avatar` or `header` (its key,
+    the URL it was taken from, when), or forget it (all None)."""
+    if which not in ("avatar", "header"):
+        raise ValueError(which)
+    await conn.execute(
+        f"UPDATE accounts SET {which}_key = $2, {which}_cached_url = $3, {which}_cached_at = $4 "
+        "WHERE id = $1",
+        account_id,
+        key,
+        url,
+        now,
+    )
+
+
 async def recount_follows(conn: Connection, account_ids: Iterable[int]) -> None:
     """Recount followers and following of the given accounts from the follows."""
     # Recounted rather than incremented, so the counts stay exact whatever races or

@@ -52,6 +52,40 @@ async def delete_local(conn: Connection, shortcode: str) -> CustomEmojiRow | Non
     return row
 
 
+async def upsert_remote(conn: Connection, emoji: Mapping[str, Any]) -> None:
+    """Record a remote custom emoji (by shortcode and domain), refreshing its image."""
+    await conn.execute(
+        "INSERT INTO custom_emojis (id, shortcode, domain, uri, image_remote_url, "
+        "visible_in_picker, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, FALSE, $6, $6) "
+        "ON CONFLICT (shortcode, domain) WHERE domain IS NOT NULL DO UPDATE SET "
+        "uri = excluded.uri, image_remote_url = excluded.image_remote_url, "
+        "updated_at = excluded.updated_at",
+        emoji["id"],
+        emoji["shortcode"],
+        emoji["domain"],
+        emoji["uri"],
+        emoji["image_remote_url"],
+        emoji["now"],
+    )
+
+
+async def set_image_copy(
+    conn: Connection, emoji_id: int, which: str, key: str | None, url: str | None, now: int | None
+) -> None:
+    """Record the copy cached here of a remote emoji's `image` (its key, the URL it was
+    taken from, when), or forget it (all None)."""
+    if which != "image":
+        raise ValueError(which)
+    await conn.execute(
+        "UPDATE custom_emojis SET image_key = $2, image_cached_url = $3, image_cached_at = $4 "
+        "WHERE id = $1",
+        emoji_id,
+        key,
+        url,
+        now,
+    )
+
+
 async def local_emojis(conn: Connection, *, enabled_only: bool) -> list[CustomEmojiRow]:
     """Local emoji by category then shortcode."""
     where = "domain IS NULL" + (" AND NOT disabled" if enabled_only else "")

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from .base import Connection, fetch_as, fetchrow_as
-from .follows import delete_all_of
 from .paging import placeholders
 from .rows import AccountRow, FavouriteRow, StatusRow
 
@@ -127,49 +123,3 @@ async def favourites_of(conn: Connection, account_id: int) -> list[FavouriteRow]
     return await fetch_as(
         conn, FavouriteRow, "SELECT * FROM favourites WHERE account_id = $1", account_id
     )
-
-
-async def remove_account_graph(conn: Connection, account_id: int) -> list[tuple[int, int]]:
-    """Drop an account's follows, requests (recounting the accounts concerned) and the
-    notifications it caused; the (follower, followed) pairs that were follows."""
-    pairs = await delete_all_of(conn, account_id)
-    await conn.execute("DELETE FROM notifications WHERE from_account_id = $1", account_id)
-    return pairs
-
-
-async def suspend_account(conn: Connection, account_id: int, now: int) -> None:
-    """Mark an account suspended (a deleted remote actor)."""
-    await conn.execute(
-        "UPDATE accounts SET suspended_at = $1, updated_at = $1 WHERE id = $2", now, account_id
-    )
-
-
-async def upsert_remote_emoji(conn: Connection, emoji: Mapping[str, Any]) -> None:
-    """Record a remote custom emoji (by shortcode and domain), refreshing its image."""
-    await conn.execute(
-        "INSERT INTO custom_emojis (id, shortcode, domain, uri, image_remote_url, "
-        "visible_in_picker, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, FALSE, $6, $6) "
-        "ON CONFLICT (shortcode, domain) WHERE domain IS NOT NULL DO UPDATE SET "
-        "uri = excluded.uri, image_remote_url = excluded.image_remote_url, "
-        "updated_at = excluded.updated_at",
-        emoji["id"],
-        emoji["shortcode"],
-        emoji["domain"],
-        emoji["uri"],
-        emoji["image_remote_url"],
-        emoji["now"],
-    )
-
-
-async def link_reply(conn: Connection, reply: StatusRow, parent: StatusRow) -> bool:
-    """Thread a stored reply under a parent that arrived after it; whether it was not
-    threaded yet."""
-    threaded = await conn.execute(
-        "UPDATE statuses SET in_reply_to_id = $1, in_reply_to_account_id = $2, "
-        "conversation_id = $3 WHERE id = $4 AND in_reply_to_id IS NULL",
-        parent["id"],
-        parent["account_id"],
-        parent["conversation_id"] or parent["id"],
-        reply["id"],
-    )
-    return threaded > 0

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .base import Connection, Row, fetch_as, fetchrow_as, row_as
-from .rows import CachedSizeRow, MediaAttachmentRow, RemoteImageRow
+from .rows import CachedImageRow, CachedSizeRow, MediaAttachmentRow, RemoteImageRow
 
 _KEY_COLUMNS = ("file_key", "preview_key", "thumbnail_key")
 
@@ -248,21 +248,6 @@ async def of_account(conn: Connection, account_id: int) -> list[int]:
     return [int(r["id"]) for r in rows]
 
 
-async def clear_profile_images(conn: Connection, account_id: int) -> set[str]:
-    """Forget an account's avatar and header files; the keys they had."""
-    row = await conn.fetchrow(
-        "SELECT avatar_key, header_key FROM accounts WHERE id = $1", account_id
-    )
-    if row is None:
-        return set()
-    await conn.execute(
-        "UPDATE accounts SET avatar_key = NULL, header_key = NULL, avatar_cached_at = NULL, "
-        "header_cached_at = NULL WHERE id = $1",
-        account_id,
-    )
-    return {k for k in (row["avatar_key"], row["header_key"]) if k}
-
-
 async def attach(conn: Connection, attachment_ids: list[int], status_id: int) -> int:
     """Give unattached uploads to a status; how many were attached."""
     attached = 0
@@ -458,48 +443,32 @@ async def remote_image(
     )
 
 
-async def cache_image(
-    conn: Connection, table: str, row_id: int, which: str, key: str, url: str, now: int
+async def image_copy_if_remote(
+    conn: Connection, table: str, row_id: int, which: str, url: str
 ) -> tuple[bool, str | None]:
-    """Record a cached remote image if `url` is still the remote one.
-
-    Returns whether it was recorded (not when the remote URL changed meanwhile) and
-    the key it replaces, if any.
-    """
+    """Whether `url` is still the remote image's URL (a copy of it may be recorded), and
+    the key of the copy cached before, if any. The table's module records the copy
+    (`accounts.set_image_copy`, `custom_emojis.set_image_copy`)."""
     assert (table, which) in _IMAGE_COLUMNS
     before = await conn.fetchrow(
         f"SELECT {which}_key AS k FROM {table} WHERE id = $1 AND {which}_remote_url = $2",
         row_id,
         url,
     )
-    if before is None:
-        return False, None
-    await conn.execute(
-        f"UPDATE {table} SET {which}_key = $2, {which}_cached_url = $3, {which}_cached_at = $4 "
-        "WHERE id = $1",
-        row_id,
-        key,
-        url,
-        now,
-    )
-    return True, before["k"] if before["k"] != key else None
+    return (False, None) if before is None else (True, before["k"])
 
 
-async def uncache_images_before(
+async def image_copies_before(
     conn: Connection, table: str, which: str, cutoff: int, limit: int
-) -> set[str]:
-    """Forget cached remote images made before `cutoff`; their keys."""
+) -> list[CachedImageRow]:
+    """The oldest copies of remote images cached before `cutoff`: the row's id and the
+    copy's key."""
     assert (table, which) in _IMAGE_COLUMNS
-    rows = await conn.fetch(
-        f"SELECT id, {which}_key AS k FROM {table} WHERE {which}_cached_at IS NOT NULL "
+    return await fetch_as(
+        conn,
+        CachedImageRow,
+        f"SELECT id, {which}_key AS key FROM {table} WHERE {which}_cached_at IS NOT NULL "
         f"AND {which}_cached_at < $1 ORDER BY {which}_cached_at LIMIT $2",
         cutoff,
         limit,
     )
-    for r in rows:
-        await conn.execute(
-            f"UPDATE {table} SET {which}_key = NULL, {which}_cached_url = NULL, "
-            f"{which}_cached_at = NULL WHERE id = $1",
-            r["id"],
-        )
-    return {r["k"] for r in rows if r["k"]}

@@ -129,6 +129,11 @@ async def delete_from(conn: Connection, account_id: int, from_account_id: int) -
     )
 
 
+async def delete_sent_by(conn: Connection, from_account_id: int) -> None:
+    """Delete every notification an account caused (it is gone)."""
+    await conn.execute("DELETE FROM notifications WHERE from_account_id = $1", from_account_id)
+
+
 async def delete_from_domain(conn: Connection, account_id: int, domain: str) -> None:
     """Delete the account's notifications sent by accounts of `domain` (after it hid it)."""
     await conn.execute(

@@ -1167,6 +1167,13 @@ class RemoteImageRow(TypedDict):
     cached_url: str | None
 
 
+class CachedImageRow(TypedDict):
+    """A row whose remote image has a copy cached here, and the copy's key."""
+
+    id: int
+    key: str | None
+
+
 class ParkedPayloadRow(TypedDict):
     channel: str
     event: str

@@ -220,6 +220,20 @@ async def set_poll(conn: Connection, status_id: int, poll_id: int | None) -> Non
     await conn.execute("UPDATE statuses SET poll_id = $1 WHERE id = $2", poll_id, status_id)
 
 
+async def link_reply(conn: Connection, reply: StatusRow, parent: StatusRow) -> bool:
+    """Thread a stored reply under a parent that arrived after it; whether it was not
+    threaded yet."""
+    threaded = await conn.execute(
+        "UPDATE statuses SET in_reply_to_id = $1, in_reply_to_account_id = $2, "
+        "conversation_id = $3 WHERE id = $4 AND in_reply_to_id IS NULL",
+        parent["id"],
+        parent["account_id"],
+        parent["conversation_id"] or parent["id"],
+        reply["id"],
+    )
+    return threaded > 0
+
+
 async def update_content(
     conn: Connection,
     status_id: int,

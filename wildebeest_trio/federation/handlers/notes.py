@@ -17,7 +17,9 @@ from ...services.refusals import InvalidStatus
 from ...store import Connection, Row
 from ...store import accounts as account_rows
 from ...store import activitypub as ap_rows
+from ...store import follows as follow_rows
 from ...store import inbox as inbox_rows
+from ...store import notifications as notification_rows
 from ...store import polls as poll_rows
 from ...store import statuses as status_rows
 from ...store.statuses import StatusBundle
@@ -287,8 +289,9 @@ async def _delete_account(rt: Runtime, account: Row) -> None:
             if status is not None:
                 await interactions.unfavourite(conn, rt, account, status)
         # Follows both ways and requests end (recounted); so do the notifications it caused.
-        await inbox_rows.remove_account_graph(conn, account["id"])
-        await inbox_rows.suspend_account(conn, account["id"], now)
+        await follow_rows.delete_all_of(conn, account["id"])
+        await notification_rows.delete_sent_by(conn, account["id"])
+        await account_rows.set_account_flag(conn, account["id"], "suspended_at", now, now)
         await media.account_removed(conn, rt, account["id"])
 
     await rt.store.write(unit)
