@@ -8,8 +8,9 @@ import trio
 
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..store import Connection, Row
+from ..store import Connection
 from ..store import users as user_rows
+from ..store.rows import UserAccountRow
 from .instance import read_site, site
 from .mailer import Mailer, confirmation_message, enqueue_mail, password_reset_message
 from .onetime import (
@@ -53,7 +54,7 @@ async def queue_confirmation(
     await enqueue_mail(conn, rt.ids, email, message)
 
 
-async def confirm(rt: Runtime, token: str) -> Row:
+async def confirm(rt: Runtime, token: str) -> UserAccountRow:
     """Confirm the address a link was sent to; the user."""
     try:
         user_id = token_user_id(token)
@@ -94,7 +95,7 @@ async def request_password_reset(rt: Runtime, email: str) -> None:
     await rt.store.write(unit)
 
 
-async def _user_for_reset(rt: Runtime, token: str) -> Row:
+async def _user_for_reset(rt: Runtime, token: str) -> UserAccountRow:
     try:
         user = await rt.store.read(user_rows.user_by_id, token_user_id(token))
     except TokenInvalid:

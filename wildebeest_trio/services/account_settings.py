@@ -9,10 +9,11 @@ import trio
 
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..store import Connection, Row, outbox
+from ..store import Connection, outbox
 from ..store import accounts as account_rows
 from ..store import follows as follow_rows
 from ..store import users as user_rows
+from ..store.rows import UserAccountRow
 from . import media
 from .account_mail import mail_enabled
 from .accounts import AccountError, validate_email
@@ -30,7 +31,7 @@ class SettingsError(ValueError):
     """A refused change, with a message for the user."""
 
 
-async def user_of(rt: Runtime, account_id: int) -> Row:
+async def user_of(rt: Runtime, account_id: int) -> UserAccountRow:
     """The login (user row, with its account) of a local account."""
     user = await rt.store.read(user_rows.user_by_account, account_id)
     if user is None:
@@ -38,13 +39,13 @@ async def user_of(rt: Runtime, account_id: int) -> Row:
     return user
 
 
-async def check_password(rt: Runtime, account_id: int, password: str) -> Row:
+async def check_password(rt: Runtime, account_id: int, password: str) -> UserAccountRow:
     """The user, once `password` is theirs."""
     user = await user_of(rt, account_id)
-    ok = bool(user["password_hash"]) and await trio.to_thread.run_sync(
-        verify_password, rt.config, user["password_hash"], password[:MAX_PASSWORD]
-    )
-    if not ok:
+    hashed = user["password_hash"]
+    if not hashed or not await trio.to_thread.run_sync(
+        verify_password, rt.config, hashed, password[:MAX_PASSWORD]
+    ):
         raise SettingsError("The current password is not right")
     return user
 

@@ -6,6 +6,7 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import trio
 
@@ -77,7 +78,11 @@ AfterInsert = Callable[[Connection, int, int], Awaitable[None]]
 
 
 async def _insert_local(
-    conn: Connection, row: dict, user: dict, keys: dict, after: AfterInsert | None
+    conn: Connection,
+    row: dict[str, Any],
+    user: dict[str, Any],
+    keys: dict[str, Any],
+    after: AfterInsert | None,
 ) -> None:
     if await account_rows.local_username_taken(conn, row["username"]):
         raise AccountError("username", "username is already taken")

@@ -13,8 +13,9 @@ import re
 
 from ..ids import IdGenerator, now_ms
 from ..runtime import Runtime
-from ..store import Connection, Row
+from ..store import Connection
 from ..store import domain_blocks as block_rows
+from ..store.rows import DomainBlockRow
 
 SEVERITIES = ("silence", "suspend", "noop")
 # One DNS label of an IDNA-encoded host name.
@@ -50,7 +51,7 @@ async def block_domain(
     private_comment: str = "",
     public_comment: str = "",
     obfuscate: bool = False,
-) -> Row:
+) -> DomainBlockRow:
     """Create or change the block of a domain (inside the caller's unit); the stored row."""
     if severity not in SEVERITIES:
         raise InvalidDomainBlock(f"Severity must be one of {', '.join(SEVERITIES)}")
@@ -75,7 +76,7 @@ async def unblock_domain(conn: Connection, domain: str) -> bool:
     return await block_rows.delete(conn, normalize_domain(domain))
 
 
-async def block_for(conn: Connection, host: str | None) -> Row | None:
+async def block_for(conn: Connection, host: str | None) -> DomainBlockRow | None:
     """The block that applies to a host (None for local content or no block)."""
     if not host:
         return None
@@ -100,7 +101,7 @@ def public_domain(domain: str, obfuscate: bool) -> str:
     )
 
 
-async def public_blocks(rt: Runtime) -> list[dict[str, str]]:
+async def public_blocks(rt: Runtime) -> list[dict[str, str | None]]:
     """Blocks with user-facing effects (silence, suspend), as `/api/v1/instance/domain_blocks`
     lists them: the (maybe masked) domain, its SHA-256 digest, severity and public comment."""
     listed = []

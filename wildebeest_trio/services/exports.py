@@ -68,12 +68,12 @@ async def export_csv(rt: Runtime, account_id: int, kind: str) -> str:
                 ]
             )
     elif kind == "blocks":
-        for r in await rt.store.read(follow_rows.blocked_for_export, account_id, MAX_ROWS):
-            writer.writerow([_acct(rt, r["username"], r["domain"])])
+        for b in await rt.store.read(follow_rows.blocked_for_export, account_id, MAX_ROWS):
+            writer.writerow([_acct(rt, b["username"], b["domain"])])
     else:
-        rows = await rt.store.read(follow_rows.muted_for_export, account_id, now_ms(), MAX_ROWS)
-        for r in rows:
-            writer.writerow([_acct(rt, r["username"], r["domain"]), _bool(r["hide_notifications"])])
+        mutes = await rt.store.read(follow_rows.muted_for_export, account_id, now_ms(), MAX_ROWS)
+        for m in mutes:
+            writer.writerow([_acct(rt, m["username"], m["domain"]), _bool(m["hide_notifications"])])
     return out.getvalue()
 
 
