@@ -28,6 +28,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
+import certifi
 import httpx
 import trio
 
@@ -126,8 +127,22 @@ class OutboundPolicy:
         return cls(config.outbound_allow, config.allow_private_addresses)
 
 
+def tls_context(
+    *, ca_bundle: str | None = None, ssl_cert_file: str | None = None
+) -> ssl.SSLContext:
+    """What outgoing https connections trust: the bundled CA certificates (those httpx uses),
+    or the file `SSL_CERT_FILE` names instead, plus the extra CAs of `ca_bundle`
+    (WB_CA_BUNDLE: a private CA, or the tests' own). Certificates and host names are always
+    checked."""
+    context = ssl.create_default_context(cafile=ssl_cert_file or certifi.where())
+    if ca_bundle:
+        context.load_verify_locations(cafile=ca_bundle)
+    return context
+
+
 class Outbound:
-    """How this process reaches other servers: policy, resolver, per-host fetch bounds.
+    """How this process reaches other servers: policy, resolver, per-host fetch bounds,
+    and the TLS trust of every outgoing connection.
 
     One per runtime (it caches look-ups and remembers failing hosts).
     """
@@ -139,11 +154,14 @@ class Outbound:
         *,
         fetch_per_host: int = FETCH_PER_HOST,
         fetch_breakers: Breakers | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.policy = policy
         self.resolver = resolver
         self.fetch_limits = HostLimits(fetch_per_host)
         self.fetch_breakers = fetch_breakers if fetch_breakers is not None else Breakers()
+        # One context for every connection: loading the CA file once, not per request.
+        self.tls = tls if tls is not None else tls_context()
 
     @classmethod
     def from_config(cls, config: Config) -> Outbound:
@@ -155,7 +173,8 @@ class Outbound:
             # DNS servers are the administrator's (often private), but inside the allow-list.
             permitted=lambda address: policy.refusal(address, configured=True) is None,
         )
-        return cls(policy, resolver)
+        tls = tls_context(ca_bundle=config.ca_bundle, ssl_cert_file=config.ssl_cert_file)
+        return cls(policy, resolver, tls=tls)
 
     async def addresses(self, host: str, *, configured: bool = False) -> list[str]:
         """The addresses of a host, all of them checked; FetchError if any is refused."""
@@ -229,7 +248,7 @@ async def _get_once(
                 try:
                     async with (
                         httpx.AsyncClient(
-                            timeout=time_limit, trust_env=False, verify=ssl_context or True
+                            timeout=time_limit, trust_env=False, verify=ssl_context or outbound.tls
                         ) as client,
                         client.stream(
                             "GET",
