@@ -237,6 +237,19 @@ SETTINGS: tuple[Setting, ...] = (
         "media_fetch_timeout", _parse_float, 60.0, "Seconds a remote media file may take to fetch"
     ),
     Setting(
+        "preview_card_timeout",
+        _parse_float,
+        10.0,
+        "Seconds fetching a linked page (and its oEmbed) for a preview card may take",
+    ),
+    Setting(
+        "preview_card_spread",
+        _parse_float,
+        60.0,
+        "A remote status's card is fetched within this many seconds, at random (as Mastodon "
+        "spreads them, so a popular post does not make every server fetch at once); 0: at once",
+    ),
+    Setting(
         "media_cache_max_bytes",
         _parse_int,
         0,
@@ -385,6 +398,8 @@ class Config:
     media_ffprobe_path: str
     media_ffmpeg_timeout: float
     media_fetch_timeout: float
+    preview_card_timeout: float
+    preview_card_spread: float
     media_cache_max_bytes: int
     database_url: str
     allow_private_addresses: bool
@@ -543,10 +558,13 @@ def load_config(
         "streaming_heartbeat",
         "media_ffmpeg_timeout",
         "media_fetch_timeout",
+        "preview_card_timeout",
         "dns_timeout",
     ):
         if values[name] <= 0:
             raise ConfigError(f"WB_{name.upper()}: must be positive")
+    if values["preview_card_spread"] < 0:
+        raise ConfigError("WB_PREVIEW_CARD_SPREAD: must be 0 (at once) or more")
     if values["media_cache_max_bytes"] < 0:
         raise ConfigError("WB_MEDIA_CACHE_MAX_BYTES: must be 0 (no bound) or more")
     if not 1 <= values["smtp_port"] <= 65535:

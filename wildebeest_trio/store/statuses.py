@@ -461,6 +461,7 @@ class StatusBundle:
     polls: dict[int, Row] = field(default_factory=dict)  # by poll id (statuses.poll_id)
     own_votes: dict[int, list[int]] = field(default_factory=dict)  # the viewer's, by poll id
     filtered: dict[int, list[FilterMatch]] = field(default_factory=dict)  # viewer's filters
+    cards: dict[int, Row] = field(default_factory=dict)  # preview card per status
 
 
 async def _by_ids(conn: Connection, sql: str, ids: list[int], *extra: Any) -> list[Row]:
@@ -502,6 +503,7 @@ async def hydrate(conn: Connection, rows: list[Row], viewer_id: int | None) -> S
         bundle.tags.setdefault(r["status_id"], []).append(r)
     for r in await media_rows.of_statuses(conn, all_ids):
         bundle.media.setdefault(r["status_id"], []).append(r)
+    await _cards(conn, bundle, all_ids)
     app_ids = list({r["application_id"] for r in bundle.statuses.values() if r["application_id"]})
     for r in await _by_ids(
         conn, "SELECT id, name, website FROM oauth_applications WHERE id IN ({ids})", app_ids
@@ -537,6 +539,21 @@ async def hydrate(conn: Connection, rows: list[Row], viewer_id: int | None) -> S
         bundle.muted_conversations.update(r["conversation_id"] for r in found)
     await _polls_and_filters(conn, bundle, viewer_id)
     return bundle
+
+
+async def _cards(conn: Connection, bundle: StatusBundle, status_ids: list[int]) -> None:
+    """The preview card each status shows, and the accounts named as their authors."""
+    for r in await _by_ids(
+        conn,
+        "SELECT pcs.status_id, pc.* FROM preview_cards_statuses pcs "
+        "JOIN preview_cards pc ON pc.id = pcs.preview_card_id WHERE pcs.status_id IN ({ids})",
+        status_ids,
+    ):
+        bundle.cards[r["status_id"]] = r
+    authors = {c["author_account_id"] for c in bundle.cards.values() if c["author_account_id"]}
+    missing = [i for i in authors if i not in bundle.accounts]
+    for r in await _by_ids(conn, "SELECT * FROM accounts WHERE id IN ({ids})", missing):
+        bundle.accounts[r["id"]] = r
 
 
 async def _polls_and_filters(conn: Connection, bundle: StatusBundle, viewer_id: int | None) -> None:
