@@ -239,6 +239,37 @@ async def test_fediverse_creator_names_an_account_that_accepts_the_attribution(
     assert stranger.uri  # it was looked up, and refused as the author
 
 
+async def test_a_local_author_lists_the_sites_that_may_name_them(
+    local: Runtime, api: Any, remote: RemoteServer
+) -> None:
+    alice = await make_user(local, api, "alice")
+    response = await api.patch(
+        "/api/v1/accounts/update_credentials",
+        headers=alice.headers,
+        json={"attribution_domains": ["127.0.0.1", "Blog.Example"]},
+    )
+    assert response.status_code == 200
+    source = (await response.get_json())["source"]
+    assert source["attribution_domains"] == ["127.0.0.1", "blog.example"]
+    response = await api.patch(
+        "/api/v1/accounts/update_credentials",
+        headers=alice.headers,
+        json={"attribution_domains": ["not a domain"]},
+    )
+    assert response.status_code == 422
+    actor = await api.get("/users/alice", headers={"Accept": "application/activity+json"})
+    assert (await actor.get_json())["attributionDomains"] == ["127.0.0.1", "blog.example"]
+    url = article(
+        remote,
+        "/by-alice",
+        head=f'<meta name="fediverse:creator" content="@alice@{local.config.domain}">',
+    )
+    posted = await post(api, alice, url)
+    await cards(local)
+    [author] = (await status_of(api, alice, posted["id"]))["card"]["authors"]
+    assert author["account"]["acct"] == "alice"
+
+
 async def test_which_link_gets_the_card(local: Runtime, api: Any, remote: RemoteServer) -> None:
     alice = await make_user(local, api, "alice")
     await make_user(local, api, "bob")

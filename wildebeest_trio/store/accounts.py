@@ -142,6 +142,7 @@ _PROFILE_COLUMNS = frozenset(
         "discoverable",
         "indexable",
         "hide_collections",
+        "attribution_domains",
         "avatar_key",
         "header_key",
         "actor_type",
