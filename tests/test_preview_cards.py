@@ -19,6 +19,7 @@ from tests.fakes.instance import drain, settle
 from tests.fakes.remote import RemoteServer, ca_pem_file, deliver, start_remote
 from tests.fakes.rows import account_id_of, add_follower
 from tests.social import User, get, make_user, post
+from tests.test_media_api import upload
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.federation.actors import refresh_actor
 from wildebeest_trio.http import create_app
@@ -278,10 +279,20 @@ async def test_which_link_gets_the_card(local: Runtime, api: Any, remote: Remote
     posted = await post(api, alice, f"#tagged @bob {url} {remote.base}/other")
     await cards(local)
     assert (await status_of(api, alice, posted["id"]))["card"]["url"] == url
-    # A link to this server itself gets none (no job is even queued).
+    # A link to this server itself gets none (no job is even queued), nor does a post with
+    # an attachment.
     own = await post(api, alice, f"{local.config.base_url}/@alice")
+    response = await api.post(
+        "/api/v1/media",
+        headers=alice.headers,
+        files={"file": upload(png(64, 64), "red.png", "image/png")},
+    )
+    assert response.status_code == 200
+    media_id = (await response.get_json())["id"]
+    with_media = await post(api, alice, f"photo and {url}", media_ids=[media_id])
     assert await cards(local) == 0
     assert (await status_of(api, alice, own["id"]))["card"] is None
+    assert (await status_of(api, alice, with_media["id"]))["card"] is None
 
 
 async def test_one_url_is_fetched_once_however_many_posts_share_it(
@@ -397,6 +408,10 @@ async def test_slow_huge_and_non_html_pages(
             await cards(rt)
             assert trio.current_time() - started < 4  # the slow page was given up on
             found = [(await status_of(client, alice, p["id"]))["card"] for p in posts]
+            # A URL that gave no card is not fetched again for every post (for an hour).
+            await post(client, alice, f"again {slow}")
+            assert await cards(rt) == 1
+    assert len([r for r in remote.requests if r.path == "/slow"]) == 1
     assert found[0] is None
     # A page past a MiB is read up to there (its head says what it is), not refused.
     assert found[1]["title"] == "Huge page"

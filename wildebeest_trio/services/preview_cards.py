@@ -68,17 +68,27 @@ def _link(rt: Runtime, row: Row) -> str | None:
     return status_link(row["content"] or "", mention_urls=set(), local_hosts=_local_hosts(rt))
 
 
-async def queue(conn: Connection, rt: Runtime, status: Row, previous: Row | None = None) -> None:
+async def queue(
+    conn: Connection,
+    rt: Runtime,
+    status: Row,
+    previous: Row | None = None,
+    *,
+    has_media: bool | None = None,
+) -> None:
     """Inside the unit writing `status` (new, or edited from `previous`): queue its card
     job when it may get a card; after an edit that changed its link, take the old card off
-    now. A remote status's job waits a random part of `preview_card_spread`."""
+    now. A remote status's job waits a random part of `preview_card_spread`. `has_media`
+    says whether it has attachments, when the caller knows (else they are looked up)."""
     link = _link(rt, status)
     if previous is not None:
         if link == _link(rt, previous):
             return
         if await card_rows.detach(conn, status["id"]):
             conn.effects.add(fanout.StatusPublished(status["id"], "status.update"))
-    if link is None or await card_rows.has_media(conn, status["id"]):
+    if link is None:
+        return
+    if has_media if has_media is not None else await card_rows.has_media(conn, status["id"]):
         return  # Mastodon gives no card to a status with attachments
     spread = 0.0 if status["local"] else random.uniform(0.0, rt.config.preview_card_spread)
     await FETCH_CARD.enqueue(conn, rt.ids, {"status_id": status["id"]}, delay=spread)

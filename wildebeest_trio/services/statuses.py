@@ -335,7 +335,7 @@ async def create(conn: Connection, rt: Runtime, author: Row, new: NewStatus) -> 
     row = await status_rows.status_by_id(conn, status_id)
     assert row is not None
     await notifications.status_posted(conn, notifications.Notifier(rt), row, version.mentions)
-    await preview_cards.queue(conn, rt, row)
+    await preview_cards.queue(conn, rt, row, has_media=bool(new.uploads or new.remote_media))
     conn.effects.add(fanout.StatusPublished(status_id))
     return row
 
