@@ -25,7 +25,7 @@ from wildebeest_trio.federation.actors import refresh_actor
 from wildebeest_trio.http import create_app
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services.instance import ensure_instance_keys
-from wildebeest_trio.services.preview_cards import FETCH_CARD
+from wildebeest_trio.services.preview_cards import FETCH_CARD, LOCAL_DELAY
 from wildebeest_trio.store import Connection
 from wildebeest_trio.streaming.hub import Subscription
 
@@ -73,7 +73,8 @@ def with_oembed(site: RemoteServer, path: str, answer: dict[str, Any]) -> str:
 
 
 async def cards(rt: Runtime) -> int:
-    """Run the due card jobs now, as a worker would; how many ran."""
+    """Run the card jobs queued so far, as a worker would once they are due; how many ran."""
+    await trio.sleep(LOCAL_DELAY)
     return await drain(rt, (FETCH_CARD.name,))
 
 
