@@ -92,10 +92,6 @@ async def mentioned_urls(conn: Connection, status_id: int) -> set[str]:
 # Cards ------------------------------------------------------------------------------------------
 
 
-async def card_by_id(conn: Connection, card_id: int) -> Row | None:
-    return await conn.fetchrow("SELECT * FROM preview_cards WHERE id = $1", card_id)
-
-
 async def card_by_url(conn: Connection, url: str) -> Row | None:
     return await conn.fetchrow("SELECT * FROM preview_cards WHERE url = $1", url)
 
@@ -161,16 +157,6 @@ async def detach(conn: Connection, status_id: int) -> bool:
         "DELETE FROM preview_cards_statuses WHERE status_id = $1", status_id
     )
     return removed > 0
-
-
-async def statuses_showing(conn: Connection, card_id: int) -> list[int]:
-    """The live statuses that show a card (to tell their viewers it changed)."""
-    rows = await conn.fetch(
-        "SELECT pcs.status_id FROM preview_cards_statuses pcs "
-        f"JOIN statuses s ON s.id = pcs.status_id WHERE pcs.preview_card_id = $1 AND {LIVE}",
-        card_id,
-    )
-    return [int(r["status_id"]) for r in rows]
 
 
 # Trends and the link timeline ---------------------------------------------------------------------
