@@ -18,6 +18,8 @@ from pathlib import Path
 
 import httpx
 
+from wildebeest_trio.config import Config, load_config
+
 REPO = Path(__file__).resolve().parent.parent
 # Benchmark servers reach this machine only: seeded links to example.org are refused.
 LOOPBACK_ONLY = "127.0.0.0/8,::1/128"
@@ -47,6 +49,23 @@ def postgres() -> Iterator[str]:
     finally:
         subprocess.run([str(script), "stop", folder], env=env, capture_output=True)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def seed_config(settings: dict[str, str]) -> Config:
+    """The settings a benchmark seeds the database of `settings` (WB_DATA_DIR,
+    WB_DATABASE_URL) with, before its server starts: cheap password hashing."""
+    return load_config(
+        env={},
+        overrides={
+            "data_dir": settings["WB_DATA_DIR"],
+            "database_url": settings["WB_DATABASE_URL"],
+            "argon2_time_cost": 1,
+            "argon2_memory_kib": 64,
+            "argon2_parallelism": 1,
+            # Seeding makes no connections; and if it did, none would leave the machine.
+            "outbound_allow": LOOPBACK_ONLY,
+        },
+    )
 
 
 def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:

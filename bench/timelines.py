@@ -32,16 +32,15 @@ import trio
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.support import (
-    LOOPBACK_ONLY,
     WrkResult,
     hello_server,
     postgres,
     ratio,
+    seed_config,
     wildebeest_server,
     wrk,
 )
 from wildebeest_trio.assembly import open_server_runtime
-from wildebeest_trio.config import load_config
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services.accounts import create_local_account
 from wildebeest_trio.services.tokens import issue_cli_token
@@ -180,18 +179,7 @@ async def seed(
 
 def seed_database(settings: dict[str, str], **sizes: int) -> str:
     """Seed the database of `settings` (WB_DATA_DIR, WB_DATABASE_URL); the viewer's token."""
-    config = load_config(
-        env={},
-        overrides={
-            "data_dir": settings["WB_DATA_DIR"],
-            "database_url": settings["WB_DATABASE_URL"],
-            "argon2_time_cost": 1,
-            "argon2_memory_kib": 64,
-            "argon2_parallelism": 1,
-            # Seeding makes no connections; and if it did, none would leave the machine.
-            "outbound_allow": LOOPBACK_ONLY,
-        },
-    )
+    config = seed_config(settings)
 
     async def run() -> str:
         async with open_server_runtime(config) as rt:

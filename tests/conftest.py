@@ -50,6 +50,8 @@ TEST_SETTINGS: dict[str, Any] = {
     # Nothing leaves the machine: links to example.org in test content are refused, never
     # fetched, and the system's DNS servers (not on loopback) are never asked.
     "outbound_allow": LOOPBACK,
+    # A remote status's card is fetched at once (servers spread them over a minute).
+    "preview_card_spread": 0,
 }
 
 # What this process tried to reach beyond loopback (see `_refuse_far_sockets`).

@@ -23,6 +23,7 @@ ADMIN_PAGES = (
     "/admin/reports",
     "/admin/reports?resolved=1",
     "/admin/accounts",
+    "/admin/trends/links",
     "/admin/domain_blocks",
     "/admin/custom_emojis",
     "/admin/announcements",
@@ -45,7 +46,13 @@ async def test_only_staff_see_admin_pages(rt: Runtime, client: Any) -> None:
     for path in ADMIN_PAGES:
         await html_of(client, path, 403)
     await log_in(client, "mia")
-    for path in ("/admin", "/admin/sign_ups", "/admin/reports", "/admin/accounts"):
+    for path in (
+        "/admin",
+        "/admin/sign_ups",
+        "/admin/reports",
+        "/admin/accounts",
+        "/admin/trends/links",
+    ):
         await html_of(client, path)
     for path in ("/admin/settings", "/admin/domain_blocks", "/admin/jobs"):
         await html_of(client, path, 403)

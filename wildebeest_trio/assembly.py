@@ -18,7 +18,7 @@ from .federation import inbox as federation_inbox
 from .jobs import JobRegistry
 from .jobs.scheduler import CORE, Periodic
 from .runtime import EffectHandlers, Runtime, open_runtime
-from .services import fanout, mailer, media, polls, scheduled, sessions, web_push
+from .services import fanout, mailer, media, polls, preview_cards, scheduled, sessions, web_push
 from .store.effects import InstanceFactsChanged, WorkQueued
 from .streaming import relay
 
@@ -35,6 +35,7 @@ def job_registry() -> JobRegistry:
     web_push.register(registry)
     polls.register(registry)
     scheduled.register(registry)
+    preview_cards.register(registry)
     return registry
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+import ssl
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -150,6 +151,22 @@ def _parse_dns_servers(raw: Any) -> tuple[tuple[str, int], ...] | None:
     return tuple(servers) or None
 
 
+def check_ca_file(path: str) -> str:
+    """A PEM file of CA certificates that loads; ValueError saying why not."""
+    try:
+        ssl.create_default_context(cafile=path)
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or exc
+        raise ValueError(f"cannot load CA certificates from {path!r}: {reason}") from None
+    return path
+
+
+def _parse_ca_bundle(raw: Any) -> str | None:
+    """A PEM file of extra CA certificates (checked at start-up); empty: none."""
+    text = str(raw).strip()
+    return check_ca_file(str(Path(text).expanduser())) if text else None
+
+
 def _parse_db_url(raw: Any) -> str:
     text = str(raw).strip()
     if not (
@@ -220,6 +237,19 @@ SETTINGS: tuple[Setting, ...] = (
         "media_fetch_timeout", _parse_float, 60.0, "Seconds a remote media file may take to fetch"
     ),
     Setting(
+        "preview_card_timeout",
+        _parse_float,
+        10.0,
+        "Seconds fetching a linked page (and its oEmbed) for a preview card may take",
+    ),
+    Setting(
+        "preview_card_spread",
+        _parse_float,
+        60.0,
+        "A remote status's card is fetched within this many seconds, at random (as Mastodon "
+        "spreads them, so a popular post does not make every server fetch at once); 0: at once",
+    ),
+    Setting(
         "media_cache_max_bytes",
         _parse_int,
         0,
@@ -251,6 +281,13 @@ SETTINGS: tuple[Setting, ...] = (
         "DNS servers to ask, `ADDRESS[:PORT]`, comma-separated; unset: those of /etc/resolv.conf",
     ),
     Setting("dns_timeout", _parse_float, 5.0, "Seconds one host name look-up may take"),
+    Setting(
+        "ca_bundle",
+        _parse_ca_bundle,
+        None,
+        "PEM file of extra CA certificates outgoing https connections trust, beside the "
+        "usual ones (`SSL_CERT_FILE`, when set, replaces those); never turns checks off",
+    ),
     Setting(
         "authorized_fetch",
         _parse_bool,
@@ -361,12 +398,15 @@ class Config:
     media_ffprobe_path: str
     media_ffmpeg_timeout: float
     media_fetch_timeout: float
+    preview_card_timeout: float
+    preview_card_spread: float
     media_cache_max_bytes: int
     database_url: str
     allow_private_addresses: bool
     outbound_allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | None
     dns_servers: tuple[tuple[str, int], ...] | None
     dns_timeout: float
+    ca_bundle: str | None
     authorized_fetch: bool
     instance_title: str
     instance_description: str
@@ -401,6 +441,9 @@ class Config:
     access_jwks: str
     access_header: str
     local_mode: bool = False
+    # The standard `SSL_CERT_FILE` of the environment: the CA file trusted instead of the
+    # bundled one, as OpenSSL and httpx read it (None: unset).
+    ssl_cert_file: str | None = None
     extras: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -515,10 +558,13 @@ def load_config(
         "streaming_heartbeat",
         "media_ffmpeg_timeout",
         "media_fetch_timeout",
+        "preview_card_timeout",
         "dns_timeout",
     ):
         if values[name] <= 0:
             raise ConfigError(f"WB_{name.upper()}: must be positive")
+    if values["preview_card_spread"] < 0:
+        raise ConfigError("WB_PREVIEW_CARD_SPREAD: must be 0 (at once) or more")
     if values["media_cache_max_bytes"] < 0:
         raise ConfigError("WB_MEDIA_CACHE_MAX_BYTES: must be 0 (no bound) or more")
     if not 1 <= values["smtp_port"] <= 65535:
@@ -534,7 +580,13 @@ def load_config(
     if values["access_jwks"] is None:
         team = values["access_team_domain"]
         values["access_jwks"] = f"{team}/cdn-cgi/access/certs" if team else ""
-    return Config(**values, local_mode=local_mode)
+    ssl_cert_file = env.get("SSL_CERT_FILE", "").strip() or None
+    if ssl_cert_file is not None:
+        try:
+            check_ca_file(ssl_cert_file)
+        except ValueError as exc:
+            raise ConfigError(f"SSL_CERT_FILE: {exc}") from None
+    return Config(**values, local_mode=local_mode, ssl_cert_file=ssl_cert_file)
 
 
 def is_ip_literal(host: str) -> bool:

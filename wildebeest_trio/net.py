@@ -28,6 +28,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
+import certifi
 import httpx
 import trio
 
@@ -126,8 +127,22 @@ class OutboundPolicy:
         return cls(config.outbound_allow, config.allow_private_addresses)
 
 
+def tls_context(
+    *, ca_bundle: str | None = None, ssl_cert_file: str | None = None
+) -> ssl.SSLContext:
+    """What outgoing https connections trust: the bundled CA certificates (those httpx uses),
+    or the file `SSL_CERT_FILE` names instead, plus the extra CAs of `ca_bundle`
+    (WB_CA_BUNDLE: a private CA, or the tests' own). Certificates and host names are always
+    checked."""
+    context = ssl.create_default_context(cafile=ssl_cert_file or certifi.where())
+    if ca_bundle:
+        context.load_verify_locations(cafile=ca_bundle)
+    return context
+
+
 class Outbound:
-    """How this process reaches other servers: policy, resolver, per-host fetch bounds.
+    """How this process reaches other servers: policy, resolver, per-host fetch bounds,
+    and the TLS trust of every outgoing connection.
 
     One per runtime (it caches look-ups and remembers failing hosts).
     """
@@ -139,11 +154,14 @@ class Outbound:
         *,
         fetch_per_host: int = FETCH_PER_HOST,
         fetch_breakers: Breakers | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.policy = policy
         self.resolver = resolver
         self.fetch_limits = HostLimits(fetch_per_host)
         self.fetch_breakers = fetch_breakers if fetch_breakers is not None else Breakers()
+        # One context for every connection: loading the CA file once, not per request.
+        self.tls = tls if tls is not None else tls_context()
 
     @classmethod
     def from_config(cls, config: Config) -> Outbound:
@@ -155,7 +173,8 @@ class Outbound:
             # DNS servers are the administrator's (often private), but inside the allow-list.
             permitted=lambda address: policy.refusal(address, configured=True) is None,
         )
-        return cls(policy, resolver)
+        tls = tls_context(ca_bundle=config.ca_bundle, ssl_cert_file=config.ssl_cert_file)
+        return cls(policy, resolver, tls=tls)
 
     async def addresses(self, host: str, *, configured: bool = False) -> list[str]:
         """The addresses of a host, all of them checked; FetchError if any is refused."""
@@ -190,6 +209,20 @@ def answer_excerpt(body: bytes, limit: int = 200) -> str:
     return f"{text}..." if len(body) > limit else text
 
 
+def media_type(content_type: str) -> str:
+    """The media type of a Content-Type header, lower-cased, without parameters."""
+    return content_type.partition(";")[0].strip().lower()
+
+
+def charset(content_type: str) -> str | None:
+    """The `charset` parameter of a Content-Type header, if any."""
+    for param in content_type.split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"'):
+            return value.strip().strip('"')
+    return None
+
+
 def host_key(parts: SplitResult) -> str:
     """What per-host bounds are kept by: host and port as written, lower-cased."""
     return parts.netloc.rpartition("@")[2].lower()
@@ -204,6 +237,8 @@ async def _get_once(
     max_bytes: int,
     ssl_context: ssl.SSLContext | None,
     time_limit: float,
+    truncate: bool = False,
+    content_types: tuple[str, ...] | None = None,
 ) -> Fetched:
     host = parts.hostname
     if parts.scheme not in ("http", "https") or not host:
@@ -229,7 +264,7 @@ async def _get_once(
                 try:
                     async with (
                         httpx.AsyncClient(
-                            timeout=time_limit, trust_env=False, verify=ssl_context or True
+                            timeout=time_limit, trust_env=False, verify=ssl_context or outbound.tls
                         ) as client,
                         client.stream(
                             "GET",
@@ -239,10 +274,18 @@ async def _get_once(
                         ) as response,
                     ):
                         reached = True
+                        if content_types is not None and response.status_code == 200:
+                            kind = media_type(response.headers.get("content-type", ""))
+                            if kind not in content_types:
+                                # Known from the headers: the body is never read.
+                                raise FetchError(f"not {' or '.join(content_types)}: {kind!r}")
                         body = bytearray()
                         async for chunk in response.aiter_bytes():
                             body += chunk
                             if len(body) > max_bytes:
+                                if truncate:
+                                    del body[max_bytes:]
+                                    break
                                 raise FetchError(f"response larger than {max_bytes} bytes")
                         return Fetched(
                             urlunsplit(parts), response.status_code, response.headers, bytes(body)
@@ -273,12 +316,17 @@ async def safe_get(
     time_limit: float = 30.0,
     ssl_context: ssl.SSLContext | None = None,
     sign: Signer | None = None,
+    truncate: bool = False,
+    content_types: tuple[str, ...] | None = None,
 ) -> Fetched:
     """GET a URL someone else gave us, within every limit (see the module docstring).
 
     `sign(method, url, headers)` returns headers to add; it is called again for each
     redirect hop, since a signature covers the URL. A redirect past `max_redirects`
-    is a FetchError; other statuses are returned for the caller to judge.
+    is a FetchError; other statuses are returned for the caller to judge. A body past
+    `max_bytes` is a FetchError, or with `truncate` its first `max_bytes` (the rest is
+    never read). With `content_types`, a 200 answer of another media type is a
+    FetchError before its body is read.
     """
     current = url
     with trio.move_on_after(time_limit):
@@ -291,6 +339,8 @@ async def safe_get(
                 max_bytes=max_bytes,
                 ssl_context=ssl_context,
                 time_limit=time_limit,
+                truncate=truncate,
+                content_types=content_types,
             )
             location = fetched.headers.get("location")
             if fetched.status in (301, 302, 303, 307, 308) and location:

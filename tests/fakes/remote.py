@@ -9,11 +9,13 @@ import json
 import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import trio
+import trustme
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve
 from quart import Response, request
@@ -142,10 +144,12 @@ class RemoteServer:
     most_at_once: int = 0
     #: The last number given to an activity or note id.
     counter: int = 0
+    #: `https` when it serves TLS (with a certificate of the tests' CA, `start_remote(tls=)`).
+    scheme: str = "http"
 
     def origin(self, index: int = 0, host: str = "127.0.0.1") -> str:
         """The origin of host `index` under the name `host` (any name reaches its port)."""
-        return f"http://{host}:{self.ports[index]}"
+        return f"{self.scheme}://{host}:{self.ports[index]}"
 
     @property
     def base(self) -> str:
@@ -155,7 +159,7 @@ class RemoteServer:
     @property
     def host(self) -> str:
         """The first host's `host:port`."""
-        return self.base.removeprefix("http://")
+        return self.base.partition("://")[2]
 
     @property
     def refused(self) -> list[str]:
@@ -233,13 +237,13 @@ class RemoteServer:
                 **extra,
             }
         )
-        acct = f"{name}@{origin.removeprefix('http://')}"
+        acct = f"{name}@{origin.partition('://')[2]}"
         links = [{"rel": "self", "type": AP, "href": uri}]
         if "url" in document:
             profile = {"rel": "http://webfinger.net/rel/profile-page", "href": document["url"]}
             links.insert(0, profile)
         self.webfinger[f"acct:{acct}"] = {"subject": f"acct:{acct}", "links": links}
-        return RemoteActor(uri, name, private_pem, origin.removeprefix("http://"))
+        return RemoteActor(uri, name, private_pem, origin.partition("://")[2])
 
     def next_id(self, actor: RemoteActor, kind: str) -> str:
         self.counter += 1
@@ -292,7 +296,7 @@ def _app(server: RemoteServer) -> QuartTrio:
 
 async def _answer(server: RemoteServer) -> Response:
     host = request.headers.get("Host", "")
-    origin = f"http://{host}"
+    origin = f"{server.scheme}://{host}"
     url = f"{origin}{request.path}"
     seen = Request(
         request.method,
@@ -417,15 +421,48 @@ def distinct_ports(count: int) -> list[int]:
             s.close()
 
 
-async def start_remote(nursery: trio.Nursery, hosts: int = 1, **settings: Any) -> RemoteServer:
-    """Serve a fake server of `hosts` hosts in `nursery`; `settings` are its fields."""
+def ca_pem_file(ca: trustme.CA, folder: Path) -> Path:
+    """The tests' CA certificate as a PEM file (what `WB_CA_BUNDLE` or `SSL_CERT_FILE` name)."""
+    path = folder / "test-ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return path
+
+
+async def start_remote(
+    nursery: trio.Nursery,
+    hosts: int = 1,
+    *,
+    tls: tuple[trustme.CA, Path] | None = None,
+    names: tuple[str, ...] = ("127.0.0.1", "localhost"),
+    **settings: Any,
+) -> RemoteServer:
+    """Serve a fake server of `hosts` hosts in `nursery`; `settings` are its fields. With
+    `tls` (a CA and a folder for the key files) it serves https with a certificate the CA
+    issued for `names`."""
     server = RemoteServer(ports=distinct_ports(hosts), **settings)
     config = HypercornConfig()
     config.bind = [f"127.0.0.1:{port}" for port in server.ports]
     config.accesslog = None
     config.errorlog = None
+    if tls is not None:
+        ca, folder = tls
+        issued = ca.issue_cert(*names)
+        config.certfile = str(folder / "server-cert.pem")
+        config.keyfile = str(folder / "server-key.pem")
+        issued.cert_chain_pems[0].write_to_path(config.certfile)
+        for extra in issued.cert_chain_pems[1:]:
+            extra.write_to_path(config.certfile, append=True)
+        issued.private_key_pem.write_to_path(config.keyfile)
+        server.scheme = "https"
     await nursery.start(serve, _app(server), config)
     return server
+
+
+@pytest.fixture(scope="session")
+def tls_ca() -> trustme.CA:
+    """The tests' own certificate authority (https servers on 127.0.0.1 carry its certificates;
+    the instance under test trusts it only when told to)."""
+    return trustme.CA()
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ STALE_MS = 24 * 3600 * 1000  # Mastodon refreshes remote actors older than a day
 MAX_NAME = 2048
 MAX_SUMMARY = 20 * 1024
 MAX_FIELDS = 50
+MAX_ATTRIBUTION_DOMAINS = 100
 
 
 def first(value: Any) -> Any:
@@ -121,6 +122,15 @@ def parse_actor(document: dict[str, Any], fetched_from: str) -> dict[str, Any]:
         "header_remote_url": image,
         "also_known_as": json.dumps(
             [u for u in map(link, as_list(document.get("alsoKnownAs"))) if u][:256]
+        ),
+        # Mastodon 4.3's `attributionDomains`: sites that may name the actor as a page's
+        # author (`fediverse:creator`).
+        "attribution_domains": json.dumps(
+            [
+                d.strip().lower()
+                for d in as_list(document.get("attributionDomains"))
+                if isinstance(d, str) and d.strip() and len(d) <= 253
+            ][:MAX_ATTRIBUTION_DOMAINS]
         ),
     }
 

@@ -69,6 +69,7 @@ class DeliveryPool:
             client = httpx.AsyncClient(
                 timeout=httpx.Timeout(10.0, connect=5.0),
                 trust_env=False,
+                verify=outbound.tls,
                 limits=httpx.Limits(
                     max_connections=self.per_host, max_keepalive_connections=self.per_host
                 ),

@@ -111,6 +111,7 @@ def credential_account_entity(
         "hide_collections": bool(row.get("hide_collections", False)),
         "discoverable": bool(row["discoverable"]),
         "indexable": bool(row.get("indexable", False)),
+        "attribution_domains": json.loads(row.get("attribution_domains") or "[]"),
     }
     entity["role"] = role_entity(user["role"])
     return entity

@@ -33,6 +33,7 @@ ACTOR_CONTEXT: list[Any] = [
         "indexable": "toot:indexable",
         "suspended": "toot:suspended",
         "memorial": "toot:memorial",
+        "attributionDomains": {"@id": "toot:attributionDomains", "@type": "@id"},
     },
 ]
 
@@ -86,6 +87,9 @@ def actor_document(
     also_known_as = json.loads(account.get("also_known_as") or "[]")
     if also_known_as:
         document["alsoKnownAs"] = also_known_as
+    attribution_domains = json.loads(account.get("attribution_domains") or "[]")
+    if attribution_domains:
+        document["attributionDomains"] = attribution_domains
     if moved_to_uri:
         document["movedTo"] = moved_to_uri
     for field, key in (("icon", "avatar_key"), ("image", "header_key")):

@@ -12,6 +12,7 @@ from .custom_emoji import custom_emoji_entity
 from .filters import filter_result_entity
 from .media import media_attachment_entity
 from .polls import poll_entity
+from .preview_cards import preview_card_entity
 from .time import iso_ms
 
 # The visibilities a status may be pinned at (Mastodon's `pinnable?`).
@@ -86,7 +87,7 @@ def status_entity(
         "mentions": [_mention(config, m) for m in bundle.mentions.get(status_id, [])],
         "tags": [_tag(config, t) for t in bundle.tags.get(status_id, [])],
         "emojis": [custom_emoji_entity(config, e) for e in bundle.emojis.get(status_id, ())],
-        "card": None,
+        "card": _card(config, bundle, status_id),
         "poll": _poll(bundle, row),
     }
     # Mastodon names the posting application only to the author (or if shared).
@@ -110,6 +111,13 @@ def _poll(bundle: StatusBundle, row: dict[str, Any]) -> dict[str, Any] | None:
     if poll is None:
         return None
     return poll_entity(poll, bundle.viewer_id, bundle.own_votes.get(poll["id"], []))
+
+
+def _card(config: Config, bundle: StatusBundle, status_id: int) -> dict[str, Any] | None:
+    card = bundle.cards.get(status_id)
+    if card is None:
+        return None
+    return preview_card_entity(config, card, bundle.accounts.get(card["author_account_id"] or 0))
 
 
 def _str_or_none(value: int | None) -> str | None:

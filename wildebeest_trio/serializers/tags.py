@@ -9,6 +9,14 @@ from ..config import Config
 from ..views import DayUse
 
 
+def history_entity(history: Sequence[DayUse]) -> list[dict[str, str]]:
+    """Uses per day as Mastodon sends them: days as Unix-time strings, counts as strings."""
+    return [
+        {"day": str(d.day // 1000), "uses": str(d.uses), "accounts": str(d.accounts)}
+        for d in history
+    ]
+
+
 def tag_entity(
     config: Config,
     tag: dict[str, Any],
@@ -22,10 +30,7 @@ def tag_entity(
         "id": str(tag["id"]),
         "name": tag["display_name"],
         "url": f"{config.base_url}/tags/{tag['name']}",
-        "history": [
-            {"day": str(d.day // 1000), "uses": str(d.uses), "accounts": str(d.accounts)}
-            for d in history
-        ],
+        "history": history_entity(history),
     }
     if following is not None:
         entity["following"] = following

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from ..ids import now_ms
+from ..media.attachments import blurhash_of
 from ..media.images import (
     IMAGE_FORMATS,
     ImageError,
@@ -53,6 +54,10 @@ log = logging.getLogger(__name__)
 
 CACHE_ORIGINAL = "cache/media_attachments/original"
 CACHE_SMALL = "cache/media_attachments/small"
+CACHE_CARDS = "cache/preview_cards"
+# Mastodon keeps a card's image at most 400x400, from a file of at most 8 MB.
+CARD_IMAGE_SIDE = 400
+CARD_IMAGE_MAX_BYTES = 8 * 1024 * 1024
 CACHE_CATEGORIES = {
     ("accounts", "avatar"): "cache/avatars",
     ("accounts", "header"): "cache/headers",
@@ -294,7 +299,7 @@ def _default_image(rt: Runtime, which: str) -> str | None:
     return None
 
 
-async def _fetch(rt: Runtime, url: str, max_bytes: int) -> bytes:
+async def _fetch(rt: Runtime, url: str, max_bytes: int, time_limit: float | None = None) -> bytes:
     """GET a remote file within the limits; `RemoteMediaError` when it cannot be had now."""
     try:
         fetched = await safe_get(
@@ -302,7 +307,7 @@ async def _fetch(rt: Runtime, url: str, max_bytes: int) -> bytes:
             headers={"User-Agent": rt.config.user_agent, "Accept": "*/*"},
             outbound=rt.outbound,
             max_bytes=max_bytes,
-            time_limit=rt.config.media_fetch_timeout,
+            time_limit=time_limit or rt.config.media_fetch_timeout,
         )
     except FetchError as exc:
         log.info("remote media %s not fetched: %s", url, exc)
@@ -310,6 +315,48 @@ async def _fetch(rt: Runtime, url: str, max_bytes: int) -> bytes:
     if fetched.status != 200:
         raise RemoteMediaError(f"The remote server answered {fetched.status}")
     return fetched.body
+
+
+@dataclass(frozen=True)
+class CardImage:
+    """A preview card's image as stored here: downscaled, with its size and blurhash."""
+
+    key: str
+    width: int
+    height: int
+    blurhash: str
+
+
+def _process_card_image(data: bytes, *, max_bytes: int, max_pixels: int) -> tuple[Any, str]:
+    """A card's image at most 400 pixels on a side (Mastodon's `400x400>`), without
+    metadata, and its blurhash."""
+    img = fit_within(
+        orient_and_strip(decode(data, max_pixels, max_bytes=max_bytes, formats=IMAGE_FORMATS)),
+        CARD_IMAGE_SIDE,
+        CARD_IMAGE_SIDE,
+    )
+    return encode(img), blurhash_of(img)
+
+
+async def cache_card_image(rt: Runtime, url: str) -> CardImage | None:
+    """Fetch, downscale and store a preview card's image (SSRF-safe, within the image
+    limits and the card's time); None when it cannot be had (the card goes without)."""
+    limit = min(rt.config.media_max_image_bytes, CARD_IMAGE_MAX_BYTES)
+    try:
+        data = await _fetch(rt, url, limit, rt.config.preview_card_timeout)
+        image, hash_ = await trio.to_thread.run_sync(
+            partial(
+                _process_card_image,
+                data,
+                max_bytes=limit,
+                max_pixels=rt.config.media_max_image_pixels,
+            )
+        )
+    except (RemoteMediaError, ImageError) as exc:
+        log.info("preview card image %s not kept: %s", url, exc)
+        return None
+    stored = await rt.media.put(image.data, content_type=image.content_type, category=CACHE_CARDS)
+    return CardImage(stored.key, image.width, image.height, hash_)
 
 
 async def _rejects_media(conn: Connection, domain: str | None) -> bool:
@@ -411,13 +458,16 @@ async def reject_domain_media(rt: Runtime, domain: str) -> int:
 
 
 __all__ = [
+    "CACHE_CARDS",
     "CACHE_ORIGINAL",
     "CACHE_SMALL",
+    "CardImage",
     "Purged",
     "RemoteMediaError",
     "Target",
     "add_remote_attachment",
     "attachment_target",
+    "cache_card_image",
     "enforce_cache_bound",
     "image_target",
     "purge_remote",

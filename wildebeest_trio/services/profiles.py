@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,11 @@ MAX_FIELDS = 4
 MAX_FIELD_NAME = 255
 MAX_FIELD_VALUE = 255
 PRIVACY = ("public", "unlisted", "private", "direct")
+# Mastodon's limit on `attribution_domains`, and what a domain name looks like.
+MAX_ATTRIBUTION_DOMAINS = 10
+DOMAIN_RE = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
 DEFAULT_PREFERENCES = {"privacy": "public", "sensitive": False, "language": None}
 
 
@@ -153,6 +159,8 @@ class ProfileChanges:
     privacy: str | None = None
     sensitive: bool | None = None
     language: str | None = None
+    # Sites that may name this account as a page's author (Mastodon 4.3).
+    attribution_domains: list[str] | None = None
 
 
 def validate(changes: ProfileChanges) -> None:
@@ -168,6 +176,12 @@ def validate(changes: ProfileChanges) -> None:
         for name, value in changes.fields:
             if len(name) > MAX_FIELD_NAME or len(value) > MAX_FIELD_VALUE:
                 raise ProfileError("fields", "a field name or value is too long")
+    if changes.attribution_domains is not None:
+        if len(changes.attribution_domains) > MAX_ATTRIBUTION_DOMAINS:
+            raise ProfileError("attribution_domains", f"at most {MAX_ATTRIBUTION_DOMAINS} domains")
+        for domain in changes.attribution_domains:
+            if not DOMAIN_RE.match(domain):
+                raise ProfileError("attribution_domains", f"{domain} is not a valid domain")
     if changes.privacy is not None and changes.privacy not in PRIVACY:
         raise ProfileError("source[privacy]", f"must be one of {', '.join(PRIVACY)}")
     if changes.language is not None and not (
@@ -195,6 +209,10 @@ async def update(rt: Runtime, account_id: int, changes: ProfileChanges) -> None:
                 columns[flag] = value
         if changes.bot is not None:
             columns["actor_type"] = "Service" if changes.bot else "Person"
+        if changes.attribution_domains is not None:
+            columns["attribution_domains"] = json.dumps(
+                list(dict.fromkeys(changes.attribution_domains))
+            )
         if changes.fields is not None:
             kept = [(n.strip(), v.strip()) for n, v in changes.fields if n.strip() or v.strip()]
             columns["fields_source"] = json.dumps([{"name": n, "value": v} for n, v in kept])

@@ -32,7 +32,16 @@ from ..store import statuses as status_rows
 from ..store import users as user_rows
 from ..store.paging import Page
 from ..store.statuses import StatusBundle
-from . import conversations, fanout, interactions, media, media_cache, notifications, polls
+from . import (
+    conversations,
+    fanout,
+    interactions,
+    media,
+    media_cache,
+    notifications,
+    polls,
+    preview_cards,
+)
 from .refusals import InvalidStatus, NotAllowed, StatusNotFound
 from .urls import status_uri, status_url
 
@@ -245,7 +254,8 @@ async def _one(conn: Connection, status_id: int, viewer_id: int | None) -> Statu
 async def create(conn: Connection, rt: Runtime, author: Row, new: NewStatus) -> Row | None:
     """Write a new status, local or remote, inside the caller's unit: the row, its
     mentions, hashtags, emoji, attachments and poll, the conversation of a direct one,
-    the counters, the notifications, the live fan-out, and a local one's outbox event.
+    the counters, the notifications, the live fan-out, the job fetching its link's preview
+    card, and a local one's outbox event.
     The status row; None for a remote one already taken or deleted here (a remote id is
     taken once, and a deleted one never comes back)."""
     now = now_ms()
@@ -326,6 +336,7 @@ async def create(conn: Connection, rt: Runtime, author: Row, new: NewStatus) -> 
     row = await status_rows.status_by_id(conn, status_id)
     assert row is not None
     await notifications.status_posted(conn, notifications.Notifier(rt), row, version.mentions)
+    await preview_cards.queue(conn, rt, row, has_media=bool(new.uploads or new.remote_media))
     conn.effects.add(fanout.StatusPublished(status_id))
     return row
 
@@ -573,6 +584,7 @@ async def revise(conn: Connection, rt: Runtime, row: Row, version: Version) -> N
     assert edited is not None
     newly = [m for m in version.mentions if m not in mentioned_before]
     await notifications.status_edited(conn, notifications.Notifier(rt), edited, newly)
+    await preview_cards.queue(conn, rt, edited, previous=row)
     conn.effects.add(fanout.StatusPublished(row["id"], "status.update"))
 
 

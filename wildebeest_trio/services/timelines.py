@@ -1,4 +1,4 @@
-"""Timelines: home, public, an account's statuses, favourites and bookmarks.
+"""Timelines: home, public, a link's, an account's statuses, favourites and bookmarks.
 
 Each is computed from the rows at read time, in one unit with the hydration of its
 statuses, so a status is in its author's and followers' timelines on the very next
@@ -11,13 +11,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..ids import now_ms
+from ..link_details import normalize_url
 from ..runtime import Runtime
 from ..store import Connection
 from ..store import accounts as account_rows
+from ..store import preview_cards as card_rows
 from ..store import statuses as status_rows
 from ..store.paging import Page
 from ..store.statuses import StatusBundle
 from .follows import AccountNotFound
+from .trends import LinkNotFound
 
 
 async def home(rt: Runtime, viewer_id: int, page: Page) -> StatusBundle:
@@ -51,6 +54,21 @@ async def public(
             now=now_ms(),
             only_media=only_media,
         )
+        return await status_rows.hydrate(conn, rows, viewer_id)
+
+    return await rt.store.read(unit)
+
+
+async def link(rt: Runtime, viewer_id: int | None, page: Page, url: str) -> StatusBundle:
+    """Public statuses sharing a link an admin approved for trends (Mastodon 4.3's link
+    timeline); LinkNotFound for any other URL."""
+    wanted = normalize_url(url)
+
+    async def unit(conn: Connection) -> StatusBundle:
+        card = await card_rows.card_by_url(conn, wanted) if wanted else None
+        if card is None or not card["trendable"]:
+            raise LinkNotFound()
+        rows = await card_rows.link_page(conn, card["id"], page, viewer_id, now_ms())
         return await status_rows.hydrate(conn, rows, viewer_id)
 
     return await rt.store.read(unit)

@@ -1,21 +1,36 @@
-"""Trends: the hashtags and statuses that drew the most people lately.
+"""Trends: the hashtags, statuses and links that drew the most people lately.
 
-Computed from the rows on each request (Mastodon reviews and caches its trends; here
-nothing is hidden from them yet, and a cache can come when the numbers call for one).
+Computed from the rows on each request (a cache can come when the numbers call for one).
+Links follow Mastodon's `Trends::Links`: only links an admin approved trend; a link's
+score compares the distinct accounts sharing it today with yesterday's
+(`(observed - expected)^2 / expected`, once at least five accounts shared it today and
+more than yesterday), and the best score of the last two days decays with a half-life of
+eight hours from when it was reached, so a link fades once people stop sharing it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..store import Connection
+from ..store import Connection, Row
+from ..store import accounts as account_rows
+from ..store import preview_cards as card_rows
 from ..store import statuses as status_rows
 from ..store import tags as tag_rows
 from ..store.statuses import StatusBundle
-from .tags import DAY_MS, HISTORY_DAYS, TagView, view
+from ..views import DayUse
+from .tags import DAY_MS, HISTORY_DAYS, TagView, history, view
 
 TAG_WINDOW_MS = HISTORY_DAYS * DAY_MS
 STATUS_WINDOW_MS = 2 * DAY_MS
+# Mastodon's Trends::Links options.
+LINK_THRESHOLD = 5  # distinct accounts in a day before a link can trend
+LINK_HALF_LIFE_MS = 8 * 3600 * 1000
+LINK_COOLDOWN_MS = 2 * DAY_MS
+HOUR_MS = 3600 * 1000
 
 
 async def tags(rt: Runtime, viewer_id: int | None, limit: int, offset: int) -> list[TagView]:
@@ -40,3 +55,108 @@ async def statuses(rt: Runtime, viewer_id: int | None, limit: int, offset: int) 
         return await status_rows.hydrate(conn, rows, viewer_id)
 
     return await rt.store.read(unit)
+
+
+@dataclass(frozen=True)
+class TrendingLink:
+    """A link's card, the account its page names as author, and its last week of use."""
+
+    card: Row
+    author: Row | None
+    history: list[DayUse]
+    score: float
+
+
+def link_score(uses: Sequence[Row], now: int) -> float:
+    """Mastodon's trend score of a link from its uses (`account_id`, `created_at`): hour by
+    hour over the last two days, today's distinct accounts against yesterday's; the best
+    score, decayed from when it was first reached."""
+    best, best_at = 0.0, now
+    for hours_ago in range(LINK_COOLDOWN_MS // HOUR_MS, -1, -1):
+        at = now - hours_ago * HOUR_MS
+        day = at - at % DAY_MS
+        observed = len({u["account_id"] for u in uses if day <= u["created_at"] <= at})
+        expected = len({u["account_id"] for u in uses if day - DAY_MS <= u["created_at"] < day})
+        expected = max(expected, 1)
+        if observed < LINK_THRESHOLD or observed <= expected:
+            continue
+        score = (observed - expected) ** 2 / expected
+        if score > best:
+            best, best_at = score, at
+    return best * 0.5 ** ((now - best_at) / LINK_HALF_LIFE_MS)
+
+
+async def links(rt: Runtime, limit: int, offset: int) -> list[TrendingLink]:
+    """Approved links by their trend score, with their history (`GET /api/v1/trends/links`)."""
+
+    async def unit(conn: Connection) -> list[TrendingLink]:
+        now = now_ms()
+        per_card: dict[int, list[Row]] = {}
+        for use in await card_rows.link_uses(conn, now - HISTORY_DAYS * DAY_MS):
+            per_card.setdefault(use["card_id"], []).append(use)
+        scored = sorted(
+            ((link_score(uses, now), card_id) for card_id, uses in per_card.items()),
+            key=lambda pair: (-pair[0], -pair[1]),
+        )
+        chosen = [(score, card_id) for score, card_id in scored if score > 0]
+        chosen = chosen[offset : offset + limit]
+        found = {c["id"]: c for c in await card_rows.cards_by_ids(conn, [i for _, i in chosen])}
+        trending = []
+        for score, card_id in chosen:
+            card = found[card_id]
+            author = None
+            if card["author_account_id"] is not None:
+                author = await account_rows.account_by_id(conn, card["author_account_id"])
+            trending.append(TrendingLink(card, author, history(per_card[card_id], now), score))
+        return trending
+
+    return await rt.store.read(unit)
+
+
+@dataclass(frozen=True)
+class LinkReview:
+    """A link shared lately, for an admin to approve for trends or reject."""
+
+    card: Row
+    accounts: int
+    uses: int
+    score: float
+
+
+async def links_to_review(rt: Runtime, limit: int = 100) -> list[LinkReview]:
+    """Links shared in public posts this week, those shared by the most accounts first."""
+
+    async def unit(conn: Connection) -> list[LinkReview]:
+        now = now_ms()
+        per_card: dict[int, list[Row]] = {}
+        for use in await card_rows.link_uses(conn, now - HISTORY_DAYS * DAY_MS, trendable=None):
+            per_card.setdefault(use["card_id"], []).append(use)
+        ranked = sorted(
+            per_card.items(), key=lambda item: (-len({u["account_id"] for u in item[1]}), -item[0])
+        )[:limit]
+        found = {c["id"]: c for c in await card_rows.cards_by_ids(conn, [i for i, _ in ranked])}
+        return [
+            LinkReview(
+                found[card_id],
+                len({u["account_id"] for u in uses}),
+                len(uses),
+                link_score(uses, now),
+            )
+            for card_id, uses in ranked
+        ]
+
+    return await rt.store.read(unit)
+
+
+class LinkNotFound(LookupError):
+    """No approved link with that URL."""
+
+
+async def review_link(rt: Runtime, card_id: int, approved: bool) -> None:
+    """An admin approves a link for trends (and its timeline), or rejects it."""
+
+    async def unit(conn: Connection) -> None:
+        if not await card_rows.set_trendable(conn, card_id, approved):
+            raise LinkNotFound()
+
+    await rt.store.write(unit)

@@ -142,6 +142,7 @@ _PROFILE_COLUMNS = frozenset(
         "discoverable",
         "indexable",
         "hide_collections",
+        "attribution_domains",
         "avatar_key",
         "header_key",
         "actor_type",
@@ -300,11 +301,12 @@ async def upsert_remote_actor(
         "avatar_remote_url",
         "header_remote_url",
         "also_known_as",
+        "attribution_domains",
     )
     if existing is None:
         account_id = int(account["id"])
         names = ("id", "uri", *columns, "last_fetched_at", "created_at", "updated_at")
-        values = [account_id, account["uri"], *(account[c] for c in columns), now, now, now]
+        values = [account_id, account["uri"], *(account.get(c) for c in columns), now, now, now]
         placeholders = ", ".join(f"${i}" for i in range(1, len(names) + 1))
         await conn.execute(
             f"INSERT INTO accounts ({', '.join(names)}) VALUES ({placeholders})", *values
@@ -315,7 +317,7 @@ async def upsert_remote_actor(
         await conn.execute(
             f"UPDATE accounts SET {assignments}, last_fetched_at = ${len(columns) + 1}, "
             f"updated_at = ${len(columns) + 1} WHERE id = ${len(columns) + 2}",
-            *(account[c] for c in columns),
+            *(account.get(c) for c in columns),
             now,
             account_id,
         )

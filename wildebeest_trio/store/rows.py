@@ -100,9 +100,51 @@ class AccountRow(TypedDict):
     avatar_cached_url: str | None
     header_cached_at: int | None
     header_cached_url: str | None
+    attribution_domains: str | None  # JSON list of host names (Mastodon 4.3)
     #: Not a column: the enabled custom emoji the profile uses, set on the rows the
     #: store hydrates (`custom_emojis.attach_to_accounts`, `statuses.hydrate`).
     emojis: NotRequired[list[CustomEmojiRow]]
+
+
+class PreviewCardRow(TypedDict):
+    id: int
+    url: str
+    title: str
+    description: str
+    type: str
+    link_type: str
+    author_name: str
+    author_url: str
+    author_account_id: int | None
+    provider_name: str
+    provider_url: str
+    html: str
+    width: int
+    height: int
+    image_remote_url: str | None
+    image_key: str | None
+    image_description: str
+    embed_url: str
+    blurhash: str | None
+    published_at: int | None
+    language: str | None
+    trendable: SqlBool | None
+    created_at: int
+    updated_at: int
+
+
+class PreviewCardLinkRow(TypedDict):
+    url: str
+    preview_card_id: int | None
+    fetched_at: int | None
+    claimed_until: int | None
+
+
+class PreviewCardStatusRow(TypedDict):
+    status_id: int
+    preview_card_id: int
+    url: str
+    created_at: int
 
 
 class KeypairRow(TypedDict):
@@ -673,6 +715,9 @@ TABLES: dict[str, type] = {
     "schema_migrations": SchemaMigrationRow,
     "id_nodes": IdNodeRow,
     "accounts": AccountRow,
+    "preview_cards": PreviewCardRow,
+    "preview_card_links": PreviewCardLinkRow,
+    "preview_cards_statuses": PreviewCardStatusRow,
     "keypairs": KeypairRow,
     "users": UserRow,
     "oauth_applications": OAuthApplicationRow,
@@ -737,6 +782,20 @@ TABLES: dict[str, type] = {
 
 
 # Views: a table's columns plus what a query joins in ------------------------------------------
+
+
+class StatusCardRow(PreviewCardRow):
+    """The card a status shows (`statuses.hydrate`)."""
+
+    status_id: int
+
+
+class LinkUseRow(TypedDict):
+    """A status that counts towards a link's trend."""
+
+    card_id: int
+    account_id: int
+    created_at: int
 
 
 class IdRow(TypedDict):

@@ -30,6 +30,7 @@ from .rows import (
     MediaAttachmentRow,
     MentionedAccountRow,
     PollRow,
+    StatusCardRow,
     StatusEditRow,
     StatusPageRow,
     StatusRow,
@@ -517,6 +518,7 @@ class StatusBundle:
     polls: dict[int, PollRow] = field(default_factory=dict)  # by poll id (statuses.poll_id)
     own_votes: dict[int, list[int]] = field(default_factory=dict)  # the viewer's, by poll id
     filtered: dict[int, list[FilterMatch]] = field(default_factory=dict)  # viewer's filters
+    cards: dict[int, StatusCardRow] = field(default_factory=dict)  # preview card per status
 
 
 async def _by_ids(conn: Connection, row: type[R], sql: str, ids: list[int], *extra: Any) -> list[R]:
@@ -567,6 +569,7 @@ async def hydrate(
     for media in await media_rows.of_statuses(conn, all_ids):
         if media["status_id"] is not None:
             bundle.media.setdefault(media["status_id"], []).append(media)
+    await _cards(conn, bundle, all_ids)
     app_ids = list({r["application_id"] for r in bundle.statuses.values() if r["application_id"]})
     for app in await _by_ids(
         conn,
@@ -607,6 +610,24 @@ async def hydrate(
         bundle.muted_conversations.update(r["conversation_id"] for r in found)
     await _polls_and_filters(conn, bundle, viewer_id)
     return bundle
+
+
+async def _cards(conn: Connection, bundle: StatusBundle, status_ids: list[int]) -> None:
+    """The preview card each status shows, and the accounts named as their authors."""
+    for card in await _by_ids(
+        conn,
+        StatusCardRow,
+        "SELECT pcs.status_id, pc.* FROM preview_cards_statuses pcs "
+        "JOIN preview_cards pc ON pc.id = pcs.preview_card_id WHERE pcs.status_id IN ({ids})",
+        status_ids,
+    ):
+        bundle.cards[card["status_id"]] = card
+    authors = {c["author_account_id"] for c in bundle.cards.values() if c["author_account_id"]}
+    missing = [i for i in authors if i not in bundle.accounts]
+    for account in await _by_ids(
+        conn, AccountRow, "SELECT * FROM accounts WHERE id IN ({ids})", missing
+    ):
+        bundle.accounts[account["id"]] = account
 
 
 async def _polls_and_filters(conn: Connection, bundle: StatusBundle, viewer_id: int | None) -> None:

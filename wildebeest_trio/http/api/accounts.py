@@ -115,6 +115,19 @@ def _fields(params: Params) -> list[tuple[str, str]] | None:
     return [(found[i].get("name", ""), found[i].get("value", "")) for i in sorted(found)]
 
 
+def _attribution_domains(params: Any) -> list[str] | None:
+    """`attribution_domains[]` (Mastodon 4.3), lower-cased; None when not sent."""
+    if (
+        "attribution_domains" not in params.names()
+        and "attribution_domains[]" not in params.names()
+    ):
+        return None
+    values = params.get_list("attribution_domains")[:100]
+    if not all(isinstance(v, str) for v in values):
+        raise ApiError(422, "attribution_domains must be a list of domain names")
+    return [v.strip().lower() for v in values if v.strip()]
+
+
 @blueprint.route("/api/v1/accounts/update_credentials", methods=["PATCH", "PUT"])
 @require_scope("write:accounts")
 async def update_credentials() -> Response:
@@ -132,6 +145,7 @@ async def update_credentials() -> Response:
         privacy=params.text("source[privacy]", max_length=20),
         sensitive=params.flag("source[sensitive]"),
         language=params.text("source[language]", max_length=10),
+        attribution_domains=_attribution_domains(params),
     )
     for name in ("avatar", "header"):
         upload = params.files.get(name)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from quart import Blueprint, Response
 
+from ...serializers.preview_cards import trends_link_entity
 from ...serializers.statuses import conversation_entity, status_entities, status_entity
 from ...services import conversations, filters, timelines, trends
 from ...services.types import Page, StatusBundle
 from ..auth import auth, require_scope
 from ..context import json_response, runtime
-from ..errors import not_found
+from ..errors import ApiError, not_found
 from ..paging import (
     offset_page,
     page_from,
@@ -83,6 +84,23 @@ async def tag(hashtag: str) -> Response:
         remote=bool(params.flag("remote", False)),
         only_media=bool(params.flag("only_media", False)),
     )
+    return _page_response(bundle, page, context="public")
+
+
+@blueprint.route("/api/v1/timelines/link")
+async def link() -> Response:
+    """`GET /api/v1/timelines/link?url=` (Mastodon 4.3): public posts sharing a trending link
+    (404 for a link not approved for trends)."""
+    account_id = await viewer("read:statuses")
+    params = await read_params()
+    url = params.text("url", max_length=2048)
+    if not url:
+        raise ApiError(400, "Missing parameter: url")
+    page = page_from(params)
+    try:
+        bundle = await timelines.link(runtime(), account_id, page, url)
+    except trends.LinkNotFound:
+        raise not_found() from None
     return _page_response(bundle, page, context="public")
 
 
@@ -168,3 +186,16 @@ async def trending_statuses() -> Response:
     bundle = await trends.statuses(runtime(), account_id, limit, offset)
     response = json_response(status_entities(runtime().config, bundle))
     return set_offset_links(response, len(bundle.order), limit, offset)
+
+
+@blueprint.route("/api/v1/trends/links")
+async def trending_links() -> Response:
+    """`GET /api/v1/trends/links` (offset paging; 10 by default, at most 20): approved links,
+    by Mastodon's trend score, with their history."""
+    limit, offset = offset_page(await read_params(), 10)
+    found = await trends.links(runtime(), limit, offset)
+    config = runtime().config
+    response = json_response(
+        [trends_link_entity(config, t.card, t.author, t.history) for t in found]
+    )
+    return set_offset_links(response, len(found), limit, offset)

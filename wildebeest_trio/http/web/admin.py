@@ -1,12 +1,12 @@
-"""The admin pages: instance settings, sign-ups, reports, accounts, domain blocks, custom
-emoji, announcements and the job queue, for moderators and admins only."""
+"""The admin pages: instance settings, sign-ups, reports, accounts, trending links, domain
+blocks, custom emoji, announcements and the job queue, for moderators and admins only."""
 
 from __future__ import annotations
 
 from quart import Blueprint, Response, request
 
 from ...ids import parse_id
-from ...services import admin, custom_emoji
+from ...services import admin, custom_emoji, trends
 from ...services import instance as instance_service
 from ...services.types import Row
 from ..browser import FormPost, Notices, form_post, staff, viewer_page
@@ -29,6 +29,8 @@ NOTICES = Notices(
         "deleted": "Deleted.",
         "retried": "The job is back in the queue.",
         "saved": "Saved.",
+        "link_approved": "The link may trend now.",
+        "link_rejected": "The link will not trend.",
     }
 )
 
@@ -196,6 +198,29 @@ async def account_action(post: FormPost, account_id: int, action: str) -> Respon
     except admin.AdminError as exc:
         return await post.failed(str(exc), 403)
     return post.done("changed" if changed else "unchanged")
+
+
+# Trending links --------------------------------------------------------------------------------
+
+
+@blueprint.route("/admin/trends/links")
+@viewer_page(MODERATORS)
+async def trending_links_page(_viewer: Row) -> Response:
+    return await NOTICES.page(
+        "admin/trending_links.html", links=await trends.links_to_review(runtime())
+    )
+
+
+@blueprint.route("/admin/trends/links/<id:card_id>/<action>", methods=["POST"])
+@form_post(MODERATORS, back="/admin/trends/links")
+async def trending_link_review(post: FormPost, card_id: int, action: str) -> Response:
+    if action not in ("approve", "reject"):
+        return await post.failed("No such link.", 404)
+    try:
+        await trends.review_link(runtime(), card_id, action == "approve")
+    except trends.LinkNotFound:
+        return await post.failed("No such link.", 404)
+    return post.done("link_approved" if action == "approve" else "link_rejected")
 
 
 # Domain blocks ---------------------------------------------------------------------------------
