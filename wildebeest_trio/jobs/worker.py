@@ -40,11 +40,12 @@ async def worker_loop(rt: Runtime, worker: str) -> None:
         await trio.sleep_forever()
     lease_ms = int(rt.config.job_lease * 1000)
     while True:
+        seen = rt.job_signal.generation
         claimed = await rt.store.write(
             job_rows.claim, kinds=kinds, worker=worker, now=now_ms(), lease_ms=lease_ms, limit=1
         )
         if not claimed:
-            await rt.job_signal.wait_at_most(rt.config.job_poll_interval)
+            await rt.job_signal.wait_at_most(rt.config.job_poll_interval, seen)
             continue
         for job in claimed:
             await run_job(rt, worker, job)
