@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,6 +18,7 @@ from hypercorn.trio import serve
 from quart import Response, request
 from quart_trio import QuartTrio
 
+from tests.certs import client_context, self_signed
 from tests.conftest import free_port, make_config
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.federation.delivery import DELIVER, enqueue_deliveries, mark_domain_available
@@ -28,6 +31,7 @@ from wildebeest_trio.signatures import SignatureError, verify_request
 from wildebeest_trio.store import Connection
 from wildebeest_trio.store import accounts as account_rows
 from wildebeest_trio.store import delivery as delivery_rows
+from wildebeest_trio.store import jobs as job_rows
 
 
 @dataclass
@@ -39,20 +43,35 @@ class Receiver:
     rfc9421_only: bool = False
     #: (status, body) to answer every POST with, before looking at the signature.
     refuse_with: tuple[int, str] | None = None
+    #: Statuses to give, by inbox path, every time (after the signature check).
+    by_path: dict[str, int] = field(default_factory=dict)
     received: list[dict[str, Any]] = field(default_factory=list)
+    #: The inbox path of each accepted POST.
+    paths: list[str] = field(default_factory=list)
+    #: The client port of each POST: one per connection.
+    client_ports: list[int] = field(default_factory=list)
     schemes: list[str] = field(default_factory=list)
+    #: Paths whose POSTs are never answered (a peer that hangs).
+    hanging: set[str] = field(default_factory=set)
+    #: The path of every POST, answered or not.
+    reached: list[str] = field(default_factory=list)
     base: str = ""
 
 
-@pytest.fixture
-async def receiver(nursery: trio.Nursery) -> AsyncIterator[Receiver]:
+async def start_receiver(
+    nursery: trio.Nursery, *, certificate: tuple[Path, Path] | None = None
+) -> Receiver:
+    """A fake remote server on 127.0.0.1 (over TLS with `certificate`)."""
     state = Receiver()
     app = QuartTrio("receiver")
 
     @app.route("/inbox", methods=["POST"])
-    async def inbox() -> Response:
+    @app.route("/users/<name>/inbox", methods=["POST"])
+    async def inbox(name: str | None = None) -> Response:
         body = await request.get_data()
         headers = dict(request.headers)
+        state.client_ports.append(request.scope["client"][1])
+        state.reached.append(request.path)
         scheme = "rfc9421" if "Signature-Input" in headers else "cavage"
         state.schemes.append(scheme)
         if state.refuse_with is not None:
@@ -62,7 +81,7 @@ async def receiver(nursery: trio.Nursery) -> AsyncIterator[Receiver]:
         try:
             verify_request(
                 "POST",
-                f"{state.base}/inbox",
+                f"{state.base}{request.path}",
                 headers,
                 body,
                 public_key=state.public_key_pem,
@@ -73,15 +92,27 @@ async def receiver(nursery: trio.Nursery) -> AsyncIterator[Receiver]:
         if state.answers:
             status = state.answers.pop(0)
             return Response("", status=status, headers={"Retry-After": "120"})
+        if request.path in state.hanging:
+            await trio.sleep_forever()
+        if request.path in state.by_path:
+            return Response("", status=state.by_path[request.path])
         state.received.append(json.loads(body))
+        state.paths.append(request.path)
         return Response("", status=202)
 
     config = HypercornConfig()
     port = free_port()
     config.bind = [f"127.0.0.1:{port}"]
+    if certificate is not None:
+        config.certfile, config.keyfile = (str(p) for p in certificate)
     await nursery.start(serve, app, config)
-    state.base = f"http://127.0.0.1:{port}"
-    yield state
+    state.base = f"{'https' if certificate else 'http'}://127.0.0.1:{port}"
+    return state
+
+
+@pytest.fixture
+async def receiver(nursery: trio.Nursery) -> AsyncIterator[Receiver]:
+    yield await start_receiver(nursery)
 
 
 @pytest.fixture
@@ -106,8 +137,12 @@ def _activity(rt: Runtime, n: int = 1) -> dict[str, Any]:
     }
 
 
+def _key_id(rt: Runtime) -> str:
+    return f"{rt.config.base_url}/users/alice#main-key"
+
+
 async def _queue(rt: Runtime, receiver: Receiver, inboxes: list[str], n: int = 1) -> int:
-    key_id = f"{rt.config.base_url}/users/alice#main-key"
+    key_id = _key_id(rt)
     receiver.public_key_pem = (
         await rt.store.read(account_rows.actor_by_uri, f"{rt.config.base_url}/users/alice")
     )["public_key_pem"]
@@ -290,6 +325,225 @@ async def test_public_addresses_refused_outside_the_allow_list(
     async with open_server_runtime(config) as rt:
         for inbox in ("https://93.184.216.34/inbox", "https://[2606:4700::1111]/inbox"):
             with pytest.raises(FetchError, match="outside WB_OUTBOUND_ALLOW"):
-                await rt.delivery.client(urlsplit(inbox), rt.outbound)
+                await rt.delivery.post(urlsplit(inbox), [], b"", rt.outbound)
         with pytest.raises(FetchError, match="no DNS server may be asked"):
-            await rt.delivery.client(urlsplit("https://example.org/inbox"), rt.outbound)
+            await rt.delivery.post(urlsplit("https://example.org/inbox"), [], b"", rt.outbound)
+
+
+async def _shared_rows(rt: Runtime) -> int:
+    async def unit(conn: Connection) -> int:
+        return int(await conn.fetchval("SELECT COUNT(*) FROM job_shared_payloads"))
+
+    return await rt.store.read(unit)
+
+
+def _name(job: dict[str, Any]) -> str:
+    """The account part of a job's inbox, `/users/<name>/inbox`."""
+    return str(json.loads(job["payload"])["inbox"]).rsplit("/", 2)[1]
+
+
+async def test_one_failed_inbox_does_not_hold_back_the_rest_of_its_batch(
+    sender: Runtime, receiver: Receiver
+) -> None:
+    receiver.by_path = {"/users/b/inbox": 500, "/users/c/inbox": 410}
+    inboxes = [f"{receiver.base}/users/{name}/inbox" for name in "abcde"]
+    assert await _queue(sender, receiver, inboxes) == 5
+
+    async def settled() -> bool:
+        jobs = await _jobs(sender)
+        return len(jobs) == 2 and all(j["state"] != "running" for j in jobs)
+
+    await _settle(sender, settled)
+    assert sorted(receiver.paths) == ["/users/a/inbox", "/users/d/inbox", "/users/e/inbox"]
+    left = {_name(j): (j["state"], j["attempts"]) for j in await _jobs(sender)}
+    assert left == {"b": ("pending", 1), "c": ("parked", 1)}
+    # The failure is on the domain's record; the successes did not clear it.
+    domain = receiver.base.removeprefix("http://")
+
+    async def failure_days(conn: Connection) -> int:
+        return int(
+            await conn.fetchval("SELECT COUNT(*) FROM delivery_failures WHERE domain = $1", domain)
+        )
+
+    assert await sender.store.read(failure_days) == 1
+
+
+async def test_the_activity_is_stored_once_for_all_its_inboxes(
+    sender: Runtime, receiver: Receiver
+) -> None:
+    inboxes = [f"{receiver.base}/users/{n}/inbox" for n in range(30)]
+    receiver.by_path = {"/users/0/inbox": 404}
+    assert await _queue(sender, receiver, inboxes) == 30
+    assert await _queue(sender, receiver, inboxes) == 0  # the same activity, already queued
+    jobs = await _jobs(sender)
+    assert len({j["shared_id"] for j in jobs}) == 1
+    assert all(set(json.loads(j["payload"])) == {"inbox", "key_id"} for j in jobs)
+    assert await _shared_rows(sender) == 1
+
+    async def settled() -> bool:
+        jobs = await _jobs(sender)
+        return len(receiver.received) == 29 and [j["state"] for j in jobs] == ["parked"]
+
+    await _settle(sender, settled)
+    assert all(activity == _activity(sender) for activity in receiver.received)
+    # A parked job may be retried by an admin: its activity stays while it does.
+    assert await sender.store.write(job_rows.purge_shared_payloads) == 0
+
+    async def forget_jobs(conn: Connection) -> None:
+        await conn.execute("DELETE FROM jobs")
+
+    await sender.store.write(forget_jobs)
+    assert await sender.store.write(job_rows.purge_shared_payloads) == 1
+    assert await _shared_rows(sender) == 0
+
+
+async def test_deliveries_to_a_host_reuse_one_connection(
+    sender: Runtime, receiver: Receiver
+) -> None:
+    for n in (1, 2, 3):
+        await _queue(sender, receiver, [f"{receiver.base}/inbox"], n=n)
+
+        async def delivered(count: int = n) -> bool:
+            return len(receiver.received) == count and not await _jobs(sender)
+
+        await _settle(sender, delivered)
+    assert len(receiver.client_ports) == 3
+    assert len(set(receiver.client_ports)) == 1
+
+
+async def _closing_server(nursery: trio.Nursery, log: list[tuple[int, str]]) -> str:
+    """A server that answers each connection's first POST with 202, then hangs up
+    without saying so (as a server closing an idle kept-alive connection does)."""
+
+    async def handle(stream: trio.SocketStream) -> None:
+        connection = len({n for n, _ in log}) + 1
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += await stream.receive_some(65536)
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":", 1)[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        )
+        while len(body) < length:
+            body += await stream.receive_some(65536)
+        log.append((connection, head.split(b" ", 2)[1].decode()))
+        await stream.send_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
+        await trio.sleep(0.1)
+        await stream.aclose()
+
+    listeners = await nursery.start(functools.partial(trio.serve_tcp, handle, 0, host="127.0.0.1"))
+    return f"http://127.0.0.1:{listeners[0].socket.getsockname()[1]}"
+
+
+async def test_a_connection_the_peer_closed_while_idle_is_replaced(
+    sender: Runtime, nursery: trio.Nursery
+) -> None:
+    log: list[tuple[int, str]] = []
+    base = await _closing_server(nursery, log)
+    for n in (1, 2):
+        await _queue(sender, Receiver(), [f"{base}/inbox"], n=n)
+
+        async def delivered(count: int = n) -> bool:
+            return len(log) == count and not await _jobs(sender)
+
+        await _settle(sender, delivered)
+        await trio.sleep(0.3)  # the peer hangs up meanwhile
+    # The second went through on the first attempt, on a new connection.
+    assert log == [(1, "/inbox"), (2, "/inbox")]
+
+
+async def test_delivery_over_tls(sender: Runtime, nursery: trio.Nursery, tmp_path: Path) -> None:
+    certificate = self_signed(tmp_path)
+    receiver = await start_receiver(nursery, certificate=certificate)
+    inbox = f"{receiver.base}/inbox"
+    # The process's TLS context trusts the usual authorities, not this certificate.
+    await _queue(sender, receiver, [inbox], n=1)
+
+    async def attempted() -> bool:
+        jobs = await _jobs(sender)
+        return bool(jobs) and jobs[0]["attempts"] == 1 and jobs[0]["state"] != "running"
+
+    await _settle(sender, attempted)
+    [job] = await _jobs(sender)
+    assert "CERTIFICATE_VERIFY_FAILED" in job["last_error"]
+    assert receiver.schemes == []
+
+    sender.delivery.ssl_context = client_context(certificate)
+
+    async def retry_now(conn: Connection) -> None:
+        await conn.execute("UPDATE jobs SET run_at = 0")
+
+    await sender.store.write(retry_now)
+    for count, n in ((1, 1), (2, 2)):
+        if n == 2:
+            await _queue(sender, receiver, [inbox], n=2)
+
+        async def delivered(count: int = count) -> bool:
+            return len(receiver.received) == count and not await _jobs(sender)
+
+        await _settle(sender, delivered)
+    assert len(receiver.client_ports) == 2
+    assert len(set(receiver.client_ports)) == 1  # one kept-alive TLS connection
+
+
+async def test_a_stopped_worker_hands_back_what_it_had_not_finished(
+    sender: Runtime, receiver: Receiver
+) -> None:
+    receiver.hanging = {"/users/slow/inbox"}
+    names = ["a", "slow", "b"]
+    await _queue(sender, receiver, [f"{receiver.base}/users/{name}/inbox" for name in names])
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(run_workers, sender, 1)
+        with trio.fail_after(15):
+            # The two others are done and recorded; the slow one is under way.
+            while len(await _jobs(sender)) > 1 or "/users/slow/inbox" not in receiver.reached:
+                await trio.sleep(0.02)
+        nursery.cancel_scope.cancel()  # shutdown while one POST hangs
+    [job] = await _jobs(sender)
+    assert _name(job) == "slow"
+    # Due again at once, the interrupted attempt not counted.
+    assert (job["state"], job["attempts"], job["locked_by"]) == ("pending", 0, None)
+    assert sorted(receiver.paths) == ["/users/a/inbox", "/users/b/inbox"]
+
+
+async def test_a_malformed_inbox_fails_alone(sender: Runtime, receiver: Receiver) -> None:
+    bad = ["http://[::1/inbox", f"{receiver.base.rsplit(':', 1)[0]}:99999/inbox", "ftp://x/inbox"]
+    good = f"{receiver.base}/users/a/inbox"
+    assert await _queue(sender, receiver, [*bad, good]) == 4
+
+    async def settled() -> bool:
+        jobs = await _jobs(sender)
+        return len(receiver.received) == 1 and [j["state"] for j in jobs] == ["parked"] * 3
+
+    await _settle(sender, settled)
+    assert receiver.paths == ["/users/a/inbox"]
+    assert all("not an http(s) URL" in j["last_error"] for j in await _jobs(sender))
+
+
+async def test_a_delivery_queued_before_activities_were_stored_once_still_goes(
+    sender: Runtime, receiver: Receiver
+) -> None:
+    # An older release queued each delivery with the whole activity in its payload.
+    await _queue(sender, receiver, [])
+    inbox = f"{receiver.base}/inbox"
+    body = json.dumps(_activity(sender, 7))
+
+    async def unit(conn: Connection) -> None:
+        await job_rows.enqueue(
+            conn,
+            job_id=sender.ids.next_id(),
+            kind=DELIVER.name,
+            payload={"inbox": inbox, "key_id": _key_id(sender), "body": body},
+            now=now_ms(),
+            max_attempts=16,
+        )
+
+    await sender.store.write(unit)
+
+    async def delivered() -> bool:
+        return len(receiver.received) == 1 and not await _jobs(sender)
+
+    await _settle(sender, delivered)
+    assert receiver.received == [_activity(sender, 7)]

@@ -267,6 +267,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Sign-up mode: `open`, `approval` (an admin approves each sign-up) or `closed`",
     ),
     Setting("workers", _parse_int, 4, "Concurrent job tasks per process"),
+    Setting(
+        "delivery_concurrency",
+        _parse_int,
+        64,
+        "Deliveries in flight per process (claimed, signed and recorded in batches)",
+    ),
     Setting("job_lease", _parse_float, 300.0, "Seconds a claimed job stays leased to its worker"),
     Setting("job_poll_interval", _parse_float, 1.0, "Seconds between job-queue polls when idle"),
     Setting("job_max_attempts", _parse_int, 16, "Attempts before a job is parked"),
@@ -373,6 +379,7 @@ class Config:
     contact_email: str
     registrations: str
     workers: int
+    delivery_concurrency: int
     job_lease: float
     job_poll_interval: float
     job_max_attempts: int
@@ -492,6 +499,7 @@ def load_config(
         values["database_url"] = f"sqlite:///{(data_dir / 'wildebeest.db').as_posix()}"
     for name in (
         "workers",
+        "delivery_concurrency",
         "pg_pool_size",
         "job_max_attempts",
         "argon2_time_cost",

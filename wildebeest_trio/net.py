@@ -305,7 +305,12 @@ async def safe_get(
 
 def retry_after(response: httpx.Response) -> float:
     """Seconds a `Retry-After` header asks for (seconds or an HTTP date; capped at a day)."""
-    value = response.headers.get("retry-after", "")
+    return retry_after_value(response.headers.get("retry-after"))
+
+
+def retry_after_value(value: str | None) -> float:
+    """Seconds a `Retry-After` value asks for (seconds or an HTTP date; capped at a day)."""
+    value = value or ""
     if value.strip().isdigit():
         return min(float(value), 24 * 3600.0)
     try:

@@ -1,38 +1,57 @@
-"""Per-destination delivery state of one process: HTTP clients, limits, breakers, keys.
+"""Per-destination delivery state of one process: connections, limits, breakers, keys.
 
-One `httpx.AsyncClient` is kept per destination host (host and port): a single
-client shared by many concurrent requests slows down sharply (its pool rescans
-every connection on each change), while one per host keeps each pool small.
-Each client is bound to an address the runtime's `Outbound` checked when it was
-made (see net.py) and is replaced after a few minutes, so DNS changes are seen
-without trusting a second lookup per request. Concurrency per destination and
-the per-inbox breaker are the same `breakers` that bound fetches.
+Deliveries go over kept-alive HTTP/1.1 connections (`keepalive.Connection`), a few per
+destination host (host and port) and reused from one POST to the next, as Mastodon's
+request pool does: idle ones are closed after 30 s, and a POST that finds its reused
+connection closed by the server is sent once more on a fresh one. Every connection
+goes to an address checked when the host was first seen (no private addresses unless
+allowed, by the runtime's `Outbound`, see net.py), looked up again after a few minutes, so
+DNS changes are seen without trusting a second lookup per request. One TLS context
+serves every connection of the process. Concurrency per destination and the per-inbox
+breaker are the same `breakers` that bound fetches.
 """
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections import OrderedDict
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from urllib.parse import SplitResult, urlunsplit
+from urllib.parse import SplitResult, quote
 
 import httpx
+import trio
 
 from ..breakers import Breakers, HostLimits
+from ..keepalive import Answer, Connection, ExchangeError
 from ..net import Outbound
 from ..signatures import PrivateKey
 
-CLIENT_LIFETIME = 300.0
+ADDRESS_LIFETIME = 300.0
 PER_HOST_CONCURRENCY = 8
+IDLE_LIFETIME = 30.0  # Mastodon's RequestPool::MAX_IDLE_TIME
+MAX_IDLE_CONNECTIONS = 256  # over every host
+CONNECT_TIMEOUT = 5.0
+EXCHANGE_TIMEOUT = 10.0
 MAX_CACHED_KEYS = 1000
 
 
+def _request_target(parts: SplitResult) -> bytes:
+    """The path and query to request, as ASCII (anything else percent-encoded as UTF-8)."""
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    if not target.isascii():
+        target = quote(target, safe="/?=&%:@!$'()*+,;-._~")
+    return target.encode()
+
+
 @dataclass
-class _Client:
-    client: httpx.AsyncClient
+class _Host:
     address: str
-    created: float
+    resolved: float
+    idle: list[Connection] = field(default_factory=list)
 
 
 @dataclass
@@ -40,7 +59,12 @@ class DeliveryPool:
     """What a process keeps between deliveries; closed with the runtime."""
 
     per_host: int = PER_HOST_CONCURRENCY
-    _clients: dict[tuple[str, str, int], _Client] = field(default_factory=dict)
+    #: The TLS context of every connection (made on first use; tests give their own).
+    ssl_context: ssl.SSLContext | None = None
+    _hosts: dict[tuple[str, str, int], _Host] = field(default_factory=dict)
+    _idle_count: int = 0
+    #: Connections to close at the next `close_expired` (closing awaits; giving up does not).
+    _expired: list[Connection] = field(default_factory=list)
     _limits: HostLimits = field(init=False)
     #: Per inbox, as Mastodon's Stoplight.
     breakers: Breakers = field(default_factory=Breakers)
@@ -55,27 +79,109 @@ class DeliveryPool:
         """Hold one of a destination host's concurrent slots for the block."""
         return self._limits.hold(host)
 
-    async def client(self, parts: SplitResult, outbound: Outbound) -> tuple[httpx.AsyncClient, str]:
-        """The client for a URL's host, and the URL rewritten to its checked address."""
-        host = parts.hostname or ""
+    async def post(
+        self,
+        parts: SplitResult,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        outbound: Outbound,
+    ) -> Answer:
+        """POST `body` to a URL over a kept-alive connection to its host's checked address.
+
+        Raises `ExchangeError` (connection, TLS, protocol, or no answer in time) or
+        `FetchError` (the host does not resolve, or only to refused addresses).
+        """
+        host_name = parts.hostname or ""
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        key = (parts.scheme, host, port)
-        entry = self._clients.get(key)
+        host = await self._host(parts.scheme, host_name, port, outbound)
+        target = _request_target(parts)
+        tls = self._tls() if parts.scheme == "https" else None
+        for attempt in (1, 2):
+            connection, reused = self._idle_connection(host) if attempt == 1 else (None, False)
+            try:
+                if connection is None:
+                    with trio.move_on_after(CONNECT_TIMEOUT):
+                        connection = await Connection.open(
+                            host.address, port, ssl_context=tls, server_hostname=host_name
+                        )
+                    if connection is None:
+                        raise ExchangeError(
+                            f"no connection to {host.address}:{port} within {CONNECT_TIMEOUT:g}s",
+                            before_answer=True,
+                        )
+                with trio.move_on_after(EXCHANGE_TIMEOUT) as deadline:
+                    answer = await connection.exchange(b"POST", target, headers, body)
+                if deadline.cancelled_caught:
+                    await connection.aclose()
+                    raise ExchangeError(
+                        f"no answer within {EXCHANGE_TIMEOUT:g}s", before_answer=False
+                    )
+            except ExchangeError as exc:
+                # A server may close an idle connection just as we reuse it: once more anew.
+                if reused and exc.before_answer and attempt == 1:
+                    continue
+                raise
+            except BaseException:
+                if connection is not None:
+                    await connection.aclose()
+                raise
+            self._keep(host, connection)
+            return answer
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _tls(self) -> ssl.SSLContext:
+        if self.ssl_context is None:
+            # httpx's trust (certifi, or SSL_CERT_FILE), built once: loading the CA bundle
+            # costs about 15 ms of CPU, which one context per host paid on every first post.
+            context = httpx.create_ssl_context()
+            context.set_alpn_protocols(["http/1.1"])
+            self.ssl_context = context
+        return self.ssl_context
+
+    async def _host(self, scheme: str, name: str, port: int, outbound: Outbound) -> _Host:
+        key = (scheme, name, port)
+        host = self._hosts.get(key)
         now = time.monotonic()
-        if entry is None or now - entry.created > CLIENT_LIFETIME:
-            if entry is not None:
-                await entry.client.aclose()
-            address = (await outbound.addresses(host))[0]
-            client = httpx.AsyncClient(
-                timeout=httpx.Timeout(10.0, connect=5.0),
-                trust_env=False,
-                limits=httpx.Limits(
-                    max_connections=self.per_host, max_keepalive_connections=self.per_host
-                ),
-            )
-            entry = self._clients[key] = _Client(client, address, now)
-        literal = f"[{entry.address}]" if ":" in entry.address else entry.address
-        return entry.client, urlunsplit(parts._replace(netloc=f"{literal}:{port}"))
+        if host is None or now - host.resolved > ADDRESS_LIFETIME:
+            address = (await outbound.addresses(name))[0]
+            if host is None or host.address != address:
+                stale = host.idle if host is not None else []
+                host = self._hosts[key] = _Host(address, now)
+                self._idle_count -= len(stale)
+                for connection in stale:
+                    await connection.aclose()
+            host.resolved = now
+        return host
+
+    def _idle_connection(self, host: _Host) -> tuple[Connection | None, bool]:
+        """A kept connection to the host (newest first), or None; and whether it is reused."""
+        now = time.monotonic()
+        while host.idle:
+            connection = host.idle.pop()
+            self._idle_count -= 1
+            if now - connection.idle_since < IDLE_LIFETIME:
+                return connection, True
+            self._expired.append(connection)
+        return None, False
+
+    def _keep(self, host: _Host, connection: Connection) -> None:
+        if connection.reusable and self._idle_count < MAX_IDLE_CONNECTIONS:
+            host.idle.append(connection)
+            self._idle_count += 1
+        else:
+            self._expired.append(connection)
+
+    async def close_expired(self) -> None:
+        """Close connections given up since the last call, and those idle too long."""
+        now = time.monotonic()
+        for host in self._hosts.values():
+            # The oldest are first: close from the front while they are too old.
+            while host.idle and now - host.idle[0].idle_since >= IDLE_LIFETIME:
+                self._expired.append(host.idle.pop(0))
+                self._idle_count -= 1
+        expired, self._expired = self._expired, []
+        for connection in expired:
+            await connection.aclose()
 
     def private_key(self, pem: str) -> PrivateKey:
         """A parsed signing key, parsed once per process (keyed by the PEM: keys rotate)."""
@@ -89,6 +195,9 @@ class DeliveryPool:
         return key
 
     async def aclose(self) -> None:
-        for entry in self._clients.values():
-            await entry.client.aclose()
-        self._clients.clear()
+        for host in self._hosts.values():
+            self._expired.extend(host.idle)
+            host.idle.clear()
+        self._idle_count = 0
+        self._hosts.clear()
+        await self.close_expired()
