@@ -24,7 +24,7 @@ from tests.outbox_fakes import (
 )
 from wildebeest_trio.config import Config
 from wildebeest_trio.federation.delivery import DELIVER
-from wildebeest_trio.federation.outbox import run_outbox
+from wildebeest_trio.federation.outbox import dispatch_pending, run_outbox
 from wildebeest_trio.ids import now_ms
 from wildebeest_trio.jobs.worker import run_workers
 from wildebeest_trio.runtime import Runtime
@@ -193,3 +193,63 @@ async def test_successful_delivery_clears_the_failure_record(
 
 async def _due_now(conn: Connection, job_id: int) -> None:
     await conn.execute("UPDATE jobs SET run_at = $1 WHERE id = $2", now_ms(), job_id)
+
+
+def _delivery_process(database_url: str, folder: Path) -> subprocess.Popen[bytes]:
+    """`wildebeest-trio worker --deliveries` on the test's database."""
+    folder.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WB_")}
+    env.update(
+        PYTHONPATH=str(REPO),
+        WB_DATABASE_URL=database_url,
+        WB_DATA_DIR=str(folder / "data"),
+        WB_ALLOW_PRIVATE_ADDRESSES="1",
+        WB_DELIVERY_CONCURRENCY="6",
+        WB_JOB_POLL_INTERVAL="0.05",
+    )
+    with open(folder / "stderr.log", "ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "wildebeest_trio", "worker", "--deliveries"],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+
+
+async def test_delivery_processes_share_a_fan_out_without_sending_twice(
+    rt: Runtime, nursery: trio.Nursery, tmp_path: Path
+) -> None:
+    hosts = await start_hosts(nursery, 20)
+    alice = await _alice(rt, hosts)
+    for i in range(60):
+        # Each host: one shared inbox and two personal ones.
+        follower = await remote_account(rt, hosts, i % 20, f"f{i}", shared_inbox=i < 20)
+        await add_follower(rt, follower, alice)
+    hosts.delay = 0.05  # slow enough that both processes take part
+    await statuses.post(rt, alice, statuses.Draft(text="two processes, one fan-out"))
+    await dispatch_pending(rt)
+    assert len(await _jobs(rt)) == 60
+    workers = [_delivery_process(rt.config.database_url, tmp_path / f"p{n}") for n in (1, 2)]
+    owners: set[str] = set()
+
+    async def running(conn: Connection) -> list[str]:
+        rows = await conn.fetch("SELECT DISTINCT locked_by FROM jobs WHERE state = 'running'")
+        return [r["locked_by"] for r in rows]
+
+    try:
+        with trio.fail_after(90):
+            while await _jobs(rt):
+                owners.update(await rt.store.read(running))
+                for worker in workers:
+                    assert worker.poll() is None, (tmp_path / "p1" / "stderr.log").read_text()
+                await trio.sleep(0.01)
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            assert worker.wait(timeout=30) == 0
+    assert len(owners) == 2  # claimed by both processes...
+    reached = [(d.port, d.path) for d in hosts.received]
+    assert len(reached) == 60 and len(set(reached)) == 60  # ...each inbox exactly once
+    assert hosts.refused == []
