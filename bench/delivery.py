@@ -72,7 +72,13 @@ def run_receiver(ports_file: str, key_file: str) -> None:
     ports = [int(p) for p in Path(ports_file).read_text().split()]
     control = ports[-1]
     key = PublicKey.from_pem(Path(key_file).read_text())
-    state: dict[str, Any] = {"counts": {}, "last": 0.0, "refused": 0, "body": None}
+    state: dict[str, Any] = {
+        "counts": {},
+        "last": 0.0,
+        "refused": 0,
+        "body": None,
+        "connections": 0,
+    }
 
     def stats_body() -> bytes:
         counts = state["counts"]
@@ -83,6 +89,7 @@ def run_receiver(ports_file: str, key_file: str) -> None:
                 "duplicates": sum(1 for c in counts.values() if c > 1),
                 "last": state["last"],
                 "refused": state["refused"],
+                "connections": state["connections"],
                 "body": state["body"].decode() if state["body"] else None,
             }
         ).encode()
@@ -92,7 +99,7 @@ def run_receiver(ports_file: str, key_file: str) -> None:
     ) -> tuple[int, bytes]:
         if port == control:
             if path == "/reset":
-                state.update(counts={}, last=0.0, refused=0, body=None)
+                state.update(counts={}, last=0.0, refused=0, body=None, connections=0)
                 return 204, b""
             return 200, stats_body()
         try:
@@ -141,6 +148,8 @@ def run_receiver(ports_file: str, key_file: str) -> None:
                 listeners = await trio.open_tcp_listeners(port, host="127.0.0.1", backlog=1024)
 
                 async def on_connection(stream: trio.SocketStream, port: int = port) -> None:
+                    if port != control:
+                        state["connections"] += 1
                     await connection(stream, port)
 
                 nursery.start_soon(trio.serve_listeners, on_connection, listeners)
@@ -318,11 +327,12 @@ class Round:
     rate: float
     ours_cpu_ms: float
     receiver_cpu_ms: float
+    connections: int
 
     def __str__(self) -> str:
         return (
             f"{self.rate:,.0f} deliveries/s, CPU per delivery {self.ours_cpu_ms:.2f} ms ours "
-            f"+ {self.receiver_cpu_ms:.2f} ms receiver"
+            f"+ {self.receiver_cpu_ms:.2f} ms receiver, {self.connections} connections"
         )
 
 
@@ -346,6 +356,7 @@ def ours(
         expected / (done["last"] - start),
         (process_cpu(server) - server_cpu) * 1000 / expected,
         (process_cpu(receiver) - receiver_cpu) * 1000 / expected,
+        done["connections"],
     )
 
 
