@@ -1,6 +1,6 @@
 """Benchmark: fan-out of one post to 10,000 followers on 200 hosts, against its limits.
 
-Run: `python bench/delivery.py [--rounds 2] [--workers 32] [--postgres]`.
+Run: `python bench/delivery.py [--rounds 2] [--workers 64] [--processes N] [--postgres]`.
 
 - One receiver process serves 200 ports on 127.0.0.1 (one remote host each) and
   verifies every request's signature (Mastodon's rules) with the sender's key,
@@ -497,7 +497,9 @@ def receiver(folder: Path, ports: list[int]) -> Iterator[tuple[str, int]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=32, help="concurrency on both sides")
+    parser.add_argument(
+        "--workers", type=int, default=64, help="deliveries in flight, on both sides"
+    )
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
     parser.add_argument(
         "--processes", type=int, help="delivery processes beside `serve` (default: the server's)"
