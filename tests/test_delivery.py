@@ -547,3 +547,20 @@ async def test_a_delivery_queued_before_activities_were_stored_once_still_goes(
 
     await _settle(sender, delivered)
     assert receiver.received == [_activity(sender, 7)]
+
+
+async def test_a_fan_out_is_queued_one_host_after_another(
+    sender: Runtime, receiver: Receiver
+) -> None:
+    # Followers come sorted by URL, so grouped by host; jobs are claimed in queue order.
+    grouped = [
+        "https://a.example/users/1/inbox",
+        "https://a.example/users/2/inbox",
+        "https://a.example/users/3/inbox",
+        "https://b.example/inbox",
+        "https://c.example/users/1/inbox",
+        "https://c.example/users/2/inbox",
+    ]
+    assert await _queue(sender, receiver, grouped) == 6
+    queued = [json.loads(j["payload"])["inbox"] for j in await _jobs(sender)]
+    assert queued == [grouped[i] for i in (0, 3, 4, 1, 5, 2)]

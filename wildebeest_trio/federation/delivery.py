@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import time
@@ -70,9 +71,24 @@ async def enqueue_deliveries(
             {"inbox": inbox, "key_id": key_id},
             f"deliver:{activity_id}:{inbox}" if activity_id else None,
         )
-        for inbox in dict.fromkeys(inboxes)
+        for inbox in _interleaved(inboxes)
     ]
     return await DELIVER.enqueue_many(conn, ids, jobs, shared=body)
+
+
+def _interleaved(inboxes: Iterable[str]) -> list[str]:
+    """The distinct inboxes, one host after another in turn.
+
+    Jobs are claimed in the order they were queued: spread over many hosts, a batch keeps
+    each host's few connections busy and reused, where one grouped by host (as a follower
+    list sorted by URL is) would wait on a single host's concurrency limit.
+    """
+    by_host: dict[str, list[str]] = {}
+    for inbox in dict.fromkeys(inboxes):
+        parts = _split(inbox)
+        by_host.setdefault(_domain(parts) if parts is not None else "", []).append(inbox)
+    rounds = itertools.zip_longest(*by_host.values())
+    return [inbox for row in rounds for inbox in row if inbox is not None]
 
 
 @dataclass

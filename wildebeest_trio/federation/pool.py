@@ -31,7 +31,7 @@ from ..signatures import PrivateKey
 ADDRESS_LIFETIME = 300.0
 PER_HOST_CONCURRENCY = 8
 IDLE_LIFETIME = 30.0  # Mastodon's RequestPool::MAX_IDLE_TIME
-MAX_IDLE_CONNECTIONS = 256  # over every host
+MAX_IDLE_CONNECTIONS = 512  # over every host, as Mastodon's RequestPool::MAX_POOL_SIZE
 CONNECT_TIMEOUT = 5.0
 EXCHANGE_TIMEOUT = 10.0
 MAX_CACHED_KEYS = 1000
