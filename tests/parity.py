@@ -17,7 +17,7 @@ from typing import Any
 
 import trio
 
-from tests.inbox_support import rows
+from tests.fakes.rows import rows
 from tests.social import User, get
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.streaming.hub import StreamMessage, Subscription
@@ -261,5 +261,72 @@ async def observe(
             "streams": stream_summary(await tap.take()),
             "rows": await table_counts(rt, int(status_id), int(author.id)),
             "rows of related": [await table_counts(rt, int(r), int(author.id)) for r in related],
+        }
+    )
+
+
+# Between two accounts: follows, follow requests, blocks and moves ----------------------------
+
+
+async def relationship(api: Any, viewer: User, account_id: int | str) -> dict[str, Any]:
+    """The viewer's relationship to an account, as apps read it."""
+    code, body = await get(api, viewer, f"/api/v1/accounts/relationships?id[]={account_id}")
+    assert code == 200 and len(body) == 1, body
+    return dict(body[0])
+
+
+async def account_ids(api: Any, viewer: User, path: str) -> list[str]:
+    """The ids of the accounts an account list endpoint answers (follow requests,
+    followers, following)."""
+    code, body = await get(api, viewer, path)
+    assert code == 200, body
+    return [a["id"] for a in body]
+
+
+async def moved_to(api: Any, viewer: User, account_id: int | str) -> str | None:
+    """The id of the account an account moved to, as its entity shows it."""
+    code, body = await get(api, viewer, f"/api/v1/accounts/{account_id}")
+    assert code == 200, body
+    return (body.get("moved") or {}).get("id")
+
+
+async def graph_counts(rt: Runtime, a: int | str, b: int | str) -> dict[str, int]:
+    """How many rows lie between two accounts, each way: follows, follow requests, blocks
+    and mutes; and how many notifications `b` caused `a`."""
+    counts = {}
+    for table in ("follows", "follow_requests", "blocks", "mutes"):
+        for label, (source, target) in (("a->b", (a, b)), ("b->a", (b, a))):
+            found = await rows(
+                rt,
+                f"SELECT count(*) AS n FROM {table} "
+                "WHERE account_id = $1 AND target_account_id = $2",
+                int(source),
+                int(target),
+            )
+            counts[f"{table} {label}"] = int(found[0]["n"])
+    # Only `a`'s: a remote `b` is never notified here.
+    found = await rows(
+        rt,
+        "SELECT count(*) AS n FROM notifications WHERE account_id = $1 AND from_account_id = $2",
+        int(a),
+        int(b),
+    )
+    counts["notifications a<-b"] = int(found[0]["n"])
+    return counts
+
+
+async def observe_account(
+    api: Any, rt: Runtime, user: User, other_id: int | str, tap: StreamTap, roles: Roles
+) -> dict[str, Any]:
+    """Everything `user` and the database show about one other account, normalized:
+    counters, the relationship, notifications, follow requests, stream events, rows."""
+    return roles.normalize(
+        {
+            "account": await account_counts(api, user),
+            "relationship": await relationship(api, user, other_id),
+            "notifications": await notifications(api, user),
+            "requests": await account_ids(api, user, "/api/v1/follow_requests"),
+            "streams": stream_summary(await tap.take()),
+            "rows": await graph_counts(rt, user.id, other_id),
         }
     )

@@ -6,20 +6,17 @@ import functools
 import json
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import trio
-from hypercorn.config import Config as HypercornConfig
-from hypercorn.trio import serve
-from quart import Response, request
-from quart_trio import QuartTrio
 
 from tests.certs import client_context, self_signed
-from tests.conftest import free_port, make_config
+from tests.conftest import make_config
+from tests.fakes.instance import settle
+from tests.fakes.remote import RemoteServer, start_remote, trust_local_key
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.federation.delivery import DELIVER, enqueue_deliveries, mark_domain_available
 from wildebeest_trio.ids import now_ms
@@ -27,92 +24,23 @@ from wildebeest_trio.jobs.worker import run_workers
 from wildebeest_trio.net import FetchError
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services.accounts import create_local_account
-from wildebeest_trio.signatures import SignatureError, verify_request
 from wildebeest_trio.store import Connection
-from wildebeest_trio.store import accounts as account_rows
 from wildebeest_trio.store import delivery as delivery_rows
 from wildebeest_trio.store import jobs as job_rows
 
-
-@dataclass
-class Receiver:
-    """A fake remote inbox: verifies signatures with the sender's key, answers as told."""
-
-    public_key_pem: str = ""
-    answers: list[int] = field(default_factory=list)  # statuses to give, in order; then 202
-    rfc9421_only: bool = False
-    #: (status, body) to answer every POST with, before looking at the signature.
-    refuse_with: tuple[int, str] | None = None
-    #: Statuses to give, by inbox path, every time (after the signature check).
-    by_path: dict[str, int] = field(default_factory=dict)
-    received: list[dict[str, Any]] = field(default_factory=list)
-    #: The inbox path of each accepted POST.
-    paths: list[str] = field(default_factory=list)
-    #: The client port of each POST: one per connection.
-    client_ports: list[int] = field(default_factory=list)
-    schemes: list[str] = field(default_factory=list)
-    #: Paths whose POSTs are never answered (a peer that hangs).
-    hanging: set[str] = field(default_factory=set)
-    #: The path of every POST, answered or not.
-    reached: list[str] = field(default_factory=list)
-    base: str = ""
-
-
-async def start_receiver(
-    nursery: trio.Nursery, *, certificate: tuple[Path, Path] | None = None
-) -> Receiver:
-    """A fake remote server on 127.0.0.1 (over TLS with `certificate`)."""
-    state = Receiver()
-    app = QuartTrio("receiver")
-
-    @app.route("/inbox", methods=["POST"])
-    @app.route("/users/<name>/inbox", methods=["POST"])
-    async def inbox(name: str | None = None) -> Response:
-        body = await request.get_data()
-        headers = dict(request.headers)
-        state.client_ports.append(request.scope["client"][1])
-        state.reached.append(request.path)
-        scheme = "rfc9421" if "Signature-Input" in headers else "cavage"
-        state.schemes.append(scheme)
-        if state.refuse_with is not None:
-            return Response(state.refuse_with[1], status=state.refuse_with[0])
-        if state.rfc9421_only and scheme == "cavage":
-            return Response("", status=401)
-        try:
-            verify_request(
-                "POST",
-                f"{state.base}{request.path}",
-                headers,
-                body,
-                public_key=state.public_key_pem,
-                policy="mastodon",
-            )
-        except SignatureError as exc:
-            return Response(str(exc), status=401)
-        if state.answers:
-            status = state.answers.pop(0)
-            return Response("", status=status, headers={"Retry-After": "120"})
-        if request.path in state.hanging:
-            await trio.sleep_forever()
-        if request.path in state.by_path:
-            return Response("", status=state.by_path[request.path])
-        state.received.append(json.loads(body))
-        state.paths.append(request.path)
-        return Response("", status=202)
-
-    config = HypercornConfig()
-    port = free_port()
-    config.bind = [f"127.0.0.1:{port}"]
-    if certificate is not None:
-        config.certfile, config.keyfile = (str(p) for p in certificate)
-    await nursery.start(serve, app, config)
-    state.base = f"{'https' if certificate else 'http'}://127.0.0.1:{port}"
-    return state
+pytest_plugins = ("tests.fakes.fixtures",)
 
 
 @pytest.fixture
-async def receiver(nursery: trio.Nursery) -> AsyncIterator[Receiver]:
-    yield await start_receiver(nursery)
+def receiver(remote: RemoteServer) -> RemoteServer:
+    """A fake remote inbox verifying signatures with the sender's key (see `_queue`)."""
+    remote.verify = True
+    return remote
+
+
+def _schemes(receiver: RemoteServer) -> list[str]:
+    """How each POST that reached the receiver was signed."""
+    return [r.scheme for r in receiver.requests]
 
 
 @pytest.fixture
@@ -141,11 +69,9 @@ def _key_id(rt: Runtime) -> str:
     return f"{rt.config.base_url}/users/alice#main-key"
 
 
-async def _queue(rt: Runtime, receiver: Receiver, inboxes: list[str], n: int = 1) -> int:
+async def _queue(rt: Runtime, receiver: RemoteServer, inboxes: list[str], n: int = 1) -> int:
     key_id = _key_id(rt)
-    receiver.public_key_pem = (
-        await rt.store.read(account_rows.actor_by_uri, f"{rt.config.base_url}/users/alice")
-    )["public_key_pem"]
+    await trust_local_key(rt, receiver, "alice")
 
     async def unit(conn: Connection) -> int:
         return await enqueue_deliveries(
@@ -164,16 +90,7 @@ async def _jobs(rt: Runtime) -> list[dict[str, Any]]:
     return await rt.store.read(unit)
 
 
-async def _settle(rt: Runtime, predicate: Any) -> None:
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(run_workers, rt, 2)
-        with trio.fail_after(15):
-            while not await predicate():
-                await trio.sleep(0.05)
-        nursery.cancel_scope.cancel()
-
-
-async def test_signed_delivery_once_per_inbox(sender: Runtime, receiver: Receiver) -> None:
+async def test_signed_delivery_once_per_inbox(sender: Runtime, receiver: RemoteServer) -> None:
     inbox = f"{receiver.base}/inbox"
     assert await _queue(sender, receiver, [inbox, inbox, inbox]) == 1
     assert await _queue(sender, receiver, [inbox]) == 0  # the same activity is queued once
@@ -181,20 +98,20 @@ async def test_signed_delivery_once_per_inbox(sender: Runtime, receiver: Receive
     async def done() -> bool:
         return len(receiver.received) == 1 and not await _jobs(sender)
 
-    await _settle(sender, done)
-    assert receiver.received[0]["type"] == "Create"
-    assert receiver.schemes == ["cavage"]
+    await settle(sender, done)
+    assert receiver.received[0].activity["type"] == "Create"
+    assert _schemes(receiver) == ["cavage"]
 
 
-async def test_double_knock_with_rfc9421(sender: Runtime, receiver: Receiver) -> None:
+async def test_double_knock_with_rfc9421(sender: Runtime, receiver: RemoteServer) -> None:
     receiver.rfc9421_only = True
     await _queue(sender, receiver, [f"{receiver.base}/inbox"])
 
     async def done() -> bool:
         return len(receiver.received) == 1
 
-    await _settle(sender, done)
-    assert receiver.schemes == ["cavage", "rfc9421"]
+    await settle(sender, done)
+    assert _schemes(receiver) == ["cavage", "rfc9421"]
 
 
 @pytest.mark.parametrize(
@@ -202,13 +119,13 @@ async def test_double_knock_with_rfc9421(sender: Runtime, receiver: Receiver) ->
 )
 async def test_a_refused_delivery_is_logged_with_the_answer(
     sender: Runtime,
-    receiver: Receiver,
+    receiver: RemoteServer,
     caplog: pytest.LogCaptureFixture,
     status: int,
     knocks: list[str],
 ) -> None:
     caplog.set_level(logging.INFO, logger="wildebeest_trio")
-    receiver.refuse_with = (status, f"refused by policy\n(code {status})")
+    receiver.answer(receiver.base, status, f"refused by policy\n(code {status})")
     inbox = f"{receiver.base}/inbox"
     await _queue(sender, receiver, [inbox])
 
@@ -216,8 +133,8 @@ async def test_a_refused_delivery_is_logged_with_the_answer(
         jobs = await _jobs(sender)
         return bool(jobs) and jobs[0]["attempts"] == 1 and jobs[0]["state"] != "running"
 
-    await _settle(sender, attempted)
-    assert receiver.schemes == knocks
+    await settle(sender, attempted)
+    assert _schemes(receiver) == knocks
     [record] = [
         r
         for r in caplog.records
@@ -244,16 +161,16 @@ async def test_a_refused_delivery_is_logged_with_the_answer(
     ],
 )
 async def test_answers_are_judged_as_mastodon_does(
-    sender: Runtime, receiver: Receiver, status: int, state: str
+    sender: Runtime, receiver: RemoteServer, status: int, state: str
 ) -> None:
-    receiver.answers = [status]
+    receiver.answer(receiver.base, status, headers={"Retry-After": "120"}, times=1)
     await _queue(sender, receiver, [f"{receiver.base}/inbox"])
 
     async def attempted() -> bool:
         jobs = await _jobs(sender)
         return bool(jobs) and jobs[0]["attempts"] == 1 and jobs[0]["state"] != "running"
 
-    await _settle(sender, attempted)
+    await settle(sender, attempted)
     [job] = await _jobs(sender)
     assert job["state"] == state
     assert str(status) in job["last_error"]
@@ -264,22 +181,22 @@ async def test_answers_are_judged_as_mastodon_does(
 
 
 async def test_dead_domain_becomes_unavailable_and_recovers(
-    sender: Runtime, receiver: Receiver
+    sender: Runtime, receiver: RemoteServer
 ) -> None:
     domain = receiver.base.removeprefix("http://")
     for day in ("20261101", "20261102", "20261103", "20261104", "20261105", "20261106"):
         await sender.store.write(delivery_rows.record_failure, domain, day, now_ms())
-    receiver.answers = [503]
+    receiver.answer(receiver.base, 503, headers={"Retry-After": "120"}, times=1)
     await _queue(sender, receiver, [f"{receiver.base}/inbox"], n=1)
 
     async def attempted() -> bool:
         jobs = await _jobs(sender)
         return bool(jobs) and jobs[0]["attempts"] == 1 and jobs[0]["state"] != "running"
 
-    await _settle(sender, attempted)
+    await settle(sender, attempted)
     assert await sender.store.read(delivery_rows.is_unavailable, domain)
     # Later deliveries to it are dropped without a request.
-    before = len(receiver.schemes)
+    before = len(receiver.requests)
     await _queue(sender, receiver, [f"{receiver.base}/inbox"], n=2)
 
     async def skipped() -> bool:
@@ -288,15 +205,15 @@ async def test_dead_domain_becomes_unavailable_and_recovers(
             and len(await _jobs(sender)) == 1
         )
 
-    await _settle(sender, skipped)
-    assert len(receiver.schemes) == before
+    await settle(sender, skipped)
+    assert len(receiver.requests) == before
     # Hearing from the domain makes it available again.
     await mark_domain_available(sender, domain)
     assert not await sender.store.read(delivery_rows.is_unavailable, domain)
 
 
 async def test_private_addresses_refused_without_the_setting(
-    tmp_path: Any, database_url: str, receiver: Receiver
+    tmp_path: Any, database_url: str, receiver: RemoteServer
 ) -> None:
     from tests.conftest import make_config
     from wildebeest_trio.assembly import open_server_runtime
@@ -310,10 +227,10 @@ async def test_private_addresses_refused_without_the_setting(
             jobs = await _jobs(rt)
             return bool(jobs) and jobs[0]["attempts"] == 1 and jobs[0]["state"] != "running"
 
-        await _settle(rt, attempted)
+        await settle(rt, attempted)
         [job] = await _jobs(rt)
         assert "private or loopback" in job["last_error"]
-        assert receiver.schemes == []
+        assert receiver.requests == []
 
 
 async def test_public_addresses_refused_outside_the_allow_list(
@@ -337,15 +254,21 @@ async def _shared_rows(rt: Runtime) -> int:
     return await rt.store.read(unit)
 
 
+def _paths(receiver: RemoteServer) -> list[str]:
+    """The inbox path of each accepted POST."""
+    return [r.path for r in receiver.received]
+
+
 def _name(job: dict[str, Any]) -> str:
     """The account part of a job's inbox, `/users/<name>/inbox`."""
     return str(json.loads(job["payload"])["inbox"]).rsplit("/", 2)[1]
 
 
 async def test_one_failed_inbox_does_not_hold_back_the_rest_of_its_batch(
-    sender: Runtime, receiver: Receiver
+    sender: Runtime, receiver: RemoteServer
 ) -> None:
-    receiver.by_path = {"/users/b/inbox": 500, "/users/c/inbox": 410}
+    receiver.answer(f"{receiver.base}/users/b/inbox", 500)
+    receiver.answer(f"{receiver.base}/users/c/inbox", 410)
     inboxes = [f"{receiver.base}/users/{name}/inbox" for name in "abcde"]
     assert await _queue(sender, receiver, inboxes) == 5
 
@@ -353,8 +276,8 @@ async def test_one_failed_inbox_does_not_hold_back_the_rest_of_its_batch(
         jobs = await _jobs(sender)
         return len(jobs) == 2 and all(j["state"] != "running" for j in jobs)
 
-    await _settle(sender, settled)
-    assert sorted(receiver.paths) == ["/users/a/inbox", "/users/d/inbox", "/users/e/inbox"]
+    await settle(sender, settled)
+    assert sorted(_paths(receiver)) == ["/users/a/inbox", "/users/d/inbox", "/users/e/inbox"]
     left = {_name(j): (j["state"], j["attempts"]) for j in await _jobs(sender)}
     assert left == {"b": ("pending", 1), "c": ("parked", 1)}
     # The failure is on the domain's record; the successes did not clear it.
@@ -369,10 +292,10 @@ async def test_one_failed_inbox_does_not_hold_back_the_rest_of_its_batch(
 
 
 async def test_the_activity_is_stored_once_for_all_its_inboxes(
-    sender: Runtime, receiver: Receiver
+    sender: Runtime, receiver: RemoteServer
 ) -> None:
     inboxes = [f"{receiver.base}/users/{n}/inbox" for n in range(30)]
-    receiver.by_path = {"/users/0/inbox": 404}
+    receiver.answer(f"{receiver.base}/users/0/inbox", 404)
     assert await _queue(sender, receiver, inboxes) == 30
     assert await _queue(sender, receiver, inboxes) == 0  # the same activity, already queued
     jobs = await _jobs(sender)
@@ -384,8 +307,8 @@ async def test_the_activity_is_stored_once_for_all_its_inboxes(
         jobs = await _jobs(sender)
         return len(receiver.received) == 29 and [j["state"] for j in jobs] == ["parked"]
 
-    await _settle(sender, settled)
-    assert all(activity == _activity(sender) for activity in receiver.received)
+    await settle(sender, settled)
+    assert all(r.activity == _activity(sender) for r in receiver.received)
     # A parked job may be retried by an admin: its activity stays while it does.
     assert await sender.store.write(job_rows.purge_shared_payloads) == 0
 
@@ -398,7 +321,7 @@ async def test_the_activity_is_stored_once_for_all_its_inboxes(
 
 
 async def test_deliveries_to_a_host_reuse_one_connection(
-    sender: Runtime, receiver: Receiver
+    sender: Runtime, receiver: RemoteServer
 ) -> None:
     for n in (1, 2, 3):
         await _queue(sender, receiver, [f"{receiver.base}/inbox"], n=n)
@@ -406,9 +329,9 @@ async def test_deliveries_to_a_host_reuse_one_connection(
         async def delivered(count: int = n) -> bool:
             return len(receiver.received) == count and not await _jobs(sender)
 
-        await _settle(sender, delivered)
-    assert len(receiver.client_ports) == 3
-    assert len(set(receiver.client_ports)) == 1
+        await settle(sender, delivered)
+    assert len(receiver.requests) == 3
+    assert len({r.client_port for r in receiver.requests}) == 1
 
 
 async def _closing_server(nursery: trio.Nursery, log: list[tuple[int, str]]) -> str:
@@ -443,12 +366,12 @@ async def test_a_connection_the_peer_closed_while_idle_is_replaced(
     log: list[tuple[int, str]] = []
     base = await _closing_server(nursery, log)
     for n in (1, 2):
-        await _queue(sender, Receiver(), [f"{base}/inbox"], n=n)
+        await _queue(sender, RemoteServer(ports=[]), [f"{base}/inbox"], n=n)
 
         async def delivered(count: int = n) -> bool:
             return len(log) == count and not await _jobs(sender)
 
-        await _settle(sender, delivered)
+        await settle(sender, delivered)
         await trio.sleep(0.3)  # the peer hangs up meanwhile
     # The second went through on the first attempt, on a new connection.
     assert log == [(1, "/inbox"), (2, "/inbox")]
@@ -456,7 +379,7 @@ async def test_a_connection_the_peer_closed_while_idle_is_replaced(
 
 async def test_delivery_over_tls(sender: Runtime, nursery: trio.Nursery, tmp_path: Path) -> None:
     certificate = self_signed(tmp_path)
-    receiver = await start_receiver(nursery, certificate=certificate)
+    receiver = await start_remote(nursery, certificate=certificate, verify=True)
     inbox = f"{receiver.base}/inbox"
     # The process's TLS context trusts the usual authorities, not this certificate.
     await _queue(sender, receiver, [inbox], n=1)
@@ -465,10 +388,10 @@ async def test_delivery_over_tls(sender: Runtime, nursery: trio.Nursery, tmp_pat
         jobs = await _jobs(sender)
         return bool(jobs) and jobs[0]["attempts"] == 1 and jobs[0]["state"] != "running"
 
-    await _settle(sender, attempted)
+    await settle(sender, attempted)
     [job] = await _jobs(sender)
     assert "CERTIFICATE_VERIFY_FAILED" in job["last_error"]
-    assert receiver.schemes == []
+    assert receiver.requests == []
 
     sender.delivery.ssl_context = client_context(certificate)
 
@@ -483,32 +406,34 @@ async def test_delivery_over_tls(sender: Runtime, nursery: trio.Nursery, tmp_pat
         async def delivered(count: int = count) -> bool:
             return len(receiver.received) == count and not await _jobs(sender)
 
-        await _settle(sender, delivered)
-    assert len(receiver.client_ports) == 2
-    assert len(set(receiver.client_ports)) == 1  # one kept-alive TLS connection
+        await settle(sender, delivered)
+    assert len(receiver.requests) == 2
+    assert len({r.client_port for r in receiver.requests}) == 1  # one kept-alive TLS connection
 
 
 async def test_a_stopped_worker_hands_back_what_it_had_not_finished(
-    sender: Runtime, receiver: Receiver
+    sender: Runtime, receiver: RemoteServer
 ) -> None:
-    receiver.hanging = {"/users/slow/inbox"}
+    receiver.answer(f"{receiver.base}/users/slow/inbox", delay=3600)  # a peer that hangs
     names = ["a", "slow", "b"]
     await _queue(sender, receiver, [f"{receiver.base}/users/{name}/inbox" for name in names])
     async with trio.open_nursery() as nursery:
         nursery.start_soon(run_workers, sender, 1)
         with trio.fail_after(15):
             # The two others are done and recorded; the slow one is under way.
-            while len(await _jobs(sender)) > 1 or "/users/slow/inbox" not in receiver.reached:
+            while len(await _jobs(sender)) > 1 or "/users/slow/inbox" not in [
+                r.path for r in receiver.requests
+            ]:
                 await trio.sleep(0.02)
         nursery.cancel_scope.cancel()  # shutdown while one POST hangs
     [job] = await _jobs(sender)
     assert _name(job) == "slow"
     # Due again at once, the interrupted attempt not counted.
     assert (job["state"], job["attempts"], job["locked_by"]) == ("pending", 0, None)
-    assert sorted(receiver.paths) == ["/users/a/inbox", "/users/b/inbox"]
+    assert sorted(_paths(receiver)) == ["/users/a/inbox", "/users/b/inbox"]
 
 
-async def test_a_malformed_inbox_fails_alone(sender: Runtime, receiver: Receiver) -> None:
+async def test_a_malformed_inbox_fails_alone(sender: Runtime, receiver: RemoteServer) -> None:
     bad = ["http://[::1/inbox", f"{receiver.base.rsplit(':', 1)[0]}:99999/inbox", "ftp://x/inbox"]
     good = f"{receiver.base}/users/a/inbox"
     assert await _queue(sender, receiver, [*bad, good]) == 4
@@ -517,13 +442,13 @@ async def test_a_malformed_inbox_fails_alone(sender: Runtime, receiver: Receiver
         jobs = await _jobs(sender)
         return len(receiver.received) == 1 and [j["state"] for j in jobs] == ["parked"] * 3
 
-    await _settle(sender, settled)
-    assert receiver.paths == ["/users/a/inbox"]
+    await settle(sender, settled)
+    assert _paths(receiver) == ["/users/a/inbox"]
     assert all("not an http(s) URL" in j["last_error"] for j in await _jobs(sender))
 
 
 async def test_a_delivery_queued_before_activities_were_stored_once_still_goes(
-    sender: Runtime, receiver: Receiver
+    sender: Runtime, receiver: RemoteServer
 ) -> None:
     # An older release queued each delivery with the whole activity in its payload.
     await _queue(sender, receiver, [])
@@ -545,12 +470,12 @@ async def test_a_delivery_queued_before_activities_were_stored_once_still_goes(
     async def delivered() -> bool:
         return len(receiver.received) == 1 and not await _jobs(sender)
 
-    await _settle(sender, delivered)
-    assert receiver.received == [_activity(sender, 7)]
+    await settle(sender, delivered)
+    assert [r.activity for r in receiver.received] == [_activity(sender, 7)]
 
 
 async def test_a_fan_out_is_queued_one_host_after_another(
-    sender: Runtime, receiver: Receiver
+    sender: Runtime, receiver: RemoteServer
 ) -> None:
     # Followers come sorted by URL, so grouped by host; jobs are claimed in queue order.
     grouped = [

@@ -11,7 +11,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.inbox_support import PUBLIC, RemoteServer, account_id_of, deliver, drain, rows
+from tests.fakes.instance import drain
+from tests.fakes.remote import PUBLIC, RemoteServer, deliver
+from tests.fakes.rows import accept_our_request, account_id_of, rows
 from tests.parity import (
     ACTOR,
     Roles,
@@ -26,13 +28,12 @@ from tests.parity import (
     user_tap,
     vote_rows,
 )
-from tests.remote_rows import accept_our_request
 from tests.social import User, act, make_user, post
 from wildebeest_trio.federation.actors import refresh_actor
 from wildebeest_trio.ids import now_ms
 from wildebeest_trio.runtime import Runtime
 
-pytest_plugins = ("tests.inbox_support",)
+pytest_plugins = ("tests.fakes.fixtures",)
 
 POLL = {"options": ["tea", "coffee", "water"], "expires_in": 3600}
 

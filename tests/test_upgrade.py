@@ -37,7 +37,7 @@ import pytest
 import trio
 
 from tests.conftest import free_port, make_config, pg_database
-from tests.inbox_support import drain
+from tests.fakes.instance import drain
 from tests.oauth_flow import csrf_from
 from tests.test_cli import wb
 from wildebeest_trio.assembly import open_server_runtime

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..formatting import URL_RE, MentionTarget, plain_mentions, render_text
 from ..ids import now_ms, parse_id
 from ..runtime import Runtime
 from ..store import Connection, Row, outbox
@@ -31,7 +32,6 @@ from ..store import users as user_rows
 from ..store.paging import Page
 from ..store.statuses import StatusBundle
 from . import conversations, fanout, interactions, media, media_cache, notifications, polls
-from .formatting import URL_RE, MentionTarget, plain_mentions, render_text
 from .refusals import InvalidStatus, NotAllowed, StatusNotFound
 from .urls import status_uri, status_url
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from ...ids import now_ms
 from ...runtime import Runtime
-from ...services import domain_blocks, media, polls, statuses
+from ...services import domain_blocks, interactions, media, polls, statuses
 from ...services.refusals import InvalidStatus
 from ...store import Connection, Row
 from ...store import accounts as account_rows
@@ -283,10 +283,11 @@ async def _delete_account(rt: Runtime, account: Row) -> None:
     async def unit(conn: Connection) -> None:
         now = now_ms()
         for favourite in await inbox_rows.favourites_of(conn, account["id"]):
-            await inbox_rows.delete_favourite_row(conn, favourite["id"])
-            await status_rows.add_to_count(conn, favourite["status_id"], "favourites_count", -1)
-        pairs = await inbox_rows.remove_account_graph(conn, account["id"])
-        await inbox_rows.recount_follows(conn, {i for pair in pairs for i in pair})
+            status = await status_rows.status_by_id(conn, favourite["status_id"])
+            if status is not None:
+                await interactions.unfavourite(conn, rt, account, status)
+        # Follows both ways and requests end (recounted); so do the notifications it caused.
+        await inbox_rows.remove_account_graph(conn, account["id"])
         await inbox_rows.suspend_account(conn, account["id"], now)
         await media.account_removed(conn, rt, account["id"])
 
