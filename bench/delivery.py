@@ -50,6 +50,13 @@ import httpx
 import trio
 
 from bench.support import REPO, postgres, ratio, wildebeest_server
+from wildebeest_trio.signatures import (
+    PrivateKey,
+    PublicKey,
+    SignatureError,
+    sign_many,
+    verify_request,
+)
 
 HOSTS = 200
 FOLLOWERS = 10_000
@@ -67,8 +74,6 @@ def run_receiver(ports_file: str, key_file: str) -> None:
     receiver must cost far less per request than either sender, or it alone would be
     measured; Hypercorn's per-request cost is several times a signature check.
     """
-    from wildebeest_trio.signatures import PublicKey, SignatureError, verify_request
-
     ports = [int(p) for p in Path(ports_file).read_text().split()]
     control = ports[-1]
     key = PublicKey.from_pem(Path(key_file).read_text())
@@ -362,8 +367,6 @@ def ours(
 
 def sign_limit(inboxes: list[str], body: bytes, key_id: str, pem: str) -> float:
     """Requests per second `sign_many` alone signs, on all cores (best of three)."""
-    from wildebeest_trio.signatures import PrivateKey, sign_many
-
     key = PrivateKey.from_pem(pem)
     requests = [
         {

@@ -18,6 +18,8 @@ from tests.conftest import make_config
 from tests.fakes.instance import settle
 from tests.fakes.remote import RemoteServer, start_remote, trust_local_key
 from wildebeest_trio.assembly import open_server_runtime
+from wildebeest_trio.breakers import Breakers
+from wildebeest_trio.delivery_pool import PER_HOST_CONCURRENCY
 from wildebeest_trio.federation.delivery import DELIVER, enqueue_deliveries, mark_domain_available
 from wildebeest_trio.ids import now_ms
 from wildebeest_trio.jobs.worker import run_workers
@@ -393,7 +395,7 @@ async def test_delivery_over_tls(sender: Runtime, nursery: trio.Nursery, tmp_pat
     assert "CERTIFICATE_VERIFY_FAILED" in job["last_error"]
     assert receiver.requests == []
 
-    sender.delivery.ssl_context = client_context(certificate)
+    sender.outbound.ssl_context = client_context(certificate)
 
     async def retry_now(conn: Connection) -> None:
         await conn.execute("UPDATE jobs SET run_at = 0")
@@ -489,3 +491,39 @@ async def test_a_fan_out_is_queued_one_host_after_another(
     assert await _queue(sender, receiver, grouped) == 6
     queued = [json.loads(j["payload"])["inbox"] for j in await _jobs(sender)]
     assert queued == [grouped[i] for i in (0, 3, 4, 1, 5, 2)]
+
+
+async def test_deliveries_to_one_host_are_bounded(sender: Runtime, receiver: RemoteServer) -> None:
+    receiver.delay = 0.2  # slow enough that the batch piles up on the host
+    inboxes = [f"{receiver.base}/users/{n}/inbox" for n in range(30)]
+    await _queue(sender, receiver, inboxes)
+
+    async def delivered() -> bool:
+        return len(receiver.received) == 30 and not await _jobs(sender)
+
+    await settle(sender, delivered)
+    # As many at once as a host may take from this process, never more.
+    assert receiver.most_at_once == PER_HOST_CONCURRENCY
+
+
+async def test_a_failing_inbox_is_left_alone_while_its_breaker_is_open(
+    sender: Runtime, receiver: RemoteServer
+) -> None:
+    sender.delivery.breakers = Breakers(threshold=2, cool_off=600)
+    receiver.answer(receiver.base, 500)
+    inbox = f"{receiver.base}/inbox"
+    for n in (1, 2, 3):
+        await _queue(sender, receiver, [inbox], n=n)
+
+        async def attempted(count: int = n) -> bool:
+            jobs = await _jobs(sender)
+            return len(jobs) == count and all(
+                j["attempts"] == 1 and j["state"] == "pending" for j in jobs
+            )
+
+        await settle(sender, attempted)
+    # Two failures in a row opened it: the third delivery waits without a request.
+    assert len(receiver.requests) == 2
+    third = (await _jobs(sender))[-1]
+    assert "circuit breaker open" in third["last_error"]
+    assert third["run_at"] >= now_ms() + 500_000

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 
 import pytest
 import trio
 
+from tests.certs import client_context, self_signed
 from tests.conftest import free_port, loopback_outbound
-from tests.fakes.remote import AP, RemoteServer
+from tests.fakes.remote import AP, RemoteServer, start_remote
 from wildebeest_trio.breakers import Breakers
 from wildebeest_trio.net import FetchError, Outbound, is_public_address, safe_get
 
@@ -88,6 +90,25 @@ async def test_size_and_time_limits(origin: str, outbound: Outbound) -> None:
         await safe_get(f"{origin}/big", outbound=outbound, max_bytes=1000)
     with pytest.raises(FetchError, match=r"no answer within 0\.3s"):
         await safe_get(f"{origin}/slow", outbound=outbound, time_limit=0.3)
+
+
+async def test_fetches_share_the_process_tls_context(nursery: trio.Nursery, tmp_path: Path) -> None:
+    """Every HTTPS fetch of a process uses its outbound's one TLS context (deliveries too)."""
+    certificate = self_signed(tmp_path)
+    server = await start_remote(nursery, certificate=certificate)
+    url = server.put_file(f"{server.base}/doc", '{"ok": true}', AP)
+    outbound = loopback_outbound()
+    # Made on the first fetch, with the usual authorities: they do not know this certificate.
+    with pytest.raises(FetchError, match="CERTIFICATE_VERIFY_FAILED"):
+        await safe_get(url, outbound=outbound)
+    made = outbound.ssl_context
+    assert made is not None
+    with pytest.raises(FetchError, match="CERTIFICATE_VERIFY_FAILED"):
+        await safe_get(url, outbound=outbound)
+    assert outbound.ssl_context is made  # the same context, not one per fetch
+    outbound.ssl_context = client_context(certificate)
+    fetched = await safe_get(url, outbound=outbound)
+    assert fetched.status == 200 and fetched.body == b'{"ok": true}'
 
 
 @pytest.mark.parametrize(

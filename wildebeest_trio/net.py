@@ -53,7 +53,7 @@ _EXTRA_BLOCKED = tuple(
         "198.18.0.0/15",
     )
 )
-# Concurrent fetches from one host (deliveries have their own bound, in federation/pool.py).
+# Concurrent fetches from one host (deliveries have their own bound, in delivery_pool.py).
 FETCH_PER_HOST = 4
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -127,7 +127,8 @@ class OutboundPolicy:
 
 
 class Outbound:
-    """How this process reaches other servers: policy, resolver, per-host fetch bounds.
+    """How this process reaches other servers: policy, resolver, per-host fetch bounds,
+    and the one TLS context of its HTTPS connections (fetches, deliveries, pushes).
 
     One per runtime (it caches look-ups and remembers failing hosts).
     """
@@ -144,6 +145,20 @@ class Outbound:
         self.resolver = resolver
         self.fetch_limits = HostLimits(fetch_per_host)
         self.fetch_breakers = fetch_breakers if fetch_breakers is not None else Breakers()
+        #: Made on first use (tests give their own).
+        self.ssl_context: ssl.SSLContext | None = None
+
+    def tls(self) -> ssl.SSLContext:
+        """The TLS context of every outgoing HTTPS connection of the process.
+
+        httpx's trust (certifi, or SSL_CERT_FILE), built once: loading the CA bundle costs
+        about 15 ms of CPU, which a context per client paid on every first connection.
+        """
+        if self.ssl_context is None:
+            context = httpx.create_ssl_context()
+            context.set_alpn_protocols(["http/1.1"])
+            self.ssl_context = context
+        return self.ssl_context
 
     @classmethod
     def from_config(cls, config: Config) -> Outbound:
@@ -229,7 +244,9 @@ async def _get_once(
                 try:
                     async with (
                         httpx.AsyncClient(
-                            timeout=time_limit, trust_env=False, verify=ssl_context or True
+                            timeout=time_limit,
+                            trust_env=False,
+                            verify=ssl_context or outbound.tls(),
                         ) as client,
                         client.stream(
                             "GET",

@@ -21,7 +21,7 @@ import trio
 
 from .cache import CachedValue
 from .config import Config
-from .federation.pool import DeliveryPool
+from .delivery_pool import DeliveryPool
 from .ids import IdGenerator, now_ms
 from .jobs import JobRegistry
 from .jobs.scheduler import Periodic

@@ -6,7 +6,7 @@
 - Jobs run in batches (jobs/batch.py): one crossing claims a batch with the signing
   keys and domain health it needs, the batch is signed in one call on a worker thread
   (the GIL released, so signing runs beside the event loop), each POST goes over a
-  kept-alive connection (pool.py), and outcomes are written together.
+  kept-alive connection (delivery_pool.py), and outcomes are written together.
 - Each POST is signed with draft-cavage (what every Mastodon accepts); a 400 or 401 is
   retried at once with RFC 9421, as Mastodon 4.7 does ("double knock").
 - 2xx is success. 4xx other than 401, 408 and 429, and 501, will never succeed: the job

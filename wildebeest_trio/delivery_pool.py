@@ -1,4 +1,5 @@
-"""Per-destination delivery state of one process: connections, limits, breakers, keys.
+"""Per-destination state of one process's deliveries (activities, web pushes): connections,
+limits, breakers, keys.
 
 Deliveries go over kept-alive HTTP/1.1 connections (`keepalive.Connection`), a few per
 destination host (host and port) and reused from one POST to the next, as Mastodon's
@@ -6,27 +7,25 @@ request pool does: idle ones are closed after 30 s, and a POST that finds its re
 connection closed by the server is sent once more on a fresh one. Every connection
 goes to an address checked when the host was first seen (no private addresses unless
 allowed, by the runtime's `Outbound`, see net.py), looked up again after a few minutes, so
-DNS changes are seen without trusting a second lookup per request. One TLS context
-serves every connection of the process. Concurrency per destination and the per-inbox
-breaker are the same `breakers` that bound fetches.
+DNS changes are seen without trusting a second lookup per request. Every connection uses
+the process's one TLS context (`Outbound.tls`, shared with fetches). Concurrency per
+destination and the per-inbox breaker are the same `breakers` that bound fetches.
 """
 
 from __future__ import annotations
 
-import ssl
 import time
 from collections import OrderedDict
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from urllib.parse import SplitResult, quote
 
-import httpx
 import trio
 
-from ..breakers import Breakers, HostLimits
-from ..keepalive import Answer, Connection, ExchangeError
-from ..net import Outbound
-from ..signatures import PrivateKey
+from .breakers import Breakers, HostLimits
+from .keepalive import Answer, Connection, ExchangeError
+from .net import Outbound
+from .signatures import PrivateKey
 
 ADDRESS_LIFETIME = 300.0
 PER_HOST_CONCURRENCY = 8
@@ -59,8 +58,6 @@ class DeliveryPool:
     """What a process keeps between deliveries; closed with the runtime."""
 
     per_host: int = PER_HOST_CONCURRENCY
-    #: The TLS context of every connection (made on first use; tests give their own).
-    ssl_context: ssl.SSLContext | None = None
     _hosts: dict[tuple[str, str, int], _Host] = field(default_factory=dict)
     _idle_count: int = 0
     #: Connections to close at the next `close_expired` (closing awaits; giving up does not).
@@ -95,7 +92,7 @@ class DeliveryPool:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         host = await self._host(parts.scheme, host_name, port, outbound)
         target = _request_target(parts)
-        tls = self._tls() if parts.scheme == "https" else None
+        tls = outbound.tls() if parts.scheme == "https" else None
         for attempt in (1, 2):
             connection, reused = self._idle_connection(host) if attempt == 1 else (None, False)
             try:
@@ -128,15 +125,6 @@ class DeliveryPool:
             self._keep(host, connection)
             return answer
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def _tls(self) -> ssl.SSLContext:
-        if self.ssl_context is None:
-            # httpx's trust (certifi, or SSL_CERT_FILE), built once: loading the CA bundle
-            # costs about 15 ms of CPU, which one context per host paid on every first post.
-            context = httpx.create_ssl_context()
-            context.set_alpn_protocols(["http/1.1"])
-            self.ssl_context = context
-        return self.ssl_context
 
     async def _host(self, scheme: str, name: str, port: int, outbound: Outbound) -> _Host:
         key = (scheme, name, port)
