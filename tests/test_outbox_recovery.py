@@ -221,22 +221,31 @@ async def test_delivery_processes_share_a_fan_out_without_sending_twice(
         follower = await account_on(rt, hosts, i % 20, f"f{i}", shared_inbox=i < 20)
         await add_follower(rt, follower, alice)
     hosts.delay = 0.05  # slow enough that both processes take part
-    await statuses.post(rt, alice, statuses.Draft(text="two processes, one fan-out"))
-    await dispatch_pending(rt)
-    assert len(await _jobs(rt)) == 60
     workers = [_delivery_process(rt.config.database_url, tmp_path / f"p{n}") for n in (1, 2)]
+    logs = [tmp_path / f"p{n}" / "stderr.log" for n in (1, 2)]
     owners: set[str] = set()
+
+    def check_alive() -> None:
+        for worker, log in zip(workers, logs, strict=True):
+            assert worker.poll() is None, log.read_text()
 
     async def running(conn: Connection) -> list[str]:
         rows = await conn.fetch("SELECT DISTINCT locked_by FROM jobs WHERE state = 'running'")
         return [r["locked_by"] for r in rows]
 
     try:
+        # Both are up (and stop gracefully on SIGTERM) before there is work to share.
+        with trio.fail_after(60):
+            while not all("worker started" in log.read_text() for log in logs):
+                check_alive()
+                await trio.sleep(0.05)
+        await statuses.post(rt, alice, statuses.Draft(text="two processes, one fan-out"))
+        await dispatch_pending(rt)
+        assert len(await _jobs(rt)) == 60
         with trio.fail_after(90):
             while await _jobs(rt):
                 owners.update(await rt.store.read(running))
-                for worker in workers:
-                    assert worker.poll() is None, (tmp_path / "p1" / "stderr.log").read_text()
+                check_alive()
                 await trio.sleep(0.01)
     finally:
         for worker in workers:

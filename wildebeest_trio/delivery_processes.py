@@ -6,7 +6,9 @@ a delivery's work (HTTP, bookkeeping) on its one event loop; `serve` therefore s
 the delivery engine and claiming from the same durable queue, so every job is still
 sent once and a crash loses nothing. Each child's standard input is a pipe from the
 parent: a byte on it is a wake-up (jobs were just queued), its end means the parent
-is gone and the child shuts down. Workers on other machines find new jobs by polling.
+is gone and the child shuts down. When `serve` begins to shut down, each child gets
+SIGTERM at once (and is not restarted): it hands back the jobs it has not finished.
+Workers on other machines find new jobs by polling.
 """
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ COMMAND = (sys.executable, "-m", "wildebeest_trio", "worker", "--deliveries", "-
 WAKE_TIMEOUT = 1.0
 
 
-async def run_delivery_processes(rt: Runtime, count: int) -> None:
-    """Keep `count` delivery processes running, woken whenever this process queues jobs."""
+async def run_delivery_processes(rt: Runtime, count: int, stop: trio.Event) -> None:
+    """Keep `count` delivery processes running, woken whenever this process queues jobs,
+    until `stop` is set: then each is stopped and waited for (none is restarted)."""
     if count < 1:
         return
     pipes: set[trio.abc.SendStream] = set()
@@ -41,11 +44,14 @@ async def run_delivery_processes(rt: Runtime, count: int) -> None:
         nursery.start_soon(_relay_wakeups, rt, pipes)
         for n in range(count):
             nursery.start_soon(supervise, f"delivery process {n + 1}", _run_child, pipes)
+        await stop.wait()
+        nursery.cancel_scope.cancel()
 
 
 async def _run_child(pipes: set[trio.abc.SendStream]) -> None:
     async with trio.open_nursery() as nursery:
-        # On cancellation trio sends SIGTERM (the child's graceful shutdown), then waits.
+        # On cancellation trio sends SIGTERM (the child hands back its unfinished jobs and
+        # exits at once), kills it if it is still running 5 s later, and waits for it.
         process = await nursery.start(
             functools.partial(trio.run_process, list(COMMAND), stdin=subprocess.PIPE, check=False)
         )

@@ -89,7 +89,10 @@ async def run_process(
                 if http:
                     # Only processes with streaming connections need the relay.
                     tasks.start_soon(supervise, "stream relay", run_relay, rt)
-                    tasks.start_soon(run_delivery_processes, rt, rt.config.delivery_processes)
+                    # Stopped as the shutdown begins, not after the requests have drained.
+                    tasks.start_soon(
+                        run_delivery_processes, rt, rt.config.delivery_processes, shutdown
+                    )
                     http_done = trio.Event()
 
                     async def run_http(task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
