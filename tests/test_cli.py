@@ -255,3 +255,40 @@ def test_serve_no_migrate_and_worker(tmp_path: Path) -> None:
     assert worker.poll() is None
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=15) == 0
+
+
+def _delivery_children(pid: int) -> list[int]:
+    """The delivery processes a `serve` process started."""
+    found = []
+    # Any thread may be the parent (Trio starts processes from a worker thread).
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            command = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+            if b"--deliveries" in command:
+                found.append(int(child))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")  # a zombie has exited: only its parent has yet to reap it
+
+
+def test_serve_starts_delivery_processes_that_end_with_it(tmp_path: Path) -> None:
+    env = _env(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}", WB_DELIVERY_PROCESSES="2")
+    server = _server(env)
+    with server:
+        deadline = time.monotonic() + 30
+        while len(children := _delivery_children(server.proc.pid)) < 2:
+            assert time.monotonic() < deadline, "no delivery processes"
+            time.sleep(0.1)
+        # Killed outright, the server cannot stop them: each sees its pipe end and stops.
+        server.proc.send_signal(signal.SIGKILL)
+        server.proc.wait()
+        deadline = time.monotonic() + 30
+        while any(map(_running, children)):
+            assert time.monotonic() < deadline, "delivery processes outlived the server"
+            time.sleep(0.1)

@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import trio
+import trustme
 
 from tests.conftest import make_config
 from tests.fakes.instance import settle
-from tests.fakes.remote import RemoteServer, trust_local_key
+from tests.fakes.remote import RemoteServer, ca_pem_file, start_remote, trust_local_key
 from wildebeest_trio.assembly import open_server_runtime
+from wildebeest_trio.breakers import Breakers
+from wildebeest_trio.delivery_pool import PER_HOST_CONCURRENCY
 from wildebeest_trio.federation.delivery import DELIVER, enqueue_deliveries, mark_domain_available
 from wildebeest_trio.ids import now_ms
-from wildebeest_trio.net import FetchError
+from wildebeest_trio.jobs.worker import run_workers
+from wildebeest_trio.net import FetchError, tls_context
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services.accounts import create_local_account
 from wildebeest_trio.store import Connection
 from wildebeest_trio.store import delivery as delivery_rows
+from wildebeest_trio.store import jobs as job_rows
 
 pytest_plugins = ("tests.fakes.fixtures",)
 
@@ -58,8 +67,12 @@ def _activity(rt: Runtime, n: int = 1) -> dict[str, Any]:
     }
 
 
+def _key_id(rt: Runtime) -> str:
+    return f"{rt.config.base_url}/users/alice#main-key"
+
+
 async def _queue(rt: Runtime, receiver: RemoteServer, inboxes: list[str], n: int = 1) -> int:
-    key_id = f"{rt.config.base_url}/users/alice#main-key"
+    key_id = _key_id(rt)
     await trust_local_key(rt, receiver, "alice")
 
     async def unit(conn: Connection) -> int:
@@ -231,6 +244,287 @@ async def test_public_addresses_refused_outside_the_allow_list(
     async with open_server_runtime(config) as rt:
         for inbox in ("https://93.184.216.34/inbox", "https://[2606:4700::1111]/inbox"):
             with pytest.raises(FetchError, match="outside WB_OUTBOUND_ALLOW"):
-                await rt.delivery.client(urlsplit(inbox), rt.outbound)
+                await rt.delivery.post(urlsplit(inbox), [], b"", rt.outbound)
         with pytest.raises(FetchError, match="no DNS server may be asked"):
-            await rt.delivery.client(urlsplit("https://example.org/inbox"), rt.outbound)
+            await rt.delivery.post(urlsplit("https://example.org/inbox"), [], b"", rt.outbound)
+
+
+async def _shared_rows(rt: Runtime) -> int:
+    async def unit(conn: Connection) -> int:
+        return int(await conn.fetchval("SELECT COUNT(*) FROM job_shared_payloads"))
+
+    return await rt.store.read(unit)
+
+
+def _paths(receiver: RemoteServer) -> list[str]:
+    """The inbox path of each accepted POST."""
+    return [r.path for r in receiver.received]
+
+
+def _name(job: dict[str, Any]) -> str:
+    """The account part of a job's inbox, `/users/<name>/inbox`."""
+    return str(json.loads(job["payload"])["inbox"]).rsplit("/", 2)[1]
+
+
+async def test_one_failed_inbox_does_not_hold_back_the_rest_of_its_batch(
+    sender: Runtime, receiver: RemoteServer
+) -> None:
+    receiver.answer(f"{receiver.base}/users/b/inbox", 500)
+    receiver.answer(f"{receiver.base}/users/c/inbox", 410)
+    inboxes = [f"{receiver.base}/users/{name}/inbox" for name in "abcde"]
+    assert await _queue(sender, receiver, inboxes) == 5
+
+    async def settled() -> bool:
+        jobs = await _jobs(sender)
+        return len(jobs) == 2 and all(j["state"] != "running" for j in jobs)
+
+    await settle(sender, settled)
+    assert sorted(_paths(receiver)) == ["/users/a/inbox", "/users/d/inbox", "/users/e/inbox"]
+    left = {_name(j): (j["state"], j["attempts"]) for j in await _jobs(sender)}
+    assert left == {"b": ("pending", 1), "c": ("parked", 1)}
+    # The failure is on the domain's record; the successes did not clear it.
+    domain = receiver.base.removeprefix("http://")
+
+    async def failure_days(conn: Connection) -> int:
+        return int(
+            await conn.fetchval("SELECT COUNT(*) FROM delivery_failures WHERE domain = $1", domain)
+        )
+
+    assert await sender.store.read(failure_days) == 1
+
+
+async def test_the_activity_is_stored_once_for_all_its_inboxes(
+    sender: Runtime, receiver: RemoteServer
+) -> None:
+    inboxes = [f"{receiver.base}/users/{n}/inbox" for n in range(30)]
+    receiver.answer(f"{receiver.base}/users/0/inbox", 404)
+    assert await _queue(sender, receiver, inboxes) == 30
+    assert await _queue(sender, receiver, inboxes) == 0  # the same activity, already queued
+    jobs = await _jobs(sender)
+    assert len({j["shared_id"] for j in jobs}) == 1
+    assert all(set(json.loads(j["payload"])) == {"inbox", "key_id"} for j in jobs)
+    assert await _shared_rows(sender) == 1
+
+    async def settled() -> bool:
+        jobs = await _jobs(sender)
+        return len(receiver.received) == 29 and [j["state"] for j in jobs] == ["parked"]
+
+    await settle(sender, settled)
+    assert all(r.activity == _activity(sender) for r in receiver.received)
+    # A parked job may be retried by an admin: its activity stays while it does.
+    assert await sender.store.write(job_rows.purge_shared_payloads) == 0
+
+    async def forget_jobs(conn: Connection) -> None:
+        await conn.execute("DELETE FROM jobs")
+
+    await sender.store.write(forget_jobs)
+    assert await sender.store.write(job_rows.purge_shared_payloads) == 1
+    assert await _shared_rows(sender) == 0
+
+
+async def test_deliveries_to_a_host_reuse_one_connection(
+    sender: Runtime, receiver: RemoteServer
+) -> None:
+    for n in (1, 2, 3):
+        await _queue(sender, receiver, [f"{receiver.base}/inbox"], n=n)
+
+        async def delivered(count: int = n) -> bool:
+            return len(receiver.received) == count and not await _jobs(sender)
+
+        await settle(sender, delivered)
+    assert len(receiver.requests) == 3
+    assert len({r.client_port for r in receiver.requests}) == 1
+
+
+async def _closing_server(nursery: trio.Nursery, log: list[tuple[int, str]]) -> str:
+    """A server that answers each connection's first POST with 202, then hangs up
+    without saying so (as a server closing an idle kept-alive connection does)."""
+
+    async def handle(stream: trio.SocketStream) -> None:
+        connection = len({n for n, _ in log}) + 1
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += await stream.receive_some(65536)
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":", 1)[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        )
+        while len(body) < length:
+            body += await stream.receive_some(65536)
+        log.append((connection, head.split(b" ", 2)[1].decode()))
+        await stream.send_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
+        await trio.sleep(0.1)
+        await stream.aclose()
+
+    listeners = await nursery.start(functools.partial(trio.serve_tcp, handle, 0, host="127.0.0.1"))
+    return f"http://127.0.0.1:{listeners[0].socket.getsockname()[1]}"
+
+
+async def test_a_connection_the_peer_closed_while_idle_is_replaced(
+    sender: Runtime, nursery: trio.Nursery
+) -> None:
+    log: list[tuple[int, str]] = []
+    base = await _closing_server(nursery, log)
+    for n in (1, 2):
+        await _queue(sender, RemoteServer(ports=[]), [f"{base}/inbox"], n=n)
+
+        async def delivered(count: int = n) -> bool:
+            return len(log) == count and not await _jobs(sender)
+
+        await settle(sender, delivered)
+        await trio.sleep(0.3)  # the peer hangs up meanwhile
+    # The second went through on the first attempt, on a new connection.
+    assert log == [(1, "/inbox"), (2, "/inbox")]
+
+
+async def test_delivery_over_tls(
+    sender: Runtime, nursery: trio.Nursery, tmp_path: Path, tls_ca: trustme.CA
+) -> None:
+    receiver = await start_remote(nursery, tls=(tls_ca, tmp_path), verify=True)
+    inbox = f"{receiver.base}/inbox"
+    # The process's TLS context trusts the usual authorities, not this certificate.
+    await _queue(sender, receiver, [inbox], n=1)
+
+    async def attempted() -> bool:
+        jobs = await _jobs(sender)
+        return bool(jobs) and jobs[0]["attempts"] == 1 and jobs[0]["state"] != "running"
+
+    await settle(sender, attempted)
+    [job] = await _jobs(sender)
+    assert "CERTIFICATE_VERIFY_FAILED" in job["last_error"]
+    assert receiver.requests == []
+
+    sender.outbound.tls = tls_context(ca_bundle=str(ca_pem_file(tls_ca, tmp_path)))
+
+    async def retry_now(conn: Connection) -> None:
+        await conn.execute("UPDATE jobs SET run_at = 0")
+
+    await sender.store.write(retry_now)
+    for count, n in ((1, 1), (2, 2)):
+        if n == 2:
+            await _queue(sender, receiver, [inbox], n=2)
+
+        async def delivered(count: int = count) -> bool:
+            return len(receiver.received) == count and not await _jobs(sender)
+
+        await settle(sender, delivered)
+    assert len(receiver.requests) == 2
+    assert len({r.client_port for r in receiver.requests}) == 1  # one kept-alive TLS connection
+
+
+async def test_a_stopped_worker_hands_back_what_it_had_not_finished(
+    sender: Runtime, receiver: RemoteServer
+) -> None:
+    receiver.answer(f"{receiver.base}/users/slow/inbox", delay=3600)  # a peer that hangs
+    names = ["a", "slow", "b"]
+    await _queue(sender, receiver, [f"{receiver.base}/users/{name}/inbox" for name in names])
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(run_workers, sender, 1)
+        with trio.fail_after(15):
+            # The two others are done and recorded; the slow one is under way.
+            while len(await _jobs(sender)) > 1 or "/users/slow/inbox" not in [
+                r.path for r in receiver.requests
+            ]:
+                await trio.sleep(0.02)
+        nursery.cancel_scope.cancel()  # shutdown while one POST hangs
+    [job] = await _jobs(sender)
+    assert _name(job) == "slow"
+    # Due again at once, the interrupted attempt not counted.
+    assert (job["state"], job["attempts"], job["locked_by"]) == ("pending", 0, None)
+    assert sorted(_paths(receiver)) == ["/users/a/inbox", "/users/b/inbox"]
+
+
+async def test_a_malformed_inbox_fails_alone(sender: Runtime, receiver: RemoteServer) -> None:
+    bad = ["http://[::1/inbox", f"{receiver.base.rsplit(':', 1)[0]}:99999/inbox", "ftp://x/inbox"]
+    good = f"{receiver.base}/users/a/inbox"
+    assert await _queue(sender, receiver, [*bad, good]) == 4
+
+    async def settled() -> bool:
+        jobs = await _jobs(sender)
+        return len(receiver.received) == 1 and [j["state"] for j in jobs] == ["parked"] * 3
+
+    await settle(sender, settled)
+    assert _paths(receiver) == ["/users/a/inbox"]
+    assert all("not an http(s) URL" in j["last_error"] for j in await _jobs(sender))
+
+
+async def test_a_delivery_queued_before_activities_were_stored_once_still_goes(
+    sender: Runtime, receiver: RemoteServer
+) -> None:
+    # An older release queued each delivery with the whole activity in its payload.
+    await _queue(sender, receiver, [])
+    inbox = f"{receiver.base}/inbox"
+    body = json.dumps(_activity(sender, 7))
+
+    async def unit(conn: Connection) -> None:
+        await job_rows.enqueue(
+            conn,
+            job_id=sender.ids.next_id(),
+            kind=DELIVER.name,
+            payload={"inbox": inbox, "key_id": _key_id(sender), "body": body},
+            now=now_ms(),
+            max_attempts=16,
+        )
+
+    await sender.store.write(unit)
+
+    async def delivered() -> bool:
+        return len(receiver.received) == 1 and not await _jobs(sender)
+
+    await settle(sender, delivered)
+    assert [r.activity for r in receiver.received] == [_activity(sender, 7)]
+
+
+async def test_a_fan_out_is_queued_one_host_after_another(
+    sender: Runtime, receiver: RemoteServer
+) -> None:
+    # Followers come sorted by URL, so grouped by host; jobs are claimed in queue order.
+    grouped = [
+        "https://a.example/users/1/inbox",
+        "https://a.example/users/2/inbox",
+        "https://a.example/users/3/inbox",
+        "https://b.example/inbox",
+        "https://c.example/users/1/inbox",
+        "https://c.example/users/2/inbox",
+    ]
+    assert await _queue(sender, receiver, grouped) == 6
+    queued = [json.loads(j["payload"])["inbox"] for j in await _jobs(sender)]
+    assert queued == [grouped[i] for i in (0, 3, 4, 1, 5, 2)]
+
+
+async def test_deliveries_to_one_host_are_bounded(sender: Runtime, receiver: RemoteServer) -> None:
+    receiver.delay = 0.2  # slow enough that the batch piles up on the host
+    inboxes = [f"{receiver.base}/users/{n}/inbox" for n in range(30)]
+    await _queue(sender, receiver, inboxes)
+
+    async def delivered() -> bool:
+        return len(receiver.received) == 30 and not await _jobs(sender)
+
+    await settle(sender, delivered)
+    # As many at once as a host may take from this process, never more.
+    assert receiver.most_at_once == PER_HOST_CONCURRENCY
+
+
+async def test_a_failing_inbox_is_left_alone_while_its_breaker_is_open(
+    sender: Runtime, receiver: RemoteServer
+) -> None:
+    sender.delivery.breakers = Breakers(threshold=2, cool_off=600)
+    receiver.answer(receiver.base, 500)
+    inbox = f"{receiver.base}/inbox"
+    for n in (1, 2, 3):
+        await _queue(sender, receiver, [inbox], n=n)
+
+        async def attempted(count: int = n) -> bool:
+            jobs = await _jobs(sender)
+            return len(jobs) == count and all(
+                j["attempts"] == 1 and j["state"] == "pending" for j in jobs
+            )
+
+        await settle(sender, attempted)
+    # Two failures in a row opened it: the third delivery waits without a request.
+    assert len(receiver.requests) == 2
+    third = (await _jobs(sender))[-1]
+    assert "circuit breaker open" in third["last_error"]
+    assert third["run_at"] >= now_ms() + 500_000

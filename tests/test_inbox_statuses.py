@@ -547,8 +547,13 @@ async def test_signed_public_replies_to_local_posts_are_forwarded_to_followers(
     assert status_code == 200
 
     async def forwarded() -> list[dict[str, Any]]:
-        jobs = await rows(local, "SELECT payload FROM jobs WHERE kind = $1", DELIVER.name)
-        found = [json.loads(j["payload"]) for j in jobs]
+        jobs = await rows(
+            local,
+            "SELECT j.payload, s.data FROM jobs j JOIN job_shared_payloads s "
+            "ON s.id = j.shared_id WHERE j.kind = $1",
+            DELIVER.name,
+        )
+        found = [{**json.loads(j["payload"]), "body": j["data"]} for j in jobs]
         return [j for j in found if "Answers" in j["body"] or "unsigned" in j["body"]]
 
     bob = remote.actor("bob")

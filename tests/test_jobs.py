@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -234,3 +235,91 @@ async def test_job_survives_kill_9_of_its_worker(rt: Runtime, tmp_path: Path) ->
         second.terminate()
         second.wait()
     assert (tmp_path / "done").read_text() == "survivor\n"
+
+
+class _SlowEmptyClaims:
+    """The runtime's store, except that a claim finding nothing comes back late.
+
+    Between a worker's empty claim and its wait for a wake-up, work is committed and
+    the wake-up sent: the worker must not sleep through it until the next poll.
+    """
+
+    def __init__(self, inner: Any, found_nothing: Any, delay: float = 0.3) -> None:
+        self._inner = inner
+        self._found_nothing = found_nothing
+        self._delay = delay
+        self.in_window = 0
+
+    async def write(self, unit: Any, *args: Any, **kwargs: Any) -> Any:
+        result = await self._inner.write(unit, *args, **kwargs)
+        if self._found_nothing(unit, result):
+            self.in_window += 1
+            await trio.sleep(self._delay)
+            self.in_window -= 1
+        return result
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+@pytest.mark.parametrize("workers", [1, 4])
+async def test_work_queued_during_an_empty_claim_starts_at_once(rt: Runtime, workers: int) -> None:
+    registry = JobRegistry()
+    started = trio.Event()
+
+    async def handler(_: Runtime, payload: dict[str, Any]) -> None:
+        started.set()
+
+    registry.register(FAST, handler)
+    rt.registry = registry
+    rt.config = dataclasses.replace(rt.config, job_poll_interval=10.0)
+    store = rt.store
+    slow = _SlowEmptyClaims(store, lambda unit, result: unit is job_rows.claim and not result)
+    rt.store = slow  # type: ignore[assignment]
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(run_workers, rt, workers)
+        with trio.fail_after(5):
+            while slow.in_window < workers:  # every worker has just found nothing
+                await trio.sleep(0.001)
+        queued = trio.current_time()
+
+        async def unit(conn: Connection) -> None:
+            await FAST.enqueue(conn, rt.ids, {"n": 1})
+
+        await store.write(unit)
+        rt.wake_jobs()
+        with trio.fail_after(5):
+            await started.wait()
+        # Within the slow claim's delay, not at the next poll ten seconds on.
+        assert trio.current_time() - queued < 2.0
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_post_made_during_an_empty_outbox_pass_is_dispatched_at_once(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wildebeest_trio.federation import outbox
+    from wildebeest_trio.services import statuses
+    from wildebeest_trio.services.accounts import create_local_account
+    from wildebeest_trio.store import outbox as outbox_rows
+
+    alice = await create_local_account(rt, "alice", "alice@example.org", password="pw-123456")
+    monkeypatch.setattr(outbox, "MAX_POLL", 10.0)
+    rt.config = dataclasses.replace(rt.config, job_poll_interval=10.0)
+    store = rt.store
+    slow = _SlowEmptyClaims(
+        store, lambda unit, result: "dispatch_pending" in unit.__qualname__ and result == (0, 0)
+    )
+    rt.store = slow  # type: ignore[assignment]
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(outbox.run_outbox, rt)
+        with trio.fail_after(5):
+            while not slow.in_window:
+                await trio.sleep(0.001)
+        posted = trio.current_time()
+        await statuses.post(rt, alice.account_id, statuses.Draft(text="wake up"))
+        with trio.fail_after(5):
+            while await store.read(outbox_rows.pending):
+                await trio.sleep(0.01)
+        assert trio.current_time() - posted < 2.0
+        nursery.cancel_scope.cancel()

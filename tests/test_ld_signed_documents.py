@@ -64,9 +64,14 @@ async def _signed_bodies(rt: Runtime) -> list[dict[str, Any]]:
     await _dispatch(rt)
 
     async def unit(conn: Connection) -> list[dict[str, Any]]:
-        return await conn.fetch("SELECT payload FROM jobs WHERE kind = $1", DELIVER.name)
+        # Each activity is stored once, shared by its jobs.
+        return await conn.fetch(
+            "SELECT s.data FROM jobs j JOIN job_shared_payloads s ON s.id = j.shared_id "
+            "WHERE j.kind = $1",
+            DELIVER.name,
+        )
 
-    bodies = {json.loads(row["payload"])["body"] for row in await rt.store.read(unit)}
+    bodies = {row["data"] for row in await rt.store.read(unit)}
     activities = [json.loads(body) for body in sorted(bodies)]
     return [a for a in activities if "signature" in a]
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 
 import pytest
 import trio
+import trustme
 
 from tests.conftest import free_port, loopback_outbound
-from tests.fakes.remote import AP, RemoteServer
+from tests.fakes.remote import AP, RemoteServer, ca_pem_file, start_remote
 from wildebeest_trio.breakers import Breakers
-from wildebeest_trio.net import FetchError, Outbound, is_public_address, safe_get
+from wildebeest_trio.net import FetchError, Outbound, is_public_address, safe_get, tls_context
 
 pytest_plugins = ("tests.fakes.fixtures",)
 
@@ -88,6 +90,24 @@ async def test_size_and_time_limits(origin: str, outbound: Outbound) -> None:
         await safe_get(f"{origin}/big", outbound=outbound, max_bytes=1000)
     with pytest.raises(FetchError, match=r"no answer within 0\.3s"):
         await safe_get(f"{origin}/slow", outbound=outbound, time_limit=0.3)
+
+
+async def test_fetches_share_the_process_tls_context(
+    nursery: trio.Nursery, tmp_path: Path, tls_ca: trustme.CA
+) -> None:
+    """Every HTTPS fetch of a process uses its outbound's one TLS context (deliveries too)."""
+    server = await start_remote(nursery, tls=(tls_ca, tmp_path))
+    url = server.put_file(f"{server.base}/doc", '{"ok": true}', AP)
+    outbound = loopback_outbound()
+    made = outbound.tls
+    # The usual authorities do not know the tests' CA.
+    for _ in range(2):
+        with pytest.raises(FetchError, match="CERTIFICATE_VERIFY_FAILED"):
+            await safe_get(url, outbound=outbound)
+    assert outbound.tls is made  # the same context, not one per fetch
+    outbound.tls = tls_context(ca_bundle=str(ca_pem_file(tls_ca, tmp_path)))
+    fetched = await safe_get(url, outbound=outbound)
+    assert fetched.status == 200 and fetched.body == b'{"ok": true}'
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ import trustme
 from tests.conftest import loopback_outbound, make_config
 from tests.fakes.remote import RemoteServer, ca_pem_file, start_remote
 from wildebeest_trio.config import ConfigError, load_config
-from wildebeest_trio.federation.pool import DeliveryPool
+from wildebeest_trio.delivery_pool import DeliveryPool
 from wildebeest_trio.net import FetchError, Outbound, safe_get, tls_context
 
 pytest_plugins = ("tests.fakes.fixtures",)
@@ -104,10 +104,8 @@ async def test_deliveries_trust_the_same_cas(
     pool = DeliveryPool()
     try:
         parts = urlsplit(f"{site.base}/inbox")
-        client, pinned = await pool.client(parts, loopback_outbound(tls=tls))
-        response = await client.post(
-            pinned, content=b"{}", extensions={"sni_hostname": parts.hostname or ""}
-        )
-        assert response.status_code == 202
+        headers = [(b"host", parts.netloc.encode()), (b"content-type", b"application/json")]
+        answer = await pool.post(parts, headers, b"{}", loopback_outbound(tls=tls))
+        assert answer.status == 202
     finally:
         await pool.aclose()

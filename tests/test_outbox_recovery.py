@@ -18,7 +18,7 @@ from tests.fakes.remote import RemoteServer, account_on, start_remote, trust_loc
 from tests.fakes.rows import add_follower
 from wildebeest_trio.config import Config
 from wildebeest_trio.federation.delivery import DELIVER
-from wildebeest_trio.federation.outbox import run_outbox
+from wildebeest_trio.federation.outbox import dispatch_pending, run_outbox
 from wildebeest_trio.ids import now_ms
 from wildebeest_trio.jobs.worker import run_workers
 from wildebeest_trio.runtime import Runtime
@@ -187,3 +187,125 @@ async def test_successful_delivery_clears_the_failure_record(
 
 async def _due_now(conn: Connection, job_id: int) -> None:
     await conn.execute("UPDATE jobs SET run_at = $1 WHERE id = $2", now_ms(), job_id)
+
+
+def _delivery_process(database_url: str, folder: Path, **settings: str) -> subprocess.Popen[bytes]:
+    """`wildebeest-trio worker --deliveries` on the test's database."""
+    folder.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WB_")}
+    env.update(
+        PYTHONPATH=str(REPO),
+        WB_DATABASE_URL=database_url,
+        WB_DATA_DIR=str(folder / "data"),
+        WB_ALLOW_PRIVATE_ADDRESSES="1",
+        WB_DELIVERY_CONCURRENCY="6",
+        WB_JOB_POLL_INTERVAL="0.05",
+        **settings,
+    )
+    with open(folder / "stderr.log", "ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "wildebeest_trio", "worker", "--deliveries"],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+
+
+class _DeliveryProcesses:
+    """Two delivery processes on the test's database, stopped (SIGTERM) at the end."""
+
+    def __init__(self, rt: Runtime, folder: Path, **settings: str) -> None:
+        self.logs = [folder / f"p{n}" / "stderr.log" for n in (1, 2)]
+        self.workers = [
+            _delivery_process(rt.config.database_url, log.parent, **settings) for log in self.logs
+        ]
+
+    def check_alive(self) -> None:
+        for worker, log in zip(self.workers, self.logs, strict=True):
+            assert worker.poll() is None or worker.returncode == -signal.SIGKILL, log.read_text()
+
+    async def ready(self) -> None:
+        """Both are up (and stop gracefully on SIGTERM): work queued now is shared."""
+        with trio.fail_after(60):
+            while not all("worker started" in log.read_text() for log in self.logs):
+                self.check_alive()
+                await trio.sleep(0.05)
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            if worker.poll() is None:
+                worker.terminate()
+        for worker in self.workers:
+            assert worker.wait(timeout=30) in (0, -signal.SIGKILL)
+
+
+async def _sixty_followers(rt: Runtime, hosts: RemoteServer) -> int:
+    """Alice, followed by 60 accounts on 20 hosts (each: a shared inbox and two personal)."""
+    alice = await _alice(rt, hosts)
+    for i in range(60):
+        follower = await account_on(rt, hosts, i % 20, f"f{i}", shared_inbox=i < 20)
+        await add_follower(rt, follower, alice)
+    return alice
+
+
+async def _running_owners(rt: Runtime) -> set[str]:
+    async def unit(conn: Connection) -> set[str]:
+        rows = await conn.fetch("SELECT DISTINCT locked_by FROM jobs WHERE state = 'running'")
+        return {r["locked_by"] for r in rows}
+
+    return await rt.store.read(unit)
+
+
+async def test_delivery_processes_share_a_fan_out_without_sending_twice(
+    rt: Runtime, nursery: trio.Nursery, tmp_path: Path
+) -> None:
+    hosts = await start_remote(nursery, 20, verify=True)
+    alice = await _sixty_followers(rt, hosts)
+    hosts.delay = 0.05  # slow enough that both processes take part
+    processes = _DeliveryProcesses(rt, tmp_path)
+    owners: set[str] = set()
+    try:
+        await processes.ready()
+        await statuses.post(rt, alice, statuses.Draft(text="two processes, one fan-out"))
+        await dispatch_pending(rt)
+        assert len(await _jobs(rt)) == 60
+        with trio.fail_after(90):
+            while await _jobs(rt):
+                owners |= await _running_owners(rt)
+                processes.check_alive()
+                await trio.sleep(0.01)
+    finally:
+        processes.stop()
+    assert len(owners) == 2  # claimed by both processes...
+    reached = [(d.port, d.path) for d in hosts.received]
+    assert len(reached) == 60 and len(set(reached)) == 60  # ...each inbox exactly once
+    assert hosts.refused == []
+
+
+async def test_a_delivery_process_killed_mid_fan_out_loses_no_delivery(
+    rt: Runtime, nursery: trio.Nursery, tmp_path: Path
+) -> None:
+    hosts = await start_remote(nursery, 20, verify=True)
+    alice = await _sixty_followers(rt, hosts)
+    hosts.delay = 0.3  # the kill lands while the first holds deliveries under way
+    processes = _DeliveryProcesses(rt, tmp_path, WB_JOB_LEASE="2")
+    first = processes.workers[0]
+    try:
+        await processes.ready()
+        await statuses.post(rt, alice, statuses.Draft(text="one process dies"))
+        await dispatch_pending(rt)
+        with trio.fail_after(60):
+            while not any(f":{first.pid}:" in owner for owner in await _running_owners(rt)):
+                await trio.sleep(0.01)
+        first.kill()
+        first.wait()
+        with trio.fail_after(90):
+            while await _jobs(rt):
+                processes.check_alive()
+                await trio.sleep(0.05)
+    finally:
+        processes.stop()
+    # Its leased deliveries went out once the leases ran out: every inbox has the post.
+    assert len({(d.port, d.path) for d in hosts.received}) == 60
+    assert hosts.refused == []

@@ -14,7 +14,9 @@ key and media files) and what it answered to a fixed list of GETs. Here, on each
 
 The job workers and upkeep do not run: the answers compare the data as it was, not what the
 queued work (a delivery to the fixture's long-gone remote server, an upload left queued) and
-time-based upkeep would make of it since the fixture was built.
+time-based upkeep would make of it since the fixture was built. A second test runs the
+deliveries that release left queued (each with its whole activity in its payload, from before
+activities were stored once per fan-out), pointed at a live fake server.
 """
 
 from __future__ import annotations
@@ -37,11 +39,14 @@ import pytest
 import trio
 
 from tests.conftest import free_port, make_config, pg_database
-from tests.fakes.instance import drain
+from tests.fakes.instance import drain, settle
+from tests.fakes.remote import start_remote, trust_local_key
 from tests.oauth_flow import csrf_from
 from tests.test_cli import wb
 from wildebeest_trio.assembly import open_server_runtime
+from wildebeest_trio.federation.delivery import DELIVER
 from wildebeest_trio.federation.instance_actor import ensure_instance_actor
+from wildebeest_trio.ids import now_ms
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.server import run_http_server
 from wildebeest_trio.services.instance import ensure_instance_keys
@@ -202,7 +207,10 @@ async def check_rows(url: str) -> None:
 
 # What legitimately differs between the fixture's release and this one, each for its reason.
 # A field an entity gains in a later release goes in NEW_FIELDS, with why.
-NEW_FIELDS: dict[str, str] = {}
+NEW_FIELDS: dict[str, str] = {
+    "attribution_domains": "Mastodon 4.3's attribution domains (`source`), with the preview cards",
+    "attributionDomains": "the actor's attribution domains, defined in its @context",
+}
 OLD_INSTANCE_ACTOR = MANIFEST["domain"]
 BASE = f"http://{MANIFEST['domain']}"
 
@@ -430,3 +438,60 @@ async def test_upgrade_keeps_rows_files_and_answers(
     assert not _old_remote_reached, "the server reached for the fixture's remote server"
     # The data folder an older release left readable by everyone (0755) is private now.
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+
+
+def old_deliveries() -> dict[int, dict[str, Any]]:
+    """The delivery jobs the old release left queued, by id: their payloads."""
+    jobs = TABLES["jobs"]
+    rows = [dict(zip(jobs["columns"], row, strict=True)) for row in jobs["rows"]]
+    return {r["id"]: json.loads(r["payload"]) for r in rows if r["kind"] == DELIVER.name}
+
+
+async def test_deliveries_queued_by_the_old_release_still_go(
+    empty_database: str, data_dir: Path, tmp_path: Path, nursery: trio.Nursery
+) -> None:
+    queued = old_deliveries()
+    assert queued and all(set(p) == {"inbox", "key_id", "body"} for p in queued.values())
+    await build_old_database(empty_database)
+    receiver = await start_remote(nursery, verify=True)
+    config = make_config(
+        tmp_path,
+        empty_database,
+        domain=MANIFEST["domain"],
+        scheme="http",
+        allow_private_addresses=True,
+    )
+    del _old_remote_reached[:]
+    async with open_server_runtime(config) as rt:
+        for username in ("alice", "bob"):
+            await trust_local_key(rt, receiver, username)
+
+        async def redirect(conn: Connection) -> None:
+            # The same jobs, due now, their inbox on a server that is up (same path).
+            for job_id, payload in queued.items():
+                path = payload["inbox"].split("/", 3)[3]
+                moved = {**payload, "inbox": f"{receiver.base}/{path}"}
+                await conn.execute(
+                    "UPDATE jobs SET payload = $1, run_at = $2 WHERE id = $3",
+                    json.dumps(moved),
+                    now_ms(),
+                    job_id,
+                )
+
+        await rt.store.write(redirect)
+
+        async def delivery_jobs(conn: Connection) -> int:
+            return int(
+                await conn.fetchval("SELECT COUNT(*) FROM jobs WHERE kind = $1", DELIVER.name)
+            )
+
+        async def delivered() -> bool:
+            return await rt.store.read(delivery_jobs) == 0
+
+        await settle(rt, delivered)
+    # Each went once, as queued, signed with its account's key (the receiver verified it).
+    assert receiver.refused == []
+    assert sorted((r.key_id, r.body) for r in receiver.received) == sorted(
+        (p["key_id"], p["body"].encode()) for p in queued.values()
+    )
+    assert not _old_remote_reached

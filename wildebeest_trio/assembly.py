@@ -39,6 +39,13 @@ def job_registry() -> JobRegistry:
     return registry
 
 
+def delivery_job_registry() -> JobRegistry:
+    """The delivery kind alone: what the delivery processes `serve` starts run."""
+    registry = JobRegistry()
+    delivery.register(registry)
+    return registry
+
+
 async def _wake_workers(rt: Runtime, _: list[WorkQueued]) -> None:
     rt.wake_jobs()
 

@@ -45,7 +45,7 @@ async def cmd_serve(args: argparse.Namespace) -> None:
 async def cmd_worker(args: argparse.Namespace) -> None:
     from .server import work
 
-    await work(args.config)
+    await work(args.config, deliveries_only=args.deliveries, parent_pipe=args.parent_pipe)
 
 
 async def cmd_migrate(args: argparse.Namespace) -> None:
@@ -399,6 +399,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_serve, log_to_stderr=True)
 
     p = commands.add_parser("worker", help="run job workers and scheduler without HTTP")
+    p.add_argument(
+        "--deliveries",
+        action="store_true",
+        help="run only the delivery workers (what `serve` starts per WB_DELIVERY_PROCESSES)",
+    )
+    # Standard input is the pipe of wake-ups from `serve`; its end stops the worker.
+    p.add_argument("--parent-pipe", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(run=cmd_worker, log_to_stderr=True)
 
     p = commands.add_parser("migrate", help="apply pending database migrations")

@@ -304,6 +304,18 @@ SETTINGS: tuple[Setting, ...] = (
         "Sign-up mode: `open`, `approval` (an admin approves each sign-up) or `closed`",
     ),
     Setting("workers", _parse_int, 4, "Concurrent job tasks per process"),
+    Setting(
+        "delivery_concurrency",
+        _parse_int,
+        64,
+        "Deliveries in flight per process (claimed, signed and recorded in batches)",
+    ),
+    Setting(
+        "delivery_processes",
+        _parse_int,
+        None,
+        "Delivery processes `serve` starts beside itself; default: one per extra core",
+    ),
     Setting("job_lease", _parse_float, 300.0, "Seconds a claimed job stays leased to its worker"),
     Setting("job_poll_interval", _parse_float, 1.0, "Seconds between job-queue polls when idle"),
     Setting("job_max_attempts", _parse_int, 16, "Attempts before a job is parked"),
@@ -413,6 +425,8 @@ class Config:
     contact_email: str
     registrations: str
     workers: int
+    delivery_concurrency: int
+    delivery_processes: int
     job_lease: float
     job_poll_interval: float
     job_max_attempts: int
@@ -535,6 +549,7 @@ def load_config(
         values["database_url"] = f"sqlite:///{(data_dir / 'wildebeest.db').as_posix()}"
     for name in (
         "workers",
+        "delivery_concurrency",
         "pg_pool_size",
         "job_max_attempts",
         "argon2_time_cost",
@@ -565,6 +580,10 @@ def load_config(
             raise ConfigError(f"WB_{name.upper()}: must be positive")
     if values["preview_card_spread"] < 0:
         raise ConfigError("WB_PREVIEW_CARD_SPREAD: must be 0 (at once) or more")
+    if values["delivery_processes"] is None:
+        values["delivery_processes"] = max(0, (os.cpu_count() or 1) - 1)
+    if values["delivery_processes"] < 0:
+        raise ConfigError("WB_DELIVERY_PROCESSES: must be 0 (none) or more")
     if values["media_cache_max_bytes"] < 0:
         raise ConfigError("WB_MEDIA_CACHE_MAX_BYTES: must be 0 (no bound) or more")
     if not 1 <= values["smtp_port"] <= 65535:

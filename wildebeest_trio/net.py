@@ -54,7 +54,7 @@ _EXTRA_BLOCKED = tuple(
         "198.18.0.0/15",
     )
 )
-# Concurrent fetches from one host (deliveries have their own bound, in federation/pool.py).
+# Concurrent fetches from one host (deliveries have their own bound, in delivery_pool.py).
 FETCH_PER_HOST = 4
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -137,6 +137,8 @@ def tls_context(
     context = ssl.create_default_context(cafile=ssl_cert_file or certifi.where())
     if ca_bundle:
         context.load_verify_locations(cafile=ca_bundle)
+    # Every client of ours speaks HTTP/1.1 (httpx without h2, the delivery engine's h11).
+    context.set_alpn_protocols(["http/1.1"])
     return context
 
 
@@ -355,7 +357,12 @@ async def safe_get(
 
 def retry_after(response: httpx.Response) -> float:
     """Seconds a `Retry-After` header asks for (seconds or an HTTP date; capped at a day)."""
-    value = response.headers.get("retry-after", "")
+    return retry_after_value(response.headers.get("retry-after"))
+
+
+def retry_after_value(value: str | None) -> float:
+    """Seconds a `Retry-After` value asks for (seconds or an HTTP date; capped at a day)."""
+    value = value or ""
     if value.strip().isdigit():
         return min(float(value), 24 * 3600.0)
     try:

@@ -21,7 +21,7 @@ import trio
 
 from .cache import CachedValue
 from .config import Config
-from .federation.pool import DeliveryPool
+from .delivery_pool import DeliveryPool
 from .ids import IdGenerator, now_ms
 from .jobs import JobRegistry
 from .jobs.scheduler import Periodic
@@ -42,17 +42,27 @@ EffectHandler = Callable[["Runtime", list[Any]], Awaitable[None]]
 
 
 class JobSignal:
-    """Wakes this process's idle job workers when it has just queued work."""
+    """Wakes this process's idle job workers when it has just queued work.
+
+    A worker notes `generation` before it looks for work and passes it to
+    `wait_at_most`: a notification sent while it was looking (after its query read
+    the queue, before it began to wait) then ends the wait at once instead of being
+    lost until the next poll.
+    """
 
     def __init__(self) -> None:
         self._event = trio.Event()
+        self.generation = 0
 
     def notify(self) -> None:
+        self.generation += 1
         self._event.set()
         self._event = trio.Event()
 
-    async def wait_at_most(self, seconds: float) -> None:
-        """Return when notified, or after `seconds`."""
+    async def wait_at_most(self, seconds: float, seen: int) -> None:
+        """Return when notified since generation `seen` was read, or after `seconds`."""
+        if self.generation != seen:
+            return
         with trio.move_on_after(seconds):
             await self._event.wait()
 

@@ -11,8 +11,9 @@ import trio
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as hypercorn_serve
 
-from .assembly import open_server_runtime
+from .assembly import delivery_job_registry, open_server_runtime
 from .config import Config
+from .delivery_processes import follow_parent, run_delivery_processes
 from .federation.instance_actor import ensure_instance_actor
 from .federation.outbox import run_outbox
 from .http import create_app
@@ -63,23 +64,35 @@ async def _watch_signals(
         return
 
 
-async def run_process(rt: Runtime, *, http: bool) -> None:
-    """Run job workers and scheduler (and the HTTP server) until SIGINT or SIGTERM."""
+async def run_process(
+    rt: Runtime, *, http: bool, deliveries_only: bool = False, parent_pipe: bool = False
+) -> None:
+    """Run job workers and scheduler (and the HTTP server) until SIGINT or SIGTERM.
+
+    `deliveries_only`: the job workers alone (a delivery process; its runtime's registry
+    holds the delivery kind only). `parent_pipe`: standard input is the serving
+    process's pipe of wake-ups; its end is a shutdown too.
+    """
     shutdown = trio.Event()
+    grace = rt.config.shutdown_grace
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as root:
-            root.start_soon(
-                _watch_signals, signals, shutdown, root.cancel_scope, rt.config.shutdown_grace
-            )
+            root.start_soon(_watch_signals, signals, shutdown, root.cancel_scope, grace)
             async with trio.open_nursery() as tasks:
                 tasks.start_soon(supervise, "job workers", run_workers, rt)
-                tasks.start_soon(supervise, "scheduler", run_scheduler, rt)
-                # Domain events to deliveries; every process may run it (rows are claimed).
-                tasks.start_soon(supervise, "outbox", run_outbox, rt)
+                if parent_pipe:
+                    tasks.start_soon(follow_parent, rt, shutdown)
+                if not deliveries_only:
+                    tasks.start_soon(supervise, "scheduler", run_scheduler, rt)
+                    # Domain events to deliveries; every process may run it (rows are claimed).
+                    tasks.start_soon(supervise, "outbox", run_outbox, rt)
                 if http:
                     # Only processes with streaming connections need the relay.
                     tasks.start_soon(supervise, "stream relay", run_relay, rt)
-                if http:
+                    # Stopped as the shutdown begins, not after the requests have drained.
+                    tasks.start_soon(
+                        run_delivery_processes, rt, rt.config.delivery_processes, shutdown
+                    )
                     http_done = trio.Event()
 
                     async def run_http(task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
@@ -108,7 +121,11 @@ async def serve(config: Config, *, migrate: bool = True) -> None:
         await run_process(rt, http=True)
 
 
-async def work(config: Config) -> None:
-    """`wildebeest-trio worker`: job workers and scheduler without the HTTP server."""
-    async with open_server_runtime(config, migrate=False) as rt:
-        await run_process(rt, http=False)
+async def work(config: Config, *, deliveries_only: bool = False, parent_pipe: bool = False) -> None:
+    """`wildebeest-trio worker`: job workers and scheduler without the HTTP server.
+
+    `deliveries_only`: the delivery workers alone, as the processes `serve` starts.
+    """
+    registry = delivery_job_registry() if deliveries_only else None
+    async with open_server_runtime(config, migrate=False, registry=registry) as rt:
+        await run_process(rt, http=False, deliveries_only=deliveries_only, parent_pipe=parent_pipe)

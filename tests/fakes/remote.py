@@ -71,6 +71,8 @@ class Request:
     body: bytes
     #: The key of the signature the server verified on it (when it verifies).
     key_id: str | None = None
+    #: The client's port: one per connection.
+    client_port: int = 0
 
     @property
     def signed(self) -> bool:
@@ -304,6 +306,7 @@ async def _answer(server: RemoteServer) -> Response:
         request.path,
         {name.lower(): value for name, value in request.headers.items()},
         await request.get_data(),
+        client_port=request.scope["client"][1],
     )
     server.requests.append(seen)
     chosen = _chosen(server, url, origin)

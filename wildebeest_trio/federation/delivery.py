@@ -1,7 +1,12 @@
 """Delivering activities: one durable job per inbox, signed, retried as Mastodon retries.
 
 - A job is queued per distinct inbox (shared inboxes first), in the transaction of the
-  change that caused it, so a crash after the commit loses nothing.
+  change that caused it, so a crash after the commit loses nothing; the activity is
+  stored once for all of them (a job payload's shared part).
+- Jobs run in batches (jobs/batch.py): one crossing claims a batch with the signing
+  keys and domain health it needs, the batch is signed in one call on a worker thread
+  (the GIL released, so signing runs beside the event loop), each POST goes over a
+  kept-alive connection (delivery_pool.py), and outcomes are written together.
 - Each POST is signed with draft-cavage (what every Mastodon accepts); a 400 or 401 is
   retried at once with RFC 9421, as Mastodon 4.7 does ("double knock").
 - 2xx is success. 4xx other than 401, 408 and 429, and 501, will never succeed: the job
@@ -14,24 +19,29 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
-import httpx
+import trio
 
 from ..ids import IdGenerator, now_ms
 from ..jobs import JobKind, JobRegistry, PermanentFailure, RetryLater
-from ..net import FetchError, answer_excerpt, describe, retry_after
-from ..signatures import sign_request
-from ..store import Connection
+from ..jobs.kinds import BatchedKind, Effect, Report
+from ..keepalive import Answer, ExchangeError, header_bytes
+from ..net import FetchError, answer_excerpt, describe, retry_after_value
+from ..signatures import PrivateKey, SignatureError, sign_many_async, sign_request_async
+from ..store import Connection, Row
 from ..store import accounts as account_rows
 from ..store import delivery as delivery_rows
 
 if TYPE_CHECKING:
+    from ..config import Config
     from ..runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -56,100 +66,252 @@ async def enqueue_deliveries(
     """Queue one delivery per distinct inbox inside the caller's unit; how many were queued."""
     body = json.dumps(activity, separators=(",", ":"), ensure_ascii=False)
     activity_id = activity.get("id")
-    queued = 0
-    for inbox in dict.fromkeys(inboxes):
-        dedupe = f"deliver:{activity_id}:{inbox}" if activity_id else None
-        if await DELIVER.enqueue(
-            conn, ids, {"inbox": inbox, "key_id": key_id, "body": body}, dedupe_key=dedupe
-        ):
-            queued += 1
-    return queued
-
-
-async def _post(
-    rt: Runtime, inbox: str, body: bytes, key_id: str, pem: str, scheme: str
-) -> httpx.Response:
-    parts = urlsplit(inbox)
-    client, pinned = await rt.delivery.client(parts, rt.outbound)
-    headers = {"Content-Type": CONTENT_TYPE, "User-Agent": rt.config.user_agent}
-    headers.update(
-        sign_request(
-            "POST",
-            inbox,
-            headers,
-            body,
-            key_id=key_id,
-            private_key=rt.delivery.private_key(pem),
-            scheme=scheme,
+    jobs = [
+        (
+            {"inbox": inbox, "key_id": key_id},
+            f"deliver:{activity_id}:{inbox}" if activity_id else None,
         )
+        for inbox in _interleaved(inboxes)
+    ]
+    return await DELIVER.enqueue_many(conn, ids, jobs, shared=body)
+
+
+def _interleaved(inboxes: Iterable[str]) -> list[str]:
+    """The distinct inboxes, one host after another in turn.
+
+    Jobs are claimed in the order they were queued: spread over many hosts, a batch keeps
+    each host's few connections busy and reused, where one grouped by host (as a follower
+    list sorted by URL is) would wait on a single host's concurrency limit.
+    """
+    by_host: dict[str, list[str]] = {}
+    for inbox in dict.fromkeys(inboxes):
+        parts = _split(inbox)
+        by_host.setdefault(_domain(parts) if parts is not None else "", []).append(inbox)
+    rounds = itertools.zip_longest(*by_host.values())
+    return [inbox for row in rounds for inbox in row if inbox is not None]
+
+
+@dataclass
+class _Facts:
+    """What a batch needs from the store, read in its claim's transaction."""
+
+    keys: dict[str, str]  # key id -> private PEM
+    unavailable: set[str]
+    #: Domains with failures on record: a success clears them.
+    failing: set[str]
+
+
+async def _lookup(conn: Connection, jobs: list[Row]) -> _Facts:
+    split = (_split(job["payload"]["inbox"]) for job in jobs)
+    domains = sorted({_domain(parts) for parts in split if parts is not None})
+    keys = {}
+    for key_id in {job["payload"]["key_id"] for job in jobs}:
+        pem = await account_rows.private_key_of(conn, key_id)
+        if pem is not None:
+            keys[key_id] = pem
+    return _Facts(
+        keys=keys,
+        unavailable=await delivery_rows.unavailable_among(conn, domains),
+        failing=await delivery_rows.failing_among(conn, domains),
     )
-    return await client.post(
-        pinned, content=body, headers=headers, extensions={"sni_hostname": parts.hostname or ""}
-    )
 
 
-async def deliver(rt: Runtime, payload: dict[str, Any]) -> None:
-    """The job: POST one activity to one inbox, and judge the answer."""
-    inbox: str = payload["inbox"]
-    domain = urlsplit(inbox).netloc.lower()
-    wait = rt.delivery.breakers.open_for(inbox)
-    if wait:
-        raise RetryLater(wait, f"circuit breaker open for {inbox}")
+def _split(inbox: str) -> SplitResult | None:
+    """An inbox URL's parts, or None if it is no http(s) URL with a host and a valid port."""
+    try:
+        parts = urlsplit(inbox)
+        parts.port  # noqa: B018 - raises ValueError when out of range
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return parts
 
-    async def lookup(conn: Connection) -> tuple[bool, str | None]:
-        # One crossing for both facts: this runs for every delivery.
-        unavailable = await delivery_rows.is_unavailable(conn, domain)
-        return unavailable, await account_rows.private_key_of(conn, payload["key_id"])
 
-    unavailable, pem = await rt.store.read(lookup)
-    if unavailable:
-        log.info("skipping delivery to %s: the domain is marked unavailable", inbox)
-        return
-    if pem is None:
-        raise PermanentFailure(f"no local key {payload['key_id']} (account deleted?)")
-    body = payload["body"].encode()
-    first: int | None = None
-    async with rt.delivery.limit(domain):
+def _domain(parts: SplitResult) -> str:
+    return parts.netloc.lower()
+
+
+@dataclass
+class _Post:
+    """One delivery of a batch, ready to sign."""
+
+    job: Row
+    inbox: str
+    parts: SplitResult
+    domain: str
+    body: bytes
+    key_id: str
+    key: PrivateKey
+
+    def unsigned_headers(self, rt: Runtime) -> dict[str, str]:
+        return {"Content-Type": CONTENT_TYPE, "User-Agent": rt.config.user_agent}
+
+    def signing_request(self, rt: Runtime, scheme: str) -> dict[str, Any]:
+        return {
+            "method": "POST",
+            "url": self.inbox,
+            "headers": self.unsigned_headers(rt),
+            "body": self.body,
+            "key_id": self.key_id,
+            "private_key": self.key,
+            "scheme": scheme,
+        }
+
+    def headers(self, rt: Runtime, signed: dict[str, str]) -> list[tuple[bytes, bytes]]:
+        return header_bytes((*self.unsigned_headers(rt).items(), *signed.items()))
+
+
+def _prepare(rt: Runtime, jobs: list[Row], facts: _Facts, report: Report) -> list[_Post]:
+    """The batch's deliveries to make; the others are reported at once."""
+    bodies: dict[int, bytes] = {}
+    posts = []
+    for job in jobs:
+        payload = job["payload"]
+        inbox: str = payload["inbox"]
+        parts = _split(inbox)
+        if parts is None:
+            report(job, PermanentFailure(f"{inbox!r} is not an http(s) URL"), None)
+            continue
+        domain = _domain(parts)
+        wait = rt.delivery.breakers.open_for(inbox)
+        if wait:
+            report(job, RetryLater(wait, f"circuit breaker open for {inbox}"), None)
+            continue
+        if domain in facts.unavailable:
+            log.info("skipping delivery to %s: the domain is marked unavailable", inbox)
+            report(job, None, None)
+            continue
+        pem = facts.keys.get(payload["key_id"])
+        if pem is None:
+            error = PermanentFailure(f"no local key {payload['key_id']} (account deleted?)")
+            report(job, error, None)
+            continue
+        shared_id = job["shared_id"]
+        if shared_id is None:  # queued before activities were stored once
+            body = payload["body"].encode()
+        elif job["shared"] is None:
+            report(job, PermanentFailure("the activity to deliver is gone"), None)
+            continue
+        else:
+            if shared_id not in bodies:
+                bodies[shared_id] = job["shared"].encode()
+            body = bodies[shared_id]
+        key = rt.delivery.private_key(pem)
+        posts.append(_Post(job, inbox, parts, domain, body, payload["key_id"], key))
+    return posts
+
+
+async def _sign(rt: Runtime, posts: list[_Post]) -> list[dict[str, str] | Exception]:
+    """Sign every POST with draft-cavage, in one call off the event loop."""
+    try:
+        return list(
+            await sign_many_async([p.signing_request(rt, "cavage") for p in posts], threads=1)
+        )
+    except SignatureError:
+        pass
+    # One bad request fails the whole call: sign one by one to find it.
+    signed: list[dict[str, str] | Exception] = []
+    for post in posts:
         try:
-            response = await _post(rt, inbox, body, payload["key_id"], pem, "cavage")
-            if response.status_code in (400, 401):
-                # The double knock: the receiver may accept only RFC 9421 signatures.
-                first = response.status_code
-                response = await _post(rt, inbox, body, payload["key_id"], pem, "rfc9421")
-        except (httpx.HTTPError, FetchError) as exc:
-            await _failed(rt, inbox, domain)
-            raise RuntimeError(f"delivery to {inbox} failed: {describe(exc)}") from None
-    status = response.status_code
-    if 200 <= status < 300:
-        rt.delivery.breakers.record(inbox, ok=True)
-        if domain not in rt.delivery.healthy:
-            await rt.store.write(delivery_rows.mark_available, domain)
-            rt.delivery.healthy.add(domain)
+            [headers] = await sign_many_async([post.signing_request(rt, "cavage")], threads=1)
+            signed.append(headers)
+        except SignatureError as exc:
+            signed.append(exc)
+    return signed
+
+
+async def _run_batch(rt: Runtime, jobs: list[Row], facts: _Facts, report: Report) -> None:
+    """The batch handler: sign the batch, then POST each delivery and judge the answer."""
+    await rt.delivery.close_expired()
+    posts = _prepare(rt, jobs, facts, report)
+    if not posts:
         return
+    signed = await _sign(rt, posts)
+    async with trio.open_nursery() as nursery:
+        for post, headers in zip(posts, signed, strict=True):
+            if isinstance(headers, Exception):
+                report(post.job, PermanentFailure(f"cannot sign: {describe(headers)}"), None)
+                continue
+            nursery.start_soon(_deliver, rt, post, post.headers(rt, headers), facts, report)
+
+
+async def _deliver(
+    rt: Runtime, post: _Post, headers: list[tuple[bytes, bytes]], facts: _Facts, report: Report
+) -> None:
+    first: int | None = None
+    try:
+        async with rt.delivery.limit(post.domain):
+            answer = await rt.delivery.post(post.parts, headers, post.body, rt.outbound)
+            if answer.status in (400, 401):
+                # The double knock: the receiver may accept only RFC 9421 signatures.
+                first = answer.status
+                again = await sign_request_async(**post.signing_request(rt, "rfc9421"))
+                answer = await rt.delivery.post(
+                    post.parts, post.headers(rt, again), post.body, rt.outbound
+                )
+    except (ExchangeError, FetchError) as exc:
+        error = RuntimeError(f"delivery to {post.inbox} failed: {describe(exc)}")
+        report(post.job, error, _failed(rt, post))
+        return
+    except Exception as exc:
+        # Whatever else went wrong is this delivery's alone, not its batch's.
+        report(post.job, exc, None)
+        return
+    error, effect = _judge(rt, post, answer, first, facts)
+    report(post.job, error, effect)
+
+
+def _judge(
+    rt: Runtime, post: _Post, answer: Answer, first: int | None, facts: _Facts
+) -> tuple[Exception | None, Effect | None]:
+    """What an answer makes of the delivery: (error or None, effect to record with it)."""
+    status = answer.status
+    if 200 <= status < 300:
+        rt.delivery.breakers.record(post.inbox, ok=True)
+        rt.delivery.healthy.add(post.domain)
+        if post.domain in facts.failing:
+            facts.failing.discard(post.domain)  # once per batch
+            return None, _cleared(post.domain)
+        return None, None
     # What the peer said, with both knocks when there were two: a refusal of our
     # signatures is then visible on our side, not only on theirs.
     log.warning(
         "delivery to %s signed by %s: the server answered %d%s: %s",
-        inbox,
-        payload["key_id"],
+        post.inbox,
+        post.key_id,
         status,
         f" (and {first} to draft-cavage before RFC 9421)" if first is not None else "",
-        answer_excerpt(response.content),
+        answer_excerpt(answer.body),
     )
     if is_unsalvageable(status):
-        raise PermanentFailure(f"{inbox} answered {status}")
-    await _failed(rt, inbox, domain)
+        return PermanentFailure(f"{post.inbox} answered {status}"), None
+    effect = _failed(rt, post)
     if status == 429:
-        raise RetryLater(retry_after(response), f"{inbox} answered 429")
-    raise RuntimeError(f"{inbox} answered {status}")
+        delay = retry_after_value(answer.header("retry-after"))
+        return RetryLater(delay, f"{post.inbox} answered 429"), effect
+    return RuntimeError(f"{post.inbox} answered {status}"), effect
 
 
-async def _failed(rt: Runtime, inbox: str, domain: str) -> None:
-    rt.delivery.breakers.record(inbox, ok=False)
-    rt.delivery.healthy.discard(domain)
+def _cleared(domain: str) -> Effect:
+    async def effect(conn: Connection) -> None:
+        await delivery_rows.mark_available(conn, domain)
+
+    return effect
+
+
+def _failed(rt: Runtime, post: _Post) -> Effect:
+    """Count a failed attempt: the inbox's breaker now, the domain's failure day on record."""
+    rt.delivery.breakers.record(post.inbox, ok=False)
+    rt.delivery.healthy.discard(post.domain)
     day = time.strftime("%Y%m%d", time.gmtime())
-    if await rt.store.write(delivery_rows.record_failure, domain, day, now_ms()):
-        log.warning("%s failed on 7 distinct days: marked unavailable", domain)
+    domain = post.domain
+
+    async def effect(conn: Connection) -> None:
+        if await delivery_rows.record_failure(conn, domain, day, now_ms()):
+            log.warning("%s failed on 7 distinct days: marked unavailable", domain)
+
+    return effect
 
 
 async def mark_domain_available(rt: Runtime, domain: str) -> None:
@@ -158,5 +320,11 @@ async def mark_domain_available(rt: Runtime, domain: str) -> None:
     rt.delivery.healthy.add(domain)
 
 
+def _capacity(config: Config) -> int:
+    return config.delivery_concurrency
+
+
 def register(registry: JobRegistry) -> None:
-    registry.register(DELIVER, deliver)
+    registry.register_batched(
+        BatchedKind(DELIVER, lookup=_lookup, run=_run_batch, capacity=_capacity, size=50)
+    )

@@ -84,9 +84,10 @@ async def run_outbox(rt: Runtime) -> None:
     """Dispatch events as they come, until cancelled."""
     poll = min(rt.config.job_poll_interval, MAX_POLL)
     while True:
+        seen = rt.job_signal.generation
         handled, _ = await dispatch_pending(rt)
         if handled < BATCH:
-            await rt.job_signal.wait_at_most(poll)
+            await rt.job_signal.wait_at_most(poll, seen)
 
 
 async def purge_dispatched(rt: Runtime) -> int:

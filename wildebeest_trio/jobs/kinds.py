@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..ids import IdGenerator, now_ms
-from ..store import Connection
+from ..store import Connection, Row
 from ..store import jobs as job_rows
 
 if TYPE_CHECKING:
+    from ..config import Config
     from ..runtime import Runtime
 
 Handler = Callable[["Runtime", dict[str, Any]], Awaitable[None]]
+#: A store unit run with the outcomes of a batch, in the same transaction.
+Effect = Callable[[Connection], Awaitable[None]]
+#: How a batch handler reports one job: (job, None for success or the error, effect).
+Report = Callable[[Row, "Exception | None", "Effect | None"], None]
 
 
 class RetryLater(Exception):
@@ -69,17 +74,69 @@ class JobKind:
             dedupe_key=dedupe_key,
         )
 
+    async def enqueue_many(
+        self,
+        conn: Connection,
+        ids: IdGenerator,
+        jobs: Iterable[tuple[dict[str, Any], str | None]],
+        *,
+        shared: str | None = None,
+    ) -> int:
+        """Queue many jobs, (payload, dedupe key) each, in the caller's unit; how many.
+
+        `shared` is what their payloads have in common (an activity sent to many
+        inboxes), stored once; a batch handler finds it in each job's `shared`.
+        """
+        now = now_ms()
+        return await job_rows.enqueue_many(
+            conn,
+            kind=self.name,
+            jobs=[(ids.next_id(), payload, dedupe) for payload, dedupe in jobs],
+            now=now,
+            max_attempts=self.max_attempts,
+            shared=None if shared is None else (ids.next_id(), shared),
+        )
+
+
+@dataclass(frozen=True)
+class BatchedKind:
+    """A kind whose jobs are claimed, run and recorded many at a time (see batch.py).
+
+    `lookup(conn, jobs)` runs in the claim's transaction and returns what the batch
+    needs from the store; `run(rt, jobs, facts, report)` works through the jobs and
+    calls `report` once for each.
+    """
+
+    kind: JobKind
+    lookup: Callable[[Connection, list[Row]], Awaitable[Any]]
+    run: Callable[[Runtime, list[Row], Any, Report], Awaitable[None]]
+    #: Jobs in flight at once in one process, from the settings.
+    capacity: Callable[[Config], int]
+    #: Jobs claimed per crossing, at most.
+    size: int = 50
+
 
 class JobRegistry:
     """Which handler runs each job kind, for one configured server."""
 
     def __init__(self) -> None:
         self._handlers: dict[str, tuple[JobKind, Handler]] = {}
+        self._batched: dict[str, BatchedKind] = {}
 
     def register(self, kind: JobKind, handler: Handler) -> None:
-        if kind.name in self._handlers:
+        if kind.name in self._handlers or kind.name in self._batched:
             raise ValueError(f"job kind {kind.name!r} already has a handler")
         self._handlers[kind.name] = (kind, handler)
+
+    def register_batched(self, batched: BatchedKind) -> None:
+        name = batched.kind.name
+        if name in self._handlers or name in self._batched:
+            raise ValueError(f"job kind {name!r} already has a handler")
+        self._batched[name] = batched
+
+    def batched(self) -> list[BatchedKind]:
+        """The kinds run in batches, each by its own engine."""
+        return [self._batched[name] for name in sorted(self._batched)]
 
     def handles(self, kind: JobKind) -> Callable[[Handler], Handler]:
         """Decorator form of `register`."""
@@ -94,10 +151,15 @@ class JobRegistry:
         return self._handlers.get(name)
 
     def names(self) -> list[str]:
+        """Every kind with a handler, run one at a time or in batches."""
+        return sorted([*self._handlers, *self._batched])
+
+    def single_names(self) -> list[str]:
+        """The kinds run one job at a time (the others have their batch engines)."""
         return sorted(self._handlers)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
 
     def __len__(self) -> int:
-        return len(self._handlers)
+        return len(self._handlers) + len(self._batched)

@@ -38,6 +38,10 @@ async def _park_exhausted(rt: Runtime) -> None:
         log.warning("parked %d jobs whose workers died on their last attempt", parked)
 
 
+async def _purge_shared_payloads(rt: Runtime) -> None:
+    await rt.store.write(job_rows.purge_shared_payloads)
+
+
 async def _forget_idempotency_keys(rt: Runtime) -> None:
     # Keys are honoured for an hour (the lookup checks their age); this only frees space.
     await rt.store.write(status_rows.forget_idempotency_keys, now_ms() - 3600 * 1000)
@@ -47,6 +51,7 @@ async def _forget_idempotency_keys(rt: Runtime) -> None:
 CORE: tuple[Periodic, ...] = (
     Periodic("renew id node lease", 60.0, _renew_node),
     Periodic("park exhausted jobs", 30.0, _park_exhausted),
+    Periodic("purge shared job payloads no job needs", 3600.0, _purge_shared_payloads),
     Periodic("forget old idempotency keys", 600.0, _forget_idempotency_keys),
 )
 

@@ -4,8 +4,8 @@
   (reads skip revoked tokens, and the delivery job deletes what it finds revoked).
 - `queue_push` runs inside the unit of work that creates a notification and queues one
   job per subscription whose alert and policy allow it, so nothing is lost on a crash.
-- The job encrypts (aes128gcm or the legacy aesgcm), signs with VAPID and POSTs through
-  the per-host clients of the delivery pool, pinned to checked addresses. 2xx is done;
+- The job encrypts (aes128gcm or the legacy aesgcm), signs with VAPID and POSTs over
+  the delivery pool's kept-alive connections, pinned to checked addresses. 2xx is done;
   404, 410 and any other 4xx but 408 and 429 delete the subscription; 429 waits for
   `Retry-After`; anything else retries, at most 5 attempts (Mastodon's `retry: 5`).
 - The payload omits Mastodon's `access_token`: only token hashes are stored, and keeping
@@ -22,11 +22,10 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from ..ids import IdGenerator, now_ms
 from ..jobs import JobKind, JobRegistry, RetryLater
-from ..net import FetchError, OutboundPolicy, describe, retry_after
+from ..keepalive import ExchangeError, header_bytes
+from ..net import FetchError, OutboundPolicy, describe, retry_after_value
 from ..resolver import ip_literal
 from ..serializers.notifications import NOTIFICATION_TYPES
 from ..store import Connection, Row
@@ -298,25 +297,21 @@ async def deliver_push(rt: Runtime, payload: dict[str, Any]) -> None:
     )
     parts = urlsplit(endpoint)
     headers["User-Agent"] = rt.config.user_agent
-    # The URL is rewritten to the checked address; the push service still sees its name.
+    # The connection goes to the checked address; the push service still sees its name.
     headers["Host"] = parts.netloc
     host = (parts.hostname or "").lower()
     async with rt.delivery.limit(host):
         try:
-            client, pinned = await rt.delivery.client(parts, rt.outbound)
-            response = await client.post(
-                pinned,
-                content=encrypted.body,
-                headers=headers,
-                extensions={"sni_hostname": parts.hostname or ""},
+            answer = await rt.delivery.post(
+                parts, header_bytes(headers.items()), encrypted.body, rt.outbound
             )
-        except (httpx.HTTPError, FetchError) as exc:
+        except (ExchangeError, FetchError) as exc:
             raise RuntimeError(f"push to {host} failed: {describe(exc)}") from None
-    status = response.status_code
+    status = answer.status
     if 200 <= status < 300:
         return
     if status == 429:
-        raise RetryLater(retry_after(response), f"{host} answered 429")
+        raise RetryLater(retry_after_value(answer.header("retry-after")), f"{host} answered 429")
     if 400 <= status < 500 and status != 408:
         # The push service says the subscription is gone (404/410) or will never work.
         log.info("push subscription %d deleted: %s answered %d", sub_id, host, status)

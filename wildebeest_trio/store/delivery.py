@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from .base import Connection, fetch_as
+from .paging import placeholders
 from .rows import UnavailableDomainRow
 
 FAILURE_DAYS_THRESHOLD = 7
@@ -11,6 +14,29 @@ FAILURE_DAYS_THRESHOLD = 7
 async def is_unavailable(conn: Connection, domain: str) -> bool:
     found = await conn.fetchval("SELECT 1 FROM unavailable_domains WHERE domain = $1", domain)
     return found is not None
+
+
+async def unavailable_among(conn: Connection, domains: Collection[str]) -> set[str]:
+    """Which of these domains are marked unavailable."""
+    if not domains:
+        return set()
+    rows = await conn.fetch(
+        f"SELECT domain FROM unavailable_domains WHERE domain IN ({placeholders(1, len(domains))})",
+        *domains,
+    )
+    return {r["domain"] for r in rows}
+
+
+async def failing_among(conn: Connection, domains: Collection[str]) -> set[str]:
+    """Which of these domains have failures on record (a success should clear them)."""
+    if not domains:
+        return set()
+    rows = await conn.fetch(
+        "SELECT DISTINCT domain FROM delivery_failures "
+        f"WHERE domain IN ({placeholders(1, len(domains))})",
+        *domains,
+    )
+    return {r["domain"] for r in rows}
 
 
 async def record_failure(conn: Connection, domain: str, day: str, now: int) -> bool:

@@ -1,12 +1,18 @@
-"""The jobs table: enqueue inside the caller's transaction, claim with a lease, finish."""
+"""The jobs table: enqueue inside the caller's transaction, claim with a lease, finish.
+
+Jobs of a fan-out may share part of their payload (`job_shared_payloads`): it is stored
+once, referred to by each job's `shared_id`, and removed once no job refers to it.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from .base import Connection, fetchval_as, row_as, rows_as
 from .effects import WORK_QUEUED
+from .paging import placeholders
 from .rows import ClaimedJobRow, JobRow
 
 _CLAIMABLE = "((state = 'pending' AND run_at <= $1) OR (state = 'running' AND lease_until <= $1))"
@@ -24,25 +30,103 @@ async def enqueue(
     dedupe_key: str | None = None,
 ) -> bool:
     """Add a job in the caller's transaction; False if `dedupe_key` is already queued."""
-    sql = (
+    added = await enqueue_many(
+        conn,
+        kind=kind,
+        jobs=[(job_id, payload, dedupe_key)],
+        now=now,
+        max_attempts=max_attempts,
+        run_at=run_at,
+    )
+    return added == 1
+
+
+async def enqueue_many(
+    conn: Connection,
+    *,
+    kind: str,
+    jobs: Sequence[tuple[int, dict[str, Any], str | None]],
+    now: int,
+    max_attempts: int,
+    run_at: int | None = None,
+    shared: tuple[int, str] | None = None,
+) -> int:
+    """Add jobs of one kind, (id, payload, dedupe key) each, in one statement; how many.
+
+    A job whose dedupe key is already queued is skipped. `shared` is (id, text): the
+    part of the payloads the jobs have in common, stored once.
+    """
+    if not jobs:
+        return 0
+    shared_id = None
+    if shared is not None:
+        shared_id = shared[0]
+        await conn.execute(
+            "INSERT INTO job_shared_payloads (id, data, created_at) VALUES ($1, $2, $3)",
+            shared_id,
+            shared[1],
+            now,
+        )
+    due = now if run_at is None else run_at
+    columns = (
         "INSERT INTO jobs (id, kind, payload, state, attempts, max_attempts, run_at, "
-        "dedupe_key, created_at, updated_at) VALUES ($1, $2, $3, 'pending', 0, $4, $5, $6, $7, $7)"
+        "dedupe_key, shared_id, created_at, updated_at) "
     )
-    if dedupe_key is not None:
-        sql += " ON CONFLICT (dedupe_key) DO NOTHING"
-    changed = await conn.execute(
-        sql,
-        job_id,
-        kind,
-        json.dumps(payload, separators=(",", ":")),
-        max_attempts,
-        now if run_at is None else run_at,
-        dedupe_key,
-        now,
-    )
-    if changed == 1:
+    payloads = [json.dumps(payload, separators=(",", ":")) for _, payload, _ in jobs]
+    if conn.dialect == "postgres":
+        added = await conn.execute(
+            columns + "SELECT u.id, $4, u.payload, 'pending', 0, $5, $6, u.dedupe_key, $7, $8, $8 "
+            "FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u (id, payload, dedupe_key) "
+            "ON CONFLICT (dedupe_key) DO NOTHING",
+            [job_id for job_id, _, _ in jobs],
+            payloads,
+            [dedupe for _, _, dedupe in jobs],
+            kind,
+            max_attempts,
+            due,
+            shared_id,
+            now,
+        )
+    else:
+        # SQLite has no arrays: the rows go as one JSON array (`WHERE true` lets the
+        # parser tell the upsert clause from a join condition).
+        rows = json.dumps(
+            [[job[0], text, job[2]] for job, text in zip(jobs, payloads, strict=True)]
+        )
+        added = await conn.execute(
+            columns + "SELECT value ->> 0, $2, value ->> 1, 'pending', 0, $3, $4, value ->> 2, $5, "
+            "$6, $6 FROM json_each($1) WHERE true ON CONFLICT (dedupe_key) DO NOTHING",
+            rows,
+            kind,
+            max_attempts,
+            due,
+            shared_id,
+            now,
+        )
+    if added:
         conn.effects.add(WORK_QUEUED)
-    return changed == 1
+    elif shared_id is not None:
+        await conn.execute("DELETE FROM job_shared_payloads WHERE id = $1", shared_id)
+    return added
+
+
+async def shared_payloads(conn: Connection, ids: Collection[int]) -> dict[int, str]:
+    """The shared payload parts with these ids."""
+    if not ids:
+        return {}
+    rows = await conn.fetch(
+        f"SELECT id, data FROM job_shared_payloads WHERE id IN ({placeholders(1, len(ids))})",
+        *ids,
+    )
+    return {r["id"]: r["data"] for r in rows}
+
+
+async def purge_shared_payloads(conn: Connection) -> int:
+    """Remove shared payload parts no job refers to any more; how many."""
+    return await conn.execute(
+        "DELETE FROM job_shared_payloads WHERE NOT EXISTS "
+        "(SELECT 1 FROM jobs WHERE jobs.shared_id = job_shared_payloads.id)"
+    )
 
 
 async def claim(
@@ -70,7 +154,7 @@ async def claim(
     rows = await conn.fetch(
         f"UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $3, "
         f"lease_until = $4, updated_at = $5 WHERE id IN ({pick}) "
-        "RETURNING id, kind, payload, attempts, max_attempts",
+        "RETURNING id, kind, payload, attempts, max_attempts, shared_id",
         now,
         limit,
         worker,
@@ -84,50 +168,70 @@ async def claim(
     return rows_as(ClaimedJobRow, rows)
 
 
-async def extend_lease(conn: Connection, job_id: int, worker: str, until: int) -> bool:
-    """Keep a long job leased; False if the lease was lost."""
-    changed = await conn.execute(
-        "UPDATE jobs SET lease_until = $1 WHERE id = $2 AND locked_by = $3 AND state = 'running'",
-        until,
-        job_id,
-        worker,
-    )
-    return changed == 1
+def _chunks(ids: Sequence[int], size: int = 500) -> list[Sequence[int]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
-async def complete(conn: Connection, job_id: int, worker: str) -> bool:
-    """A job succeeded: remove it."""
-    changed = await conn.execute(
-        "DELETE FROM jobs WHERE id = $1 AND locked_by = $2 AND state = 'running'", job_id, worker
-    )
-    return changed == 1
+async def extend_leases(conn: Connection, ids: Sequence[int], worker: str, until: int) -> set[int]:
+    """Keep running jobs leased; the ids whose lease this worker still held."""
+    kept: set[int] = set()
+    for chunk in _chunks(ids):
+        rows = await conn.fetch(
+            f"UPDATE jobs SET lease_until = $1 WHERE locked_by = $2 AND state = 'running' "
+            f"AND id IN ({placeholders(3, len(chunk))}) RETURNING id",
+            until,
+            worker,
+            *chunk,
+        )
+        kept.update(r["id"] for r in rows)
+    return kept
 
 
-async def retry(
-    conn: Connection, job_id: int, worker: str, *, error: str, run_at: int, now: int
+async def finish(
+    conn: Connection,
+    worker: str,
+    *,
+    done: Sequence[int] = (),
+    retries: Sequence[tuple[int, int, str]] = (),
+    parks: Sequence[tuple[int, str]] = (),
+    now: int,
 ) -> None:
-    """A job failed but may succeed later."""
-    await conn.execute(
-        "UPDATE jobs SET state = 'pending', run_at = $1, lease_until = NULL, locked_by = NULL, "
-        "last_error = $2, updated_at = $3 WHERE id = $4 AND locked_by = $5",
-        run_at,
-        error,
-        now,
-        job_id,
-        worker,
-    )
+    """Record attempts of jobs this worker holds: succeeded (removed), to retry at a time
+    (id, run_at, error), or never to succeed (id, error: kept, out of the queue)."""
+    for chunk in _chunks(done):
+        await conn.execute(
+            "DELETE FROM jobs WHERE locked_by = $1 AND state = 'running' "
+            f"AND id IN ({placeholders(2, len(chunk))})",
+            worker,
+            *chunk,
+        )
+    if retries:
+        await conn.executemany(
+            "UPDATE jobs SET state = 'pending', run_at = $1, lease_until = NULL, "
+            "locked_by = NULL, last_error = $2, updated_at = $3 WHERE id = $4 AND locked_by = $5 "
+            "AND state = 'running'",
+            [(run_at, error, now, job_id, worker) for job_id, run_at, error in retries],
+        )
+    if parks:
+        await conn.executemany(
+            "UPDATE jobs SET state = 'parked', lease_until = NULL, locked_by = NULL, "
+            "last_error = $1, updated_at = $2 WHERE id = $3 AND locked_by = $4 "
+            "AND state = 'running'",
+            [(error, now, job_id, worker) for job_id, error in parks],
+        )
 
 
-async def release(conn: Connection, job_id: int, worker: str, now: int) -> None:
-    """Give a job back untried (shutdown): due now, the attempt not counted."""
-    await conn.execute(
-        "UPDATE jobs SET state = 'pending', run_at = $1, lease_until = NULL, locked_by = NULL, "
-        "attempts = attempts - 1, updated_at = $1 WHERE id = $2 AND locked_by = $3 "
-        "AND state = 'running'",
-        now,
-        job_id,
-        worker,
-    )
+async def release(conn: Connection, ids: Sequence[int], worker: str, now: int) -> None:
+    """Give jobs back untried (shutdown): due now, the attempt not counted."""
+    for chunk in _chunks(ids):
+        await conn.execute(
+            "UPDATE jobs SET state = 'pending', run_at = $1, lease_until = NULL, "
+            "locked_by = NULL, attempts = attempts - 1, updated_at = $1 WHERE locked_by = $2 "
+            f"AND state = 'running' AND id IN ({placeholders(3, len(chunk))})",
+            now,
+            worker,
+            *chunk,
+        )
 
 
 async def park(conn: Connection, job_id: int, *, error: str, now: int) -> None:

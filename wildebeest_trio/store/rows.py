@@ -269,6 +269,13 @@ class JobRow(TypedDict):
     dedupe_key: str | None
     created_at: int
     updated_at: int
+    shared_id: int | None  # the part of the payload stored once (job_shared_payloads)
+
+
+class JobSharedPayloadRow(TypedDict):
+    id: int
+    data: str  # JSON
+    created_at: int
 
 
 class InstanceSettingRow(TypedDict):
@@ -716,6 +723,7 @@ TABLES: dict[str, type] = {
     "id_nodes": IdNodeRow,
     "accounts": AccountRow,
     "preview_cards": PreviewCardRow,
+    "job_shared_payloads": JobSharedPayloadRow,
     "preview_card_links": PreviewCardLinkRow,
     "preview_cards_statuses": PreviewCardStatusRow,
     "keypairs": KeypairRow,
