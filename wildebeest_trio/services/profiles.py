@@ -22,7 +22,13 @@ MAX_FIELDS = 4
 MAX_FIELD_NAME = 255
 MAX_FIELD_VALUE = 255
 PRIVACY = ("public", "unlisted", "private", "direct")
-DEFAULT_PREFERENCES = {"privacy": "public", "sensitive": False, "language": None}
+QUOTE_POLICIES = ("public", "followers", "nobody")  # who may quote new posts (4.5)
+DEFAULT_PREFERENCES = {
+    "privacy": "public",
+    "sensitive": False,
+    "language": None,
+    "quote_policy": "public",
+}
 
 
 class ProfileError(ValueError):
@@ -96,7 +102,7 @@ def _preferences_of(user: Row) -> dict[str, Any]:
 
 
 async def preferences(conn: Connection, account_id: int) -> dict[str, Any]:
-    """A local account's posting defaults (privacy, sensitive, language)."""
+    """A local account's posting defaults (privacy, sensitive, language, quote policy)."""
     user = await user_rows.user_by_account(conn, account_id)
     return _preferences_of(user) if user is not None else dict(DEFAULT_PREFERENCES)
 
@@ -153,6 +159,7 @@ class ProfileChanges:
     privacy: str | None = None
     sensitive: bool | None = None
     language: str | None = None
+    quote_policy: str | None = None
 
 
 def validate(changes: ProfileChanges) -> None:
@@ -170,6 +177,8 @@ def validate(changes: ProfileChanges) -> None:
                 raise ProfileError("fields", "a field name or value is too long")
     if changes.privacy is not None and changes.privacy not in PRIVACY:
         raise ProfileError("source[privacy]", f"must be one of {', '.join(PRIVACY)}")
+    if changes.quote_policy is not None and changes.quote_policy not in QUOTE_POLICIES:
+        raise ProfileError("source[quote_policy]", f"must be one of {', '.join(QUOTE_POLICIES)}")
     if changes.language is not None and not (
         changes.language == "" or (2 <= len(changes.language) <= 3 and changes.language.isalpha())
     ):
@@ -223,7 +232,8 @@ async def update(rt: Runtime, account_id: int, changes: ProfileChanges) -> None:
         if (
             changes.privacy is not None
             or changes.sensitive is not None
-            or (changes.language is not None)
+            or changes.language is not None
+            or changes.quote_policy is not None
         ):
             user = await user_rows.user_by_account(conn, account_id)
             settings = json.loads(user["settings"] or "{}") if user else {}
@@ -234,6 +244,8 @@ async def update(rt: Runtime, account_id: int, changes: ProfileChanges) -> None:
                 prefs["sensitive"] = changes.sensitive
             if changes.language is not None:
                 prefs["language"] = changes.language or None
+            if changes.quote_policy is not None:
+                prefs["quote_policy"] = changes.quote_policy
             await user_rows.update_settings(conn, account_id, json.dumps(settings), now)
 
     await rt.store.write(unit)

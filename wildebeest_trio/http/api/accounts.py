@@ -132,6 +132,7 @@ async def update_credentials() -> Response:
         privacy=params.text("source[privacy]", max_length=20),
         sensitive=params.flag("source[sensitive]"),
         language=params.text("source[language]", max_length=10),
+        quote_policy=params.text("source[quote_policy]", max_length=20),
     )
     for name in ("avatar", "header"):
         upload = params.files.get(name)
@@ -210,6 +211,7 @@ async def preferences() -> Response:
             "posting:default:visibility": prefs.get("privacy", "public"),
             "posting:default:sensitive": bool(prefs.get("sensitive", False)),
             "posting:default:language": prefs.get("language"),
+            "posting:default:quote_policy": prefs.get("quote_policy", "public"),
             "reading:expand:media": "default",
             "reading:expand:spoilers": False,
         }
