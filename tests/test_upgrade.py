@@ -212,6 +212,19 @@ NEW_FIELDS: dict[str, str] = {
     ),
     "quoted_update": "4.5's notification type (a push alert)",
     "timelines_access": "Mastodon 4.5's instance configuration",
+    **dict.fromkeys(
+        (
+            "interactionPolicy",
+            "gts",
+            "canQuote",
+            "automaticApproval",
+            "manualApproval",
+            "quoteUri",
+            "_misskey_quote",
+            "quoteAuthorization",
+        ),
+        "who may quote a Note, and what it quotes (FEP-044f), with their context terms",
+    ),
 }
 OLD_INSTANCE_ACTOR = MANIFEST["domain"]
 BASE = f"http://{MANIFEST['domain']}"

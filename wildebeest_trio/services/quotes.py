@@ -139,6 +139,9 @@ async def attach(
         if await verdict(conn, quoted, author) == "automatic":
             await accept(conn, rt, quote, fresh=True)
     elif local:
+        # Asked of the quoted post's server; its answer names this request.
+        request = f"{author['uri']}/quote_requests/{quote_id}"
+        await quote_rows.set_request(conn, quote_id, request, now)
         await outbox.record(conn, rt.ids, "quote.requested", author["id"], quote_id)
     elif not quoted["local"] and approval_uri is not None:
         await QUOTE_VERIFY.enqueue(conn, rt.ids, {"quote_id": quote_id, "depth": draft.depth})
@@ -309,6 +312,27 @@ async def refusal_received(conn: Connection, rt: Runtime, quote: Row) -> None:
     """The quoted post's server refused a quote (a Reject), or took its approval back
     (the Delete of its stamp)."""
     await refuse(conn, rt, quote)
+
+
+async def note_changed(
+    conn: Connection, rt: Runtime, status: Row, draft: QuoteDraft | None, policy: int
+) -> None:
+    """A remote post came again (an Update): who may quote it now, and a new stamp its own
+    quote names (checked before it counts)."""
+    now = now_ms()
+    if policy != int(status["quote_approval_policy"] or 0):
+        await quote_rows.set_policy(conn, status["id"], policy, now)
+    if draft is None or draft.approval_uri is None:
+        return
+    quote = await quote_rows.of_status(conn, status["id"])
+    if quote is None or quote["approval_uri"] == draft.approval_uri:
+        return
+    quoted = draft.quoted
+    if quoted is not None and quoted["local"]:
+        return  # only this server's own stamps approve quotes of its posts
+    await quote_rows.set_approval_uri(conn, quote["id"], draft.approval_uri, now)
+    if quote["state"] == "pending":
+        await QUOTE_VERIFY.enqueue(conn, rt.ids, {"quote_id": quote["id"], "depth": 0})
 
 
 # What the API asks -------------------------------------------------------------------------
