@@ -4,11 +4,14 @@ notifications that go with them."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from tests.social import User, act, follow, get, make_user, post
+from tests.test_scheduled_api import make_due
 from wildebeest_trio.runtime import Runtime
+from wildebeest_trio.services import scheduled as scheduled_service
 
 
 async def _put(client: Any, user: User, path: str, **fields: Any) -> tuple[int, Any]:
@@ -314,3 +317,29 @@ async def test_quotes_are_paged_by_quote(rt: Runtime, client: Any) -> None:
     assert [s["id"] for s in await response.get_json()] == [made[0]["id"]]
     code, _ = await get(client, None, f"/api/v1/statuses/{original['id']}/quotes")
     assert code == 401
+
+
+async def test_a_scheduled_quote(rt: Runtime, client: Any) -> None:
+    alice = await make_user(rt, client, "alice")
+    bob = await make_user(rt, client, "bob")
+    original = await post(client, alice, "later")
+    when = (datetime.now(UTC) + timedelta(minutes=10)).isoformat().replace("+00:00", "Z")
+    code, scheduled = await _post_raw(
+        client,
+        bob,
+        status="quoting later",
+        scheduled_at=when,
+        quoted_status_id=original["id"],
+        quote_approval_policy="followers",
+    )
+    assert code == 200, scheduled
+    assert scheduled["params"]["quoted_status_id"] == original["id"]
+    assert scheduled["params"]["quote_approval_policy"] == "followers"
+    code, body = await _post_raw(
+        client, bob, status="x", scheduled_at=when, quoted_status_id="123456789"
+    )
+    assert code == 404, body
+    await scheduled_service.publish(rt, await make_due(rt, scheduled["id"]))
+    _, posted = await get(client, bob, f"/api/v1/accounts/{bob.id}/statuses")
+    assert posted[0]["quote"]["quoted_status"]["id"] == original["id"]
+    assert posted[0]["quote_approval"]["automatic"] == ["followers"]

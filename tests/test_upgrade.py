@@ -212,6 +212,7 @@ NEW_FIELDS: dict[str, str] = {
     ),
     "quoted_update": "4.5's notification type (a push alert)",
     "timelines_access": "Mastodon 4.5's instance configuration",
+    **dict.fromkeys(("quoted_status_id", "quote_approval_policy"), "4.5's ScheduledStatus params"),
     **dict.fromkeys(
         (
             "interactionPolicy",

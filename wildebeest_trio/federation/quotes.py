@@ -5,8 +5,9 @@ VerifyQuoteService does.
 The stamp is fetched from where it says it is; it counts only if it is a
 `QuoteAuthorization` attributed to the quoted post's author, on that author's server,
 naming the quoting post (`interactingObject`) and the quoted one (`interactionTarget`).
-A stamp that cannot be had refuses the quote; a server that is down is tried again
-later, with the job.
+A stamp that cannot be had refuses the quote; one that does not fit leaves it pending
+(never shown), as Mastodon leaves it; a server that is down is tried again later, with
+the job.
 """
 
 from __future__ import annotations
