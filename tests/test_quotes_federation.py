@@ -77,6 +77,14 @@ async def test_a_server_sending_only_quote_url(
     assert seen["quote"]["quoted_status"]["uri"] == earlier["id"]
     assert "my earlier post" in seen["quote"]["quoted_status"]["content"]
 
+    # A post naming itself as what it quotes quotes nothing.
+    itself = remote.note(mia, "<p>me, me</p>", **_mentioning("alice", local))
+    itself["quote"] = itself["id"]
+    assert await deliver(api, local, mia, _create(remote, mia, itself)) == 202
+    await _apply(local)
+    seen = await _status_of(local, api, alice, itself["id"])
+    assert seen["quote"] == {"state": "rejected", "quoted_status": None}
+
     # Quoting alice's post that way asks nobody: as on Mastodon, it shows as a plain post
     # (a quote of a local post is related to us, so it is taken without a follower).
     mine = await post(api, alice, "alice's post")
@@ -238,10 +246,29 @@ async def test_quoting_a_post_of_another_server(
     )
     assert code == 404
     assert found[quotable["id"]]["quote_approval"]["automatic"] == ["public"]
+    # A policy naming someone else is beyond the flags: its server alone can tell.
+    odd = remote.note(
+        mia,
+        "<p>odd policy</p>",
+        interactionPolicy={"canQuote": {"automaticApproval": [ned.uri]}},
+    )
+    _, result = await get(api, alice, f"/api/v2/search?q={odd['id']}&resolve=true")
+    approval = result["statuses"][0]["quote_approval"]
+    assert approval == {
+        "automatic": ["unsupported_policy"],
+        "manual": [],
+        "current_user": "unknown",
+    }
+    asked = await post(api, alice, "may I?", quoted_status_id=result["statuses"][0]["id"])
+    assert asked["quote"]["state"] == "pending"
 
     quote = await post(api, alice, "quoting mia", quoted_status_id=found[quotable["id"]]["id"])
     assert quote["quote"] == {"state": "pending", "quoted_status": None}
-    [request] = [a for a in await _sent(local) if a["type"] == "QuoteRequest"]
+    [request] = [
+        a
+        for a in await _sent(local)
+        if a["type"] == "QuoteRequest" and a["object"] == quotable["id"]
+    ]
     assert request["actor"] == f"{local.config.base_url}/users/alice"
     assert request["object"] == quotable["id"]
     assert request["instrument"]["id"] == quote["uri"]

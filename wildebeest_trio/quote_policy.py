@@ -103,5 +103,7 @@ def for_account(
 
 
 def may_request(verdict: str) -> bool:
-    """Whether an account may quote under this verdict (automatically, or by asking)."""
-    return verdict in ("automatic", "manual")
+    """Whether an account may quote under this verdict: automatically, by asking, or by
+    asking a remote server whose policy names others too (`unknown`: only it can tell, as
+    Mastodon lets it)."""
+    return verdict != "denied"

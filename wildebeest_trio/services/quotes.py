@@ -234,10 +234,15 @@ async def status_removed(conn: Connection, status: Row) -> None:
 async def quoted_known(conn: Connection, rt: Runtime, quote: Row, quoted: Row) -> Row | None:
     """The post a quote names arrived here: link it, and approve a quote of one's own post
     (FEP-044f needs no stamp for that); the quote as it is now, or None when the post
-    cannot be quoted (a boost, someone else's post that reaches no public place)."""
-    if quoted["reblog_of_id"] is not None or (
-        quoted["account_id"] != quote["account_id"]
-        and quoted["visibility"] not in quote_policy.QUOTABLE_VISIBILITIES
+    cannot be quoted (the quoting post itself, a boost, someone else's post that reaches
+    no public place)."""
+    if (
+        quoted["id"] == quote["status_id"]
+        or quoted["reblog_of_id"] is not None
+        or (
+            quoted["account_id"] != quote["account_id"]
+            and quoted["visibility"] not in quote_policy.QUOTABLE_VISIBILITIES
+        )
     ):
         await refuse(conn, rt, quote)
         return None
