@@ -85,6 +85,24 @@ async def test_a_server_sending_only_quote_url(
     seen = await _status_of(local, api, alice, itself["id"])
     assert seen["quote"] == {"state": "rejected", "quoted_status": None}
 
+    # A stamp said to be ours is never taken from a note: we keep our own.
+    claims = remote.note(
+        mia,
+        "<p>approved, honest</p>",
+        quote=f"{mia.uri}/statuses/unknown",
+        quoteAuthorization=f"{local.config.base_url}/users/alice/quote_authorizations/1",
+        **_mentioning("alice", local),
+    )
+    assert await deliver(api, local, mia, _create(remote, mia, claims)) == 202
+    await _apply(local)
+    [kept] = await rows(
+        local,
+        "SELECT q.approval_uri FROM quotes q JOIN statuses s ON s.id = q.status_id "
+        "WHERE s.uri = $1",
+        claims["id"],
+    )
+    assert kept["approval_uri"] is None
+
     # Quoting alice's post that way asks nobody: as on Mastodon, it shows as a plain post
     # (a quote of a local post is related to us, so it is taken without a follower).
     mine = await post(api, alice, "alice's post")

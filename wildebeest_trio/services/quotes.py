@@ -107,8 +107,12 @@ async def attach(
         return None
     now = now_ms()
     quote_id = rt.ids.next_id()
-    # Only this server's stamps approve quotes of its posts.
-    approval_uri = None if quoted is not None and quoted["local"] else draft.approval_uri
+    # Only this server's stamps approve quotes of its posts, and it keeps them itself.
+    approval_uri = draft.approval_uri
+    if (quoted is not None and quoted["local"]) or (
+        approval_uri is not None and approval_uri.startswith(rt.config.base_url + "/")
+    ):
+        approval_uri = None
     await quote_rows.insert(
         conn,
         {
