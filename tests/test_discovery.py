@@ -52,8 +52,10 @@ async def test_instance_v2_shape_and_real_counts(rt: Runtime, client: Any) -> No
     assert conf["polls"]["max_options"] == 4
     assert conf["translation"] == {"enabled": False}
     assert len(conf["vapid"]["public_key"]) == 87  # 65-byte P-256 point, base64url
-    # Grouped notifications (2), PKCE (3) and standard Web Push (4) are all mounted.
-    assert body["api_versions"] == {"mastodon": 4}
+    # Grouped notifications (2), PKCE (3), standard Web Push (4), the blur filter action (5),
+    # endorsements (6) and quote posts (7) are all mounted; Mastodon 4.5 says 7.
+    assert body["api_versions"] == {"mastodon": 7}
+    assert conf["timelines_access"]["live_feeds"] == {"local": "public", "remote": "public"}
     assert body["registrations"]["enabled"] is True
     assert body["contact"]["account"]["username"] == "admin"
     assert body["contact"]["account"]["avatar"].endswith("/static/avatar.png")

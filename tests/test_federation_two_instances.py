@@ -8,112 +8,31 @@ using two apps on two servers would see it.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
 
-from tests.conftest import make_config, serve_instance
-from tests.social import User, act, get, make_user, post
-from wildebeest_trio.assembly import open_server_runtime
-from wildebeest_trio.http import create_app
-from wildebeest_trio.runtime import Runtime
+from tests.fakes.peers import (
+    Instance,
+    eventually,
+    follow_accepted,
+    follow_across,
+    peer_config,
+    relationship_with,
+    resolve,
+    status_on,
+    true_when,
+)
+from tests.social import act, get, make_user, post
 
-WAIT = 30.0
-
-
-@dataclass
-class Instance:
-    """A running server and a test client for its API."""
-
-    rt: Runtime
-    client: Any
-
-    @property
-    def host(self) -> str:
-        return self.rt.config.domain
-
-
-@pytest.fixture
-async def a(rt: Runtime, client: Any, nursery: trio.Nursery) -> Instance:
-    await serve_instance(rt, nursery)
-    return Instance(rt, client)
-
-
-@pytest.fixture
-async def b(tmp_path: Path) -> AsyncIterator[Instance]:
-    config = make_config(
-        tmp_path / "b",
-        f"sqlite:///{tmp_path / 'b.db'}",
-        allow_private_addresses=True,
-    )
-    async with open_server_runtime(config) as other:
-        # Its own nursery, stopped before its store closes.
-        async with trio.open_nursery() as own:
-            await serve_instance(other, own)
-            app = create_app(other)
-            async with app.test_app() as test_app:
-                yield Instance(other, test_app.test_client())
-            own.cancel_scope.cancel()
+pytest_plugins = ("tests.fakes.fixtures",)
 
 
 @pytest.fixture
 def config(tmp_path: Path, database_url: str) -> Any:
-    return make_config(tmp_path / "a", database_url, allow_private_addresses=True)
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], what: str) -> Any:
-    """Poll `check` until it returns something truthy (federation is asynchronous)."""
-    with trio.move_on_after(WAIT):
-        while True:
-            found = await check()
-            if found:
-                return found
-            await trio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-async def resolve(on: Instance, user: User, acct: str) -> dict[str, Any]:
-    """The account `acct` as `on` knows it, resolved through WebFinger when unknown."""
-    code, found = await get(on.client, user, f"/api/v2/search?q={acct}&resolve=true&type=accounts")
-    assert code == 200, found
-    assert [x["acct"] for x in found["accounts"]] == [acct], found
-    return found["accounts"][0]
-
-
-async def follow_across(
-    follower_side: Instance, follower: User, target_side: Instance, target: User
-) -> dict[str, Any]:
-    """`follower` follows `target` on the other instance; the remote account entity."""
-    remote = await resolve(follower_side, follower, f"{target.name}@{target_side.host}")
-    code, rel = await act(follower_side.client, follower, f"/api/v1/accounts/{remote['id']}/follow")
-    assert code == 200, rel
-    assert rel["requested"] and not rel["following"]  # until the other server accepts
-    return remote
-
-
-async def follow_accepted(
-    follower_side: Instance, follower: User, target_side: Instance, target: User
-) -> dict[str, Any]:
-    """`follow_across`, then wait for the target's server to accept it."""
-    remote = await follow_across(follower_side, follower, target_side, target)
-    await eventually(
-        lambda: _true_when(
-            lambda: _relationship(follower_side, follower, remote), "following", True
-        ),
-        "the Accept of the follow",
-    )
-    return remote
-
-
-async def status_on(side: Instance, user: User, uri: str) -> dict[str, Any] | None:
-    """A status as `user` on `side` sees it, found by its ActivityPub id in home."""
-    code, home = await get(side.client, user, "/api/v1/timelines/home?limit=40")
-    assert code == 200
-    return next((s for s in home if s["uri"] == uri), None)
+    return peer_config(tmp_path, database_url)
 
 
 async def test_follow_post_reply_interact_edit_delete(a: Instance, b: Instance) -> None:
@@ -121,7 +40,7 @@ async def test_follow_post_reply_interact_edit_delete(a: Instance, b: Instance) 
     bob = await make_user(b.rt, b.client, "bob")
     remote_alice = await follow_across(b, bob, a, alice)
     await eventually(
-        lambda: _true_when(lambda: _relationship(b, bob, remote_alice), "following", True),
+        lambda: true_when(lambda: relationship_with(b, bob, remote_alice), "following", True),
         "the Accept of bob's follow",
     )
     code, followers = await get(a.client, alice, f"/api/v1/accounts/{alice.id}/followers")
@@ -238,7 +157,7 @@ async def test_locked_account_request_block_and_profile_update(a: Instance, b: I
         return rels[0]
 
     await eventually(
-        lambda: _true_when(relationship, "following", True), "the authorized follow on B"
+        lambda: true_when(relationship, "following", True), "the authorized follow on B"
     )
 
     # A profile change reaches B.
@@ -259,7 +178,7 @@ async def test_locked_account_request_block_and_profile_update(a: Instance, b: I
     code, _ = await act(a.client, alice, f"/api/v1/accounts/{request['id']}/block")
     assert code == 200
     await eventually(
-        lambda: _true_when(relationship, "following", False), "the block's unfollow on B"
+        lambda: true_when(relationship, "following", False), "the block's unfollow on B"
     )
     code, followers = await get(a.client, alice, f"/api/v1/accounts/{alice.id}/followers")
     assert followers == []
@@ -288,15 +207,6 @@ def _text(html: str) -> str:
     return re.sub(r"<[^>]+>", "", html)
 
 
-async def _true_when(read: Callable[[], Awaitable[dict[str, Any]]], key: str, value: Any) -> bool:
-    return (await read())[key] == value
-
-
-async def _relationship(side: Instance, user: User, account: dict[str, Any]) -> dict[str, Any]:
-    _, rels = await get(side.client, user, f"/api/v1/accounts/relationships?id[]={account['id']}")
-    return rels[0]
-
-
 async def test_unfollow_and_account_move(a: Instance, b: Instance) -> None:
     from wildebeest_trio.services import moves
 
@@ -323,10 +233,10 @@ async def test_unfollow_and_account_move(a: Instance, b: Instance) -> None:
     await moves.start_move(a.rt, "alice", f"newalice@{b.host}")
 
     async def moved() -> bool:
-        rel = await _relationship(b, carol, {"id": newalice.id})
+        rel = await relationship_with(b, carol, {"id": newalice.id})
         return rel["following"]
 
     await eventually(moved, "carol following the new account on B")
     code, old = await get(b.client, carol, f"/api/v1/accounts/{remote_alice['id']}")
     assert old["moved"]["acct"] == "newalice"
-    assert (await _relationship(b, carol, remote_alice))["following"] is False
+    assert (await relationship_with(b, carol, remote_alice))["following"] is False

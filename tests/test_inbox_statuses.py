@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.fakes.instance import drain
+from tests.fakes.instance import drain, queued_deliveries
 from tests.fakes.remote import PUBLIC, RemoteActor, RemoteServer, deliver
 from tests.fakes.rows import accept_our_request, account_id_of, rows
 from tests.social import User, act, get, make_user
@@ -535,7 +535,6 @@ async def test_signed_public_replies_to_local_posts_are_forwarded_to_followers(
 ) -> None:
     import json
 
-    from wildebeest_trio.federation.delivery import DELIVER
     from wildebeest_trio.jsonld import sign_ld_signature
 
     alice = await make_user(local, api, "alice")
@@ -547,13 +546,7 @@ async def test_signed_public_replies_to_local_posts_are_forwarded_to_followers(
     assert status_code == 200
 
     async def forwarded() -> list[dict[str, Any]]:
-        jobs = await rows(
-            local,
-            "SELECT j.payload, s.data FROM jobs j JOIN job_shared_payloads s "
-            "ON s.id = j.shared_id WHERE j.kind = $1",
-            DELIVER.name,
-        )
-        found = [{**json.loads(j["payload"]), "body": j["data"]} for j in jobs]
+        found = await queued_deliveries(local)
         return [j for j in found if "Answers" in j["body"] or "unsigned" in j["body"]]
 
     bob = remote.actor("bob")

@@ -31,6 +31,8 @@ PARAM_KEYS = {
     "scheduled_at",
     "idempotency",
     "with_rate_limit",
+    "quoted_status_id",
+    "quote_approval_policy",
 }
 
 

@@ -13,6 +13,9 @@ API_LEVEL_FEATURES: tuple[str, ...] = (
     "grouped_notifications",  # level 2
     "pkce",  # level 3
     "standard_web_push",  # level 4
+    "blur_filter",  # level 5: the `blur` filter action (4.4)
+    "endorsements",  # level 6: featured accounts, endorse and unendorse (4.4)
+    "quotes",  # level 7: quote posts and their policies (4.5)
 )
 
 

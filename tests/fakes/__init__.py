@@ -6,5 +6,6 @@
   federation layer writes them, and rows read back;
 - `dns`: DNS servers on 127.0.0.1;
 - `instance`: the instance under test as the fakes meet it;
+- `peers`: a second live instance of this server, federating with the one under test;
 - `fixtures`: their pytest fixtures, for `pytest_plugins = ("tests.fakes.fixtures",)`.
 """

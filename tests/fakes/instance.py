@@ -3,6 +3,7 @@ relay running, its due jobs run on demand or by workers until a condition holds.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import trio
 
 from tests.conftest import make_config
 from wildebeest_trio.assembly import open_server_runtime
+from wildebeest_trio.federation.delivery import DELIVER
 from wildebeest_trio.federation.inbox import INBOX
 from wildebeest_trio.federation.instance_actor import ensure_instance_actor
 from wildebeest_trio.http import create_app
@@ -73,3 +75,24 @@ async def settle(rt: Runtime, predicate: Callable[[], Awaitable[bool]]) -> None:
             while not await predicate():
                 await trio.sleep(0.05)
         nursery.cancel_scope.cancel()
+
+
+async def queued_deliveries(rt: Runtime) -> list[dict[str, Any]]:
+    """The delivery jobs queued, oldest first: each payload with its activity as `body`
+    (stored once per fan-out in `job_shared_payloads`, or inline in an older job)."""
+
+    async def read(conn: Any) -> list[dict[str, Any]]:
+        found = await conn.fetch(
+            "SELECT j.payload, s.data FROM jobs j LEFT JOIN job_shared_payloads s "
+            "ON s.id = j.shared_id WHERE j.kind = $1 ORDER BY j.id",
+            DELIVER.name,
+        )
+        jobs = []
+        for row in found:
+            payload = json.loads(row["payload"])
+            if row["data"] is not None:
+                payload["body"] = row["data"]
+            jobs.append(payload)
+        return jobs
+
+    return await rt.store.read(read)

@@ -18,6 +18,7 @@ from ..config import Config
 from ..ids import now_ms
 from ..serializers import activitypub as ap
 from ..services.domain_blocks import is_suspended
+from ..services.urls import quote_authorization_uri
 from ..store import Connection, Row
 from ..store import accounts as account_rows
 from ..store import activitypub as ap_rows
@@ -25,6 +26,7 @@ from ..store import follows as follow_rows
 from ..store import media as media_rows
 from ..store import outbox as outbox_rows
 from ..store import polls as poll_rows
+from ..store import quotes as quote_rows
 from ..store import reports as report_rows
 
 DISTRIBUTABLE = ("public", "unlisted")
@@ -91,11 +93,35 @@ async def note_for(conn: Connection, config: Config, status: Row, author: Row) -
         tags=tags,
         in_reply_to_uri=parent_uri,
         media=media,
+        quote=await _quote_of(conn, config, status["id"]),
+        interaction_policy=ap.interaction_policy(
+            int(status.get("quote_approval_policy") or 0), author
+        ),
     )
     poll = await poll_rows.poll_of_status(conn, status["id"])
     if poll is not None:
         return ap.as_question(note, poll, now_ms())
     return note
+
+
+async def _quote_of(
+    conn: Connection, config: Config, status_id: int
+) -> tuple[str, str | None] | None:
+    """The post a local status quotes and, once approved, the stamp saying so: this
+    server's own for a local quoted post, the quoted server's otherwise."""
+    quote = await quote_rows.of_status(conn, status_id)
+    if quote is None or not quote["quoted_uri"]:
+        return None
+    if quote["state"] != "accepted":
+        return quote["quoted_uri"], None
+    if quote["approval_uri"]:
+        return quote["quoted_uri"], quote["approval_uri"]
+    quoted_author = await _account(conn, quote["quoted_account_id"])
+    if quoted_author is None or quoted_author["domain"] is not None:
+        return quote["quoted_uri"], None
+    return quote["quoted_uri"], quote_authorization_uri(
+        config, quoted_author["username"], quote["id"]
+    )
 
 
 async def status_recipients(
@@ -110,6 +136,9 @@ async def status_recipients(
     for row in await ap_rows.mentioned_accounts(conn, status["id"]):
         recipients.add_account(row)
     extra: list[int] = []
+    quote = await quote_rows.of_status(conn, status["id"])
+    if quote is not None and quote["quoted_account_id"] is not None:
+        extra.append(quote["quoted_account_id"])  # the quoted author, as Mastodon reaches
     if visibility in DISTRIBUTABLE:
         if status["in_reply_to_account_id"] is not None:
             extra.append(status["in_reply_to_account_id"])
@@ -157,6 +186,13 @@ async def plan(conn: Connection, config: Config, event: Row) -> list[Outgoing]:
 
 One = tuple[dict[str, Any], Recipients, bool, bool]
 Built = One | list[One] | None
+
+
+def _to_inbox_of(activity: dict[str, Any], account: Row) -> One:
+    """An unsigned activity for one remote account's own inbox."""
+    recipients = Recipients()
+    recipients.add_account(account, personal=True)
+    return activity, recipients, False, False
 
 
 async def _status_created(
@@ -305,9 +341,7 @@ async def _follow_request_answered(
     activity = ap.simple_activity(
         kind, f"{actor['uri']}#{kind.lower()}s/follows/{event['object_id']}", actor["uri"], follow
     )
-    recipients = Recipients()
-    recipients.add_account(requester, personal=True)
-    return activity, recipients, False, False
+    return _to_inbox_of(activity, requester)
 
 
 async def _block(
@@ -367,7 +401,7 @@ async def _poll_voted(
         return None
     if author["domain"] is None:
         # A vote in a local poll: its followers' servers get the new tallies.
-        return await _question_update(conn, config, status, author)
+        return await _fresh_update(conn, config, status, author)
     recipients = Recipients()
     recipients.add_account(author, personal=True)
     votes: list[One] = []
@@ -382,22 +416,26 @@ async def _poll_voted(
     return votes
 
 
-async def _question_update(conn: Connection, config: Config, status: Row, author: Row) -> Built:
+async def _fresh_update(conn: Connection, config: Config, status: Row, author: Row) -> Built:
+    """An Update of a Note whose text did not change (new poll tallies, a quote approved):
+    its id is unique to the millisecond, as such changes come many times a second."""
     note = await note_for(conn, config, status, author)
     recipients = await status_recipients(conn, status, author)
     stamp = now_ms()
     activity = ap.update_note_activity(note, stamp)
-    activity["id"] = f"{status['uri']}#updates/{stamp}"  # tallies change many times a second
+    activity["id"] = f"{status['uri']}#updates/{stamp}"
     return activity, recipients, status["visibility"] in DISTRIBUTABLE, False
 
 
-async def _poll_ended(
+async def _note_changed(
     conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
 ) -> Built:
+    """A local Note changed without an edit (its poll closed, its quote was approved):
+    those who have it get it again."""
     status = await ap_rows.status_row(conn, event["object_id"])
     if status is None or status["deleted_at"] is not None or status["account_id"] != actor["id"]:
         return None
-    return await _question_update(conn, config, status, actor)
+    return await _fresh_update(conn, config, status, actor)
 
 
 async def _account_deleted(
@@ -433,6 +471,80 @@ async def _report_forwarded(
     return flag, recipients, False, False
 
 
+async def _quote_requested(
+    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+) -> Built:
+    """A local account quoted a remote post: ask its author (a QuoteRequest)."""
+    quote = await quote_rows.by_id(conn, event["object_id"])
+    if quote is None or quote["state"] != "pending" or not quote["activity_uri"]:
+        return None
+    status = await ap_rows.status_row(conn, quote["status_id"])
+    quoted_author = await _account(conn, quote["quoted_account_id"])
+    if status is None or status["deleted_at"] is not None or quoted_author is None:
+        return None
+    note = await note_for(conn, config, status, actor)
+    activity = ap.quote_request_activity(
+        quote["activity_uri"], actor["uri"], quote["quoted_uri"], note
+    )
+    return _to_inbox_of(activity, quoted_author)
+
+
+async def _quote_answered(
+    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+) -> Built:
+    """A local author approved a remote account's quote (an Accept with the stamp), or
+    refused it (a Reject of its QuoteRequest)."""
+    accepted = event["event"] == "quote.authorized"
+    quote = await quote_rows.by_id(conn, event["object_id"]) if event["object_id"] else None
+    if accepted:
+        if quote is None or quote["state"] != "accepted" or not quote["activity_uri"]:
+            return None
+        status = await ap_rows.status_row(conn, quote["status_id"])
+        requester = await _account(conn, quote["account_id"])
+        if status is None or requester is None:
+            return None
+        request = {
+            "id": quote["activity_uri"],
+            "actor": requester["uri"],
+            "object": quote["quoted_uri"],
+            "instrument": status["uri"],
+        }
+        result: str | None = quote_authorization_uri(config, actor["username"], quote["id"])
+    else:
+        requester = await _account(conn, payload.get("requester_id"))
+        if requester is None or not payload.get("activity_uri"):
+            return None
+        request = {
+            "id": str(payload["activity_uri"]),
+            "actor": requester["uri"],
+            "object": str(payload.get("quoted_uri") or ""),
+        }
+        if payload.get("instrument"):
+            request["instrument"] = str(payload["instrument"])
+        result = None
+    kind = "Accept" if accepted else "Reject"
+    answer_id = f"{actor['uri']}#{kind.lower()}s/quote_requests/{event['object_id'] or event['id']}"
+    return _to_inbox_of(ap.quote_answer(kind, answer_id, actor["uri"], request, result), requester)
+
+
+async def _quote_revoked(
+    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+) -> Built:
+    """A local author took back an approval: the stamp is deleted wherever the quoting post
+    went, and at its author's (always LD-signed, as Mastodon signs it)."""
+    quote = await quote_rows.by_id(conn, event["object_id"])
+    if quote is None:
+        return None
+    status = await ap_rows.status_row(conn, quote["status_id"])
+    quoting_author = await _account(conn, quote["account_id"])
+    if status is None or quoting_author is None:
+        return None
+    recipients = await status_recipients(conn, status, quoting_author)
+    recipients.add_account(quoting_author, personal=True)
+    stamp = quote_authorization_uri(config, actor["username"], quote["id"])
+    return ap.delete_stamp_activity(actor["uri"], stamp), recipients, True, True
+
+
 _BUILDERS = {
     "status.created": _status_created,
     "status.updated": _status_updated,
@@ -453,9 +565,14 @@ _BUILDERS = {
     "account.updated": _account_updated,
     "account.moved": _account_moved,
     "poll.voted": _poll_voted,
-    "poll.ended": _poll_ended,
+    "poll.ended": _note_changed,
     "account.deleted": _account_deleted,
     "report.created": _report_forwarded,
+    "quote.requested": _quote_requested,
+    "quote.authorized": _quote_answered,
+    "quote.rejected": _quote_answered,
+    "quote.revoked": _quote_revoked,
+    "quote.updated": _note_changed,
 }
 
 
@@ -520,6 +637,25 @@ async def status_documents(
     if status["reblog_of_id"] is None and docs.activity is not None:
         docs.note = {"@context": docs.activity["@context"], **docs.activity["object"]}
     return docs
+
+
+async def quote_stamp(
+    conn: Connection, config: Config, username: str, quote_id: int
+) -> dict[str, Any] | None:
+    """The QuoteAuthorization a local author gave a quote, while it stands (approved, and
+    both posts there); None otherwise, as Mastodon answers 404 for a revoked one."""
+    author = await account_rows.local_actor(conn, username)
+    quote = await quote_rows.by_id(conn, quote_id)
+    if author is None or quote is None or author["suspended_at"] is not None:
+        return None
+    if quote["quoted_account_id"] != author["id"] or quote["state"] != "accepted":
+        return None
+    quoting = await ap_rows.status_row(conn, quote["status_id"])
+    quoted = await ap_rows.status_row(conn, quote["quoted_status_id"] or 0)
+    if quoting is None or quoted is None or quoting["deleted_at"] or quoted["deleted_at"]:
+        return None
+    stamp = quote_authorization_uri(config, author["username"], quote["id"])
+    return ap.quote_authorization(stamp, author["uri"], quoting["uri"], quoted["uri"])
 
 
 async def status_activity(

@@ -54,6 +54,11 @@ async def status_documents(
     )
 
 
+async def quote_authorization(rt: Runtime, username: str, quote_id: int) -> dict[str, Any] | None:
+    """The QuoteAuthorization stamp a local author gave, while the approval stands."""
+    return await rt.store.read(activities.quote_stamp, rt.config, username, quote_id)
+
+
 async def outbox_items(
     rt: Runtime, actor: Row, max_id: int | None, min_id: int | None
 ) -> tuple[list[dict[str, Any]], tuple[int, int] | None]:

@@ -14,8 +14,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..services.polls import PollState
-from ..services.statuses import NewStatus, Version
+from .. import quote_policy
+from ..drafts import NewStatus, PollState, QuoteDraft, Version
 from ..store import Connection, Row
 from ..store import accounts as account_rows
 from ..store import inbox as inbox_rows
@@ -35,6 +35,18 @@ MAX_POLL_OPTIONS = 20
 MAX_OPTION = 200
 SHORTCODE_RE = re.compile(r"^:?([a-zA-Z0-9_]{1,64}):?$")
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")
+# Where a quoted post may be named, FEP-044f's first (Mastodon's order).
+QUOTE_KEYS = ("quote", "_misskey_quote", "quoteUrl", "quoteUri")
+MAX_POLICY_ADDRESSEES = 64
+
+
+@dataclass(frozen=True)
+class QuoteRef:
+    """The post a note quotes, as it names it."""
+
+    uri: str
+    approval_uri: str | None  # its `quoteAuthorization` stamp
+    legacy: bool  # named by an older property only (no FEP-044f `quote`)
 
 
 @dataclass
@@ -60,6 +72,9 @@ class ParsedNote:
     object_type: str
     poll: PollState | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    quote: QuoteRef | None = None
+    # `interactionPolicy.canQuote`: who may quote at once, and who may ask.
+    can_quote: tuple[list[str], list[str]] = ([], [])
 
 
 class NoteRefused(ValueError):
@@ -189,6 +204,60 @@ def _poll(obj: dict[str, Any]) -> PollState | None:
     )
 
 
+def _quote(obj: dict[str, Any]) -> QuoteRef | None:
+    """The post a note quotes: FEP-044f's `quote` (with its `quoteAuthorization`), else
+    Misskey's `_misskey_quote` and `quoteUrl` or Fedibird's `quoteUri`, as Mastodon reads
+    them."""
+    for key in QUOTE_KEYS:
+        uri = link(obj.get(key))
+        if uri is not None and len(uri) <= 2048:
+            approval = link(obj.get("quoteAuthorization"))
+            return QuoteRef(
+                uri=uri,
+                approval_uri=approval if approval and len(approval) <= 2048 else None,
+                legacy="quote" not in obj,
+            )
+    return None
+
+
+def _can_quote(obj: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The addressees of `interactionPolicy.canQuote`'s automatic and manual approval."""
+    policy = obj.get("interactionPolicy")
+    can_quote = first(policy.get("canQuote")) if isinstance(policy, dict) else None
+    if not isinstance(can_quote, dict):
+        return [], []
+
+    def addressees(value: Any) -> list[str]:
+        found = [address_of(v) for v in as_list(value)[:MAX_POLICY_ADDRESSEES]]
+        return [a for a in found if a]
+
+    return addressees(can_quote.get("automaticApproval")), addressees(
+        can_quote.get("manualApproval")
+    )
+
+
+def quote_policy_of(note: ParsedNote, author: Row) -> int:
+    """The stored policy `canQuote` describes (Mastodon's `quote_policy`): Public, the
+    author's followers and following collections, the author alone; any other addressee
+    makes it `unsupported_policy`. No policy: only the author may quote."""
+
+    def flags(addressees: list[str]) -> int:
+        found = 0
+        for addressee in addressees:
+            if addressee in PUBLIC:
+                found |= quote_policy.PUBLIC
+            elif addressee == author.get("followers_url"):
+                found |= quote_policy.FOLLOWERS
+            elif addressee == author.get("following_url"):
+                found |= quote_policy.FOLLOWING
+            elif addressee != author["uri"]:
+                found |= quote_policy.UNSUPPORTED
+        return found
+
+    automatic, manual = note.can_quote
+    return quote_policy.combine(flags(automatic), flags(manual))
+
+
 def parse_note(obj: dict[str, Any]) -> ParsedNote:
     """The status fields of a Note-like object; NoteRefused if it cannot be one."""
     object_type = first(obj.get("type"))
@@ -255,6 +324,8 @@ def parse_note(obj: dict[str, Any]) -> ParsedNote:
         updated=parse_time(obj.get("updated")),
         object_type=str(object_type),
         poll=_poll(obj),
+        quote=_quote(obj),
+        can_quote=_can_quote(obj),
     )
 
 
@@ -324,10 +395,25 @@ def _version(note: ParsedNote, people: Audience, visibility: str, at: int | None
     )
 
 
+async def quote_draft(conn: Connection, note: ParsedNote, depth: int = 0) -> QuoteDraft | None:
+    """The quote a note makes, the quoted post resolved when it is known here."""
+    if note.quote is None:
+        return None
+    quoted = await inbox_rows.status_by_uri(conn, note.quote.uri)
+    return QuoteDraft(
+        quoted,
+        note.quote.uri,
+        approval_uri=note.quote.approval_uri,
+        legacy=note.quote.legacy,
+        depth=depth,
+    )
+
+
 async def new_status(
-    conn: Connection, note: ParsedNote, author: Row, people: Audience
+    conn: Connection, note: ParsedNote, author: Row, people: Audience, *, depth: int = 0
 ) -> NewStatus:
-    """The status a remote note makes: its audience, visibility and parent resolved."""
+    """The status a remote note makes: its audience, visibility, parent and quote resolved
+    (`depth`: how many quotes deep it was fetched)."""
     parent = await inbox_rows.status_by_uri(conn, note.in_reply_to) if note.in_reply_to else None
     visibility = visibility_of(note.to, note.cc, author["followers_url"])
     return NewStatus(
@@ -338,6 +424,8 @@ async def new_status(
         url=note.url or note.uri,
         remote_media=note.media,
         poll=note.poll,
+        quote=await quote_draft(conn, note, depth),
+        quote_approval_policy=quote_policy_of(note, author),
     )
 
 

@@ -103,6 +103,7 @@ def credential_account_entity(
         "privacy": preferences.get("privacy", "public"),
         "sensitive": bool(preferences.get("sensitive", False)),
         "language": preferences.get("language"),
+        "quote_policy": preferences.get("quote_policy", "public"),
         "note": row.get("note_source") or "",
         "fields": [
             {"name": f["name"], "value": f["value"], "verified_at": None} for f in fields_source

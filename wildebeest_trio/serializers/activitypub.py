@@ -6,6 +6,7 @@ import json
 import mimetypes
 from typing import Any
 
+from .. import quote_policy
 from ..config import Config
 from .accounts import media_url
 from .time import iso_midnight
@@ -159,6 +160,31 @@ def follows_page(collection_id: str, page: int, items: list[str], total: int) ->
 # the LD signature.
 ATOM_URI_TERMS: dict[str, str] = {"ostatus": "http://ostatus.org#", "atomUri": "ostatus:atomUri"}
 
+# FEP-044f quotes, with the older names Fedibird and Misskey read (as Mastodon 4.5 sends
+# them), and GoToSocial's interaction policies (who may quote).
+FEP_044F = "https://w3id.org/fep/044f#"
+QUOTE_TERMS: dict[str, Any] = {
+    "quote": {"@id": f"{FEP_044F}quote", "@type": "@id"},
+    "quoteUri": {"@id": "http://fedibird.com/ns#quoteUri", "@type": "@id"},
+    "_misskey_quote": {"@id": "https://misskey-hub.net/ns#_misskey_quote", "@type": "@id"},
+    "quoteAuthorization": {"@id": f"{FEP_044F}quoteAuthorization", "@type": "@id"},
+    "gts": "https://gotosocial.org/ns#",
+    "interactionPolicy": {"@id": "gts:interactionPolicy", "@type": "@id"},
+    "canQuote": {"@id": "gts:canQuote", "@type": "@id"},
+    "automaticApproval": {"@id": "gts:automaticApproval", "@type": "@id"},
+    "manualApproval": {"@id": "gts:manualApproval", "@type": "@id"},
+}
+QUOTE_REQUEST_TERMS: dict[str, Any] = {"QuoteRequest": f"{FEP_044F}QuoteRequest"}
+QUOTE_AUTHORIZATION_CONTEXT: list[Any] = [
+    AS_CONTEXT,
+    {
+        "QuoteAuthorization": f"{FEP_044F}QuoteAuthorization",
+        "gts": "https://gotosocial.org/ns#",
+        "interactingObject": {"@id": "gts:interactingObject", "@type": "@id"},
+        "interactionTarget": {"@id": "gts:interactionTarget", "@type": "@id"},
+    },
+]
+
 NOTE_CONTEXT: list[Any] = [
     AS_CONTEXT,
     {
@@ -171,8 +197,13 @@ NOTE_CONTEXT: list[Any] = [
         "Hashtag": "as:Hashtag",
         "blurhash": "toot:blurhash",
         "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
+        **QUOTE_TERMS,
     },
 ]
+# A QuoteRequest carries the quoting Note inline.
+QUOTE_REQUEST_CONTEXT: list[Any] = [AS_CONTEXT, {**NOTE_CONTEXT[1], **QUOTE_REQUEST_TERMS}]
+# An Accept or Reject names the request it answers.
+QUOTE_ANSWER_CONTEXT: list[Any] = [AS_CONTEXT, QUOTE_REQUEST_TERMS]
 
 
 def addressing(
@@ -199,8 +230,12 @@ def note_document(
     in_reply_to_uri: str | None = None,
     with_context: bool = True,
     media: list[dict[str, Any]] | None = None,
+    quote: tuple[str, str | None] | None = None,
+    interaction_policy: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A local status as an ActivityStreams `Note`."""
+    """A local status as an ActivityStreams `Note`; `quote`: the id of the post it quotes
+    and the stamp approving it (None until approved); `interaction_policy`: who may quote
+    it (`interaction_policy`)."""
     from .time import iso_ms
 
     mention_uris = [m["uri"] for m in mentions]
@@ -245,11 +280,103 @@ def note_document(
     }
     if language:
         document["contentMap"] = {language: status["content"]}
+    if quote is not None:
+        quoted_uri, authorization = quote
+        document["quote"] = document["_misskey_quote"] = document["quoteUri"] = quoted_uri
+        if authorization is not None:
+            document["quoteAuthorization"] = authorization
+    if interaction_policy is not None:
+        document["interactionPolicy"] = interaction_policy
     if status.get("edited_at"):
         document["updated"] = (iso_ms(status["edited_at"]) or "").replace(".000Z", "Z")
     if with_context:
         document = {"@context": NOTE_CONTEXT, **document}
     return document
+
+
+def interaction_policy(policy: int, author: dict[str, Any]) -> dict[str, Any]:
+    """`interactionPolicy` of a local status: who may quote it at once (the author alone,
+    when nobody else may) and who may ask for approval, as actor and collection ids."""
+
+    def addressees(flags: int) -> list[str]:
+        found = []
+        if flags & quote_policy.PUBLIC:
+            found.append(AS_PUBLIC)
+        if flags & quote_policy.FOLLOWERS and author.get("followers_url"):
+            found.append(author["followers_url"])
+        if flags & quote_policy.FOLLOWING and author.get("following_url"):
+            found.append(author["following_url"])
+        return found
+
+    can_quote: dict[str, Any] = {
+        "automaticApproval": addressees(quote_policy.automatic(policy)) or [author["uri"]]
+    }
+    manual = addressees(quote_policy.manual(policy))
+    if manual:
+        can_quote["manualApproval"] = manual
+    return {"canQuote": can_quote}
+
+
+def quote_request_activity(
+    request_id: str, actor_uri: str, quoted_uri: str, note: dict[str, Any]
+) -> dict[str, Any]:
+    """A `QuoteRequest`: asking the quoted post's author to approve a quote, the quoting
+    Note inline (FEP-044f)."""
+    return {
+        "@context": QUOTE_REQUEST_CONTEXT,
+        "id": request_id,
+        "type": "QuoteRequest",
+        "actor": actor_uri,
+        "object": quoted_uri,
+        "instrument": {k: v for k, v in note.items() if k != "@context"},
+    }
+
+
+def quote_answer(
+    kind: str,
+    answer_id: str,
+    actor_uri: str,
+    request: dict[str, str],
+    result: str | None = None,
+) -> dict[str, Any]:
+    """An `Accept` (with the stamp as its `result`) or `Reject` of a QuoteRequest;
+    `request`: its id, actor, object and instrument."""
+    document: dict[str, Any] = {
+        "@context": QUOTE_ANSWER_CONTEXT,
+        "id": answer_id,
+        "type": kind,
+        "actor": actor_uri,
+        "object": {"type": "QuoteRequest", **request},
+    }
+    if result is not None:
+        document["result"] = result
+    return document
+
+
+def quote_authorization(
+    stamp_uri: str, author_uri: str, quoting_uri: str, quoted_uri: str
+) -> dict[str, Any]:
+    """The `QuoteAuthorization` stamp served at its id while the approval stands."""
+    return {
+        "@context": QUOTE_AUTHORIZATION_CONTEXT,
+        "id": stamp_uri,
+        "type": "QuoteAuthorization",
+        "attributedTo": author_uri,
+        "interactingObject": quoting_uri,
+        "interactionTarget": quoted_uri,
+    }
+
+
+def delete_stamp_activity(actor_uri: str, stamp_uri: str) -> dict[str, Any]:
+    """`Delete` of a QuoteAuthorization: the approval is taken back (Mastodon's form)."""
+    return {
+        "@context": AS_CONTEXT,
+        "id": f"{stamp_uri}#delete",
+        "type": "Delete",
+        "actor": actor_uri,
+        "to": [AS_PUBLIC],
+        "object": stamp_uri,
+    }
 
 
 def attachment_document(config: Config, row: dict[str, Any]) -> dict[str, Any] | None:

@@ -86,6 +86,14 @@ POLL_LIMITS = {
 }
 
 
+# Mastodon 4.5's `timelines_access`: who may read the public, hashtag and link timelines,
+# local and remote posts apart. Anyone may here, signed in or not.
+TIMELINES_ACCESS = {
+    feed: {"local": "public", "remote": "public"}
+    for feed in ("live_feeds", "hashtag_feeds", "trending_link_feeds")
+}
+
+
 def streaming_url(config: Config) -> str:
     return ("wss://" if config.scheme == "https" else "ws://") + config.domain
 
@@ -129,6 +137,7 @@ def instance_v2(
             "media_attachments": media_limits(config, av),
             "polls": POLL_LIMITS,
             "translation": {"enabled": False},
+            "timelines_access": TIMELINES_ACCESS,
             "limited_federation": False,
         },
         "registrations": {

@@ -11,7 +11,9 @@ from .accounts import account_entity
 from .statuses import status_entity
 from .time import iso_ms
 
-# Mastodon 4.3's notification types, in its order (also the Web Push alert types).
+# Mastodon's notification types, in its order (also the Web Push alert types): 4.3's, and
+# 4.5's `quote` (someone quoted your post) and `quoted_update` (a post you quoted was
+# edited).
 NOTIFICATION_TYPES: tuple[str, ...] = (
     "mention",
     "status",
@@ -23,10 +25,14 @@ NOTIFICATION_TYPES: tuple[str, ...] = (
     "update",
     "admin.sign_up",
     "admin.report",
+    "quote",
+    "quoted_update",
 )
 
 # Types whose entity carries the status they are about (Mastodon's `status_type?`).
-STATUS_TYPES = frozenset({"favourite", "reblog", "status", "mention", "poll", "update"})
+STATUS_TYPES = frozenset(
+    {"favourite", "reblog", "status", "mention", "poll", "update", "quote", "quoted_update"}
+)
 
 
 def report_entity(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import quote_policy
 from ..config import Config
 from .media import media_attachment_entity
 from .time import iso_ms
@@ -16,6 +17,8 @@ def scheduled_status_entity(
     Mastodon's `params`), and the uploads it will attach."""
     params = row["params"]
     reply_to = params.get("in_reply_to_id")
+    quoted = params.get("quoted_status_id")
+    policy = params.get("quote_approval_policy")
     return {
         "id": str(row["id"]),
         "scheduled_at": iso_ms(row["scheduled_at"]),
@@ -32,6 +35,12 @@ def scheduled_status_entity(
             "scheduled_at": None,
             "idempotency": None,
             "with_rate_limit": False,
+            "quoted_status_id": None if quoted is None else str(quoted),
+            # The name a client gave; none for a policy with manual approval.
+            "quote_approval_policy": next(
+                (name for name, value in quote_policy.API_VALUES.items() if value == policy),
+                None,
+            ),
         },
         "media_attachments": [media_attachment_entity(config, m) for m in media],
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .. import quote_policy
 from ..config import Config
 from ..store.statuses import StatusBundle
 from .accounts import account_entity, acct
@@ -54,15 +55,22 @@ def _viewer_flags(bundle: StatusBundle, row: dict[str, Any]) -> dict[str, Any]:
 
 
 def status_entity(
-    config: Config, bundle: StatusBundle, status_id: int, *, source: bool = False
+    config: Config,
+    bundle: StatusBundle,
+    status_id: int,
+    *,
+    source: bool = False,
+    shallow: bool = False,
 ) -> dict[str, Any]:
     """One status of a bundle as Mastodon's Status (never null where a list or string is
-    expected); `source=True` adds `text`, as DELETE returns it for redrafting."""
+    expected); `source=True` adds `text`, as DELETE returns it for redrafting. A quoted
+    status is `shallow`: the quote it makes in turn is only named (a ShallowQuote)."""
     row = bundle.statuses[status_id]
     account = bundle.accounts[row["account_id"]]
     reblog = None
     if row["reblog_of_id"] is not None and row["reblog_of_id"] in bundle.statuses:
         reblog = status_entity(config, bundle, row["reblog_of_id"])
+    proper = bundle.statuses.get(row["reblog_of_id"] or row["id"], row)
     entity: dict[str, Any] = {
         "id": str(row["id"]),
         "created_at": iso_ms(row["created_at"]),
@@ -77,6 +85,7 @@ def status_entity(
         "replies_count": int(row["replies_count"]),
         "reblogs_count": int(row["reblogs_count"]),
         "favourites_count": int(row["favourites_count"]),
+        "quotes_count": int(row.get("quotes_count") or 0),
         "edited_at": iso_ms(row["edited_at"]),
         "content": row["content"] or "",
         "reblog": reblog,
@@ -89,6 +98,8 @@ def status_entity(
         "emojis": [custom_emoji_entity(config, e) for e in bundle.emojis.get(status_id, ())],
         "card": _card(config, bundle, status_id),
         "poll": _poll(bundle, row),
+        "quote": _quote(config, bundle, row["id"], shallow=shallow),
+        "quote_approval": _quote_approval(bundle, proper),
     }
     # Mastodon names the posting application only to the author (or if shared).
     app = bundle.applications.get(row["application_id"]) if row["application_id"] else None
@@ -118,6 +129,64 @@ def _card(config: Config, bundle: StatusBundle, status_id: int) -> dict[str, Any
     if card is None:
         return None
     return preview_card_entity(config, card, bundle.accounts.get(card["author_account_id"] or 0))
+
+
+def quote_state(bundle: StatusBundle, quote: dict[str, Any]) -> tuple[str, int | None]:
+    """What the viewer is told of a quote: its state, and the quoted status's id where the
+    entity carries it (Mastodon's BaseQuoteSerializer). An accepted quote of a post since
+    deleted is `deleted`; of one the viewer may not see, `unauthorized`; of an author the
+    viewer blocks or mutes, the reason (the post still comes, for the app to hide)."""
+    state = quote["state"]
+    if state != "accepted":
+        return state, None
+    quoted_id = quote["quoted_status_id"]
+    if quoted_id is not None and quoted_id in bundle.quoted_hidden:
+        return "unauthorized", None
+    quoted = None
+    if quoted_id is not None:
+        quoted = bundle.statuses.get(quoted_id) or bundle.shallow_quoted.get(quoted_id)
+    if quoted is None or quoted.get("deleted_at") is not None:
+        return "deleted", None
+    if quoted["account_id"] != bundle.viewer_id:
+        reason = bundle.quote_filters.get(quoted["account_id"])
+        if reason is not None:
+            return reason, quoted_id
+    return "accepted", quoted_id
+
+
+def _quote(
+    config: Config, bundle: StatusBundle, status_id: int, *, shallow: bool
+) -> dict[str, Any] | None:
+    """The Quote (or, inside a quoted status, the ShallowQuote) a status makes; null when
+    it makes none, or only a legacy one (`quoteUrl` and the like) not approved."""
+    quote = bundle.quotes.get(status_id)
+    if quote is None or (quote["legacy"] and quote["state"] != "accepted"):
+        return None
+    state, quoted_id = quote_state(bundle, quote)
+    if shallow:
+        return {"state": state, "quoted_status_id": _str_or_none(quoted_id)}
+    quoted = None
+    if quoted_id is not None:
+        quoted = status_entity(config, bundle, quoted_id, shallow=True)
+    return {"state": state, "quoted_status": quoted}
+
+
+def _quote_approval(bundle: StatusBundle, row: dict[str, Any]) -> dict[str, Any]:
+    """QuoteApproval: who may quote the status, and what the viewer may expect."""
+    policy = int(row.get("quote_approval_policy") or 0)
+    author = row["account_id"]
+    return {
+        "automatic": quote_policy.as_keys(quote_policy.automatic(policy)),
+        "manual": quote_policy.as_keys(quote_policy.manual(policy)),
+        "current_user": quote_policy.for_account(
+            policy,
+            visibility=row["visibility"],
+            is_author=author == bundle.viewer_id,
+            signed_in=bundle.viewer_id is not None,
+            follows_author=author in bundle.following,
+            followed_by_author=author in bundle.followed_by,
+        ),
+    }
 
 
 def _str_or_none(value: int | None) -> str | None:

@@ -33,6 +33,7 @@ from ..store import follows as follow_rows
 from ..store import markers as marker_rows
 from ..store import moderators as moderator_rows
 from ..store import notifications as notification_rows
+from ..store import quotes as quote_rows
 from ..store import reports as report_rows
 from ..store import statuses as status_rows
 from ..store.notifications import POLICY_FIELDS, Browse
@@ -53,7 +54,7 @@ DAY_MS = 24 * HOUR_MS
 
 # Mastodon's Notification::PROPERTIES `filterable`: only these may be filtered or dropped
 # by the policy.
-FILTERABLE = frozenset({"mention", "reblog", "follow", "follow_request", "favourite"})
+FILTERABLE = frozenset({"mention", "reblog", "follow", "follow_request", "favourite", "quote"})
 POLICY_VALUES = ("accept", "filter", "drop")
 DEFAULT_POLICY: dict[str, str] = {
     "for_not_following": "accept",
@@ -340,20 +341,31 @@ async def status_posted(
 async def status_edited(
     conn: Connection, notifier: Notifier, status: Row, newly_mentioned: list[int]
 ) -> None:
-    """An edited status: `update` to the local accounts that boosted it (replacing the one
-    an earlier edit left, as Mastodon's LocalNotificationWorker), and `mention` to the
-    accounts the edit tags for the first time."""
+    """An edited status: `update` to the local accounts that boosted it and `quoted_update`
+    to those who quoted it (each replacing the one an earlier edit left, as Mastodon's
+    LocalNotificationWorker), and `mention` to the accounts the edit tags for the first
+    time."""
     boosters = await notification_rows.local_boosters(conn, status["id"])
-    for account_id in boosters:
+    await _replacing(conn, notifier, "update", status, boosters)
+    await _about(conn, notifier, "mention", status, newly_mentioned)
+    # Those whose approved quotes show it hear of the edit too (Mastodon 4.5).
+    quoters = await quote_rows.accepted_local_quoters(conn, status["id"])
+    await _replacing(conn, notifier, "quoted_update", status, quoters)
+
+
+async def _replacing(
+    conn: Connection, notifier: Notifier, type: str, status: Row, recipients: list[int]
+) -> None:
+    """`type` about a status to each of `recipients`, in place of the one they had."""
+    for account_id in recipients:
         await withdraw(
             conn,
             account_id=account_id,
             from_account_id=status["account_id"],
-            type="update",
+            type=type,
             status_id=status["id"],
         )
-    await _about(conn, notifier, "update", status, boosters)
-    await _about(conn, notifier, "mention", status, newly_mentioned)
+    await _about(conn, notifier, type, status, recipients)
 
 
 async def status_removed(conn: Connection, status_id: int) -> None:
@@ -395,6 +407,17 @@ async def reblogged(conn: Connection, notifier: Notifier, account_id: int, statu
         account_id=status["account_id"],
         type="reblog",
         from_account_id=account_id,
+        status_id=status["id"],
+    )
+
+
+async def quoted(conn: Connection, notifier: Notifier, status: Row, quoted_status: Row) -> None:
+    """`quote` to the quoted post's author: `status` quotes it with their approval."""
+    await notifier.notify(
+        conn,
+        account_id=quoted_status["account_id"],
+        type="quote",
+        from_account_id=status["account_id"],
         status_id=status["id"],
     )
 

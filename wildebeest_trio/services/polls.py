@@ -18,6 +18,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..drafts import PollState
 from ..ids import now_ms
 from ..jobs import JobKind, JobRegistry, RetryLater
 from ..serializers.instance import POLL_LIMITS
@@ -50,19 +51,6 @@ class PollDraft:
     expires_in: int | None
     multiple: bool = False
     hide_totals: bool = False
-
-
-@dataclass
-class PollState:
-    """A poll as a status brings it: from a client's draft, or a remote Question with the
-    counts its server reports (`tallies` None: none yet)."""
-
-    options: list[str]
-    multiple: bool
-    expires_at: int | None
-    hide_totals: bool = False
-    tallies: list[int] | None = None
-    voters_count: int | None = 0
 
 
 @dataclass

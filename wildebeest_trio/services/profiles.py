@@ -28,7 +28,13 @@ MAX_ATTRIBUTION_DOMAINS = 10
 DOMAIN_RE = re.compile(
     r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
 )
-DEFAULT_PREFERENCES = {"privacy": "public", "sensitive": False, "language": None}
+QUOTE_POLICIES = ("public", "followers", "nobody")  # who may quote new posts (4.5)
+DEFAULT_PREFERENCES = {
+    "privacy": "public",
+    "sensitive": False,
+    "language": None,
+    "quote_policy": "public",
+}
 
 
 class ProfileError(ValueError):
@@ -102,7 +108,7 @@ def _preferences_of(user: Row) -> dict[str, Any]:
 
 
 async def preferences(conn: Connection, account_id: int) -> dict[str, Any]:
-    """A local account's posting defaults (privacy, sensitive, language)."""
+    """A local account's posting defaults (privacy, sensitive, language, quote policy)."""
     user = await user_rows.user_by_account(conn, account_id)
     return _preferences_of(user) if user is not None else dict(DEFAULT_PREFERENCES)
 
@@ -161,6 +167,7 @@ class ProfileChanges:
     language: str | None = None
     # Sites that may name this account as a page's author (Mastodon 4.3).
     attribution_domains: list[str] | None = None
+    quote_policy: str | None = None
 
 
 def validate(changes: ProfileChanges) -> None:
@@ -184,6 +191,8 @@ def validate(changes: ProfileChanges) -> None:
                 raise ProfileError("attribution_domains", f"{domain} is not a valid domain")
     if changes.privacy is not None and changes.privacy not in PRIVACY:
         raise ProfileError("source[privacy]", f"must be one of {', '.join(PRIVACY)}")
+    if changes.quote_policy is not None and changes.quote_policy not in QUOTE_POLICIES:
+        raise ProfileError("source[quote_policy]", f"must be one of {', '.join(QUOTE_POLICIES)}")
     if changes.language is not None and not (
         changes.language == "" or (2 <= len(changes.language) <= 3 and changes.language.isalpha())
     ):
@@ -241,7 +250,8 @@ async def update(rt: Runtime, account_id: int, changes: ProfileChanges) -> None:
         if (
             changes.privacy is not None
             or changes.sensitive is not None
-            or (changes.language is not None)
+            or changes.language is not None
+            or changes.quote_policy is not None
         ):
             user = await user_rows.user_by_account(conn, account_id)
             settings = json.loads(user["settings"] or "{}") if user else {}
@@ -252,6 +262,8 @@ async def update(rt: Runtime, account_id: int, changes: ProfileChanges) -> None:
                 prefs["sensitive"] = changes.sensitive
             if changes.language is not None:
                 prefs["language"] = changes.language or None
+            if changes.quote_policy is not None:
+                prefs["quote_policy"] = changes.quote_policy
             await user_rows.update_settings(conn, account_id, json.dumps(settings), now)
 
     await rt.store.write(unit)

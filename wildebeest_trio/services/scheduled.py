@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Any
 from ..ids import now_ms
 from ..jobs import JobKind, JobRegistry, RetryLater
 from ..store import Connection, IntegrityError, Row
+from ..store import accounts as account_rows
 from ..store import media as media_rows
 from ..store import scheduled as scheduled_rows
 from ..store import statuses as status_rows
 from ..store.paging import Page
-from . import statuses
+from . import quotes, statuses
 from .polls import PollDraft
 from .statuses import Draft, InvalidStatus, StatusNotFound
 
@@ -88,6 +89,8 @@ def _params(draft: Draft) -> dict[str, Any]:
         "language": draft.language,
         "in_reply_to_id": draft.in_reply_to_id,
         "poll": poll,
+        "quoted_status_id": draft.quoted_status_id,
+        "quote_approval_policy": draft.quote_approval_policy,
     }
 
 
@@ -102,6 +105,8 @@ def _draft(params: dict[str, Any], media_ids: list[int]) -> Draft:
         in_reply_to_id=params["in_reply_to_id"],
         media_ids=[str(m) for m in media_ids],
         poll=PollDraft(**poll) if poll else None,
+        quoted_status_id=params.get("quoted_status_id"),
+        quote_approval_policy=params.get("quote_approval_policy"),
     )
 
 
@@ -178,6 +183,10 @@ async def schedule(
                 raise StatusNotFound(
                     "The post you are trying to reply to does not appear to exist."
                 )
+        if draft.quoted_status_id is not None:
+            author = await account_rows.account_by_id(conn, account_id)
+            assert author is not None
+            await quotes.quotable(conn, draft.quoted_status_id, author)
         for media_id in media_ids:
             row = await media_rows.attachment(conn, media_id)
             if row is None or row["account_id"] != account_id or row["status_id"] is not None:

@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import quote_policy
+from ..drafts import NewStatus, QuoteDraft, Version
 from ..formatting import URL_RE, MentionTarget, plain_mentions, render_text
 from ..ids import now_ms, parse_id
 from ..runtime import Runtime
@@ -27,6 +29,7 @@ from ..store import custom_emojis as emoji_rows
 from ..store import inbox as inbox_rows
 from ..store import media as media_rows
 from ..store import notifications as notification_rows
+from ..store import quotes as quote_rows
 from ..store import scheduled as scheduled_rows
 from ..store import statuses as status_rows
 from ..store import users as user_rows
@@ -41,6 +44,7 @@ from . import (
     notifications,
     polls,
     preview_cards,
+    quotes,
 )
 from .refusals import InvalidStatus, NotAllowed, StatusNotFound
 from .urls import status_uri, status_url
@@ -82,44 +86,9 @@ class Draft:
     media_ids: list[str] = field(default_factory=list)
     poll: polls.PollDraft | None = None
     scheduled_at: str | None = None
-
-
-@dataclass(kw_only=True)
-class Version:
-    """What a status says, as its author wrote it here (rendered) or its server sent it
-    (sanitized), with the accounts and emoji it names resolved."""
-
-    content: str
-    text: str = ""  # the source a local status was written from; remote ones have none
-    spoiler_text: str = ""
-    sensitive: bool = False
-    language: str | None = None
-    # Tagged accounts: mentioned, and told of it when local.
-    mentions: list[int] = field(default_factory=list)
-    # Local accounts a private or direct remote status is addressed to without a tag:
-    # Mastodon's silent mentions, which give access but no notification.
-    silent_mentions: list[int] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
-    # A remote server's custom emoji (shortcode, url, uri), recorded for its domain.
-    emojis: list[dict[str, str]] = field(default_factory=list)
-    # When the author's server says this version was written; None: now.
-    at: int | None = None
-
-
-@dataclass(kw_only=True)
-class NewStatus:
-    """A status to create: its first version, who may see it, where it belongs and what
-    it carries."""
-
-    version: Version
-    visibility: str
-    parent: Row | None = None  # the status it replies to
-    uri: str | None = None  # a remote status's id; a local one's is made from its new id
-    url: str | None = None
-    application_id: int | None = None
-    uploads: list[int] = field(default_factory=list)  # the local author's attachments
-    remote_media: list[dict[str, Any]] = field(default_factory=list)  # kept at its origin
-    poll: polls.PollState | None = None
+    quoted_status_id: int | None = None
+    # Who may quote it (`quote_policy`); None: the author's default (or, editing, as it is).
+    quote_approval_policy: int | None = None
 
 
 MAX_MEDIA = 4
@@ -201,9 +170,26 @@ async def _render(
     return rendered.html, rendered.mentions, rendered.tags
 
 
-async def _written(conn: Connection, rt: Runtime, draft: Draft, **fields: Any) -> Version:
-    """The version a client's text makes, rendered, with the other `fields`."""
+def _quote_inline(content: str, text: str, quoted: Row | None) -> str:
+    """Content that links the quoted post, for readers whose app shows no quotes: unless the
+    text links it already, Mastodon's `<p class="quote-inline">RE: <a ...>` goes first (its
+    web client hides that paragraph)."""
+    if quoted is None:
+        return content
+    link = quoted["url"] or quoted["uri"]
+    if link in text or quoted["uri"] in text:
+        return content
+    rendered = render_text(f"RE: {link}", resolve_mention=lambda u, d: None, tag_url=str)
+    return rendered.html.replace("<p>", '<p class="quote-inline">', 1) + content
+
+
+async def _written(
+    conn: Connection, rt: Runtime, draft: Draft, quoted: Row | None = None, **fields: Any
+) -> Version:
+    """The version a client's text makes, rendered (linking the post it quotes), with the
+    other `fields`."""
     content, mentions, tags = await _render(conn, rt, draft.text)
+    content = _quote_inline(content, draft.text, quoted)
     return Version(
         text=draft.text,
         content=content,
@@ -293,6 +279,7 @@ async def create(conn: Connection, rt: Runtime, author: Row, new: NewStatus) -> 
             # A remote server's date, unless it is in the future.
             "created_at": now if version.at is None else min(version.at, now),
             "updated_at": now,
+            "quote_approval_policy": new.quote_approval_policy,
         },
     )
     await _write_refs(conn, rt, status_id, author, version)
@@ -335,6 +322,8 @@ async def create(conn: Connection, rt: Runtime, author: Row, new: NewStatus) -> 
         )
     row = await status_rows.status_by_id(conn, status_id)
     assert row is not None
+    if new.quote is not None:
+        await quotes.attach(conn, rt, row, author, new.quote)
     await notifications.status_posted(conn, notifications.Notifier(rt), row, version.mentions)
     await preview_cards.queue(conn, rt, row, has_media=bool(new.uploads or new.remote_media))
     conn.effects.add(fanout.StatusPublished(status_id))
@@ -379,20 +368,35 @@ async def post(
         sensitive = draft.sensitive
         if sensitive is None:
             sensitive = bool(prefs.get("sensitive", False))
+        visibility = draft.visibility or prefs.get("privacy") or "public"
+        quoted: Row | None = None
+        if draft.quoted_status_id is not None:
+            quoted = await quotes.quotable(conn, draft.quoted_status_id, author)
+            visibility = quotes.visibility_of_quote(quoted, visibility)
         version = await _written(
             conn,
             rt,
             draft,
+            quoted,
             sensitive=sensitive,
             language=draft.language or prefs.get("language") or None,
         )
+        if quoted is not None:
+            quotes.check_direct(quoted, account_id, visibility, version.mentions)
+        policy = draft.quote_approval_policy
+        if policy is None:
+            policy = quote_policy.API_VALUES.get(
+                prefs.get("quote_policy") or "public", quote_policy.API_VALUES["public"]
+            )
         new = NewStatus(
             version=version,
-            visibility=draft.visibility or prefs.get("privacy") or "public",
+            visibility=visibility,
             parent=parent,
             application_id=application_id,
             uploads=parse_media_ids(draft.media_ids),
             poll=None if draft.poll is None else polls.state_of(draft.poll, now),
+            quote=None if quoted is None else QuoteDraft(quoted, quoted["uri"]),
+            quote_approval_policy=quote_policy.for_visibility(policy, visibility),
         )
         row = await create(conn, rt, author, new)
         assert row is not None
@@ -608,9 +612,52 @@ async def edit(rt: Runtime, account_id: int, status_id: int, draft: Draft) -> St
             and language == row["language"]
             and not poll_changed
         )
+        if draft.quote_approval_policy is not None:
+            await _set_quote_policy(conn, rt, row, draft.quote_approval_policy, announce=unchanged)
         if not unchanged:
-            version = await _written(conn, rt, draft, sensitive=sensitive, language=language)
+            quoted = await _quoted_by(conn, status_id)
+            version = await _written(
+                conn, rt, draft, quoted, sensitive=sensitive, language=language
+            )
             await revise(conn, rt, row, version)
+        return await _one(conn, status_id, account_id)
+
+    return await rt.store.write(unit)
+
+
+async def _quoted_by(conn: Connection, status_id: int) -> Row | None:
+    """The live post a status quotes, if it quotes one."""
+    quote = await quote_rows.of_status(conn, status_id)
+    if quote is None or quote["quoted_status_id"] is None:
+        return None
+    return await status_rows.status_by_id(conn, quote["quoted_status_id"])
+
+
+async def _set_quote_policy(
+    conn: Connection, rt: Runtime, row: Row, policy: int, *, announce: bool
+) -> None:
+    """Change who may quote a local status (nobody else, unless it reaches public places);
+    with `announce`, its Update federates and streams (an edit does so itself)."""
+    policy = quote_policy.for_visibility(policy, row["visibility"])
+    if policy == int(row["quote_approval_policy"] or 0):
+        return
+    await status_rows.set_quote_policy(conn, row["id"], policy, now_ms())
+    if announce:
+        await outbox.record(conn, rt.ids, "status.updated", row["account_id"], row["id"])
+        conn.effects.add(fanout.StatusPublished(row["id"], "status.update"))
+
+
+async def set_quote_policy(
+    rt: Runtime, account_id: int, status_id: int, policy: int
+) -> StatusBundle:
+    """`PUT /api/v1/statuses/:id/interaction_policy`: who may quote one of the caller's
+    statuses from now on (quotes approved before stay)."""
+
+    async def unit(conn: Connection) -> StatusBundle:
+        row = await _own(conn, status_id, account_id)
+        if row["reblog_of_id"] is not None:
+            raise NotAllowed()
+        await _set_quote_policy(conn, rt, row, policy, announce=True)
         return await _one(conn, status_id, account_id)
 
     return await rt.store.write(unit)
@@ -637,6 +684,7 @@ async def remove(
             await status_rows.add_to_count(conn, row["in_reply_to_id"], "replies_count", -1)
         if row["visibility"] == "direct":
             await conversations.forget_status(conn, row)
+        await quotes.status_removed(conn, row)
         await notifications.status_removed(conn, row["id"])
         if row["local"]:
             await outbox.record(

@@ -23,6 +23,11 @@ def status_url(config: Config, username: str, status_id: int) -> str:
     return f"{profile_url(config, username)}/{status_id}"
 
 
+def quote_authorization_uri(config: Config, username: str, quote_id: int) -> str:
+    """Where a local author's approval of a quote (a QuoteAuthorization stamp) is served."""
+    return f"{actor_uri(config, username)}/quote_authorizations/{quote_id}"
+
+
 def key_id(config: Config, username: str) -> str:
     return f"{actor_uri(config, username)}#main-key"
 

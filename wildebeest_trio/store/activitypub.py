@@ -74,12 +74,15 @@ async def tags_of(conn: Connection, status_id: int) -> list[TagNameRow]:
 
 
 async def interacting_accounts(conn: Connection, status_id: int) -> list[int]:
-    """Remote accounts that boosted, favourited or replied to a status (they hold copies)."""
+    """Remote accounts that boosted, favourited, replied to or quoted a status (they hold
+    copies)."""
     rows = await conn.fetch(
         "SELECT s.account_id AS id FROM statuses s JOIN accounts a ON a.id = s.account_id "
         "WHERE (s.reblog_of_id = $1 OR s.in_reply_to_id = $1) AND a.domain IS NOT NULL "
         "UNION SELECT f.account_id FROM favourites f JOIN accounts a ON a.id = f.account_id "
-        "WHERE f.status_id = $1 AND a.domain IS NOT NULL",
+        "WHERE f.status_id = $1 AND a.domain IS NOT NULL "
+        "UNION SELECT q.account_id FROM quotes q JOIN accounts a ON a.id = q.account_id "
+        "WHERE q.quoted_status_id = $1 AND a.domain IS NOT NULL",
         status_id,
     )
     return [r["id"] for r in rows]

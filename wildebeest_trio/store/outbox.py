@@ -26,6 +26,13 @@ marks it dispatched. Events so far (`object_id` and payload):
   each chosen option to its author. In a local poll, whoever voted (`account_id` is then
   the poll's author when the voter is remote): an Update of the Question with new tallies;
 - `poll.ended` (status id; poll_id): a local poll closed: an Update of the Question.
+- `quote.requested` (quote id): a local account quoted a remote post: a QuoteRequest to
+  its author. `quote.authorized` (quote id; `account_id` is the quoted local author): an
+  Accept of a remote account's QuoteRequest with the QuoteAuthorization stamp;
+  `quote.rejected` (quote id or none; activity_uri, instrument, requester_id,
+  quoted_uri): a Reject of it. `quote.revoked` (quote id): a local author took an approval
+  back: a Delete of the stamp. `quote.updated` (the quoting status id): a local account's
+  quote was approved: an Update of its Note, now naming the stamp.
 
 `account_id` is always the local actor. Bookmarks and conversation mutes are private
 and record nothing.

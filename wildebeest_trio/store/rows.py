@@ -106,6 +106,21 @@ class AccountRow(TypedDict):
     emojis: NotRequired[list[CustomEmojiRow]]
 
 
+class QuoteRow(TypedDict):
+    id: int
+    status_id: int
+    account_id: int
+    quoted_status_id: int | None
+    quoted_account_id: int | None
+    quoted_uri: str | None
+    state: str  # pending, accepted, rejected or revoked
+    legacy: SqlBool
+    activity_uri: str | None
+    approval_uri: str | None
+    created_at: int
+    updated_at: int
+
+
 class PreviewCardRow(TypedDict):
     id: int
     url: str
@@ -238,6 +253,8 @@ class StatusRow(TypedDict):
     deleted_at: int | None
     conversation_id: int | None
     poll_id: int | None
+    quote_approval_policy: int  # Mastodon's bits: automatic << 16 | manual (quote_policy.py)
+    quotes_count: int
 
 
 class FollowRow(TypedDict):
@@ -723,6 +740,7 @@ TABLES: dict[str, type] = {
     "id_nodes": IdNodeRow,
     "accounts": AccountRow,
     "preview_cards": PreviewCardRow,
+    "quotes": QuoteRow,
     "job_shared_payloads": JobSharedPayloadRow,
     "preview_card_links": PreviewCardLinkRow,
     "preview_cards_statuses": PreviewCardStatusRow,

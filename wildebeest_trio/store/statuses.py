@@ -15,6 +15,7 @@ from . import custom_emojis as emoji_rows
 from . import filters as filter_rows
 from . import media as media_rows
 from . import polls as poll_rows
+from . import quotes as quote_rows
 from . import tags as tag_rows
 from .base import Connection, R, fetch_as, fetchrow_as, fetchval_as
 from .filters import FilterMatch
@@ -30,6 +31,7 @@ from .rows import (
     MediaAttachmentRow,
     MentionedAccountRow,
     PollRow,
+    QuoteRow,
     StatusCardRow,
     StatusEditRow,
     StatusPageRow,
@@ -119,15 +121,21 @@ _STATUS_COLUMNS = (
     "conversation_id",
     "created_at",
     "updated_at",
+    "quote_approval_policy",
 )
 
 
+# Columns a row may leave out (a boost is never quoted by others).
+_STATUS_DEFAULTS: dict[str, Any] = {"quote_approval_policy": 0}
+
+
 async def insert_status(conn: Connection, row: Mapping[str, Any]) -> None:
-    """Insert a status row (`row` holds the columns above)."""
+    """Insert a status row (`row` holds the columns above, the defaulted ones optional)."""
+    values = {**_STATUS_DEFAULTS, **row}
     await conn.execute(
         f"INSERT INTO statuses ({', '.join(_STATUS_COLUMNS)}) "
         f"VALUES ({placeholders(1, len(_STATUS_COLUMNS))})",
-        *(row[c] for c in _STATUS_COLUMNS),
+        *(values[c] for c in _STATUS_COLUMNS),
     )
 
 
@@ -519,6 +527,17 @@ class StatusBundle:
     own_votes: dict[int, list[int]] = field(default_factory=dict)  # the viewer's, by poll id
     filtered: dict[int, list[FilterMatch]] = field(default_factory=dict)  # viewer's filters
     cards: dict[int, StatusCardRow] = field(default_factory=dict)  # preview card per status
+    quotes: dict[int, QuoteRow] = field(default_factory=dict)  # the quote each status makes
+    # Quoted statuses that exist but the viewer may not see.
+    quoted_hidden: set[int] = field(default_factory=set)
+    # Statuses quoted by quoted statuses (named only, so not hydrated).
+    shallow_quoted: dict[int, StatusRow] = field(default_factory=dict)
+    # Why the viewer would rather not see a quoted author: blocked_account, blocked_domain
+    # or muted_account (the Quote entity's state), by account id.
+    quote_filters: dict[int, str] = field(default_factory=dict)
+    # Of the bundle's authors, those the viewer follows and those following the viewer.
+    following: set[int] = field(default_factory=set)
+    followed_by: set[int] = field(default_factory=set)
 
 
 async def _by_ids(conn: Connection, row: type[R], sql: str, ids: list[int], *extra: Any) -> list[R]:
@@ -543,12 +562,17 @@ async def hydrate(
     missing = [i for i in inner_ids if i not in bundle.statuses]
     for r in await _by_ids(conn, StatusRow, "SELECT * FROM statuses WHERE id IN ({ids})", missing):
         bundle.statuses[r["id"]] = r
+    await _quotes(conn, bundle, viewer_id)
     all_ids = list(bundle.statuses)
     account_ids = list({r["account_id"] for r in bundle.statuses.values()})
     for a in await _by_ids(
         conn, AccountRow, "SELECT * FROM accounts WHERE id IN ({ids})", account_ids
     ):
         bundle.accounts[a["id"]] = a
+    if viewer_id is not None:
+        bundle.following, bundle.followed_by = await quote_rows.relations(
+            conn, viewer_id, account_ids
+        )
     bundle.emojis = await emoji_rows.for_statuses(conn, bundle.statuses, bundle.accounts)
     for m in await _by_ids(
         conn,
@@ -628,6 +652,38 @@ async def _cards(conn: Connection, bundle: StatusBundle, status_ids: list[int]) 
         conn, AccountRow, "SELECT * FROM accounts WHERE id IN ({ids})", missing
     ):
         bundle.accounts[account["id"]] = account
+
+
+async def _quotes(conn: Connection, bundle: StatusBundle, viewer_id: int | None) -> None:
+    """The quotes the bundle's statuses make, and what showing them needs: the quoted
+    statuses the viewer may see (added to the bundle), the quotes those make in turn and
+    the posts these name (only named, so not hydrated: `shallow_quoted`), which quoted
+    posts exist but are hidden from the viewer, and why the viewer would rather not see an
+    author."""
+    quotes = await quote_rows.of_statuses(conn, list(bundle.statuses))
+    seen: dict[int, StatusRow] = {}
+    for depth in (1, 2):
+        for quote in quotes:
+            bundle.quotes[quote["status_id"]] = quote
+        wanted = {q["quoted_status_id"] for q in quotes if q["quoted_status_id"] is not None}
+        wanted -= set(bundle.statuses) | set(seen)
+        if not wanted:
+            break
+        ids = list(wanted)
+        visible = {r["id"]: r for r in await visible_statuses(conn, ids, viewer_id)}
+        for row in await quote_rows.statuses_by_ids(conn, ids):
+            if row["id"] in visible:
+                seen[row["id"]] = row
+                if depth == 1:
+                    bundle.statuses[row["id"]] = row
+                else:
+                    bundle.shallow_quoted[row["id"]] = row
+            elif row["deleted_at"] is None:
+                bundle.quoted_hidden.add(row["id"])
+        quotes = await quote_rows.of_statuses(conn, list(visible)) if depth == 1 else []
+    if viewer_id is not None and seen:
+        authors = list({r["account_id"] for r in seen.values()})
+        bundle.quote_filters = await quote_rows.viewer_filters(conn, viewer_id, authors, now_ms())
 
 
 async def _polls_and_filters(conn: Connection, bundle: StatusBundle, viewer_id: int | None) -> None:
@@ -808,6 +864,26 @@ async def reblogged_by_page(
     return await fetch_page(conn, AccountPageRow, sql, args, "s.id", page)
 
 
+async def quoting_page(
+    conn: Connection,
+    quoted_status_id: int,
+    viewer_id: int,
+    state: str,
+    page: Page,
+    now: int,
+) -> list[StatusPageRow]:
+    """Live statuses quoting a status in `state`, that the viewer may see and has not
+    hidden (blocked, muted), newest quote first (cursor: `page_id`, the quote's id)."""
+    sql = (
+        "SELECT s.*, q.id AS page_id FROM quotes q JOIN statuses s ON s.id = q.status_id "
+        f"WHERE q.quoted_status_id = $1 AND q.state = $2 AND {LIVE} "
+        f"AND {visible_sql('s', '$3')} AND {unhidden_sql('s', '$3', '$4')}"
+    )
+    return await fetch_page(
+        conn, StatusPageRow, sql, [quoted_status_id, state, viewer_id, now], "q.id", page
+    )
+
+
 async def ancestors(conn: Connection, status_id: int, limit: int = 40) -> list[AncestorRow]:
     """The statuses a status replies to, up the thread, nearest first (deleted included
     so the walk can see where the chain breaks)."""
@@ -933,3 +1009,23 @@ async def trending_page(
         "LIMIT $2 OFFSET $3"
     )
     return await fetch_as(conn, StatusRow, sql, *args)
+
+
+async def add_to_quotes_count(conn: Connection, status_id: int, delta: int) -> None:
+    """Change a status's count of accepted quotes (never below zero)."""
+    await conn.execute(
+        "UPDATE statuses SET quotes_count = CASE WHEN quotes_count + $1 < 0 THEN 0 "
+        "ELSE quotes_count + $1 END WHERE id = $2",
+        delta,
+        status_id,
+    )
+
+
+async def set_quote_policy(conn: Connection, status_id: int, policy: int, now: int) -> None:
+    """Change who may quote a status."""
+    await conn.execute(
+        "UPDATE statuses SET quote_approval_policy = $1, updated_at = $2 WHERE id = $3",
+        policy,
+        now,
+        status_id,
+    )

@@ -56,17 +56,19 @@ async def fetchable(rt: Runtime, uri: str) -> bool:
 
 def _table() -> dict[str, Handler]:
     """Which handler applies each activity type."""
-    from . import flags, follows, interactions, moves, notes, undo
+    from . import flags, follows, interactions, moves, notes, quotes, undo
 
     return {
         "Follow": follows.on_follow,
-        "Accept": follows.on_accept,
-        "Reject": follows.on_reject,
+        # Accept, Reject and Delete answer quotes too, and hand anything else on.
+        "Accept": quotes.on_accept,
+        "Reject": quotes.on_reject,
         "Block": follows.on_block,
         "Undo": undo.on_undo,
         "Create": notes.on_create,
         "Update": notes.on_update,
-        "Delete": notes.on_delete,
+        "Delete": quotes.on_delete,
+        "QuoteRequest": quotes.on_quote_request,
         "Like": interactions.on_like,
         "Announce": interactions.on_announce,
         "Move": moves.on_move,

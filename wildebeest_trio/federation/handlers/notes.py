@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ...drafts import NewStatus
 from ...ids import now_ms
 from ...runtime import Runtime
-from ...services import domain_blocks, interactions, media, polls, statuses
+from ...services import domain_blocks, interactions, media, polls, quotes, statuses
 from ...services.refusals import InvalidStatus
 from ...store import Connection, Row
 from ...store import accounts as account_rows
@@ -35,6 +36,8 @@ from ..notes import (
     audience,
     new_status,
     parse_note,
+    quote_draft,
+    quote_policy_of,
     revision,
 )
 from . import Context, ensure_account, fetchable
@@ -61,13 +64,14 @@ async def object_document(ctx: Context, *, trust_embedded: bool = True) -> dict[
     return await fetch_document(ctx.rt, object_id)
 
 
-def _related(new: statuses.NewStatus, people: Audience, has_follower: bool) -> bool:
-    """Mastodon's "related to local activity": someone here follows, is addressed, or is
-    replied to."""
+def _related(new: NewStatus, people: Audience, has_follower: bool) -> bool:
+    """Mastodon's "related to local activity": someone here follows, is addressed, is
+    replied to or quoted."""
     local_people = any(a["domain"] is None for a in people.mentioned) or bool(
         people.local_addressed
     )
-    if local_people:
+    quoted = new.quote.quoted if new.quote is not None else None
+    if local_people or (quoted is not None and quoted["local"]):
         return True
     if new.visibility == "direct":
         return False
@@ -75,14 +79,21 @@ def _related(new: statuses.NewStatus, people: Audience, has_follower: bool) -> b
 
 
 async def store_note(
-    rt: Runtime, note: ParsedNote, author: Row, delivered_to: int | None, *, check: bool
+    rt: Runtime,
+    note: ParsedNote,
+    author: Row,
+    delivered_to: int | None,
+    *,
+    check: bool,
+    depth: int = 0,
 ) -> tuple[Row, StatusBundle] | None:
     """Create a remote status from a parsed note (once); the row and its bundle, or None
-    when it exists, was deleted, or (with `check`) relates to nobody here."""
+    when it exists, was deleted, or (with `check`) relates to nobody here. `depth`: how
+    many quotes deep it was fetched."""
 
     async def unit(conn: Connection) -> tuple[Row, StatusBundle] | None:
         people = await audience(conn, note, delivered_to)
-        new = await new_status(conn, note, author, people)
+        new = await new_status(conn, note, author, people, depth=depth)
         if check and not _related(
             new, people, await inbox_rows.has_local_follower(conn, author["id"])
         ):
@@ -98,9 +109,12 @@ async def store_note(
     return await rt.store.write(unit)
 
 
-async def store_fetched_note(rt: Runtime, document: dict[str, Any]) -> Row | None:
+async def store_fetched_note(
+    rt: Runtime, document: dict[str, Any], *, depth: int = 0
+) -> Row | None:
     """A Note fetched from its origin (or embedded by its own author), stored once with its
-    author and shown live; its status row, or None when it cannot be taken.
+    author and shown live; its status row, or None when it cannot be taken (`depth`: how
+    many quotes deep it was fetched).
 
     Raises NoteRefused for a document that is not a usable note.
     """
@@ -108,7 +122,7 @@ async def store_fetched_note(rt: Runtime, document: dict[str, Any]) -> Row | Non
     author = await ensure_account(rt, note.attributed_to)
     if author is None or author["domain"] is None or author["suspended_at"] is not None:
         return None
-    await store_note(rt, note, author, None, check=False)
+    await store_note(rt, note, author, None, check=False, depth=depth)
     return await rt.store.read(inbox_rows.status_by_uri, note.uri)
 
 
@@ -255,6 +269,10 @@ async def on_update(ctx: Context) -> None:
         version = revision(note, row, await audience(conn, note, ctx.delivered_to))
         if version is not None:
             await statuses.revise(conn, rt, row, version)
+        # Who may quote it, and the stamp its own quote names, change without an edit.
+        await quotes.note_changed(
+            conn, rt, row, await quote_draft(conn, note), quote_policy_of(note, ctx.actor)
+        )
 
     await rt.store.write(unit)
 

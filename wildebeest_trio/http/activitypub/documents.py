@@ -187,6 +187,17 @@ async def status_activity(username: str, status_id: int) -> Response:
     return activity_response(docs.activity, public=public)
 
 
+@blueprint.route("/users/<username>/quote_authorizations/<id:quote_id>")
+async def quote_authorization(username: str, quote_id: int) -> Response:
+    """A QuoteAuthorization stamp (FEP-044f): 404 once revoked, as Mastodon answers."""
+    rt = runtime()
+    await signer(required=rt.config.authorized_fetch)
+    document = await documents.quote_authorization(rt, username, quote_id)
+    if document is None:
+        raise not_found()
+    return activity_response(document)
+
+
 # Outbox and featured ----------------------------------------------------------------------------
 
 

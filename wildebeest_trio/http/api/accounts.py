@@ -146,6 +146,7 @@ async def update_credentials() -> Response:
         sensitive=params.flag("source[sensitive]"),
         language=params.text("source[language]", max_length=10),
         attribution_domains=_attribution_domains(params),
+        quote_policy=params.text("source[quote_policy]", max_length=20),
     )
     for name in ("avatar", "header"):
         upload = params.files.get(name)
@@ -224,6 +225,7 @@ async def preferences() -> Response:
             "posting:default:visibility": prefs.get("privacy", "public"),
             "posting:default:sensitive": bool(prefs.get("sensitive", False)),
             "posting:default:language": prefs.get("language"),
+            "posting:default:quote_policy": prefs.get("quote_policy", "public"),
             "reading:expand:media": "default",
             "reading:expand:spoilers": False,
         }

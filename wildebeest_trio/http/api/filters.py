@@ -27,7 +27,7 @@ from ..params import Params, parse_flag, read_params
 from ..strict_input import form_pairs
 
 blueprint = Blueprint("filters", __name__)
-FEATURES = frozenset({"filters"})
+FEATURES = frozenset({"filters", "blur_filter"})
 READ = "read:filters"
 WRITE = "write:filters"
 MAX_ATTRIBUTES = 200

@@ -18,7 +18,7 @@ from ..paging import ACCOUNT_LIMIT, page_from, service_errors, set_link_header, 
 from ..params import read_params
 
 blueprint = Blueprint("follows", __name__)
-FEATURES = frozenset({"follows"})
+FEATURES = frozenset({"follows", "endorsements"})
 MAX_RELATIONSHIPS = 80
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, request
 
+from ... import quote_policy
 from ...ids import now_ms, parse_id
 from ...serializers.accounts import account_entity
 from ...serializers.scheduled import scheduled_status_entity
@@ -13,18 +14,24 @@ from ...serializers.statuses import (
     status_entity,
     status_source_entity,
 )
-from ...services import filters, interactions, scheduled, statuses
+from ...services import filters, interactions, quotes, scheduled, statuses
 from ...services.polls import PollDraft
 from ...services.statuses import Draft
 from ...services.types import StatusBundle
 from ..auth import auth, require_scope
 from ..context import json_response, runtime
 from ..errors import ApiError
-from ..paging import ACCOUNT_LIMIT, page_from, service_errors, set_link_header, viewer
+from ..paging import (
+    ACCOUNT_LIMIT,
+    page_from,
+    service_errors,
+    set_link_header,
+    viewer,
+)
 from ..params import Params, read_params
 
 blueprint = Blueprint("statuses", __name__)
-FEATURES = frozenset({"statuses"})
+FEATURES = frozenset({"statuses", "quotes"})
 READ = ("read:statuses",)
 MAX_MANY = 40
 
@@ -54,6 +61,31 @@ def _poll(params: Params) -> PollDraft | None:
     )
 
 
+def quote_approval_policy(params: Params) -> int | None:
+    """`quote_approval_policy`: Mastodon's `public`, `followers` or `nobody` (automatic
+    approval); or, to let people ask and wait for the author's decision, the lists the
+    QuoteApproval entity shows, `quote_approval_policy[automatic][]` and
+    `quote_approval_policy[manual][]` (`public`, `followers`, `following`). None when not
+    given."""
+    name = "quote_approval_policy"
+    automatic = params.raw_list(f"{name}[automatic][]")
+    manual = params.raw_list(f"{name}[manual][]")
+    if automatic or manual or f"{name}[automatic]" in params or f"{name}[manual]" in params:
+        keys = [*automatic, *manual]
+        if len(keys) > 8 or not all(isinstance(k, str) for k in keys):
+            raise ApiError(422, "Validation failed: Quote approval policy is invalid")
+        try:
+            return quote_policy.from_keys(automatic, manual)
+        except ValueError:
+            raise ApiError(422, "Validation failed: Quote approval policy is invalid") from None
+    value = params.text(name, max_length=20)
+    if value is None or value == "":
+        return None
+    if value not in quote_policy.API_VALUES:
+        raise ApiError(422, "Validation failed: Quote approval policy is invalid")
+    return quote_policy.API_VALUES[value]
+
+
 def _draft(params: Params, *, editing: bool = False) -> Draft:
     reply_to = params.text("in_reply_to_id", max_length=40)
     in_reply_to_id = None
@@ -61,6 +93,12 @@ def _draft(params: Params, *, editing: bool = False) -> Draft:
         in_reply_to_id = parse_id(reply_to)
         if in_reply_to_id is None:
             raise ApiError(404, "The post you are trying to reply to does not appear to exist.")
+    quoted = None if editing else params.text("quoted_status_id", max_length=40)
+    quoted_status_id = None
+    if quoted:
+        quoted_status_id = parse_id(quoted)
+        if quoted_status_id is None:
+            raise ApiError(404, quotes.QUOTED_NOT_FOUND)
     return Draft(
         text=params.text("status", "", max_length=100_000) or "",
         spoiler_text=params.text("spoiler_text", "", max_length=10_000) or "",
@@ -71,6 +109,8 @@ def _draft(params: Params, *, editing: bool = False) -> Draft:
         media_ids=[str(m) for m in params.get_list("media_ids")],
         poll=_poll(params),
         scheduled_at=None if editing else params.text("scheduled_at", max_length=100) or None,
+        quoted_status_id=quoted_status_id,
+        quote_approval_policy=quote_approval_policy(params),
     )
 
 
@@ -264,3 +304,72 @@ async def favourited_by(status_id: int) -> Response:
 async def reblogged_by(status_id: int) -> Response:
     """`GET /api/v1/statuses/:id/reblogged_by`."""
     return await _interacting(status_id, "reblogs")
+
+
+# Quotes ----------------------------------------------------------------------------------------
+
+
+@blueprint.route("/api/v1/statuses/<id:status_id>/quotes")
+@require_scope(READ)
+async def quotes_of(status_id: int) -> Response:
+    """`GET /api/v1/statuses/:id/quotes`: statuses quoting it with its author's approval,
+    newest quote first (paged by the quotes' ids); `?pending=true`, for the author only,
+    lists those waiting for a decision."""
+    params = await read_params()
+    page = page_from(params)
+    with service_errors():
+        bundle = await quotes.quotes_of(
+            runtime(),
+            status_id,
+            auth().account_id or 0,
+            page,
+            pending=bool(params.flag("pending", False)),
+        )
+    response = json_response(status_entities(runtime().config, bundle))
+    cursors = [bundle.cursors[i] for i in bundle.order]
+    return set_link_header(response, cursors, page, more=len(cursors) == page.limit)
+
+
+def _quote_decision(path: str, name: str) -> None:
+    """Mount `POST /api/v1/statuses/:id/quotes/:quoting_status_id/<path>`: the quoted
+    post's author revokes an approval (Mastodon 4.5), or approves or refuses a quote
+    waiting for manual approval."""
+
+    @require_scope("write:statuses")
+    async def endpoint(status_id: int, quoting_status_id: int) -> Response:
+        rt, me = runtime(), auth().account_id or 0
+        with service_errors():
+            if path == "revoke":
+                bundle = await quotes.revoke(rt, me, status_id, quoting_status_id)
+            else:
+                bundle = await quotes.decide(
+                    rt, me, status_id, quoting_status_id, approve=path == "authorize"
+                )
+        return _one(bundle)
+
+    endpoint.__name__ = name
+    blueprint.add_url_rule(
+        f"/api/v1/statuses/<id:status_id>/quotes/<id:quoting_status_id>/{path}",
+        name,
+        endpoint,
+        methods=["POST"],
+    )
+
+
+for _path in ("revoke", "authorize", "reject"):
+    _quote_decision(_path, f"quote_{_path}")
+
+
+@blueprint.route("/api/v1/statuses/<id:status_id>/interaction_policy", methods=["PUT"])
+@require_scope("write:statuses")
+async def interaction_policy(status_id: int) -> Response:
+    """`PUT /api/v1/statuses/:id/interaction_policy`: who may quote the status from now on."""
+    params = await read_params()
+    policy = quote_approval_policy(params)
+    if policy is None:
+        raise ApiError(422, "Validation failed: Quote approval policy is invalid")
+    with service_errors():
+        bundle = await statuses.set_quote_policy(
+            runtime(), auth().account_id or 0, status_id, policy
+        )
+    return _one(bundle)
