@@ -21,6 +21,7 @@ from .jsonio import OrjsonProvider
 from .proxy import ProxyHeaders, over_https
 from .strict_input import StrictRequest
 from .unread_body import FinishUnreadBody
+from .ws_direct import DirectWebSocket
 
 log = logging.getLogger(__name__)
 
@@ -227,6 +228,8 @@ def create_app(rt: Runtime) -> QuartTrio:
         asgi = AccessLog(asgi)
     # Outermost: everything inside sees the client's address and scheme, not the proxy's.
     asgi = ProxyHeaders(asgi, parse_networks(rt.config.trusted_proxies))
+    # Outside even that: it needs Hypercorn's own `send` to find a WebSocket's socket.
+    asgi = DirectWebSocket(asgi)
     app.asgi_app = asgi  # type: ignore[method-assign]
     return app
 

@@ -17,6 +17,7 @@ from ..streaming.hub import Subscription
 from .auth import bearer_token
 from .context import runtime
 from .errors import ApiError
+from .ws_direct import SCOPE_KEY, DirectFrames
 
 blueprint = Blueprint("streaming", __name__)
 
@@ -197,9 +198,12 @@ async def multiplexed() -> Response | None:
         for channel in resolve_stream(info, name, tag).channels:
             hub.unsubscribe(subscription, channel)
 
+    frames: DirectFrames | None = websocket.scope.get(SCOPE_KEY)
+
     async def send_events() -> None:
         async for message in subscription.receive:
-            await websocket.send(message.websocket_frame())
+            if frames is None or not await frames.send(message.websocket_bytes()):
+                await websocket.send(message.websocket_frame())
         await websocket.close(1008, "too slow")
 
     async def read_commands(cancel: trio.CancelScope) -> None:

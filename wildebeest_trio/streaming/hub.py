@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import trio
+from wsproto.frame_protocol import FrameProtocol
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +38,21 @@ class StreamMessage:
         return json.dumps({"stream": self.stream, "event": self.event, "payload": self.payload})
 
     @cached_property
+    def _wire(self) -> bytes:
+        # A server's frames are not masked, so these bytes are the same on every connection.
+        return bytes(FrameProtocol(client=False, extensions=[]).send_data(self._frame))
+
+    @cached_property
     def _chunk(self) -> bytes:
         return f"event: {self.event}\ndata: {self.payload}\n\n".encode()
 
     def websocket_frame(self) -> str:
         """Mastodon's WebSocket message: the payload is a JSON-encoded string."""
         return self._frame
+
+    def websocket_bytes(self) -> bytes:
+        """That message as one WebSocket text frame, as it goes on the wire."""
+        return self._wire
 
     def sse_chunk(self) -> bytes:
         return self._chunk
