@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 import trio
 
-from tests.inbox_support import RemoteServer, account_id_of, deliver, drain, rows
+from tests.fakes.instance import drain
+from tests.fakes.remote import RemoteServer, deliver
+from tests.fakes.rows import accept_our_request, account_id_of, rows
 from tests.parity import ACTOR, BOOST, Roles, StreamTap, observe, user_tap
-from tests.remote_rows import accept_our_request
 from tests.social import User, act, follow, make_user, post
 from wildebeest_trio.federation.actors import refresh_actor
 from wildebeest_trio.ids import now_ms
@@ -18,7 +19,7 @@ from wildebeest_trio.services import interactions
 from wildebeest_trio.store import Connection
 from wildebeest_trio.store import statuses as status_rows
 
-pytest_plugins = ("tests.inbox_support",)
+pytest_plugins = ("tests.fakes.fixtures",)
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 
@@ -49,7 +50,7 @@ class Sides:
         self.by_inbox = await post(self.api, self.alice, f"{text} for the remote side", **fields)
         self.roles.add(self.by_api["id"], "POST")
         self.roles.add(self.by_inbox["id"], "POST")
-        self.tap: StreamTap = await user_tap(self.local, self.alice, self.nursery)
+        self.tap: StreamTap = user_tap(self.local, self.alice)
 
     async def _follow_each_other(self) -> None:
         await follow(self.api, self.bob, self.alice)

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ..formatting import MentionTarget, plain_mentions, render_field_value, render_text
 from ..ids import now_ms
 from ..runtime import Runtime
 from ..store import Connection, Row, outbox
@@ -13,8 +14,7 @@ from ..store import accounts as account_rows
 from ..store import follows as follow_rows
 from ..store import users as user_rows
 from ..store.effects import INSTANCE_FACTS_CHANGED
-from . import media
-from .formatting import MentionTarget, plain_mentions, render_field_value, render_text
+from . import domain_blocks, media
 
 MAX_DISPLAY_NAME = 30
 MAX_NOTE = 500
@@ -67,6 +67,17 @@ async def lookup(rt: Runtime, acct: str) -> Row | None:
         return await _with_moved(conn, row)
 
     return await rt.store.read(unit)
+
+
+async def public_profile(rt: Runtime, acct: str) -> Row | None:
+    """The account a public profile page shows for `acct`: None when unknown, suspended,
+    or on a domain this server suspends."""
+    row = await lookup(rt, acct)
+    if row is None or row["suspended_at"] is not None:
+        return None
+    if row["domain"] is not None and await rt.store.read(domain_blocks.is_suspended, row["domain"]):
+        return None
+    return row
 
 
 @dataclass(frozen=True)
