@@ -18,7 +18,7 @@ from tests.oauth_flow import register_app, token_for
 from wildebeest_trio.http.ws_direct import DirectFrames
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services.accounts import create_local_account
-from wildebeest_trio.streaming.hub import StreamHub, StreamMessage, Subscription
+from wildebeest_trio.streaming.hub import QUEUE_SIZE, StreamHub, StreamMessage, Subscription
 from wildebeest_trio.streaming.relay import publish
 
 PASSWORD = "correct horse battery"
@@ -204,20 +204,78 @@ async def test_a_reader_that_never_reads_delays_no_one(rt: Runtime, live_server:
         assert queued[0] < events * len(payload) / 2
 
 
+async def test_a_reader_too_far_behind_is_cut_off(rt: Runtime, live_server: str) -> None:
+    """A connection that stops reading is closed once its queue is full (even while a
+    write to it is blocked), and the hub forgets it; ten others keep getting every
+    event, in order."""
+    token = await _token(rt)
+    path = f"/api/v1/streaming?access_token={token}&stream=public"
+    pad = "y" * 20_000
+    got: list[list[int]] = [[] for _ in range(10)]
+
+    async def reader(i: int, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        # Off a bare socket, all that has arrived at each read: these readers keep up.
+        frames = FrameProtocol(client=True, extensions=[])
+        async with await _raw_websocket(live_server, path) as stream:
+            task_status.started()
+            while data := await stream.receive_some(1 << 20):
+                frames.receive_bytes(data)
+                for frame in frames.received_frames():
+                    if frame.opcode == Opcode.PING:
+                        continue
+                    assert frame.opcode == Opcode.TEXT and frame.message_finished
+                    n = json.loads(json.loads(frame.payload)["payload"])["n"]
+                    if n < 0:
+                        return
+                    got[i].append(n)
+
+    stalled = await _raw_websocket(live_server, path, receive_buffer=4096)
+    async with stalled:
+        async with trio.open_nursery() as nursery:
+            for i in range(10):
+                await nursery.start(reader, i)
+            await trio.sleep(0.2)  # the last subscriptions are registered after the handshake
+            assert rt.streams.connections() == 11
+            sent = 0
+            with trio.fail_after(30):
+                while rt.streams.connections() == 11:
+                    body = json.dumps({"n": sent, "pad": pad})
+                    await publish(rt, "timeline:public", "update", body)
+                    sent += 1
+                    await trio.lowlevel.checkpoint()  # the readers read as they go
+            await publish(rt, "timeline:public", "update", json.dumps({"n": -1}))
+        assert sent > QUEUE_SIZE
+        assert got == [list(range(sent))] * 10
+        # The server closed the stalled connection: reading it comes to an end.
+        with trio.fail_after(10):
+            try:
+                while await stalled.receive_some(1 << 20):
+                    pass
+            except trio.BrokenResourceError:
+                pass  # reset: it had not read what it was sent
+
+
 async def test_frames_and_replies_interleave_whole(
     rt: Runtime, live_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Events written straight to the socket and Hypercorn's own replies (errors for bad
     commands) share the connection without cutting into each other's frames."""
-    written: list[int] = []
-    send = DirectFrames.send
+    written: list[bool] = []
+    send, write_now = DirectFrames.send, DirectFrames.write_now
 
-    async def counting(self: DirectFrames, frame: bytes) -> bool:
+    async def counting_send(self: DirectFrames, frame: bytes) -> bool:
         ok = await send(self, frame)
         written.append(ok)
         return ok
 
-    monkeypatch.setattr(DirectFrames, "send", counting)
+    def counting_write_now(self: DirectFrames, frame: bytes, nursery: trio.Nursery) -> bool:
+        ok = write_now(self, frame, nursery)
+        if ok:  # one refused is queued and then sent
+            written.append(ok)
+        return ok
+
+    monkeypatch.setattr(DirectFrames, "send", counting_send)
+    monkeypatch.setattr(DirectFrames, "write_now", counting_write_now)
     token = await _token(rt)
     url = live_server.replace("http://", "ws://") + f"/api/v1/streaming?access_token={token}"
     async with open_websocket_url(url + "&stream=public") as ws:

@@ -5,9 +5,15 @@ HTTP/1.1 protocol object and a shielded `send_all` under the connection's send l
 three Trio scheduling points on the way: most of the server's time when one status goes
 out to a thousand streams. A stream event is the same frame for every connection with the
 same stream label, so the hub frames it once (`StreamMessage.websocket_bytes`) and
-`DirectFrames.send` writes those bytes under the same send lock: one `send` call when the
-socket has room, and the rest with `send_all` (shielded, as Hypercorn does, so that no frame
-is ever cut) when it has not, waiting for that reader alone.
+`DirectFrames.write_now` writes those bytes to each socket from the publishing task, with
+no task switch, whenever the connection is idle: one `os.write` per connection.
+
+A socket that takes only part of a frame keeps the rest in `SendLock`, which replaces
+Hypercorn's send lock on the connection: whoever takes the lock next (Hypercorn for a
+ping or a close, the stream's own task for the next event, or the flush task started for
+it) writes that rest first, so no frame is ever cut or interleaved, and waiting for that
+socket holds up that connection alone. `abort` closes a connection that fell too far
+behind, even while a write to it is blocked.
 
 Only plain HTTP/1.1 connections are reached this way; anything else (TLS, HTTP/2, the
 test client, a closed connection) gets `None` or `False` and goes through ASGI as before.
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable, MutableMapping
+from types import TracebackType
 from typing import Any
 
 import trio
@@ -33,12 +40,50 @@ Scope = MutableMapping[str, Any]
 Send = Callable[[Any], Awaitable[None]]
 
 
+class SendLock:
+    """A connection's send lock (Hypercorn's own `trio.Lock` inside), and the rest of a
+    frame that its socket took only part of: written by whoever takes the lock next."""
+
+    def __init__(self, lock: trio.Lock, socket: trio.SocketStream) -> None:
+        self._lock = lock
+        self._socket = socket
+        self.rest = b""
+
+    def locked(self) -> bool:
+        return self._lock.locked()
+
+    async def __aenter__(self) -> None:
+        await self._lock.acquire()
+        await self.write_rest()
+
+    async def write_rest(self) -> None:
+        """Write the rest of a frame, if one was cut; the lock must be held."""
+        if not self.rest:
+            return
+        rest, self.rest = self.rest, b""
+        # Shielded, as Hypercorn's sends are: a frame cut short would corrupt the stream.
+        # Closing the socket (`DirectFrames.abort`) still ends the wait.
+        with trio.CancelScope(shield=True):
+            try:
+                await self._socket.send_all(rest)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                pass  # the reading side sees the connection go and ends the stream
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._lock.release()
+
+
 class DirectFrames:
     """One WebSocket connection's socket, for frames that are already encoded."""
 
-    def __init__(self, stream: WSStream, server: TCPServer, socket: trio.SocketStream) -> None:
+    def __init__(self, stream: WSStream, lock: SendLock, socket: trio.SocketStream) -> None:
         self._ws = stream
-        self._lock = server.send_lock
+        self._lock = lock
         self._socket = socket
 
     def _open(self) -> bool:
@@ -49,24 +94,38 @@ class DirectFrames:
             and ws.connection.state == ConnectionState.OPEN
         )
 
-    async def send(self, frame: bytes) -> bool:
-        """Write one whole frame; False when the connection cannot take it this way."""
-        if self._lock.locked():
-            await self._lock.acquire()  # Hypercorn is writing (a ping, a reply): queue
-        else:
-            self._lock.acquire_nowait()  # without the scheduling point of `acquire`
-        try:
-            sent = self._write_now(frame)
-            if 0 <= sent < len(frame):
-                await self._finish(frame, sent)
-            return sent >= 0
-        finally:
-            self._lock.release()
+    def write_now(self, frame: bytes, nursery: trio.Nursery) -> bool:
+        """Write a whole frame without waiting if the connection is idle; False if it
+        is not (the caller sends it later, in order). A socket that takes part of the
+        frame gets the rest from a task started in `nursery`."""
+        # Checked and written with no await between: nobody else can write in the
+        # meantime, nor close the socket (and have its descriptor reused).
+        if self._lock.locked() or self._lock.rest:
+            return False
+        sent = self._write(frame)
+        if sent < 0:
+            return False
+        if sent < len(frame):
+            self._lock.rest = frame[sent:]
+            nursery.start_soon(self._flush)
+        return True
 
-    def _write_now(self, frame: bytes) -> int:
+    async def _flush(self) -> None:
+        async with self._lock:
+            pass  # taking the lock writes the rest
+
+    async def send(self, frame: bytes) -> bool:
+        """Write one whole frame, waiting for this socket only; False when the connection
+        cannot take it this way."""
+        async with self._lock:
+            sent = self._write(frame)
+            if 0 <= sent < len(frame):
+                self._lock.rest = frame[sent:]
+                await self._lock.write_rest()
+            return sent >= 0
+
+    def _write(self, frame: bytes) -> int:
         """As much of the frame as the socket takes without waiting; -1 if none may go."""
-        # Checked and written with no await between: the socket cannot be closed (and its
-        # descriptor reused) in the meantime.
         fd = self._socket.socket.fileno()
         if fd < 0 or not self._open():
             return -1
@@ -77,15 +136,11 @@ class DirectFrames:
         except OSError:
             return -1  # Hypercorn's own path meets the error and ends the stream
 
-    async def _finish(self, frame: bytes, sent: int) -> None:
-        # The reader is behind: the rest of this frame goes before anything else, waiting
-        # for this connection only. Shielded, as Hypercorn's sends are: a frame cut short
-        # would corrupt the stream.
-        with trio.CancelScope(shield=True):
-            try:
-                await self._socket.send_all(memoryview(frame)[sent:])
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                pass  # the reading side sees the connection go and ends the stream
+    def abort(self) -> None:
+        """Close the connection now, without a closing frame (its reader is too far
+        behind to read one); a write blocked on it ends."""
+        self._lock.rest = b""
+        self._socket.socket.close()  # wakes the tasks waiting on it; Hypercorn cleans up
 
 
 def find_direct_frames(send: Send) -> DirectFrames | None:
@@ -99,7 +154,11 @@ def find_direct_frames(send: Send) -> DirectFrames | None:
     server = getattr(protocol.send, "__self__", None)
     if not isinstance(server, TCPServer) or not isinstance(server.stream, trio.SocketStream):
         return None
-    return DirectFrames(ws, server, server.stream)
+    lock = server.send_lock
+    if not isinstance(lock, SendLock):
+        # The same inner lock: a send holding it now releases the same lock.
+        lock = server.send_lock = SendLock(lock, server.stream)  # type: ignore[assignment]
+    return DirectFrames(ws, lock, server.stream)
 
 
 class DirectWebSocket:

@@ -201,7 +201,7 @@ async def multiplexed() -> Response | None:
     frames: DirectFrames | None = websocket.scope.get(SCOPE_KEY)
 
     async def send_events() -> None:
-        async for message in subscription.receive:
+        async for message in subscription.messages():
             if frames is None or not await frames.send(message.websocket_bytes()):
                 await websocket.send(message.websocket_frame())
         await websocket.close(1008, "too slow")
@@ -236,6 +236,13 @@ async def multiplexed() -> Response | None:
             except StreamError as exc:
                 await websocket.send(json.dumps({"error": str(exc), "status": exc.status}))
         async with trio.open_nursery() as nursery:
+            if frames is not None:
+                direct = frames
+                # Events go out from the publishing task while the connection is idle;
+                # one that fell too far behind is closed at once (no closing frame
+                # could reach it).
+                subscription.write_now = lambda m: direct.write_now(m.websocket_bytes(), nursery)
+                subscription.on_overflow = direct.abort
             nursery.start_soon(send_events)
             nursery.start_soon(read_commands, nursery.cancel_scope)
     finally:
