@@ -1,9 +1,10 @@
 """Requests/s of `GET /api/v2/instance` on the real server against a bare QuartTrio hello.
 
 Both served the same way (Hypercorn's Trio worker, one process), loaded by wrk with
-20 connections, alternating rounds so that machine noise hits both alike.
+20 connections, in alternating rounds so that machine noise hits both alike; each round's
+line ends with its own ratio, the last line is the ratio of the medians.
 
-    .venv/bin/python bench/http_baseline.py [--seconds 8] [--rounds 3]
+    .venv/bin/python bench/http_baseline.py [--seconds 6] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ def _round(label: str, result: WrkResult) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=6)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=20)
     args = parser.parse_args()
     ours, base = [], []
@@ -51,12 +52,18 @@ def main() -> None:
         print(f"/api/v2/instance answers {answer.status_code}, {len(answer.content)} bytes")
         wrk(f"{url}/api/v2/instance", seconds=2, connections=args.connections)  # warm up
         wrk(f"{hello_url}/", seconds=2, connections=args.connections)
-        for _ in range(args.rounds):
-            h = wrk(f"{hello_url}/", seconds=args.seconds, connections=args.connections)
-            o = wrk(f"{url}/api/v2/instance", seconds=args.seconds, connections=args.connections)
+        for n in range(args.rounds):
+            # Which side goes first alternates, so that a drift in the machine's load
+            # does not favour either.
+            runs = {}
+            for side in ("hello", "ours") if n % 2 == 0 else ("ours", "hello"):
+                target = f"{hello_url}/" if side == "hello" else f"{url}/api/v2/instance"
+                runs[side] = wrk(target, seconds=args.seconds, connections=args.connections)
+            h, o = runs["hello"], runs["ours"]
             base.append(h)
             ours.append(o)
-            print(_round("hello", h) + " | " + _round("/api/v2/instance", o))
+            pair = o.ok_per_second / h.ok_per_second if h.ok_per_second else 0.0
+            print(_round("hello", h) + " | " + _round("/api/v2/instance", o) + f" | {pair:.2f}")
     # Only answers that succeeded count as throughput, on both sides.
     ours_rps = statistics.median(r.ok_per_second for r in ours)
     base_rps = statistics.median(r.ok_per_second for r in base)
