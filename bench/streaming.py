@@ -520,7 +520,7 @@ async def main_async(args: argparse.Namespace) -> None:
                     lambda: asyncio.run(admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                 )
     ws = results["ws_sqlite"]
-    print(f"target: p99 under 500 ms; sqlite websocket p99 {ws['p99']:.1f} ms")
+    print(f"target: p99 under 100 ms; sqlite websocket p99 {ws['p99']:.1f} ms")
     if "ws_postgres" in results:
         pg = results["ws_postgres"]
         ratio("stream_fanout_vs_post_postgres", pg["event_rate"] / pg["post_rate"])
