@@ -137,6 +137,15 @@ class WrkResult:
     p50_ms: float
     p99_ms: float
     non_2xx: int
+    requests: int = 0  # answered in the run, whatever their status
+    socket_errors: int = 0  # connect, read, write and timeout errors together
+
+    @property
+    def ok_per_second(self) -> float:
+        """Requests/s that got a 2xx or 3xx answer (error answers are not throughput)."""
+        if not self.requests:
+            return self.requests_per_second
+        return self.requests_per_second * (self.requests - self.non_2xx) / self.requests
 
 
 def _ms(value: str) -> float:
@@ -158,7 +167,16 @@ def wrk(url: str, *, connections: int = 20, seconds: int = 8, threads: int = 1) 
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return WrkResult(rps, p50, p99, int(bad.group(1)) if bad else 0)
+    total = re.search(r"(\d+) requests in", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return WrkResult(
+        rps,
+        p50,
+        p99,
+        int(bad.group(1)) if bad else 0,
+        int(total.group(1)) if total else 0,
+        sum(int(n) for n in errors.groups()) if errors else 0,
+    )
 
 
 def rss_mib(pid: int) -> float:

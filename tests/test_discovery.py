@@ -74,6 +74,22 @@ async def test_instance_v1_for_old_clients(rt: Runtime, client: Any) -> None:
         assert key in body
 
 
+async def test_instance_documents_follow_their_facts(rt: Runtime, client: Any) -> None:
+    """The encoded documents are kept between requests, never past a change: a new user,
+    rule or contact shows in the very next answer of both versions."""
+    await _admin(rt)
+    for _ in range(2):  # the second answer is the kept one
+        v1 = await (await client.get("/api/v1/instance")).get_json()
+        v2 = await (await client.get("/api/v2/instance")).get_json()
+        assert v1["stats"]["user_count"] == 1 and v1["rules"] == v2["rules"] == []
+    await create_local_account(rt, "carol", "carol@example.org", password="password123")
+    await add_rule(rt, "Be kind")
+    v1 = await (await client.get("/api/v1/instance")).get_json()
+    v2 = await (await client.get("/api/v2/instance")).get_json()
+    assert v1["stats"]["user_count"] == 2
+    assert [r["text"] for r in v1["rules"]] == [r["text"] for r in v2["rules"]] == ["Be kind"]
+
+
 async def test_instance_documents_do_not_search_the_path_per_request(
     client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -198,3 +198,31 @@ async def test_body_beyond_the_limit_closes_the_connection(
     fresh = await _connect(rt)
     await fresh.still_serves()
     await fresh.stream.aclose()
+
+
+async def test_gets_with_and_without_a_body_leave_the_connection_usable(
+    rt: Runtime, live_server: str
+) -> None:
+    """A request that declares no body has nothing left to read; one that declares a body
+    (a length, or chunks) and is refused before it was read is drained as a POST is."""
+    connection = await _connect(rt)
+    for _ in range(3):
+        await connection.still_serves()
+    for pause in (False, True):
+        await connection.send(
+            "GET", "/api/v1/accounts/verify_credentials", b"x" * 5000, token="nope", pause=pause
+        )
+        answer = await connection.answer()
+        assert answer.status == 401 and answer.headers.get("connection") != "close"
+        await connection.still_serves()
+    chunked = (
+        b"GET /api/v1/accounts/verify_credentials HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Authorization: Bearer nope\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    await connection.stream.send_all(chunked)
+    await trio.sleep(0.05)
+    await connection.stream.send_all(b"5\r\nhello\r\n0\r\n\r\n")
+    answer = await connection.answer()
+    assert answer.status == 401 and answer.headers.get("connection") != "close"
+    await connection.still_serves()
+    await connection.stream.aclose()

@@ -55,6 +55,7 @@ from .web import admin as admin_pages
 from .web import auth as account_pages
 from .web import health, home, media_files, media_proxy, site
 from .web import settings as settings_pages
+from .ws_direct import DirectWebSocket
 
 log = logging.getLogger(__name__)
 
@@ -226,6 +227,8 @@ def create_app(rt: Runtime) -> QuartTrio:
         asgi = AccessLog(asgi)
     # Outermost: everything inside sees the client's address and scheme, not the proxy's.
     asgi = ProxyHeaders(asgi, parse_networks(rt.config.trusted_proxies))
+    # Outside even that: it needs Hypercorn's own `send` to find a WebSocket's socket.
+    asgi = DirectWebSocket(asgi)
     app.asgi_app = asgi  # type: ignore[method-assign]
     return app
 

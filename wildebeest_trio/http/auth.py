@@ -21,6 +21,7 @@ from quart import Response, current_app, g, request
 from ..services.tokens import TokenInfo, resolve_token, scope_allows
 from .context import runtime
 from .errors import ApiError
+from .proxy import parse_address
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -160,10 +161,8 @@ def _exempt(ip: str) -> bool:
     if not config.rate_limits:
         return True
     if config.rate_limit_exempt_loopback:
-        try:
-            return ipaddress.ip_address(ip).is_loopback
-        except ValueError:
-            return False
+        address = parse_address(ip)
+        return address is not None and address.is_loopback
     return False
 
 

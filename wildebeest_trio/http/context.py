@@ -44,10 +44,16 @@ def wants_activitypub() -> bool:
     return any(t in accept for t in AP_TYPES)
 
 
+def encode_json(data: Any) -> bytes:
+    """JSON as `json_response` encodes it."""
+    return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+
+
 def json_response(data: Any, status: int = 200, **headers: str) -> Response:
-    """A JSON response, encoded with orjson (cheaper than `jsonify`'s provider machinery)."""
+    """A JSON response, encoded with orjson (cheaper than `jsonify`'s provider machinery);
+    `data` may be JSON already encoded (`bytes`)."""
     response = Response(
-        orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS),
+        data if isinstance(data, bytes) else encode_json(data),
         status=status,
         content_type="application/json; charset=utf-8",
     )

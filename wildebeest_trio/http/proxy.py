@@ -12,6 +12,7 @@ of a trusted peer. An untrusted peer's headers are ignored: the peer is the clie
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Sequence
@@ -28,10 +29,13 @@ _SCHEMES = {"http": "http", "https": "https"}
 _WS_SCHEMES = {"http": "ws", "https": "wss"}
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_address(text: str) -> IpAddress | None:
     """An IP address from a forwarding header item: `1.2.3.4`, `1.2.3.4:80`, `[::1]:80`, `::1`.
 
     IPv4-mapped IPv6 addresses become IPv4; anything else (`unknown`, `_hidden`) is None.
+    Cached: the same clients come back, and `ipaddress` parsing costs a few microseconds
+    each time (several times per request).
     """
     text = text.strip().strip('"')
     if text.startswith("["):

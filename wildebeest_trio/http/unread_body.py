@@ -42,6 +42,16 @@ def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
     return None
 
 
+def _declares_no_body(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether an HTTP/1 request has no body: neither `Content-Length` (or 0) nor
+    `Transfer-Encoding` (RFC 9112 6.3), as most GETs."""
+    for name, value in headers:
+        name = name.lower()
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
+            return False
+    return True
+
+
 class FinishUnreadBody:
     """Wrap an ASGI application so an early answer never strands the request body."""
 
@@ -75,9 +85,11 @@ class _Exchange:
         self._max_seconds = max_seconds
         # `Connection` is a hop-by-hop header of HTTP/1 only (HTTP/2 refuses it).
         self._http1 = scope.get("http_version", "1.1") in ("1.0", "1.1")
-        self._declared = _content_length(scope.get("headers", []))
+        headers = scope.get("headers", [])
+        self._declared = _content_length(headers)
         self._received = 0
-        self._body_done = False
+        # Nothing to read or drop (HTTP/2 may send a body without declaring its length).
+        self._body_done = self._http1 and _declares_no_body(headers)
         self._settled = trio.Event()
         self._sending_last = False
         self._last_sent = trio.Event()

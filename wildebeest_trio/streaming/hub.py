@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import trio
+from wsproto.frame_protocol import FrameProtocol
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +39,21 @@ class StreamMessage:
         return json.dumps({"stream": self.stream, "event": self.event, "payload": self.payload})
 
     @cached_property
+    def _wire(self) -> bytes:
+        # A server's frames are not masked, so these bytes are the same on every connection.
+        return bytes(FrameProtocol(client=False, extensions=[]).send_data(self._frame))
+
+    @cached_property
     def _chunk(self) -> bytes:
         return f"event: {self.event}\ndata: {self.payload}\n\n".encode()
 
     def websocket_frame(self) -> str:
         """Mastodon's WebSocket message: the payload is a JSON-encoded string."""
         return self._frame
+
+    def websocket_bytes(self) -> bytes:
+        """That message as one WebSocket text frame, as it goes on the wire."""
+        return self._wire
 
     def sse_chunk(self) -> bytes:
         return self._chunk
@@ -53,28 +64,47 @@ class Subscription:
     """One connection's interest: channels, their stream labels, and its queue.
 
     `hidden` holds the accounts this connection's user blocks or mutes: their events
-    are not delivered to it.
+    are not delivered to it. A connection that can write a message at once, without
+    waiting (`write_now`), gets it that way while nothing is queued for it; the rest
+    queue, in order. `on_overflow` ends a connection whose queue overflowed.
     """
 
     hidden: set[int] = field(default_factory=set)
     labels: dict[str, list[str]] = field(default_factory=dict)
     overflowed: bool = False
+    write_now: Callable[[StreamMessage], bool] | None = None
+    on_overflow: Callable[[], None] | None = None
+    backlog: int = 0  # messages queued and not yet sent by `messages`'s consumer
 
     def __post_init__(self) -> None:
         self.send, self.receive = trio.open_memory_channel[StreamMessage](QUEUE_SIZE)
 
     def offer(self, message: StreamMessage, author_id: int | None = None) -> None:
-        """Queue a message unless its author is hidden or the connection fell behind."""
+        """Deliver or queue a message unless its author is hidden or the connection fell
+        behind."""
         if self.overflowed or (author_id is not None and author_id in self.hidden):
+            return
+        if not self.backlog and self.write_now is not None and self.write_now(message):
             return
         try:
             self.send.send_nowait(message)
+            self.backlog += 1
         except trio.WouldBlock:
             # A client that does not read is cut off, not buffered forever.
             self.overflowed = True
             self.send.close()
+            if self.on_overflow is not None:
+                self.on_overflow()
         except trio.ClosedResourceError:
             pass
+
+    async def messages(self) -> AsyncIterator[StreamMessage]:
+        """The queued messages, in order, until the queue closes. Each counts as queued
+        until its consumer asks for the next one: a message offered meanwhile queues
+        behind it rather than overtaking it through `write_now`."""
+        async for message in self.receive:
+            yield message
+            self.backlog -= 1
 
 
 class StreamHub:

@@ -17,6 +17,7 @@ from ...streaming.hub import Subscription
 from ..auth import bearer_token
 from ..context import runtime
 from ..errors import ApiError
+from ..ws_direct import SCOPE_KEY, DirectFrames
 
 blueprint = Blueprint("streaming", __name__)
 
@@ -197,9 +198,12 @@ async def multiplexed() -> Response | None:
         for channel in resolve_stream(info, name, tag).channels:
             hub.unsubscribe(subscription, channel)
 
+    frames: DirectFrames | None = websocket.scope.get(SCOPE_KEY)
+
     async def send_events() -> None:
-        async for message in subscription.receive:
-            await websocket.send(message.websocket_frame())
+        async for message in subscription.messages():
+            if frames is None or not await frames.send(message.websocket_bytes()):
+                await websocket.send(message.websocket_frame())
         await websocket.close(1008, "too slow")
 
     async def read_commands(cancel: trio.CancelScope) -> None:
@@ -232,6 +236,13 @@ async def multiplexed() -> Response | None:
             except StreamError as exc:
                 await websocket.send(json.dumps({"error": str(exc), "status": exc.status}))
         async with trio.open_nursery() as nursery:
+            if frames is not None:
+                direct = frames
+                # Events go out from the publishing task while the connection is idle;
+                # one that fell too far behind is closed at once (no closing frame
+                # could reach it).
+                subscription.write_now = lambda m: direct.write_now(m.websocket_bytes(), nursery)
+                subscription.on_overflow = direct.abort
             nursery.start_soon(send_events)
             nursery.start_soon(read_commands, nursery.cancel_scope)
     finally:
