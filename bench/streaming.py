@@ -43,7 +43,7 @@ import httpx
 import trio
 from trio_websocket import open_websocket_url
 
-from bench.support import free_port, postgres, ratio, wildebeest_server
+from bench.support import cpu_seconds, free_port, postgres, ratio, wildebeest_server
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.config import load_config
 from wildebeest_trio.ids import now_ms
@@ -199,12 +199,6 @@ async def sse_reader(
                 event = line[7:]
             elif line.startswith("data: ") and event == "update":
                 streams.record(json.loads(line[6:])["id"])
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time a process has used."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], fraction: float) -> float:
