@@ -11,6 +11,7 @@ from ..ids import now_ms
 from ..runtime import Runtime
 from ..store import Connection
 from ..store import accounts as account_rows
+from .as2 import as_list, first, link
 from .fetch import DocumentRefused, fetch_document, same_origin
 from .sanitize import sanitize_html, strip_text
 
@@ -19,28 +20,6 @@ STALE_MS = 24 * 3600 * 1000  # Mastodon refreshes remote actors older than a day
 MAX_NAME = 2048
 MAX_SUMMARY = 20 * 1024
 MAX_FIELDS = 50
-
-
-def first(value: Any) -> Any:
-    """The first of a value that may be a single item or a list (any JSON-LD compaction)."""
-    if isinstance(value, list):
-        return value[0] if value else None
-    return value
-
-
-def as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def link(value: Any) -> str | None:
-    """An id from a bare IRI or an embedded object with `id`/`href`."""
-    value = first(value)
-    if isinstance(value, dict):
-        value = value.get("id") or value.get("href") or value.get("url")
-        value = first(value)
-    return value if isinstance(value, str) and value.startswith(("https://", "http://")) else None
 
 
 @dataclass(frozen=True)

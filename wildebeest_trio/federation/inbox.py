@@ -32,7 +32,8 @@ from ..store import Connection
 from ..store import accounts as account_rows
 from ..store import delivery as delivery_rows
 from ..store import inbox as inbox_rows
-from .actors import RemoteKey, key_for, link
+from .actors import RemoteKey, key_for
+from .as2 import link
 from .fetch import DocumentRefused
 from .verify import MAX_BODY, DeliveryRefused, verify_delivery
 

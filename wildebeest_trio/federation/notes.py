@@ -21,7 +21,7 @@ from ..store import accounts as account_rows
 from ..store import inbox as inbox_rows
 from ..store import polls as poll_rows
 from ..store import statuses as status_rows
-from .actors import as_list, first, link
+from .as2 import as_list, first, link
 from .fetch import same_origin
 from .sanitize import sanitize_html, strip_text
 

@@ -19,7 +19,8 @@ from ..signatures import (
     parse_signature,
     verify_request,
 )
-from .actors import RemoteKey, key_for, link
+from .actors import RemoteKey, key_for
+from .as2 import link
 from .fetch import DocumentRefused
 
 MAX_BODY = 1024 * 1024

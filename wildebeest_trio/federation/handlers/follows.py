@@ -11,7 +11,7 @@ from ...store import Connection, Row, outbox
 from ...store import follows as follow_rows
 from ...store import inbox as inbox_rows
 from ...store import lists as list_rows
-from ..actors import first, link
+from ..as2 import first, link
 from . import Context
 
 

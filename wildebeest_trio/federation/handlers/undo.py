@@ -8,7 +8,7 @@ from ...store import follows as follow_rows
 from ...store import inbox as inbox_rows
 from ...store import lists as list_rows
 from ...store import statuses as status_rows
-from ..actors import first, link
+from ..as2 import first, link
 from . import Context
 from .notes import delete_status
 
