@@ -14,7 +14,7 @@ from tests.conftest import make_config
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.federation.actors import refresh_actor
 from wildebeest_trio.federation.instance_actor import ensure_instance_actor
-from wildebeest_trio.federation.verify import DeliveryRefused, verify_delivery
+from wildebeest_trio.federation.verify import DeliveryRefused, read_delivery, verify_delivery
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services.accounts import create_local_account
 from wildebeest_trio.services.instance import peers
@@ -71,7 +71,7 @@ async def test_a_signed_delivery_verifies_and_caches_the_actor(
     inbox = f"{receiver.config.base_url}/inbox"
     body = json.dumps(_activity(rt)).encode()
     verified = await verify_delivery(
-        receiver, "POST", inbox, _signed(inbox, body, key_id, pem), body
+        receiver, read_delivery("POST", inbox, _signed(inbox, body, key_id, pem), body)
     )
     assert verified.actor_uri == f"{live_server}/users/alice"
     assert verified.key.key_id == key_id
@@ -111,7 +111,7 @@ async def test_hostile_deliveries_are_refused(
     cases.append(("object from another origin", _signed(inbox, create, key_id, pem), create, 403))
     for name, headers, payload, status in cases:
         with pytest.raises(DeliveryRefused) as refused:
-            await verify_delivery(receiver, "POST", inbox, headers, payload)
+            await verify_delivery(receiver, read_delivery("POST", inbox, headers, payload))
         assert refused.value.status == status, name
 
 
@@ -134,7 +134,7 @@ async def test_rotated_key_is_fetched_again(
     inbox = f"{receiver.config.base_url}/inbox"
     body = json.dumps(_activity(rt)).encode()
     verified = await verify_delivery(
-        receiver, "POST", inbox, _signed(inbox, body, key_id, new_private), body
+        receiver, read_delivery("POST", inbox, _signed(inbox, body, key_id, new_private), body)
     )
     assert verified.key.public_key_pem == new_public
 
@@ -149,6 +149,7 @@ async def test_private_addresses_are_not_fetched_by_default(
         inbox = f"{strict.config.base_url}/inbox"
         body = json.dumps(_activity(rt)).encode()
         with pytest.raises(DeliveryRefused) as refused:
-            await verify_delivery(strict, "POST", inbox, _signed(inbox, body, key_id, pem), body)
+            signed = _signed(inbox, body, key_id, pem)
+            await verify_delivery(strict, read_delivery("POST", inbox, signed, body))
         assert refused.value.status == 401
         assert "private or loopback" in str(refused.value)

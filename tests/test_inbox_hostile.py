@@ -8,6 +8,9 @@ import json
 import time
 from typing import Any
 
+import trio
+
+from tests.conftest import serve_instance
 from tests.inbox_support import (
     PUBLIC,
     RemoteServer,
@@ -19,6 +22,7 @@ from tests.inbox_support import (
 from tests.social import get, make_user
 from wildebeest_trio import jsonld
 from wildebeest_trio.federation.inbox import INBOX
+from wildebeest_trio.http.unread_body import DRAIN_SECONDS
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services import domain_blocks
 from wildebeest_trio.signatures import generate_rsa_keypair
@@ -106,6 +110,31 @@ async def test_hostile_deliveries_change_nothing(
     assert await deliver(api, local, bob, create, path="/users/nobody/inbox") == 404
     assert await _state(local) == before
     assert await drain(local) == 0
+
+
+async def test_a_chunked_body_past_the_limit_is_refused_as_it_passes(
+    local: Runtime, nursery: trio.Nursery
+) -> None:
+    """A body without a declared length is read only up to the inbox's 1 MiB: past it
+    the answer is 413 (and the connection closed, once the bounded wait for the rest of
+    the body is over), not whenever the sender stops sending."""
+    await serve_instance(local, nursery)
+    host, port = local.config.listen.rsplit(":", 1)
+    stream = await trio.open_tcp_stream(host, int(port))
+    await stream.send_all(
+        b"POST /inbox HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/activity+json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    chunk = b" " * 65536
+    for _ in range(17):  # 1,088 KiB, and never the last chunk
+        await stream.send_all(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+    answer = b""
+    with trio.fail_after(DRAIN_SECONDS + 5):
+        while b"\r\n\r\n" not in answer:
+            answer += await stream.receive_some(65536)
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:100]
+    assert b"\r\nconnection: close\r\n" in answer.lower()
+    await stream.aclose()
 
 
 async def test_suspended_domains_are_refused(

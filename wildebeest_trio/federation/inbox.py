@@ -18,16 +18,14 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import trio
 
-from .. import jsonbounds
 from ..ids import now_ms
 from ..jobs import JobKind, JobRegistry
 from ..jsonld import JsonLdError, verify_ld_signature
 from ..services import domain_blocks
-from ..signatures import SignatureError, parse_signature
+from ..signatures import SignatureInfo
 from ..store import Connection
 from ..store import accounts as account_rows
 from ..store import delivery as delivery_rows
@@ -35,7 +33,14 @@ from ..store import inbox as inbox_rows
 from .actors import RemoteKey, key_for
 from .as2 import link
 from .fetch import DocumentRefused
-from .verify import MAX_BODY, DeliveryRefused, verify_delivery
+from .verify import (
+    Delivery,
+    DeliveryRefused,
+    host_of,
+    read_delivery,
+    read_signature,
+    verify_delivery,
+)
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -49,11 +54,6 @@ SEEN_DAYS = 30  # how long accepted activity ids are remembered
 
 class UnknownInbox(LookupError):
     """A personal inbox of no local account."""
-
-
-def _host(url: str | None) -> str:
-    """The host (and port) of a URL, lower-cased; empty for none."""
-    return urlsplit(url).netloc.lower() if url else ""
 
 
 def _dedupe_key(activity: dict[str, Any], body: bytes) -> str:
@@ -112,7 +112,7 @@ async def _ld_signed_by_actor(rt: Runtime, activity: dict[str, Any], actor_uri: 
     creator = signature.get("creator")
     if not isinstance(creator, str) or not creator.startswith(("https://", "http://")):
         return False
-    if await rt.store.read(domain_blocks.is_suspended, _host(creator)):
+    if await rt.store.read(domain_blocks.is_suspended, host_of(creator)):
         return False  # LD signatures from blocked domains are ignored
     try:
         key: RemoteKey | None = await key_for(rt, creator)
@@ -141,15 +141,13 @@ async def receive(
     the sending server (the actor's host, else the signing key's), the client address
     and the reason, so an admin can tell why a server says its posts are refused.
     """
-    try:
-        key_id: str | None = parse_signature("POST", url, headers).key_id
-    except SignatureError:
-        key_id = None
+    signature = read_signature("POST", url, headers)
+    key_id = signature.key_id if isinstance(signature, SignatureInfo) else None
     actor_uri: str | None = None
     try:
-        activity = _parse_body(body)
-        actor_uri = link(activity.get("actor"))
-        return await _accept(rt, url, headers, body, activity, actor_uri, key_id, username)
+        delivery = read_delivery("POST", url, headers, body, signature=signature)
+        actor_uri = delivery.actor_uri
+        return await _accept(rt, delivery, username)
     except DeliveryRefused as exc:
         _log_refusal(actor_uri, key_id, client, exc.status, str(exc))
         raise
@@ -164,7 +162,7 @@ def _log_refusal(
     # %r: the sender wrote these strings, so they are quoted and escaped, one line each.
     log.info(
         "refused delivery from %r: %d %r (actor %r, key %r, client %s)",
-        _host(actor_uri) or _host(key_id) or "unknown server",
+        host_of(actor_uri) or host_of(key_id) or "unknown server",
         status,
         reason[:300],
         (actor_uri or "-")[:300],
@@ -173,32 +171,11 @@ def _log_refusal(
     )
 
 
-def _parse_body(body: bytes) -> dict[str, Any]:
-    """The delivered JSON object; DeliveryRefused for an oversized or malformed body."""
-    if len(body) > MAX_BODY:
-        raise DeliveryRefused(413, "Request entity too large")
-    try:
-        activity = jsonbounds.loads(body, max_bytes=MAX_BODY)
-    except ValueError:
-        raise DeliveryRefused(400, "The body is not valid JSON") from None
-    if not isinstance(activity, dict):
-        raise DeliveryRefused(400, "The body is not a JSON object")
-    return activity
-
-
-async def _accept(
-    rt: Runtime,
-    url: str,
-    headers: Mapping[str, str],
-    body: bytes,
-    activity: dict[str, Any],
-    actor_uri: str | None,
-    key_id: str | None,
-    username: str | None,
-) -> int:
+async def _accept(rt: Runtime, delivery: Delivery, username: str | None) -> int:
     """Domain blocks, signature and origin checks, then the activity stored as a job."""
+    activity, actor_uri, key_id = delivery.activity, delivery.actor_uri, delivery.key_id
     facts = await rt.store.read(
-        _precheck, [_host(actor_uri), _host(key_id)], username, actor_uri, key_id
+        _precheck, [host_of(actor_uri), host_of(key_id)], username, actor_uri, key_id
     )
     if facts.suspended:
         raise DeliveryRefused(403, "The domain is blocked")
@@ -210,9 +187,7 @@ async def _accept(
     ):
         # Mastodon: the deletion of an actor we never knew needs no key fetch (it is gone).
         return 202
-    verified = await verify_delivery(
-        rt, "POST", url, headers, body, allow_forwarded=True, cached_key=facts.key
-    )
+    verified = await verify_delivery(rt, delivery, allow_forwarded=True, cached_key=facts.key)
     if verified.forwarded and not await _ld_signed_by_actor(
         rt, verified.activity, verified.actor_uri
     ):
@@ -223,14 +198,14 @@ async def _accept(
             verified.key.actor_uri,
         )
         return 202
-    signer_domain = _host(verified.key.actor_uri)
+    signer_domain = host_of(verified.key.actor_uri)
     payload = {
         "activity": verified.activity,
         "actor": verified.actor_uri,
         "signer": verified.key.actor_uri,
         "delivered_to": facts.owner_id,
     }
-    dedupe = _dedupe_key(verified.activity, body)
+    dedupe = _dedupe_key(verified.activity, delivery.body)
     mark_available = signer_domain not in rt.delivery.healthy
 
     async def unit(conn: Connection) -> bool:
