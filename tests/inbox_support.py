@@ -4,6 +4,7 @@ signed deliveries to the instance under test."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,13 +19,10 @@ from quart_trio import QuartTrio
 
 from tests.conftest import free_port, make_config
 from wildebeest_trio.assembly import open_server_runtime
-from wildebeest_trio.federation.inbox import INBOX
-from wildebeest_trio.ids import now_ms
-from wildebeest_trio.jobs.worker import run_job
+from wildebeest_trio.federation.inbox_consumer import apply_due
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.signatures import generate_rsa_keypair, sign_request
 from wildebeest_trio.store import Connection
-from wildebeest_trio.store import jobs as job_rows
 
 AS = "https://www.w3.org/ns/activitystreams"
 PUBLIC = f"{AS}#Public"
@@ -56,6 +54,8 @@ class RemoteServer:
     port: int
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)
     unavailable: set[str] = field(default_factory=set)  # ids answered with 503
+    hanging: set[str] = field(default_factory=set)  # ids never answered while listed
+    fetches: Counter[str] = field(default_factory=Counter)  # GETs per URL
     counter: int = 0
 
     def origin(self, host: str = "127.0.0.1") -> str:
@@ -144,6 +144,9 @@ async def remote(nursery: trio.Nursery) -> AsyncIterator[RemoteServer]:
         from quart import request
 
         url = f"http://{request.headers.get('Host')}/{path}"
+        state.fetches[url] += 1
+        while url in state.hanging:
+            await trio.sleep(0.05)
         if url in state.unavailable:
             return Response("", status=503)
         found = state.documents.get(url)
@@ -215,22 +218,11 @@ async def deliver(
 
 
 async def drain(rt: Runtime) -> int:
-    """Run every due inbox job now (as a worker would); how many ran."""
+    """Apply every due inbox job now (as the inbox consumer would); how many ran."""
     ran = 0
-    while True:
-        claimed = await rt.store.write(
-            job_rows.claim,
-            kinds=[INBOX.name],
-            worker="test",
-            now=now_ms(),
-            lease_ms=60_000,
-            limit=10,
-        )
-        if not claimed:
-            return ran
-        for job in claimed:
-            await run_job(rt, "test", job)
-            ran += 1
+    while claimed := await apply_due(rt, "test", limit=10):
+        ran += claimed
+    return ran
 
 
 async def rows(rt: Runtime, sql: str, *args: Any) -> list[dict[str, Any]]:

@@ -30,7 +30,6 @@ def job_registry() -> JobRegistry:
     registry = JobRegistry()
     mailer.register(registry)
     delivery.register(registry)
-    federation_inbox.register(registry)
     media.register(registry)
     web_push.register(registry)
     polls.register(registry)

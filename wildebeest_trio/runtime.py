@@ -28,6 +28,7 @@ from .jobs.scheduler import Periodic
 from .media import LocalMediaStore, MediaStore
 from .net import Outbound
 from .private_files import secure_data_dir
+from .singleflight import SingleFlight
 from .store import Effect, Effects, Store, open_store
 from .store.migrate import migrate as apply_migrations
 from .store.nodes import claim_node, release_node, renew_node
@@ -36,6 +37,10 @@ from .streaming.hub import StreamHub
 log = logging.getLogger(__name__)
 
 NODE_LEASE_MS = 10 * 60 * 1000
+# Distinct remote actors one process fetches at once (more wait for a slot); far above
+# what a busy inbox needs, so unreachable hosts named by hostile deliveries cannot hold
+# up everyone else's.
+ACTOR_FETCHES = 256
 
 E = TypeVar("E", bound=Effect)
 EffectHandler = Callable[["Runtime", list[Any]], Awaitable[None]]
@@ -114,6 +119,10 @@ class Runtime:
     delivery: DeliveryPool = field(default_factory=DeliveryPool)
     # Streaming connections of this process and the channels they follow.
     streams: StreamHub = field(default_factory=StreamHub)
+    # Remote actors being fetched, by URI: concurrent callers share one fetch.
+    actor_fetches: SingleFlight[str, Any] = field(
+        default_factory=lambda: SingleFlight(ACTOR_FETCHES)
+    )
     # Instance-wide facts (counts, rules, contact) for the discovery endpoints.
     instance_facts: CachedValue[Any] = field(default_factory=lambda: CachedValue(ttl=30.0))
 

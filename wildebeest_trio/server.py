@@ -13,6 +13,7 @@ from hypercorn.trio import serve as hypercorn_serve
 
 from .assembly import open_server_runtime
 from .config import Config
+from .federation.inbox_consumer import run_inbox
 from .federation.instance_actor import ensure_instance_actor
 from .federation.outbox import run_outbox
 from .http import create_app
@@ -73,6 +74,8 @@ async def run_process(rt: Runtime, *, http: bool) -> None:
             )
             async with trio.open_nursery() as tasks:
                 tasks.start_soon(supervise, "job workers", run_workers, rt)
+                # Inbox jobs, applied in batches; every process may run it (jobs are claimed).
+                tasks.start_soon(supervise, "inbox", run_inbox, rt)
                 tasks.start_soon(supervise, "scheduler", run_scheduler, rt)
                 # Domain events to deliveries; every process may run it (rows are claimed).
                 tasks.start_soon(supervise, "outbox", run_outbox, rt)

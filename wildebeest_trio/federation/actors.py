@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -128,6 +129,12 @@ async def refresh_actor(rt: Runtime, uri: str) -> RemoteKey | None:
     return RemoteKey(key[0], key[1], account_id, uri)
 
 
+async def fetch_actor(rt: Runtime, uri: str) -> RemoteKey | None:
+    """`refresh_actor`, shared by this process's concurrent callers: an actor that many
+    deliveries or activities name at once is fetched once."""
+    return await rt.actor_fetches.run(uri, functools.partial(refresh_actor, rt, uri))
+
+
 def actor_uri_of_key(key_id: str) -> str:
     """The actor a key id most likely belongs to (`https://host/users/x#main-key`)."""
     return key_id.split("#", 1)[0]
@@ -146,7 +153,7 @@ async def key_for(rt: Runtime, key_id: str, *, refresh: bool = False) -> RemoteK
     uri = actor_uri_of_key(key_id)
     if same_origin(uri, rt.config.base_url):
         return None
-    key = await refresh_actor(rt, uri)
+    key = await fetch_actor(rt, uri)
     if key is None or key.key_id != key_id:
         return None
     return key

@@ -3,8 +3,8 @@
 `receive` runs in the request (as Mastodon's InboxesController): size, domain blocks,
 signature, origin, then the activity id is recorded with its job in one transaction and
 the sender gets 202 at once. A replayed activity id is answered 202 and not queued again.
-`process` is the job handler: it dispatches to `federation.handlers` by activity type;
-unknown types are accepted and ignored.
+The jobs are applied in batches by `inbox_consumer`, which dispatches each activity to
+`federation.handlers` by type; unknown types are accepted and ignored.
 
 An activity whose HTTP signer is not its actor (a forwarded reply, a relayed Delete) is
 accepted only with a valid `RsaSignature2017` LD signature by the actor; otherwise it
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from ..ids import now_ms
-from ..jobs import JobKind, JobRegistry
+from ..jobs import JobKind
 from ..jsonld import JsonLdError, verify_ld_signature
 from ..services import domain_blocks
 from ..signatures import SignatureInfo
@@ -223,18 +223,6 @@ async def _accept(rt: Runtime, delivery: Delivery, username: str | None) -> int:
     return 202
 
 
-async def process(rt: Runtime, payload: dict[str, Any]) -> None:
-    """The job: apply one verified activity (see `federation.handlers`)."""
-    from .handlers import dispatch
-
-    await dispatch(rt, payload)
-
-
 async def forget_old_activities(rt: Runtime) -> None:
     """Upkeep: drop remembered activity ids older than SEEN_DAYS."""
     await rt.store.write(inbox_rows.forget_activities, now_ms() - SEEN_DAYS * 24 * 3600 * 1000)
-
-
-def register(registry: JobRegistry) -> None:
-    """Bind the inbox job kind to its handler."""
-    registry.register(INBOX, process)
