@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import trio
 
 from .cache import CachedValue
+from .coalesce import Batcher, SingleFlight
 from .config import Config
 from .federation.pool import DeliveryPool
 from .ids import IdGenerator, now_ms
@@ -28,7 +29,6 @@ from .jobs.scheduler import Periodic
 from .media import LocalMediaStore, MediaStore
 from .net import Outbound
 from .private_files import secure_data_dir
-from .singleflight import SingleFlight
 from .store import Effect, Effects, Store, open_store
 from .store.migrate import migrate as apply_migrations
 from .store.nodes import claim_node, release_node, renew_node
@@ -41,6 +41,8 @@ NODE_LEASE_MS = 10 * 60 * 1000
 # what a busy inbox needs, so unreachable hosts named by hostile deliveries cannot hold
 # up everyone else's.
 ACTOR_FETCHES = 256
+# Inbox deliveries whose checks are read, or which are stored, in one crossing at most.
+INBOX_BATCH = 100
 
 E = TypeVar("E", bound=Effect)
 EffectHandler = Callable[["Runtime", list[Any]], Awaitable[None]]
@@ -123,6 +125,9 @@ class Runtime:
     actor_fetches: SingleFlight[str, Any] = field(
         default_factory=lambda: SingleFlight(ACTOR_FETCHES)
     )
+    # Concurrent inbox deliveries: their checks read together, their jobs stored together.
+    inbox_reads: Batcher[Any, Any] = field(default_factory=lambda: Batcher(INBOX_BATCH))
+    inbox_writes: Batcher[Any, Any] = field(default_factory=lambda: Batcher(INBOX_BATCH))
     # Instance-wide facts (counts, rules, contact) for the discovery endpoints.
     instance_facts: CachedValue[Any] = field(default_factory=lambda: CachedValue(ttl=30.0))
 

@@ -13,6 +13,7 @@ is dropped with 202 and nothing stored, as Mastodon's ProcessActivityService dro
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from collections.abc import Mapping
@@ -66,42 +67,87 @@ def _dedupe_key(activity: dict[str, Any], body: bytes) -> str:
 
 
 @dataclass(frozen=True)
+class _Asked:
+    """What one delivery needs to know before it is verified."""
+
+    hosts: tuple[str, ...]
+    username: str | None
+    actor_uri: str | None
+    key_id: str | None
+
+
+@dataclass(frozen=True)
 class _Facts:
-    """What the inbox reads before verifying, in one crossing."""
+    """What the inbox reads before verifying."""
 
     suspended: bool
+    unknown_inbox: bool
     owner_id: int | None
     actor_known: bool
     key: RemoteKey | None
 
 
-async def _precheck(
-    conn: Connection,
-    hosts: list[str],
-    username: str | None,
-    actor_uri: str | None,
-    key_id: str | None,
-) -> _Facts:
-    """Domain blocks, the inbox owner and the cached key, in one crossing."""
+async def _precheck(conn: Connection, asked: _Asked) -> _Facts:
+    """Domain blocks, the inbox owner and the cached key."""
     suspended = False
-    for host in dict.fromkeys(hosts):
+    for host in dict.fromkeys(asked.hosts):
         if host and await domain_blocks.is_suspended(conn, host):
             suspended = True
     owner_id: int | None = None
-    if username is not None:
-        owner = await account_rows.local_account_by_username(conn, username)
+    if asked.username is not None:
+        owner = await account_rows.local_account_by_username(conn, asked.username)
         if owner is None or owner["suspended_at"] is not None:
-            raise UnknownInbox(username)
+            return _Facts(suspended, True, None, False, None)
         owner_id = owner["id"]
     key: RemoteKey | None = None
-    if key_id is not None:
-        row = await account_rows.public_key_by_key_id(conn, key_id)
+    if asked.key_id is not None:
+        row = await account_rows.public_key_by_key_id(conn, asked.key_id)
         if row is not None and row["domain"] is not None:
             key = RemoteKey(row["key_id"], row["public_key_pem"], row["account_id"], row["uri"])
-    known = key is not None and key.actor_uri == actor_uri
-    if not known and actor_uri:
-        known = await inbox_rows.account_by_uri(conn, actor_uri) is not None
-    return _Facts(suspended, owner_id, known, key)
+    known = key is not None and key.actor_uri == asked.actor_uri
+    if not known and asked.actor_uri:
+        known = await inbox_rows.account_by_uri(conn, asked.actor_uri) is not None
+    return _Facts(suspended, False, owner_id, known, key)
+
+
+async def _read_facts(rt: Runtime, batch: list[_Asked]) -> list[_Facts]:
+    """The facts of concurrent deliveries, read in one crossing."""
+
+    async def unit(conn: Connection) -> list[_Facts]:
+        return [await _precheck(conn, asked) for asked in batch]
+
+    return await rt.store.read(unit)
+
+
+@dataclass(frozen=True)
+class _Accepted:
+    """A verified delivery to store."""
+
+    dedupe: str
+    actor_uri: str
+    payload: dict[str, Any]
+    #: The signer's domain when it is to be marked available again, else "".
+    revived: str
+
+
+async def _store_accepted(rt: Runtime, batch: list[_Accepted]) -> list[bool]:
+    """Remember each activity id and queue its job, in one transaction for concurrent
+    deliveries; whether each was new (a replay is not queued again)."""
+
+    async def unit(conn: Connection) -> list[bool]:
+        now = now_ms()
+        for domain in sorted({accepted.revived for accepted in batch} - {""}):
+            # A signed request from the domain: it is alive, deliver to it again.
+            await delivery_rows.mark_available(conn, domain)
+        stored = []
+        for accepted in batch:
+            new = await inbox_rows.remember_activity(conn, accepted.dedupe, accepted.actor_uri, now)
+            if new:
+                await INBOX.enqueue(conn, rt.ids, accepted.payload)
+            stored.append(new)
+        return stored
+
+    return await rt.store.write(unit)
 
 
 async def _ld_signed_by_actor(rt: Runtime, activity: dict[str, Any], actor_uri: str) -> bool:
@@ -174,9 +220,10 @@ def _log_refusal(
 async def _accept(rt: Runtime, delivery: Delivery, username: str | None) -> int:
     """Domain blocks, signature and origin checks, then the activity stored as a job."""
     activity, actor_uri, key_id = delivery.activity, delivery.actor_uri, delivery.key_id
-    facts = await rt.store.read(
-        _precheck, [host_of(actor_uri), host_of(key_id)], username, actor_uri, key_id
-    )
+    asked = _Asked((host_of(actor_uri), host_of(key_id)), username, actor_uri, key_id)
+    facts = await rt.inbox_reads.submit(asked, functools.partial(_read_facts, rt))
+    if facts.unknown_inbox:
+        raise UnknownInbox(username)
     if facts.suspended:
         raise DeliveryRefused(403, "The domain is blocked")
     if (
@@ -205,20 +252,11 @@ async def _accept(rt: Runtime, delivery: Delivery, username: str | None) -> int:
         "signer": verified.key.actor_uri,
         "delivered_to": facts.owner_id,
     }
+    revived = signer_domain if signer_domain not in rt.delivery.healthy else ""
     dedupe = _dedupe_key(verified.activity, delivery.body)
-    mark_available = signer_domain not in rt.delivery.healthy
-
-    async def unit(conn: Connection) -> bool:
-        if mark_available:
-            # A signed request from the domain: it is alive, deliver to it again.
-            await delivery_rows.mark_available(conn, signer_domain)
-        if not await inbox_rows.remember_activity(conn, dedupe, verified.actor_uri, now_ms()):
-            return False
-        await INBOX.enqueue(conn, rt.ids, payload)
-        return True
-
-    await rt.store.write(unit)
-    if mark_available:
+    accepted = _Accepted(dedupe, verified.actor_uri, payload, revived)
+    await rt.inbox_writes.submit(accepted, functools.partial(_store_accepted, rt))
+    if revived:
         rt.delivery.healthy.add(signer_domain)
     return 202
 
