@@ -15,6 +15,7 @@ round to the moment no inbox job is left, over that round's accept rate). The se
 CPU time per activity (its process and any worker processes) is printed beside them.
 
     .venv/bin/python bench/inbox.py [--activities 5000] [--keys 100] [--rounds 2]
+                                    [--worker-processes N] [--postgres]
 
 SQLite by default; `--postgres` uses WB_TEST_DATABASE_URL
 or a throwaway cluster.
@@ -48,6 +49,7 @@ from bench.support import (
     ratio,
     tree_cpu_seconds,
     wildebeest_server,
+    wildebeest_workers,
 )
 from wildebeest_trio.config import load_config
 from wildebeest_trio.signatures import PrivateKey, generate_rsa_keypair, sign_many, sign_request
@@ -310,6 +312,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument(
+        "--worker-processes",
+        type=int,
+        default=0,
+        help="`wildebeest-trio worker` processes beside the server (they apply inbox jobs too)",
+    )
     args = parser.parse_args()
     ours: list[Load] = []
     base: list[Load] = []
@@ -326,8 +334,14 @@ def main() -> None:
         database_url = pg_url or f"sqlite:///{Path(tmp) / 'wildebeest.db'}"
         with (
             wildebeest_server(Path(tmp), **settings) as (url, server),
-            hello_server() as (hello_url, _),
+            wildebeest_workers(Path(tmp), url, args.worker_processes, **settings) as workers,
+            hello_server() as (hello_url, hello_proc),
         ):
+            pids = [server.pid, *(worker.pid for worker in workers)]
+
+            def server_cpu() -> float:
+                return sum(tree_cpu_seconds(pid) for pid in pids)
+
             # Warm-up (not timed): one delivery per key, so every key is fetched and cached.
             with httpx.Client(timeout=30) as client:
                 for i, (actor, pem) in enumerate(actors.keys):
@@ -345,13 +359,15 @@ def main() -> None:
                 started = time.perf_counter()
                 signed = signed_batch(url, keys, args.activities, f"r{r}-")
                 signing = time.perf_counter() - started
+                hello_cpu = tree_cpu_seconds(hello_proc.pid)
                 h = load(hello_url, hello * args.activities, args.connections)
-                cpu = tree_cpu_seconds(server.pid)
+                hello_cpu = tree_cpu_seconds(hello_proc.pid) - hello_cpu
+                cpu = server_cpu()
                 o = load(url, signed, args.connections)
-                accept_cpu = tree_cpu_seconds(server.pid) - cpu
+                accept_cpu = server_cpu() - cpu
                 (_, backlog, _), _ = inbox_rows(database_url, Path(tmp))
                 _, applied_at = inbox_rows(database_url, Path(tmp), until_applied=True)
-                total_cpu = tree_cpu_seconds(server.pid) - cpu
+                total_cpu = server_cpu() - cpu
                 assert o.non_2xx == 0 and h.non_2xx == 0, (o, h)
                 base.append(h)
                 ours.append(o)
@@ -368,7 +384,8 @@ def main() -> None:
                     f"{applied_at - o.started:.1f} s of the first POST; {backlog} still "
                     f"queued when the last was accepted) | server CPU per activity: "
                     f"{total_cpu / args.activities * 1000:.2f} ms end to end, "
-                    f"{accept_cpu / args.activities * 1000:.2f} ms while accepting"
+                    f"{accept_cpu / args.activities * 1000:.2f} ms while accepting "
+                    f"(hello: {hello_cpu / args.activities * 1000:.2f} ms a request)"
                 )
         (seen, _, parked), _ = inbox_rows(database_url, Path(tmp))
         expected = args.keys + args.rounds * args.activities

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -63,12 +64,7 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> N
     raise RuntimeError(f"{url} did not come up")
 
 
-@contextlib.contextmanager
-def wildebeest_server(
-    data_dir: Path, **settings: str
-) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`wildebeest-trio serve` on a free port (SQLite in `data_dir` unless told otherwise)."""
-    port = free_port()
+def _wildebeest(command: str, data_dir: Path, port: int, settings: dict[str, str]) -> Any:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WB_")}
     env.update(
         WB_DATA_DIR=str(data_dir),
@@ -77,20 +73,48 @@ def wildebeest_server(
         WB_OUTBOUND_ALLOW=LOOPBACK_ONLY,
     )
     env.update(settings)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "wildebeest_trio", "serve"],
+    return subprocess.Popen(
+        [sys.executable, "-m", "wildebeest_trio", command],
         env=env,
         cwd=REPO,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def wildebeest_server(
+    data_dir: Path, **settings: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`wildebeest-trio serve` on a free port (SQLite in `data_dir` unless told otherwise)."""
+    port = free_port()
+    proc = _wildebeest("serve", data_dir, port, settings)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{base}/health", proc)
         yield base, proc
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+        _stop(proc)
+
+
+@contextlib.contextmanager
+def wildebeest_workers(
+    data_dir: Path, base: str, count: int, **settings: str
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """`count` `wildebeest-trio worker` processes beside the server at `base` (started,
+    and migrated, by `wildebeest_server` with the same settings)."""
+    port = int(base.rsplit(":", 1)[1])
+    procs = [_wildebeest("worker", data_dir, port, settings) for _ in range(count)]
+    try:
+        yield procs
+    finally:
+        for proc in procs:
+            _stop(proc)
 
 
 @contextlib.contextmanager

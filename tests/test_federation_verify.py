@@ -14,7 +14,12 @@ from tests.conftest import make_config
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.federation.actors import refresh_actor
 from wildebeest_trio.federation.instance_actor import ensure_instance_actor
-from wildebeest_trio.federation.verify import DeliveryRefused, read_delivery, verify_delivery
+from wildebeest_trio.federation.verify import (
+    DeliveryRefused,
+    host_of,
+    read_delivery,
+    verify_delivery,
+)
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services.accounts import create_local_account
 from wildebeest_trio.services.instance import peers
@@ -153,3 +158,30 @@ async def test_private_addresses_are_not_fetched_by_default(
             await verify_delivery(strict, read_delivery("POST", inbox, signed, body))
         assert refused.value.status == 401
         assert "private or loopback" in str(refused.value)
+
+
+def test_hosts_under_the_actors_origin_are_read_as_urlsplit_reads_them() -> None:
+    """The origin checks skip parsing URLs under the actor's origin: never with another
+    answer than parsing them (user info, other ports, case, lookalike hosts)."""
+    urls = [
+        "https://a.example/users/x",
+        "https://A.example/users/x#main-key",
+        "https://a.example",
+        "https://a.example?x=1",
+        "https://a.example#y",
+        "https://a.example.evil/x",
+        "https://a.examplex/",
+        "https://a.example@b.example/x",
+        "https://a.example:443/x",
+        "http://a.example/x",
+        "HTTPS://a.example/x",
+        " https://a.example/x",
+        "https://a.example\t/x",
+        "",
+    ]
+    for actor in ("https://a.example/users/alice", "https://A.Example/users/alice"):
+        body = json.dumps({"actor": actor}).encode()
+        delivery = read_delivery("POST", "https://here/inbox", {}, body)
+        assert delivery.actor_host == "a.example"
+        for url in [*urls, f"{actor}/statuses/1"]:
+            assert delivery.host_of(url) == host_of(url), (actor, url)

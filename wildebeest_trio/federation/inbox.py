@@ -87,11 +87,36 @@ class _Facts:
     key: RemoteKey | None
 
 
-async def _precheck(conn: Connection, asked: _Asked) -> _Facts:
+class _Lookups:
+    """The reads of a batch of prechecks, each host and key read once for all of them."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._suspended: dict[str, bool] = {}
+        self._keys: dict[str, RemoteKey | None] = {}
+
+    async def suspended(self, host: str) -> bool:
+        if host not in self._suspended:
+            self._suspended[host] = await domain_blocks.is_suspended(self.conn, host)
+        return self._suspended[host]
+
+    async def key(self, key_id: str) -> RemoteKey | None:
+        if key_id not in self._keys:
+            row = await account_rows.public_key_by_key_id(self.conn, key_id)
+            self._keys[key_id] = (
+                RemoteKey(row["key_id"], row["public_key_pem"], row["account_id"], row["uri"])
+                if row is not None and row["domain"] is not None
+                else None
+            )
+        return self._keys[key_id]
+
+
+async def _precheck(lookups: _Lookups, asked: _Asked) -> _Facts:
     """Domain blocks, the inbox owner and the cached key."""
+    conn = lookups.conn
     suspended = False
     for host in dict.fromkeys(asked.hosts):
-        if host and await domain_blocks.is_suspended(conn, host):
+        if host and await lookups.suspended(host):
             suspended = True
     owner_id: int | None = None
     if asked.username is not None:
@@ -99,11 +124,7 @@ async def _precheck(conn: Connection, asked: _Asked) -> _Facts:
         if owner is None or owner["suspended_at"] is not None:
             return _Facts(suspended, True, None, False, None)
         owner_id = owner["id"]
-    key: RemoteKey | None = None
-    if asked.key_id is not None:
-        row = await account_rows.public_key_by_key_id(conn, asked.key_id)
-        if row is not None and row["domain"] is not None:
-            key = RemoteKey(row["key_id"], row["public_key_pem"], row["account_id"], row["uri"])
+    key = await lookups.key(asked.key_id) if asked.key_id is not None else None
     known = key is not None and key.actor_uri == asked.actor_uri
     if not known and asked.actor_uri:
         known = await inbox_rows.account_by_uri(conn, asked.actor_uri) is not None
@@ -114,7 +135,8 @@ async def _read_facts(rt: Runtime, batch: list[_Asked]) -> list[_Facts]:
     """The facts of concurrent deliveries, read in one crossing."""
 
     async def unit(conn: Connection) -> list[_Facts]:
-        return [await _precheck(conn, asked) for asked in batch]
+        lookups = _Lookups(conn)
+        return [await _precheck(lookups, asked) for asked in batch]
 
     return await rt.store.read(unit)
 
@@ -220,7 +242,7 @@ def _log_refusal(
 async def _accept(rt: Runtime, delivery: Delivery, username: str | None) -> int:
     """Domain blocks, signature and origin checks, then the activity stored as a job."""
     activity, actor_uri, key_id = delivery.activity, delivery.actor_uri, delivery.key_id
-    asked = _Asked((host_of(actor_uri), host_of(key_id)), username, actor_uri, key_id)
+    asked = _Asked((delivery.actor_host, delivery.host_of(key_id)), username, actor_uri, key_id)
     facts = await rt.inbox_reads.submit(asked, functools.partial(_read_facts, rt))
     if facts.unknown_inbox:
         raise UnknownInbox(username)
@@ -245,7 +267,7 @@ async def _accept(rt: Runtime, delivery: Delivery, username: str | None) -> int:
             verified.key.actor_uri,
         )
         return 202
-    signer_domain = host_of(verified.key.actor_uri)
+    signer_domain = delivery.host_of(verified.key.actor_uri)
     payload = {
         "activity": verified.activity,
         "actor": verified.actor_uri,

@@ -53,10 +53,21 @@ class Delivery:
     actor_uri: str | None
     #: The signature's parameters, or why the request has no readable signature.
     signature: SignatureInfo | SignatureError
+    #: `scheme://netloc` of the actor's id, as it spells it, and its host (lower-cased).
+    actor_origin: str = ""
+    actor_host: str = ""
 
     @property
     def key_id(self) -> str | None:
         return self.signature.key_id if isinstance(self.signature, SignatureInfo) else None
+
+    def host_of(self, url: str | None) -> str:
+        """`host_of(url)`, without parsing a URL under the actor's origin (most of them:
+        its key, its activities' and objects' ids)."""
+        origin, end = self.actor_origin, len(self.actor_origin)
+        if origin and url and url.startswith(origin) and url[end : end + 1] in ("/", "?", "#"):
+            return self.actor_host
+        return host_of(url)
 
 
 @dataclass(frozen=True)
@@ -110,7 +121,12 @@ def read_delivery(
         raise DeliveryRefused(400, "The body is not valid JSON") from None
     if not isinstance(activity, dict):
         raise DeliveryRefused(400, "The body is not a JSON object")
-    return Delivery(method, url, headers, body, activity, link(activity.get("actor")), signature)
+    actor = link(activity.get("actor"))
+    origin = host = ""
+    if actor is not None:
+        parts = urlsplit(actor)
+        origin, host = f"{parts.scheme}://{parts.netloc}", parts.netloc.lower()
+    return Delivery(method, url, headers, body, activity, actor, signature, origin, host)
 
 
 def _check_now(delivery: Delivery, key: RemoteKey) -> None:
@@ -182,13 +198,13 @@ async def verify_delivery(
     if forwarded and not allow_forwarded:
         # Forwarded activities need an LD signature; not accepted on the HTTP signature alone.
         raise DeliveryRefused(401, "The signing key does not belong to the activity's actor")
-    actor_host = host_of(actor)
+    actor_host = delivery.actor_host
     if activity.get("type") in ORIGIN_CHECKED:
         obj = activity.get("object")
         object_id = obj if isinstance(obj, str) else link(obj)
-        if object_id is not None and host_of(object_id) != actor_host:
+        if object_id is not None and delivery.host_of(object_id) != actor_host:
             raise DeliveryRefused(403, "The object is not on the actor's server")
     activity_id = activity.get("id")
-    if isinstance(activity_id, str) and host_of(activity_id) != actor_host:
+    if isinstance(activity_id, str) and delivery.host_of(activity_id) != actor_host:
         raise DeliveryRefused(403, "The activity id is not on the actor's server")
     return VerifiedDelivery(activity, actor, key, forwarded)
