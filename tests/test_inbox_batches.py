@@ -203,3 +203,30 @@ async def test_a_consumer_killed_mid_batch_loses_nothing(
     assert await drain(local) == 4
     assert await _status_uris(local) == sorted([slow["id"], *(n["id"] for n in quick)])
     assert await _inbox_jobs(local) == []
+
+
+async def test_a_consumer_shut_down_mid_batch_hands_back_what_it_did_not_apply(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    await make_user(local, api, "alice")
+    bob = remote.actor("bob")
+    carol = remote.actor("carol")
+    slow = _mention(local, remote, bob, "fetched from a server that hangs")
+    quick = _mention(local, remote, carol, "quick")
+    remote.hanging.add(slow["id"])
+    activity = remote.activity(bob, "Create", slow["id"], to=[PUBLIC], cc=slow["cc"])
+    assert await deliver(api, local, bob, activity) == 202
+    assert await deliver(api, local, carol, _create(remote, carol, quick)) == 202
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(apply_due, local, "consumer", 10)
+        with trio.fail_after(10):
+            while remote.fetches[slow["id"]] < 1 or not await _status_uris(local):
+                await trio.sleep(0.02)
+        nursery.cancel_scope.cancel()  # shutdown, mid-batch
+    [job] = await _inbox_jobs(local)
+    assert slow["id"] in str(job["payload"])
+    assert job["state"] == "pending" and job["attempts"] == 0  # given back, not counted
+    assert await _status_uris(local) == [quick["id"]]
+    remote.hanging.clear()
+    assert await drain(local) == 1
+    assert await _status_uris(local) == sorted([slow["id"], quick["id"]])

@@ -9,9 +9,11 @@ drop the activity (logged), and transient failures raise so the job retries.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -54,24 +56,28 @@ async def fetchable(rt: Runtime, uri: str) -> bool:
     return not await rt.store.read(domain_blocks.is_suspended, urlsplit(uri).netloc)
 
 
-def _table() -> dict[str, Handler]:
-    """Which handler applies each activity type."""
+@functools.cache
+def _table() -> Mapping[str, Handler]:
+    """Which handler applies each activity type (built once)."""
+    # Imported here: the handler modules import this package (Context, ensure_account).
     from . import flags, follows, interactions, moves, notes, undo
 
-    return {
-        "Follow": follows.on_follow,
-        "Accept": follows.on_accept,
-        "Reject": follows.on_reject,
-        "Block": follows.on_block,
-        "Undo": undo.on_undo,
-        "Create": notes.on_create,
-        "Update": notes.on_update,
-        "Delete": notes.on_delete,
-        "Like": interactions.on_like,
-        "Announce": interactions.on_announce,
-        "Move": moves.on_move,
-        "Flag": flags.on_flag,
-    }
+    return MappingProxyType(
+        {
+            "Follow": follows.on_follow,
+            "Accept": follows.on_accept,
+            "Reject": follows.on_reject,
+            "Block": follows.on_block,
+            "Undo": undo.on_undo,
+            "Create": notes.on_create,
+            "Update": notes.on_update,
+            "Delete": notes.on_delete,
+            "Like": interactions.on_like,
+            "Announce": interactions.on_announce,
+            "Move": moves.on_move,
+            "Flag": flags.on_flag,
+        }
+    )
 
 
 async def ensure_account(rt: Runtime, uri: str | None) -> Row | None:
