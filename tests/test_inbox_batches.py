@@ -160,6 +160,24 @@ async def test_an_actors_activities_apply_in_the_order_they_came(
     assert await _status_uris(local) == [kept["id"]]
 
 
+async def _half_done_batch(
+    api: Any, local: Runtime, remote: RemoteServer, quick_notes: int
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Bob's Create names a note on a server that hangs, carol's embed theirs: a batch of
+    them gets carol's in while bob's is still being fetched. (bob's note, carol's)"""
+    await make_user(local, api, "alice")
+    bob = remote.actor("bob")
+    carol = remote.actor("carol")
+    slow = _mention(local, remote, bob, "fetched from a server that hangs")
+    quick = [_mention(local, remote, carol, f"quick {i}") for i in range(quick_notes)]
+    remote.hanging.add(slow["id"])
+    activity = remote.activity(bob, "Create", slow["id"], to=[PUBLIC], cc=slow["cc"])
+    assert await deliver(api, local, bob, activity) == 202
+    for note in quick:
+        assert await deliver(api, local, carol, _create(remote, carol, note)) == 202
+    return slow, quick
+
+
 def _consumer(database_url: str, folder: Path, listen: str) -> subprocess.Popen[bytes]:
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / "stderr.log", "ab") as log:
@@ -175,17 +193,7 @@ def _consumer(database_url: str, folder: Path, listen: str) -> subprocess.Popen[
 async def test_a_consumer_killed_mid_batch_loses_nothing(
     api: Any, local: Runtime, remote: RemoteServer, tmp_path: Path
 ) -> None:
-    await make_user(local, api, "alice")
-    bob = remote.actor("bob")
-    carol = remote.actor("carol")
-    slow = _mention(local, remote, bob, "fetched from a server that hangs")
-    quick = [_mention(local, remote, carol, f"quick {i}") for i in range(3)]
-    remote.hanging.add(slow["id"])
-    activity = remote.activity(bob, "Create", slow["id"], to=[PUBLIC], cc=slow["cc"])
-    assert await deliver(api, local, bob, activity) == 202
-    for note in quick:
-        assert await deliver(api, local, carol, _create(remote, carol, note)) == 202
-
+    slow, quick = await _half_done_batch(api, local, remote, 3)
     process = _consumer(local.config.database_url, tmp_path / "consumer", local.config.listen)
     try:
         with trio.fail_after(60):
@@ -208,15 +216,7 @@ async def test_a_consumer_killed_mid_batch_loses_nothing(
 async def test_a_consumer_shut_down_mid_batch_hands_back_what_it_did_not_apply(
     api: Any, local: Runtime, remote: RemoteServer
 ) -> None:
-    await make_user(local, api, "alice")
-    bob = remote.actor("bob")
-    carol = remote.actor("carol")
-    slow = _mention(local, remote, bob, "fetched from a server that hangs")
-    quick = _mention(local, remote, carol, "quick")
-    remote.hanging.add(slow["id"])
-    activity = remote.activity(bob, "Create", slow["id"], to=[PUBLIC], cc=slow["cc"])
-    assert await deliver(api, local, bob, activity) == 202
-    assert await deliver(api, local, carol, _create(remote, carol, quick)) == 202
+    slow, [quick] = await _half_done_batch(api, local, remote, 1)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(apply_due, local, "consumer", 10)
         with trio.fail_after(10):
