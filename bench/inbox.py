@@ -362,12 +362,13 @@ def main() -> None:
                 hello_cpu = tree_cpu_seconds(hello_proc.pid)
                 h = load(hello_url, hello * args.activities, args.connections)
                 hello_cpu = tree_cpu_seconds(hello_proc.pid) - hello_cpu
-                cpu = server_cpu()
+                cpu, serving_cpu = server_cpu(), tree_cpu_seconds(server.pid)
                 o = load(url, signed, args.connections)
                 accept_cpu = server_cpu() - cpu
                 (_, backlog, _), _ = inbox_rows(database_url, Path(tmp))
                 _, applied_at = inbox_rows(database_url, Path(tmp), until_applied=True)
                 total_cpu = server_cpu() - cpu
+                serving_cpu = tree_cpu_seconds(server.pid) - serving_cpu
                 assert o.non_2xx == 0 and h.non_2xx == 0, (o, h)
                 base.append(h)
                 ours.append(o)
@@ -387,6 +388,12 @@ def main() -> None:
                     f"{accept_cpu / args.activities * 1000:.2f} ms while accepting "
                     f"(hello: {hello_cpu / args.activities * 1000:.2f} ms a request)"
                 )
+                if workers:
+                    print(
+                        f"  of which the serving process: "
+                        f"{serving_cpu / args.activities * 1000:.2f} ms, the worker processes "
+                        f"{(total_cpu - serving_cpu) / args.activities * 1000:.2f} ms"
+                    )
         (seen, _, parked), _ = inbox_rows(database_url, Path(tmp))
         expected = args.keys + args.rounds * args.activities
         print(f"activities stored: {seen} of {expected} (inbox jobs parked: {parked})")
