@@ -80,6 +80,41 @@ async def test_an_unknown_actor_posting_twenty_times_at_once_is_fetched_once(
     assert remote.fetches[bob.uri] == 1
 
 
+async def test_one_activity_delivered_five_times_at_once_is_queued_once(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    """The five copies are stored in one batch (the store is busy with an earlier one
+    while they arrive): the first is queued, the other four are replays."""
+    await make_user(local, api, "alice")
+    bob = remote.actor("bob")
+    first = _create(remote, bob, _mention(local, remote, bob, "first"))
+    assert await deliver(api, local, bob, first) == 202
+    create = _create(remote, bob, _mention(local, remote, bob, "said once"))
+    answers: list[int] = []
+    earlier_batch_done = trio.Event()
+
+    async def earlier_batch(items: list[None]) -> list[None]:
+        await earlier_batch_done.wait()
+        return [None for _ in items]
+
+    async def send() -> None:
+        answers.append(await deliver(api, local, bob, create))
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(local.inbox_writes.submit, None, earlier_batch)
+        for _ in range(5):
+            nursery.start_soon(send)
+        with trio.fail_after(10):
+            while local.inbox_writes.waiting() < 5:
+                await trio.sleep(0.01)
+        earlier_batch_done.set()
+    assert answers == [202] * 5
+    assert len(await _inbox_jobs(local)) == 2
+    assert await drain(local) == 2
+    assert create["object"]["id"] in await _status_uris(local)
+    assert len(await _status_uris(local)) == 2
+
+
 async def test_activities_naming_an_unknown_actor_fetch_it_once(
     api: Any, local: Runtime, remote: RemoteServer
 ) -> None:

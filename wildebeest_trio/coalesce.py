@@ -107,6 +107,10 @@ class Batcher(Generic[T, R]):
         self._queue: deque[_Queued[T, R]] = deque()
         self._running = False
 
+    def waiting(self) -> int:
+        """How many submitted items wait for a run to take them."""
+        return len(self._queue)
+
     async def submit(self, item: T, run: Callable[[list[T]], Awaitable[list[R]]]) -> R:
         """`item`'s result from the run that takes it."""
         me: _Queued[T, R] = _Queued(item)

@@ -161,12 +161,16 @@ async def _store_accepted(rt: Runtime, batch: list[_Accepted]) -> list[bool]:
         for domain in sorted({accepted.revived for accepted in batch} - {""}):
             # A signed request from the domain: it is alive, deliver to it again.
             await delivery_rows.mark_available(conn, domain)
+        # The first of two deliveries of one activity in a batch is the one remembered.
+        first = {accepted.dedupe: accepted.actor_uri for accepted in reversed(batch)}
+        new = await inbox_rows.remember_activities(conn, list(first.items()), now)
         stored = []
         for accepted in batch:
-            new = await inbox_rows.remember_activity(conn, accepted.dedupe, accepted.actor_uri, now)
-            if new:
+            is_new = accepted.dedupe in new
+            new.discard(accepted.dedupe)  # a second delivery in the batch is a replay
+            if is_new:
                 await INBOX.enqueue(conn, rt.ids, accepted.payload)
-            stored.append(new)
+            stored.append(is_new)
         return stored
 
     return await rt.store.write(unit)
