@@ -121,8 +121,9 @@ class Runtime:
     delivery: DeliveryPool = field(default_factory=DeliveryPool)
     # Streaming connections of this process and the channels they follow.
     streams: StreamHub = field(default_factory=StreamHub)
-    # Remote actors being fetched, by URI: concurrent callers share one fetch.
-    actor_fetches: SingleFlight[str, Any] = field(
+    # Remote actors being fetched, by URI (and whether refreshed): concurrent callers
+    # share one fetch.
+    actor_fetches: SingleFlight[tuple[str, bool], Any] = field(
         default_factory=lambda: SingleFlight(ACTOR_FETCHES)
     )
     # Concurrent inbox deliveries: their checks read together, their jobs stored together.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -10,7 +9,7 @@ from urllib.parse import urlsplit
 
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..store import Connection
+from ..store import Connection, Row
 from ..store import accounts as account_rows
 from .as2 import as_list, first, link
 from .fetch import DocumentRefused, fetch_document, same_origin
@@ -129,10 +128,43 @@ async def refresh_actor(rt: Runtime, uri: str) -> RemoteKey | None:
     return RemoteKey(key[0], key[1], account_id, uri)
 
 
-async def fetch_actor(rt: Runtime, uri: str) -> RemoteKey | None:
-    """`refresh_actor`, shared by this process's concurrent callers: an actor that many
-    deliveries or activities name at once is fetched once."""
-    return await rt.actor_fetches.run(uri, functools.partial(refresh_actor, rt, uri))
+def remote_key(row: Row | None) -> RemoteKey | None:
+    """The remote key a stored row holds (`public_key_by_key_id`'s or
+    `remote_key_by_actor_uri`'s); None for no row, no key or a local account's."""
+    if row is None or row["domain"] is None or row["key_id"] is None:
+        return None
+    return RemoteKey(row["key_id"], row["public_key_pem"], row["account_id"], row["uri"])
+
+
+async def _stored(conn: Connection, uri: str, key_id: str | None) -> tuple[bool, RemoteKey | None]:
+    """Whether what a caller of `fetch_actor` looks for is stored (the key `key_id` if it
+    asks for one, else the actor), and the key it is."""
+    if key_id is not None:
+        key = remote_key(await account_rows.public_key_by_key_id(conn, key_id))
+        return key is not None, key
+    row = await account_rows.remote_key_by_actor_uri(conn, uri)
+    return row is not None, remote_key(row)
+
+
+async def fetch_actor(
+    rt: Runtime, uri: str, *, key_id: str | None = None, refresh: bool = False
+) -> RemoteKey | None:
+    """Fetch and store an actor the caller did not find (or, with `key_id`, whose key it
+    did not find); the actor's key. An actor that many deliveries or activities name at
+    once is fetched once: this process's concurrent callers share one fetch and its key.
+
+    Unless `refresh`, what a fetch that ended since the caller looked stored is the
+    answer, and the actor is not fetched again.
+    """
+
+    async def fetch() -> RemoteKey | None:
+        if not refresh:
+            found, key = await rt.store.read(_stored, uri, key_id)
+            if found:
+                return key
+        return await refresh_actor(rt, uri)
+
+    return await rt.actor_fetches.run((uri, refresh), fetch)
 
 
 def actor_uri_of_key(key_id: str) -> str:
@@ -147,13 +179,13 @@ async def key_for(rt: Runtime, key_id: str, *, refresh: bool = False) -> RemoteK
     mean the key rotated). Local keys are never answered here.
     """
     if not refresh:
-        row = await rt.store.read(account_rows.public_key_by_key_id, key_id)
-        if row is not None and row["domain"] is not None:
-            return RemoteKey(row["key_id"], row["public_key_pem"], row["account_id"], row["uri"])
+        key = remote_key(await rt.store.read(account_rows.public_key_by_key_id, key_id))
+        if key is not None:
+            return key
     uri = actor_uri_of_key(key_id)
     if same_origin(uri, rt.config.base_url):
         return None
-    key = await fetch_actor(rt, uri)
+    key = await fetch_actor(rt, uri, key_id=key_id, refresh=refresh)
     if key is None or key.key_id != key_id:
         return None
     return key

@@ -31,7 +31,7 @@ from ..store import Connection
 from ..store import accounts as account_rows
 from ..store import delivery as delivery_rows
 from ..store import inbox as inbox_rows
-from .actors import RemoteKey, key_for
+from .actors import RemoteKey, key_for, remote_key
 from .as2 import link
 from .fetch import DocumentRefused
 from .verify import (
@@ -103,11 +103,7 @@ class _Lookups:
     async def key(self, key_id: str) -> RemoteKey | None:
         if key_id not in self._keys:
             row = await account_rows.public_key_by_key_id(self.conn, key_id)
-            self._keys[key_id] = (
-                RemoteKey(row["key_id"], row["public_key_pem"], row["account_id"], row["uri"])
-                if row is not None and row["domain"] is not None
-                else None
-            )
+            self._keys[key_id] = remote_key(row)
         return self._keys[key_id]
 
 

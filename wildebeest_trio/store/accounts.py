@@ -238,6 +238,17 @@ async def public_key_by_key_id(conn: Connection, key_id: str) -> Row | None:
     )
 
 
+async def remote_key_by_actor_uri(conn: Connection, uri: str) -> Row | None:
+    """A remote account by actor URI with its newest key (key_id and public_key_pem are
+    None when it publishes none)."""
+    return await conn.fetchrow(
+        "SELECT a.id AS account_id, a.uri, a.domain, k.key_id, k.public_key_pem "
+        "FROM accounts a LEFT JOIN keypairs k ON k.account_id = a.id "
+        "WHERE a.uri = $1 AND a.domain IS NOT NULL ORDER BY k.id DESC LIMIT 1",
+        uri,
+    )
+
+
 async def upsert_remote_actor(
     conn: Connection,
     account: dict[str, Any],
