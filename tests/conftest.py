@@ -154,20 +154,29 @@ def pg_template() -> Iterator[str | None]:
     asyncio.run(_pg_admin(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
+def pg_database(request: pytest.FixtureRequest, *, migrated: bool = True) -> Iterator[str]:
+    """A fresh database on the test PostgreSQL server, migrated (a copy of the template) or
+    empty, dropped afterwards; the test skips without a server."""
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"PostgreSQL tests need {PG_ENV} (scripts/test starts a throwaway server)")
+    name = f"wbt_{uuid.uuid4().hex[:12]}"
+    if migrated:
+        template = request.getfixturevalue("pg_template")
+        asyncio.run(_pg_admin(base, f"CREATE DATABASE {name} TEMPLATE {template}"))
+    else:
+        asyncio.run(_pg_admin(base, f"CREATE DATABASE {name}"))
+    yield _with_database(base, name)
+    asyncio.run(_pg_admin(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated database of each backend."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'wildebeest.db'}"
         return
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"PostgreSQL tests need {PG_ENV} (scripts/test starts a throwaway server)")
-    template = request.getfixturevalue("pg_template")
-    name = f"wbt_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_pg_admin(base, f"CREATE DATABASE {name} TEMPLATE {template}"))
-    yield _with_database(base, name)
-    asyncio.run(_pg_admin(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    yield from pg_database(request)
 
 
 def make_config(tmp_path: Path, database_url: str, **overrides: Any) -> Config:

@@ -42,12 +42,12 @@ async def register_app(
     return await response.get_json()
 
 
-async def sign_in(client: Any, email: str, password: str) -> Any:
+async def sign_in(client: Any, email: str, password: str, target: str = "/") -> Any:
     page = await client.get("/auth/sign_in")
     token = csrf_from(await page.get_data(as_text=True))
     return await client.post(
         "/auth/sign_in",
-        form={"email": email, "password": password, "csrf_token": token, "next": "/"},
+        form={"email": email, "password": password, "csrf_token": token, "next": target},
     )
 
 

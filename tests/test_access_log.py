@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.inbox_support import PUBLIC, RemoteServer, deliver, signed_headers
+from tests.fakes.remote import PUBLIC, RemoteServer, deliver, signed_headers
 from tests.social import make_user
 from wildebeest_trio.http.access_log import filtered_query
 from wildebeest_trio.runtime import Runtime
@@ -17,7 +17,7 @@ from wildebeest_trio.services import domain_blocks
 from wildebeest_trio.signatures import generate_rsa_keypair
 from wildebeest_trio.store import Connection
 
-pytest_plugins = ("tests.inbox_support",)
+pytest_plugins = ("tests.fakes.fixtures",)
 
 PROXY = {"client": ("127.0.0.1", 40000)}
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.remote_rows import remote_account, remote_status
+from tests.fakes.rows import remote_account, remote_status
 from tests.social import get, make_user, post
 from tests.test_cli import _env, wb
 from wildebeest_trio.ids import now_ms

@@ -2,86 +2,38 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import trio
-from hypercorn.config import Config as HypercornConfig
-from hypercorn.trio import serve
-from quart import Response, request
-from quart_trio import QuartTrio
 
-from tests.conftest import free_port, make_config
+from tests.conftest import make_config
+from tests.fakes.instance import settle
+from tests.fakes.remote import RemoteServer, trust_local_key
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.federation.delivery import DELIVER, enqueue_deliveries, mark_domain_available
 from wildebeest_trio.ids import now_ms
-from wildebeest_trio.jobs.worker import run_workers
 from wildebeest_trio.net import FetchError
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services.accounts import create_local_account
-from wildebeest_trio.signatures import SignatureError, verify_request
 from wildebeest_trio.store import Connection
-from wildebeest_trio.store import accounts as account_rows
 from wildebeest_trio.store import delivery as delivery_rows
 
-
-@dataclass
-class Receiver:
-    """A fake remote inbox: verifies signatures with the sender's key, answers as told."""
-
-    public_key_pem: str = ""
-    answers: list[int] = field(default_factory=list)  # statuses to give, in order; then 202
-    rfc9421_only: bool = False
-    #: (status, body) to answer every POST with, before looking at the signature.
-    refuse_with: tuple[int, str] | None = None
-    received: list[dict[str, Any]] = field(default_factory=list)
-    schemes: list[str] = field(default_factory=list)
-    base: str = ""
+pytest_plugins = ("tests.fakes.fixtures",)
 
 
 @pytest.fixture
-async def receiver(nursery: trio.Nursery) -> AsyncIterator[Receiver]:
-    state = Receiver()
-    app = QuartTrio("receiver")
+def receiver(remote: RemoteServer) -> RemoteServer:
+    """A fake remote inbox verifying signatures with the sender's key (see `_queue`)."""
+    remote.verify = True
+    return remote
 
-    @app.route("/inbox", methods=["POST"])
-    async def inbox() -> Response:
-        body = await request.get_data()
-        headers = dict(request.headers)
-        scheme = "rfc9421" if "Signature-Input" in headers else "cavage"
-        state.schemes.append(scheme)
-        if state.refuse_with is not None:
-            return Response(state.refuse_with[1], status=state.refuse_with[0])
-        if state.rfc9421_only and scheme == "cavage":
-            return Response("", status=401)
-        try:
-            verify_request(
-                "POST",
-                f"{state.base}/inbox",
-                headers,
-                body,
-                public_key=state.public_key_pem,
-                policy="mastodon",
-            )
-        except SignatureError as exc:
-            return Response(str(exc), status=401)
-        if state.answers:
-            status = state.answers.pop(0)
-            return Response("", status=status, headers={"Retry-After": "120"})
-        state.received.append(json.loads(body))
-        return Response("", status=202)
 
-    config = HypercornConfig()
-    port = free_port()
-    config.bind = [f"127.0.0.1:{port}"]
-    await nursery.start(serve, app, config)
-    state.base = f"http://127.0.0.1:{port}"
-    yield state
+def _schemes(receiver: RemoteServer) -> list[str]:
+    """How each POST that reached the receiver was signed."""
+    return [r.scheme for r in receiver.requests]
 
 
 @pytest.fixture
@@ -106,11 +58,9 @@ def _activity(rt: Runtime, n: int = 1) -> dict[str, Any]:
     }
 
 
-async def _queue(rt: Runtime, receiver: Receiver, inboxes: list[str], n: int = 1) -> int:
+async def _queue(rt: Runtime, receiver: RemoteServer, inboxes: list[str], n: int = 1) -> int:
     key_id = f"{rt.config.base_url}/users/alice#main-key"
-    receiver.public_key_pem = (
-        await rt.store.read(account_rows.actor_by_uri, f"{rt.config.base_url}/users/alice")
-    )["public_key_pem"]
+    await trust_local_key(rt, receiver, "alice")
 
     async def unit(conn: Connection) -> int:
         return await enqueue_deliveries(
@@ -129,16 +79,7 @@ async def _jobs(rt: Runtime) -> list[dict[str, Any]]:
     return await rt.store.read(unit)
 
 
-async def _settle(rt: Runtime, predicate: Any) -> None:
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(run_workers, rt, 2)
-        with trio.fail_after(15):
-            while not await predicate():
-                await trio.sleep(0.05)
-        nursery.cancel_scope.cancel()
-
-
-async def test_signed_delivery_once_per_inbox(sender: Runtime, receiver: Receiver) -> None:
+async def test_signed_delivery_once_per_inbox(sender: Runtime, receiver: RemoteServer) -> None:
     inbox = f"{receiver.base}/inbox"
     assert await _queue(sender, receiver, [inbox, inbox, inbox]) == 1
     assert await _queue(sender, receiver, [inbox]) == 0  # the same activity is queued once
@@ -146,20 +87,20 @@ async def test_signed_delivery_once_per_inbox(sender: Runtime, receiver: Receive
     async def done() -> bool:
         return len(receiver.received) == 1 and not await _jobs(sender)
 
-    await _settle(sender, done)
-    assert receiver.received[0]["type"] == "Create"
-    assert receiver.schemes == ["cavage"]
+    await settle(sender, done)
+    assert receiver.received[0].activity["type"] == "Create"
+    assert _schemes(receiver) == ["cavage"]
 
 
-async def test_double_knock_with_rfc9421(sender: Runtime, receiver: Receiver) -> None:
+async def test_double_knock_with_rfc9421(sender: Runtime, receiver: RemoteServer) -> None:
     receiver.rfc9421_only = True
     await _queue(sender, receiver, [f"{receiver.base}/inbox"])
 
     async def done() -> bool:
         return len(receiver.received) == 1
 
-    await _settle(sender, done)
-    assert receiver.schemes == ["cavage", "rfc9421"]
+    await settle(sender, done)
+    assert _schemes(receiver) == ["cavage", "rfc9421"]
 
 
 @pytest.mark.parametrize(
@@ -167,13 +108,13 @@ async def test_double_knock_with_rfc9421(sender: Runtime, receiver: Receiver) ->
 )
 async def test_a_refused_delivery_is_logged_with_the_answer(
     sender: Runtime,
-    receiver: Receiver,
+    receiver: RemoteServer,
     caplog: pytest.LogCaptureFixture,
     status: int,
     knocks: list[str],
 ) -> None:
     caplog.set_level(logging.INFO, logger="wildebeest_trio")
-    receiver.refuse_with = (status, f"refused by policy\n(code {status})")
+    receiver.answer(receiver.base, status, f"refused by policy\n(code {status})")
     inbox = f"{receiver.base}/inbox"
     await _queue(sender, receiver, [inbox])
 
@@ -181,8 +122,8 @@ async def test_a_refused_delivery_is_logged_with_the_answer(
         jobs = await _jobs(sender)
         return bool(jobs) and jobs[0]["attempts"] == 1 and jobs[0]["state"] != "running"
 
-    await _settle(sender, attempted)
-    assert receiver.schemes == knocks
+    await settle(sender, attempted)
+    assert _schemes(receiver) == knocks
     [record] = [
         r
         for r in caplog.records
@@ -209,16 +150,16 @@ async def test_a_refused_delivery_is_logged_with_the_answer(
     ],
 )
 async def test_answers_are_judged_as_mastodon_does(
-    sender: Runtime, receiver: Receiver, status: int, state: str
+    sender: Runtime, receiver: RemoteServer, status: int, state: str
 ) -> None:
-    receiver.answers = [status]
+    receiver.answer(receiver.base, status, headers={"Retry-After": "120"}, times=1)
     await _queue(sender, receiver, [f"{receiver.base}/inbox"])
 
     async def attempted() -> bool:
         jobs = await _jobs(sender)
         return bool(jobs) and jobs[0]["attempts"] == 1 and jobs[0]["state"] != "running"
 
-    await _settle(sender, attempted)
+    await settle(sender, attempted)
     [job] = await _jobs(sender)
     assert job["state"] == state
     assert str(status) in job["last_error"]
@@ -229,22 +170,22 @@ async def test_answers_are_judged_as_mastodon_does(
 
 
 async def test_dead_domain_becomes_unavailable_and_recovers(
-    sender: Runtime, receiver: Receiver
+    sender: Runtime, receiver: RemoteServer
 ) -> None:
     domain = receiver.base.removeprefix("http://")
     for day in ("20261101", "20261102", "20261103", "20261104", "20261105", "20261106"):
         await sender.store.write(delivery_rows.record_failure, domain, day, now_ms())
-    receiver.answers = [503]
+    receiver.answer(receiver.base, 503, headers={"Retry-After": "120"}, times=1)
     await _queue(sender, receiver, [f"{receiver.base}/inbox"], n=1)
 
     async def attempted() -> bool:
         jobs = await _jobs(sender)
         return bool(jobs) and jobs[0]["attempts"] == 1 and jobs[0]["state"] != "running"
 
-    await _settle(sender, attempted)
+    await settle(sender, attempted)
     assert await sender.store.read(delivery_rows.is_unavailable, domain)
     # Later deliveries to it are dropped without a request.
-    before = len(receiver.schemes)
+    before = len(receiver.requests)
     await _queue(sender, receiver, [f"{receiver.base}/inbox"], n=2)
 
     async def skipped() -> bool:
@@ -253,15 +194,15 @@ async def test_dead_domain_becomes_unavailable_and_recovers(
             and len(await _jobs(sender)) == 1
         )
 
-    await _settle(sender, skipped)
-    assert len(receiver.schemes) == before
+    await settle(sender, skipped)
+    assert len(receiver.requests) == before
     # Hearing from the domain makes it available again.
     await mark_domain_available(sender, domain)
     assert not await sender.store.read(delivery_rows.is_unavailable, domain)
 
 
 async def test_private_addresses_refused_without_the_setting(
-    tmp_path: Any, database_url: str, receiver: Receiver
+    tmp_path: Any, database_url: str, receiver: RemoteServer
 ) -> None:
     from tests.conftest import make_config
     from wildebeest_trio.assembly import open_server_runtime
@@ -275,10 +216,10 @@ async def test_private_addresses_refused_without_the_setting(
             jobs = await _jobs(rt)
             return bool(jobs) and jobs[0]["attempts"] == 1 and jobs[0]["state"] != "running"
 
-        await _settle(rt, attempted)
+        await settle(rt, attempted)
         [job] = await _jobs(rt)
         assert "private or loopback" in job["last_error"]
-        assert receiver.schemes == []
+        assert receiver.requests == []
 
 
 async def test_public_addresses_refused_outside_the_allow_list(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from typing import Any
 
 import pytest
@@ -69,6 +70,29 @@ async def test_instance_v1_for_old_clients(rt: Runtime, client: Any) -> None:
     assert body["contact_account"]["acct"] == "admin"
     for key in ("title", "description", "email", "version", "registrations"):
         assert key in body
+
+
+async def test_instance_documents_do_not_search_the_path_per_request(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whether ffmpeg is installed is found once, when the app is made: a request for the
+    instance document searches no `PATH`, and says what was found then."""
+    found_at_start = shutil.which("ffmpeg") is not None and shutil.which("ffprobe") is not None
+    searched: list[str] = []
+
+    def which(name: str, *args: Any, **kwargs: Any) -> None:
+        searched.append(name)
+
+    monkeypatch.setattr(shutil, "which", which)
+    for path in ("/api/v1/instance", "/api/v2/instance"):
+        response = await client.get(path)
+        assert response.status_code == 200
+        types = (await response.get_json())["configuration"]["media_attachments"][
+            "supported_mime_types"
+        ]
+        assert "image/png" in types
+        assert ("video/mp4" in types) is found_at_start
+    assert searched == []
 
 
 async def test_rules_peers_translation_extended(rt: Runtime, client: Any) -> None:

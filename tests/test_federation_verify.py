@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import make_config
+from tests.fakes.remote import signed_post
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.federation.actors import refresh_actor
 from wildebeest_trio.federation.instance_actor import ensure_instance_actor
@@ -23,7 +24,7 @@ from wildebeest_trio.federation.verify import (
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services.accounts import create_local_account
 from wildebeest_trio.services.instance import peers
-from wildebeest_trio.signatures import generate_rsa_keypair, sign_request
+from wildebeest_trio.signatures import generate_rsa_keypair
 from wildebeest_trio.store import Connection
 from wildebeest_trio.store import accounts as account_rows
 
@@ -61,14 +62,6 @@ def _activity(rt: Runtime, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _signed(inbox: str, body: bytes, key_id: str, pem: str, **overrides: Any) -> dict[str, str]:
-    headers = {"Content-Type": "application/activity+json"}
-    headers.update(
-        sign_request("POST", inbox, headers, body, key_id=key_id, private_key=pem, **overrides)
-    )
-    return headers
-
-
 async def test_a_signed_delivery_verifies_and_caches_the_actor(
     rt: Runtime, live_server: str, receiver: Runtime
 ) -> None:
@@ -76,7 +69,7 @@ async def test_a_signed_delivery_verifies_and_caches_the_actor(
     inbox = f"{receiver.config.base_url}/inbox"
     body = json.dumps(_activity(rt)).encode()
     verified = await verify_delivery(
-        receiver, read_delivery("POST", inbox, _signed(inbox, body, key_id, pem), body)
+        receiver, read_delivery("POST", inbox, signed_post(inbox, body, key_id, pem), body)
     )
     assert verified.actor_uri == f"{live_server}/users/alice"
     assert verified.key.key_id == key_id
@@ -93,18 +86,20 @@ async def test_hostile_deliveries_are_refused(
     key_id, pem = await _alice(rt)
     inbox = f"{receiver.config.base_url}/inbox"
     body = json.dumps(_activity(rt)).encode()
-    good = _signed(inbox, body, key_id, pem)
+    good = signed_post(inbox, body, key_id, pem)
     other_key = generate_rsa_keypair()[0]
     cases: list[tuple[str, dict[str, str], bytes, int]] = [
         ("tampered body", good, body.replace(b"Follow", b"Block"), 401),
         ("unsigned", {"Content-Type": "application/activity+json"}, body, 401),
-        ("forged with another key", _signed(inbox, body, key_id, other_key), body, 401),
-        ("stale date", _signed(inbox, body, key_id, pem, now=time.time() - 7200), body, 401),
+        ("forged with another key", signed_post(inbox, body, key_id, other_key), body, 401),
+        ("stale date", signed_post(inbox, body, key_id, pem, now=time.time() - 7200), body, 401),
         ("not JSON", good, b"{nope", 400),
         ("oversized", good, b" " * (1024 * 1024 + 1), 413),
     ]
     impostor = json.dumps(_activity(rt, actor="https://elsewhere.example/users/bob")).encode()
-    cases.append(("someone else's activity", _signed(inbox, impostor, key_id, pem), impostor, 401))
+    cases.append(
+        ("someone else's activity", signed_post(inbox, impostor, key_id, pem), impostor, 401)
+    )
     create = json.dumps(
         _activity(
             rt,
@@ -113,7 +108,9 @@ async def test_hostile_deliveries_are_refused(
             object={"id": "https://elsewhere.example/notes/1", "type": "Note"},
         )
     ).encode()
-    cases.append(("object from another origin", _signed(inbox, create, key_id, pem), create, 403))
+    cases.append(
+        ("object from another origin", signed_post(inbox, create, key_id, pem), create, 403)
+    )
     for name, headers, payload, status in cases:
         with pytest.raises(DeliveryRefused) as refused:
             await verify_delivery(receiver, read_delivery("POST", inbox, headers, payload))
@@ -139,7 +136,7 @@ async def test_rotated_key_is_fetched_again(
     inbox = f"{receiver.config.base_url}/inbox"
     body = json.dumps(_activity(rt)).encode()
     verified = await verify_delivery(
-        receiver, read_delivery("POST", inbox, _signed(inbox, body, key_id, new_private), body)
+        receiver, read_delivery("POST", inbox, signed_post(inbox, body, key_id, new_private), body)
     )
     assert verified.key.public_key_pem == new_public
 
@@ -154,7 +151,7 @@ async def test_private_addresses_are_not_fetched_by_default(
         inbox = f"{strict.config.base_url}/inbox"
         body = json.dumps(_activity(rt)).encode()
         with pytest.raises(DeliveryRefused) as refused:
-            signed = _signed(inbox, body, key_id, pem)
+            signed = signed_post(inbox, body, key_id, pem)
             await verify_delivery(strict, read_delivery("POST", inbox, signed, body))
         assert refused.value.status == 401
         assert "private or loopback" in str(refused.value)

@@ -17,14 +17,15 @@ import pytest
 import trio
 
 from tests.conftest import make_config, serve_instance
-from tests.dns_servers import BlackHole
+from tests.fakes.dns import BlackHole
+from tests.fakes.remote import signed_post
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services.accounts import create_local_account
 from wildebeest_trio.services.tokens import issue_cli_token
-from wildebeest_trio.signatures import generate_rsa_keypair, sign_request
+from wildebeest_trio.signatures import generate_rsa_keypair
 
-pytest_plugins = ("tests.dns_servers",)
+pytest_plugins = ("tests.fakes.fixtures",)
 
 ATTACK_SECONDS = 6.0
 ATTACK_RATE = 20  # POSTs a second: each holds a look-up for the whole DNS timeout
@@ -71,12 +72,7 @@ async def test_unanswered_dns_does_not_stall_timelines(
         body = json.dumps(
             {"id": f"{actor}#follow", "type": "Follow", "actor": actor, "object": base}
         ).encode()
-        headers = {"Content-Type": "application/activity+json"}
-        headers.update(
-            sign_request(
-                "POST", f"{base}/inbox", headers, body, key_id=f"{actor}#main-key", private_key=pem
-            )
-        )
+        headers = signed_post(f"{base}/inbox", body, f"{actor}#main-key", pem)
         response = await client.post("/inbox", content=body, headers=headers)
         statuses.append(response.status_code)
 
@@ -102,6 +98,9 @@ async def test_unanswered_dns_does_not_stall_timelines(
     assert black_hole.queries > ATTACK_RATE  # the look-ups did go to the silent server
     # Each POST is refused once its key cannot be had; never a 5xx.
     assert statuses and set(statuses) == {401}, statuses
-    # The timeline stays as quick as when nobody attacks (within noise on a busy machine).
-    assert max(loud) < max(1.0, 10 * statistics.median(quiet)), (quiet, loud)
+    # A stalled server makes readers wait out the DNS timeout behind the look-ups (5.6 s
+    # was seen before the fix); speed itself is bench/hostile.py's to measure, so this
+    # only asks that no read waited anywhere near that long.
+    assert max(loud) < DNS_TIMEOUT / 2, (quiet, loud)
+    assert statistics.median(loud) < max(0.5, 5 * statistics.median(quiet)), (quiet, loud)
     assert statistics.median(loud) < max(0.5, 5 * statistics.median(quiet)), (quiet, loud)

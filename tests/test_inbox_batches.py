@@ -13,14 +13,9 @@ from typing import Any
 
 import trio
 
-from tests.inbox_support import (
-    PUBLIC,
-    RemoteActor,
-    RemoteServer,
-    deliver,
-    drain,
-    rows,
-)
+from tests.fakes.instance import drain
+from tests.fakes.remote import PUBLIC, RemoteActor, RemoteServer, deliver
+from tests.fakes.rows import rows
 from tests.social import make_user
 from wildebeest_trio.federation.inbox import INBOX
 from wildebeest_trio.federation.inbox_consumer import apply_due
@@ -28,7 +23,7 @@ from wildebeest_trio.ids import now_ms
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.store import Connection
 
-pytest_plugins = ("tests.inbox_support",)
+pytest_plugins = ("tests.fakes.fixtures",)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -74,10 +69,10 @@ async def test_an_unknown_actor_posting_twenty_times_at_once_is_fetched_once(
         for note in notes:
             nursery.start_soon(send, note)
     assert answers == [202] * 20
-    assert remote.fetches[bob.uri] == 1
+    assert remote.gets(bob.uri) == 1
     assert await drain(local) == 20
     assert await _status_uris(local) == sorted(n["id"] for n in notes)
-    assert remote.fetches[bob.uri] == 1
+    assert remote.gets(bob.uri) == 1
 
 
 async def test_one_activity_delivered_five_times_at_once_is_queued_once(
@@ -135,16 +130,16 @@ async def test_activities_naming_an_unknown_actor_fetch_it_once(
             await INBOX.enqueue(conn, local.ids, payload)
 
     await local.store.write(queue)
-    remote.hanging.add(carol.uri)  # every batch gets to the fetch before it answers
+    remote.held.add(carol.uri)  # every batch gets to the fetch before it answers
     async with trio.open_nursery() as nursery:
         for i in range(4):
             nursery.start_soon(apply_due, local, f"consumer-{i}", 5)
         with trio.fail_after(10):
-            while remote.fetches[carol.uri] < 1:
+            while remote.gets(carol.uri) < 1:
                 await trio.sleep(0.01)
         await trio.sleep(0.3)
-        remote.hanging.clear()
-    assert remote.fetches[carol.uri] == 1
+        remote.held.clear()
+    assert remote.gets(carol.uri) == 1
     assert await _status_uris(local) == sorted(n["id"] for n in notes)
     assert await _inbox_jobs(local) == []
 
@@ -156,7 +151,7 @@ async def test_a_failing_activity_is_retried_alone(
     bob = remote.actor("bob")
     good = [_mention(local, remote, bob, f"fine {i}") for i in range(4)]
     bad = _mention(local, remote, bob, "on a server that is down")
-    remote.unavailable.add(bad["id"])
+    remote.answer(bad["id"], 503)
     order = [*good[:2], bad["id"], *good[2:]]  # the bad Create names its note by id
     for note in order:
         activity = remote.activity(bob, "Create", note, to=[PUBLIC], cc=bad["cc"])
@@ -168,7 +163,7 @@ async def test_a_failing_activity_is_retried_alone(
     assert job["state"] == "pending" and job["attempts"] == 1
     assert job["run_at"] > now_ms() and "503" in (job["last_error"] or "")
     # The next attempt, once the server is back, stores it; nothing else is applied again.
-    remote.unavailable.clear()
+    remote.answers.clear()
 
     async def due_now(conn: Connection) -> None:
         await conn.execute("UPDATE jobs SET run_at = 0")
@@ -205,7 +200,7 @@ async def _half_done_batch(
     carol = remote.actor("carol")
     slow = _mention(local, remote, bob, "fetched from a server that hangs")
     quick = [_mention(local, remote, carol, f"quick {i}") for i in range(quick_notes)]
-    remote.hanging.add(slow["id"])
+    remote.held.add(slow["id"])
     activity = remote.activity(bob, "Create", slow["id"], to=[PUBLIC], cc=slow["cc"])
     assert await deliver(api, local, bob, activity) == 202
     for note in quick:
@@ -233,7 +228,7 @@ async def test_a_consumer_killed_mid_batch_loses_nothing(
     try:
         with trio.fail_after(60):
             # Carol's notes are in, bob's is being fetched: the batch is half done.
-            while remote.fetches[slow["id"]] < 1 or len(await _status_uris(local)) < 3:
+            while remote.gets(slow["id"]) < 1 or len(await _status_uris(local)) < 3:
                 assert process.poll() is None, (tmp_path / "consumer/stderr.log").read_text()
                 await trio.sleep(0.05)
     finally:
@@ -241,7 +236,7 @@ async def test_a_consumer_killed_mid_batch_loses_nothing(
         process.wait()
     jobs = await _inbox_jobs(local)
     assert [j["state"] for j in jobs] == ["running"] * 4  # leased to a dead process
-    remote.hanging.clear()
+    remote.held.clear()
     await trio.sleep(1.2)  # the consumer's lease (1 s) runs out
     assert await drain(local) == 4
     assert await _status_uris(local) == sorted([slow["id"], *(n["id"] for n in quick)])
@@ -255,13 +250,13 @@ async def test_a_consumer_shut_down_mid_batch_hands_back_what_it_did_not_apply(
     async with trio.open_nursery() as nursery:
         nursery.start_soon(apply_due, local, "consumer", 10)
         with trio.fail_after(10):
-            while remote.fetches[slow["id"]] < 1 or not await _status_uris(local):
+            while remote.gets(slow["id"]) < 1 or not await _status_uris(local):
                 await trio.sleep(0.02)
         nursery.cancel_scope.cancel()  # shutdown, mid-batch
     [job] = await _inbox_jobs(local)
     assert slow["id"] in str(job["payload"])
     assert job["state"] == "pending" and job["attempts"] == 0  # given back, not counted
     assert await _status_uris(local) == [quick["id"]]
-    remote.hanging.clear()
+    remote.held.clear()
     assert await drain(local) == 1
     assert await _status_uris(local) == sorted([slow["id"], quick["id"]])

@@ -7,14 +7,18 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import make_config
-from tests.inbox_support import RemoteServer, deliver, rows
+from tests.fakes.instance import drain
+from tests.fakes.remote import RemoteServer, deliver
+from tests.fakes.rows import rows
+from tests.social import make_user
 from tests.test_cli import _env, wb
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.http import create_app
 from wildebeest_trio.runtime import Runtime
-from wildebeest_trio.services.domain_blocks import public_domain
+from wildebeest_trio.services.domain_blocks import block_domain, public_domain
+from wildebeest_trio.store import Connection
 
-pytest_plugins = ("tests.inbox_support",)
+pytest_plugins = ("tests.fakes.fixtures",)
 
 
 def test_public_domain_masks_like_mastodon() -> None:
@@ -86,11 +90,6 @@ def test_domains_cli_and_public_list(tmp_path: Path, database_url: str) -> None:
 async def test_reports_from_domains_rejecting_them_are_ignored(
     api: Any, local: Runtime, remote: RemoteServer
 ) -> None:
-    from tests.inbox_support import drain
-    from tests.social import make_user
-    from wildebeest_trio.services.domain_blocks import block_domain
-    from wildebeest_trio.store import Connection
-
     await make_user(local, api, "alice")
 
     async def block(conn: Connection) -> None:

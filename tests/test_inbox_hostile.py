@@ -11,14 +11,9 @@ from typing import Any
 import trio
 
 from tests.conftest import serve_instance
-from tests.inbox_support import (
-    PUBLIC,
-    RemoteServer,
-    deliver,
-    drain,
-    rows,
-    signed_headers,
-)
+from tests.fakes.instance import drain
+from tests.fakes.remote import PUBLIC, RemoteServer, deliver, signed_headers
+from tests.fakes.rows import rows
 from tests.social import get, make_user
 from wildebeest_trio import jsonld
 from wildebeest_trio.federation.inbox import INBOX
@@ -28,7 +23,7 @@ from wildebeest_trio.services import domain_blocks
 from wildebeest_trio.signatures import generate_rsa_keypair
 from wildebeest_trio.store import Connection
 
-pytest_plugins = ("tests.inbox_support",)
+pytest_plugins = ("tests.fakes.fixtures",)
 
 
 async def _jobs(rt: Runtime) -> list[dict[str, Any]]:
@@ -103,7 +98,7 @@ async def test_hostile_deliveries_change_nothing(
     foreign = remote.activity(
         bob,
         "Create",
-        {**note, "id": f"{remote.origin('localhost')}/users/bob/statuses/999"},
+        {**note, "id": f"{remote.origin(host='localhost')}/users/bob/statuses/999"},
     )
     assert await deliver(api, local, bob, foreign) == 403
     # A personal inbox of nobody.

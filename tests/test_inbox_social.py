@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.inbox_support import RemoteServer, account_id_of, deliver, drain, rows
-from tests.remote_rows import accept_our_request
+from tests.fakes.instance import drain
+from tests.fakes.remote import RemoteServer, deliver
+from tests.fakes.rows import accept_our_request, account_id_of, rows
 from tests.social import User, act, get, make_user
 from wildebeest_trio.federation.actors import refresh_actor
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.store import Connection
 
-pytest_plugins = ("tests.inbox_support",)
+pytest_plugins = ("tests.fakes.fixtures",)
 
 
 async def _outbox(rt: Runtime, event: str) -> list[dict[str, Any]]:
@@ -219,3 +220,161 @@ async def test_flag_becomes_a_report_for_the_admins(
     bob_id = await account_id_of(local, bob.uri)
     assert await _notifications(local, admin) == [("admin.report", bob_id)]
     assert await _notifications(local, alice) == []
+
+
+async def _followed_by_remote(
+    api: Any, local: Runtime, remote: RemoteServer, user: User, name: str
+) -> tuple[Any, int, dict[str, Any]]:
+    """A remote actor whose Follow of `user` was accepted: (actor, its id, the Follow)."""
+    actor = remote.actor(name)
+    follow = remote.activity(actor, "Follow", f"{local.config.base_url}/users/{user.name}")
+    assert await deliver(api, local, actor, follow) == 202
+    await drain(local)
+    actor_id = await account_id_of(local, actor.uri)
+    assert (await _relationship(api, user, actor_id))["followed_by"] is True
+    return actor, actor_id, follow
+
+
+async def test_blocking_a_remote_follower_rejects_its_follow(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    alice = await make_user(local, api, "alice")
+    bob, bob_id, follow = await _followed_by_remote(api, local, remote, alice, "bob")
+    status, rel = await act(api, alice, f"/api/v1/accounts/{bob_id}/block")
+    assert status == 200 and rel["blocking"] and not rel["followed_by"]
+    # Mastodon's BlockService: the follower's server gets a Reject of its Follow, then
+    # the Block.
+    rejected = await _outbox(local, "follow_request.rejected")
+    assert [e["payload"] for e in rejected] == [{"requester_id": bob_id, "uri": follow["id"]}]
+    assert len(await _outbox(local, "block.created")) == 1
+    # Following again is refused with a Reject of its own (not one id for every refusal).
+    again = remote.activity(bob, "Follow", f"{local.config.base_url}/users/alice")
+    assert await deliver(api, local, bob, again) == 202
+    await drain(local)
+    rejected = await _outbox(local, "follow_request.rejected")
+    assert rejected[-1]["payload"] == {"requester_id": bob_id, "uri": again["id"]}
+    assert rejected[-1]["object_id"] is not None
+    assert len({e["object_id"] for e in rejected}) == 2
+    assert (await _relationship(api, alice, bob_id))["followed_by"] is False
+
+
+async def test_remove_from_followers(api: Any, local: Runtime, remote: RemoteServer) -> None:
+    alice = await make_user(local, api, "alice")
+    carol = await make_user(local, api, "carol")
+    _, bob_id, follow = await _followed_by_remote(api, local, remote, alice, "bob")
+    status, _ = await act(api, carol, f"/api/v1/accounts/{alice.id}/follow")
+    assert status == 200
+    for follower_id in (bob_id, int(carol.id)):
+        status, rel = await act(api, alice, f"/api/v1/accounts/{follower_id}/remove_from_followers")
+        assert status == 200 and rel["followed_by"] is False and rel["blocking"] is False
+    status, me = await get(api, alice, "/api/v1/accounts/verify_credentials")
+    assert me["followers_count"] == 0
+    assert await _notifications(local, alice) == []  # their follow notifications went too
+    # Only the remote follower's server is told: a Reject of its Follow.
+    rejected = await _outbox(local, "follow_request.rejected")
+    assert [e["payload"] for e in rejected] == [{"requester_id": bob_id, "uri": follow["id"]}]
+    # An unknown account is a 404.
+    status, _ = await act(api, alice, "/api/v1/accounts/12345/remove_from_followers")
+    assert status == 404
+
+
+async def test_follow_from_a_domain_the_user_blocks_is_rejected(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    alice = await make_user(local, api, "alice")
+    bob = remote.actor("bob")
+    response = await api.post(
+        "/api/v1/domain_blocks", headers=alice.headers, json={"domain": bob.host}
+    )
+    assert response.status_code == 200
+    follow = remote.activity(bob, "Follow", f"{local.config.base_url}/users/alice")
+    assert await deliver(api, local, bob, follow) == 202
+    await drain(local)
+    bob_id = await account_id_of(local, bob.uri)
+    assert (await _relationship(api, alice, bob_id))["followed_by"] is False
+    rejected = await _outbox(local, "follow_request.rejected")
+    assert [e["payload"] for e in rejected] == [{"requester_id": bob_id, "uri": follow["id"]}]
+    # Nor may she follow an account of that domain.
+    status, body = await act(api, alice, f"/api/v1/accounts/{bob_id}/follow")
+    assert status == 403, body
+
+
+async def test_move_keeps_options_lists_and_blocked_followers(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    alice = await make_user(local, api, "alice")
+    dave = await make_user(local, api, "dave")
+    frank = await make_user(local, api, "frank")
+    old = remote.actor("old")
+    old_id, _ = await _follow_remote(api, local, alice, old.uri, accepted=True)
+    await _follow_remote(api, local, dave, old.uri, accepted=True)
+    status, _ = await act(
+        api, alice, f"/api/v1/accounts/{old_id}/follow", reblogs=False, languages=["fr"]
+    )
+    assert status == 200
+    status, listed = await act(api, alice, "/api/v1/lists", title="Friends")
+    assert status == 200
+    path = f"/api/v1/lists/{listed['id']}/accounts"
+    assert (await act(api, alice, path, account_ids=[str(old_id)]))[0] == 200
+    # Old moves to local Frank, who names it as an alias; Dave blocks Frank.
+    await _set_aliases(local, int(frank.id), [old.uri])
+    assert (await act(api, dave, f"/api/v1/accounts/{frank.id}/block"))[0] == 200
+    move = remote.activity(old, "Move", old.uri, target=f"{local.config.base_url}/users/frank")
+    assert await deliver(api, local, old, move) == 202
+    await drain(local)
+    rel = await _relationship(api, alice, int(frank.id))
+    assert (rel["following"], rel["showing_reblogs"], rel["languages"]) == (True, False, ["fr"])
+    assert (await _relationship(api, alice, old_id))["following"] is False
+    # The list holds the new account in place of the old one.
+    status, members = await get(api, alice, path)
+    assert status == 200 and [m["id"] for m in members] == [frank.id]
+    # Dave is not moved, and keeps following the old account (as on Mastodon).
+    assert (await _relationship(api, dave, old_id))["following"] is True
+    rel = await _relationship(api, dave, int(frank.id))
+    assert not rel["following"] and not rel["requested"]
+
+
+async def _set_aliases(local: Runtime, account_id: int, aliases: list[str]) -> None:
+    async def unit(conn: Connection) -> None:
+        await conn.execute(
+            "UPDATE accounts SET also_known_as = $1 WHERE id = $2", json.dumps(aliases), account_id
+        )
+
+    await local.store.write(unit)
+
+
+async def test_move_carries_blocks_mutes_and_notes_over(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    alice, dave, erin, gina, frank = [
+        await make_user(local, api, name) for name in ("alice", "dave", "erin", "gina", "frank")
+    ]
+    old = remote.actor("old")
+    await refresh_actor(local, old.uri)
+    old_id = await account_id_of(local, old.uri)
+    # Gina blocks the old account but follows the new one: her block stays where it was.
+    for user, action, fields in (
+        (alice, "block", {}),
+        (dave, "mute", {"notifications": False}),
+        (erin, "note", {"comment": "met at FOSDEM"}),
+        (gina, "block", {}),
+    ):
+        assert (await act(api, user, f"/api/v1/accounts/{old_id}/{action}", **fields))[0] == 200
+    assert (await act(api, gina, f"/api/v1/accounts/{frank.id}/follow"))[0] == 200
+    await _set_aliases(local, int(frank.id), [old.uri])
+    move = remote.activity(old, "Move", old.uri, target=f"{local.config.base_url}/users/frank")
+    assert await deliver(api, local, old, move) == 202
+    await drain(local)
+    name = f"old@{old.host}"
+    rel = await _relationship(api, alice, int(frank.id))
+    assert rel["blocking"] is True
+    assert rel["note"] == f"This user moved from {name}, which you had blocked."
+    rel = await _relationship(api, dave, int(frank.id))
+    assert (rel["muting"], rel["muting_notifications"]) == (True, False)
+    assert rel["note"] == f"This user moved from {name}, which you had muted."
+    rel = await _relationship(api, erin, int(frank.id))
+    assert rel["note"] == (
+        f"This user moved from {name}, here were your previous notes about them:\nmet at FOSDEM"
+    )
+    rel = await _relationship(api, gina, int(frank.id))
+    assert rel["following"] is True and rel["blocking"] is False and rel["note"] == ""

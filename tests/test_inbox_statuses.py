@@ -4,21 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.inbox_support import (
-    PUBLIC,
-    RemoteActor,
-    RemoteServer,
-    account_id_of,
-    deliver,
-    drain,
-    rows,
-)
-from tests.remote_rows import accept_our_request
+from tests.fakes.instance import drain
+from tests.fakes.remote import PUBLIC, RemoteActor, RemoteServer, deliver
+from tests.fakes.rows import accept_our_request, account_id_of, rows
 from tests.social import User, act, get, make_user
 from wildebeest_trio.federation.actors import refresh_actor
 from wildebeest_trio.runtime import Runtime
 
-pytest_plugins = ("tests.inbox_support",)
+pytest_plugins = ("tests.fakes.fixtures",)
 
 
 async def _follow_remote(api: Any, local: Runtime, user: User, actor: RemoteActor) -> int:
@@ -295,6 +288,32 @@ async def test_announce_fetches_objects_from_their_origin(
     assert [s["reblog"] for s in await _home(api, alice)] == []
 
 
+async def test_only_its_author_boosts_a_followers_only_post(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    alice = await make_user(local, api, "alice")
+    bob = remote.actor("bob")
+    dave = remote.actor("dave")
+    await _follow_remote(api, local, alice, bob)
+    await _follow_remote(api, local, alice, dave)
+    note = remote.note(bob, content="<p>followers only</p>", to=[bob.followers], cc=[])
+    create = remote.activity(bob, "Create", note, to=[bob.followers])
+    assert await deliver(api, local, bob, create) == 202
+    # As Mastodon: Bob may boost his own followers-only post (to his followers), Dave,
+    # who cannot see it, may not.
+    by_dave = remote.activity(dave, "Announce", note["id"], to=[PUBLIC])
+    assert await deliver(api, local, dave, by_dave) == 202
+    by_bob = remote.activity(bob, "Announce", note["id"], to=[PUBLIC])
+    assert await deliver(api, local, bob, by_bob) == 202
+    await drain(local)
+    boosts = [s for s in await _home(api, alice) if s["reblog"] is not None]
+    assert [(s["account"]["acct"], s["visibility"]) for s in boosts] == [
+        (f"bob@{bob.host}", "private")  # never wider than the post it boosts
+    ]
+    assert boosts[0]["reblog"]["uri"] == note["id"]
+    assert boosts[0]["reblog"]["reblogs_count"] == 1
+
+
 async def test_replies_to_unknown_posts_fetch_the_parent(
     api: Any, local: Runtime, remote: RemoteServer
 ) -> None:
@@ -345,7 +364,7 @@ async def test_an_unreachable_origin_is_retried_later(
     await _follow_remote(api, local, alice, bob)
     dave = remote.actor("dave", host="localhost")
     original = remote.note(dave, content="<p>later</p>")
-    remote.unavailable.add(original["id"])
+    remote.answer(original["id"], 503)
     boost = remote.activity(bob, "Announce", original["id"], to=[PUBLIC])
     assert await deliver(api, local, bob, boost) == 202
     await drain(local)
@@ -354,7 +373,7 @@ async def test_an_unreachable_origin_is_retried_later(
     assert "503" in job["last_error"]
     assert await _home(api, alice) == []
     # The origin is back: the retry (made due now) brings the boost in.
-    remote.unavailable.clear()
+    remote.answers.clear()
 
     async def due(conn: Any) -> None:
         await conn.execute("UPDATE jobs SET run_at = 0")
@@ -544,7 +563,7 @@ async def test_signed_public_replies_to_local_posts_are_forwarded_to_followers(
         await drain(local)
     # Only the LD-signed reply goes on, to carol's server, signed by alice; not back to bob.
     [job] = await forwarded()
-    assert job["inbox"] == f"{remote.origin('localhost')}/inbox"
+    assert job["inbox"] == f"{remote.origin(host='localhost')}/inbox"
     assert job["key_id"] == f"{alice_uri(local)}#main-key"
     body = json.loads(job["body"])
     assert body["object"]["content"] == "<p>Answers!</p>" and "signature" in body

@@ -12,15 +12,15 @@ import pytest
 import trio
 
 from tests.conftest import make_config
-from tests.inbox_support import RemoteServer, account_id_of, signed_headers
-from tests.remote_rows import accept_our_request
+from tests.fakes.remote import RemoteServer, signed_headers
+from tests.fakes.rows import accept_our_request, account_id_of
 from tests.social import act, make_user
 from tests.test_streaming_statuses import _open
 from wildebeest_trio.config import Config
 from wildebeest_trio.federation.actors import refresh_actor
 from wildebeest_trio.runtime import Runtime
 
-pytest_plugins = ("tests.inbox_support",)
+pytest_plugins = ("tests.fakes.fixtures",)
 
 
 @pytest.fixture

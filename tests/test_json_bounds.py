@@ -4,19 +4,15 @@ deliveries, fetched documents, WebFinger, key sets and streaming commands."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
-from hypercorn.config import Config as HypercornConfig
-from hypercorn.trio import serve
-from quart import Response, request
-from quart_trio import QuartTrio
 from trio_websocket import open_websocket_url
 
-from tests.conftest import free_port, make_config
+from tests.conftest import make_config
+from tests.fakes.remote import AP, JRD, RemoteServer
 from tests.social import make_user
 from wildebeest_trio import jsonbounds
 from wildebeest_trio.config import Config
@@ -25,6 +21,8 @@ from wildebeest_trio.federation.instance_actor import ensure_instance_actor
 from wildebeest_trio.federation.lookup import LookupFailed, fetch_object, webfinger
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services.access_jwt import AccessDenied, parse_jwks
+
+pytest_plugins = ("tests.fakes.fixtures",)
 
 # What the issue sent: ~1,100 levels of `[`, past Python's recursion limit.
 VERY_DEEP = b"[" * 1100 + b"]" * 1100
@@ -44,7 +42,7 @@ def deep_text(levels: int) -> bytes:
 
 @pytest.fixture
 def config(tmp_path: Path, database_url: str) -> Config:
-    # The hostile server below listens on 127.0.0.1.
+    # The hostile server (`remote`) listens on 127.0.0.1.
     return make_config(tmp_path, database_url, allow_private_addresses=True)
 
 
@@ -130,43 +128,21 @@ async def test_deep_streaming_command_is_answered_malformed(
 # Documents from other servers -------------------------------------------------------------
 
 
-@pytest.fixture
-async def hostile(nursery: trio.Nursery) -> AsyncIterator[tuple[str, dict[str, bytes]]]:
-    """A server answering each path with the bytes given for it; its origin and the map."""
-    port = free_port()
-    origin = f"http://127.0.0.1:{port}"
-    bodies: dict[str, bytes] = {}
-    app = QuartTrio("hostile")
-
-    @app.route("/<path:path>")
-    async def answer(path: str) -> Response:
-        kind = "application/jrd+json" if "webfinger" in path else "application/activity+json"
-        return Response(bodies.get(request.path, b"{}"), content_type=kind)
-
-    config = HypercornConfig()
-    config.bind = [f"127.0.0.1:{port}"]
-    config.accesslog = None
-    await nursery.start(serve, app, config)
-    yield origin, bodies
-
-
-async def test_deep_fetched_documents_are_refused(
-    rt: Runtime, hostile: tuple[str, dict[str, bytes]]
-) -> None:
+async def test_deep_fetched_documents_are_refused(rt: Runtime, remote: RemoteServer) -> None:
     await ensure_instance_actor(rt)  # fetches are signed with its key
-    origin, bodies = hostile
+    origin = remote.base
     shallow_enough = {"id": f"{origin}/deep", "type": "Note", "tag": nested(90)}
     too_deep = {**shallow_enough, "tag": nested(150)}
-    bodies["/deep"] = json.dumps(shallow_enough).encode()
+    remote.put_file(f"{origin}/deep", json.dumps(shallow_enough), AP)
     assert (await fetch_document(rt, f"{origin}/deep"))["type"] == "Note"
     assert (await fetch_object(rt, f"{origin}/deep"))["type"] == "Note"
     for body in (VERY_DEEP, json.dumps(too_deep).encode()):
-        bodies["/deep"] = body
+        remote.put_file(f"{origin}/deep", body, AP)
         with pytest.raises(DocumentRefused):
             await fetch_document(rt, f"{origin}/deep")
         with pytest.raises(LookupFailed):
             await fetch_object(rt, f"{origin}/deep")
-    bodies["/.well-known/webfinger"] = VERY_DEEP
+    remote.put_file(f"{origin}/.well-known/webfinger", VERY_DEEP, JRD)
     with pytest.raises(LookupFailed):
         await webfinger(rt, "bob", origin.removeprefix("http://"))
 

@@ -17,9 +17,9 @@ from typing import Any
 from PIL import Image
 from quart.datastructures import FileStorage
 
+from tests.fakes.remote import RemoteServer, account_on, distinct_ports
+from tests.fakes.rows import add_follower, remote_status
 from tests.jsonld_js import check_ld_signatures
-from tests.outbox_fakes import FakeHosts, add_follower, distinct_ports, remote_account
-from tests.remote_rows import remote_status
 from tests.social import PASSWORD, User, act, make_user, post
 from wildebeest_trio.federation.delivery import DELIVER
 from wildebeest_trio.federation.outbox import dispatch_pending
@@ -94,9 +94,9 @@ async def test_every_ld_signed_activity_passes_jsonld_js_safe_mode(
     rt: Runtime, client: Any
 ) -> None:
     # Remote accounts whose inboxes receive the deliveries (queued, never sent here).
-    hosts = FakeHosts(ports=distinct_ports(2))
-    fan = await remote_account(rt, hosts, 0, "fan")
-    zoe = await remote_account(rt, hosts, 1, "zoe")
+    hosts = RemoteServer(ports=distinct_ports(2))
+    fan = await account_on(rt, hosts, 0, "fan")
+    zoe = await account_on(rt, hosts, 1, "zoe")
     alice, bob, carol, dora = [
         await make_user(rt, client, n) for n in ("alice", "bob", "carol", "dora")
     ]
@@ -118,7 +118,7 @@ async def test_every_ld_signed_activity_passes_jsonld_js_safe_mode(
         },
     )
     assert response.status_code == 200
-    zoes_uri = f"{hosts.base(1)}/users/zoe/statuses/1"
+    zoes_uri = f"{hosts.origin(1)}/users/zoe/statuses/1"
     zoes = await remote_status(rt, zoe, "h1.test", "<p>remote</p>", uri=zoes_uri, url=zoes_uri)
     note = await post(
         client,

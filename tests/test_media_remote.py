@@ -6,6 +6,7 @@ import io
 import os
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,20 +14,16 @@ from typing import Any
 
 import pytest
 import trio
-from hypercorn.config import Config as HypercornConfig
-from hypercorn.trio import serve
 from PIL import Image
-from quart import Response
-from quart_trio import QuartTrio
 
-from tests.conftest import LOOPBACK, free_port, make_config
+from tests.conftest import LOOPBACK, make_config
+from tests.fakes.remote import RemoteServer
+from tests.fakes.rows import remote_account
 from tests.test_images import encoded, exif_with_gps, two_halves
 from tests.test_media_api import needs_ffmpeg, stored_files
 from tests.test_media_av import clip, ffprobe
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.http import create_app
-from wildebeest_trio.ids import now_ms
-from wildebeest_trio.media.video import find_tools
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.serializers.accounts import account_entity
 from wildebeest_trio.serializers.media import media_attachment_entity
@@ -37,6 +34,8 @@ from wildebeest_trio.store import Connection
 from wildebeest_trio.store import accounts as account_rows
 from wildebeest_trio.store import media as media_rows
 
+pytest_plugins = ("tests.fakes.fixtures",)
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -45,39 +44,29 @@ def gps_photo(width: int = 1000, height: int = 700) -> bytes:
 
 
 @pytest.fixture
-async def origin(
-    nursery: trio.Nursery, tmp_path: Path
-) -> AsyncIterator[tuple[str, dict[str, int]]]:
-    """A fake remote server on 127.0.0.1 serving photos, a video, and some text."""
-    app = QuartTrio("origin")
-    hits: dict[str, int] = {}
-    files = {
-        "photo.jpg": (gps_photo(), "image/jpeg"),
-        "other.jpg": (gps_photo(640, 480), "image/jpeg"),
-        "avatar.jpg": (gps_photo(600, 500), "image/jpeg"),
-        "avatar2.jpg": (gps_photo(300, 300), "image/jpeg"),
-        "notes.txt": (b"not a picture at all\n" * 10, "image/jpeg"),
-    }
+def origin(remote: RemoteServer) -> RemoteServer:
+    """A fake remote server on 127.0.0.1 serving photos (one slowly) and some text."""
+    photo = gps_photo()
+    for name, body in (
+        ("photo.jpg", photo),
+        ("other.jpg", gps_photo(640, 480)),
+        ("avatar.jpg", gps_photo(600, 500)),
+        ("avatar2.jpg", gps_photo(300, 300)),
+        ("notes.txt", b"not a picture at all\n" * 10),
+        ("slow.jpg", photo),
+    ):
+        remote.put_file(f"{_files(remote)}/{name}", body, "image/jpeg")
+    remote.answer(f"{_files(remote)}/slow.jpg", delay=0.5)
+    return remote
 
-    @app.route("/files/<name>")
-    async def file(name: str) -> Response:
-        hits[name] = hits.get(name, 0) + 1
-        if name == "clip.webm" and name not in files and find_tools() is not None:
-            # Made on first request: only the video test pays for ffmpeg.
-            files[name] = (await trio.to_thread.run_sync(clip, tmp_path), "video/webm")
-        if name == "slow.jpg":
-            await trio.sleep(0.5)
-            name = "photo.jpg"
-        if name not in files:
-            return Response("gone", status=404)
-        body, ctype = files[name]
-        return Response(body, content_type=ctype)
 
-    config = HypercornConfig()
-    port = free_port()
-    config.bind = [f"127.0.0.1:{port}"]
-    await nursery.start(serve, app, config)
-    yield f"http://127.0.0.1:{port}/files", hits
+def _files(origin: RemoteServer) -> str:
+    return f"{origin.base}/files"
+
+
+def _hits(origin: RemoteServer) -> dict[str, int]:
+    """How many times each file was asked for."""
+    return dict(Counter(r.path.rsplit("/", 1)[1] for r in origin.requests))
 
 
 @asynccontextmanager
@@ -90,26 +79,6 @@ async def server(
         await ensure_instance_keys(rt)
         async with create_app(rt).test_app() as app:
             yield rt, app.test_client()
-
-
-async def remote_account(rt: Runtime, domain: str, **images: str | None) -> int:
-    account_id = rt.ids.next_id()
-
-    async def unit(conn: Connection) -> None:
-        now = now_ms()
-        await conn.execute(
-            "INSERT INTO accounts (id, username, domain, uri, avatar_remote_url, "
-            "header_remote_url, created_at, updated_at) VALUES ($1, 'bob', $2, $3, $4, $5, $6, $6)",
-            account_id,
-            domain,
-            f"https://{domain}/users/bob",
-            images.get("avatar"),
-            images.get("header"),
-            now,
-        )
-
-    await rt.store.write(unit)
-    return account_id
 
 
 async def remote_attachment(rt: Runtime, account_id: int, url: str, **fields: Any) -> int:
@@ -139,11 +108,11 @@ async def follow(client: Any, rt: Runtime, url: str) -> tuple[str, bytes]:
 
 
 async def test_remote_attachment_is_cached_on_first_view(
-    tmp_path: Path, database_url: str, origin: tuple[str, dict[str, int]]
+    tmp_path: Path, database_url: str, origin: RemoteServer
 ) -> None:
-    base, hits = origin
+    base = _files(origin)
     async with server(tmp_path, database_url) as (rt, client):
-        bob = await remote_account(rt, "remote.example")
+        bob = await remote_account(rt, "bob", "remote.example")
         attachment_id = await remote_attachment(
             rt,
             bob,
@@ -160,7 +129,7 @@ async def test_remote_attachment_is_cached_on_first_view(
         assert before["preview_url"].endswith("/small")
         assert before["remote_url"] == f"{base}/photo.jpg"
         assert before["meta"]["original"]["size"] == "1000x700"
-        assert hits == {}  # nothing fetched before a view
+        assert _hits(origin) == {}  # nothing fetched before a view
 
         location, body = await follow(client, rt, before["url"])
         assert "/system/cache/media_attachments/original/" in location
@@ -181,7 +150,7 @@ async def test_remote_attachment_is_cached_on_first_view(
         with Image.open(io.BytesIO(preview)) as img:
             assert max(img.size) <= 640
         await follow(client, rt, before["url"])
-        assert hits == {"photo.jpg": 1}
+        assert _hits(origin) == {"photo.jpg": 1}
 
         # Without the token (ids are guessable) nothing is served or fetched.
         wrong = before["url"].replace(before["url"].split("/")[-2], "0" * 16)
@@ -190,11 +159,11 @@ async def test_remote_attachment_is_cached_on_first_view(
 
 
 async def test_unprocessable_remote_file_is_shown_as_a_link(
-    tmp_path: Path, database_url: str, origin: tuple[str, dict[str, int]]
+    tmp_path: Path, database_url: str, origin: RemoteServer
 ) -> None:
-    base, _ = origin
+    base = _files(origin)
     async with server(tmp_path, database_url) as (rt, client):
-        bob = await remote_account(rt, "remote.example")
+        bob = await remote_account(rt, "bob", "remote.example")
         attachment_id = await remote_attachment(
             rt, bob, f"{base}/notes.txt", media_type="image/png"
         )
@@ -215,11 +184,13 @@ async def test_unprocessable_remote_file_is_shown_as_a_link(
 
 
 async def test_private_addresses_are_refused_unless_allowed(
-    tmp_path: Path, database_url: str, origin: tuple[str, dict[str, int]]
+    tmp_path: Path, database_url: str, origin: RemoteServer
 ) -> None:
-    base, hits = origin
+    base = _files(origin)
     async with server(tmp_path, database_url, allow_private_addresses=False) as (rt, client):
-        bob = await remote_account(rt, "remote.example", avatar=f"{base}/avatar.jpg")
+        bob = await remote_account(
+            rt, "bob", "remote.example", avatar_remote_url=f"{base}/avatar.jpg"
+        )
         attachment_id = await remote_attachment(rt, bob, f"{base}/photo.jpg")
         url = (await entity(rt, attachment_id))["url"]
         refused = await client.get(url.removeprefix(rt.config.base_url))
@@ -227,17 +198,19 @@ async def test_private_addresses_are_refused_unless_allowed(
         assert "private or loopback" in (await refused.get_json())["error"]
         avatar = await client.get(f"/media_proxy/accounts/{bob}/avatar")
         assert avatar.status_code == 502
-        assert hits == {}
+        assert _hits(origin) == {}
         assert stored_files(rt) == []
         assert (await entity(rt, attachment_id))["url"] == url
 
 
 async def test_reject_media_fetches_nothing_and_shows_the_origin(
-    tmp_path: Path, database_url: str, origin: tuple[str, dict[str, int]]
+    tmp_path: Path, database_url: str, origin: RemoteServer
 ) -> None:
-    base, hits = origin
+    base = _files(origin)
     async with server(tmp_path, database_url) as (rt, client):
-        bob = await remote_account(rt, "media.example", avatar=f"{base}/avatar.jpg")
+        bob = await remote_account(
+            rt, "bob", "media.example", avatar_remote_url=f"{base}/avatar.jpg"
+        )
         earlier = await remote_attachment(rt, bob, f"{base}/photo.jpg", media_type="image/jpeg")
 
         async def block(conn: Connection) -> None:
@@ -263,17 +236,21 @@ async def test_reject_media_fetches_nothing_and_shows_the_origin(
         avatar = await client.get(f"/media_proxy/accounts/{bob}/avatar")
         assert avatar.status_code == 302
         assert avatar.headers["Location"] == f"{rt.config.base_url}/static/avatar.png"
-        assert hits == {}
+        assert _hits(origin) == {}
         assert stored_files(rt) == []
 
 
 async def test_remote_avatar_and_header_are_cached_and_refreshed(
-    tmp_path: Path, database_url: str, origin: tuple[str, dict[str, int]]
+    tmp_path: Path, database_url: str, origin: RemoteServer
 ) -> None:
-    base, hits = origin
+    base = _files(origin)
     async with server(tmp_path, database_url) as (rt, client):
         bob = await remote_account(
-            rt, "remote.example", avatar=f"{base}/avatar.jpg", header=f"{base}/photo.jpg"
+            rt,
+            "bob",
+            "remote.example",
+            avatar_remote_url=f"{base}/avatar.jpg",
+            header_remote_url=f"{base}/photo.jpg",
         )
 
         async def shown() -> dict[str, Any]:
@@ -306,17 +283,19 @@ async def test_remote_avatar_and_header_are_cached_and_refreshed(
         new_location, _ = await follow(client, rt, first["avatar"])
         assert new_location != location
         assert (await shown())["avatar"] == new_location
-        assert hits == {"avatar.jpg": 1, "photo.jpg": 1, "avatar2.jpg": 1}
+        assert _hits(origin) == {"avatar.jpg": 1, "photo.jpg": 1, "avatar2.jpg": 1}
         old = await client.get(location.removeprefix(rt.config.base_url))
         assert old.status_code == 404  # the replaced copy is gone
 
 
 async def test_purge_remote_cli_and_cache_bound(
-    tmp_path: Path, database_url: str, origin: tuple[str, dict[str, int]]
+    tmp_path: Path, database_url: str, origin: RemoteServer
 ) -> None:
-    base, hits = origin
+    base = _files(origin)
     async with server(tmp_path, database_url, media_cache_max_bytes=10**9) as (rt, client):
-        bob = await remote_account(rt, "remote.example", avatar=f"{base}/avatar.jpg")
+        bob = await remote_account(
+            rt, "bob", "remote.example", avatar_remote_url=f"{base}/avatar.jpg"
+        )
         attachment_id = await remote_attachment(rt, bob, f"{base}/photo.jpg")
         proxy = (await entity(rt, attachment_id))["url"]
         await follow(client, rt, proxy)
@@ -360,15 +339,15 @@ async def test_purge_remote_cli_and_cache_bound(
         assert after["url"] == proxy and after["remote_url"] == f"{base}/photo.jpg"
         # Viewed again: fetched again.
         await follow(client, rt, proxy)
-        assert hits["photo.jpg"] == 2
+        assert _hits(origin)["photo.jpg"] == 2
 
 
 async def test_cache_size_bound_drops_the_oldest(
-    tmp_path: Path, database_url: str, origin: tuple[str, dict[str, int]]
+    tmp_path: Path, database_url: str, origin: RemoteServer
 ) -> None:
-    base, _ = origin
+    base = _files(origin)
     async with server(tmp_path, database_url, media_cache_max_bytes=1) as (rt, client):
-        bob = await remote_account(rt, "remote.example")
+        bob = await remote_account(rt, "bob", "remote.example")
         first = await remote_attachment(rt, bob, f"{base}/photo.jpg")
         second = await remote_attachment(rt, bob, f"{base}/other.jpg")
         await follow(client, rt, (await entity(rt, first))["url"])
@@ -381,11 +360,11 @@ async def test_cache_size_bound_drops_the_oldest(
 
 
 async def test_remote_emoji_is_cached_on_first_view(
-    tmp_path: Path, database_url: str, origin: tuple[str, dict[str, int]]
+    tmp_path: Path, database_url: str, origin: RemoteServer
 ) -> None:
     from wildebeest_trio.serializers.media_urls import emoji_image_url
 
-    base, hits = origin
+    base = _files(origin)
     async with server(tmp_path, database_url) as (rt, client):
         emoji_id = rt.ids.next_id()
 
@@ -410,15 +389,15 @@ async def test_remote_emoji_is_cached_on_first_view(
             assert max(img.size) <= 256 and len(img.getexif()) == 0
         assert emoji_image_url(rt.config, await rt.store.read(row)) == location
         await follow(client, rt, url)
-        assert hits == {"avatar2.jpg": 1}
+        assert _hits(origin) == {"avatar2.jpg": 1}
 
 
 async def test_simultaneous_first_views_fetch_once(
-    tmp_path: Path, database_url: str, origin: tuple[str, dict[str, int]]
+    tmp_path: Path, database_url: str, origin: RemoteServer
 ) -> None:
-    base, hits = origin
+    base = _files(origin)
     async with server(tmp_path, database_url) as (rt, client):
-        bob = await remote_account(rt, "remote.example")
+        bob = await remote_account(rt, "bob", "remote.example")
         attachment_id = await remote_attachment(rt, bob, f"{base}/slow.jpg")
         url = (await entity(rt, attachment_id))["url"].removeprefix(rt.config.base_url)
         locations: list[str] = []
@@ -433,16 +412,19 @@ async def test_simultaneous_first_views_fetch_once(
                 nursery.start_soon(view)
         assert len(set(locations)) == 1 and len(locations) == 3
         assert "/system/cache/" in locations[0]
-        assert hits == {"slow.jpg": 1}
+        assert _hits(origin) == {"slow.jpg": 1}
 
 
 @needs_ffmpeg
 async def test_remote_video_is_transcoded_like_an_upload(
-    tmp_path: Path, database_url: str, origin: tuple[str, dict[str, int]]
+    tmp_path: Path, database_url: str, origin: RemoteServer
 ) -> None:
-    base, _ = origin
+    base = _files(origin)
+    origin.put_file(
+        f"{base}/clip.webm", await trio.to_thread.run_sync(clip, tmp_path), "video/webm"
+    )
     async with server(tmp_path, database_url) as (rt, client):
-        bob = await remote_account(rt, "remote.example")
+        bob = await remote_account(rt, "bob", "remote.example")
         attachment_id = await remote_attachment(
             rt, bob, f"{base}/clip.webm", media_type="video/webm"
         )
@@ -463,7 +445,9 @@ async def test_media_elsewhere_is_refused_never_fetched(tmp_path: Path, database
     """Test servers reach loopback only: media linking to the open internet is refused
     (the conftest guard would fail the test on any connection to it)."""
     async with server(tmp_path, database_url) as (rt, client):
-        bob = await remote_account(rt, "remote.example", avatar="https://93.184.216.34/a.jpg")
+        bob = await remote_account(
+            rt, "bob", "remote.example", avatar_remote_url="https://93.184.216.34/a.jpg"
+        )
         for remote_url, reason in (
             ("https://93.184.216.34/photo.jpg", "outside WB_OUTBOUND_ALLOW"),
             ("https://example.org/photo.jpg", "no DNS server may be asked"),

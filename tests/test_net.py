@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from functools import partial
 
 import pytest
 import trio
-from hypercorn.config import Config as HypercornConfig
-from hypercorn.trio import serve
-from quart import Response, request
-from quart_trio import QuartTrio
 
 from tests.conftest import free_port, loopback_outbound
+from tests.fakes.remote import AP, RemoteServer
 from wildebeest_trio.breakers import Breakers
 from wildebeest_trio.net import FetchError, Outbound, is_public_address, safe_get
+
+pytest_plugins = ("tests.fakes.fixtures",)
 
 
 @pytest.mark.parametrize(
@@ -43,36 +41,17 @@ def test_address_classes(address: str, public: bool) -> None:
 
 
 @pytest.fixture
-async def origin(nursery: trio.Nursery) -> AsyncIterator[str]:
-    app = QuartTrio("origin")
-    seen: list[dict[str, str]] = []
-    app.config["seen"] = seen
-
-    @app.route("/doc")
-    async def doc() -> Response:
-        seen.append(dict(request.headers))
-        return Response('{"ok": true}', content_type="application/activity+json")
-
-    @app.route("/big")
-    async def big() -> Response:
-        return Response("x" * 5000)
-
-    @app.route("/hop/<int:n>")
-    async def hop(n: int) -> Response:
-        seen.append(dict(request.headers))
+def origin(remote: RemoteServer) -> str:
+    """A server with a document, a large body, redirects to the document and a slow answer;
+    its origin."""
+    remote.put_file(f"{remote.base}/doc", '{"ok": true}', AP)
+    remote.put_file(f"{remote.base}/big", "x" * 5000, "text/plain")
+    for n in range(4):
         target = "/doc" if n == 0 else f"/hop/{n - 1}"
-        return Response("", status=302, headers={"Location": target})
-
-    @app.route("/slow")
-    async def slow() -> Response:
-        await trio.sleep(30)
-        return Response("late")
-
-    config = HypercornConfig()
-    port = free_port()
-    config.bind = [f"127.0.0.1:{port}"]
-    await nursery.start(serve, app, config)
-    yield f"http://127.0.0.1:{port}"
+        remote.answer(f"{remote.base}/hop/{n}", 302, headers={"Location": target})
+    remote.put_file(f"{remote.base}/slow", "late", "text/plain")
+    remote.answer(f"{remote.base}/slow", delay=30)
+    return remote.base
 
 
 @pytest.fixture
@@ -136,20 +115,11 @@ async def test_public_addresses_refused_outside_the_allow_list(outbound: Outboun
 
 
 async def test_redirects_out_of_the_allow_list_are_refused(
-    nursery: trio.Nursery, outbound: Outbound
+    remote: RemoteServer, outbound: Outbound
 ) -> None:
-    app = QuartTrio("redirector")
-
-    @app.route("/away")
-    async def away() -> Response:
-        return Response("", status=302, headers={"Location": "http://93.184.216.34/x"})
-
-    config = HypercornConfig()
-    port = free_port()
-    config.bind = [f"127.0.0.1:{port}"]
-    await nursery.start(serve, app, config)
+    remote.answer(f"{remote.base}/away", 302, headers={"Location": "http://93.184.216.34/x"})
     with pytest.raises(FetchError, match="outside WB_OUTBOUND_ALLOW"):
-        await safe_get(f"http://127.0.0.1:{port}/away", outbound=outbound)
+        await safe_get(f"{remote.base}/away", outbound=outbound)
 
 
 async def test_a_failing_host_is_left_alone_for_a_while(origin: str) -> None:
@@ -168,27 +138,12 @@ async def test_a_failing_host_is_left_alone_for_a_while(origin: str) -> None:
     assert outbound.fetch_breakers.open_for(origin.split("//")[1]) == 0
 
 
-async def test_concurrent_fetches_per_host_are_bounded(nursery: trio.Nursery) -> None:
-    app = QuartTrio("slow")
-    state = {"now": 0, "most": 0}
-
-    @app.route("/wait")
-    async def wait() -> Response:
-        state["now"] += 1
-        state["most"] = max(state["most"], state["now"])
-        await trio.sleep(0.2)
-        state["now"] -= 1
-        return Response("ok")
-
-    config = HypercornConfig()
-    port = free_port()
-    config.bind = [f"127.0.0.1:{port}"]
-    await nursery.start(serve, app, config)
+async def test_concurrent_fetches_per_host_are_bounded(remote: RemoteServer) -> None:
+    remote.put_file(f"{remote.base}/wait", "ok", "text/plain")
+    remote.answer(f"{remote.base}/wait", delay=0.2)
     outbound = loopback_outbound(fetch_per_host=2)
     async with trio.open_nursery() as fetches:
         for _ in range(8):
-            fetches.start_soon(
-                partial(safe_get, f"http://127.0.0.1:{port}/wait", outbound=outbound)
-            )
-    assert state["most"] == 2
+            fetches.start_soon(partial(safe_get, f"{remote.base}/wait", outbound=outbound))
+    assert remote.most_at_once == 2
     assert len(outbound.fetch_limits) == 0  # nothing kept for a host no longer fetched from

@@ -14,14 +14,8 @@ import pytest
 import trio
 
 from tests.conftest import make_config
-from tests.outbox_fakes import (
-    FakeHosts,
-    add_follower,
-    remote_account,
-    start_hosts,
-    trust_local_key,
-    wait_for,
-)
+from tests.fakes.remote import RemoteServer, account_on, trust_local_key, wait_for
+from tests.fakes.rows import add_follower
 from tests.social import User, act, make_user, post
 from wildebeest_trio.config import Config
 from wildebeest_trio.federation.delivery import DELIVER
@@ -36,6 +30,8 @@ from wildebeest_trio.store import Connection
 from wildebeest_trio.store import follows as follow_rows
 from wildebeest_trio.store import statuses as status_rows
 
+pytest_plugins = ("tests.fakes.fixtures",)
+
 
 @pytest.fixture
 def config(tmp_path: Path, database_url: str) -> Config:
@@ -43,12 +39,7 @@ def config(tmp_path: Path, database_url: str) -> Config:
 
 
 @pytest.fixture
-async def hosts(nursery: trio.Nursery) -> FakeHosts:
-    return await start_hosts(nursery, 4)
-
-
-@pytest.fixture
-async def alice(rt: Runtime, client: Any, hosts: FakeHosts) -> AsyncIterator[User]:
+async def alice(rt: Runtime, client: Any, hosts: RemoteServer) -> AsyncIterator[User]:
     user = await make_user(rt, client, "alice")
     await trust_local_key(rt, hosts, "alice")
     yield user
@@ -76,15 +67,15 @@ async def _pending_events(rt: Runtime) -> int:
 
 
 async def test_public_post_goes_once_to_each_followers_server(
-    rt: Runtime, client: Any, hosts: FakeHosts, alice: User, federating: None
+    rt: Runtime, client: Any, hosts: RemoteServer, alice: User, federating: None
 ) -> None:
     pem = hosts.keys[f"{rt.config.base_url}/users/alice#main-key"]
     # Two followers share host 0's shared inbox; host 1 publishes no shared inbox.
     for name in ("bob", "carol"):
-        await add_follower(rt, await remote_account(rt, hosts, 0, name), int(alice.id))
-    dave = await remote_account(rt, hosts, 1, "dave", shared_inbox=False)
+        await add_follower(rt, await account_on(rt, hosts, 0, name), int(alice.id))
+    dave = await account_on(rt, hosts, 1, "dave", shared_inbox=False)
     await add_follower(rt, dave, int(alice.id))
-    await remote_account(rt, hosts, 2, "erin")  # known, not a follower
+    await account_on(rt, hosts, 2, "erin")  # known, not a follower
 
     status = await post(client, alice, "Hello #fediverse")
     await wait_for(lambda: len(hosts.received) >= 2)
@@ -107,11 +98,11 @@ async def test_public_post_goes_once_to_each_followers_server(
 
 
 async def test_private_reaches_followers_and_direct_only_the_mentioned(
-    rt: Runtime, client: Any, hosts: FakeHosts, alice: User, federating: None
+    rt: Runtime, client: Any, hosts: RemoteServer, alice: User, federating: None
 ) -> None:
-    follower = await remote_account(rt, hosts, 0, "bob")
+    follower = await account_on(rt, hosts, 0, "bob")
     await add_follower(rt, follower, int(alice.id))
-    await remote_account(rt, hosts, 1, "carol", domain="carol.test")
+    await account_on(rt, hosts, 1, "carol", domain="carol.test")
 
     private = await post(client, alice, "for followers", visibility="private")
     await wait_for(lambda: len(hosts.received) >= 1)
@@ -124,7 +115,7 @@ async def test_private_reaches_followers_and_direct_only_the_mentioned(
     assert to_followers.activity["cc"] == []
     assert "signature" not in to_followers.activity  # only public posts are LD-signed
     [to_mentioned] = hosts.at(1)
-    carol_uri = f"{hosts.base(1)}/users/carol"
+    carol_uri = f"{hosts.origin(1)}/users/carol"
     assert to_mentioned.activity["object"]["id"] == direct["uri"]
     assert to_mentioned.activity["to"] == [carol_uri] and to_mentioned.activity["cc"] == []
     assert {"type": "Mention", "href": carol_uri, "name": "@carol@carol.test"} in (
@@ -133,10 +124,10 @@ async def test_private_reaches_followers_and_direct_only_the_mentioned(
 
 
 async def test_edit_and_delete(
-    rt: Runtime, client: Any, hosts: FakeHosts, alice: User, federating: None
+    rt: Runtime, client: Any, hosts: RemoteServer, alice: User, federating: None
 ) -> None:
     pem = hosts.keys[f"{rt.config.base_url}/users/alice#main-key"]
-    await add_follower(rt, await remote_account(rt, hosts, 0, "bob"), int(alice.id))
+    await add_follower(rt, await account_on(rt, hosts, 0, "bob"), int(alice.id))
     status = await post(client, alice, "first")
     await wait_for(lambda: len(hosts.received) >= 1)
     response = await client.put(
@@ -188,12 +179,12 @@ async def _remote_status(rt: Runtime, author_id: int, uri: str) -> int:
 
 
 async def test_favourite_and_boost_and_their_undos(
-    rt: Runtime, client: Any, hosts: FakeHosts, alice: User, federating: None
+    rt: Runtime, client: Any, hosts: RemoteServer, alice: User, federating: None
 ) -> None:
     pem = hosts.keys[f"{rt.config.base_url}/users/alice#main-key"]
-    author = await remote_account(rt, hosts, 1, "carol")
-    await add_follower(rt, await remote_account(rt, hosts, 0, "bob"), int(alice.id))
-    uri = f"{hosts.base(1)}/users/carol/statuses/1"
+    author = await account_on(rt, hosts, 1, "carol")
+    await add_follower(rt, await account_on(rt, hosts, 0, "bob"), int(alice.id))
+    uri = f"{hosts.origin(1)}/users/carol/statuses/1"
     status_id = await _remote_status(rt, author, uri)
     actor = f"{rt.config.base_url}/users/alice"
 
@@ -216,7 +207,7 @@ async def test_favourite_and_boost_and_their_undos(
     announce = announces[0].activity
     assert announce["object"] == uri and announce["id"] == boost["uri"]
     assert announce["to"] == [AS_PUBLIC]
-    assert announce["cc"] == [f"{hosts.base(1)}/users/carol", f"{actor}/followers"]
+    assert announce["cc"] == [f"{hosts.origin(1)}/users/carol", f"{actor}/followers"]
     assert verify_ld_signature(announce, pem)
     assert (await act(client, alice, f"/api/v1/statuses/{status_id}/unreblog"))[0] == 200
     await wait_for(lambda: len(hosts.of_type("Undo")) == 3)
@@ -227,10 +218,10 @@ async def test_favourite_and_boost_and_their_undos(
 
 
 async def test_follow_unfollow_block_unblock(
-    rt: Runtime, client: Any, hosts: FakeHosts, alice: User, federating: None
+    rt: Runtime, client: Any, hosts: RemoteServer, alice: User, federating: None
 ) -> None:
-    target = await remote_account(rt, hosts, 2, "zed")
-    target_uri = f"{hosts.base(2)}/users/zed"
+    target = await account_on(rt, hosts, 2, "zed")
+    target_uri = f"{hosts.origin(2)}/users/zed"
     actor = f"{rt.config.base_url}/users/alice"
     assert (await act(client, alice, f"/api/v1/accounts/{target}/follow"))[0] == 200
     await wait_for(lambda: len(hosts.received) == 1)
@@ -259,13 +250,13 @@ async def test_follow_unfollow_block_unblock(
 
 
 async def test_accept_and_reject_follow_requests(
-    rt: Runtime, client: Any, hosts: FakeHosts, alice: User, federating: None
+    rt: Runtime, client: Any, hosts: RemoteServer, alice: User, federating: None
 ) -> None:
     response = await client.patch(
         "/api/v1/accounts/update_credentials", headers=alice.headers, json={"locked": True}
     )
     assert response.status_code == 200
-    requesters = [await remote_account(rt, hosts, i, f"r{i}") for i in (0, 1)]
+    requesters = [await account_on(rt, hosts, i, f"r{i}") for i in (0, 1)]
 
     async def ask(conn: Connection) -> None:
         for i, requester in enumerate(requesters):
@@ -275,7 +266,7 @@ async def test_accept_and_reject_follow_requests(
                     "id": rt.ids.next_id(),
                     "account_id": requester,
                     "target_account_id": int(alice.id),
-                    "uri": f"{hosts.base(i)}/follows/{i}",
+                    "uri": f"{hosts.origin(i)}/follows/{i}",
                     "show_reblogs": True,
                     "notify": False,
                     "created_at": now_ms(),
@@ -289,16 +280,16 @@ async def test_accept_and_reject_follow_requests(
     await wait_for(lambda: len(hosts.of_type("Accept")) == 1 and len(hosts.of_type("Reject")) == 1)
     [accept], [reject] = hosts.of_type("Accept"), hosts.of_type("Reject")
     assert accept.path == "/users/r0/inbox" and reject.path == "/users/r1/inbox"
-    assert accept.activity["object"]["id"] == f"{hosts.base(0)}/follows/0"
-    assert accept.activity["object"]["actor"] == f"{hosts.base(0)}/users/r0"
-    assert reject.activity["object"]["id"] == f"{hosts.base(1)}/follows/1"
+    assert accept.activity["object"]["id"] == f"{hosts.origin(0)}/follows/0"
+    assert accept.activity["object"]["actor"] == f"{hosts.origin(0)}/users/r0"
+    assert reject.activity["object"]["id"] == f"{hosts.origin(1)}/follows/1"
 
 
 async def test_profile_update_and_pins_reach_followers(
-    rt: Runtime, client: Any, hosts: FakeHosts, alice: User, federating: None
+    rt: Runtime, client: Any, hosts: RemoteServer, alice: User, federating: None
 ) -> None:
     pem = hosts.keys[f"{rt.config.base_url}/users/alice#main-key"]
-    await add_follower(rt, await remote_account(rt, hosts, 3, "bob"), int(alice.id))
+    await add_follower(rt, await account_on(rt, hosts, 3, "bob"), int(alice.id))
     response = await client.patch(
         "/api/v1/accounts/update_credentials",
         headers=alice.headers,
@@ -323,11 +314,11 @@ async def test_profile_update_and_pins_reach_followers(
 
 
 async def test_local_only_and_suspended_domains_get_nothing(
-    rt: Runtime, client: Any, hosts: FakeHosts, alice: User
+    rt: Runtime, client: Any, hosts: RemoteServer, alice: User
 ) -> None:
     bob = await make_user(rt, client, "bob")
     await add_follower(rt, int(bob.id), int(alice.id))
-    blocked = await remote_account(rt, hosts, 0, "eve")
+    blocked = await account_on(rt, hosts, 0, "eve")
     await add_follower(rt, blocked, int(alice.id))
 
     async def suspend(conn: Connection) -> None:
@@ -347,7 +338,7 @@ async def _bodies(rt: Runtime) -> list[dict[str, Any]]:
 
 
 async def test_authorized_fetch_signs_only_deletes(
-    tmp_path: Path, database_url: str, hosts: FakeHosts
+    tmp_path: Path, database_url: str, hosts: RemoteServer
 ) -> None:
     import json
 
@@ -359,7 +350,7 @@ async def test_authorized_fetch_signs_only_deletes(
     config = make_config(tmp_path / "af", database_url, authorized_fetch=True)
     async with open_server_runtime(config) as rt:
         created = await create_local_account(rt, "alice", "a@example.org", password="pw-123456")
-        await add_follower(rt, await remote_account(rt, hosts, 0, "bob"), created.account_id)
+        await add_follower(rt, await account_on(rt, hosts, 0, "bob"), created.account_id)
         bundle = await statuses.post(rt, created.account_id, statuses.Draft(text="hello"))
         await dispatch_pending(rt)
         await statuses.delete(rt, created.account_id, bundle.order[0])
@@ -379,11 +370,11 @@ async def test_authorized_fetch_signs_only_deletes(
 
 
 async def test_polls_federate_as_questions_and_votes(
-    rt: Runtime, client: Any, hosts: FakeHosts, alice: User, federating: None
+    rt: Runtime, client: Any, hosts: RemoteServer, alice: User, federating: None
 ) -> None:
     from wildebeest_trio.store import polls as poll_rows
 
-    await add_follower(rt, await remote_account(rt, hosts, 0, "bob"), int(alice.id))
+    await add_follower(rt, await account_on(rt, hosts, 0, "bob"), int(alice.id))
     carol = await make_user(rt, client, "carol")
     # A local poll: followers' servers get a Question, then its tallies after a vote.
     status = await post(
@@ -403,8 +394,8 @@ async def test_polls_federate_as_questions_and_votes(
     assert hosts.received[1].key_id == f"{rt.config.base_url}/users/alice#main-key"
 
     # A remote poll: the vote is a Create of a Note named after the option, to its author.
-    author = await remote_account(rt, hosts, 1, "pollster")
-    uri = f"{hosts.base(1)}/users/pollster/statuses/9"
+    author = await account_on(rt, hosts, 1, "pollster")
+    uri = f"{hosts.origin(1)}/users/pollster/statuses/9"
     remote_status = await _remote_status(rt, author, uri)
     remote_poll = rt.ids.next_id()
 
@@ -432,11 +423,11 @@ async def test_polls_federate_as_questions_and_votes(
     assert vote.activity["type"] == "Create"
     assert vote.activity["object"]["name"] == "yes"
     assert vote.activity["object"]["inReplyTo"] == uri
-    assert vote.activity["object"]["to"] == [f"{hosts.base(1)}/users/pollster"]
+    assert vote.activity["object"]["to"] == [f"{hosts.origin(1)}/users/pollster"]
 
 
 async def test_a_forwarded_report_goes_as_a_flag_from_the_instance_actor(
-    rt: Runtime, client: Any, hosts: FakeHosts, alice: User, federating: None
+    rt: Runtime, client: Any, hosts: RemoteServer, alice: User, federating: None
 ) -> None:
     from wildebeest_trio.federation.instance_actor import ensure_instance_actor, instance_actor
 
@@ -444,7 +435,7 @@ async def test_a_forwarded_report_goes_as_a_flag_from_the_instance_actor(
     actor = await instance_actor(rt)
     assert actor is not None
     hosts.keys[f"{actor['uri']}#main-key"] = actor["public_key_pem"]
-    spammer = await remote_account(rt, hosts, 0, "spammer")
+    spammer = await account_on(rt, hosts, 0, "spammer")
     code, report = await act(
         client, alice, "/api/v1/reports", account_id=str(spammer), comment="spam", forward=True
     )
@@ -453,20 +444,20 @@ async def test_a_forwarded_report_goes_as_a_flag_from_the_instance_actor(
     [flag] = hosts.at(0)
     assert flag.activity["type"] == "Flag"
     assert flag.activity["actor"] == actor["uri"]  # not alice: reporters stay anonymous
-    assert flag.activity["object"] == [f"{hosts.base(0)}/users/spammer"]
+    assert flag.activity["object"] == [f"{hosts.origin(0)}/users/spammer"]
     assert flag.activity["content"] == "spam"
     assert flag.key_id == f"{actor['uri']}#main-key"
 
 
 async def test_a_deleted_account_sends_delete_to_every_known_server(
-    rt: Runtime, client: Any, hosts: FakeHosts, alice: User, federating: None
+    rt: Runtime, client: Any, hosts: RemoteServer, alice: User, federating: None
 ) -> None:
     from tests.social import PASSWORD
     from wildebeest_trio.services.account_settings import delete_account
 
     pem = hosts.keys[f"{rt.config.base_url}/users/alice#main-key"]
-    await add_follower(rt, await remote_account(rt, hosts, 0, "bob"), int(alice.id))
-    await remote_account(rt, hosts, 1, "carol")  # known, not a follower
+    await add_follower(rt, await account_on(rt, hosts, 0, "bob"), int(alice.id))
+    await account_on(rt, hosts, 1, "carol")  # known, not a follower
     await delete_account(rt, int(alice.id), PASSWORD)
     await wait_for(lambda: len(hosts.received) >= 2)
     for index in (0, 1):

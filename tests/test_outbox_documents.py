@@ -11,12 +11,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import trio
 from cryptography.hazmat.primitives import serialization
 from http_message_signatures import HTTPMessageSigner, MappingKeyResolver, algorithms
 
 from tests.conftest import make_config
-from tests.outbox_fakes import FakeHosts, add_follower, remote_account, start_hosts
+from tests.fakes.remote import RemoteServer, account_on
+from tests.fakes.rows import add_follower
 from tests.social import User, act, make_user, post
 from tests.web_helpers import log_in
 from wildebeest_trio.assembly import open_server_runtime
@@ -27,12 +27,9 @@ from wildebeest_trio.serializers.activitypub import AS_PUBLIC
 from wildebeest_trio.services.instance import ensure_instance_keys
 from wildebeest_trio.signatures import generate_rsa_keypair, sign_request
 
+pytest_plugins = ("tests.fakes.fixtures",)
+
 AP = {"Accept": "application/activity+json"}
-
-
-@pytest.fixture
-async def hosts(nursery: trio.Nursery) -> FakeHosts:
-    return await start_hosts(nursery, 2)
 
 
 #: How peers sign their GETs: Mastodon (draft-cavage), Mastodon 4.7's RFC 9421 retry, and
@@ -113,11 +110,11 @@ def forge(headers: dict[str, str]) -> dict[str, str]:
 
 
 async def make_signer(
-    rt: Runtime, hosts: FakeHosts, index: int, name: str, scheme: str = "cavage"
+    rt: Runtime, hosts: RemoteServer, index: int, name: str, scheme: str = "cavage"
 ) -> Signer:
     private_pem, public_pem = generate_rsa_keypair()
-    uri = f"{hosts.base(index)}/users/{name}"
-    account_id = await remote_account(rt, hosts, index, name, key=(f"{uri}#main-key", public_pem))
+    uri = f"{hosts.origin(index)}/users/{name}"
+    account_id = await account_on(rt, hosts, index, name, key=(f"{uri}#main-key", public_pem))
     return Signer(rt, account_id, uri, private_pem, scheme)
 
 
@@ -153,7 +150,7 @@ async def test_note_and_create_by_content_type(rt: Runtime, client: Any) -> None
 
 @pytest.mark.parametrize("scheme", SCHEMES)
 async def test_private_and_direct_only_to_permitted_signers(
-    rt: Runtime, client: Any, hosts: FakeHosts, scheme: str
+    rt: Runtime, client: Any, hosts: RemoteServer, scheme: str
 ) -> None:
     await ensure_instance_keys(rt)
     alice = await make_user(rt, client, "alice")
@@ -177,7 +174,7 @@ async def test_private_and_direct_only_to_permitted_signers(
     forged = forge(follower.headers(path))
     assert (await _get(client, path, forged)).status_code == 404
 
-    await remote_account(rt, hosts, 1, "stranger", key=None)  # known as stranger@h1.test
+    await account_on(rt, hosts, 1, "stranger", key=None)  # known as stranger@h1.test
     direct = await post(client, alice, "psst @stranger@h1.test", visibility="direct")
     path = _path(direct["uri"])
     assert (await _get(client, path, stranger.headers(path))).status_code == 200
@@ -277,7 +274,7 @@ async def test_outbox_pages_and_featured(rt: Runtime, client: Any) -> None:
 
 @pytest.mark.parametrize("scheme", SCHEMES)
 async def test_authorized_fetch(
-    tmp_path: Path, database_url: str, hosts: FakeHosts, client: Any, scheme: str
+    tmp_path: Path, database_url: str, hosts: RemoteServer, client: Any, scheme: str
 ) -> None:
     config = make_config(tmp_path / "af", database_url, authorized_fetch=True)
     async with open_server_runtime(config) as rt:

@@ -13,14 +13,8 @@ import pytest
 import trio
 
 from tests.conftest import make_config
-from tests.outbox_fakes import (
-    FakeHosts,
-    add_follower,
-    remote_account,
-    start_hosts,
-    trust_local_key,
-    wait_for,
-)
+from tests.fakes.remote import RemoteServer, account_on, trust_local_key, wait_for
+from tests.fakes.rows import add_follower
 from tests.social import make_user
 from wildebeest_trio.config import Config
 from wildebeest_trio.federation.instance_actor import ensure_instance_actor
@@ -28,9 +22,10 @@ from wildebeest_trio.federation.outbox import run_outbox
 from wildebeest_trio.jobs.worker import run_workers
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services import moves
-from wildebeest_trio.signatures import generate_rsa_keypair
 from wildebeest_trio.store import accounts as account_rows
 from wildebeest_trio.store import follows as follow_rows
+
+pytest_plugins = ("tests.fakes.fixtures",)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -40,19 +35,14 @@ def config(tmp_path: Path, database_url: str) -> Config:
     return make_config(tmp_path, database_url, allow_private_addresses=True)
 
 
-@pytest.fixture
-async def hosts(nursery: trio.Nursery) -> FakeHosts:
-    return await start_hosts(nursery, 2)
-
-
 async def test_move_to_a_local_account(
-    rt: Runtime, client: Any, hosts: FakeHosts, nursery: trio.Nursery
+    rt: Runtime, client: Any, hosts: RemoteServer, nursery: trio.Nursery
 ) -> None:
     alice = await make_user(rt, client, "alice")
     bob = await make_user(rt, client, "bob")
     carol = await make_user(rt, client, "carol")
     await trust_local_key(rt, hosts, "alice")
-    remote_fan = await remote_account(rt, hosts, 0, "fan")
+    remote_fan = await account_on(rt, hosts, 0, "fan")
     await add_follower(rt, remote_fan, int(alice.id))
     await add_follower(rt, int(carol.id), int(alice.id))
     nursery.start_soon(run_outbox, rt)
@@ -87,46 +77,18 @@ async def test_move_to_a_local_account(
         await moves.add_alias(rt, "bob", "nobody")
 
 
-def _remote_actor(hosts: FakeHosts, index: int, name: str, aliases: list[str]) -> str:
-    """Publish a remote actor (and its WebFinger answer) on fake host `index`."""
-    port, base = hosts.ports[index], hosts.base(index)
-    uri = f"{base}/users/{name}"
-    _, public_pem = generate_rsa_keypair()
-    hosts.documents[(port, f"/users/{name}")] = (
-        "application/activity+json",
-        {
-            "@context": ["https://www.w3.org/ns/activitystreams"],
-            "id": uri,
-            "type": "Person",
-            "preferredUsername": name,
-            "inbox": f"{uri}/inbox",
-            "endpoints": {"sharedInbox": f"{base}/inbox"},
-            "alsoKnownAs": aliases,
-            "publicKey": {"id": f"{uri}#main-key", "owner": uri, "publicKeyPem": public_pem},
-        },
-    )
-    hosts.documents[(port, "/.well-known/webfinger")] = (
-        "application/jrd+json",
-        {
-            "subject": f"acct:{name}@127.0.0.1:{port}",
-            "links": [{"rel": "self", "type": "application/activity+json", "href": uri}],
-        },
-    )
-    return uri
-
-
 async def test_move_to_a_remote_account_found_by_webfinger(
-    rt: Runtime, client: Any, hosts: FakeHosts
+    rt: Runtime, client: Any, hosts: RemoteServer
 ) -> None:
     await ensure_instance_actor(rt)
     await make_user(rt, client, "alice")
     alice_uri = f"{rt.config.base_url}/users/alice"
     acct = f"zed@127.0.0.1:{hosts.ports[1]}"
-    zed = _remote_actor(hosts, 1, "zed", aliases=[])
+    zed = hosts.actor("zed", index=1).uri  # served with its WebFinger answer
     assert await moves.add_alias(rt, "alice", acct) == [zed]
     with pytest.raises(moves.MoveError, match="alsoKnownAs"):
         await moves.start_move(rt, "alice", acct)
-    _remote_actor(hosts, 1, "zed", aliases=[alice_uri])  # the new account adds its alias
+    hosts.actor("zed", index=1, also_known_as=[alice_uri])  # the new account adds its alias
     target = await moves.start_move(rt, "alice", acct)  # fetched afresh: now it lists us
     assert target["uri"] == zed
     actor = await (

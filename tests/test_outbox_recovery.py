@@ -14,14 +14,8 @@ import pytest
 import trio
 
 from tests.conftest import make_config
-from tests.outbox_fakes import (
-    FakeHosts,
-    add_follower,
-    remote_account,
-    start_hosts,
-    trust_local_key,
-    wait_for,
-)
+from tests.fakes.remote import RemoteServer, account_on, start_remote, trust_local_key, wait_for
+from tests.fakes.rows import add_follower
 from wildebeest_trio.config import Config
 from wildebeest_trio.federation.delivery import DELIVER
 from wildebeest_trio.federation.outbox import run_outbox
@@ -49,7 +43,7 @@ async def _jobs(rt: Runtime) -> list[dict[str, Any]]:
     return await rt.store.read(unit)
 
 
-async def _alice(rt: Runtime, hosts: FakeHosts) -> int:
+async def _alice(rt: Runtime, hosts: RemoteServer) -> int:
     created = await create_local_account(rt, "alice", "alice@example.org", password="pw-123456")
     await trust_local_key(rt, hosts, "alice")
     return int(created.account_id)
@@ -71,10 +65,10 @@ def _sender(database_url: str, folder: Path) -> subprocess.Popen[bytes]:
 async def test_kill_9_mid_fan_out_loses_no_host(
     rt: Runtime, nursery: trio.Nursery, tmp_path: Path
 ) -> None:
-    hosts = await start_hosts(nursery, HOST_COUNT)
+    hosts = await start_remote(nursery, HOST_COUNT, verify=True)
     alice = await _alice(rt, hosts)
     for i in range(HOST_COUNT):
-        await add_follower(rt, await remote_account(rt, hosts, i, f"f{i}"), alice)
+        await add_follower(rt, await account_on(rt, hosts, i, f"f{i}"), alice)
     hosts.delay = 0.25  # slow receivers: the kill lands while the fan-out is under way
     status = await statuses.post(rt, alice, statuses.Draft(text="survive this"))
     uri = status.statuses[status.order[0]]["uri"]
@@ -112,12 +106,12 @@ async def test_kill_9_mid_fan_out_loses_no_host(
 async def test_dead_peer_retries_on_schedule_then_is_skipped(
     rt: Runtime, nursery: trio.Nursery
 ) -> None:
-    hosts = await start_hosts(nursery, 1)
+    hosts = await start_remote(nursery, verify=True)
     alice = await _alice(rt, hosts)
-    await add_follower(rt, await remote_account(rt, hosts, 0, "bob"), alice)
+    await add_follower(rt, await account_on(rt, hosts, 0, "bob"), alice)
     port = hosts.ports[0]
     domain = f"127.0.0.1:{port}"
-    hosts.failing[port] = 503
+    hosts.answer(hosts.base, 503)
     nursery.start_soon(run_outbox, rt)
     nursery.start_soon(run_workers, rt, 2)
 
@@ -142,7 +136,7 @@ async def test_dead_peer_retries_on_schedule_then_is_skipped(
     rt.wake_jobs()
     job = await settled(2)
     assert 31_000 - 500 <= job["run_at"] - job["updated_at"] <= 39_000 + 500
-    assert hosts.attempts[port] == 2
+    assert len(hosts.requests) == 2
     assert not await rt.store.read(delivery_rows.is_unavailable, domain)
 
     # Failures on six earlier days, then today's: seven distinct days make it unavailable.
@@ -164,15 +158,15 @@ async def test_dead_peer_retries_on_schedule_then_is_skipped(
     with trio.fail_after(20):
         while not await skipped():
             await trio.sleep(0.02)
-    assert hosts.attempts[port] == 3
+    assert len(hosts.requests) == 3
 
 
 async def test_successful_delivery_clears_the_failure_record(
     rt: Runtime, nursery: trio.Nursery
 ) -> None:
-    hosts = await start_hosts(nursery, 1)
+    hosts = await start_remote(nursery, verify=True)
     alice = await _alice(rt, hosts)
-    await add_follower(rt, await remote_account(rt, hosts, 0, "bob"), alice)
+    await add_follower(rt, await account_on(rt, hosts, 0, "bob"), alice)
     domain = f"127.0.0.1:{hosts.ports[0]}"
     for day in ("20261101", "20261102", "20261103"):
         await rt.store.write(delivery_rows.record_failure, domain, day, now_ms())

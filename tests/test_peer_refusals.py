@@ -9,34 +9,21 @@ domain always has a port (`127.0.0.1:PORT`), the case that broke every exchange 
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import trio
-from hypercorn.config import Config as HypercornConfig
-from hypercorn.trio import serve
-from quart import Response, request
-from quart_trio import QuartTrio
 
-from tests.conftest import free_port, make_config
+from tests.conftest import make_config
+from tests.fakes.remote import RemoteServer
 from wildebeest_trio.config import Config
 from wildebeest_trio.federation import lookup
 from wildebeest_trio.runtime import Runtime
-from wildebeest_trio.signatures import (
-    SignatureError,
-    generate_rsa_keypair,
-    parse_signature,
-    verify_request,
-)
 
-AP = "application/activity+json"
+pytest_plugins = ("tests.fakes.fixtures",)
+
 # GoToSocial's username characters (`usernameGrp` in its regexes, the ASCII part).
 USERNAME = re.compile(r"[A-Za-z0-9._-]+")
 
@@ -47,89 +34,26 @@ def config(tmp_path: Path, database_url: str) -> Config:
     return make_config(tmp_path, database_url, allow_private_addresses=True)
 
 
-@dataclass
-class Peer:
-    """A fake GoToSocial server with one account, `gus`, served only to signed GETs."""
-
-    base: str = ""
-    host: str = ""
-    public_pem: str = field(default_factory=lambda: generate_rsa_keypair(2048)[1])
-    #: (status, body) to answer every signed GET with, whoever signed it.
-    refuse_with: tuple[int, str] | None = None
-    #: What its signature checks concluded, in order.
-    verdicts: list[str] = field(default_factory=list)
-
-    def actor(self) -> dict[str, Any]:
-        uri = f"{self.base}/users/gus"
-        return {
-            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
-            "id": uri,
-            "type": "Person",
-            "preferredUsername": "gus",
-            "inbox": f"{uri}/inbox",
-            "outbox": f"{uri}/outbox",
-            "publicKey": {"id": f"{uri}#main-key", "owner": uri, "publicKeyPem": self.public_pem},
-        }
-
-
-async def _signer_problem(peer: Peer) -> str | None:
-    """Why the signed GET in hand is refused, as GoToSocial decides; None when it is not."""
-    url = f"{peer.base}{request.path}"
-    headers = dict(request.headers)
-    try:
-        key_id = parse_signature("GET", url, headers).key_id
-    except SignatureError as exc:
-        return f"not signed: {exc}"
-    async with httpx.AsyncClient() as client:
-        fetched = await client.get(key_id.split("#")[0], headers={"Accept": AP})
-    signer = fetched.json()
-    if not USERNAME.fullmatch(str(signer.get("preferredUsername", ""))):
-        return f"unparseable username {signer.get('preferredUsername')!r}"
-    try:
-        verify_request("GET", url, headers, None, public_key=signer["publicKey"]["publicKeyPem"])
-    except SignatureError as exc:
-        return f"bad signature: {exc}"
-    return None
+def _gotosocial_username(signer: dict[str, Any]) -> str | None:
+    """Why GoToSocial cannot parse a signer's actor: its username; None when it can."""
+    if USERNAME.fullmatch(str(signer.get("preferredUsername", ""))):
+        return None
+    return f"unparseable username {signer.get('preferredUsername')!r}"
 
 
 @pytest.fixture
-async def peer(nursery: trio.Nursery) -> AsyncIterator[Peer]:
-    state = Peer()
-    app = QuartTrio("gotosocial-like")
-
-    @app.route("/.well-known/webfinger")
-    async def webfinger() -> Response:
-        if request.args.get("resource") != f"acct:gus@{state.host}":
-            return Response("", status=404)
-        body = {
-            "subject": f"acct:gus@{state.host}",
-            "links": [{"rel": "self", "type": AP, "href": f"{state.base}/users/gus"}],
-        }
-        return Response(json.dumps(body), content_type="application/jrd+json")
-
-    @app.route("/users/gus")
-    async def actor() -> Response:
-        if state.refuse_with is not None:
-            return Response(state.refuse_with[1], status=state.refuse_with[0])
-        problem = await _signer_problem(state)
-        state.verdicts.append(problem or "ok")
-        if problem is not None:
-            return Response(json.dumps({"error": f"Internal Server Error: {problem}"}), 500)
-        return Response(json.dumps(state.actor()), content_type=AP)
-
-    config = HypercornConfig()
-    port = free_port()
-    config.bind = [f"127.0.0.1:{port}"]
-    config.accesslog = None
-    config.errorlog = None
-    await nursery.start(serve, app, config)
-    state.host = f"127.0.0.1:{port}"
-    state.base = f"http://{state.host}"
-    yield state
+def peer(remote: RemoteServer) -> RemoteServer:
+    """A fake GoToSocial server with one account, `gus`, served only to signed GETs (500
+    to any other)."""
+    remote.signed_fetches = True
+    remote.signer_rule = _gotosocial_username
+    remote.refusal_status = 500
+    remote.actor("gus")
+    return remote
 
 
 async def test_a_gotosocial_peer_accepts_our_signed_fetches(
-    rt: Runtime, live_server: str, peer: Peer
+    rt: Runtime, live_server: str, peer: RemoteServer
 ) -> None:
     assert ":" in rt.config.domain
     row = await lookup.resolve_account(rt, "gus", peer.host)
@@ -148,14 +72,14 @@ async def test_a_gotosocial_peer_accepts_our_signed_fetches(
 async def test_a_refused_fetch_is_logged_with_the_answer(
     rt: Runtime,
     live_server: str,
-    peer: Peer,
+    peer: RemoteServer,
     caplog: pytest.LogCaptureFixture,
     status: int,
     body: str,
     level: int,
 ) -> None:
     caplog.set_level(logging.INFO, logger="wildebeest_trio.federation")
-    peer.refuse_with = (status, body)
+    peer.answer(f"{peer.base}/users/gus", status, body)
     with pytest.raises(lookup.LookupFailed):
         await lookup.resolve_account(rt, "gus", peer.host)
     url = f"{peer.base}/users/gus"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.remote_rows import remote_account, remote_status
+from tests.fakes.rows import remote_account, remote_status
 from tests.social import act, follow, make_user, post, token_with
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services.accounts import create_local_account

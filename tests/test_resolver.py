@@ -7,11 +7,11 @@ import pytest
 import trio
 
 from tests.conftest import loopback_outbound
-from tests.dns_servers import BlackHole, Zone
+from tests.fakes.dns import BlackHole, Zone
 from wildebeest_trio.net import FetchError
 from wildebeest_trio.resolver import ResolveError, Resolver, read_hosts
 
-pytest_plugins = ("tests.dns_servers",)
+pytest_plugins = ("tests.fakes.fixtures",)
 
 
 def _resolver(*servers: tuple[str, int], **options: object) -> Resolver:

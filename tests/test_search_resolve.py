@@ -4,21 +4,14 @@ refused unless the configuration allows them."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
-import trio
-from hypercorn.config import Config as HypercornConfig
-from hypercorn.trio import serve
-from quart import Response, request
-from quart_trio import QuartTrio
 
-from tests.conftest import free_port, make_config
+from tests.conftest import make_config
+from tests.fakes.remote import AP, AS, PUBLIC, RemoteServer
 from tests.social import User, make_user
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.config import Config
@@ -26,9 +19,8 @@ from wildebeest_trio.federation import lookup
 from wildebeest_trio.federation.instance_actor import ensure_instance_actor
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services import search as search_service
-from wildebeest_trio.signatures import generate_rsa_keypair
 
-AP = "application/activity+json"
+pytest_plugins = ("tests.fakes.fixtures",)
 
 
 @pytest.fixture
@@ -37,111 +29,33 @@ def config(tmp_path: Path, database_url: str) -> Config:
     return make_config(tmp_path, database_url, allow_private_addresses=True)
 
 
-@dataclass
-class Remote:
-    """A fake remote server: WebFinger, host-meta, actors, a profile page and a note."""
-
-    base: str = ""
-    host: str = ""
-    webfinger_404: bool = False
-    public_pem: str = field(default_factory=lambda: generate_rsa_keypair(2048)[1])
-    requests: list[tuple[str, bool]] = field(default_factory=list)  # (path, signed)
-
-    def actor(self, name: str) -> dict[str, Any]:
-        actor = f"{self.base}/users/{name}"
-        return {
-            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
-            "id": actor,
-            "type": "Person",
-            "preferredUsername": name,
-            "name": f"{name.capitalize()} of the Remote",
-            "summary": "<p>remote bio</p>",
-            "inbox": f"{actor}/inbox",
-            "outbox": f"{actor}/outbox",
-            "url": f"{self.base}/@{name}",
-            "publicKey": {
-                "id": f"{actor}#main-key",
-                "owner": actor,
-                "publicKeyPem": self.public_pem,
-            },
-        }
-
-
-def _jrd(remote: Remote, resource: str) -> Response:
-    name, _, host = resource.removeprefix("acct:").partition("@")
-    if host != remote.host or name not in ("zoe", "yan"):
-        return Response("", status=404)
-    body = {
-        "subject": f"acct:{name}@{host}",
-        "links": [
-            {"rel": "http://webfinger.net/rel/profile-page", "href": f"{remote.base}/@{name}"},
-            {"rel": "self", "type": AP, "href": f"{remote.base}/users/{name}"},
-        ],
-    }
-    return Response(json.dumps(body), content_type="application/jrd+json")
-
-
 @pytest.fixture
-async def remote(nursery: trio.Nursery) -> AsyncIterator[Remote]:
-    state = Remote()
-    app = QuartTrio("remote")
-
-    @app.before_request
-    async def record() -> None:
-        state.requests.append((request.path, "Signature" in request.headers))
-
-    @app.route("/.well-known/webfinger")
-    async def webfinger() -> Response:
-        if state.webfinger_404:
-            return Response("", status=404)
-        return _jrd(state, request.args.get("resource", ""))
-
-    @app.route("/.well-known/host-meta")
-    async def host_meta() -> Response:
-        xrd = (
-            '<?xml version="1.0" encoding="UTF-8"?>'
-            '<XRD xmlns="http://docs.oasis-open.org/ns/xri/xrd-1.0">'
-            f'<Link rel="lrdd" template="{state.base}/finger?resource={{uri}}"/></XRD>'
+def remote(remote: RemoteServer) -> RemoteServer:
+    """A fake remote server: WebFinger (and host-meta), two actors with profile pages, a note."""
+    for name in ("zoe", "yan"):
+        profile = f"{remote.base}/@{name}"
+        remote.actor(
+            name,
+            display_name=f"{name.capitalize()} of the Remote",
+            summary="<p>remote bio</p>",
+            url=profile,
         )
-        return Response(xrd, content_type="application/xrd+xml")
-
-    @app.route("/finger")
-    async def finger() -> Response:
-        return _jrd(state, request.args.get("resource", ""))
-
-    @app.route("/users/<name>")
-    async def actor(name: str) -> Response:
-        if name not in ("zoe", "yan"):
-            return Response("", status=404)
-        return Response(json.dumps(state.actor(name)), content_type=AP)
-
-    @app.route("/@<name>")
-    async def profile(name: str) -> Response:
         page = (
-            f'<html><head><link rel="alternate" type="{AP}" href="{state.base}/users/{name}">'
+            f'<html><head><link rel="alternate" type="{AP}" href="{remote.base}/users/{name}">'
             "</head><body>profile</body></html>"
         )
-        return Response(page, content_type="text/html; charset=utf-8")
-
-    @app.route("/notes/1")
-    async def note() -> Response:
-        body = {
-            "@context": "https://www.w3.org/ns/activitystreams",
-            "id": f"{state.base}/notes/1",
+        remote.put_file(profile, page, "text/html; charset=utf-8")
+    remote.put(
+        {
+            "@context": AS,
+            "id": f"{remote.base}/notes/1",
             "type": "Note",
-            "attributedTo": f"{state.base}/users/zoe",
+            "attributedTo": f"{remote.base}/users/zoe",
             "content": "<p>a remote note</p>",
-            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            "to": [PUBLIC],
         }
-        return Response(json.dumps(body), content_type=AP)
-
-    config = HypercornConfig()
-    port = free_port()
-    config.bind = [f"127.0.0.1:{port}"]
-    await nursery.start(serve, app, config)
-    state.host = f"127.0.0.1:{port}"
-    state.base = f"http://{state.host}"
-    yield state
+    )
+    return remote
 
 
 async def _search(client: Any, user: User | None, **params: Any) -> tuple[int, Any]:
@@ -152,7 +66,7 @@ async def _search(client: Any, user: User | None, **params: Any) -> tuple[int, A
 
 
 async def test_resolve_stores_the_remote_account_and_lookup_finds_it(
-    rt: Runtime, client: Any, remote: Remote
+    rt: Runtime, client: Any, remote: RemoteServer
 ) -> None:
     await ensure_instance_actor(rt)
     bob = await make_user(rt, client, "bob")
@@ -169,9 +83,9 @@ async def test_resolve_stores_the_remote_account_and_lookup_finds_it(
     assert account["acct"] == acct
     assert account["display_name"] == "Zoe of the Remote"
     assert account["url"] == f"{remote.base}/@zoe"
-    paths = [p for p, _ in remote.requests]
+    paths = [r.path for r in remote.requests]
     assert paths[0] == "/.well-known/webfinger" and "/users/zoe" in paths
-    assert all(signed for p, signed in remote.requests if p == "/users/zoe")
+    assert all(r.signed for r in remote.requests if r.path == "/users/zoe")
 
     # Known now: lookup answers it, even anonymously, without asking the remote again.
     before = len(remote.requests)
@@ -184,7 +98,7 @@ async def test_resolve_stores_the_remote_account_and_lookup_finds_it(
 
 
 async def test_lookup_resolves_unknown_accounts_for_signed_in_callers(
-    rt: Runtime, client: Any, remote: Remote
+    rt: Runtime, client: Any, remote: RemoteServer
 ) -> None:
     await ensure_instance_actor(rt)
     bob = await make_user(rt, client, "bob")
@@ -203,20 +117,20 @@ async def test_lookup_resolves_unknown_accounts_for_signed_in_callers(
 
 
 async def test_host_meta_is_the_fallback_when_webfinger_404s(
-    rt: Runtime, client: Any, remote: Remote
+    rt: Runtime, client: Any, remote: RemoteServer
 ) -> None:
     await ensure_instance_actor(rt)
     bob = await make_user(rt, client, "bob")
-    remote.webfinger_404 = True
+    remote.answer(f"{remote.base}/.well-known/webfinger", 404)
     code, body = await _search(client, bob, q=f"zoe@{remote.host}", resolve="true")
     assert code == 200
     assert [a["acct"] for a in body["accounts"]] == [f"zoe@{remote.host}"]
-    paths = [p for p, _ in remote.requests]
+    paths = [r.path for r in remote.requests]
     assert paths[:3] == ["/.well-known/webfinger", "/.well-known/host-meta", "/finger"]
 
 
 async def test_profile_and_actor_urls_resolve_to_accounts(
-    rt: Runtime, client: Any, remote: Remote
+    rt: Runtime, client: Any, remote: RemoteServer
 ) -> None:
     await ensure_instance_actor(rt)
     bob = await make_user(rt, client, "bob")
@@ -234,7 +148,7 @@ async def test_profile_and_actor_urls_resolve_to_accounts(
 
 
 async def test_a_remote_note_url_is_fetched_and_stored_with_its_author(
-    rt: Runtime, client: Any, remote: Remote
+    rt: Runtime, client: Any, remote: RemoteServer
 ) -> None:
     await ensure_instance_actor(rt)
     bob = await make_user(rt, client, "bob")
@@ -244,7 +158,7 @@ async def test_a_remote_note_url_is_fetched_and_stored_with_its_author(
     [status] = body["statuses"]
     assert status["uri"] == url and status["content"] == "<p>a remote note</p>"
     assert status["account"]["acct"] == f"zoe@{remote.host}"
-    assert ("/notes/1", True) in remote.requests  # fetched with a signature
+    assert any(r.path == "/notes/1" and r.signed for r in remote.requests)  # signed fetch
     # Known now: found again without another fetch, and anonymous callers never fetch.
     fetched = len(remote.requests)
     code, again = await _search(client, bob, q=url, resolve="true")
@@ -254,7 +168,9 @@ async def test_a_remote_note_url_is_fetched_and_stored_with_its_author(
     assert code in (200, 401) and len(remote.requests) == fetched
 
 
-async def test_private_addresses_are_refused_unless_allowed(tmp_path: Path, remote: Remote) -> None:
+async def test_private_addresses_are_refused_unless_allowed(
+    tmp_path: Path, remote: RemoteServer
+) -> None:
     config = make_config(tmp_path / "strict", f"sqlite:///{tmp_path / 'strict.db'}")
     assert not config.allow_private_addresses
     async with open_server_runtime(config) as strict:

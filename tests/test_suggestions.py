@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.remote_rows import accept_our_request, remote_account
+from tests.fakes.rows import accept_our_request, remote_account
 from tests.social import act, follow, get, make_user, token_with
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.store import Connection

@@ -6,12 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.remote_rows import (
-    accept_our_request,
-    follow_rows_between,
-    remote_account,
-    remote_status,
-)
+from tests.fakes.rows import accept_our_request, add_follower, remote_account, remote_status
 from tests.social import act, get, make_user, token_with
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services.notifications import notify
@@ -43,7 +38,7 @@ async def test_blocking_a_domain_hides_it_everywhere(rt: Runtime, client: Any) -
     for target in (zed, yan):
         assert (await act(client, ann, f"/api/v1/accounts/{target}/follow"))[0] == 200
         await accept_our_request(rt, int(ann.id), target)
-    await follow_rows_between(rt, zed, int(ann.id))
+    await add_follower(rt, zed, int(ann.id))
 
     async def notify_unit(conn: Connection) -> None:
         await notify(conn, rt.ids, account_id=int(ann.id), type="follow", from_account_id=zed)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from tests.fakes.rows import remote_account, remote_status
 from tests.social import follow, make_user, post
 from tests.web_helpers import html_of, log_in, submit
-from wildebeest_trio.ids import now_ms
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services.instance import add_rule
-from wildebeest_trio.store import Connection
 
 AP = "application/activity+json"
 
@@ -143,23 +141,16 @@ async def test_rss_feeds_for_profiles_and_tags(rt: Runtime, client: Any) -> None
     assert (await client.get("/@nobody.rss")).status_code == 404
 
 
-async def _remote_account(conn: Connection, account_id: int) -> None:
-    now = now_ms()
-    await conn.execute(
-        "INSERT INTO accounts (id, username, domain, uri, url, inbox_url, display_name, note, "
-        "fields, created_at, updated_at) VALUES ($1, 'rita', 'remote.example', "
-        "'https://remote.example/users/rita', 'https://remote.example/@rita', "
-        "'https://remote.example/users/rita/inbox', 'Rita Remote', '<p>far away</p>', $2, $3, $3)",
-        account_id,
-        json.dumps([]),
-        now,
+async def _rita(rt: Runtime) -> int:
+    """A remote account, Rita at remote.example."""
+    return await remote_account(
+        rt, "rita", "remote.example", display_name="Rita Remote", note="<p>far away</p>"
     )
 
 
 async def test_remote_profile_and_follow_button(rt: Runtime, client: Any) -> None:
     await make_user(rt, client, "alice")
-    remote_id = rt.ids.next_id()
-    await rt.store.write(_remote_account, remote_id)
+    remote_id = await _rita(rt)
     html = await html_of(client, "/@rita@remote.example")
     assert "Rita Remote" in html and "far away" in html
     assert 'href="https://remote.example/@rita"' in html
@@ -220,23 +211,14 @@ async def test_media_alt_text_media_tab_and_og_image(rt: Runtime, client: Any) -
 async def test_remote_status_page_and_suspended_domains(rt: Runtime, client: Any) -> None:
     from wildebeest_trio.services.domain_blocks import block_domain
 
-    remote_id = rt.ids.next_id()
-    await rt.store.write(_remote_account, remote_id)
-    status_id = rt.ids.next_id()
-
-    async def remote_status(conn: Connection) -> None:
-        now = now_ms()
-        await conn.execute(
-            "INSERT INTO statuses (id, uri, url, account_id, local, content, visibility, "
-            "created_at, updated_at) VALUES ($1, 'https://remote.example/users/rita/statuses/1', "
-            "'https://remote.example/@rita/1', $2, FALSE, '<p>greetings from afar</p>', "
-            "'public', $3, $3)",
-            status_id,
-            remote_id,
-            now,
-        )
-
-    await rt.store.write(remote_status)
+    status_id = await remote_status(
+        rt,
+        await _rita(rt),
+        "remote.example",
+        "<p>greetings from afar</p>",
+        uri="https://remote.example/users/rita/statuses/1",
+        url="https://remote.example/@rita/1",
+    )
     html = await html_of(client, f"/@rita@remote.example/{status_id}")
     assert "greetings from afar" in html
     assert 'property="og:url" content="https://remote.example/@rita/1"' in html

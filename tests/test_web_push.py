@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import os
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,20 +15,19 @@ import pytest
 import trio
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from hypercorn.config import Config as HypercornConfig
-from hypercorn.trio import serve
-from quart import Response, request
-from quart_trio import QuartTrio
 
-from tests.conftest import free_port, make_config
+from tests.conftest import make_config
+from tests.fakes.instance import settle
+from tests.fakes.remote import RemoteServer
 from tests.oauth_flow import register_app, token_for
 from wildebeest_trio.config import Config
-from wildebeest_trio.jobs.worker import run_workers
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services import push_crypto, web_push
 from wildebeest_trio.services.accounts import create_local_account
 from wildebeest_trio.store import Connection
 from wildebeest_trio.store import web_push as push_rows
+
+pytest_plugins = ("tests.fakes.fixtures",)
 
 PASSWORD = "correct horse battery"
 PATH = "/api/v1/push/subscription"
@@ -65,36 +63,16 @@ class Subscriber:
         )
 
 
-@dataclass
-class PushService:
-    """A fake push service: records every message, answers with the queued statuses."""
-
-    base: str = ""
-    answers: list[int] = field(default_factory=list)  # then 201
-    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-    attempts: int = 0
-
-
 @pytest.fixture
-async def push_service(nursery: trio.Nursery) -> AsyncIterator[PushService]:
-    state = PushService()
-    app = QuartTrio("push-service")
+def push_service(remote: RemoteServer) -> RemoteServer:
+    """A fake push service: it keeps every message it takes, with 201 Created."""
+    remote.accept_status = 201
+    return remote
 
-    @app.route("/push/<token>", methods=["POST"])
-    async def push(token: str) -> Response:
-        state.attempts += 1
-        body = await request.get_data()
-        if state.answers:
-            return Response("", status=state.answers.pop(0), headers={"Retry-After": "120"})
-        state.received.append(({k.lower(): v for k, v in request.headers.items()}, body))
-        return Response("", status=201)
 
-    hyper = HypercornConfig()
-    port = free_port()
-    hyper.bind = [f"127.0.0.1:{port}"]
-    await nursery.start(serve, app, hyper)
-    state.base = f"http://127.0.0.1:{port}"
-    yield state
+def _answer_once(push_service: RemoteServer, status: int) -> None:
+    """The next message is answered `status`, asking to retry after two minutes."""
+    push_service.answer(push_service.base, status, headers={"Retry-After": "120"}, times=1)
 
 
 @pytest.fixture
@@ -158,13 +136,16 @@ async def _jobs(rt: Runtime) -> list[dict[str, Any]]:
     return await rt.store.read(unit)
 
 
-async def _settle(rt: Runtime, predicate: Any) -> None:
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(run_workers, rt, 2)
-        with trio.fail_after(15):
-            while not await predicate():
-                await trio.sleep(0.05)
-        nursery.cancel_scope.cancel()
+async def _pushed(rt: Runtime, push_service: RemoteServer) -> tuple[dict[str, str], bytes]:
+    """Run the workers until one message reached the push service and no job is left; its
+    headers and body."""
+
+    async def done() -> bool:
+        return len(push_service.received) == 1 and not await _jobs(rt)
+
+    await settle(rt, done)
+    message = push_service.received[0]
+    return message.headers, message.body
 
 
 def _check_vapid(
@@ -194,7 +175,7 @@ def _check_vapid(
 
 
 async def test_subscription_lifecycle(
-    client: Any, accounts: dict[str, int], push_service: PushService
+    client: Any, accounts: dict[str, int], push_service: RemoteServer
 ) -> None:
     token = await _token(client)
     sub = Subscriber()
@@ -363,7 +344,7 @@ async def test_subscription_dies_with_its_token(
 
 
 async def test_api_level_needs_the_lower_levels(client: Any) -> None:
-    from wildebeest_trio.services.instance import api_level
+    from wildebeest_trio.version import api_level
 
     assert "standard_web_push" in client.app.extensions["wildebeest.features"]
     # Standard push alone does not lift the level: levels 2 and 3 must hold too.
@@ -379,7 +360,7 @@ async def test_delivery_decrypts_with_the_subscriber_key(
     client: Any,
     rt: Runtime,
     accounts: dict[str, int],
-    push_service: PushService,
+    push_service: RemoteServer,
     standard: bool,
 ) -> None:
     token = await _token(client)
@@ -397,11 +378,7 @@ async def test_delivery_decrypts_with_the_subscriber_key(
     assert await _queue(rt, accounts["alice"], _notification(accounts["bob"], "favourite")) == 0
     assert await _queue(rt, accounts["alice"], _notification(accounts["bob"])) == 1
 
-    async def done() -> bool:
-        return len(push_service.received) == 1 and not await _jobs(rt)
-
-    await _settle(rt, done)
-    headers, body = push_service.received[0]
+    headers, body = await _pushed(rt, push_service)
     assert headers["ttl"] == "172800"
     assert headers["urgency"] == "normal"
     assert headers["content-type"] == "application/octet-stream"
@@ -446,7 +423,7 @@ async def test_delivery_decrypts_with_the_subscriber_key(
 
 
 async def test_gone_endpoint_removes_the_subscription(
-    client: Any, rt: Runtime, accounts: dict[str, int], push_service: PushService
+    client: Any, rt: Runtime, accounts: dict[str, int], push_service: RemoteServer
 ) -> None:
     token = await _token(client)
     await _subscribe(
@@ -456,19 +433,19 @@ async def test_gone_endpoint_removes_the_subscription(
         Subscriber(),
         **{"data[alerts][mention]": "true"},
     )
-    push_service.answers = [410]
+    _answer_once(push_service, 410)
     assert await _queue(rt, accounts["alice"], _notification(accounts["bob"])) == 1
 
     async def done() -> bool:
-        return push_service.attempts == 1 and not await _jobs(rt)
+        return len(push_service.requests) == 1 and not await _jobs(rt)
 
-    await _settle(rt, done)
+    await settle(rt, done)
     assert (await client.get(PATH, headers=_bearer(token))).status_code == 404
     assert await _queue(rt, accounts["alice"], _notification(accounts["bob"], n=2)) == 0
 
 
 async def test_stale_messages_and_revoked_tokens_are_not_sent(
-    client: Any, rt: Runtime, accounts: dict[str, int], push_service: PushService
+    client: Any, rt: Runtime, accounts: dict[str, int], push_service: RemoteServer
 ) -> None:
     from wildebeest_trio.ids import now_ms
     from wildebeest_trio.store import oauth as oauth_rows
@@ -488,7 +465,7 @@ async def test_stale_messages_and_revoked_tokens_are_not_sent(
     await web_push.deliver_push(
         rt, {"subscription_id": created["id"], "queued_at": stale, "message": message}
     )
-    assert push_service.attempts == 0
+    assert len(push_service.requests) == 0
 
     # Queued, then the token is revoked before the job runs: nothing is sent, the row goes.
     assert await _queue(rt, accounts["alice"], _notification(accounts["bob"])) == 1
@@ -502,13 +479,13 @@ async def test_stale_messages_and_revoked_tokens_are_not_sent(
     async def done() -> bool:
         return not await _jobs(rt) and await rt.store.read(count) == 0
 
-    await _settle(rt, done)
-    assert push_service.attempts == 0
+    await settle(rt, done)
+    assert len(push_service.requests) == 0
 
 
 @pytest.mark.parametrize("status", [429, 500, 408])
 async def test_retryable_answers_keep_the_job(
-    client: Any, rt: Runtime, accounts: dict[str, int], push_service: PushService, status: int
+    client: Any, rt: Runtime, accounts: dict[str, int], push_service: RemoteServer, status: int
 ) -> None:
     token = await _token(client)
     await _subscribe(
@@ -518,14 +495,14 @@ async def test_retryable_answers_keep_the_job(
         Subscriber(),
         **{"data[alerts][mention]": "true"},
     )
-    push_service.answers = [status]
+    _answer_once(push_service, status)
     await _queue(rt, accounts["alice"], _notification(accounts["bob"]))
 
     async def retried() -> bool:
         jobs = await _jobs(rt)
-        return push_service.attempts == 1 and bool(jobs) and jobs[0]["state"] == "pending"
+        return len(push_service.requests) == 1 and bool(jobs) and jobs[0]["state"] == "pending"
 
-    await _settle(rt, retried)
+    await settle(rt, retried)
     job = (await _jobs(rt))[0]
     assert job["max_attempts"] == 5
     assert job["attempts"] == 1
@@ -535,7 +512,7 @@ async def test_retryable_answers_keep_the_job(
 
 
 async def test_policies(
-    client: Any, rt: Runtime, accounts: dict[str, int], push_service: PushService
+    client: Any, rt: Runtime, accounts: dict[str, int], push_service: RemoteServer
 ) -> None:
     token = await _token(client)
     endpoint = f"{push_service.base}/push/p"
@@ -612,7 +589,7 @@ async def test_mastodon_py_round_trip(
     client: Any,
     rt: Runtime,
     accounts: dict[str, int],
-    push_service: PushService,
+    push_service: RemoteServer,
     live_server: str,
 ) -> None:
     from mastodon import Mastodon
@@ -637,11 +614,7 @@ async def test_mastodon_py_round_trip(
 
     assert await _queue(rt, accounts["alice"], _notification(accounts["bob"])) == 1
 
-    async def done() -> bool:
-        return len(push_service.received) == 1 and not await _jobs(rt)
-
-    await _settle(rt, done)
-    headers, body = push_service.received[0]
+    headers, body = await _pushed(rt, push_service)
 
     def decrypt() -> Any:
         return api.push_subscription_decrypt_push(

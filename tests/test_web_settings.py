@@ -6,6 +6,7 @@ import io
 import re
 import time
 from typing import Any
+from urllib.parse import urlencode
 
 import pyotp
 import pytest
@@ -48,6 +49,41 @@ async def test_settings_need_a_session_and_parse(rt: Runtime, client: Any) -> No
     await log_in(client, "alice")
     for path in SETTINGS_PAGES:
         await html_of(client, path)
+
+
+# A form and the page it is on (the page a browser can come back to with a GET).
+FORMS_AND_PAGES = (
+    ("/settings/profile", "/settings/profile"),
+    ("/settings/account/email", "/settings/account"),
+    ("/settings/account/password", "/settings/account"),
+    ("/settings/sessions/1/revoke", "/settings/sessions"),
+    ("/settings/applications/1/revoke", "/settings/applications"),
+    ("/settings/import", "/settings/export"),
+    ("/admin/sign_ups/1/approve", "/admin/sign_ups"),
+    ("/admin/custom_emojis/1/disable", "/admin/custom_emojis"),
+)
+
+
+async def test_a_form_posted_after_the_session_ended_comes_back_to_its_page(
+    rt: Runtime, client: Any
+) -> None:
+    """Signing in again returns to the form's page, which answers a GET (not to the path
+    the form posts to, which answers only POST), and nothing was changed meanwhile."""
+    await local_user(rt, "alice")
+    await log_in(client, "alice")
+    token = csrf_from(await html_of(client, "/settings/account"))
+    signed_out = await client.post("/auth/sign_out", form={"csrf_token": token})
+    assert signed_out.status_code == 302
+    for action, page in FORMS_AND_PAGES:
+        response = await client.post(
+            action, form={"csrf_token": token, "email": "new@example.org", "password": "x"}
+        )
+        assert response.status_code == 302, action
+        assert response.headers["Location"] == "/auth/sign_in?" + urlencode({"next": page})
+    again = await sign_in(client, "alice@example.org", PASSWORD, "/settings/account")
+    assert again.headers["Location"] == "/settings/account"
+    shown = await html_of(client, "/settings/account")
+    assert "alice@example.org" in shown and "new@example.org" not in shown
 
 
 async def test_profile_edit_with_avatar(rt: Runtime, client: Any) -> None:

@@ -191,15 +191,22 @@ class Resolver:
             except dns.exception.DNSException as exc:
                 errors.append(exc)
 
-        started = False
-        with trio.move_on_after(self.timeout) as deadline:
-            async with self._slots:
-                started = True
+        give_up_at = trio.current_time() + self.timeout
+        # A look-up waits for a slot at most half its time: one that got a slot
+        # just before its deadline would send queries only to abandon them.
+        acquired = False
+        with trio.move_on_after(self.timeout / 2):
+            await self._slots.acquire()
+            acquired = True
+        if not acquired:
+            return None
+        try:
+            with trio.move_on_at(give_up_at) as deadline:
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(ask, "A")
                     nursery.start_soon(ask, "AAAA")
-        if not started:
-            return None
+        finally:
+            self._slots.release()
         addresses: list[str] = []
         ttls: list[float] = []
         for rdtype in ("A", "AAAA"):

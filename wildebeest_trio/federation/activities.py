@@ -21,6 +21,7 @@ from ..services.domain_blocks import is_suspended
 from ..store import Connection, Row
 from ..store import accounts as account_rows
 from ..store import activitypub as ap_rows
+from ..store import follows as follow_rows
 from ..store import media as media_rows
 from ..store import outbox as outbox_rows
 from ..store import polls as poll_rows
@@ -278,7 +279,7 @@ async def _follow(
     recipients.add_account(target, personal=True)
     if event["event"] in ("follow.created", "follow.requested"):
         follow_id = follow_activity_id(actor, event["object_id"])
-        await ap_rows.set_follow_uri(conn, event["object_id"], follow_id)
+        await follow_rows.set_follow_uri(conn, event["object_id"], follow_id)
         follow = ap.simple_activity("Follow", follow_id, actor["uri"], target["uri"])
         return follow, recipients, False, False
     follow_id = payload.get("uri") or follow_activity_id(actor, event["object_id"])

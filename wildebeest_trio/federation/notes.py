@@ -1,8 +1,9 @@
-"""Remote Notes and Questions as status rows: sanitized, bounded, threaded and addressed.
+"""Remote Notes and Questions read as statuses: sanitized, bounded, threaded and addressed.
 
 `parse_note` reads an object (any JSON-LD compaction Mastodon and others send) into a
-`ParsedNote` without touching the database; `create_status` and `apply_edit` write it
-inside the caller's unit of work.
+`ParsedNote` without touching the database; `new_status` and `revision` resolve the
+accounts and the parent it names into the neutral drafts the status domain writes
+(`services.statuses.create` and `revise`), as it writes a local status.
 """
 
 from __future__ import annotations
@@ -13,14 +14,11 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..ids import IdGenerator, now_ms
-from ..runtime import Runtime
-from ..services import conversations, fanout, media_cache
+from ..services.polls import PollState
+from ..services.statuses import NewStatus, Version
 from ..store import Connection, Row
 from ..store import accounts as account_rows
 from ..store import inbox as inbox_rows
-from ..store import polls as poll_rows
-from ..store import statuses as status_rows
 from .as2 import as_list, first, link
 from .fetch import same_origin
 from .sanitize import sanitize_html, strip_text
@@ -60,7 +58,7 @@ class ParsedNote:
     published: int | None
     updated: int | None
     object_type: str
-    poll: dict[str, Any] | None = None
+    poll: PollState | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -160,7 +158,7 @@ def _media(obj: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-def _poll(obj: dict[str, Any]) -> dict[str, Any] | None:
+def _poll(obj: dict[str, Any]) -> PollState | None:
     """A Question's options and tallies (`oneOf`, or `anyOf` for multiple choice)."""
     if first(obj.get("type")) != "Question":
         return None
@@ -182,13 +180,13 @@ def _poll(obj: dict[str, Any]) -> dict[str, Any] | None:
     if not options:
         return None
     voters = obj.get("votersCount")
-    return {
-        "options": options,
-        "tallies": tallies,
-        "multiple": multiple,
-        "expires_at": parse_time(obj.get("endTime")) or parse_time(obj.get("closed")),
-        "voters_count": voters if isinstance(voters, int) and voters >= 0 else None,
-    }
+    return PollState(
+        options=options,
+        tallies=tallies,
+        multiple=multiple,
+        expires_at=parse_time(obj.get("endTime")) or parse_time(obj.get("closed")),
+        voters_count=voters if isinstance(voters, int) and voters >= 0 else None,
+    )
 
 
 def parse_note(obj: dict[str, Any]) -> ParsedNote:
@@ -305,222 +303,47 @@ async def audience(conn: Connection, note: ParsedNote, delivered_to: int | None)
     )
 
 
-async def _emojis(conn: Connection, ids: IdGenerator, note: ParsedNote, domain: str) -> None:
-    """Record the note's custom emoji for its domain."""
-    now = now_ms()
-    for emoji in note.emojis:
-        await inbox_rows.upsert_remote_emoji(
-            conn,
-            {
-                "id": ids.next_id(),
-                "shortcode": emoji["shortcode"],
-                "domain": domain,
-                "uri": emoji["uri"] or None,
-                "image_remote_url": emoji["url"],
-                "now": now,
-            },
-        )
-
-
-async def _refs(
-    conn: Connection, ids: IdGenerator, status_id: int, note: ParsedNote, people: list[int]
-) -> None:
-    """Replace a status's mentions and hashtags."""
-    now = now_ms()
-    await status_rows.replace_mentions(conn, status_id, [(ids.next_id(), p) for p in people], now)
-    await status_rows.replace_tags(conn, status_id, [(ids.next_id(), t) for t in note.tags], now)
-
-
-def mentioned_ids(note_audience: Audience, visibility: str) -> list[int]:
-    """The accounts a status mentions: those tagged, plus, for followers-only and direct
-    posts, the local accounts it is addressed to (Mastodon's silent mentions, which give
-    access but no notification)."""
-    people = [a["id"] for a in note_audience.mentioned]
+def _version(note: ParsedNote, people: Audience, visibility: str, at: int | None) -> Version:
+    """A version of a status as the note says it. It mentions those it tags; and for a
+    followers-only or direct post, the local accounts it is addressed to without a tag
+    (Mastodon's silent mentions, which give access but no notification)."""
+    tagged = list(dict.fromkeys(a["id"] for a in people.mentioned))
+    silent: list[int] = []
     if visibility in ("private", "direct"):
-        people += [a["id"] for a in note_audience.local_addressed]
-    return list(dict.fromkeys(people))
-
-
-async def create_status(
-    conn: Connection,
-    rt: Runtime,
-    note: ParsedNote,
-    author: Row,
-    note_audience: Audience,
-) -> Row:
-    """Insert a remote status with its mentions, tags, emoji and media; the status row."""
-    now = now_ms()
-    parent = await inbox_rows.status_by_uri(conn, note.in_reply_to) if note.in_reply_to else None
-    visibility = visibility_of(note.to, note.cc, author["followers_url"])
-    status_id = rt.ids.next_id()
-    created = note.published if note.published and note.published <= now else now
-    conversation_id = (parent["conversation_id"] or parent["id"]) if parent else status_id
-    await status_rows.insert_status(
-        conn,
-        {
-            "id": status_id,
-            "uri": note.uri,
-            "url": note.url or note.uri,
-            "account_id": author["id"],
-            "local": False,
-            "in_reply_to_id": parent["id"] if parent else None,
-            "in_reply_to_account_id": parent["account_id"] if parent else None,
-            "reblog_of_id": None,
-            "text": "",
-            "content": note.content,
-            "spoiler_text": note.spoiler_text,
-            "sensitive": note.sensitive or bool(note.spoiler_text),
-            "visibility": visibility,
-            "language": note.language,
-            "application_id": None,
-            "conversation_id": conversation_id,
-            "created_at": created,
-            "updated_at": now,
-        },
-    )
-    people = mentioned_ids(note_audience, visibility)
-    await _refs(conn, rt.ids, status_id, note, people)
-    await _emojis(conn, rt.ids, note, author["domain"])
-    for media in note.media:
-        await media_cache.add_remote_attachment(
-            conn, rt, account_id=author["id"], status_id=status_id, **media
-        )
-    if note.poll is not None:
-        await poll_rows.insert_poll(
-            conn,
-            {
-                "id": rt.ids.next_id(),
-                "account_id": author["id"],
-                "status_id": status_id,
-                "options": note.poll["options"],
-                "cached_tallies": note.poll["tallies"],
-                "multiple": note.poll["multiple"],
-                "hide_totals": False,
-                "votes_count": sum(note.poll["tallies"]),
-                "voters_count": note.poll["voters_count"],
-                "expires_at": note.poll["expires_at"],
-                "created_at": now,
-            },
-        )
-    if visibility == "direct":
-        participants = [(author["id"], False)]
-        participants += [(a["id"], a["domain"] is None) for a in note_audience.mentioned]
-        participants += [(a["id"], True) for a in note_audience.local_addressed]
-        await conversations.record_direct(
-            conn,
-            rt,
-            status_id=status_id,
-            conversation_id=conversation_id,
-            author_id=author["id"],
-            participants=list(dict.fromkeys(participants)),
-        )
-    else:
-        await status_rows.add_to_statuses_count(conn, author["id"], 1, now)
-        if parent is not None and visibility in ("public", "unlisted"):
-            await status_rows.add_to_count(conn, parent["id"], "replies_count", 1)
-    row = await status_rows.status_by_id(conn, status_id)
-    assert row is not None
-    return row
-
-
-async def apply_edit(
-    conn: Connection, rt: Runtime, row: Row, note: ParsedNote, note_audience: Audience
-) -> bool:
-    """Apply a newer version of a remote status, keeping its history; whether it changed.
-
-    As Mastodon, an edit applies only when `updated` is newer than the last edit.
-    """
-    now = now_ms()
-    updated = note.updated
-    if updated is None:
-        return False
-    last = row["edited_at"] or row["created_at"]
-    if updated <= last:
-        return False
-    sensitive = note.sensitive or bool(note.spoiler_text)
-    if not await status_rows.edits_of(conn, row["id"]):
-        await status_rows.insert_edit(
-            conn,
-            {
-                "id": rt.ids.next_id(),
-                "status_id": row["id"],
-                "account_id": row["account_id"],
-                "text": row["text"],
-                "content": row["content"],
-                "spoiler_text": row["spoiler_text"],
-                "sensitive": bool(row["sensitive"]),
-                "created_at": row["created_at"],
-            },
-        )
-    edited_at = min(updated, now)
-    await status_rows.update_content(
-        conn,
-        row["id"],
-        text="",
+        silent = [a["id"] for a in people.local_addressed if a["id"] not in tagged]
+    return Version(
         content=note.content,
         spoiler_text=note.spoiler_text,
-        sensitive=sensitive,
+        sensitive=note.sensitive,
         language=note.language,
-        now=edited_at,
+        mentions=tagged,
+        silent_mentions=list(dict.fromkeys(silent)),
+        tags=note.tags,
+        emojis=note.emojis,
+        at=at,
     )
-    await _refs(conn, rt.ids, row["id"], note, mentioned_ids(note_audience, row["visibility"]))
-    await status_rows.insert_edit(
-        conn,
-        {
-            "id": rt.ids.next_id(),
-            "status_id": row["id"],
-            "account_id": row["account_id"],
-            "text": "",
-            "content": note.content,
-            "spoiler_text": note.spoiler_text,
-            "sensitive": sensitive,
-            "created_at": edited_at,
-        },
+
+
+async def new_status(
+    conn: Connection, note: ParsedNote, author: Row, people: Audience
+) -> NewStatus:
+    """The status a remote note makes: its audience, visibility and parent resolved."""
+    parent = await inbox_rows.status_by_uri(conn, note.in_reply_to) if note.in_reply_to else None
+    visibility = visibility_of(note.to, note.cc, author["followers_url"])
+    return NewStatus(
+        version=_version(note, people, visibility, note.published),
+        visibility=visibility,
+        parent=parent,
+        uri=note.uri,
+        url=note.url or note.uri,
+        remote_media=note.media,
+        poll=note.poll,
     )
-    return True
 
 
-async def refresh_poll(conn: Connection, row: Row, note: ParsedNote, now: int) -> bool:
-    """Take a remote Question's current tallies (and options, if they changed); whether
-    the poll changed."""
-    if note.poll is None or not row.get("poll_id"):
-        return False
-    poll = await poll_rows.poll_by_id(conn, row["poll_id"])
-    if poll is None:
-        return False
-    fresh = note.poll
-    if fresh["options"] != poll["options"] or fresh["multiple"] != bool(poll["multiple"]):
-        await poll_rows.update_poll(
-            conn,
-            poll["id"],
-            options=fresh["options"],
-            multiple=fresh["multiple"],
-            hide_totals=False,
-            expires_at=fresh["expires_at"],
-            reset_votes=True,
-            now=now,
-        )
-    elif fresh["tallies"] == poll["cached_tallies"] and (
-        fresh["voters_count"] == poll["voters_count"]
-    ):
-        return False
-    await poll_rows.set_tallies(
-        conn, poll["id"], fresh["tallies"], sum(fresh["tallies"]), fresh["voters_count"], now
-    )
-    return True
-
-
-async def remove_status(conn: Connection, row: Row, now: int) -> None:
-    """Delete a remote status (or boost) and undo what it counted; no outbox event, since
-    remote actions are not ours to federate."""
-    await fanout.record_removal(conn, row["id"])
-    await status_rows.mark_deleted(conn, row["id"], now)
-    if row["visibility"] != "direct":
-        await status_rows.add_to_statuses_count(conn, row["account_id"], -1, None)
-    if row["reblog_of_id"] is not None:
-        await status_rows.add_to_count(conn, row["reblog_of_id"], "reblogs_count", -1)
-        return
-    if row["in_reply_to_id"] is not None and row["visibility"] in ("public", "unlisted"):
-        await status_rows.add_to_count(conn, row["in_reply_to_id"], "replies_count", -1)
-    if row["visibility"] == "direct":
-        await conversations.forget_status(conn, row)
+def revision(note: ParsedNote, row: Row, people: Audience) -> Version | None:
+    """The new version a remote Update brings to a status; None unless its `updated` is
+    newer than the last edit (as Mastodon applies edits)."""
+    if note.updated is None or note.updated <= (row["edited_at"] or row["created_at"]):
+        return None
+    return _version(note, people, row["visibility"], note.updated)

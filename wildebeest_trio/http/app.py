@@ -13,14 +13,48 @@ from werkzeug.exceptions import HTTPException
 
 from ..config import parse_networks
 from ..runtime import Runtime
+from ..services import media as media_service
+from ..services.access_jwt import AccessVerifier
 from .access_log import AccessLog
+from .activitypub import documents as activitypub
+from .activitypub import inbox, wellknown
+from .api import (
+    accounts,
+    announcements,
+    custom_emojis,
+    domain_blocks,
+    featured_tags,
+    filters,
+    follows,
+    instance,
+    lists,
+    markers,
+    notifications,
+    polls,
+    push,
+    reports,
+    scheduled_statuses,
+    search,
+    statuses,
+    streaming,
+    suggestions,
+    tags,
+    timelines,
+)
+from .api import media as media_api
 from .auth import AUTH_LIMITER, RateLimiter, api_rate_limit, rate_limit_headers
 from .converters import CONVERTERS
 from .errors import ApiError, error_response
 from .jsonio import OrjsonProvider
+from .oauth import apps as oauth_apps
+from .oauth import authorization as oauth
 from .proxy import ProxyHeaders, over_https
 from .strict_input import StrictRequest
 from .unread_body import FinishUnreadBody
+from .web import admin as admin_pages
+from .web import auth as account_pages
+from .web import health, home, media_files, media_proxy, site
+from .web import settings as settings_pages
 
 log = logging.getLogger(__name__)
 
@@ -82,52 +116,15 @@ def create_app(rt: Runtime) -> QuartTrio:
     # Before any blueprint: rules look their converters up when they are added.
     app.url_map.converters.update(CONVERTERS)
 
-    from ..services.access_jwt import AccessVerifier
-    from . import (
-        account_pages,
-        accounts,
-        activitypub,
-        admin_pages,
-        announcements,
-        custom_emojis,
-        domain_blocks,
-        featured_tags,
-        filters,
-        follows,
-        health,
-        inbox,
-        instance,
-        lists,
-        markers,
-        media_files,
-        media_proxy,
-        notifications,
-        oauth,
-        pages,
-        polls,
-        push,
-        reports,
-        scheduled_statuses,
-        search,
-        settings_pages,
-        site,
-        statuses,
-        streaming,
-        suggestions,
-        tags,
-        timelines,
-        wellknown,
-    )
-    from . import media as media_api
-
     features: set[str] = set()
     modules = (
         health,
         instance,
         wellknown,
+        oauth_apps,
         oauth,
         accounts,
-        pages,
+        home,
         account_pages,
         media_files,
         media_api,
@@ -162,6 +159,8 @@ def create_app(rt: Runtime) -> QuartTrio:
         features |= getattr(module, "FEATURES", frozenset())
     # What `api_versions.mastodon` may claim: only features whose endpoints are mounted.
     app.extensions["wildebeest.features"] = frozenset(features)
+    # Looked up once: a search of PATH per instance document costs every client's first call.
+    app.extensions["wildebeest.av"] = media_service.tools(rt) is not None
     app.extensions["wildebeest.limiter"] = RateLimiter()
     # Logins and sign-ups count apart, so a flood of API clients cannot evict their counters.
     app.extensions[AUTH_LIMITER] = RateLimiter()

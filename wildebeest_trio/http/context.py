@@ -20,6 +20,11 @@ def features() -> frozenset[str]:
     return current_app.extensions["wildebeest.features"]  # type: ignore[no-any-return]
 
 
+def takes_av() -> bool:
+    """Whether uploads may be video and audio: ffmpeg was there when the app was made."""
+    return current_app.extensions["wildebeest.av"]  # type: ignore[no-any-return]
+
+
 def signed_url() -> str:
     """The URL a remote server signed for this request: our public origin, path and query.
 
@@ -28,6 +33,15 @@ def signed_url() -> str:
     """
     query = request.query_string.decode("latin-1")
     return f"{runtime().config.base_url}{request.path}" + (f"?{query}" if query else "")
+
+
+AP_TYPES = ("application/activity+json", "application/ld+json")
+
+
+def wants_activitypub() -> bool:
+    """Whether the client asked for ActivityStreams rather than a web page."""
+    accept = request.headers.get("Accept", "")
+    return any(t in accept for t in AP_TYPES)
 
 
 def json_response(data: Any, status: int = 200, **headers: str) -> Response:

@@ -12,9 +12,9 @@ from quart import Response, request
 from .. import ids
 from ..ids import MAX_ID
 from ..services.follows import AccountNotFound, CannotFollow
-from ..services.statuses import InvalidStatus, NotAllowed, StatusNotFound
+from ..services.refusals import InvalidStatus, NotAllowed, StatusNotFound
 from ..services.tokens import scope_allows
-from ..store.paging import Page
+from ..services.types import Page
 from .auth import OUTSIDE_SCOPES, current_auth
 from .context import runtime
 from .errors import ApiError, not_found

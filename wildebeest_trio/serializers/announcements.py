@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..config import Config
+from ..views import AnnouncementView
 from .custom_emoji import custom_emoji_entity
 from .media_urls import stored_url
 from .time import iso_ms
-
-if TYPE_CHECKING:
-    from ..services.announcements import AnnouncementView
 
 
 def _reaction(config: Config, row: dict[str, Any], viewer: bool) -> dict[str, Any]:

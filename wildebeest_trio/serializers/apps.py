@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..services.oauth import Application
+from ..views import Application
 
 
 def application_entity(

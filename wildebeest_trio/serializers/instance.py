@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import Config
-from ..media.video import find_tools
-from ..services.instance import SOURCE_URL, VERSION, InstanceFacts, api_level
+from ..version import SOURCE_URL, VERSION, api_level
+from ..views import InstanceFacts
 from .accounts import account_entity
 from .time import iso_ms
 
@@ -61,15 +61,15 @@ MEDIA_LIMITS = {
 }
 
 
-def media_limits(config: Config) -> dict[str, Any]:
-    """`configuration.media_attachments`, with the image limits this server enforces.
+def media_limits(config: Config, av: bool) -> dict[str, Any]:
+    """`configuration.media_attachments`, with the image limits this server enforces and,
+    when it takes video and audio (`av`: ffmpeg is installed), their types.
 
     Clients (Elk, Ivory, the Mastodon apps) shrink photos to fit these before uploading.
     """
-    has_ffmpeg = find_tools(config.media_ffmpeg_path, config.media_ffprobe_path) is not None
     return {
         **MEDIA_LIMITS,
-        "supported_mime_types": SUPPORTED_MIME_TYPES + (AV_MIME_TYPES if has_ffmpeg else []),
+        "supported_mime_types": SUPPORTED_MIME_TYPES + (AV_MIME_TYPES if av else []),
         "image_size_limit": config.media_max_image_bytes,
         "image_matrix_limit": config.media_max_image_pixels,
         "video_size_limit": config.media_max_video_bytes,
@@ -101,8 +101,10 @@ def _registrations_open(facts: InstanceFacts) -> bool:
     return facts.site.registrations != "closed"
 
 
-def instance_v2(config: Config, facts: InstanceFacts, features: frozenset[str]) -> dict[str, Any]:
-    """`GET /api/v2/instance`."""
+def instance_v2(
+    config: Config, facts: InstanceFacts, features: frozenset[str], *, av: bool
+) -> dict[str, Any]:
+    """`GET /api/v2/instance` (`av`: whether video and audio uploads are taken)."""
     return {
         "domain": config.domain,
         "title": facts.site.title,
@@ -124,7 +126,7 @@ def instance_v2(config: Config, facts: InstanceFacts, features: frozenset[str]) 
             "vapid": {"public_key": facts.vapid_public_key or ""},
             "accounts": ACCOUNT_LIMITS,
             "statuses": STATUS_LIMITS,
-            "media_attachments": media_limits(config),
+            "media_attachments": media_limits(config, av),
             "polls": POLL_LIMITS,
             "translation": {"enabled": False},
             "limited_federation": False,
@@ -146,7 +148,9 @@ def instance_v2(config: Config, facts: InstanceFacts, features: frozenset[str]) 
     }
 
 
-def instance_v1(config: Config, facts: InstanceFacts, features: frozenset[str]) -> dict[str, Any]:
+def instance_v1(
+    config: Config, facts: InstanceFacts, features: frozenset[str], *, av: bool
+) -> dict[str, Any]:
     """`GET /api/v1/instance` (deprecated, still what toot, iOS and Mastodon.py read)."""
     return {
         "uri": config.domain,
@@ -169,7 +173,7 @@ def instance_v1(config: Config, facts: InstanceFacts, features: frozenset[str]) 
         "configuration": {
             "accounts": ACCOUNT_LIMITS,
             "statuses": STATUS_LIMITS,
-            "media_attachments": media_limits(config),
+            "media_attachments": media_limits(config, av),
             "polls": POLL_LIMITS,
         },
         "api_versions": {"mastodon": api_level(features)},

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..config import Config
-
-if TYPE_CHECKING:
-    from ..services.tags import DayUse
+from ..views import DayUse
 
 
 def tag_entity(

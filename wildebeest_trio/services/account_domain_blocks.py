@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..store import Connection, Row, outbox
+from ..store import Connection, Row
 from ..store import account_domain_blocks as block_rows
-from ..store import follows as follow_rows
-from ..store import lists as list_rows
+from ..store import accounts as account_rows
 from ..store.paging import Page
+from . import follows
 from .domain_blocks import InvalidDomainBlock, normalize_domain
 
 __all__ = ["InvalidDomainBlock", "block", "blocked_domains", "unblock"]
@@ -39,33 +39,16 @@ def _domain(rt: Runtime, domain: str) -> str:
 
 
 async def _sever(rt: Runtime, conn: Connection, account_id: int, domain: str) -> None:
+    me = await account_rows.account_by_id(conn, account_id)
+    assert me is not None
     for link in await block_rows.follows_with_domain(conn, account_id, domain):
         source, target = link["account_id"], link["target_account_id"]
-        if link["kind"] == "follow":
-            removed = await follow_rows.delete_follow(conn, source, target)
-            await list_rows.leave_lists_of(conn, source, target)
-        else:
-            removed = await follow_rows.delete_request(conn, source, target)
-        if removed is None:
+        other = await account_rows.account_by_id(conn, target if source == account_id else source)
+        if other is None:
             continue
-        if source == account_id:  # ours: Undo Follow
-            await outbox.record(
-                conn,
-                rt.ids,
-                "follow.deleted",
-                account_id,
-                removed["id"],
-                {"target_account_id": target, "uri": removed["uri"]},
-            )
-        else:  # theirs: Reject, as for a refused request
-            await outbox.record(
-                conn,
-                rt.ids,
-                "follow_request.rejected",
-                account_id,
-                removed["id"],
-                {"requester_id": source, "uri": removed["uri"]},
-            )
+        # Ours are undone, theirs refused: the account ends them, so they are federated.
+        follower, followed = (me, other) if source == account_id else (other, me)
+        await follows.unfollow_in(conn, rt, follower, followed, by=account_id)
 
 
 async def block(rt: Runtime, account_id: int, domain: str) -> None:

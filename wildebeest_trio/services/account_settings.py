@@ -31,7 +31,8 @@ class SettingsError(ValueError):
     """A refused change, with a message for the user."""
 
 
-async def _user(rt: Runtime, account_id: int) -> Row:
+async def user_of(rt: Runtime, account_id: int) -> Row:
+    """The login (user row, with its account) of a local account."""
     user = await rt.store.read(user_rows.user_by_account, account_id)
     if user is None:
         raise SettingsError("This account has no login")
@@ -40,7 +41,7 @@ async def _user(rt: Runtime, account_id: int) -> Row:
 
 async def check_password(rt: Runtime, account_id: int, password: str) -> Row:
     """The user, once `password` is theirs."""
-    user = await _user(rt, account_id)
+    user = await user_of(rt, account_id)
     ok = bool(user["password_hash"]) and await trio.to_thread.run_sync(
         verify_password, rt.config, user["password_hash"], password[:MAX_PASSWORD]
     )
@@ -107,7 +108,7 @@ async def request_email_change(rt: Runtime, account_id: int, password: str, emai
 
 
 async def pending_email(rt: Runtime, account_id: int) -> str | None:
-    user = await _user(rt, account_id)
+    user = await user_of(rt, account_id)
     return await rt.store.read(setting_rows.unconfirmed_email, user["user_id"])
 
 
@@ -144,8 +145,7 @@ async def delete_account(rt: Runtime, account_id: int, password: str) -> None:
     async def unit(conn: Connection) -> None:
         row = await account_rows.account_by_id(conn, account_id)
         assert row is not None
-        for pair in await setting_rows.follow_pairs_of(conn, account_id):
-            await follow_rows.delete_follow(conn, pair["account_id"], pair["target_account_id"])
+        await follow_rows.delete_all_of(conn, account_id)
         # Attachments, avatar and header files go by a job once nothing names them.
         await media.account_removed(conn, rt, account_id)
         await setting_rows.purge_account(conn, account_id, now)

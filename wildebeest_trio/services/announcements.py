@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from ..formatting import URL_RE, emoji_shortcodes
 from ..ids import now_ms, parse_id
 from ..runtime import Runtime
 from ..serializers.announcements import announcement_entity
@@ -24,7 +24,7 @@ from ..store import announcements as announcement_rows
 from ..store import custom_emojis as emoji_rows
 from ..store import statuses as status_rows
 from ..streaming.relay import StreamEvent
-from .formatting import URL_RE, MentionTarget, emoji_shortcodes
+from ..views import AnnouncementView
 from .statuses import _render as render_status_text
 
 # Every user stream also listens here (http/streaming.py): events for everyone.
@@ -39,19 +39,6 @@ class AnnouncementError(ValueError):
 
 class AnnouncementNotFound(LookupError):
     """No such published announcement."""
-
-
-@dataclass
-class AnnouncementView:
-    """An announcement with what its entity shows."""
-
-    row: Row
-    mentions: list[MentionTarget] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
-    statuses: list[Row] = field(default_factory=list)
-    emojis: list[Row] = field(default_factory=list)
-    reactions: list[Row] = field(default_factory=list)
-    read: bool | None = None
 
 
 def is_unicode_emoji(name: str) -> bool:

@@ -12,6 +12,7 @@ import hashlib
 import re
 
 from ..ids import IdGenerator, now_ms
+from ..runtime import Runtime
 from ..store import Connection, Row
 from ..store import domain_blocks as block_rows
 
@@ -99,11 +100,11 @@ def public_domain(domain: str, obfuscate: bool) -> str:
     )
 
 
-async def public_blocks(conn: Connection) -> list[dict[str, str]]:
+async def public_blocks(rt: Runtime) -> list[dict[str, str]]:
     """Blocks with user-facing effects (silence, suspend), as `/api/v1/instance/domain_blocks`
     lists them: the (maybe masked) domain, its SHA-256 digest, severity and public comment."""
     listed = []
-    for row in await block_rows.all_blocks(conn):
+    for row in await rt.store.read(block_rows.all_blocks):
         if row["severity"] not in ("silence", "suspend"):
             continue
         listed.append(

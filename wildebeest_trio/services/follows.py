@@ -1,9 +1,19 @@
-"""Following accounts: follows, follow requests for locked accounts, relationships."""
+"""Following, blocking and muting accounts: the one place these relationships change.
+
+The Mastodon API, the web pages, moves and the inbox handlers all come here: the `*_in`
+functions run inside the caller's unit of work, the others own one. Follower counters,
+the `follow` and `follow_request` notifications (and their withdrawal), list
+memberships and the outbox events that federate a change happen here only. What a
+local account does here is federated; what arrived from another server is not sent
+back (`federate=False`, `by=None`), save the Accept or Reject its Follow asks for.
+Mutes are private and never federated.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from ..ids import IdGenerator, now_ms
 from ..runtime import Runtime
@@ -11,6 +21,7 @@ from ..store import Connection, IntegrityError, Row, account_domain_blocks, outb
 from ..store import accounts as account_rows
 from ..store import follows as follow_rows
 from ..store import lists as list_rows
+from ..store import statuses as status_rows
 from ..store.paging import Page
 from . import notifications
 
@@ -87,66 +98,140 @@ def _from_facts(facts: dict[str, dict[int, Row]], target_id: int) -> Relationshi
     )
 
 
+def _local(account: Row) -> bool:
+    return account["domain"] is None
+
+
+async def _refusal(conn: Connection, follower: Row, target: Row) -> str | None:
+    """Why `follower` may not follow `target`, or None (Mastodon's FollowService and
+    inbound Follow: oneself, a block either way, a blocked domain, a moved account, the
+    instance actor)."""
+    if follower["id"] == target["id"]:
+        return "You cannot follow yourself"
+    if await follow_rows.blocked_either_way(conn, follower["id"], target["id"]):
+        return "This action is not allowed"
+    if await account_domain_blocks.blocks_account(
+        conn, follower["id"], target["id"]
+    ) or await account_domain_blocks.blocks_account(conn, target["id"], follower["id"]):
+        return "This action is not allowed"
+    if target["moved_to_account_id"] is not None:
+        return "This account has moved"
+    if _local(target) and target["actor_type"] == "Application":
+        return "This action is not allowed"
+    return None
+
+
+async def _answer(
+    conn: Connection,
+    ids: IdGenerator,
+    target: Row,
+    follower: Row,
+    *,
+    accepted: bool,
+    row_id: int | None,
+    uri: str | None,
+) -> None:
+    """Tell a remote follower's server that `target` accepts or rejects its Follow (named
+    by `uri`; `row_id` is the follow's or request's row, None for a refused Follow)."""
+    await outbox.record(
+        conn,
+        ids,
+        "follow_request.authorized" if accepted else "follow_request.rejected",
+        target["id"],
+        row_id if row_id is not None else ids.next_id(),  # names the Accept or Reject
+        {"requester_id": follower["id"], "uri": uri},
+    )
+
+
+async def follow_in(
+    conn: Connection,
+    rt: Runtime,
+    follower: Row,
+    target: Row,
+    options: FollowOptions,
+    *,
+    uri: str | None = None,
+    bypass_locked: bool = False,
+) -> None:
+    """Inside a unit: `follower` follows `target`, at once or as a request (to a locked
+    account unless `bypass_locked`, to a remote one until its server accepts, or from a
+    silenced account); following again changes the options.
+
+    A local follower's Follow goes out through the outbox, and a refusal raises
+    `CannotFollow`. A remote follower's Follow (whose id is `uri`) is answered instead: an
+    Accept when it follows at once or did already, a Reject when refused. The target, if
+    local, gets its `follow` or `follow_request` notification.
+    """
+    refusal = await _refusal(conn, follower, target)
+    if refusal is not None:
+        if _local(follower):
+            raise CannotFollow(refusal)
+        await _answer(conn, rt.ids, target, follower, accepted=False, row_id=None, uri=uri)
+        return
+    languages = json.dumps(options.languages) if options.languages else None
+    for table, existing in (
+        ("follows", await follow_rows.follow_row(conn, follower["id"], target["id"])),
+        ("follow_requests", await follow_rows.request_row(conn, follower["id"], target["id"])),
+    ):
+        if existing is None:
+            continue
+        await follow_rows.update_follow_options(
+            conn,
+            table,
+            existing["id"],
+            bool(existing["show_reblogs"]) if options.reblogs is None else options.reblogs,
+            bool(existing["notify"]) if options.notify is None else options.notify,
+            languages if options.languages is not None else existing["languages"],
+        )
+        if uri is not None:
+            # A repeated Follow names the follow from now on (as Mastodon).
+            await follow_rows.set_follow_uri(conn, existing["id"], uri)
+        if table == "follows" and not _local(follower):
+            # Accepted again.
+            await _answer(
+                conn, rt.ids, target, follower, accepted=True, row_id=existing["id"], uri=uri
+            )
+        return
+    row: dict[str, Any] = {
+        "id": rt.ids.next_id(),
+        "account_id": follower["id"],
+        "target_account_id": target["id"],
+        "uri": uri,
+        "show_reblogs": True if options.reblogs is None else options.reblogs,
+        "notify": bool(options.notify),
+        "languages": languages,
+        "created_at": now_ms(),
+    }
+    requested = (
+        (target["locked"] and not bypass_locked)
+        or not _local(target)
+        or follower["silenced_at"] is not None
+    )
+    if requested:
+        await follow_rows.insert_request(conn, row)
+    else:
+        await follow_rows.insert_follow(conn, row)
+    if _local(follower):
+        event = "follow.requested" if requested else "follow.created"
+        payload = {"target_account_id": target["id"]}
+        await outbox.record(conn, rt.ids, event, follower["id"], row["id"], payload)
+    elif not requested:
+        await _answer(conn, rt.ids, target, follower, accepted=True, row_id=row["id"], uri=uri)
+    await notifications.followed(
+        conn, notifications.Notifier(rt), follower["id"], target["id"], requested=requested
+    )
+
+
 async def follow(
     rt: Runtime, account_id: int, target_id: int, options: FollowOptions
 ) -> Relationship:
     """Follow an account: at once, or as a request when it is locked. Following again
     changes the options."""
-    notifier = notifications.Notifier(rt)
 
     async def unit(conn: Connection) -> Relationship:
         target = await _target(conn, target_id)
-        if target_id == account_id or await follow_rows.blocked_either_way(
-            conn, account_id, target_id
-        ):
-            raise CannotFollow("This action is not allowed")
-        languages = json.dumps(options.languages) if options.languages else None
-        existing = await follow_rows.follow_row(conn, account_id, target_id)
-        if existing is not None:
-            await follow_rows.update_follow_options(
-                conn,
-                existing["id"],
-                bool(existing["show_reblogs"]) if options.reblogs is None else options.reblogs,
-                bool(existing["notify"]) if options.notify is None else options.notify,
-                languages if options.languages is not None else existing["languages"],
-            )
-            return await _relationship(conn, account_id, target_id)
-        if await follow_rows.request_row(conn, account_id, target_id) is not None:
-            return await _relationship(conn, account_id, target_id)
-        row = {
-            "id": rt.ids.next_id(),
-            "account_id": account_id,
-            "target_account_id": target_id,
-            "show_reblogs": True if options.reblogs is None else options.reblogs,
-            "notify": bool(options.notify),
-            "languages": languages,
-            "created_at": now_ms(),
-        }
-        # A remote follow waits for the other server's Accept (as on Mastodon).
-        if target["locked"] or target["domain"] is not None:
-            await follow_rows.insert_request(conn, row)
-            await outbox.record(
-                conn,
-                rt.ids,
-                "follow.requested",
-                account_id,
-                row["id"],
-                {"target_account_id": target_id},
-            )
-        else:
-            await follow_rows.insert_follow(conn, row)
-            await outbox.record(
-                conn,
-                rt.ids,
-                "follow.created",
-                account_id,
-                row["id"],
-                {"target_account_id": target_id},
-            )
-        if target["domain"] is None:
-            await notifications.followed(
-                conn, notifier, account_id, target_id, requested=target["locked"]
-            )
+        follower = await _target(conn, account_id)
+        await follow_in(conn, rt, follower, target, options)
         return await _relationship(conn, account_id, target_id)
 
     try:
@@ -157,38 +242,86 @@ async def follow(
     return relationship
 
 
-async def request_accepted(conn: Connection, ids: IdGenerator, request: Row) -> None:
-    """Inside a unit: the other server accepted our follow request; it becomes a follow
-    (keeping the Follow's id, which a later Undo names)."""
-    await follow_rows.delete_request(conn, request["account_id"], request["target_account_id"])
-    if await follow_rows.follow_row(conn, request["account_id"], request["target_account_id"]):
-        return
-    await follow_rows.insert_follow(conn, {**request, "id": ids.next_id(), "created_at": now_ms()})
+async def accept_request_in(
+    conn: Connection, rt: Runtime, request: Row, *, federate: bool
+) -> Row | None:
+    """Inside a unit: a follow request becomes a follow (keeping its options and the
+    Follow's id, which a later Undo names); the follow, or None if the request is gone.
+
+    The target authorized it here (`federate`: a remote requester's server gets the
+    Accept) or, for a local requester, the remote target's server accepted it. The
+    `follow_request` notification goes.
+    """
+    follower_id, target_id = request["account_id"], request["target_account_id"]
+    if await follow_rows.delete_request(conn, follower_id, target_id) is None:
+        return None
+    await notifications.request_answered(conn, target_id, follower_id)
+    follow_row = await follow_rows.follow_row(conn, follower_id, target_id)
+    if follow_row is None:
+        follow_row = {**request, "id": rt.ids.next_id(), "created_at": now_ms()}
+        await follow_rows.insert_follow(conn, follow_row)
+    if federate:
+        follower = await account_rows.account_by_id(conn, follower_id)
+        target = await account_rows.account_by_id(conn, target_id)
+        if follower is not None and target is not None and not _local(follower):
+            await _answer(
+                conn,
+                rt.ids,
+                target,
+                follower,
+                accepted=True,
+                row_id=follow_row["id"],
+                uri=request["uri"],
+            )
+    return follow_row
+
+
+async def unfollow_in(
+    conn: Connection, rt: Runtime, follower: Row, target: Row, *, by: int | None
+) -> Row | None:
+    """Inside a unit: end `follower`'s follow of `target`, or its pending request; the
+    removed row, or None.
+
+    The counters follow, the target leaves the follower's lists and the `follow` or
+    `follow_request` notification goes. `by` is the local account ending it, whose
+    action is federated: the follower's as an Undo of its Follow, the target's (a
+    refused request, a removed follower, a block) as a Reject of a remote follower's
+    Follow; None when another server ended it and knows already.
+    """
+    removed = await follow_rows.delete_follow(conn, follower["id"], target["id"])
+    if removed is not None:
+        await list_rows.leave_lists_of(conn, follower["id"], target["id"])  # lists hold follows
+    else:
+        removed = await follow_rows.delete_request(conn, follower["id"], target["id"])
+    if removed is None:
+        return None
+    await notifications.unfollowed(conn, follower["id"], target["id"])
+    if by is not None and by == follower["id"]:
+        await outbox.record(
+            conn,
+            rt.ids,
+            "follow.deleted",
+            follower["id"],
+            removed["id"],
+            {"target_account_id": target["id"], "uri": removed["uri"]},
+        )
+    elif by is not None and by == target["id"] and not _local(follower):
+        await _answer(
+            conn, rt.ids, target, follower, accepted=False, row_id=removed["id"], uri=removed["uri"]
+        )
+    return removed
 
 
 async def unfollow(rt: Runtime, account_id: int, target_id: int) -> Relationship:
     """Stop following (or withdraw a follow request)."""
 
     async def unit(conn: Connection) -> Relationship:
-        await _target(conn, target_id)
-        removed = await follow_rows.delete_follow(conn, account_id, target_id)
-        await list_rows.leave_lists_of(conn, account_id, target_id)  # lists hold follows only
-        if removed is None:
-            removed = await follow_rows.delete_request(conn, account_id, target_id)
-        if removed is not None:
-            await outbox.record(
-                conn,
-                rt.ids,
-                "follow.deleted",
-                account_id,
-                removed["id"],
-                {"target_account_id": target_id, "uri": removed["uri"]},
-            )
-            await notifications.unfollowed(conn, account_id, target_id)
+        target = await _target(conn, target_id)
+        follower = await _target(conn, account_id)
+        await unfollow_in(conn, rt, follower, target, by=account_id)
         return await _relationship(conn, account_id, target_id)
 
-    relationship = await rt.store.write(unit)
-    return relationship
+    return await rt.store.write(unit)
 
 
 async def answer_request(
@@ -198,28 +331,38 @@ async def answer_request(
     requester."""
 
     async def unit(conn: Connection) -> Relationship:
-        await _target(conn, requester_id)
-        request = await follow_rows.delete_request(conn, requester_id, account_id)
+        requester = await _target(conn, requester_id)
+        request = await follow_rows.request_row(conn, requester_id, account_id)
         if request is None:
             raise AccountNotFound()
         if accept:
-            await follow_rows.insert_follow(
-                conn,
-                {**request, "id": rt.ids.next_id(), "created_at": now_ms()},
-            )
-        await outbox.record(
-            conn,
-            rt.ids,
-            "follow_request.authorized" if accept else "follow_request.rejected",
-            account_id,
-            request["id"],
-            {"requester_id": requester_id, "uri": request["uri"]},
-        )
-        await notifications.request_answered(conn, account_id, requester_id)
+            await accept_request_in(conn, rt, request, federate=True)
+        else:
+            me = await _target(conn, account_id)
+            await unfollow_in(conn, rt, requester, me, by=account_id)
         return await _relationship(conn, account_id, requester_id)
 
-    relationship = await rt.store.write(unit)
-    return relationship
+    return await rt.store.write(unit)
+
+
+async def remove_from_followers(rt: Runtime, account_id: int, follower_id: int) -> Relationship:
+    """Make an account stop following the caller (a remote one's server gets a Reject of
+    its Follow, as Mastodon sends); its pending request, if any, stays."""
+
+    async def unit(conn: Connection) -> Relationship:
+        follower = await _target(conn, follower_id)
+        if await follow_rows.follow_row(conn, follower_id, account_id) is not None:
+            me = await _target(conn, account_id)
+            await unfollow_in(conn, rt, follower, me, by=account_id)
+        return await _relationship(conn, account_id, follower_id)
+
+    return await rt.store.write(unit)
+
+
+async def hidden_account_ids(conn: Connection, viewer_id: int, now: int) -> set[int]:
+    """The accounts a viewer does not see: blocked either way, muted (until the mute ends),
+    or on a domain the viewer blocks. A unit, for `store.read`."""
+    return await status_rows.hidden_account_ids(conn, viewer_id, now)
 
 
 async def relationships(rt: Runtime, viewer_id: int, target_ids: list[int]) -> list[Relationship]:
@@ -256,38 +399,42 @@ async def follow_requests(rt: Runtime, account_id: int, page: Page) -> list[Row]
     return await rt.store.read(follow_rows.requests_page, account_id, page)
 
 
+async def block_in(
+    conn: Connection,
+    rt: Runtime,
+    account: Row,
+    target: Row,
+    *,
+    federate: bool,
+    uri: str | None = None,
+) -> None:
+    """Inside a unit: `account` blocks `target` (a remote account's block named by its
+    Block's `uri`). Follows and requests end both ways (a local blocker's undone and
+    refused as `unfollow_in` tells them), what the blocked account caused the blocker
+    is forgotten, and a local blocker's Block goes out (`federate`)."""
+    if account["id"] == target["id"]:
+        raise CannotFollow("This action is not allowed")
+    by = account["id"] if federate else None
+    for source, dest in ((account, target), (target, account)):
+        await unfollow_in(conn, rt, source, dest, by=by)
+    await notifications.blocked(conn, account["id"], target["id"])
+    block_id = rt.ids.next_id()
+    inserted = await follow_rows.insert_block(
+        conn, block_id, account["id"], target["id"], now_ms(), uri
+    )
+    if inserted and federate:
+        payload = {"target_account_id": target["id"]}
+        await outbox.record(conn, rt.ids, "block.created", account["id"], block_id, payload)
+
+
 async def block(rt: Runtime, account_id: int, target_id: int) -> Relationship:
     """Block an account: follows and follow requests both ways end, and neither sees the
     other's statuses any more."""
 
     async def unit(conn: Connection) -> Relationship:
-        await _target(conn, target_id)
-        if target_id == account_id:
-            raise CannotFollow("This action is not allowed")
-        for source, target in ((account_id, target_id), (target_id, account_id)):
-            removed = await follow_rows.delete_follow(conn, source, target)
-            await follow_rows.delete_request(conn, source, target)
-            await list_rows.leave_lists_of(conn, source, target)
-            if removed is not None and source == account_id:
-                await outbox.record(
-                    conn,
-                    rt.ids,
-                    "follow.deleted",
-                    account_id,
-                    removed["id"],
-                    {"target_account_id": target_id, "uri": removed["uri"]},
-                )
-        block_id = rt.ids.next_id()
-        await notifications.blocked(conn, account_id, target_id)
-        if await follow_rows.insert_block(conn, block_id, account_id, target_id, now_ms()):
-            await outbox.record(
-                conn,
-                rt.ids,
-                "block.created",
-                account_id,
-                block_id,
-                {"target_account_id": target_id},
-            )
+        target = await _target(conn, target_id)
+        account = await _target(conn, account_id)
+        await block_in(conn, rt, account, target, federate=True)
         return await _relationship(conn, account_id, target_id)
 
     try:
@@ -297,29 +444,50 @@ async def block(rt: Runtime, account_id: int, target_id: int) -> Relationship:
     return relationship
 
 
+async def unblock_in(
+    conn: Connection, rt: Runtime, account: Row, target: Row, *, federate: bool
+) -> None:
+    """Inside a unit: lift `account`'s block of `target` (a local blocker's Undo goes out
+    when `federate`)."""
+    removed = await follow_rows.delete_block(conn, account["id"], target["id"])
+    if removed is not None and federate:
+        payload = {"target_account_id": target["id"]}
+        await outbox.record(conn, rt.ids, "block.deleted", account["id"], removed["id"], payload)
+
+
 async def unblock(rt: Runtime, account_id: int, target_id: int) -> Relationship:
     """Lift a block; the relationship after it."""
 
     async def unit(conn: Connection) -> Relationship:
-        await _target(conn, target_id)
-        removed = await follow_rows.delete_block(conn, account_id, target_id)
-        if removed is not None:
-            await outbox.record(
-                conn,
-                rt.ids,
-                "block.deleted",
-                account_id,
-                removed["id"],
-                {"target_account_id": target_id},
-            )
+        target = await _target(conn, target_id)
+        account = await _target(conn, account_id)
+        await unblock_in(conn, rt, account, target, federate=True)
         return await _relationship(conn, account_id, target_id)
 
-    relationship = await rt.store.write(unit)
-    return relationship
+    return await rt.store.write(unit)
 
 
 # A timed mute lasts at most ten years (as a filter's `expires_in`); 0 is until unmuted.
 MAX_MUTE_SECONDS = 10 * 365 * 24 * 3600
+
+
+async def mute_in(
+    conn: Connection,
+    rt: Runtime,
+    account_id: int,
+    target_id: int,
+    hide_notifications: bool,
+    duration: int,
+) -> None:
+    """Inside a unit: mute an account (and its notifications when `hide_notifications`)
+    for `duration` seconds, or until unmuted when 0. Private: nothing is federated."""
+    if target_id == account_id:
+        raise CannotFollow("This action is not allowed")
+    now = now_ms()
+    expires = now + duration * 1000 if duration else None
+    await follow_rows.upsert_mute(
+        conn, rt.ids.next_id(), account_id, target_id, hide_notifications, expires, now
+    )
 
 
 async def mute(
@@ -332,13 +500,7 @@ async def mute(
 
     async def unit(conn: Connection) -> Relationship:
         await _target(conn, target_id)
-        if target_id == account_id:
-            raise CannotFollow("This action is not allowed")
-        now = now_ms()
-        expires = now + duration * 1000 if duration else None
-        await follow_rows.upsert_mute(
-            conn, rt.ids.next_id(), account_id, target_id, notifications, expires, now
-        )
+        await mute_in(conn, rt, account_id, target_id, notifications, duration)
         return await _relationship(conn, account_id, target_id)
 
     return await rt.store.write(unit)
@@ -368,6 +530,13 @@ async def muted_accounts(rt: Runtime, account_id: int, page: Page) -> list[Row]:
 MAX_NOTE = 2000
 
 
+async def set_note_in(conn: Connection, account_id: int, target_id: int, comment: str) -> None:
+    """Inside a unit: write an account's private note on another (empty erases it)."""
+    if len(comment) > MAX_NOTE:
+        raise ValueError(f"comment is too long (maximum is {MAX_NOTE} characters)")
+    await follow_rows.set_note(conn, account_id, target_id, comment.strip(), now_ms())
+
+
 async def set_note(rt: Runtime, account_id: int, target_id: int, comment: str) -> Relationship:
     """Write the caller's private note on an account (empty erases it)."""
     if len(comment) > MAX_NOTE:
@@ -375,7 +544,7 @@ async def set_note(rt: Runtime, account_id: int, target_id: int, comment: str) -
 
     async def unit(conn: Connection) -> Relationship:
         await _target(conn, target_id)
-        await follow_rows.set_note(conn, account_id, target_id, comment.strip(), now_ms())
+        await set_note_in(conn, account_id, target_id, comment)
         return await _relationship(conn, account_id, target_id)
 
     return await rt.store.write(unit)

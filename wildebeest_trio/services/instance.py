@@ -3,39 +3,17 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from .. import __version__
 from ..config import Config
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..store import Connection, Row
+from ..store import Connection
 from ..store import accounts as account_rows
 from ..store import instance as instance_rows
-
-MASTODON_VERSION = "4.3.0"
-VERSION = f"{MASTODON_VERSION} (compatible; wildebeest-trio {__version__})"
-SOURCE_URL = "https://github.com/wildebeest-trio/wildebeest-trio"
-
-# Features that raise `api_versions.mastodon` (levels are cumulative; see mastodon-compat A.3).
-API_LEVEL_FEATURES: tuple[str, ...] = (
-    "grouped_notifications",  # level 2
-    "pkce",  # level 3
-    "standard_web_push",  # level 4
-)
-
-
-def api_level(features: frozenset[str]) -> int:
-    """The highest Mastodon API level all of whose endpoints this server has."""
-    level = 1
-    for feature in API_LEVEL_FEATURES:
-        if feature not in features:
-            break
-        level += 1
-    return level
+from ..views import InstanceFacts, Site
 
 
 def generate_vapid_keys() -> dict[str, str]:
@@ -63,16 +41,6 @@ async def ensure_instance_keys(rt: Runtime) -> None:
 REGISTRATION_MODES = ("open", "approval", "closed")
 MAX_TITLE = 200
 MAX_DESCRIPTION = 1000
-
-
-@dataclass(frozen=True)
-class Site:
-    """The instance's name, short description and sign-up mode as clients see them: what
-    an admin set on the admin pages, else the configured values."""
-
-    title: str
-    description: str
-    registrations: str
 
 
 async def read_site(conn: Connection, config: Config) -> Site:
@@ -104,19 +72,6 @@ async def set_site(rt: Runtime, *, title: str, description: str, registrations: 
 async def site(rt: Runtime) -> Site:
     """The current site settings (cached with the other instance facts)."""
     return (await instance_facts(rt)).site
-
-
-@dataclass
-class InstanceFacts:
-    """Everything the instance endpoints show, read in one unit of work."""
-
-    stats: dict[str, int]
-    rules: list[Row]
-    contact: Row | None
-    vapid_public_key: str | None
-    extended_description: str
-    extended_description_updated_at: int | None
-    site: Site
 
 
 async def _read_facts(conn: Connection, config: Config, now: int) -> InstanceFacts:

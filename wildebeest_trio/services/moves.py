@@ -5,6 +5,9 @@ among its aliases; the old account then starts the move, which is refused unless
 target names it in `alsoKnownAs`. The move sets `movedTo`, sends a `Move` to the
 followers' servers (which re-follow the target) and moves local followers at once.
 Remote accounts are resolved through WebFinger and a fresh fetch of their actor.
+
+A remote account's `Move` (federation/handlers/moves.py) comes to `moved` too, so local
+followers move the same way whichever server the account left.
 """
 
 from __future__ import annotations
@@ -16,10 +19,13 @@ from ..federation.fetch import DocumentRefused
 from ..federation.lookup import LookupFailed, webfinger
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..store import Connection, Row, outbox
+from ..serializers.accounts import acct as acct_of
+from ..store import Connection, IntegrityError, Row, outbox
 from ..store import accounts as account_rows
-from ..store import activitypub as ap_rows
 from ..store import follows as follow_rows
+from ..store import lists as list_rows
+from . import follows
+from .follows import CannotFollow, FollowOptions
 
 MAX_ALIASES = 256  # what Mastodon keeps of a remote alsoKnownAs
 
@@ -71,7 +77,7 @@ def _aliases(row: Row) -> list[str]:
 
 async def _set_aliases(rt: Runtime, account_id: int, aliases: list[str]) -> None:
     async def unit(conn: Connection) -> None:
-        await ap_rows.set_also_known_as(conn, account_id, json.dumps(aliases), now_ms())
+        await account_rows.set_also_known_as(conn, account_id, json.dumps(aliases), now_ms())
         await outbox.record(conn, rt.ids, "account.updated", account_id, account_id)
 
     await rt.store.write(unit)
@@ -125,32 +131,109 @@ async def start_move(rt: Runtime, username: str, acct: str) -> Row:
         )
     if target["moved_to_account_id"] is not None:
         raise MoveError(f"{acct} has itself moved away")
-
-    async def unit(conn: Connection) -> list[int]:
-        await ap_rows.set_moved_to(conn, account["id"], target["id"], now_ms())
-        await outbox.record(conn, rt.ids, "account.moved", account["id"], target["id"])
-        # The actor document now names `movedTo`: servers refresh their copy.
-        await outbox.record(conn, rt.ids, "account.updated", account["id"], account["id"])
-        # Local followers follow the new account now; remote ones on receiving the Move.
-        return await ap_rows.local_follower_ids(conn, account["id"])
-
-    local_followers = await rt.store.write(unit)
-    await _move_local_followers(rt, local_followers, account["id"], target["id"])
+    await moved(rt, account, target)
     return target
 
 
-async def _move_local_followers(
-    rt: Runtime, follower_ids: list[int], old_id: int, new_id: int
-) -> None:
-    from .follows import CannotFollow, FollowOptions, follow, unfollow
+async def moved(rt: Runtime, origin: Row, target: Row) -> None:
+    """`origin` moved to `target` (checked by the caller against the target's aliases):
+    a local account's move, or a remote one's `Move`.
 
-    for follower_id in follower_ids:
-        if follower_id == new_id:
+    The move is recorded; a local origin's goes out as a Move to its followers' servers
+    (which move their followers) and an Update of its actor (now naming `movedTo`).
+    Each local follower then follows the target instead, as Mastodon's
+    FollowMigrationService does, and what local accounts held against the old account
+    comes to the new one (`_carry_over`).
+    """
+
+    async def unit(conn: Connection) -> list[int]:
+        await account_rows.set_moved_to(conn, origin["id"], target["id"], now_ms())
+        if origin["domain"] is None:
+            await outbox.record(conn, rt.ids, "account.moved", origin["id"], target["id"])
+            await outbox.record(conn, rt.ids, "account.updated", origin["id"], origin["id"])
+        return [f["account_id"] for f in await follow_rows.local_followers(conn, origin["id"])]
+
+    for follower_id in await rt.store.write(unit):
+        try:
+            await rt.store.write(_migrate, rt, follower_id, origin["id"], target["id"])
+        except IntegrityError:
+            # The follower followed the target meanwhile: now it finds that follow.
+            await rt.store.write(_migrate, rt, follower_id, origin["id"], target["id"])
+    await rt.store.write(_carry_over, rt, origin, target)
+
+
+async def _migrate(
+    conn: Connection, rt: Runtime, follower_id: int, origin_id: int, target_id: int
+) -> None:
+    """One local follower of a moved account follows its new account, with the same
+    options and lists, then stops following the old one (in one unit)."""
+    old = await follow_rows.follow_row(conn, follower_id, origin_id)
+    follower = await account_rows.account_by_id(conn, follower_id)
+    origin = await account_rows.account_by_id(conn, origin_id)
+    target = await account_rows.account_by_id(conn, target_id)
+    if old is None or follower is None or origin is None or target is None:
+        return  # unfollowed meanwhile, or gone
+    if target["suspended_at"] is not None:
+        return
+    languages = json.loads(old["languages"]) if old["languages"] else None
+    options = FollowOptions(
+        reblogs=bool(old["show_reblogs"]), notify=bool(old["notify"]), languages=languages
+    )
+    lists = await list_rows.lists_with(conn, follower_id, origin_id)
+    try:
+        # A local account is followed at once, even when locked (as Mastodon does).
+        await follows.follow_in(
+            conn, rt, follower, target, options, bypass_locked=target["domain"] is None
+        )
+    except CannotFollow:
+        return  # a block between them, or the like: the old follow stays (as on Mastodon)
+    if await follow_rows.follow_row(conn, follower_id, target_id) is not None:
+        # Lists hold followed accounts: the new one takes the old one's place.
+        for found in lists:
+            await list_rows.add_members(conn, found["id"], [(rt.ids.next_id(), target_id)])
+    await follows.unfollow_in(conn, rt, follower, origin, by=follower_id)
+
+
+# Mastodon's texts (its move_handler strings), on the notes it writes about the new account.
+NOTE_COPIED = "This user moved from {acct}, here were your previous notes about them:"
+NOTE_BLOCKED = "This user moved from {acct}, which you had blocked."
+NOTE_MUTED = "This user moved from {acct}, which you had muted."
+
+
+async def _carry_over(conn: Connection, rt: Runtime, origin: Row, target: Row) -> None:
+    """As Mastodon's MoveWorker: local accounts' notes on the old account are copied to the
+    new one, and their blocks and mutes of it carried over (unless they follow the new
+    account, or block or mute it already), each with a note that says why."""
+    name = acct_of(rt.config, origin)
+    for note in await follow_rows.local_notes_about(conn, origin["id"]):
+        held = (await follow_rows.notes_on(conn, note["account_id"], [target["id"]])).get(
+            target["id"]
+        )
+        lines = [NOTE_COPIED.format(acct=name), note["comment"]]
+        comment = "\n".join(lines if held is None else [*lines, "\n", held])
+        if len(comment) > follows.MAX_NOTE:
+            if held is not None:
+                continue  # as Mastodon: too long to merge, the new note stays as it was
+            comment = note["comment"]
+        await follows.set_note_in(conn, note["account_id"], target["id"], comment)
+    now = now_ms()
+    for row in await follow_rows.local_blockers_and_muters(conn, origin["id"], now):
+        account_id = row["account_id"]
+        facts = await follow_rows.block_and_mute_facts(conn, account_id, [target["id"]], now)
+        following = await follow_rows.follow_row(conn, account_id, target["id"])
+        already = facts["blocking" if row["kind"] == "block" else "muting"]
+        if following is not None or target["id"] in already:
             continue
-        blocked = await rt.store.read(follow_rows.blocked_either_way, follower_id, new_id)
-        if not blocked:
-            try:
-                await follow(rt, follower_id, new_id, FollowOptions())
-            except CannotFollow:
+        if row["kind"] == "block":
+            account = await account_rows.account_by_id(conn, account_id)
+            if account is None:
                 continue
-        await unfollow(rt, follower_id, old_id)
+            await follows.block_in(conn, rt, account, target, federate=True)
+            text = NOTE_BLOCKED
+        else:
+            await follows.mute_in(
+                conn, rt, account_id, target["id"], bool(row["hide_notifications"]), 0
+            )
+            text = NOTE_MUTED
+        if not (await follow_rows.notes_on(conn, account_id, [target["id"]])):
+            await follows.set_note_in(conn, account_id, target["id"], text.format(acct=name))

@@ -302,42 +302,68 @@ class Notifier:
         return notification_id
 
 
-# What local actions call (inside their units) ---------------------------------------------
+# What actions call (inside their units) -------------------------------------------------
 
 
-async def status_posted(conn: Connection, notifier: Notifier, status_id: int) -> None:
-    """A new local status: `mention` to each mentioned local account, `status` to
-    followers who asked for it (not for boosts, direct statuses, or replies to others)."""
-    status = await status_rows.status_by_id(conn, status_id)
-    if status is None or status["reblog_of_id"] is not None:
-        return
-    author = status["account_id"]
-    for account_id in await notification_rows.mentioned_local(conn, status_id):
-        await notifier.notify(
-            conn, account_id=account_id, type="mention", from_account_id=author, status_id=status_id
-        )
-    reply_to_other = status["in_reply_to_account_id"] not in (None, author)
-    if status["visibility"] == "direct" or reply_to_other:
-        return
-    for account_id in await notification_rows.notify_followers(conn, author):
-        await notifier.notify(
-            conn, account_id=account_id, type="status", from_account_id=author, status_id=status_id
-        )
-
-
-async def status_edited(conn: Connection, notifier: Notifier, status_id: int) -> None:
-    """An edited status: `update` to the local accounts that boosted it."""
-    status = await status_rows.status_by_id(conn, status_id)
-    if status is None:
-        return
-    for account_id in await notification_rows.local_boosters(conn, status_id):
+async def _about(
+    conn: Connection, notifier: Notifier, type: str, status: Row, recipients: list[int]
+) -> None:
+    """`type` about a status, from its author, to each of `recipients`."""
+    for account_id in recipients:
         await notifier.notify(
             conn,
             account_id=account_id,
-            type="update",
+            type=type,
             from_account_id=status["account_id"],
-            status_id=status_id,
+            status_id=status["id"],
         )
+
+
+async def status_posted(
+    conn: Connection, notifier: Notifier, status: Row, mentioned: list[int]
+) -> None:
+    """A new status, local or remote: `mention` to each local account it tags (silent
+    mentions are not told), `status` to followers who asked for it (not for boosts,
+    direct statuses, or replies to others); both, to a follower it mentions, as Mastodon."""
+    if status["reblog_of_id"] is not None:
+        return
+    author = status["account_id"]
+    await _about(conn, notifier, "mention", status, mentioned)
+    reply_to_other = status["in_reply_to_account_id"] not in (None, author)
+    if status["visibility"] == "direct" or reply_to_other:
+        return
+    await _about(
+        conn, notifier, "status", status, await notification_rows.notify_followers(conn, author)
+    )
+
+
+async def status_edited(
+    conn: Connection, notifier: Notifier, status: Row, newly_mentioned: list[int]
+) -> None:
+    """An edited status: `update` to the local accounts that boosted it (replacing the one
+    an earlier edit left, as Mastodon's LocalNotificationWorker), and `mention` to the
+    accounts the edit tags for the first time."""
+    boosters = await notification_rows.local_boosters(conn, status["id"])
+    for account_id in boosters:
+        await withdraw(
+            conn,
+            account_id=account_id,
+            from_account_id=status["account_id"],
+            type="update",
+            status_id=status["id"],
+        )
+    await _about(conn, notifier, "update", status, boosters)
+    await _about(conn, notifier, "mention", status, newly_mentioned)
+
+
+async def status_removed(conn: Connection, status_id: int) -> None:
+    """A deleted status: every notification about it goes (Mastodon destroys them with
+    it), and requests left without a filtered notification with them."""
+    for gone in await notification_rows.delete_about_status(conn, status_id):
+        if gone["filtered"]:
+            await notification_rows.reconsider_request(
+                conn, gone["account_id"], gone["from_account_id"]
+            )
 
 
 async def favourited(

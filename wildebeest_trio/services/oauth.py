@@ -17,6 +17,7 @@ from ..runtime import Runtime
 from ..store import Connection, Row
 from ..store import oauth as oauth_rows
 from ..store import users as user_rows
+from ..views import Application
 from . import totp
 from .passwords import hash_password, verify_password
 from .tokens import KNOWN_SCOPES, TokenError, hash_token, parse_scopes
@@ -43,29 +44,6 @@ class AppValidationError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
-
-
-@dataclass(frozen=True)
-class Application:
-    id: int
-    name: str
-    website: str | None
-    redirect_uris: list[str]
-    scopes: list[str]
-    client_id: str
-    client_secret: str | None  # only right after registration
-
-    @classmethod
-    def from_row(cls, row: Row) -> Application:
-        return cls(
-            id=row["id"],
-            name=row["name"],
-            website=row["website"],
-            redirect_uris=row["redirect_uris"].split("\n"),
-            scopes=row["scopes"].split(),
-            client_id=row["client_id"],
-            client_secret=None,
-        )
 
 
 @dataclass(frozen=True)

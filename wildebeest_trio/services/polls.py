@@ -1,10 +1,15 @@
 """Polls: created with a status, voted on, reset by edits, and ended by a durable job.
 
-A poll is written in the unit of the status that carries it, and its end is a `poll.end`
-job queued in that same unit for the moment it expires, so an ending is never lost to a
-restart. When the job runs it notifies the author (sender and recipient at once, as
-Mastodon's NotifyService allows for polls) and every local voter, and records `poll.ended`
-for federation when the poll is local. Votes record `poll.voted` in their own unit.
+A poll is written in the unit of the status that carries it, local or remote (`create`
+takes a `PollState`: a client's draft, or a remote Question's options and counts). A
+local poll's end is a `poll.end` job queued in that same unit for the moment it expires,
+so an ending is never lost to a restart. When the job runs it notifies the author (sender
+and recipient at once, as Mastodon's NotifyService allows for polls) and every local
+voter, and records `poll.ended` for federation when the poll is local.
+
+A vote is counted by `cast`, whoever votes: through the API (`vote`) or as a remote Note
+named after an option (the inbox). It records `poll.voted` for federation in the vote's
+unit. A remote poll's counts follow its server's Updates (`refresh`).
 """
 
 from __future__ import annotations
@@ -21,8 +26,8 @@ from ..store import accounts as account_rows
 from ..store import follows as follow_rows
 from ..store import polls as poll_rows
 from ..store import statuses as status_rows
-from . import notifications
-from .statuses import InvalidStatus, NotAllowed, StatusNotFound
+from . import fanout, notifications
+from .refusals import InvalidStatus, NotAllowed, StatusNotFound
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -45,6 +50,19 @@ class PollDraft:
     expires_in: int | None
     multiple: bool = False
     hide_totals: bool = False
+
+
+@dataclass
+class PollState:
+    """A poll as a status brings it: from a client's draft, or a remote Question with the
+    counts its server reports (`tallies` None: none yet)."""
+
+    options: list[str]
+    multiple: bool
+    expires_at: int | None
+    hide_totals: bool = False
+    tallies: list[int] | None = None
+    voters_count: int | None = 0
 
 
 @dataclass
@@ -95,29 +113,49 @@ async def _schedule_end(conn: Connection, rt: Runtime, poll_id: int, expires_at:
     )
 
 
-async def create(
-    conn: Connection, rt: Runtime, *, status_id: int, account_id: int, draft: PollDraft, now: int
-) -> int:
-    """Attach a new poll to a status being posted (in the post's unit); its id."""
+def state_of(draft: PollDraft, now: int) -> PollState:
+    """The poll a client's (validated) draft asks for, ending `expires_in` from now."""
     assert draft.expires_in is not None
+    return PollState(
+        options=clean_options(draft),
+        multiple=draft.multiple,
+        expires_at=now + draft.expires_in * 1000,
+        hide_totals=draft.hide_totals,
+    )
+
+
+async def create(
+    conn: Connection,
+    rt: Runtime,
+    *,
+    status_id: int,
+    account_id: int,
+    poll: PollState,
+    local: bool,
+    now: int,
+) -> int:
+    """Attach a new poll to a status being written (in its unit); its id. A local poll's
+    end is queued as a job; a remote one ends when its server says (or by `end_overdue`)."""
     poll_id = rt.ids.next_id()
-    expires_at = now + draft.expires_in * 1000
+    tallies = list(poll.tallies or [0] * len(poll.options))
     await poll_rows.insert_poll(
         conn,
         {
             "id": poll_id,
             "account_id": account_id,
             "status_id": status_id,
-            "options": clean_options(draft),
-            "multiple": draft.multiple,
-            "hide_totals": draft.hide_totals,
-            "votes_count": 0,
-            "voters_count": 0,
-            "expires_at": expires_at,
+            "options": poll.options,
+            "cached_tallies": tallies,
+            "multiple": poll.multiple,
+            "hide_totals": poll.hide_totals,
+            "votes_count": sum(tallies),
+            "voters_count": poll.voters_count,
+            "expires_at": poll.expires_at,
             "created_at": now,
         },
     )
-    await _schedule_end(conn, rt, poll_id, expires_at)
+    if local and poll.expires_at is not None:
+        await _schedule_end(conn, rt, poll_id, poll.expires_at)
     return poll_id
 
 
@@ -133,26 +171,57 @@ async def apply_edit(
             return False
         await poll_rows.delete_poll(conn, current["id"])
         return True
+    wanted = state_of(draft, now)
     if current is None:
         await create(
-            conn, rt, status_id=status["id"], account_id=status["account_id"], draft=draft, now=now
+            conn,
+            rt,
+            status_id=status["id"],
+            account_id=status["account_id"],
+            poll=wanted,
+            local=True,
+            now=now,
         )
         return True
-    assert draft.expires_in is not None
-    options = clean_options(draft)
-    reset = options != current["options"] or draft.multiple != current["multiple"]
-    expires_at = now + draft.expires_in * 1000
+    assert wanted.expires_at is not None
+    reset = wanted.options != current["options"] or wanted.multiple != current["multiple"]
     await poll_rows.update_poll(
         conn,
         current["id"],
-        options=options,
-        multiple=draft.multiple,
-        hide_totals=draft.hide_totals,
-        expires_at=expires_at,
+        options=wanted.options,
+        multiple=wanted.multiple,
+        hide_totals=wanted.hide_totals,
+        expires_at=wanted.expires_at,
         reset_votes=reset,
         now=now,
     )
-    await _schedule_end(conn, rt, current["id"], expires_at)
+    await _schedule_end(conn, rt, current["id"], wanted.expires_at)
+    return True
+
+
+async def refresh(conn: Connection, status: Row, fresh: PollState, now: int) -> bool:
+    """Take a remote poll's counts (and options, if they changed) as its server now
+    reports them, in the unit of the Update that brought them; whether it changed (those
+    who see the status live then get it again)."""
+    poll = await poll_rows.poll_of_status(conn, status["id"])
+    if poll is None or status["local"]:
+        return False
+    tallies = list(fresh.tallies or [0] * len(fresh.options))
+    if fresh.options != poll["options"] or fresh.multiple != bool(poll["multiple"]):
+        await poll_rows.update_poll(
+            conn,
+            poll["id"],
+            options=fresh.options,
+            multiple=fresh.multiple,
+            hide_totals=False,
+            expires_at=fresh.expires_at,
+            reset_votes=True,
+            now=now,
+        )
+    elif tallies == poll["cached_tallies"] and fresh.voters_count == poll["voters_count"]:
+        return False
+    await poll_rows.set_tallies(conn, poll["id"], tallies, sum(tallies), fresh.voters_count, now)
+    conn.effects.add(fanout.StatusPublished(status["id"], "status.update"))
     return True
 
 
@@ -190,15 +259,31 @@ async def show(rt: Runtime, poll_id: int, viewer_id: int | None) -> PollView:
     return await rt.store.read(unit)
 
 
-async def add_votes(
-    conn: Connection, rt: Runtime, poll: Row, account_id: int, choices: list[int], now: int
+async def cast(
+    conn: Connection, rt: Runtime, poll: Row, voter: Row, choices: list[int], now: int
 ) -> None:
-    """Count an account's choices in a poll whose row the caller has locked: the vote rows
-    and the cached tallies (which for a remote poll also hold the remote server's counts).
-    Checks are the caller's."""
-    earlier = (await poll_rows.own_votes(conn, account_id, [poll["id"]])).get(poll["id"], [])
+    """Count a vote, local or remote, in a poll whose row the caller has locked: the vote
+    rows, the cached tallies (which for a remote poll also hold its server's counts) and
+    the voters; InvalidStatus for what Mastodon's VoteValidator refuses (an ended poll, no
+    such option, a choice already made, a second vote in a single-choice poll).
+
+    What federates: a local voter's choices go to a remote poll's server; a local poll's
+    new tallies go to those who saw it as an Update of the Question, signed by its author,
+    whoever voted (Mastodon's DistributePollUpdateWorker).
+    """
+    if is_expired(poll, now):
+        raise InvalidStatus("Validation failed: The poll has already ended")
+    if any(c < 0 or c >= len(poll["options"]) for c in choices):
+        raise InvalidStatus("Validation failed: The chosen vote option does not exist")
+    earlier = (await poll_rows.own_votes(conn, voter["id"], [poll["id"]])).get(poll["id"], [])
+    if (
+        len(set(choices)) != len(choices)
+        or set(choices) & set(earlier)
+        or (not poll["multiple"] and len(earlier) + len(choices) > 1)
+    ):
+        raise InvalidStatus("Validation failed: You have already voted on this poll")
     await poll_rows.insert_votes(
-        conn, poll["id"], account_id, [(rt.ids.next_id(), c) for c in choices], now
+        conn, poll["id"], voter["id"], [(rt.ids.next_id(), c) for c in choices], now
     )
     tallies = list(poll["cached_tallies"]) + [0] * (
         len(poll["options"]) - len(poll["cached_tallies"])
@@ -211,6 +296,17 @@ async def add_votes(
     await poll_rows.set_tallies(
         conn, poll["id"], tallies, int(poll["votes_count"]) + len(choices), voters, now
     )
+    status = await status_rows.status_by_id(conn, poll["status_id"])
+    assert status is not None
+    if voter["domain"] is None or status["local"]:
+        await outbox.record(
+            conn,
+            rt.ids,
+            "poll.voted",
+            voter["id"] if voter["domain"] is None else poll["account_id"],
+            status["id"],
+            {"poll_id": poll["id"], "choices": choices, "status_uri": status["uri"]},
+        )
 
 
 async def vote(rt: Runtime, account_id: int, poll_id: int, choices: list[int]) -> PollView:
@@ -229,23 +325,12 @@ async def vote(rt: Runtime, account_id: int, poll_id: int, choices: list[int]) -
             raise InvalidStatus("Validation failed: You cannot vote in your own polls")
         if await follow_rows.blocked_either_way(conn, account_id, poll["account_id"]):
             raise NotAllowed()  # Mastodon's PollPolicy#vote?
-        earlier = (await poll_rows.own_votes(conn, account_id, [poll_id])).get(poll_id, [])
-        if earlier or len(set(choices)) != len(choices):
+        if (await poll_rows.own_votes(conn, account_id, [poll_id])).get(poll_id):
+            # Stricter than the validator `cast` applies: a client votes all at once.
             raise InvalidStatus("Validation failed: You have already voted on this poll")
-        if not poll["multiple"] and len(choices) > 1:
-            # Mastodon stores the first choice, then refuses the second the same way.
-            raise InvalidStatus("Validation failed: You have already voted on this poll")
-        await add_votes(conn, rt, poll, account_id, choices, now)
-        status = await status_rows.status_by_id(conn, poll["status_id"])
-        assert status is not None
-        await outbox.record(
-            conn,
-            rt.ids,
-            "poll.voted",
-            account_id,
-            status["id"],
-            {"poll_id": poll_id, "choices": choices, "status_uri": status["uri"]},
-        )
+        voter = await account_rows.account_by_id(conn, account_id)
+        assert voter is not None
+        await cast(conn, rt, poll, voter, choices, now)
         fresh = await poll_rows.poll_by_id(conn, poll_id)
         assert fresh is not None
         return PollView(fresh, account_id, sorted(choices))

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ..formatting import MentionTarget, plain_mentions, render_field_value, render_text
 from ..ids import now_ms
 from ..runtime import Runtime
 from ..store import Connection, Row, outbox
@@ -13,8 +14,7 @@ from ..store import accounts as account_rows
 from ..store import follows as follow_rows
 from ..store import users as user_rows
 from ..store.effects import INSTANCE_FACTS_CHANGED
-from . import media
-from .formatting import MentionTarget, plain_mentions, render_field_value, render_text
+from . import domain_blocks, media
 
 MAX_DISPLAY_NAME = 30
 MAX_NOTE = 500
@@ -69,6 +69,17 @@ async def lookup(rt: Runtime, acct: str) -> Row | None:
     return await rt.store.read(unit)
 
 
+async def public_profile(rt: Runtime, acct: str) -> Row | None:
+    """The account a public profile page shows for `acct`: None when unknown, suspended,
+    or on a domain this server suspends."""
+    row = await lookup(rt, acct)
+    if row is None or row["suspended_at"] is not None:
+        return None
+    if row["domain"] is not None and await rt.store.read(domain_blocks.is_suspended, row["domain"]):
+        return None
+    return row
+
+
 @dataclass(frozen=True)
 class Credentials:
     """What verify_credentials adds to the account: the user's source data and role."""
@@ -79,14 +90,24 @@ class Credentials:
     follow_requests_count: int = 0
 
 
+def _preferences_of(user: Row) -> dict[str, Any]:
+    settings = json.loads(user["settings"] or "{}")
+    return {**DEFAULT_PREFERENCES, **settings.get("preferences", {})}
+
+
+async def preferences(conn: Connection, account_id: int) -> dict[str, Any]:
+    """A local account's posting defaults (privacy, sensitive, language)."""
+    user = await user_rows.user_by_account(conn, account_id)
+    return _preferences_of(user) if user is not None else dict(DEFAULT_PREFERENCES)
+
+
 async def credentials(rt: Runtime, account_id: int) -> Credentials | None:
     async def unit(conn: Connection) -> Credentials | None:
         row = await account_rows.account_by_id(conn, account_id)
         user = await user_rows.user_by_account(conn, account_id)
         if row is None or user is None:
             return None
-        settings = json.loads(user["settings"] or "{}")
-        prefs = {**DEFAULT_PREFERENCES, **settings.get("preferences", {})}
+        prefs = _preferences_of(user)
         requests = await follow_rows.pending_request_count(conn, account_id)
         return Credentials(row, user, prefs, requests)
 

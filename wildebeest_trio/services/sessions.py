@@ -13,10 +13,14 @@ from ..ids import now_ms
 from ..runtime import Runtime
 from ..store import Row
 from ..store import users as user_rows
+from .onetime import TokenInvalid, check_token, make_token, token_user_id
 from .tokens import hash_token
 
 DAY_MS = 24 * 3600 * 1000
 TOUCH_EVERY_MS = 60 * 1000
+TWO_FACTOR_PURPOSE = "two-factor-login"
+# How long a browser has, after the right password, to give its two-factor code.
+TWO_FACTOR_TTL = 5 * 60
 
 
 def _idle_ms(rt: Runtime) -> int:
@@ -70,6 +74,43 @@ async def session_account(rt: Runtime, token: str | None, ip: str) -> Row | None
     if row["last_seen_at"] < now - TOUCH_EVERY_MS:
         await rt.store.write(user_rows.touch_session, row["session_id"], ip, now)
     return row
+
+
+def two_factor_ticket(rt: Runtime, user: Row) -> str:
+    """Proof that `user` gave the right password and owes a two-factor code, good for
+    `TWO_FACTOR_TTL` seconds; bound to the password hash, so it dies with a password change."""
+    return make_token(
+        rt.config.secret_key(),
+        TWO_FACTOR_PURPOSE,
+        user["user_id"],
+        TWO_FACTOR_TTL,
+        binding=user["password_hash"] or "",
+    )
+
+
+async def two_factor_user(rt: Runtime, ticket: str) -> Row | None:
+    """The user whose password step a `two_factor_ticket` proves, or None."""
+    if not ticket:
+        return None
+    try:
+        user = await rt.store.read(user_rows.user_by_id, token_user_id(ticket))
+        if user is None:
+            return None
+        check_token(
+            rt.config.secret_key(), TWO_FACTOR_PURPOSE, ticket, binding=user["password_hash"] or ""
+        )
+    except TokenInvalid:
+        return None
+    return user
+
+
+async def user_with_email(rt: Runtime, email: str) -> Row | None:
+    """The user whose e-mail address is `email` (in any case); None when only a
+    username matches it."""
+    user = await rt.store.read(user_rows.user_by_login, email)
+    if user is None or user["email"].lower() != email.lower():
+        return None
+    return user
 
 
 async def end_session(rt: Runtime, token: str) -> None:

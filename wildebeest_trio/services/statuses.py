@@ -1,8 +1,14 @@
-"""Posting, editing, deleting and interacting with statuses, with visibility enforced.
+"""Statuses: the one path that writes them, local or remote, and what clients read of them.
 
-Every action runs as one unit of work: the change, its counters, and its outbox event
-commit together. Each returns a `StatusBundle` loaded in the same unit, so what a client
-just wrote is what it reads back.
+A status is written by `create` (a new one), `revise` (an edit) and `remove` (a
+deletion), whoever wrote it: the API (which the web client uses) and scheduled publishing
+call them through `post`, `edit` and `delete`; the inbox handlers call them with what a
+remote Note says (the neutral `NewStatus` and `Version`, which `federation.notes` makes
+of it). Each runs inside its caller's unit of work, so the status, its counters,
+mentions, conversations, notifications, stream events and (for a local status) its
+outbox event commit together. The API functions return a `StatusBundle` loaded in the
+same unit, so what a client just wrote is what it reads back. Favourites, boosts,
+bookmarks, pins and conversation mutes are written by `interactions`.
 """
 
 from __future__ import annotations
@@ -10,28 +16,27 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any
 
-from ..config import Config
+from ..formatting import URL_RE, MentionTarget, plain_mentions, render_text
 from ..ids import now_ms, parse_id
 from ..runtime import Runtime
-from ..store import Connection, IntegrityError, Row, outbox
+from ..store import Connection, Row, outbox
 from ..store import accounts as account_rows
+from ..store import inbox as inbox_rows
 from ..store import media as media_rows
+from ..store import notifications as notification_rows
 from ..store import scheduled as scheduled_rows
 from ..store import statuses as status_rows
 from ..store import users as user_rows
 from ..store.paging import Page
 from ..store.statuses import StatusBundle
-from . import conversations, fanout, media, notifications
-from .formatting import URL_RE, MentionTarget, plain_mentions, render_text
-
-if TYPE_CHECKING:
-    from .polls import PollDraft
+from . import conversations, fanout, interactions, media, media_cache, notifications, polls
+from .refusals import InvalidStatus, NotAllowed, StatusNotFound
+from .urls import status_uri, status_url
 
 MAX_CHARACTERS = 500
 CHARACTERS_PER_URL = 23
-MAX_PINNED = 5
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 # Visibilities that reach public places (Mastodon's `distributable?`).
 DISTRIBUTABLE = ("public", "unlisted")
@@ -42,36 +47,8 @@ REMOTE_MENTION_RE = re.compile(
 )
 
 
-class StatusNotFound(LookupError):
-    """No such status, or not one the caller may see (the two are not told apart)."""
-
-    def __init__(self, message: str = "Record not found") -> None:
-        super().__init__(message)
-
-
-class NotAllowed(PermissionError):
-    """The caller sees the status but may not do this to it."""
-
-    def __init__(self, message: str = "This action is not allowed") -> None:
-        super().__init__(message)
-
-
-class InvalidStatus(ValueError):
-    """Input Mastodon answers with 422 `Validation failed: ...`."""
-
-
 class _KeyTaken(Exception):
     """Another request committed a status under the same Idempotency-Key meanwhile."""
-
-
-def status_uri(config: Config, username: str, status_id: int) -> str:
-    """The ActivityPub id of a local status."""
-    return f"{config.base_url}/users/{username}/statuses/{status_id}"
-
-
-def status_url(config: Config, username: str, status_id: int) -> str:
-    """The web page of a local status, in the form clients parse (`/@user/ID`)."""
-    return f"{config.base_url}/@{username}/{status_id}"
 
 
 def count_characters(text: str) -> int:
@@ -93,8 +70,46 @@ class Draft:
     language: str | None = None
     in_reply_to_id: int | None = None
     media_ids: list[str] = field(default_factory=list)
-    poll: PollDraft | None = None
+    poll: polls.PollDraft | None = None
     scheduled_at: str | None = None
+
+
+@dataclass(kw_only=True)
+class Version:
+    """What a status says, as its author wrote it here (rendered) or its server sent it
+    (sanitized), with the accounts and emoji it names resolved."""
+
+    content: str
+    text: str = ""  # the source a local status was written from; remote ones have none
+    spoiler_text: str = ""
+    sensitive: bool = False
+    language: str | None = None
+    # Tagged accounts: mentioned, and told of it when local.
+    mentions: list[int] = field(default_factory=list)
+    # Local accounts a private or direct remote status is addressed to without a tag:
+    # Mastodon's silent mentions, which give access but no notification.
+    silent_mentions: list[int] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    # A remote server's custom emoji (shortcode, url, uri), recorded for its domain.
+    emojis: list[dict[str, str]] = field(default_factory=list)
+    # When the author's server says this version was written; None: now.
+    at: int | None = None
+
+
+@dataclass(kw_only=True)
+class NewStatus:
+    """A status to create: its first version, who may see it, where it belongs and what
+    it carries."""
+
+    version: Version
+    visibility: str
+    parent: Row | None = None  # the status it replies to
+    uri: str | None = None  # a remote status's id; a local one's is made from its new id
+    url: str | None = None
+    application_id: int | None = None
+    uploads: list[int] = field(default_factory=list)  # the local author's attachments
+    remote_media: list[dict[str, Any]] = field(default_factory=list)  # kept at its origin
+    poll: polls.PollState | None = None
 
 
 MAX_MEDIA = 4
@@ -108,11 +123,8 @@ def parse_media_ids(values: list[str]) -> list[int]:
     return list(dict.fromkeys(i for i in ids if i is not None))
 
 
-async def _attach_media(
-    conn: Connection, account_id: int, status_id: int, media_ids: list[str]
-) -> None:
+async def _attach_media(conn: Connection, account_id: int, status_id: int, ids: list[int]) -> None:
     """Give the author's finished, unattached uploads to a new status (Mastodon's checks)."""
-    ids = parse_media_ids(media_ids)
     for attachment_id in ids:
         row = await media_rows.attachment(conn, attachment_id)
         if row is None or row["account_id"] != account_id or row["status_id"] is not None:
@@ -129,8 +141,6 @@ def validate(draft: Draft, *, editing: bool = False) -> None:
     if len(draft.media_ids) > MAX_MEDIA:
         raise InvalidStatus(f"Validation failed: Cannot attach more than {MAX_MEDIA} files")
     if draft.poll is not None:
-        from . import polls  # imported here: polls builds on this module
-
         if draft.media_ids:
             raise InvalidStatus("Validation failed: A post cannot have both media and a poll")
         polls.validate(draft.poll)
@@ -181,14 +191,45 @@ async def _render(
     return rendered.html, rendered.mentions, rendered.tags
 
 
-async def _write_refs(
-    conn: Connection, rt: Runtime, status_id: int, mentions: list[MentionTarget], tags: list[str]
-) -> None:
-    now = now_ms()
-    await status_rows.replace_mentions(
-        conn, status_id, [(rt.ids.next_id(), m.account_id) for m in mentions], now
+async def _written(conn: Connection, rt: Runtime, draft: Draft, **fields: Any) -> Version:
+    """The version a client's text makes, rendered, with the other `fields`."""
+    content, mentions, tags = await _render(conn, rt, draft.text)
+    return Version(
+        text=draft.text,
+        content=content,
+        spoiler_text=draft.spoiler_text,
+        mentions=[m.account_id for m in mentions],
+        tags=tags,
+        **fields,
     )
-    await status_rows.replace_tags(conn, status_id, [(rt.ids.next_id(), t) for t in tags], now)
+
+
+async def _write_refs(
+    conn: Connection, rt: Runtime, status_id: int, author: Row, version: Version
+) -> None:
+    """Replace a status's mentions and hashtags; record a remote server's emoji it uses."""
+    now = now_ms()
+    people = list(dict.fromkeys([*version.mentions, *version.silent_mentions]))
+    await status_rows.replace_mentions(
+        conn, status_id, [(rt.ids.next_id(), p) for p in people], now
+    )
+    await status_rows.replace_tags(
+        conn, status_id, [(rt.ids.next_id(), t) for t in version.tags], now
+    )
+    if author["domain"] is None:
+        return  # local custom emoji are the instance's own
+    for emoji in version.emojis:
+        await inbox_rows.upsert_remote_emoji(
+            conn,
+            {
+                "id": rt.ids.next_id(),
+                "shortcode": emoji["shortcode"],
+                "domain": author["domain"],
+                "uri": emoji["uri"] or None,
+                "image_remote_url": emoji["url"],
+                "now": now,
+            },
+        )
 
 
 async def _one(conn: Connection, status_id: int, viewer_id: int | None) -> StatusBundle:
@@ -200,6 +241,94 @@ async def _one(conn: Connection, status_id: int, viewer_id: int | None) -> Statu
 # Posting -------------------------------------------------------------------------------------
 
 
+async def create(conn: Connection, rt: Runtime, author: Row, new: NewStatus) -> Row | None:
+    """Write a new status, local or remote, inside the caller's unit: the row, its
+    mentions, hashtags, emoji, attachments and poll, the conversation of a direct one,
+    the counters, the notifications, the live fan-out, and a local one's outbox event.
+    The status row; None for a remote one already taken or deleted here (a remote id is
+    taken once, and a deleted one never comes back)."""
+    now = now_ms()
+    local = author["domain"] is None
+    version = new.version
+    if new.uri is not None and (
+        await inbox_rows.any_status_by_uri(conn, new.uri) is not None
+        or await inbox_rows.is_tombstoned(conn, new.uri)
+    ):
+        return None
+    parent = new.parent
+    status_id = rt.ids.next_id()
+    conversation_id = (parent["conversation_id"] or parent["id"]) if parent else status_id
+    uri = new.uri or status_uri(rt.config, author["username"], status_id)
+    await status_rows.insert_status(
+        conn,
+        {
+            "id": status_id,
+            "uri": uri,
+            "url": new.url
+            or (status_url(rt.config, author["username"], status_id) if local else uri),
+            "account_id": author["id"],
+            "local": local,
+            "in_reply_to_id": parent["id"] if parent else None,
+            "in_reply_to_account_id": parent["account_id"] if parent else None,
+            "reblog_of_id": None,
+            "text": version.text,
+            "content": version.content,
+            "spoiler_text": version.spoiler_text,
+            "sensitive": version.sensitive or bool(version.spoiler_text),
+            "visibility": new.visibility,
+            "language": version.language,
+            "application_id": new.application_id,
+            "conversation_id": conversation_id,
+            # A remote server's date, unless it is in the future.
+            "created_at": now if version.at is None else min(version.at, now),
+            "updated_at": now,
+        },
+    )
+    await _write_refs(conn, rt, status_id, author, version)
+    if new.uploads:
+        await _attach_media(conn, author["id"], status_id, new.uploads)
+    for attachment in new.remote_media:
+        await media_cache.add_remote_attachment(
+            conn, rt, account_id=author["id"], status_id=status_id, **attachment
+        )
+    if new.poll is not None:
+        await polls.create(
+            conn,
+            rt,
+            status_id=status_id,
+            account_id=author["id"],
+            poll=new.poll,
+            local=local,
+            now=now,
+        )
+    if new.visibility == "direct":
+        here = set(await notification_rows.mentioned_local(conn, status_id))
+        people = dict.fromkeys([*version.mentions, *version.silent_mentions])
+        await conversations.record_direct(
+            conn,
+            rt,
+            status_id=status_id,
+            conversation_id=conversation_id,
+            author_id=author["id"],
+            participants=[(author["id"], local)] + [(p, p in here) for p in people],
+        )
+    # Mastodon's counter caches: direct statuses count nowhere; only public and
+    # unlisted replies count as replies.
+    if new.visibility != "direct":
+        await status_rows.add_to_statuses_count(conn, author["id"], 1, now)
+        if parent is not None and new.visibility in DISTRIBUTABLE:
+            await status_rows.add_to_count(conn, parent["id"], "replies_count", 1)
+    if local:
+        await outbox.record(
+            conn, rt.ids, "status.created", author["id"], status_id, {"visibility": new.visibility}
+        )
+    row = await status_rows.status_by_id(conn, status_id)
+    assert row is not None
+    await notifications.status_posted(conn, notifications.Notifier(rt), row, version.mentions)
+    conn.effects.add(fanout.StatusPublished(status_id))
+    return row
+
+
 async def post(
     rt: Runtime,
     account_id: int,
@@ -209,11 +338,10 @@ async def post(
     idempotency_key: str | None = None,
     scheduled_status_id: int | None = None,
 ) -> StatusBundle:
-    """Create a status (or return the one an Idempotency-Key already created); when
+    """Post a client's status (or return the one an Idempotency-Key already created); when
     publishing a scheduled status, its row goes in the same unit (StatusNotFound if it
     already went)."""
     validate(draft)
-    notifier = notifications.Notifier(rt)
 
     async def unit(conn: Connection) -> StatusBundle:
         now = now_ms()
@@ -236,75 +364,31 @@ async def post(
                     "The post you are trying to reply to does not appear to exist."
                 )
         prefs = await _preferences(conn, account_id)
-        visibility = draft.visibility or prefs.get("privacy") or "public"
         sensitive = draft.sensitive
         if sensitive is None:
             sensitive = bool(prefs.get("sensitive", False))
-        sensitive = sensitive or bool(draft.spoiler_text)
-        content, mentions, tags = await _render(conn, rt, draft.text)
-        status_id = rt.ids.next_id()
-        await status_rows.insert_status(
+        version = await _written(
             conn,
-            {
-                "id": status_id,
-                "uri": status_uri(rt.config, author["username"], status_id),
-                "url": status_url(rt.config, author["username"], status_id),
-                "account_id": account_id,
-                "local": True,
-                "in_reply_to_id": parent["id"] if parent else None,
-                "in_reply_to_account_id": parent["account_id"] if parent else None,
-                "reblog_of_id": None,
-                "text": draft.text,
-                "content": content,
-                "spoiler_text": draft.spoiler_text,
-                "sensitive": sensitive,
-                "visibility": visibility,
-                "language": draft.language or prefs.get("language") or None,
-                "application_id": application_id,
-                "conversation_id": (parent["conversation_id"] or parent["id"])
-                if parent
-                else status_id,
-                "created_at": now,
-                "updated_at": now,
-            },
+            rt,
+            draft,
+            sensitive=sensitive,
+            language=draft.language or prefs.get("language") or None,
         )
-        await _write_refs(conn, rt, status_id, mentions, tags)
-        if draft.media_ids:
-            await _attach_media(conn, account_id, status_id, draft.media_ids)
-        if draft.poll is not None:
-            from . import polls
-
-            await polls.create(
-                conn, rt, status_id=status_id, account_id=account_id, draft=draft.poll, now=now
-            )
-        if visibility == "direct":
-            await conversations.record_direct(
-                conn,
-                rt,
-                status_id=status_id,
-                conversation_id=(parent["conversation_id"] or parent["id"])
-                if parent
-                else status_id,
-                author_id=account_id,
-                participants=[(account_id, True)]
-                + [(m.account_id, m.domain is None) for m in mentions],
-            )
-        # Mastodon's counter caches: direct statuses count nowhere; only public and
-        # unlisted replies count as replies.
-        if visibility != "direct":
-            await status_rows.add_to_statuses_count(conn, account_id, 1, now)
-            if parent is not None and visibility in DISTRIBUTABLE:
-                await status_rows.add_to_count(conn, parent["id"], "replies_count", 1)
+        new = NewStatus(
+            version=version,
+            visibility=draft.visibility or prefs.get("privacy") or "public",
+            parent=parent,
+            application_id=application_id,
+            uploads=parse_media_ids(draft.media_ids),
+            poll=None if draft.poll is None else polls.state_of(draft.poll, now),
+        )
+        row = await create(conn, rt, author, new)
+        assert row is not None
         if idempotency_key and not await status_rows.remember_idempotency_key(
-            conn, account_id, idempotency_key, status_id, now, now - IDEMPOTENCY_MS
+            conn, account_id, idempotency_key, row["id"], now, now - IDEMPOTENCY_MS
         ):
             raise _KeyTaken()  # roll this status back; the winner's is the answer
-        await outbox.record(
-            conn, rt.ids, "status.created", account_id, status_id, {"visibility": visibility}
-        )
-        await notifications.status_posted(conn, notifier, status_id)
-        conn.effects.add(fanout.StatusPublished(status_id))
-        return await _one(conn, status_id, account_id)
+        return await _one(conn, row["id"], account_id)
 
     try:
         return await rt.store.write(unit)
@@ -433,10 +517,68 @@ async def history(rt: Runtime, status_id: int, viewer_id: int | None) -> tuple[l
 # Changing and deleting ---------------------------------------------------------------------------
 
 
+async def revise(conn: Connection, rt: Runtime, row: Row, version: Version) -> None:
+    """Make `version` the current text of a status, local or remote, inside the caller's
+    unit, keeping its history (the first edit keeps the original as version one). Those
+    who boosted it hear of it (`update`), accounts it tags for the first time are told of
+    the mention, those who see it live get it again, and a local one's Update federates."""
+    now = now_ms()
+    edited_at = now if version.at is None else min(version.at, now)
+    if not await status_rows.edits_of(conn, row["id"]):
+        await status_rows.insert_edit(
+            conn,
+            {
+                "id": rt.ids.next_id(),
+                "status_id": row["id"],
+                "account_id": row["account_id"],
+                "text": row["text"],
+                "content": row["content"],
+                "spoiler_text": row["spoiler_text"],
+                "sensitive": bool(row["sensitive"]),
+                "created_at": row["created_at"],
+            },
+        )
+    sensitive = version.sensitive or bool(version.spoiler_text)
+    mentioned_before = set(await notification_rows.mentioned_local(conn, row["id"]))
+    await status_rows.update_content(
+        conn,
+        row["id"],
+        text=version.text,
+        content=version.content,
+        spoiler_text=version.spoiler_text,
+        sensitive=sensitive,
+        language=version.language,
+        now=edited_at,
+    )
+    author = await account_rows.account_by_id(conn, row["account_id"])
+    assert author is not None
+    await _write_refs(conn, rt, row["id"], author, version)
+    await status_rows.insert_edit(
+        conn,
+        {
+            "id": rt.ids.next_id(),
+            "status_id": row["id"],
+            "account_id": row["account_id"],
+            "text": version.text,
+            "content": version.content,
+            "spoiler_text": version.spoiler_text,
+            "sensitive": sensitive,
+            "created_at": edited_at,
+        },
+    )
+    if row["local"]:
+        await outbox.record(conn, rt.ids, "status.updated", row["account_id"], row["id"])
+    edited = await status_rows.status_by_id(conn, row["id"])
+    assert edited is not None
+    newly = [m for m in version.mentions if m not in mentioned_before]
+    await notifications.status_edited(conn, notifications.Notifier(rt), edited, newly)
+    conn.effects.add(fanout.StatusPublished(row["id"], "status.update"))
+
+
 async def edit(rt: Runtime, account_id: int, status_id: int, draft: Draft) -> StatusBundle:
-    """Change a status's text, warning, sensitivity or language, keeping its history."""
+    """Change the text, warning, sensitivity, language or poll of one of the caller's
+    statuses (nothing happens when nothing changes)."""
     validate(draft, editing=True)
-    notifier = notifications.Notifier(rt)
 
     async def unit(conn: Connection) -> StatusBundle:
         row = await _own(conn, status_id, account_id)
@@ -445,10 +587,7 @@ async def edit(rt: Runtime, account_id: int, status_id: int, draft: Draft) -> St
         sensitive = row["sensitive"] if draft.sensitive is None else draft.sensitive
         sensitive = bool(sensitive) or bool(draft.spoiler_text)
         language = row["language"] if draft.language is None else (draft.language or None)
-        now = now_ms()
-        from . import polls
-
-        poll_changed = await polls.apply_edit(conn, rt, row, draft.poll, now)
+        poll_changed = await polls.apply_edit(conn, rt, row, draft.poll, now_ms())
         unchanged = (
             draft.text == row["text"]
             and draft.spoiler_text == row["spoiler_text"]
@@ -456,294 +595,79 @@ async def edit(rt: Runtime, account_id: int, status_id: int, draft: Draft) -> St
             and language == row["language"]
             and not poll_changed
         )
-        if unchanged:
-            return await _one(conn, status_id, account_id)
-        if not await status_rows.edits_of(conn, status_id):
-            # The first edit keeps the original as version one.
-            await status_rows.insert_edit(
-                conn,
-                {
-                    "id": rt.ids.next_id(),
-                    "status_id": status_id,
-                    "account_id": account_id,
-                    "text": row["text"],
-                    "content": row["content"],
-                    "spoiler_text": row["spoiler_text"],
-                    "sensitive": bool(row["sensitive"]),
-                    "created_at": row["created_at"],
-                },
-            )
-        content, mentions, tags = await _render(conn, rt, draft.text)
-        await status_rows.update_content(
-            conn,
-            status_id,
-            text=draft.text,
-            content=content,
-            spoiler_text=draft.spoiler_text,
-            sensitive=sensitive,
-            language=language,
-            now=now,
-        )
-        await _write_refs(conn, rt, status_id, mentions, tags)
-        await status_rows.insert_edit(
-            conn,
-            {
-                "id": rt.ids.next_id(),
-                "status_id": status_id,
-                "account_id": account_id,
-                "text": draft.text,
-                "content": content,
-                "spoiler_text": draft.spoiler_text,
-                "sensitive": sensitive,
-                "created_at": now,
-            },
-        )
-        await outbox.record(conn, rt.ids, "status.updated", account_id, status_id)
-        await notifications.status_edited(conn, notifier, status_id)
-        conn.effects.add(fanout.StatusPublished(status_id, "status.update"))
+        if not unchanged:
+            version = await _written(conn, rt, draft, sensitive=sensitive, language=language)
+            await revise(conn, rt, row, version)
         return await _one(conn, status_id, account_id)
 
     return await rt.store.write(unit)
 
 
-async def _remove(conn: Connection, rt: Runtime, row: Row, now: int) -> None:
-    """Delete one status and undo what it counted."""
-    await fanout.record_removal(conn, row["id"])
-    await status_rows.mark_deleted(conn, row["id"], now)
-    if row["visibility"] != "direct":
-        await status_rows.add_to_statuses_count(conn, row["account_id"], -1, None)
+async def remove(
+    conn: Connection, rt: Runtime, row: Row, now: int, *, delete_media: bool = False
+) -> None:
+    """Delete a live status, local or remote, inside the caller's unit, with what hangs on
+    it: its boosts, the counts it made, the notifications about it (Mastodon destroys
+    them with it), its place in conversations, a `delete` for those who saw it live, and
+    its attachments (kept a day for a redraft unless `delete_media`, see
+    `media.statuses_deleted`). A local one's Delete federates; a remote one leaves a
+    tombstone, so it is never taken again."""
     if row["reblog_of_id"] is not None:
-        await status_rows.add_to_count(conn, row["reblog_of_id"], "reblogs_count", -1)
-        await notifications.boost_removed(conn, row)
-        await outbox.record(
-            conn,
-            rt.ids,
-            "reblog.deleted",
-            row["account_id"],
-            row["id"],
-            {"uri": row["uri"], "reblog_of_id": row["reblog_of_id"]},
-        )
-        return
-    if row["in_reply_to_id"] is not None and row["visibility"] in DISTRIBUTABLE:
-        await status_rows.add_to_count(conn, row["in_reply_to_id"], "replies_count", -1)
-    if row["visibility"] == "direct":
-        await conversations.forget_status(conn, row)
-    await outbox.record(
-        conn,
-        rt.ids,
-        "status.deleted",
-        row["account_id"],
-        row["id"],
-        {"uri": row["uri"], "visibility": row["visibility"]},
-    )
+        await interactions.unboost(conn, rt, row, now)
+    else:
+        await interactions.remove_boosts_of(conn, rt, row, now)
+        await fanout.record_removal(conn, row["id"])
+        await status_rows.mark_deleted(conn, row["id"], now)
+        if row["visibility"] != "direct":
+            await status_rows.add_to_statuses_count(conn, row["account_id"], -1, None)
+        if row["in_reply_to_id"] is not None and row["visibility"] in DISTRIBUTABLE:
+            await status_rows.add_to_count(conn, row["in_reply_to_id"], "replies_count", -1)
+        if row["visibility"] == "direct":
+            await conversations.forget_status(conn, row)
+        await notifications.status_removed(conn, row["id"])
+        if row["local"]:
+            await outbox.record(
+                conn,
+                rt.ids,
+                "status.deleted",
+                row["account_id"],
+                row["id"],
+                {"uri": row["uri"], "visibility": row["visibility"]},
+            )
+    if not row["local"]:
+        await inbox_rows.add_tombstone(conn, row["uri"], row["account_id"], now)
+    await media.statuses_deleted(conn, rt, [row["id"]], delete_media=delete_media)
 
 
 async def delete(
     rt: Runtime, account_id: int, status_id: int, *, delete_media: bool = False
 ) -> StatusBundle:
-    """Delete a status (and the boosts of it); the status as it was, for redrafting.
-
-    Its uploads are kept a day for a redraft unless `delete_media` (see `media.statuses_deleted`).
-    """
+    """Delete one of the caller's statuses; the status as it was, for redrafting."""
 
     async def unit(conn: Connection) -> StatusBundle:
         row = await _own(conn, status_id, account_id)
         bundle = await status_rows.hydrate(conn, [row], account_id)
-        now = now_ms()
-        for boost in await status_rows.live_reblogs_of(conn, status_id):
-            await _remove(conn, rt, boost, now)
-        await _remove(conn, rt, row, now)
-        await media.statuses_deleted(conn, rt, [status_id], delete_media=delete_media)
+        await remove(conn, rt, row, now_ms(), delete_media=delete_media)
         return bundle
 
     return await rt.store.write(unit)
 
 
-# Interactions -----------------------------------------------------------------------------------
+async def remember_deleted(conn: Connection, uri: str, account_id: int) -> None:
+    """A remote status deleted before it was taken here: its id is never taken later."""
+    await inbox_rows.add_tombstone(conn, uri, account_id, now_ms())
 
 
-async def _proper(conn: Connection, status_id: int, viewer_id: int) -> Row:
-    """The status an interaction applies to: a boost stands for the boosted status."""
-    row = await status_rows.visible_status(conn, status_id, viewer_id)
-    if row is None:
-        raise StatusNotFound()
-    if row["reblog_of_id"] is not None:
-        inner = await status_rows.visible_status(conn, row["reblog_of_id"], viewer_id)
-        if inner is None:
-            raise StatusNotFound()
-        return inner
-    return row
+async def thread(conn: Connection, reply: Row, parent: Row) -> None:
+    """Put a stored reply under its parent, which arrived after it (inside the caller's
+    unit), counted as `create` would have."""
+    if parent["reblog_of_id"] is not None:
+        return
+    if await inbox_rows.link_reply(conn, reply, parent) and reply["visibility"] in DISTRIBUTABLE:
+        await status_rows.add_to_count(conn, parent["id"], "replies_count", 1)
 
 
-async def favourite(rt: Runtime, account_id: int, status_id: int, on: bool) -> StatusBundle:
-    """Favourite or unfavourite a status the caller can see."""
-    notifier = notifications.Notifier(rt)
-
-    async def unit(conn: Connection) -> StatusBundle:
-        row = await _proper(conn, status_id, account_id)
-        if on:
-            changed = await status_rows.insert_favourite(
-                conn, rt.ids.next_id(), account_id, row["id"], now_ms()
-            )
-        else:
-            changed = await status_rows.delete_favourite(conn, account_id, row["id"])
-        if changed:
-            await status_rows.add_to_count(conn, row["id"], "favourites_count", 1 if on else -1)
-            await outbox.record(
-                conn,
-                rt.ids,
-                "favourite.created" if on else "favourite.deleted",
-                account_id,
-                row["id"],
-                {"status_uri": row["uri"]},
-            )
-            await notifications.favourited(conn, notifier, account_id, row, on)
-        return await _one(conn, row["id"], account_id)
-
-    bundle = await rt.store.write(unit)
-    return bundle
-
-
-async def bookmark(rt: Runtime, account_id: int, status_id: int, on: bool) -> StatusBundle:
-    """Bookmark or unbookmark (private to the caller: nothing to federate)."""
-
-    async def unit(conn: Connection) -> StatusBundle:
-        row = await _proper(conn, status_id, account_id)
-        if on:
-            await status_rows.insert_bookmark(
-                conn, rt.ids.next_id(), account_id, row["id"], now_ms()
-            )
-        else:
-            await status_rows.delete_bookmark(conn, account_id, row["id"])
-        return await _one(conn, row["id"], account_id)
-
-    return await rt.store.write(unit)
-
-
-async def reblog(
-    rt: Runtime, account_id: int, status_id: int, visibility: str | None
-) -> StatusBundle:
-    """Boost a status; the boost (an existing one is returned again)."""
-    if visibility is not None and visibility not in ("public", "unlisted", "private"):
-        raise InvalidStatus("Validation failed: Visibility is not included in the list")
-    notifier = notifications.Notifier(rt)
-
-    async def unit(conn: Connection) -> StatusBundle:
-        row = await _proper(conn, status_id, account_id)
-        if row["visibility"] == "direct" or (
-            row["visibility"] == "private" and row["account_id"] != account_id
-        ):
-            raise NotAllowed()
-        existing = await status_rows.live_reblog(conn, account_id, row["id"])
-        if existing is not None:
-            return await _one(conn, existing["id"], account_id)
-        author = await account_rows.account_by_id(conn, account_id)
-        assert author is not None
-        prefs = await _preferences(conn, account_id)
-        chosen = visibility or prefs.get("privacy") or "public"
-        if chosen == "direct":
-            chosen = "public"
-        if row["visibility"] == "private":
-            chosen = "private"  # a boost never widens who sees a followers-only post
-        now = now_ms()
-        boost_id = rt.ids.next_id()
-        await status_rows.insert_status(
-            conn,
-            {
-                "id": boost_id,
-                "uri": status_uri(rt.config, author["username"], boost_id) + "/activity",
-                "url": status_url(rt.config, author["username"], boost_id),
-                "account_id": account_id,
-                "local": True,
-                "in_reply_to_id": None,
-                "in_reply_to_account_id": None,
-                "reblog_of_id": row["id"],
-                "text": "",
-                "content": "",
-                "spoiler_text": "",
-                "sensitive": False,
-                "visibility": chosen,
-                "language": None,
-                "application_id": None,
-                "conversation_id": None,
-                "created_at": now,
-                "updated_at": now,
-            },
-        )
-        await status_rows.add_to_count(conn, row["id"], "reblogs_count", 1)
-        await status_rows.add_to_statuses_count(conn, account_id, 1, now)
-        await outbox.record(
-            conn,
-            rt.ids,
-            "reblog.created",
-            account_id,
-            boost_id,
-            {"reblog_of_id": row["id"], "status_uri": row["uri"], "visibility": chosen},
-        )
-        await notifications.reblogged(conn, notifier, account_id, row)
-        conn.effects.add(fanout.StatusPublished(boost_id))
-        return await _one(conn, boost_id, account_id)
-
-    try:
-        return await rt.store.write(unit)
-    except IntegrityError:
-        # A concurrent request boosted first (one live boost per account): return it.
-        return await rt.store.write(unit)
-
-
-async def unreblog(rt: Runtime, account_id: int, status_id: int) -> StatusBundle:
-    """Undo the caller's boost; the boosted status."""
-
-    async def unit(conn: Connection) -> StatusBundle:
-        row = await _proper(conn, status_id, account_id)
-        existing = await status_rows.live_reblog(conn, account_id, row["id"])
-        if existing is not None:
-            await _remove(conn, rt, existing, now_ms())
-        return await _one(conn, row["id"], account_id)
-
-    bundle = await rt.store.write(unit)
-    return bundle
-
-
-async def pin(rt: Runtime, account_id: int, status_id: int, on: bool) -> StatusBundle:
-    """Pin or unpin one of the caller's own statuses on their profile."""
-
-    async def unit(conn: Connection) -> StatusBundle:
-        row = await _own(conn, status_id, account_id)
-        if on:
-            if row["reblog_of_id"] is not None or row["visibility"] == "direct":
-                raise InvalidStatus("Validation failed: This post cannot be pinned")
-            if await status_rows.pin_count(conn, account_id) >= MAX_PINNED:
-                raise InvalidStatus(
-                    f"Validation failed: You cannot pin more than {MAX_PINNED} posts"
-                )
-            if await status_rows.insert_pin(
-                conn, rt.ids.next_id(), account_id, row["id"], now_ms()
-            ):
-                await outbox.record(conn, rt.ids, "pin.created", account_id, row["id"])
-        elif await status_rows.delete_pin(conn, account_id, row["id"]):
-            await outbox.record(conn, rt.ids, "pin.deleted", account_id, row["id"])
-        return await _one(conn, row["id"], account_id)
-
-    bundle = await rt.store.write(unit)
-    return bundle
-
-
-async def mute(rt: Runtime, account_id: int, status_id: int, on: bool) -> StatusBundle:
-    """Mute or unmute the conversation a visible status belongs to."""
-
-    async def unit(conn: Connection) -> StatusBundle:
-        row = await _proper(conn, status_id, account_id)
-        conversation = row["conversation_id"] or row["id"]
-        if on:
-            await status_rows.mute_conversation(
-                conn, rt.ids.next_id(), account_id, conversation, now_ms()
-            )
-        else:
-            await status_rows.unmute_conversation(conn, account_id, conversation)
-        return await _one(conn, row["id"], account_id)
-
-    return await rt.store.write(unit)
+# Who interacted -----------------------------------------------------------------------------------
 
 
 async def interacting_accounts(

@@ -10,6 +10,7 @@ from ..runtime import Runtime
 from ..store import Connection, Row
 from ..store import tags as tag_rows
 from ..store.paging import Page
+from ..views import DayUse
 
 # A hashtag as formatting.py finds them: word characters, at least one not a digit.
 TAG_NAME_RE = re.compile(r"^\w*[^\W\d_]\w*$", re.UNICODE)
@@ -22,15 +23,6 @@ class TagNotFound(LookupError):
 
     def __init__(self, message: str = "Record not found") -> None:
         super().__init__(message)
-
-
-@dataclass(frozen=True)
-class DayUse:
-    """One day of a tag's history: the day's midnight (UTC, ms), uses, distinct accounts."""
-
-    day: int
-    uses: int
-    accounts: int
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,16 @@ def profile_url(config: Config, username: str) -> str:
     return f"{config.base_url}/@{username}"
 
 
+def status_uri(config: Config, username: str, status_id: int) -> str:
+    """The ActivityPub id of a local status."""
+    return f"{actor_uri(config, username)}/statuses/{status_id}"
+
+
+def status_url(config: Config, username: str, status_id: int) -> str:
+    """The web page of a local status, in the form clients parse (`/@user/ID`)."""
+    return f"{profile_url(config, username)}/{status_id}"
+
+
 def key_id(config: Config, username: str) -> str:
     return f"{actor_uri(config, username)}#main-key"
 

@@ -179,6 +179,26 @@ async def rename_local_account(conn: Connection, account_id: int, username: str,
     )
 
 
+async def set_also_known_as(conn: Connection, account_id: int, aliases: str, now: int) -> None:
+    """Replace an account's aliases (a JSON list of actor URIs)."""
+    await conn.execute(
+        "UPDATE accounts SET also_known_as = $1, updated_at = $2 WHERE id = $3",
+        aliases,
+        now,
+        account_id,
+    )
+
+
+async def set_moved_to(conn: Connection, account_id: int, target_id: int, now: int) -> None:
+    """Record that an account moved to another."""
+    await conn.execute(
+        "UPDATE accounts SET moved_to_account_id = $1, updated_at = $2 WHERE id = $3",
+        target_id,
+        now,
+        account_id,
+    )
+
+
 async def local_actor(conn: Connection, username: str) -> Row | None:
     """A local account with its current public key, by username (case-insensitively)."""
     return await conn.fetchrow(

@@ -76,15 +76,6 @@ async def status_row(conn: Connection, status_id: int) -> Row | None:
     return await conn.fetchrow("SELECT * FROM statuses WHERE id = $1", status_id)
 
 
-async def set_follow_uri(conn: Connection, follow_id: int, uri: str) -> None:
-    """Name a local follow (or follow request) by the id of the Follow activity we sent,
-    so that the remote Accept or Reject can be matched to it."""
-    for table in ("follows", "follow_requests"):
-        await conn.execute(
-            f"UPDATE {table} SET uri = $1 WHERE id = $2 AND uri IS NULL", uri, follow_id
-        )
-
-
 async def is_follower(conn: Connection, follower_id: int, target_id: int) -> bool:
     found = await conn.fetchval(
         "SELECT 1 FROM follows WHERE account_id = $1 AND target_account_id = $2",
@@ -141,33 +132,3 @@ async def pinned_statuses(conn: Connection, account_id: int) -> list[Row]:
         "AND s.visibility IN ('public', 'unlisted') ORDER BY p.id DESC",
         account_id,
     )
-
-
-async def set_also_known_as(conn: Connection, account_id: int, aliases: str, now: int) -> None:
-    """Replace an account's aliases (a JSON list of actor URIs)."""
-    await conn.execute(
-        "UPDATE accounts SET also_known_as = $1, updated_at = $2 WHERE id = $3",
-        aliases,
-        now,
-        account_id,
-    )
-
-
-async def set_moved_to(conn: Connection, account_id: int, target_id: int, now: int) -> None:
-    """Record that an account moved to another."""
-    await conn.execute(
-        "UPDATE accounts SET moved_to_account_id = $1, updated_at = $2 WHERE id = $3",
-        target_id,
-        now,
-        account_id,
-    )
-
-
-async def local_follower_ids(conn: Connection, account_id: int) -> list[int]:
-    """The local accounts following an account."""
-    rows = await conn.fetch(
-        "SELECT f.account_id FROM follows f JOIN accounts a ON a.id = f.account_id "
-        "WHERE f.target_account_id = $1 AND a.domain IS NULL ORDER BY f.id",
-        account_id,
-    )
-    return [r["account_id"] for r in rows]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..services.formatting import emoji_shortcodes
+from ..formatting import emoji_shortcodes
 from .base import Connection, Row
 
 

@@ -1,7 +1,13 @@
-"""The social graph: follows, follow requests, and relationship facts."""
+"""The social graph between two accounts: follows, follow requests, blocks, mutes, notes
+and endorsements, and the follower counters.
+
+These tables are written from here only (the domain logic is services/follows.py), so
+the counters are recounted wherever a follow comes or goes.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from .base import Connection, Row
@@ -43,17 +49,45 @@ async def insert_follow(conn: Connection, follow: dict[str, Any]) -> None:
     await _recount(conn, follow["account_id"], follow["target_account_id"])
 
 
+_TABLES = ("follows", "follow_requests")
+
+
+def _table(table: str) -> str:
+    if table not in _TABLES:
+        raise ValueError(table)
+    return table
+
+
 async def update_follow_options(
-    conn: Connection, follow_id: int, show_reblogs: bool, notify: bool, languages: str | None
+    conn: Connection,
+    table: str,
+    row_id: int,
+    show_reblogs: bool,
+    notify: bool,
+    languages: str | None,
 ) -> None:
-    """Change what an existing follow shows (boosts, notifications, languages)."""
+    """Change what an existing follow (`follows`) or request (`follow_requests`) will show:
+    boosts, notifications, languages."""
     await conn.execute(
-        "UPDATE follows SET show_reblogs = $1, notify = $2, languages = $3 WHERE id = $4",
+        f"UPDATE {_table(table)} SET show_reblogs = $1, notify = $2, languages = $3 WHERE id = $4",
         show_reblogs,
         notify,
         languages,
-        follow_id,
+        row_id,
     )
+
+
+async def follow_by_uri(conn: Connection, table: str, uri: str) -> Row | None:
+    """A follow (`follows`) or follow request (`follow_requests`) by its activity id."""
+    return await conn.fetchrow(f"SELECT * FROM {_table(table)} WHERE uri = $1", uri)
+
+
+async def set_follow_uri(conn: Connection, row_id: int, uri: str) -> None:
+    """Name a follow or follow request by the id of its Follow activity: the one we send
+    for a local account's (so the remote Accept or Reject can be matched to it), or a
+    remote follower's latest (which a later Undo names)."""
+    for table in _TABLES:
+        await conn.execute(f"UPDATE {table} SET uri = $1 WHERE id = $2", uri, row_id)
 
 
 async def delete_follow(conn: Connection, account_id: int, target_id: int) -> Row | None:
@@ -78,6 +112,49 @@ async def _recount(conn: Connection, account_id: int, target_id: int) -> None:
         "UPDATE accounts SET followers_count = "
         "(SELECT COUNT(*) FROM follows WHERE target_account_id = $1) WHERE id = $1",
         target_id,
+    )
+
+
+async def recount(conn: Connection, account_ids: Iterable[int]) -> None:
+    """Recount followers and following of the given accounts from the rows."""
+    for account_id in account_ids:
+        await conn.execute(
+            "UPDATE accounts SET "
+            "following_count = (SELECT COUNT(*) FROM follows WHERE account_id = $1), "
+            "followers_count = (SELECT COUNT(*) FROM follows WHERE target_account_id = $1) "
+            "WHERE id = $1",
+            account_id,
+        )
+
+
+async def delete_all_of(conn: Connection, account_id: int) -> list[tuple[int, int]]:
+    """End every follow and follow request from or to an account that is going away,
+    recounting every account concerned; the (follower, followed) pairs that were follows."""
+    pairs = [
+        (r["account_id"], r["target_account_id"])
+        for r in await conn.fetch(
+            "SELECT account_id, target_account_id FROM follows "
+            "WHERE account_id = $1 OR target_account_id = $1",
+            account_id,
+        )
+    ]
+    await conn.execute(
+        "DELETE FROM follows WHERE account_id = $1 OR target_account_id = $1", account_id
+    )
+    await conn.execute(
+        "DELETE FROM follow_requests WHERE account_id = $1 OR target_account_id = $1",
+        account_id,
+    )
+    await recount(conn, sorted({i for pair in pairs for i in pair} | {account_id}))
+    return pairs
+
+
+async def local_followers(conn: Connection, account_id: int) -> list[Row]:
+    """The follows of the local accounts following this one, oldest first."""
+    return await conn.fetch(
+        "SELECT f.* FROM follows f JOIN accounts a ON a.id = f.account_id "
+        "WHERE f.target_account_id = $1 AND a.domain IS NULL ORDER BY f.id",
+        account_id,
     )
 
 
@@ -190,15 +267,22 @@ async def pending_request_count(conn: Connection, target_id: int) -> int:
 
 
 async def insert_block(
-    conn: Connection, block_id: int, account_id: int, target_id: int, now: int
+    conn: Connection,
+    block_id: int,
+    account_id: int,
+    target_id: int,
+    now: int,
+    uri: str | None = None,
 ) -> bool:
-    """Block an account; False if it already was."""
+    """Block an account (a remote account's block named by its activity's `uri`); False
+    if it already was."""
     changed = await conn.execute(
-        "INSERT INTO blocks (id, account_id, target_account_id, created_at) "
-        "VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, target_account_id) DO NOTHING",
+        "INSERT INTO blocks (id, account_id, target_account_id, uri, created_at) "
+        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, target_account_id) DO NOTHING",
         block_id,
         account_id,
         target_id,
+        uri,
         now,
     )
     return changed == 1
@@ -291,6 +375,22 @@ async def block_and_mute_facts(
     }
 
 
+async def local_blockers_and_muters(conn: Connection, target_id: int, now: int) -> list[Row]:
+    """The local accounts that block or (live) mute an account: `account_id`, `kind`
+    (`block` or `mute`) and, for a mute, `hide_notifications`."""
+    return await conn.fetch(
+        "SELECT b.account_id, 'block' AS kind, FALSE AS hide_notifications FROM blocks b "
+        "JOIN accounts a ON a.id = b.account_id WHERE b.target_account_id = $1 "
+        "AND a.domain IS NULL UNION ALL "
+        "SELECT m.account_id, 'mute', m.hide_notifications FROM mutes m "
+        "JOIN accounts a ON a.id = m.account_id WHERE m.target_account_id = $1 "
+        "AND a.domain IS NULL AND (m.expires_at IS NULL OR m.expires_at > $2) "
+        "ORDER BY kind, account_id",
+        target_id,
+        now,
+    )
+
+
 async def blocks_page(conn: Connection, account_id: int, page: Page) -> list[Row]:
     """Accounts the account blocks, newest block first (cursor: `page_id`)."""
     sql = (
@@ -347,6 +447,16 @@ async def notes_on(conn: Connection, account_id: int, target_ids: list[int]) -> 
         *target_ids,
     )
     return {r["target_account_id"]: r["comment"] for r in rows}
+
+
+async def local_notes_about(conn: Connection, target_id: int) -> list[Row]:
+    """The notes local accounts wrote on an account (`account_id`, `comment`)."""
+    return await conn.fetch(
+        "SELECT n.account_id, n.comment FROM account_notes n JOIN accounts a "
+        "ON a.id = n.account_id WHERE n.target_account_id = $1 AND a.domain IS NULL "
+        "ORDER BY n.account_id",
+        target_id,
+    )
 
 
 async def familiar_followers(conn: Connection, viewer_id: int, target_id: int) -> list[Row]:

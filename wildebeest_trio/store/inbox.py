@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .base import Connection, Row
+from .follows import delete_all_of
 from .paging import placeholders
 
 
@@ -85,46 +86,6 @@ async def has_local_follower(conn: Connection, account_id: int) -> bool:
     return found is not None
 
 
-async def local_followers(conn: Connection, account_id: int) -> list[Row]:
-    """The local accounts following this one, with their follow's options."""
-    return await conn.fetch(
-        "SELECT f.account_id, f.show_reblogs, f.notify, f.languages FROM follows f "
-        "JOIN accounts a ON a.id = f.account_id "
-        "WHERE f.target_account_id = $1 AND a.domain IS NULL ORDER BY f.id",
-        account_id,
-    )
-
-
-async def follow_by_uri(conn: Connection, table: str, uri: str) -> Row | None:
-    """A follow (`follows`) or follow request (`follow_requests`) by its activity id."""
-    if table not in ("follows", "follow_requests"):
-        raise ValueError(table)
-    return await conn.fetchrow(f"SELECT * FROM {table} WHERE uri = $1", uri)
-
-
-async def set_follow_uri(conn: Connection, table: str, row_id: int, uri: str) -> None:
-    """Record the activity id of a follow (request), e.g. a repeated Follow's new id."""
-    if table not in ("follows", "follow_requests"):
-        raise ValueError(table)
-    await conn.execute(f"UPDATE {table} SET uri = $1 WHERE id = $2", uri, row_id)
-
-
-async def insert_remote_favourite(
-    conn: Connection, favourite_id: int, account_id: int, status_id: int, uri: str, now: int
-) -> bool:
-    """A remote account's Like; False if it had already favourited the status."""
-    changed = await conn.execute(
-        "INSERT INTO favourites (id, account_id, status_id, uri, created_at) "
-        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, status_id) DO NOTHING",
-        favourite_id,
-        account_id,
-        status_id,
-        uri,
-        now,
-    )
-    return changed == 1
-
-
 async def favourite_of(conn: Connection, account_id: int, status_id: int) -> Row | None:
     """The account's favourite of a status, if any."""
     return await conn.fetchrow(
@@ -137,11 +98,6 @@ async def favourite_by_uri(conn: Connection, account_id: int, uri: str) -> Row |
     return await conn.fetchrow(
         "SELECT * FROM favourites WHERE uri = $1 AND account_id = $2", uri, account_id
     )
-
-
-async def delete_favourite_row(conn: Connection, favourite_id: int) -> None:
-    """Remove one favourite (the caller fixes the count)."""
-    await conn.execute("DELETE FROM favourites WHERE id = $1", favourite_id)
 
 
 async def live_statuses_of(conn: Connection, account_id: int, limit: int) -> list[Row]:
@@ -160,50 +116,17 @@ async def favourites_of(conn: Connection, account_id: int) -> list[Row]:
 
 
 async def remove_account_graph(conn: Connection, account_id: int) -> list[tuple[int, int]]:
-    """Drop an account's follows, requests and notifications; the (follower, followed)
-    pairs whose counts must be recounted."""
-    pairs = await conn.fetch(
-        "SELECT account_id, target_account_id FROM follows "
-        "WHERE account_id = $1 OR target_account_id = $1",
-        account_id,
-    )
-    await conn.execute(
-        "DELETE FROM follows WHERE account_id = $1 OR target_account_id = $1", account_id
-    )
-    await conn.execute(
-        "DELETE FROM follow_requests WHERE account_id = $1 OR target_account_id = $1",
-        account_id,
-    )
+    """Drop an account's follows, requests (recounting the accounts concerned) and the
+    notifications it caused; the (follower, followed) pairs that were follows."""
+    pairs = await delete_all_of(conn, account_id)
     await conn.execute("DELETE FROM notifications WHERE from_account_id = $1", account_id)
-    return [(r["account_id"], r["target_account_id"]) for r in pairs]
-
-
-async def recount_follows(conn: Connection, account_ids: set[int]) -> None:
-    """Recount followers and following of the given accounts from the rows."""
-    for account_id in account_ids:
-        await conn.execute(
-            "UPDATE accounts SET "
-            "following_count = (SELECT COUNT(*) FROM follows WHERE account_id = $1), "
-            "followers_count = (SELECT COUNT(*) FROM follows WHERE target_account_id = $1) "
-            "WHERE id = $1",
-            account_id,
-        )
+    return pairs
 
 
 async def suspend_account(conn: Connection, account_id: int, now: int) -> None:
     """Mark an account suspended (a deleted remote actor)."""
     await conn.execute(
         "UPDATE accounts SET suspended_at = $1, updated_at = $1 WHERE id = $2", now, account_id
-    )
-
-
-async def set_moved_to(conn: Connection, account_id: int, target_id: int, now: int) -> None:
-    """Record where an account moved."""
-    await conn.execute(
-        "UPDATE accounts SET moved_to_account_id = $1, updated_at = $2 WHERE id = $3",
-        target_id,
-        now,
-        account_id,
     )
 
 
@@ -224,19 +147,10 @@ async def upsert_remote_emoji(conn: Connection, emoji: dict[str, Any]) -> None:
     )
 
 
-async def delete_block(conn: Connection, account_id: int, target_id: int) -> bool:
-    """Lift a block; whether there was one."""
-    changed = await conn.execute(
-        "DELETE FROM blocks WHERE account_id = $1 AND target_account_id = $2",
-        account_id,
-        target_id,
-    )
-    return changed > 0
-
-
-async def link_reply(conn: Connection, reply: Row, parent: Row) -> None:
-    """Thread a stored reply under a parent that arrived after it."""
-    await conn.execute(
+async def link_reply(conn: Connection, reply: Row, parent: Row) -> bool:
+    """Thread a stored reply under a parent that arrived after it; whether it was not
+    threaded yet."""
+    threaded = await conn.execute(
         "UPDATE statuses SET in_reply_to_id = $1, in_reply_to_account_id = $2, "
         "conversation_id = $3 WHERE id = $4 AND in_reply_to_id IS NULL",
         parent["id"],
@@ -244,3 +158,4 @@ async def link_reply(conn: Connection, reply: Row, parent: Row) -> None:
         parent["conversation_id"] or parent["id"],
         reply["id"],
     )
+    return threaded > 0

@@ -89,16 +89,21 @@ async def _apply_one(conn: Connection, migration: Migration) -> bool:
     return True
 
 
-async def pending(store: Store) -> list[Migration]:
-    """Migrations not yet applied."""
+async def pending(store: Store, *, up_to: int | None = None) -> list[Migration]:
+    """Migrations not yet applied (only those numbered `up_to` or lower, if given)."""
     applied = await store.write(_applied)
-    return [m for m in discover(store.dialect) if m.version not in applied]
+    return [
+        m
+        for m in discover(store.dialect)
+        if m.version not in applied and (up_to is None or m.version <= up_to)
+    ]
 
 
-async def migrate(store: Store) -> list[Migration]:
-    """Apply every pending migration; the ones this call applied, in order."""
+async def migrate(store: Store, *, up_to: int | None = None) -> list[Migration]:
+    """Apply every pending migration (up to version `up_to`, if given: the schema an older
+    release had, as the upgrade tests build); the ones this call applied, in order."""
     done = []
-    for migration in await pending(store):
+    for migration in await pending(store, up_to=up_to):
         if await store.write(_apply_one, migration):
             done.append(migration)
     return done

@@ -93,6 +93,16 @@ async def withdraw(
     )
 
 
+async def delete_about_status(conn: Connection, status_id: int) -> list[Row]:
+    """Delete every notification about a status (it was deleted): who lost which, and
+    whether it was filtered."""
+    return await conn.fetch(
+        "DELETE FROM notifications WHERE status_id = $1 "
+        "RETURNING account_id, from_account_id, filtered",
+        status_id,
+    )
+
+
 async def delete_from(conn: Connection, account_id: int, from_account_id: int) -> int:
     """Delete every notification one account caused another (after a block)."""
     return await conn.execute(

@@ -22,8 +22,9 @@ marks it dispatched. Events so far (`object_id` and payload):
 - `account.updated` (account id): Update of the actor (profile changes);
 - `account.moved` (the target account's id): Move of the followers;
 - `poll.voted` (the poll's status id; poll_id, choices (option indices), status_uri): a
-  local account voted; for a remote poll, one Create of a Note named after each chosen
-  option to its author, for a local one an Update of the Question with new tallies;
+  vote was counted. By a local account in a remote poll: one Create of a Note named after
+  each chosen option to its author. In a local poll, whoever voted (`account_id` is then
+  the poll's author when the voter is remote): an Update of the Question with new tallies;
 - `poll.ended` (status id; poll_id): a local poll closed: an Update of the Question.
 
 `account_id` is always the local actor. Bookmarks and conversation mutes are private

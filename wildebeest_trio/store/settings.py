@@ -99,23 +99,10 @@ async def swap_email(conn: Connection, user_id: int, email: str, now: int) -> No
     )
 
 
-async def follow_pairs_of(conn: Connection, account_id: int) -> list[Row]:
-    """Every follow from or to an account (what deleting it ends)."""
-    return await conn.fetch(
-        "SELECT account_id, target_account_id FROM follows "
-        "WHERE account_id = $1 OR target_account_id = $1",
-        account_id,
-    )
-
-
 async def purge_account(conn: Connection, account_id: int, now: int) -> None:
     """Empty a deleted account: its posts gone, its profile blank, its user disabled,
     its sessions and tokens revoked. The row stays so the name is never reused."""
     conn.effects.add(INSTANCE_FACTS_CHANGED)
-    await conn.execute(
-        "DELETE FROM follow_requests WHERE account_id = $1 OR target_account_id = $1",
-        account_id,
-    )
     await conn.execute(
         "UPDATE statuses SET deleted_at = $1, updated_at = $1 "
         "WHERE account_id = $2 AND deleted_at IS NULL",

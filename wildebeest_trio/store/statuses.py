@@ -264,15 +264,21 @@ async def replace_tags(
 
 
 async def insert_favourite(
-    conn: Connection, favourite_id: int, account_id: int, status_id: int, now: int
+    conn: Connection,
+    favourite_id: int,
+    account_id: int,
+    status_id: int,
+    now: int,
+    uri: str | None = None,
 ) -> bool:
-    """Favourite a status; False if it already was."""
+    """Favourite a status (`uri`: a remote account's Like); False if it already was."""
     changed = await conn.execute(
-        "INSERT INTO favourites (id, account_id, status_id, created_at) VALUES ($1, $2, $3, $4) "
-        "ON CONFLICT (account_id, status_id) DO NOTHING",
+        "INSERT INTO favourites (id, account_id, status_id, uri, created_at) "
+        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, status_id) DO NOTHING",
         favourite_id,
         account_id,
         status_id,
+        uri,
         now,
     )
     return changed == 1

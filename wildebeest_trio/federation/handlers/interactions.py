@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
-from ...ids import now_ms
-from ...services import fanout
-from ...services.notifications import Notifier
+from ...services import interactions
+from ...services.refusals import NotAllowed, StatusNotFound
 from ...store import Connection, Row
-from ...store import activitypub as ap_rows
 from ...store import inbox as inbox_rows
-from ...store import statuses as status_rows
 from ..as2 import as_list, first, link
 from ..fetch import DocumentRefused, fetch_document, same_origin
 from ..notes import address_of, parse_note, visibility_of
@@ -19,36 +17,21 @@ from .notes import store_fetched_note
 
 
 async def on_like(ctx: Context) -> None:
-    """A remote favourite of a local status: counted and notified."""
+    """A remote favourite of a local status it may see."""
     rt, actor = ctx.rt, ctx.actor
     object_id = link(ctx.activity.get("object"))
     if object_id is None:
         return
 
-    notifier = Notifier(rt)
-
     async def unit(conn: Connection) -> None:
         status = await inbox_rows.status_by_uri(conn, object_id)
         if status is None or not status["local"] or status["reblog_of_id"] is not None:
-            return
-        if status["visibility"] == "direct":
-            if not await ap_rows.is_mentioned(conn, status["id"], actor["id"]):
-                return  # only those a direct post reached may favourite it
+            return  # Mastodon takes Likes of its own posts only
         uri = ctx.activity_id or f"{actor['uri']}#likes/{status['id']}"
-        if not await inbox_rows.insert_remote_favourite(
-            conn, rt.ids.next_id(), actor["id"], status["id"], uri, now_ms()
-        ):
-            return
-        await status_rows.add_to_count(conn, status["id"], "favourites_count", 1)
-        await notifier.notify(
-            conn,
-            account_id=status["account_id"],
-            type="favourite",
-            from_account_id=actor["id"],
-            status_id=status["id"],
-        )
+        await interactions.favourite(conn, rt, actor, status["id"], uri=uri)
 
-    await rt.store.write(unit)
+    with suppress(StatusNotFound):
+        await rt.store.write(unit)
 
 
 async def _original(ctx: Context, object_id: str) -> Row | None:
@@ -87,7 +70,7 @@ async def on_announce(ctx: Context) -> None:
     if not local_original and not await rt.store.read(inbox_rows.has_local_follower, actor["id"]):
         return  # Mastodon: a boost must reach a local follower or concern a local post
     original = await _original(ctx, object_id)
-    if original is None or original["visibility"] not in ("public", "unlisted"):
+    if original is None:
         return
     to = [u for u in (address_of(v) for v in as_list(ctx.activity.get("to"))) if u]
     cc = [u for u in (address_of(v) for v in as_list(ctx.activity.get("cc"))) if u]
@@ -95,48 +78,10 @@ async def on_announce(ctx: Context) -> None:
     if visibility == "direct":
         visibility = "private"
 
-    notifier = Notifier(rt)
-
     async def unit(conn: Connection) -> None:
         if await inbox_rows.any_status_by_uri(conn, boost_uri) is not None:
-            return
-        if await status_rows.live_reblog(conn, actor["id"], original["id"]) is not None:
-            return
-        now = now_ms()
-        boost_id = rt.ids.next_id()
-        await status_rows.insert_status(
-            conn,
-            {
-                "id": boost_id,
-                "uri": boost_uri,
-                "url": boost_uri,
-                "account_id": actor["id"],
-                "local": False,
-                "in_reply_to_id": None,
-                "in_reply_to_account_id": None,
-                "reblog_of_id": original["id"],
-                "text": "",
-                "content": "",
-                "spoiler_text": "",
-                "sensitive": False,
-                "visibility": visibility,
-                "language": None,
-                "application_id": None,
-                "conversation_id": None,
-                "created_at": now,
-                "updated_at": now,
-            },
-        )
-        await status_rows.add_to_count(conn, original["id"], "reblogs_count", 1)
-        await status_rows.add_to_statuses_count(conn, actor["id"], 1, now)
-        if original["local"]:
-            await notifier.notify(
-                conn,
-                account_id=original["account_id"],
-                type="reblog",
-                from_account_id=actor["id"],
-                status_id=original["id"],
-            )
-        conn.effects.add(fanout.StatusPublished(boost_id))
+            return  # this Announce came before (its boost may since have been undone)
+        await interactions.boost(conn, rt, actor, original["id"], visibility, uri=boost_uri)
 
-    await rt.store.write(unit)
+    with suppress(StatusNotFound, NotAllowed):
+        await rt.store.write(unit)

@@ -1,12 +1,11 @@
-"""Move: a remote account moved; its local followers follow the new account."""
+"""Move: a remote account moved; services/moves moves its local followers."""
 
 from __future__ import annotations
 
 import json
 import logging
 
-from ...ids import now_ms
-from ...services import follows as follow_service
+from ...services import moves
 from ...store import inbox as inbox_rows
 from ..actors import refresh_actor
 from ..as2 import link
@@ -17,9 +16,9 @@ log = logging.getLogger(__name__)
 
 
 async def on_move(ctx: Context) -> None:
-    """Check the move against the target's `alsoKnownAs`, then migrate local followers:
-    each unfollows the old account and follows the new one (a Follow goes out through
-    the outbox's `follow.created` / `follow.requested`, as for any local follow)."""
+    """Check the move against the target's `alsoKnownAs`, then record it: local followers
+    follow the new account instead (their Follow goes out through the outbox, as for any
+    local follow)."""
     rt, origin = ctx.rt, ctx.actor
     if link(ctx.activity.get("object")) != origin["uri"]:
         return
@@ -34,21 +33,7 @@ async def on_move(ctx: Context) -> None:
     if target is None or target["suspended_at"] is not None:
         return
     aliases = json.loads(target["also_known_as"] or "[]")
-    if origin["uri"] not in aliases:
+    if not isinstance(aliases, list) or origin["uri"] not in aliases:
         log.info("refusing the move of %s: %s does not list it", origin["uri"], target_uri)
         return
-    followers = await rt.store.read(inbox_rows.local_followers, origin["id"])
-    await rt.store.write(inbox_rows.set_moved_to, origin["id"], target["id"], now_ms())
-    for follower in followers:
-        await follow_service.unfollow(rt, follower["account_id"], origin["id"])
-        try:
-            await follow_service.follow(
-                rt,
-                follower["account_id"],
-                target["id"],
-                follow_service.FollowOptions(
-                    reblogs=bool(follower["show_reblogs"]), notify=bool(follower["notify"])
-                ),
-            )
-        except (follow_service.CannotFollow, follow_service.AccountNotFound):
-            continue  # a block between them: the follower stays off the new account
+    await moves.moved(rt, origin, target)

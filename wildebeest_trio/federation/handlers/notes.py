@@ -1,4 +1,9 @@
-"""Create, Update and Delete of remote notes (and of actors: Update and Delete Person)."""
+"""Create, Update and Delete of remote notes (and of actors: Update and Delete Person).
+
+The handlers read and check the activity, then call the status and poll domains
+(`services.statuses`, `services.polls`) as the API does for local ones; they write no
+rows themselves.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,8 @@ from typing import Any
 
 from ...ids import now_ms
 from ...runtime import Runtime
-from ...services import domain_blocks, fanout, media, polls
-from ...services.notifications import Notifier
+from ...services import domain_blocks, interactions, media, polls, statuses
+from ...services.refusals import InvalidStatus
 from ...store import Connection, Row
 from ...store import accounts as account_rows
 from ...store import activitypub as ap_rows
@@ -26,13 +31,10 @@ from ..notes import (
     Audience,
     NoteRefused,
     ParsedNote,
-    apply_edit,
     audience,
-    create_status,
+    new_status,
     parse_note,
-    refresh_poll,
-    remove_status,
-    visibility_of,
+    revision,
 )
 from . import Context, ensure_account, fetchable
 
@@ -58,9 +60,7 @@ async def object_document(ctx: Context, *, trust_embedded: bool = True) -> dict[
     return await fetch_document(ctx.rt, object_id)
 
 
-def _related(
-    note: ParsedNote, visibility: str, people: Audience, has_follower: bool, parent: Row | None
-) -> bool:
+def _related(new: statuses.NewStatus, people: Audience, has_follower: bool) -> bool:
     """Mastodon's "related to local activity": someone here follows, is addressed, or is
     replied to."""
     local_people = any(a["domain"] is None for a in people.mentioned) or bool(
@@ -68,14 +68,9 @@ def _related(
     )
     if local_people:
         return True
-    if visibility == "direct":
+    if new.visibility == "direct":
         return False
-    return has_follower or (parent is not None and parent["local"])
-
-
-async def _local_recipients(people: Audience) -> list[int]:
-    """Local accounts told of a mention: tagged ones (silent mentions do not notify)."""
-    return list(dict.fromkeys(a["id"] for a in people.mentioned if a["domain"] is None))
+    return has_follower or (new.parent is not None and bool(new.parent["local"]))
 
 
 async def store_note(
@@ -84,53 +79,19 @@ async def store_note(
     """Create a remote status from a parsed note (once); the row and its bundle, or None
     when it exists, was deleted, or (with `check`) relates to nobody here."""
 
-    notifier = Notifier(rt)
-
     async def unit(conn: Connection) -> tuple[Row, StatusBundle] | None:
-        if await inbox_rows.any_status_by_uri(conn, note.uri) is not None:
-            return None
-        if await inbox_rows.is_tombstoned(conn, note.uri):
-            return None
         people = await audience(conn, note, delivered_to)
-        parent = (
-            await inbox_rows.status_by_uri(conn, note.in_reply_to) if note.in_reply_to else None
-        )
-        visibility = visibility_of(note.to, note.cc, author["followers_url"])
+        new = await new_status(conn, note, author, people)
         if check and not _related(
-            note,
-            visibility,
-            people,
-            await inbox_rows.has_local_follower(conn, author["id"]),
-            parent,
+            new, people, await inbox_rows.has_local_follower(conn, author["id"])
         ):
             return None
         block = await domain_blocks.block_for(conn, author["domain"])
         if block is not None and block["reject_media"]:
-            note.media = []  # the domain's media are refused
-        row = await create_status(conn, rt, note, author, people)
-        recipients = await _local_recipients(people)
-        for account_id in recipients:
-            await notifier.notify(
-                conn,
-                account_id=account_id,
-                type="mention",
-                from_account_id=author["id"],
-                status_id=row["id"],
-            )
-        if row["visibility"] != "direct" and (
-            row["in_reply_to_account_id"] in (None, author["id"])
-        ):
-            # Followers who asked to be told of this account's posts (the bell).
-            for follower in await inbox_rows.local_followers(conn, author["id"]):
-                if follower["notify"] and follower["account_id"] not in recipients:
-                    await notifier.notify(
-                        conn,
-                        account_id=follower["account_id"],
-                        type="status",
-                        from_account_id=author["id"],
-                        status_id=row["id"],
-                    )
-        conn.effects.add(fanout.StatusPublished(row["id"]))
+            new.remote_media = []  # the domain's media are refused
+        row = await statuses.create(conn, rt, author, new)
+        if row is None:
+            return None
         return row, await status_rows.hydrate(conn, [row], None)
 
     return await rt.store.write(unit)
@@ -214,15 +175,14 @@ async def _vote(ctx: Context, status_uri: str, choice_name: str) -> bool:
         if poll is None:
             return False
         now = now_ms()
-        if poll["expires_at"] is not None and poll["expires_at"] <= now:
+        if polls.is_expired(poll, now):
             return True  # too late: not a post either
         if choice_name not in poll["options"]:
             return False
-        choice = poll["options"].index(choice_name)
-        earlier = (await poll_rows.own_votes(conn, voter["id"], [poll["id"]])).get(poll["id"], [])
-        if choice in earlier or (earlier and not poll["multiple"]):
-            return True
-        await polls.add_votes(conn, rt, poll, voter["id"], [choice], now)
+        try:
+            await polls.cast(conn, rt, poll, voter, [poll["options"].index(choice_name)], now)
+        except InvalidStatus as exc:
+            log.info("vote by %s in %s refused: %s", voter["uri"], status_uri, exc)
         return True
 
     return await rt.store.write(unit)
@@ -251,11 +211,9 @@ async def _resolve_parent(rt: Runtime, reply: Row, parent_uri: str) -> None:
 
     async def unit(conn: Connection) -> None:
         parent = await inbox_rows.status_by_uri(conn, parent_uri)
-        if parent is None or parent["reblog_of_id"] is not None:
-            return
-        await inbox_rows.link_reply(conn, reply, parent)
-        if reply["visibility"] in ("public", "unlisted"):
-            await status_rows.add_to_count(conn, parent["id"], "replies_count", 1)
+        current = await status_rows.status_by_id(conn, reply["id"])
+        if parent is not None and current is not None:
+            await statuses.thread(conn, current, parent)
 
     await rt.store.write(unit)
 
@@ -286,47 +244,27 @@ async def on_update(ctx: Context) -> None:
     if existing["account_id"] != ctx.actor["id"] or existing["reblog_of_id"] is not None:
         return
 
-    notifier = Notifier(rt)
-
     async def unit(conn: Connection) -> None:
         row = await status_rows.status_by_id(conn, existing["id"])
         if row is None:
             return
-        people = await audience(conn, note, ctx.delivered_to)
         # An Update without a newer `updated` may still bring a Question's new tallies.
-        polled = await refresh_poll(conn, row, note, now_ms())
-        if not await apply_edit(conn, rt, row, note, people):
-            if polled:
-                conn.effects.add(fanout.StatusPublished(row["id"], "status.update"))
-            return
-        # As Mastodon, those who boosted the post hear that it changed.
-        for boost in await status_rows.live_reblogs_of(conn, row["id"]):
-            await notifier.notify(
-                conn,
-                account_id=boost["account_id"],
-                type="update",
-                from_account_id=row["account_id"],
-                status_id=row["id"],
-            )
-        conn.effects.add(fanout.StatusPublished(row["id"], "status.update"))
+        if note.poll is not None:
+            await polls.refresh(conn, row, note.poll, now_ms())
+        version = revision(note, row, await audience(conn, note, ctx.delivered_to))
+        if version is not None:
+            await statuses.revise(conn, rt, row, version)
 
     await rt.store.write(unit)
 
 
 async def delete_status(rt: Runtime, row: Row) -> None:
-    """Remove one remote status and its boosts, and tell the streams that showed them."""
+    """Remove one remote status (or boost) as its author asked."""
 
     async def unit(conn: Connection) -> None:
-        now = now_ms()
         current = await status_rows.status_by_id(conn, row["id"])
-        if current is None:
-            return
-        for boost in await status_rows.live_reblogs_of(conn, row["id"]):
-            await remove_status(conn, boost, now)
-        await remove_status(conn, current, now)
-        if not current["local"]:
-            await inbox_rows.add_tombstone(conn, current["uri"], current["account_id"], now)
-        await media.statuses_deleted(conn, rt, [current["id"]])
+        if current is not None:
+            await statuses.remove(conn, rt, current, now_ms())
 
     await rt.store.write(unit)
 
@@ -335,21 +273,22 @@ async def _delete_account(rt: Runtime, account: Row) -> None:
     """A remote actor deleted itself: its statuses, favourites and follows go; it is
     marked suspended so nothing more is taken from it."""
     while True:
-        statuses = await rt.store.read(
+        batch = await rt.store.read(
             inbox_rows.live_statuses_of, account["id"], ACCOUNT_DELETE_BATCH
         )
-        for status in statuses:
+        for status in batch:
             await delete_status(rt, status)
-        if len(statuses) < ACCOUNT_DELETE_BATCH:
+        if len(batch) < ACCOUNT_DELETE_BATCH:
             break
 
     async def unit(conn: Connection) -> None:
         now = now_ms()
         for favourite in await inbox_rows.favourites_of(conn, account["id"]):
-            await inbox_rows.delete_favourite_row(conn, favourite["id"])
-            await status_rows.add_to_count(conn, favourite["status_id"], "favourites_count", -1)
-        pairs = await inbox_rows.remove_account_graph(conn, account["id"])
-        await inbox_rows.recount_follows(conn, {i for pair in pairs for i in pair})
+            status = await status_rows.status_by_id(conn, favourite["status_id"])
+            if status is not None:
+                await interactions.unfavourite(conn, rt, account, status)
+        # Follows both ways and requests end (recounted); so do the notifications it caused.
+        await inbox_rows.remove_account_graph(conn, account["id"])
         await inbox_rows.suspend_account(conn, account["id"], now)
         await media.account_removed(conn, rt, account["id"])
 
@@ -368,13 +307,11 @@ async def on_delete(ctx: Context) -> None:
     if not same_origin(object_id, ctx.actor["uri"]):
         return
     row = await rt.store.read(inbox_rows.status_by_uri, object_id)
-    if row is None or row["local"]:
-
-        async def remember(conn: Connection) -> None:
-            await inbox_rows.add_tombstone(conn, object_id, ctx.actor["id"], now_ms())
-
-        if row is None:
-            await rt.store.write(remember)
+    if row is None:
+        # Deleted before it reached us: remembered, so it is never taken later.
+        await rt.store.write(statuses.remember_deleted, object_id, ctx.actor["id"])
+        return
+    if row["local"]:
         return
     if row["account_id"] != ctx.actor["id"]:
         return

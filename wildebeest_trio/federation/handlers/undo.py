@@ -2,43 +2,33 @@
 
 from __future__ import annotations
 
-from ...services import notifications
+from ...ids import now_ms
+from ...services import follows, interactions
 from ...store import Connection, Row
+from ...store import accounts as account_rows
 from ...store import follows as follow_rows
 from ...store import inbox as inbox_rows
-from ...store import lists as list_rows
 from ...store import statuses as status_rows
 from ..as2 import first, link
 from . import Context
-from .notes import delete_status
 
 
 async def _unfollow(
     conn: Connection, ctx: Context, target_uri: str | None, uri: str | None
 ) -> bool:
     """End the actor's follow (or request) by target or by Follow id; whether it did."""
-    actor = ctx.actor
-    row: Row | None = None
+    target: Row | None = None
     if target_uri is not None:
         target = await inbox_rows.account_by_uri(conn, target_uri)
-        if target is not None:
-            row = await follow_rows.follow_row(conn, actor["id"], target["id"])
-            if row is None:
-                request = await follow_rows.delete_request(conn, actor["id"], target["id"])
-                return request is not None
     elif uri is not None:
-        row = await inbox_rows.follow_by_uri(conn, "follows", uri)
-        if row is None:
-            request = await inbox_rows.follow_by_uri(conn, "follow_requests", uri)
-            if request is not None and request["account_id"] == actor["id"]:
-                await follow_rows.delete_request(conn, actor["id"], request["target_account_id"])
-                return True
-    if row is None or row["account_id"] != actor["id"]:
+        for table in ("follows", "follow_requests"):
+            row = await follow_rows.follow_by_uri(conn, table, uri)
+            if row is not None and row["account_id"] == ctx.actor["id"]:
+                target = await account_rows.account_by_id(conn, row["target_account_id"])
+                break
+    if target is None:
         return False
-    await follow_rows.delete_follow(conn, actor["id"], row["target_account_id"])
-    await list_rows.leave_lists_of(conn, actor["id"], row["target_account_id"])
-    await notifications.unfollowed(conn, actor["id"], row["target_account_id"])
-    return True
+    return await follows.unfollow_in(conn, ctx.rt, ctx.actor, target, by=None) is not None
 
 
 async def _unlike(conn: Connection, ctx: Context, status_uri: str | None, uri: str | None) -> bool:
@@ -53,17 +43,17 @@ async def _unlike(conn: Connection, ctx: Context, status_uri: str | None, uri: s
         favourite = await inbox_rows.favourite_by_uri(conn, actor["id"], uri)
     if favourite is None:
         return False
-    await inbox_rows.delete_favourite_row(conn, favourite["id"])
-    await status_rows.add_to_count(conn, favourite["status_id"], "favourites_count", -1)
     status = await status_rows.status_by_id(conn, favourite["status_id"])
-    if status is not None:
-        await notifications.withdraw(
-            conn,
-            account_id=status["account_id"],
-            from_account_id=actor["id"],
-            type="favourite",
-            status_id=status["id"],
-        )
+    return status is not None and await interactions.unfavourite(conn, ctx.rt, actor, status)
+
+
+async def _unannounce(conn: Connection, ctx: Context, boost_uri: str) -> bool:
+    """Remove the actor's boost by its Announce id; whether there was one."""
+    boost = await inbox_rows.status_by_uri(conn, boost_uri)
+    if boost is None or boost["account_id"] != ctx.actor["id"]:
+        return False
+    if boost["reblog_of_id"] is not None:
+        await interactions.unboost(conn, ctx.rt, boost, now_ms())
     return True
 
 
@@ -75,16 +65,11 @@ async def on_undo(ctx: Context) -> None:
     object_type = first(obj.get("type")) if isinstance(obj, dict) else None
     object_id = link(obj)
     inner = link(obj.get("object")) if isinstance(obj, dict) else None
-    if object_id is not None and object_type in (None, "Announce"):
-        boost = await rt.store.read(inbox_rows.status_by_uri, object_id)
-        if boost is not None and boost["account_id"] == actor["id"]:
-            if boost["reblog_of_id"] is not None:
-                await delete_status(rt, boost)
-            return
-        if object_type == "Announce":
-            return
 
     async def unit(conn: Connection) -> None:
+        if object_id is not None and object_type in (None, "Announce"):
+            if await _unannounce(conn, ctx, object_id) or object_type == "Announce":
+                return
         if object_type == "Follow":
             await _unfollow(conn, ctx, inner, object_id)
         elif object_type == "Like":
@@ -92,7 +77,7 @@ async def on_undo(ctx: Context) -> None:
         elif object_type == "Block":
             target = await inbox_rows.account_by_uri(conn, inner) if inner else None
             if target is not None:
-                await inbox_rows.delete_block(conn, actor["id"], target["id"])
+                await follows.unblock_in(conn, rt, actor, target, federate=False)
         elif object_type is None and object_id is not None:
             if not await _unfollow(conn, ctx, None, object_id):
                 await _unlike(conn, ctx, None, object_id)

@@ -1,0 +1,61 @@
+"""`POST /inbox` (shared) and `POST /users/<name>/inbox`: verified, stored, answered 202."""
+
+from __future__ import annotations
+
+from quart import Blueprint, Response, request
+
+from ...federation.inbox import UnknownInbox, receive
+from ...federation.verify import MAX_BODY, DeliveryRefused
+from ..auth import client_ip
+from ..context import runtime, signed_url
+from ..errors import ApiError, not_found
+
+blueprint = Blueprint("inbox", __name__)
+
+
+async def _deliver(username: str | None) -> Response:
+    """Read a bounded body, hand it to the inbox, and answer as it says."""
+    rt = runtime()
+    body = await _bounded_body()
+    try:
+        status = await receive(
+            rt,
+            url=signed_url(),
+            headers=dict(request.headers),
+            body=body,
+            username=username,
+            client=client_ip(),
+        )
+    except UnknownInbox:
+        raise not_found() from None
+    except DeliveryRefused as exc:
+        raise ApiError(exc.status, str(exc)) from None
+    return Response("", status=status)
+
+
+async def _bounded_body() -> bytes:
+    """The request body; 413 past the inbox's limit, without reading any further: a
+    declared length is refused before the body is read, a chunked body once it passes."""
+    length = request.content_length
+    if length is not None and length > MAX_BODY:
+        raise ApiError(413, "Request entity too large")
+    # (The body's own bound is the application's, set for media uploads: far larger.)
+    data = bytearray()
+    async for chunk in request.body:
+        data += chunk
+        if len(data) > MAX_BODY:
+            raise ApiError(413, "Request entity too large")
+    return bytes(data)
+
+
+@blueprint.route("/inbox", methods=["POST"])
+@blueprint.route("/actor/inbox", methods=["POST"])
+async def shared_inbox() -> Response:
+    """The shared inbox, also the inbox the instance actor advertises (as on Mastodon)."""
+    return await _deliver(None)
+
+
+@blueprint.route("/users/<username>/inbox", methods=["POST"])
+async def personal_inbox(username: str) -> Response:
+    """A local account's own inbox (404 for no such account)."""
+    return await _deliver(username)

@@ -1,0 +1,127 @@
+"""Media uploads in the Mastodon API: `POST /api/v{1,2}/media`, `GET`/`PUT /api/v1/media/:id`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint, Response
+
+from ...serializers.media import media_attachment_entity
+from ...services import media
+from ..auth import auth, require_scope
+from ..context import json_response, runtime
+from ..errors import ApiError, not_found
+from ..params import Params, read_params
+
+blueprint = Blueprint("media", __name__)
+
+FILE_BLANK = "Validation failed: File can't be blank"
+
+
+@blueprint.route("/api/v1/media", methods=["POST"])
+@require_scope("write:media")
+async def create_v1() -> Response:
+    """Upload and process at once: 200 with the finished attachment (Elk uses this)."""
+    return await _create(synchronous=True)
+
+
+@blueprint.route("/api/v2/media", methods=["POST"])
+@require_scope("write:media")
+async def create_v2() -> Response:
+    """Upload, then process as a job: 202 with `url: null` until it is done."""
+    return await _create(synchronous=False)
+
+
+@blueprint.route("/api/v1/media/<id:attachment_id>", methods=["GET"])
+@require_scope("write:media")
+async def show(attachment_id: int) -> Response:
+    """One's own unattached upload: 206 while processing, 200 when done, 422 if it failed."""
+    rt = runtime()
+    row = await media.owned(rt, auth().account_id or 0, attachment_id)
+    if row is None:
+        raise not_found()
+    return _answer(row)
+
+
+@blueprint.route("/api/v1/media/<id:attachment_id>", methods=["PUT"])
+@require_scope("write:media")
+async def change(attachment_id: int) -> Response:
+    """Set the description, focal point or thumbnail of one's own unattached upload."""
+    rt = runtime()
+    params = await read_params()
+    try:
+        row = await media.update(
+            rt,
+            auth().account_id or 0,
+            attachment_id,
+            description=params.text("description", max_length=100_000),
+            focus=params.text("focus", max_length=100) or None,
+            thumbnail=_file(params, "thumbnail"),
+        )
+    except media.MediaError as exc:
+        raise ApiError(422, str(exc)) from None
+    if row is None:
+        raise not_found()
+    return _answer(row)
+
+
+async def _create(*, synchronous: bool) -> Response:
+    """Both upload endpoints: read the form, hand the file to the service, answer the entity."""
+    rt = runtime()
+    params = await read_params()
+    data = _file(params, "file")
+    if data is None:
+        raise ApiError(422, FILE_BLANK)
+    try:
+        row = await media.upload(
+            rt,
+            auth().account_id or 0,
+            data,
+            synchronous=synchronous,
+            description=params.text("description", max_length=100_000),
+            focus=params.text("focus", max_length=100) or None,
+            thumbnail=_file(params, "thumbnail"),
+        )
+    except media.MediaError as exc:
+        raise ApiError(422, str(exc)) from None
+    entity = media_attachment_entity(rt.config, row)
+    return json_response(entity, 200 if row["processing"] == "complete" else 202)
+
+
+def _answer(row: dict[str, Any]) -> Response:
+    """An upload as GET and PUT answer it: 206 while queued, 200 when done, 422 if failed."""
+    if row["processing"] == "failed":
+        raise ApiError(422, row.get("error") or "The file could not be processed")
+    entity = media_attachment_entity(runtime().config, row)
+    return json_response(entity, 200 if row["processing"] == "complete" else 206)
+
+
+def _file(params: Params, name: str) -> bytes | None:
+    """The bytes of an uploaded file field; 422 past the configured size limit."""
+    upload = params.files.get(name)
+    if upload is None:
+        return None
+    config = runtime().config
+    # A file may be a video or audio (checked against its own limit once its kind is known);
+    # a thumbnail is always an image.
+    limit = (
+        max(config.media_max_image_bytes, config.media_max_video_bytes)
+        if name == "file"
+        else config.media_max_image_bytes
+    )
+    data: bytes = upload.read(limit + 1)
+    if len(data) > limit:
+        raise ApiError(
+            422,
+            f"Validation failed: {name.capitalize()} file size must be less than {_human(limit)}",
+        )
+    return data
+
+
+def _human(n: int) -> str:
+    """A byte count as people read it (16 MB, 200 KB)."""
+    if n % (1024 * 1024) == 0:
+        return f"{n // (1024 * 1024)} MB"
+    if n % 1024 == 0:
+        return f"{n // 1024} KB"
+    return f"{n} bytes"

@@ -1,0 +1,324 @@
+"""The admin pages: instance settings, sign-ups, reports, accounts, domain blocks, custom
+emoji, announcements and the job queue, for moderators and admins only."""
+
+from __future__ import annotations
+
+from quart import Blueprint, Response, request
+
+from ...ids import parse_id
+from ...services import admin, custom_emoji
+from ...services import instance as instance_service
+from ...services.types import Row
+from ..browser import FormPost, Notices, form_post, staff, viewer_page
+from ..context import runtime
+
+blueprint = Blueprint("admin", __name__)
+
+NOTICES = Notices(
+    {
+        "approved": "The sign-up was approved.",
+        "rejected": "The sign-up was rejected and the account removed.",
+        "resolved": "The report is resolved.",
+        "reopened": "The report is open again.",
+        "changed": "The account's standing changed.",
+        "unchanged": "Nothing changed: the account was already in that state.",
+        "blocked": "The domain is blocked.",
+        "unblocked": "The domain block was lifted.",
+        "emoji": "The emoji was saved.",
+        "announced": "The announcement is published.",
+        "deleted": "Deleted.",
+        "retried": "The job is back in the queue.",
+        "saved": "Saved.",
+    }
+)
+
+
+MODERATORS = staff(admin.MODERATOR_ROLES)
+ADMINS = staff(admin.ADMIN_ROLES)
+
+
+# Dashboard and instance settings ---------------------------------------------------------------
+
+
+@blueprint.route("/admin")
+@viewer_page(MODERATORS)
+async def dashboard(viewer: Row) -> Response:
+    rt = runtime()
+    health = await admin.queue_health(rt) if viewer["role"] == "admin" else None
+    return await NOTICES.page(
+        "admin/dashboard.html",
+        sign_ups=len(await admin.pending_sign_ups(rt)),
+        open_reports=len(await admin.reports(rt)),
+        health=health,
+    )
+
+
+@blueprint.route("/admin/settings")
+@viewer_page(ADMINS)
+async def settings_page(_viewer: Row) -> Response:
+    rt = runtime()
+    facts = await instance_service.instance_facts(rt)
+    return await NOTICES.page(
+        "admin/settings.html",
+        config=rt.config,
+        site=facts.site,
+        modes=instance_service.REGISTRATION_MODES,
+        rules=facts.rules,
+        extended=facts.extended_description,
+    )
+
+
+@blueprint.route("/admin/settings", methods=["POST"])
+@form_post(ADMINS, back="/admin/settings")
+async def settings_save(post: FormPost) -> Response:
+    form = post.form
+    rt = runtime()
+    action = form.get("action", "")
+    try:
+        if action == "site":
+            await instance_service.set_site(
+                rt,
+                title=str(form.get("title", ""))[:1000],
+                description=str(form.get("description", ""))[:5000],
+                registrations=str(form.get("registrations", "")),
+            )
+        elif action == "add_rule":
+            await instance_service.add_rule(
+                rt, str(form.get("text", ""))[:1000], str(form.get("hint", ""))[:1000]
+            )
+        elif action == "remove_rule":
+            rule_id = parse_id(form.get("rule_id", ""))
+            if rule_id is None or not await instance_service.remove_rule(rt, rule_id):
+                return await post.failed("No such rule.", 404)
+        elif action == "description":
+            text = str(form.get("extended_description", ""))
+            if len(text) > 20_000:
+                return await post.failed("The description is too long.")
+            await instance_service.set_extended_description(rt, text)
+        else:
+            return await post.failed("Unknown action.", 400)
+    except ValueError as exc:
+        return await post.failed(str(exc))
+    return post.done("saved")
+
+
+# Sign-ups --------------------------------------------------------------------------------------
+
+
+@blueprint.route("/admin/sign_ups")
+@viewer_page(MODERATORS)
+async def sign_ups_page(_viewer: Row) -> Response:
+    return await NOTICES.page(
+        "admin/sign_ups.html", pending=await admin.pending_sign_ups(runtime())
+    )
+
+
+@blueprint.route("/admin/sign_ups/<id:user_id>/<action>", methods=["POST"])
+@form_post(MODERATORS, back="/admin/sign_ups")
+async def sign_up_decision(post: FormPost, user_id: int, action: str) -> Response:
+    if action not in ("approve", "reject"):
+        return await post.failed("No such sign-up.", 404)
+    try:
+        if action == "approve":
+            await admin.approve_sign_up(runtime(), user_id)
+        else:
+            await admin.reject_sign_up(runtime(), user_id)
+    except admin.NotFound:
+        return await post.failed("No such sign-up.", 404)
+    return post.done("approved" if action == "approve" else "rejected")
+
+
+# Reports ---------------------------------------------------------------------------------------
+
+
+@blueprint.route("/admin/reports")
+@viewer_page(MODERATORS)
+async def reports_page(_viewer: Row) -> Response:
+    resolved = request.args.get("resolved") == "1"
+    return await NOTICES.page(
+        "admin/reports.html",
+        reports=await admin.reports(runtime(), resolved=resolved),
+        resolved=resolved,
+    )
+
+
+@blueprint.route("/admin/reports/<id:report_id>/<action>", methods=["POST"])
+@form_post(MODERATORS, back="/admin/reports")
+async def report_decision(post: FormPost, report_id: int, action: str) -> Response:
+    viewer = post.account
+    if action not in ("resolve", "reopen"):
+        return await post.failed("No such report.", 404)
+    try:
+        await admin.resolve_report(
+            runtime(), viewer["account_id"], report_id, reopen=action == "reopen"
+        )
+    except admin.NotFound:
+        return await post.failed("No such report.", 404)
+    return post.done("resolved" if action == "resolve" else "reopened")
+
+
+# Accounts --------------------------------------------------------------------------------------
+
+
+@blueprint.route("/admin/accounts")
+@viewer_page(MODERATORS)
+async def accounts_page(_viewer: Row) -> Response:
+    query = request.args.get("q", "")[:100]
+    origin = request.args.get("origin", "")
+    status = request.args.get("status", "")
+    page_number = parse_id(request.args.get("page", "0")) or 0
+    rows = await admin.accounts(
+        runtime(), query=query, origin=origin, status=status, page=page_number
+    )
+    return await NOTICES.page(
+        "admin/accounts.html",
+        accounts=rows,
+        q=query,
+        origin=origin,
+        standing=status,
+        page_number=page_number,
+        more=len(rows) == 50,
+    )
+
+
+@blueprint.route("/admin/accounts/<id:account_id>/<action>", methods=["POST"])
+@form_post(MODERATORS, back="/admin/accounts")
+async def account_action(post: FormPost, account_id: int, action: str) -> Response:
+    viewer = post.account
+    if action not in admin.ACCOUNT_ACTIONS:
+        return await post.failed("No such account or action.", 404)
+    try:
+        changed = await admin.set_account_standing(
+            runtime(), viewer["account_id"], account_id, action
+        )
+    except admin.NotFound:
+        return await post.failed("No such account.", 404)
+    except admin.AdminError as exc:
+        return await post.failed(str(exc), 403)
+    return post.done("changed" if changed else "unchanged")
+
+
+# Domain blocks ---------------------------------------------------------------------------------
+
+
+@blueprint.route("/admin/domain_blocks")
+@viewer_page(ADMINS)
+async def domain_blocks_page(_viewer: Row) -> Response:
+    return await NOTICES.page(
+        "admin/domain_blocks.html", blocks=await admin.domain_block_list(runtime())
+    )
+
+
+@blueprint.route("/admin/domain_blocks", methods=["POST"])
+@form_post(ADMINS, back="/admin/domain_blocks")
+async def domain_block_change(post: FormPost) -> Response:
+    form = post.form
+    domain = str(form.get("domain", ""))[:300]
+    try:
+        if form.get("action") == "remove":
+            if not await admin.remove_domain_block(runtime(), domain):
+                return await post.failed("That domain is not blocked.", 404)
+            return post.done("unblocked")
+        await admin.add_domain_block(
+            runtime(),
+            domain,
+            severity=str(form.get("severity", "suspend")),
+            reject_media=form.get("reject_media") == "on",
+            reject_reports=form.get("reject_reports") == "on",
+            public_comment=str(form.get("public_comment", "")),
+            private_comment=str(form.get("private_comment", "")),
+        )
+    except admin.AdminError as exc:
+        return await post.failed(str(exc))
+    return post.done("blocked")
+
+
+# Custom emoji ----------------------------------------------------------------------------------
+
+
+@blueprint.route("/admin/custom_emojis")
+@viewer_page(ADMINS)
+async def emojis_page(_viewer: Row) -> Response:
+    rt = runtime()
+    return await NOTICES.page(
+        "admin/custom_emojis.html", emojis=await admin.emojis(rt), media_url=rt.media.url
+    )
+
+
+@blueprint.route("/admin/custom_emojis", methods=["POST"])
+@form_post(ADMINS, back="/admin/custom_emojis")
+async def emoji_upload(post: FormPost) -> Response:
+    form = post.form
+    files = await request.files
+    upload = files.get("image")
+    data = upload.read(custom_emoji.MAX_BYTES + 1) if upload is not None else b""
+    try:
+        await admin.add_emoji(
+            runtime(), str(form.get("shortcode", ""))[:100], data, str(form.get("category", ""))
+        )
+    except admin.AdminError as exc:
+        return await post.failed(str(exc))
+    return post.done("emoji")
+
+
+@blueprint.route("/admin/custom_emojis/<id:emoji_id>/<action>", methods=["POST"])
+@form_post(ADMINS, back="/admin/custom_emojis")
+async def emoji_toggle(post: FormPost, emoji_id: int, action: str) -> Response:
+    if action not in ("disable", "enable"):
+        return await post.failed("No such emoji.", 404)
+    try:
+        await admin.set_emoji_disabled(runtime(), emoji_id, action == "disable")
+    except admin.NotFound:
+        return await post.failed("No such emoji.", 404)
+    return post.done("emoji")
+
+
+# Announcements ---------------------------------------------------------------------------------
+
+
+@blueprint.route("/admin/announcements")
+@viewer_page(ADMINS)
+async def announcements_page(_viewer: Row) -> Response:
+    return await NOTICES.page(
+        "admin/announcements.html", announcements=await admin.announcements(runtime())
+    )
+
+
+@blueprint.route("/admin/announcements", methods=["POST"])
+@form_post(ADMINS, back="/admin/announcements")
+async def announcement_create(post: FormPost) -> Response:
+    form = post.form
+    try:
+        await admin.create_announcement(runtime(), str(form.get("text", ""))[:10_000])
+    except admin.AdminError as exc:
+        return await post.failed(str(exc))
+    return post.done("announced")
+
+
+@blueprint.route("/admin/announcements/<id:announcement_id>/delete", methods=["POST"])
+@form_post(ADMINS, back="/admin/announcements")
+async def announcement_delete(post: FormPost, announcement_id: int) -> Response:
+    try:
+        await admin.delete_announcement(runtime(), announcement_id)
+    except admin.NotFound:
+        return await post.failed("No such announcement.", 404)
+    return post.done("deleted")
+
+
+# Job queue -------------------------------------------------------------------------------------
+
+
+@blueprint.route("/admin/jobs")
+@viewer_page(ADMINS)
+async def jobs_page(_viewer: Row) -> Response:
+    return await NOTICES.page("admin/jobs.html", health=await admin.queue_health(runtime()))
+
+
+@blueprint.route("/admin/jobs/<id:job_id>/retry", methods=["POST"])
+@form_post(ADMINS, back="/admin/jobs")
+async def job_retry(post: FormPost, job_id: int) -> Response:
+    try:
+        await admin.retry_job(runtime(), job_id)
+    except admin.NotFound:
+        return await post.failed("No parked job with that id.", 404)
+    return post.done("retried")

@@ -1,0 +1,38 @@
+"""The instance's front page: what it is about, its rules, who runs it, how to join."""
+
+from __future__ import annotations
+
+import nh3
+from quart import Blueprint, Response
+
+from ...serializers.accounts import account_entity
+from ...services import instance as instance_service
+from ..browser import page, signed_in
+from ..context import runtime
+
+blueprint = Blueprint("home", __name__)
+
+
+@blueprint.route("/")
+@blueprint.route("/about")
+async def home() -> Response:
+    """About the instance: description, rules, who runs it, and how to join."""
+    rt = runtime()
+    facts = await instance_service.instance_facts(rt)
+    contact = None
+    if facts.contact is not None:
+        contact = account_entity(rt.config, facts.contact)
+    response = await page(
+        "home.html",
+        description=facts.site.description,
+        extended=nh3.clean(facts.extended_description) if facts.extended_description else "",
+        rules=facts.rules,
+        account=await signed_in(),
+        registrations=facts.site.registrations,
+        registrations_open=facts.site.registrations != "closed",
+        users=facts.stats["user_count"],
+        statuses=facts.stats.get("status_count", 0),
+        contact=contact,
+    )
+    response.headers["Vary"] = "Accept, Cookie"
+    return response

@@ -1,0 +1,423 @@
+"""The settings pages of a signed-in user: profile, account (e-mail, password, two-factor),
+import and export, aliases and moving, deleting the account."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from quart import Blueprint, Response, request
+
+from ...media.images import ImageError
+from ...serializers.accounts import account_entity
+from ...serializers.time import iso_ms
+from ...services import account_settings, exports, moves, oauth, profiles, sessions, totp
+from ...services.profile_images import store_avatar, store_header
+from ...services.types import Row
+from ..auth import Limit
+from ..browser import (
+    SESSION_COOKIE,
+    SIGNED_IN,
+    FormPost,
+    Notices,
+    clear_session_cookie,
+    finish,
+    form_post,
+    page,
+    redirect,
+    start_browser_session,
+    viewer_page,
+)
+from ..context import runtime
+
+blueprint = Blueprint("settings", __name__)
+
+NOTICES = Notices(
+    {
+        "profile": "Your profile was saved.",
+        "password": "Your password was changed; other browsers were signed out.",
+        "email_sent": "Follow the link we sent to the new address to finish the change.",
+        "email_changed": "Your e-mail address was changed.",
+        "otp_disabled": "Two-factor authentication is off.",
+        "alias": "Your aliases were updated.",
+        "moved": "Your followers are being moved to the new account.",
+        "session_revoked": "That session was logged out.",
+    }
+)
+SETTINGS_LIMIT = Limit(30, 300)  # password-checked actions per IP and 5 minutes
+
+
+@blueprint.route("/settings")
+async def settings_home() -> Response:
+    return redirect("/settings/profile")
+
+
+# Profile ---------------------------------------------------------------------------------------
+
+
+async def _profile_page(viewer: Row, status: int = 200, error: str | None = None) -> Response:
+    rt = runtime()
+    row = await profiles.account(rt, viewer["account_id"])
+    assert row is not None
+    fields = json.loads(row["fields_source"] or "[]")
+    fields += [{"name": "", "value": ""}] * (profiles.MAX_FIELDS - len(fields))
+    return await NOTICES.page(
+        "settings/profile.html",
+        status,
+        error=error,
+        account=account_entity(rt.config, row),
+        row=row,
+        fields=fields[: profiles.MAX_FIELDS],
+        max_fields=profiles.MAX_FIELDS,
+    )
+
+
+@blueprint.route("/settings/profile")
+@viewer_page()
+async def profile_page(viewer: Row) -> Response:
+    return await _profile_page(viewer)
+
+
+@blueprint.route("/settings/profile", methods=["POST"])
+@form_post(SIGNED_IN, back="/settings/profile")
+async def profile_save(post: FormPost) -> Response:
+    form, viewer = post.form, post.account
+    rt = runtime()
+    files = await request.files
+    fields = [
+        (str(form.get(f"fields[{i}][name]", "")), str(form.get(f"fields[{i}][value]", "")))
+        for i in range(profiles.MAX_FIELDS)
+    ]
+    changes: dict[str, Any] = {
+        "display_name": str(form.get("display_name", ""))[:1000],
+        "note": str(form.get("note", ""))[:5000],
+        "fields": fields,
+    }
+    for flag in ("locked", "bot", "discoverable", "hide_collections"):
+        changes[flag] = form.get(flag) == "on"
+    try:
+        for kind, store in (("avatar", store_avatar), ("header", store_header)):
+            upload = files.get(kind)
+            if upload is not None and upload.filename:
+                data = upload.read(rt.config.media_max_image_bytes + 1)
+                if data:
+                    changes[f"{kind}_key"] = await store(rt, data)
+        await profiles.update(rt, viewer["account_id"], profiles.ProfileChanges(**changes))
+    except ImageError as exc:
+        return await _profile_page(viewer, 422, f"Image: {exc}")
+    except profiles.ProfileError as exc:
+        return await _profile_page(viewer, 422, f"{exc.field.replace('_', ' ')}: {exc}")
+    return post.done("profile")
+
+
+# Account: e-mail, password, two-factor ----------------------------------------------------------
+
+
+async def _account_page(viewer: Row, status: int = 200, **context: Any) -> Response:
+    rt = runtime()
+    user = await account_settings.user_of(rt, viewer["account_id"])
+    return await NOTICES.page(
+        "settings/account.html",
+        status,
+        email=user["email"],
+        pending_email=await account_settings.pending_email(rt, viewer["account_id"]),
+        otp_enabled=await totp.is_enabled(rt, user["user_id"]),
+        recovery_left=await totp.recovery_codes_left(rt, user["user_id"]),
+        **context,
+    )
+
+
+@blueprint.route("/settings/account")
+@viewer_page()
+async def account_page(viewer: Row) -> Response:
+    return await _account_page(viewer)
+
+
+@blueprint.route("/settings/account/email", methods=["POST"])
+@form_post(SIGNED_IN, back="/settings/account", limit=("settings", SETTINGS_LIMIT))
+async def email_change(post: FormPost) -> Response:
+    form, viewer = post.form, post.account
+    try:
+        at_once = await account_settings.request_email_change(
+            runtime(),
+            viewer["account_id"],
+            str(form.get("current_password", "")),
+            str(form.get("email", ""))[:320],
+        )
+    except account_settings.SettingsError as exc:
+        return await _account_page(viewer, 422, email_error=str(exc))
+    return post.done("email_changed" if at_once else "email_sent")
+
+
+@blueprint.route("/settings/account/confirm_email")
+async def email_confirm() -> Response:
+    try:
+        email = await account_settings.confirm_email_change(
+            runtime(), request.args.get("token", "")[:500]
+        )
+    except account_settings.SettingsError as exc:
+        return await page("message.html", 400, heading="Confirmation failed", message=str(exc))
+    return await page(
+        "message.html", heading="Address changed", message=f"Your address is now {email}."
+    )
+
+
+@blueprint.route("/settings/account/password", methods=["POST"])
+@form_post(SIGNED_IN, back="/settings/account", limit=("settings", SETTINGS_LIMIT))
+async def password_change(post: FormPost) -> Response:
+    form, viewer = post.form, post.account
+    new = str(form.get("password", ""))
+    if new != str(form.get("password_confirmation", "")):
+        return await _account_page(viewer, 422, password_error="The two new passwords differ")
+    rt = runtime()
+    try:
+        await account_settings.change_password(
+            rt, viewer["account_id"], str(form.get("current_password", "")), new
+        )
+    except account_settings.SettingsError as exc:
+        return await _account_page(viewer, 422, password_error=str(exc))
+    # Every session ended with the change; this browser gets a fresh one.
+    return await start_browser_session(post.done("password"), viewer["account_id"])
+
+
+@blueprint.route("/settings/two_factor", methods=["GET"])
+@viewer_page()
+async def two_factor_page(viewer: Row) -> Response:
+    rt = runtime()
+    user = await account_settings.user_of(rt, viewer["account_id"])
+    label = f"{viewer['username']}@{rt.config.domain}"
+    return await NOTICES.page(
+        "settings/two_factor.html",
+        enabled=await totp.is_enabled(rt, user["user_id"]),
+        setup=await totp.pending_setup(rt, user["user_id"], label),
+        codes=None,
+        error=None,
+    )
+
+
+@blueprint.route("/settings/two_factor", methods=["POST"])
+@form_post(SIGNED_IN, back="/settings/two_factor", limit=("settings", SETTINGS_LIMIT))
+async def two_factor_change(post: FormPost) -> Response:
+    form, viewer = post.form, post.account
+    rt = runtime()
+    user = await account_settings.user_of(rt, viewer["account_id"])
+    label = f"{viewer['username']}@{rt.config.domain}"
+    action = form.get("action")
+    try:
+        if action == "setup":
+            await account_settings.check_password(
+                rt, viewer["account_id"], str(form.get("current_password", ""))
+            )
+            setup = await totp.begin_setup(rt, user["user_id"], label)
+            return await NOTICES.page(
+                "settings/two_factor.html", enabled=False, setup=setup, codes=None, error=None
+            )
+        if action == "confirm":
+            codes = await totp.confirm_setup(rt, user["user_id"], str(form.get("code", "")))
+            return await NOTICES.page(
+                "settings/two_factor.html", enabled=True, setup=None, codes=codes, error=None
+            )
+        if action == "disable":
+            await account_settings.check_password(
+                rt, viewer["account_id"], str(form.get("current_password", ""))
+            )
+            await totp.disable(rt, user["user_id"])
+            return post.done("otp_disabled", to="/settings/account")
+    except (account_settings.SettingsError, totp.TotpError) as exc:
+        return await NOTICES.page(
+            "settings/two_factor.html",
+            422,
+            enabled=await totp.is_enabled(rt, user["user_id"]),
+            setup=await totp.pending_setup(rt, user["user_id"], label),
+            codes=None,
+            error=str(exc),
+        )
+    return await page("message.html", 400, heading="Unknown action", message="Nothing changed.")
+
+
+# Sessions --------------------------------------------------------------------------------------
+
+
+@blueprint.route("/settings/sessions")
+@viewer_page()
+async def sessions_page(viewer: Row) -> Response:
+    rows = await sessions.live_sessions(runtime(), viewer["account_id"])
+    listed = [
+        {
+            "id": row["id"],
+            "user_agent": row["user_agent"] or "Unknown browser",
+            "ip": row["ip"],
+            "created_at": iso_ms(row["created_at"]),
+            "last_seen_at": iso_ms(row["last_seen_at"]),
+            "current": row["id"] == viewer["session_id"],
+        }
+        for row in rows
+    ]
+    return await NOTICES.page(
+        "settings/sessions.html", sessions=listed, idle_days=runtime().config.session_idle_days
+    )
+
+
+@blueprint.route("/settings/sessions/<int:session_id>/revoke", methods=["POST"])
+@form_post(SIGNED_IN, back="/settings/sessions")
+async def session_revoke(post: FormPost, session_id: int) -> Response:
+    """Log one browser out; this browser's own session ends as a sign-out does."""
+    viewer = post.account
+    await sessions.revoke_session(runtime(), viewer["account_id"], session_id)
+    if session_id == viewer["session_id"]:
+        response = redirect("/auth/sign_in", 303)
+        clear_session_cookie(response)
+        return response
+    return post.done("session_revoked")
+
+
+# Authorized applications ---------------------------------------------------------------------
+
+
+@blueprint.route("/settings/applications", methods=["GET"])
+@viewer_page()
+async def applications_page(viewer: Row) -> Response:
+    apps = await oauth.authorized_applications(runtime(), viewer["account_id"])
+    return await page("applications.html", apps=apps)
+
+
+@blueprint.route("/settings/applications/<int:app_id>/revoke", methods=["POST"])
+@form_post(SIGNED_IN, back="/settings/applications")
+async def revoke_application(post: FormPost, app_id: int) -> Response:
+    await oauth.revoke_application_for_account(runtime(), app_id, post.account["account_id"])
+    return redirect(post.back, 303)
+
+
+# Import and export -----------------------------------------------------------------------------
+
+
+@blueprint.route("/settings/export")
+@viewer_page()
+async def export_page(_viewer: Row) -> Response:
+    return await NOTICES.page(
+        "settings/export.html", kinds=exports.FILENAMES, result=None, error=None
+    )
+
+
+@blueprint.route("/settings/export/<kind>.csv")
+@viewer_page()
+async def export_file(viewer: Row, kind: str) -> Response:
+    if kind not in exports.KINDS:
+        return await page("message.html", 404, heading="Not found", message="No such export.")
+    text = await exports.export_csv(runtime(), viewer["account_id"], kind)
+    response = Response(text, content_type="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{exports.FILENAMES[kind]}"'
+    return finish(response)
+
+
+@blueprint.route("/settings/import", methods=["POST"])
+@form_post(SIGNED_IN, back="/settings/export")
+async def import_file(post: FormPost) -> Response:
+    form, viewer = post.form, post.account
+    files = await request.files
+    upload = files.get("file")
+    data = upload.read(exports.MAX_IMPORT_BYTES + 1) if upload is not None else b""
+    kind = str(form.get("type", ""))
+    try:
+        if not data:
+            raise exports.CsvImportError("Choose a file")
+        result = await exports.import_csv(runtime(), viewer["account_id"], kind, data)
+    except exports.CsvImportError as exc:
+        return await NOTICES.page(
+            "settings/export.html", 422, kinds=exports.FILENAMES, result=None, error=str(exc)
+        )
+    return await NOTICES.page(
+        "settings/export.html", kinds=exports.FILENAMES, result=result, error=None
+    )
+
+
+# Aliases and moving ----------------------------------------------------------------------------
+
+
+async def _aliases_page(viewer: Row, status: int = 200, error: str | None = None) -> Response:
+    rt = runtime()
+    row = await profiles.account(rt, viewer["account_id"])
+    assert row is not None
+    moved_to = None
+    if row["moved_to_account_id"] is not None:
+        target = await profiles.account(rt, row["moved_to_account_id"])
+        moved_to = account_entity(rt.config, target) if target else None
+    return await NOTICES.page(
+        "settings/aliases.html",
+        status,
+        aliases=json.loads(row["also_known_as"] or "[]"),
+        moved_to=moved_to,
+        handle=f"{row['username']}@{rt.config.domain}",
+        error=error,
+    )
+
+
+@blueprint.route("/settings/aliases")
+@viewer_page()
+async def aliases_page(viewer: Row) -> Response:
+    return await _aliases_page(viewer)
+
+
+@blueprint.route("/settings/aliases", methods=["POST"])
+@form_post(SIGNED_IN, back="/settings/aliases", limit=("settings", SETTINGS_LIMIT))
+async def aliases_change(post: FormPost) -> Response:
+    """Add or remove an alias, or move to another account, through services/moves."""
+    form, viewer = post.form, post.account
+    rt = runtime()
+    action = form.get("action")
+    target = str(form.get("acct", "")).strip()[:400]
+    me = await profiles.account(rt, viewer["account_id"])
+    assert me is not None
+    try:
+        if action == "add":
+            await moves.add_alias(rt, me["username"], target)
+        elif action == "remove":
+            await moves.remove_alias(rt, me["username"], target)
+        elif action == "move":
+            await account_settings.check_password(
+                rt, viewer["account_id"], str(form.get("current_password", ""))
+            )
+            await moves.start_move(rt, me["username"], target)
+            return post.done("moved")
+        else:
+            return await _aliases_page(viewer, 400, "Unknown action")
+    except account_settings.SettingsError as exc:
+        return await _aliases_page(viewer, 422, str(exc))
+    except (ValueError, LookupError, PermissionError) as exc:
+        return await _aliases_page(viewer, 422, str(exc) or "That account cannot be used")
+    return post.done("alias")
+
+
+# Deleting the account --------------------------------------------------------------------------
+
+
+@blueprint.route("/settings/delete")
+@viewer_page()
+async def delete_page(_viewer: Row) -> Response:
+    return await NOTICES.page("settings/delete.html", error=None)
+
+
+@blueprint.route("/settings/delete", methods=["POST"])
+@form_post(SIGNED_IN, back="/settings/delete", limit=("settings", SETTINGS_LIMIT))
+async def delete_account(post: FormPost) -> Response:
+    form, viewer = post.form, post.account
+    rt = runtime()
+    if viewer["role"] == "admin":
+        return await NOTICES.page(
+            "settings/delete.html", 403, error="An admin account cannot delete itself here."
+        )
+    try:
+        await account_settings.delete_account(
+            rt, viewer["account_id"], str(form.get("current_password", ""))
+        )
+    except account_settings.SettingsError as exc:
+        return await NOTICES.page("settings/delete.html", 422, error=str(exc))
+    response = await page(
+        "message.html",
+        viewer=None,
+        heading="Account deleted",
+        message="Your account and its posts are gone. Goodbye!",
+    )
+    if request.cookies.get(SESSION_COOKIE):
+        clear_session_cookie(response)
+    return response

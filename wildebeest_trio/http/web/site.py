@@ -1,0 +1,332 @@
+"""The public web site: timelines, tags, profiles and threads as HTML, RSS for feeds.
+
+The same URLs answer ActivityPub clients: a request that asks for
+`application/activity+json` is sent to the ActivityPub document (the actor or the
+status object, which http/activitypub/documents.py serves), and every answer carries
+`Vary: Accept` so caches keep the two apart.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from quart import Blueprint, Response, render_template, request
+
+from ...ids import parse_id
+from ...serializers.accounts import account_entity, acct
+from ...serializers.statuses import status_entities
+from ...services import follows as follow_service
+from ...services import instance as instance_service
+from ...services import profiles, timelines
+from ...services import statuses as status_service
+from ...services.follows import AccountNotFound
+from ...services.types import Page, Row, StatusBundle
+from ..browser import SIGNED_IN, FormPost, finish, form_post, page, redirect, signed_in
+from ..context import runtime, wants_activitypub
+
+blueprint = Blueprint("site", __name__)
+
+PAGE_SIZE = 20
+HREF_RE = re.compile(r'href="(https?://[^"]+)"')
+
+
+def _vary(response: Response) -> Response:
+    response.headers["Vary"] = "Accept, Cookie"
+    return response
+
+
+def _ap_redirect(location: str) -> Response:
+    """Send an ActivityPub client to the document at `location` (Mastodon redirects too)."""
+    response = Response("", status=301)
+    response.headers["Location"] = location
+    return _vary(finish(response))
+
+
+async def _html(template: str, status: int = 200, **context: Any) -> Response:
+    viewer = await signed_in()
+    return _vary(await page(template, status, viewer=viewer, **context))
+
+
+async def not_found_page(message: str = "This page does not exist.") -> Response:
+    return await _html("message.html", 404, heading="Not found", message=message)
+
+
+def _cursor() -> int | None:
+    """The `max_id` of a page link; anything else is ignored (the first page)."""
+    return parse_id(request.args.get("max_id", ""))
+
+
+def _page() -> Page:
+    return Page(limit=PAGE_SIZE, max_id=_cursor())
+
+
+def _next_link(bundle: StatusBundle) -> str | None:
+    """The link to older items, when this page was full."""
+    if len(bundle.order) < PAGE_SIZE:
+        return None
+    last = bundle.order[-1]
+    args = {k: v for k, v in request.args.items() if k != "max_id"}
+    args["max_id"] = str(bundle.cursors.get(last, last))
+    return f"{request.path}?{urlencode(args)}"
+
+
+@dataclass
+class Shown:
+    """One status as the templates show it: the entity plus who boosted it."""
+
+    status: dict[str, Any]
+    boosted_by: dict[str, Any] | None
+    path: str
+
+
+def _local_path(entity: dict[str, Any]) -> str:
+    """This site's page for a status (remote ones too, under the author's acct)."""
+    return f"/@{entity['account']['acct']}/{entity['id']}"
+
+
+def shown(bundle: StatusBundle) -> list[Shown]:
+    """A bundle's statuses for the templates, boosts unwrapped."""
+    config = runtime().config
+    items = []
+    for entity in status_entities(config, bundle):
+        if entity["reblog"] is not None:
+            inner = entity["reblog"]
+            items.append(Shown(inner, entity["account"], _local_path(inner)))
+        else:
+            items.append(Shown(entity, None, _local_path(entity)))
+    return items
+
+
+def _viewer_id(viewer: Row | None) -> int | None:
+    return viewer["account_id"] if viewer is not None else None
+
+
+# Timelines and tags ----------------------------------------------------------------------------
+
+
+@blueprint.route("/public/local")
+async def local_timeline() -> Response:
+    viewer = await signed_in()
+    bundle = await timelines.public(runtime(), _viewer_id(viewer), _page(), local=True)
+    return await _html(
+        "timeline.html",
+        heading="Local timeline",
+        lead="Public posts from people on this server.",
+        items=shown(bundle),
+        next_link=_next_link(bundle),
+    )
+
+
+@blueprint.route("/public")
+async def federated_timeline() -> Response:
+    viewer = await signed_in()
+    bundle = await timelines.public(runtime(), _viewer_id(viewer), _page())
+    return await _html(
+        "timeline.html",
+        heading="Federated timeline",
+        lead="Public posts from this server and the servers it knows.",
+        items=shown(bundle),
+        next_link=_next_link(bundle),
+    )
+
+
+TAG_RE = re.compile(r"^[\w]{1,100}$")
+
+
+@blueprint.route("/tags/<name>")
+async def tag_page(name: str) -> Response:
+    rss = name.endswith(".rss")
+    if rss:
+        name = name[: -len(".rss")]
+    if not TAG_RE.match(name):
+        return await not_found_page("No such hashtag.")
+    viewer = None if rss else await signed_in()
+    bundle = await timelines.tag(runtime(), _viewer_id(viewer), _page(), name)
+    if rss:
+        config = runtime().config
+        title = (await instance_service.site(runtime())).title
+        return await _feed(
+            title=f"#{name}",
+            link=f"{config.base_url}/tags/{name}",
+            description=f"Public posts tagged #{name} on {title}",
+            bundle=bundle,
+        )
+    return await _html(
+        "timeline.html",
+        heading=f"#{name}",
+        lead=f"Public posts tagged #{name}.",
+        items=shown(bundle),
+        next_link=_next_link(bundle),
+        feed=f"/tags/{name}.rss",
+    )
+
+
+# Profiles and statuses -------------------------------------------------------------------------
+
+
+def _rel_me_links(entity: dict[str, Any]) -> list[str]:
+    links = []
+    for field in entity["fields"]:
+        links.extend(HREF_RE.findall(field["value"]))
+    return links
+
+
+async def _relationship(viewer: Row | None, account: Row) -> dict[str, bool] | None:
+    if viewer is None or viewer["account_id"] == account["id"]:
+        return None
+    found = await follow_service.relationships(runtime(), viewer["account_id"], [account["id"]])
+    rel = found[0]
+    return {
+        "following": rel.following is not None,
+        "requested": rel.requested is not None,
+        "blocking": rel.blocking,
+    }
+
+
+async def _profile(handle: str, which: str) -> Response:
+    rt = runtime()
+    rss = which == "posts" and handle.endswith(".rss")
+    if rss:
+        handle = handle[: -len(".rss")]
+    account = await profiles.public_profile(runtime(), handle)
+    if account is None:
+        return await not_found_page("No such account on this server.")
+    if wants_activitypub():
+        if account["domain"] is not None:
+            return await not_found_page("This account lives on another server.")
+        return _ap_redirect(account["uri"])
+    viewer = None if rss else await signed_in()
+    filters = timelines.AccountFilter(
+        exclude_replies=which not in ("with_replies", "media"),
+        exclude_reblogs=rss or which == "media",
+        only_media=which == "media",
+    )
+    try:
+        bundle = await timelines.account(rt, account["id"], _viewer_id(viewer), _page(), filters)
+    except AccountNotFound:
+        return await not_found_page("No such account on this server.")
+    if rss:
+        entity = account_entity(rt.config, account)
+        return await _feed(
+            title=entity["display_name"] or entity["username"],
+            link=entity["url"],
+            description=f"Public posts from @{acct(rt.config, account)}",
+            bundle=bundle,
+        )
+    items = shown(bundle)
+    entity = account_entity(rt.config, account)
+    return await _html(
+        "profile.html",
+        account=entity,
+        local=account["domain"] is None,
+        which=which,
+        items=items,
+        next_link=_next_link(bundle),
+        rel_me=_rel_me_links(entity),
+        relationship=await _relationship(viewer, account),
+        feed=f"/@{entity['acct']}.rss" if account["domain"] is None else None,
+    )
+
+
+@blueprint.route("/@<handle>")
+async def profile(handle: str) -> Response:
+    return await _profile(handle, "posts")
+
+
+@blueprint.route("/@<handle>/with_replies")
+async def profile_with_replies(handle: str) -> Response:
+    return await _profile(handle, "with_replies")
+
+
+@blueprint.route("/@<handle>/media")
+async def profile_media(handle: str) -> Response:
+    return await _profile(handle, "media")
+
+
+@blueprint.route("/@<handle>/<segment>")
+async def status_page(handle: str, segment: str) -> Response:
+    rt = runtime()
+    # Not `<id:...>`: anything else after the handle gets this site's own 404 page.
+    status_id = parse_id(segment)
+    if status_id is None:
+        return await not_found_page()
+    account = await profiles.public_profile(runtime(), handle)
+    if account is None:
+        return await not_found_page("No such account on this server.")
+    viewer = await signed_in()
+    viewer_id = None if wants_activitypub() else _viewer_id(viewer)
+    try:
+        bundle = await status_service.show(rt, status_id, viewer_id)
+    except status_service.StatusNotFound:
+        return await not_found_page("This post does not exist or is not public.")
+    row = bundle.statuses[status_id]
+    if row["account_id"] != account["id"] or row["reblog_of_id"] is not None:
+        return await not_found_page("This post does not exist or is not public.")
+    if wants_activitypub():
+        if not row["local"]:
+            return await not_found_page("This post lives on another server.")
+        return _ap_redirect(row["uri"])
+    thread = await status_service.context(rt, status_id, viewer_id)
+    main = shown(bundle)[0]
+    return await _html(
+        "status.html",
+        main=main,
+        ancestors=shown(thread.ancestors),
+        descendants=shown(thread.descendants),
+        account=main.status["account"],
+    )
+
+
+@blueprint.route("/@<handle>/follow", methods=["POST"])
+@form_post(SIGNED_IN, back="/@{handle}")
+async def follow_from_profile(post: FormPost, handle: str) -> Response:
+    """The follow (or unfollow) button of a profile page, local or remote."""
+    form, viewer = post.form, post.account
+    account = await profiles.public_profile(runtime(), handle)
+    if account is None:
+        return await not_found_page("No such account on this server.")
+    rt = runtime()
+    try:
+        if form.get("action") == "unfollow":
+            await follow_service.unfollow(rt, viewer["account_id"], account["id"])
+        else:
+            await follow_service.follow(
+                rt, viewer["account_id"], account["id"], follow_service.FollowOptions()
+            )
+    except (follow_service.CannotFollow, AccountNotFound):
+        return await _html(
+            "message.html", 403, heading="Not allowed", message="You cannot follow this account."
+        )
+    return _vary(redirect(f"/@{acct(rt.config, account)}", 303))
+
+
+# RSS -------------------------------------------------------------------------------------------
+
+
+def _rfc822(iso: str) -> str:
+    moment = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(UTC)
+    return format_datetime(moment, usegmt=True)
+
+
+async def _feed(*, title: str, link: str, description: str, bundle: StatusBundle) -> Response:
+    """An RSS 2.0 document of public statuses (the anonymous view)."""
+    items = [i for i in shown(bundle) if i.boosted_by is None]
+    xml = await render_template(
+        "feed.xml",
+        title=title,
+        link=link,
+        description=description,
+        items=items,
+        base_url=runtime().config.base_url,
+        rfc822=_rfc822,
+    )
+    response = Response(xml, content_type="application/rss+xml; charset=utf-8")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Vary"] = "Accept"
+    response.headers["Cache-Control"] = "max-age=60, public"
+    return response
