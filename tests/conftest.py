@@ -27,6 +27,7 @@ import trio
 
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.config import Config, load_config
+from wildebeest_trio.federation.inbox_consumer import run_inbox
 from wildebeest_trio.net import Outbound, OutboundPolicy
 from wildebeest_trio.resolver import Resolver
 from wildebeest_trio.runtime import Runtime
@@ -223,7 +224,6 @@ async def serve_instance(rt: Runtime, nursery: trio.Nursery) -> str:
 
     Hypercorn on Trio, the stream relay, job workers and the outbox and inbox consumers.
     """
-    from wildebeest_trio.federation.inbox_consumer import run_inbox
     from wildebeest_trio.federation.instance_actor import ensure_instance_actor
     from wildebeest_trio.federation.outbox import run_outbox
     from wildebeest_trio.jobs.worker import run_workers
