@@ -6,8 +6,11 @@ from __future__ import annotations
 import copy
 import json
 import time
+from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
+import pytest
 import trio
 
 from tests.conftest import serve_instance
@@ -15,7 +18,8 @@ from tests.fakes.instance import drain
 from tests.fakes.remote import PUBLIC, RemoteServer, deliver, signed_headers
 from tests.fakes.rows import rows
 from tests.social import get, make_user
-from wildebeest_trio import jsonld
+from wildebeest_trio import jsonbounds, jsonld
+from wildebeest_trio.federation import verify
 from wildebeest_trio.federation.inbox import INBOX
 from wildebeest_trio.http.unread_body import DRAIN_SECONDS
 from wildebeest_trio.runtime import Runtime
@@ -55,6 +59,34 @@ async def test_a_signed_activity_is_stored_once_and_applied(
     assert [f["acct"] for f in followers] == [f"bob@{bob.host}"]
     assert await deliver(api, local, bob, follow) == 202
     assert await drain(local) == 0
+
+
+async def test_a_delivery_is_parsed_once_and_verified_once(
+    api: Any, local: Runtime, remote: RemoteServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the accept path the body is parsed once, the Signature header read once and
+    the signature checked once (the sender's key already known)."""
+    await make_user(local, api, "alice")
+    bob = remote.actor("bob")
+    target = f"{local.config.base_url}/users/alice"
+    first = remote.activity(bob, "Create", remote.note(bob, cc=[target]), to=[PUBLIC])
+    assert await deliver(api, local, bob, first) == 202  # bob's key is fetched and kept
+    calls: Counter[str] = Counter()
+
+    def counted(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            calls[name] += 1
+            return function(*args, **kwargs)
+
+        return call
+
+    for module, name in ((verify, "parse_signature"), (verify, "verify_request")):
+        monkeypatch.setattr(module, name, counted(name, getattr(module, name)))
+    monkeypatch.setattr(jsonbounds, "loads", counted("loads", jsonbounds.loads))
+    second = remote.activity(bob, "Create", remote.note(bob, cc=[target]), to=[PUBLIC])
+    assert await deliver(api, local, bob, second) == 202
+    assert calls == {"parse_signature": 1, "verify_request": 1, "loads": 1}
+    assert len(await _jobs(local)) == 2
 
 
 async def test_hostile_deliveries_change_nothing(
