@@ -20,6 +20,7 @@ from tests.social import make_user
 from wildebeest_trio.federation.inbox import INBOX
 from wildebeest_trio.federation.inbox_consumer import apply_due
 from wildebeest_trio.ids import now_ms
+from wildebeest_trio.net import FETCH_PER_HOST
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.store import Connection
 
@@ -75,6 +76,25 @@ async def test_an_unknown_actor_posting_twenty_times_at_once_is_fetched_once(
     assert remote.gets(bob.uri) == 1
 
 
+async def _queue(
+    local: Runtime, remote: RemoteServer, notes: list[tuple[RemoteActor, Any]]
+) -> None:
+    """Inbox jobs for Creates of `notes` (actor, note), as if accepted on another process's
+    word: their actors need not be known here."""
+
+    async def unit(conn: Connection) -> None:
+        for actor, note in notes:
+            payload = {
+                "activity": _create(remote, actor, note),
+                "actor": actor.uri,
+                "signer": actor.uri,
+                "delivered_to": None,
+            }
+            await INBOX.enqueue(conn, local.ids, payload)
+
+    await local.store.write(unit)
+
+
 async def test_one_activity_delivered_five_times_at_once_is_queued_once(
     api: Any, local: Runtime, remote: RemoteServer
 ) -> None:
@@ -118,18 +138,7 @@ async def test_activities_naming_an_unknown_actor_fetch_it_once(
     await make_user(local, api, "alice")
     carol = remote.actor("carol")
     notes = [_mention(local, remote, carol, f"hi {i}") for i in range(20)]
-
-    async def queue(conn: Connection) -> None:
-        for note in notes:
-            payload = {
-                "activity": _create(remote, carol, note),
-                "actor": carol.uri,
-                "signer": carol.uri,
-                "delivered_to": None,
-            }
-            await INBOX.enqueue(conn, local.ids, payload)
-
-    await local.store.write(queue)
+    await _queue(local, remote, [(carol, note) for note in notes])
     remote.held.add(carol.uri)  # every batch gets to the fetch before it answers
     async with trio.open_nursery() as nursery:
         for i in range(4):
@@ -142,6 +151,22 @@ async def test_activities_naming_an_unknown_actor_fetch_it_once(
     assert remote.gets(carol.uri) == 1
     assert await _status_uris(local) == sorted(n["id"] for n in notes)
     assert await _inbox_jobs(local) == []
+
+
+async def test_a_batch_is_bounded_and_reaches_a_host_a_few_requests_at_a_time(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    """One pass of the consumer claims its limit of jobs at most (BATCH unless told);
+    their actors, all unknown here and on one slow host, are fetched side by side but
+    FETCH_PER_HOST at a time at most."""
+    await make_user(local, api, "alice")
+    actors = [remote.actor(f"a{i}") for i in range(FETCH_PER_HOST + 4)]
+    await _queue(local, remote, [(a, _mention(local, remote, a, "hi")) for a in actors])
+    remote.delay = 0.2
+    assert await apply_due(local, "consumer", FETCH_PER_HOST + 2) == FETCH_PER_HOST + 2
+    assert remote.most_at_once == FETCH_PER_HOST
+    assert len(await _status_uris(local)) == FETCH_PER_HOST + 2
+    assert len(await _inbox_jobs(local)) == 2
 
 
 async def test_a_failing_activity_is_retried_alone(
