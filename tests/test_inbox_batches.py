@@ -13,15 +13,18 @@ from typing import Any
 
 import trio
 
+from tests.conftest import make_config
 from tests.fakes.instance import drain
 from tests.fakes.remote import PUBLIC, RemoteActor, RemoteServer, deliver
 from tests.fakes.rows import rows
 from tests.social import make_user
+from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.federation.inbox import INBOX
 from wildebeest_trio.federation.inbox_consumer import apply_due
 from wildebeest_trio.ids import now_ms
 from wildebeest_trio.net import FETCH_PER_HOST
 from wildebeest_trio.runtime import Runtime
+from wildebeest_trio.server import run_process
 from wildebeest_trio.store import Connection
 
 pytest_plugins = ("tests.fakes.fixtures",)
@@ -285,3 +288,27 @@ async def test_a_consumer_shut_down_mid_batch_hands_back_what_it_did_not_apply(
     remote.held.clear()
     assert await drain(local) == 1
     assert await _status_uris(local) == sorted([slow["id"], quick["id"]])
+
+
+async def test_a_process_told_to_leave_the_inbox_applies_none_of_it(
+    tmp_path: Path, database_url: str
+) -> None:
+    """`inbox_consumers = 0` (a `serve` beside workers): its process runs its job workers
+    but applies no inbox job; a process with consumers applies it."""
+    activity = {"id": "https://elsewhere.example/listens/1", "type": "Listen"}
+    payload = {"activity": activity, "actor": None, "signer": None, "delivered_to": None}
+
+    async def run_a_while(consumers: int) -> list[dict[str, Any]]:
+        config = make_config(
+            tmp_path, database_url, inbox_consumers=consumers, job_poll_interval=0.05
+        )
+        async with open_server_runtime(config) as rt:
+            if consumers == 0:
+                await rt.store.write(INBOX.enqueue, rt.ids, payload)
+            with trio.move_on_after(1.5):
+                await run_process(rt, http=False)
+            return await _inbox_jobs(rt)
+
+    [left] = await run_a_while(0)
+    assert left["state"] == "pending" and left["attempts"] == 0
+    assert await run_a_while(1) == []

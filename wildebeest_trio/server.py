@@ -74,8 +74,9 @@ async def run_process(rt: Runtime, *, http: bool) -> None:
             )
             async with trio.open_nursery() as tasks:
                 tasks.start_soon(supervise, "job workers", run_workers, rt)
-                # Inbox jobs, applied in batches; every process may run it (jobs are claimed).
-                tasks.start_soon(supervise, "inbox", run_inbox, rt)
+                if rt.config.inbox_consumers:
+                    # Inbox jobs, applied in batches; every process may (jobs are claimed).
+                    tasks.start_soon(supervise, "inbox", run_inbox, rt)
                 tasks.start_soon(supervise, "scheduler", run_scheduler, rt)
                 # Domain events to deliveries; every process may run it (rows are claimed).
                 tasks.start_soon(supervise, "outbox", run_outbox, rt)

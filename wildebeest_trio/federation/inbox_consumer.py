@@ -13,8 +13,11 @@ Durability is the jobs table's: the leases of a batch are extended together whil
 runs; a process that dies mid-batch leaves its jobs leased, and another consumer claims
 them when the lease runs out (applying an activity twice changes nothing: a Create finds
 its status, a Like its favourite); one shut down hands its unfinished jobs back at once.
-Every process that runs job workers runs `run_inbox`, and claims skip each other's rows,
-so consumers in several processes share the queue (one per core).
+Every process that runs job workers runs `run_inbox` (unless its `inbox_consumers` is 0),
+and claims skip each other's rows, so consumers in several processes share the queue (one
+per core). A `serve` process wakes its own consumers the moment it accepts an activity, so
+beside `worker` processes it applies nearly everything itself unless told to leave the
+inbox to them.
 """
 
 from __future__ import annotations
@@ -51,9 +54,9 @@ class _Batch:
 
 
 async def run_inbox(rt: Runtime) -> None:
-    """Apply inbox jobs as they come, `workers` batches at a time, until cancelled."""
+    """Apply inbox jobs as they come, `inbox_consumers` batches at a time, until cancelled."""
     async with trio.open_nursery() as nursery:
-        for i in range(rt.config.workers):
+        for i in range(rt.config.inbox_consumers):
             nursery.start_soon(_consume, rt, f"{rt.owner}/inbox/{i}")
 
 
