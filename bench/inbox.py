@@ -13,6 +13,8 @@ Two headline figures: `inbox_vs_hello` (POSTs accepted per second over hello's r
 `inbox_applied_vs_accepted` (activities applied per second, from the first POST of a
 round to the moment no inbox job is left, over that round's accept rate). The server's
 CPU time per activity (its process and any worker processes) is printed beside them.
+With `--worker-processes N` the serving process only accepts (`WB_INBOX_CONSUMERS=0`)
+and the N `wildebeest-trio worker` processes apply, as Sidekiq applies what Puma accepts.
 
     .venv/bin/python bench/inbox.py [--activities 5000] [--keys 100] [--rounds 2]
                                     [--worker-processes N] [--postgres]
@@ -316,7 +318,8 @@ def main() -> None:
         "--worker-processes",
         type=int,
         default=0,
-        help="`wildebeest-trio worker` processes beside the server (they apply inbox jobs too)",
+        help="`wildebeest-trio worker` processes beside the server, applying the inbox jobs "
+        "(the server then only accepts: WB_INBOX_CONSUMERS=0)",
     )
     args = parser.parse_args()
     ours: list[Load] = []
@@ -332,8 +335,10 @@ def main() -> None:
         if pg_url:
             settings["WB_DATABASE_URL"] = pg_url
         database_url = pg_url or f"sqlite:///{Path(tmp) / 'wildebeest.db'}"
+        # Beside worker processes the serving process only accepts; they apply.
+        serving = {"WB_INBOX_CONSUMERS": "0"} if args.worker_processes else {}
         with (
-            wildebeest_server(Path(tmp), **settings) as (url, server),
+            wildebeest_server(Path(tmp), **settings, **serving) as (url, server),
             wildebeest_workers(Path(tmp), url, args.worker_processes, **settings) as workers,
             hello_server() as (hello_url, hello_proc),
         ):
