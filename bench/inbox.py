@@ -1,14 +1,23 @@
-"""Signed `Create(Note)` deliveries to the shared inbox against the bare hello route.
+"""Signed `Create(Note)` deliveries to the shared inbox: accepted against the bare hello
+route, and applied against accepted.
 
 20 concurrent senders (keep-alive connections) POST 5,000 distinct activities, each with its
 own fresh draft-cavage signature, from 100 remote actors (100 keys) whose documents a
 small HTTP server in this process serves. The server verifies every signature (keys
 fetched once, in a warm-up that is not timed) and stores each activity with its inbox
-job before answering 202. The baseline is the same load generator (raw HTTP/1.1 over
-20 keep-alive connections, in this process) sending as many GETs to a bare QuartTrio
-hello route, in the same run.
+job before answering 202; its inbox consumer applies them meanwhile. The baseline is the
+same load generator (raw HTTP/1.1 over 20 keep-alive connections, in this process)
+sending as many GETs to a bare QuartTrio hello route, in the same run.
+
+Two headline figures: `inbox_vs_hello` (POSTs accepted per second over hello's rate) and
+`inbox_applied_vs_accepted` (activities applied per second, from the first POST of a
+round to the moment no inbox job is left, over that round's accept rate). The server's
+CPU time per activity (its process and any worker processes) is printed beside them.
+With `--worker-processes N` the serving process only accepts (`WB_INBOX_CONSUMERS=0`)
+and the N `wildebeest-trio worker` processes apply, as Sidekiq applies what Puma accepts.
 
     .venv/bin/python bench/inbox.py [--activities 5000] [--keys 100] [--rounds 2]
+                                    [--worker-processes N] [--postgres]
 
 SQLite by default; `--postgres` uses WB_TEST_DATABASE_URL
 or a throwaway cluster.
@@ -35,8 +44,18 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.support import free_port, hello_server, postgres, ratio, wildebeest_server
+from bench.support import (
+    free_port,
+    hello_server,
+    postgres,
+    ratio,
+    tree_cpu_seconds,
+    wildebeest_server,
+    wildebeest_workers,
+)
+from wildebeest_trio.config import load_config
 from wildebeest_trio.signatures import PrivateKey, generate_rsa_keypair, sign_many, sign_request
+from wildebeest_trio.store import open_store
 
 AS = "https://www.w3.org/ns/activitystreams"
 
@@ -185,6 +204,7 @@ class Load:
     p50_ms: float
     p99_ms: float
     non_2xx: int
+    started: float  # perf_counter at the first request
 
 
 async def _read_response(stream: trio.SocketStream, buffer: bytearray) -> int:
@@ -242,6 +262,7 @@ async def _load(port: int, requests: list[bytes], connections: int) -> Load:
         latencies[len(latencies) // 2] * 1000,
         latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
         non_2xx,
+        started,
     )
 
 
@@ -252,28 +273,34 @@ def load(base: str, requests: list[bytes], connections: int) -> Load:
     return trio.run(_load, port, requests, connections)
 
 
-def count_rows(database_url: str, data_dir: Path) -> tuple[int, int]:
-    """(remembered activity ids, inbox jobs still queued) after the run."""
-    import trio
+async def _inbox_rows(conn: Any) -> tuple[int, int, int]:
+    seen = await conn.fetchval("SELECT COUNT(*) FROM inbox_activities")
+    left = await conn.fetchval(
+        "SELECT COUNT(*) FROM jobs WHERE kind = 'federation.inbox' AND state <> 'parked'"
+    )
+    parked = await conn.fetchval(
+        "SELECT COUNT(*) FROM jobs WHERE kind = 'federation.inbox' AND state = 'parked'"
+    )
+    return int(seen), int(left), int(parked)
 
-    from wildebeest_trio.config import load_config
-    from wildebeest_trio.store import open_store
 
-    async def count() -> tuple[int, int]:
+def inbox_rows(database_url: str, data_dir: Path, *, until_applied: bool = False) -> Any:
+    """(remembered activity ids, inbox jobs left to run, inbox jobs parked), and the
+    perf_counter time they were read; with `until_applied`, once no job is left to run
+    (polled every 20 ms)."""
+
+    async def count() -> tuple[tuple[int, int, int], float]:
         config = load_config(
             env={}, overrides={"data_dir": str(data_dir), "database_url": database_url}
         )
         store = await open_store(config.database_url, pg_pool_size=1)
         try:
-
-            async def unit(conn: Any) -> tuple[int, int]:
-                seen = await conn.fetchval("SELECT COUNT(*) FROM inbox_activities")
-                pending = await conn.fetchval(
-                    "SELECT COUNT(*) FROM jobs WHERE kind = 'federation.inbox'"
-                )
-                return int(seen), int(pending)
-
-            return await store.read(unit)
+            while True:
+                found = await store.read(_inbox_rows)
+                seen_at = time.perf_counter()
+                if not until_applied or found[1] == 0:
+                    return found, seen_at
+                await trio.sleep(0.02)
         finally:
             await store.aclose()
 
@@ -287,9 +314,17 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument(
+        "--worker-processes",
+        type=int,
+        default=0,
+        help="`wildebeest-trio worker` processes beside the server, applying the inbox jobs "
+        "(the server then only accepts: WB_INBOX_CONSUMERS=0)",
+    )
     args = parser.parse_args()
     ours: list[Load] = []
     base: list[Load] = []
+    applied: list[float] = []
     pg = postgres() if args.postgres else contextlib.nullcontext(None)
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -300,10 +335,18 @@ def main() -> None:
         if pg_url:
             settings["WB_DATABASE_URL"] = pg_url
         database_url = pg_url or f"sqlite:///{Path(tmp) / 'wildebeest.db'}"
+        # Beside worker processes the serving process only accepts; they apply.
+        serving = {"WB_INBOX_CONSUMERS": "0"} if args.worker_processes else {}
         with (
-            wildebeest_server(Path(tmp), **settings) as (url, _),
-            hello_server() as (hello_url, _),
+            wildebeest_server(Path(tmp), **settings, **serving) as (url, server),
+            wildebeest_workers(Path(tmp), url, args.worker_processes, **settings) as workers,
+            hello_server() as (hello_url, hello_proc),
         ):
+            pids = [server.pid, *(worker.pid for worker in workers)]
+
+            def server_cpu() -> float:
+                return sum(tree_cpu_seconds(pid) for pid in pids)
+
             # Warm-up (not timed): one delivery per key, so every key is fetched and cached.
             with httpx.Client(timeout=30) as client:
                 for i, (actor, pem) in enumerate(actors.keys):
@@ -316,29 +359,55 @@ def main() -> None:
             hello = [f"GET / HTTP/1.1\r\nHost: {hello_host}\r\n\r\n".encode()]
             load(hello_url, hello * 500, args.connections)  # warm up
             keys = [(actor, PrivateKey.from_pem(pem)) for actor, pem in actors.keys]
+            inbox_rows(database_url, Path(tmp), until_applied=True)  # the warm-up applied
             for r in range(args.rounds):
                 started = time.perf_counter()
                 signed = signed_batch(url, keys, args.activities, f"r{r}-")
                 signing = time.perf_counter() - started
+                hello_cpu = tree_cpu_seconds(hello_proc.pid)
                 h = load(hello_url, hello * args.activities, args.connections)
+                hello_cpu = tree_cpu_seconds(hello_proc.pid) - hello_cpu
+                cpu, serving_cpu = server_cpu(), tree_cpu_seconds(server.pid)
                 o = load(url, signed, args.connections)
+                accept_cpu = server_cpu() - cpu
+                (_, backlog, _), _ = inbox_rows(database_url, Path(tmp))
+                _, applied_at = inbox_rows(database_url, Path(tmp), until_applied=True)
+                total_cpu = server_cpu() - cpu
+                serving_cpu = tree_cpu_seconds(server.pid) - serving_cpu
                 assert o.non_2xx == 0 and h.non_2xx == 0, (o, h)
                 base.append(h)
                 ours.append(o)
+                applied_rps = args.activities / (applied_at - o.started)
+                applied.append(applied_rps / o.requests_per_second)
                 print(
                     f"signed {args.activities} requests in {signing:.1f} s | "
                     f"hello: {h.requests_per_second:7.0f} req/s  p50 {h.p50_ms:6.2f} ms  "
                     f"p99 {h.p99_ms:6.2f} ms | inbox: {o.requests_per_second:7.0f} req/s  "
                     f"p50 {o.p50_ms:6.2f} ms  p99 {o.p99_ms:6.2f} ms"
                 )
-        seen, pending = count_rows(database_url, Path(tmp))
+                print(
+                    f"  applied: {applied_rps:7.0f} /s (all {args.activities} within "
+                    f"{applied_at - o.started:.1f} s of the first POST; {backlog} still "
+                    f"queued when the last was accepted) | server CPU per activity: "
+                    f"{total_cpu / args.activities * 1000:.2f} ms end to end, "
+                    f"{accept_cpu / args.activities * 1000:.2f} ms while accepting "
+                    f"(hello: {hello_cpu / args.activities * 1000:.2f} ms a request)"
+                )
+                if workers:
+                    print(
+                        f"  of which the serving process: "
+                        f"{serving_cpu / args.activities * 1000:.2f} ms, the worker processes "
+                        f"{(total_cpu - serving_cpu) / args.activities * 1000:.2f} ms"
+                    )
+        (seen, _, parked), _ = inbox_rows(database_url, Path(tmp))
         expected = args.keys + args.rounds * args.activities
-        print(f"activities stored: {seen} of {expected} (inbox jobs still queued: {pending})")
+        print(f"activities stored: {seen} of {expected} (inbox jobs parked: {parked})")
         assert seen == expected
     ours_rps = statistics.median(r.requests_per_second for r in ours)
     base_rps = statistics.median(r.requests_per_second for r in base)
     print(f"median: inbox {ours_rps:.0f} req/s, hello {base_rps:.0f} req/s")
     ratio("inbox_vs_hello", ours_rps / base_rps)
+    ratio("inbox_applied_vs_accepted", statistics.median(applied))
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ import httpx
 import orjson
 import trio
 
-from bench.support import free_port, postgres, ratio, wildebeest_server
+from bench.support import cpu_split, free_port, postgres, ratio, wildebeest_server
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.config import load_config
 from wildebeest_trio.ids import now_ms
@@ -318,16 +318,9 @@ async def sse_reader(
                 streams.record(orjson.loads(line[6:])["id"])
 
 
-def cpu_seconds(pid: int) -> tuple[float, float]:
-    """User and system CPU time a process has used."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    tick = os.sysconf("SC_CLK_TCK")
-    return int(fields[11]) / tick, int(fields[12]) / tick
-
-
 def cpu_used(pids: list[int]) -> tuple[float, float]:
     """User and system CPU time of several processes together."""
-    times = [cpu_seconds(pid) for pid in pids]
+    times = [cpu_split(pid) for pid in pids]
     return sum(t[0] for t in times), sum(t[1] for t in times)
 
 

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -82,12 +83,7 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> N
     raise RuntimeError(f"{url} did not come up")
 
 
-@contextlib.contextmanager
-def wildebeest_server(
-    data_dir: Path, **settings: str
-) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`wildebeest-trio serve` on a free port (SQLite in `data_dir` unless told otherwise)."""
-    port = free_port()
+def _wildebeest(command: str, data_dir: Path, port: int, settings: dict[str, str]) -> Any:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WB_")}
     env.update(
         WB_DATA_DIR=str(data_dir),
@@ -96,20 +92,48 @@ def wildebeest_server(
         WB_OUTBOUND_ALLOW=LOOPBACK_ONLY,
     )
     env.update(settings)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "wildebeest_trio", "serve"],
+    return subprocess.Popen(
+        [sys.executable, "-m", "wildebeest_trio", command],
         env=env,
         cwd=REPO,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def wildebeest_server(
+    data_dir: Path, **settings: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`wildebeest-trio serve` on a free port (SQLite in `data_dir` unless told otherwise)."""
+    port = free_port()
+    proc = _wildebeest("serve", data_dir, port, settings)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{base}/health", proc)
         yield base, proc
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+        _stop(proc)
+
+
+@contextlib.contextmanager
+def wildebeest_workers(
+    data_dir: Path, base: str, count: int, **settings: str
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """`count` `wildebeest-trio worker` processes beside the server at `base` (started,
+    and migrated, by `wildebeest_server` with the same settings)."""
+    port = int(base.rsplit(":", 1)[1])
+    procs = [_wildebeest("worker", data_dir, port, settings) for _ in range(count)]
+    try:
+        yield procs
+    finally:
+        for proc in procs:
+            _stop(proc)
 
 
 @contextlib.contextmanager
@@ -177,6 +201,33 @@ def wrk(url: str, *, connections: int = 20, seconds: int = 8, threads: int = 1) 
         int(total.group(1)) if total else 0,
         sum(int(n) for n in errors.groups()) if errors else 0,
     )
+
+
+def cpu_split(pid: int) -> tuple[float, float]:
+    """User and system CPU time a process has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used."""
+    return sum(cpu_split(pid))
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time used so far by a process and its live descendants (worker processes)."""
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            total += cpu_seconds(current)
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except FileNotFoundError:
+            continue  # exited meanwhile
+    return total
 
 
 def rss_mib(pid: int) -> float:

@@ -27,6 +27,7 @@ import trio
 
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.config import Config, load_config
+from wildebeest_trio.federation.inbox_consumer import run_inbox
 from wildebeest_trio.net import Outbound, OutboundPolicy
 from wildebeest_trio.resolver import Resolver
 from wildebeest_trio.runtime import Runtime
@@ -223,7 +224,7 @@ async def client(rt: Runtime) -> AsyncIterator[Any]:
 async def serve_instance(rt: Runtime, nursery: trio.Nursery) -> str:
     """Run a whole server for `rt` in `nursery`, as `serve` does; its base URL.
 
-    Hypercorn on Trio, the stream relay, job workers and the outbox consumer.
+    Hypercorn on Trio, the stream relay, job workers and the outbox and inbox consumers.
     """
     from wildebeest_trio.federation.instance_actor import ensure_instance_actor
     from wildebeest_trio.federation.outbox import run_outbox
@@ -237,6 +238,7 @@ async def serve_instance(rt: Runtime, nursery: trio.Nursery) -> str:
     await nursery.start(run_relay, rt)
     nursery.start_soon(run_workers, rt)
     nursery.start_soon(run_outbox, rt)
+    nursery.start_soon(run_inbox, rt)
     await nursery.start(run_http_server, rt)
     return rt.config.base_url
 

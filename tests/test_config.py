@@ -53,6 +53,7 @@ def test_toml_file_under_environment(tmp_path: Path) -> None:
         ({"WB_DNS_SERVERS": "dns.example"}, "WB_DNS_SERVERS"),
         ({"WB_DNS_SERVERS": "127.0.0.1:0"}, "WB_DNS_SERVERS"),
         ({"WB_DNS_TIMEOUT": "0"}, "WB_DNS_TIMEOUT"),
+        ({"WB_INBOX_CONSUMERS": "-1"}, "WB_INBOX_CONSUMERS"),
     ],
 )
 def test_invalid_settings_name_themselves(env: dict[str, str], names: str) -> None:

@@ -15,7 +15,12 @@ from tests.fakes.remote import signed_post
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.federation.actors import refresh_actor
 from wildebeest_trio.federation.instance_actor import ensure_instance_actor
-from wildebeest_trio.federation.verify import DeliveryRefused, verify_delivery
+from wildebeest_trio.federation.verify import (
+    DeliveryRefused,
+    host_of,
+    read_delivery,
+    verify_delivery,
+)
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services.accounts import create_local_account
 from wildebeest_trio.services.instance import peers
@@ -64,7 +69,7 @@ async def test_a_signed_delivery_verifies_and_caches_the_actor(
     inbox = f"{receiver.config.base_url}/inbox"
     body = json.dumps(_activity(rt)).encode()
     verified = await verify_delivery(
-        receiver, "POST", inbox, signed_post(inbox, body, key_id, pem), body
+        receiver, read_delivery("POST", inbox, signed_post(inbox, body, key_id, pem), body)
     )
     assert verified.actor_uri == f"{live_server}/users/alice"
     assert verified.key.key_id == key_id
@@ -108,7 +113,7 @@ async def test_hostile_deliveries_are_refused(
     )
     for name, headers, payload, status in cases:
         with pytest.raises(DeliveryRefused) as refused:
-            await verify_delivery(receiver, "POST", inbox, headers, payload)
+            await verify_delivery(receiver, read_delivery("POST", inbox, headers, payload))
         assert refused.value.status == status, name
 
 
@@ -131,7 +136,7 @@ async def test_rotated_key_is_fetched_again(
     inbox = f"{receiver.config.base_url}/inbox"
     body = json.dumps(_activity(rt)).encode()
     verified = await verify_delivery(
-        receiver, "POST", inbox, signed_post(inbox, body, key_id, new_private), body
+        receiver, read_delivery("POST", inbox, signed_post(inbox, body, key_id, new_private), body)
     )
     assert verified.key.public_key_pem == new_public
 
@@ -146,8 +151,34 @@ async def test_private_addresses_are_not_fetched_by_default(
         inbox = f"{strict.config.base_url}/inbox"
         body = json.dumps(_activity(rt)).encode()
         with pytest.raises(DeliveryRefused) as refused:
-            await verify_delivery(
-                strict, "POST", inbox, signed_post(inbox, body, key_id, pem), body
-            )
+            signed = signed_post(inbox, body, key_id, pem)
+            await verify_delivery(strict, read_delivery("POST", inbox, signed, body))
         assert refused.value.status == 401
         assert "private or loopback" in str(refused.value)
+
+
+def test_hosts_under_the_actors_origin_are_read_as_urlsplit_reads_them() -> None:
+    """The origin checks skip parsing URLs under the actor's origin: never with another
+    answer than parsing them (user info, other ports, case, lookalike hosts)."""
+    urls = [
+        "https://a.example/users/x",
+        "https://A.example/users/x#main-key",
+        "https://a.example",
+        "https://a.example?x=1",
+        "https://a.example#y",
+        "https://a.example.evil/x",
+        "https://a.examplex/",
+        "https://a.example@b.example/x",
+        "https://a.example:443/x",
+        "http://a.example/x",
+        "HTTPS://a.example/x",
+        " https://a.example/x",
+        "https://a.example\t/x",
+        "",
+    ]
+    for actor in ("https://a.example/users/alice", "https://A.Example/users/alice"):
+        body = json.dumps({"actor": actor}).encode()
+        delivery = read_delivery("POST", "https://here/inbox", {}, body)
+        assert delivery.actor_host == "a.example"
+        for url in [*urls, f"{actor}/statuses/1"]:
+            assert delivery.host_of(url) == host_of(url), (actor, url)

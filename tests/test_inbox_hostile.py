@@ -6,14 +6,22 @@ from __future__ import annotations
 import copy
 import json
 import time
+from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
+import pytest
+import trio
+
+from tests.conftest import serve_instance
 from tests.fakes.instance import drain
 from tests.fakes.remote import PUBLIC, RemoteServer, deliver, signed_headers
 from tests.fakes.rows import rows
 from tests.social import get, make_user
-from wildebeest_trio import jsonld
+from wildebeest_trio import jsonbounds, jsonld
+from wildebeest_trio.federation import verify
 from wildebeest_trio.federation.inbox import INBOX
+from wildebeest_trio.http.unread_body import DRAIN_SECONDS
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services import domain_blocks
 from wildebeest_trio.signatures import generate_rsa_keypair
@@ -51,6 +59,34 @@ async def test_a_signed_activity_is_stored_once_and_applied(
     assert [f["acct"] for f in followers] == [f"bob@{bob.host}"]
     assert await deliver(api, local, bob, follow) == 202
     assert await drain(local) == 0
+
+
+async def test_a_delivery_is_parsed_once_and_verified_once(
+    api: Any, local: Runtime, remote: RemoteServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the accept path the body is parsed once, the Signature header read once and
+    the signature checked once (the sender's key already known)."""
+    await make_user(local, api, "alice")
+    bob = remote.actor("bob")
+    target = f"{local.config.base_url}/users/alice"
+    first = remote.activity(bob, "Create", remote.note(bob, cc=[target]), to=[PUBLIC])
+    assert await deliver(api, local, bob, first) == 202  # bob's key is fetched and kept
+    calls: Counter[str] = Counter()
+
+    def counted(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            calls[name] += 1
+            return function(*args, **kwargs)
+
+        return call
+
+    for module, name in ((verify, "parse_signature"), (verify, "verify_request")):
+        monkeypatch.setattr(module, name, counted(name, getattr(module, name)))
+    monkeypatch.setattr(jsonbounds, "loads", counted("loads", jsonbounds.loads))
+    second = remote.activity(bob, "Create", remote.note(bob, cc=[target]), to=[PUBLIC])
+    assert await deliver(api, local, bob, second) == 202
+    assert calls == {"parse_signature": 1, "verify_request": 1, "loads": 1}
+    assert len(await _jobs(local)) == 2
 
 
 async def test_hostile_deliveries_change_nothing(
@@ -101,6 +137,31 @@ async def test_hostile_deliveries_change_nothing(
     assert await deliver(api, local, bob, create, path="/users/nobody/inbox") == 404
     assert await _state(local) == before
     assert await drain(local) == 0
+
+
+async def test_a_chunked_body_past_the_limit_is_refused_as_it_passes(
+    local: Runtime, nursery: trio.Nursery
+) -> None:
+    """A body without a declared length is read only up to the inbox's 1 MiB: past it
+    the answer is 413 (and the connection closed, once the bounded wait for the rest of
+    the body is over), not whenever the sender stops sending."""
+    await serve_instance(local, nursery)
+    host, port = local.config.listen.rsplit(":", 1)
+    stream = await trio.open_tcp_stream(host, int(port))
+    await stream.send_all(
+        b"POST /inbox HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/activity+json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    chunk = b" " * 65536
+    for _ in range(17):  # 1,088 KiB, and never the last chunk
+        await stream.send_all(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+    answer = b""
+    with trio.fail_after(DRAIN_SECONDS + 5):
+        while b"\r\n\r\n" not in answer:
+            answer += await stream.receive_some(65536)
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:100]
+    assert b"\r\nconnection: close\r\n" in answer.lower()
+    await stream.aclose()
 
 
 async def test_suspended_domains_are_refused(

@@ -31,7 +31,6 @@ def job_registry() -> JobRegistry:
     registry = JobRegistry()
     mailer.register(registry)
     delivery.register(registry)
-    federation_inbox.register(registry)
     federation_quotes.register(registry)
     media.register(registry)
     web_push.register(registry)

@@ -316,6 +316,13 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "Delivery processes `serve` starts beside itself; default: one per extra core",
     ),
+    Setting(
+        "inbox_consumers",
+        _parse_int,
+        4,
+        "Inbox batches a process applies at once; 0 leaves the inbox to other processes "
+        "(`worker`s beside a `serve` that only answers requests)",
+    ),
     Setting("job_lease", _parse_float, 300.0, "Seconds a claimed job stays leased to its worker"),
     Setting("job_poll_interval", _parse_float, 1.0, "Seconds between job-queue polls when idle"),
     Setting("job_max_attempts", _parse_int, 16, "Attempts before a job is parked"),
@@ -427,6 +434,7 @@ class Config:
     workers: int
     delivery_concurrency: int
     delivery_processes: int
+    inbox_consumers: int
     job_lease: float
     job_poll_interval: float
     job_max_attempts: int
@@ -584,6 +592,8 @@ def load_config(
         values["delivery_processes"] = max(0, (os.cpu_count() or 1) - 1)
     if values["delivery_processes"] < 0:
         raise ConfigError("WB_DELIVERY_PROCESSES: must be 0 (none) or more")
+    if values["inbox_consumers"] < 0:
+        raise ConfigError("WB_INBOX_CONSUMERS: must be 0 (none in this process) or more")
     if values["media_cache_max_bytes"] < 0:
         raise ConfigError("WB_MEDIA_CACHE_MAX_BYTES: must be 0 (no bound) or more")
     if not 1 <= values["smtp_port"] <= 65535:

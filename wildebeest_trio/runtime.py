@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import trio
 
 from .cache import CachedValue
+from .coalesce import Batcher, SingleFlight
 from .config import Config
 from .delivery_pool import DeliveryPool
 from .ids import IdGenerator, now_ms
@@ -36,6 +37,12 @@ from .streaming.hub import StreamHub
 log = logging.getLogger(__name__)
 
 NODE_LEASE_MS = 10 * 60 * 1000
+# Distinct remote actors one process fetches at once (more wait for a slot); far above
+# what a busy inbox needs, so unreachable hosts named by hostile deliveries cannot hold
+# up everyone else's.
+ACTOR_FETCHES = 256
+# Inbox deliveries whose checks are read, or which are stored, in one crossing at most.
+INBOX_BATCH = 100
 
 E = TypeVar("E", bound=Effect)
 EffectHandler = Callable[["Runtime", list[Any]], Awaitable[None]]
@@ -124,6 +131,14 @@ class Runtime:
     delivery: DeliveryPool = field(default_factory=DeliveryPool)
     # Streaming connections of this process and the channels they follow.
     streams: StreamHub = field(default_factory=StreamHub)
+    # Remote actors being fetched, by URI (and whether refreshed): concurrent callers
+    # share one fetch.
+    actor_fetches: SingleFlight[tuple[str, bool], Any] = field(
+        default_factory=lambda: SingleFlight(ACTOR_FETCHES)
+    )
+    # Concurrent inbox deliveries: their checks read together, their jobs stored together.
+    inbox_reads: Batcher[Any, Any] = field(default_factory=lambda: Batcher(INBOX_BATCH))
+    inbox_writes: Batcher[Any, Any] = field(default_factory=lambda: Batcher(INBOX_BATCH))
     # Instance-wide facts (counts, rules, contact) for the discovery endpoints.
     instance_facts: CachedValue[Any] = field(default_factory=lambda: CachedValue(ttl=30.0))
 

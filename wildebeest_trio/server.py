@@ -14,6 +14,7 @@ from hypercorn.trio import serve as hypercorn_serve
 from .assembly import delivery_job_registry, open_server_runtime
 from .config import Config
 from .delivery_processes import follow_parent, run_delivery_processes
+from .federation.inbox_consumer import run_inbox
 from .federation.instance_actor import ensure_instance_actor
 from .federation.outbox import run_outbox
 from .http import create_app
@@ -83,6 +84,9 @@ async def run_process(
                 if parent_pipe:
                     tasks.start_soon(follow_parent, rt, shutdown)
                 if not deliveries_only:
+                    if rt.config.inbox_consumers:
+                        # Inbox jobs, applied in batches; every process may (jobs are claimed).
+                        tasks.start_soon(supervise, "inbox", run_inbox, rt)
                     tasks.start_soon(supervise, "scheduler", run_scheduler, rt)
                     # Domain events to deliveries; every process may run it (rows are claimed).
                     tasks.start_soon(supervise, "outbox", run_outbox, rt)

@@ -75,6 +75,10 @@ class Request:
     client_port: int = 0
 
     @property
+    def url(self) -> str:
+        return f"http://{self.headers.get('host', '')}{self.path}"
+
+    @property
     def signed(self) -> bool:
         return "signature" in self.headers
 
@@ -135,6 +139,8 @@ class RemoteServer:
     accept_status: int = 202
     #: Seconds every request waits before it is answered.
     delay: float = 0.0
+    #: URLs whose requests are held unanswered while they are listed.
+    held: set[str] = field(default_factory=set)
     #: Every request, in order.
     requests: list[Request] = field(default_factory=list)
     #: The POSTs accepted.
@@ -167,6 +173,10 @@ class RemoteServer:
     def refused(self) -> list[str]:
         """Why signatures were refused."""
         return [v for v in self.verdicts if v != "ok"]
+
+    def gets(self, url: str) -> int:
+        """How many times `url` was asked for."""
+        return sum(1 for r in self.requests if r.method == "GET" and r.url == url)
 
     def at(self, index: int, path: str | None = None) -> list[Request]:
         """The POSTs host `index` accepted (at `path`)."""
@@ -309,6 +319,8 @@ async def _answer(server: RemoteServer) -> Response:
         client_port=request.scope["client"][1],
     )
     server.requests.append(seen)
+    while url in server.held:
+        await trio.sleep(0.02)
     chosen = _chosen(server, url, origin)
     if chosen is not None:
         await trio.sleep(chosen.delay)

@@ -9,8 +9,9 @@ from urllib.parse import urlsplit
 
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..store import Connection
+from ..store import Connection, Row
 from ..store import accounts as account_rows
+from .as2 import as_list, first, link
 from .fetch import DocumentRefused, fetch_document, same_origin
 from .sanitize import sanitize_html, strip_text
 
@@ -20,28 +21,6 @@ MAX_NAME = 2048
 MAX_SUMMARY = 20 * 1024
 MAX_FIELDS = 50
 MAX_ATTRIBUTION_DOMAINS = 100
-
-
-def first(value: Any) -> Any:
-    """The first of a value that may be a single item or a list (any JSON-LD compaction)."""
-    if isinstance(value, list):
-        return value[0] if value else None
-    return value
-
-
-def as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def link(value: Any) -> str | None:
-    """An id from a bare IRI or an embedded object with `id`/`href`."""
-    value = first(value)
-    if isinstance(value, dict):
-        value = value.get("id") or value.get("href") or value.get("url")
-        value = first(value)
-    return value if isinstance(value, str) and value.startswith(("https://", "http://")) else None
 
 
 @dataclass(frozen=True)
@@ -159,6 +138,45 @@ async def refresh_actor(rt: Runtime, uri: str) -> RemoteKey | None:
     return RemoteKey(key[0], key[1], account_id, uri)
 
 
+def remote_key(row: Row | None) -> RemoteKey | None:
+    """The remote key a stored row holds (`public_key_by_key_id`'s or
+    `remote_key_by_actor_uri`'s); None for no row, no key or a local account's."""
+    if row is None or row["domain"] is None or row["key_id"] is None:
+        return None
+    return RemoteKey(row["key_id"], row["public_key_pem"], row["account_id"], row["uri"])
+
+
+async def _stored(conn: Connection, uri: str, key_id: str | None) -> tuple[bool, RemoteKey | None]:
+    """Whether what a caller of `fetch_actor` looks for is stored (the key `key_id` if it
+    asks for one, else the actor), and the key it is."""
+    if key_id is not None:
+        key = remote_key(await account_rows.public_key_by_key_id(conn, key_id))
+        return key is not None, key
+    row = await account_rows.remote_key_by_actor_uri(conn, uri)
+    return row is not None, remote_key(row)
+
+
+async def fetch_actor(
+    rt: Runtime, uri: str, *, key_id: str | None = None, refresh: bool = False
+) -> RemoteKey | None:
+    """Fetch and store an actor the caller did not find (or, with `key_id`, whose key it
+    did not find); the actor's key. An actor that many deliveries or activities name at
+    once is fetched once: this process's concurrent callers share one fetch and its key.
+
+    Unless `refresh`, what a fetch that ended since the caller looked stored is the
+    answer, and the actor is not fetched again.
+    """
+
+    async def fetch() -> RemoteKey | None:
+        if not refresh:
+            found, key = await rt.store.read(_stored, uri, key_id)
+            if found:
+                return key
+        return await refresh_actor(rt, uri)
+
+    return await rt.actor_fetches.run((uri, refresh), fetch)
+
+
 def actor_uri_of_key(key_id: str) -> str:
     """The actor a key id most likely belongs to (`https://host/users/x#main-key`)."""
     return key_id.split("#", 1)[0]
@@ -171,13 +189,13 @@ async def key_for(rt: Runtime, key_id: str, *, refresh: bool = False) -> RemoteK
     mean the key rotated). Local keys are never answered here.
     """
     if not refresh:
-        row = await rt.store.read(account_rows.public_key_by_key_id, key_id)
-        if row is not None and row["domain"] is not None:
-            return RemoteKey(row["key_id"], row["public_key_pem"], row["account_id"], row["uri"])
+        key = remote_key(await rt.store.read(account_rows.public_key_by_key_id, key_id))
+        if key is not None:
+            return key
     uri = actor_uri_of_key(key_id)
     if same_origin(uri, rt.config.base_url):
         return None
-    key = await refresh_actor(rt, uri)
+    key = await fetch_actor(rt, uri, key_id=key_id, refresh=refresh)
     if key is None or key.key_id != key_id:
         return None
     return key

@@ -3,8 +3,8 @@
 `receive` runs in the request (as Mastodon's InboxesController): size, domain blocks,
 signature, origin, then the activity id is recorded with its job in one transaction and
 the sender gets 202 at once. A replayed activity id is answered 202 and not queued again.
-`process` is the job handler: it dispatches to `federation.handlers` by activity type;
-unknown types are accepted and ignored.
+The jobs are applied in batches by `inbox_consumer`, which dispatches each activity to
+`federation.handlers` by type; unknown types are accepted and ignored.
 
 An activity whose HTTP signer is not its actor (a forwarded reply, a relayed Delete) is
 accepted only with a valid `RsaSignature2017` LD signature by the actor; otherwise it
@@ -13,28 +13,35 @@ is dropped with 202 and nothing stored, as Mastodon's ProcessActivityService dro
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import trio
 
-from .. import jsonbounds
 from ..ids import now_ms
-from ..jobs import JobKind, JobRegistry
+from ..jobs import JobKind
 from ..jsonld import JsonLdError, verify_ld_signature
 from ..services import domain_blocks
-from ..signatures import SignatureError, parse_signature
+from ..signatures import SignatureInfo
 from ..store import Connection
 from ..store import accounts as account_rows
 from ..store import delivery as delivery_rows
 from ..store import inbox as inbox_rows
-from .actors import RemoteKey, key_for, link
+from .actors import RemoteKey, key_for, remote_key
+from .as2 import link
 from .fetch import DocumentRefused
-from .verify import MAX_BODY, DeliveryRefused, verify_delivery
+from .verify import (
+    Delivery,
+    DeliveryRefused,
+    host_of,
+    read_delivery,
+    read_signature,
+    verify_delivery,
+)
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -50,11 +57,6 @@ class UnknownInbox(LookupError):
     """A personal inbox of no local account."""
 
 
-def _host(url: str | None) -> str:
-    """The host (and port) of a URL, lower-cased; empty for none."""
-    return urlsplit(url).netloc.lower() if url else ""
-
-
 def _dedupe_key(activity: dict[str, Any], body: bytes) -> str:
     """What identifies an activity for replay detection."""
     activity_id = activity.get("id")
@@ -65,42 +67,109 @@ def _dedupe_key(activity: dict[str, Any], body: bytes) -> str:
 
 
 @dataclass(frozen=True)
+class _Asked:
+    """What one delivery needs to know before it is verified."""
+
+    hosts: tuple[str, ...]
+    username: str | None
+    actor_uri: str | None
+    key_id: str | None
+
+
+@dataclass(frozen=True)
 class _Facts:
-    """What the inbox reads before verifying, in one crossing."""
+    """What the inbox reads before verifying."""
 
     suspended: bool
+    unknown_inbox: bool
     owner_id: int | None
     actor_known: bool
     key: RemoteKey | None
 
 
-async def _precheck(
-    conn: Connection,
-    hosts: list[str],
-    username: str | None,
-    actor_uri: str | None,
-    key_id: str | None,
-) -> _Facts:
-    """Domain blocks, the inbox owner and the cached key, in one crossing."""
+class _Lookups:
+    """The reads of a batch of prechecks, each host and key read once for all of them."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._suspended: dict[str, bool] = {}
+        self._keys: dict[str, RemoteKey | None] = {}
+
+    async def suspended(self, host: str) -> bool:
+        if host not in self._suspended:
+            self._suspended[host] = await domain_blocks.is_suspended(self.conn, host)
+        return self._suspended[host]
+
+    async def key(self, key_id: str) -> RemoteKey | None:
+        if key_id not in self._keys:
+            row = await account_rows.public_key_by_key_id(self.conn, key_id)
+            self._keys[key_id] = remote_key(row)
+        return self._keys[key_id]
+
+
+async def _precheck(lookups: _Lookups, asked: _Asked) -> _Facts:
+    """Domain blocks, the inbox owner and the cached key."""
+    conn = lookups.conn
     suspended = False
-    for host in dict.fromkeys(hosts):
-        if host and await domain_blocks.is_suspended(conn, host):
+    for host in dict.fromkeys(asked.hosts):
+        if host and await lookups.suspended(host):
             suspended = True
     owner_id: int | None = None
-    if username is not None:
-        owner = await account_rows.local_account_by_username(conn, username)
+    if asked.username is not None:
+        owner = await account_rows.local_account_by_username(conn, asked.username)
         if owner is None or owner["suspended_at"] is not None:
-            raise UnknownInbox(username)
+            return _Facts(suspended, True, None, False, None)
         owner_id = owner["id"]
-    key: RemoteKey | None = None
-    if key_id is not None:
-        row = await account_rows.public_key_by_key_id(conn, key_id)
-        if row is not None and row["domain"] is not None:
-            key = RemoteKey(row["key_id"], row["public_key_pem"], row["account_id"], row["uri"])
-    known = key is not None and key.actor_uri == actor_uri
-    if not known and actor_uri:
-        known = await inbox_rows.account_by_uri(conn, actor_uri) is not None
-    return _Facts(suspended, owner_id, known, key)
+    key = await lookups.key(asked.key_id) if asked.key_id is not None else None
+    known = key is not None and key.actor_uri == asked.actor_uri
+    if not known and asked.actor_uri:
+        known = await inbox_rows.account_by_uri(conn, asked.actor_uri) is not None
+    return _Facts(suspended, False, owner_id, known, key)
+
+
+async def _read_facts(rt: Runtime, batch: list[_Asked]) -> list[_Facts]:
+    """The facts of concurrent deliveries, read in one crossing."""
+
+    async def unit(conn: Connection) -> list[_Facts]:
+        lookups = _Lookups(conn)
+        return [await _precheck(lookups, asked) for asked in batch]
+
+    return await rt.store.read(unit)
+
+
+@dataclass(frozen=True)
+class _Accepted:
+    """A verified delivery to store."""
+
+    dedupe: str
+    actor_uri: str
+    payload: dict[str, Any]
+    #: The signer's domain when it is to be marked available again, else "".
+    revived: str
+
+
+async def _store_accepted(rt: Runtime, batch: list[_Accepted]) -> list[bool]:
+    """Remember each activity id and queue its job, in one transaction for concurrent
+    deliveries; whether each was new (a replay is not queued again)."""
+
+    async def unit(conn: Connection) -> list[bool]:
+        now = now_ms()
+        for domain in sorted({accepted.revived for accepted in batch} - {""}):
+            # A signed request from the domain: it is alive, deliver to it again.
+            await delivery_rows.mark_available(conn, domain)
+        # The first of two deliveries of one activity in a batch is the one remembered.
+        first = {accepted.dedupe: accepted.actor_uri for accepted in reversed(batch)}
+        new = await inbox_rows.remember_activities(conn, list(first.items()), now)
+        stored = []
+        for accepted in batch:
+            is_new = accepted.dedupe in new
+            new.discard(accepted.dedupe)  # a second delivery in the batch is a replay
+            if is_new:
+                await INBOX.enqueue(conn, rt.ids, accepted.payload)
+            stored.append(is_new)
+        return stored
+
+    return await rt.store.write(unit)
 
 
 async def _ld_signed_by_actor(rt: Runtime, activity: dict[str, Any], actor_uri: str) -> bool:
@@ -111,7 +180,7 @@ async def _ld_signed_by_actor(rt: Runtime, activity: dict[str, Any], actor_uri: 
     creator = signature.get("creator")
     if not isinstance(creator, str) or not creator.startswith(("https://", "http://")):
         return False
-    if await rt.store.read(domain_blocks.is_suspended, _host(creator)):
+    if await rt.store.read(domain_blocks.is_suspended, host_of(creator)):
         return False  # LD signatures from blocked domains are ignored
     try:
         key: RemoteKey | None = await key_for(rt, creator)
@@ -140,15 +209,13 @@ async def receive(
     the sending server (the actor's host, else the signing key's), the client address
     and the reason, so an admin can tell why a server says its posts are refused.
     """
-    try:
-        key_id: str | None = parse_signature("POST", url, headers).key_id
-    except SignatureError:
-        key_id = None
+    signature = read_signature("POST", url, headers)
+    key_id = signature.key_id if isinstance(signature, SignatureInfo) else None
     actor_uri: str | None = None
     try:
-        activity = _parse_body(body)
-        actor_uri = link(activity.get("actor"))
-        return await _accept(rt, url, headers, body, activity, actor_uri, key_id, username)
+        delivery = read_delivery("POST", url, headers, body, signature=signature)
+        actor_uri = delivery.actor_uri
+        return await _accept(rt, delivery, username)
     except DeliveryRefused as exc:
         _log_refusal(actor_uri, key_id, client, exc.status, str(exc))
         raise
@@ -163,7 +230,7 @@ def _log_refusal(
     # %r: the sender wrote these strings, so they are quoted and escaped, one line each.
     log.info(
         "refused delivery from %r: %d %r (actor %r, key %r, client %s)",
-        _host(actor_uri) or _host(key_id) or "unknown server",
+        host_of(actor_uri) or host_of(key_id) or "unknown server",
         status,
         reason[:300],
         (actor_uri or "-")[:300],
@@ -172,33 +239,13 @@ def _log_refusal(
     )
 
 
-def _parse_body(body: bytes) -> dict[str, Any]:
-    """The delivered JSON object; DeliveryRefused for an oversized or malformed body."""
-    if len(body) > MAX_BODY:
-        raise DeliveryRefused(413, "Request entity too large")
-    try:
-        activity = jsonbounds.loads(body, max_bytes=MAX_BODY)
-    except ValueError:
-        raise DeliveryRefused(400, "The body is not valid JSON") from None
-    if not isinstance(activity, dict):
-        raise DeliveryRefused(400, "The body is not a JSON object")
-    return activity
-
-
-async def _accept(
-    rt: Runtime,
-    url: str,
-    headers: Mapping[str, str],
-    body: bytes,
-    activity: dict[str, Any],
-    actor_uri: str | None,
-    key_id: str | None,
-    username: str | None,
-) -> int:
+async def _accept(rt: Runtime, delivery: Delivery, username: str | None) -> int:
     """Domain blocks, signature and origin checks, then the activity stored as a job."""
-    facts = await rt.store.read(
-        _precheck, [_host(actor_uri), _host(key_id)], username, actor_uri, key_id
-    )
+    activity, actor_uri, key_id = delivery.activity, delivery.actor_uri, delivery.key_id
+    asked = _Asked((delivery.actor_host, delivery.host_of(key_id)), username, actor_uri, key_id)
+    facts = await rt.inbox_reads.submit(asked, functools.partial(_read_facts, rt))
+    if facts.unknown_inbox:
+        raise UnknownInbox(username)
     if facts.suspended:
         raise DeliveryRefused(403, "The domain is blocked")
     if (
@@ -209,9 +256,7 @@ async def _accept(
     ):
         # Mastodon: the deletion of an actor we never knew needs no key fetch (it is gone).
         return 202
-    verified = await verify_delivery(
-        rt, "POST", url, headers, body, allow_forwarded=True, cached_key=facts.key
-    )
+    verified = await verify_delivery(rt, delivery, allow_forwarded=True, cached_key=facts.key)
     if verified.forwarded and not await _ld_signed_by_actor(
         rt, verified.activity, verified.actor_uri
     ):
@@ -222,43 +267,22 @@ async def _accept(
             verified.key.actor_uri,
         )
         return 202
-    signer_domain = _host(verified.key.actor_uri)
+    signer_domain = delivery.host_of(verified.key.actor_uri)
     payload = {
         "activity": verified.activity,
         "actor": verified.actor_uri,
         "signer": verified.key.actor_uri,
         "delivered_to": facts.owner_id,
     }
-    dedupe = _dedupe_key(verified.activity, body)
-    mark_available = signer_domain not in rt.delivery.healthy
-
-    async def unit(conn: Connection) -> bool:
-        if mark_available:
-            # A signed request from the domain: it is alive, deliver to it again.
-            await delivery_rows.mark_available(conn, signer_domain)
-        if not await inbox_rows.remember_activity(conn, dedupe, verified.actor_uri, now_ms()):
-            return False
-        await INBOX.enqueue(conn, rt.ids, payload)
-        return True
-
-    await rt.store.write(unit)
-    if mark_available:
+    revived = signer_domain if signer_domain not in rt.delivery.healthy else ""
+    dedupe = _dedupe_key(verified.activity, delivery.body)
+    accepted = _Accepted(dedupe, verified.actor_uri, payload, revived)
+    await rt.inbox_writes.submit(accepted, functools.partial(_store_accepted, rt))
+    if revived:
         rt.delivery.healthy.add(signer_domain)
     return 202
-
-
-async def process(rt: Runtime, payload: dict[str, Any]) -> None:
-    """The job: apply one verified activity (see `federation.handlers`)."""
-    from .handlers import dispatch
-
-    await dispatch(rt, payload)
 
 
 async def forget_old_activities(rt: Runtime) -> None:
     """Upkeep: drop remembered activity ids older than SEEN_DAYS."""
     await rt.store.write(inbox_rows.forget_activities, now_ms() - SEEN_DAYS * 24 * 3600 * 1000)
-
-
-def register(registry: JobRegistry) -> None:
-    """Bind the inbox job kind to its handler."""
-    registry.register(INBOX, process)

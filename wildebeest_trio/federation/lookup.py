@@ -26,7 +26,8 @@ from ..store import Connection, Row
 from ..store import accounts as account_rows
 from ..store import inbox as inbox_rows
 from ..store import statuses as status_rows
-from .actors import ACTOR_TYPES, STALE_MS, first, refresh_actor
+from .actors import ACTOR_TYPES, STALE_MS, refresh_actor
+from .as2 import first
 from .fetch import ACCEPT, DocumentRefused, fetch_document, is_activitypub_type, same_origin
 from .instance_actor import instance_actor_uri
 from .notes import NoteRefused

@@ -19,7 +19,7 @@ from ..drafts import NewStatus, PollState, QuoteDraft, Version
 from ..store import Connection, Row
 from ..store import accounts as account_rows
 from ..store import inbox as inbox_rows
-from .actors import as_list, first, link
+from .as2 import as_list, first, link
 from .fetch import same_origin
 from .sanitize import sanitize_html, strip_text
 

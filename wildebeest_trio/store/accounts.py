@@ -8,7 +8,7 @@ from typing import Any
 from . import statuses, users
 from .base import Connection, fetchrow_as, fetchval_as
 from .effects import INSTANCE_FACTS_CHANGED
-from .rows import AccountRow, AccountWithUserRow, ActorRow, PublicKeyRow
+from .rows import AccountRow, AccountWithUserRow, ActorRow, PublicKeyRow, RemoteActorKeyRow
 
 _ACCOUNT_COLUMNS = (
     "id, username, domain, uri, url, actor_type, display_name, note, locked, bot, discoverable, "
@@ -264,6 +264,19 @@ async def public_key_by_key_id(conn: Connection, key_id: str) -> PublicKeyRow | 
         "a.domain, a.suspended_at, a.last_fetched_at FROM keypairs k "
         "JOIN accounts a ON a.id = k.account_id WHERE k.key_id = $1",
         key_id,
+    )
+
+
+async def remote_key_by_actor_uri(conn: Connection, uri: str) -> RemoteActorKeyRow | None:
+    """A remote account by actor URI with its newest key (key_id and public_key_pem are
+    None when it publishes none)."""
+    return await fetchrow_as(
+        conn,
+        RemoteActorKeyRow,
+        "SELECT a.id AS account_id, a.uri, a.domain, k.key_id, k.public_key_pem "
+        "FROM accounts a LEFT JOIN keypairs k ON k.account_id = a.id "
+        "WHERE a.uri = $1 AND a.domain IS NOT NULL ORDER BY k.id DESC LIMIT 1",
+        uri,
     )
 
 

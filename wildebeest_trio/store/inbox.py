@@ -7,16 +7,21 @@ from .paging import placeholders
 from .rows import AccountRow, FavouriteRow, StatusRow
 
 
-async def remember_activity(conn: Connection, uri: str, actor_uri: str, now: int) -> bool:
-    """Record an accepted activity id; False when it was already accepted (a replay)."""
-    changed = await conn.execute(
-        "INSERT INTO inbox_activities (uri, actor_uri, received_at) VALUES ($1, $2, $3) "
-        "ON CONFLICT (uri) DO NOTHING",
-        uri,
-        actor_uri,
+async def remember_activities(
+    conn: Connection, activities: list[tuple[str, str]], now: int
+) -> set[str]:
+    """Record accepted activity ids, (id, actor URI) each, in one statement; the ids that
+    were new (the others had been accepted already: replays)."""
+    if not activities:
+        return set()
+    rows = ", ".join(f"(${2 * i + 2}, ${2 * i + 3}, $1)" for i in range(len(activities)))
+    new = await conn.fetch(
+        f"INSERT INTO inbox_activities (uri, actor_uri, received_at) VALUES {rows} "
+        "ON CONFLICT (uri) DO NOTHING RETURNING uri",
         now,
+        *(value for activity in activities for value in activity),
     )
-    return changed == 1
+    return {row["uri"] for row in new}
 
 
 async def activity_seen(conn: Connection, uri: str) -> bool:

@@ -810,6 +810,16 @@ TABLES: dict[str, type] = {
 # Views: a table's columns plus what a query joins in ------------------------------------------
 
 
+class RemoteActorKeyRow(TypedDict):
+    """A remote account by actor URI with its newest key (None when it publishes none)."""
+
+    account_id: int
+    uri: str
+    domain: str
+    key_id: str | None
+    public_key_pem: str | None
+
+
 class StatusCardRow(PreviewCardRow):
     """The card a status shows (`statuses.hydrate`)."""
 

@@ -11,7 +11,7 @@ from ...store import Connection
 from ...store import inbox as inbox_rows
 from ...store import moderators as moderator_rows
 from ...store import reports as report_rows
-from ..actors import as_list, first, link
+from ..as2 import as_list, first, link
 from ..fetch import same_origin
 from ..sanitize import strip_text
 from . import Context

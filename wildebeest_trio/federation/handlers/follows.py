@@ -8,7 +8,7 @@ from ...store import Connection, Row
 from ...store import accounts as account_rows
 from ...store import follows as follow_rows
 from ...store import inbox as inbox_rows
-from ..actors import first, link
+from ..as2 import first, link
 from . import Context
 
 

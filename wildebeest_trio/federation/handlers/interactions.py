@@ -9,7 +9,7 @@ from ...services import interactions
 from ...services.refusals import NotAllowed, StatusNotFound
 from ...store import Connection, Row
 from ...store import inbox as inbox_rows
-from ..actors import as_list, first, link
+from ..as2 import as_list, first, link
 from ..fetch import DocumentRefused, fetch_document, same_origin
 from ..notes import address_of, parse_note, visibility_of
 from . import Context, fetchable

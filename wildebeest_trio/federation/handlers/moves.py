@@ -7,7 +7,8 @@ import logging
 
 from ...services import moves
 from ...store import inbox as inbox_rows
-from ..actors import link, refresh_actor
+from ..actors import refresh_actor
+from ..as2 import link
 from ..fetch import same_origin
 from . import Context
 

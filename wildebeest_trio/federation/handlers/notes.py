@@ -25,7 +25,8 @@ from ...store import polls as poll_rows
 from ...store import statuses as status_rows
 from ...store.statuses import StatusBundle
 from ..activities import allowed_inboxes
-from ..actors import ACTOR_TYPES, first, link, refresh_actor
+from ..actors import ACTOR_TYPES, refresh_actor
+from ..as2 import first, link
 from ..delivery import enqueue_deliveries
 from ..fetch import DocumentRefused, fetch_document, same_origin
 from ..notes import (

@@ -9,7 +9,7 @@ from ...store import accounts as account_rows
 from ...store import follows as follow_rows
 from ...store import inbox as inbox_rows
 from ...store import statuses as status_rows
-from ..actors import first, link
+from ..as2 import first, link
 from . import Context
 
 
