@@ -27,7 +27,7 @@ import trio
 
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.config import Config, load_config
-from wildebeest_trio.federation.inbox_consumer import run_inbox
+from wildebeest_trio.inbox.consumer import run_inbox
 from wildebeest_trio.net import Outbound, OutboundPolicy
 from wildebeest_trio.resolver import Resolver
 from wildebeest_trio.runtime import Runtime

@@ -14,7 +14,7 @@ import trio
 
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.config import load_config
-from wildebeest_trio.federation.inbox_consumer import run_inbox
+from wildebeest_trio.inbox.consumer import run_inbox
 
 
 async def main(database_url: str, folder: Path, listen: str) -> None:

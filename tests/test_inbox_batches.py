@@ -20,8 +20,8 @@ from tests.fakes.rows import rows
 from tests.social import make_user
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.federation.inbox import INBOX
-from wildebeest_trio.federation.inbox_consumer import apply_due
 from wildebeest_trio.ids import now_ms
+from wildebeest_trio.inbox.consumer import apply_due
 from wildebeest_trio.net import FETCH_PER_HOST
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.server import run_process

@@ -18,6 +18,7 @@ from wildebeest_trio.config import Config
 from wildebeest_trio.federation import lookup
 from wildebeest_trio.federation.instance_actor import ensure_instance_actor
 from wildebeest_trio.runtime import Runtime
+from wildebeest_trio.services import resolve
 from wildebeest_trio.services import search as search_service
 
 pytest_plugins = ("tests.fakes.fixtures",)
@@ -181,5 +182,5 @@ async def test_private_addresses_are_refused_unless_allowed(
             strict, None, f"zoe@{remote.host}", limit=5, resolve=True
         )
         assert found == []
-        assert await lookup.resolve_url(strict, f"{remote.base}/users/zoe", 1) is None
+        assert await resolve.resolve_url(strict, f"{remote.base}/users/zoe", 1) is None
     assert remote.requests == []

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from .config import Config
 from .federation import delivery, outbox
 from .federation import inbox as federation_inbox
-from .federation import quotes as federation_quotes
+from .inbox import quote_checks
 from .jobs import JobRegistry
 from .jobs.scheduler import CORE, Periodic
 from .runtime import EffectHandlers, Runtime, open_runtime
@@ -31,7 +31,7 @@ def job_registry() -> JobRegistry:
     registry = JobRegistry()
     mailer.register(registry)
     delivery.register(registry)
-    federation_quotes.register(registry)
+    quote_checks.register(registry)
     media.register(registry)
     web_push.register(registry)
     polls.register(registry)

@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import trio
@@ -13,6 +14,19 @@ import trio
 from . import __version__
 from .assembly import open_server_runtime
 from .config import ConfigError, load_config, settings_table
+from .serializers.time import iso_ms
+from .server import serve, work
+from .services.accounts import AccountError, create_local_account, modify_local_account
+from .services.announcements import AnnouncementError, all_announcements, publish, remove
+from .services.custom_emoji import EmojiError, add_emoji, local_emojis, remove_emoji
+from .services.domain_blocks import InvalidDomainBlock, block_domain, unblock_domain
+from .services.instance import add_rule, instance_facts, remove_rule, set_extended_description
+from .services.media_cache import purge_remote
+from .services.moves import MoveError, add_alias, remove_alias, start_move
+from .services.tokens import TokenError, issue_cli_token
+from .store import Connection, open_store
+from .store import domain_blocks as block_rows
+from .store.migrate import migrate
 
 log = logging.getLogger("wildebeest_trio")
 
@@ -37,21 +51,14 @@ def _say(message: str) -> None:
 
 
 async def cmd_serve(args: argparse.Namespace) -> None:
-    from .server import serve
-
     await serve(args.config, migrate=not args.no_migrate)
 
 
 async def cmd_worker(args: argparse.Namespace) -> None:
-    from .server import work
-
     await work(args.config, deliveries_only=args.deliveries, parent_pipe=args.parent_pipe)
 
 
 async def cmd_migrate(args: argparse.Namespace) -> None:
-    from .store import open_store
-    from .store.migrate import migrate
-
     store = await open_store(args.config.database_url, pg_pool_size=2)
     try:
         applied = await migrate(store)
@@ -64,8 +71,6 @@ async def cmd_migrate(args: argparse.Namespace) -> None:
 
 
 async def cmd_accounts_create(args: argparse.Namespace) -> None:
-    from .services.accounts import AccountError, create_local_account
-
     async with open_server_runtime(args.config) as rt:
         try:
             created = await create_local_account(
@@ -84,8 +89,6 @@ async def cmd_accounts_create(args: argparse.Namespace) -> None:
 
 
 async def cmd_accounts_modify(args: argparse.Namespace) -> None:
-    from .services.accounts import AccountError, modify_local_account
-
     if args.disable and args.enable:
         raise CommandError("--disable and --enable contradict each other")
     disabled = True if args.disable else False if args.enable else None
@@ -114,8 +117,6 @@ async def cmd_accounts_approve(args: argparse.Namespace) -> None:
 
 
 async def cmd_accounts_alias(args: argparse.Namespace) -> None:
-    from .services.moves import MoveError, add_alias, remove_alias
-
     change = add_alias if args.alias_command == "add" else remove_alias
     async with open_server_runtime(args.config) as rt:
         try:
@@ -126,8 +127,6 @@ async def cmd_accounts_alias(args: argparse.Namespace) -> None:
 
 
 async def cmd_accounts_move(args: argparse.Namespace) -> None:
-    from .services.moves import MoveError, start_move
-
     async with open_server_runtime(args.config) as rt:
         try:
             target = await start_move(rt, args.username, args.to)
@@ -137,8 +136,6 @@ async def cmd_accounts_move(args: argparse.Namespace) -> None:
 
 
 async def cmd_token_create(args: argparse.Namespace) -> None:
-    from .services.tokens import TokenError, issue_cli_token
-
     async with open_server_runtime(args.config) as rt:
         try:
             issued = await issue_cli_token(rt, args.username, args.scopes)
@@ -149,8 +146,6 @@ async def cmd_token_create(args: argparse.Namespace) -> None:
 
 
 async def cmd_rules_add(args: argparse.Namespace) -> None:
-    from .services.instance import add_rule
-
     async with open_server_runtime(args.config) as rt:
         try:
             rule_id = await add_rule(rt, args.text, args.hint)
@@ -160,8 +155,6 @@ async def cmd_rules_add(args: argparse.Namespace) -> None:
 
 
 async def cmd_rules_list(args: argparse.Namespace) -> None:
-    from .services.instance import instance_facts
-
     async with open_server_runtime(args.config) as rt:
         facts = await instance_facts(rt)
     for rule in facts.rules:
@@ -169,8 +162,6 @@ async def cmd_rules_list(args: argparse.Namespace) -> None:
 
 
 async def cmd_rules_remove(args: argparse.Namespace) -> None:
-    from .services.instance import remove_rule
-
     async with open_server_runtime(args.config) as rt:
         if not await remove_rule(rt, args.id):
             raise CommandError(f"no rule with id {args.id}")
@@ -178,8 +169,6 @@ async def cmd_rules_remove(args: argparse.Namespace) -> None:
 
 
 async def cmd_description_set(args: argparse.Namespace) -> None:
-    from .services.instance import set_extended_description
-
     text = sys.stdin.read() if args.file == "-" else _read_file(args.file)
     async with open_server_runtime(args.config) as rt:
         await set_extended_description(rt, text)
@@ -187,8 +176,6 @@ async def cmd_description_set(args: argparse.Namespace) -> None:
 
 
 async def cmd_media_purge_remote(args: argparse.Namespace) -> None:
-    from .services.media_cache import purge_remote
-
     async with open_server_runtime(args.config) as rt:
         purged = await purge_remote(rt, older_than_ms=args.days * 24 * 3600 * 1000)
     _say(
@@ -206,9 +193,6 @@ def _read_file(path: str) -> str:
 
 
 async def cmd_domains_block(args: argparse.Namespace) -> None:
-    from .services.domain_blocks import InvalidDomainBlock, block_domain
-    from .store import Connection
-
     async def unit(conn: Connection) -> Any:
         return await block_domain(
             conn,
@@ -231,8 +215,6 @@ async def cmd_domains_block(args: argparse.Namespace) -> None:
 
 
 async def cmd_domains_unblock(args: argparse.Namespace) -> None:
-    from .services.domain_blocks import InvalidDomainBlock, unblock_domain
-
     async with open_server_runtime(args.config) as rt:
         try:
             removed = await rt.store.write(unblock_domain, args.domain)
@@ -244,8 +226,6 @@ async def cmd_domains_unblock(args: argparse.Namespace) -> None:
 
 
 async def cmd_domains_list(args: argparse.Namespace) -> None:
-    from .store import domain_blocks as block_rows
-
     async with open_server_runtime(args.config) as rt:
         blocks = await rt.store.read(block_rows.all_blocks)
     for row in blocks:
@@ -262,8 +242,6 @@ async def cmd_domains_list(args: argparse.Namespace) -> None:
 
 
 async def cmd_emoji_add(args: argparse.Namespace) -> None:
-    from .services.custom_emoji import EmojiError, add_emoji
-
     path = trio.Path(args.image_file)
     try:
         if (await path.stat()).st_size > 1024 * 1024:  # far past the limit: do not read it
@@ -286,8 +264,6 @@ async def cmd_emoji_add(args: argparse.Namespace) -> None:
 
 
 async def cmd_emoji_remove(args: argparse.Namespace) -> None:
-    from .services.custom_emoji import EmojiError, remove_emoji
-
     async with open_server_runtime(args.config) as rt:
         try:
             await remove_emoji(rt, args.shortcode)
@@ -297,8 +273,6 @@ async def cmd_emoji_remove(args: argparse.Namespace) -> None:
 
 
 async def cmd_emoji_list(args: argparse.Namespace) -> None:
-    from .services.custom_emoji import local_emojis
-
     async with open_server_runtime(args.config) as rt:
         rows = await local_emojis(rt, enabled_only=False)
     for row in rows:
@@ -312,7 +286,6 @@ def _instant(text: str | None) -> int | None:
     """An ISO 8601 time (UTC unless it says otherwise) as epoch milliseconds."""
     if text is None:
         return None
-    from datetime import UTC, datetime
 
     try:
         when = datetime.fromisoformat(text)
@@ -324,8 +297,6 @@ def _instant(text: str | None) -> int | None:
 
 
 async def cmd_announcements_add(args: argparse.Namespace) -> None:
-    from .services.announcements import AnnouncementError, publish
-
     starts_at, ends_at = _instant(args.starts_at), _instant(args.ends_at)
     async with open_server_runtime(args.config) as rt:
         try:
@@ -338,8 +309,6 @@ async def cmd_announcements_add(args: argparse.Namespace) -> None:
 
 
 async def cmd_announcements_remove(args: argparse.Namespace) -> None:
-    from .services.announcements import remove
-
     async with open_server_runtime(args.config) as rt:
         if not await remove(rt, args.id):
             raise CommandError(f"no announcement with id {args.id}")
@@ -347,9 +316,6 @@ async def cmd_announcements_remove(args: argparse.Namespace) -> None:
 
 
 async def cmd_announcements_list(args: argparse.Namespace) -> None:
-    from .serializers.time import iso_ms
-    from .services.announcements import all_announcements
-
     async with open_server_runtime(args.config) as rt:
         rows = await all_announcements(rt)
     for row in rows:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import __version__
 from .private_files import write_once
 
 
@@ -484,8 +485,6 @@ class Config:
     @property
     def user_agent(self) -> str:
         """What this server calls itself in outgoing requests (Mastodon's form)."""
-        from . import __version__
-
         return f"wildebeest-trio/{__version__} (+{self.base_url}/)"
 
     def secret_key(self) -> bytes:

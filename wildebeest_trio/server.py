@@ -14,10 +14,10 @@ from hypercorn.trio import serve as hypercorn_serve
 from .assembly import delivery_job_registry, open_server_runtime
 from .config import Config
 from .delivery_processes import follow_parent, run_delivery_processes
-from .federation.inbox_consumer import run_inbox
 from .federation.instance_actor import ensure_instance_actor
 from .federation.outbox import run_outbox
 from .http import create_app
+from .inbox.consumer import run_inbox
 from .jobs.scheduler import run_scheduler
 from .jobs.worker import run_workers
 from .runtime import Runtime

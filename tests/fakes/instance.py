@@ -15,10 +15,10 @@ from tests.conftest import make_config
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.federation.delivery import DELIVER
 from wildebeest_trio.federation.inbox import INBOX
-from wildebeest_trio.federation.inbox_consumer import apply_due
 from wildebeest_trio.federation.instance_actor import ensure_instance_actor
 from wildebeest_trio.http import create_app
 from wildebeest_trio.ids import now_ms
+from wildebeest_trio.inbox.consumer import apply_due
 from wildebeest_trio.jobs.worker import run_job, run_workers
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services.instance import ensure_instance_keys

@@ -17,8 +17,6 @@ from urllib.parse import urlsplit
 from ..config import Config
 from ..ids import now_ms
 from ..serializers import activitypub as ap
-from ..services.domain_blocks import is_suspended
-from ..services.urls import quote_authorization_uri
 from ..store import Connection, Row
 from ..store import accounts as account_rows
 from ..store import activitypub as ap_rows
@@ -28,6 +26,8 @@ from ..store import outbox as outbox_rows
 from ..store import polls as poll_rows
 from ..store import quotes as quote_rows
 from ..store import reports as report_rows
+from ..store.domain_blocks import is_suspended
+from ..urls import quote_authorization_uri
 
 DISTRIBUTABLE = ("public", "unlisted")
 

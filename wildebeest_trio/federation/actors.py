@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..store import Connection, Row
+from ..store import Connection, Row, domain_blocks
 from ..store import accounts as account_rows
+from ..store import inbox as inbox_rows
 from .as2 import as_list, first, link
-from .fetch import DocumentRefused, fetch_document, same_origin
+from .fetch import DocumentRefused, DocumentUnavailable, fetch_document, same_origin
 from .sanitize import sanitize_html, strip_text
+
+log = logging.getLogger(__name__)
 
 ACTOR_TYPES = frozenset({"Application", "Group", "Organization", "Person", "Service"})
 STALE_MS = 24 * 3600 * 1000  # Mastodon refreshes remote actors older than a day
@@ -199,3 +203,28 @@ async def key_for(rt: Runtime, key_id: str, *, refresh: bool = False) -> RemoteK
     if key is None or key.key_id != key_id:
         return None
     return key
+
+
+async def fetchable(rt: Runtime, uri: str) -> bool:
+    """Whether an object may be fetched: not from a suspended domain."""
+    return not await rt.store.read(domain_blocks.is_suspended, urlsplit(uri).netloc)
+
+
+async def ensure_account(rt: Runtime, uri: str | None) -> Row | None:
+    """A known account by actor URI, fetching a remote one not seen before (never from
+    a suspended domain; once for all the activities that name it at the same time)."""
+    if not uri:
+        return None
+    row = await rt.store.read(inbox_rows.account_by_uri, uri)
+    if row is not None:
+        return row
+    if not await fetchable(rt, uri):
+        return None
+    try:
+        await fetch_actor(rt, uri)
+    except DocumentUnavailable:
+        raise  # retried with the job
+    except DocumentRefused as exc:
+        log.info("cannot fetch actor %s: %s", uri, exc)
+        return None
+    return await rt.store.read(inbox_rows.account_by_uri, uri)

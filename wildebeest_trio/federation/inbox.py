@@ -4,7 +4,7 @@
 signature, origin, then the activity id is recorded with its job in one transaction and
 the sender gets 202 at once. A replayed activity id is answered 202 and not queued again.
 The jobs are applied in batches by `inbox_consumer`, which dispatches each activity to
-`federation.handlers` by type; unknown types are accepted and ignored.
+the `inbox` package's handlers by type; unknown types are accepted and ignored.
 
 An activity whose HTTP signer is not its actor (a forwarded reply, a relayed Delete) is
 accepted only with a valid `RsaSignature2017` LD signature by the actor; otherwise it
@@ -25,9 +25,8 @@ import trio
 from ..ids import now_ms
 from ..jobs import JobKind
 from ..jsonld import JsonLdError, verify_ld_signature
-from ..services import domain_blocks
 from ..signatures import SignatureInfo
-from ..store import Connection
+from ..store import Connection, domain_blocks
 from ..store import accounts as account_rows
 from ..store import delivery as delivery_rows
 from ..store import inbox as inbox_rows

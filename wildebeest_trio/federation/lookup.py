@@ -20,17 +20,15 @@ from .. import jsonbounds
 from ..ids import now_ms
 from ..net import Fetched, FetchError, safe_get
 from ..runtime import Runtime
-from ..services.domain_blocks import is_suspended
 from ..signatures import sign_request
 from ..store import Connection, Row
 from ..store import accounts as account_rows
 from ..store import inbox as inbox_rows
 from ..store import statuses as status_rows
-from .actors import ACTOR_TYPES, STALE_MS, refresh_actor
-from .as2 import first
+from ..store.domain_blocks import is_suspended
+from .actors import STALE_MS, refresh_actor
 from .fetch import ACCEPT, DocumentRefused, fetch_document, is_activitypub_type, same_origin
 from .instance_actor import instance_actor_uri
-from .notes import NoteRefused
 
 JRD_ACCEPT = "application/jrd+json, application/json"
 OBJECT_ACCEPT = f"{ACCEPT}, text/html;q=0.1"
@@ -137,7 +135,7 @@ def _acct_key(username: str, domain: str | None) -> tuple[str, str]:
     return username.lower(), (domain or "").lower()
 
 
-async def _domain_suspended(rt: Runtime, host: str) -> bool:
+async def domain_suspended(rt: Runtime, host: str) -> bool:
     async def unit(conn: Connection) -> bool:
         return await is_suspended(conn, host)
 
@@ -155,7 +153,7 @@ async def resolve_account(rt: Runtime, username: str, domain: str | None) -> Row
     domain = domain.strip().lower()
     if not username or not domain or "/" in domain:
         return None
-    if await _domain_suspended(rt, domain):
+    if await domain_suspended(rt, domain):
         raise LookupFailed(f"{domain} is suspended")
     known = await rt.store.read(account_rows.account_by_acct, username, domain)
     fresh = known is not None and (known["last_fetched_at"] or 0) > now_ms() - STALE_MS
@@ -183,7 +181,7 @@ async def resolve_account(rt: Runtime, username: str, domain: str | None) -> Row
 # URLs -----------------------------------------------------------------------------------------
 
 
-async def _local_resource(rt: Runtime, url: str) -> Any:
+async def local_resource(rt: Runtime, url: str) -> Any:
     """An account or status of this server named by one of its URLs."""
     path = urlsplit(url).path.rstrip("/")
     match = re.fullmatch(r"/(?:@([^/]+)|users/([^/]+))(?:/(?:statuses/)?(\d{1,19}))?", path)
@@ -206,7 +204,7 @@ async def _local_resource(rt: Runtime, url: str) -> Any:
     return await rt.store.read(unit)
 
 
-async def _known(rt: Runtime, url: str) -> Any:
+async def known(rt: Runtime, url: str) -> Any:
     async def unit(conn: Connection) -> Any:
         status = await inbox_rows.status_by_uri(conn, url)
         if status is not None:
@@ -277,38 +275,3 @@ async def fetch_object(rt: Runtime, url: str) -> dict[str, Any]:
         return await fetch_document(rt, target)
     except DocumentRefused as exc:
         raise LookupFailed(str(exc)) from None
-
-
-async def resolve_url(rt: Runtime, url: str, viewer_id: int | None) -> Any:
-    """What a URL names: FoundAccount, FoundStatus or None. Known resources are answered
-    from the database; unknown remote ones are fetched only for signed-in viewers."""
-    url = url.strip()
-    if same_origin(url, rt.config.base_url):
-        return await _local_resource(rt, url)
-    known = await _known(rt, url)
-    if known is not None or viewer_id is None:
-        return known
-    host = urlsplit(url).netloc.lower()
-    if not host or await _domain_suspended(rt, host):
-        return None
-    try:
-        document = await fetch_object(rt, url)
-        if document["id"] != url:
-            # A page URL of something already known under its ActivityPub id.
-            known = await _known(rt, document["id"])
-            if known is not None:
-                return known
-        kind = first(document.get("type"))
-        if kind in ACTOR_TYPES:
-            await refresh_actor(rt, document["id"])
-            row = await rt.store.read(account_rows.actor_by_uri, document["id"])
-            return None if row is None else FoundAccount(int(row["id"]))
-        if kind in NOTE_TYPES:
-            # Imported here: the inbound handlers build on lookups for their accounts.
-            from .handlers.notes import store_fetched_note
-
-            stored = await store_fetched_note(rt, document)
-            return None if stored is None else FoundStatus(int(stored["id"]))
-    except (LookupFailed, DocumentRefused, NoteRefused):
-        return None
-    return None

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 import trio
 
 from ..runtime import Runtime
-from ..services.domain_blocks import is_suspended
 from ..signatures import SignatureError, SignatureInvalid, parse_signature, verify_request
+from ..store.domain_blocks import is_suspended
 from .actors import RemoteKey, key_for
 from .fetch import DocumentRefused
 from .verify import DeliveryRefused

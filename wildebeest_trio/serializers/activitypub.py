@@ -9,7 +9,7 @@ from typing import Any
 from .. import quote_policy
 from ..config import Config
 from .accounts import media_url
-from .time import iso_midnight
+from .time import iso_midnight, iso_ms
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_CONTEXT = "https://w3id.org/security/v1"
@@ -236,8 +236,6 @@ def note_document(
     """A local status as an ActivityStreams `Note`; `quote`: the id of the post it quotes
     and the stamp approving it (None until approved); `interaction_policy`: who may quote
     it (`interaction_policy`)."""
-    from .time import iso_ms
-
     mention_uris = [m["uri"] for m in mentions]
     to, cc = addressing(status["visibility"], author["followers_url"], mention_uris)
     language = status.get("language")
@@ -465,8 +463,6 @@ def announce_activity(
     with_context: bool = True,
 ) -> dict[str, Any]:
     """`Announce` of a status; its id is the boost's URI (`…/statuses/ID/activity`)."""
-    from .time import iso_ms
-
     to, cc = announce_addressing(boost["visibility"], actor["followers_url"], object_author_uri)
     document: dict[str, Any] = {
         "id": boost["uri"],
@@ -607,8 +603,6 @@ def featured_tags_collection(
 
 def as_question(note: dict[str, Any], poll: dict[str, Any], now_ms: int) -> dict[str, Any]:
     """A Note carrying a poll, as the `Question` Mastodon sends (options, tallies, end)."""
-    from .time import iso_ms
-
     options = [
         {"type": "Note", "name": title, "replies": {"type": "Collection", "totalItems": count}}
         for title, count in zip(poll["options"], poll["cached_tallies"], strict=False)

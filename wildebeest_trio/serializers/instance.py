@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import __version__
 from ..config import Config
 from ..version import SOURCE_URL, VERSION, api_level
 from ..views import InstanceFacts
@@ -200,8 +201,6 @@ def extended_description(facts: InstanceFacts) -> dict[str, Any]:
 
 def nodeinfo(config: Config, facts: InstanceFacts, version: str) -> dict[str, Any]:
     """NodeInfo 2.0 or 2.1 (2.1 adds `software.repository`)."""
-    from .. import __version__
-
     software: dict[str, Any] = {"name": "wildebeest-trio", "version": __version__}
     if version == "2.1":
         software["repository"] = SOURCE_URL

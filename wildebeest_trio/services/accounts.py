@@ -10,13 +10,16 @@ from typing import Any
 
 import trio
 
+from .. import urls
 from ..ids import now_ms
 from ..runtime import Runtime
 from ..signatures import generate_rsa_keypair
 from ..store import Connection, IntegrityError
 from ..store import accounts as account_rows
 from ..store import users as user_rows
-from . import urls
+from .account_mail import mail_enabled
+from .instance import read_site
+from .mailer import approval_message, enqueue_mail
 from .passwords import hash_password, length_problem
 
 USERNAME_RE = re.compile(r"^[a-z0-9_]+$", re.IGNORECASE)
@@ -192,10 +195,6 @@ async def modify_local_account(
     password: str | None = None,
 ) -> None:
     """Change a local user's standing (tootctl accounts modify / approve)."""
-    from .account_mail import mail_enabled
-    from .instance import read_site
-    from .mailer import approval_message, enqueue_mail
-
     if role is not None and role not in ROLES:
         raise AccountError("role", f"role must be one of {', '.join(ROLES)}")
     if password is not None and (problem := length_problem(password)):

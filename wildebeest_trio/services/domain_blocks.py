@@ -76,19 +76,6 @@ async def unblock_domain(conn: Connection, domain: str) -> bool:
     return await block_rows.delete(conn, normalize_domain(domain))
 
 
-async def block_for(conn: Connection, host: str | None) -> DomainBlockRow | None:
-    """The block that applies to a host (None for local content or no block)."""
-    if not host:
-        return None
-    return await block_rows.covering(conn, host.split(":", 1)[0])
-
-
-async def is_suspended(conn: Connection, host: str | None) -> bool:
-    """Whether everything from and to this host is refused."""
-    block = await block_for(conn, host)
-    return block is not None and block["severity"] == "suspend"
-
-
 def public_domain(domain: str, obfuscate: bool) -> str:
     """The domain as the public list shows it: Mastodon masks the middle of an
     obfuscated domain with `*`, keeping a quarter at each end and every dot."""

@@ -17,9 +17,9 @@ from ..store import Connection, IntegrityError, Row, outbox
 from ..store import accounts as account_rows
 from ..store import statuses as status_rows
 from ..store.statuses import StatusBundle
+from ..urls import status_uri, status_url
 from . import fanout, notifications, profiles
 from .refusals import InvalidStatus, NotAllowed, StatusNotFound
-from .urls import status_uri, status_url
 
 MAX_PINNED = 5
 # What a boost may be seen as; one asked to be direct (a default privacy) is public.

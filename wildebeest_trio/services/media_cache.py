@@ -44,8 +44,8 @@ from ..store import Connection
 from ..store import accounts as account_rows
 from ..store import custom_emojis as emoji_rows
 from ..store import media as media_rows
+from ..store.domain_blocks import block_for
 from . import custom_emoji, media
-from .domain_blocks import block_for
 
 if TYPE_CHECKING:
     from ..runtime import Runtime

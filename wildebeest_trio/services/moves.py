@@ -6,7 +6,7 @@ target names it in `alsoKnownAs`. The move sets `movedTo`, sends a `Move` to the
 followers' servers (which re-follow the target) and moves local followers at once.
 Remote accounts are resolved through WebFinger and a fresh fetch of their actor.
 
-A remote account's `Move` (federation/handlers/moves.py) comes to `moved` too, so local
+A remote account's `Move` (inbox/moves.py) comes to `moved` too, so local
 followers move the same way whichever server the account left.
 """
 

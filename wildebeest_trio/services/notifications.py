@@ -29,6 +29,7 @@ from ..ids import IdGenerator, now_ms
 from ..serializers.notifications import NOTIFICATION_TYPES, STATUS_TYPES, notification_entity
 from ..store import Connection, Row, account_domain_blocks
 from ..store import accounts as account_rows
+from ..store import domain_blocks as block_rows
 from ..store import follows as follow_rows
 from ..store import markers as marker_rows
 from ..store import moderators as moderator_rows
@@ -40,7 +41,7 @@ from ..store.notifications import POLICY_FIELDS, Browse
 from ..store.paging import Page
 from ..store.statuses import StatusBundle
 from ..streaming.relay import StreamEvent
-from . import domain_blocks, filters, web_push
+from . import filters, web_push
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -184,7 +185,7 @@ async def _verdict(
             return False
         if facts["silenced_at"] is not None:
             return True
-        block = await domain_blocks.block_for(conn, facts["domain"])
+        block = await block_rows.block_for(conn, facts["domain"])
         return block is not None and block["severity"] == "silence"
 
     async def private_mention() -> bool:

@@ -12,10 +12,11 @@ from ..ids import now_ms
 from ..runtime import Runtime
 from ..store import Connection, Row, outbox
 from ..store import accounts as account_rows
+from ..store import domain_blocks as block_rows
 from ..store import follows as follow_rows
 from ..store import users as user_rows
 from ..store.effects import INSTANCE_FACTS_CHANGED
-from . import domain_blocks, media
+from . import media
 
 MAX_DISPLAY_NAME = 30
 MAX_NOTE = 500
@@ -87,7 +88,7 @@ async def public_profile(rt: Runtime, acct: str) -> Row | None:
     row = await lookup(rt, acct)
     if row is None or row["suspended_at"] is not None:
         return None
-    if row["domain"] is not None and await rt.store.read(domain_blocks.is_suspended, row["domain"]):
+    if row["domain"] is not None and await rt.store.read(block_rows.is_suspended, row["domain"]):
         return None
     return row
 

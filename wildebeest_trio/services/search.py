@@ -35,6 +35,7 @@ from ..store import search as search_rows
 from ..store import statuses as status_rows
 from ..store.search import StatusCriteria
 from ..store.statuses import StatusBundle
+from . import resolve
 from .tags import DAY_MS, TagView, view
 
 TYPES = ("accounts", "statuses", "hashtags")
@@ -346,7 +347,7 @@ async def search(rt: Runtime, viewer_id: int | None, request: SearchRequest) -> 
     if request.resolve and re.match(r"^https?://", q):
         if offset > 0:
             return results
-        found = await lookup.resolve_url(rt, q, viewer_id)
+        found = await resolve.resolve_url(rt, q, viewer_id)
         if isinstance(found, lookup.FoundAccount) and _wants(request, "accounts"):
             row = await rt.store.read(search_rows.searchable_account, found.account_id)
             if row is not None:

@@ -35,6 +35,7 @@ from ..store import statuses as status_rows
 from ..store import users as user_rows
 from ..store.paging import Page
 from ..store.statuses import StatusBundle
+from ..urls import status_uri, status_url
 from . import (
     conversations,
     fanout,
@@ -47,7 +48,6 @@ from . import (
     quotes,
 )
 from .refusals import InvalidStatus, NotAllowed, StatusNotFound
-from .urls import status_uri, status_url
 
 MAX_CHARACTERS = 500
 CHARACTERS_PER_URL = 23

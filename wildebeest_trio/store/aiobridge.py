@@ -27,6 +27,7 @@ _CANCELLED = object()
 
 def _new_loop() -> asyncio.AbstractEventLoop:
     try:
+        # Optional: uvloop is installed on POSIX only.
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
         return asyncio.new_event_loop()

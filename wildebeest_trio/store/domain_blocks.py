@@ -65,3 +65,16 @@ async def delete(conn: Connection, domain: str) -> bool:
 async def all_blocks(conn: Connection) -> list[DomainBlockRow]:
     """Every block, by domain."""
     return await fetch_as(conn, DomainBlockRow, "SELECT * FROM domain_blocks ORDER BY domain")
+
+
+async def block_for(conn: Connection, host: str | None) -> DomainBlockRow | None:
+    """The block that applies to a host (None for local content or no block)."""
+    if not host:
+        return None
+    return await covering(conn, host.split(":", 1)[0])
+
+
+async def is_suspended(conn: Connection, host: str | None) -> bool:
+    """Whether everything from and to this host is refused."""
+    block = await block_for(conn, host)
+    return block is not None and block["severity"] == "suspend"

@@ -15,17 +15,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-from ...services import domain_blocks
-from ...store import Connection, Row
-from ...store import inbox as inbox_rows
-from ..actors import fetch_actor
-from ..fetch import DocumentRefused, DocumentUnavailable
-from ..notes import NoteRefused
+from ..federation.actors import ensure_account
+from ..federation.fetch import DocumentRefused, DocumentUnavailable
+from ..federation.notes import NoteRefused
+from ..store import Connection, Row, domain_blocks
+from ..store import inbox as inbox_rows
 
 if TYPE_CHECKING:
-    from ...runtime import Runtime
+    from ..runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +47,6 @@ class Context:
 
 
 Handler = Callable[[Context], Awaitable[None]]
-
-
-async def fetchable(rt: Runtime, uri: str) -> bool:
-    """Whether an object may be fetched: not from a suspended domain."""
-    return not await rt.store.read(domain_blocks.is_suspended, urlsplit(uri).netloc)
 
 
 @functools.cache
@@ -80,26 +73,6 @@ def _table() -> Mapping[str, Handler]:
             "Flag": flags.on_flag,
         }
     )
-
-
-async def ensure_account(rt: Runtime, uri: str | None) -> Row | None:
-    """A known account by actor URI, fetching a remote one not seen before (never from
-    a suspended domain; once for all the activities that name it at the same time)."""
-    if not uri:
-        return None
-    row = await rt.store.read(inbox_rows.account_by_uri, uri)
-    if row is not None:
-        return row
-    if not await fetchable(rt, uri):
-        return None
-    try:
-        await fetch_actor(rt, uri)
-    except DocumentUnavailable:
-        raise  # retried with the job
-    except DocumentRefused as exc:
-        log.info("cannot fetch actor %s: %s", uri, exc)
-        return None
-    return await rt.store.read(inbox_rows.account_by_uri, uri)
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from ...ids import now_ms
-from ...services import follows, interactions
-from ...store import Connection, Row
-from ...store import accounts as account_rows
-from ...store import follows as follow_rows
-from ...store import inbox as inbox_rows
-from ...store import statuses as status_rows
-from ..as2 import first, link
+from ..federation.as2 import first, link
+from ..ids import now_ms
+from ..services import follows, interactions
+from ..store import Connection, Row
+from ..store import accounts as account_rows
+from ..store import follows as follow_rows
+from ..store import inbox as inbox_rows
+from ..store import statuses as status_rows
 from . import Context
 
 

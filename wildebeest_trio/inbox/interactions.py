@@ -5,15 +5,16 @@ from __future__ import annotations
 from contextlib import suppress
 from typing import Any
 
-from ...services import interactions
-from ...services.refusals import NotAllowed, StatusNotFound
-from ...store import Connection, Row
-from ...store import inbox as inbox_rows
-from ..as2 import as_list, first, link
-from ..fetch import DocumentRefused, fetch_document, same_origin
-from ..notes import address_of, parse_note, visibility_of
-from . import Context, fetchable
-from .notes import store_fetched_note
+from ..federation.actors import fetchable
+from ..federation.as2 import as_list, first, link
+from ..federation.fetch import DocumentRefused, fetch_document, same_origin
+from ..federation.notes import address_of, parse_note, visibility_of
+from ..services import interactions
+from ..services.refusals import NotAllowed, StatusNotFound
+from ..services.remote_statuses import store_fetched_note
+from ..store import Connection, Row
+from ..store import inbox as inbox_rows
+from . import Context
 
 
 async def on_like(ctx: Context) -> None:

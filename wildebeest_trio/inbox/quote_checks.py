@@ -15,19 +15,18 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from ..federation.actors import as_list, fetchable, link
+from ..federation.fetch import DocumentRefused, DocumentUnavailable, fetch_document, same_origin
+from ..federation.notes import NoteRefused
 from ..jobs import JobRegistry
 from ..services import quotes
 from ..services.quotes import QUOTE_VERIFY
+from ..services.remote_statuses import store_fetched_note
 from ..store import Connection, Row
 from ..store import accounts as account_rows
 from ..store import inbox as inbox_rows
 from ..store import quotes as quote_rows
 from ..store import statuses as status_rows
-from .actors import as_list, link
-from .fetch import DocumentRefused, DocumentUnavailable, fetch_document, same_origin
-from .handlers import fetchable
-from .handlers.notes import store_fetched_note
-from .notes import NoteRefused
 
 if TYPE_CHECKING:
     from ..runtime import Runtime

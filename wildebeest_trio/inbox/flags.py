@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...ids import now_ms
-from ...services import domain_blocks
-from ...services.notifications import Notifier
-from ...store import Connection
-from ...store import inbox as inbox_rows
-from ...store import moderators as moderator_rows
-from ...store import reports as report_rows
-from ..as2 import as_list, first, link
-from ..fetch import same_origin
-from ..sanitize import strip_text
+from ..federation.as2 import as_list, first, link
+from ..federation.fetch import same_origin
+from ..federation.sanitize import strip_text
+from ..ids import now_ms
+from ..services.notifications import Notifier
+from ..store import Connection, domain_blocks
+from ..store import inbox as inbox_rows
+from ..store import moderators as moderator_rows
+from ..store import reports as report_rows
 from . import Context
 
 MAX_COMMENT = 5000  # Mastodon truncates a remote report's text here

@@ -5,7 +5,7 @@ every activity of the batch needs first (its actor's account and whether the act
 domain is suspended): one store crossing for the batch where each activity took three
 (claim, actor, domain). The batch is applied one task per actor, each actor's activities
 in the order they were accepted, different actors side by side; an actor not known here
-is fetched once however many of the activities name it (`handlers.ensure_account`). The
+is fetched once however many of the activities name it (`federation.actors.ensure_account`). The
 outcomes are written in one unit: applied jobs are removed, a failed one is retried on
 its own with its backoff, or parked after its last attempt, as the job workers do.
 
@@ -30,12 +30,12 @@ from typing import TYPE_CHECKING
 
 import trio
 
+from ..federation.inbox import INBOX
 from ..ids import now_ms
 from ..jobs import PermanentFailure, RetryLater
 from ..store import Connection, Row
 from ..store import jobs as job_rows
-from .handlers import Known, dispatch, read_known
-from .inbox import INBOX
+from . import Known, dispatch, read_known
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -62,8 +62,10 @@ async def run_inbox(rt: Runtime) -> None:
 
 async def _consume(rt: Runtime, worker: str) -> None:
     while True:
+        # Read before claiming: a job queued while the claim looks wakes the wait at once.
+        seen = rt.job_signal.generation
         if await apply_due(rt, worker) < BATCH:
-            await rt.job_signal.wait_at_most(rt.config.job_poll_interval)
+            await rt.job_signal.wait_at_most(rt.config.job_poll_interval, seen)
 
 
 async def _claim(conn: Connection, worker: str, lease_ms: int, limit: int) -> _Batch:
@@ -124,11 +126,10 @@ async def _keep_leases(
 ) -> None:
     lease = rt.config.job_lease
 
+    ids = [job["id"] for job in jobs]
+
     async def extend(conn: Connection, until: int) -> bool:
-        kept = True
-        for job in jobs:
-            kept = await job_rows.extend_lease(conn, job["id"], worker, until) and kept
-        return kept
+        return len(await job_rows.extend_leases(conn, ids, worker, until)) == len(ids)
 
     while True:
         await trio.sleep(lease / 3)
@@ -150,7 +151,7 @@ async def _record(
     """Write every job's outcome in one unit (the verdicts are the job workers')."""
     now = now_ms()
     done: list[int] = []
-    retries: list[tuple[int, str, int]] = []
+    retries: list[tuple[int, int, str]] = []
     parks: list[tuple[int, str]] = []
     unfinished: list[int] = []
     for job in jobs:
@@ -179,16 +180,10 @@ async def _record(
                 delay,
                 _describe(error),
             )
-            retries.append((job["id"], _describe(error), now + int(delay * 1000)))
+            retries.append((job["id"], now + int(delay * 1000), _describe(error)))
 
     async def unit(conn: Connection) -> None:
-        for job_id in done:
-            await job_rows.complete(conn, job_id, worker)
-        for job_id, error, run_at in retries:
-            await job_rows.retry(conn, job_id, worker, error=error, run_at=run_at, now=now)
-        for job_id, error in parks:
-            await job_rows.park(conn, job_id, error=error, now=now)
-        for job_id in unfinished:
-            await job_rows.release(conn, job_id, worker, now)
+        await job_rows.finish(conn, worker, done=done, retries=retries, parks=parks, now=now)
+        await job_rows.release(conn, unfinished, worker, now)
 
     await rt.store.write(unit)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import logging
 
-from ...services import moves
-from ...store import inbox as inbox_rows
-from ..actors import refresh_actor
-from ..as2 import link
-from ..fetch import same_origin
+from ..federation.actors import refresh_actor
+from ..federation.as2 import link
+from ..federation.fetch import same_origin
+from ..services import moves
+from ..store import inbox as inbox_rows
 from . import Context
 
 log = logging.getLogger(__name__)

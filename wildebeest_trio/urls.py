@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..config import Config
+from .config import Config
 
 
 def actor_uri(config: Config, username: str) -> str:

@@ -10,38 +10,34 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ...drafts import NewStatus
-from ...ids import now_ms
-from ...runtime import Runtime
-from ...services import domain_blocks, interactions, media, polls, quotes, statuses
-from ...services.refusals import InvalidStatus
-from ...store import Connection, Row
-from ...store import accounts as account_rows
-from ...store import activitypub as ap_rows
-from ...store import follows as follow_rows
-from ...store import inbox as inbox_rows
-from ...store import notifications as notification_rows
-from ...store import polls as poll_rows
-from ...store import statuses as status_rows
-from ...store.statuses import StatusBundle
-from ..activities import allowed_inboxes
-from ..actors import ACTOR_TYPES, refresh_actor
-from ..as2 import first, link
-from ..delivery import enqueue_deliveries
-from ..fetch import DocumentRefused, fetch_document, same_origin
-from ..notes import (
+from ..federation.activities import allowed_inboxes
+from ..federation.actors import ACTOR_TYPES, ensure_account, fetchable, refresh_actor
+from ..federation.as2 import first, link
+from ..federation.delivery import enqueue_deliveries
+from ..federation.fetch import DocumentRefused, fetch_document, same_origin
+from ..federation.notes import (
     NOTE_TYPES,
-    Audience,
     NoteRefused,
-    ParsedNote,
     audience,
-    new_status,
     parse_note,
     quote_draft,
     quote_policy_of,
     revision,
 )
-from . import Context, ensure_account, fetchable
+from ..ids import now_ms
+from ..runtime import Runtime
+from ..services import interactions, media, polls, quotes, statuses
+from ..services.refusals import InvalidStatus
+from ..services.remote_statuses import store_note
+from ..store import Connection, Row
+from ..store import accounts as account_rows
+from ..store import activitypub as ap_rows
+from ..store import follows as follow_rows
+from ..store import inbox as inbox_rows
+from ..store import notifications as notification_rows
+from ..store import polls as poll_rows
+from ..store import statuses as status_rows
+from . import Context
 
 log = logging.getLogger(__name__)
 
@@ -63,68 +59,6 @@ async def object_document(ctx: Context, *, trust_embedded: bool = True) -> dict[
     if not same_origin(object_id, ctx.actor["uri"]):
         raise DocumentRefused("the object is not on the actor's server")
     return await fetch_document(ctx.rt, object_id)
-
-
-def _related(new: NewStatus, people: Audience, has_follower: bool) -> bool:
-    """Mastodon's "related to local activity": someone here follows, is addressed, is
-    replied to or quoted."""
-    local_people = any(a["domain"] is None for a in people.mentioned) or bool(
-        people.local_addressed
-    )
-    quoted = new.quote.quoted if new.quote is not None else None
-    if local_people or (quoted is not None and quoted["local"]):
-        return True
-    if new.visibility == "direct":
-        return False
-    return has_follower or (new.parent is not None and bool(new.parent["local"]))
-
-
-async def store_note(
-    rt: Runtime,
-    note: ParsedNote,
-    author: Row,
-    delivered_to: int | None,
-    *,
-    check: bool,
-    depth: int = 0,
-) -> tuple[Row, StatusBundle] | None:
-    """Create a remote status from a parsed note (once); the row and its bundle, or None
-    when it exists, was deleted, or (with `check`) relates to nobody here. `depth`: how
-    many quotes deep it was fetched."""
-
-    async def unit(conn: Connection) -> tuple[Row, StatusBundle] | None:
-        people = await audience(conn, note, delivered_to)
-        new = await new_status(conn, note, author, people, depth=depth)
-        if check and not _related(
-            new, people, await inbox_rows.has_local_follower(conn, author["id"])
-        ):
-            return None
-        block = await domain_blocks.block_for(conn, author["domain"])
-        if block is not None and block["reject_media"]:
-            new.remote_media = []  # the domain's media are refused
-        row = await statuses.create(conn, rt, author, new)
-        if row is None:
-            return None
-        return row, await status_rows.hydrate(conn, [row], None)
-
-    return await rt.store.write(unit)
-
-
-async def store_fetched_note(
-    rt: Runtime, document: dict[str, Any], *, depth: int = 0
-) -> Row | None:
-    """A Note fetched from its origin (or embedded by its own author), stored once with its
-    author and shown live; its status row, or None when it cannot be taken (`depth`: how
-    many quotes deep it was fetched).
-
-    Raises NoteRefused for a document that is not a usable note.
-    """
-    note = parse_note(document)
-    author = await ensure_account(rt, note.attributed_to)
-    if author is None or author["domain"] is None or author["suspended_at"] is not None:
-        return None
-    await store_note(rt, note, author, None, check=False, depth=depth)
-    return await rt.store.read(inbox_rows.status_by_uri, note.uri)
 
 
 async def on_create(ctx: Context) -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ...services import follows
-from ...services.follows import FollowOptions
-from ...store import Connection, Row
-from ...store import accounts as account_rows
-from ...store import follows as follow_rows
-from ...store import inbox as inbox_rows
-from ..as2 import first, link
+from ..federation.as2 import first, link
+from ..services import follows
+from ..services.follows import FollowOptions
+from ..store import Connection, Row
+from ..store import accounts as account_rows
+from ..store import follows as follow_rows
+from ..store import inbox as inbox_rows
 from . import Context
 
 

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import logging
 
-from ...services import quotes
-from ...store import Connection, Row
-from ...store import inbox as inbox_rows
-from ...store import quotes as quote_rows
-from ...store import statuses as status_rows
-from ..actors import first, link
-from ..fetch import DocumentRefused, DocumentUnavailable, fetch_document, same_origin
-from ..notes import NoteRefused
+from ..federation.actors import first, link
+from ..federation.fetch import DocumentRefused, DocumentUnavailable, fetch_document, same_origin
+from ..federation.notes import NoteRefused
+from ..services import quotes
+from ..services.remote_statuses import store_fetched_note
+from ..store import Connection, Row
+from ..store import inbox as inbox_rows
+from ..store import quotes as quote_rows
+from ..store import statuses as status_rows
 from . import Context, follows, notes
-from .notes import store_fetched_note
 
 log = logging.getLogger(__name__)
 
