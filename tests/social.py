@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tests.fakes.remote import RemoteActor
+from tests.fakes.rows import accept_our_request, account_id_of
 from tests.oauth_flow import register_app, token_for
+from wildebeest_trio.federation.actors import refresh_actor
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services.accounts import create_local_account
 
@@ -66,3 +69,14 @@ async def follow(client: Any, follower: User, target: User) -> dict[str, Any]:
     status, body = await act(client, follower, f"/api/v1/accounts/{target.id}/follow")
     assert status == 200, body
     return body
+
+
+async def follow_remote(client: Any, rt: Runtime, user: User, actor: RemoteActor) -> int:
+    """`user` follows a fake server's actor through the API, accepted as its Accept would;
+    the actor's account id."""
+    await refresh_actor(rt, actor.uri)
+    account_id = await account_id_of(rt, actor.uri)
+    status, body = await act(client, user, f"/api/v1/accounts/{account_id}/follow")
+    assert status == 200 and body["requested"], body
+    await accept_our_request(rt, int(user.id), account_id)  # as the remote Accept does
+    return account_id

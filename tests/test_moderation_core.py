@@ -10,12 +10,11 @@ from wildebeest_trio.services.accounts import create_local_account
 from wildebeest_trio.services.domain_blocks import (
     InvalidDomainBlock,
     block_domain,
-    block_for,
-    is_suspended,
     unblock_domain,
 )
 from wildebeest_trio.store import Connection
 from wildebeest_trio.store import reports as report_rows
+from wildebeest_trio.store.domain_blocks import block_for, is_suspended
 
 
 async def test_a_block_covers_subdomains_and_the_nearest_block_wins(rt: Runtime) -> None:

@@ -121,7 +121,9 @@ async def test_mastodon_py_stream_listener(rt: Runtime, client: Any, live_server
         nursery.start_soon(
             trio.to_thread.run_sync, _mastodon_py_listener, live_server, alice.token, received, stop
         )
-        await trio.sleep(1.0)  # the listener has connected
+        with trio.fail_after(10):  # until the listener has subscribed, however loaded the machine
+            while rt.streams.connections() == 0:
+                await trio.sleep(0.05)
         posted = await post(client, alice, "streamed to Mastodon.py")
     assert [s["id"] for s in received] == [int(posted["id"])] or [
         str(s["id"]) for s in received

@@ -19,7 +19,17 @@ from .inbox import quote_checks
 from .jobs import JobRegistry
 from .jobs.scheduler import CORE, Periodic
 from .runtime import EffectHandlers, Runtime, open_runtime
-from .services import fanout, mailer, media, polls, preview_cards, scheduled, sessions, web_push
+from .services import (
+    fanout,
+    home_feed,
+    mailer,
+    media,
+    polls,
+    preview_cards,
+    scheduled,
+    sessions,
+    web_push,
+)
 from .store.effects import InstanceFactsChanged, WorkQueued
 from .streaming import relay
 
@@ -37,6 +47,7 @@ def job_registry() -> JobRegistry:
     polls.register(registry)
     scheduled.register(registry)
     preview_cards.register(registry)
+    home_feed.register(registry)
     return registry
 
 
@@ -78,6 +89,16 @@ async def _end_overdue_polls(rt: Runtime) -> None:
         log.info("ended %d overdue polls", ended)
 
 
+async def _trim_home_feeds(rt: Runtime) -> None:
+    await home_feed.trim_feeds(rt)
+
+
+async def _clear_away_feeds(rt: Runtime) -> None:
+    cleared = await home_feed.clear_away(rt)
+    if cleared:
+        log.info("emptied the home feeds of %d accounts away for a week", cleared)
+
+
 async def _purge_outbox(rt: Runtime) -> None:
     await outbox.purge_dispatched(rt)
 
@@ -92,6 +113,8 @@ def periodic_tasks() -> tuple[Periodic, ...]:
         Periodic("end overdue polls", 600.0, _end_overdue_polls),
         Periodic("forget old inbox activity ids", 3600.0, federation_inbox.forget_old_activities),
         Periodic("forget ended web sessions", 3600.0, sessions.forget_ended_sessions),
+        Periodic("trim home feeds", home_feed.TRIM_SECONDS, _trim_home_feeds),
+        Periodic("empty the home feeds of those away", 3600.0, _clear_away_feeds),
     )
 
 

@@ -26,7 +26,7 @@ from ..federation.notes import (
 )
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..services import interactions, media, polls, quotes, statuses
+from ..services import home_feed, interactions, media, polls, quotes, statuses
 from ..services.refusals import InvalidStatus
 from ..services.remote_statuses import store_note
 from ..store import Connection, Row
@@ -242,7 +242,8 @@ async def _delete_account(rt: Runtime, account: Row) -> None:
             if status is not None:
                 await interactions.unfavourite(conn, rt, account, status)
         # Follows both ways and requests end (recounted); so do the notifications it caused.
-        await follow_rows.delete_all_of(conn, account["id"])
+        ended = await follow_rows.delete_all_of(conn, account["id"])
+        await home_feed.follows_ended(conn, ended)
         await notification_rows.delete_sent_by(conn, account["id"])
         await account_rows.set_account_flag(conn, account["id"], "suspended_at", now, now)
         await media.account_removed(conn, rt, account["id"])

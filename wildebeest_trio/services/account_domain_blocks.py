@@ -16,7 +16,7 @@ from ..store import account_domain_blocks as block_rows
 from ..store import accounts as account_rows
 from ..store import notifications as notification_rows
 from ..store.paging import Page
-from . import follows
+from . import follows, home_feed
 from .domain_blocks import InvalidDomainBlock, normalize_domain
 
 __all__ = ["InvalidDomainBlock", "block", "blocked_domains", "unblock"]
@@ -60,13 +60,21 @@ async def block(rt: Runtime, account_id: int, domain: str) -> None:
         await block_rows.insert(conn, rt.ids.next_id(), account_id, host, now_ms())
         await _sever(rt, conn, account_id, host)
         await notification_rows.delete_from_domain(conn, account_id, host)
+        await home_feed.domain_hidden(conn, account_id)
 
     await rt.store.write(unit)
 
 
 async def unblock(rt: Runtime, account_id: int, domain: str) -> None:
-    """Stop hiding a domain (idempotent; follows are not restored, as in Mastodon)."""
-    await rt.store.write(block_rows.delete, account_id, account_domain(domain))
+    """Stop hiding a domain (idempotent; follows are not restored, as in Mastodon); boosts
+    of its accounts' statuses come back to the home feed, which is rebuilt for them."""
+    host = account_domain(domain)
+
+    async def unit(conn: Connection) -> None:
+        if await block_rows.delete(conn, account_id, host):
+            await home_feed.feeds_stale(conn, [account_id])
+
+    await rt.store.write(unit)
 
 
 async def blocked_domains(rt: Runtime, account_id: int, page: Page) -> list[Row]:

@@ -14,7 +14,7 @@ from ..store import accounts as account_rows
 from ..store import follows as follow_rows
 from ..store import users as user_rows
 from ..store.rows import UserAccountRow
-from . import media
+from . import home_feed, media
 from .account_mail import mail_enabled
 from .accounts import AccountError, validate_email
 from .instance import read_site
@@ -145,10 +145,12 @@ async def delete_account(rt: Runtime, account_id: int, password: str) -> None:
     async def unit(conn: Connection) -> None:
         row = await account_rows.account_by_id(conn, account_id)
         assert row is not None
-        await follow_rows.delete_all_of(conn, account_id)
+        ended = await follow_rows.delete_all_of(conn, account_id)
+        await home_feed.follows_ended(conn, ended)
         # Attachments, avatar and header files go by a job once nothing names them.
         await media.account_removed(conn, rt, account_id)
         await account_rows.purge_account(conn, account_id, now)
+        await home_feed.statuses_purged(conn, account_id)
         await outbox.record(
             conn, rt.ids, "account.deleted", account_id, account_id, {"uri": row["uri"]}
         )

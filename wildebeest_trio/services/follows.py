@@ -23,7 +23,7 @@ from ..store import follows as follow_rows
 from ..store import lists as list_rows
 from ..store import statuses as status_rows
 from ..store.paging import Page
-from . import notifications
+from . import home_feed, notifications
 
 
 class AccountNotFound(LookupError):
@@ -175,14 +175,21 @@ async def follow_in(
     ):
         if existing is None:
             continue
+        reblogs = bool(existing["show_reblogs"]) if options.reblogs is None else options.reblogs
         await follow_rows.update_follow_options(
             conn,
             table,
             existing["id"],
-            bool(existing["show_reblogs"]) if options.reblogs is None else options.reblogs,
+            reblogs,
             bool(existing["notify"]) if options.notify is None else options.notify,
             languages if options.languages is not None else existing["languages"],
         )
+        if table == "follows" and reblogs != bool(existing["show_reblogs"]):
+            # The target's boosts join or leave the follower's home.
+            if reblogs:
+                await home_feed.accounts_shown(conn, follower["id"], [target["id"]])
+            else:
+                await home_feed.accounts_hidden(conn, [follower["id"]], [target["id"]])
         if uri is not None:
             # A repeated Follow names the follow from now on (as Mastodon).
             await follow_rows.set_follow_uri(conn, existing["id"], uri)
@@ -211,6 +218,7 @@ async def follow_in(
         await follow_rows.insert_request(conn, row)
     else:
         await follow_rows.insert_follow(conn, row)
+        await home_feed.accounts_shown(conn, follower["id"], [target["id"]])
     if _local(follower):
         event = "follow.requested" if requested else "follow.created"
         payload = {"target_account_id": target["id"]}
@@ -260,6 +268,7 @@ async def accept_request_in(
     if follow_row is None:
         follow_row = {**request, "id": rt.ids.next_id(), "created_at": now_ms()}
         await follow_rows.insert_follow(conn, follow_row)
+        await home_feed.accounts_shown(conn, follower_id, [target_id])
     if federate:
         follower = await account_rows.account_by_id(conn, follower_id)
         target = await account_rows.account_by_id(conn, target_id)
@@ -291,6 +300,7 @@ async def unfollow_in(
     removed = await follow_rows.delete_follow(conn, follower["id"], target["id"])
     if removed is not None:
         await list_rows.leave_lists_of(conn, follower["id"], target["id"])  # lists hold follows
+        await home_feed.accounts_hidden(conn, [follower["id"]], [target["id"]])
     else:
         removed = await follow_rows.delete_request(conn, follower["id"], target["id"])
     if removed is None:
@@ -414,6 +424,7 @@ async def block_in(
     is forgotten, and a local blocker's Block goes out (`federate`)."""
     if account["id"] == target["id"]:
         raise CannotFollow("This action is not allowed")
+    await home_feed.hold(conn, [account["id"], target["id"]])  # both feeds change below
     by = account["id"] if federate else None
     for source, dest in ((account, target), (target, account)):
         await unfollow_in(conn, rt, source, dest, by=by)
@@ -422,6 +433,9 @@ async def block_in(
     inserted = await follow_rows.insert_block(
         conn, block_id, account["id"], target["id"], now_ms(), uri
     )
+    # Neither sees the other's statuses, nor boosts of them.
+    await home_feed.accounts_hidden(conn, [account["id"]], [target["id"]])
+    await home_feed.accounts_hidden(conn, [target["id"]], [account["id"]])
     if inserted and federate:
         payload = {"target_account_id": target["id"]}
         await outbox.record(conn, rt.ids, "block.created", account["id"], block_id, payload)
@@ -450,6 +464,8 @@ async def unblock_in(
     """Inside a unit: lift `account`'s block of `target` (a local blocker's Undo goes out
     when `federate`)."""
     removed = await follow_rows.delete_block(conn, account["id"], target["id"])
+    if removed is not None:
+        await home_feed.feeds_stale(conn, [account["id"], target["id"]])
     if removed is not None and federate:
         payload = {"target_account_id": target["id"]}
         await outbox.record(conn, rt.ids, "block.deleted", account["id"], removed["id"], payload)
@@ -488,6 +504,7 @@ async def mute_in(
     await follow_rows.upsert_mute(
         conn, rt.ids.next_id(), account_id, target_id, hide_notifications, expires, now
     )
+    await home_feed.muted_until(conn, account_id, target_id, expires)
 
 
 async def mute(
@@ -511,7 +528,9 @@ async def unmute(rt: Runtime, account_id: int, target_id: int) -> Relationship:
 
     async def unit(conn: Connection) -> Relationship:
         await _target(conn, target_id)
-        await follow_rows.delete_mute(conn, account_id, target_id)
+        if await follow_rows.delete_mute(conn, account_id, target_id):
+            # Its statuses and the boosts of them come back: the feed is rebuilt.
+            await home_feed.feeds_stale(conn, [account_id])
         return await _relationship(conn, account_id, target_id)
 
     return await rt.store.write(unit)

@@ -18,7 +18,7 @@ from ..store import accounts as account_rows
 from ..store import statuses as status_rows
 from ..store.statuses import StatusBundle
 from ..urls import status_uri, status_url
-from . import fanout, notifications, profiles
+from . import fanout, home_feed, notifications, profiles
 from .refusals import InvalidStatus, NotAllowed, StatusNotFound
 
 MAX_PINNED = 5
@@ -153,19 +153,23 @@ async def boost(
                 "visibility": visibility,
             },
         )
-    await notifications.reblogged(conn, notifications.Notifier(rt), actor["id"], original)
-    conn.effects.add(fanout.StatusPublished(boost_id))
     created = await status_rows.status_by_id(conn, boost_id)
     assert created is not None
+    await home_feed.status_added(conn, created)
+    await notifications.reblogged(conn, notifications.Notifier(rt), actor["id"], original)
+    conn.effects.add(fanout.StatusPublished(boost_id))
     return created
 
 
-async def unboost(conn: Connection, rt: Runtime, boost: Row, now: int) -> None:
-    """A boost goes (undone, deleted, or with the status it boosted): the streams that
-    showed it hear `delete`, its counters and `reblog` notification go, and a local
-    booster's followers get an Undo."""
+async def unboost(
+    conn: Connection, rt: Runtime, boost: Row, now: int, *, original_going: bool = False
+) -> None:
+    """A boost goes (undone, deleted, or with the status it boosted: `original_going`): the
+    streams that showed it hear `delete`, home feeds drop it, its counters and `reblog`
+    notification go, and a local booster's followers get an Undo."""
     await fanout.record_removal(conn, boost["id"])
     await status_rows.mark_deleted(conn, boost["id"], now)
+    await home_feed.status_removed(conn, boost, original_going=original_going)
     if boost["visibility"] != "direct":
         await account_rows.add_to_statuses_count(conn, boost["account_id"], -1, None)
     await status_rows.add_to_count(conn, boost["reblog_of_id"], "reblogs_count", -1)
@@ -184,7 +188,7 @@ async def unboost(conn: Connection, rt: Runtime, boost: Row, now: int) -> None:
 async def remove_boosts_of(conn: Connection, rt: Runtime, status: Row, now: int) -> None:
     """Inside the unit deleting a status: every live boost of it goes with it."""
     for row in await status_rows.live_reblogs_of(conn, status["id"]):
-        await unboost(conn, rt, row, now)
+        await unboost(conn, rt, row, now, original_going=True)
 
 
 # The Mastodon API ------------------------------------------------------------------------------

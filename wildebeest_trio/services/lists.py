@@ -1,4 +1,8 @@
-"""Lists: named sets of followed accounts, each read as a timeline of its own."""
+"""Lists: named sets of followed accounts, each read as a timeline of its own.
+
+The members of an `exclusive` list are read in it only, not in the home timeline: each
+change to who they are tells the owner's home feed (`home_feed`).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from ..store import lists as list_rows
 from ..store import statuses as status_rows
 from ..store.paging import Page
 from ..store.statuses import StatusBundle
+from . import home_feed
 
 REPLIES_POLICIES = ("followed", "list", "none")
 MAX_TITLE = 200
@@ -40,6 +45,17 @@ async def _own(conn: Connection, list_id: int, account_id: int) -> Row:
     if row is None:
         raise ListNotFound()
     return row
+
+
+async def _exclusive_changed(
+    conn: Connection, account_id: int, member_ids: list[int], exclusive: bool
+) -> None:
+    """These accounts joined (`exclusive`) or left an exclusive list of the owner's: their
+    statuses leave or rejoin the owner's home (unless another exclusive list holds them)."""
+    if exclusive:
+        await home_feed.accounts_hidden(conn, [account_id], member_ids)
+    else:
+        await home_feed.accounts_shown(conn, account_id, member_ids)
 
 
 async def all_lists(rt: Runtime, account_id: int) -> list[Row]:
@@ -83,13 +99,12 @@ async def update(
         new_title = row["title"] if title is None else title.strip()
         policy = row["replies_policy"] if replies_policy is None else replies_policy
         _validate(new_title, policy)
-        await list_rows.update_list(
-            conn,
-            list_id,
-            new_title,
-            policy,
-            bool(row["exclusive"]) if exclusive is None else exclusive,
-        )
+        was_exclusive = bool(row["exclusive"])
+        now_exclusive = was_exclusive if exclusive is None else exclusive
+        await list_rows.update_list(conn, list_id, new_title, policy, now_exclusive)
+        if now_exclusive != was_exclusive:
+            members = await list_rows.member_ids(conn, list_id)
+            await _exclusive_changed(conn, account_id, members, now_exclusive)
         return await _own(conn, list_id, account_id)
 
     return await rt.store.write(unit)
@@ -99,8 +114,11 @@ async def delete(rt: Runtime, account_id: int, list_id: int) -> None:
     """Delete a list."""
 
     async def unit(conn: Connection) -> None:
-        await _own(conn, list_id, account_id)
+        row = await _own(conn, list_id, account_id)
+        members = await list_rows.member_ids(conn, list_id)
         await list_rows.delete_list(conn, list_id)
+        if row["exclusive"]:
+            await _exclusive_changed(conn, account_id, members, False)
 
     await rt.store.write(unit)
 
@@ -109,12 +127,14 @@ async def add(rt: Runtime, account_id: int, list_id: int, member_ids: list[int])
     """Add accounts the caller follows to a list (422 for any other)."""
 
     async def unit(conn: Connection) -> None:
-        await _own(conn, list_id, account_id)
+        row = await _own(conn, list_id, account_id)
         facts = await follow_rows.relationship_facts(conn, account_id, member_ids)
         for member in member_ids:
             if member not in facts["following"]:
                 raise InvalidList("Validation failed: Account has not been followed")
         await list_rows.add_members(conn, list_id, [(rt.ids.next_id(), m) for m in member_ids])
+        if row["exclusive"]:
+            await _exclusive_changed(conn, account_id, member_ids, True)
 
     await rt.store.write(unit)
 
@@ -123,8 +143,10 @@ async def remove(rt: Runtime, account_id: int, list_id: int, member_ids: list[in
     """Take accounts off a list."""
 
     async def unit(conn: Connection) -> None:
-        await _own(conn, list_id, account_id)
+        row = await _own(conn, list_id, account_id)
         await list_rows.remove_members(conn, list_id, member_ids)
+        if row["exclusive"]:
+            await _exclusive_changed(conn, account_id, member_ids, False)
 
     await rt.store.write(unit)
 

@@ -5,10 +5,11 @@ deletion), whoever wrote it: the API (which the web client uses) and scheduled p
 call them through `post`, `edit` and `delete`; the inbox handlers call them with what a
 remote Note says (the neutral `NewStatus` and `Version`, which `federation.notes` makes
 of it). Each runs inside its caller's unit of work, so the status, its counters,
-mentions, conversations, notifications, stream events and (for a local status) its
-outbox event commit together. The API functions return a `StatusBundle` loaded in the
-same unit, so what a client just wrote is what it reads back. Favourites, boosts,
-bookmarks, pins and conversation mutes are written by `interactions`.
+mentions, conversations, notifications, stream events, its place in home feeds and (for
+a local status) its outbox event commit together. The API functions return a
+`StatusBundle` loaded in the same unit, so what a client just wrote is what it reads
+back. Favourites, boosts, bookmarks, pins and conversation mutes are written by
+`interactions`.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from ..urls import status_uri, status_url
 from . import (
     conversations,
     fanout,
+    home_feed,
     interactions,
     media,
     media_cache,
@@ -324,6 +326,7 @@ async def create(conn: Connection, rt: Runtime, author: Row, new: NewStatus) -> 
     assert row is not None
     if new.quote is not None:
         await quotes.attach(conn, rt, row, author, new.quote)
+    await home_feed.status_added(conn, row)
     await notifications.status_posted(conn, notifications.Notifier(rt), row, version.mentions)
     await preview_cards.queue(conn, rt, row, has_media=bool(new.uploads or new.remote_media))
     conn.effects.add(fanout.StatusPublished(status_id))
@@ -587,6 +590,7 @@ async def revise(conn: Connection, rt: Runtime, row: Row, version: Version) -> N
     edited = await status_rows.status_by_id(conn, row["id"])
     assert edited is not None
     newly = [m for m in version.mentions if m not in mentioned_before]
+    await home_feed.status_changed(conn, edited)  # whom it mentions or what it is tagged
     await notifications.status_edited(conn, notifications.Notifier(rt), edited, newly)
     await preview_cards.queue(conn, rt, edited, previous=row)
     conn.effects.add(fanout.StatusPublished(row["id"], "status.update"))
@@ -678,6 +682,7 @@ async def remove(
         await interactions.remove_boosts_of(conn, rt, row, now)
         await fanout.record_removal(conn, row["id"])
         await status_rows.mark_deleted(conn, row["id"], now)
+        await home_feed.status_removed(conn, row)
         if row["visibility"] != "direct":
             await account_rows.add_to_statuses_count(conn, row["account_id"], -1, None)
         if row["in_reply_to_id"] is not None and row["visibility"] in DISTRIBUTABLE:
@@ -724,8 +729,10 @@ async def thread(conn: Connection, reply: Row, parent: Row) -> None:
     unit), counted as `create` would have."""
     if parent["reblog_of_id"] is not None:
         return
-    if await status_rows.link_reply(conn, reply, parent) and reply["visibility"] in DISTRIBUTABLE:
-        await status_rows.add_to_count(conn, parent["id"], "replies_count", 1)
+    if await status_rows.link_reply(conn, reply, parent):
+        await home_feed.status_changed(conn, reply)  # now a reply to someone
+        if reply["visibility"] in DISTRIBUTABLE:
+            await status_rows.add_to_count(conn, parent["id"], "replies_count", 1)
 
 
 # Who interacted -----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from ..store import Connection, Row
 from ..store import tags as tag_rows
 from ..store.paging import Page
 from ..views import DayUse
+from . import home_feed
 
 # A hashtag as formatting.py finds them: word characters, at least one not a digit.
 TAG_NAME_RE = re.compile(r"^\w*[^\W\d_]\w*$", re.UNICODE)
@@ -90,6 +91,8 @@ async def follow(rt: Runtime, account_id: int, name: str, on: bool) -> TagView:
                 raise TagNotFound()
             tag = found
             await tag_rows.unfollow_tag(conn, account_id, tag["id"])
+        # Its public statuses join or leave the follower's home.
+        await home_feed.tag_follow_changed(conn, account_id, tag["id"], on)
         return await view(conn, tag, account_id, now)
 
     return await rt.store.write(unit)

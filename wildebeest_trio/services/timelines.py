@@ -1,8 +1,9 @@
 """Timelines: home, public, a link's, an account's statuses, favourites and bookmarks.
 
-Each is computed from the rows at read time, in one unit with the hydration of its
-statuses, so a status is in its author's and followers' timelines on the very next
-request, from any process, with nothing to invalidate.
+Home is read from the viewer's home feed, which the write paths keep (`home_feed`); the
+others are computed from the rows at read time. Each page is read in one unit with the
+hydration of its statuses, so a status is in its author's and followers' timelines on
+the very next request, from any process.
 """
 
 from __future__ import annotations
@@ -19,18 +20,30 @@ from ..store import preview_cards as card_rows
 from ..store import statuses as status_rows
 from ..store.paging import Page
 from ..store.statuses import StatusBundle
+from . import home_feed
 from .follows import AccountNotFound
 from .trends import LinkNotFound
 
 
 async def home(rt: Runtime, viewer_id: int, page: Page) -> StatusBundle:
-    """The viewer's home timeline."""
+    """The viewer's home timeline (its feed, built by this read if it never was)."""
+    now = now_ms()
 
-    async def unit(conn: Connection) -> StatusBundle:
-        rows = await status_rows.home_page(conn, viewer_id, page, now_ms())
+    async def unit(conn: Connection) -> tuple[home_feed.Reading, StatusBundle | None]:
+        reading = await home_feed.read(conn, viewer_id, page, now)
+        if reading.rows is None:
+            return reading, None
+        return reading, await status_rows.hydrate(conn, reading.rows, viewer_id)
+
+    async def build(conn: Connection) -> StatusBundle:
+        rows = await home_feed.build(conn, viewer_id, page, now)
         return await status_rows.hydrate(conn, rows, viewer_id)
 
-    return await rt.store.read(unit)
+    reading, bundle = await rt.store.read(unit)
+    if bundle is None:
+        return await rt.store.write(build)
+    await home_feed.after_read(rt, viewer_id, reading)
+    return bundle
 
 
 async def public(

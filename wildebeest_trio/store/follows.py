@@ -355,13 +355,14 @@ async def upsert_mute(
     )
 
 
-async def delete_mute(conn: Connection, account_id: int, target_id: int) -> None:
-    """Unmute an account."""
-    await conn.execute(
+async def delete_mute(conn: Connection, account_id: int, target_id: int) -> bool:
+    """Unmute an account; whether it was muted."""
+    changed = await conn.execute(
         "DELETE FROM mutes WHERE account_id = $1 AND target_account_id = $2",
         account_id,
         target_id,
     )
+    return changed > 0
 
 
 async def block_and_mute_facts(

@@ -94,6 +94,12 @@ async def leave_lists_of(conn: Connection, owner_id: int, account_id: int) -> No
     )
 
 
+async def member_ids(conn: Connection, list_id: int) -> list[int]:
+    """The accounts on a list."""
+    rows = await conn.fetch("SELECT account_id FROM list_accounts WHERE list_id = $1", list_id)
+    return [r["account_id"] for r in rows]
+
+
 async def members_page(conn: Connection, list_id: int, page: Page) -> list[AccountPageRow]:
     """A list's members (cursor: `page_id`)."""
     sql = (

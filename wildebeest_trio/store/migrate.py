@@ -10,6 +10,7 @@ its single writer).
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,21 +90,29 @@ async def _apply_one(conn: Connection, migration: Migration) -> bool:
     return True
 
 
-async def pending(store: Store, *, up_to: int | None = None) -> list[Migration]:
-    """Migrations not yet applied (only those numbered `up_to` or lower, if given)."""
+async def pending(
+    store: Store, *, up_to: int | None = None, leaving_out: Collection[int] = ()
+) -> list[Migration]:
+    """Migrations not yet applied (only those numbered `up_to` or lower, and none of
+    `leaving_out`, if given)."""
     applied = await store.write(_applied)
     return [
         m
         for m in discover(store.dialect)
-        if m.version not in applied and (up_to is None or m.version <= up_to)
+        if m.version not in applied
+        and m.version not in leaving_out
+        and (up_to is None or m.version <= up_to)
     ]
 
 
-async def migrate(store: Store, *, up_to: int | None = None) -> list[Migration]:
-    """Apply every pending migration (up to version `up_to`, if given: the schema an older
-    release had, as the upgrade tests build); the ones this call applied, in order."""
+async def migrate(
+    store: Store, *, up_to: int | None = None, leaving_out: Collection[int] = ()
+) -> list[Migration]:
+    """Apply every pending migration (up to version `up_to`, and leaving out the versions in
+    `leaving_out`, if given: the schema an older release had, as the upgrade tests build);
+    the ones this call applied, in order."""
     done = []
-    for migration in await pending(store, up_to=up_to):
+    for migration in await pending(store, up_to=up_to, leaving_out=leaving_out):
         if await store.write(_apply_one, migration):
             done.append(migration)
     return done

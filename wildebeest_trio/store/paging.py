@@ -29,12 +29,10 @@ def placeholders(start: int, count: int) -> str:
     return ", ".join(f"${i}" for i in range(start, start + count))
 
 
-async def fetch_page(
-    conn: Connection, row: type[R], sql: str, args: Sequence[Any], column: str, page: Page
-) -> list[R]:
-    """Run `sql` (a SELECT of `row`s whose WHERE clause is open for `AND ...`) over one
-    page by `column`, newest first."""
-    values = list(args)
+def page_clause(column: str, page: Page, values: list[Any]) -> tuple[str, str]:
+    """The conditions (` AND ...`) and the `ORDER BY ... LIMIT ...` that select one page by
+    `column`, appending their arguments to `values`; ascending for `min_id` (the caller
+    reverses the rows), else descending."""
 
     def param(value: int) -> str:
         values.append(value)
@@ -49,9 +47,17 @@ async def fetch_page(
         conditions.append(f"{column} > {param(page.min_id)}")
     order = "ASC" if page.min_id is not None else "DESC"
     where = "".join(f" AND {c}" for c in conditions)
-    rows = await fetch_as(
-        conn, row, f"{sql}{where} ORDER BY {column} {order} LIMIT {param(page.limit)}", *values
-    )
+    return where, f"ORDER BY {column} {order} LIMIT {param(page.limit)}"
+
+
+async def fetch_page(
+    conn: Connection, row: type[R], sql: str, args: Sequence[Any], column: str, page: Page
+) -> list[R]:
+    """Run `sql` (a SELECT of `row`s whose WHERE clause is open for `AND ...`) over one
+    page by `column`, newest first."""
+    values = list(args)
+    where, order = page_clause(column, page, values)
+    rows = await fetch_as(conn, row, f"{sql}{where} {order}", *values)
     if page.min_id is not None:
         rows.reverse()
     return rows

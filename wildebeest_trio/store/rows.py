@@ -121,6 +121,21 @@ class QuoteRow(TypedDict):
     updated_at: int
 
 
+class HomeFeedRow(TypedDict):
+    account_id: int
+    version: int
+    built_version: int | None
+    read_at: int
+    expires_at: int | None  # a timed mute ends then: the feed is rebuilt
+    complete_from: int
+
+
+class HomeFeedEntryRow(TypedDict):
+    account_id: int
+    status_id: int
+    reblog_of_id: int | None
+
+
 class PreviewCardRow(TypedDict):
     id: int
     url: str
@@ -740,6 +755,8 @@ TABLES: dict[str, type] = {
     "id_nodes": IdNodeRow,
     "accounts": AccountRow,
     "preview_cards": PreviewCardRow,
+    "home_feeds": HomeFeedRow,
+    "home_feed_entries": HomeFeedEntryRow,
     "quotes": QuoteRow,
     "job_shared_payloads": JobSharedPayloadRow,
     "preview_card_links": PreviewCardLinkRow,
