@@ -22,6 +22,7 @@ from .runtime import EffectHandlers, Runtime, open_runtime
 from .services import (
     fanout,
     home_feed,
+    imports,
     mailer,
     media,
     polls,
@@ -48,6 +49,7 @@ def job_registry() -> JobRegistry:
     scheduled.register(registry)
     preview_cards.register(registry)
     home_feed.register(registry)
+    imports.register(registry)
     return registry
 
 

@@ -11,7 +11,16 @@ from quart import Blueprint, Response, request
 from ...media.images import ImageError
 from ...serializers.accounts import account_entity
 from ...serializers.time import iso_ms
-from ...services import account_settings, exports, moves, oauth, profiles, sessions, totp
+from ...services import (
+    account_settings,
+    exports,
+    imports,
+    moves,
+    oauth,
+    profiles,
+    sessions,
+    totp,
+)
 from ...services.profile_images import store_avatar, store_header
 from ...services.types import Row
 from ..auth import Limit
@@ -42,6 +51,7 @@ NOTICES = Notices(
         "alias": "Your aliases were updated.",
         "moved": "Your followers are being moved to the new account.",
         "session_revoked": "That session was logged out.",
+        "import_started": "Your file is being imported; its progress shows below.",
     }
 )
 SETTINGS_LIMIT = Limit(30, 300)  # password-checked actions per IP and 5 minutes
@@ -293,9 +303,20 @@ async def revoke_application(post: FormPost, app_id: int) -> Response:
 
 @blueprint.route("/settings/export")
 @viewer_page()
-async def export_page(_viewer: Row) -> Response:
+async def export_page(viewer: Row) -> Response:
+    return await _export_page(viewer)
+
+
+async def _export_page(viewer: Row, status: int = 200, error: str | None = None) -> Response:
+    found = await imports.imports_of(runtime(), viewer["account_id"])
     return await NOTICES.page(
-        "settings/export.html", kinds=exports.FILENAMES, result=None, error=None
+        "settings/export.html",
+        status,
+        kinds=exports.FILENAMES,
+        types=IMPORT_TYPES,
+        imports=found,
+        running=any(i.state == "running" for i in found),
+        error=error,
     )
 
 
@@ -304,10 +325,21 @@ async def export_page(_viewer: Row) -> Response:
 async def export_file(viewer: Row, kind: str) -> Response:
     if kind not in exports.KINDS:
         return await page("message.html", 404, heading="Not found", message="No such export.")
-    text = await exports.export_csv(runtime(), viewer["account_id"], kind)
-    response = Response(text, content_type="text/csv; charset=utf-8")
+    chunks = exports.export_csv(runtime(), viewer["account_id"], kind)
+    response = Response(chunks, content_type="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="{exports.FILENAMES[kind]}"'
     return finish(response)
+
+
+# What each import type's form choice says (Mastodon's import types).
+IMPORT_TYPES = {
+    "following": "Accounts to follow",
+    "blocking": "Accounts to block",
+    "muting": "Accounts to mute",
+    "domain_blocking": "Domains to hide",
+    "bookmarks": "Bookmarks",
+    "lists": "Lists",
+}
 
 
 @blueprint.route("/settings/import", methods=["POST"])
@@ -316,19 +348,21 @@ async def import_file(post: FormPost) -> Response:
     form, viewer = post.form, post.account
     files = await request.files
     upload = files.get("file")
-    data = upload.read(exports.MAX_IMPORT_BYTES + 1) if upload is not None else b""
-    kind = str(form.get("type", ""))
+    data = upload.read(imports.MAX_FILE_BYTES + 1) if upload is not None else b""
     try:
-        if not data:
-            raise exports.CsvImportError("Choose a file")
-        result = await exports.import_csv(runtime(), viewer["account_id"], kind, data)
-    except exports.CsvImportError as exc:
-        return await NOTICES.page(
-            "settings/export.html", 422, kinds=exports.FILENAMES, result=None, error=str(exc)
+        if upload is None or not upload.filename:
+            raise imports.ImportRefused("Choose a file")
+        await imports.start(
+            runtime(),
+            viewer["account_id"],
+            str(form.get("type", "")),
+            str(form.get("mode", "merge")),
+            upload.filename or "",
+            data,
         )
-    return await NOTICES.page(
-        "settings/export.html", kinds=exports.FILENAMES, result=result, error=None
-    )
+    except imports.ImportRefused as exc:
+        return await _export_page(viewer, 422, str(exc))
+    return post.done("import_started")
 
 
 # Aliases and moving ----------------------------------------------------------------------------
