@@ -89,28 +89,33 @@ def _cells(rt: Runtime, kind: str, row: Any) -> list[str]:
     return [row["uri"]]
 
 
+async def pages(rt: Runtime, read: Reader) -> AsyncIterator[Sequence[Any]]:
+    """Every row of a reader paged by id, (conn, after, limit) -> rows, a page at a time."""
+    after = 0
+    while True:
+        rows: Sequence[Any] = await rt.store.read(read, after, PAGE)
+        if rows:
+            yield rows
+        if len(rows) < PAGE:
+            return
+        after = rows[-1]["id"]
+
+
 async def export_csv(rt: Runtime, account_id: int, kind: str) -> AsyncIterator[str]:
     """One of the CSV files for the account, a page of lines at a time."""
     if kind not in KINDS:
         raise ValueError(kind)
-    read = _reader(kind, account_id)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     if kind in HEADERS:
         writer.writerow(HEADERS[kind])
-    after = 0
-    while True:
-        rows: Sequence[Any] = await rt.store.read(read, after, PAGE)
-        for row in rows:
-            writer.writerow(_cells(rt, kind, row))
-        text = out.getvalue()
-        if text:
-            yield text
+        yield out.getvalue()
+    async for rows in pages(rt, _reader(kind, account_id)):
         out.seek(0)
         out.truncate()
-        if len(rows) < PAGE:
-            return
-        after = rows[-1]["id"]
+        for row in rows:
+            writer.writerow(_cells(rt, kind, row))
+        yield out.getvalue()
 
 
 async def export_text(rt: Runtime, account_id: int, kind: str) -> str:

@@ -44,7 +44,7 @@ from ..store import accounts as account_rows
 from ..store import exports as export_rows
 from ..store import imports as import_rows
 from ..store.rows import ImportRow, ImportRowRow
-from . import account_domain_blocks, interactions, lists, resolve
+from . import account_domain_blocks, exports, interactions, lists, resolve
 from . import follows as follow_service
 from .refusals import StatusNotFound
 
@@ -550,14 +550,7 @@ async def _all(
     rt: Runtime, read: Callable[[Connection, int, int], Coroutine[Any, Any, list[Any]]]
 ) -> list[Any]:
     """Every row of a paged export reader."""
-    found: list[Any] = []
-    after = 0
-    while True:
-        page: list[Any] = await rt.store.read(read, after, 500)
-        found.extend(page)
-        if len(page) < 500:
-            return found
-        after = page[-1]["id"]
+    return [row async for rows in exports.pages(rt, read) for row in rows]
 
 
 async def _overwrite(rt: Runtime, imp: ImportRow) -> None:

@@ -11,7 +11,9 @@ from .rows import (
     ExportAccountRow,
     FollowExportRow,
     ListExportRow,
+    MediaAttachmentRow,
     MuteExportRow,
+    StatusRow,
 )
 
 
@@ -124,6 +126,54 @@ async def list_members(
         "FROM list_accounts la JOIN lists l ON l.id = la.list_id "
         "JOIN accounts a ON a.id = la.account_id "
         "WHERE l.account_id = $1 AND la.id > $2 ORDER BY la.id LIMIT $3",
+        account_id,
+        after,
+        limit,
+    )
+
+
+# The archive -------------------------------------------------------------------------------------
+
+
+async def statuses(conn: Connection, account_id: int, after: int, limit: int) -> list[StatusRow]:
+    """The account's statuses and boosts, every visibility, oldest first."""
+    return await fetch_as(
+        conn,
+        StatusRow,
+        "SELECT * FROM statuses WHERE account_id = $1 AND deleted_at IS NULL AND id > $2 "
+        "ORDER BY id LIMIT $3",
+        account_id,
+        after,
+        limit,
+    )
+
+
+async def favourites(
+    conn: Connection, account_id: int, after: int, limit: int
+) -> list[BookmarkExportRow]:
+    """The statuses the account favourited (deleted ones left out)."""
+    return await fetch_as(
+        conn,
+        BookmarkExportRow,
+        "SELECT f.id, s.id AS status_id, s.uri, s.url FROM favourites f "
+        "JOIN statuses s ON s.id = f.status_id "
+        "WHERE f.account_id = $1 AND s.deleted_at IS NULL AND f.id > $2 "
+        "ORDER BY f.id LIMIT $3",
+        account_id,
+        after,
+        limit,
+    )
+
+
+async def attached_media(
+    conn: Connection, account_id: int, after: int, limit: int
+) -> list[MediaAttachmentRow]:
+    """The account's media attachments that belong to a status and are stored here."""
+    return await fetch_as(
+        conn,
+        MediaAttachmentRow,
+        "SELECT * FROM media_attachments WHERE account_id = $1 AND status_id IS NOT NULL "
+        "AND file_key IS NOT NULL AND id > $2 ORDER BY id LIMIT $3",
         account_id,
         after,
         limit,

@@ -4,8 +4,10 @@ import and export, aliases and moving, deleting the account."""
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
+import trio
 from quart import Blueprint, Response, request
 
 from ...media.images import ImageError
@@ -13,6 +15,7 @@ from ...serializers.accounts import account_entity
 from ...serializers.time import iso_ms
 from ...services import (
     account_settings,
+    archives,
     exports,
     imports,
     moves,
@@ -52,6 +55,7 @@ NOTICES = Notices(
         "moved": "Your followers are being moved to the new account.",
         "session_revoked": "That session was logged out.",
         "import_started": "Your file is being imported; its progress shows below.",
+        "archive_requested": "Your archive is being prepared; it shows below when ready.",
     }
 )
 SETTINGS_LIMIT = Limit(30, 300)  # password-checked actions per IP and 5 minutes
@@ -308,14 +312,18 @@ async def export_page(viewer: Row) -> Response:
 
 
 async def _export_page(viewer: Row, status: int = 200, error: str | None = None) -> Response:
-    found = await imports.imports_of(runtime(), viewer["account_id"])
+    rt = runtime()
+    found = await imports.imports_of(rt, viewer["account_id"])
+    made = await archives.archives_of(rt, viewer["account_id"])
     return await NOTICES.page(
         "settings/export.html",
         status,
         kinds=exports.FILENAMES,
         types=IMPORT_TYPES,
         imports=found,
-        running=any(i.state == "running" for i in found),
+        archives=made,
+        running=any(i.state == "running" for i in found)
+        or any(a["state"] == "building" for a in made),
         error=error,
     )
 
@@ -328,6 +336,35 @@ async def export_file(viewer: Row, kind: str) -> Response:
     chunks = exports.export_csv(runtime(), viewer["account_id"], kind)
     response = Response(chunks, content_type="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="{exports.FILENAMES[kind]}"'
+    return finish(response)
+
+
+@blueprint.route("/settings/export/archive", methods=["POST"])
+@form_post(SIGNED_IN, back="/settings/export")
+async def request_archive(post: FormPost) -> Response:
+    try:
+        await archives.request(runtime(), post.account["account_id"])
+    except archives.ArchiveRefused as exc:
+        return await _export_page(post.account, 422, str(exc))
+    return post.done("archive_requested")
+
+
+@blueprint.route("/settings/export/archive/<int:archive_id>.zip")
+@viewer_page()
+async def download_archive(viewer: Row, archive_id: int) -> Response:
+    rt = runtime()
+    path = await archives.archive_path(rt, viewer["account_id"], archive_id)
+    if path is None:
+        return await page("message.html", 404, heading="Not found", message="No such archive.")
+
+    async def chunks() -> AsyncIterator[bytes]:
+        async with await trio.open_file(path, "rb") as handle:
+            while chunk := await handle.read(256 * 1024):
+                yield chunk
+
+    response = Response(chunks(), content_type="application/zip")
+    name = f"archive-{viewer['username']}-{archive_id}.zip"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return finish(response)
 
 
