@@ -14,8 +14,9 @@ import pytest
 from PIL import Image
 from quart.datastructures import FileStorage
 
-from tests.fakes.peers import Instance, eventually, peer_config
-from tests.social import act, make_user, post
+from tests.fakes.peers import Instance, eventually, follow_accepted, peer_config
+from tests.oauth_flow import csrf_from
+from tests.social import act, get, make_user, post
 from tests.web_helpers import html_of, log_in, submit
 from wildebeest_trio.services import archives
 
@@ -113,3 +114,125 @@ async def test_archive_in_mastodons_format(a: Instance) -> None:
     assert not list((Path(a.rt.config.data_dir) / "archives").iterdir())
     html = await html_of(a.client, "/settings/export")
     assert "/settings/export/archive/" not in html
+
+
+async def _archive_of(side: Instance) -> bytes:
+    """The signed-in person's archive on `side`, asked for and downloaded."""
+    response = await submit(side.client, "/settings/export", "/settings/export/archive", {})
+    assert response.status_code == 303
+
+    async def ready() -> Any:
+        html = await html_of(side.client, "/settings/export")
+        return re.search(r'href="(/settings/export/archive/\d+\.zip)"', html)
+
+    link = (await eventually(ready, "the archive"))[1]
+    return bytes(await (await side.client.get(link)).get_data())
+
+
+async def _import_archive(side: Instance, data: bytes, name: str) -> dict[str, str]:
+    token = csrf_from(await html_of(side.client, "/settings/export"))
+    response = await side.client.post(
+        "/settings/import",
+        form={"csrf_token": token, "type": "archive"},
+        files={"file": FileStorage(io.BytesIO(data), name)},
+    )
+    assert response.status_code == 303, await response.get_data(as_text=True)
+
+    async def finished() -> Any:
+        html = await html_of(side.client, "/settings/export")
+        match = re.search(
+            rf'<td>{re.escape(name)}</td>.*?<td class="state">finished</td>'
+            r'<td class="done">(\d+)</td><td class="failed">(\d+)</td>',
+            html,
+        )
+        return {"done": match[1], "failed": match[2]} if match else None
+
+    return dict(await eventually(finished, "the archive import"))
+
+
+async def test_an_archive_becomes_history_on_another_server(a: Instance, b: Instance) -> None:
+    alice = await make_user(a.rt, a.client, "alice")
+    bob = await make_user(a.rt, a.client, "bob")
+    response = await a.client.post(
+        "/api/v1/media",
+        headers=alice.headers,
+        files={"file": FileStorage(io.BytesIO(png("blue")), "p.png", content_type="image/png")},
+        form={"description": "a blue square"},
+    )
+    media = await response.get_json()
+    first = await post(a.client, alice, "hello world", media_ids=[media["id"]])
+    warned = await post(a.client, alice, "spoilers", spoiler_text="film", visibility="unlisted")
+    await post(a.client, alice, "only followers", visibility="private")
+    thread = await post(a.client, alice, "more to say", in_reply_to_id=first["id"])
+    theirs = await post(a.client, bob, "a question")
+    answer = await post(a.client, alice, "an answer", in_reply_to_id=theirs["id"])
+    await log_in(a.client, "alice")
+    data = await _archive_of(a)
+
+    # Carol on A follows alice's new account on B before the import.
+    new = await make_user(b.rt, b.client, "alice")
+    carol = await make_user(a.rt, a.client, "carol")
+    await follow_accepted(a, carol, b, new)
+    await log_in(b.client, "alice")
+    assert await _import_archive(b, data, "archive.zip") == {"done": "4", "failed": "0"}
+
+    code, shown = await get(b.client, None, f"/api/v1/accounts/{new.id}/statuses?limit=40")
+    assert code == 200
+    by_url = {s["url"]: s for s in shown}
+    assert set(by_url) == {first["url"], warned["url"], thread["url"], answer["url"]}
+    # In the original order, with the original dates, text, warnings and media.
+    assert [s["url"] for s in shown] == [answer["url"], thread["url"], warned["url"], first["url"]]
+    for original in (first, warned, thread, answer):
+        assert by_url[original["url"]]["created_at"] == original["created_at"]
+    assert "hello world" in by_url[first["url"]]["content"]
+    assert by_url[warned["url"]]["spoiler_text"] == "film"
+    assert by_url[warned["url"]]["visibility"] == "unlisted"
+    [attachment] = by_url[first["url"]]["media_attachments"]
+    assert attachment["type"] == "image" and attachment["description"] == "a blue square"
+    image = await b.client.get(attachment["url"].removeprefix(b.rt.config.base_url))
+    assert Image.open(io.BytesIO(await image.get_data())).size == (64, 48)
+    # A reply within the archive stays one; a reply to someone else links to it.
+    assert by_url[thread["url"]]["in_reply_to_id"] == by_url[first["url"]]["id"]
+    assert by_url[answer["url"]]["in_reply_to_id"] is None
+    assert theirs["uri"] in by_url[answer["url"]]["content"]
+    _, me = await get(b.client, new, "/api/v1/accounts/verify_credentials")
+    assert me["statuses_count"] == 4
+
+    # Nothing was delivered: carol's home on A has none of it, no one was notified.
+    code, home = await get(a.client, carol, "/api/v1/timelines/home")
+    assert code == 200 and home == []
+    _, told = await get(a.client, bob, "/api/v1/notifications")
+    assert [n for n in told if n["type"] == "mention"] == []
+
+    # The same archive again adds nothing.
+    assert await _import_archive(b, data, "again.zip") == {"done": "4", "failed": "0"}
+    code, shown = await get(b.client, None, f"/api/v1/accounts/{new.id}/statuses?limit=40")
+    assert len(shown) == 4
+
+
+async def test_an_archive_that_is_not_one_is_refused(a: Instance) -> None:
+    await make_user(a.rt, a.client, "alice")
+    await log_in(a.client, "alice")
+    for data, message in (
+        (b"not a zip", "not a Mastodon archive"),
+        (_zip({"actor.json": "{}"}), "not a Mastodon archive"),
+        (_zip({"outbox.json": "[1, 2"}), "cannot be read"),
+        (_zip({"outbox.json": json.dumps({"orderedItems": []})}), "no public or unlisted"),
+    ):
+        token = csrf_from(await html_of(a.client, "/settings/export"))
+        response = await a.client.post(
+            "/settings/import",
+            form={"csrf_token": token, "type": "archive"},
+            files={"file": FileStorage(io.BytesIO(data), "x.zip")},
+        )
+        html = await response.get_data(as_text=True)
+        assert response.status_code == 422 and message in html
+        assert "<td>x.zip</td>" not in html
+
+
+def _zip(files: dict[str, str]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return out.getvalue()

@@ -18,33 +18,42 @@ through, what the file does not list (lists: only the members of the lists it na
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import html
 import io
 import json
 import logging
+import os
 import re
 import time
+import zipfile
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from pathlib import Path
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import trio
 
+from ..drafts import NewStatus, Version
 from ..federation import lookup
 from ..federation.actors import STALE_MS
 from ..federation.fetch import DocumentRefused, DocumentUnavailable, same_origin
-from ..federation.notes import NoteRefused
+from ..federation.notes import PUBLIC, NoteRefused
+from ..federation.sanitize import sanitize_html
 from ..ids import now_ms
 from ..jobs import JobRegistry
 from ..jobs.kinds import JobKind
+from ..private_files import make_private_dir, write_atomically
 from ..runtime import Runtime
 from ..store import Connection
 from ..store import accounts as account_rows
 from ..store import exports as export_rows
 from ..store import imports as import_rows
 from ..store.rows import ImportRow, ImportRowRow
-from . import account_domain_blocks, exports, interactions, lists, resolve
+from . import account_domain_blocks, exports, interactions, lists, media, resolve, statuses
 from . import follows as follow_service
 from .refusals import StatusNotFound
 
@@ -159,7 +168,7 @@ def _row(kind: str, cells: dict[str, str]) -> dict[str, Any]:
 
 def _what(data: dict[str, Any]) -> str:
     """What a row names, for the person."""
-    for key in ("acct", "domain", "uri"):
+    for key in ("acct", "domain", "uri", "url"):
         if data.get(key):
             named = str(data[key])
             return f"{data['list']}: {named}" if data.get("list") else named
@@ -167,6 +176,8 @@ def _what(data: dict[str, Any]) -> str:
 
 
 def _well_formed(kind: str, data: dict[str, Any]) -> bool:
+    if kind == "archive":
+        return bool(data.get("url"))
     if kind == "domain_blocking":
         domain = data["domain"]
         return bool(domain) and " " not in domain and "/" not in domain
@@ -391,6 +402,9 @@ async def _apply(
 ) -> None:
     """Do what one row says."""
     account_id, kind = imp["account_id"], imp["type"]
+    if kind == "archive":
+        await _import_post(rt, imp, data)
+        return
     if kind == "domain_blocking":
         try:
             await account_domain_blocks.block(rt, account_id, data["domain"])
@@ -538,8 +552,10 @@ async def run(rt: Runtime, payload: dict[str, Any]) -> None:
 
     if await rt.store.write(record) is not None:
         return
-    if imp["mode"] == "overwrite":
+    if imp["mode"] == "overwrite" and imp["type"] != "archive":
         await _overwrite(rt, imp)
+    if imp["type"] == "archive":
+        await trio.to_thread.run_sync(_unlink, _archive_path(rt, import_id))
     await rt.store.write(import_rows.finish_import, import_id, now_ms())
 
 
@@ -610,6 +626,216 @@ async def _overwrite(rt: Runtime, imp: ImportRow) -> None:
                 await lists.remove(rt, account_id, entry["list_id"], [entry["account_id"]])
 
 
+# Posts from a Mastodon archive --------------------------------------------------------------------
+
+#: The most posts, and the largest outbox.json, read from one archive.
+MAX_ARCHIVE_POSTS = 50_000
+MAX_OUTBOX_BYTES = 256 * 1024 * 1024
+MAX_MEDIA_BYTES = 64 * 1024 * 1024
+NOTE_TYPES = frozenset({"Note", "Question", "Article"})
+
+
+def _archive_path(rt: Runtime, import_id: int) -> Path:
+    return Path(rt.config.data_dir) / "imports" / f"{import_id}.zip"
+
+
+def _unlink(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def _first_language(note: dict[str, Any]) -> str | None:
+    content_map = note.get("contentMap")
+    if isinstance(content_map, dict) and content_map:
+        language = next(iter(content_map))
+        return language[:16] if isinstance(language, str) else None
+    return None
+
+
+def _post_row(item: Any) -> dict[str, Any] | None:
+    """A public or unlisted post of an archive's outbox as an import row; None for the
+    rest (boosts, private and direct posts)."""
+    if not isinstance(item, dict) or item.get("type") != "Create":
+        return None
+    note = item.get("object")
+    if not isinstance(note, dict) or note.get("type") not in NOTE_TYPES:
+        return None
+    audience = {
+        key: {x for x in (note.get(key) or []) if isinstance(x, str)}
+        if isinstance(note.get(key), list)
+        else {note[key]}
+        if isinstance(note.get(key), str)
+        else set()
+        for key in ("to", "cc")
+    }
+    if PUBLIC & audience["to"]:
+        visibility = "public"
+    elif PUBLIC & audience["cc"]:
+        visibility = "unlisted"
+    else:
+        return None
+    url = note.get("url") if isinstance(note.get("url"), str) else note.get("id")
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        return None
+    media = []
+    for attachment in note.get("attachment") or []:
+        if isinstance(attachment, dict) and isinstance(attachment.get("url"), str):
+            name = attachment.get("name")
+            media.append(
+                {"path": attachment["url"], "description": name if isinstance(name, str) else None}
+            )
+    reply = note.get("inReplyTo")
+    return {
+        "url": url,
+        "id": note.get("id") if isinstance(note.get("id"), str) else url,
+        "content": str(note.get("content") or ""),
+        "summary": str(note.get("summary") or ""),
+        "sensitive": bool(note.get("sensitive")),
+        "published": str(note.get("published") or ""),
+        "language": _first_language(note),
+        "in_reply_to": reply if isinstance(reply, str) else None,
+        "visibility": visibility,
+        "media": media[:4],
+    }
+
+
+def read_archive(data: bytes) -> list[dict[str, Any]]:
+    """The public and unlisted posts of a Mastodon archive, oldest first."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        info = archive.getinfo("outbox.json")
+    except (zipfile.BadZipFile, KeyError):
+        raise ImportRefused("This is not a Mastodon archive (a zip with outbox.json)") from None
+    if info.file_size > MAX_OUTBOX_BYTES:
+        raise ImportRefused("The archive's outbox.json is too large")
+    try:
+        outbox = json.loads(archive.read(info))
+    except (ValueError, zipfile.BadZipFile, OSError):
+        raise ImportRefused("The archive's outbox.json cannot be read") from None
+    items = outbox.get("orderedItems") if isinstance(outbox, dict) else None
+    if not isinstance(items, list):
+        raise ImportRefused("The archive's outbox.json lists no posts")
+    rows = [row for row in map(_post_row, items) if row is not None]
+    if not rows:
+        raise ImportRefused("The archive has no public or unlisted posts")
+    if len(rows) > MAX_ARCHIVE_POSTS:
+        raise ImportRefused(f"The archive has more than {MAX_ARCHIVE_POSTS} posts")
+    rows.sort(key=lambda row: row["published"])
+    # A reply to a post of the archive names its parent by its id; the imported parent is
+    # found by its URL.
+    urls = {row["id"]: row["url"] for row in rows}
+    for row in rows:
+        row["parent_url"] = urls.get(row["in_reply_to"] or "")
+    return rows
+
+
+async def start_archive(rt: Runtime, account_id: int, filename: str, data: bytes) -> int:
+    """Queue the import of a Mastodon archive's public and unlisted posts as the account's
+    history; the import's id. ImportRefused changes nothing."""
+    if not data:
+        raise ImportRefused("Choose a file")
+    rows = await trio.to_thread.run_sync(read_archive, data)
+    import_id = rt.ids.next_id()
+    path = _archive_path(rt, import_id)
+    await trio.to_thread.run_sync(make_private_dir, path.parent)
+    await trio.to_thread.run_sync(write_atomically, path, data)
+
+    async def unit(conn: Connection) -> None:
+        await import_rows.insert_import(
+            conn,
+            import_id,
+            account_id,
+            "archive",
+            "merge",
+            filename[:255],
+            [json.dumps(row) for row in rows],
+            now_ms(),
+        )
+        await IMPORT_RUN.enqueue(conn, rt.ids, {"import_id": import_id})
+
+    try:
+        await rt.store.write(unit)
+    except BaseException:
+        with trio.CancelScope(shield=True):
+            await trio.to_thread.run_sync(_unlink, path)
+        raise
+    return import_id
+
+
+def _read_member(path: Path, name: str) -> bytes | None:
+    """One file of a stored archive (None when it is missing or too large)."""
+    with zipfile.ZipFile(path) as archive:
+        try:
+            info = archive.getinfo(name.lstrip("/"))
+        except KeyError:
+            return None
+        if info.file_size > MAX_MEDIA_BYTES:
+            return None
+        return archive.read(info)
+
+
+def _published_ms(text: str) -> int | None:
+    try:
+        return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
+    except ValueError:
+        return None
+
+
+async def _import_post(rt: Runtime, imp: ImportRow, data: dict[str, Any]) -> None:
+    """Make one archived post part of the account's history (once: a post already
+    imported is found by its original URL)."""
+    account_id = imp["account_id"]
+    if await rt.store.read(import_rows.status_by_url, account_id, data["url"]) is not None:
+        return
+    parent = None
+    content = sanitize_html(data["content"])
+    reply_to = data["in_reply_to"]
+    if reply_to:
+        if data.get("parent_url"):
+            parent = await rt.store.read(import_rows.status_by_url, account_id, data["parent_url"])
+        if parent is None:
+            # A reply to a post not imported here: a plain post that links to it.
+            link = html.escape(reply_to, quote=True)
+            content += f'<p>In reply to <a href="{link}">{link}</a></p>'
+    uploads = []
+    for item in data["media"]:
+        blob = await trio.to_thread.run_sync(
+            _read_member, _archive_path(rt, imp["id"]), item["path"]
+        )
+        if blob is None:
+            raise _Failed(f"Media missing from the archive ({item['path']})")
+        try:
+            row = await media.upload(
+                rt, account_id, blob, synchronous=True, description=item["description"]
+            )
+        except media.MediaError as exc:
+            raise _Failed(f"Media could not be read ({exc})") from None
+        uploads.append(int(row["id"]))
+    version = Version(
+        content=content,
+        spoiler_text=data["summary"][:1000],
+        sensitive=data["sensitive"],
+        language=data["language"],
+        at=_published_ms(data["published"]),
+    )
+    new = NewStatus(
+        version=version,
+        visibility=data["visibility"],
+        parent=cast(dict[str, Any], parent),
+        url=data["url"],
+        uploads=uploads,
+        history=True,
+    )
+
+    async def unit(conn: Connection) -> None:
+        author = await account_rows.account_by_id(conn, account_id)
+        if author is None:
+            raise _Failed("The account is gone")
+        await statuses.create(conn, rt, cast(dict[str, Any], author), new)
+
+    await rt.store.write(unit)
+
+
 def register(registry: JobRegistry) -> None:
     registry.register(IMPORT_RUN, run)
 
@@ -626,6 +852,8 @@ __all__ = [
     "imports_of",
     "parse",
     "progress",
+    "read_archive",
     "register",
     "start",
+    "start_archive",
 ]

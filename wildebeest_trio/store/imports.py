@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from .base import Connection, fetch_as, fetchrow_as, fetchval_as
 from .paging import placeholders
-from .rows import ImportRow, ImportRowRow
+from .rows import ImportRow, ImportRowRow, StatusRow
 
 
 async def insert_import(
@@ -160,3 +160,15 @@ async def row_data(conn: Connection, import_id: int) -> list[str]:
         "SELECT data FROM import_rows WHERE import_id = $1 ORDER BY position", import_id
     )
     return [str(r["data"]) for r in rows]
+
+
+async def status_by_url(conn: Connection, account_id: int, url: str) -> StatusRow | None:
+    """The account's live status whose `url` is this one (an imported post keeps the URL
+    it had on its first server)."""
+    return await fetchrow_as(
+        conn,
+        StatusRow,
+        "SELECT * FROM statuses WHERE account_id = $1 AND url = $2 AND deleted_at IS NULL LIMIT 1",
+        account_id,
+        url,
+    )

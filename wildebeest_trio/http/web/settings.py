@@ -376,6 +376,7 @@ IMPORT_TYPES = {
     "domain_blocking": "Domains to hide",
     "bookmarks": "Bookmarks",
     "lists": "Lists",
+    "archive": "Posts from a Mastodon archive (zip)",
 }
 
 
@@ -385,18 +386,16 @@ async def import_file(post: FormPost) -> Response:
     form, viewer = post.form, post.account
     files = await request.files
     upload = files.get("file")
-    data = upload.read(imports.MAX_FILE_BYTES + 1) if upload is not None else b""
+    data = upload.read() if upload is not None else b""
     try:
         if upload is None or not upload.filename:
             raise imports.ImportRefused("Choose a file")
-        await imports.start(
-            runtime(),
-            viewer["account_id"],
-            str(form.get("type", "")),
-            str(form.get("mode", "merge")),
-            upload.filename or "",
-            data,
-        )
+        kind = str(form.get("type", ""))
+        if kind == "archive":
+            await imports.start_archive(runtime(), viewer["account_id"], upload.filename, data)
+        else:
+            mode = str(form.get("mode", "merge"))
+            await imports.start(runtime(), viewer["account_id"], kind, mode, upload.filename, data)
     except imports.ImportRefused as exc:
         return await _export_page(viewer, 422, str(exc))
     return post.done("import_started")
