@@ -57,14 +57,7 @@ async def test_archive_in_mastodons_format(a: Instance) -> None:
     await act(a.client, alice, f"/api/v1/statuses/{theirs['id']}/bookmark")
 
     await log_in(a.client, "alice")
-    response = await submit(a.client, "/settings/export", "/settings/export/archive", {})
-    assert response.status_code == 303
-
-    async def ready() -> Any:
-        html = await html_of(a.client, "/settings/export")
-        return re.search(r'href="(/settings/export/archive/\d+\.zip)"', html)
-
-    link = (await eventually(ready, "the archive"))[1]
+    link = await _archive_link(a)
     response = await a.client.get(link)
     assert response.status_code == 200 and response.content_type == "application/zip"
     assert "attachment" in response.headers["Content-Disposition"]
@@ -118,6 +111,12 @@ async def test_archive_in_mastodons_format(a: Instance) -> None:
 
 async def _archive_of(side: Instance) -> bytes:
     """The signed-in person's archive on `side`, asked for and downloaded."""
+    link = await _archive_link(side)
+    return bytes(await (await side.client.get(link)).get_data())
+
+
+async def _archive_link(side: Instance) -> str:
+    """Ask for the signed-in person's archive on `side`; its link once it is ready."""
     response = await submit(side.client, "/settings/export", "/settings/export/archive", {})
     assert response.status_code == 303
 
@@ -125,8 +124,7 @@ async def _archive_of(side: Instance) -> bytes:
         html = await html_of(side.client, "/settings/export")
         return re.search(r'href="(/settings/export/archive/\d+\.zip)"', html)
 
-    link = (await eventually(ready, "the archive"))[1]
-    return bytes(await (await side.client.get(link)).get_data())
+    return str((await eventually(ready, "the archive"))[1])
 
 
 async def _import_archive(side: Instance, data: bytes, name: str) -> dict[str, str]:
