@@ -43,3 +43,6 @@ CREATE TABLE account_archives (
     expires_at BIGINT
 );
 CREATE INDEX account_archives_account ON account_archives (account_id, id);
+
+-- When an account last moved away: Mastodon lets an account move once every 30 days.
+ALTER TABLE accounts ADD COLUMN moved_at BIGINT;

@@ -83,6 +83,7 @@ class AccountRow(TypedDict):
     header_remote_url: str | None
     also_known_as: str  # JSON list of actor URIs
     moved_to_account_id: int | None
+    moved_at: int | None
     followers_count: int
     following_count: int
     statuses_count: int
