@@ -11,7 +11,7 @@ from typing import Any
 
 import trio
 
-from . import __version__
+from . import __version__, logs
 from .assembly import open_server_runtime
 from .config import ConfigError, load_config, settings_table
 from .serializers.time import iso_ms
@@ -35,12 +35,8 @@ class CommandError(Exception):
     """A command cannot do what was asked; the message is shown as one line."""
 
 
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+def _setup_logging(level: str, fmt: str = "text") -> None:
+    logs.setup(level, fmt)
 
 
 def _say(message: str) -> None:
@@ -504,7 +500,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         _say(f"wildebeest-trio: configuration error: {exc}")
         return 2
-    _setup_logging(args.config.log_level if getattr(args, "log_to_stderr", False) else "warning")
+    _setup_logging(
+        args.config.log_level if getattr(args, "log_to_stderr", False) else "warning",
+        args.config.log_format,
+    )
     run: Callable[[argparse.Namespace], Awaitable[Any]] = args.run
     try:
         trio.run(run, args)
