@@ -6,19 +6,22 @@ import io
 import json
 import logging
 import signal
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import trio
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import make_config
 from tests.test_cli import _env
 from tests.test_delivery_processes import _serve
-from wildebeest_trio import logs, metrics
+from wildebeest_trio import logs, metrics, tracing
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.http import create_app
 from wildebeest_trio.ids import now_ms
@@ -298,3 +301,62 @@ def test_serve_with_delivery_processes_shows_every_process_in_json_logs(
     access = [line for line in lines if line["logger"] == "wildebeest_trio.access"]
     assert any(line["request"] == "GET /health/ready" and line["status"] == 200 for line in access)
     assert all(line["request_id"] for line in access)
+
+
+@pytest.fixture
+def collector() -> Iterator[tuple[str, list[bytes]]]:
+    """An OTLP/HTTP collector on loopback: its URL, and the request bodies it received."""
+    received: list[bytes] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            received.append(self.rfile.read(length))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def test_traces_reach_the_collector_with_the_callers_trace(
+    client: Any, collector: tuple[str, list[bytes]]
+) -> None:
+    trace_pb2 = pytest.importorskip("opentelemetry.proto.collector.trace.v1.trace_service_pb2")
+    url, received = collector
+    assert tracing.setup(url, role="serve")
+    try:
+        trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+        response = await client.get(
+            "/api/v1/accounts/12345",
+            headers={"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"},
+        )
+        assert response.status_code == 404
+        await trio.to_thread.run_sync(tracing.flush)
+    finally:
+        await trio.to_thread.run_sync(tracing.shutdown)
+    spans = []
+    for body in received:
+        request = trace_pb2.ExportTraceServiceRequest.FromString(body)
+        for resource in request.resource_spans:
+            for scope in resource.scope_spans:
+                spans += scope.spans
+    mine = [s for s in spans if s.trace_id.hex() == trace_id]
+    names = {s.name for s in mine}
+    assert "GET /api/v1/accounts/<id:account_id>" in names
+    assert "db.read" in names  # the request's database units, in its trace
+    root = next(s for s in mine if s.name.startswith("GET "))
+    attributes = {a.key: a.value for a in root.attributes}
+    assert attributes["http.response.status_code"].int_value == 404
+    assert not tracing.enabled()

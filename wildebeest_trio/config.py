@@ -385,6 +385,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Remote domains with a delivery metric of their own (the busiest; the rest: `other`)",
     ),
     Setting(
+        "otel_endpoint",
+        _parse_str,
+        "",
+        "OpenTelemetry collector (OTLP/HTTP, e.g. `http://127.0.0.1:4318`) to send traces to; "
+        "empty: off (needs `pip install 'wildebeest-trio[otel]'`)",
+    ),
+    Setting(
         "ready_job_delay",
         _parse_float,
         600.0,
@@ -480,6 +487,7 @@ class Config:
     log_format: str
     metrics_allow: str
     metrics_domains: int
+    otel_endpoint: str
     ready_job_delay: float
     smtp_host: str
     smtp_port: int

@@ -11,7 +11,7 @@ import trio
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as hypercorn_serve
 
-from . import metrics
+from . import metrics, tracing
 from .assembly import delivery_job_registry, open_server_runtime
 from .config import Config
 from .delivery_processes import follow_parent, run_delivery_processes
@@ -133,10 +133,14 @@ async def serve(config: Config, *, migrate: bool = True) -> None:
     if config.delivery_processes > 0:
         # Before anything counts: the children's metrics reach this process's /metrics.
         metrics.use_processes(config.data_dir)
-    async with open_server_runtime(config, migrate=migrate) as rt:
-        await ensure_instance_keys(rt)
-        await ensure_instance_actor(rt)
-        await run_process(rt, http=True)
+    tracing.setup(config.otel_endpoint, role="serve")
+    try:
+        async with open_server_runtime(config, migrate=migrate) as rt:
+            await ensure_instance_keys(rt)
+            await ensure_instance_actor(rt)
+            await run_process(rt, http=True)
+    finally:
+        await trio.to_thread.run_sync(tracing.shutdown)  # the last spans go out
 
 
 async def work(config: Config, *, deliveries_only: bool = False, parent_pipe: bool = False) -> None:
@@ -145,8 +149,13 @@ async def work(config: Config, *, deliveries_only: bool = False, parent_pipe: bo
     `deliveries_only`: the delivery workers alone, as the processes `serve` starts.
     """
     registry = delivery_job_registry() if deliveries_only else None
-    metrics.configure(
-        domains=config.metrics_domains, role="delivery" if deliveries_only else "worker"
-    )
-    async with open_server_runtime(config, migrate=False, registry=registry) as rt:
-        await run_process(rt, http=False, deliveries_only=deliveries_only, parent_pipe=parent_pipe)
+    role = "delivery" if deliveries_only else "worker"
+    metrics.configure(domains=config.metrics_domains, role=role)
+    tracing.setup(config.otel_endpoint, role=role)
+    try:
+        async with open_server_runtime(config, migrate=False, registry=registry) as rt:
+            await run_process(
+                rt, http=False, deliveries_only=deliveries_only, parent_pipe=parent_pipe
+            )
+    finally:
+        await trio.to_thread.run_sync(tracing.shutdown)  # the last spans go out

@@ -30,7 +30,7 @@ from urllib.parse import SplitResult, urlsplit
 
 import trio
 
-from .. import metrics
+from .. import metrics, tracing
 from ..ids import IdGenerator, now_ms
 from ..jobs import JobKind, JobRegistry, PermanentFailure, RetryLater
 from ..jobs.kinds import BatchedKind, Effect, Report
@@ -244,6 +244,13 @@ async def _run_batch(rt: Runtime, jobs: list[Row], facts: _Facts, report: Report
 
 
 async def _deliver(
+    rt: Runtime, post: _Post, headers: list[tuple[bytes, bytes]], facts: _Facts, report: Report
+) -> None:
+    with tracing.span("activitypub.deliver", server_address=post.domain):
+        await _deliver_traced(rt, post, headers, facts, report)
+
+
+async def _deliver_traced(
     rt: Runtime, post: _Post, headers: list[tuple[bytes, bytes]], facts: _Facts, report: Report
 ) -> None:
     first: int | None = None

@@ -14,7 +14,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
-from .. import metrics
+from .. import metrics, tracing
 from ..logs import new_request
 
 log = logging.getLogger("wildebeest_trio.access")
@@ -106,15 +106,18 @@ class AccessLog:
                 state["status"] = message["status"]
             await send(message)
 
-        try:
-            await self.app(scope, receive, observing_send)
-        finally:
-            seconds = time.perf_counter() - started
-            status = state["status"] or 500
-            method = scope.get("method", "GET") if kind == "http" else "WEBSOCKET"
-            metrics.http_request(method, context.route or "unmatched", status, seconds)
-            if self.log_requests and log.isEnabledFor(logging.INFO):
-                self._log(scope, state, seconds, context.request_id)
+        method = scope.get("method", "GET") if kind == "http" else "WEBSOCKET"
+        with tracing.request_span(method, scope.get("path", ""), scope["headers"]) as span:
+            try:
+                await self.app(scope, receive, observing_send)
+            finally:
+                seconds = time.perf_counter() - started
+                status = state["status"] or 500
+                route = context.route or "unmatched"
+                metrics.http_request(method, route, status, seconds)
+                tracing.finish_request(span, route, status)
+                if self.log_requests and log.isEnabledFor(logging.INFO):
+                    self._log(scope, state, seconds, context.request_id)
 
     @staticmethod
     def _log(scope: dict[str, Any], state: dict[str, Any], seconds: float, request_id: str) -> None:

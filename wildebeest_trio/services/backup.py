@@ -61,11 +61,8 @@ def _dialect(url: str) -> str:
 
 
 def pg_tool(name: str) -> str:
-    """`pg_dump` or `pg_restore`: on PATH, else the newest under /usr/lib/postgresql."""
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = glob.glob(f"/usr/lib/postgresql/*/bin/{name}")
+    """`pg_dump` or `pg_restore`: the newest under /usr/lib/postgresql (a dump needs a tool
+    at least as new as the server), else the one on PATH."""
 
     def version(path: str) -> float:
         try:
@@ -73,9 +70,13 @@ def pg_tool(name: str) -> str:
         except ValueError:
             return 0.0
 
-    if not candidates:
+    candidates = glob.glob(f"/usr/lib/postgresql/*/bin/{name}")
+    if candidates:
+        return max(candidates, key=version)
+    found = shutil.which(name)
+    if found is None:
         raise BackupError(f"{name} not found (install the PostgreSQL client tools)")
-    return max(candidates, key=version)
+    return found
 
 
 def _sha256(path: Path) -> str:

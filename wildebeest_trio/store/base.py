@@ -18,7 +18,7 @@ from typing import Any, Concatenate, Literal, ParamSpec, Protocol, TypeVar, cast
 
 import trio
 
-from .. import metrics
+from .. import metrics, tracing
 from .effects import Effects
 
 #: A row as the connection returns it; the store's functions say which TypedDict of
@@ -132,7 +132,8 @@ class Store(abc.ABC):
         """Run a read-only unit (on PostgreSQL each statement sees the latest commit)."""
         effects = Effects()
         started = time.perf_counter()
-        result = await self._run_read(unit, effects, args, kwargs)
+        with tracing.unit_span("db.read", unit):
+            result = await self._run_read(unit, effects, args, kwargs)
         metrics.db_unit("read", time.perf_counter() - started)
         if effects:
             raise StoreMisuse(f"a read unit recorded effects: {list(effects)!r}")
@@ -146,7 +147,8 @@ class Store(abc.ABC):
         """
         effects = Effects()
         started = time.perf_counter()
-        result = await self._run_write(unit, effects, args, kwargs)
+        with tracing.unit_span("db.write", unit):
+            result = await self._run_write(unit, effects, args, kwargs)
         metrics.db_unit("write", time.perf_counter() - started)
         if effects and self.after_commit is not None:
             with trio.CancelScope(shield=True), trio.move_on_after(AFTER_COMMIT_LIMIT):
