@@ -17,10 +17,12 @@ import httpx
 import pytest
 import trio
 from prometheus_client.parser import text_string_to_metric_families
+from trio_websocket import open_websocket_url
 
 from tests.conftest import make_config
 from tests.test_cli import _env
 from tests.test_delivery_processes import _serve
+from tests.test_streaming import _token as stream_token
 from wildebeest_trio import logs, metrics, tracing
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.http import create_app
@@ -360,3 +362,28 @@ async def test_traces_reach_the_collector_with_the_callers_trace(
     attributes = {a.key: a.value for a in root.attributes}
     assert attributes["http.response.status_code"].int_value == 404
     assert not tracing.enabled()
+
+
+async def test_open_streams_are_counted(rt: Runtime, live_server: str) -> None:
+    token = await stream_token(rt)
+
+    async def streams(client: httpx.AsyncClient, transport: str) -> float:
+        text = (await client.get("/metrics")).text
+        return _value(text, "wildebeest_stream_connections", transport=transport) or 0
+
+    async with httpx.AsyncClient(base_url=live_server, timeout=10) as client:
+        before = await streams(client, "sse")
+        async with client.stream(
+            "GET", "/api/v1/streaming/public/local", params={"access_token": token}
+        ) as response:
+            lines = response.aiter_lines()  # kept: a dropped iterator closes the stream
+            assert await lines.__anext__() == ":)"
+            assert await streams(client, "sse") == before + 1
+        with trio.fail_after(10):
+            while await streams(client, "sse") != before:
+                await trio.sleep(0.05)
+        url = live_server.replace("http://", "ws://") + f"/api/v1/streaming?access_token={token}"
+        async with open_websocket_url(url):
+            with trio.fail_after(10):
+                while await streams(client, "websocket") < 1:
+                    await trio.sleep(0.05)
