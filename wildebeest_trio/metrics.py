@@ -126,6 +126,10 @@ def configure(*, domains: int, role: str) -> None:
     global _domain_limit, _role
     _domain_limit = domains
     _role = role
+    directory = multiprocess_dir()
+    if directory is not None:
+        # The admin's folder may not exist yet (a fresh tmpfs): values are written there.
+        Path(directory).mkdir(parents=True, exist_ok=True)
 
 
 def use_processes(data_dir: Path) -> str | None:
