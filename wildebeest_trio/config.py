@@ -366,6 +366,38 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("argon2_memory_kib", _parse_int, 65536, "argon2id memory (KiB) for password hashes"),
     Setting("argon2_parallelism", _parse_int, 4, "argon2id lanes for password hashes"),
     Setting("log_level", _choice("debug", "info", "warning", "error"), "info", "Logging level"),
+    Setting(
+        "log_format",
+        _choice("text", "json"),
+        "text",
+        "Log lines as `text` or `json` (one object a line, with the request id of a request)",
+    ),
+    Setting(
+        "metrics_allow",
+        _parse_trusted_proxies,
+        "127.0.0.0/8, ::1/128",
+        "Client addresses that may read `GET /metrics` (CIDRs; others get 404; empty: none)",
+    ),
+    Setting(
+        "metrics_domains",
+        _parse_int,
+        20,
+        "Remote domains with a delivery metric of their own (the busiest; the rest: `other`)",
+    ),
+    Setting(
+        "otel_endpoint",
+        _parse_str,
+        "",
+        "OpenTelemetry collector (OTLP/HTTP, e.g. `http://127.0.0.1:4318`) to send traces to; "
+        "empty: off (needs `pip install 'wildebeest-trio[otel]'`)",
+    ),
+    Setting(
+        "ready_job_delay",
+        _parse_float,
+        600.0,
+        "Seconds a due job may wait, with no job held by any worker, before "
+        "`GET /health/ready` says the queue is not being worked",
+    ),
     Setting("smtp_host", _parse_str, "", "SMTP server for outgoing e-mail; empty means no e-mail"),
     Setting("smtp_port", _parse_int, 587, "SMTP server port"),
     Setting("smtp_username", _parse_str, "", "SMTP login (empty: no authentication)"),
@@ -452,6 +484,11 @@ class Config:
     argon2_memory_kib: int
     argon2_parallelism: int
     log_level: str
+    log_format: str
+    metrics_allow: str
+    metrics_domains: int
+    otel_endpoint: str
+    ready_job_delay: float
     smtp_host: str
     smtp_port: int
     smtp_username: str
@@ -567,6 +604,7 @@ def load_config(
         "media_max_video_pixels",
         "media_max_video_frame_rate",
         "session_idle_days",
+        "metrics_domains",
     ):
         if values[name] < 1:
             raise ConfigError(f"WB_{name.upper()}: must be at least 1")
@@ -582,6 +620,7 @@ def load_config(
         "media_fetch_timeout",
         "preview_card_timeout",
         "dns_timeout",
+        "ready_job_delay",
     ):
         if values[name] <= 0:
             raise ConfigError(f"WB_{name.upper()}: must be positive")
