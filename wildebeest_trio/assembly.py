@@ -28,6 +28,7 @@ from .services import (
     preview_cards,
     scheduled,
     sessions,
+    translation,
     web_push,
 )
 from .store.effects import InstanceFactsChanged, WorkQueued
@@ -99,6 +100,10 @@ async def _clear_away_feeds(rt: Runtime) -> None:
         log.info("emptied the home feeds of %d accounts away for a week", cleared)
 
 
+async def _forget_old_translations(rt: Runtime) -> None:
+    await translation.forget_old(rt)
+
+
 async def _purge_outbox(rt: Runtime) -> None:
     await outbox.purge_dispatched(rt)
 
@@ -115,6 +120,7 @@ def periodic_tasks() -> tuple[Periodic, ...]:
         Periodic("forget ended web sessions", 3600.0, sessions.forget_ended_sessions),
         Periodic("trim home feeds", home_feed.TRIM_SECONDS, _trim_home_feeds),
         Periodic("empty the home feeds of those away", 3600.0, _clear_away_feeds),
+        Periodic("forget old translations", 3600.0, _forget_old_translations),
     )
 
 
