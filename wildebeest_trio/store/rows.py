@@ -1016,6 +1016,17 @@ class LiveSessionRow(TypedDict):
     last_seen_at: int
 
 
+class DigestUserRow(TypedDict):
+    """A user a digest may be due for."""
+
+    user_id: int
+    account_id: int
+    email: str
+    settings: str
+    last_sign_in_at: int | None
+    last_emailed_at: int | None
+
+
 class OtpStateRow(TypedDict):
     id: int
     otp_secret: str | None
