@@ -290,7 +290,8 @@ async def translate_status(
     """The Translation entity of a status the viewer may see, into `target`.
 
     Raises TranslationOff (404), StatusNotFound (404), TranslationRefused (403),
-    ValueError for a malformed language (422) and TranslationUnavailable (503).
+    ValueError for a malformed language or an overlong status (422), and
+    TranslationUnavailable (503).
     """
     svc = service(rt.config)
     if svc is None:
@@ -344,7 +345,7 @@ async def _translate_entity(
         if media.get("description"):
             pieces.append(("media", media["id"], html_lib.escape(media["description"], False)))
     if sum(len(p[2].encode()) for p in pieces) > MAX_TEXT_BYTES:
-        raise TranslationRefused("This action is not allowed")
+        raise ValueError("Validation failed: this status is too long to translate")
     done: list[Translated] = (
         await svc.translate(rt, svc, [p[2] for p in pieces], source, language) if pieces else []
     )
