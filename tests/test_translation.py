@@ -13,11 +13,13 @@ import trio
 from tests.conftest import make_config
 from tests.fakes.translators import Translator, flip, start_translator
 from tests.social import User, act, follow, get, make_user, post
+from tests.test_custom_emoji import image
 from tests.test_media_api import photo, upload
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.federation.sanitize import sanitize_html
 from wildebeest_trio.http import create_app
 from wildebeest_trio.runtime import Runtime
+from wildebeest_trio.services.custom_emoji import add_emoji
 from wildebeest_trio.services.instance import ensure_instance_keys
 from wildebeest_trio.store import Connection
 
@@ -102,6 +104,7 @@ async def test_libretranslate_translates_every_piece_and_keeps_html(
     libre: tuple[Runtime, Any], translator: Translator
 ) -> None:
     rt, client = libre
+    await add_emoji(rt, "blobcat", image())
     alice = await make_user(rt, client, "alice")
     bob = await make_user(rt, client, "bob")
     status = await _rich_status(client, alice)
@@ -120,16 +123,18 @@ async def test_libretranslate_translates_every_piece_and_keeps_html(
     assert sent["api_key"] == "k3y"
     content, spoiler, yes, no = sent["q"]
     # The content as HTML, the rest escaped; the custom emoji is kept from translation.
-    assert content == status["content"]
+    kept = '<span translate="no">:blobcat:</span>'
+    assert content == status["content"].replace(":blobcat:", kept)
     assert spoiler == "Spoilers &amp; &lt;stuff&gt;"
-    assert (yes, no) == ("Yes please", "No :blobcat:")
+    assert (yes, no) == ("Yes please", f"No {kept}")
     # Put back sanitized, as Mastodon does with what a service returns.
-    assert found["content"] == sanitize_html(flip(status["content"]))
+    assert found["content"] == sanitize_html(flip(content).replace(kept, ":blobcat:"))
+    assert ":blobcat:" in found["content"]
     assert 'href="https://example.com/x"' in found["content"]  # markup survived
     assert found["spoiler_text"] == "sPOILERS & <STUFF>"
     assert found["poll"] == {
         "id": status["poll"]["id"],
-        "options": [{"title": "yES PLEASE"}, {"title": "nO :BLOBCAT:"}],
+        "options": [{"title": "yES PLEASE"}, {"title": "nO :blobcat:"}],
     }
     assert found["media_attachments"] == []
     assert found["detected_source_language"] == "en"
