@@ -411,6 +411,27 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("smtp_timeout", _parse_float, 30.0, "Seconds an SMTP operation may take"),
     Setting(
+        "translation_url",
+        _parse_str,
+        "",
+        "LibreTranslate server translating statuses (its origin); empty: no LibreTranslate",
+    ),
+    Setting("translation_api_key", _parse_str, "", "LibreTranslate API key (if it asks for one)"),
+    Setting(
+        "deepl_api_key",
+        _parse_str,
+        "",
+        "DeepL API key; when set, DeepL translates (not LibreTranslate)",
+    ),
+    Setting("deepl_plan", _choice("free", "pro"), "free", "DeepL plan: `free` or `pro`"),
+    Setting(
+        "deepl_url",
+        _parse_str,
+        None,
+        "DeepL API origin (default by plan: `https://api-free.deepl.com` or `https://api.deepl.com`)",
+    ),
+    Setting("translation_timeout", _parse_float, 10.0, "Seconds a translation request may take"),
+    Setting(
         "access_team_domain",
         _parse_origin,
         "",
@@ -496,6 +517,12 @@ class Config:
     smtp_from: str
     smtp_security: str
     smtp_timeout: float
+    translation_url: str
+    translation_api_key: str
+    deepl_api_key: str
+    deepl_plan: str
+    deepl_url: str
+    translation_timeout: float
     access_team_domain: str
     access_audience: str
     access_jwks: str
@@ -510,6 +537,11 @@ class Config:
     def base_url(self) -> str:
         """The public origin, `scheme://host[:port]`, without a trailing slash."""
         return f"{self.scheme}://{self.domain}"
+
+    @property
+    def translation_enabled(self) -> bool:
+        """Whether a translation service is configured (DeepL or LibreTranslate)."""
+        return bool(self.deepl_api_key or self.translation_url)
 
     @property
     def listen_host(self) -> str:
@@ -615,6 +647,7 @@ def load_config(
         "job_poll_interval",
         "shutdown_grace",
         "smtp_timeout",
+        "translation_timeout",
         "streaming_heartbeat",
         "media_ffmpeg_timeout",
         "media_fetch_timeout",
@@ -641,6 +674,13 @@ def load_config(
         if not sep or not port.isdigit():
             host = values["domain"]
         values["smtp_from"] = f"notifications@{host}"
+    if values["deepl_url"] is None:
+        plan_host = "api-free.deepl.com" if values["deepl_plan"] == "free" else "api.deepl.com"
+        values["deepl_url"] = f"https://{plan_host}"
+    for name in ("translation_url", "deepl_url"):
+        values[name] = values[name].strip().rstrip("/")
+        if values[name] and not values[name].startswith(("http://", "https://")):
+            raise ConfigError(f"WB_{name.upper()}: must be an http or https URL")
     if values["access_team_domain"] and not values["access_audience"].strip():
         # Without an audience any application of the same team could log in here.
         raise ConfigError("WB_ACCESS_AUDIENCE: required when WB_ACCESS_TEAM_DOMAIN is set")

@@ -41,6 +41,7 @@ from .api import (
     suggestions,
     tags,
     timelines,
+    translations,
 )
 from .api import media as media_api
 from .auth import AUTH_LIMITER, RateLimiter, api_rate_limit, rate_limit_headers
@@ -155,6 +156,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         filters,
         scheduled_statuses,
         search,
+        translations,
         inbox,
     )
     for module in modules:
