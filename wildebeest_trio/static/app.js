@@ -124,6 +124,8 @@ function listen(stream) {
     bar.hidden = false;
   };
   if (button) button.addEventListener("click", () => location.reload());
+  // Marked on the page, so a test (or a stylesheet) can tell the stream is connected.
+  source.addEventListener("open", () => { document.body.dataset.live = "open"; });
   source.addEventListener("update", () => {
     if (!onNotifications && location.search === "") offer("post");
   });
