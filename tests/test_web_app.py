@@ -238,14 +238,19 @@ async def test_actions_on_a_post(rt: Runtime, client: Any) -> None:
     assert response.status_code == 403
     _, seen = await get(client, bob, f"/api/v1/statuses/{status['id']}")
     assert seen["content"] == "<p>Boost me</p>"
-    # Report.
+    # Report, from its own page (the post's "Report" link leads there).
+    assert f'href="/statuses/{status["id"]}/report"' in await html_of(client, path)
+    report_page = await html_of(client, f"/statuses/{status['id']}/report")
+    assert "Boost me" in report_page and 'name="category"' in report_page
+    await html_of(client, "/statuses/1/report", 404)
     response = await submit(
         client,
-        path,
+        f"/statuses/{status['id']}/report",
         f"/statuses/{status['id']}/report",
         {"category": "spam", "comment": "Nothing but boosts", "back": path},
     )
     assert response.status_code == 303
+    assert response.headers["Location"] == f"{path}?notice=reported"
     comment = await rt.store.read(
         lambda conn: conn.fetchval(
             "SELECT comment FROM reports WHERE target_account_id = $1", int(bob.id)

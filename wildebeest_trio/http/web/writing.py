@@ -65,7 +65,8 @@ REPORT_CATEGORIES = ("spam", "legal", "violation", "other")
 
 
 async def _reply_target(viewer_id: int, status_id: int | None) -> Any:
-    """The post being answered, as a card (None when there is none or it is not visible)."""
+    """A post the viewer may see (the one answered, or reported), as a card; None when
+    there is none or it is not visible."""
     if status_id is None:
         return None
     try:
@@ -310,6 +311,16 @@ async def status_action(post: FormPost, segment: str, verb: str) -> Response:
     if verb == "delete" and post.back.endswith(f"/{status_id}"):
         return post.done(notice, to="/home")
     return post.done(notice)
+
+
+@blueprint.route("/statuses/<segment>/report")
+@viewer_page(SIGNED_IN)
+async def report_page(viewer: Row, segment: str) -> Response:
+    """The report form for one post (why, and a word to the moderators)."""
+    target = await _reply_target(viewer["account_id"], parse_id(segment))
+    if target is None:
+        return await not_found_page("This post does not exist or you cannot see it.")
+    return await page("report.html", item=target)
 
 
 async def _report(me: int, status_id: int, form: Any) -> None:
