@@ -376,3 +376,30 @@ async def test_list_timeline(rt: Runtime, client: Any) -> None:
     await make_user(rt, client, "carol")
     await log_in(client, "carol")
     await html_of(client, f"/lists/{listed['id']}", 404)  # not hers
+
+
+async def test_quote_a_post(rt: Runtime, client: Any) -> None:
+    alice = await make_user(rt, client, "alice")
+    bob = await make_user(rt, client, "bob")
+    status = await post(client, bob, "Quote me if you dare")
+    await log_in(client, "alice")
+    assert f'href="/compose?quote_id={status["id"]}"' in await html_of(client, "/public/local")
+    html = await html_of(client, f"/compose?quote_id={status['id']}")
+    assert "Quote me if you dare" in html
+    assert f'name="quoted_status_id" value="{status["id"]}"' in html
+    response = await submit(
+        client,
+        f"/compose?quote_id={status['id']}",
+        "/compose",
+        {"status": "I dare", "quoted_status_id": status["id"]},
+    )
+    assert response.status_code == 303
+    _, mine = await get(client, alice, f"/api/v1/accounts/{alice.id}/statuses")
+    assert mine[0]["quote"]["quoted_status"]["id"] == status["id"]
+    # Quoting what one may not see is refused with the form kept.
+    hidden = await post(client, bob, "for my followers", visibility="private")
+    response = await submit(
+        client, "/home", "/compose", {"status": "sneaky", "quoted_status_id": hidden["id"]}
+    )
+    assert response.status_code == 422
+    assert "sneaky" in await response.get_data(as_text=True)

@@ -94,6 +94,25 @@ function setUpCompose(form) {
       }
     } catch (e) { /* storage full or off: the draft is simply not kept */ }
   };
+  // A reminder, not a refusal: files chosen without a description for each.
+  const files = form.querySelector("input[type=file]");
+  const hint = form.querySelector("#media-alt-hint");
+  const advice = hint ? hint.textContent : "";
+  const remind = () => {
+    if (!files || !hint) return;
+    const missing = Array.from(files.files).filter((_, i) => {
+      const alt = form.querySelector(`[name=alt_${i}]`);
+      return !alt || !alt.value.trim();
+    }).length;
+    hint.classList.toggle("error", missing > 0);
+    hint.textContent = missing > 0
+      ? `${missing} file${missing === 1 ? " has" : "s have"} no description yet: describe ${missing === 1 ? "it" : "them"} below.`
+      : advice;
+  };
+  if (files) {
+    files.addEventListener("change", remind);
+    form.querySelectorAll("[name^=alt_]").forEach((alt) => alt.addEventListener("input", remind));
+  }
   box.addEventListener("input", keep);
   if (warning) warning.addEventListener("input", keep);
   form.addEventListener("submit", () => {

@@ -80,6 +80,7 @@ async def compose_context(
     viewer: Row,
     *,
     reply_to: int | None = None,
+    quote: int | None = None,
     values: dict[str, Any] | None = None,
     editing: dict[str, Any] | None = None,
     error: str | None = None,
@@ -96,6 +97,7 @@ async def compose_context(
     return {
         "values": typed,
         "reply_to": target,
+        "quoting": await _reply_target(viewer["account_id"], quote),
         "editing": editing,
         "error": error,
         "visibilities": VISIBILITIES,
@@ -137,6 +139,7 @@ def _poll(form: Any) -> PollDraft | None:
 
 def _draft(form: Any, media_ids: list[str], *, editing: bool = False) -> Draft:
     reply = parse_id(form.get("in_reply_to_id", "")) if not editing else None
+    quoted = parse_id(form.get("quoted_status_id", "")) if not editing else None
     language = form.get("language", "")[:20]
     return Draft(
         text=form.get("status", "")[:100_000],
@@ -147,6 +150,7 @@ def _draft(form: Any, media_ids: list[str], *, editing: bool = False) -> Draft:
         in_reply_to_id=reply,
         media_ids=media_ids,
         poll=_poll(form),
+        quoted_status_id=quoted,
     )
 
 
@@ -183,11 +187,11 @@ def _status_path(bundle: StatusBundle) -> str:
 @blueprint.route("/compose")
 @viewer_page(SIGNED_IN)
 async def compose_page(viewer: Row) -> Response:
-    """The compose form alone (the reply button leads here)."""
+    """The compose form alone (the reply and quote buttons lead here)."""
     reply_to = parse_id(request.args.get("in_reply_to_id", ""))
-    return await page(
-        "compose.html", compose=await compose_context(viewer, reply_to=reply_to), stream=None
-    )
+    quote = parse_id(request.args.get("quote_id", ""))
+    context = await compose_context(viewer, reply_to=reply_to, quote=quote)
+    return await page("compose.html", compose=context)
 
 
 def _back_or(default: str) -> Callable[[Any], str]:
@@ -207,10 +211,10 @@ async def compose_post(post: FormPost) -> Response:
         media_ids = await _uploads(viewer["account_id"])
         bundle = await statuses.post(runtime(), viewer["account_id"], _draft(post.form, media_ids))
     except (InvalidStatus, StatusNotFound, NotAllowed) as exc:
-        reply_to = parse_id(post.form.get("in_reply_to_id", ""))
         context = await compose_context(
             viewer,
-            reply_to=reply_to,
+            reply_to=parse_id(post.form.get("in_reply_to_id", "")),
+            quote=parse_id(post.form.get("quoted_status_id", "")),
             values=_form_values(post.form),
             error=str(exc) or "This post cannot be published.",
         )
