@@ -25,6 +25,17 @@ def _jpeg() -> bytes:
     return out.getvalue()
 
 
+async def posted_from(client: Any, arg: str, status_id: str, form: dict[str, str]) -> Any:
+    """Post the compose form opened by a post's reply or quote button (`arg`), carrying
+    that post's id as its hidden field does; the redirect that answers."""
+    field = {"in_reply_to_id": "in_reply_to_id", "quote_id": "quoted_status_id"}[arg]
+    response = await submit(
+        client, f"/compose?{arg}={status_id}", "/compose", {**form, field: status_id}
+    )
+    assert response.status_code == 303, await response.get_data(as_text=True)
+    return response
+
+
 async def test_front_page_grammar_and_signed_in_navigation(rt: Runtime, client: Any) -> None:
     await make_user(rt, client, "alice")
     html = await html_of(client, "/")
@@ -121,13 +132,9 @@ async def test_compose_reply_edit_and_delete_without_script(rt: Runtime, client:
     # A reply: the form prefills the mention and returns to the new post's page.
     html = await html_of(client, f"/compose?in_reply_to_id={root['id']}")
     assert "@bob </textarea>" in html and "What do you think of meadows?" in html
-    response = await submit(
-        client,
-        f"/compose?in_reply_to_id={root['id']}",
-        "/compose",
-        {"status": "@bob They are lovely", "in_reply_to_id": root["id"]},
+    response = await posted_from(
+        client, "in_reply_to_id", root["id"], {"status": "@bob They are lovely"}
     )
-    assert response.status_code == 303
     reply_path = response.headers["Location"].split("?")[0]
     reply_id = reply_path.rsplit("/", 1)[1]
     assert reply_path == f"/@alice/{reply_id}"
@@ -387,13 +394,7 @@ async def test_quote_a_post(rt: Runtime, client: Any) -> None:
     html = await html_of(client, f"/compose?quote_id={status['id']}")
     assert "Quote me if you dare" in html
     assert f'name="quoted_status_id" value="{status["id"]}"' in html
-    response = await submit(
-        client,
-        f"/compose?quote_id={status['id']}",
-        "/compose",
-        {"status": "I dare", "quoted_status_id": status["id"]},
-    )
-    assert response.status_code == 303
+    await posted_from(client, "quote_id", status["id"], {"status": "I dare"})
     _, mine = await get(client, alice, f"/api/v1/accounts/{alice.id}/statuses")
     assert mine[0]["quote"]["quoted_status"]["id"] == status["id"]
     # Quoting what one may not see is refused with the form kept.
