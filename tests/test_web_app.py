@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from PIL import Image
@@ -14,6 +15,7 @@ from tests.fakes.rows import remote_account
 from tests.oauth_flow import csrf_from
 from tests.social import follow, get, make_user, post
 from tests.web_helpers import html_of, log_in, submit
+from wildebeest_trio.ids import now_ms
 from wildebeest_trio.runtime import Runtime
 
 PAGES = ("/home", "/notifications", "/bookmarks", "/favourites", "/lists", "/search", "/compose")
@@ -404,3 +406,30 @@ async def test_quote_a_post(rt: Runtime, client: Any) -> None:
     )
     assert response.status_code == 422
     assert "sneaky" in await response.get_data(as_text=True)
+
+
+async def test_schedule_a_post(rt: Runtime, client: Any) -> None:
+    alice = await make_user(rt, client, "alice")
+    await log_in(client, "alice")
+    # What the datetime-local input sends: minutes, no zone (read as UTC).
+    later = datetime.fromtimestamp(now_ms() / 1000 + 86400, UTC).strftime("%Y-%m-%dT%H:%M")
+    response = await submit(
+        client, "/home", "/compose", {"status": "Later, please", "scheduled_at": later}
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/home?notice=scheduled"
+    _, kept = await get(client, alice, "/api/v1/scheduled_statuses")
+    assert kept[0]["params"]["text"] == "Later, please"
+    assert kept[0]["scheduled_at"].startswith(f"{later}:00")
+    _, mine = await get(client, alice, f"/api/v1/accounts/{alice.id}/statuses")
+    assert mine == []
+    response = await submit(
+        client, "/home", "/compose", {"status": "Now-ish", "scheduled_at": "2000-01-01T00:00"}
+    )
+    assert response.status_code == 303  # a time already past posts at once, as Mastodon
+    _, mine = await get(client, alice, f"/api/v1/accounts/{alice.id}/statuses")
+    assert mine[0]["content"] == "<p>Now-ish</p>"
+    response = await submit(
+        client, "/home", "/compose", {"status": "Garbled", "scheduled_at": "soon"}
+    )
+    assert response.status_code == 422

@@ -122,6 +122,7 @@ def back_field(form: Any) -> str:
 #: What the web app's forms say after they redirect back (`?notice=KEY`).
 APP_NOTICES = {
     "posted": "Your post was published.",
+    "scheduled": "Your post is scheduled; it will be published at the time you chose.",
     "edited": "Your post was changed.",
     "deleted": "Your post was deleted.",
     "favourited": "Favourited.",

@@ -17,7 +17,7 @@ from quart import Blueprint, Response, request
 from ...ids import parse_id
 from ...serializers.statuses import status_entity
 from ...services import follows as follow_service
-from ...services import interactions, media, profiles, reports, statuses
+from ...services import interactions, media, profiles, reports, scheduled, statuses
 from ...services.follows import AccountNotFound
 from ...services.polls import PollDraft
 from ...services.refusals import InvalidStatus, NotAllowed, StatusNotFound
@@ -117,6 +117,7 @@ def _form_values(form: Any) -> dict[str, Any]:
         "visibility": form.get("visibility", ""),
         "language": form.get("language", ""),
         "poll_options": form.getlist("poll_options"),
+        "scheduled_at": form.get("scheduled_at", ""),
     }
 
 
@@ -150,6 +151,7 @@ def _draft(form: Any, media_ids: list[str], *, editing: bool = False) -> Draft:
         in_reply_to_id=reply,
         media_ids=media_ids,
         poll=_poll(form),
+        scheduled_at=None if editing else (form.get("scheduled_at", "")[:100] or None),
         quoted_status_id=quoted,
     )
 
@@ -204,12 +206,14 @@ def _back_or(default: str) -> Callable[[Any], str]:
 @blueprint.route("/compose", methods=["POST"])
 @form_post(SIGNED_IN, back=_back_or("/home"))
 async def compose_post(post: FormPost) -> Response:
-    """Post: the files first (each with its alt text), then the status; refused, the form
-    comes back with what was typed and why."""
+    """Post (or schedule): the files first (each with its alt text), then the status;
+    refused, the form comes back with what was typed and why."""
     viewer = post.account
     try:
         media_ids = await _uploads(viewer["account_id"])
-        bundle = await statuses.post(runtime(), viewer["account_id"], _draft(post.form, media_ids))
+        done = await scheduled.post_or_schedule(
+            runtime(), viewer["account_id"], _draft(post.form, media_ids), application_id=None
+        )
     except (InvalidStatus, StatusNotFound, NotAllowed) as exc:
         context = await compose_context(
             viewer,
@@ -219,8 +223,10 @@ async def compose_post(post: FormPost) -> Response:
             error=str(exc) or "This post cannot be published.",
         )
         return await page("compose.html", 422, compose=context)
+    if isinstance(done, scheduled.ScheduledView):
+        return post.done("scheduled")
     if post.form.get("in_reply_to_id"):
-        return post.done("posted", to=_status_path(bundle))
+        return post.done("posted", to=_status_path(done))
     return post.done("posted")
 
 
