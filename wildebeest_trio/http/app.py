@@ -41,6 +41,8 @@ from .api import (
     tags,
     timelines,
 )
+from .api import admin as admin_api
+from .api import admin_blocks as admin_blocks_api
 from .api import media as media_api
 from .auth import AUTH_LIMITER, RateLimiter, api_rate_limit, rate_limit_headers
 from .converters import CONVERTERS
@@ -148,6 +150,8 @@ def create_app(rt: Runtime) -> QuartTrio:
         featured_tags,
         site,
         admin_pages,
+        admin_api,
+        admin_blocks_api,
         settings_pages,
         polls,
         filters,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ..config import Config
@@ -9,8 +10,8 @@ from .accounts import account_entity
 from .time import iso_ms
 
 
-def report_entity(config: Config, report: dict[str, Any], target: dict[str, Any]) -> dict[str, Any]:
-    """A `reports` row (lists decoded) as Mastodon's Report."""
+def report_fields(report: Mapping[str, Any]) -> dict[str, Any]:
+    """What the Report and Admin::Report entities share."""
     return {
         "id": str(report["id"]),
         "action_taken": report["action_taken_at"] is not None,
@@ -19,6 +20,13 @@ def report_entity(config: Config, report: dict[str, Any], target: dict[str, Any]
         "comment": report["comment"] or "",
         "forwarded": bool(report["forwarded"]),
         "created_at": iso_ms(report["created_at"]),
+    }
+
+
+def report_entity(config: Config, report: dict[str, Any], target: dict[str, Any]) -> dict[str, Any]:
+    """A `reports` row (lists decoded) as Mastodon's Report."""
+    return {
+        **report_fields(report),
         "status_ids": [str(i) for i in report["status_ids"]] or None,
         "rule_ids": [str(i) for i in report["rule_ids"]] or None,
         "target_account": account_entity(config, target),

@@ -12,6 +12,7 @@ import trio
 
 from .. import urls
 from ..ids import now_ms
+from ..roles import STAFF_ROLES
 from ..runtime import Runtime
 from ..signatures import generate_rsa_keypair
 from ..store import Connection, IntegrityError
@@ -25,7 +26,7 @@ from .passwords import hash_password, length_problem
 USERNAME_RE = re.compile(r"^[a-z0-9_]+$", re.IGNORECASE)
 USERNAME_MAX = 30
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-ROLES = ("user", "moderator", "admin")
+ROLES = ("user", *STAFF_ROLES)
 # Mastodon reserves these so they cannot impersonate the server.
 RESERVED_USERNAMES = frozenset(
     {

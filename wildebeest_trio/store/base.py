@@ -166,3 +166,8 @@ class Store(abc.ABC):
 
 async def _select_one(conn: Connection) -> int | None:
     return await fetchval_as(conn, int, "SELECT 1")
+
+
+# A user's effective role in a SELECT list over `users u`: the owner holds the stored role
+# `admin` and the `owner` flag (see migration 0026).
+ROLE_SQL = "CASE WHEN u.owner THEN 'owner' ELSE u.role END AS role, "

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .base import Connection, fetch_as, fetchrow_as
+from .paging import Page, fetch_page
 from .rows import DomainBlockRow
 
 
@@ -78,3 +79,16 @@ async def is_suspended(conn: Connection, host: str | None) -> bool:
     """Whether everything from and to this host is refused."""
     block = await block_for(conn, host)
     return block is not None and block["severity"] == "suspend"
+
+
+async def by_id(conn: Connection, block_id: int) -> DomainBlockRow | None:
+    return await fetchrow_as(
+        conn, DomainBlockRow, "SELECT * FROM domain_blocks WHERE id = $1", block_id
+    )
+
+
+async def page(conn: Connection, at: Page) -> list[DomainBlockRow]:
+    """Blocks by id, newest first (the admin API's order)."""
+    return await fetch_page(
+        conn, DomainBlockRow, "SELECT * FROM domain_blocks WHERE TRUE", [], "id", at
+    )

@@ -12,6 +12,7 @@ from typing import Any, TypedDict
 
 from ..ids import now_ms
 from . import custom_emojis as emoji_rows
+from . import daily_counters
 from . import filters as filter_rows
 from . import media as media_rows
 from . import polls as poll_rows
@@ -137,6 +138,9 @@ async def insert_status(conn: Connection, row: Mapping[str, Any]) -> None:
         f"VALUES ({placeholders(1, len(_STATUS_COLUMNS))})",
         *(values[c] for c in _STATUS_COLUMNS),
     )
+    if values.get("reblog_of_id") is not None or values.get("in_reply_to_id") is not None:
+        # Replies and boosts are interactions on the dashboard (with favourites).
+        await daily_counters.bump(conn, "interactions", values["created_at"])
 
 
 async def status_by_id(conn: Connection, status_id: int) -> StatusRow | None:
@@ -332,6 +336,8 @@ async def insert_favourite(
         uri,
         now,
     )
+    if changed == 1:
+        await daily_counters.bump(conn, "interactions", now)
     return changed == 1
 
 
