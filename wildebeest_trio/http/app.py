@@ -43,6 +43,7 @@ from .api import (
 )
 from .api import admin as admin_api
 from .api import admin_blocks as admin_blocks_api
+from .api import admin_dashboard as admin_dashboard_api
 from .api import media as media_api
 from .auth import AUTH_LIMITER, RateLimiter, api_rate_limit, rate_limit_headers
 from .converters import CONVERTERS
@@ -152,6 +153,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         admin_pages,
         admin_api,
         admin_blocks_api,
+        admin_dashboard_api,
         settings_pages,
         polls,
         filters,

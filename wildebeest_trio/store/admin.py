@@ -220,3 +220,102 @@ async def session_ips(conn: Connection, account_id: int) -> list[IpUseRow]:
         "WHERE account_id = $1 AND ip <> '' GROUP BY ip ORDER BY used_at DESC LIMIT 20",
         account_id,
     )
+
+
+# The dashboard's dimensions ---------------------------------------------------------------------
+
+
+class KeyCountRow(TypedDict):
+    """A key (a language, a server) and how many rows had it."""
+
+    key: str
+    value: int
+
+
+async def status_languages(
+    conn: Connection, first_id: int, last_id: int, limit: int
+) -> list[KeyCountRow]:
+    """The languages of local statuses with ids in a range (a time range: ids grow with
+    time), the most used first."""
+    return await fetch_as(
+        conn,
+        KeyCountRow,
+        "SELECT COALESCE(language, '') AS key, COUNT(*) AS value FROM statuses "
+        "WHERE id >= $1 AND id < $2 AND local AND deleted_at IS NULL "
+        "GROUP BY COALESCE(language, '') ORDER BY value DESC, key LIMIT $3",
+        first_id,
+        last_id,
+        limit,
+    )
+
+
+async def status_servers(
+    conn: Connection, first_id: int, last_id: int, limit: int
+) -> list[KeyCountRow]:
+    """The servers remote statuses with ids in a range came from, the busiest first."""
+    return await fetch_as(
+        conn,
+        KeyCountRow,
+        "SELECT a.domain AS key, COUNT(*) AS value FROM statuses s "
+        "JOIN accounts a ON a.id = s.account_id "
+        "WHERE s.id >= $1 AND s.id < $2 AND a.domain IS NOT NULL "
+        "GROUP BY a.domain ORDER BY value DESC, key LIMIT $3",
+        first_id,
+        last_id,
+        limit,
+    )
+
+
+class CohortRow(TypedDict):
+    """Of the users who signed up on `day`, how many were active on `active_day`."""
+
+    day: int
+    active_day: int
+    value: int
+
+
+async def cohort_sizes(conn: Connection, first_day: int, last_day: int) -> list[KeyCountRow]:
+    """Local users who signed up each day of a range (`key`: the day number)."""
+    rows = await conn.fetch(
+        "SELECT created_at / 86400000 AS day, COUNT(*) AS value FROM users "
+        "WHERE created_at >= $1 AND created_at < $2 GROUP BY created_at / 86400000",
+        first_day * 86_400_000,
+        (last_day + 1) * 86_400_000,
+    )
+    return [{"key": str(int(r["day"])), "value": int(r["value"])} for r in rows]
+
+
+async def cohort_activity(conn: Connection, first_day: int, last_day: int) -> list[CohortRow]:
+    """For users who signed up in a range, how many of each day's were active each later
+    day (from the daily activity rows, never the statuses)."""
+    rows = await conn.fetch(
+        "SELECT u.created_at / 86400000 AS day, d.day AS active_day, COUNT(*) AS value "
+        "FROM users u JOIN daily_activity d ON d.account_id = u.account_id "
+        "WHERE u.created_at >= $1 AND u.created_at < $2 AND d.day >= $3 AND d.day <= $4 "
+        "GROUP BY u.created_at / 86400000, d.day",
+        first_day * 86_400_000,
+        (last_day + 1) * 86_400_000,
+        first_day,
+        last_day,
+    )
+    return [
+        {"day": int(r["day"]), "active_day": int(r["active_day"]), "value": int(r["value"])}
+        for r in rows
+    ]
+
+
+async def cohort_active(
+    conn: Connection, signed_up: tuple[int, int], active: tuple[int, int]
+) -> int:
+    """Users who signed up between two days and were active (once or more) between two
+    days, all inclusive."""
+    value = await conn.fetchval(
+        "SELECT COUNT(DISTINCT d.account_id) FROM users u "
+        "JOIN daily_activity d ON d.account_id = u.account_id "
+        "WHERE u.created_at >= $1 AND u.created_at < $2 AND d.day >= $3 AND d.day <= $4",
+        signed_up[0] * 86_400_000,
+        (signed_up[1] + 1) * 86_400_000,
+        active[0],
+        active[1],
+    )
+    return int(value or 0)
