@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..config import parse_networks
 from ..runtime import Runtime
+from ..services import access_blocks
 from ..services import media as media_service
 from ..services.access_jwt import AccessVerifier
 from .access_log import AccessLog
@@ -45,7 +46,7 @@ from .api import admin as admin_api
 from .api import admin_blocks as admin_blocks_api
 from .api import admin_dashboard as admin_dashboard_api
 from .api import media as media_api
-from .auth import AUTH_LIMITER, RateLimiter, api_rate_limit, rate_limit_headers
+from .auth import AUTH_LIMITER, RateLimiter, api_rate_limit, client_ip, rate_limit_headers
 from .converters import CONVERTERS
 from .errors import ApiError, error_response
 from .jsonio import OrjsonProvider
@@ -179,6 +180,11 @@ def create_app(rt: Runtime) -> QuartTrio:
         g.request_id = uuid.uuid4().hex
         if request.method == "OPTIONS" and _is_cors(request.path):
             return _preflight()
+        if await access_blocks.ip_severity(rt, client_ip()) == "no_access":
+            # An IP block of severity no_access refuses everything, as Mastodon's.
+            if request.path.startswith(("/api/", "/oauth/")):
+                raise ApiError(403, "Your address is blocked")
+            return Response("Your address is blocked", status=403, mimetype="text/plain")
         if request.path.startswith("/api/"):
             await api_rate_limit()
         return None

@@ -110,6 +110,7 @@ async def create_local_account(
     approved: bool = True,
     allow_reserved: bool = False,
     sign_up_reason: str = "",
+    sign_up_ip: str | None = None,
     locale: str = "en",
     display_name: str = "",
     generate_password: bool = True,
@@ -165,6 +166,7 @@ async def create_local_account(
         "confirmed_at": now if confirmed else None,
         "approved": approved,
         "sign_up_reason": sign_up_reason,
+        "sign_up_ip": sign_up_ip,
         "locale": (locale or "en")[:10],
         "created_at": now,
     }

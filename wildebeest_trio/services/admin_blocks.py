@@ -8,7 +8,6 @@ log in the same unit of work.
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
@@ -32,6 +31,7 @@ from ..store.rows import (
     IpBlockRow,
 )
 from . import domain_blocks
+from .access_blocks import canonical_email_hash, forget_ip_blocks
 from .admin import AdminError, NotFound, Staff, log
 
 IP_SEVERITIES = ("sign_up_requires_approval", "sign_up_block", "no_access")
@@ -89,6 +89,8 @@ async def remove(rt: Runtime, staff: Staff, kind: Kind[R], item_id: int) -> None
         await log(conn, rt, staff, "destroy", kind.target_type, item_id, kind.name(found))
 
     await rt.store.write(unit)
+    if kind.target_type == "IpBlock":
+        forget_ip_blocks()
 
 
 DOMAIN_BLOCKS: Kind[DomainBlockRow] = Kind(
@@ -312,7 +314,9 @@ async def create_ip_block(rt: Runtime, staff: Staff, fields: IpBlockFields) -> I
         await log(conn, rt, staff, "create", "IpBlock", row["id"], row["ip"])
         return row
 
-    return await rt.store.write(unit)
+    created = await rt.store.write(unit)
+    forget_ip_blocks()
+    return created
 
 
 async def update_ip_block(
@@ -336,26 +340,15 @@ async def update_ip_block(
         return row
 
     try:
-        return await rt.store.write(unit)
+        changed = await rt.store.write(unit)
     except IntegrityError:
         # Another block holds that network already (the unique index said so).
         raise AdminError("ip has already been taken") from None
+    forget_ip_blocks()
+    return changed
 
 
 # Canonical e-mail blocks ---------------------------------------------------------------------
-
-
-def canonical_email(email: str) -> str:
-    """Mastodon's canonical form of an address: lower-case, the local part without its dots
-    and without a `+tag`."""
-    local, _, domain = email.strip().partition("@")
-    local = local.replace(".", "").split("+", 1)[0]
-    return f"{local}@{domain}".lower()
-
-
-def canonical_email_hash(email: str) -> str:
-    """The SHA-256 (hex) of the canonical address, as Mastodon stores it."""
-    return hashlib.sha256(canonical_email(email).encode()).hexdigest()
 
 
 async def canonical_blocks_matching(
