@@ -46,7 +46,14 @@ from .api import admin as admin_api
 from .api import admin_blocks as admin_blocks_api
 from .api import admin_dashboard as admin_dashboard_api
 from .api import media as media_api
-from .auth import AUTH_LIMITER, RateLimiter, api_rate_limit, client_ip, rate_limit_headers
+from .auth import (
+    AUTH_LIMITER,
+    RateLimiter,
+    api_rate_limit,
+    client_ip,
+    limited_federation_gate,
+    rate_limit_headers,
+)
 from .converters import CONVERTERS
 from .errors import ApiError, error_response
 from .jsonio import OrjsonProvider
@@ -187,6 +194,8 @@ def create_app(rt: Runtime) -> QuartTrio:
             return Response("Your address is blocked", status=403, mimetype="text/plain")
         if request.path.startswith("/api/"):
             await api_rate_limit()
+        if rt.config.limited_federation:
+            return await limited_federation_gate()
         return None
 
     @app.after_request

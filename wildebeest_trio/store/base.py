@@ -51,6 +51,8 @@ class Connection(Protocol):
     dialect: Dialect
     #: What must happen once this unit commits (see `store.effects`).
     effects: Effects
+    #: Limited federation: only allowed domains federate (`domain_blocks.is_suspended`).
+    allow_list_only: bool
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         """All rows of a query, as dicts."""
@@ -125,6 +127,8 @@ class Store(abc.ABC):
     dialect: Dialect
     url: str
     after_commit: AfterCommit | None = None
+    #: Set from the configuration (`limited_federation`); every connection carries it.
+    allow_list_only: bool = False
 
     async def read(self, unit: Unit[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a read-only unit (on PostgreSQL each statement sees the latest commit)."""
