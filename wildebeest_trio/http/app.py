@@ -45,6 +45,7 @@ from .api import (
 from .api import admin as admin_api
 from .api import admin_blocks as admin_blocks_api
 from .api import admin_dashboard as admin_dashboard_api
+from .api import admin_trends as admin_trends_api
 from .api import media as media_api
 from .auth import (
     AUTH_LIMITER,
@@ -162,6 +163,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         admin_api,
         admin_blocks_api,
         admin_dashboard_api,
+        admin_trends_api,
         settings_pages,
         polls,
         filters,

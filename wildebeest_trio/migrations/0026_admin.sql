@@ -83,3 +83,8 @@ CREATE TABLE daily_activity (
     account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     PRIMARY KEY (day, account_id)
 );
+
+-- Admins' review of trending statuses and tags: NULL not reviewed (may trend), TRUE
+-- approved, FALSE rejected (never trends). Links have theirs since 0021.
+ALTER TABLE statuses ADD COLUMN trendable BOOLEAN;
+ALTER TABLE tags ADD COLUMN trendable BOOLEAN;

@@ -273,6 +273,7 @@ class StatusRow(TypedDict):
     poll_id: int | None
     quote_approval_policy: int  # Mastodon's bits: automatic << 16 | manual (quote_policy.py)
     quotes_count: int
+    trendable: SqlBool | None
 
 
 class FollowRow(TypedDict):
@@ -368,6 +369,7 @@ class TagRow(TypedDict):
     display_name: str
     created_at: int
     last_status_at: int | None
+    trendable: SqlBool | None
 
 
 class StatusTagRow(TypedDict):

@@ -232,7 +232,7 @@ async def trending_link_review(post: FormPost, card_id: int, action: str) -> Res
     if action not in ("approve", "reject"):
         return await post.failed("No such link.", 404)
     try:
-        await trends.review_link(runtime(), card_id, action == "approve")
+        await trends.review_link(runtime(), acting(post.account), card_id, action == "approve")
     except trends.LinkNotFound:
         return await post.failed("No such link.", 404)
     return post.done("link_approved" if action == "approve" else "link_rejected")
