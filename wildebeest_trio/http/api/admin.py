@@ -18,8 +18,7 @@ from ... import roles
 from ...serializers.admin import admin_account_entity, admin_report_entity
 from ...serializers.statuses import status_entities
 from ...services import admin
-from ...services.admin import AccountAction, AdminAccount, Staff
-from ...store.admin import AccountFilter
+from ...services.admin import AccountAction, AccountFilter, AdminAccount, Staff
 from ..auth import auth, require_scope
 from ..context import json_response, runtime
 from ..errors import ApiError
