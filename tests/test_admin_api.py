@@ -8,7 +8,7 @@ from typing import Any
 
 from tests.oauth_flow import register_app, token_for
 from tests.social import PASSWORD, User, make_user, post
-from tests.web_helpers import html_of, log_in
+from tests.web_helpers import html_of, log_in, submit
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services.accounts import create_local_account
 from wildebeest_trio.services.instance import add_rule
@@ -489,3 +489,31 @@ async def test_email_ip_and_canonical_blocks(rt: Runtime, client: Any) -> None:
         ("create", "CanonicalEmailBlock"),
         ("destroy", "CanonicalEmailBlock"),
     ]
+
+
+async def test_roles_are_given_on_the_admin_pages(rt: Runtime, client: Any) -> None:
+    team = await crew(rt, client)
+    await log_in(client, "olga")
+    html = await html_of(client, "/admin/accounts")
+    assert f'action="/admin/accounts/{team.plain.id}/role"' in html
+    assert '<option value="admin"' in html and '<option value="owner"' not in html
+    response = await submit(
+        client, "/admin/accounts", f"/admin/accounts/{team.plain.id}/role", {"role": "admin"}
+    )
+    assert response.status_code == 303
+    _, body = await call(client, team.owner, "GET", f"/api/v1/admin/accounts/{team.plain.id}")
+    assert body["role"]["name"] == "Admin"
+    # An admin gives moderator roles, not admin ones; a moderator gives none.
+    await log_in(client, "adam")
+    response = await submit(
+        client, "/admin/accounts", f"/admin/accounts/{team.mod.id}/role", {"role": "admin"}
+    )
+    assert response.status_code == 403
+    await log_in(client, "mona")
+    html = await html_of(client, "/admin/accounts")
+    assert "/role" not in html
+    response = await submit(
+        client, "/admin/accounts", f"/admin/accounts/{team.plain.id}/role", {"role": "user"}
+    )
+    assert response.status_code == 403
+    assert await audit(rt) == [("olga", "change_role:admin", "User")]

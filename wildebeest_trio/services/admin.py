@@ -350,6 +350,25 @@ async def undo_on_account(rt: Runtime, staff: Staff, account_id: int, undo: str)
     return await rt.store.write(unit)
 
 
+async def set_role(rt: Runtime, staff: Staff, account_id: int, role_key: str) -> None:
+    """Give a local user a role (the admin pages): only roles below one's own, to users
+    below one's own (Mastodon's `change_role?` and assignable roles)."""
+    staff.require(roles.MANAGE_ROLES)
+    if role_key not in roles.ROLES:
+        raise AdminError("No such role")
+    if not roles.role(staff.role).overrides(roles.role(role_key)):
+        raise Forbidden()
+
+    async def unit(conn: Connection) -> None:
+        target, user = await _target(conn, staff, account_id)
+        if user is None:
+            raise NotFound()
+        await user_rows.set_standing(conn, user["user_id"], now=now_ms(), role=role_key)
+        await log(conn, rt, staff, f"change_role:{role_key}", "User", user["user_id"], acct(target))
+
+    await rt.store.write(unit)
+
+
 async def delete_account_data(rt: Runtime, staff: Staff, account_id: int) -> AdminAccount:
     """Delete a suspended account's data (Mastodon's `DELETE /api/v1/admin/accounts/:id`);
     the account as it was."""

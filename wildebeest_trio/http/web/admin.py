@@ -7,6 +7,7 @@ import time
 
 from quart import Blueprint, Response, request
 
+from ... import roles
 from ...ids import parse_id
 from ...services import admin, admin_blocks, custom_emoji, trends
 from ...services import instance as instance_service
@@ -173,7 +174,7 @@ async def report_decision(post: FormPost, report_id: int, action: str) -> Respon
 
 @blueprint.route("/admin/accounts")
 @viewer_page(MODERATORS)
-async def accounts_page(_viewer: Row) -> Response:
+async def accounts_page(viewer: Row) -> Response:
     query = request.args.get("q", "")[:100]
     origin = request.args.get("origin", "")
     status = request.args.get("status", "")
@@ -181,15 +182,35 @@ async def accounts_page(_viewer: Row) -> Response:
     rows = await admin.accounts(
         runtime(), query=query, origin=origin, status=status, page=page_number
     )
+    mine = roles.role(str(viewer["role"]))
     return await NOTICES.page(
         "admin/accounts.html",
         accounts=rows,
+        assignable=[r for r in roles.ROLES.values() if mine.overrides(r)]
+        if mine.can(roles.MANAGE_ROLES)
+        else [],
         q=query,
         origin=origin,
         standing=status,
         page_number=page_number,
         more=len(rows) == 50,
     )
+
+
+@blueprint.route("/admin/accounts/<id:account_id>/role", methods=["POST"])
+@form_post(MODERATORS, back="/admin/accounts")
+async def account_role(post: FormPost, account_id: int) -> Response:
+    try:
+        await admin.set_role(
+            runtime(), acting(post.account), account_id, str(post.form.get("role", ""))[:20]
+        )
+    except admin.NotFound:
+        return await post.failed("No such local account.", 404)
+    except admin.Forbidden as exc:
+        return await post.failed(str(exc), 403)
+    except admin.AdminError as exc:
+        return await post.failed(str(exc))
+    return post.done("changed")
 
 
 @blueprint.route("/admin/accounts/<id:account_id>/<action>", methods=["POST"])
