@@ -3,6 +3,9 @@
 -- The Owner role: a user whose stored role is 'admin' and who owns the instance (the
 -- role's CHECK cannot change on SQLite without rebuilding the table).
 ALTER TABLE users ADD COLUMN owner BOOLEAN NOT NULL DEFAULT FALSE;
+-- Admins so far held every power: they stay owners (Mastodon's Owner, id 3, permission
+-- `administrator`); admins named from now on are Mastodon's Admin.
+UPDATE users SET owner = TRUE WHERE role = 'admin';
 ALTER TABLE users ADD COLUMN sign_up_ip TEXT;
 ALTER TABLE accounts ADD COLUMN sensitized_at BIGINT;
 ALTER TABLE reports ADD COLUMN assigned_account_id BIGINT REFERENCES accounts (id) ON DELETE SET NULL;

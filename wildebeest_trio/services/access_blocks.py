@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import time
+import weakref
 from dataclasses import dataclass, field
 
 from ..ids import now_ms
@@ -33,6 +34,7 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 @dataclass
 class _IpBlocks:
+    owner: weakref.ref[Runtime]
     loaded_at: float = -1e9
     networks: list[tuple[Network, str, int | None]] = field(default_factory=list)
 
@@ -52,12 +54,20 @@ async def ip_severity(rt: Runtime, ip: str) -> str | None:
     except ValueError:
         return None
     cached = _ip_cache.get(id(rt))
-    if cached is None or time.monotonic() - cached.loaded_at > IP_BLOCKS_TTL:
+    # The owner check: a runtime gone, another may be given its id.
+    if (
+        cached is None
+        or cached.owner() is not rt
+        or time.monotonic() - cached.loaded_at > IP_BLOCKS_TTL
+    ):
         rows = await rt.store.read(ip_block_rows.live, now_ms())
         cached = _IpBlocks(
+            weakref.ref(rt),
             time.monotonic(),
             [(ipaddress.ip_network(r["ip"]), r["severity"], r["expires_at"]) for r in rows],
         )
+        for gone in [k for k, v in _ip_cache.items() if v.owner() is None]:
+            del _ip_cache[gone]
         _ip_cache[id(rt)] = cached
     now = now_ms()
     found = {
