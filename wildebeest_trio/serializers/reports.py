@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from ..config import Config
+from ..store import RowView
 from .accounts import account_entity
 from .time import iso_ms
 
 
-def report_fields(report: Mapping[str, Any]) -> dict[str, Any]:
+def report_fields(report: RowView) -> dict[str, Any]:
     """What the Report and Admin::Report entities share."""
     return {
         "id": str(report["id"]),
@@ -23,7 +23,7 @@ def report_fields(report: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def report_entity(config: Config, report: dict[str, Any], target: dict[str, Any]) -> dict[str, Any]:
+def report_entity(config: Config, report: RowView, target: RowView) -> dict[str, Any]:
     """A `reports` row (lists decoded) as Mastodon's Report."""
     return {
         **report_fields(report),

@@ -15,7 +15,7 @@ from typing import Any
 from .. import roles
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..store import Connection, Row
+from ..store import Connection
 from ..store import account_warnings as warning_rows
 from ..store import accounts as account_rows
 from ..store import admin as admin_rows
@@ -35,6 +35,8 @@ from ..store.rows import (
     AccountListingRow,
     AccountRow,
     AdminAccountRow,
+    AnnouncementRow,
+    CustomEmojiRow,
     JobKindCountsRow,
     ParkedJobRow,
     ReportRow,
@@ -525,7 +527,7 @@ async def resolve_report(
 # Custom emoji --------------------------------------------------------------------------------
 
 
-async def emojis(rt: Runtime) -> list[Row]:
+async def emojis(rt: Runtime) -> list[CustomEmojiRow]:
     return await custom_emoji.local_emojis(rt, enabled_only=False)
 
 
@@ -559,7 +561,7 @@ async def set_emoji_disabled(rt: Runtime, staff: Staff, emoji_id: int, disabled:
 # Announcements -------------------------------------------------------------------------------
 
 
-async def announcements(rt: Runtime) -> list[Row]:
+async def announcements(rt: Runtime) -> list[AnnouncementRow]:
     return await announcements_service.all_announcements(rt)
 
 
