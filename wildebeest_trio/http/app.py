@@ -7,10 +7,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from quart import Response, g, request, send_from_directory
+from quart import Response, g, request, send_from_directory, websocket
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
+from .. import logs
 from ..config import parse_networks
 from ..runtime import Runtime
 from ..services import access_blocks
@@ -41,6 +42,7 @@ from .api import (
     suggestions,
     tags,
     timelines,
+    translations,
 )
 from .api import admin as admin_api
 from .api import admin_blocks as admin_blocks_api
@@ -65,7 +67,7 @@ from .strict_input import StrictRequest
 from .unread_body import FinishUnreadBody
 from .web import admin as admin_pages
 from .web import auth as account_pages
-from .web import health, home, media_files, media_proxy, site
+from .web import health, home, media_files, media_proxy, metrics, site
 from .web import settings as settings_pages
 from .ws_direct import DirectWebSocket
 
@@ -132,6 +134,7 @@ def create_app(rt: Runtime) -> QuartTrio:
     features: set[str] = set()
     modules = (
         health,
+        metrics,
         instance,
         wellknown,
         oauth_apps,
@@ -169,6 +172,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         filters,
         scheduled_statuses,
         search,
+        translations,
         inbox,
     )
     for module in modules:
@@ -184,9 +188,13 @@ def create_app(rt: Runtime) -> QuartTrio:
     # One verifier per process: it caches the identity provider's keys.
     app.extensions["wildebeest.access"] = AccessVerifier.from_config(rt.config, rt.outbound)
 
+    @app.before_websocket
+    async def _start_websocket() -> None:
+        _note_route(websocket.url_rule)
+
     @app.before_request
     async def _start() -> Response | None:
-        g.request_id = uuid.uuid4().hex
+        g.request_id = _note_route(request.url_rule)
         if request.method == "OPTIONS" and _is_cors(request.path):
             return _preflight()
         if await access_blocks.ip_severity(rt, client_ip()) == "no_access":
@@ -246,14 +254,24 @@ def create_app(rt: Runtime) -> QuartTrio:
 
     asgi: Any = StripTrailingSlash(app.asgi_app)
     asgi = FinishUnreadBody(asgi, max_bytes=app.config["MAX_CONTENT_LENGTH"])
-    if rt.config.access_log:
-        asgi = AccessLog(asgi)
+    # Every request: its id for the logs, its metrics; the access log if asked for.
+    asgi = AccessLog(asgi, log_requests=rt.config.access_log)
     # Outermost: everything inside sees the client's address and scheme, not the proxy's.
     asgi = ProxyHeaders(asgi, parse_networks(rt.config.trusted_proxies))
     # Outside even that: it needs Hypercorn's own `send` to find a WebSocket's socket.
     asgi = DirectWebSocket(asgi)
     app.asgi_app = asgi  # type: ignore[method-assign]
     return app
+
+
+def _note_route(rule: Any) -> str:
+    """Tell the metrics which route answers (its template); the request's id."""
+    context = logs.CURRENT.get()
+    if context is None:  # an app driven without the middleware
+        return uuid.uuid4().hex
+    if rule is not None:
+        context.route = rule.rule
+    return context.request_id
 
 
 def _preflight() -> Response:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import trio
 from quart import Blueprint, Response, request, websocket
 
-from ... import jsonbounds
+from ... import jsonbounds, metrics
 from ...ids import now_ms
 from ...services.follows import hidden_account_ids
 from ...services.tokens import TokenInfo, resolve_token, scope_allows
@@ -122,16 +122,17 @@ async def _sse(name: str) -> Response:
 
     async def events() -> AsyncIterator[bytes]:
         try:
-            yield b":)\n"
-            while True:
-                with trio.move_on_after(heartbeat):
-                    try:
-                        message = await subscription.receive.receive()
-                    except trio.EndOfChannel:
-                        return  # overflowed: the client was too slow
-                    yield message.sse_chunk()
-                    continue
-                yield b":thump\n"
+            with metrics.stream_connection("sse"):
+                yield b":)\n"
+                while True:
+                    with trio.move_on_after(heartbeat):
+                        try:
+                            message = await subscription.receive.receive()
+                        except trio.EndOfChannel:
+                            return  # overflowed: the client was too slow
+                        yield message.sse_chunk()
+                        continue
+                    yield b":thump\n"
         finally:
             hub.drop(subscription)
 
@@ -229,22 +230,25 @@ async def multiplexed() -> Response | None:
                 await websocket.send(json.dumps({"error": "Malformed message", "status": 400}))
 
     try:
-        initial = websocket.args.get("stream")
-        if initial:
-            try:
-                subscribe(initial, websocket.args.get("tag"))
-            except StreamError as exc:
-                await websocket.send(json.dumps({"error": str(exc), "status": exc.status}))
-        async with trio.open_nursery() as nursery:
-            if frames is not None:
-                direct = frames
-                # Events go out from the publishing task while the connection is idle;
-                # one that fell too far behind is closed at once (no closing frame
-                # could reach it).
-                subscription.write_now = lambda m: direct.write_now(m.websocket_bytes(), nursery)
-                subscription.on_overflow = direct.abort
-            nursery.start_soon(send_events)
-            nursery.start_soon(read_commands, nursery.cancel_scope)
+        with metrics.stream_connection("websocket"):
+            initial = websocket.args.get("stream")
+            if initial:
+                try:
+                    subscribe(initial, websocket.args.get("tag"))
+                except StreamError as exc:
+                    await websocket.send(json.dumps({"error": str(exc), "status": exc.status}))
+            async with trio.open_nursery() as nursery:
+                if frames is not None:
+                    direct = frames
+                    # Events go out from the publishing task while the connection is idle;
+                    # one that fell too far behind is closed at once (no closing frame
+                    # could reach it).
+                    subscription.write_now = lambda m: direct.write_now(
+                        m.websocket_bytes(), nursery
+                    )
+                    subscription.on_overflow = direct.abort
+                nursery.start_soon(send_events)
+                nursery.start_soon(read_commands, nursery.cancel_scope)
     finally:
         hub.drop(subscription)
     return None
