@@ -70,9 +70,7 @@ def test_backup_of_a_busy_server_restores_into_a_second_data_folder(
 ) -> None:
     first_url, second_url = two_databases
     # The poster below outruns Mastodon's 300 posts in 3 hours on a fast machine.
-    env = _env(
-        tmp_path, first_url, WB_DELIVERY_PROCESSES="0", WB_RATE_LIMIT_EXEMPT_LOOPBACK="true"
-    )
+    env = _env(tmp_path, first_url, WB_DELIVERY_PROCESSES="0", WB_RATE_LIMIT_EXEMPT_LOOPBACK="true")
     assert wb(env, "migrate").returncode == 0
     created = wb(env, "accounts", "create", "alice", "--email", "alice@example.org")
     assert created.returncode == 0, created.stderr

@@ -67,7 +67,7 @@ from .strict_input import StrictRequest
 from .unread_body import FinishUnreadBody
 from .web import admin as admin_pages
 from .web import auth as account_pages
-from .web import health, home, media_files, media_proxy, metrics, site
+from .web import health, home, media_files, media_proxy, metrics, reading, site, writing
 from .web import settings as settings_pages
 from .ws_direct import DirectWebSocket
 
@@ -162,6 +162,8 @@ def create_app(rt: Runtime) -> QuartTrio:
         suggestions,
         featured_tags,
         site,
+        reading,
+        writing,
         admin_pages,
         admin_api,
         admin_blocks_api,

@@ -15,6 +15,7 @@ from ...services.follows import hidden_account_ids
 from ...services.tokens import TokenInfo, resolve_token, scope_allows
 from ...streaming.hub import Subscription
 from ..auth import bearer_token
+from ..browser import SESSION_COOKIE, signed_in
 from ..context import runtime
 from ..errors import ApiError
 from ..ws_direct import SCOPE_KEY, DirectFrames
@@ -82,6 +83,23 @@ def resolve_stream(info: TokenInfo, name: str, tag: str | None) -> Resolved:
     return Resolved([f"timeline:{name}"], [name])
 
 
+async def _web_session() -> TokenInfo | None:
+    """A signed-in browser of the web app (its session cookie), read-only: the page script's
+    EventSource cannot send a token. Safe from other sites: the cookie is SameSite=Lax, so
+    their pages' requests do not carry it, and the stream is only read."""
+    viewer = await signed_in()
+    if viewer is None:
+        return None
+    return TokenInfo(
+        token_id=0,
+        application_id=None,
+        account_id=viewer["account_id"],
+        scopes=frozenset({"read"}),
+        role=viewer["role"],
+        created_at=0,
+    )
+
+
 async def _auth_from(token: str | None) -> TokenInfo:
     if not token:
         raise StreamError(401, "Missing access token")
@@ -106,7 +124,11 @@ async def health() -> Response:
 
 async def _sse(name: str) -> Response:
     try:
-        info = await _auth_from(bearer_token())
+        token = bearer_token()
+        session = None
+        if not token and request.cookies.get(SESSION_COOKIE):
+            session = await _web_session()
+        info = session or await _auth_from(token)
         if name in ("public", "public:local", "public:remote") and request.args.get(
             "only_media", ""
         ).lower() in ("1", "true"):
