@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from .config import Config
-from .federation import delivery, outbox
+from .federation import delivery, outbox, profile_links
 from .federation import inbox as federation_inbox
 from .inbox import quote_checks
 from .jobs import JobRegistry
@@ -48,6 +48,7 @@ def job_registry() -> JobRegistry:
     scheduled.register(registry)
     preview_cards.register(registry)
     home_feed.register(registry)
+    profile_links.register(registry)
     return registry
 
 
@@ -115,6 +116,11 @@ def periodic_tasks() -> tuple[Periodic, ...]:
         Periodic("forget ended web sessions", 3600.0, sessions.forget_ended_sessions),
         Periodic("trim home feeds", home_feed.TRIM_SECONDS, _trim_home_feeds),
         Periodic("empty the home feeds of those away", 3600.0, _clear_away_feeds),
+        Periodic(
+            "verify local profiles' links",
+            profile_links.REVERIFY_SECONDS,
+            profile_links.reverify_local,
+        ),
     )
 
 
