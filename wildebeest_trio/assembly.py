@@ -26,6 +26,7 @@ from .services import (
     media,
     polls,
     preview_cards,
+    reply_crawl,
     scheduled,
     sessions,
     web_push,
@@ -49,6 +50,7 @@ def job_registry() -> JobRegistry:
     preview_cards.register(registry)
     home_feed.register(registry)
     profile_links.register(registry)
+    reply_crawl.register(registry)
     return registry
 
 

@@ -69,3 +69,15 @@ async def outbox_items(
 async def featured_notes(rt: Runtime, actor: Row) -> list[dict[str, Any]]:
     """The Notes of an actor's pinned public statuses."""
     return await rt.store.read(activities.featured_notes, rt.config, actor)
+
+
+async def replies_document(
+    rt: Runtime, status: Row, *, page: bool, after_id: int
+) -> dict[str, Any]:
+    """A local status's replies collection (its first page inline), or with `page` the
+    page after `after_id`."""
+    if page:
+        found = await rt.store.read(activities.replies_page, status, after_id)
+    else:
+        found = await rt.store.read(activities.replies_of, status)
+    return {"@context": ap.AS_CONTEXT, **found}

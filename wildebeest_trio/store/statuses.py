@@ -1039,3 +1039,17 @@ async def set_quote_policy(conn: Connection, status_id: int, policy: int, now: i
         now,
         status_id,
     )
+
+
+async def claim_replies_fetch(conn: Connection, status_id: int, now: int, since: int) -> bool:
+    """Mark a remote status's replies as being crawled now, unless they were crawled after
+    `since`; whether this caller is the one to crawl them."""
+    found = await conn.fetchval(
+        "UPDATE statuses SET replies_fetched_at = $1 WHERE id = $2 AND NOT local "
+        "AND deleted_at IS NULL AND (replies_fetched_at IS NULL OR replies_fetched_at < $3) "
+        "RETURNING id",
+        now,
+        status_id,
+        since,
+    )
+    return found is not None

@@ -187,6 +187,20 @@ async def status_activity(username: str, status_id: int) -> Response:
     return activity_response(docs.activity, public=public)
 
 
+@blueprint.route("/users/<username>/statuses/<id:status_id>/replies")
+async def status_replies(username: str, status_id: int) -> Response:
+    """A public or unlisted status's replies collection (Mastodon's RepliesController):
+    only public and unlisted replies, paged by `min_id`; 404 for any other status."""
+    docs, public = await _status(username, status_id)
+    if not public or docs.gone or docs.note is None:
+        raise not_found()
+    page = request.args.get("page") in ("true", "1")
+    document = await documents.replies_document(
+        runtime(), docs.status, page=page, after_id=_cursor("min_id") or 0
+    )
+    return activity_response(document, public=public)
+
+
 @blueprint.route("/users/<username>/quote_authorizations/<id:quote_id>")
 async def quote_authorization(username: str, quote_id: int) -> Response:
     """A QuoteAuthorization stamp (FEP-044f): 404 once revoked, as Mastodon answers."""
