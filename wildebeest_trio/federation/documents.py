@@ -13,7 +13,8 @@ from ..runtime import Runtime
 from ..serializers import activitypub as ap
 from ..store import Row
 from ..store import accounts as account_rows
-from . import activities
+from ..store import follows as follow_rows
+from . import activities, followers_sync
 from .activities import StatusDocuments
 
 
@@ -81,3 +82,19 @@ async def replies_document(
     else:
         found = await rt.store.read(activities.replies_of, status)
     return {"@context": ap.AS_CONTEXT, **found}
+
+
+async def followers_on_origin(rt: Runtime, actor: Row, signer_uri: str) -> dict[str, Any] | None:
+    """The part of a local actor's followers collection on the signer's origin (FEP-8fcf's
+    partial collection, as Mastodon serves it); None for a signer URI with no origin."""
+    prefix = followers_sync.url_prefix(signer_uri)
+    if prefix is None:
+        return None
+    uris = await rt.store.read(follow_rows.follower_uris_under, actor["id"], prefix)
+    return {
+        "@context": ap.AS_CONTEXT,
+        "id": followers_sync.synchronization_url(actor["uri"]),
+        "type": "OrderedCollection",
+        "totalItems": len(uris),
+        "orderedItems": uris,
+    }

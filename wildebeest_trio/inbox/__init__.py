@@ -97,6 +97,11 @@ async def read_known(conn: Connection, payloads: list[dict[str, Any]]) -> Known:
 
 async def dispatch(rt: Runtime, payload: dict[str, Any], known: Known | None = None) -> None:
     """Apply one stored activity (`known`: what its batch already read about its actor)."""
+    if payload.get("sync"):
+        # Imported here: the handler modules import this package.
+        from . import followers_sync
+
+        await followers_sync.check(rt, payload)
     activity = payload.get("activity")
     if not isinstance(activity, dict):
         return

@@ -133,6 +133,20 @@ async def following(username: str) -> Response:
     return await _collection(username, "following")
 
 
+@blueprint.route("/users/<username>/followers_synchronization")
+async def followers_synchronization(username: str) -> Response:
+    """FEP-8fcf: the followers on the signer's own origin, to a signed request only (as
+    Mastodon serves `followers_synchronization`)."""
+    key = await signer(required=True)
+    assert key is not None
+    document = await documents.followers_on_origin(
+        runtime(), await _actor_row(username), key.actor_uri
+    )
+    if document is None:
+        raise not_found()
+    return activity_response(document, public=False)
+
+
 # Statuses ---------------------------------------------------------------------------------------
 
 
