@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from .config import Config
 from .federation import delivery, outbox, profile_links
 from .federation import inbox as federation_inbox
-from .inbox import followers_sync, quote_checks
+from .inbox import featured, followers_sync, quote_checks
 from .jobs import JobRegistry
 from .jobs.scheduler import CORE, Periodic
 from .runtime import EffectHandlers, Runtime, open_runtime
@@ -52,6 +52,7 @@ def job_registry() -> JobRegistry:
     profile_links.register(registry)
     reply_crawl.register(registry)
     followers_sync.register(registry)
+    featured.register(registry)
     return registry
 
 

@@ -13,7 +13,7 @@ from ..runtime import Runtime
 from ..store import Connection, Row, domain_blocks
 from ..store import accounts as account_rows
 from ..store import inbox as inbox_rows
-from . import profile_links
+from . import featured, profile_links
 from .as2 import as_list, first, link
 from .fetch import DocumentRefused, DocumentUnavailable, fetch_document, same_origin
 from .sanitize import sanitize_html, strip_text
@@ -142,6 +142,9 @@ async def refresh_actor(rt: Runtime, uri: str) -> RemoteKey | None:
             now,
         )
         await profile_links.queue_if_needed(conn, rt, account_id)
+        if before is None and account.get("featured_url"):
+            # First stored: what it shows pinned (Mastodon reads the featured collection).
+            await featured.queue(conn, rt, account_id)
         return account_id
 
     account_id = await rt.store.write(unit)

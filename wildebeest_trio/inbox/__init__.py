@@ -53,7 +53,7 @@ Handler = Callable[[Context], Awaitable[None]]
 def _table() -> Mapping[str, Handler]:
     """Which handler applies each activity type (built once)."""
     # Imported here: the handler modules import this package (Context, ensure_account).
-    from . import flags, follows, interactions, moves, notes, quotes, undo
+    from . import featured, flags, follows, interactions, moves, notes, quotes, undo
 
     return MappingProxyType(
         {
@@ -71,6 +71,8 @@ def _table() -> Mapping[str, Handler]:
             "Announce": interactions.on_announce,
             "Move": moves.on_move,
             "Flag": flags.on_flag,
+            "Add": featured.on_add,
+            "Remove": featured.on_remove,
         }
     )
 

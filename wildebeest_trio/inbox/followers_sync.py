@@ -20,8 +20,8 @@ import logging
 from typing import Any
 
 from ..federation import followers_sync
-from ..federation.as2 import as_list, link
-from ..federation.fetch import DocumentRefused, DocumentUnavailable, fetch_document, same_origin
+from ..federation.as2 import link
+from ..federation.fetch import DocumentRefused, DocumentUnavailable, first_page_items, same_origin
 from ..jobs import JobKind, JobRegistry
 from ..runtime import Runtime
 from ..services import follows
@@ -70,16 +70,10 @@ async def _items(rt: Runtime, url: str) -> list[str] | None:
     """The actor URIs of a partial followers collection (its first page when paged), or
     None when it cannot be read."""
     try:
-        collection: Any = await fetch_document(rt, url)
-        first = collection.get("first")
-        if isinstance(first, str) and same_origin(first, url):
-            collection = await fetch_document(rt, first)
-        elif isinstance(first, dict):
-            collection = first
+        items = await first_page_items(rt, url)
     except (DocumentUnavailable, DocumentRefused) as exc:
         log.info("followers synchronization: %s not read: %s", url, exc)
         return None
-    items = [*as_list(collection.get("orderedItems")), *as_list(collection.get("items"))]
     return [uri for uri in map(link, items[:MAX_ITEMS]) if uri is not None]
 
 
@@ -98,7 +92,7 @@ async def synchronize(rt: Runtime, payload: dict[str, Any]) -> None:
         for follow in await follow_rows.local_followers(conn, account_id):
             follower = await account_rows.account_by_id(conn, follow["account_id"])
             if follower is not None and follower["uri"] not in listed:
-                await follows.unfollow_in(conn, rt, follower, target, by=follower["id"])
+                await follows.unfollow_in(conn, rt, dict(follower), dict(target), by=follower["id"])
         for uri in sorted(listed):
             follower = await inbox_rows.account_by_uri(conn, uri)
             if follower is None or follower["domain"] is not None:
@@ -108,7 +102,7 @@ async def synchronize(rt: Runtime, payload: dict[str, Any]) -> None:
             request = await follow_rows.request_row(conn, follower["id"], account_id)
             if request is not None:
                 # The Accept went through but never reached us.
-                await follows.accept_request_in(conn, rt, request, federate=False)
+                await follows.accept_request_in(conn, rt, dict(request), federate=False)
                 continue
             # They keep a follow we have no record of: undo it (no Follow id is known).
             await outbox.record(

@@ -381,6 +381,12 @@ async def insert_pin(
     return changed == 1
 
 
+async def pinned_of(conn: Connection, account_id: int) -> list[int]:
+    """The ids of the statuses an account pinned."""
+    rows = await conn.fetch("SELECT status_id FROM status_pins WHERE account_id = $1", account_id)
+    return [int(r["status_id"]) for r in rows]
+
+
 async def delete_pin(conn: Connection, account_id: int, status_id: int) -> bool:
     """Unpin a status; False if it was not pinned."""
     changed = await conn.execute(
