@@ -11,14 +11,15 @@ from typing import Any, Literal
 
 from ..runtime import Runtime
 from ..serializers import activitypub as ap
-from ..store import Row
+from ..store import RowView
 from ..store import accounts as account_rows
 from ..store import follows as follow_rows
+from ..store.rows import ActorRow
 from . import activities, followers_sync
 from .activities import StatusDocuments
 
 
-async def served_actor(rt: Runtime, username: str) -> Row | None:
+async def served_actor(rt: Runtime, username: str) -> ActorRow | None:
     """The local account whose actor document `/users/<username>` serves, with its current
     public key; None when there is none to serve."""
     row = await rt.store.read(account_rows.local_actor, username)
@@ -27,7 +28,7 @@ async def served_actor(rt: Runtime, username: str) -> Row | None:
     return row
 
 
-async def moved_to_uri(rt: Runtime, actor: Row) -> str | None:
+async def moved_to_uri(rt: Runtime, actor: RowView) -> str | None:
     """The actor URI of the account `actor` moved to, if it moved."""
     if actor["moved_to_account_id"] is None:
         return None
@@ -36,7 +37,7 @@ async def moved_to_uri(rt: Runtime, actor: Row) -> str | None:
 
 
 async def follows_page(
-    rt: Runtime, actor: Row, which: Literal["followers", "following"], page: int
+    rt: Runtime, actor: RowView, which: Literal["followers", "following"], page: int
 ) -> list[str]:
     """Page `page` (from 1) of the actor URIs in an actor's followers or following
     collection, newest follow first."""
@@ -61,19 +62,19 @@ async def quote_authorization(rt: Runtime, username: str, quote_id: int) -> dict
 
 
 async def outbox_items(
-    rt: Runtime, actor: Row, max_id: int | None, min_id: int | None
+    rt: Runtime, actor: RowView, max_id: int | None, min_id: int | None
 ) -> tuple[list[dict[str, Any]], tuple[int, int] | None]:
     """One page of an actor's outbox and its (newest, oldest) status ids."""
     return await rt.store.read(activities.outbox_items, rt.config, actor, max_id, min_id)
 
 
-async def featured_notes(rt: Runtime, actor: Row) -> list[dict[str, Any]]:
+async def featured_notes(rt: Runtime, actor: RowView) -> list[dict[str, Any]]:
     """The Notes of an actor's pinned public statuses."""
     return await rt.store.read(activities.featured_notes, rt.config, actor)
 
 
 async def replies_document(
-    rt: Runtime, status: Row, *, page: bool, after_id: int
+    rt: Runtime, status: RowView, *, page: bool, after_id: int
 ) -> dict[str, Any]:
     """A local status's replies collection (its first page inline), or with `page` the
     page after `after_id`."""
@@ -84,7 +85,9 @@ async def replies_document(
     return {"@context": ap.AS_CONTEXT, **found}
 
 
-async def followers_on_origin(rt: Runtime, actor: Row, signer_uri: str) -> dict[str, Any] | None:
+async def followers_on_origin(
+    rt: Runtime, actor: RowView, signer_uri: str
+) -> dict[str, Any] | None:
     """The part of a local actor's followers collection on the signer's origin (FEP-8fcf's
     partial collection, as Mastodon serves it); None for a signer URI with no origin."""
     prefix = followers_sync.url_prefix(signer_uri)

@@ -27,7 +27,7 @@ from ..jobs import JobRegistry
 from ..runtime import Runtime
 from ..services import interactions
 from ..services.remote_statuses import store_fetched_note
-from ..store import Connection, Row
+from ..store import Connection, Row, RowView
 from ..store import accounts as account_rows
 from ..store import inbox as inbox_rows
 from . import Context
@@ -42,7 +42,7 @@ def _featured(ctx: Context) -> bool:
     return target is not None and target == ctx.actor["featured_url"]
 
 
-def _pinnable(status: Row | None, account: Row) -> bool:
+def _pinnable(status: RowView | None, account: RowView) -> bool:
     return (
         status is not None
         and status["account_id"] == account["id"]
@@ -84,7 +84,7 @@ async def on_remove(ctx: Context) -> None:
     await ctx.rt.store.write(unit)
 
 
-async def _item_status(rt: Runtime, account: Row, item: Any) -> Row | None:
+async def _item_status(rt: Runtime, account: RowView, item: Any) -> RowView | None:
     """A featured item as a status here: known, embedded by the actor's own server, or
     fetched from its origin; None when it is not one of the account's statuses."""
     uri = link(item)
