@@ -15,8 +15,8 @@ import trustme
 from PIL import Image
 
 from tests.conftest import make_config
-from tests.fakes.instance import drain, settle
-from tests.fakes.remote import RemoteServer, ca_pem_file, deliver, start_remote
+from tests.fakes.instance import drain, settle, trusting_instance
+from tests.fakes.remote import RemoteServer, deliver, start_remote
 from tests.fakes.rows import account_id_of, add_follower
 from tests.social import User, get, make_user, post
 from tests.test_media_api import upload
@@ -425,20 +425,11 @@ async def test_https_pages_with_the_tests_ca(
     site = await start_remote(nursery, tls=(tls_ca, tmp_path))
     url = article(site, "/secure")
     assert url.startswith("https://127.0.0.1:")
-    config = make_config(
-        tmp_path,
-        database_url,
-        allow_private_addresses=True,
-        ca_bundle=str(ca_pem_file(tls_ca, tmp_path)),
-    )
-    async with open_server_runtime(config) as rt:
-        await ensure_instance_keys(rt)
-        async with create_app(rt).test_app() as app:
-            client = app.test_client()
-            alice = await make_user(rt, client, "alice")
-            posted = await post(client, alice, url)
-            await cards(rt)
-            card = (await status_of(client, alice, posted["id"]))["card"]
+    async with trusting_instance(tmp_path, database_url, tls_ca) as (rt, client):
+        alice = await make_user(rt, client, "alice")
+        posted = await post(client, alice, url)
+        await cards(rt)
+        card = (await status_of(client, alice, posted["id"]))["card"]
     assert card["title"] == "An article"
     assert card["image"] is not None
 

@@ -51,6 +51,7 @@ from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.server import run_http_server
 from wildebeest_trio.services.instance import ensure_instance_keys
 from wildebeest_trio.services.media import MEDIA_PROCESS
+from wildebeest_trio.services.reply_crawl import FETCH_REPLIES
 from wildebeest_trio.store import Connection, Store, open_store
 from wildebeest_trio.store.migrate import discover, migrate
 
@@ -233,6 +234,7 @@ NEW_FIELDS: dict[str, str] = {
         ),
         "who may quote a Note, and what it quotes (FEP-044f), with their context terms",
     ),
+    "replies": "a Note's replies collection (Mastodon 4.4's fetch-all-replies crawls it)",
 }
 OLD_INSTANCE_ACTOR = MANIFEST["domain"]
 BASE = f"http://{MANIFEST['domain']}"
@@ -380,11 +382,17 @@ async def check_files(client: httpx.AsyncClient) -> None:
 async def check_counts(store: Store) -> None:
     """After start-up and all those requests, the tables still hold as many rows (start-up
     renamed the instance actor in place, it made no second one), but where they
-    legitimately grew: `id_nodes` (this process leased an id node) and `web_sessions` (the
-    sign-in above)."""
+    legitimately grew: `id_nodes` (this process leased an id node), `web_sessions` (the
+    sign-in above) and the reply crawls queued by opening remote threads."""
 
     async def unit(conn: Connection) -> dict[str, int]:
-        return {n: await conn.fetchval(f'SELECT COUNT(*) FROM "{n}"') for n in TABLES}
+        counts = {n: await conn.fetchval(f'SELECT COUNT(*) FROM "{n}"') for n in TABLES}
+        # Opening a remote thread (the context requests above) queues the crawl of its
+        # replies: work this release adds, not rows the upgrade made.
+        counts["jobs"] -= await conn.fetchval(
+            "SELECT COUNT(*) FROM jobs WHERE kind = $1", FETCH_REPLIES.name
+        )
+        return counts
 
     counts = await store.read(unit)
     grew = {"id_nodes", "web_sessions", "schema_migrations"}

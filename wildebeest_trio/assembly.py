@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from .config import Config
-from .federation import delivery, outbox
+from .federation import delivery, outbox, profile_links
 from .federation import inbox as federation_inbox
-from .inbox import quote_checks
+from .inbox import featured, followers_sync, quote_checks
 from .jobs import JobRegistry
 from .jobs.scheduler import CORE, Periodic
 from .runtime import EffectHandlers, Runtime, open_runtime
@@ -30,6 +30,7 @@ from .services import (
     notifications,
     polls,
     preview_cards,
+    reply_crawl,
     scheduled,
     sessions,
     translation,
@@ -56,6 +57,10 @@ def job_registry() -> JobRegistry:
     home_feed.register(registry)
     imports.register(registry)
     archives.register(registry)
+    profile_links.register(registry)
+    reply_crawl.register(registry)
+    followers_sync.register(registry)
+    featured.register(registry)
     return registry
 
 
@@ -143,6 +148,11 @@ def periodic_tasks() -> tuple[Periodic, ...]:
         Periodic("delete expired account archives", 3600.0, _remove_expired_archives),
         Periodic("forget old translations", 3600.0, _forget_old_translations),
         Periodic("mail digests to those away", 3600.0, _send_digests),
+        Periodic(
+            "verify local profiles' links",
+            profile_links.REVERIFY_SECONDS,
+            profile_links.reverify_local,
+        ),
     )
 
 

@@ -52,7 +52,7 @@ def _trim_url(url: str) -> str:
     return url
 
 
-def link_html(url: str) -> str:
+def link_html(url: str, rel: str = "nofollow noopener") -> str:
     """An `<a>` for a URL with Mastodon's display shortening."""
     match = re.match(r"(https?://(?:www\.)?)(.*)", url, re.IGNORECASE)
     prefix, rest = (match.group(1), match.group(2)) if match else ("", url)
@@ -60,7 +60,7 @@ def link_html(url: str) -> str:
     ellipsis = " ellipsis" if hidden else ""
     return (
         f'<a href="{html.escape(url, quote=True)}" target="_blank" '
-        f'rel="nofollow noopener" translate="no">'
+        f'rel="{rel}" translate="no">'
         f'<span class="invisible">{html.escape(prefix)}</span>'
         f'<span class="{ellipsis.strip()}">{html.escape(display)}</span>'
         f'<span class="invisible">{html.escape(hidden)}</span></a>'
@@ -163,7 +163,8 @@ def render_field_value(value: str) -> str:
     for m in URL_RE.finditer(value):
         url = _trim_url(m.group(0))
         pieces.append(html.escape(value[position : m.start()], quote=False))
-        pieces.append(link_html(url))
+        # Mastodon marks a profile's links rel="me": the other end may link back.
+        pieces.append(link_html(url, "me nofollow noopener"))
         position = m.start() + len(url)
     pieces.append(html.escape(value[position:], quote=False))
     return "".join(pieces)

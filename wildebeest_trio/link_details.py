@@ -397,3 +397,57 @@ __all__ = [
     "sanitize_embed",
     "status_link",
 ]
+
+
+# Profile links (rel="me") -----------------------------------------------------------------------
+
+
+def rel_me_links(body: bytes, charset: str | None = None) -> list[str]:
+    """The `href`s of a page's `<a rel="me">` and `<link rel="me">`, in document order
+    (Mastodon's `a[rel~='me'],link[rel~='me']`), as written."""
+    doc = _parse(body, charset)
+    if doc is None:
+        return []
+    found = []
+    for element in doc.iter("a", "link"):
+        if "me" in (element.get("rel") or "").lower().split():
+            found.append((element.get("href") or "").strip())
+    return found
+
+
+def sole_link(value_html: str) -> str | None:
+    """The URL of a remote profile field whose value is one link showing its own address
+    (Mastodon's `extract_url_from_html`); None for anything else."""
+    if not value_html.strip():
+        return None
+    try:
+        root = lxml.html.fragment_fromstring(value_html, create_parent="div")
+    except (lxml.etree.ParserError, ValueError):
+        return None
+    children = list(root)
+    if len(children) != 1 or (root.text or "").strip() or (children[0].tail or "").strip():
+        return None
+    element = children[0]
+    href = element.get("href")
+    if element.tag != "a" or not href or href != element.text_content():
+        return None
+    return str(href)
+
+
+def verifiable_url(value: str) -> str | None:
+    """A field value Mastodon would verify: an `https` URL with a host, no user or password,
+    its host already in normal form; None otherwise."""
+    value = value.strip()
+    if not value or any(c.isspace() for c in value):
+        return None
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return None
+    host = parts.hostname
+    if parts.scheme != "https" or not host or parts.username or parts.password:
+        return None
+    if not host.isascii() or host != host.lower() or "@" in parts.netloc:
+        return None
+    return value

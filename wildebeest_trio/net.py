@@ -64,9 +64,13 @@ Signer = Callable[[str, str, dict[str, str]], Mapping[str, str]]
 class FetchError(Exception):
     """A fetch that failed or was refused; the message is one line, safe to log."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(
+        self, message: str, status: int | None = None, location: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
+        # Where a redirect not followed pointed (`max_redirects=0`).
+        self.location = location
 
 
 class DestinationRefused(FetchError):
@@ -347,7 +351,11 @@ async def safe_get(
             location = fetched.headers.get("location")
             if fetched.status in (301, 302, 303, 307, 308) and location:
                 if max_redirects == 0:
-                    raise FetchError("redirects are not followed here", fetched.status)
+                    raise FetchError(
+                        "redirects are not followed here",
+                        fetched.status,
+                        urljoin(current, location),
+                    )
                 current = urljoin(current, location)
                 continue
             return fetched

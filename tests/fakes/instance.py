@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
+import trustme
 
 from tests.conftest import make_config
+from tests.fakes.remote import ca_pem_file
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.federation.delivery import DELIVER
 from wildebeest_trio.federation.inbox import INBOX
@@ -37,6 +40,26 @@ async def local(tmp_path: Path, database_url: str) -> AsyncIterator[Runtime]:
         await nursery.start(run_relay, rt)
         yield rt
         nursery.cancel_scope.cancel()
+
+
+@asynccontextmanager
+async def trusting_instance(
+    tmp_path: Path, database_url: str, ca: trustme.CA, **settings: Any
+) -> AsyncIterator[tuple[Runtime, Any]]:
+    """An instance under test that trusts the tests' CA (https sites on 127.0.0.1) and may
+    reach 127.0.0.1, with its instance actor; (runtime, test client)."""
+    config = make_config(
+        tmp_path,
+        database_url,
+        allow_private_addresses=True,
+        ca_bundle=str(ca_pem_file(ca, tmp_path)),
+        **settings,
+    )
+    async with open_server_runtime(config) as rt:
+        await ensure_instance_actor(rt)
+        await ensure_instance_keys(rt)
+        async with create_app(rt).test_app() as app:
+            yield rt, app.test_client()
 
 
 @pytest.fixture

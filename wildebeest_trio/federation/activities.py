@@ -100,11 +100,26 @@ async def note_for(
         interaction_policy=ap.interaction_policy(
             int(status.get("quote_approval_policy") or 0), author
         ),
+        replies=await replies_of(conn, status)
+        if status["visibility"] in ("public", "unlisted")
+        else None,
     )
     poll = await poll_rows.poll_of_status(conn, status["id"])
     if poll is not None:
         return ap.as_question(note, poll, now_ms())
     return note
+
+
+async def replies_page(conn: Connection, status: RowView, after_id: int) -> dict[str, Any]:
+    """A page of a local status's replies collection: the public and unlisted replies
+    after `after_id`, oldest first."""
+    items = await ap_rows.public_replies(conn, status["id"], after_id, ap.REPLIES_PER_PAGE + 1)
+    return ap.replies_page(status["uri"], items, after_id)
+
+
+async def replies_of(conn: Connection, status: RowView) -> dict[str, Any]:
+    """A local status's `replies` collection, its first page inline."""
+    return ap.replies_collection(status["uri"], await replies_page(conn, status, 0))
 
 
 async def _quote_of(

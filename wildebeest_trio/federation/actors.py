@@ -14,6 +14,7 @@ from ..store import Connection, RowView, domain_blocks
 from ..store import accounts as account_rows
 from ..store import inbox as inbox_rows
 from ..store.rows import AccountRow
+from . import featured, profile_links
 from .as2 import as_list, first, link
 from .fetch import DocumentRefused, DocumentUnavailable, fetch_document, same_origin
 from .sanitize import sanitize_html, strip_text
@@ -128,7 +129,12 @@ async def refresh_actor(rt: Runtime, uri: str) -> RemoteKey | None:
     account["id"] = rt.ids.next_id()
 
     async def unit(conn: Connection) -> int:
-        return await account_rows.upsert_remote_actor(
+        # A link verified before stays verified while its value is the same.
+        before = await account_rows.remote_fields_by_uri(conn, uri)
+        account["fields"] = json.dumps(
+            profile_links.carry_over(before, json.loads(account["fields"]))
+        )
+        account_id = await account_rows.upsert_remote_actor(
             conn,
             account,
             key[0] if key else None,
@@ -136,6 +142,11 @@ async def refresh_actor(rt: Runtime, uri: str) -> RemoteKey | None:
             rt.ids.next_id(),
             now,
         )
+        await profile_links.queue_if_needed(conn, rt, account_id)
+        if before is None and account.get("featured_url"):
+            # First stored: what it shows pinned (Mastodon reads the featured collection).
+            await featured.queue(conn, rt, account_id)
+        return account_id
 
     account_id = await rt.store.write(unit)
     if key is None:

@@ -63,18 +63,25 @@ async def enqueue_deliveries(
     key_id: str,
     activity: dict[str, Any],
     inboxes: Iterable[str],
+    headers: dict[str, dict[str, str]] | None = None,
 ) -> int:
-    """Queue one delivery per distinct inbox inside the caller's unit; how many were queued."""
+    """Queue one delivery per distinct inbox inside the caller's unit; how many were queued.
+    `headers`: more headers for some inboxes' POSTs (a `Collection-Synchronization`)."""
     body = json.dumps(activity, separators=(",", ":"), ensure_ascii=False)
     activity_id = activity.get("id")
     jobs = [
         (
-            {"inbox": inbox, "key_id": key_id},
+            {"inbox": inbox, "key_id": key_id, **_extra(headers, inbox)},
             f"deliver:{activity_id}:{inbox}" if activity_id else None,
         )
         for inbox in _interleaved(inboxes)
     ]
     return await DELIVER.enqueue_many(conn, ids, jobs, shared=body)
+
+
+def _extra(headers: dict[str, dict[str, str]] | None, inbox: str) -> dict[str, Any]:
+    found = (headers or {}).get(inbox)
+    return {"headers": found} if found else {}
 
 
 def _interleaved(inboxes: Iterable[str]) -> list[str]:
@@ -144,6 +151,8 @@ class _Post:
     body: bytes
     key_id: str
     key: PrivateKey
+    #: Headers its job adds (not signed): a `Collection-Synchronization`.
+    extra: dict[str, str]
 
     def unsigned_headers(self, rt: Runtime) -> dict[str, str]:
         return {"Content-Type": CONTENT_TYPE, "User-Agent": rt.config.user_agent}
@@ -160,7 +169,9 @@ class _Post:
         }
 
     def headers(self, rt: Runtime, signed: dict[str, str]) -> list[tuple[bytes, bytes]]:
-        return header_bytes((*self.unsigned_headers(rt).items(), *signed.items()))
+        return header_bytes(
+            (*self.unsigned_headers(rt).items(), *signed.items(), *self.extra.items())
+        )
 
 
 def _prepare(rt: Runtime, jobs: Sequence[RowView], facts: _Facts, report: Report) -> list[_Post]:
@@ -204,7 +215,9 @@ def _prepare(rt: Runtime, jobs: Sequence[RowView], facts: _Facts, report: Report
                 bodies[shared_id] = job["shared"].encode()
             body = bodies[shared_id]
         key = rt.delivery.private_key(pem)
-        posts.append(_Post(job, inbox, parts, domain, body, payload["key_id"], key))
+        extra = payload.get("headers")
+        extra = {str(k): str(v) for k, v in extra.items()} if isinstance(extra, dict) else {}
+        posts.append(_Post(job, inbox, parts, domain, body, payload["key_id"], key, extra))
     return posts
 
 

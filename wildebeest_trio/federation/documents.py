@@ -13,8 +13,9 @@ from ..runtime import Runtime
 from ..serializers import activitypub as ap
 from ..store import RowView
 from ..store import accounts as account_rows
+from ..store import follows as follow_rows
 from ..store.rows import ActorRow
-from . import activities
+from . import activities, followers_sync
 from .activities import StatusDocuments
 
 
@@ -70,3 +71,33 @@ async def outbox_items(
 async def featured_notes(rt: Runtime, actor: RowView) -> list[dict[str, Any]]:
     """The Notes of an actor's pinned public statuses."""
     return await rt.store.read(activities.featured_notes, rt.config, actor)
+
+
+async def replies_document(
+    rt: Runtime, status: RowView, *, page: bool, after_id: int
+) -> dict[str, Any]:
+    """A local status's replies collection (its first page inline), or with `page` the
+    page after `after_id`."""
+    if page:
+        found = await rt.store.read(activities.replies_page, status, after_id)
+    else:
+        found = await rt.store.read(activities.replies_of, status)
+    return {"@context": ap.AS_CONTEXT, **found}
+
+
+async def followers_on_origin(
+    rt: Runtime, actor: RowView, signer_uri: str
+) -> dict[str, Any] | None:
+    """The part of a local actor's followers collection on the signer's origin (FEP-8fcf's
+    partial collection, as Mastodon serves it); None for a signer URI with no origin."""
+    prefix = followers_sync.url_prefix(signer_uri)
+    if prefix is None:
+        return None
+    uris = await rt.store.read(follow_rows.follower_uris_under, actor["id"], prefix)
+    return {
+        "@context": ap.AS_CONTEXT,
+        "id": followers_sync.synchronization_url(actor["uri"]),
+        "type": "OrderedCollection",
+        "totalItems": len(uris),
+        "orderedItems": uris,
+    }

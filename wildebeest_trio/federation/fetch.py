@@ -100,3 +100,21 @@ async def fetch_document(rt: Runtime, url: str) -> dict[str, Any]:
     if document.get("id") != fetched.url:
         raise DocumentRefused(f"{url}: the document's id is not the URL it came from")
     return document
+
+
+async def first_page_items(rt: Runtime, url: str) -> list[Any]:
+    """The items of a collection's first page (the collection's own items when it is not
+    paged; a linked first page only from the collection's origin), as Mastodon reads a
+    featured or partial followers collection. DocumentRefused or DocumentUnavailable when
+    it cannot be read."""
+    collection: Any = await fetch_document(rt, url)
+    page = collection.get("first")
+    if isinstance(page, str) and same_origin(page, url):
+        collection = await fetch_document(rt, page)
+    elif isinstance(page, dict):
+        collection = page
+    found: list[Any] = []
+    for key in ("orderedItems", "items"):
+        value = collection.get(key)
+        found.extend(value if isinstance(value, list) else [value] if value else [])
+    return found

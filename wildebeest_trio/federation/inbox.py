@@ -31,6 +31,7 @@ from ..store import Connection, domain_blocks
 from ..store import accounts as account_rows
 from ..store import delivery as delivery_rows
 from ..store import inbox as inbox_rows
+from . import followers_sync
 from .actors import RemoteKey, key_for, remote_key
 from .as2 import link
 from .fetch import DocumentRefused
@@ -304,6 +305,10 @@ async def _accept(rt: Runtime, delivery: Delivery, username: str | None) -> int:
         "signer": verified.key.actor_uri,
         "delivered_to": facts.owner_id,
     }
+    synchronization = _header(delivery.headers, followers_sync.HEADER)
+    if synchronization and len(synchronization) <= followers_sync.MAX_HEADER:
+        # FEP-8fcf: the signer's view of who here follows it, checked when applied.
+        payload["sync"] = synchronization
     revived = signer_domain if signer_domain not in rt.delivery.healthy else ""
     dedupe = _dedupe_key(verified.activity, delivery.body)
     accepted = _Accepted(dedupe, verified.actor_uri, payload, revived)
@@ -311,6 +316,11 @@ async def _accept(rt: Runtime, delivery: Delivery, username: str | None) -> int:
     if revived:
         rt.delivery.healthy.add(signer_domain)
     return 202
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    wanted = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == wanted), None)
 
 
 async def forget_old_activities(rt: Runtime) -> None:

@@ -19,7 +19,9 @@ from ..ids import now_ms
 from ..jsonld import JsonLdError, sign_ld_signature
 from ..store import Connection
 from ..store import accounts as account_rows
+from ..store import follows as follow_rows
 from ..store import outbox as outbox_rows
+from . import followers_sync
 from .activities import Outgoing, allowed_inboxes, plan
 from .delivery import enqueue_deliveries
 
@@ -44,6 +46,40 @@ def _ld_signed(rt: Runtime, out: Outgoing, pem: str) -> dict[str, Any]:
         return out.activity
 
 
+async def _synchronization(
+    conn: Connection,
+    out: Outgoing,
+    inboxes: list[str],
+    digests: dict[str, tuple[str, dict[str, str]] | None],
+) -> dict[str, dict[str, str]] | None:
+    """The `Collection-Synchronization` header of each inbox's delivery when the activity
+    is addressed to its actor's followers (FEP-8fcf, as Mastodon sends it); `digests`
+    keeps each actor's (followers URL, digest by origin) for the batch."""
+    actor_uri = out.activity.get("actor")
+    if not isinstance(actor_uri, str):
+        return None
+    if actor_uri not in digests:
+        actor = await account_rows.actor_by_uri(conn, actor_uri)
+        if actor is None or actor["domain"] is not None or not actor["followers_url"]:
+            digests[actor_uri] = None
+        else:
+            uris = await follow_rows.follower_uris_of(conn, actor["id"], local=False)
+            digests[actor_uri] = (actor["followers_url"], followers_sync.digests_by_origin(uris))
+    known = digests[actor_uri]
+    if known is None or not followers_sync.addressed_to(out.activity, known[0]):
+        return None
+    followers_url, by_origin = known
+    headers = {}
+    for inbox in inboxes:
+        prefix = followers_sync.url_prefix(inbox)
+        if prefix is not None:
+            found = by_origin.get(prefix) or followers_sync.digest(())
+            headers[inbox] = {
+                followers_sync.HEADER: followers_sync.header_value(followers_url, actor_uri, found)
+            }
+    return headers
+
+
 async def dispatch_pending(rt: Runtime, limit: int = BATCH) -> tuple[int, int]:
     """Dispatch one batch of pending events; (events handled, deliveries queued)."""
 
@@ -53,6 +89,7 @@ async def dispatch_pending(rt: Runtime, limit: int = BATCH) -> tuple[int, int]:
             return 0, 0
         queued = 0
         suspended_cache: dict[str, bool] = {}
+        digests: dict[str, tuple[str, dict[str, str]] | None] = {}
         for event in events:
             try:
                 outgoing = await plan(conn, rt.config, event)
@@ -72,7 +109,12 @@ async def dispatch_pending(rt: Runtime, limit: int = BATCH) -> tuple[int, int]:
                     if pem is not None:
                         activity = _ld_signed(rt, out, pem)
                 queued += await enqueue_deliveries(
-                    conn, rt.ids, key_id=out.key_id, activity=activity, inboxes=inboxes
+                    conn,
+                    rt.ids,
+                    key_id=out.key_id,
+                    activity=activity,
+                    inboxes=inboxes,
+                    headers=await _synchronization(conn, out, inboxes, digests),
                 )
         await outbox_rows.mark_dispatched(conn, [e["id"] for e in events], now_ms())
         return len(events), queued

@@ -54,7 +54,7 @@ Handler = Callable[[Context], Awaitable[None]]
 def _table() -> Mapping[str, Handler]:
     """Which handler applies each activity type (built once)."""
     # Imported here: the handler modules import this package (Context, ensure_account).
-    from . import flags, follows, interactions, moves, notes, quotes, undo
+    from . import featured, flags, follows, interactions, moves, notes, quotes, undo
 
     return MappingProxyType(
         {
@@ -72,6 +72,8 @@ def _table() -> Mapping[str, Handler]:
             "Announce": interactions.on_announce,
             "Move": moves.on_move,
             "Flag": flags.on_flag,
+            "Add": featured.on_add,
+            "Remove": featured.on_remove,
         }
     )
 
@@ -98,6 +100,11 @@ async def read_known(conn: Connection, payloads: Sequence[RowView]) -> Known:
 
 async def dispatch(rt: Runtime, payload: dict[str, Any], known: Known | None = None) -> None:
     """Apply one stored activity (`known`: what its batch already read about its actor)."""
+    if payload.get("sync"):
+        # Imported here: the handler modules import this package.
+        from . import followers_sync
+
+        await followers_sync.check(rt, payload)
     activity = payload.get("activity")
     if not isinstance(activity, dict):
         return

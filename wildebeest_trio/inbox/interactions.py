@@ -36,9 +36,9 @@ async def on_like(ctx: Context) -> None:
         await rt.store.write(unit)
 
 
-async def _original(ctx: Context, object_id: str) -> StatusRow | None:
-    """The boosted status: known, or fetched from its origin (an embedded copy is trusted
-    only when the booster is its author, on its own server)."""
+async def status_of_object(ctx: Context, object_id: str) -> StatusRow | None:
+    """The status an activity names: known, or fetched from its origin (an embedded copy
+    is trusted only when the activity's actor is its author, on its own server)."""
     rt = ctx.rt
     known = await rt.store.read(inbox_rows.status_by_uri, object_id)
     if known is not None:
@@ -56,7 +56,7 @@ async def _original(ctx: Context, object_id: str) -> StatusRow | None:
             return None
         document = await fetch_document(rt, object_id)
     if parse_note(document).uri != object_id:
-        raise DocumentRefused("the boosted object's id changed")
+        raise DocumentRefused("the object's id changed")
     return await store_fetched_note(rt, document)
 
 
@@ -71,7 +71,7 @@ async def on_announce(ctx: Context) -> None:
     local_original = object_id.startswith(rt.config.base_url + "/")
     if not local_original and not await rt.store.read(inbox_rows.has_local_follower, actor["id"]):
         return  # Mastodon: a boost must reach a local follower or concern a local post
-    original = await _original(ctx, object_id)
+    original = await status_of_object(ctx, object_id)
     if original is None:
         return
     to = [u for u in (address_of(v) for v in as_list(ctx.activity.get("to"))) if u]

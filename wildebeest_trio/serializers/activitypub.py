@@ -222,6 +222,38 @@ def addressing(
     return mention_uris, []  # direct
 
 
+# Replies served per page of a Note's `replies` collection (Mastodon's DESCENDANTS_LIMIT).
+REPLIES_PER_PAGE = 60
+
+
+def replies_uri(note_uri: str) -> str:
+    """The id of a local Note's `replies` collection."""
+    return f"{note_uri}/replies"
+
+
+def replies_page(note_uri: str, items: list[tuple[int, str]], after_id: int) -> dict[str, Any]:
+    """A page of a Note's replies (`items`: (id, uri) of at most one page more than shown,
+    oldest first) after `after_id`: an OrderedCollectionPage with the next page's link when
+    there is one."""
+    collection = replies_uri(note_uri)
+    shown = items[:REPLIES_PER_PAGE]
+    page: dict[str, Any] = {
+        "id": f"{collection}?page=true" + (f"&min_id={after_id}" if after_id else ""),
+        "type": "OrderedCollectionPage",
+        "partOf": collection,
+        "orderedItems": [uri for _, uri in shown],
+    }
+    if len(items) > REPLIES_PER_PAGE:
+        page["next"] = f"{collection}?page=true&min_id={shown[-1][0]}"
+    return page
+
+
+def replies_collection(note_uri: str, first: dict[str, Any]) -> dict[str, Any]:
+    """A Note's `replies`: an OrderedCollection whose first page is inline (what Mastodon
+    4.4's fetch-all-replies crawls)."""
+    return {"id": replies_uri(note_uri), "type": "OrderedCollection", "first": first}
+
+
 def note_document(
     config: Config,
     status: RowView,
@@ -234,10 +266,12 @@ def note_document(
     media: Sequence[RowView] | None = None,
     quote: tuple[str, str | None] | None = None,
     interaction_policy: RowView | None = None,
+    replies: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A local status as an ActivityStreams `Note`; `quote`: the id of the post it quotes
     and the stamp approving it (None until approved); `interaction_policy`: who may quote
-    it (`interaction_policy`)."""
+    it (`interaction_policy`); `replies`: its replies collection (public and unlisted
+    statuses only)."""
     mention_uris = [m["uri"] for m in mentions]
     to, cc = addressing(status["visibility"], author["followers_url"], mention_uris)
     language = status.get("language")
@@ -287,6 +321,8 @@ def note_document(
             document["quoteAuthorization"] = authorization
     if interaction_policy is not None:
         document["interactionPolicy"] = interaction_policy
+    if replies is not None and status["visibility"] in ("public", "unlisted"):
+        document["replies"] = replies
     if status.get("edited_at"):
         document["updated"] = (iso_ms(status["edited_at"]) or "").replace(".000Z", "Z")
     if with_context:

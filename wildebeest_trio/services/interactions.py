@@ -302,6 +302,25 @@ async def set_pin(rt: Runtime, account_id: int, status_id: int, on: bool) -> Sta
     return await rt.store.write(unit)
 
 
+async def set_remote_pins(
+    conn: Connection, rt: Runtime, account_id: int, status_ids: list[int], *, only: bool
+) -> None:
+    """Inside a unit: what a remote account shows pinned (its featured collection): pin
+    `status_ids` (its own statuses, not direct; at most `MAX_PINNED` kept), and with
+    `only` unpin the others. Its server told us; nothing is sent."""
+    if only:
+        for row in await status_rows.pinned_of(conn, account_id):
+            if row not in status_ids:
+                await status_rows.delete_pin(conn, account_id, row)
+    for status_id in status_ids[:MAX_PINNED]:
+        await status_rows.insert_pin(conn, rt.ids.next_id(), account_id, status_id, now_ms())
+
+
+async def unpin_remote(conn: Connection, account_id: int, status_id: int) -> None:
+    """Inside a unit: a remote account took a status off its featured collection."""
+    await status_rows.delete_pin(conn, account_id, status_id)
+
+
 async def set_conversation_mute(
     rt: Runtime, account_id: int, status_id: int, on: bool
 ) -> StatusBundle:

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ..federation import profile_links
 from ..formatting import MentionTarget, plain_mentions, render_field_value, render_text
 from ..ids import now_ms
 from ..runtime import Runtime
@@ -233,9 +234,15 @@ async def update(rt: Runtime, account_id: int, changes: ProfileChanges) -> None:
         if changes.fields is not None:
             kept = [(n.strip(), v.strip()) for n, v in changes.fields if n.strip() or v.strip()]
             columns["fields_source"] = json.dumps([{"name": n, "value": v} for n, v in kept])
-            columns["fields"] = json.dumps(
-                [{"name": n, "value": render_field_value(v), "verified_at": None} for n, v in kept]
+            before_row = await account_rows.account_by_id(conn, account_id)
+            fields = profile_links.carry_over(
+                before_row["fields"] if before_row else None,
+                [{"name": n, "value": render_field_value(v)} for n, v in kept],
             )
+            columns["fields"] = json.dumps(fields)
+            # Links not verified yet are checked by a job, after this answer.
+            if any(not f["verified_at"] for f in fields):
+                await profile_links.queue(conn, rt, account_id)
         replaced: list[str] = []
         if changes.avatar_key is not None or changes.header_key is not None:
             before: RowView = await account_rows.account_by_id(conn, account_id) or {}

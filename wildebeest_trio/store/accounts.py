@@ -172,6 +172,31 @@ async def update_profile(
     )
 
 
+async def set_fields(conn: Connection, account_id: int, fields: str) -> None:
+    """Replace an account's rendered `fields` JSON (a link's `verified_at` found or cleared);
+    not a profile change, so `updated_at` stays."""
+    await conn.execute("UPDATE accounts SET fields = $1 WHERE id = $2", fields, account_id)
+
+
+async def remote_fields_by_uri(conn: Connection, uri: str) -> str | None:
+    """The rendered `fields` JSON of a stored remote actor, by URI; None when not stored."""
+    return await fetchval_as(
+        conn, str, "SELECT fields FROM accounts WHERE uri = $1 AND domain IS NOT NULL", uri
+    )
+
+
+async def local_ids_with_links(conn: Connection, after_id: int, limit: int) -> list[int]:
+    """Local, unsuspended accounts (ids above `after_id`, in order) whose fields name an
+    `https` address: those whose links the scheduler verifies again."""
+    rows = await conn.fetch(
+        "SELECT id FROM accounts WHERE domain IS NULL AND suspended_at IS NULL AND id > $1 "
+        "AND fields LIKE '%https:%' ORDER BY id LIMIT $2",
+        after_id,
+        limit,
+    )
+    return [int(r["id"]) for r in rows]
+
+
 async def rename_local_account(conn: Connection, account_id: int, username: str, now: int) -> None:
     """Give a local account another username (the instance actor's upgrade)."""
     await conn.execute(

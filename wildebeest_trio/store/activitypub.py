@@ -132,6 +132,23 @@ async def outbox_statuses(
     return await fetch_as(conn, StatusRow, sql + f" ORDER BY id DESC LIMIT ${len(args)}", *args)
 
 
+async def public_replies(
+    conn: Connection, status_id: int, after_id: int, limit: int
+) -> list[tuple[int, str]]:
+    """The public and unlisted replies to a status (of accounts not suspended, not deleted,
+    ids above `after_id`), oldest first: (id, uri) each, at most `limit`."""
+    rows = await conn.fetch(
+        "SELECT s.id, s.uri FROM statuses s JOIN accounts a ON a.id = s.account_id "
+        "WHERE s.in_reply_to_id = $1 AND s.id > $2 AND s.deleted_at IS NULL "
+        "AND s.reblog_of_id IS NULL AND s.visibility IN ('public', 'unlisted') "
+        "AND a.suspended_at IS NULL ORDER BY s.id LIMIT $3",
+        status_id,
+        after_id,
+        limit,
+    )
+    return [(int(r["id"]), str(r["uri"])) for r in rows]
+
+
 async def pinned_statuses(conn: Connection, account_id: int) -> list[StatusRow]:
     """The public and unlisted statuses an account pinned, newest pin first."""
     return await fetch_as(

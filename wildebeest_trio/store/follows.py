@@ -549,4 +549,29 @@ async def endorsements_page(conn: Connection, account_id: int, page: Page) -> li
     return await fetch_page(conn, AccountPageRow, sql, [account_id], "p.id", page)
 
 
-# Exports -----------------------------------------------------------------------------------------
+# Follower URIs (followers synchronization) ----------------------------------------------------
+
+
+async def follower_uris_of(conn: Connection, account_id: int, *, local: bool) -> list[str]:
+    """The actor URIs of an account's local (or remote) followers, in no order."""
+    rows = await conn.fetch(
+        "SELECT a.uri FROM follows f JOIN accounts a ON a.id = f.account_id "
+        f"WHERE f.target_account_id = $1 AND a.domain IS {'' if local else 'NOT '}NULL",
+        account_id,
+    )
+    return [str(r["uri"]) for r in rows]
+
+
+async def follower_uris_under(conn: Connection, account_id: int, prefix: str) -> list[str]:
+    """The actor URIs of an account's followers on one origin (`scheme://host[:port]`, as
+    Mastodon matches it: the URI is the prefix or starts with it and a `/`)."""
+    rows = await conn.fetch(
+        "SELECT a.uri FROM follows f JOIN accounts a ON a.id = f.account_id "
+        "WHERE f.target_account_id = $1 AND (a.uri = $2 OR substr(a.uri, 1, $3) = $4) "
+        "ORDER BY f.id",
+        account_id,
+        prefix,
+        len(prefix) + 1,
+        f"{prefix}/",
+    )
+    return [str(r["uri"]) for r in rows]

@@ -275,6 +275,7 @@ class StatusRow(TypedDict):
     poll_id: int | None
     quote_approval_policy: int  # Mastodon's bits: automatic << 16 | manual (quote_policy.py)
     quotes_count: int
+    replies_fetched_at: int | None
     trendable: SqlBool | None
 
 

@@ -390,6 +390,12 @@ async def insert_pin(
     return await _mark(conn, "status_pins", pin_id, account_id, status_id, now)
 
 
+async def pinned_of(conn: Connection, account_id: int) -> list[int]:
+    """The ids of the statuses an account pinned."""
+    rows = await conn.fetch("SELECT status_id FROM status_pins WHERE account_id = $1", account_id)
+    return [int(r["status_id"]) for r in rows]
+
+
 async def delete_pin(conn: Connection, account_id: int, status_id: int) -> bool:
     """Unpin a status; False if it was not pinned."""
     return await _unmark(conn, "status_pins", account_id, status_id)
@@ -1055,6 +1061,20 @@ async def set_quote_policy(conn: Connection, status_id: int, policy: int, now: i
         now,
         status_id,
     )
+
+
+async def claim_replies_fetch(conn: Connection, status_id: int, now: int, since: int) -> bool:
+    """Mark a remote status's replies as being crawled now, unless they were crawled after
+    `since`; whether this caller is the one to crawl them."""
+    found = await conn.fetchval(
+        "UPDATE statuses SET replies_fetched_at = $1 WHERE id = $2 AND NOT local "
+        "AND deleted_at IS NULL AND (replies_fetched_at IS NULL OR replies_fetched_at < $3) "
+        "RETURNING id",
+        now,
+        status_id,
+        since,
+    )
+    return found is not None
 
 
 async def set_trendable(conn: Connection, status_id: int, trendable: bool) -> bool:

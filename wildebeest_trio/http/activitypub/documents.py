@@ -133,6 +133,20 @@ async def following(username: str) -> Response:
     return await _collection(username, "following")
 
 
+@blueprint.route("/users/<username>/followers_synchronization")
+async def followers_synchronization(username: str) -> Response:
+    """FEP-8fcf: the followers on the signer's own origin, to a signed request only (as
+    Mastodon serves `followers_synchronization`)."""
+    key = await signer(required=True)
+    assert key is not None
+    document = await documents.followers_on_origin(
+        runtime(), await _actor_row(username), key.actor_uri
+    )
+    if document is None:
+        raise not_found()
+    return activity_response(document, public=False)
+
+
 # Statuses ---------------------------------------------------------------------------------------
 
 
@@ -185,6 +199,20 @@ async def status_activity(username: str, status_id: int) -> Response:
     if docs.activity is None:
         raise not_found()
     return activity_response(docs.activity, public=public)
+
+
+@blueprint.route("/users/<username>/statuses/<id:status_id>/replies")
+async def status_replies(username: str, status_id: int) -> Response:
+    """A public or unlisted status's replies collection (Mastodon's RepliesController):
+    only public and unlisted replies, paged by `min_id`; 404 for any other status."""
+    docs, public = await _status(username, status_id)
+    if not public or docs.gone or docs.note is None:
+        raise not_found()
+    page = request.args.get("page") in ("true", "1")
+    document = await documents.replies_document(
+        runtime(), docs.status, page=page, after_id=_cursor("min_id") or 0
+    )
+    return activity_response(document, public=public)
 
 
 @blueprint.route("/users/<username>/quote_authorizations/<id:quote_id>")

@@ -14,7 +14,7 @@ from ...serializers.statuses import (
     status_entity,
     status_source_entity,
 )
-from ...services import filters, interactions, quotes, scheduled, statuses
+from ...services import filters, interactions, quotes, reply_crawl, scheduled, statuses
 from ...services.polls import PollDraft
 from ...services.statuses import Draft
 from ...services.types import StatusBundle
@@ -188,6 +188,10 @@ async def context(status_id: int) -> Response:
     account_id = await viewer(*READ)
     with service_errors():
         found = await statuses.context(runtime(), status_id, account_id)
+    if account_id is not None:
+        # A remote thread a person opens is completed here from its replies collection,
+        # after this answer (Mastodon crawls for signed-in people only).
+        await reply_crawl.thread_opened(runtime(), status_id)
     config = runtime().config
     return json_response(
         {
