@@ -10,6 +10,7 @@ from ..ids import now_ms
 from ..runtime import Runtime
 from ..store import Connection
 from ..store import accounts as account_rows
+from ..store import activity as activity_rows
 from ..store import oauth as oauth_rows
 
 CLI_APP_NAME = "wildebeest-trio command line"
@@ -192,6 +193,13 @@ async def _resolve(conn: Connection, token_hash: str, now: int) -> tuple[TokenIn
     return info, row["last_used_at"] is None or row["last_used_at"] < now - HOUR_MS
 
 
+async def _touch(conn: Connection, token_id: int, account_id: int | None, now: int) -> None:
+    await oauth_rows.touch_token(conn, token_id, now)
+    if account_id is not None:
+        # Using an app counts as signing in, for the instance's weekly activity.
+        await activity_rows.record_login(conn, account_id, now)
+
+
 async def resolve_token(rt: Runtime, token: str) -> TokenInfo | None:
     """The live token a bearer string names, or None (unknown, revoked, or user blocked)."""
     if len(token) > 512:
@@ -203,5 +211,5 @@ async def resolve_token(rt: Runtime, token: str) -> TokenInfo | None:
     info, stale = found
     if stale:
         # Recorded at most hourly: enough for "active users" counts, off the hot path.
-        await rt.store.write(oauth_rows.touch_token, info.token_id, now)
+        await rt.store.write(_touch, info.token_id, info.account_id, now)
     return info

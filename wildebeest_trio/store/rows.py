@@ -748,10 +748,26 @@ class UserRecoveryCodeRow(TypedDict):
     created_at: int
 
 
+class WeeklyLoginRow(TypedDict):
+    week_start: int
+    account_id: int
+
+
+class TermsOfServiceRow(TypedDict):
+    id: int
+    effective_date: str
+    content: str
+    changelog: str
+    created_at: int
+    updated_at: int
+
+
 #: Each table's TypedDict (the full-text index `status_search` differs by backend and is
 #: never read whole).
 TABLES: dict[str, type] = {
     "schema_migrations": SchemaMigrationRow,
+    "weekly_logins": WeeklyLoginRow,
+    "terms_of_service": TermsOfServiceRow,
     "id_nodes": IdNodeRow,
     "accounts": AccountRow,
     "preview_cards": PreviewCardRow,
