@@ -170,15 +170,18 @@ class TokenInfo:
 HOUR_MS = 3600 * 1000
 
 
-async def _resolve(conn: Connection, token_hash: str, now: int) -> tuple[TokenInfo, bool] | None:
+async def _resolve(
+    conn: Connection, token_hash: str, now: int, *, pending: bool = False
+) -> tuple[TokenInfo, bool] | None:
     row = await oauth_rows.token_with_user(conn, token_hash)
     if row is None:
         return None
+    # A user still waiting for confirmation or approval may use a token only where
+    # `pending` says so (resending the confirmation e-mail).
     if row["account_id"] is not None and not (
         row["user_id"] is not None
-        and row["approved"]
+        and (pending or (row["approved"] and row["confirmed_at"] is not None))
         and not row["disabled"]
-        and row["confirmed_at"] is not None
         and row["suspended_at"] is None
     ):
         return None
@@ -213,3 +216,12 @@ async def resolve_token(rt: Runtime, token: str) -> TokenInfo | None:
         # Recorded at most hourly: enough for "active users" counts, off the hot path.
         await rt.store.write(_touch, info.token_id, info.account_id, now)
     return info
+
+
+async def resolve_pending_token(rt: Runtime, token: str) -> TokenInfo | None:
+    """Like `resolve_token`, but a user whose address is not confirmed yet (or whose sign-up
+    awaits approval) passes too: what `POST /api/v1/emails/confirmations` accepts."""
+    if len(token) > 512:
+        return None
+    found = await rt.store.read(_resolve, hash_token(token), now_ms(), pending=True)
+    return None if found is None else found[0]
