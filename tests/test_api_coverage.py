@@ -54,7 +54,6 @@ DOCUMENTED_BEYOND_SCHEMA = {
 NOT_YET: dict[tuple[str, str], str] = {
     ("DELETE", "/api/v1/collections/{collection_id}/items/{id}"): "collections (4.6)",
     ("DELETE", "/api/v1/collections/{id}"): "collections (4.6)",
-    ("DELETE", "/api/v1/media/{id}"): "issue 18 client API",
     ("GET", "/.well-known/change-password"): "issue 18 client API",
     ("GET", "/api/oembed"): "issue 18 client API",
     ("GET", "/api/v1/accounts/{account_id}/collections"): "collections (4.6)",
@@ -72,8 +71,6 @@ NOT_YET: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/collections/{collection_id}/items"): "collections (4.6)",
     ("POST", "/api/v1/collections/{collection_id}/items/{id}/revoke"): "collections (4.6)",
     ("POST", "/api/v1/statuses/{id}/translate"): "translation (issue 18, its own branch)",
-    ("POST", "/api/v1/tags/{id}/feature"): "issue 18 client API",
-    ("POST", "/api/v1/tags/{id}/unfeature"): "issue 18 client API",
 }
 
 
