@@ -62,7 +62,6 @@ NOT_YET: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/annual_reports/{year}"): "annual reports",
     ("GET", "/api/v1/annual_reports/{year}/state"): "annual reports",
     ("GET", "/api/v1/collections/{id}"): "collections (4.6)",
-    ("GET", "/api/v1/streaming/list"): "issue 18 client API",
     ("GET", "/api/v1_alpha/async_refreshes/{id}"): "issue 18 client API",
     ("PATCH", "/api/v1/collections/{id}"): "collections (4.6)",
     ("POST", "/api/v1/annual_reports/{year}/generate"): "annual reports",

@@ -20,6 +20,7 @@ from .jobs import JobRegistry
 from .jobs.scheduler import CORE, Periodic
 from .runtime import EffectHandlers, Runtime, open_runtime
 from .services import (
+    conversations,
     fanout,
     home_feed,
     mailer,
@@ -73,6 +74,7 @@ def effect_handlers() -> EffectHandlers:
     handlers.register(InstanceFactsChanged, _forget_instance_facts)
     handlers.register(relay.StreamEvent, relay.publish_events)
     handlers.register(fanout.StatusPublished, fanout.publish_statuses)
+    handlers.register(conversations.ConversationUpdated, conversations.publish_conversations)
     return handlers
 
 

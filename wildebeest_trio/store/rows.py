@@ -1323,3 +1323,4 @@ class StatusAudience(TypedDict):
     followers: list[int]
     mentioned: list[int]
     tags: list[str]
+    with_media: bool  # whether it has attachments (the `:media` public streams)
