@@ -54,8 +54,6 @@ DOCUMENTED_BEYOND_SCHEMA = {
 NOT_YET: dict[tuple[str, str], str] = {
     ("DELETE", "/api/v1/collections/{collection_id}/items/{id}"): "collections (4.6)",
     ("DELETE", "/api/v1/collections/{id}"): "collections (4.6)",
-    ("GET", "/.well-known/change-password"): "issue 18 client API",
-    ("GET", "/api/oembed"): "issue 18 client API",
     ("GET", "/api/v1/accounts/{account_id}/collections"): "collections (4.6)",
     ("GET", "/api/v1/accounts/{account_id}/in_collections"): "collections (4.6)",
     ("GET", "/api/v1/annual_reports"): "annual reports",
