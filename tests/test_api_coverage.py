@@ -49,25 +49,31 @@ DOCUMENTED_BEYOND_SCHEMA = {
     ("GET", "/api/oembed"),
 }
 
+COLLECTIONS = (
+    "collections (Mastodon 4.6; docs.joinmastodon.org/methods/collections, with their "
+    "federation): not built yet"
+)
+ANNUAL_REPORTS = "annual reports (Wrapstodon, 4.4): not built yet"
+TRANSLATION = "translation: issue 18's translation branch routes it"
+
 # Documented and not yet routed here; each names the work that brings it. The test fails
 # when one of these starts being routed too, so the list only shrinks.
 NOT_YET: dict[tuple[str, str], str] = {
-    ("DELETE", "/api/v1/collections/{collection_id}/items/{id}"): "collections (4.6)",
-    ("DELETE", "/api/v1/collections/{id}"): "collections (4.6)",
-    ("GET", "/api/v1/accounts/{account_id}/collections"): "collections (4.6)",
-    ("GET", "/api/v1/accounts/{account_id}/in_collections"): "collections (4.6)",
-    ("GET", "/api/v1/annual_reports"): "annual reports",
-    ("GET", "/api/v1/annual_reports/{year}"): "annual reports",
-    ("GET", "/api/v1/annual_reports/{year}/state"): "annual reports",
-    ("GET", "/api/v1/collections/{id}"): "collections (4.6)",
-    ("GET", "/api/v1_alpha/async_refreshes/{id}"): "issue 18 client API",
-    ("PATCH", "/api/v1/collections/{id}"): "collections (4.6)",
-    ("POST", "/api/v1/annual_reports/{year}/generate"): "annual reports",
-    ("POST", "/api/v1/annual_reports/{year}/read"): "annual reports",
-    ("POST", "/api/v1/collections"): "collections (4.6)",
-    ("POST", "/api/v1/collections/{collection_id}/items"): "collections (4.6)",
-    ("POST", "/api/v1/collections/{collection_id}/items/{id}/revoke"): "collections (4.6)",
-    ("POST", "/api/v1/statuses/{id}/translate"): "translation (issue 18, its own branch)",
+    ("DELETE", "/api/v1/collections/{collection_id}/items/{id}"): COLLECTIONS,
+    ("DELETE", "/api/v1/collections/{id}"): COLLECTIONS,
+    ("GET", "/api/v1/accounts/{account_id}/collections"): COLLECTIONS,
+    ("GET", "/api/v1/accounts/{account_id}/in_collections"): COLLECTIONS,
+    ("GET", "/api/v1/annual_reports"): ANNUAL_REPORTS,
+    ("GET", "/api/v1/annual_reports/{year}"): ANNUAL_REPORTS,
+    ("GET", "/api/v1/annual_reports/{year}/state"): ANNUAL_REPORTS,
+    ("GET", "/api/v1/collections/{id}"): COLLECTIONS,
+    ("PATCH", "/api/v1/collections/{id}"): COLLECTIONS,
+    ("POST", "/api/v1/annual_reports/{year}/generate"): ANNUAL_REPORTS,
+    ("POST", "/api/v1/annual_reports/{year}/read"): ANNUAL_REPORTS,
+    ("POST", "/api/v1/collections"): COLLECTIONS,
+    ("POST", "/api/v1/collections/{collection_id}/items"): COLLECTIONS,
+    ("POST", "/api/v1/collections/{collection_id}/items/{id}/revoke"): COLLECTIONS,
+    ("POST", "/api/v1/statuses/{id}/translate"): TRANSLATION,
 }
 
 

@@ -58,3 +58,10 @@ async def test_change_password_is_a_redirect(rt: Runtime, client: Any) -> None:
     response = await client.get("/.well-known/change-password")
     assert response.status_code == 301
     assert response.headers["Location"].endswith("/settings/account")
+
+
+async def test_async_refreshes_are_never_pending(rt: Runtime, client: Any) -> None:
+    ann = await make_user(rt, client, "ann")
+    code, body = await get(client, ann, "/api/v1_alpha/async_refreshes/abc123")
+    assert code == 404 and body == {"error": "Record not found"}
+    assert (await client.get("/api/v1_alpha/async_refreshes/abc123")).status_code == 401

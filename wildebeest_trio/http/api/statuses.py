@@ -161,6 +161,15 @@ async def show_many() -> Response:
     return json_response(status_entities(runtime().config, bundle))
 
 
+@blueprint.route("/api/v1_alpha/async_refreshes/<refresh_id>")
+@require_scope("read")
+async def async_refresh(refresh_id: str) -> Response:
+    """Mastodon 4.4 names background refreshes (of a thread's replies, say) in a
+    `Mastodon-Async-Refresh` header and reports them here. This server answers with what
+    it has at once and never names one, so every id is unknown."""
+    raise ApiError(404, "Record not found")
+
+
 @blueprint.route("/api/oembed")
 async def oembed() -> Response:
     """oEmbed for a public or unlisted post of this server (`url` names it; `maxwidth`)."""
