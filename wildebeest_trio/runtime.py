@@ -33,6 +33,7 @@ from .store import Effect, Effects, Store, open_store
 from .store.migrate import migrate as apply_migrations
 from .store.nodes import claim_node, release_node, renew_node
 from .streaming.hub import StreamHub
+from .views import InstanceFacts
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,9 @@ class Runtime:
     inbox_reads: Batcher[Any, Any] = field(default_factory=lambda: Batcher(INBOX_BATCH))
     inbox_writes: Batcher[Any, Any] = field(default_factory=lambda: Batcher(INBOX_BATCH))
     # Instance-wide facts (counts, rules, contact) for the discovery endpoints.
-    instance_facts: CachedValue[Any] = field(default_factory=lambda: CachedValue(ttl=30.0))
+    instance_facts: CachedValue[InstanceFacts] = field(
+        default_factory=lambda: CachedValue(ttl=30.0)
+    )
 
     def wake_jobs(self) -> None:
         """Start this process's idle workers at once (the `WorkQueued` effect's handler)."""

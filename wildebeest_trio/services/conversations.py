@@ -7,15 +7,17 @@ conversation is never out of step with its statuses.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..runtime import Runtime
 from ..serializers.statuses import conversation_entity
-from ..store import Connection, Effect, Row
+from ..store import Connection, Effect, RowView
 from ..store import conversations as conversation_rows
 from ..store import follows as follow_rows
 from ..store import statuses as status_rows
 from ..store.paging import Page
+from ..store.rows import AccountRow
 from ..store.statuses import StatusBundle
 from ..streaming.relay import StreamEvent, publish_events
 
@@ -50,7 +52,8 @@ async def publish_conversations(rt: Runtime, updated: list[ConversationUpdated])
             if row is None:
                 continue  # removed meanwhile
             found = await _load(conn, [dict(row)], effect.account_id)
-            entity = conversation_entity(rt.config, dict(row), found.accounts, found.statuses)
+            accounts = {i: dict(a) for i, a in found.accounts.items()}
+            entity = conversation_entity(rt.config, row, accounts, found.statuses)
             events.append(
                 StreamEvent.to(
                     f"timeline:direct:{effect.account_id}",
@@ -93,7 +96,7 @@ async def record_direct(
         conn.effects.add(ConversationUpdated(account_id, conversation_id, others, author_id))
 
 
-async def forget_status(conn: Connection, status: Row) -> None:
+async def forget_status(conn: Connection, status: RowView) -> None:
     """After a direct status is deleted: point conversations that ended with it at their
     previous status, or drop them when none is left."""
     for row in await conversation_rows.rows_ending_with(conn, status["id"]):
@@ -110,12 +113,12 @@ async def forget_status(conn: Connection, status: Row) -> None:
 class Conversations:
     """Conversation rows with their participants and last statuses, for one viewer."""
 
-    rows: list[Row]
-    accounts: dict[int, Row]
+    rows: Sequence[RowView]
+    accounts: dict[int, AccountRow]
     statuses: StatusBundle
 
 
-async def _load(conn: Connection, rows: list[Row], viewer_id: int) -> Conversations:
+async def _load(conn: Connection, rows: Sequence[RowView], viewer_id: int) -> Conversations:
     wanted = {viewer_id}
     for row in rows:
         wanted.update(json.loads(row["participant_ids"]))

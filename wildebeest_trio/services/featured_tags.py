@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..store import Connection, Row
+from ..store import Connection, RowView
 from ..store import accounts as account_rows
 from ..store import featured_tags as featured_rows
 from ..store import tags as tag_rows
+from ..store.rows import TagRow
 from .follows import AccountNotFound
 from .tags import TAG_NAME_RE, TagNotFound, TagView, view
 
@@ -34,8 +35,8 @@ class FeaturedTagNotFound(LookupError):
 class FeaturedTag:
     """A featured tag row with its owner's account row."""
 
-    row: Row
-    account: Row
+    row: RowView
+    account: RowView
 
 
 async def featured(rt: Runtime, account_id: int) -> list[FeaturedTag]:
@@ -50,7 +51,7 @@ async def featured(rt: Runtime, account_id: int) -> list[FeaturedTag]:
     return await rt.store.read(unit)
 
 
-async def _feature(conn: Connection, rt: Runtime, account_id: int, clean: str) -> Row:
+async def _feature(conn: Connection, rt: Runtime, account_id: int, clean: str) -> TagRow:
     """Feature a tag (inside a unit); its tag row. Featuring it again changes nothing."""
     tag = await tag_rows.ensure_tag(conn, rt.ids.next_id(), clean, now_ms())
     if await featured_rows.featured_id(conn, account_id, tag["id"]) is not None:
