@@ -205,6 +205,7 @@ class UserRow(TypedDict):
     otp_secret: str | None
     otp_enabled_at: int | None
     otp_last_step: int | None
+    last_emailed_at: int | None
 
 
 class OAuthApplicationRow(TypedDict):
@@ -557,6 +558,7 @@ class NotificationRow(TypedDict):
     group_key: str
     created_at: int
     filtered: SqlBool
+    mailed_at: int | None
 
 
 class ReportRow(TypedDict):
@@ -764,7 +766,16 @@ class TermsOfServiceRow(TypedDict):
 
 #: Each table's TypedDict (the full-text index `status_search` differs by backend and is
 #: never read whole).
+class StatusTranslationRow(TypedDict):
+    status_id: int
+    language: str
+    edition: int
+    translation: str  # JSON: the Translation entity
+    created_at: int
+
+
 TABLES: dict[str, type] = {
+    "status_translations": StatusTranslationRow,
     "schema_migrations": SchemaMigrationRow,
     "weekly_logins": WeeklyLoginRow,
     "terms_of_service": TermsOfServiceRow,
@@ -1019,6 +1030,17 @@ class LiveSessionRow(TypedDict):
     ip: str
     created_at: int
     last_seen_at: int
+
+
+class DigestUserRow(TypedDict):
+    """A user a digest may be due for."""
+
+    user_id: int
+    account_id: int
+    email: str
+    settings: str
+    last_sign_in_at: int | None
+    last_emailed_at: int | None
 
 
 class OtpStateRow(TypedDict):
