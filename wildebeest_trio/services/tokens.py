@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..store import Connection
+from ..store import Connection, daily_counters
 from ..store import accounts as account_rows
 from ..store import activity as activity_rows
 from ..store import oauth as oauth_rows
@@ -196,11 +196,12 @@ async def _resolve(
     return info, row["last_used_at"] is None or row["last_used_at"] < now - HOUR_MS
 
 
-async def _touch(conn: Connection, token_id: int, account_id: int | None, now: int) -> None:
-    await oauth_rows.touch_token(conn, token_id, now)
-    if account_id is not None:
+async def _touch(conn: Connection, info: TokenInfo, now: int) -> None:
+    await oauth_rows.touch_token(conn, info.token_id, now)
+    if info.account_id is not None:
+        await daily_counters.mark_active(conn, info.account_id, now)
         # Using an app counts as signing in, for the instance's weekly activity.
-        await activity_rows.record_login(conn, account_id, now)
+        await activity_rows.record_login(conn, info.account_id, now)
 
 
 async def resolve_token(rt: Runtime, token: str) -> TokenInfo | None:
@@ -214,7 +215,7 @@ async def resolve_token(rt: Runtime, token: str) -> TokenInfo | None:
     info, stale = found
     if stale:
         # Recorded at most hourly: enough for "active users" counts, off the hot path.
-        await rt.store.write(_touch, info.token_id, info.account_id, now)
+        await rt.store.write(_touch, info, now)
     return info
 
 

@@ -19,6 +19,7 @@ from ..auth import (
     SIGN_UP_LIMIT_IP,
     auth,
     check_client_limit,
+    client_ip,
     current_auth,
     pending_user_auth,
     require_scope,
@@ -72,6 +73,7 @@ async def register() -> Response:
             locale=params.text("locale", "en", max_length=10) or "en",
             application_id=info.application_id,
             scopes=sorted(info.scopes),
+            ip=client_ip(),
         )
     except RegistrationClosed as exc:
         raise ApiError(403, str(exc)) from None
