@@ -195,7 +195,8 @@ async def set_also_known_as(conn: Connection, account_id: int, aliases: str, now
 async def set_moved_to(conn: Connection, account_id: int, target_id: int, now: int) -> None:
     """Record that an account moved to another."""
     await conn.execute(
-        "UPDATE accounts SET moved_to_account_id = $1, updated_at = $2 WHERE id = $3",
+        "UPDATE accounts SET moved_to_account_id = $1, moved_at = $2, updated_at = $2 "
+        "WHERE id = $3",
         target_id,
         now,
         account_id,
