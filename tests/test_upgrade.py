@@ -254,6 +254,8 @@ def normalized(path: str, body: Any) -> Any:
     - in home timelines, boosts Mastodon keeps out: since 0019 home is read from a feed which,
       as Mastodon's, does not take a boost of a status that it (or another boost of it)
       shows among the 40 entries before (`without_repeated_boosts`);
+    - a tag's `featuring` (since 0024 the Tag entity says, as Mastodon 4.4's, whether the
+      viewer features it) and the instance's privacy policy URL (the page exists since 0024);
     - the name of an admin's Role: since 0026 the roles are Mastodon's, and the admins of
       before are its Owner (the same id 3 and `administrator` permission, named `Owner`).
     """
@@ -266,6 +268,9 @@ def normalized(path: str, body: Any) -> Any:
             normalized("", value)
     if path == "/api/v2/instance":
         body["usage"]["users"].pop("active_month")
+        body["configuration"]["urls"].pop("privacy_policy")
+    if path.startswith("/api/v1/tags/") and isinstance(body, dict):
+        body.pop("featuring", None)
     if path.startswith(("/api/v1/instance", "/api/v2/instance")) and path.count("/") == 3:
         body.pop("version")
         body.pop("api_versions")

@@ -21,6 +21,7 @@ from .jobs.scheduler import CORE, Periodic
 from .runtime import EffectHandlers, Runtime, open_runtime
 from .services import (
     archives,
+    conversations,
     fanout,
     home_feed,
     imports,
@@ -86,6 +87,7 @@ def effect_handlers() -> EffectHandlers:
     handlers.register(InstanceFactsChanged, _forget_instance_facts)
     handlers.register(relay.StreamEvent, relay.publish_events)
     handlers.register(fanout.StatusPublished, fanout.publish_statuses)
+    handlers.register(conversations.ConversationUpdated, conversations.publish_conversations)
     handlers.register(notifications.NotificationMade, notification_mail.queue_mails)
     return handlers
 

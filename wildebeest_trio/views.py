@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from .formatting import MentionTarget
 from .store import RowView
+from .store.rows import TermsOfServiceRow
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,10 @@ class InstanceFacts:
     extended_description: str
     extended_description_updated_at: int | None
     site: Site
+    privacy_policy: str = ""
+    privacy_policy_updated_at: int | None = None
+    # Every version of the terms of service, the latest effective date first.
+    terms: list[TermsOfServiceRow] = field(default_factory=list)
 
 
 @dataclass

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 from quart import Response, current_app, g, redirect, request
 
-from ..services.tokens import TokenInfo, resolve_token, scope_allows
+from ..services.tokens import TokenInfo, resolve_pending_token, resolve_token, scope_allows
 from .context import runtime, wants_activitypub
 from .errors import ApiError
 from .proxy import parse_address
@@ -56,6 +56,18 @@ async def current_auth() -> TokenInfo | None:
         if info is None:
             raise ApiError(401, INVALID_TOKEN)
     g.auth = info
+    return info
+
+
+async def pending_user_auth() -> TokenInfo:
+    """A user's token that may be used before the address is confirmed or the sign-up
+    approved (only the e-mail confirmation endpoints take one): 401 without it."""
+    token = bearer_token()
+    info = None if token is None else await resolve_pending_token(runtime(), token)
+    if info is None:
+        raise ApiError(401, INVALID_TOKEN)
+    if info.account_id is None:
+        raise ApiError(422, NEEDS_USER)
     return info
 
 

@@ -9,6 +9,7 @@ from ..config import Config
 from ..roles import role
 from ..store import RowView
 from .custom_emoji import custom_emoji_entity
+from .featured_tags import featured_tag_entity
 from .media_urls import account_image_url
 from .time import iso_date, iso_midnight
 
@@ -115,3 +116,44 @@ def credential_account_entity(
     }
     entity["role"] = role_entity(user["role"])
     return entity
+
+
+def _own_image(config: Config, row: dict[str, Any], kind: str) -> str | None:
+    return account_image_url(config, row, kind) if row.get(f"{kind}_key") else None
+
+
+def profile_entity(
+    config: Config,
+    row: dict[str, Any],
+    settings: dict[str, Any],
+    featured_tags: list[Any],
+) -> dict[str, Any]:
+    """Mastodon's Profile (4.6): the caller's own profile as they edit it, the source text
+    of the note and fields, no picture where none was uploaded."""
+    avatar = _own_image(config, row, "avatar")
+    header = _own_image(config, row, "header")
+    fields_source = json.loads(row.get("fields_source") or "[]")
+    return {
+        "id": str(row["id"]),
+        "display_name": row["display_name"] or "",
+        "note": row.get("note_source") or "",
+        "fields": [
+            {"name": f["name"], "value": f["value"], "verified_at": None} for f in fields_source
+        ],
+        "avatar": avatar,
+        "avatar_static": avatar,
+        "avatar_description": settings["avatar_description"],
+        "header": header,
+        "header_static": header,
+        "header_description": settings["header_description"],
+        "locked": bool(row["locked"]),
+        "bot": bool(row["bot"]) or row["actor_type"] in ("Service", "Application"),
+        "hide_collections": bool(row.get("hide_collections", False)),
+        "discoverable": bool(row["discoverable"]),
+        "indexable": bool(row.get("indexable", False)),
+        "show_media": bool(settings["show_media"]),
+        "show_media_replies": bool(settings["show_media_replies"]),
+        "show_featured": bool(settings["show_featured"]),
+        "attribution_domains": json.loads(row.get("attribution_domains") or "[]"),
+        "featured_tags": [featured_tag_entity(config, t, row) for t in featured_tags],
+    }

@@ -6,6 +6,7 @@ from typing import Any
 
 from .. import __version__
 from ..config import Config
+from ..store.rows import TermsOfServiceRow
 from ..version import SOURCE_URL, VERSION, api_level
 from ..views import InstanceFacts
 from .accounts import account_entity
@@ -129,8 +130,8 @@ def instance_v2(
                 "streaming": streaming_url(config),
                 "status": None,
                 "about": f"{config.base_url}/about",
-                "privacy_policy": None,
-                "terms_of_service": None,
+                "privacy_policy": f"{config.base_url}/privacy-policy",
+                "terms_of_service": f"{config.base_url}/terms-of-service" if facts.terms else None,
             },
             "vapid": {"public_key": facts.vapid_public_key or ""},
             "accounts": ACCOUNT_LIMITS,
@@ -196,6 +197,26 @@ def extended_description(facts: InstanceFacts) -> dict[str, Any]:
     return {
         "updated_at": iso_ms(facts.extended_description_updated_at) or "1970-01-01T00:00:00.000Z",
         "content": facts.extended_description,
+    }
+
+
+def privacy_policy(facts: InstanceFacts, default: str) -> dict[str, Any]:
+    """`GET /api/v1/instance/privacy_policy`."""
+    return {
+        "updated_at": iso_ms(facts.privacy_policy_updated_at) or "1970-01-01T00:00:00.000Z",
+        "content": facts.privacy_policy or default,
+    }
+
+
+def terms_of_service(
+    version: TermsOfServiceRow, *, today: str, succeeded_by: str | None
+) -> dict[str, Any]:
+    """A TermsOfService entity (Mastodon 4.4)."""
+    return {
+        "effective_date": version["effective_date"],
+        "effective": version["effective_date"] <= today,
+        "content": version["content"],
+        "succeeded_by": succeeded_by,
     }
 
 

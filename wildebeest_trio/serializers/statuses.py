@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from html import escape
 from typing import Any
 
 from .. import quote_policy
@@ -269,4 +270,40 @@ def conversation_entity(
         "unread": bool(row["unread"]),
         "accounts": [account_entity(config, a) for a in others],
         "last_status": status_entity(config, bundle, last) if last in bundle.statuses else None,
+    }
+
+
+OEMBED_WIDTH = 400
+OEMBED_CACHE_AGE = 86400
+
+
+def oembed_entity(
+    config: Config, bundle: StatusBundle, status_id: int, *, width: int | None = None
+) -> dict[str, Any]:
+    """`GET /api/oembed`: a rich embed of a public status (Mastodon's OEmbedSerializer),
+    its HTML a quotation of the post linking back to it (no script, no frame)."""
+    entity = status_entity(config, bundle, status_id)
+    account = entity["account"]
+    name = account["display_name"] or account["username"]
+    handle = f"@{account['acct']}@{config.domain}"
+    html = (
+        f'<blockquote class="mastodon-embed" data-embed-url="{escape(entity["url"])}/embed" '
+        'style="background: #FCF8FF; border-radius: 8px; border: 1px solid #C9C4DA; '
+        'margin: 0; max-width: 540px; min-width: 270px; overflow: hidden; padding: 0;">'
+        f"{entity['content']}"
+        f'<p><a href="{escape(entity["url"])}" target="_blank" rel="noopener">'
+        f"Post by {escape(handle)}</a></p></blockquote>"
+    )
+    return {
+        "type": "rich",
+        "version": "1.0",
+        "title": f"New status by {account['acct']}",
+        "author_name": name,
+        "author_url": account["url"],
+        "provider_name": config.domain,
+        "provider_url": f"{config.base_url}/",
+        "cache_age": OEMBED_CACHE_AGE,
+        "html": html,
+        "width": width or OEMBED_WIDTH,
+        "height": None,
     }

@@ -24,6 +24,7 @@ def tag_entity(
     history: Sequence[DayUse],
     *,
     following: bool | None,
+    featuring: bool | None = None,
 ) -> dict[str, Any]:
     """A tag with its last week's use (days as Unix-time strings, counts as strings, as
     Mastodon sends them); `following` only for a signed-in viewer."""
@@ -35,4 +36,6 @@ def tag_entity(
     }
     if following is not None:
         entity["following"] = following
+    if featuring is not None:
+        entity["featuring"] = featuring
     return entity

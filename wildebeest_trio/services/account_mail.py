@@ -25,6 +25,9 @@ from .onetime import (
 )
 from .passwords import hash_password, length_problem
 
+# The purpose a change-of-address link's token is made for.
+CHANGE_EMAIL = "change-email"
+
 
 class LinkInvalid(Exception):
     """An e-mailed link that is malformed, expired or already used."""
@@ -40,6 +43,14 @@ def confirmation_link(rt: Runtime, user_id: int, email: str) -> str:
         rt.config.secret_key(), CONFIRM_EMAIL, user_id, CONFIRMATION_TTL, binding=email.lower()
     )
     return f"{rt.config.base_url}/auth/confirmation?" + urlencode({"confirmation_token": token})
+
+
+def email_change_link(rt: Runtime, user_id: int, email: str) -> str:
+    """The link that confirms a change of address (bound to the new address)."""
+    token = make_token(
+        rt.config.secret_key(), CHANGE_EMAIL, user_id, CONFIRMATION_TTL, binding=email.lower()
+    )
+    return f"{rt.config.base_url}/settings/account/confirm_email?" + urlencode({"token": token})
 
 
 async def queue_confirmation(

@@ -3,8 +3,6 @@ and deleting the account. Each asks for the current password first."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 import trio
 
 from ..ids import now_ms
@@ -15,14 +13,13 @@ from ..store import follows as follow_rows
 from ..store import users as user_rows
 from ..store.rows import UserAccountRow
 from . import access_blocks, home_feed, media
-from .account_mail import mail_enabled
+from .account_mail import CHANGE_EMAIL, email_change_link, mail_enabled, queue_confirmation
 from .accounts import AccountError, validate_email
 from .instance import read_site
 from .mailer import confirmation_message, enqueue_mail
-from .onetime import CONFIRMATION_TTL, TokenInvalid, check_token, make_token, token_user_id
+from .onetime import TokenInvalid, check_token, token_user_id
 from .passwords import hash_password, length_problem, verify_password
 
-CHANGE_EMAIL = "change-email"
 # Longer than any password accepted now or before: only what is checked at sign-in.
 MAX_PASSWORD = 1000
 
@@ -66,11 +63,17 @@ async def change_password(rt: Runtime, account_id: int, current: str, new: str) 
     await rt.store.write(unit)
 
 
-def email_change_link(rt: Runtime, user_id: int, email: str) -> str:
-    token = make_token(
-        rt.config.secret_key(), CHANGE_EMAIL, user_id, CONFIRMATION_TTL, binding=email.lower()
+async def _queue_change_link(
+    conn: Connection, rt: Runtime, user: UserAccountRow, email: str, now: int
+) -> None:
+    """Note the new address as pending and mail it the link that confirms it."""
+    await user_rows.set_unconfirmed_email(conn, user["user_id"], email, now)
+    message = confirmation_message(
+        instance=(await read_site(conn, rt.config)).title,
+        username=user["username"],
+        link=email_change_link(rt, user["user_id"], email),
     )
-    return f"{rt.config.base_url}/settings/account/confirm_email?" + urlencode({"token": token})
+    await enqueue_mail(conn, rt.ids, email, message)
 
 
 async def request_email_change(rt: Runtime, account_id: int, password: str, email: str) -> bool:
@@ -97,13 +100,7 @@ async def request_email_change(rt: Runtime, account_id: int, password: str, emai
         if not mail:
             await user_rows.swap_email(conn, user["user_id"], email, now)
             return
-        await user_rows.set_unconfirmed_email(conn, user["user_id"], email, now)
-        message = confirmation_message(
-            instance=(await read_site(conn, rt.config)).title,
-            username=user["username"],
-            link=email_change_link(rt, user["user_id"], email),
-        )
-        await enqueue_mail(conn, rt.ids, email, message)
+        await _queue_change_link(conn, rt, user, email, now)
 
     await rt.store.write(unit)
     return not mail
@@ -156,5 +153,58 @@ async def delete_account(rt: Runtime, account_id: int, password: str) -> None:
         await outbox.record(
             conn, rt.ids, "account.deleted", account_id, account_id, {"uri": row["uri"]}
         )
+
+    await rt.store.write(unit)
+
+
+class ResendRefused(Exception):
+    """The confirmation e-mail cannot be sent again (answered 403 or 422)."""
+
+    def __init__(self, message: str, status: int = 403) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+async def is_confirmed(rt: Runtime, account_id: int) -> bool:
+    """Whether the person's address is confirmed (`GET /api/v1/emails/check_confirmation`)."""
+    user = await rt.store.read(user_rows.user_by_account, account_id)
+    return user is not None and user["confirmed_at"] is not None
+
+
+async def resend_confirmation(rt: Runtime, account_id: int, email: str | None = None) -> None:
+    """Send the confirmation e-mail again (Mastodon's `POST /api/v1/emails/confirmations`),
+    to `email` when given (which replaces the unconfirmed address). For a confirmed user
+    with a change of address pending, the link goes to the new address again."""
+    if email is not None:
+        email = email.strip()
+        try:
+            validate_email(email)
+        except AccountError:
+            raise ResendRefused("Validation failed: Email is invalid", 422) from None
+    now = now_ms()
+
+    async def unit(conn: Connection) -> None:
+        user = await user_rows.user_by_account(conn, account_id)
+        if user is None:
+            raise ResendRefused("This method requires an authenticated user")
+        pending = await user_rows.unconfirmed_email(conn, user["user_id"])
+        if user["confirmed_at"] is not None and not pending:
+            raise ResendRefused(
+                "This method is only available while the e-mail is awaiting confirmation"
+            )
+        if email is not None and email.lower() not in (
+            user["email"].lower(),
+            (pending or "").lower(),
+        ):
+            taken = await user_rows.user_by_login(conn, email)
+            if taken is not None and taken["email"].lower() == email.lower():
+                raise ResendRefused("Validation failed: Email has already been taken", 422)
+        if user["confirmed_at"] is None:
+            address = email or user["email"]
+            await user_rows.readdress_unconfirmed(conn, user["user_id"], address, now)
+            await queue_confirmation(conn, rt, user["user_id"], user["username"], address)
+            return
+        address = email or pending or user["email"]
+        await _queue_change_link(conn, rt, user, address, now)
 
     await rt.store.write(unit)

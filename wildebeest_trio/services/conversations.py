@@ -11,13 +11,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..runtime import Runtime
-from ..store import Connection, RowView
+from ..serializers.statuses import conversation_entity
+from ..store import Connection, Effect, RowView
 from ..store import conversations as conversation_rows
 from ..store import follows as follow_rows
 from ..store import statuses as status_rows
 from ..store.paging import Page
 from ..store.rows import AccountRow
 from ..store.statuses import StatusBundle
+from ..streaming.relay import StreamEvent, publish_events
 
 
 class ConversationNotFound(LookupError):
@@ -25,6 +27,44 @@ class ConversationNotFound(LookupError):
 
     def __init__(self) -> None:
         super().__init__("Record not found")
+
+
+@dataclass(frozen=True)
+class ConversationUpdated(Effect):
+    """A local participant's conversation has a new status."""
+
+    account_id: int
+    conversation_id: int
+    participant_ids: str
+    author_id: int
+
+
+async def publish_conversations(rt: Runtime, updated: list[ConversationUpdated]) -> None:
+    """The `ConversationUpdated` handler: each participant's `direct` streams get the
+    Conversation as that participant sees it (`conversation` event)."""
+
+    async def unit(conn: Connection) -> list[StreamEvent]:
+        events = []
+        for effect in updated:
+            row = await conversation_rows.conversation_of(
+                conn, effect.account_id, effect.conversation_id, effect.participant_ids
+            )
+            if row is None:
+                continue  # removed meanwhile
+            found = await _load(conn, [dict(row)], effect.account_id)
+            accounts = {i: dict(a) for i, a in found.accounts.items()}
+            entity = conversation_entity(rt.config, row, accounts, found.statuses)
+            events.append(
+                StreamEvent.to(
+                    f"timeline:direct:{effect.account_id}",
+                    "conversation",
+                    json.dumps(entity),
+                    author_id=effect.author_id,
+                )
+            )
+        return events
+
+    await publish_events(rt, await rt.store.read(unit))
 
 
 async def record_direct(
@@ -52,6 +92,8 @@ async def record_direct(
             status_id,
             account_id != author_id,
         )
+        # Its `direct` streams hear of the conversation (Mastodon's `conversation` event).
+        conn.effects.add(ConversationUpdated(account_id, conversation_id, others, author_id))
 
 
 async def forget_status(conn: Connection, status: RowView) -> None:

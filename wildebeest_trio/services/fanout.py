@@ -16,11 +16,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from ..ids import now_ms
 from ..runtime import Runtime
 from ..serializers.statuses import status_entity
 from ..store import Connection, Effect
 from ..store import statuses as status_rows
 from ..store import streams as stream_rows
+from ..store.rows import StatusAudience
 from ..store.statuses import StatusBundle
 from ..streaming.relay import StreamEvent, publish_events
 
@@ -37,6 +39,14 @@ async def _channels(conn: Connection, status_id: int) -> tuple[list[str], int] |
     audience = await stream_rows.status_audience(conn, status_id)
     if audience is None:
         return None
+    # The lists it shows on, as each list's timeline would show it.
+    lists = await status_rows.lists_showing(
+        conn, status_id, audience["status"]["account_id"], now_ms()
+    )
+    return _audience_channels(audience, lists)
+
+
+def _audience_channels(audience: StatusAudience, lists: list[int]) -> tuple[list[str], int]:
     status = audience["status"]
     visibility = status["visibility"]
     author = status["account_id"]
@@ -48,9 +58,12 @@ async def _channels(conn: Connection, status_id: int) -> tuple[list[str], int] |
     if visibility == "direct":
         channels += [f"timeline:direct:{m}" for m in audience["mentioned"]]
         channels.append(f"timeline:direct:{author}")
+    channels += [f"timeline:list:{list_id}" for list_id in lists]
     if visibility == "public" and status["reblog_of_id"] is None:
         scope = "local" if status["local"] else "remote"
         channels += ["timeline:public", f"timeline:public:{scope}"]
+        if audience["with_media"]:
+            channels += ["timeline:public:media", f"timeline:public:{scope}:media"]
         for tag in audience["tags"]:
             channels.append(f"timeline:hashtag:{tag}")
             if status["local"]:
@@ -75,7 +88,9 @@ async def publish_statuses(rt: Runtime, published: list[StatusPublished]) -> Non
 
     events = [
         StreamEvent(
-            tuple(channels),
+            # A `direct` stream hears of new direct statuses as `conversation` events
+            # (services.conversations), as Mastodon's; deletions still reach it.
+            tuple(c for c in channels if not c.startswith("timeline:direct:")),
             event,
             json.dumps(status_entity(rt.config, bundle, status_id)),
             author,

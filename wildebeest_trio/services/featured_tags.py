@@ -15,8 +15,9 @@ from ..store import Connection, RowView
 from ..store import accounts as account_rows
 from ..store import featured_tags as featured_rows
 from ..store import tags as tag_rows
+from ..store.rows import TagRow
 from .follows import AccountNotFound
-from .tags import TAG_NAME_RE, TagView, view
+from .tags import TAG_NAME_RE, TagNotFound, TagView, view
 
 MAX_FEATURED = 10
 SUGGESTIONS = 10
@@ -50,26 +51,61 @@ async def featured(rt: Runtime, account_id: int) -> list[FeaturedTag]:
     return await rt.store.read(unit)
 
 
-async def feature(rt: Runtime, account_id: int, name: str) -> FeaturedTag:
-    """Feature a tag on the account's profile; the featured tag."""
+async def _feature(conn: Connection, rt: Runtime, account_id: int, clean: str) -> TagRow:
+    """Feature a tag (inside a unit); its tag row. Featuring it again changes nothing."""
+    tag = await tag_rows.ensure_tag(conn, rt.ids.next_id(), clean, now_ms())
+    if await featured_rows.featured_id(conn, account_id, tag["id"]) is not None:
+        return tag
+    if await featured_rows.count_of(conn, account_id) >= MAX_FEATURED:
+        raise FeaturedTagError(
+            f"Validation failed: You can feature at most {MAX_FEATURED} hashtags"
+        )
+    await featured_rows.insert(conn, rt.ids.next_id(), account_id, tag["id"], now_ms())
+    return tag
+
+
+def _clean_name(name: str) -> str:
     clean = name.strip().lstrip("#")
     if not TAG_NAME_RE.match(clean) or len(clean) > 200:
         raise FeaturedTagError("Validation failed: Tag is invalid")
+    return clean
+
+
+async def feature(rt: Runtime, account_id: int, name: str) -> FeaturedTag:
+    """Feature a tag on the account's profile; the featured tag (`POST /api/v1/featured_tags`
+    refuses one already featured)."""
+    clean = _clean_name(name)
 
     async def unit(conn: Connection) -> FeaturedTag:
         account = await account_rows.account_by_id(conn, account_id)
         assert account is not None
-        now = now_ms()
-        tag = await tag_rows.ensure_tag(conn, rt.ids.next_id(), clean, now)
-        if await featured_rows.count_of(conn, account_id) >= MAX_FEATURED:
-            if not await featured_rows.of_account(conn, account_id, tag["id"]):
-                raise FeaturedTagError(
-                    f"Validation failed: You can feature at most {MAX_FEATURED} hashtags"
-                )
-        if not await featured_rows.insert(conn, rt.ids.next_id(), account_id, tag["id"], now):
+        known = await tag_rows.tag_by_name(conn, clean)
+        if known is not None and await featured_rows.featured_id(conn, account_id, known["id"]):
             raise FeaturedTagError("Validation failed: Tag has already been taken")
+        tag = await _feature(conn, rt, account_id, clean)
         (row,) = await featured_rows.of_account(conn, account_id, tag["id"])
         return FeaturedTag(row, account)
+
+    return await rt.store.write(unit)
+
+
+async def feature_tag(rt: Runtime, account_id: int, name: str, on: bool) -> TagView:
+    """`POST /api/v1/tags/:name/feature` and `unfeature` (4.4): feature a tag (made if
+    unknown) or stop featuring it; the tag as the caller sees it."""
+    clean = _clean_name(name)
+
+    async def unit(conn: Connection) -> TagView:
+        if on:
+            tag = await _feature(conn, rt, account_id, clean)
+        else:
+            found = await tag_rows.tag_by_name(conn, clean)
+            if found is None:
+                raise TagNotFound()
+            tag = found
+            featured = await featured_rows.featured_id(conn, account_id, tag["id"])
+            if featured is not None:
+                await featured_rows.delete(conn, featured, account_id)
+        return await view(conn, tag, account_id, now_ms())
 
     return await rt.store.write(unit)
 

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 
+import nh3
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from ..config import Config
-from ..ids import now_ms
+from ..ids import ms_to_min_id, now_ms
 from ..runtime import Runtime
 from ..store import Connection
 from ..store import accounts as account_rows
+from ..store import activity as activity_rows
 from ..store import instance as instance_rows
-from ..store.rows import AccountRow
+from ..store import terms as terms_rows
+from ..store.rows import AccountRow, TermsOfServiceRow
 from ..views import InstanceFacts, Site
 
 
@@ -100,6 +104,9 @@ async def _read_facts(conn: Connection, config: Config, now: int) -> InstanceFac
             conn, "extended_description"
         ),
         site=await read_site(conn, config),
+        privacy_policy=await instance_rows.setting_text(conn, "privacy_policy") or "",
+        privacy_policy_updated_at=await instance_rows.setting_updated_at(conn, "privacy_policy"),
+        terms=await terms_rows.all_versions(conn),
     )
 
 
@@ -138,3 +145,119 @@ async def remove_rule(rt: Runtime, rule_id: int) -> bool:
 async def set_extended_description(rt: Runtime, html: str) -> None:
     """Set the instance's long description (HTML)."""
     await rt.store.write(instance_rows.put_setting, "extended_description", html, now_ms())
+
+
+MAX_POLICY = 100_000
+
+
+def _clean_policy(html: str, what: str) -> str:
+    html = html.strip()
+    if len(html) > MAX_POLICY:
+        raise ValueError(f"The {what} is at most {MAX_POLICY} characters")
+    # Admins write HTML; scripts, styles and event handlers never reach a reader.
+    return nh3.clean(html)
+
+
+async def set_privacy_policy(rt: Runtime, html: str) -> None:
+    """Set the privacy policy (HTML, sanitized); empty restores the default text."""
+    await rt.store.write(
+        instance_rows.put_setting, "privacy_policy", _clean_policy(html, "privacy policy"), now_ms()
+    )
+
+
+def default_privacy_policy(config: Config) -> str:
+    """What the privacy policy says until an admin writes one."""
+    return (
+        f"<p>{config.domain} keeps what you post, the people you follow and the settings you "
+        "choose, to run your account and to deliver your posts to the servers of the people "
+        "who may see them. It keeps no more than that and sells nothing.</p>"
+        "<p>Posts you delete are deleted here and a deletion is sent to the servers that "
+        "received them. To remove your account, use the account settings page.</p>"
+    )
+
+
+def _parse_date(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        return None
+
+
+async def put_terms(rt: Runtime, *, effective_date: str, html: str, changelog: str = "") -> None:
+    """Add (or rewrite) the terms of service that take effect on `effective_date`."""
+    date = _parse_date(effective_date.strip())
+    if date is None:
+        raise ValueError("The effective date is a date, YYYY-MM-DD")
+    content = _clean_policy(html, "terms of service")
+    if not content:
+        raise ValueError("The terms of service need text")
+    await rt.store.write(
+        terms_rows.put_version,
+        version_id=rt.ids.next_id(),
+        effective_date=date.isoformat(),
+        content=content,
+        changelog=_clean_policy(changelog, "summary of changes"),
+        now=now_ms(),
+    )
+
+
+async def delete_terms(rt: Runtime, effective_date: str) -> bool:
+    """Withdraw the terms of service of a date."""
+    removed: bool = await rt.store.write(terms_rows.delete_version, effective_date)
+    return removed
+
+
+def today() -> str:
+    """Today's date in UTC, as terms of service are dated."""
+    return dt.datetime.now(dt.UTC).date().isoformat()
+
+
+def terms_in_effect(facts: InstanceFacts, on: str) -> TermsOfServiceRow | None:
+    """The terms of service in effect on a date: the latest whose date has come, else
+    (before the first takes effect) the first to come, as Mastodon shows it."""
+    for version in facts.terms:
+        if version["effective_date"] <= on:
+            return version
+    return facts.terms[-1] if facts.terms else None
+
+
+def terms_of_date(facts: InstanceFacts, date: str) -> TermsOfServiceRow | None:
+    """The version of the terms that takes effect on `date`."""
+    return next((t for t in facts.terms if t["effective_date"] == date), None)
+
+
+def terms_shown(facts: InstanceFacts, date: str | None) -> TermsOfServiceRow | None:
+    """The version `/terms_of_service/:date` names, or the one in effect without a date."""
+    return terms_in_effect(facts, today()) if date is None else terms_of_date(facts, date)
+
+
+def terms_after(facts: InstanceFacts, version: TermsOfServiceRow) -> str | None:
+    """The effective date of the version that replaces `version`, if any."""
+    later = [
+        t["effective_date"] for t in facts.terms if t["effective_date"] > version["effective_date"]
+    ]
+    return min(later) if later else None
+
+
+ACTIVITY_WEEKS = 12
+
+
+async def weekly_activity(rt: Runtime) -> list[dict[str, str]]:
+    """The last twelve weeks, newest first: local statuses, people active, sign-ups
+    (Mastodon's `GET /api/v1/instance/activity`)."""
+    now = now_ms()
+    this_week = activity_rows.week_start(now)
+    since = this_week - (ACTIVITY_WEEKS - 1) * activity_rows.WEEK_MS
+    counts = await rt.store.read(activity_rows.weekly_counts, since, ms_to_min_id(since))
+    weeks = []
+    for i in range(ACTIVITY_WEEKS):
+        week = this_week - i * activity_rows.WEEK_MS
+        weeks.append(
+            {
+                "week": str(week // 1000),
+                "statuses": str(counts["statuses"].get(week, 0)),
+                "logins": str(counts["logins"].get(week, 0)),
+                "registrations": str(counts["registrations"].get(week, 0)),
+            }
+        )
+    return weeks

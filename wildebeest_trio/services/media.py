@@ -54,6 +54,7 @@ from ..media.video import (
 from ..store import Connection, RowView
 from ..store import accounts as account_rows
 from ..store import media as media_rows
+from ..store import scheduled as scheduled_rows
 from ..store.rows import MediaAttachmentRow
 
 if TYPE_CHECKING:
@@ -258,6 +259,32 @@ async def update(
     if thumb is not None and old_thumb and old_thumb != thumb.key:
         await release(rt, [old_thumb])
     return await rt.store.read(media_rows.attachment, attachment_id)
+
+
+class MediaInUse(Exception):
+    """An upload attached to a status (or reserved by a scheduled one): not deletable."""
+
+
+async def delete_upload(rt: Runtime, account_id: int, attachment_id: int) -> bool:
+    """Delete one's own upload that no status uses (Mastodon 4.4's `DELETE /api/v1/media/:id`);
+    False when the caller has no such upload, `MediaInUse` when a status uses it."""
+
+    async def unit(conn: Connection) -> set[str] | None:
+        row = await media_rows.attachment(conn, attachment_id)
+        if row is None or row["account_id"] != account_id:
+            return None
+        if row["status_id"] is not None or await scheduled_rows.reserved_elsewhere(
+            conn, [attachment_id]
+        ):
+            raise MediaInUse()
+        return await _delete_rows(conn, rt, [attachment_id])
+
+    keys = await rt.store.write(unit)
+    if keys is None:
+        return False
+    # The queued job would do this too; doing it now frees the space at once.
+    await release(rt, keys)
+    return True
 
 
 async def remove_unattached(rt: Runtime, *, now: int | None = None) -> int:

@@ -14,10 +14,11 @@ from ..runtime import Runtime
 from ..store import Connection, Row, RowView, outbox
 from ..store import accounts as account_rows
 from ..store import domain_blocks as block_rows
+from ..store import featured_tags as featured_rows
 from ..store import follows as follow_rows
 from ..store import users as user_rows
 from ..store.effects import INSTANCE_FACTS_CHANGED
-from ..store.rows import AccountRow
+from ..store.rows import AccountRow, FeaturedTagViewRow
 from . import media
 
 MAX_DISPLAY_NAME = 30
@@ -38,6 +39,20 @@ DEFAULT_PREFERENCES = {
     "language": None,
     "quote_policy": "public",
 }
+
+
+# The profile settings Mastodon 4.6 shows in its Profile entity, and their defaults.
+PROFILE_DEFAULTS: dict[str, Any] = {
+    "avatar_description": "",
+    "header_description": "",
+    "show_featured": True,
+    "show_media": True,
+    "show_media_replies": True,
+}
+MAX_IMAGE_DESCRIPTION = 1500
+# `GET /api/v1/accounts?id[]=`: at most this many at once (Mastodon's limit).
+MAX_ACCOUNTS_AT_ONCE = 40
+DIRECTORY_ORDERS = tuple(account_rows.DIRECTORY_ORDERS)
 
 
 class ProfileError(ValueError):
@@ -177,6 +192,12 @@ class ProfileChanges:
     # Sites that may name this account as a page's author (Mastodon 4.3).
     attribution_domains: list[str] | None = None
     quote_policy: str | None = None
+    # The profile's display settings (`PATCH /api/v1/profile`, 4.6), kept with the user.
+    avatar_description: str | None = None
+    header_description: str | None = None
+    show_featured: bool | None = None
+    show_media: bool | None = None
+    show_media_replies: bool | None = None
 
 
 def validate(changes: ProfileChanges) -> None:
@@ -198,6 +219,10 @@ def validate(changes: ProfileChanges) -> None:
         for domain in changes.attribution_domains:
             if not DOMAIN_RE.match(domain):
                 raise ProfileError("attribution_domains", f"{domain} is not a valid domain")
+    for name in ("avatar_description", "header_description"):
+        text = getattr(changes, name)
+        if text is not None and len(text) > MAX_IMAGE_DESCRIPTION:
+            raise ProfileError(name, f"is too long (maximum is {MAX_IMAGE_DESCRIPTION} characters)")
     if changes.privacy is not None and changes.privacy not in PRIVACY:
         raise ProfileError("source[privacy]", f"must be one of {', '.join(PRIVACY)}")
     if changes.quote_policy is not None and changes.quote_policy not in QUOTE_POLICIES:
@@ -262,14 +287,20 @@ async def update(rt: Runtime, account_id: int, changes: ProfileChanges) -> None:
             # Followers' servers get the new profile (an Update of the actor).
             await outbox.record(conn, rt.ids, "account.updated", account_id, account_id)
             conn.effects.add(INSTANCE_FACTS_CHANGED)  # the contact account may be this one
+        shown = {
+            k: getattr(changes, k) for k in PROFILE_DEFAULTS if getattr(changes, k) is not None
+        }
         if (
             changes.privacy is not None
             or changes.sensitive is not None
             or changes.language is not None
             or changes.quote_policy is not None
+            or shown
         ):
             user = await user_rows.user_by_account(conn, account_id)
             settings = json.loads(user["settings"] or "{}") if user else {}
+            if shown:
+                settings.setdefault("profile", {}).update(shown)
             prefs = settings.setdefault("preferences", {})
             if changes.privacy is not None:
                 prefs["privacy"] = changes.privacy
@@ -282,3 +313,62 @@ async def update(rt: Runtime, account_id: int, changes: ProfileChanges) -> None:
             await user_rows.update_settings(conn, account_id, json.dumps(settings), now)
 
     await rt.store.write(unit)
+
+
+@dataclass(frozen=True)
+class ProfileView:
+    """What `GET /api/v1/profile` shows: the account, its display settings, featured tags."""
+
+    account: AccountRow
+    settings: dict[str, Any]
+    featured_tags: list[FeaturedTagViewRow]
+
+
+async def profile(rt: Runtime, account_id: int) -> ProfileView | None:
+    """The signed-in person's own profile, with the source text of what they edit."""
+
+    async def unit(conn: Connection) -> ProfileView | None:
+        row = await account_rows.account_by_id(conn, account_id)
+        user = await user_rows.user_by_account(conn, account_id)
+        if row is None or user is None:
+            return None
+        stored = json.loads(user["settings"] or "{}").get("profile", {})
+        settings = {k: stored.get(k, default) for k, default in PROFILE_DEFAULTS.items()}
+        tags = list(await featured_rows.of_account(conn, account_id))
+        return ProfileView(row, settings, tags)
+
+    return await rt.store.read(unit)
+
+
+async def accounts_by_ids(rt: Runtime, account_ids: list[int]) -> list[Row]:
+    """The accounts among `account_ids` that exist and are not suspended, in the order
+    asked (each once)."""
+    wanted = list(dict.fromkeys(account_ids))[:MAX_ACCOUNTS_AT_ONCE]
+    rows = await rt.store.read(follow_rows.accounts_by_ids, wanted)
+    found = {r["id"]: r for r in rows if r["suspended_at"] is None}
+    return [dict(found[i]) for i in wanted if i in found]
+
+
+async def directory(
+    rt: Runtime,
+    *,
+    order: str,
+    local_only: bool,
+    viewer_id: int | None,
+    offset: int,
+    limit: int,
+) -> list[Row]:
+    """A page of the profile directory: discoverable local and known remote accounts,
+    recently active (`active`) or newest (`new`) first."""
+    if order not in DIRECTORY_ORDERS:
+        raise ValueError(f"order must be one of {', '.join(DIRECTORY_ORDERS)}")
+    rows = await rt.store.read(
+        account_rows.directory,
+        order=order,
+        local_only=local_only,
+        viewer_id=viewer_id,
+        now=now_ms(),
+        offset=offset,
+        limit=limit,
+    )
+    return [dict(r) for r in rows]

@@ -12,6 +12,7 @@ import secrets
 from ..ids import now_ms
 from ..runtime import Runtime
 from ..store import RowView
+from ..store import activity as activity_rows
 from ..store import users as user_rows
 from ..store.rows import LiveSessionRow, SessionAccountRow, UserAccountRow
 from .onetime import TokenInvalid, check_token, make_token, token_user_id
@@ -52,6 +53,7 @@ async def start_session(
             now=now,
         )
         await user_rows.record_sign_in(conn, account_id, now)
+        await activity_rows.record_login(conn, account_id, now)
 
     await rt.store.write(unit)
     return token

@@ -22,6 +22,7 @@ from typing import Any
 
 from .. import quote_policy
 from ..drafts import NewStatus, QuoteDraft, Version
+from ..federation import lookup
 from ..formatting import URL_RE, MentionTarget, plain_mentions, render_text
 from ..ids import now_ms, parse_id
 from ..runtime import Runtime
@@ -436,6 +437,19 @@ async def show(rt: Runtime, status_id: int, viewer_id: int | None) -> StatusBund
         return await status_rows.hydrate(conn, [row], viewer_id)
 
     return await rt.store.read(unit)
+
+
+async def embeddable(rt: Runtime, url: str) -> StatusBundle:
+    """The local public or unlisted status a URL of this server names, as anyone sees it
+    (what `GET /api/oembed` embeds); StatusNotFound otherwise."""
+    found = await lookup.local_resource(rt, url) if len(url) <= 2000 else None
+    if not isinstance(found, lookup.FoundStatus):
+        raise StatusNotFound()
+    bundle = await show(rt, found.status_id, None)
+    row = bundle.statuses[bundle.order[0]]
+    if not row["local"] or row["reblog_of_id"] is not None:
+        raise StatusNotFound()
+    return bundle
 
 
 async def show_many(rt: Runtime, status_ids: list[int], viewer_id: int | None) -> StatusBundle:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from ..ids import now_ms
 from ..runtime import Runtime
 from ..store import Connection, RowView
+from ..store import featured_tags as featured_rows
 from ..store import tags as tag_rows
 from ..store.paging import Page
 from ..views import DayUse
@@ -34,6 +35,7 @@ class TagView:
     tag: RowView
     history: list[DayUse]
     following: bool | None  # None for anonymous viewers
+    featuring: bool | None = None  # whether the viewer features it on their profile
 
 
 def _clean(name: str) -> str:
@@ -58,10 +60,11 @@ def history(uses: Sequence[RowView], now: int) -> list[DayUse]:
 async def view(conn: Connection, tag: RowView, viewer_id: int | None, now: int) -> TagView:
     """A tag's history up to `now` and whether the viewer follows it (inside a unit)."""
     uses = await tag_rows.tag_uses(conn, tag["id"], now - HISTORY_DAYS * DAY_MS)
-    following = None
+    following = featuring = None
     if viewer_id is not None:
         following = tag["id"] in await tag_rows.followed_tag_ids(conn, viewer_id, [tag["id"]])
-    return TagView(tag, history(uses, now), following)
+        featuring = await featured_rows.featured_id(conn, viewer_id, tag["id"]) is not None
+    return TagView(tag, history(uses, now), following, featuring)
 
 
 async def show(rt: Runtime, name: str, viewer_id: int | None) -> TagView:

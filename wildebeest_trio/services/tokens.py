@@ -10,6 +10,7 @@ from ..ids import now_ms
 from ..runtime import Runtime
 from ..store import Connection, daily_counters
 from ..store import accounts as account_rows
+from ..store import activity as activity_rows
 from ..store import oauth as oauth_rows
 
 CLI_APP_NAME = "wildebeest-trio command line"
@@ -169,15 +170,18 @@ class TokenInfo:
 HOUR_MS = 3600 * 1000
 
 
-async def _resolve(conn: Connection, token_hash: str, now: int) -> tuple[TokenInfo, bool] | None:
+async def _resolve(
+    conn: Connection, token_hash: str, now: int, *, pending: bool = False
+) -> tuple[TokenInfo, bool] | None:
     row = await oauth_rows.token_with_user(conn, token_hash)
     if row is None:
         return None
+    # A user still waiting for confirmation or approval may use a token only where
+    # `pending` says so (resending the confirmation e-mail).
     if row["account_id"] is not None and not (
         row["user_id"] is not None
-        and row["approved"]
+        and (pending or (row["approved"] and row["confirmed_at"] is not None))
         and not row["disabled"]
-        and row["confirmed_at"] is not None
         and row["suspended_at"] is None
     ):
         return None
@@ -196,6 +200,8 @@ async def _touch(conn: Connection, info: TokenInfo, now: int) -> None:
     await oauth_rows.touch_token(conn, info.token_id, now)
     if info.account_id is not None:
         await daily_counters.mark_active(conn, info.account_id, now)
+        # Using an app counts as signing in, for the instance's weekly activity.
+        await activity_rows.record_login(conn, info.account_id, now)
 
 
 async def resolve_token(rt: Runtime, token: str) -> TokenInfo | None:
@@ -211,3 +217,12 @@ async def resolve_token(rt: Runtime, token: str) -> TokenInfo | None:
         # Recorded at most hourly: enough for "active users" counts, off the hot path.
         await rt.store.write(_touch, info, now)
     return info
+
+
+async def resolve_pending_token(rt: Runtime, token: str) -> TokenInfo | None:
+    """Like `resolve_token`, but a user whose address is not confirmed yet (or whose sign-up
+    awaits approval) passes too: what `POST /api/v1/emails/confirmations` accepts."""
+    if len(token) > 512:
+        return None
+    found = await rt.store.read(_resolve, hash_token(token), now_ms(), pending=True)
+    return None if found is None else found[0]

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from . import statuses, users
-from .base import ROLE_SQL, Connection, fetchrow_as, fetchval_as
+from .base import ROLE_SQL, Connection, fetch_as, fetchrow_as, fetchval_as
 from .effects import INSTANCE_FACTS_CHANGED
 from .rows import AccountRow, AccountWithUserRow, ActorRow, PublicKeyRow, RemoteActorKeyRow
 
@@ -488,3 +488,54 @@ async def purge_account(conn: Connection, account_id: int, now: int) -> None:
     )
     await users.disable_for_deletion(conn, account_id, now)
     await users.revoke_access(conn, account_id, now)
+
+
+# Who the profile directory shows (Mastodon's `Account.discoverable`): accounts that chose
+# to be discovered, not suspended, silenced or moved, local ones approved and enabled, and
+# none from a domain this server limits or suspends.
+_DIRECTORY = (
+    "SELECT a.* FROM accounts a LEFT JOIN users u ON u.account_id = a.id "
+    "WHERE a.discoverable AND a.suspended_at IS NULL AND a.silenced_at IS NULL "
+    "AND a.moved_to_account_id IS NULL "
+    "AND (a.domain IS NOT NULL OR (u.approved AND NOT u.disabled)) "
+    "AND (a.domain IS NULL OR NOT EXISTS (SELECT 1 FROM domain_blocks d "
+    "     WHERE d.domain = a.domain AND d.severity IN ('silence', 'suspend')))"
+)
+# What a signed-in viewer does not see there: whom they block or mute (or who blocks them),
+# and the domains they block.
+_DIRECTORY_FOR_VIEWER = (
+    " AND a.id <> $1"
+    " AND NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.account_id = $1 AND b.target_account_id"
+    "     = a.id) OR (b.account_id = a.id AND b.target_account_id = $1))"
+    " AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.account_id = $1 AND m.target_account_id"
+    "     = a.id AND (m.expires_at IS NULL OR m.expires_at > $2))"
+    " AND (a.domain IS NULL OR NOT EXISTS (SELECT 1 FROM account_domain_blocks x"
+    "     WHERE x.account_id = $1 AND x.domain = a.domain))"
+)
+DIRECTORY_ORDERS = {
+    # Recently posting first; those who never posted last.
+    "active": "ORDER BY a.last_status_at IS NULL, a.last_status_at DESC, a.id DESC",
+    "new": "ORDER BY a.id DESC",
+}
+
+
+async def directory(
+    conn: Connection,
+    *,
+    order: str,
+    local_only: bool,
+    viewer_id: int | None,
+    now: int,
+    offset: int,
+    limit: int,
+) -> list[AccountRow]:
+    """A page of the profile directory (`order` is a key of DIRECTORY_ORDERS)."""
+    sql = _DIRECTORY
+    args: list[Any] = []
+    if viewer_id is not None:
+        sql += _DIRECTORY_FOR_VIEWER
+        args = [viewer_id, now]
+    if local_only:
+        sql += " AND a.domain IS NULL"
+    sql += f" {DIRECTORY_ORDERS[order]} LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}"
+    return await fetch_as(conn, AccountRow, sql, *args, limit, offset)

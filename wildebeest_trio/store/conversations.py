@@ -31,6 +31,21 @@ async def touch(
     )
 
 
+async def conversation_of(
+    conn: Connection, account_id: int, conversation_id: int, participant_ids: str
+) -> AccountConversationRow | None:
+    """An account's conversation with these participants in a thread."""
+    return await fetchrow_as(
+        conn,
+        AccountConversationRow,
+        "SELECT * FROM account_conversations WHERE account_id = $1 AND conversation_id = $2 "
+        "AND participant_ids = $3",
+        account_id,
+        conversation_id,
+        participant_ids,
+    )
+
+
 async def rows_ending_with(conn: Connection, status_id: int) -> list[AccountConversationRow]:
     """The conversations whose latest status is `status_id`."""
     return await fetch_as(

@@ -38,6 +38,14 @@ async def delete(conn: Connection, featured_id: int, account_id: int) -> bool:
     return bool(removed)
 
 
+async def featured_id(conn: Connection, account_id: int, tag_id: int) -> int | None:
+    """The id under which the account features a tag, if it does."""
+    found = await conn.fetchval(
+        "SELECT id FROM featured_tags WHERE account_id = $1 AND tag_id = $2", account_id, tag_id
+    )
+    return None if found is None else int(found)
+
+
 async def count_of(conn: Connection, account_id: int) -> int:
     """How many tags the account features."""
     return int(

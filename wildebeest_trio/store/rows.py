@@ -758,6 +758,20 @@ class UserRecoveryCodeRow(TypedDict):
     created_at: int
 
 
+class WeeklyLoginRow(TypedDict):
+    week_start: int
+    account_id: int
+
+
+class TermsOfServiceRow(TypedDict):
+    id: int
+    effective_date: str
+    content: str
+    changelog: str
+    created_at: int
+    updated_at: int
+
+
 class ImportRow(TypedDict):
     id: int
     account_id: int
@@ -872,6 +886,8 @@ class StatusTranslationRow(TypedDict):
 TABLES: dict[str, type] = {
     "status_translations": StatusTranslationRow,
     "schema_migrations": SchemaMigrationRow,
+    "weekly_logins": WeeklyLoginRow,
+    "terms_of_service": TermsOfServiceRow,
     "imports": ImportRow,
     "import_rows": ImportRowRow,
     "account_archives": AccountArchiveRow,
@@ -1488,3 +1504,4 @@ class StatusAudience(TypedDict):
     followers: list[int]
     mentioned: list[int]
     tags: list[str]
+    with_media: bool  # whether it has attachments (the `:media` public streams)

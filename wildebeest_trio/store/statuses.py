@@ -984,32 +984,64 @@ async def tag_page(
     return await fetch_page(conn, StatusRow, sql, args, "s.id", page)
 
 
+def _list_sql(policy: str, list_param: str, viewer_param: str, now_param: str) -> str:
+    """The condition under which a status `s` shows on a list (the `$n` parameters name the
+    list, its owner and now): a member's status or boost the owner may see (never a direct
+    one), with replies as the list's `replies_policy` says."""
+    sql = (
+        f"{LIVE} AND +s.account_id IN "
+        f"(SELECT la.account_id FROM list_accounts la WHERE la.list_id = {list_param}) "
+        f"AND s.visibility <> 'direct' AND {visible_sql('s', viewer_param)} "
+        f"AND {unhidden_sql('s', viewer_param, now_param)}"
+    )
+    own_thread = "s.in_reply_to_id IS NULL OR s.in_reply_to_account_id = s.account_id"
+    if policy == "none":
+        return sql + f" AND ({own_thread})"
+    if policy == "list":
+        return sql + (
+            f" AND ({own_thread} OR s.in_reply_to_account_id IN "
+            f"(SELECT lr.account_id FROM list_accounts lr WHERE lr.list_id = {list_param}))"
+        )
+    # followed
+    return sql + (
+        f" AND ({own_thread} OR s.in_reply_to_account_id = {viewer_param} "
+        "OR s.in_reply_to_account_id IN "
+        f"(SELECT fr.target_account_id FROM follows fr WHERE fr.account_id = {viewer_param}))"
+    )
+
+
 async def list_page(
     conn: Connection, list_row: ListRow, viewer_id: int, page: Page, now: int
 ) -> list[StatusRow]:
     """A list's timeline: its members' statuses and boosts the viewer may see (never
     direct ones), with replies as the list's `replies_policy` says."""
-    sql = (
-        f"SELECT s.* FROM statuses s WHERE {LIVE} AND +s.account_id IN "
-        "(SELECT la.account_id FROM list_accounts la WHERE la.list_id = $1) "
-        f"AND s.visibility <> 'direct' AND {visible_sql('s', '$2')} "
-        f"AND {unhidden_sql('s', '$2', '$3')}"
+    sql = "SELECT s.* FROM statuses s WHERE " + _list_sql(
+        list_row["replies_policy"], "$1", "$2", "$3"
     )
-    own_thread = "s.in_reply_to_id IS NULL OR s.in_reply_to_account_id = s.account_id"
-    policy = list_row["replies_policy"]
-    if policy == "none":
-        sql += f" AND ({own_thread})"
-    elif policy == "list":
-        sql += (
-            f" AND ({own_thread} OR s.in_reply_to_account_id IN "
-            "(SELECT lr.account_id FROM list_accounts lr WHERE lr.list_id = $1))"
-        )
-    else:  # followed
-        sql += (
-            f" AND ({own_thread} OR s.in_reply_to_account_id = $2 OR s.in_reply_to_account_id IN "
-            "(SELECT fr.target_account_id FROM follows fr WHERE fr.account_id = $2))"
-        )
     return await fetch_page(conn, StatusRow, sql, [list_row["id"], viewer_id, now], "s.id", page)
+
+
+# A status reaches live at most this many lists (those of its author's most recent members).
+MAX_LIVE_LISTS = 1000
+
+
+async def lists_showing(conn: Connection, status_id: int, author_id: int, now: int) -> list[int]:
+    """The ids of the local people's lists a status shows on (for their live streams)."""
+    lists = await conn.fetch(
+        "SELECT l.id, l.account_id, l.replies_policy FROM list_accounts la "
+        "JOIN lists l ON l.id = la.list_id WHERE la.account_id = $1 "
+        "ORDER BY l.id DESC LIMIT $2",
+        author_id,
+        MAX_LIVE_LISTS,
+    )
+    shown = []
+    for row in lists:
+        sql = "SELECT 1 FROM statuses s WHERE s.id = $4 AND " + _list_sql(
+            row["replies_policy"], "$1", "$2", "$3"
+        )
+        if await conn.fetchval(sql, row["id"], row["account_id"], now, status_id) is not None:
+            shown.append(int(row["id"]))
+    return shown
 
 
 async def trending_page(

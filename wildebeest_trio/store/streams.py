@@ -67,9 +67,13 @@ async def status_audience(conn: Connection, status_id: int) -> StatusAudience | 
         "WHERE st.status_id = $1",
         proper,
     )
+    media = await conn.fetchval(
+        "SELECT 1 FROM media_attachments WHERE status_id = $1 LIMIT 1", proper
+    )
     return {
         "status": status,
         "followers": [r["account_id"] for r in followers],
         "mentioned": [r["account_id"] for r in mentioned],
         "tags": [r["name"] for r in tags],
+        "with_media": media is not None,
     }

@@ -302,6 +302,17 @@ async def unconfirmed_email(conn: Connection, user_id: int) -> str | None:
     )
 
 
+async def readdress_unconfirmed(conn: Connection, user_id: int, email: str, now: int) -> bool:
+    """Replace the address of a user who has not confirmed it yet; whether it changed."""
+    changed = await conn.execute(
+        "UPDATE users SET email = $1, updated_at = $2 WHERE id = $3 AND confirmed_at IS NULL",
+        email,
+        now,
+        user_id,
+    )
+    return changed == 1
+
+
 async def swap_email(conn: Connection, user_id: int, email: str, now: int) -> None:
     """Make a confirmed new address the account's address."""
     await conn.execute(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, request
+from quart import Blueprint, Response, redirect, request
 
 from ...serializers import instance as entities
 from ...serializers.webfinger import jrd
@@ -34,6 +34,13 @@ async def webfinger_endpoint() -> Response:
     response.headers["Cache-Control"] = THREE_DAYS
     response.headers["Vary"] = "Accept"
     return response
+
+
+@blueprint.route("/.well-known/change-password")
+async def change_password() -> Response:
+    """Where password managers send people to change a password (W3C's well-known URL):
+    the account settings page, which has the password form (Mastodon redirects too)."""
+    return redirect("/settings/account", 301)
 
 
 @blueprint.route("/.well-known/host-meta")

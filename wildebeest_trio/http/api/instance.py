@@ -11,6 +11,7 @@ from ...serializers import instance as entities
 from ...services import domain_blocks, translation
 from ...services import instance as instance_service
 from ..context import encode_json, features, json_response, runtime, takes_av
+from ..errors import not_found
 
 blueprint = Blueprint("instance", __name__)
 
@@ -80,3 +81,35 @@ async def extended_description() -> Response:
 async def domain_blocks_list() -> Response:
     """The domains this server limits, with public comments (obfuscated ones masked)."""
     return json_response(await domain_blocks.public_blocks(runtime()))
+
+
+@blueprint.route("/api/v1/instance/activity")
+async def activity() -> Response:
+    """The last twelve weeks: local statuses, people active, sign-ups (newest first)."""
+    return json_response(await instance_service.weekly_activity(runtime()))
+
+
+@blueprint.route("/api/v1/instance/privacy_policy")
+async def privacy_policy() -> Response:
+    rt = runtime()
+    facts = await instance_service.instance_facts(rt)
+    return json_response(
+        entities.privacy_policy(facts, instance_service.default_privacy_policy(rt.config))
+    )
+
+
+@blueprint.route("/api/v1/instance/terms_of_service")
+@blueprint.route("/api/v1/instance/terms_of_service/<date>")
+async def terms_of_service(date: str | None = None) -> Response:
+    """The terms in effect, or those that take effect on `date`; 404 when there are none."""
+    facts = await instance_service.instance_facts(runtime())
+    version = instance_service.terms_shown(facts, date)
+    if version is None:
+        raise not_found()
+    return json_response(
+        entities.terms_of_service(
+            version,
+            today=instance_service.today(),
+            succeeded_by=instance_service.terms_after(facts, version),
+        )
+    )

@@ -65,6 +65,19 @@ async def change(attachment_id: int) -> Response:
     return _answer(row)
 
 
+@blueprint.route("/api/v1/media/<id:attachment_id>", methods=["DELETE"])
+@require_scope("write:media")
+async def delete(attachment_id: int) -> Response:
+    """Delete one's own upload before it is posted (4.4): `{}`; 422 once a status uses it."""
+    try:
+        deleted = await media.delete_upload(runtime(), auth().account_id or 0, attachment_id)
+    except media.MediaInUse:
+        raise ApiError(422, "Media attachment is currently used by a status") from None
+    if not deleted:
+        raise not_found()
+    return json_response({})
+
+
 async def _create(*, synchronous: bool) -> Response:
     """Both upload endpoints: read the form, hand the file to the service, answer the entity."""
     rt = runtime()

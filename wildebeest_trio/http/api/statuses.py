@@ -9,6 +9,7 @@ from ...ids import parse_id
 from ...serializers.accounts import account_entity
 from ...serializers.scheduled import scheduled_status_entity
 from ...serializers.statuses import (
+    oembed_entity,
     status_edit_entity,
     status_entities,
     status_entity,
@@ -144,6 +145,26 @@ async def show_many() -> Response:
     ids = params.ids("id", MAX_MANY)
     bundle = await statuses.show_many(runtime(), ids, account_id)
     return json_response(status_entities(runtime().config, bundle))
+
+
+@blueprint.route("/api/v1_alpha/async_refreshes/<refresh_id>")
+@require_scope("read")
+async def async_refresh(refresh_id: str) -> Response:
+    """Mastodon 4.4 names background refreshes (of a thread's replies, say) in a
+    `Mastodon-Async-Refresh` header and reports them here. This server answers with what
+    it has at once and never names one, so every id is unknown."""
+    raise ApiError(404, "Record not found")
+
+
+@blueprint.route("/api/oembed")
+async def oembed() -> Response:
+    """oEmbed for a public or unlisted post of this server (`url` names it; `maxwidth`)."""
+    params = await read_params()
+    url = params.text("url", "", max_length=2000) or ""
+    width = params.integer("maxwidth", None, minimum=1, maximum=10_000, clamp=True)
+    with service_errors():
+        bundle = await statuses.embeddable(runtime(), url)
+    return json_response(oembed_entity(runtime().config, bundle, bundle.order[0], width=width))
 
 
 @blueprint.route("/api/v1/statuses/<id:status_id>")

@@ -10,7 +10,8 @@ import trio
 from quart import Blueprint, Response, request, websocket
 
 from ... import jsonbounds, metrics
-from ...ids import now_ms
+from ...ids import now_ms, parse_id
+from ...services import lists
 from ...services.follows import hidden_account_ids
 from ...services.tokens import TokenInfo, resolve_token, scope_allows
 from ...streaming.hub import Subscription
@@ -30,6 +31,7 @@ BASE_STREAMS = (
     "public:remote",
     "hashtag",
     "hashtag:local",
+    "list",
     "direct",
 )
 STREAMS = frozenset(BASE_STREAMS) | {
@@ -55,15 +57,18 @@ class Resolved:
     label: list[str]
 
 
-def resolve_stream(info: TokenInfo, name: str, tag: str | None) -> Resolved:
-    """The channels behind a stream name, checking the token's scopes."""
+async def resolve_stream(
+    info: TokenInfo, name: str, tag: str | None, list_id: object = None
+) -> Resolved:
+    """The channels behind a stream name, checking the token's scopes (and, for a list,
+    that it is the caller's)."""
     if name not in STREAMS:
         raise StreamError(400, "Unknown stream type")
     needed = "read:notifications" if name == "user:notification" else "read:statuses"
     if not scope_allows(info.scopes, needed):
         raise StreamError(401, "Access token does not have the required scopes")
     account = info.account_id
-    if account is None and name in ("user", "user:notification", "direct"):
+    if account is None and name in ("user", "user:notification", "direct", "list"):
         raise StreamError(401, "This stream requires a user token")
     if name == "user":
         # The broadcast channel carries what every user hears (announcements).
@@ -75,6 +80,15 @@ def resolve_stream(info: TokenInfo, name: str, tag: str | None) -> Resolved:
         return Resolved([f"timeline:{account}:notifications"], ["user:notification"])
     if name == "direct":
         return Resolved([f"timeline:direct:{account}"], ["direct"])
+    if name == "list":
+        wanted = parse_id(list_id)
+        if wanted is None:
+            raise StreamError(400, "No list for list stream provided")
+        try:
+            await lists.show(runtime(), account or 0, wanted)
+        except lists.ListNotFound:
+            raise StreamError(401, "Not authorized to stream this list") from None
+        return Resolved([f"timeline:list:{wanted}"], ["list", str(wanted)])
     if name.startswith("hashtag"):
         if not tag or len(tag) > 100:
             raise StreamError(400, "No tag for hashtag stream provided")
@@ -133,7 +147,9 @@ async def _sse(name: str) -> Response:
             "only_media", ""
         ).lower() in ("1", "true"):
             name = f"{name}:media"
-        resolved = resolve_stream(info, name, request.args.get("tag"))
+        resolved = await resolve_stream(
+            info, name, request.args.get("tag"), request.args.get("list")
+        )
     except StreamError as exc:
         raise ApiError(exc.status, str(exc)) from None
     hub = runtime().streams
@@ -180,6 +196,7 @@ for _path, _name in (
     ("public/remote", "public:remote"),
     ("hashtag", "hashtag"),
     ("hashtag/local", "hashtag:local"),
+    ("list", "list"),
     ("direct", "direct"),
 ):
     _sse_route(f"/api/v1/streaming/{_path}", _name)
@@ -212,13 +229,13 @@ async def multiplexed() -> Response | None:
     hub = runtime().streams
     subscription = await _subscription_for(info)
 
-    def subscribe(name: str, tag: str | None) -> None:
-        resolved = resolve_stream(info, name, tag)
+    async def subscribe(name: str, tag: str | None, list_id: object) -> None:
+        resolved = await resolve_stream(info, name, tag, list_id)
         for channel in resolved.channels:
             hub.subscribe(subscription, channel, resolved.label)
 
-    def unsubscribe(name: str, tag: str | None) -> None:
-        for channel in resolve_stream(info, name, tag).channels:
+    async def unsubscribe(name: str, tag: str | None, list_id: object) -> None:
+        for channel in (await resolve_stream(info, name, tag, list_id)).channels:
             hub.unsubscribe(subscription, channel)
 
     frames: DirectFrames | None = websocket.scope.get(SCOPE_KEY)
@@ -240,10 +257,13 @@ async def multiplexed() -> Response | None:
                 command = jsonbounds.loads(data, max_bytes=MAX_COMMAND_BYTES)
                 kind, name = command.get("type"), command.get("stream")
                 tag = command.get("tag")
+                tag = tag if isinstance(tag, str) else None
+                # Mastodon's clients send the list id as a string or a number.
+                list_id = command.get("list")
                 if kind == "subscribe":
-                    subscribe(str(name), tag if isinstance(tag, str) else None)
+                    await subscribe(str(name), tag, list_id)
                 elif kind == "unsubscribe":
-                    unsubscribe(str(name), tag if isinstance(tag, str) else None)
+                    await unsubscribe(str(name), tag, list_id)
                 else:
                     raise StreamError(400, "Unknown message type")
             except StreamError as exc:
@@ -256,7 +276,7 @@ async def multiplexed() -> Response | None:
             initial = websocket.args.get("stream")
             if initial:
                 try:
-                    subscribe(initial, websocket.args.get("tag"))
+                    await subscribe(initial, websocket.args.get("tag"), websocket.args.get("list"))
                 except StreamError as exc:
                     await websocket.send(json.dumps({"error": str(exc), "status": exc.status}))
             async with trio.open_nursery() as nursery:

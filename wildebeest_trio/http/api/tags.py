@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from quart import Blueprint, Response
 
 from ...serializers.tags import tag_entity
-from ...services import tags, trends
+from ...services import featured_tags, tags, trends
 from ...services.tags import TagNotFound, TagView
 from ..auth import auth, require_scope
 from ..context import json_response, runtime
@@ -31,7 +31,13 @@ def _tag_errors() -> Iterator[None]:
 
 def _entity(view: TagView) -> Response:
     return json_response(
-        tag_entity(runtime().config, view.tag, view.history, following=view.following)
+        tag_entity(
+            runtime().config,
+            view.tag,
+            view.history,
+            following=view.following,
+            featuring=view.featuring,
+        )
     )
 
 
@@ -59,6 +65,19 @@ async def unfollow(name: str) -> Response:
     """`POST /api/v1/tags/:name/unfollow`."""
     with _tag_errors():
         view = await tags.follow(runtime(), auth().account_id or 0, name, False)
+    return _entity(view)
+
+
+@blueprint.route("/api/v1/tags/<name>/feature", methods=["POST"], defaults={"on": True})
+@blueprint.route("/api/v1/tags/<name>/unfeature", methods=["POST"], defaults={"on": False})
+@require_scope("write:accounts")
+async def feature(name: str, on: bool) -> Response:
+    """Feature a hashtag on one's profile, or stop (4.4); the Tag with `featuring`."""
+    try:
+        with _tag_errors():
+            view = await featured_tags.feature_tag(runtime(), auth().account_id or 0, name, on)
+    except featured_tags.FeaturedTagError as exc:
+        raise ApiError(422, str(exc)) from None
     return _entity(view)
 
 

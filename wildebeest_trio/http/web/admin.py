@@ -75,6 +75,9 @@ async def settings_page(_viewer: Row) -> Response:
         modes=instance_service.REGISTRATION_MODES,
         rules=facts.rules,
         extended=facts.extended_description,
+        privacy_policy=facts.privacy_policy,
+        terms=facts.terms,
+        today=instance_service.today(),
     )
 
 
@@ -105,6 +108,20 @@ async def settings_save(post: FormPost) -> Response:
             if len(text) > 20_000:
                 return await post.failed("The description is too long.")
             await instance_service.set_extended_description(rt, text)
+        elif action == "privacy_policy":
+            await instance_service.set_privacy_policy(rt, str(form.get("privacy_policy", "")))
+        elif action == "terms":
+            await instance_service.put_terms(
+                rt,
+                effective_date=str(form.get("effective_date", ""))[:40],
+                html=str(form.get("content", "")),
+                changelog=str(form.get("changelog", "")),
+            )
+        elif action == "remove_terms":
+            if not await instance_service.delete_terms(
+                rt, str(form.get("effective_date", ""))[:40]
+            ):
+                return await post.failed("No such terms of service.", 404)
         else:
             return await post.failed("Unknown action.", 400)
     except ValueError as exc:

@@ -36,3 +36,36 @@ async def home() -> Response:
     )
     response.headers["Vary"] = "Accept, Cookie"
     return response
+
+
+@blueprint.route("/privacy-policy")
+async def privacy_policy() -> Response:
+    """The privacy policy an admin wrote (or the default one)."""
+    rt = runtime()
+    facts = await instance_service.instance_facts(rt)
+    content = facts.privacy_policy or instance_service.default_privacy_policy(rt.config)
+    return await page("document.html", heading="Privacy policy", content=content)
+
+
+@blueprint.route("/terms-of-service")
+@blueprint.route("/terms-of-service/<date>")
+async def terms_of_service(date: str | None = None) -> Response:
+    """The terms of service in effect (or of a date), with the other versions linked."""
+    facts = await instance_service.instance_facts(runtime())
+    today = instance_service.today()
+    version = instance_service.terms_shown(facts, date)
+    if version is None:
+        return await page(
+            "message.html",
+            status=404,
+            heading="Not found",
+            message="There are no terms of service for that date.",
+        )
+    return await page(
+        "document.html",
+        heading="Terms of service",
+        content=version["content"],
+        effective=version["effective_date"],
+        upcoming=version["effective_date"] > today,
+        versions=[t["effective_date"] for t in facts.terms],
+    )

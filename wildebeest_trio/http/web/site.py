@@ -308,6 +308,10 @@ async def status_page(handle: str, segment: str) -> Response:
         ancestors=shown(thread.ancestors),
         descendants=shown(thread.descendants),
         account=main.status["account"],
+        # Only public and unlisted posts embed; the link says where their oEmbed is.
+        oembed_url=f"{rt.config.base_url}/api/oembed?" + urlencode({"url": main.status["url"]})
+        if row["visibility"] in ("public", "unlisted")
+        else None,
     )
 
 
