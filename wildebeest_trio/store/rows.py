@@ -101,9 +101,18 @@ class AccountRow(TypedDict):
     header_cached_at: int | None
     header_cached_url: str | None
     attribution_domains: str | None  # JSON list of host names (Mastodon 4.3)
+    # Moves with every change to the row (migration 0028's trigger): the cached entity's key.
+    entity_version: int
     #: Not a column: the enabled custom emoji the profile uses, set on the rows the
     #: store hydrates (`custom_emojis.attach_to_accounts`, `statuses.hydrate`).
     emojis: NotRequired[list[CustomEmojiRow]]
+
+
+class EntityEpochRow(TypedDict):
+    """The version of something many entities share (`custom_emojis`), moved by triggers."""
+
+    name: str
+    version: int
 
 
 class QuoteRow(TypedDict):
@@ -270,6 +279,8 @@ class StatusRow(TypedDict):
     poll_id: int | None
     quote_approval_policy: int  # Mastodon's bits: automatic << 16 | manual (quote_policy.py)
     quotes_count: int
+    # Moves with every change to what the Status entity shows (migration 0028's triggers).
+    entity_version: int
 
 
 class FollowRow(TypedDict):
@@ -754,6 +765,7 @@ TABLES: dict[str, type] = {
     "schema_migrations": SchemaMigrationRow,
     "id_nodes": IdNodeRow,
     "accounts": AccountRow,
+    "entity_epochs": EntityEpochRow,
     "preview_cards": PreviewCardRow,
     "home_feeds": HomeFeedRow,
     "home_feed_entries": HomeFeedEntryRow,
