@@ -15,11 +15,13 @@ from quart.datastructures import FileStorage
 
 from tests import test_timelines_api
 from tests.social import User, act, follow, get, post
+from tests.test_custom_emoji import image
 from tests.test_filters_api import create_filter
 from tests.test_preview_cards import png
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.http import create_app
 from wildebeest_trio.runtime import Runtime
+from wildebeest_trio.services.custom_emoji import add_emoji
 from wildebeest_trio.store import Connection
 from wildebeest_trio.store import accounts as account_rows
 from wildebeest_trio.store import preview_cards as card_rows
@@ -238,3 +240,24 @@ async def test_writes_of_another_process_are_seen_at_once(
     assert response.status_code == 200
     assert sid not in await public(client, bob)
     assert (await get(client, bob, f"/api/v1/statuses/{sid}"))[0] == 404
+
+
+async def test_an_emoji_added_later_shows_on_cached_statuses_and_authors(
+    rt: Runtime, client: Any, alice: User
+) -> None:
+    response = await client.patch(
+        "/api/v1/accounts/update_credentials",
+        headers=alice.headers,
+        json={"display_name": "Alice :late:"},
+    )
+    assert response.status_code == 200
+    status = await post(client, alice, "waiting for :late:")
+    plain = await post(client, alice, "nothing to wait for")
+    seen = await public(client, None)
+    assert seen[status["id"]]["emojis"] == [] and seen[status["id"]]["account"]["emojis"] == []
+
+    await add_emoji(rt, "late", image())
+    seen = await public(client, None)
+    assert [e["shortcode"] for e in seen[status["id"]]["emojis"]] == ["late"]
+    assert [e["shortcode"] for e in seen[plain["id"]]["account"]["emojis"]] == ["late"]
+    assert seen[plain["id"]]["emojis"] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -201,13 +202,24 @@ def _quote(
     return {"state": state, "quoted_status": quoted}
 
 
+@functools.lru_cache(maxsize=64)
+def _policy_keys(policy: int) -> tuple[list[str], list[str]]:
+    """The automatic and manual keys of a policy (a handful of values; the lists are
+    shared by every entity showing them, never changed)."""
+    return (
+        quote_policy.as_keys(quote_policy.automatic(policy)),
+        quote_policy.as_keys(quote_policy.manual(policy)),
+    )
+
+
 def _quote_approval(bundle: StatusBundle, row: dict[str, Any]) -> dict[str, Any]:
     """QuoteApproval: who may quote the status, and what the viewer may expect."""
     policy = int(row.get("quote_approval_policy") or 0)
     author = row["account_id"]
+    automatic, manual = _policy_keys(policy)
     return {
-        "automatic": quote_policy.as_keys(quote_policy.automatic(policy)),
-        "manual": quote_policy.as_keys(quote_policy.manual(policy)),
+        "automatic": automatic,
+        "manual": manual,
         "current_user": quote_policy.for_account(
             policy,
             visibility=row["visibility"],

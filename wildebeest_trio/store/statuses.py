@@ -608,7 +608,8 @@ async def hydrate(
     await _viewer_bits(conn, bundle, viewer_id)
     if cache is not None and epoch >= 0:
         for i in loaded:
-            if i in bundle.order or i in inner_ids:
+            # A row read without its version (a narrower SELECT) is not kept.
+            if (i in bundle.order or i in inner_ids) and "entity_version" in bundle.statuses[i]:
                 cache.statuses.put(i, _status_entry(bundle, i, epoch))
         for account in authors:
             texts = emoji_rows.account_texts(account)
