@@ -72,5 +72,16 @@ BEGIN
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER custom_emojis_entity AFTER INSERT OR UPDATE OR DELETE ON custom_emojis
-FOR EACH STATEMENT EXECUTE FUNCTION wb_entity_epoch_emojis();
+CREATE TRIGGER custom_emojis_entity AFTER INSERT OR DELETE ON custom_emojis
+FOR EACH ROW EXECUTE FUNCTION wb_entity_epoch_emojis();
+-- Only a change an entity shows: a remote emoji seen again on every note is refreshed
+-- with the same image (its `updated_at` alone moves), and the epoch's row stays unlocked.
+CREATE TRIGGER custom_emojis_entity_update AFTER UPDATE ON custom_emojis
+FOR EACH ROW WHEN (OLD.shortcode IS DISTINCT FROM NEW.shortcode
+    OR OLD.domain IS DISTINCT FROM NEW.domain OR OLD.image_key IS DISTINCT FROM NEW.image_key
+    OR OLD.static_image_key IS DISTINCT FROM NEW.static_image_key
+    OR OLD.image_remote_url IS DISTINCT FROM NEW.image_remote_url
+    OR OLD.category IS DISTINCT FROM NEW.category
+    OR OLD.visible_in_picker IS DISTINCT FROM NEW.visible_in_picker
+    OR OLD.disabled IS DISTINCT FROM NEW.disabled)
+EXECUTE FUNCTION wb_entity_epoch_emojis();

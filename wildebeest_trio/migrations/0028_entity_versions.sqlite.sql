@@ -107,7 +107,13 @@ CREATE TRIGGER custom_emojis_entity_insert AFTER INSERT ON custom_emojis
 BEGIN
     UPDATE entity_epochs SET version = version + 1 WHERE name = 'custom_emojis';
 END;
+-- Only a change an entity shows: a remote emoji seen again on every note is refreshed
+-- with the same image (its `updated_at` alone moves).
 CREATE TRIGGER custom_emojis_entity_update AFTER UPDATE ON custom_emojis
+WHEN OLD.shortcode IS NOT NEW.shortcode OR OLD.domain IS NOT NEW.domain
+    OR OLD.image_key IS NOT NEW.image_key OR OLD.static_image_key IS NOT NEW.static_image_key
+    OR OLD.image_remote_url IS NOT NEW.image_remote_url OR OLD.category IS NOT NEW.category
+    OR OLD.visible_in_picker IS NOT NEW.visible_in_picker OR OLD.disabled IS NOT NEW.disabled
 BEGIN
     UPDATE entity_epochs SET version = version + 1 WHERE name = 'custom_emojis';
 END;
