@@ -143,6 +143,7 @@ _WRITE = re.compile(
 DYNAMIC_TABLES = {
     ("store.follows", "{_table(table)}"): {"follows", "follow_requests"},
     ("store.follows", "{table}"): {"follows", "follow_requests"},  # set_follow_uri's loop
+    ("store.statuses", "{table}"): {"favourites", "bookmarks", "status_pins"},  # MarkTable
 }
 
 

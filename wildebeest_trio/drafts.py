@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .store.base import Row
+from .store.base import RowView
 
 
 @dataclass
@@ -31,7 +31,7 @@ class PollState:
 class QuoteDraft:
     """The post a new status quotes, as its author or its server names it."""
 
-    quoted: Row | None  # the quoted status, when it is known here
+    quoted: RowView | None  # the quoted status, when it is known here
     uri: str | None = None  # its ActivityPub id (what names it while unknown)
     approval_uri: str | None = None  # the stamp a remote quoting post names
     legacy: bool = False  # named only by `quoteUrl`, `quoteUri` or `_misskey_quote`
@@ -67,7 +67,7 @@ class NewStatus:
 
     version: Version
     visibility: str
-    parent: Row | None = None  # the status it replies to
+    parent: RowView | None = None  # the status it replies to
     uri: str | None = None  # a remote status's id; a local one's is made from its new id
     url: str | None = None
     application_id: int | None = None

@@ -34,6 +34,7 @@ from .store.entities import EntityCache
 from .store.migrate import migrate as apply_migrations
 from .store.nodes import claim_node, release_node, renew_node
 from .streaming.hub import StreamHub
+from .views import InstanceFacts
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,9 @@ class Runtime:
     inbox_reads: Batcher[Any, Any] = field(default_factory=lambda: Batcher(INBOX_BATCH))
     inbox_writes: Batcher[Any, Any] = field(default_factory=lambda: Batcher(INBOX_BATCH))
     # Instance-wide facts (counts, rules, contact) for the discovery endpoints.
-    instance_facts: CachedValue[Any] = field(default_factory=lambda: CachedValue(ttl=30.0))
+    instance_facts: CachedValue[InstanceFacts] = field(
+        default_factory=lambda: CachedValue(ttl=30.0)
+    )
     # The statuses this process rendered, kept while their versions hold (store.entities).
     entities: EntityCache = field(default_factory=EntityCache)
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeAlias
 
 import trio
 
@@ -67,26 +67,49 @@ PrivateKey = _rust.PrivateKey
 #: A parsed public key (RSA of 1024 bits or more, Ed25519, ECDSA P-256/P-384).
 PublicKey = _rust.PublicKey
 
-#: Base class of every error raised here.
-SignatureError: type[Exception] = _rust.SignatureError
-#: A key could not be read (bad PEM or DER, unsupported type or size).
-InvalidKey: type[Exception] = _rust.InvalidKey
-#: The request carries no signature.
-MissingSignature: type[Exception] = _rust.MissingSignature
-#: A signature header, or a header it depends on (Date...), cannot be parsed.
-MalformedSignature: type[Exception] = _rust.MalformedSignature
-#: `Content-Digest` is not a structured-field dictionary (Mastodon answers 400).
-MalformedDigest: type[Exception] = _rust.MalformedDigest
-#: The algorithm is unknown or does not fit the key.
-UnsupportedAlgorithm: type[Exception] = _rust.UnsupportedAlgorithm
-#: The digest header is absent, unsupported or does not match the body.
-DigestMismatch: type[Exception] = _rust.DigestMismatch
-#: The signature does not cover what the policy requires.
-RequiredComponentMissing: type[Exception] = _rust.RequiredComponentMissing
-#: The signature is too old, expired or dated too far ahead.
-SignatureExpired: type[Exception] = _rust.SignatureExpired
-#: The signature does not verify.
-SignatureInvalid: type[Exception] = _rust.SignatureInvalid
+if TYPE_CHECKING:
+    # The extension's exception classes, as the type checker sees them.
+    #: Base class of every error raised here.
+    class SignatureError(Exception): ...
+
+    #: A key could not be read (bad PEM or DER, unsupported type or size).
+    class InvalidKey(SignatureError): ...
+
+    #: The request carries no signature.
+    class MissingSignature(SignatureError): ...
+
+    #: A signature header, or a header it depends on (Date...), cannot be parsed.
+    class MalformedSignature(SignatureError): ...
+
+    #: `Content-Digest` is not a structured-field dictionary (Mastodon answers 400).
+    class MalformedDigest(SignatureError): ...
+
+    #: The algorithm is unknown or does not fit the key.
+    class UnsupportedAlgorithm(SignatureError): ...
+
+    #: The digest header is absent, unsupported or does not match the body.
+    class DigestMismatch(SignatureError): ...
+
+    #: The signature does not cover what the policy requires.
+    class RequiredComponentMissing(SignatureError): ...
+
+    #: The signature is too old, expired or dated too far ahead.
+    class SignatureExpired(SignatureError): ...
+
+    #: The signature does not verify.
+    class SignatureInvalid(SignatureError): ...
+
+else:
+    SignatureError = _rust.SignatureError
+    InvalidKey = _rust.InvalidKey
+    MissingSignature = _rust.MissingSignature
+    MalformedSignature = _rust.MalformedSignature
+    MalformedDigest = _rust.MalformedDigest
+    UnsupportedAlgorithm = _rust.UnsupportedAlgorithm
+    DigestMismatch = _rust.DigestMismatch
+    RequiredComponentMissing = _rust.RequiredComponentMissing
+    SignatureExpired = _rust.SignatureExpired
+    SignatureInvalid = _rust.SignatureInvalid
 
 # A handle or a PEM string; the handle types come from the extension.
 PrivateKeyLike: TypeAlias = Any

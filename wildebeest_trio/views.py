@@ -7,10 +7,11 @@ it along without knowing the store.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .formatting import MentionTarget
-from .store import Row
+from .store import RowView
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,8 @@ class InstanceFacts:
     """Everything the instance endpoints show, read in one unit of work."""
 
     stats: dict[str, int]
-    rules: list[Row]
-    contact: Row | None
+    rules: Sequence[RowView]
+    contact: RowView | None
     vapid_public_key: str | None
     extended_description: str
     extended_description_updated_at: int | None
@@ -40,12 +41,12 @@ class InstanceFacts:
 class AnnouncementView:
     """An announcement with what its entity shows."""
 
-    row: Row
+    row: RowView
     mentions: list[MentionTarget] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
-    statuses: list[Row] = field(default_factory=list)
-    emojis: list[Row] = field(default_factory=list)
-    reactions: list[Row] = field(default_factory=list)
+    statuses: Sequence[RowView] = field(default_factory=list)
+    emojis: Sequence[RowView] = field(default_factory=list)
+    reactions: Sequence[RowView] = field(default_factory=list)
     read: bool | None = None
 
 
@@ -60,7 +61,7 @@ class Application:
     client_secret: str | None  # only right after registration
 
     @classmethod
-    def from_row(cls, row: Row) -> Application:
+    def from_row(cls, row: RowView) -> Application:
         return cls(
             id=row["id"],
             name=row["name"],

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from ..config import Config
 from ..ids import now_ms
 from ..serializers import activitypub as ap
-from ..store import Connection, Row
+from ..store import Connection, RowView
 from ..store import accounts as account_rows
 from ..store import activitypub as ap_rows
 from ..store import follows as follow_rows
@@ -27,6 +27,7 @@ from ..store import polls as poll_rows
 from ..store import quotes as quote_rows
 from ..store import reports as report_rows
 from ..store.domain_blocks import is_suspended
+from ..store.rows import AccountRow
 from ..urls import quote_authorization_uri
 
 DISTRIBUTABLE = ("public", "unlisted")
@@ -55,7 +56,7 @@ class Recipients:
         if inbox:
             self.inboxes[inbox] = None
 
-    def add_account(self, row: Row | None, *, personal: bool = False) -> None:
+    def add_account(self, row: RowView | None, *, personal: bool = False) -> None:
         """A remote account's inbox: shared unless `personal` (Mastodon's choice per kind)."""
         if row is None or row["domain"] is None or row.get("suspended_at") is not None:
             return
@@ -76,7 +77,9 @@ async def _allowed(conn: Connection, inboxes: list[str], cache: dict[str, bool])
     return kept
 
 
-async def note_for(conn: Connection, config: Config, status: Row, author: Row) -> dict[str, Any]:
+async def note_for(
+    conn: Connection, config: Config, status: RowView, author: RowView
+) -> dict[str, Any]:
     """A local status as the Note served and sent for it."""
     mentions = await ap_rows.mentioned_accounts(conn, status["id"])
     tags = await ap_rows.tags_of(conn, status["id"])
@@ -125,14 +128,14 @@ async def _quote_of(
 
 
 async def status_recipients(
-    conn: Connection, status: Row, author: Row, *, deleting: bool = False
+    conn: Connection, status: RowView, author: RowView, *, deleting: bool = False
 ) -> Recipients:
     """Who receives a status's Create, Update or Delete (Mastodon's StatusReachFinder)."""
     recipients = Recipients()
     visibility = status["visibility"]
     if visibility != "direct":
-        for row in await ap_rows.follower_inboxes(conn, author["id"]):
-            recipients.add(row["inbox"])
+        for inbox_row in await ap_rows.follower_inboxes(conn, author["id"]):
+            recipients.add(inbox_row["inbox"])
     for row in await ap_rows.mentioned_accounts(conn, status["id"]):
         recipients.add_account(row)
     extra: list[int] = []
@@ -157,13 +160,13 @@ async def _followers(conn: Connection, account_id: int) -> Recipients:
     return recipients
 
 
-async def _account(conn: Connection, account_id: int | None) -> Row | None:
+async def _account(conn: Connection, account_id: int | None) -> AccountRow | None:
     if account_id is None:
         return None
     return await account_rows.account_by_id(conn, account_id)
 
 
-async def plan(conn: Connection, config: Config, event: Row) -> list[Outgoing]:
+async def plan(conn: Connection, config: Config, event: RowView) -> list[Outgoing]:
     """The activities one outbox event sends (none when only local accounts are involved)."""
     actor = await _account(conn, event["account_id"])
     if actor is None or actor["domain"] is not None:
@@ -188,7 +191,7 @@ One = tuple[dict[str, Any], Recipients, bool, bool]
 Built = One | list[One] | None
 
 
-def _to_inbox_of(activity: dict[str, Any], account: Row) -> One:
+def _to_inbox_of(activity: dict[str, Any], account: RowView) -> One:
     """An unsigned activity for one remote account's own inbox."""
     recipients = Recipients()
     recipients.add_account(account, personal=True)
@@ -196,7 +199,7 @@ def _to_inbox_of(activity: dict[str, Any], account: Row) -> One:
 
 
 async def _status_created(
-    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+    conn: Connection, config: Config, actor: RowView, event: RowView, payload: dict[str, Any]
 ) -> Built:
     status = await ap_rows.status_row(conn, event["object_id"])
     if status is None or status["deleted_at"] is not None or status["reblog_of_id"] is not None:
@@ -208,7 +211,7 @@ async def _status_created(
 
 
 async def _status_updated(
-    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+    conn: Connection, config: Config, actor: RowView, event: RowView, payload: dict[str, Any]
 ) -> Built:
     status = await ap_rows.status_row(conn, event["object_id"])
     if status is None or status["deleted_at"] is not None:
@@ -221,7 +224,7 @@ async def _status_updated(
 
 
 async def _status_deleted(
-    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+    conn: Connection, config: Config, actor: RowView, event: RowView, payload: dict[str, Any]
 ) -> Built:
     status = await ap_rows.status_row(conn, event["object_id"])
     uri = payload.get("uri") or (status["uri"] if status else None)
@@ -236,7 +239,7 @@ async def _status_deleted(
 
 
 async def _reblog(
-    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+    conn: Connection, config: Config, actor: RowView, event: RowView, payload: dict[str, Any]
 ) -> Built:
     boost = await ap_rows.status_row(conn, event["object_id"])
     inner_id = payload.get("reblog_of_id") or (boost["reblog_of_id"] if boost else None)
@@ -260,7 +263,7 @@ async def _reblog(
 
 
 async def _favourite(
-    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+    conn: Connection, config: Config, actor: RowView, event: RowView, payload: dict[str, Any]
 ) -> Built:
     status = await ap_rows.status_row(conn, event["object_id"])
     if status is None:
@@ -284,7 +287,7 @@ async def _favourite(
 
 
 async def _pin(
-    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+    conn: Connection, config: Config, actor: RowView, event: RowView, payload: dict[str, Any]
 ) -> Built:
     status = await ap_rows.status_row(conn, event["object_id"])
     if status is None or status["visibility"] not in DISTRIBUTABLE:
@@ -300,13 +303,13 @@ async def _pin(
     return activity, await _followers(conn, actor["id"]), False, False
 
 
-def follow_activity_id(actor: Row, follow_id: int) -> str:
+def follow_activity_id(actor: RowView, follow_id: int) -> str:
     """The id of the Follow we send for a local follow or follow request."""
     return f"{actor['uri']}#follows/{follow_id}"
 
 
 async def _follow(
-    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+    conn: Connection, config: Config, actor: RowView, event: RowView, payload: dict[str, Any]
 ) -> Built:
     target = await _account(conn, payload.get("target_account_id"))
     if target is None or target["domain"] is None:
@@ -325,7 +328,7 @@ async def _follow(
 
 
 async def _follow_request_answered(
-    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+    conn: Connection, config: Config, actor: RowView, event: RowView, payload: dict[str, Any]
 ) -> Built:
     requester = await _account(conn, payload.get("requester_id"))
     if requester is None or requester["domain"] is None:
@@ -345,7 +348,7 @@ async def _follow_request_answered(
 
 
 async def _block(
-    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+    conn: Connection, config: Config, actor: RowView, event: RowView, payload: dict[str, Any]
 ) -> Built:
     target = await _account(conn, payload.get("target_account_id"))
     if target is None or target["domain"] is None:
@@ -360,7 +363,7 @@ async def _block(
 
 
 async def _account_updated(
-    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+    conn: Connection, config: Config, actor: RowView, event: RowView, payload: dict[str, Any]
 ) -> Built:
     full = await account_rows.local_actor(conn, actor["username"])
     if full is None:
@@ -374,7 +377,7 @@ async def _account_updated(
 
 
 async def _account_moved(
-    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+    conn: Connection, config: Config, actor: RowView, event: RowView, payload: dict[str, Any]
 ) -> Built:
     target = await _account(conn, event["object_id"])
     if target is None:
@@ -390,7 +393,7 @@ async def _account_moved(
 
 
 async def _poll_voted(
-    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+    conn: Connection, config: Config, actor: RowView, event: RowView, payload: dict[str, Any]
 ) -> Built:
     status = await ap_rows.status_row(conn, event["object_id"])
     poll = await poll_rows.poll_of_status(conn, event["object_id"]) if status else None
@@ -416,7 +419,9 @@ async def _poll_voted(
     return votes
 
 
-async def _fresh_update(conn: Connection, config: Config, status: Row, author: Row) -> Built:
+async def _fresh_update(
+    conn: Connection, config: Config, status: RowView, author: RowView
+) -> Built:
     """An Update of a Note whose text did not change (new poll tallies, a quote approved):
     its id is unique to the millisecond, as such changes come many times a second."""
     note = await note_for(conn, config, status, author)
@@ -428,7 +433,7 @@ async def _fresh_update(conn: Connection, config: Config, status: Row, author: R
 
 
 async def _note_changed(
-    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+    conn: Connection, config: Config, actor: RowView, event: RowView, payload: dict[str, Any]
 ) -> Built:
     """A local Note changed without an edit (its poll closed, its quote was approved):
     those who have it get it again."""
@@ -439,7 +444,7 @@ async def _note_changed(
 
 
 async def _account_deleted(
-    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+    conn: Connection, config: Config, actor: RowView, event: RowView, payload: dict[str, Any]
 ) -> Built:
     recipients = Recipients()
     for row in await ap_rows.known_inboxes(conn):
@@ -451,7 +456,7 @@ async def _account_deleted(
 
 
 async def _report_forwarded(
-    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+    conn: Connection, config: Config, actor: RowView, event: RowView, payload: dict[str, Any]
 ) -> Built:
     report = await report_rows.by_id(conn, event["object_id"])
     target = await _account(conn, report["target_account_id"] if report else None)
@@ -472,7 +477,7 @@ async def _report_forwarded(
 
 
 async def _quote_requested(
-    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+    conn: Connection, config: Config, actor: RowView, event: RowView, payload: dict[str, Any]
 ) -> Built:
     """A local account quoted a remote post: ask its author (a QuoteRequest)."""
     quote = await quote_rows.by_id(conn, event["object_id"])
@@ -484,13 +489,13 @@ async def _quote_requested(
         return None
     note = await note_for(conn, config, status, actor)
     activity = ap.quote_request_activity(
-        quote["activity_uri"], actor["uri"], quote["quoted_uri"], note
+        quote["activity_uri"], actor["uri"], quote["quoted_uri"] or "", note
     )
     return _to_inbox_of(activity, quoted_author)
 
 
 async def _quote_answered(
-    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+    conn: Connection, config: Config, actor: RowView, event: RowView, payload: dict[str, Any]
 ) -> Built:
     """A local author approved a remote account's quote (an Accept with the stamp), or
     refused it (a Reject of its QuoteRequest)."""
@@ -503,10 +508,10 @@ async def _quote_answered(
         requester = await _account(conn, quote["account_id"])
         if status is None or requester is None:
             return None
-        request = {
+        request: dict[str, str] = {
             "id": quote["activity_uri"],
             "actor": requester["uri"],
-            "object": quote["quoted_uri"],
+            "object": quote["quoted_uri"] or "",
             "instrument": status["uri"],
         }
         result: str | None = quote_authorization_uri(config, actor["username"], quote["id"])
@@ -528,7 +533,7 @@ async def _quote_answered(
 
 
 async def _quote_revoked(
-    conn: Connection, config: Config, actor: Row, event: Row, payload: dict[str, Any]
+    conn: Connection, config: Config, actor: RowView, event: RowView, payload: dict[str, Any]
 ) -> Built:
     """A local author took back an approval: the stamp is deleted wherever the quoting post
     went, and at its author's (always LD-signed, as Mastodon signs it)."""
@@ -590,8 +595,8 @@ async def allowed_inboxes(
 class StatusDocuments:
     """A local status as served: its Note (None for a boost) and its activity."""
 
-    status: Row
-    author: Row
+    status: RowView
+    author: RowView
     gone: bool
     #: Whether the requester may see it (public and unlisted: anyone not blocked).
     permitted: bool
@@ -599,7 +604,7 @@ class StatusDocuments:
     activity: dict[str, Any] | None = None
 
 
-async def may_see(conn: Connection, status: Row, viewer_id: int | None) -> bool:
+async def may_see(conn: Connection, status: RowView, viewer_id: int | None) -> bool:
     """Whether a requester (a remote signer, or a signed-in browser) may fetch a status, as
     Mastodon's StatusPolicy decides."""
     if viewer_id is not None and await ap_rows.is_blocked_by(conn, viewer_id, status["account_id"]):
@@ -659,7 +664,7 @@ async def quote_stamp(
 
 
 async def status_activity(
-    conn: Connection, config: Config, status: Row, author: Row
+    conn: Connection, config: Config, status: RowView, author: RowView
 ) -> dict[str, Any] | None:
     """The Create of a status, or the Announce of a boost."""
     if status["reblog_of_id"] is None:
@@ -674,7 +679,7 @@ async def status_activity(
 async def outbox_items(
     conn: Connection,
     config: Config,
-    author: Row,
+    author: RowView,
     max_id: int | None,
     min_id: int | None,
 ) -> tuple[list[dict[str, Any]], tuple[int, int] | None]:
@@ -689,7 +694,7 @@ async def outbox_items(
     return items, cursors
 
 
-async def featured_notes(conn: Connection, config: Config, author: Row) -> list[dict[str, Any]]:
+async def featured_notes(conn: Connection, config: Config, author: RowView) -> list[dict[str, Any]]:
     """The pinned public statuses of an account, as Notes without their own context."""
     notes = []
     for row in await ap_rows.pinned_statuses(conn, author["id"]):

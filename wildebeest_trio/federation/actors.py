@@ -10,9 +10,10 @@ from urllib.parse import urlsplit
 
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..store import Connection, Row, domain_blocks
+from ..store import Connection, RowView, domain_blocks
 from ..store import accounts as account_rows
 from ..store import inbox as inbox_rows
+from ..store.rows import AccountRow
 from .as2 import as_list, first, link
 from .fetch import DocumentRefused, DocumentUnavailable, fetch_document, same_origin
 from .sanitize import sanitize_html, strip_text
@@ -142,7 +143,7 @@ async def refresh_actor(rt: Runtime, uri: str) -> RemoteKey | None:
     return RemoteKey(key[0], key[1], account_id, uri)
 
 
-def remote_key(row: Row | None) -> RemoteKey | None:
+def remote_key(row: RowView | None) -> RemoteKey | None:
     """The remote key a stored row holds (`public_key_by_key_id`'s or
     `remote_key_by_actor_uri`'s); None for no row, no key or a local account's."""
     if row is None or row["domain"] is None or row["key_id"] is None:
@@ -178,7 +179,8 @@ async def fetch_actor(
                 return key
         return await refresh_actor(rt, uri)
 
-    return await rt.actor_fetches.run((uri, refresh), fetch)
+    key: RemoteKey | None = await rt.actor_fetches.run((uri, refresh), fetch)
+    return key
 
 
 def actor_uri_of_key(key_id: str) -> str:
@@ -210,7 +212,7 @@ async def fetchable(rt: Runtime, uri: str) -> bool:
     return not await rt.store.read(domain_blocks.is_suspended, urlsplit(uri).netloc)
 
 
-async def ensure_account(rt: Runtime, uri: str | None) -> Row | None:
+async def ensure_account(rt: Runtime, uri: str | None) -> AccountRow | None:
     """A known account by actor URI, fetching a remote one not seen before (never from
     a suspended domain; once for all the activities that name it at the same time)."""
     if not uri:

@@ -23,7 +23,7 @@ import itertools
 import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, urlsplit
@@ -36,7 +36,7 @@ from ..jobs.kinds import BatchedKind, Effect, Report
 from ..keepalive import Answer, ExchangeError, header_bytes
 from ..net import FetchError, answer_excerpt, describe, retry_after_value
 from ..signatures import PrivateKey, SignatureError, sign_many_async, sign_request_async
-from ..store import Connection, Row
+from ..store import Connection, RowView
 from ..store import accounts as account_rows
 from ..store import delivery as delivery_rows
 
@@ -101,7 +101,7 @@ class _Facts:
     failing: set[str]
 
 
-async def _lookup(conn: Connection, jobs: list[Row]) -> _Facts:
+async def _lookup(conn: Connection, jobs: Sequence[RowView]) -> _Facts:
     split = (_split(job["payload"]["inbox"]) for job in jobs)
     domains = sorted({_domain(parts) for parts in split if parts is not None})
     keys = {}
@@ -136,7 +136,7 @@ def _domain(parts: SplitResult) -> str:
 class _Post:
     """One delivery of a batch, ready to sign."""
 
-    job: Row
+    job: RowView
     inbox: str
     parts: SplitResult
     domain: str
@@ -162,7 +162,7 @@ class _Post:
         return header_bytes((*self.unsigned_headers(rt).items(), *signed.items()))
 
 
-def _prepare(rt: Runtime, jobs: list[Row], facts: _Facts, report: Report) -> list[_Post]:
+def _prepare(rt: Runtime, jobs: Sequence[RowView], facts: _Facts, report: Report) -> list[_Post]:
     """The batch's deliveries to make; the others are reported at once."""
     bodies: dict[int, bytes] = {}
     posts = []
@@ -221,7 +221,7 @@ async def _sign(rt: Runtime, posts: list[_Post]) -> list[dict[str, str] | Except
     return signed
 
 
-async def _run_batch(rt: Runtime, jobs: list[Row], facts: _Facts, report: Report) -> None:
+async def _run_batch(rt: Runtime, jobs: Sequence[RowView], facts: _Facts, report: Report) -> None:
     """The batch handler: sign the batch, then POST each delivery and judge the answer."""
     await rt.delivery.close_expired()
     posts = _prepare(rt, jobs, facts, report)
@@ -251,8 +251,8 @@ async def _deliver(
                     post.parts, post.headers(rt, again), post.body, rt.outbound
                 )
     except (ExchangeError, FetchError) as exc:
-        error = RuntimeError(f"delivery to {post.inbox} failed: {describe(exc)}")
-        report(post.job, error, _failed(rt, post))
+        failure = RuntimeError(f"delivery to {post.inbox} failed: {describe(exc)}")
+        report(post.job, failure, _failed(rt, post))
         return
     except Exception as exc:
         # Whatever else went wrong is this delivery's alone, not its batch's.

@@ -11,13 +11,14 @@ from typing import Any, Literal
 
 from ..runtime import Runtime
 from ..serializers import activitypub as ap
-from ..store import Row
+from ..store import RowView
 from ..store import accounts as account_rows
+from ..store.rows import ActorRow
 from . import activities
 from .activities import StatusDocuments
 
 
-async def served_actor(rt: Runtime, username: str) -> Row | None:
+async def served_actor(rt: Runtime, username: str) -> ActorRow | None:
     """The local account whose actor document `/users/<username>` serves, with its current
     public key; None when there is none to serve."""
     row = await rt.store.read(account_rows.local_actor, username)
@@ -26,7 +27,7 @@ async def served_actor(rt: Runtime, username: str) -> Row | None:
     return row
 
 
-async def moved_to_uri(rt: Runtime, actor: Row) -> str | None:
+async def moved_to_uri(rt: Runtime, actor: RowView) -> str | None:
     """The actor URI of the account `actor` moved to, if it moved."""
     if actor["moved_to_account_id"] is None:
         return None
@@ -35,7 +36,7 @@ async def moved_to_uri(rt: Runtime, actor: Row) -> str | None:
 
 
 async def follows_page(
-    rt: Runtime, actor: Row, which: Literal["followers", "following"], page: int
+    rt: Runtime, actor: RowView, which: Literal["followers", "following"], page: int
 ) -> list[str]:
     """Page `page` (from 1) of the actor URIs in an actor's followers or following
     collection, newest follow first."""
@@ -60,12 +61,12 @@ async def quote_authorization(rt: Runtime, username: str, quote_id: int) -> dict
 
 
 async def outbox_items(
-    rt: Runtime, actor: Row, max_id: int | None, min_id: int | None
+    rt: Runtime, actor: RowView, max_id: int | None, min_id: int | None
 ) -> tuple[list[dict[str, Any]], tuple[int, int] | None]:
     """One page of an actor's outbox and its (newest, oldest) status ids."""
     return await rt.store.read(activities.outbox_items, rt.config, actor, max_id, min_id)
 
 
-async def featured_notes(rt: Runtime, actor: Row) -> list[dict[str, Any]]:
+async def featured_notes(rt: Runtime, actor: RowView) -> list[dict[str, Any]]:
     """The Notes of an actor's pinned public statuses."""
     return await rt.store.read(activities.featured_notes, rt.config, actor)

@@ -7,8 +7,9 @@ import trio
 from ..ids import now_ms
 from ..runtime import Runtime
 from ..signatures import generate_rsa_keypair
-from ..store import Connection, IntegrityError, Row
+from ..store import Connection, IntegrityError
 from ..store import accounts as account_rows
+from ..store.rows import ActorRow
 
 #: The instance actor's username, Mastodon's: valid everywhere (GoToSocial refuses a `:`,
 #: so the domain, which may carry a port, cannot be the name), and no person can take it
@@ -20,7 +21,7 @@ def instance_actor_uri(rt: Runtime) -> str:
     return f"{rt.config.base_url}/actor"
 
 
-async def instance_actor(rt: Runtime) -> Row | None:
+async def instance_actor(rt: Runtime) -> ActorRow | None:
     """The instance actor's account row with its public key, if it exists yet."""
     return await rt.store.read(account_rows.actor_by_uri, instance_actor_uri(rt))
 
@@ -45,8 +46,9 @@ async def ensure_instance_actor(rt: Runtime) -> None:
     uri = instance_actor_uri(rt)
     base = rt.config.base_url
     now = now_ms()
-    account = {
-        "id": rt.ids.next_id(),
+    account_id = rt.ids.next_id()
+    account: dict[str, object] = {
+        "id": account_id,
         "username": INSTANCE_ACTOR_USERNAME,
         "domain": None,
         "uri": uri,
@@ -72,7 +74,7 @@ async def ensure_instance_actor(rt: Runtime) -> None:
         await account_rows.insert_keypair(
             conn,
             keypair_id=rt.ids.next_id(),
-            account_id=account["id"],
+            account_id=account_id,
             key_id=f"{uri}#main-key",
             public_key_pem=public_pem,
             private_key_pem=private_pem,

@@ -21,11 +21,12 @@ from ..ids import now_ms
 from ..net import Fetched, FetchError, safe_get
 from ..runtime import Runtime
 from ..signatures import sign_request
-from ..store import Connection, Row
+from ..store import Connection
 from ..store import accounts as account_rows
 from ..store import inbox as inbox_rows
 from ..store import statuses as status_rows
 from ..store.domain_blocks import is_suspended
+from ..store.rows import AccountRow
 from .actors import STALE_MS, refresh_actor
 from .fetch import ACCEPT, DocumentRefused, fetch_document, is_activitypub_type, same_origin
 from .instance_actor import instance_actor_uri
@@ -142,7 +143,7 @@ async def domain_suspended(rt: Runtime, host: str) -> bool:
     return await rt.store.read(unit)
 
 
-async def resolve_account(rt: Runtime, username: str, domain: str | None) -> Row | None:
+async def resolve_account(rt: Runtime, username: str, domain: str | None) -> AccountRow | None:
     """The account `username@domain`: the local one, a known remote one fetched within a
     day, or one found now through WebFinger and stored; None if it names nobody. The
     actor's own `preferredUsername@host` must WebFinger back to it when the query named
@@ -172,7 +173,7 @@ async def resolve_account(rt: Runtime, username: str, domain: str | None) -> Row
     if row is None:
         return None
     if _acct_key(row["username"], row["domain"]) != _acct_key(username, domain):
-        confirmed = await webfinger(rt, row["username"], row["domain"])
+        confirmed = await webfinger(rt, row["username"], row["domain"] or domain)
         if confirmed != uri:
             raise LookupFailed(f"{username}@{domain} does not WebFinger back to {uri}")
     return row

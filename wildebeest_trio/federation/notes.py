@@ -9,6 +9,7 @@ accounts and the parent it names into the neutral drafts the status domain write
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,7 +17,7 @@ from urllib.parse import urlsplit
 
 from .. import quote_policy
 from ..drafts import NewStatus, PollState, QuoteDraft, Version
-from ..store import Connection, Row
+from ..store import Connection, RowView
 from ..store import accounts as account_rows
 from ..store import inbox as inbox_rows
 from .as2 import as_list, first, link
@@ -236,7 +237,7 @@ def _can_quote(obj: dict[str, Any]) -> tuple[list[str], list[str]]:
     )
 
 
-def quote_policy_of(note: ParsedNote, author: Row) -> int:
+def quote_policy_of(note: ParsedNote, author: RowView) -> int:
     """The stored policy `canQuote` describes (Mastodon's `quote_policy`): Public, the
     author's followers and following collections, the author alone; any other addressee
     makes it `unsupported_policy`. No policy: only the author may quote."""
@@ -355,8 +356,8 @@ def visibility_of(to: list[str], cc: list[str], followers_url: str | None) -> st
 class Audience:
     """The accounts a note names: local and known remote mentions, local addressees."""
 
-    mentioned: list[Row]
-    local_addressed: list[Row]
+    mentioned: Sequence[RowView]
+    local_addressed: Sequence[RowView]
 
 
 async def audience(conn: Connection, note: ParsedNote, delivered_to: int | None) -> Audience:
@@ -410,7 +411,7 @@ async def quote_draft(conn: Connection, note: ParsedNote, depth: int = 0) -> Quo
 
 
 async def new_status(
-    conn: Connection, note: ParsedNote, author: Row, people: Audience, *, depth: int = 0
+    conn: Connection, note: ParsedNote, author: RowView, people: Audience, *, depth: int = 0
 ) -> NewStatus:
     """The status a remote note makes: its audience, visibility, parent and quote resolved
     (`depth`: how many quotes deep it was fetched)."""
@@ -429,7 +430,7 @@ async def new_status(
     )
 
 
-def revision(note: ParsedNote, row: Row, people: Audience) -> Version | None:
+def revision(note: ParsedNote, row: RowView, people: Audience) -> Version | None:
     """The new version a remote Update brings to a status; None unless its `updated` is
     newer than the last edit (as Mastodon applies edits)."""
     if note.updated is None or note.updated <= (row["edited_at"] or row["created_at"]):

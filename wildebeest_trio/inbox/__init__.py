@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 from ..federation.actors import ensure_account
 from ..federation.fetch import DocumentRefused, DocumentUnavailable
 from ..federation.notes import NoteRefused
-from ..store import Connection, Row, domain_blocks
+from ..store import Connection, RowView, domain_blocks
 from ..store import inbox as inbox_rows
+from ..store.rows import AccountRow
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -37,7 +38,7 @@ class Context:
 
     rt: Runtime
     activity: dict[str, Any]
-    actor: Row
+    actor: RowView
     delivered_to: int | None
 
     @property
@@ -80,12 +81,12 @@ class Known:
     """What a batch of activities read about their actors before being applied."""
 
     #: Accounts by actor URI (the ones known here; others are fetched when applied).
-    accounts: Mapping[str, Row] = field(default_factory=dict)
+    accounts: Mapping[str, AccountRow] = field(default_factory=dict)
     #: Which of those accounts' domains are suspended.
     suspended: frozenset[str] = frozenset()
 
 
-async def read_known(conn: Connection, payloads: list[dict[str, Any]]) -> Known:
+async def read_known(conn: Connection, payloads: Sequence[RowView]) -> Known:
     """The actors of stored activities and their domains' suspensions, in the caller's
     unit: one read for a whole batch instead of two per activity."""
     uris = sorted({p["actor"] for p in payloads if isinstance(p.get("actor"), str)})

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -33,7 +33,7 @@ import trio
 from ..federation.inbox import INBOX
 from ..ids import now_ms
 from ..jobs import PermanentFailure, RetryLater
-from ..store import Connection, Row
+from ..store import Connection, RowView
 from ..store import jobs as job_rows
 from . import Known, dispatch, read_known
 
@@ -49,7 +49,7 @@ _ERROR_LIMIT = 2000
 
 @dataclass(frozen=True)
 class _Batch:
-    jobs: list[Row]
+    jobs: Sequence[RowView]
     known: Known
 
 
@@ -101,16 +101,16 @@ async def apply_due(rt: Runtime, worker: str, limit: int = BATCH) -> int:
     return len(batch.jobs)
 
 
-def _by_actor(jobs: list[Row]) -> Iterator[list[Row]]:
+def _by_actor(jobs: Sequence[RowView]) -> Iterator[list[RowView]]:
     """The jobs grouped by actor, each group in the order the activities were accepted."""
-    groups: dict[str, list[Row]] = {}
+    groups: dict[str, list[RowView]] = {}
     for job in jobs:
         groups.setdefault(str(job["payload"].get("actor")), []).append(job)
     return iter(groups.values())
 
 
 async def _apply_in_order(
-    rt: Runtime, jobs: list[Row], known: Known, outcomes: dict[int, Exception | None]
+    rt: Runtime, jobs: Sequence[RowView], known: Known, outcomes: dict[int, Exception | None]
 ) -> None:
     for job in jobs:
         try:
@@ -122,7 +122,7 @@ async def _apply_in_order(
 
 
 async def _keep_leases(
-    rt: Runtime, worker: str, jobs: list[Row], attempt: trio.CancelScope
+    rt: Runtime, worker: str, jobs: Sequence[RowView], attempt: trio.CancelScope
 ) -> None:
     lease = rt.config.job_lease
 
@@ -146,7 +146,7 @@ def _describe(exc: BaseException) -> str:
 
 
 async def _record(
-    rt: Runtime, worker: str, jobs: list[Row], outcomes: dict[int, Exception | None]
+    rt: Runtime, worker: str, jobs: Sequence[RowView], outcomes: dict[int, Exception | None]
 ) -> None:
     """Write every job's outcome in one unit (the verdicts are the job workers')."""
     now = now_ms()

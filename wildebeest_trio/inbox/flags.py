@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..federation.as2 import as_list, first, link
 from ..federation.fetch import same_origin
 from ..federation.sanitize import strip_text
 from ..ids import now_ms
 from ..services.notifications import Notifier
-from ..store import Connection, domain_blocks
+from ..store import Connection, RowView, domain_blocks
 from ..store import inbox as inbox_rows
 from ..store import moderators as moderator_rows
 from ..store import reports as report_rows
@@ -37,7 +35,7 @@ async def on_flag(ctx: Context) -> None:
             return
         if report_uri is not None and await report_rows.by_uri(conn, report_uri) is not None:
             return
-        target: dict[str, Any] | None = None
+        target: RowView | None = None
         status_ids: list[int] = []
         for account in await inbox_rows.accounts_by_uris(conn, uris):
             if account["domain"] is None and target is None:

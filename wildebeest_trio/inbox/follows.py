@@ -5,14 +5,15 @@ from __future__ import annotations
 from ..federation.as2 import first, link
 from ..services import follows
 from ..services.follows import FollowOptions
-from ..store import Connection, Row
+from ..store import Connection
 from ..store import accounts as account_rows
 from ..store import follows as follow_rows
 from ..store import inbox as inbox_rows
+from ..store.rows import AccountRow, FollowRow
 from . import Context
 
 
-async def _local_target(conn: Connection, uri: str | None) -> Row | None:
+async def _local_target(conn: Connection, uri: str | None) -> AccountRow | None:
     """A local, unsuspended account by actor URI."""
     if uri is None:
         return None
@@ -37,7 +38,7 @@ async def on_follow(ctx: Context) -> None:
     await rt.store.write(unit)
 
 
-async def _our_follow(conn: Connection, ctx: Context, table: str) -> Row | None:
+async def _our_follow(conn: Connection, ctx: Context, table: str) -> FollowRow | None:
     """The local account's follow (request) that an Accept/Reject from the actor answers:
     by the Follow's id, else by an embedded Follow of the actor by a local account."""
     obj = first(ctx.activity.get("object"))

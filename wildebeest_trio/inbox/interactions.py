@@ -12,8 +12,9 @@ from ..federation.notes import address_of, parse_note, visibility_of
 from ..services import interactions
 from ..services.refusals import NotAllowed, StatusNotFound
 from ..services.remote_statuses import store_fetched_note
-from ..store import Connection, Row
+from ..store import Connection
 from ..store import inbox as inbox_rows
+from ..store.rows import StatusRow
 from . import Context
 
 
@@ -35,7 +36,7 @@ async def on_like(ctx: Context) -> None:
         await rt.store.write(unit)
 
 
-async def _original(ctx: Context, object_id: str) -> Row | None:
+async def _original(ctx: Context, object_id: str) -> StatusRow | None:
     """The boosted status: known, or fetched from its origin (an embedded copy is trusted
     only when the booster is its author, on its own server)."""
     rt = ctx.rt

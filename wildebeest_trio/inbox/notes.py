@@ -29,7 +29,7 @@ from ..runtime import Runtime
 from ..services import home_feed, interactions, media, polls, quotes, statuses
 from ..services.refusals import InvalidStatus
 from ..services.remote_statuses import store_note
-from ..store import Connection, Row
+from ..store import Connection, RowView
 from ..store import accounts as account_rows
 from ..store import activitypub as ap_rows
 from ..store import follows as follow_rows
@@ -83,7 +83,7 @@ async def on_create(ctx: Context) -> None:
             await _forward_reply(ctx, row)
 
 
-async def _forward_reply(ctx: Context, reply: Row) -> None:
+async def _forward_reply(ctx: Context, reply: RowView) -> None:
     """A public reply to a local status reaches the local author's followers, as Mastodon
     forwards it: the body as received (its LD signature lets their servers trust it),
     signed over HTTP by the local author. Without an LD signature nobody could check it,
@@ -119,9 +119,10 @@ async def _vote(ctx: Context, status_uri: str, choice_name: str) -> bool:
 
     async def unit(conn: Connection) -> bool:
         status = await inbox_rows.status_by_uri(conn, status_uri)
-        if status is None or not status["local"] or not status.get("poll_id"):
+        poll_id = status["poll_id"] if status is not None and status["local"] else None
+        if poll_id is None:
             return False
-        poll = await poll_rows.poll_by_id(conn, status["poll_id"], for_update=True)
+        poll = await poll_rows.poll_by_id(conn, poll_id, for_update=True)
         if poll is None:
             return False
         now = now_ms()
@@ -138,7 +139,7 @@ async def _vote(ctx: Context, status_uri: str, choice_name: str) -> bool:
     return await rt.store.write(unit)
 
 
-async def _resolve_parent(rt: Runtime, reply: Row, parent_uri: str) -> None:
+async def _resolve_parent(rt: Runtime, reply: RowView, parent_uri: str) -> None:
     """Fetch the unknown post a stored reply answers (one level, as a thread resolver
     would), store it, and thread the reply under it."""
     if parent_uri.startswith(rt.config.base_url + "/"):
@@ -212,7 +213,7 @@ async def on_update(ctx: Context) -> None:
     await rt.store.write(unit)
 
 
-async def delete_status(rt: Runtime, row: Row) -> None:
+async def delete_status(rt: Runtime, row: RowView) -> None:
     """Remove one remote status (or boost) as its author asked."""
 
     async def unit(conn: Connection) -> None:
@@ -223,7 +224,7 @@ async def delete_status(rt: Runtime, row: Row) -> None:
     await rt.store.write(unit)
 
 
-async def _delete_account(rt: Runtime, account: Row) -> None:
+async def _delete_account(rt: Runtime, account: RowView) -> None:
     """A remote actor deleted itself: its statuses, favourites and follows go; it is
     marked suspended so nothing more is taken from it."""
     while True:

@@ -15,18 +15,20 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from ..federation.actors import as_list, fetchable, link
+from ..federation.actors import fetchable
+from ..federation.as2 import as_list, link
 from ..federation.fetch import DocumentRefused, DocumentUnavailable, fetch_document, same_origin
 from ..federation.notes import NoteRefused
 from ..jobs import JobRegistry
 from ..services import quotes
 from ..services.quotes import QUOTE_VERIFY
 from ..services.remote_statuses import store_fetched_note
-from ..store import Connection, Row
+from ..store import Connection, RowView
 from ..store import accounts as account_rows
 from ..store import inbox as inbox_rows
 from ..store import quotes as quote_rows
 from ..store import statuses as status_rows
+from ..store.rows import QuoteRow, StatusRow
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-async def _quoted(rt: Runtime, quote: Row, depth: int) -> Row | None:
+async def _quoted(rt: Runtime, quote: RowView, depth: int) -> StatusRow | None:
     """The quoted post, stored here: known already, or fetched from its server (not a
     local one, which would be known, nor one deleted or on a suspended domain)."""
     uri = quote["quoted_uri"]
@@ -54,12 +56,15 @@ async def _quoted(rt: Runtime, quote: Row, depth: int) -> Row | None:
         return None
 
 
-def _stamp_fits(stamp: dict[str, Any], quote: Row, quoting: Row, quoted: Row, author: Row) -> bool:
+def _stamp_fits(
+    stamp: RowView, quote: RowView, quoting: RowView, quoted: RowView, author: RowView
+) -> bool:
     """Whether a fetched stamp approves this quote of this post by this author."""
     attributed = link(stamp.get("attributedTo"))
     return (
         "QuoteAuthorization" in as_list(stamp.get("type"))
         and attributed == author["uri"]
+        and attributed is not None
         and same_origin(quote["approval_uri"], attributed)
         and link(stamp.get("interactingObject")) == quoting["uri"]
         and link(stamp.get("interactionTarget")) == quoted["uri"]
@@ -76,7 +81,7 @@ async def verify(rt: Runtime, payload: dict[str, Any]) -> None:
     if quoted is None:
         return
 
-    async def linked(conn: Connection) -> Row | None:
+    async def linked(conn: Connection) -> QuoteRow | None:
         current = await quote_rows.by_id(conn, quote_id)
         if current is None or current["state"] != "pending":
             return None
@@ -103,7 +108,7 @@ async def verify(rt: Runtime, payload: dict[str, Any]) -> None:
             return
         if stamp is None:
             await quotes.refusal_received(conn, rt, now)
-        elif _stamp_fits(stamp, now, quoting, quoted, author):
+        elif now["approval_uri"] is not None and _stamp_fits(stamp, now, quoting, quoted, author):
             await quotes.authorization_received(conn, rt, now, now["approval_uri"])
 
     await rt.store.write(decide)

@@ -9,21 +9,22 @@ from __future__ import annotations
 
 import logging
 
-from ..federation.actors import first, link
+from ..federation.as2 import first, link
 from ..federation.fetch import DocumentRefused, DocumentUnavailable, fetch_document, same_origin
 from ..federation.notes import NoteRefused
 from ..services import quotes
 from ..services.remote_statuses import store_fetched_note
-from ..store import Connection, Row
+from ..store import Connection
 from ..store import inbox as inbox_rows
 from ..store import quotes as quote_rows
 from ..store import statuses as status_rows
+from ..store.rows import QuoteRow, StatusRow
 from . import Context, follows, notes
 
 log = logging.getLogger(__name__)
 
 
-async def _instrument(ctx: Context) -> Row | None:
+async def _instrument(ctx: Context) -> StatusRow | None:
     """The quoting post a QuoteRequest is for, stored here: already known, embedded by its
     own server, or fetched from it; None when it cannot be had."""
     rt = ctx.rt
@@ -69,7 +70,7 @@ async def on_quote_request(ctx: Context) -> None:
     await rt.store.write(unit)
 
 
-async def _answered(conn: Connection, ctx: Context) -> Row | None:
+async def _answered(conn: Connection, ctx: Context) -> QuoteRow | None:
     """A local account's pending or approved quote whose QuoteRequest this Accept or Reject
     answers, by the quoted post's author."""
     request = link(first(ctx.activity.get("object")))

@@ -5,11 +5,12 @@ from __future__ import annotations
 from ..federation.as2 import first, link
 from ..ids import now_ms
 from ..services import follows, interactions
-from ..store import Connection, Row
+from ..store import Connection
 from ..store import accounts as account_rows
 from ..store import follows as follow_rows
 from ..store import inbox as inbox_rows
 from ..store import statuses as status_rows
+from ..store.rows import AccountRow, FavouriteRow
 from . import Context
 
 
@@ -17,7 +18,7 @@ async def _unfollow(
     conn: Connection, ctx: Context, target_uri: str | None, uri: str | None
 ) -> bool:
     """End the actor's follow (or request) by target or by Follow id; whether it did."""
-    target: Row | None = None
+    target: AccountRow | None = None
     if target_uri is not None:
         target = await inbox_rows.account_by_uri(conn, target_uri)
     elif uri is not None:
@@ -34,7 +35,7 @@ async def _unfollow(
 async def _unlike(conn: Connection, ctx: Context, status_uri: str | None, uri: str | None) -> bool:
     """Remove the actor's favourite by status or by Like id; whether it did."""
     actor = ctx.actor
-    favourite: Row | None = None
+    favourite: FavouriteRow | None = None
     if status_uri is not None:
         status = await inbox_rows.status_by_uri(conn, status_uri)
         if status is not None:

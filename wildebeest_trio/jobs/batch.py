@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from ..ids import now_ms
-from ..store import Connection, Row
+from ..store import Connection, Row, RowView
 from ..store import jobs as job_rows
 from .kinds import BatchedKind, Effect
 from .outcomes import judge, record
@@ -52,14 +52,14 @@ class _Engine:
         # Claim again once this much room is free: batches stay big under load.
         self.low_water = max(1, self.size // 2)
         self.in_flight: dict[int, Row] = {}
-        self.outcomes: list[tuple[Row, Exception | None, Effect | None]] = []
+        self.outcomes: list[tuple[RowView, Exception | None, Effect | None]] = []
         self._outcome = trio.Event()
         self._room = trio.Event()
         self._shared: OrderedDict[int, str] = OrderedDict()
 
     # Reporting -------------------------------------------------------------------------
 
-    def report(self, job: Row, error: Exception | None, effect: Effect | None = None) -> None:
+    def report(self, job: RowView, error: Exception | None, effect: Effect | None = None) -> None:
         """Note one job's outcome (once; later reports and lost leases are ignored)."""
         if self.in_flight.pop(job["id"], None) is None:
             return

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..ids import IdGenerator, now_ms
-from ..store import Connection, Row
+from ..store import Connection, Row, RowView
 from ..store import jobs as job_rows
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ Handler = Callable[["Runtime", dict[str, Any]], Awaitable[None]]
 #: A store unit run with the outcomes of a batch, in the same transaction.
 Effect = Callable[[Connection], Awaitable[None]]
 #: How a batch handler reports one job: (job, None for success or the error, effect).
-Report = Callable[[Row, "Exception | None", "Effect | None"], None]
+Report = Callable[[RowView, "Exception | None", "Effect | None"], None]
 
 
 class RetryLater(Exception):

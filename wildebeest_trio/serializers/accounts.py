@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from ..config import Config
+from ..store import RowView
 from .custom_emoji import custom_emoji_entity
 from .media_urls import account_image_url
 from .time import iso_date, iso_midnight
@@ -24,12 +25,12 @@ def media_url(config: Config, key: str) -> str:
     return f"{config.base_url}/system/{key}"
 
 
-def acct(config: Config, row: dict[str, Any]) -> str:
+def acct(config: Config, row: RowView) -> str:
     """`username` for local accounts, `username@domain` for remote ones."""
     return row["username"] if row["domain"] is None else f"{row['username']}@{row['domain']}"
 
 
-def account_entity(config: Config, row: dict[str, Any]) -> dict[str, Any]:
+def account_entity(config: Config, row: RowView) -> dict[str, Any]:
     """An `accounts` row as Mastodon's Account (never null where clients expect a value)."""
     # Remote images are shown through our cache (media_urls), never from their origin.
     avatar = account_image_url(config, row, "avatar") or default_avatar(config)
@@ -91,9 +92,9 @@ def role_entity(role: str) -> dict[str, Any]:
 
 def credential_account_entity(
     config: Config,
-    row: dict[str, Any],
-    user: dict[str, Any],
-    preferences: dict[str, Any],
+    row: RowView,
+    user: RowView,
+    preferences: RowView,
     follow_requests_count: int = 0,
 ) -> dict[str, Any]:
     """`verify_credentials`: the account plus its `source` and `role`."""

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import mimetypes
+from collections.abc import Sequence
 from typing import Any
 
 from .. import quote_policy
 from ..config import Config
+from ..store import RowView
 from .accounts import media_url
 from .time import iso_midnight, iso_ms
 
@@ -51,7 +53,7 @@ def _image(config: Config, key: str | None, fallback: str | None) -> dict[str, A
 
 def actor_document(
     config: Config,
-    account: dict[str, Any],
+    account: RowView,
     public_key_pem: str,
     *,
     moved_to_uri: str | None = None,
@@ -101,7 +103,7 @@ def actor_document(
 
 
 def instance_actor_document(
-    config: Config, account: dict[str, Any], public_key_pem: str
+    config: Config, account: RowView, public_key_pem: str
 ) -> dict[str, Any]:
     """The instance actor (`/actor`), which signs our fetches; always served unsigned."""
     uri = account["uri"]
@@ -222,16 +224,16 @@ def addressing(
 
 def note_document(
     config: Config,
-    status: dict[str, Any],
-    author: dict[str, Any],
+    status: RowView,
+    author: RowView,
     *,
-    mentions: list[dict[str, Any]],
-    tags: list[dict[str, Any]],
+    mentions: Sequence[RowView],
+    tags: Sequence[RowView],
     in_reply_to_uri: str | None = None,
     with_context: bool = True,
-    media: list[dict[str, Any]] | None = None,
+    media: Sequence[RowView] | None = None,
     quote: tuple[str, str | None] | None = None,
-    interaction_policy: dict[str, Any] | None = None,
+    interaction_policy: RowView | None = None,
 ) -> dict[str, Any]:
     """A local status as an ActivityStreams `Note`; `quote`: the id of the post it quotes
     and the stamp approving it (None until approved); `interaction_policy`: who may quote
@@ -292,7 +294,7 @@ def note_document(
     return document
 
 
-def interaction_policy(policy: int, author: dict[str, Any]) -> dict[str, Any]:
+def interaction_policy(policy: int, author: RowView) -> dict[str, Any]:
     """`interactionPolicy` of a local status: who may quote it at once (the author alone,
     when nobody else may) and who may ask for approval, as actor and collection ids."""
 
@@ -377,7 +379,7 @@ def delete_stamp_activity(actor_uri: str, stamp_uri: str) -> dict[str, Any]:
     }
 
 
-def attachment_document(config: Config, row: dict[str, Any]) -> dict[str, Any] | None:
+def attachment_document(config: Config, row: RowView) -> dict[str, Any] | None:
     """A processed media attachment as the `Document` Mastodon puts in a Note."""
     key = row.get("file_key")
     if row.get("processing") != "complete" or not key:
@@ -455,8 +457,8 @@ def announce_addressing(
 
 
 def announce_activity(
-    boost: dict[str, Any],
-    actor: dict[str, Any],
+    boost: RowView,
+    actor: RowView,
     object_uri: str,
     object_author_uri: str,
     *,
@@ -478,7 +480,7 @@ def announce_activity(
     return document
 
 
-def undo_activity(actor_uri: str, activity_id: str, inner: dict[str, Any]) -> dict[str, Any]:
+def undo_activity(actor_uri: str, activity_id: str, inner: RowView) -> dict[str, Any]:
     """`Undo` of an earlier activity, embedded without its context (as Mastodon sends)."""
     body = {k: v for k, v in inner.items() if k != "@context"}
     document: dict[str, Any] = {
@@ -507,7 +509,7 @@ def simple_activity(
     }
 
 
-def update_actor_activity(activity_id: str, actor: dict[str, Any]) -> dict[str, Any]:
+def update_actor_activity(activity_id: str, actor: RowView) -> dict[str, Any]:
     """`Update` of a local actor, to Public, carrying the whole actor document."""
     body = {k: v for k, v in actor.items() if k != "@context"}
     return {
@@ -570,7 +572,7 @@ def outbox_page(
     return document
 
 
-def featured_collection(featured_url: str, notes: list[dict[str, Any]]) -> dict[str, Any]:
+def featured_collection(featured_url: str, notes: Sequence[RowView]) -> dict[str, Any]:
     """The featured (pinned) statuses, embedded as Notes."""
     return {
         "@context": NOTE_CONTEXT,
@@ -582,7 +584,7 @@ def featured_collection(featured_url: str, notes: list[dict[str, Any]]) -> dict[
 
 
 def featured_tags_collection(
-    config: Config, collection_id: str, tags: list[dict[str, Any]]
+    config: Config, collection_id: str, tags: Sequence[RowView]
 ) -> dict[str, Any]:
     """The hashtags an account features on its profile (Mastodon's `featuredTags`)."""
     return {
@@ -601,7 +603,7 @@ def featured_tags_collection(
     }
 
 
-def as_question(note: dict[str, Any], poll: dict[str, Any], now_ms: int) -> dict[str, Any]:
+def as_question(note: dict[str, Any], poll: RowView, now_ms: int) -> dict[str, Any]:
     """A Note carrying a poll, as the `Question` Mastodon sends (options, tallies, end)."""
     options = [
         {"type": "Note", "name": title, "replies": {"type": "Collection", "totalItems": count}}

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import Config
+from ..store import RowView
 from ..views import AnnouncementView
 from .custom_emoji import custom_emoji_entity
 from .media_urls import stored_url
 from .time import iso_ms
 
 
-def _reaction(config: Config, row: dict[str, Any], viewer: bool) -> dict[str, Any]:
+def _reaction(config: Config, row: RowView, viewer: bool) -> dict[str, Any]:
     entity: dict[str, Any] = {"name": row["name"], "count": int(row["count"])}
     if viewer:
         entity["me"] = bool(row["mine"])

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import Config
+from ..store import RowView
 from .media_urls import stored_url as _file_url
 
 
-def custom_emoji_entity(config: Config, row: dict[str, Any]) -> dict[str, Any]:
+def custom_emoji_entity(config: Config, row: RowView) -> dict[str, Any]:
     """A `custom_emojis` row as Mastodon's CustomEmoji: the image, and a still PNG for
     clients that do not animate."""
     if row.get("image_key"):

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import Config
+from ..store import RowView
 from .time import iso_date
 
 
-def featured_tag_entity(
-    config: Config, row: dict[str, Any], account: dict[str, Any]
-) -> dict[str, Any]:
+def featured_tag_entity(config: Config, row: RowView, account: RowView) -> dict[str, Any]:
     """A featured tag as Mastodon serializes it: the count as a string and the last use as
     a date."""
     if account["domain"] is None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from ..store import RowView
 from ..store.filters import FilterMatch
 from .time import iso_ms
 
 
-def _filter_fields(row: dict[str, Any]) -> dict[str, Any]:
+def _filter_fields(row: RowView) -> dict[str, Any]:
     return {
         "id": str(row["id"]),
         "title": row["title"],
@@ -18,18 +20,18 @@ def _filter_fields(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def keyword_entity(row: dict[str, Any]) -> dict[str, Any]:
+def keyword_entity(row: RowView) -> dict[str, Any]:
     """FilterKeyword."""
     return {"id": str(row["id"]), "keyword": row["keyword"], "whole_word": bool(row["whole_word"])}
 
 
-def filter_status_entity(row: dict[str, Any]) -> dict[str, Any]:
+def filter_status_entity(row: RowView) -> dict[str, Any]:
     """FilterStatus."""
     return {"id": str(row["id"]), "status_id": str(row["status_id"])}
 
 
 def filter_entity(
-    row: dict[str, Any], keywords: list[dict[str, Any]], statuses: list[dict[str, Any]]
+    row: RowView, keywords: Sequence[RowView], statuses: Sequence[RowView]
 ) -> dict[str, Any]:
     """Filter (v2), with its keywords and statuses."""
     return {
@@ -49,7 +51,7 @@ def filter_result_entity(match: FilterMatch) -> dict[str, Any]:
     }
 
 
-def v1_filter_entity(row: dict[str, Any]) -> dict[str, Any]:
+def v1_filter_entity(row: RowView) -> dict[str, Any]:
     """The v1 Filter: one keyword with its filter's context, action and expiry."""
     return {
         "id": str(row["id"]),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..store import RowView
 
-def list_entity(row: dict[str, Any]) -> dict[str, Any]:
+
+def list_entity(row: RowView) -> dict[str, Any]:
     """A list: id, title, replies_policy, exclusive."""
     return {
         "id": str(row["id"]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import Config
+from ..store import RowView
 from .accounts import media_url
 from .media_urls import attachment_proxy_url
 
@@ -14,7 +15,7 @@ REMOTE = ("remote", "fetching")
 REJECTED = "rejected"
 
 
-def media_attachment_entity(config: Config, row: dict[str, Any]) -> dict[str, Any]:
+def media_attachment_entity(config: Config, row: RowView) -> dict[str, Any]:
     """A `media_attachments` row as Mastodon's REST::MediaAttachmentSerializer renders it.
 
     `url` is null until processing is complete (the v2 upload flow); `preview_url`

@@ -10,9 +10,9 @@ serves only what someone was shown (ids alone, being time-ordered, could be gues
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 from ..config import Config
+from ..store import RowView
 
 PROXY_PREFIX = "/media_proxy"
 ATTACHMENT_STYLES = ("original", "small")
@@ -29,12 +29,12 @@ def proxy_token(remote_url: str) -> str:
     return hashlib.sha256(remote_url.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
-def attachment_proxy_url(config: Config, row: dict[str, Any], style: str) -> str:
+def attachment_proxy_url(config: Config, row: RowView, style: str) -> str:
     """`/media_proxy/<id>/<token>/<original|small>` for a remote attachment not yet cached."""
     return f"{config.base_url}{PROXY_PREFIX}/{row['id']}/{proxy_token(row['remote_url'])}/{style}"
 
 
-def account_image_url(config: Config, row: dict[str, Any], which: str) -> str | None:
+def account_image_url(config: Config, row: RowView, which: str) -> str | None:
     """An account's `avatar` or `header`: the stored file, else the proxy of a remote one.
 
     None when there is neither (the caller shows the default image).
@@ -44,7 +44,7 @@ def account_image_url(config: Config, row: dict[str, Any], which: str) -> str | 
     )
 
 
-def emoji_image_url(config: Config, row: dict[str, Any]) -> str | None:
+def emoji_image_url(config: Config, row: RowView) -> str | None:
     """A custom emoji's `url` / `static_url`: the stored file, else the proxy of a remote one."""
     return _image_url(
         config, row, row.get("image_key"), "image", f"{PROXY_PREFIX}/emojis/{row['id']}"
@@ -52,7 +52,7 @@ def emoji_image_url(config: Config, row: dict[str, Any]) -> str | None:
 
 
 def _image_url(
-    config: Config, row: dict[str, Any], key: str | None, prefix: str, proxy_path: str
+    config: Config, row: RowView, key: str | None, prefix: str, proxy_path: str
 ) -> str | None:
     if row.get("domain") is None:
         return stored_url(config, key) if key else None

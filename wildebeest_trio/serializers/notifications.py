@@ -3,9 +3,11 @@ NotificationRequest entities (pure)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ..config import Config
+from ..store import RowView
 from ..store.statuses import StatusBundle
 from .accounts import account_entity
 from .statuses import status_entity
@@ -35,9 +37,7 @@ STATUS_TYPES = frozenset(
 )
 
 
-def report_entity(
-    config: Config, row: dict[str, Any], target: dict[str, Any] | None
-) -> dict[str, Any]:
+def report_entity(config: Config, row: RowView, target: RowView | None) -> dict[str, Any]:
     """Mastodon's Report entity, as an `admin.report` notification carries it."""
     return {
         "id": str(row["id"]),
@@ -55,10 +55,10 @@ def report_entity(
 
 def notification_entity(
     config: Config,
-    row: dict[str, Any],
-    accounts: dict[int, dict[str, Any]],
+    row: RowView,
+    accounts: Mapping[int, RowView],
     bundle: StatusBundle | None,
-    reports: dict[int, dict[str, Any]] | None = None,
+    reports: Mapping[int, RowView] | None = None,
 ) -> dict[str, Any]:
     """One notification: `status` for the status types, `report` for `admin.report`,
     `filtered` only when true (as Mastodon 4.3 writes it)."""
@@ -86,14 +86,14 @@ def notification_entity(
     return entity
 
 
-def partial_account_entity(config: Config, row: dict[str, Any]) -> dict[str, Any]:
+def partial_account_entity(config: Config, row: RowView) -> dict[str, Any]:
     """The few fields `expand_accounts=partial_avatars` gives for sample accounts."""
     full = account_entity(config, row)
     return {k: full[k] for k in ("id", "acct", "locked", "bot", "url", "avatar", "avatar_static")}
 
 
 def group_entity(
-    row: dict[str, Any],
+    row: RowView,
     *,
     group_key: str,
     count: int,
@@ -127,7 +127,7 @@ def group_entity(
     return entity
 
 
-def policy_entity(row: dict[str, Any], summary: tuple[int, int]) -> dict[str, Any]:
+def policy_entity(row: RowView, summary: tuple[int, int]) -> dict[str, Any]:
     """`GET /api/v2/notifications/policy`."""
     return {
         "for_not_following": row["for_not_following"],
@@ -142,7 +142,7 @@ def policy_entity(row: dict[str, Any], summary: tuple[int, int]) -> dict[str, An
     }
 
 
-def policy_v1_entity(row: dict[str, Any], summary: tuple[int, int]) -> dict[str, Any]:
+def policy_v1_entity(row: RowView, summary: tuple[int, int]) -> dict[str, Any]:
     """`GET /api/v1/notifications/policy`: the same policy as booleans (filter or not)."""
     return {
         "filter_not_following": row["for_not_following"] != "accept",
@@ -158,8 +158,8 @@ def policy_v1_entity(row: dict[str, Any], summary: tuple[int, int]) -> dict[str,
 
 def request_entity(
     config: Config,
-    row: dict[str, Any],
-    account: dict[str, Any],
+    row: RowView,
+    account: RowView,
     bundle: StatusBundle | None,
     count: int,
 ) -> dict[str, Any]:

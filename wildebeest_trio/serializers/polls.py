@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..ids import now_ms
+from ..store import RowView
 from .time import iso_ms
 
 
 def poll_entity(
-    poll: dict[str, Any],
+    poll: RowView,
     viewer_id: int | None,
     own_votes: list[int] | None,
     *,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import Config
+from ..store import RowView
 from ..views import DayUse
 from .accounts import account_entity
 from .media_urls import stored_url
@@ -12,9 +13,7 @@ from .tags import history_entity
 from .time import iso_ms
 
 
-def preview_card_entity(
-    config: Config, card: dict[str, Any], author: dict[str, Any] | None
-) -> dict[str, Any]:
+def preview_card_entity(config: Config, card: RowView, author: RowView | None) -> dict[str, Any]:
     """A `preview_cards` row as Mastodon's PreviewCard; `author` is the account row its
     `fediverse:creator` named and that accepts the attribution (None: no such account).
 
@@ -51,7 +50,7 @@ def preview_card_entity(
 
 
 def trends_link_entity(
-    config: Config, card: dict[str, Any], author: dict[str, Any] | None, history: list[DayUse]
+    config: Config, card: RowView, author: RowView | None, history: list[DayUse]
 ) -> dict[str, Any]:
     """A trending link: its PreviewCard with `history` (uses and accounts per day, newest
     first)."""

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import Config
+from ..store import RowView
 from .accounts import account_entity
 from .time import iso_ms
 
 
-def report_entity(config: Config, report: dict[str, Any], target: dict[str, Any]) -> dict[str, Any]:
+def report_entity(config: Config, report: RowView, target: RowView) -> dict[str, Any]:
     """A `reports` row (lists decoded) as Mastodon's Report."""
     return {
         "id": str(report["id"]),

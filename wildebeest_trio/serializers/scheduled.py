@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from .. import quote_policy
 from ..config import Config
+from ..store import RowView
 from .media import media_attachment_entity
 from .time import iso_ms
 
 
 def scheduled_status_entity(
-    config: Config, row: dict[str, Any], media: list[dict[str, Any]]
+    config: Config, row: RowView, media: Sequence[RowView]
 ) -> dict[str, Any]:
     """ScheduledStatus: when, the parameters it will be posted with (in the shape of
     Mastodon's `params`), and the uploads it will attach."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from .. import quote_policy
 from ..config import Config
+from ..store import RowView
 from ..store.statuses import StatusBundle
 from .accounts import account_entity, acct
 from .custom_emoji import custom_emoji_entity
@@ -21,7 +22,7 @@ from .time import iso_ms
 PINNABLE = ("public", "unlisted", "private")
 
 
-def _mention(config: Config, row: dict[str, Any]) -> dict[str, Any]:
+def _mention(config: Config, row: RowView) -> dict[str, Any]:
     return {
         "id": str(row["id"]),
         "username": row["username"],
@@ -30,11 +31,11 @@ def _mention(config: Config, row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _tag(config: Config, row: dict[str, Any]) -> dict[str, Any]:
+def _tag(config: Config, row: RowView) -> dict[str, Any]:
     return {"name": row["display_name"], "url": f"{config.base_url}/tags/{row['name']}"}
 
 
-def _viewer_flags(bundle: StatusBundle, row: dict[str, Any]) -> dict[str, Any]:
+def _viewer_flags(bundle: StatusBundle, row: RowView) -> dict[str, Any]:
     # Flags describe the boosted status when `row` is a boost, as Mastodon's
     # `favourited?`/`reblogged?` look at `status.proper`.
     proper = row["reblog_of_id"] or row["id"]
@@ -148,7 +149,7 @@ def status_entities(config: Config, bundle: StatusBundle) -> list[dict[str, Any]
     return [status_entity(config, bundle, i) for i in bundle.order]
 
 
-def _poll(bundle: StatusBundle, row: dict[str, Any]) -> dict[str, Any] | None:
+def _poll(bundle: StatusBundle, row: RowView) -> dict[str, Any] | None:
     poll = bundle.polls.get(row.get("poll_id") or 0)
     if poll is None:
         return None
@@ -162,7 +163,7 @@ def _card(config: Config, bundle: StatusBundle, status_id: int) -> dict[str, Any
     return preview_card_entity(config, card, bundle.accounts.get(card["author_account_id"] or 0))
 
 
-def quote_state(bundle: StatusBundle, quote: dict[str, Any]) -> tuple[str, int | None]:
+def quote_state(bundle: StatusBundle, quote: RowView) -> tuple[str, int | None]:
     """What the viewer is told of a quote: its state, and the quoted status's id where the
     entity carries it (Mastodon's BaseQuoteSerializer). An accepted quote of a post since
     deleted is `deleted`; of one the viewer may not see, `unauthorized`; of an author the
@@ -212,7 +213,7 @@ def _policy_keys(policy: int) -> tuple[list[str], list[str]]:
     )
 
 
-def _quote_approval(bundle: StatusBundle, row: dict[str, Any]) -> dict[str, Any]:
+def _quote_approval(bundle: StatusBundle, row: RowView) -> dict[str, Any]:
     """QuoteApproval: who may quote the status, and what the viewer may expect."""
     policy = int(row.get("quote_approval_policy") or 0)
     author = row["account_id"]
@@ -235,14 +236,12 @@ def _str_or_none(value: int | None) -> str | None:
     return None if value is None else str(value)
 
 
-def status_source_entity(row: dict[str, Any]) -> dict[str, Any]:
+def status_source_entity(row: RowView) -> dict[str, Any]:
     """`GET /api/v1/statuses/:id/source`."""
     return {"id": str(row["id"]), "text": row["text"] or "", "spoiler_text": row["spoiler_text"]}
 
 
-def status_edit_entity(
-    config: Config, version: dict[str, Any], account: dict[str, Any]
-) -> dict[str, Any]:
+def status_edit_entity(config: Config, version: RowView, account: RowView) -> dict[str, Any]:
     """One version of a status (`/history`): a `status_edits` row, or the status itself
     when it was never edited (each carries the time that version was written)."""
     return {
@@ -259,13 +258,13 @@ def status_edit_entity(
 def relationship_entity(
     account_id: int,
     *,
-    following: dict[str, Any] | None,
+    following: RowView | None,
     followed_by: bool,
-    requested: dict[str, Any] | None,
+    requested: RowView | None,
     requested_by: bool,
     blocking: bool = False,
     blocked_by: bool = False,
-    muting: dict[str, Any] | None = None,
+    muting: RowView | None = None,
     note: str = "",
     endorsed: bool = False,
     domain_blocking: bool = False,
@@ -297,7 +296,7 @@ def relationship_entity(
 
 def conversation_entity(
     config: Config,
-    row: dict[str, Any],
+    row: RowView,
     accounts: dict[int, dict[str, Any]],
     bundle: StatusBundle,
 ) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..config import Config
+from ..store import RowView
 from ..views import DayUse
 
 
@@ -19,7 +20,7 @@ def history_entity(history: Sequence[DayUse]) -> list[dict[str, str]]:
 
 def tag_entity(
     config: Config,
-    tag: dict[str, Any],
+    tag: RowView,
     history: Sequence[DayUse],
     *,
     following: bool | None,

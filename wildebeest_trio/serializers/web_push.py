@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..store import Row
+from ..store import RowView
 
 
-def subscription_entity(row: Row, server_key: str) -> dict[str, Any]:
+def subscription_entity(row: RowView, server_key: str) -> dict[str, Any]:
     """`REST::WebPushSubscriptionSerializer`: the id stays an integer, as Mastodon emits it
     (Tusky and the Android app parse it as an int)."""
     return {

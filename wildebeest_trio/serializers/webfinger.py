@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import Config
+from ..store import RowView
 
 
-def jrd(config: Config, account: dict[str, Any]) -> dict[str, Any]:
+def jrd(config: Config, account: RowView) -> dict[str, Any]:
     """The JRD for a local account, as Mastodon serves it."""
     username = account["username"]
     if account["actor_type"] == "Application":

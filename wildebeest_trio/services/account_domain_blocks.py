@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..store import Connection, Row
+from ..store import Connection
 from ..store import account_domain_blocks as block_rows
 from ..store import accounts as account_rows
 from ..store import notifications as notification_rows
 from ..store.paging import Page
+from ..store.rows import DomainPageRow
 from . import follows, home_feed
 from .domain_blocks import InvalidDomainBlock, normalize_domain
 
@@ -77,6 +78,6 @@ async def unblock(rt: Runtime, account_id: int, domain: str) -> None:
     await rt.store.write(unit)
 
 
-async def blocked_domains(rt: Runtime, account_id: int, page: Page) -> list[Row]:
+async def blocked_domains(rt: Runtime, account_id: int, page: Page) -> list[DomainPageRow]:
     """The account's blocked domains, newest first (each with its `page_id`)."""
     return await rt.store.read(block_rows.blocks_page, account_id, page)

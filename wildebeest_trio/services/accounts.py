@@ -6,7 +6,6 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 import trio
 
@@ -14,7 +13,7 @@ from .. import urls
 from ..ids import now_ms
 from ..runtime import Runtime
 from ..signatures import generate_rsa_keypair
-from ..store import Connection, IntegrityError
+from ..store import Connection, IntegrityError, RowView
 from ..store import accounts as account_rows
 from ..store import users as user_rows
 from .account_mail import mail_enabled
@@ -82,9 +81,9 @@ AfterInsert = Callable[[Connection, int, int], Awaitable[None]]
 
 async def _insert_local(
     conn: Connection,
-    row: dict[str, Any],
-    user: dict[str, Any],
-    keys: dict[str, Any],
+    row: RowView,
+    user: RowView,
+    keys: RowView,
     after: AfterInsert | None,
 ) -> None:
     if await account_rows.local_username_taken(conn, row["username"]):

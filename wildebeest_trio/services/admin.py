@@ -7,11 +7,12 @@ and announcements, and retry parked jobs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..store import Connection, Row
+from ..store import Connection, RowView
 from ..store import accounts as account_rows
 from ..store import admin as admin_rows
 from ..store import custom_emojis as emoji_rows
@@ -20,6 +21,14 @@ from ..store import domain_blocks as domain_block_rows
 from ..store import jobs as job_rows
 from ..store import reports as report_rows
 from ..store import users as user_rows
+from ..store.rows import (
+    AccountListingRow,
+    AnnouncementRow,
+    CustomEmojiRow,
+    DomainBlockRow,
+    ReportWithNamesRow,
+    SignUpRow,
+)
 from . import announcements as announcements_service
 from . import custom_emoji, domain_blocks
 
@@ -38,7 +47,7 @@ class NotFound(LookupError):
 # Sign-ups ------------------------------------------------------------------------------------
 
 
-async def pending_sign_ups(rt: Runtime) -> list[Row]:
+async def pending_sign_ups(rt: Runtime) -> list[SignUpRow]:
     return await rt.store.read(admin_rows.pending_sign_ups)
 
 
@@ -70,7 +79,7 @@ async def reject_sign_up(rt: Runtime, user_id: int) -> None:
 
 async def accounts(
     rt: Runtime, *, query: str = "", origin: str = "", status: str = "", page: int = 0
-) -> list[Row]:
+) -> list[AccountListingRow]:
     return await rt.store.read(
         admin_rows.accounts_listing,
         query=query.strip()[:100],
@@ -116,7 +125,7 @@ async def set_account_standing(
 # Reports -------------------------------------------------------------------------------------
 
 
-async def reports(rt: Runtime, *, resolved: bool = False) -> list[Row]:
+async def reports(rt: Runtime, *, resolved: bool = False) -> list[ReportWithNamesRow]:
     """Open (or resolved) reports, newest first, with the names of both accounts."""
     return await rt.store.read(report_rows.listing, resolved=resolved)
 
@@ -140,7 +149,7 @@ async def resolve_report(
 # Domain blocks -------------------------------------------------------------------------------
 
 
-async def domain_block_list(rt: Runtime) -> list[Row]:
+async def domain_block_list(rt: Runtime) -> list[DomainBlockRow]:
     return await rt.store.read(domain_block_rows.all_blocks)
 
 
@@ -153,14 +162,14 @@ async def add_domain_block(
     reject_reports: bool,
     public_comment: str,
     private_comment: str,
-) -> Row:
+) -> DomainBlockRow:
     """Block (or change the block of) a domain."""
     try:
         host = domain_blocks.normalize_domain(domain)
     except domain_blocks.InvalidDomainBlock as exc:
         raise AdminError(str(exc)) from exc
 
-    async def unit(conn: Connection) -> Row:
+    async def unit(conn: Connection) -> DomainBlockRow:
         return await domain_blocks.block_domain(
             conn,
             rt.ids,
@@ -188,7 +197,7 @@ async def remove_domain_block(rt: Runtime, domain: str) -> bool:
 # Custom emoji --------------------------------------------------------------------------------
 
 
-async def emojis(rt: Runtime) -> list[Row]:
+async def emojis(rt: Runtime) -> list[CustomEmojiRow]:
     return await custom_emoji.local_emojis(rt, enabled_only=False)
 
 
@@ -211,7 +220,7 @@ async def set_emoji_disabled(rt: Runtime, emoji_id: int, disabled: bool) -> None
 # Announcements -------------------------------------------------------------------------------
 
 
-async def announcements(rt: Runtime) -> list[Row]:
+async def announcements(rt: Runtime) -> list[AnnouncementRow]:
     return await announcements_service.all_announcements(rt)
 
 
@@ -239,9 +248,9 @@ class QueueHealth:
     """Jobs per kind and state, parked jobs, and domains deliveries skip."""
 
     totals: dict[str, int]
-    by_kind: list[Row]
-    parked: list[Row]
-    unavailable: list[Row]
+    by_kind: Sequence[RowView]
+    parked: Sequence[RowView]
+    unavailable: Sequence[RowView]
 
 
 async def queue_health(rt: Runtime) -> QueueHealth:

@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from ..formatting import URL_RE, emoji_shortcodes
 from ..ids import now_ms, parse_id
 from ..runtime import Runtime
 from ..serializers.announcements import announcement_entity
-from ..store import Connection, Row
+from ..store import Connection, RowView
 from ..store import announcements as announcement_rows
 from ..store import custom_emojis as emoji_rows
 from ..store import statuses as status_rows
+from ..store.rows import AnnouncementRow, StatusRow
 from ..streaming.relay import StreamEvent
 from ..views import AnnouncementView
 from .statuses import _render as render_status_text
@@ -79,7 +81,7 @@ async def publish(
     starts_at: int | None = None,
     ends_at: int | None = None,
     all_day: bool = False,
-) -> Row:
+) -> AnnouncementRow:
     """Store and publish an announcement at once; the stored row."""
     cleaned = _text(text)
     if (starts_at is None) != (ends_at is None):
@@ -89,7 +91,7 @@ async def publish(
     if all_day and starts_at is None:
         raise AnnouncementError("An all-day announcement needs a start and an end")
 
-    async def unit(conn: Connection) -> Row:
+    async def unit(conn: Connection) -> AnnouncementRow:
         content, _, _ = await render_status_text(conn, rt, cleaned)
         now = now_ms()
         row = await announcement_rows.insert(
@@ -126,12 +128,12 @@ async def remove(rt: Runtime, announcement_id: int) -> bool:
     return await rt.store.write(unit)
 
 
-async def all_announcements(rt: Runtime) -> list[Row]:
+async def all_announcements(rt: Runtime) -> list[AnnouncementRow]:
     """Every announcement, oldest first (the CLI's list)."""
     return await rt.store.read(announcement_rows.all_announcements)
 
 
-async def _linked_statuses(conn: Connection, rt: Runtime, text: str) -> list[Row]:
+async def _linked_statuses(conn: Connection, rt: Runtime, text: str) -> list[StatusRow]:
     """Public or unlisted local statuses the text links to (`/@user/ID` or `/statuses/ID`)."""
     base = urlsplit(rt.config.base_url)
     ids = []
@@ -148,7 +150,7 @@ async def _linked_statuses(conn: Connection, rt: Runtime, text: str) -> list[Row
 
 
 async def _views(
-    conn: Connection, rt: Runtime, rows: list[Row], viewer_id: int | None
+    conn: Connection, rt: Runtime, rows: Sequence[RowView], viewer_id: int | None
 ) -> list[AnnouncementView]:
     ids = [r["id"] for r in rows]
     reactions = await announcement_rows.reactions(conn, ids, viewer_id)

@@ -7,15 +7,17 @@ conversation is never out of step with its statuses.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..runtime import Runtime
-from ..store import Connection, Row
+from ..store import Connection, RowView
 from ..store import conversations as conversation_rows
 from ..store import follows as follow_rows
 from ..store import statuses as status_rows
 from ..store.entities import EntityCache
 from ..store.paging import Page
+from ..store.rows import AccountRow
 from ..store.statuses import StatusBundle
 
 
@@ -53,7 +55,7 @@ async def record_direct(
         )
 
 
-async def forget_status(conn: Connection, status: Row) -> None:
+async def forget_status(conn: Connection, status: RowView) -> None:
     """After a direct status is deleted: point conversations that ended with it at their
     previous status, or drop them when none is left."""
     for row in await conversation_rows.rows_ending_with(conn, status["id"]):
@@ -70,13 +72,16 @@ async def forget_status(conn: Connection, status: Row) -> None:
 class Conversations:
     """Conversation rows with their participants and last statuses, for one viewer."""
 
-    rows: list[Row]
-    accounts: dict[int, Row]
+    rows: Sequence[RowView]
+    accounts: dict[int, AccountRow]
     statuses: StatusBundle
 
 
 async def _load(
-    conn: Connection, rows: list[Row], viewer_id: int, cache: EntityCache | None = None
+    conn: Connection,
+    rows: Sequence[RowView],
+    viewer_id: int,
+    cache: EntityCache | None = None,
 ) -> Conversations:
     wanted = {viewer_id}
     for row in rows:

@@ -18,8 +18,9 @@ from PIL import Image
 from ..ids import now_ms
 from ..media.images import ImageError, decode, orient_and_strip
 from ..runtime import Runtime
-from ..store import Connection, IntegrityError, Row
+from ..store import Connection, IntegrityError
 from ..store import custom_emojis as emoji_rows
+from ..store.rows import AccountRow, CustomEmojiRow
 
 EMOJI_FORMATS = {"PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
 MAX_BYTES = 256 * 1024
@@ -77,7 +78,7 @@ async def add_emoji(
     *,
     category: str | None = None,
     visible_in_picker: bool = True,
-) -> Row:
+) -> CustomEmojiRow:
     """Check, store and register a local emoji; the stored row."""
     code = _check_shortcode(shortcode)
     if category is not None and (not category.strip() or len(category) > MAX_CATEGORY):
@@ -114,15 +115,15 @@ async def remove_emoji(rt: Runtime, shortcode: str) -> None:
         raise EmojiError(f"no emoji :{code}:")
 
 
-async def local_emojis(rt: Runtime, *, enabled_only: bool = True) -> list[Row]:
+async def local_emojis(rt: Runtime, *, enabled_only: bool = True) -> list[CustomEmojiRow]:
     """Local emoji by category and shortcode."""
     return await rt.store.read(emoji_rows.local_emojis, enabled_only=enabled_only)
 
 
-async def with_emojis(rt: Runtime, accounts: list[Row]) -> list[Row]:
+async def with_emojis(rt: Runtime, accounts: list[AccountRow]) -> list[AccountRow]:
     """Account rows with `emojis` set (for entities read outside a status bundle)."""
 
-    async def unit(conn: Connection) -> list[Row]:
+    async def unit(conn: Connection) -> list[AccountRow]:
         await emoji_rows.attach_to_accounts(conn, accounts)
         return accounts
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..store import Connection, Row
+from ..store import Connection, RowView
 from ..store import accounts as account_rows
 from ..store import featured_tags as featured_rows
 from ..store import tags as tag_rows
@@ -34,8 +34,8 @@ class FeaturedTagNotFound(LookupError):
 class FeaturedTag:
     """A featured tag row with its owner's account row."""
 
-    row: Row
-    account: Row
+    row: RowView
+    account: RowView
 
 
 async def featured(rt: Runtime, account_id: int) -> list[FeaturedTag]:

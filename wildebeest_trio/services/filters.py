@@ -9,16 +9,23 @@ covers in the context being read. A viewer's own statuses are never filtered.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from ..ids import now_ms
-from ..store import Connection, Row
+from ..store import Connection, RowView
 from ..store import filters as filter_rows
 from ..store import statuses as status_rows
 from ..store.base import Unit
 from ..store.filters import ACTIONS, CONTEXTS
+from ..store.rows import (
+    CustomFilterKeywordRow,
+    CustomFilterRow,
+    CustomFilterStatusRow,
+    FilterStatusWithOwnerRow,
+    KeywordWithFilterRow,
+)
 from ..store.statuses import StatusBundle
 from ..streaming.relay import StreamEvent
 
@@ -72,9 +79,9 @@ class FilterDraft:
 class FilterView:
     """A filter with its keywords and filtered statuses."""
 
-    row: Row
-    keywords: list[Row]
-    statuses: list[Row]
+    row: RowView
+    keywords: Sequence[RowView]
+    statuses: Sequence[RowView]
 
 
 def _announced(account_id: int, unit: Callable[[Connection], Awaitable[T]]) -> Unit[[], T]:
@@ -130,14 +137,14 @@ def _expires_at(expires_in: int | None, now: int) -> int | None:
     return now + expires_in * 1000
 
 
-async def _own(conn: Connection, account_id: int, filter_id: int) -> Row:
+async def _own(conn: Connection, account_id: int, filter_id: int) -> CustomFilterRow:
     row = await filter_rows.filter_by_id(conn, filter_id)
     if row is None or row["account_id"] != account_id:
         raise FilterNotFound()
     return row
 
 
-async def _view(conn: Connection, row: Row) -> FilterView:
+async def _view(conn: Connection, row: RowView) -> FilterView:
     return FilterView(
         row,
         await filter_rows.keywords_of(conn, [row["id"]]),
@@ -151,8 +158,8 @@ async def list_filters(rt: Runtime, account_id: int) -> list[FilterView]:
     async def unit(conn: Connection) -> list[FilterView]:
         rows = await filter_rows.filters_of(conn, account_id)
         ids = [r["id"] for r in rows]
-        keywords: dict[int, list[Row]] = {i: [] for i in ids}
-        statuses: dict[int, list[Row]] = {i: [] for i in ids}
+        keywords: dict[int, list[CustomFilterKeywordRow]] = {i: [] for i in ids}
+        statuses: dict[int, list[CustomFilterStatusRow]] = {i: [] for i in ids}
         for k in await filter_rows.keywords_of(conn, ids):
             keywords[k["filter_id"]].append(k)
         for s in await filter_rows.statuses_of(conn, ids):
@@ -271,17 +278,17 @@ async def delete(rt: Runtime, account_id: int, filter_id: int) -> None:
 # Keywords ----------------------------------------------------------------------------------------
 
 
-async def keywords(rt: Runtime, account_id: int, filter_id: int) -> list[Row]:
+async def keywords(rt: Runtime, account_id: int, filter_id: int) -> list[CustomFilterKeywordRow]:
     """`GET /api/v2/filters/:id/keywords`."""
 
-    async def unit(conn: Connection) -> list[Row]:
+    async def unit(conn: Connection) -> list[CustomFilterKeywordRow]:
         await _own(conn, account_id, filter_id)
         return await filter_rows.keywords_of(conn, [filter_id])
 
     return await rt.store.read(unit)
 
 
-async def _own_keyword(conn: Connection, account_id: int, keyword_id: int) -> Row:
+async def _own_keyword(conn: Connection, account_id: int, keyword_id: int) -> KeywordWithFilterRow:
     row = await filter_rows.keyword_by_id(conn, keyword_id)
     if row is None or row["account_id"] != account_id:
         raise FilterNotFound()
@@ -290,11 +297,11 @@ async def _own_keyword(conn: Connection, account_id: int, keyword_id: int) -> Ro
 
 async def add_keyword(
     rt: Runtime, account_id: int, filter_id: int, keyword: str | None, whole_word: bool | None
-) -> Row:
+) -> KeywordWithFilterRow:
     """`POST /api/v2/filters/:id/keywords`."""
     text = _check_keyword(keyword)
 
-    async def unit(conn: Connection) -> Row:
+    async def unit(conn: Connection) -> KeywordWithFilterRow:
         await _own(conn, account_id, filter_id)
         if await filter_rows.count_keywords(conn, filter_id) >= MAX_KEYWORDS:
             raise InvalidFilter(f"Validation failed: A filter has at most {MAX_KEYWORDS} keywords")
@@ -307,18 +314,18 @@ async def add_keyword(
     return await rt.store.write(_announced(account_id, unit))
 
 
-async def show_keyword(rt: Runtime, account_id: int, keyword_id: int) -> Row:
+async def show_keyword(rt: Runtime, account_id: int, keyword_id: int) -> KeywordWithFilterRow:
     """`GET /api/v2/filter_keywords/:id` (and `GET /api/v1/filters/:id`)."""
     return await rt.store.read(_own_keyword, account_id, keyword_id)
 
 
 async def update_keyword(
     rt: Runtime, account_id: int, keyword_id: int, keyword: str | None, whole_word: bool | None
-) -> Row:
+) -> KeywordWithFilterRow:
     """`PUT /api/v2/filter_keywords/:id`."""
     text = None if keyword is None else _check_keyword(keyword)
 
-    async def unit(conn: Connection) -> Row:
+    async def unit(conn: Connection) -> KeywordWithFilterRow:
         row = await _own_keyword(conn, account_id, keyword_id)
         await filter_rows.update_keyword(
             conn,
@@ -345,27 +352,31 @@ async def delete_keyword(rt: Runtime, account_id: int, keyword_id: int) -> None:
 # Filtered statuses -------------------------------------------------------------------------------
 
 
-async def statuses(rt: Runtime, account_id: int, filter_id: int) -> list[Row]:
+async def statuses(rt: Runtime, account_id: int, filter_id: int) -> list[CustomFilterStatusRow]:
     """`GET /api/v2/filters/:id/statuses`."""
 
-    async def unit(conn: Connection) -> list[Row]:
+    async def unit(conn: Connection) -> list[CustomFilterStatusRow]:
         await _own(conn, account_id, filter_id)
         return await filter_rows.statuses_of(conn, [filter_id])
 
     return await rt.store.read(unit)
 
 
-async def _own_status(conn: Connection, account_id: int, filter_status_id: int) -> Row:
+async def _own_status(
+    conn: Connection, account_id: int, filter_status_id: int
+) -> FilterStatusWithOwnerRow:
     row = await filter_rows.filter_status_by_id(conn, filter_status_id)
     if row is None or row["account_id"] != account_id:
         raise FilterNotFound()
     return row
 
 
-async def add_status(rt: Runtime, account_id: int, filter_id: int, status_id: int) -> Row:
+async def add_status(
+    rt: Runtime, account_id: int, filter_id: int, status_id: int
+) -> CustomFilterStatusRow:
     """`POST /api/v2/filters/:id/statuses`: a status the caller can see (again: the same)."""
 
-    async def unit(conn: Connection) -> Row:
+    async def unit(conn: Connection) -> CustomFilterStatusRow:
         await _own(conn, account_id, filter_id)
         if await status_rows.visible_status(conn, status_id, account_id) is None:
             raise FilterNotFound()
@@ -382,7 +393,9 @@ async def add_status(rt: Runtime, account_id: int, filter_id: int, status_id: in
     return await rt.store.write(_announced(account_id, unit))
 
 
-async def show_status(rt: Runtime, account_id: int, filter_status_id: int) -> Row:
+async def show_status(
+    rt: Runtime, account_id: int, filter_status_id: int
+) -> FilterStatusWithOwnerRow:
     """`GET /api/v2/filter_statuses/:id`."""
     return await rt.store.read(_own_status, account_id, filter_status_id)
 
@@ -400,7 +413,7 @@ async def delete_status(rt: Runtime, account_id: int, filter_status_id: int) -> 
 # The v1 view: one keyword is one v1 filter -------------------------------------------------------
 
 
-async def v1_list(rt: Runtime, account_id: int) -> list[Row]:
+async def v1_list(rt: Runtime, account_id: int) -> list[KeywordWithFilterRow]:
     """`GET /api/v1/filters`: every keyword, with its filter's context, action, expiry."""
     return await rt.store.read(filter_rows.keywords_of_account, account_id)
 
@@ -414,7 +427,7 @@ async def v1_create(
     irreversible: bool,
     whole_word: bool,
     expires_in: int | None,
-) -> Row:
+) -> KeywordWithFilterRow:
     """`POST /api/v1/filters`: a v2 filter titled by its one keyword."""
     keyword = _check_keyword(phrase)
     view = await create(
@@ -442,7 +455,7 @@ async def v1_update(
     whole_word: bool | None,
     expires_in: int | None,
     expires_in_given: bool,
-) -> Row:
+) -> KeywordWithFilterRow:
     """`PUT /api/v1/filters/:id`: change the keyword and, when it is its filter's only
     one, the filter (Mastodon refuses to change a filter shared with other keywords)."""
     row = await show_keyword(rt, account_id, keyword_id)

@@ -13,16 +13,24 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from ..ids import IdGenerator, now_ms
 from ..runtime import Runtime
-from ..store import Connection, IntegrityError, Row, account_domain_blocks, outbox
+from ..store import Connection, IntegrityError, RowView, account_domain_blocks, outbox
 from ..store import accounts as account_rows
 from ..store import follows as follow_rows
 from ..store import lists as list_rows
 from ..store import statuses as status_rows
 from ..store.paging import Page
+from ..store.rows import (
+    AccountPageRow,
+    AccountRow,
+    BlockAndMuteFacts,
+    FollowFacts,
+    FollowRow,
+    MutedAccountPageRow,
+)
 from . import home_feed, notifications
 
 
@@ -48,61 +56,72 @@ class Relationship:
     """What lies between the viewer and one account."""
 
     account_id: int
-    following: Row | None
+    following: RowView | None
     followed_by: bool
-    requested: Row | None
+    requested: RowView | None
     requested_by: bool
     blocking: bool = False
     blocked_by: bool = False
-    muting: Row | None = None
+    muting: RowView | None = None
     note: str = ""
     endorsed: bool = False
     domain_blocking: bool = False
 
 
-async def _target(conn: Connection, account_id: int) -> Row:
+async def _target(conn: Connection, account_id: int) -> AccountRow:
     row = await account_rows.account_by_id(conn, account_id)
     if row is None or row["suspended_at"] is not None:
         raise AccountNotFound()
     return row
 
 
-async def _facts(conn: Connection, viewer_id: int, target_ids: list[int]) -> dict:
-    facts = await follow_rows.relationship_facts(conn, viewer_id, target_ids)
-    facts.update(await follow_rows.block_and_mute_facts(conn, viewer_id, target_ids, now_ms()))
-    facts["notes"] = await follow_rows.notes_on(conn, viewer_id, target_ids)
-    facts["endorsed"] = {i: {} for i in await follow_rows.endorsed_ids(conn, viewer_id, target_ids)}
-    facts["domain_blocking"] = {
-        i: {} for i in await account_domain_blocks.domain_blocked_ids(conn, viewer_id, target_ids)
-    }
-    return facts
+@dataclass(frozen=True)
+class _Facts:
+    """Everything between a viewer and some accounts, read at once."""
+
+    follows: FollowFacts
+    blocks: BlockAndMuteFacts
+    notes: dict[int, str]
+    endorsed: set[int]
+    domain_blocking: set[int]
+
+
+async def _facts(conn: Connection, viewer_id: int, target_ids: list[int]) -> _Facts:
+    return _Facts(
+        follows=await follow_rows.relationship_facts(conn, viewer_id, target_ids),
+        blocks=await follow_rows.block_and_mute_facts(conn, viewer_id, target_ids, now_ms()),
+        notes=await follow_rows.notes_on(conn, viewer_id, target_ids),
+        endorsed=await follow_rows.endorsed_ids(conn, viewer_id, target_ids),
+        domain_blocking=await account_domain_blocks.domain_blocked_ids(conn, viewer_id, target_ids),
+    )
 
 
 async def _relationship(conn: Connection, viewer_id: int, target_id: int) -> Relationship:
     return _from_facts(await _facts(conn, viewer_id, [target_id]), target_id)
 
 
-def _from_facts(facts: dict[str, dict[int, Row]], target_id: int) -> Relationship:
+def _from_facts(facts: _Facts, target_id: int) -> Relationship:
+    follows, blocks = facts.follows, facts.blocks
     return Relationship(
         account_id=target_id,
-        following=facts["following"].get(target_id),
-        followed_by=target_id in facts["followed_by"],
-        requested=facts["requested"].get(target_id),
-        requested_by=target_id in facts["requested_by"],
-        blocking=target_id in facts["blocking"],
-        blocked_by=target_id in facts["blocked_by"],
-        muting=facts["muting"].get(target_id),
-        note=facts["notes"].get(target_id, ""),
-        endorsed=target_id in facts["endorsed"],
-        domain_blocking=target_id in facts["domain_blocking"],
+        following=follows["following"].get(target_id),
+        followed_by=target_id in follows["followed_by"],
+        requested=follows["requested"].get(target_id),
+        requested_by=target_id in follows["requested_by"],
+        blocking=target_id in blocks["blocking"],
+        blocked_by=target_id in blocks["blocked_by"],
+        muting=blocks["muting"].get(target_id),
+        note=facts.notes.get(target_id, ""),
+        endorsed=target_id in facts.endorsed,
+        domain_blocking=target_id in facts.domain_blocking,
     )
 
 
-def _local(account: Row) -> bool:
+def _local(account: RowView) -> bool:
     return account["domain"] is None
 
 
-async def _refusal(conn: Connection, follower: Row, target: Row) -> str | None:
+async def _refusal(conn: Connection, follower: RowView, target: RowView) -> str | None:
     """Why `follower` may not follow `target`, or None (Mastodon's FollowService and
     inbound Follow: oneself, a block either way, a blocked domain, a moved account, the
     instance actor)."""
@@ -124,8 +143,8 @@ async def _refusal(conn: Connection, follower: Row, target: Row) -> str | None:
 async def _answer(
     conn: Connection,
     ids: IdGenerator,
-    target: Row,
-    follower: Row,
+    target: RowView,
+    follower: RowView,
     *,
     accepted: bool,
     row_id: int | None,
@@ -146,8 +165,8 @@ async def _answer(
 async def follow_in(
     conn: Connection,
     rt: Runtime,
-    follower: Row,
-    target: Row,
+    follower: RowView,
+    target: RowView,
     options: FollowOptions,
     *,
     uri: str | None = None,
@@ -251,8 +270,8 @@ async def follow(
 
 
 async def accept_request_in(
-    conn: Connection, rt: Runtime, request: Row, *, federate: bool
-) -> Row | None:
+    conn: Connection, rt: Runtime, request: RowView, *, federate: bool
+) -> FollowRow | None:
     """Inside a unit: a follow request becomes a follow (keeping its options and the
     Follow's id, which a later Undo names); the follow, or None if the request is gone.
 
@@ -266,7 +285,8 @@ async def accept_request_in(
     await notifications.request_answered(conn, target_id, follower_id)
     follow_row = await follow_rows.follow_row(conn, follower_id, target_id)
     if follow_row is None:
-        follow_row = {**request, "id": rt.ids.next_id(), "created_at": now_ms()}
+        # The follow keeps the request's columns (its options, the Follow's id) under a new id.
+        follow_row = cast(FollowRow, {**request, "id": rt.ids.next_id(), "created_at": now_ms()})
         await follow_rows.insert_follow(conn, follow_row)
         await home_feed.accounts_shown(conn, follower_id, [target_id])
     if federate:
@@ -286,8 +306,8 @@ async def accept_request_in(
 
 
 async def unfollow_in(
-    conn: Connection, rt: Runtime, follower: Row, target: Row, *, by: int | None
-) -> Row | None:
+    conn: Connection, rt: Runtime, follower: RowView, target: RowView, *, by: int | None
+) -> FollowRow | None:
     """Inside a unit: end `follower`'s follow of `target`, or its pending request; the
     removed row, or None.
 
@@ -389,11 +409,11 @@ async def relationships(rt: Runtime, viewer_id: int, target_ids: list[int]) -> l
 
 async def network(
     rt: Runtime, account_id: int, viewer_id: int | None, direction: str, page: Page
-) -> list[Row]:
+) -> list[AccountPageRow]:
     """Followers (`direction="followers"`) or followed accounts of an account; empty when
     the account hides its network from others."""
 
-    async def unit(conn: Connection) -> list[Row]:
+    async def unit(conn: Connection) -> list[AccountPageRow]:
         target = await _target(conn, account_id)
         if target["hide_collections"] and viewer_id != account_id:
             return []
@@ -404,7 +424,7 @@ async def network(
     return await rt.store.read(unit)
 
 
-async def follow_requests(rt: Runtime, account_id: int, page: Page) -> list[Row]:
+async def follow_requests(rt: Runtime, account_id: int, page: Page) -> list[AccountPageRow]:
     """Accounts asking to follow the caller."""
     return await rt.store.read(follow_rows.requests_page, account_id, page)
 
@@ -412,8 +432,8 @@ async def follow_requests(rt: Runtime, account_id: int, page: Page) -> list[Row]
 async def block_in(
     conn: Connection,
     rt: Runtime,
-    account: Row,
-    target: Row,
+    account: RowView,
+    target: RowView,
     *,
     federate: bool,
     uri: str | None = None,
@@ -459,7 +479,7 @@ async def block(rt: Runtime, account_id: int, target_id: int) -> Relationship:
 
 
 async def unblock_in(
-    conn: Connection, rt: Runtime, account: Row, target: Row, *, federate: bool
+    conn: Connection, rt: Runtime, account: RowView, target: RowView, *, federate: bool
 ) -> None:
     """Inside a unit: lift `account`'s block of `target` (a local blocker's Undo goes out
     when `federate`)."""
@@ -536,12 +556,12 @@ async def unmute(rt: Runtime, account_id: int, target_id: int) -> Relationship:
     return await rt.store.write(unit)
 
 
-async def blocked_accounts(rt: Runtime, account_id: int, page: Page) -> list[Row]:
+async def blocked_accounts(rt: Runtime, account_id: int, page: Page) -> list[AccountPageRow]:
     """The accounts the caller blocks, newest first."""
     return await rt.store.read(follow_rows.blocks_page, account_id, page)
 
 
-async def muted_accounts(rt: Runtime, account_id: int, page: Page) -> list[Row]:
+async def muted_accounts(rt: Runtime, account_id: int, page: Page) -> list[MutedAccountPageRow]:
     """The accounts the caller mutes (live mutes), newest first."""
     return await rt.store.read(follow_rows.mutes_page, account_id, page, now_ms())
 
@@ -571,10 +591,10 @@ async def set_note(rt: Runtime, account_id: int, target_id: int, comment: str) -
 
 async def familiar_followers(
     rt: Runtime, viewer_id: int, target_ids: list[int]
-) -> list[tuple[int, list[Row]]]:
+) -> list[tuple[int, list[AccountRow]]]:
     """For each existing target: the accounts the viewer follows that follow it."""
 
-    async def unit(conn: Connection) -> list[tuple[int, list[Row]]]:
+    async def unit(conn: Connection) -> list[tuple[int, list[AccountRow]]]:
         existing = {r["id"] for r in await follow_rows.accounts_by_ids(conn, target_ids)}
         return [
             (target, await follow_rows.familiar_followers(conn, viewer_id, target))
@@ -601,10 +621,10 @@ async def endorse(rt: Runtime, account_id: int, target_id: int, on: bool) -> Rel
     return await rt.store.write(unit)
 
 
-async def endorsements(rt: Runtime, account_id: int, page: Page) -> list[Row]:
+async def endorsements(rt: Runtime, account_id: int, page: Page) -> list[AccountPageRow]:
     """The accounts an account features, newest first."""
 
-    async def unit(conn: Connection) -> list[Row]:
+    async def unit(conn: Connection) -> list[AccountPageRow]:
         await _target(conn, account_id)
         return await follow_rows.endorsements_page(conn, account_id, page)
 

@@ -37,7 +37,7 @@ import trio
 from ..ids import ms_to_min_id, now_ms
 from ..jobs import JobKind, JobRegistry, RetryLater
 from ..runtime import Runtime
-from ..store import Connection, Row
+from ..store import Connection, RowView
 from ..store import home_feeds as feed_rows
 from ..store import statuses as status_rows
 from ..store.paging import Page
@@ -61,18 +61,20 @@ MANY_ACCOUNTS = 20
 # Statuses ---------------------------------------------------------------------------------------
 
 
-async def status_added(conn: Connection, status: Row) -> None:
+async def status_added(conn: Connection, status: RowView) -> None:
     """Inside the unit writing a new status (or boost): it joins the feeds it belongs in."""
     await feed_rows.add_status(conn, status["id"], status["account_id"], now_ms())
 
 
-async def status_changed(conn: Connection, status: Row) -> None:
+async def status_changed(conn: Connection, status: RowView) -> None:
     """Inside the unit that changed a status's mentions, hashtags or thread: the feeds it
     belongs in are looked at again."""
     await feed_rows.refresh_status(conn, status["id"], status["account_id"], now_ms())
 
 
-async def status_removed(conn: Connection, status: Row, *, original_going: bool = False) -> None:
+async def status_removed(
+    conn: Connection, status: RowView, *, original_going: bool = False
+) -> None:
     """Inside the unit deleting a status or undoing a boost: it leaves every feed. An undone
     boost gives its place to another boost of the same status, unless that status is being
     deleted too (`original_going`)."""

@@ -13,6 +13,7 @@ from ..runtime import Runtime
 from ..store import Connection
 from ..store import accounts as account_rows
 from ..store import instance as instance_rows
+from ..store.rows import AccountRow
 from ..views import InstanceFacts, Site
 
 
@@ -45,11 +46,17 @@ MAX_DESCRIPTION = 1000
 
 async def read_site(conn: Connection, config: Config) -> Site:
     """The current site settings (inside a unit, e.g. to title an e-mail)."""
-    stored = await instance_rows.get_setting(conn, "site") or {}
+    stored = await instance_rows.setting_object(conn, "site") or {}
+
+    def text(key: str) -> str | None:
+        value = stored.get(key)
+        return value if isinstance(value, str) else None
+
+    description = text("description")
     return Site(
-        title=stored.get("title") or config.instance_title,
-        description=stored.get("description", config.instance_description),
-        registrations=stored.get("registrations") or config.registrations,
+        title=text("title") or config.instance_title,
+        description=config.instance_description if description is None else description,
+        registrations=text("registrations") or config.registrations,
     )
 
 
@@ -75,19 +82,20 @@ async def site(rt: Runtime) -> Site:
 
 
 async def _read_facts(conn: Connection, config: Config, now: int) -> InstanceFacts:
-    contact_name = await instance_rows.get_setting(conn, "contact_username")
-    contact = None
+    contact_name = await instance_rows.setting_text(conn, "contact_username")
+    contact: AccountRow | None = None
     if contact_name:
         contact = await account_rows.local_account_by_username(conn, contact_name)
     if contact is None:
         contact = await account_rows.first_admin(conn)
-    vapid = await instance_rows.get_setting(conn, "vapid_keys")
+    vapid = await instance_rows.setting_object(conn, "vapid_keys") or {}
+    vapid_public_key = vapid.get("public_key")
     return InstanceFacts(
         stats=await instance_rows.stats(conn, now),
         rules=await instance_rows.rules(conn),
         contact=contact,
-        vapid_public_key=vapid["public_key"] if vapid else None,
-        extended_description=await instance_rows.get_setting(conn, "extended_description") or "",
+        vapid_public_key=vapid_public_key if isinstance(vapid_public_key, str) else None,
+        extended_description=await instance_rows.setting_text(conn, "extended_description") or "",
         extended_description_updated_at=await instance_rows.setting_updated_at(
             conn, "extended_description"
         ),

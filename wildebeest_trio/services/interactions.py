@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..store import Connection, IntegrityError, Row, outbox
+from ..store import Connection, IntegrityError, RowView, outbox
 from ..store import accounts as account_rows
 from ..store import statuses as status_rows
+from ..store.rows import AccountRow, StatusRow
 from ..store.statuses import StatusBundle
 from ..urls import status_uri, status_url
 from . import fanout, home_feed, notifications, profiles
@@ -26,12 +27,12 @@ MAX_PINNED = 5
 BOOST_VISIBILITIES = ("public", "unlisted", "private")
 
 
-def _federates(actor: Row) -> bool:
+def _federates(actor: RowView) -> bool:
     """Whether the actor's actions go out to other servers: those of local accounts."""
     return actor["domain"] is None
 
 
-async def interaction_target(conn: Connection, status_id: int, account_id: int) -> Row:
+async def interaction_target(conn: Connection, status_id: int, account_id: int) -> StatusRow:
     """The status an interaction applies to, if the account may see it (a boost stands for
     the boosted status); StatusNotFound otherwise."""
     row = await status_rows.visible_status(conn, status_id, account_id)
@@ -42,19 +43,19 @@ async def interaction_target(conn: Connection, status_id: int, account_id: int) 
     return row
 
 
-def may_boost(status: Row, account_id: int) -> bool:
+def may_boost(status: RowView, account_id: int) -> bool:
     """Mastodon's `reblog?`: never a direct post; a followers-only one only by its author."""
     if status["visibility"] == "private":
-        return status["account_id"] == account_id
-    return status["visibility"] != "direct"
+        return bool(status["account_id"] == account_id)
+    return bool(status["visibility"] != "direct")
 
 
 # Favourites ------------------------------------------------------------------------------------
 
 
 async def favourite(
-    conn: Connection, rt: Runtime, actor: Row, status_id: int, *, uri: str | None = None
-) -> Row:
+    conn: Connection, rt: Runtime, actor: RowView, status_id: int, *, uri: str | None = None
+) -> StatusRow:
     """The actor favourites a status it may see (`uri`: the remote Like's id); the status
     favourited. A repeat changes nothing."""
     status = await interaction_target(conn, status_id, actor["id"])
@@ -65,7 +66,7 @@ async def favourite(
     return status
 
 
-async def unfavourite(conn: Connection, rt: Runtime, actor: Row, status: Row) -> bool:
+async def unfavourite(conn: Connection, rt: Runtime, actor: RowView, status: RowView) -> bool:
     """The actor takes back its favourite of a status; whether there was one."""
     if not await status_rows.delete_favourite(conn, actor["id"], status["id"]):
         return False
@@ -74,7 +75,7 @@ async def unfavourite(conn: Connection, rt: Runtime, actor: Row, status: Row) ->
 
 
 async def _favourite_changed(
-    conn: Connection, rt: Runtime, actor: Row, status: Row, given: bool
+    conn: Connection, rt: Runtime, actor: RowView, status: RowView, given: bool
 ) -> None:
     """What a favourite given or taken back changes: the count, the author's notification,
     and for a local account the Like or its Undo."""
@@ -93,12 +94,12 @@ async def _favourite_changed(
 async def boost(
     conn: Connection,
     rt: Runtime,
-    actor: Row,
+    actor: RowView,
     status_id: int,
     visibility: str,
     *,
     uri: str | None = None,
-) -> Row:
+) -> StatusRow:
     """The actor boosts a status it may see, seen as `visibility` (a followers-only post's
     boost stays followers-only); the boost, or the one it had already. `uri`: the remote
     Announce's id. NotAllowed for what `may_boost` refuses."""
@@ -162,7 +163,7 @@ async def boost(
 
 
 async def unboost(
-    conn: Connection, rt: Runtime, boost: Row, now: int, *, original_going: bool = False
+    conn: Connection, rt: Runtime, boost: RowView, now: int, *, original_going: bool = False
 ) -> None:
     """A boost goes (undone, deleted, or with the status it boosted: `original_going`): the
     streams that showed it hear `delete`, home feeds drop it, its counters and `reblog`
@@ -185,7 +186,7 @@ async def unboost(
         )
 
 
-async def remove_boosts_of(conn: Connection, rt: Runtime, status: Row, now: int) -> None:
+async def remove_boosts_of(conn: Connection, rt: Runtime, status: RowView, now: int) -> None:
     """Inside the unit deleting a status: every live boost of it goes with it."""
     for row in await status_rows.live_reblogs_of(conn, status["id"]):
         await unboost(conn, rt, row, now, original_going=True)
@@ -194,7 +195,7 @@ async def remove_boosts_of(conn: Connection, rt: Runtime, status: Row, now: int)
 # The Mastodon API ------------------------------------------------------------------------------
 
 
-async def _actor(conn: Connection, account_id: int) -> Row:
+async def _actor(conn: Connection, account_id: int) -> AccountRow:
     row = await account_rows.account_by_id(conn, account_id)
     assert row is not None
     return row

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..store import Connection, Row
+from ..store import Connection
 from ..store import follows as follow_rows
 from ..store import lists as list_rows
 from ..store import statuses as status_rows
 from ..store.paging import Page
+from ..store.rows import AccountPageRow, ListRow
 from ..store.statuses import StatusBundle
 from . import home_feed
 
@@ -40,7 +41,7 @@ def _validate(title: str, replies_policy: str) -> None:
         raise InvalidList("Validation failed: Replies policy is not included in the list")
 
 
-async def _own(conn: Connection, list_id: int, account_id: int) -> Row:
+async def _own(conn: Connection, list_id: int, account_id: int) -> ListRow:
     row = await list_rows.list_of(conn, list_id, account_id)
     if row is None:
         raise ListNotFound()
@@ -58,23 +59,23 @@ async def _exclusive_changed(
         await home_feed.accounts_shown(conn, account_id, member_ids)
 
 
-async def all_lists(rt: Runtime, account_id: int) -> list[Row]:
+async def all_lists(rt: Runtime, account_id: int) -> list[ListRow]:
     """The caller's lists."""
     return await rt.store.read(list_rows.lists_of, account_id)
 
 
-async def show(rt: Runtime, account_id: int, list_id: int) -> Row:
+async def show(rt: Runtime, account_id: int, list_id: int) -> ListRow:
     """One of the caller's lists."""
     return await rt.store.read(_own, list_id, account_id)
 
 
 async def create(
     rt: Runtime, account_id: int, title: str, replies_policy: str, exclusive: bool
-) -> Row:
+) -> ListRow:
     """Make a list."""
     _validate(title, replies_policy)
 
-    async def unit(conn: Connection) -> Row:
+    async def unit(conn: Connection) -> ListRow:
         list_id = rt.ids.next_id()
         await list_rows.insert_list(
             conn, list_id, account_id, title.strip(), replies_policy, exclusive, now_ms()
@@ -91,10 +92,10 @@ async def update(
     title: str | None,
     replies_policy: str | None,
     exclusive: bool | None,
-) -> Row:
+) -> ListRow:
     """Change a list; None leaves a setting as it is."""
 
-    async def unit(conn: Connection) -> Row:
+    async def unit(conn: Connection) -> ListRow:
         row = await _own(conn, list_id, account_id)
         new_title = row["title"] if title is None else title.strip()
         policy = row["replies_policy"] if replies_policy is None else replies_policy
@@ -151,17 +152,17 @@ async def remove(rt: Runtime, account_id: int, list_id: int, member_ids: list[in
     await rt.store.write(unit)
 
 
-async def members(rt: Runtime, account_id: int, list_id: int, page: Page) -> list[Row]:
+async def members(rt: Runtime, account_id: int, list_id: int, page: Page) -> list[AccountPageRow]:
     """A list's members."""
 
-    async def unit(conn: Connection) -> list[Row]:
+    async def unit(conn: Connection) -> list[AccountPageRow]:
         await _own(conn, list_id, account_id)
         return await list_rows.members_page(conn, list_id, page)
 
     return await rt.store.read(unit)
 
 
-async def containing(rt: Runtime, account_id: int, member_id: int) -> list[Row]:
+async def containing(rt: Runtime, account_id: int, member_id: int) -> list[ListRow]:
     """The caller's lists that include an account."""
     return await rt.store.read(list_rows.lists_with, account_id, member_id)
 

@@ -113,7 +113,7 @@ def _reason(exc: BaseException, host: str, port: int, timeout: float) -> MailErr
 
 def _greet(smtp: smtplib.SMTP, host: str, port: int) -> None:
     """Connect as smtplib's constructor would, and insist on the 220 greeting."""
-    smtp._host = host  # what STARTTLS and implicit TLS check the certificate against
+    smtp._host = host  # type: ignore[attr-defined]  # what STARTTLS and implicit TLS check
     code, message = smtp.connect(host, port)
     if code != 220:
         smtp.close()
@@ -131,7 +131,7 @@ class _PinnedSMTP(smtplib.SMTP):
 
     def _get_socket(self, host: str, port: int, timeout: float) -> Any:
         # smtplib's one hook for making its socket; `host` stays the name for TLS checks.
-        return super()._get_socket(self.address, port, timeout)
+        return super()._get_socket(self.address, port, timeout)  # type: ignore[misc]
 
 
 class _PinnedSMTPSSL(smtplib.SMTP_SSL):
@@ -152,7 +152,7 @@ class _PinnedSMTPSSL(smtplib.SMTP_SSL):
 
     def _get_socket(self, host: str, port: int, timeout: float) -> Any:
         # SMTP_SSL wraps the socket with `server_hostname=self._host`: the name, not the address.
-        return super()._get_socket(self.address, port, timeout)
+        return super()._get_socket(self.address, port, timeout)  # type: ignore[misc]
 
 
 class Mailer:

@@ -24,7 +24,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import trio
 
@@ -51,9 +51,10 @@ from ..media.video import (
     transcode_audio,
     transcode_video,
 )
-from ..store import Connection, Row
+from ..store import Connection, RowView
 from ..store import accounts as account_rows
 from ..store import media as media_rows
+from ..store.rows import MediaAttachmentRow
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -122,7 +123,7 @@ async def upload(
     description: str | None = None,
     focus: str | None = None,
     thumbnail: bytes | None = None,
-) -> Row:
+) -> MediaAttachmentRow:
     """Store a new upload for `account_id`; its row (`processing` queued or complete).
 
     Raises `MediaError` for a bad file or parameter; nothing is stored then.
@@ -178,7 +179,7 @@ async def upload(
 
 
 async def _insert_queued(
-    conn: Connection, rt: Runtime, att: dict[str, Any], data: bytes, now: int
+    conn: Connection, rt: Runtime, att: RowView, data: bytes, now: int
 ) -> None:
     """Unit of work: a queued upload's row, its raw bytes and its processing job."""
     # Row, raw bytes and job commit together: a crash leaves all or nothing.
@@ -206,14 +207,15 @@ async def process_queued(rt: Runtime, payload: dict[str, Any]) -> None:
         blurhash=done.blurhash,
         file_size=done.file_size,
         now=now_ms(),
-        **done.files,
+        file_key=done.files["file_key"] or "",
+        preview_key=done.files["preview_key"],
     )
     if not completed:
         # The row went away (cleanup) while we worked: do not leave its files behind.
         await release(rt, [k for k in done.files.values() if k])
 
 
-async def owned(rt: Runtime, account_id: int, attachment_id: int) -> Row | None:
+async def owned(rt: Runtime, account_id: int, attachment_id: int) -> MediaAttachmentRow | None:
     """An unattached upload of `account_id`; None for anyone else's or an attached one."""
     row = await rt.store.read(media_rows.attachment, attachment_id)
     if row is None or row["account_id"] != account_id or row["status_id"] is not None:
@@ -229,7 +231,7 @@ async def update(
     description: str | None = None,
     focus: str | None = None,
     thumbnail: bytes | None = None,
-) -> Row | None:
+) -> MediaAttachmentRow | None:
     """Change the description, focal point or thumbnail of an unattached upload of `account_id`.
 
     None when there is no such upload (someone else's, attached, or missing);
@@ -352,7 +354,14 @@ def register(registry: JobRegistry) -> None:
     registry.register(MEDIA_RELEASE, _release_job)
 
 
-def _limits(rt: Runtime) -> dict[str, int]:
+class ImageLimits(TypedDict):
+    """The image functions' size bounds, as keyword arguments."""
+
+    max_bytes: int
+    max_pixels: int
+
+
+def _limits(rt: Runtime) -> ImageLimits:
     """The configured image limits, as keyword arguments of the image functions."""
     return {
         "max_bytes": rt.config.media_max_image_bytes,

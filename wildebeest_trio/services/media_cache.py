@@ -45,6 +45,7 @@ from ..store import accounts as account_rows
 from ..store import custom_emojis as emoji_rows
 from ..store import media as media_rows
 from ..store.domain_blocks import block_for
+from ..store.rows import MediaAttachmentRow
 from . import custom_emoji, media
 
 if TYPE_CHECKING:
@@ -158,9 +159,10 @@ async def add_remote_attachment(
 async def attachment_target(rt: Runtime, attachment_id: int, token: str, style: str) -> Target:
     """Where `/media_proxy/<id>/<token>/<style>` leads, fetching the file on first view."""
     row = await rt.store.read(media_rows.attachment, attachment_id)
-    if row is None or not row.get("remote_url"):
+    remote_url = row["remote_url"] if row is not None else None
+    if row is None or not remote_url:
         return Target(None)
-    if not hmac.compare_digest(token.encode(), proxy_token(row["remote_url"]).encode()):
+    if not hmac.compare_digest(token.encode(), proxy_token(remote_url).encode()):
         return Target(None)
     if row["processing"] in (media_rows.REMOTE, media_rows.FETCHING):
         domain = await rt.store.read(media_rows.account_domain, row["account_id"])
@@ -181,7 +183,7 @@ async def attachment_target(rt: Runtime, attachment_id: int, token: str, style: 
     return Target(row["remote_url"] if style == "original" else row.get("preview_remote_url"))
 
 
-async def _cache_attachment(rt: Runtime, row: dict[str, Any]) -> dict[str, Any]:
+async def _cache_attachment(rt: Runtime, row: MediaAttachmentRow) -> MediaAttachmentRow:
     """Fetch, process and store a remote attachment (or wait for whoever is); its row after."""
     now = now_ms()
     # A claim outlives any honest fetch (the download, then several ffmpeg runs).
@@ -189,7 +191,7 @@ async def _cache_attachment(rt: Runtime, row: dict[str, Any]) -> dict[str, Any]:
     if not await rt.store.write(media_rows.claim_fetch, row["id"], now, stale):
         return await _wait_for_fetch(rt, row["id"])
     try:
-        data = await _fetch(rt, row["remote_url"], rt.config.media_max_video_bytes)
+        data = await _fetch(rt, row["remote_url"] or "", rt.config.media_max_video_bytes)
         done = await media.process_and_store(rt, data, (CACHE_ORIGINAL, CACHE_SMALL))
     except ImageError as exc:
         log.info("remote media %d refused: %s", row["id"], exc)
@@ -219,9 +221,9 @@ async def _cache_attachment(rt: Runtime, row: dict[str, Any]) -> dict[str, Any]:
     return await rt.store.read(media_rows.attachment, row["id"]) or row
 
 
-async def _wait_for_fetch(rt: Runtime, attachment_id: int) -> dict[str, Any]:
+async def _wait_for_fetch(rt: Runtime, attachment_id: int) -> MediaAttachmentRow:
     """Another request is fetching the file: wait a while for it to be cached."""
-    row: dict[str, Any] | None = None
+    row: MediaAttachmentRow | None = None
     with trio.move_on_after(WAIT_FOR_FETCH):
         while True:
             await trio.sleep(0.2)

@@ -20,10 +20,11 @@ from ..federation.lookup import LookupFailed, webfinger
 from ..ids import now_ms
 from ..runtime import Runtime
 from ..serializers.accounts import acct as acct_of
-from ..store import Connection, IntegrityError, Row, outbox
+from ..store import Connection, IntegrityError, RowView, outbox
 from ..store import accounts as account_rows
 from ..store import follows as follow_rows
 from ..store import lists as list_rows
+from ..store.rows import AccountRow
 from . import follows
 from .follows import CannotFollow, FollowOptions
 
@@ -34,7 +35,7 @@ class MoveError(ValueError):
     """An alias or move that cannot be made; the message says why."""
 
 
-async def _local(rt: Runtime, username: str) -> Row:
+async def _local(rt: Runtime, username: str) -> AccountRow:
     row = await rt.store.read(account_rows.account_by_acct, username, None)
     if row is None or row["suspended_at"] is not None or row["actor_type"] == "Application":
         raise MoveError(f"no local account {username!r}")
@@ -51,7 +52,7 @@ def _split(rt: Runtime, acct: str) -> tuple[str, str | None]:
     return username, domain.lower()
 
 
-async def resolve(rt: Runtime, acct: str) -> Row:
+async def resolve(rt: Runtime, acct: str) -> AccountRow:
     """An account by `user@domain`: a local one as it is, a remote one freshly fetched."""
     username, domain = _split(rt, acct)
     if domain is None:
@@ -70,7 +71,7 @@ async def resolve(rt: Runtime, acct: str) -> Row:
     return row
 
 
-def _aliases(row: Row) -> list[str]:
+def _aliases(row: RowView) -> list[str]:
     value = json.loads(row.get("also_known_as") or "[]")
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
@@ -118,7 +119,7 @@ async def remove_alias(rt: Runtime, username: str, acct: str) -> list[str]:
     return aliases
 
 
-async def start_move(rt: Runtime, username: str, acct: str) -> Row:
+async def start_move(rt: Runtime, username: str, acct: str) -> AccountRow:
     """Move an account to `acct`, which must list it as an alias; the target account."""
     account = await _local(rt, username)
     target = await resolve(rt, acct)
@@ -135,7 +136,7 @@ async def start_move(rt: Runtime, username: str, acct: str) -> Row:
     return target
 
 
-async def moved(rt: Runtime, origin: Row, target: Row) -> None:
+async def moved(rt: Runtime, origin: RowView, target: RowView) -> None:
     """`origin` moved to `target` (checked by the caller against the target's aliases):
     a local account's move, or a remote one's `Move`.
 
@@ -200,7 +201,7 @@ NOTE_BLOCKED = "This user moved from {acct}, which you had blocked."
 NOTE_MUTED = "This user moved from {acct}, which you had muted."
 
 
-async def _carry_over(conn: Connection, rt: Runtime, origin: Row, target: Row) -> None:
+async def _carry_over(conn: Connection, rt: Runtime, origin: RowView, target: RowView) -> None:
     """As Mastodon's MoveWorker: local accounts' notes on the old account are copied to the
     new one, and their blocks and mutes of it carried over (unless they follow the new
     account, or block or mute it already), each with a note that says why."""

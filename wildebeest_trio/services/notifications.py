@@ -22,12 +22,13 @@ which happen only if the unit commits.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..ids import IdGenerator, now_ms
 from ..serializers.notifications import NOTIFICATION_TYPES, STATUS_TYPES, notification_entity
-from ..store import Connection, Row, account_domain_blocks
+from ..store import Connection, RowView, account_domain_blocks
 from ..store import accounts as account_rows
 from ..store import domain_blocks as block_rows
 from ..store import follows as follow_rows
@@ -40,6 +41,7 @@ from ..store import statuses as status_rows
 from ..store.entities import EntityCache
 from ..store.notifications import POLICY_FIELDS, Browse
 from ..store.paging import Page
+from ..store.rows import AccountRow, NotificationRow, ReportRow
 from ..store.statuses import StatusBundle
 from ..streaming.relay import StreamEvent
 from . import filters, web_push
@@ -309,7 +311,7 @@ class Notifier:
 
 
 async def _about(
-    conn: Connection, notifier: Notifier, type: str, status: Row, recipients: list[int]
+    conn: Connection, notifier: Notifier, type: str, status: RowView, recipients: list[int]
 ) -> None:
     """`type` about a status, from its author, to each of `recipients`."""
     for account_id in recipients:
@@ -323,7 +325,7 @@ async def _about(
 
 
 async def status_posted(
-    conn: Connection, notifier: Notifier, status: Row, mentioned: list[int]
+    conn: Connection, notifier: Notifier, status: RowView, mentioned: list[int]
 ) -> None:
     """A new status, local or remote: `mention` to each local account it tags (silent
     mentions are not told), `status` to followers who asked for it (not for boosts,
@@ -341,7 +343,7 @@ async def status_posted(
 
 
 async def status_edited(
-    conn: Connection, notifier: Notifier, status: Row, newly_mentioned: list[int]
+    conn: Connection, notifier: Notifier, status: RowView, newly_mentioned: list[int]
 ) -> None:
     """An edited status: `update` to the local accounts that boosted it and `quoted_update`
     to those who quoted it (each replacing the one an earlier edit left, as Mastodon's
@@ -356,7 +358,7 @@ async def status_edited(
 
 
 async def _replacing(
-    conn: Connection, notifier: Notifier, type: str, status: Row, recipients: list[int]
+    conn: Connection, notifier: Notifier, type: str, status: RowView, recipients: list[int]
 ) -> None:
     """`type` about a status to each of `recipients`, in place of the one they had."""
     for account_id in recipients:
@@ -381,7 +383,7 @@ async def status_removed(conn: Connection, status_id: int) -> None:
 
 
 async def favourited(
-    conn: Connection, notifier: Notifier, account_id: int, status: Row, on: bool
+    conn: Connection, notifier: Notifier, account_id: int, status: RowView, on: bool
 ) -> None:
     """A favourite (or its undoing) of `status` by `account_id`."""
     if on:
@@ -402,7 +404,7 @@ async def favourited(
         )
 
 
-async def reblogged(conn: Connection, notifier: Notifier, account_id: int, status: Row) -> None:
+async def reblogged(conn: Connection, notifier: Notifier, account_id: int, status: RowView) -> None:
     """A boost of `status` (the boosted one) by `account_id`."""
     await notifier.notify(
         conn,
@@ -413,7 +415,9 @@ async def reblogged(conn: Connection, notifier: Notifier, account_id: int, statu
     )
 
 
-async def quoted(conn: Connection, notifier: Notifier, status: Row, quoted_status: Row) -> None:
+async def quoted(
+    conn: Connection, notifier: Notifier, status: RowView, quoted_status: RowView
+) -> None:
     """`quote` to the quoted post's author: `status` quotes it with their approval."""
     await notifier.notify(
         conn,
@@ -424,7 +428,7 @@ async def quoted(conn: Connection, notifier: Notifier, status: Row, quoted_statu
     )
 
 
-async def boost_removed(conn: Connection, boost: Row) -> None:
+async def boost_removed(conn: Connection, boost: RowView) -> None:
     """A boost was deleted (unreblog, or a DELETE of the boost): its `reblog` goes."""
     original = await status_rows.status_by_id(conn, boost["reblog_of_id"])
     if original is not None:
@@ -481,14 +485,14 @@ async def signed_up(conn: Connection, notifier: Notifier, account_id: int) -> No
 class Listing:
     """Notifications and what their entities refer to, as their recipient sees them."""
 
-    rows: list[Row]
-    accounts: dict[int, Row]
+    rows: Sequence[RowView]
+    accounts: dict[int, AccountRow]
     bundle: StatusBundle
-    reports: dict[int, Row]
+    reports: dict[int, ReportRow]
     # Statuses the recipient's `hide` filters remove from notifications.
     hidden: set[int] = field(default_factory=set)
 
-    def shown(self, row: Row) -> bool:
+    def shown(self, row: RowView) -> bool:
         """Whether a notification is listed (not about a status a filter hides)."""
         return row["status_id"] not in self.hidden or row["type"] not in STATUS_TYPES
 
@@ -500,14 +504,17 @@ class Listing:
         ]
 
 
-async def _accounts(conn: Connection, ids: set[int]) -> dict[int, Row]:
+async def _accounts(conn: Connection, ids: set[int]) -> dict[int, AccountRow]:
     if not ids:
         return {}
     return {r["id"]: r for r in await follow_rows.accounts_by_ids(conn, list(ids))}
 
 
 async def _load(
-    conn: Connection, account_id: int, rows: list[Row], cache: EntityCache | None = None
+    conn: Connection,
+    account_id: int,
+    rows: Sequence[RowView],
+    cache: EntityCache | None = None,
 ) -> Listing:
     """Accounts, statuses (hydrated for the recipient; `cache` in read units only) and
     reports of notifications."""
@@ -517,7 +524,7 @@ async def _load(
     statuses = await status_rows.visible_statuses(conn, status_ids, account_id)
     bundle = await status_rows.hydrate(conn, statuses, account_id, cache)
     report_ids = list({r["report_id"] for r in rows if r["report_id"] is not None})
-    reports: dict[int, Row] = {}
+    reports: dict[int, ReportRow] = {}
     if report_ids:
         reports = {r["id"]: r for r in await report_rows.by_ids(conn, report_ids)}
     wanted = {r["from_account_id"] for r in rows}
@@ -590,7 +597,7 @@ async def unread_count(
 class Group:
     """One notification group: its representative notification and its figures."""
 
-    row: Row
+    row: RowView
     key: str
     count: int
     most_recent_id: int
@@ -609,7 +616,7 @@ class Grouped:
 async def _groups(
     conn: Connection,
     account_id: int,
-    rows: list[Row],
+    rows: Sequence[RowView],
     browse: Browse,
     span: tuple[int | None, int | None] | None,
 ) -> Grouped:
@@ -692,11 +699,11 @@ async def group(rt: Runtime, account_id: int, group_key: str, browse: Browse) ->
 
 async def group_accounts(
     rt: Runtime, account_id: int, group_key: str, page: Page
-) -> tuple[list[Row], list[Row]]:
+) -> tuple[list[AccountRow], list[NotificationRow]]:
     """The accounts of a group's notifications, newest first; and the notifications (for
     the pagination cursors)."""
 
-    async def unit(conn: Connection) -> tuple[list[Row], list[Row]]:
+    async def unit(conn: Connection) -> tuple[list[AccountRow], list[NotificationRow]]:
         browse = Browse(include_filtered=True)
         if await notification_rows.newest_of_group(conn, account_id, group_key, browse) is None:
             raise NotificationNotFound()
@@ -724,7 +731,7 @@ async def dismiss_group(rt: Runtime, account_id: int, group_key: str) -> None:
 
 
 async def _policy(conn: Connection, account_id: int) -> tuple[dict[str, str], tuple[int, int]]:
-    stored = await notification_rows.policy(conn, account_id)
+    stored: RowView | None = await notification_rows.policy(conn, account_id)
     values = {f: stored[f] for f in POLICY_FIELDS} if stored else dict(DEFAULT_POLICY)
     return values, await notification_rows.pending_summary(conn, account_id)
 
@@ -757,14 +764,14 @@ async def update_policy(
 class Requests:
     """Notification requests and what their entities refer to."""
 
-    rows: list[Row]
-    accounts: dict[int, Row]
+    rows: Sequence[RowView]
+    accounts: dict[int, AccountRow]
     bundle: StatusBundle
     counts: dict[int, int]
 
 
 async def _load_requests(
-    conn: Connection, account_id: int, rows: list[Row], cache: EntityCache
+    conn: Connection, account_id: int, rows: Sequence[RowView], cache: EntityCache
 ) -> Requests:
     status_ids = [r["last_status_id"] for r in rows if r["last_status_id"] is not None]
     statuses = await status_rows.visible_statuses(conn, status_ids, account_id)

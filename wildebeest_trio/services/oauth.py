@@ -14,9 +14,10 @@ import trio
 
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..store import Connection, Row
+from ..store import Connection, RowView
 from ..store import oauth as oauth_rows
 from ..store import users as user_rows
+from ..store.rows import AuthorizedApplicationRow, OAuthApplicationRow, UserAccountRow
 from ..views import Application
 from . import totp
 from .passwords import hash_password, verify_password
@@ -134,7 +135,9 @@ async def application_by_id(rt: Runtime, app_id: int) -> Application | None:
     return None if row is None else Application.from_row(row)
 
 
-async def authenticate_client(rt: Runtime, client_id: str | None, secret: str | None) -> Row:
+async def authenticate_client(
+    rt: Runtime, client_id: str | None, secret: str | None
+) -> OAuthApplicationRow:
     """The application whose id and secret these are; `invalid_client` otherwise."""
     if not client_id or not secret:
         raise OAuthError("invalid_client", "Client authentication failed", 401)
@@ -240,7 +243,7 @@ def _pkce_matches(challenge: str, verifier: str) -> bool:
 
 async def exchange_code(
     rt: Runtime,
-    app_row: Row,
+    app_row: RowView,
     *,
     code: str,
     redirect_uri: str | None,
@@ -286,7 +289,7 @@ async def exchange_code(
     return IssuedAccessToken(token, scopes, now)
 
 
-async def client_credentials(rt: Runtime, app_row: Row, scope: str | None) -> IssuedAccessToken:
+async def client_credentials(rt: Runtime, app_row: RowView, scope: str | None) -> IssuedAccessToken:
     """`grant_type=client_credentials`: an app token with no user (for sign-up, public reads)."""
     scopes = requested_scopes(app_row["scopes"].split(), scope)
     return await issue_token(rt, app_row["id"], None, scopes)
@@ -306,7 +309,7 @@ class LoginError(Exception):
     """Credentials that do not let a user in; the message is safe to show."""
 
 
-async def check_login(rt: Runtime, login: str, password: str) -> Row:
+async def check_login(rt: Runtime, login: str, password: str) -> UserAccountRow:
     """The user signing in with an e-mail address (or username) and password."""
     row = await rt.store.read(user_rows.user_by_login, login.strip())
     if row is None or not row["password_hash"]:
@@ -326,7 +329,7 @@ async def check_login(rt: Runtime, login: str, password: str) -> Row:
 
 
 async def password_grant(
-    rt: Runtime, app_row: Row, *, username: str, password: str, scope: str | None
+    rt: Runtime, app_row: RowView, *, username: str, password: str, scope: str | None
 ) -> IssuedAccessToken:
     """`grant_type=password` (toot's command-line login): e-mail address and password."""
     if not rt.config.oauth_password_grant:
@@ -344,7 +347,7 @@ async def password_grant(
     return await issue_token(rt, app_row["id"], user["account_id"], scopes)
 
 
-async def revoke(rt: Runtime, app_row: Row, token: str) -> None:
+async def revoke(rt: Runtime, app_row: RowView, token: str) -> None:
     """RFC 7009: revoke a token the application owns; unknown tokens are fine (idempotent)."""
     row = await rt.store.read(oauth_rows.token_by_hash_any, hash_token(token))
     if row is None:
@@ -361,7 +364,7 @@ async def revoke_application_for_account(rt: Runtime, app_id: int, account_id: i
     )
 
 
-async def authorized_applications(rt: Runtime, account_id: int) -> list[Row]:
+async def authorized_applications(rt: Runtime, account_id: int) -> list[AuthorizedApplicationRow]:
     return await rt.store.read(oauth_rows.authorized_applications, account_id)
 
 

@@ -22,11 +22,12 @@ from ..drafts import PollState
 from ..ids import now_ms
 from ..jobs import JobKind, JobRegistry, RetryLater
 from ..serializers.instance import POLL_LIMITS
-from ..store import Connection, Row, outbox
+from ..store import Connection, RowView, outbox
 from ..store import accounts as account_rows
 from ..store import follows as follow_rows
 from ..store import polls as poll_rows
 from ..store import statuses as status_rows
+from ..store.rows import PollRow
 from . import fanout, notifications
 from .refusals import InvalidStatus, NotAllowed, StatusNotFound
 
@@ -57,7 +58,7 @@ class PollDraft:
 class PollView:
     """A poll and the viewer's votes in it (None for an anonymous viewer)."""
 
-    poll: Row
+    poll: RowView
     viewer_id: int | None
     own_votes: list[int] | None
 
@@ -149,7 +150,7 @@ async def create(
 
 
 async def apply_edit(
-    conn: Connection, rt: Runtime, status: Row, draft: PollDraft | None, now: int
+    conn: Connection, rt: Runtime, status: RowView, draft: PollDraft | None, now: int
 ) -> bool:
     """Make a status's poll what an edit asks (in the edit's unit): create, change or
     remove it. Votes are dropped when the options or `multiple` change, as Mastodon's
@@ -189,7 +190,7 @@ async def apply_edit(
     return True
 
 
-async def refresh(conn: Connection, status: Row, fresh: PollState, now: int) -> bool:
+async def refresh(conn: Connection, status: RowView, fresh: PollState, now: int) -> bool:
     """Take a remote poll's counts (and options, if they changed) as its server now
     reports them, in the unit of the Update that brought them; whether it changed (those
     who see the status live then get it again)."""
@@ -215,12 +216,12 @@ async def refresh(conn: Connection, status: Row, fresh: PollState, now: int) -> 
     return True
 
 
-def is_expired(poll: Row, now: int | None = None) -> bool:
+def is_expired(poll: RowView, now: int | None = None) -> bool:
     """Whether voting has closed."""
     return poll["expires_at"] is not None and poll["expires_at"] <= (now or now_ms())
 
 
-async def _visible_poll(conn: Connection, poll_id: int, viewer_id: int | None) -> Row:
+async def _visible_poll(conn: Connection, poll_id: int, viewer_id: int | None) -> PollRow:
     """A poll whose status the viewer may see (404 otherwise, as for the status)."""
     poll = await poll_rows.poll_by_id(conn, poll_id, for_update=viewer_id is not None)
     if poll is None:
@@ -250,7 +251,7 @@ async def show(rt: Runtime, poll_id: int, viewer_id: int | None) -> PollView:
 
 
 async def cast(
-    conn: Connection, rt: Runtime, poll: Row, voter: Row, choices: list[int], now: int
+    conn: Connection, rt: Runtime, poll: RowView, voter: RowView, choices: list[int], now: int
 ) -> None:
     """Count a vote, local or remote, in a poll whose row the caller has locked: the vote
     rows, the cached tallies (which for a remote poll also hold its server's counts) and

@@ -36,7 +36,7 @@ from ..jobs import JobKind, JobRegistry, RetryLater
 from ..link_details import CardFacts, read_oembed, read_page, status_link
 from ..net import FetchError, charset, safe_get
 from ..runtime import Runtime
-from ..store import Connection, Row
+from ..store import Connection, RowView
 from ..store import preview_cards as card_rows
 from ..store import statuses as status_rows
 from . import fanout, media, media_cache
@@ -65,7 +65,7 @@ def _local_hosts(rt: Runtime) -> set[str]:
     return {rt.config.domain.lower()}
 
 
-def _link(rt: Runtime, row: Row) -> str | None:
+def _link(rt: Runtime, row: RowView) -> str | None:
     """The link a status's text may get a card for (before looking at its mentions and
     attachments): none behind a remote status's content warning, as Mastodon crawls none."""
     if not row["local"] and row["spoiler_text"]:
@@ -76,8 +76,8 @@ def _link(rt: Runtime, row: Row) -> str | None:
 async def queue(
     conn: Connection,
     rt: Runtime,
-    status: Row,
-    previous: Row | None = None,
+    status: RowView,
+    previous: RowView | None = None,
     *,
     has_media: bool | None = None,
 ) -> None:
@@ -141,7 +141,7 @@ async def fetch_for_status(rt: Runtime, payload: dict[str, Any]) -> None:
     await rt.store.write(unit)
 
 
-def _fresh(row: Row | None, now: int) -> bool:
+def _fresh(row: RowView | None, now: int) -> bool:
     if row is None or row["fetched_at"] is None:
         return False
     keep = REFRESH_MS if row["preview_card_id"] is not None else RETRY_EMPTY_MS
@@ -257,7 +257,7 @@ async def _oembed(rt: Runtime, page: CardFacts, endpoint: str) -> CardFacts | No
     return read_oembed(page, fetched.url, data)
 
 
-def attributable(account: Row, page_url: str) -> bool:
+def attributable(account: RowView, page_url: str) -> bool:
     """Whether an account accepts being named the author of a page: one of its
     `attribution_domains` is the page's host or a domain above it (Mastodon's rule)."""
     try:

@@ -10,12 +10,13 @@ from typing import Any
 from ..formatting import MentionTarget, plain_mentions, render_field_value, render_text
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..store import Connection, Row, outbox
+from ..store import Connection, Row, RowView, outbox
 from ..store import accounts as account_rows
 from ..store import domain_blocks as block_rows
 from ..store import follows as follow_rows
 from ..store import users as user_rows
 from ..store.effects import INSTANCE_FACTS_CHANGED
+from ..store.rows import AccountRow
 from . import media
 
 MAX_DISPLAY_NAME = 30
@@ -57,11 +58,13 @@ async def account(rt: Runtime, account_id: int) -> Row | None:
     return await rt.store.read(unit)
 
 
-async def _with_moved(conn: Connection, row: Row | None) -> Row | None:
-    if row is None or row.get("moved_to_account_id") is None:
-        return row
-    moved = await account_rows.account_by_id(conn, row["moved_to_account_id"])
-    return {**row, "moved_account": moved}
+async def _with_moved(conn: Connection, row: AccountRow | None) -> Row | None:
+    """The account row with the account it moved to as `moved_account`."""
+    if row is None:
+        return None
+    moved_to = row["moved_to_account_id"]
+    moved = None if moved_to is None else await account_rows.account_by_id(conn, moved_to)
+    return {**row, "moved_account": moved} if moved is not None else dict(row)
 
 
 async def lookup(rt: Runtime, acct: str) -> Row | None:
@@ -97,13 +100,13 @@ async def public_profile(rt: Runtime, acct: str) -> Row | None:
 class Credentials:
     """What verify_credentials adds to the account: the user's source data and role."""
 
-    account: Row
-    user: Row
+    account: RowView
+    user: RowView
     preferences: dict[str, Any]
     follow_requests_count: int = 0
 
 
-def _preferences_of(user: Row) -> dict[str, Any]:
+def _preferences_of(user: RowView) -> dict[str, Any]:
     settings = json.loads(user["settings"] or "{}")
     return {**DEFAULT_PREFERENCES, **settings.get("preferences", {})}
 
@@ -127,7 +130,9 @@ async def credentials(rt: Runtime, account_id: int) -> Credentials | None:
     return await rt.store.read(unit)
 
 
-async def _resolve_mentions(conn: Connection, rt: Runtime, text: str) -> dict[tuple, MentionTarget]:
+async def _resolve_mentions(
+    conn: Connection, rt: Runtime, text: str
+) -> dict[tuple[str, str | None], MentionTarget]:
     pairs = [(u, None if d in (None, rt.config.domain) else d) for u, d in plain_mentions(text)]
     targets = {}
     for row in await account_rows.accounts_by_acct(conn, pairs):
@@ -138,7 +143,9 @@ async def _resolve_mentions(conn: Connection, rt: Runtime, text: str) -> dict[tu
     return targets
 
 
-def render_note(rt: Runtime, text: str, targets: dict[tuple, MentionTarget]) -> str:
+def render_note(
+    rt: Runtime, text: str, targets: dict[tuple[str, str | None], MentionTarget]
+) -> str:
     def resolve(username: str, domain: str | None) -> MentionTarget | None:
         if domain is not None and domain.lower() == rt.config.domain:
             domain = None
@@ -231,7 +238,7 @@ async def update(rt: Runtime, account_id: int, changes: ProfileChanges) -> None:
             )
         replaced: list[str] = []
         if changes.avatar_key is not None or changes.header_key is not None:
-            before = await account_rows.account_by_id(conn, account_id) or {}
+            before: RowView = await account_rows.account_by_id(conn, account_id) or {}
             for column, new in (
                 ("avatar_key", changes.avatar_key),
                 ("header_key", changes.header_key),

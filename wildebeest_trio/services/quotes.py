@@ -20,10 +20,11 @@ from ..drafts import QuoteDraft
 from ..ids import now_ms
 from ..jobs import JobKind
 from ..runtime import Runtime
-from ..store import Connection, Row, outbox
+from ..store import Connection, RowView, outbox
 from ..store import quotes as quote_rows
 from ..store import statuses as status_rows
 from ..store.paging import Page
+from ..store.rows import QuoteRow, StatusRow
 from ..store.statuses import StatusBundle
 from . import fanout, notifications
 from .refusals import InvalidStatus, NotAllowed, StatusNotFound
@@ -36,7 +37,7 @@ QUOTED_NOT_FOUND = "The post you are trying to quote does not appear to exist."
 NOT_MENTIONED = "Cannot quote a not-mentioned user in a Private mention post."
 
 
-async def verdict(conn: Connection, quoted: Row, account: Row) -> str:
+async def verdict(conn: Connection, quoted: RowView, account: RowView) -> str:
     """How the quoted post's policy applies to `account` (`quote_policy.for_account`)."""
     author = quoted["account_id"]
     return quote_policy.for_account(
@@ -49,7 +50,7 @@ async def verdict(conn: Connection, quoted: Row, account: Row) -> str:
     )
 
 
-async def quotable(conn: Connection, quoted_id: int, author: Row) -> Row:
+async def quotable(conn: Connection, quoted_id: int, author: RowView) -> StatusRow:
     """The status a local account asks to quote: one it sees, not a boost, whose policy
     lets it quote (at once or by asking); StatusNotFound otherwise, as Mastodon answers
     both."""
@@ -61,14 +62,14 @@ async def quotable(conn: Connection, quoted_id: int, author: Row) -> Row:
     return quoted
 
 
-def visibility_of_quote(quoted: Row, visibility: str) -> str:
+def visibility_of_quote(quoted: RowView, visibility: str) -> str:
     """A quote of a followers-only post (its author's own) is never seen more widely."""
     if quoted["visibility"] == "private" and visibility in quote_policy.QUOTABLE_VISIBILITIES:
         return "private"
     return visibility
 
 
-def check_direct(quoted: Row, author_id: int, visibility: str, mentions: list[int]) -> None:
+def check_direct(quoted: RowView, author_id: int, visibility: str, mentions: list[int]) -> None:
     """A direct quote must mention the quoted author (who would not see it otherwise)."""
     quoted_author = quoted["account_id"]
     if visibility == "direct" and quoted_author != author_id and quoted_author not in mentions:
@@ -79,8 +80,8 @@ def check_direct(quoted: Row, author_id: int, visibility: str, mentions: list[in
 
 
 async def attach(
-    conn: Connection, rt: Runtime, status: Row, author: Row, draft: QuoteDraft
-) -> Row | None:
+    conn: Connection, rt: Runtime, status: RowView, author: RowView, draft: QuoteDraft
+) -> QuoteRow | None:
     """Record the quote a new status makes (inside `statuses.create`) and decide what can be
     decided now; the quote, or None when the quoted post cannot be quoted at all (a boost,
     or someone else's post that reaches no public place: the status stays a plain post)."""
@@ -143,7 +144,7 @@ async def attach(
 async def accept(
     conn: Connection,
     rt: Runtime,
-    quote: Row,
+    quote: RowView,
     *,
     approval_uri: str | None = None,
     fresh: bool = False,
@@ -175,7 +176,7 @@ async def accept(
         conn.effects.add(fanout.StatusPublished(status["id"], "status.update"))
 
 
-async def refuse(conn: Connection, rt: Runtime, quote: Row, *, by_author: bool = False) -> None:
+async def refuse(conn: Connection, rt: Runtime, quote: RowView, *, by_author: bool = False) -> None:
     """Refuse a quote (Mastodon's `reject!`): a pending one is `rejected`, an accepted one
     `revoked` (uncounted). When the quoted post's author here decides it (`by_author`), a
     remote requester hears a Reject, and a stamp given before is deleted everywhere the
@@ -216,14 +217,16 @@ async def refuse(conn: Connection, rt: Runtime, quote: Row, *, by_author: bool =
         conn.effects.add(fanout.StatusPublished(status["id"], "status.update"))
 
 
-async def status_removed(conn: Connection, status: Row) -> None:
+async def status_removed(conn: Connection, status: RowView) -> None:
     """A quoting status was deleted: its approved quote no longer counts."""
     quote = await quote_rows.of_status(conn, status["id"])
     if quote is not None and quote["state"] == "accepted" and quote["quoted_status_id"]:
         await status_rows.add_to_quotes_count(conn, quote["quoted_status_id"], -1)
 
 
-async def quoted_known(conn: Connection, rt: Runtime, quote: Row, quoted: Row) -> Row | None:
+async def quoted_known(
+    conn: Connection, rt: Runtime, quote: RowView, quoted: RowView
+) -> QuoteRow | None:
     """The post a quote names arrived here: link it, and approve a quote of one's own post
     (FEP-044f needs no stamp for that); the quote as it is now, or None when the post
     cannot be quoted (the quoting post itself, a boost, someone else's post that reaches
@@ -252,7 +255,12 @@ async def quoted_known(conn: Connection, rt: Runtime, quote: Row, quoted: Row) -
 
 
 async def request_received(
-    conn: Connection, rt: Runtime, quoted: Row, requester: Row, quoting: Row | None, request: str
+    conn: Connection,
+    rt: Runtime,
+    quoted: RowView,
+    requester: RowView,
+    quoting: RowView | None,
+    request: str,
 ) -> str:
     """A remote account asks to quote a local post (a QuoteRequest with id `request`, for
     its status `quoting`, stored here, or None when it could not be): approved at once
@@ -297,7 +305,7 @@ async def request_received(
 
 
 async def authorization_received(
-    conn: Connection, rt: Runtime, quote: Row, approval_uri: str
+    conn: Connection, rt: Runtime, quote: RowView, approval_uri: str
 ) -> None:
     """The quoted post's server approved a local account's quote (its Accept, or a stamp
     that checked out)."""
@@ -305,14 +313,14 @@ async def authorization_received(
         await accept(conn, rt, quote, approval_uri=approval_uri)
 
 
-async def refusal_received(conn: Connection, rt: Runtime, quote: Row) -> None:
+async def refusal_received(conn: Connection, rt: Runtime, quote: RowView) -> None:
     """The quoted post's server refused a quote (a Reject), or took its approval back
     (the Delete of its stamp)."""
     await refuse(conn, rt, quote)
 
 
 async def note_changed(
-    conn: Connection, rt: Runtime, status: Row, draft: QuoteDraft | None, policy: int
+    conn: Connection, rt: Runtime, status: RowView, draft: QuoteDraft | None, policy: int
 ) -> None:
     """A remote post came again (an Update): who may quote it now, and a new stamp its own
     quote names (checked before it counts)."""
@@ -335,7 +343,9 @@ async def note_changed(
 # What the API asks -------------------------------------------------------------------------
 
 
-async def _decided_by(conn: Connection, quoted_id: int, quoting_id: int, account_id: int) -> Row:
+async def _decided_by(
+    conn: Connection, quoted_id: int, quoting_id: int, account_id: int
+) -> QuoteRow:
     """A quote of the caller's status: 404 unless the caller sees the quoted status and the
     quote exists, 403 unless the caller wrote the quoted status."""
     quoted = await status_rows.visible_status(conn, quoted_id, account_id)
@@ -347,7 +357,7 @@ async def _decided_by(conn: Connection, quoted_id: int, quoting_id: int, account
     return quote
 
 
-async def _quoting(conn: Connection, quote: Row, account_id: int) -> StatusBundle:
+async def _quoting(conn: Connection, quote: RowView, account_id: int) -> StatusBundle:
     row = await status_rows.status_by_id(conn, quote["status_id"])
     if row is None:
         raise StatusNotFound()

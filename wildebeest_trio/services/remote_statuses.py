@@ -10,9 +10,10 @@ from ..drafts import NewStatus
 from ..federation.actors import ensure_account
 from ..federation.notes import Audience, ParsedNote, audience, new_status, parse_note
 from ..runtime import Runtime
-from ..store import Connection, Row, domain_blocks
+from ..store import Connection, RowView, domain_blocks
 from ..store import inbox as inbox_rows
 from ..store import statuses as status_rows
+from ..store.rows import StatusRow
 from ..store.statuses import StatusBundle
 from . import statuses
 
@@ -34,17 +35,17 @@ def related(new: NewStatus, people: Audience, has_follower: bool) -> bool:
 async def store_note(
     rt: Runtime,
     note: ParsedNote,
-    author: Row,
+    author: RowView,
     delivered_to: int | None,
     *,
     check: bool,
     depth: int = 0,
-) -> tuple[Row, StatusBundle] | None:
+) -> tuple[StatusRow, StatusBundle] | None:
     """Create a remote status from a parsed note (once); the row and its bundle, or None
     when it exists, was deleted, or (with `check`) relates to nobody here. `depth`: how
     many quotes deep it was fetched."""
 
-    async def unit(conn: Connection) -> tuple[Row, StatusBundle] | None:
+    async def unit(conn: Connection) -> tuple[StatusRow, StatusBundle] | None:
         people = await audience(conn, note, delivered_to)
         new = await new_status(conn, note, author, people, depth=depth)
         if check and not related(
@@ -64,7 +65,7 @@ async def store_note(
 
 async def store_fetched_note(
     rt: Runtime, document: dict[str, Any], *, depth: int = 0
-) -> Row | None:
+) -> StatusRow | None:
     """A Note fetched from its origin (or embedded by its own author), stored once with its
     author and shown live; its status row, or None when it cannot be taken (`depth`: how
     many quotes deep it was fetched).

@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..store import Connection, Row, outbox
+from ..store import Connection, RowView, outbox
 from ..store import accounts as account_rows
 from ..store import instance as instance_rows
 from ..store import moderators as moderator_rows
 from ..store import reports as report_rows
 from .follows import AccountNotFound
 from .notifications import Notifier
-from .statuses import StatusNotFound
+from .refusals import StatusNotFound
 
 CATEGORIES = ("spam", "legal", "violation", "other")
 MAX_COMMENT = 1000
@@ -49,8 +49,8 @@ class ReportRequest:
 class FiledReport:
     """The stored report and the account it is about."""
 
-    report: Row
-    target: Row
+    report: RowView
+    target: RowView
 
 
 def _category(request: ReportRequest) -> str:

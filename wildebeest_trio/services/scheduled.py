@@ -11,21 +11,24 @@ account, 25 per day.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..ids import now_ms
 from ..jobs import JobKind, JobRegistry, RetryLater
-from ..store import Connection, IntegrityError, Row
+from ..store import Connection, IntegrityError, RowView
 from ..store import accounts as account_rows
 from ..store import media as media_rows
 from ..store import scheduled as scheduled_rows
 from ..store import statuses as status_rows
 from ..store.paging import Page
+from ..store.rows import ScheduledStatusRow
 from . import quotes, statuses
 from .polls import PollDraft
-from .statuses import Draft, InvalidStatus, StatusNotFound
+from .refusals import InvalidStatus, StatusNotFound
+from .statuses import Draft
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -49,8 +52,8 @@ class ScheduledNotFound(LookupError):
 class ScheduledView:
     """A scheduled status and the uploads it will attach."""
 
-    row: Row
-    media: list[Row]
+    row: RowView
+    media: Sequence[RowView]
 
 
 # What Mastodon answers (422) when posting with a `scheduled_at` it cannot parse: its
@@ -148,7 +151,7 @@ async def _enqueue(conn: Connection, rt: Runtime, scheduled_id: int, at: int) ->
     )
 
 
-async def _view(conn: Connection, row: Row) -> ScheduledView:
+async def _view(conn: Connection, row: RowView) -> ScheduledView:
     ids = (await scheduled_rows.media_of(conn, [row["id"]])).get(row["id"], [])
     media = [m for m in [await media_rows.attachment(conn, i) for i in ids] if m is not None]
     return ScheduledView(row, media)
@@ -188,8 +191,12 @@ async def schedule(
             assert author is not None
             await quotes.quotable(conn, draft.quoted_status_id, author)
         for media_id in media_ids:
-            row = await media_rows.attachment(conn, media_id)
-            if row is None or row["account_id"] != account_id or row["status_id"] is not None:
+            attachment = await media_rows.attachment(conn, media_id)
+            if (
+                attachment is None
+                or attachment["account_id"] != account_id
+                or attachment["status_id"] is not None
+            ):
                 raise InvalidStatus("Validation failed: Media attachment not found")
         if await scheduled_rows.reserved_elsewhere(conn, media_ids):
             raise InvalidStatus("Validation failed: Media attachment not found")
@@ -219,7 +226,7 @@ async def schedule(
         return await rt.store.write(unit)
 
 
-async def _own(conn: Connection, account_id: int, scheduled_id: int) -> Row:
+async def _own(conn: Connection, account_id: int, scheduled_id: int) -> ScheduledStatusRow:
     row = await scheduled_rows.by_id(conn, scheduled_id)
     if row is None or row["account_id"] != account_id:
         raise ScheduledNotFound()
@@ -272,7 +279,7 @@ async def publish(rt: Runtime, payload: dict[str, Any]) -> None:
     """The `scheduled.publish` job: post the status through the ordinary path."""
     scheduled_id = int(payload["scheduled_status_id"])
 
-    async def load(conn: Connection) -> tuple[Row, list[int]] | None:
+    async def load(conn: Connection) -> tuple[ScheduledStatusRow, list[int]] | None:
         row = await scheduled_rows.by_id(conn, scheduled_id)
         if row is None:
             return None

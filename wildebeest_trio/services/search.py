@@ -23,16 +23,18 @@ What each kind of result holds, and who may find what:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from ..federation import lookup
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..store import Connection, Row
+from ..store import Connection, RowView
 from ..store import accounts as account_rows
 from ..store import search as search_rows
 from ..store import statuses as status_rows
+from ..store.rows import AccountRow
 from ..store.search import StatusCriteria
 from ..store.statuses import StatusBundle
 from . import resolve
@@ -79,7 +81,7 @@ class SearchRequest:
 class SearchResults:
     """What a search found, each kind in its display order."""
 
-    accounts: list[Row] = field(default_factory=list)
+    accounts: Sequence[RowView] = field(default_factory=list)
     statuses: StatusBundle = field(default_factory=lambda: StatusBundle(order=[]))
     hashtags: list[TagView] = field(default_factory=list)
 
@@ -251,7 +253,7 @@ async def search_accounts(
     offset: int = 0,
     resolve: bool = False,
     following: bool = False,
-) -> list[Row]:
+) -> list[AccountRow]:
     """Accounts for a query (see the module docstring); `resolve` looks an exact remote
     `user@domain` up through WebFinger when it is not known yet."""
     query = q.strip().removeprefix("@")
@@ -260,7 +262,7 @@ async def search_accounts(
     username, _, domain = query.partition("@")
     domain = domain.strip()
     local = not domain or domain.lower() == rt.config.domain
-    exact: Row | None = None
+    exact: AccountRow | None = None
     if offset == 0 and "@" in query and ACCT_RE.match(query):
         exact = await _exact_account(rt, username, None if local else domain, resolve)
         if exact is not None and following and viewer_id is not None and exact["id"] != viewer_id:
@@ -270,7 +272,7 @@ async def search_accounts(
     if viewer_id is None and len(query) < MIN_QUERY_LENGTH:
         budget = 0
     words = username.split() if "@" in query else query.split()
-    rows: list[Row] = []
+    rows: list[AccountRow] = []
     if budget > 0 and words:
         rows = await rt.store.read(
             search_rows.search_accounts,
@@ -287,7 +289,7 @@ async def search_accounts(
 
 async def _exact_account(
     rt: Runtime, username: str, domain: str | None, resolve: bool
-) -> Row | None:
+) -> AccountRow | None:
     if resolve and domain is not None:
         try:
             found = await lookup.resolve_account(rt, username, domain)
@@ -407,7 +409,7 @@ async def _visible_status(rt: Runtime, status_id: int, viewer_id: int | None) ->
     return await rt.store.read(unit)
 
 
-async def resolve_remote_acct(rt: Runtime, acct: str, token: object | None) -> Row | None:
+async def resolve_remote_acct(rt: Runtime, acct: str, token: object | None) -> AccountRow | None:
     """`/api/v1/accounts/lookup`'s fallback: an unknown remote `user@domain` resolved
     through WebFinger, only for a caller with a user token (as search's `resolve`)."""
     if token is None or getattr(token, "account_id", None) is None:

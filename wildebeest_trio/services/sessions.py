@@ -11,8 +11,9 @@ import secrets
 
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..store import Row
+from ..store import RowView
 from ..store import users as user_rows
+from ..store.rows import LiveSessionRow, SessionAccountRow, UserAccountRow
 from .onetime import TokenInvalid, check_token, make_token, token_user_id
 from .tokens import hash_token
 
@@ -56,7 +57,7 @@ async def start_session(
     return token
 
 
-async def session_account(rt: Runtime, token: str | None, ip: str) -> Row | None:
+async def session_account(rt: Runtime, token: str | None, ip: str) -> SessionAccountRow | None:
     """The account a session cookie signs in, if the session is live and the user in good
     standing; records the use (from `ip`) at most once a minute."""
     if not token or len(token) > 128:
@@ -76,7 +77,7 @@ async def session_account(rt: Runtime, token: str | None, ip: str) -> Row | None
     return row
 
 
-def two_factor_ticket(rt: Runtime, user: Row) -> str:
+def two_factor_ticket(rt: Runtime, user: RowView) -> str:
     """Proof that `user` gave the right password and owes a two-factor code, good for
     `TWO_FACTOR_TTL` seconds; bound to the password hash, so it dies with a password change."""
     return make_token(
@@ -88,7 +89,7 @@ def two_factor_ticket(rt: Runtime, user: Row) -> str:
     )
 
 
-async def two_factor_user(rt: Runtime, ticket: str) -> Row | None:
+async def two_factor_user(rt: Runtime, ticket: str) -> UserAccountRow | None:
     """The user whose password step a `two_factor_ticket` proves, or None."""
     if not ticket:
         return None
@@ -104,7 +105,7 @@ async def two_factor_user(rt: Runtime, ticket: str) -> Row | None:
     return user
 
 
-async def user_with_email(rt: Runtime, email: str) -> Row | None:
+async def user_with_email(rt: Runtime, email: str) -> UserAccountRow | None:
     """The user whose e-mail address is `email` (in any case); None when only a
     username matches it."""
     user = await rt.store.read(user_rows.user_by_login, email)
@@ -117,7 +118,7 @@ async def end_session(rt: Runtime, token: str) -> None:
     await rt.store.write(user_rows.revoke_session, hash_token(token), now_ms())
 
 
-async def live_sessions(rt: Runtime, account_id: int) -> list[Row]:
+async def live_sessions(rt: Runtime, account_id: int) -> list[LiveSessionRow]:
     """An account's sessions that still sign a browser in, the latest used first."""
     return await rt.store.read(user_rows.live_sessions, account_id, now_ms() - _idle_ms(rt))
 

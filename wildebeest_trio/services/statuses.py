@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +25,7 @@ from ..drafts import NewStatus, QuoteDraft, Version
 from ..formatting import URL_RE, MentionTarget, plain_mentions, render_text
 from ..ids import now_ms, parse_id
 from ..runtime import Runtime
-from ..store import Connection, Row, outbox
+from ..store import Connection, RowView, outbox
 from ..store import accounts as account_rows
 from ..store import custom_emojis as emoji_rows
 from ..store import inbox as inbox_rows
@@ -35,6 +36,7 @@ from ..store import scheduled as scheduled_rows
 from ..store import statuses as status_rows
 from ..store import users as user_rows
 from ..store.paging import Page
+from ..store.rows import AccountPageRow, AccountRow, StatusRow
 from ..store.statuses import StatusBundle
 from ..urls import status_uri, status_url
 from . import (
@@ -139,10 +141,10 @@ def validate(draft: Draft, *, editing: bool = False) -> None:
         raise InvalidStatus("Validation failed: Language is not a valid language code")
 
 
-async def _preferences(conn: Connection, account_id: int) -> dict:
+async def _preferences(conn: Connection, account_id: int) -> dict[str, Any]:
     user = await user_rows.user_by_account(conn, account_id)
     settings = json.loads(user["settings"] or "{}") if user else {}
-    prefs: dict = settings.get("preferences", {})
+    prefs: dict[str, Any] = settings.get("preferences", {})
     return prefs
 
 
@@ -172,7 +174,7 @@ async def _render(
     return rendered.html, rendered.mentions, rendered.tags
 
 
-def _quote_inline(content: str, text: str, quoted: Row | None) -> str:
+def _quote_inline(content: str, text: str, quoted: RowView | None) -> str:
     """Content that links the quoted post, for readers whose app shows no quotes: unless the
     text links it already, Mastodon's `<p class="quote-inline">RE: <a ...>` goes first (its
     web client hides that paragraph)."""
@@ -186,7 +188,7 @@ def _quote_inline(content: str, text: str, quoted: Row | None) -> str:
 
 
 async def _written(
-    conn: Connection, rt: Runtime, draft: Draft, quoted: Row | None = None, **fields: Any
+    conn: Connection, rt: Runtime, draft: Draft, quoted: RowView | None = None, **fields: Any
 ) -> Version:
     """The version a client's text makes, rendered (linking the post it quotes), with the
     other `fields`."""
@@ -203,7 +205,7 @@ async def _written(
 
 
 async def _write_refs(
-    conn: Connection, rt: Runtime, status_id: int, author: Row, version: Version
+    conn: Connection, rt: Runtime, status_id: int, author: RowView, version: Version
 ) -> None:
     """Replace a status's mentions and hashtags; record a remote server's emoji it uses."""
     now = now_ms()
@@ -239,7 +241,9 @@ async def _one(conn: Connection, status_id: int, viewer_id: int | None) -> Statu
 # Posting -------------------------------------------------------------------------------------
 
 
-async def create(conn: Connection, rt: Runtime, author: Row, new: NewStatus) -> Row | None:
+async def create(
+    conn: Connection, rt: Runtime, author: RowView, new: NewStatus
+) -> StatusRow | None:
     """Write a new status, local or remote, inside the caller's unit: the row, its
     mentions, hashtags, emoji, attachments and poll, the conversation of a direct one,
     the counters, the notifications, the live fan-out, the job fetching its link's preview
@@ -360,7 +364,7 @@ async def post(
                 return await _one(conn, done, account_id)
         author = await account_rows.account_by_id(conn, account_id)
         assert author is not None
-        parent: Row | None = None
+        parent: StatusRow | None = None
         if draft.in_reply_to_id is not None:
             parent = await status_rows.visible_status(conn, draft.in_reply_to_id, account_id)
             if parent is None or parent["reblog_of_id"] is not None:
@@ -372,7 +376,7 @@ async def post(
         if sensitive is None:
             sensitive = bool(prefs.get("sensitive", False))
         visibility = draft.visibility or prefs.get("privacy") or "public"
-        quoted: Row | None = None
+        quoted: StatusRow | None = None
         if draft.quoted_status_id is not None:
             quoted = await quotes.quotable(conn, draft.quoted_status_id, author)
             visibility = quotes.visibility_of_quote(quoted, visibility)
@@ -456,12 +460,12 @@ class Context:
     descendants: StatusBundle
 
 
-def depth_first(root_id: int, rows: list[Row]) -> list[Row]:
+def depth_first(root_id: int, rows: Sequence[StatusRow]) -> list[StatusRow]:
     """Replies in thread order: each reply followed by its own replies, oldest first."""
-    children: dict[int, list[Row]] = {}
+    children: dict[int | None, list[StatusRow]] = {}
     for row in sorted(rows, key=lambda r: r["id"]):
         children.setdefault(row["in_reply_to_id"], []).append(row)
-    ordered: list[Row] = []
+    ordered: list[StatusRow] = []
     stack = list(reversed(children.get(root_id, [])))
     while stack:
         row = stack.pop()
@@ -501,7 +505,7 @@ async def context(rt: Runtime, status_id: int, viewer_id: int | None) -> Context
     return await rt.store.read(unit)
 
 
-async def _own(conn: Connection, status_id: int, account_id: int) -> Row:
+async def _own(conn: Connection, status_id: int, account_id: int) -> StatusRow:
     """A status the caller wrote: 404 if unseen, 403 if someone else's."""
     row = await status_rows.visible_status(conn, status_id, account_id)
     if row is None:
@@ -511,20 +515,22 @@ async def _own(conn: Connection, status_id: int, account_id: int) -> Row:
     return row
 
 
-async def source(rt: Runtime, status_id: int, account_id: int) -> Row:
+async def source(rt: Runtime, status_id: int, account_id: int) -> StatusRow:
     """The text a status was written from (its author only)."""
 
-    async def unit(conn: Connection) -> Row:
+    async def unit(conn: Connection) -> StatusRow:
         return await _own(conn, status_id, account_id)
 
     return await rt.store.read(unit)
 
 
-async def history(rt: Runtime, status_id: int, viewer_id: int | None) -> tuple[list[Row], Row]:
+async def history(
+    rt: Runtime, status_id: int, viewer_id: int | None
+) -> tuple[Sequence[RowView], AccountRow]:
     """A status's versions oldest first (just the current one if never edited), and its
     author."""
 
-    async def unit(conn: Connection) -> tuple[list[Row], Row]:
+    async def unit(conn: Connection) -> tuple[Sequence[RowView], AccountRow]:
         row = await status_rows.visible_status(conn, status_id, viewer_id)
         if row is None:
             raise StatusNotFound()
@@ -539,7 +545,7 @@ async def history(rt: Runtime, status_id: int, viewer_id: int | None) -> tuple[l
 # Changing and deleting ---------------------------------------------------------------------------
 
 
-async def revise(conn: Connection, rt: Runtime, row: Row, version: Version) -> None:
+async def revise(conn: Connection, rt: Runtime, row: RowView, version: Version) -> None:
     """Make `version` the current text of a status, local or remote, inside the caller's
     unit, keeping its history (the first edit keeps the original as version one). Those
     who boosted it hear of it (`update`), accounts it tags for the first time are told of
@@ -632,7 +638,7 @@ async def edit(rt: Runtime, account_id: int, status_id: int, draft: Draft) -> St
     return await rt.store.write(unit)
 
 
-async def _quoted_by(conn: Connection, status_id: int) -> Row | None:
+async def _quoted_by(conn: Connection, status_id: int) -> StatusRow | None:
     """The live post a status quotes, if it quotes one."""
     quote = await quote_rows.of_status(conn, status_id)
     if quote is None or quote["quoted_status_id"] is None:
@@ -641,7 +647,7 @@ async def _quoted_by(conn: Connection, status_id: int) -> Row | None:
 
 
 async def _set_quote_policy(
-    conn: Connection, rt: Runtime, row: Row, policy: int, *, announce: bool
+    conn: Connection, rt: Runtime, row: RowView, policy: int, *, announce: bool
 ) -> None:
     """Change who may quote a local status (nobody else, unless it reaches public places);
     with `announce`, its Update federates and streams (an edit does so itself)."""
@@ -671,7 +677,7 @@ async def set_quote_policy(
 
 
 async def remove(
-    conn: Connection, rt: Runtime, row: Row, now: int, *, delete_media: bool = False
+    conn: Connection, rt: Runtime, row: RowView, now: int, *, delete_media: bool = False
 ) -> None:
     """Delete a live status, local or remote, inside the caller's unit, with what hangs on
     it: its boosts, the counts it made, the notifications about it (Mastodon destroys
@@ -727,7 +733,7 @@ async def remember_deleted(conn: Connection, uri: str, account_id: int) -> None:
     await inbox_rows.add_tombstone(conn, uri, account_id, now_ms())
 
 
-async def thread(conn: Connection, reply: Row, parent: Row) -> None:
+async def thread(conn: Connection, reply: StatusRow, parent: StatusRow) -> None:
     """Put a stored reply under its parent, which arrived after it (inside the caller's
     unit), counted as `create` would have."""
     if parent["reblog_of_id"] is not None:
@@ -743,11 +749,11 @@ async def thread(conn: Connection, reply: Row, parent: Row) -> None:
 
 async def interacting_accounts(
     rt: Runtime, status_id: int, viewer_id: int | None, kind: str, page: Page
-) -> list[Row]:
+) -> list[AccountPageRow]:
     """Accounts that favourited (`kind="favourites"`) or boosted a status the viewer sees
     (boosts the viewer may see, only)."""
 
-    async def unit(conn: Connection) -> list[Row]:
+    async def unit(conn: Connection) -> list[AccountPageRow]:
         row = await status_rows.visible_status(conn, status_id, viewer_id)
         if row is None:
             raise StatusNotFound()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..store import Connection, Row
+from ..store import Connection, RowView
 from ..store import accounts as account_rows
 from ..store import suggestions as suggestion_rows
 from .follows import AccountNotFound
@@ -21,7 +21,7 @@ LEGACY_SOURCE = {"friends_of_friends": "past_interactions", "most_followed": "gl
 class Suggestion:
     """An account to suggest and why."""
 
-    account: Row
+    account: RowView
     sources: tuple[str, ...]
 
     @property
@@ -39,13 +39,15 @@ async def suggestions(rt: Runtime, viewer_id: int, limit: int) -> list[Suggestio
             found[row["id"]] = Suggestion(row, ("friends_of_friends",))
         if len(found) < limit:
             # Ask for enough that the accounts already found still leave a full page.
-            for row in await suggestion_rows.most_followed_local(conn, viewer_id, now, limit * 2):
-                if row["id"] in found:
-                    found[row["id"]] = Suggestion(
-                        found[row["id"]].account, ("friends_of_friends", "most_followed")
+            for popular in await suggestion_rows.most_followed_local(
+                conn, viewer_id, now, limit * 2
+            ):
+                if popular["id"] in found:
+                    found[popular["id"]] = Suggestion(
+                        found[popular["id"]].account, ("friends_of_friends", "most_followed")
                     )
                 elif len(found) < limit:
-                    found[row["id"]] = Suggestion(row, ("most_followed",))
+                    found[popular["id"]] = Suggestion(popular, ("most_followed",))
         return list(found.values())[:limit]
 
     return await rt.store.read(unit)

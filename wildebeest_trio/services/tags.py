@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..store import Connection, Row
+from ..store import Connection, RowView
 from ..store import tags as tag_rows
 from ..store.paging import Page
 from ..views import DayUse
@@ -30,7 +31,7 @@ class TagNotFound(LookupError):
 class TagView:
     """A tag with its last week of use and whether the viewer follows it."""
 
-    tag: Row
+    tag: RowView
     history: list[DayUse]
     following: bool | None  # None for anonymous viewers
 
@@ -42,7 +43,7 @@ def _clean(name: str) -> str:
     return name
 
 
-def history(uses: list[Row], now: int) -> list[DayUse]:
+def history(uses: Sequence[RowView], now: int) -> list[DayUse]:
     """Uses per day for the last seven days, today first (Mastodon's tag history)."""
     today = now - now % DAY_MS
     days = [today - i * DAY_MS for i in range(HISTORY_DAYS)]
@@ -54,7 +55,7 @@ def history(uses: list[Row], now: int) -> list[DayUse]:
     return [DayUse(d, len(per_day[d]), len(set(per_day[d]))) for d in days]
 
 
-async def view(conn: Connection, tag: Row, viewer_id: int | None, now: int) -> TagView:
+async def view(conn: Connection, tag: RowView, viewer_id: int | None, now: int) -> TagView:
     """A tag's history up to `now` and whether the viewer follows it (inside a unit)."""
     uses = await tag_rows.tag_uses(conn, tag["id"], now - HISTORY_DAYS * DAY_MS)
     following = None

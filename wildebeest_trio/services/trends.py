@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..store import Connection, Row
+from ..store import Connection, RowView
 from ..store import accounts as account_rows
 from ..store import preview_cards as card_rows
 from ..store import statuses as status_rows
 from ..store import tags as tag_rows
+from ..store.rows import LinkUseRow
 from ..store.statuses import StatusBundle
 from ..views import DayUse
 from .tags import DAY_MS, HISTORY_DAYS, TagView, history, view
@@ -61,13 +62,13 @@ async def statuses(rt: Runtime, viewer_id: int | None, limit: int, offset: int) 
 class TrendingLink:
     """A link's card, the account its page names as author, and its last week of use."""
 
-    card: Row
-    author: Row | None
+    card: RowView
+    author: RowView | None
     history: list[DayUse]
     score: float
 
 
-def link_score(uses: Sequence[Row], now: int) -> float:
+def link_score(uses: Sequence[RowView], now: int) -> float:
     """Mastodon's trend score of a link from its uses (`account_id`, `created_at`): hour by
     hour over the last two days, today's distinct accounts against yesterday's; the best
     score, decayed from when it was first reached."""
@@ -83,7 +84,7 @@ def link_score(uses: Sequence[Row], now: int) -> float:
         score = (observed - expected) ** 2 / expected
         if score > best:
             best, best_at = score, at
-    return best * 0.5 ** ((now - best_at) / LINK_HALF_LIFE_MS)
+    return float(best * 0.5 ** ((now - best_at) / LINK_HALF_LIFE_MS))
 
 
 async def links(rt: Runtime, limit: int, offset: int) -> list[TrendingLink]:
@@ -91,7 +92,7 @@ async def links(rt: Runtime, limit: int, offset: int) -> list[TrendingLink]:
 
     async def unit(conn: Connection) -> list[TrendingLink]:
         now = now_ms()
-        per_card: dict[int, list[Row]] = {}
+        per_card: dict[int, list[LinkUseRow]] = {}
         for use in await card_rows.link_uses(conn, now - HISTORY_DAYS * DAY_MS):
             per_card.setdefault(use["card_id"], []).append(use)
         scored = sorted(
@@ -117,7 +118,7 @@ async def links(rt: Runtime, limit: int, offset: int) -> list[TrendingLink]:
 class LinkReview:
     """A link shared lately, for an admin to approve for trends or reject."""
 
-    card: Row
+    card: RowView
     accounts: int
     uses: int
     score: float
@@ -128,7 +129,7 @@ async def links_to_review(rt: Runtime, limit: int = 100) -> list[LinkReview]:
 
     async def unit(conn: Connection) -> list[LinkReview]:
         now = now_ms()
-        per_card: dict[int, list[Row]] = {}
+        per_card: dict[int, list[LinkUseRow]] = {}
         for use in await card_rows.link_uses(conn, now - HISTORY_DAYS * DAY_MS, trendable=None):
             per_card.setdefault(use["card_id"], []).append(use)
         ranked = sorted(

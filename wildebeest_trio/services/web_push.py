@@ -28,10 +28,11 @@ from ..keepalive import ExchangeError, header_bytes
 from ..net import FetchError, OutboundPolicy, describe, retry_after_value
 from ..resolver import ip_literal
 from ..serializers.notifications import NOTIFICATION_TYPES
-from ..store import Connection, Row
+from ..store import Connection, RowView
 from ..store import follows as follow_rows
 from ..store import instance as instance_rows
 from ..store import web_push as push_rows
+from ..store.rows import WebPushSubscriptionRow
 from . import push_crypto
 from .push_crypto import InvalidKeys
 
@@ -114,7 +115,7 @@ async def subscribe(
     standard: bool,
     alerts: dict[str, bool | None],
     policy: str | None,
-) -> Row:
+) -> WebPushSubscriptionRow:
     """Store the token's subscription (replacing any), after a trial encryption."""
     endpoint = check_endpoint(endpoint, rt.outbound.policy)
     policy = check_policy(policy)
@@ -136,18 +137,18 @@ async def subscribe(
     )
 
 
-async def subscription(rt: Runtime, token_id: int) -> Row | None:
+async def subscription(rt: Runtime, token_id: int) -> WebPushSubscriptionRow | None:
     """The token's subscription, or None."""
     return await rt.store.read(push_rows.for_token, token_id)
 
 
 async def update(
     rt: Runtime, token_id: int, *, alerts: dict[str, bool | None], policy: str | None
-) -> Row | None:
+) -> WebPushSubscriptionRow | None:
     """Replace the alerts (those not given become false, as Mastodon) and the policy (if
     given); None without a subscription."""
 
-    async def unit(conn: Connection) -> Row | None:
+    async def unit(conn: Connection) -> WebPushSubscriptionRow | None:
         current = await push_rows.for_token(conn, token_id)
         if current is None:
             return None
@@ -187,7 +188,7 @@ def truncate(text: str, limit: int = BODY_LIMIT) -> str:
     return text[: limit - 1].rstrip() + "…"
 
 
-def web_payload(notification: dict[str, Any], locale: str | None) -> dict[str, Any]:
+def web_payload(notification: RowView, locale: str | None) -> dict[str, Any]:
     """What the subscriber decrypts: Mastodon's `Web::NotificationSerializer`, minus the token.
 
     `notification` is the Mastodon Notification entity (`id`, `type`, `account`,
@@ -213,7 +214,7 @@ def web_payload(notification: dict[str, Any], locale: str | None) -> dict[str, A
     }
 
 
-async def _allowed(conn: Connection, sub: Row, account_id: int, sender: int | None) -> bool:
+async def _allowed(conn: Connection, sub: RowView, account_id: int, sender: int | None) -> bool:
     policy = sub["policy"]
     if policy == "all":
         return True
@@ -225,7 +226,7 @@ async def _allowed(conn: Connection, sub: Row, account_id: int, sender: int | No
 
 
 async def queue_push(
-    conn: Connection, ids: IdGenerator, *, account_id: int, notification: dict[str, Any]
+    conn: Connection, ids: IdGenerator, *, account_id: int, notification: RowView
 ) -> int:
     """Queue a push of `notification` to each of the account's subscriptions that wants it.
 
@@ -274,8 +275,9 @@ async def deliver_push(rt: Runtime, payload: dict[str, Any]) -> None:
     if now_ms() - int(payload["queued_at"]) > push_crypto.TTL_SECONDS * 1000:
         log.info("push %d dropped: older than the 48 h TTL", sub_id)
         return
-    vapid = await rt.store.read(instance_rows.get_setting, "vapid_keys")
-    if not vapid:
+    vapid = await rt.store.read(instance_rows.setting_object, "vapid_keys") or {}
+    private_pem, public_key = vapid.get("private_pem"), vapid.get("public_key")
+    if not isinstance(private_pem, str) or not isinstance(public_key, str):
         raise RuntimeError("the instance has no VAPID keys yet")
     body = json.dumps(payload["message"], separators=(",", ":"), ensure_ascii=False).encode()
     endpoint: str = sub["endpoint"]
@@ -291,8 +293,8 @@ async def deliver_push(rt: Runtime, payload: dict[str, Any]) -> None:
         endpoint,
         encrypted,
         standard=sub["standard"],
-        vapid_private_pem=vapid["private_pem"],
-        vapid_public_key=vapid["public_key"],
+        vapid_private_pem=private_pem,
+        vapid_public_key=public_key,
         subject=vapid_subject(rt),
     )
     parts = urlsplit(endpoint)

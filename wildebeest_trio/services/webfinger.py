@@ -7,8 +7,8 @@ from urllib.parse import unquote, urlsplit
 from ..config import Config
 from ..federation.instance_actor import INSTANCE_ACTOR_USERNAME, instance_actor
 from ..runtime import Runtime
-from ..store import Row
 from ..store import accounts as account_rows
+from ..store.rows import AccountRow
 
 
 class BadResource(ValueError):
@@ -61,7 +61,7 @@ def names_instance(config: Config, resource: str) -> bool:
     )
 
 
-async def find(rt: Runtime, resource: str) -> Row | None:
+async def find(rt: Runtime, resource: str) -> AccountRow | None:
     """The local, unsuspended account a resource names (or the instance actor), or None."""
     if names_instance(rt.config, resource):
         return await instance_actor(rt)

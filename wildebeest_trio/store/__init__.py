@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Connection, IntegrityError, Row, Store, StoreError, StoreMisuse
+from .base import Connection, IntegrityError, Row, RowView, Store, StoreError, StoreMisuse
 from .effects import Effect, Effects
 
 
@@ -27,6 +27,7 @@ __all__ = [
     "Effects",
     "IntegrityError",
     "Row",
+    "RowView",
     "Store",
     "StoreError",
     "StoreMisuse",

@@ -22,6 +22,9 @@ from .effects import Effects
 #: A row as the connection returns it; the store's functions say which TypedDict of
 #: `store.rows` it is (`fetch_as`, `fetchrow_as`, `rows_as`).
 Row = dict[str, Any]
+#: Any row, read only: a TypedDict of `store.rows` or a plain `Row`. Functions that only
+#: read a row take this, so callers may pass whichever they hold.
+RowView = Mapping[str, Any]
 Dialect = Literal["sqlite", "postgres"]
 T = TypeVar("T")
 P = ParamSpec("P")

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .base import Connection, Row, fetch_as, fetchrow_as
+from .base import Connection, RowView, fetch_as, fetchrow_as
 from .paging import Page, page_clause, placeholders
 from .rows import HomeFeedRow, StatusRow
 from .statuses import LIVE, home_sql
@@ -232,7 +232,7 @@ async def refresh_status(conn: Connection, status_id: int, author_id: int, now: 
     await add_status(conn, status_id, author_id, now)
 
 
-async def remove_status(conn: Connection, status: Row, now: int, *, replace: bool) -> None:
+async def remove_status(conn: Connection, status: RowView, now: int, *, replace: bool) -> None:
     """A status leaves every feed. Where it was a boost standing for the status it boosts
     and `replace` is set, the oldest later boost of that status the feed would have shown
     takes its place (Mastodon keeps such boosts aside for this)."""

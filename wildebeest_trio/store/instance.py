@@ -6,7 +6,7 @@ import json
 
 from .base import Connection, fetch_as, fetchval_as
 from .effects import INSTANCE_FACTS_CHANGED
-from .rows import Json, RuleRow
+from .rows import Json, JsonObject, RuleRow
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -17,8 +17,20 @@ async def get_setting(conn: Connection, key: str) -> Json:
     return None if raw is None else json.loads(raw)
 
 
-async def put_setting(conn: Connection, key: str, value: Json, now: int) -> None:
-    """Set a setting's value."""
+async def setting_text(conn: Connection, key: str) -> str | None:
+    """A setting that holds a string, or None (absent or not a string)."""
+    value = await get_setting(conn, key)
+    return value if isinstance(value, str) else None
+
+
+async def setting_object(conn: Connection, key: str) -> JsonObject | None:
+    """A setting that holds a JSON object, or None (absent or not an object)."""
+    value = await get_setting(conn, key)
+    return value if isinstance(value, dict) else None
+
+
+async def put_setting(conn: Connection, key: str, value: object, now: int) -> None:
+    """Set a setting's value (anything `json.dumps` takes)."""
     conn.effects.add(INSTANCE_FACTS_CHANGED)
     await conn.execute(
         "INSERT INTO instance_settings (key, value, updated_at) VALUES ($1, $2, $3) "
@@ -29,7 +41,7 @@ async def put_setting(conn: Connection, key: str, value: Json, now: int) -> None
     )
 
 
-async def setting_if_absent(conn: Connection, key: str, value: Json, now: int) -> Json:
+async def setting_if_absent(conn: Connection, key: str, value: object, now: int) -> Json:
     """Store `value` unless the key exists; the stored value either way."""
     conn.effects.add(INSTANCE_FACTS_CHANGED)
     await conn.execute(

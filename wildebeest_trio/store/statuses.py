@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
 from ..formatting import emoji_shortcodes
 from ..ids import now_ms
@@ -344,8 +344,30 @@ async def insert_favourite(
 
 async def delete_favourite(conn: Connection, account_id: int, status_id: int) -> bool:
     """Unfavourite; False if it was not favourited."""
+    return await _unmark(conn, "favourites", account_id, status_id)
+
+
+#: The tables that mark a status for one account (one row per account and status).
+MarkTable = Literal["favourites", "bookmarks", "status_pins"]
+
+
+async def _mark(
+    conn: Connection, table: MarkTable, mark_id: int, account_id: int, status_id: int, now: int
+) -> bool:
     changed = await conn.execute(
-        "DELETE FROM favourites WHERE account_id = $1 AND status_id = $2", account_id, status_id
+        f"INSERT INTO {table} (id, account_id, status_id, created_at) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (account_id, status_id) DO NOTHING",
+        mark_id,
+        account_id,
+        status_id,
+        now,
+    )
+    return changed == 1
+
+
+async def _unmark(conn: Connection, table: MarkTable, account_id: int, status_id: int) -> bool:
+    changed = await conn.execute(
+        f"DELETE FROM {table} WHERE account_id = $1 AND status_id = $2", account_id, status_id
     )
     return changed > 0
 
@@ -354,46 +376,24 @@ async def insert_bookmark(
     conn: Connection, bookmark_id: int, account_id: int, status_id: int, now: int
 ) -> bool:
     """Bookmark a status; False if it already was."""
-    changed = await conn.execute(
-        "INSERT INTO bookmarks (id, account_id, status_id, created_at) VALUES ($1, $2, $3, $4) "
-        "ON CONFLICT (account_id, status_id) DO NOTHING",
-        bookmark_id,
-        account_id,
-        status_id,
-        now,
-    )
-    return changed == 1
+    return await _mark(conn, "bookmarks", bookmark_id, account_id, status_id, now)
 
 
 async def delete_bookmark(conn: Connection, account_id: int, status_id: int) -> bool:
     """Remove a bookmark; False if there was none."""
-    changed = await conn.execute(
-        "DELETE FROM bookmarks WHERE account_id = $1 AND status_id = $2", account_id, status_id
-    )
-    return changed > 0
+    return await _unmark(conn, "bookmarks", account_id, status_id)
 
 
 async def insert_pin(
     conn: Connection, pin_id: int, account_id: int, status_id: int, now: int
 ) -> bool:
     """Pin a status on its author's profile; False if it already was."""
-    changed = await conn.execute(
-        "INSERT INTO status_pins (id, account_id, status_id, created_at) VALUES ($1, $2, $3, $4) "
-        "ON CONFLICT (account_id, status_id) DO NOTHING",
-        pin_id,
-        account_id,
-        status_id,
-        now,
-    )
-    return changed == 1
+    return await _mark(conn, "status_pins", pin_id, account_id, status_id, now)
 
 
 async def delete_pin(conn: Connection, account_id: int, status_id: int) -> bool:
     """Unpin a status; False if it was not pinned."""
-    changed = await conn.execute(
-        "DELETE FROM status_pins WHERE account_id = $1 AND status_id = $2", account_id, status_id
-    )
-    return changed > 0
+    return await _unmark(conn, "status_pins", account_id, status_id)
 
 
 async def mute_conversation(
