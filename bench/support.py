@@ -177,12 +177,21 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def wrk(url: str, *, connections: int = 20, seconds: int = 8, threads: int = 1) -> WrkResult:
-    """Load a URL with wrk (Debian's package) and parse its latency distribution."""
+def wrk(
+    url: str,
+    *,
+    connections: int = 20,
+    seconds: int = 8,
+    threads: int = 1,
+    headers: dict[str, str] | None = None,
+) -> WrkResult:
+    """Load a URL with wrk (Debian's package), sending `headers` (a session cookie, say),
+    and parse its latency distribution."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
+    extra = [arg for k, v in (headers or {}).items() for arg in ("-H", f"{k}: {v}")]
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", *extra, url],
         capture_output=True,
         text=True,
         check=True,

@@ -13,10 +13,12 @@ from urllib.parse import urlsplit
 import pytest
 import trio
 import trustme
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import make_config
 from tests.fakes.instance import settle
 from tests.fakes.remote import RemoteServer, ca_pem_file, start_remote, trust_local_key
+from wildebeest_trio import metrics
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.breakers import Breakers
 from wildebeest_trio.delivery_pool import PER_HOST_CONCURRENCY
@@ -528,3 +530,38 @@ async def test_a_failing_inbox_is_left_alone_while_its_breaker_is_open(
     third = (await _jobs(sender))[-1]
     assert "circuit breaker open" in third["last_error"]
     assert third["run_at"] >= now_ms() + 500_000
+
+
+def _delivery_counts() -> tuple[dict[str, float], dict[str, float]]:
+    """Deliveries by result, and by result summed over the domain labels (the metrics)."""
+    totals: dict[str, float] = {}
+    by_domain: dict[str, float] = {}
+    for family in text_string_to_metric_families(metrics.exposition().decode()):
+        for sample in family.samples:
+            result = sample.labels.get("result", "")
+            if sample.name == "wildebeest_deliveries_total":
+                totals[result] = sample.value
+            elif sample.name == "wildebeest_deliveries_by_domain_total":
+                by_domain[result] = by_domain.get(result, 0) + sample.value
+    return totals, by_domain
+
+
+async def test_deliveries_are_counted_by_result(sender: Runtime, receiver: RemoteServer) -> None:
+    totals, by_domain = _delivery_counts()
+    await _queue(sender, receiver, [f"{receiver.base}/inbox"])
+
+    async def delivered() -> bool:
+        return len(receiver.received) == 1 and not await _jobs(sender)
+
+    await settle(sender, delivered)
+    receiver.answer(receiver.base, 403, "no")
+    await _queue(sender, receiver, [f"{receiver.base}/inbox"], n=2)
+
+    async def parked() -> bool:
+        return any(job["state"] == "parked" for job in await _jobs(sender))
+
+    await settle(sender, parked)
+    after, after_by_domain = _delivery_counts()
+    for result in ("delivered", "refused"):
+        assert after[result] == totals.get(result, 0) + 1
+        assert after_by_domain[result] == by_domain.get(result, 0) + 1

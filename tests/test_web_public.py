@@ -160,7 +160,7 @@ async def test_remote_profile_and_follow_button(rt: Runtime, client: Any) -> Non
     assert response.status_code == 404
     await log_in(client, "alice")
     html = await html_of(client, "/@rita@remote.example")
-    assert 'action="/@rita@remote.example/follow"' in html
+    assert 'action="/@rita@remote.example/relationship"' in html
     response = await submit(
         client, "/@rita@remote.example", "/@rita@remote.example/follow", {"action": "follow"}
     )
@@ -248,5 +248,5 @@ async def test_sign_in_and_account_pages_parse_strictly(rt: Runtime, client: Any
     await make_user(rt, client, "bob")
     await log_in(client, "alice")
     html = await html_of(client, "/@bob")
-    assert 'href="/settings/profile"' in html and 'action="/@bob/follow"' in html
+    assert 'href="/settings/profile"' in html and 'action="/@bob/relationship"' in html
     assert 'action="/@alice/follow"' not in await html_of(client, "/@alice")

@@ -24,10 +24,13 @@ from .services import (
     home_feed,
     mailer,
     media,
+    notification_mail,
+    notifications,
     polls,
     preview_cards,
     scheduled,
     sessions,
+    translation,
     web_push,
 )
 from .store.effects import InstanceFactsChanged, WorkQueued
@@ -41,6 +44,7 @@ def job_registry() -> JobRegistry:
     """Every job kind a server runs, bound to its handler."""
     registry = JobRegistry()
     mailer.register(registry)
+    notification_mail.register(registry)
     delivery.register(registry)
     quote_checks.register(registry)
     media.register(registry)
@@ -81,6 +85,7 @@ def effect_handlers() -> EffectHandlers:
     handlers.register(EntitiesChanged, _forget_entities)
     handlers.register(relay.StreamEvent, relay.publish_events)
     handlers.register(fanout.StatusPublished, fanout.publish_statuses)
+    handlers.register(notifications.NotificationMade, notification_mail.queue_mails)
     return handlers
 
 
@@ -107,6 +112,16 @@ async def _clear_away_feeds(rt: Runtime) -> None:
         log.info("emptied the home feeds of %d accounts away for a week", cleared)
 
 
+async def _send_digests(rt: Runtime) -> None:
+    mailed = await notification_mail.send_digests(rt)
+    if mailed:
+        log.info("mailed a digest to %d people away", mailed)
+
+
+async def _forget_old_translations(rt: Runtime) -> None:
+    await translation.forget_old(rt)
+
+
 async def _purge_outbox(rt: Runtime) -> None:
     await outbox.purge_dispatched(rt)
 
@@ -123,6 +138,8 @@ def periodic_tasks() -> tuple[Periodic, ...]:
         Periodic("forget ended web sessions", 3600.0, sessions.forget_ended_sessions),
         Periodic("trim home feeds", home_feed.TRIM_SECONDS, _trim_home_feeds),
         Periodic("empty the home feeds of those away", 3600.0, _clear_away_feeds),
+        Periodic("forget old translations", 3600.0, _forget_old_translations),
+        Periodic("mail digests to those away", 3600.0, _send_digests),
     )
 
 

@@ -7,17 +7,19 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import trio
 
-from . import __version__
+from . import __version__, logs
 from .assembly import open_server_runtime
 from .config import ConfigError, load_config, settings_table
 from .serializers.time import iso_ms
 from .server import serve, work
 from .services.accounts import AccountError, create_local_account, modify_local_account
 from .services.announcements import AnnouncementError, all_announcements, publish, remove
+from .services.backup import BackupError, backup, restore
 from .services.custom_emoji import EmojiError, add_emoji, local_emojis, remove_emoji
 from .services.domain_blocks import InvalidDomainBlock, block_domain, unblock_domain
 from .services.instance import add_rule, instance_facts, remove_rule, set_extended_description
@@ -35,12 +37,8 @@ class CommandError(Exception):
     """A command cannot do what was asked; the message is shown as one line."""
 
 
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+def _setup_logging(level: str, fmt: str = "text") -> None:
+    logs.setup(level, fmt)
 
 
 def _say(message: str) -> None:
@@ -324,6 +322,20 @@ async def cmd_announcements_list(args: argparse.Namespace) -> None:
         print(f"{row['id']}\t{span}\t{first_line}")
 
 
+async def cmd_backup(args: argparse.Namespace) -> None:
+    try:
+        await backup(args.config, Path(args.dest), _say)
+    except BackupError as exc:
+        raise CommandError(str(exc)) from None
+
+
+async def cmd_restore(args: argparse.Namespace) -> None:
+    try:
+        await restore(args.config, Path(args.src), _say)
+    except BackupError as exc:
+        raise CommandError(str(exc)) from None
+
+
 async def cmd_config_show(args: argparse.Namespace) -> None:
     print(settings_table())
 
@@ -376,6 +388,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("migrate", help="apply pending database migrations")
     p.set_defaults(run=cmd_migrate)
+
+    p = commands.add_parser(
+        "backup",
+        help="back up the database (online), the secret key and the local media into DEST",
+    )
+    p.add_argument("dest", help="a new or empty folder")
+    p.set_defaults(run=cmd_backup)
+
+    p = commands.add_parser(
+        "restore", help="restore a backup onto a fresh data folder and database"
+    )
+    p.add_argument("src", help="a folder `backup` wrote")
+    p.set_defaults(run=cmd_restore)
 
     p = commands.add_parser("config", help="show every setting (as a Markdown table)")
     p.set_defaults(run=cmd_config_show)
@@ -504,7 +529,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         _say(f"wildebeest-trio: configuration error: {exc}")
         return 2
-    _setup_logging(args.config.log_level if getattr(args, "log_to_stderr", False) else "warning")
+    _setup_logging(
+        args.config.log_level if getattr(args, "log_to_stderr", False) else "warning",
+        args.config.log_format,
+    )
     run: Callable[[argparse.Namespace], Awaitable[Any]] = args.run
     try:
         trio.run(run, args)

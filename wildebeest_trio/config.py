@@ -366,6 +366,38 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("argon2_memory_kib", _parse_int, 65536, "argon2id memory (KiB) for password hashes"),
     Setting("argon2_parallelism", _parse_int, 4, "argon2id lanes for password hashes"),
     Setting("log_level", _choice("debug", "info", "warning", "error"), "info", "Logging level"),
+    Setting(
+        "log_format",
+        _choice("text", "json"),
+        "text",
+        "Log lines as `text` or `json` (one object a line, with the request id of a request)",
+    ),
+    Setting(
+        "metrics_allow",
+        _parse_trusted_proxies,
+        "127.0.0.0/8, ::1/128",
+        "Client addresses that may read `GET /metrics` (CIDRs; others get 404; empty: none)",
+    ),
+    Setting(
+        "metrics_domains",
+        _parse_int,
+        20,
+        "Remote domains with a delivery metric of their own (the busiest; the rest: `other`)",
+    ),
+    Setting(
+        "otel_endpoint",
+        _parse_str,
+        "",
+        "OpenTelemetry collector (OTLP/HTTP, e.g. `http://127.0.0.1:4318`) to send traces to; "
+        "empty: off (needs `pip install 'wildebeest-trio[otel]'`)",
+    ),
+    Setting(
+        "ready_job_delay",
+        _parse_float,
+        600.0,
+        "Seconds a due job may wait, with no job held by any worker, before "
+        "`GET /health/ready` says the queue is not being worked",
+    ),
     Setting("smtp_host", _parse_str, "", "SMTP server for outgoing e-mail; empty means no e-mail"),
     Setting("smtp_port", _parse_int, 587, "SMTP server port"),
     Setting("smtp_username", _parse_str, "", "SMTP login (empty: no authentication)"),
@@ -378,6 +410,27 @@ SETTINGS: tuple[Setting, ...] = (
         "SMTP transport security: `starttls`, `tls` (implicit, port 465) or `none`",
     ),
     Setting("smtp_timeout", _parse_float, 30.0, "Seconds an SMTP operation may take"),
+    Setting(
+        "translation_url",
+        _parse_str,
+        "",
+        "LibreTranslate server translating statuses (its origin); empty: no LibreTranslate",
+    ),
+    Setting("translation_api_key", _parse_str, "", "LibreTranslate API key (if it asks for one)"),
+    Setting(
+        "deepl_api_key",
+        _parse_str,
+        "",
+        "DeepL API key; when set, DeepL translates (not LibreTranslate)",
+    ),
+    Setting("deepl_plan", _choice("free", "pro"), "free", "DeepL plan: `free` or `pro`"),
+    Setting(
+        "deepl_url",
+        _parse_str,
+        None,
+        "DeepL API origin (default by plan: `https://api-free.deepl.com` or `https://api.deepl.com`)",
+    ),
+    Setting("translation_timeout", _parse_float, 10.0, "Seconds a translation request may take"),
     Setting(
         "access_team_domain",
         _parse_origin,
@@ -452,6 +505,11 @@ class Config:
     argon2_memory_kib: int
     argon2_parallelism: int
     log_level: str
+    log_format: str
+    metrics_allow: str
+    metrics_domains: int
+    otel_endpoint: str
+    ready_job_delay: float
     smtp_host: str
     smtp_port: int
     smtp_username: str
@@ -459,6 +517,12 @@ class Config:
     smtp_from: str
     smtp_security: str
     smtp_timeout: float
+    translation_url: str
+    translation_api_key: str
+    deepl_api_key: str
+    deepl_plan: str
+    deepl_url: str
+    translation_timeout: float
     access_team_domain: str
     access_audience: str
     access_jwks: str
@@ -473,6 +537,11 @@ class Config:
     def base_url(self) -> str:
         """The public origin, `scheme://host[:port]`, without a trailing slash."""
         return f"{self.scheme}://{self.domain}"
+
+    @property
+    def translation_enabled(self) -> bool:
+        """Whether a translation service is configured (DeepL or LibreTranslate)."""
+        return bool(self.deepl_api_key or self.translation_url)
 
     @property
     def listen_host(self) -> str:
@@ -567,6 +636,7 @@ def load_config(
         "media_max_video_pixels",
         "media_max_video_frame_rate",
         "session_idle_days",
+        "metrics_domains",
     ):
         if values[name] < 1:
             raise ConfigError(f"WB_{name.upper()}: must be at least 1")
@@ -577,11 +647,13 @@ def load_config(
         "job_poll_interval",
         "shutdown_grace",
         "smtp_timeout",
+        "translation_timeout",
         "streaming_heartbeat",
         "media_ffmpeg_timeout",
         "media_fetch_timeout",
         "preview_card_timeout",
         "dns_timeout",
+        "ready_job_delay",
     ):
         if values[name] <= 0:
             raise ConfigError(f"WB_{name.upper()}: must be positive")
@@ -602,6 +674,13 @@ def load_config(
         if not sep or not port.isdigit():
             host = values["domain"]
         values["smtp_from"] = f"notifications@{host}"
+    if values["deepl_url"] is None:
+        plan_host = "api-free.deepl.com" if values["deepl_plan"] == "free" else "api.deepl.com"
+        values["deepl_url"] = f"https://{plan_host}"
+    for name in ("translation_url", "deepl_url"):
+        values[name] = values[name].strip().rstrip("/")
+        if values[name] and not values[name].startswith(("http://", "https://")):
+            raise ConfigError(f"WB_{name.upper()}: must be an http or https URL")
     if values["access_team_domain"] and not values["access_audience"].strip():
         # Without an audience any application of the same team could log in here.
         raise ConfigError("WB_ACCESS_AUDIENCE: required when WB_ACCESS_TEAM_DOMAIN is set")

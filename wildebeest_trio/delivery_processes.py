@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
+from . import metrics
 from .supervise import supervise
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ async def _run_child(pipes: set[trio.abc.SendStream]) -> None:
             await process.wait()
         finally:
             pipes.discard(process.stdin)
+            metrics.process_gone(process.pid)
     raise RuntimeError(f"delivery process {process.pid} exited with {process.returncode}")
 
 

@@ -355,6 +355,54 @@ async def safe_get(
     raise FetchError(f"no answer within {time_limit:g}s")
 
 
+async def configured_request(
+    method: str,
+    url: str,
+    *,
+    outbound: Outbound,
+    headers: Mapping[str, str] | None = None,
+    json_body: object = None,
+    max_bytes: int = 1024 * 1024,
+    time_limit: float = 10.0,
+) -> Fetched:
+    """One request to a service the administrator configured (a translation server).
+
+    The host may be private (as the SMTP server may) but stays inside WB_OUTBOUND_ALLOW;
+    the connection goes to the checked address, redirects are not followed, the answer is
+    capped at `max_bytes` and the whole exchange at `time_limit` seconds.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname
+    if parts.scheme not in ("http", "https") or not host:
+        raise FetchError("only http and https URLs with a host can be requested")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    with trio.move_on_after(time_limit):
+        address = (await outbound.addresses(host, configured=True))[0]
+        literal = f"[{address}]" if ":" in address else address
+        pinned = urlunsplit(parts._replace(netloc=f"{literal}:{port}"))
+        request_headers = {"Host": parts.netloc.rpartition("@")[2], **(headers or {})}
+        try:
+            async with (
+                httpx.AsyncClient(timeout=time_limit, trust_env=False, verify=outbound.tls) as c,
+                c.stream(
+                    method,
+                    pinned,
+                    headers=request_headers,
+                    json=json_body,
+                    extensions={"sni_hostname": host},
+                ) as response,
+            ):
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > max_bytes:
+                        raise FetchError(f"response larger than {max_bytes} bytes")
+                return Fetched(url, response.status_code, response.headers, bytes(body))
+        except httpx.HTTPError as exc:
+            raise FetchError(describe(exc)) from None
+    raise FetchError(f"no answer within {time_limit:g}s")
+
+
 def retry_after(response: httpx.Response) -> float:
     """Seconds a `Retry-After` header asks for (seconds or an HTTP date; capped at a day)."""
     return retry_after_value(response.headers.get("retry-after"))

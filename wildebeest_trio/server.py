@@ -11,6 +11,7 @@ import trio
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as hypercorn_serve
 
+from . import metrics, tracing
 from .assembly import delivery_job_registry, open_server_runtime
 from .config import Config
 from .delivery_processes import follow_parent, run_delivery_processes
@@ -26,6 +27,7 @@ from .streaming.relay import run_relay
 from .supervise import supervise
 
 log = logging.getLogger(__name__)
+RSS_INTERVAL = 10.0
 
 
 def hypercorn_config(config: Config) -> HypercornConfig:
@@ -65,6 +67,13 @@ async def _watch_signals(
         return
 
 
+async def _sample_process() -> None:
+    """This process's memory for the metrics, now and then (scrapes see every process)."""
+    while True:
+        metrics.sample_process()
+        await trio.sleep(RSS_INTERVAL)
+
+
 async def run_process(
     rt: Runtime, *, http: bool, deliveries_only: bool = False, parent_pipe: bool = False
 ) -> None:
@@ -79,6 +88,7 @@ async def run_process(
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as root:
             root.start_soon(_watch_signals, signals, shutdown, root.cancel_scope, grace)
+            root.start_soon(_sample_process)
             async with trio.open_nursery() as tasks:
                 tasks.start_soon(supervise, "job workers", run_workers, rt)
                 if parent_pipe:
@@ -119,10 +129,18 @@ async def run_process(
 async def serve(config: Config, *, migrate: bool = True) -> None:
     """`wildebeest-trio serve`: HTTP server, job workers and scheduler, as siblings."""
     config.secret_key()  # generated into the data folder on first run
-    async with open_server_runtime(config, migrate=migrate) as rt:
-        await ensure_instance_keys(rt)
-        await ensure_instance_actor(rt)
-        await run_process(rt, http=True)
+    metrics.configure(domains=config.metrics_domains, role="serve")
+    if config.delivery_processes > 0:
+        # Before anything counts: the children's metrics reach this process's /metrics.
+        metrics.use_processes(config.data_dir)
+    tracing.setup(config.otel_endpoint, role="serve")
+    try:
+        async with open_server_runtime(config, migrate=migrate) as rt:
+            await ensure_instance_keys(rt)
+            await ensure_instance_actor(rt)
+            await run_process(rt, http=True)
+    finally:
+        await trio.to_thread.run_sync(tracing.shutdown)  # the last spans go out
 
 
 async def work(config: Config, *, deliveries_only: bool = False, parent_pipe: bool = False) -> None:
@@ -131,5 +149,13 @@ async def work(config: Config, *, deliveries_only: bool = False, parent_pipe: bo
     `deliveries_only`: the delivery workers alone, as the processes `serve` starts.
     """
     registry = delivery_job_registry() if deliveries_only else None
-    async with open_server_runtime(config, migrate=False, registry=registry) as rt:
-        await run_process(rt, http=False, deliveries_only=deliveries_only, parent_pipe=parent_pipe)
+    role = "delivery" if deliveries_only else "worker"
+    metrics.configure(domains=config.metrics_domains, role=role)
+    tracing.setup(config.otel_endpoint, role=role)
+    try:
+        async with open_server_runtime(config, migrate=False, registry=registry) as rt:
+            await run_process(
+                rt, http=False, deliveries_only=deliveries_only, parent_pipe=parent_pipe
+            )
+    finally:
+        await trio.to_thread.run_sync(tracing.shutdown)  # the last spans go out

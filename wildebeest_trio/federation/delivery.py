@@ -30,6 +30,7 @@ from urllib.parse import SplitResult, urlsplit
 
 import trio
 
+from .. import metrics, tracing
 from ..ids import IdGenerator, now_ms
 from ..jobs import JobKind, JobRegistry, PermanentFailure, RetryLater
 from ..jobs.kinds import BatchedKind, Effect, Report
@@ -171,26 +172,31 @@ def _prepare(rt: Runtime, jobs: Sequence[RowView], facts: _Facts, report: Report
         inbox: str = payload["inbox"]
         parts = _split(inbox)
         if parts is None:
+            metrics.delivery(metrics.OTHER, "dropped")
             report(job, PermanentFailure(f"{inbox!r} is not an http(s) URL"), None)
             continue
         domain = _domain(parts)
         wait = rt.delivery.breakers.open_for(inbox)
         if wait:
+            metrics.delivery(domain, "deferred")
             report(job, RetryLater(wait, f"circuit breaker open for {inbox}"), None)
             continue
         if domain in facts.unavailable:
             log.info("skipping delivery to %s: the domain is marked unavailable", inbox)
+            metrics.delivery(domain, "skipped")
             report(job, None, None)
             continue
         pem = facts.keys.get(payload["key_id"])
         if pem is None:
             error = PermanentFailure(f"no local key {payload['key_id']} (account deleted?)")
+            metrics.delivery(domain, "dropped")
             report(job, error, None)
             continue
         shared_id = job["shared_id"]
         if shared_id is None:  # queued before activities were stored once
             body = payload["body"].encode()
         elif job["shared"] is None:
+            metrics.delivery(domain, "dropped")
             report(job, PermanentFailure("the activity to deliver is gone"), None)
             continue
         else:
@@ -231,12 +237,20 @@ async def _run_batch(rt: Runtime, jobs: Sequence[RowView], facts: _Facts, report
     async with trio.open_nursery() as nursery:
         for post, headers in zip(posts, signed, strict=True):
             if isinstance(headers, Exception):
+                metrics.delivery(post.domain, "dropped")
                 report(post.job, PermanentFailure(f"cannot sign: {describe(headers)}"), None)
                 continue
             nursery.start_soon(_deliver, rt, post, post.headers(rt, headers), facts, report)
 
 
 async def _deliver(
+    rt: Runtime, post: _Post, headers: list[tuple[bytes, bytes]], facts: _Facts, report: Report
+) -> None:
+    with tracing.span("activitypub.deliver", server_address=post.domain):
+        await _deliver_traced(rt, post, headers, facts, report)
+
+
+async def _deliver_traced(
     rt: Runtime, post: _Post, headers: list[tuple[bytes, bytes]], facts: _Facts, report: Report
 ) -> None:
     first: int | None = None
@@ -252,12 +266,16 @@ async def _deliver(
                 )
     except (ExchangeError, FetchError) as exc:
         failure = RuntimeError(f"delivery to {post.inbox} failed: {describe(exc)}")
+        metrics.delivery(post.domain, "failed")
         report(post.job, failure, _failed(rt, post))
         return
     except Exception as exc:
         # Whatever else went wrong is this delivery's alone, not its batch's.
+        metrics.delivery(post.domain, "failed")
         report(post.job, exc, None)
         return
+    ok = 200 <= answer.status < 300
+    metrics.delivery(post.domain, "delivered" if ok else "refused")
     error, effect = _judge(rt, post, answer, first, facts)
     report(post.job, error, effect)
 

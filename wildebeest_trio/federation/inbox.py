@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from .. import metrics
 from ..ids import now_ms
 from ..jobs import JobKind
 from ..jsonld import JsonLdError, verify_ld_signature
@@ -214,13 +215,43 @@ async def receive(
     try:
         delivery = read_delivery("POST", url, headers, body, signature=signature)
         actor_uri = delivery.actor_uri
-        return await _accept(rt, delivery, username)
+        status = await _accept(rt, delivery, username)
     except DeliveryRefused as exc:
         _log_refusal(actor_uri, key_id, client, exc.status, str(exc))
+        metrics.inbox("refused", refusal_reason(exc.status, str(exc)))
         raise
     except UnknownInbox as exc:
         _log_refusal(actor_uri, key_id, client, 404, f"no local account {str(exc)[:100]!r}")
+        metrics.inbox("refused", "unknown_inbox")
         raise
+    metrics.inbox("accepted")
+    return status
+
+
+# Refusal messages (federation.verify, this module) by their opening words: a reason
+# label of a few fixed values, whatever the sender put in the rest of the message.
+_REASONS = (
+    ("Request entity too large", "too_large"),
+    ("The body is not", "malformed"),
+    ("The activity has no actor", "malformed"),
+    ("Request not signed", "unsigned"),
+    ("Could not fetch the signing key", "unknown_key"),
+    ("Unknown signing key", "unknown_key"),
+    ("Verification failed", "bad_signature"),
+    ("The signing key does not belong", "key_mismatch"),
+    ("The domain is blocked", "domain_blocked"),
+    ("Your domain is blocked", "domain_blocked"),
+    ("The object is not on", "foreign_origin"),
+    ("The activity id is not on", "foreign_origin"),
+)
+
+
+def refusal_reason(status: int, message: str) -> str:
+    """A refusal as one of a few metric labels (`http_<status>` for the unnamed ones)."""
+    for start, reason in _REASONS:
+        if message.startswith(start):
+            return reason
+    return f"http_{status}"
 
 
 def _log_refusal(

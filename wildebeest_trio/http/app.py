@@ -7,10 +7,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from quart import Response, g, request, send_from_directory
+from quart import Response, g, request, send_from_directory, websocket
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
+from .. import logs
 from ..config import parse_networks
 from ..runtime import Runtime
 from ..services import media as media_service
@@ -40,6 +41,7 @@ from .api import (
     suggestions,
     tags,
     timelines,
+    translations,
 )
 from .api import media as media_api
 from .auth import AUTH_LIMITER, RateLimiter, api_rate_limit, rate_limit_headers
@@ -53,7 +55,7 @@ from .strict_input import StrictRequest
 from .unread_body import FinishUnreadBody
 from .web import admin as admin_pages
 from .web import auth as account_pages
-from .web import health, home, media_files, media_proxy, site
+from .web import health, home, media_files, media_proxy, metrics, reading, site, writing
 from .web import settings as settings_pages
 from .ws_direct import DirectWebSocket
 
@@ -120,6 +122,7 @@ def create_app(rt: Runtime) -> QuartTrio:
     features: set[str] = set()
     modules = (
         health,
+        metrics,
         instance,
         wellknown,
         oauth_apps,
@@ -147,12 +150,15 @@ def create_app(rt: Runtime) -> QuartTrio:
         suggestions,
         featured_tags,
         site,
+        reading,
+        writing,
         admin_pages,
         settings_pages,
         polls,
         filters,
         scheduled_statuses,
         search,
+        translations,
         inbox,
     )
     for module in modules:
@@ -168,9 +174,13 @@ def create_app(rt: Runtime) -> QuartTrio:
     # One verifier per process: it caches the identity provider's keys.
     app.extensions["wildebeest.access"] = AccessVerifier.from_config(rt.config, rt.outbound)
 
+    @app.before_websocket
+    async def _start_websocket() -> None:
+        _note_route(websocket.url_rule)
+
     @app.before_request
     async def _start() -> Response | None:
-        g.request_id = uuid.uuid4().hex
+        g.request_id = _note_route(request.url_rule)
         if request.method == "OPTIONS" and _is_cors(request.path):
             return _preflight()
         if request.path.startswith("/api/"):
@@ -223,14 +233,24 @@ def create_app(rt: Runtime) -> QuartTrio:
 
     asgi: Any = StripTrailingSlash(app.asgi_app)
     asgi = FinishUnreadBody(asgi, max_bytes=app.config["MAX_CONTENT_LENGTH"])
-    if rt.config.access_log:
-        asgi = AccessLog(asgi)
+    # Every request: its id for the logs, its metrics; the access log if asked for.
+    asgi = AccessLog(asgi, log_requests=rt.config.access_log)
     # Outermost: everything inside sees the client's address and scheme, not the proxy's.
     asgi = ProxyHeaders(asgi, parse_networks(rt.config.trusted_proxies))
     # Outside even that: it needs Hypercorn's own `send` to find a WebSocket's socket.
     asgi = DirectWebSocket(asgi)
     app.asgi_app = asgi  # type: ignore[method-assign]
     return app
+
+
+def _note_route(rule: Any) -> str:
+    """Tell the metrics which route answers (its template); the request's id."""
+    context = logs.CURRENT.get()
+    if context is None:  # an app driven without the middleware
+        return uuid.uuid4().hex
+    if rule is not None:
+        context.route = rule.rule
+    return context.request_id
 
 
 def _preflight() -> Response:

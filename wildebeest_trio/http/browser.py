@@ -10,18 +10,21 @@ address's rate limit is counted; only then does the handler act, and it answers 
 from __future__ import annotations
 
 import functools
+import hashlib
 import hmac
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Concatenate, ParamSpec
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from quart import Response, g, render_template, request
 from werkzeug.datastructures import MultiDict
 
 from ..services import instance as instance_service
-from ..services import sessions
+from ..services import notifications, sessions
+from ..services.notifications import Browse
 from ..services.types import Row
 from .auth import Limit, check_client_limit, client_ip
 from .context import runtime
@@ -30,11 +33,28 @@ from .proxy import over_https
 
 SESSION_COOKIE = "wb_session"
 CSRF_COOKIE = "wb_csrf"
-# No script source at all: the pages need no JavaScript. Media may come from remote servers.
+# Scripts from this site only (one module, which every page works without), fetches and
+# the event stream back to it; no inline script or style. Media may come from remote servers.
 CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self' https: data:; "
-    "media-src 'self' https:; frame-ancestors 'none'; base-uri 'none'"
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; "
+    "img-src 'self' https: data: blob:; media-src 'self' https:; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'self'"
 )
+SCRIPT_FILE = Path(__file__).resolve().parent.parent / "static" / "app.js"
+# How many unread notifications the navigation counts up to ("99+" beyond).
+UNREAD_LIMIT = 100
+
+
+@functools.cache
+def script() -> tuple[bytes, str]:
+    """The page script and the hash its address carries (so it may be cached for good)."""
+    data = SCRIPT_FILE.read_bytes()
+    return data, hashlib.sha256(data).hexdigest()[:16]
+
+
+def script_path() -> str:
+    """The page script's address, which changes whenever its content does."""
+    return f"/assets/app-{script()[1]}.js"
 
 
 async def signed_in() -> Row | None:
@@ -85,12 +105,63 @@ def finish(response: Response) -> Response:
     return response
 
 
+def here() -> str:
+    """This page's path and query, less its notice: where a form on it returns to."""
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "notice"]
+    return request.path + (f"?{urlencode(args)}" if args else "")
+
+
+def back_field(form: Any) -> str:
+    """The page a form came from (its `back` field), on this site only, less its notice."""
+    target = safe_next(str(form.get("back", "")))
+    parts = urlsplit(target)
+    args = [(k, v) for k, v in parse_qsl(parts.query) if k != "notice"]
+    return parts.path + (f"?{urlencode(args)}" if args else "")
+
+
+#: What the web app's forms say after they redirect back (`?notice=KEY`).
+APP_NOTICES = {
+    "posted": "Your post was published.",
+    "scheduled": "Your post is scheduled; it will be published at the time you chose.",
+    "edited": "Your post was changed.",
+    "deleted": "Your post was deleted.",
+    "favourited": "Favourited.",
+    "boosted": "Boosted.",
+    "bookmarked": "Bookmarked.",
+    "pinned": "Pinned on your profile.",
+    "muted": "This conversation is muted: no more notifications from it.",
+    "reported": "Thank you: the moderators will look at your report.",
+    "done": "Done.",
+    "follow": "Following (or asked to follow).",
+    "unfollow": "Unfollowed.",
+    "mute": "Muted.",
+    "unmute": "Unmuted.",
+    "block": "Blocked.",
+    "unblock": "Unblocked.",
+}
+
+
 async def page(template: str, status: int = 200, **context: Any) -> Response:
+    if "notice" not in context:
+        context["flash"] = APP_NOTICES.get(request.args.get("notice", ""))
     if "viewer" not in context:
         context["viewer"] = await signed_in()
+    if context["viewer"] is not None and "unread" not in context:
+        context["unread"] = await notifications.unread_count(
+            runtime(),
+            context["viewer"]["account_id"],
+            Browse(grouped_types=tuple(sorted(notifications.GROUPABLE))),
+            UNREAD_LIMIT,
+            grouped=True,
+        )
     site = await instance_service.site(runtime())
     html = await render_template(
-        template, instance_title=site.title, csrf_token=csrf_token(), **context
+        template,
+        instance_title=site.title,
+        csrf_token=csrf_token(),
+        back_path=here(),
+        script=script_path(),
+        **context,
     )
     return finish(Response(html, status=status, content_type="text/html; charset=utf-8"))
 

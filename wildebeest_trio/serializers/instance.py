@@ -137,7 +137,7 @@ def instance_v2(
             "statuses": STATUS_LIMITS,
             "media_attachments": media_limits(config, av),
             "polls": POLL_LIMITS,
-            "translation": {"enabled": False},
+            "translation": {"enabled": config.translation_enabled},
             "timelines_access": TIMELINES_ACCESS,
             "limited_federation": False,
         },

@@ -62,6 +62,8 @@ class MailMessage:
     subject: str
     text: str
     html: str | None = None
+    #: Further headers (`List-Unsubscribe`), checked like the others.
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def _one_line(text: Any) -> str:
@@ -210,14 +212,16 @@ class Mailer:
         """Whether an SMTP server is configured at all."""
         return bool(self.host)
 
-    def build(self, to: str, subject: str, text: str, html: str | None = None) -> EmailMessage:
+    def build(self, to: str, message: MailMessage) -> EmailMessage:
         """The complete message: headers, a text part and, with `html`, an HTML alternative."""
         msg = EmailMessage()
         try:
             # The default policy refuses CR/LF in header values: no header injection.
             msg["From"] = self.sender
             msg["To"] = to
-            msg["Subject"] = subject
+            msg["Subject"] = message.subject
+            for name, value in message.headers:
+                msg[name] = value
         except (ValueError, TypeError) as exc:
             raise MailError(f"invalid header: {_one_line(exc)}", permanent=True) from None
         addresses = msg["To"].addresses
@@ -228,9 +232,9 @@ class Mailer:
         msg["Message-ID"] = make_msgid(domain=domain)
         # RFC 3834: tells mail servers and vacation responders this was sent by a machine.
         msg["Auto-Submitted"] = "auto-generated"
-        msg.set_content(text)
-        if html is not None:
-            msg.add_alternative(html, subtype="html")
+        msg.set_content(message.text)
+        if message.html is not None:
+            msg.add_alternative(message.html, subtype="html")
         return msg
 
     @property
@@ -272,11 +276,18 @@ class Mailer:
         except (smtplib.SMTPException, OSError):
             smtp.close()
 
-    async def send(self, to: str, subject: str, text: str, html: str | None = None) -> None:
+    async def send(
+        self,
+        to: str,
+        subject: str,
+        text: str,
+        html: str | None = None,
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> None:
         """Send one message now; raises `MailError` with a one-line reason on failure."""
         if not self.enabled:
             raise MailError("no SMTP server is configured (WB_SMTP_HOST)")
-        msg = self.build(to, subject, text, html)
+        msg = self.build(to, MailMessage(subject, text, html, headers))
         try:
             address = (await self.outbound.addresses(self.host, configured=True))[0]
         except FetchError as exc:
@@ -294,6 +305,13 @@ class Mailer:
 # Messages. Pure functions: the caller makes the token and the link.
 
 
+def page_html(body: str) -> str:
+    """A whole HTML message around `body`."""
+    return (
+        f'<!DOCTYPE html>\n<html><body style="font-family: sans-serif">\n{body}\n</body></html>\n'
+    )
+
+
 def _message(
     subject: str, before: list[str], link: str, label: str, after: list[str]
 ) -> MailMessage:
@@ -305,11 +323,7 @@ def _message(
     # The bare URL too, for clients that strip links.
     parts.append(f"<p>{href}</p>")
     parts += [f"<p>{html_lib.escape(p)}</p>" for p in after]
-    body = "\n".join(parts)
-    page = (
-        f'<!DOCTYPE html>\n<html><body style="font-family: sans-serif">\n{body}\n</body></html>\n'
-    )
-    return MailMessage(subject=subject, text=text, html=page)
+    return MailMessage(subject=subject, text=text, html=page_html("\n".join(parts)))
 
 
 def confirmation_message(*, instance: str, username: str, link: str) -> MailMessage:
@@ -371,7 +385,14 @@ async def enqueue_mail(conn: Connection, ids: IdGenerator, to: str, message: Mai
 
     The payload (links and their tokens included) stays in the jobs table until sent.
     """
-    payload = {"to": to, "subject": message.subject, "text": message.text, "html": message.html}
+    payload: dict[str, Any] = {
+        "to": to,
+        "subject": message.subject,
+        "text": message.text,
+        "html": message.html,
+    }
+    if message.headers:
+        payload["headers"] = [list(pair) for pair in message.headers]
     await MAIL_SEND.enqueue(conn, ids, payload)
 
 
@@ -381,7 +402,13 @@ async def send_queued_mail(rt: Runtime, payload: dict[str, Any]) -> None:
     if not mailer.enabled:
         raise PermanentFailure("no SMTP server is configured (WB_SMTP_HOST)")
     try:
-        await mailer.send(payload["to"], payload["subject"], payload["text"], payload.get("html"))
+        await mailer.send(
+            payload["to"],
+            payload["subject"],
+            payload["text"],
+            payload.get("html"),
+            tuple((str(name), str(value)) for name, value in payload.get("headers", ())),
+        )
     except MailError as exc:
         if exc.permanent:
             raise PermanentFailure(str(exc)) from exc
@@ -409,6 +436,7 @@ __all__ = [
     "confirmation_message",
     "enqueue_mail",
     "make_token",
+    "page_html",
     "password_reset_message",
     "register",
     "send_queued_mail",

@@ -38,6 +38,7 @@ from ..store import notifications as notification_rows
 from ..store import quotes as quote_rows
 from ..store import reports as report_rows
 from ..store import statuses as status_rows
+from ..store.effects import Effect
 from ..store.entities import EntityCache
 from ..store.notifications import POLICY_FIELDS, Browse
 from ..store.paging import Page
@@ -69,6 +70,15 @@ DEFAULT_POLICY: dict[str, str] = {
 }
 NEW_ACCOUNT_MS = 30 * DAY_MS
 NEW_FOLLOWER_MS = 3 * DAY_MS
+
+
+@dataclass(frozen=True)
+class NotificationMade(Effect):
+    """A notification was written (not filtered): once committed, whatever follows one
+    (its e-mail) is queued by the handler bound in `assembly`."""
+
+    notification_id: int
+    type: str
 
 
 class NotificationNotFound(LookupError):
@@ -157,6 +167,8 @@ async def _record(
         await notification_rows.upsert_request(
             conn, ids.next_id(), account_id, from_account_id, status_id, now
         )
+    if not filtered:
+        conn.effects.add(NotificationMade(notification_id, type))
     return notification_id, filtered
 
 
@@ -293,11 +305,9 @@ class Notifier:
             return notification_id  # waits in requests: no stream, no push (as Mastodon)
         row = await notification_rows.by_id(conn, notification_id)
         assert row is not None
-        listing = await _load(conn, account_id, [row])
-        shown = listing.entities(self.rt.config)
-        if not shown:
+        entity = await entity_for(conn, self.rt.config, row)
+        if entity is None:
             return notification_id  # about a status the recipient's filters hide
-        entity = shown[0]
         await web_push.queue_push(conn, self.rt.ids, account_id=account_id, notification=entity)
         conn.effects.add(
             StreamEvent.to(
@@ -531,6 +541,12 @@ async def _load(
     wanted |= {r["target_account_id"] for r in reports.values()}
     hidden = filters.hidden_ids(bundle, "notifications")
     return Listing(rows, await _accounts(conn, wanted), bundle, reports, hidden)
+
+
+async def entity_for(conn: Connection, config: Config, row: RowView) -> dict[str, Any] | None:
+    """A notification's entity as its recipient sees it; None when their filters hide it."""
+    shown = (await _load(conn, row["account_id"], [row])).entities(config)
+    return shown[0] if shown else None
 
 
 async def page(rt: Runtime, account_id: int, browse: Browse, page: Page) -> Listing:

@@ -25,6 +25,7 @@ from ..store import scheduled as scheduled_rows
 from ..store import statuses as status_rows
 from ..store.paging import Page
 from ..store.rows import ScheduledStatusRow
+from ..store.statuses import StatusBundle
 from . import quotes, statuses
 from .polls import PollDraft
 from .refusals import InvalidStatus, StatusNotFound
@@ -155,6 +156,34 @@ async def _view(conn: Connection, row: RowView) -> ScheduledView:
     ids = (await scheduled_rows.media_of(conn, [row["id"]])).get(row["id"], [])
     media = [m for m in [await media_rows.attachment(conn, i) for i in ids] if m is not None]
     return ScheduledView(row, media)
+
+
+async def post_or_schedule(
+    rt: Runtime,
+    account_id: int,
+    draft: Draft,
+    *,
+    application_id: int | None,
+    idempotency_key: str | None = None,
+) -> StatusBundle | ScheduledView:
+    """`POST /api/v1/statuses` (and the web app's compose form): kept for later when
+    `scheduled_at` is in the future, else posted at once (a time already past posts at
+    once, as Mastodon does)."""
+    if draft.scheduled_at:
+        at = parse_time(draft.scheduled_at, unparseable=UNPARSEABLE_ON_POST)
+        if at > now_ms():
+            return await schedule(
+                rt,
+                account_id,
+                draft,
+                at,
+                application_id=application_id,
+                idempotency_key=idempotency_key,
+            )
+        draft.scheduled_at = None
+    return await statuses.post(
+        rt, account_id, draft, application_id=application_id, idempotency_key=idempotency_key
+    )
 
 
 async def schedule(

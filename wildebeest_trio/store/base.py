@@ -12,11 +12,13 @@ placeholders; each backend translates what it must.
 from __future__ import annotations
 
 import abc
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from typing import Any, Concatenate, Literal, ParamSpec, Protocol, TypeVar, cast
 
 import trio
 
+from .. import metrics, tracing
 from .effects import Effects
 
 #: A row as the connection returns it; the store's functions say which TypedDict of
@@ -132,7 +134,10 @@ class Store(abc.ABC):
     async def read(self, unit: Unit[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a read-only unit (on PostgreSQL each statement sees the latest commit)."""
         effects = Effects()
-        result = await self._run_read(unit, effects, args, kwargs)
+        started = time.perf_counter()
+        with tracing.unit_span("db.read", unit):
+            result = await self._run_read(unit, effects, args, kwargs)
+        metrics.db_unit("read", time.perf_counter() - started)
         if effects:
             raise StoreMisuse(f"a read unit recorded effects: {list(effects)!r}")
         return result
@@ -144,7 +149,10 @@ class Store(abc.ABC):
         caller is cancelled meanwhile; a rolled-back unit's effects never run.
         """
         effects = Effects()
-        result = await self._run_write(unit, effects, args, kwargs)
+        started = time.perf_counter()
+        with tracing.unit_span("db.write", unit):
+            result = await self._run_write(unit, effects, args, kwargs)
+        metrics.db_unit("write", time.perf_counter() - started)
         if effects and self.after_commit is not None:
             with trio.CancelScope(shield=True), trio.move_on_after(AFTER_COMMIT_LIMIT):
                 await self.after_commit(effects)

@@ -294,3 +294,38 @@ async def counts(conn: Connection, now: int) -> dict[str, int]:
 async def next_due(conn: Connection) -> int | None:
     """When the next pending job falls due, or None."""
     return await fetchval_as(conn, int, "SELECT MIN(run_at) FROM jobs WHERE state = 'pending'")
+
+
+async def queue_by_kind(conn: Connection, now: int) -> list[tuple[str, str, int, float | None]]:
+    """The queue for metrics: `(kind, state, count, seconds the oldest due one waited)`;
+    running jobs whose lease ran out count as `expired`."""
+    rows = await conn.fetch(
+        "SELECT kind, "
+        "CASE WHEN state = 'running' AND lease_until <= $1 THEN 'expired' "
+        "WHEN state = 'pending' AND attempts > 0 THEN 'retrying' ELSE state END AS state, "
+        "COUNT(*) AS n, MIN(CASE WHEN state = 'pending' AND run_at <= $1 THEN run_at END) "
+        "AS oldest FROM jobs GROUP BY 1, 2",
+        now,
+    )
+    return [
+        (
+            str(row["kind"]),
+            str(row["state"]),
+            int(row["n"]),
+            None if row["oldest"] is None else max(0, now - int(row["oldest"])) / 1000,
+        )
+        for row in rows
+    ]
+
+
+async def stalled_since(conn: Connection, now: int) -> int | None:
+    """When the oldest due pending job fell due, if no worker holds any job (None when
+    nothing waits or some job is held: the queue is being worked)."""
+    row = await conn.fetchrow(
+        "SELECT MIN(run_at) FILTER (WHERE state = 'pending' AND run_at <= $1) AS due, "
+        "COUNT(*) FILTER (WHERE state = 'running' AND lease_until > $1) AS held FROM jobs",
+        now,
+    )
+    if row is None or row["due"] is None or int(row["held"] or 0) > 0:
+        return None
+    return int(row["due"])

@@ -67,12 +67,16 @@ async def latest_group_key(conn: Connection, account_id: int, prefix: str) -> st
     )
 
 
-async def silenced_by(conn: Connection, account_id: int, from_account_id: int, now: int) -> bool:
-    """Whether the recipient blocks the sender or mutes them with notifications hidden."""
+async def silenced_by(
+    conn: Connection, account_id: int, from_account_id: int, now: int, *, any_mute: bool = False
+) -> bool:
+    """Whether the recipient blocks the sender or mutes them with notifications hidden
+    (with `any_mute`, mutes them at all: what e-mail asks)."""
+    hidden = "" if any_mute else "AND hide_notifications "
     found = await conn.fetchval(
         "SELECT 1 FROM blocks WHERE account_id = $1 AND target_account_id = $2 "
         "UNION ALL SELECT 1 FROM mutes WHERE account_id = $1 AND target_account_id = $2 "
-        "AND hide_notifications AND (expires_at IS NULL OR expires_at > $3)",
+        f"{hidden}AND (expires_at IS NULL OR expires_at > $3)",
         account_id,
         from_account_id,
         now,
@@ -698,3 +702,31 @@ async def mentioned_local(conn: Connection, status_id: int) -> list[int]:
         status_id,
     )
     return [r["account_id"] for r in rows]
+
+
+# E-mail --------------------------------------------------------------------------------------
+
+
+async def mark_mailed(conn: Connection, notification_id: int, now: int) -> bool:
+    """Claim a notification's one mail; False when it was mailed (or claimed) already."""
+    done = await conn.execute(
+        "UPDATE notifications SET mailed_at = $1 WHERE id = $2 AND mailed_at IS NULL",
+        now,
+        notification_id,
+    )
+    return done == 1
+
+
+async def mentions_since(
+    conn: Connection, account_id: int, since: int, limit: int
+) -> list[NotificationRow]:
+    """Mentions shown to an account since `since` (ms), newest first: what a digest lists."""
+    return await fetch_as(
+        conn,
+        NotificationRow,
+        "SELECT * FROM notifications WHERE account_id = $1 AND type = 'mention' "
+        "AND NOT filtered AND created_at > $2 ORDER BY id DESC LIMIT $3",
+        account_id,
+        since,
+        limit,
+    )

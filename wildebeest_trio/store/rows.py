@@ -214,6 +214,7 @@ class UserRow(TypedDict):
     otp_secret: str | None
     otp_enabled_at: int | None
     otp_last_step: int | None
+    last_emailed_at: int | None
 
 
 class OAuthApplicationRow(TypedDict):
@@ -568,6 +569,7 @@ class NotificationRow(TypedDict):
     group_key: str
     created_at: int
     filtered: SqlBool
+    mailed_at: int | None
 
 
 class ReportRow(TypedDict):
@@ -761,7 +763,16 @@ class UserRecoveryCodeRow(TypedDict):
 
 #: Each table's TypedDict (the full-text index `status_search` differs by backend and is
 #: never read whole).
+class StatusTranslationRow(TypedDict):
+    status_id: int
+    language: str
+    edition: int
+    translation: str  # JSON: the Translation entity
+    created_at: int
+
+
 TABLES: dict[str, type] = {
+    "status_translations": StatusTranslationRow,
     "schema_migrations": SchemaMigrationRow,
     "id_nodes": IdNodeRow,
     "accounts": AccountRow,
@@ -1015,6 +1026,17 @@ class LiveSessionRow(TypedDict):
     ip: str
     created_at: int
     last_seen_at: int
+
+
+class DigestUserRow(TypedDict):
+    """A user a digest may be due for."""
+
+    user_id: int
+    account_id: int
+    email: str
+    settings: str
+    last_sign_in_at: int | None
+    last_emailed_at: int | None
 
 
 class OtpStateRow(TypedDict):

@@ -11,7 +11,7 @@ from typing import Any
 from . import oauth
 from .base import Connection, fetch_as, fetchrow_as, fetchval_as
 from .effects import INSTANCE_FACTS_CHANGED
-from .rows import LiveSessionRow, OtpStateRow, SessionAccountRow, UserAccountRow
+from .rows import DigestUserRow, LiveSessionRow, OtpStateRow, SessionAccountRow, UserAccountRow
 
 __all__ = ["Connection"]
 
@@ -70,6 +70,31 @@ async def update_settings(conn: Connection, account_id: int, settings: str, now:
         now,
         account_id,
     )
+
+
+async def digest_due(
+    conn: Connection, away_since: int, mailed_before: int, limit: int
+) -> list[DigestUserRow]:
+    """Confirmed, working users last signed in before `away_since` and not mailed a digest
+    since `mailed_before` (ms), oldest sign-in first."""
+    return await fetch_as(
+        conn,
+        DigestUserRow,
+        "SELECT u.id AS user_id, u.account_id, u.email, u.settings, u.last_sign_in_at, "
+        "u.last_emailed_at FROM users u JOIN accounts a ON a.id = u.account_id "
+        "WHERE u.confirmed_at IS NOT NULL AND NOT u.disabled AND u.approved "
+        "AND a.suspended_at IS NULL AND u.last_sign_in_at < $1 "
+        "AND (u.last_emailed_at IS NULL OR u.last_emailed_at < $2) "
+        "ORDER BY u.last_sign_in_at LIMIT $3",
+        away_since,
+        mailed_before,
+        limit,
+    )
+
+
+async def record_emailed(conn: Connection, user_id: int, now: int) -> None:
+    """Note that a digest was considered for this user now (mailed or nothing to tell)."""
+    await conn.execute("UPDATE users SET last_emailed_at = $1 WHERE id = $2", now, user_id)
 
 
 async def record_sign_in(conn: Connection, account_id: int, now: int) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from quart import Blueprint, Response, current_app
 
 from ...serializers import instance as entities
-from ...services import domain_blocks
+from ...services import domain_blocks, translation
 from ...services import instance as instance_service
 from ..context import encode_json, features, json_response, runtime, takes_av
 
@@ -66,8 +66,8 @@ async def peers() -> Response:
 
 @blueprint.route("/api/v1/instance/translation_languages")
 async def translation_languages() -> Response:
-    # No translation service is configured, so no language pairs.
-    return json_response({})
+    """Source language to the target languages it translates into (none when off)."""
+    return json_response(await translation.translation_languages(runtime()))
 
 
 @blueprint.route("/api/v1/instance/extended_description")

@@ -176,7 +176,7 @@ def _expand(params: Params) -> str:
     )
 
 
-def _grouped_response(found: Grouped, expand: str) -> dict[str, Any]:
+def grouped_response(found: Grouped, expand: str) -> dict[str, Any]:
     """Mastodon's DedupNotificationGroup: accounts and statuses once, groups by id."""
     config = runtime().config
     listing = found.listing
@@ -235,7 +235,7 @@ async def grouped_index() -> Response:
     expand = _expand(params)
     page = page_from(params, NOTIFICATIONS_LIMIT)
     found = await notifications.grouped_page(runtime(), _me(), _browse(params, grouped=True), page)
-    response = json_response(_grouped_response(found, expand))
+    response = json_response(grouped_response(found, expand))
     return set_link_header(response, [g.row["id"] for g in found.groups], page)
 
 
@@ -265,7 +265,7 @@ async def grouped_show(group_key: str) -> Response:
         found = await notifications.group(runtime(), _me(), _group_key(group_key), browse)
     except NotificationNotFound:
         raise _not_found() from None
-    return json_response(_grouped_response(found, "full"))
+    return json_response(grouped_response(found, "full"))
 
 
 @blueprint.route("/api/v2/notifications/<group_key>/accounts")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from quart import Blueprint, Response, request
 
 from ... import quote_policy
-from ...ids import now_ms, parse_id
+from ...ids import parse_id
 from ...serializers.accounts import account_entity
 from ...serializers.scheduled import scheduled_status_entity
 from ...serializers.statuses import (
@@ -123,30 +123,16 @@ async def create() -> Response:
     info = auth()
     draft = _draft(params)
     with service_errors():
-        if draft.scheduled_at:
-            at = scheduled.parse_time(draft.scheduled_at, unparseable=scheduled.UNPARSEABLE_ON_POST)
-            # A time already past posts at once, as Mastodon does.
-            if at > now_ms():
-                view = await scheduled.schedule(
-                    runtime(),
-                    info.account_id or 0,
-                    draft,
-                    at,
-                    application_id=info.application_id,
-                    idempotency_key=key,
-                )
-                return json_response(
-                    scheduled_status_entity(runtime().config, view.row, view.media)
-                )
-            draft.scheduled_at = None
-        bundle = await statuses.post(
+        done = await scheduled.post_or_schedule(
             runtime(),
             info.account_id or 0,
             draft,
             application_id=info.application_id,
             idempotency_key=key,
         )
-    return _one(bundle)
+    if isinstance(done, scheduled.ScheduledView):
+        return json_response(scheduled_status_entity(runtime().config, done.row, done.media))
+    return _one(done)
 
 
 @blueprint.route("/api/v1/statuses")

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 import trio
 from quart import Blueprint, Response, request, websocket
 
-from ... import jsonbounds
+from ... import jsonbounds, metrics
 from ...ids import now_ms
 from ...services.follows import hidden_account_ids
 from ...services.tokens import TokenInfo, resolve_token, scope_allows
 from ...streaming.hub import Subscription
 from ..auth import bearer_token
+from ..browser import SESSION_COOKIE, signed_in
 from ..context import runtime
 from ..errors import ApiError
 from ..ws_direct import SCOPE_KEY, DirectFrames
@@ -82,6 +83,23 @@ def resolve_stream(info: TokenInfo, name: str, tag: str | None) -> Resolved:
     return Resolved([f"timeline:{name}"], [name])
 
 
+async def _web_session() -> TokenInfo | None:
+    """A signed-in browser of the web app (its session cookie), read-only: the page script's
+    EventSource cannot send a token. Safe from other sites: the cookie is SameSite=Lax, so
+    their pages' requests do not carry it, and the stream is only read."""
+    viewer = await signed_in()
+    if viewer is None:
+        return None
+    return TokenInfo(
+        token_id=0,
+        application_id=None,
+        account_id=viewer["account_id"],
+        scopes=frozenset({"read"}),
+        role=viewer["role"],
+        created_at=0,
+    )
+
+
 async def _auth_from(token: str | None) -> TokenInfo:
     if not token:
         raise StreamError(401, "Missing access token")
@@ -106,7 +124,11 @@ async def health() -> Response:
 
 async def _sse(name: str) -> Response:
     try:
-        info = await _auth_from(bearer_token())
+        token = bearer_token()
+        session = None
+        if not token and request.cookies.get(SESSION_COOKIE):
+            session = await _web_session()
+        info = session or await _auth_from(token)
         if name in ("public", "public:local", "public:remote") and request.args.get(
             "only_media", ""
         ).lower() in ("1", "true"):
@@ -122,16 +144,17 @@ async def _sse(name: str) -> Response:
 
     async def events() -> AsyncIterator[bytes]:
         try:
-            yield b":)\n"
-            while True:
-                with trio.move_on_after(heartbeat):
-                    try:
-                        message = await subscription.receive.receive()
-                    except trio.EndOfChannel:
-                        return  # overflowed: the client was too slow
-                    yield message.sse_chunk()
-                    continue
-                yield b":thump\n"
+            with metrics.stream_connection("sse"):
+                yield b":)\n"
+                while True:
+                    with trio.move_on_after(heartbeat):
+                        try:
+                            message = await subscription.receive.receive()
+                        except trio.EndOfChannel:
+                            return  # overflowed: the client was too slow
+                        yield message.sse_chunk()
+                        continue
+                    yield b":thump\n"
         finally:
             hub.drop(subscription)
 
@@ -229,22 +252,25 @@ async def multiplexed() -> Response | None:
                 await websocket.send(json.dumps({"error": "Malformed message", "status": 400}))
 
     try:
-        initial = websocket.args.get("stream")
-        if initial:
-            try:
-                subscribe(initial, websocket.args.get("tag"))
-            except StreamError as exc:
-                await websocket.send(json.dumps({"error": str(exc), "status": exc.status}))
-        async with trio.open_nursery() as nursery:
-            if frames is not None:
-                direct = frames
-                # Events go out from the publishing task while the connection is idle;
-                # one that fell too far behind is closed at once (no closing frame
-                # could reach it).
-                subscription.write_now = lambda m: direct.write_now(m.websocket_bytes(), nursery)
-                subscription.on_overflow = direct.abort
-            nursery.start_soon(send_events)
-            nursery.start_soon(read_commands, nursery.cancel_scope)
+        with metrics.stream_connection("websocket"):
+            initial = websocket.args.get("stream")
+            if initial:
+                try:
+                    subscribe(initial, websocket.args.get("tag"))
+                except StreamError as exc:
+                    await websocket.send(json.dumps({"error": str(exc), "status": exc.status}))
+            async with trio.open_nursery() as nursery:
+                if frames is not None:
+                    direct = frames
+                    # Events go out from the publishing task while the connection is idle;
+                    # one that fell too far behind is closed at once (no closing frame
+                    # could reach it).
+                    subscription.write_now = lambda m: direct.write_now(
+                        m.websocket_bytes(), nursery
+                    )
+                    subscription.on_overflow = direct.abort
+                nursery.start_soon(send_events)
+                nursery.start_soon(read_commands, nursery.cancel_scope)
     finally:
         hub.drop(subscription)
     return None

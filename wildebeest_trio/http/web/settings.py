@@ -11,7 +11,16 @@ from quart import Blueprint, Response, request
 from ...media.images import ImageError
 from ...serializers.accounts import account_entity
 from ...serializers.time import iso_ms
-from ...services import account_settings, exports, moves, oauth, profiles, sessions, totp
+from ...services import (
+    account_settings,
+    exports,
+    moves,
+    notification_mail,
+    oauth,
+    profiles,
+    sessions,
+    totp,
+)
 from ...services.profile_images import store_avatar, store_header
 from ...services.types import Row
 from ..auth import Limit
@@ -42,6 +51,7 @@ NOTICES = Notices(
         "alias": "Your aliases were updated.",
         "moved": "Your followers are being moved to the new account.",
         "session_revoked": "That session was logged out.",
+        "mail": "Your e-mail notification preferences were saved.",
     }
 )
 SETTINGS_LIMIT = Limit(30, 300)  # password-checked actions per IP and 5 minutes
@@ -108,6 +118,58 @@ async def profile_save(post: FormPost) -> Response:
     except profiles.ProfileError as exc:
         return await _profile_page(viewer, 422, f"{exc.field.replace('_', ' ')}: {exc}")
     return post.done("profile")
+
+
+# E-mail notifications, and the one-click way out of them ------------------------------------
+
+
+@blueprint.route("/settings/notifications")
+@viewer_page()
+async def notifications_page(viewer: Row) -> Response:
+    rt = runtime()
+    return await NOTICES.page(
+        "settings/notifications.html",
+        switches=await notification_mail.preferences(rt, viewer["account_id"]),
+        labels=notification_mail.LABELS,
+        admin=viewer["role"] in notification_mail.STAFF_ROLES,
+    )
+
+
+@blueprint.route("/settings/notifications", methods=["POST"])
+@form_post(SIGNED_IN, back="/settings/notifications")
+async def notifications_save(post: FormPost) -> Response:
+    # Staff switches are left alone for others, who are not shown them.
+    staff = post.account["role"] in notification_mail.STAFF_ROLES
+    names = [n for n in notification_mail.DEFAULTS if staff or n not in notification_mail.STAFF]
+    switches = {name: post.form.get(name) == "on" for name in names}
+    await notification_mail.set_preferences(runtime(), post.account["account_id"], switches)
+    return post.done("mail")
+
+
+@blueprint.route("/unsubscribe", methods=["GET", "POST"])
+async def unsubscribe() -> Response:
+    """An e-mailed way out: GET asks to confirm, POST (the button, or a mail client's
+    RFC 8058 one-click `List-Unsubscribe=One-Click`) turns that kind of mail off. The
+    signed token is the authority: no sign-in, no CSRF token."""
+    rt = runtime()
+    token = request.args.get("token", "")[:1000]
+    kind = request.args.get("type", "")[:40]
+    try:
+        if request.method == "GET":
+            await notification_mail.check_unsubscribe(rt, token, kind)
+            return await page(
+                "unsubscribe.html", viewer=None, label=notification_mail.LABELS[kind], done=False
+            )
+        email = await notification_mail.unsubscribe(rt, token, kind)
+    except notification_mail.UnsubscribeInvalid as exc:
+        return await page("message.html", 400, viewer=None, heading="Unsubscribe", message=str(exc))
+    return await page(
+        "unsubscribe.html",
+        viewer=None,
+        label=notification_mail.LABELS[kind],
+        email=email,
+        done=True,
+    )
 
 
 # Account: e-mail, password, two-factor ----------------------------------------------------------

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlencode
 
 from quart import Blueprint, Response, render_template, request
@@ -26,7 +26,7 @@ from ...services import profiles, timelines
 from ...services import statuses as status_service
 from ...services.follows import AccountNotFound
 from ...services.types import Page, Row, StatusBundle
-from ..browser import SIGNED_IN, FormPost, finish, form_post, page, redirect, signed_in
+from ..browser import finish, page, signed_in
 from ..context import runtime, wants_activitypub
 
 blueprint = Blueprint("site", __name__)
@@ -56,23 +56,47 @@ async def not_found_page(message: str = "This page does not exist.") -> Response
     return await _html("message.html", 404, heading="Not found", message=message)
 
 
-def _cursor() -> int | None:
-    """The `max_id` of a page link; anything else is ignored (the first page)."""
-    return parse_id(request.args.get("max_id", ""))
+def _cursor(name: str = "max_id") -> int | None:
+    """A page link's cursor (`max_id` or `min_id`); anything else is ignored (the first
+    page)."""
+    return parse_id(request.args.get(name, ""))
 
 
-def _page() -> Page:
-    return Page(limit=PAGE_SIZE, max_id=_cursor())
+def asked_page() -> Page:
+    """The page a link asks for: older than `max_id`, or just newer than `min_id`."""
+    return Page(limit=PAGE_SIZE, max_id=_cursor(), min_id=_cursor("min_id"))
 
 
-def _next_link(bundle: StatusBundle) -> str | None:
-    """The link to older items, when this page was full."""
-    if len(bundle.order) < PAGE_SIZE:
-        return None
-    last = bundle.order[-1]
-    args = {k: v for k, v in request.args.items() if k != "max_id"}
-    args["max_id"] = str(bundle.cursors.get(last, last))
+def _link(name: str, value: int) -> str:
+    args = {k: v for k, v in request.args.items() if k not in ("max_id", "min_id", "notice")}
+    args[name] = str(value)
     return f"{request.path}?{urlencode(args)}"
+
+
+class Pager(TypedDict):
+    """The links to the pages around this one (None where there is none)."""
+
+    next_link: str | None
+    prev_link: str | None
+
+
+def pager(ids: list[int], full: bool) -> Pager:
+    """The links around a page of newest-first `ids` (their cursors), as Mastodon's Link
+    header gives them: older is `max_id` of the last, newer is `min_id` of the first.
+    There are older ones when this page was full or was read upwards (`min_id`); newer
+    ones whenever this is not the first page."""
+    later = request.args.get("max_id") or request.args.get("min_id")
+    older = (full or _cursor("min_id") is not None) and bool(ids)
+    return Pager(
+        next_link=_link("max_id", ids[-1]) if older else None,
+        prev_link=_link("min_id", ids[0]) if later and ids else None,
+    )
+
+
+def bundle_pager(bundle: StatusBundle) -> Pager:
+    """`pager` of a page of statuses (by their cursors: a bookmark's id, a feed entry's)."""
+    ids = [bundle.cursors.get(i, i) for i in bundle.order]
+    return pager(ids, len(bundle.order) >= PAGE_SIZE)
 
 
 @dataclass
@@ -82,9 +106,11 @@ class Shown:
     status: dict[str, Any]
     boosted_by: dict[str, Any] | None
     path: str
+    #: The listed item's own id (the boost's, for a boost): the card's anchor.
+    key: str
 
 
-def _local_path(entity: dict[str, Any]) -> str:
+def local_path(entity: dict[str, Any]) -> str:
     """This site's page for a status (remote ones too, under the author's acct)."""
     return f"/@{entity['account']['acct']}/{entity['id']}"
 
@@ -96,9 +122,9 @@ def shown(bundle: StatusBundle) -> list[Shown]:
     for entity in status_entities(config, bundle):
         if entity["reblog"] is not None:
             inner = entity["reblog"]
-            items.append(Shown(inner, entity["account"], _local_path(inner)))
+            items.append(Shown(inner, entity["account"], local_path(inner), entity["id"]))
         else:
-            items.append(Shown(entity, None, _local_path(entity)))
+            items.append(Shown(entity, None, local_path(entity), entity["id"]))
     return items
 
 
@@ -112,26 +138,26 @@ def _viewer_id(viewer: Row | None) -> int | None:
 @blueprint.route("/public/local")
 async def local_timeline() -> Response:
     viewer = await signed_in()
-    bundle = await timelines.public(runtime(), _viewer_id(viewer), _page(), local=True)
+    bundle = await timelines.public(runtime(), _viewer_id(viewer), asked_page(), local=True)
     return await _html(
         "timeline.html",
         heading="Local timeline",
         lead="Public posts from people on this server.",
         items=shown(bundle),
-        next_link=_next_link(bundle),
+        **bundle_pager(bundle),
     )
 
 
 @blueprint.route("/public")
 async def federated_timeline() -> Response:
     viewer = await signed_in()
-    bundle = await timelines.public(runtime(), _viewer_id(viewer), _page())
+    bundle = await timelines.public(runtime(), _viewer_id(viewer), asked_page())
     return await _html(
         "timeline.html",
         heading="Federated timeline",
         lead="Public posts from this server and the servers it knows.",
         items=shown(bundle),
-        next_link=_next_link(bundle),
+        **bundle_pager(bundle),
     )
 
 
@@ -146,7 +172,7 @@ async def tag_page(name: str) -> Response:
     if not TAG_RE.match(name):
         return await not_found_page("No such hashtag.")
     viewer = None if rss else await signed_in()
-    bundle = await timelines.tag(runtime(), _viewer_id(viewer), _page(), name)
+    bundle = await timelines.tag(runtime(), _viewer_id(viewer), asked_page(), name)
     if rss:
         config = runtime().config
         title = (await instance_service.site(runtime())).title
@@ -161,7 +187,7 @@ async def tag_page(name: str) -> Response:
         heading=f"#{name}",
         lead=f"Public posts tagged #{name}.",
         items=shown(bundle),
-        next_link=_next_link(bundle),
+        **bundle_pager(bundle),
         feed=f"/tags/{name}.rss",
     )
 
@@ -185,6 +211,7 @@ async def _relationship(viewer: Row | None, account: Row) -> dict[str, bool] | N
         "following": rel.following is not None,
         "requested": rel.requested is not None,
         "blocking": rel.blocking,
+        "muting": rel.muting is not None,
     }
 
 
@@ -207,7 +234,9 @@ async def _profile(handle: str, which: str) -> Response:
         only_media=which == "media",
     )
     try:
-        bundle = await timelines.account(rt, account["id"], _viewer_id(viewer), _page(), filters)
+        bundle = await timelines.account(
+            rt, account["id"], _viewer_id(viewer), asked_page(), filters
+        )
     except AccountNotFound:
         return await not_found_page("No such account on this server.")
     if rss:
@@ -226,7 +255,7 @@ async def _profile(handle: str, which: str) -> Response:
         local=account["domain"] is None,
         which=which,
         items=items,
-        next_link=_next_link(bundle),
+        **bundle_pager(bundle),
         rel_me=_rel_me_links(entity),
         relationship=await _relationship(viewer, account),
         feed=f"/@{entity['acct']}.rss" if account["domain"] is None else None,
@@ -280,29 +309,6 @@ async def status_page(handle: str, segment: str) -> Response:
         descendants=shown(thread.descendants),
         account=main.status["account"],
     )
-
-
-@blueprint.route("/@<handle>/follow", methods=["POST"])
-@form_post(SIGNED_IN, back="/@{handle}")
-async def follow_from_profile(post: FormPost, handle: str) -> Response:
-    """The follow (or unfollow) button of a profile page, local or remote."""
-    form, viewer = post.form, post.account
-    account = await profiles.public_profile(runtime(), handle)
-    if account is None:
-        return await not_found_page("No such account on this server.")
-    rt = runtime()
-    try:
-        if form.get("action") == "unfollow":
-            await follow_service.unfollow(rt, viewer["account_id"], account["id"])
-        else:
-            await follow_service.follow(
-                rt, viewer["account_id"], account["id"], follow_service.FollowOptions()
-            )
-    except (follow_service.CannotFollow, AccountNotFound):
-        return await _html(
-            "message.html", 403, heading="Not allowed", message="You cannot follow this account."
-        )
-    return _vary(redirect(f"/@{acct(rt.config, account)}", 303))
 
 
 # RSS -------------------------------------------------------------------------------------------
