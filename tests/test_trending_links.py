@@ -22,6 +22,7 @@ from wildebeest_trio.ids import now_ms
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services import trends
 from wildebeest_trio.services.accounts import create_local_account
+from wildebeest_trio.services.admin import Staff
 
 pytest_plugins = ("tests.fakes.fixtures",)
 
@@ -164,7 +165,8 @@ async def test_mastodon_py_cards_trending_links_and_link_timeline(
         await create_local_account(rt, f"m{i}", f"m{i}@example.org", password=PASSWORD)
     url = article(remote, "/for-apps", title="For apps")
     posted = await trio.to_thread.run_sync(_post_and_wait_for_cards, live_server, url)
-    await trends.review_link(rt, await _card_id(rt, url), True)
+    boss = await create_local_account(rt, "boss", "boss@example.org", role="admin")
+    await trends.review_link(rt, Staff(boss.account_id, "admin"), await _card_id(rt, url), True)
     links, timeline = await trio.to_thread.run_sync(_trending, live_server, url)
     assert [link["url"] for link in links] == [url]
     assert int(links[0]["history"][0]["accounts"]) == 5

@@ -295,6 +295,14 @@ SETTINGS: tuple[Setting, ...] = (
         False,
         "Require signed requests for every ActivityPub GET (Mastodon's secure mode)",
     ),
+    Setting(
+        "limited_federation",
+        _parse_bool,
+        False,
+        "Federate only with the domains admins allow (Mastodon's limited federation mode): "
+        "others may not deliver, fetch or be fetched from; public pages and the public API "
+        "need a signed-in viewer; implies authorized_fetch",
+    ),
     Setting("instance_title", _parse_str, "wildebeest-trio", "Instance name shown to clients"),
     Setting("instance_description", _parse_str, "", "Short instance description"),
     Setting("contact_email", _parse_str, "", "Admin contact e-mail address"),
@@ -481,6 +489,7 @@ class Config:
     dns_timeout: float
     ca_bundle: str | None
     authorized_fetch: bool
+    limited_federation: bool
     instance_title: str
     instance_description: str
     contact_email: str
@@ -618,6 +627,8 @@ def load_config(
         values["domain"] = f"{host}:{port}"
     if values["scheme"] is None:
         values["scheme"] = "http" if local_mode else "https"
+    # Limited federation knows who fetches only from a signature, as Mastodon's.
+    values["authorized_fetch"] = values["authorized_fetch"] or values["limited_federation"]
     data_dir = Path(values["data_dir"]).expanduser().resolve()
     values["data_dir"] = data_dir
     values["media_dir"] = Path(values["media_dir"] or data_dir / "media").expanduser().resolve()

@@ -149,6 +149,31 @@ class Resolver:
             raise ResolveError(entry.error)
         return list(entry.addresses)
 
+    async def mail_hosts(self, domain: str) -> list[str]:
+        """The MX hosts of a domain, best first; empty when it has none or DNS does not
+        answer in time (a failed look-up is not evidence against the domain)."""
+        name = domain.lower().rstrip(".")
+        if not self.servers or ip_literal(name) is not None:
+            return []
+        with trio.move_on_after(self.timeout):
+            async with self._slots:
+                try:
+                    answer = await self._dns.resolve(
+                        name,
+                        "MX",
+                        raise_on_no_answer=False,
+                        lifetime=self.timeout,
+                        search=False,
+                        backend=self._backend,
+                    )
+                except dns.exception.DNSException:
+                    return []
+            if answer.rrset is None:
+                return []
+            records = sorted(answer.rrset, key=lambda r: r.preference)
+            return [r.exchange.to_text(omit_final_dot=True).lower() for r in records][:20]
+        return []
+
     def _cached(self, name: str) -> _Entry | None:
         entry = self._cache.get(name)
         if entry is None:

@@ -186,6 +186,7 @@ async def open_runtime(
     """
     secure_data_dir(config.data_dir)
     store = await open_store(config.database_url, pg_pool_size=config.pg_pool_size)
+    store.allow_list_only = config.limited_federation
     try:
         if migrate:
             for m in await apply_migrations(store):

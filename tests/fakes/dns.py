@@ -22,10 +22,12 @@ import trio
 
 @dataclass
 class Zone:
-    """Answers A and AAAA from `names` (name -> addresses); NXDOMAIN for any other name."""
+    """Answers A and AAAA from `names` (name -> addresses), MX from `mail` (domain -> mail
+    hosts, best first); NXDOMAIN for any other name."""
 
     address: tuple[str, int] = ("", 0)
     names: dict[str, list[str]] = field(default_factory=dict)
+    mail: dict[str, list[str]] = field(default_factory=dict)
     queries: list[tuple[str, str]] = field(default_factory=list)
     ttl: int = 300
 
@@ -37,6 +39,12 @@ class Zone:
         self.queries.append((name, kind))
         response = dns.message.make_response(query)
         response.flags |= dns.flags.RA
+        if kind == "MX" and name in self.mail:
+            records = [f"{10 * (i + 1)} {host}." for i, host in enumerate(self.mail[name])]
+            response.answer.append(
+                dns.rrset.from_text_list(question.name, self.ttl, "IN", "MX", records)
+            )
+            return response.to_wire()
         if name not in self.names:
             response.set_rcode(dns.rcode.NXDOMAIN)
             return response.to_wire()

@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from .. import logs
 from ..config import parse_networks
 from ..runtime import Runtime
+from ..services import access_blocks
 from ..services import media as media_service
 from ..services.access_jwt import AccessVerifier
 from .access_log import AccessLog
@@ -43,8 +44,19 @@ from .api import (
     timelines,
     translations,
 )
+from .api import admin as admin_api
+from .api import admin_blocks as admin_blocks_api
+from .api import admin_dashboard as admin_dashboard_api
+from .api import admin_trends as admin_trends_api
 from .api import media as media_api
-from .auth import AUTH_LIMITER, RateLimiter, api_rate_limit, rate_limit_headers
+from .auth import (
+    AUTH_LIMITER,
+    RateLimiter,
+    api_rate_limit,
+    client_ip,
+    limited_federation_gate,
+    rate_limit_headers,
+)
 from .converters import CONVERTERS
 from .errors import ApiError, error_response
 from .jsonio import OrjsonProvider
@@ -153,6 +165,10 @@ def create_app(rt: Runtime) -> QuartTrio:
         reading,
         writing,
         admin_pages,
+        admin_api,
+        admin_blocks_api,
+        admin_dashboard_api,
+        admin_trends_api,
         settings_pages,
         polls,
         filters,
@@ -183,8 +199,15 @@ def create_app(rt: Runtime) -> QuartTrio:
         g.request_id = _note_route(request.url_rule)
         if request.method == "OPTIONS" and _is_cors(request.path):
             return _preflight()
+        if await access_blocks.ip_severity(rt, client_ip()) == "no_access":
+            # An IP block of severity no_access refuses everything, as Mastodon's.
+            if request.path.startswith(("/api/", "/oauth/")):
+                raise ApiError(403, "Your address is blocked")
+            return Response("Your address is blocked", status=403, mimetype="text/plain")
         if request.path.startswith("/api/"):
             await api_rate_limit()
+        if rt.config.limited_federation:
+            return await limited_federation_gate()
         return None
 
     @app.after_request

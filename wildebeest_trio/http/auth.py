@@ -15,11 +15,12 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
+from urllib.parse import urlencode
 
-from quart import Response, current_app, g, request
+from quart import Response, current_app, g, redirect, request
 
 from ..services.tokens import TokenInfo, resolve_token, scope_allows
-from .context import runtime
+from .context import runtime, wants_activitypub
 from .errors import ApiError
 from .proxy import parse_address
 
@@ -228,3 +229,32 @@ def rate_limit_headers(response: Response) -> None:
     response.headers["X-RateLimit-Reset"] = time.strftime(
         "%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(reset)
     )
+
+
+# Limited federation --------------------------------------------------------------------------
+
+# What Mastodon answers without a signed-in user in limited federation mode (its
+# `disallow_unauthenticated_api_access?`): the instance, registering apps and signing up.
+OPEN_API = ("/api/v1/instance", "/api/v2/instance", "/api/v1/apps", "/api/v1/custom_emojis")
+NEEDS_SIGN_IN = "This API requires an authenticated user"
+
+
+async def limited_federation_gate() -> Response | None:
+    """Before a request in limited federation mode: the public API wants a user token and
+    the public pages a signed-in visitor (ActivityPub documents answer signed requests of
+    allowed domains only, checked where they are served)."""
+    path = request.path
+    if path.startswith("/api/"):
+        if path.startswith(OPEN_API) or (path == "/api/v1/accounts" and request.method == "POST"):
+            return None
+        info = await current_auth()
+        if info is None or info.account_id is None:
+            raise ApiError(401, NEEDS_SIGN_IN)
+        return None
+    if request.blueprint == "site" and request.method == "GET" and not wants_activitypub():
+        # A function-level import: the browser helpers import this module.
+        from .browser import signed_in
+
+        if await signed_in() is None:
+            return redirect("/auth/sign_in?" + urlencode({"next": request.full_path}))
+    return None

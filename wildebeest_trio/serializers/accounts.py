@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from ..config import Config
+from ..roles import role
 from ..store import RowView
 from .custom_emoji import custom_emoji_entity
 from .media_urls import account_image_url
@@ -75,18 +76,15 @@ def account_entity(config: Config, row: RowView) -> dict[str, Any]:
     return entity
 
 
-ROLE_PERMISSIONS = {"admin": "1", "moderator": "1308", "user": "0"}
-ROLE_IDS = {"user": "-99", "moderator": "2", "admin": "3"}
-
-
-def role_entity(role: str) -> dict[str, Any]:
-    """Mastodon's Role entity for the built-in roles."""
+def role_entity(key: str) -> dict[str, Any]:
+    """Mastodon's Role entity for a built-in role."""
+    found = role(key)
     return {
-        "id": ROLE_IDS.get(role, "-99"),
-        "name": "" if role == "user" else role.capitalize(),
-        "permissions": ROLE_PERMISSIONS.get(role, "0"),
+        "id": found.id,
+        "name": found.name,
+        "permissions": str(found.permissions),
         "color": "",
-        "highlighted": role != "user",
+        "highlighted": found.staff,
     }
 
 

@@ -14,7 +14,7 @@ from ..store import accounts as account_rows
 from ..store import follows as follow_rows
 from ..store import users as user_rows
 from ..store.rows import UserAccountRow
-from . import home_feed, media
+from . import access_blocks, home_feed, media
 from .account_mail import mail_enabled
 from .accounts import AccountError, validate_email
 from .instance import read_site
@@ -85,6 +85,8 @@ async def request_email_change(rt: Runtime, account_id: int, password: str, emai
     user = await check_password(rt, account_id, password)
     if email.lower() == user["email"].lower():
         raise SettingsError("That is already your address")
+    if await access_blocks.email_verdict(rt, email) == "block":
+        raise SettingsError("That e-mail address is not allowed")
     now = now_ms()
     mail = mail_enabled(rt)
 

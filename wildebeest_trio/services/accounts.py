@@ -11,6 +11,7 @@ import trio
 
 from .. import urls
 from ..ids import now_ms
+from ..roles import STAFF_ROLES
 from ..runtime import Runtime
 from ..signatures import generate_rsa_keypair
 from ..store import Connection, IntegrityError, RowView
@@ -24,7 +25,7 @@ from .passwords import hash_password, length_problem
 USERNAME_RE = re.compile(r"^[a-z0-9_]+$", re.IGNORECASE)
 USERNAME_MAX = 30
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-ROLES = ("user", "moderator", "admin")
+ROLES = ("user", *STAFF_ROLES)
 # Mastodon reserves these so they cannot impersonate the server.
 RESERVED_USERNAMES = frozenset(
     {
@@ -108,6 +109,7 @@ async def create_local_account(
     approved: bool = True,
     allow_reserved: bool = False,
     sign_up_reason: str = "",
+    sign_up_ip: str | None = None,
     locale: str = "en",
     display_name: str = "",
     generate_password: bool = True,
@@ -163,6 +165,7 @@ async def create_local_account(
         "confirmed_at": now if confirmed else None,
         "approved": approved,
         "sign_up_reason": sign_up_reason,
+        "sign_up_ip": sign_up_ip,
         "locale": (locale or "en")[:10],
         "created_at": now,
     }

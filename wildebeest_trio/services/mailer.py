@@ -375,6 +375,29 @@ def approval_message(*, instance: str, username: str, link: str) -> MailMessage:
     )
 
 
+WARNING_SUBJECTS = {
+    "none": "a warning from the moderators",
+    "disable": "your account was frozen",
+    "sensitive": "your media will be marked sensitive",
+    "silence": "your account was limited",
+    "suspend": "your account was suspended",
+}
+
+
+def warning_message(*, instance: str, username: str, action: str, text: str) -> MailMessage:
+    """Tells a user what the moderators did to their account, with their note (no link)."""
+    subject = f"{instance}: {WARNING_SUBJECTS.get(action, WARNING_SUBJECTS['none'])}"
+    paragraphs = [f"@{username}, the moderators of {instance} took action on your account."]
+    if text:
+        paragraphs.append(text)
+    body = "\n\n".join(paragraphs) + "\n"
+    parts = "\n".join(f"<p>{html_lib.escape(p)}</p>" for p in paragraphs)
+    page = (
+        f'<!DOCTYPE html>\n<html><body style="font-family: sans-serif">\n{parts}\n</body></html>\n'
+    )
+    return MailMessage(subject=subject, text=body, html=page)
+
+
 # The durable path: queue in the caller's unit of work, send from a job worker.
 
 MAIL_SEND = JobKind("mail.send", max_attempts=8)

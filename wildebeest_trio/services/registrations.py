@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..runtime import Runtime
 from ..store import Connection
-from . import instance, notifications
+from . import access_blocks, instance, notifications
 from .account_mail import mail_enabled, queue_confirmation
 from .accounts import AccountError, create_local_account
 from .oauth import IssuedAccessToken, issue_token
@@ -25,6 +25,7 @@ async def sign_up(
     locale: str,
     application_id: int | None,
     scopes: list[str],
+    ip: str = "",
 ) -> IssuedAccessToken | None:
     """Create an account per the registrations mode; a token for it when an app asked."""
     mode = (await instance.site(rt)).registrations
@@ -36,6 +37,12 @@ async def sign_up(
         raise AccountError("reason", "can't be blank")
     if len(reason) > 1000:
         raise AccountError("reason", "is too long (maximum is 1000 characters)")
+    try:
+        held = await access_blocks.sign_up_verdict(rt, ip, email)
+    except access_blocks.EmailBlocked:
+        raise AccountError("email", "is not allowed") from None
+    except access_blocks.AddressBlocked as exc:
+        raise RegistrationClosed(str(exc)) from None
     confirm_by_mail = mail_enabled(rt)
     notifier = notifications.Notifier(rt)
 
@@ -52,7 +59,8 @@ async def sign_up(
         # Without a mail server there is no way to confirm an address: sign-ups are
         # confirmed at once, and approval (when required) is the admin's check.
         confirmed=not confirm_by_mail,
-        approved=mode == "open",
+        approved=mode == "open" and not held,
+        sign_up_ip=ip or None,
         sign_up_reason=reason.strip(),
         locale=locale,
         after_insert=after_insert,

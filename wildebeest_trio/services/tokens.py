@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ..ids import now_ms
 from ..runtime import Runtime
-from ..store import Connection
+from ..store import Connection, daily_counters
 from ..store import accounts as account_rows
 from ..store import oauth as oauth_rows
 
@@ -192,6 +192,12 @@ async def _resolve(conn: Connection, token_hash: str, now: int) -> tuple[TokenIn
     return info, row["last_used_at"] is None or row["last_used_at"] < now - HOUR_MS
 
 
+async def _touch(conn: Connection, info: TokenInfo, now: int) -> None:
+    await oauth_rows.touch_token(conn, info.token_id, now)
+    if info.account_id is not None:
+        await daily_counters.mark_active(conn, info.account_id, now)
+
+
 async def resolve_token(rt: Runtime, token: str) -> TokenInfo | None:
     """The live token a bearer string names, or None (unknown, revoked, or user blocked)."""
     if len(token) > 512:
@@ -203,5 +209,5 @@ async def resolve_token(rt: Runtime, token: str) -> TokenInfo | None:
     info, stale = found
     if stale:
         # Recorded at most hourly: enough for "active users" counts, off the hot path.
-        await rt.store.write(oauth_rows.touch_token, info.token_id, now)
+        await rt.store.write(_touch, info, now)
     return info

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .. import roles
 from ..ids import now_ms
 from ..runtime import Runtime
 from ..store import Connection, RowView
@@ -23,6 +24,7 @@ from ..store import tags as tag_rows
 from ..store.rows import LinkUseRow
 from ..store.statuses import StatusBundle
 from ..views import DayUse
+from .admin import NotFound, Staff, log
 from .tags import DAY_MS, HISTORY_DAYS, TagView, history, view
 
 TAG_WINDOW_MS = HISTORY_DAYS * DAY_MS
@@ -150,14 +152,59 @@ async def links_to_review(rt: Runtime, limit: int = 100) -> list[LinkReview]:
 
 
 class LinkNotFound(LookupError):
-    """No approved link with that URL."""
+    """No link (preview card) with that id."""
 
 
-async def review_link(rt: Runtime, card_id: int, approved: bool) -> None:
+async def review_link(rt: Runtime, staff: Staff, card_id: int, approved: bool) -> None:
     """An admin approves a link for trends (and its timeline), or rejects it."""
+    staff.require(roles.MANAGE_TAXONOMIES)
 
     async def unit(conn: Connection) -> None:
         if not await card_rows.set_trendable(conn, card_id, approved):
             raise LinkNotFound()
+        verb = "approve" if approved else "reject"
+        await log(conn, rt, staff, verb, "PreviewCard", card_id, str(card_id))
+
+    await rt.store.write(unit)
+
+
+async def tags_to_review(rt: Runtime, staff: Staff, limit: int, offset: int) -> list[TagView]:
+    """Tags used lately, rejected ones included, for the admins' review."""
+    staff.require(roles.MANAGE_TAXONOMIES)
+
+    async def unit(conn: Connection) -> list[TagView]:
+        now = now_ms()
+        rows = await tag_rows.trending_tags(
+            conn, now - TAG_WINDOW_MS, limit, offset, rejected_too=True
+        )
+        return [await view(conn, row, None, now) for row in rows]
+
+    return await rt.store.read(unit)
+
+
+async def statuses_to_review(rt: Runtime, staff: Staff, limit: int, offset: int) -> StatusBundle:
+    """Statuses people interacted with lately, rejected ones included."""
+    staff.require(roles.MANAGE_TAXONOMIES)
+
+    async def unit(conn: Connection) -> StatusBundle:
+        now = now_ms()
+        rows = await status_rows.trending_page(
+            conn, now - STATUS_WINDOW_MS, limit, offset, None, now, rejected_too=True
+        )
+        return await status_rows.hydrate(conn, rows, None)
+
+    return await rt.store.read(unit)
+
+
+async def review(rt: Runtime, staff: Staff, kind: str, item_id: int, approved: bool) -> None:
+    """Approve or reject a trending `tag` or `status`."""
+    staff.require(roles.MANAGE_TAXONOMIES)
+    setter = tag_rows.set_trendable if kind == "tag" else status_rows.set_trendable
+
+    async def unit(conn: Connection) -> None:
+        if not await setter(conn, item_id, approved):
+            raise NotFound()
+        verb = "approve" if approved else "reject"
+        await log(conn, rt, staff, verb, "Tag" if kind == "tag" else "Status", item_id, "")
 
     await rt.store.write(unit)

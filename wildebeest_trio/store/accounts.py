@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from . import statuses, users
-from .base import Connection, fetchrow_as, fetchval_as
+from .base import ROLE_SQL, Connection, fetchrow_as, fetchval_as
 from .effects import INSTANCE_FACTS_CHANGED
 from .entities import accounts_changed
 from .rows import AccountRow, AccountWithUserRow, ActorRow, PublicKeyRow, RemoteActorKeyRow
@@ -71,7 +71,9 @@ async def local_account_by_username(conn: Connection, username: str) -> AccountW
     return await fetchrow_as(
         conn,
         AccountWithUserRow,
-        "SELECT a.*, u.id AS user_id, u.email, u.role, u.approved, u.disabled, u.confirmed_at "
+        "SELECT a.*, u.id AS user_id, u.email, "
+        + ROLE_SQL
+        + "u.approved, u.disabled, u.confirmed_at "
         "FROM accounts a JOIN users u ON u.account_id = a.id "
         "WHERE a.domain IS NULL AND lower(a.username) = lower($1)",
         username,
@@ -364,10 +366,11 @@ async def upsert_remote_actor(
 async def set_account_flag(
     conn: Connection, account_id: int, column: str, value: int | None, now: int
 ) -> bool:
-    """Set `suspended_at` or `silenced_at` (a time, or NULL to lift it); whether it changed."""
+    """Set `suspended_at`, `silenced_at` or `sensitized_at` (a time, or NULL to lift it);
+    whether it changed."""
     accounts_changed(conn, (account_id,))
     conn.effects.add(INSTANCE_FACTS_CHANGED)
-    if column not in ("suspended_at", "silenced_at"):
+    if column not in ("suspended_at", "silenced_at", "sensitized_at"):
         raise ValueError(column)
     if value is None:
         changed = await conn.execute(

@@ -56,6 +56,8 @@ class Connection(Protocol):
     dialect: Dialect
     #: What must happen once this unit commits (see `store.effects`).
     effects: Effects
+    #: Limited federation: only allowed domains federate (`domain_blocks.is_suspended`).
+    allow_list_only: bool
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         """All rows of a query, as dicts."""
@@ -130,6 +132,8 @@ class Store(abc.ABC):
     dialect: Dialect
     url: str
     after_commit: AfterCommit | None = None
+    #: Set from the configuration (`limited_federation`); every connection carries it.
+    allow_list_only: bool = False
 
     async def read(self, unit: Unit[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a read-only unit (on PostgreSQL each statement sees the latest commit)."""
@@ -177,3 +181,8 @@ class Store(abc.ABC):
 
 async def _select_one(conn: Connection) -> int | None:
     return await fetchval_as(conn, int, "SELECT 1")
+
+
+# A user's effective role in a SELECT list over `users u`: the owner holds the stored role
+# `admin` and the `owner` flag (see migration 0026).
+ROLE_SQL = "CASE WHEN u.owner THEN 'owner' ELSE u.role END AS role, "

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from . import domain_allows
 from .base import Connection, fetch_as, fetchrow_as
+from .paging import Page, fetch_page
 from .rows import DomainBlockRow
 
 
@@ -75,6 +77,22 @@ async def block_for(conn: Connection, host: str | None) -> DomainBlockRow | None
 
 
 async def is_suspended(conn: Connection, host: str | None) -> bool:
-    """Whether everything from and to this host is refused."""
+    """Whether everything from and to this host is refused: a suspending block, or, in
+    limited federation, a remote domain the admins did not allow."""
     block = await block_for(conn, host)
-    return block is not None and block["severity"] == "suspend"
+    if block is not None and block["severity"] == "suspend":
+        return True
+    return bool(host) and conn.allow_list_only and not await domain_allows.allows(conn, host or "")
+
+
+async def by_id(conn: Connection, block_id: int) -> DomainBlockRow | None:
+    return await fetchrow_as(
+        conn, DomainBlockRow, "SELECT * FROM domain_blocks WHERE id = $1", block_id
+    )
+
+
+async def page(conn: Connection, at: Page) -> list[DomainBlockRow]:
+    """Blocks by id, newest first (the admin API's order)."""
+    return await fetch_page(
+        conn, DomainBlockRow, "SELECT * FROM domain_blocks WHERE TRUE", [], "id", at
+    )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .base import Connection
+from .base import Connection, fetch_as
+from .rows import StatusRow
 from .statuses import visible_sql
 
 
@@ -42,3 +43,13 @@ async def status_uris(conn: Connection, status_ids: list[int]) -> list[str]:
     rows = await conn.fetch(f"SELECT id, uri FROM statuses WHERE id IN ({marks})", *status_ids)
     by_id = {r["id"]: r["uri"] for r in rows}
     return [by_id[i] for i in status_ids if i in by_id]
+
+
+async def statuses_by_ids(conn: Connection, status_ids: list[int]) -> list[StatusRow]:
+    """Statuses by id, deleted ones included (a report keeps what it was about)."""
+    if not status_ids:
+        return []
+    marks = ", ".join(f"${i + 1}" for i in range(len(status_ids)))
+    return await fetch_as(
+        conn, StatusRow, f"SELECT * FROM statuses WHERE id IN ({marks})", *status_ids
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Connection, fetch_as, fetchrow_as
+from .base import ROLE_SQL, Connection, fetch_as, fetchrow_as
 from .rows import (
     AuthorizedApplicationRow,
     OAuthAccessGrantRow,
@@ -97,7 +97,7 @@ async def token_with_user(conn: Connection, token_hash: str) -> TokenAuthRow | N
         conn,
         TokenAuthRow,
         "SELECT t.id, t.application_id, t.account_id, t.scopes, t.created_at, t.last_used_at, "
-        "u.id AS user_id, u.role, u.approved, u.disabled, u.confirmed_at, a.suspended_at "
+        "u.id AS user_id, " + ROLE_SQL + "u.approved, u.disabled, u.confirmed_at, a.suspended_at "
         "FROM oauth_access_tokens t "
         "LEFT JOIN accounts a ON a.id = t.account_id "
         "LEFT JOIN users u ON u.account_id = t.account_id "

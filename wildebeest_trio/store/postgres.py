@@ -30,9 +30,12 @@ class PgConnection:
 
     dialect: Dialect = "postgres"
 
-    def __init__(self, raw: asyncpg.Connection, effects: Effects) -> None:
+    def __init__(
+        self, raw: asyncpg.Connection, effects: Effects, allow_list_only: bool = False
+    ) -> None:
         self._raw = raw
         self.effects = effects
+        self.allow_list_only = allow_list_only
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         try:
@@ -107,11 +110,11 @@ class PostgresStore(Store):
 
     async def _in_transaction(self, unit: Unit[..., T], effects: Effects, args: Any, kw: Any) -> T:
         async with self._pool.acquire() as raw, raw.transaction():
-            return await unit(PgConnection(raw, effects), *args, **kw)
+            return await unit(PgConnection(raw, effects, self.allow_list_only), *args, **kw)
 
     async def _autocommit(self, unit: Unit[..., T], effects: Effects, args: Any, kw: Any) -> T:
         async with self._pool.acquire() as raw:
-            return await unit(PgConnection(raw, effects), *args, **kw)
+            return await unit(PgConnection(raw, effects, self.allow_list_only), *args, **kw)
 
     async def _run_write(self, unit: Unit[..., T], effects: Effects, args: Any, kwargs: Any) -> T:
         return await self._bridge.call(self._in_transaction, unit, effects, args, kwargs)

@@ -6,7 +6,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from . import daily_counters
 from .base import Connection, R, Row, row_as
+from .paging import Page, fetch_page
 from .rows import ReportRow, ReportWithNamesRow
 
 
@@ -27,6 +29,7 @@ async def insert(conn: Connection, report: Mapping[str, Any]) -> ReportRow:
         report.get("uri"),
         report["now"],
     )
+    await daily_counters.bump(conn, "opened_reports", report["now"])
     row = await by_id(conn, report["id"])
     assert row is not None
     return row
@@ -62,6 +65,8 @@ async def resolve(conn: Connection, report_id: int, by_account_id: int, now: int
         by_account_id,
         report_id,
     )
+    if done:
+        await daily_counters.bump(conn, "resolved_reports", now)
     return bool(done)
 
 
@@ -104,3 +109,65 @@ def _decoded(kind: type[R], row: Row) -> R:
             "rule_ids": json.loads(row["rule_ids"]),
         },
     )
+
+
+async def assign(conn: Connection, report_id: int, account_id: int | None, now: int) -> None:
+    """Give a report to a moderator (None: to nobody)."""
+    await conn.execute(
+        "UPDATE reports SET assigned_account_id = $1, updated_at = $2 WHERE id = $3",
+        account_id,
+        now,
+        report_id,
+    )
+
+
+async def recategorize(
+    conn: Connection, report_id: int, category: str, rule_ids: list[int], now: int
+) -> None:
+    """Change a report's category and the rules it cites."""
+    await conn.execute(
+        "UPDATE reports SET category = $1, rule_ids = $2, updated_at = $3 WHERE id = $4",
+        category,
+        json.dumps([int(i) for i in rule_ids]),
+        now,
+        report_id,
+    )
+
+
+async def resolve_open_about(
+    conn: Connection, target_account_id: int, by_account_id: int, now: int
+) -> list[int]:
+    """Resolve every open report about an account; their ids."""
+    rows = await conn.fetch(
+        "UPDATE reports SET action_taken_at = $1, action_taken_by_account_id = $2, "
+        "updated_at = $1 WHERE target_account_id = $3 AND action_taken_at IS NULL RETURNING id",
+        now,
+        by_account_id,
+        target_account_id,
+    )
+    if rows:
+        await daily_counters.bump(conn, "resolved_reports", now, len(rows))
+    return [int(r["id"]) for r in rows]
+
+
+async def filtered_page(
+    conn: Connection,
+    at: Page,
+    *,
+    resolved: bool,
+    account_id: int | None = None,
+    target_account_id: int | None = None,
+) -> list[ReportRow]:
+    """Reports for the admin API, newest first: open (or resolved), maybe of one reporter
+    or about one account."""
+    sql = "SELECT * FROM reports WHERE action_taken_at " + (
+        "IS NOT NULL" if resolved else "IS NULL"
+    )
+    args: list[Any] = []
+    if account_id is not None:
+        args.append(account_id)
+        sql += f" AND account_id = ${len(args)}"
+    if target_account_id is not None:
+        args.append(target_account_id)
+        sql += f" AND target_account_id = ${len(args)}"
+    return [_decoded(ReportRow, r) for r in await fetch_page(conn, Row, sql, args, "id", at)]

@@ -101,6 +101,7 @@ class AccountRow(TypedDict):
     header_cached_at: int | None
     header_cached_url: str | None
     attribution_domains: str | None  # JSON list of host names (Mastodon 4.3)
+    sensitized_at: int | None
     # Moves with every change to the row (migration 0028's trigger): the cached entity's key.
     entity_version: int
     #: Not a column: the enabled custom emoji the profile uses, set on the rows the
@@ -215,6 +216,8 @@ class UserRow(TypedDict):
     otp_enabled_at: int | None
     otp_last_step: int | None
     last_emailed_at: int | None
+    owner: SqlBool
+    sign_up_ip: str | None
 
 
 class OAuthApplicationRow(TypedDict):
@@ -280,6 +283,7 @@ class StatusRow(TypedDict):
     poll_id: int | None
     quote_approval_policy: int  # Mastodon's bits: automatic << 16 | manual (quote_policy.py)
     quotes_count: int
+    trendable: SqlBool | None
     # Moves with every change to what the Status entity shows (migration 0028's triggers).
     entity_version: int
 
@@ -377,6 +381,7 @@ class TagRow(TypedDict):
     display_name: str
     created_at: int
     last_status_at: int | None
+    trendable: SqlBool | None
 
 
 class StatusTagRow(TypedDict):
@@ -586,6 +591,7 @@ class ReportRow(TypedDict):
     action_taken_by_account_id: int | None
     created_at: int
     updated_at: int
+    assigned_account_id: int | None
 
 
 class DomainBlockRow(TypedDict):
@@ -761,6 +767,71 @@ class UserRecoveryCodeRow(TypedDict):
     created_at: int
 
 
+class AdminActionLogRow(TypedDict):
+    id: int
+    account_id: int | None
+    action: str
+    target_type: str
+    target_id: int | None
+    human_identifier: str
+    created_at: int
+
+
+class AccountWarningRow(TypedDict):
+    id: int
+    account_id: int | None
+    target_account_id: int
+    action: str
+    text: str
+    report_id: int | None
+    created_at: int
+
+
+class DomainAllowRow(TypedDict):
+    id: int
+    domain: str
+    created_at: int
+    updated_at: int
+
+
+class EmailDomainBlockRow(TypedDict):
+    id: int
+    domain: str
+    parent_id: int | None
+    allow_with_approval: SqlBool
+    created_at: int
+    updated_at: int
+
+
+class IpBlockRow(TypedDict):
+    id: int
+    ip: str
+    severity: str
+    comment: str
+    expires_at: int | None
+    created_at: int
+    updated_at: int
+
+
+class CanonicalEmailBlockRow(TypedDict):
+    id: int
+    canonical_email_hash: str
+    reference_account_id: int | None
+    created_at: int
+    updated_at: int
+
+
+class DailyCounterRow(TypedDict):
+    key: str
+    day: int
+    value: int
+
+
+class DailyActivityRow(TypedDict):
+    day: int
+    account_id: int
+
+
 #: Each table's TypedDict (the full-text index `status_search` differs by backend and is
 #: never read whole).
 class StatusTranslationRow(TypedDict):
@@ -844,6 +915,14 @@ TABLES: dict[str, type] = {
     "suggestion_dismissals": SuggestionDismissalRow,
     "featured_tags": FeaturedTagRow,
     "user_recovery_codes": UserRecoveryCodeRow,
+    "admin_action_logs": AdminActionLogRow,
+    "account_warnings": AccountWarningRow,
+    "domain_allows": DomainAllowRow,
+    "email_domain_blocks": EmailDomainBlockRow,
+    "ip_blocks": IpBlockRow,
+    "canonical_email_blocks": CanonicalEmailBlockRow,
+    "daily_counters": DailyCounterRow,
+    "daily_activity": DailyActivityRow,
 }
 
 
@@ -898,6 +977,20 @@ class ActorRow(AccountRow):
     """An account with its newest public key."""
 
     public_key_pem: str
+
+
+class AdminAccountRow(AccountRow):
+    """An account as the admin API shows it: the user's columns, None for remote accounts."""
+
+    user_id: int | None
+    email: str | None
+    role: str | None
+    approved: SqlBool | None
+    disabled: SqlBool | None
+    confirmed_at: int | None
+    locale: str | None
+    sign_up_reason: str | None
+    sign_up_ip: str | None
 
 
 class AccountWithUserRow(AccountRow):

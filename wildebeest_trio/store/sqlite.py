@@ -40,9 +40,12 @@ class SqliteConnection:
 
     dialect: Dialect = "sqlite"
 
-    def __init__(self, raw: sqlite3.Connection, effects: Effects) -> None:
+    def __init__(
+        self, raw: sqlite3.Connection, effects: Effects, allow_list_only: bool = False
+    ) -> None:
         self._raw = raw
         self.effects = effects
+        self.allow_list_only = allow_list_only
 
     def _run(self, sql: str, args: Sequence[Any]) -> sqlite3.Cursor:
         try:
@@ -174,7 +177,9 @@ class SqliteStore(Store):
             raise RuntimeError("store is closed")
         raw.execute(begin)
         try:
-            result = drive(unit(SqliteConnection(raw, effects), *args, **kwargs))
+            result = drive(
+                unit(SqliteConnection(raw, effects, self.allow_list_only), *args, **kwargs)
+            )
         except BaseException:
             raw.execute("ROLLBACK")
             raise

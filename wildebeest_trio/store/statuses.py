@@ -13,6 +13,7 @@ from typing import Any, Literal, TypedDict
 from ..formatting import emoji_shortcodes
 from ..ids import now_ms
 from . import custom_emojis as emoji_rows
+from . import daily_counters
 from . import filters as filter_rows
 from . import media as media_rows
 from . import polls as poll_rows
@@ -139,6 +140,9 @@ async def insert_status(conn: Connection, row: Mapping[str, Any]) -> None:
         f"VALUES ({placeholders(1, len(_STATUS_COLUMNS))})",
         *(values[c] for c in _STATUS_COLUMNS),
     )
+    if values.get("reblog_of_id") is not None or values.get("in_reply_to_id") is not None:
+        # Replies and boosts are interactions on the dashboard (with favourites).
+        await daily_counters.bump(conn, "interactions", values["created_at"])
 
 
 async def status_by_id(conn: Connection, status_id: int) -> StatusRow | None:
@@ -339,6 +343,8 @@ async def insert_favourite(
         uri,
         now,
     )
+    if changed == 1:
+        await daily_counters.bump(conn, "interactions", now)
     return changed == 1
 
 
@@ -1154,16 +1160,26 @@ async def list_page(
 
 
 async def trending_page(
-    conn: Connection, since: int, limit: int, offset: int, viewer_id: int | None, now: int
+    conn: Connection,
+    since: int,
+    limit: int,
+    offset: int,
+    viewer_id: int | None,
+    now: int,
+    *,
+    rejected_too: bool = False,
 ) -> list[StatusRow]:
     """Public statuses since `since` that people interacted with, most engaging first
-    (boosts weigh double; replies count too), minus accounts hidden from the viewer."""
+    (boosts weigh double; replies count too), minus accounts hidden from the viewer and
+    statuses an admin rejected (unless `rejected_too`: the admins' review list)."""
     args: list[Any] = [since, limit, offset]
     sql = (
         f"SELECT s.* FROM statuses s WHERE {LIVE} AND s.visibility = 'public' "
         "AND s.reblog_of_id IS NULL AND s.created_at >= $1 "
         "AND s.favourites_count + s.reblogs_count + s.replies_count > 0"
     )
+    if not rejected_too:
+        sql += " AND (s.trendable IS NULL OR s.trendable)"
     if viewer_id is not None:
         args += [viewer_id, now]
         sql += f" AND {unhidden_sql('s', '$4', '$5')}"
@@ -1194,3 +1210,11 @@ async def set_quote_policy(conn: Connection, status_id: int, policy: int, now: i
         status_id,
     )
     status_changed(conn, status_id)
+
+
+async def set_trendable(conn: Connection, status_id: int, trendable: bool) -> bool:
+    """An admin's review of a status for trends; whether the status exists."""
+    done = await conn.fetch(
+        "UPDATE statuses SET trendable = $1 WHERE id = $2 RETURNING id", trendable, status_id
+    )
+    return bool(done)

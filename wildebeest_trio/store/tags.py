@@ -95,18 +95,28 @@ async def followed_tags_page(conn: Connection, account_id: int, page: Page) -> l
 
 
 async def trending_tags(
-    conn: Connection, since: int, limit: int, offset: int
+    conn: Connection, since: int, limit: int, offset: int, *, rejected_too: bool = False
 ) -> list[TrendingTagRow]:
-    """Tags by how many accounts used them in public statuses since `since`, then by uses."""
+    """Tags by how many accounts used them in public statuses since `since`, then by uses
+    (those an admin rejected only when `rejected_too`: the admins' review list)."""
+    reviewed = "" if rejected_too else "AND (t.trendable IS NULL OR t.trendable) "
     return await fetch_as(
         conn,
         TrendingTagRow,
         "SELECT t.*, COUNT(DISTINCT s.account_id) AS accounts, COUNT(*) AS uses "
         "FROM statuses_tags st JOIN statuses s ON s.id = st.status_id "
         "JOIN tags t ON t.id = st.tag_id WHERE s.created_at >= $1 AND s.deleted_at IS NULL "
-        "AND s.visibility = 'public' GROUP BY t.id "
+        "AND s.visibility = 'public' " + reviewed + "GROUP BY t.id "
         "ORDER BY COUNT(DISTINCT s.account_id) DESC, COUNT(*) DESC, t.name LIMIT $2 OFFSET $3",
         since,
         limit,
         offset,
     )
+
+
+async def set_trendable(conn: Connection, tag_id: int, trendable: bool) -> bool:
+    """An admin's review of a tag for trends; whether the tag exists."""
+    done = await conn.fetch(
+        "UPDATE tags SET trendable = $1 WHERE id = $2 RETURNING id", trendable, tag_id
+    )
+    return bool(done)

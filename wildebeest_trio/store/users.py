@@ -8,15 +8,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from . import oauth
-from .base import Connection, fetch_as, fetchrow_as, fetchval_as
+from . import daily_counters, oauth
+from .base import ROLE_SQL, Connection, fetch_as, fetchrow_as, fetchval_as
 from .effects import INSTANCE_FACTS_CHANGED
 from .rows import DigestUserRow, LiveSessionRow, OtpStateRow, SessionAccountRow, UserAccountRow
 
 __all__ = ["Connection"]
 
 _USER_WITH_ACCOUNT = (
-    "SELECT u.id AS user_id, u.account_id, u.email, u.password_hash, u.role, u.confirmed_at, "
+    "SELECT u.id AS user_id, u.account_id, u.email, u.password_hash, "
+    + ROLE_SQL
+    + "u.confirmed_at, "
     "u.approved, u.disabled, u.locale, u.settings, u.created_at AS user_created_at, "
     "a.username, a.suspended_at FROM users u JOIN accounts a ON a.id = u.account_id "
 )
@@ -27,19 +29,22 @@ async def insert_user(conn: Connection, user: Mapping[str, Any]) -> None:
     conn.effects.add(INSTANCE_FACTS_CHANGED)
     await conn.execute(
         "INSERT INTO users (id, account_id, email, password_hash, role, confirmed_at, approved, "
-        "sign_up_reason, locale, created_at, updated_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+        "sign_up_reason, locale, created_at, updated_at, owner, sign_up_ip) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12)",
         user["id"],
         user["account_id"],
         user["email"],
         user["password_hash"],
-        user["role"],
+        "admin" if user["role"] == "owner" else user["role"],
         user["confirmed_at"],
         user["approved"],
         user.get("sign_up_reason", ""),
         user.get("locale", "en"),
         user["created_at"],
+        user["role"] == "owner",
+        user.get("sign_up_ip"),
     )
+    await daily_counters.bump(conn, "new_users", user["created_at"])
 
 
 async def user_by_login(conn: Connection, login: str) -> UserAccountRow | None:
@@ -130,7 +135,7 @@ async def session_account(conn: Connection, token_hash: str) -> SessionAccountRo
     return await fetchrow_as(
         conn,
         SessionAccountRow,
-        "SELECT s.id AS session_id, s.account_id, s.last_seen_at, u.role, u.approved, "
+        "SELECT s.id AS session_id, s.account_id, s.last_seen_at, " + ROLE_SQL + "u.approved, "
         "u.disabled, u.confirmed_at, a.username, a.suspended_at FROM web_sessions s "
         "JOIN users u ON u.account_id = s.account_id JOIN accounts a ON a.id = s.account_id "
         "WHERE s.token_hash = $1 AND s.revoked_at IS NULL",
@@ -146,6 +151,7 @@ async def touch_session(conn: Connection, session_id: int, ip: str, now: int) ->
         ip[:64],
         session_id,
     )
+    await daily_counters.mark_session_active(conn, session_id, now)
 
 
 async def revoke_session(conn: Connection, token_hash: str, now: int) -> None:
@@ -241,8 +247,13 @@ async def set_standing(
     """Change a user's role, approval, disabled flag or confirmation (None: unchanged)."""
     conn.effects.add(INSTANCE_FACTS_CHANGED)
     if role is not None:
+        # The owner is stored as an admin with the owner flag (see migration 0026).
         await conn.execute(
-            "UPDATE users SET role = $1, updated_at = $2 WHERE id = $3", role, now, user_id
+            "UPDATE users SET role = $1, owner = $2, updated_at = $3 WHERE id = $4",
+            "admin" if role == "owner" else role,
+            role == "owner",
+            now,
+            user_id,
         )
     if approved is not None:
         await conn.execute(

@@ -15,7 +15,14 @@ from ...services.custom_emoji import with_emojis
 from ...services.profile_images import store_avatar, store_header
 from ...services.registrations import RegistrationClosed, sign_up
 from ...services.search import resolve_remote_acct
-from ..auth import SIGN_UP_LIMIT_IP, auth, check_client_limit, current_auth, require_scope
+from ..auth import (
+    SIGN_UP_LIMIT_IP,
+    auth,
+    check_client_limit,
+    client_ip,
+    current_auth,
+    require_scope,
+)
 from ..context import json_response, runtime
 from ..errors import ApiError, not_found
 from ..params import Params, read_params
@@ -64,6 +71,7 @@ async def register() -> Response:
             locale=params.text("locale", "en", max_length=10) or "en",
             application_id=info.application_id,
             scopes=sorted(info.scopes),
+            ip=client_ip(),
         )
     except RegistrationClosed as exc:
         raise ApiError(403, str(exc)) from None

@@ -3,10 +3,13 @@ blocks, custom emoji, announcements and the job queue, for moderators and admins
 
 from __future__ import annotations
 
+import time
+
 from quart import Blueprint, Response, request
 
+from ... import roles
 from ...ids import parse_id
-from ...services import admin, custom_emoji, trends
+from ...services import admin, admin_blocks, custom_emoji, trends
 from ...services import instance as instance_service
 from ...services.types import Row
 from ..browser import FormPost, Notices, form_post, staff, viewer_page
@@ -39,6 +42,11 @@ MODERATORS = staff(admin.MODERATOR_ROLES)
 ADMINS = staff(admin.ADMIN_ROLES)
 
 
+def acting(viewer: Row) -> admin.Staff:
+    """The signed-in staff member as the admin services take them."""
+    return admin.Staff(int(viewer["account_id"]), str(viewer["role"]))
+
+
 # Dashboard and instance settings ---------------------------------------------------------------
 
 
@@ -46,7 +54,7 @@ ADMINS = staff(admin.ADMIN_ROLES)
 @viewer_page(MODERATORS)
 async def dashboard(viewer: Row) -> Response:
     rt = runtime()
-    health = await admin.queue_health(rt) if viewer["role"] == "admin" else None
+    health = await admin.queue_health(rt) if viewer["role"] in admin.ADMIN_ROLES else None
     return await NOTICES.page(
         "admin/dashboard.html",
         sign_ups=len(await admin.pending_sign_ups(rt)),
@@ -120,12 +128,14 @@ async def sign_ups_page(_viewer: Row) -> Response:
 async def sign_up_decision(post: FormPost, user_id: int, action: str) -> Response:
     if action not in ("approve", "reject"):
         return await post.failed("No such sign-up.", 404)
+    rt = runtime()
     try:
+        account_id = await admin.account_of_user(rt, user_id)
         if action == "approve":
-            await admin.approve_sign_up(runtime(), user_id)
+            await admin.approve(rt, acting(post.account), account_id)
         else:
-            await admin.reject_sign_up(runtime(), user_id)
-    except admin.NotFound:
+            await admin.reject(rt, acting(post.account), account_id)
+    except (admin.NotFound, admin.Forbidden):
         return await post.failed("No such sign-up.", 404)
     return post.done("approved" if action == "approve" else "rejected")
 
@@ -151,11 +161,11 @@ async def report_decision(post: FormPost, report_id: int, action: str) -> Respon
     if action not in ("resolve", "reopen"):
         return await post.failed("No such report.", 404)
     try:
-        await admin.resolve_report(
-            runtime(), viewer["account_id"], report_id, reopen=action == "reopen"
-        )
+        await admin.resolve_report(runtime(), acting(viewer), report_id, reopen=action == "reopen")
     except admin.NotFound:
         return await post.failed("No such report.", 404)
+    except admin.Forbidden as exc:
+        return await post.failed(str(exc), 403)
     return post.done("resolved" if action == "resolve" else "reopened")
 
 
@@ -164,7 +174,7 @@ async def report_decision(post: FormPost, report_id: int, action: str) -> Respon
 
 @blueprint.route("/admin/accounts")
 @viewer_page(MODERATORS)
-async def accounts_page(_viewer: Row) -> Response:
+async def accounts_page(viewer: Row) -> Response:
     query = request.args.get("q", "")[:100]
     origin = request.args.get("origin", "")
     status = request.args.get("status", "")
@@ -172,9 +182,13 @@ async def accounts_page(_viewer: Row) -> Response:
     rows = await admin.accounts(
         runtime(), query=query, origin=origin, status=status, page=page_number
     )
+    mine = roles.role(str(viewer["role"]))
     return await NOTICES.page(
         "admin/accounts.html",
         accounts=rows,
+        assignable=[r for r in roles.ROLES.values() if mine.overrides(r)]
+        if mine.can(roles.MANAGE_ROLES)
+        else [],
         q=query,
         origin=origin,
         standing=status,
@@ -183,19 +197,41 @@ async def accounts_page(_viewer: Row) -> Response:
     )
 
 
+@blueprint.route("/admin/accounts/<id:account_id>/role", methods=["POST"])
+@form_post(MODERATORS, back="/admin/accounts")
+async def account_role(post: FormPost, account_id: int) -> Response:
+    try:
+        await admin.set_role(
+            runtime(), acting(post.account), account_id, str(post.form.get("role", ""))[:20]
+        )
+    except admin.NotFound:
+        return await post.failed("No such local account.", 404)
+    except admin.Forbidden as exc:
+        return await post.failed(str(exc), 403)
+    except admin.AdminError as exc:
+        return await post.failed(str(exc))
+    return post.done("changed")
+
+
 @blueprint.route("/admin/accounts/<id:account_id>/<action>", methods=["POST"])
 @form_post(MODERATORS, back="/admin/accounts")
 async def account_action(post: FormPost, account_id: int, action: str) -> Response:
-    viewer = post.account
-    if action not in admin.ACCOUNT_ACTIONS:
+    staff_member = acting(post.account)
+    if action not in admin.ACTION_TYPES + admin.UNDO_ACTIONS or action == "none":
         return await post.failed("No such account or action.", 404)
     try:
-        changed = await admin.set_account_standing(
-            runtime(), viewer["account_id"], account_id, action
-        )
+        if action in admin.UNDO_ACTIONS:
+            changed = await admin.undo_on_account(runtime(), staff_member, account_id, action)
+        else:
+            changed = await admin.act_on_account(
+                runtime(),
+                staff_member,
+                account_id,
+                admin.AccountAction(action, text=str(post.form.get("text", ""))[:5000]),
+            )
     except admin.NotFound:
         return await post.failed("No such account.", 404)
-    except admin.AdminError as exc:
+    except (admin.AdminError, admin.Forbidden) as exc:
         return await post.failed(str(exc), 403)
     return post.done("changed" if changed else "unchanged")
 
@@ -217,7 +253,7 @@ async def trending_link_review(post: FormPost, card_id: int, action: str) -> Res
     if action not in ("approve", "reject"):
         return await post.failed("No such link.", 404)
     try:
-        await trends.review_link(runtime(), card_id, action == "approve")
+        await trends.review_link(runtime(), acting(post.account), card_id, action == "approve")
     except trends.LinkNotFound:
         return await post.failed("No such link.", 404)
     return post.done("link_approved" if action == "approve" else "link_rejected")
@@ -228,9 +264,10 @@ async def trending_link_review(post: FormPost, card_id: int, action: str) -> Res
 
 @blueprint.route("/admin/domain_blocks")
 @viewer_page(ADMINS)
-async def domain_blocks_page(_viewer: Row) -> Response:
+async def domain_blocks_page(viewer: Row) -> Response:
     return await NOTICES.page(
-        "admin/domain_blocks.html", blocks=await admin.domain_block_list(runtime())
+        "admin/domain_blocks.html",
+        blocks=await admin_blocks.domain_block_list(runtime(), acting(viewer)),
     )
 
 
@@ -239,20 +276,29 @@ async def domain_blocks_page(_viewer: Row) -> Response:
 async def domain_block_change(post: FormPost) -> Response:
     form = post.form
     domain = str(form.get("domain", ""))[:300]
+    staff_member = acting(post.account)
     try:
         if form.get("action") == "remove":
-            if not await admin.remove_domain_block(runtime(), domain):
-                return await post.failed("That domain is not blocked.", 404)
+            await admin_blocks.delete_domain_block(runtime(), staff_member, domain)
             return post.done("unblocked")
-        await admin.add_domain_block(
+        await admin_blocks.create_domain_block(
             runtime(),
+            staff_member,
             domain,
-            severity=str(form.get("severity", "suspend")),
-            reject_media=form.get("reject_media") == "on",
-            reject_reports=form.get("reject_reports") == "on",
-            public_comment=str(form.get("public_comment", "")),
-            private_comment=str(form.get("private_comment", "")),
+            admin_blocks.DomainBlockFields(
+                severity=str(form.get("severity", "suspend")),
+                reject_media=form.get("reject_media") == "on",
+                reject_reports=form.get("reject_reports") == "on",
+                public_comment=str(form.get("public_comment", "")),
+                private_comment=str(form.get("private_comment", "")),
+                obfuscate=form.get("obfuscate") == "on",
+            ),
+            replace_existing=True,
         )
+    except admin.NotFound:
+        return await post.failed("That domain is not blocked.", 404)
+    except admin.Forbidden as exc:
+        return await post.failed(str(exc), 403)
     except admin.AdminError as exc:
         return await post.failed(str(exc))
     return post.done("blocked")
@@ -279,7 +325,11 @@ async def emoji_upload(post: FormPost) -> Response:
     data = upload.read(custom_emoji.MAX_BYTES + 1) if upload is not None else b""
     try:
         await admin.add_emoji(
-            runtime(), str(form.get("shortcode", ""))[:100], data, str(form.get("category", ""))
+            runtime(),
+            acting(post.account),
+            str(form.get("shortcode", ""))[:100],
+            data,
+            str(form.get("category", "")),
         )
     except admin.AdminError as exc:
         return await post.failed(str(exc))
@@ -292,7 +342,9 @@ async def emoji_toggle(post: FormPost, emoji_id: int, action: str) -> Response:
     if action not in ("disable", "enable"):
         return await post.failed("No such emoji.", 404)
     try:
-        await admin.set_emoji_disabled(runtime(), emoji_id, action == "disable")
+        await admin.set_emoji_disabled(
+            runtime(), acting(post.account), emoji_id, action == "disable"
+        )
     except admin.NotFound:
         return await post.failed("No such emoji.", 404)
     return post.done("emoji")
@@ -314,7 +366,9 @@ async def announcements_page(_viewer: Row) -> Response:
 async def announcement_create(post: FormPost) -> Response:
     form = post.form
     try:
-        await admin.create_announcement(runtime(), str(form.get("text", ""))[:10_000])
+        await admin.create_announcement(
+            runtime(), acting(post.account), str(form.get("text", ""))[:10_000]
+        )
     except admin.AdminError as exc:
         return await post.failed(str(exc))
     return post.done("announced")
@@ -324,7 +378,7 @@ async def announcement_create(post: FormPost) -> Response:
 @form_post(ADMINS, back="/admin/announcements")
 async def announcement_delete(post: FormPost, announcement_id: int) -> Response:
     try:
-        await admin.delete_announcement(runtime(), announcement_id)
+        await admin.delete_announcement(runtime(), acting(post.account), announcement_id)
     except admin.NotFound:
         return await post.failed("No such announcement.", 404)
     return post.done("deleted")
@@ -343,7 +397,25 @@ async def jobs_page(_viewer: Row) -> Response:
 @form_post(ADMINS, back="/admin/jobs")
 async def job_retry(post: FormPost, job_id: int) -> Response:
     try:
-        await admin.retry_job(runtime(), job_id)
+        await admin.retry_job(runtime(), acting(post.account), job_id)
     except admin.NotFound:
         return await post.failed("No parked job with that id.", 404)
     return post.done("retried")
+
+
+# Audit log -------------------------------------------------------------------------------------
+
+
+@blueprint.route("/admin/action_logs")
+@viewer_page(MODERATORS)
+async def action_logs_page(viewer: Row) -> Response:
+    max_id = parse_id(request.args.get("max_id", ""))
+    entries = await admin.audit_log(runtime(), acting(viewer), max_id=max_id)
+    return await NOTICES.page(
+        "admin/action_logs.html",
+        entries=[
+            {**e, "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(e["created_at"] / 1000))}
+            for e in entries
+        ],
+        older=entries[-1]["id"] if len(entries) == 100 else None,
+    )

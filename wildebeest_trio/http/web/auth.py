@@ -18,6 +18,7 @@ from ..auth import (
     LOGIN_LIMIT_IP,
     SIGN_UP_LIMIT_IP,
     check_limit,
+    client_ip,
 )
 from ..browser import (
     SESSION_COOKIE,
@@ -155,6 +156,7 @@ async def sign_up_submit(post: FormPost) -> Response:
             locale="en",
             application_id=None,
             scopes=[],
+            ip=client_ip(),
         )
     except RegistrationClosed as exc:
         return await page("message.html", 403, heading="Registrations are closed", message=str(exc))

@@ -1,0 +1,205 @@
+"""The dashboard's numbers: Mastodon's measures, dimensions and retention cohorts.
+
+Measures read the daily counters the writes keep (`store.daily_counters`): one row per
+day and key, whatever the history behind it. Dimensions that need rows (languages,
+servers) read one id range of statuses (ids grow with time), never all of them.
+"""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from .. import roles
+from ..ids import ms_to_min_id
+from ..runtime import Runtime
+from ..store import Connection
+from ..store import admin as admin_rows
+from ..store import daily_counters as counter_rows
+from ..store.daily_counters import DAY_MS
+from ..version import VERSION
+from .admin import AdminError, Staff
+
+COUNTER_MEASURES = ("new_users", "interactions", "opened_reports", "resolved_reports")
+MEASURES = ("active_users", *COUNTER_MEASURES)
+DIMENSIONS = ("languages", "servers", "software_versions")
+MAX_DAYS = 400
+MAX_DIMENSION_ROWS = 50
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole UTC days, first to last inclusive, as day numbers."""
+
+    first: int
+    last: int
+
+    @property
+    def days(self) -> int:
+        return self.last - self.first + 1
+
+    def before(self) -> Period:
+        """The period of the same length just before this one."""
+        return Period(self.first - self.days, self.first - 1)
+
+
+def period(start_at: str, end_at: str) -> Period:
+    """The days from `start_at` to `end_at` (ISO dates or times), at most `MAX_DAYS`."""
+    try:
+        first = date.fromisoformat(start_at[:10])
+        last = date.fromisoformat(end_at[:10])
+    except ValueError:
+        raise AdminError("start_at and end_at must be dates") from None
+    epoch = date(1970, 1, 1)
+    found = Period((first - epoch).days, (last - epoch).days)
+    if found.days < 1 or found.days > MAX_DAYS:
+        raise AdminError(f"the period must be 1 to {MAX_DAYS} days")
+    return found
+
+
+def day_iso(day: int) -> str:
+    return f"{(date(1970, 1, 1) + timedelta(days=day)).isoformat()}T00:00:00.000Z"
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One measure over a period: its total, the previous period's, and each day's value."""
+
+    key: str
+    total: int
+    previous_total: int
+    data: list[tuple[int, int]]
+
+
+async def _series(conn: Connection, key: str, when: Period) -> dict[int, int]:
+    if key == "active_users":
+        rows = await counter_rows.active_counts(conn, when.first, when.last)
+    else:
+        rows = await counter_rows.counters(conn, key, when.first, when.last)
+    return {r["day"]: int(r["value"]) for r in rows}
+
+
+async def _total(conn: Connection, key: str, when: Period, series: dict[int, int]) -> int:
+    if key == "active_users":
+        # Someone active on several days counts once.
+        return await counter_rows.distinct_active(conn, when.first, when.last)
+    return sum(series.values())
+
+
+async def measures(rt: Runtime, staff: Staff, keys: list[str], when: Period) -> list[Measure]:
+    """The asked measures Mastodon knows and we keep, in the order asked."""
+    staff.require(roles.VIEW_DASHBOARD)
+    wanted = [k for k in dict.fromkeys(keys) if k in MEASURES]
+
+    async def unit(conn: Connection) -> list[Measure]:
+        found = []
+        for key in wanted:
+            series = await _series(conn, key, when)
+            previous = when.before()
+            found.append(
+                Measure(
+                    key,
+                    await _total(conn, key, when, series),
+                    await _total(conn, key, previous, await _series(conn, key, previous)),
+                    [(day, series.get(day, 0)) for day in range(when.first, when.last + 1)],
+                )
+            )
+        return found
+
+    return await rt.store.read(unit)
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One dimension: its keys, their human names and values, the largest first."""
+
+    key: str
+    data: list[tuple[str, str, int]]
+
+
+async def dimensions(
+    rt: Runtime, staff: Staff, keys: list[str], when: Period, limit: int
+) -> list[Dimension]:
+    staff.require(roles.VIEW_DASHBOARD)
+    wanted = [k for k in dict.fromkeys(keys) if k in DIMENSIONS]
+    limit = max(1, min(limit, MAX_DIMENSION_ROWS))
+    first_id = ms_to_min_id(when.first * DAY_MS)
+    last_id = ms_to_min_id((when.last + 1) * DAY_MS)
+
+    async def unit(conn: Connection) -> list[Dimension]:
+        found = []
+        for key in wanted:
+            if key == "languages":
+                rows = await admin_rows.status_languages(conn, first_id, last_id, limit)
+                data = [(r["key"], r["key"] or "Unknown", r["value"]) for r in rows]
+            elif key == "servers":
+                rows = await admin_rows.status_servers(conn, first_id, last_id, limit)
+                data = [(r["key"], r["key"], r["value"]) for r in rows]
+            else:
+                data = [
+                    ("mastodon", VERSION, 1),
+                    ("python", platform.python_version(), 1),
+                    ("database", conn.dialect, 1),
+                ]
+            found.append(Dimension(key, data))
+        return found
+
+    return await rt.store.read(unit)
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """The users who signed up in one period and how many were active in each later one."""
+
+    period: int  # first day
+    size: int
+    data: list[tuple[int, int]]  # (first day of a period, active users)
+
+
+def _period_start(day: int, frequency: str) -> int:
+    if frequency == "day":
+        return day
+    when = date(1970, 1, 1) + timedelta(days=day)
+    return (when.replace(day=1) - date(1970, 1, 1)).days
+
+
+async def retention(rt: Runtime, staff: Staff, when: Period, frequency: str) -> list[Cohort]:
+    """Mastodon's retention cohorts (`frequency`: day or month) from the daily activity."""
+    staff.require(roles.VIEW_DASHBOARD)
+    if frequency not in ("day", "month"):
+        raise AdminError("frequency must be day or month")
+
+    async def unit(conn: Connection) -> list[Cohort]:
+        sizes: dict[int, int] = {}
+        for row in await admin_rows.cohort_sizes(conn, when.first, when.last):
+            start = _period_start(int(row["key"]), frequency)
+            sizes[start] = sizes.get(start, 0) + row["value"]
+        starts = sorted({_period_start(d, frequency) for d in range(when.first, when.last + 1)})
+        ends = {s: e - 1 for s, e in zip(starts, [*starts[1:], when.last + 1], strict=True)}
+        active: dict[tuple[int, int], int] = {}
+        if frequency == "day":
+            for cohort in await admin_rows.cohort_activity(conn, when.first, when.last):
+                active[(cohort["day"], cohort["active_day"])] = cohort["value"]
+        else:
+            # A month counts each user once: one distinct count per pair of months.
+            for start in starts:
+                for later in starts:
+                    if later >= start and sizes.get(start):
+                        active[(start, later)] = await admin_rows.cohort_active(
+                            conn, (start, ends[start]), (later, ends[later])
+                        )
+        return [
+            Cohort(
+                start,
+                sizes.get(start, 0),
+                [(later, active.get((start, later), 0)) for later in starts if later >= start],
+            )
+            for start in starts
+        ]
+
+    return await rt.store.read(unit)
+
+
+def today() -> int:
+    return int(datetime.now(UTC).timestamp() * 1000) // DAY_MS

@@ -1,0 +1,84 @@
+"""The dashboard's daily counters and who was active each day.
+
+Kept as things happen (a sign-up, a report, an interaction, a token used), so the
+dashboard's measures read one row per day and key and never scan history.
+"""
+
+from __future__ import annotations
+
+from .base import Connection, fetch_as
+from .rows import DailyCounterRow
+
+DAY_MS = 86_400_000
+KEYS = ("new_users", "interactions", "opened_reports", "resolved_reports")
+
+
+def day_of(ms: int) -> int:
+    """Days since 1970-01-01 (UTC) at `ms`."""
+    return ms // DAY_MS
+
+
+async def bump(conn: Connection, key: str, now: int, by: int = 1) -> None:
+    """Add `by` to today's counter `key`."""
+    await conn.execute(
+        "INSERT INTO daily_counters (key, day, value) VALUES ($1, $2, $3) "
+        "ON CONFLICT (key, day) DO UPDATE SET value = daily_counters.value + excluded.value",
+        key,
+        day_of(now),
+        by,
+    )
+
+
+async def counters(
+    conn: Connection, key: str, first_day: int, last_day: int
+) -> list[DailyCounterRow]:
+    """The days of `key` with a count between two days (inclusive)."""
+    return await fetch_as(
+        conn,
+        DailyCounterRow,
+        "SELECT * FROM daily_counters WHERE key = $1 AND day >= $2 AND day <= $3 ORDER BY day",
+        key,
+        first_day,
+        last_day,
+    )
+
+
+async def mark_active(conn: Connection, account_id: int, now: int) -> None:
+    """Count an account active today (once a day)."""
+    await conn.execute(
+        "INSERT INTO daily_activity (day, account_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        day_of(now),
+        account_id,
+    )
+
+
+async def mark_session_active(conn: Connection, session_id: int, now: int) -> None:
+    """Count the account of a web session active today."""
+    await conn.execute(
+        "INSERT INTO daily_activity (day, account_id) "
+        "SELECT $1, account_id FROM web_sessions WHERE id = $2 ON CONFLICT DO NOTHING",
+        day_of(now),
+        session_id,
+    )
+
+
+async def active_counts(conn: Connection, first_day: int, last_day: int) -> list[DailyCounterRow]:
+    """Active accounts per day between two days (inclusive), as counters `active_users`."""
+    return await fetch_as(
+        conn,
+        DailyCounterRow,
+        "SELECT 'active_users' AS key, day, COUNT(*) AS value FROM daily_activity "
+        "WHERE day >= $1 AND day <= $2 GROUP BY day ORDER BY day",
+        first_day,
+        last_day,
+    )
+
+
+async def distinct_active(conn: Connection, first_day: int, last_day: int) -> int:
+    """Accounts active at least once between two days."""
+    value = await conn.fetchval(
+        "SELECT COUNT(DISTINCT account_id) FROM daily_activity WHERE day >= $1 AND day <= $2",
+        first_day,
+        last_day,
+    )
+    return int(value or 0)
