@@ -282,42 +282,23 @@ async def test_export_and_import(rt: Runtime, client: Any) -> None:
     )
     assert exported["blocks"] == f"carol@{domain}\n"
     assert exported["mutes"] == f"Account address,Hide notifications\nbob@{domain},true\n"
-    # Dave imports alice's files.
+    # Dave imports alice's files: each is queued as an import (tests/test_imports.py
+    # follows imports through with a second live instance).
     await log_in(client, "dave")
-    for kind in ("follows", "blocks"):
+    for kind, form_type in (("follows", "following"), ("blocks", "blocking")):
         token = csrf_from(await html_of(client, "/settings/export"))
-        data = exported[kind] + "someone@unknown.example\n"
         response = await client.post(
             "/settings/import",
-            form={"csrf_token": token, "type": kind},
-            files={"file": FileStorage(io.BytesIO(data.encode()), f"{kind}.csv")},
+            form={"csrf_token": token, "type": form_type, "mode": "merge"},
+            files={"file": FileStorage(io.BytesIO(exported[kind].encode()), f"{kind}.csv")},
         )
-        html = await response.get_data(as_text=True)
-        assert response.status_code == 200 and "Imported 1 account." in html
-        assert "someone@unknown.example" in html
-    dave_id = await _value(rt, "SELECT id FROM accounts WHERE username = 'dave'")
-    assert (
-        await _value(
-            rt,
-            "SELECT COUNT(*) FROM follows WHERE account_id = $1 AND target_account_id = $2",
-            dave_id,
-            int(bob.id),
-        )
-        == 1
-    )
-    assert (
-        await _value(
-            rt,
-            "SELECT COUNT(*) FROM blocks WHERE account_id = $1 AND target_account_id = $2",
-            dave_id,
-            int(carol.id),
-        )
-        == 1
-    )
-    token = csrf_from(await html_of(client, "/settings/export"))
+        assert response.status_code == 303
+    html = await html_of(client, "/settings/export")
+    assert html.count('<td class="state">running</td>') == 2
+    token = csrf_from(html)
     response = await client.post(
         "/settings/import",
-        form={"csrf_token": token, "type": "follows"},
+        form={"csrf_token": token, "type": "following"},
         files={"file": FileStorage(io.BytesIO(b"\xff\xfe\x00garbage"), "x.csv")},
     )
     assert response.status_code == 422

@@ -20,8 +20,10 @@ from .jobs import JobRegistry
 from .jobs.scheduler import CORE, Periodic
 from .runtime import EffectHandlers, Runtime, open_runtime
 from .services import (
+    archives,
     fanout,
     home_feed,
+    imports,
     mailer,
     media,
     notification_mail,
@@ -53,6 +55,8 @@ def job_registry() -> JobRegistry:
     scheduled.register(registry)
     preview_cards.register(registry)
     home_feed.register(registry)
+    imports.register(registry)
+    archives.register(registry)
     return registry
 
 
@@ -112,6 +116,12 @@ async def _clear_away_feeds(rt: Runtime) -> None:
         log.info("emptied the home feeds of %d accounts away for a week", cleared)
 
 
+async def _remove_expired_archives(rt: Runtime) -> None:
+    removed = await archives.remove_expired(rt)
+    if removed:
+        log.info("deleted %d account archives past their week", removed)
+
+
 async def _send_digests(rt: Runtime) -> None:
     mailed = await notification_mail.send_digests(rt)
     if mailed:
@@ -138,6 +148,7 @@ def periodic_tasks() -> tuple[Periodic, ...]:
         Periodic("forget ended web sessions", 3600.0, sessions.forget_ended_sessions),
         Periodic("trim home feeds", home_feed.TRIM_SECONDS, _trim_home_feeds),
         Periodic("empty the home feeds of those away", 3600.0, _clear_away_feeds),
+        Periodic("delete expired account archives", 3600.0, _remove_expired_archives),
         Periodic("forget old translations", 3600.0, _forget_old_translations),
         Periodic("mail digests to those away", 3600.0, _send_digests),
     )

@@ -76,3 +76,6 @@ class NewStatus:
     poll: PollState | None = None
     quote: QuoteDraft | None = None  # the post it quotes
     quote_approval_policy: int = 0  # who may quote it (`quote_policy`)
+    # A post of the author's from an archive of another server: dated and kept as it was,
+    # delivered to no one, told to no one, put in no feed.
+    history: bool = False

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from tests.fakes.dns import black_hole, zone
 from tests.fakes.instance import api, local
-from tests.fakes.peers import a, b
+from tests.fakes.peers import a, b, c
 from tests.fakes.remote import hosts, remote, tls_ca
 
-__all__ = ["a", "api", "b", "black_hole", "hosts", "local", "remote", "tls_ca", "zone"]
+__all__ = ["a", "api", "b", "black_hole", "c", "hosts", "local", "remote", "tls_ca", "zone"]

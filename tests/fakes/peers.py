@@ -7,6 +7,7 @@ fixtures `a` and `b` come with `tests.fakes.fixtures`; a module using them overr
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,11 +42,12 @@ async def a(rt: Runtime, client: Any, nursery: trio.Nursery) -> Instance:
     return Instance(rt, client)
 
 
-@pytest.fixture
-async def b(tmp_path: Path) -> AsyncIterator[Instance]:
+@asynccontextmanager
+async def other_instance(tmp_path: Path, name: str) -> AsyncIterator[Instance]:
+    """Another live instance on SQLite, in its own folder under `tmp_path`."""
     config = make_config(
-        tmp_path / "b",
-        f"sqlite:///{tmp_path / 'b.db'}",
+        tmp_path / name,
+        f"sqlite:///{tmp_path / f'{name}.db'}",
         allow_private_addresses=True,
     )
     async with open_server_runtime(config) as other:
@@ -56,6 +58,19 @@ async def b(tmp_path: Path) -> AsyncIterator[Instance]:
             async with app.test_app() as test_app:
                 yield Instance(other, test_app.test_client())
             own.cancel_scope.cancel()
+
+
+@pytest.fixture
+async def b(tmp_path: Path) -> AsyncIterator[Instance]:
+    async with other_instance(tmp_path, "b") as instance:
+        yield instance
+
+
+@pytest.fixture
+async def c(tmp_path: Path) -> AsyncIterator[Instance]:
+    """A third instance, for what a third server sees."""
+    async with other_instance(tmp_path, "c") as instance:
+        yield instance
 
 
 def peer_config(tmp_path: Path, database_url: str) -> Any:

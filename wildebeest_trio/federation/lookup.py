@@ -46,6 +46,10 @@ class LookupFailed(Exception):
     """Nothing could be resolved; the message is one line, safe to log."""
 
 
+class NotFound(LookupFailed):
+    """The remote server answered that it has no such account or object (404 or 410)."""
+
+
 @dataclass(frozen=True)
 class FoundAccount:
     account_id: int
@@ -120,6 +124,8 @@ async def webfinger(rt: Runtime, username: str, domain: str) -> str:
         if template is not None:
             target = template.replace("{uri}", quote(resource, safe=""))
             fetched = await _get(rt, target, JRD_ACCEPT, MAX_WEBFINGER_BYTES)
+    if fetched.status in (404, 410):
+        raise NotFound(f"WebFinger for {username}@{domain} answered {fetched.status}")
     if fetched.status != 200:
         raise LookupFailed(f"WebFinger for {username}@{domain} answered {fetched.status}")
     try:
@@ -168,6 +174,8 @@ async def resolve_account(rt: Runtime, username: str, domain: str | None) -> Acc
     except (LookupFailed, DocumentRefused) as exc:
         if known is not None:
             return known  # stale beats nothing while the remote side is away
+        if isinstance(exc, LookupFailed):
+            raise exc from None
         raise LookupFailed(str(exc)) from None
     row = await rt.store.read(account_rows.actor_by_uri, uri)
     if row is None:
@@ -247,6 +255,8 @@ async def fetch_object(rt: Runtime, url: str) -> dict[str, Any]:
         )
     except FetchError as exc:
         raise LookupFailed(f"cannot fetch {url}: {exc}") from None
+    if fetched.status in (404, 410):
+        raise NotFound(f"{url} answered {fetched.status}")
     if fetched.status != 200:
         raise LookupFailed(f"{url} answered {fetched.status}")
     content_type = fetched.headers.get("content-type", "")

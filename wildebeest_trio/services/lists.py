@@ -125,13 +125,14 @@ async def delete(rt: Runtime, account_id: int, list_id: int) -> None:
 
 
 async def add(rt: Runtime, account_id: int, list_id: int, member_ids: list[int]) -> None:
-    """Add accounts the caller follows to a list (422 for any other)."""
+    """Add accounts the caller follows, or has asked to follow, to a list (422 for any
+    other; Mastodon 4.3 lists accounts whose follow request waits)."""
 
     async def unit(conn: Connection) -> None:
         row = await _own(conn, list_id, account_id)
         facts = await follow_rows.relationship_facts(conn, account_id, member_ids)
         for member in member_ids:
-            if member not in facts["following"]:
+            if member not in facts["following"] and member not in facts["requested"]:
                 raise InvalidList("Validation failed: Account has not been followed")
         await list_rows.add_members(conn, list_id, [(rt.ids.next_id(), m) for m in member_ids])
         if row["exclusive"]:

@@ -375,6 +375,18 @@ def approval_message(*, instance: str, username: str, link: str) -> MailMessage:
     )
 
 
+def archive_ready_message(*, instance: str, username: str, link: str) -> MailMessage:
+    """Tells a user their archive can be downloaded (Mastodon's `backup_ready`); `link`
+    is the settings page offering it."""
+    return _message(
+        f"{instance}: your archive is ready for download",
+        [f"@{username}, the archive of your account on {instance} is ready."],
+        link,
+        "Download it from your settings",
+        ["It will be deleted in 7 days."],
+    )
+
+
 WARNING_SUBJECTS = {
     "none": "a warning from the moderators",
     "disable": "your account was frozen",

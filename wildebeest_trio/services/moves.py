@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 
 from ..federation.actors import refresh_actor
-from ..federation.fetch import DocumentRefused
+from ..federation.fetch import DocumentRefused, fetch_document
 from ..federation.lookup import LookupFailed, webfinger
 from ..ids import now_ms
 from ..runtime import Runtime
@@ -29,6 +29,10 @@ from . import follows
 from .follows import CannotFollow, FollowOptions
 
 MAX_ALIASES = 256  # what Mastodon keeps of a remote alsoKnownAs
+
+
+# Mastodon's AccountMigration::COOLDOWN_PERIOD.
+MOVE_COOLDOWN_MS = 30 * 86_400_000
 
 
 class MoveError(ValueError):
@@ -119,6 +123,18 @@ async def remove_alias(rt: Runtime, username: str, acct: str) -> list[str]:
     return aliases
 
 
+async def _moved_away(rt: Runtime, target: AccountRow) -> bool:
+    """Whether a remote account's actor names an account it moved to (`movedTo`), which
+    the stored account does not record."""
+    if target["domain"] is None:
+        return False
+    try:
+        document = await fetch_document(rt, target["uri"])
+    except DocumentRefused as exc:
+        raise MoveError(f"cannot fetch {target['uri']}: {exc}") from None
+    return isinstance(document.get("movedTo"), str)
+
+
 async def start_move(rt: Runtime, username: str, acct: str) -> AccountRow:
     """Move an account to `acct`, which must list it as an alias; the target account."""
     account = await _local(rt, username)
@@ -130,8 +146,12 @@ async def start_move(rt: Runtime, username: str, acct: str) -> AccountRow:
             f"{acct} does not list {account['uri']} among its aliases (alsoKnownAs); "
             "add the alias on the new account first"
         )
-    if target["moved_to_account_id"] is not None:
+    if target["moved_to_account_id"] is not None or await _moved_away(rt, target):
         raise MoveError(f"{acct} has itself moved away")
+    if account["moved_to_account_id"] == target["id"]:
+        raise MoveError(f"{acct} is the same account you have already moved to")
+    if account["moved_at"] is not None and account["moved_at"] > now_ms() - MOVE_COOLDOWN_MS:
+        raise MoveError("You are on cooldown: an account can move once every 30 days")
     await moved(rt, account, target)
     return target
 

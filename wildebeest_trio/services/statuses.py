@@ -259,7 +259,8 @@ async def create(
     ):
         return None
     parent = new.parent
-    status_id = rt.ids.next_id()
+    # An imported old post takes its place in the author's history by its date.
+    status_id = rt.ids.next_id(version.at if new.history else None)
     conversation_id = (parent["conversation_id"] or parent["id"]) if parent else status_id
     uri = new.uri or status_uri(rt.config, author["username"], status_id)
     await status_rows.insert_status(
@@ -322,12 +323,14 @@ async def create(
         await account_rows.add_to_statuses_count(conn, author["id"], 1, now)
         if parent is not None and new.visibility in DISTRIBUTABLE:
             await status_rows.add_to_count(conn, parent["id"], "replies_count", 1)
-    if local:
+    if local and not new.history:
         await outbox.record(
             conn, rt.ids, "status.created", author["id"], status_id, {"visibility": new.visibility}
         )
     row = await status_rows.status_by_id(conn, status_id)
     assert row is not None
+    if new.history:
+        return row
     if new.quote is not None:
         await quotes.attach(conn, rt, row, author, new.quote)
     await home_feed.status_added(conn, row)

@@ -200,7 +200,8 @@ async def set_moved_to(conn: Connection, account_id: int, target_id: int, now: i
     """Record that an account moved to another."""
     accounts_changed(conn, (account_id,))
     await conn.execute(
-        "UPDATE accounts SET moved_to_account_id = $1, updated_at = $2 WHERE id = $3",
+        "UPDATE accounts SET moved_to_account_id = $1, moved_at = $2, updated_at = $2 "
+        "WHERE id = $3",
         target_id,
         now,
         account_id,

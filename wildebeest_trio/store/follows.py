@@ -16,16 +16,13 @@ from .paging import Page, fetch_page, placeholders
 from .rows import (
     AccountPageRow,
     AccountRow,
-    AcctRow,
     BlockAndMuteFacts,
     BlockerRow,
     BlockRow,
-    FollowExportRow,
     FollowFacts,
     FollowRequestRow,
     FollowRow,
     MutedAccountPageRow,
-    MuteExportRow,
     MuteRow,
     NoteTextRow,
 )
@@ -553,43 +550,3 @@ async def endorsements_page(conn: Connection, account_id: int, page: Page) -> li
 
 
 # Exports -----------------------------------------------------------------------------------------
-
-
-async def followed_for_export(
-    conn: Connection, account_id: int, limit: int
-) -> list[FollowExportRow]:
-    return await fetch_as(
-        conn,
-        FollowExportRow,
-        "SELECT a.username, a.domain, f.show_reblogs, f.notify, f.languages FROM follows f "
-        "JOIN accounts a ON a.id = f.target_account_id WHERE f.account_id = $1 "
-        "ORDER BY f.id LIMIT $2",
-        account_id,
-        limit,
-    )
-
-
-async def blocked_for_export(conn: Connection, account_id: int, limit: int) -> list[AcctRow]:
-    return await fetch_as(
-        conn,
-        AcctRow,
-        "SELECT a.username, a.domain FROM blocks b JOIN accounts a ON a.id = b.target_account_id "
-        "WHERE b.account_id = $1 ORDER BY b.id LIMIT $2",
-        account_id,
-        limit,
-    )
-
-
-async def muted_for_export(
-    conn: Connection, account_id: int, now: int, limit: int
-) -> list[MuteExportRow]:
-    return await fetch_as(
-        conn,
-        MuteExportRow,
-        "SELECT a.username, a.domain, m.hide_notifications FROM mutes m "
-        "JOIN accounts a ON a.id = m.target_account_id WHERE m.account_id = $1 "
-        "AND (m.expires_at IS NULL OR m.expires_at > $2) ORDER BY m.id LIMIT $3",
-        account_id,
-        now,
-        limit,
-    )

@@ -83,6 +83,7 @@ class AccountRow(TypedDict):
     header_remote_url: str | None
     also_known_as: str  # JSON list of actor URIs
     moved_to_account_id: int | None
+    moved_at: int | None
     followers_count: int
     following_count: int
     statuses_count: int
@@ -767,6 +768,42 @@ class UserRecoveryCodeRow(TypedDict):
     created_at: int
 
 
+class ImportRow(TypedDict):
+    id: int
+    account_id: int
+    type: str
+    mode: str
+    filename: str
+    state: str
+    total_rows: int
+    done_rows: int
+    failed_rows: int
+    created_at: int
+    finished_at: int | None
+
+
+class ImportRowRow(TypedDict):
+    import_id: int
+    position: int
+    data: str
+    state: str
+    attempts: int
+    error: str | None
+    next_at: int
+    claimed_until: int | None
+
+
+class AccountArchiveRow(TypedDict):
+    id: int
+    account_id: int
+    state: str
+    file_key: str | None
+    size: int
+    created_at: int
+    ready_at: int | None
+    expires_at: int | None
+
+
 class AdminActionLogRow(TypedDict):
     id: int
     account_id: int | None
@@ -845,6 +882,9 @@ class StatusTranslationRow(TypedDict):
 TABLES: dict[str, type] = {
     "status_translations": StatusTranslationRow,
     "schema_migrations": SchemaMigrationRow,
+    "imports": ImportRow,
+    "import_rows": ImportRowRow,
+    "account_archives": AccountArchiveRow,
     "id_nodes": IdNodeRow,
     "accounts": AccountRow,
     "entity_epochs": EntityEpochRow,
@@ -1257,14 +1297,39 @@ class NoteTextRow(TypedDict):
     comment: str
 
 
-class FollowExportRow(AcctRow):
+class ExportAccountRow(AcctRow):
+    """An account one of an account's relationships names, for its CSV exports: `id` is
+    the relationship's (the key the export pages by), `account_id` the named account's."""
+
+    id: int
+    account_id: int
+
+
+class FollowExportRow(ExportAccountRow):
     show_reblogs: SqlBool
     notify: SqlBool
     languages: str | None
 
 
-class MuteExportRow(AcctRow):
+class MuteExportRow(ExportAccountRow):
     hide_notifications: SqlBool
+
+
+class DomainExportRow(TypedDict):
+    id: int
+    domain: str
+
+
+class BookmarkExportRow(TypedDict):
+    id: int
+    status_id: int
+    uri: str
+    url: str | None
+
+
+class ListExportRow(ExportAccountRow):
+    list_id: int
+    title: str
 
 
 class FollowFacts(TypedDict):

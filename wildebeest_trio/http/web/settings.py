@@ -4,8 +4,10 @@ import and export, aliases and moving, deleting the account."""
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
+import trio
 from quart import Blueprint, Response, request
 
 from ...media.images import ImageError
@@ -13,7 +15,9 @@ from ...serializers.accounts import account_entity
 from ...serializers.time import iso_ms
 from ...services import (
     account_settings,
+    archives,
     exports,
+    imports,
     moves,
     notification_mail,
     oauth,
@@ -51,6 +55,8 @@ NOTICES = Notices(
         "alias": "Your aliases were updated.",
         "moved": "Your followers are being moved to the new account.",
         "session_revoked": "That session was logged out.",
+        "import_started": "Your file is being imported; its progress shows below.",
+        "archive_requested": "Your archive is being prepared; it shows below when ready.",
         "mail": "Your e-mail notification preferences were saved.",
     }
 )
@@ -355,9 +361,24 @@ async def revoke_application(post: FormPost, app_id: int) -> Response:
 
 @blueprint.route("/settings/export")
 @viewer_page()
-async def export_page(_viewer: Row) -> Response:
+async def export_page(viewer: Row) -> Response:
+    return await _export_page(viewer)
+
+
+async def _export_page(viewer: Row, status: int = 200, error: str | None = None) -> Response:
+    rt = runtime()
+    found = await imports.imports_of(rt, viewer["account_id"])
+    made = await archives.archives_of(rt, viewer["account_id"])
     return await NOTICES.page(
-        "settings/export.html", kinds=exports.FILENAMES, result=None, error=None
+        "settings/export.html",
+        status,
+        kinds=exports.FILENAMES,
+        types=IMPORT_TYPES,
+        imports=found,
+        archives=made,
+        running=any(i.state == "running" for i in found)
+        or any(a["state"] == "building" for a in made),
+        error=error,
     )
 
 
@@ -366,10 +387,51 @@ async def export_page(_viewer: Row) -> Response:
 async def export_file(viewer: Row, kind: str) -> Response:
     if kind not in exports.KINDS:
         return await page("message.html", 404, heading="Not found", message="No such export.")
-    text = await exports.export_csv(runtime(), viewer["account_id"], kind)
-    response = Response(text, content_type="text/csv; charset=utf-8")
+    chunks = exports.export_csv(runtime(), viewer["account_id"], kind)
+    response = Response(chunks, content_type="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="{exports.FILENAMES[kind]}"'
     return finish(response)
+
+
+@blueprint.route("/settings/export/archive", methods=["POST"])
+@form_post(SIGNED_IN, back="/settings/export")
+async def request_archive(post: FormPost) -> Response:
+    try:
+        await archives.request(runtime(), post.account["account_id"])
+    except archives.ArchiveRefused as exc:
+        return await _export_page(post.account, 422, str(exc))
+    return post.done("archive_requested")
+
+
+@blueprint.route("/settings/export/archive/<int:archive_id>.zip")
+@viewer_page()
+async def download_archive(viewer: Row, archive_id: int) -> Response:
+    rt = runtime()
+    path = await archives.archive_path(rt, viewer["account_id"], archive_id)
+    if path is None:
+        return await page("message.html", 404, heading="Not found", message="No such archive.")
+
+    async def chunks() -> AsyncIterator[bytes]:
+        async with await trio.open_file(path, "rb") as handle:
+            while chunk := await handle.read(256 * 1024):
+                yield chunk
+
+    response = Response(chunks(), content_type="application/zip")
+    name = f"archive-{viewer['username']}-{archive_id}.zip"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return finish(response)
+
+
+# What each import type's form choice says (Mastodon's import types).
+IMPORT_TYPES = {
+    "following": "Accounts to follow",
+    "blocking": "Accounts to block",
+    "muting": "Accounts to mute",
+    "domain_blocking": "Domains to hide",
+    "bookmarks": "Bookmarks",
+    "lists": "Lists",
+    "archive": "Posts from a Mastodon archive (zip)",
+}
 
 
 @blueprint.route("/settings/import", methods=["POST"])
@@ -378,19 +440,19 @@ async def import_file(post: FormPost) -> Response:
     form, viewer = post.form, post.account
     files = await request.files
     upload = files.get("file")
-    data = upload.read(exports.MAX_IMPORT_BYTES + 1) if upload is not None else b""
-    kind = str(form.get("type", ""))
+    data = upload.read() if upload is not None else b""
     try:
-        if not data:
-            raise exports.CsvImportError("Choose a file")
-        result = await exports.import_csv(runtime(), viewer["account_id"], kind, data)
-    except exports.CsvImportError as exc:
-        return await NOTICES.page(
-            "settings/export.html", 422, kinds=exports.FILENAMES, result=None, error=str(exc)
-        )
-    return await NOTICES.page(
-        "settings/export.html", kinds=exports.FILENAMES, result=result, error=None
-    )
+        if upload is None or not upload.filename:
+            raise imports.ImportRefused("Choose a file")
+        kind = str(form.get("type", ""))
+        if kind == "archive":
+            await imports.start_archive(runtime(), viewer["account_id"], upload.filename, data)
+        else:
+            mode = str(form.get("mode", "merge"))
+            await imports.start(runtime(), viewer["account_id"], kind, mode, upload.filename, data)
+    except imports.ImportRefused as exc:
+        return await _export_page(viewer, 422, str(exc))
+    return post.done("import_started")
 
 
 # Aliases and moving ----------------------------------------------------------------------------

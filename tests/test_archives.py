@@ -1,0 +1,236 @@
+"""The archive on the settings page: Mastodon's takeout format in one zip, built by a job,
+downloadable, once a week, deleted after seven days."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+from quart.datastructures import FileStorage
+
+from tests.fakes.peers import Instance, eventually, follow_accepted, peer_config
+from tests.oauth_flow import csrf_from
+from tests.social import act, get, make_user, post
+from tests.web_helpers import html_of, log_in, submit
+from wildebeest_trio.services import archives
+
+pytest_plugins = ("tests.fakes.fixtures",)
+
+
+@pytest.fixture
+def config(tmp_path: Path, database_url: str) -> Any:
+    return peer_config(tmp_path, database_url)
+
+
+def png(color: str) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), color).save(out, "PNG")
+    return out.getvalue()
+
+
+async def test_archive_in_mastodons_format(a: Instance) -> None:
+    alice = await make_user(a.rt, a.client, "alice")
+    bob = await make_user(a.rt, a.client, "bob")
+    response = await a.client.patch(
+        "/api/v1/accounts/update_credentials",
+        headers=alice.headers,
+        files={"avatar": FileStorage(io.BytesIO(png("red")), "a.png", content_type="image/png")},
+    )
+    assert response.status_code == 200
+    response = await a.client.post(
+        "/api/v1/media",
+        headers=alice.headers,
+        files={"file": FileStorage(io.BytesIO(png("blue")), "p.png", content_type="image/png")},
+    )
+    assert response.status_code == 200
+    media = await response.get_json()
+    public = await post(a.client, alice, "hello world", media_ids=[media["id"]])
+    private = await post(a.client, alice, "for followers", visibility="private")
+    theirs = await post(a.client, bob, "likeable")
+    await act(a.client, alice, f"/api/v1/statuses/{theirs['id']}/favourite")
+    await act(a.client, alice, f"/api/v1/statuses/{theirs['id']}/bookmark")
+
+    await log_in(a.client, "alice")
+    link = await _archive_link(a)
+    response = await a.client.get(link)
+    assert response.status_code == 200 and response.content_type == "application/zip"
+    assert "attachment" in response.headers["Content-Disposition"]
+    archive = zipfile.ZipFile(io.BytesIO(await response.get_data()))
+    names = set(archive.namelist())
+    assert {"actor.json", "outbox.json", "likes.json", "bookmarks.json", "avatar.jpg"} <= names
+    actor = json.loads(archive.read("actor.json"))
+    assert actor["preferredUsername"] == "alice" and actor["type"] == "Person"
+    assert actor["icon"]["url"] == "avatar.jpg"
+    assert (actor["outbox"], actor["likes"], actor["bookmarks"]) == (
+        "outbox.json",
+        "likes.json",
+        "bookmarks.json",
+    )
+    assert Image.open(io.BytesIO(archive.read("avatar.jpg"))).size[0] > 0
+    outbox = json.loads(archive.read("outbox.json"))
+    assert outbox["type"] == "OrderedCollection" and outbox["id"] == "outbox.json"
+    assert outbox["totalItems"] == 2
+    notes = {item["object"]["id"]: item for item in outbox["orderedItems"]}
+    assert set(notes) == {public["uri"], private["uri"]}
+    assert all(item["type"] == "Create" for item in notes.values())
+    attachment = notes[public["uri"]]["object"]["attachment"][0]
+    assert attachment["url"].startswith("media_attachments/files/")
+    assert attachment["url"] in names
+    assert Image.open(io.BytesIO(archive.read(attachment["url"]))).size == (64, 48)
+    for name in ("likes.json", "bookmarks.json"):
+        collection = json.loads(archive.read(name))
+        assert collection["id"] == name and collection["orderedItems"] == [theirs["uri"]]
+
+    # One a week.
+    response = await submit(a.client, "/settings/export", "/settings/export/archive", {})
+    html = await response.get_data(as_text=True)
+    assert response.status_code == 422 and "once every 7 days" in html
+
+    # Another account cannot download it.
+    await log_in(a.client, "bob")
+    assert (await a.client.get(link)).status_code == 404
+
+    # Seven days later it is gone.
+    async def age(conn: Any) -> None:
+        await conn.execute("UPDATE account_archives SET expires_at = 1, created_at = 1")
+
+    await a.rt.store.write(age)
+    assert await archives.remove_expired(a.rt) == 1
+    await log_in(a.client, "alice")
+    assert (await a.client.get(link)).status_code == 404
+    assert not list((Path(a.rt.config.data_dir) / "archives").iterdir())
+    html = await html_of(a.client, "/settings/export")
+    assert "/settings/export/archive/" not in html
+
+
+async def _archive_of(side: Instance) -> bytes:
+    """The signed-in person's archive on `side`, asked for and downloaded."""
+    link = await _archive_link(side)
+    return bytes(await (await side.client.get(link)).get_data())
+
+
+async def _archive_link(side: Instance) -> str:
+    """Ask for the signed-in person's archive on `side`; its link once it is ready."""
+    response = await submit(side.client, "/settings/export", "/settings/export/archive", {})
+    assert response.status_code == 303
+
+    async def ready() -> Any:
+        html = await html_of(side.client, "/settings/export")
+        return re.search(r'href="(/settings/export/archive/\d+\.zip)"', html)
+
+    return str((await eventually(ready, "the archive"))[1])
+
+
+async def _import_archive(side: Instance, data: bytes, name: str) -> dict[str, str]:
+    token = csrf_from(await html_of(side.client, "/settings/export"))
+    response = await side.client.post(
+        "/settings/import",
+        form={"csrf_token": token, "type": "archive"},
+        files={"file": FileStorage(io.BytesIO(data), name)},
+    )
+    assert response.status_code == 303, await response.get_data(as_text=True)
+
+    async def finished() -> Any:
+        html = await html_of(side.client, "/settings/export")
+        match = re.search(
+            rf'<td>{re.escape(name)}</td>.*?<td class="state">finished</td>'
+            r'<td class="done">(\d+)</td><td class="failed">(\d+)</td>',
+            html,
+        )
+        return {"done": match[1], "failed": match[2]} if match else None
+
+    return dict(await eventually(finished, "the archive import"))
+
+
+async def test_an_archive_becomes_history_on_another_server(a: Instance, b: Instance) -> None:
+    alice = await make_user(a.rt, a.client, "alice")
+    bob = await make_user(a.rt, a.client, "bob")
+    response = await a.client.post(
+        "/api/v1/media",
+        headers=alice.headers,
+        files={"file": FileStorage(io.BytesIO(png("blue")), "p.png", content_type="image/png")},
+        form={"description": "a blue square"},
+    )
+    media = await response.get_json()
+    first = await post(a.client, alice, "hello world", media_ids=[media["id"]])
+    warned = await post(a.client, alice, "spoilers", spoiler_text="film", visibility="unlisted")
+    await post(a.client, alice, "only followers", visibility="private")
+    thread = await post(a.client, alice, "more to say", in_reply_to_id=first["id"])
+    theirs = await post(a.client, bob, "a question")
+    answer = await post(a.client, alice, "an answer", in_reply_to_id=theirs["id"])
+    await log_in(a.client, "alice")
+    data = await _archive_of(a)
+
+    # Carol on A follows alice's new account on B before the import.
+    new = await make_user(b.rt, b.client, "alice")
+    carol = await make_user(a.rt, a.client, "carol")
+    await follow_accepted(a, carol, b, new)
+    await log_in(b.client, "alice")
+    assert await _import_archive(b, data, "archive.zip") == {"done": "4", "failed": "0"}
+
+    code, shown = await get(b.client, None, f"/api/v1/accounts/{new.id}/statuses?limit=40")
+    assert code == 200
+    by_url = {s["url"]: s for s in shown}
+    assert set(by_url) == {first["url"], warned["url"], thread["url"], answer["url"]}
+    # In the original order, with the original dates, text, warnings and media.
+    assert [s["url"] for s in shown] == [answer["url"], thread["url"], warned["url"], first["url"]]
+    for original in (first, warned, thread, answer):
+        assert by_url[original["url"]]["created_at"] == original["created_at"]
+    assert "hello world" in by_url[first["url"]]["content"]
+    assert by_url[warned["url"]]["spoiler_text"] == "film"
+    assert by_url[warned["url"]]["visibility"] == "unlisted"
+    [attachment] = by_url[first["url"]]["media_attachments"]
+    assert attachment["type"] == "image" and attachment["description"] == "a blue square"
+    image = await b.client.get(attachment["url"].removeprefix(b.rt.config.base_url))
+    assert Image.open(io.BytesIO(await image.get_data())).size == (64, 48)
+    # A reply within the archive stays one; a reply to someone else links to it.
+    assert by_url[thread["url"]]["in_reply_to_id"] == by_url[first["url"]]["id"]
+    assert by_url[answer["url"]]["in_reply_to_id"] is None
+    assert theirs["uri"] in by_url[answer["url"]]["content"]
+    _, me = await get(b.client, new, "/api/v1/accounts/verify_credentials")
+    assert me["statuses_count"] == 4
+
+    # Nothing was delivered: carol's home on A has none of it, no one was notified.
+    code, home = await get(a.client, carol, "/api/v1/timelines/home")
+    assert code == 200 and home == []
+    _, told = await get(a.client, bob, "/api/v1/notifications")
+    assert [n for n in told if n["type"] == "mention"] == []
+
+    # The same archive again adds nothing.
+    assert await _import_archive(b, data, "again.zip") == {"done": "4", "failed": "0"}
+    code, shown = await get(b.client, None, f"/api/v1/accounts/{new.id}/statuses?limit=40")
+    assert len(shown) == 4
+
+
+async def test_an_archive_that_is_not_one_is_refused(a: Instance) -> None:
+    await make_user(a.rt, a.client, "alice")
+    await log_in(a.client, "alice")
+    for data, message in (
+        (b"not a zip", "not a Mastodon archive"),
+        (_zip({"actor.json": "{}"}), "not a Mastodon archive"),
+        (_zip({"outbox.json": "[1, 2"}), "cannot be read"),
+        (_zip({"outbox.json": json.dumps({"orderedItems": []})}), "no public or unlisted"),
+    ):
+        token = csrf_from(await html_of(a.client, "/settings/export"))
+        response = await a.client.post(
+            "/settings/import",
+            form={"csrf_token": token, "type": "archive"},
+            files={"file": FileStorage(io.BytesIO(data), "x.zip")},
+        )
+        html = await response.get_data(as_text=True)
+        assert response.status_code == 422 and message in html
+        assert "<td>x.zip</td>" not in html
+
+
+def _zip(files: dict[str, str]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return out.getvalue()
