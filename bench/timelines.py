@@ -157,7 +157,8 @@ async def seed(
         await conn.executemany(
             f"INSERT INTO statuses ({', '.join(status_columns)}) VALUES "
             f"({', '.join(f'${i + 1}' for i in range(len(status_columns)))})",
-            [tuple(r[c] for c in status_columns) for r in rows],
+            # Columns a row may leave out take their defaults, as `insert_status` gives them.
+            [tuple({**status_rows._STATUS_DEFAULTS, **r}[c] for c in status_columns) for r in rows],
         )
 
     async def recount(conn: Connection) -> None:

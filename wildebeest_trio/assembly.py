@@ -38,6 +38,7 @@ from .services import (
     web_push,
 )
 from .store.effects import InstanceFactsChanged, WorkQueued
+from .store.entities import EntitiesChanged
 from .streaming import relay
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,12 @@ async def _wake_workers(rt: Runtime, _: list[WorkQueued]) -> None:
     rt.wake_jobs()
 
 
+async def _forget_entities(rt: Runtime, changes: list[EntitiesChanged]) -> None:
+    # Only this process's copies: the others see the moved versions (store.entities).
+    for change in changes:
+        rt.entities.drop(change.statuses, change.accounts)
+
+
 async def _forget_instance_facts(rt: Runtime, _: list[InstanceFactsChanged]) -> None:
     rt.instance_facts.invalidate()
 
@@ -85,6 +92,7 @@ def effect_handlers() -> EffectHandlers:
     handlers = EffectHandlers()
     handlers.register(WorkQueued, _wake_workers)
     handlers.register(InstanceFactsChanged, _forget_instance_facts)
+    handlers.register(EntitiesChanged, _forget_entities)
     handlers.register(relay.StreamEvent, relay.publish_events)
     handlers.register(fanout.StatusPublished, fanout.publish_statuses)
     handlers.register(conversations.ConversationUpdated, conversations.publish_conversations)

@@ -30,6 +30,7 @@ from .media import LocalMediaStore, MediaStore
 from .net import Outbound
 from .private_files import secure_data_dir
 from .store import Effect, Effects, Store, open_store
+from .store.entities import EntityCache
 from .store.migrate import migrate as apply_migrations
 from .store.nodes import claim_node, release_node, renew_node
 from .streaming.hub import StreamHub
@@ -144,6 +145,8 @@ class Runtime:
     instance_facts: CachedValue[InstanceFacts] = field(
         default_factory=lambda: CachedValue(ttl=30.0)
     )
+    # The statuses this process rendered, kept while their versions hold (store.entities).
+    entities: EntityCache = field(default_factory=EntityCache)
 
     def wake_jobs(self) -> None:
         """Start this process's idle workers at once (the `WorkQueued` effect's handler)."""

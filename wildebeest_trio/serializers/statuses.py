@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from html import escape
 from typing import Any
@@ -66,14 +67,43 @@ def status_entity(
 ) -> dict[str, Any]:
     """One status of a bundle as Mastodon's Status (never null where a list or string is
     expected); `source=True` adds `text`, as DELETE returns it for redrafting. A quoted
-    status is `shallow`: the quote it makes in turn is only named (a ShallowQuote)."""
+    status is `shallow`: the quote it makes in turn is only named (a ShallowQuote).
+
+    What no viewer changes is built once per kept status (`StatusEntry.base`); what the
+    viewer or other statuses decide is added to a copy of it on every call."""
     row = bundle.statuses[status_id]
-    account = bundle.accounts[row["account_id"]]
-    reblog = None
+    entry = bundle.entries.get(status_id)
+    if entry is None:
+        base = _base_entity(config, bundle, status_id)
+    else:
+        base = entry.base
+        if base is None:
+            base = entry.base = _base_entity(config, bundle, status_id)
+    entity = dict(base)
+    entity["account"] = _author(config, bundle, row["account_id"])
     if row["reblog_of_id"] is not None and row["reblog_of_id"] in bundle.statuses:
-        reblog = status_entity(config, bundle, row["reblog_of_id"])
+        entity["reblog"] = status_entity(config, bundle, row["reblog_of_id"])
     proper = bundle.statuses.get(row["reblog_of_id"] or row["id"], row)
-    entity: dict[str, Any] = {
+    entity["poll"] = _poll(bundle, row)
+    entity["quote"] = _quote(config, bundle, row["id"], shallow=shallow)
+    entity["quote_approval"] = _quote_approval(bundle, proper)
+    # Mastodon names the posting application only to the author (or if shared).
+    app = bundle.applications.get(row["application_id"]) if row["application_id"] else None
+    if app is not None and bundle.viewer_id == row["account_id"]:
+        entity["application"] = {"name": app["name"], "website": app["website"]}
+    if bundle.viewer_id is not None:
+        entity.update(_viewer_flags(bundle, row))
+    if source:
+        entity["text"] = row["text"] or ""
+    return entity
+
+
+def _base_entity(config: Config, bundle: StatusBundle, status_id: int) -> dict[str, Any]:
+    """The part of a Status no viewer changes, its author apart (`reblog`, `account`,
+    `poll`, `quote` and `quote_approval` hold their places in the key order, filled per
+    call)."""
+    row = bundle.statuses[status_id]
+    return {
         "id": str(row["id"]),
         "created_at": iso_ms(row["created_at"]),
         "in_reply_to_id": _str_or_none(row["in_reply_to_id"]),
@@ -90,8 +120,8 @@ def status_entity(
         "quotes_count": int(row.get("quotes_count") or 0),
         "edited_at": iso_ms(row["edited_at"]),
         "content": row["content"] or "",
-        "reblog": reblog,
-        "account": account_entity(config, account),
+        "reblog": None,
+        "account": None,
         "media_attachments": [
             media_attachment_entity(config, m) for m in bundle.media.get(status_id, [])
         ],
@@ -99,19 +129,20 @@ def status_entity(
         "tags": [_tag(config, t) for t in bundle.tags.get(status_id, [])],
         "emojis": [custom_emoji_entity(config, e) for e in bundle.emojis.get(status_id, ())],
         "card": _card(config, bundle, status_id),
-        "poll": _poll(bundle, row),
-        "quote": _quote(config, bundle, row["id"], shallow=shallow),
-        "quote_approval": _quote_approval(bundle, proper),
+        "poll": None,
+        "quote": None,
+        "quote_approval": None,
     }
-    # Mastodon names the posting application only to the author (or if shared).
-    app = bundle.applications.get(row["application_id"]) if row["application_id"] else None
-    if app is not None and bundle.viewer_id == row["account_id"]:
-        entity["application"] = {"name": app["name"], "website": app["website"]}
-    if bundle.viewer_id is not None:
-        entity.update(_viewer_flags(bundle, row))
-    if source:
-        entity["text"] = row["text"] or ""
-    return entity
+
+
+def _author(config: Config, bundle: StatusBundle, account_id: int) -> dict[str, Any]:
+    """A status's Account, built once per kept account (shared: never changed after)."""
+    entry = bundle.account_entries.get(account_id)
+    if entry is None:
+        return account_entity(config, bundle.accounts[account_id])
+    if entry.base is None:
+        entry.base = account_entity(config, entry.row)
+    return entry.base
 
 
 def status_entities(config: Config, bundle: StatusBundle) -> list[dict[str, Any]]:
@@ -173,13 +204,24 @@ def _quote(
     return {"state": state, "quoted_status": quoted}
 
 
+@functools.lru_cache(maxsize=64)
+def _policy_keys(policy: int) -> tuple[list[str], list[str]]:
+    """The automatic and manual keys of a policy (a handful of values; the lists are
+    shared by every entity showing them, never changed)."""
+    return (
+        quote_policy.as_keys(quote_policy.automatic(policy)),
+        quote_policy.as_keys(quote_policy.manual(policy)),
+    )
+
+
 def _quote_approval(bundle: StatusBundle, row: RowView) -> dict[str, Any]:
     """QuoteApproval: who may quote the status, and what the viewer may expect."""
     policy = int(row.get("quote_approval_policy") or 0)
     author = row["account_id"]
+    automatic, manual = _policy_keys(policy)
     return {
-        "automatic": quote_policy.as_keys(quote_policy.automatic(policy)),
-        "manual": quote_policy.as_keys(quote_policy.manual(policy)),
+        "automatic": automatic,
+        "manual": manual,
         "current_user": quote_policy.for_account(
             policy,
             visibility=row["visibility"],

@@ -16,6 +16,7 @@ from ..store import Connection, Effect, RowView
 from ..store import conversations as conversation_rows
 from ..store import follows as follow_rows
 from ..store import statuses as status_rows
+from ..store.entities import EntityCache
 from ..store.paging import Page
 from ..store.rows import AccountRow
 from ..store.statuses import StatusBundle
@@ -118,13 +119,18 @@ class Conversations:
     statuses: StatusBundle
 
 
-async def _load(conn: Connection, rows: Sequence[RowView], viewer_id: int) -> Conversations:
+async def _load(
+    conn: Connection,
+    rows: Sequence[RowView],
+    viewer_id: int,
+    cache: EntityCache | None = None,
+) -> Conversations:
     wanted = {viewer_id}
     for row in rows:
         wanted.update(json.loads(row["participant_ids"]))
     accounts = {a["id"]: a for a in await follow_rows.accounts_by_ids(conn, sorted(wanted))}
     lasts = await status_rows.visible_statuses(conn, [r["last_status_id"] for r in rows], viewer_id)
-    bundle = await status_rows.hydrate(conn, lasts, viewer_id)
+    bundle = await status_rows.hydrate(conn, lasts, viewer_id, cache)
     return Conversations(rows, accounts, bundle)
 
 
@@ -133,7 +139,7 @@ async def page(rt: Runtime, viewer_id: int, cursor: Page) -> Conversations:
 
     async def unit(conn: Connection) -> Conversations:
         rows = await conversation_rows.page_of(conn, viewer_id, cursor)
-        return await _load(conn, rows, viewer_id)
+        return await _load(conn, rows, viewer_id, rt.entities)
 
     return await rt.store.read(unit)
 

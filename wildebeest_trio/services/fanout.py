@@ -82,7 +82,7 @@ async def publish_statuses(rt: Runtime, published: list[StatusPublished]) -> Non
             if reached is None or row is None or row["deleted_at"] is not None:
                 continue  # deleted since: its `delete` event follows
             # A stream payload is the same for every reader: no viewer's flags inside it.
-            bundle = await status_rows.hydrate(conn, [row], None)
+            bundle = await status_rows.hydrate(conn, [row], None, rt.entities)
             found.append((*reached, bundle, effect.status_id, effect.event))
         return found
 

@@ -174,6 +174,6 @@ async def timeline(rt: Runtime, account_id: int, list_id: int, page: Page) -> St
     async def unit(conn: Connection) -> StatusBundle:
         row = await _own(conn, list_id, account_id)
         rows = await status_rows.list_page(conn, row, account_id, page, now_ms())
-        return await status_rows.hydrate(conn, rows, account_id)
+        return await status_rows.hydrate(conn, rows, account_id, rt.entities)
 
     return await rt.store.read(unit)

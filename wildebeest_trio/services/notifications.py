@@ -39,6 +39,7 @@ from ..store import quotes as quote_rows
 from ..store import reports as report_rows
 from ..store import statuses as status_rows
 from ..store.effects import Effect
+from ..store.entities import EntityCache
 from ..store.notifications import POLICY_FIELDS, Browse
 from ..store.paging import Page
 from ..store.rows import AccountRow, NotificationRow, ReportRow
@@ -519,13 +520,19 @@ async def _accounts(conn: Connection, ids: set[int]) -> dict[int, AccountRow]:
     return {r["id"]: r for r in await follow_rows.accounts_by_ids(conn, list(ids))}
 
 
-async def _load(conn: Connection, account_id: int, rows: Sequence[RowView]) -> Listing:
-    """Accounts, statuses (hydrated for the recipient) and reports of notifications."""
+async def _load(
+    conn: Connection,
+    account_id: int,
+    rows: Sequence[RowView],
+    cache: EntityCache | None = None,
+) -> Listing:
+    """Accounts, statuses (hydrated for the recipient; `cache` in read units only) and
+    reports of notifications."""
     status_ids = list(
         {r["status_id"] for r in rows if r["status_id"] is not None and r["type"] in STATUS_TYPES}
     )
     statuses = await status_rows.visible_statuses(conn, status_ids, account_id)
-    bundle = await status_rows.hydrate(conn, statuses, account_id)
+    bundle = await status_rows.hydrate(conn, statuses, account_id, cache)
     report_ids = list({r["report_id"] for r in rows if r["report_id"] is not None})
     reports: dict[int, ReportRow] = {}
     if report_ids:
@@ -547,7 +554,7 @@ async def page(rt: Runtime, account_id: int, browse: Browse, page: Page) -> List
 
     async def unit(conn: Connection) -> Listing:
         rows = await notification_rows.page(conn, account_id, browse, page)
-        return await _load(conn, account_id, rows)
+        return await _load(conn, account_id, rows, rt.entities)
 
     return await rt.store.read(unit)
 
@@ -559,7 +566,7 @@ async def show(rt: Runtime, account_id: int, notification_id: int) -> Listing:
         row = await notification_rows.visible_one(conn, account_id, notification_id)
         if row is None:
             raise NotificationNotFound()
-        return await _load(conn, account_id, [row])
+        return await _load(conn, account_id, [row], rt.entities)
 
     return await rt.store.read(unit)
 
@@ -779,14 +786,16 @@ class Requests:
     counts: dict[int, int]
 
 
-async def _load_requests(conn: Connection, account_id: int, rows: Sequence[RowView]) -> Requests:
+async def _load_requests(
+    conn: Connection, account_id: int, rows: Sequence[RowView], cache: EntityCache
+) -> Requests:
     status_ids = [r["last_status_id"] for r in rows if r["last_status_id"] is not None]
     statuses = await status_rows.visible_statuses(conn, status_ids, account_id)
     senders = [r["from_account_id"] for r in rows]
     return Requests(
         rows,
         await _accounts(conn, set(senders)),
-        await status_rows.hydrate(conn, statuses, account_id),
+        await status_rows.hydrate(conn, statuses, account_id, cache),
         await notification_rows.filtered_counts(conn, account_id, senders),
     )
 
@@ -796,7 +805,7 @@ async def requests(rt: Runtime, account_id: int, page: Page) -> Requests:
 
     async def unit(conn: Connection) -> Requests:
         rows = await notification_rows.requests_page(conn, account_id, page)
-        return await _load_requests(conn, account_id, rows)
+        return await _load_requests(conn, account_id, rows, rt.entities)
 
     return await rt.store.read(unit)
 
@@ -808,7 +817,7 @@ async def request(rt: Runtime, account_id: int, request_id: int) -> Requests:
         row = await notification_rows.request_by_id(conn, account_id, request_id)
         if row is None:
             raise NotificationNotFound()
-        return await _load_requests(conn, account_id, [row])
+        return await _load_requests(conn, account_id, [row], rt.entities)
 
     return await rt.store.read(unit)
 

@@ -413,6 +413,6 @@ async def quotes_of(
             raise NotAllowed()
         state = "pending" if pending else "accepted"
         rows = await status_rows.quoting_page(conn, status_id, viewer_id, state, page, now_ms())
-        return await status_rows.hydrate(conn, rows, viewer_id)
+        return await status_rows.hydrate(conn, rows, viewer_id, rt.entities)
 
     return await rt.store.read(unit)

@@ -236,7 +236,7 @@ async def search_statuses(
         if not _criteria_search_anything(criteria):
             return StatusBundle(order=[])
         rows = await search_rows.search_statuses(conn, criteria, viewer_id, now_ms(), limit, offset)
-        return await status_rows.hydrate(conn, rows, viewer_id)
+        return await status_rows.hydrate(conn, rows, viewer_id, rt.entities)
 
     return await rt.store.read(unit)
 
@@ -404,7 +404,7 @@ async def _visible_status(rt: Runtime, status_id: int, viewer_id: int | None) ->
             hidden = await status_rows.hidden_account_ids(conn, viewer_id, now_ms())
             if row["account_id"] in hidden:
                 return StatusBundle(order=[])
-        return await status_rows.hydrate(conn, [row], viewer_id)
+        return await status_rows.hydrate(conn, [row], viewer_id, rt.entities)
 
     return await rt.store.read(unit)
 

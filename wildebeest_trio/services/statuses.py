@@ -434,7 +434,7 @@ async def show(rt: Runtime, status_id: int, viewer_id: int | None) -> StatusBund
         row = await status_rows.visible_status(conn, status_id, viewer_id)
         if row is None:
             raise StatusNotFound()
-        return await status_rows.hydrate(conn, [row], viewer_id)
+        return await status_rows.hydrate(conn, [row], viewer_id, rt.entities)
 
     return await rt.store.read(unit)
 
@@ -460,7 +460,10 @@ async def show_many(rt: Runtime, status_ids: list[int], viewer_id: int | None) -
             r["id"]: r for r in await status_rows.visible_statuses(conn, status_ids, viewer_id)
         }
         return await status_rows.hydrate(
-            conn, [found[i] for i in dict.fromkeys(status_ids) if i in found], viewer_id
+            conn,
+            [found[i] for i in dict.fromkeys(status_ids) if i in found],
+            viewer_id,
+            rt.entities,
         )
 
     return await rt.store.read(unit)
@@ -512,8 +515,8 @@ async def context(rt: Runtime, status_id: int, viewer_id: int | None) -> Context
         ancestors = [r for r in reversed(up) if r["id"] in visible]
         descendants = [r for r in down if r["id"] in visible]
         return Context(
-            await status_rows.hydrate(conn, ancestors, viewer_id),
-            await status_rows.hydrate(conn, descendants, viewer_id),
+            await status_rows.hydrate(conn, ancestors, viewer_id, rt.entities),
+            await status_rows.hydrate(conn, descendants, viewer_id, rt.entities),
         )
 
     return await rt.store.read(unit)

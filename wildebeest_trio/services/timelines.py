@@ -33,7 +33,7 @@ async def home(rt: Runtime, viewer_id: int, page: Page) -> StatusBundle:
         reading = await home_feed.read(conn, viewer_id, page, now)
         if reading.rows is None:
             return reading, None
-        return reading, await status_rows.hydrate(conn, reading.rows, viewer_id)
+        return reading, await status_rows.hydrate(conn, reading.rows, viewer_id, rt.entities)
 
     async def build(conn: Connection) -> StatusBundle:
         rows = await home_feed.build(conn, viewer_id, page, now)
@@ -67,7 +67,7 @@ async def public(
             now=now_ms(),
             only_media=only_media,
         )
-        return await status_rows.hydrate(conn, rows, viewer_id)
+        return await status_rows.hydrate(conn, rows, viewer_id, rt.entities)
 
     return await rt.store.read(unit)
 
@@ -82,7 +82,7 @@ async def link(rt: Runtime, viewer_id: int | None, page: Page, url: str) -> Stat
         if card is None or not card["trendable"]:
             raise LinkNotFound()
         rows = await card_rows.link_page(conn, card["id"], page, viewer_id, now_ms())
-        return await status_rows.hydrate(conn, rows, viewer_id)
+        return await status_rows.hydrate(conn, rows, viewer_id, rt.entities)
 
     return await rt.store.read(unit)
 
@@ -120,7 +120,7 @@ async def account(
             tagged=filters.tagged.lstrip("#") if filters.tagged else None,
             only_media=filters.only_media,
         )
-        return await status_rows.hydrate(conn, rows, viewer_id)
+        return await status_rows.hydrate(conn, rows, viewer_id, rt.entities)
 
     return await rt.store.read(unit)
 
@@ -130,7 +130,7 @@ async def favourites(rt: Runtime, viewer_id: int, page: Page) -> StatusBundle:
 
     async def unit(conn: Connection) -> StatusBundle:
         rows = await status_rows.favourites_page(conn, viewer_id, page)
-        return await status_rows.hydrate(conn, rows, viewer_id)
+        return await status_rows.hydrate(conn, rows, viewer_id, rt.entities)
 
     return await rt.store.read(unit)
 
@@ -140,7 +140,7 @@ async def bookmarks(rt: Runtime, viewer_id: int, page: Page) -> StatusBundle:
 
     async def unit(conn: Connection) -> StatusBundle:
         rows = await status_rows.bookmarks_page(conn, viewer_id, page)
-        return await status_rows.hydrate(conn, rows, viewer_id)
+        return await status_rows.hydrate(conn, rows, viewer_id, rt.entities)
 
     return await rt.store.read(unit)
 
@@ -182,6 +182,6 @@ async def tag(
             now=now_ms(),
             only_media=only_media,
         )
-        return await status_rows.hydrate(conn, rows, viewer_id)
+        return await status_rows.hydrate(conn, rows, viewer_id, rt.entities)
 
     return await rt.store.read(unit)

@@ -55,7 +55,7 @@ async def statuses(rt: Runtime, viewer_id: int | None, limit: int, offset: int) 
         rows = await status_rows.trending_page(
             conn, now - STATUS_WINDOW_MS, limit, offset, viewer_id, now
         )
-        return await status_rows.hydrate(conn, rows, viewer_id)
+        return await status_rows.hydrate(conn, rows, viewer_id, rt.entities)
 
     return await rt.store.read(unit)
 

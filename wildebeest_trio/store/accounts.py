@@ -8,6 +8,7 @@ from typing import Any
 from . import statuses, users
 from .base import ROLE_SQL, Connection, fetch_as, fetchrow_as, fetchval_as
 from .effects import INSTANCE_FACTS_CHANGED
+from .entities import accounts_changed
 from .rows import AccountRow, AccountWithUserRow, ActorRow, PublicKeyRow, RemoteActorKeyRow
 
 _ACCOUNT_COLUMNS = (
@@ -156,6 +157,7 @@ async def update_profile(
     conn: Connection, account_id: int, changes: Mapping[str, Any], now: int
 ) -> None:
     """Change profile columns of an account (only the known ones)."""
+    accounts_changed(conn, (account_id,))
     unknown = set(changes) - _PROFILE_COLUMNS
     if unknown:
         raise ValueError(f"not profile columns: {sorted(unknown)}")
@@ -199,6 +201,7 @@ async def local_ids_with_links(conn: Connection, after_id: int, limit: int) -> l
 
 async def rename_local_account(conn: Connection, account_id: int, username: str, now: int) -> None:
     """Give a local account another username (the instance actor's upgrade)."""
+    accounts_changed(conn, (account_id,))
     await conn.execute(
         "UPDATE accounts SET username = $1, updated_at = $2 WHERE id = $3 AND domain IS NULL",
         username,
@@ -209,6 +212,7 @@ async def rename_local_account(conn: Connection, account_id: int, username: str,
 
 async def set_also_known_as(conn: Connection, account_id: int, aliases: str, now: int) -> None:
     """Replace an account's aliases (a JSON list of actor URIs)."""
+    accounts_changed(conn, (account_id,))
     await conn.execute(
         "UPDATE accounts SET also_known_as = $1, updated_at = $2 WHERE id = $3",
         aliases,
@@ -219,6 +223,7 @@ async def set_also_known_as(conn: Connection, account_id: int, aliases: str, now
 
 async def set_moved_to(conn: Connection, account_id: int, target_id: int, now: int) -> None:
     """Record that an account moved to another."""
+    accounts_changed(conn, (account_id,))
     await conn.execute(
         "UPDATE accounts SET moved_to_account_id = $1, moved_at = $2, updated_at = $2 "
         "WHERE id = $3",
@@ -362,6 +367,7 @@ async def upsert_remote_actor(
             now,
             account_id,
         )
+        accounts_changed(conn, (account_id,))
     if key_id and public_key_pem:
         # Keys rotate: the key id now published replaces whatever this account had.
         await conn.execute(
@@ -388,6 +394,7 @@ async def set_account_flag(
 ) -> bool:
     """Set `suspended_at`, `silenced_at` or `sensitized_at` (a time, or NULL to lift it);
     whether it changed."""
+    accounts_changed(conn, (account_id,))
     conn.effects.add(INSTANCE_FACTS_CHANGED)
     if column not in ("suspended_at", "silenced_at", "sensitized_at"):
         raise ValueError(column)
@@ -416,6 +423,7 @@ async def delete_account_row(conn: Connection, account_id: int) -> None:
 
 async def clear_profile_images(conn: Connection, account_id: int) -> set[str]:
     """Forget an account's avatar and header files; the keys they had."""
+    accounts_changed(conn, (account_id,))
     row = await conn.fetchrow(
         "SELECT avatar_key, header_key FROM accounts WHERE id = $1", account_id
     )
@@ -434,6 +442,7 @@ async def set_image_copy(
 ) -> None:
     """Record the copy cached here of a remote account's `avatar` or `header` (its key,
     the URL it was taken from, when), or forget it (all None)."""
+    accounts_changed(conn, (account_id,))
     if which not in ("avatar", "header"):
         raise ValueError(which)
     await conn.execute(
@@ -448,6 +457,8 @@ async def set_image_copy(
 
 async def recount_follows(conn: Connection, account_ids: Iterable[int]) -> None:
     """Recount followers and following of the given accounts from the follows."""
+    account_ids = list(account_ids)
+    accounts_changed(conn, account_ids)
     # Recounted rather than incremented, so the counts stay exact whatever races or
     # repairs happened before (the rows are the truth; two indexed counts are cheap).
     for account_id in account_ids:
@@ -464,6 +475,7 @@ async def add_to_statuses_count(
     conn: Connection, account_id: int, delta: int, now: int | None
 ) -> None:
     """Change an account's statuses_count; `now` also sets last_status_at."""
+    accounts_changed(conn, (account_id,))
     await conn.execute(
         "UPDATE accounts SET statuses_count = CASE WHEN statuses_count + $1 < 0 THEN 0 "
         "ELSE statuses_count + $1 END, last_status_at = COALESCE($2, last_status_at) "
@@ -477,6 +489,7 @@ async def add_to_statuses_count(
 async def purge_account(conn: Connection, account_id: int, now: int) -> None:
     """Empty a deleted account: its posts gone, its profile blank, its user disabled,
     its sessions and tokens revoked. The row stays so the name is never reused."""
+    accounts_changed(conn, (account_id,))
     conn.effects.add(INSTANCE_FACTS_CHANGED)
     await statuses.mark_all_deleted(conn, account_id, now)
     await conn.execute(

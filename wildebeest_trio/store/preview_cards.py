@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .base import Connection, fetch_as, fetchrow_as
+from .entities import status_changed
 from .paging import Page, fetch_page, placeholders
 from .rows import (
     LinkUseRow,
@@ -154,6 +155,7 @@ async def attached(conn: Connection, status_id: int) -> PreviewCardStatusRow | N
 
 async def attach(conn: Connection, status_id: int, card_id: int, url: str, now: int) -> None:
     """Show `card_id` on a status (replacing the card it showed)."""
+    status_changed(conn, status_id)
     await conn.execute(
         "INSERT INTO preview_cards_statuses (status_id, preview_card_id, url, created_at) "
         "VALUES ($1, $2, $3, $4) ON CONFLICT (status_id) DO UPDATE SET "
@@ -167,6 +169,7 @@ async def attach(conn: Connection, status_id: int, card_id: int, url: str, now: 
 
 async def detach(conn: Connection, status_id: int) -> bool:
     """A status shows no card any more; whether it showed one."""
+    status_changed(conn, status_id)
     removed = await conn.execute(
         "DELETE FROM preview_cards_statuses WHERE status_id = $1", status_id
     )

@@ -103,9 +103,18 @@ class AccountRow(TypedDict):
     header_cached_url: str | None
     attribution_domains: str | None  # JSON list of host names (Mastodon 4.3)
     sensitized_at: int | None
+    # Moves with every change to the row (migration 0028's trigger): the cached entity's key.
+    entity_version: int
     #: Not a column: the enabled custom emoji the profile uses, set on the rows the
     #: store hydrates (`custom_emojis.attach_to_accounts`, `statuses.hydrate`).
     emojis: NotRequired[list[CustomEmojiRow]]
+
+
+class EntityEpochRow(TypedDict):
+    """The version of something many entities share (`custom_emojis`), moved by triggers."""
+
+    name: str
+    version: int
 
 
 class QuoteRow(TypedDict):
@@ -277,6 +286,8 @@ class StatusRow(TypedDict):
     quotes_count: int
     replies_fetched_at: int | None
     trendable: SqlBool | None
+    # Moves with every change to what the Status entity shows (migration 0028's triggers).
+    entity_version: int
 
 
 class FollowRow(TypedDict):
@@ -893,6 +904,7 @@ TABLES: dict[str, type] = {
     "account_archives": AccountArchiveRow,
     "id_nodes": IdNodeRow,
     "accounts": AccountRow,
+    "entity_epochs": EntityEpochRow,
     "preview_cards": PreviewCardRow,
     "home_feeds": HomeFeedRow,
     "home_feed_entries": HomeFeedEntryRow,

@@ -6,10 +6,11 @@ threads, account pages, favourites) applies the same rule as a single lookup.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
+from ..formatting import emoji_shortcodes
 from ..ids import now_ms
 from . import custom_emojis as emoji_rows
 from . import daily_counters
@@ -19,6 +20,7 @@ from . import polls as poll_rows
 from . import quotes as quote_rows
 from . import tags as tag_rows
 from .base import Connection, R, fetch_as, fetchrow_as, fetchval_as
+from .entities import AccountEntry, EntityCache, StatusEntry, status_changed
 from .filters import FilterMatch
 from .paging import Page, fetch_page, placeholders
 from .rows import (
@@ -216,6 +218,7 @@ async def mark_deleted(conn: Connection, status_id: int, now: int) -> None:
     await conn.execute(
         "UPDATE statuses SET deleted_at = $1, updated_at = $1 WHERE id = $2", now, status_id
     )
+    status_changed(conn, status_id)
 
 
 async def mark_all_deleted(conn: Connection, account_id: int, now: int) -> None:
@@ -231,6 +234,7 @@ async def mark_all_deleted(conn: Connection, account_id: int, now: int) -> None:
 async def set_poll(conn: Connection, status_id: int, poll_id: int | None) -> None:
     """Name the poll a status carries (None: it has none any more)."""
     await conn.execute("UPDATE statuses SET poll_id = $1 WHERE id = $2", poll_id, status_id)
+    status_changed(conn, status_id)
 
 
 async def link_reply(conn: Connection, reply: StatusRow, parent: StatusRow) -> bool:
@@ -244,6 +248,7 @@ async def link_reply(conn: Connection, reply: StatusRow, parent: StatusRow) -> b
         parent["conversation_id"] or parent["id"],
         reply["id"],
     )
+    status_changed(conn, reply["id"])
     return threaded > 0
 
 
@@ -270,6 +275,7 @@ async def update_content(
         now,
         status_id,
     )
+    status_changed(conn, status_id)
 
 
 _COUNTERS = frozenset({"replies_count", "reblogs_count", "favourites_count"})
@@ -285,6 +291,7 @@ async def add_to_count(conn: Connection, status_id: int, counter: str, delta: in
         delta,
         status_id,
     )
+    status_changed(conn, status_id)
 
 
 # Mentions and tags ------------------------------------------------------------------------------
@@ -507,15 +514,6 @@ async def edits_of(conn: Connection, status_id: int) -> list[StatusEditRow]:
 # Hydration: everything the Status entity needs, for a batch, in one unit ------------------------
 
 
-class _FlagRow(TypedDict):
-    kind: str  # favourited, bookmarked, pinned or reblogged
-    id: int
-
-
-class _ConversationRow(TypedDict):
-    conversation_id: int
-
-
 @dataclass
 class StatusBundle:
     """Statuses in display order plus what their entities refer to, seen by one viewer."""
@@ -550,6 +548,9 @@ class StatusBundle:
     # Of the bundle's authors, those the viewer follows and those following the viewer.
     following: set[int] = field(default_factory=set)
     followed_by: set[int] = field(default_factory=set)
+    # The kept or newly kept parts of statuses (the entity cache's), by status id.
+    entries: dict[int, StatusEntry] = field(default_factory=dict)
+    account_entries: dict[int, AccountEntry] = field(default_factory=dict)
 
 
 async def _by_ids(conn: Connection, row: type[R], sql: str, ids: list[int], *extra: Any) -> list[R]:
@@ -559,11 +560,27 @@ async def _by_ids(conn: Connection, row: type[R], sql: str, ids: list[int], *ext
     return await fetch_as(conn, row, sql.format(ids=placeholders(n + 1, len(ids))), *extra, *ids)
 
 
+class _VersionRow(TypedDict):
+    id: int
+    status_version: int
+    account_id: int
+    account_version: int
+    emoji_epoch: int
+
+
 async def hydrate(
-    conn: Connection, rows: Sequence[StatusRow], viewer_id: int | None
+    conn: Connection,
+    rows: Sequence[StatusRow],
+    viewer_id: int | None,
+    cache: EntityCache | None = None,
 ) -> StatusBundle:
     """Load the accounts, boosted statuses, mentions, tags and viewer flags of `rows`
-    (a row with a `page_id`, from a list paged by another table, keeps it as its cursor)."""
+    (a row with a `page_id`, from a list paged by another table, keeps it as its cursor).
+
+    With a `cache` (read units only: what a write unit reads may yet roll back), the
+    parts of statuses and authors that no viewer changes come from it while the
+    database's versions say they are current (one query reads those): a page whose
+    statuses are all kept is hydrated in that query and one of the viewer's bits."""
     bundle = StatusBundle(order=[r["id"] for r in rows], viewer_id=viewer_id)
     for r in rows:
         bundle.statuses[r["id"]] = r
@@ -571,27 +588,127 @@ async def hydrate(
         if isinstance(page_id, int):
             bundle.cursors[r["id"]] = page_id
     inner_ids = [r["reblog_of_id"] for r in rows if r["reblog_of_id"] is not None]
-    missing = [i for i in inner_ids if i not in bundle.statuses]
+    missing = [i for i in dict.fromkeys(inner_ids) if i not in bundle.statuses]
+    epoch = -1
+    kept: set[int] = set()
+    if cache is not None and bundle.statuses:
+        for v in await _by_ids(
+            conn,
+            _VersionRow,
+            "SELECT s.id, s.entity_version AS status_version, s.account_id, "
+            "a.entity_version AS account_version, (SELECT e.version FROM entity_epochs e "
+            "WHERE e.name = 'custom_emojis') AS emoji_epoch FROM statuses s "
+            "JOIN accounts a ON a.id = s.account_id WHERE s.id IN ({ids})",
+            [*bundle.statuses, *missing],
+        ):
+            epoch = v["emoji_epoch"]
+            entry = cache.statuses.get(v["id"], v["status_version"], epoch)
+            if entry is not None:
+                _fill(bundle, entry)
+                kept.add(v["id"])
+            author = cache.accounts.get(v["account_id"], v["account_version"], epoch)
+            if author is not None:
+                bundle.accounts[author.row["id"]] = author.row
+                bundle.account_entries[author.row["id"]] = author
+        missing = [i for i in missing if i not in kept]
     for r in await _by_ids(conn, StatusRow, "SELECT * FROM statuses WHERE id IN ({ids})", missing):
         bundle.statuses[r["id"]] = r
-    await _quotes(conn, bundle, viewer_id)
-    all_ids = list(bundle.statuses)
-    account_ids = list({r["account_id"] for r in bundle.statuses.values()})
-    for a in await _by_ids(
-        conn, AccountRow, "SELECT * FROM accounts WHERE id IN ({ids})", account_ids
-    ):
-        bundle.accounts[a["id"]] = a
-    if viewer_id is not None:
-        bundle.following, bundle.followed_by = await quote_rows.relations(
-            conn, viewer_id, account_ids
-        )
-    bundle.emojis = await emoji_rows.for_statuses(conn, bundle.statuses, bundle.accounts)
+    if len(kept) < len(bundle.statuses) or any(i in bundle.quotes for i in kept):
+        await _quotes(conn, bundle, viewer_id)
+    loaded = [i for i in bundle.statuses if i not in kept]
+    authors = await _load(conn, bundle, loaded)
+    await _viewer_bits(conn, bundle, viewer_id)
+    if cache is not None and epoch >= 0:
+        for i in loaded:
+            # A row read without its version (a narrower SELECT) is not kept.
+            if (i in bundle.order or i in inner_ids) and "entity_version" in bundle.statuses[i]:
+                cache.statuses.put(i, _status_entry(bundle, i, epoch))
+        for account in authors:
+            texts = emoji_rows.account_texts(account)
+            entry_key = (account["entity_version"], _epoch_if_used(texts, epoch))
+            author_entry = AccountEntry(key=entry_key, row=account)
+            bundle.account_entries[account["id"]] = author_entry
+            cache.accounts.put(account["id"], author_entry)
+    return bundle
+
+
+def _epoch_if_used(texts: Iterable[str | None], epoch: int) -> int:
+    """The emoji epoch where the texts name a shortcode (an emoji added or changed could
+    show there), else -1 (none could)."""
+    return epoch if any(emoji_shortcodes(t) for t in texts) else -1
+
+
+def _fill(bundle: StatusBundle, entry: StatusEntry) -> None:
+    """Put a kept status's parts in the bundle (its row only if the page did not read it)."""
+    i = entry.row["id"]
+    bundle.statuses.setdefault(i, entry.row)
+    bundle.entries[i] = entry
+    if entry.mentions:
+        bundle.mentions[i] = entry.mentions
+    if entry.tags:
+        bundle.tags[i] = entry.tags
+    if entry.media:
+        bundle.media[i] = entry.media
+    if entry.emojis:
+        bundle.emojis[i] = entry.emojis
+    if entry.card is not None:
+        bundle.cards[i] = entry.card
+        if entry.card_author is not None:
+            bundle.accounts.setdefault(entry.card_author["id"], entry.card_author)
+    if entry.poll is not None:
+        bundle.polls[entry.poll["id"]] = entry.poll
+    if entry.quote is not None:
+        bundle.quotes[i] = entry.quote
+    if entry.application is not None:
+        bundle.applications[entry.application["id"]] = entry.application
+
+
+def _status_entry(bundle: StatusBundle, status_id: int, epoch: int) -> StatusEntry:
+    """What the bundle loaded of one status, keyed by the version it was loaded at."""
+    row = bundle.statuses[status_id]
+    card = bundle.cards.get(status_id)
+    card_author = None
+    if card is not None and card["author_account_id"]:
+        card_author = bundle.accounts.get(card["author_account_id"])
+    app_id = row["application_id"]
+    entry = StatusEntry(
+        key=(row["entity_version"], _epoch_if_used((row["content"], row["spoiler_text"]), epoch)),
+        row=row,
+        mentions=bundle.mentions.get(status_id, []),
+        tags=bundle.tags.get(status_id, []),
+        media=bundle.media.get(status_id, []),
+        emojis=bundle.emojis.get(status_id, []),
+        card=card,
+        card_author=card_author,
+        poll=bundle.polls.get(row["poll_id"] or 0),
+        quote=bundle.quotes.get(status_id),
+        application=bundle.applications.get(app_id) if app_id else None,
+    )
+    bundle.entries[status_id] = entry
+    return entry
+
+
+async def _load(conn: Connection, bundle: StatusBundle, status_ids: list[int]) -> list[AccountRow]:
+    """The viewer-independent parts of these statuses of the bundle, and the authors of
+    the bundle's statuses it lacks (returned)."""
+    statuses = {i: bundle.statuses[i] for i in status_ids}
+    wanted = {r["account_id"] for r in bundle.statuses.values()} - set(bundle.account_entries)
+    authors = await _by_ids(
+        conn, AccountRow, "SELECT * FROM accounts WHERE id IN ({ids})", list(wanted)
+    )
+    bundle.accounts.update((a["id"], a) for a in authors)
+    if not statuses and not authors:
+        return authors
+    # The emoji lookup sets `emojis` on every account it is given: kept ones go as copies
+    # (needed only for their domain), so what other requests share is never written.
+    accounts = {i: a if i in wanted else a.copy() for i, a in bundle.accounts.items()}
+    bundle.emojis.update(await emoji_rows.for_statuses(conn, statuses, accounts))
     for m in await _by_ids(
         conn,
         MentionedAccountRow,
         "SELECT m.status_id, a.id, a.username, a.domain, a.url, a.uri FROM mentions m "
         "JOIN accounts a ON a.id = m.account_id WHERE m.status_id IN ({ids}) ORDER BY m.id",
-        all_ids,
+        status_ids,
     ):
         bundle.mentions.setdefault(m["status_id"], []).append(m)
     for t in await _by_ids(
@@ -599,14 +716,14 @@ async def hydrate(
         StatusTagNameRow,
         "SELECT st.status_id, t.name, t.display_name FROM statuses_tags st "
         "JOIN tags t ON t.id = st.tag_id WHERE st.status_id IN ({ids}) ORDER BY t.name",
-        all_ids,
+        status_ids,
     ):
         bundle.tags.setdefault(t["status_id"], []).append(t)
-    for media in await media_rows.of_statuses(conn, all_ids):
+    for media in await media_rows.of_statuses(conn, status_ids):
         if media["status_id"] is not None:
             bundle.media.setdefault(media["status_id"], []).append(media)
-    await _cards(conn, bundle, all_ids)
-    app_ids = list({r["application_id"] for r in bundle.statuses.values() if r["application_id"]})
+    await _cards(conn, bundle, status_ids)
+    app_ids = list({r["application_id"] for r in statuses.values() if r["application_id"]})
     for app in await _by_ids(
         conn,
         ApplicationNameRow,
@@ -614,38 +731,90 @@ async def hydrate(
         app_ids,
     ):
         bundle.applications[app["id"]] = app
-    if viewer_id is not None and all_ids:
-        # The viewer's four flags in one round trip.
-        flags = await _by_ids(
-            conn,
-            _FlagRow,
-            "SELECT 'favourited' AS kind, status_id AS id FROM favourites "
-            "WHERE account_id = $1 AND status_id IN ({ids}) "
-            "UNION ALL SELECT 'bookmarked', status_id FROM bookmarks "
-            "WHERE account_id = $1 AND status_id IN ({ids}) "
-            "UNION ALL SELECT 'pinned', status_id FROM status_pins "
-            "WHERE account_id = $1 AND status_id IN ({ids}) "
-            "UNION ALL SELECT 'reblogged', reblog_of_id FROM statuses WHERE account_id = $1 "
-            "AND deleted_at IS NULL AND reblog_of_id IN ({ids})",
-            all_ids,
-            viewer_id,
+    poll_ids = list({r["poll_id"] for r in statuses.values() if r["poll_id"]})
+    if poll_ids:
+        bundle.polls.update((p["id"], p) for p in await poll_rows.polls_by_ids(conn, poll_ids))
+    return authors
+
+
+class _ViewerRow(TypedDict):
+    kind: str  # favourited, bookmarked, pinned, reblogged, muted, vote, following,
+    # followed_by or filters
+    id: int
+    extra: int  # a vote's choice, the number of filters
+    ord: int  # a vote's id: a poll's choices in the order they were made
+
+
+async def _viewer_bits(conn: Connection, bundle: StatusBundle, viewer_id: int | None) -> None:
+    """What the viewer did to the bundle's statuses and their authors, in one round trip:
+    favourites, bookmarks, pins and boosts; conversation mutes; poll votes; follows both
+    ways; and whether the viewer has filters (matched here when there are)."""
+    if viewer_id is None or not bundle.statuses:
+        return
+    status_ids = list(bundle.statuses)
+    conversations = list(
+        {r["conversation_id"] for r in bundle.statuses.values() if r["conversation_id"]}
+    )
+    poll_ids = list({r["poll_id"] for r in bundle.statuses.values() if r["poll_id"]})
+    account_ids = list({r["account_id"] for r in bundle.statuses.values()})
+    now = now_ms()
+    args: list[Any] = [viewer_id, now]
+
+    def marks(ids: list[int]) -> str:
+        args.extend(ids)
+        return placeholders(len(args) - len(ids) + 1, len(ids))
+
+    parts = [
+        "SELECT 'filters' AS kind, 0 AS id, COUNT(*) AS extra, 0 AS ord FROM custom_filters "
+        "WHERE account_id = $1 AND (expires_at IS NULL OR expires_at > $2)"
+    ]
+    ids = marks(status_ids)
+    parts += [
+        f"SELECT 'favourited', status_id, 0, 0 FROM favourites WHERE account_id = $1 "
+        f"AND status_id IN ({ids})",
+        f"SELECT 'bookmarked', status_id, 0, 0 FROM bookmarks WHERE account_id = $1 "
+        f"AND status_id IN ({ids})",
+        f"SELECT 'pinned', status_id, 0, 0 FROM status_pins WHERE account_id = $1 "
+        f"AND status_id IN ({ids})",
+        f"SELECT 'reblogged', reblog_of_id, 0, 0 FROM statuses WHERE account_id = $1 "
+        f"AND deleted_at IS NULL AND reblog_of_id IN ({ids})",
+    ]
+    if conversations:
+        parts.append(
+            "SELECT 'muted', conversation_id, 0, 0 FROM conversation_mutes WHERE account_id = $1 "
+            f"AND conversation_id IN ({marks(conversations)})"
         )
-        for flag in flags:
-            getattr(bundle, flag["kind"]).add(flag["id"])
-        conversations = list(
-            {r["conversation_id"] for r in bundle.statuses.values() if r["conversation_id"]}
+    if poll_ids:
+        # The vote's id orders a poll's choices as they were made.
+        parts.append(
+            "SELECT 'vote', poll_id, choice, id FROM poll_votes WHERE account_id = $1 "
+            f"AND poll_id IN ({marks(poll_ids)})"
         )
-        found = await _by_ids(
-            conn,
-            _ConversationRow,
-            "SELECT conversation_id FROM conversation_mutes WHERE account_id = $1 "
-            "AND conversation_id IN ({ids})",
-            conversations,
-            viewer_id,
-        )
-        bundle.muted_conversations.update(r["conversation_id"] for r in found)
-    await _polls_and_filters(conn, bundle, viewer_id)
-    return bundle
+    accounts = marks(account_ids)
+    parts += [
+        "SELECT 'following', target_account_id, 0, 0 FROM follows WHERE account_id = $1 "
+        f"AND target_account_id IN ({accounts})",
+        "SELECT 'followed_by', account_id, 0, 0 FROM follows WHERE target_account_id = $1 "
+        f"AND account_id IN ({accounts})",
+    ]
+    filters = 0
+    rows = await fetch_as(conn, _ViewerRow, " UNION ALL ".join(parts), *args)
+    for row in sorted(rows, key=lambda r: r["ord"]):
+        kind = row["kind"]
+        if kind == "filters":
+            filters = row["extra"]
+        elif kind == "muted":
+            bundle.muted_conversations.add(row["id"])
+        elif kind == "vote":
+            bundle.own_votes.setdefault(row["id"], []).append(int(row["extra"]))
+        else:  # a set of the bundle's named by the kind
+            getattr(bundle, kind).add(row["id"])
+    if filters:
+        active = await filter_rows.active_set(conn, viewer_id, now)
+        if active is not None:
+            bundle.filtered = active.match_statuses(
+                bundle.statuses, bundle.media, bundle.polls, viewer_id
+            )
 
 
 async def _cards(conn: Connection, bundle: StatusBundle, status_ids: list[int]) -> None:
@@ -696,22 +865,6 @@ async def _quotes(conn: Connection, bundle: StatusBundle, viewer_id: int | None)
     if viewer_id is not None and seen:
         authors = list({r["account_id"] for r in seen.values()})
         bundle.quote_filters = await quote_rows.viewer_filters(conn, viewer_id, authors, now_ms())
-
-
-async def _polls_and_filters(conn: Connection, bundle: StatusBundle, viewer_id: int | None) -> None:
-    """The polls of the bundle's statuses (with the viewer's votes) and which of the
-    viewer's active filters each status matches (one query when there are none)."""
-    poll_ids = list({r["poll_id"] for r in bundle.statuses.values() if r["poll_id"]})
-    if poll_ids:
-        bundle.polls = {p["id"]: p for p in await poll_rows.polls_by_ids(conn, poll_ids)}
-        if viewer_id is not None:
-            bundle.own_votes = await poll_rows.own_votes(conn, viewer_id, poll_ids)
-    if viewer_id is not None and bundle.statuses:
-        active = await filter_rows.active_set(conn, viewer_id, now_ms())
-        if active is not None:
-            bundle.filtered = active.match_statuses(
-                bundle.statuses, bundle.media, bundle.polls, viewer_id
-            )
 
 
 # Lists ------------------------------------------------------------------------------------------
@@ -1083,6 +1236,7 @@ async def add_to_quotes_count(conn: Connection, status_id: int, delta: int) -> N
         delta,
         status_id,
     )
+    status_changed(conn, status_id)
 
 
 async def set_quote_policy(conn: Connection, status_id: int, policy: int, now: int) -> None:
@@ -1093,6 +1247,7 @@ async def set_quote_policy(conn: Connection, status_id: int, policy: int, now: i
         now,
         status_id,
     )
+    status_changed(conn, status_id)
 
 
 async def claim_replies_fetch(conn: Connection, status_id: int, now: int, since: int) -> bool:
