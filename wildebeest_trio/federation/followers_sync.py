@@ -60,14 +60,25 @@ def header_value(followers_url: str, actor_uri: str, hex_digest: str) -> str:
     )
 
 
-def addressed_to(activity: dict[str, Any], collection: str) -> bool:
-    """Whether an activity (or the object it carries) is addressed to `collection`."""
+#: The ways a document names the public audience.
+PUBLIC = frozenset({"https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"})
+
+
+def followers_only(activity: dict[str, Any], collection: str) -> bool:
+    """Whether an activity is for the followers `collection` and not for everyone: what
+    Mastodon synchronizes followers on (its `private_visibility?` statuses), since only
+    there does a follower the sender lost see what it should not."""
+    audience = _audience(activity)
+    return collection in audience and not audience & PUBLIC
+
+
+def _audience(activity: dict[str, Any]) -> set[str]:
+    found: set[str] = set()
     for document in (activity, activity.get("object")):
         if isinstance(document, dict):
             for field in ("to", "cc"):
-                if collection in as_list(document.get(field)):
-                    return True
-    return False
+                found.update(a for a in as_list(document.get(field)) if isinstance(a, str))
+    return found
 
 
 def parse_header(value: str) -> dict[str, str] | None:
@@ -83,9 +94,9 @@ def parse_header(value: str) -> dict[str, str] | None:
 
 __all__ = [
     "HEADER",
-    "addressed_to",
     "digest",
     "digests_by_origin",
+    "followers_only",
     "header_value",
     "parse_header",
     "synchronization_url",

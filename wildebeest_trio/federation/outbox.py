@@ -53,8 +53,8 @@ async def _synchronization(
     digests: dict[str, tuple[str, dict[str, str]] | None],
 ) -> dict[str, dict[str, str]] | None:
     """The `Collection-Synchronization` header of each inbox's delivery when the activity
-    is addressed to its actor's followers (FEP-8fcf, as Mastodon sends it); `digests`
-    keeps each actor's (followers URL, digest by origin) for the batch."""
+    is for its actor's followers only (FEP-8fcf, as Mastodon sends it: with followers-only
+    posts); `digests` keeps each actor's (followers URL, digest by origin) for the batch."""
     actor_uri = out.activity.get("actor")
     if not isinstance(actor_uri, str):
         return None
@@ -66,7 +66,7 @@ async def _synchronization(
             uris = await follow_rows.follower_uris_of(conn, actor["id"], local=False)
             digests[actor_uri] = (actor["followers_url"], followers_sync.digests_by_origin(uris))
     known = digests[actor_uri]
-    if known is None or not followers_sync.addressed_to(out.activity, known[0]):
+    if known is None or not followers_sync.followers_only(out.activity, known[0]):
         return None
     followers_url, by_origin = known
     headers = {}

@@ -326,7 +326,7 @@ async def sessions_page(viewer: Row) -> Response:
     )
 
 
-@blueprint.route("/settings/sessions/<int:session_id>/revoke", methods=["POST"])
+@blueprint.route("/settings/sessions/<id:session_id>/revoke", methods=["POST"])
 @form_post(SIGNED_IN, back="/settings/sessions")
 async def session_revoke(post: FormPost, session_id: int) -> Response:
     """Log one browser out; this browser's own session ends as a sign-out does."""
@@ -349,7 +349,7 @@ async def applications_page(viewer: Row) -> Response:
     return await page("applications.html", apps=apps)
 
 
-@blueprint.route("/settings/applications/<int:app_id>/revoke", methods=["POST"])
+@blueprint.route("/settings/applications/<id:app_id>/revoke", methods=["POST"])
 @form_post(SIGNED_IN, back="/settings/applications")
 async def revoke_application(post: FormPost, app_id: int) -> Response:
     await oauth.revoke_application_for_account(runtime(), app_id, post.account["account_id"])
@@ -403,7 +403,7 @@ async def request_archive(post: FormPost) -> Response:
     return post.done("archive_requested")
 
 
-@blueprint.route("/settings/export/archive/<int:archive_id>.zip")
+@blueprint.route("/settings/export/archive/<id:archive_id>.zip")
 @viewer_page()
 async def download_archive(viewer: Row, archive_id: int) -> Response:
     rt = runtime()
