@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -360,15 +361,34 @@ async def test_redirects_are_followed_and_each_hop_checked(
     alice = await make_user(local, api, "alice")
     target = article(remote, "/landing")
     remote.answer(f"{remote.base}/short", 302, headers={"Location": "/landing"})
-    remote.answer(f"{remote.base}/inside", 302, headers={"Location": "http://10.1.2.3/admin"})
     shortened = await post(api, alice, f"{remote.base}/short")
-    inside = await post(api, alice, f"{remote.base}/inside")
     await cards(local)
     # The card describes where the link led.
     assert (await status_of(api, alice, shortened["id"]))["card"]["url"] == target
-    # A redirect into a network the server may not reach gives no card (nothing connects
-    # there: the tests' audit hook would fail this test).
-    assert (await status_of(api, alice, inside["id"]))["card"] is None
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_redirect_out_of_the_allowed_network_gives_no_card(
+    tmp_path: Path, database_url: str, remote: RemoteServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="wildebeest_trio.services.preview_cards")
+    # Only 127.0.0.1 may be reached; the redirect names another loopback address, which the
+    # hop's check refuses before connecting (the tests' audit hook would fail otherwise).
+    remote.answer(f"{remote.base}/inside", 302, headers={"Location": "http://127.0.0.2/admin"})
+    config = make_config(
+        tmp_path, database_url, allow_private_addresses=True, outbound_allow="127.0.0.1/32"
+    )
+    async with open_server_runtime(config) as rt:
+        await ensure_instance_keys(rt)
+        async with create_app(rt).test_app() as app:
+            client = app.test_client()
+            alice = await make_user(rt, client, "alice")
+            inside = await post(client, alice, f"{remote.base}/inside")
+            await cards(rt)
+            assert (await status_of(client, alice, inside["id"]))["card"] is None
+    assert remote.gets(f"{remote.base}/inside") == 1  # the first hop was made
+    # The second was refused by the policy, not merely unanswered.
+    assert "outside WB_OUTBOUND_ALLOW" in caplog.text
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
