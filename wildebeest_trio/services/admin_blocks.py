@@ -98,7 +98,7 @@ DOMAIN_BLOCKS: Kind[DomainBlockRow] = Kind(
     roles.MANAGE_FEDERATION,
     domain_block_rows.page,
     domain_block_rows.by_id,
-    lambda conn, row: domain_block_rows.delete(conn, row["domain"]),
+    lambda conn, row: domain_blocks.unblock_domain(conn, row["domain"]),
     lambda row: row["domain"],
 )
 DOMAIN_ALLOWS: Kind[DomainAllowRow] = Kind(
