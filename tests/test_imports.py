@@ -194,7 +194,7 @@ async def test_bookmarks_and_lists(a: Instance, b: Instance) -> None:
     # Lists: made when missing, their members followed first.
     text = f"Friends,bob@{b.host}\nFriends,carol@{b.host}\nWork,bob@{b.host}\n"
     row = await imported(a, "lists", text)
-    assert (row["done"], row["failed"]) == ("3", "0")
+    assert (row["done"], row["failed"]) == ("3", "0"), row["html"]
 
     async def lists_of() -> dict[str, set[str]]:
         _, found = await get(a.client, alice, "/api/v1/lists")

@@ -131,7 +131,11 @@ def scripted_day(browser: Any, env: dict[str, Any]) -> dict[str, Any]:
             f"{base}/api/v1/statuses/{env['alice_post']}/favourite",
             headers=env["carol_headers"],
         ).raise_for_status()
-        page.wait_for_function("document.title.startsWith('(')", timeout=WAIT_MS)
+        # Polled from here: a string predicate would be eval'd in the page, which its CSP refuses.
+        for _ in range(WAIT_MS // 100):
+            if page.title().startswith("("):
+                break
+            page.wait_for_timeout(100)
         seen["title"] = page.title()
         page.goto("/notifications")
         check_page(page, "app-notifications", shots, axe)
