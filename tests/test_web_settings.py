@@ -23,6 +23,7 @@ SETTINGS_PAGES = (
     "/settings/profile",
     "/settings/account",
     "/settings/two_factor",
+    "/settings/security_keys",
     "/settings/export",
     "/settings/aliases",
     "/settings/delete",

@@ -24,6 +24,7 @@ from ..ids import now_ms
 from ..runtime import Runtime
 from ..store import Connection
 from ..store import users as user_rows
+from ..store import webauthn_credentials as key_rows
 from .instance import site
 
 RECOVERY_CODES = 10
@@ -143,8 +144,14 @@ async def confirm_setup(
 
 
 async def disable(rt: Runtime, user_id: int) -> None:
-    """Turn two-factor off (the caller checked the password); recovery codes go too."""
-    await rt.store.write(user_rows.set_otp_secret, user_id, None, now_ms())
+    """Turn two-factor off (the caller checked the password); recovery codes and security
+    keys go too, as Mastodon's (a key is a second factor only beside the app)."""
+
+    async def unit(conn: Connection) -> None:
+        await user_rows.set_otp_secret(conn, user_id, None, now_ms())
+        await key_rows.delete_all(conn, user_id)
+
+    await rt.store.write(unit)
 
 
 async def verify(rt: Runtime, user_id: int, code: str, *, at: float | None = None) -> bool:

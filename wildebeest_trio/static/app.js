@@ -155,7 +155,40 @@ function listen(stream) {
   });
 }
 
+// Security keys and passkeys (WebAuthn): a form marked data-webauthn carries the options
+// the server chose (JSON); the browser asks the key, and the form sends its answer back.
+async function askKey(form) {
+  const status = form.querySelector(".webauthn-status");
+  const tell = (text) => { if (status) status.textContent = text; say(text); };
+  const kind = form.dataset.webauthn;
+  const PKC = window.PublicKeyCredential;
+  if (!PKC || !PKC.parseCreationOptionsFromJSON || !navigator.credentials) {
+    tell("This browser cannot use security keys.");
+    return;
+  }
+  try {
+    const options = JSON.parse(form.dataset.options);
+    const credential = kind === "create"
+      ? await navigator.credentials.create({ publicKey: PKC.parseCreationOptionsFromJSON(options) })
+      : await navigator.credentials.get({ publicKey: PKC.parseRequestOptionsFromJSON(options) });
+    if (!credential) throw new Error("no answer");
+    form.querySelector("input[name=credential]").value = JSON.stringify(credential.toJSON());
+    form.submit();
+  } catch (error) {
+    tell(kind === "create"
+      ? "The security key was not added: it was not answered in time, or was refused."
+      : "The security key did not answer; try again, or use a code.");
+  }
+}
+
 function start() {
+  document.querySelectorAll("form[data-webauthn]").forEach((form) => {
+    form.hidden = false;
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      if (form.reportValidity()) askKey(form);
+    });
+  });
   document.querySelectorAll("form.compose").forEach(setUpCompose);
   showUnread();
   const stream = document.body.dataset.stream;

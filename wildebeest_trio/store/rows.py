@@ -769,6 +769,17 @@ class UserRecoveryCodeRow(TypedDict):
     created_at: int
 
 
+class WebauthnCredentialRow(TypedDict):
+    id: int
+    user_id: int
+    nickname: str
+    credential_id: str
+    public_key: str
+    sign_count: int
+    created_at: int
+    last_used_at: int | None
+
+
 class WeeklyLoginRow(TypedDict):
     week_start: int
     account_id: int
@@ -972,6 +983,7 @@ TABLES: dict[str, type] = {
     "suggestion_dismissals": SuggestionDismissalRow,
     "featured_tags": FeaturedTagRow,
     "user_recovery_codes": UserRecoveryCodeRow,
+    "webauthn_credentials": WebauthnCredentialRow,
     "admin_action_logs": AdminActionLogRow,
     "account_warnings": AccountWarningRow,
     "domain_allows": DomainAllowRow,

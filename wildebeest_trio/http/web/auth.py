@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from quart import Blueprint, Response, current_app, request
 
-from ...services import account_mail, oauth, sessions, totp
+from ...services import account_mail, oauth, sessions, totp, webauthn_keys
 from ...services import instance as instance_service
 from ...services.access_jwt import AccessDenied, AccessIdentity, AccessVerifier
 from ...services.accounts import AccountError, create_local_account
@@ -259,30 +259,73 @@ async def _password_step_user() -> Row | None:
     )
 
 
+async def _two_factor_form(user: Row, target: str, status: int, error: str | None) -> Response:
+    """The code form, and the security-key form when the user has keys."""
+    return await page(
+        "two_factor_login.html",
+        status,
+        next=target,
+        error=error,
+        challenge=await webauthn_keys.sign_in_challenge(runtime(), user["user_id"]),
+        with_script=True,
+    )
+
+
 @blueprint.route("/auth/two_factor", methods=["GET"])
 async def two_factor_page() -> Response:
-    if await _password_step_user() is None:
+    user = await _password_step_user()
+    if user is None:
         return redirect("/auth/sign_in")
-    return await page("two_factor_login.html", next=safe_next(request.args.get("next")), error=None)
+    return await _two_factor_form(user, safe_next(request.args.get("next")), 200, None)
+
+
+async def _second_factor_passed(user: Row, target: str) -> Response:
+    response = await start_browser_session(redirect(target), user["account_id"])
+    response.delete_cookie(TWO_FACTOR_COOKIE, path="/auth/two_factor")
+    return response
+
+
+async def _second_step(form: FormPost) -> tuple[str, Row | None, Response | None]:
+    """The target, the user whose password step this browser passed (within its limit of
+    tries), or where to go instead: back to the password without that step."""
+    target = safe_next(form.form.get("next"))
+    user = await _password_step_user()
+    if user is None:
+        return target, None, redirect("/auth/sign_in?" + urlencode({"next": target}))
+    check_limit(f"login:otp:{user['user_id']}", LOGIN_LIMIT_ACCOUNT)
+    return target, user, None
 
 
 @blueprint.route("/auth/two_factor", methods=["POST"])
 @form_post(limit=("login", LOGIN_LIMIT_IP))
 async def two_factor_sign_in(post: FormPost) -> Response:
-    form = post.form
-    target = safe_next(form.get("next"))
-    user = await _password_step_user()
+    target, user, elsewhere = await _second_step(post)
     if user is None:
-        return redirect("/auth/sign_in?" + urlencode({"next": target}))
-    check_limit(f"login:otp:{user['user_id']}", LOGIN_LIMIT_ACCOUNT)
-    rt = runtime()
-    if not await totp.verify(rt, user["user_id"], str(form.get("code", ""))):
-        return await page(
-            "two_factor_login.html", 401, next=target, error="That code is not right."
+        assert elsewhere is not None
+        return elsewhere
+    if not await totp.verify(runtime(), user["user_id"], str(post.form.get("code", ""))):
+        return await _two_factor_form(user, target, 401, "That code is not right.")
+    return await _second_factor_passed(user, target)
+
+
+@blueprint.route("/auth/two_factor/webauthn", methods=["POST"])
+@form_post(limit=("login", LOGIN_LIMIT_IP))
+async def two_factor_key_sign_in(post: FormPost) -> Response:
+    """The second step answered by a security key (its answer made by the page script)."""
+    target, user, elsewhere = await _second_step(post)
+    if user is None:
+        assert elsewhere is not None
+        return elsewhere
+    if not await webauthn_keys.check_sign_in(
+        runtime(),
+        user["user_id"],
+        str(post.form.get("credential", "")),
+        str(post.form.get("challenge", "")),
+    ):
+        return await _two_factor_form(
+            user, target, 401, "The security key was not accepted; try again or use a code."
         )
-    response = await start_browser_session(redirect(target), user["account_id"])
-    response.delete_cookie(TWO_FACTOR_COOKIE, path="/auth/two_factor")
-    return response
+    return await _second_factor_passed(user, target)
 
 
 # Trusted identity header (Cloudflare Access and the like) ---------------------------------------

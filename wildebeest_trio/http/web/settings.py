@@ -24,6 +24,7 @@ from ...services import (
     profiles,
     sessions,
     totp,
+    webauthn_keys,
 )
 from ...services.profile_images import store_avatar, store_header
 from ...services.types import Row
@@ -52,6 +53,8 @@ NOTICES = Notices(
         "email_sent": "Follow the link we sent to the new address to finish the change.",
         "email_changed": "Your e-mail address was changed.",
         "otp_disabled": "Two-factor authentication is off.",
+        "key_added": "The security key was added.",
+        "key_removed": "The security key was removed.",
         "alias": "Your aliases were updated.",
         "moved": "Your followers are being moved to the new account.",
         "session_revoked": "That session was logged out.",
@@ -301,6 +304,74 @@ async def two_factor_change(post: FormPost) -> Response:
             error=str(exc),
         )
     return await page("message.html", 400, heading="Unknown action", message="Nothing changed.")
+
+
+# Security keys ---------------------------------------------------------------------------------
+
+
+async def _security_keys_page(
+    viewer: Row, status: int = 200, error: str | None = None, nickname: str = ""
+) -> Response:
+    rt = runtime()
+    user = await account_settings.user_of(rt, viewer["account_id"])
+    enabled = await totp.is_enabled(rt, user["user_id"])
+    return await NOTICES.page(
+        "settings/security_keys.html",
+        status,
+        otp_enabled=enabled,
+        keys=[
+            {
+                "id": k["id"],
+                "nickname": k["nickname"],
+                "added": iso_ms(k["created_at"]),
+                "used": iso_ms(k["last_used_at"]) if k["last_used_at"] else None,
+            }
+            for k in await webauthn_keys.keys(rt, user["user_id"])
+        ],
+        # Only with the app on may a key be added (as Mastodon).
+        challenge=await webauthn_keys.registration_challenge(rt, user) if enabled else None,
+        error=error,
+        nickname=nickname,
+        with_script=True,
+    )
+
+
+@blueprint.route("/settings/security_keys")
+@viewer_page()
+async def security_keys_page(viewer: Row) -> Response:
+    return await _security_keys_page(viewer)
+
+
+@blueprint.route("/settings/security_keys", methods=["POST"])
+@form_post(SIGNED_IN, limit=("settings", SETTINGS_LIMIT))
+async def security_key_add(post: FormPost) -> Response:
+    form, viewer = post.form, post.account
+    rt = runtime()
+    user = await account_settings.user_of(rt, viewer["account_id"])
+    nickname = str(form.get("nickname", ""))[:1000]
+    try:
+        await webauthn_keys.register(
+            rt,
+            user["user_id"],
+            nickname,
+            str(form.get("credential", "")),
+            str(form.get("challenge", "")),
+        )
+    except webauthn_keys.WebauthnError as exc:
+        return await _security_keys_page(viewer, 422, str(exc), nickname.strip()[:100])
+    return post.done("key_added")
+
+
+@blueprint.route("/settings/security_keys/<id:key_id>/delete", methods=["POST"])
+@form_post(SIGNED_IN, back="/settings/security_keys")
+async def security_key_remove(post: FormPost, key_id: int) -> Response:
+    rt = runtime()
+    user = await account_settings.user_of(rt, post.account["account_id"])
+    try:
+        await webauthn_keys.remove(rt, user["user_id"], key_id)
+    except webauthn_keys.WebauthnError as exc:
+        return await post.failed(str(exc), 404)
+    return post.done("key_removed")
 
 
 # Sessions --------------------------------------------------------------------------------------
