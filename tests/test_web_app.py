@@ -171,18 +171,21 @@ async def test_compose_reply_edit_and_delete_without_script(rt: Runtime, client:
     assert status == 404
 
 
+async def _post_with_image(client: Any, form: dict[str, str]) -> Any:
+    """Compose from the home page with one JPEG attached; the response."""
+    html = await (await client.get("/home")).get_data(as_text=True)
+    return await client.post(
+        "/compose",
+        form={"csrf_token": csrf_from(html), **form},
+        files={"media": FileStorage(io.BytesIO(_jpeg()), "f.jpg", content_type="image/jpeg")},
+    )
+
+
 async def test_post_with_image_alt_text_and_poll(rt: Runtime, client: Any) -> None:
     alice = await make_user(rt, client, "alice")
     await log_in(client, "alice")
-    html = await (await client.get("/home")).get_data(as_text=True)
-    response = await client.post(
-        "/compose",
-        form={
-            "csrf_token": csrf_from(html),
-            "status": "A field",
-            "alt_0": "Green grass under a grey sky",
-        },
-        files={"media": FileStorage(io.BytesIO(_jpeg()), "f.jpg", content_type="image/jpeg")},
+    response = await _post_with_image(
+        client, {"status": "A field", "alt_0": "Green grass under a grey sky"}
     )
     assert response.status_code == 303, await response.get_data(as_text=True)
     _, mine = await get(client, alice, f"/api/v1/accounts/{alice.id}/statuses")
@@ -213,6 +216,34 @@ async def test_post_with_image_alt_text_and_poll(rt: Runtime, client: Any) -> No
     assert response.status_code == 303
     _, mine = await get(client, alice, f"/api/v1/accounts/{alice.id}/statuses")
     assert [o["title"] for o in mine[0]["poll"]["options"]] == ["Tea", "Coffee"]
+
+
+async def test_media_focus_point_and_blurhash_placeholder(rt: Runtime, client: Any) -> None:
+    """The focal point typed beside a file is Mastodon's `focus`, and places the cropped
+    preview; while the lazy image loads, its blurhash shows (decoded on the server, so it
+    needs no script)."""
+    alice = await make_user(rt, client, "alice")
+    await log_in(client, "alice")
+    response = await _post_with_image(
+        client, {"status": "Look left", "alt_0": "A field", "focus_0": " -0.5, 1 "}
+    )
+    assert response.status_code == 303, await response.get_data(as_text=True)
+    _, mine = await get(client, alice, f"/api/v1/accounts/{alice.id}/statuses")
+    [attachment] = mine[0]["media_attachments"]
+    assert attachment["meta"]["focus"] == {"x": -0.5, "y": 1.0}
+    assert attachment["blurhash"]
+    home = await html_of(client, "/home")
+    assert 'loading="lazy" class="fx-5 fy-0"' in home
+    assert re.search(r'<img class="blur" src="data:image/png;base64,[A-Za-z0-9+/=]+" alt="">', home)
+    for bad in ("2,0", "x,y", "1", "nan,0"):
+        html = await (await client.get("/home")).get_data(as_text=True)
+        response = await client.post(
+            "/compose",
+            form={"csrf_token": csrf_from(html), "status": "Bad focus", "focus_0": bad},
+            files={"media": FileStorage(io.BytesIO(_jpeg()), "f.jpg", content_type="image/jpeg")},
+        )
+        assert response.status_code == 422, bad
+        assert "Focus" in await response.get_data(as_text=True)
 
 
 async def test_actions_on_a_post(rt: Runtime, client: Any) -> None:
@@ -433,3 +464,26 @@ async def test_schedule_a_post(rt: Runtime, client: Any) -> None:
         client, "/home", "/compose", {"status": "Garbled", "scheduled_at": "soon"}
     )
     assert response.status_code == 422
+
+
+async def test_compose_suggestions(rt: Runtime, client: Any) -> None:
+    """What the compose script offers for `@na` and `#ta`; anything else gets nothing, and
+    someone signed out is sent to sign in."""
+    await make_user(rt, client, "alice")
+    carol = await make_user(rt, client, "carol")
+    await post(client, carol, "Who likes #meadows?")
+    assert (await client.get("/compose/suggestions?q=@ca")).status_code == 302
+    await log_in(client, "alice")
+
+    async def offered(q: str) -> Any:
+        response = await client.get("/compose/suggestions", query_string={"q": q})
+        assert response.status_code == 200, q
+        return await response.get_json()
+
+    assert await offered("@car") == [{"value": "@carol", "label": "carol"}]
+    assert await offered("#mead") == [{"value": "#meadows", "label": "#meadows"}]
+    for nothing in ("", "@", "#", "carol", "x" * 5000, "#" + "é" * 200, "@" + "%" * 99):
+        assert await offered(nothing) == [], nothing
+    # A NUL is refused as in any request.
+    refused = await client.get("/compose/suggestions", query_string={"q": "@\x00"})
+    assert refused.status_code == 400

@@ -10,6 +10,8 @@ Every page visited is checked at phone and desktop widths and with axe-core.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,19 @@ def _sign_in(page: Any, base: str, name: str) -> None:
     page.wait_for_url(f"{base}/")
 
 
+@contextmanager
+def signed_in_page(browser: Any, base: str, name: str) -> Iterator[Any]:
+    """A fresh browser context with a page signed in as `name`; closed after."""
+    context = browser.new_context(base_url=base)
+    context.set_default_timeout(WAIT_MS)
+    page = context.new_page()
+    try:
+        _sign_in(page, base, name)
+        yield page
+    finally:
+        context.close()
+
+
 def _photo(folder: Path) -> Path:
     path = folder / "meadow.jpg"
     Image.new("RGB", (320, 200), (60, 140, 70)).save(path, "JPEG")
@@ -50,11 +65,7 @@ def _photo(folder: Path) -> Path:
 def scripted_day(browser: Any, env: dict[str, Any]) -> dict[str, Any]:
     base, shots, axe = env["base"], env["shots"], env["axe"]
     seen: dict[str, Any] = {}
-    context = browser.new_context(base_url=base)
-    context.set_default_timeout(WAIT_MS)
-    page = context.new_page()
-    try:
-        _sign_in(page, base, "alice")
+    with signed_in_page(browser, base, "alice") as page:
         page.goto("/home")
         page.wait_for_selector("body[data-live=open]", timeout=WAIT_MS)
         check_page(page, "app-home", shots, axe)
@@ -80,7 +91,9 @@ def scripted_day(browser: Any, env: dict[str, Any]) -> dict[str, Any]:
         page.fill("#alt_0", "A green meadow")
         submit(page, "form.compose button[type=submit]")
         seen["reply_url"] = page.url
-        seen["reply_alt"] = page.get_attribute("main article.status.main .media img", "alt")
+        seen["reply_alt"] = page.get_attribute(
+            "main article.status.main .media img:not(.blur)", "alt"
+        )
         # Edit the reply, then delete it (in place).
         reply = page.locator("main article.status.main")
         reply.locator("summary:has-text('More')").click()
@@ -141,8 +154,6 @@ def scripted_day(browser: Any, env: dict[str, Any]) -> dict[str, Any]:
         check_page(page, "app-notifications", shots, axe)
         seen["notifications"] = page.inner_text("main")
         seen["title_after"] = page.title()
-    finally:
-        context.close()
     return seen
 
 

@@ -12,6 +12,8 @@ lowest frequencies, so the result is the same and the cost negligible.
 
 from __future__ import annotations
 
+import base64
+import functools
 import io
 import warnings
 from dataclasses import dataclass
@@ -155,3 +157,23 @@ __all__ = [
     "process_image",
     "process_thumbnail",
 ]
+
+
+# The placeholder a page shows while an image loads: the blurhash decoded to a few pixels
+# (the browser's smooth scaling does the rest), as a data: URL the page can carry inline.
+PLACEHOLDER_SIZE = (16, 9)
+_MAX_BLURHASH = 100
+
+
+@functools.lru_cache(maxsize=2048)
+def placeholder_url(hash_: str) -> str | None:
+    """A PNG `data:` URL of `hash_` decoded, or None for a blurhash that is not one."""
+    if not hash_ or len(hash_) > _MAX_BLURHASH or not blurhash.is_valid_blurhash(hash_):
+        return None
+    try:
+        image = blurhash.decode(hash_, *PLACEHOLDER_SIZE)
+    except (ValueError, IndexError):
+        return None
+    out = io.BytesIO()
+    image.save(out, "PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")

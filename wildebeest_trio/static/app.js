@@ -114,11 +114,100 @@ function setUpCompose(form) {
     form.querySelectorAll("[name^=alt_]").forEach((alt) => alt.addEventListener("input", remind));
   }
   box.addEventListener("input", keep);
+  setUpSuggestions(box);
   if (warning) warning.addEventListener("input", keep);
   form.addEventListener("submit", () => {
     try { localStorage.removeItem(key); } catch (e) { /* nothing kept */ }
   });
   update();
+}
+
+// Mentions and hashtags: while a word starting with @ or # is typed, a list of matches
+// (the textbox-with-listbox pattern of ARIA: arrows move, Enter or Tab inserts, Escape closes).
+function setUpSuggestions(box) {
+  const list = document.createElement("ul");
+  list.id = `${box.id}-suggestions`;
+  list.className = "suggestions";
+  list.setAttribute("role", "listbox");
+  list.setAttribute("aria-label", "Suggestions");
+  list.hidden = true;
+  box.after(list);
+  box.setAttribute("aria-autocomplete", "list");
+  box.setAttribute("aria-controls", list.id);
+  let items = [];
+  let active = -1;
+  let word = null;
+  let asked = 0;
+  let timer = null;
+  const close = () => {
+    list.hidden = true;
+    list.replaceChildren();
+    items = [];
+    active = -1;
+    box.removeAttribute("aria-activedescendant");
+  };
+  const mark = (index) => {
+    active = index;
+    list.querySelectorAll("[role=option]").forEach((option, i) => {
+      option.setAttribute("aria-selected", String(i === index));
+    });
+    if (index >= 0) box.setAttribute("aria-activedescendant", `${list.id}-${index}`);
+  };
+  const choose = (index) => {
+    const item = items[index];
+    if (!item || !word) return;
+    const before = box.value.slice(0, word.start);
+    const after = box.value.slice(box.selectionStart).replace(/^\S*/u, "");
+    box.value = `${before}${item.value} ${after.replace(/^ /, "")}`;
+    const caret = before.length + item.value.length + 1;
+    box.setSelectionRange(caret, caret);
+    close();
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+    say(`${item.value} inserted.`);
+  };
+  const show = (found) => {
+    items = found;
+    list.replaceChildren(...found.map((item, i) => {
+      const option = document.createElement("li");
+      option.id = `${list.id}-${i}`;
+      option.setAttribute("role", "option");
+      option.setAttribute("aria-selected", "false");
+      option.textContent = item.label === item.value ? item.value : `${item.label} ${item.value}`;
+      option.addEventListener("mousedown", (event) => { event.preventDefault(); choose(i); });
+      return option;
+    }));
+    list.hidden = found.length === 0;
+    active = -1;
+    if (found.length) {
+      say(`${found.length} suggestion${found.length === 1 ? "" : "s"}: up and down arrows to choose, Enter to insert.`);
+    }
+  };
+  const lookUp = async () => {
+    const upto = box.value.slice(0, box.selectionStart);
+    const match = /(^|\s)([@#][\p{L}\p{N}_.@-]+)$/u.exec(upto);
+    if (!match || match[2].length < 2) { word = null; close(); return; }
+    word = { start: upto.length - match[2].length, text: match[2] };
+    const mine = ++asked;
+    try {
+      const response = await fetch(`/compose/suggestions?${new URLSearchParams({ q: word.text })}`, {
+        credentials: "same-origin", headers: { Accept: "application/json" },
+      });
+      const found = response.ok ? await response.json() : [];
+      if (mine === asked && Array.isArray(found)) show(found);
+    } catch (error) { /* offline or signed out: nothing to offer */ }
+  };
+  box.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(lookUp, 200);
+  });
+  box.addEventListener("keydown", (event) => {
+    if (list.hidden || !items.length) return;
+    if (event.key === "ArrowDown") { event.preventDefault(); mark((active + 1) % items.length); }
+    else if (event.key === "ArrowUp") { event.preventDefault(); mark(active <= 0 ? items.length - 1 : active - 1); }
+    else if ((event.key === "Enter" || event.key === "Tab") && active >= 0) { event.preventDefault(); choose(active); }
+    else if (event.key === "Escape") { event.preventDefault(); close(); }
+  });
+  box.addEventListener("blur", () => setTimeout(close, 150));
 }
 
 // Unread notifications in the title, and "N new posts" from the streaming API.

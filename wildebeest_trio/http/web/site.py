@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from quart import Blueprint, Response, render_template, request
 
 from ...ids import parse_id
+from ...media.attachments import placeholder_url
 from ...serializers.accounts import account_entity, acct
 from ...serializers.statuses import status_entities
 from ...services import follows as follow_service
@@ -30,6 +31,29 @@ from ..browser import finish, page, signed_in
 from ..context import runtime, wants_activitypub
 
 blueprint = Blueprint("site", __name__)
+
+
+@blueprint.app_template_filter("placeholder")
+def placeholder(hash_: Any) -> str | None:
+    """An attachment's blurhash as a tiny image the page shows while the real one loads."""
+    return placeholder_url(hash_) if isinstance(hash_, str) else None
+
+
+@blueprint.app_template_filter("focus_classes")
+def focus_classes(meta: Any) -> str:
+    """Classes placing a cropped image on its focal point (site.css maps each to a share of
+    the width or height, in twentieths: a style attribute is refused by the page's CSP)."""
+    focus = meta.get("focus") if isinstance(meta, dict) else None
+    if not isinstance(focus, dict):
+        return ""
+    try:
+        x = min(max(float(focus["x"]), -1.0), 1.0)
+        y = min(max(float(focus["y"]), -1.0), 1.0)
+    except (KeyError, TypeError, ValueError):
+        return ""
+    # Mastodon's focus: x -1 is the left edge, y 1 the top one.
+    return f"fx-{round((x + 1) * 10)} fy-{round((1 - y) * 10)}"
+
 
 PAGE_SIZE = 20
 HREF_RE = re.compile(r'href="(https?://[^"]+)"')

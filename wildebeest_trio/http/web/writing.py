@@ -15,16 +15,17 @@ from typing import Any
 from quart import Blueprint, Response, request
 
 from ...ids import parse_id
+from ...serializers.accounts import acct
 from ...serializers.statuses import status_entity
 from ...services import follows as follow_service
-from ...services import interactions, media, profiles, reports, scheduled, statuses
+from ...services import interactions, media, profiles, reports, scheduled, search, statuses
 from ...services.follows import AccountNotFound
 from ...services.polls import PollDraft
 from ...services.refusals import InvalidStatus, NotAllowed, StatusNotFound
 from ...services.statuses import Draft
 from ...services.types import Row, StatusBundle
 from ..browser import SIGNED_IN, FormPost, back_field, form_post, page, viewer_page
-from ..context import runtime
+from ..context import json_response, runtime
 from .site import local_path, not_found_page, shown
 
 blueprint = Blueprint("writing", __name__)
@@ -62,6 +63,8 @@ POLL_OPTIONS = 4
 MAX_CHARACTERS = statuses.MAX_CHARACTERS
 MAX_IMAGES = statuses.MAX_MEDIA
 REPORT_CATEGORIES = ("spam", "legal", "violation", "other")
+SUGGESTIONS = 5
+MAX_SUGGESTION_QUERY = 100
 
 
 async def _reply_target(viewer_id: int, status_id: int | None) -> Any:
@@ -168,9 +171,15 @@ async def _uploads(viewer_id: int) -> list[str]:
     for index, file in enumerate(chosen):
         data = file.read()
         description = form.get(f"alt_{index}", "").strip() or None
+        focus = form.get(f"focus_{index}", "")[:100].replace(" ", "") or None
         try:
             row = await media.upload(
-                runtime(), viewer_id, data, synchronous=True, description=description
+                runtime(),
+                viewer_id,
+                data,
+                synchronous=True,
+                description=description,
+                focus=focus,
             )
         except media.MediaError as exc:
             raise InvalidStatus(str(exc)) from None
@@ -184,6 +193,37 @@ async def _uploads(viewer_id: int) -> list[str]:
 
 def _status_path(bundle: StatusBundle) -> str:
     return local_path(status_entity(runtime().config, bundle, bundle.order[0]))
+
+
+@blueprint.route("/compose/suggestions")
+@viewer_page(SIGNED_IN)
+async def compose_suggestions(viewer: Row) -> Response:
+    """What the compose box's script offers for a word being typed: accounts for `@name`,
+    hashtags for `#tag` (the same search as `/api/v2/search`, nothing resolved remotely)."""
+    q = request.args.get("q", "").strip()[:MAX_SUGGESTION_QUERY]
+    if len(q) < 2 or q[0] not in "@#":
+        return json_response([])
+    rt = runtime()
+    kind = "accounts" if q[0] == "@" else "hashtags"
+    try:
+        found = await search.search(
+            rt, viewer["account_id"], search.SearchRequest(q=q, type=kind, limit=SUGGESTIONS)
+        )
+    except search.InvalidSearch:
+        return json_response([])
+    if kind == "accounts":
+        return json_response(
+            [
+                {
+                    "value": "@" + acct(rt.config, a),
+                    "label": a["display_name"] or a["username"],
+                }
+                for a in found.accounts
+            ]
+        )
+    return json_response(
+        [{"value": "#" + t.tag["name"], "label": "#" + t.tag["name"]} for t in found.hashtags]
+    )
 
 
 @blueprint.route("/compose")
