@@ -39,7 +39,9 @@ from .services import (
 )
 from .store.effects import InstanceFactsChanged, WorkQueued
 from .store.entities import EntitiesChanged
+from .store.sqlite import sqlite_path
 from .streaming import relay
+from .streaming.peers import StreamPeers, folder_for
 
 log = logging.getLogger(__name__)
 
@@ -178,4 +180,7 @@ async def open_server_runtime(
         periodic=periodic_tasks(),
         migrate=migrate,
     ) as rt:
+        if rt.store.dialect == "sqlite":
+            # Processes on one SQLite database pass stream events as datagrams.
+            rt.streams.peers = StreamPeers(folder_for(sqlite_path(config.database_url)))
         yield rt

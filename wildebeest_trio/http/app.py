@@ -213,6 +213,9 @@ def create_app(rt: Runtime) -> QuartTrio:
     @app.after_request
     async def _finish(response: Response) -> Response:
         response.headers["X-Request-Id"] = getattr(g, "request_id", "")
+        if rt.web_process is not None:
+            # Which process answered, for an admin (and a test) following a request.
+            response.headers["Wildebeest-Process"] = str(rt.web_process)
         rate_limit_headers(response)
         if rt.config.scheme == "https" and over_https():
             response.headers["Strict-Transport-Security"] = HSTS
