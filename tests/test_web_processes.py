@@ -16,8 +16,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.test_cli import REPO, _env, _running, wb
+from wildebeest_trio.config import ConfigError, load_config
 
 WAIT = 60.0
 HEADER = "Wildebeest-Process"
@@ -209,3 +211,18 @@ def test_two_web_processes_share_one_port_and_one_database(
         assert server.wait(timeout=30) == 0, log.read_text()
     assert not any(map(_running, restarted))
     assert "web process 1 crashed; restarting" in log.read_text()
+
+
+def test_web_processes_default_to_the_cores_and_leave_deliveries_the_rest(tmp_path: Path) -> None:
+    cores = os.cpu_count() or 1
+    config = load_config(env={"WB_DATA_DIR": str(tmp_path)})
+    assert (config.web_processes, config.delivery_processes) == (cores, 0)
+    config = load_config(env={"WB_DATA_DIR": str(tmp_path), "WB_WEB_PROCESSES": "1"})
+    assert (config.web_processes, config.delivery_processes) == (1, cores - 1)
+    # An in-memory database belongs to one process.
+    memory = load_config(env={"WB_DATA_DIR": str(tmp_path), "WB_DATABASE_URL": "sqlite://:memory:"})
+    assert memory.web_processes == 1
+    with pytest.raises(ConfigError, match="WB_WEB_PROCESSES"):
+        load_config(env={"WB_DATA_DIR": str(tmp_path), "WB_WEB_PROCESSES": "0"})
+    refused = wb(_env(tmp_path, "sqlite://:memory:"), "serve", "--processes", "0")
+    assert refused.returncode == 2 and "--processes" in refused.stderr
