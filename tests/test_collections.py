@@ -10,11 +10,12 @@ from typing import Any
 
 import trio
 
-from tests.fakes.instance import queued_deliveries
-from tests.fakes.remote import RemoteServer
-from tests.fakes.rows import add_follower, remote_account, rows
+from tests.fakes.instance import drain, queued_deliveries
+from tests.fakes.remote import RemoteServer, deliver
+from tests.fakes.rows import account_id_of, add_follower, remote_account, rows
 from tests.social import User, act, get, make_user, token_with
 from tests.test_statuses_clients import _login
+from wildebeest_trio.federation.actors import refresh_actor
 from wildebeest_trio.federation.outbox import dispatch_pending
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.services.accounts import create_local_account
@@ -253,3 +254,102 @@ async def test_scopes_and_anonymous_reads(rt: Runtime, client: Any) -> None:
     assert code == 400, body
     anonymous = await client.post("/api/v1/collections", json={"name": "x"})
     assert anonymous.status_code == 401
+
+
+async def test_remote_collections_and_feature_answers(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    alice = await make_user(local, api, "alice")
+    base = local.config.base_url
+    mia, star = remote.actor("mia"), remote.actor("star")
+    await refresh_actor(local, star.uri)
+    star_id = await account_id_of(local, star.uri)
+    fan = await remote_account(local, "fan", "fans.example", origin=remote.base)
+    await add_follower(local, fan, int(alice.id))
+
+    # Alice features Star, who approves with a stamp: her place is accepted, and the Add
+    # that goes to Alice's followers names the stamp.
+    code, made = await act(api, alice, "/api/v1/collections", name="Stars", account_ids=[star_id])
+    assert code == 200, made
+    collection = made["collection"]
+    assert [i["state"] for i in collection["items"]] == ["pending"]
+    request = next(a for a in await _sent(local) if a["type"] == "FeatureRequest")
+    stamp = f"{star.uri}/feature_authorizations/1"
+    accept = remote.activity(star, "Accept", request["id"], result=stamp)
+    assert await deliver(api, local, star, accept) == 202
+    await drain(local)
+    code, seen = await get(api, None, f"/api/v1/collections/{collection['id']}")
+    assert [i["state"] for i in seen["collection"]["items"]] == ["accepted"]
+    added = [a for a in await _sent(local) if a["type"] == "Add"][-1]
+    assert added["target"] == collection["uri"]
+    assert added["object"]["featuredObject"] == star.uri
+    assert added["object"]["featureAuthorization"] == stamp
+    # Another's answer, or a second one, changes nothing.
+    again = remote.activity(mia, "Reject", request["id"])
+    assert await deliver(api, local, mia, again) == 202
+    await drain(local)
+    code, seen = await get(api, None, f"/api/v1/collections/{collection['id']}")
+    assert [i["state"] for i in seen["collection"]["items"]] == ["accepted"]
+
+    # Mia's own collection, as her server sends it.
+    uri = f"{mia.uri}/collections/7"
+    document = {
+        "id": uri,
+        "type": "FeaturedCollection",
+        "attributedTo": mia.uri,
+        "name": "Mia's <b>picks</b>",
+        "summaryMap": {"en": "<p>Worth it</p>"},
+        "sensitive": False,
+        "discoverable": True,
+        "published": "2026-02-25T11:35:01Z",
+        "topic": {"type": "Hashtag", "name": "#art", "href": f"{remote.base}/tags/art"},
+        "totalItems": 2,
+        "orderedItems": [
+            {
+                "id": f"{mia.uri}/collection_items/1",
+                "type": "FeaturedItem",
+                "featuredObject": star.uri,
+            },
+            # A local account is featured only through a FeatureRequest it approved.
+            {
+                "id": f"{mia.uri}/collection_items/2",
+                "type": "FeaturedItem",
+                "featuredObject": f"{base}/users/alice",
+            },
+        ],
+    }
+    target = f"{mia.uri}/featured_collections"
+    add = remote.activity(mia, "Add", document, target=target)
+    assert await deliver(api, local, mia, add) == 202
+    await drain(local)
+    mia_id = await account_id_of(local, mia.uri)
+    code, listed = await get(api, alice, f"/api/v1/accounts/{mia_id}/collections")
+    assert code == 200, listed
+    [kept] = listed["collections"]
+    assert kept["uri"] == uri and kept["local"] is False and kept["name"] == "Mia's picks"
+    assert kept["description"] == "Worth it" and kept["language"] == "en"
+    assert kept["tag"]["name"] == "art"
+    assert [i["account_id"] for i in kept["items"]] == [str(star_id)]
+    code, featuring = await get(api, None, f"/api/v1/accounts/{star_id}/in_collections")
+    assert {c["id"] for c in featuring["collections"]} == {kept["id"], collection["id"]}
+
+    # Items and names change; then the collection goes.
+    remove_item = remote.activity(mia, "Remove", f"{mia.uri}/collection_items/1", target=uri)
+    update = remote.activity(mia, "Update", {**document, "name": "Mia's best"})
+    for activity in (remove_item, update):
+        assert await deliver(api, local, mia, activity) == 202
+        await drain(local)
+    code, seen = await get(api, None, f"/api/v1/collections/{kept['id']}")
+    assert seen["collection"]["name"] == "Mia's best"
+    # (the Update carries the full list again: Star is back, as the document says)
+    assert [i["account_id"] for i in seen["collection"]["items"]] == [str(star_id)]
+    await deliver(api, local, mia, remote.activity(mia, "Remove", uri, target=target))
+    await drain(local)
+    code, listed = await get(api, alice, f"/api/v1/accounts/{mia_id}/collections")
+    assert listed["collections"] == []
+    # A collection said to be someone else's is not taken.
+    forged = {**document, "id": f"{star.uri}/collections/9", "attributedTo": star.uri}
+    await deliver(api, local, mia, remote.activity(mia, "Add", forged, target=target))
+    await drain(local)
+    code, listed = await get(api, alice, f"/api/v1/accounts/{star_id}/collections")
+    assert listed["collections"] == []

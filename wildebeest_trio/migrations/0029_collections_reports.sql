@@ -26,7 +26,8 @@ CREATE TABLE collection_items (
     account_id BIGINT REFERENCES accounts (id) ON DELETE CASCADE,
     state TEXT NOT NULL,
     position INTEGER NOT NULL,
-    uri TEXT,
+    uri TEXT,                           -- a remote collection's item: its id
+    approval_uri TEXT,                  -- a remote account's FeatureAuthorization stamp
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
     UNIQUE (collection_id, account_id)

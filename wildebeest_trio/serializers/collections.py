@@ -112,6 +112,8 @@ def _featured_item(owner: RowView, item: RowView, member: RowView | None) -> dic
     }
     if member is not None and member["domain"] is None:
         document["featureAuthorization"] = feature_authorization_uri(member, item["id"])
+    elif item.get("approval_uri"):
+        document["featureAuthorization"] = item["approval_uri"]
     return document
 
 
@@ -209,10 +211,15 @@ def remove_collection(config: Config, owner: RowView, row: RowView) -> dict[str,
 
 
 def add_item(
-    config: Config, owner: RowView, row: RowView, item_id: int, member: RowView
+    config: Config,
+    owner: RowView,
+    row: RowView,
+    item_id: int,
+    member: RowView,
+    approval_uri: str | None = None,
 ) -> dict[str, Any]:
     """The Add of a FeaturedItem to a collection."""
-    item = {"id": item_id, "uri": None, "account_id": member["id"]}
+    item = {"id": item_id, "uri": None, "account_id": member["id"], "approval_uri": approval_uri}
     return {
         "@context": COLLECTION_CONTEXT,
         "id": f"{item_uri(owner, item_id)}#add",

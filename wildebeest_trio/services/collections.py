@@ -13,10 +13,14 @@ of the owner's collections.
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from ..federation.fetch import same_origin
+from ..federation.sanitize import sanitize_html
 from ..ids import now_ms
 from ..runtime import Runtime
 from ..serializers import collections as ap
@@ -25,6 +29,7 @@ from ..store import accounts as account_rows
 from ..store import activitypub as ap_rows
 from ..store import collections as collection_rows
 from ..store import follows as follow_rows
+from ..store import inbox as inbox_rows
 from ..store import tags as tag_rows
 from ..store.rows import CollectionItemRow, CollectionRow
 from .follows import AccountNotFound
@@ -503,3 +508,187 @@ async def feature_authorization_document(
         return ap.feature_authorization(rt.config, owner, row, item_id, member)
 
     return await rt.store.read(unit)
+
+
+# What other servers tell us ----------------------------------------------------------------------
+
+#: What a remote collection's name and description are cut to (Mastodon's hard limits).
+REMOTE_NAME_LIMIT = 256
+REMOTE_DESCRIPTION_LIMIT = 2048
+
+
+def request_item_id(owner_uri_prefix: str, request_uri: str) -> int | None:
+    """The item a FeatureRequest of ours was about, from its id (`.../feature_requests/ID`)."""
+    head, _, tail = request_uri.rpartition("/feature_requests/")
+    if not head or not head.startswith(owner_uri_prefix) or not tail.isdigit():
+        return None
+    return int(tail)
+
+
+async def feature_answered(
+    rt: Runtime, actor: RowView, request_uri: str, accepted: bool, result: str | None
+) -> bool:
+    """A remote account answered a FeatureRequest of ours: its item is accepted (and its
+    Add goes to the owner's followers, naming the stamp) or rejected; whether it was one."""
+    item_id = request_item_id(rt.config.base_url, request_uri)
+    if item_id is None:
+        return False
+
+    async def unit(conn: Connection) -> bool:
+        state = "accepted" if accepted else "rejected"
+        item = await collection_rows.answer_request(
+            conn, item_id, actor["id"], state, result if accepted else None, now_ms()
+        )
+        if item is None:
+            return False
+        row = await collection_rows.by_id(conn, item["collection_id"])
+        if row is None or not accepted:
+            return True
+        owner = await account_rows.account_by_id(conn, row["account_id"])
+        if (
+            owner is None
+            or request_uri != ap.feature_request(rt.config, owner, row, item_id, actor)["id"]
+        ):
+            return True
+        await collection_rows.touch(conn, row["id"], now_ms())
+        activity = ap.add_item(rt.config, owner, row, item_id, actor, item["approval_uri"])
+        await _distribute(conn, rt, owner["id"], "collection.item_added", activity)
+        return True
+
+    return bool(await rt.store.write(unit))
+
+
+def _text(value: Any, limit: int) -> str:
+    if not isinstance(value, str):
+        return ""
+    cleaned = re.sub(r"<[^>]*>", " ", sanitize_html(value))
+    return " ".join(html_lib.unescape(cleaned).split())[:limit]
+
+
+def _timestamp(value: Any, fallback: int) -> int:
+    try:
+        return int(datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp() * 1000)
+    except ValueError:
+        return fallback
+
+
+async def store_remote(rt: Runtime, actor: RowView, document: dict[str, Any]) -> bool:
+    """A remote account's FeaturedCollection (from its Add or Update): kept as its server
+    describes it, with the accounts known here that it features (at most 25; local
+    accounts only through a FeatureRequest they approved, which is not taken in yet);
+    whether it was taken."""
+    uri = document.get("id")
+    if (
+        not isinstance(uri, str)
+        or document.get("type") != "FeaturedCollection"
+        or document.get("attributedTo") != actor["uri"]
+        or not same_origin(uri, actor["uri"])
+    ):
+        return False
+    summary = document.get("summary")
+    language = None
+    summary_map = document.get("summaryMap")
+    if isinstance(summary_map, dict) and summary_map:
+        language, summary = next(iter(summary_map.items()))
+    language = language if isinstance(language, str) and _LANGUAGE.match(language) else None
+    name = _text(document.get("name"), REMOTE_NAME_LIMIT) or "(untitled)"
+    url = document.get("url") if isinstance(document.get("url"), str) else None
+    topic = document.get("topic")
+    tag_name = None
+    if isinstance(topic, dict) and isinstance(topic.get("name"), str):
+        candidate = topic["name"].lstrip("#")
+        tag_name = candidate if TAG_NAME_RE.match(candidate) and len(candidate) <= 200 else None
+    entries = [e for e in document.get("orderedItems") or [] if isinstance(e, dict)][:MAX_ITEMS]
+
+    async def unit(conn: Connection) -> bool:
+        now = now_ms()
+        collection_id = await collection_rows.put_remote(
+            conn,
+            collection_id=rt.ids.next_id(),
+            account_id=actor["id"],
+            uri=uri,
+            url=url,
+            name=name,
+            description=_text(summary, REMOTE_DESCRIPTION_LIMIT),
+            language=language,
+            sensitive=document.get("sensitive") is True,
+            discoverable=document.get("discoverable") is not False,
+            tag_id=await _tag_id(conn, rt, tag_name),
+            created_at=_timestamp(document.get("published"), now),
+            now=now,
+        )
+        known = {
+            a["uri"]: a
+            for a in await inbox_rows.accounts_by_uris(
+                conn, [str(e.get("featuredObject")) for e in entries if e.get("featuredObject")]
+            )
+        }
+        items: list[tuple[int, int, str]] = []
+        for entry in entries:
+            member = known.get(str(entry.get("featuredObject")))
+            item_uri = entry.get("id")
+            if member is None or member["domain"] is None or not isinstance(item_uri, str):
+                continue
+            if member["suspended_at"] is None and all(i[1] != member["id"] for i in items):
+                items.append((rt.ids.next_id(), member["id"], item_uri))
+        await collection_rows.replace_remote_items(conn, collection_id, items, now)
+        return True
+
+    return bool(await rt.store.write(unit))
+
+
+async def remove_remote(rt: Runtime, actor: RowView, uri: str) -> bool:
+    """A remote account removed one of its collections; whether it was here."""
+    return bool(await rt.store.write(collection_rows.delete_remote, uri, actor["id"]))
+
+
+async def _remote_of(conn: Connection, actor: RowView, uri: str | None) -> CollectionRow | None:
+    """One of the actor's collections kept here, by its id."""
+    row = await collection_rows.by_uri(conn, uri) if uri else None
+    return row if row is not None and row["account_id"] == actor["id"] else None
+
+
+async def remote_item_added(
+    rt: Runtime, actor: RowView, collection_uri: str | None, entry: dict[str, Any]
+) -> bool:
+    """A remote account added a FeaturedItem to one of its collections kept here (a remote
+    account known here; at most 25); whether it was one of those."""
+    item_uri, member_uri = entry.get("id"), entry.get("featuredObject")
+
+    async def unit(conn: Connection) -> bool:
+        row = await _remote_of(conn, actor, collection_uri)
+        if row is None:
+            return False
+        if not isinstance(item_uri, str) or not isinstance(member_uri, str):
+            return True
+        found = await inbox_rows.accounts_by_uris(conn, [member_uri])
+        member = found[0] if found else None
+        if member is None or member["domain"] is None or member["suspended_at"] is not None:
+            return True
+        if await collection_rows.count_live_items(conn, row["id"]) >= MAX_ITEMS:
+            return True
+        now = now_ms()
+        if await collection_rows.add_remote_item(
+            conn, rt.ids.next_id(), row["id"], member["id"], item_uri, now
+        ):
+            await collection_rows.touch(conn, row["id"], now)
+        return True
+
+    return bool(await rt.store.write(unit))
+
+
+async def remote_item_removed(
+    rt: Runtime, actor: RowView, collection_uri: str | None, item_uri: str
+) -> bool:
+    """A remote account took an item out of one of its collections kept here; whether the
+    target was one of those."""
+
+    async def unit(conn: Connection) -> bool:
+        row = await _remote_of(conn, actor, collection_uri)
+        if row is None:
+            return False
+        if await collection_rows.delete_item_by_uri(conn, row["id"], item_uri):
+            await collection_rows.touch(conn, row["id"], now_ms())
+        return True
+
+    return bool(await rt.store.write(unit))

@@ -11,7 +11,8 @@ _COLUMNS = (
     "c.tag_id, c.local, c.uri, c.url, c.created_at, c.updated_at"
 )
 _ITEM_COLUMNS = (
-    "i.id, i.collection_id, i.account_id, i.state, i.position, i.uri, i.created_at, i.updated_at"
+    "i.id, i.collection_id, i.account_id, i.state, i.position, i.uri, i.approval_uri, "
+    "i.created_at, i.updated_at"
 )
 #: States an item counts in (Mastodon's `pending_or_accepted`: the owner sees both).
 LIVE_STATES = ("pending", "accepted")
@@ -261,3 +262,137 @@ async def accepted_item_of(
         item_id,
         account_id,
     )
+
+
+async def answer_request(
+    conn: Connection, item_id: int, account_id: int, state: str, approval_uri: str | None, now: int
+) -> CollectionItemRow | None:
+    """A featured remote account answered: its pending item becomes `state`; the item, if
+    it was pending and that account's."""
+    changed = await conn.execute(
+        "UPDATE collection_items SET state = $3, approval_uri = $4, updated_at = $5 "
+        "WHERE id = $1 AND account_id = $2 AND state = 'pending'",
+        item_id,
+        account_id,
+        state,
+        approval_uri,
+        now,
+    )
+    if changed != 1:
+        return None
+    return await fetchrow_as(
+        conn,
+        CollectionItemRow,
+        f"SELECT {_ITEM_COLUMNS} FROM collection_items i WHERE i.id = $1",
+        item_id,
+    )
+
+
+async def by_uri(conn: Connection, uri: str) -> CollectionRow | None:
+    """A remote collection by its ActivityPub id."""
+    return await fetchrow_as(
+        conn, CollectionRow, f"SELECT {_COLUMNS} FROM collections c WHERE c.uri = $1", uri
+    )
+
+
+async def put_remote(
+    conn: Connection,
+    *,
+    collection_id: int,
+    account_id: int,
+    uri: str,
+    url: str | None,
+    name: str,
+    description: str,
+    language: str | None,
+    sensitive: bool,
+    discoverable: bool,
+    tag_id: int | None,
+    created_at: int,
+    now: int,
+) -> int:
+    """Store a remote collection as its owner's server describes it (new or changed); its id."""
+    found = await by_uri(conn, uri)
+    if found is not None:
+        await update(
+            conn,
+            found["id"],
+            name=name,
+            description=description,
+            language=language,
+            sensitive=sensitive,
+            discoverable=discoverable,
+            tag_id=tag_id,
+            now=now,
+        )
+        await conn.execute("UPDATE collections SET url = $2 WHERE id = $1", found["id"], url)
+        return found["id"]
+    await conn.execute(
+        "INSERT INTO collections (id, account_id, name, description, language, sensitive, "
+        "discoverable, tag_id, local, uri, url, created_at, updated_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, FALSE, $9, $10, $11, $12)",
+        collection_id,
+        account_id,
+        name,
+        description,
+        language,
+        sensitive,
+        discoverable,
+        tag_id,
+        uri,
+        url,
+        created_at,
+        now,
+    )
+    return collection_id
+
+
+async def replace_remote_items(
+    conn: Connection, collection_id: int, items: list[tuple[int, int, str]], now: int
+) -> None:
+    """A remote collection's accepted items now: (item id, account id, item uri) in order."""
+    await conn.execute("DELETE FROM collection_items WHERE collection_id = $1", collection_id)
+    for position, (item_id, account_id, uri) in enumerate(items, start=1):
+        await conn.execute(
+            "INSERT INTO collection_items "
+            "(id, collection_id, account_id, state, position, uri, created_at, updated_at) "
+            "VALUES ($1, $2, $3, 'accepted', $4, $5, $6, $6)",
+            item_id,
+            collection_id,
+            account_id,
+            position,
+            uri,
+            now,
+        )
+
+
+async def delete_remote(conn: Connection, uri: str, account_id: int) -> bool:
+    """Remove a remote collection its owner removed; whether it was here."""
+    removed = await conn.fetch(
+        "DELETE FROM collections WHERE uri = $1 AND account_id = $2 AND NOT local RETURNING id",
+        uri,
+        account_id,
+    )
+    return bool(removed)
+
+
+async def add_remote_item(
+    conn: Connection, item_id: int, collection_id: int, account_id: int, uri: str, now: int
+) -> bool:
+    """An item a remote collection's owner added (accepted, at the end); false if that
+    account is in it already."""
+    if await item_of_account(conn, collection_id, account_id) is not None:
+        return False
+    await insert_item(conn, item_id, collection_id, account_id, "accepted", now)
+    await conn.execute("UPDATE collection_items SET uri = $2 WHERE id = $1", item_id, uri)
+    return True
+
+
+async def delete_item_by_uri(conn: Connection, collection_id: int, uri: str) -> bool:
+    """Take out the item a remote collection's owner removed; whether it was there."""
+    removed = await conn.fetch(
+        "DELETE FROM collection_items WHERE collection_id = $1 AND uri = $2 RETURNING id",
+        collection_id,
+        uri,
+    )
+    return bool(removed)

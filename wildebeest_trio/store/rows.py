@@ -820,6 +820,7 @@ class CollectionItemRow(TypedDict):
     state: str
     position: int
     uri: str | None
+    approval_uri: str | None
     created_at: int
     updated_at: int
 
