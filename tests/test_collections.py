@@ -353,3 +353,49 @@ async def test_remote_collections_and_feature_answers(
     await drain(local)
     code, listed = await get(api, alice, f"/api/v1/accounts/{star_id}/collections")
     assert listed["collections"] == []
+
+
+async def test_remote_accounts_ask_to_feature_local_ones(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    alice = await make_user(local, api, "alice")
+    hermit = await make_user(local, api, "hermit")
+    response = await api.patch(
+        "/api/v1/accounts/update_credentials", headers=hermit.headers, json={"discoverable": False}
+    )
+    assert response.status_code == 200
+    base = local.config.base_url
+    mia = remote.actor("mia")
+    uri = f"{mia.uri}/collections/3"
+    remote.put(
+        {
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": uri,
+            "type": "FeaturedCollection",
+            "attributedTo": mia.uri,
+            "name": "Locals I like",
+            "summary": "",
+            "totalItems": 0,
+            "orderedItems": [],
+        }
+    )
+    for name in ("alice", "hermit"):
+        request = remote.activity(mia, "FeatureRequest", f"{base}/users/{name}", instrument=uri)
+        assert await deliver(api, local, mia, request) == 202
+    await drain(local)
+    answers = [a for a in await _sent(local) if a["type"] in ("Accept", "Reject")]
+    assert [(a["type"], a["actor"]) for a in answers] == [
+        ("Accept", f"{base}/users/alice"),
+        ("Reject", f"{base}/users/hermit"),
+    ]
+    accept = answers[0]
+    assert accept["to"] == mia.uri and accept["object"].startswith(f"{mia.uri}/activities/")
+    response = await api.get(accept["result"].removeprefix(base), headers=AP)
+    stamp = await response.get_json()
+    assert stamp["type"] == "FeatureAuthorization" and stamp["interactingObject"] == uri
+    assert stamp["interactionTarget"] == f"{base}/users/alice"
+    code, featuring = await get(api, alice, f"/api/v1/accounts/{alice.id}/in_collections")
+    assert code == 200
+    assert [(c["uri"], c["local"]) for c in featuring["collections"]] == [(uri, False)]
+    code, featuring = await get(api, hermit, f"/api/v1/accounts/{hermit.id}/in_collections")
+    assert featuring["collections"] == []

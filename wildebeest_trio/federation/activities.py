@@ -326,7 +326,7 @@ async def _collection(
     activity = payload.get("activity")
     if not isinstance(activity, dict):
         return None
-    if event["event"] == "collection.feature_requested":
+    if "to_account_id" in payload:
         member = await _account(conn, payload.get("to_account_id"))
         if member is None or member["domain"] is None:
             return None
@@ -615,6 +615,7 @@ _BUILDERS = {
     "collection.item_added": _collection,
     "collection.item_removed": _collection,
     "collection.feature_requested": _collection,
+    "collection.feature_answered": _collection,
 }
 
 

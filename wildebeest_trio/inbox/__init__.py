@@ -69,6 +69,7 @@ def _table() -> Mapping[str, Handler]:
             "Update": collections.on_update,
             "Delete": quotes.on_delete,
             "QuoteRequest": quotes.on_quote_request,
+            "FeatureRequest": collections.on_feature_request,
             "Like": interactions.on_like,
             "Announce": interactions.on_announce,
             "Move": moves.on_move,

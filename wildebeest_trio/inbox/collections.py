@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..federation.as2 import first, link
+from ..federation.fetch import DocumentRefused, DocumentUnavailable, fetch_document, same_origin
 from ..services import collections
 from . import Context, featured, notes, quotes
 
@@ -80,3 +81,25 @@ async def on_reject(ctx: Context) -> None:
     """A featured account refused its place; any other Reject is a quote's or a follow's."""
     if not await _answer(ctx, False):
         await quotes.on_reject(ctx)
+
+
+async def on_feature_request(ctx: Context) -> None:
+    """A remote account asks to feature a local one in its collection (`instrument`),
+    fetched from the actor's server when it is not kept here yet."""
+    request_id = ctx.activity_id
+    member_uri = link(ctx.activity.get("object"))
+    instrument = first(ctx.activity.get("instrument"))
+    collection_uri = link(instrument)
+    if request_id is None or member_uri is None or collection_uri is None:
+        return
+    if not same_origin(collection_uri, ctx.actor["uri"]):
+        return
+    document = instrument if isinstance(instrument, dict) else None
+    if document is None:
+        try:
+            document = await fetch_document(ctx.rt, collection_uri)
+        except (DocumentRefused, DocumentUnavailable):
+            document = None
+    if document is not None:
+        await collections.store_remote(ctx.rt, ctx.actor, document)
+    await collections.feature_requested(ctx.rt, ctx.actor, request_id, member_uri, collection_uri)

@@ -267,3 +267,22 @@ def feature_authorization(
         "interactingObject": collection_uri(owner["uri"], row),
         "interactionTarget": member["uri"],
     }
+
+
+def feature_answer(
+    member: RowView, owner: RowView, request_id: str, item_id: int, *, accepted: bool
+) -> dict[str, Any]:
+    """A local account's answer to a FeatureRequest: an Accept naming its stamp, or a
+    Reject."""
+    kind = "Accept" if accepted else "Reject"
+    answer: dict[str, Any] = {
+        "@context": AS_CONTEXT,
+        "id": f"{member['uri']}#{kind.lower()}s/feature_requests/{item_id}",
+        "type": kind,
+        "actor": member["uri"],
+        "to": owner["uri"],
+        "object": request_id,
+    }
+    if accepted:
+        answer["result"] = feature_authorization_uri(member, item_id)
+    return answer

@@ -692,3 +692,49 @@ async def remote_item_removed(
         return True
 
     return bool(await rt.store.write(unit))
+
+
+async def feature_requested(
+    rt: Runtime, actor: RowView, request_id: str, member_uri: str, collection_uri: str
+) -> bool:
+    """A remote account asks to feature a local one in one of its collections kept here
+    (Mastodon's FeatureRequest): approved as the local account's `canFeature` says (the
+    Accept names its stamp) or refused with a Reject; whether it was for a local account."""
+
+    async def unit(conn: Connection) -> bool:
+        found = await inbox_rows.accounts_by_uris(conn, [member_uri])
+        member = found[0] if found else None
+        if member is None or member["domain"] is not None:
+            return False
+        row = await _remote_of(conn, actor, collection_uri)
+        approved = row is not None
+        if row is not None:
+            try:
+                await _may_feature(conn, actor["id"], member)
+            except (CollectionForbidden, AccountNotFound):
+                approved = False
+        if approved and row is not None:
+            item = await collection_rows.item_of_account(conn, row["id"], member["id"])
+            if item is None:
+                item_id = rt.ids.next_id()
+                await collection_rows.insert_item(
+                    conn, item_id, row["id"], member["id"], "accepted", now_ms()
+                )
+            else:
+                item_id = item["id"]
+                if item["state"] != "accepted":
+                    await collection_rows.set_item_state(conn, item_id, "accepted", now_ms())
+            answer = ap.feature_answer(member, actor, request_id, item_id, accepted=True)
+        else:
+            answer = ap.feature_answer(member, actor, request_id, rt.ids.next_id(), accepted=False)
+        await outbox.record(
+            conn,
+            rt.ids,
+            "collection.feature_answered",
+            member["id"],
+            None,
+            {"activity": answer, "to_account_id": actor["id"]},
+        )
+        return True
+
+    return bool(await rt.store.write(unit))

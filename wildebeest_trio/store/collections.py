@@ -350,9 +350,20 @@ async def put_remote(
 async def replace_remote_items(
     conn: Connection, collection_id: int, items: list[tuple[int, int, str]], now: int
 ) -> None:
-    """A remote collection's accepted items now: (item id, account id, item uri) in order."""
-    await conn.execute("DELETE FROM collection_items WHERE collection_id = $1", collection_id)
-    for position, (item_id, account_id, uri) in enumerate(items, start=1):
+    """A remote collection's accepted remote accounts now: (item id, account id, item uri)
+    in order. The places local accounts approved (a FeatureRequest) stay."""
+    await conn.execute(
+        "DELETE FROM collection_items WHERE collection_id = $1 AND account_id IN "
+        "(SELECT id FROM accounts WHERE domain IS NOT NULL)",
+        collection_id,
+    )
+    kept = await fetchval_as(
+        conn,
+        int,
+        "SELECT COALESCE(MAX(position), 0) FROM collection_items WHERE collection_id = $1",
+        collection_id,
+    )
+    for position, (item_id, account_id, uri) in enumerate(items, start=(kept or 0) + 1):
         await conn.execute(
             "INSERT INTO collection_items "
             "(id, collection_id, account_id, state, position, uri, created_at, updated_at) "
