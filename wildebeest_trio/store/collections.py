@@ -182,28 +182,27 @@ async def count_live_items(conn: Connection, collection_id: int) -> int:
     return int(found or 0)
 
 
-async def item(conn: Connection, collection_id: int, item_id: int) -> CollectionItemRow | None:
-    """One item of a collection."""
+async def _one_item(conn: Connection, where: str, *args: object) -> CollectionItemRow | None:
+    """The item matching a condition on `i` (our own SQL, never input)."""
     return await fetchrow_as(
         conn,
         CollectionItemRow,
-        f"SELECT {_ITEM_COLUMNS} FROM collection_items i WHERE i.collection_id = $1 AND i.id = $2",
-        collection_id,
-        item_id,
+        f"SELECT {_ITEM_COLUMNS} FROM collection_items i WHERE {where}",
+        *args,
     )
+
+
+async def item(conn: Connection, collection_id: int, item_id: int) -> CollectionItemRow | None:
+    """One item of a collection."""
+    return await _one_item(conn, "i.collection_id = $1 AND i.id = $2", collection_id, item_id)
 
 
 async def item_of_account(
     conn: Connection, collection_id: int, account_id: int
 ) -> CollectionItemRow | None:
     """The item that features an account in a collection, if any."""
-    return await fetchrow_as(
-        conn,
-        CollectionItemRow,
-        f"SELECT {_ITEM_COLUMNS} FROM collection_items i "
-        "WHERE i.collection_id = $1 AND i.account_id = $2",
-        collection_id,
-        account_id,
+    return await _one_item(
+        conn, "i.collection_id = $1 AND i.account_id = $2", collection_id, account_id
     )
 
 
@@ -254,13 +253,8 @@ async def accepted_item_of(
     conn: Connection, item_id: int, account_id: int
 ) -> CollectionItemRow | None:
     """An accepted item featuring this account (the stamp's subject)."""
-    return await fetchrow_as(
-        conn,
-        CollectionItemRow,
-        f"SELECT {_ITEM_COLUMNS} FROM collection_items i "
-        "WHERE i.id = $1 AND i.account_id = $2 AND i.state = 'accepted'",
-        item_id,
-        account_id,
+    return await _one_item(
+        conn, "i.id = $1 AND i.account_id = $2 AND i.state = 'accepted'", item_id, account_id
     )
 
 
@@ -280,12 +274,7 @@ async def answer_request(
     )
     if changed != 1:
         return None
-    return await fetchrow_as(
-        conn,
-        CollectionItemRow,
-        f"SELECT {_ITEM_COLUMNS} FROM collection_items i WHERE i.id = $1",
-        item_id,
-    )
+    return await _one_item(conn, "i.id = $1", item_id)
 
 
 async def by_uri(conn: Connection, uri: str) -> CollectionRow | None:
