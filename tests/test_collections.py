@@ -399,3 +399,40 @@ async def test_remote_accounts_ask_to_feature_local_ones(
     assert [(c["uri"], c["local"]) for c in featuring["collections"]] == [(uri, False)]
     code, featuring = await get(api, hermit, f"/api/v1/accounts/{hermit.id}/in_collections")
     assert featuring["collections"] == []
+
+
+async def test_bad_input_gets_mastodons_4xx(rt: Runtime, client: Any) -> None:
+    alice = await make_user(rt, client, "alice")
+    for fields in (
+        {"name": ""},
+        {"name": "ok", "description": "d" * 101},
+        {"name": "ok", "language": "not a language"},
+        {"name": "ok", "tag_name": "two words"},
+        {"name": "ok", "sensitive": "maybe"},
+        {"name": "ok", "account_ids": ["x"]},
+        {"name": "ok", "account_ids": ["99999"]},
+        {"name": ["a", "list"]},
+    ):
+        code, body = await act(client, alice, "/api/v1/collections", **fields)
+        assert 400 <= code < 500 and "error" in body, (fields, code, body)
+    for path in (
+        "/api/v1/collections/99999",
+        "/api/v1/collections/abc",
+        f"/api/v1/accounts/{alice.id}/in_collections?offset=-1",
+        "/api/v1/annual_reports/99999999999999999999",
+        "/api/v1/annual_reports/1200",
+    ):
+        code, body = await get(client, alice, path)
+        assert 400 <= code < 500, (path, code, body)
+    code, made = await act(client, alice, "/api/v1/collections", name="Mine")
+    collection_id = made["collection"]["id"]
+    for path in (
+        f"/api/v1/collections/{collection_id}/items/99999/revoke",
+        "/api/v1/collections/99999/items",
+    ):
+        code, body = await act(client, alice, path, account_id=alice.id)
+        assert code == 404, (path, code, body)
+    response = await client.delete(
+        f"/api/v1/collections/{collection_id}/items/99999", headers=alice.headers
+    )
+    assert response.status_code == 404
