@@ -387,7 +387,8 @@ async def revoke_item(rt: Runtime, account_id: int, collection_id: int, item_id:
     await rt.store.write(unit)
 
 
-async def _visible_owner(conn: Connection, owner_id: int, viewer_id: int | None) -> RowView:
+async def _existing_account(conn: Connection, owner_id: int) -> RowView:
+    """An account that exists and is not suspended (else the 404 Mastodon answers)."""
     owner = await account_rows.account_by_id(conn, owner_id)
     if owner is None or owner["suspended_at"] is not None:
         raise AccountNotFound()
@@ -418,7 +419,7 @@ async def of_account(
     none to a viewer the account blocks (Mastodon answers an empty list)."""
 
     async def unit(conn: Connection) -> list[CollectionView]:
-        await _visible_owner(conn, account_id, viewer_id)
+        await _existing_account(conn, account_id)
         if viewer_id is not None and await ap_rows.is_blocked_by(conn, viewer_id, account_id):
             return []
         rows = await collection_rows.of_account(
@@ -439,7 +440,7 @@ async def featuring(
     """`GET /api/v1/accounts/:id/in_collections`: the collections that feature an account."""
 
     async def unit(conn: Connection) -> list[CollectionView]:
-        await _visible_owner(conn, account_id, viewer_id)
+        await _existing_account(conn, account_id)
         rows = await collection_rows.featuring(
             conn, account_id, viewer_id, limit=limit, offset=offset
         )
