@@ -20,6 +20,7 @@ from .jobs import JobRegistry
 from .jobs.scheduler import CORE, Periodic
 from .runtime import EffectHandlers, Runtime, open_runtime
 from .services import (
+    annual_reports,
     archives,
     conversations,
     fanout,
@@ -34,6 +35,7 @@ from .services import (
     reply_crawl,
     scheduled,
     sessions,
+    terms_mail,
     translation,
     web_push,
 )
@@ -65,6 +67,8 @@ def job_registry() -> JobRegistry:
     reply_crawl.register(registry)
     followers_sync.register(registry)
     featured.register(registry)
+    annual_reports.register(registry)
+    terms_mail.register(registry)
     return registry
 
 

@@ -318,6 +318,22 @@ async def _pin(
     return activity, await _followers(conn, actor["id"]), False, False
 
 
+async def _collection(
+    conn: Connection, config: Config, actor: RowView, event: RowView, payload: dict[str, Any]
+) -> Built:
+    """A collection change, built when it was made (the rows may be gone): to the owner's
+    followers, or a FeatureRequest to the featured account's inbox."""
+    activity = payload.get("activity")
+    if not isinstance(activity, dict):
+        return None
+    if "to_account_id" in payload:
+        member = await _account(conn, payload.get("to_account_id"))
+        if member is None or member["domain"] is None:
+            return None
+        return _to_inbox_of(activity, member)
+    return activity, await _followers(conn, actor["id"]), False, False
+
+
 def follow_activity_id(actor: RowView, follow_id: int) -> str:
     """The id of the Follow we send for a local follow or follow request."""
     return f"{actor['uri']}#follows/{follow_id}"
@@ -593,6 +609,13 @@ _BUILDERS = {
     "quote.rejected": _quote_answered,
     "quote.revoked": _quote_revoked,
     "quote.updated": _note_changed,
+    "collection.added": _collection,
+    "collection.updated": _collection,
+    "collection.removed": _collection,
+    "collection.item_added": _collection,
+    "collection.item_removed": _collection,
+    "collection.feature_requested": _collection,
+    "collection.feature_answered": _collection,
 }
 
 

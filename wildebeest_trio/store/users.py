@@ -11,7 +11,14 @@ from typing import Any
 from . import daily_counters, oauth
 from .base import ROLE_SQL, Connection, fetch_as, fetchrow_as, fetchval_as
 from .effects import INSTANCE_FACTS_CHANGED
-from .rows import DigestUserRow, LiveSessionRow, OtpStateRow, SessionAccountRow, UserAccountRow
+from .rows import (
+    DigestUserRow,
+    LiveSessionRow,
+    OtpStateRow,
+    SessionAccountRow,
+    UserAccountRow,
+    UserMailRow,
+)
 
 __all__ = ["Connection"]
 
@@ -394,4 +401,19 @@ async def unused_recovery_codes(conn: Connection, user_id: int) -> int:
             "SELECT COUNT(*) FROM user_recovery_codes WHERE user_id = $1 AND used_at IS NULL",
             user_id,
         )
+    )
+
+
+async def mailable_after(conn: Connection, after_id: int, limit: int) -> list[UserMailRow]:
+    """Confirmed, working users with an id past `after_id`, in id order: whom a notice to
+    every user goes to (Mastodon mails confirmed users not disabled or suspended)."""
+    return await fetch_as(
+        conn,
+        UserMailRow,
+        "SELECT u.id AS user_id, u.account_id, u.email, a.username FROM users u "
+        "JOIN accounts a ON a.id = u.account_id "
+        "WHERE u.id > $1 AND u.confirmed_at IS NOT NULL AND NOT u.disabled AND u.approved "
+        "AND a.suspended_at IS NULL ORDER BY u.id LIMIT $2",
+        after_id,
+        limit,
     )

@@ -9,7 +9,7 @@ from quart import Blueprint, Response, request
 
 from ... import roles
 from ...ids import parse_id
-from ...services import admin, admin_blocks, custom_emoji, trends
+from ...services import admin, admin_blocks, custom_emoji, terms_mail, trends
 from ...services import instance as instance_service
 from ...services.types import Row
 from ..browser import FormPost, Notices, form_post, staff, viewer_page
@@ -117,6 +117,13 @@ async def settings_save(post: FormPost) -> Response:
                 html=str(form.get("content", "")),
                 changelog=str(form.get("changelog", "")),
             )
+        elif action == "notify_terms":
+            try:
+                sent = await terms_mail.notify_users(rt, str(form.get("effective_date", ""))[:40])
+            except terms_mail.TermsNotFound:
+                return await post.failed("No such terms of service.", 404)
+            if not sent:
+                return await post.failed("The users were already told about these terms.", 409)
         elif action == "remove_terms":
             if not await instance_service.delete_terms(
                 rt, str(form.get("effective_date", ""))[:40]
