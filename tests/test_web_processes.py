@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -17,9 +18,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+import trio
 
 from tests.test_cli import REPO, _env, _running, wb
 from wildebeest_trio.config import ConfigError, load_config
+from wildebeest_trio.streaming.peers import StreamPeers, folder_for
 
 WAIT = 60.0
 HEADER = "Wildebeest-Process"
@@ -226,3 +229,35 @@ def test_web_processes_default_to_the_cores_and_leave_deliveries_the_rest(tmp_pa
         load_config(env={"WB_DATA_DIR": str(tmp_path), "WB_WEB_PROCESSES": "0"})
     refused = wb(_env(tmp_path, "sqlite://:memory:"), "serve", "--processes", "0")
     assert refused.returncode == 2 and "--processes" in refused.stderr
+
+
+async def test_stream_datagrams_reach_live_sockets_and_clear_dead_ones(tmp_path: Path) -> None:
+    """SQLite's stream fan-out: a live process's socket gets the message, the socket a
+    killed process left behind is removed, and the sender skips its own."""
+    folder = folder_for(str(tmp_path / "db.sqlite"))
+    assert folder is not None
+    folder.mkdir()
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    dead.bind(str(folder / "999999999"))
+    dead.close()  # the file stays, as after kill -9
+    live = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    live.bind(str(folder / "999999998"))
+    receiver, sender = StreamPeers(folder), StreamPeers(folder)
+    got: list[str] = []
+    with live, trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(receiver.receive, got.append)
+            assert receiver.own == str(folder / str(os.getpid()))
+            assert sorted(sender.others()) == sorted(
+                [receiver.own, str(folder / "999999998"), str(folder / "999999999")]
+            )
+            assert sender.send(b'{"c":["user:1"]}', sender.others()) == 2
+            assert live.recv(100) == b'{"c":["user:1"]}'
+            while not got:
+                await trio.sleep(0.01)
+            assert got == ['{"c":["user:1"]}']
+            assert not (folder / "999999999").exists()
+            # The receiving process does not send to itself.
+            assert receiver.own not in receiver.others()
+            nursery.cancel_scope.cancel()
+    assert not Path(str(folder / str(os.getpid()))).exists()
