@@ -36,8 +36,9 @@ from .services import (
     sessions,
     translation,
     web_push,
+    webhooks,
 )
-from .store.effects import InstanceFactsChanged, WorkQueued
+from .store.effects import InstanceFactsChanged, WebhookEvent, WorkQueued
 from .store.entities import EntitiesChanged
 from .streaming import relay
 
@@ -63,6 +64,7 @@ def job_registry() -> JobRegistry:
     reply_crawl.register(registry)
     followers_sync.register(registry)
     featured.register(registry)
+    webhooks.register(registry)
     return registry
 
 
@@ -97,6 +99,7 @@ def effect_handlers() -> EffectHandlers:
     handlers.register(fanout.StatusPublished, fanout.publish_statuses)
     handlers.register(conversations.ConversationUpdated, conversations.publish_conversations)
     handlers.register(notifications.NotificationMade, notification_mail.queue_mails)
+    handlers.register(WebhookEvent, webhooks.queue_events)
     return handlers
 
 

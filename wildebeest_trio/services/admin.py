@@ -203,6 +203,13 @@ async def _admin_account(conn: Connection, row: AdminAccountRow) -> AdminAccount
     return AdminAccount(row, ips)
 
 
+async def admin_account_in(conn: Connection, account_id: int) -> AdminAccount | None:
+    """Inside a unit: an account as Admin::Account shows it (no permission asked: for
+    those already allowed, and for the webhooks' payloads)."""
+    row = await admin_rows.admin_account(conn, account_id)
+    return None if row is None else await _admin_account(conn, row)
+
+
 async def account_list(
     rt: Runtime, staff: Staff, at: Page, where: AccountFilter
 ) -> list[AdminAccount]:
@@ -441,29 +448,30 @@ async def report_views(
 ) -> list[ReportView]:
     """What the admin API shows of reports."""
     staff.require(roles.MANAGE_REPORTS)
+    return await rt.store.read(report_views_in, reports_found)
 
-    async def unit(conn: Connection) -> list[ReportView]:
-        rules = {r["id"]: r for r in await instance_rows.rules(conn)}
-        seen: dict[int, AdminAccount] = {}
-        views = []
-        for found in reports_found:
-            for account_id in (
-                found["account_id"],
-                found["target_account_id"],
-                found["assigned_account_id"],
-                found["action_taken_by_account_id"],
-            ):
-                if account_id is not None and account_id not in seen:
-                    row = await admin_rows.admin_account(conn, account_id)
-                    if row is not None:
-                        seen[account_id] = await _admin_account(conn, row)
-            rows = await moderator_rows.statuses_by_ids(conn, found["status_ids"])
-            bundle = await status_rows.hydrate(conn, rows, None)
-            cited = [rules[i] for i in found["rule_ids"] if i in rules]
-            views.append(ReportView(found, seen, bundle, cited))
-        return views
 
-    return await rt.store.read(unit)
+async def report_views_in(conn: Connection, reports_found: list[ReportRow]) -> list[ReportView]:
+    """Inside a unit: what Admin::Report shows of reports (no permission asked)."""
+    rules = {r["id"]: r for r in await instance_rows.rules(conn)}
+    seen: dict[int, AdminAccount] = {}
+    views = []
+    for found in reports_found:
+        for account_id in (
+            found["account_id"],
+            found["target_account_id"],
+            found["assigned_account_id"],
+            found["action_taken_by_account_id"],
+        ):
+            if account_id is not None and account_id not in seen:
+                row = await admin_rows.admin_account(conn, account_id)
+                if row is not None:
+                    seen[account_id] = await _admin_account(conn, row)
+        rows = await moderator_rows.statuses_by_ids(conn, found["status_ids"])
+        bundle = await status_rows.hydrate(conn, rows, None)
+        cited = [rules[i] for i in found["rule_ids"] if i in rules]
+        views.append(ReportView(found, seen, bundle, cited))
+    return views
 
 
 REPORT_ACTIONS = ("resolve", "reopen", "assign_to_self", "unassign")
