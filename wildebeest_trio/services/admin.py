@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from .. import roles
 from ..ids import now_ms
@@ -117,6 +118,15 @@ async def audit_log(
     """The newest audit log entries."""
     staff.require(roles.VIEW_AUDIT_LOG)
     return await rt.store.read(log_rows.listing, limit=100, max_id=max_id)
+
+
+def http_url(url: str, what: str, limit: int = 2048) -> str:
+    """An http(s) URL with a host an admin typed (a webhook's, a relay's), or AdminError."""
+    url = url.strip()
+    parts = urlsplit(url)
+    if len(url) > limit or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise AdminError(f"{what} must be an http or https URL")
+    return url
 
 
 def acct(account: Mapping[str, Any]) -> str:

@@ -23,7 +23,6 @@ import json
 import logging
 import secrets
 from typing import Any
-from urllib.parse import urlsplit
 
 from .. import roles
 from ..ids import now_ms
@@ -39,7 +38,7 @@ from ..store import statuses as status_rows
 from ..store import webhooks as webhook_rows
 from ..store.effects import WebhookEvent
 from ..store.rows import WebhookRow
-from .admin import AdminError, NotFound, Staff, admin_account_in, report_views_in
+from .admin import AdminError, NotFound, Staff, admin_account_in, http_url, report_views_in
 from .admin import log as audit
 
 log = logging.getLogger(__name__)
@@ -56,7 +55,6 @@ EVENTS = (
 )
 ACTIONS = ("enable", "disable", "rotate_secret", "destroy")
 DELIVER = JobKind("webhook.deliver", max_attempts=16)
-MAX_URL = 2048
 MAX_ANSWER = 64 * 1024
 TIME_LIMIT = 30.0
 
@@ -159,14 +157,6 @@ def register(registry: JobRegistry) -> None:
 # Managing them ----------------------------------------------------------------------------------
 
 
-def _url(url: str) -> str:
-    url = url.strip()
-    parts = urlsplit(url)
-    if len(url) > MAX_URL or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise AdminError("The URL must be an http or https address")
-    return url
-
-
 def _events(events: list[str]) -> list[str]:
     chosen = [e for e in EVENTS if e in set(events)]
     if not chosen or len(chosen) != len(set(events)):
@@ -183,7 +173,7 @@ async def webhooks(rt: Runtime, staff: Staff) -> list[WebhookRow]:
 async def create_webhook(rt: Runtime, staff: Staff, url: str, events: list[str]) -> WebhookRow:
     """A new enabled webhook with a fresh secret (Mastodon's: 20 random bytes, hex)."""
     staff.require(roles.MANAGE_WEBHOOKS)
-    url = _url(url)
+    url = http_url(url, "The URL")
     chosen = _events(events)
 
     async def unit(conn: Connection) -> WebhookRow:

@@ -10,7 +10,7 @@ from quart import Blueprint, Response, request
 
 from ... import roles
 from ...ids import parse_id
-from ...services import admin, admin_blocks, custom_emoji, trends, webhooks
+from ...services import admin, admin_blocks, custom_emoji, relays, trends, webhooks
 from ...services import instance as instance_service
 from ...services.types import Row
 from ..browser import FormPost, Notices, form_post, staff, viewer_page
@@ -36,6 +36,7 @@ NOTICES = Notices(
         "link_approved": "The link may trend now.",
         "link_rejected": "The link will not trend.",
         "webhook": "The webhook was saved.",
+        "relay": "The relay was asked to let us in; it is pending until it answers.",
     }
 )
 
@@ -490,3 +491,30 @@ async def webhook_change(post: FormPost, webhook_id: int, action: str) -> Respon
         "deleted" if action == "destroy" else "webhook",
         missing="No such webhook.",
     )
+
+
+# Relays ----------------------------------------------------------------------------------------
+
+
+@blueprint.route("/admin/relays")
+@viewer_page(ADMINS)
+async def relays_page(viewer: Row) -> Response:
+    return await NOTICES.page(
+        "admin/relays.html", relays=await relays.relays(runtime(), acting(viewer))
+    )
+
+
+@blueprint.route("/admin/relays", methods=["POST"])
+@form_post(ADMINS, back="/admin/relays")
+async def relay_add(post: FormPost) -> Response:
+    address = str(post.form.get("address", ""))[:3000]
+    style = str(post.form.get("style", "mastodon"))[:20]
+    adding = relays.add_relay(runtime(), acting(post.account), address, style)
+    return await attempt(post, adding, "relay", missing="No such relay.")
+
+
+@blueprint.route("/admin/relays/<id:relay_id>/delete", methods=["POST"])
+@form_post(ADMINS, back="/admin/relays")
+async def relay_remove(post: FormPost, relay_id: int) -> Response:
+    removing = relays.remove_relay(runtime(), acting(post.account), relay_id)
+    return await attempt(post, removing, "deleted", missing="No such relay.")
