@@ -16,6 +16,7 @@ from tests.fakes.peers import Instance, eventually, peer_config
 from tests.fakes.remote import RemoteActor, RemoteServer, deliver, wait_for
 from tests.social import User, get, make_user, post
 from tests.web_helpers import html_of, local_user, log_in, submit
+from wildebeest_trio.federation.delivery import DELIVER
 from wildebeest_trio.serializers.activitypub import AS_PUBLIC
 
 pytest_plugins = ("tests.fakes.fixtures",)
@@ -165,6 +166,39 @@ async def test_a_litepub_relay_is_followed_as_an_actor_and_its_announces_bring_p
     code, statuses = await get(a.client, alice, "/api/v1/timelines/public?limit=40")
     assert code == 200
     assert not any(s["reblog"] for s in statuses)
+
+
+async def test_a_relay_that_rejects_us_gets_nothing(a: Instance, remote: RemoteServer) -> None:
+    alice = await make_user(a.rt, a.client, "alice")
+    relay = remote.actor("closed", actor_type="Application")
+    await local_user(a.rt, "boss", role="admin")
+    await log_in(a.client, "boss")
+    inbox = f"{remote.base}/inbox"
+    response = await submit(
+        a.client, "/admin/relays", "/admin/relays", {"address": inbox, "style": "mastodon"}
+    )
+    assert response.status_code == 303
+    await wait_for(lambda: bool(remote.of_type("Follow")))
+    (follow,) = remote.of_type("Follow")
+    reject = remote.activity(relay, "Reject", follow.activity["id"])
+    assert await deliver(a.client, a.rt, relay, reject) == 202
+    await eventually(lambda: _is(_state(a, inbox), "rejected"), "the relay's Reject")
+    assert "rejected" in await html_of(a.client, "/admin/relays")
+    await post(a.client, alice, "Not for that relay")
+    # Once the post's event is dispatched and its deliveries are done, the relay has none.
+    await eventually(lambda: _settled(a), "the post's deliveries done")
+    assert _creates(remote, "Not for that relay") == []
+
+
+async def _settled(side: Instance) -> bool:
+    """Whether every outbox event went out and every delivery job is done."""
+
+    async def unit(conn: Any) -> int:
+        events = await conn.fetchval("SELECT COUNT(*) FROM outbox WHERE dispatched_at IS NULL")
+        jobs = await conn.fetchval("SELECT COUNT(*) FROM jobs WHERE kind = $1", DELIVER.name)
+        return int(events) + int(jobs)
+
+    return await side.rt.store.read(unit) == 0
 
 
 async def test_only_admins_manage_relays(a: Instance, remote: RemoteServer) -> None:

@@ -148,12 +148,15 @@ async def test_events_reach_a_webhook_signed_retried_and_not_when_disabled(
 async def test_a_local_account_update_and_an_edit_are_told(
     local: Runtime, api: Any, remote: RemoteServer
 ) -> None:
-    await local_user(local, "boss", role="admin")
+    boss_id = await local_user(local, "boss", role="admin")
     alice = await make_user(local, api, "alice")
     status = await post(api, alice, "Before")
     await log_in(api, "boss")
     hook = await _add_webhook(
-        local, api, f"{remote.base}/hooks/2", ["account.updated", "status.updated"]
+        local,
+        api,
+        f"{remote.base}/hooks/2",
+        ["account.updated", "status.updated", "report.updated"],
     )
     response = await api.patch(
         "/api/v1/accounts/update_credentials",
@@ -165,11 +168,23 @@ async def test_a_local_account_update_and_an_edit_are_told(
         f"/api/v1/statuses/{status['id']}", headers=alice.headers, json={"status": "After"}
     )
     assert response.status_code == 200
+    # A report (not told: the webhook wants its updates only), resolved on the admin page.
+    report = await api.post(
+        "/api/v1/reports", headers=alice.headers, json={"account_id": boss_id, "comment": "x"}
+    )
+    assert report.status_code == 200
+    report_id = (await report.get_json())["id"]
+    await log_in(api, "boss")
+    response = await _form(api, f"/admin/reports/{report_id}/resolve", [])
+    assert response.status_code == 303
     await drain(local, (DELIVER.name,))
     events = [_verified(r, hook["secret"]) for r in remote.received]
-    assert [e["event"] for e in events] == ["account.updated", "status.updated"]
+    assert [e["event"] for e in events] == ["account.updated", "status.updated", "report.updated"]
     assert events[0]["object"]["account"]["display_name"] == "Alice A."
     assert events[1]["object"]["content"] == "<p>After</p>"
+    assert events[2]["object"]["id"] == report_id
+    assert events[2]["object"]["action_taken"] is True
+    assert events[2]["object"]["action_taken_by_account"]["username"] == "boss"
 
 
 async def test_only_admins_manage_webhooks_and_private_targets_are_refused(
