@@ -38,8 +38,9 @@ from .services import (
     terms_mail,
     translation,
     web_push,
+    webhooks,
 )
-from .store.effects import InstanceFactsChanged, WorkQueued
+from .store.effects import InstanceFactsChanged, WebhookEvent, WorkQueued
 from .store.entities import EntitiesChanged
 from .store.sqlite import sqlite_path
 from .streaming import relay
@@ -69,6 +70,7 @@ def job_registry() -> JobRegistry:
     featured.register(registry)
     annual_reports.register(registry)
     terms_mail.register(registry)
+    webhooks.register(registry)
     return registry
 
 
@@ -103,6 +105,7 @@ def effect_handlers() -> EffectHandlers:
     handlers.register(fanout.StatusPublished, fanout.publish_statuses)
     handlers.register(conversations.ConversationUpdated, conversations.publish_conversations)
     handlers.register(notifications.NotificationMade, notification_mail.queue_mails)
+    handlers.register(WebhookEvent, webhooks.queue_events)
     return handlers
 
 

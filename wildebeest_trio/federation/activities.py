@@ -25,6 +25,7 @@ from ..store import media as media_rows
 from ..store import outbox as outbox_rows
 from ..store import polls as poll_rows
 from ..store import quotes as quote_rows
+from ..store import relays as relay_rows
 from ..store import reports as report_rows
 from ..store.domain_blocks import is_suspended
 from ..store.rows import AccountRow
@@ -165,6 +166,10 @@ async def status_recipients(
             extra.extend(await ap_rows.interacting_accounts(conn, status["id"]))
     for row in await ap_rows.accounts_for_delivery(conn, extra):
         recipients.add_account(row)
+    if visibility == "public":
+        # Mastodon's StatusReachFinder: public statuses go to the accepted relays too.
+        for inbox in await relay_rows.accepted_inboxes(conn):
+            recipients.add(inbox)
     return recipients
 
 

@@ -40,6 +40,8 @@ class Context:
     activity: dict[str, Any]
     actor: RowView
     delivered_to: int | None
+    #: Who signed the delivery when not its actor (a relay, a forwarder), by actor URI.
+    signer: str | None = None
 
     @property
     def activity_id(self) -> str | None:
@@ -132,7 +134,9 @@ async def dispatch(rt: Runtime, payload: dict[str, Any], known: Known | None = N
     if actor["suspended_at"] is not None and kind not in ALLOWED_WHEN_SUSPENDED:
         return
     try:
-        await handler(Context(rt, activity, actor, payload.get("delivered_to")))
+        signer = payload.get("signer")
+        relayed_by = signer if isinstance(signer, str) and signer != actor["uri"] else None
+        await handler(Context(rt, activity, actor, payload.get("delivered_to"), relayed_by))
     except DocumentUnavailable as exc:
         # The origin is down or busy: the job is tried again later, with backoff.
         raise RuntimeError(f"{kind} {activity.get('id')}: {exc}") from None

@@ -948,7 +948,30 @@ class StatusTranslationRow(TypedDict):
     created_at: int
 
 
+class WebhookRow(TypedDict):
+    id: int
+    url: str
+    events: str  # JSON: the event names it wants
+    secret: str
+    enabled: SqlBool
+    created_at: int
+    updated_at: int
+
+
+class RelayRow(TypedDict):
+    id: int
+    inbox_url: str
+    style: str  # mastodon | litepub
+    actor_uri: str | None
+    follow_activity_id: str
+    state: str  # pending | accepted | rejected
+    created_at: int
+    updated_at: int
+
+
 TABLES: dict[str, type] = {
+    "webhooks": WebhookRow,
+    "relays": RelayRow,
     "status_translations": StatusTranslationRow,
     "schema_migrations": SchemaMigrationRow,
     "weekly_logins": WeeklyLoginRow,
