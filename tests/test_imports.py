@@ -318,3 +318,37 @@ async def test_exports_read_back_by_imports_on_another_server(a: Instance, b: In
     assert await exported("domain_blocks") == "spam.example\n"
     code, marked = await get(b.client, new, "/api/v1/bookmarks")
     assert code == 200 and [s["uri"] for s in marked] == [liked["uri"]]
+
+
+async def test_follow_limit_refuses_rows_and_api_follows(a: Instance) -> None:
+    """Mastodon's FollowLimitValidator: past 7,500 follows a follow is refused (422, and
+    the import's row fails with the message) until followers justify more (1.1 each)."""
+    alice = await make_user(a.rt, a.client, "alice")
+    dora = await make_user(a.rt, a.client, "dora")
+    await make_user(a.rt, a.client, "erin")
+
+    async def counts(following: int, followers: int) -> None:
+        async def unit(conn: Any) -> None:
+            await conn.execute(
+                "UPDATE accounts SET following_count = $1, followers_count = $2 WHERE id = $3",
+                following,
+                followers,
+                int(alice.id),
+            )
+
+        await a.rt.store.write(unit)
+
+    await counts(7_500, 10)
+    code, body = await act(a.client, alice, f"/api/v1/accounts/{dora.id}/follow")
+    assert code == 422
+    assert body == {"error": "Validation failed: You cannot follow more than 7500 people"}
+    await log_in(a.client, "alice")
+    row = await imported(a, "following", f"dora@{a.host}\n")
+    assert (row["done"], row["failed"]) == ("0", "1")
+    assert "You cannot follow more than 7500 people" in row["html"]
+    # Followers raise the limit: 8,000 of them allow 8,800 follows.
+    await counts(7_600, 8_000)
+    row = await imported(a, "following", f"erin@{a.host}\n")
+    assert (row["done"], row["failed"]) == ("1", "0")
+    _, rels = await get(a.client, alice, f"/api/v1/accounts/relationships?id[]={dora.id}")
+    assert rels[0]["following"] is False
