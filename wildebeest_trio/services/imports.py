@@ -63,6 +63,7 @@ TYPES = ("following", "blocking", "muting", "domain_blocking", "bookmarks", "lis
 MODES = ("merge", "overwrite")
 # Mastodon's Form::Import limits.
 MAX_FILE_BYTES = 20 * 1024 * 1024
+FILE_TOO_LARGE = "File is too large"
 MAX_ROWS = 20_000
 DEFAULT_HEADERS = {
     "following": ["Account address"],
@@ -194,7 +195,7 @@ def parse(kind: str, data: bytes) -> list[dict[str, Any]]:
     if kind not in TYPES:
         raise ImportRefused("Choose what the file lists")
     if len(data) > MAX_FILE_BYTES:
-        raise ImportRefused("File is too large")
+        raise ImportRefused(FILE_TOO_LARGE)
     if not data.strip():
         raise ImportRefused("Empty CSV file")
     try:
@@ -734,6 +735,8 @@ async def start_archive(rt: Runtime, account_id: int, filename: str, data: bytes
     history; the import's id. ImportRefused changes nothing."""
     if not data:
         raise ImportRefused("Choose a file")
+    if len(data) > MAX_FILE_BYTES:
+        raise ImportRefused(FILE_TOO_LARGE)
     rows = await trio.to_thread.run_sync(read_archive, data)
     import_id = rt.ids.next_id()
     path = _archive_path(rt, import_id)
@@ -841,6 +844,7 @@ def register(registry: JobRegistry) -> None:
 
 
 __all__ = [
+    "FILE_TOO_LARGE",
     "IMPORT_RUN",
     "MAX_FILE_BYTES",
     "MODES",
