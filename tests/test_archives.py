@@ -17,7 +17,7 @@ from quart.datastructures import FileStorage
 from tests.conftest import free_port
 from tests.fakes.peers import Instance, eventually, follow_accepted, peer_config
 from tests.oauth_flow import csrf_from
-from tests.social import act, get, make_user, post
+from tests.social import User, act, get, make_user, post
 from tests.web_helpers import html_of, log_in, submit
 from wildebeest_trio.services import archives
 
@@ -110,6 +110,18 @@ async def test_archive_in_mastodons_format(a: Instance) -> None:
     assert "/settings/export/archive/" not in html
 
 
+async def _uploaded(side: Instance, user: User, color: str, description: str) -> dict[str, Any]:
+    """A square of `color` uploaded by `user`, described."""
+    response = await side.client.post(
+        "/api/v1/media",
+        headers=user.headers,
+        files={"file": FileStorage(io.BytesIO(png(color)), "p.png", content_type="image/png")},
+        form={"description": description},
+    )
+    assert response.status_code == 200
+    return dict(await response.get_json())
+
+
 async def _archive_of(side: Instance) -> bytes:
     """The signed-in person's archive on `side`, asked for and downloaded."""
     link = await _archive_link(side)
@@ -152,13 +164,7 @@ async def _import_archive(side: Instance, data: bytes, name: str) -> dict[str, s
 async def test_an_archive_becomes_history_on_another_server(a: Instance, b: Instance) -> None:
     alice = await make_user(a.rt, a.client, "alice")
     bob = await make_user(a.rt, a.client, "bob")
-    response = await a.client.post(
-        "/api/v1/media",
-        headers=alice.headers,
-        files={"file": FileStorage(io.BytesIO(png("blue")), "p.png", content_type="image/png")},
-        form={"description": "a blue square"},
-    )
-    media = await response.get_json()
+    media = await _uploaded(a, alice, "blue", "a blue square")
     first = await post(a.client, alice, "hello world", media_ids=[media["id"]])
     warned = await post(a.client, alice, "spoilers", spoiler_text="film", visibility="unlisted")
     await post(a.client, alice, "only followers", visibility="private")
@@ -239,13 +245,7 @@ async def test_round_trip_to_a_fresh_server(a: Instance, b: Instance) -> None:
     A found through WebFinger; a gone account stays a link), and no one is told."""
     alice = await make_user(a.rt, a.client, "alice")
     bob = await make_user(a.rt, a.client, "bob")
-    response = await a.client.post(
-        "/api/v1/media",
-        headers=alice.headers,
-        files={"file": FileStorage(io.BytesIO(png("green")), "g.png", content_type="image/png")},
-        form={"description": "a green square"},
-    )
-    media = await response.get_json()
+    media = await _uploaded(a, alice, "green", "a green square")
     pictured = await post(a.client, alice, "look #Savanna", media_ids=[media["id"]])
     asked = await post(
         a.client, alice, "tea or coffee?", poll={"options": ["tea", "coffee"], "expires_in": 600}
