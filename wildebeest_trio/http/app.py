@@ -274,8 +274,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         return error_response(500, "Internal server error", request_id=request_id)
 
     asgi: Any = StripTrailingSlash(app.asgi_app)
-    drained = max(app.config["MAX_CONTENT_LENGTH"], *LARGER_BODIES.values())
-    asgi = FinishUnreadBody(asgi, max_bytes=drained)
+    asgi = FinishUnreadBody(asgi, max_bytes=app.config["MAX_CONTENT_LENGTH"], larger=LARGER_BODIES)
     # Every request: its id for the logs, its metrics; the access log if asked for.
     asgi = AccessLog(asgi, log_requests=rt.config.access_log)
     # Outermost: everything inside sees the client's address and scheme, not the proxy's.
