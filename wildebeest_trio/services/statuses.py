@@ -305,7 +305,8 @@ async def create(
             status_id=status_id,
             account_id=author["id"],
             poll=new.poll,
-            local=local,
+            # An archived poll is closed: no end to wait for, no one to tell.
+            local=local and not new.history,
             now=now,
         )
     if new.visibility == "direct":
