@@ -203,12 +203,14 @@ async def receive(
     body: bytes,
     username: str | None = None,
     client: str = "-",
+    source: str | None = None,
 ) -> int:
     """Check and store one inbox POST; the status to answer (DeliveryRefused otherwise).
 
     UnknownInbox when `username` names no local account. Every refusal is logged with
     the sending server (the actor's host, else the signing key's), the client address
     and the reason, so an admin can tell why a server says its posts are refused.
+    `source`: what the per-address bound on key fetches counts it as (`client` if None).
     """
     signature = read_signature("POST", url, headers)
     key_id = signature.key_id if isinstance(signature, SignatureInfo) else None
@@ -216,7 +218,7 @@ async def receive(
     try:
         delivery = read_delivery("POST", url, headers, body, signature=signature)
         actor_uri = delivery.actor_uri
-        status = await _accept(rt, delivery, username, client)
+        status = await _accept(rt, delivery, username, source or client)
     except DeliveryRefused as exc:
         _log_refusal(actor_uri, key_id, client, exc.status, str(exc))
         metrics.inbox("refused", refusal_reason(exc.status, str(exc)))
@@ -274,10 +276,10 @@ def _log_refusal(
 KEY_WAITS_REFUSAL = "Too many deliveries from your address are waiting for their keys"
 
 
-async def _accept(rt: Runtime, delivery: Delivery, username: str | None, client: str) -> int:
+async def _accept(rt: Runtime, delivery: Delivery, username: str | None, source: str) -> int:
     """Domain blocks, signature and origin checks, then the activity stored as a job.
 
-    A delivery whose key is not stored waits for its actor to be fetched; `client` may
+    A delivery whose key is not stored waits for its actor to be fetched; `source` may
     wait for only so many keys at once (`Runtime.inbox_key_waits`), past that it is told
     429 without a fetch.
     """
@@ -297,7 +299,7 @@ async def _accept(rt: Runtime, delivery: Delivery, username: str | None, client:
         # Mastodon: the deletion of an actor we never knew needs no key fetch (it is gone).
         return 202
     waits_for = key_id if facts.key is None and actor_uri is not None else None
-    if waits_for is not None and not rt.inbox_key_waits.enter(client, waits_for):
+    if waits_for is not None and not rt.inbox_key_waits.enter(source, waits_for):
         raise DeliveryRefused(429, KEY_WAITS_REFUSAL)
     try:
         verified = await verify_delivery(
@@ -305,7 +307,7 @@ async def _accept(rt: Runtime, delivery: Delivery, username: str | None, client:
         )
     finally:
         if waits_for is not None:
-            rt.inbox_key_waits.leave(client, waits_for)
+            rt.inbox_key_waits.leave(source, waits_for)
     if verified.forwarded and not await _ld_signed_by_actor(
         rt, verified.activity, verified.actor_uri
     ):

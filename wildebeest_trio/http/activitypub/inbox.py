@@ -8,7 +8,7 @@ from ... import metrics
 from ...federation.inbox import KEY_WAITS_REFUSAL, UnknownInbox, receive
 from ...federation.verify import MAX_BODY, DeliveryRefused, read_signature
 from ...signatures import SignatureInfo
-from ..auth import client_ip
+from ..auth import client_ip, throttle_key
 from ..context import runtime, signed_url
 from ..errors import ApiError, not_found
 
@@ -25,10 +25,11 @@ async def _deliver(username: str | None) -> Response:
     up."""
     rt = runtime()
     client = client_ip()
-    if rt.inbox_key_waits.full(client):
+    source = throttle_key(client)  # an IPv6 /64 counts as one address
+    if rt.inbox_key_waits.full(source):
         signature = read_signature("POST", signed_url(), request.headers)
         key_id = signature.key_id if isinstance(signature, SignatureInfo) else ""
-        if not rt.inbox_key_waits.admits(client, key_id):
+        if not rt.inbox_key_waits.admits(source, key_id):
             metrics.inbox("refused", "key_waits")
             raise ApiError(429, KEY_WAITS_REFUSAL, headers=RETRY_LATER)
     body = await _bounded_body()
@@ -40,6 +41,7 @@ async def _deliver(username: str | None) -> Response:
             body=body,
             username=username,
             client=client,
+            source=source,
         )
     except UnknownInbox:
         raise not_found() from None
