@@ -20,6 +20,7 @@ from .jobs import JobRegistry
 from .jobs.scheduler import CORE, Periodic
 from .runtime import EffectHandlers, Runtime, open_runtime
 from .services import (
+    annual_reports,
     archives,
     conversations,
     fanout,
@@ -34,10 +35,12 @@ from .services import (
     reply_crawl,
     scheduled,
     sessions,
+    terms_mail,
     translation,
     web_push,
+    webhooks,
 )
-from .store.effects import InstanceFactsChanged, WorkQueued
+from .store.effects import InstanceFactsChanged, WebhookEvent, WorkQueued
 from .store.entities import EntitiesChanged
 from .streaming import relay
 
@@ -63,6 +66,9 @@ def job_registry() -> JobRegistry:
     reply_crawl.register(registry)
     followers_sync.register(registry)
     featured.register(registry)
+    annual_reports.register(registry)
+    terms_mail.register(registry)
+    webhooks.register(registry)
     return registry
 
 
@@ -97,6 +103,7 @@ def effect_handlers() -> EffectHandlers:
     handlers.register(fanout.StatusPublished, fanout.publish_statuses)
     handlers.register(conversations.ConversationUpdated, conversations.publish_conversations)
     handlers.register(notifications.NotificationMade, notification_mail.queue_mails)
+    handlers.register(WebhookEvent, webhooks.queue_events)
     return handlers
 
 

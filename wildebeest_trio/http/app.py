@@ -23,6 +23,8 @@ from .activitypub import inbox, wellknown
 from .api import (
     accounts,
     announcements,
+    annual_reports,
+    collections,
     custom_emojis,
     domain_blocks,
     featured_tags,
@@ -161,6 +163,8 @@ def create_app(rt: Runtime) -> QuartTrio:
         announcements,
         suggestions,
         featured_tags,
+        collections,
+        annual_reports,
         site,
         reading,
         writing,
