@@ -104,9 +104,8 @@ async def test_unanswered_dns_does_not_stall_timelines(
     assert statuses.count(401) <= KEY_WAITS_PER_SOURCE * (ATTACK_SECONDS / DNS_TIMEOUT + 2)
     # A stalled server makes readers wait out the DNS timeout behind the look-ups (5.6 s
     # was seen before the fix); speed itself is bench/hostile.py's to measure, so this
-    # only asks that no read waited anywhere near that long.
-    assert max(loud) < DNS_TIMEOUT / 2, (quiet, loud)
-    assert statistics.median(loud) < max(0.5, 5 * statistics.median(quiet)), (quiet, loud)
+    # only asks that no read waited out a look-up (unless the machine itself is that slow).
+    assert max(loud) < max(DNS_TIMEOUT * 0.8, 10 * max(quiet)), (quiet, loud)
     assert statistics.median(loud) < max(0.5, 5 * statistics.median(quiet)), (quiet, loud)
 
 
