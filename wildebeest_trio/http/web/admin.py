@@ -4,6 +4,7 @@ blocks, custom emoji, announcements and the job queue, for moderators and admins
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from quart import Blueprint, Response, request
 
@@ -11,7 +12,7 @@ from ... import roles
 from ...ids import parse_id
 from ...services import admin, admin_blocks, custom_emoji, trends
 from ...services import instance as instance_service
-from ...services.types import Row
+from ...services.types import Page, Row
 from ..browser import FormPost, Notices, form_post, staff, viewer_page
 from ..context import runtime
 
@@ -33,6 +34,8 @@ NOTICES = Notices(
         "retried": "The job is back in the queue.",
         "saved": "Saved.",
         "link_approved": "The link may trend now.",
+        "added": "Added.",
+        "removed": "Removed.",
         "link_rejected": "The link will not trend.",
     }
 )
@@ -45,6 +48,17 @@ ADMINS = staff(admin.ADMIN_ROLES)
 def acting(viewer: Row) -> admin.Staff:
     """The signed-in staff member as the admin services take them."""
     return admin.Staff(int(viewer["account_id"]), str(viewer["role"]))
+
+
+REFUSALS = (admin.NotFound, admin.Forbidden, admin.AdminError)
+
+
+async def refused(post: FormPost, exc: Exception, missing: str) -> Response:
+    """The page for an admin service's refusal: 404 (`missing`) for what is not there, 403
+    for what the role may not do, 422 with the service's message for the rest."""
+    if isinstance(exc, admin.NotFound):
+        return await post.failed(missing, 404)
+    return await post.failed(str(exc), 403 if isinstance(exc, admin.Forbidden) else 422)
 
 
 # Dashboard and instance settings ---------------------------------------------------------------
@@ -221,12 +235,8 @@ async def account_role(post: FormPost, account_id: int) -> Response:
         await admin.set_role(
             runtime(), acting(post.account), account_id, str(post.form.get("role", ""))[:20]
         )
-    except admin.NotFound:
-        return await post.failed("No such local account.", 404)
-    except admin.Forbidden as exc:
-        return await post.failed(str(exc), 403)
-    except admin.AdminError as exc:
-        return await post.failed(str(exc))
+    except REFUSALS as exc:
+        return await refused(post, exc, "No such local account.")
     return post.done("changed")
 
 
@@ -312,13 +322,94 @@ async def domain_block_change(post: FormPost) -> Response:
             ),
             replace_existing=True,
         )
-    except admin.NotFound:
-        return await post.failed("That domain is not blocked.", 404)
-    except admin.Forbidden as exc:
-        return await post.failed(str(exc), 403)
-    except admin.AdminError as exc:
-        return await post.failed(str(exc))
+    except REFUSALS as exc:
+        return await refused(post, exc, "That domain is not blocked.")
     return post.done("blocked")
+
+
+# IP blocks, e-mail domain blocks, canonical e-mail blocks and domain allows ------------------
+
+# Each page: its heading, the kind of block the admin services keep, and what a row shows.
+BLOCK_PAGES: dict[str, tuple[str, admin_blocks.Kind[Any]]] = {
+    "ip_blocks": ("IP blocks", admin_blocks.IP_BLOCKS),
+    "email_domain_blocks": ("E-mail domain blocks", admin_blocks.EMAIL_DOMAIN_BLOCKS),
+    "canonical_email_blocks": ("Canonical e-mail blocks", admin_blocks.CANONICAL_EMAIL_BLOCKS),
+    "domain_allows": ("Allowed domains", admin_blocks.DOMAIN_ALLOWS),
+}
+BLOCK_PAGE_SIZE = 100
+
+
+BLOCK_PATHS = (
+    "/admin/<any(ip_blocks, email_domain_blocks, canonical_email_blocks, domain_allows):path>"
+)
+
+
+@blueprint.route(BLOCK_PATHS)
+@viewer_page(ADMINS)
+async def blocks_page(viewer: Row, path: str) -> Response:
+    heading, kind = BLOCK_PAGES[path]
+    max_id = parse_id(request.args.get("max_id", ""))
+    rows = await admin_blocks.listing(
+        runtime(), acting(viewer), kind, Page(BLOCK_PAGE_SIZE, max_id=max_id)
+    )
+    return await NOTICES.page(
+        "admin/blocks.html",
+        path=path,
+        title=heading,
+        rows=[{**r, "expires": _utc(r.get("expires_at"))} for r in rows],
+        older=rows[-1]["id"] if len(rows) == BLOCK_PAGE_SIZE else None,
+    )
+
+
+def _utc(ms: int | None) -> str:
+    return "" if ms is None else time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ms / 1000))
+
+
+async def _add_block(rt: Any, staff_member: admin.Staff, path: str, form: Any) -> None:
+    """Create one block or allow from the page's form, through the admin API's services."""
+    if path == "ip_blocks":
+        hours = parse_id(form.get("expires_in_hours", "")) if form.get("expires_in_hours") else None
+        await admin_blocks.create_ip_block(
+            rt,
+            staff_member,
+            admin_blocks.IpBlockFields(
+                ip=str(form.get("ip", ""))[:100],
+                severity=str(form.get("severity", "")),
+                comment=str(form.get("comment", "")),
+                expires_in=None if hours is None else min(hours, 24 * 3650) * 3600,
+            ),
+        )
+    elif path == "email_domain_blocks":
+        await admin_blocks.create_email_domain_block(
+            rt,
+            staff_member,
+            str(form.get("domain", ""))[:300],
+            allow_with_approval=form.get("allow_with_approval") == "on",
+        )
+    elif path == "canonical_email_blocks":
+        await admin_blocks.create_canonical_block(
+            rt, staff_member, email=str(form.get("email", ""))[:320]
+        )
+    else:
+        await admin_blocks.create_domain_allow(rt, staff_member, str(form.get("domain", ""))[:300])
+
+
+@blueprint.route(BLOCK_PATHS, methods=["POST"])
+@form_post(ADMINS, back="/admin/{path}")
+async def block_change(post: FormPost, path: str) -> Response:
+    _, kind = BLOCK_PAGES[path]
+    staff_member = acting(post.account)
+    try:
+        if post.form.get("action") == "remove":
+            item_id = parse_id(post.form.get("id", ""))
+            if item_id is None:
+                raise admin.NotFound()
+            await admin_blocks.remove(runtime(), staff_member, kind, item_id)
+            return post.done("removed")
+        await _add_block(runtime(), staff_member, path, post.form)
+    except REFUSALS as exc:
+        return await refused(post, exc, "There is no such entry.")
+    return post.done("added")
 
 
 # Custom emoji ----------------------------------------------------------------------------------
