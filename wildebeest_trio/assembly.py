@@ -22,6 +22,7 @@ from .runtime import EffectHandlers, Runtime, open_runtime
 from .services import (
     archives,
     conversations,
+    dashboard,
     fanout,
     home_feed,
     imports,
@@ -158,6 +159,8 @@ def periodic_tasks() -> tuple[Periodic, ...]:
         Periodic("delete expired account archives", 3600.0, _remove_expired_archives),
         Periodic("forget old translations", 3600.0, _forget_old_translations),
         Periodic("mail digests to those away", 3600.0, _send_digests),
+        Periodic("measure the database and media sizes", 3600.0, dashboard.measure_space),
+        Periodic("forget old delivery counts", 86400.0, dashboard.forget_old_deliveries),
         Periodic(
             "verify local profiles' links",
             profile_links.REVERIFY_SECONDS,

@@ -17,7 +17,10 @@ from ..runtime import Runtime
 from ..store import Connection
 from ..store import admin as admin_rows
 from ..store import daily_counters as counter_rows
+from ..store import delivery as delivery_rows
+from ..store import jobs as job_rows
 from ..store.daily_counters import DAY_MS
+from ..store.rows import DeliveryCountRow, JobQueueSampleRow
 from ..version import VERSION
 from .admin import AdminError, Staff
 
@@ -203,3 +206,68 @@ async def retention(rt: Runtime, staff: Staff, when: Period, frequency: str) -> 
 
 def today() -> int:
     return int(datetime.now(UTC).timestamp() * 1000) // DAY_MS
+
+
+# The dashboard page ----------------------------------------------------------------------------
+
+DASHBOARD_MEASURES = (
+    "new_users",
+    "active_users",
+    "interactions",
+    "opened_reports",
+    "resolved_reports",
+)
+DELIVERY_DOMAINS = 10
+SPACE_KEYS = ("database_bytes", "media_bytes")
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What the admin dashboard shows for a period: Mastodon's measures, deliveries by
+    domain, the job queue's last day, the software's version and the space used."""
+
+    when: Period
+    measures: list[Measure]
+    deliveries: list[DeliveryCountRow]
+    queue: list[JobQueueSampleRow]
+    version: str
+    database_bytes: int | None
+    media_bytes: int | None
+
+
+async def overview(rt: Runtime, staff: Staff, when: Period, now: int) -> Overview:
+    """The dashboard's numbers: all read from counters and samples the writes and the
+    scheduler keep, a few rows per day whatever the history."""
+    found = await measures(rt, staff, list(DASHBOARD_MEASURES), when)
+
+    async def unit(conn: Connection) -> Overview:
+        return Overview(
+            when=when,
+            measures=found,
+            deliveries=await delivery_rows.deliveries_by_domain(
+                conn, when.first, when.last, DELIVERY_DOMAINS
+            ),
+            queue=await job_rows.queue_samples(conn, now - DAY_MS),
+            version=VERSION,
+            database_bytes=await counter_rows.latest(conn, "database_bytes"),
+            media_bytes=await counter_rows.latest(conn, "media_bytes"),
+        )
+
+    return await rt.store.read(unit)
+
+
+async def measure_space(rt: Runtime) -> None:
+    """Record the database's and the media's sizes (the scheduler does, hourly: summing the
+    media is a scan no page view should pay for)."""
+
+    async def unit(conn: Connection) -> None:
+        now = int(datetime.now(UTC).timestamp() * 1000)
+        await counter_rows.put(conn, "database_bytes", now, await admin_rows.database_bytes(conn))
+        await counter_rows.put(conn, "media_bytes", now, await admin_rows.media_bytes(conn))
+
+    await rt.store.write(unit)
+
+
+async def forget_old_deliveries(rt: Runtime) -> None:
+    """Drop delivery counts older than the longest period the dashboard offers."""
+    await rt.store.write(delivery_rows.forget_delivery_counts, today() - MAX_DAYS)

@@ -266,6 +266,24 @@ async def status_servers(
     )
 
 
+async def database_bytes(conn: Connection) -> int:
+    """The database's size on disk."""
+    if conn.dialect == "postgres":
+        sql = "SELECT pg_database_size(current_database())"
+    else:
+        sql = "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+    return int(await conn.fetchval(sql) or 0)
+
+
+async def media_bytes(conn: Connection) -> int:
+    """The bytes of media files kept: local uploads, and the cached copies of remote ones."""
+    value = await conn.fetchval(
+        "SELECT SUM(CASE WHEN remote_url IS NULL THEN COALESCE(file_size, 0) "
+        "ELSE COALESCE(cached_bytes, 0) END) FROM media_attachments"
+    )
+    return int(value or 0)
+
+
 class CohortRow(TypedDict):
     """Of the users who signed up on `day`, how many were active on `active_day`."""
 

@@ -29,6 +29,25 @@ async def bump(conn: Connection, key: str, now: int, by: int = 1) -> None:
     )
 
 
+async def put(conn: Connection, key: str, now: int, value: int) -> None:
+    """Set today's counter `key` to `value` (a sampled level, not a count)."""
+    await conn.execute(
+        "INSERT INTO daily_counters (key, day, value) VALUES ($1, $2, $3) "
+        "ON CONFLICT (key, day) DO UPDATE SET value = excluded.value",
+        key,
+        day_of(now),
+        value,
+    )
+
+
+async def latest(conn: Connection, key: str) -> int | None:
+    """The newest day's value of `key`, or None if it was never recorded."""
+    value = await conn.fetchval(
+        "SELECT value FROM daily_counters WHERE key = $1 ORDER BY day DESC LIMIT 1", key
+    )
+    return None if value is None else int(value)
+
+
 async def counters(
     conn: Connection, key: str, first_day: int, last_day: int
 ) -> list[DailyCounterRow]:

@@ -873,6 +873,21 @@ class CanonicalEmailBlockRow(TypedDict):
     updated_at: int
 
 
+class DeliveryCountRow(TypedDict):
+    day: int
+    domain: str
+    delivered: int
+    failed: int
+
+
+class JobQueueSampleRow(TypedDict):
+    at: int
+    pending: int
+    retrying: int
+    running: int
+    parked: int
+
+
 class DailyCounterRow(TypedDict):
     key: str
     day: int
@@ -980,6 +995,8 @@ TABLES: dict[str, type] = {
     "canonical_email_blocks": CanonicalEmailBlockRow,
     "daily_counters": DailyCounterRow,
     "daily_activity": DailyActivityRow,
+    "delivery_counts": DeliveryCountRow,
+    "job_queue_samples": JobQueueSampleRow,
 }
 
 

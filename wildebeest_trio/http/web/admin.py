@@ -8,9 +8,10 @@ from typing import Any
 
 from quart import Blueprint, Response, request
 
-from ... import roles
+from ... import charts, roles
 from ...ids import parse_id
 from ...services import admin, admin_blocks, custom_emoji, trends
+from ...services import dashboard as dashboard_service
 from ...services import instance as instance_service
 from ...services.types import Page, Row
 from ..browser import FormPost, Notices, form_post, staff, viewer_page
@@ -64,16 +65,72 @@ async def refused(post: FormPost, exc: Exception, missing: str) -> Response:
 # Dashboard and instance settings ---------------------------------------------------------------
 
 
+PERIODS = (7, 14, 30, 90)
+MEASURE_NAMES = {
+    "new_users": "New users",
+    "active_users": "Active users",
+    "interactions": "Interactions",
+    "opened_reports": "Opened reports",
+    "resolved_reports": "Resolved reports",
+}
+
+
+def _measure_chart(measure: dashboard_service.Measure) -> dict[str, Any]:
+    days = [(dashboard_service.day_iso(day)[:10], value) for day, value in measure.data]
+    return {
+        "key": measure.key,
+        "name": MEASURE_NAMES[measure.key],
+        "total": measure.total,
+        "previous_total": measure.previous_total,
+        "days": days,
+        "largest": max((value for _, value in days), default=0),
+        "chart": charts.bar_chart([(day[5:], value) for day, value in days]),
+    }
+
+
+def _queue_chart(samples: list[Row], now: int) -> dict[str, Any]:
+    depth = [(s["at"], s["pending"] + s["retrying"]) for s in samples]
+    return {
+        "samples": [
+            {**s, "time": time.strftime("%H:%M", time.gmtime(s["at"] / 1000))} for s in samples
+        ],
+        "chart": charts.line_chart(depth, now - 86_400_000, now),
+        "largest": max((d for _, d in depth), default=0),
+    }
+
+
 @blueprint.route("/admin")
 @viewer_page(MODERATORS)
 async def dashboard(viewer: Row) -> Response:
     rt = runtime()
-    health = await admin.queue_health(rt) if viewer["role"] in admin.ADMIN_ROLES else None
+    devops = viewer["role"] in admin.ADMIN_ROLES
+    health = await admin.queue_health(rt) if devops else None
+    days = parse_id(request.args.get("days", "")) or 30
+    days = days if days in PERIODS else 30
+    today = dashboard_service.today()
+    now = int(time.time() * 1000)
+    facts = await dashboard_service.overview(
+        rt, acting(viewer), dashboard_service.Period(today - days + 1, today), now
+    )
+    deliveries = [{**d, "total": d["delivered"] + d["failed"]} for d in facts.deliveries]
     return await NOTICES.page(
         "admin/dashboard.html",
         sign_ups=len(await admin.pending_sign_ups(rt)),
         open_reports=len(await admin.reports(rt)),
         health=health,
+        days=days,
+        periods=PERIODS,
+        first=dashboard_service.day_iso(facts.when.first)[:10],
+        last=dashboard_service.day_iso(facts.when.last)[:10],
+        measures=[_measure_chart(m) for m in facts.measures],
+        deliveries=deliveries,
+        delivery_chart=charts.bar_chart([(d["domain"], d["total"]) for d in deliveries]),
+        queue=_queue_chart(list(facts.queue), now) if devops else None,
+        version=facts.version,
+        database_size=None
+        if facts.database_bytes is None
+        else charts.human_bytes(facts.database_bytes),
+        media_size=None if facts.media_bytes is None else charts.human_bytes(facts.media_bytes),
     )
 
 
