@@ -52,6 +52,36 @@ def postgres() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def bench_database(base: str, name: str, *, keep: bool) -> Iterator[tuple[str, Any]]:
+    """A database `name` on the PostgreSQL server of `base` (created if missing): its URL
+    and a function that empties it (drop and create again). Dropped at the end unless
+    `keep` (a seeded database later runs reuse)."""
+    import asyncio
+    from urllib.parse import urlsplit, urlunsplit
+
+    async def admin(sql: str) -> Any:
+        import asyncpg
+
+        conn = await asyncpg.connect(base)
+        try:
+            return await conn.fetchval(sql)
+        finally:
+            await conn.close()
+
+    def reset() -> None:
+        asyncio.run(admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        asyncio.run(admin(f"CREATE DATABASE {name}"))
+
+    if not asyncio.run(admin(f"SELECT 1 FROM pg_database WHERE datname = '{name}'")):
+        asyncio.run(admin(f"CREATE DATABASE {name}"))
+    try:
+        yield urlunsplit(urlsplit(base)._replace(path=f"/{name}")), reset
+    finally:
+        if not keep:
+            asyncio.run(admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
 def seed_config(settings: dict[str, str]) -> Config:
     """The settings a benchmark seeds the database of `settings` (WB_DATA_DIR,
     WB_DATABASE_URL) with, before its server starts: cheap password hashing."""

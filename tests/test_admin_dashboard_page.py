@@ -107,3 +107,41 @@ async def test_queue_samples_keep_a_day(rt: Runtime, client: Any) -> None:
     html = await html_of(client, "/admin")
     # The day's samples are drawn (20 hours ago, an hour ago, now).
     assert html.split("Job queue samples</caption>")[1].count("<tr><td>") == 3
+
+
+async def test_active_users_count_each_account_once_a_period(rt: Runtime, client: Any) -> None:
+    from wildebeest_trio.store import daily_counters
+
+    team = await crew(rt, client)
+    today = datetime.now(UTC).date()
+    day_ms = 86_400_000
+    now = now_ms()
+    # Days ago each account was active (besides today, when the crew used their tokens).
+    visits = {
+        team.owner.id: [40, 9, 8, 3],
+        team.admin.id: [9],
+        team.mod.id: [2, 1],
+        team.plain.id: [500],
+    }
+    for account, days_ago in visits.items():
+        for ago in days_ago:
+            await rt.store.write(daily_counters.mark_active, int(account), now - ago * day_ms)
+
+    async def active(first: int, last: int) -> tuple[str, list[str]]:
+        """The active users of the days `first` to `last` days ago: total and per day."""
+        period = {
+            "start_at": (today - timedelta(days=first)).isoformat(),
+            "end_at": (today - timedelta(days=last)).isoformat(),
+        }
+        _, found = await call(
+            client, team.admin, "POST", "/api/v1/admin/measures", keys=["active_users"], **period
+        )
+        return found[0]["total"], [d["value"] for d in found[0]["data"]]
+
+    # Nine to one days ago: owner (9, 8, 3), admin (9), moderator (2, 1).
+    assert await active(9, 1) == ("3", ["2", "1", "0", "0", "0", "0", "1", "1", "1"])
+    assert await active(8, 2) == ("2", ["1", "0", "0", "0", "0", "1", "1"])
+    assert (await active(45, 35))[0] == "1"  # the owner, 40 days ago
+    assert (await active(1, 1))[0] == "1"
+    # A visit after a long absence counts in the period it falls in.
+    assert (await active(500, 500))[0] == "1"

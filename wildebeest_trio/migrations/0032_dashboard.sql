@@ -17,3 +17,27 @@ CREATE TABLE job_queue_samples (
     running BIGINT NOT NULL,
     parked BIGINT NOT NULL
 );
+
+-- Who was active, counted so that the dashboard's "active users" over a period reads a few
+-- rows per day instead of every activity row: for each day, how many accounts came back
+-- after how many days away (`gap`; 1000 for a first visit or a longer absence). The accounts
+-- active in days F..L are then those of each day d whose gap reaches back before F.
+CREATE TABLE activity_gaps (
+    day BIGINT NOT NULL,
+    gap BIGINT NOT NULL,
+    accounts BIGINT NOT NULL,
+    PRIMARY KEY (day, gap)
+);
+
+CREATE INDEX daily_activity_by_account ON daily_activity (account_id, day);
+
+INSERT INTO activity_gaps (day, gap, accounts)
+SELECT day, gap, COUNT(*) FROM (
+    SELECT day, CASE WHEN previous IS NULL OR day - previous > 1000 THEN 1000
+                     ELSE day - previous END AS gap
+    FROM (
+        SELECT day, LAG(day) OVER (PARTITION BY account_id ORDER BY day) AS previous
+        FROM daily_activity
+    ) AS visits
+) AS gaps
+GROUP BY day, gap;

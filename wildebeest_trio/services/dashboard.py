@@ -218,6 +218,9 @@ DASHBOARD_MEASURES = (
     "resolved_reports",
 )
 DELIVERY_DOMAINS = 10
+# Deliveries are shown for the period's last week: a busy server delivers to thousands of
+# domains a day, and a week of them is what the page can sum for every view.
+DELIVERY_DAYS = 7
 SPACE_KEYS = ("database_bytes", "media_bytes")
 
 
@@ -245,7 +248,7 @@ async def overview(rt: Runtime, staff: Staff, when: Period, now: int) -> Overvie
             when=when,
             measures=found,
             deliveries=await delivery_rows.deliveries_by_domain(
-                conn, when.first, when.last, DELIVERY_DOMAINS
+                conn, max(when.first, when.last - DELIVERY_DAYS + 1), when.last, DELIVERY_DOMAINS
             ),
             queue=await job_rows.queue_samples(conn, now - DAY_MS),
             version=VERSION,

@@ -880,6 +880,12 @@ class DeliveryCountRow(TypedDict):
     failed: int
 
 
+class ActivityGapRow(TypedDict):
+    day: int
+    gap: int
+    accounts: int
+
+
 class JobQueueSampleRow(TypedDict):
     at: int
     pending: int
@@ -997,6 +1003,7 @@ TABLES: dict[str, type] = {
     "daily_activity": DailyActivityRow,
     "delivery_counts": DeliveryCountRow,
     "job_queue_samples": JobQueueSampleRow,
+    "activity_gaps": ActivityGapRow,
 }
 
 

@@ -124,6 +124,7 @@ async def dashboard(viewer: Row) -> Response:
         last=dashboard_service.day_iso(facts.when.last)[:10],
         measures=[_measure_chart(m) for m in facts.measures],
         deliveries=deliveries,
+        delivery_days=min(days, dashboard_service.DELIVERY_DAYS),
         delivery_chart=charts.bar_chart([(d["domain"], d["total"]) for d in deliveries]),
         queue=_queue_chart(list(facts.queue), now) if devops else None,
         version=facts.version,
