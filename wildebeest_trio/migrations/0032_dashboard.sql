@@ -41,3 +41,16 @@ SELECT day, gap, COUNT(*) FROM (
     ) AS visits
 ) AS gaps
 GROUP BY day, gap;
+
+-- Publishers of links (Mastodon's PreviewCardProvider): an approved publisher's links trend
+-- without each being reviewed; a rejected one's only when approved one by one.
+CREATE TABLE preview_card_providers (
+    id BIGINT PRIMARY KEY,
+    domain TEXT NOT NULL,
+    trendable BOOLEAN,                    -- NULL: not reviewed yet
+    reviewed_at BIGINT,
+    requested_review_at BIGINT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX preview_card_providers_domain ON preview_card_providers (domain);

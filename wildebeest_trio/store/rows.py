@@ -880,6 +880,16 @@ class DeliveryCountRow(TypedDict):
     failed: int
 
 
+class PreviewCardProviderRow(TypedDict):
+    id: int
+    domain: str
+    trendable: SqlBool | None
+    reviewed_at: int | None
+    requested_review_at: int | None
+    created_at: int
+    updated_at: int
+
+
 class ActivityGapRow(TypedDict):
     day: int
     gap: int
@@ -1004,6 +1014,7 @@ TABLES: dict[str, type] = {
     "delivery_counts": DeliveryCountRow,
     "job_queue_samples": JobQueueSampleRow,
     "activity_gaps": ActivityGapRow,
+    "preview_card_providers": PreviewCardProviderRow,
 }
 
 
