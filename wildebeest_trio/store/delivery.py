@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 
 from .base import Connection, fetch_as
-from .paging import placeholders
+from .paging import found_among
 from .rows import DeliveryCountRow, UnavailableDomainRow
 
 FAILURE_DAYS_THRESHOLD = 7
@@ -18,25 +18,16 @@ async def is_unavailable(conn: Connection, domain: str) -> bool:
 
 async def unavailable_among(conn: Connection, domains: Collection[str]) -> set[str]:
     """Which of these domains are marked unavailable."""
-    if not domains:
-        return set()
-    rows = await conn.fetch(
-        f"SELECT domain FROM unavailable_domains WHERE domain IN ({placeholders(1, len(domains))})",
-        *domains,
+    return await found_among(
+        conn, "SELECT domain FROM unavailable_domains WHERE domain IN", domains
     )
-    return {r["domain"] for r in rows}
 
 
 async def failing_among(conn: Connection, domains: Collection[str]) -> set[str]:
     """Which of these domains have failures on record (a success should clear them)."""
-    if not domains:
-        return set()
-    rows = await conn.fetch(
-        "SELECT DISTINCT domain FROM delivery_failures "
-        f"WHERE domain IN ({placeholders(1, len(domains))})",
-        *domains,
+    return await found_among(
+        conn, "SELECT DISTINCT domain FROM delivery_failures WHERE domain IN", domains
     )
-    return {r["domain"] for r in rows}
 
 
 async def record_failure(conn: Connection, domain: str, day: str, now: int) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .base import Connection, fetch_as, fetchrow_as
-from .paging import placeholders
+from .paging import found_among
 from .rows import PreviewCardProviderRow
 
 
@@ -54,12 +54,8 @@ async def review(
 
 async def approved_among(conn: Connection, domains: Iterable[str]) -> set[str]:
     """Which of these publishers an admin approved."""
-    wanted = sorted(set(domains))
-    if not wanted:
-        return set()
-    rows = await conn.fetch(
-        "SELECT domain FROM preview_card_providers WHERE trendable "
-        f"AND domain IN ({placeholders(1, len(wanted))})",
-        *wanted,
+    return await found_among(
+        conn,
+        "SELECT domain FROM preview_card_providers WHERE trendable AND domain IN",
+        sorted(set(domains)),
     )
-    return {r["domain"] for r in rows}
