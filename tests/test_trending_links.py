@@ -201,10 +201,13 @@ async def test_an_approved_publisher_lets_its_links_trend_without_review(
     assert approved["reviewed_at"] is not None
     code, found = await get(api, None, "/api/v1/trends/links")
     assert code == 200 and [t["url"] for t in found] == [hot]
+    code, shared = await get(api, users[0], f"/api/v1/timelines/link?url={hot}")
+    assert code == 200 and len(shared) == 6
     # A link rejected one by one stays out, whatever its publisher.
     card_id = await _card_id(local, hot)
     assert (await call(api, mod, "POST", f"/api/v1/admin/trends/links/{card_id}/reject"))[0] == 200
     assert (await get(api, None, "/api/v1/trends/links")) == (200, [])
+    assert (await get(api, users[0], f"/api/v1/timelines/link?url={hot}"))[0] == 404
     assert (await call(api, mod, "POST", f"/api/v1/admin/trends/links/{card_id}/approve"))[0] == 200
     status, rejected = await call(api, mod, "POST", f"{path}/reject")
     assert status == 200 and rejected["trendable"] is False and rejected["requires_review"] is False
@@ -214,7 +217,17 @@ async def test_an_approved_publisher_lets_its_links_trend_without_review(
         0
     ] == 404
     assert (await call(api, plain, "GET", "/api/v1/admin/trends/links/publishers"))[0] == 403
+    # The admin page shows the publisher and reviews it through the same service.
+    await log_in(api, "mona")
+    page = await html_of(api, "/admin/trends/links")
+    assert f"<td>{publisher}</td>" in page and "rejected" in page
+    response = await submit(
+        api, "/admin/trends/links", f"/admin/trends/publishers/{entry['id']}/approve", {}
+    )
+    assert response.status_code == 303
+    assert "approved" in await html_of(api, "/admin/trends/links?notice=publisher_approved")
     assert [a for a in await audit(local) if a[2] == "PreviewCardProvider"] == [
         ("mona", "approve", "PreviewCardProvider"),
         ("mona", "reject", "PreviewCardProvider"),
+        ("mona", "approve", "PreviewCardProvider"),
     ]

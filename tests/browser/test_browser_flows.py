@@ -260,6 +260,7 @@ def admin_flow(browser: Any, base: str, report_id: int, shots: Path, axe: str) -
             ("/admin/email_domain_blocks", "admin-email-domain-blocks"),
             ("/admin/canonical_email_blocks", "admin-canonical-email-blocks"),
             ("/admin/domain_allows", "admin-domain-allows"),
+            ("/admin/trends/links", "admin-trending-links"),
         ):
             page.goto(path)
             check_page(page, name, shots, axe)

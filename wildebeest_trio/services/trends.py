@@ -239,6 +239,15 @@ def publisher_of(url: str) -> str:
     return host.removeprefix("www.")
 
 
+async def link_may_trend(conn: Connection, card: RowView) -> bool:
+    """Whether a link may trend (and has a timeline): approved one by one, or not reviewed
+    and from an approved publisher."""
+    if card["trendable"] is not None:
+        return bool(card["trendable"])
+    publisher = publisher_of(card["url"])
+    return publisher in await provider_rows.approved_among(conn, [publisher])
+
+
 async def publishers(
     rt: Runtime, staff: Staff, limit: int, offset: int
 ) -> list[PreviewCardProviderRow]:

@@ -38,6 +38,8 @@ NOTICES = Notices(
         "added": "Added.",
         "removed": "Removed.",
         "link_rejected": "The link will not trend.",
+        "publisher_approved": "The publisher's links may trend now.",
+        "publisher_rejected": "The publisher's links will trend only when approved one by one.",
     }
 )
 
@@ -326,10 +328,26 @@ async def account_action(post: FormPost, account_id: int, action: str) -> Respon
 
 @blueprint.route("/admin/trends/links")
 @viewer_page(MODERATORS)
-async def trending_links_page(_viewer: Row) -> Response:
+async def trending_links_page(viewer: Row) -> Response:
     return await NOTICES.page(
-        "admin/trending_links.html", links=await trends.links_to_review(runtime())
+        "admin/trending_links.html",
+        links=await trends.links_to_review(runtime()),
+        publishers=await trends.publishers(runtime(), acting(viewer), 100, 0),
     )
+
+
+@blueprint.route("/admin/trends/publishers/<id:provider_id>/<action>", methods=["POST"])
+@form_post(MODERATORS, back="/admin/trends/links")
+async def publisher_review(post: FormPost, provider_id: int, action: str) -> Response:
+    if action not in ("approve", "reject"):
+        return await post.failed("No such publisher.", 404)
+    try:
+        await trends.review_publisher(
+            runtime(), acting(post.account), provider_id, action == "approve"
+        )
+    except REFUSALS as exc:
+        return await refused(post, exc, "No such publisher.")
+    return post.done("publisher_approved" if action == "approve" else "publisher_rejected")
 
 
 @blueprint.route("/admin/trends/links/<id:card_id>/<action>", methods=["POST"])
