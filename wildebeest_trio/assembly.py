@@ -20,6 +20,7 @@ from .jobs import JobRegistry
 from .jobs.scheduler import CORE, Periodic
 from .runtime import EffectHandlers, Runtime, open_runtime
 from .services import (
+    annual_reports,
     archives,
     conversations,
     dashboard,
@@ -35,12 +36,16 @@ from .services import (
     reply_crawl,
     scheduled,
     sessions,
+    terms_mail,
     translation,
     web_push,
+    webhooks,
 )
-from .store.effects import InstanceFactsChanged, WorkQueued
+from .store.effects import InstanceFactsChanged, WebhookEvent, WorkQueued
 from .store.entities import EntitiesChanged
+from .store.sqlite import sqlite_path
 from .streaming import relay
+from .streaming.peers import StreamPeers, folder_for
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +69,9 @@ def job_registry() -> JobRegistry:
     reply_crawl.register(registry)
     followers_sync.register(registry)
     featured.register(registry)
+    annual_reports.register(registry)
+    terms_mail.register(registry)
+    webhooks.register(registry)
     return registry
 
 
@@ -98,6 +106,7 @@ def effect_handlers() -> EffectHandlers:
     handlers.register(fanout.StatusPublished, fanout.publish_statuses)
     handlers.register(conversations.ConversationUpdated, conversations.publish_conversations)
     handlers.register(notifications.NotificationMade, notification_mail.queue_mails)
+    handlers.register(WebhookEvent, webhooks.queue_events)
     return handlers
 
 
@@ -181,4 +190,7 @@ async def open_server_runtime(
         periodic=periodic_tasks(),
         migrate=migrate,
     ) as rt:
+        if rt.store.dialect == "sqlite":
+            # Processes on one SQLite database pass stream events as datagrams.
+            rt.streams.peers = StreamPeers(folder_for(sqlite_path(config.database_url)))
         yield rt

@@ -128,6 +128,8 @@ class Runtime:
     outbound: Outbound
     # Upkeep the scheduler runs on its intervals.
     periodic: tuple[Periodic, ...] = ()
+    # Which of a `serve`'s web processes this is (0: the first), when there are several.
+    web_process: int | None = None
     job_signal: JobSignal = field(default_factory=JobSignal)
     # Per-destination HTTP clients, limits and breakers for outgoing deliveries.
     delivery: DeliveryPool = field(default_factory=DeliveryPool)

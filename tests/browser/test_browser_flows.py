@@ -261,6 +261,8 @@ def admin_flow(browser: Any, base: str, report_id: int, shots: Path, axe: str) -
             ("/admin/canonical_email_blocks", "admin-canonical-email-blocks"),
             ("/admin/domain_allows", "admin-domain-allows"),
             ("/admin/trends/links", "admin-trending-links"),
+            ("/admin/webhooks", "admin-webhooks"),
+            ("/admin/relays", "admin-relays"),
         ):
             page.goto(path)
             check_page(page, name, shots, axe)

@@ -23,6 +23,8 @@ from .activitypub import inbox, wellknown
 from .api import (
     accounts,
     announcements,
+    annual_reports,
+    collections,
     custom_emojis,
     domain_blocks,
     featured_tags,
@@ -115,11 +117,30 @@ class StripTrailingSlash:
         await self.app(scope, receive, send)
 
 
+class WildebeestRequest(StrictRequest):
+    """A request whose body may be as large as its route allows: the app's
+    MAX_CONTENT_LENGTH, or more for the POST routes of `LARGER_BODIES` (the limit is set
+    here because Quart checks it while the body arrives, before any route runs)."""
+
+    def __init__(self, method: str, scheme: str, path: str, *args: Any, **kwargs: Any) -> None:
+        larger = LARGER_BODIES.get(path) if method == "POST" else None
+        if larger is not None:
+            kwargs["max_content_length"] = max(kwargs.get("max_content_length") or 0, larger)
+        super().__init__(method, scheme, path, *args, **kwargs)
+        if larger is not None:
+            # The form parser reads the limit from here, the body from its constructor.
+            self.max_content_length = kwargs["max_content_length"]
+
+
+#: POST routes whose bodies may pass the app's limit, and theirs.
+LARGER_BODIES = dict(settings_pages.LARGER_BODIES)
+
+
 class WildebeestApp(QuartTrio):
     """QuartTrio with orjson for JSON and strictly UTF-8 forms."""
 
     json_provider_class = OrjsonProvider
-    request_class = StrictRequest
+    request_class = WildebeestRequest
 
 
 def create_app(rt: Runtime) -> QuartTrio:
@@ -161,6 +182,8 @@ def create_app(rt: Runtime) -> QuartTrio:
         announcements,
         suggestions,
         featured_tags,
+        collections,
+        annual_reports,
         site,
         reading,
         writing,
@@ -213,6 +236,9 @@ def create_app(rt: Runtime) -> QuartTrio:
     @app.after_request
     async def _finish(response: Response) -> Response:
         response.headers["X-Request-Id"] = getattr(g, "request_id", "")
+        if rt.web_process is not None:
+            # Which process answered, for an admin (and a test) following a request.
+            response.headers["Wildebeest-Process"] = str(rt.web_process)
         rate_limit_headers(response)
         if rt.config.scheme == "https" and over_https():
             response.headers["Strict-Transport-Security"] = HSTS
@@ -255,7 +281,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         return error_response(500, "Internal server error", request_id=request_id)
 
     asgi: Any = StripTrailingSlash(app.asgi_app)
-    asgi = FinishUnreadBody(asgi, max_bytes=app.config["MAX_CONTENT_LENGTH"])
+    asgi = FinishUnreadBody(asgi, max_bytes=app.config["MAX_CONTENT_LENGTH"], larger=LARGER_BODIES)
     # Every request: its id for the logs, its metrics; the access log if asked for.
     asgi = AccessLog(asgi, log_requests=rt.config.access_log)
     # Outermost: everything inside sees the client's address and scheme, not the proxy's.

@@ -4,13 +4,14 @@ blocks, custom emoji, announcements and the job queue, for moderators and admins
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 from quart import Blueprint, Response, request
 
 from ... import charts, roles
 from ...ids import parse_id
-from ...services import admin, admin_blocks, custom_emoji, trends
+from ...services import admin, admin_blocks, custom_emoji, relays, terms_mail, trends, webhooks
 from ...services import dashboard as dashboard_service
 from ...services import instance as instance_service
 from ...services.types import Page, Row
@@ -40,6 +41,8 @@ NOTICES = Notices(
         "link_rejected": "The link will not trend.",
         "publisher_approved": "The publisher's links may trend now.",
         "publisher_rejected": "The publisher's links will trend only when approved one by one.",
+        "webhook": "The webhook was saved.",
+        "relay": "The relay was asked to let us in; it is pending until it answers.",
     }
 )
 
@@ -53,15 +56,20 @@ def acting(viewer: Row) -> admin.Staff:
     return admin.Staff(int(viewer["account_id"]), str(viewer["role"]))
 
 
-REFUSALS = (admin.NotFound, admin.Forbidden, admin.AdminError)
-
-
-async def refused(post: FormPost, exc: Exception, missing: str) -> Response:
-    """The page for an admin service's refusal: 404 (`missing`) for what is not there, 403
-    for what the role may not do, 422 with the service's message for the rest."""
-    if isinstance(exc, admin.NotFound):
+async def attempt(
+    post: FormPost, action: Awaitable[object], notice: str, *, missing: str
+) -> Response:
+    """Run an admin service's action for a form: back with `notice`, or the page saying
+    why not (404 for what is `missing`, 403 for a role without the permission, 422)."""
+    try:
+        await action
+    except admin.NotFound:
         return await post.failed(missing, 404)
-    return await post.failed(str(exc), 403 if isinstance(exc, admin.Forbidden) else 422)
+    except admin.Forbidden as exc:
+        return await post.failed(str(exc), 403)
+    except admin.AdminError as exc:
+        return await post.failed(str(exc))
+    return post.done(notice)
 
 
 # Dashboard and instance settings ---------------------------------------------------------------
@@ -191,6 +199,13 @@ async def settings_save(post: FormPost) -> Response:
                 html=str(form.get("content", "")),
                 changelog=str(form.get("changelog", "")),
             )
+        elif action == "notify_terms":
+            try:
+                sent = await terms_mail.notify_users(rt, str(form.get("effective_date", ""))[:40])
+            except terms_mail.TermsNotFound:
+                return await post.failed("No such terms of service.", 404)
+            if not sent:
+                return await post.failed("The users were already told about these terms.", 409)
         elif action == "remove_terms":
             if not await instance_service.delete_terms(
                 rt, str(form.get("effective_date", ""))[:40]
@@ -291,13 +306,13 @@ async def accounts_page(viewer: Row) -> Response:
 @blueprint.route("/admin/accounts/<id:account_id>/role", methods=["POST"])
 @form_post(MODERATORS, back="/admin/accounts")
 async def account_role(post: FormPost, account_id: int) -> Response:
-    try:
-        await admin.set_role(
-            runtime(), acting(post.account), account_id, str(post.form.get("role", ""))[:20]
-        )
-    except REFUSALS as exc:
-        return await refused(post, exc, "No such local account.")
-    return post.done("changed")
+    role = str(post.form.get("role", ""))[:20]
+    return await attempt(
+        post,
+        admin.set_role(runtime(), acting(post.account), account_id, role),
+        "changed",
+        missing="No such local account.",
+    )
 
 
 @blueprint.route("/admin/accounts/<id:account_id>/<action>", methods=["POST"])
@@ -341,13 +356,12 @@ async def trending_links_page(viewer: Row) -> Response:
 async def publisher_review(post: FormPost, provider_id: int, action: str) -> Response:
     if action not in ("approve", "reject"):
         return await post.failed("No such publisher.", 404)
-    try:
-        await trends.review_publisher(
-            runtime(), acting(post.account), provider_id, action == "approve"
-        )
-    except REFUSALS as exc:
-        return await refused(post, exc, "No such publisher.")
-    return post.done("publisher_approved" if action == "approve" else "publisher_rejected")
+    return await attempt(
+        post,
+        trends.review_publisher(runtime(), acting(post.account), provider_id, action == "approve"),
+        "publisher_approved" if action == "approve" else "publisher_rejected",
+        missing="No such publisher.",
+    )
 
 
 @blueprint.route("/admin/trends/links/<id:card_id>/<action>", methods=["POST"])
@@ -380,27 +394,30 @@ async def domain_block_change(post: FormPost) -> Response:
     form = post.form
     domain = str(form.get("domain", ""))[:300]
     staff_member = acting(post.account)
-    try:
-        if form.get("action") == "remove":
-            await admin_blocks.delete_domain_block(runtime(), staff_member, domain)
-            return post.done("unblocked")
-        await admin_blocks.create_domain_block(
-            runtime(),
-            staff_member,
-            domain,
-            admin_blocks.DomainBlockFields(
-                severity=str(form.get("severity", "suspend")),
-                reject_media=form.get("reject_media") == "on",
-                reject_reports=form.get("reject_reports") == "on",
-                public_comment=str(form.get("public_comment", "")),
-                private_comment=str(form.get("private_comment", "")),
-                obfuscate=form.get("obfuscate") == "on",
-            ),
-            replace_existing=True,
+    missing = "That domain is not blocked."
+    if form.get("action") == "remove":
+        return await attempt(
+            post,
+            admin_blocks.delete_domain_block(runtime(), staff_member, domain),
+            "unblocked",
+            missing=missing,
         )
-    except REFUSALS as exc:
-        return await refused(post, exc, "That domain is not blocked.")
-    return post.done("blocked")
+    fields = admin_blocks.DomainBlockFields(
+        severity=str(form.get("severity", "suspend")),
+        reject_media=form.get("reject_media") == "on",
+        reject_reports=form.get("reject_reports") == "on",
+        public_comment=str(form.get("public_comment", "")),
+        private_comment=str(form.get("private_comment", "")),
+        obfuscate=form.get("obfuscate") == "on",
+    )
+    return await attempt(
+        post,
+        admin_blocks.create_domain_block(
+            runtime(), staff_member, domain, fields, replace_existing=True
+        ),
+        "blocked",
+        missing=missing,
+    )
 
 
 # IP blocks, e-mail domain blocks, canonical e-mail blocks and domain allows ------------------
@@ -475,17 +492,19 @@ async def _add_block(rt: Any, staff_member: admin.Staff, path: str, form: Any) -
 async def block_change(post: FormPost, path: str) -> Response:
     _, kind = BLOCK_PAGES[path]
     staff_member = acting(post.account)
-    try:
-        if post.form.get("action") == "remove":
-            item_id = parse_id(post.form.get("id", ""))
-            if item_id is None:
-                raise admin.NotFound()
-            await admin_blocks.remove(runtime(), staff_member, kind, item_id)
-            return post.done("removed")
-        await _add_block(runtime(), staff_member, path, post.form)
-    except REFUSALS as exc:
-        return await refused(post, exc, "There is no such entry.")
-    return post.done("added")
+    missing = "There is no such entry."
+    if post.form.get("action") == "remove":
+        # An id that cannot be one names no entry: the service answers NotFound.
+        item_id = parse_id(post.form.get("id", "")) or 0
+        return await attempt(
+            post,
+            admin_blocks.remove(runtime(), staff_member, kind, item_id),
+            "removed",
+            missing=missing,
+        )
+    return await attempt(
+        post, _add_block(runtime(), staff_member, path, post.form), "added", missing=missing
+    )
 
 
 # Custom emoji ----------------------------------------------------------------------------------
@@ -603,3 +622,70 @@ async def action_logs_page(viewer: Row) -> Response:
         ],
         older=entries[-1]["id"] if len(entries) == 100 else None,
     )
+
+
+# Webhooks --------------------------------------------------------------------------------------
+
+
+@blueprint.route("/admin/webhooks")
+@viewer_page(ADMINS)
+async def webhooks_page(viewer: Row) -> Response:
+    found = await webhooks.webhooks(runtime(), acting(viewer))
+    return await NOTICES.page(
+        "admin/webhooks.html",
+        events=webhooks.EVENTS,
+        webhooks=[{**w, "event_names": webhooks.events_of(w)} for w in found],
+    )
+
+
+@blueprint.route("/admin/webhooks", methods=["POST"])
+@form_post(ADMINS, back="/admin/webhooks")
+async def webhook_create(post: FormPost) -> Response:
+    form = post.form
+    creating = webhooks.create_webhook(
+        runtime(),
+        acting(post.account),
+        str(form.get("url", ""))[:3000],
+        [str(e)[:50] for e in form.getlist("events")[: len(webhooks.EVENTS) + 1]],
+    )
+    return await attempt(post, creating, "webhook", missing="No such webhook.")
+
+
+@blueprint.route("/admin/webhooks/<id:webhook_id>/<action>", methods=["POST"])
+@form_post(ADMINS, back="/admin/webhooks")
+async def webhook_change(post: FormPost, webhook_id: int, action: str) -> Response:
+    if action not in webhooks.ACTIONS:
+        return await post.failed("No such webhook or action.", 404)
+    return await attempt(
+        post,
+        webhooks.change_webhook(runtime(), acting(post.account), webhook_id, action),
+        "deleted" if action == "destroy" else "webhook",
+        missing="No such webhook.",
+    )
+
+
+# Relays ----------------------------------------------------------------------------------------
+
+
+@blueprint.route("/admin/relays")
+@viewer_page(ADMINS)
+async def relays_page(viewer: Row) -> Response:
+    return await NOTICES.page(
+        "admin/relays.html", relays=await relays.relays(runtime(), acting(viewer))
+    )
+
+
+@blueprint.route("/admin/relays", methods=["POST"])
+@form_post(ADMINS, back="/admin/relays")
+async def relay_add(post: FormPost) -> Response:
+    address = str(post.form.get("address", ""))[:3000]
+    style = str(post.form.get("style", "mastodon"))[:20]
+    adding = relays.add_relay(runtime(), acting(post.account), address, style)
+    return await attempt(post, adding, "relay", missing="No such relay.")
+
+
+@blueprint.route("/admin/relays/<id:relay_id>/delete", methods=["POST"])
+@form_post(ADMINS, back="/admin/relays")
+async def relay_remove(post: FormPost, relay_id: int) -> Response:
+    removing = relays.remove_relay(runtime(), acting(post.account), relay_id)
+    return await attempt(post, removing, "deleted", missing="No such relay.")
