@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 # The schema up to a migration, then the rest, as bench/search.py seeds.
 from bench.search import _migrate
-from bench.support import bench_database, postgres, ratio
+from bench.support import bench_database, postgres, ratio, seeded_row
 from wildebeest_trio.services import dashboard
 from wildebeest_trio.services.admin import Staff
 from wildebeest_trio.store import Connection, open_store
@@ -65,7 +65,8 @@ STATUS_COLUMNS = ["id", "uri", "account_id", "local", "text", "content", "visibi
 STATUS_COLUMNS += ["created_at", "updated_at"]
 MIGRATION = Path(__file__).resolve().parent.parent / "wildebeest_trio/migrations/0032_dashboard.sql"
 # The migration's own backfill derives the activity gaps from the seeded activity.
-GAPS_SQL = "INSERT INTO activity_gaps" + MIGRATION.read_text().split("INSERT INTO activity_gaps")[1]
+_BACKFILL = MIGRATION.read_text().split("INSERT INTO activity_gaps")[1].split(";")[0]
+GAPS_SQL = f"INSERT INTO activity_gaps{_BACKFILL}"
 SEEDED_TABLE = "CREATE TABLE bench_admin_seed (accounts BIGINT NOT NULL, statuses BIGINT NOT NULL)"
 
 
@@ -201,34 +202,8 @@ async def seed_postgres(url: str, accounts: int, statuses: int, *, later: bool) 
 
 def _seeded(url: str) -> tuple[int, int] | None:
     """(accounts, statuses) a kept database was seeded with, None when not a finished seed."""
-    if url.startswith("sqlite:"):
-        path = url.removeprefix("sqlite:///")
-        if not Path(path).exists():
-            return None
-        raw = sqlite3.connect(path)
-        try:
-            if not raw.execute(
-                "SELECT 1 FROM sqlite_master WHERE name = 'bench_admin_seed'"
-            ).fetchone():
-                return None
-            found = raw.execute("SELECT accounts, statuses FROM bench_admin_seed").fetchone()
-            return (int(found[0]), int(found[1]))
-        finally:
-            raw.close()
-
-    async def pg() -> tuple[int, int] | None:
-        import asyncpg
-
-        conn = await asyncpg.connect(url)
-        try:
-            if await conn.fetchval("SELECT to_regclass('bench_admin_seed')") is None:
-                return None
-            found = await conn.fetchrow("SELECT accounts, statuses FROM bench_admin_seed")
-            return (int(found[0]), int(found[1]))
-        finally:
-            await conn.close()
-
-    return asyncio.run(pg())
+    row = seeded_row(url, "bench_admin_seed")
+    return None if row is None else (row[0], row[1])
 
 
 def prepare(url: str, accounts: int, statuses: int, reset: Any, seed: Any) -> None:

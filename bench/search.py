@@ -47,7 +47,7 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.support import bench_database, postgres, ratio
+from bench.support import bench_database, postgres, ratio, seeded_row
 from wildebeest_trio.store import Connection, open_store
 from wildebeest_trio.store import search as search_rows
 from wildebeest_trio.store.migrate import Migration, _apply_one, migrate, pending
@@ -208,35 +208,8 @@ SEEDED_TABLE = "CREATE TABLE bench_search_seed (statuses BIGINT NOT NULL)"
 
 def _seeded(url: str) -> int | None:
     """How many statuses a kept database was seeded with (None: not a finished seed)."""
-    if url.startswith("sqlite:"):
-        path = url.removeprefix("sqlite:///")
-        if not Path(path).exists():
-            return None
-        raw = sqlite3.connect(path)
-        try:
-            found = raw.execute(
-                "SELECT 1 FROM sqlite_master WHERE name = 'bench_search_seed'"
-            ).fetchone()
-            return (
-                raw.execute("SELECT statuses FROM bench_search_seed").fetchone()[0]
-                if found
-                else None
-            )
-        finally:
-            raw.close()
-
-    async def pg() -> int | None:
-        import asyncpg
-
-        conn = await asyncpg.connect(url)
-        try:
-            if await conn.fetchval("SELECT to_regclass('bench_search_seed')") is None:
-                return None
-            return await conn.fetchval("SELECT statuses FROM bench_search_seed")
-        finally:
-            await conn.close()
-
-    return asyncio.run(pg())
+    row = seeded_row(url, "bench_search_seed")
+    return None if row is None else row[0]
 
 
 def prepare(

@@ -52,6 +52,38 @@ def postgres() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def seeded_row(url: str, table: str) -> tuple[int, ...] | None:
+    """The row a finished seed leaves in its marker `table` (what it was seeded with), None
+    when the database has none (not seeded, or the seed did not finish)."""
+    import asyncio
+    import sqlite3
+
+    if url.startswith("sqlite:"):
+        path = url.removeprefix("sqlite:///")
+        if not Path(path).exists():
+            return None
+        raw = sqlite3.connect(path)
+        try:
+            if not raw.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (table,)).fetchone():
+                return None
+            return tuple(int(v) for v in raw.execute(f"SELECT * FROM {table}").fetchone())
+        finally:
+            raw.close()
+
+    async def pg() -> tuple[int, ...] | None:
+        import asyncpg
+
+        conn = await asyncpg.connect(url)
+        try:
+            if await conn.fetchval("SELECT to_regclass($1)", table) is None:
+                return None
+            return tuple(int(v) for v in await conn.fetchrow(f"SELECT * FROM {table}"))
+        finally:
+            await conn.close()
+
+    return asyncio.run(pg())
+
+
 @contextlib.contextmanager
 def bench_database(base: str, name: str, *, keep: bool) -> Iterator[tuple[str, Any]]:
     """A database `name` on the PostgreSQL server of `base` (created if missing): its URL
