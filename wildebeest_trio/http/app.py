@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
 from .. import logs
-from ..config import parse_networks
+from ..config import Config, parse_networks
 from ..runtime import Runtime
 from ..services import access_blocks
 from ..services import media as media_service
@@ -119,11 +120,14 @@ class StripTrailingSlash:
 
 class WildebeestRequest(StrictRequest):
     """A request whose body may be as large as its route allows: the app's
-    MAX_CONTENT_LENGTH, or more for the POST routes of `LARGER_BODIES` (the limit is set
+    MAX_CONTENT_LENGTH, or more for the POST routes of `larger_bodies` (the limit is set
     here because Quart checks it while the body arrives, before any route runs)."""
 
+    #: POST paths whose bodies may pass the app's limit, and theirs (set per app).
+    larger_bodies: Mapping[str, int] = {}
+
     def __init__(self, method: str, scheme: str, path: str, *args: Any, **kwargs: Any) -> None:
-        larger = LARGER_BODIES.get(path) if method == "POST" else None
+        larger = self.larger_bodies.get(path) if method == "POST" else None
         if larger is not None:
             kwargs["max_content_length"] = max(kwargs.get("max_content_length") or 0, larger)
         super().__init__(method, scheme, path, *args, **kwargs)
@@ -132,20 +136,29 @@ class WildebeestRequest(StrictRequest):
             self.max_content_length = kwargs["max_content_length"]
 
 
-#: POST routes whose bodies may pass the app's limit, and theirs.
-LARGER_BODIES = dict(settings_pages.LARGER_BODIES)
+def larger_bodies(config: Config) -> dict[str, int]:
+    """POST routes whose bodies may pass the app's limit (a video upload, an import file)."""
+    # Room for the largest video or audio plus the other fields of a multipart form.
+    media = max(config.media_max_image_bytes, config.media_max_video_bytes) + 1024 * 1024
+    return {
+        **settings_pages.LARGER_BODIES,
+        "/api/v1/media": media,
+        "/api/v2/media": media,
+    }
 
 
 class WildebeestApp(QuartTrio):
     """QuartTrio with orjson for JSON and strictly UTF-8 forms."""
 
     json_provider_class = OrjsonProvider
-    request_class = WildebeestRequest
+    request_class: type[WildebeestRequest] = WildebeestRequest
 
 
 def create_app(rt: Runtime) -> QuartTrio:
     """The application for one runtime (store, settings, jobs)."""
     app = WildebeestApp("wildebeest_trio", static_folder=None)
+    larger = larger_bodies(rt.config)
+    app.request_class = type("Request", (WildebeestRequest,), {"larger_bodies": larger})
     # Room for the largest image plus the other fields of a multipart form.
     app.config["MAX_CONTENT_LENGTH"] = rt.config.media_max_image_bytes + 1024 * 1024
     app.extensions["wildebeest"] = rt
@@ -281,7 +294,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         return error_response(500, "Internal server error", request_id=request_id)
 
     asgi: Any = StripTrailingSlash(app.asgi_app)
-    asgi = FinishUnreadBody(asgi, max_bytes=app.config["MAX_CONTENT_LENGTH"], larger=LARGER_BODIES)
+    asgi = FinishUnreadBody(asgi, max_bytes=app.config["MAX_CONTENT_LENGTH"], larger=larger)
     # Every request: its id for the logs, its metrics; the access log if asked for.
     asgi = AccessLog(asgi, log_requests=rt.config.access_log)
     # Outermost: everything inside sees the client's address and scheme, not the proxy's.
