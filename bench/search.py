@@ -42,13 +42,12 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.support import postgres, ratio
+from bench.support import bench_database, postgres, ratio, seeded_row
 from wildebeest_trio.store import Connection, open_store
 from wildebeest_trio.store import search as search_rows
 from wildebeest_trio.store.migrate import Migration, _apply_one, migrate, pending
@@ -209,35 +208,8 @@ SEEDED_TABLE = "CREATE TABLE bench_search_seed (statuses BIGINT NOT NULL)"
 
 def _seeded(url: str) -> int | None:
     """How many statuses a kept database was seeded with (None: not a finished seed)."""
-    if url.startswith("sqlite:"):
-        path = url.removeprefix("sqlite:///")
-        if not Path(path).exists():
-            return None
-        raw = sqlite3.connect(path)
-        try:
-            found = raw.execute(
-                "SELECT 1 FROM sqlite_master WHERE name = 'bench_search_seed'"
-            ).fetchone()
-            return (
-                raw.execute("SELECT statuses FROM bench_search_seed").fetchone()[0]
-                if found
-                else None
-            )
-        finally:
-            raw.close()
-
-    async def pg() -> int | None:
-        import asyncpg
-
-        conn = await asyncpg.connect(url)
-        try:
-            if await conn.fetchval("SELECT to_regclass('bench_search_seed')") is None:
-                return None
-            return await conn.fetchval("SELECT statuses FROM bench_search_seed")
-        finally:
-            await conn.close()
-
-    return asyncio.run(pg())
+    row = seeded_row(url, "bench_search_seed")
+    return None if row is None else row[0]
 
 
 def prepare(
@@ -389,30 +361,11 @@ def main() -> None:
                 else f"wb_bench_search_{uuid.uuid4().hex[:8]}"
             )
 
-            async def admin(sql: str) -> Any:
-                import asyncpg
-
-                conn = await asyncpg.connect(base)
-                try:
-                    return await conn.fetchval(sql)
-                finally:
-                    await conn.close()
-
-            def reset() -> None:
-                asyncio.run(admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                asyncio.run(admin(f"CREATE DATABASE {name}"))
-
-            if not asyncio.run(admin(f"SELECT 1 FROM pg_database WHERE datname = '{name}'")):
-                asyncio.run(admin(f"CREATE DATABASE {name}"))
-            url = urlunsplit(urlsplit(base)._replace(path=f"/{name}"))
-            try:
+            with bench_database(base, name, keep=bool(args.keep)) as (url, reset):
                 prepare(url, count, reset, lambda rows: asyncio.run(seed_postgres(url, rows)))
                 result = measure(url, vocab, ids, args.rounds, args.per_round)
                 report("postgres", result)
                 ratios["postgres"] = result["search_per_s"] / result["pk_per_s"]
-            finally:
-                if not args.keep:
-                    asyncio.run(admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
     for backend, value in ratios.items():
         ratio(f"search_vs_pk_{backend}", value)

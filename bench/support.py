@@ -52,6 +52,68 @@ def postgres() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def seeded_row(url: str, table: str) -> tuple[int, ...] | None:
+    """The row a finished seed leaves in its marker `table` (what it was seeded with), None
+    when the database has none (not seeded, or the seed did not finish)."""
+    import asyncio
+    import sqlite3
+
+    if url.startswith("sqlite:"):
+        path = url.removeprefix("sqlite:///")
+        if not Path(path).exists():
+            return None
+        raw = sqlite3.connect(path)
+        try:
+            if not raw.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (table,)).fetchone():
+                return None
+            return tuple(int(v) for v in raw.execute(f"SELECT * FROM {table}").fetchone())
+        finally:
+            raw.close()
+
+    async def pg() -> tuple[int, ...] | None:
+        import asyncpg
+
+        conn = await asyncpg.connect(url)
+        try:
+            if await conn.fetchval("SELECT to_regclass($1)", table) is None:
+                return None
+            return tuple(int(v) for v in await conn.fetchrow(f"SELECT * FROM {table}"))
+        finally:
+            await conn.close()
+
+    return asyncio.run(pg())
+
+
+@contextlib.contextmanager
+def bench_database(base: str, name: str, *, keep: bool) -> Iterator[tuple[str, Any]]:
+    """A database `name` on the PostgreSQL server of `base` (created if missing): its URL
+    and a function that empties it (drop and create again). Dropped at the end unless
+    `keep` (a seeded database later runs reuse)."""
+    import asyncio
+    from urllib.parse import urlsplit, urlunsplit
+
+    async def admin(sql: str) -> Any:
+        import asyncpg
+
+        conn = await asyncpg.connect(base)
+        try:
+            return await conn.fetchval(sql)
+        finally:
+            await conn.close()
+
+    def reset() -> None:
+        asyncio.run(admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        asyncio.run(admin(f"CREATE DATABASE {name}"))
+
+    if not asyncio.run(admin(f"SELECT 1 FROM pg_database WHERE datname = '{name}'")):
+        asyncio.run(admin(f"CREATE DATABASE {name}"))
+    try:
+        yield urlunsplit(urlsplit(base)._replace(path=f"/{name}")), reset
+    finally:
+        if not keep:
+            asyncio.run(admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
 def seed_config(settings: dict[str, str]) -> Config:
     """The settings a benchmark seeds the database of `settings` (WB_DATA_DIR,
     WB_DATABASE_URL) with, before its server starts: cheap password hashing."""

@@ -93,3 +93,94 @@ async def test_measures_dimensions_and_retention(rt: Runtime, client: Any) -> No
         client, team.mod, "POST", "/api/v1/admin/retention", frequency="week", **period
     )
     assert status_code == 422
+
+
+async def test_tag_and_instance_measures_and_dimensions(rt: Runtime, client: Any) -> None:
+    from tests.fakes.rows import add_follower, remote_account, remote_status, rows
+
+    team = await crew(rt, client)
+    ann = await make_user(rt, client, "ann")
+    zed = await remote_account(rt, "zed", "far.example")
+    amy = await remote_account(rt, "amy", "far.example")
+    await remote_account(rt, "other", "near.example")
+    await remote_status(rt, zed, "far.example", "<p>hi</p>", language="fr")
+    await remote_status(rt, zed, "far.example", "<p>hi again</p>", language="fr")
+    await remote_status(rt, amy, "far.example", "<p>hello</p>", language="en")
+    await add_follower(rt, zed, int(ann.id))  # a follow from far.example
+    await add_follower(rt, int(ann.id), zed)  # a follower there
+    await add_follower(rt, int(ann.id), amy)
+    await post(client, ann, "I love #Meadows", language="de")
+    await post(client, ann, "More #meadows", language="de")
+    await post(client, team.plain, "#meadows too", language="en")
+    [tag] = await rows(rt, "SELECT id FROM tags WHERE name = 'meadows'")
+    response = await client.post(
+        "/api/v1/reports", headers=ann.headers, json={"account_id": str(zed)}
+    )
+    assert response.status_code == 200
+    today = datetime.now(UTC).date()
+    period = {"start_at": (today - timedelta(days=1)).isoformat(), "end_at": today.isoformat()}
+    keys = [
+        "tag_accounts",
+        "tag_uses",
+        "tag_servers",
+        "instance_accounts",
+        "instance_statuses",
+        "instance_media_attachments",
+        "instance_reports",
+        "instance_follows",
+        "instance_followers",
+    ]
+
+    async def ask(path: str, keys: list[str]) -> Any:
+        """POST the keys, each about the tag or far.example; the answer's entries."""
+        targets = {
+            k: {"id": str(tag["id"])} if k.startswith("tag_") else {"domain": "far.example"}
+            for k in keys
+        }
+        status, found = await call(client, team.mod, "POST", path, keys=keys, **targets, **period)
+        assert status == 200
+        return found
+
+    found = await ask("/api/v1/admin/measures", keys)
+    by_key = {m["key"]: m for m in found}
+    assert list(by_key) == keys
+    totals = {k: m["total"] for k, m in by_key.items()}
+    assert totals == {
+        "tag_accounts": "2",  # ann and pete, today
+        "tag_uses": "3",
+        "tag_servers": "1",
+        "instance_accounts": "2",
+        "instance_statuses": "3",
+        "instance_media_attachments": "0",
+        "instance_reports": "1",
+        "instance_follows": "1",
+        "instance_followers": "2",
+    }
+    assert by_key["instance_media_attachments"]["unit"] == "bytes"
+    assert by_key["instance_media_attachments"]["human_total"] == "0 bytes"
+    assert by_key["tag_uses"]["unit"] is None
+    assert [d["value"] for d in by_key["tag_uses"]["data"]] == ["0", "3"]
+    # Without its target a key is left out, as Mastodon does.
+    _, found = await call(
+        client, team.mod, "POST", "/api/v1/admin/measures", keys=["tag_uses", "new_users"], **period
+    )
+    assert [m["key"] for m in found] == ["new_users"]
+
+    dims = [
+        "tag_servers",
+        "tag_languages",
+        "instance_accounts",
+        "instance_languages",
+        "space_usage",
+    ]
+    data = {d["key"]: d["data"] for d in await ask("/api/v1/admin/dimensions", dims)}
+    assert [(e["human_key"], e["value"]) for e in data["tag_servers"]] == [(rt.config.domain, "3")]
+    assert [(e["key"], e["value"]) for e in data["tag_languages"]] == [("de", "2"), ("en", "1")]
+    assert [(e["key"], e["value"]) for e in data["instance_languages"]] == [
+        ("fr", "2"),
+        ("en", "1"),
+    ]
+    assert {e["key"] for e in data["instance_accounts"]} == {"zed", "amy"}
+    space = {e["key"]: e for e in data["space_usage"]}
+    assert set(space) == {rt.store.dialect, "media"}
+    assert space["media"]["unit"] == "bytes" and space["media"]["human_value"]

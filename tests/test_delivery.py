@@ -268,9 +268,9 @@ def _name(job: dict[str, Any]) -> str:
     return str(json.loads(job["payload"])["inbox"]).rsplit("/", 2)[1]
 
 
-async def test_one_failed_inbox_does_not_hold_back_the_rest_of_its_batch(
-    sender: Runtime, receiver: RemoteServer
-) -> None:
+async def _five_inboxes_two_failing(sender: Runtime, receiver: RemoteServer) -> None:
+    """Deliver to five inboxes of one host, of which b answers 500 and c 410, and wait
+    until the batch is done."""
     receiver.answer(f"{receiver.base}/users/b/inbox", 500)
     receiver.answer(f"{receiver.base}/users/c/inbox", 410)
     inboxes = [f"{receiver.base}/users/{name}/inbox" for name in "abcde"]
@@ -281,6 +281,12 @@ async def test_one_failed_inbox_does_not_hold_back_the_rest_of_its_batch(
         return len(jobs) == 2 and all(j["state"] != "running" for j in jobs)
 
     await settle(sender, settled)
+
+
+async def test_one_failed_inbox_does_not_hold_back_the_rest_of_its_batch(
+    sender: Runtime, receiver: RemoteServer
+) -> None:
+    await _five_inboxes_two_failing(sender, receiver)
     assert sorted(_paths(receiver)) == ["/users/a/inbox", "/users/d/inbox", "/users/e/inbox"]
     left = {_name(j): (j["state"], j["attempts"]) for j in await _jobs(sender)}
     assert left == {"b": ("pending", 1), "c": ("parked", 1)}
@@ -565,3 +571,21 @@ async def test_deliveries_are_counted_by_result(sender: Runtime, receiver: Remot
     for result in ("delivered", "refused"):
         assert after[result] == totals.get(result, 0) + 1
         assert after_by_domain[result] == by_domain.get(result, 0) + 1
+
+
+async def test_the_admin_dashboard_counts_deliveries_by_domain(
+    sender: Runtime, receiver: RemoteServer
+) -> None:
+    from tests.web_helpers import html_of, local_user, log_in
+    from wildebeest_trio.http import create_app
+
+    await _five_inboxes_two_failing(sender, receiver)
+    await local_user(sender, "boss", role="admin")
+    async with create_app(sender).test_app() as app:
+        client = app.test_client()
+        await log_in(client, "boss")
+        html = await html_of(client, "/admin")
+    domain = receiver.base.removeprefix("http://")
+    assert f"<tr><td>{domain}</td><td>3</td><td>2</td></tr>" in html
+    assert '<title id="deliveries-title">Deliveries by domain</title>' in html
+    assert html.count('class="failed"') == 1

@@ -171,3 +171,63 @@ async def test_mastodon_py_cards_trending_links_and_link_timeline(
     assert [link["url"] for link in links] == [url]
     assert int(links[0]["history"][0]["accounts"]) == 5
     assert [str(s["id"]) for s in timeline] == list(reversed(posted))
+
+
+async def test_an_approved_publisher_lets_its_links_trend_without_review(
+    local: Runtime, api: Any, remote: RemoteServer
+) -> None:
+    from tests.test_admin_api import audit, call, staff_user
+
+    users = [await make_user(local, api, f"user{i}") for i in range(6)]
+    hot = article(remote, "/hot", title="Hot news")
+    await _shared_by(api, users, hot)
+    await cards(local)
+    mod = await staff_user(local, api, "mona", "moderator")
+    plain = await staff_user(local, api, "pete", "user")
+    publisher = remote.base.removeprefix("http://").split(":")[0]
+
+    status, listed = await call(api, mod, "GET", "/api/v1/admin/trends/links/publishers")
+    assert status == 200
+    [entry] = listed
+    assert entry["domain"] == publisher and entry["requires_review"] is True
+    assert entry["trendable"] is False and entry["reviewed_at"] is None
+    assert entry["requested_review_at"] is not None
+    assert (await get(api, None, "/api/v1/trends/links")) == (200, [])
+
+    path = f"/api/v1/admin/trends/links/publishers/{entry['id']}"
+    status, approved = await call(api, mod, "POST", f"{path}/approve")
+    assert status == 200
+    assert approved["trendable"] is True and approved["requires_review"] is False
+    assert approved["reviewed_at"] is not None
+    code, found = await get(api, None, "/api/v1/trends/links")
+    assert code == 200 and [t["url"] for t in found] == [hot]
+    code, shared = await get(api, users[0], f"/api/v1/timelines/link?url={hot}")
+    assert code == 200 and len(shared) == 6
+    # A link rejected one by one stays out, whatever its publisher.
+    card_id = await _card_id(local, hot)
+    assert (await call(api, mod, "POST", f"/api/v1/admin/trends/links/{card_id}/reject"))[0] == 200
+    assert (await get(api, None, "/api/v1/trends/links")) == (200, [])
+    assert (await get(api, users[0], f"/api/v1/timelines/link?url={hot}"))[0] == 404
+    assert (await call(api, mod, "POST", f"/api/v1/admin/trends/links/{card_id}/approve"))[0] == 200
+    status, rejected = await call(api, mod, "POST", f"{path}/reject")
+    assert status == 200 and rejected["trendable"] is False and rejected["requires_review"] is False
+    # The link approved one by one still trends.
+    assert [t["url"] for t in (await get(api, None, "/api/v1/trends/links"))[1]] == [hot]
+    assert (await call(api, mod, "POST", "/api/v1/admin/trends/links/publishers/1/approve"))[
+        0
+    ] == 404
+    assert (await call(api, plain, "GET", "/api/v1/admin/trends/links/publishers"))[0] == 403
+    # The admin page shows the publisher and reviews it through the same service.
+    await log_in(api, "mona")
+    page = await html_of(api, "/admin/trends/links")
+    assert f"<td>{publisher}</td>" in page and "rejected" in page
+    response = await submit(
+        api, "/admin/trends/links", f"/admin/trends/publishers/{entry['id']}/approve", {}
+    )
+    assert response.status_code == 303
+    assert "approved" in await html_of(api, "/admin/trends/links?notice=publisher_approved")
+    assert [a for a in await audit(local) if a[2] == "PreviewCardProvider"] == [
+        ("mona", "approve", "PreviewCardProvider"),
+        ("mona", "reject", "PreviewCardProvider"),
+        ("mona", "approve", "PreviewCardProvider"),
+    ]

@@ -23,6 +23,7 @@ from .services import (
     annual_reports,
     archives,
     conversations,
+    dashboard,
     fanout,
     home_feed,
     imports,
@@ -167,6 +168,8 @@ def periodic_tasks() -> tuple[Periodic, ...]:
         Periodic("delete expired account archives", 3600.0, _remove_expired_archives),
         Periodic("forget old translations", 3600.0, _forget_old_translations),
         Periodic("mail digests to those away", 3600.0, _send_digests),
+        Periodic("measure the database and media sizes", 3600.0, dashboard.measure_space),
+        Periodic("forget old delivery counts", 86400.0, dashboard.forget_old_deliveries),
         Periodic(
             "verify local profiles' links",
             profile_links.REVERIFY_SECONDS,

@@ -24,7 +24,7 @@ import json
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, urlsplit
 
@@ -107,6 +107,12 @@ class _Facts:
     unavailable: set[str]
     #: Domains with failures on record: a success clears them.
     failing: set[str]
+    #: (delivered, failed) attempts per domain in this batch, for the dashboard's counts.
+    tally: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def count(self, domain: str, ok: bool) -> None:
+        delivered, failed = self.tally.get(domain, (0, 0))
+        self.tally[domain] = (delivered + int(ok), failed + int(not ok))
 
 
 async def _lookup(conn: Connection, jobs: Sequence[RowView]) -> _Facts:
@@ -254,6 +260,10 @@ async def _run_batch(rt: Runtime, jobs: Sequence[RowView], facts: _Facts, report
                 report(post.job, PermanentFailure(f"cannot sign: {describe(headers)}"), None)
                 continue
             nursery.start_soon(_deliver, rt, post, post.headers(rt, headers), facts, report)
+    if facts.tally:
+        # One write per batch, not per delivery: the dashboard's per-domain counts.
+        day = now_ms() // 86_400_000
+        await rt.store.write(delivery_rows.count_deliveries, day, facts.tally)
 
 
 async def _deliver(
@@ -280,6 +290,7 @@ async def _deliver_traced(
     except (ExchangeError, FetchError) as exc:
         failure = RuntimeError(f"delivery to {post.inbox} failed: {describe(exc)}")
         metrics.delivery(post.domain, "failed")
+        facts.count(post.domain, ok=False)
         report(post.job, failure, _failed(rt, post))
         return
     except Exception as exc:
@@ -289,6 +300,7 @@ async def _deliver_traced(
         return
     ok = 200 <= answer.status < 300
     metrics.delivery(post.domain, "delivered" if ok else "refused")
+    facts.count(post.domain, ok=ok)
     error, effect = _judge(rt, post, answer, first, facts)
     report(post.job, error, effect)
 

@@ -47,6 +47,17 @@ async def _forget_idempotency_keys(rt: Runtime) -> None:
     await rt.store.write(status_rows.forget_idempotency_keys, now_ms() - 3600 * 1000)
 
 
+QUEUE_SAMPLE_SECONDS = 900.0
+DAY_MS = 86_400_000
+
+
+async def sample_queue(rt: Runtime) -> None:
+    """Record the job queue's depth now, for the admin dashboard's last day."""
+    # The dashboard draws the last day of samples; a little more is kept for the edges.
+    now = now_ms()
+    await rt.store.write(job_rows.sample_queue, now, now - DAY_MS - 3_600_000)
+
+
 # Upkeep of the queue and the store itself; the composition root adds the services'.
 # Each process keeps its own id node; everything else is upkeep of the shared database.
 RENEW_NODE = Periodic("renew id node lease", 60.0, _renew_node)
@@ -55,6 +66,7 @@ CORE: tuple[Periodic, ...] = (
     Periodic("park exhausted jobs", 30.0, _park_exhausted),
     Periodic("purge shared job payloads no job needs", 3600.0, _purge_shared_payloads),
     Periodic("forget old idempotency keys", 600.0, _forget_idempotency_keys),
+    Periodic("sample the job queue's depth", QUEUE_SAMPLE_SECONDS, sample_queue),
 )
 
 

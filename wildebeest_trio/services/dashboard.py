@@ -17,13 +17,20 @@ from ..runtime import Runtime
 from ..store import Connection
 from ..store import admin as admin_rows
 from ..store import daily_counters as counter_rows
+from ..store import delivery as delivery_rows
+from ..store import jobs as job_rows
 from ..store.daily_counters import DAY_MS
+from ..store.rows import DeliveryCountRow, JobQueueSampleRow
 from ..version import VERSION
 from .admin import AdminError, Staff
 
 COUNTER_MEASURES = ("new_users", "interactions", "opened_reports", "resolved_reports")
-MEASURES = ("active_users", *COUNTER_MEASURES)
-DIMENSIONS = ("languages", "servers", "software_versions")
+# Measures of one hashtag (`tag_*[id]`) or one remote server (`instance_*[domain]`).
+TARGET_MEASURES = tuple(admin_rows.TARGET_MEASURES)
+MEASURES = ("active_users", *COUNTER_MEASURES, *TARGET_MEASURES)
+TARGET_DIMENSIONS = tuple(admin_rows.TARGET_DIMENSIONS)
+DIMENSIONS = ("languages", "servers", "software_versions", "space_usage", *TARGET_DIMENSIONS)
+BYTE_MEASURES = ("instance_media_attachments",)
 MAX_DAYS = 400
 MAX_DIMENSION_ROWS = 50
 
@@ -87,21 +94,54 @@ async def _total(conn: Connection, key: str, when: Period, series: dict[int, int
     return sum(series.values())
 
 
-async def measures(rt: Runtime, staff: Staff, keys: list[str], when: Period) -> list[Measure]:
-    """The asked measures Mastodon knows and we keep, in the order asked."""
+def target_of(key: str, targets: dict[str, str]) -> int | str | None:
+    """The hashtag id or domain a tag or instance measure (or dimension) is asked about,
+    None when missing or invalid (Mastodon then leaves the key out)."""
+    value = targets.get(key, "").strip()
+    if key.startswith("tag_"):
+        return int(value) if value.isdigit() and len(value) < 19 else None
+    return value.lower()[:253] or None
+
+
+async def measures(
+    rt: Runtime,
+    staff: Staff,
+    keys: list[str],
+    when: Period,
+    targets: dict[str, str] | None = None,
+) -> list[Measure]:
+    """The asked measures Mastodon knows and we keep, in the order asked; a tag or instance
+    measure needs its target in `targets` (key -> tag id or domain)."""
     staff.require(roles.VIEW_DASHBOARD)
-    wanted = [k for k in dict.fromkeys(keys) if k in MEASURES]
+    targets = targets or {}
+    wanted = [
+        k
+        for k in dict.fromkeys(keys)
+        if k in MEASURES and (k not in TARGET_MEASURES or target_of(k, targets) is not None)
+    ]
 
     async def unit(conn: Connection) -> list[Measure]:
         found = []
         for key in wanted:
-            series = await _series(conn, key, when)
             previous = when.before()
+            target = target_of(key, targets)
+            if target is not None:
+                series = await admin_rows.target_measure(conn, key, target, when.first, when.last)
+                before = await admin_rows.target_measure(
+                    conn, key, target, previous.first, previous.last
+                )
+                total, previous_total = sum(series.values()), sum(before.values())
+            else:
+                series = await _series(conn, key, when)
+                total = await _total(conn, key, when, series)
+                previous_total = await _total(
+                    conn, key, previous, await _series(conn, key, previous)
+                )
             found.append(
                 Measure(
                     key,
-                    await _total(conn, key, when, series),
-                    await _total(conn, key, previous, await _series(conn, key, previous)),
+                    total,
+                    previous_total,
                     [(day, series.get(day, 0)) for day in range(when.first, when.last + 1)],
                 )
             )
@@ -119,10 +159,22 @@ class Dimension:
 
 
 async def dimensions(
-    rt: Runtime, staff: Staff, keys: list[str], when: Period, limit: int
+    rt: Runtime,
+    staff: Staff,
+    keys: list[str],
+    when: Period,
+    limit: int,
+    targets: dict[str, str] | None = None,
 ) -> list[Dimension]:
+    """The asked dimensions, in the order asked; a tag or instance dimension needs its
+    target in `targets`, as measures do."""
     staff.require(roles.VIEW_DASHBOARD)
-    wanted = [k for k in dict.fromkeys(keys) if k in DIMENSIONS]
+    targets = targets or {}
+    wanted = [
+        k
+        for k in dict.fromkeys(keys)
+        if k in DIMENSIONS and (k not in TARGET_DIMENSIONS or target_of(k, targets) is not None)
+    ]
     limit = max(1, min(limit, MAX_DIMENSION_ROWS))
     first_id = ms_to_min_id(when.first * DAY_MS)
     last_id = ms_to_min_id((when.last + 1) * DAY_MS)
@@ -136,6 +188,26 @@ async def dimensions(
             elif key == "servers":
                 rows = await admin_rows.status_servers(conn, first_id, last_id, limit)
                 data = [(r["key"], r["key"], r["value"]) for r in rows]
+            elif key in TARGET_DIMENSIONS:
+                target = target_of(key, targets)
+                assert target is not None
+                rows = await admin_rows.target_dimension(
+                    conn, key, target, first_id, last_id, limit
+                )
+                local = rt.config.domain
+                data = [(r["key"] or "", _human(key, r["key"], local), r["value"]) for r in rows]
+            elif key == "space_usage":
+                data = [
+                    (name, human, await counter_rows.latest(conn, counter) or 0)
+                    for name, human, counter in (
+                        (
+                            conn.dialect,
+                            "PostgreSQL" if conn.dialect == "postgres" else "SQLite",
+                            "database_bytes",
+                        ),
+                        ("media", "Media storage", "media_bytes"),
+                    )
+                ]
             else:
                 data = [
                     ("mastodon", VERSION, 1),
@@ -146,6 +218,16 @@ async def dimensions(
         return found
 
     return await rt.store.read(unit)
+
+
+def _human(key: str, value: str, local: str) -> str:
+    """A dimension key as people read it: a language's code or "Unknown", a server's
+    name (this one for local posts)."""
+    if key == "tag_servers":
+        return value or local
+    if key.endswith("_languages"):
+        return value or "Unknown"
+    return value
 
 
 @dataclass(frozen=True)
@@ -203,3 +285,71 @@ async def retention(rt: Runtime, staff: Staff, when: Period, frequency: str) -> 
 
 def today() -> int:
     return int(datetime.now(UTC).timestamp() * 1000) // DAY_MS
+
+
+# The dashboard page ----------------------------------------------------------------------------
+
+DASHBOARD_MEASURES = (
+    "new_users",
+    "active_users",
+    "interactions",
+    "opened_reports",
+    "resolved_reports",
+)
+DELIVERY_DOMAINS = 10
+# Deliveries are shown for the period's last week: a busy server delivers to thousands of
+# domains a day, and a week of them is what the page can sum for every view.
+DELIVERY_DAYS = 7
+SPACE_KEYS = ("database_bytes", "media_bytes")
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What the admin dashboard shows for a period: Mastodon's measures, deliveries by
+    domain, the job queue's last day, the software's version and the space used."""
+
+    when: Period
+    measures: list[Measure]
+    deliveries: list[DeliveryCountRow]
+    queue: list[JobQueueSampleRow]
+    version: str
+    database_bytes: int | None
+    media_bytes: int | None
+
+
+async def overview(rt: Runtime, staff: Staff, when: Period, now: int) -> Overview:
+    """The dashboard's numbers: all read from counters and samples the writes and the
+    scheduler keep, a few rows per day whatever the history."""
+    found = await measures(rt, staff, list(DASHBOARD_MEASURES), when)
+
+    async def unit(conn: Connection) -> Overview:
+        return Overview(
+            when=when,
+            measures=found,
+            deliveries=await delivery_rows.deliveries_by_domain(
+                conn, max(when.first, when.last - DELIVERY_DAYS + 1), when.last, DELIVERY_DOMAINS
+            ),
+            queue=await job_rows.queue_samples(conn, now - DAY_MS),
+            version=VERSION,
+            database_bytes=await counter_rows.latest(conn, "database_bytes"),
+            media_bytes=await counter_rows.latest(conn, "media_bytes"),
+        )
+
+    return await rt.store.read(unit)
+
+
+async def measure_space(rt: Runtime) -> None:
+    """Record the database's and the media's sizes (the scheduler does, hourly: summing the
+    media is a scan no page view should pay for)."""
+
+    async def unit(conn: Connection) -> None:
+        now = int(datetime.now(UTC).timestamp() * 1000)
+        await counter_rows.put(conn, "database_bytes", now, await admin_rows.database_bytes(conn))
+        await counter_rows.put(conn, "media_bytes", now, await admin_rows.media_bytes(conn))
+
+    await rt.store.write(unit)
+
+
+async def forget_old_deliveries(rt: Runtime) -> None:
+    """Drop delivery counts older than the longest period the dashboard offers."""
+    await rt.store.write(delivery_rows.forget_delivery_counts, today() - MAX_DAYS)

@@ -14,6 +14,7 @@ import re
 from ..ids import IdGenerator, now_ms
 from ..runtime import Runtime
 from ..store import Connection
+from ..store import accounts as account_rows
 from ..store import domain_blocks as block_rows
 from ..store.rows import DomainBlockRow
 
@@ -55,7 +56,8 @@ async def block_domain(
     """Create or change the block of a domain (inside the caller's unit); the stored row."""
     if severity not in SEVERITIES:
         raise InvalidDomainBlock(f"Severity must be one of {', '.join(SEVERITIES)}")
-    return await block_rows.upsert(
+    now = now_ms()
+    row = await block_rows.upsert(
         conn,
         {
             "id": ids.next_id(),
@@ -66,14 +68,45 @@ async def block_domain(
             "private_comment": private_comment,
             "public_comment": public_comment,
             "obfuscate": obfuscate,
-            "now": now_ms(),
+            "now": now,
         },
     )
+    await _sync_accounts(conn, row, now, lifted=False)
+    return row
+
+
+# The account column each severity sets on the domain's accounts.
+_STANDING = {"suspend": "suspended_at", "silence": "silenced_at"}
+
+
+async def _sync_accounts(
+    conn: Connection, block: DomainBlockRow, now: int, *, lifted: bool
+) -> None:
+    """Make the accounts of a blocked domain (and its subdomains) stand as the block says,
+    as Mastodon's BlockDomainService and UnblockDomainService: `suspend` suspends them,
+    `silence` silences them, each marked with the block's creation time, so that a changed
+    severity or a lifted block undoes what the block did and nothing a moderator did."""
+    mark = block["created_at"]
+    for severity, column in _STANDING.items():
+        if lifted or block["severity"] != severity:
+            await account_rows.mark_domain_accounts(
+                conn, block["domain"], column, mark=mark, lift=True, now=now
+            )
+        else:
+            await account_rows.mark_domain_accounts(
+                conn, block["domain"], column, mark=mark, lift=False, now=now
+            )
 
 
 async def unblock_domain(conn: Connection, domain: str) -> bool:
-    """Lift the block of a domain; whether there was one."""
-    return await block_rows.delete(conn, normalize_domain(domain))
+    """Lift the block of a domain, and the suspension or silence it put on the domain's
+    accounts; whether there was one."""
+    host = normalize_domain(domain)
+    found = await block_rows.by_domain(conn, host)
+    if found is None:
+        return False
+    await _sync_accounts(conn, found, now_ms(), lifted=True)
+    return await block_rows.delete(conn, host)
 
 
 def public_domain(domain: str, obfuscate: bool) -> str:

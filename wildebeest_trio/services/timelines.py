@@ -22,7 +22,7 @@ from ..store.paging import Page
 from ..store.statuses import StatusBundle
 from . import home_feed
 from .follows import AccountNotFound
-from .trends import LinkNotFound
+from .trends import LinkNotFound, link_may_trend
 
 
 async def home(rt: Runtime, viewer_id: int, page: Page) -> StatusBundle:
@@ -73,13 +73,13 @@ async def public(
 
 
 async def link(rt: Runtime, viewer_id: int | None, page: Page, url: str) -> StatusBundle:
-    """Public statuses sharing a link an admin approved for trends (Mastodon 4.3's link
-    timeline); LinkNotFound for any other URL."""
+    """Public statuses sharing a link that may trend (approved, or from an approved
+    publisher: Mastodon 4.3's link timeline); LinkNotFound for any other URL."""
     wanted = normalize_url(url)
 
     async def unit(conn: Connection) -> StatusBundle:
         card = await card_rows.card_by_url(conn, wanted) if wanted else None
-        if card is None or not card["trendable"]:
+        if card is None or not await link_may_trend(conn, card):
             raise LinkNotFound()
         rows = await card_rows.link_page(conn, card["id"], page, viewer_id, now_ms())
         return await status_rows.hydrate(conn, rows, viewer_id, rt.entities)

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from .. import roles
 from ..ids import now_ms
 from ..runtime import Runtime
 from ..store import Connection, RowView
 from ..store import accounts as account_rows
+from ..store import preview_card_providers as provider_rows
 from ..store import preview_cards as card_rows
 from ..store import statuses as status_rows
 from ..store import tags as tag_rows
-from ..store.rows import LinkUseRow
+from ..store.rows import LinkUseRow, PreviewCardProviderRow
 from ..store.statuses import StatusBundle
 from ..views import DayUse
 from .admin import NotFound, Staff, log
@@ -90,20 +92,35 @@ def link_score(uses: Sequence[RowView], now: int) -> float:
 
 
 async def links(rt: Runtime, limit: int, offset: int) -> list[TrendingLink]:
-    """Approved links by their trend score, with their history (`GET /api/v1/trends/links`)."""
+    """Approved links (one by one, or by their publisher) by their trend score, with their
+    history (`GET /api/v1/trends/links`)."""
 
     async def unit(conn: Connection) -> list[TrendingLink]:
         now = now_ms()
         per_card: dict[int, list[LinkUseRow]] = {}
-        for use in await card_rows.link_uses(conn, now - HISTORY_DAYS * DAY_MS):
+        for use in await card_rows.link_uses(conn, now - HISTORY_DAYS * DAY_MS, trendable=None):
             per_card.setdefault(use["card_id"], []).append(use)
+        found = {c["id"]: c for c in await card_rows.cards_by_ids(conn, list(per_card))}
+        # Not reviewed one by one: it trends when its publisher was approved.
+        approved = await provider_rows.approved_among(
+            conn, (publisher_of(c["url"]) for c in found.values() if c["trendable"] is None)
+        )
+        allowed = {
+            card_id
+            for card_id, card in found.items()
+            if card["trendable"]
+            or (card["trendable"] is None and publisher_of(card["url"]) in approved)
+        }
         scored = sorted(
-            ((link_score(uses, now), card_id) for card_id, uses in per_card.items()),
+            (
+                (link_score(uses, now), card_id)
+                for card_id, uses in per_card.items()
+                if card_id in allowed
+            ),
             key=lambda pair: (-pair[0], -pair[1]),
         )
         chosen = [(score, card_id) for score, card_id in scored if score > 0]
         chosen = chosen[offset : offset + limit]
-        found = {c["id"]: c for c in await card_rows.cards_by_ids(conn, [i for _, i in chosen])}
         trending = []
         for score, card_id in chosen:
             card = found[card_id]
@@ -208,3 +225,59 @@ async def review(rt: Runtime, staff: Staff, kind: str, item_id: int, approved: b
         await log(conn, rt, staff, verb, "Tag" if kind == "tag" else "Status", item_id, "")
 
     await rt.store.write(unit)
+
+
+# Publishers -------------------------------------------------------------------------------------
+
+
+def publisher_of(url: str) -> str:
+    """The publisher of a link as Mastodon names it: the host, without `www.`."""
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+    return host.removeprefix("www.")
+
+
+async def link_may_trend(conn: Connection, card: RowView) -> bool:
+    """Whether a link may trend (and has a timeline): approved one by one, or not reviewed
+    and from an approved publisher."""
+    if card["trendable"] is not None:
+        return bool(card["trendable"])
+    publisher = publisher_of(card["url"])
+    return publisher in await provider_rows.approved_among(conn, [publisher])
+
+
+async def publishers(
+    rt: Runtime, staff: Staff, limit: int, offset: int
+) -> list[PreviewCardProviderRow]:
+    """The publishers of links, those waiting for review first (`GET .../links/publishers`);
+    the publishers of this week's links join the list as they are first seen."""
+    staff.require(roles.MANAGE_TAXONOMIES)
+
+    async def unit(conn: Connection) -> list[PreviewCardProviderRow]:
+        now = now_ms()
+        uses = await card_rows.link_uses(conn, now - HISTORY_DAYS * DAY_MS, trendable=None)
+        cards = await card_rows.cards_by_ids(conn, sorted({u["card_id"] for u in uses}))
+        domains = sorted({publisher_of(c["url"]) for c in cards} - {""})
+        await provider_rows.ensure(conn, (rt.ids.next_id() for _ in domains), domains, now)
+        return await provider_rows.listing(conn, limit, offset)
+
+    return await rt.store.write(unit)
+
+
+async def review_publisher(
+    rt: Runtime, staff: Staff, provider_id: int, approved: bool
+) -> PreviewCardProviderRow:
+    """Approve a publisher (its links trend without review) or reject it."""
+    staff.require(roles.MANAGE_TAXONOMIES)
+
+    async def unit(conn: Connection) -> PreviewCardProviderRow:
+        row = await provider_rows.review(conn, provider_id, approved, now_ms())
+        if row is None:
+            raise NotFound()
+        verb = "approve" if approved else "reject"
+        await log(conn, rt, staff, verb, "PreviewCardProvider", provider_id, row["domain"])
+        return row
+
+    return await rt.store.write(unit)

@@ -421,6 +421,35 @@ async def set_account_flag(
     return bool(changed)
 
 
+async def mark_domain_accounts(
+    conn: Connection, domain: str, column: str, *, mark: int, lift: bool, now: int
+) -> list[int]:
+    """Set `column` (`suspended_at` or `silenced_at`) to `mark` on the accounts of `domain`
+    and its subdomains that have none, or (`lift`) clear it where it is `mark`: a domain
+    block's time marks what the block did, so lifting it undoes only that. The ids changed."""
+    if column not in ("suspended_at", "silenced_at"):
+        raise ValueError(column)
+    where = "(domain = $2 OR domain LIKE $3 ESCAPE '\\')"
+    if lift:
+        sql = (
+            f"UPDATE accounts SET {column} = NULL, updated_at = $1 "
+            f"WHERE {where} AND {column} = $4 RETURNING id"
+        )
+    else:
+        sql = (
+            f"UPDATE accounts SET {column} = $4, updated_at = $1 "
+            f"WHERE {where} AND {column} IS NULL RETURNING id"
+        )
+    # The domain as a literal in the LIKE pattern (`_` is a wildcard there).
+    literal = domain.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = await conn.fetch(sql, now, domain, "%." + literal, mark)
+    changed = [int(r["id"]) for r in rows]
+    if changed:
+        accounts_changed(conn, changed)
+        conn.effects.add(INSTANCE_FACTS_CHANGED)
+    return changed
+
+
 async def delete_account_row(conn: Connection, account_id: int) -> None:
     """Remove an account and everything hanging off it (a refused sign-up)."""
     await conn.execute("DELETE FROM accounts WHERE id = $1", account_id)

@@ -266,6 +266,133 @@ async def status_servers(
     )
 
 
+# Mastodon's measures of one hashtag or one remote server: per day, from the rows of the
+# period only (statuses by id range: ids grow with time; others by their creation time).
+# $1 the tag id or domain, $2 and $3 the period's first and past-the-last day's bounds.
+_STATUS_DAY = "s.id / 65536 / 86400000"
+TARGET_MEASURES: dict[str, tuple[str, bool]] = {
+    # key: (SQL giving day and value, whether its bounds are status ids, not times)
+    "tag_accounts": (
+        f"SELECT {_STATUS_DAY} AS day, COUNT(DISTINCT s.account_id) AS value "
+        "FROM statuses_tags st JOIN statuses s ON s.id = st.status_id "
+        "WHERE st.tag_id = $1 AND st.status_id >= $2 AND st.status_id < $3 GROUP BY 1",
+        True,
+    ),
+    "tag_uses": (
+        f"SELECT {_STATUS_DAY} AS day, COUNT(*) AS value "
+        "FROM statuses_tags st JOIN statuses s ON s.id = st.status_id "
+        "WHERE st.tag_id = $1 AND st.status_id >= $2 AND st.status_id < $3 GROUP BY 1",
+        True,
+    ),
+    "tag_servers": (
+        f"SELECT {_STATUS_DAY} AS day, COUNT(DISTINCT COALESCE(a.domain, '')) AS value "
+        "FROM statuses_tags st JOIN statuses s ON s.id = st.status_id "
+        "JOIN accounts a ON a.id = s.account_id "
+        "WHERE st.tag_id = $1 AND st.status_id >= $2 AND st.status_id < $3 GROUP BY 1",
+        True,
+    ),
+    "instance_accounts": (
+        "SELECT created_at / 86400000 AS day, COUNT(*) AS value FROM accounts "
+        "WHERE domain = $1 AND created_at >= $2 AND created_at < $3 GROUP BY 1",
+        False,
+    ),
+    "instance_statuses": (
+        f"SELECT {_STATUS_DAY} AS day, COUNT(*) AS value FROM statuses s "
+        "JOIN accounts a ON a.id = s.account_id "
+        "WHERE a.domain = $1 AND s.id >= $2 AND s.id < $3 GROUP BY 1",
+        True,
+    ),
+    "instance_media_attachments": (
+        "SELECT m.created_at / 86400000 AS day, "
+        "SUM(COALESCE(m.cached_bytes, m.file_size, 0)) AS value FROM media_attachments m "
+        "JOIN accounts a ON a.id = m.account_id "
+        "WHERE a.domain = $1 AND m.created_at >= $2 AND m.created_at < $3 GROUP BY 1",
+        False,
+    ),
+    "instance_reports": (
+        "SELECT r.created_at / 86400000 AS day, COUNT(*) AS value FROM reports r "
+        "JOIN accounts a ON a.id = r.target_account_id "
+        "WHERE a.domain = $1 AND r.created_at >= $2 AND r.created_at < $3 GROUP BY 1",
+        False,
+    ),
+    "instance_follows": (
+        "SELECT f.created_at / 86400000 AS day, COUNT(*) AS value FROM follows f "
+        "JOIN accounts a ON a.id = f.account_id JOIN accounts t ON t.id = f.target_account_id "
+        "WHERE a.domain = $1 AND t.domain IS NULL AND f.created_at >= $2 AND f.created_at < $3 "
+        "GROUP BY 1",
+        False,
+    ),
+    "instance_followers": (
+        "SELECT f.created_at / 86400000 AS day, COUNT(*) AS value FROM follows f "
+        "JOIN accounts a ON a.id = f.account_id JOIN accounts t ON t.id = f.target_account_id "
+        "WHERE t.domain = $1 AND a.domain IS NULL AND f.created_at >= $2 AND f.created_at < $3 "
+        "GROUP BY 1",
+        False,
+    ),
+}
+
+
+async def target_measure(
+    conn: Connection, key: str, target: int | str, first_day: int, last_day: int
+) -> dict[int, int]:
+    """One of `TARGET_MEASURES` for a tag id or a domain: day -> value, days with any."""
+    sql, by_id = TARGET_MEASURES[key]
+    start, end = first_day * 86_400_000, (last_day + 1) * 86_400_000
+    if by_id:
+        start, end = start << 16, end << 16
+    rows = await conn.fetch(sql, target, start, end)
+    return {int(r["day"]): int(r["value"] or 0) for r in rows}
+
+
+# Mastodon's dimensions of one hashtag or remote server: the period's statuses by id range.
+TARGET_DIMENSIONS: dict[str, str] = {
+    "tag_servers": "SELECT COALESCE(a.domain, '') AS key, COUNT(*) AS value "
+    "FROM statuses_tags st JOIN statuses s ON s.id = st.status_id "
+    "JOIN accounts a ON a.id = s.account_id "
+    "WHERE st.tag_id = $1 AND st.status_id >= $2 AND st.status_id < $3 "
+    "GROUP BY COALESCE(a.domain, '') ORDER BY value DESC, key LIMIT $4",
+    "tag_languages": "SELECT COALESCE(s.language, '') AS key, COUNT(*) AS value "
+    "FROM statuses_tags st JOIN statuses s ON s.id = st.status_id "
+    "WHERE st.tag_id = $1 AND st.status_id >= $2 AND st.status_id < $3 "
+    "GROUP BY COALESCE(s.language, '') ORDER BY value DESC, key LIMIT $4",
+    "instance_languages": "SELECT COALESCE(s.language, '') AS key, COUNT(*) AS value "
+    "FROM statuses s JOIN accounts a ON a.id = s.account_id "
+    "WHERE a.domain = $1 AND s.id >= $2 AND s.id < $3 "
+    "GROUP BY COALESCE(s.language, '') ORDER BY value DESC, key LIMIT $4",
+    # The server's accounts followed the most (whatever the period, as Mastodon).
+    "instance_accounts": "SELECT username AS key, followers_count AS value FROM accounts "
+    "WHERE domain = $1 AND CAST($2 AS BIGINT) <= CAST($3 AS BIGINT) "
+    "ORDER BY followers_count DESC, username LIMIT $4",
+}
+
+
+async def target_dimension(
+    conn: Connection, key: str, target: int | str, first_id: int, last_id: int, limit: int
+) -> list[KeyCountRow]:
+    """One of `TARGET_DIMENSIONS` for a tag id or a domain, the largest first."""
+    return await fetch_as(
+        conn, KeyCountRow, TARGET_DIMENSIONS[key], target, first_id, last_id, limit
+    )
+
+
+async def database_bytes(conn: Connection) -> int:
+    """The database's size on disk."""
+    if conn.dialect == "postgres":
+        sql = "SELECT pg_database_size(current_database())"
+    else:
+        sql = "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+    return int(await conn.fetchval(sql) or 0)
+
+
+async def media_bytes(conn: Connection) -> int:
+    """The bytes of media files kept: local uploads, and the cached copies of remote ones."""
+    value = await conn.fetchval(
+        "SELECT SUM(CASE WHEN remote_url IS NULL THEN COALESCE(file_size, 0) "
+        "ELSE COALESCE(cached_bytes, 0) END) FROM media_attachments"
+    )
+    return int(value or 0)
+
+
 class CohortRow(TypedDict):
     """Of the users who signed up on `day`, how many were active on `active_day`."""
 

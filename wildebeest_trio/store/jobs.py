@@ -10,10 +10,10 @@ import json
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from .base import Connection, fetchval_as, row_as, rows_as
+from .base import Connection, fetch_as, fetchval_as, row_as, rows_as
 from .effects import WORK_QUEUED
 from .paging import placeholders
-from .rows import ClaimedJobRow, JobRow
+from .rows import ClaimedJobRow, JobQueueSampleRow, JobRow
 
 _CLAIMABLE = "((state = 'pending' AND run_at <= $1) OR (state = 'running' AND lease_until <= $1))"
 
@@ -289,6 +289,32 @@ async def counts(conn: Connection, now: int) -> dict[str, int]:
     )
     assert row is not None
     return {k: int(v or 0) for k, v in row.items()}
+
+
+async def sample_queue(conn: Connection, now: int, keep_after: int) -> None:
+    """Record the queue's depth now (the dashboard's chart) and forget samples before
+    `keep_after`, so the table holds a day of them."""
+    found = await counts(conn, now)
+    await conn.execute(
+        "INSERT INTO job_queue_samples (at, pending, retrying, running, parked) "
+        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (at) DO NOTHING",
+        now,
+        found["pending"],
+        found["retrying"],
+        found["running"],
+        found["parked"],
+    )
+    await conn.execute("DELETE FROM job_queue_samples WHERE at < $1", keep_after)
+
+
+async def queue_samples(conn: Connection, since: int) -> list[JobQueueSampleRow]:
+    """The queue's sampled depth since a time, oldest first."""
+    return await fetch_as(
+        conn,
+        JobQueueSampleRow,
+        "SELECT * FROM job_queue_samples WHERE at >= $1 ORDER BY at",
+        since,
+    )
 
 
 async def next_due(conn: Connection) -> int | None:

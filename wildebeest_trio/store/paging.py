@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,15 @@ class Page:
 def placeholders(start: int, count: int) -> str:
     """`$start, $start+1, ...`: an IN list of `count` parameters."""
     return ", ".join(f"${i}" for i in range(start, start + count))
+
+
+async def found_among(conn: Connection, query: str, values: Collection[str]) -> set[str]:
+    """Which of `values` the query finds: `query` selects one text column and ends in
+    `IN`, to which the list of values is appended."""
+    if not values:
+        return set()
+    rows = await conn.fetch(f"{query} ({placeholders(1, len(values))})", *values)
+    return {next(iter(r.values())) for r in rows}
 
 
 def page_clause(column: str, page: Page, values: list[Any]) -> tuple[str, str]:

@@ -938,6 +938,37 @@ class CanonicalEmailBlockRow(TypedDict):
     updated_at: int
 
 
+class DeliveryCountRow(TypedDict):
+    day: int
+    domain: str
+    delivered: int
+    failed: int
+
+
+class PreviewCardProviderRow(TypedDict):
+    id: int
+    domain: str
+    trendable: SqlBool | None
+    reviewed_at: int | None
+    requested_review_at: int | None
+    created_at: int
+    updated_at: int
+
+
+class ActivityGapRow(TypedDict):
+    day: int
+    gap: int
+    accounts: int
+
+
+class JobQueueSampleRow(TypedDict):
+    at: int
+    pending: int
+    retrying: int
+    running: int
+    parked: int
+
+
 class DailyCounterRow(TypedDict):
     key: str
     day: int
@@ -1072,6 +1103,10 @@ TABLES: dict[str, type] = {
     "canonical_email_blocks": CanonicalEmailBlockRow,
     "daily_counters": DailyCounterRow,
     "daily_activity": DailyActivityRow,
+    "delivery_counts": DeliveryCountRow,
+    "job_queue_samples": JobQueueSampleRow,
+    "activity_gaps": ActivityGapRow,
+    "preview_card_providers": PreviewCardProviderRow,
 }
 
 

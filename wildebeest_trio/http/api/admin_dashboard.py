@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from quart import Blueprint, Response
 
+from ...charts import human_bytes
 from ...services import dashboard
 from ..auth import require_scope
 from ..context import json_response, runtime
@@ -27,20 +28,36 @@ def _keys(params: Params) -> list[str]:
     return [str(k)[:50] for k in params.get_list("keys")[:50]]
 
 
+def _targets(params: Params, keys: list[str]) -> dict[str, str]:
+    """What each tag or instance key is asked about: `tag_uses[id]`, `instance_*[domain]`."""
+    found = {}
+    for key in keys:
+        name = "id" if key.startswith("tag_") else "domain"
+        if key.startswith(("tag_", "instance_")):
+            found[key] = params.text(f"{key}[{name}]", "", max_length=300) or ""
+    return found
+
+
 @blueprint.route("/api/v1/admin/measures", methods=["POST"])
 @require_scope("admin:read")
 async def measures() -> Response:
     """`POST /api/v1/admin/measures` (`keys[]`, `start_at`, `end_at`)."""
     params = await read_params()
     when = _period(params)
+    keys = _keys(params)
     with admin_errors():
-        found = await dashboard.measures(runtime(), staff(), _keys(params), when)
+        found = await dashboard.measures(runtime(), staff(), keys, when, _targets(params, keys))
     return json_response(
         [
             {
                 "key": m.key,
-                "unit": None,
+                "unit": "bytes" if m.key in dashboard.BYTE_MEASURES else None,
                 "total": str(m.total),
+                **(
+                    {"human_total": human_bytes(m.total)}
+                    if m.key in dashboard.BYTE_MEASURES
+                    else {}
+                ),
                 "previous_total": str(m.previous_total),
                 "data": [{"date": dashboard.day_iso(d), "value": str(v)} for d, v in m.data],
             }
@@ -56,14 +73,26 @@ async def dimensions() -> Response:
     params = await read_params()
     when = _period(params)
     limit = params.integer("limit", 10, minimum=1, maximum=dashboard.MAX_DIMENSION_ROWS, clamp=True)
+    keys = _keys(params)
     with admin_errors():
-        found = await dashboard.dimensions(runtime(), staff(), _keys(params), when, limit)
+        found = await dashboard.dimensions(
+            runtime(), staff(), keys, when, limit, _targets(params, keys)
+        )
     return json_response(
         [
             {
                 "key": d.key,
                 "data": [
-                    {"key": key, "human_key": human, "value": str(value)}
+                    {
+                        "key": key,
+                        "human_key": human,
+                        "value": str(value),
+                        **(
+                            {"unit": "bytes", "human_value": human_bytes(value)}
+                            if d.key == "space_usage"
+                            else {}
+                        ),
+                    }
                     for key, human, value in d.data
                 ],
             }

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from quart import Blueprint, Response
 
@@ -10,6 +11,7 @@ from ... import roles
 from ...serializers.preview_cards import trends_link_entity
 from ...serializers.statuses import status_entities
 from ...serializers.tags import tag_entity
+from ...serializers.time import iso_ms
 from ...services import trends
 from ..auth import require_scope
 from ..context import json_response, runtime
@@ -39,6 +41,40 @@ async def links() -> Response:
         for r in found
     ]
     return set_offset_links(json_response(entities), len(found), limit, offset)
+
+
+def _publisher_entity(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Mastodon's Admin::Trends::Links::PreviewCardProvider."""
+    return {
+        "id": str(row["id"]),
+        "domain": row["domain"],
+        "trendable": bool(row["trendable"]),
+        "reviewed_at": iso_ms(row["reviewed_at"]),
+        "requested_review_at": iso_ms(row["requested_review_at"]),
+        "requires_review": row["trendable"] is None,
+    }
+
+
+@blueprint.route("/api/v1/admin/trends/links/publishers")
+@require_scope("admin:read")
+async def publishers() -> Response:
+    """`GET /api/v1/admin/trends/links/publishers`: the publishers of links."""
+    limit, offset = offset_page(await read_params(), 40)
+    with admin_errors():
+        rows = await trends.publishers(runtime(), staff(), limit, offset)
+    entities = [_publisher_entity(r) for r in rows]
+    return set_offset_links(json_response(entities), len(entities), limit, offset)
+
+
+@blueprint.route("/api/v1/admin/trends/links/publishers/<id:provider_id>/<verb>", methods=["POST"])
+@require_scope("admin:write")
+async def publisher_review(provider_id: int, verb: str) -> Response:
+    """`POST /api/v1/admin/trends/links/publishers/:id/approve` (or `reject`)."""
+    if verb not in ("approve", "reject"):
+        raise ApiError(404, "Record not found")
+    with admin_errors():
+        row = await trends.review_publisher(runtime(), staff(), provider_id, verb == "approve")
+    return json_response(_publisher_entity(row))
 
 
 @blueprint.route("/api/v1/admin/trends/statuses")

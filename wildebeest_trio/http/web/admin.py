@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable
+from typing import Any
 
 from quart import Blueprint, Response, request
 
-from ... import roles
+from ... import charts, roles
 from ...ids import parse_id
 from ...services import admin, admin_blocks, custom_emoji, relays, terms_mail, trends, webhooks
+from ...services import dashboard as dashboard_service
 from ...services import instance as instance_service
-from ...services.types import Row
+from ...services.types import Page, Row
 from ..browser import FormPost, Notices, form_post, staff, viewer_page
 from ..context import runtime
 
@@ -34,7 +36,11 @@ NOTICES = Notices(
         "retried": "The job is back in the queue.",
         "saved": "Saved.",
         "link_approved": "The link may trend now.",
+        "added": "Added.",
+        "removed": "Removed.",
         "link_rejected": "The link will not trend.",
+        "publisher_approved": "The publisher's links may trend now.",
+        "publisher_rejected": "The publisher's links will trend only when approved one by one.",
         "webhook": "The webhook was saved.",
         "relay": "The relay was asked to let us in; it is pending until it answers.",
     }
@@ -69,16 +75,73 @@ async def attempt(
 # Dashboard and instance settings ---------------------------------------------------------------
 
 
+PERIODS = (7, 14, 30, 90)
+MEASURE_NAMES = {
+    "new_users": "New users",
+    "active_users": "Active users",
+    "interactions": "Interactions",
+    "opened_reports": "Opened reports",
+    "resolved_reports": "Resolved reports",
+}
+
+
+def _measure_chart(measure: dashboard_service.Measure) -> dict[str, Any]:
+    days = [(dashboard_service.day_iso(day)[:10], value) for day, value in measure.data]
+    return {
+        "key": measure.key,
+        "name": MEASURE_NAMES[measure.key],
+        "total": measure.total,
+        "previous_total": measure.previous_total,
+        "days": days,
+        "largest": max((value for _, value in days), default=0),
+        "chart": charts.bar_chart([(day[5:], value) for day, value in days]),
+    }
+
+
+def _queue_chart(samples: list[Row], now: int) -> dict[str, Any]:
+    depth = [(s["at"], s["pending"] + s["retrying"]) for s in samples]
+    return {
+        "samples": [
+            {**s, "time": time.strftime("%H:%M", time.gmtime(s["at"] / 1000))} for s in samples
+        ],
+        "chart": charts.line_chart(depth, now - 86_400_000, now),
+        "largest": max((d for _, d in depth), default=0),
+    }
+
+
 @blueprint.route("/admin")
 @viewer_page(MODERATORS)
 async def dashboard(viewer: Row) -> Response:
     rt = runtime()
-    health = await admin.queue_health(rt) if viewer["role"] in admin.ADMIN_ROLES else None
+    devops = viewer["role"] in admin.ADMIN_ROLES
+    health = await admin.queue_health(rt) if devops else None
+    days = parse_id(request.args.get("days", "")) or 30
+    days = days if days in PERIODS else 30
+    today = dashboard_service.today()
+    now = int(time.time() * 1000)
+    facts = await dashboard_service.overview(
+        rt, acting(viewer), dashboard_service.Period(today - days + 1, today), now
+    )
+    deliveries = [{**d, "total": d["delivered"] + d["failed"]} for d in facts.deliveries]
     return await NOTICES.page(
         "admin/dashboard.html",
         sign_ups=len(await admin.pending_sign_ups(rt)),
         open_reports=len(await admin.reports(rt)),
         health=health,
+        days=days,
+        periods=PERIODS,
+        first=dashboard_service.day_iso(facts.when.first)[:10],
+        last=dashboard_service.day_iso(facts.when.last)[:10],
+        measures=[_measure_chart(m) for m in facts.measures],
+        deliveries=deliveries,
+        delivery_days=min(days, dashboard_service.DELIVERY_DAYS),
+        delivery_chart=charts.bar_chart([(d["domain"], d["total"]) for d in deliveries]),
+        queue=_queue_chart(list(facts.queue), now) if devops else None,
+        version=facts.version,
+        database_size=None
+        if facts.database_bytes is None
+        else charts.human_bytes(facts.database_bytes),
+        media_size=None if facts.media_bytes is None else charts.human_bytes(facts.media_bytes),
     )
 
 
@@ -280,9 +343,24 @@ async def account_action(post: FormPost, account_id: int, action: str) -> Respon
 
 @blueprint.route("/admin/trends/links")
 @viewer_page(MODERATORS)
-async def trending_links_page(_viewer: Row) -> Response:
+async def trending_links_page(viewer: Row) -> Response:
     return await NOTICES.page(
-        "admin/trending_links.html", links=await trends.links_to_review(runtime())
+        "admin/trending_links.html",
+        links=await trends.links_to_review(runtime()),
+        publishers=await trends.publishers(runtime(), acting(viewer), 100, 0),
+    )
+
+
+@blueprint.route("/admin/trends/publishers/<id:provider_id>/<action>", methods=["POST"])
+@form_post(MODERATORS, back="/admin/trends/links")
+async def publisher_review(post: FormPost, provider_id: int, action: str) -> Response:
+    if action not in ("approve", "reject"):
+        return await post.failed("No such publisher.", 404)
+    return await attempt(
+        post,
+        trends.review_publisher(runtime(), acting(post.account), provider_id, action == "approve"),
+        "publisher_approved" if action == "approve" else "publisher_rejected",
+        missing="No such publisher.",
     )
 
 
@@ -316,31 +394,117 @@ async def domain_block_change(post: FormPost) -> Response:
     form = post.form
     domain = str(form.get("domain", ""))[:300]
     staff_member = acting(post.account)
-    try:
-        if form.get("action") == "remove":
-            await admin_blocks.delete_domain_block(runtime(), staff_member, domain)
-            return post.done("unblocked")
-        await admin_blocks.create_domain_block(
-            runtime(),
-            staff_member,
-            domain,
-            admin_blocks.DomainBlockFields(
-                severity=str(form.get("severity", "suspend")),
-                reject_media=form.get("reject_media") == "on",
-                reject_reports=form.get("reject_reports") == "on",
-                public_comment=str(form.get("public_comment", "")),
-                private_comment=str(form.get("private_comment", "")),
-                obfuscate=form.get("obfuscate") == "on",
-            ),
-            replace_existing=True,
+    missing = "That domain is not blocked."
+    if form.get("action") == "remove":
+        return await attempt(
+            post,
+            admin_blocks.delete_domain_block(runtime(), staff_member, domain),
+            "unblocked",
+            missing=missing,
         )
-    except admin.NotFound:
-        return await post.failed("That domain is not blocked.", 404)
-    except admin.Forbidden as exc:
-        return await post.failed(str(exc), 403)
-    except admin.AdminError as exc:
-        return await post.failed(str(exc))
-    return post.done("blocked")
+    fields = admin_blocks.DomainBlockFields(
+        severity=str(form.get("severity", "suspend")),
+        reject_media=form.get("reject_media") == "on",
+        reject_reports=form.get("reject_reports") == "on",
+        public_comment=str(form.get("public_comment", "")),
+        private_comment=str(form.get("private_comment", "")),
+        obfuscate=form.get("obfuscate") == "on",
+    )
+    return await attempt(
+        post,
+        admin_blocks.create_domain_block(
+            runtime(), staff_member, domain, fields, replace_existing=True
+        ),
+        "blocked",
+        missing=missing,
+    )
+
+
+# IP blocks, e-mail domain blocks, canonical e-mail blocks and domain allows ------------------
+
+# Each page: its heading, the kind of block the admin services keep, and what a row shows.
+BLOCK_PAGES: dict[str, tuple[str, admin_blocks.Kind[Any]]] = {
+    "ip_blocks": ("IP blocks", admin_blocks.IP_BLOCKS),
+    "email_domain_blocks": ("E-mail domain blocks", admin_blocks.EMAIL_DOMAIN_BLOCKS),
+    "canonical_email_blocks": ("Canonical e-mail blocks", admin_blocks.CANONICAL_EMAIL_BLOCKS),
+    "domain_allows": ("Allowed domains", admin_blocks.DOMAIN_ALLOWS),
+}
+BLOCK_PAGE_SIZE = 100
+
+
+BLOCK_PATHS = (
+    "/admin/<any(ip_blocks, email_domain_blocks, canonical_email_blocks, domain_allows):path>"
+)
+
+
+@blueprint.route(BLOCK_PATHS)
+@viewer_page(ADMINS)
+async def blocks_page(viewer: Row, path: str) -> Response:
+    heading, kind = BLOCK_PAGES[path]
+    max_id = parse_id(request.args.get("max_id", ""))
+    rows = await admin_blocks.listing(
+        runtime(), acting(viewer), kind, Page(BLOCK_PAGE_SIZE, max_id=max_id)
+    )
+    return await NOTICES.page(
+        "admin/blocks.html",
+        path=path,
+        title=heading,
+        rows=[{**r, "expires": _utc(r.get("expires_at"))} for r in rows],
+        older=rows[-1]["id"] if len(rows) == BLOCK_PAGE_SIZE else None,
+    )
+
+
+def _utc(ms: int | None) -> str:
+    return "" if ms is None else time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ms / 1000))
+
+
+async def _add_block(rt: Any, staff_member: admin.Staff, path: str, form: Any) -> None:
+    """Create one block or allow from the page's form, through the admin API's services."""
+    if path == "ip_blocks":
+        hours = parse_id(form.get("expires_in_hours", "")) if form.get("expires_in_hours") else None
+        await admin_blocks.create_ip_block(
+            rt,
+            staff_member,
+            admin_blocks.IpBlockFields(
+                ip=str(form.get("ip", ""))[:100],
+                severity=str(form.get("severity", "")),
+                comment=str(form.get("comment", "")),
+                expires_in=None if hours is None else min(hours, 24 * 3650) * 3600,
+            ),
+        )
+    elif path == "email_domain_blocks":
+        await admin_blocks.create_email_domain_block(
+            rt,
+            staff_member,
+            str(form.get("domain", ""))[:300],
+            allow_with_approval=form.get("allow_with_approval") == "on",
+        )
+    elif path == "canonical_email_blocks":
+        await admin_blocks.create_canonical_block(
+            rt, staff_member, email=str(form.get("email", ""))[:320]
+        )
+    else:
+        await admin_blocks.create_domain_allow(rt, staff_member, str(form.get("domain", ""))[:300])
+
+
+@blueprint.route(BLOCK_PATHS, methods=["POST"])
+@form_post(ADMINS, back="/admin/{path}")
+async def block_change(post: FormPost, path: str) -> Response:
+    _, kind = BLOCK_PAGES[path]
+    staff_member = acting(post.account)
+    missing = "There is no such entry."
+    if post.form.get("action") == "remove":
+        # An id that cannot be one names no entry: the service answers NotFound.
+        item_id = parse_id(post.form.get("id", "")) or 0
+        return await attempt(
+            post,
+            admin_blocks.remove(runtime(), staff_member, kind, item_id),
+            "removed",
+            missing=missing,
+        )
+    return await attempt(
+        post, _add_block(runtime(), staff_member, path, post.form), "added", missing=missing
+    )
 
 
 # Custom emoji ----------------------------------------------------------------------------------
