@@ -583,6 +583,9 @@ class Config:
     # The standard `SSL_CERT_FILE` of the environment: the CA file trusted instead of the
     # bundled one, as OpenSSL and httpx read it (None: unset).
     ssl_cert_file: str | None = None
+    # The media storage a runtime opened (`local` or `s3`, `WB_MEDIA_STORAGE` resolved
+    # against what `media migrate` recorded): where the serializers say files are.
+    media_kind: str = "local"
     extras: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -738,6 +741,15 @@ def load_config(
             raise ConfigError(f"WB_{name.upper()}: must be an http or https URL")
     if values["media_storage"] == "s3" and not values["s3_bucket"].strip():
         raise ConfigError("WB_S3_BUCKET: required when WB_MEDIA_STORAGE is s3")
+    if not values["media_base_url"] and values["s3_bucket"]:
+        # The bucket's own address at its endpoint.
+        endpoint = values["s3_endpoint"] or f"https://s3.{values['s3_region']}.amazonaws.com"
+        scheme, _, host = endpoint.partition("://")
+        values["media_base_url"] = (
+            f"{endpoint}/{values['s3_bucket']}"
+            if values["s3_path_style"]
+            else f"{scheme}://{values['s3_bucket']}.{host}"
+        )
     for name in ("translation_url", "deepl_url"):
         values[name] = values[name].strip().rstrip("/")
         if values[name] and not values[name].startswith(("http://", "https://")):

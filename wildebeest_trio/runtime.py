@@ -14,7 +14,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import trio
@@ -195,7 +195,9 @@ async def open_runtime(
                 log.info("applied migration %04d_%s", m.version, m.name)
         # Where media lives: the setting, or what `media migrate` last switched to.
         recorded = await store.read(setting_text, RECORDED_SETTING)
-        media = open_media_store(config, chosen_kind(config, recorded))
+        # Resolved in the config too: the serializers name files where they are.
+        config = replace(config, media_kind=chosen_kind(config, recorded))
+        media = open_media_store(config, config.media_kind)
         owner = process_owner()
         node = await store.write(claim_node, owner, now_ms(), NODE_LEASE_MS)
         runtime = Runtime(

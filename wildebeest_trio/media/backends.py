@@ -1,5 +1,9 @@
 """Which `MediaStore` a process uses: the settings, and what `media migrate` recorded.
 
+The runtime records the backend it opened (`local` or `s3`) as `Config.media_kind`,
+so the serializers, which see only the config, name files where they are
+(`serializers.media_urls.stored_url`).
+
 `WB_MEDIA_STORAGE` names the backend (`local` or `s3`); its default, `auto`, takes the
 one `media migrate` last switched to (the `media_storage` instance setting in the
 database, shared by every process and machine), else `local`.
@@ -40,18 +44,6 @@ def open_media_store(config: Config, kind: str) -> MediaStore:
         access_key_id=config.s3_access_key_id,
         secret_access_key=config.s3_secret_access_key,
         path_style=config.s3_path_style,
-        base_url=media_base_url(config),
+        base_url=config.media_base_url,
         timeout=config.s3_timeout,
     )
-
-
-def media_base_url(config: Config) -> str:
-    """Where the bucket's objects are public: `WB_MEDIA_BASE_URL` (a CDN, Mastodon's
-    S3_ALIAS_HOST), else the bucket's own address at its endpoint."""
-    if config.media_base_url:
-        return config.media_base_url
-    endpoint = config.s3_endpoint or f"https://s3.{config.s3_region}.amazonaws.com"
-    scheme, _, host = endpoint.rstrip("/").partition("://")
-    if config.s3_path_style:
-        return f"{scheme}://{host}/{config.s3_bucket}"
-    return f"{scheme}://{config.s3_bucket}.{host}"

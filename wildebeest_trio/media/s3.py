@@ -191,7 +191,8 @@ class S3MediaStore:
 
         try:
             return await trio.to_thread.run_sync(call, limiter=self._limiter)
-        except NotFoundError as exc:
+        except (NotFoundError, FileNotFoundError) as exc:
+            # obstore raises the built-in FileNotFoundError for a missing object.
             if missing:
                 return None
             # A missing bucket, say: the store is not usable as configured.
