@@ -90,6 +90,8 @@ def _wildebeest(command: str, data_dir: Path, port: int, settings: dict[str, str
         WB_LISTEN=f"127.0.0.1:{port}",
         WB_LOG_LEVEL="warning",
         WB_OUTBOUND_ALLOW=LOOPBACK_ONLY,
+        # One web process unless a bench asks for more (the default is one per core).
+        WB_WEB_PROCESSES="1",
     )
     env.update(settings)
     return subprocess.Popen(

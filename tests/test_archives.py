@@ -14,9 +14,10 @@ import pytest
 from PIL import Image
 from quart.datastructures import FileStorage
 
+from tests.conftest import free_port
 from tests.fakes.peers import Instance, eventually, follow_accepted, peer_config
 from tests.oauth_flow import csrf_from
-from tests.social import act, get, make_user, post
+from tests.social import User, act, get, make_user, post
 from tests.web_helpers import html_of, log_in, submit
 from wildebeest_trio.services import archives
 
@@ -109,6 +110,18 @@ async def test_archive_in_mastodons_format(a: Instance) -> None:
     assert "/settings/export/archive/" not in html
 
 
+async def _uploaded(side: Instance, user: User, color: str, description: str) -> dict[str, Any]:
+    """A square of `color` uploaded by `user`, described."""
+    response = await side.client.post(
+        "/api/v1/media",
+        headers=user.headers,
+        files={"file": FileStorage(io.BytesIO(png(color)), "p.png", content_type="image/png")},
+        form={"description": description},
+    )
+    assert response.status_code == 200
+    return dict(await response.get_json())
+
+
 async def _archive_of(side: Instance) -> bytes:
     """The signed-in person's archive on `side`, asked for and downloaded."""
     link = await _archive_link(side)
@@ -151,13 +164,7 @@ async def _import_archive(side: Instance, data: bytes, name: str) -> dict[str, s
 async def test_an_archive_becomes_history_on_another_server(a: Instance, b: Instance) -> None:
     alice = await make_user(a.rt, a.client, "alice")
     bob = await make_user(a.rt, a.client, "bob")
-    response = await a.client.post(
-        "/api/v1/media",
-        headers=alice.headers,
-        files={"file": FileStorage(io.BytesIO(png("blue")), "p.png", content_type="image/png")},
-        form={"description": "a blue square"},
-    )
-    media = await response.get_json()
+    media = await _uploaded(a, alice, "blue", "a blue square")
     first = await post(a.client, alice, "hello world", media_ids=[media["id"]])
     warned = await post(a.client, alice, "spoilers", spoiler_text="film", visibility="unlisted")
     await post(a.client, alice, "only followers", visibility="private")
@@ -206,6 +213,102 @@ async def test_an_archive_becomes_history_on_another_server(a: Instance, b: Inst
     assert await _import_archive(b, data, "again.zip") == {"done": "4", "failed": "0"}
     code, shown = await get(b.client, None, f"/api/v1/accounts/{new.id}/statuses?limit=40")
     assert len(shown) == 4
+
+
+def _text(html: str) -> str:
+    return re.sub(r"<[^>]+>", "", html)
+
+
+def _with_mention(data: bytes, url: str, href: str, name: str) -> bytes:
+    """The archive with one more Mention tag on the post at `url` (of an account no server
+    answers for: it cannot be resolved anywhere)."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename == "outbox.json":
+                outbox = json.loads(content)
+                for item in outbox["orderedItems"]:
+                    if item["object"].get("url") == url:
+                        tags = item["object"].setdefault("tag", [])
+                        tags.append({"type": "Mention", "href": href, "name": name})
+                content = json.dumps(outbox).encode()
+            archive.writestr(info, content)
+    return out.getvalue()
+
+
+async def test_round_trip_to_a_fresh_server(a: Instance, b: Instance) -> None:
+    """Alice's archive from A, imported by her new account on a fresh server B: her profile
+    there shows the same posts with the same media (the same bytes), her poll closed with
+    its counts, her hashtags on B's tag page, her mentions linked to the accounts (bob of
+    A found through WebFinger; a gone account stays a link), and no one is told."""
+    alice = await make_user(a.rt, a.client, "alice")
+    bob = await make_user(a.rt, a.client, "bob")
+    media = await _uploaded(a, alice, "green", "a green square")
+    pictured = await post(a.client, alice, "look #Savanna", media_ids=[media["id"]])
+    asked = await post(
+        a.client, alice, "tea or coffee?", poll={"options": ["tea", "coffee"], "expires_in": 600}
+    )
+    code, voted = await act(
+        a.client, bob, f"/api/v1/polls/{asked['poll']['id']}/votes", choices=[1]
+    )
+    assert code == 200, voted
+    greeting = await post(a.client, alice, f"hello @bob@{a.host}")
+    original = {
+        s["url"]: s for s in (await get(a.client, None, f"/api/v1/accounts/{alice.id}/statuses"))[1]
+    }
+    picture_bytes = await (
+        await a.client.get(media["url"].removeprefix(a.rt.config.base_url))
+    ).get_data()
+    await log_in(a.client, "alice")
+    gone = f"127.0.0.1:{free_port()}"
+    data = _with_mention(
+        await _archive_of(a), greeting["url"], f"http://{gone}/users/ghost", f"@ghost@{gone}"
+    )
+
+    new = await make_user(b.rt, b.client, "alice")
+    await log_in(b.client, "alice")
+    assert await _import_archive(b, data, "archive.zip") == {"done": "3", "failed": "0"}
+
+    code, shown = await get(b.client, None, f"/api/v1/accounts/{new.id}/statuses")
+    assert code == 200
+    assert [s["url"] for s in shown] == [greeting["url"], asked["url"], pictured["url"]]
+    for status in shown:
+        before = original[status["url"]]
+        assert status["created_at"] == before["created_at"]
+        # The same text and links (this server's sanitizer drops `rel` and `target`).
+        assert _text(status["content"]) == _text(before["content"])
+        assert re.findall(r'href="([^"]+)"', status["content"]) == re.findall(
+            r'href="([^"]+)"', before["content"]
+        )
+    by_url = {s["url"]: s for s in shown}
+    [attachment] = by_url[pictured["url"]]["media_attachments"]
+    assert attachment["description"] == "a green square"
+    copied = await b.client.get(attachment["url"].removeprefix(b.rt.config.base_url))
+    assert await copied.get_data() == picture_bytes
+    # The profile page shows the same posts and the picture.
+    profile = await html_of(b.client, "/@alice")
+    for text in ("look", "tea or coffee?", "hello"):
+        assert text in profile
+    assert attachment["url"].removeprefix(b.rt.config.base_url) in profile
+
+    poll = by_url[asked["url"]]["poll"]
+    assert poll["expired"] is True and poll["multiple"] is False
+    assert [(o["title"], o["votes_count"]) for o in poll["options"]] == [("tea", 0), ("coffee", 1)]
+    assert poll["votes_count"] == 1 and poll["voters_count"] == 1
+    code, tagged = await get(b.client, None, "/api/v1/timelines/tag/savanna")
+    assert code == 200 and [s["url"] for s in tagged] == [pictured["url"]]
+    assert [t["name"] for t in by_url[pictured["url"]]["tags"]] == ["savanna"]
+    mentions = by_url[greeting["url"]]["mentions"]
+    assert [m["acct"] for m in mentions] == [f"bob@{a.host}"]
+    assert f'href="{a.rt.config.base_url}/@bob"' in by_url[greeting["url"]]["content"]
+
+    # Nothing went out: bob on A was not told of the mention again, nor of the poll.
+    _, told = await get(a.client, bob, "/api/v1/notifications")
+    assert [n["type"] for n in told] == ["mention"]
+    _, told = await get(b.client, new, "/api/v1/notifications")
+    assert told == []
 
 
 async def test_an_archive_that_is_not_one_is_refused(a: Instance) -> None:

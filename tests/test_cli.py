@@ -29,6 +29,8 @@ def _env(tmp_path: Path, database_url: str, **extra: str) -> dict[str, str]:
         WB_ARGON2_PARALLELISM="1",
         WB_LISTEN=f"127.0.0.1:{free_port()}",
         WB_OUTBOUND_ALLOW=LOOPBACK,
+        # One web process unless a test asks for more (the default is one per core).
+        WB_WEB_PROCESSES="1",
     )
     env.update(extra)
     return env

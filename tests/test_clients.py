@@ -116,7 +116,7 @@ async def test_mastodon_py_logs_in_and_edits_profile(rt: Runtime, live_server: s
     assert result["again"]["display_name"] == "Py Thon"
     assert "/system/avatars/" in result["updated"]["avatar"]
     assert result["instance"].get("domain", result["instance"].get("uri")) == rt.config.domain
-    assert result["version"] == "4.3.0"
+    assert result["version"] == "4.5.0"
 
 
 async def test_toot_logs_in_and_whoami(rt: Runtime, live_server: str, tmp_path: Path) -> None:

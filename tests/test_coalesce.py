@@ -1,4 +1,5 @@
-"""Concurrent calls combined: one run per key (SingleFlight), many items per run (Batcher)."""
+"""Concurrent calls combined: one run per key (SingleFlight), many items per run (Batcher);
+what one source may wait for at once (PerSourceLimit)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pytest
 import trio
 import trio.testing
 
-from wildebeest_trio.coalesce import Batcher, SingleFlight
+from wildebeest_trio.coalesce import Batcher, PerSourceLimit, SingleFlight
 
 
 class Gone(Exception):
@@ -199,3 +200,19 @@ async def test_cancelled_callers_neither_run_nor_stall_the_others() -> None:
         gate.set()
     assert ran == [["runner"], ["last"]], ran
     assert sorted(results) == ["LAST", "RUNNER"]
+
+
+def test_a_source_waits_for_at_most_limit_things_and_any_calls_for_each() -> None:
+    waits = PerSourceLimit(limit=2)
+    assert waits.enter("10.0.0.1", "a") and waits.enter("10.0.0.1", "b")
+    assert waits.full("10.0.0.1") and not waits.full("10.0.0.2")
+    assert not waits.enter("10.0.0.1", "c")  # a third thing: refused, not counted
+    assert waits.enter("10.0.0.1", "a")  # more calls for a thing already waited for
+    assert waits.enter("10.0.0.2", "c")  # another source has its own bound
+    waits.leave("10.0.0.1", "a")
+    assert not waits.admits("10.0.0.1", "c")  # "a" still has a caller
+    waits.leave("10.0.0.1", "a")
+    assert waits.admits("10.0.0.1", "c") and not waits.full("10.0.0.1")
+    waits.leave("10.0.0.1", "b")
+    waits.leave("10.0.0.2", "c")
+    assert waits.enter("10.0.0.1", "x") and waits.enter("10.0.0.1", "y")

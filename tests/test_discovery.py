@@ -41,7 +41,7 @@ async def test_instance_v2_shape_and_real_counts(rt: Runtime, client: Any) -> No
     assert response.status_code == 200
     body = await response.get_json()
     assert body["domain"] == rt.config.domain
-    assert body["version"].startswith("4.3.0 (compatible; wildebeest-trio ")
+    assert body["version"].startswith("4.5.0 (compatible; wildebeest-trio ")
     assert body["version"].split(".")[0] == "4"
     assert CONFIGURATION_KEYS <= set(body["configuration"])
     conf = body["configuration"]

@@ -177,6 +177,47 @@ async def test_a_card_arriving_shows_on_the_cached_status(
         assert card is not None and card["title"] == "The article"
 
 
+async def test_names_a_cached_status_shows_from_other_rows_follow_their_changes(
+    rt: Runtime, client: Any, alice: User, bob: User
+) -> None:
+    """A mention shows the mentioned account's name, a tag its display name, a card its
+    author's Account: rows other than the status's own, renamed after it was kept."""
+    status = await post(client, alice, "hello @bob, read #Cats https://example.com/a")
+    sid = status["id"]
+
+    async def attribute(conn: Connection) -> None:
+        nullable = {"image_remote_url", "image_key", "blurhash", "published_at", "language"}
+        fields: dict[str, Any] = {c: None if c in nullable else "" for c in card_rows.CARD_COLUMNS}
+        fields.update(url="https://example.com/a", title="A", width=0, height=0)
+        fields.update(type="link", link_type="unknown", author_account_id=int(bob.id))
+        card_id = await card_rows.save_card(conn, rt.ids.next_id(), fields, 1)
+        await card_rows.attach(conn, int(status["id"]), card_id, fields["url"], 1)
+
+    await rt.store.write(attribute)
+    for viewer in (alice, None):  # rendered once: kept from here on
+        seen = (await public(client, viewer))[sid]
+        assert [(m["username"], m["acct"]) for m in seen["mentions"]] == [("bob", "bob")]
+        assert [t["name"] for t in seen["tags"]] == ["Cats"]
+        assert seen["card"]["authors"][0]["account"]["username"] == "bob"
+
+    async def rename(conn: Connection) -> None:
+        await account_rows.rename_local_account(conn, int(bob.id), "robert", 2)
+        # A tag's display name (Mastodon's admins may change its case).
+        await conn.execute("UPDATE tags SET display_name = 'CATS' WHERE name = 'cats'")
+
+    await rt.store.write(rename)
+    response = await client.patch(
+        "/api/v1/accounts/update_credentials", headers=bob.headers, form={"display_name": "Rob"}
+    )
+    assert response.status_code == 200
+    for viewer in (alice, None):
+        seen = (await public(client, viewer))[sid]
+        assert [(m["username"], m["acct"]) for m in seen["mentions"]] == [("robert", "robert")]
+        assert [t["name"] for t in seen["tags"]] == ["CATS"]
+        author = seen["card"]["authors"][0]["account"]
+        assert (author["username"], author["display_name"]) == ("robert", "Rob")
+
+
 @pytest.fixture
 async def second_process(rt: Runtime) -> AsyncIterator[tuple[Runtime, Any]]:
     """Another server process on the same database (which `rt` migrated): its writes are

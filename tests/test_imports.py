@@ -53,7 +53,7 @@ def _rows(html: str) -> list[dict[str, str]]:
     """The imports table of the settings page: state and counts per import."""
     found = []
     for match in re.finditer(
-        r'<tr id="import-\d+"><td>([^<]*)</td><td>[^<]*</td><td>(\w+)</td>'
+        r'<tr id="import-\d+"[^>]*><td>([^<]*)</td><td>[^<]*</td><td>(\w+)</td>'
         r'<td class="state">(\w+)</td><td class="done">(\d+)</td>'
         r'<td class="failed">(\d+)</td><td class="left">(\d+)</td>',
         html,
@@ -318,3 +318,139 @@ async def test_exports_read_back_by_imports_on_another_server(a: Instance, b: In
     assert await exported("domain_blocks") == "spam.example\n"
     code, marked = await get(b.client, new, "/api/v1/bookmarks")
     assert code == 200 and [s["uri"] for s in marked] == [liked["uri"]]
+
+
+async def test_follow_limit_refuses_rows_and_api_follows(a: Instance) -> None:
+    """Mastodon's FollowLimitValidator: past 7,500 follows a follow is refused (422, and
+    the import's row fails with the message) until followers justify more (1.1 each)."""
+    alice = await make_user(a.rt, a.client, "alice")
+    dora = await make_user(a.rt, a.client, "dora")
+    await make_user(a.rt, a.client, "erin")
+
+    async def counts(following: int, followers: int) -> None:
+        async def unit(conn: Any) -> None:
+            await conn.execute(
+                "UPDATE accounts SET following_count = $1, followers_count = $2 WHERE id = $3",
+                following,
+                followers,
+                int(alice.id),
+            )
+
+        await a.rt.store.write(unit)
+
+    await counts(7_500, 10)
+    code, body = await act(a.client, alice, f"/api/v1/accounts/{dora.id}/follow")
+    assert code == 422
+    assert body == {"error": "Validation failed: You cannot follow more than 7500 people"}
+    await log_in(a.client, "alice")
+    row = await imported(a, "following", f"dora@{a.host}\n")
+    assert (row["done"], row["failed"]) == ("0", "1")
+    assert "You cannot follow more than 7500 people" in row["html"]
+    # Followers raise the limit: 8,000 of them allow 8,800 follows.
+    await counts(7_600, 8_000)
+    row = await imported(a, "following", f"erin@{a.host}\n")
+    assert (row["done"], row["failed"]) == ("1", "0")
+    _, rels = await get(a.client, alice, f"/api/v1/accounts/relationships?id[]={dora.id}")
+    assert rels[0]["following"] is False
+
+
+async def test_progress_updates_without_a_reload(
+    a: Instance, b: Instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A running import's row names its JSON progress (which the page's script polls);
+    without the script the page reloads itself; another account cannot read it."""
+    monkeypatch.setattr(imports, "RETRY_DELAYS", (3600.0,))  # the gone server's row waits
+    await make_user(a.rt, a.client, "alice")
+    await make_user(b.rt, b.client, "bob")
+    await log_in(a.client, "alice")
+    gone = f"127.0.0.1:{free_port()}"
+    response = await upload(a, "following", f"bob@{b.host}\nsomeone@{gone}\n")
+    assert response.status_code == 303
+
+    async def waiting() -> Any:
+        html = await html_of(a.client, "/settings/export")
+        rows = _rows(html)
+        return html if rows and rows[0]["done"] == "1" and rows[0]["left"] == "1" else None
+
+    html = await eventually(waiting, "bob's row done, the other waiting")
+    found = re.search(r'<tr id="import-(\d+)" data-progress="(/settings/import/\d+\.json)">', html)
+    assert found, html
+    import_id, address = found.groups()
+    assert '<noscript><meta http-equiv="refresh" content="5"></noscript>' in html
+    assert re.search(r'<script[^>]+src="/assets/app-[0-9a-f]+\.js"', html)
+    response = await a.client.get(address)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    body = await response.get_json()
+    assert body == {
+        "id": import_id,
+        "state": "running",
+        "total": 2,
+        "done": 1,
+        "failed": 0,
+        "left": 1,
+        "failures": [],
+    }
+    # The script the page loads polls that address and updates the cells in place.
+    script = await (await a.client.get(re.search(r'src="(/assets/app-[^"]+)"', html)[1])).get_data()
+    assert b"tr[data-progress]" in script and b"row.dataset.progress" in script
+    await make_user(a.rt, a.client, "mallory")
+    await log_in(a.client, "mallory")
+    response = await a.client.get(address)
+    assert response.status_code == 404
+    assert await response.get_json() == {"error": "Record not found"}
+
+
+async def test_files_up_to_mastodons_limit_go_through(a: Instance) -> None:
+    """Mastodon's 20 MB: a file of exactly that size is imported; a larger one gets the
+    page with Mastodon's message, whether it came in whole (422) or passed the form's
+    limit (413); other routes keep the app's limit."""
+    alice = await make_user(a.rt, a.client, "alice")
+    await log_in(a.client, "alice")
+    head = b"spam.example\n"
+
+    def padded(size: int) -> bytes:
+        # Lines of blanks are no rows: one domain, the rest padding (in lines shorter
+        # than the csv module's field limit).
+        line = b" " * 99_999 + b"\n"
+        rest = size - len(head)
+        return head + line * (rest // len(line)) + b" " * (rest % len(line))
+
+    async def send(data: bytes) -> Any:
+        # The multipart body made here: the test client's own encoder takes seconds a file.
+        token = csrf_from(await html_of(a.client, "/settings/export"))
+        fields = b"".join(
+            b'--b0undary\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n' % (name, value)
+            for name, value in ((b"csrf_token", token.encode()), (b"type", b"domain_blocking"))
+        )
+        body = (
+            fields + b'--b0undary\r\nContent-Disposition: form-data; name="file"; '
+            b'filename="big.csv"\r\nContent-Type: text/csv\r\n\r\n' + data + b"\r\n--b0undary--\r\n"
+        )
+        return await a.client.post(
+            "/settings/import",
+            data=body,
+            headers={"Content-Type": "multipart/form-data; boundary=b0undary"},
+        )
+
+    response = await send(padded(imports.MAX_FILE_BYTES))
+    assert response.status_code == 303, (await response.get_data(as_text=True))[:300]
+
+    async def blocked() -> Any:
+        code, domains = await get(a.client, alice, "/api/v1/domain_blocks")
+        return domains if code == 200 and domains == ["spam.example"] else None
+
+    await eventually(blocked, "the 20 MB file imported")
+    for size, status in ((imports.MAX_FILE_BYTES + 1, 422), (imports.MAX_FILE_BYTES + 2**20, 413)):
+        response = await send(padded(size))
+        html = await response.get_data(as_text=True)
+        assert response.status_code == status
+        assert '<p class="error" role="alert">File is too large</p>' in html, html[:300]
+        assert len(_rows(html)) == 1
+    # The app's limit for the other routes is as it was.
+    token = csrf_from(await html_of(a.client, "/settings/export"))
+    response = await a.client.post(
+        "/settings/profile",
+        form={"csrf_token": token, "display_name": "x" * (imports.MAX_FILE_BYTES - 2**20)},
+    )
+    assert response.status_code == 413

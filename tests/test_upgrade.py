@@ -220,6 +220,7 @@ NEW_FIELDS: dict[str, str] = {
     ),
     "quoted_update": "4.5's notification type (a push alert)",
     "timelines_access": "Mastodon 4.5's instance configuration",
+    "featuredCollections": "the actor's collections (Mastodon 4.6, FEP-7aa9), with its term",
     **dict.fromkeys(("quoted_status_id", "quote_approval_policy"), "4.5's ScheduledStatus params"),
     **dict.fromkeys(
         (

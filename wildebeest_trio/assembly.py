@@ -20,6 +20,7 @@ from .jobs import JobRegistry
 from .jobs.scheduler import CORE, Periodic
 from .runtime import EffectHandlers, Runtime, open_runtime
 from .services import (
+    annual_reports,
     archives,
     conversations,
     fanout,
@@ -34,12 +35,16 @@ from .services import (
     reply_crawl,
     scheduled,
     sessions,
+    terms_mail,
     translation,
     web_push,
+    webhooks,
 )
-from .store.effects import InstanceFactsChanged, WorkQueued
+from .store.effects import InstanceFactsChanged, WebhookEvent, WorkQueued
 from .store.entities import EntitiesChanged
+from .store.sqlite import sqlite_path
 from .streaming import relay
+from .streaming.peers import StreamPeers, folder_for
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +68,9 @@ def job_registry() -> JobRegistry:
     reply_crawl.register(registry)
     followers_sync.register(registry)
     featured.register(registry)
+    annual_reports.register(registry)
+    terms_mail.register(registry)
+    webhooks.register(registry)
     return registry
 
 
@@ -97,6 +105,7 @@ def effect_handlers() -> EffectHandlers:
     handlers.register(fanout.StatusPublished, fanout.publish_statuses)
     handlers.register(conversations.ConversationUpdated, conversations.publish_conversations)
     handlers.register(notifications.NotificationMade, notification_mail.queue_mails)
+    handlers.register(WebhookEvent, webhooks.queue_events)
     return handlers
 
 
@@ -178,4 +187,7 @@ async def open_server_runtime(
         periodic=periodic_tasks(),
         migrate=migrate,
     ) as rt:
+        if rt.store.dialect == "sqlite":
+            # Processes on one SQLite database pass stream events as datagrams.
+            rt.streams.peers = StreamPeers(folder_for(sqlite_path(config.database_url)))
         yield rt

@@ -50,7 +50,12 @@ def _say(message: str) -> None:
 
 
 async def cmd_serve(args: argparse.Namespace) -> None:
-    await serve(args.config, migrate=not args.no_migrate)
+    await serve(
+        args.config,
+        migrate=not args.no_migrate,
+        processes=args.processes,
+        web_child=args.web_child,
+    )
 
 
 async def cmd_worker(args: argparse.Namespace) -> None:
@@ -383,6 +388,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("serve", help="run the HTTP server, job workers and scheduler")
     p.add_argument("--no-migrate", action="store_true", help="do not apply migrations on start")
+    p.add_argument(
+        "--processes",
+        type=_positive_int,
+        metavar="N",
+        help="web processes on the one port (default: WB_WEB_PROCESSES, else one per core)",
+    )
+    # One of the extra web processes a `serve` starts (its standard input: the parent's pipe).
+    p.add_argument("--web-child", type=_positive_int, help=argparse.SUPPRESS)
     p.set_defaults(run=cmd_serve, log_to_stderr=True)
 
     p = commands.add_parser("worker", help="run job workers and scheduler without HTTP")

@@ -159,3 +159,45 @@ class Batcher(Generic[T, R]):
                 queued.finished = True
                 queued.turn.set()
             self._pass_turn()
+
+
+class PerSourceLimit:
+    """How many distinct things (keys being fetched) one source (a client address) may
+    wait for at once; any number of its calls may wait for one thing already waited for.
+
+    Memory is bounded by the calls waiting: a thing, then a source, is forgotten when no
+    call waits for it any more.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._waiting: dict[str, dict[str, int]] = {}
+
+    def full(self, source: str) -> bool:
+        """Whether the source waits for as many things as it may."""
+        return len(self._waiting.get(source, ())) >= self.limit
+
+    def admits(self, source: str, thing: str) -> bool:
+        """Whether a call of the source for `thing` may wait now."""
+        waiting = self._waiting.get(source)
+        return waiting is None or thing in waiting or len(waiting) < self.limit
+
+    def enter(self, source: str, thing: str) -> bool:
+        """Count a call of the source waiting for `thing` in; False (not counted) when
+        the source may not wait for one more thing."""
+        if not self.admits(source, thing):
+            return False
+        waiting = self._waiting.setdefault(source, {})
+        waiting[thing] = waiting.get(thing, 0) + 1
+        return True
+
+    def leave(self, source: str, thing: str) -> None:
+        """Count a call that `enter` let in out again."""
+        waiting = self._waiting[source]
+        left = waiting[thing] - 1
+        if left:
+            waiting[thing] = left
+            return
+        del waiting[thing]
+        if not waiting:
+            del self._waiting[source]

@@ -354,10 +354,18 @@ SETTINGS: tuple[Setting, ...] = (
         "Deliveries in flight per process (claimed, signed and recorded in batches)",
     ),
     Setting(
+        "web_processes",
+        _parse_int,
+        None,
+        "Web processes `serve` runs on its one port, each answering requests and working jobs "
+        "(`serve --processes N`); default: one per core (one on an in-memory database)",
+    ),
+    Setting(
         "delivery_processes",
         _parse_int,
         None,
-        "Delivery processes `serve` starts beside itself; default: one per extra core",
+        "Delivery processes `serve` starts beside itself; default: one per core no web "
+        "process uses",
     ),
     Setting(
         "inbox_consumers",
@@ -539,6 +547,7 @@ class Config:
     registrations: str
     workers: int
     delivery_concurrency: int
+    web_processes: int
     delivery_processes: int
     inbox_consumers: int
     job_lease: float
@@ -717,8 +726,14 @@ def load_config(
             raise ConfigError(f"WB_{name.upper()}: must be positive")
     if values["preview_card_spread"] < 0:
         raise ConfigError("WB_PREVIEW_CARD_SPREAD: must be 0 (at once) or more")
+    cores = os.cpu_count() or 1
+    if values["web_processes"] is None:
+        # Processes share nothing but the database: an in-memory one is a process's own.
+        values["web_processes"] = 1 if ":memory:" in values["database_url"] else cores
+    if values["web_processes"] < 1:
+        raise ConfigError("WB_WEB_PROCESSES: must be 1 or more")
     if values["delivery_processes"] is None:
-        values["delivery_processes"] = max(0, (os.cpu_count() or 1) - 1)
+        values["delivery_processes"] = max(0, cores - values["web_processes"])
     if values["delivery_processes"] < 0:
         raise ConfigError("WB_DELIVERY_PROCESSES: must be 0 (none) or more")
     if values["inbox_consumers"] < 0:

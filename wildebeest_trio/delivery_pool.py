@@ -66,6 +66,8 @@ class DeliveryPool:
     #: Per inbox, as Mastodon's Stoplight.
     breakers: Breakers = field(default_factory=Breakers)
     _keys: OrderedDict[str, PrivateKey] = field(default_factory=OrderedDict)
+    #: The instance actor's key id and signing key, once read (a local key never changes).
+    instance_key: tuple[str, PrivateKey] | None = None
     #: Domains whose failure record this process has cleared since its last failure.
     healthy: set[str] = field(default_factory=set)
 

@@ -370,14 +370,18 @@ async def configured_request(
     outbound: Outbound,
     headers: Mapping[str, str] | None = None,
     json_body: object = None,
+    content: bytes | None = None,
     max_bytes: int = 1024 * 1024,
     time_limit: float = 10.0,
+    configured: bool = True,
 ) -> Fetched:
     """One request to a service the administrator configured (a translation server).
 
     The host may be private (as the SMTP server may) but stays inside WB_OUTBOUND_ALLOW;
-    the connection goes to the checked address, redirects are not followed, the answer is
-    capped at `max_bytes` and the whole exchange at `time_limit` seconds.
+    with `configured=False` (a URL an admin typed for others' events: a webhook) it is held
+    to the whole policy, private addresses refused as for any fetch. The connection goes to
+    the checked address, redirects are not followed, the answer is capped at `max_bytes`
+    and the whole exchange at `time_limit` seconds.
     """
     parts = urlsplit(url)
     host = parts.hostname
@@ -385,7 +389,7 @@ async def configured_request(
         raise FetchError("only http and https URLs with a host can be requested")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     with trio.move_on_after(time_limit):
-        address = (await outbound.addresses(host, configured=True))[0]
+        address = (await outbound.addresses(host, configured=configured))[0]
         literal = f"[{address}]" if ":" in address else address
         pinned = urlunsplit(parts._replace(netloc=f"{literal}:{port}"))
         request_headers = {"Host": parts.netloc.rpartition("@")[2], **(headers or {})}
@@ -397,6 +401,7 @@ async def configured_request(
                     pinned,
                     headers=request_headers,
                     json=json_body,
+                    content=content,
                     extensions={"sni_hostname": host},
                 ) as response,
             ):

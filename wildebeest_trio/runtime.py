@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import trio
 
 from .cache import CachedValue
-from .coalesce import Batcher, SingleFlight
+from .coalesce import Batcher, PerSourceLimit, SingleFlight
 from .config import Config
 from .delivery_pool import DeliveryPool
 from .ids import IdGenerator, now_ms
@@ -47,6 +47,12 @@ NODE_LEASE_MS = 10 * 60 * 1000
 ACTOR_FETCHES = 256
 # Inbox deliveries whose checks are read, or which are stored, in one crossing at most.
 INBOX_BATCH = 100
+# Signing keys that inbox deliveries from one client address may wait for at once (each
+# fetched with its actor; many deliveries may wait for one): a server sending from many
+# new actors at once has a few; a stranger naming a fresh unreachable host in each POST
+# has as many as it likes, and past this bound is answered 429 (which Mastodon retries
+# later) at once, before its body is read.
+KEY_WAITS_PER_SOURCE = 8
 
 E = TypeVar("E", bound=Effect)
 EffectHandler = Callable[["Runtime", list[Any]], Awaitable[None]]
@@ -130,6 +136,8 @@ class Runtime:
     outbound: Outbound
     # Upkeep the scheduler runs on its intervals.
     periodic: tuple[Periodic, ...] = ()
+    # Which of a `serve`'s web processes this is (0: the first), when there are several.
+    web_process: int | None = None
     job_signal: JobSignal = field(default_factory=JobSignal)
     # Per-destination HTTP clients, limits and breakers for outgoing deliveries.
     delivery: DeliveryPool = field(default_factory=DeliveryPool)
@@ -143,6 +151,10 @@ class Runtime:
     # Concurrent inbox deliveries: their checks read together, their jobs stored together.
     inbox_reads: Batcher[Any, Any] = field(default_factory=lambda: Batcher(INBOX_BATCH))
     inbox_writes: Batcher[Any, Any] = field(default_factory=lambda: Batcher(INBOX_BATCH))
+    # The signing keys inbox deliveries wait for, by client address.
+    inbox_key_waits: PerSourceLimit = field(
+        default_factory=lambda: PerSourceLimit(KEY_WAITS_PER_SOURCE)
+    )
     # Instance-wide facts (counts, rules, contact) for the discovery endpoints.
     instance_facts: CachedValue[InstanceFacts] = field(
         default_factory=lambda: CachedValue(ttl=30.0)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
 import signal
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -14,7 +17,7 @@ from hypercorn.trio import serve as hypercorn_serve
 from . import metrics, tracing
 from .assembly import delivery_job_registry, open_server_runtime
 from .config import Config
-from .delivery_processes import follow_parent, run_delivery_processes
+from .delivery_processes import follow_parent, run_child_processes
 from .federation.instance_actor import ensure_instance_actor
 from .federation.outbox import run_outbox
 from .http import create_app
@@ -30,9 +33,10 @@ log = logging.getLogger(__name__)
 RSS_INTERVAL = 10.0
 
 
-def hypercorn_config(config: Config) -> HypercornConfig:
+def hypercorn_config(config: Config, listener: socket.socket | None = None) -> HypercornConfig:
+    """Hypercorn's settings; `listener`: a bound socket it takes over (then closes)."""
     hc = HypercornConfig()
-    hc.bind = [config.listen]
+    hc.bind = [f"fd://{listener.detach()}" if listener is not None else config.listen]
     hc.accesslog = None
     hc.errorlog = logging.getLogger("hypercorn.error")
     hc.graceful_timeout = config.shutdown_grace
@@ -41,16 +45,35 @@ def hypercorn_config(config: Config) -> HypercornConfig:
     return hc
 
 
+def shared_listener(listen: str) -> socket.socket:
+    """A TCP socket bound to `listen` that this user's other processes bind too
+    (SO_REUSEPORT): the kernel spreads new connections over the web processes."""
+    host, _, port = listen.rpartition(":")
+    host = host.strip("[]")
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((host, int(port)))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 async def run_http_server(
     rt: Runtime,
     shutdown_trigger: Callable[[], Awaitable[None]] | None = None,
     *,
+    listener: socket.socket | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve the application with Hypercorn's Trio worker until the trigger fires."""
+    """Serve the application with Hypercorn's Trio worker until the trigger fires
+    (on `listener` when given: one of several web processes' sockets on one port)."""
     await hypercorn_serve(  # type: ignore[call-arg]
         create_app(rt),
-        hypercorn_config(rt.config),
+        hypercorn_config(rt.config, listener),
         shutdown_trigger=shutdown_trigger,
         task_status=task_status,
     )
@@ -75,13 +98,21 @@ async def _sample_process() -> None:
 
 
 async def run_process(
-    rt: Runtime, *, http: bool, deliveries_only: bool = False, parent_pipe: bool = False
+    rt: Runtime,
+    *,
+    http: bool,
+    deliveries_only: bool = False,
+    parent_pipe: bool = False,
+    web_child: bool = False,
+    listener: socket.socket | None = None,
 ) -> None:
     """Run job workers and scheduler (and the HTTP server) until SIGINT or SIGTERM.
 
     `deliveries_only`: the job workers alone (a delivery process; its runtime's registry
     holds the delivery kind only). `parent_pipe`: standard input is the serving
-    process's pipe of wake-ups; its end is a shutdown too.
+    process's pipe of wake-ups; its end is a shutdown too. `web_child`: one of the extra
+    web processes of a `serve` (the first process runs the shared upkeep and starts the
+    children). `listener`: the port's socket shared by the web processes.
     """
     shutdown = trio.Event()
     grace = rt.config.shutdown_grace
@@ -97,21 +128,32 @@ async def run_process(
                     if rt.config.inbox_consumers:
                         # Inbox jobs, applied in batches; every process may (jobs are claimed).
                         tasks.start_soon(supervise, "inbox", run_inbox, rt)
-                    tasks.start_soon(supervise, "scheduler", run_scheduler, rt)
+                    # The database's upkeep runs once per `serve`, in its first process.
+                    scheduler = functools.partial(run_scheduler, upkeep=not web_child)
+                    tasks.start_soon(supervise, "scheduler", scheduler, rt)
                     # Domain events to deliveries; every process may run it (rows are claimed).
                     tasks.start_soon(supervise, "outbox", run_outbox, rt)
                 if http:
                     # Only processes with streaming connections need the relay.
                     tasks.start_soon(supervise, "stream relay", run_relay, rt)
-                    # Stopped as the shutdown begins, not after the requests have drained.
-                    tasks.start_soon(
-                        run_delivery_processes, rt, rt.config.delivery_processes, shutdown
-                    )
+                    if not web_child:
+                        # Stopped as the shutdown begins, not after the requests have drained.
+                        tasks.start_soon(
+                            functools.partial(
+                                run_child_processes,
+                                deliveries=rt.config.delivery_processes,
+                                web=rt.config.web_processes - 1,
+                            ),
+                            rt,
+                            shutdown,
+                        )
                     http_done = trio.Event()
 
                     async def run_http(task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
                         try:
-                            await run_http_server(rt, shutdown.wait, task_status=task_status)
+                            await run_http_server(
+                                rt, shutdown.wait, listener=listener, task_status=task_status
+                            )
                         finally:
                             http_done.set()
 
@@ -126,20 +168,47 @@ async def run_process(
             root.cancel_scope.cancel()
 
 
-async def serve(config: Config, *, migrate: bool = True) -> None:
-    """`wildebeest-trio serve`: HTTP server, job workers and scheduler, as siblings."""
-    config.secret_key()  # generated into the data folder on first run
+async def serve(
+    config: Config,
+    *,
+    migrate: bool = True,
+    processes: int | None = None,
+    web_child: int | None = None,
+) -> None:
+    """`wildebeest-trio serve`: HTTP server, job workers and scheduler, as siblings.
+
+    `processes` (else `WB_WEB_PROCESSES`) web processes share the port: this one and
+    children it starts and restarts; `web_child`: this is the child of that number.
+    """
+    if processes is not None:
+        config = dataclasses.replace(config, web_processes=processes)
+    several = web_child is not None or config.web_processes > 1
+    if web_child is None:
+        config.secret_key()  # generated into the data folder on first run
     metrics.configure(domains=config.metrics_domains, role="serve")
-    if config.delivery_processes > 0:
-        # Before anything counts: the children's metrics reach this process's /metrics.
+    if web_child is None and (config.delivery_processes > 0 or several):
+        # Before anything counts: the children's metrics reach every process's /metrics.
         metrics.use_processes(config.data_dir)
     tracing.setup(config.otel_endpoint, role="serve")
+    # Bound before the database is opened: a port in use fails at once.
+    listener = shared_listener(config.listen) if several else None
     try:
-        async with open_server_runtime(config, migrate=migrate) as rt:
-            await ensure_instance_keys(rt)
-            await ensure_instance_actor(rt)
-            await run_process(rt, http=True)
+        async with open_server_runtime(config, migrate=migrate and web_child is None) as rt:
+            if several:
+                rt.web_process = web_child or 0
+            if web_child is None:
+                await ensure_instance_keys(rt)
+                await ensure_instance_actor(rt)
+            await run_process(
+                rt,
+                http=True,
+                parent_pipe=web_child is not None,
+                web_child=web_child is not None,
+                listener=listener,
+            )
     finally:
+        if listener is not None and listener.fileno() != -1:
+            listener.close()  # Hypercorn never took it over
         await trio.to_thread.run_sync(tracing.shutdown)  # the last spans go out
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from . import __version__
 
-MASTODON_VERSION = "4.3.0"
+MASTODON_VERSION = "4.5.0"
 VERSION = f"{MASTODON_VERSION} (compatible; wildebeest-trio {__version__})"
 SOURCE_URL = "https://github.com/wildebeest-trio/wildebeest-trio"
 

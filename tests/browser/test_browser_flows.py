@@ -250,6 +250,8 @@ def admin_flow(browser: Any, base: str, report_id: int, shots: Path, axe: str) -
             ("/admin/jobs", "admin-jobs"),
             ("/admin/announcements", "admin-announcements"),
             ("/admin/custom_emojis", "admin-emoji"),
+            ("/admin/webhooks", "admin-webhooks"),
+            ("/admin/relays", "admin-relays"),
         ):
             page.goto(path)
             check_page(page, name, shots, axe)

@@ -25,6 +25,7 @@ from ..store import media as media_rows
 from ..store import outbox as outbox_rows
 from ..store import polls as poll_rows
 from ..store import quotes as quote_rows
+from ..store import relays as relay_rows
 from ..store import reports as report_rows
 from ..store.domain_blocks import is_suspended
 from ..store.rows import AccountRow
@@ -165,6 +166,10 @@ async def status_recipients(
             extra.extend(await ap_rows.interacting_accounts(conn, status["id"]))
     for row in await ap_rows.accounts_for_delivery(conn, extra):
         recipients.add_account(row)
+    if visibility == "public":
+        # Mastodon's StatusReachFinder: public statuses go to the accepted relays too.
+        for inbox in await relay_rows.accepted_inboxes(conn):
+            recipients.add(inbox)
     return recipients
 
 
@@ -315,6 +320,22 @@ async def _pin(
         status["uri"],
         target=actor["featured_url"],
     )
+    return activity, await _followers(conn, actor["id"]), False, False
+
+
+async def _collection(
+    conn: Connection, config: Config, actor: RowView, event: RowView, payload: dict[str, Any]
+) -> Built:
+    """A collection change, built when it was made (the rows may be gone): to the owner's
+    followers, or a FeatureRequest to the featured account's inbox."""
+    activity = payload.get("activity")
+    if not isinstance(activity, dict):
+        return None
+    if "to_account_id" in payload:
+        member = await _account(conn, payload.get("to_account_id"))
+        if member is None or member["domain"] is None:
+            return None
+        return _to_inbox_of(activity, member)
     return activity, await _followers(conn, actor["id"]), False, False
 
 
@@ -593,6 +614,13 @@ _BUILDERS = {
     "quote.rejected": _quote_answered,
     "quote.revoked": _quote_revoked,
     "quote.updated": _note_changed,
+    "collection.added": _collection,
+    "collection.updated": _collection,
+    "collection.removed": _collection,
+    "collection.item_added": _collection,
+    "collection.item_removed": _collection,
+    "collection.feature_requested": _collection,
+    "collection.feature_answered": _collection,
 }
 
 

@@ -199,13 +199,16 @@ def actor_uri_of_key(key_id: str) -> str:
     return key_id.split("#", 1)[0]
 
 
-async def key_for(rt: Runtime, key_id: str, *, refresh: bool = False) -> RemoteKey | None:
+async def key_for(
+    rt: Runtime, key_id: str, *, refresh: bool = False, read: bool = True
+) -> RemoteKey | None:
     """A remote public key by id: from the cache, or fetched with its actor.
 
     `refresh` fetches the actor again even when the key is cached (a failed check may
-    mean the key rotated). Local keys are never answered here.
+    mean the key rotated); `read=False`: the caller has just looked in the cache and
+    found nothing. Local keys are never answered here.
     """
-    if not refresh:
+    if not refresh and read:
         key = remote_key(await rt.store.read(account_rows.public_key_by_key_id, key_id))
         if key is not None:
             return key

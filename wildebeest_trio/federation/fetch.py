@@ -48,12 +48,25 @@ def same_origin(a: str, b: str) -> bool:
     return (pa.scheme, pa.hostname, pa.port) == (pb.scheme, pb.hostname, pb.port)
 
 
-async def _instance_key(rt: Runtime) -> tuple[str, PrivateKey]:
+async def instance_key(rt: Runtime) -> tuple[str, PrivateKey] | None:
+    """The instance actor's key id and signing key (None: no key yet), read once per
+    process: a local key id always names the same key."""
     key_id = f"{instance_actor_uri(rt)}#main-key"
+    kept = rt.delivery.instance_key
+    if kept is not None and kept[0] == key_id:
+        return kept
     pem = await rt.store.read(account_rows.private_key_of, key_id)
     if pem is None:
+        return None
+    rt.delivery.instance_key = (key_id, rt.delivery.private_key(pem))  # parsed once
+    return rt.delivery.instance_key
+
+
+async def _instance_key(rt: Runtime) -> tuple[str, PrivateKey]:
+    found = await instance_key(rt)
+    if found is None:
         raise DocumentRefused("the instance actor has no key yet")
-    return key_id, rt.delivery.private_key(pem)  # parsed once per process
+    return found
 
 
 async def fetch_document(rt: Runtime, url: str) -> dict[str, Any]:

@@ -203,12 +203,14 @@ async def receive(
     body: bytes,
     username: str | None = None,
     client: str = "-",
+    source: str | None = None,
 ) -> int:
     """Check and store one inbox POST; the status to answer (DeliveryRefused otherwise).
 
     UnknownInbox when `username` names no local account. Every refusal is logged with
     the sending server (the actor's host, else the signing key's), the client address
     and the reason, so an admin can tell why a server says its posts are refused.
+    `source`: what the per-address bound on key fetches counts it as (`client` if None).
     """
     signature = read_signature("POST", url, headers)
     key_id = signature.key_id if isinstance(signature, SignatureInfo) else None
@@ -216,7 +218,7 @@ async def receive(
     try:
         delivery = read_delivery("POST", url, headers, body, signature=signature)
         actor_uri = delivery.actor_uri
-        status = await _accept(rt, delivery, username)
+        status = await _accept(rt, delivery, username, source or client)
     except DeliveryRefused as exc:
         _log_refusal(actor_uri, key_id, client, exc.status, str(exc))
         metrics.inbox("refused", refusal_reason(exc.status, str(exc)))
@@ -239,6 +241,7 @@ _REASONS = (
     ("Could not fetch the signing key", "unknown_key"),
     ("Unknown signing key", "unknown_key"),
     ("Verification failed", "bad_signature"),
+    ("Too many deliveries", "key_waits"),
     ("The signing key does not belong", "key_mismatch"),
     ("The domain is blocked", "domain_blocked"),
     ("Your domain is blocked", "domain_blocked"),
@@ -270,8 +273,16 @@ def _log_refusal(
     )
 
 
-async def _accept(rt: Runtime, delivery: Delivery, username: str | None) -> int:
-    """Domain blocks, signature and origin checks, then the activity stored as a job."""
+KEY_WAITS_REFUSAL = "Too many deliveries from your address are waiting for their keys"
+
+
+async def _accept(rt: Runtime, delivery: Delivery, username: str | None, source: str) -> int:
+    """Domain blocks, signature and origin checks, then the activity stored as a job.
+
+    A delivery whose key is not stored waits for its actor to be fetched; `source` may
+    wait for only so many keys at once (`Runtime.inbox_key_waits`), past that it is told
+    429 without a fetch.
+    """
     activity, actor_uri, key_id = delivery.activity, delivery.actor_uri, delivery.key_id
     asked = _Asked((delivery.actor_host, delivery.host_of(key_id)), username, actor_uri, key_id)
     facts = await rt.inbox_reads.submit(asked, functools.partial(_read_facts, rt))
@@ -287,7 +298,16 @@ async def _accept(rt: Runtime, delivery: Delivery, username: str | None) -> int:
     ):
         # Mastodon: the deletion of an actor we never knew needs no key fetch (it is gone).
         return 202
-    verified = await verify_delivery(rt, delivery, allow_forwarded=True, cached_key=facts.key)
+    waits_for = key_id if facts.key is None and actor_uri is not None else None
+    if waits_for is not None and not rt.inbox_key_waits.enter(source, waits_for):
+        raise DeliveryRefused(429, KEY_WAITS_REFUSAL)
+    try:
+        verified = await verify_delivery(
+            rt, delivery, allow_forwarded=True, cached_key=facts.key, key_read=True
+        )
+    finally:
+        if waits_for is not None:
+            rt.inbox_key_waits.leave(source, waits_for)
     if verified.forwarded and not await _ld_signed_by_actor(
         rt, verified.activity, verified.actor_uri
     ):

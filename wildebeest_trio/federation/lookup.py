@@ -28,8 +28,14 @@ from ..store import statuses as status_rows
 from ..store.domain_blocks import is_suspended
 from ..store.rows import AccountRow
 from .actors import STALE_MS, refresh_actor
-from .fetch import ACCEPT, DocumentRefused, fetch_document, is_activitypub_type, same_origin
-from .instance_actor import instance_actor_uri
+from .fetch import (
+    ACCEPT,
+    DocumentRefused,
+    fetch_document,
+    instance_key,
+    is_activitypub_type,
+    same_origin,
+)
 
 JRD_ACCEPT = "application/jrd+json, application/json"
 OBJECT_ACCEPT = f"{ACCEPT}, text/html;q=0.1"
@@ -227,11 +233,10 @@ async def known(rt: Runtime, url: str) -> Any:
 async def _instance_signer(
     rt: Runtime,
 ) -> Callable[[str, str, dict[str, str]], dict[str, str]]:
-    key_id = f"{instance_actor_uri(rt)}#main-key"
-    pem = await rt.store.read(account_rows.private_key_of, key_id)
-    if pem is None:
+    found = await instance_key(rt)
+    if found is None:
         raise LookupFailed("the instance actor has no key yet")
-    key = rt.delivery.private_key(pem)  # parsed once per process
+    key_id, key = found
 
     def sign(method: str, target: str, headers: dict[str, str]) -> dict[str, str]:
         return sign_request(method, target, headers, None, key_id=key_id, private_key=key)

@@ -174,7 +174,7 @@ def _media(obj: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-def _poll(obj: dict[str, Any]) -> PollState | None:
+def poll_of(obj: dict[str, Any]) -> PollState | None:
     """A Question's options and tallies (`oneOf`, or `anyOf` for multiple choice)."""
     if first(obj.get("type")) != "Question":
         return None
@@ -259,6 +259,40 @@ def quote_policy_of(note: ParsedNote, author: RowView) -> int:
     return quote_policy.combine(flags(automatic), flags(manual))
 
 
+@dataclass
+class NoteTags:
+    """What a note's `tag` array names: mentions (`href` and `name`), hashtags, emoji."""
+
+    mentions: list[tuple[str, str]] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    emojis: list[dict[str, str]] = field(default_factory=list)
+
+
+def note_tags(obj: dict[str, Any]) -> NoteTags:
+    """The mentions, hashtags and custom emoji a note tags (bounded)."""
+    found = NoteTags()
+    for tag in as_list(obj.get("tag")):
+        if not isinstance(tag, dict):
+            continue
+        kind = first(tag.get("type"))
+        if kind == "Mention" and len(found.mentions) < MAX_MENTIONS:
+            href = link(tag.get("href"))
+            if href:
+                found.mentions.append((href, _text(tag.get("name"))[:512]))
+        elif kind == "Hashtag" and len(found.tags) < MAX_TAGS:
+            name = _text(tag.get("name")).lstrip("#")
+            if name and len(name) <= 100 and all(c.isalnum() or c in "_·" for c in name):
+                found.tags.append(name)
+        elif kind == "Emoji":
+            match = SHORTCODE_RE.match(_text(tag.get("name")))
+            icon = link(tag.get("icon"))
+            if match and icon:
+                found.emojis.append(
+                    {"shortcode": match.group(1), "url": icon[:2048], "uri": _text(tag.get("id"))}
+                )
+    return found
+
+
 def parse_note(obj: dict[str, Any]) -> ParsedNote:
     """The status fields of a Note-like object; NoteRefused if it cannot be one."""
     object_type = first(obj.get("type"))
@@ -280,28 +314,7 @@ def parse_note(obj: dict[str, Any]) -> ParsedNote:
         )
         else ""
     )
-    mentions: list[str] = []
-    tags: list[str] = []
-    emojis: list[dict[str, str]] = []
-    for tag in as_list(obj.get("tag")):
-        if not isinstance(tag, dict):
-            continue
-        kind = first(tag.get("type"))
-        if kind == "Mention" and len(mentions) < MAX_MENTIONS:
-            href = link(tag.get("href"))
-            if href:
-                mentions.append(href)
-        elif kind == "Hashtag" and len(tags) < MAX_TAGS:
-            name = _text(tag.get("name")).lstrip("#")
-            if name and len(name) <= 100 and all(c.isalnum() or c in "_·" for c in name):
-                tags.append(name)
-        elif kind == "Emoji":
-            match = SHORTCODE_RE.match(_text(tag.get("name")))
-            icon = link(tag.get("icon"))
-            if match and icon:
-                emojis.append(
-                    {"shortcode": match.group(1), "url": icon[:2048], "uri": _text(tag.get("id"))}
-                )
+    tagged = note_tags(obj)
     url = link(obj.get("url"))
     if url is not None and urlsplit(url).scheme not in ("http", "https"):
         url = None
@@ -317,14 +330,14 @@ def parse_note(obj: dict[str, Any]) -> ParsedNote:
         in_reply_to=link(obj.get("inReplyTo")),
         to=[u for u in (address_of(v) for v in as_list(obj.get("to"))) if u],
         cc=[u for u in (address_of(v) for v in as_list(obj.get("cc"))) if u],
-        mention_uris=list(dict.fromkeys(mentions)),
-        tags=list(dict.fromkeys(tags)),
-        emojis=emojis[:MAX_TAGS],
+        mention_uris=list(dict.fromkeys(href for href, _ in tagged.mentions)),
+        tags=list(dict.fromkeys(tagged.tags)),
+        emojis=tagged.emojis[:MAX_TAGS],
         media=_media(obj),
         published=parse_time(obj.get("published")),
         updated=parse_time(obj.get("updated")),
         object_type=str(object_type),
-        poll=_poll(obj),
+        poll=poll_of(obj),
         quote=_quote(obj),
         can_quote=_can_quote(obj),
     )

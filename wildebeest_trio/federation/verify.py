@@ -153,12 +153,14 @@ async def verify_delivery(
     *,
     allow_forwarded: bool = False,
     cached_key: RemoteKey | None = None,
+    key_read: bool = False,
 ) -> VerifiedDelivery:
     """Verify an inbox POST as Mastodon does; DeliveryRefused says how to answer if not.
 
     The key is taken from the cache or fetched with its actor; when the signature does
     not verify, the actor is fetched once more (the key may have rotated). A caller that
-    already read the key (`cached_key`, with the same key id) saves that lookup.
+    already read the key (`cached_key`, with the same key id) saves that lookup; one that
+    read it and found none (`key_read` with no `cached_key`) goes straight to the fetch.
     """
     activity, actor, info = delivery.activity, delivery.actor_uri, delivery.signature
     if actor is None:
@@ -169,7 +171,7 @@ async def verify_delivery(
         if cached_key is not None and cached_key.key_id == info.key_id:
             key: RemoteKey | None = cached_key
         else:
-            key = await key_for(rt, info.key_id)
+            key = await key_for(rt, info.key_id, read=not key_read)
     except DocumentRefused as exc:
         raise DeliveryRefused(401, f"Could not fetch the signing key: {exc}") from None
     if key is None:

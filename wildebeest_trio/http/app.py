@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
 from .. import logs
-from ..config import parse_networks
+from ..config import Config, parse_networks
 from ..media.store import MediaStoreError
 from ..runtime import Runtime
 from ..services import access_blocks
@@ -24,6 +25,8 @@ from .activitypub import inbox, wellknown
 from .api import (
     accounts,
     announcements,
+    annual_reports,
+    collections,
     custom_emojis,
     domain_blocks,
     featured_tags,
@@ -116,16 +119,47 @@ class StripTrailingSlash:
         await self.app(scope, receive, send)
 
 
+class WildebeestRequest(StrictRequest):
+    """A request whose body may be as large as its route allows: the app's
+    MAX_CONTENT_LENGTH, or more for the POST routes of `larger_bodies` (the limit is set
+    here because Quart checks it while the body arrives, before any route runs)."""
+
+    #: POST paths whose bodies may pass the app's limit, and theirs (set per app).
+    larger_bodies: Mapping[str, int] = {}
+
+    def __init__(self, method: str, scheme: str, path: str, *args: Any, **kwargs: Any) -> None:
+        larger = self.larger_bodies.get(path) if method == "POST" else None
+        if larger is not None:
+            kwargs["max_content_length"] = max(kwargs.get("max_content_length") or 0, larger)
+        super().__init__(method, scheme, path, *args, **kwargs)
+        if larger is not None:
+            # The form parser reads the limit from here, the body from its constructor.
+            self.max_content_length = kwargs["max_content_length"]
+
+
+def larger_bodies(config: Config) -> dict[str, int]:
+    """POST routes whose bodies may pass the app's limit (a video upload, an import file)."""
+    # Room for the largest video or audio plus the other fields of a multipart form.
+    media = max(config.media_max_image_bytes, config.media_max_video_bytes) + 1024 * 1024
+    return {
+        **settings_pages.LARGER_BODIES,
+        "/api/v1/media": media,
+        "/api/v2/media": media,
+    }
+
+
 class WildebeestApp(QuartTrio):
     """QuartTrio with orjson for JSON and strictly UTF-8 forms."""
 
     json_provider_class = OrjsonProvider
-    request_class = StrictRequest
+    request_class: type[WildebeestRequest] = WildebeestRequest
 
 
 def create_app(rt: Runtime) -> QuartTrio:
     """The application for one runtime (store, settings, jobs)."""
     app = WildebeestApp("wildebeest_trio", static_folder=None)
+    larger = larger_bodies(rt.config)
+    app.request_class = type("Request", (WildebeestRequest,), {"larger_bodies": larger})
     # Room for the largest image plus the other fields of a multipart form.
     app.config["MAX_CONTENT_LENGTH"] = rt.config.media_max_image_bytes + 1024 * 1024
     app.extensions["wildebeest"] = rt
@@ -162,6 +196,8 @@ def create_app(rt: Runtime) -> QuartTrio:
         announcements,
         suggestions,
         featured_tags,
+        collections,
+        annual_reports,
         site,
         reading,
         writing,
@@ -214,6 +250,9 @@ def create_app(rt: Runtime) -> QuartTrio:
     @app.after_request
     async def _finish(response: Response) -> Response:
         response.headers["X-Request-Id"] = getattr(g, "request_id", "")
+        if rt.web_process is not None:
+            # Which process answered, for an admin (and a test) following a request.
+            response.headers["Wildebeest-Process"] = str(rt.web_process)
         rate_limit_headers(response)
         if rt.config.scheme == "https" and over_https():
             response.headers["Strict-Transport-Security"] = HSTS
@@ -265,7 +304,7 @@ def create_app(rt: Runtime) -> QuartTrio:
         return error_response(500, "Internal server error", request_id=request_id)
 
     asgi: Any = StripTrailingSlash(app.asgi_app)
-    asgi = FinishUnreadBody(asgi, max_bytes=app.config["MAX_CONTENT_LENGTH"])
+    asgi = FinishUnreadBody(asgi, max_bytes=app.config["MAX_CONTENT_LENGTH"], larger=larger)
     # Every request: its id for the logs, its metrics; the access log if asked for.
     asgi = AccessLog(asgi, log_requests=rt.config.access_log)
     # Outermost: everything inside sees the client's address and scheme, not the proxy's.

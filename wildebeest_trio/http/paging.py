@@ -11,7 +11,7 @@ from quart import Response, request
 
 from .. import ids
 from ..ids import MAX_ID
-from ..services.follows import AccountNotFound, CannotFollow
+from ..services.follows import AccountNotFound, CannotFollow, FollowLimitReached
 from ..services.refusals import InvalidStatus, NotAllowed, StatusNotFound
 from ..services.tokens import scope_allows
 from ..services.types import Page
@@ -128,6 +128,8 @@ def service_errors() -> Iterator[None]:
         yield
     except (StatusNotFound, AccountNotFound) as exc:
         raise ApiError(404, str(exc) or "Record not found") from None
+    except FollowLimitReached as exc:
+        raise ApiError(422, f"Validation failed: {exc}") from None
     except (NotAllowed, CannotFollow) as exc:
         raise ApiError(403, str(exc) or "This action is not allowed") from None
     except InvalidStatus as exc:

@@ -19,7 +19,7 @@ back from the application until the send has returned.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 import trio
@@ -55,16 +55,28 @@ def _declares_no_body(headers: list[tuple[bytes, bytes]]) -> bool:
 class FinishUnreadBody:
     """Wrap an ASGI application so an early answer never strands the request body."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, max_seconds: float = DRAIN_SECONDS) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        max_seconds: float = DRAIN_SECONDS,
+        larger: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.max_seconds = max_seconds
+        #: POST paths that accept larger bodies than `max_bytes`, and their limits.
+        self.larger = dict(larger or {})
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        exchange = _Exchange(scope, receive, send, self.max_bytes, self.max_seconds)
+        max_bytes = self.max_bytes
+        if scope.get("method") == "POST":
+            max_bytes = max(max_bytes, self.larger.get(scope["path"], 0))
+        exchange = _Exchange(scope, receive, send, max_bytes, self.max_seconds)
         await self.app(scope, exchange.receive, exchange.send)
 
 

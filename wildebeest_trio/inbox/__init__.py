@@ -40,6 +40,8 @@ class Context:
     activity: dict[str, Any]
     actor: RowView
     delivered_to: int | None
+    #: Who signed the delivery when not its actor (a relay, a forwarder), by actor URI.
+    signer: str | None = None
 
     @property
     def activity_id(self) -> str | None:
@@ -54,26 +56,28 @@ Handler = Callable[[Context], Awaitable[None]]
 def _table() -> Mapping[str, Handler]:
     """Which handler applies each activity type (built once)."""
     # Imported here: the handler modules import this package (Context, ensure_account).
-    from . import featured, flags, follows, interactions, moves, notes, quotes, undo
+    from . import collections, flags, follows, interactions, moves, notes, quotes, undo
 
     return MappingProxyType(
         {
             "Follow": follows.on_follow,
-            # Accept, Reject and Delete answer quotes too, and hand anything else on.
-            "Accept": quotes.on_accept,
-            "Reject": quotes.on_reject,
+            # Accept, Reject and Delete answer collections and quotes too, and hand anything
+            # else on; Add, Update and Remove carry collections besides pins and posts.
+            "Accept": collections.on_accept,
+            "Reject": collections.on_reject,
             "Block": follows.on_block,
             "Undo": undo.on_undo,
             "Create": notes.on_create,
-            "Update": notes.on_update,
+            "Update": collections.on_update,
             "Delete": quotes.on_delete,
             "QuoteRequest": quotes.on_quote_request,
+            "FeatureRequest": collections.on_feature_request,
             "Like": interactions.on_like,
             "Announce": interactions.on_announce,
             "Move": moves.on_move,
             "Flag": flags.on_flag,
-            "Add": featured.on_add,
-            "Remove": featured.on_remove,
+            "Add": collections.on_add,
+            "Remove": collections.on_remove,
         }
     )
 
@@ -130,7 +134,9 @@ async def dispatch(rt: Runtime, payload: dict[str, Any], known: Known | None = N
     if actor["suspended_at"] is not None and kind not in ALLOWED_WHEN_SUSPENDED:
         return
     try:
-        await handler(Context(rt, activity, actor, payload.get("delivered_to")))
+        signer = payload.get("signer")
+        relayed_by = signer if isinstance(signer, str) and signer != actor["uri"] else None
+        await handler(Context(rt, activity, actor, payload.get("delivered_to"), relayed_by))
     except DocumentUnavailable as exc:
         # The origin is down or busy: the job is tried again later, with backoff.
         raise RuntimeError(f"{kind} {activity.get('id')}: {exc}") from None

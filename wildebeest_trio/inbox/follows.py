@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..federation.as2 import first, link
-from ..services import follows
+from ..services import follows, relays
 from ..services.follows import FollowOptions
 from ..store import Connection
 from ..store import accounts as account_rows
@@ -59,10 +59,17 @@ async def _our_follow(conn: Connection, ctx: Context, table: str) -> FollowRow |
     return row
 
 
+def _answered(ctx: Context) -> str | None:
+    """The id of the activity an Accept or Reject answers (named or embedded)."""
+    return link(first(ctx.activity.get("object")))
+
+
 async def on_accept(ctx: Context) -> None:
     """A remote account accepted a local account's follow request."""
 
     async def unit(conn: Connection) -> None:
+        if await relays.answered_in(conn, _answered(ctx), ctx.actor["uri"], accepted=True):
+            return
         request = await _our_follow(conn, ctx, "follow_requests")
         if request is not None:
             await follows.accept_request_in(conn, ctx.rt, request, federate=False)
@@ -74,6 +81,8 @@ async def on_reject(ctx: Context) -> None:
     """A remote account rejected a local account's follow (request), or removed a follower."""
 
     async def unit(conn: Connection) -> None:
+        if await relays.answered_in(conn, _answered(ctx), ctx.actor["uri"], accepted=False):
+            return
         for table in ("follow_requests", "follows"):
             ours = await _our_follow(conn, ctx, table)
             follower = await account_rows.account_by_id(conn, ours["account_id"]) if ours else None

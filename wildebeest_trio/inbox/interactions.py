@@ -9,7 +9,7 @@ from ..federation.actors import fetchable
 from ..federation.as2 import as_list, first, link
 from ..federation.fetch import DocumentRefused, fetch_document, same_origin
 from ..federation.notes import address_of, parse_note, visibility_of
-from ..services import interactions
+from ..services import interactions, relays
 from ..services.refusals import NotAllowed, StatusNotFound
 from ..services.remote_statuses import store_fetched_note
 from ..store import Connection
@@ -67,6 +67,10 @@ async def on_announce(ctx: Context) -> None:
     object_id = link(ctx.activity.get("object"))
     boost_uri = ctx.activity_id
     if object_id is None or boost_uri is None or not same_origin(boost_uri, actor["uri"]):
+        return
+    if await relays.is_relay(rt, actor["uri"]):
+        # A LitePub relay's Announce brings the post it names, not a boost by the relay.
+        await status_of_object(ctx, object_id)
         return
     local_original = object_id.startswith(rt.config.base_url + "/")
     if not local_original and not await rt.store.read(inbox_rows.has_local_follower, actor["id"]):

@@ -48,19 +48,22 @@ async def _forget_idempotency_keys(rt: Runtime) -> None:
 
 
 # Upkeep of the queue and the store itself; the composition root adds the services'.
+# Each process keeps its own id node; everything else is upkeep of the shared database.
+RENEW_NODE = Periodic("renew id node lease", 60.0, _renew_node)
 CORE: tuple[Periodic, ...] = (
-    Periodic("renew id node lease", 60.0, _renew_node),
+    RENEW_NODE,
     Periodic("park exhausted jobs", 30.0, _park_exhausted),
     Periodic("purge shared job payloads no job needs", 3600.0, _purge_shared_payloads),
     Periodic("forget old idempotency keys", 600.0, _forget_idempotency_keys),
 )
 
 
-async def run_scheduler(rt: Runtime) -> None:
+async def run_scheduler(rt: Runtime, *, upkeep: bool = True) -> None:
     """Run each of the runtime's periodic tasks on its interval; one task's failure does
-    not stop the others."""
+    not stop the others. Without `upkeep` (the extra web processes of one `serve`, whose
+    first process runs it), only this process's own lease renewal."""
     async with trio.open_nursery() as nursery:
-        for task in rt.periodic:
+        for task in rt.periodic if upkeep else (RENEW_NODE,):
             nursery.start_soon(_every, rt, task)
 
 

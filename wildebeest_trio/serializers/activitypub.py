@@ -27,6 +27,10 @@ ACTOR_CONTEXT: list[Any] = [
         "toot": "http://joinmastodon.org/ns#",
         "featured": {"@id": "toot:featured", "@type": "@id"},
         "featuredTags": {"@id": "toot:featuredTags", "@type": "@id"},
+        "featuredCollections": {
+            "@id": "https://w3id.org/fep/7aa9#featuredCollections",
+            "@type": "@id",
+        },
         "alsoKnownAs": {"@id": "as:alsoKnownAs", "@type": "@id"},
         "movedTo": {"@id": "as:movedTo", "@type": "@id"},
         "schema": "http://schema.org#",
@@ -70,6 +74,7 @@ def actor_document(
         "outbox": account["outbox_url"],
         "featured": account["featured_url"],
         "featuredTags": f"{uri}/collections/tags",
+        "featuredCollections": f"{uri}/featured_collections",
         "preferredUsername": account["username"],
         "name": account["display_name"] or "",
         "summary": account["note"] or "",

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from ..config import Config
+from ..store.statuses import StatusBundle
 from .accounts import account_entity, role_entity
 from .reports import report_fields
+from .statuses import status_entities
 from .time import iso_ms
 
 
@@ -65,6 +67,39 @@ def admin_report_entity(
             {"id": str(r["id"]), "text": r["text"], "hint": r.get("hint") or ""} for r in rules
         ],
     }
+
+
+class AdminAccountView(Protocol):
+    """An account with its user's columns and the addresses it used (services.admin)."""
+
+    @property
+    def row(self) -> Mapping[str, Any]: ...
+
+    @property
+    def ips(self) -> Sequence[Mapping[str, Any]]: ...
+
+
+class ReportViewLike(Protocol):
+    """A report with the accounts it names, its statuses and rules (services.admin)."""
+
+    @property
+    def report(self) -> Mapping[str, Any]: ...
+
+    @property
+    def accounts(self) -> Mapping[int, AdminAccountView]: ...
+
+    @property
+    def statuses(self) -> StatusBundle: ...
+
+    @property
+    def rules(self) -> Sequence[Mapping[str, Any]]: ...
+
+
+def admin_report_view_entity(config: Config, view: ReportViewLike) -> dict[str, Any]:
+    """A report read with everything it names, as Admin::Report."""
+    accounts = {i: admin_account_entity(config, a.row, a.ips) for i, a in view.accounts.items()}
+    statuses = status_entities(config, view.statuses)
+    return admin_report_entity(config, view.report, accounts, statuses, view.rules)
 
 
 def admin_domain_block_entity(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -84,6 +84,9 @@ def status_entity(
     if row["reblog_of_id"] is not None and row["reblog_of_id"] in bundle.statuses:
         entity["reblog"] = status_entity(config, bundle, row["reblog_of_id"])
     proper = bundle.statuses.get(row["reblog_of_id"] or row["id"], row)
+    card = bundle.cards.get(row["id"])
+    if card is not None and card["author_account_id"]:
+        entity["card"] = _card(config, bundle, row["id"])
     entity["poll"] = _poll(bundle, row)
     entity["quote"] = _quote(config, bundle, row["id"], shallow=shallow)
     entity["quote_approval"] = _quote_approval(bundle, proper)
@@ -100,8 +103,8 @@ def status_entity(
 
 def _base_entity(config: Config, bundle: StatusBundle, status_id: int) -> dict[str, Any]:
     """The part of a Status no viewer changes, its author apart (`reblog`, `account`,
-    `poll`, `quote` and `quote_approval` hold their places in the key order, filled per
-    call)."""
+    `card` when it names an author's Account, which moves without the status, `poll`,
+    `quote` and `quote_approval` hold their places in the key order, filled per call)."""
     row = bundle.statuses[status_id]
     return {
         "id": str(row["id"]),
@@ -128,7 +131,7 @@ def _base_entity(config: Config, bundle: StatusBundle, status_id: int) -> dict[s
         "mentions": [_mention(config, m) for m in bundle.mentions.get(status_id, [])],
         "tags": [_tag(config, t) for t in bundle.tags.get(status_id, [])],
         "emojis": [custom_emoji_entity(config, e) for e in bundle.emojis.get(status_id, ())],
-        "card": _card(config, bundle, status_id),
+        "card": _card(config, bundle, status_id, kept=True),
         "poll": None,
         "quote": None,
         "quote_approval": None,
@@ -157,9 +160,12 @@ def _poll(bundle: StatusBundle, row: RowView) -> dict[str, Any] | None:
     return poll_entity(poll, bundle.viewer_id, bundle.own_votes.get(poll["id"], []))
 
 
-def _card(config: Config, bundle: StatusBundle, status_id: int) -> dict[str, Any] | None:
+def _card(
+    config: Config, bundle: StatusBundle, status_id: int, *, kept: bool = False
+) -> dict[str, Any] | None:
+    """The status's PreviewCard; `kept`: only one that names no author's Account."""
     card = bundle.cards.get(status_id)
-    if card is None:
+    if card is None or (kept and card["author_account_id"]):
         return None
     return preview_card_entity(config, card, bundle.accounts.get(card["author_account_id"] or 0))
 

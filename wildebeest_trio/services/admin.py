@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from .. import roles
 from ..ids import now_ms
@@ -119,6 +120,15 @@ async def audit_log(
     return await rt.store.read(log_rows.listing, limit=100, max_id=max_id)
 
 
+def http_url(url: str, what: str, limit: int = 2048) -> str:
+    """An http(s) URL with a host an admin typed (a webhook's, a relay's), or AdminError."""
+    url = url.strip()
+    parts = urlsplit(url)
+    if len(url) > limit or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise AdminError(f"{what} must be an http or https URL")
+    return url
+
+
 def acct(account: Mapping[str, Any]) -> str:
     """`username` or `username@domain`, as the audit log names an account."""
     domain = account.get("domain")
@@ -201,6 +211,13 @@ class AdminAccount:
 async def _admin_account(conn: Connection, row: AdminAccountRow) -> AdminAccount:
     ips = await admin_rows.session_ips(conn, row["id"]) if row["user_id"] is not None else []
     return AdminAccount(row, ips)
+
+
+async def admin_account_in(conn: Connection, account_id: int) -> AdminAccount | None:
+    """Inside a unit: an account as Admin::Account shows it (no permission asked: for
+    those already allowed, and for the webhooks' payloads)."""
+    row = await admin_rows.admin_account(conn, account_id)
+    return None if row is None else await _admin_account(conn, row)
 
 
 async def account_list(
@@ -441,29 +458,30 @@ async def report_views(
 ) -> list[ReportView]:
     """What the admin API shows of reports."""
     staff.require(roles.MANAGE_REPORTS)
+    return await rt.store.read(report_views_in, reports_found)
 
-    async def unit(conn: Connection) -> list[ReportView]:
-        rules = {r["id"]: r for r in await instance_rows.rules(conn)}
-        seen: dict[int, AdminAccount] = {}
-        views = []
-        for found in reports_found:
-            for account_id in (
-                found["account_id"],
-                found["target_account_id"],
-                found["assigned_account_id"],
-                found["action_taken_by_account_id"],
-            ):
-                if account_id is not None and account_id not in seen:
-                    row = await admin_rows.admin_account(conn, account_id)
-                    if row is not None:
-                        seen[account_id] = await _admin_account(conn, row)
-            rows = await moderator_rows.statuses_by_ids(conn, found["status_ids"])
-            bundle = await status_rows.hydrate(conn, rows, None)
-            cited = [rules[i] for i in found["rule_ids"] if i in rules]
-            views.append(ReportView(found, seen, bundle, cited))
-        return views
 
-    return await rt.store.read(unit)
+async def report_views_in(conn: Connection, reports_found: list[ReportRow]) -> list[ReportView]:
+    """Inside a unit: what Admin::Report shows of reports (no permission asked)."""
+    rules = {r["id"]: r for r in await instance_rows.rules(conn)}
+    seen: dict[int, AdminAccount] = {}
+    views = []
+    for found in reports_found:
+        for account_id in (
+            found["account_id"],
+            found["target_account_id"],
+            found["assigned_account_id"],
+            found["action_taken_by_account_id"],
+        ):
+            if account_id is not None and account_id not in seen:
+                row = await admin_rows.admin_account(conn, account_id)
+                if row is not None:
+                    seen[account_id] = await _admin_account(conn, row)
+        rows = await moderator_rows.statuses_by_ids(conn, found["status_ids"])
+        bundle = await status_rows.hydrate(conn, rows, None)
+        cited = [rules[i] for i in found["rule_ids"] if i in rules]
+        views.append(ReportView(found, seen, bundle, cited))
+    return views
 
 
 REPORT_ACTIONS = ("resolve", "reopen", "assign_to_self", "unassign")

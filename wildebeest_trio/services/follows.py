@@ -42,6 +42,24 @@ class CannotFollow(PermissionError):
     """Following this account is not possible (oneself)."""
 
 
+class FollowLimitReached(CannotFollow):
+    """The follower follows as many accounts as it may (Mastodon answers 422)."""
+
+
+#: Mastodon's FollowLimitValidator: a local account follows at most FOLLOW_LIMIT accounts,
+#: or more once its followers justify it (FOLLOW_RATIO times as many as follow it).
+FOLLOW_LIMIT = 7_500
+FOLLOW_RATIO = 1.1
+
+
+def follow_limit(following_count: int, followers_count: int) -> int:
+    """How many accounts a local account may follow (Mastodon's limit_for_account)."""
+    if following_count < FOLLOW_LIMIT:
+        return FOLLOW_LIMIT
+    # Ruby's Float#round: halves away from zero.
+    return max(int(followers_count * FOLLOW_RATIO + 0.5), FOLLOW_LIMIT)
+
+
 @dataclass(frozen=True)
 class FollowOptions:
     """`reblogs`, `notify` and `languages` of a follow; None leaves a setting as it is."""
@@ -171,10 +189,13 @@ async def follow_in(
     *,
     uri: str | None = None,
     bypass_locked: bool = False,
+    bypass_limit: bool = False,
 ) -> None:
     """Inside a unit: `follower` follows `target`, at once or as a request (to a locked
     account unless `bypass_locked`, to a remote one until its server accepts, or from a
-    silenced account); following again changes the options.
+    silenced account); following again changes the options. A new follow of a local
+    follower past its limit (`follow_limit`, unless `bypass_limit`, as a move's follows)
+    is FollowLimitReached.
 
     A local follower's Follow goes out through the outbox, and a refusal raises
     `CannotFollow`. A remote follower's Follow (whose id is `uri`) is answered instead: an
@@ -218,6 +239,10 @@ async def follow_in(
                 conn, rt.ids, target, follower, accepted=True, row_id=existing["id"], uri=uri
             )
         return
+    if _local(follower) and not bypass_limit:
+        limit = follow_limit(follower["following_count"], follower["followers_count"])
+        if follower["following_count"] >= limit:
+            raise FollowLimitReached(f"You cannot follow more than {limit} people")
     row: dict[str, Any] = {
         "id": rt.ids.next_id(),
         "account_id": follower["id"],

@@ -37,8 +37,8 @@ from urllib.parse import urlsplit
 
 import trio
 
-from ..drafts import NewStatus, Version
-from ..federation import lookup
+from ..drafts import NewStatus, PollState, Version
+from ..federation import lookup, notes
 from ..federation.actors import STALE_MS
 from ..federation.fetch import DocumentRefused, DocumentUnavailable, same_origin
 from ..federation.notes import PUBLIC, NoteRefused
@@ -63,6 +63,7 @@ TYPES = ("following", "blocking", "muting", "domain_blocking", "bookmarks", "lis
 MODES = ("merge", "overwrite")
 # Mastodon's Form::Import limits.
 MAX_FILE_BYTES = 20 * 1024 * 1024
+FILE_TOO_LARGE = "File is too large"
 MAX_ROWS = 20_000
 DEFAULT_HEADERS = {
     "following": ["Account address"],
@@ -194,7 +195,7 @@ def parse(kind: str, data: bytes) -> list[dict[str, Any]]:
     if kind not in TYPES:
         raise ImportRefused("Choose what the file lists")
     if len(data) > MAX_FILE_BYTES:
-        raise ImportRefused("File is too large")
+        raise ImportRefused(FILE_TOO_LARGE)
     if not data.strip():
         raise ImportRefused("Empty CSV file")
     try:
@@ -403,7 +404,7 @@ async def _apply(
     """Do what one row says."""
     account_id, kind = imp["account_id"], imp["type"]
     if kind == "archive":
-        await _import_post(rt, imp, data)
+        await _import_post(rt, imp, data, pace)
         return
     if kind == "domain_blocking":
         try:
@@ -685,6 +686,8 @@ def _post_row(item: Any) -> dict[str, Any] | None:
                 {"path": attachment["url"], "description": name if isinstance(name, str) else None}
             )
     reply = note.get("inReplyTo")
+    tagged = notes.note_tags(note)
+    poll = notes.poll_of(note)
     return {
         "url": url,
         "id": note.get("id") if isinstance(note.get("id"), str) else url,
@@ -696,6 +699,17 @@ def _post_row(item: Any) -> dict[str, Any] | None:
         "in_reply_to": reply if isinstance(reply, str) else None,
         "visibility": visibility,
         "media": media[:4],
+        "tags": tagged.tags,
+        "mentions": [{"href": href, "name": name} for href, name in tagged.mentions],
+        "poll": None
+        if poll is None
+        else {
+            "options": poll.options,
+            "tallies": poll.tallies,
+            "multiple": poll.multiple,
+            "expires_at": poll.expires_at,
+            "voters_count": poll.voters_count,
+        },
     }
 
 
@@ -734,6 +748,8 @@ async def start_archive(rt: Runtime, account_id: int, filename: str, data: bytes
     history; the import's id. ImportRefused changes nothing."""
     if not data:
         raise ImportRefused("Choose a file")
+    if len(data) > MAX_FILE_BYTES:
+        raise ImportRefused(FILE_TOO_LARGE)
     rows = await trio.to_thread.run_sync(read_archive, data)
     import_id = rt.ids.next_id()
     path = _archive_path(rt, import_id)
@@ -781,9 +797,46 @@ def _published_ms(text: str) -> int | None:
         return None
 
 
-async def _import_post(rt: Runtime, imp: ImportRow, data: dict[str, Any]) -> None:
+async def _mentioned(rt: Runtime, mention: dict[str, Any], pace: Pace) -> int | None:
+    """The account an archived post mentions: known here by its actor (or profile) URL, or
+    found by its address through WebFinger; None when neither (the post keeps the link)."""
+    href = str(mention.get("href") or "")
+    if href.startswith(("https://", "http://")):
+        if same_origin(href, rt.config.base_url):
+            found = await lookup.local_resource(rt, href)
+        else:
+            found = await lookup.known(rt, href)
+        if isinstance(found, lookup.FoundAccount):
+            return found.account_id
+    acct = str(mention.get("name") or "").strip().removeprefix("@")
+    if "@" not in acct and href:
+        # Mastodon names an account of the post's own server by its username alone.
+        acct = f"{acct}@{urlsplit(href).netloc}"
+    try:
+        return await _account(rt, acct, pace)
+    except _Failed:
+        return None
+
+
+def _closed_poll(poll: dict[str, Any] | None, now: int) -> PollState | None:
+    """An archived poll as it was when the archive was made, closed here (its voters are
+    on the other server): its options, counts and end, or now for one still open."""
+    if not poll or not poll.get("options"):
+        return None
+    expires_at = poll.get("expires_at")
+    return PollState(
+        options=[str(o) for o in poll["options"]],
+        multiple=bool(poll.get("multiple")),
+        expires_at=min(expires_at, now) if isinstance(expires_at, int) else now,
+        tallies=poll.get("tallies"),
+        voters_count=poll.get("voters_count"),
+    )
+
+
+async def _import_post(rt: Runtime, imp: ImportRow, data: dict[str, Any], pace: Pace) -> None:
     """Make one archived post part of the account's history (once: a post already
-    imported is found by its original URL)."""
+    imported is found by its original URL), with its poll, hashtags and the mentions of
+    accounts known or found here; no one is told of it."""
     account_id = imp["account_id"]
     if await rt.store.read(import_rows.status_by_url, account_id, data["url"]) is not None:
         return
@@ -811,11 +864,18 @@ async def _import_post(rt: Runtime, imp: ImportRow, data: dict[str, Any]) -> Non
         except media.MediaError as exc:
             raise _Failed(f"Media could not be read ({exc})") from None
         uploads.append(int(row["id"]))
+    mentions = []
+    for mention in data.get("mentions") or []:
+        found = await _mentioned(rt, mention, pace)
+        if found is not None and found != account_id:
+            mentions.append(found)
     version = Version(
         content=content,
         spoiler_text=data["summary"][:1000],
         sensitive=data["sensitive"],
         language=data["language"],
+        mentions=list(dict.fromkeys(mentions)),
+        tags=[str(tag) for tag in data.get("tags") or []],
         at=_published_ms(data["published"]),
     )
     new = NewStatus(
@@ -824,6 +884,7 @@ async def _import_post(rt: Runtime, imp: ImportRow, data: dict[str, Any]) -> Non
         parent=cast(dict[str, Any], parent),
         url=data["url"],
         uploads=uploads,
+        poll=_closed_poll(data.get("poll"), now_ms()),
         history=True,
     )
 
@@ -841,6 +902,7 @@ def register(registry: JobRegistry) -> None:
 
 
 __all__ = [
+    "FILE_TOO_LARGE",
     "IMPORT_RUN",
     "MAX_FILE_BYTES",
     "MODES",

@@ -16,6 +16,7 @@ from ..runtime import Runtime
 from ..store import Connection, IntegrityError, RowView, outbox
 from ..store import accounts as account_rows
 from ..store import statuses as status_rows
+from ..store.effects import WebhookEvent
 from ..store.rows import AccountRow, StatusRow
 from ..store.statuses import StatusBundle
 from ..urls import status_uri, status_url
@@ -159,6 +160,8 @@ async def boost(
     await home_feed.status_added(conn, created)
     await notifications.reblogged(conn, notifications.Notifier(rt), actor["id"], original)
     conn.effects.add(fanout.StatusPublished(boost_id))
+    if actor["domain"] is None:
+        conn.effects.add(WebhookEvent("status.created", boost_id))  # a local boost is a status
     return created
 
 

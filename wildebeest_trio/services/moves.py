@@ -204,7 +204,13 @@ async def _migrate(
     try:
         # A local account is followed at once, even when locked (as Mastodon does).
         await follows.follow_in(
-            conn, rt, follower, target, options, bypass_locked=target["domain"] is None
+            conn,
+            rt,
+            follower,
+            target,
+            options,
+            bypass_locked=target["domain"] is None,
+            bypass_limit=True,  # as Mastodon's move: the follower had these follows already
         )
     except CannotFollow:
         return  # a block between them, or the like: the old follow stays (as on Mastodon)

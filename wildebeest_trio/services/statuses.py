@@ -36,6 +36,7 @@ from ..store import quotes as quote_rows
 from ..store import scheduled as scheduled_rows
 from ..store import statuses as status_rows
 from ..store import users as user_rows
+from ..store.effects import WebhookEvent
 from ..store.paging import Page
 from ..store.rows import AccountPageRow, AccountRow, StatusRow
 from ..store.statuses import StatusBundle
@@ -304,7 +305,8 @@ async def create(
             status_id=status_id,
             account_id=author["id"],
             poll=new.poll,
-            local=local,
+            # An archived poll is closed: no end to wait for, no one to tell.
+            local=local and not new.history,
             now=now,
         )
     if new.visibility == "direct":
@@ -338,6 +340,8 @@ async def create(
     await notifications.status_posted(conn, notifications.Notifier(rt), row, version.mentions)
     await preview_cards.queue(conn, rt, row, has_media=bool(new.uploads or new.remote_media))
     conn.effects.add(fanout.StatusPublished(status_id))
+    if local:
+        conn.effects.add(WebhookEvent("status.created", status_id))
     return row
 
 
@@ -613,6 +617,7 @@ async def revise(conn: Connection, rt: Runtime, row: RowView, version: Version) 
     )
     if row["local"]:
         await outbox.record(conn, rt.ids, "status.updated", row["account_id"], row["id"])
+        conn.effects.add(WebhookEvent("status.updated", row["id"]))
     edited = await status_rows.status_by_id(conn, row["id"])
     assert edited is not None
     newly = [m for m in version.mentions if m not in mentioned_before]
@@ -675,6 +680,7 @@ async def _set_quote_policy(
     if announce:
         await outbox.record(conn, rt.ids, "status.updated", row["account_id"], row["id"])
         conn.effects.add(fanout.StatusPublished(row["id"], "status.update"))
+        conn.effects.add(WebhookEvent("status.updated", row["id"]))
 
 
 async def set_quote_policy(

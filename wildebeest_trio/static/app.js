@@ -155,8 +155,71 @@ function listen(stream) {
   });
 }
 
+// Imports on the settings page: a running import's counts are polled from its progress
+// endpoint and updated in place; once it ends the imports table is taken from the page
+// again (with what failed). Without this script the page reloads itself (<noscript>).
+const POLL_MS = 2000;
+
+function watchImport(row) {
+  const cells = ["state", "done", "failed", "left"];
+  const poll = async () => {
+    if (!row.isConnected) return;  // the table was replaced: its new row is watched
+    let progress;
+    try {
+      const response = await fetch(row.dataset.progress, {
+        credentials: "same-origin", headers: { Accept: "application/json" },
+      });
+      if (!response.ok) return;  // gone, or signed out: the page says so on reload
+      progress = await response.json();
+    } catch (error) {
+      setTimeout(poll, POLL_MS * 5);  // offline for a moment
+      return;
+    }
+    for (const name of cells) {
+      const cell = row.querySelector(`.${name}`);
+      if (cell) cell.textContent = String(progress[name]);
+    }
+    document.body.dataset.importPolled = String(Number(document.body.dataset.importPolled || 0) + 1);
+    if (progress.state === "running") {
+      setTimeout(poll, POLL_MS);
+      return;
+    }
+    say(`Import ${progress.state}: ${progress.done} done, ${progress.failed} failed.`);
+    try {
+      const response = await fetch(location.pathname, {
+        credentials: "same-origin", headers: { Accept: "text/html" },
+      });
+      const page = new DOMParser().parseFromString(await response.text(), "text/html");
+      const fresh = page.querySelector("table.imports");
+      const table = document.querySelector("table.imports");
+      if (fresh && table) {
+        table.replaceWith(document.importNode(fresh, true));
+        watchImports();
+      }
+    } catch (error) {
+      // The counts are right already; what failed shows on the next visit.
+    }
+  };
+  setTimeout(poll, POLL_MS);
+}
+
+function watchImports() {
+  document.querySelectorAll("tr[data-progress]").forEach(watchImport);
+}
+
+// A file past the import's limit is refused before it is sent, with the server's words.
+function checkFileSize(input) {
+  input.addEventListener("change", () => {
+    const file = input.files && input.files[0];
+    const tooLarge = file && file.size > Number(input.dataset.maxBytes);
+    input.setCustomValidity(tooLarge ? input.dataset.tooLarge || "File is too large" : "");
+  });
+}
+
 function start() {
   document.querySelectorAll("form.compose").forEach(setUpCompose);
+  watchImports();
+  document.querySelectorAll("input[type=file][data-max-bytes]").forEach(checkFileSize);
   showUnread();
   const stream = document.body.dataset.stream;
   if (stream) listen(stream);

@@ -7,7 +7,7 @@ from typing import Any
 
 from . import statuses, users
 from .base import ROLE_SQL, Connection, fetch_as, fetchrow_as, fetchval_as
-from .effects import INSTANCE_FACTS_CHANGED
+from .effects import INSTANCE_FACTS_CHANGED, WebhookEvent
 from .entities import accounts_changed
 from .rows import AccountRow, AccountWithUserRow, ActorRow, PublicKeyRow, RemoteActorKeyRow
 
@@ -158,6 +158,7 @@ async def update_profile(
 ) -> None:
     """Change profile columns of an account (only the known ones)."""
     accounts_changed(conn, (account_id,))
+    conn.effects.add(WebhookEvent("account.updated", account_id))
     unknown = set(changes) - _PROFILE_COLUMNS
     if unknown:
         raise ValueError(f"not profile columns: {sorted(unknown)}")
@@ -202,6 +203,7 @@ async def local_ids_with_links(conn: Connection, after_id: int, limit: int) -> l
 async def rename_local_account(conn: Connection, account_id: int, username: str, now: int) -> None:
     """Give a local account another username (the instance actor's upgrade)."""
     accounts_changed(conn, (account_id,))
+    conn.effects.add(WebhookEvent("account.updated", account_id))
     await conn.execute(
         "UPDATE accounts SET username = $1, updated_at = $2 WHERE id = $3 AND domain IS NULL",
         username,
@@ -213,6 +215,7 @@ async def rename_local_account(conn: Connection, account_id: int, username: str,
 async def set_also_known_as(conn: Connection, account_id: int, aliases: str, now: int) -> None:
     """Replace an account's aliases (a JSON list of actor URIs)."""
     accounts_changed(conn, (account_id,))
+    conn.effects.add(WebhookEvent("account.updated", account_id))
     await conn.execute(
         "UPDATE accounts SET also_known_as = $1, updated_at = $2 WHERE id = $3",
         aliases,
@@ -224,6 +227,7 @@ async def set_also_known_as(conn: Connection, account_id: int, aliases: str, now
 async def set_moved_to(conn: Connection, account_id: int, target_id: int, now: int) -> None:
     """Record that an account moved to another."""
     accounts_changed(conn, (account_id,))
+    conn.effects.add(WebhookEvent("account.updated", account_id))
     await conn.execute(
         "UPDATE accounts SET moved_to_account_id = $1, moved_at = $2, updated_at = $2 "
         "WHERE id = $3",
@@ -395,6 +399,7 @@ async def set_account_flag(
     """Set `suspended_at`, `silenced_at` or `sensitized_at` (a time, or NULL to lift it);
     whether it changed."""
     accounts_changed(conn, (account_id,))
+    conn.effects.add(WebhookEvent("account.updated", account_id))
     conn.effects.add(INSTANCE_FACTS_CHANGED)
     if column not in ("suspended_at", "silenced_at", "sensitized_at"):
         raise ValueError(column)
@@ -424,6 +429,7 @@ async def delete_account_row(conn: Connection, account_id: int) -> None:
 async def clear_profile_images(conn: Connection, account_id: int) -> set[str]:
     """Forget an account's avatar and header files; the keys they had."""
     accounts_changed(conn, (account_id,))
+    conn.effects.add(WebhookEvent("account.updated", account_id))
     row = await conn.fetchrow(
         "SELECT avatar_key, header_key FROM accounts WHERE id = $1", account_id
     )

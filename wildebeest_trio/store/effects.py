@@ -66,3 +66,16 @@ class InstanceFactsChanged(Effect):
 
 
 INSTANCE_FACTS_CHANGED = InstanceFactsChanged()
+
+
+@dataclass(frozen=True)
+class WebhookEvent(Effect):
+    """Something admin webhooks may be told of (Mastodon's `TriggerWebhookWorker`): an
+    event name (`report.created`...) and the id of its account, report or status.
+
+    Recorded where the change is written (the report rows record their own); the handler
+    (services.webhooks) queues one durable delivery per enabled webhook that wants it.
+    """
+
+    event: str
+    object_id: int

@@ -57,7 +57,6 @@ class StatusEntry:
     media: list[MediaAttachmentRow] = field(default_factory=list)
     emojis: list[CustomEmojiRow] = field(default_factory=list)
     card: StatusCardRow | None = None
-    card_author: AccountRow | None = None
     poll: PollRow | None = None
     quote: QuoteRow | None = None
     application: ApplicationNameRow | None = None

@@ -184,20 +184,10 @@ async def relationship_facts(
     if not target_ids:
         return {"following": {}, "followed_by": {}, "requested": {}, "requested_by": {}}
     ids = placeholders(2, len(target_ids))
-    following = await fetch_as(
-        conn,
-        FollowRow,
-        f"SELECT * FROM follows WHERE account_id = $1 AND target_account_id IN ({ids})",
-        viewer_id,
-        *target_ids,
-    )
-    followed_by = await fetch_as(
-        conn,
-        FollowRow,
-        f"SELECT * FROM follows WHERE target_account_id = $1 AND account_id IN ({ids})",
-        viewer_id,
-        *target_ids,
-    )
+    # Requests are read before follows: each statement sees what was committed when it
+    # began (READ COMMITTED), and an accepted request becomes a follow in one commit; read
+    # the other way round, an Accept committing between the two reads hid both (a list
+    # import then refused a member it had just asked to follow).
     requested = await fetch_as(
         conn,
         FollowRequestRow,
@@ -209,6 +199,20 @@ async def relationship_facts(
         conn,
         FollowRequestRow,
         f"SELECT * FROM follow_requests WHERE target_account_id = $1 AND account_id IN ({ids})",
+        viewer_id,
+        *target_ids,
+    )
+    following = await fetch_as(
+        conn,
+        FollowRow,
+        f"SELECT * FROM follows WHERE account_id = $1 AND target_account_id IN ({ids})",
+        viewer_id,
+        *target_ids,
+    )
+    followed_by = await fetch_as(
+        conn,
+        FollowRow,
+        f"SELECT * FROM follows WHERE target_account_id = $1 AND account_id IN ({ids})",
         viewer_id,
         *target_ids,
     )

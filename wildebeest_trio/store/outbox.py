@@ -34,6 +34,13 @@ marks it dispatched. Events so far (`object_id` and payload):
   back: a Delete of the stamp. `quote.updated` (the quoting status id): a local account's
   quote was approved: an Update of its Note, now naming the stamp.
 
+- `collection.added`, `collection.updated`, `collection.removed`, `collection.item_added`,
+  `collection.item_removed` (no object; activity): a collection change, its activity
+  built when it was made, to the owner's followers; `collection.feature_requested` (no
+  object; activity, to_account_id): a FeatureRequest to a remote featured account;
+  `collection.feature_answered` (no object; activity, to_account_id): a local account's
+  Accept or Reject of a remote FeatureRequest, to the collection's owner.
+
 `account_id` is always the local actor. Bookmarks and conversation mutes are private
 and record nothing.
 """

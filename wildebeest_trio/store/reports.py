@@ -8,6 +8,7 @@ from typing import Any
 
 from . import daily_counters
 from .base import Connection, R, Row, row_as
+from .effects import WebhookEvent
 from .paging import Page, fetch_page
 from .rows import ReportRow, ReportWithNamesRow
 
@@ -30,6 +31,7 @@ async def insert(conn: Connection, report: Mapping[str, Any]) -> ReportRow:
         report["now"],
     )
     await daily_counters.bump(conn, "opened_reports", report["now"])
+    conn.effects.add(WebhookEvent("report.created", report["id"]))
     row = await by_id(conn, report["id"])
     assert row is not None
     return row
@@ -67,6 +69,7 @@ async def resolve(conn: Connection, report_id: int, by_account_id: int, now: int
     )
     if done:
         await daily_counters.bump(conn, "resolved_reports", now)
+        conn.effects.add(WebhookEvent("report.updated", report_id))
     return bool(done)
 
 
@@ -78,6 +81,8 @@ async def reopen(conn: Connection, report_id: int, now: int) -> bool:
         now,
         report_id,
     )
+    if done:
+        conn.effects.add(WebhookEvent("report.updated", report_id))
     return bool(done)
 
 
@@ -119,6 +124,7 @@ async def assign(conn: Connection, report_id: int, account_id: int | None, now: 
         now,
         report_id,
     )
+    conn.effects.add(WebhookEvent("report.updated", report_id))
 
 
 async def recategorize(
@@ -132,6 +138,7 @@ async def recategorize(
         now,
         report_id,
     )
+    conn.effects.add(WebhookEvent("report.updated", report_id))
 
 
 async def resolve_open_about(
@@ -147,6 +154,8 @@ async def resolve_open_about(
     )
     if rows:
         await daily_counters.bump(conn, "resolved_reports", now, len(rows))
+    for r in rows:
+        conn.effects.add(WebhookEvent("report.updated", int(r["id"])))
     return [int(r["id"]) for r in rows]
 
 

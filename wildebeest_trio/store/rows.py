@@ -781,6 +781,60 @@ class TermsOfServiceRow(TypedDict):
     changelog: str
     created_at: int
     updated_at: int
+    notification_sent_at: int | None
+    notified_through: int
+
+
+class UserMailRow(TypedDict):
+    user_id: int
+    account_id: int
+    email: str
+    username: str
+
+
+class NameCountRow(TypedDict):
+    name: str
+    uses: int
+
+
+class CollectionRow(TypedDict):
+    id: int
+    account_id: int
+    name: str
+    description: str
+    language: str | None
+    sensitive: SqlBool
+    discoverable: SqlBool
+    tag_id: int | None
+    local: SqlBool
+    uri: str | None
+    url: str | None
+    created_at: int
+    updated_at: int
+
+
+class CollectionItemRow(TypedDict):
+    id: int
+    collection_id: int
+    account_id: int | None
+    state: str
+    position: int
+    uri: str | None
+    approval_uri: str | None
+    created_at: int
+    updated_at: int
+
+
+class AnnualReportRow(TypedDict):
+    id: int
+    account_id: int
+    year: int
+    state: str
+    schema_version: int
+    data: str | None
+    viewed_at: int | None
+    created_at: int
+    updated_at: int
 
 
 class ImportRow(TypedDict):
@@ -894,11 +948,37 @@ class StatusTranslationRow(TypedDict):
     created_at: int
 
 
+class WebhookRow(TypedDict):
+    id: int
+    url: str
+    events: str  # JSON: the event names it wants
+    secret: str
+    enabled: SqlBool
+    created_at: int
+    updated_at: int
+
+
+class RelayRow(TypedDict):
+    id: int
+    inbox_url: str
+    style: str  # mastodon | litepub
+    actor_uri: str | None
+    follow_activity_id: str
+    state: str  # pending | accepted | rejected
+    created_at: int
+    updated_at: int
+
+
 TABLES: dict[str, type] = {
+    "webhooks": WebhookRow,
+    "relays": RelayRow,
     "status_translations": StatusTranslationRow,
     "schema_migrations": SchemaMigrationRow,
     "weekly_logins": WeeklyLoginRow,
     "terms_of_service": TermsOfServiceRow,
+    "collections": CollectionRow,
+    "collection_items": CollectionItemRow,
+    "annual_reports": AnnualReportRow,
     "imports": ImportRow,
     "import_rows": ImportRowRow,
     "account_archives": AccountArchiveRow,

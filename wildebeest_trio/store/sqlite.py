@@ -1,7 +1,13 @@
 """The embedded backend: SQLite in WAL mode, each unit run whole in a worker thread.
 
 One writer connection (writes are serialized, as SQLite requires) and a few
-reader connections, which WAL lets run beside the writer on a snapshot. The
+reader connections, which WAL lets run beside the writer on a snapshot. Several
+processes may share the file (`serve --processes N`, delivery processes, `worker`):
+a write takes an exclusive `flock` on `<database>-writer` before `BEGIN IMMEDIATE`,
+so writers of all processes queue in the kernel and the next one starts the moment
+the last commits (SQLite's own busy handler polls, sleeping up to 100 ms, and lets a
+process that writes without pause starve the others); the busy timeout stays as the
+backstop. The
 units' threads are the store's own (a limiter with one token per connection):
 never Trio's default limiter, which file I/O, image work and anything else a
 stranger can set off share, so none of that can make the database wait.
@@ -9,7 +15,9 @@ stranger can set off share, so none of that can make the database wait.
 
 from __future__ import annotations
 
+import fcntl
 import functools
+import os
 import re
 import sqlite3
 from collections.abc import Coroutine, Iterable, Sequence
@@ -129,6 +137,12 @@ class SqliteStore(Store):
         if self.path != ":memory:" and str(mode).lower() != "wal":
             raise RuntimeError(f"SQLite refused WAL mode for {self.path}")
         self._write_lock = trio.Lock()
+        # The writers of every process on this file queue on this lock (see above).
+        self._writer_fd = (
+            None
+            if self.path == ":memory:"
+            else os.open(self.path + "-writer", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        )
         self._idle_readers = [_connect(self.path) for _ in range(readers)]
         self._reader_slots = trio.Semaphore(readers)
         self._threads = trio.CapacityLimiter(readers + 1)
@@ -175,16 +189,23 @@ class SqliteStore(Store):
     ) -> T:
         if self._closed:
             raise RuntimeError("store is closed")
-        raw.execute(begin)
+        locked = raw is self._writer and self._writer_fd is not None
+        if locked:
+            fcntl.flock(self._writer_fd, fcntl.LOCK_EX)  # type: ignore[arg-type]
         try:
-            result = drive(
-                unit(SqliteConnection(raw, effects, self.allow_list_only), *args, **kwargs)
-            )
-        except BaseException:
-            raw.execute("ROLLBACK")
-            raise
-        raw.execute("COMMIT")
-        return result
+            raw.execute(begin)
+            try:
+                result = drive(
+                    unit(SqliteConnection(raw, effects, self.allow_list_only), *args, **kwargs)
+                )
+            except BaseException:
+                raw.execute("ROLLBACK")
+                raise
+            raw.execute("COMMIT")
+            return result
+        finally:
+            if locked:
+                fcntl.flock(self._writer_fd, fcntl.LOCK_UN)  # type: ignore[arg-type]
 
     async def aclose(self) -> None:
         async with self._write_lock:
@@ -192,6 +213,8 @@ class SqliteStore(Store):
             self._writer.close()
             for raw in self._idle_readers:
                 raw.close()
+            if self._writer_fd is not None:
+                os.close(self._writer_fd)
 
 
 def sqlite_path(url: str) -> str:

@@ -653,8 +653,6 @@ def _fill(bundle: StatusBundle, entry: StatusEntry) -> None:
         bundle.emojis[i] = entry.emojis
     if entry.card is not None:
         bundle.cards[i] = entry.card
-        if entry.card_author is not None:
-            bundle.accounts.setdefault(entry.card_author["id"], entry.card_author)
     if entry.poll is not None:
         bundle.polls[entry.poll["id"]] = entry.poll
     if entry.quote is not None:
@@ -666,10 +664,6 @@ def _fill(bundle: StatusBundle, entry: StatusEntry) -> None:
 def _status_entry(bundle: StatusBundle, status_id: int, epoch: int) -> StatusEntry:
     """What the bundle loaded of one status, keyed by the version it was loaded at."""
     row = bundle.statuses[status_id]
-    card = bundle.cards.get(status_id)
-    card_author = None
-    if card is not None and card["author_account_id"]:
-        card_author = bundle.accounts.get(card["author_account_id"])
     app_id = row["application_id"]
     entry = StatusEntry(
         key=(row["entity_version"], _epoch_if_used((row["content"], row["spoiler_text"]), epoch)),
@@ -678,8 +672,7 @@ def _status_entry(bundle: StatusBundle, status_id: int, epoch: int) -> StatusEnt
         tags=bundle.tags.get(status_id, []),
         media=bundle.media.get(status_id, []),
         emojis=bundle.emojis.get(status_id, []),
-        card=card,
-        card_author=card_author,
+        card=bundle.cards.get(status_id),
         poll=bundle.polls.get(row["poll_id"] or 0),
         quote=bundle.quotes.get(status_id),
         application=bundle.applications.get(app_id) if app_id else None,
@@ -692,7 +685,11 @@ async def _load(conn: Connection, bundle: StatusBundle, status_ids: list[int]) -
     """The viewer-independent parts of these statuses of the bundle, and the authors of
     the bundle's statuses it lacks (returned)."""
     statuses = {i: bundle.statuses[i] for i in status_ids}
-    wanted = {r["account_id"] for r in bundle.statuses.values()} - set(bundle.account_entries)
+    wanted = {r["account_id"] for r in bundle.statuses.values()}
+    # A card's author is read with the page's authors, never kept with the status: its
+    # Account entity (counts, names) moves without the status's version.
+    wanted.update(c["author_account_id"] for c in bundle.cards.values() if c["author_account_id"])
+    wanted -= set(bundle.account_entries)
     authors = await _by_ids(
         conn, AccountRow, "SELECT * FROM accounts WHERE id IN ({ids})", list(wanted)
     )

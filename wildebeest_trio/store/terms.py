@@ -6,7 +6,10 @@ from .base import Connection, fetch_as, fetchrow_as
 from .effects import INSTANCE_FACTS_CHANGED
 from .rows import TermsOfServiceRow
 
-_COLUMNS = "id, effective_date, content, changelog, created_at, updated_at"
+_COLUMNS = (
+    "id, effective_date, content, changelog, created_at, updated_at, notification_sent_at, "
+    "notified_through"
+)
 
 
 async def all_versions(conn: Connection) -> list[TermsOfServiceRow]:
@@ -60,3 +63,25 @@ async def delete_version(conn: Connection, effective_date: str) -> bool:
         "DELETE FROM terms_of_service WHERE effective_date = $1", effective_date
     )
     return bool(changed == 1)
+
+
+async def mark_notified(conn: Connection, effective_date: str, now: int) -> bool:
+    """Record that users were told about a version; false if it is unknown or they were
+    told already (one notice per version, as Mastodon's `notification_sent_at`)."""
+    conn.effects.add(INSTANCE_FACTS_CHANGED)
+    changed = await conn.execute(
+        "UPDATE terms_of_service SET notification_sent_at = $2 "
+        "WHERE effective_date = $1 AND notification_sent_at IS NULL",
+        effective_date,
+        now,
+    )
+    return bool(changed == 1)
+
+
+async def advance_notified(conn: Connection, effective_date: str, through: int) -> None:
+    """Note the last user told about a version (the notice job's cursor)."""
+    await conn.execute(
+        "UPDATE terms_of_service SET notified_through = $2 WHERE effective_date = $1",
+        effective_date,
+        through,
+    )

@@ -10,8 +10,15 @@ from typing import Any
 
 from . import daily_counters, oauth
 from .base import ROLE_SQL, Connection, fetch_as, fetchrow_as, fetchval_as
-from .effects import INSTANCE_FACTS_CHANGED
-from .rows import DigestUserRow, LiveSessionRow, OtpStateRow, SessionAccountRow, UserAccountRow
+from .effects import INSTANCE_FACTS_CHANGED, WebhookEvent
+from .rows import (
+    DigestUserRow,
+    LiveSessionRow,
+    OtpStateRow,
+    SessionAccountRow,
+    UserAccountRow,
+    UserMailRow,
+)
 
 __all__ = ["Connection"]
 
@@ -45,6 +52,10 @@ async def insert_user(conn: Connection, user: Mapping[str, Any]) -> None:
         user.get("sign_up_ip"),
     )
     await daily_counters.bump(conn, "new_users", user["created_at"])
+    # Mastodon's User: `account.created` on create, `account.approved` once it may sign in.
+    conn.effects.add(WebhookEvent("account.created", user["account_id"]))
+    if user["approved"] and user["confirmed_at"] is not None:
+        conn.effects.add(WebhookEvent("account.approved", user["account_id"]))
 
 
 async def user_by_login(conn: Connection, login: str) -> UserAccountRow | None:
@@ -244,8 +255,16 @@ async def set_standing(
     disabled: bool | None = None,
     confirm: bool = False,
 ) -> None:
-    """Change a user's role, approval, disabled flag or confirmation (None: unchanged)."""
+    """Change a user's role, approval, disabled flag or confirmation (None: unchanged).
+
+    A user approved and confirmed by this change records `account.approved` (Mastodon's
+    `prepare_new_user!`)."""
     conn.effects.add(INSTANCE_FACTS_CHANGED)
+    before = None
+    if approved or confirm:
+        before = await conn.fetchrow(
+            "SELECT account_id, approved, confirmed_at FROM users WHERE id = $1", user_id
+        )
     if role is not None:
         # The owner is stored as an admin with the owner flag (see migration 0026).
         await conn.execute(
@@ -270,6 +289,9 @@ async def set_standing(
             now,
             user_id,
         )
+    if before is not None and not (before["approved"] and before["confirmed_at"] is not None):
+        if (approved or before["approved"]) and (confirm or before["confirmed_at"] is not None):
+            conn.effects.add(WebhookEvent("account.approved", int(before["account_id"])))
 
 
 async def disable_for_deletion(conn: Connection, account_id: int, now: int) -> None:
@@ -394,4 +416,19 @@ async def unused_recovery_codes(conn: Connection, user_id: int) -> int:
             "SELECT COUNT(*) FROM user_recovery_codes WHERE user_id = $1 AND used_at IS NULL",
             user_id,
         )
+    )
+
+
+async def mailable_after(conn: Connection, after_id: int, limit: int) -> list[UserMailRow]:
+    """Confirmed, working users with an id past `after_id`, in id order: whom a notice to
+    every user goes to (Mastodon mails confirmed users not disabled or suspended)."""
+    return await fetch_as(
+        conn,
+        UserMailRow,
+        "SELECT u.id AS user_id, u.account_id, u.email, a.username FROM users u "
+        "JOIN accounts a ON a.id = u.account_id "
+        "WHERE u.id > $1 AND u.confirmed_at IS NOT NULL AND NOT u.disabled AND u.approved "
+        "AND a.suspended_at IS NULL ORDER BY u.id LIMIT $2",
+        after_id,
+        limit,
     )

@@ -19,6 +19,8 @@ from functools import cached_property
 import trio
 from wsproto.frame_protocol import FrameProtocol
 
+from .peers import StreamPeers
+
 log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 256
@@ -112,6 +114,8 @@ class StreamHub:
 
     def __init__(self) -> None:
         self._subscribers: dict[str, set[Subscription]] = {}
+        # The other processes on this SQLite database (`assembly` names their folder).
+        self.peers = StreamPeers(None)
 
     def subscribe(self, subscription: Subscription, channel: str, label: list[str]) -> None:
         subscription.labels[channel] = label

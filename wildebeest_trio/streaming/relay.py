@@ -3,8 +3,10 @@
 On PostgreSQL an event goes out as a NOTIFY (after the publishing transaction
 commits) and each process's relay, LISTENing on a dedicated connection, hands it
 to its own hub; payloads too large for NOTIFY's 8,000 bytes are parked in a table
-and fetched by reference. On SQLite, one process serves every stream, so events
-go straight to the local hub.
+and fetched by reference. On SQLite (every process on one machine) an event goes
+straight to the publishing process's hub and, as a Unix datagram, to each other
+process serving streams (`peers.py`), whose relay hands it to its hub; payloads too
+large for a datagram are parked the same way.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import trio
 from ..ids import now_ms
 from ..store import Connection, Effect
 from ..store import streams as stream_rows
+from .peers import DATAGRAM_LIMIT
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -86,7 +89,34 @@ async def publish_events(rt: Runtime, events: Iterable[StreamEvent]) -> None:
     if rt.store.dialect != "postgres":
         for e in events:
             rt.streams.publish_many(list(e.channels), e.event, e.payload, e.author_id)
+        await _tell_peers(rt, events)
         return
+    messages, parked = _messages(rt, events, NOTIFY_LIMIT)
+
+    async def unit(conn: Connection) -> None:
+        for message in messages + await _park(conn, parked):
+            await stream_rows.notify(conn, message)
+
+    await rt.store.write(unit)
+
+
+async def _tell_peers(rt: Runtime, events: list[StreamEvent]) -> None:
+    """SQLite: send events to the other processes on this machine serving streams."""
+    peers = rt.streams.peers
+    paths = peers.others()
+    if not paths:
+        return
+    messages, parked = _messages(rt, events, DATAGRAM_LIMIT)
+    if parked:
+        messages += await rt.store.write(_park, parked)
+    for message in messages:
+        peers.send(message.encode(), paths)
+
+
+def _messages(
+    rt: Runtime, events: list[StreamEvent], limit: int
+) -> tuple[list[str], list[tuple[int, StreamEvent]]]:
+    """Events as messages of at most `limit` bytes, and (with new ids) those too large."""
     messages: list[str] = []
     parked: list[tuple[int, StreamEvent]] = []
     for e in events:
@@ -94,30 +124,27 @@ async def publish_events(rt: Runtime, events: Iterable[StreamEvent]) -> None:
             {"c": e.channels, "e": e.event, "p": e.payload, "a": e.author_id},
             separators=(",", ":"),
         )
-        if len(message.encode()) <= NOTIFY_LIMIT:
+        if len(message.encode()) <= limit:
             messages.append(message)
         else:
             parked.append((rt.ids.next_id(), e))
+    return messages, parked
 
-    async def unit(conn: Connection) -> None:
-        for payload_id, e in parked:
-            # A parked row's `channel` holds the JSON list of channels.
-            listed = json.dumps(e.channels, separators=(",", ":"))
-            await stream_rows.park_payload(conn, payload_id, listed, e.event, e.payload, now_ms())
-        references = [json.dumps({"ref": i, "a": e.author_id}) for i, e in parked]
-        for message in messages + references:
-            await stream_rows.notify(conn, message)
 
-    await rt.store.write(unit)
+async def _park(conn: Connection, parked: list[tuple[int, StreamEvent]]) -> list[str]:
+    """Store large events for the relays to read; the messages that refer to them."""
+    for payload_id, e in parked:
+        # A parked row's `channel` holds the JSON list of channels.
+        listed = json.dumps(e.channels, separators=(",", ":"))
+        await stream_rows.park_payload(conn, payload_id, listed, e.event, e.payload, now_ms())
+    return [json.dumps({"ref": i, "a": e.author_id}) for i, e in parked]
 
 
 async def run_relay(
     rt: Runtime, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
 ) -> None:
-    """Relay NOTIFYs to this process's hub until cancelled (PostgreSQL only)."""
-    if rt.store.dialect != "postgres":
-        task_status.started()
-        await trio.sleep_forever()
+    """Relay other processes' events to this process's hub until cancelled: NOTIFYs on
+    PostgreSQL, datagrams on SQLite (none for an in-memory database)."""
     # One message per event (not per channel), so this absorbs bursts of thousands of
     # posts; a relay further behind than that drops, rather than blocking the listener.
     send, receive = trio.open_memory_channel[str](RELAY_BUFFER)
@@ -129,7 +156,10 @@ async def run_relay(
             log.warning("stream relay is behind; an event was dropped")
 
     async with trio.open_nursery() as nursery:
-        await nursery.start(rt.store.listen, stream_rows.NOTIFY_CHANNEL, on_message)  # type: ignore[attr-defined]
+        if rt.store.dialect == "postgres":
+            await nursery.start(rt.store.listen, stream_rows.NOTIFY_CHANNEL, on_message)  # type: ignore[attr-defined]
+        else:
+            await nursery.start(rt.streams.peers.receive, on_message)
         task_status.started()
         async for message in receive:
             try:

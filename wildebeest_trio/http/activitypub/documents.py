@@ -21,6 +21,7 @@ from ...federation.signed_get import verify_signed_get
 from ...federation.verify import DeliveryRefused
 from ...ids import parse_id
 from ...serializers import activitypub as ap
+from ...services import collections as collection_service
 from ...services import featured_tags as featured_tag_service
 from ...services.types import Row
 from ..browser import redirect, signed_in
@@ -291,3 +292,43 @@ async def featured_tags(username: str) -> Response:
     return activity_response(
         ap.featured_tags_collection(rt.config, f"{row['uri']}/collections/tags", tags)
     )
+
+
+@blueprint.route("/users/<username>/featured_collections")
+async def featured_collections(username: str) -> Response:
+    """A local account's collections (its `featuredCollections`), as Mastodon serves them."""
+    rt = runtime()
+    row = await _actor_row(username)
+    if not wants_activitypub():
+        return browser_redirect(f"/@{row['username']}")
+    await signer(required=rt.config.authorized_fetch)
+    document = await collection_service.featured_collections_document(rt, row["username"])
+    if document is None:
+        raise not_found()
+    return activity_response(document)
+
+
+@blueprint.route("/users/<username>/collections/<id:collection_id>")
+async def collection(username: str, collection_id: int) -> Response:
+    """One local collection as a FeaturedCollection."""
+    rt = runtime()
+    row = await _actor_row(username)
+    if not wants_activitypub():
+        return browser_redirect(f"/@{row['username']}")
+    await signer(required=rt.config.authorized_fetch)
+    document = await collection_service.collection_document(rt, row["username"], collection_id)
+    if document is None:
+        raise not_found()
+    return activity_response(document)
+
+
+@blueprint.route("/users/<username>/feature_authorizations/<id:item_id>")
+async def feature_authorization(username: str, item_id: int) -> Response:
+    """A local account's stamp approving its place in a collection."""
+    rt = runtime()
+    row = await _actor_row(username)
+    await signer(required=rt.config.authorized_fetch)
+    document = await collection_service.feature_authorization_document(rt, row["username"], item_id)
+    if document is None:
+        raise not_found()
+    return activity_response(document)

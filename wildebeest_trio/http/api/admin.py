@@ -15,8 +15,7 @@ from typing import Any
 from quart import Blueprint, Response
 
 from ... import roles
-from ...serializers.admin import admin_account_entity, admin_report_entity
-from ...serializers.statuses import status_entities
+from ...serializers.admin import admin_account_entity, admin_report_view_entity
 from ...services import admin
 from ...services.admin import AccountAction, AccountFilter, AdminAccount, Staff
 from ..auth import auth, require_scope
@@ -187,12 +186,7 @@ async def _reports_json(found: list[Any]) -> list[dict[str, Any]]:
     rt = runtime()
     with admin_errors():
         views = await admin.report_views(rt, staff(), found)
-    entities = []
-    for view in views:
-        accounts = {i: account_json(a) for i, a in view.accounts.items()}
-        statuses = status_entities(rt.config, view.statuses)
-        entities.append(admin_report_entity(rt.config, view.report, accounts, statuses, view.rules))
-    return entities
+    return [admin_report_view_entity(rt.config, view) for view in views]
 
 
 @blueprint.route("/api/v1/admin/reports")

@@ -4,12 +4,13 @@ blocks, custom emoji, announcements and the job queue, for moderators and admins
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable
 
 from quart import Blueprint, Response, request
 
 from ... import roles
 from ...ids import parse_id
-from ...services import admin, admin_blocks, custom_emoji, trends
+from ...services import admin, admin_blocks, custom_emoji, relays, terms_mail, trends, webhooks
 from ...services import instance as instance_service
 from ...services.types import Row
 from ..browser import FormPost, Notices, form_post, staff, viewer_page
@@ -34,6 +35,8 @@ NOTICES = Notices(
         "saved": "Saved.",
         "link_approved": "The link may trend now.",
         "link_rejected": "The link will not trend.",
+        "webhook": "The webhook was saved.",
+        "relay": "The relay was asked to let us in; it is pending until it answers.",
     }
 )
 
@@ -45,6 +48,22 @@ ADMINS = staff(admin.ADMIN_ROLES)
 def acting(viewer: Row) -> admin.Staff:
     """The signed-in staff member as the admin services take them."""
     return admin.Staff(int(viewer["account_id"]), str(viewer["role"]))
+
+
+async def attempt(
+    post: FormPost, action: Awaitable[object], notice: str, *, missing: str
+) -> Response:
+    """Run an admin service's action for a form: back with `notice`, or the page saying
+    why not (404 for what is `missing`, 403 for a role without the permission, 422)."""
+    try:
+        await action
+    except admin.NotFound:
+        return await post.failed(missing, 404)
+    except admin.Forbidden as exc:
+        return await post.failed(str(exc), 403)
+    except admin.AdminError as exc:
+        return await post.failed(str(exc))
+    return post.done(notice)
 
 
 # Dashboard and instance settings ---------------------------------------------------------------
@@ -117,6 +136,13 @@ async def settings_save(post: FormPost) -> Response:
                 html=str(form.get("content", "")),
                 changelog=str(form.get("changelog", "")),
             )
+        elif action == "notify_terms":
+            try:
+                sent = await terms_mail.notify_users(rt, str(form.get("effective_date", ""))[:40])
+            except terms_mail.TermsNotFound:
+                return await post.failed("No such terms of service.", 404)
+            if not sent:
+                return await post.failed("The users were already told about these terms.", 409)
         elif action == "remove_terms":
             if not await instance_service.delete_terms(
                 rt, str(form.get("effective_date", ""))[:40]
@@ -217,17 +243,13 @@ async def accounts_page(viewer: Row) -> Response:
 @blueprint.route("/admin/accounts/<id:account_id>/role", methods=["POST"])
 @form_post(MODERATORS, back="/admin/accounts")
 async def account_role(post: FormPost, account_id: int) -> Response:
-    try:
-        await admin.set_role(
-            runtime(), acting(post.account), account_id, str(post.form.get("role", ""))[:20]
-        )
-    except admin.NotFound:
-        return await post.failed("No such local account.", 404)
-    except admin.Forbidden as exc:
-        return await post.failed(str(exc), 403)
-    except admin.AdminError as exc:
-        return await post.failed(str(exc))
-    return post.done("changed")
+    role = str(post.form.get("role", ""))[:20]
+    return await attempt(
+        post,
+        admin.set_role(runtime(), acting(post.account), account_id, role),
+        "changed",
+        missing="No such local account.",
+    )
 
 
 @blueprint.route("/admin/accounts/<id:account_id>/<action>", methods=["POST"])
@@ -436,3 +458,70 @@ async def action_logs_page(viewer: Row) -> Response:
         ],
         older=entries[-1]["id"] if len(entries) == 100 else None,
     )
+
+
+# Webhooks --------------------------------------------------------------------------------------
+
+
+@blueprint.route("/admin/webhooks")
+@viewer_page(ADMINS)
+async def webhooks_page(viewer: Row) -> Response:
+    found = await webhooks.webhooks(runtime(), acting(viewer))
+    return await NOTICES.page(
+        "admin/webhooks.html",
+        events=webhooks.EVENTS,
+        webhooks=[{**w, "event_names": webhooks.events_of(w)} for w in found],
+    )
+
+
+@blueprint.route("/admin/webhooks", methods=["POST"])
+@form_post(ADMINS, back="/admin/webhooks")
+async def webhook_create(post: FormPost) -> Response:
+    form = post.form
+    creating = webhooks.create_webhook(
+        runtime(),
+        acting(post.account),
+        str(form.get("url", ""))[:3000],
+        [str(e)[:50] for e in form.getlist("events")[: len(webhooks.EVENTS) + 1]],
+    )
+    return await attempt(post, creating, "webhook", missing="No such webhook.")
+
+
+@blueprint.route("/admin/webhooks/<id:webhook_id>/<action>", methods=["POST"])
+@form_post(ADMINS, back="/admin/webhooks")
+async def webhook_change(post: FormPost, webhook_id: int, action: str) -> Response:
+    if action not in webhooks.ACTIONS:
+        return await post.failed("No such webhook or action.", 404)
+    return await attempt(
+        post,
+        webhooks.change_webhook(runtime(), acting(post.account), webhook_id, action),
+        "deleted" if action == "destroy" else "webhook",
+        missing="No such webhook.",
+    )
+
+
+# Relays ----------------------------------------------------------------------------------------
+
+
+@blueprint.route("/admin/relays")
+@viewer_page(ADMINS)
+async def relays_page(viewer: Row) -> Response:
+    return await NOTICES.page(
+        "admin/relays.html", relays=await relays.relays(runtime(), acting(viewer))
+    )
+
+
+@blueprint.route("/admin/relays", methods=["POST"])
+@form_post(ADMINS, back="/admin/relays")
+async def relay_add(post: FormPost) -> Response:
+    address = str(post.form.get("address", ""))[:3000]
+    style = str(post.form.get("style", "mastodon"))[:20]
+    adding = relays.add_relay(runtime(), acting(post.account), address, style)
+    return await attempt(post, adding, "relay", missing="No such relay.")
+
+
+@blueprint.route("/admin/relays/<id:relay_id>/delete", methods=["POST"])
+@form_post(ADMINS, back="/admin/relays")
+async def relay_remove(post: FormPost, relay_id: int) -> Response:
+    removing = relays.remove_relay(runtime(), acting(post.account), relay_id)
+    return await attempt(post, removing, "deleted", missing="No such relay.")

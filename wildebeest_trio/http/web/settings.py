@@ -9,6 +9,7 @@ from typing import Any
 
 import trio
 from quart import Blueprint, Response, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ...media.images import ImageError
 from ...serializers.accounts import account_entity
@@ -38,10 +39,11 @@ from ..browser import (
     form_post,
     page,
     redirect,
+    signed_in,
     start_browser_session,
     viewer_page,
 )
-from ..context import runtime
+from ..context import json_response, runtime
 
 blueprint = Blueprint("settings", __name__)
 
@@ -376,8 +378,9 @@ async def _export_page(viewer: Row, status: int = 200, error: str | None = None)
         types=IMPORT_TYPES,
         imports=found,
         archives=made,
-        running=any(i.state == "running" for i in found)
-        or any(a["state"] == "building" for a in made),
+        importing=any(i.state == "running" for i in found),
+        building=any(a["state"] == "building" for a in made),
+        max_file_bytes=imports.MAX_FILE_BYTES,
         error=error,
     )
 
@@ -432,6 +435,42 @@ IMPORT_TYPES = {
     "lists": "Lists",
     "archive": "Posts from a Mastodon archive (zip)",
 }
+
+
+#: The import form's body: Mastodon's largest file and the form's other fields. The app's
+#: limit for every other route stays as it is (assembled in http/app.py).
+IMPORT_FORM_BYTES = imports.MAX_FILE_BYTES + 64 * 1024
+LARGER_BODIES = {"/settings/import": IMPORT_FORM_BYTES}
+
+
+@blueprint.errorhandler(RequestEntityTooLarge)
+async def _too_large(exc: RequestEntityTooLarge) -> Response | RequestEntityTooLarge:
+    """A file past the import form's limit: the page says so, as for one that came in
+    whole but is too large (Mastodon's message), rather than a bare 413."""
+    viewer = await signed_in()
+    if request.endpoint != "settings.import_file" or viewer is None:
+        return exc
+    return await _export_page(viewer, 413, imports.FILE_TOO_LARGE)
+
+
+@blueprint.route("/settings/import/<id:import_id>.json")
+@viewer_page()
+async def import_progress(viewer: Row, import_id: int) -> Response:
+    """One import's progress for the settings page's script (which polls it while the
+    import runs; without the script the page reloads itself)."""
+    found = await imports.progress(runtime(), viewer["account_id"], import_id)
+    if found is None:
+        return json_response({"error": "Record not found"}, 404)
+    body = {
+        "id": str(found.id),
+        "state": found.state,
+        "total": found.total,
+        "done": found.done,
+        "failed": found.failed,
+        "left": found.left,
+        "failures": [{"what": f.what, "reason": f.reason} for f in found.failures],
+    }
+    return finish(json_response(body))
 
 
 @blueprint.route("/settings/import", methods=["POST"])
