@@ -25,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import trio
 
+from tests.seaweed import seaweed  # noqa: F401 - the session fixture of the S3 tests
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.config import Config, load_config
 from wildebeest_trio.inbox.consumer import run_inbox

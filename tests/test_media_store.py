@@ -19,6 +19,7 @@ from wildebeest_trio.media import (
     LocalMediaStore,
     MediaKeyError,
     MediaStore,
+    MediaStoreError,
     content_type_for_key,
     is_valid_key,
     make_key,
@@ -154,7 +155,7 @@ async def test_failed_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.M
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(MediaStoreError, match="No space"):
         await store.put(PNG, content_type="image/png", category="avatars")
     assert files_under(tmp_path / "media") == []
 

@@ -24,6 +24,7 @@ from .services.custom_emoji import EmojiError, add_emoji, local_emojis, remove_e
 from .services.domain_blocks import InvalidDomainBlock, block_domain, unblock_domain
 from .services.instance import add_rule, instance_facts, remove_rule, set_extended_description
 from .services.media_cache import purge_remote
+from .services.media_storage import MigrateError, migrate_media
 from .services.moves import MoveError, add_alias, remove_alias, start_move
 from .services.tokens import TokenError, issue_cli_token
 from .store import Connection, open_store
@@ -185,6 +186,14 @@ async def cmd_media_purge_remote(args: argparse.Namespace) -> None:
         f"purged cached remote media older than {args.days} days: "
         f"{purged.attachments} attachments, {purged.images} avatars, headers and emoji"
     )
+
+
+async def cmd_media_migrate(args: argparse.Namespace) -> None:
+    async with open_server_runtime(args.config) as rt:
+        try:
+            await migrate_media(rt, args.to, _say)
+        except MigrateError as exc:
+            raise CommandError(str(exc)) from None
 
 
 def _read_file(path: str) -> str:
@@ -514,6 +523,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--days", type=_non_negative_int, required=True, help="age in days")
     p.set_defaults(run=cmd_media_purge_remote)
+    p = med.add_parser(
+        "migrate",
+        help="copy every media file to the other storage, check each, then switch to it "
+        "(resumable: run it again after a failure)",
+    )
+    p.add_argument("--to", choices=("s3", "local"), required=True, help="the new storage")
+    p.set_defaults(run=cmd_media_migrate)
 
     domains = commands.add_parser("domains", help="moderate whole remote domains")
     dom = domains.add_subparsers(dest="domains_command", metavar="ACTION", required=True)

@@ -205,6 +205,40 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("data_dir", _parse_str, "./data", "Folder for the database, secret key and media"),
     Setting("media_dir", _parse_str, None, "Media folder (default `<data dir>/media`)"),
     Setting(
+        "media_storage",
+        _choice("auto", "local", "s3"),
+        "auto",
+        "Where media files live: `local` (the media folder), `s3`, or `auto` (what "
+        "`media migrate` last switched to, else `local`)",
+    ),
+    Setting(
+        "media_base_url",
+        _parse_str,
+        "",
+        "Public URL of the bucket or of the CDN in front of it (Mastodon's S3_ALIAS_HOST); "
+        "default: the bucket's address at its endpoint",
+    ),
+    Setting(
+        "s3_endpoint",
+        _parse_str,
+        "",
+        "S3-compatible endpoint, e.g. `https://s3.example.com` (empty: AWS for the region)",
+    ),
+    Setting("s3_bucket", _parse_str, "", "Bucket holding the media (required for `s3`)"),
+    Setting("s3_region", _parse_str, "us-east-1", "Region of the bucket"),
+    Setting("s3_access_key_id", _parse_str, "", "Access key id for the bucket"),
+    Setting("s3_secret_access_key", _parse_str, "", "Secret access key for the bucket"),
+    Setting(
+        "s3_path_style",
+        _parse_bool,
+        False,
+        "Address the bucket as `<endpoint>/<bucket>` (SeaweedFS, MinIO) rather than "
+        "`<bucket>.<endpoint host>`",
+    ),
+    Setting(
+        "s3_timeout", _parse_float, 60.0, "Seconds one request to the bucket may take (each try)"
+    ),
+    Setting(
         "media_max_image_bytes", _parse_int, 16 * 1024 * 1024, "Largest image upload, in bytes"
     ),
     Setting(
@@ -478,6 +512,15 @@ class Config:
     scheme: str
     data_dir: Path
     media_dir: Path
+    media_storage: str
+    media_base_url: str
+    s3_endpoint: str
+    s3_bucket: str
+    s3_region: str
+    s3_access_key_id: str
+    s3_secret_access_key: str
+    s3_path_style: bool
+    s3_timeout: float
     media_max_image_bytes: int
     media_max_image_pixels: int
     media_max_video_bytes: int
@@ -549,6 +592,9 @@ class Config:
     # The standard `SSL_CERT_FILE` of the environment: the CA file trusted instead of the
     # bundled one, as OpenSSL and httpx read it (None: unset).
     ssl_cert_file: str | None = None
+    # The media storage a runtime opened (`local` or `s3`, `WB_MEDIA_STORAGE` resolved
+    # against what `media migrate` recorded): where the serializers say files are.
+    media_kind: str = "local"
     extras: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -671,6 +717,7 @@ def load_config(
         "streaming_heartbeat",
         "media_ffmpeg_timeout",
         "media_fetch_timeout",
+        "s3_timeout",
         "preview_card_timeout",
         "dns_timeout",
         "ready_job_delay",
@@ -703,6 +750,21 @@ def load_config(
     if values["deepl_url"] is None:
         plan_host = "api-free.deepl.com" if values["deepl_plan"] == "free" else "api.deepl.com"
         values["deepl_url"] = f"https://{plan_host}"
+    for name in ("s3_endpoint", "media_base_url"):
+        values[name] = values[name].strip().rstrip("/")
+        if values[name] and not values[name].startswith(("http://", "https://")):
+            raise ConfigError(f"WB_{name.upper()}: must be an http or https URL")
+    if values["media_storage"] == "s3" and not values["s3_bucket"].strip():
+        raise ConfigError("WB_S3_BUCKET: required when WB_MEDIA_STORAGE is s3")
+    if not values["media_base_url"] and values["s3_bucket"]:
+        # The bucket's own address at its endpoint.
+        endpoint = values["s3_endpoint"] or f"https://s3.{values['s3_region']}.amazonaws.com"
+        scheme, _, host = endpoint.partition("://")
+        values["media_base_url"] = (
+            f"{endpoint}/{values['s3_bucket']}"
+            if values["s3_path_style"]
+            else f"{scheme}://{values['s3_bucket']}.{host}"
+        )
     for name in ("translation_url", "deepl_url"):
         values[name] = values[name].strip().rstrip("/")
         if values[name] and not values[name].startswith(("http://", "https://")):

@@ -14,7 +14,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import trio
@@ -26,11 +26,13 @@ from .delivery_pool import DeliveryPool
 from .ids import IdGenerator, now_ms
 from .jobs import JobRegistry
 from .jobs.scheduler import Periodic
-from .media import LocalMediaStore, MediaStore
+from .media import MediaStore
+from .media.backends import RECORDED_SETTING, chosen_kind, open_media_store
 from .net import Outbound
 from .private_files import secure_data_dir
 from .store import Effect, Effects, Store, open_store
 from .store.entities import EntityCache
+from .store.instance import setting_text
 from .store.migrate import migrate as apply_migrations
 from .store.nodes import claim_node, release_node, renew_node
 from .streaming.hub import StreamHub
@@ -203,6 +205,11 @@ async def open_runtime(
         if migrate:
             for m in await apply_migrations(store):
                 log.info("applied migration %04d_%s", m.version, m.name)
+        # Where media lives: the setting, or what `media migrate` last switched to.
+        recorded = await store.read(setting_text, RECORDED_SETTING)
+        # Resolved in the config too: the serializers name files where they are.
+        config = replace(config, media_kind=chosen_kind(config, recorded))
+        media = open_media_store(config, config.media_kind)
         owner = process_owner()
         node = await store.write(claim_node, owner, now_ms(), NODE_LEASE_MS)
         runtime = Runtime(
@@ -213,7 +220,7 @@ async def open_runtime(
             registry=registry,
             effects=effects,
             periodic=periodic,
-            media=LocalMediaStore(config.media_dir, config.base_url),
+            media=media,
             outbound=Outbound.from_config(config),
         )
         store.after_commit = runtime.run_effects

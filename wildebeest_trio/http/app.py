@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import logs
 from ..config import Config, parse_networks
+from ..media.store import MediaStoreError
 from ..runtime import Runtime
 from ..services import access_blocks
 from ..services import media as media_service
@@ -271,6 +272,15 @@ def create_app(rt: Runtime) -> QuartTrio:
     async def _api_error(exc: ApiError) -> Response:
         response = error_response(exc.status, exc.message, **exc.extra)
         response.headers.update(exc.headers)
+        return response
+
+    @app.errorhandler(MediaStoreError)
+    async def _media_store_error(exc: MediaStoreError) -> Response:
+        # The bucket (or the media folder) failed after its retries: nothing was stored, and
+        # the client may try again, as for any 503.
+        log.warning("media storage failed: %s %s: %s", request.method, request.path, exc)
+        response = error_response(503, "Media storage is unavailable, try again later")
+        response.headers["Retry-After"] = "30"
         return response
 
     @app.errorhandler(HTTPException)

@@ -1,4 +1,4 @@
-"""Media: the file store and image processing (avatars and headers now, attachments later)."""
+"""Media: the file stores (local folder, S3-compatible bucket) and image processing."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from .store import (
     LocalMediaStore,
     MediaKeyError,
     MediaStore,
+    MediaStoreError,
     StoredMedia,
     content_type_for_key,
     is_valid_key,
@@ -16,6 +17,7 @@ __all__ = [
     "LocalMediaStore",
     "MediaKeyError",
     "MediaStore",
+    "MediaStoreError",
     "StoredMedia",
     "content_type_for_key",
     "is_valid_key",

@@ -1,5 +1,10 @@
 """Where media files live: the `MediaStore` interface and its local-filesystem backend.
 
+The S3-compatible backend is `media.s3.S3MediaStore`; `media.backends.open_media_store`
+picks one from the settings. Every read, write and deletion of a media file goes through
+a `MediaStore` (uploads, previews, thumbnails, avatars, headers, emoji, the remote media
+cache, archives, `media migrate`), so no other code knows where the files are.
+
 Keys have the shape `<category>/<ab>/<cd>/<name>.<ext>`, and a file never changes once
 written, so it can be cached forever. The name is the file's SHA-256 (its content
 address: the same bytes stored twice share one key, as avatars, headers and emoji do)
@@ -15,13 +20,16 @@ import hashlib
 import os
 import re
 import secrets
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import trio
 
-from ..private_files import write_atomically
+from ..private_files import make_private_dir, write_atomically
 
 # The media types the server stores, with the one extension each is stored under.
 # Attachments (video, audio) add theirs here; serving derives Content-Type from it.
@@ -49,8 +57,18 @@ KEY_RE = re.compile(
 )
 
 
+# Files are read and copied in pieces this large: a video never sits whole in memory.
+CHUNK_BYTES = 1024 * 1024
+# Public files never change once written (see the module's docstring).
+CACHE_FOREVER = "public, max-age=31536000, immutable"
+
+
 class MediaKeyError(ValueError):
     """A key, category or content type the media store does not accept."""
+
+
+class MediaStoreError(Exception):
+    """The storage failed (unreachable, refused, full): nothing was stored; try again later."""
 
 
 @dataclass(frozen=True)
@@ -66,13 +84,36 @@ class StoredMedia:
 
 @runtime_checkable
 class MediaStore(Protocol):
-    """Content-addressed file storage with public URLs (local disk now, S3-compatible later)."""
+    """Content-addressed file storage with public URLs: `local` disk or `s3`-compatible.
+
+    Writes are whole or nothing (a failed one raises `MediaStoreError` and leaves no
+    file under the key); reads stream in pieces of at most `CHUNK_BYTES`.
+    """
+
+    # `local` or `s3`: what `media migrate` records and the settings name.
+    kind: str
 
     async def put(
         self, data: bytes, *, content_type: str, category: str, unique: bool = False
     ) -> StoredMedia:
         """Store `data` under its content address (storing the same bytes again is a no-op),
         or, with `unique`, under a fresh random name of its own."""
+        ...
+
+    async def put_file(self, key: str, source: Path) -> None:
+        """Store the file `source` under exactly `key` (streamed, never read whole)."""
+        ...
+
+    def read(self, key: str) -> AsyncIterator[bytes]:
+        """The bytes of `key` in pieces; `FileNotFoundError` when it is not stored."""
+        ...
+
+    async def size(self, key: str) -> int | None:
+        """The size of the file under `key`, or None when there is none."""
+        ...
+
+    async def keys(self) -> list[str]:
+        """Every valid key stored (for `media migrate`; other names are ignored)."""
         ...
 
     async def delete(self, key: str) -> None:
@@ -106,7 +147,7 @@ def make_key(
 def is_valid_key(key: str) -> bool:
     """Whether `key` has the shape `make_key` produces (its fan-out matching its name)."""
     m = KEY_RE.match(key)
-    return bool(m) and m["name"][:2] == m["a"] and m["name"][2:4] == m["b"]
+    return m is not None and m["name"][:2] == m["a"] and m["name"][2:4] == m["b"]
 
 
 def content_type_for_key(key: str) -> str:
@@ -122,6 +163,8 @@ class LocalMediaStore:
     All blocking file work runs in worker threads.
     """
 
+    kind = "local"
+
     def __init__(self, root: Path, base_url: str) -> None:
         # No I/O here: the folder is created on first write.
         self.root = Path(os.path.abspath(root))
@@ -134,10 +177,43 @@ class LocalMediaStore:
         self, data: bytes, *, content_type: str, category: str, unique: bool = False
     ) -> StoredMedia:
         key, digest = make_key(data, content_type=content_type, category=category, unique=unique)
-        await trio.to_thread.run_sync(self._write, key, data)
+        try:
+            await trio.to_thread.run_sync(self._write, key, data)
+        except OSError as exc:
+            raise MediaStoreError(f"the media folder refused the file: {exc}") from exc
         return StoredMedia(
             key=key, url=self.url(key), content_type=content_type, size=len(data), sha256=digest
         )
+
+    async def put_file(self, key: str, source: Path) -> None:
+        path = self._path(key)
+        if path is None:
+            raise MediaKeyError(f"invalid media key: {key!r}")
+        try:
+            await trio.to_thread.run_sync(_copy_atomically, source, path)
+        except OSError as exc:
+            raise MediaStoreError(f"the media folder refused the file: {exc}") from exc
+
+    async def read(self, key: str) -> AsyncIterator[bytes]:
+        path = await self.local_path(key)
+        if path is None:
+            raise FileNotFoundError(key)
+        handle = await trio.open_file(path, "rb")
+        async with handle:
+            while chunk := await handle.read(CHUNK_BYTES):
+                yield chunk
+
+    async def size(self, key: str) -> int | None:
+        path = await self.local_path(key)
+        if path is None:
+            return None
+        try:
+            return (await trio.Path(path).stat()).st_size
+        except FileNotFoundError:
+            return None
+
+    async def keys(self) -> list[str]:
+        return await trio.to_thread.run_sync(self._walk)
 
     async def delete(self, key: str) -> None:
         path = self._path(key)
@@ -159,6 +235,13 @@ class LocalMediaStore:
             return None
         return self.root / key
 
+    def _walk(self) -> list[str]:
+        found: list[str] = []
+        for folder, _dirs, files in os.walk(self.root):
+            base = Path(folder).relative_to(self.root).as_posix()
+            found.extend(key for name in files if is_valid_key(key := f"{base}/{name}"))
+        return sorted(found)
+
     def _check_inside(self, path: Path) -> Path | None:
         # Syntax already rules out `..`; this catches symlinks planted under the
         # root that point elsewhere (the file must really be inside the root).
@@ -178,6 +261,21 @@ class LocalMediaStore:
         # Folders 0700, files 0600: the server serves them itself. A temporary file has
         # a dot name, which never matches KEY_RE, so it is never served.
         write_atomically(final, data)
+
+
+def _copy_atomically(source: Path, final: Path) -> None:
+    """Copy `source` to `final` (0600, folders 0700) through a synced temporary file."""
+    make_private_dir(final.parent)
+    fd, tmp = tempfile.mkstemp(prefix=".", dir=final.parent)
+    try:
+        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+            shutil.copyfileobj(src, out, CHUNK_BYTES)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        _unlink_quietly(Path(tmp))
+        raise
 
 
 def _unlink_quietly(path: Path) -> None:

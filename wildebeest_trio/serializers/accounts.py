@@ -10,7 +10,7 @@ from ..roles import role
 from ..store import RowView
 from .custom_emoji import custom_emoji_entity
 from .featured_tags import featured_tag_entity
-from .media_urls import account_image_url
+from .media_urls import account_image_url, stored_url
 from .time import iso_date, iso_midnight
 
 
@@ -23,8 +23,8 @@ def default_header(config: Config) -> str:
 
 
 def media_url(config: Config, key: str) -> str:
-    """The public URL of a stored media file (the local media store's layout)."""
-    return f"{config.base_url}/system/{key}"
+    """The public URL of a stored media file, wherever media are kept."""
+    return stored_url(config, key)
 
 
 def acct(config: Config, row: RowView) -> str:

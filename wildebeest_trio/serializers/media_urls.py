@@ -20,7 +20,10 @@ PROFILE_IMAGES = ("avatar", "header")
 
 
 def stored_url(config: Config, key: str) -> str:
-    """The public URL of a file in the local media store."""
+    """The public URL of a stored media file: in the bucket (or its CDN) when media are on
+    S3-compatible storage, else this server's `/system/` route (`media.store` keys)."""
+    if config.media_kind == "s3":
+        return f"{config.media_base_url}/{key}"
     return f"{config.base_url}/system/{key}"
 
 

@@ -30,7 +30,6 @@ from ..federation import activities
 from ..ids import now_ms
 from ..jobs import JobRegistry
 from ..jobs.kinds import JobKind
-from ..media.store import LocalMediaStore
 from ..private_files import make_private_dir
 from ..runtime import Runtime
 from ..serializers import activitypub as ap
@@ -114,8 +113,21 @@ class _Zip:
     async def close_entry(self, handle: IO[bytes]) -> None:
         await trio.to_thread.run_sync(handle.close)
 
-    async def add_file(self, source: Path, name: str) -> None:
-        await trio.to_thread.run_sync(self.zip.write, source, name)
+    async def add_media(self, rt: Runtime, key: str, name: str) -> bool:
+        """Copy a media file into the zip as it streams from the media store; False when
+        the store has no such file (nothing is added then)."""
+        handle: IO[bytes] | None = None
+        try:
+            async for chunk in rt.media.read(key):
+                if handle is None:
+                    handle = await self.entry(name)
+                await trio.to_thread.run_sync(handle.write, chunk)
+        except FileNotFoundError:
+            return False
+        finally:
+            if handle is not None:
+                await self.close_entry(handle)
+        return handle is not None
 
     async def close(self) -> None:
         await trio.to_thread.run_sync(self.zip.close)
@@ -165,7 +177,6 @@ async def _write_archive(rt: Runtime, account_id: int, path: Path) -> None:
     if actor_row is None:
         raise LookupError("the account is not local")
     actor = cast(dict[str, Any], actor_row)
-    local = rt.media if isinstance(rt.media, LocalMediaStore) else None
     zf = _Zip(path)
     try:
         # Media first: the outbox's attachments point at them.
@@ -176,10 +187,8 @@ async def _write_archive(rt: Runtime, account_id: int, path: Path) -> None:
 
         async for rows in exports.pages(rt, media):
             for row in rows:
-                source = await local.local_path(row["file_key"]) if local else None
-                if source is None:
+                if not await zf.add_media(rt, row["file_key"], _zip_path_of_media(row["file_key"])):
                     continue
-                await zf.add_file(source, _zip_path_of_media(row["file_key"]))
                 media_keys[rt.media.url(row["file_key"])] = row["file_key"]
 
         document = ap.actor_document(rt.config, actor, actor["public_key_pem"])
@@ -187,13 +196,12 @@ async def _write_archive(rt: Runtime, account_id: int, path: Path) -> None:
             ("icon", "avatar", actor["avatar_key"]),
             ("image", "header", actor["header_key"]),
         ):
-            source = await local.local_path(key) if local and key else None
-            if source is None:
+            inside = f"{name}.{key.rpartition('.')[2]}" if key else ""
+            if not key or not await zf.add_media(rt, key, inside):
                 document.pop(field, None)
                 continue
-            await zf.add_file(source, f"{name}{source.suffix}")
             if isinstance(document.get(field), dict):
-                document[field]["url"] = f"{name}{source.suffix}"
+                document[field]["url"] = inside
         document.update(outbox="outbox.json", likes="likes.json", bookmarks="bookmarks.json")
         handle = await zf.entry("actor.json")
         await zf.write(handle, json.dumps(document))

@@ -5,27 +5,33 @@ random name given once), so clients and proxies may keep it for a year without
 revalidating. Only keys of the exact shape the
 store writes are looked up, and only files really inside the media folder are
 sent, so no path (`..`, encoded or absolute, or a symlink) reaches elsewhere.
+
+With media on S3-compatible storage the bucket (or its CDN) serves the files; a
+`/system/<key>` URL handed out before `media migrate --to s3` (other servers keep
+them) is redirected there for good.
 """
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, request, send_file
+from quart import Blueprint, Response, redirect, request, send_file
 
-from ...media.store import LocalMediaStore, content_type_for_key
+from ...media.store import CACHE_FOREVER, LocalMediaStore, content_type_for_key, is_valid_key
 from ..context import runtime
 from ..errors import not_found
 
 blueprint = Blueprint("media_files", __name__)
 
-CACHE_FOREVER = "public, max-age=31536000, immutable"
-
 
 @blueprint.route("/system/<path:key>", methods=["GET"])
 async def media_file(key: str) -> Response:
     media = runtime().media
-    # Another backend (S3-compatible) serves its files from its own URLs.
     if not isinstance(media, LocalMediaStore):
-        raise not_found()
+        # Another backend (S3-compatible) serves its files from its own URLs.
+        if not is_valid_key(key):
+            raise not_found()
+        moved = redirect(media.url(key), 301)
+        moved.headers["Cache-Control"] = CACHE_FOREVER
+        return moved
     path = await media.local_path(key)
     if path is None:
         raise not_found()
