@@ -21,7 +21,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from .base import Connection
 from .effects import Effect
@@ -29,6 +29,7 @@ from .rows import (
     AccountRow,
     ApplicationNameRow,
     CustomEmojiRow,
+    Json,
     MediaAttachmentRow,
     MentionedAccountRow,
     PollRow,
@@ -62,7 +63,7 @@ class StatusEntry:
     application: ApplicationNameRow | None = None
     #: The Status entity without its account and what depends on the viewer or on other
     #: statuses (set by the serializer the first time it renders the entry).
-    base: dict[str, Any] | None = None
+    base: dict[str, Json] | None = None
 
 
 @dataclass(eq=False)
@@ -71,7 +72,7 @@ class AccountEntry:
 
     key: EntryKey
     row: AccountRow
-    base: dict[str, Any] | None = None
+    base: dict[str, Json] | None = None
 
 
 E = TypeVar("E", StatusEntry, AccountEntry)
