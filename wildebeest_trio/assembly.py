@@ -29,6 +29,7 @@ from .services import (
     imports,
     mailer,
     media,
+    media_orphans,
     notification_mail,
     notifications,
     polls,
@@ -58,6 +59,7 @@ def job_registry() -> JobRegistry:
     delivery.register(registry)
     quote_checks.register(registry)
     media.register(registry)
+    media_orphans.register(registry)
     web_push.register(registry)
     polls.register(registry)
     scheduled.register(registry)
@@ -116,6 +118,10 @@ async def _remove_unattached_media(rt: Runtime) -> None:
         log.info("removed %d media uploads never attached to a status", removed)
 
 
+async def _queue_orphans(rt: Runtime) -> None:
+    await media_orphans.queue_run(rt)
+
+
 async def _end_overdue_polls(rt: Runtime) -> None:
     # Each poll's end is a durable job; this catches one whose job was parked.
     ended = await polls.end_overdue(rt)
@@ -159,6 +165,9 @@ def periodic_tasks() -> tuple[Periodic, ...]:
         *CORE,
         Periodic("purge parked stream payloads", 300.0, relay.purge_parked),
         Periodic("remove unattached media", 3600.0, _remove_unattached_media),
+        Periodic(
+            "queue the orphaned media cleanup", media_orphans.INTERVAL, media_orphans.queue_run
+        ),
         Periodic("purge dispatched outbox events", 3600.0, _purge_outbox),
         Periodic("end overdue polls", 600.0, _end_overdue_polls),
         Periodic("forget old inbox activity ids", 3600.0, federation_inbox.forget_old_activities),

@@ -24,6 +24,7 @@ from .services.custom_emoji import EmojiError, add_emoji, local_emojis, remove_e
 from .services.domain_blocks import InvalidDomainBlock, block_domain, unblock_domain
 from .services.instance import add_rule, instance_facts, remove_rule, set_extended_description
 from .services.media_cache import purge_remote
+from .services.media_orphans import GRACE_SECONDS, remove_orphans
 from .services.media_storage import MigrateError, migrate_media
 from .services.moves import MoveError, add_alias, remove_alias, start_move
 from .services.tokens import TokenError, issue_cli_token
@@ -194,6 +195,18 @@ async def cmd_media_migrate(args: argparse.Namespace) -> None:
             await migrate_media(rt, args.to, _say)
         except MigrateError as exc:
             raise CommandError(str(exc)) from None
+
+
+async def cmd_media_remove_orphans(args: argparse.Namespace) -> None:
+    async with open_server_runtime(args.config) as rt:
+        found = await remove_orphans(rt, grace=args.grace, dry_run=args.dry_run, say=_say)
+    verb = "would remove" if args.dry_run else "removed"
+    for key in found.removed:
+        _say(f"{verb} {key}")
+    _say(
+        f"{found.scanned} files looked at: {verb} {len(found.removed)} orphans, "
+        f"kept {found.fresh} younger than {args.grace:g} seconds"
+    )
 
 
 def _read_file(path: str) -> str:
@@ -530,6 +543,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--to", choices=("s3", "local"), required=True, help="the new storage")
     p.set_defaults(run=cmd_media_migrate)
+    p = med.add_parser(
+        "remove-orphans",
+        help="delete media files no row names (left by a process killed during an upload)",
+    )
+    p.add_argument(
+        "--grace",
+        type=float,
+        default=GRACE_SECONDS,
+        help="keep files younger than this many seconds (uploads in flight); default a day",
+    )
+    p.add_argument("--dry-run", action="store_true", help="only list what would be removed")
+    p.set_defaults(run=cmd_media_remove_orphans)
 
     domains = commands.add_parser("domains", help="moderate whole remote domains")
     dom = domains.add_subparsers(dest="domains_command", metavar="ACTION", required=True)

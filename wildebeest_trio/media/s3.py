@@ -28,6 +28,7 @@ from obstore.store import S3Store
 from .store import (
     CACHE_FOREVER,
     CHUNK_BYTES,
+    Listed,
     MediaKeyError,
     MediaStoreError,
     StoredMedia,
@@ -165,6 +166,21 @@ class S3MediaStore:
             return sorted(found)
 
         return await self._call(walk)
+
+    async def listing(self, after: str, limit: int) -> list[Listed]:
+        def page() -> list[Listed]:
+            found: list[Listed] = []
+            # S3 lists in key order, from just after `offset` (ListObjectsV2's StartAfter).
+            pages = obstore.list(self._store, offset=after or None, chunk_size=min(limit, 1000))
+            for chunk in pages:
+                for meta in chunk:
+                    if is_valid_key(meta["path"]):
+                        found.append(Listed(meta["path"], meta["last_modified"].timestamp()))
+                        if len(found) >= limit:
+                            return found
+            return found
+
+        return await self._call(page)
 
     async def delete(self, key: str) -> None:
         if is_valid_key(key):

@@ -82,6 +82,15 @@ class StoredMedia:
     sha256: str
 
 
+@dataclass(frozen=True)
+class Listed:
+    """A key found by `MediaStore.listing`, with when its file was last written."""
+
+    key: str
+    # Unix seconds.
+    modified: float
+
+
 @runtime_checkable
 class MediaStore(Protocol):
     """Content-addressed file storage with public URLs: `local` disk or `s3`-compatible.
@@ -114,6 +123,11 @@ class MediaStore(Protocol):
 
     async def keys(self) -> list[str]:
         """Every valid key stored (for `media migrate`; other names are ignored)."""
+        ...
+
+    async def listing(self, after: str, limit: int) -> list[Listed]:
+        """Up to `limit` valid keys greater than `after`, in key order, with their ages
+        (for the orphan cleanup, a page at a time; other names are skipped)."""
         ...
 
     async def delete(self, key: str) -> None:
@@ -215,6 +229,9 @@ class LocalMediaStore:
     async def keys(self) -> list[str]:
         return await trio.to_thread.run_sync(self._walk)
 
+    async def listing(self, after: str, limit: int) -> list[Listed]:
+        return await trio.to_thread.run_sync(self._list_after, after, limit)
+
     async def delete(self, key: str) -> None:
         path = self._path(key)
         if path is not None:
@@ -242,6 +259,46 @@ class LocalMediaStore:
             found.extend(key for name in files if is_valid_key(key := f"{base}/{name}"))
         return sorted(found)
 
+    def _list_after(self, after: str, limit: int) -> list[Listed]:
+        found: list[Listed] = []
+
+        def visit(folder: Path, prefix: str) -> bool:
+            """Collect keys under `folder` in key order; False once `limit` are found."""
+            try:
+                entries = list(os.scandir(folder))
+            except (FileNotFoundError, NotADirectoryError):
+                return True
+            # A folder sorts as its name and a slash, so that this order is the keys'
+            # ("a-b/..." comes before "a/...", as '-' < '/').
+            named = sorted(
+                (
+                    f"{prefix}{e.name}/"
+                    if e.is_dir(follow_symlinks=False)
+                    else f"{prefix}{e.name}",
+                    e,
+                )
+                for e in entries
+            )
+            for name, entry in named:
+                if name.endswith("/"):
+                    # Skip a folder whose every key is at or before `after`.
+                    if name < after and not after.startswith(name):
+                        continue
+                    if not visit(Path(entry.path), name):
+                        return False
+                elif name > after and is_valid_key(name) and entry.is_file(follow_symlinks=False):
+                    try:
+                        modified = entry.stat(follow_symlinks=False).st_mtime
+                    except FileNotFoundError:
+                        continue  # deleted while listing
+                    found.append(Listed(name, modified))
+                    if len(found) >= limit:
+                        return False
+            return True
+
+        visit(self.root, "")
+        return found
+
     def _check_inside(self, path: Path) -> Path | None:
         # Syntax already rules out `..`; this catches symlinks planted under the
         # root that point elsewhere (the file must really be inside the root).
@@ -257,7 +314,11 @@ class LocalMediaStore:
     def _write(self, key: str, data: bytes) -> None:
         final = self.root / key
         if final.is_file() and final.stat().st_size == len(data):
-            return  # Content-addressed: the same name already holds these bytes.
+            # Content-addressed: the same name already holds these bytes. It is written
+            # again all the same as far as its age goes, so that the orphan cleanup, which
+            # removes only files older than its grace period, leaves it to the new row.
+            os.utime(final)
+            return
         # Folders 0700, files 0600: the server serves them itself. A temporary file has
         # a dot name, which never matches KEY_RE, so it is never served.
         write_atomically(final, data)

@@ -192,6 +192,7 @@ KEY_REFERENCES: tuple[tuple[str, str], ...] = (
     ("accounts", "avatar_key"),
     ("accounts", "header_key"),
     ("custom_emojis", "image_key"),
+    ("custom_emojis", "static_image_key"),
     ("preview_cards", "image_key"),
 )
 
