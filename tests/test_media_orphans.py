@@ -7,9 +7,9 @@ from __future__ import annotations
 import io
 import os
 import time
-from pathlib import Path
 from typing import Any
 
+import pytest
 import trio
 from PIL import Image
 from quart.datastructures import FileStorage
@@ -94,7 +94,7 @@ async def test_scheduled_job_removes_old_orphans_and_keeps_the_rest(
     for key in used:
         assert (await client.get(f"/system/{key}")).status_code == 200
     # The whole store fitted one page: the next run starts over.
-    assert await rt.store.read(instance_rows.setting_text, media_orphans.CURSOR_SETTING) == ""
+    assert not await rt.store.read(instance_rows.setting_text, media_orphans.CURSOR_SETTING)
 
     # `media remove-orphans` with a grace of zero takes the fresh one too, never a used one.
     dry = await media_orphans.remove_orphans(rt, grace=0, dry_run=True)
@@ -106,7 +106,9 @@ async def test_scheduled_job_removes_old_orphans_and_keeps_the_rest(
         assert await rt.media.exists(key)
 
 
-async def test_the_job_walks_the_store_a_page_at_a_time(rt: Runtime, tmp_path: Path) -> None:
+async def test_the_job_walks_the_store_a_page_at_a_time(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     keys = []
     for n in range(7):
         color = (n * 30, 0, 0)
@@ -124,15 +126,14 @@ async def test_the_job_walks_the_store_a_page_at_a_time(rt: Runtime, tmp_path: P
     listed = await rt.media.listing("", 100)
     assert [item.key for item in listed] == sorted(keys) == await rt.media.keys()
 
-    pages = []
-    while True:
-        found = await media_orphans.sweep_page(
-            rt, pages[-1].after if pages else "", cutoff=time.time() - DAY, limit=3
-        )
-        pages.append(found)
-        if not found.after:
-            break
+    # Each run of the job takes one page and records where the next one starts.
+    monkeypatch.setattr(media_orphans, "PAGE", 3)
+    pages = [await media_orphans.run_page(rt) for _ in range(3)]
     assert [len(p.removed) for p in pages] == [3, 3, 1]
+    assert [p.after for p in pages] == [sorted(keys)[2], sorted(keys)[5], ""]
     assert sorted(k for p in pages for k in p.removed) == sorted(keys)
     assert await rt.media.keys() == []
     assert stray.exists()
+    # Back at the start, with nothing left.
+    again = await media_orphans.run_page(rt)
+    assert again.scanned == 0 and again.after == ""

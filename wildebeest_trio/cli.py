@@ -205,7 +205,7 @@ async def cmd_media_remove_orphans(args: argparse.Namespace) -> None:
         _say(f"{verb} {key}")
     _say(
         f"{found.scanned} files looked at: {verb} {len(found.removed)} orphans, "
-        f"kept {found.fresh} younger than {args.grace:g} seconds"
+        f"kept {found.fresh} younger than {args.grace} seconds"
     )
 
 
@@ -549,7 +549,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--grace",
-        type=float,
+        type=_non_negative_int,
         default=GRACE_SECONDS,
         help="keep files younger than this many seconds (uploads in flight); default a day",
     )

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 # A file is an orphan only once it is this old: longer than any upload or fetch takes
 # between storing its files and committing its row (a day, as unattached uploads are kept).
-GRACE_SECONDS = 24 * 3600.0
+GRACE_SECONDS = 24 * 3600
 # Keys looked at per run (one listing request to a bucket, one query per key column).
 PAGE = 1000
 # How often the scheduler queues a run: a page every five minutes walks ~290,000 files a day.
@@ -82,8 +82,9 @@ async def run_page(rt: Runtime, *, now: float | None = None) -> Sweep:
     """One bounded run: the page after the recorded cursor, then the cursor moved on."""
     after = await rt.store.read(instance_rows.setting_text, CURSOR_SETTING) or ""
     cutoff = (time.time() if now is None else now) - GRACE_SECONDS
-    found = await sweep_page(rt, after, cutoff=cutoff)
-    await rt.store.write(instance_rows.put_setting, CURSOR_SETTING, found.after, now_ms())
+    found = await sweep_page(rt, after, cutoff=cutoff, limit=PAGE)
+    if found.after != after:
+        await rt.store.write(instance_rows.put_setting, CURSOR_SETTING, found.after, now_ms())
     if found.removed:
         log.info("removed %d orphaned media files", len(found.removed))
     return found
