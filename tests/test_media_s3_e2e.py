@@ -2,10 +2,12 @@
 process each) and one `worker` on one PostgreSQL database, media on a real SeaweedFS.
 
 A status with an image posted through A is served with its media by B; a remote status
-taken in by the worker has its image cached through B and served by A; deleting the
-status removes its objects; `kill -9` of A in the middle of an upload (between storing the
-first file and writing the row: its S3 traffic goes through a proxy that holds the second
-PUT) leaves no row, and `media remove-orphans` then removes the object it left."""
+taken in by the worker has its image cached through B (on first view, as remote
+attachments are) and served by A, and another's link card image is cached by the worker
+and served by A; deleting the statuses removes their objects; `kill -9` of A in the
+middle of an upload (between storing the first file and writing the row: its S3 traffic
+goes through a proxy that holds the second PUT) leaves no row, and `media remove-orphans`
+then removes the object it left."""
 
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ import trio
 from PIL import Image
 
 from tests.conftest import LOOPBACK, free_port
-from tests.fakes.remote import PUBLIC, RemoteServer, signed_post
+from tests.fakes.remote import PUBLIC, RemoteActor, RemoteServer, signed_post
 from tests.seaweed import Seaweed
 from tests.test_cli import REPO, _env, wb
 from tests.test_images import encoded, two_halves
@@ -132,6 +134,23 @@ async def eventually(
         await trio.sleep(0.1)
 
 
+async def deliver(
+    http: httpx.AsyncClient,
+    inbox: str,
+    remote: RemoteServer,
+    actor: RemoteActor,
+    kind: str,
+    obj: dict[str, Any],
+    *,
+    note: dict[str, Any],
+) -> None:
+    """POST a signed activity about `note` to `inbox`; it must be accepted."""
+    body = json.dumps(remote.activity(actor, kind, obj, to=note["to"])).encode()
+    headers = signed_post(inbox, body, actor.key_id, actor.private_pem)
+    delivered = await http.post(inbox, content=body, headers=headers)
+    assert delivered.status_code in (200, 202), delivered.text
+
+
 async def keys_named_by_rows(conn: Connection) -> set[str]:
     """Every media key a row names (what `media remove-orphans` keeps)."""
     found: set[str] = set()
@@ -168,6 +187,7 @@ async def test_two_servers_and_a_worker_share_media_on_s3(
         WB_RATE_LIMIT_EXEMPT_LOOPBACK="true",
         WB_ALLOW_PRIVATE_ADDRESSES="true",
         WB_OUTBOUND_ALLOW=LOOPBACK,
+        WB_PREVIEW_CARD_SPREAD="0",
         **{f"WB_{name.upper()}": value for name, value in s3.items()},
     )
     env_a = {**common, "WB_LISTEN": f"127.0.0.1:{port_a}"}
@@ -255,10 +275,7 @@ async def test_two_servers_and_a_worker_share_media_on_s3(
                 }
             ],
         )
-        body = json.dumps(remote.activity(bob, "Create", note, to=note["to"])).encode()
-        headers = signed_post(f"{b}/inbox", body, bob.key_id, bob.private_pem)
-        delivered = await http.post(f"{b}/inbox", content=body, headers=headers)
-        assert delivered.status_code in (200, 202), delivered.text
+        await deliver(http, f"{b}/inbox", remote, bob, "Create", note, note=note)
 
         async def mentioned() -> dict[str, Any] | None:
             found = (await http.get(f"{a}/api/v1/notifications", headers=auth)).json()
@@ -279,6 +296,34 @@ async def test_two_servers_and_a_worker_share_media_on_s3(
         copy = await http.get(copy_url)
         assert copy.status_code == 200 and Image.open(io.BytesIO(copy.content)).size == (640, 480)
         assert remote.gets(f"{remote.base}/files/remote.jpg") == 1
+
+        # A remote status with a link: the worker fetches its preview card and caches the
+        # card's image in the bucket; A serves the card with it.
+        article = f"{remote.base}/news/1"
+        remote.put_file(
+            article,
+            '<!doctype html><html><head><meta property="og:title" content="News">'
+            '<meta property="og:image" content="/images/news.jpg"></head><body></body></html>',
+            "text/html; charset=utf-8",
+        )
+        remote.put_file(f"{remote.base}/images/news.jpg", jpeg(1200, 630), "image/jpeg")
+        linked = remote.note(
+            bob,
+            f'<p>read <a href="{article}">{article}</a></p>',
+            to=[PUBLIC, alice_uri],
+            tag=[{"type": "Mention", "href": alice_uri, "name": f"@alice@127.0.0.1:{port_a}"}],
+        )
+        await deliver(http, f"{b}/inbox", remote, bob, "Create", linked, note=linked)
+
+        async def card() -> dict[str, Any] | None:
+            found = (await http.get(f"{a}/api/v1/notifications", headers=auth)).json()
+            status = next((n["status"] for n in found if n["status"]["uri"] == linked["id"]), None)
+            return status["card"] if status else None
+
+        shown_card = await eventually("the worker cached the card's image", card, logs)
+        assert shown_card["image"].startswith(f"{bucket_url}cache/preview_cards/")
+        image = await http.get(shown_card["image"])
+        assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
 
         # Deleting the status (with its media) through B: the worker removes the objects.
         deleted = await http.delete(
@@ -336,10 +381,7 @@ async def test_two_servers_and_a_worker_share_media_on_s3(
 
         # The remote status deleted at its origin: its cached copy goes too.
         tombstone = {"id": note["id"], "type": "Tombstone"}
-        body = json.dumps(remote.activity(bob, "Delete", tombstone, to=note["to"])).encode()
-        headers = signed_post(f"{b}/inbox", body, bob.key_id, bob.private_pem)
-        delivered = await http.post(f"{b}/inbox", content=body, headers=headers)
-        assert delivered.status_code in (200, 202), delivered.text
+        await deliver(http, f"{b}/inbox", remote, bob, "Delete", tombstone, note=note)
 
         async def cache_gone() -> bool:
             return not (cache_keys & await objects())
