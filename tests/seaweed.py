@@ -170,7 +170,9 @@ def running_seaweed() -> Iterator[Seaweed]:
     finally:
         process.terminate()
         try:
-            process.wait(timeout=20)
+            # A throwaway server: its folder is removed next, so it need not stop cleanly
+            # (it takes up to 20 s to, stalling the last test of each worker).
+            process.wait(timeout=3)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
