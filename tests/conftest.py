@@ -85,6 +85,34 @@ def _refuse_far_sockets(event: str, args: tuple[object, ...]) -> None:
 sys.addaudithook(_refuse_far_sockets)
 
 
+# The files that take longest, longest first (measured on a full run): they are handed to
+# the workers before the rest (pytest-xdist's loadfile keeps the collected order), so no
+# long file starts last and keeps one worker busy after the others have finished.
+LONGEST_FIRST = [
+    "test_route_walk.py",
+    "test_cli.py",
+    "test_filters_api.py",
+    "test_media_av.py",
+    "test_polls_api.py",
+    "test_discovery.py",
+    "test_oauth.py",
+    "test_media_api.py",
+    "test_imports.py",
+    "test_media_store.py",
+    "test_backup.py",
+    "test_inbox_domain_blocks.py",
+    "test_web_processes.py",
+    "test_delivery.py",
+    "test_browser_flows.py",
+]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the longest files first (a stable sort: each file's tests keep their order)."""
+    rank = {name: n for n, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
 @pytest.fixture(autouse=True)
 def _stays_on_this_machine() -> Iterator[None]:
     """Fails a test during which this process tried to reach past loopback."""
