@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import os
-import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -25,6 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import trio
 
+from tests.ports import free_port
 from tests.seaweed import seaweed  # noqa: F401 - the session fixture of the S3 tests
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.config import Config, load_config
@@ -137,12 +137,6 @@ def loopback_outbound(
         permitted=lambda address: policy.refusal(address, configured=True) is None,
     )
     return Outbound(policy, resolver, **options)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _with_database(url: str, name: str) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -24,6 +23,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.ports import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 ACCESS_KEY, SECRET_KEY = "wbtestkey", "wbtestsecret"
@@ -77,12 +78,6 @@ class Seaweed:
                 time.sleep(0.2)
         obstore.delete(store, "probe")
         return name
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def weed_binary() -> str:

@@ -6,7 +6,6 @@ delays. Its actors have real keys and sign what they deliver to the instance und
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from quart import Response, request
 from quart_trio import QuartTrio
 
 from tests.fakes import rows
+from tests.ports import free_port
 from wildebeest_trio.runtime import Runtime
 from wildebeest_trio.signatures import (
     SignatureError,
@@ -423,17 +423,8 @@ async def _fetch_problem(server: RemoteServer, seen: Request, url: str) -> str |
 
 
 def distinct_ports(count: int) -> list[int]:
-    """`count` free ports, all different (each socket held until all are chosen)."""
-    sockets = []
-    try:
-        for _ in range(count):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            sockets.append(s)
-        return [int(s.getsockname()[1]) for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
+    """`count` free ports, all different."""
+    return [free_port() for _ in range(count)]
 
 
 def ca_pem_file(ca: trustme.CA, folder: Path) -> Path:
