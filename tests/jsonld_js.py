@@ -20,6 +20,8 @@ import pytest
 import trio
 
 from wildebeest_trio import _rust
+from wildebeest_trio.jsonld import sign_ld_signature
+from wildebeest_trio.signatures import generate_rsa_keypair
 
 JS_DIR = Path(__file__).resolve().parent / "js"
 
@@ -76,3 +78,24 @@ async def check_ld_signatures(items: list[tuple[dict[str, Any], str]]) -> list[d
     assert done.returncode == 0, done.stderr.decode()
     results: list[dict[str, Any]] = json.loads(done.stdout)
     return results
+
+
+async def unverified_when_signed(documents: list[dict[str, Any]]) -> list[tuple[str, Any]]:
+    """Sign each document (its own signature dropped) with a throwaway key and check it with
+    jsonld.js in safe mode: the (type, verdict) of those that do not verify (a term its
+    `@context` does not define fails there)."""
+    private_pem, public_pem = generate_rsa_keypair()
+    key_id = "https://signer.example/users/k#main-key"  # only a string, never fetched
+    signed = [
+        (
+            sign_ld_signature(
+                {k: v for k, v in d.items() if k != "signature"}, private_pem, key_id
+            ),
+            public_pem,
+        )
+        for d in documents
+    ]
+    verdicts = await check_ld_signatures(signed)
+    return [
+        (d["type"], v) for d, v in zip(documents, verdicts, strict=True) if v != {"verified": True}
+    ]
