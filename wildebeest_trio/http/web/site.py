@@ -18,7 +18,6 @@ from urllib.parse import urlencode
 from quart import Blueprint, Response, render_template, request
 
 from ...ids import parse_id
-from ...media.attachments import placeholder_url
 from ...serializers.accounts import account_entity, acct
 from ...serializers.statuses import status_entities
 from ...services import follows as follow_service
@@ -29,30 +28,14 @@ from ...services.follows import AccountNotFound
 from ...services.types import Page, Row, StatusBundle
 from ..browser import finish, page, signed_in
 from ..context import runtime, wants_activitypub
+from .cards import render_card
 
 blueprint = Blueprint("site", __name__)
 
 
-@blueprint.app_template_filter("placeholder")
-def placeholder(hash_: Any) -> str | None:
-    """An attachment's blurhash as a tiny image the page shows while the real one loads."""
-    return placeholder_url(hash_) if isinstance(hash_, str) else None
-
-
-@blueprint.app_template_filter("focus_classes")
-def focus_classes(meta: Any) -> str:
-    """Classes placing a cropped image on its focal point (site.css maps each to a share of
-    the width or height, in twentieths: a style attribute is refused by the page's CSP)."""
-    focus = meta.get("focus") if isinstance(meta, dict) else None
-    if not isinstance(focus, dict):
-        return ""
-    try:
-        x = min(max(float(focus["x"]), -1.0), 1.0)
-        y = min(max(float(focus["y"]), -1.0), 1.0)
-    except (KeyError, TypeError, ValueError):
-        return ""
-    # Mastodon's focus: x -1 is the left edge, y 1 the top one.
-    return f"fx-{round((x + 1) * 10)} fy-{round((1 - y) * 10)}"
+# Posts are drawn by cards.py (kept per post); every page's templates reach it through
+# `status_card` in _status.html.
+blueprint.add_app_template_global(render_card, "render_card")
 
 
 PAGE_SIZE = 20
@@ -132,6 +115,11 @@ class Shown:
     path: str
     #: The listed item's own id (the boost's, for a boost): the card's anchor.
     key: str
+    #: The entity cache's entries the card is drawn from (the post's, its author's, its
+    #: preview card author's), while current; None where one is not kept (cards.py).
+    parts: tuple[object, ...] | None = None
+    #: What else the card shows that is kept apart from the post (its booster's entry).
+    variant: tuple[object, ...] = ()
 
 
 def local_path(entity: dict[str, Any]) -> str:
@@ -139,16 +127,42 @@ def local_path(entity: dict[str, Any]) -> str:
     return f"/@{entity['account']['acct']}/{entity['id']}"
 
 
+def _parts(bundle: StatusBundle, status_id: int) -> tuple[object, ...] | None:
+    """The kept entries a status's card is drawn from, or None if one of them is not kept
+    (a card drawn from anything else is not kept either)."""
+    entry = bundle.entries.get(status_id)
+    row = bundle.statuses.get(status_id)
+    if entry is None or row is None:
+        return None
+    author = bundle.account_entries.get(row["account_id"])
+    if author is None:
+        return None
+    card = bundle.cards.get(status_id)
+    card_author = None
+    if card is not None and card["author_account_id"]:
+        card_author = bundle.account_entries.get(card["author_account_id"])
+        if card_author is None:
+            return None
+    return (entry, author, card_author)
+
+
 def shown(bundle: StatusBundle) -> list[Shown]:
     """A bundle's statuses for the templates, boosts unwrapped."""
     config = runtime().config
     items = []
-    for entity in status_entities(config, bundle):
+    for status_id, entity in zip(bundle.order, status_entities(config, bundle), strict=True):
         if entity["reblog"] is not None:
             inner = entity["reblog"]
-            items.append(Shown(inner, entity["account"], local_path(inner), entity["id"]))
+            parts = _parts(bundle, int(inner["id"]))
+            booster = bundle.account_entries.get(bundle.statuses[status_id]["account_id"])
+            if booster is None:
+                parts = None
+            items.append(
+                Shown(inner, entity["account"], local_path(inner), entity["id"], parts, (booster,))
+            )
         else:
-            items.append(Shown(entity, None, local_path(entity), entity["id"]))
+            parts = _parts(bundle, status_id)
+            items.append(Shown(entity, None, local_path(entity), entity["id"], parts))
     return items
 
 
