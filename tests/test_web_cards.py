@@ -60,15 +60,26 @@ async def test_cards_follow_edits_deletes_new_posts_counts_and_names(
     assert response.status_code == 200
     html = await html_of(client, "/public/local")
     assert 'class="name" href="/@alice">Alice of the Meadows</a>' in _card(html, second["id"])
-
-    third = await post(client, alice, "A third meadow")
     html = await html_of(client, "/@alice")
+    assert '<h1 id="profile-name">Alice of the Meadows</h1>' in html
+    assert 'class="name" href="/@alice">Alice of the Meadows</a>' in _card(html, second["id"])
+    html = await html_of(client, f"/@alice/{first['id']}")
+    assert 'class="name" href="/@alice">Alice of the Meadows</a>' in _card(html, first["id"])
+
+    third = await post(client, alice, "A third meadow", in_reply_to_id=first["id"])
+    html = await html_of(client, "/@alice/with_replies")
     assert "A third meadow" in html
+    assert "A third meadow" in await html_of(client, "/public/local")
+    # The thread of the first post gains its reply.
+    assert "A third meadow" in await html_of(client, f"/@alice/{first['id']}")
     response = await client.delete(f"/api/v1/statuses/{second['id']}", headers=alice.headers)
     assert response.status_code == 200
-    html = await html_of(client, "/@alice")
+    html = await html_of(client, "/@alice/with_replies")
     assert f'id="s-{second["id"]}"' not in html
     assert f'id="s-{third["id"]}"' in html
+    html = await html_of(client, "/public/local")
+    assert f'id="s-{second["id"]}"' not in html
+    await html_of(client, f"/@alice/{second['id']}", 404)
 
 
 async def test_no_visitor_gets_another_visitors_view(rt: Runtime, client: Any) -> None:
@@ -109,3 +120,24 @@ async def test_no_visitor_gets_another_visitors_view(rt: Runtime, client: Any) -
     # The return path is each page's own, escaped, and follows the query.
     html = await html_of(bob_browser, "/@alice?max_id=99999999999999999999&x=%22%3E")
     assert 'name="back" value="/@alice?max_id=99999999999999999999&amp;x=%22%3E"' in html
+
+
+async def test_a_page_kept_for_visitors_is_never_a_signed_in_view(rt: Runtime, client: Any) -> None:
+    alice = await make_user(rt, client, "alice")
+    hers = await post(client, alice, "Clover by the gate #clover")
+    anonymous = client.app.test_client()
+    alice_browser = await _browser(client, "alice")
+    for path in ("/@alice", f"/@alice/{hers['id']}", "/public/local", "/public", "/tags/clover"):
+        # The visitor first, twice (kept), then the signed-in person, then the visitor again.
+        first = await html_of(anonymous, path)
+        assert await html_of(anonymous, path) == first
+        assert "Log out" not in first and "<form" not in first
+        signed = await html_of(alice_browser, path)
+        assert "Log out" in signed
+        assert f'value="{csrf_from(signed)}"' in signed
+        again = await html_of(anonymous, path)
+        assert again == first
+        assert csrf_from(signed) not in again
+        # A visitor's page still sets their CSRF cookie, kept page or not.
+        response = await client.app.test_client().get(path)
+        assert "wb_csrf=" in response.headers.get("Set-Cookie", "")

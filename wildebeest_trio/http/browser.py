@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Concatenate, ParamSpec
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from quart import Response, g, render_template, request
+from quart import Blueprint, Response, g, render_template, request
 from werkzeug.datastructures import MultiDict
 
 from ..services import instance as instance_service
@@ -52,6 +52,15 @@ def script() -> tuple[bytes, str]:
     """The page script and the hash its address carries (so it may be cached for good)."""
     data = SCRIPT_FILE.read_bytes()
     return data, hashlib.sha256(data).hexdigest()[:16]
+
+
+def pages_blueprint(name: str, import_name: str) -> Blueprint:
+    """A blueprint of HTML pages, without the template context processor every blueprint
+    is born with (Flask's, which adds nothing under Quart): Quart-Trio runs a synchronous
+    processor on a worker thread, so it cost every page a hop to a thread and back."""
+    blueprint = Blueprint(name, import_name)
+    blueprint.template_context_processors[None] = []
+    return blueprint
 
 
 def script_path() -> str:
@@ -161,6 +170,11 @@ async def page(template: str, status: int = 200, **context: Any) -> Response:
         script=script_path(),
         **context,
     )
+    return page_response(html, status)
+
+
+def page_response(html: str, status: int) -> Response:
+    """A rendered page as the answer, with what every page carries (`finish`)."""
     return finish(Response(html, status=status, content_type="text/html; charset=utf-8"))
 
 

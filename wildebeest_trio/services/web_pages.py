@@ -1,6 +1,8 @@
 """What a web page reads, in one crossing to the store where the page needs several reads.
 
-The signed-in home page needs the browser's session, a page of its home feed (hydrated)
+The public profile and status pages read the account their address names and its posts
+(or the post and its thread) in one unit, where they took two and three. The signed-in
+home page needs the browser's session, a page of its home feed (hydrated)
 and the unread notification count; each was its own crossing (on SQLite, a hop to the
 store's thread and back, the largest cost of the page after its rendering). Here they are
 one read unit; what may follow it (the session's once-a-minute use mark, a feed's rebuild
@@ -20,7 +22,8 @@ from ..store.notifications import Browse
 from ..store.paging import Page
 from ..store.rows import SessionAccountRow
 from ..store.statuses import StatusBundle
-from . import home_feed, notifications, sessions, timelines
+from . import home_feed, notifications, profiles, sessions, statuses, timelines
+from .types import Row
 
 
 @dataclass(frozen=True)
@@ -68,3 +71,48 @@ async def home_page(
     else:
         await home_feed.after_read(rt, row["account_id"], reading)
     return HomePage(row, bundle, count)
+
+
+async def profile_page(
+    rt: Runtime, acct: str, viewer_id: int | None, page: Page, filters: timelines.AccountFilter
+) -> tuple[Row, StatusBundle] | None:
+    """A public profile page's account (`profiles.public_profile`, None if there is none to
+    show) and its statuses (`timelines.account`), in one unit."""
+
+    async def unit(conn: Connection) -> tuple[Row, StatusBundle] | None:
+        account = await profiles.public_profile_in(conn, rt.config.domain, acct)
+        if account is None:
+            return None
+        bundle = await timelines.account_in(
+            conn, rt.entities, account["id"], viewer_id, page, filters
+        )
+        return account, bundle
+
+    return await rt.store.read(unit)
+
+
+@dataclass(frozen=True)
+class StatusPage:
+    """A status page's reads: the account of its address, the status, and its thread."""
+
+    account: Row
+    bundle: StatusBundle
+    thread: statuses.Context
+
+
+async def status_page(
+    rt: Runtime, acct: str, status_id: int, viewer_id: int | None
+) -> StatusPage | None:
+    """The account `acct` names (`profiles.public_profile`), its status `status_id` as the
+    viewer may see it (`statuses.show`) and the thread around it (`statuses.context`), in
+    one unit; None if there is no such account. Raises `statuses.StatusNotFound`."""
+
+    async def unit(conn: Connection) -> StatusPage | None:
+        account = await profiles.public_profile_in(conn, rt.config.domain, acct)
+        if account is None:
+            return None
+        bundle = await statuses.show_in(conn, rt.entities, status_id, viewer_id)
+        thread = await statuses.context_in(conn, rt.entities, status_id, viewer_id)
+        return StatusPage(account, bundle, thread)
+
+    return await rt.store.read(unit)

@@ -113,45 +113,76 @@ def _draw(item: Any, main: bool, viewer: Any) -> str:
     return "\n" + html.strip()
 
 
-def render_card(item: Any, main: bool, viewer: Any, csrf_token: str, back_path: str) -> Markup:
-    """The card of a `site.Shown` post for this viewer, kept while its entries are current."""
+def _kept_card(item: Any, main: bool, viewer: Any) -> str:
+    """The card of a `site.Shown` post for this viewer, with the marks still in it: kept
+    while its entries are current."""
     parts: tuple[object, ...] | None = getattr(item, "parts", None)
     if parts is None:
-        html = _draw(item, main, viewer)
-    else:
-        key = (
-            item.key,
-            item.path,
-            main,
-            *getattr(item, "variant", ()),
-            *_viewer_key(item.status, viewer),
-        )
-        post = item.status["id"]
+        return _draw(item, main, viewer)
+    key = (
+        item.key,
+        item.path,
+        main,
+        *getattr(item, "variant", ()),
+        *_viewer_key(item.status, viewer),
+    )
+    post = item.status["id"]
+    with _lock:
+        kept = _kept.get(post)
+        if (
+            kept is None
+            or len(kept.parts) != len(parts)
+            or any(a is not b for a, b in zip(kept.parts, parts, strict=True))
+        ):
+            kept = _kept[post] = _Kept(parts)
+        _kept.move_to_end(post)
+        while len(_kept) > MAX_POSTS:
+            _kept.popitem(last=False)
+        found = kept.variants.get(key)
+    if found is None:
+        found = _draw(item, main, viewer)
         with _lock:
-            kept = _kept.get(post)
-            if (
-                kept is None
-                or len(kept.parts) != len(parts)
-                or any(a is not b for a, b in zip(kept.parts, parts, strict=True))
-            ):
-                kept = _kept[post] = _Kept(parts)
-            _kept.move_to_end(post)
-            while len(_kept) > MAX_POSTS:
-                _kept.popitem(last=False)
-            found = kept.variants.get(key)
-        if found is None:
-            found = _draw(item, main, viewer)
-            with _lock:
-                if len(kept.variants) >= MAX_VARIANTS:
-                    kept.variants.clear()
-                kept.variants[key] = found
-        html = found
+            if len(kept.variants) >= MAX_VARIANTS:
+                kept.variants.clear()
+            kept.variants[key] = found
+    return found
+
+
+def _filled(html: str, viewer: Any, csrf_token: str, back_path: str) -> Markup:
     if viewer:
         html = html.replace(CSRF_MARK, csrf_token).replace(BACK_MARK, str(escape(back_path)))
     return Markup(html)  # drawn by an autoescaping template
+
+
+def render_card(item: Any, main: bool, viewer: Any, csrf_token: str, back_path: str) -> Markup:
+    """The card of a `site.Shown` post for this viewer."""
+    return _filled(_kept_card(item, main, viewer), viewer, csrf_token, back_path)
+
+
+def render_cards(items: list[Any], viewer: Any, csrf_token: str, back_path: str) -> Markup:
+    """The cards of a page's posts, one after another (one call from the template, and
+    the marks filled once for the page)."""
+    html = "".join([_kept_card(item, False, viewer) for item in items])
+    return _filled(html, viewer, csrf_token, back_path)
 
 
 def forget_all() -> None:
     """Drop every kept card (tests that change a template)."""
     with _lock:
         _kept.clear()
+
+
+_blank_compose: str | None = None
+
+
+def blank_compose(compose: dict[str, Any], csrf_token: str) -> Markup | None:
+    """The compose form of the home page (a new post, nothing typed), drawn once per
+    process with the CSRF token filled per request; None for any other compose form."""
+    global _blank_compose
+    others = ("reply_to", "quoting", "editing", "error")
+    if any(compose.get(k) for k in others) or any(compose["values"].values()):
+        return None
+    if _blank_compose is None:
+        module = _environment().get_template("_compose.html").make_module({"csrf_token": CSRF_MARK})
+        _blank_compose = str(module.compose_form(compose))
+    return Markup(_blank_compose.replace(CSRF_MARK, csrf_token))  # drawn autoescaped

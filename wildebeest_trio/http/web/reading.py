@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Blueprint, Response, request
+from quart import Response, request
 
 from ...ids import parse_id
 from ...serializers.accounts import account_entity
@@ -25,6 +25,7 @@ from ..browser import (
     UNREAD,
     UNREAD_LIMIT,
     page,
+    pages_blueprint,
     script,
     signed_in_as,
     to_sign_in,
@@ -43,7 +44,7 @@ from .site import (
 )
 from .writing import compose_context
 
-blueprint = Blueprint("reading", __name__)
+blueprint = pages_blueprint("reading", __name__)
 
 SEARCH_LIMIT = 20
 MAX_QUERY = 500
