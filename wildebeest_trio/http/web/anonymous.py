@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from quart import Response, request
+from quart import Response, current_app, request
 
 from ...services.types import StatusBundle
 from ..browser import csrf_token, page_response
@@ -26,8 +26,23 @@ from ..browser import csrf_token, page_response
 # Pages one process keeps (20 to 70 kB each): a bound on memory.
 MAX_PAGES = 256
 
-_pages: OrderedDict[str, tuple[tuple[Any, ...], str]] = OrderedDict()
-_lock = threading.Lock()
+KEPT_PAGES = "wildebeest.kept_pages"
+
+
+class KeptPages:
+    """One app's kept pages by path, most recently used last, each with its facts."""
+
+    def __init__(self) -> None:
+        self.pages: OrderedDict[str, tuple[tuple[Any, ...], str]] = OrderedDict()
+        self.lock = threading.Lock()
+
+
+def _kept_pages() -> KeptPages:
+    """The kept pages of the app serving this request."""
+    found: KeptPages | None = current_app.extensions.get(KEPT_PAGES)
+    if found is None:  # the first page this app draws (pages run on one thread)
+        found = current_app.extensions.setdefault(KEPT_PAGES, KeptPages())
+    return found
 
 
 def bundle_facts(bundle: StatusBundle, parts: Callable[[StatusBundle, int], Any]) -> Any:
@@ -59,10 +74,11 @@ async def kept_page(
     if validators is None or any(v is None for v in validators):
         return await draw()
     key = request.full_path
-    with _lock:
-        found = _pages.get(key)
+    kept = _kept_pages()
+    with kept.lock:
+        found = kept.pages.get(key)
         if found is not None and found[0] == validators:
-            _pages.move_to_end(key)
+            kept.pages.move_to_end(key)
             html = found[1]
         else:
             html = None
@@ -72,15 +88,9 @@ async def kept_page(
     response = await draw()
     if response.status_code == 200:
         body = await response.get_data(as_text=True)
-        with _lock:
-            _pages[key] = (validators, body)
-            _pages.move_to_end(key)
-            while len(_pages) > MAX_PAGES:
-                _pages.popitem(last=False)
+        with kept.lock:
+            kept.pages[key] = (validators, body)
+            kept.pages.move_to_end(key)
+            while len(kept.pages) > MAX_PAGES:
+                kept.pages.popitem(last=False)
     return response
-
-
-def forget_all() -> None:
-    """Drop every kept page."""
-    with _lock:
-        _pages.clear()

@@ -27,6 +27,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, Template
 from markupsafe import Markup, escape
+from quart import current_app
 
 from ...media.attachments import placeholder_url
 
@@ -84,10 +85,26 @@ class _Kept:
     variants: dict[tuple[Any, ...], str] = field(default_factory=dict)
 
 
-_kept: OrderedDict[str, _Kept] = OrderedDict()
-# Pages render on the event loop's thread; the lock only guards a server that renders from
-# worker threads too.
-_lock = threading.Lock()
+class KeptCards:
+    """One app's kept cards, most recently used last, and its blank compose form."""
+
+    def __init__(self) -> None:
+        self.posts: OrderedDict[str, _Kept] = OrderedDict()
+        self.blank_compose: str | None = None
+        # Pages render on the event loop's thread; the lock only guards a server that
+        # renders from worker threads too.
+        self.lock = threading.Lock()
+
+
+KEPT_CARDS = "wildebeest.kept_cards"
+
+
+def _kept_cards() -> KeptCards:
+    """The kept cards of the app serving this request."""
+    found: KeptCards | None = current_app.extensions.get(KEPT_CARDS)
+    if found is None:  # the first page this app draws (pages run on one thread)
+        found = current_app.extensions.setdefault(KEPT_CARDS, KeptCards())
+    return found
 
 
 def _viewer_key(status: dict[str, Any], viewer: Any) -> tuple[Any, ...]:
@@ -127,21 +144,22 @@ def _kept_card(item: Any, main: bool, viewer: Any) -> str:
         *_viewer_key(item.status, viewer),
     )
     post = item.status["id"]
-    with _lock:
-        kept = _kept.get(post)
+    cards = _kept_cards()
+    with cards.lock:
+        kept = cards.posts.get(post)
         if (
             kept is None
             or len(kept.parts) != len(parts)
             or any(a is not b for a, b in zip(kept.parts, parts, strict=True))
         ):
-            kept = _kept[post] = _Kept(parts)
-        _kept.move_to_end(post)
-        while len(_kept) > MAX_POSTS:
-            _kept.popitem(last=False)
+            kept = cards.posts[post] = _Kept(parts)
+        cards.posts.move_to_end(post)
+        while len(cards.posts) > MAX_POSTS:
+            cards.posts.popitem(last=False)
         found = kept.variants.get(key)
     if found is None:
         found = _draw(item, main, viewer)
-        with _lock:
+        with cards.lock:
             if len(kept.variants) >= MAX_VARIANTS:
                 kept.variants.clear()
             kept.variants[key] = found
@@ -166,23 +184,14 @@ def render_cards(items: list[Any], viewer: Any, csrf_token: str, back_path: str)
     return _filled(html, viewer, csrf_token, back_path)
 
 
-def forget_all() -> None:
-    """Drop every kept card (tests that change a template)."""
-    with _lock:
-        _kept.clear()
-
-
-_blank_compose: str | None = None
-
-
 def blank_compose(compose: dict[str, Any], csrf_token: str) -> Markup | None:
     """The compose form of the home page (a new post, nothing typed), drawn once per
-    process with the CSRF token filled per request; None for any other compose form."""
-    global _blank_compose
+    app with the CSRF token filled per request; None for any other compose form."""
     others = ("reply_to", "quoting", "editing", "error")
     if any(compose.get(k) for k in others) or any(compose["values"].values()):
         return None
-    if _blank_compose is None:
+    cards = _kept_cards()
+    if cards.blank_compose is None:
         module = _environment().get_template("_compose.html").make_module({"csrf_token": CSRF_MARK})
-        _blank_compose = str(module.compose_form(compose))
-    return Markup(_blank_compose.replace(CSRF_MARK, csrf_token))  # drawn autoescaped
+        cards.blank_compose = str(module.compose_form(compose))
+    return Markup(cards.blank_compose.replace(CSRF_MARK, csrf_token))  # drawn autoescaped
