@@ -95,7 +95,7 @@ def request_head(
     # The values are joined by exactly one CRLF each: any other CR, LF or NUL is in a value.
     breaks = len(headers) - 1 if headers else 0
     if fields.count(b"\n") != breaks or fields.count(b"\r") != breaks or b"\0" in fields:
-        raise LocalError("a header value holds CR, LF or NUL")
+        raise LocalError("bad header value: it holds CR, LF or NUL")
     head = b"%s %s HTTP/1.1\r\n" % (method, target)
     if fields:
         head += fields + b"\r\n"
@@ -290,27 +290,21 @@ class Connection:
                 if b"close" in (t.strip().lower() for t in value.split(b",")):
                     close = True
         kept = bytearray()
-        seen = 0
         clean = not close
         try:
             if method == b"HEAD" or status in (204, 304):
-                clean = clean and not buffer
-            elif codings:
-                if codings[-1] == b"chunked":
-                    seen = await self._read_chunked(buffer, kept)
-                    clean = clean and not buffer
-                else:  # framed by the connection's end
-                    seen = await self._read_to_end(buffer, kept)
-                    clean = False
-            elif length is not None:
-                seen = await self._read_length(buffer, kept, length)
-                clean = clean and not buffer
-            else:
-                seen = await self._read_to_end(buffer, kept)
+                pass
+            elif codings and codings[-1] == b"chunked":
+                await self._read_chunked(buffer, kept)
+            elif length is not None and not codings:
+                await self._read_length(buffer, kept, length)
+            else:  # framed by the connection's end
+                await self._read_to_end(buffer, kept)
                 clean = False
+            # Bytes past the answer are no answer to anything we asked: give the connection up.
+            clean = clean and not buffer
         except _Abandoned:
             clean = False  # not worth reading on: the connection ends here
-        del seen
         return Answer(status, fields, bytes(kept)), clean
 
     @staticmethod
