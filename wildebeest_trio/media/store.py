@@ -44,8 +44,9 @@ EXTENSIONS: dict[str, str] = {
     "audio/mpeg": "mp3",
     "audio/ogg": "ogg",
     "audio/mp4": "m4a",
-    # Private files only (archives): never under a public category.
+    # Private files only (archives, raw uploads waiting for their job).
     "application/zip": "zip",
+    "application/octet-stream": "bin",
 }
 CONTENT_TYPES: dict[str, str] = {ext: ctype for ctype, ext in EXTENSIONS.items()}
 
