@@ -271,6 +271,11 @@ async def test_migrate_moves_a_local_instance_to_s3_and_back(
             p.relative_to(rt.config.media_dir).as_posix(): p.read_bytes() for p in stored_files(rt)
         }
         assert len(local_files) == 2
+        # An archive, in the private folder: it moves to the private side of the bucket.
+        archive_id = await archives.request(rt, int(alice.id))
+        await archives.build(rt, {"archive_id": archive_id})
+        [archive_key] = await rt.media.private.keys()
+        archive = (rt.config.data_dir / "private" / archive_key).read_bytes()
 
         # A broken target: nothing is switched, and the local files still serve.
         broken = make_config(
@@ -279,7 +284,7 @@ async def test_migrate_moves_a_local_instance_to_s3_and_back(
             **{**seaweed.settings("wb-never-created"), "media_storage": None},
         )
         rt.config = broken
-        with pytest.raises(MigrateError, match="2 files were not copied"):
+        with pytest.raises(MigrateError, match="3 files were not copied"):
             await migrate_media(rt, "s3", lambda _: None)
         rt.config = config
         served = await client.get(media["url"].removeprefix(config.base_url))
@@ -287,8 +292,8 @@ async def test_migrate_moves_a_local_instance_to_s3_and_back(
 
     done = await trio.to_thread.run_sync(run_cli, config, "media", "migrate", "--to", "s3")
     assert done.returncode == 0, done.stderr
-    assert "media: 2/2 files (100%)" in done.stderr
-    assert "2 copied" in done.stderr and "switched" in done.stderr
+    assert "media: 2/2 files (100%)" in done.stderr and "media: 1/1 files (100%)" in done.stderr
+    assert "3 copied" in done.stderr and "switched" in done.stderr
 
     base = f"{seaweed.endpoint}/{bucket}/"
     async with instance(config) as (rt, client):
@@ -298,10 +303,16 @@ async def test_migrate_moves_a_local_instance_to_s3_and_back(
         assert shown["url"].startswith(base)
         for key, data in local_files.items():
             assert (await fetch(f"{base}{key}")).content == data
+        # The archive is under the bucket's private prefix, its owner's download signed.
+        assert await rt.media.private.keys() == [archive_key]
+        found = await archives.download(rt, int(alice.id), archive_id, "alice")
+        assert found is not None and found.url is not None
+        assert f"/{bucket}/private/{archive_key}?" in found.url
+        assert (await fetch(found.url)).content == archive
         # Back to local: the files are there already (resumed, nothing copied).
         say: list[str] = []
         summary = await migrate_media(rt, "local", say.append)
-        assert summary.switched and summary.already_there == 2 and summary.copied == 0
+        assert summary.switched and summary.already_there == 3 and summary.copied == 0
 
     async with instance(config) as (rt, client):
         assert rt.media.kind == "local"

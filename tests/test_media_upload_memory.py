@@ -5,7 +5,8 @@ client that reads it from disk piece by piece, and tracemalloc watches every all
 Python makes meanwhile, the server's and the client's: the peak stays a small fraction
 of the file (before, the body, the form field and the processed video each sat whole in
 memory). On the local folder and on S3 (SeaweedFS, multipart from the file); an upload
-past the limit is a 413 with nothing stored, and no temporary file is left behind.
+past the limit is a 413 with nothing stored, and no temporary file is left behind, not
+even by a client that goes away half-way.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pytest
 import trio
 
 from tests.conftest import make_config, serve_instance
+from tests.fakes.peers import eventually
 from tests.seaweed import Seaweed
 from tests.test_media_api import needs_ffmpeg, token
 from tests.test_media_av import make_media
@@ -202,3 +204,46 @@ async def test_past_the_limit_is_413_with_nothing_stored(
         assert await rt.media.keys() == [] and await rt.media.private.keys() == []
         nursery.cancel_scope.cancel()
     assert list(spool_dir.iterdir()) == []
+
+
+async def test_an_upload_cut_off_leaves_nothing(
+    tmp_path: Path, database_url: str, big_video: Path, spool_dir: Path
+) -> None:
+    """The client goes away half-way through the body: the request is cancelled, and its
+    temporary files go with it; no row, no stored file."""
+    config = make_config(tmp_path, database_url)
+    async with open_server_runtime(config) as rt, trio.open_nursery() as nursery:
+        base = await serve_instance(rt, nursery)
+        bearer = await token(rt, "alice", "write:media")
+        body, length = multipart(big_video)
+        host, port = base.removeprefix("http://").rsplit(":", 1)
+        stream = await trio.open_tcp_stream(host, int(port))
+        head = (
+            f"POST /api/v1/media HTTP/1.1\r\nHost: {host}\r\n"
+            f"Authorization: Bearer {bearer}\r\n"
+            f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+            f"Content-Length: {length}\r\n\r\n"
+        )
+        await stream.send_all(head.encode())
+        sent = 0
+        async for piece in body:
+            await stream.send_all(piece)
+            sent += len(piece)
+            if sent > length // 2:
+                break
+
+        async def spooling() -> bool:
+            return any(spool_dir.iterdir())
+
+        # The file field is being written to its temporary file...
+        await eventually(spooling, "the upload's temporary file")
+        await stream.aclose()
+
+        async def cleaned() -> bool:
+            return not any(spool_dir.iterdir())
+
+        # ...and is gone once the client is.
+        await eventually(cleaned, "the temporary files removed")
+        assert await rt.store.read(attachment_rows) == 0
+        assert await rt.media.keys() == [] and await rt.media.private.keys() == []
+        nursery.cancel_scope.cancel()
