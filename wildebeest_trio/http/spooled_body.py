@@ -32,7 +32,7 @@ READ_BYTES = 256 * 1024
 class SpooledBody(TrioBody):
     """A Quart request body in a temporary file: bounded memory whatever its size."""
 
-    def __init__(self, expected_content_length: int | None, max_content_length: int | None):
+    def __init__(self, expected_content_length: int | None, max_content_length: int | None) -> None:
         super().__init__(expected_content_length, max_content_length)
         self._file: IO[bytes] = tempfile.TemporaryFile(prefix="wb-body-")
         self._size = 0
