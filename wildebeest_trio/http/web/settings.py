@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from quart import Blueprint, Response, request
+from quart import Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ...media.images import ImageError
@@ -37,6 +37,7 @@ from ..browser import (
     finish,
     form_post,
     page,
+    pages_blueprint,
     redirect,
     signed_in,
     start_browser_session,
@@ -44,7 +45,7 @@ from ..browser import (
 )
 from ..context import json_response, runtime
 
-blueprint = Blueprint("settings", __name__)
+blueprint = pages_blueprint("settings", __name__)
 
 NOTICES = Notices(
     {
