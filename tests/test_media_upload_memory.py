@@ -23,11 +23,14 @@ import trio
 
 from tests.conftest import make_config, serve_instance
 from tests.fakes.peers import eventually
+from tests.oauth_flow import csrf_from
 from tests.seaweed import Seaweed
+from tests.social import PASSWORD
 from tests.test_media_api import needs_ffmpeg, token
 from tests.test_media_av import make_media
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.config import Config
+from wildebeest_trio.services.accounts import create_local_account
 from wildebeest_trio.store import Connection
 
 pytestmark = needs_ffmpeg
@@ -62,15 +65,24 @@ def spool_dir(tmp_path: Path) -> Iterator[Path]:
         tempfile.tempdir = before
 
 
-def multipart(path: Path, *, size: int | None = None) -> tuple[AsyncIterator[bytes], int]:
-    """A multipart body with `path` as its `file` field, read from disk piece by piece (or
-    `size` bytes of zeros); the body and its length."""
+def multipart(
+    path: Path,
+    *,
+    size: int | None = None,
+    field: str = "file",
+    fields: dict[str, str] | None = None,
+) -> tuple[AsyncIterator[bytes], int]:
+    """A multipart body with `path` as its `field` (or `size` bytes of zeros), read from disk
+    piece by piece, after the text `fields`; the body and its length."""
     length = path.stat().st_size if size is None else size
+    texts = {"description": "noise"} if fields is None else fields
     head = (
-        f"--{BOUNDARY}\r\n"
-        'Content-Disposition: form-data; name="description"\r\n\r\nnoise\r\n'
-        f"--{BOUNDARY}\r\n"
-        'Content-Disposition: form-data; name="file"; filename="noise.mp4"\r\n'
+        "".join(
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+            for name, value in texts.items()
+        )
+        + f"--{BOUNDARY}\r\n"
+        f'Content-Disposition: form-data; name="{field}"; filename="noise.mp4"\r\n'
         "Content-Type: video/mp4\r\n\r\n"
     ).encode()
     tail = f"\r\n--{BOUNDARY}--\r\n".encode()
@@ -156,6 +168,52 @@ async def test_a_large_video_is_never_whole_in_memory(
     [video_key] = [k for k in keys if k.endswith(".mp4")]
     stored = config.media_dir / video_key
     assert abs(stored.stat().st_size - size) < size // 10
+    assert list(spool_dir.iterdir()) == []
+
+
+async def test_the_web_compose_form_streams_its_video(
+    tmp_path: Path, database_url: str, big_video: Path, spool_dir: Path
+) -> None:
+    """The web app's compose form takes the same path: a post with a 30 MB video."""
+    config = make_config(tmp_path, database_url)
+    size = big_video.stat().st_size
+    async with open_server_runtime(config) as rt, trio.open_nursery() as nursery:
+        base = await serve_instance(rt, nursery)
+        await create_local_account(rt, "carol", "carol@example.org", password=PASSWORD)
+        async with httpx.AsyncClient(base_url=base, timeout=120) as browser:
+            page = await browser.get("/auth/sign_in")
+            signed_in = await browser.post(
+                "/auth/sign_in",
+                data={
+                    "email": "carol@example.org",
+                    "password": PASSWORD,
+                    "csrf_token": csrf_from(page.text),
+                    "next": "/home",
+                },
+            )
+            assert signed_in.status_code == 302, signed_in.text
+            home = await browser.get("/home")
+            fields = {"csrf_token": csrf_from(home.text), "status": "Noise", "alt_0": "noise"}
+            body, length = multipart(big_video, field="media", fields=fields)
+            tracemalloc.start()
+            try:
+                posted = await browser.post(
+                    "/compose",
+                    content=body,
+                    headers={
+                        "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+                        "Content-Length": str(length),
+                    },
+                )
+                _, peak = tracemalloc.get_traced_memory()
+            finally:
+                tracemalloc.stop()
+        assert posted.status_code == 303, posted.text
+        keys = await rt.media.keys()
+        nursery.cancel_scope.cancel()
+    assert peak < size * PEAK_SHARE, f"{peak / 2**20:.1f} MiB allocated for {size / 2**20:.1f} MiB"
+    [video_key] = [k for k in keys if k.endswith(".mp4")]
+    assert abs((config.media_dir / video_key).stat().st_size - size) < size // 10
     assert list(spool_dir.iterdir()) == []
 
 

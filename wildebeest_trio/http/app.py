@@ -136,7 +136,7 @@ class WildebeestRequest(StrictRequest):
         if larger is not None:
             # The form parser reads the limit from here, the body from its constructor.
             self.max_content_length = kwargs["max_content_length"]
-            if path in media_api.SPOOLED_PATHS:
+            if path in SPOOLED_PATHS:
                 # Nothing has arrived yet: the body goes to a file from its first byte.
                 self.body = SpooledBody(self.content_length, self.max_content_length)
 
@@ -147,6 +147,10 @@ class WildebeestRequest(StrictRequest):
         return parser
 
 
+# POST paths whose bodies go to a temporary file as they arrive (http/spooled_body.py).
+SPOOLED_PATHS = media_api.SPOOLED_PATHS | writing.SPOOLED_PATHS
+
+
 def larger_bodies(config: Config) -> dict[str, int]:
     """POST routes whose bodies may pass the app's limit (a video upload, an import file)."""
     # Room for the largest video or audio plus the other fields of a multipart form.
@@ -155,6 +159,9 @@ def larger_bodies(config: Config) -> dict[str, int]:
         **settings_pages.LARGER_BODIES,
         "/api/v1/media": media,
         "/api/v2/media": media,
+        # The web compose form: up to four images, or one video or audio.
+        "/compose": max(4 * config.media_max_image_bytes, config.media_max_video_bytes)
+        + 1024 * 1024,
     }
 
 

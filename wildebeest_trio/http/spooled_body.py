@@ -18,8 +18,10 @@ than a round trip to a worker thread for each.
 from __future__ import annotations
 
 import contextlib
+import shutil
 import tempfile
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
+from pathlib import Path
 from typing import IO, Any
 
 from quart_trio.wrappers.request import TrioBody
@@ -115,4 +117,20 @@ def close_spooled(body: object) -> None:
         body.close()
 
 
-__all__ = ["SpooledBody", "close_spooled"]
+@contextlib.contextmanager
+def file_path(stream: IO[bytes]) -> Iterator[Path]:
+    """The name of a file holding an uploaded field: the spooled one, else a copy."""
+    name = getattr(stream, "name", None)
+    if isinstance(name, str) and Path(name).is_absolute():
+        stream.flush()
+        yield Path(name)
+        return
+    # A body that was not spooled (an app without `SpooledBody`): copied to a file.
+    with tempfile.NamedTemporaryFile(prefix="wb-upload-") as copy:
+        stream.seek(0)
+        shutil.copyfileobj(stream, copy, 1024 * 1024)
+        copy.flush()
+        yield Path(copy.name)
+
+
+__all__ = ["SpooledBody", "close_spooled", "file_path"]

@@ -7,12 +7,7 @@ and every temporary file is removed when the request ends, however it ends.
 
 from __future__ import annotations
 
-import contextlib
-import shutil
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import trio
 from quart import Blueprint, Response, request
@@ -23,7 +18,7 @@ from ..auth import auth, require_scope
 from ..context import json_response, runtime
 from ..errors import ApiError, not_found
 from ..params import Params, read_params
-from ..spooled_body import close_spooled
+from ..spooled_body import close_spooled, file_path
 
 blueprint = Blueprint("media", __name__)
 
@@ -101,7 +96,7 @@ async def _create(*, synchronous: bool) -> Response:
         upload = params.files.get("file")
         if upload is None:
             raise ApiError(422, FILE_BLANK)
-        with _file_path(upload.stream) as path:
+        with file_path(upload.stream) as path:
             _check_size((await trio.Path(path).stat()).st_size, "file")
             try:
                 row = await media.upload(
@@ -120,22 +115,6 @@ async def _create(*, synchronous: bool) -> Response:
         close_spooled(request.body)
     entity = media_attachment_entity(rt.config, row)
     return json_response(entity, 200 if row["processing"] == "complete" else 202)
-
-
-@contextlib.contextmanager
-def _file_path(stream: IO[bytes]) -> Iterator[Path]:
-    """The name of a file holding an uploaded field: the spooled one, else a copy."""
-    name = getattr(stream, "name", None)
-    if isinstance(name, str) and Path(name).is_absolute():
-        stream.flush()
-        yield Path(name)
-        return
-    # A body that was not spooled (an app without `SpooledBody`): copied to a file.
-    with tempfile.NamedTemporaryFile(prefix="wb-upload-") as copy:
-        stream.seek(0)
-        shutil.copyfileobj(stream, copy, 1024 * 1024)
-        copy.flush()
-        yield Path(copy.name)
 
 
 def _answer(row: dict[str, Any]) -> Response:
