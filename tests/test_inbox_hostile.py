@@ -271,3 +271,21 @@ async def test_what_was_kept_of_a_sender_is_checked_again_when_storing(
     assert len(await _jobs(local)) == 3
     seen = await rows(local, "SELECT uri FROM inbox_activities WHERE uri = $1", refused["id"])
     assert seen == []
+
+
+async def test_the_inbox_answers_as_the_rest_of_the_application(api: Any, local: Runtime) -> None:
+    """Answered before Quart, the inbox still names its request (`X-Request-Id`) and
+    refuses in JSON; other methods are Quart's 405."""
+    unsigned = json.dumps({"actor": "https://elsewhere.example/users/x", "type": "Like"})
+    response = await api.post(
+        "/inbox/", data=unsigned, headers={"Content-Type": "application/activity+json"}
+    )
+    assert response.status_code == 401
+    assert len(response.headers["X-Request-Id"]) == 32
+    assert (await response.get_json())["error"].startswith("Request not signed")
+    response = await api.post("/users/nobody/inbox", data=unsigned)
+    assert response.status_code == 404
+    response = await api.get("/inbox")
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) == {"OPTIONS", "POST"}
+    assert (await response.get_json())["error"]
