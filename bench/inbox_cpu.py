@@ -28,7 +28,7 @@ import trio
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.hello_app import app as hello_app
-from bench.inbox import actor_server, create_note, signed_batch
+from bench.inbox import actor_server, signed_batch
 from bench.support import LOOPBACK_ONLY, ratio
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.config import load_config
@@ -142,7 +142,8 @@ async def main_async(args: argparse.Namespace) -> None:
             hello = [(_scope("GET", "/", [(b"host", b"127.0.0.1")]), b"")] * args.activities
             ours, base = [], []
             for r in range(args.rounds):
-                signed = [_request(raw) for raw in signed_batch(BASE, keys, args.activities, f"r{r}")]
+                batch = signed_batch(BASE, keys, args.activities, f"r{r}")
+                signed = [_request(raw) for raw in batch]
                 base.append(await run(hello_app, hello, args.connections) / args.activities)
                 ours.append(await run(app, signed, args.connections) / args.activities)
                 print(
