@@ -63,10 +63,9 @@ async def run_inbox(rt: Runtime) -> None:
 async def _consume(rt: Runtime, worker: str) -> None:
     while True:
         # Read before claiming: a job queued while the claim looks wakes the wait at once.
-        signal = rt.signal_for(INBOX.name)
-        seen = signal.generation
+        seen = rt.job_signal.generation
         if await apply_due(rt, worker) < BATCH:
-            await signal.wait_at_most(rt.config.job_poll_interval, seen)
+            await rt.job_signal.wait_at_most(rt.config.job_poll_interval, seen)
 
 
 async def _claim(conn: Connection, worker: str, lease_ms: int, limit: int) -> _Batch:
