@@ -26,6 +26,8 @@ from ..config import IpNetwork
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _FORWARDED_PAIR = re.compile(r'\s*([A-Za-z]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;,\s]*)')
 _SCHEMES = {"http": "http", "https": "https"}
+# The headers a proxy reports the client and the scheme in.
+_FORWARDING = frozenset((b"x-forwarded-for", b"x-forwarded-proto", b"forwarded"))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -121,31 +123,33 @@ def forwarded_scheme(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
 
 class PeerCache:
     """The client's address and scheme for each request, as the trusted proxies report
-    them: what an untrusted peer is (the client itself) is worked out once per peer."""
+    them: what a peer is (trusted or not, its address) is worked out once per peer, and
+    a trusted peer's request without forwarding headers (a health check, a test client)
+    costs one look over its header names."""
 
-    #: Distinct untrusted peers remembered; past it the memory starts again.
+    #: Distinct peers remembered; past it the memory starts again.
     LIMIT = 4096
 
     def __init__(self, trusted: Sequence[IpNetwork]) -> None:
         self.trusted = tuple(trusted)
-        self._untrusted: dict[str, str] = {}
+        # peer -> (its address as the client's, whether it is a trusted proxy)
+        self._peers: dict[str, tuple[str | None, bool]] = {}
 
     def resolve(
         self, peer: str, headers: Iterable[tuple[bytes, bytes]]
     ) -> tuple[str | None, str | None]:
         """The client's address (None: unknown) and the scheme a trusted proxy reports
         (None: the connection's own)."""
-        known = self._untrusted.get(peer)
-        if known is not None:
-            return known, None
-        if self.trusts(peer):
-            return client_address(peer, headers, self.trusted), forwarded_scheme(headers)
-        address = client_address(peer, (), self.trusted)
-        if address is not None:
-            if len(self._untrusted) >= self.LIMIT:
-                self._untrusted.clear()
-            self._untrusted[peer] = address
-        return address, None
+        known = self._peers.get(peer)
+        if known is None:
+            known = (client_address(peer, (), self.trusted), self.trusts(peer))
+            if len(self._peers) >= self.LIMIT:
+                self._peers.clear()
+            self._peers[peer] = known
+        address, trusted = known
+        if not trusted or not any(name.lower() in _FORWARDING for name, _ in headers):
+            return address, None
+        return client_address(peer, headers, self.trusted), forwarded_scheme(headers)
 
     def trusts(self, peer: str) -> bool:
         return _trusted(parse_address(peer), self.trusted)
