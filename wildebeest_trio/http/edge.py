@@ -91,6 +91,8 @@ class Edge:
         scope = self._rewrite(scope, kind)
         method = scope.get("method", "GET") if kind == "http" else "WEBSOCKET"
         path: str = scope["path"]
+        app_receive: Receive
+        app_send: Send
         if kind == "http":
             max_bytes = self.max_bytes
             if method == "POST" and self.larger:
