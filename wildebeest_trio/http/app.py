@@ -68,6 +68,7 @@ from .errors import ApiError, error_response
 from .jsonio import OrjsonProvider
 from .oauth import apps as oauth_apps
 from .oauth import authorization as oauth
+from .spooled_body import SpooledBody
 from .strict_input import StrictRequest
 from .web import admin as admin_pages
 from .web import auth as account_pages
@@ -112,6 +113,15 @@ class WildebeestRequest(StrictRequest):
         if larger is not None:
             # The form parser reads the limit from here, the body from its constructor.
             self.max_content_length = kwargs["max_content_length"]
+            if path in media_api.SPOOLED_PATHS:
+                # Nothing has arrived yet: the body goes to a file from its first byte.
+                self.body = SpooledBody(self.content_length, self.max_content_length)
+
+    def make_form_data_parser(self) -> Any:
+        parser = super().make_form_data_parser()
+        if isinstance(self.body, SpooledBody):
+            parser.stream_factory = self.body.stream_factory
+        return parser
 
 
 def larger_bodies(config: Config) -> dict[str, int]:
