@@ -339,10 +339,12 @@ def create_app(rt: Runtime) -> QuartTrio:
         )
         return error_response(500, "Internal server error", request_id=request_id)
 
+    # The inbox POSTs, which peers send in bulk, are answered before Quart's machinery.
+    asgi: Any = inbox.InboxRoute(app.asgi_app, rt)
     # Every request: its id, the client behind the proxies, its unread body, the headers
     # every answer carries, its metrics and the access line, in one layer.
-    asgi: Any = Edge(
-        app.asgi_app,
+    asgi = Edge(
+        asgi,
         trusted=parse_networks(rt.config.trusted_proxies),
         max_bytes=app.config["MAX_CONTENT_LENGTH"],
         larger=larger,

@@ -4,9 +4,9 @@ These POSTs are the one route remote servers call in bulk, so they are answered 
 from ASGI (`InboxRoute`), inside the application's middlewares (client address, request
 id, metrics, access log, the drain of an unread body) but before Quart: no request
 object, no URL map, no request context, no before/after-request hooks. What those hooks
-do for any request is done here too: the route told to the metrics, an IP block of
-severity `no_access` refused, and the `X-Request-Id`, `Wildebeest-Process` and
-`Strict-Transport-Security` headers. (The limited-federation gate has nothing to say to
+do for any request is done here too: the route told to the metrics and an IP block of
+severity `no_access` refused (`Edge` adds the headers every answer carries; `create_app`
+puts this route between it and Quart). (The limited-federation gate has nothing to say to
 the inbox: it guards the API and the public pages; domain allows are checked per
 delivery.) Other methods on these paths go on to Quart, whose rules below answer 405.
 """
@@ -20,7 +20,6 @@ from typing import Any
 
 import orjson
 from quart import Blueprint, Response
-from quart.blueprints import BlueprintSetupState
 
 from ... import logs, metrics
 from ...federation.inbox import KEY_WAITS_REFUSAL, UnknownInbox
@@ -86,10 +85,9 @@ class InboxRoute:
     """ASGI: the inbox POSTs answered without Quart's request machinery; everything
     else handed to the application."""
 
-    def __init__(self, app: ASGIApp, rt: Runtime, hsts: str) -> None:
+    def __init__(self, app: ASGIApp, rt: Runtime) -> None:
         self.app = app
         self.rt = rt
-        self.hsts = hsts.encode()
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
@@ -111,13 +109,8 @@ class InboxRoute:
         if context is not None:
             context.route = rule  # what the metrics and the access log name the route
         request_id = context.request_id if context is not None else os.urandom(16).hex()
-        headers = [(b"x-request-id", request_id.encode())]
-        rt = self.rt
-        if rt.web_process is not None:
-            # Which process answered, for an admin (and a test) following a request.
-            headers.append((b"wildebeest-process", str(rt.web_process).encode()))
-        if rt.config.scheme == "https" and scope.get("scheme") == "https":
-            headers.append((b"strict-transport-security", self.hsts))
+        # The headers every answer carries (request id, process, HSTS) are `Edge`'s.
+        headers: list[tuple[bytes, bytes]] = []
         try:
             answered = await self._deliver(scope, receive, username)
         except _Answer as answer:
@@ -202,19 +195,6 @@ async def _bounded_body(headers: dict[str, str], receive: Receive) -> bytes | No
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks) if len(chunks) != 1 else chunks[0]
-
-
-@blueprint.record_once
-def _answer_before_quart(state: BlueprintSetupState) -> None:
-    """Put `InboxRoute` in front of the application's Quart handling (the middlewares
-    `create_app` adds later wrap it in turn)."""
-    # A function-level import: `http.app` imports this module.
-    from ..app import HSTS
-
-    app = state.app
-    app.asgi_app = InboxRoute(  # type: ignore[method-assign]
-        app.asgi_app, app.extensions["wildebeest"], HSTS
-    )
 
 
 @blueprint.route("/inbox", methods=["POST"])
