@@ -174,7 +174,7 @@ async def page(conn: Connection, owner: int, page: Page, now: int) -> FeedPage |
             conn,
             StatusRow,
             # With the versions `hydrate` checks kept entities by: one statement fewer.
-            f"SELECT s.*, {VERSIONS_SQL} FROM statuses s JOIN accounts a ON a.id = s.account_id "
+            f"SELECT s.*, {VERSIONS_SQL} FROM statuses s "
             f"WHERE s.id IN ({placeholders(1, len(ids))}) AND {LIVE}",
             *ids,
         )

@@ -568,10 +568,12 @@ class _VersionRow(TypedDict):
     emoji_epoch: int
 
 
-# What a page's SELECT of `statuses s JOIN accounts a` may add for `hydrate`, which then
-# reads no versions of its own for those rows (it takes the columns off the rows).
+# What a page's SELECT of `statuses s` may add for `hydrate`, which then reads no versions
+# of its own for those rows (it takes the columns off the rows). Subqueries in the select
+# list run for the page's rows only, after its LIMIT: the page's plan does not change.
 VERSIONS_SQL = (
-    "a.entity_version AS wb_account_version, (SELECT e.version FROM entity_epochs e "
+    "(SELECT a.entity_version FROM accounts a WHERE a.id = s.account_id) "
+    "AS wb_account_version, (SELECT e.version FROM entity_epochs e "
     "WHERE e.name = 'custom_emojis') AS wb_emoji_epoch"
 )
 
@@ -961,7 +963,7 @@ async def public_page(
     # statuses_reblog and sorting them (1.4 s against 1 ms at 100,000 statuses): walking
     # the public index backwards finds a page at once.
     sql = (
-        f"SELECT s.* FROM statuses s WHERE {LIVE} AND s.visibility = 'public' "
+        f"SELECT s.*, {VERSIONS_SQL} FROM statuses s WHERE {LIVE} AND s.visibility = 'public' "
         "AND +s.reblog_of_id IS NULL "
         "AND (s.in_reply_to_id IS NULL OR s.in_reply_to_account_id = s.account_id)"
     )
@@ -996,8 +998,9 @@ async def account_page(
     if viewer_id is not None:
         args.append(viewer_id)
         viewer = "$2"
-    sql = f"SELECT s.* FROM statuses s WHERE s.account_id = $1 AND {LIVE} AND " + visible_sql(
-        "s", viewer
+    sql = (
+        f"SELECT s.*, {VERSIONS_SQL} FROM statuses s WHERE s.account_id = $1 AND {LIVE} AND "
+        + visible_sql("s", viewer)
     )
     if exclude_replies:
         sql += " AND (s.in_reply_to_id IS NULL OR s.in_reply_to_account_id = s.account_id)"
@@ -1146,7 +1149,7 @@ async def tag_page(
         "WHERE st.status_id = s.id AND t.name IN ({})"
     )
     sql = (
-        f"SELECT s.* FROM statuses s WHERE {LIVE} AND s.visibility = 'public' "
+        f"SELECT s.*, {VERSIONS_SQL} FROM statuses s WHERE {LIVE} AND s.visibility = 'public' "
         f"AND +s.reblog_of_id IS NULL AND EXISTS ({tagged.format(names(any_of))})"
     )
     for name in all_of:
