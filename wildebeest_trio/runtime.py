@@ -151,6 +151,10 @@ class Runtime:
     # Concurrent inbox deliveries: their checks read together, their jobs stored together.
     inbox_reads: Batcher[Any, Any] = field(default_factory=lambda: Batcher(INBOX_BATCH))
     inbox_writes: Batcher[Any, Any] = field(default_factory=lambda: Batcher(INBOX_BATCH))
+    # What the inbox last read for a delivery's sender and inbox (its blocks, key and
+    # owner), kept when it let the delivery through; each use is checked again in the
+    # transaction that stores the delivery (federation/inbox.py).
+    inbox_facts: dict[Any, Any] = field(default_factory=dict)
     # The signing keys inbox deliveries wait for, by client address.
     inbox_key_waits: PerSourceLimit = field(
         default_factory=lambda: PerSourceLimit(KEY_WAITS_PER_SOURCE)
