@@ -19,7 +19,14 @@ from urllib.parse import urlencode
 
 from quart import Response, current_app, g, redirect, request
 
-from ..services.tokens import TokenInfo, resolve_pending_token, resolve_token, scope_allows
+from ..services.tokens import (
+    Caller,
+    CallerRefused,
+    TokenInfo,
+    resolve_pending_token,
+    resolve_token,
+    settle,
+)
 from .context import runtime, wants_activitypub
 from .errors import ApiError
 from .proxy import parse_address
@@ -30,6 +37,7 @@ R = TypeVar("R")
 INVALID_TOKEN = "The access token is invalid"
 OUTSIDE_SCOPES = "This action is outside the authorized scopes"
 NEEDS_USER = "This method requires an authenticated user"
+REFUSALS = {401: INVALID_TOKEN, 403: OUTSIDE_SCOPES, 422: NEEDS_USER}
 
 
 def bearer_token() -> str | None:
@@ -49,12 +57,19 @@ async def current_auth() -> TokenInfo | None:
     """
     if "auth" in g:
         return g.auth  # type: ignore[no-any-return]
-    token = bearer_token()
-    info = None
-    if token is not None:
-        info = await resolve_token(runtime(), token)
-        if info is None:
-            raise ApiError(401, INVALID_TOKEN)
+    caller: Caller | None = g.get("caller")
+    if caller is not None:
+        # A `token_in_unit` endpoint asking before its unit ran: resolve its caller now.
+        await _finish(caller, check=False)
+        info = caller.info
+        token_sent = caller.token is not None
+    else:
+        token = bearer_token()
+        token_sent = token is not None
+        info = await resolve_token(runtime(), token) if token is not None else None
+        _count_pending(info)
+    if info is None and token_sent:
+        raise ApiError(401, INVALID_TOKEN)
     g.auth = info
     return info
 
@@ -82,12 +97,7 @@ def require_scope(
         @functools.wraps(fn)
         async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             info = await current_auth()
-            if info is None:
-                raise ApiError(401, INVALID_TOKEN)
-            if accepted and not any(scope_allows(info.scopes, s) for s in accepted):
-                raise ApiError(403, OUTSIDE_SCOPES)
-            if user and info.account_id is None:
-                raise ApiError(422, NEEDS_USER)
+            _check(Caller(None, scopes=accepted or (), user=user, info=info))
             return await fn(*args, **kwargs)
 
         wrapper.required_scope = scope  # type: ignore[attr-defined]
@@ -96,11 +106,95 @@ def require_scope(
     return decorate
 
 
+def _check(who: Caller) -> None:
+    """Mastodon's answer when the resolved caller may not make the request."""
+    try:
+        who.check()
+    except CallerRefused as exc:
+        raise ApiError(exc.status, REFUSALS[exc.status]) from None
+
+
 def auth() -> TokenInfo:
     """The resolved token of a `@require_scope` endpoint."""
-    info: TokenInfo | None = g.get("auth")
-    assert info is not None, "auth() outside @require_scope"
+    info: TokenInfo = _kept("auth")
     return info
+
+
+def _kept(name: str) -> Any:
+    value = g.get(name)
+    assert value is not None, f"{name}() outside the decorator that sets it"
+    return value
+
+
+def token_in_unit(
+    scope: str | tuple[str, ...] | None, *, user: bool = True, anonymous: bool = False
+) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+    """Decorate a read endpoint whose service resolves the bearer token in the unit that
+    reads its page (`caller()`, a `services.tokens.Caller`): one store crossing where
+    `@require_scope` makes two.
+
+    Everything else is as `@require_scope(scope, user=user)` (or, with `anonymous`, as an
+    endpoint calling `viewer(scope)`: no token is fine, an app's token too): the same
+    401/403/422 answers, the same rate-limit counting and headers (counted once the token
+    is resolved rather than before the handler; a 429 still wins over every other
+    answer), the same hourly `last_used_at`. The answers keep their precedence: when the
+    handler fails before its unit resolved the token (a bad parameter), the token is
+    resolved then, and a refusal is the answer. Only for endpoints that write nothing
+    before their unit resolves the caller: a request refused afterwards must have changed
+    nothing.
+    """
+    accepted = (scope,) if isinstance(scope, str) else (scope or ())
+
+    def decorate(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+        @functools.wraps(fn)
+        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            known = "auth" in g  # resolved before the handler (limited federation's gate)
+            who = Caller(
+                bearer_token(),
+                scopes=accepted,
+                user=user,
+                anonymous=anonymous,
+                info=g.get("auth"),
+                resolved=known,
+            )
+            g.caller = who
+            if who.resolved:
+                # Nothing left to look up: refuse before the handler does any work.
+                await _finish(who)
+                return await fn(*args, **kwargs)
+            try:
+                result = await fn(*args, **kwargs)
+            except Exception:
+                # The refusal (or the 429) answers first, as when the token came first.
+                await _finish(who)
+                raise
+            await _finish(who)
+            return result
+
+        wrapper.required_scope = scope  # type: ignore[attr-defined]
+        wrapper.token_in_unit = True  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def caller() -> Caller:
+    """The caller of a `@token_in_unit` endpoint, for its service's unit to resolve."""
+    who: Caller = _kept("caller")
+    return who
+
+
+async def _finish(who: Caller, *, check: bool = True) -> None:
+    """After a `token_in_unit` caller's unit (or instead of it): resolve the token if the
+    unit did not, count the request, note the token's use, and refuse as `check` says."""
+    if not who.resolved:
+        await runtime().store.read(who.resolve)
+    if who.info is not None or who.token is None:
+        g.auth = who.info
+    _count_pending(who.info)
+    await settle(runtime(), who)
+    if check:
+        _check(who)
 
 
 # Rate limits -----------------------------------------------------------------------------------
@@ -215,12 +309,36 @@ async def api_rate_limit() -> Response | None:
     if _exempt(ip):
         return None
     token = bearer_token()
+    if token and _resolves_token_in_unit():
+        # Counted when the endpoint's unit has resolved the token (`token_in_unit`).
+        g.rate_limit_pending = ip
+        return None
     info = await resolve_token(runtime(), token) if token else None
+    if info is not None:
+        g.auth = info  # resolved once: `current_auth` reuses it
+    _count_api_call(ip, info)
+    return None
+
+
+def _resolves_token_in_unit() -> bool:
+    rule = request.url_rule
+    view = current_app.view_functions.get(rule.endpoint) if rule is not None else None
+    return bool(getattr(view, "token_in_unit", False))
+
+
+def _count_pending(info: TokenInfo | None) -> None:
+    """Count a request whose counting waited for its token to be resolved."""
+    ip: str | None = g.pop("rate_limit_pending", None)
+    if ip is not None:
+        _count_api_call(ip, info)
+
+
+def _count_api_call(ip: str, info: TokenInfo | None) -> None:
+    """Count one API call against its token and user, or its address; 429 past a limit."""
     api = limiter()
     if info is None:
         allowed, remaining, reset = api.hit(f"api:ip:{throttle_key(ip)}", API_LIMIT)
     else:
-        g.auth = info  # resolved once: `current_auth` reuses it
         allowed, remaining, reset = api.hit(f"api:token:{info.token_id}", API_LIMIT)
         if info.account_id is not None:
             user_allowed, _, user_reset = api.hit(f"api:user:{info.account_id}", API_USER_LIMIT)
@@ -229,7 +347,6 @@ async def api_rate_limit() -> Response | None:
     g.rate_limit = (API_LIMIT.count, remaining, reset)
     if not allowed:
         raise too_many(reset)
-    return None
 
 
 def rate_limit_headers(response: Response) -> None:

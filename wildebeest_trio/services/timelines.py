@@ -3,7 +3,8 @@
 Home is read from the viewer's home feed, which the write paths keep (`home_feed`); the
 others are computed from the rows at read time. Each page is read in one unit with the
 hydration of its statuses, so a status is in its author's and followers' timelines on
-the very next request, from any process.
+the very next request, from any process. The viewer may be a `tokens.Caller`: the unit
+then resolves the caller's token first, so the token and the page cost one crossing.
 """
 
 from __future__ import annotations
@@ -23,33 +24,36 @@ from ..store.paging import Page
 from ..store.statuses import StatusBundle
 from . import home_feed
 from .follows import AccountNotFound
+from .tokens import Caller, Viewer, viewer_id
 from .trends import LinkNotFound, link_may_trend
 
 
-async def home(rt: Runtime, viewer_id: int, page: Page) -> StatusBundle:
+async def home(rt: Runtime, viewer: Caller | int, page: Page) -> StatusBundle:
     """The viewer's home timeline (its feed, built by this read if it never was)."""
     now = now_ms()
 
-    async def unit(conn: Connection) -> tuple[home_feed.Reading, StatusBundle | None]:
-        reading = await home_feed.read(conn, viewer_id, page, now)
+    async def unit(conn: Connection) -> tuple[int, home_feed.Reading, StatusBundle | None]:
+        reader = await viewer_id(conn, viewer) or 0
+        reading = await home_feed.read(conn, reader, page, now)
         if reading.rows is None:
-            return reading, None
-        return reading, await status_rows.hydrate(conn, reading.rows, viewer_id, rt.entities)
+            return reader, reading, None
+        bundle = await status_rows.hydrate(conn, reading.rows, reader, rt.entities)
+        return reader, reading, bundle
 
-    async def build(conn: Connection) -> StatusBundle:
-        rows = await home_feed.build(conn, viewer_id, page, now)
-        return await status_rows.hydrate(conn, rows, viewer_id)
+    async def build(conn: Connection, reader: int) -> StatusBundle:
+        rows = await home_feed.build(conn, reader, page, now)
+        return await status_rows.hydrate(conn, rows, reader)
 
-    reading, bundle = await rt.store.read(unit)
+    reader, reading, bundle = await rt.store.read(unit)
     if bundle is None:
-        return await rt.store.write(build)
-    await home_feed.after_read(rt, viewer_id, reading)
+        return await rt.store.write(build, reader)
+    await home_feed.after_read(rt, reader, reading)
     return bundle
 
 
 async def public(
     rt: Runtime,
-    viewer_id: int | None,
+    viewer: Viewer,
     page: Page,
     *,
     local: bool = False,
@@ -59,31 +63,33 @@ async def public(
     """The public timeline, all of it or only local or remote statuses."""
 
     async def unit(conn: Connection) -> StatusBundle:
+        reader = await viewer_id(conn, viewer)
         rows = await status_rows.public_page(
             conn,
             page,
             local=local,
             remote=remote,
-            viewer_id=viewer_id,
+            viewer_id=reader,
             now=now_ms(),
             only_media=only_media,
         )
-        return await status_rows.hydrate(conn, rows, viewer_id, rt.entities)
+        return await status_rows.hydrate(conn, rows, reader, rt.entities)
 
     return await rt.store.read(unit)
 
 
-async def link(rt: Runtime, viewer_id: int | None, page: Page, url: str) -> StatusBundle:
+async def link(rt: Runtime, viewer: Viewer, page: Page, url: str) -> StatusBundle:
     """Public statuses sharing a link that may trend (approved, or from an approved
     publisher: Mastodon 4.3's link timeline); LinkNotFound for any other URL."""
     wanted = normalize_url(url)
 
     async def unit(conn: Connection) -> StatusBundle:
+        reader = await viewer_id(conn, viewer)
         card = await card_rows.card_by_url(conn, wanted) if wanted else None
         if card is None or not await link_may_trend(conn, card):
             raise LinkNotFound()
-        rows = await card_rows.link_page(conn, card["id"], page, viewer_id, now_ms())
-        return await status_rows.hydrate(conn, rows, viewer_id, rt.entities)
+        rows = await card_rows.link_page(conn, card["id"], page, reader, now_ms())
+        return await status_rows.hydrate(conn, rows, reader, rt.entities)
 
     return await rt.store.read(unit)
 
@@ -101,28 +107,29 @@ class AccountFilter:
 
 
 async def account(
-    rt: Runtime, account_id: int, viewer_id: int | None, page: Page, filters: AccountFilter
+    rt: Runtime, account_id: int, viewer: Viewer, page: Page, filters: AccountFilter
 ) -> StatusBundle:
     """An account's statuses as the viewer may see them."""
-    return await rt.store.read(account_in, rt.entities, account_id, viewer_id, page, filters)
+    return await rt.store.read(account_in, rt.entities, account_id, viewer, page, filters)
 
 
 async def account_in(
     conn: Connection,
     entities: EntityCache,
     account_id: int,
-    viewer_id: int | None,
+    viewer: Viewer,
     page: Page,
     filters: AccountFilter,
 ) -> StatusBundle:
     """`account`'s read, for a unit that reads more beside it (a web page's)."""
+    reader = await viewer_id(conn, viewer)
     row = await account_rows.account_by_id(conn, account_id)
     if row is None or row["suspended_at"] is not None:
         raise AccountNotFound()
     rows = await status_rows.account_page(
         conn,
         account_id,
-        viewer_id,
+        reader,
         page,
         exclude_replies=filters.exclude_replies,
         exclude_reblogs=filters.exclude_reblogs,
@@ -131,25 +138,27 @@ async def account_in(
         tagged=filters.tagged.lstrip("#") if filters.tagged else None,
         only_media=filters.only_media,
     )
-    return await status_rows.hydrate(conn, rows, viewer_id, entities)
+    return await status_rows.hydrate(conn, rows, reader, entities)
 
 
-async def favourites(rt: Runtime, viewer_id: int, page: Page) -> StatusBundle:
+async def favourites(rt: Runtime, viewer: Caller | int, page: Page) -> StatusBundle:
     """What the viewer favourited, newest first (paginated by the favourite)."""
 
     async def unit(conn: Connection) -> StatusBundle:
-        rows = await status_rows.favourites_page(conn, viewer_id, page)
-        return await status_rows.hydrate(conn, rows, viewer_id, rt.entities)
+        reader = await viewer_id(conn, viewer) or 0
+        rows = await status_rows.favourites_page(conn, reader, page)
+        return await status_rows.hydrate(conn, rows, reader, rt.entities)
 
     return await rt.store.read(unit)
 
 
-async def bookmarks(rt: Runtime, viewer_id: int, page: Page) -> StatusBundle:
+async def bookmarks(rt: Runtime, viewer: Caller | int, page: Page) -> StatusBundle:
     """What the viewer bookmarked, newest first (paginated by the bookmark)."""
 
     async def unit(conn: Connection) -> StatusBundle:
-        rows = await status_rows.bookmarks_page(conn, viewer_id, page)
-        return await status_rows.hydrate(conn, rows, viewer_id, rt.entities)
+        reader = await viewer_id(conn, viewer) or 0
+        rows = await status_rows.bookmarks_page(conn, reader, page)
+        return await status_rows.hydrate(conn, rows, reader, rt.entities)
 
     return await rt.store.read(unit)
 
@@ -159,7 +168,7 @@ MAX_TAGS = 4
 
 async def tag(
     rt: Runtime,
-    viewer_id: int | None,
+    viewer: Viewer,
     page: Page,
     name: str,
     *,
@@ -179,6 +188,7 @@ async def tag(
     wanted = clean([name, *any_of])
 
     async def unit(conn: Connection) -> StatusBundle:
+        reader = await viewer_id(conn, viewer)
         rows = await status_rows.tag_page(
             conn,
             page,
@@ -187,10 +197,10 @@ async def tag(
             none_of=clean(none_of),
             local=local,
             remote=remote,
-            viewer_id=viewer_id,
+            viewer_id=reader,
             now=now_ms(),
             only_media=only_media,
         )
-        return await status_rows.hydrate(conn, rows, viewer_id, rt.entities)
+        return await status_rows.hydrate(conn, rows, reader, rt.entities)
 
     return await rt.store.read(unit)

@@ -170,6 +170,8 @@ class TokenInfo:
 
 
 HOUR_MS = 3600 * 1000
+# Longer bearer strings name no token; not hashed nor looked up.
+MAX_TOKEN_CHARS = 512
 
 
 async def _resolve(
@@ -208,7 +210,7 @@ async def _touch(conn: Connection, info: TokenInfo, now: int) -> None:
 
 async def resolve_token(rt: Runtime, token: str) -> TokenInfo | None:
     """The live token a bearer string names, or None (unknown, revoked, or user blocked)."""
-    if len(token) > 512:
+    if len(token) > MAX_TOKEN_CHARS:
         return None
     now = now_ms()
     found = await rt.store.read(_resolve, hash_token(token), now)
@@ -224,7 +226,105 @@ async def resolve_token(rt: Runtime, token: str) -> TokenInfo | None:
 async def resolve_pending_token(rt: Runtime, token: str) -> TokenInfo | None:
     """Like `resolve_token`, but a user whose address is not confirmed yet (or whose sign-up
     awaits approval) passes too: what `POST /api/v1/emails/confirmations` accepts."""
-    if len(token) > 512:
+    if len(token) > MAX_TOKEN_CHARS:
         return None
     found = await rt.store.read(_resolve, hash_token(token), now_ms(), pending=True)
     return None if found is None else found[0]
+
+
+# The caller resolved inside a unit ------------------------------------------------------------
+
+
+class CallerRefused(Exception):
+    """The caller's token does not allow the request: `status` is 401 (no valid token),
+    403 (outside its scopes) or 422 (an app's token where a user is needed)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+class Caller:
+    """Who calls, by a bearer token that the request's first unit of work resolves.
+
+    A read endpoint hands its service a `Caller` instead of an account id; the service's
+    unit calls `account_id(conn)` before it reads anything the viewer changes, so the token
+    and the page come in one store crossing (each crossing is a thread hop on SQLite and
+    two thread wake-ups on PostgreSQL's bridge). `account_id` raises `CallerRefused` when
+    the token does not allow the request, before the unit reads anything. A caller already
+    resolved (no token sent, or resolved earlier in the request) costs no statement.
+
+    The entry layer owns what comes after (rate-limit counting on the token, the hourly
+    `last_used_at` write through `settle`, the error bodies): see `http.auth.token_in_unit`.
+    """
+
+    __slots__ = ("anonymous", "info", "now", "resolved", "scopes", "stale", "token", "user")
+
+    def __init__(
+        self,
+        token: str | None,
+        *,
+        scopes: tuple[str, ...] = (),
+        user: bool = True,
+        anonymous: bool = False,
+        info: TokenInfo | None = None,
+        resolved: bool = False,
+    ) -> None:
+        self.token = token
+        self.scopes = scopes
+        self.user = user
+        self.anonymous = anonymous
+        self.now = now_ms()
+        self.info = info
+        # Nothing to look up without a token; a string too long names no token.
+        self.resolved = resolved or token is None or len(token) > MAX_TOKEN_CHARS
+        self.stale = False
+
+    async def resolve(self, conn: Connection) -> None:
+        """Look the token up (once), as `resolve_token` does; a unit of its own when the
+        request's work did not resolve it."""
+        if self.resolved:
+            return
+        assert self.token is not None
+        found = await _resolve(conn, hash_token(self.token), self.now)
+        if found is not None:
+            self.info, self.stale = found
+        self.resolved = True
+
+    async def account_id(self, conn: Connection) -> int | None:
+        """Inside a unit: the calling account (None for an anonymous caller or an app's
+        token), or `CallerRefused`."""
+        await self.resolve(conn)
+        return self.check()
+
+    def check(self) -> int | None:
+        """The calling account once resolved, or `CallerRefused` (as `account_id`)."""
+        info = self.info
+        if info is None:
+            if self.token is not None or not self.anonymous:
+                raise CallerRefused(401)
+            return None
+        if self.scopes and not any(scope_allows(info.scopes, s) for s in self.scopes):
+            raise CallerRefused(403)
+        if self.user and info.account_id is None:
+            raise CallerRefused(422)
+        return info.account_id
+
+
+async def settle(rt: Runtime, caller: Caller) -> None:
+    """After a request resolved its caller: note the token's use (hourly at most, as
+    `resolve_token`)."""
+    if caller.stale and caller.info is not None:
+        caller.stale = False
+        await rt.store.write(_touch, caller.info, caller.now)
+
+
+Viewer = Caller | int | None
+"""Who reads: an account id, nobody (None), or a `Caller` the reading unit resolves."""
+
+
+async def viewer_id(conn: Connection, viewer: Viewer) -> int | None:
+    """Inside a unit: the reading account of a `Viewer` (see `Caller.account_id`)."""
+    if isinstance(viewer, Caller):
+        return await viewer.account_id(conn)
+    return viewer

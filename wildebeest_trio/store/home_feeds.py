@@ -20,7 +20,7 @@ from typing import Any
 from .base import Connection, RowView, fetch_as, fetchrow_as
 from .paging import Page, page_clause, placeholders
 from .rows import HomeFeedRow, StatusRow
-from .statuses import LIVE, home_sql
+from .statuses import LIVE, VERSIONS_SQL, home_sql
 
 # Mastodon's FeedManager::MAX_ITEMS: how many statuses a home feed keeps.
 MAX_ENTRIES = 800
@@ -173,7 +173,9 @@ async def page(conn: Connection, owner: int, page: Page, now: int) -> FeedPage |
         for r in await fetch_as(
             conn,
             StatusRow,
-            f"SELECT s.* FROM statuses s WHERE s.id IN ({placeholders(1, len(ids))}) AND {LIVE}",
+            # With the versions `hydrate` checks kept entities by: one statement fewer.
+            f"SELECT s.*, {VERSIONS_SQL} FROM statuses s "
+            f"WHERE s.id IN ({placeholders(1, len(ids))}) AND {LIVE}",
             *ids,
         )
     }

@@ -8,7 +8,7 @@ from ...serializers.preview_cards import trends_link_entity
 from ...serializers.statuses import conversation_entity, status_entities, status_entity
 from ...services import conversations, filters, timelines, trends
 from ...services.types import Page, StatusBundle
-from ..auth import auth, require_scope
+from ..auth import auth, caller, require_scope, token_in_unit
 from ..context import json_response, runtime
 from ..errors import ApiError, not_found
 from ..paging import (
@@ -41,23 +41,23 @@ def _page_response(
 
 
 @blueprint.route("/api/v1/timelines/home")
-@require_scope("read:statuses")
+@token_in_unit("read:statuses")
 async def home() -> Response:
     """`GET /api/v1/timelines/home`."""
     page = page_from(await read_params())
-    bundle = await timelines.home(runtime(), auth().account_id or 0, page)
+    bundle = await timelines.home(runtime(), caller(), page)
     return _page_response(bundle, page, context="home")
 
 
 @blueprint.route("/api/v1/timelines/public")
+@token_in_unit("read:statuses", user=False, anonymous=True)
 async def public() -> Response:
     """`GET /api/v1/timelines/public` (`local`, `remote`, `only_media`)."""
-    account_id = await viewer("read:statuses")
     params = await read_params()
     page = page_from(params)
     bundle = await timelines.public(
         runtime(),
-        account_id,
+        caller(),
         page,
         local=bool(params.flag("local", False)),
         remote=bool(params.flag("remote", False)),
@@ -67,14 +67,14 @@ async def public() -> Response:
 
 
 @blueprint.route("/api/v1/timelines/tag/<hashtag>")
+@token_in_unit("read:statuses", user=False, anonymous=True)
 async def tag(hashtag: str) -> Response:
     """`GET /api/v1/timelines/tag/:hashtag` (`any[]`, `all[]`, `none[]`, `local`, `remote`)."""
-    account_id = await viewer("read:statuses")
     params = await read_params()
     page = page_from(params)
     bundle = await timelines.tag(
         runtime(),
-        account_id,
+        caller(),
         page,
         hashtag,
         any_of=[str(v) for v in params.get_list("any")],
@@ -88,26 +88,26 @@ async def tag(hashtag: str) -> Response:
 
 
 @blueprint.route("/api/v1/timelines/link")
+@token_in_unit("read:statuses", user=False, anonymous=True)
 async def link() -> Response:
     """`GET /api/v1/timelines/link?url=` (Mastodon 4.3): public posts sharing a trending link
     (404 for a link not approved for trends)."""
-    account_id = await viewer("read:statuses")
     params = await read_params()
     url = params.text("url", max_length=2048)
     if not url:
         raise ApiError(400, "Missing parameter: url")
     page = page_from(params)
     try:
-        bundle = await timelines.link(runtime(), account_id, page, url)
+        bundle = await timelines.link(runtime(), caller(), page, url)
     except trends.LinkNotFound:
         raise not_found() from None
     return _page_response(bundle, page, context="public")
 
 
 @blueprint.route("/api/v1/accounts/<id:account_id>/statuses")
+@token_in_unit("read:statuses", user=False, anonymous=True)
 async def account_statuses(account_id: int) -> Response:
     """`GET /api/v1/accounts/:id/statuses` with Mastodon's filters."""
-    viewer_id = await viewer("read:statuses")
     params = await read_params()
     page = page_from(params)
     account_filter = timelines.AccountFilter(
@@ -119,25 +119,25 @@ async def account_statuses(account_id: int) -> Response:
         tagged=params.text("tagged", max_length=200) or None,
     )
     with service_errors():
-        bundle = await timelines.account(runtime(), account_id, viewer_id, page, account_filter)
+        bundle = await timelines.account(runtime(), account_id, caller(), page, account_filter)
     return _page_response(bundle, page, context="account")
 
 
 @blueprint.route("/api/v1/favourites")
-@require_scope("read:favourites")
+@token_in_unit("read:favourites")
 async def favourites() -> Response:
     """`GET /api/v1/favourites`, paginated by when each was favourited."""
     page = page_from(await read_params())
-    bundle = await timelines.favourites(runtime(), auth().account_id or 0, page)
+    bundle = await timelines.favourites(runtime(), caller(), page)
     return _page_response(bundle, page, by_cursor=True)
 
 
 @blueprint.route("/api/v1/bookmarks")
-@require_scope("read:bookmarks")
+@token_in_unit("read:bookmarks")
 async def bookmarks() -> Response:
     """`GET /api/v1/bookmarks`, paginated by when each was bookmarked."""
     page = page_from(await read_params())
-    bundle = await timelines.bookmarks(runtime(), auth().account_id or 0, page)
+    bundle = await timelines.bookmarks(runtime(), caller(), page)
     return _page_response(bundle, page, by_cursor=True)
 
 
