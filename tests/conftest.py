@@ -23,6 +23,7 @@ import tempfile
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -290,9 +291,42 @@ async def _pg_admin(url: str, *statements: str) -> None:
         await conn.close()
 
 
+class _PgCopies:
+    """Copies of the migrated template, one made ahead in a thread while a test runs, and
+    dropped in that thread after their test (creating and dropping a database cost a few
+    tenths of a second each, at every PostgreSQL test's start and end)."""
+
+    def __init__(self, base: str, template: str) -> None:
+        self.base = base
+        self.template = template
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-copies")
+        self.spare: Future[str] | None = None
+
+    def _create(self) -> str:
+        name = f"wbt_{uuid.uuid4().hex[:12]}"
+        asyncio.run(_pg_admin(self.base, f"CREATE DATABASE {name} TEMPLATE {self.template}"))
+        return name
+
+    def take(self) -> str:
+        """A fresh copy's name (the spare made ahead, and another started)."""
+        spare, self.spare = self.spare, self.thread.submit(self._create)
+        return spare.result() if spare is not None else self._create()
+
+    def drop(self, name: str) -> None:
+        self.thread.submit(
+            asyncio.run, _pg_admin(self.base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        )
+
+    def close(self) -> None:
+        """Drop the spare, after the drops still queued."""
+        if self.spare is not None:
+            self.drop(self.spare.result())
+        self.thread.shutdown(wait=True)
+
+
 @pytest.fixture(scope="session")
-def pg_template() -> Iterator[str | None]:
-    """A migrated template database on the test server, made once per run."""
+def pg_copies() -> Iterator[_PgCopies | None]:
+    """Copies of a migrated template database on the test server, migrated once per run."""
     base = os.environ.get(PG_ENV)
     if not base:
         yield None
@@ -311,8 +345,12 @@ def pg_template() -> Iterator[str | None]:
             await store.aclose()
 
     trio.run(migrate_template)
-    yield name
-    asyncio.run(_pg_admin(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    copies = _PgCopies(base, name)
+    try:
+        yield copies
+    finally:
+        copies.close()
+        asyncio.run(_pg_admin(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 def pg_database(request: pytest.FixtureRequest, *, migrated: bool = True) -> Iterator[str]:
@@ -321,12 +359,14 @@ def pg_database(request: pytest.FixtureRequest, *, migrated: bool = True) -> Ite
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(f"PostgreSQL tests need {PG_ENV} (scripts/test starts a throwaway server)")
-    name = f"wbt_{uuid.uuid4().hex[:12]}"
     if migrated:
-        template = request.getfixturevalue("pg_template")
-        asyncio.run(_pg_admin(base, f"CREATE DATABASE {name} TEMPLATE {template}"))
-    else:
-        asyncio.run(_pg_admin(base, f"CREATE DATABASE {name}"))
+        copies: _PgCopies = request.getfixturevalue("pg_copies")
+        name = copies.take()
+        yield _with_database(base, name)
+        copies.drop(name)
+        return
+    name = f"wbt_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_pg_admin(base, f"CREATE DATABASE {name}"))
     yield _with_database(base, name)
     asyncio.run(_pg_admin(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
