@@ -22,7 +22,7 @@ from urllib.parse import SplitResult, quote
 
 import trio
 
-from .breakers import Breakers, HostLimits
+from .breakers import Breakers
 from .keepalive import Answer, Connection, ExchangeError
 from .net import Outbound
 from .signatures import PrivateKey
@@ -46,6 +46,54 @@ def _request_target(parts: SplitResult) -> bytes:
     return target.encode()
 
 
+class _Gate:
+    """A destination's slots: how many are held, and the deliveries waiting for one."""
+
+    __slots__ = ("held", "waiting")
+
+    def __init__(self) -> None:
+        self.held = 0
+        self.waiting = trio.lowlevel.ParkingLot()
+
+
+class _Hold(AbstractAsyncContextManager[None]):
+    """One of a destination's slots, held for an `async with` block.
+
+    A free slot is taken without a trip through Trio's scheduler (a semaphore's
+    acquire yields even when free, and the exchange that follows waits on the network
+    anyway); a freed slot is handed straight to the longest waiter."""
+
+    __slots__ = ("_gates", "_key", "_limit")
+
+    def __init__(self, gates: dict[str, _Gate], key: str, limit: int) -> None:
+        self._gates = gates
+        self._key = key
+        self._limit = limit
+
+    async def __aenter__(self) -> None:
+        gate = self._gates.get(self._key)
+        if gate is None:
+            gate = self._gates[self._key] = _Gate()
+        if gate.held < self._limit and not gate.waiting:
+            gate.held += 1
+            return
+        try:
+            await gate.waiting.park()  # woken holding the slot its waker gave up
+        except BaseException:
+            if not gate.held and not gate.waiting:
+                self._gates.pop(self._key, None)
+            raise
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        gate = self._gates[self._key]
+        if gate.waiting:
+            gate.waiting.unpark()
+        else:
+            gate.held -= 1
+            if not gate.held:
+                del self._gates[self._key]
+
+
 @dataclass
 class _Host:
     address: str
@@ -62,7 +110,8 @@ class DeliveryPool:
     _idle_count: int = 0
     #: Connections to close at the next `close_expired` (closing awaits; giving up does not).
     _expired: list[Connection] = field(default_factory=list)
-    _limits: HostLimits = field(init=False)
+    #: Per destination host: the slots of its `per_host` concurrent deliveries.
+    _gates: dict[str, _Gate] = field(default_factory=dict)
     #: Per inbox, as Mastodon's Stoplight.
     breakers: Breakers = field(default_factory=Breakers)
     _keys: OrderedDict[str, PrivateKey] = field(default_factory=OrderedDict)
@@ -71,12 +120,9 @@ class DeliveryPool:
     #: Domains whose failure record this process has cleared since its last failure.
     healthy: set[str] = field(default_factory=set)
 
-    def __post_init__(self) -> None:
-        self._limits = HostLimits(self.per_host)
-
     def limit(self, host: str) -> AbstractAsyncContextManager[None]:
         """Hold one of a destination host's concurrent slots for the block."""
-        return self._limits.hold(host)
+        return _Hold(self._gates, host, self.per_host)
 
     async def post(
         self,

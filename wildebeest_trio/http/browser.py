@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Concatenate, ParamSpec
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from quart import Response, g, render_template, request
+from quart import Blueprint, Response, g, render_template, request
 from werkzeug.datastructures import MultiDict
 
 from ..services import instance as instance_service
@@ -41,8 +41,10 @@ CSP = (
     "base-uri 'none'; form-action 'self'"
 )
 SCRIPT_FILE = Path(__file__).resolve().parent.parent / "static" / "app.js"
-# How many unread notifications the navigation counts up to ("99+" beyond).
+# How many unread notifications the navigation counts up to ("99+" beyond), and which
+# (the groups of Mastodon 4.3).
 UNREAD_LIMIT = 100
+UNREAD = Browse(grouped_types=tuple(sorted(notifications.GROUPABLE)))
 
 
 @functools.cache
@@ -50,6 +52,15 @@ def script() -> tuple[bytes, str]:
     """The page script and the hash its address carries (so it may be cached for good)."""
     data = SCRIPT_FILE.read_bytes()
     return data, hashlib.sha256(data).hexdigest()[:16]
+
+
+def pages_blueprint(name: str, import_name: str) -> Blueprint:
+    """A blueprint of HTML pages, without the template context processor every blueprint
+    is born with (Flask's, which adds nothing under Quart): Quart-Trio runs a synchronous
+    processor on a worker thread, so it cost every page a hop to a thread and back."""
+    blueprint = Blueprint(name, import_name)
+    blueprint.template_context_processors[None] = []
+    return blueprint
 
 
 def script_path() -> str:
@@ -148,11 +159,7 @@ async def page(template: str, status: int = 200, **context: Any) -> Response:
         context["viewer"] = await signed_in()
     if context["viewer"] is not None and "unread" not in context:
         context["unread"] = await notifications.unread_count(
-            runtime(),
-            context["viewer"]["account_id"],
-            Browse(grouped_types=tuple(sorted(notifications.GROUPABLE))),
-            UNREAD_LIMIT,
-            grouped=True,
+            runtime(), context["viewer"]["account_id"], UNREAD, UNREAD_LIMIT, grouped=True
         )
     site = await instance_service.site(runtime())
     html = await render_template(
@@ -163,6 +170,11 @@ async def page(template: str, status: int = 200, **context: Any) -> Response:
         script=script_path(),
         **context,
     )
+    return page_response(html, status)
+
+
+def page_response(html: str, status: int) -> Response:
+    """A rendered page as the answer, with what every page carries (`finish`)."""
     return finish(Response(html, status=status, content_type="text/html; charset=utf-8"))
 
 
@@ -238,6 +250,16 @@ def staff(roles: tuple[str, ...]) -> Gate:
     return Gate(signed_in=True, roles=roles)
 
 
+def to_sign_in(back: str) -> Response:
+    """The sign-in page, which returns to `back` (for a visitor a page needs signed in)."""
+    return redirect("/auth/sign_in?" + urlencode({"next": back}))
+
+
+def signed_in_as(viewer: Row) -> None:
+    """This request's visitor, where a page read the session itself (with its own reads)."""
+    g.web_account = viewer
+
+
 async def _admit(gate: Gate, back: str) -> tuple[Row | None, Response | None]:
     """The visitor `gate` lets in (None for `ANYONE`), or the answer turning them away:
     the sign-in page (which returns to `back`), or a 403 page for the wrong role."""
@@ -245,7 +267,7 @@ async def _admit(gate: Gate, back: str) -> tuple[Row | None, Response | None]:
         return None, None
     viewer = await signed_in()
     if viewer is None:
-        return None, redirect("/auth/sign_in?" + urlencode({"next": back}))
+        return None, to_sign_in(back)
     if gate.roles and viewer["role"] not in gate.roles:
         return None, await page("message.html", 403, heading="Forbidden", message=STAFF_ONLY)
     return viewer, None

@@ -9,8 +9,9 @@ store crossings per job. One engine per process runs such a kind instead:
   part once per process: it never changes) and runs the kind's `lookup`;
 - the kind's `run` works through a batch and reports each job's outcome; batches run
   side by side, so a slow one does not hold up the next claim;
-- outcomes are written together with their effects: while one write is under way the
-  next outcomes gather, so under load each write carries many;
+- outcomes are written together with their effects: while one write is under way (and
+  for the kind's `gather` seconds after the first) the next outcomes gather, so under
+  load each write carries many;
 - leases of every job in flight are extended in one write; a job whose lease was lost
   is no longer recorded by this engine (another worker has it);
 - on cancellation (shutdown), reported outcomes are written and the jobs not finished
@@ -90,6 +91,8 @@ class _Engine:
     async def record_loop(self) -> None:
         while True:
             await self._outcome.wait()
+            if self.batched.gather:
+                await trio.sleep(self.batched.gather)
             self._outcome = trio.Event()
             try:
                 await self.write_outcomes()

@@ -114,6 +114,9 @@ class BatchedKind:
     capacity: Callable[[Config], int]
     #: Jobs claimed per crossing, at most.
     size: int = 50
+    #: Seconds outcomes gather after the first before they are written together: fewer,
+    #: larger writes (a crash in between only runs those jobs again, as any lost lease).
+    gather: float = 0.0
 
 
 class JobRegistry:

@@ -11,6 +11,7 @@ import trio
 
 from ..ids import now_ms
 from ..store import jobs as job_rows
+from ..store import scheduled_runs
 from ..store import statuses as status_rows
 
 if TYPE_CHECKING:
@@ -21,11 +22,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Periodic:
-    """A task run every `interval` seconds."""
+    """A task run every `interval` seconds: once per interval across every process sharing
+    the database, or in each process when it is not `shared` (its own upkeep)."""
 
     name: str
     interval: float
     run: Callable[[Runtime], Awaitable[None]]
+    shared: bool = True
 
 
 async def _renew_node(rt: Runtime) -> None:
@@ -60,7 +63,7 @@ async def sample_queue(rt: Runtime) -> None:
 
 # Upkeep of the queue and the store itself; the composition root adds the services'.
 # Each process keeps its own id node; everything else is upkeep of the shared database.
-RENEW_NODE = Periodic("renew id node lease", 60.0, _renew_node)
+RENEW_NODE = Periodic("renew id node lease", 60.0, _renew_node, shared=False)
 CORE: tuple[Periodic, ...] = (
     RENEW_NODE,
     Periodic("park exhausted jobs", 30.0, _park_exhausted),
@@ -79,9 +82,38 @@ async def run_scheduler(rt: Runtime, *, upkeep: bool = True) -> None:
             nursery.start_soon(_every, rt, task)
 
 
+async def take_turn(rt: Runtime, task: Periodic) -> float:
+    """Take the task's turn if no other process has; seconds until it is next due.
+
+    The turn is taken before the task runs: one that fails waits for its next interval
+    rather than being run again at once by another process.
+    """
+    now = now_ms()
+    turn = await rt.store.write(
+        scheduled_runs.take_turn, task.name, now, now + int(task.interval * 1000)
+    )
+    if turn.taken:
+        try:
+            await task.run(rt)
+        except Exception:
+            log.exception("periodic task %r failed", task.name)
+    # Another process took it: look again when it falls due (that process may have died).
+    return max((turn.due_at - now_ms()) / 1000, 0.0) + MIN_WAIT
+
+
+# Between two looks at a turn another process holds: the clocks of several machines agree
+# only roughly, and a task's turn need not be taken to the millisecond.
+MIN_WAIT = 0.05
+
+
 async def _every(rt: Runtime, task: Periodic) -> None:
+    wait = task.interval
     while True:
-        await trio.sleep(task.interval)
+        await trio.sleep(wait)
+        if task.shared:
+            wait = await take_turn(rt, task)
+            continue
+        wait = task.interval
         try:
             await task.run(rt)
         except Exception:

@@ -593,17 +593,18 @@ async def unread_count(
     rt: Runtime, account_id: int, browse: Browse, limit: int, *, grouped: bool
 ) -> int:
     """Notifications (or groups) after the caller's `notifications` marker, up to `limit`."""
+    return await rt.store.read(count_unread, account_id, browse, limit, grouped)
 
-    async def unit(conn: Connection) -> int:
-        markers = await marker_rows.markers_of(conn, account_id)
-        after = next((m["last_read_id"] for m in markers if m["timeline"] == "notifications"), None)
-        if grouped:
-            return await notification_rows.count_groups_after(
-                conn, account_id, browse, after, limit
-            )
-        return await notification_rows.count_after(conn, account_id, browse, after, limit)
 
-    return await rt.store.read(unit)
+async def count_unread(
+    conn: Connection, account_id: int, browse: Browse, limit: int, grouped: bool
+) -> int:
+    """`unread_count`'s read, for a unit that reads more beside it (a web page's)."""
+    markers = await marker_rows.markers_of(conn, account_id)
+    after = next((m["last_read_id"] for m in markers if m["timeline"] == "notifications"), None)
+    if grouped:
+        return await notification_rows.count_groups_after(conn, account_id, browse, after, limit)
+    return await notification_rows.count_after(conn, account_id, browse, after, limit)
 
 
 # Groups (v2) -------------------------------------------------------------------------------

@@ -85,29 +85,32 @@ async def _with_moved(conn: Connection, row: AccountRow | None) -> Row | None:
 
 async def lookup(rt: Runtime, acct: str) -> Row | None:
     """An account by `user`, `@user`, `user@domain` (this domain means local)."""
+    return await rt.store.read(lookup_in, rt.config.domain, acct)
+
+
+async def lookup_in(conn: Connection, our_domain: str, acct: str) -> Row | None:
+    """`lookup`'s read, for a unit that reads more beside it."""
     text = acct.strip().lstrip("@")
     username, _, domain = text.partition("@")
     if not username:
         return None
-    if domain.lower() in ("", rt.config.domain):
-        domain_or_none = None
-    else:
-        domain_or_none = domain
-
-    async def unit(conn: Connection) -> Row | None:
-        row = await account_rows.account_by_acct(conn, username, domain_or_none)
-        return await _with_moved(conn, row)
-
-    return await rt.store.read(unit)
+    domain_or_none = None if domain.lower() in ("", our_domain) else domain
+    row = await account_rows.account_by_acct(conn, username, domain_or_none)
+    return await _with_moved(conn, row)
 
 
 async def public_profile(rt: Runtime, acct: str) -> Row | None:
     """The account a public profile page shows for `acct`: None when unknown, suspended,
     or on a domain this server suspends."""
-    row = await lookup(rt, acct)
+    return await rt.store.read(public_profile_in, rt.config.domain, acct)
+
+
+async def public_profile_in(conn: Connection, our_domain: str, acct: str) -> Row | None:
+    """`public_profile`'s read (one unit), for a unit that reads more beside it."""
+    row = await lookup_in(conn, our_domain, acct)
     if row is None or row["suspended_at"] is not None:
         return None
-    if row["domain"] is not None and await rt.store.read(block_rows.is_suspended, row["domain"]):
+    if row["domain"] is not None and await block_rows.is_suspended(conn, row["domain"]):
         return None
     return row
 

@@ -59,23 +59,43 @@ async def start_session(
     return token
 
 
+def token_digest(token: str | None) -> str | None:
+    """The stored form of a session cookie's value (None for none, or one too long to be
+    ours)."""
+    if not token or len(token) > 128:
+        return None
+    return hash_token(token)
+
+
+def usable(rt: Runtime, row: SessionAccountRow, now: int) -> bool:
+    """Whether a session found by its cookie signs its account in: live, and the user in
+    good standing."""
+    if row["last_seen_at"] < now - _idle_ms(rt):
+        return False
+    if row["disabled"] or not row["approved"] or row["confirmed_at"] is None:
+        return False
+    return row["suspended_at"] is None
+
+
+async def mark_seen(rt: Runtime, row: SessionAccountRow, ip: str, now: int) -> None:
+    """Record a session's use (from `ip`), at most once a minute."""
+    if row["last_seen_at"] < now - TOUCH_EVERY_MS:
+        await rt.store.write(user_rows.touch_session, row["session_id"], ip, now)
+
+
 async def session_account(rt: Runtime, token: str | None, ip: str) -> SessionAccountRow | None:
     """The account a session cookie signs in, if the session is live and the user in good
     standing; records the use (from `ip`) at most once a minute."""
-    if not token or len(token) > 128:
+    digest = token_digest(token)
+    if digest is None:
         return None
-    row = await rt.store.read(user_rows.session_account, hash_token(token))
+    row = await rt.store.read(user_rows.session_account, digest)
     if row is None:
         return None
     now = now_ms()
-    if row["last_seen_at"] < now - _idle_ms(rt):
+    if not usable(rt, row, now):
         return None
-    if row["disabled"] or not row["approved"] or row["confirmed_at"] is None:
-        return None
-    if row["suspended_at"] is not None:
-        return None
-    if row["last_seen_at"] < now - TOUCH_EVERY_MS:
-        await rt.store.write(user_rows.touch_session, row["session_id"], ip, now)
+    await mark_seen(rt, row, ip, now)
     return row
 
 

@@ -37,6 +37,7 @@ from ..store import scheduled as scheduled_rows
 from ..store import statuses as status_rows
 from ..store import users as user_rows
 from ..store.effects import WebhookEvent
+from ..store.entities import EntityCache
 from ..store.paging import Page
 from ..store.rows import AccountPageRow, AccountRow, StatusRow
 from ..store.statuses import StatusBundle
@@ -433,14 +434,23 @@ async def post(
 
 async def show(rt: Runtime, status_id: int, viewer_id: int | None) -> StatusBundle:
     """One status the viewer may see."""
+    return await rt.store.read(show_in, rt.entities, status_id, viewer_id)
 
-    async def unit(conn: Connection) -> StatusBundle:
-        row = await status_rows.visible_status(conn, status_id, viewer_id)
-        if row is None:
-            raise StatusNotFound()
-        return await status_rows.hydrate(conn, [row], viewer_id, rt.entities)
 
-    return await rt.store.read(unit)
+async def show_in(
+    conn: Connection, entities: EntityCache, status_id: int, viewer_id: int | None
+) -> StatusBundle:
+    """`show`'s read, for a unit that reads more beside it (a web page's)."""
+    row = await _visible(conn, status_id, viewer_id)
+    return await status_rows.hydrate(conn, [row], viewer_id, entities)
+
+
+async def _visible(conn: Connection, status_id: int, viewer_id: int | None) -> StatusRow:
+    """The status if the viewer may see it; StatusNotFound otherwise."""
+    row = await status_rows.visible_status(conn, status_id, viewer_id)
+    if row is None:
+        raise StatusNotFound()
+    return row
 
 
 async def embeddable(rt: Runtime, url: str) -> StatusBundle:
@@ -498,32 +508,33 @@ def depth_first(root_id: int, rows: Sequence[StatusRow]) -> list[StatusRow]:
 async def context(rt: Runtime, status_id: int, viewer_id: int | None) -> Context:
     """The thread around a status: ancestors oldest first, descendants in thread order,
     both limited to what the viewer may see."""
+    return await rt.store.read(context_in, rt.entities, status_id, viewer_id)
 
-    async def unit(conn: Connection) -> Context:
-        row = await status_rows.visible_status(conn, status_id, viewer_id)
-        if row is None:
-            raise StatusNotFound()
-        up = []
-        for ancestor in await status_rows.ancestors(conn, status_id):
-            if ancestor["deleted_at"] is not None:
-                break  # the thread is broken here, as after Mastodon's hard delete
-            up.append(ancestor)
-        down = depth_first(status_id, await status_rows.descendants(conn, status_id))
-        hidden: set[int] = set()
-        if viewer_id is not None:
-            hidden = await status_rows.hidden_account_ids(conn, viewer_id, now_ms())
-        candidates = [
-            r["id"] for r in up + down if r["deleted_at"] is None and r["account_id"] not in hidden
-        ]
-        visible = {r["id"] for r in await status_rows.visible_statuses(conn, candidates, viewer_id)}
-        ancestors = [r for r in reversed(up) if r["id"] in visible]
-        descendants = [r for r in down if r["id"] in visible]
-        return Context(
-            await status_rows.hydrate(conn, ancestors, viewer_id, rt.entities),
-            await status_rows.hydrate(conn, descendants, viewer_id, rt.entities),
-        )
 
-    return await rt.store.read(unit)
+async def context_in(
+    conn: Connection, entities: EntityCache, status_id: int, viewer_id: int | None
+) -> Context:
+    """`context`'s read, for a unit that reads more beside it (a web page's)."""
+    await _visible(conn, status_id, viewer_id)
+    up = []
+    for ancestor in await status_rows.ancestors(conn, status_id):
+        if ancestor["deleted_at"] is not None:
+            break  # the thread is broken here, as after Mastodon's hard delete
+        up.append(ancestor)
+    down = depth_first(status_id, await status_rows.descendants(conn, status_id))
+    hidden: set[int] = set()
+    if viewer_id is not None:
+        hidden = await status_rows.hidden_account_ids(conn, viewer_id, now_ms())
+    candidates = [
+        r["id"] for r in up + down if r["deleted_at"] is None and r["account_id"] not in hidden
+    ]
+    visible = {r["id"] for r in await status_rows.visible_statuses(conn, candidates, viewer_id)}
+    ancestors = [r for r in reversed(up) if r["id"] in visible]
+    descendants = [r for r in down if r["id"] in visible]
+    return Context(
+        await status_rows.hydrate(conn, ancestors, viewer_id, entities),
+        await status_rows.hydrate(conn, descendants, viewer_id, entities),
+    )
 
 
 async def _own(conn: Connection, status_id: int, account_id: int) -> StatusRow:

@@ -18,6 +18,7 @@ from ..store import Connection
 from ..store import accounts as account_rows
 from ..store import preview_cards as card_rows
 from ..store import statuses as status_rows
+from ..store.entities import EntityCache
 from ..store.paging import Page
 from ..store.statuses import StatusBundle
 from . import home_feed
@@ -103,26 +104,34 @@ async def account(
     rt: Runtime, account_id: int, viewer_id: int | None, page: Page, filters: AccountFilter
 ) -> StatusBundle:
     """An account's statuses as the viewer may see them."""
+    return await rt.store.read(account_in, rt.entities, account_id, viewer_id, page, filters)
 
-    async def unit(conn: Connection) -> StatusBundle:
-        row = await account_rows.account_by_id(conn, account_id)
-        if row is None or row["suspended_at"] is not None:
-            raise AccountNotFound()
-        rows = await status_rows.account_page(
-            conn,
-            account_id,
-            viewer_id,
-            page,
-            exclude_replies=filters.exclude_replies,
-            exclude_reblogs=filters.exclude_reblogs,
-            pinned=filters.pinned,
-            exclude_direct=filters.exclude_direct,
-            tagged=filters.tagged.lstrip("#") if filters.tagged else None,
-            only_media=filters.only_media,
-        )
-        return await status_rows.hydrate(conn, rows, viewer_id, rt.entities)
 
-    return await rt.store.read(unit)
+async def account_in(
+    conn: Connection,
+    entities: EntityCache,
+    account_id: int,
+    viewer_id: int | None,
+    page: Page,
+    filters: AccountFilter,
+) -> StatusBundle:
+    """`account`'s read, for a unit that reads more beside it (a web page's)."""
+    row = await account_rows.account_by_id(conn, account_id)
+    if row is None or row["suspended_at"] is not None:
+        raise AccountNotFound()
+    rows = await status_rows.account_page(
+        conn,
+        account_id,
+        viewer_id,
+        page,
+        exclude_replies=filters.exclude_replies,
+        exclude_reblogs=filters.exclude_reblogs,
+        pinned=filters.pinned,
+        exclude_direct=filters.exclude_direct,
+        tagged=filters.tagged.lstrip("#") if filters.tagged else None,
+        only_media=filters.only_media,
+    )
+    return await status_rows.hydrate(conn, rows, viewer_id, entities)
 
 
 async def favourites(rt: Runtime, viewer_id: int, page: Page) -> StatusBundle:

@@ -1000,6 +1000,11 @@ class WebhookRow(TypedDict):
     updated_at: int
 
 
+class ScheduledRunRow(TypedDict):
+    name: str
+    due_at: int
+
+
 class RelayRow(TypedDict):
     id: int
     inbox_url: str
@@ -1012,6 +1017,7 @@ class RelayRow(TypedDict):
 
 
 TABLES: dict[str, type] = {
+    "scheduled_runs": ScheduledRunRow,
     "webhooks": WebhookRow,
     "relays": RelayRow,
     "status_translations": StatusTranslationRow,

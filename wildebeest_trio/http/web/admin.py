@@ -7,7 +7,7 @@ import time
 from collections.abc import Awaitable
 from typing import Any
 
-from quart import Blueprint, Response, request
+from quart import Response, request
 
 from ... import charts, roles
 from ...ids import parse_id
@@ -15,10 +15,10 @@ from ...services import admin, admin_blocks, custom_emoji, relays, terms_mail, t
 from ...services import dashboard as dashboard_service
 from ...services import instance as instance_service
 from ...services.types import Page, Row
-from ..browser import FormPost, Notices, form_post, staff, viewer_page
+from ..browser import FormPost, Notices, form_post, pages_blueprint, staff, viewer_page
 from ..context import runtime
 
-blueprint = Blueprint("admin", __name__)
+blueprint = pages_blueprint("admin", __name__)
 
 NOTICES = Notices(
     {

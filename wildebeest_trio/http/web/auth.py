@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from quart import Blueprint, Response, current_app, request
+from quart import Response, current_app, request
 
 from ...services import account_mail, oauth, sessions, totp, webauthn_keys
 from ...services import instance as instance_service
@@ -27,6 +27,7 @@ from ..browser import (
     forced_login,
     form_post,
     page,
+    pages_blueprint,
     redirect,
     safe_next,
     signed_in,
@@ -34,7 +35,7 @@ from ..browser import (
 )
 from ..context import runtime
 
-blueprint = Blueprint("auth", __name__)
+blueprint = pages_blueprint("auth", __name__)
 
 
 # E-mailed links --------------------------------------------------------------------------------

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import nh3
-from quart import Blueprint, Response
+from quart import Response
 
 from ...serializers.accounts import account_entity
 from ...services import instance as instance_service
-from ..browser import page, signed_in
+from ..browser import page, pages_blueprint, signed_in
 from ..context import runtime
 
-blueprint = Blueprint("home", __name__)
+blueprint = pages_blueprint("home", __name__)
 
 
 @blueprint.route("/")

@@ -9,16 +9,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Blueprint, Response, request
+from quart import Response, request
 
 from ...ids import parse_id
 from ...serializers.accounts import account_entity
 from ...services import lists as list_service
-from ...services import markers, notifications, search, timelines
+from ...services import markers, notifications, search, timelines, web_pages
 from ...services.notifications import Browse
 from ...services.types import Row
 from ..api.notifications import grouped_response as grouped_entities
-from ..browser import SIGNED_IN, page, script, viewer_page
+from ..auth import client_ip
+from ..browser import (
+    SESSION_COOKIE,
+    SIGNED_IN,
+    UNREAD,
+    UNREAD_LIMIT,
+    page,
+    pages_blueprint,
+    script,
+    signed_in_as,
+    to_sign_in,
+    viewer_page,
+)
 from ..context import runtime
 from .site import (
     PAGE_SIZE,
@@ -32,7 +44,7 @@ from .site import (
 )
 from .writing import compose_context
 
-blueprint = Blueprint("reading", __name__)
+blueprint = pages_blueprint("reading", __name__)
 
 SEARCH_LIMIT = 20
 MAX_QUERY = 500
@@ -67,16 +79,27 @@ async def _timeline(heading: str, lead: str, bundle: Any, **extra: Any) -> Respo
 
 
 @blueprint.route("/home")
-@viewer_page(SIGNED_IN)
-async def home_timeline(viewer: Row) -> Response:
-    """The signed-in person's home timeline, with the compose form on top."""
-    bundle = await timelines.home(runtime(), viewer["account_id"], asked_page())
+async def home_timeline() -> Response:
+    """The signed-in person's home timeline, with the compose form on top (the session, the
+    feed's page and the unread count read in one crossing to the store)."""
+    found = await web_pages.home_page(
+        runtime(),
+        request.cookies.get(SESSION_COOKIE),
+        client_ip(),
+        asked_page(),
+        UNREAD,
+        UNREAD_LIMIT,
+    )
+    if found is None:
+        return to_sign_in(request.path)
+    signed_in_as(found.viewer)
     return await _timeline(
         "Home",
         "Posts from the people and hashtags you follow.",
-        bundle,
-        compose=await compose_context(viewer),
+        found.bundle,
+        compose=await compose_context(found.viewer),
         stream="user",
+        unread=found.unread,
     )
 
 

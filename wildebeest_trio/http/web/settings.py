@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import trio
-from quart import Blueprint, Response, request
+from quart import Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ...media.images import ImageError
@@ -39,6 +39,7 @@ from ..browser import (
     finish,
     form_post,
     page,
+    pages_blueprint,
     redirect,
     signed_in,
     start_browser_session,
@@ -46,7 +47,7 @@ from ..browser import (
 )
 from ..context import json_response, runtime
 
-blueprint = Blueprint("settings", __name__)
+blueprint = pages_blueprint("settings", __name__)
 
 NOTICES = Notices(
     {

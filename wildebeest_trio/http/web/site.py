@@ -9,50 +9,37 @@ status object, which http/activitypub/documents.py serves), and every answer car
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any, TypedDict
 from urllib.parse import urlencode
 
-from quart import Blueprint, Response, render_template, request
+from quart import Response, render_template, request
 
 from ...ids import parse_id
-from ...media.attachments import placeholder_url
 from ...serializers.accounts import account_entity, acct
 from ...serializers.statuses import status_entities
 from ...services import follows as follow_service
 from ...services import instance as instance_service
-from ...services import profiles, timelines
+from ...services import profiles, timelines, web_pages
 from ...services import statuses as status_service
 from ...services.follows import AccountNotFound
 from ...services.types import Page, Row, StatusBundle
-from ..browser import finish, page, signed_in
+from ..browser import finish, page, pages_blueprint, signed_in
 from ..context import runtime, wants_activitypub
+from . import anonymous
+from .cards import blank_compose, render_card, render_cards
 
-blueprint = Blueprint("site", __name__)
-
-
-@blueprint.app_template_filter("placeholder")
-def placeholder(hash_: Any) -> str | None:
-    """An attachment's blurhash as a tiny image the page shows while the real one loads."""
-    return placeholder_url(hash_) if isinstance(hash_, str) else None
+blueprint = pages_blueprint("site", __name__)
 
 
-@blueprint.app_template_filter("focus_classes")
-def focus_classes(meta: Any) -> str:
-    """Classes placing a cropped image on its focal point (site.css maps each to a share of
-    the width or height, in twentieths: a style attribute is refused by the page's CSP)."""
-    focus = meta.get("focus") if isinstance(meta, dict) else None
-    if not isinstance(focus, dict):
-        return ""
-    try:
-        x = min(max(float(focus["x"]), -1.0), 1.0)
-        y = min(max(float(focus["y"]), -1.0), 1.0)
-    except (KeyError, TypeError, ValueError):
-        return ""
-    # Mastodon's focus: x -1 is the left edge, y 1 the top one.
-    return f"fx-{round((x + 1) * 10)} fy-{round((1 - y) * 10)}"
+# Posts are drawn by cards.py (kept per post); every page's templates reach it through
+# `status_card` in _status.html.
+blueprint.add_app_template_global(render_card, "render_card")
+blueprint.add_app_template_global(render_cards, "render_cards")
+blueprint.add_app_template_global(blank_compose, "blank_compose")
 
 
 PAGE_SIZE = 20
@@ -132,6 +119,11 @@ class Shown:
     path: str
     #: The listed item's own id (the boost's, for a boost): the card's anchor.
     key: str
+    #: The entity cache's entries the card is drawn from (the post's, its author's, its
+    #: preview card author's), while current; None where one is not kept (cards.py).
+    parts: tuple[object, ...] | None = None
+    #: What else the card shows that is kept apart from the post (its booster's entry).
+    variant: tuple[object, ...] = ()
 
 
 def local_path(entity: dict[str, Any]) -> str:
@@ -139,16 +131,42 @@ def local_path(entity: dict[str, Any]) -> str:
     return f"/@{entity['account']['acct']}/{entity['id']}"
 
 
+def _parts(bundle: StatusBundle, status_id: int) -> tuple[object, ...] | None:
+    """The kept entries a status's card is drawn from, or None if one of them is not kept
+    (a card drawn from anything else is not kept either)."""
+    entry = bundle.entries.get(status_id)
+    row = bundle.statuses.get(status_id)
+    if entry is None or row is None:
+        return None
+    author = bundle.account_entries.get(row["account_id"])
+    if author is None:
+        return None
+    card = bundle.cards.get(status_id)
+    card_author = None
+    if card is not None and card["author_account_id"]:
+        card_author = bundle.account_entries.get(card["author_account_id"])
+        if card_author is None:
+            return None
+    return (entry, author, card_author)
+
+
 def shown(bundle: StatusBundle) -> list[Shown]:
     """A bundle's statuses for the templates, boosts unwrapped."""
     config = runtime().config
     items = []
-    for entity in status_entities(config, bundle):
+    for status_id, entity in zip(bundle.order, status_entities(config, bundle), strict=True):
         if entity["reblog"] is not None:
             inner = entity["reblog"]
-            items.append(Shown(inner, entity["account"], local_path(inner), entity["id"]))
+            parts = _parts(bundle, int(inner["id"]))
+            booster = bundle.account_entries.get(bundle.statuses[status_id]["account_id"])
+            if booster is None:
+                parts = None
+            items.append(
+                Shown(inner, entity["account"], local_path(inner), entity["id"], parts, (booster,))
+            )
         else:
-            items.append(Shown(entity, None, local_path(entity), entity["id"]))
+            parts = _parts(bundle, status_id)
+            items.append(Shown(entity, None, local_path(entity), entity["id"], parts))
     return items
 
 
@@ -156,33 +174,47 @@ def _viewer_id(viewer: Row | None) -> int | None:
     return viewer["account_id"] if viewer is not None else None
 
 
+async def _facts(viewer: Row | None, bundle: StatusBundle, *more: Any) -> tuple[Any, ...] | None:
+    """What an anonymous page shows, to keep it by (anonymous.py); None for a signed-in
+    visitor, whose page is never kept."""
+    if viewer is not None:
+        return None
+    title = (await instance_service.site(runtime())).title
+    return (title, anonymous.bundle_facts(bundle, _parts), *more)
+
+
+async def _kept(facts: tuple[Any, ...] | None, draw: Callable[[], Awaitable[Response]]) -> Response:
+    return await anonymous.kept_page(facts, draw, _vary)
+
+
 # Timelines and tags ----------------------------------------------------------------------------
 
 
 @blueprint.route("/public/local")
 async def local_timeline() -> Response:
-    viewer = await signed_in()
-    bundle = await timelines.public(runtime(), _viewer_id(viewer), asked_page(), local=True)
-    return await _html(
-        "timeline.html",
-        heading="Local timeline",
-        lead="Public posts from people on this server.",
-        items=shown(bundle),
-        **bundle_pager(bundle),
-    )
+    return await _public("Local timeline", "Public posts from people on this server.", True)
 
 
 @blueprint.route("/public")
 async def federated_timeline() -> Response:
+    lead = "Public posts from this server and the servers it knows."
+    return await _public("Federated timeline", lead, False)
+
+
+async def _public(heading: str, lead: str, local: bool) -> Response:
     viewer = await signed_in()
-    bundle = await timelines.public(runtime(), _viewer_id(viewer), asked_page())
-    return await _html(
-        "timeline.html",
-        heading="Federated timeline",
-        lead="Public posts from this server and the servers it knows.",
-        items=shown(bundle),
-        **bundle_pager(bundle),
-    )
+    bundle = await timelines.public(runtime(), _viewer_id(viewer), asked_page(), local=local)
+
+    async def draw() -> Response:
+        return await _html(
+            "timeline.html",
+            heading=heading,
+            lead=lead,
+            items=shown(bundle),
+            **bundle_pager(bundle),
+        )
+
+    return await _kept(await _facts(viewer, bundle), draw)
 
 
 TAG_RE = re.compile(r"^[\w]{1,100}$")
@@ -206,14 +238,18 @@ async def tag_page(name: str) -> Response:
             description=f"Public posts tagged #{name} on {title}",
             bundle=bundle,
         )
-    return await _html(
-        "timeline.html",
-        heading=f"#{name}",
-        lead=f"Public posts tagged #{name}.",
-        items=shown(bundle),
-        **bundle_pager(bundle),
-        feed=f"/tags/{name}.rss",
-    )
+
+    async def draw() -> Response:
+        return await _html(
+            "timeline.html",
+            heading=f"#{name}",
+            lead=f"Public posts tagged #{name}.",
+            items=shown(bundle),
+            **bundle_pager(bundle),
+            feed=f"/tags/{name}.rss",
+        )
+
+    return await _kept(await _facts(viewer, bundle), draw)
 
 
 # Profiles and statuses -------------------------------------------------------------------------
@@ -244,13 +280,13 @@ async def _profile(handle: str, which: str) -> Response:
     rss = which == "posts" and handle.endswith(".rss")
     if rss:
         handle = handle[: -len(".rss")]
-    account = await profiles.public_profile(runtime(), handle)
-    if account is None:
-        return await not_found_page("No such account on this server.")
     if wants_activitypub():
-        if account["domain"] is not None:
+        actor = await profiles.public_profile(rt, handle)
+        if actor is None:
+            return await not_found_page("No such account on this server.")
+        if actor["domain"] is not None:
             return await not_found_page("This account lives on another server.")
-        return _ap_redirect(account["uri"])
+        return _ap_redirect(actor["uri"])
     viewer = None if rss else await signed_in()
     filters = timelines.AccountFilter(
         exclude_replies=which not in ("with_replies", "media"),
@@ -258,11 +294,12 @@ async def _profile(handle: str, which: str) -> Response:
         only_media=which == "media",
     )
     try:
-        bundle = await timelines.account(
-            rt, account["id"], _viewer_id(viewer), asked_page(), filters
-        )
+        found = await web_pages.profile_page(rt, handle, _viewer_id(viewer), asked_page(), filters)
     except AccountNotFound:
+        found = None
+    if found is None:
         return await not_found_page("No such account on this server.")
+    account, bundle = found
     if rss:
         entity = account_entity(rt.config, account)
         return await _feed(
@@ -271,19 +308,22 @@ async def _profile(handle: str, which: str) -> Response:
             description=f"Public posts from @{acct(rt.config, account)}",
             bundle=bundle,
         )
-    items = shown(bundle)
-    entity = account_entity(rt.config, account)
-    return await _html(
-        "profile.html",
-        account=entity,
-        local=account["domain"] is None,
-        which=which,
-        items=items,
-        **bundle_pager(bundle),
-        rel_me=_rel_me_links(entity),
-        relationship=await _relationship(viewer, account),
-        feed=f"/@{entity['acct']}.rss" if account["domain"] is None else None,
-    )
+
+    async def draw() -> Response:
+        entity = account_entity(rt.config, account)
+        return await _html(
+            "profile.html",
+            account=entity,
+            local=account["domain"] is None,
+            which=which,
+            items=shown(bundle),
+            **bundle_pager(bundle),
+            rel_me=_rel_me_links(entity),
+            relationship=await _relationship(viewer, account),
+            feed=f"/@{entity['acct']}.rss" if account["domain"] is None else None,
+        )
+
+    return await _kept(await _facts(viewer, bundle, dict(account)), draw)
 
 
 @blueprint.route("/@<handle>")
@@ -301,6 +341,26 @@ async def profile_media(handle: str) -> Response:
     return await _profile(handle, "media")
 
 
+NO_POST = "This post does not exist or is not public."
+
+
+async def _status_document(handle: str, status_id: int) -> Response:
+    """A status page asked for as ActivityPub: a redirect to the local status's object."""
+    account = await profiles.public_profile(runtime(), handle)
+    if account is None:
+        return await not_found_page("No such account on this server.")
+    try:
+        bundle = await status_service.show(runtime(), status_id, None)
+    except status_service.StatusNotFound:
+        return await not_found_page(NO_POST)
+    row = bundle.statuses[status_id]
+    if row["account_id"] != account["id"] or row["reblog_of_id"] is not None:
+        return await not_found_page(NO_POST)
+    if not row["local"]:
+        return await not_found_page("This post lives on another server.")
+    return _ap_redirect(row["uri"])
+
+
 @blueprint.route("/@<handle>/<segment>")
 async def status_page(handle: str, segment: str) -> Response:
     rt = runtime()
@@ -308,35 +368,41 @@ async def status_page(handle: str, segment: str) -> Response:
     status_id = parse_id(segment)
     if status_id is None:
         return await not_found_page()
-    account = await profiles.public_profile(runtime(), handle)
-    if account is None:
-        return await not_found_page("No such account on this server.")
-    viewer = await signed_in()
-    viewer_id = None if wants_activitypub() else _viewer_id(viewer)
-    try:
-        bundle = await status_service.show(rt, status_id, viewer_id)
-    except status_service.StatusNotFound:
-        return await not_found_page("This post does not exist or is not public.")
-    row = bundle.statuses[status_id]
-    if row["account_id"] != account["id"] or row["reblog_of_id"] is not None:
-        return await not_found_page("This post does not exist or is not public.")
     if wants_activitypub():
-        if not row["local"]:
-            return await not_found_page("This post lives on another server.")
-        return _ap_redirect(row["uri"])
-    thread = await status_service.context(rt, status_id, viewer_id)
-    main = shown(bundle)[0]
-    return await _html(
-        "status.html",
-        main=main,
-        ancestors=shown(thread.ancestors),
-        descendants=shown(thread.descendants),
-        account=main.status["account"],
-        # Only public and unlisted posts embed; the link says where their oEmbed is.
-        oembed_url=f"{rt.config.base_url}/api/oembed?" + urlencode({"url": main.status["url"]})
-        if row["visibility"] in ("public", "unlisted")
-        else None,
+        return await _status_document(handle, status_id)
+    viewer = await signed_in()
+    try:
+        found = await web_pages.status_page(rt, handle, status_id, _viewer_id(viewer))
+    except status_service.StatusNotFound:
+        return await not_found_page(NO_POST)
+    if found is None:
+        return await not_found_page("No such account on this server.")
+    bundle, thread = found.bundle, found.thread
+    row = bundle.statuses[status_id]
+    if row["account_id"] != found.account["id"] or row["reblog_of_id"] is not None:
+        return await not_found_page(NO_POST)
+
+    async def draw() -> Response:
+        main = shown(bundle)[0]
+        return await _html(
+            "status.html",
+            main=main,
+            ancestors=shown(thread.ancestors),
+            descendants=shown(thread.descendants),
+            account=main.status["account"],
+            # Only public and unlisted posts embed; the link says where their oEmbed is.
+            oembed_url=f"{rt.config.base_url}/api/oembed?" + urlencode({"url": main.status["url"]})
+            if row["visibility"] in ("public", "unlisted")
+            else None,
+        )
+
+    facts = await _facts(
+        viewer,
+        bundle,
+        anonymous.bundle_facts(thread.ancestors, _parts),
+        anonymous.bundle_facts(thread.descendants, _parts),
     )
+    return await _kept(facts, draw)
 
 
 # RSS -------------------------------------------------------------------------------------------

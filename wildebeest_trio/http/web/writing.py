@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from quart import Blueprint, Response, request
+from quart import Response, request
 
 from ...ids import parse_id
 from ...serializers.accounts import acct
@@ -24,11 +24,11 @@ from ...services.polls import PollDraft
 from ...services.refusals import InvalidStatus, NotAllowed, StatusNotFound
 from ...services.statuses import Draft
 from ...services.types import Row, StatusBundle
-from ..browser import SIGNED_IN, FormPost, back_field, form_post, page, viewer_page
+from ..browser import SIGNED_IN, FormPost, back_field, form_post, page, pages_blueprint, viewer_page
 from ..context import json_response, runtime
 from .site import local_path, not_found_page, shown
 
-blueprint = Blueprint("writing", __name__)
+blueprint = pages_blueprint("writing", __name__)
 
 VISIBILITIES = (
     ("public", "Public: anyone, on public timelines"),

@@ -1,0 +1,96 @@
+"""Whole public pages kept for visitors who are not signed in, as Mastodon caches its
+pages for logged-out visitors, but never stale: a page is kept with the facts it was drawn
+from and served again only while the same reads give the same facts.
+
+Each page still does its reads (they are what says whether a post was added, edited or
+deleted, in any process); what it saves is building the entities and rendering. The facts
+(`validators`) are compared with `==`: rows by value (the profile's account, the site's
+title), the entity cache's entries by identity (a moved version brings a new entry, see
+cards.py), and the page's order of posts and cursors by value. A page is kept only when
+every post on it comes from the entity cache, and only for a visitor without a session: a
+signed-in view is never kept here, so it can never reach anyone else.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from quart import Response, current_app, request
+
+from ...services.types import StatusBundle
+from ..browser import csrf_token, page_response
+
+# Pages one process keeps (20 to 70 kB each): a bound on memory.
+MAX_PAGES = 256
+
+KEPT_PAGES = "wildebeest.kept_pages"
+
+
+class KeptPages:
+    """One app's kept pages by path, most recently used last, each with its facts."""
+
+    def __init__(self) -> None:
+        self.pages: OrderedDict[str, tuple[tuple[Any, ...], str]] = OrderedDict()
+        self.lock = threading.Lock()
+
+
+def _kept_pages() -> KeptPages:
+    """The kept pages of the app serving this request."""
+    found: KeptPages | None = current_app.extensions.get(KEPT_PAGES)
+    if found is None:  # the first page this app draws (pages run on one thread)
+        found = current_app.extensions.setdefault(KEPT_PAGES, KeptPages())
+    return found
+
+
+def bundle_facts(bundle: StatusBundle, parts: Callable[[StatusBundle, int], Any]) -> Any:
+    """What a page of statuses shows of the bundle, as comparable facts; None when a post on
+    it is not drawn from the entity cache (that page is not kept)."""
+    facts: list[Any] = [tuple(bundle.order), tuple(sorted(bundle.cursors.items()))]
+    for status_id in bundle.order:
+        row = bundle.statuses[status_id]
+        shown = parts(bundle, row["reblog_of_id"] or status_id)
+        if shown is None:
+            return None
+        facts.append(shown)
+        if row["reblog_of_id"] is not None:
+            booster = bundle.account_entries.get(row["account_id"])
+            if booster is None:
+                return None
+            facts.append(booster)
+    return tuple(facts)
+
+
+async def kept_page(
+    validators: tuple[Any, ...] | None,
+    draw: Callable[[], Awaitable[Response]],
+    finish: Callable[[Response], Response],
+) -> Response:
+    """The page this request asks for, drawn by `draw` or kept from an earlier drawing for
+    the same `validators` (None: never kept). Only for visitors who are not signed in;
+    `finish` adds what every answer of the page carries (the kept one too)."""
+    if validators is None or any(v is None for v in validators):
+        return await draw()
+    key = request.full_path
+    kept = _kept_pages()
+    with kept.lock:
+        found = kept.pages.get(key)
+        if found is not None and found[0] == validators:
+            kept.pages.move_to_end(key)
+            html = found[1]
+        else:
+            html = None
+    if html is not None:
+        csrf_token()  # the browser gets its CSRF cookie as with a drawn page
+        return finish(page_response(html, 200))
+    response = await draw()
+    if response.status_code == 200:
+        body = await response.get_data(as_text=True)
+        with kept.lock:
+            kept.pages[key] = (validators, body)
+            kept.pages.move_to_end(key)
+            while len(kept.pages) > MAX_PAGES:
+                kept.pages.popitem(last=False)
+    return response
