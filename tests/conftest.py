@@ -123,45 +123,21 @@ def _known_durations() -> dict[str, float]:
     return {str(k): float(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
 
 
-# Tests sharing one expensive per-worker server run on one worker (`--dist loadgroup`): the
-# session fixture named, and the xdist group its tests join.
-SHARED_SERVERS = {"browser": "chromium", "seaweed": "seaweed"}
-
-
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (and renames by them)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Longest first, by tests/durations.json (a stable sort: ties keep the collected
-    order); the tests of a shared server together, at the place of their sum."""
+    order)."""
     known = _known_durations()
     by_file: dict[str, list[float]] = {}
     for nodeid, seconds in known.items():
         by_file.setdefault(nodeid.split("::", 1)[0], []).append(seconds)
     file_median = {name: statistics.median(times) for name, times in by_file.items()}
 
-    def expected(item: pytest.Item, group: str | None) -> float:
-        for nodeid in (item.nodeid, f"{item.nodeid}@{group}"):
-            if nodeid in known:
-                return known[nodeid]
+    def expected(item: pytest.Item) -> float:
+        if item.nodeid in known:
+            return known[item.nodeid]
         return file_median.get(item.nodeid.split("::", 1)[0], DEFAULT_DURATION)
 
-    groups: dict[str, str | None] = {}
-    for item in items:
-        fixtures = getattr(item, "fixturenames", ())
-        group = next((g for f, g in SHARED_SERVERS.items() if f in fixtures), None)
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
-        groups[item.nodeid] = group
-    own = {item.nodeid: expected(item, groups[item.nodeid]) for item in items}
-    group_sum: dict[str, float] = {}
-    for item in items:
-        if (group := groups[item.nodeid]) is not None:
-            group_sum[group] = group_sum.get(group, 0.0) + own[item.nodeid]
-
-    def key(item: pytest.Item) -> tuple[float, str]:
-        group = groups[item.nodeid]
-        return (own[item.nodeid], "") if group is None else (group_sum[group], group)
-
-    items.sort(key=key, reverse=True)
+    items.sort(key=expected, reverse=True)
 
 
 _recorded: dict[str, float] = {}
