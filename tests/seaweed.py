@@ -4,7 +4,8 @@
 builds it before the suite starts); each test worker starts one server on free ports in a
 throwaway folder, with two identities: `admin` (may create buckets, which it does by its
 first upload) and `wb` (reads and writes objects, as the server is configured), and
-anonymous reads (the bucket's public URL, as a CDN would fetch it).
+anonymous reads of the media buckets (their public URL, as a CDN would fetch it) but not
+of private ones (named `private-...`, as `WB_S3_PRIVATE_BUCKET`).
 """
 
 from __future__ import annotations
@@ -51,12 +52,13 @@ class Seaweed:
             "media_base_url": f"{self.endpoint}/{bucket}",
         }
 
-    def new_bucket(self) -> str:
-        """A fresh, empty bucket (created by an admin's upload, then emptied)."""
+    def new_bucket(self, prefix: str = "wb-") -> str:
+        """A fresh, empty bucket (created by an admin's upload, then emptied); anyone may read
+        one named `wb-...`, no one anonymous any other."""
         import obstore
         from obstore.store import S3Store
 
-        name = f"wb-{uuid.uuid4().hex[:12]}"
+        name = f"{prefix}{uuid.uuid4().hex[:12]}"
         store = S3Store(
             name,
             endpoint=self.endpoint,
@@ -117,7 +119,9 @@ def running_seaweed() -> Iterator[Seaweed]:
                         "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
                         "actions": ["Read", "Write", "List", "Tagging"],
                     },
-                    {"name": "anonymous", "actions": ["Read"]},
+                    # Anonymous reads of the media buckets (`wb-...`) only: a private
+                    # bucket (`private-...`) answers them 403, as an archive's must.
+                    {"name": "anonymous", "actions": ["Read:wb-*"]},
                 ]
             }
         )

@@ -58,7 +58,7 @@ async def test_ip_blocks_at_sign_up_sign_in_and_api(rt: Runtime, client: Any) ->
     assert not held[0]["approved"]
     status, _ = await sign_up(client, app_token, "fine", "fine@example.org")
     assert status == 200
-    # no_access: the API, the sign-in page and the sign-up form all refuse.
+    # no_access: the API, the pages, the sign-up form and the inbox all refuse.
     blocked = {"X-Forwarded-For": "203.0.113.5"}
     response = await client.get(
         "/api/v1/accounts/verify_credentials",
@@ -69,6 +69,10 @@ async def test_ip_blocks_at_sign_up_sign_in_and_api(rt: Runtime, client: Any) ->
     assert (await response.get_json()) == {"error": "Your address is blocked"}
     response = await client.get("/auth/sign_in", headers=blocked, scope_base=PROXY)
     assert response.status_code == 403
+    # The inbox too, before anything of the delivery is read.
+    response = await client.post("/inbox", data=b"{}", headers=blocked, scope_base=PROXY)
+    assert response.status_code == 403
+    assert await response.get_data() == b"Your address is blocked"
     # The same token from elsewhere works.
     response = await client.get(
         "/api/v1/accounts/verify_credentials", headers=team.plain.headers, scope_base=PROXY

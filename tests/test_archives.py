@@ -61,6 +61,11 @@ async def test_archive_in_mastodons_format(a: Instance) -> None:
     link = await _archive_link(a)
     response = await a.client.get(link)
     assert response.status_code == 200 and response.content_type == "application/zip"
+    # Kept in the private store, outside the served media folder.
+    [key] = await a.rt.media.private.keys()
+    assert key.startswith("archives/") and key.endswith(".zip")
+    assert key not in await a.rt.media.keys()
+    assert (await a.client.get(f"/system/{key}")).status_code == 404
     assert "attachment" in response.headers["Content-Disposition"]
     archive = zipfile.ZipFile(io.BytesIO(await response.get_data()))
     names = set(archive.namelist())
@@ -105,7 +110,7 @@ async def test_archive_in_mastodons_format(a: Instance) -> None:
     assert await archives.remove_expired(a.rt) == 1
     await log_in(a.client, "alice")
     assert (await a.client.get(link)).status_code == 404
-    assert not list((Path(a.rt.config.data_dir) / "archives").iterdir())
+    assert await a.rt.media.private.keys() == []
     html = await html_of(a.client, "/settings/export")
     assert "/settings/export/archive/" not in html
 

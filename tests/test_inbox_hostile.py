@@ -230,3 +230,62 @@ async def test_unsigned_deletion_of_an_unknown_actor_is_accepted_and_ignored(
     assert response.status_code == 202
     assert await _state(local) == (0, 0, 0)
     assert await rows(local, "SELECT id FROM accounts WHERE uri = $1", gone) == []
+
+
+async def test_what_was_kept_of_a_sender_is_checked_again_when_storing(
+    api: Any, local: Runtime, remote: RemoteServer
+) -> None:
+    """The inbox keeps what it read of a sender (its key, its domain's standing) for its
+    next deliveries, and reads it again in the transaction that stores each: a key
+    changed since (by another process) is used as it is now, and a domain blocked since
+    is refused with nothing stored."""
+    await make_user(local, api, "alice")
+    bob = remote.actor("bob")
+    target = f"{local.config.base_url}/users/alice"
+
+    def create() -> dict[str, Any]:
+        return remote.activity(bob, "Create", remote.note(bob, cc=[target]), to=[PUBLIC])
+
+    assert await deliver(api, local, bob, create()) == 202  # bob's key fetched and kept
+    assert await deliver(api, local, bob, create()) == 202
+    other_public = generate_rsa_keypair()[1]
+
+    async def change_key(conn: Connection) -> None:
+        await conn.execute(
+            "UPDATE keypairs SET public_key_pem = $1 WHERE key_id = $2", other_public, bob.key_id
+        )
+
+    await local.store.write(change_key)
+    # Checked against the stored key (which fails, so bob's actor is fetched again).
+    assert await deliver(api, local, bob, create()) == 202
+    keys = await rows(local, "SELECT public_key_pem FROM keypairs WHERE key_id = $1", bob.key_id)
+    assert [k["public_key_pem"] for k in keys] != [other_public]
+    assert len(await _jobs(local)) == 3
+
+    async def block(conn: Connection) -> None:
+        await domain_blocks.block_domain(conn, local.ids, "127.0.0.1", severity="suspend")
+
+    await local.store.write(block)
+    refused = create()
+    assert await deliver(api, local, bob, refused) == 403
+    assert len(await _jobs(local)) == 3
+    seen = await rows(local, "SELECT uri FROM inbox_activities WHERE uri = $1", refused["id"])
+    assert seen == []
+
+
+async def test_the_inbox_answers_as_the_rest_of_the_application(api: Any, local: Runtime) -> None:
+    """Answered before Quart, the inbox still names its request (`X-Request-Id`) and
+    refuses in JSON; other methods are Quart's 405."""
+    unsigned = json.dumps({"actor": "https://elsewhere.example/users/x", "type": "Like"})
+    response = await api.post(
+        "/inbox/", data=unsigned, headers={"Content-Type": "application/activity+json"}
+    )
+    assert response.status_code == 401
+    assert len(response.headers["X-Request-Id"]) == 32
+    assert (await response.get_json())["error"].startswith("Request not signed")
+    response = await api.post("/users/nobody/inbox", data=unsigned)
+    assert response.status_code == 404
+    response = await api.get("/inbox")
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) == {"OPTIONS", "POST"}
+    assert (await response.get_json())["error"]

@@ -17,8 +17,9 @@ from quart.datastructures import FileStorage
 from tests.test_media_api import alice, bearer, photo, upload  # noqa: F401 (fixture)
 from wildebeest_trio.assembly import periodic_tasks
 from wildebeest_trio.jobs.worker import run_workers
+from wildebeest_trio.media.store import unique_key
 from wildebeest_trio.runtime import Runtime
-from wildebeest_trio.services import media_orphans
+from wildebeest_trio.services import archives, media_orphans
 from wildebeest_trio.store import Connection
 from wildebeest_trio.store import instance as instance_rows
 
@@ -137,3 +138,48 @@ async def test_the_job_walks_the_store_a_page_at_a_time(
     # Back at the start, with nothing left.
     again = await media_orphans.run_page(rt)
     assert again.scanned == 0 and again.after == ""
+
+
+async def test_the_private_side_is_swept_too(
+    rt: Runtime,
+    client: Any,
+    alice: str,  # noqa: F811 (fixture)
+) -> None:
+    """A raw upload whose row never committed (a v2 upload killed half-way) goes; a queued
+    upload's raw file and an archive stay while their rows name them."""
+    queued_upload = await client.post(
+        "/api/v2/media", headers=bearer(alice), files={"file": upload(photo())}
+    )
+    assert queued_upload.status_code == 202
+    [waiting] = await rt.media.private.keys()
+    assert waiting.startswith("uploads/")
+    source = rt.config.data_dir / "raw"
+    source.write_bytes(b"half an upload")
+    orphan = unique_key("application/octet-stream", "uploads")
+    await rt.media.private.put_file(orphan, source)
+    archive_id = await archives.request(rt, await account_id(rt, "alice"))
+    await archives.build(rt, {"archive_id": archive_id})
+    keys = await rt.media.private.keys()
+    assert len(keys) == 3
+    then = time.time() - 2 * DAY
+    for key in keys:
+        os.utime(rt.config.data_dir / "private" / key, (then, then))
+
+    found = await media_orphans.run_page(rt)
+    assert found.removed == [orphan]
+    assert sorted(await rt.media.private.keys()) == sorted(set(keys) - {orphan})
+    assert await rt.store.read(instance_rows.setting_text, "media_orphans_private_cursor") in (
+        None,
+        "",
+    )
+
+
+async def account_id(rt: Runtime, username: str) -> int:
+    async def unit(conn: Connection) -> int:
+        return int(
+            await conn.fetchval(
+                "SELECT id FROM accounts WHERE username = $1 AND domain IS NULL", username
+            )
+        )
+
+    return await rt.store.read(unit)

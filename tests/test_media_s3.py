@@ -12,6 +12,7 @@ import time
 import zipfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from tests.conftest import make_config
 from tests.seaweed import Seaweed, free_port
 from tests.social import make_user, post
 from tests.test_media_api import photo, stored_files, upload
+from tests.web_helpers import log_in
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.config import Config
 from wildebeest_trio.runtime import Runtime
@@ -140,6 +142,66 @@ async def test_archive_takes_its_media_from_the_bucket(
             assert zf.read(inside[0]) == served.content
 
 
+@pytest.mark.parametrize("private_bucket", [True, False], ids=["private bucket", "same bucket"])
+async def test_archive_is_private_and_only_its_owner_downloads_it(
+    tmp_path: Path, database_url: str, seaweed: Seaweed, private_bucket: bool
+) -> None:
+    config, base = await in_new_bucket(tmp_path, database_url, seaweed)
+    private = ""
+    if private_bucket:
+        private = await trio.to_thread.run_sync(seaweed.new_bucket, "private-")
+        config = replace(config, s3_private_bucket=private)
+    async with instance(config) as (rt, client):
+        alice = await make_user(rt, client, "alice")
+        await make_user(rt, client, "bob")
+        response = await client.post(
+            "/api/v1/media", headers=alice.headers, files={"file": upload(photo())}
+        )
+        media = await response.get_json()
+        await post(client, alice, "with a photo", media_ids=[media["id"]])
+        archive_id = await archives.request(rt, int(alice.id))
+        await archives.build(rt, {"archive_id": archive_id})
+        [key] = await rt.media.private.keys()
+        assert key.startswith("archives/") and key.endswith(".zip")
+        # Not among the public files: the orphan cleanup and the public URL never see it.
+        assert key not in await rt.media.keys()
+        assert stored_files(rt) == [] and not (tmp_path / "data" / "private").exists()
+        if private_bucket:
+            # In a bucket no one reads anonymously.
+            assert (await fetch(f"{seaweed.endpoint}/{private}/{key}")).status_code == 403
+        else:
+            # Beside the media, under a prefix no public key has.
+            assert await rt.media.private.exists(key)
+            assert (await fetch(f"{base}private/{key}")).status_code in (200, 403)
+        assert (await fetch(f"{base}{key}")).status_code in (403, 404)
+
+        # The owner is sent to a signed URL that works for a few minutes, and gets the zip.
+        link = f"/settings/export/archive/{archive_id}.zip"
+        await log_in(client, "alice")
+        response = await client.get(link)
+        assert response.status_code == 303
+        signed = response.headers["Location"]
+        assert "X-Amz-Signature=" in signed and "X-Amz-Expires=300" in signed
+        served = await fetch(signed)
+        assert served.status_code == 200
+        assert served.headers["content-type"] == "application/zip"
+        assert f'filename="archive-alice-{archive_id}.zip"' in served.headers["content-disposition"]
+        with zipfile.ZipFile(io.BytesIO(served.content)) as zf:
+            assert "actor.json" in zf.namelist() and "outbox.json" in zf.namelist()
+        # Someone else: no such archive.
+        await log_in(client, "bob")
+        assert (await client.get(link)).status_code == 404
+
+        # A week later the object goes with its row.
+        async def age(conn: Connection) -> None:
+            await conn.execute("UPDATE account_archives SET expires_at = 1, created_at = 1")
+
+        await rt.store.write(age)
+        assert await archives.remove_expired(rt) == 1
+        assert await rt.media.private.keys() == []
+        assert (await fetch(signed)).status_code == 404
+
+
 @pytest.mark.parametrize("failure", ["bucket gone", "storage stopped"])
 async def test_a_failing_store_answers_503_and_leaves_no_row(
     tmp_path: Path, database_url: str, seaweed: Seaweed, failure: str
@@ -209,6 +271,11 @@ async def test_migrate_moves_a_local_instance_to_s3_and_back(
             p.relative_to(rt.config.media_dir).as_posix(): p.read_bytes() for p in stored_files(rt)
         }
         assert len(local_files) == 2
+        # An archive, in the private folder: it moves to the private side of the bucket.
+        archive_id = await archives.request(rt, int(alice.id))
+        await archives.build(rt, {"archive_id": archive_id})
+        [archive_key] = await rt.media.private.keys()
+        archive = (rt.config.data_dir / "private" / archive_key).read_bytes()
 
         # A broken target: nothing is switched, and the local files still serve.
         broken = make_config(
@@ -217,7 +284,7 @@ async def test_migrate_moves_a_local_instance_to_s3_and_back(
             **{**seaweed.settings("wb-never-created"), "media_storage": None},
         )
         rt.config = broken
-        with pytest.raises(MigrateError, match="2 files were not copied"):
+        with pytest.raises(MigrateError, match="3 files were not copied"):
             await migrate_media(rt, "s3", lambda _: None)
         rt.config = config
         served = await client.get(media["url"].removeprefix(config.base_url))
@@ -225,8 +292,8 @@ async def test_migrate_moves_a_local_instance_to_s3_and_back(
 
     done = await trio.to_thread.run_sync(run_cli, config, "media", "migrate", "--to", "s3")
     assert done.returncode == 0, done.stderr
-    assert "media: 2/2 files (100%)" in done.stderr
-    assert "2 copied" in done.stderr and "switched" in done.stderr
+    assert "media: 2/2 files (100%)" in done.stderr and "media: 1/1 files (100%)" in done.stderr
+    assert "3 copied" in done.stderr and "switched" in done.stderr
 
     base = f"{seaweed.endpoint}/{bucket}/"
     async with instance(config) as (rt, client):
@@ -236,10 +303,16 @@ async def test_migrate_moves_a_local_instance_to_s3_and_back(
         assert shown["url"].startswith(base)
         for key, data in local_files.items():
             assert (await fetch(f"{base}{key}")).content == data
+        # The archive is under the bucket's private prefix, its owner's download signed.
+        assert await rt.media.private.keys() == [archive_key]
+        found = await archives.download(rt, int(alice.id), archive_id, "alice")
+        assert found is not None and found.url is not None
+        assert f"/{bucket}/private/{archive_key}?" in found.url
+        assert (await fetch(found.url)).content == archive
         # Back to local: the files are there already (resumed, nothing copied).
         say: list[str] = []
         summary = await migrate_media(rt, "local", say.append)
-        assert summary.switched and summary.already_there == 2 and summary.copied == 0
+        assert summary.switched and summary.already_there == 3 and summary.copied == 0
 
     async with instance(config) as (rt, client):
         assert rt.media.kind == "local"

@@ -18,7 +18,7 @@ from .federation import inbox as federation_inbox
 from .inbox import featured, followers_sync, quote_checks
 from .jobs import JobRegistry
 from .jobs.scheduler import CORE, Periodic
-from .runtime import EffectHandlers, Runtime, open_runtime
+from .runtime import EffectHandlers, JobSignal, Runtime, open_runtime
 from .services import (
     annual_reports,
     archives,
@@ -84,8 +84,10 @@ def delivery_job_registry() -> JobRegistry:
     return registry
 
 
-async def _wake_workers(rt: Runtime, _: list[WorkQueued]) -> None:
-    rt.wake_jobs()
+async def _wake_workers(rt: Runtime, queued: list[WorkQueued]) -> None:
+    kinds = {work.kind for work in queued}
+    # Work of no named kind (outbox events, a job put back) wakes everyone.
+    rt.wake_jobs(() if "" in kinds else kinds)
 
 
 async def _forget_entities(rt: Runtime, changes: list[EntitiesChanged]) -> None:
@@ -199,6 +201,8 @@ async def open_server_runtime(
         periodic=periodic_tasks(),
         migrate=migrate,
     ) as rt:
+        # Accepted activities wake the inbox consumers alone (many a second under load).
+        rt.kind_signals[federation_inbox.INBOX.name] = JobSignal()
         if rt.store.dialect == "sqlite":
             # Processes on one SQLite database pass stream events as datagrams.
             rt.streams.peers = StreamPeers(folder_for(sqlite_path(config.database_url)))

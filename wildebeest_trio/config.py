@@ -225,6 +225,13 @@ SETTINGS: tuple[Setting, ...] = (
         "S3-compatible endpoint, e.g. `https://s3.example.com` (empty: AWS for the region)",
     ),
     Setting("s3_bucket", _parse_str, "", "Bucket holding the media (required for `s3`)"),
+    Setting(
+        "s3_private_bucket",
+        _parse_str,
+        "",
+        "Bucket for private files (archives), which must grant no anonymous read "
+        "(empty: the media bucket, under `private/`)",
+    ),
     Setting("s3_region", _parse_str, "us-east-1", "Region of the bucket"),
     Setting("s3_access_key_id", _parse_str, "", "Access key id for the bucket"),
     Setting("s3_secret_access_key", _parse_str, "", "Secret access key for the bucket"),
@@ -516,6 +523,7 @@ class Config:
     media_base_url: str
     s3_endpoint: str
     s3_bucket: str
+    s3_private_bucket: str
     s3_region: str
     s3_access_key_id: str
     s3_secret_access_key: str

@@ -12,7 +12,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
@@ -139,6 +139,9 @@ class Runtime:
     # Which of a `serve`'s web processes this is (0: the first), when there are several.
     web_process: int | None = None
     job_signal: JobSignal = field(default_factory=JobSignal)
+    # Job kinds whose waiters have a signal of their own (the inbox consumers'): queuing
+    # one wakes them alone, not every idle worker, the outbox and the delivery processes.
+    kind_signals: dict[str, JobSignal] = field(default_factory=dict)
     # Per-destination HTTP clients, limits and breakers for outgoing deliveries.
     delivery: DeliveryPool = field(default_factory=DeliveryPool)
     # Streaming connections of this process and the channels they follow.
@@ -151,6 +154,10 @@ class Runtime:
     # Concurrent inbox deliveries: their checks read together, their jobs stored together.
     inbox_reads: Batcher[Any, Any] = field(default_factory=lambda: Batcher(INBOX_BATCH))
     inbox_writes: Batcher[Any, Any] = field(default_factory=lambda: Batcher(INBOX_BATCH))
+    # What the inbox last read for a delivery's sender and inbox (its blocks, key and
+    # owner), kept when it let the delivery through; each use is checked again in the
+    # transaction that stores the delivery (federation/inbox.py).
+    inbox_facts: dict[Any, Any] = field(default_factory=dict)
     # The signing keys inbox deliveries wait for, by client address.
     inbox_key_waits: PerSourceLimit = field(
         default_factory=lambda: PerSourceLimit(KEY_WAITS_PER_SOURCE)
@@ -162,9 +169,21 @@ class Runtime:
     # The statuses this process rendered, kept while their versions hold (store.entities).
     entities: EntityCache = field(default_factory=EntityCache)
 
-    def wake_jobs(self) -> None:
-        """Start this process's idle workers at once (the `WorkQueued` effect's handler)."""
-        self.job_signal.notify()
+    def wake_jobs(self, kinds: Collection[str] = ()) -> None:
+        """Start this process's idle workers at once (the `WorkQueued` effect's handler):
+        for job kinds queued that have waiters of their own (`kind_signals`), those
+        alone; for any other work (or none named), everyone."""
+        apart = [self.kind_signals.get(kind) for kind in kinds]
+        if not apart or None in apart:
+            self.job_signal.notify()
+            apart = list(self.kind_signals.values())
+        for signal in apart:
+            if signal is not None:
+                signal.notify()
+
+    def signal_for(self, kind: str) -> JobSignal:
+        """What the waiters of a job kind wait on: its own signal, else the common one."""
+        return self.kind_signals.get(kind, self.job_signal)
 
     async def run_effects(self, effects: Effects) -> None:
         """What the store calls after each commit that recorded effects."""

@@ -52,6 +52,10 @@ log = logging.getLogger(__name__)
 # Mastodon's ingress queue retries 8 times.
 INBOX = JobKind("federation.inbox", max_attempts=8)
 SEEN_DAYS = 30  # how long accepted activity ids are remembered
+# Senders (and inboxes) whose checked facts are kept, and how often a delivery is checked
+# again when they change under it before it is stored.
+FACTS_KEPT = 4096
+FACTS_TRIES = 3
 
 
 class UnknownInbox(LookupError):
@@ -138,6 +142,28 @@ async def _read_facts(rt: Runtime, batch: list[_Asked]) -> list[_Facts]:
     return await rt.store.read(unit)
 
 
+def _clear(facts: _Facts, asked: _Asked) -> bool:
+    """Whether the facts let a delivery on to its signature check with its key at hand
+    (the only facts the inbox keeps: every other answer is read afresh)."""
+    return (
+        not facts.suspended
+        and not facts.unknown_inbox
+        and facts.key is not None
+        and facts.key.actor_uri == asked.actor_uri
+    )
+
+
+def _remember_facts(rt: Runtime, asked: _Asked, facts: _Facts) -> None:
+    """Keep facts that let a delivery through, for the next from the same sender; the
+    oldest are forgotten past FACTS_KEPT."""
+    kept = rt.inbox_facts
+    kept.pop(asked, None)
+    if _clear(facts, asked):
+        kept[asked] = facts
+        if len(kept) > FACTS_KEPT:
+            del kept[next(iter(kept))]
+
+
 @dataclass(frozen=True)
 class _Accepted:
     """A verified delivery to store."""
@@ -147,22 +173,41 @@ class _Accepted:
     payload: dict[str, Any]
     #: The signer's domain when it is to be marked available again, else "".
     revived: str
+    #: What the delivery was checked against when those facts were kept from an earlier
+    #: delivery (read again before storing it), else None.
+    kept: tuple[_Asked, _Facts] | None = None
 
 
-async def _store_accepted(rt: Runtime, batch: list[_Accepted]) -> list[bool]:
+async def _store_accepted(rt: Runtime, batch: list[_Accepted]) -> list[bool | _Facts]:
     """Remember each activity id and queue its job, in one transaction for concurrent
-    deliveries; whether each was new (a replay is not queued again)."""
+    deliveries; whether each was new (a replay is not queued again).
 
-    async def unit(conn: Connection) -> list[bool]:
+    A delivery checked against kept facts is stored only if they are still what the
+    database says, read in this transaction; otherwise nothing is stored for it and its
+    result is the facts as they are now, to check it again."""
+
+    async def unit(conn: Connection) -> list[bool | _Facts]:
+        lookups = _Lookups(conn)
+        stale: dict[int, _Facts] = {}
+        for index, accepted in enumerate(batch):
+            if accepted.kept is not None:
+                asked, facts = accepted.kept
+                now_facts = await _precheck(lookups, asked)
+                if now_facts != facts:
+                    stale[index] = now_facts
+        storing = [accepted for index, accepted in enumerate(batch) if index not in stale]
         now = now_ms()
-        for domain in sorted({accepted.revived for accepted in batch} - {""}):
+        for domain in sorted({accepted.revived for accepted in storing} - {""}):
             # A signed request from the domain: it is alive, deliver to it again.
             await delivery_rows.mark_available(conn, domain)
         # The first of two deliveries of one activity in a batch is the one remembered.
-        first = {accepted.dedupe: accepted.actor_uri for accepted in reversed(batch)}
+        first = {accepted.dedupe: accepted.actor_uri for accepted in reversed(storing)}
         new = await inbox_rows.remember_activities(conn, list(first.items()), now)
-        stored = []
-        for accepted in batch:
+        stored: list[bool | _Facts] = []
+        for index, accepted in enumerate(batch):
+            if index in stale:
+                stored.append(stale[index])
+                continue
             is_new = accepted.dedupe in new
             new.discard(accepted.dedupe)  # a second delivery in the batch is a replay
             if is_new:
@@ -283,9 +328,34 @@ async def _accept(rt: Runtime, delivery: Delivery, username: str | None, source:
     wait for only so many keys at once (`Runtime.inbox_key_waits`), past that it is told
     429 without a fetch.
     """
+    asked = _Asked(
+        (delivery.actor_host, delivery.host_of(delivery.key_id)),
+        username,
+        delivery.actor_uri,
+        delivery.key_id,
+    )
+    facts: _Facts | None = rt.inbox_facts.get(asked)
+    kept = facts is not None
+    if facts is None:
+        facts = await rt.inbox_reads.submit(asked, functools.partial(_read_facts, rt))
+        _remember_facts(rt, asked, facts)
+    for _ in range(FACTS_TRIES):
+        stored = await _check_and_store(rt, delivery, asked, facts, source, kept=kept)
+        if not isinstance(stored, _Facts):
+            return stored
+        # What was kept changed before the delivery was stored: check it again as it is.
+        facts, kept = stored, False
+        _remember_facts(rt, asked, facts)
+    raise DeliveryRefused(503, "The sender's keys or blocks are changing, try again later")
+
+
+async def _check_and_store(
+    rt: Runtime, delivery: Delivery, asked: _Asked, facts: _Facts, source: str, *, kept: bool
+) -> int | _Facts:
+    """Check a delivery against the facts and store it: the status to answer, or (facts
+    `kept` from an earlier delivery that are no longer so) the facts as they are now."""
     activity, actor_uri, key_id = delivery.activity, delivery.actor_uri, delivery.key_id
-    asked = _Asked((delivery.actor_host, delivery.host_of(key_id)), username, actor_uri, key_id)
-    facts = await rt.inbox_reads.submit(asked, functools.partial(_read_facts, rt))
+    username = asked.username
     if facts.unknown_inbox:
         raise UnknownInbox(username)
     if facts.suspended:
@@ -331,8 +401,12 @@ async def _accept(rt: Runtime, delivery: Delivery, username: str | None, source:
         payload["sync"] = synchronization
     revived = signer_domain if signer_domain not in rt.delivery.healthy else ""
     dedupe = _dedupe_key(verified.activity, delivery.body)
-    accepted = _Accepted(dedupe, verified.actor_uri, payload, revived)
-    await rt.inbox_writes.submit(accepted, functools.partial(_store_accepted, rt))
+    accepted = _Accepted(
+        dedupe, verified.actor_uri, payload, revived, (asked, facts) if kept else None
+    )
+    stored = await rt.inbox_writes.submit(accepted, functools.partial(_store_accepted, rt))
+    if isinstance(stored, _Facts):
+        return stored
     if revived:
         rt.delivery.healthy.add(signer_domain)
     return 202

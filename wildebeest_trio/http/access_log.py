@@ -1,21 +1,16 @@
-"""The access log: one line per request on the `wildebeest_trio.access` logger; the
-request's context (its id) and its metrics.
+"""The access log: one line per request on the `wildebeest_trio.access` logger.
 
-`client "METHOD /path?query" status bytes duration "user agent" request-id`, logged when
-the response is complete (a streaming response when it ends). Query values that may be
-secrets (tokens, codes, passwords...) are replaced by `[FILTERED]`; control characters
-and quotes are escaped so a request cannot forge log lines.
+`client "METHOD /path?query" status bytes duration "user agent" request-id`, logged by
+`http.edge` when the response is complete (a streaming response when it ends). Query
+values that may be secrets (tokens, codes, passwords...) are replaced by `[FILTERED]`;
+control characters and quotes are escaped so a request cannot forge log lines.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 from urllib.parse import parse_qsl, quote
-
-from .. import metrics, tracing
-from ..logs import new_request
 
 log = logging.getLogger("wildebeest_trio.access")
 
@@ -75,73 +70,35 @@ def _header(scope: dict[str, Any], name: bytes) -> str:
     return ""
 
 
-class AccessLog:
-    """ASGI middleware: each request's context (its id for the logs), its metrics, and
-    the access log when `log_requests` (inside `ProxyHeaders`: the client is real)."""
-
-    def __init__(self, app: Any, *, log_requests: bool = True) -> None:
-        self.app = app
-        self.log_requests = log_requests
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        kind = scope["type"]
-        if kind not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        context = new_request()
-        state: dict[str, Any] = {"status": None, "bytes": 0}
-
-        async def observing_send(message: dict[str, Any]) -> None:
-            kind = message["type"]
-            if kind == "http.response.start":
-                state["status"] = message["status"]
-            elif kind == "http.response.body":
-                state["bytes"] += len(message.get("body", b""))
-            elif kind == "websocket.accept":
-                state["status"] = 101
-            elif kind == "websocket.close" and state["status"] is None:
-                state["status"] = 403
-            elif kind == "websocket.http.response.start":
-                state["status"] = message["status"]
-            await send(message)
-
-        method = scope.get("method", "GET") if kind == "http" else "WEBSOCKET"
-        with tracing.request_span(method, scope.get("path", ""), scope["headers"]) as span:
-            try:
-                await self.app(scope, receive, observing_send)
-            finally:
-                seconds = time.perf_counter() - started
-                status = state["status"] or 500
-                route = context.route or "unmatched"
-                metrics.http_request(method, route, status, seconds)
-                tracing.finish_request(span, route, status)
-                if self.log_requests and log.isEnabledFor(logging.INFO):
-                    self._log(scope, state, seconds, context.request_id)
-
-    @staticmethod
-    def _log(scope: dict[str, Any], state: dict[str, Any], seconds: float, request_id: str) -> None:
-        client = scope.get("client")
-        address = client[0] if client else "-"
-        line = request_line(scope)
-        agent = _printable(_header(scope, b"user-agent")[:300])
-        # The same facts as fields, for JSON logs (WB_LOG_FORMAT=json).
-        fields = {
-            "client": address,
-            "request": line,
-            "status": state["status"],
-            "bytes": state["bytes"],
-            "duration_ms": round(seconds * 1000, 1),
-            "user_agent": agent,
-        }
-        log.info(
-            '%s "%s" %s %d %.1fms "%s" %s',
-            address,
-            line,
-            state["status"] or "-",
-            state["bytes"],
-            seconds * 1000,
-            agent,
-            request_id,
-            extra=fields,
-        )
+def log_request(
+    scope: dict[str, Any] | Any,
+    client: str | None,
+    status: int | None,
+    sent: int,
+    seconds: float,
+    request_id: str,
+) -> None:
+    """The access line of a request answered (`scope` as it arrived; `client` its address)."""
+    address = client or "-"
+    line = request_line(scope)
+    agent = _printable(_header(scope, b"user-agent")[:300])
+    # The same facts as fields, for JSON logs (WB_LOG_FORMAT=json).
+    fields = {
+        "client": address,
+        "request": line,
+        "status": status,
+        "bytes": sent,
+        "duration_ms": round(seconds * 1000, 1),
+        "user_agent": agent,
+    }
+    log.info(
+        '%s "%s" %s %d %.1fms "%s" %s',
+        address,
+        line,
+        status or "-",
+        sent,
+        seconds * 1000,
+        agent,
+        request_id,
+        extra=fields,
+    )

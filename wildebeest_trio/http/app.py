@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
-import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from quart import Response, g, request, send_from_directory, websocket
+from quart import Request, Response, request, send_from_directory, websocket
+from quart.ctx import RequestContext
+from quart.globals import request_ctx
+from quart.sessions import NullSession, SessionInterface
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
@@ -19,7 +22,6 @@ from ..runtime import Runtime
 from ..services import access_blocks
 from ..services import media as media_service
 from ..services.access_jwt import AccessVerifier
-from .access_log import AccessLog
 from .activitypub import documents as activitypub
 from .activitypub import inbox, wellknown
 from .api import (
@@ -57,18 +59,17 @@ from .auth import (
     AUTH_LIMITER,
     RateLimiter,
     api_rate_limit,
-    client_ip,
     limited_federation_gate,
     rate_limit_headers,
 )
 from .converters import CONVERTERS
+from .edge import Edge, is_cors
 from .errors import ApiError, error_response
 from .jsonio import OrjsonProvider
 from .oauth import apps as oauth_apps
 from .oauth import authorization as oauth
-from .proxy import ProxyHeaders, over_https
+from .spooled_body import SpooledBody
 from .strict_input import StrictRequest
-from .unread_body import FinishUnreadBody
 from .web import admin as admin_pages
 from .web import auth as account_pages
 from .web import health, home, media_files, media_proxy, metrics, reading, site, writing
@@ -78,11 +79,7 @@ from .ws_direct import DirectWebSocket
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-CORS_PREFIXES = ("/api/", "/oauth/token", "/oauth/revoke", "/.well-known/", "/nodeinfo/")
-CORS_EXPOSE = "Link, X-RateLimit-Reset, X-RateLimit-Limit, X-RateLimit-Remaining, X-Request-Id"
 JSON_PREFIXES = ("/api/", "/oauth/", "/.well-known/", "/nodeinfo/", "/inbox", "/users/")
-# What Rails' force_ssl sends (Mastodon in production): two years, subdomains included.
-HSTS = "max-age=63072000; includeSubDomains"
 HTTP_MESSAGES = {
     400: "Bad request",
     401: "This method requires an authenticated user",
@@ -96,27 +93,8 @@ HTTP_MESSAGES = {
 }
 
 
-def _is_cors(path: str) -> bool:
-    return path.startswith(CORS_PREFIXES)
-
-
 def _wants_json(path: str) -> bool:
     return path == "/api" or path.startswith(JSON_PREFIXES)
-
-
-class StripTrailingSlash:
-    """ASGI middleware: `/api/v1/instance/` is served as `/api/v1/instance`."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] in ("http", "websocket"):
-            path: str = scope["path"]
-            if len(path) > 1 and path.endswith("/"):
-                stripped = path.rstrip("/") or "/"
-                scope = dict(scope, path=stripped, raw_path=stripped.encode())
-        await self.app(scope, receive, send)
 
 
 class WildebeestRequest(StrictRequest):
@@ -135,6 +113,19 @@ class WildebeestRequest(StrictRequest):
         if larger is not None:
             # The form parser reads the limit from here, the body from its constructor.
             self.max_content_length = kwargs["max_content_length"]
+            if path in SPOOLED_PATHS:
+                # Nothing has arrived yet: the body goes to a file from its first byte.
+                self.body = SpooledBody(self.content_length, self.max_content_length)
+
+    def make_form_data_parser(self) -> Any:
+        parser = super().make_form_data_parser()
+        if isinstance(self.body, SpooledBody):
+            parser.stream_factory = self.body.stream_factory
+        return parser
+
+
+# POST paths whose bodies go to a temporary file as they arrive (http/spooled_body.py).
+SPOOLED_PATHS = media_api.SPOOLED_PATHS | writing.SPOOLED_PATHS
 
 
 def larger_bodies(config: Config) -> dict[str, int]:
@@ -145,14 +136,71 @@ def larger_bodies(config: Config) -> dict[str, int]:
         **settings_pages.LARGER_BODIES,
         "/api/v1/media": media,
         "/api/v2/media": media,
+        # The web compose form: up to four images, or one video or audio.
+        "/compose": max(4 * config.media_max_image_bytes, config.media_max_video_bytes)
+        + 1024 * 1024,
     }
 
 
+class NoSessions(SessionInterface):
+    """Quart's sessions are not used (a browser's session is our own cookie): every
+    request gets the one empty, read-only session, without a signer looked up."""
+
+    null_session = NullSession()
+
+    async def open_session(self, app: Any, request: Any) -> NullSession:
+        return self.null_session
+
+    async def save_session(self, app: Any, session: Any, response: Any) -> None:
+        return None
+
+
+StartRequest = Callable[[Request], Awaitable[Response | None]]
+
+
 class WildebeestApp(QuartTrio):
-    """QuartTrio with orjson for JSON and strictly UTF-8 forms."""
+    """QuartTrio with orjson for JSON and strictly UTF-8 forms, whose own before- and
+    after-request work is called directly rather than through Quart's hook lists (which
+    every request walks per blueprint, checking each function for a coroutine)."""
 
     json_provider_class = OrjsonProvider
     request_class: type[WildebeestRequest] = WildebeestRequest
+    session_interface = NoSessions()
+    #: The work before every request's view (set by `create_app`); a response ends it.
+    start_request: StartRequest | None = None
+    _async_checked: dict[Any, bool]
+
+    def ensure_async(self, func: Any) -> Any:
+        """As Quart's, with the coroutine check remembered per function (Quart checks the
+        view and every hook on every request)."""
+        checked = self.__dict__.setdefault("_async_checked", {})
+        is_async = checked.get(func)
+        if is_async is None:
+            is_async = inspect.iscoroutinefunction(func)
+            if len(checked) < 4096:  # bound methods made per call must not grow it
+                checked[func] = is_async
+        return func if is_async else self.sync_to_async(func)
+
+    async def preprocess_request(self, request_context: RequestContext | None = None) -> Any:
+        if self.start_request is not None:
+            result = await self.start_request((request_context or request_ctx).request)
+            if result is not None:
+                return result
+        if not any(self.before_request_funcs.values()) and not any(
+            self.url_value_preprocessors.values()
+        ):
+            return None
+        return await super().preprocess_request(request_context)
+
+    async def process_response(
+        self, response: Any, request_context: RequestContext | None = None
+    ) -> Any:
+        context = request_context or request_ctx
+        if context._after_request_functions or any(self.after_request_funcs.values()):
+            response = await super().process_response(response, request_context)
+        # The headers every answer carries are added by `http.edge`, as bytes.
+        rate_limit_headers(response)
+        return response
 
 
 def create_app(rt: Runtime) -> QuartTrio:
@@ -231,35 +279,23 @@ def create_app(rt: Runtime) -> QuartTrio:
     async def _start_websocket() -> None:
         _note_route(websocket.url_rule)
 
-    @app.before_request
-    async def _start() -> Response | None:
-        g.request_id = _note_route(request.url_rule)
-        if request.method == "OPTIONS" and _is_cors(request.path):
+    async def _start(req: Request) -> Response | None:
+        _note_route(req.url_rule)
+        path = req.path
+        if req.method == "OPTIONS" and is_cors(path):
             return _preflight()
-        if await access_blocks.ip_severity(rt, client_ip()) == "no_access":
+        if await access_blocks.ip_severity(rt, req.remote_addr or "unknown") == "no_access":
             # An IP block of severity no_access refuses everything, as Mastodon's.
-            if request.path.startswith(("/api/", "/oauth/")):
+            if path.startswith(("/api/", "/oauth/")):
                 raise ApiError(403, "Your address is blocked")
             return Response("Your address is blocked", status=403, mimetype="text/plain")
-        if request.path.startswith("/api/"):
+        if path.startswith("/api/"):
             await api_rate_limit()
         if rt.config.limited_federation:
             return await limited_federation_gate()
         return None
 
-    @app.after_request
-    async def _finish(response: Response) -> Response:
-        response.headers["X-Request-Id"] = getattr(g, "request_id", "")
-        if rt.web_process is not None:
-            # Which process answered, for an admin (and a test) following a request.
-            response.headers["Wildebeest-Process"] = str(rt.web_process)
-        rate_limit_headers(response)
-        if rt.config.scheme == "https" and over_https():
-            response.headers["Strict-Transport-Security"] = HSTS
-        if _is_cors(request.path):
-            response.headers["Access-Control-Allow-Origin"] = "*"
-            response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSE
-        return response
+    app.start_request = _start
 
     @app.route("/static/<path:name>")
     async def _static(name: str) -> Response:
@@ -297,42 +333,45 @@ def create_app(rt: Runtime) -> QuartTrio:
     async def _unhandled(exc: Exception) -> Response:
         if isinstance(exc, HTTPException):  # pragma: no cover - handled above
             return await _http_error(exc)
-        request_id = getattr(g, "request_id", "-")
+        request_id = logs.current_request_id() or logs.new_request_id()
         log.error(
             "request %s failed: %s %s", request_id, request.method, request.path, exc_info=exc
         )
         return error_response(500, "Internal server error", request_id=request_id)
 
-    asgi: Any = StripTrailingSlash(app.asgi_app)
-    asgi = FinishUnreadBody(asgi, max_bytes=app.config["MAX_CONTENT_LENGTH"], larger=larger)
-    # Every request: its id for the logs, its metrics; the access log if asked for.
-    asgi = AccessLog(asgi, log_requests=rt.config.access_log)
-    # Outermost: everything inside sees the client's address and scheme, not the proxy's.
-    asgi = ProxyHeaders(asgi, parse_networks(rt.config.trusted_proxies))
-    # Outside even that: it needs Hypercorn's own `send` to find a WebSocket's socket.
+    # The inbox POSTs, which peers send in bulk, are answered before Quart's machinery.
+    asgi: Any = inbox.InboxRoute(app.asgi_app, rt)
+    # Every request: its id, the client behind the proxies, its unread body, the headers
+    # every answer carries, its metrics and the access line, in one layer.
+    asgi = Edge(
+        asgi,
+        trusted=parse_networks(rt.config.trusted_proxies),
+        max_bytes=app.config["MAX_CONTENT_LENGTH"],
+        larger=larger,
+        log_requests=rt.config.access_log,
+        hsts=rt.config.scheme == "https",
+        process=lambda: rt.web_process,
+    )
+    # Outside it: it needs Hypercorn's own `send` to find a WebSocket's socket.
     asgi = DirectWebSocket(asgi)
     app.asgi_app = asgi  # type: ignore[method-assign]
     return app
 
 
-def _note_route(rule: Any) -> str:
-    """Tell the metrics which route answers (its template); the request's id."""
+def _note_route(rule: Any) -> None:
+    """Tell the metrics which route answers (its template)."""
     context = logs.CURRENT.get()
-    if context is None:  # an app driven without the middleware
-        return uuid.uuid4().hex
-    if rule is not None:
+    if context is not None and rule is not None:  # None: an app driven without `Edge`
         context.route = rule.rule
-    return context.request_id
 
 
 def _preflight() -> Response:
+    # `http.edge` adds the allowed origin and the exposed headers, as to every CORS answer.
     response = Response("", status=204)
-    response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
     requested = request.headers.get("Access-Control-Request-Headers")
     response.headers["Access-Control-Allow-Headers"] = (
         requested or "Authorization, Content-Type, Idempotency-Key"
     )
     response.headers["Access-Control-Max-Age"] = "7200"
-    response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSE
     return response

@@ -158,6 +158,8 @@ def client_ip() -> str:
     return request.remote_addr or "unknown"
 
 
+# Remembered: every inbox delivery and API request asks, and parsing costs more than a lookup.
+@functools.lru_cache(maxsize=4096)
 def throttle_key(ip: str) -> str:
     """What one client is counted as: its IPv4 address, or its IPv6 /64 (as Mastodon)."""
     try:

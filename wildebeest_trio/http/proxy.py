@@ -6,8 +6,9 @@ that is not itself a trusted proxy; every hop to its left was written by the cli
 is ignored. The scheme comes from the last `X-Forwarded-Proto` (else `Forwarded: proto=`)
 of a trusted peer. An untrusted peer's headers are ignored: the peer is the client.
 
-`ProxyHeaders` rewrites the ASGI scope once per request, so `request.remote_addr` and
-`request.scheme` are the client's everywhere; `client_ip()` in `http.auth` reads it.
+`http.edge` rewrites the ASGI scope once per request (with a `PeerCache`), so
+`request.remote_addr` and `request.scheme` are the client's everywhere; `client_ip()` in
+`http.auth` reads it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from quart import request
 from werkzeug.http import parse_list_header
@@ -26,7 +26,8 @@ from ..config import IpNetwork
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _FORWARDED_PAIR = re.compile(r'\s*([A-Za-z]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;,\s]*)')
 _SCHEMES = {"http": "http", "https": "https"}
-_WS_SCHEMES = {"http": "ws", "https": "wss"}
+# The headers a proxy reports the client and the scheme in.
+_FORWARDING = frozenset((b"x-forwarded-for", b"x-forwarded-proto", b"forwarded"))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -120,24 +121,35 @@ def forwarded_scheme(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
     return None
 
 
-class ProxyHeaders:
-    """ASGI middleware: the scope's client and scheme as the trusted proxies report them."""
+class PeerCache:
+    """The client's address and scheme for each request, as the trusted proxies report
+    them: what a peer is (trusted or not, its address) is worked out once per peer, and
+    a trusted peer's request without forwarding headers (a health check, a test client)
+    costs one look over its header names."""
 
-    def __init__(self, app: Any, trusted: Sequence[IpNetwork]) -> None:
-        self.app = app
+    #: Distinct peers remembered; past it the memory starts again.
+    LIMIT = 4096
+
+    def __init__(self, trusted: Sequence[IpNetwork]) -> None:
         self.trusted = tuple(trusted)
+        # peer -> (its address as the client's, whether it is a trusted proxy)
+        self._peers: dict[str, tuple[str | None, bool]] = {}
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        client = scope.get("client")
-        if scope["type"] in ("http", "websocket") and client:
-            headers = scope.get("headers", [])
-            address = client_address(client[0], headers, self.trusted)
-            scope = dict(scope, client=(address, client[1]))
-            scheme = forwarded_scheme(headers) if self.trusts(client[0]) else None
-            if scheme is not None:
-                names = _WS_SCHEMES if scope["type"] == "websocket" else _SCHEMES
-                scope["scheme"] = names[scheme]
-        await self.app(scope, receive, send)
+    def resolve(
+        self, peer: str, headers: Iterable[tuple[bytes, bytes]]
+    ) -> tuple[str | None, str | None]:
+        """The client's address (None: unknown) and the scheme a trusted proxy reports
+        (None: the connection's own)."""
+        known = self._peers.get(peer)
+        if known is None:
+            known = (client_address(peer, (), self.trusted), self.trusts(peer))
+            if len(self._peers) >= self.LIMIT:
+                self._peers.clear()
+            self._peers[peer] = known
+        address, trusted = known
+        if not trusted or not any(name.lower() in _FORWARDING for name, _ in headers):
+            return address, None
+        return client_address(peer, headers, self.trusted), forwarded_scheme(headers)
 
     def trusts(self, peer: str) -> bool:
         return _trusted(parse_address(peer), self.trusted)

@@ -63,9 +63,10 @@ async def run_inbox(rt: Runtime) -> None:
 async def _consume(rt: Runtime, worker: str) -> None:
     while True:
         # Read before claiming: a job queued while the claim looks wakes the wait at once.
-        seen = rt.job_signal.generation
+        signal = rt.signal_for(INBOX.name)
+        seen = signal.generation
         if await apply_due(rt, worker) < BATCH:
-            await rt.job_signal.wait_at_most(rt.config.job_poll_interval, seen)
+            await signal.wait_at_most(rt.config.job_poll_interval, seen)
 
 
 async def _claim(conn: Connection, worker: str, lease_ms: int, limit: int) -> _Batch:

@@ -7,12 +7,17 @@ so the serializers, which see only the config, name files where they are
 `WB_MEDIA_STORAGE` names the backend (`local` or `s3`); its default, `auto`, takes the
 one `media migrate` last switched to (the `media_storage` instance setting in the
 database, shared by every process and machine), else `local`.
+
+Each store carries a private one (`MediaStore.private`) for files only their owner may
+fetch (archives): locally the folder `<data dir>/private`, which `/system/` never
+serves; on S3 the bucket `WB_S3_PRIVATE_BUCKET`, or, when it is not set, the media
+bucket under `private/` (see `open_media_store`).
 """
 
 from __future__ import annotations
 
 from ..config import Config, ConfigError
-from .store import LocalMediaStore, MediaStore
+from .store import PRIVATE_PREFIX, LocalMediaStore, MediaStore
 
 KINDS = ("local", "s3")
 # The instance setting `media migrate` writes once every file is in the new store.
@@ -29,7 +34,9 @@ def chosen_kind(config: Config, recorded: str | None) -> str:
 def open_media_store(config: Config, kind: str) -> MediaStore:
     """The store of `kind` as the settings describe it; `ConfigError` when S3 lacks a bucket."""
     if kind == "local":
-        return LocalMediaStore(config.media_dir, config.base_url)
+        return LocalMediaStore(
+            config.media_dir, config.base_url, private_root=config.data_dir / "private"
+        )
     if kind != "s3":
         raise ConfigError(f"WB_MEDIA_STORAGE: unknown media storage {kind!r}")
     if not config.s3_bucket:
@@ -37,13 +44,27 @@ def open_media_store(config: Config, kind: str) -> MediaStore:
     # Only then: obstore is loaded by the processes that use S3.
     from .s3 import S3MediaStore
 
-    return S3MediaStore(
-        bucket=config.s3_bucket,
-        endpoint=config.s3_endpoint,
-        region=config.s3_region,
-        access_key_id=config.s3_access_key_id,
-        secret_access_key=config.s3_secret_access_key,
-        path_style=config.s3_path_style,
-        base_url=config.media_base_url,
-        timeout=config.s3_timeout,
-    )
+    def bucket(name: str, prefix: str) -> S3MediaStore:
+        return S3MediaStore(
+            bucket=name,
+            endpoint=config.s3_endpoint,
+            region=config.s3_region,
+            access_key_id=config.s3_access_key_id,
+            secret_access_key=config.s3_secret_access_key,
+            path_style=config.s3_path_style,
+            base_url=config.media_base_url,
+            timeout=config.s3_timeout,
+            prefix=prefix,
+        )
+
+    public = bucket(config.s3_bucket, "")
+    # Private files are fetched only through short-lived signed URLs. A bucket of their
+    # own is safe whatever the media bucket's policy; sharing the media bucket (the
+    # default, as Mastodon keeps backups beside the media) puts them under `private/`,
+    # which no public key uses, under names of 256 random bits that nothing publishes:
+    # the bucket's policy should leave that prefix out of its anonymous reads.
+    if config.s3_private_bucket:
+        public.private = bucket(config.s3_private_bucket, "")
+    else:
+        public.private = bucket(config.s3_bucket, PRIVATE_PREFIX)
+    return public

@@ -30,6 +30,7 @@ from .store import (
     CHUNK_BYTES,
     Listed,
     MediaKeyError,
+    MediaStore,
     MediaStoreError,
     StoredMedia,
     content_type_for_key,
@@ -76,6 +77,7 @@ class S3MediaStore:
         path_style: bool,
         base_url: str,
         timeout: float = 60.0,
+        prefix: str = "",
     ) -> None:
         # No I/O here: the client connects on first use.
         client: ClientConfig = {
@@ -96,11 +98,26 @@ class S3MediaStore:
             config["skip_signature"] = True
         self.bucket = bucket
         self.base_url = base_url.rstrip("/")
+        # Every key's object is `<prefix><key>` (`private/` for private files sharing the
+        # media bucket); the store lists only its own prefix.
+        self.prefix = prefix
+        self.private: MediaStore = self
         self._store = S3Store(bucket, config=config, client_options=client, retry_config=RETRY)  # type: ignore[arg-type]
         self._limiter = trio.CapacityLimiter(THREADS)
 
     def url(self, key: str) -> str:
-        return f"{self.base_url}/{key}"
+        return f"{self.base_url}/{self.prefix}{key}"
+
+    async def signed_url(self, key: str, seconds: int) -> str | None:
+        if not is_valid_key(key):
+            raise MediaKeyError(f"invalid media key: {key!r}")
+        # Signing is local work (no request), done in a thread all the same: it may read
+        # credentials.
+        return str(
+            await self._call(
+                obstore.sign, self._store, "GET", self.prefix + key, timedelta(seconds=seconds)
+            )
+        )
 
     async def put(
         self, data: bytes, *, content_type: str, category: str, unique: bool = False
@@ -109,7 +126,7 @@ class S3MediaStore:
         await self._call(
             obstore.put,
             self._store,
-            key,
+            self.prefix + key,
             data,
             attributes=_attributes(key),
             use_multipart=len(data) > MULTIPART_BYTES,
@@ -120,17 +137,21 @@ class S3MediaStore:
             key=key, url=self.url(key), content_type=content_type, size=len(data), sha256=digest
         )
 
-    async def put_file(self, key: str, source: Path) -> None:
+    async def put_file(self, key: str, source: Path, *, download_name: str = "") -> None:
         if not is_valid_key(key):
             raise MediaKeyError(f"invalid media key: {key!r}")
         size = (await trio.Path(source).stat()).st_size
+        attributes = _attributes(key)
+        if download_name:
+            attributes["Content-Disposition"] = f'attachment; filename="{download_name}"'
+            attributes["Cache-Control"] = "private, no-store"
         # A Path is read by obstore itself, in parts: the file is never whole in memory.
         await self._call(
             obstore.put,
             self._store,
-            key,
+            self.prefix + key,
             source,
-            attributes=_attributes(key),
+            attributes=attributes,
             use_multipart=size > MULTIPART_BYTES,
             chunk_size=MULTIPART_BYTES,
             max_concurrency=PART_CONCURRENCY,
@@ -139,7 +160,7 @@ class S3MediaStore:
     async def read(self, key: str) -> AsyncIterator[bytes]:
         if not is_valid_key(key):
             raise FileNotFoundError(key)
-        result = await self._call(obstore.get, self._store, key, missing=True)
+        result = await self._call(obstore.get, self._store, self.prefix + key, missing=True)
         if result is None:
             raise FileNotFoundError(key)
         stream = result.stream(min_chunk_size=CHUNK_BYTES)
@@ -152,7 +173,7 @@ class S3MediaStore:
     async def size(self, key: str) -> int | None:
         if not is_valid_key(key):
             return None
-        meta = await self._call(obstore.head, self._store, key, missing=True)
+        meta = await self._call(obstore.head, self._store, self.prefix + key, missing=True)
         return None if meta is None else int(meta["size"])
 
     async def exists(self, key: str) -> bool:
@@ -161,8 +182,11 @@ class S3MediaStore:
     async def keys(self) -> list[str]:
         def walk() -> list[str]:
             found: list[str] = []
-            for page in obstore.list(self._store, chunk_size=1000):
-                found.extend(meta["path"] for meta in page if is_valid_key(meta["path"]))
+            for page in obstore.list(self._store, prefix=self.prefix or None, chunk_size=1000):
+                for meta in page:
+                    key = meta["path"].removeprefix(self.prefix)
+                    if meta["path"].startswith(self.prefix) and is_valid_key(key):
+                        found.append(key)
             return sorted(found)
 
         return await self._call(walk)
@@ -171,11 +195,17 @@ class S3MediaStore:
         def page() -> list[Listed]:
             found: list[Listed] = []
             # S3 lists in key order, from just after `offset` (ListObjectsV2's StartAfter).
-            pages = obstore.list(self._store, offset=after or None, chunk_size=min(limit, 1000))
+            pages = obstore.list(
+                self._store,
+                prefix=self.prefix or None,
+                offset=self.prefix + after if after else None,
+                chunk_size=min(limit, 1000),
+            )
             for chunk in pages:
                 for meta in chunk:
-                    if is_valid_key(meta["path"]):
-                        found.append(Listed(meta["path"], meta["last_modified"].timestamp()))
+                    key = meta["path"].removeprefix(self.prefix)
+                    if meta["path"].startswith(self.prefix) and is_valid_key(key):
+                        found.append(Listed(key, meta["last_modified"].timestamp()))
                         if len(found) >= limit:
                             return found
             return found
@@ -184,7 +214,7 @@ class S3MediaStore:
 
     async def delete(self, key: str) -> None:
         if is_valid_key(key):
-            await self._call(obstore.delete, self._store, key, missing=True)
+            await self._call(obstore.delete, self._store, self.prefix + key, missing=True)
 
     @overload
     async def _call(

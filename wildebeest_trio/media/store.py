@@ -44,15 +44,24 @@ EXTENSIONS: dict[str, str] = {
     "audio/mpeg": "mp3",
     "audio/ogg": "ogg",
     "audio/mp4": "m4a",
+    # Private files only (archives, raw uploads waiting for their job).
+    "application/zip": "zip",
+    "application/octet-stream": "bin",
 }
 CONTENT_TYPES: dict[str, str] = {ext: ctype for ctype, ext in EXTENSIONS.items()}
 
-# One to four lower-case path segments, e.g. `avatars` or `cache/remote_avatars`.
-CATEGORY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}(?:/[a-z][a-z0-9_-]{0,62}){0,3}$")
+# Where a bucket shared by public and private files keeps the private ones (see
+# `media.backends.open_private_store`); no public key starts with it.
+PRIVATE_PREFIX = "private/"
+# One to four lower-case path segments, e.g. `avatars` or `cache/remote_avatars`; never
+# `private`, the first segment of the private files when they share a bucket.
+CATEGORY_RE = re.compile(
+    r"^(?!private(?:/|$))[a-z][a-z0-9_-]{0,62}(?:/[a-z][a-z0-9_-]{0,62}){0,3}$"
+)
 # A whole key. Strict on purpose: nothing outside this shape can name a file, so
 # `..`, absolute paths, temporary files and stray names are refused by syntax alone.
 KEY_RE = re.compile(
-    r"^(?P<category>[a-z][a-z0-9_-]{0,62}(?:/[a-z][a-z0-9_-]{0,62}){0,3})"
+    r"^(?!private/)(?P<category>[a-z][a-z0-9_-]{0,62}(?:/[a-z][a-z0-9_-]{0,62}){0,3})"
     r"/(?P<a>[0-9a-f]{2})/(?P<b>[0-9a-f]{2})/(?P<name>[0-9a-f]{64})\.(?P<ext>[a-z0-9]{1,8})$"
 )
 
@@ -101,6 +110,9 @@ class MediaStore(Protocol):
 
     # `local` or `s3`: what `media migrate` records and the settings name.
     kind: str
+    # Where this store keeps private files (archives): a store of the same kind that no
+    # public URL serves (a private store is its own).
+    private: MediaStore
 
     async def put(
         self, data: bytes, *, content_type: str, category: str, unique: bool = False
@@ -109,8 +121,14 @@ class MediaStore(Protocol):
         or, with `unique`, under a fresh random name of its own."""
         ...
 
-    async def put_file(self, key: str, source: Path) -> None:
-        """Store the file `source` under exactly `key` (streamed, never read whole)."""
+    async def put_file(self, key: str, source: Path, *, download_name: str = "") -> None:
+        """Store the file `source` under exactly `key` (streamed, never read whole); with
+        `download_name`, a browser fetching it saves it under that name."""
+        ...
+
+    async def signed_url(self, key: str, seconds: int) -> str | None:
+        """A URL that reads the private `key` for `seconds`, or None when this store has
+        none (the local folder: the server streams the file itself)."""
         ...
 
     def read(self, key: str) -> AsyncIterator[bytes]:
@@ -158,6 +176,12 @@ def make_key(
     return f"{category}/{name[:2]}/{name[2:4]}/{name}.{ext}", digest
 
 
+def unique_key(content_type: str, category: str) -> str:
+    """A fresh key of 256 random bits for a file of `content_type` (one streamed from a
+    file, whose content is not at hand to address it by)."""
+    return make_key(b"", content_type=content_type, category=category, unique=True)[0]
+
+
 def is_valid_key(key: str) -> bool:
     """Whether `key` has the shape `make_key` produces (its fan-out matching its name)."""
     m = KEY_RE.match(key)
@@ -179,10 +203,15 @@ class LocalMediaStore:
 
     kind = "local"
 
-    def __init__(self, root: Path, base_url: str) -> None:
+    def __init__(self, root: Path, base_url: str, *, private_root: Path | None = None) -> None:
         # No I/O here: the folder is created on first write.
         self.root = Path(os.path.abspath(root))
         self.base_url = base_url.rstrip("/")
+        # Private files outside what `/system/<key>` serves (a dot folder is no key).
+        private = Path(os.path.abspath(private_root or self.root / ".private"))
+        self.private: MediaStore = self
+        if private != self.root:
+            self.private = LocalMediaStore(private, base_url, private_root=private)
 
     def url(self, key: str) -> str:
         return f"{self.base_url}/system/{key}"
@@ -199,7 +228,7 @@ class LocalMediaStore:
             key=key, url=self.url(key), content_type=content_type, size=len(data), sha256=digest
         )
 
-    async def put_file(self, key: str, source: Path) -> None:
+    async def put_file(self, key: str, source: Path, *, download_name: str = "") -> None:
         path = self._path(key)
         if path is None:
             raise MediaKeyError(f"invalid media key: {key!r}")
@@ -207,6 +236,9 @@ class LocalMediaStore:
             await trio.to_thread.run_sync(_copy_atomically, source, path)
         except OSError as exc:
             raise MediaStoreError(f"the media folder refused the file: {exc}") from exc
+
+    async def signed_url(self, key: str, seconds: int) -> str | None:
+        return None
 
     async def read(self, key: str) -> AsyncIterator[bytes]:
         path = await self.local_path(key)

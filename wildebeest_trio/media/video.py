@@ -3,8 +3,10 @@
 ffmpeg is an optional program: without it `find_tools` gives None and callers
 refuse video, audio and animated GIFs with a clear error (still images need
 only Pillow). Every ffmpeg and ffprobe run is a child process with a time limit
-(killed when it runs out) reading and writing temporary files (MP4's
-`+faststart` needs a seekable output), with all metadata dropped.
+(killed when it runs out) reading a file and writing into the caller's working
+folder (MP4's `+faststart` needs a seekable output), with all metadata dropped.
+Videos and audio stay in files from the upload to the store: no whole one is
+ever read into memory here (only a video's first frame, a small PNG).
 
 What a file is comes from ffprobe reading the content, never from its name or
 declared type. Mastodon's rules are followed: a video becomes H.264 (yuv420p)
@@ -92,9 +94,10 @@ class Probe:
 
 @dataclass(frozen=True)
 class Video:
-    """An encoded MP4 and what ffprobe says about it."""
+    """An encoded MP4 (a file in the working folder) and what ffprobe says about it."""
 
-    data: bytes
+    path: Path
+    size: int
     width: int
     height: int
     frame_rate: str
@@ -124,9 +127,10 @@ class Video:
 
 @dataclass(frozen=True)
 class Audio:
-    """An encoded MP3 and its length and bit rate."""
+    """An encoded MP3 (a file in the working folder) and its length and bit rate."""
 
-    data: bytes
+    path: Path
+    size: int
     duration: float
     bitrate: int
 
@@ -168,14 +172,6 @@ def even_size(width: int, height: int, max_pixels: int) -> tuple[int, int]:
     w = max(2, math.floor(width * scale) // 2 * 2)
     h = max(2, math.floor(height * scale) // 2 * 2)
     return w, h
-
-
-async def probe_bytes(tools: Tools, data: bytes, time_limit: float = PROBE_TIMEOUT) -> Probe:
-    """ffprobe `data`; `ImageError(NOT_MEDIA)` when ffmpeg cannot read it."""
-    with tempfile.TemporaryDirectory(prefix="wb-probe-") as folder:
-        source = Path(folder) / "in"
-        await trio.to_thread.run_sync(source.write_bytes, data)
-        return await probe_file(tools, source, time_limit, failure=NOT_MEDIA)
 
 
 async def probe_file(
@@ -259,16 +255,18 @@ async def gif_to_mp4(
     height: int,
     *,
     max_pixels: int,
+    workdir: Path,
     time_limit: float = TRANSCODE_TIMEOUT,
     tools: Tools | None = None,
 ) -> Video:
-    """Convert an animated GIF to a silent H.264 MP4; `ImageError` if ffmpeg cannot."""
+    """Convert an animated GIF to a silent H.264 MP4 in `workdir`; `ImageError` if ffmpeg
+    cannot."""
     tools = tools or find_tools()
     if tools is None:
         raise ImageError(NO_FFMPEG)
     out_w, out_h = even_size(width, height, max_pixels)
-    with tempfile.TemporaryDirectory(prefix="wb-gifv-") as folder:
-        source, target = Path(folder) / "in.gif", Path(folder) / "out.mp4"
+    with tempfile.TemporaryDirectory(prefix="gifv-", dir=workdir) as folder:
+        source, target = Path(folder) / "in.gif", workdir / "gifv.mp4"
         await trio.to_thread.run_sync(source.write_bytes, data)
         await run_tool(
             [
@@ -297,144 +295,128 @@ async def gif_to_mp4(
         return await _read_video(tools, target, time_limit)
 
 
-async def transcode_video(tools: Tools, data: bytes, limits: AvLimits) -> TranscodedVideo:
-    """Any video ffmpeg reads, as an H.264/AAC MP4 with its first frame; ImageError if bad."""
-    with tempfile.TemporaryDirectory(prefix="wb-video-") as folder:
-        source, target = Path(folder) / "in", Path(folder) / "out.mp4"
-        frame = Path(folder) / "frame.png"
-        await trio.to_thread.run_sync(source.write_bytes, data)
-        probe = await probe_file(tools, source, min(PROBE_TIMEOUT, limits.time_limit))
-        if classify(probe) == "audio":
-            raise ImageError(NOT_MEDIA)
-        width, height = check_video(probe, limits)
-        has_audio = probe.audio is not None
-        assert probe.video is not None
-        copy = (
-            probe.container.startswith("mov,mp4")
-            and probe.video.get("codec_name") in PASSTHROUGH_VIDEO
-            and probe.video.get("pix_fmt") == "yuv420p"
-            and width % 2 == 0
-            and height % 2 == 0
-            and (not has_audio or (probe.audio or {}).get("codec_name") in PASSTHROUGH_AUDIO)
-        )
-        if copy:
-            # Already what browsers play: only the container is rewritten (tags dropped).
-            codecs = ["-c", "copy"]
-        else:
-            codecs = [
-                "-vf",
-                "scale=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p",
-                *_H264,
-                *(["-c:a", "aac", "-b:a", AUDIO_BITRATE] if has_audio else []),
-            ]
-        await run_tool(
-            [
-                tools.ffmpeg,
-                "-nostdin",
-                "-loglevel",
-                "error",
-                "-i",
-                str(source),
-                "-map",
-                "0:v:0",
-                *(["-map", "0:a:0"] if has_audio else ["-an"]),
-                "-sn",
-                "-dn",
-                "-map_metadata",
-                "-1",
-                "-map_chapters",
-                "-1",
-                *codecs,
-                "-movflags",
-                "+faststart",
-                "-fs",
-                str(limits.max_bytes + 1),
-                "-y",
-                str(target),
-            ],
-            limits.time_limit,
-            "The video could not be converted",
-            strict=True,
-        )
-        await _check_size(target, limits.max_bytes, "video")
-        video = await _read_video(tools, target, limits.time_limit)
-        await run_tool(
-            [
-                tools.ffmpeg,
-                "-nostdin",
-                "-loglevel",
-                "error",
-                "-i",
-                str(target),
-                "-map",
-                "0:v:0",
-                "-frames:v",
-                "1",
-                "-f",
-                "image2",
-                "-c:v",
-                "png",
-                "-y",
-                str(frame),
-            ],
-            limits.time_limit,
-            "The video's first frame could not be read",
-        )
-        first = await trio.to_thread.run_sync(frame.read_bytes)
+async def transcode_video(
+    tools: Tools, source: Path, limits: AvLimits, workdir: Path
+) -> TranscodedVideo:
+    """Any video ffmpeg reads, as an H.264/AAC MP4 in `workdir` with its first frame;
+    ImageError if bad."""
+    target, frame = workdir / "video.mp4", workdir / "frame.png"
+    probe = await probe_file(tools, source, min(PROBE_TIMEOUT, limits.time_limit))
+    if classify(probe) == "audio":
+        raise ImageError(NOT_MEDIA)
+    width, height = check_video(probe, limits)
+    has_audio = probe.audio is not None
+    assert probe.video is not None
+    copy = (
+        probe.container.startswith("mov,mp4")
+        and probe.video.get("codec_name") in PASSTHROUGH_VIDEO
+        and probe.video.get("pix_fmt") == "yuv420p"
+        and width % 2 == 0
+        and height % 2 == 0
+        and (not has_audio or (probe.audio or {}).get("codec_name") in PASSTHROUGH_AUDIO)
+    )
+    if copy:
+        # Already what browsers play: only the container is rewritten (tags dropped).
+        codecs = ["-c", "copy"]
+    else:
+        codecs = [
+            "-vf",
+            "scale=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p",
+            *_H264,
+            *(["-c:a", "aac", "-b:a", AUDIO_BITRATE] if has_audio else []),
+        ]
+    await run_tool(
+        [
+            *_reading(tools, source),
+            "-map",
+            "0:v:0",
+            *(["-map", "0:a:0"] if has_audio else ["-an"]),
+            "-sn",
+            "-dn",
+            "-map_metadata",
+            "-1",
+            "-map_chapters",
+            "-1",
+            *codecs,
+            "-movflags",
+            "+faststart",
+            "-fs",
+            str(limits.max_bytes + 1),
+            "-y",
+            str(target),
+        ],
+        limits.time_limit,
+        "The video could not be converted",
+        strict=True,
+    )
+    await _check_size(target, limits.max_bytes, "video")
+    video = await _read_video(tools, target, limits.time_limit)
+    await run_tool(
+        [
+            *_reading(tools, target),
+            "-map",
+            "0:v:0",
+            "-frames:v",
+            "1",
+            "-f",
+            "image2",
+            "-c:v",
+            "png",
+            "-y",
+            str(frame),
+        ],
+        limits.time_limit,
+        "The video's first frame could not be read",
+    )
+    first = await trio.to_thread.run_sync(frame.read_bytes)
     return TranscodedVideo(video, has_audio, first)
 
 
-async def transcode_audio(tools: Tools, data: bytes, limits: AvLimits) -> Audio:
-    """Any audio ffmpeg reads, as an MP3 without tags (an MP3 is copied); ImageError if bad."""
-    with tempfile.TemporaryDirectory(prefix="wb-audio-") as folder:
-        source, target = Path(folder) / "in", Path(folder) / "out.mp3"
-        await trio.to_thread.run_sync(source.write_bytes, data)
-        probe = await probe_file(tools, source, min(PROBE_TIMEOUT, limits.time_limit))
-        if classify(probe) != "audio":
-            raise ImageError(NOT_MEDIA)
-        assert probe.audio is not None
-        if probe.container == "mp3" and probe.audio.get("codec_name") == "mp3":
-            codecs = ["-c:a", "copy"]
-        else:
-            codecs = ["-c:a", "libmp3lame", "-q:a", "2"]
-        await run_tool(
-            [
-                tools.ffmpeg,
-                "-nostdin",
-                "-loglevel",
-                "error",
-                "-i",
-                str(source),
-                "-map",
-                "0:a:0",
-                "-vn",
-                "-sn",
-                "-dn",
-                "-map_metadata",
-                "-1",
-                *codecs,
-                # No ID3 tag at all: nothing of the uploader's tags or of our encoder.
-                "-id3v2_version",
-                "0",
-                "-write_id3v1",
-                "0",
-                "-fs",
-                str(limits.max_bytes + 1),
-                "-f",
-                "mp3",
-                "-y",
-                str(target),
-            ],
-            limits.time_limit,
-            "The audio could not be converted",
-            strict=True,
-        )
-        await _check_size(target, limits.max_bytes, "audio file")
-        out = await probe_file(tools, target, limits.time_limit, failure=CORRUPT)
-        encoded = await trio.to_thread.run_sync(target.read_bytes)
+async def transcode_audio(tools: Tools, source: Path, limits: AvLimits, workdir: Path) -> Audio:
+    """Any audio ffmpeg reads, as an MP3 without tags in `workdir` (an MP3 is copied);
+    ImageError if bad."""
+    target = workdir / "audio.mp3"
+    probe = await probe_file(tools, source, min(PROBE_TIMEOUT, limits.time_limit))
+    if classify(probe) != "audio":
+        raise ImageError(NOT_MEDIA)
+    assert probe.audio is not None
+    if probe.container == "mp3" and probe.audio.get("codec_name") == "mp3":
+        codecs = ["-c:a", "copy"]
+    else:
+        codecs = ["-c:a", "libmp3lame", "-q:a", "2"]
+    await run_tool(
+        [
+            *_reading(tools, source),
+            "-map",
+            "0:a:0",
+            "-vn",
+            "-sn",
+            "-dn",
+            "-map_metadata",
+            "-1",
+            *codecs,
+            # No ID3 tag at all: nothing of the uploader's tags or of our encoder.
+            "-id3v2_version",
+            "0",
+            "-write_id3v1",
+            "0",
+            "-fs",
+            str(limits.max_bytes + 1),
+            "-f",
+            "mp3",
+            "-y",
+            str(target),
+        ],
+        limits.time_limit,
+        "The audio could not be converted",
+        strict=True,
+    )
+    await _check_size(target, limits.max_bytes, "audio file")
+    out = await probe_file(tools, target, limits.time_limit, failure=CORRUPT)
+    size = (await trio.Path(target).stat()).st_size
     if out.audio is None or out.duration <= 0:
         raise ImageError(CORRUPT)
-    return Audio(encoded, out.duration, out.bitrate)
+    return Audio(target, size, out.duration, out.bitrate)
 
 
 async def run_tool(
@@ -481,12 +463,13 @@ async def _read_video(tools: Tools, target: Path, time_limit: float) -> Video:
     probe = await probe_file(
         tools, target, time_limit, failure="The converted video could not be read"
     )
-    encoded = await trio.to_thread.run_sync(target.read_bytes)
+    size = (await trio.Path(target).stat()).st_size
     stream = probe.video
     try:
         assert stream is not None
         return Video(
-            data=encoded,
+            path=target,
+            size=size,
             width=int(stream["width"]),
             height=int(stream["height"]),
             frame_rate=str(stream.get("r_frame_rate", "0/0")),
@@ -495,6 +478,11 @@ async def _read_video(tools: Tools, target: Path, time_limit: float) -> Video:
         )
     except (AssertionError, ValueError, KeyError, TypeError):
         raise ImageError("The converted video could not be read") from None
+
+
+def _reading(tools: Tools, source: Path) -> list[str]:
+    """An ffmpeg command's start: quiet, no terminal, reading `source`."""
+    return [tools.ffmpeg, "-nostdin", "-loglevel", "error", "-i", str(source)]
 
 
 _H264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p"]
@@ -539,7 +527,7 @@ __all__ = [
     "ffmpeg_path",
     "find_tools",
     "gif_to_mp4",
-    "probe_bytes",
+    "probe_file",
     "run_tool",
     "transcode_audio",
     "transcode_video",

@@ -49,10 +49,6 @@ def forget_ip_blocks() -> None:
 
 async def ip_severity(rt: Runtime, ip: str) -> str | None:
     """The strongest live IP block covering `ip`, or None."""
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return None
     cached = _ip_cache.get(id(rt))
     # The owner check: a runtime gone, another may be given its id.
     if (
@@ -69,6 +65,12 @@ async def ip_severity(rt: Runtime, ip: str) -> str | None:
         for gone in [k for k, v in _ip_cache.items() if v.owner() is None]:
             del _ip_cache[gone]
         _ip_cache[id(rt)] = cached
+    if not cached.networks:
+        return None  # most servers block no address: no need to read this one
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
     now = now_ms()
     found = {
         severity

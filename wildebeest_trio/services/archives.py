@@ -11,6 +11,11 @@ One zip, built by an `archive.build` job, holding what Mastodon's BackupService 
 
 An account may ask for one every seven days; each is kept seven days, then deleted. When
 it is ready the owner is told by e-mail (when mail is on) and the settings page offers it.
+
+The zip is written to a temporary file, then stored (streamed) in the media store's
+private side (`MediaStore.private`: `<data dir>/private` locally, a private bucket or
+prefix on S3) under a name of 256 random bits. Its download checks the owner, then
+redirects to a signed URL valid for `SIGNED_SECONDS` (S3) or streams the file (local).
 """
 
 from __future__ import annotations
@@ -18,9 +23,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
+import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -30,7 +36,7 @@ from ..federation import activities
 from ..ids import now_ms
 from ..jobs import JobRegistry
 from ..jobs.kinds import JobKind
-from ..private_files import make_private_dir
+from ..media.store import is_valid_key, unique_key
 from ..runtime import Runtime
 from ..serializers import activitypub as ap
 from ..store import Connection
@@ -49,13 +55,17 @@ DAY_MS = 86_400_000
 INTERVAL_MS = 7 * DAY_MS
 KEEP_MS = 7 * DAY_MS
 _PLACEHOLDER = '"!PLACEHOLDER!"'
+#: Where archives are stored in the private store, and how long a download link lasts.
+CATEGORY = "archives"
+SIGNED_SECONDS = 300
 
 
 class ArchiveRefused(ValueError):
     """An archive that cannot be asked for now, with the reason for the person."""
 
 
-def _folder(rt: Runtime) -> Path:
+def _legacy_folder(rt: Runtime) -> Path:
+    """Where archives were kept before the media store held them (`<id>-<hex>.zip` names)."""
     return Path(rt.config.data_dir) / "archives"
 
 
@@ -79,15 +89,43 @@ async def archives_of(rt: Runtime, account_id: int) -> list[AccountArchiveRow]:
     return await rt.store.read(archive_rows.archives_of, account_id)
 
 
-async def archive_path(rt: Runtime, account_id: int, archive_id: int) -> Path | None:
-    """The zip of one of the account's ready archives, while it is kept."""
+@dataclass(frozen=True)
+class Download:
+    """How an archive reaches its owner: a signed URL to redirect to, or its bytes."""
+
+    name: str
+    url: str | None = None
+    chunks: AsyncIterator[bytes] | None = None
+
+
+async def download(rt: Runtime, account_id: int, archive_id: int, username: str) -> Download | None:
+    """One of the account's ready archives, while it is kept; None for anyone else's."""
     row = await rt.store.read(archive_rows.archive_by_id, archive_id)
     if row is None or row["account_id"] != account_id or row["state"] != "ready":
         return None
-    if not row["file_key"] or (row["expires_at"] or 0) < now_ms():
+    key = row["file_key"]
+    if not key or (row["expires_at"] or 0) < now_ms():
         return None
-    path = _folder(rt) / row["file_key"]
-    return path if await trio.Path(path).is_file() else None
+    name = filename(row, username)
+    if not is_valid_key(key):
+        # Built before archives went through the media store: a file in the old folder.
+        path = _legacy_folder(rt) / key
+        if not await trio.Path(path).is_file():
+            return None
+        return Download(name, chunks=_file_chunks(path))
+    store = rt.media.private
+    url = await store.signed_url(key, SIGNED_SECONDS)
+    if url is not None:
+        return Download(name, url=url)
+    if not await store.exists(key):
+        return None
+    return Download(name, chunks=store.read(key))
+
+
+async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
+    async with await trio.open_file(path, "rb") as handle:
+        while chunk := await handle.read(256 * 1024):
+            yield chunk
 
 
 def filename(row: AccountArchiveRow, username: str) -> str:
@@ -266,26 +304,30 @@ async def build(rt: Runtime, payload: dict[str, Any]) -> None:
     row = await rt.store.read(archive_rows.archive_by_id, archive_id)
     if row is None or row["state"] != "building":
         return
-    folder = _folder(rt)
-    await trio.to_thread.run_sync(make_private_dir, folder)
-    name = f"{archive_id}-{secrets.token_hex(16)}.zip"
-    path = folder / name
-    try:
-        await _write_archive(rt, row["account_id"], path)
-    except LookupError:
-        await trio.to_thread.run_sync(_unlink, path)
-        await rt.store.write(archive_rows.mark_failed, archive_id)
-        return
-    except BaseException:
-        with trio.CancelScope(shield=True):
-            await trio.to_thread.run_sync(_unlink, path)
-        raise
-    size = (await trio.Path(path).stat()).st_size
-
-    async def unit(conn: Connection) -> None:
-        now = now_ms()
-        if not await archive_rows.mark_ready(conn, archive_id, name, size, now, now + KEEP_MS):
+    account = await rt.store.read(account_rows.account_by_id, row["account_id"])
+    name = filename(row, account["username"] if account else "account")
+    key = unique_key("application/zip", CATEGORY)
+    store = rt.media.private
+    # The zip is written to a temporary file, then stored streamed; the file goes in any case.
+    with tempfile.TemporaryDirectory(prefix=".archive-", dir=rt.config.data_dir) as folder:
+        path = Path(folder) / "archive.zip"
+        try:
+            await _write_archive(rt, row["account_id"], path)
+        except LookupError:
+            await rt.store.write(archive_rows.mark_failed, archive_id)
             return
+        size = (await trio.Path(path).stat()).st_size
+        try:
+            await store.put_file(key, path, download_name=name)
+        except BaseException:
+            with trio.CancelScope(shield=True):
+                await store.delete(key)
+            raise
+
+    async def unit(conn: Connection) -> bool:
+        now = now_ms()
+        if not await archive_rows.mark_ready(conn, archive_id, key, size, now, now + KEEP_MS):
+            return False
         user = await user_rows.user_by_account(conn, row["account_id"])
         if user is not None and account_mail.mail_enabled(rt):
             link = f"{rt.config.base_url}/settings/export"
@@ -293,8 +335,17 @@ async def build(rt: Runtime, payload: dict[str, Any]) -> None:
                 instance=rt.config.domain, username=user["username"], link=link
             )
             await mailer.enqueue_mail(conn, rt.ids, user["email"], message)
+        return True
 
-    await rt.store.write(unit)
+    try:
+        marked = await rt.store.write(unit)
+    except BaseException:
+        with trio.CancelScope(shield=True):
+            await store.delete(key)
+        raise
+    if not marked:
+        # The request went away (expired, or its account) while the zip was built.
+        await store.delete(key)
 
 
 def _unlink(path: Path) -> None:
@@ -309,8 +360,11 @@ async def remove_expired(rt: Runtime) -> int:
     now = now_ms()
     rows = await rt.store.read(archive_rows.expired, now, now - 2 * KEEP_MS)
     for row in rows:
-        if row["file_key"]:
-            await trio.to_thread.run_sync(_unlink, _folder(rt) / row["file_key"])
+        key = row["file_key"]
+        if key and is_valid_key(key):
+            await rt.media.private.delete(key)
+        elif key:
+            await trio.to_thread.run_sync(_unlink, _legacy_folder(rt) / key)
         await rt.store.write(archive_rows.delete, row["id"])
     return len(rows)
 
@@ -322,9 +376,10 @@ def register(registry: JobRegistry) -> None:
 __all__ = [
     "ARCHIVE_BUILD",
     "ArchiveRefused",
-    "archive_path",
+    "Download",
     "archives_of",
     "build",
+    "download",
     "register",
     "remove_expired",
     "request",

@@ -2,10 +2,17 @@
 
 `POST /api/v1/media` processes in the request (in a worker thread); `POST
 /api/v2/media` checks the header at once (type, bytes, pixels; ffprobe for
-video and audio), then commits the row, the raw bytes and a `media.process` job
-together and answers while the job decodes, orients, resizes and hashes (or has
-ffmpeg transcode). What a file is comes from its content alone: images through
-Pillow, video and audio through ffprobe (`media.video`).
+video and audio), stores the raw file in the media store's private side
+(`uploads/...`, never served), then commits the row, the raw file's key and a
+`media.process` job together and answers while the job decodes, orients, resizes
+and hashes (or has ffmpeg transcode). What a file is comes from its content alone:
+images through Pillow, video and audio through ffprobe (`media.video`).
+
+An upload arrives as a file (the API spools it to disk as it comes,
+`http/spooled_body.py`): a video or audio file goes from that file to ffmpeg, from
+ffmpeg's output file to the store (`MediaStore.put_file`, multipart on S3), and is
+never read whole into memory; an image is read whole (at most the image limit, 16
+MB) because Pillow decodes it anyway.
 
 Each attachment's files (original, preview, chosen thumbnail) are stored under
 names of their own, 256 random bits, so its URLs cannot be guessed from the content
@@ -19,11 +26,14 @@ the commit. Deleting a status (`statuses_deleted`) or removing an account
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import trio
@@ -38,16 +48,18 @@ from ..media.attachments import (
     process_thumbnail,
 )
 from ..media.images import IMAGE_FORMATS, ImageError, ProcessedImage, identify, probe
+from ..media.store import MediaStore, unique_key
 from ..media.video import (
     NO_FFMPEG,
     NO_FFMPEG_AV,
     AvLimits,
     Tools,
+    Video,
     check_video,
     classify,
     find_tools,
     gif_to_mp4,
-    probe_bytes,
+    probe_file,
     transcode_audio,
     transcode_video,
 )
@@ -65,6 +77,11 @@ log = logging.getLogger(__name__)
 ORIGINAL_CATEGORY = "media_attachments/original"
 SMALL_CATEGORY = "media_attachments/small"
 THUMBNAIL_CATEGORY = "media_attachments/thumbnail"
+# Raw uploads waiting for their `media.process` job, in the private store.
+RAW_CATEGORY = "uploads"
+RAW_TYPE = "application/octet-stream"
+# What is read of a file to tell an image from the rest (Pillow reads headers only).
+HEAD_BYTES = 1024 * 1024
 DESCRIPTION_LIMIT = 1500
 # Mastodon's MediaCleanupScheduler: unattached uploads are kept for a day.
 UNATTACHED_TTL_MS = 24 * 3600 * 1000
@@ -118,61 +135,69 @@ def check_description(text: str | None) -> str | None:
 async def upload(
     rt: Runtime,
     account_id: int,
-    data: bytes,
+    source: bytes | Path,
     *,
     synchronous: bool,
     description: str | None = None,
     focus: str | None = None,
     thumbnail: bytes | None = None,
 ) -> MediaAttachmentRow:
-    """Store a new upload for `account_id`; its row (`processing` queued or complete).
+    """Store a new upload for `account_id` (its bytes, or the file holding them); its row
+    (`processing` queued or complete).
 
-    Raises `MediaError` for a bad file or parameter; nothing is stored then.
+    Raises `MediaError` for a bad file or parameter; nothing is stored then, and nothing
+    is left behind when storing fails or is cancelled half-way.
     """
     description = check_description(description)
     focus_xy = parse_focus(focus) if focus else None
-    try:
-        kind = _ROW_TYPES[await _kind(rt, data)]
-    except ImageError as exc:
-        raise MediaError(str(exc)) from None
-    thumb = await _store_thumbnail(rt, thumbnail) if thumbnail is not None else None
-    now = now_ms()
-    att: dict[str, Any] = {
-        "id": rt.ids.next_id(),
-        "account_id": account_id,
-        "type": kind,
-        "description": description,
-        "focus_x": focus_xy[0] if focus_xy else None,
-        "focus_y": focus_xy[1] if focus_xy else None,
-        "thumbnail_key": thumb.key if thumb else None,
-        "thumbnail_blurhash": thumb.blurhash if thumb else None,
-        "thumbnail_meta": thumb.meta if thumb else None,
-        "created_at": now,
-    }
-    stored_keys: list[str] = [thumb.key] if thumb else []
-    try:
-        if synchronous:
-            try:
-                done = await process_and_store(rt, data)
-            except ImageError as exc:
-                raise MediaError(str(exc)) from None
-            stored_keys += [k for k in done.files.values() if k]
-            att.update(
-                type=done.type,
-                processing="complete",
-                meta=done.meta,
-                blurhash=done.blurhash,
-                file_size=done.file_size,
-                **done.files,
-            )
-            await rt.store.write(media_rows.insert_attachment, att)
-        else:
-            att.update(processing="queued", file_size=len(data), meta={})
-            await rt.store.write(_insert_queued, rt, att, data, now)
-    except BaseException:
-        with trio.CancelScope(shield=True):
-            await release(rt, stored_keys)
-        raise
+    with _workdir() as workdir:
+        try:
+            found = await _kind(rt, source, workdir)
+        except ImageError as exc:
+            raise MediaError(str(exc)) from None
+        thumb = await _store_thumbnail(rt, thumbnail) if thumbnail is not None else None
+        now = now_ms()
+        att: dict[str, Any] = {
+            "id": rt.ids.next_id(),
+            "account_id": account_id,
+            "type": _ROW_TYPES[found.kind],
+            "description": description,
+            "focus_x": focus_xy[0] if focus_xy else None,
+            "focus_y": focus_xy[1] if focus_xy else None,
+            "thumbnail_key": thumb.key if thumb else None,
+            "thumbnail_blurhash": thumb.blurhash if thumb else None,
+            "thumbnail_meta": thumb.meta if thumb else None,
+            "created_at": now,
+        }
+        stored_keys: list[str] = [thumb.key] if thumb else []
+        try:
+            if synchronous:
+                try:
+                    done = await _process_found(rt, found, workdir, _UPLOAD_CATEGORIES)
+                except ImageError as exc:
+                    raise MediaError(str(exc)) from None
+                stored_keys += [k for k in done.files.values() if k]
+                att.update(
+                    type=done.type,
+                    processing="complete",
+                    meta=done.meta,
+                    blurhash=done.blurhash,
+                    file_size=done.file_size,
+                    **done.files,
+                )
+                await rt.store.write(media_rows.insert_attachment, att)
+            else:
+                # The raw file waits for its job in the private store (streamed there).
+                raw_key = unique_key(RAW_TYPE, RAW_CATEGORY)
+                stored_keys.append(raw_key)
+                raw = source if isinstance(source, Path) else await found.as_file(workdir)
+                await rt.media.private.put_file(raw_key, raw)
+                att.update(processing="queued", file_size=found.size, meta={})
+                await rt.store.write(_insert_queued, rt, att, raw_key, now)
+        except BaseException:
+            with trio.CancelScope(shield=True):
+                await release(rt, stored_keys)
+            raise
     log.debug("media %d uploaded (%s, %s)", att["id"], att["type"], att["processing"])
     row = await rt.store.read(media_rows.attachment, att["id"])
     assert row is not None
@@ -180,26 +205,41 @@ async def upload(
 
 
 async def _insert_queued(
-    conn: Connection, rt: Runtime, att: RowView, data: bytes, now: int
+    conn: Connection, rt: Runtime, att: RowView, raw_key: str, now: int
 ) -> None:
-    """Unit of work: a queued upload's row, its raw bytes and its processing job."""
-    # Row, raw bytes and job commit together: a crash leaves all or nothing.
+    """Unit of work: a queued upload's row, its raw file's key and its processing job."""
+    # Row, raw file's key and job commit together: a crash leaves all or nothing (a raw
+    # file stored before a crash is no row's, and the orphan cleanup removes it).
     await media_rows.insert_attachment(conn, att)
-    await media_rows.insert_upload(conn, att["id"], data, now)
+    await media_rows.insert_upload(conn, att["id"], now, file_key=raw_key)
     await MEDIA_PROCESS.enqueue(conn, rt.ids, {"id": att["id"]})
 
 
 async def process_queued(rt: Runtime, payload: dict[str, Any]) -> None:
     """Job handler: process a queued upload; a bad file marks it failed (no retry)."""
     attachment_id = int(payload["id"])
-    data = await rt.store.read(media_rows.upload_data, attachment_id)
-    if data is None:
+    waiting = await rt.store.read(media_rows.upload_source, attachment_id)
+    if waiting is None:
         return  # already processed, or removed before its turn
-    try:
-        done = await process_and_store(rt, data)
-    except ImageError as exc:
-        await rt.store.write(media_rows.fail, attachment_id, str(exc), now_ms())
-        return
+    data, raw_key = waiting
+    with _workdir() as workdir:
+        source: bytes | Path = data
+        if raw_key:
+            source = workdir / "raw"
+            try:
+                await _download(rt.media.private, raw_key, source)
+            except FileNotFoundError:
+                await rt.store.write(
+                    media_rows.fail, attachment_id, "The upload was lost", now_ms()
+                )
+                return
+        try:
+            done = await process_and_store(rt, source)
+        except ImageError as exc:
+            await rt.store.write(media_rows.fail, attachment_id, str(exc), now_ms())
+            if raw_key:
+                await release(rt, [raw_key])
+            return
     completed = await rt.store.write(
         media_rows.complete,
         attachment_id,
@@ -211,9 +251,18 @@ async def process_queued(rt: Runtime, payload: dict[str, Any]) -> None:
         file_key=done.files["file_key"] or "",
         preview_key=done.files["preview_key"],
     )
-    if not completed:
-        # The row went away (cleanup) while we worked: do not leave its files behind.
-        await release(rt, [k for k in done.files.values() if k])
+    # The raw file is no row's any more; and if the row went away (cleanup) while we
+    # worked, neither are the new files.
+    gone = [] if completed else [k for k in done.files.values() if k]
+    await release(rt, [*gone, *([raw_key] if raw_key else [])])
+
+
+async def _download(store: MediaStore, key: str, target: Path) -> None:
+    """Stream the stored `key` into the file `target`; FileNotFoundError when it is gone."""
+    handle = await trio.open_file(target, "wb")
+    async with handle:
+        async for chunk in store.read(key):
+            await handle.write(chunk)
 
 
 async def owned(rt: Runtime, account_id: int, attachment_id: int) -> MediaAttachmentRow | None:
@@ -372,7 +421,9 @@ async def release(rt: Runtime, keys: Iterable[str]) -> None:
     # within milliseconds of the old one's release; accepted rather than locking.
     still_used = await rt.store.read(media_rows.referenced_keys, wanted)
     for key in sorted(wanted - still_used):
-        await rt.media.delete(key)
+        # Raw uploads waiting for their job are in the private store.
+        store = rt.media.private if key.startswith(f"{RAW_CATEGORY}/") else rt.media
+        await store.delete(key)
 
 
 def register(registry: JobRegistry) -> None:
@@ -435,59 +486,121 @@ _ROW_TYPES = {
 }
 
 
-async def _kind(rt: Runtime, data: bytes) -> str:
-    """`image`, `animated_gif`, `video`, `gifv` or `audio`; `ImageError` if not acceptable.
+_UPLOAD_CATEGORIES = (ORIGINAL_CATEGORY, SMALL_CATEGORY)
 
-    Reads headers only (Pillow's, else ffprobe's), so a request can answer at once.
+
+@contextlib.contextmanager
+def _workdir() -> Iterator[Path]:
+    """A private temporary folder for one file's processing, removed with all it holds when
+    the work ends (also when it fails or is cancelled)."""
+    with tempfile.TemporaryDirectory(prefix="wb-media-") as folder:
+        yield Path(folder)
+
+
+@dataclass(frozen=True)
+class Found:
+    """An upload once its kind is known: an image's bytes, or the file a video or audio
+    file is in (whole in memory only for images, at most the image limit)."""
+
+    kind: str
+    size: int
+    image: bytes | None = None
+    path: Path | None = None
+
+    async def as_file(self, workdir: Path) -> Path:
+        """A file holding the upload (an image is written to one in `workdir`)."""
+        if self.path is not None:
+            return self.path
+        assert self.image is not None
+        target = workdir / "image"
+        await trio.to_thread.run_sync(target.write_bytes, self.image)
+        return target
+
+
+async def _kind(rt: Runtime, source: bytes | Path, workdir: Path) -> Found:
+    """What `source` is: `image`, `animated_gif`, `video`, `gifv` or `audio`; `ImageError`
+    if not acceptable.
+
+    Reads headers only (Pillow's, else ffprobe's), so a request can answer at once. A
+    video or audio file given as bytes is written to `workdir` for ffprobe and ffmpeg.
     """
-    fmt = await trio.to_thread.run_sync(identify, data)
+    if isinstance(source, Path):
+        size = (await trio.Path(source).stat()).st_size
+        head = await trio.to_thread.run_sync(_read_head, source)
+    else:
+        size, head = len(source), source
+    fmt = await trio.to_thread.run_sync(identify, head)
     if fmt is not None:
         # Pillow knows it: one of our image types, or refused with Pillow's reason.
-        if len(data) > rt.config.media_max_image_bytes:
+        if size > rt.config.media_max_image_bytes:
             raise ImageError(
                 "Validation failed: File file size must be less than "
                 f"{_human_bytes(rt.config.media_max_image_bytes)}"
             )
+        data = source if isinstance(source, bytes) else await trio.Path(source).read_bytes()
         mime, _, _ = await trio.to_thread.run_sync(partial(probe, data, **_limits(rt)))
         if mime == "image/gif" and await trio.to_thread.run_sync(is_animated_gif, data):
             if tools(rt) is None:
                 raise ImageError(NO_FFMPEG)
-            return "animated_gif"
-        return "image"
-    if not data:
+            return Found("animated_gif", size, image=data)
+        return Found("image", size, image=data)
+    if not size:
         raise ImageError(
             f"The file is empty; upload an image ({', '.join(IMAGE_FORMATS)}), "
             "a video or an audio file"
         )
     limits = _av_limits(rt)
-    if len(data) > limits.max_bytes:
+    if size > limits.max_bytes:
         raise ImageError(f"The file is too large (at most {limits.max_bytes:,} bytes)")
     found = tools(rt)
     if found is None:
         raise ImageError(NO_FFMPEG_AV)
-    probed = await probe_bytes(found, data, min(15.0, limits.time_limit))
+    if isinstance(source, bytes):
+        path = workdir / "source"
+        await trio.to_thread.run_sync(path.write_bytes, source)
+    else:
+        path = source
+    probed = await probe_file(found, path, min(15.0, limits.time_limit))
     kind = classify(probed)
     if kind != "audio":
         check_video(probed, limits)
-    return kind
+    return Found(kind, size, path=path)
+
+
+def _read_head(path: Path) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read(HEAD_BYTES)
 
 
 async def process_and_store(
-    rt: Runtime, data: bytes, categories: tuple[str, str] = (ORIGINAL_CATEGORY, SMALL_CATEGORY)
+    rt: Runtime, source: bytes | Path, categories: tuple[str, str] = _UPLOAD_CATEGORIES
 ) -> Processed:
-    """Process a file (image, animated GIF, video or audio) and store its files.
+    """Process a file (image, animated GIF, video or audio), given as its bytes or the file
+    holding it, and store its files.
 
     `categories` name where the original and the preview go (uploads, or the remote
     cache). Raises `ImageError` with a user-facing message for a file refused.
     """
-    kind = await _kind(rt, data)
-    if kind == "animated_gif":
-        return await _process_gifv(rt, data, categories)
-    if kind in ("video", "gifv"):
-        return await _process_video(rt, data, categories)
-    if kind == "audio":
-        return await _process_audio(rt, data, categories)
-    processed = await trio.to_thread.run_sync(partial(process_image, data, **_limits(rt)))
+    with _workdir() as workdir:
+        found = await _kind(rt, source, workdir)
+        return await _process_found(rt, found, workdir, categories)
+
+
+async def _process_found(
+    rt: Runtime, found: Found, workdir: Path, categories: tuple[str, str]
+) -> Processed:
+    """Process and store an upload whose kind is known (`_kind`), working in `workdir`."""
+    if found.kind == "animated_gif":
+        assert found.image is not None
+        return await _process_gifv(rt, found.image, categories, workdir)
+    if found.kind in ("video", "gifv"):
+        assert found.path is not None
+        return await _process_video(rt, found.path, categories, workdir)
+    if found.kind == "audio":
+        assert found.path is not None
+        return await _process_audio(rt, found.path, categories, workdir)
+    assert found.image is not None
+    processed = await trio.to_thread.run_sync(partial(process_image, found.image, **_limits(rt)))
     files = await _store_pair(rt, processed.original, processed.small, categories)
     return Processed(
         "image",
@@ -499,7 +612,9 @@ async def process_and_store(
     )
 
 
-async def _process_gifv(rt: Runtime, data: bytes, categories: tuple[str, str]) -> Processed:
+async def _process_gifv(
+    rt: Runtime, data: bytes, categories: tuple[str, str], workdir: Path
+) -> Processed:
     """An animated GIF as `gifv`: an MP4, a preview of its first frame, and their meta."""
     # The preview and blurhash come from the first frame, like Mastodon's.
     small, hash_ = await trio.to_thread.run_sync(partial(process_thumbnail, data, **_limits(rt)))
@@ -509,18 +624,20 @@ async def _process_gifv(rt: Runtime, data: bytes, categories: tuple[str, str]) -
         width,
         height,
         max_pixels=ORIGINAL_MAX_PIXELS,
+        workdir=workdir,
         time_limit=rt.config.media_ffmpeg_timeout,
         tools=_require_tools(rt, NO_FFMPEG),
     )
-    original = ProcessedImage(video.data, "video/mp4", "mp4", video.width, video.height)
-    files = await _store_pair(rt, original, small, categories)
+    files = await _store_pair(rt, video, small, categories)
     meta = {**video.meta(), "small": dimensions(small)}
-    return Processed("gifv", files, meta, hash_, len(video.data), len(video.data) + len(small.data))
+    return Processed("gifv", files, meta, hash_, video.size, video.size + len(small.data))
 
 
-async def _process_video(rt: Runtime, data: bytes, categories: tuple[str, str]) -> Processed:
+async def _process_video(
+    rt: Runtime, source: Path, categories: tuple[str, str], workdir: Path
+) -> Processed:
     """A video as an H.264/AAC MP4 (`gifv` when silent), with its first frame as preview."""
-    done = await transcode_video(_require_tools(rt, NO_FFMPEG_AV), data, _av_limits(rt))
+    done = await transcode_video(_require_tools(rt, NO_FFMPEG_AV), source, _av_limits(rt), workdir)
     small, hash_ = await trio.to_thread.run_sync(
         partial(
             process_thumbnail,
@@ -530,21 +647,21 @@ async def _process_video(rt: Runtime, data: bytes, categories: tuple[str, str]) 
         )
     )
     video = done.video
-    original = ProcessedImage(video.data, "video/mp4", "mp4", video.width, video.height)
-    files = await _store_pair(rt, original, small, categories)
+    files = await _store_pair(rt, video, small, categories)
     meta = {**video.meta(), "small": dimensions(small)}
     kind = "video" if done.has_audio else "gifv"
-    return Processed(kind, files, meta, hash_, len(video.data), len(video.data) + len(small.data))
+    return Processed(kind, files, meta, hash_, video.size, video.size + len(small.data))
 
 
-async def _process_audio(rt: Runtime, data: bytes, categories: tuple[str, str]) -> Processed:
+async def _process_audio(
+    rt: Runtime, source: Path, categories: tuple[str, str], workdir: Path
+) -> Processed:
     """Audio as an MP3 with its length and bit rate; no preview (only a chosen thumbnail)."""
-    audio = await transcode_audio(_require_tools(rt, NO_FFMPEG_AV), data, _av_limits(rt))
-    stored = await rt.media.put(
-        audio.data, content_type="audio/mpeg", category=categories[0], unique=True
-    )
-    files: dict[str, str | None] = {"file_key": stored.key, "preview_key": None}
-    return Processed("audio", files, audio.meta(), None, len(audio.data), len(audio.data))
+    audio = await transcode_audio(_require_tools(rt, NO_FFMPEG_AV), source, _av_limits(rt), workdir)
+    key = unique_key("audio/mpeg", categories[0])
+    await rt.media.put_file(key, audio.path)
+    files: dict[str, str | None] = {"file_key": key, "preview_key": None}
+    return Processed("audio", files, audio.meta(), None, audio.size, audio.size)
 
 
 def _human_bytes(n: int) -> str:
@@ -577,10 +694,23 @@ async def _store_thumbnail(rt: Runtime, data: bytes) -> Thumbnail:
 
 
 async def _store_pair(
-    rt: Runtime, original: ProcessedImage, small: ProcessedImage, categories: tuple[str, str]
+    rt: Runtime,
+    original: ProcessedImage | Video,
+    small: ProcessedImage,
+    categories: tuple[str, str],
 ) -> dict[str, str | None]:
-    """Store an original and its preview; their keys, or neither file if either fails."""
-    original_key = await _put(rt, original, categories[0])
+    """Store an original (an image, or a video streamed from its file) and its preview;
+    their keys, or neither file if either fails."""
+    if isinstance(original, Video):
+        original_key = unique_key("video/mp4", categories[0])
+        try:
+            await rt.media.put_file(original_key, original.path)
+        except BaseException:
+            with trio.CancelScope(shield=True):
+                await rt.media.delete(original_key)
+            raise
+    else:
+        original_key = await _put(rt, original, categories[0])
     try:
         small_key = await _put(rt, small, categories[1])
     except BaseException:

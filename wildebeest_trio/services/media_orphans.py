@@ -9,6 +9,9 @@ instance setting, back to the start after the last page), and deletes the files 
 page that no row names and that are older than `GRACE_SECONDS`: an upload in flight
 (stored, its row not yet committed) is younger than that, so it is never touched.
 
+The store's private side (`MediaStore.private`: archives, raw uploads waiting for their
+job) is swept the same way, with a cursor of its own (`PRIVATE_CURSOR_SETTING`).
+
 `wildebeest-trio media remove-orphans` (Mastodon's `tootctl media remove-orphans`) walks
 the whole store at once, page by page, with a grace period of its choosing.
 """
@@ -40,6 +43,7 @@ PAGE = 1000
 # How often the scheduler queues a run: a page every five minutes walks ~290,000 files a day.
 INTERVAL = 300.0
 CURSOR_SETTING = "media_orphans_cursor"
+PRIVATE_CURSOR_SETTING = "media_orphans_private_cursor"
 
 REMOVE_ORPHANS = JobKind("media.remove_orphans", max_attempts=3)
 
@@ -57,11 +61,18 @@ class Sweep:
 
 
 async def sweep_page(
-    rt: Runtime, after: str, *, cutoff: float, limit: int = PAGE, dry_run: bool = False
+    rt: Runtime,
+    after: str,
+    *,
+    cutoff: float,
+    limit: int = PAGE,
+    dry_run: bool = False,
+    private: bool = False,
 ) -> Sweep:
     """Delete the orphans older than `cutoff` (Unix seconds) among the `limit` keys after
-    `after`; with `dry_run`, only say which they are."""
-    listed = await rt.media.listing(after, limit)
+    `after` (of the private side with `private`); with `dry_run`, only say which they are."""
+    store = rt.media.private if private else rt.media
+    listed = await store.listing(after, limit)
     found = Sweep(scanned=len(listed), after=listed[-1].key if len(listed) >= limit else "")
     if not listed:
         return found
@@ -73,21 +84,33 @@ async def sweep_page(
             found.fresh += 1
             continue
         if not dry_run:
-            await rt.media.delete(item.key)
+            await store.delete(item.key)
         found.removed.append(item.key)
     return found
 
 
 async def run_page(rt: Runtime, *, now: float | None = None) -> Sweep:
-    """One bounded run: the page after the recorded cursor, then the cursor moved on."""
-    after = await rt.store.read(instance_rows.setting_text, CURSOR_SETTING) or ""
+    """One bounded run: the page after the recorded cursor, then the cursor moved on (and
+    the same on the private side)."""
     cutoff = (time.time() if now is None else now) - GRACE_SECONDS
-    found = await sweep_page(rt, after, cutoff=cutoff, limit=PAGE)
-    if found.after != after:
-        await rt.store.write(instance_rows.put_setting, CURSOR_SETTING, found.after, now_ms())
-    if found.removed:
-        log.info("removed %d orphaned media files", len(found.removed))
-    return found
+    total = Sweep()
+    for private, setting in ((False, CURSOR_SETTING), (True, PRIVATE_CURSOR_SETTING)):
+        after = await rt.store.read(instance_rows.setting_text, setting) or ""
+        found = await sweep_page(rt, after, cutoff=cutoff, limit=PAGE, private=private)
+        if found.after != after:
+            await rt.store.write(instance_rows.put_setting, setting, found.after, now_ms())
+        if not private:
+            total.after = found.after
+        _add(total, found)
+    if total.removed:
+        log.info("removed %d orphaned media files", len(total.removed))
+    return total
+
+
+def _add(total: Sweep, page: Sweep) -> None:
+    total.scanned += page.scanned
+    total.removed += page.removed
+    total.fresh += page.fresh
 
 
 async def remove_orphans(
@@ -97,18 +120,20 @@ async def remove_orphans(
     dry_run: bool = False,
     say: Callable[[str], None] = lambda _: None,
 ) -> Sweep:
-    """The whole store, page by page: every orphan older than `grace` seconds removed."""
+    """The whole store (its private side too), page by page: every orphan older than
+    `grace` seconds removed."""
     cutoff = time.time() - grace
     total = Sweep()
-    while True:
-        page = await sweep_page(rt, total.after, cutoff=cutoff, dry_run=dry_run)
-        total.scanned += page.scanned
-        total.removed += page.removed
-        total.fresh += page.fresh
-        total.after = page.after
-        say(f"media: {total.scanned} files looked at, {len(total.removed)} orphans")
-        if not page.after:
-            return total
+    for private in (False, True):
+        after = ""
+        while True:
+            page = await sweep_page(rt, after, cutoff=cutoff, dry_run=dry_run, private=private)
+            _add(total, page)
+            after = page.after
+            say(f"media: {total.scanned} files looked at, {len(total.removed)} orphans")
+            if not after:
+                break
+    return total
 
 
 async def queue_run(rt: Runtime) -> None:

@@ -88,17 +88,19 @@ async def migrate_media(rt: Runtime, to: str, say: Callable[[str], None]) -> Mig
     say(f"copying media from {source_kind} to {to}")
     workdir = Path(tempfile.mkdtemp(prefix=".media-migrate-", dir=rt.config.data_dir))
     try:
-        done: set[str] = set()
-        for _ in range(MAX_PASSES):
-            try:
-                keys = [k for k in await source.keys() if k not in done]
-            except MediaStoreError as exc:
-                raise MigrateError(f"cannot list the {source_kind} media: {exc}") from None
-            if not keys:
-                break
-            await _copy_all(source, target, keys, workdir, summary, say)
-            done.update(keys)
-        summary.files = len(done)
+        # The public files, then the private ones (archives) into the target's private store.
+        for origin, destination in ((source, target), (source.private, target.private)):
+            done: set[str] = set()
+            for _ in range(MAX_PASSES):
+                try:
+                    keys = [k for k in await origin.keys() if k not in done]
+                except MediaStoreError as exc:
+                    raise MigrateError(f"cannot list the {source_kind} media: {exc}") from None
+                if not keys:
+                    break
+                await _copy_all(origin, destination, keys, workdir, summary, say)
+                done.update(keys)
+            summary.files += len(done)
     finally:
         await trio.to_thread.run_sync(shutil.rmtree, workdir, True)
     say(

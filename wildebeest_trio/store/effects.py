@@ -48,8 +48,11 @@ class WorkQueued(Effect):
     """Jobs or outbox events were queued: wake this process's idle workers at once.
 
     Recorded by the store itself wherever it inserts queued work, so no caller can
-    forget it; other processes find the work at their next poll.
+    forget it; other processes find the work at their next poll. `kind`: the job kind
+    queued, so that a kind with waiters of its own wakes those alone ("": any work).
     """
+
+    kind: str = ""
 
 
 WORK_QUEUED = WorkQueued()

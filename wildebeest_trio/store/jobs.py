@@ -11,7 +11,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from .base import Connection, fetch_as, fetchval_as, row_as, rows_as
-from .effects import WORK_QUEUED
+from .effects import WORK_QUEUED, WorkQueued
 from .paging import placeholders
 from .rows import ClaimedJobRow, JobQueueSampleRow, JobRow
 
@@ -104,7 +104,7 @@ async def enqueue_many(
             now,
         )
     if added:
-        conn.effects.add(WORK_QUEUED)
+        conn.effects.add(WorkQueued(kind))
     elif shared_id is not None:
         await conn.execute("DELETE FROM job_shared_payloads WHERE id = $1", shared_id)
     return added

@@ -56,22 +56,25 @@ async def insert_attachment(conn: Connection, att: Mapping[str, Any]) -> None:
     )
 
 
-async def insert_upload(conn: Connection, attachment_id: int, data: bytes, now: int) -> None:
-    """Keep the raw bytes of an upload until its processing job has run."""
+async def insert_upload(conn: Connection, attachment_id: int, now: int, *, file_key: str) -> None:
+    """Note the raw file of an upload (in the private store) until its job has run."""
+    # `data` is for rows queued before raw files went to the store (0033).
     await conn.execute(
-        "INSERT INTO media_uploads (attachment_id, data, created_at) VALUES ($1, $2, $3)",
+        "INSERT INTO media_uploads (attachment_id, data, created_at, file_key) "
+        "VALUES ($1, $2, $3, $4)",
         attachment_id,
-        data,
+        b"",
         now,
+        file_key,
     )
 
 
-async def upload_data(conn: Connection, attachment_id: int) -> bytes | None:
-    """The raw bytes waiting for processing, if any."""
-    value = await conn.fetchval(
-        "SELECT data FROM media_uploads WHERE attachment_id = $1", attachment_id
+async def upload_source(conn: Connection, attachment_id: int) -> tuple[bytes, str | None] | None:
+    """What waits for processing: the raw bytes of an older row, or the raw file's key."""
+    row = await conn.fetchrow(
+        "SELECT data, file_key FROM media_uploads WHERE attachment_id = $1", attachment_id
     )
-    return bytes(value) if value is not None else None
+    return None if row is None else (bytes(row["data"] or b""), row["file_key"])
 
 
 async def attachment(conn: Connection, attachment_id: int) -> MediaAttachmentRow | None:
@@ -172,7 +175,8 @@ async def unattached_before(conn: Connection, cutoff: int, limit: int) -> list[M
 
 
 async def delete_attachments(conn: Connection, ids: list[int]) -> set[str]:
-    """Delete rows (their raw uploads go with them); the file keys they named."""
+    """Delete rows (their raw uploads go with them); the file keys they named (raw ones
+    too)."""
     if not ids:
         return set()
     marks = ", ".join(f"${i}" for i in range(1, len(ids) + 1))
@@ -180,8 +184,13 @@ async def delete_attachments(conn: Connection, ids: list[int]) -> set[str]:
         f"SELECT file_key, preview_key, thumbnail_key FROM media_attachments WHERE id IN ({marks})",
         *ids,
     )
+    raw = await conn.fetch(
+        f"SELECT file_key FROM media_uploads WHERE attachment_id IN ({marks}) "
+        "AND file_key IS NOT NULL",
+        *ids,
+    )
     await conn.execute(f"DELETE FROM media_attachments WHERE id IN ({marks})", *ids)
-    return {r[c] for r in rows for c in _KEY_COLUMNS if r[c]}
+    return {r[c] for r in rows for c in _KEY_COLUMNS if r[c]} | {r["file_key"] for r in raw}
 
 
 # Every column that names a media store key; a file is deleted only when none of them does.
@@ -194,6 +203,9 @@ KEY_REFERENCES: tuple[tuple[str, str], ...] = (
     ("custom_emojis", "image_key"),
     ("custom_emojis", "static_image_key"),
     ("preview_cards", "image_key"),
+    # The private side: raw uploads waiting for their job, and archives.
+    ("media_uploads", "file_key"),
+    ("account_archives", "file_key"),
 )
 
 

@@ -532,6 +532,7 @@ class MediaUploadRow(TypedDict):
     attachment_id: int
     data: bytes
     created_at: int
+    file_key: str | None
 
 
 class DeliveryFailureRow(TypedDict):

@@ -1,10 +1,16 @@
-"""Media uploads in the Mastodon API: `POST /api/v{1,2}/media`, `GET`/`PUT /api/v1/media/:id`."""
+"""Media uploads in the Mastodon API: `POST /api/v{1,2}/media`, `GET`/`PUT /api/v1/media/:id`.
+
+The uploads' bodies are spooled to temporary files as they arrive (`SPOOLED_PATHS`,
+`http/spooled_body.py`): the file goes to the service as a file, never whole in memory,
+and every temporary file is removed when the request ends, however it ends.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from quart import Blueprint, Response
+import trio
+from quart import Blueprint, Response, request
 
 from ...serializers.media import media_attachment_entity
 from ...services import media
@@ -12,8 +18,12 @@ from ..auth import auth, require_scope
 from ..context import json_response, runtime
 from ..errors import ApiError, not_found
 from ..params import Params, read_params
+from ..spooled_body import close_spooled, file_path
 
 blueprint = Blueprint("media", __name__)
+
+#: The routes whose request bodies go to a temporary file as they arrive.
+SPOOLED_PATHS = frozenset({"/api/v1/media", "/api/v2/media"})
 
 FILE_BLANK = "Validation failed: File can't be blank"
 
@@ -81,22 +91,28 @@ async def delete(attachment_id: int) -> Response:
 async def _create(*, synchronous: bool) -> Response:
     """Both upload endpoints: read the form, hand the file to the service, answer the entity."""
     rt = runtime()
-    params = await read_params()
-    data = _file(params, "file")
-    if data is None:
-        raise ApiError(422, FILE_BLANK)
     try:
-        row = await media.upload(
-            rt,
-            auth().account_id or 0,
-            data,
-            synchronous=synchronous,
-            description=params.text("description", max_length=100_000),
-            focus=params.text("focus", max_length=100) or None,
-            thumbnail=_file(params, "thumbnail"),
-        )
-    except media.MediaError as exc:
-        raise ApiError(422, str(exc)) from None
+        params = await read_params()
+        upload = params.files.get("file")
+        if upload is None:
+            raise ApiError(422, FILE_BLANK)
+        with file_path(upload.stream) as path:
+            _check_size((await trio.Path(path).stat()).st_size, "file")
+            try:
+                row = await media.upload(
+                    rt,
+                    auth().account_id or 0,
+                    path,
+                    synchronous=synchronous,
+                    description=params.text("description", max_length=100_000),
+                    focus=params.text("focus", max_length=100) or None,
+                    thumbnail=_file(params, "thumbnail"),
+                )
+            except media.MediaError as exc:
+                raise ApiError(422, str(exc)) from None
+    finally:
+        # The body's file and every file field's are removed now, however this ended.
+        close_spooled(request.body)
     entity = media_attachment_entity(rt.config, row)
     return json_response(entity, 200 if row["processing"] == "complete" else 202)
 
@@ -110,25 +126,29 @@ def _answer(row: dict[str, Any]) -> Response:
 
 
 def _file(params: Params, name: str) -> bytes | None:
-    """The bytes of an uploaded file field; 422 past the configured size limit."""
+    """The bytes of an uploaded image field (a thumbnail); 422 past the image size limit."""
     upload = params.files.get(name)
     if upload is None:
         return None
+    data: bytes = upload.read(runtime().config.media_max_image_bytes + 1)
+    _check_size(len(data), name)
+    return data
+
+
+def _check_size(size: int, name: str) -> None:
+    """422 for a file field past its limit: a `file` may be a video or audio (checked
+    against its own limit once its kind is known); a thumbnail is always an image."""
     config = runtime().config
-    # A file may be a video or audio (checked against its own limit once its kind is known);
-    # a thumbnail is always an image.
     limit = (
         max(config.media_max_image_bytes, config.media_max_video_bytes)
         if name == "file"
         else config.media_max_image_bytes
     )
-    data: bytes = upload.read(limit + 1)
-    if len(data) > limit:
+    if size > limit:
         raise ApiError(
             422,
             f"Validation failed: {name.capitalize()} file size must be less than {_human(limit)}",
         )
-    return data
 
 
 def _human(n: int) -> str:

@@ -4,10 +4,8 @@ import and export, aliases and moving, deleting the account."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
-import trio
 from quart import Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -481,19 +479,14 @@ async def request_archive(post: FormPost) -> Response:
 @blueprint.route("/settings/export/archive/<id:archive_id>.zip")
 @viewer_page()
 async def download_archive(viewer: Row, archive_id: int) -> Response:
-    rt = runtime()
-    path = await archives.archive_path(rt, viewer["account_id"], archive_id)
-    if path is None:
+    """The owner's archive: a redirect to a short-lived signed URL (S3), else the file."""
+    found = await archives.download(runtime(), viewer["account_id"], archive_id, viewer["username"])
+    if found is None:
         return await page("message.html", 404, heading="Not found", message="No such archive.")
-
-    async def chunks() -> AsyncIterator[bytes]:
-        async with await trio.open_file(path, "rb") as handle:
-            while chunk := await handle.read(256 * 1024):
-                yield chunk
-
-    response = Response(chunks(), content_type="application/zip")
-    name = f"archive-{viewer['username']}-{archive_id}.zip"
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    if found.url is not None:
+        return redirect(found.url, 303)
+    response = Response(found.chunks, content_type="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="{found.name}"'
     return finish(response)
 
 

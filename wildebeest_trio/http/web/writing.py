@@ -26,7 +26,12 @@ from ...services.statuses import Draft
 from ...services.types import Row, StatusBundle
 from ..browser import SIGNED_IN, FormPost, back_field, form_post, page, pages_blueprint, viewer_page
 from ..context import json_response, runtime
+from ..spooled_body import close_spooled, file_path
 from .site import local_path, not_found_page, shown
+
+# The compose form's files arrive in a temporary file, never whole in memory (as the API's
+# uploads: http/spooled_body.py).
+SPOOLED_PATHS = frozenset({"/compose"})
 
 blueprint = pages_blueprint("writing", __name__)
 
@@ -169,18 +174,18 @@ async def _uploads(viewer_id: int) -> list[str]:
         raise InvalidStatus(f"Validation failed: Cannot attach more than {MAX_IMAGES} files")
     ids = []
     for index, file in enumerate(chosen):
-        data = file.read()
         description = form.get(f"alt_{index}", "").strip() or None
         focus = form.get(f"focus_{index}", "")[:100].replace(" ", "") or None
         try:
-            row = await media.upload(
-                runtime(),
-                viewer_id,
-                data,
-                synchronous=True,
-                description=description,
-                focus=focus,
-            )
+            with file_path(file.stream) as path:
+                row = await media.upload(
+                    runtime(),
+                    viewer_id,
+                    path,
+                    synchronous=True,
+                    description=description,
+                    focus=focus,
+                )
         except media.MediaError as exc:
             raise InvalidStatus(str(exc)) from None
         if len(chosen) > 1 and row["type"] not in ("image", "gifv"):
@@ -263,6 +268,9 @@ async def compose_post(post: FormPost) -> Response:
             error=str(exc) or "This post cannot be published.",
         )
         return await page("compose.html", 422, compose=context)
+    finally:
+        # The body's file and the files' copies are removed now, however this ended.
+        close_spooled(request.body)
     if isinstance(done, scheduled.ScheduledView):
         return post.done("scheduled")
     if post.form.get("in_reply_to_id"):
