@@ -12,26 +12,37 @@ process opens towards another address, DNS queries included.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import ipaddress
+import json
 import os
+import shutil
+import statistics
 import sys
+import tempfile
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import trio
+from werkzeug.routing.rules import Rule
 
 from tests.ports import free_port
 from tests.seaweed import seaweed  # noqa: F401 - the session fixture of the S3 tests
+from wildebeest_trio import signatures
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.config import Config, load_config
+from wildebeest_trio.federation import instance_actor
 from wildebeest_trio.inbox.consumer import run_inbox
 from wildebeest_trio.net import Outbound, OutboundPolicy
 from wildebeest_trio.resolver import Resolver
 from wildebeest_trio.runtime import Runtime
+from wildebeest_trio.services import accounts
 
 PG_ENV = "WB_TEST_DATABASE_URL"
 LOOPBACK = "127.0.0.0/8,::1/128"
@@ -85,32 +96,133 @@ def _refuse_far_sockets(event: str, args: tuple[object, ...]) -> None:
 sys.addaudithook(_refuse_far_sockets)
 
 
-# The files that take longest, longest first (measured on a full run): they are handed to
-# the workers before the rest (pytest-xdist's loadfile keeps the collected order), so no
-# long file starts last and keeps one worker busy after the others have finished.
-LONGEST_FIRST = [
-    "test_route_walk.py",
-    "test_cli.py",
-    "test_filters_api.py",
-    "test_media_av.py",
-    "test_polls_api.py",
-    "test_discovery.py",
-    "test_oauth.py",
-    "test_media_api.py",
-    "test_imports.py",
-    "test_media_store.py",
-    "test_backup.py",
-    "test_inbox_domain_blocks.py",
-    "test_web_processes.py",
-    "test_delivery.py",
-    "test_browser_flows.py",
-]
+# How long each test took on a whole run (tests/durations.json, refreshed by
+# scripts/test-durations): the workers are handed the longest tests first (pytest-xdist's
+# `load` keeps the collected order), so no long test starts last and keeps one worker busy
+# after the others have finished. A test the file does not name counts as its file's
+# median, or as DEFAULT_DURATION in a new file; a stale file costs balance, never a test.
+DURATIONS_FILE = Path(__file__).with_name("durations.json")
+DEFAULT_DURATION = 1.0
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--record-durations",
+        metavar="PATH",
+        default=None,
+        help="write each test's duration (setup, call and teardown) to PATH as JSON "
+        "(scripts/test-durations makes tests/durations.json so)",
+    )
+
+
+def _known_durations() -> dict[str, float]:
+    try:
+        loaded = json.loads(DURATIONS_FILE.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(k): float(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Put the longest files first (a stable sort: each file's tests keep their order)."""
-    rank = {name: n for n, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+    """Longest first, by tests/durations.json (a stable sort: ties keep the collected
+    order)."""
+    known = _known_durations()
+    by_file: dict[str, list[float]] = {}
+    for nodeid, seconds in known.items():
+        by_file.setdefault(nodeid.split("::", 1)[0], []).append(seconds)
+    file_median = {name: statistics.median(times) for name, times in by_file.items()}
+
+    def expected(item: pytest.Item) -> float:
+        if item.nodeid in known:
+            return known[item.nodeid]
+        return file_median.get(item.nodeid.split("::", 1)[0], DEFAULT_DURATION)
+
+    items.sort(key=expected, reverse=True)
+
+
+_recorded: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Sum each test's phases for --record-durations (on the controller, reports from the
+    workers arrive here too)."""
+    _recorded[report.nodeid] = _recorded.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    target = session.config.getoption("--record-durations")
+    if not target or hasattr(session.config, "workerinput"):
+        return  # only the controller (or a run without workers) writes the file
+    rounded = {nodeid: round(seconds, 2) for nodeid, seconds in sorted(_recorded.items())}
+    Path(target).write_text(json.dumps(rounded, indent=0, ensure_ascii=False) + "\n")
+
+
+class _KeyPool:
+    """RSA keys for the accounts and instance actors the tests make, generated once per process
+    and handed out again in each test: a 2048-bit key costs a third of a second, and most tests
+    make several. Within one test every key handed out is a different one (a test of a wrong
+    key stays able to fail); a test needing more than the pool holds grows it."""
+
+    def __init__(self) -> None:
+        self.keys: list[tuple[str, str]] = []
+        self.handed_out = 0
+        self.lock = threading.Lock()
+
+    def new_test(self) -> None:
+        with self.lock:
+            self.handed_out = 0
+
+    def take(self, bits: int = 2048) -> tuple[str, str]:
+        if bits != 2048:
+            return signatures.generate_rsa_keypair(bits)
+        with self.lock:
+            index, self.handed_out = self.handed_out, self.handed_out + 1
+            if index < len(self.keys):
+                return self.keys[index]
+        # Called from worker threads: generated outside the lock, appended once made (each
+        # caller gets the key it made; two made at once both join the pool).
+        made = signatures.generate_rsa_keypair(bits)
+        with self.lock:
+            self.keys.append(made)
+        return made
+
+
+_KEYS = _KeyPool()
+# The only places the server makes RSA keys (test_signatures* call the real function).
+accounts.generate_rsa_keypair = _KEYS.take
+instance_actor.generate_rsa_keypair = _KEYS.take
+
+
+_compile_builder = Rule._compile_builder
+_builders: dict[tuple[Any, ...], Any] = {}
+
+
+def _remembered_builder(self: Rule, append_unknown: bool = True) -> Any:
+    """Werkzeug's URL builder for a rule, compiled once per process: the tests make an
+    application (about 400 rules) per test, and compiling each rule's builder from an AST
+    was nine tenths of that. The code depends only on what the key holds (the function is
+    bound to each rule afterwards, and reads its converters through it)."""
+    key = (
+        self.rule,
+        self.host,
+        self.subdomain,
+        tuple(self._trace),
+        repr(sorted((self.defaults or {}).items())),
+        append_unknown,
+    )
+    builder = _builders.get(key)
+    if builder is None:
+        builder = _builders[key] = _compile_builder(self, append_unknown)
+    return builder
+
+
+Rule._compile_builder = _remembered_builder  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_keys_per_test() -> None:
+    """The key pool starts over for each test (its keys are distinct within a test)."""
+    _KEYS.new_test()
 
 
 @pytest.fixture(autouse=True)
@@ -155,9 +267,42 @@ async def _pg_admin(url: str, *statements: str) -> None:
         await conn.close()
 
 
+class _PgCopies:
+    """Copies of the migrated template, one made ahead in a thread while a test runs, and
+    dropped in that thread after their test (creating and dropping a database cost a few
+    tenths of a second each, at every PostgreSQL test's start and end)."""
+
+    def __init__(self, base: str, template: str) -> None:
+        self.base = base
+        self.template = template
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-copies")
+        self.spare: Future[str] | None = None
+
+    def _create(self) -> str:
+        name = f"wbt_{uuid.uuid4().hex[:12]}"
+        asyncio.run(_pg_admin(self.base, f"CREATE DATABASE {name} TEMPLATE {self.template}"))
+        return name
+
+    def take(self) -> str:
+        """A fresh copy's name (the spare made ahead, and another started)."""
+        spare, self.spare = self.spare, self.thread.submit(self._create)
+        return spare.result() if spare is not None else self._create()
+
+    def drop(self, name: str) -> None:
+        self.thread.submit(
+            asyncio.run, _pg_admin(self.base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        )
+
+    def close(self) -> None:
+        """Drop the spare, after the drops still queued."""
+        if self.spare is not None:
+            self.drop(self.spare.result())
+        self.thread.shutdown(wait=True)
+
+
 @pytest.fixture(scope="session")
-def pg_template() -> Iterator[str | None]:
-    """A migrated template database on the test server, made once per run."""
+def pg_copies() -> Iterator[_PgCopies | None]:
+    """Copies of a migrated template database on the test server, migrated once per run."""
     base = os.environ.get(PG_ENV)
     if not base:
         yield None
@@ -176,8 +321,12 @@ def pg_template() -> Iterator[str | None]:
             await store.aclose()
 
     trio.run(migrate_template)
-    yield name
-    asyncio.run(_pg_admin(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    copies = _PgCopies(base, name)
+    try:
+        yield copies
+    finally:
+        copies.close()
+        asyncio.run(_pg_admin(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 def pg_database(request: pytest.FixtureRequest, *, migrated: bool = True) -> Iterator[str]:
@@ -186,21 +335,74 @@ def pg_database(request: pytest.FixtureRequest, *, migrated: bool = True) -> Ite
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(f"PostgreSQL tests need {PG_ENV} (scripts/test starts a throwaway server)")
-    name = f"wbt_{uuid.uuid4().hex[:12]}"
     if migrated:
-        template = request.getfixturevalue("pg_template")
-        asyncio.run(_pg_admin(base, f"CREATE DATABASE {name} TEMPLATE {template}"))
-    else:
-        asyncio.run(_pg_admin(base, f"CREATE DATABASE {name}"))
+        copies: _PgCopies = request.getfixturevalue("pg_copies")
+        name = copies.take()
+        yield _with_database(base, name)
+        copies.drop(name)
+        return
+    name = f"wbt_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_pg_admin(base, f"CREATE DATABASE {name}"))
     yield _with_database(base, name)
     asyncio.run(_pg_admin(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+_sqlite_template: list[Path] = []
+_sqlite_template_lock = threading.Lock()
+
+
+def _migrated_sqlite_template() -> Path:
+    """A migrated SQLite database file, made once per process (migrating costs about half a
+    second; copying the file, milliseconds). Callable inside a running Trio loop too: the
+    migration runs in a thread of its own."""
+    with _sqlite_template_lock:
+        if _sqlite_template:
+            return _sqlite_template[0]
+        folder = Path(tempfile.mkdtemp(prefix="wbt-sqlite-template-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        migrated = folder / "migrated.db"
+
+        async def make() -> None:
+            from wildebeest_trio.store import open_store
+            from wildebeest_trio.store.backups import copy_sqlite
+            from wildebeest_trio.store.migrate import migrate
+
+            store = await open_store(f"sqlite:///{folder / 'work.db'}")
+            try:
+                await migrate(store)
+            finally:
+                await store.aclose()
+            # One self-contained file (no WAL beside it), as a copy must be.
+            copy_sqlite(folder / "work.db", migrated)
+
+        failed: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                trio.run(make)
+            except BaseException as exc:  # re-raised in the caller's thread
+                failed.append(exc)
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join()
+        if failed:
+            raise failed[0]
+        _sqlite_template.append(migrated)
+        return migrated
+
+
+def migrated_sqlite_url(path: Path) -> str:
+    """The URL of a new SQLite database at `path`, already migrated (a copy of the template)."""
+    shutil.copyfile(_migrated_sqlite_template(), path)
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated database of each backend."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'wildebeest.db'}"
+        yield migrated_sqlite_url(tmp_path / "wildebeest.db")
         return
     yield from pg_database(request)
 

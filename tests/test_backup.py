@@ -120,7 +120,7 @@ def test_backup_of_a_busy_server_restores_into_a_second_data_folder(
         try:
             while len(answers) < 3:
                 time.sleep(0.05)
-            made = wb(env, "backup", str(backup_dir), timeout=300)
+            made = wb(env, "backup", str(backup_dir))
             during = len(answers)
             while len(answers) < during + 3:  # the server went on writing after it
                 time.sleep(0.05)
@@ -137,7 +137,7 @@ def test_backup_of_a_busy_server_restores_into_a_second_data_folder(
 
     # A second data folder and database; the same address, so the same domain.
     env2 = dict(env, WB_DATA_DIR=str(tmp_path / "data2"), WB_DATABASE_URL=second_url)
-    restored = wb(env2, "restore", str(backup_dir), timeout=300)
+    restored = wb(env2, "restore", str(backup_dir))
     assert restored.returncode == 0, restored.stderr
     assert "restore complete" in restored.stderr
     # Only onto a fresh folder: a second restore is refused.

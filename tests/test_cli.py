@@ -1,8 +1,15 @@
-"""The command line, run as a user runs it: a subprocess with WB_* settings."""
+"""The command line with WB_* settings: the commands through `main` in this process (as
+`python -m wildebeest_trio` calls it, with the environment and the standard streams it
+would have), and `serve` and `worker` as a user runs them, in subprocesses.
+
+`test_cli_runs_as_a_subprocess` runs a few commands through `python -m wildebeest_trio`
+itself, so the in-process runs stand for what a subprocess prints and exits with."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import os
 import signal
 import subprocess
@@ -10,11 +17,15 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import httpx
 import pytest
+import trio
 
 from tests.conftest import LOOPBACK, free_port
+from wildebeest_trio.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -36,7 +47,10 @@ def _env(tmp_path: Path, database_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def wb(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def wb_process(
+    env: dict[str, str], *args: str, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """`python -m wildebeest_trio ARGS` in a subprocess with `env`."""
     return subprocess.run(
         [sys.executable, "-m", "wildebeest_trio", *args],
         env=env,
@@ -45,6 +59,42 @@ def wb(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.Compl
         text=True,
         timeout=timeout,
     )
+
+
+def wb(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`wildebeest-trio ARGS` through `main` in this process, with `env` as its whole
+    environment: what it printed and its exit status, as a subprocess's (a subprocess
+    costs a second of imports; this file runs dozens of commands)."""
+    out, err = io.StringIO(), io.StringIO()
+    with (
+        mock.patch.dict(os.environ, env, clear=True),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
+        try:
+            returncode = main(list(args))
+        except SystemExit as exc:  # argparse: --help, or a usage error
+            returncode = exc.code if isinstance(exc.code, int) else 1
+    return subprocess.CompletedProcess(list(args), returncode, out.getvalue(), err.getvalue())
+
+
+def test_cli_runs_as_a_subprocess(tmp_path: Path) -> None:
+    """`python -m wildebeest_trio` is `main` with the process's arguments and environment,
+    its return value the exit status: help, a configuration error, and a command that
+    works, on stdout and stderr as the in-process runs capture them."""
+    helped = wb_process(_env(tmp_path, "sqlite:///x"), "accounts", "create", "--help")
+    assert helped.returncode == 0
+    assert "usage: wildebeest-trio accounts create" in helped.stdout
+    bad = wb_process(_env(tmp_path, "sqlite:///x", WB_REGISTRATIONS="maybe"), "migrate")
+    assert bad.returncode == 2
+    assert bad.stderr.strip().count("\n") == 0 and "WB_REGISTRATIONS" in bad.stderr
+    env = _env(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}")
+    migrated = wb_process(env, "migrate")
+    assert migrated.returncode == 0, migrated.stderr
+    assert "applied 0001_" in migrated.stderr
+    rule = wb_process(env, "instance", "rules", "add", "Be excellent")
+    assert rule.returncode == 0, rule.stderr
+    assert rule.stdout.strip().isdigit()
 
 
 @pytest.mark.parametrize(
@@ -140,15 +190,31 @@ def test_migrate_accounts_and_token(tmp_path: Path, database_url: str) -> None:
     listed = wb(env, "instance", "rules", "list")
     assert listed.stdout.strip() == f"{rule.stdout.strip()}\tBe excellent"
 
-    # The server started on the same database sees all of it, and the token is stored hashed.
-    with _server(env) as base:
-        instance = httpx.get(f"{base}/api/v1/instance").json()
-        assert instance["stats"]["user_count"] == 2
-        assert instance["contact_account"]["username"] == "alice"
-        assert [r["text"] for r in instance["rules"]] == ["Be excellent"]
+    # A server on the same database sees all of it, and the token is stored hashed.
+    instance = trio.run(_instance_document, env)
+    assert instance["stats"]["user_count"] == 2
+    assert instance["contact_account"]["username"] == "alice"
+    assert [r["text"] for r in instance["rules"]] == ["Be excellent"]
     digest = hashlib.sha256(bare.encode()).hexdigest()
     assert bare not in _dump(database_url)
     assert digest in _dump(database_url)
+
+
+async def _instance_document(env: dict[str, str]) -> Any:
+    """GET /api/v1/instance from the application `serve` runs with `env`'s settings."""
+    from wildebeest_trio.assembly import open_server_runtime
+    from wildebeest_trio.config import load_config
+    from wildebeest_trio.http import create_app
+    from wildebeest_trio.services.instance import ensure_instance_keys
+
+    with mock.patch.dict(os.environ, env, clear=True):
+        config = load_config()
+    async with open_server_runtime(config, migrate=False) as rt:
+        await ensure_instance_keys(rt)
+        async with create_app(rt).test_app() as app:
+            response = await app.test_client().get("/api/v1/instance")
+            assert response.status_code == 200
+            return await response.get_json()
 
 
 def _dump(database_url: str) -> str:
@@ -241,7 +307,7 @@ def _wait_for_line(process: subprocess.Popen[str], text: str, timeout: float) ->
 
 def test_serve_no_migrate_and_worker(tmp_path: Path) -> None:
     env = _env(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}")
-    assert wb(env, "migrate").returncode == 0
+    assert wb_process(env, "migrate").returncode == 0
     with _server(env, "--no-migrate") as base:
         assert httpx.get(f"{base}/health").text == "OK"
     assert (tmp_path / "data" / "secret_key").exists()

@@ -28,15 +28,23 @@ from wildebeest_trio.runtime import Runtime
 pytestmark = needs_ffmpeg
 
 
+_made: dict[tuple[str, ...], bytes] = {}
+
+
 def make_media(tmp_path: Path, name: str, *args: str) -> bytes:
-    """A small file made by ffmpeg from its test sources (`lavfi` testsrc and sine)."""
-    target = tmp_path / name
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-y", *args, str(target)],
-        check=True,
-        capture_output=True,
-    )
-    return target.read_bytes()
+    """A small file made by ffmpeg from its test sources (`lavfi` testsrc and sine); made
+    once per process for the same name and arguments (the tests' inputs, not what they
+    test: encoding them cost seconds of CPU per test)."""
+    key = (name, *args)
+    if key not in _made:
+        target = tmp_path / name
+        subprocess.run(
+            ["ffmpeg", "-nostdin", "-v", "error", "-y", *args, str(target)],
+            check=True,
+            capture_output=True,
+        )
+        _made[key] = target.read_bytes()
+    return _made[key]
 
 
 def clip(tmp_path: Path, name: str = "clip.webm", *, sound: bool = True, **kw: str) -> bytes:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import trio
 
-from tests.conftest import make_config, serve_instance
+from tests.conftest import make_config, migrated_sqlite_url, serve_instance
 from tests.social import User, act, get
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.http import create_app
@@ -47,7 +47,7 @@ async def other_instance(tmp_path: Path, name: str) -> AsyncIterator[Instance]:
     """Another live instance on SQLite, in its own folder under `tmp_path`."""
     config = make_config(
         tmp_path / name,
-        f"sqlite:///{tmp_path / f'{name}.db'}",
+        migrated_sqlite_url(tmp_path / f"{name}.db"),
         allow_private_addresses=True,
     )
     async with open_server_runtime(config) as other:
