@@ -147,6 +147,12 @@ async def upload_measured(config: Config, video: Path, version: str) -> tuple[An
                         break
                     await trio.sleep(0.1)
             entity = shown.json()
+
+            async def raw_file_released() -> bool:
+                # The job releases the raw file after it commits the finished attachment.
+                return await rt.media.private.keys() == []
+
+            await eventually(raw_file_released, "the raw upload removed")
         keys = await rt.media.keys(), await rt.media.private.keys()
         nursery.cancel_scope.cancel()
     return response, peak, (entity, keys)
