@@ -48,10 +48,10 @@ import orjson
 import trio
 
 from bench.support import cpu_split, free_port, postgres, ratio, wildebeest_server
+from wildebeest_trio import urls
 from wildebeest_trio.assembly import open_server_runtime
 from wildebeest_trio.config import load_config
 from wildebeest_trio.ids import now_ms
-from wildebeest_trio.services import urls
 from wildebeest_trio.services.tokens import hash_token
 from wildebeest_trio.store import Connection
 from wildebeest_trio.store import accounts as account_rows
