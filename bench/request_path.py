@@ -135,6 +135,8 @@ async def measure(data: Path, args: argparse.Namespace, root: int, token: str) -
                 profiler.disable()
                 stats = pstats.Stats(profiler)
                 stats.sort_stats("tottime").print_stats(45)
+                if args.callers:
+                    stats.print_callers(args.callers)
                 stats.sort_stats("cumulative").print_stats(60)
             shown = " ".join(f"{f:.0f}" for f in figures)
             print(f"{name:13s} {target:38s} best {min(figures):7.0f} µs CPU/request ({shown})")
@@ -145,6 +147,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--profile", default="")
+    parser.add_argument("--callers", default="")
     parser.add_argument("--only", default="hello,health,instance,404,public,profile_page,web_home")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
