@@ -176,7 +176,7 @@ async def page(template: str, status: int = 200, **context: Any) -> Response:
     return page_response(html, status)
 
 
-def page_response(html: str, status: int) -> Response:
+def page_response(html: str | bytes, status: int) -> Response:
     """A rendered page as the answer, with what every page carries (`finish`)."""
     return finish(Response(html, status=status, content_type="text/html; charset=utf-8"))
 

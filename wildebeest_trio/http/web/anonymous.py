@@ -31,14 +31,15 @@ KEPT_PAGES = "wildebeest.kept_pages"
 
 class KeptPages:
     """One app's kept pages (by path, or what else keys them), most recently used last,
-    each with its facts."""
+    each with its facts. A page is kept encoded, in the pieces between its CSRF marks
+    (one piece for a page without forms), so serving it is a join, not a search."""
 
     def __init__(self, limit: int) -> None:
-        self.pages: OrderedDict[Hashable, tuple[tuple[Any, ...], str]] = OrderedDict()
+        self.pages: OrderedDict[Hashable, tuple[tuple[Any, ...], list[bytes]]] = OrderedDict()
         self.limit = limit
         self.lock = threading.Lock()
 
-    def get(self, key: Hashable, validators: tuple[Any, ...]) -> str | None:
+    def get(self, key: Hashable, validators: tuple[Any, ...]) -> list[bytes] | None:
         """The page kept under `key` if it was drawn from the same facts."""
         with self.lock:
             found = self.pages.get(key)
@@ -47,10 +48,10 @@ class KeptPages:
             self.pages.move_to_end(key)
             return found[1]
 
-    def put(self, key: Hashable, validators: tuple[Any, ...], html: str) -> None:
+    def put(self, key: Hashable, validators: tuple[Any, ...], pieces: list[bytes]) -> None:
         """Keep a page drawn from `validators` (the least recently used go past the limit)."""
         with self.lock:
-            self.pages[key] = (validators, html)
+            self.pages[key] = (validators, pieces)
             self.pages.move_to_end(key)
             while len(self.pages) > self.limit:
                 self.pages.popitem(last=False)
@@ -94,11 +95,11 @@ async def kept_page(
         return await draw()
     key = request.full_path
     kept = kept_pages(KEPT_PAGES, MAX_PAGES)
-    html = kept.get(key, validators)
-    if html is not None:
+    pieces = kept.get(key, validators)
+    if pieces is not None:
         csrf_token()  # the browser gets its CSRF cookie as with a drawn page
-        return finish(page_response(html, 200))
+        return finish(page_response(pieces[0], 200))
     response = await draw()
     if response.status_code == 200:
-        kept.put(key, validators, await response.get_data(as_text=True))
+        kept.put(key, validators, [await response.get_data()])
     return response

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from markupsafe import escape
 from quart import Response, request
 
 from ...services.types import Row, StatusBundle
@@ -73,12 +74,13 @@ async def kept_view(
         return await draw(token)
     key = (owner, request.full_path)
     kept = kept_pages(KEPT_VIEWS, MAX_PAGES)
-    html = kept.get(key, validators)
-    if html is not None:
-        return page_response(html.replace(CSRF_MARK, token), 200)
+    filling = str(escape(token)).encode()  # as the templates write it
+    pieces = kept.get(key, validators)
+    if pieces is not None:
+        return page_response(filling.join(pieces), 200)
     response = await draw(CSRF_MARK)
-    body = await response.get_data(as_text=True)
+    pieces = (await response.get_data()).split(CSRF_MARK.encode())
     if response.status_code == 200:
-        kept.put(key, validators, body)
-    response.set_data(body.replace(CSRF_MARK, token))
+        kept.put(key, validators, pieces)
+    response.set_data(filling.join(pieces))
     return response
