@@ -17,7 +17,8 @@ to a thread and back costs more CPU (about 120 µs) than most page reads take, a
 unit's Python holds the GIL either way. SQLite's progress handler interrupts a read that
 runs past the budget; it is rolled back and run again on a reader thread (a read has no
 effects, so running it twice changes nothing), and that unit's code goes to a thread
-first from then on until a run there shows it fits the budget again.
+first from then on, until `_FITS_AGAIN` runs in a row there show it fits the budget again
+(a unit as often slow as fast, a search say, stays on the thread).
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ INLINE_BUDGET = 0.002
 # SQLite calls the progress handler every this many virtual machine instructions: often
 # enough to notice the budget within tens of microseconds, rarely enough to cost nothing.
 _PROGRESS_STEPS = 2_000
+# Runs in a row within half the budget that bring a unit back to the Trio thread.
+_FITS_AGAIN = 8
 _BUSY = 5  # SQLITE_BUSY, the primary code of every "database is locked"
 
 
@@ -203,8 +206,9 @@ class SqliteStore(Store):
         self._inline_reader = _connect(self.path, busy_timeout_ms=0)
         self._reader_slots = trio.Semaphore(readers)
         self._threads = trio.CapacityLimiter(readers + 1)
-        #: The code of read units that overran `INLINE_BUDGET`: run on a thread first.
-        self._threaded: set[CodeType | None] = set()
+        #: The code of read units that overran `INLINE_BUDGET` (run on a thread first), and
+        #: how many runs within half the budget they still need to come back.
+        self._threaded: dict[CodeType | None, int] = {}
         self._closed = False
 
     async def _run_write(self, unit: Unit[..., T], effects: Effects, args: Any, kwargs: Any) -> T:
@@ -235,7 +239,7 @@ class SqliteStore(Store):
             if raw.in_transaction:  # its ROLLBACK was interrupted too
                 raw.execute("ROLLBACK")
             if inline.overran:
-                self._threaded.add(code)
+                self._threaded[code] = _FITS_AGAIN
         async with self._reader_slots:
             raw = self._idle_readers.pop()
             try:
@@ -244,8 +248,12 @@ class SqliteStore(Store):
                 )
             finally:
                 self._idle_readers.append(raw)
-        if seconds < INLINE_BUDGET / 2:
-            self._threaded.discard(code)  # it fits again (the data shrank, say)
+        if seconds >= INLINE_BUDGET / 2:
+            self._threaded[code] = _FITS_AGAIN
+        elif self._threaded.get(code, 1) <= 1:
+            self._threaded.pop(code, None)  # it fits again (the data shrank, say)
+        else:
+            self._threaded[code] -= 1
         return result
 
     def _timed_read(
