@@ -121,6 +121,7 @@ async def measure(data: Path, args: argparse.Namespace, root: int, token: str) -
             "404": (ours, "/api/v1/nothing_here", ""),
             "public": (ours, "/api/v1/timelines/public?limit=20", ""),
             "profile_page": (ours, "/@alice", ""),
+            "status_page": (ours, f"/@alice/{root}", ""),
             "web_home": (ours, "/home", cookie),
         }
         for name, (asgi, target, sent) in paths.items():
@@ -148,7 +149,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--profile", default="")
     parser.add_argument("--callers", default="")
-    parser.add_argument("--only", default="hello,health,instance,404,public,profile_page,web_home")
+    parser.add_argument("--only", default="hello,health,instance,404,public,profile_page,status_page,web_home")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
