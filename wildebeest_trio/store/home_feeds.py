@@ -19,8 +19,8 @@ from typing import Any
 
 from .base import Connection, RowView, fetch_as, fetchrow_as
 from .paging import Page, page_clause, placeholders
-from .rows import HomeFeedRow, StatusRow
-from .statuses import LIVE, VERSIONS_SQL, home_sql
+from .rows import HomeFeedRow
+from .statuses import KEYS_SQL, LIVE, StatusKeyRow, home_sql
 
 # Mastodon's FeedManager::MAX_ITEMS: how many statuses a home feed keeps.
 MAX_ENTRIES = 800
@@ -144,7 +144,7 @@ async def revive(conn: Connection, owner: int, now: int) -> None:
 class FeedPage:
     """A page of a current feed (its statuses' rows) and when its owner last read it."""
 
-    rows: list[StatusRow]
+    rows: list[StatusKeyRow]
     read_at: int
 
 
@@ -172,9 +172,9 @@ async def page(conn: Connection, owner: int, page: Page, now: int) -> FeedPage |
         r["id"]: r
         for r in await fetch_as(
             conn,
-            StatusRow,
-            # With the versions `hydrate` checks kept entities by: one statement fewer.
-            f"SELECT s.*, {VERSIONS_SQL} FROM statuses s "
+            StatusKeyRow,
+            # Keys and versions only: `hydrate` reads whole rows of what it has not kept.
+            f"SELECT {KEYS_SQL} FROM statuses s "
             f"WHERE s.id IN ({placeholders(1, len(ids))}) AND {LIVE}",
             *ids,
         )
