@@ -845,11 +845,16 @@ async def _viewer_bits(conn: Connection, bundle: StatusBundle, viewer_id: int | 
         f"AND status_id IN ({ids})",
         f"SELECT 'bookmarked', status_id, 0, 0 FROM bookmarks WHERE account_id = $1 "
         f"AND status_id IN ({ids})",
-        f"SELECT 'pinned', status_id, 0, 0 FROM status_pins WHERE account_id = $1 "
-        f"AND status_id IN ({ids})",
         f"SELECT 'reblogged', reblog_of_id, 0, 0 FROM statuses WHERE account_id = $1 "
         f"AND deleted_at IS NULL AND reblog_of_id IN ({ids})",
     ]
+    # Only the viewer's own statuses show `pinned` (a page of others' asks nothing).
+    own = [i for i, r in bundle.statuses.items() if r["account_id"] == viewer_id]
+    if own:
+        parts.append(
+            "SELECT 'pinned', status_id, 0, 0 FROM status_pins WHERE account_id = $1 "
+            f"AND status_id IN ({marks(own)})"
+        )
     if conversations:
         parts.append(
             "SELECT 'muted', conversation_id, 0, 0 FROM conversation_mutes WHERE account_id = $1 "
