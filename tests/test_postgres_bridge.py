@@ -4,6 +4,7 @@ whether the Trio thread waited on a lock or in Trio's loop."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -97,3 +98,20 @@ async def test_cancel_reaches_the_asyncio_task(bridge: AsyncioThread) -> None:
     assert cancelled_on_loop == [True]
     # The bridge keeps working afterwards.
     assert await bridge.call(_answer, 3) == 3
+
+
+async def test_cancel_before_the_unit_starts(bridge: AsyncioThread) -> None:
+    started: list[int] = []
+
+    async def unit() -> int:
+        started.append(1)
+        return 1
+
+    # The loop is busy: the start and then the cancellation queue behind this.
+    bridge.loop.call_soon_threadsafe(time.sleep, 0.05)
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        await bridge.call(unit)
+    assert scope.cancelled_caught
+    assert started == []
+    assert await bridge.call(_answer, 2) == 2

@@ -78,6 +78,7 @@ class _Call:
         "mode",
         "raise_cancel",
         "result",
+        "started",
         "task",
         "token",
         "waiter",
@@ -90,7 +91,8 @@ class _Call:
         self.args = args
         self.task = task
         self.token = token
-        self.atask: asyncio.Future[Any] | None = None
+        self.atask: asyncio.Task[None] | None = None
+        self.started = False
         self.result: outcome.Outcome[Any] | None = None
         self.mode = _ASYNC
         self.waiter: Any = None
@@ -163,10 +165,6 @@ class AsyncioThread:
                 return False
         return True
 
-    def _cancel(self, call: _Call) -> None:
-        if call.atask is not None:
-            call.atask.cancel()
-
     def _submit(self, call: _Call) -> None:
         """Queue a start for the asyncio thread; wake it only if no drain is pending."""
         with self._lock:
@@ -184,22 +182,35 @@ class AsyncioThread:
             self._start(call)
 
     def _start(self, call: _Call) -> None:
-        try:
-            atask = asyncio.ensure_future(call.afn(*call.args), loop=self.loop)
-        except BaseException as exc:  # calling afn itself failed
-            self._finish(call, outcome.Error(exc))
-            return
-        call.atask = atask
-        atask.add_done_callback(lambda fut: self._done_cb(call, fut))
+        call.atask = self.loop.create_task(self._run(call))
 
-    def _done_cb(self, call: _Call, fut: asyncio.Future[Any]) -> None:
-        if fut.cancelled():
-            result: outcome.Outcome[Any] = outcome.Value(_CANCELLED)
-        elif (exc := fut.exception()) is not None:
-            result = outcome.Error(exc)
+    async def _run(self, call: _Call) -> None:
+        """Run the call and hand its outcome back from its own last step.
+
+        (A done callback would run one loop iteration later: asyncio schedules those.)
+        """
+        call.started = True
+        try:
+            value = await call.afn(*call.args)
+        except asyncio.CancelledError:
+            self._finish(call, outcome.Value(_CANCELLED))
+        except BaseException as exc:
+            self._finish(call, outcome.Error(exc))
+            if not isinstance(exc, Exception):
+                raise  # KeyboardInterrupt, SystemExit: the loop's to see, as a task's
         else:
-            result = outcome.Value(fut.result())
-        self._finish(call, result)
+            self._finish(call, outcome.Value(value))
+
+    def _cancel(self, call: _Call) -> None:
+        atask = call.atask
+        if atask is None:
+            return
+        if not call.started:
+            # Cancelled before its first step: `_run` never starts, so it cannot report.
+            atask.cancel()
+            self._finish(call, outcome.Value(_CANCELLED))
+            return
+        atask.cancel()
 
     def _finish(self, call: _Call, result: outcome.Outcome[Any]) -> None:
         """Hand a result back to Trio; wake it only if no drain is pending."""
