@@ -115,3 +115,25 @@ async def test_cancel_before_the_unit_starts(bridge: AsyncioThread) -> None:
     assert scope.cancelled_caught
     assert started == []
     assert await bridge.call(_answer, 2) == 2
+
+
+async def test_quick_answers_still_let_trio_run(bridge: AsyncioThread) -> None:
+    # A loop of units answered on the lock must still let Trio fire deadlines and wake
+    # sleeping tasks (answers taken on the lock skip Trio's loop only for a while).
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await trio.sleep(0.005)
+            ticks += 1
+
+    calls = 0
+    with trio.move_on_after(0.2) as scope:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(ticker)
+            while True:
+                assert await bridge.call(_answer, 1) == 1
+                calls += 1
+    assert scope.cancelled_caught
+    assert ticks >= 1 and calls >= 1
