@@ -5,7 +5,9 @@ route, and applied against accepted.
 own fresh draft-cavage signature, from 100 remote actors (100 keys) whose documents a
 small HTTP server in this process serves. The server verifies every signature (keys
 fetched once, in a warm-up that is not timed) and stores each activity with its inbox
-job before answering 202; its inbox consumer applies them meanwhile. The baseline is the
+job before answering 202; the delivery process `serve` starts on the core its one web
+process leaves free applies them meanwhile (the serving process's own CPU is printed
+apart from its children's). The baseline is the
 same load generator (raw HTTP/1.1 over 20 keep-alive connections, in this process)
 sending as many GETs to a bare QuartTrio hello route, in the same run.
 

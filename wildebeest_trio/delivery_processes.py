@@ -88,7 +88,9 @@ async def run_child_processes(
             )
         for n in range(1, web + 1):
             name = f"web process {n}"
-            run = functools.partial(_run_child, rt, "web process", web_command(n), [pipes])
+            run = functools.partial(
+                _run_child, rt, "web process", web_command(n), [pipes], hears_back=False
+            )
             nursery.start_soon(supervise, name, run)
         for n in range(1, deliveries + 1):
             name, command = f"delivery process {n}", list(DELIVERY_COMMAND)
@@ -105,7 +107,11 @@ async def _run_child(
     kind: str,
     command: list[str],
     pipes: list[dict[trio.abc.SendStream, trio.Lock]],
+    *,
+    hears_back: bool = True,
 ) -> None:
+    """Run one child, woken through `pipes`; with `hears_back`, its standard output is a
+    pipe of wake-ups for this process (a web process's is left to the terminal)."""
     async with trio.open_nursery() as nursery:
         # On cancellation trio sends SIGTERM (the child hands back its unfinished jobs and
         # exits at once), kills it if it is still running 5 s later, and waits for it.
@@ -114,12 +120,13 @@ async def _run_child(
                 trio.run_process,
                 command,
                 stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
+                stdout=subprocess.PIPE if hears_back else None,
                 check=False,
             )
         )
-        assert process.stdin is not None and process.stdout is not None
-        nursery.start_soon(_follow_child, rt, process.stdout)
+        assert process.stdin is not None
+        if process.stdout is not None:
+            nursery.start_soon(_follow_child, rt, process.stdout)
         lock = trio.Lock()  # the wake-ups of several signals take turns on the one pipe
         for relayed in pipes:
             relayed[process.stdin] = lock
