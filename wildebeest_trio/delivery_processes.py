@@ -61,6 +61,10 @@ DELIVERY_COMMAND = (
     "--parent-pipe",
 )
 WAKE_TIMEOUT = 1.0
+# Under a stream of accepted activities the inbox wake-ups go out at most this often: the
+# consumers woken gather the deliveries for longer than this anyway (`inbox.consumer`), and
+# a byte per accepted batch cost the serving process 2 % of its CPU.
+INBOX_WAKE_PAUSE = 0.01
 
 
 def web_command(index: int) -> list[str]:
@@ -84,7 +88,9 @@ async def run_child_processes(
         if inbox and deliveries:
             signal = rt.signal_for(INBOX.name)
             nursery.start_soon(
-                functools.partial(_relay_wakeups, signal=signal, wake=b"i"), rt, inbox_pipes
+                functools.partial(_relay_wakeups, signal=signal, wake=b"i", pause=INBOX_WAKE_PAUSE),
+                rt,
+                inbox_pipes,
             )
         for n in range(1, web + 1):
             name = f"web process {n}"
@@ -153,12 +159,17 @@ async def _relay_wakeups(
     *,
     signal: JobSignal | None = None,
     wake: bytes = b"w",
+    pause: float = 0.0,
 ) -> None:
+    """Send `wake` down every pipe whenever `signal` (the job signal) is notified, at most
+    once every `pause` seconds (the first at once)."""
     signal = signal or rt.job_signal
     seen = signal.generation
     while True:
         await signal.wait_at_most(math.inf, seen)
         seen = signal.generation
+        if pause:
+            next_at = trio.current_time() + pause
         for pipe, lock in list(pipes.items()):
             # A child too busy to read for a second misses nothing: it will poll.
             with trio.move_on_after(WAKE_TIMEOUT):
@@ -167,6 +178,8 @@ async def _relay_wakeups(
                         await pipe.send_all(wake)
                 except (trio.BrokenResourceError, trio.ClosedResourceError):
                     pass
+        if pause:
+            await trio.sleep_until(next_at)
 
 
 async def follow_parent(rt: Runtime, gone: trio.Event, fd: int | None = None) -> None:
