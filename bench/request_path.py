@@ -149,7 +149,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--profile", default="")
     parser.add_argument("--callers", default="")
-    parser.add_argument("--only", default="hello,health,instance,404,public,profile_page,status_page,web_home")
+    parser.add_argument(
+        "--only", default="hello,health,instance,404,public,profile_page,status_page,web_home"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
