@@ -137,3 +137,23 @@ async def test_quick_answers_still_let_trio_run(bridge: AsyncioThread) -> None:
                 calls += 1
     assert scope.cancelled_caught
     assert ticks >= 1 and calls >= 1
+
+
+async def test_an_answer_in_before_the_lock_wait_is_handed_back_once(
+    bridge: AsyncioThread,
+) -> None:
+    # The unit finishes before the Trio thread starts waiting on its lock: its answer went
+    # through Trio's loop, so the task must wait there for it, not take it and go on (a
+    # second wake-up of a running task is an internal error in Trio).
+    wait_sync = bridge._wait_sync
+
+    def late(call: aiobridge._Call) -> bool:
+        deadline = time.monotonic() + 5
+        while call.result is None and time.monotonic() < deadline:
+            time.sleep(0.001)
+        return wait_sync(call)
+
+    bridge._wait_sync = late  # type: ignore[method-assign]
+    for n in range(5):
+        assert await bridge.call(_answer, n) == n
+        await trio.sleep(0.001)  # a wake-up left over would land here, or in the next call

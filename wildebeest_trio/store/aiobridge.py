@@ -153,11 +153,13 @@ class AsyncioThread:
         waiter = threading.Lock()
         waiter.acquire()
         with self._lock:
-            if call.result is None:
-                call.mode = _SYNC
-                call.waiter = waiter
-        if call.waiter is not None:
-            waiter.acquire(timeout=TRIO_WAIT)
+            if call.result is not None:
+                # Answered already, and handed back through Trio's loop: the task waits
+                # there for it (taking it here too would wake the task twice).
+                return False
+            call.mode = _SYNC
+            call.waiter = waiter
+        waiter.acquire(timeout=TRIO_WAIT)
         with self._lock:
             if call.result is None:
                 call.mode = _ASYNC
