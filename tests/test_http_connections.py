@@ -92,38 +92,27 @@ async def _closed_after(connection: Connection) -> float:
     return trio.current_time() - start
 
 
+# What a connection is sent before it is left idle: a pause is the virtual seconds slept.
+SEQUENCES = {
+    "nothing": [],
+    "one request": ["/"],
+    # Pauses under the keep-alive time, far more than it in all: the timer starts again.
+    "again and again": ["/", KEEP_ALIVE * 0.8] * 8 + ["/"],
+    # A request longer than the keep-alive time is answered, on a connection still open.
+    "a slow request": ["/slow", "/"],
+}
+
+
+@pytest.mark.parametrize("sequence", SEQUENCES.values(), ids=SEQUENCES.keys())
 async def test_an_idle_connection_is_closed_after_the_keep_alive_time(
-    autojump_clock: Any, server: tuple[int, trio.Event]
+    autojump_clock: Any, server: tuple[int, trio.Event], sequence: list[str | float]
 ) -> None:
     connection = await _open(server[0])
-    await _get(connection)
-    assert KEEP_ALIVE <= await _closed_after(connection) < KEEP_ALIVE + 1
-
-
-async def test_a_connection_used_again_and_again_stays_open(
-    autojump_clock: Any, server: tuple[int, trio.Event]
-) -> None:
-    connection = await _open(server[0])
-    for _ in range(8):  # 8 pauses under the keep-alive time: far more than it in all
-        await _get(connection)
-        await trio.sleep(KEEP_ALIVE * 0.8)
-    await _get(connection)
-    assert KEEP_ALIVE <= await _closed_after(connection) < KEEP_ALIVE + 1
-
-
-async def test_a_request_longer_than_the_keep_alive_time_is_answered(
-    autojump_clock: Any, server: tuple[int, trio.Event]
-) -> None:
-    connection = await _open(server[0])
-    await _get(connection, "/slow")
-    await _get(connection)  # the same connection, still open
-    assert KEEP_ALIVE <= await _closed_after(connection) < KEEP_ALIVE + 1
-
-
-async def test_a_new_connection_that_sends_nothing_is_closed(
-    autojump_clock: Any, server: tuple[int, trio.Event]
-) -> None:
-    connection = await _open(server[0])
+    for step in sequence:
+        if isinstance(step, str):
+            await _get(connection, step)
+        else:
+            await trio.sleep(step)
     assert KEEP_ALIVE <= await _closed_after(connection) < KEEP_ALIVE + 1
 
 
