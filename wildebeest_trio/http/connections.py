@@ -10,15 +10,21 @@ deadline; a response done: the keep-alive time from now). What a client sees is 
 same: an idle connection is closed after `keep_alive_timeout`, a busy one never, and on
 shutdown an idle one at once and a busy one when its response is done.
 
+Its `TCPServer` also writes a response's bytes to a plain socket at once when the socket
+takes them (Hypercorn takes a lock and calls `send_all`, each a trip through Trio's
+scheduler), and skips the empty write that ends a body of declared length.
+
 `install()` makes Hypercorn's Trio worker build its connections as `TCPServer` here.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import trio
+from hypercorn.events import Closed, Event, RawData
 from hypercorn.trio import run as hypercorn_run
 from hypercorn.trio.tcp_server import TCPServer as HypercornTCPServer
 
@@ -72,11 +78,54 @@ class IdleTimer:
 
 
 class TCPServer(HypercornTCPServer):
-    """Hypercorn's connection, with an `IdleTimer` as its idle task."""
+    """Hypercorn's connection, with an `IdleTimer` as its idle task, whose bytes go to a
+    plain socket without a detour through Trio's scheduler when the socket takes them."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.idle_task = IdleTimer(self)  # type: ignore[assignment]
+
+    async def protocol_send(self, event: Event) -> None:
+        stream: Any = self.stream  # typed as TLS; a plain socket's is what this serves
+        lock = self.send_lock
+        if (
+            type(event) is not RawData
+            or type(stream) is not trio.SocketStream
+            or type(lock) is not trio.Lock
+            or lock.locked()
+            or stream.socket.did_shutdown_SHUT_WR
+            or stream.socket.fileno() == -1
+        ):
+            # Anything but bytes for an open plain socket nobody is writing to, as Hypercorn.
+            await super().protocol_send(event)
+            return
+        data = event.data
+        if not data:
+            return  # h11's end of a body of declared length: nothing to write
+        # Hypercorn takes its lock and sends with `send_all`: two trips through the
+        # scheduler (and up and down every ASGI layer's coroutine) per write, even when the
+        # socket takes the bytes at once. So: write now, and wait only for what is left.
+        lock.acquire_nowait()
+        try:
+            sent = _write_now(stream, data)
+            if sent < len(data):
+                try:
+                    # Shielded, as Hypercorn's: an answer cut short would corrupt the stream.
+                    with trio.CancelScope(shield=True):
+                        await stream.send_all(data[sent:] if sent > 0 else data)
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    await self.protocol.handle(Closed())
+        finally:
+            lock.release()
+
+
+def _write_now(stream: trio.SocketStream, data: bytes) -> int:
+    """As many bytes as the socket takes without waiting (0: none, or an error that
+    `send_all` then meets and reports)."""
+    try:
+        return os.write(stream.socket.fileno(), data)
+    except OSError:
+        return 0
 
 
 def install() -> None:
