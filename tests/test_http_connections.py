@@ -24,6 +24,8 @@ from wildebeest_trio.runtime import Runtime
 
 KEEP_ALIVE = 5.0
 SLOW = 3 * KEEP_ALIVE  # what /slow takes to answer: longer than the keep-alive time
+# More than a socket's buffers take at once: written in parts as the client reads.
+BIG = bytes(range(256)) * 32768
 
 
 async def _app(
@@ -31,7 +33,7 @@ async def _app(
     receive: Callable[[], Awaitable[Any]],
     send: Callable[[Any], Awaitable[None]],
 ) -> None:
-    """ASGI: `/slow` answers after `SLOW` seconds, anything else at once."""
+    """ASGI: `/slow` answers after `SLOW` seconds, `/big` with `BIG`, anything else at once."""
     if scope["type"] == "lifespan":
         while True:
             message = await receive()
@@ -40,9 +42,10 @@ async def _app(
                 return
     if scope["path"] == "/slow":
         await trio.sleep(SLOW)
-    headers = [(b"content-length", b"2")]
+    body = BIG if scope["path"] == "/big" else b"ok"
+    headers = [(b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": b"ok"})
+    await send({"type": "http.response.body", "body": body})
 
 
 @pytest.fixture(params=["hypercorn", "ours"])
@@ -129,6 +132,20 @@ async def test_on_shutdown_idle_connections_close_at_once_busy_ones_after_their_
     answer = await busy.answer(2 * SLOW)
     assert (answer.status, answer.body) == (200, b"ok")
     assert await _closed_after(busy) < 1
+
+
+async def test_an_answer_larger_than_the_socket_takes_arrives_whole(
+    server: tuple[int, trio.Event],
+) -> None:
+    # On the real clock: the kernel's time to move megabytes is not virtual.
+    slow_reader, gone = await _open(server[0]), await _open(server[0])
+    await gone.send("GET", "/big")
+    await gone.stream.aclose()  # leaves while its answer is being written
+    await slow_reader.send("GET", "/big")
+    await trio.sleep(0.2)  # the server fills the socket and waits (or has not yet: no matter)
+    answer = await slow_reader.answer(60)
+    assert (answer.status, answer.body == BIG) == (200, True)
+    await _get(slow_reader)  # the same connection, still in step
 
 
 def _comparable(headers: dict[str, str]) -> dict[str, str]:
