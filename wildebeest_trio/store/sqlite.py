@@ -11,6 +11,14 @@ backstop. The
 units' threads are the store's own (a limiter with one token per connection):
 never Trio's default limiter, which file I/O, image work and anything else a
 stranger can set off share, so none of that can make the database wait.
+
+Reads run on the Trio thread first, within a budget (`INLINE_BUDGET`): handing a unit
+to a thread and back costs more CPU (about 120 µs) than most page reads take, and the
+unit's Python holds the GIL either way. SQLite's progress handler interrupts a read that
+runs past the budget; it is rolled back and run again on a reader thread (a read has no
+effects, so running it twice changes nothing), and that unit's code goes to a thread
+first from then on, until `_FITS_AGAIN` runs in a row there show it fits the budget again
+(a unit as often slow as fast, a search say, stays on the thread).
 """
 
 from __future__ import annotations
@@ -20,8 +28,10 @@ import functools
 import os
 import re
 import sqlite3
+import time
 from collections.abc import Coroutine, Iterable, Sequence
 from pathlib import Path
+from types import CodeType
 from typing import Any, cast
 
 import trio
@@ -33,6 +43,14 @@ from .search import search_text
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 _BUSY_TIMEOUT_MS = 10_000
+#: How long a read may hold the Trio thread before it is moved to a reader thread.
+INLINE_BUDGET = 0.002
+# SQLite calls the progress handler every this many virtual machine instructions: often
+# enough to notice the budget within tens of microseconds, rarely enough to cost nothing.
+_PROGRESS_STEPS = 2_000
+# Runs in a row within half the budget that bring a unit back to the Trio thread.
+_FITS_AGAIN = 8
+_BUSY = 5  # SQLITE_BUSY, the primary code of every "database is locked"
 
 
 # The same statements come back all the time (a page of 40 ids is always the same text),
@@ -108,9 +126,49 @@ def drive(coro: Coroutine[Any, Any, T]) -> T:
     raise StoreMisuse("a store unit awaited something other than its connection")
 
 
-def _connect(path: str) -> sqlite3.Connection:
+class _Inline:
+    """A read on the Trio thread: SQLite interrupts it once it has run `INLINE_BUDGET`,
+    and it never waits for a lock (its connection's busy timeout is zero).
+
+    Whatever the unit made of an interruption or a busy database (an exception, or one
+    it caught), the caller runs it again on a thread when `retry` is set."""
+
+    def __init__(self, raw: sqlite3.Connection) -> None:
+        self.raw = raw
+        self.overran = False
+        self.busy = False
+        self.deadline = 0.0
+
+    @property
+    def retry(self) -> bool:
+        """Whether the unit's result (or error) is to be replaced by a run on a thread."""
+        return self.overran or self.busy
+
+    def _progress(self) -> int:
+        if time.perf_counter() < self.deadline:
+            return 0
+        self.overran = True
+        return 1  # SQLITE_INTERRUPT for the running statement
+
+    def __enter__(self) -> None:
+        self.deadline = time.perf_counter() + INLINE_BUDGET
+        self.raw.set_progress_handler(self._progress, _PROGRESS_STEPS)
+
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> bool:
+        self.raw.set_progress_handler(None, 0)
+        if isinstance(exc, sqlite3.OperationalError) and exc.sqlite_errorcode & 0xFF == _BUSY:
+            self.busy = True  # a thread may wait for the lock; the Trio thread may not
+        return self.retry and isinstance(exc, Exception)
+
+
+def _code_of(unit: Unit[..., Any]) -> CodeType | None:
+    """What identifies a unit across calls: its code (closures share it)."""
+    return getattr(unit, "__code__", None)
+
+
+def _connect(path: str, busy_timeout_ms: int = _BUSY_TIMEOUT_MS) -> sqlite3.Connection:
     raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    raw.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+    raw.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
     raw.execute("PRAGMA foreign_keys = ON")
     raw.execute("PRAGMA synchronous = NORMAL")
     # The status search triggers (migration 0014) index what this function returns.
@@ -144,8 +202,13 @@ class SqliteStore(Store):
             else os.open(self.path + "-writer", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         )
         self._idle_readers = [_connect(self.path) for _ in range(readers)]
+        #: The reads run on the Trio thread, one at a time (see the module).
+        self._inline_reader = _connect(self.path, busy_timeout_ms=0)
         self._reader_slots = trio.Semaphore(readers)
         self._threads = trio.CapacityLimiter(readers + 1)
+        #: The code of read units that overran `INLINE_BUDGET` (run on a thread first), and
+        #: how many runs within half the budget they still need to come back.
+        self._threaded: dict[CodeType | None, int] = {}
         self._closed = False
 
     async def _run_write(self, unit: Unit[..., T], effects: Effects, args: Any, kwargs: Any) -> T:
@@ -162,21 +225,49 @@ class SqliteStore(Store):
             )
 
     async def _run_read(self, unit: Unit[..., T], effects: Effects, args: Any, kwargs: Any) -> T:
+        code = _code_of(unit)
+        if code not in self._threaded:
+            await trio.lowlevel.checkpoint_if_cancelled()
+            raw = self._inline_reader
+            inline = _Inline(raw)
+            with inline:
+                result = self._run_in_transaction(raw, "BEGIN", unit, effects, args, kwargs)
+            if not inline.retry:
+                # The unit ran without a suspension: let other tasks have a turn.
+                await trio.lowlevel.cancel_shielded_checkpoint()
+                return result
+            if raw.in_transaction:  # its ROLLBACK was interrupted too
+                raw.execute("ROLLBACK")
+            if inline.overran:
+                self._threaded[code] = _FITS_AGAIN
         async with self._reader_slots:
             raw = self._idle_readers.pop()
             try:
-                return await trio.to_thread.run_sync(
-                    self._run_in_transaction,
-                    raw,
-                    "BEGIN",
-                    unit,
-                    effects,
-                    args,
-                    kwargs,
-                    limiter=self._threads,
+                result, seconds = await trio.to_thread.run_sync(
+                    self._timed_read, raw, unit, effects, args, kwargs, limiter=self._threads
                 )
             finally:
                 self._idle_readers.append(raw)
+        if seconds >= INLINE_BUDGET / 2:
+            self._threaded[code] = _FITS_AGAIN
+        elif self._threaded.get(code, 1) <= 1:
+            self._threaded.pop(code, None)  # it fits again (the data shrank, say)
+        else:
+            self._threaded[code] -= 1
+        return result
+
+    def _timed_read(
+        self,
+        raw: sqlite3.Connection,
+        unit: Unit[..., T],
+        effects: Effects,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> tuple[T, float]:
+        """A read unit's result, and how long it ran (without the trip to its thread)."""
+        started = time.perf_counter()
+        result = self._run_in_transaction(raw, "BEGIN", unit, effects, args, kwargs)
+        return result, time.perf_counter() - started
 
     def _run_in_transaction(
         self,
@@ -213,6 +304,7 @@ class SqliteStore(Store):
             self._writer.close()
             for raw in self._idle_readers:
                 raw.close()
+            self._inline_reader.close()
             if self._writer_fd is not None:
                 os.close(self._writer_fd)
 

@@ -1,0 +1,100 @@
+"""SQLite reads on the Trio thread within a budget, and on a reader thread past it."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from wildebeest_trio.store import Connection
+from wildebeest_trio.store import sqlite as sqlite_store
+from wildebeest_trio.store.sqlite import SqliteStore
+
+# Counting to this many in a recursive CTE takes far longer than a tiny budget.
+LONG_COUNT = 300_000
+LONG_SQL = (
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1) "
+    "SELECT COUNT(*) FROM n"
+)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    opened = SqliteStore(f"sqlite:///{tmp_path}/reads.db", readers=1)
+    try:
+        yield opened
+    finally:
+        await opened.aclose()
+
+
+async def _where(conn: Connection) -> str:
+    await conn.fetchval("SELECT 1")
+    return threading.current_thread().name
+
+
+async def _long_count(conn: Connection, swallow: bool = False) -> tuple[int, str]:
+    try:
+        counted = int(await conn.fetchval(LONG_SQL, LONG_COUNT))
+    except Exception:
+        if not swallow:
+            raise
+        counted = -1  # what a unit that hides its errors would make of an interruption
+    return counted, threading.current_thread().name
+
+
+async def test_a_short_read_runs_on_the_trio_thread(store: SqliteStore) -> None:
+    assert await store.read(_where) == threading.current_thread().name
+
+
+@pytest.mark.parametrize("swallow", [False, True])
+async def test_a_read_past_the_budget_is_run_again_on_a_thread(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch, swallow: bool
+) -> None:
+    monkeypatch.setattr(sqlite_store, "INLINE_BUDGET", 0.0005)
+    counted, thread = await store.read(_long_count, swallow)
+    assert counted == LONG_COUNT  # the thread's answer, whatever the interrupted run made
+    assert thread != threading.current_thread().name
+    # The only reader connection is usable again: the interrupted transaction is gone.
+    assert await store.read(_where) == threading.current_thread().name
+    # The same unit goes to a thread first now, and is still right.
+    assert await store.read(_long_count, swallow) == (LONG_COUNT, thread)
+
+
+async def test_a_unit_that_fits_again_comes_back_to_the_trio_thread(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def count(conn: Connection, upto: int) -> str:
+        await conn.fetchval(LONG_SQL, upto)
+        return threading.current_thread().name
+
+    trio_thread = threading.current_thread().name
+    monkeypatch.setattr(sqlite_store, "INLINE_BUDGET", 0.0005)
+    assert await store.read(count, LONG_COUNT) != trio_thread
+    # Fast runs on the thread, but one slow run among them starts the count again.
+    for _ in range(sqlite_store._FITS_AGAIN - 1):
+        assert await store.read(count, 1) != trio_thread
+    assert await store.read(count, LONG_COUNT) != trio_thread
+    for _ in range(sqlite_store._FITS_AGAIN):
+        assert await store.read(count, 1) != trio_thread
+    assert await store.read(count, 1) == trio_thread
+
+
+async def test_a_read_that_meets_a_lock_waits_for_it_on_a_thread(store: SqliteStore) -> None:
+    trio_thread = threading.current_thread().name
+    locks = [1]
+
+    async def locked_here(conn: Connection) -> str:
+        # What SQLite raises when another process holds the lock a read needs (rare in
+        # WAL mode: a recovery): the Trio thread must not wait for it, a thread may.
+        if threading.current_thread().name == trio_thread and locks:
+            locks.pop()
+            busy = sqlite3.OperationalError("database is locked")
+            busy.sqlite_errorcode = 5  # type: ignore[attr-defined]
+            raise busy
+        return await _where(conn)
+
+    assert await store.read(locked_here) != trio_thread
+    assert await store.read(locked_here) == trio_thread  # a lock is no reason to move it
