@@ -3,7 +3,9 @@
 Ours: `store.read(unit)` with a unit running `SELECT 1` (acquire, query, release: one
 crossing to the asyncpg pool's asyncio thread). Baseline, in the same run: plain asyncio
 asyncpg with the same pool size, `async with pool.acquire(): fetchval("SELECT 1")`, its
-reset query skipped as ours is. 1 and 20 concurrent tasks each.
+reset query skipped as ours is. 1 and 20 concurrent tasks each. Each line gives the
+process's CPU per round trip too (both threads for ours; PostgreSQL's own CPU is not
+counted on either side), which a loaded machine disturbs less than the rates.
 
     .venv/bin/python bench/db_roundtrip.py [--seconds 4] [--rounds 3]
 """
@@ -35,8 +37,8 @@ async def _select_one(conn: Connection) -> int:
     return int(await conn.fetchval("SELECT 1"))
 
 
-def ours(url: str, tasks: int, seconds: float) -> float:
-    async def main() -> float:
+def ours(url: str, tasks: int, seconds: float) -> tuple[float, float]:
+    async def main() -> tuple[float, float]:
         store = await open_store(url, pg_pool_size=20)
         count = 0
         try:
@@ -48,19 +50,19 @@ def ours(url: str, tasks: int, seconds: float) -> float:
                     await store.read(_select_one)
                     count += 1
 
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             async with trio.open_nursery() as nursery:
                 for _ in range(tasks):
                     nursery.start_soon(loop, start + seconds)
-            return count / (time.perf_counter() - start)
+            return count / (time.perf_counter() - start), (time.process_time() - cpu) / count
         finally:
             await store.aclose()
 
     return trio.run(main)
 
 
-def baseline(url: str, tasks: int, seconds: float) -> float:
-    async def main() -> float:
+def baseline(url: str, tasks: int, seconds: float) -> tuple[float, float]:
+    async def main() -> tuple[float, float]:
         pool = await asyncpg.create_pool(url, min_size=2, max_size=20, connection_class=_NoReset)
         count = 0
         try:
@@ -72,9 +74,9 @@ def baseline(url: str, tasks: int, seconds: float) -> float:
                         await conn.fetchval("SELECT 1")
                     count += 1
 
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             await asyncio.gather(*(loop(start + seconds) for _ in range(tasks)))
-            return count / (time.perf_counter() - start)
+            return count / (time.perf_counter() - start), (time.process_time() - cpu) / count
         finally:
             await pool.close()
 
@@ -87,18 +89,25 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     results: dict[tuple[str, int], list[float]] = {}
+    cpus: dict[tuple[str, int], list[float]] = {}
     with postgres() as url:
         for _ in range(args.rounds):
             for tasks in (1, 20):
                 for name, fn in (("asyncio", baseline), ("trio-store", ours)):
-                    rate = fn(url, tasks, args.seconds)
+                    rate, cpu = fn(url, tasks, args.seconds)
                     results.setdefault((name, tasks), []).append(rate)
-                    print(f"{name:10s} {tasks:2d} tasks: {rate:8.0f} round trips/s")
+                    cpus.setdefault((name, tasks), []).append(cpu)
+                    print(
+                        f"{name:10s} {tasks:2d} tasks: {rate:8.0f} round trips/s, "
+                        f"{cpu * 1e6:5.0f} us CPU each"
+                    )
     med = {k: statistics.median(v) for k, v in results.items()}
     for tasks in (1, 20):
         print(
             f"median, {tasks} tasks: trio-store {med[('trio-store', tasks)]:.0f}/s, "
-            f"asyncio {med[('asyncio', tasks)]:.0f}/s"
+            f"asyncio {med[('asyncio', tasks)]:.0f}/s; CPU per round trip trio-store "
+            f"{statistics.median(cpus[('trio-store', tasks)]) * 1e6:.0f} us, asyncio "
+            f"{statistics.median(cpus[('asyncio', tasks)]) * 1e6:.0f} us"
         )
     ratio("db_trio_vs_asyncio_1_task", med[("trio-store", 1)] / med[("asyncio", 1)])
     ratio("db_trio_vs_asyncio", med[("trio-store", 20)] / med[("asyncio", 20)])

@@ -121,6 +121,7 @@ async def measure(data: Path, args: argparse.Namespace, root: int, token: str) -
             "404": (ours, "/api/v1/nothing_here", ""),
             "public": (ours, "/api/v1/timelines/public?limit=20", ""),
             "profile_page": (ours, "/@alice", ""),
+            "status_page": (ours, f"/@alice/{root}", ""),
             "web_home": (ours, "/home", cookie),
         }
         for name, (asgi, target, sent) in paths.items():
@@ -135,6 +136,8 @@ async def measure(data: Path, args: argparse.Namespace, root: int, token: str) -
                 profiler.disable()
                 stats = pstats.Stats(profiler)
                 stats.sort_stats("tottime").print_stats(45)
+                if args.callers:
+                    stats.print_callers(args.callers)
                 stats.sort_stats("cumulative").print_stats(60)
             shown = " ".join(f"{f:.0f}" for f in figures)
             print(f"{name:13s} {target:38s} best {min(figures):7.0f} µs CPU/request ({shown})")
@@ -145,7 +148,10 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--profile", default="")
-    parser.add_argument("--only", default="hello,health,instance,404,public,profile_page,web_home")
+    parser.add_argument("--callers", default="")
+    parser.add_argument(
+        "--only", default="hello,health,instance,404,public,profile_page,status_page,web_home"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)

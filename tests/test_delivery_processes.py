@@ -37,7 +37,7 @@ async def test_jobs_queued_by_the_parent_wake_the_child_at_once() -> None:
     gone = trio.Event()
     async with trio.open_nursery() as nursery:
         pipe = trio.lowlevel.FdStream(write_end)
-        nursery.start_soon(_relay_wakeups, parent, {pipe})
+        nursery.start_soon(_relay_wakeups, parent, {pipe: trio.Lock()})
         nursery.start_soon(follow_parent, child, gone, read_end)
         for woken in (1, 2, 3):
             await trio.sleep(0.05)  # both sides waiting

@@ -302,3 +302,37 @@ async def test_an_emoji_added_later_shows_on_cached_statuses_and_authors(
     assert [e["shortcode"] for e in seen[status["id"]]["emojis"]] == ["late"]
     assert [e["shortcode"] for e in seen[plain["id"]]["account"]["emojis"]] == ["late"]
     assert seen[plain["id"]]["emojis"] == []
+
+
+async def test_a_page_of_kept_and_unkept_statuses_shows_each_whole(
+    rt: Runtime, client: Any, alice: User, bob: User
+) -> None:
+    """The timelines read only their statuses' keys and take kept ones whole from the
+    cache: a page where some are kept, some not (new, or dropped), a boost among them,
+    shows every status as a page read with nothing kept does, in the same order."""
+    await follow(client, bob, alice)
+    first = await post(client, alice, "first, with #cats")
+    second = await post(client, alice, "second")
+    assert (await act(client, bob, f"/api/v1/statuses/{first['id']}/reblog"))[0] == 200
+    # Kept: the pages' statuses, the boost's inner one too.
+    await public(client, bob)
+    await home(client, bob)
+    third = await post(client, alice, "third")
+    rt.entities.drop(frozenset({int(second["id"])}), frozenset())
+    paths = (
+        "/api/v1/timelines/public?local=true",
+        "/api/v1/timelines/home",
+        "/api/v1/timelines/tag/cats",
+        f"/api/v1/accounts/{alice.id}/statuses",
+        f"/api/v1/accounts/{bob.id}/statuses",
+    )
+    mixed = [await get(client, bob, path) for path in paths]
+    rt.entities.drop(
+        frozenset(int(s["id"]) for s in (first, second, third)), frozenset({int(alice.id)})
+    )
+    cold = [await get(client, bob, path) for path in paths]
+    assert mixed == cold
+    public_ids = [s["id"] for s in mixed[0][1]]
+    assert public_ids == [third["id"], second["id"], first["id"]]
+    assert [s["reblog"]["id"] for s in mixed[4][1]] == [first["id"]]
+    assert [s["id"] for s in mixed[2][1]] == [first["id"]]

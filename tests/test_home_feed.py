@@ -514,3 +514,22 @@ async def test_after_the_upgrade_every_home_is_built_by_its_first_read(
             assert await home(client, user) == expected
             assert await feed(rt, user) == expected
             assert await rebuild_jobs(rt) == 0
+
+
+async def test_a_status_deleted_under_its_feed_entry_leaves_a_shorter_page(
+    rt: Runtime, client: Any, alice: User, bob: User
+) -> None:
+    """A page is the feed's entries, minus statuses deleted that the feed still names
+    (a deletion whose feed clean-up has not run): the page is shorter, never refilled."""
+    await follow(client, alice, bob)
+    assert await home(client, alice) == []  # the feed built
+    posted = [await post(client, bob, f"post {n}") for n in range(3)]
+    assert await home(client, alice) == ids(*reversed(posted))
+
+    async def delete_row_only(conn: Connection) -> None:
+        await status_rows.mark_deleted(conn, int(posted[1]["id"]), now_ms())
+
+    await rt.store.write(delete_row_only)
+    code, page = await get(client, alice, "/api/v1/timelines/home?limit=2")
+    assert code == 200 and [s["id"] for s in page] == [posted[2]["id"]]
+    assert await home(client, alice) == ids(posted[2], posted[0])

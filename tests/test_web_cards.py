@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from tests.oauth_flow import csrf_from
-from tests.social import act, make_user, post
+from tests.social import User, act, follow, make_user, post
 from tests.web_helpers import html_of, log_in
 from wildebeest_trio.runtime import Runtime
 
@@ -17,6 +17,14 @@ def _card(html: str, status_id: str) -> str:
     """The article of one post on a page."""
     start = html.index(f'id="s-{status_id}"')
     return html[start : html.index("</article>", start)]
+
+
+async def _rename(client: Any, user: User, name: str) -> None:
+    """`user` takes the display name `name`."""
+    response = await client.patch(
+        "/api/v1/accounts/update_credentials", headers=user.headers, form={"display_name": name}
+    )
+    assert response.status_code == 200
 
 
 async def _browser(client: Any, name: str) -> Any:
@@ -52,12 +60,7 @@ async def test_cards_follow_edits_deletes_new_posts_counts_and_names(
     assert status == 200
     assert "<span>1 favourite</span>" in _card(await html_of(client, "/@alice"), second["id"])
 
-    response = await client.patch(
-        "/api/v1/accounts/update_credentials",
-        headers=alice.headers,
-        form={"display_name": "Alice of the Meadows"},
-    )
-    assert response.status_code == 200
+    await _rename(client, alice, "Alice of the Meadows")
     html = await html_of(client, "/public/local")
     assert 'class="name" href="/@alice">Alice of the Meadows</a>' in _card(html, second["id"])
     html = await html_of(client, "/@alice")
@@ -141,3 +144,93 @@ async def test_a_page_kept_for_visitors_is_never_a_signed_in_view(rt: Runtime, c
         # A visitor's page still sets their CSRF cookie, kept page or not.
         response = await client.app.test_client().get(path)
         assert "wb_csrf=" in response.headers.get("Set-Cookie", "")
+
+
+async def test_the_signed_in_home_is_kept_only_while_what_it_shows_holds(
+    rt: Runtime, client: Any
+) -> None:
+    """`/home` is kept whole per account (http/web/kept_views.py): asked again with nothing
+    changed it is the same page, and it follows an edit, a delete, a new post, the viewer's
+    own actions, a follow, a notification and an account's new name; no browser gets
+    another's token and no account another's page."""
+    alice = await make_user(rt, client, "alice")
+    bob = await make_user(rt, client, "bob")
+    carol = await make_user(rt, client, "carol")
+    await follow(client, alice, bob)
+    first = await post(client, bob, "The first furrow")
+    mine = await post(client, alice, "My own furrow")
+    browser = await _browser(client, "alice")
+    home = await html_of(browser, "/home")
+    assert "The first furrow" in home and "My own furrow" in home
+    assert await html_of(browser, "/home") == home
+    assert "<title>Home" in home
+
+    # An edit, a new post, a delete by someone followed.
+    response = await client.put(
+        f"/api/v1/statuses/{first['id']}", headers=bob.headers, json={"status": "Ploughed"}
+    )
+    assert response.status_code == 200
+    home = await html_of(browser, "/home")
+    assert "Ploughed" in home and "The first furrow" not in home
+    assert "<span>edited</span>" in _card(home, first["id"])
+    second = await post(client, bob, "A second furrow")
+    home = await html_of(browser, "/home")
+    assert "A second furrow" in home
+    response = await client.delete(f"/api/v1/statuses/{second['id']}", headers=bob.headers)
+    assert response.status_code == 200
+    home = await html_of(browser, "/home")
+    assert "A second furrow" not in home and "Ploughed" in home
+
+    # The viewer's own actions, through the API (another of her apps) and the page's forms.
+    status, _ = await act(client, alice, f"/api/v1/statuses/{first['id']}/favourite")
+    assert status == 200
+    home = await html_of(browser, "/home")
+    assert 'aria-pressed="true">Unfavourite 1</button>' in _card(home, first["id"])
+    response = await browser.post(
+        f"/statuses/{first['id']}/bookmark", form={"csrf_token": csrf_from(home), "back": "/home"}
+    )
+    assert response.status_code == 303
+    home = await html_of(browser, "/home")
+    assert ">Remove bookmark</button>" in _card(home, first["id"])
+    status, _ = await act(client, alice, f"/api/v1/statuses/{mine['id']}/pin")
+    assert status == 200
+    home = await html_of(browser, "/home")
+    assert ">Unpin from profile</button>" in _card(home, mine["id"])
+
+    # A notification: the unread count in the title and the navigation.
+    assert "<title>(" not in home
+    status, _ = await act(client, carol, f"/api/v1/statuses/{mine['id']}/favourite")
+    assert status == 200
+    home = await html_of(browser, "/home")
+    assert "<title>(1) Home" in home and 'class="badge">1<' in home
+    await html_of(browser, "/notifications")  # read: the count goes
+    home = await html_of(browser, "/home")
+    assert "<title>(" not in home
+    assert "<span>1 favourite</span>" not in home  # signed in: the counts are on the buttons
+    assert "Favourite 1</button>" in _card(home, mine["id"])
+
+    # A follow: the followed account's posts come to the home from then on.
+    await follow(client, alice, carol)
+    assert "Carrots in the field" not in home
+    await post(client, carol, "Carrots in the field")
+    home = await html_of(browser, "/home")
+    assert "Carrots in the field" in home
+
+    # An account's new name, on its posts.
+    await _rename(client, bob, "Bob of the Furrows")
+    home = await html_of(browser, "/home")
+    assert 'class="name" href="/@bob">Bob of the Furrows</a>' in _card(home, first["id"])
+
+    # Another browser of the same account: the same page with its own token; another
+    # account: its own page.
+    other = await _browser(client, "alice")
+    again = await html_of(other, "/home")
+    assert csrf_from(again) != csrf_from(home)
+    assert csrf_from(home) not in again
+    assert again.replace(csrf_from(again), "T") == home.replace(csrf_from(home), "T")
+    bobs = await html_of(await _browser(client, "bob"), "/home")
+    assert csrf_from(home) not in bobs and "Carrots in the field" not in bobs
+    assert 'aria-pressed="true">Unfavourite' not in bobs
+    # A page with a notice is its own page; the notice does not stay on the page without.
+    assert "Your post was published." in await html_of(browser, "/home?notice=posted")
+    assert "Your post was published." not in await html_of(browser, "/home")

@@ -88,6 +88,8 @@ async def _wake_workers(rt: Runtime, queued: list[WorkQueued]) -> None:
     kinds = {work.kind for work in queued}
     # Work of no named kind (outbox events, a job put back) wakes everyone.
     rt.wake_jobs(() if "" in kinds else kinds)
+    if rt.wake_parent is not None:
+        rt.wake_parent(() if "" in kinds else kinds)
 
 
 async def _forget_entities(rt: Runtime, changes: list[EntitiesChanged]) -> None:

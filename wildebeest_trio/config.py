@@ -377,9 +377,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "inbox_consumers",
         _parse_int,
-        4,
+        None,
         "Inbox batches a process applies at once; 0 leaves the inbox to other processes "
-        "(`worker`s beside a `serve` that only answers requests)",
+        "(`worker`s beside a `serve` that only answers requests); default: 4, and none in a "
+        "`serve`'s first process that has delivery processes beside it (they apply)",
     ),
     Setting("job_lease", _parse_float, 300.0, "Seconds a claimed job stays leased to its worker"),
     Setting("job_poll_interval", _parse_float, 1.0, "Seconds between job-queue polls when idle"),
@@ -557,7 +558,7 @@ class Config:
     delivery_concurrency: int
     web_processes: int
     delivery_processes: int
-    inbox_consumers: int
+    inbox_consumers: int | None
     job_lease: float
     job_poll_interval: float
     job_max_attempts: int
@@ -744,7 +745,7 @@ def load_config(
         values["delivery_processes"] = max(0, cores - values["web_processes"])
     if values["delivery_processes"] < 0:
         raise ConfigError("WB_DELIVERY_PROCESSES: must be 0 (none) or more")
-    if values["inbox_consumers"] < 0:
+    if values["inbox_consumers"] is not None and values["inbox_consumers"] < 0:
         raise ConfigError("WB_INBOX_CONSUMERS: must be 0 (none in this process) or more")
     if values["media_cache_max_bytes"] < 0:
         raise ConfigError("WB_MEDIA_CACHE_MAX_BYTES: must be 0 (no bound) or more")

@@ -142,6 +142,9 @@ class Runtime:
     # Job kinds whose waiters have a signal of their own (the inbox consumers'): queuing
     # one wakes them alone, not every idle worker, the outbox and the delivery processes.
     kind_signals: dict[str, JobSignal] = field(default_factory=dict)
+    # In a delivery process: tells the `serve` that started it that a unit here queued
+    # work of these kinds (none named: any), for the kinds only the parent runs.
+    wake_parent: Callable[[Collection[str]], None] | None = None
     # Per-destination HTTP clients, limits and breakers for outgoing deliveries.
     delivery: DeliveryPool = field(default_factory=DeliveryPool)
     # Streaming connections of this process and the channels they follow.

@@ -18,12 +18,12 @@ from hypercorn.trio import serve as hypercorn_serve
 from . import metrics, tracing
 from .assembly import delivery_job_registry, open_server_runtime
 from .config import Config
-from .delivery_processes import follow_parent, run_child_processes
+from .delivery_processes import follow_parent, run_child_processes, wake_parent
 from .federation.instance_actor import ensure_instance_actor
 from .federation.outbox import run_outbox
 from .http import create_app
 from .http.connections import install as install_connections
-from .inbox.consumer import run_inbox
+from .inbox.consumer import consumers, run_inbox
 from .jobs.scheduler import run_scheduler
 from .jobs.worker import run_workers
 from .runtime import Runtime
@@ -112,11 +112,11 @@ async def run_process(
 ) -> None:
     """Run job workers and scheduler (and the HTTP server) until SIGINT or SIGTERM.
 
-    `deliveries_only`: the job workers alone (a delivery process; its runtime's registry
-    holds the delivery kind only). `parent_pipe`: standard input is the serving
-    process's pipe of wake-ups; its end is a shutdown too. `web_child`: one of the extra
-    web processes of a `serve` (the first process runs the shared upkeep and starts the
-    children). `listener`: the port's socket shared by the web processes.
+    `deliveries_only`: the job workers and the inbox consumers alone (a delivery process;
+    its runtime's registry holds the delivery kind only). `parent_pipe`: standard input
+    is the serving process's pipe of wake-ups; its end is a shutdown too. `web_child`:
+    one of the extra web processes of a `serve` (the first process runs the shared upkeep
+    and starts the children). `listener`: the port's socket shared by the web processes.
     """
     # What start-up made (modules, the URL map, templates, the runtime) lives as long as the
     # process: out of the collector's generations, full collections stop walking it again
@@ -128,14 +128,20 @@ async def run_process(
         async with trio.open_nursery() as root:
             root.start_soon(_watch_signals, signals, shutdown, root.cancel_scope, grace)
             root.start_soon(_sample_process)
+            # The first web process with delivery processes beside it leaves the inbox to them.
+            children = http and not web_child and rt.config.delivery_processes > 0
+            inbox = consumers(rt.config, web=http, first=not web_child, children=children)
             async with trio.open_nursery() as tasks:
                 tasks.start_soon(supervise, "job workers", run_workers, rt)
                 if parent_pipe:
                     tasks.start_soon(follow_parent, rt, shutdown)
+                    if deliveries_only:
+                        # What its inbox handlers queue for the serving process's workers.
+                        tasks.start_soon(wake_parent, rt)
+                if inbox:
+                    # Inbox jobs, applied in batches; every process may (jobs are claimed).
+                    tasks.start_soon(supervise, "inbox", run_inbox, rt, inbox)
                 if not deliveries_only:
-                    if rt.config.inbox_consumers:
-                        # Inbox jobs, applied in batches; every process may (jobs are claimed).
-                        tasks.start_soon(supervise, "inbox", run_inbox, rt)
                     # The database's upkeep runs once per `serve`, in its first process.
                     scheduler = functools.partial(run_scheduler, upkeep=not web_child)
                     tasks.start_soon(supervise, "scheduler", scheduler, rt)
@@ -151,6 +157,7 @@ async def run_process(
                                 run_child_processes,
                                 deliveries=rt.config.delivery_processes,
                                 web=rt.config.web_processes - 1,
+                                inbox=not inbox,
                             ),
                             rt,
                             shutdown,
@@ -223,7 +230,8 @@ async def serve(
 async def work(config: Config, *, deliveries_only: bool = False, parent_pipe: bool = False) -> None:
     """`wildebeest-trio worker`: job workers and scheduler without the HTTP server.
 
-    `deliveries_only`: the delivery workers alone, as the processes `serve` starts.
+    `deliveries_only`: the delivery workers and inbox consumers alone, as the processes `serve`
+    starts.
     """
     registry = delivery_job_registry() if deliveries_only else None
     role = "delivery" if deliveries_only else "worker"

@@ -204,6 +204,7 @@ async def _store_accepted(rt: Runtime, batch: list[_Accepted]) -> list[bool | _F
         first = {accepted.dedupe: accepted.actor_uri for accepted in reversed(storing)}
         new = await inbox_rows.remember_activities(conn, list(first.items()), now)
         stored: list[bool | _Facts] = []
+        jobs: list[tuple[dict[str, Any], str | None]] = []
         for index, accepted in enumerate(batch):
             if index in stale:
                 stored.append(stale[index])
@@ -211,8 +212,10 @@ async def _store_accepted(rt: Runtime, batch: list[_Accepted]) -> list[bool | _F
             is_new = accepted.dedupe in new
             new.discard(accepted.dedupe)  # a second delivery in the batch is a replay
             if is_new:
-                await INBOX.enqueue(conn, rt.ids, accepted.payload)
+                jobs.append((accepted.payload, None))
             stored.append(is_new)
+        # The batch's jobs in one statement, in the order the deliveries came.
+        await INBOX.enqueue_many(conn, rt.ids, jobs)
         return stored
 
     return await rt.store.write(unit)

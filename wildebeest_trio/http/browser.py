@@ -162,10 +162,13 @@ async def page(template: str, status: int = 200, **context: Any) -> Response:
             runtime(), context["viewer"]["account_id"], UNREAD, UNREAD_LIMIT, grouped=True
         )
     site = await instance_service.site(runtime())
+    # A page kept whole is drawn with a mark for the token (kept_views.py); the browser
+    # still gets its CSRF cookie.
+    token = csrf_token()
+    context.setdefault("csrf_token", token)
     html = await render_template(
         template,
         instance_title=site.title,
-        csrf_token=csrf_token(),
         back_path=here(),
         script=script_path(),
         **context,
@@ -173,7 +176,7 @@ async def page(template: str, status: int = 200, **context: Any) -> Response:
     return page_response(html, status)
 
 
-def page_response(html: str, status: int) -> Response:
+def page_response(html: str | bytes, status: int) -> Response:
     """A rendered page as the answer, with what every page carries (`finish`)."""
     return finish(Response(html, status=status, content_type="text/html; charset=utf-8"))
 

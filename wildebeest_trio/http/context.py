@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from quart import Response, current_app, request
 
 from ..runtime import Runtime
+from . import jsonio
 
 
 def runtime() -> Runtime:
@@ -46,7 +46,7 @@ def wants_activitypub() -> bool:
 
 def encode_json(data: Any) -> bytes:
     """JSON as `json_response` encodes it."""
-    return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+    return jsonio.encode(data)
 
 
 def json_response(data: Any, status: int = 200, **headers: str) -> Response:

@@ -65,10 +65,15 @@ def page_from(params: Params, default: int = STATUS_LIMIT) -> Page:
     )
 
 
-def _url_with(cursor: str, value: int) -> str:
-    kept = [(k, v) for k, v in request.args.items(multi=True) if k not in _CURSORS]
-    kept.append((cursor, str(value)))
-    return f"{runtime().config.base_url}{request.path}?{urlencode(kept)}"
+def _url_prefix() -> str:
+    """This request's URL without its cursors, ready for one more parameter."""
+    kept = urlencode([(k, v) for k, v in request.args.items(multi=True) if k not in _CURSORS])
+    return f"{runtime().config.base_url}{request.path}?{kept}{'&' if kept else ''}"
+
+
+def _url_with(cursor: str, value: int, prefix: str | None = None) -> str:
+    # A cursor's name and digits need no escaping: as urlencode would write them.
+    return f"{_url_prefix() if prefix is None else prefix}{cursor}={value}"
 
 
 def set_link_header(
@@ -79,11 +84,13 @@ def set_link_header(
     when `more` is false."""
     if not cursors:
         return response
-    links = []
+    prefix = _url_prefix()
+    prev = f'<{_url_with("min_id", cursors[0], prefix)}>; rel="prev"'
     if more:
-        links.append(f'<{_url_with("max_id", cursors[-1])}>; rel="next"')
-    links.append(f'<{_url_with("min_id", cursors[0])}>; rel="prev"')
-    response.headers["Link"] = ", ".join(links)
+        next_ = f'<{_url_with("max_id", cursors[-1], prefix)}>; rel="next"'
+        response.headers["Link"] = f"{next_}, {prev}"
+    else:
+        response.headers["Link"] = prev
     return response
 
 

@@ -13,11 +13,15 @@ Durability is the jobs table's: the leases of a batch are extended together whil
 runs; a process that dies mid-batch leaves its jobs leased, and another consumer claims
 them when the lease runs out (applying an activity twice changes nothing: a Create finds
 its status, a Like its favourite); one shut down hands its unfinished jobs back at once.
-Every process that runs job workers runs `run_inbox` (unless its `inbox_consumers` is 0),
-and claims skip each other's rows, so consumers in several processes share the queue (one
-per core). A `serve` process wakes its own consumers the moment it accepts an activity, so
-beside `worker` processes it applies nearly everything itself unless told to leave the
-inbox to them.
+Every process that runs job workers runs `run_inbox` (unless it runs no consumers:
+`consumers`), and claims skip each other's rows, so consumers in several processes share
+the queue. A process claims for its consumers from one loop: woken by an accepted
+activity, it lets the deliveries arriving together gather for `GATHER` seconds and claims
+them in one batch, and it claims only when one of its `consumers` batches is free, so a
+burst costs a claim and a record per batch rather than per activity, and idle consumers
+do not race each other to the same rows. The first process of a `serve` with delivery
+processes beside it leaves the inbox to them (they apply on the cores its web processes
+leave free, woken through their pipes); every other process applies what it accepts.
 """
 
 from __future__ import annotations
@@ -38,12 +42,18 @@ from ..store import jobs as job_rows
 from . import Known, dispatch, read_known
 
 if TYPE_CHECKING:
+    from ..config import Config
     from ..runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 #: Jobs claimed (and their outcomes written) per crossing.
 BATCH = 25
+#: Inbox batches a process applies at once unless `WB_INBOX_CONSUMERS` says otherwise.
+CONSUMERS = 4
+#: Seconds a claim waits, once woken by an accepted activity, for the deliveries arriving
+#: with it: one claim, one batch and one record for a burst instead of one per activity.
+GATHER = 0.02
 _ERROR_LIMIT = 2000
 
 
@@ -53,20 +63,57 @@ class _Batch:
     known: Known
 
 
-async def run_inbox(rt: Runtime) -> None:
-    """Apply inbox jobs as they come, `inbox_consumers` batches at a time, until cancelled."""
+def consumers(config: Config, *, web: bool, first: bool, children: bool) -> int:
+    """How many inbox batches a process applies at once: `WB_INBOX_CONSUMERS` when set;
+    else none in a `serve`'s first web process (`web`, `first`) that starts delivery
+    processes (`children`), which apply them on the cores left free, woken through their
+    pipes; else CONSUMERS."""
+    if config.inbox_consumers is not None:
+        return config.inbox_consumers
+    return 0 if web and first and children else CONSUMERS
+
+
+async def run_inbox(rt: Runtime, count: int | None = None) -> None:
+    """Apply inbox jobs as they come, `count` batches at a time (the setting, else
+    CONSUMERS), until cancelled."""
+    if count is None:
+        count = CONSUMERS if rt.config.inbox_consumers is None else rt.config.inbox_consumers
+    if count < 1:
+        return
+    signal = rt.signal_for(INBOX.name)
+    poll = rt.config.job_poll_interval
+    # A consumer's name leases its batch; a free name is a free consumer.
+    free_send, free = trio.open_memory_channel[str](count)
+    for i in range(count):
+        free_send.send_nowait(f"{rt.owner}/inbox/{i}")
     async with trio.open_nursery() as nursery:
-        for i in range(rt.config.inbox_consumers):
-            nursery.start_soon(_consume, rt, f"{rt.owner}/inbox/{i}")
+        while True:
+            worker = await free.receive()
+            # Read before claiming: a job queued while the claim looks wakes the wait at once.
+            seen = signal.generation
+            batch = await rt.store.write(_claim, worker, _lease_ms(rt), BATCH)
+            if batch.jobs:
+                nursery.start_soon(_apply_then_free, rt, worker, batch, free_send)
+            else:
+                free_send.send_nowait(worker)
+            if len(batch.jobs) < BATCH:
+                # The queue is drained: wait for the next delivery, then for those with it.
+                await signal.wait_at_most(poll, seen)
+                if signal.generation != seen:
+                    await trio.sleep(GATHER)
 
 
-async def _consume(rt: Runtime, worker: str) -> None:
-    while True:
-        # Read before claiming: a job queued while the claim looks wakes the wait at once.
-        signal = rt.signal_for(INBOX.name)
-        seen = signal.generation
-        if await apply_due(rt, worker) < BATCH:
-            await signal.wait_at_most(rt.config.job_poll_interval, seen)
+async def _apply_then_free(
+    rt: Runtime, worker: str, batch: _Batch, free: trio.MemorySendChannel[str]
+) -> None:
+    try:
+        await _apply(rt, worker, batch)
+    finally:
+        free.send_nowait(worker)
+
+
+def _lease_ms(rt: Runtime) -> int:
+    return int(rt.config.job_lease * 1000)
 
 
 async def _claim(conn: Connection, worker: str, lease_ms: int, limit: int) -> _Batch:
@@ -81,10 +128,14 @@ async def _claim(conn: Connection, worker: str, lease_ms: int, limit: int) -> _B
 async def apply_due(rt: Runtime, worker: str, limit: int = BATCH) -> int:
     """Claim up to `limit` due inbox jobs, apply them and record how each went; how many
     were claimed (0: none was due)."""
-    lease_ms = int(rt.config.job_lease * 1000)
-    batch = await rt.store.write(_claim, worker, lease_ms, limit)
-    if not batch.jobs:
-        return 0
+    batch = await rt.store.write(_claim, worker, _lease_ms(rt), limit)
+    if batch.jobs:
+        await _apply(rt, worker, batch)
+    return len(batch.jobs)
+
+
+async def _apply(rt: Runtime, worker: str, batch: _Batch) -> None:
+    """Apply a claimed batch and record how each job went."""
     outcomes: dict[int, Exception | None] = {}
     try:
         with trio.CancelScope() as attempt:
@@ -99,7 +150,6 @@ async def apply_due(rt: Runtime, worker: str, limit: int = BATCH) -> int:
         # (its attempt not counted) rather than left to the lease.
         with trio.CancelScope(shield=True):
             await _record(rt, worker, batch.jobs, outcomes)
-    return len(batch.jobs)
 
 
 def _by_actor(jobs: Sequence[RowView]) -> Iterator[list[RowView]]:

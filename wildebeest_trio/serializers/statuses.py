@@ -36,25 +36,24 @@ def _tag(config: Config, row: RowView) -> dict[str, Any]:
     return {"name": row["display_name"], "url": f"{config.base_url}/tags/{row['name']}"}
 
 
-def _viewer_flags(bundle: StatusBundle, row: RowView) -> dict[str, Any]:
+def _add_viewer_flags(entity: dict[str, Any], bundle: StatusBundle, row: RowView) -> None:
+    """The viewer's flags, added to the entity (after its other keys)."""
     # Flags describe the boosted status when `row` is a boost, as Mastodon's
     # `favourited?`/`reblogged?` look at `status.proper`.
     proper = row["reblog_of_id"] or row["id"]
     conversation = bundle.statuses.get(proper, row).get("conversation_id")
-    flags: dict[str, Any] = {
-        "favourited": proper in bundle.favourited,
-        "reblogged": proper in bundle.reblogged,
-        "muted": conversation is not None and conversation in bundle.muted_conversations,
-        "bookmarked": proper in bundle.bookmarked,
-    }
+    entity["favourited"] = proper in bundle.favourited
+    entity["reblogged"] = proper in bundle.reblogged
+    entity["muted"] = conversation is not None and conversation in bundle.muted_conversations
+    entity["bookmarked"] = proper in bundle.bookmarked
     if (
         row["account_id"] == bundle.viewer_id
         and row["reblog_of_id"] is None
         and row["visibility"] in PINNABLE
     ):
-        flags["pinned"] = row["id"] in bundle.pinned
-    flags["filtered"] = [filter_result_entity(m) for m in bundle.filtered.get(row["id"], ())]
-    return flags
+        entity["pinned"] = row["id"] in bundle.pinned
+    matches = bundle.filtered.get(row["id"])
+    entity["filtered"] = [filter_result_entity(m) for m in matches] if matches else []
 
 
 def status_entity(
@@ -95,7 +94,7 @@ def status_entity(
     if app is not None and bundle.viewer_id == row["account_id"]:
         entity["application"] = {"name": app["name"], "website": app["website"]}
     if bundle.viewer_id is not None:
-        entity.update(_viewer_flags(bundle, row))
+        _add_viewer_flags(entity, bundle, row)
     if source:
         entity["text"] = row["text"] or ""
     return entity
@@ -210,33 +209,44 @@ def _quote(
     return {"state": state, "quoted_status": quoted}
 
 
-@functools.lru_cache(maxsize=64)
-def _policy_keys(policy: int) -> tuple[list[str], list[str]]:
-    """The automatic and manual keys of a policy (a handful of values; the lists are
-    shared by every entity showing them, never changed)."""
+# Every status of a page asks, and a few dozen combinations exist: the automatic and
+# manual keys (lists shared by every entity showing them, never changed) and the verdict.
+@functools.lru_cache(maxsize=1024)
+def _approval(
+    policy: int,
+    visibility: str,
+    is_author: bool,
+    signed_in: bool,
+    follows_author: bool,
+    followed_by_author: bool,
+) -> tuple[list[str], list[str], str]:
+    """The automatic and manual keys of a policy and how it applies to the viewer."""
     return (
         quote_policy.as_keys(quote_policy.automatic(policy)),
         quote_policy.as_keys(quote_policy.manual(policy)),
+        quote_policy.for_account(
+            policy,
+            visibility=visibility,
+            is_author=is_author,
+            signed_in=signed_in,
+            follows_author=follows_author,
+            followed_by_author=followed_by_author,
+        ),
     )
 
 
 def _quote_approval(bundle: StatusBundle, row: RowView) -> dict[str, Any]:
     """QuoteApproval: who may quote the status, and what the viewer may expect."""
-    policy = int(row.get("quote_approval_policy") or 0)
     author = row["account_id"]
-    automatic, manual = _policy_keys(policy)
-    return {
-        "automatic": automatic,
-        "manual": manual,
-        "current_user": quote_policy.for_account(
-            policy,
-            visibility=row["visibility"],
-            is_author=author == bundle.viewer_id,
-            signed_in=bundle.viewer_id is not None,
-            follows_author=author in bundle.following,
-            followed_by_author=author in bundle.followed_by,
-        ),
-    }
+    automatic, manual, current_user = _approval(
+        int(row.get("quote_approval_policy") or 0),
+        row["visibility"],
+        author == bundle.viewer_id,
+        bundle.viewer_id is not None,
+        author in bundle.following,
+        author in bundle.followed_by,
+    )
+    return {"automatic": automatic, "manual": manual, "current_user": current_user}
 
 
 def _str_or_none(value: int | None) -> str | None:

@@ -41,7 +41,7 @@ from ..store import Connection, RowView
 from ..store import home_feeds as feed_rows
 from ..store import statuses as status_rows
 from ..store.paging import Page
-from ..store.rows import StatusRow
+from ..store.statuses import PageRow, StatusKeyRow
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +180,7 @@ class Reading:
     """A home page as read in a read unit: its rows (None if the feed was never built and
     must be built first) and what the feed needs once the page is answered."""
 
-    rows: list[StatusRow] | None
+    rows: Sequence[PageRow] | None
     rebuild: bool = False
     touch: bool = False
 
@@ -197,7 +197,7 @@ async def read(conn: Connection, viewer_id: int, page: Page, now: int) -> Readin
     return Reading(await status_rows.home_page(conn, viewer_id, page, now), rebuild=True)
 
 
-async def build(conn: Connection, viewer_id: int, page: Page, now: int) -> list[StatusRow]:
+async def build(conn: Connection, viewer_id: int, page: Page, now: int) -> list[StatusKeyRow]:
     """Inside a write unit: build a feed that was never built, then read its page. Writes
     never skipped a feed with no row yet, so nothing needs waiting for."""
     await feed_rows.rebuild(conn, viewer_id, now)

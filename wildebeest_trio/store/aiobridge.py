@@ -3,11 +3,18 @@
 asyncpg speaks asyncio. Rather than wrap every await (trio-asyncio reached a
 quarter of plain asyncio's speed here), the asyncio loop (uvloop when
 available) lives in a dedicated thread and owns the connection pool; Trio hands
-it a whole unit of work in one crossing (`call_soon_threadsafe` plus a task
-there) and is woken through its token when the unit is done. Cancelling the
-Trio side cancels the asyncio task and waits for it to finish, so a cancelled
-query is cancelled on the server and its connection goes back to the pool
-healthy.
+it a whole unit of work in one crossing and is woken when the unit is done.
+Cancelling the Trio side cancels the asyncio task and waits for it to finish, so
+a cancelled query is cancelled on the server and its connection goes back to the
+pool healthy.
+
+Crossings are batched under load: one wake-up of the other side carries every
+start (or completion) queued since the last one. When no other Trio task is
+runnable, the Trio thread waits for the answer on a lock for a short, bounded time
+(`TRIO_WAIT`) instead of going back to Trio's loop: a lock hand-off between two
+threads costs a fraction of a wake-up through Trio's loop (a write to its wake-up
+socket, a poll that returns, a step of the task that drains `run_sync_soon`, then
+one more loop iteration for the waiting task), and a short unit answers within it.
 """
 
 from __future__ import annotations
@@ -24,6 +31,17 @@ T = TypeVar("T")
 
 _CANCELLED = object()
 
+# How long the Trio thread waits on a lock for an answer before going back to its loop.
+# It waits only when no other Trio task is runnable, so no task is kept from running;
+# what may wait that long is I/O that becomes ready meanwhile (a new request) and a
+# deadline falling inside it, handled at the next loop iteration. Blocking on a lock
+# costs no CPU (a spin was measured too: it saved little more and burnt the core).
+TRIO_WAIT = 0.0005
+
+# Modes of a call's waiter on the Trio side.
+_ASYNC = 0  # the Trio task waits in Trio's scheduler: completions reschedule it
+_SYNC = 1  # the Trio thread waits on the call's lock: completions release it
+
 
 def _new_loop() -> asyncio.AbstractEventLoop:
     try:
@@ -34,17 +52,62 @@ def _new_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
+def _trio_idle() -> bool:
+    """Whether no other Trio task is runnable and no `run_sync_soon` callback waits.
+
+    Read from Trio's run state: the public `trio.lowlevel.current_statistics()` says the
+    same but builds the I/O statistics too, which costs more than the wait saves. If a
+    Trio release renames these, the answer is False and every call waits in Trio's loop
+    as before (tests/test_postgres_bridge.py notices).
+    """
+    try:
+        runner: Any = trio._core._run.GLOBAL_RUN_CONTEXT.runner
+        entry = runner.entry_queue
+        return not (runner.runq or entry.queue or entry.idempotent_queue)
+    except AttributeError:
+        return False
+
+
+class _Call:
+    """One crossing: a coroutine function to run on the asyncio loop for a Trio task."""
+
+    __slots__ = (
+        "afn",
+        "args",
+        "atask",
+        "mode",
+        "raise_cancel",
+        "result",
+        "started",
+        "task",
+        "token",
+        "waiter",
+    )
+
+    def __init__(
+        self, afn: Callable[..., Awaitable[Any]], args: tuple[Any, ...], task: Any, token: Any
+    ) -> None:
+        self.afn = afn
+        self.args = args
+        self.task = task
+        self.token = token
+        self.atask: asyncio.Task[None] | None = None
+        self.started = False
+        self.result: outcome.Outcome[Any] | None = None
+        self.mode = _ASYNC
+        self.waiter: Any = None
+        self.raise_cancel: Any = None
+
+
 class AsyncioThread:
     """An asyncio loop in a daemon thread, callable from Trio."""
 
     def __init__(self, name: str = "wildebeest-asyncio") -> None:
         self.loop = _new_loop()
-        # Crossings are batched: under load, one wake-up of the other side carries many
-        # starts (or completions) instead of one each.
         self._lock = threading.Lock()
-        self._starts: list[Callable[[], None]] = []
+        self._starts: list[_Call] = []
         self._starts_scheduled = False
-        self._done: dict[Any, list[tuple[Any, outcome.Outcome[Any]]]] = {}
+        self._done: dict[Any, list[_Call]] = {}
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
         self._thread.start()
@@ -61,50 +124,51 @@ class AsyncioThread:
 
     async def call(self, afn: Callable[..., Awaitable[T]], *args: Any) -> T:
         """Run `await afn(*args)` on the asyncio loop; cancellable from Trio."""
-        task = trio.lowlevel.current_task()
-        token = trio.lowlevel.current_trio_token()
-        holder: dict[str, Any] = {}
+        call = _Call(afn, args, trio.lowlevel.current_task(), trio.lowlevel.current_trio_token())
+        self._submit(call)
+        if TRIO_WAIT > 0 and _trio_idle() and self._wait_sync(call):
+            # Answered while this thread waited: still a schedule point, as any store call.
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            result = call.result
+            assert result is not None
+            value = result.unwrap()
+        else:
 
-        def done(fut: asyncio.Future[T]) -> None:
-            if fut.cancelled():
-                result: outcome.Outcome[Any] = outcome.Value(_CANCELLED)
-            elif (exc := fut.exception()) is not None:
-                result = outcome.Error(exc)
-            else:
-                result = outcome.Value(fut.result())
-            self._finish(token, task, result)
+            def abort(raise_cancel: Any) -> trio.lowlevel.Abort:
+                call.raise_cancel = raise_cancel
+                # FIFO: this runs after the start, so the task exists by then.
+                self.loop.call_soon_threadsafe(self._cancel, call)
+                # Keep waiting until asyncio has really finished the task.
+                return trio.lowlevel.Abort.FAILED
 
-        def start() -> None:
-            try:
-                atask = asyncio.ensure_future(afn(*args), loop=self.loop)
-            except BaseException as exc:  # calling afn itself failed
-                holder["task"] = None
-                self._finish(token, task, outcome.Error(exc))
-                return
-            holder["task"] = atask
-            atask.add_done_callback(done)
-
-        self._submit(start)
-
-        def abort(raise_cancel: Any) -> trio.lowlevel.Abort:
-            holder["raise_cancel"] = raise_cancel
-            # FIFO: this runs after start(), so the task exists by then.
-            self.loop.call_soon_threadsafe(lambda: holder["task"] and holder["task"].cancel())
-            # Keep waiting until asyncio has really finished the task.
-            return trio.lowlevel.Abort.FAILED
-
-        value = await trio.lowlevel.wait_task_rescheduled(abort)
+            value = await trio.lowlevel.wait_task_rescheduled(abort)
         if value is _CANCELLED:
-            raise_cancel = holder.get("raise_cancel")
-            if raise_cancel is not None:
-                raise_cancel()
+            if call.raise_cancel is not None:
+                call.raise_cancel()
             raise RuntimeError("asyncio task was cancelled outside Trio")
         return cast("T", value)
 
-    def _submit(self, start: Callable[[], None]) -> None:
+    def _wait_sync(self, call: _Call) -> bool:
+        """Wait on a lock, GIL released, for `call` to finish; False after `TRIO_WAIT`."""
+        waiter = threading.Lock()
+        waiter.acquire()
+        with self._lock:
+            if call.result is None:
+                call.mode = _SYNC
+                call.waiter = waiter
+        if call.waiter is not None:
+            waiter.acquire(timeout=TRIO_WAIT)
+        with self._lock:
+            if call.result is None:
+                call.mode = _ASYNC
+                call.waiter = None
+                return False
+        return True
+
+    def _submit(self, call: _Call) -> None:
         """Queue a start for the asyncio thread; wake it only if no drain is pending."""
         with self._lock:
-            self._starts.append(start)
+            self._starts.append(call)
             if self._starts_scheduled:
                 return
             self._starts_scheduled = True
@@ -114,24 +178,62 @@ class AsyncioThread:
         with self._lock:
             starts, self._starts = self._starts, []
             self._starts_scheduled = False
-        for start in starts:
-            start()
+        for call in starts:
+            self._start(call)
 
-    def _finish(self, token: Any, task: Any, result: outcome.Outcome[Any]) -> None:
+    def _start(self, call: _Call) -> None:
+        call.atask = self.loop.create_task(self._run(call))
+
+    async def _run(self, call: _Call) -> None:
+        """Run the call and hand its outcome back from its own last step.
+
+        (A done callback would run one loop iteration later: asyncio schedules those.)
+        """
+        call.started = True
+        try:
+            value = await call.afn(*call.args)
+        except asyncio.CancelledError:
+            self._finish(call, outcome.Value(_CANCELLED))
+        except BaseException as exc:
+            self._finish(call, outcome.Error(exc))
+            if not isinstance(exc, Exception):
+                raise  # KeyboardInterrupt, SystemExit: the loop's to see, as a task's
+        else:
+            self._finish(call, outcome.Value(value))
+
+    def _cancel(self, call: _Call) -> None:
+        atask = call.atask
+        if atask is None:
+            return
+        if not call.started:
+            # Cancelled before its first step: `_run` never starts, so it cannot report.
+            atask.cancel()
+            self._finish(call, outcome.Value(_CANCELLED))
+            return
+        atask.cancel()
+
+    def _finish(self, call: _Call, result: outcome.Outcome[Any]) -> None:
         """Hand a result back to Trio; wake it only if no drain is pending."""
+        token = call.token
         with self._lock:
+            call.result = result
+            if call.mode == _SYNC:
+                # The Trio thread waits on this call's lock: no wake-up through its loop.
+                call.waiter.release()
+                return
             pending = self._done.get(token)
             if pending is not None:
-                pending.append((task, result))
+                pending.append(call)
                 return
-            self._done[token] = [(task, result)]
+            self._done[token] = [call]
         token.run_sync_soon(self._drain_done, token)
 
     def _drain_done(self, token: Any) -> None:
         with self._lock:
             finished = self._done.pop(token, [])
-        for task, result in finished:
-            trio.lowlevel.reschedule(task, result)
+        for call in finished:
+            assert call.result is not None
+            trio.lowlevel.reschedule(call.task, call.result)
 
     def run_sync(self, afn: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
         """Run a coroutine function on the loop from a plain (non-loop) thread and wait."""

@@ -15,12 +15,12 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from .base import Connection, RowView, fetch_as, fetchrow_as
+from .base import Connection, Row, RowView, fetch_as, fetchrow_as
 from .paging import Page, page_clause, placeholders
-from .rows import HomeFeedRow, StatusRow
-from .statuses import LIVE, VERSIONS_SQL, home_sql
+from .rows import HomeFeedRow
+from .statuses import KEYS_SQL, LIVE, StatusKeyRow, home_sql
 
 # Mastodon's FeedManager::MAX_ITEMS: how many statuses a home feed keeps.
 MAX_ENTRIES = 800
@@ -144,7 +144,7 @@ async def revive(conn: Connection, owner: int, now: int) -> None:
 class FeedPage:
     """A page of a current feed (its statuses' rows) and when its owner last read it."""
 
-    rows: list[StatusRow]
+    rows: list[StatusKeyRow]
     read_at: int
 
 
@@ -152,16 +152,33 @@ async def page(conn: Connection, owner: int, page: Page, now: int) -> FeedPage |
     """A page of the owner's feed, newest first; None if the feed is not current."""
     values: list[Any] = [owner, now - AWAY_MS, now]
     where, order = page_clause("h.status_id", page, values)
-    # A range scan of the feed's key, which also checks the feed's state; then its
-    # statuses by id (one statement joining both lets PostgreSQL merge-join the page with
-    # a backward scan of every newer status).
-    found = await conn.fetch(
-        "SELECT h.status_id, f.read_at FROM home_feeds f JOIN home_feed_entries h "
-        "ON h.account_id = f.account_id WHERE f.account_id = $1 "
-        "AND f.built_version = f.version AND f.read_at >= $2 "
-        f"AND (f.expires_at IS NULL OR f.expires_at > $3){where} {order}",
-        *values,
+    entries = (
+        "FROM home_feeds f JOIN home_feed_entries h ON h.account_id = f.account_id{statuses} "
+        "WHERE f.account_id = $1 AND f.built_version = f.version AND f.read_at >= $2 "
+        f"AND (f.expires_at IS NULL OR f.expires_at > $3){where} {order}"
     )
+    if conn.dialect == "sqlite":
+        # SQLite looks each entry's status up by id as it walks the feed's key: one
+        # statement (and no list of 40 ids) where PostgreSQL needs the two below. The
+        # LEFT JOIN keeps the page the feed's entries, minus statuses deleted since.
+        joined = await conn.fetch(
+            f"SELECT h.status_id AS wb_entry, f.read_at AS wb_read_at, {KEYS_SQL} "
+            + entries.format(statuses=f" LEFT JOIN statuses s ON s.id = h.status_id AND {LIVE}"),
+            *values,
+        )
+        if joined:
+            read_at = joined[0]["wb_read_at"]
+            rows = [_keys(r) for r in joined if r["id"] is not None]
+            rows.sort(key=lambda r: r["id"], reverse=True)
+            return FeedPage(rows, read_at)
+        found = []
+    else:
+        # A range scan of the feed's key, which also checks the feed's state; then its
+        # statuses by id (one statement joining both lets PostgreSQL merge-join the page
+        # with a backward scan of every newer status).
+        found = await conn.fetch(
+            "SELECT h.status_id, f.read_at " + entries.format(statuses=""), *values
+        )
     if not found:
         state_now = await state(conn, owner, now)  # an empty page, or no page to read
         if not state_now.current or state_now.read_at is None:
@@ -172,15 +189,21 @@ async def page(conn: Connection, owner: int, page: Page, now: int) -> FeedPage |
         r["id"]: r
         for r in await fetch_as(
             conn,
-            StatusRow,
-            # With the versions `hydrate` checks kept entities by: one statement fewer.
-            f"SELECT s.*, {VERSIONS_SQL} FROM statuses s "
+            StatusKeyRow,
+            # Keys and versions only: `hydrate` reads whole rows of what it has not kept.
+            f"SELECT {KEYS_SQL} FROM statuses s "
             f"WHERE s.id IN ({placeholders(1, len(ids))}) AND {LIVE}",
             *ids,
         )
     }
     ids.sort(reverse=True)
     return FeedPage([by_id[i] for i in ids if i in by_id], found[0]["read_at"])
+
+
+def _keys(row: Row) -> StatusKeyRow:
+    """A status's keys off a row of the joined page (without the entry's own columns)."""
+    del row["wb_entry"], row["wb_read_at"]
+    return cast("StatusKeyRow", row)
 
 
 async def statuses_purged(conn: Connection, account_id: int) -> None:

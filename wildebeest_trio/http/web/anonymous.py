@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 from quart import Response, current_app, request
@@ -30,18 +30,38 @@ KEPT_PAGES = "wildebeest.kept_pages"
 
 
 class KeptPages:
-    """One app's kept pages by path, most recently used last, each with its facts."""
+    """One app's kept pages (by path, or what else keys them), most recently used last,
+    each with its facts. A page is kept encoded, in the pieces between its CSRF marks
+    (one piece for a page without forms), so serving it is a join, not a search."""
 
-    def __init__(self) -> None:
-        self.pages: OrderedDict[str, tuple[tuple[Any, ...], str]] = OrderedDict()
+    def __init__(self, limit: int) -> None:
+        self.pages: OrderedDict[Hashable, tuple[tuple[Any, ...], list[bytes]]] = OrderedDict()
+        self.limit = limit
         self.lock = threading.Lock()
 
+    def get(self, key: Hashable, validators: tuple[Any, ...]) -> list[bytes] | None:
+        """The page kept under `key` if it was drawn from the same facts."""
+        with self.lock:
+            found = self.pages.get(key)
+            if found is None or found[0] != validators:
+                return None
+            self.pages.move_to_end(key)
+            return found[1]
 
-def _kept_pages() -> KeptPages:
-    """The kept pages of the app serving this request."""
-    found: KeptPages | None = current_app.extensions.get(KEPT_PAGES)
+    def put(self, key: Hashable, validators: tuple[Any, ...], pieces: list[bytes]) -> None:
+        """Keep a page drawn from `validators` (the least recently used go past the limit)."""
+        with self.lock:
+            self.pages[key] = (validators, pieces)
+            self.pages.move_to_end(key)
+            while len(self.pages) > self.limit:
+                self.pages.popitem(last=False)
+
+
+def kept_pages(name: str, limit: int) -> KeptPages:
+    """The kept pages of the app serving this request that `name` holds."""
+    found: KeptPages | None = current_app.extensions.get(name)
     if found is None:  # the first page this app draws (pages run on one thread)
-        found = current_app.extensions.setdefault(KEPT_PAGES, KeptPages())
+        found = current_app.extensions.setdefault(name, KeptPages(limit))
     return found
 
 
@@ -74,23 +94,12 @@ async def kept_page(
     if validators is None or any(v is None for v in validators):
         return await draw()
     key = request.full_path
-    kept = _kept_pages()
-    with kept.lock:
-        found = kept.pages.get(key)
-        if found is not None and found[0] == validators:
-            kept.pages.move_to_end(key)
-            html = found[1]
-        else:
-            html = None
-    if html is not None:
+    kept = kept_pages(KEPT_PAGES, MAX_PAGES)
+    pieces = kept.get(key, validators)
+    if pieces is not None:
         csrf_token()  # the browser gets its CSRF cookie as with a drawn page
-        return finish(page_response(html, 200))
+        return finish(page_response(pieces[0], 200))
     response = await draw()
     if response.status_code == 200:
-        body = await response.get_data(as_text=True)
-        with kept.lock:
-            kept.pages[key] = (validators, body)
-            kept.pages.move_to_end(key)
-            while len(kept.pages) > MAX_PAGES:
-                kept.pages.popitem(last=False)
+        kept.put(key, validators, [await response.get_data()])
     return response

@@ -168,7 +168,9 @@ def _kept_card(item: Any, main: bool, viewer: Any) -> str:
 
 def _filled(html: str, viewer: Any, csrf_token: str, back_path: str) -> Markup:
     if viewer:
-        html = html.replace(CSRF_MARK, csrf_token).replace(BACK_MARK, str(escape(back_path)))
+        # Escaped, as the templates write a value (a cookie's token is the browser's).
+        token = str(escape(csrf_token))
+        html = html.replace(CSRF_MARK, token).replace(BACK_MARK, str(escape(back_path)))
     return Markup(html)  # drawn by an autoescaping template
 
 
@@ -194,4 +196,5 @@ def blank_compose(compose: dict[str, Any], csrf_token: str) -> Markup | None:
     if cards.blank_compose is None:
         module = _environment().get_template("_compose.html").make_module({"csrf_token": CSRF_MARK})
         cards.blank_compose = str(module.compose_form(compose))
-    return Markup(cards.blank_compose.replace(CSRF_MARK, csrf_token))  # drawn autoescaped
+    # Drawn autoescaped; the token escaped as the template would.
+    return Markup(cards.blank_compose.replace(CSRF_MARK, str(escape(csrf_token))))

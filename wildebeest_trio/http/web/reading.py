@@ -13,6 +13,7 @@ from quart import Response, request
 
 from ...ids import parse_id
 from ...serializers.accounts import account_entity
+from ...services import instance as instance_service
 from ...services import lists as list_service
 from ...services import markers, notifications, search, timelines, web_pages
 from ...services.notifications import Browse
@@ -32,11 +33,13 @@ from ..browser import (
     viewer_page,
 )
 from ..context import runtime
+from . import anonymous, kept_views
 from .site import (
     PAGE_SIZE,
     Shown,
     asked_page,
     bundle_pager,
+    card_parts,
     local_path,
     not_found_page,
     pager,
@@ -93,14 +96,26 @@ async def home_timeline() -> Response:
     if found is None:
         return to_sign_in(request.path)
     signed_in_as(found.viewer)
-    return await _timeline(
-        "Home",
-        "Posts from the people and hashtags you follow.",
-        found.bundle,
-        compose=await compose_context(found.viewer),
-        stream="user",
-        unread=found.unread,
-    )
+    bundle = found.bundle
+    posts = anonymous.bundle_facts(bundle, card_parts)
+    facts = None
+    if posts is not None:
+        title = (await instance_service.site(runtime())).title
+        viewer = kept_views.viewer_row_facts(found.viewer)
+        facts = (title, viewer, found.unread, posts, kept_views.viewer_facts(bundle))
+
+    async def draw(token: str) -> Response:
+        return await _timeline(
+            "Home",
+            "Posts from the people and hashtags you follow.",
+            bundle,
+            compose=await compose_context(found.viewer),
+            stream="user",
+            unread=found.unread,
+            csrf_token=token,
+        )
+
+    return await kept_views.kept_view(found.viewer["account_id"], facts, draw)
 
 
 @blueprint.route("/bookmarks")

@@ -131,7 +131,7 @@ def local_path(entity: dict[str, Any]) -> str:
     return f"/@{entity['account']['acct']}/{entity['id']}"
 
 
-def _parts(bundle: StatusBundle, status_id: int) -> tuple[object, ...] | None:
+def card_parts(bundle: StatusBundle, status_id: int) -> tuple[object, ...] | None:
     """The kept entries a status's card is drawn from, or None if one of them is not kept
     (a card drawn from anything else is not kept either)."""
     entry = bundle.entries.get(status_id)
@@ -157,7 +157,7 @@ def shown(bundle: StatusBundle) -> list[Shown]:
     for status_id, entity in zip(bundle.order, status_entities(config, bundle), strict=True):
         if entity["reblog"] is not None:
             inner = entity["reblog"]
-            parts = _parts(bundle, int(inner["id"]))
+            parts = card_parts(bundle, int(inner["id"]))
             booster = bundle.account_entries.get(bundle.statuses[status_id]["account_id"])
             if booster is None:
                 parts = None
@@ -165,7 +165,7 @@ def shown(bundle: StatusBundle) -> list[Shown]:
                 Shown(inner, entity["account"], local_path(inner), entity["id"], parts, (booster,))
             )
         else:
-            parts = _parts(bundle, status_id)
+            parts = card_parts(bundle, status_id)
             items.append(Shown(entity, None, local_path(entity), entity["id"], parts))
     return items
 
@@ -180,7 +180,7 @@ async def _facts(viewer: Row | None, bundle: StatusBundle, *more: Any) -> tuple[
     if viewer is not None:
         return None
     title = (await instance_service.site(runtime())).title
-    return (title, anonymous.bundle_facts(bundle, _parts), *more)
+    return (title, anonymous.bundle_facts(bundle, card_parts), *more)
 
 
 async def _kept(facts: tuple[Any, ...] | None, draw: Callable[[], Awaitable[Response]]) -> Response:
@@ -399,8 +399,8 @@ async def status_page(handle: str, segment: str) -> Response:
     facts = await _facts(
         viewer,
         bundle,
-        anonymous.bundle_facts(thread.ancestors, _parts),
-        anonymous.bundle_facts(thread.descendants, _parts),
+        anonymous.bundle_facts(thread.ancestors, card_parts),
+        anonymous.bundle_facts(thread.descendants, card_parts),
     )
     return await _kept(facts, draw)
 
