@@ -22,6 +22,7 @@ from .delivery_processes import follow_parent, run_child_processes, wake_parent
 from .federation.instance_actor import ensure_instance_actor
 from .federation.outbox import run_outbox
 from .http import create_app
+from .http.connections import install as install_connections
 from .inbox.consumer import consumers, run_inbox
 from .jobs.scheduler import run_scheduler
 from .jobs.worker import run_workers
@@ -72,6 +73,8 @@ async def run_http_server(
 ) -> None:
     """Serve the application with Hypercorn's Trio worker until the trigger fires
     (on `listener` when given: one of several web processes' sockets on one port)."""
+    # Connections whose keep-alive timer starts no task per request (http/connections.py).
+    install_connections()
     await hypercorn_serve(  # type: ignore[call-arg]
         create_app(rt),
         hypercorn_config(rt.config, listener),

@@ -55,6 +55,7 @@ from .api import admin_blocks as admin_blocks_api
 from .api import admin_dashboard as admin_dashboard_api
 from .api import admin_trends as admin_trends_api
 from .api import media as media_api
+from .asgi_http import HTTPConnection
 from .auth import (
     AUTH_LIMITER,
     RateLimiter,
@@ -164,6 +165,7 @@ class WildebeestApp(QuartTrio):
     every request walks per blueprint, checking each function for a coroutine)."""
 
     json_provider_class = OrjsonProvider
+    asgi_http_class = HTTPConnection
     request_class: type[WildebeestRequest] = WildebeestRequest
     session_interface = NoSessions()
     #: The work before every request's view (set by `create_app`); a response ends it.

@@ -41,7 +41,7 @@ def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
     return None
 
 
-def _declares_no_body(headers: list[tuple[bytes, bytes]]) -> bool:
+def declares_no_body(headers: list[tuple[bytes, bytes]]) -> bool:
     """Whether an HTTP/1 request has no body: neither `Content-Length` (or 0) nor
     `Transfer-Encoding` (RFC 9112 6.3), as most GETs."""
     for name, value in headers:
@@ -103,7 +103,7 @@ class Exchange:
             headers = scope.get("headers", [])
             self._declared = _content_length(headers)
             # Nothing to read or drop (HTTP/2 may send a body without declaring its length).
-            self.body_done = self._http1 and _declares_no_body(headers)
+            self.body_done = self._http1 and declares_no_body(headers)
         self._received = 0
         self._settled: trio.Event | None = None
         self._sending_last = False
