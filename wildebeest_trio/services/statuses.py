@@ -528,9 +528,10 @@ async def context_in(
     candidates = [
         r["id"] for r in up + down if r["deleted_at"] is None and r["account_id"] not in hidden
     ]
-    visible = {r["id"] for r in await status_rows.visible_statuses(conn, candidates, viewer_id)}
-    ancestors = [r for r in reversed(up) if r["id"] in visible]
-    descendants = [r for r in down if r["id"] in visible]
+    # Their keys and versions: `hydrate` takes the rows it keeps from the entity cache.
+    keys = {r["id"]: r for r in await status_rows.visible_status_keys(conn, candidates, viewer_id)}
+    ancestors = [keys[r["id"]] for r in reversed(up) if r["id"] in keys]
+    descendants = [keys[r["id"]] for r in down if r["id"] in keys]
     return Context(
         await status_rows.hydrate(conn, ancestors, viewer_id, entities),
         await status_rows.hydrate(conn, descendants, viewer_id, entities),

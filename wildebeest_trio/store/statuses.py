@@ -176,6 +176,19 @@ async def visible_statuses(
     conn: Connection, status_ids: list[int], viewer_id: int | None
 ) -> list[StatusRow]:
     """The live statuses among `status_ids` the viewer may see (any order)."""
+    return await _visible_among(conn, StatusRow, "s.*", status_ids, viewer_id)
+
+
+async def visible_status_keys(
+    conn: Connection, status_ids: list[int], viewer_id: int | None
+) -> list[StatusKeyRow]:
+    """`visible_statuses` read with `KEYS_SQL`: what `hydrate` finds kept rows by."""
+    return await _visible_among(conn, StatusKeyRow, KEYS_SQL, status_ids, viewer_id)
+
+
+async def _visible_among(
+    conn: Connection, row: type[R], columns: str, status_ids: list[int], viewer_id: int | None
+) -> list[R]:
     if not status_ids:
         return []
     args: list[Any] = list(status_ids)
@@ -185,8 +198,8 @@ async def visible_statuses(
         viewer = f"${len(args)}"
     return await fetch_as(
         conn,
-        StatusRow,
-        f"SELECT s.* FROM statuses s WHERE s.id IN ({placeholders(1, len(status_ids))}) "
+        row,
+        f"SELECT {columns} FROM statuses s WHERE s.id IN ({placeholders(1, len(status_ids))}) "
         f"AND {LIVE} AND {visible_sql('s', viewer)}",
         *args,
     )
