@@ -12,7 +12,7 @@ from typing import Any
 
 from .base import Connection, fetch_as, fetchval_as, row_as, rows_as
 from .effects import WORK_QUEUED, WorkQueued
-from .paging import placeholders
+from .paging import ids_among
 from .rows import ClaimedJobRow, JobQueueSampleRow, JobRow
 
 _CLAIMABLE = "((state = 'pending' AND run_at <= $1) OR (state = 'running' AND lease_until <= $1))"
@@ -114,7 +114,7 @@ async def shared_payloads(conn: Connection, ids: Collection[int]) -> dict[int, s
     """The shared payload parts with these ids."""
     if not ids:
         return {}
-    among, args = _among(conn, 1, list(ids))
+    among, args = ids_among(conn, "id", 1, list(ids))
     rows = await conn.fetch(f"SELECT id, data FROM job_shared_payloads WHERE {among}", *args)
     return {r["id"]: r["data"] for r in rows}
 
@@ -170,24 +170,11 @@ def _chunks(ids: Sequence[int], size: int = 500) -> list[Sequence[int]]:
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
-def _among(conn: Connection, start: int, ids: Sequence[int]) -> tuple[str, list[Any]]:
-    """`id` among `ids`: the SQL (parameters from `$start`) and its arguments.
-
-    On PostgreSQL one array parameter, so the statement's text is the same for any
-    number of ids: asyncpg prepares it once, where an IN list of each length was a
-    statement of its own (a Parse and Describe round trip, and a slot in the
-    connection's statement cache, for every batch size the engines wrote).
-    """
-    if conn.dialect == "postgres":
-        return f"id = ANY(${start}::bigint[])", [list(ids)]
-    return f"id IN ({placeholders(start, len(ids))})", list(ids)
-
-
 async def extend_leases(conn: Connection, ids: Sequence[int], worker: str, until: int) -> set[int]:
     """Keep running jobs leased; the ids whose lease this worker still held."""
     kept: set[int] = set()
     for chunk in _chunks(ids):
-        among, args = _among(conn, 3, chunk)
+        among, args = ids_among(conn, "id", 3, chunk)
         rows = await conn.fetch(
             f"UPDATE jobs SET lease_until = $1 WHERE locked_by = $2 AND state = 'running' "
             f"AND {among} RETURNING id",
@@ -211,7 +198,7 @@ async def finish(
     """Record attempts of jobs this worker holds: succeeded (removed), to retry at a time
     (id, run_at, error), or never to succeed (id, error: kept, out of the queue)."""
     for chunk in _chunks(done):
-        among, args = _among(conn, 2, chunk)
+        among, args = ids_among(conn, "id", 2, chunk)
         await conn.execute(
             f"DELETE FROM jobs WHERE locked_by = $1 AND state = 'running' AND {among}",
             worker,
@@ -236,7 +223,7 @@ async def finish(
 async def release(conn: Connection, ids: Sequence[int], worker: str, now: int) -> None:
     """Give jobs back untried (shutdown): due now, the attempt not counted."""
     for chunk in _chunks(ids):
-        among, args = _among(conn, 3, chunk)
+        among, args = ids_among(conn, "id", 3, chunk)
         await conn.execute(
             "UPDATE jobs SET state = 'pending', run_at = $1, lease_until = NULL, "
             "locked_by = NULL, attempts = attempts - 1, updated_at = $1 WHERE locked_by = $2 "

@@ -40,6 +40,21 @@ def placeholders(start: int, count: int) -> str:
     return (_kept_in_list if count <= _KEPT_LISTS_UP_TO else _in_list)(start, count)
 
 
+def ids_among(
+    conn: Connection, column: str, start: int, ids: Sequence[int]
+) -> tuple[str, list[Any]]:
+    """`column` among `ids`: the condition (parameters from `$start`) and its arguments.
+
+    On PostgreSQL one array parameter, so the statement's text is the same for any
+    number of ids: asyncpg prepares it once, where an IN list of each length is a
+    statement of its own (a Parse and Describe round trip, and a slot in the
+    connection's statement cache, for every length a caller sends).
+    """
+    if conn.dialect == "postgres":
+        return f"{column} = ANY(${start}::bigint[])", [list(ids)]
+    return f"{column} IN ({placeholders(start, len(ids))})", list(ids)
+
+
 async def found_among(conn: Connection, query: str, values: Collection[str]) -> set[str]:
     """Which of `values` the query finds: `query` selects one text column and ends in
     `IN`, to which the list of values is appended."""
