@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -98,3 +99,29 @@ async def test_a_read_that_meets_a_lock_waits_for_it_on_a_thread(store: SqliteSt
 
     assert await store.read(locked_here) != trio_thread
     assert await store.read(locked_here) == trio_thread  # a lock is no reason to move it
+
+
+async def test_time_spent_waiting_is_not_counted_against_the_budget(store: SqliteStore) -> None:
+    # A read that waits (for the GIL, in a server; here a function that sleeps) past the
+    # budget without using the CPU stays on the Trio thread: moving it would not free the
+    # loop, and under load it sent every read to the threads.
+    waited: list[bool] = []
+
+    def wait_once(value: int) -> int:
+        if not waited:
+            waited.append(True)
+            time.sleep(sqlite_store.INLINE_BUDGET * 3)  # within the wall-time limit
+        return value
+
+    store._inline_reader.create_function("wb_wait_once", 1, wait_once)
+
+    async def waits(conn: Connection) -> str:
+        # Enough rows after the wait for SQLite to call the progress handler again.
+        await conn.fetchval(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 600) "
+            "SELECT COUNT(wb_wait_once(i)) FROM n"
+        )
+        return threading.current_thread().name
+
+    assert await store.read(waits) == threading.current_thread().name
+    assert waited == [True]
