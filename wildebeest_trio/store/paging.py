@@ -42,7 +42,7 @@ def placeholders(start: int, count: int) -> str:
 
 def ids_among(
     conn: Connection, column: str, start: int, ids: Sequence[int]
-) -> tuple[str, list[Any]]:
+) -> tuple[str, list[int | list[int]]]:
     """`column` among `ids`: the condition (parameters from `$start`) and its arguments.
 
     On PostgreSQL one array parameter, so the statement's text is the same for any
@@ -52,7 +52,7 @@ def ids_among(
     """
     if conn.dialect == "postgres":
         return f"{column} = ANY(${start}::bigint[])", [list(ids)]
-    return f"{column} IN ({placeholders(start, len(ids))})", list(ids)
+    return f"{column} IN ({placeholders(start, len(ids))})", [*ids]
 
 
 async def found_among(conn: Connection, query: str, values: Collection[str]) -> set[str]:
