@@ -124,11 +124,8 @@ async def _lookup(conn: Connection, jobs: Sequence[RowView]) -> _Facts:
         pem = await account_rows.private_key_of(conn, key_id)
         if pem is not None:
             keys[key_id] = pem
-    return _Facts(
-        keys=keys,
-        unavailable=await delivery_rows.unavailable_among(conn, domains),
-        failing=await delivery_rows.failing_among(conn, domains),
-    )
+    unavailable, failing = await delivery_rows.health_among(conn, domains)
+    return _Facts(keys=keys, unavailable=unavailable, failing=failing)
 
 
 def _split(inbox: str) -> SplitResult | None:

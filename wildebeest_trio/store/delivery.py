@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Mapping
 
 from .base import Connection, fetch_as
-from .paging import found_among
+from .paging import placeholders
 from .rows import DeliveryCountRow, UnavailableDomainRow
 
 FAILURE_DAYS_THRESHOLD = 7
@@ -16,18 +17,25 @@ async def is_unavailable(conn: Connection, domain: str) -> bool:
     return found is not None
 
 
-async def unavailable_among(conn: Connection, domains: Collection[str]) -> set[str]:
-    """Which of these domains are marked unavailable."""
-    return await found_among(
-        conn, "SELECT domain FROM unavailable_domains WHERE domain IN", domains
+async def health_among(conn: Connection, domains: Collection[str]) -> tuple[set[str], set[str]]:
+    """Which of these domains are marked unavailable, and which have failures on record (a
+    success should clear them): one statement, of the same text for any number of domains
+    on PostgreSQL (prepared once per connection, where an IN list of each length is a
+    statement of its own)."""
+    args: list[str | list[str]]
+    if conn.dialect == "postgres":
+        among, args = "= ANY($1::text[])", [list(domains)]
+    else:
+        if not domains:
+            return set(), set()
+        among, args = f"IN ({placeholders(1, len(domains))})", [*domains]
+    rows = await conn.fetch(
+        f"SELECT domain, 1 AS unavailable FROM unavailable_domains WHERE domain {among} "
+        f"UNION ALL SELECT DISTINCT domain, 0 FROM delivery_failures WHERE domain {among}",
+        *args,
     )
-
-
-async def failing_among(conn: Connection, domains: Collection[str]) -> set[str]:
-    """Which of these domains have failures on record (a success should clear them)."""
-    return await found_among(
-        conn, "SELECT DISTINCT domain FROM delivery_failures WHERE domain IN", domains
-    )
+    unavailable = {r["domain"] for r in rows if r["unavailable"]}
+    return unavailable, {r["domain"] for r in rows if not r["unavailable"]}
 
 
 async def record_failure(conn: Connection, domain: str, day: str, now: int) -> bool:
@@ -67,18 +75,36 @@ async def unavailable_domains(conn: Connection) -> list[UnavailableDomainRow]:
 async def count_deliveries(
     conn: Connection, day: int, tally: Mapping[str, tuple[int, int]]
 ) -> None:
-    """Add a batch's (delivered, failed) attempts per domain to the day's counts."""
-    for domain, (delivered, failed) in sorted(tally.items()):
+    """Add a batch's (delivered, failed) attempts per domain to the day's counts, in one
+    statement (a batch spans tens of domains: a round trip each was most of its write)."""
+    rows = sorted(tally.items())  # one order in every writer: no deadlock between them
+    upsert = (
+        "ON CONFLICT (day, domain) DO UPDATE SET "
+        "delivered = delivery_counts.delivered + excluded.delivered, "
+        "failed = delivery_counts.failed + excluded.failed"
+    )
+    if conn.dialect == "postgres":
         await conn.execute(
-            "INSERT INTO delivery_counts (day, domain, delivered, failed) VALUES ($1, $2, $3, $4) "
-            "ON CONFLICT (day, domain) DO UPDATE SET "
-            "delivered = delivery_counts.delivered + excluded.delivered, "
-            "failed = delivery_counts.failed + excluded.failed",
+            "INSERT INTO delivery_counts (day, domain, delivered, failed) "
+            "SELECT $1, u.domain, u.delivered, u.failed "
+            "FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS u (domain, delivered, failed) "
+            + upsert,
             day,
-            domain,
-            delivered,
-            failed,
+            [domain for domain, _ in rows],
+            [delivered for _, (delivered, _) in rows],
+            [failed for _, (_, failed) in rows],
         )
+        return
+    if not rows:
+        return
+    # SQLite has no arrays: the rows go as one JSON array (`WHERE true` lets the parser
+    # tell the upsert clause from a join condition).
+    await conn.execute(
+        "INSERT INTO delivery_counts (day, domain, delivered, failed) "
+        "SELECT $1, value ->> 0, value ->> 1, value ->> 2 FROM json_each($2) WHERE true " + upsert,
+        day,
+        json.dumps([[domain, delivered, failed] for domain, (delivered, failed) in rows]),
+    )
 
 
 async def deliveries_by_domain(
