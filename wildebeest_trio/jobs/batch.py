@@ -14,6 +14,8 @@ store crossings per job. One engine per process runs such a kind instead:
   load each write carries many;
 - leases of every job in flight are extended in one write; a job whose lease was lost
   is no longer recorded by this engine (another worker has it);
+- before its first claim, an engine prepares its statements on the store's connections
+  and runs the kind's `warm`, so the first batch after a start does not pay for them;
 - on cancellation (shutdown), reported outcomes are written and the jobs not finished
   are handed back at once, their attempt not counted. A process that dies leaves its
   jobs leased: they are claimed again when the lease runs out.
@@ -40,6 +42,9 @@ log = logging.getLogger(__name__)
 
 #: Shared payload parts kept per process (a fan-out's activity, a few KB each).
 SHARED_CACHE = 64
+#: Connections the engine's statements are prepared on at start: its claims, writes and
+#: lease extensions overlap, each on a connection of its own (PostgreSQL's pool opens two).
+WARM_CONNECTIONS = 2
 
 
 class _Engine:
@@ -169,6 +174,28 @@ class _Engine:
             # Reports are taken once: these are the jobs the run did not report.
             self.report(job, error or RuntimeError("the batch ended without an outcome"))
 
+    # Starting ------------------------------------------------------------------------
+
+    async def warm(self, connections: int = WARM_CONNECTIONS) -> None:
+        """Before the first claim: prepare the engine's and the kind's statements on the
+        store's first `connections` connections (units side by side hold one each), then
+        run the kind's own warm-up. A failure is logged, not raised: the first batch then
+        pays instead."""
+        try:
+            async with trio.open_nursery() as nursery:
+                for _ in range(connections):
+                    nursery.start_soon(self.rt.store.write, self._prepare)
+            if self.batched.warm is not None:
+                await self.batched.warm(self.rt)
+        except Exception:
+            log.exception("warming the %s engine failed; going on cold", self.kind)
+
+    async def _prepare(self, conn: Connection) -> None:
+        kinds = [self.kind.name]
+        await job_rows.prepare_batches(conn, kinds=kinds, worker=self.worker, now=now_ms())
+        if self.batched.prepare is not None:
+            await self.batched.prepare(conn)
+
     # Leases ----------------------------------------------------------------------------
 
     async def lease_loop(self) -> None:
@@ -198,6 +225,7 @@ class _Engine:
 async def run_batched(rt: Runtime, batched: BatchedKind) -> None:
     """Run one batched kind's engine until cancelled."""
     engine = _Engine(rt, batched)
+    await engine.warm()
     try:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(engine.record_loop)

@@ -117,6 +117,14 @@ class BatchedKind:
     #: Seconds outcomes gather after the first before they are written together: fewer,
     #: larger writes (a crash in between only runs those jobs again, as any lost lease).
     gather: float = 0.0
+    #: A store unit each engine runs before its first claim on each connection it warms,
+    #: beside its own statements: the kind's lookup and effect statements run with
+    #: arguments that match nothing, so they are prepared before the first batch. It must
+    #: change nothing.
+    prepare: Effect | None = None
+    #: Run once by each engine before its first claim: one-time set-up of the work (what
+    #: the first batch after a start would otherwise wait for), paid while nothing waits.
+    warm: Callable[[Runtime], Awaitable[None]] | None = None
 
 
 class JobRegistry:

@@ -166,6 +166,17 @@ async def claim(
     return rows_as(ClaimedJobRow, rows)
 
 
+async def prepare_batches(conn: Connection, *, kinds: list[str], worker: str, now: int) -> None:
+    """Run the statements a batched engine runs for every batch (claim, shared payloads,
+    completion, lease extension) with arguments no row matches, so that the connection
+    has them prepared (asyncpg prepares per connection; SQLite caches per connection)
+    before the first batch waits on it. Changes nothing."""
+    await claim(conn, kinds=kinds, worker=worker, now=now, lease_ms=0, limit=0)
+    await shared_payloads(conn, [0])
+    await finish(conn, worker, done=[0], now=now)
+    await extend_leases(conn, [0], worker, now)
+
+
 def _chunks(ids: Sequence[int], size: int = 500) -> list[Sequence[int]]:
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
