@@ -26,7 +26,6 @@ from .paging import Page, fetch_page, placeholders
 from .rows import (
     AccountPageRow,
     AccountRow,
-    AncestorRow,
     ApplicationNameRow,
     CustomEmojiRow,
     IdRow,
@@ -1149,34 +1148,62 @@ async def quoting_page(
     )
 
 
-async def ancestors(conn: Connection, status_id: int, limit: int = 40) -> list[AncestorRow]:
-    """The statuses a status replies to, up the thread, nearest first (deleted included
-    so the walk can see where the chain breaks)."""
+class ThreadKeyRow(StatusKeyRow):
+    """A status of a thread's walk as `ancestor_keys`/`descendant_keys` read it: its keys
+    (`KEYS_SQL`), where it hangs, whether it is deleted and whether the viewer may see it."""
+
+    in_reply_to_id: int | None
+    wb_deleted: int
+    wb_visible: int
+
+
+def _thread_columns(viewer_param: str | None) -> str:
+    return (
+        f"{KEYS_SQL}, s.in_reply_to_id, "
+        f"CASE WHEN {LIVE} THEN 0 ELSE 1 END AS wb_deleted, "
+        f"CASE WHEN {LIVE} AND {visible_sql('s', viewer_param)} THEN 1 ELSE 0 END AS wb_visible"
+    )
+
+
+async def ancestor_keys(
+    conn: Connection, status_id: int, viewer_id: int | None, limit: int = 40
+) -> list[ThreadKeyRow]:
+    """The statuses a status replies to, up the thread, nearest first (deleted and unseen
+    ones included, flagged, so the walk can see where the chain breaks)."""
+    viewer = None if viewer_id is None else "$3"
     return await fetch_as(
         conn,
-        AncestorRow,
+        ThreadKeyRow,
         "WITH RECURSIVE up(id, depth) AS ("
         " SELECT in_reply_to_id, 1 FROM statuses WHERE id = $1 AND in_reply_to_id IS NOT NULL"
         " UNION ALL SELECT s.in_reply_to_id, up.depth + 1 FROM statuses s JOIN up ON s.id = up.id"
         " WHERE s.in_reply_to_id IS NOT NULL AND up.depth < $2) "
-        "SELECT s.*, up.depth FROM up JOIN statuses s ON s.id = up.id ORDER BY up.depth",
+        f"SELECT {_thread_columns(viewer)} FROM up JOIN statuses s ON s.id = up.id "
+        "ORDER BY up.depth",
         status_id,
         limit,
+        *(() if viewer_id is None else (viewer_id,)),
     )
 
 
-async def descendants(conn: Connection, status_id: int, limit: int = 4096) -> list[StatusRow]:
-    """Every reply below a status, at any depth (deleted included), in id order."""
+async def descendant_keys(
+    conn: Connection, status_id: int, viewer_id: int | None, limit: int = 4096
+) -> list[ThreadKeyRow]:
+    """Every reply below a status, at any depth, in id order (deleted and unseen ones
+    included, flagged: their replies hang below them)."""
+    viewer = None if viewer_id is None else "$3"
     return await fetch_as(
         conn,
-        StatusRow,
+        ThreadKeyRow,
         "WITH RECURSIVE down(id, depth) AS ("
         " SELECT id, 1 FROM statuses WHERE in_reply_to_id = $1"
         " UNION ALL SELECT s.id, down.depth + 1 FROM statuses s JOIN down"
         " ON s.in_reply_to_id = down.id WHERE down.depth < 256) "
-        "SELECT s.* FROM down JOIN statuses s ON s.id = down.id ORDER BY s.id LIMIT $2",
+        f"SELECT {_thread_columns(viewer)} FROM down JOIN statuses s ON s.id = down.id "
+        "ORDER BY s.id LIMIT $2",
         status_id,
         limit,
+        *(() if viewer_id is None else (viewer_id,)),
     )
 
 
