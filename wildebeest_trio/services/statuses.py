@@ -516,9 +516,7 @@ async def context_in(
     conn: Connection, entities: EntityCache, status_id: int, viewer_id: int | None
 ) -> Context:
     """`context`'s read, for a unit that reads more beside it."""
-    if not await status_rows.visible_status_keys(conn, [status_id], viewer_id):
-        raise StatusNotFound()
-    up, down = await _thread_keys(conn, status_id, viewer_id)
+    _, up, down = await _thread_keys(conn, status_id, viewer_id)
     bundle = await status_rows.hydrate(conn, [*up, *down], viewer_id, entities)
     return Context(_part(bundle, up), _part(bundle, down))
 
@@ -527,12 +525,9 @@ async def page_in(
     conn: Connection, entities: EntityCache, status_id: int, viewer_id: int | None
 ) -> tuple[StatusBundle, Context]:
     """`show_in` and `context_in` together (a status page's read): the keys of the status
-    and of its thread, then one hydration of them all (from the entity cache, for kept
-    posts)."""
-    main = await status_rows.visible_status_keys(conn, [status_id], viewer_id)
-    if not main:
-        raise StatusNotFound()
-    up, down = await _thread_keys(conn, status_id, viewer_id)
+    and of its thread in one statement, then one hydration of them all (from the entity
+    cache, for kept posts)."""
+    main, up, down = await _thread_keys(conn, status_id, viewer_id)
     bundle = await status_rows.hydrate(conn, [*main, *up, *down], viewer_id, entities)
     if status_id not in bundle.statuses:
         raise StatusNotFound()  # deleted since the statement (PostgreSQL reads afresh)
@@ -541,21 +536,26 @@ async def page_in(
 
 async def _thread_keys(
     conn: Connection, status_id: int, viewer_id: int | None
-) -> tuple[list[StatusKeyRow], list[StatusKeyRow]]:
-    """The keys of the thread around a status the viewer may see: ancestors oldest first
-    (up to the first deleted one: the thread is broken there, as after Mastodon's hard
-    delete), descendants in thread order (below deleted and unseen ones too)."""
+) -> tuple[list[StatusKeyRow], list[StatusKeyRow], list[StatusKeyRow]]:
+    """The keys of a status the viewer may see (StatusNotFound otherwise) and of the thread
+    around it they may see: ancestors oldest first (up to the first deleted one: the
+    thread is broken there, as after Mastodon's hard delete), descendants in thread order
+    (below deleted and unseen ones too)."""
+    rows = await status_rows.thread_keys(conn, status_id, viewer_id)
+    main = [r for r in rows if r["wb_depth"] == 0 and r["wb_visible"]]
+    if not main:
+        raise StatusNotFound()
     up: list[ThreadKeyRow] = []
-    for ancestor in await status_rows.ancestor_keys(conn, status_id, viewer_id):
+    for ancestor in sorted((r for r in rows if r["wb_depth"] > 0), key=lambda r: r["wb_depth"]):
         if ancestor["wb_deleted"]:
             break
         up.append(ancestor)
-    down = depth_first(status_id, await status_rows.descendant_keys(conn, status_id, viewer_id))
+    down = depth_first(status_id, [r for r in rows if r["wb_depth"] < 0])
     hidden: set[int] = set()
     if viewer_id is not None:
         hidden = await status_rows.hidden_account_ids(conn, viewer_id, now_ms())
 
-    def keys(rows: list[ThreadKeyRow]) -> list[StatusKeyRow]:
+    def keys(rows: list[ThreadKeyRow], hidden: set[int]) -> list[StatusKeyRow]:
         return [
             StatusKeyRow(
                 id=r["id"],
@@ -569,7 +569,8 @@ async def _thread_keys(
             if r["wb_visible"] and r["account_id"] not in hidden
         ]
 
-    return keys(up[::-1]), keys(down)
+    # The status itself shows whoever wrote it (a muted author's, by its link).
+    return keys(main, set()), keys(up[::-1], hidden), keys(down, hidden)
 
 
 def _part(bundle: StatusBundle, rows: list[StatusKeyRow]) -> StatusBundle:
