@@ -1,5 +1,6 @@
 """A delivery engine is ready before its first job: its statements prepared on the
-store's connections and the signer set up, on both backends."""
+store's connections and the signer set up, on both backends; an engine whose warm-up
+fails still runs its jobs."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import trio
 from tests.fakes.peers import eventually
 from wildebeest_trio.federation.delivery import DELIVER
 from wildebeest_trio.federation.instance_actor import ensure_instance_actor
+from wildebeest_trio.jobs import JobKind
 from wildebeest_trio.jobs.batch import run_batched
+from wildebeest_trio.jobs.kinds import BatchedKind, Report
 from wildebeest_trio.runtime import Runtime
-from wildebeest_trio.store import Connection
+from wildebeest_trio.store import Connection, Row
 
 # What every batch runs: its claim, its lookup, its completion and its counts.
 HOT_STATEMENTS = (
@@ -73,3 +76,35 @@ async def _held_prepared(conn: Connection) -> list[str]:
 
 async def _count(conn: Connection, sql: str) -> int:
     return int(await conn.fetchval(sql))
+
+
+async def test_an_engine_whose_warm_up_fails_still_runs_its_jobs(rt: Runtime) -> None:
+    kind = JobKind("test.cold_start", max_attempts=3)
+    ran: list[int] = []
+
+    async def broken(_rt: Runtime) -> None:
+        raise RuntimeError("no warm-up today")
+
+    async def run(_rt: Runtime, jobs: list[Row], _facts: object, report: Report) -> None:
+        for job in jobs:
+            ran.append(job["payload"]["n"])
+            report(job, None, None)
+
+    async def lookup(_conn: Connection, _jobs: list[Row]) -> None:
+        return None
+
+    batched = BatchedKind(kind, lookup=lookup, run=run, capacity=lambda _: 8, warm=broken)
+
+    async def queue(conn: Connection) -> None:
+        await kind.enqueue(conn, rt.ids, {"n": 1})
+
+    await rt.store.write(queue)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(run_batched, rt, batched)
+
+        async def done() -> bool:
+            left = await rt.store.read(_count, "SELECT COUNT(*) FROM jobs")
+            return ran == [1] and left == 0
+
+        await eventually(done, "the job run and finished despite the failed warm-up")
+        nursery.cancel_scope.cancel()
