@@ -12,7 +12,10 @@ process. The after-commit `EntitiesChanged` effect only drops the writer's own c
 once, so memory is not held by entries no read can use.
 
 Units run in threads on SQLite, so the cache takes a lock; entries are never changed once
-stored (apart from `base`, which is set once to the same value by whoever builds it).
+stored (apart from `base` and its encoding, each set once to the same value by whoever
+builds it). The encoded parts are what a timeline page's answer is joined from
+(`serializers.statuses.status_json`): they live and go with their entries, so they are
+exactly as fresh.
 """
 
 from __future__ import annotations
@@ -64,6 +67,9 @@ class StatusEntry:
     #: The Status entity without its account and what depends on the viewer or on other
     #: statuses (set by the serializer the first time it renders the entry).
     base: dict[str, Json] | None = None
+    #: `base` encoded as a JSON object, without the keys filled per call (set by the
+    #: serializer the first time a page is encoded from the entry).
+    base_json: bytes | None = None
 
 
 @dataclass(eq=False)
@@ -73,6 +79,8 @@ class AccountEntry:
     key: EntryKey
     row: AccountRow
     base: dict[str, Json] | None = None
+    #: `base` encoded (set by the serializer the first time a page is encoded from it).
+    json: bytes | None = None
 
 
 E = TypeVar("E", StatusEntry, AccountEntry)
@@ -94,6 +102,11 @@ class _Kept(Generic[E]):
                 return None
             self._entries.move_to_end(entry_id)
             return entry
+
+    def entry(self, entry_id: int) -> E | None:
+        """The entry kept for this id, at whatever version (for tests and diagnostics)."""
+        with self._lock:
+            return self._entries.get(entry_id)
 
     def put(self, entry_id: int, entry: E) -> None:
         with self._lock:
