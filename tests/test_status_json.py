@@ -13,7 +13,7 @@ from tests.test_entity_cache import alice, bob, carol, home, public, warn_of
 from tests.test_media_delete import uploaded
 from tests.test_preview_cards import png
 from wildebeest_trio.runtime import Runtime
-from wildebeest_trio.serializers.statuses import status_entity, status_json
+from wildebeest_trio.serializers.statuses import status_entity, status_json, statuses_json
 from wildebeest_trio.services import timelines
 from wildebeest_trio.store import Connection
 from wildebeest_trio.store import preview_cards as card_rows
@@ -60,6 +60,9 @@ async def _same_as_entities(rt: Runtime, viewer: User | None, *, own: bool) -> S
             encoded = status_json(config, bundle, status_id, shallow=shallow)
             entity = status_entity(config, bundle, status_id, shallow=shallow)
             assert json.loads(encoded, object_pairs_hook=_once) == entity, (viewer, status_id)
+    page = [status_entity(config, bundle, i) for i in bundle.order]
+    assert json.loads(statuses_json(config, bundle, bundle.order)) == page
+    assert statuses_json(config, bundle, []) == b"[]"
     return bundle
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Iterable
 from html import escape
 from typing import Any
 
@@ -77,9 +78,10 @@ def _add_viewer_flags(entity: dict[str, Any], bundle: StatusBundle, row: RowView
 
 @functools.lru_cache(maxsize=64)
 def _flags_json(flags: Flags) -> bytes:
-    """The viewer's flags and an empty `filtered`, encoded as the end of an object."""
+    """The viewer's flags and an empty `filtered`, encoded as the end of an object
+    (after a comma)."""
     shown = {n: v for n, v in zip(_FLAG_NAMES, flags, strict=True) if v is not None}
-    return orjson.dumps({**shown, "filtered": []})[1:]
+    return b"," + orjson.dumps({**shown, "filtered": []})[1:]
 
 
 def status_entity(
@@ -111,20 +113,31 @@ def status_json(
     equals the entity), joined from the kept status's encoded part (`StatusEntry.base_json`,
     encoded once) and its author's (`AccountEntry.json`), and what the viewer or other
     statuses decide, encoded per call: a timeline page encodes only that."""
+    out: list[bytes] = []
+    _status_parts(config, bundle, status_id, out, shallow=shallow)
+    return b"".join(out)
+
+
+def statuses_json(config: Config, bundle: StatusBundle, status_ids: Iterable[int]) -> bytes:
+    """The statuses as a JSON array, each as `status_json` writes it (the answer's bytes
+    copied once, as they are joined)."""
+    out = [b"["]
+    for status_id in status_ids:
+        _status_parts(config, bundle, status_id, out, shallow=False)
+        out.append(b",")
+    out[-1] = b"]"  # the last comma, or the opening bracket of an empty array
+    return b"[]" if len(out) == 1 else b"".join(out)
+
+
+def _status_parts(
+    config: Config, bundle: StatusBundle, status_id: int, out: list[bytes], *, shallow: bool
+) -> None:
+    """Append `status_json`'s pieces to `out`."""
     row = bundle.statuses[status_id]
-    # Two JSON objects with no key in common, made one: `{a}` and `{b}` give `{a,b}`.
-    return (
-        _base_json(config, bundle, status_id)[:-1]
-        + b","
-        + _per_call_json(config, bundle, row, shallow=shallow)
-    )
-
-
-def _per_call_json(config: Config, bundle: StatusBundle, row: RowView, *, shallow: bool) -> bytes:
-    """`_per_call` encoded, without its opening brace; for most statuses (no poll, quote,
-    card naming an author, application shown or filter matched) joined from encoded
-    pieces: the author's, the boosted status's, and the quote approval and viewer's
-    flags, each encoded once per combination."""
+    # Two JSON objects with no key in common, made one: `{a` (its closing brace left off
+    # when it was kept) and `{b}` give `{a,b}`.
+    out.append(_base_json(config, bundle, status_id))
+    out.append(b",")
     status_id = row["id"]
     card = bundle.cards.get(status_id)
     if (
@@ -134,24 +147,24 @@ def _per_call_json(config: Config, bundle: StatusBundle, row: RowView, *, shallo
         or (row["application_id"] and bundle.viewer_id == row["account_id"])
         or bundle.filtered.get(status_id)
     ):
-        return orjson.dumps(_per_call(config, bundle, row, shallow=shallow, encoded=True))[1:]
+        part = _per_call(config, bundle, row, shallow=shallow, encoded=True)
+        out.append(orjson.dumps(part)[1:])
+        return
+    # Most statuses (no poll, quote, card naming an author, application shown or filter
+    # matched) are joined from encoded pieces: the author's, the boosted status's, and
+    # the quote approval and viewer's flags, each encoded once per combination.
+    out.append(b'"account":')
+    out.append(_author_json(config, bundle, row["account_id"]))
+    out.append(b',"reblog":')
     reblog_id = row["reblog_of_id"]
-    reblog = b"null"
     if reblog_id is not None and reblog_id in bundle.statuses:
-        reblog = status_json(config, bundle, reblog_id)
+        _status_parts(config, bundle, reblog_id, out, shallow=False)
+    else:
+        out.append(b"null")
+    out.append(b',"poll":null,"quote":null,"quote_approval":')
     proper = bundle.statuses.get(reblog_id or status_id, row)
-    flags = b"}" if bundle.viewer_id is None else b"," + _flags_json(_flags(bundle, row))
-    return b"".join(
-        (
-            b'"account":',
-            _author_json(config, bundle, row["account_id"]),
-            b',"reblog":',
-            reblog,
-            b',"poll":null,"quote":null,"quote_approval":',
-            _approval_json(*_approval_of(bundle, proper)),
-            flags,
-        )
-    )
+    out.append(_approval_json(*_approval_of(bundle, proper)))
+    out.append(b"}" if bundle.viewer_id is None else _flags_json(_flags(bundle, row)))
 
 
 # The keys of `_base_entity` that hold a place for what `_per_call` fills.
@@ -169,15 +182,15 @@ def _base(config: Config, bundle: StatusBundle, status_id: int) -> dict[str, Any
 
 
 def _base_json(config: Config, bundle: StatusBundle, status_id: int) -> bytes:
-    """`_base` encoded, without the keys `_per_call` fills (`card` among them when it
-    names an author), encoded once per kept status."""
+    """`_base` encoded without its closing brace, and without the keys `_per_call` fills
+    (`card` among them when it names an author), encoded once per kept status."""
     entry = bundle.entries.get(status_id)
     if entry is not None and entry.base_json is not None:
         return entry.base_json
     card = bundle.cards.get(status_id)
     skip = _PER_CALL_KEYS | {"card"} if card and card["author_account_id"] else _PER_CALL_KEYS
     base = _base(config, bundle, status_id)
-    encoded = orjson.dumps({k: v for k, v in base.items() if k not in skip})
+    encoded = orjson.dumps({k: v for k, v in base.items() if k not in skip})[:-1]
     if entry is not None:
         entry.base_json = encoded
     return encoded

@@ -67,8 +67,8 @@ class StatusEntry:
     #: The Status entity without its account and what depends on the viewer or on other
     #: statuses (set by the serializer the first time it renders the entry).
     base: dict[str, Json] | None = None
-    #: `base` encoded as a JSON object, without the keys filled per call (set by the
-    #: serializer the first time a page is encoded from the entry).
+    #: `base` encoded as a JSON object, without the keys filled per call and without its
+    #: closing brace (set by the serializer the first time a page is encoded from it).
     base_json: bytes | None = None
 
 
@@ -96,12 +96,22 @@ class _Kept(Generic[E]):
 
     def get(self, entry_id: int, version: int, epoch: int) -> E | None:
         """The entry if it was built at this version (and emoji epoch, if it uses emoji)."""
+        return self.get_many(((entry_id, version),), epoch)[0]
+
+    def get_many(self, wanted: Iterable[tuple[int, int]], epoch: int) -> list[E | None]:
+        """`get` of each (id, version), under one taking of the lock (a page asks for
+        forty statuses and their authors at once)."""
+        found: list[E | None] = []
         with self._lock:
-            entry = self._entries.get(entry_id)
-            if entry is None or entry.key[0] != version or entry.key[1] not in (-1, epoch):
-                return None
-            self._entries.move_to_end(entry_id)
-            return entry
+            entries = self._entries
+            for entry_id, version in wanted:
+                entry = entries.get(entry_id)
+                if entry is None or entry.key[0] != version or entry.key[1] not in (-1, epoch):
+                    found.append(None)
+                else:
+                    entries.move_to_end(entry_id)
+                    found.append(entry)
+        return found
 
     def entry(self, entry_id: int) -> E | None:
         """The entry kept for this id, at whatever version (for tests and diagnostics)."""

@@ -8,7 +8,7 @@ from ...serializers.preview_cards import trends_link_entity
 from ...serializers.statuses import (
     conversation_entity,
     status_entities,
-    status_json,
+    statuses_json,
 )
 from ...services import conversations, filters, timelines, trends
 from ...services.types import Page, StatusBundle
@@ -38,9 +38,7 @@ def _page_response(
     shown = filters.visible_order(bundle, context) if context else bundle.order
     config = runtime().config
     # The statuses' JSON joined: each kept status's own part was encoded once.
-    response = json_response(
-        b"[" + b",".join([status_json(config, bundle, i) for i in shown]) + b"]"
-    )
+    response = json_response(statuses_json(config, bundle, shown))
     cursors = [bundle.cursors[i] for i in bundle.order] if by_cursor else bundle.order
     # Like Mastodon, lists keyed by another table only offer `next` on a full page.
     more = len(bundle.order) == page.limit if by_cursor else True
