@@ -14,6 +14,7 @@ back. Favourites, boosts, bookmarks, pins and conversation mutes are written by
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Sequence
@@ -40,7 +41,7 @@ from ..store.effects import WebhookEvent
 from ..store.entities import EntityCache
 from ..store.paging import Page
 from ..store.rows import AccountPageRow, AccountRow, StatusRow
-from ..store.statuses import StatusBundle
+from ..store.statuses import StatusBundle, StatusKeyRow, ThreadKeyRow
 from ..urls import status_uri, status_url
 from . import (
     conversations,
@@ -491,12 +492,12 @@ class Context:
     descendants: StatusBundle
 
 
-def depth_first(root_id: int, rows: Sequence[StatusRow]) -> list[StatusRow]:
+def depth_first(root_id: int, rows: Sequence[ThreadKeyRow]) -> list[ThreadKeyRow]:
     """Replies in thread order: each reply followed by its own replies, oldest first."""
-    children: dict[int | None, list[StatusRow]] = {}
+    children: dict[int | None, list[ThreadKeyRow]] = {}
     for row in sorted(rows, key=lambda r: r["id"]):
         children.setdefault(row["in_reply_to_id"], []).append(row)
-    ordered: list[StatusRow] = []
+    ordered: list[ThreadKeyRow] = []
     stack = list(reversed(children.get(root_id, [])))
     while stack:
         row = stack.pop()
@@ -514,28 +515,71 @@ async def context(rt: Runtime, status_id: int, viewer_id: int | None) -> Context
 async def context_in(
     conn: Connection, entities: EntityCache, status_id: int, viewer_id: int | None
 ) -> Context:
-    """`context`'s read, for a unit that reads more beside it (a web page's)."""
-    await _visible(conn, status_id, viewer_id)
-    up = []
-    for ancestor in await status_rows.ancestors(conn, status_id):
-        if ancestor["deleted_at"] is not None:
-            break  # the thread is broken here, as after Mastodon's hard delete
+    """`context`'s read, for a unit that reads more beside it."""
+    _, up, down = await _thread_keys(conn, status_id, viewer_id)
+    bundle = await status_rows.hydrate(conn, [*up, *down], viewer_id, entities)
+    return Context(_part(bundle, up), _part(bundle, down))
+
+
+async def page_in(
+    conn: Connection, entities: EntityCache, status_id: int, viewer_id: int | None
+) -> tuple[StatusBundle, Context]:
+    """`show_in` and `context_in` together (a status page's read): the keys of the status
+    and of its thread in one statement, then one hydration of them all (from the entity
+    cache, for kept posts)."""
+    main, up, down = await _thread_keys(conn, status_id, viewer_id)
+    bundle = await status_rows.hydrate(conn, [*main, *up, *down], viewer_id, entities)
+    if status_id not in bundle.statuses:
+        raise StatusNotFound()  # deleted since the statement (PostgreSQL reads afresh)
+    return _part(bundle, main), Context(_part(bundle, up), _part(bundle, down))
+
+
+async def _thread_keys(
+    conn: Connection, status_id: int, viewer_id: int | None
+) -> tuple[list[StatusKeyRow], list[StatusKeyRow], list[StatusKeyRow]]:
+    """The keys of a status the viewer may see (StatusNotFound otherwise) and of the thread
+    around it they may see: ancestors oldest first (up to the first deleted one: the
+    thread is broken there, as after Mastodon's hard delete), descendants in thread order
+    (below deleted and unseen ones too)."""
+    rows = await status_rows.thread_keys(conn, status_id, viewer_id)
+    main = [r for r in rows if r["wb_depth"] == 0 and r["wb_visible"]]
+    if not main:
+        raise StatusNotFound()
+    up: list[ThreadKeyRow] = []
+    for ancestor in sorted((r for r in rows if r["wb_depth"] > 0), key=lambda r: r["wb_depth"]):
+        if ancestor["wb_deleted"]:
+            break
         up.append(ancestor)
-    down = depth_first(status_id, await status_rows.descendants(conn, status_id))
+    down = depth_first(status_id, [r for r in rows if r["wb_depth"] < 0])
     hidden: set[int] = set()
     if viewer_id is not None:
         hidden = await status_rows.hidden_account_ids(conn, viewer_id, now_ms())
-    candidates = [
-        r["id"] for r in up + down if r["deleted_at"] is None and r["account_id"] not in hidden
-    ]
-    # Their keys and versions: `hydrate` takes the rows it keeps from the entity cache.
-    keys = {r["id"]: r for r in await status_rows.visible_status_keys(conn, candidates, viewer_id)}
-    ancestors = [keys[r["id"]] for r in reversed(up) if r["id"] in keys]
-    descendants = [keys[r["id"]] for r in down if r["id"] in keys]
-    return Context(
-        await status_rows.hydrate(conn, ancestors, viewer_id, entities),
-        await status_rows.hydrate(conn, descendants, viewer_id, entities),
-    )
+
+    def keys(rows: list[ThreadKeyRow], hidden: set[int]) -> list[StatusKeyRow]:
+        return [
+            StatusKeyRow(
+                id=r["id"],
+                entity_version=r["entity_version"],
+                account_id=r["account_id"],
+                reblog_of_id=r["reblog_of_id"],
+                wb_account_version=r["wb_account_version"],
+                wb_emoji_epoch=r["wb_emoji_epoch"],
+            )
+            for r in rows
+            if r["wb_visible"] and r["account_id"] not in hidden
+        ]
+
+    # The status itself shows whoever wrote it (a muted author's, by its link).
+    return keys(main, set()), keys(up[::-1], hidden), keys(down, hidden)
+
+
+def _part(bundle: StatusBundle, rows: list[StatusKeyRow]) -> StatusBundle:
+    """The bundle showing only `rows` (those it kept), in their order; the rest of it is
+    shared (what an entity reads of it is found by the status's id)."""
+    # A shallow copy: `dataclasses.replace` runs `__init__` and its defaults (5x the CPU).
+    part = copy.copy(bundle)
+    part.order = [r["id"] for r in rows if r["id"] in bundle.statuses]
+    return part
 
 
 async def _own(conn: Connection, status_id: int, account_id: int) -> StatusRow:

@@ -111,8 +111,7 @@ async def status_page(
         account = await profiles.public_profile_in(conn, rt.config.domain, acct)
         if account is None:
             return None
-        bundle = await statuses.show_in(conn, rt.entities, status_id, viewer_id)
-        thread = await statuses.context_in(conn, rt.entities, status_id, viewer_id)
+        bundle, thread = await statuses.page_in(conn, rt.entities, status_id, viewer_id)
         return StatusPage(account, bundle, thread)
 
     return await rt.store.read(unit)

@@ -1378,10 +1378,6 @@ class StatusPageRow(StatusRow):
     page_id: int
 
 
-class AncestorRow(StatusRow):
-    depth: int
-
-
 class TagNameRow(TypedDict):
     name: str
     display_name: str

@@ -17,8 +17,13 @@ to a thread and back costs more CPU (about 120 µs) than most page reads take, a
 unit's Python holds the GIL either way. SQLite's progress handler interrupts a read that
 has used the budget's CPU time; it is rolled back and run again on a reader thread (a read has no
 effects, so running it twice changes nothing), and that unit's code goes to a thread
-first from then on, until `_FITS_AGAIN` runs in a row there show it fits the budget again
-(a unit as often slow as fast, a search say, stays on the thread).
+first for its next `_TRIAL_FIRST` runs, then tries the Trio thread again under the same
+budget: back inline if it fits, on the thread for twice as many runs if not (up to
+`_TRIAL_MAX`: a unit that is always slow, a search say, wastes one budget in that many).
+Only an inline run decides: a unit's CPU on a reader thread is no measure of it, since
+taking the GIL back from the busy Trio thread after every SQLite step doubles or triples it
+(a status page read of 0.45 ms inline measured 1 to 2.8 ms there), so judging it there kept
+a unit that one garbage collection had pushed over the budget on the threads for good.
 """
 
 from __future__ import annotations
@@ -53,8 +58,10 @@ _WALL_LIMIT = 10
 # SQLite calls the progress handler every this many virtual machine instructions: often
 # enough to notice the budget within tens of microseconds, rarely enough to cost nothing.
 _PROGRESS_STEPS = 2_000
-# Runs in a row within half the budget that bring a unit back to the Trio thread.
-_FITS_AGAIN = 8
+# Runs on a reader thread before a unit that overran tries the Trio thread again, and the
+# most that doubling this after every failed try reaches.
+_TRIAL_FIRST = 16
+_TRIAL_MAX = 1024
 _BUSY = 5  # SQLITE_BUSY, the primary code of every "database is locked"
 
 
@@ -213,9 +220,10 @@ class SqliteStore(Store):
         self._inline_reader = _connect(self.path, busy_timeout_ms=0)
         self._reader_slots = trio.Semaphore(readers)
         self._threads = trio.CapacityLimiter(readers + 1)
-        #: The code of read units that overran `INLINE_BUDGET` (run on a thread first), and
-        #: how many runs within half the budget they still need to come back.
-        self._threaded: dict[CodeType | None, int] = {}
+        #: The code of read units that overran `INLINE_BUDGET` (run on a thread first): how
+        #: many more runs they make there before trying the Trio thread again, and how many
+        #: they were given at their last overrun (`_TRIAL_FIRST` at a first one).
+        self._threaded: dict[CodeType | None, tuple[int, int]] = {}
         self._closed = False
 
     async def _run_write(self, unit: Unit[..., T], effects: Effects, args: Any, kwargs: Any) -> T:
@@ -233,48 +241,40 @@ class SqliteStore(Store):
 
     async def _run_read(self, unit: Unit[..., T], effects: Effects, args: Any, kwargs: Any) -> T:
         code = _code_of(unit)
-        if code not in self._threaded:
+        left, interval = self._threaded.get(code, (0, 0))
+        if left:
+            self._threaded[code] = (left - 1, interval)
+        else:
             await trio.lowlevel.checkpoint_if_cancelled()
             raw = self._inline_reader
             inline = _Inline(raw)
             with inline:
                 result = self._run_in_transaction(raw, "BEGIN", unit, effects, args, kwargs)
             if not inline.retry:
+                self._threaded.pop(code, None)  # it fits (again: a collection, the data shrank)
                 # The unit ran without a suspension: let other tasks have a turn.
                 await trio.lowlevel.cancel_shielded_checkpoint()
                 return result
             if raw.in_transaction:  # its ROLLBACK was interrupted too
                 raw.execute("ROLLBACK")
             if inline.overran:
-                self._threaded[code] = _FITS_AGAIN
+                interval = min(interval * 2, _TRIAL_MAX) if interval else _TRIAL_FIRST
+                self._threaded[code] = (interval, interval)
         async with self._reader_slots:
             raw = self._idle_readers.pop()
             try:
-                result, seconds = await trio.to_thread.run_sync(
-                    self._timed_read, raw, unit, effects, args, kwargs, limiter=self._threads
+                return await trio.to_thread.run_sync(
+                    self._run_in_transaction,
+                    raw,
+                    "BEGIN",
+                    unit,
+                    effects,
+                    args,
+                    kwargs,
+                    limiter=self._threads,
                 )
             finally:
                 self._idle_readers.append(raw)
-        if seconds >= INLINE_BUDGET / 2:
-            self._threaded[code] = _FITS_AGAIN
-        elif self._threaded.get(code, 1) <= 1:
-            self._threaded.pop(code, None)  # it fits again (the data shrank, say)
-        else:
-            self._threaded[code] -= 1
-        return result
-
-    def _timed_read(
-        self,
-        raw: sqlite3.Connection,
-        unit: Unit[..., T],
-        effects: Effects,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-    ) -> tuple[T, float]:
-        """A read unit's result, and the CPU time it took (as `INLINE_BUDGET` counts)."""
-        started = time.thread_time()
-        result = self._run_in_transaction(raw, "BEGIN", unit, effects, args, kwargs)
-        return result, time.thread_time() - started
 
     def _run_in_transaction(
         self,

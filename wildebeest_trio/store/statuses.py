@@ -26,7 +26,6 @@ from .paging import Page, fetch_page, placeholders
 from .rows import (
     AccountPageRow,
     AccountRow,
-    AncestorRow,
     ApplicationNameRow,
     CustomEmojiRow,
     IdRow,
@@ -1152,34 +1151,53 @@ async def quoting_page(
     )
 
 
-async def ancestors(conn: Connection, status_id: int, limit: int = 40) -> list[AncestorRow]:
-    """The statuses a status replies to, up the thread, nearest first (deleted included
-    so the walk can see where the chain breaks)."""
+class ThreadKeyRow(StatusKeyRow):
+    """A status of a thread as `thread_keys` reads it: its keys (`KEYS_SQL`), where it
+    hangs, whether it is deleted, whether the viewer may see it, and where it stands: 0
+    the status itself, 1 the status it replies to, 2 the one above..., -1 a reply below."""
+
+    in_reply_to_id: int | None
+    wb_deleted: int
+    wb_visible: int
+    wb_depth: int
+
+
+async def thread_keys(
+    conn: Connection,
+    status_id: int,
+    viewer_id: int | None,
+    up_to: int = 40,
+    down_to: int = 4096,
+) -> list[ThreadKeyRow]:
+    """A status, the statuses it replies to up the thread (`up_to` of them) and every reply
+    below it at any depth (the first `down_to` by id), in one statement, in no order;
+    deleted and unseen ones included, flagged, so a walk sees where the chain breaks and
+    what hangs below them."""
+    viewer = None if viewer_id is None else "$4"
+    columns = (
+        f"{KEYS_SQL}, s.in_reply_to_id, "
+        f"CASE WHEN {LIVE} THEN 0 ELSE 1 END AS wb_deleted, "
+        f"CASE WHEN {LIVE} AND {visible_sql('s', viewer)} THEN 1 ELSE 0 END AS wb_visible"
+    )
     return await fetch_as(
         conn,
-        AncestorRow,
+        ThreadKeyRow,
         "WITH RECURSIVE up(id, depth) AS ("
         " SELECT in_reply_to_id, 1 FROM statuses WHERE id = $1 AND in_reply_to_id IS NOT NULL"
         " UNION ALL SELECT s.in_reply_to_id, up.depth + 1 FROM statuses s JOIN up ON s.id = up.id"
-        " WHERE s.in_reply_to_id IS NOT NULL AND up.depth < $2) "
-        "SELECT s.*, up.depth FROM up JOIN statuses s ON s.id = up.id ORDER BY up.depth",
-        status_id,
-        limit,
-    )
-
-
-async def descendants(conn: Connection, status_id: int, limit: int = 4096) -> list[StatusRow]:
-    """Every reply below a status, at any depth (deleted included), in id order."""
-    return await fetch_as(
-        conn,
-        StatusRow,
-        "WITH RECURSIVE down(id, depth) AS ("
+        " WHERE s.in_reply_to_id IS NOT NULL AND up.depth < $2), "
+        "down(id, depth) AS ("
         " SELECT id, 1 FROM statuses WHERE in_reply_to_id = $1"
         " UNION ALL SELECT s.id, down.depth + 1 FROM statuses s JOIN down"
-        " ON s.in_reply_to_id = down.id WHERE down.depth < 256) "
-        "SELECT s.* FROM down JOIN statuses s ON s.id = down.id ORDER BY s.id LIMIT $2",
+        " ON s.in_reply_to_id = down.id WHERE down.depth < 256), "
+        "below(id) AS (SELECT id FROM down ORDER BY id LIMIT $3) "
+        f"SELECT {columns}, 0 AS wb_depth FROM statuses s WHERE s.id = $1 "
+        f"UNION ALL SELECT {columns}, up.depth FROM up JOIN statuses s ON s.id = up.id "
+        f"UNION ALL SELECT {columns}, -1 FROM below JOIN statuses s ON s.id = below.id",
         status_id,
-        limit,
+        up_to,
+        down_to,
+        *(() if viewer_id is None else (viewer_id,)),
     )
 
 
