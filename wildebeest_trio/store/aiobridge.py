@@ -10,16 +10,25 @@ pool healthy.
 
 Crossings are batched under load: one wake-up of the other side carries every
 start (or completion) queued since the last one. When no other Trio task is
-runnable, the Trio thread waits for the answer on a lock for a short, bounded time
-(`TRIO_WAIT`) instead of going back to Trio's loop: a lock hand-off between two
-threads costs a fraction of a wake-up through Trio's loop (a write to its wake-up
-socket, a poll that returns, a step of the task that drains `run_sync_soon`, then
-one more loop iteration for the waiting task), and a short unit answers within it.
+runnable, the Trio thread waits for the answer on a pipe for a short, bounded time
+(`TRIO_WAIT`) instead of going back to Trio's loop: a hand-off between two threads
+costs a fraction of a wake-up through Trio's loop (a write to its wake-up socket, a
+poll that returns, a step of the task that drains `run_sync_soon`, then one more
+loop iteration for the waiting task), and a short unit answers within it.
+
+Both hand-offs are writes to pipes with `os.write`, which lets go of the GIL before
+the write wakes the other thread: the woken thread finds the GIL free instead of
+waking, finding it held and sleeping again until the writer lets go of it (a lock's
+release, or uvloop's `call_soon_threadsafe`, wakes the other thread with the GIL
+held). Measured with one task doing `SELECT 1` units: 7.6 to 8.8 context switches per
+crossing with a lock and uvloop's wake-up, 3.5 with pipes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import select
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar, cast
@@ -40,7 +49,7 @@ TRIO_WAIT = 0.0005
 
 # Modes of a call's waiter on the Trio side.
 _ASYNC = 0  # the Trio task waits in Trio's scheduler: completions reschedule it
-_SYNC = 1  # the Trio thread waits on the call's lock: completions release it
+_SYNC = 1  # the Trio thread waits on its pipe: completions write a byte to it
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:
@@ -95,7 +104,7 @@ class _Call:
         self.started = False
         self.result: outcome.Outcome[Any] | None = None
         self.mode = _ASYNC
-        self.waiter: Any = None
+        self.waiter: tuple[int, int] | None = None
         self.raise_cancel: Any = None
 
 
@@ -109,6 +118,13 @@ class AsyncioThread:
         self._starts_scheduled = False
         self._done: dict[Any, list[_Call]] = {}
         self._ready = threading.Event()
+        # The asyncio loop's wake-up for starts (see the module's docstring).
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        # Each Trio thread's pipe for answers it waits for outside Trio's loop.
+        self._answer_pipes = threading.local()
+        self._all_answer_pipes: list[tuple[int, int]] = []
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
         self._thread.start()
         self._ready.wait()
@@ -116,6 +132,7 @@ class AsyncioThread:
     def _main(self) -> None:
         asyncio.set_event_loop(self.loop)
         self.loop.call_soon(self._ready.set)
+        self.loop.add_reader(self._wake_r, self._on_wake)
         try:
             self.loop.run_forever()
         finally:
@@ -123,10 +140,24 @@ class AsyncioThread:
             self.loop.close()
 
     async def call(self, afn: Callable[..., Awaitable[T]], *args: Any) -> T:
-        """Run `await afn(*args)` on the asyncio loop; cancellable from Trio."""
+        """Run `await afn(*args)` on the asyncio loop; cancellable from Trio.
+
+        A cancelled caller is stopped here, before the start: an answer taken on the pipe
+        is delivered whatever happens meanwhile (its unit may have committed), so without
+        this a loop of quick calls would go on under a cancelled scope.
+        """
+        await trio.lowlevel.checkpoint_if_cancelled()
         call = _Call(afn, args, trio.lowlevel.current_task(), trio.lowlevel.current_trio_token())
-        self._submit(call)
-        if TRIO_WAIT > 0 and _trio_idle() and self._wait_sync(call):
+        if TRIO_WAIT > 0 and _trio_idle():
+            # Decided before the start, so a quick answer never goes through Trio's loop.
+            call.mode = _SYNC
+            call.waiter = self._answer_pipe()
+            self._submit(call)
+            answered = self._wait_sync(call)
+        else:
+            self._submit(call)
+            answered = False
+        if answered:
             # Answered while this thread waited: still a schedule point, as any store call.
             await trio.lowlevel.cancel_shielded_checkpoint()
             result = call.result
@@ -136,7 +167,12 @@ class AsyncioThread:
 
             def abort(raise_cancel: Any) -> trio.lowlevel.Abort:
                 call.raise_cancel = raise_cancel
-                # FIFO: this runs after the start, so the task exists by then.
+                with self._lock:
+                    if call in self._starts:
+                        # Not handed to the loop yet: it never starts.
+                        self._starts.remove(call)
+                        return trio.lowlevel.Abort.SUCCEEDED
+                # Handed over: the loop created its task in the same step, before this.
                 self.loop.call_soon_threadsafe(self._cancel, call)
                 # Keep waiting until asyncio has really finished the task.
                 return trio.lowlevel.Abort.FAILED
@@ -148,23 +184,31 @@ class AsyncioThread:
             raise RuntimeError("asyncio task was cancelled outside Trio")
         return cast("T", value)
 
+    def _answer_pipe(self) -> tuple[int, int]:
+        pipe: tuple[int, int] | None = getattr(self._answer_pipes, "pipe", None)
+        if pipe is None:
+            pipe = self._answer_pipes.pipe = os.pipe()
+            with self._lock:
+                self._all_answer_pipes.append(pipe)
+        return pipe
+
     def _wait_sync(self, call: _Call) -> bool:
-        """Wait on a lock, GIL released, for `call` to finish; False after `TRIO_WAIT`."""
-        waiter = threading.Lock()
-        waiter.acquire()
-        with self._lock:
-            if call.result is not None:
-                # Answered already, and handed back through Trio's loop: the task waits
-                # there for it (taking it here too would wake the task twice).
-                return False
-            call.mode = _SYNC
-            call.waiter = waiter
-        waiter.acquire(timeout=TRIO_WAIT)
+        """Wait on this thread's pipe, GIL released, for `call`; False after `TRIO_WAIT`.
+
+        Each answer written to the pipe is read before this returns True, so the pipe is
+        empty between calls.
+        """
+        assert call.waiter is not None
+        answers = call.waiter[0]
+        select.select([answers], [], [], TRIO_WAIT)
         with self._lock:
             if call.result is None:
+                # Too long: the answer will come through Trio's loop.
                 call.mode = _ASYNC
                 call.waiter = None
                 return False
+        # Answered, so its byte is written or about to be (after the asyncio side's lock).
+        os.read(answers, 1)
         return True
 
     def _submit(self, call: _Call) -> None:
@@ -174,7 +218,17 @@ class AsyncioThread:
             if self._starts_scheduled:
                 return
             self._starts_scheduled = True
-        self.loop.call_soon_threadsafe(self._drain_starts)
+        try:
+            os.write(self._wake_w, b"\0")
+        except BlockingIOError:  # pragma: no cover - a full pipe wakes the loop anyway
+            pass
+
+    def _on_wake(self) -> None:
+        try:
+            os.read(self._wake_r, 4096)
+        except BlockingIOError:
+            pass
+        self._drain_starts()
 
     def _drain_starts(self) -> None:
         with self._lock:
@@ -219,15 +273,17 @@ class AsyncioThread:
         token = call.token
         with self._lock:
             call.result = result
-            if call.mode == _SYNC:
-                # The Trio thread waits on this call's lock: no wake-up through its loop.
-                call.waiter.release()
-                return
-            pending = self._done.get(token)
-            if pending is not None:
-                pending.append(call)
-                return
-            self._done[token] = [call]
+            waiter = call.waiter if call.mode == _SYNC else None
+            if waiter is None:
+                pending = self._done.get(token)
+                if pending is not None:
+                    pending.append(call)
+                    return
+                self._done[token] = [call]
+        if waiter is not None:
+            # The Trio thread waits on its pipe: no wake-up through its loop.
+            os.write(waiter[1], b"\0")
+            return
         token.run_sync_soon(self._drain_done, token)
 
     def _drain_done(self, token: Any) -> None:
@@ -248,3 +304,9 @@ class AsyncioThread:
             return
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=10)
+        if self._thread.is_alive():  # pragma: no cover - a unit that ignores the stop
+            return
+        with self._lock:
+            pipes, self._all_answer_pipes = self._all_answer_pipes, []
+        for fd in (self._wake_r, self._wake_w, *(fd for pipe in pipes for fd in pipe)):
+            os.close(fd)
