@@ -1,15 +1,16 @@
-"""After one interrupted inline SQLite read, a statement of that unit costs several times
-more on the Trio thread's connection, for the life of the process: a diagnostic.
+"""After one interrupted inline SQLite read, whether a statement of that unit costs more
+on the Trio thread's connection: a diagnostic.
 
 Seeds as `bench/timelines_cpu.py` (1,000 accounts, 20,000 statuses), reads the local
 public timeline, times the page's viewer-bits statement on the inline reader
 (`SqliteStore._inline_reader`), then lowers `INLINE_BUDGET` until one read is interrupted
 (it then runs again on a reader thread, as under load), restores it and times the same
-statement on the same connection again, and once more on a reopened connection.
-Observed on CPython 3.11.7: 76 to 89 µs before, 336 to 512 µs after one interruption,
-118 µs on a reopened connection, the same number of SQLite VM steps in each (the
-statement is prepared again on every run, as with `cached_statements=0`; the cached one
-seems never to leave `in_use` after its step failed).
+statement on the Trio thread's connection again, and once more on a reopened connection.
+Observed on CPython 3.11.7 before the store renewed that connection after a failed inline
+read: 59 to 89 µs before, 240 to 512 µs after one interruption (for the life of the
+process), 61 to 118 µs on a reopened connection, the same number of SQLite VM steps in
+each; since the store renews it (`SqliteStore._renew_inline_reader`): 62 to 67 µs after
+every interruption.
 
     .venv/bin/python bench/inline_overrun.py
 """
