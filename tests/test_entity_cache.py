@@ -44,6 +44,17 @@ async def home(client: Any, user: User) -> dict[str, dict[str, Any]]:
     return {s["id"]: s for s in body}
 
 
+async def warn_of(client: Any, user: User, keyword: str) -> None:
+    """A filter of the user's warning of a keyword on public and home timelines."""
+    await create_filter(
+        client,
+        user,
+        context=["public", "home"],
+        filter_action="warn",
+        keywords_attributes=[{"keyword": keyword}],
+    )
+
+
 def avatar_file() -> dict[str, FileStorage]:
     return {
         "avatar": FileStorage(io.BytesIO(png(64, 64)), filename="a.png", content_type="image/png")
@@ -67,6 +78,10 @@ async def test_cached_statuses_change_with_every_input(
         assert (await public(client, viewer))[sid]["content"] == status["content"]
     assert sid in await home(client, bob)
     assert len(rt.entities.statuses) >= 2
+    # The pages were joined from the kept statuses' encoded parts, which the changes
+    # below must reach as they reach the entities.
+    kept = rt.entities.statuses.entry(int(sid))
+    assert kept is not None and kept.base_json is not None
 
     # Counts, and the marks of the viewer who made them only.
     assert (await act(client, bob, f"/api/v1/statuses/{sid}/favourite"))[0] == 200
@@ -130,13 +145,7 @@ async def test_cached_statuses_change_with_every_input(
     assert carols[0]["reblog"]["account"]["display_name"] == "Alice Renamed"
 
     # A filter of bob's: his view says so, carol's does not.
-    await create_filter(
-        client,
-        bob,
-        context=["public", "home"],
-        filter_action="warn",
-        keywords_attributes=[{"keyword": "cats"}],
-    )
+    await warn_of(client, bob, "cats")
     assert [r["filter"]["title"] for r in (await public(client, bob))[sid]["filtered"]] == ["Cats"]
     assert (await public(client, carol))[sid]["filtered"] == []
 

@@ -150,3 +150,18 @@ async def test_time_spent_waiting_is_not_counted_against_the_budget(store: Sqlit
 
     assert await store.read(waits) == threading.current_thread().name
     assert waited == [True]
+
+
+async def test_a_read_that_failed_inline_leaves_a_fresh_connection_behind(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The interrupted connection is closed and replaced: on it, a statement of the unit
+    was prepared again on every later run (bench/inline_overrun.py)."""
+    interrupted = store._inline_reader
+    monkeypatch.setattr(sqlite_store, "INLINE_BUDGET", 0.0005)
+    assert (await store.read(_long_count))[0] == LONG_COUNT
+    assert store._inline_reader is not interrupted
+    with pytest.raises(sqlite3.ProgrammingError):
+        interrupted.execute("SELECT 1")
+    monkeypatch.undo()
+    assert await store.read(_where) == threading.current_thread().name

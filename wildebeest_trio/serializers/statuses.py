@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Iterable
 from html import escape
 from typing import Any
+
+import orjson
 
 from .. import quote_policy
 from ..config import Config
@@ -36,24 +39,49 @@ def _tag(config: Config, row: RowView) -> dict[str, Any]:
     return {"name": row["display_name"], "url": f"{config.base_url}/tags/{row['name']}"}
 
 
-def _add_viewer_flags(entity: dict[str, Any], bundle: StatusBundle, row: RowView) -> None:
-    """The viewer's flags, added to the entity (after its other keys)."""
+# The viewer's flags of a status: favourited, reblogged, muted, bookmarked and pinned
+# (None where the status shows no `pinned`).
+Flags = tuple[bool, bool, bool, bool, bool | None]
+_FLAG_NAMES = ("favourited", "reblogged", "muted", "bookmarked", "pinned")
+
+
+def _flags(bundle: StatusBundle, row: RowView) -> Flags:
+    """The viewer's flags of the status."""
     # Flags describe the boosted status when `row` is a boost, as Mastodon's
     # `favourited?`/`reblogged?` look at `status.proper`.
     proper = row["reblog_of_id"] or row["id"]
     conversation = bundle.statuses.get(proper, row).get("conversation_id")
-    entity["favourited"] = proper in bundle.favourited
-    entity["reblogged"] = proper in bundle.reblogged
-    entity["muted"] = conversation is not None and conversation in bundle.muted_conversations
-    entity["bookmarked"] = proper in bundle.bookmarked
+    pinned = None
     if (
         row["account_id"] == bundle.viewer_id
         and row["reblog_of_id"] is None
         and row["visibility"] in PINNABLE
     ):
-        entity["pinned"] = row["id"] in bundle.pinned
+        pinned = row["id"] in bundle.pinned
+    return (
+        proper in bundle.favourited,
+        proper in bundle.reblogged,
+        conversation is not None and conversation in bundle.muted_conversations,
+        proper in bundle.bookmarked,
+        pinned,
+    )
+
+
+def _add_viewer_flags(entity: dict[str, Any], bundle: StatusBundle, row: RowView) -> None:
+    """The viewer's flags, added to the entity (after its other keys)."""
+    for name, value in zip(_FLAG_NAMES, _flags(bundle, row), strict=True):
+        if value is not None:
+            entity[name] = value
     matches = bundle.filtered.get(row["id"])
     entity["filtered"] = [filter_result_entity(m) for m in matches] if matches else []
+
+
+@functools.lru_cache(maxsize=64)
+def _flags_json(flags: Flags) -> bytes:
+    """The viewer's flags and an empty `filtered`, encoded as the end of an object
+    (after a comma)."""
+    shown = {n: v for n, v in zip(_FLAG_NAMES, flags, strict=True) if v is not None}
+    return b"," + orjson.dumps({**shown, "filtered": []})[1:]
 
 
 def status_entity(
@@ -70,34 +98,139 @@ def status_entity(
 
     What no viewer changes is built once per kept status (`StatusEntry.base`); what the
     viewer or other statuses decide is added to a copy of it on every call."""
+    entity = dict(_base(config, bundle, status_id))
     row = bundle.statuses[status_id]
-    entry = bundle.entries.get(status_id)
-    if entry is None:
-        base = _base_entity(config, bundle, status_id)
-    else:
-        base = entry.base
-        if base is None:
-            base = entry.base = _base_entity(config, bundle, status_id)
-    entity = dict(base)
-    entity["account"] = _author(config, bundle, row["account_id"])
-    if row["reblog_of_id"] is not None and row["reblog_of_id"] in bundle.statuses:
-        entity["reblog"] = status_entity(config, bundle, row["reblog_of_id"])
-    proper = bundle.statuses.get(row["reblog_of_id"] or row["id"], row)
-    card = bundle.cards.get(row["id"])
-    if card is not None and card["author_account_id"]:
-        entity["card"] = _card(config, bundle, row["id"])
-    entity["poll"] = _poll(bundle, row)
-    entity["quote"] = _quote(config, bundle, row["id"], shallow=shallow)
-    entity["quote_approval"] = _quote_approval(bundle, proper)
-    # Mastodon names the posting application only to the author (or if shared).
-    app = bundle.applications.get(row["application_id"]) if row["application_id"] else None
-    if app is not None and bundle.viewer_id == row["account_id"]:
-        entity["application"] = {"name": app["name"], "website": app["website"]}
-    if bundle.viewer_id is not None:
-        _add_viewer_flags(entity, bundle, row)
+    entity.update(_per_call(config, bundle, row, shallow=shallow, encoded=False))
     if source:
         entity["text"] = row["text"] or ""
     return entity
+
+
+def status_json(
+    config: Config, bundle: StatusBundle, status_id: int, *, shallow: bool = False
+) -> bytes:
+    """`status_entity` encoded as JSON (the same keys and values; `json.loads` of it
+    equals the entity), joined from the kept status's encoded part (`StatusEntry.base_json`,
+    encoded once) and its author's (`AccountEntry.json`), and what the viewer or other
+    statuses decide, encoded per call: a timeline page encodes only that."""
+    out: list[bytes] = []
+    _status_parts(config, bundle, status_id, out, shallow=shallow)
+    return b"".join(out)
+
+
+def statuses_json(config: Config, bundle: StatusBundle, status_ids: Iterable[int]) -> bytes:
+    """The statuses as a JSON array, each as `status_json` writes it (the answer's bytes
+    copied once, as they are joined)."""
+    out = [b"["]
+    for status_id in status_ids:
+        _status_parts(config, bundle, status_id, out, shallow=False)
+        out.append(b",")
+    out[-1] = b"]"  # the last comma, or the opening bracket of an empty array
+    return b"[]" if len(out) == 1 else b"".join(out)
+
+
+def _status_parts(
+    config: Config, bundle: StatusBundle, status_id: int, out: list[bytes], *, shallow: bool
+) -> None:
+    """Append `status_json`'s pieces to `out`."""
+    row = bundle.statuses[status_id]
+    # Two JSON objects with no key in common, made one: `{a` (its closing brace left off
+    # when it was kept) and `{b}` give `{a,b}`.
+    out.append(_base_json(config, bundle, status_id))
+    out.append(b",")
+    status_id = row["id"]
+    card = bundle.cards.get(status_id)
+    if (
+        row.get("poll_id")
+        or status_id in bundle.quotes
+        or (card is not None and card["author_account_id"])
+        or (row["application_id"] and bundle.viewer_id == row["account_id"])
+        or bundle.filtered.get(status_id)
+    ):
+        part = _per_call(config, bundle, row, shallow=shallow, encoded=True)
+        out.append(orjson.dumps(part)[1:])
+        return
+    # Most statuses (no poll, quote, card naming an author, application shown or filter
+    # matched) are joined from encoded pieces: the author's, the boosted status's, and
+    # the quote approval and viewer's flags, each encoded once per combination.
+    out.append(b'"account":')
+    out.append(_author_json(config, bundle, row["account_id"]))
+    out.append(b',"reblog":')
+    reblog_id = row["reblog_of_id"]
+    if reblog_id is not None and reblog_id in bundle.statuses:
+        _status_parts(config, bundle, reblog_id, out, shallow=False)
+    else:
+        out.append(b"null")
+    out.append(b',"poll":null,"quote":null,"quote_approval":')
+    proper = bundle.statuses.get(reblog_id or status_id, row)
+    out.append(_approval_json(*_approval_of(bundle, proper)))
+    out.append(b"}" if bundle.viewer_id is None else _flags_json(_flags(bundle, row)))
+
+
+# The keys of `_base_entity` that hold a place for what `_per_call` fills.
+_PER_CALL_KEYS = frozenset({"reblog", "account", "poll", "quote", "quote_approval"})
+
+
+def _base(config: Config, bundle: StatusBundle, status_id: int) -> dict[str, Any]:
+    """The status's `_base_entity`, built once per kept status."""
+    entry = bundle.entries.get(status_id)
+    if entry is None:
+        return _base_entity(config, bundle, status_id)
+    if entry.base is None:
+        entry.base = _base_entity(config, bundle, status_id)
+    return entry.base
+
+
+def _base_json(config: Config, bundle: StatusBundle, status_id: int) -> bytes:
+    """`_base` encoded without its closing brace, and without the keys `_per_call` fills
+    (`card` among them when it names an author), encoded once per kept status."""
+    entry = bundle.entries.get(status_id)
+    if entry is not None and entry.base_json is not None:
+        return entry.base_json
+    card = bundle.cards.get(status_id)
+    skip = _PER_CALL_KEYS | {"card"} if card and card["author_account_id"] else _PER_CALL_KEYS
+    base = _base(config, bundle, status_id)
+    encoded = orjson.dumps({k: v for k, v in base.items() if k not in skip})[:-1]
+    if entry is not None:
+        entry.base_json = encoded
+    return encoded
+
+
+def _per_call(
+    config: Config, bundle: StatusBundle, row: RowView, *, shallow: bool, encoded: bool
+) -> dict[str, Any]:
+    """What a Status shows beside `_base_entity`: its author, the boosted status, a card
+    naming an author, the poll, the quote, the quote approval, the application and the
+    viewer's flags; nested entities as dicts, or (`encoded`) as encoded JSON fragments."""
+    status_id = row["id"]
+    part: dict[str, Any] = {"account": _author_part(config, bundle, row["account_id"], encoded)}
+    reblog_id = row["reblog_of_id"]
+    part["reblog"] = None
+    if reblog_id is not None and reblog_id in bundle.statuses:
+        part["reblog"] = _nested(config, bundle, reblog_id, shallow=False, encoded=encoded)
+    proper = bundle.statuses.get(reblog_id or status_id, row)
+    card = bundle.cards.get(status_id)
+    if card is not None and card["author_account_id"]:
+        part["card"] = _card(config, bundle, status_id)
+    part["poll"] = _poll(bundle, row)
+    part["quote"] = _quote(config, bundle, status_id, shallow=shallow, encoded=encoded)
+    part["quote_approval"] = _quote_approval(bundle, proper)
+    # Mastodon names the posting application only to the author (or if shared).
+    app = bundle.applications.get(row["application_id"]) if row["application_id"] else None
+    if app is not None and bundle.viewer_id == row["account_id"]:
+        part["application"] = {"name": app["name"], "website": app["website"]}
+    if bundle.viewer_id is not None:
+        _add_viewer_flags(part, bundle, row)
+    return part
+
+
+def _nested(
+    config: Config, bundle: StatusBundle, status_id: int, *, shallow: bool, encoded: bool
+) -> Any:
+    """A status inside another (boosted or quoted), as a dict or an encoded fragment."""
+    if encoded:
+        return orjson.Fragment(status_json(config, bundle, status_id, shallow=shallow))
+    return status_entity(config, bundle, status_id, shallow=shallow)
 
 
 def _base_entity(config: Config, bundle: StatusBundle, status_id: int) -> dict[str, Any]:
@@ -147,6 +280,23 @@ def _author(config: Config, bundle: StatusBundle, account_id: int) -> dict[str, 
     return entry.base
 
 
+def _author_part(config: Config, bundle: StatusBundle, account_id: int, encoded: bool) -> Any:
+    """`_author`, or (`encoded`) its JSON as a fragment."""
+    if not encoded:
+        return _author(config, bundle, account_id)
+    return orjson.Fragment(_author_json(config, bundle, account_id))
+
+
+def _author_json(config: Config, bundle: StatusBundle, account_id: int) -> bytes:
+    """`_author` encoded, once per kept account."""
+    entry = bundle.account_entries.get(account_id)
+    if entry is None:
+        return orjson.dumps(_author(config, bundle, account_id))
+    if entry.json is None:
+        entry.json = orjson.dumps(_author(config, bundle, account_id))
+    return entry.json
+
+
 def status_entities(config: Config, bundle: StatusBundle) -> list[dict[str, Any]]:
     """The bundle's statuses, in its order."""
     return [status_entity(config, bundle, i) for i in bundle.order]
@@ -193,7 +343,7 @@ def quote_state(bundle: StatusBundle, quote: RowView) -> tuple[str, int | None]:
 
 
 def _quote(
-    config: Config, bundle: StatusBundle, status_id: int, *, shallow: bool
+    config: Config, bundle: StatusBundle, status_id: int, *, shallow: bool, encoded: bool
 ) -> dict[str, Any] | None:
     """The Quote (or, inside a quoted status, the ShallowQuote) a status makes; null when
     it makes none, or only a legacy one (`quoteUrl` and the like) not approved."""
@@ -205,7 +355,7 @@ def _quote(
         return {"state": state, "quoted_status_id": _str_or_none(quoted_id)}
     quoted = None
     if quoted_id is not None:
-        quoted = status_entity(config, bundle, quoted_id, shallow=True)
+        quoted = _nested(config, bundle, quoted_id, shallow=True, encoded=encoded)
     return {"state": state, "quoted_status": quoted}
 
 
@@ -235,10 +385,10 @@ def _approval(
     )
 
 
-def _quote_approval(bundle: StatusBundle, row: RowView) -> dict[str, Any]:
-    """QuoteApproval: who may quote the status, and what the viewer may expect."""
+def _approval_of(bundle: StatusBundle, row: RowView) -> tuple[int, str, bool, bool, bool, bool]:
+    """What decides a status's QuoteApproval for the bundle's viewer (`_approval`'s)."""
     author = row["account_id"]
-    automatic, manual, current_user = _approval(
+    return (
         int(row.get("quote_approval_policy") or 0),
         row["visibility"],
         author == bundle.viewer_id,
@@ -246,7 +396,19 @@ def _quote_approval(bundle: StatusBundle, row: RowView) -> dict[str, Any]:
         author in bundle.following,
         author in bundle.followed_by,
     )
+
+
+def _quote_approval(bundle: StatusBundle, row: RowView) -> dict[str, Any]:
+    """QuoteApproval: who may quote the status, and what the viewer may expect."""
+    automatic, manual, current_user = _approval(*_approval_of(bundle, row))
     return {"automatic": automatic, "manual": manual, "current_user": current_user}
+
+
+@functools.lru_cache(maxsize=1024)
+def _approval_json(*decided: Any) -> bytes:
+    """`_quote_approval` encoded, for what decides it (`_approval_of`)."""
+    automatic, manual, current_user = _approval(*decided)
+    return orjson.dumps({"automatic": automatic, "manual": manual, "current_user": current_user})
 
 
 def _str_or_none(value: int | None) -> str | None:

@@ -12,7 +12,10 @@ process. The after-commit `EntitiesChanged` effect only drops the writer's own c
 once, so memory is not held by entries no read can use.
 
 Units run in threads on SQLite, so the cache takes a lock; entries are never changed once
-stored (apart from `base`, which is set once to the same value by whoever builds it).
+stored (apart from `base` and its encoding, each set once to the same value by whoever
+builds it). The encoded parts are what a timeline page's answer is joined from
+(`serializers.statuses.status_json`): they live and go with their entries, so they are
+exactly as fresh.
 """
 
 from __future__ import annotations
@@ -64,6 +67,9 @@ class StatusEntry:
     #: The Status entity without its account and what depends on the viewer or on other
     #: statuses (set by the serializer the first time it renders the entry).
     base: dict[str, Json] | None = None
+    #: `base` encoded as a JSON object, without the keys filled per call and without its
+    #: closing brace (set by the serializer the first time a page is encoded from it).
+    base_json: bytes | None = None
 
 
 @dataclass(eq=False)
@@ -73,6 +79,8 @@ class AccountEntry:
     key: EntryKey
     row: AccountRow
     base: dict[str, Json] | None = None
+    #: `base` encoded (set by the serializer the first time a page is encoded from it).
+    json: bytes | None = None
 
 
 E = TypeVar("E", StatusEntry, AccountEntry)
@@ -88,12 +96,27 @@ class _Kept(Generic[E]):
 
     def get(self, entry_id: int, version: int, epoch: int) -> E | None:
         """The entry if it was built at this version (and emoji epoch, if it uses emoji)."""
+        return self.get_many(((entry_id, version),), epoch)[0]
+
+    def get_many(self, wanted: Iterable[tuple[int, int]], epoch: int) -> list[E | None]:
+        """`get` of each (id, version), under one taking of the lock (a page asks for
+        forty statuses and their authors at once)."""
+        found: list[E | None] = []
         with self._lock:
-            entry = self._entries.get(entry_id)
-            if entry is None or entry.key[0] != version or entry.key[1] not in (-1, epoch):
-                return None
-            self._entries.move_to_end(entry_id)
-            return entry
+            entries = self._entries
+            for entry_id, version in wanted:
+                entry = entries.get(entry_id)
+                if entry is None or entry.key[0] != version or entry.key[1] not in (-1, epoch):
+                    found.append(None)
+                else:
+                    entries.move_to_end(entry_id)
+                    found.append(entry)
+        return found
+
+    def entry(self, entry_id: int) -> E | None:
+        """The entry kept for this id, at whatever version (for tests and diagnostics)."""
+        with self._lock:
+            return self._entries.get(entry_id)
 
     def put(self, entry_id: int, entry: E) -> None:
         with self._lock:

@@ -257,6 +257,7 @@ class SqliteStore(Store):
                 return result
             if raw.in_transaction:  # its ROLLBACK was interrupted too
                 raw.execute("ROLLBACK")
+            self._renew_inline_reader()
             if inline.overran:
                 interval = min(interval * 2, _TRIAL_MAX) if interval else _TRIAL_FIRST
                 self._threaded[code] = (interval, interval)
@@ -275,6 +276,20 @@ class SqliteStore(Store):
                 )
             finally:
                 self._idle_readers.append(raw)
+
+    def _renew_inline_reader(self) -> None:
+        """A fresh connection for the reads on the Trio thread, after one failed there.
+
+        After an interrupted or refused inline read, one of the unit's statements was
+        prepared again on every later run of that connection (a page's viewer-state query:
+        60 to 240 µs of CPU, for the life of the process; `bench/inline_overrun.py`); a new
+        connection starts with a clean statement cache. Overruns are rare (a collection
+        inside a read, a lock), so its cost of about 100 µs is too.
+        """
+        if self.path == ":memory:":
+            return  # a new connection would be another, empty database
+        old, self._inline_reader = self._inline_reader, _connect(self.path, busy_timeout_ms=0)
+        old.close()
 
     def _run_in_transaction(
         self,

@@ -674,13 +674,16 @@ async def hydrate(
             "JOIN accounts a ON a.id = s.account_id WHERE s.id IN ({ids})",
             asked,
         )
-        for v in versions:
-            epoch = v["emoji_epoch"]
-            entry = cache.statuses.get(v["id"], v["status_version"], epoch)
+        if versions:
+            epoch = versions[-1]["emoji_epoch"]
+        found = cache.statuses.get_many(((v["id"], v["status_version"]) for v in versions), epoch)
+        for entry in found:
             if entry is not None:
                 _fill(bundle, entry)
-                kept.add(v["id"])
-            author = cache.accounts.get(v["account_id"], v["account_version"], epoch)
+                kept.add(entry.row["id"])
+        # Each author once (a page shows a few authors many times).
+        author_versions = {v["account_id"]: v["account_version"] for v in versions}
+        for author in cache.accounts.get_many(author_versions.items(), epoch):
             if author is not None:
                 bundle.accounts[author.row["id"]] = author.row
                 bundle.account_entries[author.row["id"]] = author

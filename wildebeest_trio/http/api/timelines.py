@@ -5,7 +5,11 @@ from __future__ import annotations
 from quart import Blueprint, Response
 
 from ...serializers.preview_cards import trends_link_entity
-from ...serializers.statuses import conversation_entity, status_entities, status_entity
+from ...serializers.statuses import (
+    conversation_entity,
+    status_entities,
+    statuses_json,
+)
 from ...services import conversations, filters, timelines, trends
 from ...services.types import Page, StatusBundle
 from ..auth import auth, caller, require_scope, token_in_unit
@@ -33,7 +37,8 @@ def _page_response(
     links still step over the whole page)."""
     shown = filters.visible_order(bundle, context) if context else bundle.order
     config = runtime().config
-    response = json_response([status_entity(config, bundle, i) for i in shown])
+    # The statuses' JSON joined: each kept status's own part was encoded once.
+    response = json_response(statuses_json(config, bundle, shown))
     cursors = [bundle.cursors[i] for i in bundle.order] if by_cursor else bundle.order
     # Like Mastodon, lists keyed by another table only offer `next` on a full page.
     more = len(bundle.order) == page.limit if by_cursor else True
