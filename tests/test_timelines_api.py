@@ -114,6 +114,23 @@ async def test_public_timeline(rt: Runtime, client: Any, alice: User, bob: User)
     assert reply["id"] not in expected
 
 
+async def test_links_keep_the_pages_parameters_but_never_a_token(client: Any, alice: User) -> None:
+    """A token given as `access_token` stays out of the Link header (links end up in
+    logs and caches); the page's own parameters stay in, as in Mastodon's links."""
+    for i in range(3):
+        await post(client, alice, f"public {i}")
+    response = await client.get(
+        f"/api/v1/timelines/public?local=true&limit=2&access_token={alice.token}"
+    )
+    assert response.status_code == 200
+    header = response.headers["Link"]
+    assert alice.token not in header and "access_token" not in header
+    for url, _ in LINK_RE.findall(header):
+        query = parse_qs(urlsplit(url).query)
+        assert query["local"] == ["true"] and query["limit"] == ["2"]
+    assert len((await page(client, alice, links(response)["next"]))[0]) == 1
+
+
 async def test_account_statuses_filters(client: Any, alice: User, bob: User) -> None:
     root = await post(client, bob, "bob's")
     plain = await post(client, alice, "plain")

@@ -25,6 +25,9 @@ ACCOUNT_LIMIT = 40
 # Offset paging (search, directory, trends) stops here; further is an empty page.
 MAX_OFFSET = (1 << 31) - 1
 _CURSORS = ("max_id", "since_id", "min_id", "offset")
+# Left out of the links as well: a token in a URL ends up in logs and proxies' caches, and
+# Mastodon's links carry the page's own parameters only.
+_NOT_IN_LINKS = frozenset((*_CURSORS, "access_token"))
 
 
 def id_or_404(value: object) -> int:
@@ -66,8 +69,8 @@ def page_from(params: Params, default: int = STATUS_LIMIT) -> Page:
 
 
 def _url_prefix() -> str:
-    """This request's URL without its cursors, ready for one more parameter."""
-    kept = urlencode([(k, v) for k, v in request.args.items(multi=True) if k not in _CURSORS])
+    """This request's URL without its cursors (nor a token), ready for one more parameter."""
+    kept = urlencode([(k, v) for k, v in request.args.items(multi=True) if k not in _NOT_IN_LINKS])
     return f"{runtime().config.base_url}{request.path}?{kept}{'&' if kept else ''}"
 
 
