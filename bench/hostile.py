@@ -236,9 +236,10 @@ def main() -> None:
         ratios["timeline_p99_attack_vs_quiet_sqlite"] = run_backend("sqlite", None, args)
     if args.backend in ("both", "postgres"):
         with postgres() as url:
-            ratios["timeline_p99_attack_vs_quiet_postgres"] = run_backend(
-                "postgres", fresh_database(url), args
-            )
+            with fresh_database(url) as database:
+                ratios["timeline_p99_attack_vs_quiet_postgres"] = run_backend(
+                    "postgres", database, args
+                )
     for name, value in ratios.items():
         ratio(name, value)
 

@@ -123,9 +123,8 @@ def main() -> None:
         ratios["two_processes_vs_one_sqlite"] = run_backend("sqlite", None, args)
     if args.backend in ("both", "postgres"):
         with postgres() as url:
-            ratios["two_processes_vs_one_postgres"] = run_backend(
-                "postgres", fresh_database(url), args
-            )
+            with fresh_database(url) as database:
+                ratios["two_processes_vs_one_postgres"] = run_backend("postgres", database, args)
     for name, value in ratios.items():
         ratio(name, value)
 

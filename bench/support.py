@@ -303,6 +303,21 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
+def named_cpu_seconds(name: str) -> float:
+    """CPU time used so far by every live process called `name` (`postgres`: the
+    database servers on this machine, which share its cores with the server measured)."""
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if (proc / "comm").read_text().strip() == name:
+                total += cpu_seconds(int(proc.name))
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # exited meanwhile
+    return total
+
+
 def rss_mib(pid: int) -> float:
     """Resident memory of a process, MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -16,16 +16,16 @@ are exempted for loopback as in the tests. Ends with `ratio home_vs_hello_sqlite
 from __future__ import annotations
 
 import argparse
-import asyncio
+import contextlib
 import random
 import statistics
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import trio
 
@@ -33,10 +33,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.support import (
     WrkResult,
+    bench_database,
     hello_server,
+    named_cpu_seconds,
     postgres,
     ratio,
     seed_config,
+    tree_cpu_seconds,
     wildebeest_server,
     wrk,
 )
@@ -189,22 +192,14 @@ def seed_database(settings: dict[str, str], **sizes: int) -> str:
     return trio.run(run)
 
 
-def fresh_database(url: str) -> str:
-    """A new empty database on the PostgreSQL server of `url`."""
-    import asyncpg
-
-    name = f"bench_timelines_{uuid.uuid4().hex[:8]}"
-
-    async def create() -> None:
-        conn = await asyncpg.connect(url)
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(create())
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
+@contextlib.contextmanager
+def fresh_database(url: str) -> Iterator[str]:
+    """A new empty database on the PostgreSQL server of `url`, dropped at the end."""
+    with bench_database(url, f"bench_timelines_{uuid.uuid4().hex[:8]}", keep=False) as (
+        database,
+        _,
+    ):
+        yield database
 
 
 def _line(name: str, r: WrkResult) -> str:
@@ -226,8 +221,8 @@ def run_backend(
         print(f"[{label}] seeded {STATUSES:,} statuses in {time.monotonic() - started:.1f} s")
         results: dict[str, list[WrkResult]] = {"hello": [], "home": [], "public": []}
         with (
-            wildebeest_server(Path(settings["WB_DATA_DIR"]), **settings) as (url, _),
-            hello_server() as (hello_url, _),
+            wildebeest_server(Path(settings["WB_DATA_DIR"]), **settings) as (url, server),
+            hello_server() as (hello_url, hello),
         ):
             targets = {
                 "hello": f"{hello_url}/",
@@ -240,10 +235,20 @@ def run_backend(
                 wrk(target, seconds=2, connections=args.connections)
             for _ in range(args.rounds):
                 for name, target in targets.items():
+                    pid = hello.pid if name == "hello" else server.pid
+                    cpu = tree_cpu_seconds(pid), named_cpu_seconds("postgres")
                     result = wrk(target, seconds=args.seconds, connections=args.connections)
                     assert result.non_2xx == 0, f"{name}: {result.non_2xx} errors"
                     results[name].append(result)
-                    print(f"[{label}] {_line(name, result)}")
+                    # Where the time goes: the server's processes, and (PostgreSQL) the
+                    # database server sharing the same cores.
+                    answered = result.requests_per_second * args.seconds / 1000
+                    ours = (tree_cpu_seconds(pid) - cpu[0]) / answered
+                    database = (named_cpu_seconds("postgres") - cpu[1]) / answered
+                    print(
+                        f"[{label}] {_line(name, result)}  CPU per request: server "
+                        f"{ours:.2f} ms, PostgreSQL {database:.2f} ms"
+                    )
         medians = {
             name: WrkResult(
                 statistics.median(r.requests_per_second for r in rs),
@@ -276,9 +281,10 @@ def main() -> None:
         )
     if args.backend in ("both", "postgres"):
         with postgres() as url:
-            ratios["home_vs_hello_postgres"], ratios["public_vs_hello_postgres"] = run_backend(
-                "postgres", fresh_database(url), args
-            )
+            with fresh_database(url) as database:
+                ratios["home_vs_hello_postgres"], ratios["public_vs_hello_postgres"] = run_backend(
+                    "postgres", database, args
+                )
     for name in sorted(ratios, key=lambda n: n.startswith("home")):
         ratio(name, ratios[name])
 

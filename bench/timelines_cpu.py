@@ -91,7 +91,8 @@ def main() -> None:
             trio.run(measure, f"sqlite:///{tmp}/data/bench.db", data_dir, args)
         else:
             with postgres() as url:
-                trio.run(measure, fresh_database(url), data_dir, args)
+                with fresh_database(url) as database:
+                    trio.run(measure, database, data_dir, args)
 
 
 if __name__ == "__main__":

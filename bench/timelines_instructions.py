@@ -122,7 +122,8 @@ def main() -> None:
             measure(f"sqlite:///{tmp}/data/bench.db", tmp, args)
         else:
             with postgres() as url:
-                measure(fresh_database(url), tmp, args)
+                with fresh_database(url) as database:
+                    measure(database, tmp, args)
 
 
 if __name__ == "__main__":
