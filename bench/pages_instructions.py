@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -59,29 +57,6 @@ async def inside(data_dir: str, path: str, cookie: str, n: int) -> None:
             await trio.run_process(["callgrind_control", "-i", "off", pid], capture_stdout=True)
 
 
-def millions(code: Path, tmp: str, job: list[object], n: int) -> float:
-    """Millions of instructions per request of one page, with the code in `code`."""
-    out = Path(tmp) / "callgrind.page.out"
-    valgrind = ["valgrind", "--tool=callgrind", "--instr-atstart=no"]
-    run = subprocess.run(
-        [
-            *valgrind,
-            f"--callgrind-out-file={out}",
-            sys.executable,
-            __file__,
-            "--inside",
-            json.dumps(job),
-        ],
-        env={**os.environ, "WB_BENCH_CODE": str(code), "PYTHONPATH": str(code)},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    found = re.search(r"Collected : (\d+)", run.stderr)
-    assert found, run.stderr[-2000:]
-    return int(found.group(1)) / n / 1e6
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=100)
@@ -93,6 +68,10 @@ def main() -> None:
         data_dir, path, cookie, n = json.loads(args.inside)
         trio.run(inside, data_dir, path, cookie, n)
         return
+    # Here, not above: the process under callgrind imports another checkout's `bench`,
+    # which may predate this helper.
+    from bench.support import callgrind_millions
+
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = str(Path(tmp) / "data")
         root, token = trio.run(seed_into, data_dir)
@@ -100,7 +79,8 @@ def main() -> None:
             path = PAGES[name].replace("ROOT", str(root))
             cookie = f"wb_session={token}" if name == "home" else ""
             job: list[object] = [data_dir, path, cookie, args.requests]
-            counted = millions(args.code, tmp, job, args.requests)
+            out = Path(tmp) / "callgrind.page.out"
+            counted = callgrind_millions(__file__, job, args.code, out, args.requests)
             print(f"{name:>8}: {counted:6.2f} M instructions per request", flush=True)
 
 

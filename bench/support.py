@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -316,6 +317,34 @@ def named_cpu_seconds(name: str) -> float:
         except (FileNotFoundError, ProcessLookupError):
             continue  # exited meanwhile
     return total
+
+
+def callgrind_millions(script: str, job: list[object], code: Path, out: Path, n: int) -> float:
+    """Millions of instructions per request: `script --inside JOB` run under callgrind
+    with the code of the checkout `code`, counting only where it turns counting on
+    (`callgrind_control -i on`, around `n` requests).
+
+    Only the measuring process calls this: the one under callgrind imports the other
+    checkout's `bench`, which may predate it."""
+    run = subprocess.run(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--instr-atstart=no",
+            f"--callgrind-out-file={out}",
+            sys.executable,
+            script,
+            "--inside",
+            json.dumps(job),
+        ],
+        env={**os.environ, "WB_BENCH_CODE": str(code), "PYTHONPATH": str(code)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = re.search(r"Collected : (\d+)", run.stderr)
+    assert found, run.stderr[-2000:]
+    return int(found.group(1)) / n / 1e6
 
 
 def rss_mib(pid: int) -> float:
