@@ -556,18 +556,8 @@ async def _thread_keys(
         hidden = await status_rows.hidden_account_ids(conn, viewer_id, now_ms())
 
     def keys(rows: list[ThreadKeyRow], hidden: set[int]) -> list[StatusKeyRow]:
-        return [
-            StatusKeyRow(
-                id=r["id"],
-                entity_version=r["entity_version"],
-                account_id=r["account_id"],
-                reblog_of_id=r["reblog_of_id"],
-                wb_account_version=r["wb_account_version"],
-                wb_emoji_epoch=r["wb_emoji_epoch"],
-            )
-            for r in rows
-            if r["wb_visible"] and r["account_id"] not in hidden
-        ]
+        # A ThreadKeyRow is a StatusKeyRow with where it hangs: `hydrate` takes it as it is.
+        return [r for r in rows if r["wb_visible"] and r["account_id"] not in hidden]
 
     # The status itself shows whoever wrote it (a muted author's, by its link).
     return keys(main, set()), keys(up[::-1], hidden), keys(down, hidden)
